@@ -1,0 +1,57 @@
+# virtrpc's tasks. `make test` is what CI runs.
+
+GO ?= go
+# LIBVIRT_SOURCE: a libvirt source tree (or a folder holding its .x files)
+# for `make protocol`.
+LIBVIRT_SOURCE ?=
+FUZZTIME ?= 30s
+
+# The protocol files taken from libvirt, as FILE=PATH-IN-A-LIBVIRT-TREE.
+PROTOCOL_FILES = \
+	remote_protocol.x=src/remote/remote_protocol.x \
+	qemu_protocol.x=src/remote/qemu_protocol.x \
+	lxc_protocol.x=src/remote/lxc_protocol.x \
+	admin_protocol.x=src/admin/admin_protocol.x \
+	virnetprotocol.x=src/rpc/virnetprotocol.x \
+	virkeepaliveprotocol.x=src/rpc/virkeepaliveprotocol.x
+
+.PHONY: all build generate test race bench fuzz lint protocol check-protocol
+
+all: build test
+
+build:
+	$(GO) build ./...
+
+generate:
+	$(GO) generate ./...
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.txt
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/xdrspec/parser
+
+lint:
+	@fmt_out=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$fmt_out" ]; then echo "not gofmt-clean:"; echo "$$fmt_out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+# protocol transcribes libvirt's .x files into protocol/ with our own
+# formatter, keeping the wire facts and annotations and none of the prose.
+protocol:
+	@test -n "$(LIBVIRT_SOURCE)" || { echo "usage: make protocol LIBVIRT_SOURCE=/path/to/libvirt"; exit 2; }
+	@set -e; for pair in $(PROTOCOL_FILES); do \
+		name=$${pair%%=*}; path=$${pair#*=}; \
+		src="$(LIBVIRT_SOURCE)/$$path"; \
+		[ -f "$$src" ] || src="$(LIBVIRT_SOURCE)/$$name"; \
+		[ -f "$$src" ] || { echo "protocol: $$name not found in $(LIBVIRT_SOURCE)"; exit 1; }; \
+		$(GO) run ./cmd/xdrgen fmt -strip-comments "$$src" > protocol/$$name.tmp; \
+		mv protocol/$$name.tmp protocol/$$name; \
+		echo "protocol/$$name <- $$src"; \
+	done
+	$(GO) run ./cmd/xdrgen check protocol/*.x
