@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"slices"
@@ -317,7 +318,11 @@ func (c *checker) unionType(b *ast.UnionBody, name string) *UnionType {
 			case enum != nil && !slices.ContainsFunc(enum.Enum.Members, func(k *Const) bool { return k.Value == v }):
 				c.errs.Add(l.Pos, "case %s is not a value of enum %s", l, enum.Name)
 			case v < lo || v > hi:
-				c.errs.Add(l.Pos, "case %s (%d) is out of range for the discriminant of %s", l, v, name)
+				what := l.String()
+				if l.Name != "" {
+					what = fmt.Sprintf("%s (%d)", l.Name, v)
+				}
+				c.errs.Add(l.Pos, "case %s is out of range for the discriminant of %s", what, name)
 			}
 			if prev, dup := seen[v]; dup {
 				c.errs.Add(l.Pos, "duplicate case %s in %s; previous case at %s", l, name, prev)

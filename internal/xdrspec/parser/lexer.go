@@ -60,6 +60,10 @@ type lexed struct {
 	toks     []lexer.Token // syntax tokens, ending with EOF
 	comments []*ast.Comment
 	errs     []*diag.Error
+	// truncated is set when lexing stopped early (an unterminated comment,
+	// nesting too deep): what the parser then says about the end of the
+	// input would only echo that.
+	truncated bool
 }
 
 // lex splits src into tokens. It never fails outright: a character that
@@ -98,6 +102,7 @@ func lex(file string, src string) *lexed {
 			end := strings.Index(src[i+2:], "*/")
 			if end < 0 {
 				out.errs = append(out.errs, errorAt(pos(i), "unterminated comment"))
+				out.truncated = true
 				advance(i, len(src))
 				i = len(src)
 				continue
@@ -150,6 +155,7 @@ func lex(file string, src string) *lexed {
 				depth++
 				if depth > maxNesting {
 					out.errs = append(out.errs, errorAt(pos(i), fmt.Sprintf("nesting deeper than %d levels", maxNesting)))
+					out.truncated = true
 					advance(i, len(src))
 					i = len(src)
 					continue

@@ -14,6 +14,7 @@ package parser
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/participle/v2"
@@ -53,6 +54,11 @@ func (p *Parser) ParseFile(name string, src []byte) (*ast.File, error) {
 			break
 		}
 		perr, at, trailing := translate(err)
+		if lx.truncated && len(toks) > 1 && at >= toks[len(toks)-2].Pos.Offset {
+			// The input was cut short by a lexical error already reported.
+			tree = t
+			break
+		}
 		errs = append(errs, perr)
 		next, ok := resync(toks, at, trailing)
 		if !ok || len(errs) >= diag.MaxErrors {
@@ -90,25 +96,23 @@ func translate(err error) (*diag.Error, int, bool) {
 	var ute *participle.UnexpectedTokenError
 	if errors.As(err, &ute) {
 		tok := ute.Unexpected
-		expect := ute.Expect
-		trailing := expect == ""
+		// participle renders what it expected, as EBNF of the rest of the
+		// rule, only inside its message.
+		_, expect, found := strings.Cut(ute.Message(), " (expected ")
+		expect = strings.TrimSuffix(expect, ")")
+		trailing := !found || expect == ""
 		if trailing {
-			// participle names nothing when a token cannot start any
-			// definition at the top level.
+			// Nothing expected: the token cannot start a definition.
 			expect = "a definition (const, typedef, enum, struct, union or program)"
+		} else {
+			expect = describeExpect(expect)
 		}
-		return &diag.Error{Pos: toPos(tok.Pos), Msg: fmt.Sprintf("expected %s, found %s", describeExpect(expect), describe(tok))}, tok.Pos.Offset, trailing
+		return &diag.Error{Pos: toPos(tok.Pos), Msg: fmt.Sprintf("expected %s, found %s", expect, describe(tok))}, tok.Pos.Offset, trailing
 	}
 	var pe participle.Error
 	if errors.As(err, &pe) {
 		pos := pe.Position()
-		msg := pe.Message()
-		// "unexpected token X" with no expectation comes from trailing input.
-		if rest, ok := strings.CutPrefix(msg, "unexpected token "); ok {
-			msg = "expected a definition (const, typedef, enum, struct, union or program), found " + rest
-			return &diag.Error{Pos: toPos(pos), Msg: msg}, pos.Offset, true
-		}
-		return &diag.Error{Pos: toPos(pos), Msg: msg}, pos.Offset, false
+		return &diag.Error{Pos: toPos(pos), Msg: pe.Message()}, pos.Offset, false
 	}
 	return &diag.Error{Msg: err.Error()}, -1, false
 }
@@ -125,31 +129,133 @@ func describe(tok lexer.Token) string {
 	return fmt.Sprintf("%q", tok.Value)
 }
 
-// grammarTerms renames participle's grammar nodes in "expected" lists to
-// the words RFC 4506 uses.
-var grammarTerms = strings.NewReplacer(
-	"declaration", "declaration",
-	"typeSpecifier", "type",
-	"identifier", "identifier",
-	"value", "value",
-	"enumMember", "enum member",
-	"member", "declaration",
-	"unionArm", "case",
-	"defaultArm", "default",
-	"versionDef", "version",
-	"procedureDef", "procedure",
-	"procType", "type",
-	"enumBody", "{",
-	"structBody", "{",
-	"unionBody", "switch",
-	"sizedName", "identifier",
-	"boundedName", "identifier",
-	"typedName", "type",
-	"<ident>", "identifier",
-	"<number>", "number",
-)
+// grammarTerms renames participle's grammar nodes to the words RFC 4506
+// uses.
+var grammarTerms = map[string]string{
+	"declaration":   "declaration",
+	"typeSpecifier": "type",
+	"typedName":     "type",
+	"procType":      "type",
+	"identifier":    "identifier",
+	"value":         "value",
+	"enumMember":    "enum member",
+	"member":        "declaration",
+	"unionArm":      `"case"`,
+	"defaultArm":    `"default"`,
+	"versionDef":    `"version"`,
+	"procedureDef":  "procedure",
+	"enumBody":      `"{"`,
+	"structBody":    `"{"`,
+	"unionBody":     `"switch"`,
+	"sizedName":     "identifier",
+	"boundedName":   "identifier",
+	"namedEnum":     "identifier",
+	"namedStruct":   "identifier",
+	"namedUnion":    "identifier",
+	"constDef":      "identifier",
+	"typedefDef":    "declaration",
+	"programDef":    "identifier",
+	"<ident>":       "identifier",
+	"<number>":      "number",
+}
 
-func describeExpect(s string) string { return grammarTerms.Replace(s) }
+// describeExpect reduces participle's EBNF of the rest of a rule to what
+// may come next: its first term, and the one after that while the terms
+// are optional.
+func describeExpect(ebnf string) string {
+	var alts []string
+	for _, term := range ebnfTerms(ebnf) {
+		optional := strings.HasSuffix(term, "?") || strings.HasSuffix(term, "*")
+		for _, first := range firstTerms(term) {
+			if !slices.Contains(alts, first) {
+				alts = append(alts, first)
+			}
+		}
+		if !optional {
+			break
+		}
+	}
+	return strings.Join(alts, " or ")
+}
+
+// firstTerms returns the words that can start one EBNF term.
+func firstTerms(term string) []string {
+	term = strings.TrimRight(term, "?*+")
+	if alts := splitAlternatives(term); len(alts) > 1 {
+		var out []string
+		for _, a := range alts {
+			out = append(out, firstTerms(strings.TrimSpace(a))...)
+		}
+		return out
+	}
+	if strings.HasPrefix(term, "(") && strings.HasSuffix(term, ")") {
+		inner := ebnfTerms(term[1 : len(term)-1])
+		if len(inner) > 0 {
+			return firstTerms(inner[0])
+		}
+	}
+	key := term
+	if key != "" && key[0] >= 'A' && key[0] <= 'Z' {
+		key = strings.ToLower(key[:1]) + key[1:]
+	}
+	if t, ok := grammarTerms[key]; ok {
+		return []string{t}
+	}
+	return []string{term}
+}
+
+// splitAlternatives splits "a | b" at its top-level bars.
+func splitAlternatives(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == '|' && depth == 0:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+// ebnfTerms splits EBNF at its top-level spaces, keeping groups and
+// quoted literals whole. Alternatives ("a" | "b") stay one term.
+func ebnfTerms(s string) []string {
+	var terms []string
+	depth, start := 0, 0
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == ' ' && depth == 0:
+			if i+1 < len(s) && s[i+1] == '|' || i > 0 && s[i-1] == '|' {
+				continue
+			}
+			if i > start {
+				terms = append(terms, s[start:i])
+			}
+			start = i + 1
+		}
+	}
+	if start < len(s) {
+		terms = append(terms, s[start:])
+	}
+	return terms
+}
 
 // defStart reports whether tok begins a definition at the start of a line,
 // which is where the parser resumes after an error.

@@ -173,7 +173,11 @@ func (p *printer) unionBody(b *ast.UnionBody) {
 	p.write("switch (")
 	for _, c := range p.comments(b.Discriminant.Doc) {
 		p.comment(c)
-		p.write(" ")
+		if strings.HasPrefix(c.Text, "//") {
+			p.newline() // a line comment runs to the end of the line
+		} else {
+			p.write(" ")
+		}
 	}
 	p.decl(b.Discriminant)
 	p.write(") {")
