@@ -212,10 +212,7 @@ func assertRoundTrip(t *testing.T, f *ast.File, cfg printer.Config) {
 // carries it, leaving out positions and comments.
 func annotationDump(f *ast.File) string {
 	var b strings.Builder
-	var lines []string
-	for _, line := range strings.Split(ast.Sprint(f, false), "\n") {
-		lines = append(lines, line)
-	}
+	lines := strings.Split(ast.Sprint(f, false), "\n")
 	// Keep the lines of Annotation nodes and the Name lines that identify
 	// their owners; comments and positions are what stripping may change.
 	inComment := -1

@@ -352,8 +352,12 @@ func (c *checker) discriminantRange(d *Decl, union string) (lo, hi int64, enum *
 		}
 		return math.MinInt64, math.MaxInt64, nil
 	}
+	// Follow aliases down to the type they name. A cycle of aliases is
+	// reported by the size pass; here it only has to end the walk.
 	t := d.Type
-	for t != nil && t.Named != nil && t.Named.Kind == Typedef && t.Named.Typedef != nil && t.Named.Typedef.Kind == ast.DeclBasic {
+	seen := map[*Type]bool{}
+	for t != nil && t.Named != nil && t.Named.Kind == Typedef && t.Named.Typedef != nil && t.Named.Typedef.Kind == ast.DeclBasic && !seen[t.Named] {
+		seen[t.Named] = true
 		t = t.Named.Typedef.Type
 	}
 	switch {

@@ -46,30 +46,36 @@ func (p *Parser) ParseFile(name string, src []byte) (*ast.File, error) {
 	lx := lex(name, string(src))
 	errs := diag.List(lx.errs)
 	toks := lx.toks
-	var tree *specification
+	// Parse segment by segment: after an error, keep the definitions that
+	// were complete before the one at fault, skip that one, and parse on
+	// from the next definition, so recovery costs one pass over the input.
+	tree := &specification{}
+	from := 0
 	for {
-		t, err := p.grammar.ParseFromLexer(mustUpgrade(toks), participle.AllowTrailing(false))
+		t, err := p.grammar.ParseFromLexer(mustUpgrade(toks[from:]), participle.AllowTrailing(false))
 		if err == nil {
-			tree = t
+			tree.Definitions = append(tree.Definitions, t.Definitions...)
 			break
 		}
 		perr, at, trailing := translate(err)
+		s, r, ok := resync(toks, from, at, trailing)
+		tree.Definitions = append(tree.Definitions, completeBefore(t, toks[s].Pos.Offset)...)
 		if lx.truncated && len(toks) > 1 && at >= toks[len(toks)-2].Pos.Offset {
 			// The input was cut short by a lexical error already reported.
-			tree = t
 			break
 		}
 		errs = append(errs, perr)
-		next, ok := resync(toks, at, trailing)
 		if !ok || len(errs) >= diag.MaxErrors {
-			tree = t
 			break
 		}
-		toks = next
+		from = r
 	}
 	c := &converter{comments: lx.comments}
 	f := c.file(name, tree)
-	errs = append(errs, c.errs...)
+	errs = append(errs, c.errs...).Sort()
+	if len(errs) > diag.MaxErrors {
+		errs = errs[:diag.MaxErrors]
+	}
 	return f, errs.Err()
 }
 
@@ -273,33 +279,32 @@ func defStart(tok lexer.Token) bool {
 	return false
 }
 
-// resync drops the definition that holds the token at offset at, so that
-// the parser can go on with the definitions after it. When the token stands
-// where no definition can start (trailing is true), only it and what
-// follows up to the next definition are dropped. It reports false when
-// nothing can be dropped.
-func resync(toks []lexer.Token, at int, trailing bool) ([]lexer.Token, bool) {
-	if at < 0 {
-		return nil, false
-	}
-	last := len(toks) - 1 // the EOF token, which stays
-	k := 0
+// resync finds the definition that holds the token at offset at, within
+// the segment that starts at toks[from]: it spans toks[s:r], and parsing
+// can go on at r. When the token stands where no definition can start
+// (trailing is true), only it and what follows up to the next definition
+// are skipped. ok is false when parsing cannot go on.
+func resync(toks []lexer.Token, from, at int, trailing bool) (s, r int, ok bool) {
+	last := len(toks) - 1 // the EOF token
+	k := from
 	for k < last && toks[k].Pos.Offset < at {
 		k++
 	}
-	var s, r int
+	if at < 0 {
+		k = last
+	}
 	switch {
-	case defStart(toks[k]) && k > 0:
+	case defStart(toks[k]) && k > from:
 		// A definition's first token was not expected: the one before it
 		// is unfinished ("expected ;" after a const, say).
 		s = k - 1
-		for s > 0 && !defStart(toks[s]) {
+		for s > from && !defStart(toks[s]) {
 			s--
 		}
 		r = k
 	default:
 		s = k
-		for !trailing && s > 0 && !defStart(toks[s]) {
+		for !trailing && s > from && !defStart(toks[s]) {
 			s--
 		}
 		r = k + 1
@@ -308,12 +313,23 @@ func resync(toks []lexer.Token, at int, trailing bool) ([]lexer.Token, bool) {
 		}
 	}
 	r = min(r, last)
-	if s >= r {
-		return nil, false
+	return s, r, s < r && at >= 0
+}
+
+// completeBefore returns the definitions of a partial parse that were
+// whole and ended before offset off.
+func completeBefore(t *specification, off int) []*definitionNode {
+	if t == nil {
+		return nil
 	}
-	out := make([]lexer.Token, 0, len(toks)-(r-s))
-	out = append(out, toks[:s]...)
-	return append(out, toks[r:]...), true
+	var out []*definitionNode
+	for _, d := range t.Definitions {
+		if d == nil || len(d.Tokens) == 0 || d.Tokens[len(d.Tokens)-1].Pos.Offset >= off {
+			break
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // keywords are reserved: RFC 4506 section 6.4 plus rpcgen's additions.

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func runCmd(t *testing.T, args ...string) (stdout, stderr string, status int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	status = run(args, &out, &errb)
+	return out.String(), errb.String(), status
+}
+
+func protocolFiles(t *testing.T) []string {
+	paths, err := filepath.Glob("../../protocol/*.x")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no protocol files: %v", err)
+	}
+	return paths
+}
+
+func TestCheckProtocol(t *testing.T) {
+	out, errs, status := runCmd(t, append([]string{"check"}, protocolFiles(t)...)...)
+	if status != 0 || errs != "" {
+		t.Fatalf("status %d, stderr:\n%s", status, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(protocolFiles(t)) {
+		t.Fatalf("want one line per file, got:\n%s", out)
+	}
+	re := regexp.MustCompile(`^\S+\.x: \d+ constants, \d+ types, \d+ procedures( \(\w+ 0x[0-9a-f]+ version \d+: 1\.\.\d+\))*$`)
+	for _, l := range lines {
+		if !re.MatchString(l) {
+			t.Errorf("summary line %q does not have the documented form", l)
+		}
+	}
+	if !strings.Contains(out, "remote_protocol.x: 72 constants, 708 types, 446 procedures (REMOTE_PROGRAM 0x20008086 version 1: 1..446)") {
+		t.Errorf("remote_protocol.x summary missing or wrong:\n%s", out)
+	}
+}
+
+func TestCheckErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.x")
+	os.WriteFile(bad, []byte("const A = 1\nstruct s { foo x; };\nconst B = ;\n"), 0o666)
+	out, errs, status := runCmd(t, "check", bad)
+	if status != 1 || out != "" {
+		t.Fatalf("status %d, stdout %q", status, out)
+	}
+	want := bad + ":2:1: expected \";\", found keyword \"struct\"\n" +
+		bad + ":3:11: expected value, found \";\"\n"
+	if errs != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", errs, want)
+	}
+}
+
+func TestCheckDefines(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "a.x")
+	os.WriteFile(f, []byte("typedef opaque uuid[VIR_UUID_BUFLEN];\n"), 0o666)
+	if _, errs, status := runCmd(t, "check", f); status != 1 || !strings.Contains(errs, "a.x:1:21: undefined constant VIR_UUID_BUFLEN") {
+		t.Errorf("without -D: status %d, stderr %q", status, errs)
+	}
+	if out, errs, status := runCmd(t, "check", "-D", "VIR_UUID_BUFLEN=16", f); status != 0 || !strings.Contains(out, "0 constants, 1 types") {
+		t.Errorf("with -D: status %d, stdout %q, stderr %q", status, out, errs)
+	}
+	if _, _, status := runCmd(t, "check", "-D", "X=notanumber", f); status != 2 {
+		t.Errorf("bad -D: status %d, want 2", status)
+	}
+}
+
+func TestFmt(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "a.x")
+	src := "const A=1;\n/* prose */\nstruct s { int a; /* insert@1 */ };\n"
+	os.WriteFile(f, []byte(src), 0o666)
+	out, errs, status := runCmd(t, "fmt", f)
+	want := "const A = 1;\n\n/* prose */\nstruct s {\n    int a; /* insert@1 */\n};\n"
+	if status != 0 || errs != "" || out != want {
+		t.Errorf("fmt: status %d, stderr %q, stdout:\n%s\nwant:\n%s", status, errs, out, want)
+	}
+	out, _, _ = runCmd(t, "fmt", "-strip-comments", f)
+	if want := "const A = 1;\n\nstruct s {\n    int a; /* insert@1 */\n};\n"; out != want {
+		t.Errorf("fmt -strip-comments:\n%s\nwant:\n%s", out, want)
+	}
+	if _, _, status := runCmd(t, "fmt", "-w", f); status != 0 {
+		t.Fatalf("fmt -w: status %d", status)
+	}
+	if got, _ := os.ReadFile(f); string(got) != want {
+		t.Errorf("fmt -w wrote:\n%s", got)
+	}
+}
+
+func TestFmtBadInput(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "a.x")
+	os.WriteFile(f, []byte("struct s {\n    int a;\n/* never closed\n"), 0o666)
+	out, errs, status := runCmd(t, "fmt", f)
+	if status != 1 || out != "" || errs != f+":3:1: unterminated comment\n" {
+		t.Errorf("status %d, stdout %q, stderr %q", status, out, errs)
+	}
+	if _, errs, status := runCmd(t, "fmt", filepath.Join(dir, "missing.x")); status != 1 || !strings.Contains(errs, "no such file") {
+		t.Errorf("missing file: status %d, stderr %q", status, errs)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{nil, {"frobnicate"}, {"check"}, {"fmt"}, {"fmt", "-nosuchflag", "x.x"}} {
+		if _, errs, status := runCmd(t, args...); status != 2 || !strings.Contains(errs, "usage") {
+			t.Errorf("%q: status %d, stderr %q; want 2 and a usage message", args, status, errs)
+		}
+	}
+	if out, _, status := runCmd(t, "help"); status != 0 || !strings.Contains(out, "xdrgen check") {
+		t.Errorf("help: status %d, stdout %q", status, out)
+	}
+}
+
+// TestMain lets the test binary act as xdrgen, so that TestBinary can run
+// it as a process and see its exit status.
+func TestMain(m *testing.M) {
+	if os.Getenv("XDRGEN_TEST_AS_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func TestBinary(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "check", "no-such-file.x")
+	cmd.Env = append(os.Environ(), "XDRGEN_TEST_AS_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 1 || !strings.HasPrefix(string(out), "xdrgen: ") {
+		t.Errorf("exit %v, output %q; want status 1 and an xdrgen: message", err, out)
+	}
+}
