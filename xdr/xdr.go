@@ -1,0 +1,335 @@
+// Package xdr is the small hand-written runtime under the codecs that
+// cmd/xdrgen generates: the primitives of RFC 4506 in append style
+// (encoding appends to a caller's buffer) and consume style (decoding reads
+// from a byte slice and says how many bytes it used), and the errors both
+// report.
+//
+// Every decoder here checks a length against its declared bound and
+// against the bytes that remain before it allocates, checks that padding is
+// zero and that a bool is 0 or 1, so that decoding then encoding gives the
+// same bytes, and never allocates more than the input can justify.
+package xdr
+
+import (
+	"encoding"
+	"encoding/binary"
+	"math"
+)
+
+// Version is the version of the generated-code contract. Generated files
+// assert it at compile time (see the VersionN constants), so code generated
+// for another runtime fails to build instead of misbehaving.
+const Version = 1
+
+// Version1 exists while the runtime supports generated code of contract
+// version 1; generated files refer to it.
+const Version1 = Version
+
+// MaxDepth bounds how deeply optional data may nest when decoding a type
+// that contains itself, so that hostile input cannot exhaust the stack.
+const MaxDepth = 1000
+
+// Unbounded is the bound of a variable-length item declared with "<>".
+const Unbounded = math.MaxUint32
+
+// Codec is what every generated struct, union and enum implements.
+type Codec interface {
+	// XDRSize returns the number of bytes AppendXDR will append.
+	XDRSize() int
+	// AppendXDR appends the XDR encoding to b. It fails, appending
+	// nothing useful, when a value breaks a bound of the .x definition.
+	AppendXDR(b []byte) ([]byte, error)
+	// ConsumeXDR decodes from the start of b and returns the number of
+	// bytes used.
+	ConsumeXDR(b []byte) (int, error)
+	encoding.BinaryAppender
+	encoding.BinaryMarshaler
+	encoding.BinaryUnmarshaler
+}
+
+// Pad returns the number of zero bytes that follow n bytes of opaque data
+// or string to reach a multiple of four.
+func Pad(n int) int { return (4 - n&3) & 3 }
+
+// SizeOpaque returns the encoded size of variable-length opaque data or a
+// string of n bytes: the length word, the bytes and the padding.
+func SizeOpaque(n int) int { return 4 + n + Pad(n) }
+
+// AppendUint32 appends an unsigned int.
+func AppendUint32(b []byte, v uint32) []byte { return binary.BigEndian.AppendUint32(b, v) }
+
+// AppendInt32 appends an int.
+func AppendInt32(b []byte, v int32) []byte { return binary.BigEndian.AppendUint32(b, uint32(v)) }
+
+// AppendUint64 appends an unsigned hyper.
+func AppendUint64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
+
+// AppendInt64 appends a hyper.
+func AppendInt64(b []byte, v int64) []byte { return binary.BigEndian.AppendUint64(b, uint64(v)) }
+
+// AppendFloat32 appends a float.
+func AppendFloat32(b []byte, v float32) []byte {
+	return binary.BigEndian.AppendUint32(b, math.Float32bits(v))
+}
+
+// AppendFloat64 appends a double.
+func AppendFloat64(b []byte, v float64) []byte {
+	return binary.BigEndian.AppendUint64(b, math.Float64bits(v))
+}
+
+// AppendBool appends a bool as 0 or 1.
+func AppendBool(b []byte, v bool) []byte {
+	if v {
+		return binary.BigEndian.AppendUint32(b, 1)
+	}
+	return binary.BigEndian.AppendUint32(b, 0)
+}
+
+var zeros [4]byte
+
+// AppendCount appends the length word of a variable-length array, after
+// checking it against the array's bound.
+func AppendCount(b []byte, n int, max uint32) ([]byte, error) {
+	if uint64(n) > uint64(max) {
+		return b, &BoundError{Len: uint64(n), Max: max}
+	}
+	return binary.BigEndian.AppendUint32(b, uint32(n)), nil
+}
+
+// AppendOpaque appends variable-length opaque data with its length word
+// and padding, after checking the length against the bound.
+func AppendOpaque(b []byte, p []byte, max uint32) ([]byte, error) {
+	if uint64(len(p)) > uint64(max) {
+		return b, &BoundError{Len: uint64(len(p)), Max: max}
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
+	b = append(b, p...)
+	return append(b, zeros[:Pad(len(p))]...), nil
+}
+
+// AppendString appends a string, as AppendOpaque does its bytes.
+func AppendString(b []byte, s string, max uint32) ([]byte, error) {
+	if uint64(len(s)) > uint64(max) {
+		return b, &BoundError{Len: uint64(len(s)), Max: max}
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	b = append(b, s...)
+	return append(b, zeros[:Pad(len(s))]...), nil
+}
+
+// AppendFixedOpaque appends fixed-length opaque data and its padding.
+func AppendFixedOpaque(b []byte, p []byte) []byte {
+	b = append(b, p...)
+	return append(b, zeros[:Pad(len(p))]...)
+}
+
+// AppendChars appends an rpcgen variable-length char array: a count, then
+// each byte widened to a 4-byte int, sign-extended as C's char is on the
+// platforms libvirt runs on.
+func AppendChars(b []byte, p []byte, max uint32) ([]byte, error) {
+	if uint64(len(p)) > uint64(max) {
+		return b, &BoundError{Len: uint64(len(p)), Max: max}
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
+	return AppendFixedChars(b, p), nil
+}
+
+// AppendFixedChars appends an rpcgen fixed-length char array, four bytes a
+// char.
+func AppendFixedChars(b []byte, p []byte) []byte {
+	for _, c := range p {
+		b = binary.BigEndian.AppendUint32(b, uint32(int32(int8(c))))
+	}
+	return b
+}
+
+// Uint32 reads an unsigned int from the start of b, which must hold four
+// bytes.
+func Uint32(b []byte) uint32 { return binary.BigEndian.Uint32(b) }
+
+// Int32 reads an int.
+func Int32(b []byte) int32 { return int32(binary.BigEndian.Uint32(b)) }
+
+// Uint64 reads an unsigned hyper from the start of b, which must hold
+// eight bytes.
+func Uint64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+// Int64 reads a hyper.
+func Int64(b []byte) int64 { return int64(binary.BigEndian.Uint64(b)) }
+
+// Float32 reads a float.
+func Float32(b []byte) float32 { return math.Float32frombits(binary.BigEndian.Uint32(b)) }
+
+// Float64 reads a double.
+func Float64(b []byte) float64 { return math.Float64frombits(binary.BigEndian.Uint64(b)) }
+
+// ConsumeBool reads a bool, which must be 0 or 1.
+func ConsumeBool(b []byte) (bool, int, error) {
+	if len(b) < 4 {
+		return false, 0, ErrShort
+	}
+	switch binary.BigEndian.Uint32(b) {
+	case 0:
+		return false, 4, nil
+	case 1:
+		return true, 4, nil
+	}
+	return false, 0, ErrBool
+}
+
+// ConsumeInt8 reads an rpcgen char (a 4-byte int) that must fit in a byte.
+// Values from -128 to 255 are accepted, since C's char is signed on some
+// platforms and unsigned on others.
+func ConsumeInt8(b []byte) (int8, int, error) {
+	if len(b) < 4 {
+		return 0, 0, ErrShort
+	}
+	v := int32(binary.BigEndian.Uint32(b))
+	if v < math.MinInt8 || v > math.MaxUint8 {
+		return 0, 0, &RangeError{Value: int64(v), Type: "char"}
+	}
+	return int8(v), 4, nil
+}
+
+// ConsumeUint8 reads an unsigned char, which must be 0 to 255.
+func ConsumeUint8(b []byte) (uint8, int, error) {
+	if len(b) < 4 {
+		return 0, 0, ErrShort
+	}
+	v := binary.BigEndian.Uint32(b)
+	if v > math.MaxUint8 {
+		return 0, 0, &RangeError{Value: int64(v), Type: "unsigned char"}
+	}
+	return uint8(v), 4, nil
+}
+
+// ConsumeInt16 reads a short, which must fit in 16 bits.
+func ConsumeInt16(b []byte) (int16, int, error) {
+	if len(b) < 4 {
+		return 0, 0, ErrShort
+	}
+	v := int32(binary.BigEndian.Uint32(b))
+	if v < math.MinInt16 || v > math.MaxInt16 {
+		return 0, 0, &RangeError{Value: int64(v), Type: "short"}
+	}
+	return int16(v), 4, nil
+}
+
+// ConsumeUint16 reads an unsigned short, which must fit in 16 bits.
+func ConsumeUint16(b []byte) (uint16, int, error) {
+	if len(b) < 4 {
+		return 0, 0, ErrShort
+	}
+	v := binary.BigEndian.Uint32(b)
+	if v > math.MaxUint16 {
+		return 0, 0, &RangeError{Value: int64(v), Type: "unsigned short"}
+	}
+	return uint16(v), 4, nil
+}
+
+// ConsumeCount reads the length word of a variable-length array and checks
+// it, before the caller allocates anything, against the bound and against
+// the input left: each element takes at least minSize bytes.
+func ConsumeCount(b []byte, max uint32, minSize int) (int, error) {
+	if len(b) < 4 {
+		return 0, ErrShort
+	}
+	n := binary.BigEndian.Uint32(b)
+	if n > max {
+		return 0, &BoundError{Len: uint64(n), Max: max}
+	}
+	if uint64(n)*uint64(minSize) > uint64(len(b)-4) {
+		return 0, &CountError{Count: n, Left: len(b) - 4}
+	}
+	return int(n), nil
+}
+
+// opaqueLen reads and checks the length word of opaque data or a string
+// and returns the length and the bytes it takes in all.
+func opaqueLen(b []byte, max uint32) (int, int, error) {
+	if len(b) < 4 {
+		return 0, 0, ErrShort
+	}
+	n := binary.BigEndian.Uint32(b)
+	if n > max {
+		return 0, 0, &BoundError{Len: uint64(n), Max: max}
+	}
+	total := 4 + uint64(n) + uint64(Pad(int(n&3)))
+	if total > uint64(len(b)) {
+		return 0, 0, ErrShort
+	}
+	if !zeroPad(b[4+n : total]) {
+		return 0, 0, ErrPadding
+	}
+	return int(n), int(total), nil
+}
+
+func zeroPad(p []byte) bool {
+	for _, c := range p {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// ConsumeOpaque reads variable-length opaque data into a new slice (nil
+// for length zero) and returns it with the bytes used.
+func ConsumeOpaque(b []byte, max uint32) ([]byte, int, error) {
+	n, total, err := opaqueLen(b, max)
+	if err != nil || n == 0 {
+		return nil, total, err
+	}
+	p := make([]byte, n)
+	copy(p, b[4:])
+	return p, total, nil
+}
+
+// ConsumeString reads a string.
+func ConsumeString(b []byte, max uint32) (string, int, error) {
+	n, total, err := opaqueLen(b, max)
+	if err != nil {
+		return "", 0, err
+	}
+	return string(b[4 : 4+n]), total, nil
+}
+
+// ConsumeFixedOpaque reads len(dst) bytes of fixed-length opaque data and
+// their padding into dst.
+func ConsumeFixedOpaque(dst []byte, b []byte) (int, error) {
+	total := len(dst) + Pad(len(dst))
+	if len(b) < total {
+		return 0, ErrShort
+	}
+	if !zeroPad(b[len(dst):total]) {
+		return 0, ErrPadding
+	}
+	copy(dst, b)
+	return total, nil
+}
+
+// ConsumeChars reads an rpcgen variable-length char array.
+func ConsumeChars(b []byte, max uint32) ([]byte, int, error) {
+	n, err := ConsumeCount(b, max, 4)
+	if err != nil || n == 0 {
+		return nil, 4, err
+	}
+	p := make([]byte, n)
+	used, err := ConsumeFixedChars(p, b[4:])
+	return p, 4 + used, err
+}
+
+// ConsumeFixedChars reads len(dst) rpcgen chars, four bytes each.
+func ConsumeFixedChars(dst []byte, b []byte) (int, error) {
+	if len(b) < 4*len(dst) {
+		return 0, ErrShort
+	}
+	for i := range dst {
+		c, _, err := ConsumeInt8(b[4*i:])
+		if err != nil {
+			return 0, Index(err, i)
+		}
+		dst[i] = byte(c)
+	}
+	return 4 * len(dst), nil
+}
