@@ -333,3 +333,16 @@ func ConsumeFixedChars(dst []byte, b []byte) (int, error) {
 	}
 	return 4 * len(dst), nil
 }
+
+// Unmarshal decodes b into c, which must use all of it; UnmarshalBinary
+// methods call it.
+func Unmarshal(b []byte, c interface{ ConsumeXDR([]byte) (int, error) }) error {
+	n, err := c.ConsumeXDR(b)
+	if err != nil {
+		return err
+	}
+	if n != len(b) {
+		return ErrTrailing
+	}
+	return nil
+}

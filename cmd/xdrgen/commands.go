@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
+	"go/token"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/virtrpc/virtrpc/internal/emit"
+	"github.com/virtrpc/virtrpc/internal/gomodel"
 	"github.com/virtrpc/virtrpc/internal/xdrspec"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/check"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/diag"
@@ -158,4 +163,77 @@ func report(w io.Writer, err error) {
 		return
 	}
 	fmt.Fprintf(w, "xdrgen: %v\n", err)
+}
+
+// packageFlags collects -pkg FILE=NAME flags.
+type packageFlags map[string]string
+
+func (p packageFlags) String() string { return "" }
+
+func (p packageFlags) Set(s string) error {
+	file, name, ok := strings.Cut(s, "=")
+	if !ok || file == "" || !token.IsIdentifier(name) {
+		return fmt.Errorf("want FILE=NAME with NAME a Go package name, got %q", s)
+	}
+	p[file] = name
+	return nil
+}
+
+func runGen(args []string, stdout, stderr io.Writer) int {
+	defs := defines{}
+	pkgs := packageFlags{}
+	fs := newFlagSet("gen", stderr, "-o DIR -import PATH [-pkg FILE=NAME]... [-D NAME=VALUE]... FILE...")
+	out := fs.String("o", "", "write the packages under `DIR`")
+	importBase := fs.String("import", "", "the import `path` of DIR")
+	fs.Var(pkgs, "pkg", "name the Go package of a .x file, as `FILE=NAME` (repeatable)")
+	fs.Var(defs, "D", "define an external constant `NAME=VALUE` (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 || *out == "" || *importBase == "" {
+		fs.Usage()
+		return 2
+	}
+	srcs, err := xdrspec.ReadFiles(fs.Args()...)
+	if err != nil {
+		fmt.Fprintf(stderr, "xdrgen: %v\n", err)
+		return 1
+	}
+	spec, _, err := xdrspec.Load(srcs, check.Options{Defines: defs})
+	if err != nil {
+		report(stderr, err)
+		return 1
+	}
+	model, err := gomodel.Build(spec, gomodel.Options{ImportBase: *importBase, Packages: pkgs})
+	if err != nil {
+		report(stderr, err)
+		return 1
+	}
+	files, err := emit.Files(model, emit.Options{Source: func(p *gomodel.Package) string { return filepath.ToSlash(p.Source) }})
+	if err != nil {
+		fmt.Fprintf(stderr, "xdrgen: %v\n", err)
+		return 1
+	}
+	// Every file rendered: only now is anything written.
+	for _, f := range files {
+		path := filepath.Join(*out, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
+			fmt.Fprintf(stderr, "xdrgen: %v\n", err)
+			return 1
+		}
+		if err := writeIfChanged(path, f.Data); err != nil {
+			fmt.Fprintf(stderr, "xdrgen: %v\n", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// writeIfChanged leaves a file that already has the contents alone, so
+// that regenerating does not touch modification times needlessly.
+func writeIfChanged(path string, data []byte) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	return os.WriteFile(path, data, 0o666)
 }

@@ -24,6 +24,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCheck(args[1:], stdout, stderr)
 	case "fmt":
 		return runFmt(args[1:], stdout, stderr)
+	case "gen":
+		return runGen(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -36,6 +38,7 @@ func usage(w io.Writer) {
 	io.WriteString(w, `usage:
 	xdrgen check [-D NAME=VALUE]... FILE...
 	xdrgen fmt [-strip-comments] [-w] FILE...
+	xdrgen gen -o DIR -import PATH [-pkg FILE=NAME]... [-D NAME=VALUE]... FILE...
 Run "go doc github.com/virtrpc/virtrpc/cmd/xdrgen" for details.
 `)
 }

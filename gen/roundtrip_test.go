@@ -1,0 +1,253 @@
+package gen_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/virtrpc/virtrpc/gen/admin"
+	"github.com/virtrpc/virtrpc/gen/keepalive"
+	"github.com/virtrpc/virtrpc/gen/lxc"
+	"github.com/virtrpc/virtrpc/gen/qemu"
+	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/xdr"
+)
+
+// allTypes returns a zero value of every generated type, named.
+func allTypes() map[string]xdr.Codec {
+	out := map[string]xdr.Codec{}
+	for pkg, list := range map[string][]xdr.Codec{
+		"remote": remote.XDRTypes(), "qemu": qemu.XDRTypes(), "lxc": lxc.XDRTypes(),
+		"admin": admin.XDRTypes(), "keepalive": keepalive.XDRTypes(), "virnet": virnet.XDRTypes(),
+	} {
+		for _, v := range list {
+			out[pkg+"."+reflect.TypeOf(v).Elem().Name()] = v
+		}
+	}
+	return out
+}
+
+// filler sets random values. Structs get random exported fields; unions
+// are set through one of their Set methods chosen at random, since their
+// fields are unexported so that no one can set two arms.
+type filler struct {
+	r     *rand.Rand
+	depth int
+}
+
+func (f *filler) fill(v reflect.Value) {
+	f.depth++
+	defer func() { f.depth-- }()
+	if v.Kind() == reflect.Struct && v.Type().NumField() > 0 && !v.Type().Field(0).IsExported() {
+		f.union(v.Addr())
+		return
+	}
+	switch v.Kind() {
+	case reflect.Bool:
+		v.SetBool(f.r.IntN(2) == 1)
+	case reflect.Int8:
+		v.SetInt(int64(int8(f.r.Uint32())))
+	case reflect.Int16:
+		v.SetInt(int64(int16(f.r.Uint32())))
+	case reflect.Int32, reflect.Int64:
+		v.SetInt(int64(f.r.Uint64()))
+	case reflect.Uint8:
+		v.SetUint(uint64(uint8(f.r.Uint32())))
+	case reflect.Uint16:
+		v.SetUint(uint64(uint16(f.r.Uint32())))
+	case reflect.Uint32, reflect.Uint64:
+		v.SetUint(f.r.Uint64())
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(f.r.NormFloat64() * 1e6)
+	case reflect.String:
+		v.SetString(randString(f.r, f.r.IntN(9)))
+	case reflect.Slice:
+		n := f.r.IntN(3)
+		if f.depth > 6 {
+			n = 0
+		}
+		if n == 0 {
+			// Decoding gives nil for an empty opaque and an empty slice
+			// for an empty array; set what decoding gives.
+			if v.Type().Elem().Kind() != reflect.Uint8 {
+				v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+			}
+			return
+		}
+		v.Set(reflect.MakeSlice(v.Type(), n, n))
+		for i := range n {
+			f.fill(v.Index(i))
+		}
+	case reflect.Array:
+		for i := range v.Len() {
+			f.fill(v.Index(i))
+		}
+	case reflect.Pointer:
+		if f.r.IntN(2) == 0 || f.depth > 6 {
+			v.SetZero()
+			return
+		}
+		v.Set(reflect.New(v.Type().Elem()))
+		f.fill(v.Elem())
+	case reflect.Struct:
+		for i := range v.NumField() {
+			f.fill(v.Field(i))
+		}
+	default:
+		panic("filler: " + v.Type().String())
+	}
+}
+
+// union calls a random setter with random values; setters that take a
+// discriminant are tried with the values that select their arm.
+func (f *filler) union(p reflect.Value) {
+	var setters []reflect.Method
+	for i := range p.Type().NumMethod() {
+		m := p.Type().Method(i)
+		if strings.HasPrefix(m.Name, "Set") {
+			setters = append(setters, m)
+		}
+	}
+	f.r.Shuffle(len(setters), func(i, j int) { setters[i], setters[j] = setters[j], setters[i] })
+	for _, m := range setters {
+		args := []reflect.Value{p}
+		for i := 1; i < m.Type.NumIn(); i++ {
+			a := reflect.New(m.Type.In(i)).Elem()
+			f.fill(a)
+			args = append(args, a)
+		}
+		out := m.Func.Call(args)
+		if len(out) == 0 || out[0].IsNil() {
+			return
+		}
+		// A discriminant that does not select the arm: try the small
+		// values, where libvirt's labels are.
+		for d := range 16 {
+			args[1].SetInt(int64(d))
+			if out := m.Func.Call(args); out[0].IsNil() {
+				return
+			}
+		}
+	}
+}
+
+func randString(r *rand.Rand, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.IntN(256))
+	}
+	return string(b)
+}
+
+// TestRoundTrip encodes random values of every generated type, decodes
+// them, and checks that the value and the bytes come back the same.
+func TestRoundTrip(t *testing.T) {
+	types := allTypes()
+	if len(types) < 700 {
+		t.Fatalf("only %d generated types", len(types))
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for name, zero := range types {
+		typ := reflect.TypeOf(zero).Elem()
+		for range 20 {
+			v := reflect.New(typ)
+			(&filler{r: r}).fill(v.Elem())
+			c := v.Interface().(xdr.Codec)
+			enc, err := c.MarshalBinary()
+			if errors.Is(err, xdr.ErrUnion) {
+				continue // a union left empty: no setter applied
+			}
+			if err != nil {
+				t.Fatalf("%s: encode: %v", name, err)
+			}
+			if len(enc) != c.XDRSize() || len(enc)%4 != 0 {
+				t.Fatalf("%s: %d bytes, XDRSize says %d", name, len(enc), c.XDRSize())
+			}
+			back := reflect.New(typ)
+			if err := back.Interface().(xdr.Codec).UnmarshalBinary(enc); err != nil {
+				t.Fatalf("%s: decode: %v\n%x", name, err, enc)
+			}
+			if !reflect.DeepEqual(v.Interface(), back.Interface()) {
+				t.Fatalf("%s: value changed in a round trip:\n%#v\n%#v", name, v.Interface(), back.Interface())
+			}
+			again, _ := back.Interface().(xdr.Codec).MarshalBinary()
+			if !bytes.Equal(enc, again) {
+				t.Fatalf("%s: bytes changed in a round trip", name)
+			}
+			// Every proper prefix is short input, never a panic or success.
+			for cut := 0; cut < len(enc); cut += 1 + len(enc)/16 {
+				if _, err := back.Interface().(xdr.Codec).ConsumeXDR(enc[:cut]); err == nil {
+					t.Fatalf("%s: %d of %d bytes decoded without error", name, cut, len(enc))
+				}
+			}
+		}
+	}
+}
+
+func TestUnknownEnumValuesSurvive(t *testing.T) {
+	var st remote.AuthType
+	if err := st.UnmarshalBinary([]byte{0, 0, 0x30, 0x39}); err != nil || st != 12345 {
+		t.Fatalf("unknown enum value: %v %v", st, err)
+	}
+	if got := st.String(); got != "AuthType(12345)" {
+		t.Errorf("String() = %q", got)
+	}
+	if got := remote.ProcDomainGetInfo.String(); got != "ProcDomainGetInfo" {
+		t.Errorf("String() = %q", got)
+	}
+}
+
+func TestErrorsNameThePath(t *testing.T) {
+	// A list of two domains whose second name is longer than the input.
+	var b []byte
+	b = xdr.AppendUint32(b, 2)
+	dom := remote.NonnullDomain{Name: "a", ID: 1}
+	b, _ = dom.AppendXDR(b)
+	b = xdr.AppendUint32(b, 1000)
+	b = append(b, make([]byte, 40)...)
+	var v remote.ConnectListAllDomainsRet
+	_, err := v.ConsumeXDR(b)
+	const want = "ConnectListAllDomainsRet.domains[1].name: xdr: input too short"
+	if err == nil || err.Error() != want || !errors.Is(err, xdr.ErrShort) {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	// A bound broken on encode.
+	long := remote.ConnectListAllDomainsRet{Domains: make([]remote.NonnullDomain, remote.DomainListMax+1)}
+	if _, err := long.MarshalBinary(); !errors.Is(err, xdr.ErrBound) || !strings.HasPrefix(err.Error(), "ConnectListAllDomainsRet.domains: ") {
+		t.Errorf("encode over bound: %v", err)
+	}
+	var ti remote.NodeGetInfoRet
+	if err := ti.UnmarshalBinary(make([]byte, 164)); !errors.Is(err, xdr.ErrTrailing) {
+		t.Errorf("trailing bytes: %v", err)
+	}
+}
+
+func TestUnionHoldsOneArm(t *testing.T) {
+	var u remote.TypedParamValue
+	u.SetUl(7)
+	u.SetS("x")
+	if _, ok := u.Ul(); ok {
+		t.Error("the ul arm is still held after SetS")
+	}
+	if s, ok := u.S(); !ok || s != "x" || u.Type() != 7 {
+		t.Errorf("S() = %q %v, Type() = %d", s, ok, u.Type())
+	}
+	b, _ := u.MarshalBinary()
+	if fmt.Sprintf("%x", b) != "000000070000000178000000" {
+		t.Errorf("encoding %x", b)
+	}
+	// An unknown discriminant cannot be decoded: no arm says how long it is.
+	if err := u.UnmarshalBinary([]byte{0, 0, 0, 9, 0, 0, 0, 0}); !errors.Is(err, xdr.ErrUnion) {
+		t.Errorf("unknown discriminant: %v", err)
+	}
+	if _, ok := u.S(); ok || u.Type() != 0 {
+		t.Error("a failed decode left an arm set")
+	}
+	_ = math.MaxInt8
+}

@@ -1,0 +1,654 @@
+// Package gomodel decides how a checked XDR specification looks in Go: one
+// package per .x file, a Go name for every constant, type, field and
+// procedure, a Go type for every declaration, and the wire facts the
+// emitter needs (fixed and minimum sizes, bounds, recursion). Emitters take
+// names and types from here and never invent or re-resolve them.
+package gomodel
+
+import (
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/virtrpc/virtrpc/internal/xdrspec/ast"
+	"github.com/virtrpc/virtrpc/internal/xdrspec/check"
+	"github.com/virtrpc/virtrpc/internal/xdrspec/diag"
+)
+
+// Options say where the packages go.
+type Options struct {
+	// ImportBase is the import path the package directories sit under,
+	// such as "github.com/virtrpc/virtrpc/gen".
+	ImportBase string
+	// Packages maps a .x file's base name to its Go package name; files
+	// not listed are named after the file, less "_protocol" or "protocol".
+	Packages map[string]string
+}
+
+// Model is every Go package the specification becomes.
+type Model struct {
+	Packages []*Package
+}
+
+// Package is the Go package made from one .x file.
+type Package struct {
+	Name   string
+	Path   string // import path
+	Source string // the .x file
+	Consts []*Const
+	Types  []*Type
+	// Programs are the RPC programs the file defines.
+	Programs []*Program
+}
+
+// Const is a Go constant: a const definition (untyped) or an enum member
+// (typed with its enum).
+type Const struct {
+	GoName string
+	Value  int64
+	Src    *check.Const
+	// Enum is the enum type of a member.
+	Enum *Type
+}
+
+// Type is a named Go type.
+type Type struct {
+	GoName string
+	Pkg    *Package
+	Src    *check.Type
+	Kind   check.TypeKind
+	// Fields of a struct.
+	Fields []*Field
+	// Members of an enum.
+	Members []*Const
+	// Union is the layout of a union.
+	Union *Union
+	// Alias is the shape a typedef names; the Go type is an alias of it.
+	Alias *Shape
+	// Fixed is the fixed wire size, or -1; Min the smallest wire size.
+	Fixed, Min int
+	// Recursive types contain themselves through optional data or arrays
+	// and decode with a depth limit.
+	Recursive bool
+}
+
+// XDRName returns the type's name in the .x file.
+func (t *Type) XDRName() string { return t.Src.Name }
+
+// Field is a struct member or union arm.
+type Field struct {
+	GoName  string
+	XDRName string
+	Shape   *Shape
+}
+
+// Union is a union's discriminant and arms.
+type Union struct {
+	// Discriminant is the field the discriminant is declared as.
+	Discriminant *Field
+	Arms         []*Arm
+	Default      *Arm
+}
+
+// Arm is one arm: the labels that select it and its field (nil for void).
+type Arm struct {
+	Labels []int64
+	// LabelConsts holds, per label, the Go constant that names it when
+	// it is a member of the discriminant's enum, else nil.
+	LabelConsts []*Const
+	Field       *Field
+}
+
+// ShapeKind is how a value travels on the wire.
+type ShapeKind int
+
+// The shapes.
+const (
+	Int32 ShapeKind = iota
+	Uint32
+	Int64
+	Uint64
+	Float32
+	Float64
+	Bool
+	Int8   // rpcgen char
+	Uint8  // unsigned char
+	Int16  // short
+	Uint16 // unsigned short
+	String
+	Opaque
+	FixedOpaque
+	Chars      // char x<N>: a count, then 4 bytes per char
+	FixedChars // char x[N]
+	Array
+	FixedArray
+	Optional
+	Named // an enum, struct or union with its own codec
+)
+
+// Shape is the wire form of a declaration, with typedefs expanded.
+type Shape struct {
+	Kind ShapeKind
+	// Max is the bound of a variable form (xdr.Unbounded when none).
+	Max uint32
+	// Len is the length of a fixed form.
+	Len uint32
+	// Elem is the element of an array or the target of optional data.
+	Elem *Shape
+	// Type is the named type of a Named shape.
+	Type *Type
+	// Alias is the typedef the shape was written as, if any; the Go type
+	// is then written with the typedef's name.
+	Alias *Type
+}
+
+// Fixed returns the fixed wire size of the shape, or -1.
+func (s *Shape) Fixed() int {
+	switch s.Kind {
+	case Int64, Uint64, Float64:
+		return 8
+	case String, Opaque, Chars, Array, Optional:
+		return -1
+	case FixedOpaque:
+		return int(s.Len) + (4-int(s.Len)&3)&3
+	case FixedChars:
+		return 4 * int(s.Len)
+	case FixedArray:
+		if e := s.Elem.Fixed(); e >= 0 {
+			return e * int(s.Len)
+		}
+		return -1
+	case Named:
+		return s.Type.Fixed
+	}
+	return 4
+}
+
+// Min returns the smallest wire size of the shape.
+func (s *Shape) Min() int {
+	switch s.Kind {
+	case String, Opaque, Chars, Array, Optional:
+		return 4
+	case FixedArray:
+		return s.Elem.Min() * int(s.Len)
+	case Named:
+		return s.Type.Min
+	}
+	return s.Fixed()
+}
+
+// Program is an RPC program.
+type Program struct {
+	GoName  string
+	Number  uint32
+	Version uint32
+	Src     *check.Program
+	Procs   []*Procedure
+	// ProcType is the enum of procedure numbers, for libvirt-style
+	// programs.
+	ProcType *Type
+}
+
+// Procedure is one procedure of a program.
+type Procedure struct {
+	// GoName is the method name: DomainGetInfo for
+	// REMOTE_PROC_DOMAIN_GET_INFO.
+	GoName string
+	Number uint32
+	Src    *check.Procedure
+	// Const is the procedure's enum member, for libvirt-style programs.
+	Const *Const
+	// Args and Ret are the argument and result types, or nil.
+	Args, Ret *Type
+	// Msg is the payload of an event the server sends, or nil.
+	Msg *Type
+	// Priority is "high" or "low"; ReadStream and WriteStream say
+	// whether the procedure carries a stream, and in which direction.
+	Priority                string
+	ReadStream, WriteStream bool
+	// Generate is libvirt's @generate annotation: none, client, server
+	// or both.
+	Generate string
+}
+
+type builder struct {
+	opts  Options
+	errs  diag.List
+	types map[*check.Type]*Type
+	// shapes caches typedef expansions.
+	shapes map[*check.Type]*Shape
+	pkgs   map[*check.File]*Package
+}
+
+// Build maps a checked specification to Go.
+func Build(spec *check.Spec, opts Options) (*Model, error) {
+	b := &builder{opts: opts, types: map[*check.Type]*Type{}, shapes: map[*check.Type]*Shape{}, pkgs: map[*check.File]*Package{}}
+	m := &Model{}
+	// Names first, for every file, so that types may refer across files.
+	for _, f := range spec.Files {
+		if p := b.declare(f); p != nil {
+			m.Packages = append(m.Packages, p)
+		}
+	}
+	for _, f := range spec.Files {
+		if p := b.pkgs[f]; p != nil {
+			b.fill(p, f)
+		}
+	}
+	b.recursion()
+	for _, p := range m.Packages {
+		for _, t := range p.Types {
+			b.sizes(t, map[*Type]bool{})
+		}
+		b.checkNames(p)
+	}
+	return m, b.errs.Err()
+}
+
+func (b *builder) packageName(file string) string {
+	base := path.Base(file)
+	if n, ok := b.opts.Packages[base]; ok {
+		return n
+	}
+	n := strings.TrimSuffix(base, ".x")
+	n = strings.TrimSuffix(n, "_protocol")
+	n = strings.TrimSuffix(n, "protocol")
+	return strings.ToLower(strings.NewReplacer("-", "", ".", "").Replace(n))
+}
+
+// declare names a file's package, constants and types.
+func (b *builder) declare(f *check.File) *Package {
+	if len(f.Types) == 0 && len(f.Programs) == 0 {
+		// A file of constants only (external.x): its values are inlined
+		// where used; libvirt's public constants come from its API
+		// description instead.
+		return nil
+	}
+	name := b.packageName(f.AST.Name)
+	p := &Package{Name: name, Path: b.opts.ImportBase + "/" + name, Source: f.AST.Name}
+	b.pkgs[f] = p
+	// The words every name of the file starts with (remote_, VIR_NET_...)
+	// are the package's name space and are dropped.
+	var all [][]string
+	for _, k := range f.Consts {
+		all = append(all, words(k.Name))
+	}
+	for _, t := range f.Types {
+		all = append(all, words(t.Name))
+		if t.Enum != nil {
+			for _, m := range t.Enum.Members {
+				all = append(all, words(m.Name))
+			}
+		}
+	}
+	strip := commonPrefix(all)
+	local := func(name string) string { return goName(words(name)[strip:]) }
+	for _, k := range f.Consts {
+		p.Consts = append(p.Consts, &Const{GoName: local(k.Name), Value: k.Value, Src: k})
+	}
+	for _, t := range f.Types {
+		gt := &Type{GoName: local(t.Name), Pkg: p, Src: t, Kind: t.Kind, Fixed: -1}
+		if t.Enum != nil {
+			for _, m := range t.Enum.Members {
+				gt.Members = append(gt.Members, &Const{GoName: local(m.Name), Value: m.Value, Src: m, Enum: gt})
+			}
+		}
+		b.types[t] = gt
+		p.Types = append(p.Types, gt)
+	}
+	return p
+}
+
+func (b *builder) fill(p *Package, f *check.File) {
+	for _, t := range p.Types {
+		src := t.Src
+		switch src.Kind {
+		case check.Typedef:
+			t.Alias = b.typedefShape(src)
+		case check.Struct:
+			for _, m := range src.Struct.Members {
+				if fl := b.field(m, src.Name); fl != nil {
+					t.Fields = append(t.Fields, fl)
+				}
+			}
+		case check.Union:
+			t.Union = b.union(t)
+		}
+	}
+	for _, prog := range f.Programs {
+		p.Programs = append(p.Programs, b.program(p, prog))
+	}
+}
+
+func (b *builder) field(d *check.Decl, owner string) *Field {
+	s := b.shape(d, owner)
+	if s == nil {
+		return nil
+	}
+	return &Field{GoName: goName(words(d.Name)), XDRName: d.Name, Shape: s}
+}
+
+func (b *builder) typedefShape(t *check.Type) *Shape {
+	if s, ok := b.shapes[t]; ok {
+		return s
+	}
+	b.shapes[t] = nil // a cycle of aliases was reported by check
+	s := b.shape(t.Typedef, t.Name)
+	b.shapes[t] = s
+	return s
+}
+
+// shape turns a declaration into its wire form, expanding typedefs.
+func (b *builder) shape(d *check.Decl, owner string) *Shape {
+	elem := func() *Shape { return b.refShape(d.Type, d, owner) }
+	switch d.Kind {
+	case ast.DeclVoid:
+		return nil
+	case ast.DeclBasic:
+		return elem()
+	case ast.DeclFixedOpaque:
+		return &Shape{Kind: FixedOpaque, Len: d.Len}
+	case ast.DeclVarOpaque:
+		return &Shape{Kind: Opaque, Max: d.Len}
+	case ast.DeclString:
+		return &Shape{Kind: String, Max: d.Len}
+	case ast.DeclFixedArray:
+		if isChar(d.Type) {
+			return &Shape{Kind: FixedChars, Len: d.Len}
+		}
+		return &Shape{Kind: FixedArray, Len: d.Len, Elem: elem()}
+	case ast.DeclVarArray:
+		if isChar(d.Type) {
+			return &Shape{Kind: Chars, Max: d.Len}
+		}
+		return &Shape{Kind: Array, Max: d.Len, Elem: elem()}
+	case ast.DeclOptional:
+		return &Shape{Kind: Optional, Elem: elem()}
+	}
+	return nil
+}
+
+func isChar(r *check.TypeRef) bool { return r != nil && r.Builtin == ast.TypeChar }
+
+func (b *builder) refShape(r *check.TypeRef, d *check.Decl, owner string) *Shape {
+	switch {
+	case r == nil:
+		return nil
+	case r.Inline != nil:
+		b.errs.Add(d.Pos, "%s.%s: inline %s types are not supported by the Go generator; give the type a name", owner, d.Name, r.Builtin)
+		return &Shape{Kind: Int32}
+	case r.Named != nil:
+		nt := r.Named
+		if nt.Kind == check.Typedef {
+			s := b.typedefShape(nt)
+			if s == nil {
+				return &Shape{Kind: Int32}
+			}
+			c := *s
+			c.Alias = b.types[nt]
+			return &c
+		}
+		return &Shape{Kind: Named, Type: b.types[nt]}
+	}
+	kinds := map[ast.TypeKind]ShapeKind{
+		ast.TypeInt: Int32, ast.TypeUnsignedInt: Uint32, ast.TypeHyper: Int64, ast.TypeUnsignedHyper: Uint64,
+		ast.TypeFloat: Float32, ast.TypeDouble: Float64, ast.TypeBool: Bool,
+		ast.TypeChar: Int8, ast.TypeUnsignedChar: Uint8, ast.TypeShort: Int16, ast.TypeUnsignedShort: Uint16,
+		ast.TypeLong: Int32, ast.TypeUnsignedLong: Uint32,
+	}
+	k, ok := kinds[r.Builtin]
+	if !ok {
+		b.errs.Add(d.Pos, "%s.%s: %s has no Go type", owner, d.Name, r.Builtin)
+		return &Shape{Kind: Int32}
+	}
+	return &Shape{Kind: k}
+}
+
+func (b *builder) union(t *Type) *Union {
+	src := t.Src.Union
+	u := &Union{Discriminant: b.field(src.Discriminant, t.Src.Name)}
+	var enum *Type
+	if s := u.Discriminant.Shape; s.Kind == Named && s.Type.Kind == check.Enum {
+		enum = s.Type
+	}
+	arm := func(a *check.Arm) *Arm {
+		out := &Arm{Labels: a.Labels}
+		for _, l := range a.Labels {
+			var k *Const
+			if enum != nil {
+				for _, m := range enum.Members {
+					if m.Value == l {
+						k = m
+						break
+					}
+				}
+			}
+			out.LabelConsts = append(out.LabelConsts, k)
+		}
+		if a.Decl.Kind != ast.DeclVoid {
+			out.Field = b.field(a.Decl, t.Src.Name)
+		}
+		return out
+	}
+	for _, a := range src.Arms {
+		u.Arms = append(u.Arms, arm(a))
+	}
+	if src.Default != nil {
+		u.Default = arm(src.Default)
+	}
+	return u
+}
+
+// recursion marks the types that can reach themselves.
+func (b *builder) recursion() {
+	var reach func(t *Type, s *Shape, seen map[*Type]bool) bool
+	var refs func(t *Type) []*Shape
+	refs = func(t *Type) []*Shape {
+		var out []*Shape
+		for _, f := range t.Fields {
+			out = append(out, f.Shape)
+		}
+		if t.Union != nil {
+			for _, a := range append(slices.Clip(t.Union.Arms), t.Union.Default) {
+				if a != nil && a.Field != nil {
+					out = append(out, a.Field.Shape)
+				}
+			}
+		}
+		if t.Alias != nil {
+			out = append(out, t.Alias)
+		}
+		return out
+	}
+	reach = func(target *Type, s *Shape, seen map[*Type]bool) bool {
+		for ; s != nil; s = s.Elem {
+			if s.Kind == Named {
+				if s.Type == target {
+					return true
+				}
+				if seen[s.Type] {
+					continue
+				}
+				seen[s.Type] = true
+				for _, r := range refs(s.Type) {
+					if reach(target, r, seen) {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	for _, t := range b.types {
+		for _, r := range refs(t) {
+			if reach(t, r, map[*Type]bool{}) {
+				t.Recursive = true
+				break
+			}
+		}
+	}
+}
+
+func (b *builder) sizes(t *Type, busy map[*Type]bool) {
+	if busy[t] || t.Min > 0 {
+		return
+	}
+	busy[t] = true
+	defer delete(busy, t)
+	visit := func(s *Shape) {
+		for ; s != nil; s = s.Elem {
+			if s.Kind == Named {
+				b.sizes(s.Type, busy)
+			}
+		}
+	}
+	switch t.Kind {
+	case check.Enum:
+		t.Fixed, t.Min = 4, 4
+	case check.Typedef:
+		visit(t.Alias)
+		if t.Alias != nil {
+			t.Fixed, t.Min = t.Alias.Fixed(), t.Alias.Min()
+		}
+	case check.Struct:
+		fixed, min := 0, 0
+		for _, f := range t.Fields {
+			visit(f.Shape)
+			if fs := f.Shape.Fixed(); fs < 0 || fixed < 0 {
+				fixed = -1
+			} else {
+				fixed += fs
+			}
+			min += f.Shape.Min()
+		}
+		t.Fixed, t.Min = fixed, min
+	case check.Union:
+		arms := append(slices.Clip(t.Union.Arms), t.Union.Default)
+		fixed, min := -2, -1
+		for _, a := range arms {
+			if a == nil {
+				continue
+			}
+			fs, ms := 0, 0
+			if a.Field != nil {
+				visit(a.Field.Shape)
+				fs, ms = a.Field.Shape.Fixed(), a.Field.Shape.Min()
+			}
+			if fixed == -2 {
+				fixed = fs
+			} else if fs != fixed {
+				fixed = -1
+			}
+			if min < 0 || ms < min {
+				min = ms
+			}
+		}
+		t.Fixed, t.Min = -1, 4+max(min, 0)
+		if fixed >= 0 {
+			t.Fixed = 4 + fixed
+		}
+	}
+	if t.Recursive {
+		t.Fixed = -1
+	}
+}
+
+// program maps a program and its procedures.
+func (b *builder) program(p *Package, src *check.Program) *Program {
+	v := src.Versions[0]
+	prog := &Program{Number: src.Number, Version: v.Number, Src: src}
+	if len(src.Versions) > 1 {
+		b.errs.Add(src.Pos, "program %s has %d versions; the Go generator supports one per program", src.Name, len(src.Versions))
+	}
+	if src.FromEnum != nil {
+		prog.ProcType = b.types[src.FromEnum]
+	}
+	prog.GoName = goName(words(src.Name))
+	for i, pr := range v.Procs {
+		gp := &Procedure{Number: pr.Number, Src: pr, Priority: "low", Generate: "both"}
+		if prog.ProcType != nil {
+			gp.Const = prog.ProcType.Members[i]
+			_, rest, _ := strings.Cut(pr.Name, "_PROC_")
+			gp.GoName = goName(words(rest))
+		} else {
+			gp.GoName = goName(words(pr.Name))
+		}
+		if len(pr.Args) == 1 && pr.Args[0].Named != nil {
+			gp.Args = b.types[pr.Args[0].Named]
+		} else if len(pr.Args) > 0 {
+			b.errs.Add(pr.Pos, "procedure %s: the Go generator wants its argument to be one named type", pr.Name)
+		}
+		if pr.Result != nil {
+			if pr.Result.Named != nil {
+				gp.Ret = b.types[pr.Result.Named]
+			} else {
+				b.errs.Add(pr.Pos, "procedure %s: the Go generator wants its result to be a named type", pr.Name)
+			}
+		}
+		if pr.Msg != nil {
+			gp.Msg = b.types[pr.Msg]
+		}
+		if pr.Notes != nil {
+			for _, a := range pr.Notes.Annotations {
+				switch a.Key {
+				case "priority":
+					gp.Priority = a.Value
+				case "readstream":
+					gp.ReadStream = true
+				case "writestream":
+					gp.WriteStream = true
+				case "generate":
+					gp.Generate = a.Value
+				}
+			}
+		}
+		prog.Procs = append(prog.Procs, gp)
+	}
+	return prog
+}
+
+// checkNames reports Go names that collide within a package. An enum
+// whose members' short names collide with other names (virnet's
+// VIR_NET_STREAM_HOLE and virNetStreamHole) has all its members prefixed
+// with the enum's name instead (MessageTypeStreamHole).
+func (b *builder) checkNames(p *Package) {
+	count := map[string]int{}
+	for _, k := range p.Consts {
+		count[k.GoName]++
+	}
+	for _, t := range p.Types {
+		count[t.GoName]++
+		for _, m := range t.Members {
+			count[m.GoName]++
+		}
+	}
+	for _, t := range p.Types {
+		clash := false
+		for _, m := range t.Members {
+			clash = clash || count[m.GoName] > 1
+		}
+		if clash {
+			for _, m := range t.Members {
+				m.GoName = t.GoName + m.GoName
+			}
+		}
+	}
+
+	seen := map[string]string{}
+	add := func(goName, xdrName string, pos ast.Pos) {
+		if prev, dup := seen[goName]; dup {
+			b.errs.Add(pos, "the Go name %s of %s is also %s's in package %s", goName, xdrName, prev, p.Name)
+			return
+		}
+		seen[goName] = xdrName
+	}
+	for _, k := range p.Consts {
+		add(k.GoName, k.Src.Name, k.Src.Pos)
+	}
+	for _, t := range p.Types {
+		add(t.GoName, t.Src.Name, t.Src.Pos)
+		for _, m := range t.Members {
+			add(m.GoName, m.Src.Name, m.Src.Pos)
+		}
+	}
+}
