@@ -626,7 +626,7 @@ func (e *emitter) union(t *gomodel.Type) {
 		)
 		if len(a.Labels) == 1 && a != u.Default {
 			e.f.Commentf("Set%s makes the union hold the %s arm.", name, a.Field.XDRName)
-			e.f.Func().Params(recv()).Id("Set"+name).Params(jen.Id("v").Add(typ.Clone())).Block(
+			e.f.Func().Params(recv()).Id("Set" + name).Params(jen.Id("v").Add(typ.Clone())).Block(
 				jen.Op("*").Id("u").Op("=").Id(t.GoName).Values(jen.Dict{
 					jen.Id("disc"): label(a, 0), jen.Id("arm" + name): jen.Id("v"),
 				}),
