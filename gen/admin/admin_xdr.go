@@ -10,21 +10,21 @@ import (
 // Constants of admin_protocol.x.
 const (
 	// StringMax is ADMIN_STRING_MAX.
-	StringMax = int64(4194304)
+	StringMax = 4194304
 	// ServerListMax is ADMIN_SERVER_LIST_MAX.
-	ServerListMax = int64(16384)
+	ServerListMax = 16384
 	// ServerThreadpoolParametersMax is ADMIN_SERVER_THREADPOOL_PARAMETERS_MAX.
-	ServerThreadpoolParametersMax = int64(32)
+	ServerThreadpoolParametersMax = 32
 	// ClientListMax is ADMIN_CLIENT_LIST_MAX.
-	ClientListMax = int64(16384)
+	ClientListMax = 16384
 	// ClientInfoParametersMax is ADMIN_CLIENT_INFO_PARAMETERS_MAX.
-	ClientInfoParametersMax = int64(64)
+	ClientInfoParametersMax = 64
 	// ServerClientLimitsMax is ADMIN_SERVER_CLIENT_LIMITS_MAX.
-	ServerClientLimitsMax = int64(32)
+	ServerClientLimitsMax = 32
 	// Program is ADMIN_PROGRAM.
-	Program = int64(110102160)
+	Program = 110102160
 	// ProtocolVersion is ADMIN_PROTOCOL_VERSION.
-	ProtocolVersion = int64(1)
+	ProtocolVersion = 1
 )
 
 // NonnullString is the XDR typedef admin_nonnull_string.

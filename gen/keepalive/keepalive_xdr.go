@@ -10,9 +10,9 @@ import (
 // Constants of virkeepaliveprotocol.x.
 const (
 	// Program is KEEPALIVE_PROGRAM.
-	Program = int64(1801807216)
+	Program = 1801807216
 	// ProtocolVersion is KEEPALIVE_PROTOCOL_VERSION.
-	ProtocolVersion = int64(1)
+	ProtocolVersion = 1
 )
 
 // Procedure is the XDR enum keepalive_procedure. Values a newer peer adds decode as they are.

@@ -11,9 +11,9 @@ import (
 // Constants of lxc_protocol.x.
 const (
 	// Program is LXC_PROGRAM.
-	Program = int64(425984)
+	Program = 425984
 	// ProtocolVersion is LXC_PROTOCOL_VERSION.
-	ProtocolVersion = int64(1)
+	ProtocolVersion = 1
 )
 
 // DomainOpenNamespaceArgs is the XDR struct lxc_domain_open_namespace_args.

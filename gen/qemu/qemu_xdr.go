@@ -11,9 +11,9 @@ import (
 // Constants of qemu_protocol.x.
 const (
 	// Program is QEMU_PROGRAM.
-	Program = int64(536903815)
+	Program = 536903815
 	// ProtocolVersion is QEMU_PROTOCOL_VERSION.
-	ProtocolVersion = int64(1)
+	ProtocolVersion = 1
 )
 
 // DomainMonitorCommandArgs is the XDR struct qemu_domain_monitor_command_args.

@@ -10,23 +10,23 @@ import (
 // Constants of virnetprotocol.x.
 const (
 	// MessageInitial is VIR_NET_MESSAGE_INITIAL.
-	MessageInitial = int64(65536)
+	MessageInitial = 65536
 	// MessageLegacyPayloadMax is VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX.
-	MessageLegacyPayloadMax = int64(262120)
+	MessageLegacyPayloadMax = 262120
 	// MessageMax is VIR_NET_MESSAGE_MAX.
-	MessageMax = int64(33554432)
+	MessageMax = 33554432
 	// MessageHeaderMax is VIR_NET_MESSAGE_HEADER_MAX.
-	MessageHeaderMax = int64(24)
+	MessageHeaderMax = 24
 	// MessagePayloadMax is VIR_NET_MESSAGE_PAYLOAD_MAX.
-	MessagePayloadMax = int64(33554408)
+	MessagePayloadMax = 33554408
 	// MessageLenMax is VIR_NET_MESSAGE_LEN_MAX.
-	MessageLenMax = int64(4)
+	MessageLenMax = 4
 	// MessageStringMax is VIR_NET_MESSAGE_STRING_MAX.
-	MessageStringMax = int64(4194304)
+	MessageStringMax = 4194304
 	// MessageNumFDsMax is VIR_NET_MESSAGE_NUM_FDS_MAX.
-	MessageNumFDsMax = int64(32)
+	MessageNumFDsMax = 32
 	// MessageHeaderXdrLen is VIR_NET_MESSAGE_HEADER_XDR_LEN.
-	MessageHeaderXdrLen = int64(4)
+	MessageHeaderXdrLen = 4
 )
 
 // MessageType is the XDR enum virNetMessageType. Values a newer peer adds decode as they are.

@@ -53,6 +53,17 @@ func Files(m *gomodel.Model, opts Options) ([]File, error) {
 			return nil, fmt.Errorf("%s: %w", p.Name, err)
 		}
 		out = append(out, File{Path: path.Join(p.Name, p.Name+"_xdr.go"), Data: data})
+		rf, err := rpcFile(p, src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.Name, err)
+		}
+		if rf != nil {
+			data, err := render(rf)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.Name, err)
+			}
+			out = append(out, File{Path: path.Join(p.Name, p.Name+"_rpc.go"), Data: data})
+		}
 	}
 	return out, nil
 }
@@ -93,7 +104,7 @@ func (e *emitter) consts() {
 	}
 	var defs []jen.Code
 	for _, k := range e.pkg.Consts {
-		defs = append(defs, jen.Commentf("%s is %s.", k.GoName, k.Src.Name), jen.Id(k.GoName).Op("=").Lit(k.Value))
+		defs = append(defs, jen.Commentf("%s is %s.", k.GoName, k.Src.Name), jen.Id(k.GoName).Op("=").Lit(int(k.Value)))
 	}
 	e.f.Comment("Constants of " + path.Base(e.pkg.Source) + ".")
 	e.f.Const().Defs(defs...)

@@ -1,0 +1,442 @@
+package emit
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"unicode"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/virtrpc/virtrpc/internal/gomodel"
+)
+
+// RPC is the import path of the hand-written contract between generated
+// stubs and the engines under them.
+const RPC = "github.com/virtrpc/virtrpc/rpc"
+
+func rpcQual(name string) *jen.Statement { return jen.Qual(RPC, name) }
+
+// rpcFile writes a package's procedure table, client stubs, server
+// dispatch and event decoding, or returns nil when it has no program.
+func rpcFile(p *gomodel.Package, src string) (*jen.File, error) {
+	if len(p.Programs) == 0 {
+		return nil, nil
+	}
+	f := newFile(p, src)
+	f.ImportName(RPC, "rpc")
+	e := &emitter{f: f, pkg: p}
+	for _, prog := range p.Programs {
+		r := &rpcEmitter{emitter: e, prog: prog}
+		if err := r.consts(); err != nil {
+			return nil, err
+		}
+		r.table()
+		r.guard()
+		if r.callable() {
+			r.client()
+			r.server()
+		}
+		r.events()
+	}
+	return f, nil
+}
+
+type rpcEmitter struct {
+	*emitter
+	prog *gomodel.Program
+	// progConst and versConst are the Go constants of the program and
+	// version numbers.
+	progConst, versConst string
+}
+
+func (r *rpcEmitter) consts() error {
+	src := r.prog.Src
+	for _, k := range r.pkg.Consts {
+		switch k.Src.Name {
+		case src.Name:
+			r.progConst = k.GoName
+		case src.Versions[0].Name:
+			r.versConst = k.GoName
+		}
+	}
+	if r.progConst == "" || r.versConst == "" {
+		return fmt.Errorf("program %s: no Go constant for its number or version", src.Name)
+	}
+	return nil
+}
+
+// callable reports whether the program's procedures are calls. libvirt
+// annotates every procedure that is called with @generate; a program with
+// no annotation at all (keepalive) only sends messages.
+func (r *rpcEmitter) callable() bool {
+	for _, pr := range r.prog.Procs {
+		if pr.Src.Notes != nil && len(pr.Src.Notes.Lookup("generate")) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// isEvent reports whether the daemon sends the procedure unasked.
+func (r *rpcEmitter) isEvent(pr *gomodel.Procedure) bool {
+	return pr.Msg != nil && pr.Args == nil && pr.Ret == nil || !r.callable()
+}
+
+func (r *rpcEmitter) procNumber(pr *gomodel.Procedure) jen.Code {
+	if pr.Const != nil {
+		return jen.Int32().Call(jen.Id(pr.Const.GoName))
+	}
+	return jen.Lit(int(pr.Number))
+}
+
+func (r *rpcEmitter) procValue(pr *gomodel.Procedure) jen.Code {
+	return rpcQual("Procedure").Values(jen.Dict{
+		jen.Id("Program"): jen.Id(r.progConst),
+		jen.Id("Version"): jen.Id(r.versConst),
+		jen.Id("Number"):  r.procNumber(pr),
+	})
+}
+
+func typeName(t *gomodel.Type) string {
+	if t == nil {
+		return ""
+	}
+	return t.XDRName()
+}
+
+func (r *rpcEmitter) table() {
+	var rows []jen.Code
+	for _, pr := range r.prog.Procs {
+		d := jen.Dict{
+			jen.Id("Procedure"): r.procValue(pr),
+			jen.Id("Name"):      jen.Lit(pr.Src.Name),
+			jen.Id("Method"):    jen.Lit(pr.GoName),
+			jen.Id("Generate"):  jen.Lit(pr.Generate),
+		}
+		if pr.Args != nil {
+			d[jen.Id("Args")] = jen.Lit(typeName(pr.Args))
+		}
+		if pr.Ret != nil {
+			d[jen.Id("Ret")] = jen.Lit(typeName(pr.Ret))
+		}
+		if pr.Msg != nil {
+			d[jen.Id("Msg")] = jen.Lit(typeName(pr.Msg))
+		}
+		if pr.Priority == "high" {
+			d[jen.Id("HighPriority")] = jen.True()
+		}
+		switch {
+		case pr.ReadStream:
+			d[jen.Id("Stream")] = rpcQual("ReadStream")
+		case pr.WriteStream:
+			d[jen.Id("Stream")] = rpcQual("WriteStream")
+		}
+		if pr.Src.Notes != nil {
+			if v := pr.Src.Notes.Lookup("sparseflag"); len(v) > 0 {
+				d[jen.Id("SparseFlag")] = jen.Lit(v[0])
+			}
+		}
+		if r.isEvent(pr) {
+			d[jen.Id("Event")] = jen.True()
+		}
+		rows = append(rows, jen.Values(d))
+	}
+	r.f.Comment("procedures describes every procedure, in number order.")
+	r.f.Var().Id("procedures").Op("=").Index(jen.Op("...")).Add(rpcQual("ProcInfo")).Values(rows...)
+	r.f.Commentf("Procedures returns the description of every procedure of %s, in number order.", r.prog.Src.Name)
+	r.f.Func().Id("Procedures").Params().Index().Add(rpcQual("ProcInfo")).Block(
+		jen.Return(jen.Append(jen.Index().Add(rpcQual("ProcInfo")).Values(), jen.Id("procedures").Index(jen.Op(":")).Op("..."))),
+	)
+	r.f.Comment("ProcedureInfo returns the description of procedure n, and whether the program has it.")
+	r.f.Func().Id("ProcedureInfo").Params(jen.Id("n").Int32()).Params(rpcQual("ProcInfo"), jen.Bool()).Block(
+		jen.List(jen.Id("i"), jen.Id("ok")).Op(":=").Qual("slices", "BinarySearchFunc").Call(
+			jen.Id("procedures").Index(jen.Op(":")), jen.Id("n"),
+			jen.Func().Params(jen.Id("p").Add(rpcQual("ProcInfo")), jen.Id("n").Int32()).Int().Block(
+				jen.Return(jen.Qual("cmp", "Compare").Call(jen.Id("p").Dot("Number"), jen.Id("n"))),
+			),
+		),
+		jen.If(jen.Op("!").Id("ok")).Block(jen.Return(rpcQual("ProcInfo").Values(), jen.False())),
+		jen.Return(jen.Id("procedures").Index(jen.Id("i")), jen.True()),
+	)
+}
+
+// guard makes the build fail, as stringer's output does, when a
+// procedure constant no longer has the number the table was made with.
+func (r *rpcEmitter) guard() {
+	if r.prog.ProcType == nil {
+		return
+	}
+	body := []jen.Code{jen.Var().Id("x").Index(jen.Lit(1)).Struct()}
+	for _, pr := range r.prog.Procs {
+		body = append(body, jen.Id("_").Op("=").Id("x").Index(jen.Id(pr.Const.GoName).Op("-").Lit(int(pr.Number))))
+	}
+	r.f.Comment("An invalid array index here means a procedure's number changed: run go generate.")
+	r.f.Func().Id("_").Params().Block(body...)
+}
+
+// param is one parameter of a client stub: a field of the args struct.
+type param struct {
+	name  string
+	field *gomodel.Field
+}
+
+var reservedParams = map[string]bool{
+	"ctx": true, "c": true, "rpc": true, "xdr": true, "context": true, "args": true, "ret": true,
+	"err": true, "stream": true,
+}
+
+func paramName(goName string) string {
+	rs := []rune(goName)
+	// Lower the leading capitals of an initialism too: UUID → uuid,
+	// XMLDesc → xmlDesc.
+	i := 0
+	for i < len(rs) && unicode.IsUpper(rs[i]) {
+		i++
+	}
+	if i > 1 && i < len(rs) {
+		i--
+	}
+	for j := 0; j < i; j++ {
+		rs[j] = unicode.ToLower(rs[j])
+	}
+	name := string(rs)
+	if jen.IsReservedWord(name) || reservedParams[name] {
+		name += "Arg"
+	}
+	return name
+}
+
+func (r *rpcEmitter) params(pr *gomodel.Procedure) []param {
+	if pr.Args == nil {
+		return nil
+	}
+	var out []param
+	for _, f := range pr.Args.Fields {
+		out = append(out, param{name: paramName(f.GoName), field: f})
+	}
+	return out
+}
+
+func (r *rpcEmitter) client() {
+	name := r.prog.Src.Name
+	r.f.Commentf("Client calls the procedures of %s (%s) through an rpc.Caller, such as a\n// connection of package client. Its methods are safe for concurrent use when the\n// Caller is.", name, path.Base(r.pkg.Source))
+	r.f.Type().Id("Client").Struct(jen.Id("caller").Add(rpcQual("Caller")))
+	r.f.Comment("NewClient returns a Client that sends its calls through c.")
+	r.f.Func().Id("NewClient").Params(jen.Id("c").Add(rpcQual("Caller"))).Op("*").Id("Client").Block(
+		jen.Return(jen.Op("&").Id("Client").Values(jen.Dict{jen.Id("caller"): jen.Id("c")})),
+	)
+	for _, pr := range r.prog.Procs {
+		if r.isEvent(pr) {
+			continue
+		}
+		r.stub(pr)
+	}
+}
+
+func (r *rpcEmitter) stub(pr *gomodel.Procedure) {
+	ps := r.params(pr)
+	sig := []jen.Code{jen.Id("ctx").Qual("context", "Context")}
+	for _, p := range ps {
+		sig = append(sig, jen.Id(p.name).Add(r.goType(p.field.Shape)))
+	}
+	stream := pr.ReadStream || pr.WriteStream
+	var body []jen.Code
+	argsExpr := jen.Nil()
+	if pr.Args != nil {
+		d := jen.Dict{}
+		for _, p := range ps {
+			d[jen.Id(p.field.GoName)] = jen.Id(p.name)
+		}
+		body = append(body, jen.Id("args").Op(":=").Id(pr.Args.GoName).Values(d))
+		argsExpr = jen.Op("&").Id("args")
+	}
+	// What the stub returns: nothing, the one field of the result, or the
+	// result struct.
+	var results []jen.Code
+	var single *gomodel.Field
+	retExpr := jen.Nil()
+	if pr.Ret != nil {
+		body = append(body, jen.Var().Id("ret").Id(pr.Ret.GoName))
+		retExpr = jen.Op("&").Id("ret")
+		if len(pr.Ret.Fields) == 1 {
+			single = pr.Ret.Fields[0]
+			results = append(results, r.goType(single.Shape))
+		} else {
+			results = append(results, jen.Op("*").Id(pr.Ret.GoName))
+		}
+	}
+	if stream {
+		results = append(results, rpcQual("Stream"))
+	}
+	results = append(results, jen.Error())
+	zero := func() []jen.Code {
+		var out []jen.Code
+		if pr.Ret != nil {
+			if single != nil {
+				out = append(out, jen.Id("ret").Dot(single.GoName))
+			} else {
+				out = append(out, jen.Nil())
+			}
+		}
+		if stream {
+			out = append(out, jen.Nil())
+		}
+		return out
+	}
+	ok := func() []jen.Code {
+		var out []jen.Code
+		if pr.Ret != nil {
+			if single != nil {
+				out = append(out, jen.Id("ret").Dot(single.GoName))
+			} else {
+				out = append(out, jen.Op("&").Id("ret"))
+			}
+		}
+		if stream {
+			out = append(out, jen.Id("s"))
+		}
+		return append(out, jen.Nil())
+	}
+	if stream {
+		body = append(body,
+			jen.List(jen.Id("s"), jen.Id("err")).Op(":=").Id("c").Dot("caller").Dot("CallStream").Call(jen.Id("ctx"), r.procValue(pr), argsExpr, retExpr),
+			jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(append(zero(), jen.Id("err"))...)),
+			jen.Return(ok()...),
+		)
+	} else {
+		body = append(body,
+			jen.If(jen.Id("err").Op(":=").Id("c").Dot("caller").Dot("Call").Call(jen.Id("ctx"), r.procValue(pr), argsExpr, retExpr), jen.Id("err").Op("!=").Nil()).Block(
+				jen.Return(append(zero(), jen.Id("err"))...)),
+			jen.Return(ok()...),
+		)
+	}
+	doc := fmt.Sprintf("%s calls %s.", pr.GoName, pr.Src.Name)
+	if stream {
+		dir := "receives data from the daemon"
+		if pr.WriteStream {
+			dir = "sends data to the daemon"
+		}
+		doc += " The returned stream " + dir + "; finish or abort it."
+	}
+	r.f.Comment(doc)
+	r.f.Func().Params(jen.Id("c").Op("*").Id("Client")).Id(pr.GoName).Params(sig...).Params(results...).Block(body...)
+}
+
+// server writes the Handler interface, UnimplementedHandler and Dispatch.
+func (r *rpcEmitter) server() {
+	var methods []jen.Code
+	var unimpl []jen.Code
+	var cases []jen.Code
+	for _, pr := range r.prog.Procs {
+		if r.isEvent(pr) {
+			continue
+		}
+		stream := pr.ReadStream || pr.WriteStream
+		params := []jen.Code{jen.Id("ctx").Qual("context", "Context")}
+		if pr.Args != nil {
+			params = append(params, jen.Id("args").Op("*").Id(pr.Args.GoName))
+		}
+		if stream {
+			params = append(params, jen.Id("stream").Add(rpcQual("Stream")))
+		}
+		var results []jen.Code
+		if pr.Ret != nil {
+			results = append(results, jen.Op("*").Id(pr.Ret.GoName))
+		}
+		results = append(results, jen.Error())
+		methods = append(methods, jen.Comment(fmt.Sprintf("%s serves %s.", pr.GoName, pr.Src.Name)),
+			jen.Id(pr.GoName).Params(params...).Params(results...))
+
+		unsupported := []jen.Code{rpcQual("Unsupported").Call(jen.Lit(pr.Src.Name))}
+		if pr.Ret != nil {
+			unsupported = append([]jen.Code{jen.Nil()}, unsupported...)
+		}
+		unimpl = append(unimpl,
+			jen.Commentf("%s answers that %s is not supported.", pr.GoName, pr.Src.Name),
+			jen.Func().Params(jen.Id("UnimplementedHandler")).Id(pr.GoName).Params(params...).Params(results...).Block(jen.Return(unsupported...)),
+			jen.Line(),
+		)
+
+		// The dispatch case: decode the arguments, call, encode the result.
+		var body []jen.Code
+		callArgs := []jen.Code{jen.Id("ctx")}
+		if pr.Args != nil {
+			body = append(body,
+				jen.Id("a").Op(":=").New(jen.Id(pr.Args.GoName)),
+				jen.If(jen.Id("err").Op(":=").Id("a").Dot("UnmarshalBinary").Call(jen.Id("args")), jen.Id("err").Op("!=").Nil()).Block(
+					jen.Return(jen.Id("out"), jen.Id("err"))),
+			)
+			callArgs = append(callArgs, jen.Id("a"))
+		} else {
+			body = append(body, jen.If(jen.Len(jen.Id("args")).Op("!=").Lit(0)).Block(
+				jen.Return(jen.Id("out"), xdrFn("ErrTrailing"))))
+		}
+		if stream {
+			callArgs = append(callArgs, jen.Id("stream"))
+		}
+		if pr.Ret != nil {
+			body = append(body,
+				jen.List(jen.Id("ret"), jen.Id("err")).Op(":=").Id("h").Dot(pr.GoName).Call(callArgs...),
+				jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Id("out"), jen.Id("err"))),
+				jen.If(jen.Id("ret").Op("==").Nil()).Block(jen.Id("ret").Op("=").New(jen.Id(pr.Ret.GoName))),
+				jen.Return(jen.Id("ret").Dot("AppendXDR").Call(jen.Id("out"))),
+			)
+		} else {
+			body = append(body, jen.Return(jen.Id("out"), jen.Id("h").Dot(pr.GoName).Call(callArgs...)))
+		}
+		cases = append(cases, jen.Case(r.procNumber(pr)).Block(body...))
+	}
+	cases = append(cases, jen.Default().Block(
+		jen.Return(jen.Id("out"), rpcQual("Unsupported").Call(
+			jen.Qual("fmt", "Sprintf").Call(jen.Lit(r.prog.Src.Name+" procedure %d"), jen.Id("proc"))))))
+
+	r.f.Commentf("Handler serves the procedures of %s. A method returns an *rpc.Error to send\n// libvirt's error to the client. Embed UnimplementedHandler to answer \"not supported\" for\n// the procedures a server does not implement.", r.prog.Src.Name)
+	r.f.Type().Id("Handler").Interface(methods...)
+	r.f.Comment("UnimplementedHandler answers every procedure with libvirt's \"not supported\" error.")
+	r.f.Type().Id("UnimplementedHandler").Struct()
+	for _, c := range unimpl {
+		r.f.Add(c)
+	}
+	r.f.Comment("Dispatch decodes the arguments of procedure proc from args, calls the handler's method and")
+	r.f.Comment("appends the encoded result to out. stream is the stream of a stream procedure, else nil.")
+	r.f.Comment("An unknown procedure gets libvirt's \"not supported\" error.")
+	r.f.Func().Id("Dispatch").Params(
+		jen.Id("ctx").Qual("context", "Context"), jen.Id("h").Id("Handler"), jen.Id("proc").Int32(),
+		jen.Id("args").Index().Byte(), jen.Id("stream").Add(rpcQual("Stream")), jen.Id("out").Index().Byte(),
+	).Params(jen.Index().Byte(), jen.Error()).Block(
+		jen.Switch(jen.Id("proc")).Block(cases...),
+	)
+}
+
+// events writes DecodeEvent for the messages the daemon sends.
+func (r *rpcEmitter) events() {
+	var cases []jen.Code
+	for _, pr := range r.prog.Procs {
+		if pr.Msg == nil || !r.isEvent(pr) {
+			continue
+		}
+		cases = append(cases, jen.Case(r.procNumber(pr)).Block(
+			jen.Id("v").Op(":=").New(jen.Id(pr.Msg.GoName)),
+			jen.Return(jen.Id("v"), jen.Id("v").Dot("UnmarshalBinary").Call(jen.Id("payload"))),
+		))
+	}
+	if len(cases) == 0 {
+		return
+	}
+	cases = append(cases, jen.Default().Block(jen.Return(jen.Nil(),
+		jen.Qual("fmt", "Errorf").Call(jen.Lit(strings.ToLower(r.prog.Src.Name)+": procedure %d is not an event"), jen.Id("n")))))
+	r.f.Commentf("DecodeEvent decodes the message of event procedure n (one the daemon sends unasked)\n// into a new value of its message type, such as *%s.", firstMsg(r.prog))
+	r.f.Func().Id("DecodeEvent").Params(jen.Id("n").Int32(), jen.Id("payload").Index().Byte()).Params(xdrFn("Codec"), jen.Error()).Block(
+		jen.Switch(jen.Id("n")).Block(cases...),
+	)
+}
+
+func firstMsg(p *gomodel.Program) string {
+	for _, pr := range p.Procs {
+		if pr.Msg != nil {
+			return pr.Msg.GoName
+		}
+	}
+	return ""
+}
