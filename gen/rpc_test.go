@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/virtrpc/virtrpc/gen/keepalive"
+	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/qemu"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/rpc"
@@ -107,7 +108,7 @@ func TestStubsThroughDispatch(t *testing.T) {
 
 	// A procedure the handler does not implement.
 	err = c.DomainSuspend(ctx, dom)
-	if !errors.Is(err, &rpc.Error{Code: 3}) || err.Error() != "libvirt: this function is not supported by the connection driver: REMOTE_PROC_DOMAIN_SUSPEND" {
+	if !errors.Is(err, libvirt.ErrNoSupport) || errors.Is(err, libvirt.ErrNoDomain) || err.Error() != "libvirt: this function is not supported by the connection driver: REMOTE_PROC_DOMAIN_SUSPEND" {
 		t.Errorf("unimplemented: %v", err)
 	}
 	// A procedure number the program does not have.
@@ -118,6 +119,33 @@ func TestStubsThroughDispatch(t *testing.T) {
 	if _, err := remote.Dispatch(ctx, d, int32(remote.ProcDomainGetInfo), []byte{0, 0, 0}, nil, nil); err == nil {
 		t.Error("short arguments were accepted")
 	}
+}
+
+func TestTypedFlags(t *testing.T) {
+	var got uint32
+	h := &flagsDaemon{got: &got}
+	c, _ := newLoopback(h)
+	// The stub takes the enum libvirt's API documents for the flags.
+	flags := libvirt.DomainShutdownGuestAgent | libvirt.DomainShutdownACPIPowerBtn
+	if err := c.DomainShutdownFlags(context.Background(), remote.NonnullDomain{Name: "d"}, flags); err != nil {
+		t.Fatal(err)
+	}
+	if got != uint32(flags) || got != 3 {
+		t.Errorf("the daemon saw flags %d, want %d", got, flags)
+	}
+	if libvirt.DomainRunning.String() != "DomainRunning" || libvirt.DomainState(99).String() != "DomainState(99)" {
+		t.Errorf("String: %v %v", libvirt.DomainRunning, libvirt.DomainState(99))
+	}
+}
+
+type flagsDaemon struct {
+	remote.UnimplementedHandler
+	got *uint32
+}
+
+func (d *flagsDaemon) DomainShutdownFlags(ctx context.Context, args *remote.DomainShutdownFlagsArgs) error {
+	*d.got = args.Flags
+	return nil
 }
 
 func TestProcedureTables(t *testing.T) {

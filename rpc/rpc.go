@@ -115,11 +115,17 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("libvirt: error %d in domain %d", e.Code, e.Domain)
 }
 
-// Is reports whether target is an *Error with the same code, so that
-// errors.Is(err, &rpc.Error{Code: n}) matches any error with code n.
+// Is makes errors.Is match an error by its code: the target may be one of
+// the generated error-code constants (errors.Is(err, libvirt.ErrNoDomain)),
+// or an *Error with the same code and, if it sets one, the same domain.
 func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code && (t.Domain == 0 || t.Domain == e.Domain)
+	switch t := target.(type) {
+	case *Error:
+		return t.Code == e.Code && (t.Domain == 0 || t.Domain == e.Domain)
+	case interface{ ErrorCode() int32 }:
+		return t.ErrorCode() == e.Code
+	}
+	return false
 }
 
 // libvirt's numbers this package uses (virterror.h).

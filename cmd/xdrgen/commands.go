@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/virtrpc/virtrpc/internal/apixml"
 	"github.com/virtrpc/virtrpc/internal/emit"
 	"github.com/virtrpc/virtrpc/internal/gomodel"
 	"github.com/virtrpc/virtrpc/internal/xdrspec"
@@ -187,6 +188,7 @@ func runGen(args []string, stdout, stderr io.Writer) int {
 	importBase := fs.String("import", "", "the import `path` of DIR")
 	fs.Var(pkgs, "pkg", "name the Go package of a .x file, as `FILE=NAME` (repeatable)")
 	fs.Var(defs, "D", "define an external constant `NAME=VALUE` (repeatable)")
+	apiPath := fs.String("api", "/usr/share/libvirt/api/libvirt-api.xml", "libvirt's API description, for package libvirt and typed flags (\"\" for neither)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -204,12 +206,22 @@ func runGen(args []string, stdout, stderr io.Writer) int {
 		report(stderr, err)
 		return 1
 	}
-	model, err := gomodel.Build(spec, gomodel.Options{ImportBase: *importBase, Packages: pkgs})
+	opts := gomodel.Options{ImportBase: *importBase, Packages: pkgs}
+	if *apiPath != "" {
+		if opts.API, err = apixml.ReadFile(*apiPath); err != nil {
+			fmt.Fprintf(stderr, "xdrgen: %v; pass -api \"\" to generate without it\n", err)
+			return 1
+		}
+	}
+	model, err := gomodel.Build(spec, opts)
 	if err != nil {
 		report(stderr, err)
 		return 1
 	}
-	files, err := emit.Files(model, emit.Options{Source: func(p *gomodel.Package) string { return filepath.ToSlash(p.Source) }})
+	files, err := emit.Files(model, emit.Options{
+		Source:    func(p *gomodel.Package) string { return filepath.ToSlash(p.Source) },
+		APISource: filepath.Base(*apiPath),
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "xdrgen: %v\n", err)
 		return 1

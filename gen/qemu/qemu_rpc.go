@@ -145,7 +145,7 @@ func (c *Client) DomainMonitorCommand(ctx context.Context, dom remote.NonnullDom
 func (c *Client) DomainAttach(ctx context.Context, pidValue uint32, flags uint32) (remote.NonnullDomain, error) {
 	args := DomainAttachArgs{
 		Flags:    flags,
-		PidValue: pidValue,
+		PIDValue: pidValue,
 	}
 	var ret DomainAttachRet
 	if err := c.caller.Call(ctx, rpc.Procedure{

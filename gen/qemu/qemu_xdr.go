@@ -155,7 +155,7 @@ func (v *DomainMonitorCommandRet) UnmarshalBinary(b []byte) error {
 
 // DomainAttachArgs is the XDR struct qemu_domain_attach_args.
 type DomainAttachArgs struct {
-	PidValue uint32
+	PIDValue uint32
 	Flags    uint32
 }
 
@@ -166,7 +166,7 @@ func (v *DomainAttachArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
 func (v *DomainAttachArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.PidValue))
+	b = xdr.AppendUint32(b, uint32(v.PIDValue))
 	b = xdr.AppendUint32(b, uint32(v.Flags))
 	return b, nil
 }
@@ -184,7 +184,7 @@ func (v *DomainAttachArgs) consume(b []byte) (int, error) {
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "pid_value")
 	}
-	v.PidValue = xdr.Uint32(b[off:])
+	v.PIDValue = xdr.Uint32(b[off:])
 	off += 4
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")

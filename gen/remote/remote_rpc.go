@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	libvirt "github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
 	"slices"
@@ -3300,10 +3301,10 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:         "remote_node_device_lookup_scsi_host_by_wwn_args",
 	Generate:     "both",
 	HighPriority: true,
-	Method:       "NodeDeviceLookupScsiHostByWwn",
+	Method:       "NodeDeviceLookupSCSIHostByWwn",
 	Name:         "REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN",
 	Procedure: rpc.Procedure{
-		Number:  int32(ProcNodeDeviceLookupScsiHostByWwn),
+		Number:  int32(ProcNodeDeviceLookupSCSIHostByWwn),
 		Program: Program,
 		Version: ProtocolVersion,
 	},
@@ -3781,10 +3782,10 @@ var procedures = [...]rpc.ProcInfo{{
 }, {
 	Args:     "remote_network_get_dhcp_leases_args",
 	Generate: "none",
-	Method:   "NetworkGetDhcpLeases",
+	Method:   "NetworkGetDHCPLeases",
 	Name:     "REMOTE_PROC_NETWORK_GET_DHCP_LEASES",
 	Procedure: rpc.Procedure{
-		Number:  int32(ProcNetworkGetDhcpLeases),
+		Number:  int32(ProcNetworkGetDHCPLeases),
 		Program: Program,
 		Version: ProtocolVersion,
 	},
@@ -5254,7 +5255,7 @@ func _() {
 	_ = x[ProcDomainFstrim-294]
 	_ = x[ProcDomainSendProcessSignal-295]
 	_ = x[ProcDomainOpenChannel-296]
-	_ = x[ProcNodeDeviceLookupScsiHostByWwn-297]
+	_ = x[ProcNodeDeviceLookupSCSIHostByWwn-297]
 	_ = x[ProcDomainGetJobStats-298]
 	_ = x[ProcDomainMigrateGetCompressionCache-299]
 	_ = x[ProcDomainMigrateSetCompressionCache-300]
@@ -5298,7 +5299,7 @@ func _() {
 	_ = x[ProcDomainSetTime-338]
 	_ = x[ProcDomainEventBlockJob2-339]
 	_ = x[ProcNodeGetFreePages-340]
-	_ = x[ProcNetworkGetDhcpLeases-341]
+	_ = x[ProcNetworkGetDHCPLeases-341]
 	_ = x[ProcConnectGetDomainCapabilities-342]
 	_ = x[ProcDomainOpenGraphicsFD-343]
 	_ = x[ProcConnectGetAllDomainStats-344]
@@ -5544,9 +5545,9 @@ func (c *Client) DomainCreate(ctx context.Context, dom NonnullDomain) error {
 }
 
 // DomainCreateXML calls REMOTE_PROC_DOMAIN_CREATE_XML.
-func (c *Client) DomainCreateXML(ctx context.Context, xmlDesc NonnullString, flags uint32) (NonnullDomain, error) {
+func (c *Client) DomainCreateXML(ctx context.Context, xmlDesc NonnullString, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
 	args := DomainCreateXMLArgs{
-		Flags:   flags,
+		Flags:   uint32(flags),
 		XMLDesc: xmlDesc,
 	}
 	var ret DomainCreateXMLRet
@@ -5604,10 +5605,10 @@ func (c *Client) DomainDetachDevice(ctx context.Context, dom NonnullDomain, xml 
 }
 
 // DomainGetXMLDesc calls REMOTE_PROC_DOMAIN_GET_XML_DESC.
-func (c *Client) DomainGetXMLDesc(ctx context.Context, dom NonnullDomain, flags uint32) (NonnullString, error) {
+func (c *Client) DomainGetXMLDesc(ctx context.Context, dom NonnullDomain, flags libvirt.DomainXMLFlags) (NonnullString, error) {
 	args := DomainGetXMLDescArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainGetXMLDescRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -5795,10 +5796,10 @@ func (c *Client) DomainPinVCPU(ctx context.Context, dom NonnullDomain, vcpu uint
 }
 
 // DomainReboot calls REMOTE_PROC_DOMAIN_REBOOT.
-func (c *Client) DomainReboot(ctx context.Context, dom NonnullDomain, flags uint32) error {
+func (c *Client) DomainReboot(ctx context.Context, dom NonnullDomain, flags libvirt.DomainRebootFlagValues) error {
 	args := DomainRebootArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainReboot),
@@ -6023,9 +6024,9 @@ func (c *Client) NetworkDestroy(ctx context.Context, net NonnullNetwork) error {
 }
 
 // NetworkGetXMLDesc calls REMOTE_PROC_NETWORK_GET_XML_DESC.
-func (c *Client) NetworkGetXMLDesc(ctx context.Context, net NonnullNetwork, flags uint32) (NonnullString, error) {
+func (c *Client) NetworkGetXMLDesc(ctx context.Context, net NonnullNetwork, flags libvirt.NetworkXMLFlags) (NonnullString, error) {
 	args := NetworkGetXMLDescArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		Net:   net,
 	}
 	var ret NetworkGetXMLDescRet
@@ -6164,10 +6165,10 @@ func (c *Client) ConnectNumOfNetworks(ctx context.Context) (int32, error) {
 }
 
 // DomainCoreDump calls REMOTE_PROC_DOMAIN_CORE_DUMP.
-func (c *Client) DomainCoreDump(ctx context.Context, dom NonnullDomain, to NonnullString, flags uint32) error {
+func (c *Client) DomainCoreDump(ctx context.Context, dom NonnullDomain, to NonnullString, flags libvirt.DomainCoreDumpFlags) error {
 	args := DomainCoreDumpArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 		To:    to,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6522,9 +6523,9 @@ func (c *Client) ConnectFindStoragePoolSources(ctx context.Context, typeArg Nonn
 }
 
 // StoragePoolCreateXML calls REMOTE_PROC_STORAGE_POOL_CREATE_XML.
-func (c *Client) StoragePoolCreateXML(ctx context.Context, xml NonnullString, flags uint32) (NonnullStoragePool, error) {
+func (c *Client) StoragePoolCreateXML(ctx context.Context, xml NonnullString, flags libvirt.StoragePoolCreateFlags) (NonnullStoragePool, error) {
 	args := StoragePoolCreateXMLArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		XML:   xml,
 	}
 	var ret StoragePoolCreateXMLRet
@@ -6539,9 +6540,9 @@ func (c *Client) StoragePoolCreateXML(ctx context.Context, xml NonnullString, fl
 }
 
 // StoragePoolDefineXML calls REMOTE_PROC_STORAGE_POOL_DEFINE_XML.
-func (c *Client) StoragePoolDefineXML(ctx context.Context, xml NonnullString, flags uint32) (NonnullStoragePool, error) {
+func (c *Client) StoragePoolDefineXML(ctx context.Context, xml NonnullString, flags libvirt.StoragePoolDefineFlags) (NonnullStoragePool, error) {
 	args := StoragePoolDefineXMLArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		XML:   xml,
 	}
 	var ret StoragePoolDefineXMLRet
@@ -6556,9 +6557,9 @@ func (c *Client) StoragePoolDefineXML(ctx context.Context, xml NonnullString, fl
 }
 
 // StoragePoolCreate calls REMOTE_PROC_STORAGE_POOL_CREATE.
-func (c *Client) StoragePoolCreate(ctx context.Context, pool NonnullStoragePool, flags uint32) error {
+func (c *Client) StoragePoolCreate(ctx context.Context, pool NonnullStoragePool, flags libvirt.StoragePoolCreateFlags) error {
 	args := StoragePoolCreateArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		Pool:  pool,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6572,9 +6573,9 @@ func (c *Client) StoragePoolCreate(ctx context.Context, pool NonnullStoragePool,
 }
 
 // StoragePoolBuild calls REMOTE_PROC_STORAGE_POOL_BUILD.
-func (c *Client) StoragePoolBuild(ctx context.Context, pool NonnullStoragePool, flags uint32) error {
+func (c *Client) StoragePoolBuild(ctx context.Context, pool NonnullStoragePool, flags libvirt.StoragePoolBuildFlags) error {
 	args := StoragePoolBuildArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		Pool:  pool,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6601,9 +6602,9 @@ func (c *Client) StoragePoolDestroy(ctx context.Context, pool NonnullStoragePool
 }
 
 // StoragePoolDelete calls REMOTE_PROC_STORAGE_POOL_DELETE.
-func (c *Client) StoragePoolDelete(ctx context.Context, pool NonnullStoragePool, flags uint32) error {
+func (c *Client) StoragePoolDelete(ctx context.Context, pool NonnullStoragePool, flags libvirt.StoragePoolDeleteFlags) error {
 	args := StoragePoolDeleteArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		Pool:  pool,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6702,9 +6703,9 @@ func (c *Client) StoragePoolGetInfo(ctx context.Context, pool NonnullStoragePool
 }
 
 // StoragePoolGetXMLDesc calls REMOTE_PROC_STORAGE_POOL_GET_XML_DESC.
-func (c *Client) StoragePoolGetXMLDesc(ctx context.Context, pool NonnullStoragePool, flags uint32) (NonnullString, error) {
+func (c *Client) StoragePoolGetXMLDesc(ctx context.Context, pool NonnullStoragePool, flags libvirt.StorageXMLFlags) (NonnullString, error) {
 	args := StoragePoolGetXMLDescArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		Pool:  pool,
 	}
 	var ret StoragePoolGetXMLDescRet
@@ -6780,9 +6781,9 @@ func (c *Client) StoragePoolListVolumes(ctx context.Context, pool NonnullStorage
 }
 
 // StorageVolCreateXML calls REMOTE_PROC_STORAGE_VOL_CREATE_XML.
-func (c *Client) StorageVolCreateXML(ctx context.Context, pool NonnullStoragePool, xml NonnullString, flags uint32) (NonnullStorageVol, error) {
+func (c *Client) StorageVolCreateXML(ctx context.Context, pool NonnullStoragePool, xml NonnullString, flags libvirt.StorageVolCreateFlags) (NonnullStorageVol, error) {
 	args := StorageVolCreateXMLArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		Pool:  pool,
 		XML:   xml,
 	}
@@ -6798,9 +6799,9 @@ func (c *Client) StorageVolCreateXML(ctx context.Context, pool NonnullStoragePoo
 }
 
 // StorageVolDelete calls REMOTE_PROC_STORAGE_VOL_DELETE.
-func (c *Client) StorageVolDelete(ctx context.Context, vol NonnullStorageVol, flags uint32) error {
+func (c *Client) StorageVolDelete(ctx context.Context, vol NonnullStorageVol, flags libvirt.StorageVolDeleteFlags) error {
 	args := StorageVolDeleteArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		Vol:   vol,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6954,10 +6955,10 @@ func (c *Client) DomainBlockPeek(ctx context.Context, dom NonnullDomain, path No
 }
 
 // DomainMemoryPeek calls REMOTE_PROC_DOMAIN_MEMORY_PEEK.
-func (c *Client) DomainMemoryPeek(ctx context.Context, dom NonnullDomain, offset uint64, size uint32, flags uint32) ([]byte, error) {
+func (c *Client) DomainMemoryPeek(ctx context.Context, dom NonnullDomain, offset uint64, size uint32, flags libvirt.DomainMemoryFlags) ([]byte, error) {
 	args := DomainMemoryPeekArgs{
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Offset: offset,
 		Size:   size,
 	}
@@ -7229,9 +7230,9 @@ func (c *Client) NodeGetSecurityModel(ctx context.Context) (*NodeGetSecurityMode
 }
 
 // NodeDeviceCreateXML calls REMOTE_PROC_NODE_DEVICE_CREATE_XML.
-func (c *Client) NodeDeviceCreateXML(ctx context.Context, xmlDesc NonnullString, flags uint32) (NonnullNodeDevice, error) {
+func (c *Client) NodeDeviceCreateXML(ctx context.Context, xmlDesc NonnullString, flags libvirt.NodeDeviceCreateXMLFlags) (NonnullNodeDevice, error) {
 	args := NodeDeviceCreateXMLArgs{
-		Flags:   flags,
+		Flags:   uint32(flags),
 		XMLDesc: xmlDesc,
 	}
 	var ret NodeDeviceCreateXMLRet
@@ -7259,10 +7260,10 @@ func (c *Client) NodeDeviceDestroy(ctx context.Context, name NonnullString) erro
 }
 
 // StorageVolCreateXMLFrom calls REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM.
-func (c *Client) StorageVolCreateXMLFrom(ctx context.Context, pool NonnullStoragePool, xml NonnullString, clonevol NonnullStorageVol, flags uint32) (NonnullStorageVol, error) {
+func (c *Client) StorageVolCreateXMLFrom(ctx context.Context, pool NonnullStoragePool, xml NonnullString, clonevol NonnullStorageVol, flags libvirt.StorageVolCreateFlags) (NonnullStorageVol, error) {
 	args := StorageVolCreateXMLFromArgs{
 		Clonevol: clonevol,
-		Flags:    flags,
+		Flags:    uint32(flags),
 		Pool:     pool,
 		XML:      xml,
 	}
@@ -7350,9 +7351,9 @@ func (c *Client) InterfaceGetXMLDesc(ctx context.Context, iface NonnullInterface
 }
 
 // InterfaceDefineXML calls REMOTE_PROC_INTERFACE_DEFINE_XML.
-func (c *Client) InterfaceDefineXML(ctx context.Context, xml NonnullString, flags uint32) (NonnullInterface, error) {
+func (c *Client) InterfaceDefineXML(ctx context.Context, xml NonnullString, flags libvirt.InterfaceDefineFlags) (NonnullInterface, error) {
 	args := InterfaceDefineXMLArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		XML:   xml,
 	}
 	var ret InterfaceDefineXMLRet
@@ -7516,9 +7517,9 @@ func (c *Client) SecretLookupByUUID(ctx context.Context, uuid UUID) (NonnullSecr
 }
 
 // SecretDefineXML calls REMOTE_PROC_SECRET_DEFINE_XML.
-func (c *Client) SecretDefineXML(ctx context.Context, xml NonnullString, flags uint32) (NonnullSecret, error) {
+func (c *Client) SecretDefineXML(ctx context.Context, xml NonnullString, flags libvirt.SecretDefineFlags) (NonnullSecret, error) {
 	args := SecretDefineXMLArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		XML:   xml,
 	}
 	var ret SecretDefineXMLRet
@@ -7757,9 +7758,9 @@ func (c *Client) ConnectGetLibVersion(ctx context.Context) (uint64, error) {
 }
 
 // ConnectCompareCPU calls REMOTE_PROC_CONNECT_COMPARE_CPU.
-func (c *Client) ConnectCompareCPU(ctx context.Context, xml NonnullString, flags uint32) (int32, error) {
+func (c *Client) ConnectCompareCPU(ctx context.Context, xml NonnullString, flags libvirt.ConnectCompareCPUFlags) (int32, error) {
 	args := ConnectCompareCPUArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		XML:   xml,
 	}
 	var ret ConnectCompareCPURet
@@ -7792,10 +7793,10 @@ func (c *Client) DomainMemoryStats(ctx context.Context, dom NonnullDomain, maxSt
 }
 
 // DomainAttachDeviceFlags calls REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS.
-func (c *Client) DomainAttachDeviceFlags(ctx context.Context, dom NonnullDomain, xml NonnullString, flags uint32) error {
+func (c *Client) DomainAttachDeviceFlags(ctx context.Context, dom NonnullDomain, xml NonnullString, flags libvirt.DomainDeviceModifyFlags) error {
 	args := DomainAttachDeviceFlagsArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 		XML:   xml,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7809,10 +7810,10 @@ func (c *Client) DomainAttachDeviceFlags(ctx context.Context, dom NonnullDomain,
 }
 
 // DomainDetachDeviceFlags calls REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS.
-func (c *Client) DomainDetachDeviceFlags(ctx context.Context, dom NonnullDomain, xml NonnullString, flags uint32) error {
+func (c *Client) DomainDetachDeviceFlags(ctx context.Context, dom NonnullDomain, xml NonnullString, flags libvirt.DomainDeviceModifyFlags) error {
 	args := DomainDetachDeviceFlagsArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 		XML:   xml,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7826,9 +7827,9 @@ func (c *Client) DomainDetachDeviceFlags(ctx context.Context, dom NonnullDomain,
 }
 
 // ConnectBaselineCPU calls REMOTE_PROC_CONNECT_BASELINE_CPU.
-func (c *Client) ConnectBaselineCPU(ctx context.Context, xmlCpUs []NonnullString, flags uint32) (NonnullString, error) {
+func (c *Client) ConnectBaselineCPU(ctx context.Context, xmlCpUs []NonnullString, flags libvirt.ConnectBaselineCPUFlags) (NonnullString, error) {
 	args := ConnectBaselineCPUArgs{
-		Flags:   flags,
+		Flags:   uint32(flags),
 		XMLCpUs: xmlCpUs,
 	}
 	var ret ConnectBaselineCPURet
@@ -7929,10 +7930,10 @@ func (c *Client) ConnectDomainEventDeregisterAny(ctx context.Context, eventID in
 }
 
 // DomainUpdateDeviceFlags calls REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS.
-func (c *Client) DomainUpdateDeviceFlags(ctx context.Context, dom NonnullDomain, xml NonnullString, flags uint32) error {
+func (c *Client) DomainUpdateDeviceFlags(ctx context.Context, dom NonnullDomain, xml NonnullString, flags libvirt.DomainDeviceModifyFlags) error {
 	args := DomainUpdateDeviceFlagsArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 		XML:   xml,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8045,10 +8046,10 @@ func (c *Client) NWFilterUndefine(ctx context.Context, nwFilter NonnullNWFilter)
 }
 
 // DomainManagedSave calls REMOTE_PROC_DOMAIN_MANAGED_SAVE.
-func (c *Client) DomainManagedSave(ctx context.Context, dom NonnullDomain, flags uint32) error {
+func (c *Client) DomainManagedSave(ctx context.Context, dom NonnullDomain, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainManagedSaveArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainManagedSave),
@@ -8094,10 +8095,10 @@ func (c *Client) DomainManagedSaveRemove(ctx context.Context, dom NonnullDomain,
 }
 
 // DomainSnapshotCreateXML calls REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML.
-func (c *Client) DomainSnapshotCreateXML(ctx context.Context, dom NonnullDomain, xmlDesc NonnullString, flags uint32) (NonnullDomainSnapshot, error) {
+func (c *Client) DomainSnapshotCreateXML(ctx context.Context, dom NonnullDomain, xmlDesc NonnullString, flags libvirt.DomainSnapshotCreateFlags) (NonnullDomainSnapshot, error) {
 	args := DomainSnapshotCreateXMLArgs{
 		Dom:     dom,
-		Flags:   flags,
+		Flags:   uint32(flags),
 		XMLDesc: xmlDesc,
 	}
 	var ret DomainSnapshotCreateXMLRet
@@ -8112,9 +8113,9 @@ func (c *Client) DomainSnapshotCreateXML(ctx context.Context, dom NonnullDomain,
 }
 
 // DomainSnapshotGetXMLDesc calls REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC.
-func (c *Client) DomainSnapshotGetXMLDesc(ctx context.Context, snap NonnullDomainSnapshot, flags uint32) (NonnullString, error) {
+func (c *Client) DomainSnapshotGetXMLDesc(ctx context.Context, snap NonnullDomainSnapshot, flags libvirt.DomainSnapshotXMLFlags) (NonnullString, error) {
 	args := DomainSnapshotGetXMLDescArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		Snap:  snap,
 	}
 	var ret DomainSnapshotGetXMLDescRet
@@ -8129,10 +8130,10 @@ func (c *Client) DomainSnapshotGetXMLDesc(ctx context.Context, snap NonnullDomai
 }
 
 // DomainSnapshotNum calls REMOTE_PROC_DOMAIN_SNAPSHOT_NUM.
-func (c *Client) DomainSnapshotNum(ctx context.Context, dom NonnullDomain, flags uint32) (int32, error) {
+func (c *Client) DomainSnapshotNum(ctx context.Context, dom NonnullDomain, flags libvirt.DomainSnapshotListFlags) (int32, error) {
 	args := DomainSnapshotNumArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainSnapshotNumRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8146,10 +8147,10 @@ func (c *Client) DomainSnapshotNum(ctx context.Context, dom NonnullDomain, flags
 }
 
 // DomainSnapshotListNames calls REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES.
-func (c *Client) DomainSnapshotListNames(ctx context.Context, dom NonnullDomain, maxnames int32, flags uint32) ([]NonnullString, error) {
+func (c *Client) DomainSnapshotListNames(ctx context.Context, dom NonnullDomain, maxnames int32, flags libvirt.DomainSnapshotListFlags) ([]NonnullString, error) {
 	args := DomainSnapshotListNamesArgs{
 		Dom:      dom,
-		Flags:    flags,
+		Flags:    uint32(flags),
 		Maxnames: maxnames,
 	}
 	var ret DomainSnapshotListNamesRet
@@ -8216,9 +8217,9 @@ func (c *Client) DomainSnapshotCurrent(ctx context.Context, dom NonnullDomain, f
 }
 
 // DomainRevertToSnapshot calls REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT.
-func (c *Client) DomainRevertToSnapshot(ctx context.Context, snap NonnullDomainSnapshot, flags uint32) error {
+func (c *Client) DomainRevertToSnapshot(ctx context.Context, snap NonnullDomainSnapshot, flags libvirt.DomainSnapshotRevertFlags) error {
 	args := DomainRevertToSnapshotArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		Snap:  snap,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8232,9 +8233,9 @@ func (c *Client) DomainRevertToSnapshot(ctx context.Context, snap NonnullDomainS
 }
 
 // DomainSnapshotDelete calls REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE.
-func (c *Client) DomainSnapshotDelete(ctx context.Context, snap NonnullDomainSnapshot, flags uint32) error {
+func (c *Client) DomainSnapshotDelete(ctx context.Context, snap NonnullDomainSnapshot, flags libvirt.DomainSnapshotDeleteFlags) error {
 	args := DomainSnapshotDeleteArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		Snap:  snap,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8266,10 +8267,10 @@ func (c *Client) DomainGetBlockInfo(ctx context.Context, dom NonnullDomain, path
 }
 
 // DomainCreateWithFlags calls REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS.
-func (c *Client) DomainCreateWithFlags(ctx context.Context, dom NonnullDomain, flags uint32) (NonnullDomain, error) {
+func (c *Client) DomainCreateWithFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
 	args := DomainCreateWithFlagsArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainCreateWithFlagsRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8283,10 +8284,10 @@ func (c *Client) DomainCreateWithFlags(ctx context.Context, dom NonnullDomain, f
 }
 
 // DomainSetMemoryParameters calls REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS.
-func (c *Client) DomainSetMemoryParameters(ctx context.Context, dom NonnullDomain, params []TypedParam, flags uint32) error {
+func (c *Client) DomainSetMemoryParameters(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetMemoryParametersArgs{
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Params: params,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8318,10 +8319,10 @@ func (c *Client) DomainGetMemoryParameters(ctx context.Context, dom NonnullDomai
 }
 
 // DomainSetVCPUsFlags calls REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS.
-func (c *Client) DomainSetVCPUsFlags(ctx context.Context, dom NonnullDomain, nvcpus uint32, flags uint32) error {
+func (c *Client) DomainSetVCPUsFlags(ctx context.Context, dom NonnullDomain, nvcpus uint32, flags libvirt.DomainVCPUFlags) error {
 	args := DomainSetVCPUsFlagsArgs{
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Nvcpus: nvcpus,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8335,10 +8336,10 @@ func (c *Client) DomainSetVCPUsFlags(ctx context.Context, dom NonnullDomain, nvc
 }
 
 // DomainGetVCPUsFlags calls REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS.
-func (c *Client) DomainGetVCPUsFlags(ctx context.Context, dom NonnullDomain, flags uint32) (int32, error) {
+func (c *Client) DomainGetVCPUsFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainVCPUFlags) (int32, error) {
 	args := DomainGetVCPUsFlagsArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainGetVCPUsFlagsRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8352,11 +8353,11 @@ func (c *Client) DomainGetVCPUsFlags(ctx context.Context, dom NonnullDomain, fla
 }
 
 // DomainOpenConsole calls REMOTE_PROC_DOMAIN_OPEN_CONSOLE. The returned stream receives data from the daemon; finish or abort it.
-func (c *Client) DomainOpenConsole(ctx context.Context, dom NonnullDomain, devName String, flags uint32) (rpc.Stream, error) {
+func (c *Client) DomainOpenConsole(ctx context.Context, dom NonnullDomain, devName String, flags libvirt.DomainConsoleFlags) (rpc.Stream, error) {
 	args := DomainOpenConsoleArgs{
 		DevName: devName,
 		Dom:     dom,
-		Flags:   flags,
+		Flags:   uint32(flags),
 	}
 	s, err := c.caller.CallStream(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainOpenConsole),
@@ -8398,10 +8399,10 @@ func (c *Client) ConnectGetSysinfo(ctx context.Context, flags uint32) (NonnullSt
 }
 
 // DomainSetMemoryFlags calls REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS.
-func (c *Client) DomainSetMemoryFlags(ctx context.Context, dom NonnullDomain, memory uint64, flags uint32) error {
+func (c *Client) DomainSetMemoryFlags(ctx context.Context, dom NonnullDomain, memory uint64, flags libvirt.DomainMemoryModFlags) error {
 	args := DomainSetMemoryFlagsArgs{
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Memory: memory,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8415,10 +8416,10 @@ func (c *Client) DomainSetMemoryFlags(ctx context.Context, dom NonnullDomain, me
 }
 
 // DomainSetBlkioParameters calls REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS.
-func (c *Client) DomainSetBlkioParameters(ctx context.Context, dom NonnullDomain, params []TypedParam, flags uint32) error {
+func (c *Client) DomainSetBlkioParameters(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetBlkioParametersArgs{
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Params: params,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8450,11 +8451,11 @@ func (c *Client) DomainGetBlkioParameters(ctx context.Context, dom NonnullDomain
 }
 
 // DomainMigrateSetMaxSpeed calls REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED.
-func (c *Client) DomainMigrateSetMaxSpeed(ctx context.Context, dom NonnullDomain, bandwidth uint64, flags uint32) error {
+func (c *Client) DomainMigrateSetMaxSpeed(ctx context.Context, dom NonnullDomain, bandwidth uint64, flags libvirt.DomainMigrateMaxSpeedFlags) error {
 	args := DomainMigrateSetMaxSpeedArgs{
 		Bandwidth: bandwidth,
 		Dom:       dom,
-		Flags:     flags,
+		Flags:     uint32(flags),
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainMigrateSetMaxSpeed),
@@ -8467,9 +8468,9 @@ func (c *Client) DomainMigrateSetMaxSpeed(ctx context.Context, dom NonnullDomain
 }
 
 // StorageVolUpload calls REMOTE_PROC_STORAGE_VOL_UPLOAD. The returned stream sends data to the daemon; finish or abort it.
-func (c *Client) StorageVolUpload(ctx context.Context, vol NonnullStorageVol, offset uint64, length uint64, flags uint32) (rpc.Stream, error) {
+func (c *Client) StorageVolUpload(ctx context.Context, vol NonnullStorageVol, offset uint64, length uint64, flags libvirt.StorageVolUploadFlags) (rpc.Stream, error) {
 	args := StorageVolUploadArgs{
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Length: length,
 		Offset: offset,
 		Vol:    vol,
@@ -8486,9 +8487,9 @@ func (c *Client) StorageVolUpload(ctx context.Context, vol NonnullStorageVol, of
 }
 
 // StorageVolDownload calls REMOTE_PROC_STORAGE_VOL_DOWNLOAD. The returned stream receives data from the daemon; finish or abort it.
-func (c *Client) StorageVolDownload(ctx context.Context, vol NonnullStorageVol, offset uint64, length uint64, flags uint32) (rpc.Stream, error) {
+func (c *Client) StorageVolDownload(ctx context.Context, vol NonnullStorageVol, offset uint64, length uint64, flags libvirt.StorageVolDownloadFlags) (rpc.Stream, error) {
 	args := StorageVolDownloadArgs{
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Length: length,
 		Offset: offset,
 		Vol:    vol,
@@ -8681,10 +8682,10 @@ func (c *Client) DomainMigrateConfirm3(ctx context.Context, dom NonnullDomain, c
 }
 
 // DomainSetSchedulerParametersFlags calls REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS.
-func (c *Client) DomainSetSchedulerParametersFlags(ctx context.Context, dom NonnullDomain, params []TypedParam, flags uint32) error {
+func (c *Client) DomainSetSchedulerParametersFlags(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetSchedulerParametersFlagsArgs{
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Params: params,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8755,11 +8756,11 @@ func (c *Client) DomainGetSchedulerParametersFlags(ctx context.Context, dom Nonn
 }
 
 // DomainPinVCPUFlags calls REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS.
-func (c *Client) DomainPinVCPUFlags(ctx context.Context, dom NonnullDomain, vcpu uint32, cpumap []byte, flags uint32) error {
+func (c *Client) DomainPinVCPUFlags(ctx context.Context, dom NonnullDomain, vcpu uint32, cpumap []byte, flags libvirt.DomainModificationImpact) error {
 	args := DomainPinVCPUFlagsArgs{
 		Cpumap: cpumap,
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		VCPU:   vcpu,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8845,10 +8846,10 @@ func (c *Client) DomainGetControlInfo(ctx context.Context, dom NonnullDomain, fl
 }
 
 // DomainGetVCPUPinInfo calls REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO.
-func (c *Client) DomainGetVCPUPinInfo(ctx context.Context, dom NonnullDomain, ncpumaps int32, maplen int32, flags uint32) (*DomainGetVCPUPinInfoRet, error) {
+func (c *Client) DomainGetVCPUPinInfo(ctx context.Context, dom NonnullDomain, ncpumaps int32, maplen int32, flags libvirt.DomainModificationImpact) (*DomainGetVCPUPinInfoRet, error) {
 	args := DomainGetVCPUPinInfoArgs{
 		Dom:      dom,
-		Flags:    flags,
+		Flags:    uint32(flags),
 		Maplen:   maplen,
 		Ncpumaps: ncpumaps,
 	}
@@ -8864,10 +8865,10 @@ func (c *Client) DomainGetVCPUPinInfo(ctx context.Context, dom NonnullDomain, nc
 }
 
 // DomainUndefineFlags calls REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS.
-func (c *Client) DomainUndefineFlags(ctx context.Context, dom NonnullDomain, flags uint32) error {
+func (c *Client) DomainUndefineFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainUndefineFlagsValues) error {
 	args := DomainUndefineFlagsArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainUndefineFlags),
@@ -8880,11 +8881,11 @@ func (c *Client) DomainUndefineFlags(ctx context.Context, dom NonnullDomain, fla
 }
 
 // DomainSaveFlags calls REMOTE_PROC_DOMAIN_SAVE_FLAGS.
-func (c *Client) DomainSaveFlags(ctx context.Context, dom NonnullDomain, to NonnullString, dxml String, flags uint32) error {
+func (c *Client) DomainSaveFlags(ctx context.Context, dom NonnullDomain, to NonnullString, dxml String, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainSaveFlagsArgs{
 		Dom:   dom,
 		Dxml:  dxml,
-		Flags: flags,
+		Flags: uint32(flags),
 		To:    to,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8898,10 +8899,10 @@ func (c *Client) DomainSaveFlags(ctx context.Context, dom NonnullDomain, to Nonn
 }
 
 // DomainRestoreFlags calls REMOTE_PROC_DOMAIN_RESTORE_FLAGS.
-func (c *Client) DomainRestoreFlags(ctx context.Context, from NonnullString, dxml String, flags uint32) error {
+func (c *Client) DomainRestoreFlags(ctx context.Context, from NonnullString, dxml String, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainRestoreFlagsArgs{
 		Dxml:  dxml,
-		Flags: flags,
+		Flags: uint32(flags),
 		From:  from,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8915,10 +8916,10 @@ func (c *Client) DomainRestoreFlags(ctx context.Context, from NonnullString, dxm
 }
 
 // DomainDestroyFlags calls REMOTE_PROC_DOMAIN_DESTROY_FLAGS.
-func (c *Client) DomainDestroyFlags(ctx context.Context, dom NonnullDomain, flags uint32) error {
+func (c *Client) DomainDestroyFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainDestroyFlagsValues) error {
 	args := DomainDestroyFlagsArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainDestroyFlags),
@@ -8931,10 +8932,10 @@ func (c *Client) DomainDestroyFlags(ctx context.Context, dom NonnullDomain, flag
 }
 
 // DomainSaveImageGetXMLDesc calls REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC.
-func (c *Client) DomainSaveImageGetXMLDesc(ctx context.Context, file NonnullString, flags uint32) (NonnullString, error) {
+func (c *Client) DomainSaveImageGetXMLDesc(ctx context.Context, file NonnullString, flags libvirt.DomainSaveImageXMLFlags) (NonnullString, error) {
 	args := DomainSaveImageGetXMLDescArgs{
 		File:  file,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainSaveImageGetXMLDescRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8948,11 +8949,11 @@ func (c *Client) DomainSaveImageGetXMLDesc(ctx context.Context, file NonnullStri
 }
 
 // DomainSaveImageDefineXML calls REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML.
-func (c *Client) DomainSaveImageDefineXML(ctx context.Context, file NonnullString, dxml NonnullString, flags uint32) error {
+func (c *Client) DomainSaveImageDefineXML(ctx context.Context, file NonnullString, dxml NonnullString, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainSaveImageDefineXMLArgs{
 		Dxml:  dxml,
 		File:  file,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainSaveImageDefineXML),
@@ -8965,10 +8966,10 @@ func (c *Client) DomainSaveImageDefineXML(ctx context.Context, file NonnullStrin
 }
 
 // DomainBlockJobAbort calls REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT.
-func (c *Client) DomainBlockJobAbort(ctx context.Context, dom NonnullDomain, path NonnullString, flags uint32) error {
+func (c *Client) DomainBlockJobAbort(ctx context.Context, dom NonnullDomain, path NonnullString, flags libvirt.DomainBlockJobAbortFlags) error {
 	args := DomainBlockJobAbortArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 		Path:  path,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8982,10 +8983,10 @@ func (c *Client) DomainBlockJobAbort(ctx context.Context, dom NonnullDomain, pat
 }
 
 // DomainGetBlockJobInfo calls REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO.
-func (c *Client) DomainGetBlockJobInfo(ctx context.Context, dom NonnullDomain, path NonnullString, flags uint32) (*DomainGetBlockJobInfoRet, error) {
+func (c *Client) DomainGetBlockJobInfo(ctx context.Context, dom NonnullDomain, path NonnullString, flags libvirt.DomainBlockJobInfoFlags) (*DomainGetBlockJobInfoRet, error) {
 	args := DomainGetBlockJobInfoArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 		Path:  path,
 	}
 	var ret DomainGetBlockJobInfoRet
@@ -9000,11 +9001,11 @@ func (c *Client) DomainGetBlockJobInfo(ctx context.Context, dom NonnullDomain, p
 }
 
 // DomainBlockJobSetSpeed calls REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED.
-func (c *Client) DomainBlockJobSetSpeed(ctx context.Context, dom NonnullDomain, path NonnullString, bandwidth uint64, flags uint32) error {
+func (c *Client) DomainBlockJobSetSpeed(ctx context.Context, dom NonnullDomain, path NonnullString, bandwidth uint64, flags libvirt.DomainBlockJobSetSpeedFlags) error {
 	args := DomainBlockJobSetSpeedArgs{
 		Bandwidth: bandwidth,
 		Dom:       dom,
-		Flags:     flags,
+		Flags:     uint32(flags),
 		Path:      path,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -9018,11 +9019,11 @@ func (c *Client) DomainBlockJobSetSpeed(ctx context.Context, dom NonnullDomain, 
 }
 
 // DomainBlockPull calls REMOTE_PROC_DOMAIN_BLOCK_PULL.
-func (c *Client) DomainBlockPull(ctx context.Context, dom NonnullDomain, path NonnullString, bandwidth uint64, flags uint32) error {
+func (c *Client) DomainBlockPull(ctx context.Context, dom NonnullDomain, path NonnullString, bandwidth uint64, flags libvirt.DomainBlockPullFlags) error {
 	args := DomainBlockPullArgs{
 		Bandwidth: bandwidth,
 		Dom:       dom,
-		Flags:     flags,
+		Flags:     uint32(flags),
 		Path:      path,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -9036,10 +9037,10 @@ func (c *Client) DomainBlockPull(ctx context.Context, dom NonnullDomain, path No
 }
 
 // DomainMigrateGetMaxSpeed calls REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED.
-func (c *Client) DomainMigrateGetMaxSpeed(ctx context.Context, dom NonnullDomain, flags uint32) (uint64, error) {
+func (c *Client) DomainMigrateGetMaxSpeed(ctx context.Context, dom NonnullDomain, flags libvirt.DomainMigrateMaxSpeedFlags) (uint64, error) {
 	args := DomainMigrateGetMaxSpeedArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainMigrateGetMaxSpeedRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -9053,10 +9054,10 @@ func (c *Client) DomainMigrateGetMaxSpeed(ctx context.Context, dom NonnullDomain
 }
 
 // DomainBlockStatsFlags calls REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS.
-func (c *Client) DomainBlockStatsFlags(ctx context.Context, dom NonnullDomain, path NonnullString, nparams int32, flags uint32) (*DomainBlockStatsFlagsRet, error) {
+func (c *Client) DomainBlockStatsFlags(ctx context.Context, dom NonnullDomain, path NonnullString, nparams int32, flags libvirt.TypedParameterFlags) (*DomainBlockStatsFlagsRet, error) {
 	args := DomainBlockStatsFlagsArgs{
 		Dom:     dom,
-		Flags:   flags,
+		Flags:   uint32(flags),
 		Nparams: nparams,
 		Path:    path,
 	}
@@ -9105,9 +9106,9 @@ func (c *Client) DomainReset(ctx context.Context, dom NonnullDomain, flags uint3
 }
 
 // DomainSnapshotNumChildren calls REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN.
-func (c *Client) DomainSnapshotNumChildren(ctx context.Context, snap NonnullDomainSnapshot, flags uint32) (int32, error) {
+func (c *Client) DomainSnapshotNumChildren(ctx context.Context, snap NonnullDomainSnapshot, flags libvirt.DomainSnapshotListFlags) (int32, error) {
 	args := DomainSnapshotNumChildrenArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		Snap:  snap,
 	}
 	var ret DomainSnapshotNumChildrenRet
@@ -9122,9 +9123,9 @@ func (c *Client) DomainSnapshotNumChildren(ctx context.Context, snap NonnullDoma
 }
 
 // DomainSnapshotListChildrenNames calls REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES.
-func (c *Client) DomainSnapshotListChildrenNames(ctx context.Context, snap NonnullDomainSnapshot, maxnames int32, flags uint32) ([]NonnullString, error) {
+func (c *Client) DomainSnapshotListChildrenNames(ctx context.Context, snap NonnullDomainSnapshot, maxnames int32, flags libvirt.DomainSnapshotListFlags) ([]NonnullString, error) {
 	args := DomainSnapshotListChildrenNamesArgs{
-		Flags:    flags,
+		Flags:    uint32(flags),
 		Maxnames: maxnames,
 		Snap:     snap,
 	}
@@ -9140,10 +9141,10 @@ func (c *Client) DomainSnapshotListChildrenNames(ctx context.Context, snap Nonnu
 }
 
 // DomainOpenGraphics calls REMOTE_PROC_DOMAIN_OPEN_GRAPHICS.
-func (c *Client) DomainOpenGraphics(ctx context.Context, dom NonnullDomain, idx uint32, flags uint32) error {
+func (c *Client) DomainOpenGraphics(ctx context.Context, dom NonnullDomain, idx uint32, flags libvirt.DomainOpenGraphicsFlags) error {
 	args := DomainOpenGraphicsArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 		Idx:   idx,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -9174,11 +9175,11 @@ func (c *Client) NodeSuspendForDuration(ctx context.Context, target uint32, dura
 }
 
 // DomainBlockResize calls REMOTE_PROC_DOMAIN_BLOCK_RESIZE.
-func (c *Client) DomainBlockResize(ctx context.Context, dom NonnullDomain, disk NonnullString, size uint64, flags uint32) error {
+func (c *Client) DomainBlockResize(ctx context.Context, dom NonnullDomain, disk NonnullString, size uint64, flags libvirt.DomainBlockResizeFlags) error {
 	args := DomainBlockResizeArgs{
 		Disk:  disk,
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 		Size:  size,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -9192,11 +9193,11 @@ func (c *Client) DomainBlockResize(ctx context.Context, dom NonnullDomain, disk 
 }
 
 // DomainSetBlockIoTune calls REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE.
-func (c *Client) DomainSetBlockIoTune(ctx context.Context, dom NonnullDomain, disk NonnullString, params []TypedParam, flags uint32) error {
+func (c *Client) DomainSetBlockIoTune(ctx context.Context, dom NonnullDomain, disk NonnullString, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetBlockIoTuneArgs{
 		Disk:   disk,
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Params: params,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -9229,10 +9230,10 @@ func (c *Client) DomainGetBlockIoTune(ctx context.Context, dom NonnullDomain, di
 }
 
 // DomainSetNUMAParameters calls REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS.
-func (c *Client) DomainSetNUMAParameters(ctx context.Context, dom NonnullDomain, params []TypedParam, flags uint32) error {
+func (c *Client) DomainSetNUMAParameters(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetNUMAParametersArgs{
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Params: params,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -9264,11 +9265,11 @@ func (c *Client) DomainGetNUMAParameters(ctx context.Context, dom NonnullDomain,
 }
 
 // DomainSetInterfaceParameters calls REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS.
-func (c *Client) DomainSetInterfaceParameters(ctx context.Context, dom NonnullDomain, device NonnullString, params []TypedParam, flags uint32) error {
+func (c *Client) DomainSetInterfaceParameters(ctx context.Context, dom NonnullDomain, device NonnullString, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetInterfaceParametersArgs{
 		Device: device,
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Params: params,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -9301,10 +9302,10 @@ func (c *Client) DomainGetInterfaceParameters(ctx context.Context, dom NonnullDo
 }
 
 // DomainShutdownFlags calls REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS.
-func (c *Client) DomainShutdownFlags(ctx context.Context, dom NonnullDomain, flags uint32) error {
+func (c *Client) DomainShutdownFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainShutdownFlagValues) error {
 	args := DomainShutdownFlagsArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainShutdownFlags),
@@ -9334,10 +9335,10 @@ func (c *Client) StorageVolWipePattern(ctx context.Context, vol NonnullStorageVo
 }
 
 // StorageVolResize calls REMOTE_PROC_STORAGE_VOL_RESIZE.
-func (c *Client) StorageVolResize(ctx context.Context, vol NonnullStorageVol, capacity uint64, flags uint32) error {
+func (c *Client) StorageVolResize(ctx context.Context, vol NonnullStorageVol, capacity uint64, flags libvirt.StorageVolResizeFlags) error {
 	args := StorageVolResizeArgs{
 		Capacity: capacity,
-		Flags:    flags,
+		Flags:    uint32(flags),
 		Vol:      vol,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -9369,10 +9370,10 @@ func (c *Client) DomainPmSuspendForDuration(ctx context.Context, dom NonnullDoma
 }
 
 // DomainGetCPUStats calls REMOTE_PROC_DOMAIN_GET_CPU_STATS.
-func (c *Client) DomainGetCPUStats(ctx context.Context, dom NonnullDomain, nparams uint32, startCPU int32, ncpus uint32, flags uint32) (*DomainGetCPUStatsRet, error) {
+func (c *Client) DomainGetCPUStats(ctx context.Context, dom NonnullDomain, nparams uint32, startCPU int32, ncpus uint32, flags libvirt.TypedParameterFlags) (*DomainGetCPUStatsRet, error) {
 	args := DomainGetCPUStatsArgs{
 		Dom:      dom,
-		Flags:    flags,
+		Flags:    uint32(flags),
 		Ncpus:    ncpus,
 		Nparams:  nparams,
 		StartCPU: startCPU,
@@ -9407,10 +9408,10 @@ func (c *Client) DomainGetDiskErrors(ctx context.Context, dom NonnullDomain, max
 }
 
 // DomainSetMetadata calls REMOTE_PROC_DOMAIN_SET_METADATA.
-func (c *Client) DomainSetMetadata(ctx context.Context, dom NonnullDomain, typeArg int32, metadata String, key String, uri String, flags uint32) error {
+func (c *Client) DomainSetMetadata(ctx context.Context, dom NonnullDomain, typeArg int32, metadata String, key String, uri String, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetMetadataArgs{
 		Dom:      dom,
-		Flags:    flags,
+		Flags:    uint32(flags),
 		Key:      key,
 		Metadata: metadata,
 		Type:     typeArg,
@@ -9427,10 +9428,10 @@ func (c *Client) DomainSetMetadata(ctx context.Context, dom NonnullDomain, typeA
 }
 
 // DomainGetMetadata calls REMOTE_PROC_DOMAIN_GET_METADATA.
-func (c *Client) DomainGetMetadata(ctx context.Context, dom NonnullDomain, typeArg int32, uri String, flags uint32) (NonnullString, error) {
+func (c *Client) DomainGetMetadata(ctx context.Context, dom NonnullDomain, typeArg int32, uri String, flags libvirt.DomainModificationImpact) (NonnullString, error) {
 	args := DomainGetMetadataArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 		Type:  typeArg,
 		URI:   uri,
 	}
@@ -9446,12 +9447,12 @@ func (c *Client) DomainGetMetadata(ctx context.Context, dom NonnullDomain, typeA
 }
 
 // DomainBlockRebase calls REMOTE_PROC_DOMAIN_BLOCK_REBASE.
-func (c *Client) DomainBlockRebase(ctx context.Context, dom NonnullDomain, path NonnullString, base String, bandwidth uint64, flags uint32) error {
+func (c *Client) DomainBlockRebase(ctx context.Context, dom NonnullDomain, path NonnullString, base String, bandwidth uint64, flags libvirt.DomainBlockRebaseFlags) error {
 	args := DomainBlockRebaseArgs{
 		Bandwidth: bandwidth,
 		Base:      base,
 		Dom:       dom,
-		Flags:     flags,
+		Flags:     uint32(flags),
 		Path:      path,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -9515,9 +9516,9 @@ func (c *Client) DomainSnapshotHasMetadata(ctx context.Context, snap NonnullDoma
 }
 
 // ConnectListAllDomains calls REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS.
-func (c *Client) ConnectListAllDomains(ctx context.Context, needResults int32, flags uint32) (*ConnectListAllDomainsRet, error) {
+func (c *Client) ConnectListAllDomains(ctx context.Context, needResults int32, flags libvirt.ConnectListAllDomainsFlags) (*ConnectListAllDomainsRet, error) {
 	args := ConnectListAllDomainsArgs{
-		Flags:       flags,
+		Flags:       uint32(flags),
 		NeedResults: needResults,
 	}
 	var ret ConnectListAllDomainsRet
@@ -9532,10 +9533,10 @@ func (c *Client) ConnectListAllDomains(ctx context.Context, needResults int32, f
 }
 
 // DomainListAllSnapshots calls REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS.
-func (c *Client) DomainListAllSnapshots(ctx context.Context, dom NonnullDomain, needResults int32, flags uint32) (*DomainListAllSnapshotsRet, error) {
+func (c *Client) DomainListAllSnapshots(ctx context.Context, dom NonnullDomain, needResults int32, flags libvirt.DomainSnapshotListFlags) (*DomainListAllSnapshotsRet, error) {
 	args := DomainListAllSnapshotsArgs{
 		Dom:         dom,
-		Flags:       flags,
+		Flags:       uint32(flags),
 		NeedResults: needResults,
 	}
 	var ret DomainListAllSnapshotsRet
@@ -9550,9 +9551,9 @@ func (c *Client) DomainListAllSnapshots(ctx context.Context, dom NonnullDomain, 
 }
 
 // DomainSnapshotListAllChildren calls REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN.
-func (c *Client) DomainSnapshotListAllChildren(ctx context.Context, snapshot NonnullDomainSnapshot, needResults int32, flags uint32) (*DomainSnapshotListAllChildrenRet, error) {
+func (c *Client) DomainSnapshotListAllChildren(ctx context.Context, snapshot NonnullDomainSnapshot, needResults int32, flags libvirt.DomainSnapshotListFlags) (*DomainSnapshotListAllChildrenRet, error) {
 	args := DomainSnapshotListAllChildrenArgs{
-		Flags:       flags,
+		Flags:       uint32(flags),
 		NeedResults: needResults,
 		Snapshot:    snapshot,
 	}
@@ -9568,10 +9569,10 @@ func (c *Client) DomainSnapshotListAllChildren(ctx context.Context, snapshot Non
 }
 
 // DomainGetHostname calls REMOTE_PROC_DOMAIN_GET_HOSTNAME.
-func (c *Client) DomainGetHostname(ctx context.Context, dom NonnullDomain, flags uint32) (NonnullString, error) {
+func (c *Client) DomainGetHostname(ctx context.Context, dom NonnullDomain, flags libvirt.DomainGetHostnameFlags) (NonnullString, error) {
 	args := DomainGetHostnameArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainGetHostnameRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -9599,11 +9600,11 @@ func (c *Client) DomainGetSecurityLabelList(ctx context.Context, dom NonnullDoma
 }
 
 // DomainPinEmulator calls REMOTE_PROC_DOMAIN_PIN_EMULATOR.
-func (c *Client) DomainPinEmulator(ctx context.Context, dom NonnullDomain, cpumap []byte, flags uint32) error {
+func (c *Client) DomainPinEmulator(ctx context.Context, dom NonnullDomain, cpumap []byte, flags libvirt.DomainModificationImpact) error {
 	args := DomainPinEmulatorArgs{
 		Cpumap: cpumap,
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainPinEmulator),
@@ -9616,10 +9617,10 @@ func (c *Client) DomainPinEmulator(ctx context.Context, dom NonnullDomain, cpuma
 }
 
 // DomainGetEmulatorPinInfo calls REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO.
-func (c *Client) DomainGetEmulatorPinInfo(ctx context.Context, dom NonnullDomain, maplen int32, flags uint32) (*DomainGetEmulatorPinInfoRet, error) {
+func (c *Client) DomainGetEmulatorPinInfo(ctx context.Context, dom NonnullDomain, maplen int32, flags libvirt.DomainModificationImpact) (*DomainGetEmulatorPinInfoRet, error) {
 	args := DomainGetEmulatorPinInfoArgs{
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Maplen: maplen,
 	}
 	var ret DomainGetEmulatorPinInfoRet
@@ -9634,9 +9635,9 @@ func (c *Client) DomainGetEmulatorPinInfo(ctx context.Context, dom NonnullDomain
 }
 
 // ConnectListAllStoragePools calls REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS.
-func (c *Client) ConnectListAllStoragePools(ctx context.Context, needResults int32, flags uint32) (*ConnectListAllStoragePoolsRet, error) {
+func (c *Client) ConnectListAllStoragePools(ctx context.Context, needResults int32, flags libvirt.ConnectListAllStoragePoolsFlags) (*ConnectListAllStoragePoolsRet, error) {
 	args := ConnectListAllStoragePoolsArgs{
-		Flags:       flags,
+		Flags:       uint32(flags),
 		NeedResults: needResults,
 	}
 	var ret ConnectListAllStoragePoolsRet
@@ -9669,9 +9670,9 @@ func (c *Client) StoragePoolListAllVolumes(ctx context.Context, pool NonnullStor
 }
 
 // ConnectListAllNetworks calls REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS.
-func (c *Client) ConnectListAllNetworks(ctx context.Context, needResults int32, flags uint32) (*ConnectListAllNetworksRet, error) {
+func (c *Client) ConnectListAllNetworks(ctx context.Context, needResults int32, flags libvirt.ConnectListAllNetworksFlags) (*ConnectListAllNetworksRet, error) {
 	args := ConnectListAllNetworksArgs{
-		Flags:       flags,
+		Flags:       uint32(flags),
 		NeedResults: needResults,
 	}
 	var ret ConnectListAllNetworksRet
@@ -9686,9 +9687,9 @@ func (c *Client) ConnectListAllNetworks(ctx context.Context, needResults int32, 
 }
 
 // ConnectListAllInterfaces calls REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES.
-func (c *Client) ConnectListAllInterfaces(ctx context.Context, needResults int32, flags uint32) (*ConnectListAllInterfacesRet, error) {
+func (c *Client) ConnectListAllInterfaces(ctx context.Context, needResults int32, flags libvirt.ConnectListAllInterfacesFlags) (*ConnectListAllInterfacesRet, error) {
 	args := ConnectListAllInterfacesArgs{
-		Flags:       flags,
+		Flags:       uint32(flags),
 		NeedResults: needResults,
 	}
 	var ret ConnectListAllInterfacesRet
@@ -9703,9 +9704,9 @@ func (c *Client) ConnectListAllInterfaces(ctx context.Context, needResults int32
 }
 
 // ConnectListAllNodeDevices calls REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES.
-func (c *Client) ConnectListAllNodeDevices(ctx context.Context, needResults int32, flags uint32) (*ConnectListAllNodeDevicesRet, error) {
+func (c *Client) ConnectListAllNodeDevices(ctx context.Context, needResults int32, flags libvirt.ConnectListAllNodeDeviceFlags) (*ConnectListAllNodeDevicesRet, error) {
 	args := ConnectListAllNodeDevicesArgs{
-		Flags:       flags,
+		Flags:       uint32(flags),
 		NeedResults: needResults,
 	}
 	var ret ConnectListAllNodeDevicesRet
@@ -9737,9 +9738,9 @@ func (c *Client) ConnectListAllNwfilters(ctx context.Context, needResults int32,
 }
 
 // ConnectListAllSecrets calls REMOTE_PROC_CONNECT_LIST_ALL_SECRETS.
-func (c *Client) ConnectListAllSecrets(ctx context.Context, needResults int32, flags uint32) (*ConnectListAllSecretsRet, error) {
+func (c *Client) ConnectListAllSecrets(ctx context.Context, needResults int32, flags libvirt.ConnectListAllSecretsFlags) (*ConnectListAllSecretsRet, error) {
 	args := ConnectListAllSecretsArgs{
-		Flags:       flags,
+		Flags:       uint32(flags),
 		NeedResults: needResults,
 	}
 	var ret ConnectListAllSecretsRet
@@ -9787,13 +9788,13 @@ func (c *Client) NodeGetMemoryParameters(ctx context.Context, nparams int32, fla
 }
 
 // DomainBlockCommit calls REMOTE_PROC_DOMAIN_BLOCK_COMMIT.
-func (c *Client) DomainBlockCommit(ctx context.Context, dom NonnullDomain, disk NonnullString, base String, top String, bandwidth uint64, flags uint32) error {
+func (c *Client) DomainBlockCommit(ctx context.Context, dom NonnullDomain, disk NonnullString, base String, top String, bandwidth uint64, flags libvirt.DomainBlockCommitFlags) error {
 	args := DomainBlockCommitArgs{
 		Bandwidth: bandwidth,
 		Base:      base,
 		Disk:      disk,
 		Dom:       dom,
-		Flags:     flags,
+		Flags:     uint32(flags),
 		Top:       top,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -9807,10 +9808,10 @@ func (c *Client) DomainBlockCommit(ctx context.Context, dom NonnullDomain, disk 
 }
 
 // NetworkUpdate calls REMOTE_PROC_NETWORK_UPDATE.
-func (c *Client) NetworkUpdate(ctx context.Context, net NonnullNetwork, command uint32, section uint32, parentIndex int32, xml NonnullString, flags uint32) error {
+func (c *Client) NetworkUpdate(ctx context.Context, net NonnullNetwork, command uint32, section uint32, parentIndex int32, xml NonnullString, flags libvirt.NetworkUpdateFlags) error {
 	args := NetworkUpdateArgs{
 		Command:     command,
-		Flags:       flags,
+		Flags:       uint32(flags),
 		Net:         net,
 		ParentIndex: parentIndex,
 		Section:     section,
@@ -9867,7 +9868,7 @@ func (c *Client) DomainSendProcessSignal(ctx context.Context, dom NonnullDomain,
 	args := DomainSendProcessSignalArgs{
 		Dom:      dom,
 		Flags:    flags,
-		PidValue: pidValue,
+		PIDValue: pidValue,
 		Signum:   signum,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -9881,10 +9882,10 @@ func (c *Client) DomainSendProcessSignal(ctx context.Context, dom NonnullDomain,
 }
 
 // DomainOpenChannel calls REMOTE_PROC_DOMAIN_OPEN_CHANNEL. The returned stream receives data from the daemon; finish or abort it.
-func (c *Client) DomainOpenChannel(ctx context.Context, dom NonnullDomain, name String, flags uint32) (rpc.Stream, error) {
+func (c *Client) DomainOpenChannel(ctx context.Context, dom NonnullDomain, name String, flags libvirt.DomainChannelFlags) (rpc.Stream, error) {
 	args := DomainOpenChannelArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 		Name:  name,
 	}
 	s, err := c.caller.CallStream(ctx, rpc.Procedure{
@@ -9898,16 +9899,16 @@ func (c *Client) DomainOpenChannel(ctx context.Context, dom NonnullDomain, name 
 	return s, nil
 }
 
-// NodeDeviceLookupScsiHostByWwn calls REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN.
-func (c *Client) NodeDeviceLookupScsiHostByWwn(ctx context.Context, wwnn NonnullString, wwpn NonnullString, flags uint32) (NonnullNodeDevice, error) {
-	args := NodeDeviceLookupScsiHostByWwnArgs{
+// NodeDeviceLookupSCSIHostByWwn calls REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN.
+func (c *Client) NodeDeviceLookupSCSIHostByWwn(ctx context.Context, wwnn NonnullString, wwpn NonnullString, flags uint32) (NonnullNodeDevice, error) {
+	args := NodeDeviceLookupSCSIHostByWwnArgs{
 		Flags: flags,
 		Wwnn:  wwnn,
 		Wwpn:  wwpn,
 	}
-	var ret NodeDeviceLookupScsiHostByWwnRet
+	var ret NodeDeviceLookupSCSIHostByWwnRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
-		Number:  int32(ProcNodeDeviceLookupScsiHostByWwn),
+		Number:  int32(ProcNodeDeviceLookupSCSIHostByWwn),
 		Program: Program,
 		Version: ProtocolVersion,
 	}, &args, &ret); err != nil {
@@ -9917,10 +9918,10 @@ func (c *Client) NodeDeviceLookupScsiHostByWwn(ctx context.Context, wwnn Nonnull
 }
 
 // DomainGetJobStats calls REMOTE_PROC_DOMAIN_GET_JOB_STATS.
-func (c *Client) DomainGetJobStats(ctx context.Context, dom NonnullDomain, flags uint32) (*DomainGetJobStatsRet, error) {
+func (c *Client) DomainGetJobStats(ctx context.Context, dom NonnullDomain, flags libvirt.DomainGetJobStatsFlags) (*DomainGetJobStatsRet, error) {
 	args := DomainGetJobStatsArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainGetJobStatsRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10097,10 +10098,10 @@ func (c *Client) DomainMigrateConfirm3Params(ctx context.Context, dom NonnullDom
 }
 
 // DomainSetMemoryStatsPeriod calls REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD.
-func (c *Client) DomainSetMemoryStatsPeriod(ctx context.Context, dom NonnullDomain, period int32, flags uint32) error {
+func (c *Client) DomainSetMemoryStatsPeriod(ctx context.Context, dom NonnullDomain, period int32, flags libvirt.DomainMemoryModFlags) error {
 	args := DomainSetMemoryStatsPeriodArgs{
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Period: period,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10114,9 +10115,9 @@ func (c *Client) DomainSetMemoryStatsPeriod(ctx context.Context, dom NonnullDoma
 }
 
 // DomainCreateXMLWithFiles calls REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES.
-func (c *Client) DomainCreateXMLWithFiles(ctx context.Context, xmlDesc NonnullString, flags uint32) (NonnullDomain, error) {
+func (c *Client) DomainCreateXMLWithFiles(ctx context.Context, xmlDesc NonnullString, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
 	args := DomainCreateXMLWithFilesArgs{
-		Flags:   flags,
+		Flags:   uint32(flags),
 		XMLDesc: xmlDesc,
 	}
 	var ret DomainCreateXMLWithFilesRet
@@ -10131,10 +10132,10 @@ func (c *Client) DomainCreateXMLWithFiles(ctx context.Context, xmlDesc NonnullSt
 }
 
 // DomainCreateWithFiles calls REMOTE_PROC_DOMAIN_CREATE_WITH_FILES.
-func (c *Client) DomainCreateWithFiles(ctx context.Context, dom NonnullDomain, flags uint32) (NonnullDomain, error) {
+func (c *Client) DomainCreateWithFiles(ctx context.Context, dom NonnullDomain, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
 	args := DomainCreateWithFilesArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainCreateWithFilesRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10226,11 +10227,11 @@ func (c *Client) ConnectDomainEventCallbackDeregisterAny(ctx context.Context, ca
 }
 
 // DomainCoreDumpWithFormat calls REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT.
-func (c *Client) DomainCoreDumpWithFormat(ctx context.Context, dom NonnullDomain, to NonnullString, dumpformat uint32, flags uint32) error {
+func (c *Client) DomainCoreDumpWithFormat(ctx context.Context, dom NonnullDomain, to NonnullString, dumpformat uint32, flags libvirt.DomainCoreDumpFlags) error {
 	args := DomainCoreDumpWithFormatArgs{
 		Dom:        dom,
 		Dumpformat: dumpformat,
-		Flags:      flags,
+		Flags:      uint32(flags),
 		To:         to,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10297,10 +10298,10 @@ func (c *Client) DomainGetTime(ctx context.Context, dom NonnullDomain, flags uin
 }
 
 // DomainSetTime calls REMOTE_PROC_DOMAIN_SET_TIME.
-func (c *Client) DomainSetTime(ctx context.Context, dom NonnullDomain, seconds int64, nseconds uint32, flags uint32) error {
+func (c *Client) DomainSetTime(ctx context.Context, dom NonnullDomain, seconds int64, nseconds uint32, flags libvirt.DomainSetTimeFlags) error {
 	args := DomainSetTimeArgs{
 		Dom:      dom,
-		Flags:    flags,
+		Flags:    uint32(flags),
 		Nseconds: nseconds,
 		Seconds:  seconds,
 	}
@@ -10333,17 +10334,17 @@ func (c *Client) NodeGetFreePages(ctx context.Context, pages []uint32, startCell
 	return ret.Counts, nil
 }
 
-// NetworkGetDhcpLeases calls REMOTE_PROC_NETWORK_GET_DHCP_LEASES.
-func (c *Client) NetworkGetDhcpLeases(ctx context.Context, net NonnullNetwork, mac String, needResults int32, flags uint32) (*NetworkGetDhcpLeasesRet, error) {
-	args := NetworkGetDhcpLeasesArgs{
+// NetworkGetDHCPLeases calls REMOTE_PROC_NETWORK_GET_DHCP_LEASES.
+func (c *Client) NetworkGetDHCPLeases(ctx context.Context, net NonnullNetwork, mac String, needResults int32, flags uint32) (*NetworkGetDHCPLeasesRet, error) {
+	args := NetworkGetDHCPLeasesArgs{
 		Flags:       flags,
 		MAC:         mac,
 		NeedResults: needResults,
 		Net:         net,
 	}
-	var ret NetworkGetDhcpLeasesRet
+	var ret NetworkGetDHCPLeasesRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
-		Number:  int32(ProcNetworkGetDhcpLeases),
+		Number:  int32(ProcNetworkGetDHCPLeases),
 		Program: Program,
 		Version: ProtocolVersion,
 	}, &args, &ret); err != nil {
@@ -10373,10 +10374,10 @@ func (c *Client) ConnectGetDomainCapabilities(ctx context.Context, emulatorbin S
 }
 
 // DomainOpenGraphicsFD calls REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD.
-func (c *Client) DomainOpenGraphicsFD(ctx context.Context, dom NonnullDomain, idx uint32, flags uint32) error {
+func (c *Client) DomainOpenGraphicsFD(ctx context.Context, dom NonnullDomain, idx uint32, flags libvirt.DomainOpenGraphicsFlags) error {
 	args := DomainOpenGraphicsFDArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 		Idx:   idx,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10390,10 +10391,10 @@ func (c *Client) DomainOpenGraphicsFD(ctx context.Context, dom NonnullDomain, id
 }
 
 // ConnectGetAllDomainStats calls REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS.
-func (c *Client) ConnectGetAllDomainStats(ctx context.Context, doms []NonnullDomain, stats uint32, flags uint32) ([]DomainStatsRecord, error) {
+func (c *Client) ConnectGetAllDomainStats(ctx context.Context, doms []NonnullDomain, stats uint32, flags libvirt.ConnectGetAllDomainStatsFlags) ([]DomainStatsRecord, error) {
 	args := ConnectGetAllDomainStatsArgs{
 		Doms:  doms,
-		Flags: flags,
+		Flags: uint32(flags),
 		Stats: stats,
 	}
 	var ret ConnectGetAllDomainStatsRet
@@ -10408,11 +10409,11 @@ func (c *Client) ConnectGetAllDomainStats(ctx context.Context, doms []NonnullDom
 }
 
 // DomainBlockCopy calls REMOTE_PROC_DOMAIN_BLOCK_COPY.
-func (c *Client) DomainBlockCopy(ctx context.Context, dom NonnullDomain, path NonnullString, destxml NonnullString, params []TypedParam, flags uint32) error {
+func (c *Client) DomainBlockCopy(ctx context.Context, dom NonnullDomain, path NonnullString, destxml NonnullString, params []TypedParam, flags libvirt.DomainBlockCopyFlags) error {
 	args := DomainBlockCopyArgs{
 		Destxml: destxml,
 		Dom:     dom,
-		Flags:   flags,
+		Flags:   uint32(flags),
 		Params:  params,
 		Path:    path,
 	}
@@ -10427,10 +10428,10 @@ func (c *Client) DomainBlockCopy(ctx context.Context, dom NonnullDomain, path No
 }
 
 // NodeAllocPages calls REMOTE_PROC_NODE_ALLOC_PAGES.
-func (c *Client) NodeAllocPages(ctx context.Context, pageSizes []uint32, pageCounts []uint64, startCell int32, cellCount uint32, flags uint32) (int32, error) {
+func (c *Client) NodeAllocPages(ctx context.Context, pageSizes []uint32, pageCounts []uint64, startCell int32, cellCount uint32, flags libvirt.NodeAllocPagesFlags) (int32, error) {
 	args := NodeAllocPagesArgs{
 		CellCount:  cellCount,
-		Flags:      flags,
+		Flags:      uint32(flags),
 		PageCounts: pageCounts,
 		PageSizes:  pageSizes,
 		StartCell:  startCell,
@@ -10464,9 +10465,9 @@ func (c *Client) DomainGetFsinfo(ctx context.Context, dom NonnullDomain, flags u
 }
 
 // DomainDefineXMLFlags calls REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS.
-func (c *Client) DomainDefineXMLFlags(ctx context.Context, xml NonnullString, flags uint32) (NonnullDomain, error) {
+func (c *Client) DomainDefineXMLFlags(ctx context.Context, xml NonnullString, flags libvirt.DomainDefineFlags) (NonnullDomain, error) {
 	args := DomainDefineXMLFlagsArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		XML:   xml,
 	}
 	var ret DomainDefineXMLFlagsRet
@@ -10481,10 +10482,10 @@ func (c *Client) DomainDefineXMLFlags(ctx context.Context, xml NonnullString, fl
 }
 
 // DomainGetIOThreadInfo calls REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO.
-func (c *Client) DomainGetIOThreadInfo(ctx context.Context, dom NonnullDomain, flags uint32) (*DomainGetIOThreadInfoRet, error) {
+func (c *Client) DomainGetIOThreadInfo(ctx context.Context, dom NonnullDomain, flags libvirt.DomainModificationImpact) (*DomainGetIOThreadInfoRet, error) {
 	args := DomainGetIOThreadInfoArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainGetIOThreadInfoRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10498,11 +10499,11 @@ func (c *Client) DomainGetIOThreadInfo(ctx context.Context, dom NonnullDomain, f
 }
 
 // DomainPinIOThread calls REMOTE_PROC_DOMAIN_PIN_IOTHREAD.
-func (c *Client) DomainPinIOThread(ctx context.Context, dom NonnullDomain, ioThreadsID uint32, cpumap []byte, flags uint32) error {
+func (c *Client) DomainPinIOThread(ctx context.Context, dom NonnullDomain, ioThreadsID uint32, cpumap []byte, flags libvirt.DomainModificationImpact) error {
 	args := DomainPinIOThreadArgs{
 		Cpumap:      cpumap,
 		Dom:         dom,
-		Flags:       flags,
+		Flags:       uint32(flags),
 		IOThreadsID: ioThreadsID,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10534,10 +10535,10 @@ func (c *Client) DomainInterfaceAddresses(ctx context.Context, dom NonnullDomain
 }
 
 // DomainAddIOThread calls REMOTE_PROC_DOMAIN_ADD_IOTHREAD.
-func (c *Client) DomainAddIOThread(ctx context.Context, dom NonnullDomain, ioThreadID uint32, flags uint32) error {
+func (c *Client) DomainAddIOThread(ctx context.Context, dom NonnullDomain, ioThreadID uint32, flags libvirt.DomainModificationImpact) error {
 	args := DomainAddIOThreadArgs{
 		Dom:        dom,
-		Flags:      flags,
+		Flags:      uint32(flags),
 		IOThreadID: ioThreadID,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10551,10 +10552,10 @@ func (c *Client) DomainAddIOThread(ctx context.Context, dom NonnullDomain, ioThr
 }
 
 // DomainDelIOThread calls REMOTE_PROC_DOMAIN_DEL_IOTHREAD.
-func (c *Client) DomainDelIOThread(ctx context.Context, dom NonnullDomain, ioThreadID uint32, flags uint32) error {
+func (c *Client) DomainDelIOThread(ctx context.Context, dom NonnullDomain, ioThreadID uint32, flags libvirt.DomainModificationImpact) error {
 	args := DomainDelIOThreadArgs{
 		Dom:        dom,
-		Flags:      flags,
+		Flags:      uint32(flags),
 		IOThreadID: ioThreadID,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10568,10 +10569,10 @@ func (c *Client) DomainDelIOThread(ctx context.Context, dom NonnullDomain, ioThr
 }
 
 // DomainSetUserPassword calls REMOTE_PROC_DOMAIN_SET_USER_PASSWORD.
-func (c *Client) DomainSetUserPassword(ctx context.Context, dom NonnullDomain, user String, password String, flags uint32) error {
+func (c *Client) DomainSetUserPassword(ctx context.Context, dom NonnullDomain, user String, password String, flags libvirt.DomainSetUserPasswordFlags) error {
 	args := DomainSetUserPasswordArgs{
 		Dom:      dom,
-		Flags:    flags,
+		Flags:    uint32(flags),
 		Password: password,
 		User:     user,
 	}
@@ -10661,10 +10662,10 @@ func (c *Client) DomainGetPerfEvents(ctx context.Context, dom NonnullDomain, fla
 }
 
 // DomainSetPerfEvents calls REMOTE_PROC_DOMAIN_SET_PERF_EVENTS.
-func (c *Client) DomainSetPerfEvents(ctx context.Context, dom NonnullDomain, params []TypedParam, flags uint32) error {
+func (c *Client) DomainSetPerfEvents(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetPerfEventsArgs{
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Params: params,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10773,9 +10774,9 @@ func (c *Client) ConnectNodeDeviceEventDeregisterAny(ctx context.Context, callba
 }
 
 // StorageVolGetInfoFlags calls REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS.
-func (c *Client) StorageVolGetInfoFlags(ctx context.Context, vol NonnullStorageVol, flags uint32) (*StorageVolGetInfoFlagsRet, error) {
+func (c *Client) StorageVolGetInfoFlags(ctx context.Context, vol NonnullStorageVol, flags libvirt.StorageVolInfoFlags) (*StorageVolGetInfoFlagsRet, error) {
 	args := StorageVolGetInfoFlagsArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		Vol:   vol,
 	}
 	var ret StorageVolGetInfoFlagsRet
@@ -10820,11 +10821,11 @@ func (c *Client) ConnectSecretEventDeregisterAny(ctx context.Context, callbackID
 }
 
 // DomainSetVCPU calls REMOTE_PROC_DOMAIN_SET_VCPU.
-func (c *Client) DomainSetVCPU(ctx context.Context, dom NonnullDomain, cpumap NonnullString, state int32, flags uint32) error {
+func (c *Client) DomainSetVCPU(ctx context.Context, dom NonnullDomain, cpumap NonnullString, state int32, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetVCPUArgs{
 		Cpumap: cpumap,
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		State:  state,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10873,10 +10874,10 @@ func (c *Client) DomainMigrateGetMaxDowntime(ctx context.Context, dom NonnullDom
 }
 
 // DomainManagedSaveGetXMLDesc calls REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC.
-func (c *Client) DomainManagedSaveGetXMLDesc(ctx context.Context, dom NonnullDomain, flags uint32) (NonnullString, error) {
+func (c *Client) DomainManagedSaveGetXMLDesc(ctx context.Context, dom NonnullDomain, flags libvirt.DomainSaveImageXMLFlags) (NonnullString, error) {
 	args := DomainManagedSaveGetXMLDescArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainManagedSaveGetXMLDescRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10890,11 +10891,11 @@ func (c *Client) DomainManagedSaveGetXMLDesc(ctx context.Context, dom NonnullDom
 }
 
 // DomainManagedSaveDefineXML calls REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML.
-func (c *Client) DomainManagedSaveDefineXML(ctx context.Context, dom NonnullDomain, dxml String, flags uint32) error {
+func (c *Client) DomainManagedSaveDefineXML(ctx context.Context, dom NonnullDomain, dxml String, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainManagedSaveDefineXMLArgs{
 		Dom:   dom,
 		Dxml:  dxml,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainManagedSaveDefineXML),
@@ -10907,11 +10908,11 @@ func (c *Client) DomainManagedSaveDefineXML(ctx context.Context, dom NonnullDoma
 }
 
 // DomainSetLifecycleAction calls REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION.
-func (c *Client) DomainSetLifecycleAction(ctx context.Context, dom NonnullDomain, typeArg uint32, action uint32, flags uint32) error {
+func (c *Client) DomainSetLifecycleAction(ctx context.Context, dom NonnullDomain, typeArg uint32, action uint32, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetLifecycleActionArgs{
 		Action: action,
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Type:   typeArg,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10939,11 +10940,11 @@ func (c *Client) StoragePoolLookupByTargetPath(ctx context.Context, path Nonnull
 }
 
 // DomainDetachDeviceAlias calls REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS.
-func (c *Client) DomainDetachDeviceAlias(ctx context.Context, dom NonnullDomain, alias NonnullString, flags uint32) error {
+func (c *Client) DomainDetachDeviceAlias(ctx context.Context, dom NonnullDomain, alias NonnullString, flags libvirt.DomainDeviceModifyFlags) error {
 	args := DomainDetachDeviceAliasArgs{
 		Alias: alias,
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainDetachDeviceAlias),
@@ -10956,11 +10957,11 @@ func (c *Client) DomainDetachDeviceAlias(ctx context.Context, dom NonnullDomain,
 }
 
 // ConnectCompareHypervisorCPU calls REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU.
-func (c *Client) ConnectCompareHypervisorCPU(ctx context.Context, emulator String, arch String, machine String, virttype String, xmlcpu NonnullString, flags uint32) (int32, error) {
+func (c *Client) ConnectCompareHypervisorCPU(ctx context.Context, emulator String, arch String, machine String, virttype String, xmlcpu NonnullString, flags libvirt.ConnectCompareCPUFlags) (int32, error) {
 	args := ConnectCompareHypervisorCPUArgs{
 		Arch:     arch,
 		Emulator: emulator,
-		Flags:    flags,
+		Flags:    uint32(flags),
 		Machine:  machine,
 		Virttype: virttype,
 		XMLCPU:   xmlcpu,
@@ -10977,11 +10978,11 @@ func (c *Client) ConnectCompareHypervisorCPU(ctx context.Context, emulator Strin
 }
 
 // ConnectBaselineHypervisorCPU calls REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU.
-func (c *Client) ConnectBaselineHypervisorCPU(ctx context.Context, emulator String, arch String, machine String, virttype String, xmlCpUs []NonnullString, flags uint32) (NonnullString, error) {
+func (c *Client) ConnectBaselineHypervisorCPU(ctx context.Context, emulator String, arch String, machine String, virttype String, xmlCpUs []NonnullString, flags libvirt.ConnectBaselineCPUFlags) (NonnullString, error) {
 	args := ConnectBaselineHypervisorCPUArgs{
 		Arch:     arch,
 		Emulator: emulator,
-		Flags:    flags,
+		Flags:    uint32(flags),
 		Machine:  machine,
 		Virttype: virttype,
 		XMLCpUs:  xmlCpUs,
@@ -11063,9 +11064,9 @@ func (c *Client) NWFilterBindingGetXMLDesc(ctx context.Context, nwFilter Nonnull
 }
 
 // NWFilterBindingCreateXML calls REMOTE_PROC_NWFILTER_BINDING_CREATE_XML.
-func (c *Client) NWFilterBindingCreateXML(ctx context.Context, xml NonnullString, flags uint32) (NonnullNWFilterBinding, error) {
+func (c *Client) NWFilterBindingCreateXML(ctx context.Context, xml NonnullString, flags libvirt.NwFilterBindingCreateFlags) (NonnullNWFilterBinding, error) {
 	args := NWFilterBindingCreateXMLArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		XML:   xml,
 	}
 	var ret NWFilterBindingCreateXMLRet
@@ -11177,9 +11178,9 @@ func (c *Client) NetworkPortLookupByUUID(ctx context.Context, network NonnullNet
 }
 
 // NetworkPortCreateXML calls REMOTE_PROC_NETWORK_PORT_CREATE_XML.
-func (c *Client) NetworkPortCreateXML(ctx context.Context, network NonnullNetwork, xml NonnullString, flags uint32) (NonnullNetworkPort, error) {
+func (c *Client) NetworkPortCreateXML(ctx context.Context, network NonnullNetwork, xml NonnullString, flags libvirt.NetworkPortCreateFlags) (NonnullNetworkPort, error) {
 	args := NetworkPortCreateXMLArgs{
-		Flags:   flags,
+		Flags:   uint32(flags),
 		Network: network,
 		XML:     xml,
 	}
@@ -11263,10 +11264,10 @@ func (c *Client) NetworkPortDelete(ctx context.Context, port NonnullNetworkPort,
 }
 
 // DomainCheckpointCreateXML calls REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML.
-func (c *Client) DomainCheckpointCreateXML(ctx context.Context, dom NonnullDomain, xmlDesc NonnullString, flags uint32) (NonnullDomainCheckpoint, error) {
+func (c *Client) DomainCheckpointCreateXML(ctx context.Context, dom NonnullDomain, xmlDesc NonnullString, flags libvirt.DomainCheckpointCreateFlags) (NonnullDomainCheckpoint, error) {
 	args := DomainCheckpointCreateXMLArgs{
 		Dom:     dom,
-		Flags:   flags,
+		Flags:   uint32(flags),
 		XMLDesc: xmlDesc,
 	}
 	var ret DomainCheckpointCreateXMLRet
@@ -11281,10 +11282,10 @@ func (c *Client) DomainCheckpointCreateXML(ctx context.Context, dom NonnullDomai
 }
 
 // DomainCheckpointGetXMLDesc calls REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC.
-func (c *Client) DomainCheckpointGetXMLDesc(ctx context.Context, checkpoint NonnullDomainCheckpoint, flags uint32) (NonnullString, error) {
+func (c *Client) DomainCheckpointGetXMLDesc(ctx context.Context, checkpoint NonnullDomainCheckpoint, flags libvirt.DomainCheckpointXMLFlags) (NonnullString, error) {
 	args := DomainCheckpointGetXMLDescArgs{
 		Checkpoint: checkpoint,
-		Flags:      flags,
+		Flags:      uint32(flags),
 	}
 	var ret DomainCheckpointGetXMLDescRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -11298,10 +11299,10 @@ func (c *Client) DomainCheckpointGetXMLDesc(ctx context.Context, checkpoint Nonn
 }
 
 // DomainListAllCheckpoints calls REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS.
-func (c *Client) DomainListAllCheckpoints(ctx context.Context, dom NonnullDomain, needResults int32, flags uint32) (*DomainListAllCheckpointsRet, error) {
+func (c *Client) DomainListAllCheckpoints(ctx context.Context, dom NonnullDomain, needResults int32, flags libvirt.DomainCheckpointListFlags) (*DomainListAllCheckpointsRet, error) {
 	args := DomainListAllCheckpointsArgs{
 		Dom:         dom,
-		Flags:       flags,
+		Flags:       uint32(flags),
 		NeedResults: needResults,
 	}
 	var ret DomainListAllCheckpointsRet
@@ -11316,10 +11317,10 @@ func (c *Client) DomainListAllCheckpoints(ctx context.Context, dom NonnullDomain
 }
 
 // DomainCheckpointListAllChildren calls REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN.
-func (c *Client) DomainCheckpointListAllChildren(ctx context.Context, checkpoint NonnullDomainCheckpoint, needResults int32, flags uint32) (*DomainCheckpointListAllChildrenRet, error) {
+func (c *Client) DomainCheckpointListAllChildren(ctx context.Context, checkpoint NonnullDomainCheckpoint, needResults int32, flags libvirt.DomainCheckpointListFlags) (*DomainCheckpointListAllChildrenRet, error) {
 	args := DomainCheckpointListAllChildrenArgs{
 		Checkpoint:  checkpoint,
-		Flags:       flags,
+		Flags:       uint32(flags),
 		NeedResults: needResults,
 	}
 	var ret DomainCheckpointListAllChildrenRet
@@ -11369,10 +11370,10 @@ func (c *Client) DomainCheckpointGetParent(ctx context.Context, checkpoint Nonnu
 }
 
 // DomainCheckpointDelete calls REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE.
-func (c *Client) DomainCheckpointDelete(ctx context.Context, checkpoint NonnullDomainCheckpoint, flags uint32) error {
+func (c *Client) DomainCheckpointDelete(ctx context.Context, checkpoint NonnullDomainCheckpoint, flags libvirt.DomainCheckpointDeleteFlags) error {
 	args := DomainCheckpointDeleteArgs{
 		Checkpoint: checkpoint,
-		Flags:      flags,
+		Flags:      uint32(flags),
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainCheckpointDelete),
@@ -11437,12 +11438,12 @@ func (c *Client) DomainAgentSetResponseTimeout(ctx context.Context, dom NonnullD
 }
 
 // DomainBackupBegin calls REMOTE_PROC_DOMAIN_BACKUP_BEGIN.
-func (c *Client) DomainBackupBegin(ctx context.Context, dom NonnullDomain, backupXML NonnullString, checkpointXML String, flags uint32) error {
+func (c *Client) DomainBackupBegin(ctx context.Context, dom NonnullDomain, backupXML NonnullString, checkpointXML String, flags libvirt.DomainBackupBeginFlags) error {
 	args := DomainBackupBeginArgs{
 		BackupXML:     backupXML,
 		CheckpointXML: checkpointXML,
 		Dom:           dom,
-		Flags:         flags,
+		Flags:         uint32(flags),
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainBackupBegin),
@@ -11490,10 +11491,10 @@ func (c *Client) DomainAuthorizedSSHKeysGet(ctx context.Context, dom NonnullDoma
 }
 
 // DomainAuthorizedSSHKeysSet calls REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET.
-func (c *Client) DomainAuthorizedSSHKeysSet(ctx context.Context, dom NonnullDomain, user NonnullString, keys []NonnullString, flags uint32) error {
+func (c *Client) DomainAuthorizedSSHKeysSet(ctx context.Context, dom NonnullDomain, user NonnullString, keys []NonnullString, flags libvirt.DomainAuthorizedSSHKeysSetFlags) error {
 	args := DomainAuthorizedSSHKeysSetArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 		Keys:  keys,
 		User:  user,
 	}
@@ -11508,10 +11509,10 @@ func (c *Client) DomainAuthorizedSSHKeysSet(ctx context.Context, dom NonnullDoma
 }
 
 // DomainGetMessages calls REMOTE_PROC_DOMAIN_GET_MESSAGES.
-func (c *Client) DomainGetMessages(ctx context.Context, dom NonnullDomain, flags uint32) ([]NonnullString, error) {
+func (c *Client) DomainGetMessages(ctx context.Context, dom NonnullDomain, flags libvirt.DomainMessageType) ([]NonnullString, error) {
 	args := DomainGetMessagesArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainGetMessagesRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -11525,10 +11526,10 @@ func (c *Client) DomainGetMessages(ctx context.Context, dom NonnullDomain, flags
 }
 
 // DomainStartDirtyRateCalc calls REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC.
-func (c *Client) DomainStartDirtyRateCalc(ctx context.Context, dom NonnullDomain, seconds int32, flags uint32) error {
+func (c *Client) DomainStartDirtyRateCalc(ctx context.Context, dom NonnullDomain, seconds int32, flags libvirt.DomainDirtyRateCalcFlags) error {
 	args := DomainStartDirtyRateCalcArgs{
 		Dom:     dom,
-		Flags:   flags,
+		Flags:   uint32(flags),
 		Seconds: seconds,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -11542,9 +11543,9 @@ func (c *Client) DomainStartDirtyRateCalc(ctx context.Context, dom NonnullDomain
 }
 
 // NodeDeviceDefineXML calls REMOTE_PROC_NODE_DEVICE_DEFINE_XML.
-func (c *Client) NodeDeviceDefineXML(ctx context.Context, xmlDesc NonnullString, flags uint32) (NonnullNodeDevice, error) {
+func (c *Client) NodeDeviceDefineXML(ctx context.Context, xmlDesc NonnullString, flags libvirt.NodeDeviceDefineXMLFlags) (NonnullNodeDevice, error) {
 	args := NodeDeviceDefineXMLArgs{
-		Flags:   flags,
+		Flags:   uint32(flags),
 		XMLDesc: xmlDesc,
 	}
 	var ret NodeDeviceDefineXMLRet
@@ -11591,9 +11592,9 @@ func (c *Client) NodeDeviceCreate(ctx context.Context, name NonnullString, flags
 }
 
 // NWFilterDefineXMLFlags calls REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS.
-func (c *Client) NWFilterDefineXMLFlags(ctx context.Context, xml NonnullString, flags uint32) (NonnullNWFilter, error) {
+func (c *Client) NWFilterDefineXMLFlags(ctx context.Context, xml NonnullString, flags libvirt.NwFilterDefineFlags) (NonnullNWFilter, error) {
 	args := NWFilterDefineXMLFlagsArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		XML:   xml,
 	}
 	var ret NWFilterDefineXMLFlagsRet
@@ -11608,9 +11609,9 @@ func (c *Client) NWFilterDefineXMLFlags(ctx context.Context, xml NonnullString, 
 }
 
 // NetworkDefineXMLFlags calls REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS.
-func (c *Client) NetworkDefineXMLFlags(ctx context.Context, xml NonnullString, flags uint32) (NonnullNetwork, error) {
+func (c *Client) NetworkDefineXMLFlags(ctx context.Context, xml NonnullString, flags libvirt.NetworkDefineFlags) (NonnullNetwork, error) {
 	args := NetworkDefineXMLFlagsArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		XML:   xml,
 	}
 	var ret NetworkDefineXMLFlagsRet
@@ -11683,9 +11684,9 @@ func (c *Client) NodeDeviceIsActive(ctx context.Context, name NonnullString) (in
 }
 
 // NetworkCreateXMLFlags calls REMOTE_PROC_NETWORK_CREATE_XML_FLAGS.
-func (c *Client) NetworkCreateXMLFlags(ctx context.Context, xml NonnullString, flags uint32) (NonnullNetwork, error) {
+func (c *Client) NetworkCreateXMLFlags(ctx context.Context, xml NonnullString, flags libvirt.NetworkCreateFlags) (NonnullNetwork, error) {
 	args := NetworkCreateXMLFlagsArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		XML:   xml,
 	}
 	var ret NetworkCreateXMLFlagsRet
@@ -11717,10 +11718,10 @@ func (c *Client) DomainSetLaunchSecurityState(ctx context.Context, dom NonnullDo
 }
 
 // DomainSaveParams calls REMOTE_PROC_DOMAIN_SAVE_PARAMS.
-func (c *Client) DomainSaveParams(ctx context.Context, dom NonnullDomain, params []TypedParam, flags uint32) error {
+func (c *Client) DomainSaveParams(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainSaveParamsArgs{
 		Dom:    dom,
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Params: params,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -11734,9 +11735,9 @@ func (c *Client) DomainSaveParams(ctx context.Context, dom NonnullDomain, params
 }
 
 // DomainRestoreParams calls REMOTE_PROC_DOMAIN_RESTORE_PARAMS.
-func (c *Client) DomainRestoreParams(ctx context.Context, params []TypedParam, flags uint32) error {
+func (c *Client) DomainRestoreParams(ctx context.Context, params []TypedParam, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainRestoreParamsArgs{
-		Flags:  flags,
+		Flags:  uint32(flags),
 		Params: params,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -11750,10 +11751,10 @@ func (c *Client) DomainRestoreParams(ctx context.Context, params []TypedParam, f
 }
 
 // DomainAbortJobFlags calls REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS.
-func (c *Client) DomainAbortJobFlags(ctx context.Context, dom NonnullDomain, flags uint32) error {
+func (c *Client) DomainAbortJobFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainAbortJobFlagsValues) error {
 	args := DomainAbortJobFlagsArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainAbortJobFlags),
@@ -11766,10 +11767,10 @@ func (c *Client) DomainAbortJobFlags(ctx context.Context, dom NonnullDomain, fla
 }
 
 // DomainFDAssociate calls REMOTE_PROC_DOMAIN_FD_ASSOCIATE.
-func (c *Client) DomainFDAssociate(ctx context.Context, dom NonnullDomain, name NonnullString, flags uint32) error {
+func (c *Client) DomainFDAssociate(ctx context.Context, dom NonnullDomain, name NonnullString, flags libvirt.DomainFDAssociateFlags) error {
 	args := DomainFDAssociateArgs{
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 		Name:  name,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -12389,8 +12390,8 @@ type Handler interface {
 	DomainSendProcessSignal(ctx context.Context, args *DomainSendProcessSignalArgs) error
 	// DomainOpenChannel serves REMOTE_PROC_DOMAIN_OPEN_CHANNEL.
 	DomainOpenChannel(ctx context.Context, args *DomainOpenChannelArgs, stream rpc.Stream) error
-	// NodeDeviceLookupScsiHostByWwn serves REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN.
-	NodeDeviceLookupScsiHostByWwn(ctx context.Context, args *NodeDeviceLookupScsiHostByWwnArgs) (*NodeDeviceLookupScsiHostByWwnRet, error)
+	// NodeDeviceLookupSCSIHostByWwn serves REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN.
+	NodeDeviceLookupSCSIHostByWwn(ctx context.Context, args *NodeDeviceLookupSCSIHostByWwnArgs) (*NodeDeviceLookupSCSIHostByWwnRet, error)
 	// DomainGetJobStats serves REMOTE_PROC_DOMAIN_GET_JOB_STATS.
 	DomainGetJobStats(ctx context.Context, args *DomainGetJobStatsArgs) (*DomainGetJobStatsRet, error)
 	// DomainMigrateGetCompressionCache serves REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE.
@@ -12439,8 +12440,8 @@ type Handler interface {
 	DomainSetTime(ctx context.Context, args *DomainSetTimeArgs) error
 	// NodeGetFreePages serves REMOTE_PROC_NODE_GET_FREE_PAGES.
 	NodeGetFreePages(ctx context.Context, args *NodeGetFreePagesArgs) (*NodeGetFreePagesRet, error)
-	// NetworkGetDhcpLeases serves REMOTE_PROC_NETWORK_GET_DHCP_LEASES.
-	NetworkGetDhcpLeases(ctx context.Context, args *NetworkGetDhcpLeasesArgs) (*NetworkGetDhcpLeasesRet, error)
+	// NetworkGetDHCPLeases serves REMOTE_PROC_NETWORK_GET_DHCP_LEASES.
+	NetworkGetDHCPLeases(ctx context.Context, args *NetworkGetDHCPLeasesArgs) (*NetworkGetDHCPLeasesRet, error)
 	// ConnectGetDomainCapabilities serves REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES.
 	ConnectGetDomainCapabilities(ctx context.Context, args *ConnectGetDomainCapabilitiesArgs) (*ConnectGetDomainCapabilitiesRet, error)
 	// DomainOpenGraphicsFD serves REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD.
@@ -14025,8 +14026,8 @@ func (UnimplementedHandler) DomainOpenChannel(ctx context.Context, args *DomainO
 	return rpc.Unsupported("REMOTE_PROC_DOMAIN_OPEN_CHANNEL")
 }
 
-// NodeDeviceLookupScsiHostByWwn answers that REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN is not supported.
-func (UnimplementedHandler) NodeDeviceLookupScsiHostByWwn(ctx context.Context, args *NodeDeviceLookupScsiHostByWwnArgs) (*NodeDeviceLookupScsiHostByWwnRet, error) {
+// NodeDeviceLookupSCSIHostByWwn answers that REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN is not supported.
+func (UnimplementedHandler) NodeDeviceLookupSCSIHostByWwn(ctx context.Context, args *NodeDeviceLookupSCSIHostByWwnArgs) (*NodeDeviceLookupSCSIHostByWwnRet, error) {
 	return nil, rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN")
 }
 
@@ -14150,8 +14151,8 @@ func (UnimplementedHandler) NodeGetFreePages(ctx context.Context, args *NodeGetF
 	return nil, rpc.Unsupported("REMOTE_PROC_NODE_GET_FREE_PAGES")
 }
 
-// NetworkGetDhcpLeases answers that REMOTE_PROC_NETWORK_GET_DHCP_LEASES is not supported.
-func (UnimplementedHandler) NetworkGetDhcpLeases(ctx context.Context, args *NetworkGetDhcpLeasesArgs) (*NetworkGetDhcpLeasesRet, error) {
+// NetworkGetDHCPLeases answers that REMOTE_PROC_NETWORK_GET_DHCP_LEASES is not supported.
+func (UnimplementedHandler) NetworkGetDHCPLeases(ctx context.Context, args *NetworkGetDHCPLeasesArgs) (*NetworkGetDHCPLeasesRet, error) {
 	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_GET_DHCP_LEASES")
 }
 
@@ -17515,17 +17516,17 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 			return out, err
 		}
 		return out, h.DomainOpenChannel(ctx, a, stream)
-	case int32(ProcNodeDeviceLookupScsiHostByWwn):
-		a := new(NodeDeviceLookupScsiHostByWwnArgs)
+	case int32(ProcNodeDeviceLookupSCSIHostByWwn):
+		a := new(NodeDeviceLookupSCSIHostByWwnArgs)
 		if err := a.UnmarshalBinary(args); err != nil {
 			return out, err
 		}
-		ret, err := h.NodeDeviceLookupScsiHostByWwn(ctx, a)
+		ret, err := h.NodeDeviceLookupSCSIHostByWwn(ctx, a)
 		if err != nil {
 			return out, err
 		}
 		if ret == nil {
-			ret = new(NodeDeviceLookupScsiHostByWwnRet)
+			ret = new(NodeDeviceLookupSCSIHostByWwnRet)
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetJobStats):
@@ -17784,17 +17785,17 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 			ret = new(NodeGetFreePagesRet)
 		}
 		return ret.AppendXDR(out)
-	case int32(ProcNetworkGetDhcpLeases):
-		a := new(NetworkGetDhcpLeasesArgs)
+	case int32(ProcNetworkGetDHCPLeases):
+		a := new(NetworkGetDHCPLeasesArgs)
 		if err := a.UnmarshalBinary(args); err != nil {
 			return out, err
 		}
-		ret, err := h.NetworkGetDhcpLeases(ctx, a)
+		ret, err := h.NetworkGetDHCPLeases(ctx, a)
 		if err != nil {
 			return out, err
 		}
 		if ret == nil {
-			ret = new(NetworkGetDhcpLeasesRet)
+			ret = new(NetworkGetDHCPLeasesRet)
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectGetDomainCapabilities):

@@ -115,8 +115,8 @@ const (
 	ConnectCPUModelsMax = 8192
 	// DomainFsfreezeMountpointsMax is REMOTE_DOMAIN_FSFREEZE_MOUNTPOINTS_MAX.
 	DomainFsfreezeMountpointsMax = 256
-	// NetworkDhcpLeasesMax is REMOTE_NETWORK_DHCP_LEASES_MAX.
-	NetworkDhcpLeasesMax = 65536
+	// NetworkDHCPLeasesMax is REMOTE_NETWORK_DHCP_LEASES_MAX.
+	NetworkDHCPLeasesMax = 65536
 	// ConnectGetAllDomainStatsMax is REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX.
 	ConnectGetAllDomainStatsMax = 262144
 	// DomainEventTunableMax is REMOTE_DOMAIN_EVENT_TUNABLE_MAX.
@@ -11608,7 +11608,7 @@ func (v *DomainSendKeyArgs) UnmarshalBinary(b []byte) error {
 // DomainSendProcessSignalArgs is the XDR struct remote_domain_send_process_signal_args.
 type DomainSendProcessSignalArgs struct {
 	Dom      NonnullDomain
-	PidValue int64
+	PIDValue int64
 	Signum   uint32
 	Flags    uint32
 }
@@ -11630,7 +11630,7 @@ func (v *DomainSendProcessSignalArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSendProcessSignalArgs")
 	}
-	b = xdr.AppendInt64(b, int64(v.PidValue))
+	b = xdr.AppendInt64(b, int64(v.PIDValue))
 	b = xdr.AppendUint32(b, uint32(v.Signum))
 	b = xdr.AppendUint32(b, uint32(v.Flags))
 	return b, nil
@@ -11656,7 +11656,7 @@ func (v *DomainSendProcessSignalArgs) consume(b []byte) (int, error) {
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "pid_value")
 	}
-	v.PidValue = xdr.Int64(b[off:])
+	v.PIDValue = xdr.Int64(b[off:])
 	off += 8
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "signum")
@@ -24242,15 +24242,15 @@ func (v *NodeDeviceLookupByNameRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
 
-// NodeDeviceLookupScsiHostByWwnArgs is the XDR struct remote_node_device_lookup_scsi_host_by_wwn_args.
-type NodeDeviceLookupScsiHostByWwnArgs struct {
+// NodeDeviceLookupSCSIHostByWwnArgs is the XDR struct remote_node_device_lookup_scsi_host_by_wwn_args.
+type NodeDeviceLookupSCSIHostByWwnArgs struct {
 	Wwnn  NonnullString
 	Wwpn  NonnullString
 	Flags uint32
 }
 
 // XDRSize returns the length of the XDR encoding.
-func (v *NodeDeviceLookupScsiHostByWwnArgs) XDRSize() int {
+func (v *NodeDeviceLookupSCSIHostByWwnArgs) XDRSize() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.Wwnn))
 	n += xdr.SizeOpaque(len(v.Wwpn))
@@ -24259,29 +24259,29 @@ func (v *NodeDeviceLookupScsiHostByWwnArgs) XDRSize() int {
 }
 
 // AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
-func (v *NodeDeviceLookupScsiHostByWwnArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *NodeDeviceLookupSCSIHostByWwnArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.Wwnn), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "wwnn"), "NodeDeviceLookupScsiHostByWwnArgs")
+		return b, xdr.Named(xdr.Field(err, "wwnn"), "NodeDeviceLookupSCSIHostByWwnArgs")
 	}
 	b, err = xdr.AppendString(b, string(v.Wwpn), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "wwpn"), "NodeDeviceLookupScsiHostByWwnArgs")
+		return b, xdr.Named(xdr.Field(err, "wwpn"), "NodeDeviceLookupSCSIHostByWwnArgs")
 	}
 	b = xdr.AppendUint32(b, uint32(v.Flags))
 	return b, nil
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-func (v *NodeDeviceLookupScsiHostByWwnArgs) ConsumeXDR(b []byte) (int, error) {
+func (v *NodeDeviceLookupSCSIHostByWwnArgs) ConsumeXDR(b []byte) (int, error) {
 	n, err := v.consume(b)
 	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceLookupScsiHostByWwnArgs")
+		return n, xdr.Named(err, "NodeDeviceLookupSCSIHostByWwnArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceLookupScsiHostByWwnArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceLookupSCSIHostByWwnArgs) consume(b []byte) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeString(b[off:], 4194304)
@@ -24308,51 +24308,51 @@ func (v *NodeDeviceLookupScsiHostByWwnArgs) consume(b []byte) (int, error) {
 }
 
 // AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceLookupScsiHostByWwnArgs) AppendBinary(b []byte) ([]byte, error) {
+func (v *NodeDeviceLookupSCSIHostByWwnArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
 // MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceLookupScsiHostByWwnArgs) MarshalBinary() ([]byte, error) {
+func (v *NodeDeviceLookupSCSIHostByWwnArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceLookupScsiHostByWwnArgs) UnmarshalBinary(b []byte) error {
+func (v *NodeDeviceLookupSCSIHostByWwnArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
 
-// NodeDeviceLookupScsiHostByWwnRet is the XDR struct remote_node_device_lookup_scsi_host_by_wwn_ret.
-type NodeDeviceLookupScsiHostByWwnRet struct {
+// NodeDeviceLookupSCSIHostByWwnRet is the XDR struct remote_node_device_lookup_scsi_host_by_wwn_ret.
+type NodeDeviceLookupSCSIHostByWwnRet struct {
 	Dev NonnullNodeDevice
 }
 
 // XDRSize returns the length of the XDR encoding.
-func (v *NodeDeviceLookupScsiHostByWwnRet) XDRSize() int {
+func (v *NodeDeviceLookupSCSIHostByWwnRet) XDRSize() int {
 	n := 0
 	n += v.Dev.XDRSize()
 	return n
 }
 
 // AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
-func (v *NodeDeviceLookupScsiHostByWwnRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *NodeDeviceLookupSCSIHostByWwnRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Dev.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dev"), "NodeDeviceLookupScsiHostByWwnRet")
+		return b, xdr.Named(xdr.Field(err, "dev"), "NodeDeviceLookupSCSIHostByWwnRet")
 	}
 	return b, nil
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-func (v *NodeDeviceLookupScsiHostByWwnRet) ConsumeXDR(b []byte) (int, error) {
+func (v *NodeDeviceLookupSCSIHostByWwnRet) ConsumeXDR(b []byte) (int, error) {
 	n, err := v.consume(b)
 	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceLookupScsiHostByWwnRet")
+		return n, xdr.Named(err, "NodeDeviceLookupSCSIHostByWwnRet")
 	}
 	return n, nil
 }
-func (v *NodeDeviceLookupScsiHostByWwnRet) consume(b []byte) (int, error) {
+func (v *NodeDeviceLookupSCSIHostByWwnRet) consume(b []byte) (int, error) {
 	off := 0
 	{
 		n, err := v.Dev.ConsumeXDR(b[off:])
@@ -24365,17 +24365,17 @@ func (v *NodeDeviceLookupScsiHostByWwnRet) consume(b []byte) (int, error) {
 }
 
 // AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceLookupScsiHostByWwnRet) AppendBinary(b []byte) ([]byte, error) {
+func (v *NodeDeviceLookupSCSIHostByWwnRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
 // MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceLookupScsiHostByWwnRet) MarshalBinary() ([]byte, error) {
+func (v *NodeDeviceLookupSCSIHostByWwnRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceLookupScsiHostByWwnRet) UnmarshalBinary(b []byte) error {
+func (v *NodeDeviceLookupSCSIHostByWwnRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
 
@@ -42370,8 +42370,8 @@ func (v *NodeAllocPagesRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
 
-// NetworkDhcpLease is the XDR struct remote_network_dhcp_lease.
-type NetworkDhcpLease struct {
+// NetworkDHCPLease is the XDR struct remote_network_dhcp_lease.
+type NetworkDHCPLease struct {
 	Iface      NonnullString
 	Expirytime int64
 	Type       int32
@@ -42384,7 +42384,7 @@ type NetworkDhcpLease struct {
 }
 
 // XDRSize returns the length of the XDR encoding.
-func (v *NetworkDhcpLease) XDRSize() int {
+func (v *NetworkDHCPLease) XDRSize() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.Iface))
 	n += 8
@@ -42411,11 +42411,11 @@ func (v *NetworkDhcpLease) XDRSize() int {
 }
 
 // AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
-func (v *NetworkDhcpLease) AppendXDR(b []byte) ([]byte, error) {
+func (v *NetworkDHCPLease) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.Iface), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "iface"), "NetworkDhcpLease")
+		return b, xdr.Named(xdr.Field(err, "iface"), "NetworkDHCPLease")
 	}
 	b = xdr.AppendInt64(b, int64(v.Expirytime))
 	b = xdr.AppendInt32(b, int32(v.Type))
@@ -42423,47 +42423,47 @@ func (v *NetworkDhcpLease) AppendXDR(b []byte) ([]byte, error) {
 	if v.MAC != nil {
 		b, err = xdr.AppendString(b, string((*v.MAC)), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "mac"), "NetworkDhcpLease")
+			return b, xdr.Named(xdr.Field(err, "mac"), "NetworkDHCPLease")
 		}
 	}
 	b = xdr.AppendBool(b, v.Iaid != nil)
 	if v.Iaid != nil {
 		b, err = xdr.AppendString(b, string((*v.Iaid)), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "iaid"), "NetworkDhcpLease")
+			return b, xdr.Named(xdr.Field(err, "iaid"), "NetworkDHCPLease")
 		}
 	}
 	b, err = xdr.AppendString(b, string(v.Ipaddr), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "ipaddr"), "NetworkDhcpLease")
+		return b, xdr.Named(xdr.Field(err, "ipaddr"), "NetworkDHCPLease")
 	}
 	b = xdr.AppendUint32(b, uint32(v.Prefix))
 	b = xdr.AppendBool(b, v.Hostname != nil)
 	if v.Hostname != nil {
 		b, err = xdr.AppendString(b, string((*v.Hostname)), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "hostname"), "NetworkDhcpLease")
+			return b, xdr.Named(xdr.Field(err, "hostname"), "NetworkDHCPLease")
 		}
 	}
 	b = xdr.AppendBool(b, v.Clientid != nil)
 	if v.Clientid != nil {
 		b, err = xdr.AppendString(b, string((*v.Clientid)), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "clientid"), "NetworkDhcpLease")
+			return b, xdr.Named(xdr.Field(err, "clientid"), "NetworkDHCPLease")
 		}
 	}
 	return b, nil
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-func (v *NetworkDhcpLease) ConsumeXDR(b []byte) (int, error) {
+func (v *NetworkDHCPLease) ConsumeXDR(b []byte) (int, error) {
 	n, err := v.consume(b)
 	if err != nil {
-		return n, xdr.Named(err, "NetworkDhcpLease")
+		return n, xdr.Named(err, "NetworkDHCPLease")
 	}
 	return n, nil
 }
-func (v *NetworkDhcpLease) consume(b []byte) (int, error) {
+func (v *NetworkDHCPLease) consume(b []byte) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeString(b[off:], 4194304)
@@ -42580,22 +42580,22 @@ func (v *NetworkDhcpLease) consume(b []byte) (int, error) {
 }
 
 // AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkDhcpLease) AppendBinary(b []byte) ([]byte, error) {
+func (v *NetworkDHCPLease) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
 // MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkDhcpLease) MarshalBinary() ([]byte, error) {
+func (v *NetworkDHCPLease) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkDhcpLease) UnmarshalBinary(b []byte) error {
+func (v *NetworkDHCPLease) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
 
-// NetworkGetDhcpLeasesArgs is the XDR struct remote_network_get_dhcp_leases_args.
-type NetworkGetDhcpLeasesArgs struct {
+// NetworkGetDHCPLeasesArgs is the XDR struct remote_network_get_dhcp_leases_args.
+type NetworkGetDHCPLeasesArgs struct {
 	Net         NonnullNetwork
 	MAC         String
 	NeedResults int32
@@ -42603,7 +42603,7 @@ type NetworkGetDhcpLeasesArgs struct {
 }
 
 // XDRSize returns the length of the XDR encoding.
-func (v *NetworkGetDhcpLeasesArgs) XDRSize() int {
+func (v *NetworkGetDHCPLeasesArgs) XDRSize() int {
 	n := 0
 	n += v.Net.XDRSize()
 	n += 4
@@ -42616,17 +42616,17 @@ func (v *NetworkGetDhcpLeasesArgs) XDRSize() int {
 }
 
 // AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
-func (v *NetworkGetDhcpLeasesArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *NetworkGetDHCPLeasesArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Net.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NetworkGetDhcpLeasesArgs")
+		return b, xdr.Named(xdr.Field(err, "net"), "NetworkGetDHCPLeasesArgs")
 	}
 	b = xdr.AppendBool(b, v.MAC != nil)
 	if v.MAC != nil {
 		b, err = xdr.AppendString(b, string((*v.MAC)), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "mac"), "NetworkGetDhcpLeasesArgs")
+			return b, xdr.Named(xdr.Field(err, "mac"), "NetworkGetDHCPLeasesArgs")
 		}
 	}
 	b = xdr.AppendInt32(b, int32(v.NeedResults))
@@ -42635,14 +42635,14 @@ func (v *NetworkGetDhcpLeasesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-func (v *NetworkGetDhcpLeasesArgs) ConsumeXDR(b []byte) (int, error) {
+func (v *NetworkGetDHCPLeasesArgs) ConsumeXDR(b []byte) (int, error) {
 	n, err := v.consume(b)
 	if err != nil {
-		return n, xdr.Named(err, "NetworkGetDhcpLeasesArgs")
+		return n, xdr.Named(err, "NetworkGetDHCPLeasesArgs")
 	}
 	return n, nil
 }
-func (v *NetworkGetDhcpLeasesArgs) consume(b []byte) (int, error) {
+func (v *NetworkGetDHCPLeasesArgs) consume(b []byte) (int, error) {
 	off := 0
 	{
 		n, err := v.Net.ConsumeXDR(b[off:])
@@ -42685,28 +42685,28 @@ func (v *NetworkGetDhcpLeasesArgs) consume(b []byte) (int, error) {
 }
 
 // AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkGetDhcpLeasesArgs) AppendBinary(b []byte) ([]byte, error) {
+func (v *NetworkGetDHCPLeasesArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
 // MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkGetDhcpLeasesArgs) MarshalBinary() ([]byte, error) {
+func (v *NetworkGetDHCPLeasesArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkGetDhcpLeasesArgs) UnmarshalBinary(b []byte) error {
+func (v *NetworkGetDHCPLeasesArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
 
-// NetworkGetDhcpLeasesRet is the XDR struct remote_network_get_dhcp_leases_ret.
-type NetworkGetDhcpLeasesRet struct {
-	Leases []NetworkDhcpLease
+// NetworkGetDHCPLeasesRet is the XDR struct remote_network_get_dhcp_leases_ret.
+type NetworkGetDHCPLeasesRet struct {
+	Leases []NetworkDHCPLease
 	Ret    uint32
 }
 
 // XDRSize returns the length of the XDR encoding.
-func (v *NetworkGetDhcpLeasesRet) XDRSize() int {
+func (v *NetworkGetDHCPLeasesRet) XDRSize() int {
 	n := 0
 	n += 4
 	for i := range v.Leases {
@@ -42717,16 +42717,16 @@ func (v *NetworkGetDhcpLeasesRet) XDRSize() int {
 }
 
 // AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
-func (v *NetworkGetDhcpLeasesRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *NetworkGetDHCPLeasesRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.Leases), 65536)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "leases"), "NetworkGetDhcpLeasesRet")
+		return b, xdr.Named(xdr.Field(err, "leases"), "NetworkGetDHCPLeasesRet")
 	}
 	for i := range v.Leases {
 		b, err = v.Leases[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "leases"), "NetworkGetDhcpLeasesRet")
+			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "leases"), "NetworkGetDHCPLeasesRet")
 		}
 	}
 	b = xdr.AppendUint32(b, uint32(v.Ret))
@@ -42734,14 +42734,14 @@ func (v *NetworkGetDhcpLeasesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-func (v *NetworkGetDhcpLeasesRet) ConsumeXDR(b []byte) (int, error) {
+func (v *NetworkGetDHCPLeasesRet) ConsumeXDR(b []byte) (int, error) {
 	n, err := v.consume(b)
 	if err != nil {
-		return n, xdr.Named(err, "NetworkGetDhcpLeasesRet")
+		return n, xdr.Named(err, "NetworkGetDHCPLeasesRet")
 	}
 	return n, nil
 }
-func (v *NetworkGetDhcpLeasesRet) consume(b []byte) (int, error) {
+func (v *NetworkGetDHCPLeasesRet) consume(b []byte) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 65536, 40)
@@ -42749,7 +42749,7 @@ func (v *NetworkGetDhcpLeasesRet) consume(b []byte) (int, error) {
 			return off, xdr.Field(err, "leases")
 		}
 		off += 4
-		v.Leases = make([]NetworkDhcpLease, cnt)
+		v.Leases = make([]NetworkDHCPLease, cnt)
 		for i := range v.Leases {
 			{
 				n, err := v.Leases[i].ConsumeXDR(b[off:])
@@ -42769,17 +42769,17 @@ func (v *NetworkGetDhcpLeasesRet) consume(b []byte) (int, error) {
 }
 
 // AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkGetDhcpLeasesRet) AppendBinary(b []byte) ([]byte, error) {
+func (v *NetworkGetDHCPLeasesRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
 // MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkGetDhcpLeasesRet) MarshalBinary() ([]byte, error) {
+func (v *NetworkGetDHCPLeasesRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkGetDhcpLeasesRet) UnmarshalBinary(b []byte) error {
+func (v *NetworkGetDHCPLeasesRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
 
@@ -50473,8 +50473,8 @@ const (
 	ProcDomainSendProcessSignal Procedure = 295
 	// ProcDomainOpenChannel is REMOTE_PROC_DOMAIN_OPEN_CHANNEL.
 	ProcDomainOpenChannel Procedure = 296
-	// ProcNodeDeviceLookupScsiHostByWwn is REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN.
-	ProcNodeDeviceLookupScsiHostByWwn Procedure = 297
+	// ProcNodeDeviceLookupSCSIHostByWwn is REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN.
+	ProcNodeDeviceLookupSCSIHostByWwn Procedure = 297
 	// ProcDomainGetJobStats is REMOTE_PROC_DOMAIN_GET_JOB_STATS.
 	ProcDomainGetJobStats Procedure = 298
 	// ProcDomainMigrateGetCompressionCache is REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE.
@@ -50561,8 +50561,8 @@ const (
 	ProcDomainEventBlockJob2 Procedure = 339
 	// ProcNodeGetFreePages is REMOTE_PROC_NODE_GET_FREE_PAGES.
 	ProcNodeGetFreePages Procedure = 340
-	// ProcNetworkGetDhcpLeases is REMOTE_PROC_NETWORK_GET_DHCP_LEASES.
-	ProcNetworkGetDhcpLeases Procedure = 341
+	// ProcNetworkGetDHCPLeases is REMOTE_PROC_NETWORK_GET_DHCP_LEASES.
+	ProcNetworkGetDHCPLeases Procedure = 341
 	// ProcConnectGetDomainCapabilities is REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES.
 	ProcConnectGetDomainCapabilities Procedure = 342
 	// ProcDomainOpenGraphicsFD is REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD.
@@ -51370,8 +51370,8 @@ func (v Procedure) String() string {
 		return "ProcDomainSendProcessSignal"
 	case ProcDomainOpenChannel:
 		return "ProcDomainOpenChannel"
-	case ProcNodeDeviceLookupScsiHostByWwn:
-		return "ProcNodeDeviceLookupScsiHostByWwn"
+	case ProcNodeDeviceLookupSCSIHostByWwn:
+		return "ProcNodeDeviceLookupSCSIHostByWwn"
 	case ProcDomainGetJobStats:
 		return "ProcDomainGetJobStats"
 	case ProcDomainMigrateGetCompressionCache:
@@ -51458,8 +51458,8 @@ func (v Procedure) String() string {
 		return "ProcDomainEventBlockJob2"
 	case ProcNodeGetFreePages:
 		return "ProcNodeGetFreePages"
-	case ProcNetworkGetDhcpLeases:
-		return "ProcNetworkGetDhcpLeases"
+	case ProcNetworkGetDHCPLeases:
+		return "ProcNetworkGetDHCPLeases"
 	case ProcConnectGetDomainCapabilities:
 		return "ProcConnectGetDomainCapabilities"
 	case ProcDomainOpenGraphicsFD:
@@ -51711,7 +51711,7 @@ func (v *Procedure) UnmarshalBinary(b []byte) error {
 // XDRTypes returns a zero value of every type of the package, for tools and tests that
 // work on all of them.
 func XDRTypes() []xdr.Codec {
-	return []xdr.Codec{new(NonnullDomain), new(NonnullNetwork), new(NonnullNetworkPort), new(NonnullNWFilter), new(NonnullNWFilterBinding), new(NonnullInterface), new(NonnullStoragePool), new(NonnullStorageVol), new(NonnullNodeDevice), new(NonnullSecret), new(NonnullDomainCheckpoint), new(NonnullDomainSnapshot), new(Error), new(AuthType), new(VCPUInfo), new(TypedParamValue), new(TypedParam), new(NodeGetCPUStats), new(NodeGetMemoryStats), new(DomainDiskError), new(ConnectOpenArgs), new(ConnectSupportsFeatureArgs), new(ConnectSupportsFeatureRet), new(ConnectGetTypeRet), new(ConnectGetVersionRet), new(ConnectGetLibVersionRet), new(ConnectGetHostnameRet), new(ConnectGetSysinfoArgs), new(ConnectGetSysinfoRet), new(ConnectGetURIRet), new(ConnectGetMaxVCPUsArgs), new(ConnectGetMaxVCPUsRet), new(NodeGetInfoRet), new(ConnectGetCapabilitiesRet), new(ConnectGetDomainCapabilitiesArgs), new(ConnectGetDomainCapabilitiesRet), new(NodeGetCPUStatsArgs), new(NodeGetCPUStatsRet), new(NodeGetMemoryStatsArgs), new(NodeGetMemoryStatsRet), new(NodeGetCellsFreeMemoryArgs), new(NodeGetCellsFreeMemoryRet), new(NodeGetFreeMemoryRet), new(DomainGetSchedulerTypeArgs), new(DomainGetSchedulerTypeRet), new(DomainGetSchedulerParametersArgs), new(DomainGetSchedulerParametersRet), new(DomainGetSchedulerParametersFlagsArgs), new(DomainGetSchedulerParametersFlagsRet), new(DomainSetSchedulerParametersArgs), new(DomainSetSchedulerParametersFlagsArgs), new(DomainSetBlkioParametersArgs), new(DomainGetBlkioParametersArgs), new(DomainGetBlkioParametersRet), new(DomainSetMemoryParametersArgs), new(DomainGetMemoryParametersArgs), new(DomainGetMemoryParametersRet), new(DomainBlockResizeArgs), new(DomainSetNUMAParametersArgs), new(DomainGetNUMAParametersArgs), new(DomainGetNUMAParametersRet), new(DomainSetPerfEventsArgs), new(DomainGetPerfEventsArgs), new(DomainGetPerfEventsRet), new(DomainBlockStatsArgs), new(DomainBlockStatsRet), new(DomainBlockStatsFlagsArgs), new(DomainBlockStatsFlagsRet), new(DomainInterfaceStatsArgs), new(DomainInterfaceStatsRet), new(DomainSetInterfaceParametersArgs), new(DomainGetInterfaceParametersArgs), new(DomainGetInterfaceParametersRet), new(DomainMemoryStatsArgs), new(DomainMemoryStat), new(DomainMemoryStatsRet), new(DomainBlockPeekArgs), new(DomainBlockPeekRet), new(DomainMemoryPeekArgs), new(DomainMemoryPeekRet), new(DomainGetBlockInfoArgs), new(DomainGetBlockInfoRet), new(ConnectListDomainsArgs), new(ConnectListDomainsRet), new(ConnectNumOfDomainsRet), new(DomainCreateXMLArgs), new(DomainCreateXMLRet), new(DomainCreateXMLWithFilesArgs), new(DomainCreateXMLWithFilesRet), new(DomainLookupByIDArgs), new(DomainLookupByIDRet), new(DomainLookupByUUIDArgs), new(DomainLookupByUUIDRet), new(DomainLookupByNameArgs), new(DomainLookupByNameRet), new(DomainSuspendArgs), new(DomainResumeArgs), new(DomainPmSuspendForDurationArgs), new(DomainPmWakeupArgs), new(DomainShutdownArgs), new(DomainRebootArgs), new(DomainResetArgs), new(DomainDestroyArgs), new(DomainDestroyFlagsArgs), new(DomainGetOsTypeArgs), new(DomainGetOsTypeRet), new(DomainGetMaxMemoryArgs), new(DomainGetMaxMemoryRet), new(DomainSetMaxMemoryArgs), new(DomainSetMemoryArgs), new(DomainSetMemoryFlagsArgs), new(DomainSetMemoryStatsPeriodArgs), new(DomainGetInfoArgs), new(DomainGetInfoRet), new(DomainSaveArgs), new(DomainSaveFlagsArgs), new(DomainSaveParamsArgs), new(DomainRestoreArgs), new(DomainRestoreFlagsArgs), new(DomainRestoreParamsArgs), new(DomainSaveImageGetXMLDescArgs), new(DomainSaveImageGetXMLDescRet), new(DomainSaveImageDefineXMLArgs), new(DomainCoreDumpArgs), new(DomainCoreDumpWithFormatArgs), new(DomainScreenshotArgs), new(DomainScreenshotRet), new(DomainGetXMLDescArgs), new(DomainGetXMLDescRet), new(DomainMigratePrepareArgs), new(DomainMigratePrepareRet), new(DomainMigratePerformArgs), new(DomainMigrateFinishArgs), new(DomainMigrateFinishRet), new(DomainMigratePrepare2Args), new(DomainMigratePrepare2Ret), new(DomainMigrateFinish2Args), new(DomainMigrateFinish2Ret), new(ConnectListDefinedDomainsArgs), new(ConnectListDefinedDomainsRet), new(ConnectNumOfDefinedDomainsRet), new(DomainCreateArgs), new(DomainCreateWithFlagsArgs), new(DomainCreateWithFlagsRet), new(DomainCreateWithFilesArgs), new(DomainCreateWithFilesRet), new(DomainDefineXMLArgs), new(DomainDefineXMLRet), new(DomainDefineXMLFlagsArgs), new(DomainDefineXMLFlagsRet), new(DomainUndefineArgs), new(DomainUndefineFlagsArgs), new(DomainInjectNmiArgs), new(DomainSendKeyArgs), new(DomainSendProcessSignalArgs), new(DomainSetVCPUsArgs), new(DomainSetVCPUsFlagsArgs), new(DomainGetVCPUsFlagsArgs), new(DomainGetVCPUsFlagsRet), new(DomainPinVCPUArgs), new(DomainPinVCPUFlagsArgs), new(DomainGetVCPUPinInfoArgs), new(DomainGetVCPUPinInfoRet), new(DomainPinEmulatorArgs), new(DomainGetEmulatorPinInfoArgs), new(DomainGetEmulatorPinInfoRet), new(DomainGetVCPUsArgs), new(DomainGetVCPUsRet), new(DomainGetMaxVCPUsArgs), new(DomainGetMaxVCPUsRet), new(DomainIOThreadInfo), new(DomainGetIOThreadInfoArgs), new(DomainGetIOThreadInfoRet), new(DomainPinIOThreadArgs), new(DomainAddIOThreadArgs), new(DomainDelIOThreadArgs), new(DomainSetIOThreadParamsArgs), new(DomainGetSecurityLabelArgs), new(DomainGetSecurityLabelRet), new(DomainGetSecurityLabelListArgs), new(DomainGetSecurityLabelListRet), new(NodeGetSecurityModelRet), new(DomainAttachDeviceArgs), new(DomainAttachDeviceFlagsArgs), new(DomainDetachDeviceArgs), new(DomainDetachDeviceFlagsArgs), new(DomainUpdateDeviceFlagsArgs), new(DomainDetachDeviceAliasArgs), new(DomainGetAutostartArgs), new(DomainGetAutostartRet), new(DomainSetAutostartArgs), new(DomainSetMetadataArgs), new(DomainGetMetadataArgs), new(DomainGetMetadataRet), new(DomainBlockJobAbortArgs), new(DomainGetBlockJobInfoArgs), new(DomainGetBlockJobInfoRet), new(DomainBlockJobSetSpeedArgs), new(DomainBlockPullArgs), new(DomainBlockRebaseArgs), new(DomainBlockCopyArgs), new(DomainBlockCommitArgs), new(DomainSetBlockIoTuneArgs), new(DomainGetBlockIoTuneArgs), new(DomainGetBlockIoTuneRet), new(DomainGetCPUStatsArgs), new(DomainGetCPUStatsRet), new(DomainGetHostnameArgs), new(DomainGetHostnameRet), new(ConnectNumOfNetworksRet), new(ConnectListNetworksArgs), new(ConnectListNetworksRet), new(ConnectNumOfDefinedNetworksRet), new(ConnectListDefinedNetworksArgs), new(ConnectListDefinedNetworksRet), new(NetworkLookupByUUIDArgs), new(NetworkLookupByUUIDRet), new(NetworkLookupByNameArgs), new(NetworkLookupByNameRet), new(NetworkCreateXMLArgs), new(NetworkCreateXMLRet), new(NetworkCreateXMLFlagsArgs), new(NetworkCreateXMLFlagsRet), new(NetworkDefineXMLArgs), new(NetworkDefineXMLRet), new(NetworkDefineXMLFlagsArgs), new(NetworkDefineXMLFlagsRet), new(NetworkUndefineArgs), new(NetworkUpdateArgs), new(NetworkCreateArgs), new(NetworkDestroyArgs), new(NetworkGetXMLDescArgs), new(NetworkGetXMLDescRet), new(NetworkGetBridgeNameArgs), new(NetworkGetBridgeNameRet), new(NetworkGetAutostartArgs), new(NetworkGetAutostartRet), new(NetworkSetAutostartArgs), new(ConnectNumOfNwfiltersRet), new(ConnectListNwfiltersArgs), new(ConnectListNwfiltersRet), new(NWFilterLookupByUUIDArgs), new(NWFilterLookupByUUIDRet), new(NWFilterLookupByNameArgs), new(NWFilterLookupByNameRet), new(NWFilterDefineXMLArgs), new(NWFilterDefineXMLRet), new(NWFilterDefineXMLFlagsArgs), new(NWFilterDefineXMLFlagsRet), new(NWFilterUndefineArgs), new(NWFilterGetXMLDescArgs), new(NWFilterGetXMLDescRet), new(ConnectNumOfInterfacesRet), new(ConnectListInterfacesArgs), new(ConnectListInterfacesRet), new(ConnectNumOfDefinedInterfacesRet), new(ConnectListDefinedInterfacesArgs), new(ConnectListDefinedInterfacesRet), new(InterfaceLookupByNameArgs), new(InterfaceLookupByNameRet), new(InterfaceLookupByMACStringArgs), new(InterfaceLookupByMACStringRet), new(InterfaceGetXMLDescArgs), new(InterfaceGetXMLDescRet), new(InterfaceDefineXMLArgs), new(InterfaceDefineXMLRet), new(InterfaceUndefineArgs), new(InterfaceCreateArgs), new(InterfaceDestroyArgs), new(InterfaceChangeBeginArgs), new(InterfaceChangeCommitArgs), new(InterfaceChangeRollbackArgs), new(AuthListRet), new(AuthSASLInitRet), new(AuthSASLStartArgs), new(AuthSASLStartRet), new(AuthSASLStepArgs), new(AuthSASLStepRet), new(AuthPolkitRet), new(ConnectNumOfStoragePoolsRet), new(ConnectListStoragePoolsArgs), new(ConnectListStoragePoolsRet), new(ConnectNumOfDefinedStoragePoolsRet), new(ConnectListDefinedStoragePoolsArgs), new(ConnectListDefinedStoragePoolsRet), new(ConnectFindStoragePoolSourcesArgs), new(ConnectFindStoragePoolSourcesRet), new(StoragePoolLookupByUUIDArgs), new(StoragePoolLookupByUUIDRet), new(StoragePoolLookupByNameArgs), new(StoragePoolLookupByNameRet), new(StoragePoolLookupByVolumeArgs), new(StoragePoolLookupByVolumeRet), new(StoragePoolLookupByTargetPathArgs), new(StoragePoolLookupByTargetPathRet), new(StoragePoolCreateXMLArgs), new(StoragePoolCreateXMLRet), new(StoragePoolDefineXMLArgs), new(StoragePoolDefineXMLRet), new(StoragePoolBuildArgs), new(StoragePoolUndefineArgs), new(StoragePoolCreateArgs), new(StoragePoolDestroyArgs), new(StoragePoolDeleteArgs), new(StoragePoolRefreshArgs), new(StoragePoolGetXMLDescArgs), new(StoragePoolGetXMLDescRet), new(StoragePoolGetInfoArgs), new(StoragePoolGetInfoRet), new(StoragePoolGetAutostartArgs), new(StoragePoolGetAutostartRet), new(StoragePoolSetAutostartArgs), new(StoragePoolNumOfVolumesArgs), new(StoragePoolNumOfVolumesRet), new(StoragePoolListVolumesArgs), new(StoragePoolListVolumesRet), new(StorageVolLookupByNameArgs), new(StorageVolLookupByNameRet), new(StorageVolLookupByKeyArgs), new(StorageVolLookupByKeyRet), new(StorageVolLookupByPathArgs), new(StorageVolLookupByPathRet), new(StorageVolCreateXMLArgs), new(StorageVolCreateXMLRet), new(StorageVolCreateXMLFromArgs), new(StorageVolCreateXMLFromRet), new(StorageVolDeleteArgs), new(StorageVolWipeArgs), new(StorageVolWipePatternArgs), new(StorageVolGetXMLDescArgs), new(StorageVolGetXMLDescRet), new(StorageVolGetInfoArgs), new(StorageVolGetInfoRet), new(StorageVolGetInfoFlagsArgs), new(StorageVolGetInfoFlagsRet), new(StorageVolGetPathArgs), new(StorageVolGetPathRet), new(StorageVolResizeArgs), new(NodeNumOfDevicesArgs), new(NodeNumOfDevicesRet), new(NodeListDevicesArgs), new(NodeListDevicesRet), new(NodeDeviceLookupByNameArgs), new(NodeDeviceLookupByNameRet), new(NodeDeviceLookupScsiHostByWwnArgs), new(NodeDeviceLookupScsiHostByWwnRet), new(NodeDeviceGetXMLDescArgs), new(NodeDeviceGetXMLDescRet), new(NodeDeviceGetParentArgs), new(NodeDeviceGetParentRet), new(NodeDeviceNumOfCapsArgs), new(NodeDeviceNumOfCapsRet), new(NodeDeviceListCapsArgs), new(NodeDeviceListCapsRet), new(NodeDeviceDettachArgs), new(NodeDeviceDetachFlagsArgs), new(NodeDeviceReAttachArgs), new(NodeDeviceResetArgs), new(NodeDeviceCreateXMLArgs), new(NodeDeviceCreateXMLRet), new(NodeDeviceDestroyArgs), new(NodeDeviceDefineXMLArgs), new(NodeDeviceDefineXMLRet), new(NodeDeviceUndefineArgs), new(NodeDeviceCreateArgs), new(NodeDeviceGetAutostartArgs), new(NodeDeviceGetAutostartRet), new(NodeDeviceSetAutostartArgs), new(NodeDeviceIsPersistentArgs), new(NodeDeviceIsPersistentRet), new(NodeDeviceIsActiveArgs), new(NodeDeviceIsActiveRet), new(ConnectDomainEventRegisterRet), new(ConnectDomainEventDeregisterRet), new(DomainEventLifecycleMsg), new(DomainEventCallbackLifecycleMsg), new(ConnectDomainXMLFromNativeArgs), new(ConnectDomainXMLFromNativeRet), new(ConnectDomainXMLToNativeArgs), new(ConnectDomainXMLToNativeRet), new(ConnectNumOfSecretsRet), new(ConnectListSecretsArgs), new(ConnectListSecretsRet), new(SecretLookupByUUIDArgs), new(SecretLookupByUUIDRet), new(SecretDefineXMLArgs), new(SecretDefineXMLRet), new(SecretGetXMLDescArgs), new(SecretGetXMLDescRet), new(SecretSetValueArgs), new(SecretGetValueArgs), new(SecretGetValueRet), new(SecretUndefineArgs), new(SecretLookupByUsageArgs), new(SecretLookupByUsageRet), new(DomainMigratePrepareTunnelArgs), new(ConnectIsSecureRet), new(DomainIsActiveArgs), new(DomainIsActiveRet), new(DomainIsPersistentArgs), new(DomainIsPersistentRet), new(DomainIsUpdatedArgs), new(DomainIsUpdatedRet), new(NetworkIsActiveArgs), new(NetworkIsActiveRet), new(NetworkIsPersistentArgs), new(NetworkIsPersistentRet), new(StoragePoolIsActiveArgs), new(StoragePoolIsActiveRet), new(StoragePoolIsPersistentArgs), new(StoragePoolIsPersistentRet), new(InterfaceIsActiveArgs), new(InterfaceIsActiveRet), new(ConnectCompareCPUArgs), new(ConnectCompareCPURet), new(ConnectBaselineCPUArgs), new(ConnectBaselineCPURet), new(DomainGetJobInfoArgs), new(DomainGetJobInfoRet), new(DomainGetJobStatsArgs), new(DomainGetJobStatsRet), new(DomainAbortJobArgs), new(DomainAbortJobFlagsArgs), new(DomainMigrateGetMaxDowntimeArgs), new(DomainMigrateGetMaxDowntimeRet), new(DomainMigrateSetMaxDowntimeArgs), new(DomainMigrateGetCompressionCacheArgs), new(DomainMigrateGetCompressionCacheRet), new(DomainMigrateSetCompressionCacheArgs), new(DomainMigrateSetMaxSpeedArgs), new(DomainMigrateGetMaxSpeedArgs), new(DomainMigrateGetMaxSpeedRet), new(ConnectDomainEventRegisterAnyArgs), new(ConnectDomainEventDeregisterAnyArgs), new(ConnectDomainEventCallbackRegisterAnyArgs), new(ConnectDomainEventCallbackRegisterAnyRet), new(ConnectDomainEventCallbackDeregisterAnyArgs), new(DomainEventRebootMsg), new(DomainEventCallbackRebootMsg), new(DomainEventRtcChangeMsg), new(DomainEventCallbackRtcChangeMsg), new(DomainEventWatchdogMsg), new(DomainEventCallbackWatchdogMsg), new(DomainEventIoErrorMsg), new(DomainEventCallbackIoErrorMsg), new(DomainEventIoErrorReasonMsg), new(DomainEventCallbackIoErrorReasonMsg), new(DomainEventGraphicsAddress), new(DomainEventGraphicsIdentity), new(DomainEventGraphicsMsg), new(DomainEventCallbackGraphicsMsg), new(DomainEventBlockJobMsg), new(DomainEventCallbackBlockJobMsg), new(DomainEventDiskChangeMsg), new(DomainEventCallbackDiskChangeMsg), new(DomainEventTrayChangeMsg), new(DomainEventCallbackTrayChangeMsg), new(DomainEventPmwakeupMsg), new(DomainEventCallbackPmwakeupMsg), new(DomainEventPmsuspendMsg), new(DomainEventCallbackPmsuspendMsg), new(DomainEventBalloonChangeMsg), new(DomainEventCallbackBalloonChangeMsg), new(DomainEventPmsuspendDiskMsg), new(DomainEventCallbackPmsuspendDiskMsg), new(DomainManagedSaveArgs), new(DomainHasManagedSaveImageArgs), new(DomainHasManagedSaveImageRet), new(DomainManagedSaveRemoveArgs), new(DomainManagedSaveGetXMLDescArgs), new(DomainManagedSaveGetXMLDescRet), new(DomainManagedSaveDefineXMLArgs), new(DomainSnapshotCreateXMLArgs), new(DomainSnapshotCreateXMLRet), new(DomainSnapshotGetXMLDescArgs), new(DomainSnapshotGetXMLDescRet), new(DomainSnapshotNumArgs), new(DomainSnapshotNumRet), new(DomainSnapshotListNamesArgs), new(DomainSnapshotListNamesRet), new(DomainListAllSnapshotsArgs), new(DomainListAllSnapshotsRet), new(DomainSnapshotNumChildrenArgs), new(DomainSnapshotNumChildrenRet), new(DomainSnapshotListChildrenNamesArgs), new(DomainSnapshotListChildrenNamesRet), new(DomainSnapshotListAllChildrenArgs), new(DomainSnapshotListAllChildrenRet), new(DomainSnapshotLookupByNameArgs), new(DomainSnapshotLookupByNameRet), new(DomainHasCurrentSnapshotArgs), new(DomainHasCurrentSnapshotRet), new(DomainSnapshotGetParentArgs), new(DomainSnapshotGetParentRet), new(DomainSnapshotCurrentArgs), new(DomainSnapshotCurrentRet), new(DomainSnapshotIsCurrentArgs), new(DomainSnapshotIsCurrentRet), new(DomainSnapshotHasMetadataArgs), new(DomainSnapshotHasMetadataRet), new(DomainRevertToSnapshotArgs), new(DomainSnapshotDeleteArgs), new(DomainOpenConsoleArgs), new(DomainOpenChannelArgs), new(StorageVolUploadArgs), new(StorageVolDownloadArgs), new(DomainGetStateArgs), new(DomainGetStateRet), new(DomainMigrateBegin3Args), new(DomainMigrateBegin3Ret), new(DomainMigratePrepare3Args), new(DomainMigratePrepare3Ret), new(DomainMigratePrepareTunnel3Args), new(DomainMigratePrepareTunnel3Ret), new(DomainMigratePerform3Args), new(DomainMigratePerform3Ret), new(DomainMigrateFinish3Args), new(DomainMigrateFinish3Ret), new(DomainMigrateConfirm3Args), new(DomainEventControlErrorMsg), new(DomainEventCallbackControlErrorMsg), new(DomainGetControlInfoArgs), new(DomainGetControlInfoRet), new(DomainOpenGraphicsArgs), new(DomainOpenGraphicsFDArgs), new(NodeSuspendForDurationArgs), new(DomainShutdownFlagsArgs), new(DomainGetDiskErrorsArgs), new(DomainGetDiskErrorsRet), new(ConnectListAllDomainsArgs), new(ConnectListAllDomainsRet), new(ConnectListAllStoragePoolsArgs), new(ConnectListAllStoragePoolsRet), new(StoragePoolListAllVolumesArgs), new(StoragePoolListAllVolumesRet), new(ConnectListAllNetworksArgs), new(ConnectListAllNetworksRet), new(ConnectListAllInterfacesArgs), new(ConnectListAllInterfacesRet), new(ConnectListAllNodeDevicesArgs), new(ConnectListAllNodeDevicesRet), new(ConnectListAllNwfiltersArgs), new(ConnectListAllNwfiltersRet), new(ConnectListAllSecretsArgs), new(ConnectListAllSecretsRet), new(NodeSetMemoryParametersArgs), new(NodeGetMemoryParametersArgs), new(NodeGetMemoryParametersRet), new(NodeGetCPUMapArgs), new(NodeGetCPUMapRet), new(DomainFstrimArgs), new(DomainGetTimeArgs), new(DomainGetTimeRet), new(DomainSetTimeArgs), new(DomainMigrateBegin3ParamsArgs), new(DomainMigrateBegin3ParamsRet), new(DomainMigratePrepare3ParamsArgs), new(DomainMigratePrepare3ParamsRet), new(DomainMigratePrepareTunnel3ParamsArgs), new(DomainMigratePrepareTunnel3ParamsRet), new(DomainMigratePerform3ParamsArgs), new(DomainMigratePerform3ParamsRet), new(DomainMigrateFinish3ParamsArgs), new(DomainMigrateFinish3ParamsRet), new(DomainMigrateConfirm3ParamsArgs), new(DomainEventDeviceRemovedMsg), new(DomainEventCallbackDeviceRemovedMsg), new(DomainEventBlockJob2Msg), new(DomainEventBlockThresholdMsg), new(DomainEventCallbackTunableMsg), new(DomainEventCallbackDeviceAddedMsg), new(ConnectEventConnectionClosedMsg), new(ConnectGetCPUModelNamesArgs), new(ConnectGetCPUModelNamesRet), new(ConnectNetworkEventRegisterAnyArgs), new(ConnectNetworkEventRegisterAnyRet), new(ConnectNetworkEventDeregisterAnyArgs), new(NetworkEventLifecycleMsg), new(NetworkEventCallbackMetadataChangeMsg), new(NetworkSetMetadataArgs), new(NetworkGetMetadataArgs), new(NetworkGetMetadataRet), new(ConnectStoragePoolEventRegisterAnyArgs), new(ConnectStoragePoolEventRegisterAnyRet), new(ConnectStoragePoolEventDeregisterAnyArgs), new(StoragePoolEventLifecycleMsg), new(StoragePoolEventRefreshMsg), new(ConnectNodeDeviceEventRegisterAnyArgs), new(ConnectNodeDeviceEventRegisterAnyRet), new(ConnectNodeDeviceEventDeregisterAnyArgs), new(NodeDeviceEventLifecycleMsg), new(NodeDeviceEventUpdateMsg), new(DomainFsfreezeArgs), new(DomainFsfreezeRet), new(DomainFsthawArgs), new(DomainFsthawRet), new(NodeGetFreePagesArgs), new(NodeGetFreePagesRet), new(NodeAllocPagesArgs), new(NodeAllocPagesRet), new(NetworkDhcpLease), new(NetworkGetDhcpLeasesArgs), new(NetworkGetDhcpLeasesRet), new(DomainStatsRecord), new(ConnectGetAllDomainStatsArgs), new(DomainEventCallbackAgentLifecycleMsg), new(ConnectGetAllDomainStatsRet), new(DomainFsinfo), new(DomainGetFsinfoArgs), new(DomainGetFsinfoRet), new(DomainIPAddr), new(DomainInterface), new(DomainInterfaceAddressesArgs), new(DomainInterfaceAddressesRet), new(DomainSetUserPasswordArgs), new(DomainRenameArgs), new(DomainRenameRet), new(DomainEventCallbackMigrationIterationMsg), new(DomainEventCallbackJobCompletedMsg), new(DomainMigrateStartPostCopyArgs), new(DomainEventCallbackDeviceRemovalFailedMsg), new(DomainGetGuestVCPUsArgs), new(DomainGetGuestVCPUsRet), new(DomainSetGuestVCPUsArgs), new(DomainSetVCPUArgs), new(DomainEventCallbackMetadataChangeMsg), new(DomainEventMemoryFailureMsg), new(ConnectSecretEventRegisterAnyArgs), new(ConnectSecretEventRegisterAnyRet), new(ConnectSecretEventDeregisterAnyArgs), new(SecretEventLifecycleMsg), new(SecretEventValueChangedMsg), new(DomainSetBlockThresholdArgs), new(DomainSetLifecycleActionArgs), new(ConnectCompareHypervisorCPUArgs), new(ConnectCompareHypervisorCPURet), new(ConnectBaselineHypervisorCPUArgs), new(ConnectBaselineHypervisorCPURet), new(NodeGetSevInfoArgs), new(NodeGetSevInfoRet), new(DomainGetLaunchSecurityInfoArgs), new(DomainGetLaunchSecurityInfoRet), new(DomainSetLaunchSecurityStateArgs), new(NWFilterBindingLookupByPortDevArgs), new(NWFilterBindingLookupByPortDevRet), new(NWFilterBindingCreateXMLArgs), new(NWFilterBindingCreateXMLRet), new(NWFilterBindingDeleteArgs), new(NWFilterBindingGetXMLDescArgs), new(NWFilterBindingGetXMLDescRet), new(ConnectListAllNWFilterBindingsArgs), new(ConnectListAllNWFilterBindingsRet), new(ConnectGetStoragePoolCapabilitiesArgs), new(ConnectGetStoragePoolCapabilitiesRet), new(NetworkListAllPortsArgs), new(NetworkListAllPortsRet), new(NetworkPortLookupByUUIDArgs), new(NetworkPortLookupByUUIDRet), new(NetworkPortCreateXMLArgs), new(NetworkPortCreateXMLRet), new(NetworkPortSetParametersArgs), new(NetworkPortGetParametersArgs), new(NetworkPortGetParametersRet), new(NetworkPortGetXMLDescArgs), new(NetworkPortGetXMLDescRet), new(NetworkPortDeleteArgs), new(DomainCheckpointCreateXMLArgs), new(DomainCheckpointCreateXMLRet), new(DomainCheckpointGetXMLDescArgs), new(DomainCheckpointGetXMLDescRet), new(DomainListAllCheckpointsArgs), new(DomainListAllCheckpointsRet), new(DomainCheckpointListAllChildrenArgs), new(DomainCheckpointListAllChildrenRet), new(DomainCheckpointLookupByNameArgs), new(DomainCheckpointLookupByNameRet), new(DomainCheckpointGetParentArgs), new(DomainCheckpointGetParentRet), new(DomainCheckpointDeleteArgs), new(DomainGetGuestInfoArgs), new(DomainGetGuestInfoRet), new(ConnectSetIdentityArgs), new(DomainAgentSetResponseTimeoutArgs), new(DomainAgentSetResponseTimeoutRet), new(DomainBackupBeginArgs), new(DomainBackupGetXMLDescArgs), new(DomainBackupGetXMLDescRet), new(DomainAuthorizedSSHKeysGetArgs), new(DomainAuthorizedSSHKeysGetRet), new(DomainAuthorizedSSHKeysSetArgs), new(DomainGetMessagesArgs), new(DomainGetMessagesRet), new(DomainStartDirtyRateCalcArgs), new(DomainEventMemoryDeviceSizeChangeMsg), new(DomainFDAssociateArgs), new(Procedure)}
+	return []xdr.Codec{new(NonnullDomain), new(NonnullNetwork), new(NonnullNetworkPort), new(NonnullNWFilter), new(NonnullNWFilterBinding), new(NonnullInterface), new(NonnullStoragePool), new(NonnullStorageVol), new(NonnullNodeDevice), new(NonnullSecret), new(NonnullDomainCheckpoint), new(NonnullDomainSnapshot), new(Error), new(AuthType), new(VCPUInfo), new(TypedParamValue), new(TypedParam), new(NodeGetCPUStats), new(NodeGetMemoryStats), new(DomainDiskError), new(ConnectOpenArgs), new(ConnectSupportsFeatureArgs), new(ConnectSupportsFeatureRet), new(ConnectGetTypeRet), new(ConnectGetVersionRet), new(ConnectGetLibVersionRet), new(ConnectGetHostnameRet), new(ConnectGetSysinfoArgs), new(ConnectGetSysinfoRet), new(ConnectGetURIRet), new(ConnectGetMaxVCPUsArgs), new(ConnectGetMaxVCPUsRet), new(NodeGetInfoRet), new(ConnectGetCapabilitiesRet), new(ConnectGetDomainCapabilitiesArgs), new(ConnectGetDomainCapabilitiesRet), new(NodeGetCPUStatsArgs), new(NodeGetCPUStatsRet), new(NodeGetMemoryStatsArgs), new(NodeGetMemoryStatsRet), new(NodeGetCellsFreeMemoryArgs), new(NodeGetCellsFreeMemoryRet), new(NodeGetFreeMemoryRet), new(DomainGetSchedulerTypeArgs), new(DomainGetSchedulerTypeRet), new(DomainGetSchedulerParametersArgs), new(DomainGetSchedulerParametersRet), new(DomainGetSchedulerParametersFlagsArgs), new(DomainGetSchedulerParametersFlagsRet), new(DomainSetSchedulerParametersArgs), new(DomainSetSchedulerParametersFlagsArgs), new(DomainSetBlkioParametersArgs), new(DomainGetBlkioParametersArgs), new(DomainGetBlkioParametersRet), new(DomainSetMemoryParametersArgs), new(DomainGetMemoryParametersArgs), new(DomainGetMemoryParametersRet), new(DomainBlockResizeArgs), new(DomainSetNUMAParametersArgs), new(DomainGetNUMAParametersArgs), new(DomainGetNUMAParametersRet), new(DomainSetPerfEventsArgs), new(DomainGetPerfEventsArgs), new(DomainGetPerfEventsRet), new(DomainBlockStatsArgs), new(DomainBlockStatsRet), new(DomainBlockStatsFlagsArgs), new(DomainBlockStatsFlagsRet), new(DomainInterfaceStatsArgs), new(DomainInterfaceStatsRet), new(DomainSetInterfaceParametersArgs), new(DomainGetInterfaceParametersArgs), new(DomainGetInterfaceParametersRet), new(DomainMemoryStatsArgs), new(DomainMemoryStat), new(DomainMemoryStatsRet), new(DomainBlockPeekArgs), new(DomainBlockPeekRet), new(DomainMemoryPeekArgs), new(DomainMemoryPeekRet), new(DomainGetBlockInfoArgs), new(DomainGetBlockInfoRet), new(ConnectListDomainsArgs), new(ConnectListDomainsRet), new(ConnectNumOfDomainsRet), new(DomainCreateXMLArgs), new(DomainCreateXMLRet), new(DomainCreateXMLWithFilesArgs), new(DomainCreateXMLWithFilesRet), new(DomainLookupByIDArgs), new(DomainLookupByIDRet), new(DomainLookupByUUIDArgs), new(DomainLookupByUUIDRet), new(DomainLookupByNameArgs), new(DomainLookupByNameRet), new(DomainSuspendArgs), new(DomainResumeArgs), new(DomainPmSuspendForDurationArgs), new(DomainPmWakeupArgs), new(DomainShutdownArgs), new(DomainRebootArgs), new(DomainResetArgs), new(DomainDestroyArgs), new(DomainDestroyFlagsArgs), new(DomainGetOsTypeArgs), new(DomainGetOsTypeRet), new(DomainGetMaxMemoryArgs), new(DomainGetMaxMemoryRet), new(DomainSetMaxMemoryArgs), new(DomainSetMemoryArgs), new(DomainSetMemoryFlagsArgs), new(DomainSetMemoryStatsPeriodArgs), new(DomainGetInfoArgs), new(DomainGetInfoRet), new(DomainSaveArgs), new(DomainSaveFlagsArgs), new(DomainSaveParamsArgs), new(DomainRestoreArgs), new(DomainRestoreFlagsArgs), new(DomainRestoreParamsArgs), new(DomainSaveImageGetXMLDescArgs), new(DomainSaveImageGetXMLDescRet), new(DomainSaveImageDefineXMLArgs), new(DomainCoreDumpArgs), new(DomainCoreDumpWithFormatArgs), new(DomainScreenshotArgs), new(DomainScreenshotRet), new(DomainGetXMLDescArgs), new(DomainGetXMLDescRet), new(DomainMigratePrepareArgs), new(DomainMigratePrepareRet), new(DomainMigratePerformArgs), new(DomainMigrateFinishArgs), new(DomainMigrateFinishRet), new(DomainMigratePrepare2Args), new(DomainMigratePrepare2Ret), new(DomainMigrateFinish2Args), new(DomainMigrateFinish2Ret), new(ConnectListDefinedDomainsArgs), new(ConnectListDefinedDomainsRet), new(ConnectNumOfDefinedDomainsRet), new(DomainCreateArgs), new(DomainCreateWithFlagsArgs), new(DomainCreateWithFlagsRet), new(DomainCreateWithFilesArgs), new(DomainCreateWithFilesRet), new(DomainDefineXMLArgs), new(DomainDefineXMLRet), new(DomainDefineXMLFlagsArgs), new(DomainDefineXMLFlagsRet), new(DomainUndefineArgs), new(DomainUndefineFlagsArgs), new(DomainInjectNmiArgs), new(DomainSendKeyArgs), new(DomainSendProcessSignalArgs), new(DomainSetVCPUsArgs), new(DomainSetVCPUsFlagsArgs), new(DomainGetVCPUsFlagsArgs), new(DomainGetVCPUsFlagsRet), new(DomainPinVCPUArgs), new(DomainPinVCPUFlagsArgs), new(DomainGetVCPUPinInfoArgs), new(DomainGetVCPUPinInfoRet), new(DomainPinEmulatorArgs), new(DomainGetEmulatorPinInfoArgs), new(DomainGetEmulatorPinInfoRet), new(DomainGetVCPUsArgs), new(DomainGetVCPUsRet), new(DomainGetMaxVCPUsArgs), new(DomainGetMaxVCPUsRet), new(DomainIOThreadInfo), new(DomainGetIOThreadInfoArgs), new(DomainGetIOThreadInfoRet), new(DomainPinIOThreadArgs), new(DomainAddIOThreadArgs), new(DomainDelIOThreadArgs), new(DomainSetIOThreadParamsArgs), new(DomainGetSecurityLabelArgs), new(DomainGetSecurityLabelRet), new(DomainGetSecurityLabelListArgs), new(DomainGetSecurityLabelListRet), new(NodeGetSecurityModelRet), new(DomainAttachDeviceArgs), new(DomainAttachDeviceFlagsArgs), new(DomainDetachDeviceArgs), new(DomainDetachDeviceFlagsArgs), new(DomainUpdateDeviceFlagsArgs), new(DomainDetachDeviceAliasArgs), new(DomainGetAutostartArgs), new(DomainGetAutostartRet), new(DomainSetAutostartArgs), new(DomainSetMetadataArgs), new(DomainGetMetadataArgs), new(DomainGetMetadataRet), new(DomainBlockJobAbortArgs), new(DomainGetBlockJobInfoArgs), new(DomainGetBlockJobInfoRet), new(DomainBlockJobSetSpeedArgs), new(DomainBlockPullArgs), new(DomainBlockRebaseArgs), new(DomainBlockCopyArgs), new(DomainBlockCommitArgs), new(DomainSetBlockIoTuneArgs), new(DomainGetBlockIoTuneArgs), new(DomainGetBlockIoTuneRet), new(DomainGetCPUStatsArgs), new(DomainGetCPUStatsRet), new(DomainGetHostnameArgs), new(DomainGetHostnameRet), new(ConnectNumOfNetworksRet), new(ConnectListNetworksArgs), new(ConnectListNetworksRet), new(ConnectNumOfDefinedNetworksRet), new(ConnectListDefinedNetworksArgs), new(ConnectListDefinedNetworksRet), new(NetworkLookupByUUIDArgs), new(NetworkLookupByUUIDRet), new(NetworkLookupByNameArgs), new(NetworkLookupByNameRet), new(NetworkCreateXMLArgs), new(NetworkCreateXMLRet), new(NetworkCreateXMLFlagsArgs), new(NetworkCreateXMLFlagsRet), new(NetworkDefineXMLArgs), new(NetworkDefineXMLRet), new(NetworkDefineXMLFlagsArgs), new(NetworkDefineXMLFlagsRet), new(NetworkUndefineArgs), new(NetworkUpdateArgs), new(NetworkCreateArgs), new(NetworkDestroyArgs), new(NetworkGetXMLDescArgs), new(NetworkGetXMLDescRet), new(NetworkGetBridgeNameArgs), new(NetworkGetBridgeNameRet), new(NetworkGetAutostartArgs), new(NetworkGetAutostartRet), new(NetworkSetAutostartArgs), new(ConnectNumOfNwfiltersRet), new(ConnectListNwfiltersArgs), new(ConnectListNwfiltersRet), new(NWFilterLookupByUUIDArgs), new(NWFilterLookupByUUIDRet), new(NWFilterLookupByNameArgs), new(NWFilterLookupByNameRet), new(NWFilterDefineXMLArgs), new(NWFilterDefineXMLRet), new(NWFilterDefineXMLFlagsArgs), new(NWFilterDefineXMLFlagsRet), new(NWFilterUndefineArgs), new(NWFilterGetXMLDescArgs), new(NWFilterGetXMLDescRet), new(ConnectNumOfInterfacesRet), new(ConnectListInterfacesArgs), new(ConnectListInterfacesRet), new(ConnectNumOfDefinedInterfacesRet), new(ConnectListDefinedInterfacesArgs), new(ConnectListDefinedInterfacesRet), new(InterfaceLookupByNameArgs), new(InterfaceLookupByNameRet), new(InterfaceLookupByMACStringArgs), new(InterfaceLookupByMACStringRet), new(InterfaceGetXMLDescArgs), new(InterfaceGetXMLDescRet), new(InterfaceDefineXMLArgs), new(InterfaceDefineXMLRet), new(InterfaceUndefineArgs), new(InterfaceCreateArgs), new(InterfaceDestroyArgs), new(InterfaceChangeBeginArgs), new(InterfaceChangeCommitArgs), new(InterfaceChangeRollbackArgs), new(AuthListRet), new(AuthSASLInitRet), new(AuthSASLStartArgs), new(AuthSASLStartRet), new(AuthSASLStepArgs), new(AuthSASLStepRet), new(AuthPolkitRet), new(ConnectNumOfStoragePoolsRet), new(ConnectListStoragePoolsArgs), new(ConnectListStoragePoolsRet), new(ConnectNumOfDefinedStoragePoolsRet), new(ConnectListDefinedStoragePoolsArgs), new(ConnectListDefinedStoragePoolsRet), new(ConnectFindStoragePoolSourcesArgs), new(ConnectFindStoragePoolSourcesRet), new(StoragePoolLookupByUUIDArgs), new(StoragePoolLookupByUUIDRet), new(StoragePoolLookupByNameArgs), new(StoragePoolLookupByNameRet), new(StoragePoolLookupByVolumeArgs), new(StoragePoolLookupByVolumeRet), new(StoragePoolLookupByTargetPathArgs), new(StoragePoolLookupByTargetPathRet), new(StoragePoolCreateXMLArgs), new(StoragePoolCreateXMLRet), new(StoragePoolDefineXMLArgs), new(StoragePoolDefineXMLRet), new(StoragePoolBuildArgs), new(StoragePoolUndefineArgs), new(StoragePoolCreateArgs), new(StoragePoolDestroyArgs), new(StoragePoolDeleteArgs), new(StoragePoolRefreshArgs), new(StoragePoolGetXMLDescArgs), new(StoragePoolGetXMLDescRet), new(StoragePoolGetInfoArgs), new(StoragePoolGetInfoRet), new(StoragePoolGetAutostartArgs), new(StoragePoolGetAutostartRet), new(StoragePoolSetAutostartArgs), new(StoragePoolNumOfVolumesArgs), new(StoragePoolNumOfVolumesRet), new(StoragePoolListVolumesArgs), new(StoragePoolListVolumesRet), new(StorageVolLookupByNameArgs), new(StorageVolLookupByNameRet), new(StorageVolLookupByKeyArgs), new(StorageVolLookupByKeyRet), new(StorageVolLookupByPathArgs), new(StorageVolLookupByPathRet), new(StorageVolCreateXMLArgs), new(StorageVolCreateXMLRet), new(StorageVolCreateXMLFromArgs), new(StorageVolCreateXMLFromRet), new(StorageVolDeleteArgs), new(StorageVolWipeArgs), new(StorageVolWipePatternArgs), new(StorageVolGetXMLDescArgs), new(StorageVolGetXMLDescRet), new(StorageVolGetInfoArgs), new(StorageVolGetInfoRet), new(StorageVolGetInfoFlagsArgs), new(StorageVolGetInfoFlagsRet), new(StorageVolGetPathArgs), new(StorageVolGetPathRet), new(StorageVolResizeArgs), new(NodeNumOfDevicesArgs), new(NodeNumOfDevicesRet), new(NodeListDevicesArgs), new(NodeListDevicesRet), new(NodeDeviceLookupByNameArgs), new(NodeDeviceLookupByNameRet), new(NodeDeviceLookupSCSIHostByWwnArgs), new(NodeDeviceLookupSCSIHostByWwnRet), new(NodeDeviceGetXMLDescArgs), new(NodeDeviceGetXMLDescRet), new(NodeDeviceGetParentArgs), new(NodeDeviceGetParentRet), new(NodeDeviceNumOfCapsArgs), new(NodeDeviceNumOfCapsRet), new(NodeDeviceListCapsArgs), new(NodeDeviceListCapsRet), new(NodeDeviceDettachArgs), new(NodeDeviceDetachFlagsArgs), new(NodeDeviceReAttachArgs), new(NodeDeviceResetArgs), new(NodeDeviceCreateXMLArgs), new(NodeDeviceCreateXMLRet), new(NodeDeviceDestroyArgs), new(NodeDeviceDefineXMLArgs), new(NodeDeviceDefineXMLRet), new(NodeDeviceUndefineArgs), new(NodeDeviceCreateArgs), new(NodeDeviceGetAutostartArgs), new(NodeDeviceGetAutostartRet), new(NodeDeviceSetAutostartArgs), new(NodeDeviceIsPersistentArgs), new(NodeDeviceIsPersistentRet), new(NodeDeviceIsActiveArgs), new(NodeDeviceIsActiveRet), new(ConnectDomainEventRegisterRet), new(ConnectDomainEventDeregisterRet), new(DomainEventLifecycleMsg), new(DomainEventCallbackLifecycleMsg), new(ConnectDomainXMLFromNativeArgs), new(ConnectDomainXMLFromNativeRet), new(ConnectDomainXMLToNativeArgs), new(ConnectDomainXMLToNativeRet), new(ConnectNumOfSecretsRet), new(ConnectListSecretsArgs), new(ConnectListSecretsRet), new(SecretLookupByUUIDArgs), new(SecretLookupByUUIDRet), new(SecretDefineXMLArgs), new(SecretDefineXMLRet), new(SecretGetXMLDescArgs), new(SecretGetXMLDescRet), new(SecretSetValueArgs), new(SecretGetValueArgs), new(SecretGetValueRet), new(SecretUndefineArgs), new(SecretLookupByUsageArgs), new(SecretLookupByUsageRet), new(DomainMigratePrepareTunnelArgs), new(ConnectIsSecureRet), new(DomainIsActiveArgs), new(DomainIsActiveRet), new(DomainIsPersistentArgs), new(DomainIsPersistentRet), new(DomainIsUpdatedArgs), new(DomainIsUpdatedRet), new(NetworkIsActiveArgs), new(NetworkIsActiveRet), new(NetworkIsPersistentArgs), new(NetworkIsPersistentRet), new(StoragePoolIsActiveArgs), new(StoragePoolIsActiveRet), new(StoragePoolIsPersistentArgs), new(StoragePoolIsPersistentRet), new(InterfaceIsActiveArgs), new(InterfaceIsActiveRet), new(ConnectCompareCPUArgs), new(ConnectCompareCPURet), new(ConnectBaselineCPUArgs), new(ConnectBaselineCPURet), new(DomainGetJobInfoArgs), new(DomainGetJobInfoRet), new(DomainGetJobStatsArgs), new(DomainGetJobStatsRet), new(DomainAbortJobArgs), new(DomainAbortJobFlagsArgs), new(DomainMigrateGetMaxDowntimeArgs), new(DomainMigrateGetMaxDowntimeRet), new(DomainMigrateSetMaxDowntimeArgs), new(DomainMigrateGetCompressionCacheArgs), new(DomainMigrateGetCompressionCacheRet), new(DomainMigrateSetCompressionCacheArgs), new(DomainMigrateSetMaxSpeedArgs), new(DomainMigrateGetMaxSpeedArgs), new(DomainMigrateGetMaxSpeedRet), new(ConnectDomainEventRegisterAnyArgs), new(ConnectDomainEventDeregisterAnyArgs), new(ConnectDomainEventCallbackRegisterAnyArgs), new(ConnectDomainEventCallbackRegisterAnyRet), new(ConnectDomainEventCallbackDeregisterAnyArgs), new(DomainEventRebootMsg), new(DomainEventCallbackRebootMsg), new(DomainEventRtcChangeMsg), new(DomainEventCallbackRtcChangeMsg), new(DomainEventWatchdogMsg), new(DomainEventCallbackWatchdogMsg), new(DomainEventIoErrorMsg), new(DomainEventCallbackIoErrorMsg), new(DomainEventIoErrorReasonMsg), new(DomainEventCallbackIoErrorReasonMsg), new(DomainEventGraphicsAddress), new(DomainEventGraphicsIdentity), new(DomainEventGraphicsMsg), new(DomainEventCallbackGraphicsMsg), new(DomainEventBlockJobMsg), new(DomainEventCallbackBlockJobMsg), new(DomainEventDiskChangeMsg), new(DomainEventCallbackDiskChangeMsg), new(DomainEventTrayChangeMsg), new(DomainEventCallbackTrayChangeMsg), new(DomainEventPmwakeupMsg), new(DomainEventCallbackPmwakeupMsg), new(DomainEventPmsuspendMsg), new(DomainEventCallbackPmsuspendMsg), new(DomainEventBalloonChangeMsg), new(DomainEventCallbackBalloonChangeMsg), new(DomainEventPmsuspendDiskMsg), new(DomainEventCallbackPmsuspendDiskMsg), new(DomainManagedSaveArgs), new(DomainHasManagedSaveImageArgs), new(DomainHasManagedSaveImageRet), new(DomainManagedSaveRemoveArgs), new(DomainManagedSaveGetXMLDescArgs), new(DomainManagedSaveGetXMLDescRet), new(DomainManagedSaveDefineXMLArgs), new(DomainSnapshotCreateXMLArgs), new(DomainSnapshotCreateXMLRet), new(DomainSnapshotGetXMLDescArgs), new(DomainSnapshotGetXMLDescRet), new(DomainSnapshotNumArgs), new(DomainSnapshotNumRet), new(DomainSnapshotListNamesArgs), new(DomainSnapshotListNamesRet), new(DomainListAllSnapshotsArgs), new(DomainListAllSnapshotsRet), new(DomainSnapshotNumChildrenArgs), new(DomainSnapshotNumChildrenRet), new(DomainSnapshotListChildrenNamesArgs), new(DomainSnapshotListChildrenNamesRet), new(DomainSnapshotListAllChildrenArgs), new(DomainSnapshotListAllChildrenRet), new(DomainSnapshotLookupByNameArgs), new(DomainSnapshotLookupByNameRet), new(DomainHasCurrentSnapshotArgs), new(DomainHasCurrentSnapshotRet), new(DomainSnapshotGetParentArgs), new(DomainSnapshotGetParentRet), new(DomainSnapshotCurrentArgs), new(DomainSnapshotCurrentRet), new(DomainSnapshotIsCurrentArgs), new(DomainSnapshotIsCurrentRet), new(DomainSnapshotHasMetadataArgs), new(DomainSnapshotHasMetadataRet), new(DomainRevertToSnapshotArgs), new(DomainSnapshotDeleteArgs), new(DomainOpenConsoleArgs), new(DomainOpenChannelArgs), new(StorageVolUploadArgs), new(StorageVolDownloadArgs), new(DomainGetStateArgs), new(DomainGetStateRet), new(DomainMigrateBegin3Args), new(DomainMigrateBegin3Ret), new(DomainMigratePrepare3Args), new(DomainMigratePrepare3Ret), new(DomainMigratePrepareTunnel3Args), new(DomainMigratePrepareTunnel3Ret), new(DomainMigratePerform3Args), new(DomainMigratePerform3Ret), new(DomainMigrateFinish3Args), new(DomainMigrateFinish3Ret), new(DomainMigrateConfirm3Args), new(DomainEventControlErrorMsg), new(DomainEventCallbackControlErrorMsg), new(DomainGetControlInfoArgs), new(DomainGetControlInfoRet), new(DomainOpenGraphicsArgs), new(DomainOpenGraphicsFDArgs), new(NodeSuspendForDurationArgs), new(DomainShutdownFlagsArgs), new(DomainGetDiskErrorsArgs), new(DomainGetDiskErrorsRet), new(ConnectListAllDomainsArgs), new(ConnectListAllDomainsRet), new(ConnectListAllStoragePoolsArgs), new(ConnectListAllStoragePoolsRet), new(StoragePoolListAllVolumesArgs), new(StoragePoolListAllVolumesRet), new(ConnectListAllNetworksArgs), new(ConnectListAllNetworksRet), new(ConnectListAllInterfacesArgs), new(ConnectListAllInterfacesRet), new(ConnectListAllNodeDevicesArgs), new(ConnectListAllNodeDevicesRet), new(ConnectListAllNwfiltersArgs), new(ConnectListAllNwfiltersRet), new(ConnectListAllSecretsArgs), new(ConnectListAllSecretsRet), new(NodeSetMemoryParametersArgs), new(NodeGetMemoryParametersArgs), new(NodeGetMemoryParametersRet), new(NodeGetCPUMapArgs), new(NodeGetCPUMapRet), new(DomainFstrimArgs), new(DomainGetTimeArgs), new(DomainGetTimeRet), new(DomainSetTimeArgs), new(DomainMigrateBegin3ParamsArgs), new(DomainMigrateBegin3ParamsRet), new(DomainMigratePrepare3ParamsArgs), new(DomainMigratePrepare3ParamsRet), new(DomainMigratePrepareTunnel3ParamsArgs), new(DomainMigratePrepareTunnel3ParamsRet), new(DomainMigratePerform3ParamsArgs), new(DomainMigratePerform3ParamsRet), new(DomainMigrateFinish3ParamsArgs), new(DomainMigrateFinish3ParamsRet), new(DomainMigrateConfirm3ParamsArgs), new(DomainEventDeviceRemovedMsg), new(DomainEventCallbackDeviceRemovedMsg), new(DomainEventBlockJob2Msg), new(DomainEventBlockThresholdMsg), new(DomainEventCallbackTunableMsg), new(DomainEventCallbackDeviceAddedMsg), new(ConnectEventConnectionClosedMsg), new(ConnectGetCPUModelNamesArgs), new(ConnectGetCPUModelNamesRet), new(ConnectNetworkEventRegisterAnyArgs), new(ConnectNetworkEventRegisterAnyRet), new(ConnectNetworkEventDeregisterAnyArgs), new(NetworkEventLifecycleMsg), new(NetworkEventCallbackMetadataChangeMsg), new(NetworkSetMetadataArgs), new(NetworkGetMetadataArgs), new(NetworkGetMetadataRet), new(ConnectStoragePoolEventRegisterAnyArgs), new(ConnectStoragePoolEventRegisterAnyRet), new(ConnectStoragePoolEventDeregisterAnyArgs), new(StoragePoolEventLifecycleMsg), new(StoragePoolEventRefreshMsg), new(ConnectNodeDeviceEventRegisterAnyArgs), new(ConnectNodeDeviceEventRegisterAnyRet), new(ConnectNodeDeviceEventDeregisterAnyArgs), new(NodeDeviceEventLifecycleMsg), new(NodeDeviceEventUpdateMsg), new(DomainFsfreezeArgs), new(DomainFsfreezeRet), new(DomainFsthawArgs), new(DomainFsthawRet), new(NodeGetFreePagesArgs), new(NodeGetFreePagesRet), new(NodeAllocPagesArgs), new(NodeAllocPagesRet), new(NetworkDHCPLease), new(NetworkGetDHCPLeasesArgs), new(NetworkGetDHCPLeasesRet), new(DomainStatsRecord), new(ConnectGetAllDomainStatsArgs), new(DomainEventCallbackAgentLifecycleMsg), new(ConnectGetAllDomainStatsRet), new(DomainFsinfo), new(DomainGetFsinfoArgs), new(DomainGetFsinfoRet), new(DomainIPAddr), new(DomainInterface), new(DomainInterfaceAddressesArgs), new(DomainInterfaceAddressesRet), new(DomainSetUserPasswordArgs), new(DomainRenameArgs), new(DomainRenameRet), new(DomainEventCallbackMigrationIterationMsg), new(DomainEventCallbackJobCompletedMsg), new(DomainMigrateStartPostCopyArgs), new(DomainEventCallbackDeviceRemovalFailedMsg), new(DomainGetGuestVCPUsArgs), new(DomainGetGuestVCPUsRet), new(DomainSetGuestVCPUsArgs), new(DomainSetVCPUArgs), new(DomainEventCallbackMetadataChangeMsg), new(DomainEventMemoryFailureMsg), new(ConnectSecretEventRegisterAnyArgs), new(ConnectSecretEventRegisterAnyRet), new(ConnectSecretEventDeregisterAnyArgs), new(SecretEventLifecycleMsg), new(SecretEventValueChangedMsg), new(DomainSetBlockThresholdArgs), new(DomainSetLifecycleActionArgs), new(ConnectCompareHypervisorCPUArgs), new(ConnectCompareHypervisorCPURet), new(ConnectBaselineHypervisorCPUArgs), new(ConnectBaselineHypervisorCPURet), new(NodeGetSevInfoArgs), new(NodeGetSevInfoRet), new(DomainGetLaunchSecurityInfoArgs), new(DomainGetLaunchSecurityInfoRet), new(DomainSetLaunchSecurityStateArgs), new(NWFilterBindingLookupByPortDevArgs), new(NWFilterBindingLookupByPortDevRet), new(NWFilterBindingCreateXMLArgs), new(NWFilterBindingCreateXMLRet), new(NWFilterBindingDeleteArgs), new(NWFilterBindingGetXMLDescArgs), new(NWFilterBindingGetXMLDescRet), new(ConnectListAllNWFilterBindingsArgs), new(ConnectListAllNWFilterBindingsRet), new(ConnectGetStoragePoolCapabilitiesArgs), new(ConnectGetStoragePoolCapabilitiesRet), new(NetworkListAllPortsArgs), new(NetworkListAllPortsRet), new(NetworkPortLookupByUUIDArgs), new(NetworkPortLookupByUUIDRet), new(NetworkPortCreateXMLArgs), new(NetworkPortCreateXMLRet), new(NetworkPortSetParametersArgs), new(NetworkPortGetParametersArgs), new(NetworkPortGetParametersRet), new(NetworkPortGetXMLDescArgs), new(NetworkPortGetXMLDescRet), new(NetworkPortDeleteArgs), new(DomainCheckpointCreateXMLArgs), new(DomainCheckpointCreateXMLRet), new(DomainCheckpointGetXMLDescArgs), new(DomainCheckpointGetXMLDescRet), new(DomainListAllCheckpointsArgs), new(DomainListAllCheckpointsRet), new(DomainCheckpointListAllChildrenArgs), new(DomainCheckpointListAllChildrenRet), new(DomainCheckpointLookupByNameArgs), new(DomainCheckpointLookupByNameRet), new(DomainCheckpointGetParentArgs), new(DomainCheckpointGetParentRet), new(DomainCheckpointDeleteArgs), new(DomainGetGuestInfoArgs), new(DomainGetGuestInfoRet), new(ConnectSetIdentityArgs), new(DomainAgentSetResponseTimeoutArgs), new(DomainAgentSetResponseTimeoutRet), new(DomainBackupBeginArgs), new(DomainBackupGetXMLDescArgs), new(DomainBackupGetXMLDescRet), new(DomainAuthorizedSSHKeysGetArgs), new(DomainAuthorizedSSHKeysGetRet), new(DomainAuthorizedSSHKeysSetArgs), new(DomainGetMessagesArgs), new(DomainGetMessagesRet), new(DomainStartDirtyRateCalcArgs), new(DomainEventMemoryDeviceSizeChangeMsg), new(DomainFDAssociateArgs), new(Procedure)}
 }
 
 // The runtime must be the one this code was generated for.

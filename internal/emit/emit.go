@@ -23,6 +23,8 @@ type Options struct {
 	// Source names the input in the generated files' first line, as
 	// "protocol/remote_protocol.x"; the default is the path the model has.
 	Source func(pkg *gomodel.Package) string
+	// APISource names the API description the same way.
+	APISource string
 }
 
 // File is one generated file: its path below the output directory and its
@@ -36,6 +38,13 @@ type File struct {
 // that does not render means no files.
 func Files(m *gomodel.Model, opts Options) ([]File, error) {
 	var out []File
+	if m.API != nil {
+		f, err := apiFile(m.API, opts.APISource)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.API.Name, err)
+		}
+		out = append(out, f)
+	}
 	for _, p := range m.Packages {
 		src := p.Source
 		if opts.Source != nil {
@@ -53,7 +62,11 @@ func Files(m *gomodel.Model, opts Options) ([]File, error) {
 			return nil, fmt.Errorf("%s: %w", p.Name, err)
 		}
 		out = append(out, File{Path: path.Join(p.Name, p.Name+"_xdr.go"), Data: data})
-		rf, err := rpcFile(p, src)
+		apiPath := ""
+		if m.API != nil {
+			apiPath = m.API.Path
+		}
+		rf, err := rpcFile(p, src, apiPath)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Name, err)
 		}

@@ -19,7 +19,7 @@ func rpcQual(name string) *jen.Statement { return jen.Qual(RPC, name) }
 
 // rpcFile writes a package's procedure table, client stubs, server
 // dispatch and event decoding, or returns nil when it has no program.
-func rpcFile(p *gomodel.Package, src string) (*jen.File, error) {
+func rpcFile(p *gomodel.Package, src, apiPath string) (*jen.File, error) {
 	if len(p.Programs) == 0 {
 		return nil, nil
 	}
@@ -27,7 +27,7 @@ func rpcFile(p *gomodel.Package, src string) (*jen.File, error) {
 	f.ImportName(RPC, "rpc")
 	e := &emitter{f: f, pkg: p}
 	for _, prog := range p.Programs {
-		r := &rpcEmitter{emitter: e, prog: prog}
+		r := &rpcEmitter{emitter: e, prog: prog, apiPath: apiPath}
 		if err := r.consts(); err != nil {
 			return nil, err
 		}
@@ -45,6 +45,8 @@ func rpcFile(p *gomodel.Package, src string) (*jen.File, error) {
 type rpcEmitter struct {
 	*emitter
 	prog *gomodel.Program
+	// apiPath is the import path of libvirt's constants.
+	apiPath string
 	// progConst and versConst are the Go constants of the program and
 	// version numbers.
 	progConst, versConst string
@@ -238,6 +240,10 @@ func (r *rpcEmitter) stub(pr *gomodel.Procedure) {
 	ps := r.params(pr)
 	sig := []jen.Code{jen.Id("ctx").Qual("context", "Context")}
 	for _, p := range ps {
+		if pr.Flags != nil && p.field.XDRName == "flags" {
+			sig = append(sig, jen.Id(p.name).Qual(r.apiPath, pr.Flags.GoName))
+			continue
+		}
 		sig = append(sig, jen.Id(p.name).Add(r.goType(p.field.Shape)))
 	}
 	stream := pr.ReadStream || pr.WriteStream
@@ -246,6 +252,10 @@ func (r *rpcEmitter) stub(pr *gomodel.Procedure) {
 	if pr.Args != nil {
 		d := jen.Dict{}
 		for _, p := range ps {
+			if pr.Flags != nil && p.field.XDRName == "flags" {
+				d[jen.Id(p.field.GoName)] = jen.Uint32().Call(jen.Id(p.name))
+				continue
+			}
 			d[jen.Id(p.field.GoName)] = jen.Id(p.name)
 		}
 		body = append(body, jen.Id("args").Op(":=").Id(pr.Args.GoName).Values(d))

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/virtrpc/virtrpc/internal/apixml"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/ast"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/check"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/diag"
@@ -23,11 +24,17 @@ type Options struct {
 	// Packages maps a .x file's base name to its Go package name; files
 	// not listed are named after the file, less "_protocol" or "protocol".
 	Packages map[string]string
+	// API, when given, is libvirt's API description: its enums become
+	// package libvirt, and the flags arguments of procedures take the enum
+	// the API documents for them.
+	API *apixml.API
 }
 
 // Model is every Go package the specification becomes.
 type Model struct {
 	Packages []*Package
+	// API is the package of libvirt's public constants, or nil.
+	API *APIPackage
 }
 
 // Package is the Go package made from one .x file.
@@ -209,6 +216,9 @@ type Procedure struct {
 	// Generate is libvirt's @generate annotation: none, client, server
 	// or both.
 	Generate string
+	// Flags is the API enum the procedure's flags argument takes, when
+	// libvirt's API description names one.
+	Flags *APIEnum
 }
 
 type builder struct {
@@ -218,12 +228,17 @@ type builder struct {
 	// shapes caches typedef expansions.
 	shapes map[*check.Type]*Shape
 	pkgs   map[*check.File]*Package
+	// apiEnums maps an API enum's C name to its Go form.
+	apiEnums map[string]*APIEnum
 }
 
 // Build maps a checked specification to Go.
 func Build(spec *check.Spec, opts Options) (*Model, error) {
 	b := &builder{opts: opts, types: map[*check.Type]*Type{}, shapes: map[*check.Type]*Shape{}, pkgs: map[*check.File]*Package{}}
 	m := &Model{}
+	if opts.API != nil {
+		m.API = b.apiPackage(opts.API)
+	}
 	// Names first, for every file, so that types may refer across files.
 	for _, f := range spec.Files {
 		if p := b.declare(f); p != nil {
@@ -588,6 +603,9 @@ func (b *builder) program(p *Package, src *check.Program) *Program {
 		if pr.Msg != nil {
 			gp.Msg = b.types[pr.Msg]
 		}
+		if b.opts.API != nil && gp.Args != nil {
+			gp.Flags = b.flagsEnum(p, gp)
+		}
 		if pr.Notes != nil {
 			for _, a := range pr.Notes.Annotations {
 				switch a.Key {
@@ -605,6 +623,35 @@ func (b *builder) program(p *Package, src *check.Program) *Program {
 		prog.Procs = append(prog.Procs, gp)
 	}
 	return prog
+}
+
+// flagsEnum finds the C function a procedure serves (virDomainShutdownFlags
+// for REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS) and the enum its flags take.
+func (b *builder) flagsEnum(p *Package, pr *Procedure) *APIEnum {
+	var flags bool
+	for _, f := range pr.Args.Fields {
+		flags = flags || f.XDRName == "flags" && f.Shape.Kind == Uint32 && f.Shape.Alias == nil
+	}
+	if !flags {
+		return nil
+	}
+	_, rest, _ := strings.Cut(pr.Src.Name, "_PROC_")
+	want := "vir" + strings.ToLower(strings.ReplaceAll(rest, "_", ""))
+	if p.Name == "qemu" || p.Name == "lxc" || p.Name == "admin" {
+		// virDomainQemuMonitorCommand, virDomainLxcOpenNamespace and
+		// virAdmConnect... are named differently; they have their own API
+		// descriptions, which this generator does not read.
+		return nil
+	}
+	for name := range b.opts.API.Functions {
+		if strings.ToLower(name) == want {
+			if e := b.opts.API.FlagsEnum(name); e != nil {
+				return b.apiEnums[e.Name]
+			}
+			return nil
+		}
+	}
+	return nil
 }
 
 // checkNames reports Go names that collide within a package. An enum

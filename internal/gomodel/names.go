@@ -43,6 +43,8 @@ var initialisms = map[string]string{
 	"fds": "FDs", "ids": "IDs", "uuids": "UUIDs", "cpus": "CPUs", "vcpus": "VCPUs",
 	"uris": "URIs", "iothread": "IOThread", "iothreads": "IOThreads", "mac": "MAC",
 	"sasl": "SASL", "lxc": "LXC", "qemu": "QEMU", "nwfilter": "NWFilter",
+	"acpi": "ACPI", "pci": "PCI", "usb": "USB", "scsi": "SCSI", "vnc": "VNC", "tpm": "TPM",
+	"pid": "PID", "dhcp": "DHCP", "ipv4": "IPv4", "ipv6": "IPv6",
 }
 
 // goName joins words into an exported Go name.
