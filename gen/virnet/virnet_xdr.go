@@ -108,23 +108,23 @@ func (v *MessageType) UnmarshalBinary(b []byte) error {
 type MessageStatus int32
 
 const (
-	// OK is VIR_NET_OK.
-	OK MessageStatus = 0
-	// Error is VIR_NET_ERROR.
-	Error MessageStatus = 1
-	// Continue is VIR_NET_CONTINUE.
-	Continue MessageStatus = 2
+	// MessageStatusOK is VIR_NET_OK.
+	MessageStatusOK MessageStatus = 0
+	// MessageStatusError is VIR_NET_ERROR.
+	MessageStatusError MessageStatus = 1
+	// MessageStatusContinue is VIR_NET_CONTINUE.
+	MessageStatusContinue MessageStatus = 2
 )
 
 // String returns the constant's Go name, or MessageStatus(N) for a value this package does not know.
 func (v MessageStatus) String() string {
 	switch v {
-	case OK:
-		return "OK"
-	case Error:
-		return "Error"
-	case Continue:
-		return "Continue"
+	case MessageStatusOK:
+		return "MessageStatusOK"
+	case MessageStatusError:
+		return "MessageStatusError"
+	case MessageStatusContinue:
+		return "MessageStatusContinue"
 	}
 	return "MessageStatus(" + strconv.Itoa(int(v)) + ")"
 }

@@ -304,8 +304,19 @@ func (b *builder) declare(f *check.File) *Package {
 	for _, t := range f.Types {
 		gt := &Type{GoName: local(t.Name), Pkg: p, Src: t, Kind: t.Kind, Fixed: -1}
 		if t.Enum != nil {
+			// Members are named after their enum, as Go constants are
+			// (MessageTypeCall, MessageStatusOK), unless every member's
+			// first word already says it (AuthNone of AuthType,
+			// ProcConnectOpen of Procedure).
+			enumWords := words(t.Name)[strip:]
+			prefix := ""
 			for _, m := range t.Enum.Members {
-				gt.Members = append(gt.Members, &Const{GoName: local(m.Name), Value: m.Value, Src: m, Enum: gt})
+				if mw := words(m.Name)[strip:]; len(enumWords) > 0 && !sharesFirstWord(enumWords[0], mw[0]) {
+					prefix = gt.GoName
+				}
+			}
+			for _, m := range t.Enum.Members {
+				gt.Members = append(gt.Members, &Const{GoName: prefix + local(m.Name), Value: m.Value, Src: m, Enum: gt})
 			}
 		}
 		b.types[t] = gt
@@ -652,6 +663,13 @@ func (b *builder) flagsEnum(p *Package, pr *Procedure) *APIEnum {
 		}
 	}
 	return nil
+}
+
+// sharesFirstWord reports whether one word starts the other, ignoring
+// case: "Proc" and "Procedure", "Auth" and "Auth".
+func sharesFirstWord(a, b string) bool {
+	a, b = strings.ToLower(a), strings.ToLower(b)
+	return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
 }
 
 // checkNames reports Go names that collide within a package. An enum

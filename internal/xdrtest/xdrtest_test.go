@@ -32,7 +32,7 @@ func TestAllRoundTrip(t *testing.T) {
 		C: -3, Uc: 200, S: -300, Us: 60000,
 		Label: []byte("héllo"), FixedLabel: [3]byte{'a', 0xff, 0},
 		Blob: []byte{1, 2, 3}, FixedBlob: [5]byte{9, 8, 7, 6, 5}, Name: "name",
-		Ints: [2]int32{1, -1}, Uints: []uint32{4, 5}, Colors: []Color{Red, Blue, 77},
+		Ints: [2]int32{1, -1}, Uints: []uint32{4, 5}, Colors: []Color{ColorRed, ColorBlue, 77},
 		Choices: []Choice{c1, c2}, Paint: p, List: list(3),
 	}
 	b, err := v.MarshalBinary()
@@ -97,7 +97,7 @@ func TestUnionRules(t *testing.T) {
 		t.Error("small arm held after SetBig")
 	}
 	var p Paint
-	if err := p.SetVoid(Green); err != nil {
+	if err := p.SetVoid(ColorGreen); err != nil {
 		t.Error(err)
 	}
 	b, _ := p.MarshalBinary()

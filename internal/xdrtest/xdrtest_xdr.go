@@ -17,23 +17,23 @@ const (
 type Color int32
 
 const (
-	// Red is XDRTEST_RED.
-	Red Color = 1
-	// Green is XDRTEST_GREEN.
-	Green Color = 2
-	// Blue is XDRTEST_BLUE.
-	Blue Color = 4
+	// ColorRed is XDRTEST_RED.
+	ColorRed Color = 1
+	// ColorGreen is XDRTEST_GREEN.
+	ColorGreen Color = 2
+	// ColorBlue is XDRTEST_BLUE.
+	ColorBlue Color = 4
 )
 
 // String returns the constant's Go name, or Color(N) for a value this package does not know.
 func (v Color) String() string {
 	switch v {
-	case Red:
-		return "Red"
-	case Green:
-		return "Green"
-	case Blue:
-		return "Blue"
+	case ColorRed:
+		return "ColorRed"
+	case ColorGreen:
+		return "ColorGreen"
+	case ColorBlue:
+		return "ColorBlue"
 	}
 	return "Color(" + strconv.Itoa(int(v)) + ")"
 }
@@ -355,21 +355,21 @@ func (u *Paint) C() Color {
 
 // Red returns the red arm and whether the union holds it.
 func (u *Paint) Red() (uint32, bool) {
-	return u.armRed, u.disc == Red
+	return u.armRed, u.disc == ColorRed
 }
 
 // SetRed makes the union hold the red arm.
 func (u *Paint) SetRed(v uint32) {
 	*u = Paint{
 		armRed: v,
-		disc:   Red,
+		disc:   ColorRed,
 	}
 }
 
 // SetVoid makes the union hold a void arm under discriminant d, which must select one.
 func (u *Paint) SetVoid(d Color) error {
 	switch d {
-	case Green:
+	case ColorGreen:
 	default:
 		return &xdr.UnionError{Discriminant: int64(d)}
 	}
@@ -381,9 +381,9 @@ func (u *Paint) SetVoid(d Color) error {
 func (u *Paint) XDRSize() int {
 	n := 4
 	switch u.disc {
-	case Red:
+	case ColorRed:
 		n += 4
-	case Green:
+	case ColorGreen:
 	}
 	return n
 }
@@ -392,9 +392,9 @@ func (u *Paint) XDRSize() int {
 func (u *Paint) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendInt32(b, int32(u.disc))
 	switch u.disc {
-	case Red:
+	case ColorRed:
 		b = xdr.AppendUint32(b, uint32(u.armRed))
-	case Green:
+	case ColorGreen:
 	default:
 		return b, xdr.Named(&xdr.UnionError{Discriminant: int64(u.disc)}, "Paint")
 	}
@@ -419,13 +419,13 @@ func (u *Paint) consume(b []byte) (int, error) {
 	u.disc = Color(xdr.Int32(b[off:]))
 	off += 4
 	switch u.disc {
-	case Red:
+	case ColorRed:
 		if len(b)-off < 4 {
 			return off, xdr.Field(xdr.ErrShort, "red")
 		}
 		u.armRed = xdr.Uint32(b[off:])
 		off += 4
-	case Green:
+	case ColorGreen:
 	default:
 		return off, &xdr.UnionError{Discriminant: int64(u.disc)}
 	}

@@ -1,0 +1,149 @@
+// Package frame reads and writes libvirt's RPC messages on a byte stream:
+// a 4-byte length that counts itself, the 24-byte header of
+// virnetprotocol.x, then the XDR payload. The client and the server share
+// it. Limits come from virnetprotocol.x and are enforced both ways: a
+// length outside them is an error before anything is allocated, and a
+// payload is read into a buffer that grows only as the bytes arrive, so a
+// peer that announces 32 MiB and sends nothing costs nothing.
+package frame
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/virtrpc/virtrpc/gen/virnet"
+)
+
+// Sizes from virnetprotocol.x.
+const (
+	// LenSize is the length word's size (VIR_NET_MESSAGE_LEN_MAX).
+	LenSize = virnet.MessageLenMax
+	// HeaderSize is the header's size (VIR_NET_MESSAGE_HEADER_MAX).
+	HeaderSize = virnet.MessageHeaderMax
+	// MaxMessage is the largest header plus payload (VIR_NET_MESSAGE_MAX);
+	// the length word is not counted.
+	MaxMessage = virnet.MessageMax
+	// MaxPayload is the largest payload (VIR_NET_MESSAGE_PAYLOAD_MAX).
+	MaxPayload = virnet.MessagePayloadMax
+	// StreamChunk is the largest stream data chunk to send: libvirt's
+	// legacy payload limit, which every daemon accepts.
+	StreamChunk = virnet.MessageLegacyPayloadMax
+)
+
+// ErrFrame is matched (errors.Is) by every framing error.
+var ErrFrame = errors.New("frame: malformed message")
+
+// Error describes a malformed message.
+type Error struct {
+	Reason string
+}
+
+func (e *Error) Error() string { return "frame: " + e.Reason }
+
+// Is makes errors.Is(err, ErrFrame) true.
+func (e *Error) Is(target error) bool { return target == ErrFrame }
+
+// Message is one decoded message: its header and its payload, which the
+// caller owns.
+type Message struct {
+	Header  virnet.MessageHeader
+	Payload []byte
+}
+
+// Reader reads messages from a stream.
+type Reader struct {
+	r   io.Reader
+	max int
+	hdr [LenSize + HeaderSize]byte
+}
+
+// NewReader reads messages of at most max bytes (header and payload);
+// max <= 0 or above MaxMessage means MaxMessage.
+func NewReader(r io.Reader, max int) *Reader {
+	if max <= 0 || max > MaxMessage {
+		max = MaxMessage
+	}
+	return &Reader{r: r, max: max}
+}
+
+// initialChunk is how much of a payload is allocated before its bytes
+// arrive; the buffer doubles as they do.
+const initialChunk = 64 << 10
+
+// Next reads the next message. io.EOF means the stream ended cleanly
+// between messages; a stream that ends inside one gives
+// io.ErrUnexpectedEOF.
+func (r *Reader) Next() (Message, error) {
+	if _, err := io.ReadFull(r.r, r.hdr[:LenSize]); err != nil {
+		return Message{}, err
+	}
+	length := uint32(r.hdr[0])<<24 | uint32(r.hdr[1])<<16 | uint32(r.hdr[2])<<8 | uint32(r.hdr[3])
+	if length < LenSize+HeaderSize {
+		return Message{}, &Error{Reason: fmt.Sprintf("length %d is shorter than the %d-byte length word and header", length, LenSize+HeaderSize)}
+	}
+	if uint64(length)-LenSize > uint64(r.max) {
+		return Message{}, &Error{Reason: fmt.Sprintf("length %d exceeds the limit of %d bytes", length, r.max+LenSize)}
+	}
+	if _, err := io.ReadFull(r.r, r.hdr[LenSize:]); err != nil {
+		return Message{}, unexpected(err)
+	}
+	var m Message
+	if _, err := m.Header.ConsumeXDR(r.hdr[LenSize:]); err != nil {
+		return Message{}, &Error{Reason: "header: " + err.Error()}
+	}
+	n := int(length) - LenSize - HeaderSize
+	if n == 0 {
+		return m, nil
+	}
+	buf := make([]byte, 0, min(n, initialChunk))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(n, 2*cap(buf)))
+			copy(grown, buf)
+			buf = grown
+		}
+		k, err := r.r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if err != nil && len(buf) < n {
+			return Message{}, unexpected(err)
+		}
+	}
+	m.Payload = buf
+	return m, nil
+}
+
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// Payload is what a message carries: every generated type, or nil.
+type Payload interface {
+	AppendXDR(b []byte) ([]byte, error)
+}
+
+// Append appends a whole message, length word included, to b: the header
+// h, then the payload p (nil for none) or the raw bytes raw (stream data).
+func Append(b []byte, h *virnet.MessageHeader, p Payload, raw []byte) ([]byte, error) {
+	start := len(b)
+	b = append(b, 0, 0, 0, 0)
+	b, err := h.AppendXDR(b)
+	if err != nil {
+		return b[:start], err
+	}
+	if p != nil {
+		if b, err = p.AppendXDR(b); err != nil {
+			return b[:start], err
+		}
+	}
+	b = append(b, raw...)
+	n := len(b) - start
+	if n-LenSize > MaxMessage {
+		return b[:start], &Error{Reason: fmt.Sprintf("message of %d bytes exceeds the limit of %d", n, MaxMessage+LenSize)}
+	}
+	b[start], b[start+1], b[start+2], b[start+3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+	return b, nil
+}
