@@ -1,0 +1,134 @@
+package frame
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"io"
+	"runtime"
+	"testing"
+
+	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/gen/virnet"
+)
+
+// The CONNECT_OPEN call virsh sends, from a capture of virsh against
+// libvirtd 9.0.0.
+const connectOpenCall = "00000038200080860000000100000001000000000000000200000000" +
+	"000000010000000f746573743a2f2f2f64656661756c740000000000"
+
+func TestAppendMatchesCapture(t *testing.T) {
+	name := "test:///default"
+	h := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectOpen), Type: virnet.MessageTypeCall, Serial: 2}
+	b, err := Append(nil, &h, &remote.ConnectOpenArgs{Name: &name}, nil)
+	if err != nil || hex.EncodeToString(b) != connectOpenCall {
+		t.Fatalf("%x %v", b, err)
+	}
+	m, err := NewReader(bytes.NewReader(b), 0).Next()
+	if err != nil || m.Header != h || len(m.Payload) != 28 {
+		t.Fatalf("read back: %+v %v", m, err)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	cases := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"shorter than a header", "0000001b", "frame: length 27 is shorter than the 28-byte length word and header"},
+		{"zero", "00000000", "frame: length 0 is shorter than the 28-byte length word and header"},
+		{"over the maximum", "02000005", "frame: length 33554437 exceeds the limit of 33554436 bytes"},
+		{"all ones", "ffffffff", "frame: length 4294967295 exceeds the limit of 33554436 bytes"},
+	}
+	for _, c := range cases {
+		in, _ := hex.DecodeString(c.in)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := NewReader(bytes.NewReader(in), 0).Next()
+		runtime.ReadMemStats(&after)
+		if err == nil || err.Error() != c.want || !errors.Is(err, ErrFrame) {
+			t.Errorf("%s: %v, want %s", c.name, err, c.want)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 1024 {
+			t.Errorf("%s: %d bytes allocated", c.name, n)
+		}
+	}
+	// A smaller limit of the reader's own.
+	b, _ := Append(nil, &virnet.MessageHeader{}, nil, make([]byte, 100))
+	if _, err := NewReader(bytes.NewReader(b), 64).Next(); !errors.Is(err, ErrFrame) {
+		t.Errorf("reader limit: %v", err)
+	}
+	if _, err := Append(nil, &virnet.MessageHeader{}, nil, make([]byte, MaxPayload+1)); !errors.Is(err, ErrFrame) {
+		t.Errorf("writing too much: %v", err)
+	}
+	if _, err := Append(nil, &virnet.MessageHeader{}, nil, make([]byte, MaxPayload)); err != nil {
+		t.Errorf("writing the most allowed: %v", err)
+	}
+}
+
+func TestTruncated(t *testing.T) {
+	full, _ := hex.DecodeString(connectOpenCall)
+	for cut := 1; cut < len(full); cut++ {
+		_, err := NewReader(bytes.NewReader(full[:cut]), 0).Next()
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("cut at %d: %v", cut, err)
+		}
+	}
+	if _, err := NewReader(bytes.NewReader(nil), 0).Next(); err != io.EOF {
+		t.Errorf("empty stream: %v", err)
+	}
+}
+
+// A peer announcing a large payload and sending it slowly gets a buffer
+// that grows with what it sent, not with what it announced.
+func TestAnnouncedIsNotAllocated(t *testing.T) {
+	var b []byte
+	b, _ = Append(b, &virnet.MessageHeader{}, nil, make([]byte, 10<<20))
+	trunc := b[:LenSize+HeaderSize+1000]
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := NewReader(iotestOneByte{bytes.NewReader(trunc)}, 0).Next()
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("%v", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 256<<10 {
+		t.Errorf("%d bytes allocated for 1000 bytes sent", n)
+	}
+	m, err := NewReader(iotestOneByte{bytes.NewReader(b)}, 0).Next()
+	if err != nil || len(m.Payload) != 10<<20 {
+		t.Errorf("a whole large message read byte by byte: %d %v", len(m.Payload), err)
+	}
+}
+
+type iotestOneByte struct{ r io.Reader }
+
+func (o iotestOneByte) Read(p []byte) (int, error) {
+	if len(p) > 4096 {
+		p = p[:4096]
+	}
+	return o.r.Read(p)
+}
+
+func FuzzReader(f *testing.F) {
+	seed, _ := hex.DecodeString(connectOpenCall)
+	f.Add(seed)
+	f.Add(append(seed, seed...))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r := NewReader(bytes.NewReader(in), 1<<16)
+		for range 8 {
+			m, err := r.Next()
+			if err != nil {
+				return
+			}
+			again, err := Append(nil, &m.Header, nil, m.Payload)
+			if err != nil {
+				t.Fatalf("re-encoding a message read: %v", err)
+			}
+			if len(again) != LenSize+HeaderSize+len(m.Payload) {
+				t.Fatalf("length %d", len(again))
+			}
+		}
+	})
+}
