@@ -1,0 +1,346 @@
+// Package client is the engine under the generated stubs: it turns a byte
+// stream to a libvirt daemon into concurrent, cancellable, typed calls,
+// events and streams.
+//
+// A Conn multiplexes calls from many goroutines over one connection: each
+// call gets a serial number, one reader goroutine hands each reply to the
+// call waiting for it, and a cancelled context returns at once while a late
+// reply is dropped. A lost connection fails every pending call with one
+// error and closes the event channels. Open performs the opening handshake
+// libvirt's own client performs; New wraps a stream with no handshake.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/virtrpc/virtrpc/gen/keepalive"
+	"github.com/virtrpc/virtrpc/gen/lxc"
+	"github.com/virtrpc/virtrpc/gen/qemu"
+	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/internal/frame"
+	"github.com/virtrpc/virtrpc/rpc"
+)
+
+// ErrClosed is matched (errors.Is) by the error of every call made on, or
+// pending when, a connection closed or was lost.
+var ErrClosed = errors.New("client: connection closed")
+
+// ErrKeepaliveTimeout is the cause when the peer stopped answering
+// keepalive pings.
+var ErrKeepaliveTimeout = errors.New("client: peer did not answer keepalive pings")
+
+// ClosedError is the error of calls on a closed connection; Cause says why
+// it closed (nil after Close).
+type ClosedError struct {
+	Cause error
+}
+
+func (e *ClosedError) Error() string {
+	if e.Cause == nil {
+		return ErrClosed.Error()
+	}
+	return ErrClosed.Error() + ": " + e.Cause.Error()
+}
+
+// Is makes errors.Is(err, ErrClosed) true.
+func (e *ClosedError) Is(target error) bool { return target == ErrClosed }
+
+// Unwrap returns the cause.
+func (e *ClosedError) Unwrap() error { return e.Cause }
+
+// Conn is one connection to a libvirt daemon. Its methods are safe for
+// concurrent use.
+type Conn struct {
+	rw  io.ReadWriteCloser
+	log *slog.Logger
+	cfg config
+
+	wmu  sync.Mutex // serialises writes; guards wbuf
+	wbuf []byte
+
+	mu      sync.Mutex
+	pending map[uint32]*pendingCall
+	streams map[uint32]*Stream
+	subs    map[subKey]*Subscription
+	closed  bool
+	cause   error
+
+	serial   atomic.Uint32
+	done     chan struct{} // closed once the connection is down
+	lastRecv atomic.Int64  // unix nanoseconds of the last message received
+
+	remote *remote.Client
+	qemu   *qemu.Client
+	lxc    *lxc.Client
+
+	features Features // set by the handshake, read-only after
+}
+
+type pendingCall struct {
+	ch chan frame.Message
+	// hook runs on the reader goroutine when a successful reply arrives,
+	// before the caller sees it, so that state a reply creates (an event
+	// subscription) exists before the next message is read.
+	hook func(payload []byte)
+}
+
+// New starts the engine on rw, which must carry libvirt's protocol: it
+// reads replies, answers keepalive pings and routes events until rw fails
+// or Close is called. It performs no handshake; see Open.
+func New(rw io.ReadWriteCloser, opts ...Option) *Conn {
+	c := &Conn{
+		rw:      rw,
+		cfg:     defaults(),
+		pending: map[uint32]*pendingCall{},
+		streams: map[uint32]*Stream{},
+		subs:    map[subKey]*Subscription{},
+		done:    make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(&c.cfg)
+	}
+	c.log = c.cfg.logger
+	c.lastRecv.Store(time.Now().UnixNano())
+	c.remote = remote.NewClient(c)
+	c.qemu = qemu.NewClient(c)
+	c.lxc = lxc.NewClient(c)
+	go c.readLoop()
+	return c
+}
+
+// Remote returns the stubs of libvirt's main program.
+func (c *Conn) Remote() *remote.Client { return c.remote }
+
+// QEMU returns the stubs of the QEMU program (monitor commands and events).
+func (c *Conn) QEMU() *qemu.Client { return c.qemu }
+
+// LXC returns the stubs of the LXC program.
+func (c *Conn) LXC() *lxc.Client { return c.lxc }
+
+// Done is closed when the connection is down.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err returns why the connection is down: nil while it is up, and a
+// *ClosedError once it is not.
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		return nil
+	}
+	return &ClosedError{Cause: c.cause}
+}
+
+// Close closes the connection without the CONNECT_CLOSE call; calls still
+// pending fail with ErrClosed. See also Disconnect.
+func (c *Conn) Close() error {
+	c.fail(nil)
+	return nil
+}
+
+// Disconnect sends CONNECT_CLOSE, as libvirt's client does before it
+// leaves, and closes the connection.
+func (c *Conn) Disconnect(ctx context.Context) error {
+	err := c.remote.ConnectClose(ctx)
+	c.fail(nil)
+	return err
+}
+
+// fail marks the connection down with cause (nil for a deliberate
+// close), closes the stream and wakes everyone waiting.
+func (c *Conn) fail(cause error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed, c.cause = true, cause
+	subs := c.subs
+	c.subs = map[subKey]*Subscription{}
+	streams := c.streams
+	c.streams = map[uint32]*Stream{}
+	c.pending = map[uint32]*pendingCall{}
+	close(c.done)
+	c.mu.Unlock()
+	c.rw.Close()
+	for _, s := range subs {
+		s.shut()
+	}
+	for _, s := range streams {
+		s.shut(&ClosedError{Cause: cause})
+	}
+	if cause != nil {
+		c.log.Warn("libvirt connection lost", "err", cause)
+	}
+}
+
+func (c *Conn) readLoop() {
+	r := frame.NewReader(c.rw, c.cfg.maxMessage)
+	for {
+		m, err := r.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				err = fmt.Errorf("the daemon closed the connection: %w", err)
+			}
+			c.fail(err)
+			return
+		}
+		c.lastRecv.Store(time.Now().UnixNano())
+		h := &m.Header
+		switch {
+		case h.Prog == keepalive.Program:
+			c.keepaliveMessage(h)
+		case h.Type == virnet.MessageTypeReply || h.Type == virnet.MessageTypeReplyWithFDs:
+			c.deliver(m)
+		case h.Type == virnet.MessageTypeMessage:
+			c.event(m)
+		case h.Type == virnet.MessageTypeStream || h.Type == virnet.MessageTypeStreamHole:
+			c.streamMessage(m)
+		default:
+			c.log.Debug("libvirt: ignoring unexpected message", "prog", h.Prog, "proc", h.Proc, "type", h.Type, "serial", h.Serial)
+		}
+	}
+}
+
+func (c *Conn) deliver(m frame.Message) {
+	c.mu.Lock()
+	pc := c.pending[m.Header.Serial]
+	delete(c.pending, m.Header.Serial)
+	c.mu.Unlock()
+	if pc == nil {
+		// A reply to a call that gave up (its context ended): dropped.
+		return
+	}
+	if pc.hook != nil && m.Header.Status == virnet.MessageStatusOK {
+		pc.hook(m.Payload)
+	}
+	pc.ch <- m // buffered: the reader never waits for a caller
+}
+
+// send writes one message.
+func (c *Conn) send(h *virnet.MessageHeader, p frame.Payload, raw []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	b, err := frame.Append(c.wbuf[:0], h, p, raw)
+	if err != nil {
+		return err
+	}
+	if cap(b) <= 1<<20 {
+		c.wbuf = b // reuse, unless one huge message would stay resident
+	}
+	if _, err := c.rw.Write(b); err != nil {
+		c.fail(fmt.Errorf("writing to the daemon: %w", err))
+		return c.Err()
+	}
+	return nil
+}
+
+// Call sends a call and waits for its reply. It implements rpc.Caller for
+// the generated stubs.
+func (c *Conn) Call(ctx context.Context, p rpc.Procedure, args rpc.Encoder, ret rpc.Decoder) error {
+	_, err := c.call(ctx, p, args, ret, nil)
+	return err
+}
+
+// call sends a call and waits; it returns the reply's header.
+func (c *Conn) call(ctx context.Context, p rpc.Procedure, args rpc.Encoder, ret rpc.Decoder, hook func([]byte)) (*virnet.MessageHeader, error) {
+	return c.callWith(ctx, p, args, ret, hook, nil)
+}
+
+// callWith is call with one more hook: register runs with the call's
+// serial before the call is sent (a stream registers itself there) and
+// reports whether the call may go ahead.
+func (c *Conn) callWith(ctx context.Context, p rpc.Procedure, args rpc.Encoder, ret rpc.Decoder, hook func([]byte), register func(serial uint32) bool) (*virnet.MessageHeader, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	serial := c.serial.Add(1)
+	if register != nil && !register(serial) {
+		return nil, c.Err()
+	}
+	pc := &pendingCall{ch: make(chan frame.Message, 1), hook: hook}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, &ClosedError{Cause: c.cause}
+	}
+	c.pending[serial] = pc
+	c.mu.Unlock()
+
+	h := virnet.MessageHeader{Prog: p.Program, Vers: p.Version, Proc: p.Number, Type: virnet.MessageTypeCall, Serial: serial, Status: virnet.MessageStatusOK}
+	var payload frame.Payload
+	if args != nil {
+		payload = args
+	}
+	if err := c.send(&h, payload, nil); err != nil {
+		c.forget(serial)
+		return nil, err
+	}
+	select {
+	case m := <-pc.ch:
+		return &m.Header, c.finish(m, ret)
+	case <-ctx.Done():
+		c.forget(serial)
+		return nil, ctx.Err()
+	case <-c.done:
+		select {
+		case m := <-pc.ch: // the reply made it in before the end
+			return &m.Header, c.finish(m, ret)
+		default:
+			return nil, c.Err()
+		}
+	}
+}
+
+func (c *Conn) forget(serial uint32) {
+	c.mu.Lock()
+	delete(c.pending, serial)
+	c.mu.Unlock()
+}
+
+// finish decodes a reply: the result, or the daemon's error.
+func (c *Conn) finish(m frame.Message, ret rpc.Decoder) error {
+	switch m.Header.Status {
+	case virnet.MessageStatusOK:
+		if ret == nil {
+			return nil
+		}
+		n, err := ret.ConsumeXDR(m.Payload)
+		if err != nil {
+			return fmt.Errorf("decoding the reply to procedure %d: %w", m.Header.Proc, err)
+		}
+		if n != len(m.Payload) {
+			return fmt.Errorf("the reply to procedure %d has %d bytes after the result", m.Header.Proc, len(m.Payload)-n)
+		}
+		return nil
+	case virnet.MessageStatusError:
+		return decodeError(m.Payload)
+	}
+	return fmt.Errorf("the reply to procedure %d has status %d", m.Header.Proc, m.Header.Status)
+}
+
+// decodeError turns the daemon's virNetMessageError into an *rpc.Error.
+func decodeError(payload []byte) error {
+	var e virnet.MessageError
+	if err := e.UnmarshalBinary(payload); err != nil {
+		return fmt.Errorf("decoding the daemon's error: %w", err)
+	}
+	str := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	return &rpc.Error{
+		Code: e.Code, Domain: e.Domain, Level: e.Level, Message: str(e.Message),
+		Str1: str(e.Str1), Str2: str(e.Str2), Str3: str(e.Str3), Int1: e.Int1, Int2: e.Int2,
+	}
+}

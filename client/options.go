@@ -1,0 +1,99 @@
+package client
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Option configures a connection.
+type Option func(*config)
+
+type config struct {
+	logger       *slog.Logger
+	kaInterval   time.Duration
+	kaCount      int
+	keepalive    bool
+	eventBuffer  int
+	maxMessage   int
+	auth         AuthFunc
+	authTypes    []string
+	readOnly     bool
+	streamWindow int
+}
+
+func defaults() config {
+	return config{
+		logger:       slog.New(slog.DiscardHandler),
+		kaInterval:   5 * time.Second, // libvirt's keepalive_interval
+		kaCount:      5,               // libvirt's keepalive_count
+		keepalive:    true,
+		eventBuffer:  128,
+		streamWindow: 16,
+	}
+}
+
+// WithLogger sends the connection's log to l.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// WithKeepalive sets how often to ping a silent daemon and after how many
+// unanswered pings to give up: a daemon silent for interval × count is
+// considered gone. libvirt's defaults are 5 s and 5.
+func WithKeepalive(interval time.Duration, count int) Option {
+	return func(c *config) {
+		if interval > 0 && count > 0 {
+			c.kaInterval, c.kaCount, c.keepalive = interval, count, true
+		}
+	}
+}
+
+// WithoutKeepalive turns keepalive off: the client neither asks the daemon
+// for it nor pings.
+func WithoutKeepalive() Option {
+	return func(c *config) { c.keepalive = false }
+}
+
+// WithEventBuffer sets how many events each subscription holds for a slow
+// reader before it drops events (counted by Subscription.Dropped).
+func WithEventBuffer(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.eventBuffer = n
+		}
+	}
+}
+
+// WithMaxMessage lowers the largest message accepted from the daemon below
+// the protocol's 32 MiB.
+func WithMaxMessage(n int) Option {
+	return func(c *config) { c.maxMessage = n }
+}
+
+// WithReadOnly opens the connection read-only (VIR_CONNECT_RO).
+func WithReadOnly() Option {
+	return func(c *config) { c.readOnly = true }
+}
+
+// Credential is one question an authentication mechanism asks: Type is
+// libvirt's credential type ("authname", "passphrase", ...), Prompt what
+// to show a person. The callback fills Result.
+type Credential struct {
+	Type   string
+	Prompt string
+	Result string
+}
+
+// AuthFunc answers credential questions, as libvirt's virConnectAuth
+// callback does.
+type AuthFunc func(ctx context.Context, creds []*Credential) error
+
+// WithAuth sets the callback that supplies credentials for SASL.
+func WithAuth(f AuthFunc) Option {
+	return func(c *config) { c.auth = f }
+}

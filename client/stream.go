@@ -1,0 +1,258 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/internal/frame"
+	"github.com/virtrpc/virtrpc/rpc"
+)
+
+// Stream is the data channel of a stream procedure (a volume upload or
+// download, a screenshot, a console). Data from the daemon is read with
+// Read; data to it is written with Write, in chunks libvirt accepts. A
+// stream holds at most a window of unread chunks: when its reader falls
+// behind, the connection stops reading until it catches up, so a fast
+// sender cannot fill memory. Finish ends the stream cleanly, Abort with an
+// error; one of them must be called.
+type Stream struct {
+	c      *Conn
+	proc   rpc.Procedure
+	serial uint32
+	in     chan frame.Message
+	gone   chan struct{} // closed when the stream is over
+	once   sync.Once
+
+	mu   sync.Mutex // guards the reading state below
+	cur  []byte
+	hole int64
+	eof  bool
+	err  error
+}
+
+func (c *Conn) newStream(p rpc.Procedure) *Stream {
+	return &Stream{c: c, proc: p, in: make(chan frame.Message, c.cfg.streamWindow), gone: make(chan struct{})}
+}
+
+// CallStream sends a call that opens a stream and returns the stream once
+// the daemon accepted the call. It implements rpc.Caller.
+func (c *Conn) CallStream(ctx context.Context, p rpc.Procedure, args rpc.Encoder, ret rpc.Decoder) (rpc.Stream, error) {
+	s := c.newStream(p)
+	register := func(serial uint32) bool {
+		s.serial = serial
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.closed {
+			return false
+		}
+		c.streams[serial] = s
+		return true
+	}
+	if _, err := c.callWith(ctx, p, args, ret, nil, register); err != nil {
+		s.end()
+		return nil, err
+	}
+	return s, nil
+}
+
+// streamMessage hands a stream message to its stream, waiting while the
+// stream's window is full.
+func (c *Conn) streamMessage(m frame.Message) {
+	c.mu.Lock()
+	s := c.streams[m.Header.Serial]
+	c.mu.Unlock()
+	if s == nil {
+		c.log.Debug("libvirt: stream message for no stream", "serial", m.Header.Serial)
+		return
+	}
+	select {
+	case s.in <- m:
+	case <-s.gone:
+	case <-c.done:
+	}
+}
+
+// end forgets the stream.
+func (s *Stream) end() {
+	s.once.Do(func() {
+		close(s.gone)
+		s.c.mu.Lock()
+		if s.c.streams[s.serial] == s {
+			delete(s.c.streams, s.serial)
+		}
+		s.c.mu.Unlock()
+	})
+}
+
+// shut ends the stream because the connection went down.
+func (s *Stream) shut(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
+	s.end()
+}
+
+func (s *Stream) header(status virnet.MessageStatus, typ virnet.MessageType) *virnet.MessageHeader {
+	return &virnet.MessageHeader{Prog: s.proc.Program, Vers: s.proc.Version, Proc: s.proc.Number, Type: typ, Serial: s.serial, Status: status}
+}
+
+// next waits for the next message of the stream.
+func (s *Stream) next(ctx context.Context) (frame.Message, error) {
+	select {
+	case m := <-s.in:
+		return m, nil
+	case <-s.c.done:
+		return frame.Message{}, s.c.Err()
+	case <-s.gone:
+		return frame.Message{}, errors.New("client: stream is over")
+	case <-ctx.Done():
+		return frame.Message{}, ctx.Err()
+	}
+}
+
+// Read reads data the daemon sent. It returns io.EOF at the end of the
+// data, and the daemon's error if it reported one. A hole in a sparse
+// stream reads as zeros.
+func (s *Stream) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		switch {
+		case len(p) == 0:
+			return 0, nil
+		case len(s.cur) > 0:
+			n := copy(p, s.cur)
+			s.cur = s.cur[n:]
+			return n, nil
+		case s.hole > 0:
+			n := int(min(int64(len(p)), s.hole))
+			clear(p[:n])
+			s.hole -= int64(n)
+			return n, nil
+		case s.err != nil:
+			return 0, s.err
+		case s.eof:
+			return 0, io.EOF
+		}
+		m, err := s.next(context.Background())
+		if err != nil {
+			s.err = err
+			continue
+		}
+		s.take(m)
+	}
+}
+
+// take records what a message from the daemon means for reading.
+func (s *Stream) take(m frame.Message) {
+	h := &m.Header
+	switch {
+	case h.Status == virnet.MessageStatusError:
+		s.err = decodeError(m.Payload)
+	case h.Type == virnet.MessageTypeStreamHole:
+		var hole virnet.StreamHole
+		if err := hole.UnmarshalBinary(m.Payload); err != nil || hole.Length < 0 {
+			s.err = fmt.Errorf("client: bad stream hole: %v", err)
+			return
+		}
+		s.hole += hole.Length
+	case h.Status == virnet.MessageStatusContinue && len(m.Payload) > 0:
+		s.cur = m.Payload
+	default:
+		// An empty CONTINUE, or OK: the daemon has no more data.
+		s.eof = true
+	}
+}
+
+// Write sends data to the daemon, in chunks of at most libvirt's legacy
+// payload size, which every daemon accepts.
+func (s *Stream) Write(p []byte) (int, error) {
+	if err := s.pendingError(); err != nil {
+		return 0, err
+	}
+	written := 0
+	for len(p) > 0 {
+		n := min(len(p), frame.StreamChunk)
+		if err := s.c.send(s.header(virnet.MessageStatusContinue, virnet.MessageTypeStream), nil, p[:n]); err != nil {
+			return written, err
+		}
+		written += n
+		p = p[n:]
+	}
+	return written, nil
+}
+
+// SendHole tells the daemon that length bytes of zeros follow, for sparse
+// streams opened with the procedure's sparse flag.
+func (s *Stream) SendHole(length int64) error {
+	if err := s.pendingError(); err != nil {
+		return err
+	}
+	return s.c.send(s.header(virnet.MessageStatusContinue, virnet.MessageTypeStreamHole), &virnet.StreamHole{Length: length}, nil)
+}
+
+// pendingError reports an error the daemon sent on the stream, without
+// waiting.
+func (s *Stream) pendingError() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.err == nil {
+		select {
+		case m := <-s.in:
+			s.take(m)
+		default:
+			return nil
+		}
+	}
+	return s.err
+}
+
+// Finish ends the stream: it tells the daemon that all data was sent (or
+// received) and waits for the daemon to confirm.
+func (s *Stream) Finish(ctx context.Context) error {
+	return s.close(ctx, virnet.MessageStatusOK)
+}
+
+// Abort ends the stream with an error, telling the daemon to drop what it
+// has, and waits for the daemon to confirm.
+func (s *Stream) Abort(ctx context.Context) error {
+	err := s.close(ctx, virnet.MessageStatusError)
+	var le *rpc.Error
+	if errors.As(err, &le) {
+		// The daemon confirms an abort with an error of its own.
+		return nil
+	}
+	return err
+}
+
+func (s *Stream) close(ctx context.Context, status virnet.MessageStatus) error {
+	defer s.end()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil && status == virnet.MessageStatusOK {
+		return s.err
+	}
+	if err := s.c.send(s.header(status, virnet.MessageTypeStream), nil, nil); err != nil {
+		return err
+	}
+	// Skip data still in flight until the daemon's confirmation: a
+	// message with status OK or ERROR.
+	for {
+		m, err := s.next(ctx)
+		if err != nil {
+			return err
+		}
+		switch m.Header.Status {
+		case virnet.MessageStatusOK:
+			return nil
+		case virnet.MessageStatusError:
+			return decodeError(m.Payload)
+		}
+	}
+}
