@@ -205,10 +205,11 @@ func TestLibvirtdSettings(t *testing.T) {
 
 func TestLibvirtdBadConfigReportsLog(t *testing.T) {
 	bin := Programs(t, "libvirtd")["libvirtd"]
+	// A long start timeout: a daemon that exits must be reported when it
+	// exits, not when the wait gives up.
 	cfg := libvirtdConfig{tcp: false, logLevel: 3, sessionUser: "nobody",
-		startTimeout: 5 * time.Second, stopTimeout: 5 * time.Second,
+		startTimeout: 5 * time.Minute, stopTimeout: 5 * time.Second,
 		settings: [][2]string{{"max_client_requests", `"many"`}}}
-	start := time.Now()
 	_, err := startLibvirtd(t, bin, cfg)
 	if err == nil {
 		t.Fatal("a daemon with a bad config started")
@@ -217,9 +218,6 @@ func TestLibvirtdBadConfigReportsLog(t *testing.T) {
 	t.Logf("the error reads:\n%s", msg)
 	if !strings.Contains(msg, "exited before accepting connections") || !strings.Contains(msg, "max_client_requests") {
 		t.Errorf("error does not say the daemon exited, with its log:\n%s", msg)
-	}
-	if time.Since(start) > 3*time.Second {
-		t.Errorf("a daemon that exits at once took %v to report", time.Since(start))
 	}
 }
 
