@@ -1,0 +1,201 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/virtrpc/virtrpc/client"
+	"github.com/virtrpc/virtrpc/gen/keepalive"
+	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/internal/frame"
+)
+
+// peer is the far end of a net.Pipe, driven by a test: it reads what the
+// client sends and writes what the test says, byte for byte.
+type peer struct {
+	t  *testing.T
+	nc net.Conn
+	r  *frame.Reader
+}
+
+func newPeer(t *testing.T, opts ...client.Option) (*client.Conn, *peer) {
+	a, b := net.Pipe()
+	c := client.New(a, opts...)
+	p := &peer{t: t, nc: b, r: frame.NewReader(b, 0)}
+	t.Cleanup(func() { c.Close(); b.Close() })
+	return c, p
+}
+
+func (p *peer) read() frame.Message {
+	p.t.Helper()
+	m, err := p.r.Next()
+	if err != nil {
+		p.t.Fatalf("peer: reading: %v", err)
+	}
+	return m
+}
+
+func (p *peer) write(h virnet.MessageHeader, payload frame.Payload) {
+	p.t.Helper()
+	b, err := frame.Append(nil, &h, payload, nil)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if _, err := p.nc.Write(b); err != nil {
+		p.t.Fatalf("peer: writing: %v", err)
+	}
+}
+
+func reply(call frame.Message) virnet.MessageHeader {
+	h := call.Header
+	h.Type = virnet.MessageTypeReply
+	return h
+}
+
+func TestCancelledCallAndLateReply(t *testing.T) {
+	c, p := newPeer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { _, err := c.Remote().ConnectGetLibVersion(ctx); done <- err }()
+	call := p.read()
+	start := time.Now()
+	if err := <-done; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("cancelled call: %v", err)
+	}
+	if waited := time.Since(start); waited > 200*time.Millisecond {
+		t.Errorf("the call returned %v after its deadline", waited)
+	}
+	// The late reply is dropped; the next call gets its own reply.
+	p.write(reply(call), &remote.ConnectGetLibVersionRet{LibVer: 1})
+	go func() {
+		call := p.read()
+		p.write(reply(call), &remote.ConnectGetLibVersionRet{LibVer: 2})
+	}()
+	v, err := c.Remote().ConnectGetLibVersion(context.Background())
+	if err != nil || v != 2 {
+		t.Errorf("next call: %d %v", v, err)
+	}
+}
+
+func TestRepliesMatchedBySerial(t *testing.T) {
+	c, p := newPeer(t)
+	ctx := ctxFor(t, 5*time.Second)
+	results := make(chan uint64, 3)
+	for range 3 {
+		go func() {
+			v, err := c.Remote().ConnectGetLibVersion(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			results <- v
+		}()
+	}
+	calls := []frame.Message{p.read(), p.read(), p.read()}
+	// Answer in reverse order, each with its own serial as the value.
+	for i := 2; i >= 0; i-- {
+		p.write(reply(calls[i]), &remote.ConnectGetLibVersionRet{LibVer: uint64(calls[i].Header.Serial)})
+	}
+	seen := map[uint64]bool{}
+	for range 3 {
+		seen[<-results] = true
+	}
+	for _, call := range calls {
+		if !seen[uint64(call.Header.Serial)] {
+			t.Errorf("no caller got the reply to serial %d", call.Header.Serial)
+		}
+	}
+}
+
+func TestGarbageAndOversizeFrames(t *testing.T) {
+	for name, bytes := range map[string][]byte{
+		"garbage":  []byte("HTTP/1.1 400 Bad Request\r\n\r\n"),
+		"oversize": {0x7f, 0xff, 0xff, 0xff},
+		"short":    {0, 0, 0, 5, 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, p := newPeer(t)
+			done := make(chan error, 1)
+			go func() { _, err := c.Remote().ConnectGetLibVersion(context.Background()); done <- err }()
+			p.read()
+			p.nc.Write(bytes)
+			select {
+			case err := <-done:
+				if !errors.Is(err, client.ErrClosed) || !errors.Is(err, frame.ErrFrame) {
+					t.Errorf("call: %v", err)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatal("the call did not return")
+			}
+			if err := c.Err(); !errors.Is(err, frame.ErrFrame) {
+				t.Errorf("connection error: %v", err)
+			}
+		})
+	}
+}
+
+func TestAnswersPings(t *testing.T) {
+	_, p := newPeer(t)
+	p.write(virnet.MessageHeader{Prog: keepalive.Program, Vers: 1, Proc: int32(keepalive.ProcPing), Type: virnet.MessageTypeMessage}, nil)
+	m := p.read()
+	if m.Header.Prog != keepalive.Program || m.Header.Proc != int32(keepalive.ProcPong) || m.Header.Type != virnet.MessageTypeMessage || len(m.Payload) != 0 {
+		t.Errorf("answer to a ping: %+v", m.Header)
+	}
+}
+
+// TestSilentPeerDropped opens a connection whose peer completes the
+// handshake, then answers nothing, not even pings: the client must give
+// up within interval × count.
+func TestSilentPeerDropped(t *testing.T) {
+	a, b := net.Pipe()
+	p := &peer{t: t, nc: b, r: frame.NewReader(b, 0)}
+	defer b.Close()
+	pings := make(chan struct{}, 16)
+	go func() {
+		// The handshake: auth list, keepalive probe, open, four probes.
+		for {
+			m, err := p.r.Next()
+			if err != nil {
+				return
+			}
+			switch {
+			case m.Header.Prog == keepalive.Program:
+				pings <- struct{}{} // and no answer
+			case remote.Procedure(m.Header.Proc) == remote.ProcAuthList:
+				p.write(reply(m), &remote.AuthListRet{Types: []remote.AuthType{remote.AuthNone}})
+			case remote.Procedure(m.Header.Proc) == remote.ProcConnectSupportsFeature:
+				p.write(reply(m), &remote.ConnectSupportsFeatureRet{Supported: 1})
+			default:
+				p.write(reply(m), nil)
+			}
+		}
+	}()
+	const interval, count = 100 * time.Millisecond, 3
+	c, err := client.Open(ctxFor(t, 5*time.Second), a, "test:///default", client.WithKeepalive(interval, count))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := time.Now()
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the silent peer was not dropped")
+	}
+	took := time.Since(opened)
+	if !errors.Is(c.Err(), client.ErrKeepaliveTimeout) {
+		t.Errorf("error %v", c.Err())
+	}
+	if took > interval*count+interval/2 {
+		t.Errorf("dropped after %v, more than interval × count = %v", took, interval*count)
+	}
+	if len(pings) < count-1 {
+		t.Errorf("%d pings sent before giving up", len(pings))
+	}
+	if _, err := c.Remote().ConnectGetLibVersion(context.Background()); !errors.Is(err, client.ErrClosed) {
+		t.Errorf("a call after the drop: %v", err)
+	}
+}
