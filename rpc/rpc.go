@@ -130,9 +130,9 @@ func (e *Error) Is(target error) bool {
 
 // libvirt's numbers this package uses (virterror.h).
 const (
-	errNoSupport = 3  // VIR_ERR_NO_SUPPORT
-	fromRPC      = 7  // VIR_FROM_RPC
-	levelError   = 2  // VIR_ERR_ERROR
+	errNoSupport = 3 // VIR_ERR_NO_SUPPORT
+	fromRPC      = 7 // VIR_FROM_RPC
+	levelError   = 2 // VIR_ERR_ERROR
 )
 
 // Unsupported returns the error a daemon gives for a procedure it does not
