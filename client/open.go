@@ -71,7 +71,7 @@ func DialTCP(ctx context.Context, addr, name string, opts ...Option) (*Conn, err
 	if err != nil {
 		return nil, err
 	}
-	return Open(ctx, nc, name, opts...)
+	return Open(ctx, nc, name, append([]Option{WithInsecureTransport()}, opts...)...)
 }
 
 func (c *Conn) handshake(ctx context.Context, name string) error {

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -17,7 +18,9 @@ type config struct {
 	eventBuffer  int
 	maxMessage   int
 	auth         AuthFunc
-	authTypes    []string
+	saslMech     string
+	scramNonce   func() string
+	insecure     bool
 	readOnly     bool
 	streamWindow int
 }
@@ -96,4 +99,24 @@ type AuthFunc func(ctx context.Context, creds []*Credential) error
 // WithAuth sets the callback that supplies credentials for SASL.
 func WithAuth(f AuthFunc) Option {
 	return func(c *config) { c.auth = f }
+}
+
+// WithSASLMechanism restricts SASL to one mechanism, as libvirt's
+// auth=sasl.MECH URI parameter does: "SCRAM-SHA-256" or "PLAIN".
+func WithSASLMechanism(mech string) Option {
+	return func(c *config) { c.saslMech = strings.ToUpper(mech) }
+}
+
+// WithInsecureTransport says the connection is neither local nor
+// encrypted (plain TCP): mechanisms that would expose or replay a
+// password (SCRAM, PLAIN) are then refused, as libvirt's client refuses
+// them.
+func WithInsecureTransport() Option {
+	return func(c *config) { c.insecure = true }
+}
+
+// withSCRAMNonce fixes the SCRAM client nonce, for tests that replay a
+// recorded exchange.
+func withSCRAMNonce(f func() string) Option {
+	return func(c *config) { c.scramNonce = f }
 }

@@ -73,6 +73,24 @@ type libvirtdConfig struct {
 	idleExit     time.Duration
 	startTimeout time.Duration
 	stopTimeout  time.Duration
+	sasl         *saslConfig
+}
+
+type saslConfig struct {
+	user, password string
+	mechs          []string
+}
+
+// WithSASL makes the unix socket require SASL (auth_unix_rw = "sasl"):
+// the daemon gets a private SASL configuration offering mechs (default
+// SCRAM-SHA-256 and PLAIN) and a user database holding user and password,
+// made with saslpasswd2 (Debian's sasl2-bin; the mechanisms are in
+// libsasl2-modules). It needs a test that may use those programs.
+func WithSASL(user, password string, mechs ...string) LibvirtdOption {
+	if len(mechs) == 0 {
+		mechs = []string{"scram-sha-256", "plain"}
+	}
+	return func(c *libvirtdConfig) { c.sasl = &saslConfig{user: user, password: password, mechs: mechs} }
 }
 
 // WithMode chooses root or session mode; the default is ModeAuto.
@@ -368,6 +386,16 @@ func startLibvirtd(t testing.TB, binary string, cfg libvirtdConfig) (*Libvirtd, 
 		)
 	}
 
+	if cfg.sasl != nil {
+		confDir, err := writeSASL(dir, cfg.sasl)
+		if err != nil {
+			return nil, err
+		}
+		// libvirtd finds libvirt.conf along SASL_CONF_PATH; with no
+		// mech_list cyrus would offer every plugin, ANONYMOUS included.
+		env = append(env, "SASL_CONF_PATH="+confDir)
+	}
+
 	args := []string{"-f", d.ConfigPath, "-p", filepath.Join(dir, "libvirtd.pid")}
 	if cfg.tcp {
 		args = append(args, "-l")
@@ -513,7 +541,7 @@ func configText(d *Libvirtd, cfg libvirtdConfig, port int) string {
 		{"unix_sock_dir", quote(d.Dir)},
 		{"unix_sock_rw_perms", quote("0777")},
 		{"unix_sock_ro_perms", quote("0777")},
-		{"auth_unix_rw", quote("none")},
+		{"auth_unix_rw", quote(unixAuth(cfg))},
 		{"auth_unix_ro", quote("none")},
 		{"log_outputs", quote(fmt.Sprintf("%d:file:%s", cfg.logLevel, d.LogPath))},
 	}
@@ -689,4 +717,35 @@ func Virsh(t testing.TB, uri string, args ...string) string {
 		t.Fatalf("virsh -c %s %s: %v\nstdout:\n%s\nstderr:\n%s", uri, strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
 	return stdout.String()
+}
+
+func unixAuth(cfg libvirtdConfig) string {
+	if cfg.sasl != nil {
+		return "sasl"
+	}
+	return "none"
+}
+
+// writeSASL writes the daemon's SASL configuration and user database
+// into dir/sasl2 and returns that directory.
+func writeSASL(dir string, sc *saslConfig) (string, error) {
+	confDir := filepath.Join(dir, "sasl2")
+	if err := os.Mkdir(confDir, 0o755); err != nil {
+		return "", err
+	}
+	db := filepath.Join(confDir, "passwd.db")
+	conf := fmt.Sprintf("mech_list: %s\nsasldb_path: %s\n", strings.Join(sc.mechs, " "), db)
+	if err := os.WriteFile(filepath.Join(confDir, "libvirt.conf"), []byte(conf), 0o644); err != nil {
+		return "", err
+	}
+	bin, err := Find("saslpasswd2")
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command(bin, "-p", "-c", "-f", db, "-a", "libvirt", sc.user)
+	cmd.Stdin = strings.NewReader(sc.password)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("saslpasswd2: %v: %s", err, out)
+	}
+	return confDir, nil
 }

@@ -92,6 +92,7 @@ var packages = map[string]string{
 	"nc":              "netcat-openbsd",
 	"socat":           "socat",
 	"certtool":        "gnutls-bin",
+	"saslpasswd2":     "sasl2-bin",
 }
 
 func packageOf(program string) string {
