@@ -328,3 +328,64 @@ func TestDaemonKilled(t *testing.T) {
 		t.Error("Done is not closed")
 	}
 }
+
+// TestNetworkAndPoolEvents stops and starts the test driver's network and
+// storage pool and receives each change as an event.
+func TestNetworkAndPoolEvents(t *testing.T) {
+	c, _ := open(t)
+	ctx := ctxFor(t, 20*time.Second)
+	r := c.Remote()
+	netSub, err := c.NetworkEvents(ctx, libvirt.NetworkEventIDLifecycle, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poolSub, err := c.StoragePoolEvents(ctx, libvirt.StoragePoolEventIDLifecycle, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := func(s *client.Subscription) client.Event {
+		t.Helper()
+		select {
+		case e := <-s.Events():
+			return e
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event within 5 s")
+		}
+		return client.Event{}
+	}
+	net, err := r.NetworkLookupByName(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		do   func() error
+		want libvirt.NetworkEventLifecycleType
+	}{
+		{func() error { return r.NetworkDestroy(ctx, net) }, libvirt.NetworkEventStopped},
+		{func() error { return r.NetworkCreate(ctx, net) }, libvirt.NetworkEventStarted},
+	} {
+		if err := step.do(); err != nil {
+			t.Fatal(err)
+		}
+		m := wait(netSub).Msg.(*remote.NetworkEventLifecycleMsg)
+		if libvirt.NetworkEventLifecycleType(m.Event) != step.want || m.Net.Name != "default" {
+			t.Errorf("network event %+v, want %v", m, step.want)
+		}
+	}
+	pool, err := r.StoragePoolLookupByName(ctx, "default-pool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.StoragePoolDestroy(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	m := wait(poolSub).Msg.(*remote.StoragePoolEventLifecycleMsg)
+	if libvirt.StoragePoolEventLifecycleType(m.Event) != libvirt.StoragePoolEventStopped || m.Pool.Name != "default-pool" {
+		t.Errorf("pool event %+v", m)
+	}
+	for _, s := range []*client.Subscription{netSub, poolSub} {
+		if err := s.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -120,3 +120,14 @@ func WithInsecureTransport() Option {
 func withSCRAMNonce(f func() string) Option {
 	return func(c *config) { c.scramNonce = f }
 }
+
+// WithStreamWindow sets how many unread data messages a stream may hold
+// (default 16, each at most 256 KiB from libvirt): past that the connection
+// stops reading until the stream's reader catches up.
+func WithStreamWindow(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.streamWindow = n
+		}
+	}
+}
