@@ -468,8 +468,7 @@ func (b *builder) union(t *Type) *Union {
 // recursion marks the types that can reach themselves.
 func (b *builder) recursion() {
 	var reach func(t *Type, s *Shape, seen map[*Type]bool) bool
-	var refs func(t *Type) []*Shape
-	refs = func(t *Type) []*Shape {
+	refs := func(t *Type) []*Shape {
 		var out []*Shape
 		for _, f := range t.Fields {
 			out = append(out, f.Shape)
