@@ -1,0 +1,29 @@
+package server
+
+import (
+	"context"
+
+	"github.com/virtrpc/virtrpc/gen/qemu"
+	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/rpc"
+)
+
+// Remote binds a handler of libvirt's main program.
+func Remote(h remote.Handler) Program {
+	return Program{
+		Number: remote.Program, Version: remote.ProtocolVersion, Info: remote.ProcedureInfo,
+		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
+			return remote.Dispatch(ctx, h, proc, args, stream, out)
+		},
+	}
+}
+
+// QEMU binds a handler of the QEMU program.
+func QEMU(h qemu.Handler) Program {
+	return Program{
+		Number: qemu.Program, Version: qemu.ProtocolVersion, Info: qemu.ProcedureInfo,
+		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
+			return qemu.Dispatch(ctx, h, proc, args, stream, out)
+		},
+	}
+}

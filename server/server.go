@@ -1,0 +1,442 @@
+// Package server is the daemon side of libvirt's protocol: it accepts
+// connections on any net.Listener (or serves one stream), frames messages
+// with the same code as the client, and hands each call to the generated
+// dispatcher of its program (remote.Dispatch and the like). It answers
+// AUTH_LIST with "none", answers and sends keepalive pings, lets handlers
+// push events to the clients that registered for them, carries streams
+// both ways, and serves many clients at once. A procedure no handler
+// implements gets libvirt's "not supported" error.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/virtrpc/virtrpc/gen/keepalive"
+	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/internal/frame"
+	"github.com/virtrpc/virtrpc/rpc"
+)
+
+// DispatchFunc serves one program: it decodes the arguments of procedure
+// proc, runs it and appends the encoded result to out. The generated
+// Dispatch functions have this shape once bound to a handler.
+type DispatchFunc func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error)
+
+// Program binds a program number and version to the function that serves
+// it, with the procedure table that says which procedures open streams.
+type Program struct {
+	Number, Version uint32
+	Dispatch        DispatchFunc
+	// Info describes a procedure (its stream direction); the generated
+	// ProcedureInfo functions fit.
+	Info func(proc int32) (rpc.ProcInfo, bool)
+}
+
+// Server serves libvirt's protocol. Create one with New.
+type Server struct {
+	programs map[uint32]Program
+	log      *slog.Logger
+	cfg      config
+
+	mu     sync.Mutex
+	conns  map[*Conn]struct{}
+	lns    map[net.Listener]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// Option configures a Server.
+type Option func(*config)
+
+type config struct {
+	logger      *slog.Logger
+	maxRequests int
+	kaInterval  time.Duration
+	kaCount     int
+}
+
+// WithLogger sends the server's log to l.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithMaxRequests bounds the calls one client may have running at once
+// (libvirtd's max_client_requests); further calls wait. The default is 64.
+func WithMaxRequests(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxRequests = n
+		}
+	}
+}
+
+// WithKeepalive sets how often the server pings a silent client that asked
+// for keepalive, and after how many silent intervals it gives up
+// (libvirtd's keepalive_interval and keepalive_count, 5 s and 5).
+func WithKeepalive(interval time.Duration, count int) Option {
+	return func(c *config) {
+		if interval > 0 && count > 0 {
+			c.kaInterval, c.kaCount = interval, count
+		}
+	}
+}
+
+// New returns a server of the given programs.
+func New(programs []Program, opts ...Option) *Server {
+	cfg := config{logger: slog.New(slog.DiscardHandler), maxRequests: 64, kaInterval: 5 * time.Second, kaCount: 5}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := &Server{programs: map[uint32]Program{}, log: cfg.logger, cfg: cfg, conns: map[*Conn]struct{}{}, lns: map[net.Listener]struct{}{}}
+	for _, p := range programs {
+		s.programs[p.Number] = p
+	}
+	return s
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("server: closed")
+
+// Serve accepts connections on l until Shutdown; it returns
+// ErrServerClosed then.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.lns[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.lns, l)
+		s.mu.Unlock()
+	}()
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		s.ServeConn(nc)
+	}
+}
+
+// ServeConn serves one connection on its own goroutines and returns at
+// once; the connection is closed when the client leaves or the server
+// shuts down.
+func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
+	c := &Conn{
+		srv:     s,
+		rw:      rw,
+		sem:     make(chan struct{}, s.cfg.maxRequests),
+		streams: map[uint32]*serverStream{},
+		done:    make(chan struct{}),
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		rw.Close()
+		return c
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go c.serve()
+	return c
+}
+
+// Shutdown stops accepting, closes every connection and waits for their
+// goroutines, or for ctx to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	for l := range s.lns {
+		l.Close()
+	}
+	conns := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Conn is one client's connection. Handlers find it in their context with
+// FromContext, to send events to the client.
+type Conn struct {
+	srv    *Server
+	rw     io.ReadWriteCloser
+	ctx    context.Context
+	cancel context.CancelFunc
+	sem    chan struct{}
+	calls  sync.WaitGroup
+
+	wmu sync.Mutex // serialises writes
+
+	mu        sync.Mutex
+	streams   map[uint32]*serverStream
+	keepalive bool
+	closed    bool
+	done      chan struct{}
+	values    map[any]any
+}
+
+type connKey struct{}
+
+// FromContext returns the connection a handler's call came on.
+func FromContext(ctx context.Context) (*Conn, bool) {
+	c, ok := ctx.Value(connKey{}).(*Conn)
+	return c, ok
+}
+
+// Done is closed when the connection is closed.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Close closes the connection.
+func (c *Conn) Close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	streams := c.streams
+	c.streams = map[uint32]*serverStream{}
+	close(c.done)
+	c.mu.Unlock()
+	c.cancel()
+	c.rw.Close()
+	for _, st := range streams {
+		st.fail(errors.New("server: connection closed"))
+	}
+}
+
+// Value and SetValue keep per-connection state for handlers (the driver a
+// client opened, its event registrations).
+func (c *Conn) Value(key any) any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.values[key]
+}
+
+// SetValue stores per-connection state; see Value.
+func (c *Conn) SetValue(key, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.values == nil {
+		c.values = map[any]any{}
+	}
+	c.values[key] = v
+}
+
+// write sends one message.
+func (c *Conn) write(h *virnet.MessageHeader, p frame.Payload, raw []byte) error {
+	b, err := frame.Append(nil, h, p, raw)
+	if err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err = c.rw.Write(b)
+	return err
+}
+
+// SendEvent sends an event message: the daemon-initiated MESSAGE of
+// procedure proc of a program, with msg as its payload.
+func (c *Conn) SendEvent(prog, vers uint32, proc int32, msg frame.Payload) error {
+	h := virnet.MessageHeader{Prog: prog, Vers: vers, Proc: proc, Type: virnet.MessageTypeMessage, Status: virnet.MessageStatusOK}
+	return c.write(&h, msg, nil)
+}
+
+func (c *Conn) serve() {
+	defer c.srv.wg.Done()
+	defer func() {
+		c.Close()
+		c.calls.Wait()
+		c.srv.mu.Lock()
+		delete(c.srv.conns, c)
+		c.srv.mu.Unlock()
+	}()
+	r := frame.NewReader(c.rw, 0)
+	lastRecv := make(chan struct{}, 1)
+	go c.keepaliveLoop(lastRecv)
+	for {
+		m, err := r.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				c.srv.log.Debug("server: connection ends", "err", err)
+			}
+			return
+		}
+		select {
+		case lastRecv <- struct{}{}:
+		default:
+		}
+		h := &m.Header
+		switch {
+		case h.Prog == keepalive.Program:
+			if h.Proc == int32(keepalive.ProcPing) {
+				pong := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPong), Type: virnet.MessageTypeMessage}
+				go c.write(&pong, nil, nil)
+			}
+		case h.Type == virnet.MessageTypeCall:
+			select {
+			case c.sem <- struct{}{}:
+			case <-c.done:
+				return
+			}
+			c.calls.Add(1)
+			go func() {
+				defer func() { <-c.sem; c.calls.Done() }()
+				c.call(m)
+			}()
+		case h.Type == virnet.MessageTypeStream || h.Type == virnet.MessageTypeStreamHole:
+			c.streamMessage(m)
+		default:
+			c.srv.log.Debug("server: ignoring a message", "type", h.Type, "proc", h.Proc)
+		}
+	}
+}
+
+// Feature numbers the server answers itself (virDrvFeature).
+const featureProgramKeepalive = 10
+
+// call runs one call and writes its reply.
+func (c *Conn) call(m frame.Message) {
+	h := m.Header
+	reply := h
+	reply.Type = virnet.MessageTypeReply
+	reply.Status = virnet.MessageStatusOK
+	prog, ok := c.srv.programs[h.Prog]
+	if !ok || prog.Version != h.Vers {
+		c.replyError(&reply, rpc.Unsupported(fmt.Sprintf("program %#x version %d", h.Prog, h.Vers)))
+		return
+	}
+	// What the server itself answers for the remote program.
+	if h.Prog == remote.Program {
+		switch remote.Procedure(h.Proc) {
+		case remote.ProcAuthList:
+			c.write(&reply, &remote.AuthListRet{Types: []remote.AuthType{remote.AuthNone}}, nil)
+			return
+		case remote.ProcConnectSupportsFeature:
+			var a remote.ConnectSupportsFeatureArgs
+			if a.UnmarshalBinary(m.Payload) == nil && a.Feature == featureProgramKeepalive {
+				c.mu.Lock()
+				c.keepalive = true
+				c.mu.Unlock()
+				c.write(&reply, &remote.ConnectSupportsFeatureRet{Supported: 1}, nil)
+				return
+			}
+		}
+	}
+	var stream *serverStream
+	if prog.Info != nil {
+		if info, ok := prog.Info(h.Proc); ok && info.Stream != rpc.NoStream {
+			stream = c.newStream(h)
+		}
+	}
+	ctx := context.WithValue(c.ctx, connKey{}, c)
+	var rs rpc.Stream
+	if stream != nil {
+		rs = stream
+	}
+	out, err := prog.Dispatch(ctx, h.Proc, m.Payload, rs, nil)
+	if err != nil {
+		if stream != nil {
+			stream.drop()
+		}
+		c.replyError(&reply, err)
+		return
+	}
+	if err := c.write(&reply, nil, out); err != nil {
+		return
+	}
+	if stream != nil {
+		stream.open() // data may flow now that the reply is out
+	}
+}
+
+// replyError sends err as libvirt's error structure.
+func (c *Conn) replyError(h *virnet.MessageHeader, err error) {
+	h.Status = virnet.MessageStatusError
+	c.write(h, wireError(err), nil)
+}
+
+// wireError converts an error to what the daemon sends: an *rpc.Error as
+// it is, anything else as an internal error.
+func wireError(err error) *virnet.MessageError {
+	var le *rpc.Error
+	if !errors.As(err, &le) {
+		le = &rpc.Error{Code: 1, Domain: 7, Level: 2, Message: "internal error: " + err.Error()} // VIR_ERR_INTERNAL_ERROR, VIR_FROM_RPC
+	}
+	opt := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	return &virnet.MessageError{
+		Code: le.Code, Domain: le.Domain, Level: le.Level, Message: opt(le.Message),
+		Str1: opt(le.Str1), Str2: opt(le.Str2), Str3: opt(le.Str3), Int1: le.Int1, Int2: le.Int2,
+	}
+}
+
+// keepaliveLoop pings a client that asked for keepalive when it has been
+// silent for an interval, and drops it after interval × count of silence.
+func (c *Conn) keepaliveLoop(recv <-chan struct{}) {
+	interval, count := c.srv.cfg.kaInterval, c.srv.cfg.kaCount
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	silent := 0
+	ping := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPing), Type: virnet.MessageTypeMessage}
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-recv:
+			silent = 0
+		case <-t.C:
+			c.mu.Lock()
+			on := c.keepalive
+			c.mu.Unlock()
+			if !on {
+				continue
+			}
+			silent++
+			if silent > count {
+				c.srv.log.Info("server: dropping a client that stopped answering keepalive pings")
+				c.Close()
+				return
+			}
+			c.write(&ping, nil, nil)
+		}
+	}
+}

@@ -1,0 +1,229 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/internal/frame"
+	"github.com/virtrpc/virtrpc/rpc"
+)
+
+// streamWindow is how many unread messages a stream holds before the
+// connection stops reading.
+const streamWindow = 16
+
+// ErrAborted is what a handler reads from a stream the client aborted.
+var ErrAborted = errors.New("server: the client aborted the stream")
+
+// serverStream is the daemon's end of a stream, handed to the handler of
+// a stream procedure. Data it writes waits until the call's reply is out,
+// as libvirt's protocol wants.
+type serverStream struct {
+	c     *Conn
+	hdr   virnet.MessageHeader
+	ready chan struct{}
+	in    chan frame.Message
+	gone  chan struct{}
+	once  sync.Once
+	ropen sync.Once
+
+	mu        sync.Mutex // guards the reading state
+	cur       []byte
+	hole      int64
+	eof       bool
+	err       error
+	final     bool // the client's OK or ERROR has been seen
+	wroteData bool
+}
+
+func (c *Conn) newStream(call virnet.MessageHeader) *serverStream {
+	s := &serverStream{c: c, hdr: call, ready: make(chan struct{}), in: make(chan frame.Message, streamWindow), gone: make(chan struct{})}
+	s.hdr.Type = virnet.MessageTypeStream
+	c.mu.Lock()
+	c.streams[call.Serial] = s
+	c.mu.Unlock()
+	return s
+}
+
+func (s *serverStream) open() { s.ropen.Do(func() { close(s.ready) }) }
+
+// drop forgets the stream.
+func (s *serverStream) drop() {
+	s.once.Do(func() {
+		close(s.gone)
+		s.c.mu.Lock()
+		if s.c.streams[s.hdr.Serial] == s {
+			delete(s.c.streams, s.hdr.Serial)
+		}
+		s.c.mu.Unlock()
+	})
+}
+
+func (s *serverStream) fail(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
+	s.drop()
+}
+
+// streamMessage hands a client's stream message to its stream; an abort
+// is acknowledged at once.
+func (c *Conn) streamMessage(m frame.Message) {
+	c.mu.Lock()
+	s := c.streams[m.Header.Serial]
+	c.mu.Unlock()
+	if s == nil {
+		return
+	}
+	if m.Header.Status == virnet.MessageStatusError {
+		s.mu.Lock()
+		if s.err == nil {
+			s.err = ErrAborted
+		}
+		s.final = true
+		s.mu.Unlock()
+		ack := s.hdr
+		ack.Status = virnet.MessageStatusOK
+		c.write(&ack, nil, nil)
+		s.drop()
+		return
+	}
+	select {
+	case s.in <- m:
+	case <-s.gone:
+	case <-c.done:
+	}
+}
+
+func (s *serverStream) send(status virnet.MessageStatus, typ virnet.MessageType, p frame.Payload, raw []byte) error {
+	select {
+	case <-s.ready:
+	case <-s.gone:
+		return errors.New("server: stream is over")
+	}
+	h := s.hdr
+	h.Status, h.Type = status, typ
+	return s.c.write(&h, p, raw)
+}
+
+// Write sends data to the client in chunks libvirt accepts.
+func (s *serverStream) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	err := s.err
+	s.wroteData = true
+	s.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), frame.StreamChunk)
+		if err := s.send(virnet.MessageStatusContinue, virnet.MessageTypeStream, nil, p[:k]); err != nil {
+			return n, err
+		}
+		n += k
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// Read reads what the client sends; io.EOF once the client finished.
+func (s *serverStream) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		switch {
+		case len(p) == 0:
+			return 0, nil
+		case len(s.cur) > 0:
+			n := copy(p, s.cur)
+			s.cur = s.cur[n:]
+			return n, nil
+		case s.hole > 0:
+			n := int(min(int64(len(p)), s.hole))
+			clear(p[:n])
+			s.hole -= int64(n)
+			return n, nil
+		case s.err != nil:
+			return 0, s.err
+		case s.eof:
+			return 0, io.EOF
+		}
+		s.mu.Unlock()
+		var m frame.Message
+		var ok bool
+		select {
+		case m, ok = <-s.in:
+		case <-s.gone:
+		}
+		s.mu.Lock()
+		if !ok {
+			if s.err == nil {
+				s.err = errors.New("server: stream is over")
+			}
+			continue
+		}
+		s.take(m)
+	}
+}
+
+func (s *serverStream) take(m frame.Message) {
+	switch {
+	case m.Header.Type == virnet.MessageTypeStreamHole:
+		var h virnet.StreamHole
+		if h.UnmarshalBinary(m.Payload) == nil && h.Length >= 0 {
+			s.hole += h.Length
+		}
+	case m.Header.Status == virnet.MessageStatusOK:
+		s.final, s.eof = true, true
+	case len(m.Payload) > 0:
+		s.cur = m.Payload
+	}
+}
+
+// Finish ends the stream cleanly. When the handler sent data it first
+// tells the client the data is over, then waits for the client's finish;
+// either way it acknowledges the client's finish.
+func (s *serverStream) Finish(ctx context.Context) error {
+	defer s.drop()
+	s.mu.Lock()
+	sent, final, err := s.wroteData, s.final, s.err
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if sent || !final {
+		if sent {
+			if err := s.send(virnet.MessageStatusContinue, virnet.MessageTypeStream, nil, nil); err != nil {
+				return err
+			}
+		}
+		for !final {
+			select {
+			case m := <-s.in:
+				s.mu.Lock()
+				s.take(m)
+				final = s.final
+				s.mu.Unlock()
+			case <-s.gone:
+				return errors.New("server: stream is over")
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return s.send(virnet.MessageStatusOK, virnet.MessageTypeStream, nil, nil)
+}
+
+// Abort ends the stream with an error the client receives.
+func (s *serverStream) Abort(ctx context.Context) error {
+	defer s.drop()
+	return s.send(virnet.MessageStatusError, virnet.MessageTypeStream, wireError(&rpc.Error{Code: 1, Domain: 7, Level: 2, Message: "stream aborted by the daemon"}), nil)
+}
+
+var _ rpc.Stream = (*serverStream)(nil)
