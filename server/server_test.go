@@ -36,7 +36,7 @@ type daemon struct {
 var shot = bytes.Repeat([]byte("0123456789"), 100_000) // 1 MB, several chunks
 
 func (d *daemon) ConnectOpen(ctx context.Context, args *remote.ConnectOpenArgs) error { return nil }
-func (d *daemon) ConnectClose(ctx context.Context) error                          { return nil }
+func (d *daemon) ConnectClose(ctx context.Context) error                              { return nil }
 func (d *daemon) ConnectSupportsFeature(ctx context.Context, args *remote.ConnectSupportsFeatureArgs) (*remote.ConnectSupportsFeatureRet, error) {
 	return &remote.ConnectSupportsFeatureRet{}, nil
 }
