@@ -1,0 +1,18 @@
+package testdriver
+
+import (
+	"io"
+	"net"
+
+	"github.com/virtrpc/virtrpc/server"
+)
+
+// Pipe serves the driver on one end of an in-memory connection and returns
+// the other end, which carries libvirt's protocol through the real framing
+// and codecs, as a socket would. The connection ends when it is closed.
+func (d *Driver) Pipe(opts ...server.Option) io.ReadWriteCloser {
+	a, b := net.Pipe()
+	srv := server.New(d.Programs(), opts...)
+	srv.ServeConn(b)
+	return a
+}
