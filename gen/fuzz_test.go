@@ -1,0 +1,179 @@
+package gen_test
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"math/rand/v2"
+	"reflect"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/virtrpc/virtrpc/xdr"
+)
+
+// namedType is a generated type and its "package.Type" name.
+type namedType struct {
+	name string
+	typ  reflect.Type
+}
+
+// sortedTypes lists every generated type of the six packages, sorted by
+// package and type name, so that an index into it names the same type from
+// run to run and the fuzz corpus stays meaningful.
+func sortedTypes() []namedType {
+	var out []namedType
+	for name, zero := range allTypes() {
+		out = append(out, namedType{name, reflect.TypeOf(zero).Elem()})
+	}
+	slices.SortFunc(out, func(a, b namedType) int {
+		pa, ta, _ := strings.Cut(a.name, ".")
+		pb, tb, _ := strings.Cut(b.name, ".")
+		return cmp.Or(strings.Compare(pa, pb), strings.Compare(ta, tb))
+	})
+	return out
+}
+
+// fuzzInput prefixes an encoding with the index of its type.
+func fuzzInput(index int, enc []byte) []byte {
+	return append(binary.BigEndian.AppendUint16(nil, uint16(index)), enc...)
+}
+
+// FuzzDecode decodes arbitrary bytes as the generated type the first two
+// bytes pick (big-endian, modulo the number of types). Decoding must never
+// panic, must not claim more bytes than it was given, and when it succeeds
+// the value must encode back to exactly the bytes it consumed: every
+// accepted input is in canonical form.
+func FuzzDecode(f *testing.F) {
+	types := sortedTypes()
+	if len(types) > 1<<16 {
+		f.Fatalf("%d types do not fit a 2-byte index", len(types))
+	}
+	// Seeds: a valid encoding of a random value of every type, so that the
+	// fuzzer starts from each type's shape, and hand-picked edge cases.
+	r := rand.New(rand.NewPCG(11, 12))
+	for i, nt := range types {
+		v := reflect.New(nt.typ)
+		(&filler{r: r}).fill(v.Elem())
+		if enc, err := v.Interface().(xdr.Codec).MarshalBinary(); err == nil {
+			f.Add(fuzzInput(i, enc))
+		}
+	}
+	for i, nt := range types {
+		switch nt.name {
+		case "remote.ConnectListAllDomainsRet", "remote.DomainGetJobStatsRet":
+			// A count that claims more than the input holds.
+			f.Add(fuzzInput(i, []byte{0, 0, 0x40, 0, 0, 0, 0, 0}))
+		case "remote.StorageVolGetInfoRet":
+			// A char (int8) field.
+			f.Add(fuzzInput(i, make([]byte, 20)))
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 2 {
+			return
+		}
+		nt := types[int(binary.BigEndian.Uint16(data))%len(types)]
+		in := data[2:]
+		v := reflect.New(nt.typ).Interface().(xdr.Codec)
+		n, err := v.ConsumeXDR(in)
+		if n < 0 || n > len(in) {
+			t.Fatalf("%s: ConsumeXDR returned %d for %d bytes (err %v)", nt.name, n, len(in), err)
+		}
+		if err != nil {
+			return
+		}
+		if n%4 != 0 {
+			t.Fatalf("%s: consumed %d bytes, not a multiple of 4", nt.name, n)
+		}
+		if size := v.XDRSize(); size != n {
+			t.Fatalf("%s: consumed %d bytes, XDRSize says %d", nt.name, n, size)
+		}
+		out, err := v.AppendXDR(nil)
+		if err != nil {
+			t.Fatalf("%s: a decoded value does not encode: %v\ninput %x", nt.name, err, in[:n])
+		}
+		if !bytes.Equal(out, in[:n]) {
+			t.Fatalf("%s: not canonical: decoding then encoding changed the bytes at offset %d\nin  %x\nout %x\nvalue %#v",
+				nt.name, firstDiff(out, in[:n]), in[:n], out, v)
+		}
+	})
+}
+
+// hostileInputs returns short inputs built to make a decoder allocate:
+// runs of 0x00, 0xff and of the word 1 (TRUE: "optional data follows"),
+// and length words at each 4-byte position of zeroed inputs, among them
+// counts as large as the rest of the input could hold if each element took
+// 4 to 48 bytes.
+func hostileInputs() [][]byte {
+	var out [][]byte
+	for n := 4; n <= 64; n += 4 {
+		out = append(out, bytes.Repeat([]byte{0}, n), bytes.Repeat([]byte{0xff}, n), bytes.Repeat([]byte{0, 0, 0, 1}, n/4))
+	}
+	for _, n := range []int{8, 16, 32, 64} {
+		for pos := 0; pos+4 <= n; pos += 4 {
+			rest := uint32(n - pos - 4)
+			words := []uint32{0x00400000, 0x7fffffff, 0xffffffff, rest}
+			// Counts that pass "count × minimum element size ≤ rest"
+			// for elements of 4 to 48 bytes.
+			for _, size := range []uint32{4, 8, 12, 16, 20, 24, 32, 48} {
+				words = append(words, rest/size)
+			}
+			for _, w := range words {
+				b := make([]byte, n)
+				binary.BigEndian.PutUint32(b[pos:], w)
+				out = append(out, b)
+			}
+		}
+	}
+	return out
+}
+
+// TestHostileAllocations decodes hostile inputs as every generated type and
+// fails when a decode allocates more than 64 bytes per input byte plus
+// 4 KiB: a decoder must check lengths against the input before it
+// allocates.
+func TestHostileAllocations(t *testing.T) {
+	types := sortedTypes()
+	inputs := hostileInputs()
+	var ms runtime.MemStats
+	allocated := func(c xdr.Codec, in []byte) uint64 {
+		runtime.ReadMemStats(&ms)
+		before := ms.TotalAlloc
+		_, _ = c.ConsumeXDR(in) // most inputs are rejected; only the allocation counts
+		runtime.ReadMemStats(&ms)
+		return ms.TotalAlloc - before
+	}
+	var (
+		worst     uint64
+		worstType string
+		worstIn   []byte
+		decodes   int
+	)
+	for _, nt := range types {
+		for _, in := range inputs {
+			v := reflect.New(nt.typ).Interface().(xdr.Codec)
+			got := allocated(v, in)
+			limit := uint64(64*len(in) + 4096)
+			// Another goroutine, or the runtime's own bookkeeping, may
+			// allocate between the two readings: before calling a
+			// reading a failure or the largest yet, measure again and
+			// keep the least.
+			for try := 0; try < 3 && (got > limit || got > worst); try++ {
+				v = reflect.New(nt.typ).Interface().(xdr.Codec)
+				got = min(got, allocated(v, in))
+			}
+			decodes++
+			if got > limit {
+				t.Errorf("%s: decoding %d bytes allocated %d bytes (limit %d)\ninput %x", nt.name, len(in), got, limit, in)
+			}
+			if got > worst {
+				worst, worstType, worstIn = got, nt.name, in
+			}
+		}
+	}
+	t.Logf("%d decodes of %d hostile inputs; largest allocation %d bytes: %s, %d-byte input %x",
+		decodes, len(inputs), worst, worstType, len(worstIn), worstIn)
+}
