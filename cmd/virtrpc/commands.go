@@ -1,0 +1,371 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/virtrpc/virtrpc/client"
+	"github.com/virtrpc/virtrpc/gen/libvirt"
+	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/server"
+	"github.com/virtrpc/virtrpc/testdriver"
+)
+
+// errUsage marks errors of the command line itself (exit status 2).
+var errUsage = errors.New("usage")
+
+// run is the whole command, apart from the process, so tests can call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("virtrpc", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { usage(stderr) }
+	uri := fs.String("c", "", "connection `URI` (default $LIBVIRT_DEFAULT_URI, else test:///default)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		usage(stderr)
+		return 2
+	}
+	if *uri == "" {
+		*uri = getenv("LIBVIRT_DEFAULT_URI")
+	}
+	if *uri == "" {
+		*uri = "test:///default"
+	}
+	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	var err error
+	if cmd == "serve" {
+		err = serve(ctx, rest, stderr)
+	} else {
+		err = withConn(ctx, *uri, func(c *client.Conn) error { return command(ctx, c, cmd, rest, stdout, stderr) })
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "virtrpc: %v\n", err)
+		usage(stderr)
+		return 2
+	}
+	fmt.Fprintf(stderr, "virtrpc: %v\n", err)
+	return 1
+}
+
+func withConn(ctx context.Context, uri string, f func(*client.Conn) error) error {
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, err := connect(octx, uri)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c.Disconnect(dctx)
+	}()
+	return f(c)
+}
+
+func need(args []string, n int, what string) error {
+	if len(args) != n {
+		return fmt.Errorf("%w: want %s", errUsage, what)
+	}
+	return nil
+}
+
+func command(ctx context.Context, c *client.Conn, cmd string, args []string, stdout, stderr io.Writer) error {
+	r := c.Remote()
+	switch cmd {
+	case "version":
+		lib, err := c.ServerVersion(ctx)
+		if err != nil {
+			return err
+		}
+		typ, err := r.ConnectGetType(ctx)
+		if err != nil {
+			return err
+		}
+		hv, err := r.ConnectGetVersion(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Daemon library: libvirt %s\nRunning hypervisor: %s %s\n", version(lib), typ, version(hv))
+		return nil
+	case "hostname":
+		h, err := c.Hostname(ctx)
+		if err == nil {
+			fmt.Fprintln(stdout, h)
+		}
+		return err
+	case "list":
+		all := len(args) == 1 && (args[0] == "--all" || args[0] == "-all")
+		if len(args) > 1 || len(args) == 1 && !all {
+			return fmt.Errorf("%w: list takes only --all", errUsage)
+		}
+		return list(ctx, r, all, stdout)
+	case "dominfo":
+		if err := need(args, 1, "dominfo DOMAIN"); err != nil {
+			return err
+		}
+		return dominfo(ctx, r, args[0], stdout)
+	case "dumpxml":
+		if err := need(args, 1, "dumpxml DOMAIN"); err != nil {
+			return err
+		}
+		dom, err := lookup(ctx, r, args[0])
+		if err != nil {
+			return err
+		}
+		xml, err := r.DomainGetXMLDesc(ctx, dom, 0)
+		if err == nil {
+			fmt.Fprintln(stdout, strings.TrimRight(xml, "\n"))
+		}
+		return err
+	case "define":
+		if err := need(args, 1, "define FILE"); err != nil {
+			return err
+		}
+		xml, err := os.ReadFile(args[0])
+		if err != nil {
+			return err
+		}
+		dom, err := r.DomainDefineXML(ctx, string(xml))
+		if err == nil {
+			fmt.Fprintf(stdout, "Domain '%s' defined from %s\n", dom.Name, args[0])
+		}
+		return err
+	case "start", "destroy", "undefine":
+		if err := need(args, 1, cmd+" DOMAIN"); err != nil {
+			return err
+		}
+		dom, err := lookup(ctx, r, args[0])
+		if err != nil {
+			return err
+		}
+		verb := map[string]string{"start": "started", "destroy": "destroyed", "undefine": "has been undefined"}[cmd]
+		switch cmd {
+		case "start":
+			err = r.DomainCreate(ctx, dom)
+		case "destroy":
+			err = r.DomainDestroy(ctx, dom)
+		case "undefine":
+			err = r.DomainUndefine(ctx, dom)
+		}
+		if err == nil {
+			fmt.Fprintf(stdout, "Domain '%s' %s\n", dom.Name, verb)
+		}
+		return err
+	case "events":
+		return events(ctx, c, stdout)
+	case "screenshot":
+		if err := need(args, 2, "screenshot DOMAIN FILE"); err != nil {
+			return err
+		}
+		return screenshot(ctx, r, args[0], args[1], stdout, stderr)
+	}
+	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+func version(v uint64) string {
+	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
+}
+
+// lookup finds a domain by ID, UUID or name, as virsh does.
+func lookup(ctx context.Context, r *remote.Client, what string) (remote.NonnullDomain, error) {
+	if id, err := strconv.ParseInt(what, 10, 32); err == nil && id >= 0 {
+		if d, err := r.DomainLookupByID(ctx, int32(id)); err == nil {
+			return d, nil
+		}
+	}
+	if u, err := hex.DecodeString(strings.ReplaceAll(what, "-", "")); err == nil && len(u) == 16 {
+		if d, err := r.DomainLookupByUUID(ctx, remote.UUID(u)); err == nil {
+			return d, nil
+		}
+	}
+	return r.DomainLookupByName(ctx, what)
+}
+
+func stateName(s libvirt.DomainState) string {
+	switch s {
+	case libvirt.DomainRunning:
+		return "running"
+	case libvirt.DomainBlocked:
+		return "idle"
+	case libvirt.DomainPaused:
+		return "paused"
+	case libvirt.DomainShutdown:
+		return "in shutdown"
+	case libvirt.DomainShutoff:
+		return "shut off"
+	case libvirt.DomainCrashed:
+		return "crashed"
+	case libvirt.DomainPmsuspended:
+		return "pmsuspended"
+	}
+	return "no state"
+}
+
+func list(ctx context.Context, r *remote.Client, all bool, stdout io.Writer) error {
+	flags := libvirt.ConnectListDomainsActive
+	if all {
+		flags |= libvirt.ConnectListDomainsInactive
+	}
+	ret, err := r.ConnectListAllDomains(ctx, 1, flags)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(stdout, 0, 0, 3, ' ', 0)
+	fmt.Fprintln(w, " Id\tName\tState")
+	fmt.Fprintln(w, "-----\t-----\t-----")
+	for _, d := range ret.Domains {
+		info, err := r.DomainGetInfo(ctx, d)
+		if err != nil {
+			return err
+		}
+		id := "-"
+		if d.ID >= 0 {
+			id = strconv.Itoa(int(d.ID))
+		}
+		fmt.Fprintf(w, " %s\t%s\t%s\n", id, d.Name, stateName(libvirt.DomainState(info.State)))
+	}
+	return w.Flush()
+}
+
+func dominfo(ctx context.Context, r *remote.Client, what string, stdout io.Writer) error {
+	d, err := lookup(ctx, r, what)
+	if err != nil {
+		return err
+	}
+	info, err := r.DomainGetInfo(ctx, d)
+	if err != nil {
+		return err
+	}
+	persistent, err := r.DomainIsPersistent(ctx, d)
+	if err != nil {
+		return err
+	}
+	id := "-"
+	if d.ID >= 0 {
+		id = strconv.Itoa(int(d.ID))
+	}
+	yes := map[bool]string{true: "yes", false: "no"}
+	w := tabwriter.NewWriter(stdout, 0, 0, 1, ' ', 0)
+	fmt.Fprintf(w, "Id:\t%s\n", id)
+	fmt.Fprintf(w, "Name:\t%s\n", d.Name)
+	fmt.Fprintf(w, "UUID:\t%x-%x-%x-%x-%x\n", d.UUID[0:4], d.UUID[4:6], d.UUID[6:8], d.UUID[8:10], d.UUID[10:])
+	fmt.Fprintf(w, "State:\t%s\n", stateName(libvirt.DomainState(info.State)))
+	fmt.Fprintf(w, "CPU(s):\t%d\n", info.NrVirtCPU)
+	fmt.Fprintf(w, "CPU time:\t%.1fs\n", float64(info.CPUTime)/1e9)
+	fmt.Fprintf(w, "Max memory:\t%d KiB\n", info.MaxMem)
+	fmt.Fprintf(w, "Used memory:\t%d KiB\n", info.Memory)
+	fmt.Fprintf(w, "Persistent:\t%s\n", yes[persistent != 0])
+	return w.Flush()
+}
+
+func events(ctx context.Context, c *client.Conn, stdout io.Writer) error {
+	sub, err := c.DomainEvents(ctx, libvirt.DomainEventIDLifecycle, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		sub.Close(dctx)
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-sub.Events():
+			if !ok {
+				return c.Err()
+			}
+			m := e.Msg.(*remote.DomainEventCallbackLifecycleMsg)
+			fmt.Fprintf(stdout, "event 'lifecycle' for domain '%s': %v %d\n", m.Msg.Dom.Name, libvirt.DomainEventType(m.Msg.Event), m.Msg.Detail)
+		}
+	}
+}
+
+func screenshot(ctx context.Context, r *remote.Client, what, path string, stdout, stderr io.Writer) error {
+	d, err := lookup(ctx, r, what)
+	if err != nil {
+		return err
+	}
+	mime, s, err := r.DomainScreenshot(ctx, d, 0, 0)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		s.Abort(ctx)
+		return err
+	}
+	bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionShowBytes(true),
+		progressbar.OptionSetDescription("screenshot"), progressbar.OptionClearOnFinish())
+	n, err := io.Copy(io.MultiWriter(f, bar), s)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		s.Abort(ctx)
+		return err
+	}
+	if err := s.Finish(ctx); err != nil {
+		return err
+	}
+	bar.Finish()
+	m := ""
+	if mime != nil {
+		m = *mime
+	}
+	fmt.Fprintf(stdout, "Screenshot saved to %s, with type of %s (%d bytes)\n", path, m, n)
+	return nil
+}
+
+// serve runs the in-memory test driver as a daemon until interrupted.
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "", "where to listen: unix:PATH or tcp:HOST:PORT")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	network, addr, ok := strings.Cut(*listen, ":")
+	if !ok || addr == "" || network != "unix" && network != "tcp" {
+		return fmt.Errorf("%w: serve --listen unix:PATH|tcp:HOST:PORT", errUsage)
+	}
+	l, err := net.Listen(network, addr)
+	if err != nil {
+		return err
+	}
+	if network == "unix" {
+		defer os.Remove(addr)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	srv := server.New(testdriver.New().Programs(), server.WithLogger(log))
+	log.Info("serving the test driver", "listen", *listen)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

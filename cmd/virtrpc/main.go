@@ -1,0 +1,55 @@
+// Command virtrpc is a small libvirt client and a fake daemon, built on
+// virtrpc's client, server and in-memory test driver.
+//
+// Usage:
+//
+//	virtrpc [-c URI] COMMAND [ARGS]
+//
+// The connection URI is -c, else $LIBVIRT_DEFAULT_URI, else
+// test:///default, which runs the in-memory test driver inside the
+// process, so that the whole stack works with nothing installed.
+//
+// Commands:
+//
+//	version              the daemon's libvirt and hypervisor versions
+//	hostname             the daemon host's name
+//	list [--all]         running (or all) domains
+//	dominfo DOMAIN       a domain's state, CPUs and memory
+//	dumpxml DOMAIN       a domain's XML
+//	define FILE          define a domain from an XML file
+//	start DOMAIN         start a defined domain
+//	destroy DOMAIN       stop a domain at once
+//	undefine DOMAIN      remove a domain's definition
+//	events               print lifecycle events until interrupted
+//	screenshot DOMAIN FILE  save a screenshot, with a progress bar
+//	serve --listen unix:PATH|tcp:HOST:PORT
+//	                     serve the in-memory test driver to other programs
+//	                     (virsh -c 'test+unix:///default?socket=PATH' ...)
+//
+// DOMAIN is a name, an ID or a UUID. virtrpc exits 0 on success, 1 on an
+// error and 2 on bad usage.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: virtrpc [-c URI] COMMAND [ARGS]
+commands: version, hostname, list [--all], dominfo DOMAIN, dumpxml DOMAIN,
+          define FILE, start DOMAIN, destroy DOMAIN, undefine DOMAIN, events,
+          screenshot DOMAIN FILE, serve --listen unix:PATH|tcp:HOST:PORT
+Run "go doc github.com/virtrpc/virtrpc/cmd/virtrpc" for details.
+`)
+}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/virtrpc/virtrpc/internal/testpeer"
+)
+
+// TestMain lets the test binary act as the virtrpc command, so that tests
+// can run it as a separate process (a daemon other programs connect to).
+func TestMain(m *testing.M) {
+	if os.Getenv("VIRTRPC_TEST_AS_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func runCmd(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb, func(string) string { return "" })
+	return out.String(), errb.String(), code
+}
+
+// TestMainJob is the README's main command: the whole stack in one
+// process, with nothing installed.
+func TestMainJob(t *testing.T) {
+	out, stderr, code := runCmd(t, "-c", "test:///default", "list", "--all")
+	if code != 0 || !strings.Contains(out, " 1      test    running") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	out, _, code = runCmd(t, "version")
+	if code != 0 || !strings.Contains(out, "Running hypervisor: TEST 0.0.2") {
+		t.Errorf("version: %d %s", code, out)
+	}
+	out, _, code = runCmd(t, "dominfo", "test")
+	if code != 0 || !strings.Contains(out, "State:       running") || !strings.Contains(out, "UUID:        6695eb01-f6a4-8304-79aa-97f2502e193f") {
+		t.Errorf("dominfo: %d %s", code, out)
+	}
+	path := filepath.Join(t.TempDir(), "shot.png")
+	out, _, code = runCmd(t, "screenshot", "test", path)
+	png, _ := os.ReadFile(path)
+	if code != 0 || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Errorf("screenshot: %d %s", code, out)
+	}
+	if _, stderr, code := runCmd(t, "dominfo", "nosuch"); code != 1 || !strings.Contains(stderr, "Domain not found") {
+		t.Errorf("missing domain: %d %s", code, stderr)
+	}
+	if _, _, code := runCmd(t, "frobnicate"); code != 2 {
+		t.Errorf("unknown command: exit %d", code)
+	}
+	if _, _, code := runCmd(t); code != 2 {
+		t.Errorf("no command: exit %d", code)
+	}
+}
+
+// serveDaemon runs `virtrpc serve` as its own process on a unix socket.
+func serveDaemon(t *testing.T) string {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "vrs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "s.sock")
+	cmd := exec.Command(exe, "serve", "--listen", "unix:"+sock)
+	cmd.Env = append(os.Environ(), "VIRTRPC_TEST_AS_MAIN=1")
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("virtrpc serve exited with %v\n%s", err, logs.String())
+			}
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Errorf("virtrpc serve ignored SIGTERM")
+		}
+		os.RemoveAll(dir)
+	})
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			return sock
+		}
+	}
+	t.Fatalf("virtrpc serve did not listen\n%s", logs.String())
+	return ""
+}
+
+// virsh runs libvirt's own client and returns its output and error.
+func virsh(t *testing.T, uri string, args ...string) (string, string, error) {
+	t.Helper()
+	bin := testpeer.Programs(t, "virsh")["virsh"]
+	home := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"-c", uri}, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_CACHE_HOME="+home, "LIBVIRT_DEFAULT_URI=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// TestVirshAgainstOurServer has libvirt's C client, virsh, drive our
+// daemon: the everyday commands, the lifecycle with the events virsh
+// sees, and an unimplemented command.
+func TestVirshAgainstOurServer(t *testing.T) {
+	testpeer.Programs(t, "virsh")
+	sock := serveDaemon(t)
+	uri := "test+unix:///default?socket=" + sock
+	must := func(args ...string) string {
+		t.Helper()
+		out, stderr, err := virsh(t, uri, args...)
+		if err != nil {
+			t.Fatalf("virsh %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+		}
+		return out
+	}
+	expect := func(out string, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("output lacks %q:\n%s", w, out)
+			}
+		}
+	}
+	expect(must("version"), "Running hypervisor: TEST 0.0.2")
+	host, _ := os.Hostname()
+	if out := strings.TrimSpace(must("hostname")); out != host {
+		t.Errorf("hostname %q, want %q", out, host)
+	}
+	expect(must("list", "--all"), " 1    test   running")
+	expect(must("dominfo", "test"), "Name:           test", "UUID:           6695eb01-f6a4-8304-79aa-97f2502e193f", "State:          running", "CPU(s):         2", "Max memory:     8388608 KiB")
+	var dx libvirtxml.Domain
+	if err := dx.Unmarshal(must("dumpxml", "test")); err != nil || dx.Name != "test" || dx.VCPU.Value != 2 {
+		t.Errorf("dumpxml: %v %+v", err, dx)
+	}
+
+	// virsh event --loop in its own process sees the lifecycle.
+	events := make(chan string, 1)
+	evCtx, evCancel := context.WithCancel(context.Background())
+	defer evCancel()
+	go func() {
+		bin := testpeer.Programs(t, "virsh")["virsh"]
+		cmd := exec.CommandContext(evCtx, bin, "-c", uri, "event", "--loop", "--event", "lifecycle", "--timeout", "10")
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "LIBVIRT_DEFAULT_URI=")
+		out, _ := cmd.Output()
+		events <- string(out)
+	}()
+	time.Sleep(500 * time.Millisecond) // let it register
+
+	xml := filepath.Join(t.TempDir(), "d.xml")
+	os.WriteFile(xml, []byte("<domain type='test'><name>vd1</name><memory>65536</memory><os><type>hvm</type></os></domain>"), 0o644)
+	expect(must("define", xml), "Domain 'vd1' defined")
+	// Separate virsh processes see each other's changes: state lives as
+	// long as the daemon.
+	expect(must("start", "vd1"), "Domain 'vd1' started")
+	expect(must("list", "--all"), "vd1    running")
+	expect(must("destroy", "vd1"), "Domain 'vd1' destroyed")
+	expect(must("undefine", "vd1"), "Domain 'vd1' has been undefined")
+
+	_, stderr, err := virsh(t, uri, "net-list")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || !strings.Contains(stderr, "this function is not supported by the connection driver") {
+		t.Errorf("unimplemented command: %v\n%s", err, stderr)
+	}
+
+	time.Sleep(300 * time.Millisecond)
+	evCancel()
+	out := <-events
+	expect(out,
+		"event 'lifecycle' for domain 'vd1': Defined Added",
+		"event 'lifecycle' for domain 'vd1': Started Booted",
+		"event 'lifecycle' for domain 'vd1': Stopped Destroyed",
+		"event 'lifecycle' for domain 'vd1': Undefined Removed")
+}
