@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
@@ -27,11 +26,8 @@ type Stream struct {
 	gone   chan struct{} // closed when the stream is over
 	once   sync.Once
 
-	mu   sync.Mutex // guards the reading state below
-	cur  []byte
-	hole int64
-	eof  bool
-	err  error
+	mu      sync.Mutex // guards pending
+	pending frame.Pending
 }
 
 func (c *Conn) newStream(p rpc.Procedure) *Stream {
@@ -91,9 +87,7 @@ func (s *Stream) end() {
 // shut ends the stream because the connection went down.
 func (s *Stream) shut(err error) {
 	s.mu.Lock()
-	if s.err == nil {
-		s.err = err
-	}
+	s.pending.Fail(err)
 	s.mu.Unlock()
 	s.end()
 }
@@ -123,26 +117,12 @@ func (s *Stream) Read(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
-		switch {
-		case len(p) == 0:
-			return 0, nil
-		case len(s.cur) > 0:
-			n := copy(p, s.cur)
-			s.cur = s.cur[n:]
-			return n, nil
-		case s.hole > 0:
-			n := int(min(int64(len(p)), s.hole))
-			clear(p[:n])
-			s.hole -= int64(n)
-			return n, nil
-		case s.err != nil:
-			return 0, s.err
-		case s.eof:
-			return 0, io.EOF
+		if n, ok, err := s.pending.Read(p); ok {
+			return n, err
 		}
 		m, err := s.next(context.Background())
 		if err != nil {
-			s.err = err
+			s.pending.Fail(err)
 			continue
 		}
 		s.take(m)
@@ -154,19 +134,16 @@ func (s *Stream) take(m frame.Message) {
 	h := &m.Header
 	switch {
 	case h.Status == virnet.MessageStatusError:
-		s.err = decodeError(m.Payload)
+		s.pending.Fail(decodeError(m.Payload))
 	case h.Type == virnet.MessageTypeStreamHole:
-		var hole virnet.StreamHole
-		if err := hole.UnmarshalBinary(m.Payload); err != nil || hole.Length < 0 {
-			s.err = fmt.Errorf("client: bad stream hole: %v", err)
-			return
+		if err := s.pending.Hole(m.Payload); err != nil {
+			s.pending.Fail(fmt.Errorf("client: bad stream hole: %w", err))
 		}
-		s.hole += hole.Length
 	case h.Status == virnet.MessageStatusContinue && len(m.Payload) > 0:
-		s.cur = m.Payload
+		s.pending.Data(m.Payload)
 	default:
 		// An empty CONTINUE, or OK: the daemon has no more data.
-		s.eof = true
+		s.pending.End()
 	}
 }
 
@@ -202,7 +179,7 @@ func (s *Stream) SendHole(length int64) error {
 func (s *Stream) pendingError() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.err == nil {
+	for s.pending.Err() == nil {
 		select {
 		case m := <-s.in:
 			s.take(m)
@@ -210,7 +187,7 @@ func (s *Stream) pendingError() error {
 			return nil
 		}
 	}
-	return s.err
+	return s.pending.Err()
 }
 
 // Finish ends the stream: it tells the daemon that all data was sent (or
@@ -235,8 +212,8 @@ func (s *Stream) close(ctx context.Context, status virnet.MessageStatus) error {
 	defer s.end()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil && status == virnet.MessageStatusOK {
-		return s.err
+	if err := s.pending.Err(); err != nil && status == virnet.MessageStatusOK {
+		return err
 	}
 	if err := s.c.send(s.header(status, virnet.MessageTypeStream), nil, nil); err != nil {
 		return err

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"io"
 	"sync"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
@@ -30,11 +29,8 @@ type serverStream struct {
 	once  sync.Once
 	ropen sync.Once
 
-	mu        sync.Mutex // guards the reading state
-	cur       []byte
-	hole      int64
-	eof       bool
-	err       error
+	mu        sync.Mutex // guards the state below
+	pending   frame.Pending
 	final     bool // the client's OK or ERROR has been seen
 	wroteData bool
 }
@@ -64,9 +60,7 @@ func (s *serverStream) drop() {
 
 func (s *serverStream) fail(err error) {
 	s.mu.Lock()
-	if s.err == nil {
-		s.err = err
-	}
+	s.pending.Fail(err)
 	s.mu.Unlock()
 	s.drop()
 }
@@ -82,9 +76,7 @@ func (c *Conn) streamMessage(m frame.Message) {
 	}
 	if m.Header.Status == virnet.MessageStatusError {
 		s.mu.Lock()
-		if s.err == nil {
-			s.err = ErrAborted
-		}
+		s.pending.Fail(ErrAborted)
 		s.final = true
 		s.mu.Unlock()
 		ack := s.hdr
@@ -114,7 +106,7 @@ func (s *serverStream) send(status virnet.MessageStatus, typ virnet.MessageType,
 // Write sends data to the client in chunks libvirt accepts.
 func (s *serverStream) Write(p []byte) (int, error) {
 	s.mu.Lock()
-	err := s.err
+	err := s.pending.Err()
 	s.wroteData = true
 	s.mu.Unlock()
 	if err != nil {
@@ -137,22 +129,8 @@ func (s *serverStream) Read(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
-		switch {
-		case len(p) == 0:
-			return 0, nil
-		case len(s.cur) > 0:
-			n := copy(p, s.cur)
-			s.cur = s.cur[n:]
-			return n, nil
-		case s.hole > 0:
-			n := int(min(int64(len(p)), s.hole))
-			clear(p[:n])
-			s.hole -= int64(n)
-			return n, nil
-		case s.err != nil:
-			return 0, s.err
-		case s.eof:
-			return 0, io.EOF
+		if n, ok, err := s.pending.Read(p); ok {
+			return n, err
 		}
 		s.mu.Unlock()
 		var m frame.Message
@@ -163,9 +141,7 @@ func (s *serverStream) Read(p []byte) (int, error) {
 		}
 		s.mu.Lock()
 		if !ok {
-			if s.err == nil {
-				s.err = errors.New("server: stream is over")
-			}
+			s.pending.Fail(errors.New("server: stream is over"))
 			continue
 		}
 		s.take(m)
@@ -175,14 +151,14 @@ func (s *serverStream) Read(p []byte) (int, error) {
 func (s *serverStream) take(m frame.Message) {
 	switch {
 	case m.Header.Type == virnet.MessageTypeStreamHole:
-		var h virnet.StreamHole
-		if h.UnmarshalBinary(m.Payload) == nil && h.Length >= 0 {
-			s.hole += h.Length
+		if err := s.pending.Hole(m.Payload); err != nil {
+			s.pending.Fail(err)
 		}
 	case m.Header.Status == virnet.MessageStatusOK:
-		s.final, s.eof = true, true
+		s.final = true
+		s.pending.End()
 	case len(m.Payload) > 0:
-		s.cur = m.Payload
+		s.pending.Data(m.Payload)
 	}
 }
 
@@ -192,7 +168,7 @@ func (s *serverStream) take(m frame.Message) {
 func (s *serverStream) Finish(ctx context.Context) error {
 	defer s.drop()
 	s.mu.Lock()
-	sent, final, err := s.wroteData, s.final, s.err
+	sent, final, err := s.wroteData, s.final, s.pending.Err()
 	s.mu.Unlock()
 	if err != nil {
 		return err

@@ -1,0 +1,70 @@
+package frame
+
+import (
+	"io"
+
+	"github.com/virtrpc/virtrpc/gen/virnet"
+)
+
+// Pending is what one end of a stream has received and not yet read:
+// data, holes (runs of zeros a sparse stream skips), and how the stream
+// ended. The client's and the server's streams both read through it.
+type Pending struct {
+	cur  []byte
+	hole int64
+	eof  bool
+	err  error
+}
+
+// Read serves p from what is pending. It reports false when nothing is
+// pending and the stream has not ended: the caller must wait for the next
+// message and Add it.
+func (p *Pending) Read(b []byte) (n int, ok bool, err error) {
+	switch {
+	case len(b) == 0:
+		return 0, true, nil
+	case len(p.cur) > 0:
+		n := copy(b, p.cur)
+		p.cur = p.cur[n:]
+		return n, true, nil
+	case p.hole > 0:
+		n := int(min(int64(len(b)), p.hole))
+		clear(b[:n])
+		p.hole -= int64(n)
+		return n, true, nil
+	case p.err != nil:
+		return 0, true, p.err
+	case p.eof:
+		return 0, true, io.EOF
+	}
+	return 0, false, nil
+}
+
+// Data queues a data payload.
+func (p *Pending) Data(b []byte) { p.cur = b }
+
+// Hole queues a hole message's payload (virNetStreamHole).
+func (p *Pending) Hole(payload []byte) error {
+	var h virnet.StreamHole
+	if err := h.UnmarshalBinary(payload); err != nil {
+		return err
+	}
+	if h.Length < 0 {
+		return &Error{Reason: "negative stream hole"}
+	}
+	p.hole += h.Length
+	return nil
+}
+
+// End marks the end of the data.
+func (p *Pending) End() { p.eof = true }
+
+// Fail records why the stream failed; the first reason stays.
+func (p *Pending) Fail(err error) {
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+// Err returns why the stream failed, or nil.
+func (p *Pending) Err() error { return p.err }
