@@ -74,6 +74,12 @@ type libvirtdConfig struct {
 	startTimeout time.Duration
 	stopTimeout  time.Duration
 	sasl         *saslConfig
+	tls          *tlsConfig
+}
+
+type tlsConfig struct {
+	cert, key, ca string
+	noVerify      bool
 }
 
 type saslConfig struct {
@@ -91,6 +97,15 @@ func WithSASL(user, password string, mechs ...string) LibvirtdOption {
 		mechs = []string{"scram-sha-256", "plain"}
 	}
 	return func(c *libvirtdConfig) { c.sasl = &saslConfig{user: user, password: password, mechs: mechs} }
+}
+
+// WithTLS turns on the TLS listener on 127.0.0.1 (auth_tls = "none"; the
+// TLS client certificate is the authentication) with the given server
+// certificate, key and CA. noVerifyClient sets tls_no_verify_certificate,
+// so that clients without a certificate are accepted. Use it in root
+// mode: a session daemon runs as another user that cannot read the key.
+func WithTLS(cert, key, ca string, noVerifyClient bool) LibvirtdOption {
+	return func(c *libvirtdConfig) { c.tls = &tlsConfig{cert: cert, key: key, ca: ca, noVerify: noVerifyClient} }
 }
 
 // WithMode chooses root or session mode; the default is ModeAuto.
@@ -174,6 +189,8 @@ type Libvirtd struct {
 	AdminSocket string
 	// TCPAddr is the TCP listener's "127.0.0.1:port", or "" when TCP is off.
 	TCPAddr string
+	// TLSAddr is the TLS listener's "127.0.0.1:port", or "" unless WithTLS.
+	TLSAddr string
 	// PID is the daemon's process ID.
 	PID int
 	// ConfigPath is the libvirtd.conf the helper wrote.
@@ -397,7 +414,7 @@ func startLibvirtd(t testing.TB, binary string, cfg libvirtdConfig) (*Libvirtd, 
 	}
 
 	args := []string{"-f", d.ConfigPath, "-p", filepath.Join(dir, "libvirtd.pid")}
-	if cfg.tcp {
+	if cfg.tcp || cfg.tls != nil {
 		args = append(args, "-l")
 	}
 	if cfg.idleExit > 0 {
@@ -412,7 +429,14 @@ func startLibvirtd(t testing.TB, binary string, cfg libvirtdConfig) (*Libvirtd, 
 			}
 			d.TCPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		}
-		if err := os.WriteFile(d.ConfigPath, []byte(configText(d, cfg, port)), 0o644); err != nil {
+		tlsPort := 0
+		if cfg.tls != nil {
+			if tlsPort, err = freePort(); err != nil {
+				return nil, err
+			}
+			d.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort))
+		}
+		if err := os.WriteFile(d.ConfigPath, []byte(configText(d, cfg, port, tlsPort)), 0o644); err != nil {
 			return nil, err
 		}
 		if cred != nil {
@@ -438,7 +462,7 @@ func startLibvirtd(t testing.TB, binary string, cfg libvirtdConfig) (*Libvirtd, 
 			_ = d.Stop()
 		}
 		logs := d.Logs()
-		if cfg.tcp && attempt < portAttempts && strings.Contains(logs, "Address already in use") {
+		if (cfg.tcp || cfg.tls != nil) && attempt < portAttempts && strings.Contains(logs, "Address already in use") {
 			t.Logf("libvirtd: port %d taken meanwhile, retrying", port)
 			continue
 		}
@@ -507,6 +531,9 @@ func (d *Libvirtd) waitReady(timeout time.Duration) error {
 	if d.AdminSocket != "" {
 		pending = append(pending, struct{ network, addr string }{"unix", d.AdminSocket})
 	}
+	if d.TLSAddr != "" {
+		pending = append(pending, struct{ network, addr string }{"tcp", d.TLSAddr})
+	}
 	if d.TCPAddr != "" {
 		pending = append(pending, struct{ network, addr string }{"tcp", d.TCPAddr})
 	}
@@ -534,9 +561,9 @@ func (d *Libvirtd) waitReady(timeout time.Duration) error {
 	return nil
 }
 
-func configText(d *Libvirtd, cfg libvirtdConfig, port int) string {
+func configText(d *Libvirtd, cfg libvirtdConfig, port, tlsPort int) string {
 	lines := [][2]string{
-		{"listen_tls", "0"},
+		{"listen_tls", boolSetting(cfg.tls != nil)},
 		{"listen_tcp", boolSetting(cfg.tcp)},
 		{"unix_sock_dir", quote(d.Dir)},
 		{"unix_sock_rw_perms", quote("0777")},
@@ -550,6 +577,19 @@ func configText(d *Libvirtd, cfg libvirtdConfig, port int) string {
 			[2]string{"listen_addr", quote("127.0.0.1")},
 			[2]string{"tcp_port", quote(strconv.Itoa(port))},
 			[2]string{"auth_tcp", quote("none")},
+		)
+	}
+	if cfg.tls != nil {
+		if !cfg.tcp {
+			lines = append(lines, [2]string{"listen_addr", quote("127.0.0.1")})
+		}
+		lines = append(lines,
+			[2]string{"tls_port", quote(strconv.Itoa(tlsPort))},
+			[2]string{"auth_tls", quote("none")},
+			[2]string{"cert_file", quote(cfg.tls.cert)},
+			[2]string{"key_file", quote(cfg.tls.key)},
+			[2]string{"ca_file", quote(cfg.tls.ca)},
+			[2]string{"tls_no_verify_certificate", boolSetting(cfg.tls.noVerify)},
 		)
 	}
 	if cfg.maxRequests > 0 {

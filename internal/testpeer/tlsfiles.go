@@ -1,0 +1,111 @@
+package testpeer
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TLSFiles is a private certificate authority and the certificates a TLS
+// test needs, in libvirt's file layout. Dir holds cacert.pem,
+// clientcert.pem and clientkey.pem, as a client's pkipath= wants them;
+// the server's certificate and key are beside them.
+type TLSFiles struct {
+	Dir        string
+	CACert     string
+	ClientCert string
+	ClientKey  string
+	ServerCert string
+	ServerKey  string
+	// WrongNameCert and WrongNameKey are a server certificate from the
+	// same CA for a name that is not this host (wrong.example), for
+	// tests of name verification.
+	WrongNameCert string
+	WrongNameKey  string
+}
+
+// GenerateTLS makes a CA (RSA 2048, CA:TRUE, keyCertSign), a server
+// certificate for localhost, 127.0.0.1 and ::1 (serverAuth), a client
+// certificate (clientAuth), and a server certificate for a wrong name, as
+// libvirt's GnuTLS checks want them.
+func GenerateTLS(t testing.TB) *TLSFiles {
+	t.Helper()
+	dir := t.TempDir()
+	f := &TLSFiles{
+		Dir:        dir,
+		CACert:     filepath.Join(dir, "cacert.pem"),
+		ClientCert: filepath.Join(dir, "clientcert.pem"),
+		ClientKey:  filepath.Join(dir, "clientkey.pem"),
+		ServerCert: filepath.Join(dir, "servercert.pem"),
+		ServerKey:  filepath.Join(dir, "serverkey.pem"),
+	}
+	f.WrongNameCert, f.WrongNameKey = filepath.Join(dir, "wrongcert.pem"), filepath.Join(dir, "wrongkey.pem")
+	now := time.Now()
+	caKey := genKey(t)
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "virtrpc test CA", Organization: []string{"virtrpc"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	writePEM(t, f.CACert, "CERTIFICATE", caDER)
+
+	leaf := func(serial int64, cn string, dns []string, ips []net.IP, usage x509.ExtKeyUsage, certPath, keyPath string) {
+		key := genKey(t)
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(serial),
+			Subject:      pkix.Name{CommonName: cn, Organization: []string{"virtrpc"}},
+			NotBefore:    now.Add(-time.Hour),
+			NotAfter:     now.Add(24 * time.Hour),
+			KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+			DNSNames:     dns,
+			IPAddresses:  ips,
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writePEM(t, certPath, "CERTIFICATE", der)
+		writePEM(t, keyPath, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))
+	}
+	leaf(2, "localhost", []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, x509.ExtKeyUsageServerAuth, f.ServerCert, f.ServerKey)
+	leaf(3, "virtrpc client", nil, nil, x509.ExtKeyUsageClientAuth, f.ClientCert, f.ClientKey)
+	leaf(4, "wrong.example", []string{"wrong.example"}, nil, x509.ExtKeyUsageServerAuth, f.WrongNameCert, f.WrongNameKey)
+	return f
+}
+
+func genKey(t testing.TB) *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func writePEM(t testing.TB, path, typ string, der []byte) {
+	t.Helper()
+	mode := os.FileMode(0o644)
+	if typ != "CERTIFICATE" {
+		mode = 0o600
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode); err != nil {
+		t.Fatal(err)
+	}
+}
