@@ -43,4 +43,3 @@ func TestSSHD(t *testing.T) {
 		t.Errorf("ssh through the wrapper: %v %s", err, out)
 	}
 }
-
