@@ -68,8 +68,15 @@
 // legacy too. A legacy URI sends the name of its name= variable, else an
 // empty one.
 //
-// remote://server could be either form; see isLegacy for the rule. Both
-// forms read it the same way: tls to server, port 16514, empty name.
+// Which form a URI is: it is legacy when it starts with "remote:" and
+// goes on with "//" and an authority that is only host[:port] (then
+// nothing, or white space and variables), with one '/' (not two), or
+// with anything that is not '/'. So remote://server and
+// remote://server:9000 are the legacy tls shorthand, while remote://,
+// remote:///, remote://server/ and remote://user@server are modern.
+// The two forms read remote://server the same way anyway (tls to server,
+// port 16514, an empty name): the rule decides only Target.Legacy and
+// which errors malformed input gets.
 //
 // # Defaults that need the machine
 //
