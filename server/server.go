@@ -149,7 +149,8 @@ func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
 		streams: map[uint32]*serverStream{},
 		done:    make(chan struct{}),
 	}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	base, cancel := context.WithCancel(context.Background())
+	c.ctx, c.cancel = context.WithValue(base, connKey{}, c), cancel
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -199,7 +200,8 @@ type Conn struct {
 	sem    chan struct{}
 	calls  sync.WaitGroup
 
-	wmu sync.Mutex // serialises writes
+	wmu  sync.Mutex // serialises writes; guards wbuf
+	wbuf []byte
 
 	mu        sync.Mutex
 	streams   map[uint32]*serverStream
@@ -259,12 +261,15 @@ func (c *Conn) SetValue(key, v any) {
 
 // write sends one message.
 func (c *Conn) write(h *virnet.MessageHeader, p frame.Payload, raw []byte) error {
-	b, err := frame.Append(nil, h, p, raw)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	b, err := frame.Append(c.wbuf[:0], h, p, raw)
 	if err != nil {
 		return err
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	if cap(b) <= 1<<20 {
+		c.wbuf = b // reuse, unless one huge message would stay resident
+	}
 	_, err = c.rw.Write(b)
 	return err
 }
@@ -308,6 +313,13 @@ func (c *Conn) serve() {
 				go c.write(&pong, nil, nil)
 			}
 		case h.Type == virnet.MessageTypeCall:
+			if c.highPriority(h) {
+				// libvirt's high-priority procedures never wait on a
+				// hypervisor, so they run here, on the reader, saving a
+				// goroutine hand-off per call.
+				c.call(m)
+				continue
+			}
 			select {
 			case c.sem <- struct{}{}:
 			case <-c.done:
@@ -324,6 +336,17 @@ func (c *Conn) serve() {
 			c.srv.log.Debug("server: ignoring a message", "type", h.Type, "proc", h.Proc)
 		}
 	}
+}
+
+// highPriority reports whether a call is of a procedure libvirt marks
+// @priority: high and that opens no stream.
+func (c *Conn) highPriority(h *virnet.MessageHeader) bool {
+	p, ok := c.srv.programs[h.Prog]
+	if !ok || p.Info == nil {
+		return false
+	}
+	info, ok := p.Info(h.Proc)
+	return ok && info.HighPriority && info.Stream == rpc.NoStream
 }
 
 // Feature numbers the server answers itself (virDrvFeature).
@@ -363,7 +386,7 @@ func (c *Conn) call(m frame.Message) {
 			stream = c.newStream(h)
 		}
 	}
-	ctx := context.WithValue(c.ctx, connKey{}, c)
+	ctx := c.ctx
 	var rs rpc.Stream
 	if stream != nil {
 		rs = stream

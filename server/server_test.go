@@ -23,7 +23,12 @@ import (
 	"github.com/virtrpc/virtrpc/server"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if childRole() {
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // daemon is a small handler: a version, a counter, a screenshot stream, an
 // upload stream and lifecycle events.

@@ -8,6 +8,7 @@
 package frame
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -64,8 +65,14 @@ func NewReader(r io.Reader, max int) *Reader {
 	if max <= 0 || max > MaxMessage {
 		max = MaxMessage
 	}
-	return &Reader{r: r, max: max}
+	// Buffered, so that a small message usually takes one read system
+	// call rather than three (length, header, payload).
+	return &Reader{r: bufio.NewReaderSize(r, bufferSize), max: max}
 }
+
+// bufferSize is the read buffer: a small message fits whole, and a large
+// one is read in pieces of this size.
+const bufferSize = 64 << 10
 
 // initialChunk is how much of a payload is allocated before its bytes
 // arrive; the buffer doubles as they do.
