@@ -2,6 +2,9 @@
 // package per program: remote (libvirt's main API), qemu, lxc, admin,
 // keepalive, and virnet (the message header, errors and stream holes).
 // Every XDR type there has a codec with no reflection (XDRSize, AppendXDR,
-// ConsumeXDR and the encoding.Binary* methods) over package xdr. Run
-// `make generate` to rebuild it; the files are committed.
+// ConsumeXDR, ConsumeXDRWith and the encoding.Binary* methods) over package
+// xdr. Decoded values own their memory: strings come from a per-decode
+// arena, many to an allocation, and opaque data is copied unless the
+// caller sets xdr.Decoder.AliasOpaque. Run `make generate` to rebuild it;
+// the files are committed.
 package gen

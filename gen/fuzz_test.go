@@ -99,6 +99,13 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("%s: not canonical: decoding then encoding changed the bytes at offset %d\nin  %x\nout %x\nvalue %#v",
 				nt.name, firstDiff(out, in[:n]), in[:n], out, v)
 		}
+		// Aliasing opaque data changes where bytes live, never what
+		// decodes.
+		aliased := reflect.New(nt.typ).Interface().(xdr.Codec)
+		d := xdr.Decoder{AliasOpaque: true}
+		if an, err := aliased.ConsumeXDRWith(in, &d); an != n || err != nil || !reflect.DeepEqual(aliased, v) {
+			t.Fatalf("%s: with AliasOpaque, %d bytes and %v, without %d bytes\n%#v\n%#v", nt.name, an, err, n, aliased, v)
+		}
 	})
 }
 

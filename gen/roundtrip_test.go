@@ -180,6 +180,24 @@ func TestRoundTrip(t *testing.T) {
 			if !bytes.Equal(enc, again) {
 				t.Fatalf("%s: bytes changed in a round trip", name)
 			}
+			// The decoded value owns its memory: overwriting the input,
+			// as a transport reusing its buffer does, changes nothing.
+			// With AliasOpaque it decodes to the same value.
+			scratch := bytes.Clone(enc)
+			owned, aliased := reflect.New(typ), reflect.New(typ)
+			if err := owned.Interface().(xdr.Codec).UnmarshalBinary(scratch); err != nil {
+				t.Fatalf("%s: decode: %v", name, err)
+			}
+			d := xdr.Decoder{AliasOpaque: true}
+			if err := d.Unmarshal(enc, aliased.Interface().(xdr.Codec)); err != nil || !reflect.DeepEqual(v.Interface(), aliased.Interface()) {
+				t.Fatalf("%s: decoding with AliasOpaque gave another value (%v):\n%#v\n%#v", name, err, v.Interface(), aliased.Interface())
+			}
+			for i := range scratch {
+				scratch[i] = ^scratch[i]
+			}
+			if !reflect.DeepEqual(v.Interface(), owned.Interface()) {
+				t.Fatalf("%s: the decoded value changed with its input:\n%#v\n%#v", name, v.Interface(), owned.Interface())
+			}
 			// Every proper prefix is short input, never a panic or success.
 			for cut := 0; cut < len(enc); cut += 1 + len(enc)/16 {
 				if _, err := back.Interface().(xdr.Codec).ConsumeXDR(enc[:cut]); err == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/xdr"
 )
 
@@ -32,4 +33,32 @@ func ExampleConsumeOpaque() {
 	fmt.Println(err, errors.Is(err, xdr.ErrBound))
 	// Output:
 	// xdr: length 2147483647 exceeds bound 65536 true
+}
+
+// By default a decoded value owns all its memory. A caller that owns its
+// input and leaves it alone while the value lives, as a stream reading each
+// frame into a buffer of its own can, may let variable-length opaque data
+// alias the input instead of copying it: no allocation and no copy, but
+// the value now changes with the buffer.
+func ExampleDecoder_aliasOpaque() {
+	frame, err := (&remote.DomainBlockPeekRet{Buffer: []byte("disk bytes")}).MarshalBinary()
+	if err != nil {
+		panic(err)
+	}
+
+	var copied remote.DomainBlockPeekRet
+	if err := copied.UnmarshalBinary(frame); err != nil {
+		panic(err)
+	}
+	var aliased remote.DomainBlockPeekRet
+	d := xdr.Decoder{AliasOpaque: true}
+	if err := d.Unmarshal(frame, &aliased); err != nil {
+		panic(err)
+	}
+
+	copy(frame[4:], "DISK") // the frame buffer is reused
+	fmt.Printf("%s\n%s\n", copied.Buffer, aliased.Buffer)
+	// Output:
+	// disk bytes
+	// DISK bytes
 }

@@ -8,6 +8,10 @@
 // against the bytes that remain before it allocates, checks that padding is
 // zero and that a bool is 0 or 1, so that decoding then encoding gives the
 // same bytes, and never allocates more than the input can justify.
+//
+// Decoded values own their memory: strings are copied out of the input
+// (into a Decoder's arena, many to an allocation) and so is opaque data,
+// unless the caller asks for aliasing with Decoder.AliasOpaque.
 package xdr
 
 import (
@@ -19,11 +23,12 @@ import (
 // Version is the version of the generated-code contract. Generated files
 // assert it at compile time (see the VersionN constants), so code generated
 // for another runtime fails to build instead of misbehaving.
-const Version = 1
+const Version = 2
 
-// Version1 exists while the runtime supports generated code of contract
-// version 1; generated files refer to it.
-const Version1 = Version
+// Version2 exists while the runtime supports generated code of contract
+// version 2, whose decoders share a Decoder; generated files refer to it.
+// Version 1 code, without ConsumeXDRWith, is no longer supported.
+const Version2 = Version
 
 // MaxDepth bounds how deeply optional data may nest when decoding a type
 // that contains itself, so that hostile input cannot exhaust the stack.
@@ -40,8 +45,11 @@ type Codec interface {
 	// nothing useful, when a value breaks a bound of the .x definition.
 	AppendXDR(b []byte) ([]byte, error)
 	// ConsumeXDR decodes from the start of b and returns the number of
-	// bytes used.
+	// bytes used. The value shares no memory with b.
 	ConsumeXDR(b []byte) (int, error)
+	// ConsumeXDRWith is ConsumeXDR with the state and options of d,
+	// which generated decoders hand down to the values they contain.
+	ConsumeXDRWith(b []byte, d *Decoder) (int, error)
 	encoding.BinaryAppender
 	encoding.BinaryMarshaler
 	encoding.BinaryUnmarshaler
@@ -285,7 +293,8 @@ func ConsumeOpaque(b []byte, max uint32) ([]byte, int, error) {
 	return p, total, nil
 }
 
-// ConsumeString reads a string.
+// ConsumeString reads a string into a new allocation of its own;
+// Decoder.ConsumeString shares allocations between strings.
 func ConsumeString(b []byte, max uint32) (string, int, error) {
 	n, total, err := opaqueLen(b, max)
 	if err != nil {

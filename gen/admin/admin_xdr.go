@@ -195,15 +195,23 @@ func (u *TypedParamValue) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (u *TypedParamValue) ConsumeXDR(b []byte) (int, error) {
-	n, err := u.consume(b)
+	var d xdr.Decoder
+	return u.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (u *TypedParamValue) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := u.consume(b, d)
 	if err != nil {
 		*u = TypedParamValue{}
 		return n, xdr.Named(err, "TypedParamValue")
 	}
 	return n, nil
 }
-func (u *TypedParamValue) consume(b []byte) (int, error) {
+func (u *TypedParamValue) consume(b []byte, d *xdr.Decoder) (int, error) {
 	*u = TypedParamValue{}
 	off := 0
 	if len(b)-off < 4 {
@@ -250,7 +258,7 @@ func (u *TypedParamValue) consume(b []byte) (int, error) {
 		off += 4
 	case 7:
 		{
-			x, n, err := xdr.ConsumeString(b[off:], 4194304)
+			x, n, err := d.ConsumeString(b[off:], 4194304)
 			if err != nil {
 				return off, xdr.Field(err, "s")
 			}
@@ -307,17 +315,25 @@ func (v *TypedParam) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *TypedParam) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *TypedParam) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "TypedParam")
 	}
 	return n, nil
 }
-func (v *TypedParam) consume(b []byte) (int, error) {
+func (v *TypedParam) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "field")
 		}
@@ -325,7 +341,7 @@ func (v *TypedParam) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		n, err := v.Value.ConsumeXDR(b[off:])
+		n, err := v.Value.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "value")
 		}
@@ -372,17 +388,25 @@ func (v *NonnullServer) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NonnullServer) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NonnullServer) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NonnullServer")
 	}
 	return n, nil
 }
-func (v *NonnullServer) consume(b []byte) (int, error) {
+func (v *NonnullServer) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -439,17 +463,25 @@ func (v *NonnullClient) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NonnullClient) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NonnullClient) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NonnullClient")
 	}
 	return n, nil
 }
-func (v *NonnullClient) consume(b []byte) (int, error) {
+func (v *NonnullClient) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDR(b[off:])
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -505,14 +537,22 @@ func (v *ConnectOpenArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectOpenArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectOpenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectOpenArgs")
 	}
 	return n, nil
 }
-func (v *ConnectOpenArgs) consume(b []byte) (int, error) {
+func (v *ConnectOpenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -554,14 +594,22 @@ func (v *ConnectGetLibVersionRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetLibVersionRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetLibVersionRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetLibVersionRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetLibVersionRet) consume(b []byte) (int, error) {
+func (v *ConnectGetLibVersionRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "libVer")
@@ -605,14 +653,22 @@ func (v *ConnectListServersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListServersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListServersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListServersArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListServersArgs) consume(b []byte) (int, error) {
+func (v *ConnectListServersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -677,14 +733,22 @@ func (v *ConnectListServersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListServersRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListServersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListServersRet")
 	}
 	return n, nil
 }
-func (v *ConnectListServersRet) consume(b []byte) (int, error) {
+func (v *ConnectListServersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -695,7 +759,7 @@ func (v *ConnectListServersRet) consume(b []byte) (int, error) {
 		v.Servers = make([]NonnullServer, cnt)
 		for i := range v.Servers {
 			{
-				n, err := v.Servers[i].ConsumeXDR(b[off:])
+				n, err := v.Servers[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "servers")
 				}
@@ -752,17 +816,25 @@ func (v *ConnectLookupServerArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectLookupServerArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectLookupServerArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectLookupServerArgs")
 	}
 	return n, nil
 }
-func (v *ConnectLookupServerArgs) consume(b []byte) (int, error) {
+func (v *ConnectLookupServerArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -815,17 +887,25 @@ func (v *ConnectLookupServerRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectLookupServerRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectLookupServerRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectLookupServerRet")
 	}
 	return n, nil
 }
-func (v *ConnectLookupServerRet) consume(b []byte) (int, error) {
+func (v *ConnectLookupServerRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDR(b[off:])
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -875,17 +955,25 @@ func (v *ServerGetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ServerGetThreadpoolParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ServerGetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ServerGetThreadpoolParametersArgs")
 	}
 	return n, nil
 }
-func (v *ServerGetThreadpoolParametersArgs) consume(b []byte) (int, error) {
+func (v *ServerGetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDR(b[off:])
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -946,14 +1034,22 @@ func (v *ServerGetThreadpoolParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ServerGetThreadpoolParametersRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ServerGetThreadpoolParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ServerGetThreadpoolParametersRet")
 	}
 	return n, nil
 }
-func (v *ServerGetThreadpoolParametersRet) consume(b []byte) (int, error) {
+func (v *ServerGetThreadpoolParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
@@ -964,7 +1060,7 @@ func (v *ServerGetThreadpoolParametersRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -1031,17 +1127,25 @@ func (v *ServerSetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ServerSetThreadpoolParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ServerSetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ServerSetThreadpoolParametersArgs")
 	}
 	return n, nil
 }
-func (v *ServerSetThreadpoolParametersArgs) consume(b []byte) (int, error) {
+func (v *ServerSetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDR(b[off:])
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1056,7 +1160,7 @@ func (v *ServerSetThreadpoolParametersArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -1116,17 +1220,25 @@ func (v *ServerListClientsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ServerListClientsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ServerListClientsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ServerListClientsArgs")
 	}
 	return n, nil
 }
-func (v *ServerListClientsArgs) consume(b []byte) (int, error) {
+func (v *ServerListClientsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDR(b[off:])
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1195,14 +1307,22 @@ func (v *ServerListClientsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ServerListClientsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ServerListClientsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ServerListClientsRet")
 	}
 	return n, nil
 }
-func (v *ServerListClientsRet) consume(b []byte) (int, error) {
+func (v *ServerListClientsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 24)
@@ -1213,7 +1333,7 @@ func (v *ServerListClientsRet) consume(b []byte) (int, error) {
 		v.Clients = make([]NonnullClient, cnt)
 		for i := range v.Clients {
 			{
-				n, err := v.Clients[i].ConsumeXDR(b[off:])
+				n, err := v.Clients[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "clients")
 				}
@@ -1273,17 +1393,25 @@ func (v *ServerLookupClientArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ServerLookupClientArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ServerLookupClientArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ServerLookupClientArgs")
 	}
 	return n, nil
 }
-func (v *ServerLookupClientArgs) consume(b []byte) (int, error) {
+func (v *ServerLookupClientArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDR(b[off:])
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1340,17 +1468,25 @@ func (v *ServerLookupClientRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ServerLookupClientRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ServerLookupClientRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ServerLookupClientRet")
 	}
 	return n, nil
 }
-func (v *ServerLookupClientRet) consume(b []byte) (int, error) {
+func (v *ServerLookupClientRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Clnt.ConsumeXDR(b[off:])
+		n, err := v.Clnt.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "clnt")
 		}
@@ -1400,17 +1536,25 @@ func (v *ClientGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ClientGetInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ClientGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ClientGetInfoArgs")
 	}
 	return n, nil
 }
-func (v *ClientGetInfoArgs) consume(b []byte) (int, error) {
+func (v *ClientGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Clnt.ConsumeXDR(b[off:])
+		n, err := v.Clnt.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "clnt")
 		}
@@ -1471,14 +1615,22 @@ func (v *ClientGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ClientGetInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ClientGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ClientGetInfoRet")
 	}
 	return n, nil
 }
-func (v *ClientGetInfoRet) consume(b []byte) (int, error) {
+func (v *ClientGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -1489,7 +1641,7 @@ func (v *ClientGetInfoRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -1541,17 +1693,25 @@ func (v *ClientCloseArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ClientCloseArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ClientCloseArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ClientCloseArgs")
 	}
 	return n, nil
 }
-func (v *ClientCloseArgs) consume(b []byte) (int, error) {
+func (v *ClientCloseArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Clnt.ConsumeXDR(b[off:])
+		n, err := v.Clnt.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "clnt")
 		}
@@ -1606,17 +1766,25 @@ func (v *ServerGetClientLimitsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ServerGetClientLimitsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ServerGetClientLimitsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ServerGetClientLimitsArgs")
 	}
 	return n, nil
 }
-func (v *ServerGetClientLimitsArgs) consume(b []byte) (int, error) {
+func (v *ServerGetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDR(b[off:])
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1677,14 +1845,22 @@ func (v *ServerGetClientLimitsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ServerGetClientLimitsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ServerGetClientLimitsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ServerGetClientLimitsRet")
 	}
 	return n, nil
 }
-func (v *ServerGetClientLimitsRet) consume(b []byte) (int, error) {
+func (v *ServerGetClientLimitsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
@@ -1695,7 +1871,7 @@ func (v *ServerGetClientLimitsRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -1762,17 +1938,25 @@ func (v *ServerSetClientLimitsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ServerSetClientLimitsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ServerSetClientLimitsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ServerSetClientLimitsArgs")
 	}
 	return n, nil
 }
-func (v *ServerSetClientLimitsArgs) consume(b []byte) (int, error) {
+func (v *ServerSetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDR(b[off:])
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1787,7 +1971,7 @@ func (v *ServerSetClientLimitsArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -1844,17 +2028,25 @@ func (v *ServerUpdateTLSFilesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ServerUpdateTLSFilesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ServerUpdateTLSFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ServerUpdateTLSFilesArgs")
 	}
 	return n, nil
 }
-func (v *ServerUpdateTLSFilesArgs) consume(b []byte) (int, error) {
+func (v *ServerUpdateTLSFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDR(b[off:])
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1900,14 +2092,22 @@ func (v *ConnectGetLoggingOutputsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetLoggingOutputsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetLoggingOutputsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetLoggingOutputsArgs")
 	}
 	return n, nil
 }
-func (v *ConnectGetLoggingOutputsArgs) consume(b []byte) (int, error) {
+func (v *ConnectGetLoggingOutputsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -1958,17 +2158,25 @@ func (v *ConnectGetLoggingOutputsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetLoggingOutputsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetLoggingOutputsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetLoggingOutputsRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetLoggingOutputsRet) consume(b []byte) (int, error) {
+func (v *ConnectGetLoggingOutputsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "outputs")
 		}
@@ -2015,14 +2223,22 @@ func (v *ConnectGetLoggingFiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetLoggingFiltersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetLoggingFiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetLoggingFiltersArgs")
 	}
 	return n, nil
 }
-func (v *ConnectGetLoggingFiltersArgs) consume(b []byte) (int, error) {
+func (v *ConnectGetLoggingFiltersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -2079,14 +2295,22 @@ func (v *ConnectGetLoggingFiltersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetLoggingFiltersRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetLoggingFiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetLoggingFiltersRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetLoggingFiltersRet) consume(b []byte) (int, error) {
+func (v *ConnectGetLoggingFiltersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -2097,7 +2321,7 @@ func (v *ConnectGetLoggingFiltersRet) consume(b []byte) (int, error) {
 		if present {
 			v.Filters = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "filters")
 				}
@@ -2163,14 +2387,22 @@ func (v *ConnectSetLoggingOutputsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectSetLoggingOutputsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectSetLoggingOutputsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectSetLoggingOutputsArgs")
 	}
 	return n, nil
 }
-func (v *ConnectSetLoggingOutputsArgs) consume(b []byte) (int, error) {
+func (v *ConnectSetLoggingOutputsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -2181,7 +2413,7 @@ func (v *ConnectSetLoggingOutputsArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Outputs = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "outputs")
 				}
@@ -2247,14 +2479,22 @@ func (v *ConnectSetLoggingFiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectSetLoggingFiltersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectSetLoggingFiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectSetLoggingFiltersArgs")
 	}
 	return n, nil
 }
-func (v *ConnectSetLoggingFiltersArgs) consume(b []byte) (int, error) {
+func (v *ConnectSetLoggingFiltersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -2265,7 +2505,7 @@ func (v *ConnectSetLoggingFiltersArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Filters = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "filters")
 				}
@@ -2318,14 +2558,22 @@ func (v *ConnectSetDaemonTimeoutArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectSetDaemonTimeoutArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectSetDaemonTimeoutArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectSetDaemonTimeoutArgs")
 	}
 	return n, nil
 }
-func (v *ConnectSetDaemonTimeoutArgs) consume(b []byte) (int, error) {
+func (v *ConnectSetDaemonTimeoutArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "timeout")
@@ -2463,6 +2711,11 @@ func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
 	return 4, nil
 }
 
+// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
+func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
+	return v.ConsumeXDR(b)
+}
+
 // AppendBinary implements encoding.BinaryAppender with the XDR encoding.
 func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
@@ -2485,4 +2738,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version1
+var _ = xdr.Version2

@@ -42,17 +42,25 @@ func (v *DomainOpenNamespaceArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainOpenNamespaceArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainOpenNamespaceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainOpenNamespaceArgs")
 	}
 	return n, nil
 }
-func (v *DomainOpenNamespaceArgs) consume(b []byte) (int, error) {
+func (v *DomainOpenNamespaceArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -117,6 +125,11 @@ func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
 	return 4, nil
 }
 
+// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
+func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
+	return v.ConsumeXDR(b)
+}
+
 // AppendBinary implements encoding.BinaryAppender with the XDR encoding.
 func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
@@ -139,4 +152,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version1
+var _ = xdr.Version2

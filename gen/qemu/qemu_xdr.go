@@ -48,24 +48,32 @@ func (v *DomainMonitorCommandArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMonitorCommandArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMonitorCommandArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMonitorCommandArgs")
 	}
 	return n, nil
 }
-func (v *DomainMonitorCommandArgs) consume(b []byte) (int, error) {
+func (v *DomainMonitorCommandArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cmd")
 		}
@@ -118,17 +126,25 @@ func (v *DomainMonitorCommandRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMonitorCommandRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMonitorCommandRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMonitorCommandRet")
 	}
 	return n, nil
 }
-func (v *DomainMonitorCommandRet) consume(b []byte) (int, error) {
+func (v *DomainMonitorCommandRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "result")
 		}
@@ -172,14 +188,22 @@ func (v *DomainAttachArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainAttachArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAttachArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainAttachArgs")
 	}
 	return n, nil
 }
-func (v *DomainAttachArgs) consume(b []byte) (int, error) {
+func (v *DomainAttachArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "pid_value")
@@ -232,17 +256,25 @@ func (v *DomainAttachRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainAttachRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAttachRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainAttachRet")
 	}
 	return n, nil
 }
-func (v *DomainAttachRet) consume(b []byte) (int, error) {
+func (v *DomainAttachRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -301,24 +333,32 @@ func (v *DomainAgentCommandArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainAgentCommandArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAgentCommandArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainAgentCommandArgs")
 	}
 	return n, nil
 }
-func (v *DomainAgentCommandArgs) consume(b []byte) (int, error) {
+func (v *DomainAgentCommandArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cmd")
 		}
@@ -382,14 +422,22 @@ func (v *DomainAgentCommandRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainAgentCommandRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAgentCommandRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainAgentCommandRet")
 	}
 	return n, nil
 }
-func (v *DomainAgentCommandRet) consume(b []byte) (int, error) {
+func (v *DomainAgentCommandRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -400,7 +448,7 @@ func (v *DomainAgentCommandRet) consume(b []byte) (int, error) {
 		if present {
 			v.Result = new(remote.NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "result")
 				}
@@ -473,14 +521,22 @@ func (v *ConnectDomainMonitorEventRegisterArgs) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectDomainMonitorEventRegisterArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDomainMonitorEventRegisterArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectDomainMonitorEventRegisterArgs")
 	}
 	return n, nil
 }
-func (v *ConnectDomainMonitorEventRegisterArgs) consume(b []byte) (int, error) {
+func (v *ConnectDomainMonitorEventRegisterArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -491,7 +547,7 @@ func (v *ConnectDomainMonitorEventRegisterArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Dom = new(remote.NonnullDomain)
 			{
-				n, err := (*v.Dom).ConsumeXDR(b[off:])
+				n, err := (*v.Dom).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "dom")
 				}
@@ -510,7 +566,7 @@ func (v *ConnectDomainMonitorEventRegisterArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Event = new(remote.NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "event")
 				}
@@ -561,14 +617,22 @@ func (v *ConnectDomainMonitorEventRegisterRet) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectDomainMonitorEventRegisterRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDomainMonitorEventRegisterRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectDomainMonitorEventRegisterRet")
 	}
 	return n, nil
 }
-func (v *ConnectDomainMonitorEventRegisterRet) consume(b []byte) (int, error) {
+func (v *ConnectDomainMonitorEventRegisterRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -610,14 +674,22 @@ func (v *ConnectDomainMonitorEventDeregisterArgs) AppendXDR(b []byte) ([]byte, e
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectDomainMonitorEventDeregisterArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDomainMonitorEventDeregisterArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectDomainMonitorEventDeregisterArgs")
 	}
 	return n, nil
 }
-func (v *ConnectDomainMonitorEventDeregisterArgs) consume(b []byte) (int, error) {
+func (v *ConnectDomainMonitorEventDeregisterArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -692,14 +764,22 @@ func (v *DomainMonitorEventMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMonitorEventMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMonitorEventMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMonitorEventMsg")
 	}
 	return n, nil
 }
-func (v *DomainMonitorEventMsg) consume(b []byte) (int, error) {
+func (v *DomainMonitorEventMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -707,14 +787,14 @@ func (v *DomainMonitorEventMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "event")
 		}
@@ -740,7 +820,7 @@ func (v *DomainMonitorEventMsg) consume(b []byte) (int, error) {
 		if present {
 			v.Details = new(remote.NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "details")
 				}
@@ -825,6 +905,11 @@ func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
 	return 4, nil
 }
 
+// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
+func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
+	return v.ConsumeXDR(b)
+}
+
 // AppendBinary implements encoding.BinaryAppender with the XDR encoding.
 func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
@@ -847,4 +932,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version1
+var _ = xdr.Version2

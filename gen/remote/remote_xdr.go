@@ -193,17 +193,25 @@ func (v *NonnullDomain) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NonnullDomain) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NonnullDomain) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NonnullDomain")
 	}
 	return n, nil
 }
-func (v *NonnullDomain) consume(b []byte) (int, error) {
+func (v *NonnullDomain) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -266,17 +274,25 @@ func (v *NonnullNetwork) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NonnullNetwork) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NonnullNetwork) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NonnullNetwork")
 	}
 	return n, nil
 }
-func (v *NonnullNetwork) consume(b []byte) (int, error) {
+func (v *NonnullNetwork) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -334,17 +350,25 @@ func (v *NonnullNetworkPort) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NonnullNetworkPort) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NonnullNetworkPort) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NonnullNetworkPort")
 	}
 	return n, nil
 }
-func (v *NonnullNetworkPort) consume(b []byte) (int, error) {
+func (v *NonnullNetworkPort) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -401,17 +425,25 @@ func (v *NonnullNWFilter) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NonnullNWFilter) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NonnullNWFilter) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NonnullNWFilter")
 	}
 	return n, nil
 }
-func (v *NonnullNWFilter) consume(b []byte) (int, error) {
+func (v *NonnullNWFilter) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -472,17 +504,25 @@ func (v *NonnullNWFilterBinding) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NonnullNWFilterBinding) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NonnullNWFilterBinding) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NonnullNWFilterBinding")
 	}
 	return n, nil
 }
-func (v *NonnullNWFilterBinding) consume(b []byte) (int, error) {
+func (v *NonnullNWFilterBinding) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "portdev")
 		}
@@ -490,7 +530,7 @@ func (v *NonnullNWFilterBinding) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "filtername")
 		}
@@ -544,17 +584,25 @@ func (v *NonnullInterface) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NonnullInterface) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NonnullInterface) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NonnullInterface")
 	}
 	return n, nil
 }
-func (v *NonnullInterface) consume(b []byte) (int, error) {
+func (v *NonnullInterface) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -562,7 +610,7 @@ func (v *NonnullInterface) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "mac")
 		}
@@ -613,17 +661,25 @@ func (v *NonnullStoragePool) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NonnullStoragePool) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NonnullStoragePool) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NonnullStoragePool")
 	}
 	return n, nil
 }
-func (v *NonnullStoragePool) consume(b []byte) (int, error) {
+func (v *NonnullStoragePool) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -690,17 +746,25 @@ func (v *NonnullStorageVol) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NonnullStorageVol) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NonnullStorageVol) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NonnullStorageVol")
 	}
 	return n, nil
 }
-func (v *NonnullStorageVol) consume(b []byte) (int, error) {
+func (v *NonnullStorageVol) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -708,7 +772,7 @@ func (v *NonnullStorageVol) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -716,7 +780,7 @@ func (v *NonnullStorageVol) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "key")
 		}
@@ -764,17 +828,25 @@ func (v *NonnullNodeDevice) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NonnullNodeDevice) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NonnullNodeDevice) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NonnullNodeDevice")
 	}
 	return n, nil
 }
-func (v *NonnullNodeDevice) consume(b []byte) (int, error) {
+func (v *NonnullNodeDevice) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -828,14 +900,22 @@ func (v *NonnullSecret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NonnullSecret) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NonnullSecret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NonnullSecret")
 	}
 	return n, nil
 }
-func (v *NonnullSecret) consume(b []byte) (int, error) {
+func (v *NonnullSecret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
@@ -850,7 +930,7 @@ func (v *NonnullSecret) consume(b []byte) (int, error) {
 	v.UsageType = xdr.Int32(b[off:])
 	off += 4
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "usageID")
 		}
@@ -904,17 +984,25 @@ func (v *NonnullDomainCheckpoint) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NonnullDomainCheckpoint) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NonnullDomainCheckpoint) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NonnullDomainCheckpoint")
 	}
 	return n, nil
 }
-func (v *NonnullDomainCheckpoint) consume(b []byte) (int, error) {
+func (v *NonnullDomainCheckpoint) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -922,7 +1010,7 @@ func (v *NonnullDomainCheckpoint) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -975,17 +1063,25 @@ func (v *NonnullDomainSnapshot) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NonnullDomainSnapshot) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NonnullDomainSnapshot) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NonnullDomainSnapshot")
 	}
 	return n, nil
 }
-func (v *NonnullDomainSnapshot) consume(b []byte) (int, error) {
+func (v *NonnullDomainSnapshot) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -993,7 +1089,7 @@ func (v *NonnullDomainSnapshot) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -1148,14 +1244,22 @@ func (v *Error) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *Error) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *Error) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "Error")
 	}
 	return n, nil
 }
-func (v *Error) consume(b []byte) (int, error) {
+func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "code")
@@ -1176,7 +1280,7 @@ func (v *Error) consume(b []byte) (int, error) {
 		if present {
 			v.Message = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "message")
 				}
@@ -1201,7 +1305,7 @@ func (v *Error) consume(b []byte) (int, error) {
 		if present {
 			v.Dom = new(NonnullDomain)
 			{
-				n, err := (*v.Dom).ConsumeXDR(b[off:])
+				n, err := (*v.Dom).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "dom")
 				}
@@ -1220,7 +1324,7 @@ func (v *Error) consume(b []byte) (int, error) {
 		if present {
 			v.Str1 = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "str1")
 				}
@@ -1240,7 +1344,7 @@ func (v *Error) consume(b []byte) (int, error) {
 		if present {
 			v.Str2 = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "str2")
 				}
@@ -1260,7 +1364,7 @@ func (v *Error) consume(b []byte) (int, error) {
 		if present {
 			v.Str3 = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "str3")
 				}
@@ -1290,7 +1394,7 @@ func (v *Error) consume(b []byte) (int, error) {
 		if present {
 			v.Net = new(NonnullNetwork)
 			{
-				n, err := (*v.Net).ConsumeXDR(b[off:])
+				n, err := (*v.Net).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "net")
 				}
@@ -1362,6 +1466,11 @@ func (v *AuthType) ConsumeXDR(b []byte) (int, error) {
 	return 4, nil
 }
 
+// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
+func (v *AuthType) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
+	return v.ConsumeXDR(b)
+}
+
 // AppendBinary implements encoding.BinaryAppender with the XDR encoding.
 func (v *AuthType) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
@@ -1400,14 +1509,22 @@ func (v *VCPUInfo) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *VCPUInfo) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *VCPUInfo) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "VCPUInfo")
 	}
 	return n, nil
 }
-func (v *VCPUInfo) consume(b []byte) (int, error) {
+func (v *VCPUInfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "number")
@@ -1609,15 +1726,23 @@ func (u *TypedParamValue) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (u *TypedParamValue) ConsumeXDR(b []byte) (int, error) {
-	n, err := u.consume(b)
+	var d xdr.Decoder
+	return u.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (u *TypedParamValue) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := u.consume(b, d)
 	if err != nil {
 		*u = TypedParamValue{}
 		return n, xdr.Named(err, "TypedParamValue")
 	}
 	return n, nil
 }
-func (u *TypedParamValue) consume(b []byte) (int, error) {
+func (u *TypedParamValue) consume(b []byte, d *xdr.Decoder) (int, error) {
 	*u = TypedParamValue{}
 	off := 0
 	if len(b)-off < 4 {
@@ -1664,7 +1789,7 @@ func (u *TypedParamValue) consume(b []byte) (int, error) {
 		off += 4
 	case 7:
 		{
-			x, n, err := xdr.ConsumeString(b[off:], 4194304)
+			x, n, err := d.ConsumeString(b[off:], 4194304)
 			if err != nil {
 				return off, xdr.Field(err, "s")
 			}
@@ -1721,17 +1846,25 @@ func (v *TypedParam) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *TypedParam) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *TypedParam) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "TypedParam")
 	}
 	return n, nil
 }
-func (v *TypedParam) consume(b []byte) (int, error) {
+func (v *TypedParam) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "field")
 		}
@@ -1739,7 +1872,7 @@ func (v *TypedParam) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		n, err := v.Value.ConsumeXDR(b[off:])
+		n, err := v.Value.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "value")
 		}
@@ -1789,17 +1922,25 @@ func (v *NodeGetCPUStats) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetCPUStats) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetCPUStats) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetCPUStats")
 	}
 	return n, nil
 }
-func (v *NodeGetCPUStats) consume(b []byte) (int, error) {
+func (v *NodeGetCPUStats) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "field")
 		}
@@ -1855,17 +1996,25 @@ func (v *NodeGetMemoryStats) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetMemoryStats) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetMemoryStats) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetMemoryStats")
 	}
 	return n, nil
 }
-func (v *NodeGetMemoryStats) consume(b []byte) (int, error) {
+func (v *NodeGetMemoryStats) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "field")
 		}
@@ -1921,17 +2070,25 @@ func (v *DomainDiskError) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainDiskError) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainDiskError) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainDiskError")
 	}
 	return n, nil
 }
-func (v *DomainDiskError) consume(b []byte) (int, error) {
+func (v *DomainDiskError) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "disk")
 		}
@@ -1993,14 +2150,22 @@ func (v *ConnectOpenArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectOpenArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectOpenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectOpenArgs")
 	}
 	return n, nil
 }
-func (v *ConnectOpenArgs) consume(b []byte) (int, error) {
+func (v *ConnectOpenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -2011,7 +2176,7 @@ func (v *ConnectOpenArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Name = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "name")
 				}
@@ -2062,14 +2227,22 @@ func (v *ConnectSupportsFeatureArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectSupportsFeatureArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectSupportsFeatureArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectSupportsFeatureArgs")
 	}
 	return n, nil
 }
-func (v *ConnectSupportsFeatureArgs) consume(b []byte) (int, error) {
+func (v *ConnectSupportsFeatureArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "feature")
@@ -2111,14 +2284,22 @@ func (v *ConnectSupportsFeatureRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectSupportsFeatureRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectSupportsFeatureRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectSupportsFeatureRet")
 	}
 	return n, nil
 }
-func (v *ConnectSupportsFeatureRet) consume(b []byte) (int, error) {
+func (v *ConnectSupportsFeatureRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "supported")
@@ -2166,17 +2347,25 @@ func (v *ConnectGetTypeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetTypeRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetTypeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetTypeRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetTypeRet) consume(b []byte) (int, error) {
+func (v *ConnectGetTypeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "type")
 		}
@@ -2218,14 +2407,22 @@ func (v *ConnectGetVersionRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetVersionRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetVersionRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetVersionRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetVersionRet) consume(b []byte) (int, error) {
+func (v *ConnectGetVersionRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "hv_ver")
@@ -2267,14 +2464,22 @@ func (v *ConnectGetLibVersionRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetLibVersionRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetLibVersionRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetLibVersionRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetLibVersionRet) consume(b []byte) (int, error) {
+func (v *ConnectGetLibVersionRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "lib_ver")
@@ -2322,17 +2527,25 @@ func (v *ConnectGetHostnameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetHostnameRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetHostnameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetHostnameRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetHostnameRet) consume(b []byte) (int, error) {
+func (v *ConnectGetHostnameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "hostname")
 		}
@@ -2374,14 +2587,22 @@ func (v *ConnectGetSysinfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetSysinfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetSysinfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetSysinfoArgs")
 	}
 	return n, nil
 }
-func (v *ConnectGetSysinfoArgs) consume(b []byte) (int, error) {
+func (v *ConnectGetSysinfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -2429,17 +2650,25 @@ func (v *ConnectGetSysinfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetSysinfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetSysinfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetSysinfoRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetSysinfoRet) consume(b []byte) (int, error) {
+func (v *ConnectGetSysinfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "sysinfo")
 		}
@@ -2487,17 +2716,25 @@ func (v *ConnectGetURIRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetURIRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetURIRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetURIRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetURIRet) consume(b []byte) (int, error) {
+func (v *ConnectGetURIRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "uri")
 		}
@@ -2551,14 +2788,22 @@ func (v *ConnectGetMaxVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetMaxVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetMaxVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetMaxVCPUsArgs")
 	}
 	return n, nil
 }
-func (v *ConnectGetMaxVCPUsArgs) consume(b []byte) (int, error) {
+func (v *ConnectGetMaxVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -2569,7 +2814,7 @@ func (v *ConnectGetMaxVCPUsArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Type = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "type")
 				}
@@ -2615,14 +2860,22 @@ func (v *ConnectGetMaxVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetMaxVCPUsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetMaxVCPUsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetMaxVCPUsRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetMaxVCPUsRet) consume(b []byte) (int, error) {
+func (v *ConnectGetMaxVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "max_vcpus")
@@ -2678,14 +2931,22 @@ func (v *NodeGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetInfoRet")
 	}
 	return n, nil
 }
-func (v *NodeGetInfoRet) consume(b []byte) (int, error) {
+func (v *NodeGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := xdr.ConsumeFixedChars(v.Model[:], b[off:])
@@ -2770,17 +3031,25 @@ func (v *ConnectGetCapabilitiesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetCapabilitiesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetCapabilitiesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetCapabilitiesRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetCapabilitiesRet) consume(b []byte) (int, error) {
+func (v *ConnectGetCapabilitiesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "capabilities")
 		}
@@ -2873,14 +3142,22 @@ func (v *ConnectGetDomainCapabilitiesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetDomainCapabilitiesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetDomainCapabilitiesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetDomainCapabilitiesArgs")
 	}
 	return n, nil
 }
-func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte) (int, error) {
+func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -2891,7 +3168,7 @@ func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Emulatorbin = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "emulatorbin")
 				}
@@ -2911,7 +3188,7 @@ func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Arch = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "arch")
 				}
@@ -2931,7 +3208,7 @@ func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Machine = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "machine")
 				}
@@ -2951,7 +3228,7 @@ func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Virttype = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "virttype")
 				}
@@ -3008,17 +3285,25 @@ func (v *ConnectGetDomainCapabilitiesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetDomainCapabilitiesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetDomainCapabilitiesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetDomainCapabilitiesRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetDomainCapabilitiesRet) consume(b []byte) (int, error) {
+func (v *ConnectGetDomainCapabilitiesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "capabilities")
 		}
@@ -3064,14 +3349,22 @@ func (v *NodeGetCPUStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetCPUStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetCPUStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetCPUStatsArgs")
 	}
 	return n, nil
 }
-func (v *NodeGetCPUStatsArgs) consume(b []byte) (int, error) {
+func (v *NodeGetCPUStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "cpuNum")
@@ -3141,14 +3434,22 @@ func (v *NodeGetCPUStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetCPUStatsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetCPUStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetCPUStatsRet")
 	}
 	return n, nil
 }
-func (v *NodeGetCPUStatsRet) consume(b []byte) (int, error) {
+func (v *NodeGetCPUStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -3159,7 +3460,7 @@ func (v *NodeGetCPUStatsRet) consume(b []byte) (int, error) {
 		v.Params = make([]NodeGetCPUStats, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -3211,14 +3512,22 @@ func (v *NodeGetMemoryStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetMemoryStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetMemoryStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetMemoryStatsArgs")
 	}
 	return n, nil
 }
-func (v *NodeGetMemoryStatsArgs) consume(b []byte) (int, error) {
+func (v *NodeGetMemoryStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "nparams")
@@ -3288,14 +3597,22 @@ func (v *NodeGetMemoryStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetMemoryStatsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetMemoryStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetMemoryStatsRet")
 	}
 	return n, nil
 }
-func (v *NodeGetMemoryStatsRet) consume(b []byte) (int, error) {
+func (v *NodeGetMemoryStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -3306,7 +3623,7 @@ func (v *NodeGetMemoryStatsRet) consume(b []byte) (int, error) {
 		v.Params = make([]NodeGetMemoryStats, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -3356,14 +3673,22 @@ func (v *NodeGetCellsFreeMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetCellsFreeMemoryArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetCellsFreeMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetCellsFreeMemoryArgs")
 	}
 	return n, nil
 }
-func (v *NodeGetCellsFreeMemoryArgs) consume(b []byte) (int, error) {
+func (v *NodeGetCellsFreeMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "startCell")
@@ -3420,14 +3745,22 @@ func (v *NodeGetCellsFreeMemoryRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetCellsFreeMemoryRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetCellsFreeMemoryRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetCellsFreeMemoryRet")
 	}
 	return n, nil
 }
-func (v *NodeGetCellsFreeMemoryRet) consume(b []byte) (int, error) {
+func (v *NodeGetCellsFreeMemoryRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 1024, 8)
@@ -3479,14 +3812,22 @@ func (v *NodeGetFreeMemoryRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetFreeMemoryRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetFreeMemoryRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetFreeMemoryRet")
 	}
 	return n, nil
 }
-func (v *NodeGetFreeMemoryRet) consume(b []byte) (int, error) {
+func (v *NodeGetFreeMemoryRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "freeMem")
@@ -3534,17 +3875,25 @@ func (v *DomainGetSchedulerTypeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetSchedulerTypeArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetSchedulerTypeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetSchedulerTypeArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetSchedulerTypeArgs) consume(b []byte) (int, error) {
+func (v *DomainGetSchedulerTypeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -3594,17 +3943,25 @@ func (v *DomainGetSchedulerTypeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetSchedulerTypeRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetSchedulerTypeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetSchedulerTypeRet")
 	}
 	return n, nil
 }
-func (v *DomainGetSchedulerTypeRet) consume(b []byte) (int, error) {
+func (v *DomainGetSchedulerTypeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "type")
 		}
@@ -3660,17 +4017,25 @@ func (v *DomainGetSchedulerParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetSchedulerParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetSchedulerParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetSchedulerParametersArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetSchedulerParametersArgs) consume(b []byte) (int, error) {
+func (v *DomainGetSchedulerParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -3731,14 +4096,22 @@ func (v *DomainGetSchedulerParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetSchedulerParametersRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetSchedulerParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetSchedulerParametersRet")
 	}
 	return n, nil
 }
-func (v *DomainGetSchedulerParametersRet) consume(b []byte) (int, error) {
+func (v *DomainGetSchedulerParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -3749,7 +4122,7 @@ func (v *DomainGetSchedulerParametersRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -3804,17 +4177,25 @@ func (v *DomainGetSchedulerParametersFlagsArgs) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetSchedulerParametersFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetSchedulerParametersFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetSchedulerParametersFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetSchedulerParametersFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainGetSchedulerParametersFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -3880,14 +4261,22 @@ func (v *DomainGetSchedulerParametersFlagsRet) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetSchedulerParametersFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetSchedulerParametersFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetSchedulerParametersFlagsRet")
 	}
 	return n, nil
 }
-func (v *DomainGetSchedulerParametersFlagsRet) consume(b []byte) (int, error) {
+func (v *DomainGetSchedulerParametersFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -3898,7 +4287,7 @@ func (v *DomainGetSchedulerParametersFlagsRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -3962,17 +4351,25 @@ func (v *DomainSetSchedulerParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetSchedulerParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetSchedulerParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetSchedulerParametersArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetSchedulerParametersArgs) consume(b []byte) (int, error) {
+func (v *DomainSetSchedulerParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -3987,7 +4384,7 @@ func (v *DomainSetSchedulerParametersArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4054,17 +4451,25 @@ func (v *DomainSetSchedulerParametersFlagsArgs) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetSchedulerParametersFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetSchedulerParametersFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetSchedulerParametersFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetSchedulerParametersFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainSetSchedulerParametersFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4079,7 +4484,7 @@ func (v *DomainSetSchedulerParametersFlagsArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4151,17 +4556,25 @@ func (v *DomainSetBlkioParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetBlkioParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetBlkioParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetBlkioParametersArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetBlkioParametersArgs) consume(b []byte) (int, error) {
+func (v *DomainSetBlkioParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4176,7 +4589,7 @@ func (v *DomainSetBlkioParametersArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4236,17 +4649,25 @@ func (v *DomainGetBlkioParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetBlkioParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetBlkioParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetBlkioParametersArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetBlkioParametersArgs) consume(b []byte) (int, error) {
+func (v *DomainGetBlkioParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4315,14 +4736,22 @@ func (v *DomainGetBlkioParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetBlkioParametersRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetBlkioParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetBlkioParametersRet")
 	}
 	return n, nil
 }
-func (v *DomainGetBlkioParametersRet) consume(b []byte) (int, error) {
+func (v *DomainGetBlkioParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -4333,7 +4762,7 @@ func (v *DomainGetBlkioParametersRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4405,17 +4834,25 @@ func (v *DomainSetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetMemoryParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetMemoryParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetMemoryParametersArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetMemoryParametersArgs) consume(b []byte) (int, error) {
+func (v *DomainSetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4430,7 +4867,7 @@ func (v *DomainSetMemoryParametersArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4490,17 +4927,25 @@ func (v *DomainGetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetMemoryParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetMemoryParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetMemoryParametersArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetMemoryParametersArgs) consume(b []byte) (int, error) {
+func (v *DomainGetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4569,14 +5014,22 @@ func (v *DomainGetMemoryParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetMemoryParametersRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetMemoryParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetMemoryParametersRet")
 	}
 	return n, nil
 }
-func (v *DomainGetMemoryParametersRet) consume(b []byte) (int, error) {
+func (v *DomainGetMemoryParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -4587,7 +5040,7 @@ func (v *DomainGetMemoryParametersRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4653,24 +5106,32 @@ func (v *DomainBlockResizeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBlockResizeArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBlockResizeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBlockResizeArgs")
 	}
 	return n, nil
 }
-func (v *DomainBlockResizeArgs) consume(b []byte) (int, error) {
+func (v *DomainBlockResizeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "disk")
 		}
@@ -4746,17 +5207,25 @@ func (v *DomainSetNUMAParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetNUMAParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetNUMAParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetNUMAParametersArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetNUMAParametersArgs) consume(b []byte) (int, error) {
+func (v *DomainSetNUMAParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4771,7 +5240,7 @@ func (v *DomainSetNUMAParametersArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4831,17 +5300,25 @@ func (v *DomainGetNUMAParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetNUMAParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetNUMAParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetNUMAParametersArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetNUMAParametersArgs) consume(b []byte) (int, error) {
+func (v *DomainGetNUMAParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4910,14 +5387,22 @@ func (v *DomainGetNUMAParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetNUMAParametersRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetNUMAParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetNUMAParametersRet")
 	}
 	return n, nil
 }
-func (v *DomainGetNUMAParametersRet) consume(b []byte) (int, error) {
+func (v *DomainGetNUMAParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -4928,7 +5413,7 @@ func (v *DomainGetNUMAParametersRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -5000,17 +5485,25 @@ func (v *DomainSetPerfEventsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetPerfEventsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetPerfEventsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetPerfEventsArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetPerfEventsArgs) consume(b []byte) (int, error) {
+func (v *DomainSetPerfEventsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -5025,7 +5518,7 @@ func (v *DomainSetPerfEventsArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -5082,17 +5575,25 @@ func (v *DomainGetPerfEventsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetPerfEventsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetPerfEventsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetPerfEventsArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetPerfEventsArgs) consume(b []byte) (int, error) {
+func (v *DomainGetPerfEventsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -5153,14 +5654,22 @@ func (v *DomainGetPerfEventsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetPerfEventsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetPerfEventsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetPerfEventsRet")
 	}
 	return n, nil
 }
-func (v *DomainGetPerfEventsRet) consume(b []byte) (int, error) {
+func (v *DomainGetPerfEventsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -5171,7 +5680,7 @@ func (v *DomainGetPerfEventsRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -5226,24 +5735,32 @@ func (v *DomainBlockStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBlockStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBlockStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBlockStatsArgs")
 	}
 	return n, nil
 }
-func (v *DomainBlockStatsArgs) consume(b []byte) (int, error) {
+func (v *DomainBlockStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
@@ -5293,14 +5810,22 @@ func (v *DomainBlockStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBlockStatsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBlockStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBlockStatsRet")
 	}
 	return n, nil
 }
-func (v *DomainBlockStatsRet) consume(b []byte) (int, error) {
+func (v *DomainBlockStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "rd_req")
@@ -5380,24 +5905,32 @@ func (v *DomainBlockStatsFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBlockStatsFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBlockStatsFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBlockStatsFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainBlockStatsFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainBlockStatsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
@@ -5467,14 +6000,22 @@ func (v *DomainBlockStatsFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBlockStatsFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBlockStatsFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBlockStatsFlagsRet")
 	}
 	return n, nil
 }
-func (v *DomainBlockStatsFlagsRet) consume(b []byte) (int, error) {
+func (v *DomainBlockStatsFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -5485,7 +6026,7 @@ func (v *DomainBlockStatsFlagsRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -5545,24 +6086,32 @@ func (v *DomainInterfaceStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainInterfaceStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainInterfaceStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainInterfaceStatsArgs")
 	}
 	return n, nil
 }
-func (v *DomainInterfaceStatsArgs) consume(b []byte) (int, error) {
+func (v *DomainInterfaceStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "device")
 		}
@@ -5618,14 +6167,22 @@ func (v *DomainInterfaceStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainInterfaceStatsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainInterfaceStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainInterfaceStatsRet")
 	}
 	return n, nil
 }
-func (v *DomainInterfaceStatsRet) consume(b []byte) (int, error) {
+func (v *DomainInterfaceStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "rx_bytes")
@@ -5732,24 +6289,32 @@ func (v *DomainSetInterfaceParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetInterfaceParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetInterfaceParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetInterfaceParametersArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetInterfaceParametersArgs) consume(b []byte) (int, error) {
+func (v *DomainSetInterfaceParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "device")
 		}
@@ -5765,7 +6330,7 @@ func (v *DomainSetInterfaceParametersArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -5831,24 +6396,32 @@ func (v *DomainGetInterfaceParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetInterfaceParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetInterfaceParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetInterfaceParametersArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetInterfaceParametersArgs) consume(b []byte) (int, error) {
+func (v *DomainGetInterfaceParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "device")
 		}
@@ -5918,14 +6491,22 @@ func (v *DomainGetInterfaceParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetInterfaceParametersRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetInterfaceParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetInterfaceParametersRet")
 	}
 	return n, nil
 }
-func (v *DomainGetInterfaceParametersRet) consume(b []byte) (int, error) {
+func (v *DomainGetInterfaceParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -5936,7 +6517,7 @@ func (v *DomainGetInterfaceParametersRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -5996,17 +6577,25 @@ func (v *DomainMemoryStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMemoryStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMemoryStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMemoryStatsArgs")
 	}
 	return n, nil
 }
-func (v *DomainMemoryStatsArgs) consume(b []byte) (int, error) {
+func (v *DomainMemoryStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6059,14 +6648,22 @@ func (v *DomainMemoryStat) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMemoryStat) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMemoryStat) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMemoryStat")
 	}
 	return n, nil
 }
-func (v *DomainMemoryStat) consume(b []byte) (int, error) {
+func (v *DomainMemoryStat) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "tag")
@@ -6126,14 +6723,22 @@ func (v *DomainMemoryStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMemoryStatsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMemoryStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMemoryStatsRet")
 	}
 	return n, nil
 }
-func (v *DomainMemoryStatsRet) consume(b []byte) (int, error) {
+func (v *DomainMemoryStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 1024, 12)
@@ -6144,7 +6749,7 @@ func (v *DomainMemoryStatsRet) consume(b []byte) (int, error) {
 		v.Stats = make([]DomainMemoryStat, cnt)
 		for i := range v.Stats {
 			{
-				n, err := v.Stats[i].ConsumeXDR(b[off:])
+				n, err := v.Stats[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "stats")
 				}
@@ -6208,24 +6813,32 @@ func (v *DomainBlockPeekArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBlockPeekArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBlockPeekArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBlockPeekArgs")
 	}
 	return n, nil
 }
-func (v *DomainBlockPeekArgs) consume(b []byte) (int, error) {
+func (v *DomainBlockPeekArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
@@ -6288,17 +6901,25 @@ func (v *DomainBlockPeekRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBlockPeekRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBlockPeekRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBlockPeekRet")
 	}
 	return n, nil
 }
-func (v *DomainBlockPeekRet) consume(b []byte) (int, error) {
+func (v *DomainBlockPeekRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "buffer")
 		}
@@ -6355,17 +6976,25 @@ func (v *DomainMemoryPeekArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMemoryPeekArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMemoryPeekArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMemoryPeekArgs")
 	}
 	return n, nil
 }
-func (v *DomainMemoryPeekArgs) consume(b []byte) (int, error) {
+func (v *DomainMemoryPeekArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6427,17 +7056,25 @@ func (v *DomainMemoryPeekRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMemoryPeekRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMemoryPeekRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMemoryPeekRet")
 	}
 	return n, nil
 }
-func (v *DomainMemoryPeekRet) consume(b []byte) (int, error) {
+func (v *DomainMemoryPeekRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "buffer")
 		}
@@ -6494,24 +7131,32 @@ func (v *DomainGetBlockInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetBlockInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetBlockInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetBlockInfoArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetBlockInfoArgs) consume(b []byte) (int, error) {
+func (v *DomainGetBlockInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
@@ -6562,14 +7207,22 @@ func (v *DomainGetBlockInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetBlockInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetBlockInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetBlockInfoRet")
 	}
 	return n, nil
 }
-func (v *DomainGetBlockInfoRet) consume(b []byte) (int, error) {
+func (v *DomainGetBlockInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "allocation")
@@ -6621,14 +7274,22 @@ func (v *ConnectListDomainsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListDomainsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListDomainsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListDomainsArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListDomainsArgs) consume(b []byte) (int, error) {
+func (v *ConnectListDomainsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxids")
@@ -6680,14 +7341,22 @@ func (v *ConnectListDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListDomainsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListDomainsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListDomainsRet")
 	}
 	return n, nil
 }
-func (v *ConnectListDomainsRet) consume(b []byte) (int, error) {
+func (v *ConnectListDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -6739,14 +7408,22 @@ func (v *ConnectNumOfDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNumOfDomainsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNumOfDomainsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNumOfDomainsRet")
 	}
 	return n, nil
 }
-func (v *ConnectNumOfDomainsRet) consume(b []byte) (int, error) {
+func (v *ConnectNumOfDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -6797,17 +7474,25 @@ func (v *DomainCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCreateXMLArgs")
 	}
 	return n, nil
 }
-func (v *DomainCreateXMLArgs) consume(b []byte) (int, error) {
+func (v *DomainCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml_desc")
 		}
@@ -6860,17 +7545,25 @@ func (v *DomainCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCreateXMLRet")
 	}
 	return n, nil
 }
-func (v *DomainCreateXMLRet) consume(b []byte) (int, error) {
+func (v *DomainCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6920,17 +7613,25 @@ func (v *DomainCreateXMLWithFilesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCreateXMLWithFilesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCreateXMLWithFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCreateXMLWithFilesArgs")
 	}
 	return n, nil
 }
-func (v *DomainCreateXMLWithFilesArgs) consume(b []byte) (int, error) {
+func (v *DomainCreateXMLWithFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml_desc")
 		}
@@ -6983,17 +7684,25 @@ func (v *DomainCreateXMLWithFilesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCreateXMLWithFilesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCreateXMLWithFilesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCreateXMLWithFilesRet")
 	}
 	return n, nil
 }
-func (v *DomainCreateXMLWithFilesRet) consume(b []byte) (int, error) {
+func (v *DomainCreateXMLWithFilesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7034,14 +7743,22 @@ func (v *DomainLookupByIDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainLookupByIDArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainLookupByIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainLookupByIDArgs")
 	}
 	return n, nil
 }
-func (v *DomainLookupByIDArgs) consume(b []byte) (int, error) {
+func (v *DomainLookupByIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "id")
@@ -7089,17 +7806,25 @@ func (v *DomainLookupByIDRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainLookupByIDRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainLookupByIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainLookupByIDRet")
 	}
 	return n, nil
 }
-func (v *DomainLookupByIDRet) consume(b []byte) (int, error) {
+func (v *DomainLookupByIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7140,14 +7865,22 @@ func (v *DomainLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainLookupByUUIDArgs")
 	}
 	return n, nil
 }
-func (v *DomainLookupByUUIDArgs) consume(b []byte) (int, error) {
+func (v *DomainLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
@@ -7197,17 +7930,25 @@ func (v *DomainLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainLookupByUUIDRet")
 	}
 	return n, nil
 }
-func (v *DomainLookupByUUIDRet) consume(b []byte) (int, error) {
+func (v *DomainLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7254,17 +7995,25 @@ func (v *DomainLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainLookupByNameArgs")
 	}
 	return n, nil
 }
-func (v *DomainLookupByNameArgs) consume(b []byte) (int, error) {
+func (v *DomainLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -7312,17 +8061,25 @@ func (v *DomainLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainLookupByNameRet")
 	}
 	return n, nil
 }
-func (v *DomainLookupByNameRet) consume(b []byte) (int, error) {
+func (v *DomainLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7369,17 +8126,25 @@ func (v *DomainSuspendArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSuspendArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSuspendArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSuspendArgs")
 	}
 	return n, nil
 }
-func (v *DomainSuspendArgs) consume(b []byte) (int, error) {
+func (v *DomainSuspendArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7426,17 +8191,25 @@ func (v *DomainResumeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainResumeArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainResumeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainResumeArgs")
 	}
 	return n, nil
 }
-func (v *DomainResumeArgs) consume(b []byte) (int, error) {
+func (v *DomainResumeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7492,17 +8265,25 @@ func (v *DomainPmSuspendForDurationArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainPmSuspendForDurationArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainPmSuspendForDurationArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainPmSuspendForDurationArgs")
 	}
 	return n, nil
 }
-func (v *DomainPmSuspendForDurationArgs) consume(b []byte) (int, error) {
+func (v *DomainPmSuspendForDurationArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7567,17 +8348,25 @@ func (v *DomainPmWakeupArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainPmWakeupArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainPmWakeupArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainPmWakeupArgs")
 	}
 	return n, nil
 }
-func (v *DomainPmWakeupArgs) consume(b []byte) (int, error) {
+func (v *DomainPmWakeupArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7629,17 +8418,25 @@ func (v *DomainShutdownArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainShutdownArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainShutdownArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainShutdownArgs")
 	}
 	return n, nil
 }
-func (v *DomainShutdownArgs) consume(b []byte) (int, error) {
+func (v *DomainShutdownArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7689,17 +8486,25 @@ func (v *DomainRebootArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainRebootArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainRebootArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainRebootArgs")
 	}
 	return n, nil
 }
-func (v *DomainRebootArgs) consume(b []byte) (int, error) {
+func (v *DomainRebootArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7754,17 +8559,25 @@ func (v *DomainResetArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainResetArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainResetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainResetArgs")
 	}
 	return n, nil
 }
-func (v *DomainResetArgs) consume(b []byte) (int, error) {
+func (v *DomainResetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7816,17 +8629,25 @@ func (v *DomainDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainDestroyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainDestroyArgs")
 	}
 	return n, nil
 }
-func (v *DomainDestroyArgs) consume(b []byte) (int, error) {
+func (v *DomainDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7876,17 +8697,25 @@ func (v *DomainDestroyFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainDestroyFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainDestroyFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainDestroyFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainDestroyFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainDestroyFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7938,17 +8767,25 @@ func (v *DomainGetOsTypeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetOsTypeArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetOsTypeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetOsTypeArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetOsTypeArgs) consume(b []byte) (int, error) {
+func (v *DomainGetOsTypeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7995,17 +8832,25 @@ func (v *DomainGetOsTypeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetOsTypeRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetOsTypeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetOsTypeRet")
 	}
 	return n, nil
 }
-func (v *DomainGetOsTypeRet) consume(b []byte) (int, error) {
+func (v *DomainGetOsTypeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "type")
 		}
@@ -8053,17 +8898,25 @@ func (v *DomainGetMaxMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetMaxMemoryArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetMaxMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetMaxMemoryArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetMaxMemoryArgs) consume(b []byte) (int, error) {
+func (v *DomainGetMaxMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8104,14 +8957,22 @@ func (v *DomainGetMaxMemoryRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetMaxMemoryRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetMaxMemoryRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetMaxMemoryRet")
 	}
 	return n, nil
 }
-func (v *DomainGetMaxMemoryRet) consume(b []byte) (int, error) {
+func (v *DomainGetMaxMemoryRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "memory")
@@ -8162,17 +9023,25 @@ func (v *DomainSetMaxMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetMaxMemoryArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetMaxMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetMaxMemoryArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetMaxMemoryArgs) consume(b []byte) (int, error) {
+func (v *DomainSetMaxMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8227,17 +9096,25 @@ func (v *DomainSetMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetMemoryArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetMemoryArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetMemoryArgs) consume(b []byte) (int, error) {
+func (v *DomainSetMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8295,17 +9172,25 @@ func (v *DomainSetMemoryFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetMemoryFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetMemoryFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetMemoryFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetMemoryFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainSetMemoryFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8368,17 +9253,25 @@ func (v *DomainSetMemoryStatsPeriodArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetMemoryStatsPeriodArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetMemoryStatsPeriodArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetMemoryStatsPeriodArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetMemoryStatsPeriodArgs) consume(b []byte) (int, error) {
+func (v *DomainSetMemoryStatsPeriodArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8435,17 +9328,25 @@ func (v *DomainGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetInfoArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetInfoArgs) consume(b []byte) (int, error) {
+func (v *DomainGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8494,14 +9395,22 @@ func (v *DomainGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetInfoRet")
 	}
 	return n, nil
 }
-func (v *DomainGetInfoRet) consume(b []byte) (int, error) {
+func (v *DomainGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeUint8(b[off:])
@@ -8581,24 +9490,32 @@ func (v *DomainSaveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSaveArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSaveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSaveArgs")
 	}
 	return n, nil
 }
-func (v *DomainSaveArgs) consume(b []byte) (int, error) {
+func (v *DomainSaveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "to")
 		}
@@ -8667,24 +9584,32 @@ func (v *DomainSaveFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSaveFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSaveFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSaveFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainSaveFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainSaveFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "to")
 		}
@@ -8700,7 +9625,7 @@ func (v *DomainSaveFlagsArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Dxml = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dxml")
 				}
@@ -8775,17 +9700,25 @@ func (v *DomainSaveParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSaveParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSaveParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSaveParamsArgs")
 	}
 	return n, nil
 }
-func (v *DomainSaveParamsArgs) consume(b []byte) (int, error) {
+func (v *DomainSaveParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8800,7 +9733,7 @@ func (v *DomainSaveParamsArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -8854,17 +9787,25 @@ func (v *DomainRestoreArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainRestoreArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainRestoreArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainRestoreArgs")
 	}
 	return n, nil
 }
-func (v *DomainRestoreArgs) consume(b []byte) (int, error) {
+func (v *DomainRestoreArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "from")
 		}
@@ -8927,17 +9868,25 @@ func (v *DomainRestoreFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainRestoreFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainRestoreFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainRestoreFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainRestoreFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainRestoreFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "from")
 		}
@@ -8953,7 +9902,7 @@ func (v *DomainRestoreFlagsArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Dxml = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dxml")
 				}
@@ -9022,14 +9971,22 @@ func (v *DomainRestoreParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainRestoreParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainRestoreParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainRestoreParamsArgs")
 	}
 	return n, nil
 }
-func (v *DomainRestoreParamsArgs) consume(b []byte) (int, error) {
+func (v *DomainRestoreParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -9040,7 +9997,7 @@ func (v *DomainRestoreParamsArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -9097,17 +10054,25 @@ func (v *DomainSaveImageGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSaveImageGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSaveImageGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSaveImageGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *DomainSaveImageGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *DomainSaveImageGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "file")
 		}
@@ -9160,17 +10125,25 @@ func (v *DomainSaveImageGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSaveImageGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSaveImageGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSaveImageGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *DomainSaveImageGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *DomainSaveImageGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -9227,17 +10200,25 @@ func (v *DomainSaveImageDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSaveImageDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSaveImageDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSaveImageDefineXMLArgs")
 	}
 	return n, nil
 }
-func (v *DomainSaveImageDefineXMLArgs) consume(b []byte) (int, error) {
+func (v *DomainSaveImageDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "file")
 		}
@@ -9245,7 +10226,7 @@ func (v *DomainSaveImageDefineXMLArgs) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dxml")
 		}
@@ -9307,24 +10288,32 @@ func (v *DomainCoreDumpArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCoreDumpArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCoreDumpArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCoreDumpArgs")
 	}
 	return n, nil
 }
-func (v *DomainCoreDumpArgs) consume(b []byte) (int, error) {
+func (v *DomainCoreDumpArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "to")
 		}
@@ -9389,24 +10378,32 @@ func (v *DomainCoreDumpWithFormatArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCoreDumpWithFormatArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCoreDumpWithFormatArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCoreDumpWithFormatArgs")
 	}
 	return n, nil
 }
-func (v *DomainCoreDumpWithFormatArgs) consume(b []byte) (int, error) {
+func (v *DomainCoreDumpWithFormatArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "to")
 		}
@@ -9470,17 +10467,25 @@ func (v *DomainScreenshotArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainScreenshotArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainScreenshotArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainScreenshotArgs")
 	}
 	return n, nil
 }
-func (v *DomainScreenshotArgs) consume(b []byte) (int, error) {
+func (v *DomainScreenshotArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9543,14 +10548,22 @@ func (v *DomainScreenshotRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainScreenshotRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainScreenshotRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainScreenshotRet")
 	}
 	return n, nil
 }
-func (v *DomainScreenshotRet) consume(b []byte) (int, error) {
+func (v *DomainScreenshotRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -9561,7 +10574,7 @@ func (v *DomainScreenshotRet) consume(b []byte) (int, error) {
 		if present {
 			v.Mime = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "mime")
 				}
@@ -9616,17 +10629,25 @@ func (v *DomainGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *DomainGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9678,17 +10699,25 @@ func (v *DomainGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *DomainGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *DomainGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -9760,14 +10789,22 @@ func (v *DomainMigratePrepareArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePrepareArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePrepareArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePrepareArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigratePrepareArgs) consume(b []byte) (int, error) {
+func (v *DomainMigratePrepareArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -9778,7 +10815,7 @@ func (v *DomainMigratePrepareArgs) consume(b []byte) (int, error) {
 		if present {
 			v.URIIn = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri_in")
 				}
@@ -9803,7 +10840,7 @@ func (v *DomainMigratePrepareArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
@@ -9872,17 +10909,25 @@ func (v *DomainMigratePrepareRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePrepareRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePrepareRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePrepareRet")
 	}
 	return n, nil
 }
-func (v *DomainMigratePrepareRet) consume(b []byte) (int, error) {
+func (v *DomainMigratePrepareRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie")
 		}
@@ -9898,7 +10943,7 @@ func (v *DomainMigratePrepareRet) consume(b []byte) (int, error) {
 		if present {
 			v.URIOut = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri_out")
 				}
@@ -9980,24 +11025,32 @@ func (v *DomainMigratePerformArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePerformArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePerformArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePerformArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigratePerformArgs) consume(b []byte) (int, error) {
+func (v *DomainMigratePerformArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie")
 		}
@@ -10005,7 +11058,7 @@ func (v *DomainMigratePerformArgs) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "uri")
 		}
@@ -10026,7 +11079,7 @@ func (v *DomainMigratePerformArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
@@ -10098,17 +11151,25 @@ func (v *DomainMigrateFinishArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateFinishArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateFinishArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateFinishArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigrateFinishArgs) consume(b []byte) (int, error) {
+func (v *DomainMigrateFinishArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dname")
 		}
@@ -10116,7 +11177,7 @@ func (v *DomainMigrateFinishArgs) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie")
 		}
@@ -10124,7 +11185,7 @@ func (v *DomainMigrateFinishArgs) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "uri")
 		}
@@ -10177,17 +11238,25 @@ func (v *DomainMigrateFinishRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateFinishRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateFinishRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateFinishRet")
 	}
 	return n, nil
 }
-func (v *DomainMigrateFinishRet) consume(b []byte) (int, error) {
+func (v *DomainMigrateFinishRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Ddom.ConsumeXDR(b[off:])
+		n, err := v.Ddom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "ddom")
 		}
@@ -10264,14 +11333,22 @@ func (v *DomainMigratePrepare2Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePrepare2Args) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePrepare2Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePrepare2Args")
 	}
 	return n, nil
 }
-func (v *DomainMigratePrepare2Args) consume(b []byte) (int, error) {
+func (v *DomainMigratePrepare2Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -10282,7 +11359,7 @@ func (v *DomainMigratePrepare2Args) consume(b []byte) (int, error) {
 		if present {
 			v.URIIn = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri_in")
 				}
@@ -10307,7 +11384,7 @@ func (v *DomainMigratePrepare2Args) consume(b []byte) (int, error) {
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
@@ -10324,7 +11401,7 @@ func (v *DomainMigratePrepare2Args) consume(b []byte) (int, error) {
 	v.Resource = xdr.Uint64(b[off:])
 	off += 8
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dom_xml")
 		}
@@ -10384,17 +11461,25 @@ func (v *DomainMigratePrepare2Ret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePrepare2Ret) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePrepare2Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePrepare2Ret")
 	}
 	return n, nil
 }
-func (v *DomainMigratePrepare2Ret) consume(b []byte) (int, error) {
+func (v *DomainMigratePrepare2Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie")
 		}
@@ -10410,7 +11495,7 @@ func (v *DomainMigratePrepare2Ret) consume(b []byte) (int, error) {
 		if present {
 			v.URIOut = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri_out")
 				}
@@ -10480,17 +11565,25 @@ func (v *DomainMigrateFinish2Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateFinish2Args) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateFinish2Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateFinish2Args")
 	}
 	return n, nil
 }
-func (v *DomainMigrateFinish2Args) consume(b []byte) (int, error) {
+func (v *DomainMigrateFinish2Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dname")
 		}
@@ -10498,7 +11591,7 @@ func (v *DomainMigrateFinish2Args) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie")
 		}
@@ -10506,7 +11599,7 @@ func (v *DomainMigrateFinish2Args) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "uri")
 		}
@@ -10564,17 +11657,25 @@ func (v *DomainMigrateFinish2Ret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateFinish2Ret) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateFinish2Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateFinish2Ret")
 	}
 	return n, nil
 }
-func (v *DomainMigrateFinish2Ret) consume(b []byte) (int, error) {
+func (v *DomainMigrateFinish2Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Ddom.ConsumeXDR(b[off:])
+		n, err := v.Ddom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "ddom")
 		}
@@ -10615,14 +11716,22 @@ func (v *ConnectListDefinedDomainsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListDefinedDomainsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListDefinedDomainsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListDefinedDomainsArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListDefinedDomainsArgs) consume(b []byte) (int, error) {
+func (v *ConnectListDefinedDomainsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -10679,14 +11788,22 @@ func (v *ConnectListDefinedDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListDefinedDomainsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListDefinedDomainsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListDefinedDomainsRet")
 	}
 	return n, nil
 }
-func (v *ConnectListDefinedDomainsRet) consume(b []byte) (int, error) {
+func (v *ConnectListDefinedDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -10697,7 +11814,7 @@ func (v *ConnectListDefinedDomainsRet) consume(b []byte) (int, error) {
 		v.Names = make([]NonnullString, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
@@ -10741,14 +11858,22 @@ func (v *ConnectNumOfDefinedDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNumOfDefinedDomainsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNumOfDefinedDomainsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNumOfDefinedDomainsRet")
 	}
 	return n, nil
 }
-func (v *ConnectNumOfDefinedDomainsRet) consume(b []byte) (int, error) {
+func (v *ConnectNumOfDefinedDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -10796,17 +11921,25 @@ func (v *DomainCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCreateArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCreateArgs")
 	}
 	return n, nil
 }
-func (v *DomainCreateArgs) consume(b []byte) (int, error) {
+func (v *DomainCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10856,17 +11989,25 @@ func (v *DomainCreateWithFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCreateWithFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCreateWithFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCreateWithFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainCreateWithFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainCreateWithFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10918,17 +12059,25 @@ func (v *DomainCreateWithFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCreateWithFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCreateWithFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCreateWithFlagsRet")
 	}
 	return n, nil
 }
-func (v *DomainCreateWithFlagsRet) consume(b []byte) (int, error) {
+func (v *DomainCreateWithFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10978,17 +12127,25 @@ func (v *DomainCreateWithFilesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCreateWithFilesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCreateWithFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCreateWithFilesArgs")
 	}
 	return n, nil
 }
-func (v *DomainCreateWithFilesArgs) consume(b []byte) (int, error) {
+func (v *DomainCreateWithFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11040,17 +12197,25 @@ func (v *DomainCreateWithFilesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCreateWithFilesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCreateWithFilesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCreateWithFilesRet")
 	}
 	return n, nil
 }
-func (v *DomainCreateWithFilesRet) consume(b []byte) (int, error) {
+func (v *DomainCreateWithFilesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11097,17 +12262,25 @@ func (v *DomainDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainDefineXMLArgs")
 	}
 	return n, nil
 }
-func (v *DomainDefineXMLArgs) consume(b []byte) (int, error) {
+func (v *DomainDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -11155,17 +12328,25 @@ func (v *DomainDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainDefineXMLRet")
 	}
 	return n, nil
 }
-func (v *DomainDefineXMLRet) consume(b []byte) (int, error) {
+func (v *DomainDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11215,17 +12396,25 @@ func (v *DomainDefineXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainDefineXMLFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainDefineXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainDefineXMLFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainDefineXMLFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -11278,17 +12467,25 @@ func (v *DomainDefineXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainDefineXMLFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainDefineXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainDefineXMLFlagsRet")
 	}
 	return n, nil
 }
-func (v *DomainDefineXMLFlagsRet) consume(b []byte) (int, error) {
+func (v *DomainDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11335,17 +12532,25 @@ func (v *DomainUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainUndefineArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainUndefineArgs")
 	}
 	return n, nil
 }
-func (v *DomainUndefineArgs) consume(b []byte) (int, error) {
+func (v *DomainUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11395,17 +12600,25 @@ func (v *DomainUndefineFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainUndefineFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainUndefineFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainUndefineFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainUndefineFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainUndefineFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11460,17 +12673,25 @@ func (v *DomainInjectNmiArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainInjectNmiArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainInjectNmiArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainInjectNmiArgs")
 	}
 	return n, nil
 }
-func (v *DomainInjectNmiArgs) consume(b []byte) (int, error) {
+func (v *DomainInjectNmiArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11541,17 +12762,25 @@ func (v *DomainSendKeyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSendKeyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSendKeyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSendKeyArgs")
 	}
 	return n, nil
 }
-func (v *DomainSendKeyArgs) consume(b []byte) (int, error) {
+func (v *DomainSendKeyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11637,17 +12866,25 @@ func (v *DomainSendProcessSignalArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSendProcessSignalArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSendProcessSignalArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSendProcessSignalArgs")
 	}
 	return n, nil
 }
-func (v *DomainSendProcessSignalArgs) consume(b []byte) (int, error) {
+func (v *DomainSendProcessSignalArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11712,17 +12949,25 @@ func (v *DomainSetVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetVCPUsArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetVCPUsArgs) consume(b []byte) (int, error) {
+func (v *DomainSetVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11780,17 +13025,25 @@ func (v *DomainSetVCPUsFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetVCPUsFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetVCPUsFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetVCPUsFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetVCPUsFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainSetVCPUsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11850,17 +13103,25 @@ func (v *DomainGetVCPUsFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetVCPUsFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetVCPUsFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetVCPUsFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetVCPUsFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainGetVCPUsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11906,14 +13167,22 @@ func (v *DomainGetVCPUsFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetVCPUsFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetVCPUsFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetVCPUsFlagsRet")
 	}
 	return n, nil
 }
-func (v *DomainGetVCPUsFlagsRet) consume(b []byte) (int, error) {
+func (v *DomainGetVCPUsFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -11970,17 +13239,25 @@ func (v *DomainPinVCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainPinVCPUArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainPinVCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainPinVCPUArgs")
 	}
 	return n, nil
 }
-func (v *DomainPinVCPUArgs) consume(b []byte) (int, error) {
+func (v *DomainPinVCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11992,7 +13269,7 @@ func (v *DomainPinVCPUArgs) consume(b []byte) (int, error) {
 	v.VCPU = xdr.Uint32(b[off:])
 	off += 4
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 2048)
+		x, n, err := d.ConsumeOpaque(b[off:], 2048)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
@@ -12052,17 +13329,25 @@ func (v *DomainPinVCPUFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainPinVCPUFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainPinVCPUFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainPinVCPUFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainPinVCPUFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainPinVCPUFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12074,7 +13359,7 @@ func (v *DomainPinVCPUFlagsArgs) consume(b []byte) (int, error) {
 	v.VCPU = xdr.Uint32(b[off:])
 	off += 4
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 2048)
+		x, n, err := d.ConsumeOpaque(b[off:], 2048)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
@@ -12136,17 +13421,25 @@ func (v *DomainGetVCPUPinInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetVCPUPinInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetVCPUPinInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetVCPUPinInfoArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetVCPUPinInfoArgs) consume(b []byte) (int, error) {
+func (v *DomainGetVCPUPinInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12211,17 +13504,25 @@ func (v *DomainGetVCPUPinInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetVCPUPinInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetVCPUPinInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetVCPUPinInfoRet")
 	}
 	return n, nil
 }
-func (v *DomainGetVCPUPinInfoRet) consume(b []byte) (int, error) {
+func (v *DomainGetVCPUPinInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 8388608)
+		x, n, err := d.ConsumeOpaque(b[off:], 8388608)
 		if err != nil {
 			return off, xdr.Field(err, "cpumaps")
 		}
@@ -12283,24 +13584,32 @@ func (v *DomainPinEmulatorArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainPinEmulatorArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainPinEmulatorArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainPinEmulatorArgs")
 	}
 	return n, nil
 }
-func (v *DomainPinEmulatorArgs) consume(b []byte) (int, error) {
+func (v *DomainPinEmulatorArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 2048)
+		x, n, err := d.ConsumeOpaque(b[off:], 2048)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
@@ -12359,17 +13668,25 @@ func (v *DomainGetEmulatorPinInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetEmulatorPinInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetEmulatorPinInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetEmulatorPinInfoArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetEmulatorPinInfoArgs) consume(b []byte) (int, error) {
+func (v *DomainGetEmulatorPinInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12429,17 +13746,25 @@ func (v *DomainGetEmulatorPinInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetEmulatorPinInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetEmulatorPinInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetEmulatorPinInfoRet")
 	}
 	return n, nil
 }
-func (v *DomainGetEmulatorPinInfoRet) consume(b []byte) (int, error) {
+func (v *DomainGetEmulatorPinInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 8388608)
+		x, n, err := d.ConsumeOpaque(b[off:], 8388608)
 		if err != nil {
 			return off, xdr.Field(err, "cpumaps")
 		}
@@ -12498,17 +13823,25 @@ func (v *DomainGetVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetVCPUsArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetVCPUsArgs) consume(b []byte) (int, error) {
+func (v *DomainGetVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12578,14 +13911,22 @@ func (v *DomainGetVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetVCPUsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetVCPUsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetVCPUsRet")
 	}
 	return n, nil
 }
-func (v *DomainGetVCPUsRet) consume(b []byte) (int, error) {
+func (v *DomainGetVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 20)
@@ -12596,7 +13937,7 @@ func (v *DomainGetVCPUsRet) consume(b []byte) (int, error) {
 		v.Info = make([]VCPUInfo, cnt)
 		for i := range v.Info {
 			{
-				n, err := v.Info[i].ConsumeXDR(b[off:])
+				n, err := v.Info[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "info")
 				}
@@ -12605,7 +13946,7 @@ func (v *DomainGetVCPUsRet) consume(b []byte) (int, error) {
 		}
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 8388608)
+		x, n, err := d.ConsumeOpaque(b[off:], 8388608)
 		if err != nil {
 			return off, xdr.Field(err, "cpumaps")
 		}
@@ -12653,17 +13994,25 @@ func (v *DomainGetMaxVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetMaxVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetMaxVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetMaxVCPUsArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetMaxVCPUsArgs) consume(b []byte) (int, error) {
+func (v *DomainGetMaxVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12704,14 +14053,22 @@ func (v *DomainGetMaxVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetMaxVCPUsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetMaxVCPUsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetMaxVCPUsRet")
 	}
 	return n, nil
 }
-func (v *DomainGetMaxVCPUsRet) consume(b []byte) (int, error) {
+func (v *DomainGetMaxVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -12762,14 +14119,22 @@ func (v *DomainIOThreadInfo) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainIOThreadInfo) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainIOThreadInfo) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainIOThreadInfo")
 	}
 	return n, nil
 }
-func (v *DomainIOThreadInfo) consume(b []byte) (int, error) {
+func (v *DomainIOThreadInfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "iothread_id")
@@ -12777,7 +14142,7 @@ func (v *DomainIOThreadInfo) consume(b []byte) (int, error) {
 	v.IOThreadID = xdr.Uint32(b[off:])
 	off += 4
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 2048)
+		x, n, err := d.ConsumeOpaque(b[off:], 2048)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
@@ -12828,17 +14193,25 @@ func (v *DomainGetIOThreadInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetIOThreadInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetIOThreadInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetIOThreadInfoArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetIOThreadInfoArgs) consume(b []byte) (int, error) {
+func (v *DomainGetIOThreadInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12902,14 +14275,22 @@ func (v *DomainGetIOThreadInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetIOThreadInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetIOThreadInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetIOThreadInfoRet")
 	}
 	return n, nil
 }
-func (v *DomainGetIOThreadInfoRet) consume(b []byte) (int, error) {
+func (v *DomainGetIOThreadInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 8)
@@ -12920,7 +14301,7 @@ func (v *DomainGetIOThreadInfoRet) consume(b []byte) (int, error) {
 		v.Info = make([]DomainIOThreadInfo, cnt)
 		for i := range v.Info {
 			{
-				n, err := v.Info[i].ConsumeXDR(b[off:])
+				n, err := v.Info[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "info")
 				}
@@ -12986,17 +14367,25 @@ func (v *DomainPinIOThreadArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainPinIOThreadArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainPinIOThreadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainPinIOThreadArgs")
 	}
 	return n, nil
 }
-func (v *DomainPinIOThreadArgs) consume(b []byte) (int, error) {
+func (v *DomainPinIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13008,7 +14397,7 @@ func (v *DomainPinIOThreadArgs) consume(b []byte) (int, error) {
 	v.IOThreadsID = xdr.Uint32(b[off:])
 	off += 4
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 2048)
+		x, n, err := d.ConsumeOpaque(b[off:], 2048)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
@@ -13067,17 +14456,25 @@ func (v *DomainAddIOThreadArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainAddIOThreadArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAddIOThreadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainAddIOThreadArgs")
 	}
 	return n, nil
 }
-func (v *DomainAddIOThreadArgs) consume(b []byte) (int, error) {
+func (v *DomainAddIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13140,17 +14537,25 @@ func (v *DomainDelIOThreadArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainDelIOThreadArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainDelIOThreadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainDelIOThreadArgs")
 	}
 	return n, nil
 }
-func (v *DomainDelIOThreadArgs) consume(b []byte) (int, error) {
+func (v *DomainDelIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13228,17 +14633,25 @@ func (v *DomainSetIOThreadParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetIOThreadParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetIOThreadParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetIOThreadParamsArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetIOThreadParamsArgs) consume(b []byte) (int, error) {
+func (v *DomainSetIOThreadParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13258,7 +14671,7 @@ func (v *DomainSetIOThreadParamsArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -13312,17 +14725,25 @@ func (v *DomainGetSecurityLabelArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetSecurityLabelArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetSecurityLabelArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetSecurityLabelArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetSecurityLabelArgs) consume(b []byte) (int, error) {
+func (v *DomainGetSecurityLabelArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13372,14 +14793,22 @@ func (v *DomainGetSecurityLabelRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetSecurityLabelRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetSecurityLabelRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetSecurityLabelRet")
 	}
 	return n, nil
 }
-func (v *DomainGetSecurityLabelRet) consume(b []byte) (int, error) {
+func (v *DomainGetSecurityLabelRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeChars(b[off:], 4097)
@@ -13435,17 +14864,25 @@ func (v *DomainGetSecurityLabelListArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetSecurityLabelListArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetSecurityLabelListArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetSecurityLabelListArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetSecurityLabelListArgs) consume(b []byte) (int, error) {
+func (v *DomainGetSecurityLabelListArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13504,14 +14941,22 @@ func (v *DomainGetSecurityLabelListRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetSecurityLabelListRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetSecurityLabelListRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetSecurityLabelListRet")
 	}
 	return n, nil
 }
-func (v *DomainGetSecurityLabelListRet) consume(b []byte) (int, error) {
+func (v *DomainGetSecurityLabelListRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 8)
@@ -13522,7 +14967,7 @@ func (v *DomainGetSecurityLabelListRet) consume(b []byte) (int, error) {
 		v.Labels = make([]DomainGetSecurityLabelRet, cnt)
 		for i := range v.Labels {
 			{
-				n, err := v.Labels[i].ConsumeXDR(b[off:])
+				n, err := v.Labels[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "labels")
 				}
@@ -13582,14 +15027,22 @@ func (v *NodeGetSecurityModelRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetSecurityModelRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetSecurityModelRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetSecurityModelRet")
 	}
 	return n, nil
 }
-func (v *NodeGetSecurityModelRet) consume(b []byte) (int, error) {
+func (v *NodeGetSecurityModelRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeChars(b[off:], 257)
@@ -13654,24 +15107,32 @@ func (v *DomainAttachDeviceArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainAttachDeviceArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAttachDeviceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainAttachDeviceArgs")
 	}
 	return n, nil
 }
-func (v *DomainAttachDeviceArgs) consume(b []byte) (int, error) {
+func (v *DomainAttachDeviceArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -13728,24 +15189,32 @@ func (v *DomainAttachDeviceFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainAttachDeviceFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAttachDeviceFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainAttachDeviceFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainAttachDeviceFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainAttachDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -13804,24 +15273,32 @@ func (v *DomainDetachDeviceArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainDetachDeviceArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainDetachDeviceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainDetachDeviceArgs")
 	}
 	return n, nil
 }
-func (v *DomainDetachDeviceArgs) consume(b []byte) (int, error) {
+func (v *DomainDetachDeviceArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -13878,24 +15355,32 @@ func (v *DomainDetachDeviceFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainDetachDeviceFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainDetachDeviceFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainDetachDeviceFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainDetachDeviceFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainDetachDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -13957,24 +15442,32 @@ func (v *DomainUpdateDeviceFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainUpdateDeviceFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainUpdateDeviceFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainUpdateDeviceFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainUpdateDeviceFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainUpdateDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -14036,24 +15529,32 @@ func (v *DomainDetachDeviceAliasArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainDetachDeviceAliasArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainDetachDeviceAliasArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainDetachDeviceAliasArgs")
 	}
 	return n, nil
 }
-func (v *DomainDetachDeviceAliasArgs) consume(b []byte) (int, error) {
+func (v *DomainDetachDeviceAliasArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "alias")
 		}
@@ -14106,17 +15607,25 @@ func (v *DomainGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetAutostartArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetAutostartArgs) consume(b []byte) (int, error) {
+func (v *DomainGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -14157,14 +15666,22 @@ func (v *DomainGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetAutostartRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetAutostartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetAutostartRet")
 	}
 	return n, nil
 }
-func (v *DomainGetAutostartRet) consume(b []byte) (int, error) {
+func (v *DomainGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "autostart")
@@ -14215,17 +15732,25 @@ func (v *DomainSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetAutostartArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetAutostartArgs) consume(b []byte) (int, error) {
+func (v *DomainSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -14319,17 +15844,25 @@ func (v *DomainSetMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetMetadataArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetMetadataArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetMetadataArgs) consume(b []byte) (int, error) {
+func (v *DomainSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -14349,7 +15882,7 @@ func (v *DomainSetMetadataArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Metadata = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "metadata")
 				}
@@ -14369,7 +15902,7 @@ func (v *DomainSetMetadataArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Key = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "key")
 				}
@@ -14389,7 +15922,7 @@ func (v *DomainSetMetadataArgs) consume(b []byte) (int, error) {
 		if present {
 			v.URI = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri")
 				}
@@ -14464,17 +15997,25 @@ func (v *DomainGetMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetMetadataArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetMetadataArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetMetadataArgs) consume(b []byte) (int, error) {
+func (v *DomainGetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -14494,7 +16035,7 @@ func (v *DomainGetMetadataArgs) consume(b []byte) (int, error) {
 		if present {
 			v.URI = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri")
 				}
@@ -14551,17 +16092,25 @@ func (v *DomainGetMetadataRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetMetadataRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetMetadataRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetMetadataRet")
 	}
 	return n, nil
 }
-func (v *DomainGetMetadataRet) consume(b []byte) (int, error) {
+func (v *DomainGetMetadataRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "metadata")
 		}
@@ -14618,24 +16167,32 @@ func (v *DomainBlockJobAbortArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBlockJobAbortArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBlockJobAbortArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBlockJobAbortArgs")
 	}
 	return n, nil
 }
-func (v *DomainBlockJobAbortArgs) consume(b []byte) (int, error) {
+func (v *DomainBlockJobAbortArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
@@ -14697,24 +16254,32 @@ func (v *DomainGetBlockJobInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetBlockJobInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetBlockJobInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetBlockJobInfoArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetBlockJobInfoArgs) consume(b []byte) (int, error) {
+func (v *DomainGetBlockJobInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
@@ -14769,14 +16334,22 @@ func (v *DomainGetBlockJobInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetBlockJobInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetBlockJobInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetBlockJobInfoRet")
 	}
 	return n, nil
 }
-func (v *DomainGetBlockJobInfoRet) consume(b []byte) (int, error) {
+func (v *DomainGetBlockJobInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "found")
@@ -14856,24 +16429,32 @@ func (v *DomainBlockJobSetSpeedArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBlockJobSetSpeedArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBlockJobSetSpeedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBlockJobSetSpeedArgs")
 	}
 	return n, nil
 }
-func (v *DomainBlockJobSetSpeedArgs) consume(b []byte) (int, error) {
+func (v *DomainBlockJobSetSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
@@ -14943,24 +16524,32 @@ func (v *DomainBlockPullArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBlockPullArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBlockPullArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBlockPullArgs")
 	}
 	return n, nil
 }
-func (v *DomainBlockPullArgs) consume(b []byte) (int, error) {
+func (v *DomainBlockPullArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
@@ -15042,24 +16631,32 @@ func (v *DomainBlockRebaseArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBlockRebaseArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBlockRebaseArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBlockRebaseArgs")
 	}
 	return n, nil
 }
-func (v *DomainBlockRebaseArgs) consume(b []byte) (int, error) {
+func (v *DomainBlockRebaseArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
@@ -15075,7 +16672,7 @@ func (v *DomainBlockRebaseArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Base = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "base")
 				}
@@ -15167,24 +16764,32 @@ func (v *DomainBlockCopyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBlockCopyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBlockCopyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBlockCopyArgs")
 	}
 	return n, nil
 }
-func (v *DomainBlockCopyArgs) consume(b []byte) (int, error) {
+func (v *DomainBlockCopyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
@@ -15192,7 +16797,7 @@ func (v *DomainBlockCopyArgs) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "destxml")
 		}
@@ -15208,7 +16813,7 @@ func (v *DomainBlockCopyArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -15298,24 +16903,32 @@ func (v *DomainBlockCommitArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBlockCommitArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBlockCommitArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBlockCommitArgs")
 	}
 	return n, nil
 }
-func (v *DomainBlockCommitArgs) consume(b []byte) (int, error) {
+func (v *DomainBlockCommitArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "disk")
 		}
@@ -15331,7 +16944,7 @@ func (v *DomainBlockCommitArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Base = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "base")
 				}
@@ -15351,7 +16964,7 @@ func (v *DomainBlockCommitArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Top = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "top")
 				}
@@ -15437,24 +17050,32 @@ func (v *DomainSetBlockIoTuneArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetBlockIoTuneArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetBlockIoTuneArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetBlockIoTuneArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetBlockIoTuneArgs) consume(b []byte) (int, error) {
+func (v *DomainSetBlockIoTuneArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "disk")
 		}
@@ -15470,7 +17091,7 @@ func (v *DomainSetBlockIoTuneArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -15542,17 +17163,25 @@ func (v *DomainGetBlockIoTuneArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetBlockIoTuneArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetBlockIoTuneArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetBlockIoTuneArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetBlockIoTuneArgs) consume(b []byte) (int, error) {
+func (v *DomainGetBlockIoTuneArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -15567,7 +17196,7 @@ func (v *DomainGetBlockIoTuneArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Disk = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "disk")
 				}
@@ -15641,14 +17270,22 @@ func (v *DomainGetBlockIoTuneRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetBlockIoTuneRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetBlockIoTuneRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetBlockIoTuneRet")
 	}
 	return n, nil
 }
-func (v *DomainGetBlockIoTuneRet) consume(b []byte) (int, error) {
+func (v *DomainGetBlockIoTuneRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
@@ -15659,7 +17296,7 @@ func (v *DomainGetBlockIoTuneRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -15725,17 +17362,25 @@ func (v *DomainGetCPUStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetCPUStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetCPUStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetCPUStatsArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetCPUStatsArgs) consume(b []byte) (int, error) {
+func (v *DomainGetCPUStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -15814,14 +17459,22 @@ func (v *DomainGetCPUStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetCPUStatsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetCPUStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetCPUStatsRet")
 	}
 	return n, nil
 }
-func (v *DomainGetCPUStatsRet) consume(b []byte) (int, error) {
+func (v *DomainGetCPUStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 2048, 12)
@@ -15832,7 +17485,7 @@ func (v *DomainGetCPUStatsRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -15889,17 +17542,25 @@ func (v *DomainGetHostnameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetHostnameArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetHostnameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetHostnameArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetHostnameArgs) consume(b []byte) (int, error) {
+func (v *DomainGetHostnameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -15951,17 +17612,25 @@ func (v *DomainGetHostnameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetHostnameRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetHostnameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetHostnameRet")
 	}
 	return n, nil
 }
-func (v *DomainGetHostnameRet) consume(b []byte) (int, error) {
+func (v *DomainGetHostnameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "hostname")
 		}
@@ -16003,14 +17672,22 @@ func (v *ConnectNumOfNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNumOfNetworksRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNumOfNetworksRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNumOfNetworksRet")
 	}
 	return n, nil
 }
-func (v *ConnectNumOfNetworksRet) consume(b []byte) (int, error) {
+func (v *ConnectNumOfNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -16052,14 +17729,22 @@ func (v *ConnectListNetworksArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListNetworksArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListNetworksArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListNetworksArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListNetworksArgs) consume(b []byte) (int, error) {
+func (v *ConnectListNetworksArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -16116,14 +17801,22 @@ func (v *ConnectListNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListNetworksRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListNetworksRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListNetworksRet")
 	}
 	return n, nil
 }
-func (v *ConnectListNetworksRet) consume(b []byte) (int, error) {
+func (v *ConnectListNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -16134,7 +17827,7 @@ func (v *ConnectListNetworksRet) consume(b []byte) (int, error) {
 		v.Names = make([]NonnullString, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
@@ -16178,14 +17871,22 @@ func (v *ConnectNumOfDefinedNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNumOfDefinedNetworksRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNumOfDefinedNetworksRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNumOfDefinedNetworksRet")
 	}
 	return n, nil
 }
-func (v *ConnectNumOfDefinedNetworksRet) consume(b []byte) (int, error) {
+func (v *ConnectNumOfDefinedNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -16227,14 +17928,22 @@ func (v *ConnectListDefinedNetworksArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListDefinedNetworksArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListDefinedNetworksArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListDefinedNetworksArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListDefinedNetworksArgs) consume(b []byte) (int, error) {
+func (v *ConnectListDefinedNetworksArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -16291,14 +18000,22 @@ func (v *ConnectListDefinedNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListDefinedNetworksRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListDefinedNetworksRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListDefinedNetworksRet")
 	}
 	return n, nil
 }
-func (v *ConnectListDefinedNetworksRet) consume(b []byte) (int, error) {
+func (v *ConnectListDefinedNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -16309,7 +18026,7 @@ func (v *ConnectListDefinedNetworksRet) consume(b []byte) (int, error) {
 		v.Names = make([]NonnullString, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
@@ -16353,14 +18070,22 @@ func (v *NetworkLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkLookupByUUIDArgs")
 	}
 	return n, nil
 }
-func (v *NetworkLookupByUUIDArgs) consume(b []byte) (int, error) {
+func (v *NetworkLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
@@ -16410,17 +18135,25 @@ func (v *NetworkLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkLookupByUUIDRet")
 	}
 	return n, nil
 }
-func (v *NetworkLookupByUUIDRet) consume(b []byte) (int, error) {
+func (v *NetworkLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -16467,17 +18200,25 @@ func (v *NetworkLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkLookupByNameArgs")
 	}
 	return n, nil
 }
-func (v *NetworkLookupByNameArgs) consume(b []byte) (int, error) {
+func (v *NetworkLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -16525,17 +18266,25 @@ func (v *NetworkLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkLookupByNameRet")
 	}
 	return n, nil
 }
-func (v *NetworkLookupByNameRet) consume(b []byte) (int, error) {
+func (v *NetworkLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -16582,17 +18331,25 @@ func (v *NetworkCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkCreateXMLArgs")
 	}
 	return n, nil
 }
-func (v *NetworkCreateXMLArgs) consume(b []byte) (int, error) {
+func (v *NetworkCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -16640,17 +18397,25 @@ func (v *NetworkCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkCreateXMLRet")
 	}
 	return n, nil
 }
-func (v *NetworkCreateXMLRet) consume(b []byte) (int, error) {
+func (v *NetworkCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -16700,17 +18465,25 @@ func (v *NetworkCreateXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkCreateXMLFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkCreateXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkCreateXMLFlagsArgs")
 	}
 	return n, nil
 }
-func (v *NetworkCreateXMLFlagsArgs) consume(b []byte) (int, error) {
+func (v *NetworkCreateXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -16763,17 +18536,25 @@ func (v *NetworkCreateXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkCreateXMLFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkCreateXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkCreateXMLFlagsRet")
 	}
 	return n, nil
 }
-func (v *NetworkCreateXMLFlagsRet) consume(b []byte) (int, error) {
+func (v *NetworkCreateXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -16820,17 +18601,25 @@ func (v *NetworkDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkDefineXMLArgs")
 	}
 	return n, nil
 }
-func (v *NetworkDefineXMLArgs) consume(b []byte) (int, error) {
+func (v *NetworkDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -16878,17 +18667,25 @@ func (v *NetworkDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkDefineXMLRet")
 	}
 	return n, nil
 }
-func (v *NetworkDefineXMLRet) consume(b []byte) (int, error) {
+func (v *NetworkDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -16938,17 +18735,25 @@ func (v *NetworkDefineXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkDefineXMLFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkDefineXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkDefineXMLFlagsArgs")
 	}
 	return n, nil
 }
-func (v *NetworkDefineXMLFlagsArgs) consume(b []byte) (int, error) {
+func (v *NetworkDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -17001,17 +18806,25 @@ func (v *NetworkDefineXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkDefineXMLFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkDefineXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkDefineXMLFlagsRet")
 	}
 	return n, nil
 }
-func (v *NetworkDefineXMLFlagsRet) consume(b []byte) (int, error) {
+func (v *NetworkDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -17058,17 +18871,25 @@ func (v *NetworkUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkUndefineArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkUndefineArgs")
 	}
 	return n, nil
 }
-func (v *NetworkUndefineArgs) consume(b []byte) (int, error) {
+func (v *NetworkUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -17133,17 +18954,25 @@ func (v *NetworkUpdateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkUpdateArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkUpdateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkUpdateArgs")
 	}
 	return n, nil
 }
-func (v *NetworkUpdateArgs) consume(b []byte) (int, error) {
+func (v *NetworkUpdateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -17165,7 +18994,7 @@ func (v *NetworkUpdateArgs) consume(b []byte) (int, error) {
 	v.ParentIndex = xdr.Int32(b[off:])
 	off += 4
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -17218,17 +19047,25 @@ func (v *NetworkCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkCreateArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkCreateArgs")
 	}
 	return n, nil
 }
-func (v *NetworkCreateArgs) consume(b []byte) (int, error) {
+func (v *NetworkCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -17275,17 +19112,25 @@ func (v *NetworkDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkDestroyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkDestroyArgs")
 	}
 	return n, nil
 }
-func (v *NetworkDestroyArgs) consume(b []byte) (int, error) {
+func (v *NetworkDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -17335,17 +19180,25 @@ func (v *NetworkGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *NetworkGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *NetworkGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -17397,17 +19250,25 @@ func (v *NetworkGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *NetworkGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *NetworkGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -17455,17 +19316,25 @@ func (v *NetworkGetBridgeNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkGetBridgeNameArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkGetBridgeNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkGetBridgeNameArgs")
 	}
 	return n, nil
 }
-func (v *NetworkGetBridgeNameArgs) consume(b []byte) (int, error) {
+func (v *NetworkGetBridgeNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -17512,17 +19381,25 @@ func (v *NetworkGetBridgeNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkGetBridgeNameRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkGetBridgeNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkGetBridgeNameRet")
 	}
 	return n, nil
 }
-func (v *NetworkGetBridgeNameRet) consume(b []byte) (int, error) {
+func (v *NetworkGetBridgeNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -17570,17 +19447,25 @@ func (v *NetworkGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkGetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkGetAutostartArgs")
 	}
 	return n, nil
 }
-func (v *NetworkGetAutostartArgs) consume(b []byte) (int, error) {
+func (v *NetworkGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -17621,14 +19506,22 @@ func (v *NetworkGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkGetAutostartRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkGetAutostartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkGetAutostartRet")
 	}
 	return n, nil
 }
-func (v *NetworkGetAutostartRet) consume(b []byte) (int, error) {
+func (v *NetworkGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "autostart")
@@ -17679,17 +19572,25 @@ func (v *NetworkSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkSetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkSetAutostartArgs")
 	}
 	return n, nil
 }
-func (v *NetworkSetAutostartArgs) consume(b []byte) (int, error) {
+func (v *NetworkSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -17735,14 +19636,22 @@ func (v *ConnectNumOfNwfiltersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNumOfNwfiltersRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNumOfNwfiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNumOfNwfiltersRet")
 	}
 	return n, nil
 }
-func (v *ConnectNumOfNwfiltersRet) consume(b []byte) (int, error) {
+func (v *ConnectNumOfNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -17784,14 +19693,22 @@ func (v *ConnectListNwfiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListNwfiltersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListNwfiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListNwfiltersArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListNwfiltersArgs) consume(b []byte) (int, error) {
+func (v *ConnectListNwfiltersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -17848,14 +19765,22 @@ func (v *ConnectListNwfiltersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListNwfiltersRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListNwfiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListNwfiltersRet")
 	}
 	return n, nil
 }
-func (v *ConnectListNwfiltersRet) consume(b []byte) (int, error) {
+func (v *ConnectListNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -17866,7 +19791,7 @@ func (v *ConnectListNwfiltersRet) consume(b []byte) (int, error) {
 		v.Names = make([]NonnullString, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
@@ -17910,14 +19835,22 @@ func (v *NWFilterLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterLookupByUUIDArgs")
 	}
 	return n, nil
 }
-func (v *NWFilterLookupByUUIDArgs) consume(b []byte) (int, error) {
+func (v *NWFilterLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
@@ -17967,17 +19900,25 @@ func (v *NWFilterLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterLookupByUUIDRet")
 	}
 	return n, nil
 }
-func (v *NWFilterLookupByUUIDRet) consume(b []byte) (int, error) {
+func (v *NWFilterLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDR(b[off:])
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -18024,17 +19965,25 @@ func (v *NWFilterLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterLookupByNameArgs")
 	}
 	return n, nil
 }
-func (v *NWFilterLookupByNameArgs) consume(b []byte) (int, error) {
+func (v *NWFilterLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -18082,17 +20031,25 @@ func (v *NWFilterLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterLookupByNameRet")
 	}
 	return n, nil
 }
-func (v *NWFilterLookupByNameRet) consume(b []byte) (int, error) {
+func (v *NWFilterLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDR(b[off:])
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -18139,17 +20096,25 @@ func (v *NWFilterDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterDefineXMLArgs")
 	}
 	return n, nil
 }
-func (v *NWFilterDefineXMLArgs) consume(b []byte) (int, error) {
+func (v *NWFilterDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -18197,17 +20162,25 @@ func (v *NWFilterDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterDefineXMLRet")
 	}
 	return n, nil
 }
-func (v *NWFilterDefineXMLRet) consume(b []byte) (int, error) {
+func (v *NWFilterDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDR(b[off:])
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -18257,17 +20230,25 @@ func (v *NWFilterDefineXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterDefineXMLFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterDefineXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterDefineXMLFlagsArgs")
 	}
 	return n, nil
 }
-func (v *NWFilterDefineXMLFlagsArgs) consume(b []byte) (int, error) {
+func (v *NWFilterDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -18320,17 +20301,25 @@ func (v *NWFilterDefineXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterDefineXMLFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterDefineXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterDefineXMLFlagsRet")
 	}
 	return n, nil
 }
-func (v *NWFilterDefineXMLFlagsRet) consume(b []byte) (int, error) {
+func (v *NWFilterDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDR(b[off:])
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -18377,17 +20366,25 @@ func (v *NWFilterUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterUndefineArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterUndefineArgs")
 	}
 	return n, nil
 }
-func (v *NWFilterUndefineArgs) consume(b []byte) (int, error) {
+func (v *NWFilterUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDR(b[off:])
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -18437,17 +20434,25 @@ func (v *NWFilterGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *NWFilterGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *NWFilterGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDR(b[off:])
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -18499,17 +20504,25 @@ func (v *NWFilterGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *NWFilterGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *NWFilterGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -18551,14 +20564,22 @@ func (v *ConnectNumOfInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNumOfInterfacesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNumOfInterfacesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNumOfInterfacesRet")
 	}
 	return n, nil
 }
-func (v *ConnectNumOfInterfacesRet) consume(b []byte) (int, error) {
+func (v *ConnectNumOfInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -18600,14 +20621,22 @@ func (v *ConnectListInterfacesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListInterfacesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListInterfacesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListInterfacesArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListInterfacesArgs) consume(b []byte) (int, error) {
+func (v *ConnectListInterfacesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -18664,14 +20693,22 @@ func (v *ConnectListInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListInterfacesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListInterfacesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListInterfacesRet")
 	}
 	return n, nil
 }
-func (v *ConnectListInterfacesRet) consume(b []byte) (int, error) {
+func (v *ConnectListInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -18682,7 +20719,7 @@ func (v *ConnectListInterfacesRet) consume(b []byte) (int, error) {
 		v.Names = make([]NonnullString, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
@@ -18726,14 +20763,22 @@ func (v *ConnectNumOfDefinedInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNumOfDefinedInterfacesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNumOfDefinedInterfacesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNumOfDefinedInterfacesRet")
 	}
 	return n, nil
 }
-func (v *ConnectNumOfDefinedInterfacesRet) consume(b []byte) (int, error) {
+func (v *ConnectNumOfDefinedInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -18775,14 +20820,22 @@ func (v *ConnectListDefinedInterfacesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListDefinedInterfacesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListDefinedInterfacesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListDefinedInterfacesArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListDefinedInterfacesArgs) consume(b []byte) (int, error) {
+func (v *ConnectListDefinedInterfacesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -18839,14 +20892,22 @@ func (v *ConnectListDefinedInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListDefinedInterfacesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListDefinedInterfacesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListDefinedInterfacesRet")
 	}
 	return n, nil
 }
-func (v *ConnectListDefinedInterfacesRet) consume(b []byte) (int, error) {
+func (v *ConnectListDefinedInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -18857,7 +20918,7 @@ func (v *ConnectListDefinedInterfacesRet) consume(b []byte) (int, error) {
 		v.Names = make([]NonnullString, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
@@ -18907,17 +20968,25 @@ func (v *InterfaceLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceLookupByNameArgs")
 	}
 	return n, nil
 }
-func (v *InterfaceLookupByNameArgs) consume(b []byte) (int, error) {
+func (v *InterfaceLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -18965,17 +21034,25 @@ func (v *InterfaceLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceLookupByNameRet")
 	}
 	return n, nil
 }
-func (v *InterfaceLookupByNameRet) consume(b []byte) (int, error) {
+func (v *InterfaceLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDR(b[off:])
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -19022,17 +21099,25 @@ func (v *InterfaceLookupByMACStringArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceLookupByMACStringArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceLookupByMACStringArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceLookupByMACStringArgs")
 	}
 	return n, nil
 }
-func (v *InterfaceLookupByMACStringArgs) consume(b []byte) (int, error) {
+func (v *InterfaceLookupByMACStringArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "mac")
 		}
@@ -19080,17 +21165,25 @@ func (v *InterfaceLookupByMACStringRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceLookupByMACStringRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceLookupByMACStringRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceLookupByMACStringRet")
 	}
 	return n, nil
 }
-func (v *InterfaceLookupByMACStringRet) consume(b []byte) (int, error) {
+func (v *InterfaceLookupByMACStringRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDR(b[off:])
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -19140,17 +21233,25 @@ func (v *InterfaceGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *InterfaceGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *InterfaceGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDR(b[off:])
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -19202,17 +21303,25 @@ func (v *InterfaceGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *InterfaceGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *InterfaceGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -19263,17 +21372,25 @@ func (v *InterfaceDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceDefineXMLArgs")
 	}
 	return n, nil
 }
-func (v *InterfaceDefineXMLArgs) consume(b []byte) (int, error) {
+func (v *InterfaceDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -19326,17 +21443,25 @@ func (v *InterfaceDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceDefineXMLRet")
 	}
 	return n, nil
 }
-func (v *InterfaceDefineXMLRet) consume(b []byte) (int, error) {
+func (v *InterfaceDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDR(b[off:])
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -19383,17 +21508,25 @@ func (v *InterfaceUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceUndefineArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceUndefineArgs")
 	}
 	return n, nil
 }
-func (v *InterfaceUndefineArgs) consume(b []byte) (int, error) {
+func (v *InterfaceUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDR(b[off:])
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -19443,17 +21576,25 @@ func (v *InterfaceCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceCreateArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceCreateArgs")
 	}
 	return n, nil
 }
-func (v *InterfaceCreateArgs) consume(b []byte) (int, error) {
+func (v *InterfaceCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDR(b[off:])
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -19508,17 +21649,25 @@ func (v *InterfaceDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceDestroyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceDestroyArgs")
 	}
 	return n, nil
 }
-func (v *InterfaceDestroyArgs) consume(b []byte) (int, error) {
+func (v *InterfaceDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDR(b[off:])
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -19564,14 +21713,22 @@ func (v *InterfaceChangeBeginArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceChangeBeginArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceChangeBeginArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceChangeBeginArgs")
 	}
 	return n, nil
 }
-func (v *InterfaceChangeBeginArgs) consume(b []byte) (int, error) {
+func (v *InterfaceChangeBeginArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -19613,14 +21770,22 @@ func (v *InterfaceChangeCommitArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceChangeCommitArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceChangeCommitArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceChangeCommitArgs")
 	}
 	return n, nil
 }
-func (v *InterfaceChangeCommitArgs) consume(b []byte) (int, error) {
+func (v *InterfaceChangeCommitArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -19662,14 +21827,22 @@ func (v *InterfaceChangeRollbackArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceChangeRollbackArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceChangeRollbackArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceChangeRollbackArgs")
 	}
 	return n, nil
 }
-func (v *InterfaceChangeRollbackArgs) consume(b []byte) (int, error) {
+func (v *InterfaceChangeRollbackArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -19721,14 +21894,22 @@ func (v *AuthListRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *AuthListRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *AuthListRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "AuthListRet")
 	}
 	return n, nil
 }
-func (v *AuthListRet) consume(b []byte) (int, error) {
+func (v *AuthListRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 20, 4)
@@ -19786,17 +21967,25 @@ func (v *AuthSASLInitRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *AuthSASLInitRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *AuthSASLInitRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "AuthSASLInitRet")
 	}
 	return n, nil
 }
-func (v *AuthSASLInitRet) consume(b []byte) (int, error) {
+func (v *AuthSASLInitRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "mechlist")
 		}
@@ -19853,17 +22042,25 @@ func (v *AuthSASLStartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *AuthSASLStartArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *AuthSASLStartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "AuthSASLStartArgs")
 	}
 	return n, nil
 }
-func (v *AuthSASLStartArgs) consume(b []byte) (int, error) {
+func (v *AuthSASLStartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "mech")
 		}
@@ -19930,14 +22127,22 @@ func (v *AuthSASLStartRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *AuthSASLStartRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *AuthSASLStartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "AuthSASLStartRet")
 	}
 	return n, nil
 }
-func (v *AuthSASLStartRet) consume(b []byte) (int, error) {
+func (v *AuthSASLStartRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "complete")
@@ -20001,14 +22206,22 @@ func (v *AuthSASLStepArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *AuthSASLStepArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *AuthSASLStepArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "AuthSASLStepArgs")
 	}
 	return n, nil
 }
-func (v *AuthSASLStepArgs) consume(b []byte) (int, error) {
+func (v *AuthSASLStepArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "nil")
@@ -20070,14 +22283,22 @@ func (v *AuthSASLStepRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *AuthSASLStepRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *AuthSASLStepRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "AuthSASLStepRet")
 	}
 	return n, nil
 }
-func (v *AuthSASLStepRet) consume(b []byte) (int, error) {
+func (v *AuthSASLStepRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "complete")
@@ -20132,14 +22353,22 @@ func (v *AuthPolkitRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *AuthPolkitRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *AuthPolkitRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "AuthPolkitRet")
 	}
 	return n, nil
 }
-func (v *AuthPolkitRet) consume(b []byte) (int, error) {
+func (v *AuthPolkitRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "complete")
@@ -20181,14 +22410,22 @@ func (v *ConnectNumOfStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNumOfStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNumOfStoragePoolsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNumOfStoragePoolsRet")
 	}
 	return n, nil
 }
-func (v *ConnectNumOfStoragePoolsRet) consume(b []byte) (int, error) {
+func (v *ConnectNumOfStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -20230,14 +22467,22 @@ func (v *ConnectListStoragePoolsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListStoragePoolsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListStoragePoolsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListStoragePoolsArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListStoragePoolsArgs) consume(b []byte) (int, error) {
+func (v *ConnectListStoragePoolsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -20294,14 +22539,22 @@ func (v *ConnectListStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListStoragePoolsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListStoragePoolsRet")
 	}
 	return n, nil
 }
-func (v *ConnectListStoragePoolsRet) consume(b []byte) (int, error) {
+func (v *ConnectListStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -20312,7 +22565,7 @@ func (v *ConnectListStoragePoolsRet) consume(b []byte) (int, error) {
 		v.Names = make([]NonnullString, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
@@ -20356,14 +22609,22 @@ func (v *ConnectNumOfDefinedStoragePoolsRet) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNumOfDefinedStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNumOfDefinedStoragePoolsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNumOfDefinedStoragePoolsRet")
 	}
 	return n, nil
 }
-func (v *ConnectNumOfDefinedStoragePoolsRet) consume(b []byte) (int, error) {
+func (v *ConnectNumOfDefinedStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -20405,14 +22666,22 @@ func (v *ConnectListDefinedStoragePoolsArgs) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListDefinedStoragePoolsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListDefinedStoragePoolsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListDefinedStoragePoolsArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListDefinedStoragePoolsArgs) consume(b []byte) (int, error) {
+func (v *ConnectListDefinedStoragePoolsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -20469,14 +22738,22 @@ func (v *ConnectListDefinedStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListDefinedStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListDefinedStoragePoolsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListDefinedStoragePoolsRet")
 	}
 	return n, nil
 }
-func (v *ConnectListDefinedStoragePoolsRet) consume(b []byte) (int, error) {
+func (v *ConnectListDefinedStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -20487,7 +22764,7 @@ func (v *ConnectListDefinedStoragePoolsRet) consume(b []byte) (int, error) {
 		v.Names = make([]NonnullString, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
@@ -20552,17 +22829,25 @@ func (v *ConnectFindStoragePoolSourcesArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectFindStoragePoolSourcesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectFindStoragePoolSourcesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectFindStoragePoolSourcesArgs")
 	}
 	return n, nil
 }
-func (v *ConnectFindStoragePoolSourcesArgs) consume(b []byte) (int, error) {
+func (v *ConnectFindStoragePoolSourcesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "type")
 		}
@@ -20578,7 +22863,7 @@ func (v *ConnectFindStoragePoolSourcesArgs) consume(b []byte) (int, error) {
 		if present {
 			v.SrcSpec = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "srcSpec")
 				}
@@ -20635,17 +22920,25 @@ func (v *ConnectFindStoragePoolSourcesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectFindStoragePoolSourcesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectFindStoragePoolSourcesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectFindStoragePoolSourcesRet")
 	}
 	return n, nil
 }
-func (v *ConnectFindStoragePoolSourcesRet) consume(b []byte) (int, error) {
+func (v *ConnectFindStoragePoolSourcesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -20687,14 +22980,22 @@ func (v *StoragePoolLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolLookupByUUIDArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolLookupByUUIDArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
@@ -20744,17 +23045,25 @@ func (v *StoragePoolLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolLookupByUUIDRet")
 	}
 	return n, nil
 }
-func (v *StoragePoolLookupByUUIDRet) consume(b []byte) (int, error) {
+func (v *StoragePoolLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -20801,17 +23110,25 @@ func (v *StoragePoolLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolLookupByNameArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolLookupByNameArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -20859,17 +23176,25 @@ func (v *StoragePoolLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolLookupByNameRet")
 	}
 	return n, nil
 }
-func (v *StoragePoolLookupByNameRet) consume(b []byte) (int, error) {
+func (v *StoragePoolLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -20916,17 +23241,25 @@ func (v *StoragePoolLookupByVolumeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolLookupByVolumeArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolLookupByVolumeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolLookupByVolumeArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolLookupByVolumeArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolLookupByVolumeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -20973,17 +23306,25 @@ func (v *StoragePoolLookupByVolumeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolLookupByVolumeRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolLookupByVolumeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolLookupByVolumeRet")
 	}
 	return n, nil
 }
-func (v *StoragePoolLookupByVolumeRet) consume(b []byte) (int, error) {
+func (v *StoragePoolLookupByVolumeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -21030,17 +23371,25 @@ func (v *StoragePoolLookupByTargetPathArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolLookupByTargetPathArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolLookupByTargetPathArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolLookupByTargetPathArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolLookupByTargetPathArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolLookupByTargetPathArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
@@ -21088,17 +23437,25 @@ func (v *StoragePoolLookupByTargetPathRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolLookupByTargetPathRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolLookupByTargetPathRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolLookupByTargetPathRet")
 	}
 	return n, nil
 }
-func (v *StoragePoolLookupByTargetPathRet) consume(b []byte) (int, error) {
+func (v *StoragePoolLookupByTargetPathRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -21148,17 +23505,25 @@ func (v *StoragePoolCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolCreateXMLArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolCreateXMLArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -21211,17 +23576,25 @@ func (v *StoragePoolCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolCreateXMLRet")
 	}
 	return n, nil
 }
-func (v *StoragePoolCreateXMLRet) consume(b []byte) (int, error) {
+func (v *StoragePoolCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -21271,17 +23644,25 @@ func (v *StoragePoolDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolDefineXMLArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolDefineXMLArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -21334,17 +23715,25 @@ func (v *StoragePoolDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolDefineXMLRet")
 	}
 	return n, nil
 }
-func (v *StoragePoolDefineXMLRet) consume(b []byte) (int, error) {
+func (v *StoragePoolDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -21394,17 +23783,25 @@ func (v *StoragePoolBuildArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolBuildArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolBuildArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolBuildArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolBuildArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolBuildArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -21456,17 +23853,25 @@ func (v *StoragePoolUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolUndefineArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolUndefineArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolUndefineArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -21516,17 +23921,25 @@ func (v *StoragePoolCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolCreateArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolCreateArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolCreateArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -21578,17 +23991,25 @@ func (v *StoragePoolDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolDestroyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolDestroyArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolDestroyArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -21638,17 +24059,25 @@ func (v *StoragePoolDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolDeleteArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolDeleteArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolDeleteArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -21703,17 +24132,25 @@ func (v *StoragePoolRefreshArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolRefreshArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolRefreshArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolRefreshArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolRefreshArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolRefreshArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -21768,17 +24205,25 @@ func (v *StoragePoolGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -21830,17 +24275,25 @@ func (v *StoragePoolGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *StoragePoolGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *StoragePoolGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -21888,17 +24341,25 @@ func (v *StoragePoolGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolGetInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolGetInfoArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolGetInfoArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -21945,14 +24406,22 @@ func (v *StoragePoolGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolGetInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolGetInfoRet")
 	}
 	return n, nil
 }
-func (v *StoragePoolGetInfoRet) consume(b []byte) (int, error) {
+func (v *StoragePoolGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeUint8(b[off:])
@@ -22018,17 +24487,25 @@ func (v *StoragePoolGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolGetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolGetAutostartArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolGetAutostartArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -22069,14 +24546,22 @@ func (v *StoragePoolGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolGetAutostartRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolGetAutostartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolGetAutostartRet")
 	}
 	return n, nil
 }
-func (v *StoragePoolGetAutostartRet) consume(b []byte) (int, error) {
+func (v *StoragePoolGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "autostart")
@@ -22127,17 +24612,25 @@ func (v *StoragePoolSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolSetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolSetAutostartArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolSetAutostartArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -22189,17 +24682,25 @@ func (v *StoragePoolNumOfVolumesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolNumOfVolumesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolNumOfVolumesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolNumOfVolumesArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolNumOfVolumesArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolNumOfVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -22240,14 +24741,22 @@ func (v *StoragePoolNumOfVolumesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolNumOfVolumesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolNumOfVolumesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolNumOfVolumesRet")
 	}
 	return n, nil
 }
-func (v *StoragePoolNumOfVolumesRet) consume(b []byte) (int, error) {
+func (v *StoragePoolNumOfVolumesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -22298,17 +24807,25 @@ func (v *StoragePoolListVolumesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolListVolumesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolListVolumesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolListVolumesArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolListVolumesArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolListVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -22369,14 +24886,22 @@ func (v *StoragePoolListVolumesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolListVolumesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolListVolumesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolListVolumesRet")
 	}
 	return n, nil
 }
-func (v *StoragePoolListVolumesRet) consume(b []byte) (int, error) {
+func (v *StoragePoolListVolumesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -22387,7 +24912,7 @@ func (v *StoragePoolListVolumesRet) consume(b []byte) (int, error) {
 		v.Names = make([]NonnullString, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
@@ -22443,24 +24968,32 @@ func (v *StorageVolLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolLookupByNameArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolLookupByNameArgs) consume(b []byte) (int, error) {
+func (v *StorageVolLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -22508,17 +25041,25 @@ func (v *StorageVolLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolLookupByNameRet")
 	}
 	return n, nil
 }
-func (v *StorageVolLookupByNameRet) consume(b []byte) (int, error) {
+func (v *StorageVolLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -22565,17 +25106,25 @@ func (v *StorageVolLookupByKeyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolLookupByKeyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolLookupByKeyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolLookupByKeyArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolLookupByKeyArgs) consume(b []byte) (int, error) {
+func (v *StorageVolLookupByKeyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "key")
 		}
@@ -22623,17 +25172,25 @@ func (v *StorageVolLookupByKeyRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolLookupByKeyRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolLookupByKeyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolLookupByKeyRet")
 	}
 	return n, nil
 }
-func (v *StorageVolLookupByKeyRet) consume(b []byte) (int, error) {
+func (v *StorageVolLookupByKeyRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -22680,17 +25237,25 @@ func (v *StorageVolLookupByPathArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolLookupByPathArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolLookupByPathArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolLookupByPathArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolLookupByPathArgs) consume(b []byte) (int, error) {
+func (v *StorageVolLookupByPathArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
@@ -22738,17 +25303,25 @@ func (v *StorageVolLookupByPathRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolLookupByPathRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolLookupByPathRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolLookupByPathRet")
 	}
 	return n, nil
 }
-func (v *StorageVolLookupByPathRet) consume(b []byte) (int, error) {
+func (v *StorageVolLookupByPathRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -22804,24 +25377,32 @@ func (v *StorageVolCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolCreateXMLArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolCreateXMLArgs) consume(b []byte) (int, error) {
+func (v *StorageVolCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -22874,17 +25455,25 @@ func (v *StorageVolCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolCreateXMLRet")
 	}
 	return n, nil
 }
-func (v *StorageVolCreateXMLRet) consume(b []byte) (int, error) {
+func (v *StorageVolCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -22946,24 +25535,32 @@ func (v *StorageVolCreateXMLFromArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolCreateXMLFromArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolCreateXMLFromArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolCreateXMLFromArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolCreateXMLFromArgs) consume(b []byte) (int, error) {
+func (v *StorageVolCreateXMLFromArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -22971,7 +25568,7 @@ func (v *StorageVolCreateXMLFromArgs) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		n, err := v.Clonevol.ConsumeXDR(b[off:])
+		n, err := v.Clonevol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "clonevol")
 		}
@@ -23023,17 +25620,25 @@ func (v *StorageVolCreateXMLFromRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolCreateXMLFromRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolCreateXMLFromRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolCreateXMLFromRet")
 	}
 	return n, nil
 }
-func (v *StorageVolCreateXMLFromRet) consume(b []byte) (int, error) {
+func (v *StorageVolCreateXMLFromRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -23083,17 +25688,25 @@ func (v *StorageVolDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolDeleteArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolDeleteArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolDeleteArgs) consume(b []byte) (int, error) {
+func (v *StorageVolDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -23148,17 +25761,25 @@ func (v *StorageVolWipeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolWipeArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolWipeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolWipeArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolWipeArgs) consume(b []byte) (int, error) {
+func (v *StorageVolWipeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -23216,17 +25837,25 @@ func (v *StorageVolWipePatternArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolWipePatternArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolWipePatternArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolWipePatternArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolWipePatternArgs) consume(b []byte) (int, error) {
+func (v *StorageVolWipePatternArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -23286,17 +25915,25 @@ func (v *StorageVolGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *StorageVolGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -23348,17 +25985,25 @@ func (v *StorageVolGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *StorageVolGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *StorageVolGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -23406,17 +26051,25 @@ func (v *StorageVolGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolGetInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolGetInfoArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolGetInfoArgs) consume(b []byte) (int, error) {
+func (v *StorageVolGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -23461,14 +26114,22 @@ func (v *StorageVolGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolGetInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolGetInfoRet")
 	}
 	return n, nil
 }
-func (v *StorageVolGetInfoRet) consume(b []byte) (int, error) {
+func (v *StorageVolGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeInt8(b[off:])
@@ -23532,17 +26193,25 @@ func (v *StorageVolGetInfoFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolGetInfoFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolGetInfoFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolGetInfoFlagsArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolGetInfoFlagsArgs) consume(b []byte) (int, error) {
+func (v *StorageVolGetInfoFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -23592,14 +26261,22 @@ func (v *StorageVolGetInfoFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolGetInfoFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolGetInfoFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolGetInfoFlagsRet")
 	}
 	return n, nil
 }
-func (v *StorageVolGetInfoFlagsRet) consume(b []byte) (int, error) {
+func (v *StorageVolGetInfoFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeInt8(b[off:])
@@ -23660,17 +26337,25 @@ func (v *StorageVolGetPathArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolGetPathArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolGetPathArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolGetPathArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolGetPathArgs) consume(b []byte) (int, error) {
+func (v *StorageVolGetPathArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -23717,17 +26402,25 @@ func (v *StorageVolGetPathRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolGetPathRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolGetPathRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolGetPathRet")
 	}
 	return n, nil
 }
-func (v *StorageVolGetPathRet) consume(b []byte) (int, error) {
+func (v *StorageVolGetPathRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -23781,17 +26474,25 @@ func (v *StorageVolResizeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolResizeArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolResizeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolResizeArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolResizeArgs) consume(b []byte) (int, error) {
+func (v *StorageVolResizeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -23857,14 +26558,22 @@ func (v *NodeNumOfDevicesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeNumOfDevicesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeNumOfDevicesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeNumOfDevicesArgs")
 	}
 	return n, nil
 }
-func (v *NodeNumOfDevicesArgs) consume(b []byte) (int, error) {
+func (v *NodeNumOfDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -23875,7 +26584,7 @@ func (v *NodeNumOfDevicesArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Cap = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "cap")
 				}
@@ -23926,14 +26635,22 @@ func (v *NodeNumOfDevicesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeNumOfDevicesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeNumOfDevicesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeNumOfDevicesRet")
 	}
 	return n, nil
 }
-func (v *NodeNumOfDevicesRet) consume(b []byte) (int, error) {
+func (v *NodeNumOfDevicesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -23993,14 +26710,22 @@ func (v *NodeListDevicesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeListDevicesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeListDevicesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeListDevicesArgs")
 	}
 	return n, nil
 }
-func (v *NodeListDevicesArgs) consume(b []byte) (int, error) {
+func (v *NodeListDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -24011,7 +26736,7 @@ func (v *NodeListDevicesArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Cap = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "cap")
 				}
@@ -24082,14 +26807,22 @@ func (v *NodeListDevicesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeListDevicesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeListDevicesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeListDevicesRet")
 	}
 	return n, nil
 }
-func (v *NodeListDevicesRet) consume(b []byte) (int, error) {
+func (v *NodeListDevicesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 65536, 4)
@@ -24100,7 +26833,7 @@ func (v *NodeListDevicesRet) consume(b []byte) (int, error) {
 		v.Names = make([]NonnullString, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
@@ -24150,17 +26883,25 @@ func (v *NodeDeviceLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceLookupByNameArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceLookupByNameArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -24208,17 +26949,25 @@ func (v *NodeDeviceLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceLookupByNameRet")
 	}
 	return n, nil
 }
-func (v *NodeDeviceLookupByNameRet) consume(b []byte) (int, error) {
+func (v *NodeDeviceLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dev.ConsumeXDR(b[off:])
+		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -24274,17 +27023,25 @@ func (v *NodeDeviceLookupSCSIHostByWwnArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceLookupSCSIHostByWwnArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceLookupSCSIHostByWwnArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceLookupSCSIHostByWwnArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceLookupSCSIHostByWwnArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceLookupSCSIHostByWwnArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "wwnn")
 		}
@@ -24292,7 +27049,7 @@ func (v *NodeDeviceLookupSCSIHostByWwnArgs) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "wwpn")
 		}
@@ -24345,17 +27102,25 @@ func (v *NodeDeviceLookupSCSIHostByWwnRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceLookupSCSIHostByWwnRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceLookupSCSIHostByWwnRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceLookupSCSIHostByWwnRet")
 	}
 	return n, nil
 }
-func (v *NodeDeviceLookupSCSIHostByWwnRet) consume(b []byte) (int, error) {
+func (v *NodeDeviceLookupSCSIHostByWwnRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dev.ConsumeXDR(b[off:])
+		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -24405,17 +27170,25 @@ func (v *NodeDeviceGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -24468,17 +27241,25 @@ func (v *NodeDeviceGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *NodeDeviceGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *NodeDeviceGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -24526,17 +27307,25 @@ func (v *NodeDeviceGetParentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceGetParentArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceGetParentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceGetParentArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceGetParentArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -24590,14 +27379,22 @@ func (v *NodeDeviceGetParentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceGetParentRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceGetParentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceGetParentRet")
 	}
 	return n, nil
 }
-func (v *NodeDeviceGetParentRet) consume(b []byte) (int, error) {
+func (v *NodeDeviceGetParentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -24608,7 +27405,7 @@ func (v *NodeDeviceGetParentRet) consume(b []byte) (int, error) {
 		if present {
 			v.ParentName = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "parentName")
 				}
@@ -24660,17 +27457,25 @@ func (v *NodeDeviceNumOfCapsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceNumOfCapsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceNumOfCapsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceNumOfCapsArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceNumOfCapsArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceNumOfCapsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -24712,14 +27517,22 @@ func (v *NodeDeviceNumOfCapsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceNumOfCapsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceNumOfCapsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceNumOfCapsRet")
 	}
 	return n, nil
 }
-func (v *NodeDeviceNumOfCapsRet) consume(b []byte) (int, error) {
+func (v *NodeDeviceNumOfCapsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -24770,17 +27583,25 @@ func (v *NodeDeviceListCapsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceListCapsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceListCapsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceListCapsArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceListCapsArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceListCapsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -24842,14 +27663,22 @@ func (v *NodeDeviceListCapsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceListCapsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceListCapsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceListCapsRet")
 	}
 	return n, nil
 }
-func (v *NodeDeviceListCapsRet) consume(b []byte) (int, error) {
+func (v *NodeDeviceListCapsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 65536, 4)
@@ -24860,7 +27689,7 @@ func (v *NodeDeviceListCapsRet) consume(b []byte) (int, error) {
 		v.Names = make([]NonnullString, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
@@ -24910,17 +27739,25 @@ func (v *NodeDeviceDettachArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceDettachArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceDettachArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceDettachArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceDettachArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceDettachArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -24983,17 +27820,25 @@ func (v *NodeDeviceDetachFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceDetachFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceDetachFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceDetachFlagsArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceDetachFlagsArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceDetachFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -25009,7 +27854,7 @@ func (v *NodeDeviceDetachFlagsArgs) consume(b []byte) (int, error) {
 		if present {
 			v.DriverName = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "driverName")
 				}
@@ -25066,17 +27911,25 @@ func (v *NodeDeviceReAttachArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceReAttachArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceReAttachArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceReAttachArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceReAttachArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceReAttachArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -25124,17 +27977,25 @@ func (v *NodeDeviceResetArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceResetArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceResetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceResetArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceResetArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceResetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -25185,17 +28046,25 @@ func (v *NodeDeviceCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceCreateXMLArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceCreateXMLArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml_desc")
 		}
@@ -25248,17 +28117,25 @@ func (v *NodeDeviceCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceCreateXMLRet")
 	}
 	return n, nil
 }
-func (v *NodeDeviceCreateXMLRet) consume(b []byte) (int, error) {
+func (v *NodeDeviceCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dev.ConsumeXDR(b[off:])
+		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -25305,17 +28182,25 @@ func (v *NodeDeviceDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceDestroyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceDestroyArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceDestroyArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -25366,17 +28251,25 @@ func (v *NodeDeviceDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceDefineXMLArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceDefineXMLArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml_desc")
 		}
@@ -25429,17 +28322,25 @@ func (v *NodeDeviceDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceDefineXMLRet")
 	}
 	return n, nil
 }
-func (v *NodeDeviceDefineXMLRet) consume(b []byte) (int, error) {
+func (v *NodeDeviceDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dev.ConsumeXDR(b[off:])
+		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -25489,17 +28390,25 @@ func (v *NodeDeviceUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceUndefineArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceUndefineArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceUndefineArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -25555,17 +28464,25 @@ func (v *NodeDeviceCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceCreateArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceCreateArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceCreateArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -25618,17 +28535,25 @@ func (v *NodeDeviceGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceGetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceGetAutostartArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceGetAutostartArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -25670,14 +28595,22 @@ func (v *NodeDeviceGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceGetAutostartRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceGetAutostartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceGetAutostartRet")
 	}
 	return n, nil
 }
-func (v *NodeDeviceGetAutostartRet) consume(b []byte) (int, error) {
+func (v *NodeDeviceGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "autostart")
@@ -25728,17 +28661,25 @@ func (v *NodeDeviceSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceSetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceSetAutostartArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceSetAutostartArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -25791,17 +28732,25 @@ func (v *NodeDeviceIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceIsPersistentArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceIsPersistentArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceIsPersistentArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -25843,14 +28792,22 @@ func (v *NodeDeviceIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceIsPersistentRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceIsPersistentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceIsPersistentRet")
 	}
 	return n, nil
 }
-func (v *NodeDeviceIsPersistentRet) consume(b []byte) (int, error) {
+func (v *NodeDeviceIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "persistent")
@@ -25898,17 +28855,25 @@ func (v *NodeDeviceIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceIsActiveArgs")
 	}
 	return n, nil
 }
-func (v *NodeDeviceIsActiveArgs) consume(b []byte) (int, error) {
+func (v *NodeDeviceIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -25950,14 +28915,22 @@ func (v *NodeDeviceIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceIsActiveRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceIsActiveRet")
 	}
 	return n, nil
 }
-func (v *NodeDeviceIsActiveRet) consume(b []byte) (int, error) {
+func (v *NodeDeviceIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "active")
@@ -25999,14 +28972,22 @@ func (v *ConnectDomainEventRegisterRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectDomainEventRegisterRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDomainEventRegisterRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectDomainEventRegisterRet")
 	}
 	return n, nil
 }
-func (v *ConnectDomainEventRegisterRet) consume(b []byte) (int, error) {
+func (v *ConnectDomainEventRegisterRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "cb_registered")
@@ -26048,14 +29029,22 @@ func (v *ConnectDomainEventDeregisterRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectDomainEventDeregisterRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDomainEventDeregisterRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectDomainEventDeregisterRet")
 	}
 	return n, nil
 }
-func (v *ConnectDomainEventDeregisterRet) consume(b []byte) (int, error) {
+func (v *ConnectDomainEventDeregisterRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "cb_registered")
@@ -26109,17 +29098,25 @@ func (v *DomainEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventLifecycleMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventLifecycleMsg) consume(b []byte) (int, error) {
+func (v *DomainEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -26179,14 +29176,22 @@ func (v *DomainEventCallbackLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackLifecycleMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackLifecycleMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -26194,7 +29199,7 @@ func (v *DomainEventCallbackLifecycleMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -26250,17 +29255,25 @@ func (v *ConnectDomainXMLFromNativeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectDomainXMLFromNativeArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDomainXMLFromNativeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectDomainXMLFromNativeArgs")
 	}
 	return n, nil
 }
-func (v *ConnectDomainXMLFromNativeArgs) consume(b []byte) (int, error) {
+func (v *ConnectDomainXMLFromNativeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "nativeFormat")
 		}
@@ -26268,7 +29281,7 @@ func (v *ConnectDomainXMLFromNativeArgs) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "nativeConfig")
 		}
@@ -26321,17 +29334,25 @@ func (v *ConnectDomainXMLFromNativeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectDomainXMLFromNativeRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDomainXMLFromNativeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectDomainXMLFromNativeRet")
 	}
 	return n, nil
 }
-func (v *ConnectDomainXMLFromNativeRet) consume(b []byte) (int, error) {
+func (v *ConnectDomainXMLFromNativeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "domainXml")
 		}
@@ -26388,17 +29409,25 @@ func (v *ConnectDomainXMLToNativeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectDomainXMLToNativeArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDomainXMLToNativeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectDomainXMLToNativeArgs")
 	}
 	return n, nil
 }
-func (v *ConnectDomainXMLToNativeArgs) consume(b []byte) (int, error) {
+func (v *ConnectDomainXMLToNativeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "nativeFormat")
 		}
@@ -26406,7 +29435,7 @@ func (v *ConnectDomainXMLToNativeArgs) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "domainXml")
 		}
@@ -26459,17 +29488,25 @@ func (v *ConnectDomainXMLToNativeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectDomainXMLToNativeRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDomainXMLToNativeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectDomainXMLToNativeRet")
 	}
 	return n, nil
 }
-func (v *ConnectDomainXMLToNativeRet) consume(b []byte) (int, error) {
+func (v *ConnectDomainXMLToNativeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "nativeConfig")
 		}
@@ -26511,14 +29548,22 @@ func (v *ConnectNumOfSecretsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNumOfSecretsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNumOfSecretsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNumOfSecretsRet")
 	}
 	return n, nil
 }
-func (v *ConnectNumOfSecretsRet) consume(b []byte) (int, error) {
+func (v *ConnectNumOfSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -26560,14 +29605,22 @@ func (v *ConnectListSecretsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListSecretsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListSecretsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListSecretsArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListSecretsArgs) consume(b []byte) (int, error) {
+func (v *ConnectListSecretsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxuuids")
@@ -26624,14 +29677,22 @@ func (v *ConnectListSecretsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListSecretsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListSecretsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListSecretsRet")
 	}
 	return n, nil
 }
-func (v *ConnectListSecretsRet) consume(b []byte) (int, error) {
+func (v *ConnectListSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -26642,7 +29703,7 @@ func (v *ConnectListSecretsRet) consume(b []byte) (int, error) {
 		v.UUIDs = make([]NonnullString, cnt)
 		for i := range v.UUIDs {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "uuids")
 				}
@@ -26686,14 +29747,22 @@ func (v *SecretLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *SecretLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *SecretLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "SecretLookupByUUIDArgs")
 	}
 	return n, nil
 }
-func (v *SecretLookupByUUIDArgs) consume(b []byte) (int, error) {
+func (v *SecretLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
@@ -26743,17 +29812,25 @@ func (v *SecretLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *SecretLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *SecretLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "SecretLookupByUUIDRet")
 	}
 	return n, nil
 }
-func (v *SecretLookupByUUIDRet) consume(b []byte) (int, error) {
+func (v *SecretLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDR(b[off:])
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -26803,17 +29880,25 @@ func (v *SecretDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *SecretDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *SecretDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "SecretDefineXMLArgs")
 	}
 	return n, nil
 }
-func (v *SecretDefineXMLArgs) consume(b []byte) (int, error) {
+func (v *SecretDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -26866,17 +29951,25 @@ func (v *SecretDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *SecretDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *SecretDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "SecretDefineXMLRet")
 	}
 	return n, nil
 }
-func (v *SecretDefineXMLRet) consume(b []byte) (int, error) {
+func (v *SecretDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDR(b[off:])
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -26926,17 +30019,25 @@ func (v *SecretGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *SecretGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *SecretGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "SecretGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *SecretGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *SecretGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDR(b[off:])
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -26988,17 +30089,25 @@ func (v *SecretGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *SecretGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *SecretGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "SecretGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *SecretGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *SecretGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -27055,24 +30164,32 @@ func (v *SecretSetValueArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *SecretSetValueArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *SecretSetValueArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "SecretSetValueArgs")
 	}
 	return n, nil
 }
-func (v *SecretSetValueArgs) consume(b []byte) (int, error) {
+func (v *SecretSetValueArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDR(b[off:])
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 65536)
+		x, n, err := d.ConsumeOpaque(b[off:], 65536)
 		if err != nil {
 			return off, xdr.Field(err, "value")
 		}
@@ -27128,17 +30245,25 @@ func (v *SecretGetValueArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *SecretGetValueArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *SecretGetValueArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "SecretGetValueArgs")
 	}
 	return n, nil
 }
-func (v *SecretGetValueArgs) consume(b []byte) (int, error) {
+func (v *SecretGetValueArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDR(b[off:])
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -27190,17 +30315,25 @@ func (v *SecretGetValueRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *SecretGetValueRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *SecretGetValueRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "SecretGetValueRet")
 	}
 	return n, nil
 }
-func (v *SecretGetValueRet) consume(b []byte) (int, error) {
+func (v *SecretGetValueRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 65536)
+		x, n, err := d.ConsumeOpaque(b[off:], 65536)
 		if err != nil {
 			return off, xdr.Field(err, "value")
 		}
@@ -27248,17 +30381,25 @@ func (v *SecretUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *SecretUndefineArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *SecretUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "SecretUndefineArgs")
 	}
 	return n, nil
 }
-func (v *SecretUndefineArgs) consume(b []byte) (int, error) {
+func (v *SecretUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDR(b[off:])
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -27308,14 +30449,22 @@ func (v *SecretLookupByUsageArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *SecretLookupByUsageArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *SecretLookupByUsageArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "SecretLookupByUsageArgs")
 	}
 	return n, nil
 }
-func (v *SecretLookupByUsageArgs) consume(b []byte) (int, error) {
+func (v *SecretLookupByUsageArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "usageType")
@@ -27323,7 +30472,7 @@ func (v *SecretLookupByUsageArgs) consume(b []byte) (int, error) {
 	v.UsageType = xdr.Int32(b[off:])
 	off += 4
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "usageID")
 		}
@@ -27371,17 +30520,25 @@ func (v *SecretLookupByUsageRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *SecretLookupByUsageRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *SecretLookupByUsageRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "SecretLookupByUsageRet")
 	}
 	return n, nil
 }
-func (v *SecretLookupByUsageRet) consume(b []byte) (int, error) {
+func (v *SecretLookupByUsageRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDR(b[off:])
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -27446,14 +30603,22 @@ func (v *DomainMigratePrepareTunnelArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePrepareTunnelArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePrepareTunnelArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePrepareTunnelArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigratePrepareTunnelArgs) consume(b []byte) (int, error) {
+func (v *DomainMigratePrepareTunnelArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -27469,7 +30634,7 @@ func (v *DomainMigratePrepareTunnelArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
@@ -27486,7 +30651,7 @@ func (v *DomainMigratePrepareTunnelArgs) consume(b []byte) (int, error) {
 	v.Resource = xdr.Uint64(b[off:])
 	off += 8
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dom_xml")
 		}
@@ -27528,14 +30693,22 @@ func (v *ConnectIsSecureRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectIsSecureRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectIsSecureRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectIsSecureRet")
 	}
 	return n, nil
 }
-func (v *ConnectIsSecureRet) consume(b []byte) (int, error) {
+func (v *ConnectIsSecureRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "secure")
@@ -27583,17 +30756,25 @@ func (v *DomainIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainIsActiveArgs")
 	}
 	return n, nil
 }
-func (v *DomainIsActiveArgs) consume(b []byte) (int, error) {
+func (v *DomainIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -27634,14 +30815,22 @@ func (v *DomainIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainIsActiveRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainIsActiveRet")
 	}
 	return n, nil
 }
-func (v *DomainIsActiveRet) consume(b []byte) (int, error) {
+func (v *DomainIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "active")
@@ -27689,17 +30878,25 @@ func (v *DomainIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainIsPersistentArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainIsPersistentArgs")
 	}
 	return n, nil
 }
-func (v *DomainIsPersistentArgs) consume(b []byte) (int, error) {
+func (v *DomainIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -27740,14 +30937,22 @@ func (v *DomainIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainIsPersistentRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainIsPersistentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainIsPersistentRet")
 	}
 	return n, nil
 }
-func (v *DomainIsPersistentRet) consume(b []byte) (int, error) {
+func (v *DomainIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "persistent")
@@ -27795,17 +31000,25 @@ func (v *DomainIsUpdatedArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainIsUpdatedArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainIsUpdatedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainIsUpdatedArgs")
 	}
 	return n, nil
 }
-func (v *DomainIsUpdatedArgs) consume(b []byte) (int, error) {
+func (v *DomainIsUpdatedArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -27846,14 +31059,22 @@ func (v *DomainIsUpdatedRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainIsUpdatedRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainIsUpdatedRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainIsUpdatedRet")
 	}
 	return n, nil
 }
-func (v *DomainIsUpdatedRet) consume(b []byte) (int, error) {
+func (v *DomainIsUpdatedRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "updated")
@@ -27901,17 +31122,25 @@ func (v *NetworkIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkIsActiveArgs")
 	}
 	return n, nil
 }
-func (v *NetworkIsActiveArgs) consume(b []byte) (int, error) {
+func (v *NetworkIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -27952,14 +31181,22 @@ func (v *NetworkIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkIsActiveRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkIsActiveRet")
 	}
 	return n, nil
 }
-func (v *NetworkIsActiveRet) consume(b []byte) (int, error) {
+func (v *NetworkIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "active")
@@ -28007,17 +31244,25 @@ func (v *NetworkIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkIsPersistentArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkIsPersistentArgs")
 	}
 	return n, nil
 }
-func (v *NetworkIsPersistentArgs) consume(b []byte) (int, error) {
+func (v *NetworkIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -28058,14 +31303,22 @@ func (v *NetworkIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkIsPersistentRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkIsPersistentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkIsPersistentRet")
 	}
 	return n, nil
 }
-func (v *NetworkIsPersistentRet) consume(b []byte) (int, error) {
+func (v *NetworkIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "persistent")
@@ -28113,17 +31366,25 @@ func (v *StoragePoolIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolIsActiveArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolIsActiveArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -28164,14 +31425,22 @@ func (v *StoragePoolIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolIsActiveRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolIsActiveRet")
 	}
 	return n, nil
 }
-func (v *StoragePoolIsActiveRet) consume(b []byte) (int, error) {
+func (v *StoragePoolIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "active")
@@ -28219,17 +31488,25 @@ func (v *StoragePoolIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolIsPersistentArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolIsPersistentArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolIsPersistentArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -28270,14 +31547,22 @@ func (v *StoragePoolIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolIsPersistentRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolIsPersistentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolIsPersistentRet")
 	}
 	return n, nil
 }
-func (v *StoragePoolIsPersistentRet) consume(b []byte) (int, error) {
+func (v *StoragePoolIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "persistent")
@@ -28325,17 +31610,25 @@ func (v *InterfaceIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceIsActiveArgs")
 	}
 	return n, nil
 }
-func (v *InterfaceIsActiveArgs) consume(b []byte) (int, error) {
+func (v *InterfaceIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDR(b[off:])
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -28376,14 +31669,22 @@ func (v *InterfaceIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *InterfaceIsActiveRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *InterfaceIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "InterfaceIsActiveRet")
 	}
 	return n, nil
 }
-func (v *InterfaceIsActiveRet) consume(b []byte) (int, error) {
+func (v *InterfaceIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "active")
@@ -28434,17 +31735,25 @@ func (v *ConnectCompareCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectCompareCPUArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectCompareCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectCompareCPUArgs")
 	}
 	return n, nil
 }
-func (v *ConnectCompareCPUArgs) consume(b []byte) (int, error) {
+func (v *ConnectCompareCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -28491,14 +31800,22 @@ func (v *ConnectCompareCPURet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectCompareCPURet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectCompareCPURet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectCompareCPURet")
 	}
 	return n, nil
 }
-func (v *ConnectCompareCPURet) consume(b []byte) (int, error) {
+func (v *ConnectCompareCPURet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "result")
@@ -28558,14 +31875,22 @@ func (v *ConnectBaselineCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectBaselineCPUArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectBaselineCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectBaselineCPUArgs")
 	}
 	return n, nil
 }
-func (v *ConnectBaselineCPUArgs) consume(b []byte) (int, error) {
+func (v *ConnectBaselineCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 256, 4)
@@ -28576,7 +31901,7 @@ func (v *ConnectBaselineCPUArgs) consume(b []byte) (int, error) {
 		v.XMLCpUs = make([]NonnullString, cnt)
 		for i := range v.XMLCpUs {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "xmlCPUs")
 				}
@@ -28631,17 +31956,25 @@ func (v *ConnectBaselineCPURet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectBaselineCPURet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectBaselineCPURet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectBaselineCPURet")
 	}
 	return n, nil
 }
-func (v *ConnectBaselineCPURet) consume(b []byte) (int, error) {
+func (v *ConnectBaselineCPURet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cpu")
 		}
@@ -28689,17 +32022,25 @@ func (v *DomainGetJobInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetJobInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetJobInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetJobInfoArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetJobInfoArgs) consume(b []byte) (int, error) {
+func (v *DomainGetJobInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -28762,14 +32103,22 @@ func (v *DomainGetJobInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetJobInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetJobInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetJobInfoRet")
 	}
 	return n, nil
 }
-func (v *DomainGetJobInfoRet) consume(b []byte) (int, error) {
+func (v *DomainGetJobInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "type")
@@ -28875,17 +32224,25 @@ func (v *DomainGetJobStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetJobStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetJobStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetJobStatsArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetJobStatsArgs) consume(b []byte) (int, error) {
+func (v *DomainGetJobStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -28949,14 +32306,22 @@ func (v *DomainGetJobStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetJobStatsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetJobStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetJobStatsRet")
 	}
 	return n, nil
 }
-func (v *DomainGetJobStatsRet) consume(b []byte) (int, error) {
+func (v *DomainGetJobStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "type")
@@ -28972,7 +32337,7 @@ func (v *DomainGetJobStatsRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -29021,17 +32386,25 @@ func (v *DomainAbortJobArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainAbortJobArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAbortJobArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainAbortJobArgs")
 	}
 	return n, nil
 }
-func (v *DomainAbortJobArgs) consume(b []byte) (int, error) {
+func (v *DomainAbortJobArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -29081,17 +32454,25 @@ func (v *DomainAbortJobFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainAbortJobFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAbortJobFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainAbortJobFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainAbortJobFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainAbortJobFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -29146,17 +32527,25 @@ func (v *DomainMigrateGetMaxDowntimeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateGetMaxDowntimeArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateGetMaxDowntimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateGetMaxDowntimeArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigrateGetMaxDowntimeArgs) consume(b []byte) (int, error) {
+func (v *DomainMigrateGetMaxDowntimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -29202,14 +32591,22 @@ func (v *DomainMigrateGetMaxDowntimeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateGetMaxDowntimeRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateGetMaxDowntimeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateGetMaxDowntimeRet")
 	}
 	return n, nil
 }
-func (v *DomainMigrateGetMaxDowntimeRet) consume(b []byte) (int, error) {
+func (v *DomainMigrateGetMaxDowntimeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "downtime")
@@ -29263,17 +32660,25 @@ func (v *DomainMigrateSetMaxDowntimeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateSetMaxDowntimeArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateSetMaxDowntimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateSetMaxDowntimeArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigrateSetMaxDowntimeArgs) consume(b []byte) (int, error) {
+func (v *DomainMigrateSetMaxDowntimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -29333,17 +32738,25 @@ func (v *DomainMigrateGetCompressionCacheArgs) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateGetCompressionCacheArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateGetCompressionCacheArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateGetCompressionCacheArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigrateGetCompressionCacheArgs) consume(b []byte) (int, error) {
+func (v *DomainMigrateGetCompressionCacheArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -29389,14 +32802,22 @@ func (v *DomainMigrateGetCompressionCacheRet) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateGetCompressionCacheRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateGetCompressionCacheRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateGetCompressionCacheRet")
 	}
 	return n, nil
 }
-func (v *DomainMigrateGetCompressionCacheRet) consume(b []byte) (int, error) {
+func (v *DomainMigrateGetCompressionCacheRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "cacheSize")
@@ -29450,17 +32871,25 @@ func (v *DomainMigrateSetCompressionCacheArgs) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateSetCompressionCacheArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateSetCompressionCacheArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateSetCompressionCacheArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigrateSetCompressionCacheArgs) consume(b []byte) (int, error) {
+func (v *DomainMigrateSetCompressionCacheArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -29523,17 +32952,25 @@ func (v *DomainMigrateSetMaxSpeedArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateSetMaxSpeedArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateSetMaxSpeedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateSetMaxSpeedArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigrateSetMaxSpeedArgs) consume(b []byte) (int, error) {
+func (v *DomainMigrateSetMaxSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -29593,17 +33030,25 @@ func (v *DomainMigrateGetMaxSpeedArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateGetMaxSpeedArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateGetMaxSpeedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateGetMaxSpeedArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigrateGetMaxSpeedArgs) consume(b []byte) (int, error) {
+func (v *DomainMigrateGetMaxSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -29649,14 +33094,22 @@ func (v *DomainMigrateGetMaxSpeedRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateGetMaxSpeedRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateGetMaxSpeedRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateGetMaxSpeedRet")
 	}
 	return n, nil
 }
-func (v *DomainMigrateGetMaxSpeedRet) consume(b []byte) (int, error) {
+func (v *DomainMigrateGetMaxSpeedRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "bandwidth")
@@ -29698,14 +33151,22 @@ func (v *ConnectDomainEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectDomainEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDomainEventRegisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectDomainEventRegisterAnyArgs")
 	}
 	return n, nil
 }
-func (v *ConnectDomainEventRegisterAnyArgs) consume(b []byte) (int, error) {
+func (v *ConnectDomainEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "eventID")
@@ -29747,14 +33208,22 @@ func (v *ConnectDomainEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectDomainEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDomainEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectDomainEventDeregisterAnyArgs")
 	}
 	return n, nil
 }
-func (v *ConnectDomainEventDeregisterAnyArgs) consume(b []byte) (int, error) {
+func (v *ConnectDomainEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "eventID")
@@ -29811,14 +33280,22 @@ func (v *ConnectDomainEventCallbackRegisterAnyArgs) AppendXDR(b []byte) ([]byte,
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectDomainEventCallbackRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDomainEventCallbackRegisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectDomainEventCallbackRegisterAnyArgs")
 	}
 	return n, nil
 }
-func (v *ConnectDomainEventCallbackRegisterAnyArgs) consume(b []byte) (int, error) {
+func (v *ConnectDomainEventCallbackRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "eventID")
@@ -29834,7 +33311,7 @@ func (v *ConnectDomainEventCallbackRegisterAnyArgs) consume(b []byte) (int, erro
 		if present {
 			v.Dom = new(NonnullDomain)
 			{
-				n, err := (*v.Dom).ConsumeXDR(b[off:])
+				n, err := (*v.Dom).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "dom")
 				}
@@ -29879,14 +33356,22 @@ func (v *ConnectDomainEventCallbackRegisterAnyRet) AppendXDR(b []byte) ([]byte, 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectDomainEventCallbackRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDomainEventCallbackRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectDomainEventCallbackRegisterAnyRet")
 	}
 	return n, nil
 }
-func (v *ConnectDomainEventCallbackRegisterAnyRet) consume(b []byte) (int, error) {
+func (v *ConnectDomainEventCallbackRegisterAnyRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -29928,14 +33413,22 @@ func (v *ConnectDomainEventCallbackDeregisterAnyArgs) AppendXDR(b []byte) ([]byt
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectDomainEventCallbackDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDomainEventCallbackDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectDomainEventCallbackDeregisterAnyArgs")
 	}
 	return n, nil
 }
-func (v *ConnectDomainEventCallbackDeregisterAnyArgs) consume(b []byte) (int, error) {
+func (v *ConnectDomainEventCallbackDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -29983,17 +33476,25 @@ func (v *DomainEventRebootMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventRebootMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventRebootMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventRebootMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventRebootMsg) consume(b []byte) (int, error) {
+func (v *DomainEventRebootMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -30043,14 +33544,22 @@ func (v *DomainEventCallbackRebootMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackRebootMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackRebootMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackRebootMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackRebootMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackRebootMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -30058,7 +33567,7 @@ func (v *DomainEventCallbackRebootMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -30108,17 +33617,25 @@ func (v *DomainEventRtcChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventRtcChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventRtcChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventRtcChangeMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventRtcChangeMsg) consume(b []byte) (int, error) {
+func (v *DomainEventRtcChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -30173,14 +33690,22 @@ func (v *DomainEventCallbackRtcChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackRtcChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackRtcChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackRtcChangeMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackRtcChangeMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackRtcChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -30188,7 +33713,7 @@ func (v *DomainEventCallbackRtcChangeMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -30238,17 +33763,25 @@ func (v *DomainEventWatchdogMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventWatchdogMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventWatchdogMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventWatchdogMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventWatchdogMsg) consume(b []byte) (int, error) {
+func (v *DomainEventWatchdogMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -30303,14 +33836,22 @@ func (v *DomainEventCallbackWatchdogMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackWatchdogMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackWatchdogMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackWatchdogMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackWatchdogMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackWatchdogMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -30318,7 +33859,7 @@ func (v *DomainEventCallbackWatchdogMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -30380,24 +33921,32 @@ func (v *DomainEventIoErrorMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventIoErrorMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventIoErrorMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventIoErrorMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventIoErrorMsg) consume(b []byte) (int, error) {
+func (v *DomainEventIoErrorMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "srcPath")
 		}
@@ -30405,7 +33954,7 @@ func (v *DomainEventIoErrorMsg) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "devAlias")
 		}
@@ -30461,14 +34010,22 @@ func (v *DomainEventCallbackIoErrorMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackIoErrorMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackIoErrorMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackIoErrorMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackIoErrorMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackIoErrorMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -30476,7 +34033,7 @@ func (v *DomainEventCallbackIoErrorMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -30544,24 +34101,32 @@ func (v *DomainEventIoErrorReasonMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventIoErrorReasonMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventIoErrorReasonMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventIoErrorReasonMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventIoErrorReasonMsg) consume(b []byte) (int, error) {
+func (v *DomainEventIoErrorReasonMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "srcPath")
 		}
@@ -30569,7 +34134,7 @@ func (v *DomainEventIoErrorReasonMsg) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "devAlias")
 		}
@@ -30582,7 +34147,7 @@ func (v *DomainEventIoErrorReasonMsg) consume(b []byte) (int, error) {
 	v.Action = xdr.Int32(b[off:])
 	off += 4
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "reason")
 		}
@@ -30633,14 +34198,22 @@ func (v *DomainEventCallbackIoErrorReasonMsg) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackIoErrorReasonMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackIoErrorReasonMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackIoErrorReasonMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackIoErrorReasonMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackIoErrorReasonMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -30648,7 +34221,7 @@ func (v *DomainEventCallbackIoErrorReasonMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -30704,14 +34277,22 @@ func (v *DomainEventGraphicsAddress) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventGraphicsAddress) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventGraphicsAddress) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventGraphicsAddress")
 	}
 	return n, nil
 }
-func (v *DomainEventGraphicsAddress) consume(b []byte) (int, error) {
+func (v *DomainEventGraphicsAddress) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "family")
@@ -30719,7 +34300,7 @@ func (v *DomainEventGraphicsAddress) consume(b []byte) (int, error) {
 	v.Family = xdr.Int32(b[off:])
 	off += 4
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "node")
 		}
@@ -30727,7 +34308,7 @@ func (v *DomainEventGraphicsAddress) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "service")
 		}
@@ -30781,17 +34362,25 @@ func (v *DomainEventGraphicsIdentity) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventGraphicsIdentity) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventGraphicsIdentity) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventGraphicsIdentity")
 	}
 	return n, nil
 }
-func (v *DomainEventGraphicsIdentity) consume(b []byte) (int, error) {
+func (v *DomainEventGraphicsIdentity) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "type")
 		}
@@ -30799,7 +34388,7 @@ func (v *DomainEventGraphicsIdentity) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -30883,17 +34472,25 @@ func (v *DomainEventGraphicsMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventGraphicsMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventGraphicsMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventGraphicsMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventGraphicsMsg) consume(b []byte) (int, error) {
+func (v *DomainEventGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -30905,21 +34502,21 @@ func (v *DomainEventGraphicsMsg) consume(b []byte) (int, error) {
 	v.Phase = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Local.ConsumeXDR(b[off:])
+		n, err := v.Local.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "local")
 		}
 		off += n
 	}
 	{
-		n, err := v.Remote.ConsumeXDR(b[off:])
+		n, err := v.Remote.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "remote")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "authScheme")
 		}
@@ -30935,7 +34532,7 @@ func (v *DomainEventGraphicsMsg) consume(b []byte) (int, error) {
 		v.Subject = make([]DomainEventGraphicsIdentity, cnt)
 		for i := range v.Subject {
 			{
-				n, err := v.Subject[i].ConsumeXDR(b[off:])
+				n, err := v.Subject[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "subject")
 				}
@@ -30987,14 +34584,22 @@ func (v *DomainEventCallbackGraphicsMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackGraphicsMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackGraphicsMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackGraphicsMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackGraphicsMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -31002,7 +34607,7 @@ func (v *DomainEventCallbackGraphicsMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -31061,24 +34666,32 @@ func (v *DomainEventBlockJobMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventBlockJobMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventBlockJobMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventBlockJobMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventBlockJobMsg) consume(b []byte) (int, error) {
+func (v *DomainEventBlockJobMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
@@ -31139,14 +34752,22 @@ func (v *DomainEventCallbackBlockJobMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackBlockJobMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackBlockJobMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackBlockJobMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackBlockJobMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackBlockJobMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -31154,7 +34775,7 @@ func (v *DomainEventCallbackBlockJobMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -31234,17 +34855,25 @@ func (v *DomainEventDiskChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventDiskChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventDiskChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventDiskChangeMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventDiskChangeMsg) consume(b []byte) (int, error) {
+func (v *DomainEventDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -31259,7 +34888,7 @@ func (v *DomainEventDiskChangeMsg) consume(b []byte) (int, error) {
 		if present {
 			v.OldSrcPath = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "oldSrcPath")
 				}
@@ -31279,7 +34908,7 @@ func (v *DomainEventDiskChangeMsg) consume(b []byte) (int, error) {
 		if present {
 			v.NewSrcPath = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "newSrcPath")
 				}
@@ -31291,7 +34920,7 @@ func (v *DomainEventDiskChangeMsg) consume(b []byte) (int, error) {
 		}
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "devAlias")
 		}
@@ -31347,14 +34976,22 @@ func (v *DomainEventCallbackDiskChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackDiskChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackDiskChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackDiskChangeMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackDiskChangeMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -31362,7 +34999,7 @@ func (v *DomainEventCallbackDiskChangeMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -31418,24 +35055,32 @@ func (v *DomainEventTrayChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventTrayChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventTrayChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventTrayChangeMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventTrayChangeMsg) consume(b []byte) (int, error) {
+func (v *DomainEventTrayChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "devAlias")
 		}
@@ -31491,14 +35136,22 @@ func (v *DomainEventCallbackTrayChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackTrayChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackTrayChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackTrayChangeMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackTrayChangeMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackTrayChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -31506,7 +35159,7 @@ func (v *DomainEventCallbackTrayChangeMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -31553,17 +35206,25 @@ func (v *DomainEventPmwakeupMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventPmwakeupMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventPmwakeupMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventPmwakeupMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventPmwakeupMsg) consume(b []byte) (int, error) {
+func (v *DomainEventPmwakeupMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -31616,14 +35277,22 @@ func (v *DomainEventCallbackPmwakeupMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackPmwakeupMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackPmwakeupMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackPmwakeupMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackPmwakeupMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackPmwakeupMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -31636,7 +35305,7 @@ func (v *DomainEventCallbackPmwakeupMsg) consume(b []byte) (int, error) {
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -31683,17 +35352,25 @@ func (v *DomainEventPmsuspendMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventPmsuspendMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventPmsuspendMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventPmsuspendMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventPmsuspendMsg) consume(b []byte) (int, error) {
+func (v *DomainEventPmsuspendMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -31746,14 +35423,22 @@ func (v *DomainEventCallbackPmsuspendMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackPmsuspendMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackPmsuspendMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackPmsuspendMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackPmsuspendMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackPmsuspendMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -31766,7 +35451,7 @@ func (v *DomainEventCallbackPmsuspendMsg) consume(b []byte) (int, error) {
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -31816,17 +35501,25 @@ func (v *DomainEventBalloonChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventBalloonChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventBalloonChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventBalloonChangeMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventBalloonChangeMsg) consume(b []byte) (int, error) {
+func (v *DomainEventBalloonChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -31881,14 +35574,22 @@ func (v *DomainEventCallbackBalloonChangeMsg) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackBalloonChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackBalloonChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackBalloonChangeMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackBalloonChangeMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackBalloonChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -31896,7 +35597,7 @@ func (v *DomainEventCallbackBalloonChangeMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -31943,17 +35644,25 @@ func (v *DomainEventPmsuspendDiskMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventPmsuspendDiskMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventPmsuspendDiskMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventPmsuspendDiskMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventPmsuspendDiskMsg) consume(b []byte) (int, error) {
+func (v *DomainEventPmsuspendDiskMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32006,14 +35715,22 @@ func (v *DomainEventCallbackPmsuspendDiskMsg) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackPmsuspendDiskMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackPmsuspendDiskMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackPmsuspendDiskMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackPmsuspendDiskMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackPmsuspendDiskMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -32026,7 +35743,7 @@ func (v *DomainEventCallbackPmsuspendDiskMsg) consume(b []byte) (int, error) {
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -32076,17 +35793,25 @@ func (v *DomainManagedSaveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainManagedSaveArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainManagedSaveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainManagedSaveArgs")
 	}
 	return n, nil
 }
-func (v *DomainManagedSaveArgs) consume(b []byte) (int, error) {
+func (v *DomainManagedSaveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32141,17 +35866,25 @@ func (v *DomainHasManagedSaveImageArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainHasManagedSaveImageArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainHasManagedSaveImageArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainHasManagedSaveImageArgs")
 	}
 	return n, nil
 }
-func (v *DomainHasManagedSaveImageArgs) consume(b []byte) (int, error) {
+func (v *DomainHasManagedSaveImageArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32197,14 +35930,22 @@ func (v *DomainHasManagedSaveImageRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainHasManagedSaveImageRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainHasManagedSaveImageRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainHasManagedSaveImageRet")
 	}
 	return n, nil
 }
-func (v *DomainHasManagedSaveImageRet) consume(b []byte) (int, error) {
+func (v *DomainHasManagedSaveImageRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "result")
@@ -32255,17 +35996,25 @@ func (v *DomainManagedSaveRemoveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainManagedSaveRemoveArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainManagedSaveRemoveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainManagedSaveRemoveArgs")
 	}
 	return n, nil
 }
-func (v *DomainManagedSaveRemoveArgs) consume(b []byte) (int, error) {
+func (v *DomainManagedSaveRemoveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32320,17 +36069,25 @@ func (v *DomainManagedSaveGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainManagedSaveGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainManagedSaveGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainManagedSaveGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *DomainManagedSaveGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *DomainManagedSaveGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32382,17 +36139,25 @@ func (v *DomainManagedSaveGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainManagedSaveGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainManagedSaveGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainManagedSaveGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *DomainManagedSaveGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *DomainManagedSaveGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -32455,17 +36220,25 @@ func (v *DomainManagedSaveDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainManagedSaveDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainManagedSaveDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainManagedSaveDefineXMLArgs")
 	}
 	return n, nil
 }
-func (v *DomainManagedSaveDefineXMLArgs) consume(b []byte) (int, error) {
+func (v *DomainManagedSaveDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32480,7 +36253,7 @@ func (v *DomainManagedSaveDefineXMLArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Dxml = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dxml")
 				}
@@ -32546,24 +36319,32 @@ func (v *DomainSnapshotCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotCreateXMLArgs")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotCreateXMLArgs) consume(b []byte) (int, error) {
+func (v *DomainSnapshotCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml_desc")
 		}
@@ -32616,17 +36397,25 @@ func (v *DomainSnapshotCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotCreateXMLRet")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotCreateXMLRet) consume(b []byte) (int, error) {
+func (v *DomainSnapshotCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDR(b[off:])
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -32676,17 +36465,25 @@ func (v *DomainSnapshotGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *DomainSnapshotGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDR(b[off:])
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -32738,17 +36535,25 @@ func (v *DomainSnapshotGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *DomainSnapshotGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -32799,17 +36604,25 @@ func (v *DomainSnapshotNumArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotNumArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotNumArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotNumArgs")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotNumArgs) consume(b []byte) (int, error) {
+func (v *DomainSnapshotNumArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32855,14 +36668,22 @@ func (v *DomainSnapshotNumRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotNumRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotNumRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotNumRet")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotNumRet) consume(b []byte) (int, error) {
+func (v *DomainSnapshotNumRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -32916,17 +36737,25 @@ func (v *DomainSnapshotListNamesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotListNamesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotListNamesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotListNamesArgs")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotListNamesArgs) consume(b []byte) (int, error) {
+func (v *DomainSnapshotListNamesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32992,14 +36821,22 @@ func (v *DomainSnapshotListNamesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotListNamesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotListNamesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotListNamesRet")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotListNamesRet) consume(b []byte) (int, error) {
+func (v *DomainSnapshotListNamesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -33010,7 +36847,7 @@ func (v *DomainSnapshotListNamesRet) consume(b []byte) (int, error) {
 		v.Names = make([]NonnullString, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
@@ -33066,17 +36903,25 @@ func (v *DomainListAllSnapshotsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainListAllSnapshotsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainListAllSnapshotsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainListAllSnapshotsArgs")
 	}
 	return n, nil
 }
-func (v *DomainListAllSnapshotsArgs) consume(b []byte) (int, error) {
+func (v *DomainListAllSnapshotsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -33145,14 +36990,22 @@ func (v *DomainListAllSnapshotsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainListAllSnapshotsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainListAllSnapshotsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainListAllSnapshotsRet")
 	}
 	return n, nil
 }
-func (v *DomainListAllSnapshotsRet) consume(b []byte) (int, error) {
+func (v *DomainListAllSnapshotsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 28)
@@ -33163,7 +37016,7 @@ func (v *DomainListAllSnapshotsRet) consume(b []byte) (int, error) {
 		v.Snapshots = make([]NonnullDomainSnapshot, cnt)
 		for i := range v.Snapshots {
 			{
-				n, err := v.Snapshots[i].ConsumeXDR(b[off:])
+				n, err := v.Snapshots[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "snapshots")
 				}
@@ -33220,17 +37073,25 @@ func (v *DomainSnapshotNumChildrenArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotNumChildrenArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotNumChildrenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotNumChildrenArgs")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotNumChildrenArgs) consume(b []byte) (int, error) {
+func (v *DomainSnapshotNumChildrenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDR(b[off:])
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -33276,14 +37137,22 @@ func (v *DomainSnapshotNumChildrenRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotNumChildrenRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotNumChildrenRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotNumChildrenRet")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotNumChildrenRet) consume(b []byte) (int, error) {
+func (v *DomainSnapshotNumChildrenRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -33337,17 +37206,25 @@ func (v *DomainSnapshotListChildrenNamesArgs) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotListChildrenNamesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotListChildrenNamesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotListChildrenNamesArgs")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotListChildrenNamesArgs) consume(b []byte) (int, error) {
+func (v *DomainSnapshotListChildrenNamesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDR(b[off:])
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -33413,14 +37290,22 @@ func (v *DomainSnapshotListChildrenNamesRet) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotListChildrenNamesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotListChildrenNamesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotListChildrenNamesRet")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotListChildrenNamesRet) consume(b []byte) (int, error) {
+func (v *DomainSnapshotListChildrenNamesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -33431,7 +37316,7 @@ func (v *DomainSnapshotListChildrenNamesRet) consume(b []byte) (int, error) {
 		v.Names = make([]NonnullString, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
@@ -33487,17 +37372,25 @@ func (v *DomainSnapshotListAllChildrenArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotListAllChildrenArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotListAllChildrenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotListAllChildrenArgs")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotListAllChildrenArgs) consume(b []byte) (int, error) {
+func (v *DomainSnapshotListAllChildrenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snapshot.ConsumeXDR(b[off:])
+		n, err := v.Snapshot.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snapshot")
 		}
@@ -33566,14 +37459,22 @@ func (v *DomainSnapshotListAllChildrenRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotListAllChildrenRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotListAllChildrenRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotListAllChildrenRet")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotListAllChildrenRet) consume(b []byte) (int, error) {
+func (v *DomainSnapshotListAllChildrenRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 28)
@@ -33584,7 +37485,7 @@ func (v *DomainSnapshotListAllChildrenRet) consume(b []byte) (int, error) {
 		v.Snapshots = make([]NonnullDomainSnapshot, cnt)
 		for i := range v.Snapshots {
 			{
-				n, err := v.Snapshots[i].ConsumeXDR(b[off:])
+				n, err := v.Snapshots[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "snapshots")
 				}
@@ -33647,24 +37548,32 @@ func (v *DomainSnapshotLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotLookupByNameArgs")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotLookupByNameArgs) consume(b []byte) (int, error) {
+func (v *DomainSnapshotLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -33717,17 +37626,25 @@ func (v *DomainSnapshotLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotLookupByNameRet")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotLookupByNameRet) consume(b []byte) (int, error) {
+func (v *DomainSnapshotLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDR(b[off:])
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -33777,17 +37694,25 @@ func (v *DomainHasCurrentSnapshotArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainHasCurrentSnapshotArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainHasCurrentSnapshotArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainHasCurrentSnapshotArgs")
 	}
 	return n, nil
 }
-func (v *DomainHasCurrentSnapshotArgs) consume(b []byte) (int, error) {
+func (v *DomainHasCurrentSnapshotArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -33833,14 +37758,22 @@ func (v *DomainHasCurrentSnapshotRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainHasCurrentSnapshotRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainHasCurrentSnapshotRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainHasCurrentSnapshotRet")
 	}
 	return n, nil
 }
-func (v *DomainHasCurrentSnapshotRet) consume(b []byte) (int, error) {
+func (v *DomainHasCurrentSnapshotRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "result")
@@ -33891,17 +37824,25 @@ func (v *DomainSnapshotGetParentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotGetParentArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotGetParentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotGetParentArgs")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotGetParentArgs) consume(b []byte) (int, error) {
+func (v *DomainSnapshotGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDR(b[off:])
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -33953,17 +37894,25 @@ func (v *DomainSnapshotGetParentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotGetParentRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotGetParentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotGetParentRet")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotGetParentRet) consume(b []byte) (int, error) {
+func (v *DomainSnapshotGetParentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDR(b[off:])
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -34013,17 +37962,25 @@ func (v *DomainSnapshotCurrentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotCurrentArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotCurrentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotCurrentArgs")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotCurrentArgs) consume(b []byte) (int, error) {
+func (v *DomainSnapshotCurrentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -34075,17 +38032,25 @@ func (v *DomainSnapshotCurrentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotCurrentRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotCurrentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotCurrentRet")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotCurrentRet) consume(b []byte) (int, error) {
+func (v *DomainSnapshotCurrentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDR(b[off:])
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -34135,17 +38100,25 @@ func (v *DomainSnapshotIsCurrentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotIsCurrentArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotIsCurrentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotIsCurrentArgs")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotIsCurrentArgs) consume(b []byte) (int, error) {
+func (v *DomainSnapshotIsCurrentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDR(b[off:])
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -34191,14 +38164,22 @@ func (v *DomainSnapshotIsCurrentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotIsCurrentRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotIsCurrentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotIsCurrentRet")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotIsCurrentRet) consume(b []byte) (int, error) {
+func (v *DomainSnapshotIsCurrentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "current")
@@ -34249,17 +38230,25 @@ func (v *DomainSnapshotHasMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotHasMetadataArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotHasMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotHasMetadataArgs")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotHasMetadataArgs) consume(b []byte) (int, error) {
+func (v *DomainSnapshotHasMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDR(b[off:])
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -34305,14 +38294,22 @@ func (v *DomainSnapshotHasMetadataRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotHasMetadataRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotHasMetadataRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotHasMetadataRet")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotHasMetadataRet) consume(b []byte) (int, error) {
+func (v *DomainSnapshotHasMetadataRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "metadata")
@@ -34363,17 +38360,25 @@ func (v *DomainRevertToSnapshotArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainRevertToSnapshotArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainRevertToSnapshotArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainRevertToSnapshotArgs")
 	}
 	return n, nil
 }
-func (v *DomainRevertToSnapshotArgs) consume(b []byte) (int, error) {
+func (v *DomainRevertToSnapshotArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDR(b[off:])
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -34428,17 +38433,25 @@ func (v *DomainSnapshotDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSnapshotDeleteArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSnapshotDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSnapshotDeleteArgs")
 	}
 	return n, nil
 }
-func (v *DomainSnapshotDeleteArgs) consume(b []byte) (int, error) {
+func (v *DomainSnapshotDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDR(b[off:])
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -34505,17 +38518,25 @@ func (v *DomainOpenConsoleArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainOpenConsoleArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainOpenConsoleArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainOpenConsoleArgs")
 	}
 	return n, nil
 }
-func (v *DomainOpenConsoleArgs) consume(b []byte) (int, error) {
+func (v *DomainOpenConsoleArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -34530,7 +38551,7 @@ func (v *DomainOpenConsoleArgs) consume(b []byte) (int, error) {
 		if present {
 			v.DevName = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dev_name")
 				}
@@ -34602,17 +38623,25 @@ func (v *DomainOpenChannelArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainOpenChannelArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainOpenChannelArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainOpenChannelArgs")
 	}
 	return n, nil
 }
-func (v *DomainOpenChannelArgs) consume(b []byte) (int, error) {
+func (v *DomainOpenChannelArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -34627,7 +38656,7 @@ func (v *DomainOpenChannelArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Name = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "name")
 				}
@@ -34693,17 +38722,25 @@ func (v *StorageVolUploadArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolUploadArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolUploadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolUploadArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolUploadArgs) consume(b []byte) (int, error) {
+func (v *StorageVolUploadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -34774,17 +38811,25 @@ func (v *StorageVolDownloadArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StorageVolDownloadArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StorageVolDownloadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StorageVolDownloadArgs")
 	}
 	return n, nil
 }
-func (v *StorageVolDownloadArgs) consume(b []byte) (int, error) {
+func (v *StorageVolDownloadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDR(b[off:])
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -34849,17 +38894,25 @@ func (v *DomainGetStateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetStateArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetStateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetStateArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetStateArgs) consume(b []byte) (int, error) {
+func (v *DomainGetStateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -34907,14 +38960,22 @@ func (v *DomainGetStateRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetStateRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetStateRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetStateRet")
 	}
 	return n, nil
 }
-func (v *DomainGetStateRet) consume(b []byte) (int, error) {
+func (v *DomainGetStateRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "state")
@@ -34997,17 +39058,25 @@ func (v *DomainMigrateBegin3Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateBegin3Args) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateBegin3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateBegin3Args")
 	}
 	return n, nil
 }
-func (v *DomainMigrateBegin3Args) consume(b []byte) (int, error) {
+func (v *DomainMigrateBegin3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -35022,7 +39091,7 @@ func (v *DomainMigrateBegin3Args) consume(b []byte) (int, error) {
 		if present {
 			v.Xmlin = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "xmlin")
 				}
@@ -35047,7 +39116,7 @@ func (v *DomainMigrateBegin3Args) consume(b []byte) (int, error) {
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
@@ -35110,17 +39179,25 @@ func (v *DomainMigrateBegin3Ret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateBegin3Ret) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateBegin3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateBegin3Ret")
 	}
 	return n, nil
 }
-func (v *DomainMigrateBegin3Ret) consume(b []byte) (int, error) {
+func (v *DomainMigrateBegin3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
@@ -35128,7 +39205,7 @@ func (v *DomainMigrateBegin3Ret) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -35212,17 +39289,25 @@ func (v *DomainMigratePrepare3Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePrepare3Args) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePrepare3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePrepare3Args")
 	}
 	return n, nil
 }
-func (v *DomainMigratePrepare3Args) consume(b []byte) (int, error) {
+func (v *DomainMigratePrepare3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
@@ -35238,7 +39323,7 @@ func (v *DomainMigratePrepare3Args) consume(b []byte) (int, error) {
 		if present {
 			v.URIIn = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri_in")
 				}
@@ -35263,7 +39348,7 @@ func (v *DomainMigratePrepare3Args) consume(b []byte) (int, error) {
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
@@ -35280,7 +39365,7 @@ func (v *DomainMigratePrepare3Args) consume(b []byte) (int, error) {
 	v.Resource = xdr.Uint64(b[off:])
 	off += 8
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dom_xml")
 		}
@@ -35340,17 +39425,25 @@ func (v *DomainMigratePrepare3Ret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePrepare3Ret) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePrepare3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePrepare3Ret")
 	}
 	return n, nil
 }
-func (v *DomainMigratePrepare3Ret) consume(b []byte) (int, error) {
+func (v *DomainMigratePrepare3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
@@ -35366,7 +39459,7 @@ func (v *DomainMigratePrepare3Ret) consume(b []byte) (int, error) {
 		if present {
 			v.URIOut = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri_out")
 				}
@@ -35442,17 +39535,25 @@ func (v *DomainMigratePrepareTunnel3Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePrepareTunnel3Args) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePrepareTunnel3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePrepareTunnel3Args")
 	}
 	return n, nil
 }
-func (v *DomainMigratePrepareTunnel3Args) consume(b []byte) (int, error) {
+func (v *DomainMigratePrepareTunnel3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
@@ -35473,7 +39574,7 @@ func (v *DomainMigratePrepareTunnel3Args) consume(b []byte) (int, error) {
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
@@ -35490,7 +39591,7 @@ func (v *DomainMigratePrepareTunnel3Args) consume(b []byte) (int, error) {
 	v.Resource = xdr.Uint64(b[off:])
 	off += 8
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dom_xml")
 		}
@@ -35538,17 +39639,25 @@ func (v *DomainMigratePrepareTunnel3Ret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePrepareTunnel3Ret) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePrepareTunnel3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePrepareTunnel3Ret")
 	}
 	return n, nil
 }
-func (v *DomainMigratePrepareTunnel3Ret) consume(b []byte) (int, error) {
+func (v *DomainMigratePrepareTunnel3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
@@ -35656,17 +39765,25 @@ func (v *DomainMigratePerform3Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePerform3Args) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePerform3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePerform3Args")
 	}
 	return n, nil
 }
-func (v *DomainMigratePerform3Args) consume(b []byte) (int, error) {
+func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -35681,7 +39798,7 @@ func (v *DomainMigratePerform3Args) consume(b []byte) (int, error) {
 		if present {
 			v.Xmlin = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "xmlin")
 				}
@@ -35693,7 +39810,7 @@ func (v *DomainMigratePerform3Args) consume(b []byte) (int, error) {
 		}
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
@@ -35709,7 +39826,7 @@ func (v *DomainMigratePerform3Args) consume(b []byte) (int, error) {
 		if present {
 			v.Dconnuri = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dconnuri")
 				}
@@ -35729,7 +39846,7 @@ func (v *DomainMigratePerform3Args) consume(b []byte) (int, error) {
 		if present {
 			v.URI = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri")
 				}
@@ -35754,7 +39871,7 @@ func (v *DomainMigratePerform3Args) consume(b []byte) (int, error) {
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
@@ -35811,17 +39928,25 @@ func (v *DomainMigratePerform3Ret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePerform3Ret) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePerform3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePerform3Ret")
 	}
 	return n, nil
 }
-func (v *DomainMigratePerform3Ret) consume(b []byte) (int, error) {
+func (v *DomainMigratePerform3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
@@ -35905,17 +40030,25 @@ func (v *DomainMigrateFinish3Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateFinish3Args) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateFinish3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateFinish3Args")
 	}
 	return n, nil
 }
-func (v *DomainMigrateFinish3Args) consume(b []byte) (int, error) {
+func (v *DomainMigrateFinish3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dname")
 		}
@@ -35923,7 +40056,7 @@ func (v *DomainMigrateFinish3Args) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
@@ -35939,7 +40072,7 @@ func (v *DomainMigrateFinish3Args) consume(b []byte) (int, error) {
 		if present {
 			v.Dconnuri = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dconnuri")
 				}
@@ -35959,7 +40092,7 @@ func (v *DomainMigrateFinish3Args) consume(b []byte) (int, error) {
 		if present {
 			v.URI = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri")
 				}
@@ -36027,24 +40160,32 @@ func (v *DomainMigrateFinish3Ret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateFinish3Ret) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateFinish3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateFinish3Ret")
 	}
 	return n, nil
 }
-func (v *DomainMigrateFinish3Ret) consume(b []byte) (int, error) {
+func (v *DomainMigrateFinish3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
@@ -36104,24 +40245,32 @@ func (v *DomainMigrateConfirm3Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateConfirm3Args) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateConfirm3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateConfirm3Args")
 	}
 	return n, nil
 }
-func (v *DomainMigrateConfirm3Args) consume(b []byte) (int, error) {
+func (v *DomainMigrateConfirm3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
@@ -36179,17 +40328,25 @@ func (v *DomainEventControlErrorMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventControlErrorMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventControlErrorMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventControlErrorMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventControlErrorMsg) consume(b []byte) (int, error) {
+func (v *DomainEventControlErrorMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -36239,14 +40396,22 @@ func (v *DomainEventCallbackControlErrorMsg) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackControlErrorMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackControlErrorMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackControlErrorMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackControlErrorMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackControlErrorMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -36254,7 +40419,7 @@ func (v *DomainEventCallbackControlErrorMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -36304,17 +40469,25 @@ func (v *DomainGetControlInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetControlInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetControlInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetControlInfoArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetControlInfoArgs) consume(b []byte) (int, error) {
+func (v *DomainGetControlInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -36364,14 +40537,22 @@ func (v *DomainGetControlInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetControlInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetControlInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetControlInfoRet")
 	}
 	return n, nil
 }
-func (v *DomainGetControlInfoRet) consume(b []byte) (int, error) {
+func (v *DomainGetControlInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "state")
@@ -36435,17 +40616,25 @@ func (v *DomainOpenGraphicsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainOpenGraphicsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainOpenGraphicsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainOpenGraphicsArgs")
 	}
 	return n, nil
 }
-func (v *DomainOpenGraphicsArgs) consume(b []byte) (int, error) {
+func (v *DomainOpenGraphicsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -36508,17 +40697,25 @@ func (v *DomainOpenGraphicsFDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainOpenGraphicsFDArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainOpenGraphicsFDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainOpenGraphicsFDArgs")
 	}
 	return n, nil
 }
-func (v *DomainOpenGraphicsFDArgs) consume(b []byte) (int, error) {
+func (v *DomainOpenGraphicsFDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -36573,14 +40770,22 @@ func (v *NodeSuspendForDurationArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeSuspendForDurationArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeSuspendForDurationArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeSuspendForDurationArgs")
 	}
 	return n, nil
 }
-func (v *NodeSuspendForDurationArgs) consume(b []byte) (int, error) {
+func (v *NodeSuspendForDurationArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "target")
@@ -36641,17 +40846,25 @@ func (v *DomainShutdownFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainShutdownFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainShutdownFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainShutdownFlagsArgs")
 	}
 	return n, nil
 }
-func (v *DomainShutdownFlagsArgs) consume(b []byte) (int, error) {
+func (v *DomainShutdownFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -36709,17 +40922,25 @@ func (v *DomainGetDiskErrorsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetDiskErrorsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetDiskErrorsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetDiskErrorsArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetDiskErrorsArgs) consume(b []byte) (int, error) {
+func (v *DomainGetDiskErrorsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -36788,14 +41009,22 @@ func (v *DomainGetDiskErrorsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetDiskErrorsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetDiskErrorsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetDiskErrorsRet")
 	}
 	return n, nil
 }
-func (v *DomainGetDiskErrorsRet) consume(b []byte) (int, error) {
+func (v *DomainGetDiskErrorsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 256, 8)
@@ -36806,7 +41035,7 @@ func (v *DomainGetDiskErrorsRet) consume(b []byte) (int, error) {
 		v.Errors = make([]DomainDiskError, cnt)
 		for i := range v.Errors {
 			{
-				n, err := v.Errors[i].ConsumeXDR(b[off:])
+				n, err := v.Errors[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "errors")
 				}
@@ -36856,14 +41085,22 @@ func (v *ConnectListAllDomainsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllDomainsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllDomainsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllDomainsArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListAllDomainsArgs) consume(b []byte) (int, error) {
+func (v *ConnectListAllDomainsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -36928,14 +41165,22 @@ func (v *ConnectListAllDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllDomainsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllDomainsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllDomainsRet")
 	}
 	return n, nil
 }
-func (v *ConnectListAllDomainsRet) consume(b []byte) (int, error) {
+func (v *ConnectListAllDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 24)
@@ -36946,7 +41191,7 @@ func (v *ConnectListAllDomainsRet) consume(b []byte) (int, error) {
 		v.Domains = make([]NonnullDomain, cnt)
 		for i := range v.Domains {
 			{
-				n, err := v.Domains[i].ConsumeXDR(b[off:])
+				n, err := v.Domains[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "domains")
 				}
@@ -36996,14 +41241,22 @@ func (v *ConnectListAllStoragePoolsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllStoragePoolsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllStoragePoolsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllStoragePoolsArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListAllStoragePoolsArgs) consume(b []byte) (int, error) {
+func (v *ConnectListAllStoragePoolsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -37068,14 +41321,22 @@ func (v *ConnectListAllStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllStoragePoolsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllStoragePoolsRet")
 	}
 	return n, nil
 }
-func (v *ConnectListAllStoragePoolsRet) consume(b []byte) (int, error) {
+func (v *ConnectListAllStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 20)
@@ -37086,7 +41347,7 @@ func (v *ConnectListAllStoragePoolsRet) consume(b []byte) (int, error) {
 		v.Pools = make([]NonnullStoragePool, cnt)
 		for i := range v.Pools {
 			{
-				n, err := v.Pools[i].ConsumeXDR(b[off:])
+				n, err := v.Pools[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "pools")
 				}
@@ -37146,17 +41407,25 @@ func (v *StoragePoolListAllVolumesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolListAllVolumesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolListAllVolumesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolListAllVolumesArgs")
 	}
 	return n, nil
 }
-func (v *StoragePoolListAllVolumesArgs) consume(b []byte) (int, error) {
+func (v *StoragePoolListAllVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -37225,14 +41494,22 @@ func (v *StoragePoolListAllVolumesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolListAllVolumesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolListAllVolumesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolListAllVolumesRet")
 	}
 	return n, nil
 }
-func (v *StoragePoolListAllVolumesRet) consume(b []byte) (int, error) {
+func (v *StoragePoolListAllVolumesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 12)
@@ -37243,7 +41520,7 @@ func (v *StoragePoolListAllVolumesRet) consume(b []byte) (int, error) {
 		v.Vols = make([]NonnullStorageVol, cnt)
 		for i := range v.Vols {
 			{
-				n, err := v.Vols[i].ConsumeXDR(b[off:])
+				n, err := v.Vols[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "vols")
 				}
@@ -37293,14 +41570,22 @@ func (v *ConnectListAllNetworksArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllNetworksArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllNetworksArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllNetworksArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListAllNetworksArgs) consume(b []byte) (int, error) {
+func (v *ConnectListAllNetworksArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -37365,14 +41650,22 @@ func (v *ConnectListAllNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllNetworksRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllNetworksRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllNetworksRet")
 	}
 	return n, nil
 }
-func (v *ConnectListAllNetworksRet) consume(b []byte) (int, error) {
+func (v *ConnectListAllNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 20)
@@ -37383,7 +41676,7 @@ func (v *ConnectListAllNetworksRet) consume(b []byte) (int, error) {
 		v.Nets = make([]NonnullNetwork, cnt)
 		for i := range v.Nets {
 			{
-				n, err := v.Nets[i].ConsumeXDR(b[off:])
+				n, err := v.Nets[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "nets")
 				}
@@ -37433,14 +41726,22 @@ func (v *ConnectListAllInterfacesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllInterfacesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllInterfacesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllInterfacesArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListAllInterfacesArgs) consume(b []byte) (int, error) {
+func (v *ConnectListAllInterfacesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -37505,14 +41806,22 @@ func (v *ConnectListAllInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllInterfacesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllInterfacesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllInterfacesRet")
 	}
 	return n, nil
 }
-func (v *ConnectListAllInterfacesRet) consume(b []byte) (int, error) {
+func (v *ConnectListAllInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 8)
@@ -37523,7 +41832,7 @@ func (v *ConnectListAllInterfacesRet) consume(b []byte) (int, error) {
 		v.Ifaces = make([]NonnullInterface, cnt)
 		for i := range v.Ifaces {
 			{
-				n, err := v.Ifaces[i].ConsumeXDR(b[off:])
+				n, err := v.Ifaces[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "ifaces")
 				}
@@ -37573,14 +41882,22 @@ func (v *ConnectListAllNodeDevicesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllNodeDevicesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllNodeDevicesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllNodeDevicesArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListAllNodeDevicesArgs) consume(b []byte) (int, error) {
+func (v *ConnectListAllNodeDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -37645,14 +41962,22 @@ func (v *ConnectListAllNodeDevicesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllNodeDevicesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllNodeDevicesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllNodeDevicesRet")
 	}
 	return n, nil
 }
-func (v *ConnectListAllNodeDevicesRet) consume(b []byte) (int, error) {
+func (v *ConnectListAllNodeDevicesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 65536, 4)
@@ -37663,7 +41988,7 @@ func (v *ConnectListAllNodeDevicesRet) consume(b []byte) (int, error) {
 		v.Devices = make([]NonnullNodeDevice, cnt)
 		for i := range v.Devices {
 			{
-				n, err := v.Devices[i].ConsumeXDR(b[off:])
+				n, err := v.Devices[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "devices")
 				}
@@ -37713,14 +42038,22 @@ func (v *ConnectListAllNwfiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllNwfiltersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllNwfiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllNwfiltersArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListAllNwfiltersArgs) consume(b []byte) (int, error) {
+func (v *ConnectListAllNwfiltersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -37785,14 +42118,22 @@ func (v *ConnectListAllNwfiltersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllNwfiltersRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllNwfiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllNwfiltersRet")
 	}
 	return n, nil
 }
-func (v *ConnectListAllNwfiltersRet) consume(b []byte) (int, error) {
+func (v *ConnectListAllNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 20)
@@ -37803,7 +42144,7 @@ func (v *ConnectListAllNwfiltersRet) consume(b []byte) (int, error) {
 		v.Filters = make([]NonnullNWFilter, cnt)
 		for i := range v.Filters {
 			{
-				n, err := v.Filters[i].ConsumeXDR(b[off:])
+				n, err := v.Filters[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "filters")
 				}
@@ -37853,14 +42194,22 @@ func (v *ConnectListAllSecretsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllSecretsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllSecretsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllSecretsArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListAllSecretsArgs) consume(b []byte) (int, error) {
+func (v *ConnectListAllSecretsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -37925,14 +42274,22 @@ func (v *ConnectListAllSecretsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllSecretsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllSecretsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllSecretsRet")
 	}
 	return n, nil
 }
-func (v *ConnectListAllSecretsRet) consume(b []byte) (int, error) {
+func (v *ConnectListAllSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 24)
@@ -37943,7 +42300,7 @@ func (v *ConnectListAllSecretsRet) consume(b []byte) (int, error) {
 		v.Secrets = make([]NonnullSecret, cnt)
 		for i := range v.Secrets {
 			{
-				n, err := v.Secrets[i].ConsumeXDR(b[off:])
+				n, err := v.Secrets[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "secrets")
 				}
@@ -38009,14 +42366,22 @@ func (v *NodeSetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeSetMemoryParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeSetMemoryParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeSetMemoryParametersArgs")
 	}
 	return n, nil
 }
-func (v *NodeSetMemoryParametersArgs) consume(b []byte) (int, error) {
+func (v *NodeSetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -38027,7 +42392,7 @@ func (v *NodeSetMemoryParametersArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -38077,14 +42442,22 @@ func (v *NodeGetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetMemoryParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetMemoryParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetMemoryParametersArgs")
 	}
 	return n, nil
 }
-func (v *NodeGetMemoryParametersArgs) consume(b []byte) (int, error) {
+func (v *NodeGetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "nparams")
@@ -38149,14 +42522,22 @@ func (v *NodeGetMemoryParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetMemoryParametersRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetMemoryParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetMemoryParametersRet")
 	}
 	return n, nil
 }
-func (v *NodeGetMemoryParametersRet) consume(b []byte) (int, error) {
+func (v *NodeGetMemoryParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -38167,7 +42548,7 @@ func (v *NodeGetMemoryParametersRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -38219,14 +42600,22 @@ func (v *NodeGetCPUMapArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetCPUMapArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetCPUMapArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetCPUMapArgs")
 	}
 	return n, nil
 }
-func (v *NodeGetCPUMapArgs) consume(b []byte) (int, error) {
+func (v *NodeGetCPUMapArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_map")
@@ -38290,17 +42679,25 @@ func (v *NodeGetCPUMapRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetCPUMapRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetCPUMapRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetCPUMapRet")
 	}
 	return n, nil
 }
-func (v *NodeGetCPUMapRet) consume(b []byte) (int, error) {
+func (v *NodeGetCPUMapRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 2048)
+		x, n, err := d.ConsumeOpaque(b[off:], 2048)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
@@ -38376,17 +42773,25 @@ func (v *DomainFstrimArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainFstrimArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainFstrimArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainFstrimArgs")
 	}
 	return n, nil
 }
-func (v *DomainFstrimArgs) consume(b []byte) (int, error) {
+func (v *DomainFstrimArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38401,7 +42806,7 @@ func (v *DomainFstrimArgs) consume(b []byte) (int, error) {
 		if present {
 			v.MountPoint = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "mountPoint")
 				}
@@ -38466,17 +42871,25 @@ func (v *DomainGetTimeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetTimeArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetTimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetTimeArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetTimeArgs) consume(b []byte) (int, error) {
+func (v *DomainGetTimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38524,14 +42937,22 @@ func (v *DomainGetTimeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetTimeRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetTimeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetTimeRet")
 	}
 	return n, nil
 }
-func (v *DomainGetTimeRet) consume(b []byte) (int, error) {
+func (v *DomainGetTimeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "seconds")
@@ -38593,17 +43014,25 @@ func (v *DomainSetTimeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetTimeArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetTimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetTimeArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetTimeArgs) consume(b []byte) (int, error) {
+func (v *DomainSetTimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38683,17 +43112,25 @@ func (v *DomainMigrateBegin3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateBegin3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateBegin3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateBegin3ParamsArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigrateBegin3ParamsArgs) consume(b []byte) (int, error) {
+func (v *DomainMigrateBegin3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38708,7 +43145,7 @@ func (v *DomainMigrateBegin3ParamsArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -38768,17 +43205,25 @@ func (v *DomainMigrateBegin3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateBegin3ParamsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateBegin3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateBegin3ParamsRet")
 	}
 	return n, nil
 }
-func (v *DomainMigrateBegin3ParamsRet) consume(b []byte) (int, error) {
+func (v *DomainMigrateBegin3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
@@ -38786,7 +43231,7 @@ func (v *DomainMigrateBegin3ParamsRet) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -38852,14 +43297,22 @@ func (v *DomainMigratePrepare3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePrepare3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePrepare3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePrepare3ParamsArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigratePrepare3ParamsArgs) consume(b []byte) (int, error) {
+func (v *DomainMigratePrepare3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -38870,7 +43323,7 @@ func (v *DomainMigratePrepare3ParamsArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -38879,7 +43332,7 @@ func (v *DomainMigratePrepare3ParamsArgs) consume(b []byte) (int, error) {
 		}
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
@@ -38944,17 +43397,25 @@ func (v *DomainMigratePrepare3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePrepare3ParamsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePrepare3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePrepare3ParamsRet")
 	}
 	return n, nil
 }
-func (v *DomainMigratePrepare3ParamsRet) consume(b []byte) (int, error) {
+func (v *DomainMigratePrepare3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
@@ -38970,7 +43431,7 @@ func (v *DomainMigratePrepare3ParamsRet) consume(b []byte) (int, error) {
 		if present {
 			v.URIOut = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri_out")
 				}
@@ -39040,14 +43501,22 @@ func (v *DomainMigratePrepareTunnel3ParamsArgs) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePrepareTunnel3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePrepareTunnel3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePrepareTunnel3ParamsArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigratePrepareTunnel3ParamsArgs) consume(b []byte) (int, error) {
+func (v *DomainMigratePrepareTunnel3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -39058,7 +43527,7 @@ func (v *DomainMigratePrepareTunnel3ParamsArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -39067,7 +43536,7 @@ func (v *DomainMigratePrepareTunnel3ParamsArgs) consume(b []byte) (int, error) {
 		}
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
@@ -39120,17 +43589,25 @@ func (v *DomainMigratePrepareTunnel3ParamsRet) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePrepareTunnel3ParamsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePrepareTunnel3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePrepareTunnel3ParamsRet")
 	}
 	return n, nil
 }
-func (v *DomainMigratePrepareTunnel3ParamsRet) consume(b []byte) (int, error) {
+func (v *DomainMigratePrepareTunnel3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
@@ -39214,17 +43691,25 @@ func (v *DomainMigratePerform3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePerform3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePerform3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePerform3ParamsArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigratePerform3ParamsArgs) consume(b []byte) (int, error) {
+func (v *DomainMigratePerform3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -39239,7 +43724,7 @@ func (v *DomainMigratePerform3ParamsArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Dconnuri = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dconnuri")
 				}
@@ -39259,7 +43744,7 @@ func (v *DomainMigratePerform3ParamsArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -39268,7 +43753,7 @@ func (v *DomainMigratePerform3ParamsArgs) consume(b []byte) (int, error) {
 		}
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
@@ -39321,17 +43806,25 @@ func (v *DomainMigratePerform3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigratePerform3ParamsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigratePerform3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigratePerform3ParamsRet")
 	}
 	return n, nil
 }
-func (v *DomainMigratePerform3ParamsRet) consume(b []byte) (int, error) {
+func (v *DomainMigratePerform3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
@@ -39400,14 +43893,22 @@ func (v *DomainMigrateFinish3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateFinish3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateFinish3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateFinish3ParamsArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigrateFinish3ParamsArgs) consume(b []byte) (int, error) {
+func (v *DomainMigrateFinish3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -39418,7 +43919,7 @@ func (v *DomainMigrateFinish3ParamsArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -39427,7 +43928,7 @@ func (v *DomainMigrateFinish3ParamsArgs) consume(b []byte) (int, error) {
 		}
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
@@ -39491,24 +43992,32 @@ func (v *DomainMigrateFinish3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateFinish3ParamsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateFinish3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateFinish3ParamsRet")
 	}
 	return n, nil
 }
-func (v *DomainMigrateFinish3ParamsRet) consume(b []byte) (int, error) {
+func (v *DomainMigrateFinish3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
@@ -39583,17 +44092,25 @@ func (v *DomainMigrateConfirm3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateConfirm3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateConfirm3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateConfirm3ParamsArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigrateConfirm3ParamsArgs) consume(b []byte) (int, error) {
+func (v *DomainMigrateConfirm3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -39608,7 +44125,7 @@ func (v *DomainMigrateConfirm3ParamsArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -39617,7 +44134,7 @@ func (v *DomainMigrateConfirm3ParamsArgs) consume(b []byte) (int, error) {
 		}
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], 4194304)
+		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
@@ -39681,24 +44198,32 @@ func (v *DomainEventDeviceRemovedMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventDeviceRemovedMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventDeviceRemovedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventDeviceRemovedMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventDeviceRemovedMsg) consume(b []byte) (int, error) {
+func (v *DomainEventDeviceRemovedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "devAlias")
 		}
@@ -39749,14 +44274,22 @@ func (v *DomainEventCallbackDeviceRemovedMsg) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackDeviceRemovedMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackDeviceRemovedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackDeviceRemovedMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackDeviceRemovedMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackDeviceRemovedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -39764,7 +44297,7 @@ func (v *DomainEventCallbackDeviceRemovedMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDR(b[off:])
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -39826,14 +44359,22 @@ func (v *DomainEventBlockJob2Msg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventBlockJob2Msg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventBlockJob2Msg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventBlockJob2Msg")
 	}
 	return n, nil
 }
-func (v *DomainEventBlockJob2Msg) consume(b []byte) (int, error) {
+func (v *DomainEventBlockJob2Msg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -39841,14 +44382,14 @@ func (v *DomainEventBlockJob2Msg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dst")
 		}
@@ -39933,14 +44474,22 @@ func (v *DomainEventBlockThresholdMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventBlockThresholdMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventBlockThresholdMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventBlockThresholdMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventBlockThresholdMsg) consume(b []byte) (int, error) {
+func (v *DomainEventBlockThresholdMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -39948,14 +44497,14 @@ func (v *DomainEventBlockThresholdMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -39971,7 +44520,7 @@ func (v *DomainEventBlockThresholdMsg) consume(b []byte) (int, error) {
 		if present {
 			v.Path = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "path")
 				}
@@ -40051,14 +44600,22 @@ func (v *DomainEventCallbackTunableMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackTunableMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackTunableMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackTunableMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackTunableMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackTunableMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -40066,7 +44623,7 @@ func (v *DomainEventCallbackTunableMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -40081,7 +44638,7 @@ func (v *DomainEventCallbackTunableMsg) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -40139,14 +44696,22 @@ func (v *DomainEventCallbackDeviceAddedMsg) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackDeviceAddedMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackDeviceAddedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackDeviceAddedMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackDeviceAddedMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackDeviceAddedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -40154,14 +44719,14 @@ func (v *DomainEventCallbackDeviceAddedMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "devAlias")
 		}
@@ -40203,14 +44768,22 @@ func (v *ConnectEventConnectionClosedMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectEventConnectionClosedMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectEventConnectionClosedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectEventConnectionClosedMsg")
 	}
 	return n, nil
 }
-func (v *ConnectEventConnectionClosedMsg) consume(b []byte) (int, error) {
+func (v *ConnectEventConnectionClosedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "reason")
@@ -40264,17 +44837,25 @@ func (v *ConnectGetCPUModelNamesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetCPUModelNamesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetCPUModelNamesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetCPUModelNamesArgs")
 	}
 	return n, nil
 }
-func (v *ConnectGetCPUModelNamesArgs) consume(b []byte) (int, error) {
+func (v *ConnectGetCPUModelNamesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "arch")
 		}
@@ -40344,14 +44925,22 @@ func (v *ConnectGetCPUModelNamesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetCPUModelNamesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetCPUModelNamesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetCPUModelNamesRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetCPUModelNamesRet) consume(b []byte) (int, error) {
+func (v *ConnectGetCPUModelNamesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 8192, 4)
@@ -40362,7 +44951,7 @@ func (v *ConnectGetCPUModelNamesRet) consume(b []byte) (int, error) {
 		v.Models = make([]NonnullString, cnt)
 		for i := range v.Models {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "models")
 				}
@@ -40426,14 +45015,22 @@ func (v *ConnectNetworkEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNetworkEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNetworkEventRegisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNetworkEventRegisterAnyArgs")
 	}
 	return n, nil
 }
-func (v *ConnectNetworkEventRegisterAnyArgs) consume(b []byte) (int, error) {
+func (v *ConnectNetworkEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "eventID")
@@ -40449,7 +45046,7 @@ func (v *ConnectNetworkEventRegisterAnyArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Net = new(NonnullNetwork)
 			{
-				n, err := (*v.Net).ConsumeXDR(b[off:])
+				n, err := (*v.Net).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "net")
 				}
@@ -40494,14 +45091,22 @@ func (v *ConnectNetworkEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNetworkEventRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNetworkEventRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNetworkEventRegisterAnyRet")
 	}
 	return n, nil
 }
-func (v *ConnectNetworkEventRegisterAnyRet) consume(b []byte) (int, error) {
+func (v *ConnectNetworkEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -40543,14 +45148,22 @@ func (v *ConnectNetworkEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNetworkEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNetworkEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNetworkEventDeregisterAnyArgs")
 	}
 	return n, nil
 }
-func (v *ConnectNetworkEventDeregisterAnyArgs) consume(b []byte) (int, error) {
+func (v *ConnectNetworkEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -40607,14 +45220,22 @@ func (v *NetworkEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkEventLifecycleMsg")
 	}
 	return n, nil
 }
-func (v *NetworkEventLifecycleMsg) consume(b []byte) (int, error) {
+func (v *NetworkEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -40622,7 +45243,7 @@ func (v *NetworkEventLifecycleMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -40697,14 +45318,22 @@ func (v *NetworkEventCallbackMetadataChangeMsg) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkEventCallbackMetadataChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkEventCallbackMetadataChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkEventCallbackMetadataChangeMsg")
 	}
 	return n, nil
 }
-func (v *NetworkEventCallbackMetadataChangeMsg) consume(b []byte) (int, error) {
+func (v *NetworkEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -40712,7 +45341,7 @@ func (v *NetworkEventCallbackMetadataChangeMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -40732,7 +45361,7 @@ func (v *NetworkEventCallbackMetadataChangeMsg) consume(b []byte) (int, error) {
 		if present {
 			v.Nsuri = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "nsuri")
 				}
@@ -40826,17 +45455,25 @@ func (v *NetworkSetMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkSetMetadataArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkSetMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkSetMetadataArgs")
 	}
 	return n, nil
 }
-func (v *NetworkSetMetadataArgs) consume(b []byte) (int, error) {
+func (v *NetworkSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.ConsumeXDR(b[off:])
+		n, err := v.Network.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
@@ -40856,7 +45493,7 @@ func (v *NetworkSetMetadataArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Metadata = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "metadata")
 				}
@@ -40876,7 +45513,7 @@ func (v *NetworkSetMetadataArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Key = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "key")
 				}
@@ -40896,7 +45533,7 @@ func (v *NetworkSetMetadataArgs) consume(b []byte) (int, error) {
 		if present {
 			v.URI = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri")
 				}
@@ -40971,17 +45608,25 @@ func (v *NetworkGetMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkGetMetadataArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkGetMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkGetMetadataArgs")
 	}
 	return n, nil
 }
-func (v *NetworkGetMetadataArgs) consume(b []byte) (int, error) {
+func (v *NetworkGetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.ConsumeXDR(b[off:])
+		n, err := v.Network.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
@@ -41001,7 +45646,7 @@ func (v *NetworkGetMetadataArgs) consume(b []byte) (int, error) {
 		if present {
 			v.URI = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri")
 				}
@@ -41058,17 +45703,25 @@ func (v *NetworkGetMetadataRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkGetMetadataRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkGetMetadataRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkGetMetadataRet")
 	}
 	return n, nil
 }
-func (v *NetworkGetMetadataRet) consume(b []byte) (int, error) {
+func (v *NetworkGetMetadataRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "metadata")
 		}
@@ -41125,14 +45778,22 @@ func (v *ConnectStoragePoolEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, er
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectStoragePoolEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectStoragePoolEventRegisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectStoragePoolEventRegisterAnyArgs")
 	}
 	return n, nil
 }
-func (v *ConnectStoragePoolEventRegisterAnyArgs) consume(b []byte) (int, error) {
+func (v *ConnectStoragePoolEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "eventID")
@@ -41148,7 +45809,7 @@ func (v *ConnectStoragePoolEventRegisterAnyArgs) consume(b []byte) (int, error) 
 		if present {
 			v.Pool = new(NonnullStoragePool)
 			{
-				n, err := (*v.Pool).ConsumeXDR(b[off:])
+				n, err := (*v.Pool).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "pool")
 				}
@@ -41193,14 +45854,22 @@ func (v *ConnectStoragePoolEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectStoragePoolEventRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectStoragePoolEventRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectStoragePoolEventRegisterAnyRet")
 	}
 	return n, nil
 }
-func (v *ConnectStoragePoolEventRegisterAnyRet) consume(b []byte) (int, error) {
+func (v *ConnectStoragePoolEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -41242,14 +45911,22 @@ func (v *ConnectStoragePoolEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectStoragePoolEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectStoragePoolEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectStoragePoolEventDeregisterAnyArgs")
 	}
 	return n, nil
 }
-func (v *ConnectStoragePoolEventDeregisterAnyArgs) consume(b []byte) (int, error) {
+func (v *ConnectStoragePoolEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -41306,14 +45983,22 @@ func (v *StoragePoolEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolEventLifecycleMsg")
 	}
 	return n, nil
 }
-func (v *StoragePoolEventLifecycleMsg) consume(b []byte) (int, error) {
+func (v *StoragePoolEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -41321,7 +46006,7 @@ func (v *StoragePoolEventLifecycleMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -41381,14 +46066,22 @@ func (v *StoragePoolEventRefreshMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StoragePoolEventRefreshMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StoragePoolEventRefreshMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StoragePoolEventRefreshMsg")
 	}
 	return n, nil
 }
-func (v *StoragePoolEventRefreshMsg) consume(b []byte) (int, error) {
+func (v *StoragePoolEventRefreshMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -41396,7 +46089,7 @@ func (v *StoragePoolEventRefreshMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Pool.ConsumeXDR(b[off:])
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -41452,14 +46145,22 @@ func (v *ConnectNodeDeviceEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNodeDeviceEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNodeDeviceEventRegisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNodeDeviceEventRegisterAnyArgs")
 	}
 	return n, nil
 }
-func (v *ConnectNodeDeviceEventRegisterAnyArgs) consume(b []byte) (int, error) {
+func (v *ConnectNodeDeviceEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "eventID")
@@ -41475,7 +46176,7 @@ func (v *ConnectNodeDeviceEventRegisterAnyArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Dev = new(NonnullNodeDevice)
 			{
-				n, err := (*v.Dev).ConsumeXDR(b[off:])
+				n, err := (*v.Dev).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "dev")
 				}
@@ -41520,14 +46221,22 @@ func (v *ConnectNodeDeviceEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNodeDeviceEventRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNodeDeviceEventRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNodeDeviceEventRegisterAnyRet")
 	}
 	return n, nil
 }
-func (v *ConnectNodeDeviceEventRegisterAnyRet) consume(b []byte) (int, error) {
+func (v *ConnectNodeDeviceEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -41569,14 +46278,22 @@ func (v *ConnectNodeDeviceEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, e
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectNodeDeviceEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectNodeDeviceEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectNodeDeviceEventDeregisterAnyArgs")
 	}
 	return n, nil
 }
-func (v *ConnectNodeDeviceEventDeregisterAnyArgs) consume(b []byte) (int, error) {
+func (v *ConnectNodeDeviceEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -41633,14 +46350,22 @@ func (v *NodeDeviceEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceEventLifecycleMsg")
 	}
 	return n, nil
 }
-func (v *NodeDeviceEventLifecycleMsg) consume(b []byte) (int, error) {
+func (v *NodeDeviceEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -41648,7 +46373,7 @@ func (v *NodeDeviceEventLifecycleMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dev.ConsumeXDR(b[off:])
+		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -41708,14 +46433,22 @@ func (v *NodeDeviceEventUpdateMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeDeviceEventUpdateMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceEventUpdateMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeDeviceEventUpdateMsg")
 	}
 	return n, nil
 }
-func (v *NodeDeviceEventUpdateMsg) consume(b []byte) (int, error) {
+func (v *NodeDeviceEventUpdateMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -41723,7 +46456,7 @@ func (v *NodeDeviceEventUpdateMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dev.ConsumeXDR(b[off:])
+		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -41788,17 +46521,25 @@ func (v *DomainFsfreezeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainFsfreezeArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainFsfreezeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainFsfreezeArgs")
 	}
 	return n, nil
 }
-func (v *DomainFsfreezeArgs) consume(b []byte) (int, error) {
+func (v *DomainFsfreezeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -41813,7 +46554,7 @@ func (v *DomainFsfreezeArgs) consume(b []byte) (int, error) {
 		v.Mountpoints = make([]NonnullString, cnt)
 		for i := range v.Mountpoints {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "mountpoints")
 				}
@@ -41862,14 +46603,22 @@ func (v *DomainFsfreezeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainFsfreezeRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainFsfreezeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainFsfreezeRet")
 	}
 	return n, nil
 }
-func (v *DomainFsfreezeRet) consume(b []byte) (int, error) {
+func (v *DomainFsfreezeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "filesystems")
@@ -41935,17 +46684,25 @@ func (v *DomainFsthawArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainFsthawArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainFsthawArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainFsthawArgs")
 	}
 	return n, nil
 }
-func (v *DomainFsthawArgs) consume(b []byte) (int, error) {
+func (v *DomainFsthawArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -41960,7 +46717,7 @@ func (v *DomainFsthawArgs) consume(b []byte) (int, error) {
 		v.Mountpoints = make([]NonnullString, cnt)
 		for i := range v.Mountpoints {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "mountpoints")
 				}
@@ -42009,14 +46766,22 @@ func (v *DomainFsthawRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainFsthawRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainFsthawRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainFsthawRet")
 	}
 	return n, nil
 }
-func (v *DomainFsthawRet) consume(b []byte) (int, error) {
+func (v *DomainFsthawRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "filesystems")
@@ -42077,14 +46842,22 @@ func (v *NodeGetFreePagesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetFreePagesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetFreePagesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetFreePagesArgs")
 	}
 	return n, nil
 }
-func (v *NodeGetFreePagesArgs) consume(b []byte) (int, error) {
+func (v *NodeGetFreePagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 1024, 4)
@@ -42161,14 +46934,22 @@ func (v *NodeGetFreePagesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetFreePagesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetFreePagesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetFreePagesRet")
 	}
 	return n, nil
 }
-func (v *NodeGetFreePagesRet) consume(b []byte) (int, error) {
+func (v *NodeGetFreePagesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 1024, 8)
@@ -42249,14 +47030,22 @@ func (v *NodeAllocPagesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeAllocPagesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeAllocPagesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeAllocPagesArgs")
 	}
 	return n, nil
 }
-func (v *NodeAllocPagesArgs) consume(b []byte) (int, error) {
+func (v *NodeAllocPagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 1024, 4)
@@ -42338,14 +47127,22 @@ func (v *NodeAllocPagesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeAllocPagesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeAllocPagesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeAllocPagesRet")
 	}
 	return n, nil
 }
-func (v *NodeAllocPagesRet) consume(b []byte) (int, error) {
+func (v *NodeAllocPagesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "ret")
@@ -42456,17 +47253,25 @@ func (v *NetworkDHCPLease) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkDHCPLease) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkDHCPLease) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkDHCPLease")
 	}
 	return n, nil
 }
-func (v *NetworkDHCPLease) consume(b []byte) (int, error) {
+func (v *NetworkDHCPLease) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -42492,7 +47297,7 @@ func (v *NetworkDHCPLease) consume(b []byte) (int, error) {
 		if present {
 			v.MAC = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "mac")
 				}
@@ -42512,7 +47317,7 @@ func (v *NetworkDHCPLease) consume(b []byte) (int, error) {
 		if present {
 			v.Iaid = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "iaid")
 				}
@@ -42524,7 +47329,7 @@ func (v *NetworkDHCPLease) consume(b []byte) (int, error) {
 		}
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "ipaddr")
 		}
@@ -42545,7 +47350,7 @@ func (v *NetworkDHCPLease) consume(b []byte) (int, error) {
 		if present {
 			v.Hostname = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "hostname")
 				}
@@ -42565,7 +47370,7 @@ func (v *NetworkDHCPLease) consume(b []byte) (int, error) {
 		if present {
 			v.Clientid = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "clientid")
 				}
@@ -42635,17 +47440,25 @@ func (v *NetworkGetDHCPLeasesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkGetDHCPLeasesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkGetDHCPLeasesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkGetDHCPLeasesArgs")
 	}
 	return n, nil
 }
-func (v *NetworkGetDHCPLeasesArgs) consume(b []byte) (int, error) {
+func (v *NetworkGetDHCPLeasesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDR(b[off:])
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -42660,7 +47473,7 @@ func (v *NetworkGetDHCPLeasesArgs) consume(b []byte) (int, error) {
 		if present {
 			v.MAC = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "mac")
 				}
@@ -42734,14 +47547,22 @@ func (v *NetworkGetDHCPLeasesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkGetDHCPLeasesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkGetDHCPLeasesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkGetDHCPLeasesRet")
 	}
 	return n, nil
 }
-func (v *NetworkGetDHCPLeasesRet) consume(b []byte) (int, error) {
+func (v *NetworkGetDHCPLeasesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 65536, 40)
@@ -42752,7 +47573,7 @@ func (v *NetworkGetDHCPLeasesRet) consume(b []byte) (int, error) {
 		v.Leases = make([]NetworkDHCPLease, cnt)
 		for i := range v.Leases {
 			{
-				n, err := v.Leases[i].ConsumeXDR(b[off:])
+				n, err := v.Leases[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "leases")
 				}
@@ -42821,17 +47642,25 @@ func (v *DomainStatsRecord) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainStatsRecord) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainStatsRecord) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainStatsRecord")
 	}
 	return n, nil
 }
-func (v *DomainStatsRecord) consume(b []byte) (int, error) {
+func (v *DomainStatsRecord) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -42846,7 +47675,7 @@ func (v *DomainStatsRecord) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -42910,14 +47739,22 @@ func (v *ConnectGetAllDomainStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetAllDomainStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetAllDomainStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetAllDomainStatsArgs")
 	}
 	return n, nil
 }
-func (v *ConnectGetAllDomainStatsArgs) consume(b []byte) (int, error) {
+func (v *ConnectGetAllDomainStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 24)
@@ -42928,7 +47765,7 @@ func (v *ConnectGetAllDomainStatsArgs) consume(b []byte) (int, error) {
 		v.Doms = make([]NonnullDomain, cnt)
 		for i := range v.Doms {
 			{
-				n, err := v.Doms[i].ConsumeXDR(b[off:])
+				n, err := v.Doms[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "doms")
 				}
@@ -42996,14 +47833,22 @@ func (v *DomainEventCallbackAgentLifecycleMsg) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackAgentLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackAgentLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackAgentLifecycleMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackAgentLifecycleMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackAgentLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -43011,7 +47856,7 @@ func (v *DomainEventCallbackAgentLifecycleMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43077,14 +47922,22 @@ func (v *ConnectGetAllDomainStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetAllDomainStatsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetAllDomainStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetAllDomainStatsRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetAllDomainStatsRet) consume(b []byte) (int, error) {
+func (v *ConnectGetAllDomainStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 28)
@@ -43095,7 +47948,7 @@ func (v *ConnectGetAllDomainStatsRet) consume(b []byte) (int, error) {
 		v.RetStats = make([]DomainStatsRecord, cnt)
 		for i := range v.RetStats {
 			{
-				n, err := v.RetStats[i].ConsumeXDR(b[off:])
+				n, err := v.RetStats[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "retStats")
 				}
@@ -43171,17 +48024,25 @@ func (v *DomainFsinfo) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainFsinfo) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainFsinfo) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainFsinfo")
 	}
 	return n, nil
 }
-func (v *DomainFsinfo) consume(b []byte) (int, error) {
+func (v *DomainFsinfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "mountpoint")
 		}
@@ -43189,7 +48050,7 @@ func (v *DomainFsinfo) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -43197,7 +48058,7 @@ func (v *DomainFsinfo) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "fstype")
 		}
@@ -43213,7 +48074,7 @@ func (v *DomainFsinfo) consume(b []byte) (int, error) {
 		v.DevAliases = make([]NonnullString, cnt)
 		for i := range v.DevAliases {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "dev_aliases")
 				}
@@ -43266,17 +48127,25 @@ func (v *DomainGetFsinfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetFsinfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetFsinfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetFsinfoArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetFsinfoArgs) consume(b []byte) (int, error) {
+func (v *DomainGetFsinfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43340,14 +48209,22 @@ func (v *DomainGetFsinfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetFsinfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetFsinfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetFsinfoRet")
 	}
 	return n, nil
 }
-func (v *DomainGetFsinfoRet) consume(b []byte) (int, error) {
+func (v *DomainGetFsinfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 256, 16)
@@ -43358,7 +48235,7 @@ func (v *DomainGetFsinfoRet) consume(b []byte) (int, error) {
 		v.Info = make([]DomainFsinfo, cnt)
 		for i := range v.Info {
 			{
-				n, err := v.Info[i].ConsumeXDR(b[off:])
+				n, err := v.Info[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "info")
 				}
@@ -43418,14 +48295,22 @@ func (v *DomainIPAddr) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainIPAddr) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainIPAddr) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainIPAddr")
 	}
 	return n, nil
 }
-func (v *DomainIPAddr) consume(b []byte) (int, error) {
+func (v *DomainIPAddr) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "type")
@@ -43433,7 +48318,7 @@ func (v *DomainIPAddr) consume(b []byte) (int, error) {
 	v.Type = xdr.Int32(b[off:])
 	off += 4
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "addr")
 		}
@@ -43513,17 +48398,25 @@ func (v *DomainInterface) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainInterface) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainInterface) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainInterface")
 	}
 	return n, nil
 }
-func (v *DomainInterface) consume(b []byte) (int, error) {
+func (v *DomainInterface) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -43539,7 +48432,7 @@ func (v *DomainInterface) consume(b []byte) (int, error) {
 		if present {
 			v.Hwaddr = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "hwaddr")
 				}
@@ -43559,7 +48452,7 @@ func (v *DomainInterface) consume(b []byte) (int, error) {
 		v.Addrs = make([]DomainIPAddr, cnt)
 		for i := range v.Addrs {
 			{
-				n, err := v.Addrs[i].ConsumeXDR(b[off:])
+				n, err := v.Addrs[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "addrs")
 				}
@@ -43614,17 +48507,25 @@ func (v *DomainInterfaceAddressesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainInterfaceAddressesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainInterfaceAddressesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainInterfaceAddressesArgs")
 	}
 	return n, nil
 }
-func (v *DomainInterfaceAddressesArgs) consume(b []byte) (int, error) {
+func (v *DomainInterfaceAddressesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43690,14 +48591,22 @@ func (v *DomainInterfaceAddressesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainInterfaceAddressesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainInterfaceAddressesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainInterfaceAddressesRet")
 	}
 	return n, nil
 }
-func (v *DomainInterfaceAddressesRet) consume(b []byte) (int, error) {
+func (v *DomainInterfaceAddressesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 2048, 12)
@@ -43708,7 +48617,7 @@ func (v *DomainInterfaceAddressesRet) consume(b []byte) (int, error) {
 		v.Ifaces = make([]DomainInterface, cnt)
 		for i := range v.Ifaces {
 			{
-				n, err := v.Ifaces[i].ConsumeXDR(b[off:])
+				n, err := v.Ifaces[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "ifaces")
 				}
@@ -43784,17 +48693,25 @@ func (v *DomainSetUserPasswordArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetUserPasswordArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetUserPasswordArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetUserPasswordArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetUserPasswordArgs) consume(b []byte) (int, error) {
+func (v *DomainSetUserPasswordArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43809,7 +48726,7 @@ func (v *DomainSetUserPasswordArgs) consume(b []byte) (int, error) {
 		if present {
 			v.User = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "user")
 				}
@@ -43829,7 +48746,7 @@ func (v *DomainSetUserPasswordArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Password = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "password")
 				}
@@ -43901,17 +48818,25 @@ func (v *DomainRenameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainRenameArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainRenameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainRenameArgs")
 	}
 	return n, nil
 }
-func (v *DomainRenameArgs) consume(b []byte) (int, error) {
+func (v *DomainRenameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43926,7 +48851,7 @@ func (v *DomainRenameArgs) consume(b []byte) (int, error) {
 		if present {
 			v.NewName = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "new_name")
 				}
@@ -43977,14 +48902,22 @@ func (v *DomainRenameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainRenameRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainRenameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainRenameRet")
 	}
 	return n, nil
 }
-func (v *DomainRenameRet) consume(b []byte) (int, error) {
+func (v *DomainRenameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "retcode")
@@ -44038,14 +48971,22 @@ func (v *DomainEventCallbackMigrationIterationMsg) AppendXDR(b []byte) ([]byte, 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackMigrationIterationMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackMigrationIterationMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackMigrationIterationMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackMigrationIterationMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackMigrationIterationMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -44053,7 +48994,7 @@ func (v *DomainEventCallbackMigrationIterationMsg) consume(b []byte) (int, error
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -44123,14 +49064,22 @@ func (v *DomainEventCallbackJobCompletedMsg) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackJobCompletedMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackJobCompletedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackJobCompletedMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackJobCompletedMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackJobCompletedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -44138,7 +49087,7 @@ func (v *DomainEventCallbackJobCompletedMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -44153,7 +49102,7 @@ func (v *DomainEventCallbackJobCompletedMsg) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -44205,17 +49154,25 @@ func (v *DomainMigrateStartPostCopyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainMigrateStartPostCopyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMigrateStartPostCopyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainMigrateStartPostCopyArgs")
 	}
 	return n, nil
 }
-func (v *DomainMigrateStartPostCopyArgs) consume(b []byte) (int, error) {
+func (v *DomainMigrateStartPostCopyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -44276,14 +49233,22 @@ func (v *DomainEventCallbackDeviceRemovalFailedMsg) AppendXDR(b []byte) ([]byte,
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackDeviceRemovalFailedMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackDeviceRemovalFailedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackDeviceRemovalFailedMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackDeviceRemovalFailedMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackDeviceRemovalFailedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -44291,14 +49256,14 @@ func (v *DomainEventCallbackDeviceRemovalFailedMsg) consume(b []byte) (int, erro
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "devAlias")
 		}
@@ -44349,17 +49314,25 @@ func (v *DomainGetGuestVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetGuestVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetGuestVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetGuestVCPUsArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetGuestVCPUsArgs) consume(b []byte) (int, error) {
+func (v *DomainGetGuestVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -44420,14 +49393,22 @@ func (v *DomainGetGuestVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetGuestVCPUsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetGuestVCPUsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetGuestVCPUsRet")
 	}
 	return n, nil
 }
-func (v *DomainGetGuestVCPUsRet) consume(b []byte) (int, error) {
+func (v *DomainGetGuestVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -44438,7 +49419,7 @@ func (v *DomainGetGuestVCPUsRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -44499,24 +49480,32 @@ func (v *DomainSetGuestVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetGuestVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetGuestVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetGuestVCPUsArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetGuestVCPUsArgs) consume(b []byte) (int, error) {
+func (v *DomainSetGuestVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
@@ -44586,24 +49575,32 @@ func (v *DomainSetVCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetVCPUArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetVCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetVCPUArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetVCPUArgs) consume(b []byte) (int, error) {
+func (v *DomainSetVCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
@@ -44679,14 +49676,22 @@ func (v *DomainEventCallbackMetadataChangeMsg) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventCallbackMetadataChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackMetadataChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventCallbackMetadataChangeMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventCallbackMetadataChangeMsg) consume(b []byte) (int, error) {
+func (v *DomainEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -44694,7 +49699,7 @@ func (v *DomainEventCallbackMetadataChangeMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -44714,7 +49719,7 @@ func (v *DomainEventCallbackMetadataChangeMsg) consume(b []byte) (int, error) {
 		if present {
 			v.Nsuri = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "nsuri")
 				}
@@ -44778,14 +49783,22 @@ func (v *DomainEventMemoryFailureMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventMemoryFailureMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventMemoryFailureMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventMemoryFailureMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventMemoryFailureMsg) consume(b []byte) (int, error) {
+func (v *DomainEventMemoryFailureMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -44793,7 +49806,7 @@ func (v *DomainEventMemoryFailureMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -44864,14 +49877,22 @@ func (v *ConnectSecretEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectSecretEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectSecretEventRegisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectSecretEventRegisterAnyArgs")
 	}
 	return n, nil
 }
-func (v *ConnectSecretEventRegisterAnyArgs) consume(b []byte) (int, error) {
+func (v *ConnectSecretEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "eventID")
@@ -44887,7 +49908,7 @@ func (v *ConnectSecretEventRegisterAnyArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Secret = new(NonnullSecret)
 			{
-				n, err := (*v.Secret).ConsumeXDR(b[off:])
+				n, err := (*v.Secret).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "secret")
 				}
@@ -44932,14 +49953,22 @@ func (v *ConnectSecretEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectSecretEventRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectSecretEventRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectSecretEventRegisterAnyRet")
 	}
 	return n, nil
 }
-func (v *ConnectSecretEventRegisterAnyRet) consume(b []byte) (int, error) {
+func (v *ConnectSecretEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -44981,14 +50010,22 @@ func (v *ConnectSecretEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectSecretEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectSecretEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectSecretEventDeregisterAnyArgs")
 	}
 	return n, nil
 }
-func (v *ConnectSecretEventDeregisterAnyArgs) consume(b []byte) (int, error) {
+func (v *ConnectSecretEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -45045,14 +50082,22 @@ func (v *SecretEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *SecretEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *SecretEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "SecretEventLifecycleMsg")
 	}
 	return n, nil
 }
-func (v *SecretEventLifecycleMsg) consume(b []byte) (int, error) {
+func (v *SecretEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -45060,7 +50105,7 @@ func (v *SecretEventLifecycleMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Secret.ConsumeXDR(b[off:])
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -45120,14 +50165,22 @@ func (v *SecretEventValueChangedMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *SecretEventValueChangedMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *SecretEventValueChangedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "SecretEventValueChangedMsg")
 	}
 	return n, nil
 }
-func (v *SecretEventValueChangedMsg) consume(b []byte) (int, error) {
+func (v *SecretEventValueChangedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -45135,7 +50188,7 @@ func (v *SecretEventValueChangedMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Secret.ConsumeXDR(b[off:])
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -45194,24 +50247,32 @@ func (v *DomainSetBlockThresholdArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetBlockThresholdArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetBlockThresholdArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetBlockThresholdArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetBlockThresholdArgs) consume(b []byte) (int, error) {
+func (v *DomainSetBlockThresholdArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -45278,17 +50339,25 @@ func (v *DomainSetLifecycleActionArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetLifecycleActionArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetLifecycleActionArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetLifecycleActionArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetLifecycleActionArgs) consume(b []byte) (int, error) {
+func (v *DomainSetLifecycleActionArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -45401,14 +50470,22 @@ func (v *ConnectCompareHypervisorCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectCompareHypervisorCPUArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectCompareHypervisorCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectCompareHypervisorCPUArgs")
 	}
 	return n, nil
 }
-func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte) (int, error) {
+func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -45419,7 +50496,7 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Emulator = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "emulator")
 				}
@@ -45439,7 +50516,7 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Arch = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "arch")
 				}
@@ -45459,7 +50536,7 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Machine = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "machine")
 				}
@@ -45479,7 +50556,7 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Virttype = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "virttype")
 				}
@@ -45491,7 +50568,7 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte) (int, error) {
 		}
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xmlCPU")
 		}
@@ -45538,14 +50615,22 @@ func (v *ConnectCompareHypervisorCPURet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectCompareHypervisorCPURet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectCompareHypervisorCPURet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectCompareHypervisorCPURet")
 	}
 	return n, nil
 }
-func (v *ConnectCompareHypervisorCPURet) consume(b []byte) (int, error) {
+func (v *ConnectCompareHypervisorCPURet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "result")
@@ -45653,14 +50738,22 @@ func (v *ConnectBaselineHypervisorCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectBaselineHypervisorCPUArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectBaselineHypervisorCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectBaselineHypervisorCPUArgs")
 	}
 	return n, nil
 }
-func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte) (int, error) {
+func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := xdr.ConsumeBool(b[off:])
@@ -45671,7 +50764,7 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Emulator = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "emulator")
 				}
@@ -45691,7 +50784,7 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Arch = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "arch")
 				}
@@ -45711,7 +50804,7 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Machine = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "machine")
 				}
@@ -45731,7 +50824,7 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte) (int, error) {
 		if present {
 			v.Virttype = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "virttype")
 				}
@@ -45751,7 +50844,7 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte) (int, error) {
 		v.XMLCpUs = make([]NonnullString, cnt)
 		for i := range v.XMLCpUs {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "xmlCPUs")
 				}
@@ -45806,17 +50899,25 @@ func (v *ConnectBaselineHypervisorCPURet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectBaselineHypervisorCPURet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectBaselineHypervisorCPURet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectBaselineHypervisorCPURet")
 	}
 	return n, nil
 }
-func (v *ConnectBaselineHypervisorCPURet) consume(b []byte) (int, error) {
+func (v *ConnectBaselineHypervisorCPURet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cpu")
 		}
@@ -45860,14 +50961,22 @@ func (v *NodeGetSevInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetSevInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetSevInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetSevInfoArgs")
 	}
 	return n, nil
 }
-func (v *NodeGetSevInfoArgs) consume(b []byte) (int, error) {
+func (v *NodeGetSevInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "nparams")
@@ -45932,14 +51041,22 @@ func (v *NodeGetSevInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NodeGetSevInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeGetSevInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NodeGetSevInfoRet")
 	}
 	return n, nil
 }
-func (v *NodeGetSevInfoRet) consume(b []byte) (int, error) {
+func (v *NodeGetSevInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -45950,7 +51067,7 @@ func (v *NodeGetSevInfoRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -46007,17 +51124,25 @@ func (v *DomainGetLaunchSecurityInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetLaunchSecurityInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetLaunchSecurityInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetLaunchSecurityInfoArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetLaunchSecurityInfoArgs) consume(b []byte) (int, error) {
+func (v *DomainGetLaunchSecurityInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -46078,14 +51203,22 @@ func (v *DomainGetLaunchSecurityInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetLaunchSecurityInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetLaunchSecurityInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetLaunchSecurityInfoRet")
 	}
 	return n, nil
 }
-func (v *DomainGetLaunchSecurityInfoRet) consume(b []byte) (int, error) {
+func (v *DomainGetLaunchSecurityInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -46096,7 +51229,7 @@ func (v *DomainGetLaunchSecurityInfoRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -46163,17 +51296,25 @@ func (v *DomainSetLaunchSecurityStateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainSetLaunchSecurityStateArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetLaunchSecurityStateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainSetLaunchSecurityStateArgs")
 	}
 	return n, nil
 }
-func (v *DomainSetLaunchSecurityStateArgs) consume(b []byte) (int, error) {
+func (v *DomainSetLaunchSecurityStateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -46188,7 +51329,7 @@ func (v *DomainSetLaunchSecurityStateArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -46242,17 +51383,25 @@ func (v *NWFilterBindingLookupByPortDevArgs) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterBindingLookupByPortDevArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterBindingLookupByPortDevArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterBindingLookupByPortDevArgs")
 	}
 	return n, nil
 }
-func (v *NWFilterBindingLookupByPortDevArgs) consume(b []byte) (int, error) {
+func (v *NWFilterBindingLookupByPortDevArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -46300,17 +51449,25 @@ func (v *NWFilterBindingLookupByPortDevRet) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterBindingLookupByPortDevRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterBindingLookupByPortDevRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterBindingLookupByPortDevRet")
 	}
 	return n, nil
 }
-func (v *NWFilterBindingLookupByPortDevRet) consume(b []byte) (int, error) {
+func (v *NWFilterBindingLookupByPortDevRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDR(b[off:])
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -46360,17 +51517,25 @@ func (v *NWFilterBindingCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterBindingCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterBindingCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterBindingCreateXMLArgs")
 	}
 	return n, nil
 }
-func (v *NWFilterBindingCreateXMLArgs) consume(b []byte) (int, error) {
+func (v *NWFilterBindingCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -46423,17 +51588,25 @@ func (v *NWFilterBindingCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterBindingCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterBindingCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterBindingCreateXMLRet")
 	}
 	return n, nil
 }
-func (v *NWFilterBindingCreateXMLRet) consume(b []byte) (int, error) {
+func (v *NWFilterBindingCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDR(b[off:])
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -46480,17 +51653,25 @@ func (v *NWFilterBindingDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterBindingDeleteArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterBindingDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterBindingDeleteArgs")
 	}
 	return n, nil
 }
-func (v *NWFilterBindingDeleteArgs) consume(b []byte) (int, error) {
+func (v *NWFilterBindingDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDR(b[off:])
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -46540,17 +51721,25 @@ func (v *NWFilterBindingGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterBindingGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterBindingGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterBindingGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *NWFilterBindingGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *NWFilterBindingGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDR(b[off:])
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -46602,17 +51791,25 @@ func (v *NWFilterBindingGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NWFilterBindingGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NWFilterBindingGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NWFilterBindingGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *NWFilterBindingGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *NWFilterBindingGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -46656,14 +51853,22 @@ func (v *ConnectListAllNWFilterBindingsArgs) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllNWFilterBindingsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllNWFilterBindingsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllNWFilterBindingsArgs")
 	}
 	return n, nil
 }
-func (v *ConnectListAllNWFilterBindingsArgs) consume(b []byte) (int, error) {
+func (v *ConnectListAllNWFilterBindingsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -46728,14 +51933,22 @@ func (v *ConnectListAllNWFilterBindingsRet) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectListAllNWFilterBindingsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectListAllNWFilterBindingsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectListAllNWFilterBindingsRet")
 	}
 	return n, nil
 }
-func (v *ConnectListAllNWFilterBindingsRet) consume(b []byte) (int, error) {
+func (v *ConnectListAllNWFilterBindingsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 8)
@@ -46746,7 +51959,7 @@ func (v *ConnectListAllNWFilterBindingsRet) consume(b []byte) (int, error) {
 		v.Bindings = make([]NonnullNWFilterBinding, cnt)
 		for i := range v.Bindings {
 			{
-				n, err := v.Bindings[i].ConsumeXDR(b[off:])
+				n, err := v.Bindings[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "bindings")
 				}
@@ -46794,14 +52007,22 @@ func (v *ConnectGetStoragePoolCapabilitiesArgs) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetStoragePoolCapabilitiesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetStoragePoolCapabilitiesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetStoragePoolCapabilitiesArgs")
 	}
 	return n, nil
 }
-func (v *ConnectGetStoragePoolCapabilitiesArgs) consume(b []byte) (int, error) {
+func (v *ConnectGetStoragePoolCapabilitiesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -46849,17 +52070,25 @@ func (v *ConnectGetStoragePoolCapabilitiesRet) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectGetStoragePoolCapabilitiesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectGetStoragePoolCapabilitiesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectGetStoragePoolCapabilitiesRet")
 	}
 	return n, nil
 }
-func (v *ConnectGetStoragePoolCapabilitiesRet) consume(b []byte) (int, error) {
+func (v *ConnectGetStoragePoolCapabilitiesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "capabilities")
 		}
@@ -46913,17 +52142,25 @@ func (v *NetworkListAllPortsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkListAllPortsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkListAllPortsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkListAllPortsArgs")
 	}
 	return n, nil
 }
-func (v *NetworkListAllPortsArgs) consume(b []byte) (int, error) {
+func (v *NetworkListAllPortsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.ConsumeXDR(b[off:])
+		n, err := v.Network.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
@@ -46992,14 +52229,22 @@ func (v *NetworkListAllPortsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkListAllPortsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkListAllPortsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkListAllPortsRet")
 	}
 	return n, nil
 }
-func (v *NetworkListAllPortsRet) consume(b []byte) (int, error) {
+func (v *NetworkListAllPortsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 36)
@@ -47010,7 +52255,7 @@ func (v *NetworkListAllPortsRet) consume(b []byte) (int, error) {
 		v.Ports = make([]NonnullNetworkPort, cnt)
 		for i := range v.Ports {
 			{
-				n, err := v.Ports[i].ConsumeXDR(b[off:])
+				n, err := v.Ports[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "ports")
 				}
@@ -47067,17 +52312,25 @@ func (v *NetworkPortLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkPortLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkPortLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkPortLookupByUUIDArgs")
 	}
 	return n, nil
 }
-func (v *NetworkPortLookupByUUIDArgs) consume(b []byte) (int, error) {
+func (v *NetworkPortLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.ConsumeXDR(b[off:])
+		n, err := v.Network.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
@@ -47131,17 +52384,25 @@ func (v *NetworkPortLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkPortLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkPortLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkPortLookupByUUIDRet")
 	}
 	return n, nil
 }
-func (v *NetworkPortLookupByUUIDRet) consume(b []byte) (int, error) {
+func (v *NetworkPortLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.ConsumeXDR(b[off:])
+		n, err := v.Port.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -47197,24 +52458,32 @@ func (v *NetworkPortCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkPortCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkPortCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkPortCreateXMLArgs")
 	}
 	return n, nil
 }
-func (v *NetworkPortCreateXMLArgs) consume(b []byte) (int, error) {
+func (v *NetworkPortCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.ConsumeXDR(b[off:])
+		n, err := v.Network.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -47267,17 +52536,25 @@ func (v *NetworkPortCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkPortCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkPortCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkPortCreateXMLRet")
 	}
 	return n, nil
 }
-func (v *NetworkPortCreateXMLRet) consume(b []byte) (int, error) {
+func (v *NetworkPortCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.ConsumeXDR(b[off:])
+		n, err := v.Port.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -47342,17 +52619,25 @@ func (v *NetworkPortSetParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkPortSetParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkPortSetParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkPortSetParametersArgs")
 	}
 	return n, nil
 }
-func (v *NetworkPortSetParametersArgs) consume(b []byte) (int, error) {
+func (v *NetworkPortSetParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.ConsumeXDR(b[off:])
+		n, err := v.Port.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -47367,7 +52652,7 @@ func (v *NetworkPortSetParametersArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -47427,17 +52712,25 @@ func (v *NetworkPortGetParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkPortGetParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkPortGetParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkPortGetParametersArgs")
 	}
 	return n, nil
 }
-func (v *NetworkPortGetParametersArgs) consume(b []byte) (int, error) {
+func (v *NetworkPortGetParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.ConsumeXDR(b[off:])
+		n, err := v.Port.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -47506,14 +52799,22 @@ func (v *NetworkPortGetParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkPortGetParametersRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkPortGetParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkPortGetParametersRet")
 	}
 	return n, nil
 }
-func (v *NetworkPortGetParametersRet) consume(b []byte) (int, error) {
+func (v *NetworkPortGetParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -47524,7 +52825,7 @@ func (v *NetworkPortGetParametersRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -47581,17 +52882,25 @@ func (v *NetworkPortGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkPortGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkPortGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkPortGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *NetworkPortGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *NetworkPortGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.ConsumeXDR(b[off:])
+		n, err := v.Port.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -47643,17 +52952,25 @@ func (v *NetworkPortGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkPortGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkPortGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkPortGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *NetworkPortGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *NetworkPortGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -47704,17 +53021,25 @@ func (v *NetworkPortDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *NetworkPortDeleteArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NetworkPortDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "NetworkPortDeleteArgs")
 	}
 	return n, nil
 }
-func (v *NetworkPortDeleteArgs) consume(b []byte) (int, error) {
+func (v *NetworkPortDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.ConsumeXDR(b[off:])
+		n, err := v.Port.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -47775,24 +53100,32 @@ func (v *DomainCheckpointCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCheckpointCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCheckpointCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCheckpointCreateXMLArgs")
 	}
 	return n, nil
 }
-func (v *DomainCheckpointCreateXMLArgs) consume(b []byte) (int, error) {
+func (v *DomainCheckpointCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml_desc")
 		}
@@ -47845,17 +53178,25 @@ func (v *DomainCheckpointCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCheckpointCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCheckpointCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCheckpointCreateXMLRet")
 	}
 	return n, nil
 }
-func (v *DomainCheckpointCreateXMLRet) consume(b []byte) (int, error) {
+func (v *DomainCheckpointCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.ConsumeXDR(b[off:])
+		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -47905,17 +53246,25 @@ func (v *DomainCheckpointGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCheckpointGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCheckpointGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCheckpointGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *DomainCheckpointGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *DomainCheckpointGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.ConsumeXDR(b[off:])
+		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -47967,17 +53316,25 @@ func (v *DomainCheckpointGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCheckpointGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCheckpointGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCheckpointGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *DomainCheckpointGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *DomainCheckpointGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -48031,17 +53388,25 @@ func (v *DomainListAllCheckpointsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainListAllCheckpointsArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainListAllCheckpointsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainListAllCheckpointsArgs")
 	}
 	return n, nil
 }
-func (v *DomainListAllCheckpointsArgs) consume(b []byte) (int, error) {
+func (v *DomainListAllCheckpointsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -48110,14 +53475,22 @@ func (v *DomainListAllCheckpointsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainListAllCheckpointsRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainListAllCheckpointsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainListAllCheckpointsRet")
 	}
 	return n, nil
 }
-func (v *DomainListAllCheckpointsRet) consume(b []byte) (int, error) {
+func (v *DomainListAllCheckpointsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 28)
@@ -48128,7 +53501,7 @@ func (v *DomainListAllCheckpointsRet) consume(b []byte) (int, error) {
 		v.Checkpoints = make([]NonnullDomainCheckpoint, cnt)
 		for i := range v.Checkpoints {
 			{
-				n, err := v.Checkpoints[i].ConsumeXDR(b[off:])
+				n, err := v.Checkpoints[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "checkpoints")
 				}
@@ -48188,17 +53561,25 @@ func (v *DomainCheckpointListAllChildrenArgs) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCheckpointListAllChildrenArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCheckpointListAllChildrenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCheckpointListAllChildrenArgs")
 	}
 	return n, nil
 }
-func (v *DomainCheckpointListAllChildrenArgs) consume(b []byte) (int, error) {
+func (v *DomainCheckpointListAllChildrenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.ConsumeXDR(b[off:])
+		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -48267,14 +53648,22 @@ func (v *DomainCheckpointListAllChildrenRet) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCheckpointListAllChildrenRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCheckpointListAllChildrenRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCheckpointListAllChildrenRet")
 	}
 	return n, nil
 }
-func (v *DomainCheckpointListAllChildrenRet) consume(b []byte) (int, error) {
+func (v *DomainCheckpointListAllChildrenRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 28)
@@ -48285,7 +53674,7 @@ func (v *DomainCheckpointListAllChildrenRet) consume(b []byte) (int, error) {
 		v.Checkpoints = make([]NonnullDomainCheckpoint, cnt)
 		for i := range v.Checkpoints {
 			{
-				n, err := v.Checkpoints[i].ConsumeXDR(b[off:])
+				n, err := v.Checkpoints[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "checkpoints")
 				}
@@ -48348,24 +53737,32 @@ func (v *DomainCheckpointLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCheckpointLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCheckpointLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCheckpointLookupByNameArgs")
 	}
 	return n, nil
 }
-func (v *DomainCheckpointLookupByNameArgs) consume(b []byte) (int, error) {
+func (v *DomainCheckpointLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -48418,17 +53815,25 @@ func (v *DomainCheckpointLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCheckpointLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCheckpointLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCheckpointLookupByNameRet")
 	}
 	return n, nil
 }
-func (v *DomainCheckpointLookupByNameRet) consume(b []byte) (int, error) {
+func (v *DomainCheckpointLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.ConsumeXDR(b[off:])
+		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -48478,17 +53883,25 @@ func (v *DomainCheckpointGetParentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCheckpointGetParentArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCheckpointGetParentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCheckpointGetParentArgs")
 	}
 	return n, nil
 }
-func (v *DomainCheckpointGetParentArgs) consume(b []byte) (int, error) {
+func (v *DomainCheckpointGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.ConsumeXDR(b[off:])
+		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -48540,17 +53953,25 @@ func (v *DomainCheckpointGetParentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCheckpointGetParentRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCheckpointGetParentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCheckpointGetParentRet")
 	}
 	return n, nil
 }
-func (v *DomainCheckpointGetParentRet) consume(b []byte) (int, error) {
+func (v *DomainCheckpointGetParentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Parent.ConsumeXDR(b[off:])
+		n, err := v.Parent.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "parent")
 		}
@@ -48600,17 +54021,25 @@ func (v *DomainCheckpointDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainCheckpointDeleteArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainCheckpointDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainCheckpointDeleteArgs")
 	}
 	return n, nil
 }
-func (v *DomainCheckpointDeleteArgs) consume(b []byte) (int, error) {
+func (v *DomainCheckpointDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.ConsumeXDR(b[off:])
+		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -48668,17 +54097,25 @@ func (v *DomainGetGuestInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetGuestInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetGuestInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetGuestInfoArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetGuestInfoArgs) consume(b []byte) (int, error) {
+func (v *DomainGetGuestInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -48744,14 +54181,22 @@ func (v *DomainGetGuestInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetGuestInfoRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetGuestInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetGuestInfoRet")
 	}
 	return n, nil
 }
-func (v *DomainGetGuestInfoRet) consume(b []byte) (int, error) {
+func (v *DomainGetGuestInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 2048, 12)
@@ -48762,7 +54207,7 @@ func (v *DomainGetGuestInfoRet) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -48823,14 +54268,22 @@ func (v *ConnectSetIdentityArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *ConnectSetIdentityArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectSetIdentityArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "ConnectSetIdentityArgs")
 	}
 	return n, nil
 }
-func (v *ConnectSetIdentityArgs) consume(b []byte) (int, error) {
+func (v *ConnectSetIdentityArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 20, 12)
@@ -48841,7 +54294,7 @@ func (v *ConnectSetIdentityArgs) consume(b []byte) (int, error) {
 		v.Params = make([]TypedParam, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDR(b[off:])
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -48901,17 +54354,25 @@ func (v *DomainAgentSetResponseTimeoutArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainAgentSetResponseTimeoutArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAgentSetResponseTimeoutArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainAgentSetResponseTimeoutArgs")
 	}
 	return n, nil
 }
-func (v *DomainAgentSetResponseTimeoutArgs) consume(b []byte) (int, error) {
+func (v *DomainAgentSetResponseTimeoutArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -48962,14 +54423,22 @@ func (v *DomainAgentSetResponseTimeoutRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainAgentSetResponseTimeoutRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAgentSetResponseTimeoutRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainAgentSetResponseTimeoutRet")
 	}
 	return n, nil
 }
-func (v *DomainAgentSetResponseTimeoutRet) consume(b []byte) (int, error) {
+func (v *DomainAgentSetResponseTimeoutRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "result")
@@ -49038,24 +54507,32 @@ func (v *DomainBackupBeginArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBackupBeginArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBackupBeginArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBackupBeginArgs")
 	}
 	return n, nil
 }
-func (v *DomainBackupBeginArgs) consume(b []byte) (int, error) {
+func (v *DomainBackupBeginArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "backup_xml")
 		}
@@ -49071,7 +54548,7 @@ func (v *DomainBackupBeginArgs) consume(b []byte) (int, error) {
 		if present {
 			v.CheckpointXML = new(NonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "checkpoint_xml")
 				}
@@ -49131,17 +54608,25 @@ func (v *DomainBackupGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBackupGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBackupGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBackupGetXMLDescArgs")
 	}
 	return n, nil
 }
-func (v *DomainBackupGetXMLDescArgs) consume(b []byte) (int, error) {
+func (v *DomainBackupGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -49193,17 +54678,25 @@ func (v *DomainBackupGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainBackupGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainBackupGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainBackupGetXMLDescRet")
 	}
 	return n, nil
 }
-func (v *DomainBackupGetXMLDescRet) consume(b []byte) (int, error) {
+func (v *DomainBackupGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
@@ -49260,24 +54753,32 @@ func (v *DomainAuthorizedSSHKeysGetArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainAuthorizedSSHKeysGetArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAuthorizedSSHKeysGetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainAuthorizedSSHKeysGetArgs")
 	}
 	return n, nil
 }
-func (v *DomainAuthorizedSSHKeysGetArgs) consume(b []byte) (int, error) {
+func (v *DomainAuthorizedSSHKeysGetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "user")
 		}
@@ -49339,14 +54840,22 @@ func (v *DomainAuthorizedSSHKeysGetRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainAuthorizedSSHKeysGetRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAuthorizedSSHKeysGetRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainAuthorizedSSHKeysGetRet")
 	}
 	return n, nil
 }
-func (v *DomainAuthorizedSSHKeysGetRet) consume(b []byte) (int, error) {
+func (v *DomainAuthorizedSSHKeysGetRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 2048, 4)
@@ -49357,7 +54866,7 @@ func (v *DomainAuthorizedSSHKeysGetRet) consume(b []byte) (int, error) {
 		v.Keys = make([]NonnullString, cnt)
 		for i := range v.Keys {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "keys")
 				}
@@ -49431,24 +54940,32 @@ func (v *DomainAuthorizedSSHKeysSetArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainAuthorizedSSHKeysSetArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAuthorizedSSHKeysSetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainAuthorizedSSHKeysSetArgs")
 	}
 	return n, nil
 }
-func (v *DomainAuthorizedSSHKeysSetArgs) consume(b []byte) (int, error) {
+func (v *DomainAuthorizedSSHKeysSetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "user")
 		}
@@ -49464,7 +54981,7 @@ func (v *DomainAuthorizedSSHKeysSetArgs) consume(b []byte) (int, error) {
 		v.Keys = make([]NonnullString, cnt)
 		for i := range v.Keys {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "keys")
 				}
@@ -49522,17 +55039,25 @@ func (v *DomainGetMessagesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetMessagesArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetMessagesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetMessagesArgs")
 	}
 	return n, nil
 }
-func (v *DomainGetMessagesArgs) consume(b []byte) (int, error) {
+func (v *DomainGetMessagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -49593,14 +55118,22 @@ func (v *DomainGetMessagesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainGetMessagesRet) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetMessagesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainGetMessagesRet")
 	}
 	return n, nil
 }
-func (v *DomainGetMessagesRet) consume(b []byte) (int, error) {
+func (v *DomainGetMessagesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 2048, 4)
@@ -49611,7 +55144,7 @@ func (v *DomainGetMessagesRet) consume(b []byte) (int, error) {
 		v.Msgs = make([]NonnullString, cnt)
 		for i := range v.Msgs {
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "msgs")
 				}
@@ -49667,17 +55200,25 @@ func (v *DomainStartDirtyRateCalcArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainStartDirtyRateCalcArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainStartDirtyRateCalcArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainStartDirtyRateCalcArgs")
 	}
 	return n, nil
 }
-func (v *DomainStartDirtyRateCalcArgs) consume(b []byte) (int, error) {
+func (v *DomainStartDirtyRateCalcArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -49746,14 +55287,22 @@ func (v *DomainEventMemoryDeviceSizeChangeMsg) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainEventMemoryDeviceSizeChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventMemoryDeviceSizeChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainEventMemoryDeviceSizeChangeMsg")
 	}
 	return n, nil
 }
-func (v *DomainEventMemoryDeviceSizeChangeMsg) consume(b []byte) (int, error) {
+func (v *DomainEventMemoryDeviceSizeChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -49761,14 +55310,14 @@ func (v *DomainEventMemoryDeviceSizeChangeMsg) consume(b []byte) (int, error) {
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "alias")
 		}
@@ -49830,24 +55379,32 @@ func (v *DomainFDAssociateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *DomainFDAssociateArgs) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainFDAssociateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "DomainFDAssociateArgs")
 	}
 	return n, nil
 }
-func (v *DomainFDAssociateArgs) consume(b []byte) (int, error) {
+func (v *DomainFDAssociateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDR(b[off:])
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -51693,6 +57250,11 @@ func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
 	return 4, nil
 }
 
+// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
+func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
+	return v.ConsumeXDR(b)
+}
+
 // AppendBinary implements encoding.BinaryAppender with the XDR encoding.
 func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
@@ -51715,4 +57277,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version1
+var _ = xdr.Version2

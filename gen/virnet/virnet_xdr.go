@@ -89,6 +89,11 @@ func (v *MessageType) ConsumeXDR(b []byte) (int, error) {
 	return 4, nil
 }
 
+// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
+func (v *MessageType) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
+	return v.ConsumeXDR(b)
+}
+
 // AppendBinary implements encoding.BinaryAppender with the XDR encoding.
 func (v *MessageType) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
@@ -148,6 +153,11 @@ func (v *MessageStatus) ConsumeXDR(b []byte) (int, error) {
 	return 4, nil
 }
 
+// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
+func (v *MessageStatus) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
+	return v.ConsumeXDR(b)
+}
+
 // AppendBinary implements encoding.BinaryAppender with the XDR encoding.
 func (v *MessageStatus) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
@@ -190,14 +200,22 @@ func (v *MessageHeader) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *MessageHeader) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *MessageHeader) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "MessageHeader")
 	}
 	return n, nil
 }
-func (v *MessageHeader) consume(b []byte) (int, error) {
+func (v *MessageHeader) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "prog")
@@ -285,17 +303,25 @@ func (v *MessageNonnullDomain) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *MessageNonnullDomain) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *MessageNonnullDomain) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "MessageNonnullDomain")
 	}
 	return n, nil
 }
-func (v *MessageNonnullDomain) consume(b []byte) (int, error) {
+func (v *MessageNonnullDomain) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -358,17 +384,25 @@ func (v *MessageNonnullNetwork) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *MessageNonnullNetwork) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *MessageNonnullNetwork) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "MessageNonnullNetwork")
 	}
 	return n, nil
 }
-func (v *MessageNonnullNetwork) consume(b []byte) (int, error) {
+func (v *MessageNonnullNetwork) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 4194304)
+		x, n, err := d.ConsumeString(b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -510,14 +544,22 @@ func (v *MessageError) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *MessageError) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *MessageError) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "MessageError")
 	}
 	return n, nil
 }
-func (v *MessageError) consume(b []byte) (int, error) {
+func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "code")
@@ -538,7 +580,7 @@ func (v *MessageError) consume(b []byte) (int, error) {
 		if present {
 			v.Message = new(MessageNonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "message")
 				}
@@ -563,7 +605,7 @@ func (v *MessageError) consume(b []byte) (int, error) {
 		if present {
 			v.Dom = new(MessageNonnullDomain)
 			{
-				n, err := (*v.Dom).ConsumeXDR(b[off:])
+				n, err := (*v.Dom).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "dom")
 				}
@@ -582,7 +624,7 @@ func (v *MessageError) consume(b []byte) (int, error) {
 		if present {
 			v.Str1 = new(MessageNonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "str1")
 				}
@@ -602,7 +644,7 @@ func (v *MessageError) consume(b []byte) (int, error) {
 		if present {
 			v.Str2 = new(MessageNonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "str2")
 				}
@@ -622,7 +664,7 @@ func (v *MessageError) consume(b []byte) (int, error) {
 		if present {
 			v.Str3 = new(MessageNonnullString)
 			{
-				x, n, err := xdr.ConsumeString(b[off:], 4194304)
+				x, n, err := d.ConsumeString(b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "str3")
 				}
@@ -652,7 +694,7 @@ func (v *MessageError) consume(b []byte) (int, error) {
 		if present {
 			v.Net = new(MessageNonnullNetwork)
 			{
-				n, err := (*v.Net).ConsumeXDR(b[off:])
+				n, err := (*v.Net).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "net")
 				}
@@ -699,14 +741,22 @@ func (v *StreamHole) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *StreamHole) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *StreamHole) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "StreamHole")
 	}
 	return n, nil
 }
-func (v *StreamHole) consume(b []byte) (int, error) {
+func (v *StreamHole) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "length")
@@ -743,4 +793,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version1
+var _ = xdr.Version2

@@ -223,6 +223,10 @@ func (e *emitter) enum(t *gomodel.Type) {
 		jen.Op("*").Id("v").Op("=").Id(t.GoName).Call(xdrFn("Int32").Call(jen.Id("b"))),
 		jen.Return(jen.Lit(4), jen.Nil()),
 	)
+	e.f.Comment("ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.")
+	e.f.Func().Params(recv.Clone()).Id("ConsumeXDRWith").Params(jen.Id("b").Index().Byte(), jen.Id("_").Op("*").Qual(Runtime, "Decoder")).Params(jen.Int(), jen.Error()).Block(
+		jen.Return(jen.Id("v").Dot("ConsumeXDR").Call(jen.Id("b"))),
+	)
 	e.binaryMethods(t)
 }
 
@@ -256,7 +260,7 @@ func (e *emitter) assertions() {
 		jen.Return(jen.Index().Qual(Runtime, "Codec").Values(news...)),
 	)
 	e.f.Comment("The runtime must be the one this code was generated for.")
-	e.f.Var().Id("_").Op("=").Qual(Runtime, "Version1")
+	e.f.Var().Id("_").Op("=").Qual(Runtime, "Version2")
 }
 
 func (e *emitter) structType(t *gomodel.Type) {
@@ -306,33 +310,47 @@ func (e *emitter) structType(t *gomodel.Type) {
 	e.binaryMethods(t)
 }
 
-// consume writes ConsumeXDR around the decoding statements body makes; a
-// recursive type gets a depth-limited twin that does the work.
+// consume writes ConsumeXDR and ConsumeXDRWith around the decoding
+// statements body makes, which go in an unexported method; a recursive
+// type's takes a depth limit.
 func (e *emitter) consume(t *gomodel.Type, body func(c *codegen) []jen.Code) {
-	recv := func() *jen.Statement { return jen.Id("v").Op("*").Id(t.GoName) }
 	c := &codegen{e: e, depth: t.Recursive}
 	dec := append([]jen.Code{jen.Id("off").Op(":=").Lit(0)}, body(c)...)
 	dec = append(dec, jen.Return(jen.Id("off"), jen.Nil()))
-	name := jen.Lit(t.GoName)
-	e.f.Comment("ConsumeXDR decodes the value from the start of b and returns the bytes used.")
-	if !t.Recursive {
-		e.f.Func().Params(recv()).Id("ConsumeXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Int(), jen.Error()).Block(
-			jen.List(jen.Id("n"), jen.Id("err")).Op(":=").Id("v").Dot("consume").Call(jen.Id("b")),
-			jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Id("n"), xdrFn("Named").Call(jen.Id("err"), name))),
-			jen.Return(jen.Id("n"), jen.Nil()),
-		)
-		e.f.Func().Params(recv()).Id("consume").Params(jen.Id("b").Index().Byte()).Params(jen.Int(), jen.Error()).Block(dec...)
-		return
+	e.consumeMethods(t, "v", nil, dec)
+}
+
+// consumeMethods writes ConsumeXDR, ConsumeXDRWith and the unexported
+// method that decodes, whose statements are dec, for type t and receiver
+// r. reset, if not nil, runs when decoding fails.
+func (e *emitter) consumeMethods(t *gomodel.Type, r string, reset jen.Code, dec []jen.Code) {
+	recv := func() *jen.Statement { return jen.Id(r).Op("*").Id(t.GoName) }
+	decoder := func() *jen.Statement { return jen.Op("*").Qual(Runtime, "Decoder") }
+	inner, args := "consume", []jen.Code{jen.Id("b"), jen.Id("d")}
+	params := []jen.Code{jen.Id("b").Index().Byte(), jen.Id("d").Add(decoder())}
+	if t.Recursive {
+		inner, args = "consumeDepth", append(args, xdrFn("MaxDepth"))
+		params = append(params, jen.Id("depth").Int())
+		dec = append([]jen.Code{jen.If(jen.Id("depth").Op("<=").Lit(0)).Block(jen.Return(jen.Lit(0), xdrFn("ErrDepth")))}, dec...)
 	}
+	onErr := []jen.Code{jen.Return(jen.Id("n"), xdrFn("Named").Call(jen.Id("err"), jen.Lit(t.GoName)))}
+	if reset != nil {
+		onErr = append([]jen.Code{reset}, onErr...)
+	}
+	e.f.Comment("ConsumeXDR decodes the value from the start of b and returns the bytes used.")
+	e.f.Comment("The value shares no memory with b.")
 	e.f.Func().Params(recv()).Id("ConsumeXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Int(), jen.Error()).Block(
-		jen.List(jen.Id("n"), jen.Id("err")).Op(":=").Id("v").Dot("consumeDepth").Call(jen.Id("b"), xdrFn("MaxDepth")),
-		jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Id("n"), xdrFn("Named").Call(jen.Id("err"), name))),
+		jen.Var().Id("d").Qual(Runtime, "Decoder"),
+		jen.Return(jen.Id(r).Dot("ConsumeXDRWith").Call(jen.Id("b"), jen.Op("&").Id("d"))),
+	)
+	e.f.Comment("ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code")
+	e.f.Comment("hands down to nested values; see xdr.Decoder for its options.")
+	e.f.Func().Params(recv()).Id("ConsumeXDRWith").Params(jen.Id("b").Index().Byte(), jen.Id("d").Add(decoder())).Params(jen.Int(), jen.Error()).Block(
+		jen.List(jen.Id("n"), jen.Id("err")).Op(":=").Id(r).Dot(inner).Call(args...),
+		jen.If(jen.Id("err").Op("!=").Nil()).Block(onErr...),
 		jen.Return(jen.Id("n"), jen.Nil()),
 	)
-	dec = append([]jen.Code{
-		jen.If(jen.Id("depth").Op("<=").Lit(0)).Block(jen.Return(jen.Lit(0), xdrFn("ErrDepth"))),
-	}, dec...)
-	e.f.Func().Params(recv()).Id("consumeDepth").Params(jen.Id("b").Index().Byte(), jen.Id("depth").Int()).Params(jen.Int(), jen.Error()).Block(dec...)
+	e.f.Func().Params(recv()).Id(inner).Params(params...).Params(jen.Int(), jen.Error()).Block(dec...)
 }
 
 // wrap builds the expression that locates an error: a field, then array
@@ -532,9 +550,9 @@ func (c *codegen) decode(s *gomodel.Shape, expr jen.Code, w wrap, level int) []j
 	case gomodel.Uint16:
 		return consumed(xdrFn("ConsumeUint16").Call(rest), nil)
 	case gomodel.String:
-		return consumed(xdrFn("ConsumeString").Call(rest, maxLit(s.Max)), nil)
+		return consumed(jen.Id("d").Dot("ConsumeString").Call(rest, maxLit(s.Max)), nil)
 	case gomodel.Opaque:
-		return consumed(xdrFn("ConsumeOpaque").Call(rest, maxLit(s.Max)), nil)
+		return consumed(jen.Id("d").Dot("ConsumeOpaque").Call(rest, maxLit(s.Max)), nil)
 	case gomodel.Chars:
 		return consumed(xdrFn("ConsumeChars").Call(rest, maxLit(s.Max)), nil)
 	case gomodel.FixedOpaque:
@@ -571,9 +589,9 @@ func (c *codegen) decode(s *gomodel.Shape, expr jen.Code, w wrap, level int) []j
 			return fixed(4, "Int32", c.e.qual(t))
 		}
 		if c.depth && t.Recursive && t.Pkg == c.e.pkg {
-			return used(jen.Add(expr).Dot("consumeDepth").Call(rest, jen.Id("depth").Op("-").Lit(1)))
+			return used(jen.Add(expr).Dot("consumeDepth").Call(rest, jen.Id("d"), jen.Id("depth").Op("-").Lit(1)))
 		}
-		return used(jen.Add(expr).Dot("ConsumeXDR").Call(rest))
+		return used(jen.Add(expr).Dot("ConsumeXDRWith").Call(rest, jen.Id("d")))
 	}
 	panic(fmt.Sprintf("emit: decode of shape kind %d", s.Kind))
 }
@@ -737,8 +755,7 @@ func (e *emitter) union(t *gomodel.Type) {
 	}
 	e.f.Comment("AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.")
 	e.f.Func().Params(recv()).Id("AppendXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(enc...)
-	uv := jen.Id("u")
-	e.consumeUnion(t, uv, func(c *codegen) []jen.Code {
+	e.consumeUnion(t, func(c *codegen) []jen.Code {
 		dec := c.decode(discShape, jen.Id("u").Dot("disc"), wrapField(disc.XDRName), 0)
 		return append(dec, jen.Switch(jen.Id("u").Dot("disc")).Block(decCases...))
 	})
@@ -766,27 +783,13 @@ func hasVoid(arms []*gomodel.Arm) bool {
 
 // consumeUnion is consume for a union, whose receiver is u; the union is
 // reset first so that a failed decode does not leave two arms set.
-func (e *emitter) consumeUnion(t *gomodel.Type, _ jen.Code, body func(c *codegen) []jen.Code) {
-	recv := func() *jen.Statement { return jen.Id("u").Op("*").Id(t.GoName) }
+func (e *emitter) consumeUnion(t *gomodel.Type, body func(c *codegen) []jen.Code) {
 	c := &codegen{e: e, depth: t.Recursive}
-	dec := []jen.Code{jen.Op("*").Id("u").Op("=").Id(t.GoName).Values(), jen.Id("off").Op(":=").Lit(0)}
+	reset := jen.Op("*").Id("u").Op("=").Id(t.GoName).Values()
+	dec := []jen.Code{reset.Clone(), jen.Id("off").Op(":=").Lit(0)}
 	dec = append(dec, body(c)...)
 	dec = append(dec, jen.Return(jen.Id("off"), jen.Nil()))
-	name := jen.Lit(t.GoName)
-	e.f.Comment("ConsumeXDR decodes the value from the start of b and returns the bytes used.")
-	inner, args := "consume", []jen.Code{jen.Id("b")}
-	params := []jen.Code{jen.Id("b").Index().Byte()}
-	if t.Recursive {
-		inner, args = "consumeDepth", []jen.Code{jen.Id("b"), xdrFn("MaxDepth")}
-		params = append(params, jen.Id("depth").Int())
-		dec = append([]jen.Code{jen.If(jen.Id("depth").Op("<=").Lit(0)).Block(jen.Return(jen.Lit(0), xdrFn("ErrDepth")))}, dec...)
-	}
-	e.f.Func().Params(recv()).Id("ConsumeXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Int(), jen.Error()).Block(
-		jen.List(jen.Id("n"), jen.Id("err")).Op(":=").Id("u").Dot(inner).Call(args...),
-		jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Op("*").Id("u").Op("=").Id(t.GoName).Values(), jen.Return(jen.Id("n"), xdrFn("Named").Call(jen.Id("err"), name))),
-		jen.Return(jen.Id("n"), jen.Nil()),
-	)
-	e.f.Func().Params(recv()).Id(inner).Params(params...).Params(jen.Int(), jen.Error()).Block(dec...)
+	e.consumeMethods(t, "u", reset, dec)
 }
 
 func (e *emitter) binaryMethodsRecv(t *gomodel.Type, r string) {

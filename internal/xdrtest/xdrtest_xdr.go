@@ -57,6 +57,11 @@ func (v *Color) ConsumeXDR(b []byte) (int, error) {
 	return 4, nil
 }
 
+// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
+func (v *Color) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
+	return v.ConsumeXDR(b)
+}
+
 // AppendBinary implements encoding.BinaryAppender with the XDR encoding.
 func (v *Color) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
@@ -104,14 +109,22 @@ func (v *Node) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *Node) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consumeDepth(b, xdr.MaxDepth)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *Node) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consumeDepth(b, d, xdr.MaxDepth)
 	if err != nil {
 		return n, xdr.Named(err, "Node")
 	}
 	return n, nil
 }
-func (v *Node) consumeDepth(b []byte, depth int) (int, error) {
+func (v *Node) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) {
 	if depth <= 0 {
 		return 0, xdr.ErrDepth
 	}
@@ -130,7 +143,7 @@ func (v *Node) consumeDepth(b []byte, depth int) (int, error) {
 		if present {
 			v.Next = new(Node)
 			{
-				n, err := (*v.Next).consumeDepth(b[off:], depth-1)
+				n, err := (*v.Next).consumeDepth(b[off:], d, depth-1)
 				if err != nil {
 					return off, xdr.Field(err, "next")
 				}
@@ -281,15 +294,23 @@ func (u *Choice) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (u *Choice) ConsumeXDR(b []byte) (int, error) {
-	n, err := u.consume(b)
+	var d xdr.Decoder
+	return u.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (u *Choice) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := u.consume(b, d)
 	if err != nil {
 		*u = Choice{}
 		return n, xdr.Named(err, "Choice")
 	}
 	return n, nil
 }
-func (u *Choice) consume(b []byte) (int, error) {
+func (u *Choice) consume(b []byte, d *xdr.Decoder) (int, error) {
 	*u = Choice{}
 	off := 0
 	if len(b)-off < 4 {
@@ -313,7 +334,7 @@ func (u *Choice) consume(b []byte) (int, error) {
 	case 3:
 	default:
 		{
-			x, n, err := xdr.ConsumeString(b[off:], 8)
+			x, n, err := d.ConsumeString(b[off:], 8)
 			if err != nil {
 				return off, xdr.Field(err, "other")
 			}
@@ -402,15 +423,23 @@ func (u *Paint) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (u *Paint) ConsumeXDR(b []byte) (int, error) {
-	n, err := u.consume(b)
+	var d xdr.Decoder
+	return u.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (u *Paint) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := u.consume(b, d)
 	if err != nil {
 		*u = Paint{}
 		return n, xdr.Named(err, "Paint")
 	}
 	return n, nil
 }
-func (u *Paint) consume(b []byte) (int, error) {
+func (u *Paint) consume(b []byte, d *xdr.Decoder) (int, error) {
 	*u = Paint{}
 	off := 0
 	if len(b)-off < 4 {
@@ -588,14 +617,22 @@ func (v *All) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b.
 func (v *All) ConsumeXDR(b []byte) (int, error) {
-	n, err := v.consume(b)
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *All) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
 	if err != nil {
 		return n, xdr.Named(err, "All")
 	}
 	return n, nil
 }
-func (v *All) consume(b []byte) (int, error) {
+func (v *All) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeBool(b[off:])
@@ -673,7 +710,7 @@ func (v *All) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeOpaque(b[off:], xdr.Unbounded)
+		x, n, err := d.ConsumeOpaque(b[off:], xdr.Unbounded)
 		if err != nil {
 			return off, xdr.Field(err, "blob")
 		}
@@ -688,7 +725,7 @@ func (v *All) consume(b []byte) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := xdr.ConsumeString(b[off:], 8)
+		x, n, err := d.ConsumeString(b[off:], 8)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -741,7 +778,7 @@ func (v *All) consume(b []byte) (int, error) {
 		v.Choices = make([]Choice, cnt)
 		for i := range v.Choices {
 			{
-				n, err := v.Choices[i].ConsumeXDR(b[off:])
+				n, err := v.Choices[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "choices")
 				}
@@ -750,7 +787,7 @@ func (v *All) consume(b []byte) (int, error) {
 		}
 	}
 	{
-		n, err := v.Paint.ConsumeXDR(b[off:])
+		n, err := v.Paint.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "paint")
 		}
@@ -765,7 +802,7 @@ func (v *All) consume(b []byte) (int, error) {
 		if present {
 			v.List = new(Node)
 			{
-				n, err := (*v.List).ConsumeXDR(b[off:])
+				n, err := (*v.List).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "list")
 				}
@@ -784,7 +821,7 @@ func (v *All) consume(b []byte) (int, error) {
 		if present {
 			v.Maybe = new(Node)
 			{
-				n, err := (*v.Maybe).ConsumeXDR(b[off:])
+				n, err := (*v.Maybe).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "maybe")
 				}
@@ -819,4 +856,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version1
+var _ = xdr.Version2

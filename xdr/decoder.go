@@ -1,0 +1,111 @@
+package xdr
+
+import "unsafe"
+
+// Decoder is the state one decode shares across the nested values it
+// decodes, and the options for it. A generated ConsumeXDR method decodes
+// with a new zero Decoder; ConsumeXDRWith takes one, for callers that set
+// an option and for the generated code itself, which hands the Decoder of
+// the outermost value down to every nested one.
+//
+// Strings are copied out of the input into an arena the Decoder owns:
+// chunks of up to 4 KiB, each one allocation, that hold many strings, so
+// that decoding a list of a thousand names costs a few allocations instead
+// of a thousand. A string never refers to the input, which the caller may
+// reuse as soon as the decode returns, and the bytes of a chunk are never
+// written again once a string is cut from them. The price is memory: a
+// string kept after its message is dropped keeps its whole chunk alive.
+// Strings longer than 1 KiB that do not fit the chunk get an allocation of
+// their own.
+//
+// A Decoder may serve several decodes in turn, whose strings then share
+// chunks; it must not serve two at once.
+type Decoder struct {
+	// AliasOpaque makes variable-length opaque data (opaque<> in the .x
+	// definition) decode as a sub-slice of the input instead of a copy,
+	// which saves an allocation and a copy per field: decoding a 1 MiB
+	// block becomes a matter of nanoseconds.
+	//
+	// Only a caller that owns the input and never changes it while the
+	// decoded value lives may set it. The []byte fields then share memory
+	// with the input: writing to the input (a transport refilling its
+	// frame buffer, a pool handing the buffer to someone else) silently
+	// changes the decoded value, and writing to the value changes the
+	// input. A decoded value also keeps the whole input alive. The slices'
+	// capacity ends where their data does, so appending to one copies it
+	// instead of overwriting what follows in the input. Strings and
+	// fixed-length opaque data are copied whatever this says.
+	AliasOpaque bool
+
+	// arena is the chunk strings are cut from: its length is what is
+	// taken, and the bytes below it are never written again.
+	arena []byte
+}
+
+const (
+	// arenaChunk is the size of a chunk of the string arena, or less when
+	// the input has fewer bytes left, as strings cannot hold more.
+	arenaChunk = 4 << 10
+	// arenaShared is the longest string a new chunk is started for; a
+	// longer one that does not fit is allocated alone, so that starting a
+	// chunk never wastes more than this much of the one before.
+	arenaShared = arenaChunk / 4
+)
+
+// ConsumeString reads a string as the function ConsumeString does, but
+// copies it into d's arena.
+func (d *Decoder) ConsumeString(b []byte, max uint32) (string, int, error) {
+	n, total, err := opaqueLen(b, max)
+	if err != nil {
+		return "", 0, err
+	}
+	return d.string(b[4:4+n], len(b)), total, nil
+}
+
+// string copies p into the arena. left is the number of input bytes from
+// p's length word to the end of the input: no chunk needs to be larger.
+func (d *Decoder) string(p []byte, left int) string {
+	if len(p) == 0 {
+		return ""
+	}
+	if len(p) > cap(d.arena)-len(d.arena) {
+		if len(p) > arenaShared {
+			return string(p)
+		}
+		d.arena = make([]byte, 0, min(arenaChunk, left))
+	}
+	i := len(d.arena)
+	d.arena = append(d.arena, p...)
+	// The arena is append-only: d.arena[i:i+len(p)] is never written
+	// again, as a string's bytes must not be.
+	return unsafe.String(&d.arena[i], len(p))
+}
+
+// ConsumeOpaque reads variable-length opaque data as the function
+// ConsumeOpaque does, into a new slice, or, when d.AliasOpaque is set,
+// as a sub-slice of b whose capacity ends with the data.
+func (d *Decoder) ConsumeOpaque(b []byte, max uint32) ([]byte, int, error) {
+	if !d.AliasOpaque {
+		return ConsumeOpaque(b, max)
+	}
+	n, total, err := opaqueLen(b, max)
+	if err != nil || n == 0 {
+		return nil, total, err
+	}
+	return b[4 : 4+n : 4+n], total, nil
+}
+
+// Unmarshal decodes b into c with d's state and options; c must use all of
+// b. Every generated type implements ConsumeXDRWith.
+func (d *Decoder) Unmarshal(b []byte, c interface {
+	ConsumeXDRWith(b []byte, d *Decoder) (int, error)
+}) error {
+	n, err := c.ConsumeXDRWith(b, d)
+	if err != nil {
+		return err
+	}
+	if n != len(b) {
+		return ErrTrailing
+	}
+	return nil
+}
