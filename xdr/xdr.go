@@ -262,15 +262,21 @@ func opaqueLen(b []byte, max uint32) (int, int, error) {
 	if n > max {
 		return 0, 0, &BoundError{Len: uint64(n), Max: max}
 	}
-	total := 4 + uint64(n) + uint64(Pad(int(n&3)))
+	total := (uint64(n) + 7) &^ 3 // the length word, the bytes, the padding
 	if total > uint64(len(b)) {
 		return 0, 0, ErrShort
 	}
-	if !zeroPad(b[4+n : total]) {
+	// The padding is the low-order end of the last word: one test, not a
+	// loop, as this runs for every string.
+	if binary.BigEndian.Uint32(b[total-4:])&padMask[n&3] != 0 {
 		return 0, 0, ErrPadding
 	}
 	return int(n), int(total), nil
 }
+
+// padMask selects the padding bytes of the last word of opaque data whose
+// length is n, by n%4.
+var padMask = [4]uint32{0, 0x00ffffff, 0x0000ffff, 0x000000ff}
 
 func zeroPad(p []byte) bool {
 	for _, c := range p {

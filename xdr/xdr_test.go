@@ -162,3 +162,23 @@ func TestEncodeAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations encoding into a reused buffer", allocs)
 	}
 }
+
+// TestPaddingEveryPosition: a non-zero byte in any padding position is
+// refused, and data bytes of any value next to zero padding are not.
+func TestPaddingEveryPosition(t *testing.T) {
+	for n := 1; n <= 7; n++ {
+		clean := AppendUint32(nil, uint32(n))
+		clean = append(clean, bytes.Repeat([]byte{0xff}, n)...)
+		clean = append(clean, make([]byte, Pad(n))...)
+		if _, used, err := ConsumeOpaque(clean, 8); err != nil || used != len(clean) {
+			t.Errorf("length %d: %d bytes, %v", n, used, err)
+		}
+		for i := 4 + n; i < len(clean); i++ {
+			bad := bytes.Clone(clean)
+			bad[i] = 1
+			if _, _, err := ConsumeOpaque(bad, 8); !errors.Is(err, ErrPadding) {
+				t.Errorf("length %d, padding byte %d set: %v", n, i-4-n, err)
+			}
+		}
+	}
+}

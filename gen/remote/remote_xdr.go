@@ -218,13 +218,11 @@ func (v *NonnullDomain) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Name = x
 		off += n
 	}
-	{
-		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uuid")
-		}
-		off += n
+	if len(b)-off < 16 {
+		return off, xdr.Field(xdr.ErrShort, "uuid")
 	}
+	v.UUID = [16]byte(b[off : off+16])
+	off += 16
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "id")
 	}
@@ -299,13 +297,11 @@ func (v *NonnullNetwork) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Name = x
 		off += n
 	}
-	{
-		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uuid")
-		}
-		off += n
+	if len(b)-off < 16 {
+		return off, xdr.Field(xdr.ErrShort, "uuid")
 	}
+	v.UUID = [16]byte(b[off : off+16])
+	off += 16
 	return off, nil
 }
 
@@ -374,13 +370,11 @@ func (v *NonnullNetworkPort) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 		off += n
 	}
-	{
-		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uuid")
-		}
-		off += n
+	if len(b)-off < 16 {
+		return off, xdr.Field(xdr.ErrShort, "uuid")
 	}
+	v.UUID = [16]byte(b[off : off+16])
+	off += 16
 	return off, nil
 }
 
@@ -450,13 +444,11 @@ func (v *NonnullNWFilter) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Name = x
 		off += n
 	}
-	{
-		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uuid")
-		}
-		off += n
+	if len(b)-off < 16 {
+		return off, xdr.Field(xdr.ErrShort, "uuid")
 	}
+	v.UUID = [16]byte(b[off : off+16])
+	off += 16
 	return off, nil
 }
 
@@ -686,13 +678,11 @@ func (v *NonnullStoragePool) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Name = x
 		off += n
 	}
-	{
-		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uuid")
-		}
-		off += n
+	if len(b)-off < 16 {
+		return off, xdr.Field(xdr.ErrShort, "uuid")
 	}
+	v.UUID = [16]byte(b[off : off+16])
+	off += 16
 	return off, nil
 }
 
@@ -917,13 +907,11 @@ func (v *NonnullSecret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 }
 func (v *NonnullSecret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	{
-		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uuid")
-		}
-		off += n
+	if len(b)-off < 16 {
+		return off, xdr.Field(xdr.ErrShort, "uuid")
 	}
+	v.UUID = [16]byte(b[off : off+16])
+	off += 16
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "usageType")
 	}
@@ -7882,13 +7870,11 @@ func (v *DomainLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 }
 func (v *DomainLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	{
-		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uuid")
-		}
-		off += n
+	if len(b)-off < 16 {
+		return off, xdr.Field(xdr.ErrShort, "uuid")
 	}
+	v.UUID = [16]byte(b[off : off+16])
+	off += 16
 	return off, nil
 }
 
@@ -18087,13 +18073,11 @@ func (v *NetworkLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 }
 func (v *NetworkLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	{
-		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uuid")
-		}
-		off += n
+	if len(b)-off < 16 {
+		return off, xdr.Field(xdr.ErrShort, "uuid")
 	}
+	v.UUID = [16]byte(b[off : off+16])
+	off += 16
 	return off, nil
 }
 
@@ -19852,13 +19836,11 @@ func (v *NWFilterLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 }
 func (v *NWFilterLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	{
-		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uuid")
-		}
-		off += n
+	if len(b)-off < 16 {
+		return off, xdr.Field(xdr.ErrShort, "uuid")
 	}
+	v.UUID = [16]byte(b[off : off+16])
+	off += 16
 	return off, nil
 }
 
@@ -22997,13 +22979,11 @@ func (v *StoragePoolLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 }
 func (v *StoragePoolLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	{
-		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uuid")
-		}
-		off += n
+	if len(b)-off < 16 {
+		return off, xdr.Field(xdr.ErrShort, "uuid")
 	}
+	v.UUID = [16]byte(b[off : off+16])
+	off += 16
 	return off, nil
 }
 
@@ -29764,13 +29744,11 @@ func (v *SecretLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 }
 func (v *SecretLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	{
-		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uuid")
-		}
-		off += n
+	if len(b)-off < 16 {
+		return off, xdr.Field(xdr.ErrShort, "uuid")
 	}
+	v.UUID = [16]byte(b[off : off+16])
+	off += 16
 	return off, nil
 }
 
@@ -52336,13 +52314,11 @@ func (v *NetworkPortLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, er
 		}
 		off += n
 	}
-	{
-		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uuid")
-		}
-		off += n
+	if len(b)-off < 16 {
+		return off, xdr.Field(xdr.ErrShort, "uuid")
 	}
+	v.UUID = [16]byte(b[off : off+16])
+	off += 16
 	return off, nil
 }
 

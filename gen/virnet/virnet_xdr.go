@@ -328,13 +328,11 @@ func (v *MessageNonnullDomain) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Name = x
 		off += n
 	}
-	{
-		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uuid")
-		}
-		off += n
+	if len(b)-off < 16 {
+		return off, xdr.Field(xdr.ErrShort, "uuid")
 	}
+	v.UUID = [16]byte(b[off : off+16])
+	off += 16
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "id")
 	}
@@ -409,13 +407,11 @@ func (v *MessageNonnullNetwork) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Name = x
 		off += n
 	}
-	{
-		n, err := xdr.ConsumeFixedOpaque(v.UUID[:], b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uuid")
-		}
-		off += n
+	if len(b)-off < 16 {
+		return off, xdr.Field(xdr.ErrShort, "uuid")
 	}
+	v.UUID = [16]byte(b[off : off+16])
+	off += 16
 	return off, nil
 }
 
