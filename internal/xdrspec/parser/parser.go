@@ -212,6 +212,20 @@ func firstTerms(term string) []string {
 
 // splitAlternatives splits "a | b" at its top-level bars.
 func splitAlternatives(s string) []string {
+	return splitTopLevel(s, func(i int) bool { return s[i] == '|' }, true)
+}
+
+// ebnfTerms splits EBNF at its top-level spaces, keeping groups and
+// quoted literals whole. Alternatives ("a" | "b") stay one term.
+func ebnfTerms(s string) []string {
+	return splitTopLevel(s, func(i int) bool {
+		return s[i] == ' ' && !(i+1 < len(s) && s[i+1] == '|' || i > 0 && s[i-1] == '|')
+	}, false)
+}
+
+// splitTopLevel splits s at the bytes sep accepts outside quotes and
+// parentheses; keepEmpty keeps empty pieces.
+func splitTopLevel(s string, sep func(i int) bool, keepEmpty bool) []string {
 	var out []string
 	depth, start := 0, 0
 	quoted := false
@@ -224,43 +238,17 @@ func splitAlternatives(s string) []string {
 			depth++
 		case c == ')':
 			depth--
-		case c == '|' && depth == 0:
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
-}
-
-// ebnfTerms splits EBNF at its top-level spaces, keeping groups and
-// quoted literals whole. Alternatives ("a" | "b") stay one term.
-func ebnfTerms(s string) []string {
-	var terms []string
-	depth, start := 0, 0
-	quoted := false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"':
-			quoted = !quoted
-		case quoted:
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case c == ' ' && depth == 0:
-			if i+1 < len(s) && s[i+1] == '|' || i > 0 && s[i-1] == '|' {
-				continue
-			}
-			if i > start {
-				terms = append(terms, s[start:i])
+		case depth == 0 && sep(i):
+			if keepEmpty || i > start {
+				out = append(out, s[start:i])
 			}
 			start = i + 1
 		}
 	}
-	if start < len(s) {
-		terms = append(terms, s[start:])
+	if keepEmpty || start < len(s) {
+		out = append(out, s[start:])
 	}
-	return terms
+	return out
 }
 
 // defStart reports whether tok begins a definition at the start of a line,
