@@ -11,6 +11,8 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtrpc/virtrpc/client"
+	"github.com/virtrpc/virtrpc/gen/libvirt"
+	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/internal/testpeer"
 )
 
@@ -94,5 +96,30 @@ func TestVolumeUploadDownload(t *testing.T) {
 	}
 	if err := r.StorageVolDelete(ctx, vol, 0); err != nil {
 		t.Errorf("delete: %v", err)
+	}
+
+	// The session daemon's secret driver is real too: its events.
+	sub, err := c.SecretEvents(ctx, libvirt.SecretEventIDLifecycle, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close(ctx)
+	sec, err := r.SecretDefineXML(ctx, "<secret ephemeral='no' private='yes'><usage type='volume'><volume>/x</volume></usage></secret>", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SecretUndefine(ctx, sec); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []libvirt.SecretEventLifecycleType{libvirt.SecretEventDefined, libvirt.SecretEventUndefined} {
+		select {
+		case e := <-sub.Events():
+			m := e.Msg.(*remote.SecretEventLifecycleMsg)
+			if libvirt.SecretEventLifecycleType(m.Event) != want || m.Secret.UUID != sec.UUID {
+				t.Errorf("secret event %+v, want %v", m, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no %v event", want)
+		}
 	}
 }
