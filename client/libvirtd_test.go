@@ -389,3 +389,34 @@ func TestNetworkAndPoolEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeDeviceEvents creates and destroys a virtual HBA on the test
+// driver's fibre-channel host and receives both as events.
+func TestNodeDeviceEvents(t *testing.T) {
+	c, _ := open(t)
+	ctx := ctxFor(t, 20*time.Second)
+	r := c.Remote()
+	sub, err := c.NodeDeviceEvents(ctx, libvirt.NodeDeviceEventIDLifecycle, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close(ctx)
+	dev, err := r.NodeDeviceCreateXML(ctx, `<device><parent>scsi_host1</parent><capability type='scsi_host'><capability type='fc_host'><wwnn>2000000012345678</wwnn><wwpn>1000000012345678</wwpn></capability></capability></device>`, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.NodeDeviceDestroy(ctx, dev.Name); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []libvirt.NodeDeviceEventLifecycleType{libvirt.NodeDeviceEventCreated, libvirt.NodeDeviceEventDeleted} {
+		select {
+		case e := <-sub.Events():
+			m := e.Msg.(*remote.NodeDeviceEventLifecycleMsg)
+			if libvirt.NodeDeviceEventLifecycleType(m.Event) != want || m.Dev.Name != dev.Name {
+				t.Errorf("node device event %+v, want %v for %s", m, want, dev.Name)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no %v event", want)
+		}
+	}
+}
