@@ -116,6 +116,11 @@ func TestConnectionFacts(t *testing.T) {
 	if !errors.As(err, &le) || !errors.Is(err, libvirt.ErrNoSupport) {
 		t.Errorf("QEMU monitor command on the test driver: %v", err)
 	}
+	// QEMU monitor events are registered on the QEMU program too; the
+	// test driver refuses them the same way.
+	if _, err := c.QEMUMonitorEvents(ctx, nil, "", 0); !errors.Is(err, libvirt.ErrNoSupport) {
+		t.Errorf("QEMU monitor events on the test driver: %v", err)
+	}
 }
 
 func versionString(v uint64) string {
