@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -43,6 +45,22 @@ func childListener() net.Listener {
 
 func runChildServer() {
 	srv := server.New([]server.Program{server.Remote(&daemon{})})
+	if path := os.Getenv("VIRTRPC_BENCH_PROFILE"); path != "" {
+		// A CPU profile of the server, for whoever tunes it; written when
+		// the benchmark ends the child with SIGTERM.
+		f, err := os.Create(path)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			go func() {
+				sig := make(chan os.Signal, 1)
+				signal.Notify(sig, syscall.SIGTERM)
+				<-sig
+				pprof.StopCPUProfile()
+				f.Close()
+				os.Exit(0)
+			}()
+		}
+	}
 	srv.Serve(childListener())
 }
 
@@ -82,7 +100,17 @@ func startChild(b *testing.B, role string) (string, int) {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	b.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if c, err := net.Dial("unix", sock); err == nil {
 			c.Close()
