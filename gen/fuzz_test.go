@@ -103,7 +103,13 @@ func FuzzDecode(f *testing.F) {
 		// decodes.
 		aliased := reflect.New(nt.typ).Interface().(xdr.Codec)
 		d := xdr.Decoder{AliasOpaque: true}
-		if an, err := aliased.ConsumeXDRWith(in, &d); an != n || err != nil || !reflect.DeepEqual(aliased, v) {
+		// Compared by encoding: a NaN double is not equal to itself.
+		an, err := aliased.ConsumeXDRWith(in, &d)
+		var aout []byte
+		if err == nil {
+			aout, err = aliased.AppendXDR(nil)
+		}
+		if an != n || err != nil || !bytes.Equal(aout, out) {
 			t.Fatalf("%s: with AliasOpaque, %d bytes and %v, without %d bytes\n%#v\n%#v", nt.name, an, err, n, aliased, v)
 		}
 	})
