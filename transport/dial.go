@@ -80,6 +80,11 @@ func Dial(ctx context.Context, p *Plan, opts ...DialOption) (io.ReadWriteCloser,
 		}
 		return c, nil
 	case TLS:
+		if p.TLS != nil && p.TLS.Priority != "" {
+			// A GnuTLS priority string has no crypto/tls equivalent; Go's
+			// defaults (TLS 1.2 and up, modern ciphers) apply.
+			cfg.logger.Warn("transport: tls_priority is ignored", "tls_priority", p.TLS.Priority)
+		}
 		return dialTLS(ctx, p)
 	case SSH:
 		if p.SSH == nil || len(p.SSH.Argv) == 0 {
