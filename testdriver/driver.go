@@ -72,8 +72,6 @@ type Driver struct {
 	regs    map[*server.Conn][]registration
 	network *libvirtxml.Network
 	pool    *libvirtxml.StoragePool
-	netUp   bool
-	poolUp  bool
 }
 
 type registration struct {
@@ -88,7 +86,7 @@ func New() *Driver {
 	if err != nil {
 		host = "localhost"
 	}
-	d := &Driver{nextID: 2, host: host, regs: map[*server.Conn][]registration{}, netUp: true, poolUp: true}
+	d := &Driver{nextID: 2, host: host, regs: map[*server.Conn][]registration{}}
 	test := &domain{
 		def: &libvirtxml.Domain{
 			Type: "test", Name: "test", UUID: defaultUUID,

@@ -64,6 +64,31 @@ func scenario(t *testing.T, c *client.Conn) []string {
 	_, err = r.DomainLookupByName(ctx, "missing")
 	note("missing: %v", errors.Is(err, libvirt.ErrNoDomain))
 
+	nets, err := r.ConnectListAllNetworks(ctx, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nets.Nets {
+		active, _ := r.NetworkIsActive(ctx, n)
+		persistent, _ := r.NetworkIsPersistent(ctx, n)
+		autostart, _ := r.NetworkGetAutostart(ctx, n)
+		note("network %s uuid %x active %d persistent %d autostart %d", n.Name, n.UUID, active, persistent, autostart)
+	}
+	pools, err := r.ConnectListAllStoragePools(ctx, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pools.Pools {
+		info, err := r.StoragePoolGetInfo(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		active, _ := r.StoragePoolIsActive(ctx, p)
+		note("pool %s uuid %x active %d state %d capacity %d allocation %d available %d", p.Name, p.UUID, active, info.State, info.Capacity, info.Allocation, info.Available)
+	}
+	_, err = r.NetworkLookupByName(ctx, "missing")
+	note("missing network: %v", errors.Is(err, libvirt.ErrNoNetwork))
+
 	sub, err := c.DomainEvents(ctx, libvirt.DomainEventIDLifecycle, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -184,7 +184,10 @@ func TestVirshAgainstOurServer(t *testing.T) {
 	expect(must("destroy", "vd1"), "Domain 'vd1' destroyed")
 	expect(must("undefine", "vd1"), "Domain 'vd1' has been undefined")
 
-	_, stderr, err := virsh(t, uri, "net-list")
+	expect(must("net-list", "--all"), " default   active   no          yes")
+	expect(must("pool-info", "default-pool"), "UUID:           dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566", "Capacity:       100.00 GiB")
+
+	_, stderr, err := virsh(t, uri, "vcpuinfo", "test")
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || !strings.Contains(stderr, "this function is not supported by the connection driver") {
 		t.Errorf("unimplemented command: %v\n%s", err, stderr)

@@ -1,0 +1,153 @@
+package testdriver
+
+import (
+	"context"
+
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/virtrpc/virtrpc/gen/libvirt"
+	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/rpc"
+)
+
+// The driver's one network ("default") and one storage pool
+// ("default-pool"), as libvirt's test driver has them: both active,
+// persistent, not autostarted. They can be looked up, listed and
+// described; changing them is not implemented.
+
+func (d *Driver) net() remote.NonnullNetwork {
+	return remote.NonnullNetwork{Name: d.network.Name, UUID: parseUUID(d.network.UUID)}
+}
+
+func (d *Driver) poolRef() remote.NonnullStoragePool {
+	return remote.NonnullStoragePool{Name: d.pool.Name, UUID: parseUUID(d.pool.UUID)}
+}
+
+func errNoNetwork(name string) error {
+	return &rpc.Error{Code: int32(libvirt.ErrNoNetwork), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
+		Message: "Network not found: no network with matching name '" + name + "'"}
+}
+
+func errNoPool(name string) error {
+	return &rpc.Error{Code: int32(libvirt.ErrNoStoragePool), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
+		Message: "Storage pool not found: no storage pool with matching name '" + name + "'"}
+}
+
+func (d *Driver) checkNet(n remote.NonnullNetwork) error {
+	if n.UUID != d.net().UUID {
+		return errNoNetwork(n.Name)
+	}
+	return nil
+}
+
+func (d *Driver) checkPool(p remote.NonnullStoragePool) error {
+	if p.UUID != d.poolRef().UUID {
+		return errNoPool(p.Name)
+	}
+	return nil
+}
+
+// ConnectListAllNetworks lists the network.
+func (d *Driver) ConnectListAllNetworks(ctx context.Context, args *remote.ConnectListAllNetworksArgs) (*remote.ConnectListAllNetworksRet, error) {
+	f := libvirt.ConnectListAllNetworksFlags(args.Flags)
+	if f&libvirt.ConnectListNetworksInactive != 0 && f&libvirt.ConnectListNetworksActive == 0 {
+		return &remote.ConnectListAllNetworksRet{Nets: []remote.NonnullNetwork{}}, nil
+	}
+	ret := &remote.ConnectListAllNetworksRet{Nets: []remote.NonnullNetwork{}, Ret: 1}
+	if args.NeedResults != 0 {
+		ret.Nets = append(ret.Nets, d.net())
+	}
+	return ret, nil
+}
+
+// NetworkLookupByName finds the network.
+func (d *Driver) NetworkLookupByName(ctx context.Context, args *remote.NetworkLookupByNameArgs) (*remote.NetworkLookupByNameRet, error) {
+	if args.Name != d.network.Name {
+		return nil, errNoNetwork(args.Name)
+	}
+	return &remote.NetworkLookupByNameRet{Net: d.net()}, nil
+}
+
+// NetworkGetXMLDesc describes the network.
+func (d *Driver) NetworkGetXMLDesc(ctx context.Context, args *remote.NetworkGetXMLDescArgs) (*remote.NetworkGetXMLDescRet, error) {
+	if err := d.checkNet(args.Net); err != nil {
+		return nil, err
+	}
+	s, err := d.network.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return &remote.NetworkGetXMLDescRet{XML: s}, nil
+}
+
+// NetworkIsActive: the network runs.
+func (d *Driver) NetworkIsActive(ctx context.Context, args *remote.NetworkIsActiveArgs) (*remote.NetworkIsActiveRet, error) {
+	return &remote.NetworkIsActiveRet{Active: 1}, d.checkNet(args.Net)
+}
+
+// NetworkIsPersistent: the network is defined.
+func (d *Driver) NetworkIsPersistent(ctx context.Context, args *remote.NetworkIsPersistentArgs) (*remote.NetworkIsPersistentRet, error) {
+	return &remote.NetworkIsPersistentRet{Persistent: 1}, d.checkNet(args.Net)
+}
+
+// NetworkGetAutostart: the network does not start with the host.
+func (d *Driver) NetworkGetAutostart(ctx context.Context, args *remote.NetworkGetAutostartArgs) (*remote.NetworkGetAutostartRet, error) {
+	return &remote.NetworkGetAutostartRet{}, d.checkNet(args.Net)
+}
+
+// ConnectListAllStoragePools lists the pool.
+func (d *Driver) ConnectListAllStoragePools(ctx context.Context, args *remote.ConnectListAllStoragePoolsArgs) (*remote.ConnectListAllStoragePoolsRet, error) {
+	f := libvirt.ConnectListAllStoragePoolsFlags(args.Flags)
+	if f&libvirt.ConnectListStoragePoolsInactive != 0 && f&libvirt.ConnectListStoragePoolsActive == 0 {
+		return &remote.ConnectListAllStoragePoolsRet{Pools: []remote.NonnullStoragePool{}}, nil
+	}
+	ret := &remote.ConnectListAllStoragePoolsRet{Pools: []remote.NonnullStoragePool{}, Ret: 1}
+	if args.NeedResults != 0 {
+		ret.Pools = append(ret.Pools, d.poolRef())
+	}
+	return ret, nil
+}
+
+// StoragePoolLookupByName finds the pool.
+func (d *Driver) StoragePoolLookupByName(ctx context.Context, args *remote.StoragePoolLookupByNameArgs) (*remote.StoragePoolLookupByNameRet, error) {
+	if args.Name != d.pool.Name {
+		return nil, errNoPool(args.Name)
+	}
+	return &remote.StoragePoolLookupByNameRet{Pool: d.poolRef()}, nil
+}
+
+// StoragePoolGetXMLDesc describes the pool.
+func (d *Driver) StoragePoolGetXMLDesc(ctx context.Context, args *remote.StoragePoolGetXMLDescArgs) (*remote.StoragePoolGetXMLDescRet, error) {
+	if err := d.checkPool(args.Pool); err != nil {
+		return nil, err
+	}
+	p := *d.pool
+	p.Target = &libvirtxml.StoragePoolTarget{Path: "/default-pool"}
+	s, err := p.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return &remote.StoragePoolGetXMLDescRet{XML: s}, nil
+}
+
+// StoragePoolGetInfo reports the pool as libvirt's test driver does: 100
+// GiB, all of it free.
+func (d *Driver) StoragePoolGetInfo(ctx context.Context, args *remote.StoragePoolGetInfoArgs) (*remote.StoragePoolGetInfoRet, error) {
+	const size = 100 << 30
+	return &remote.StoragePoolGetInfoRet{State: uint8(libvirt.StoragePoolRunning), Capacity: size, Available: size}, d.checkPool(args.Pool)
+}
+
+// StoragePoolIsActive: the pool runs.
+func (d *Driver) StoragePoolIsActive(ctx context.Context, args *remote.StoragePoolIsActiveArgs) (*remote.StoragePoolIsActiveRet, error) {
+	return &remote.StoragePoolIsActiveRet{Active: 1}, d.checkPool(args.Pool)
+}
+
+// StoragePoolIsPersistent: the pool is defined.
+func (d *Driver) StoragePoolIsPersistent(ctx context.Context, args *remote.StoragePoolIsPersistentArgs) (*remote.StoragePoolIsPersistentRet, error) {
+	return &remote.StoragePoolIsPersistentRet{Persistent: 1}, d.checkPool(args.Pool)
+}
+
+// StoragePoolGetAutostart: the pool does not start with the host.
+func (d *Driver) StoragePoolGetAutostart(ctx context.Context, args *remote.StoragePoolGetAutostartArgs) (*remote.StoragePoolGetAutostartRet, error) {
+	return &remote.StoragePoolGetAutostartRet{}, d.checkPool(args.Pool)
+}
