@@ -52,11 +52,18 @@ type Message struct {
 	Payload []byte
 }
 
-// Reader reads messages from a stream.
+// Reader reads messages from a stream. When a read fails with a timeout
+// (a deadline set to make the reader give way), the bytes of the message
+// read so far are kept and the next call to Next resumes it.
 type Reader struct {
 	r   io.Reader
 	max int
 	hdr [LenSize + HeaderSize]byte
+	// The message in progress: how many bytes of hdr are read, its
+	// length once known, and its payload so far.
+	got     int
+	length  int
+	payload []byte
 }
 
 // NewReader reads messages of at most max bytes (header and payload);
@@ -80,43 +87,57 @@ const initialChunk = 64 << 10
 
 // Next reads the next message. io.EOF means the stream ended cleanly
 // between messages; a stream that ends inside one gives
-// io.ErrUnexpectedEOF.
+// io.ErrUnexpectedEOF. After a timeout, Next may be called again.
 func (r *Reader) Next() (Message, error) {
-	if _, err := io.ReadFull(r.r, r.hdr[:LenSize]); err != nil {
-		return Message{}, err
+	for r.got < LenSize {
+		k, err := r.r.Read(r.hdr[r.got:LenSize])
+		r.got += k
+		if err != nil && r.got < LenSize {
+			if r.got > 0 {
+				return Message{}, unexpected(err)
+			}
+			return Message{}, err
+		}
 	}
-	length := uint32(r.hdr[0])<<24 | uint32(r.hdr[1])<<16 | uint32(r.hdr[2])<<8 | uint32(r.hdr[3])
-	if length < LenSize+HeaderSize {
-		return Message{}, &Error{Reason: fmt.Sprintf("length %d is shorter than the %d-byte length word and header", length, LenSize+HeaderSize)}
+	if r.length == 0 {
+		length := uint32(r.hdr[0])<<24 | uint32(r.hdr[1])<<16 | uint32(r.hdr[2])<<8 | uint32(r.hdr[3])
+		if length < LenSize+HeaderSize {
+			return Message{}, &Error{Reason: fmt.Sprintf("length %d is shorter than the %d-byte length word and header", length, LenSize+HeaderSize)}
+		}
+		if uint64(length)-LenSize > uint64(r.max) {
+			return Message{}, &Error{Reason: fmt.Sprintf("length %d exceeds the limit of %d bytes", length, r.max+LenSize)}
+		}
+		r.length = int(length)
 	}
-	if uint64(length)-LenSize > uint64(r.max) {
-		return Message{}, &Error{Reason: fmt.Sprintf("length %d exceeds the limit of %d bytes", length, r.max+LenSize)}
+	for r.got < LenSize+HeaderSize {
+		k, err := r.r.Read(r.hdr[r.got:])
+		r.got += k
+		if err != nil && r.got < LenSize+HeaderSize {
+			return Message{}, unexpected(err)
+		}
 	}
-	if _, err := io.ReadFull(r.r, r.hdr[LenSize:]); err != nil {
-		return Message{}, unexpected(err)
+	n := r.length - LenSize - HeaderSize
+	for len(r.payload) < n {
+		if r.payload == nil {
+			r.payload = make([]byte, 0, min(n, initialChunk))
+		}
+		if len(r.payload) == cap(r.payload) {
+			grown := make([]byte, len(r.payload), min(n, 2*cap(r.payload)))
+			copy(grown, r.payload)
+			r.payload = grown
+		}
+		k, err := r.r.Read(r.payload[len(r.payload):cap(r.payload)])
+		r.payload = r.payload[:len(r.payload)+k]
+		if err != nil && len(r.payload) < n {
+			return Message{}, unexpected(err)
+		}
 	}
 	var m Message
 	if _, err := m.Header.ConsumeXDR(r.hdr[LenSize:]); err != nil {
 		return Message{}, &Error{Reason: "header: " + err.Error()}
 	}
-	n := int(length) - LenSize - HeaderSize
-	if n == 0 {
-		return m, nil
-	}
-	buf := make([]byte, 0, min(n, initialChunk))
-	for len(buf) < n {
-		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), min(n, 2*cap(buf)))
-			copy(grown, buf)
-			buf = grown
-		}
-		k, err := r.r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+k]
-		if err != nil && len(buf) < n {
-			return Message{}, unexpected(err)
-		}
-	}
-	m.Payload = buf
+	m.Payload = r.payload
+	r.got, r.length, r.payload = 0, 0, nil
 	return m, nil
 }
 

@@ -134,3 +134,46 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// stutter delivers its bytes a few at a time, failing with a timeout
+// after each piece, as a connection whose reader is made to give way.
+type stutter struct {
+	data []byte
+	fail bool
+}
+
+var errTimeout = errors.New("i/o timeout")
+
+func (s *stutter) Read(p []byte) (int, error) {
+	if s.fail {
+		s.fail = false
+		return 0, errTimeout
+	}
+	s.fail = true
+	if len(s.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), 3)], s.data)
+	s.data = s.data[n:]
+	return n, nil
+}
+
+func TestResumesAfterTimeout(t *testing.T) {
+	one, _ := hex.DecodeString(connectOpenCall)
+	r := NewReader(&stutter{data: append(append([]byte(nil), one...), one...)}, 0)
+	for i := range 2 {
+		var m Message
+		var err error
+		for tries := 0; ; tries++ {
+			if m, err = r.Next(); !errors.Is(err, errTimeout) {
+				break
+			}
+			if tries > 1000 {
+				t.Fatal("no progress")
+			}
+		}
+		if err != nil || len(m.Payload) != 28 || m.Header.Serial != 2 {
+			t.Fatalf("message %d: %+v %v", i, m.Header, err)
+		}
+	}
+}
