@@ -82,6 +82,14 @@ type Conn struct {
 	lxc    *lxc.Client
 
 	features Features // set by the handshake, read-only after
+
+	// The reading role (reader.go).
+	reader    *frame.Reader
+	rtok      chan struct{} // holds the role while nobody reads
+	idle      chan struct{} // tells the background reader to take the role back
+	idleTimer *time.Timer
+	waiting   atomic.Int32 // callers waiting for a reply
+	deadline  deadliner    // nil when reads cannot be interrupted
 }
 
 type pendingCall struct {
@@ -112,7 +120,7 @@ func New(rw io.ReadWriteCloser, opts ...Option) *Conn {
 	c.remote = remote.NewClient(c)
 	c.qemu = qemu.NewClient(c)
 	c.lxc = lxc.NewClient(c)
-	go c.readLoop()
+	c.startReading()
 	return c
 }
 
@@ -170,6 +178,7 @@ func (c *Conn) fail(cause error) {
 	c.pending = map[uint32]*pendingCall{}
 	close(c.done)
 	c.mu.Unlock()
+	c.idleTimer.Stop()
 	c.rw.Close()
 	for _, s := range subs {
 		s.shut()
@@ -182,32 +191,31 @@ func (c *Conn) fail(cause error) {
 	}
 }
 
-func (c *Conn) readLoop() {
-	r := frame.NewReader(c.rw, c.cfg.maxMessage)
-	for {
-		m, err := r.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				err = fmt.Errorf("the daemon closed the connection: %w", err)
-			}
-			c.fail(err)
-			return
-		}
-		c.lastRecv.Store(time.Now().UnixNano())
-		h := &m.Header
-		switch {
-		case h.Prog == keepalive.Program:
-			c.keepaliveMessage(h)
-		case h.Type == virnet.MessageTypeReply || h.Type == virnet.MessageTypeReplyWithFDs:
-			c.deliver(m)
-		case h.Type == virnet.MessageTypeMessage:
-			c.event(m)
-		case h.Type == virnet.MessageTypeStream || h.Type == virnet.MessageTypeStreamHole:
-			c.streamMessage(m)
-		default:
-			c.log.Debug("libvirt: ignoring unexpected message", "prog", h.Prog, "proc", h.Proc, "type", h.Type, "serial", h.Serial)
-		}
+// handle acts on one message from the daemon. Only the holder of the
+// reading role calls it, so messages are handled in the order they came.
+func (c *Conn) handle(m frame.Message) {
+	c.lastRecv.Store(time.Now().UnixNano())
+	h := &m.Header
+	switch {
+	case h.Prog == keepalive.Program:
+		c.keepaliveMessage(h)
+	case h.Type == virnet.MessageTypeReply || h.Type == virnet.MessageTypeReplyWithFDs:
+		c.deliver(m)
+	case h.Type == virnet.MessageTypeMessage:
+		c.event(m)
+	case h.Type == virnet.MessageTypeStream || h.Type == virnet.MessageTypeStreamHole:
+		c.streamMessage(m)
+	default:
+		c.log.Debug("libvirt: ignoring unexpected message", "prog", h.Prog, "proc", h.Proc, "type", h.Type, "serial", h.Serial)
 	}
+}
+
+// readFailed ends the connection after a read error.
+func (c *Conn) readFailed(err error) {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = fmt.Errorf("the daemon closed the connection: %w", err)
+	}
+	c.fail(err)
 }
 
 func (c *Conn) deliver(m frame.Message) {
@@ -284,20 +292,11 @@ func (c *Conn) callWith(ctx context.Context, p rpc.Procedure, args rpc.Encoder, 
 		c.forget(serial)
 		return nil, err
 	}
-	select {
-	case m := <-pc.ch:
-		return &m.Header, c.finish(m, ret)
-	case <-ctx.Done():
-		c.forget(serial)
-		return nil, ctx.Err()
-	case <-c.done:
-		select {
-		case m := <-pc.ch: // the reply made it in before the end
-			return &m.Header, c.finish(m, ret)
-		default:
-			return nil, c.Err()
-		}
+	m, err := c.await(ctx, serial, pc)
+	if err != nil {
+		return nil, err
 	}
+	return &m.Header, c.finish(m, ret)
 }
 
 func (c *Conn) forget(serial uint32) {
