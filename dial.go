@@ -93,7 +93,7 @@ func Dial(ctx context.Context, uri string, opts ...Option) (*client.Conn, error)
 	copts = append(copts, authOptions(t, plan, cfg)...)
 	c, err := client.Open(ctx, rw, plan.Name, copts...)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", redacted(t), err)
+		return nil, fmt.Errorf("%s: %w", t, err) // Target.String leaves any password out
 	}
 	return c, nil
 }
@@ -134,9 +134,4 @@ func getenv(cfg config, key string) string {
 		return cfg.getenv(key)
 	}
 	return os.Getenv(key)
-}
-
-// redacted names the target for errors without any password.
-func redacted(t *transport.Target) string {
-	return t.String()
 }

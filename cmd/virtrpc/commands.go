@@ -17,6 +17,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/virtrpc/virtrpc"
 	"github.com/virtrpc/virtrpc/client"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
@@ -68,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 func withConn(ctx context.Context, uri string, f func(*client.Conn) error) error {
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, err := connect(octx, uri)
+	c, err := virtrpc.Dial(octx, uri) // test:///default runs in process
 	if err != nil {
 		return err
 	}

@@ -227,23 +227,24 @@ func (e *emitter) enum(t *gomodel.Type) {
 	e.f.Func().Params(recv.Clone()).Id("ConsumeXDRWith").Params(jen.Id("b").Index().Byte(), jen.Id("_").Op("*").Qual(Runtime, "Decoder")).Params(jen.Int(), jen.Error()).Block(
 		jen.Return(jen.Id("v").Dot("ConsumeXDR").Call(jen.Id("b"))),
 	)
-	e.binaryMethods(t)
+	e.binaryMethods(t, "v")
 }
 
-// binaryMethods writes the encoding.Binary* methods every type has.
-func (e *emitter) binaryMethods(t *gomodel.Type) {
-	recv := func() *jen.Statement { return jen.Id("v").Op("*").Id(t.GoName) }
+// binaryMethods writes the encoding.Binary* methods every type has, on
+// a receiver named r ("v" for structs and enums, "u" for unions).
+func (e *emitter) binaryMethods(t *gomodel.Type, r string) {
+	recv := func() *jen.Statement { return jen.Id(r).Op("*").Id(t.GoName) }
 	e.f.Comment("AppendBinary implements encoding.BinaryAppender with the XDR encoding.")
 	e.f.Func().Params(recv()).Id("AppendBinary").Params(jen.Id("b").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(
-		jen.Return(jen.Id("v").Dot("AppendXDR").Call(jen.Id("b"))),
+		jen.Return(jen.Id(r).Dot("AppendXDR").Call(jen.Id("b"))),
 	)
 	e.f.Comment("MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.")
 	e.f.Func().Params(recv()).Id("MarshalBinary").Params().Params(jen.Index().Byte(), jen.Error()).Block(
-		jen.Return(jen.Id("v").Dot("AppendXDR").Call(jen.Make(jen.Index().Byte(), jen.Lit(0), jen.Id("v").Dot("XDRSize").Call()))),
+		jen.Return(jen.Id(r).Dot("AppendXDR").Call(jen.Make(jen.Index().Byte(), jen.Lit(0), jen.Id(r).Dot("XDRSize").Call()))),
 	)
 	e.f.Comment("UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.")
 	e.f.Func().Params(recv()).Id("UnmarshalBinary").Params(jen.Id("b").Index().Byte()).Error().Block(
-		jen.Return(xdrFn("Unmarshal").Call(jen.Id("b"), jen.Id("v"))),
+		jen.Return(xdrFn("Unmarshal").Call(jen.Id("b"), jen.Id(r))),
 	)
 }
 
@@ -307,7 +308,7 @@ func (e *emitter) structType(t *gomodel.Type) {
 		}
 		return dec
 	})
-	e.binaryMethods(t)
+	e.binaryMethods(t, "v")
 }
 
 // consume writes ConsumeXDR and ConsumeXDRWith around the decoding
@@ -764,7 +765,7 @@ func (e *emitter) union(t *gomodel.Type) {
 		dec := c.decode(discShape, jen.Id("u").Dot("disc"), wrapField(disc.XDRName), 0)
 		return append(dec, jen.Switch(jen.Id("u").Dot("disc")).Block(decCases...))
 	})
-	e.binaryMethodsRecv(t, "u")
+	e.binaryMethods(t, "u")
 }
 
 func explicitNonVoid(u *gomodel.Union, labels func(*gomodel.Arm) []jen.Code) []jen.Code {
@@ -795,22 +796,6 @@ func (e *emitter) consumeUnion(t *gomodel.Type, body func(c *codegen) []jen.Code
 	dec = append(dec, body(c)...)
 	dec = append(dec, jen.Return(jen.Id("off"), jen.Nil()))
 	e.consumeMethods(t, "u", reset, dec)
-}
-
-func (e *emitter) binaryMethodsRecv(t *gomodel.Type, r string) {
-	recv := func() *jen.Statement { return jen.Id(r).Op("*").Id(t.GoName) }
-	e.f.Comment("AppendBinary implements encoding.BinaryAppender with the XDR encoding.")
-	e.f.Func().Params(recv()).Id("AppendBinary").Params(jen.Id("b").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(
-		jen.Return(jen.Id(r).Dot("AppendXDR").Call(jen.Id("b"))),
-	)
-	e.f.Comment("MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.")
-	e.f.Func().Params(recv()).Id("MarshalBinary").Params().Params(jen.Index().Byte(), jen.Error()).Block(
-		jen.Return(jen.Id(r).Dot("AppendXDR").Call(jen.Make(jen.Index().Byte(), jen.Lit(0), jen.Id(r).Dot("XDRSize").Call()))),
-	)
-	e.f.Comment("UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.")
-	e.f.Func().Params(recv()).Id("UnmarshalBinary").Params(jen.Id("b").Index().Byte()).Error().Block(
-		jen.Return(xdrFn("Unmarshal").Call(jen.Id("b"), jen.Id(r))),
-	)
 }
 
 func (e *emitter) qualConst(k *gomodel.Const) *jen.Statement {
