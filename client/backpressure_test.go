@@ -83,8 +83,10 @@ func TestStreamBackPressure(t *testing.T) {
 
 // TestLossClosesEvents checks that losing the connection closes every
 // subscription's channel and fails stream readers.
-func TestLossClosesEvents(t *testing.T) {
-	c, p := newPeer(t)
+func TestLossClosesEvents(t *testing.T) { forEachKind(t, testLossClosesEvents) }
+
+func testLossClosesEvents(t *testing.T, kind string) {
+	c, p := newPeer(t, kind)
 	go func() {
 		m := p.read()
 		p.write(reply(m), &remote.ConnectDomainEventCallbackRegisterAnyRet{CallbackID: 7})

@@ -85,11 +85,14 @@ type Conn struct {
 
 	// The reading role (reader.go).
 	reader    *frame.Reader
+	src       source        // what reader reads; nil when reads cannot be interrupted
 	rtok      chan struct{} // holds the role while nobody reads
 	idle      chan struct{} // tells the background reader to take the role back
 	idleTimer *time.Timer
+	idleArmed atomic.Bool  // idleTimer is set
+	lastLeave atomic.Int64 // unix nanoseconds when the last waiting caller left
 	waiting   atomic.Int32 // callers waiting for a reply
-	deadline  deadliner    // nil when reads cannot be interrupted
+	bgReading atomic.Bool  // the background reader holds the role
 }
 
 type pendingCall struct {
@@ -179,7 +182,16 @@ func (c *Conn) fail(cause error) {
 	close(c.done)
 	c.mu.Unlock()
 	c.idleTimer.Stop()
+	if c.src != nil {
+		// Wake whoever reads, so that closing does not wait on a read
+		// blocked in poll(2); done is closed, so it stops.
+		c.src.kickCaller()
+		c.src.kickBackground()
+	}
 	c.rw.Close()
+	if c.src != nil {
+		c.src.release()
+	}
 	for _, s := range subs {
 		s.shut()
 	}

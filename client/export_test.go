@@ -2,3 +2,10 @@ package client
 
 // WithSCRAMNonce exposes withSCRAMNonce to the package's external tests.
 var WithSCRAMNonce = withSCRAMNonce
+
+// ReadsOwnSocket reports whether c reads its stream through its own
+// descriptor (a sockConn) rather than through the network poller.
+func ReadsOwnSocket(c *Conn) bool {
+	_, ok := c.src.(*sockConn)
+	return ok
+}

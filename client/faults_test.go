@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,8 +24,44 @@ type peer struct {
 	r  *frame.Reader
 }
 
-func newPeer(t *testing.T, opts ...client.Option) (*client.Conn, *peer) {
-	a, b := net.Pipe()
+// peerKinds are the two ways the engine reads: net.Pipe offers read
+// deadlines, and a unix socket is read through its own descriptor with
+// poll(2) (on Linux).
+var peerKinds = []string{"pipe", "unix"}
+
+// forEachKind runs f once per kind of stream.
+func forEachKind(t *testing.T, f func(t *testing.T, kind string)) {
+	for _, kind := range peerKinds {
+		t.Run(kind, func(t *testing.T) { f(t, kind) })
+	}
+}
+
+// streamPair returns the two ends of a stream of the given kind.
+func streamPair(t *testing.T, kind string) (net.Conn, net.Conn) {
+	t.Helper()
+	if kind == "pipe" {
+		a, b := net.Pipe()
+		return a, b
+	}
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns [2]net.Conn
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "socketpair")
+		nc, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = nc
+	}
+	return conns[0], conns[1]
+}
+
+func newPeer(t *testing.T, kind string, opts ...client.Option) (*client.Conn, *peer) {
+	a, b := streamPair(t, kind)
 	c := client.New(a, opts...)
 	p := &peer{t: t, nc: b, r: frame.NewReader(b, 0)}
 	t.Cleanup(func() { c.Close(); b.Close() })
@@ -56,8 +94,10 @@ func reply(call frame.Message) virnet.MessageHeader {
 	return h
 }
 
-func TestCancelledCallAndLateReply(t *testing.T) {
-	c, p := newPeer(t)
+func TestCancelledCallAndLateReply(t *testing.T) { forEachKind(t, testCancelledCallAndLateReply) }
+
+func testCancelledCallAndLateReply(t *testing.T, kind string) {
+	c, p := newPeer(t, kind)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	done := make(chan error, 1)
@@ -82,8 +122,10 @@ func TestCancelledCallAndLateReply(t *testing.T) {
 	}
 }
 
-func TestRepliesMatchedBySerial(t *testing.T) {
-	c, p := newPeer(t)
+func TestRepliesMatchedBySerial(t *testing.T) { forEachKind(t, testRepliesMatchedBySerial) }
+
+func testRepliesMatchedBySerial(t *testing.T, kind string) {
+	c, p := newPeer(t, kind)
 	ctx := ctxFor(t, 5*time.Second)
 	results := make(chan uint64, 3)
 	for range 3 {
@@ -111,14 +153,16 @@ func TestRepliesMatchedBySerial(t *testing.T) {
 	}
 }
 
-func TestGarbageAndOversizeFrames(t *testing.T) {
+func TestGarbageAndOversizeFrames(t *testing.T) { forEachKind(t, testGarbageAndOversizeFrames) }
+
+func testGarbageAndOversizeFrames(t *testing.T, kind string) {
 	for name, bytes := range map[string][]byte{
 		"garbage":  []byte("HTTP/1.1 400 Bad Request\r\n\r\n"),
 		"oversize": {0x7f, 0xff, 0xff, 0xff},
 		"short":    {0, 0, 0, 5, 1},
 	} {
 		t.Run(name, func(t *testing.T) {
-			c, p := newPeer(t)
+			c, p := newPeer(t, kind)
 			done := make(chan error, 1)
 			go func() { _, err := c.Remote().ConnectGetLibVersion(context.Background()); done <- err }()
 			p.read()
@@ -138,8 +182,16 @@ func TestGarbageAndOversizeFrames(t *testing.T) {
 	}
 }
 
-func TestAnswersPings(t *testing.T) {
-	_, p := newPeer(t)
+func TestAnswersPings(t *testing.T) { forEachKind(t, testAnswersPings) }
+
+func testAnswersPings(t *testing.T, kind string) {
+	_, p := newPeer(t, kind)
+	testAnswersPingsOn(t, p)
+}
+
+// testAnswersPingsOn pings the client through p and checks the pong.
+func testAnswersPingsOn(t *testing.T, p *peer) {
+	t.Helper()
 	p.write(virnet.MessageHeader{Prog: keepalive.Program, Vers: 1, Proc: int32(keepalive.ProcPing), Type: virnet.MessageTypeMessage}, nil)
 	m := p.read()
 	if m.Header.Prog != keepalive.Program || m.Header.Proc != int32(keepalive.ProcPong) || m.Header.Type != virnet.MessageTypeMessage || len(m.Payload) != 0 {
@@ -150,8 +202,10 @@ func TestAnswersPings(t *testing.T) {
 // TestSilentPeerDropped opens a connection whose peer completes the
 // handshake, then answers nothing, not even pings: the client must give
 // up within interval × count.
-func TestSilentPeerDropped(t *testing.T) {
-	a, b := net.Pipe()
+func TestSilentPeerDropped(t *testing.T) { forEachKind(t, testSilentPeerDropped) }
+
+func testSilentPeerDropped(t *testing.T, kind string) {
+	a, b := streamPair(t, kind)
 	p := &peer{t: t, nc: b, r: frame.NewReader(b, 0)}
 	defer b.Close()
 	pings := make(chan struct{}, 16)

@@ -2,8 +2,7 @@ package client
 
 import (
 	"context"
-	"errors"
-	"os"
+	"io"
 	"time"
 
 	"github.com/virtrpc/virtrpc/internal/frame"
@@ -12,16 +11,11 @@ import (
 // Reading the connection is a role, not a goroutine. A caller waiting for
 // its reply takes the role when it is free and reads until its reply
 // comes, handling whatever else arrives on the way; a background reader
-// takes the role only when no call is waiting, for events and keepalive.
-// This saves the wake-up of a second goroutine on every call, which
-// dominated the client's cost of a small call. When the stream cannot be
-// interrupted (it has no read deadline), only the background reader
+// takes the role only when no call has been waiting for a while, for
+// events and keepalive. This saves the wake-up of a second goroutine on
+// every call, which dominated the client's cost of a small call. When the
+// stream cannot be interrupted (no source), only the background reader
 // reads, and replies reach their callers over a channel.
-
-// deadliner is what a stream offers to interrupt a blocked read.
-type deadliner interface {
-	SetReadDeadline(time.Time) error
-}
 
 // idleDelay is how long the background reader waits, once the last
 // waiting caller is gone, before it takes the role back: long enough that
@@ -29,31 +23,52 @@ type deadliner interface {
 const idleDelay = 2 * time.Millisecond
 
 func (c *Conn) startReading() {
-	c.reader = frame.NewReader(c.rw, c.cfg.maxMessage)
+	c.src, c.rw = newSource(c.rw)
+	var r io.Reader = c.rw
+	if c.src != nil {
+		r = c.src
+	}
+	c.reader = frame.NewReader(r, c.cfg.maxMessage)
 	c.rtok = make(chan struct{}, 1)
 	c.rtok <- struct{}{}
 	c.idle = make(chan struct{}, 1)
-	if d, ok := c.rw.(deadliner); ok {
-		c.deadline = d
-	}
-	c.idleTimer = time.AfterFunc(time.Hour, func() {
-		select {
-		case c.idle <- struct{}{}:
-		default:
-		}
-	})
+	c.idleTimer = time.AfterFunc(time.Hour, c.idleCheck)
 	c.idleTimer.Stop()
 	go c.background()
 }
 
-// kick makes whoever is blocked reading give way.
-func (c *Conn) kick() {
-	if c.deadline != nil {
-		c.deadline.SetReadDeadline(time.Now())
+// leave is called by a caller that stops waiting. The last one to leave
+// sees that the idle check runs: it is armed at most once at a time, and
+// re-arms itself while calls keep coming, so that a loop of calls does not
+// reset a timer on every call.
+func (c *Conn) leave() {
+	if c.waiting.Add(-1) != 0 {
+		return
+	}
+	c.lastLeave.Store(time.Now().UnixNano())
+	if !c.idleArmed.Swap(true) {
+		c.idleTimer.Reset(idleDelay)
 	}
 }
 
-func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+// idleCheck hands the role back to the background reader once no call
+// has waited for idleDelay.
+func (c *Conn) idleCheck() {
+	c.idleArmed.Store(false)
+	if c.waiting.Load() > 0 {
+		return // the last of them to leave arms the check again
+	}
+	if wait := idleDelay - time.Since(time.Unix(0, c.lastLeave.Load())); wait > 0 {
+		if !c.idleArmed.Swap(true) {
+			c.idleTimer.Reset(wait)
+		}
+		return
+	}
+	select {
+	case c.idle <- struct{}{}:
+	default:
+	}
+}
 
 // background reads while no caller is waiting.
 func (c *Conn) background() {
@@ -71,17 +86,20 @@ func (c *Conn) background() {
 		case <-c.done:
 			return
 		}
-		if c.deadline != nil && c.waiting.Load() > 0 {
-			c.rtok <- struct{}{}
-			continue
-		}
-		if c.deadline != nil {
-			c.deadline.SetReadDeadline(time.Time{})
+		if c.src != nil {
+			c.src.prepare(false)
+			c.bgReading.Store(true)
+			if c.waiting.Load() > 0 {
+				c.bgReading.Store(false)
+				c.rtok <- struct{}{}
+				continue
+			}
 		}
 		m, err := c.reader.Next()
+		c.bgReading.Store(false)
 		if err != nil {
 			c.rtok <- struct{}{}
-			if c.deadline != nil && isTimeout(err) {
+			if c.src != nil && isTimeout(err) {
 				continue // made to give way to a caller
 			}
 			c.readFailed(err)
@@ -95,17 +113,15 @@ func (c *Conn) background() {
 // await waits for the reply to serial: as the reader, when the role is
 // free and the stream can be interrupted, else as a receiver.
 func (c *Conn) await(ctx context.Context, serial uint32, pc *pendingCall) (frame.Message, error) {
-	if c.deadline == nil {
+	if c.src == nil {
 		return c.receive(ctx, serial, pc)
 	}
-	if c.waiting.Add(1) == 1 {
-		c.kick() // the background reader, if it is blocked reading
+	// Both sides write, then read: either the background reader sees
+	// this caller, or this caller sees it reading and kicks it.
+	if c.waiting.Add(1) == 1 && c.bgReading.Load() {
+		c.src.kickBackground()
 	}
-	defer func() {
-		if c.waiting.Add(-1) == 0 {
-			c.idleTimer.Reset(idleDelay)
-		}
-	}()
+	defer c.leave()
 	for {
 		select {
 		case m := <-pc.ch:
@@ -117,11 +133,7 @@ func (c *Conn) await(ctx context.Context, serial uint32, pc *pendingCall) (frame
 			return c.lastChance(pc)
 		case <-c.rtok:
 		}
-		// The reader, until the reply comes; a cancelled context makes
-		// the read give way.
-		stop := context.AfterFunc(ctx, c.kick)
 		m, err := c.readUntil(ctx, pc)
-		stop()
 		c.rtok <- struct{}{}
 		if err == nil {
 			return m, nil
@@ -136,22 +148,31 @@ func (c *Conn) await(ctx context.Context, serial uint32, pc *pendingCall) (frame
 	}
 }
 
-// readUntil reads and handles messages until pc's reply is in.
+// readUntil reads and handles messages, as the holder of the reading
+// role, until pc's reply is in, ctx ends or the connection goes down.
 func (c *Conn) readUntil(ctx context.Context, pc *pendingCall) (frame.Message, error) {
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, c.src.kickCaller)
+		defer stop()
+	}
 	for {
+		// Ready the source first, then look: whatever happens after
+		// this point kicks the read below.
+		c.src.prepare(true)
 		select {
 		case m := <-pc.ch:
 			return m, nil
+		case <-c.done:
+			return frame.Message{}, c.Err()
 		default:
 		}
-		if ctx.Err() != nil {
-			return frame.Message{}, ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return frame.Message{}, err
 		}
-		c.deadline.SetReadDeadline(time.Time{})
 		m, err := c.reader.Next()
 		if err != nil {
 			if isTimeout(err) {
-				continue // a kick meant for someone else, or our context
+				continue // a kick: for someone else, our context, or the end
 			}
 			c.readFailed(err)
 			return frame.Message{}, c.Err()

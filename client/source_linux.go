@@ -1,0 +1,319 @@
+package client
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// sockConn is a socket (unix or TCP) that the engine reads and writes
+// through its own file descriptor, taken out of Go's network poller.
+//
+// Why: on a small call the client's CPU goes to waking threads. With the
+// socket in the poller, every reply wakes the thread sleeping in
+// epoll_wait (it sleeps there whenever a timer is pending, keepalive's
+// for one), and every write wakes it again when the daemon reads (the
+// poller registers sockets for both directions, edge-triggered), before
+// the caller runs at all. libvirt's C client sleeps once per call, in
+// poll(2), on the thread that made the call. A caller here does the same:
+// it waits in poll(2) for the socket or for an eventfd that kicks it.
+//
+// A goroutine blocked in poll(2) holds its OS thread, as any blocking
+// system call does, and the runtime hands its processor to other
+// goroutines. Only a caller that waits for its own reply does so, and only
+// while it waits. The background reader, which may wait for a long time,
+// waits in the network poller on a duplicate of the descriptor registered
+// for as long as it holds the reading role: idle connections hold no
+// thread.
+type sockConn struct {
+	fd   int
+	kick int // eventfd that kicks a caller's poll
+
+	// state counts reads and writes in progress; closedBit marks Close.
+	state     atomic.Int64
+	closeOnce sync.Once
+	drained   chan struct{} // closed when the last operation after Close ends
+
+	// Used by the holder of the reading role only.
+	caller  bool
+	pollFDs [2]unix.PollFd
+
+	// The background reader's registration in the network poller.
+	bgMu   sync.Mutex
+	bg     *os.File
+	bgRC   syscall.RawConn
+	kicked atomic.Uint64 // kicks of the background reader
+}
+
+const closedBit = 1 << 62
+
+// newFDSource takes the descriptor of rw, when rw is a *net.UnixConn or a
+// *net.TCPConn, and closes rw, whose duplicate it keeps. It returns nil
+// (leaving rw alone) for any other stream: wrapped streams (TLS, SSH,
+// pipes) are never read around their wrapper.
+func newFDSource(rw io.ReadWriteCloser) (socketSource, error) {
+	var sc syscall.Conn
+	switch c := rw.(type) {
+	case *net.UnixConn:
+		sc = c
+	case *net.TCPConn:
+		sc = c
+	default:
+		return nil, nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	fd := -1
+	var dupErr error
+	if err := rc.Control(func(f uintptr) {
+		fd, dupErr = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return nil, err
+	}
+	if dupErr != nil {
+		return nil, os.NewSyscallError("fcntl", dupErr)
+	}
+	kick, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	// The duplicate shares the open file, non-blocking as the poller
+	// left it; closing the original takes it out of the poller.
+	rw.Close()
+	return &sockConn{fd: fd, kick: kick, drained: make(chan struct{})}, nil
+}
+
+func (s *sockConn) acquire() bool {
+	for {
+		v := s.state.Load()
+		if v&closedBit != 0 {
+			return false
+		}
+		if s.state.CompareAndSwap(v, v+1) {
+			return true
+		}
+	}
+}
+
+func (s *sockConn) releaseOp() {
+	if s.state.Add(-1) == closedBit {
+		close(s.drained)
+	}
+}
+
+// Close shuts the socket down, which wakes every read and write blocked on
+// it, waits for them to return, then closes the descriptors.
+func (s *sockConn) Close() error {
+	first := false
+	s.closeOnce.Do(func() {
+		first = true
+		v := s.state.Add(closedBit)
+		unix.Shutdown(s.fd, unix.SHUT_RDWR)
+		s.kickCaller()
+		s.kickBackground()
+		if v != closedBit {
+			<-s.drained
+		}
+		s.bgMu.Lock()
+		if s.bg != nil {
+			s.bg.Close()
+			s.bg = nil
+		}
+		s.bgMu.Unlock()
+		unix.Close(s.fd)
+		unix.Close(s.kick)
+	})
+	if !first {
+		return net.ErrClosed
+	}
+	return nil
+}
+
+func (s *sockConn) prepare(caller bool) {
+	s.caller = caller
+	if caller {
+		// Out of the poller while a caller reads, lest every message
+		// wake the poller's thread.
+		s.bgMu.Lock()
+		if s.bg != nil {
+			s.bg.Close()
+			s.bg, s.bgRC = nil, nil
+		}
+		s.bgMu.Unlock()
+		return
+	}
+	k := s.kicked.Load()
+	s.bgMu.Lock()
+	if s.bg == nil {
+		if err := s.register(); err != nil {
+			s.bgMu.Unlock()
+			return // Read reports it
+		}
+	}
+	s.bg.SetReadDeadline(time.Time{})
+	s.bgMu.Unlock()
+	if s.kicked.Load() != k {
+		s.kickBackground()
+	}
+}
+
+// register puts a duplicate of the descriptor in the network poller for
+// the background reader. bgMu is held.
+func (s *sockConn) register() error {
+	if !s.acquire() {
+		return net.ErrClosed
+	}
+	defer s.releaseOp()
+	fd, err := unix.FcntlInt(uintptr(s.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("fcntl", err)
+	}
+	// The file is non-blocking, so os.NewFile puts it in the poller.
+	f := os.NewFile(uintptr(fd), "libvirt socket")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	s.bg, s.bgRC = f, rc
+	return nil
+}
+
+func (s *sockConn) kickBackground() {
+	s.kicked.Add(1)
+	s.bgMu.Lock()
+	if s.bg != nil {
+		s.bg.SetReadDeadline(time.Now())
+	}
+	s.bgMu.Unlock()
+}
+
+func (s *sockConn) kickCaller() {
+	var one [8]byte
+	binary.NativeEndian.PutUint64(one[:], 1)
+	// EAGAIN only when the counter is full: kicked anyway. After Close
+	// the descriptor may be closed, hence the count.
+	if s.acquire() {
+		unix.Write(s.kick, one[:])
+		s.releaseOp()
+	}
+}
+
+// release is part of source; Close frees everything.
+func (s *sockConn) release() {}
+
+// Read reads as the reading role's holder asked in prepare.
+func (s *sockConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if !s.acquire() {
+		return 0, net.ErrClosed
+	}
+	defer s.releaseOp()
+	for {
+		n, err := unix.Read(s.fd, p)
+		switch err {
+		case nil:
+			if n == 0 {
+				return 0, io.EOF
+			}
+			return n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+		default:
+			return 0, os.NewSyscallError("read", err)
+		}
+		if !s.caller {
+			return s.readBackground(p)
+		}
+		s.pollFDs = [2]unix.PollFd{
+			{Fd: int32(s.fd), Events: unix.POLLIN},
+			{Fd: int32(s.kick), Events: unix.POLLIN},
+		}
+		if _, err := unix.Poll(s.pollFDs[:], -1); err != nil && err != unix.EINTR {
+			return 0, os.NewSyscallError("poll", err)
+		}
+		if s.pollFDs[1].Revents != 0 {
+			var v [8]byte
+			unix.Read(s.kick, v[:])
+			return 0, errKicked
+		}
+	}
+}
+
+// readBackground waits in the network poller.
+func (s *sockConn) readBackground(p []byte) (int, error) {
+	s.bgMu.Lock()
+	rc := s.bgRC
+	s.bgMu.Unlock()
+	if rc == nil {
+		return 0, errors.New("the socket could not be put in the network poller")
+	}
+	var n int
+	var rerr error
+	err := rc.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = unix.Read(int(fd), p)
+			if rerr != unix.EINTR {
+				return rerr != unix.EAGAIN
+			}
+		}
+	})
+	if err != nil {
+		if isTimeout(err) {
+			return 0, errKicked
+		}
+		return 0, err
+	}
+	if rerr != nil {
+		return 0, os.NewSyscallError("read", rerr)
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// Write writes all of p, waiting in poll(2) while the socket is full.
+func (s *sockConn) Write(p []byte) (int, error) {
+	if !s.acquire() {
+		return 0, net.ErrClosed
+	}
+	defer s.releaseOp()
+	total := 0
+	for len(p) > 0 {
+		n, err := unix.Write(s.fd, p)
+		if n > 0 {
+			total += n
+			p = p[n:]
+		}
+		switch err {
+		case nil, unix.EINTR:
+			continue
+		case unix.EAGAIN:
+		default:
+			return total, os.NewSyscallError("write", err)
+		}
+		if s.state.Load()&closedBit != 0 {
+			return total, net.ErrClosed
+		}
+		fds := [1]unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLOUT}}
+		if _, err := unix.Poll(fds[:], -1); err != nil && err != unix.EINTR {
+			return total, os.NewSyscallError("poll", err)
+		}
+	}
+	return total, nil
+}
