@@ -192,3 +192,34 @@ func BenchmarkRawPingPong(b *testing.B) {
 	}
 	report(b, cpuTime(0)-c0, cpuTime(pid)-s0, start)
 }
+
+// BenchmarkRawPingPongBlocking is BenchmarkRawPingPong with the client
+// waiting in a blocking read(2) on a plain descriptor, outside Go's
+// network poller, as virtrpc's client waits in poll(2): the floor for a
+// client that waits that way. The echo end is the same.
+func BenchmarkRawPingPongBlocking(b *testing.B) {
+	sock, pid := startChild(b, "echo")
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: sock}); err != nil {
+		b.Fatal(err)
+	}
+	var msg, back [28]byte
+	c0, s0, start := cpuTime(0), cpuTime(pid), time.Now()
+	for b.Loop() {
+		if _, err := syscall.Write(fd, msg[:]); err != nil {
+			b.Fatal(err)
+		}
+		for got := 0; got < len(back); {
+			n, err := syscall.Read(fd, back[got:])
+			if err != nil || n == 0 {
+				b.Fatalf("read: %d %v", n, err)
+			}
+			got += n
+		}
+	}
+	report(b, cpuTime(0)-c0, cpuTime(pid)-s0, start)
+}

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/virtrpc/virtrpc/gen/keepalive"
@@ -209,6 +210,8 @@ type Conn struct {
 	closed    bool
 	done      chan struct{}
 	values    map[any]any
+
+	received atomic.Bool // a message came since keepaliveLoop last looked
 }
 
 type connKey struct{}
@@ -291,8 +294,7 @@ func (c *Conn) serve() {
 		c.srv.mu.Unlock()
 	}()
 	r := frame.NewReader(c.rw, 0)
-	lastRecv := make(chan struct{}, 1)
-	go c.keepaliveLoop(lastRecv)
+	go c.keepaliveLoop()
 	for {
 		m, err := r.Next()
 		if err != nil {
@@ -301,10 +303,7 @@ func (c *Conn) serve() {
 			}
 			return
 		}
-		select {
-		case lastRecv <- struct{}{}:
-		default:
-		}
+		c.received.Store(true)
 		h := &m.Header
 		switch {
 		case h.Prog == keepalive.Program:
@@ -434,7 +433,9 @@ func wireError(err error) *virnet.MessageError {
 
 // keepaliveLoop pings a client that asked for keepalive when it has been
 // silent for an interval, and drops it after interval × count of silence.
-func (c *Conn) keepaliveLoop(recv <-chan struct{}) {
+// The reader marks each message in c.received, which the loop looks at
+// once an interval, rather than waking the loop on every message.
+func (c *Conn) keepaliveLoop() {
 	interval, count := c.srv.cfg.kaInterval, c.srv.cfg.kaCount
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -444,9 +445,11 @@ func (c *Conn) keepaliveLoop(recv <-chan struct{}) {
 		select {
 		case <-c.done:
 			return
-		case <-recv:
-			silent = 0
 		case <-t.C:
+			if c.received.Swap(false) {
+				silent = 0
+				continue
+			}
 			c.mu.Lock()
 			on := c.keepalive
 			c.mu.Unlock()
