@@ -44,6 +44,7 @@ type sockConn struct {
 
 	// Used by the holder of the reading role only.
 	caller  bool
+	empty   bool // the last read left the socket empty
 	pollFDs [2]unix.PollFd
 
 	// The background reader's registration in the network poller.
@@ -222,35 +223,46 @@ func (s *sockConn) Read(p []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	defer s.releaseOp()
+	// A caller polls before it reads when the last read emptied the
+	// socket: a reply is rarely there the moment after a call goes out,
+	// and a read that fails with EAGAIN is a system call for nothing.
+	// While reads fill the buffer (a large message), it reads first.
+	wait := s.caller && s.empty
 	for {
+		if wait {
+			s.pollFDs = [2]unix.PollFd{
+				{Fd: int32(s.fd), Events: unix.POLLIN},
+				{Fd: int32(s.kick), Events: unix.POLLIN},
+			}
+			if _, err := unix.Poll(s.pollFDs[:], -1); err != nil && err != unix.EINTR {
+				return 0, os.NewSyscallError("poll", err)
+			}
+			if s.pollFDs[1].Revents != 0 {
+				var v [8]byte
+				unix.Read(s.kick, v[:])
+				return 0, errKicked
+			}
+		}
 		n, err := unix.Read(s.fd, p)
 		switch err {
 		case nil:
 			if n == 0 {
 				return 0, io.EOF
 			}
+			s.empty = n < len(p)
 			return n, nil
 		case unix.EINTR:
+			wait = false
 			continue
 		case unix.EAGAIN:
 		default:
 			return 0, os.NewSyscallError("read", err)
 		}
+		s.empty = true
 		if !s.caller {
 			return s.readBackground(p)
 		}
-		s.pollFDs = [2]unix.PollFd{
-			{Fd: int32(s.fd), Events: unix.POLLIN},
-			{Fd: int32(s.kick), Events: unix.POLLIN},
-		}
-		if _, err := unix.Poll(s.pollFDs[:], -1); err != nil && err != unix.EINTR {
-			return 0, os.NewSyscallError("poll", err)
-		}
-		if s.pollFDs[1].Revents != 0 {
-			var v [8]byte
-			unix.Read(s.kick, v[:])
-			return 0, errKicked
-		}
+		wait = true
 	}
 }
 
