@@ -1,13 +1,3 @@
-// Package client is the engine under the generated stubs: it turns a byte
-// stream to a libvirt daemon into concurrent, cancellable, typed calls,
-// events and streams.
-//
-// A Conn multiplexes calls from many goroutines over one connection: each
-// call gets a serial number, one reader goroutine hands each reply to the
-// call waiting for it, and a cancelled context returns at once while a late
-// reply is dropped. A lost connection fails every pending call with one
-// error and closes the event channels. Open performs the opening handshake
-// libvirt's own client performs; New wraps a stream with no handshake.
 package client
 
 import (
@@ -105,7 +95,9 @@ type pendingCall struct {
 
 // New starts the engine on rw, which must carry libvirt's protocol: it
 // reads replies, answers keepalive pings and routes events until rw fails
-// or Close is called. It performs no handshake; see Open.
+// or Close is called. It performs no handshake; see Open. The Conn owns rw
+// from then on: when rw is a *net.UnixConn or a *net.TCPConn (on Linux),
+// New takes a duplicate of its descriptor and closes rw itself.
 func New(rw io.ReadWriteCloser, opts ...Option) *Conn {
 	c := &Conn{
 		rw:      rw,

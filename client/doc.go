@@ -1,4 +1,21 @@
-// Package client will be the engine under the generated stubs: framing,
-// concurrent calls with contexts, typed errors, authentication, keepalive,
-// events and streams. It is not written yet (issue #4).
+// Package client is the engine under the generated stubs: it turns a byte
+// stream to a libvirt daemon into concurrent, cancellable, typed calls,
+// events and streams.
+//
+// A Conn multiplexes calls from many goroutines over one connection: each
+// call gets a serial number and its reply is matched by it, and a
+// cancelled context returns at once while a late reply is dropped. A lost
+// connection fails every pending call with one error and closes the event
+// channels. Open performs the opening handshake libvirt's own client
+// performs; New wraps a stream with no handshake.
+//
+// Reading the connection is a role rather than a goroutine: a caller
+// waiting for its reply reads the stream itself when nobody else does, and
+// hands other callers their replies; a background reader takes over only
+// when no call has waited for a while, for events and keepalive. On a unix
+// or TCP socket New takes the descriptor over, and a waiting caller sleeps
+// in poll(2) as libvirt's C client does, which costs one thread wake-up
+// per reply instead of the several of Go's network poller. A caller so
+// blocked holds its OS thread for as long as it waits, like any blocking
+// system call; idle connections hold none.
 package client
