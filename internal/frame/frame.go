@@ -9,9 +9,11 @@ package frame
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
 )
@@ -57,6 +59,7 @@ type Message struct {
 // read so far are kept and the next call to Next resumes it.
 type Reader struct {
 	r   io.Reader
+	src *switchSource
 	max int
 	hdr [LenSize + HeaderSize]byte
 	// The message in progress: how many bytes of hdr are read, its
@@ -74,7 +77,70 @@ func NewReader(r io.Reader, max int) *Reader {
 	}
 	// Buffered, so that a small message usually takes one read system
 	// call rather than three (length, header, payload).
-	return &Reader{r: bufio.NewReaderSize(r, bufferSize), max: max}
+	rd := &Reader{max: max}
+	rd.src = &switchSource{cur: r, owner: rd}
+	rd.r = bufio.NewReaderSize(rd.src, bufferSize)
+	return rd
+}
+
+// Wrap makes the reader read the stream through wrap(stream) from the
+// next byte the stream delivers: a SASL security layer negotiated during
+// the handshake changes the encoding of everything that follows. It may
+// be called while another goroutine is blocked in Next: bytes that a read
+// in progress returns after the call go through the wrapper too, in
+// front of the rest of the stream. The caller must make sure that the
+// peer sends nothing in the new encoding before Wrap is called (it sends
+// nothing until it has a wrapped call to answer), and that no message is
+// half read: Next fails if the change comes in the middle of one.
+func (r *Reader) Wrap(wrap func(io.Reader) io.Reader) {
+	r.src.next.Store(&wrap)
+}
+
+// switchSource is the stream under a Reader's buffer. Only the goroutine
+// in Next reads cur; Wrap hands it a change through next.
+type switchSource struct {
+	cur   io.Reader
+	next  atomic.Pointer[func(io.Reader) io.Reader]
+	owner *Reader
+}
+
+func (s *switchSource) Read(p []byte) (int, error) {
+	if err := s.apply(nil); err != nil {
+		return 0, err
+	}
+	n, err := s.cur.Read(p)
+	if s.next.Load() == nil {
+		return n, err
+	}
+	// Wrap was called while this read was in progress, so what it
+	// returned is already in the new encoding.
+	if err := s.apply(p[:n]); err != nil {
+		return 0, err
+	}
+	if n == 0 && err != nil {
+		return 0, err
+	}
+	return s.cur.Read(p)
+}
+
+// apply installs a pending wrapper; early holds bytes of the new
+// encoding that were read from the old source already.
+func (s *switchSource) apply(early []byte) error {
+	w := s.next.Swap(nil)
+	if w == nil {
+		return nil
+	}
+	// The buffer above is empty whenever it reads from here, so only the
+	// message in progress can hold bytes of the old encoding.
+	if s.owner.got != 0 {
+		return &Error{Reason: "the stream's encoding changed in the middle of a message"}
+	}
+	src := s.cur
+	if len(early) > 0 {
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), s.cur)
+	}
+	s.cur = (*w)(src)
+	return nil
 }
 
 // bufferSize is the read buffer: a small message fits whole, and a large

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
@@ -175,5 +177,100 @@ func TestResumesAfterTimeout(t *testing.T) {
 		if err != nil || len(m.Payload) != 28 || m.Header.Serial != 2 {
 			t.Fatalf("message %d: %+v %v", i, m.Header, err)
 		}
+	}
+}
+
+// xorReader undoes xorBytes: a stand-in for a security layer.
+type xorReader struct{ r io.Reader }
+
+func (x xorReader) Read(p []byte) (int, error) {
+	n, err := x.r.Read(p)
+	for i := range p[:n] {
+		p[i] ^= 0x5a
+	}
+	return n, err
+}
+
+func xorBytes(b []byte) []byte {
+	out := bytes.Clone(b)
+	for i := range out {
+		out[i] ^= 0x5a
+	}
+	return out
+}
+
+func wrapTestMessage(t *testing.T, serial uint32) []byte {
+	t.Helper()
+	b, err := Append(nil, &virnet.MessageHeader{Prog: remote.Program, Serial: serial}, nil, []byte("payload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestWrapBetweenReads(t *testing.T) {
+	var stream bytes.Buffer
+	stream.Write(wrapTestMessage(t, 1))
+	r := NewReader(&stream, 0)
+	if m, err := r.Next(); err != nil || m.Header.Serial != 1 {
+		t.Fatalf("%+v %v", m, err)
+	}
+	r.Wrap(func(src io.Reader) io.Reader { return xorReader{src} })
+	stream.Write(xorBytes(wrapTestMessage(t, 2)))
+	if m, err := r.Next(); err != nil || m.Header.Serial != 2 || string(m.Payload) != "payload" {
+		t.Fatalf("%+v %v", m, err)
+	}
+}
+
+// Wrap while another goroutine is blocked reading the plain stream: the
+// bytes that read returns are already in the new encoding.
+func TestWrapDuringBlockedRead(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	r := NewReader(pr, 0)
+	got := make(chan Message, 1)
+	errs := make(chan error, 1)
+	go func() {
+		m, err := r.Next()
+		if err != nil {
+			errs <- err
+			return
+		}
+		got <- m
+	}()
+	time.Sleep(10 * time.Millisecond) // let it block in the pipe
+	r.Wrap(func(src io.Reader) io.Reader { return xorReader{src} })
+	msg := xorBytes(append(wrapTestMessage(t, 7), wrapTestMessage(t, 8)...))
+	go func() {
+		pw.Write(msg[:5]) // the first read returns only part of it
+		pw.Write(msg[5:])
+	}()
+	select {
+	case m := <-got:
+		if m.Header.Serial != 7 || string(m.Payload) != "payload" {
+			t.Fatalf("%+v", m)
+		}
+	case err := <-errs:
+		t.Fatal(err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no message")
+	}
+	if m, err := r.Next(); err != nil || m.Header.Serial != 8 {
+		t.Fatalf("%+v %v", m, err)
+	}
+}
+
+func TestWrapInsideAMessage(t *testing.T) {
+	b := wrapTestMessage(t, 1)
+	var stream bytes.Buffer
+	stream.Write(b[:10])
+	r := NewReader(struct{ io.Reader }{&stream}, 0)
+	if _, err := r.Next(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("%v", err)
+	}
+	r.Wrap(func(src io.Reader) io.Reader { return xorReader{src} })
+	stream.Write(b[10:])
+	if _, err := r.Next(); !errors.Is(err, ErrFrame) || !strings.Contains(err.Error(), "middle of a message") {
+		t.Fatalf("%v", err)
 	}
 }
