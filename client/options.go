@@ -20,6 +20,7 @@ type config struct {
 	auth         AuthFunc
 	saslMech     string
 	scramNonce   func() string
+	digest       digestOptions
 	insecure     bool
 	readOnly     bool
 	streamWindow int
