@@ -103,7 +103,8 @@ func WithAuth(f AuthFunc) Option {
 }
 
 // WithSASLMechanism restricts SASL to one mechanism, as libvirt's
-// auth=sasl.MECH URI parameter does: "SCRAM-SHA-256" or "PLAIN".
+// auth=sasl.MECH URI parameter does: "SCRAM-SHA-256", "PLAIN" or
+// "DIGEST-MD5".
 func WithSASLMechanism(mech string) Option {
 	return func(c *config) { c.saslMech = strings.ToUpper(mech) }
 }
@@ -111,7 +112,7 @@ func WithSASLMechanism(mech string) Option {
 // WithInsecureTransport says the connection is neither local nor
 // encrypted (plain TCP): mechanisms that would expose or replay a
 // password (SCRAM, PLAIN) are then refused, as libvirt's client refuses
-// them.
+// them, and SASL means DIGEST-MD5 with its encrypting security layer.
 func WithInsecureTransport() Option {
 	return func(c *config) { c.insecure = true }
 }

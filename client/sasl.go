@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 
@@ -18,7 +19,12 @@ var ErrSASLMechanism = errors.New("client: no usable SASL mechanism")
 // SCRAM proves the password without sending it and checks the server's
 // proof; PLAIN sends it, so both are used only on a transport that is
 // already secure (unix, TLS, ssh), as libvirt's own client does.
-var saslMechanisms = []string{"SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"}
+// DIGEST-MD5 is the one for an insecure transport (plain TCP), where it
+// must encrypt the stream (digestmd5.go).
+var saslMechanisms = []string{"SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "DIGEST-MD5"}
+
+// saslInsecureMechanisms are those allowed on an insecure transport.
+var saslInsecureMechanisms = []string{"DIGEST-MD5"}
 
 // saslMech is one side of a SASL mechanism.
 type saslMech interface {
@@ -67,8 +73,12 @@ func (m scramMech) finish(data []byte) error {
 // authSASL runs AUTH_SASL_INIT, START and STEP until the daemon says the
 // authentication is complete.
 func (c *Conn) authSASL(ctx context.Context) error {
+	allowed := saslMechanisms
 	if c.cfg.insecure {
-		return fmt.Errorf("%w: SCRAM and PLAIN need a secure transport (unix, TLS or ssh), and this one is not", ErrSASLMechanism)
+		allowed = saslInsecureMechanisms
+		if c.cfg.saslMech != "" && !slices.Contains(allowed, c.cfg.saslMech) {
+			return fmt.Errorf("%w: %s needs a secure transport (unix, TLS or ssh), and this one is not", ErrSASLMechanism, c.cfg.saslMech)
+		}
 	}
 	list, err := c.remote.AuthSASLInit(ctx)
 	if err != nil {
@@ -76,7 +86,7 @@ func (c *Conn) authSASL(ctx context.Context) error {
 	}
 	offered := strings.Split(list, ",")
 	name := ""
-	for _, m := range saslMechanisms {
+	for _, m := range allowed {
 		if slices.Contains(offered, m) && (c.cfg.saslMech == "" || c.cfg.saslMech == m) {
 			name = m
 			break
@@ -85,6 +95,9 @@ func (c *Conn) authSASL(ctx context.Context) error {
 	if name == "" {
 		if c.cfg.saslMech != "" {
 			return fmt.Errorf("%w: %s was asked for; the daemon offers %s", ErrSASLMechanism, c.cfg.saslMech, list)
+		}
+		if c.cfg.insecure {
+			return fmt.Errorf("%w: the daemon offers %s, and on this insecure transport only DIGEST-MD5 with encryption may be used", ErrSASLMechanism, list)
 		}
 		return fmt.Errorf("%w: the daemon offers %s", ErrSASLMechanism, list)
 	}
@@ -100,7 +113,11 @@ func (c *Conn) authSASL(ctx context.Context) error {
 	}
 	user, pass := creds[0].Result, creds[1].Result
 	var mech saslMech = plainMech{user, pass}
-	if name != "PLAIN" {
+	switch name {
+	case "PLAIN":
+	case "DIGEST-MD5":
+		mech = &digestMD5Mech{user: user, password: pass, host: c.serverName(), needLayer: c.cfg.insecure, opts: c.cfg.digest}
+	default:
 		hash := map[string]scram.HashGeneratorFcn{"SCRAM-SHA-512": scram.SHA512, "SCRAM-SHA-256": scram.SHA256, "SCRAM-SHA-1": scram.SHA1}[name]
 		sc, err := hash.NewClient(user, pass, "")
 		if err != nil {
@@ -114,7 +131,31 @@ func (c *Conn) authSASL(ctx context.Context) error {
 	if err := c.saslConverse(ctx, name, mech); err != nil {
 		return fmt.Errorf("client: SASL %s: %w", name, err)
 	}
+	if lm, ok := mech.(layered); ok {
+		l, err := lm.securityLayer()
+		if err != nil {
+			return fmt.Errorf("client: SASL %s: %w", name, err)
+		}
+		if l != nil {
+			if err := c.installLayer(l); err != nil {
+				return fmt.Errorf("client: SASL %s: installing the security layer: %w", name, err)
+			}
+			c.log.Debug("libvirt: SASL security layer on", "mech", name, "cipher", l.cipher, "ssf", l.ssf)
+		}
+	}
 	return nil
+}
+
+// serverName is the daemon's name for DIGEST-MD5's digest-uri: the host
+// the stream is connected to, as libvirt's client uses the URI's host.
+// libvirtd checks only the service part ("libvirt/").
+func (c *Conn) serverName() string {
+	if nc, ok := c.rw.(interface{ RemoteAddr() net.Addr }); ok && nc.RemoteAddr() != nil {
+		if host, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil && host != "" {
+			return host
+		}
+	}
+	return "localhost"
 }
 
 // saslConverse sends START with the first message and STEPs until the
@@ -124,7 +165,13 @@ func (c *Conn) saslConverse(ctx context.Context, name string, mech saslMech) err
 	if err != nil {
 		return err
 	}
-	ret, err := c.remote.AuthSASLStart(ctx, name, 0, first)
+	// nil=1 says there is no initial response, for mechanisms where the
+	// server speaks first.
+	var none int32
+	if first == nil {
+		none = 1
+	}
+	ret, err := c.remote.AuthSASLStart(ctx, name, none, first)
 	if err != nil {
 		return err
 	}
