@@ -35,6 +35,10 @@ type Decoder struct {
 	// capacity ends where their data does, so appending to one copies it
 	// instead of overwriting what follows in the input. Strings and
 	// fixed-length opaque data are copied whatever this says.
+	//
+	// Decoding later into the same value without AliasOpaque copies into
+	// the arrays its fields hold (see Codec.ConsumeXDR), which are then
+	// the old input's: zero the value first.
 	AliasOpaque bool
 
 	// arena is the chunk strings are cut from: its length is what is
@@ -93,6 +97,58 @@ func (d *Decoder) ConsumeOpaque(b []byte, max uint32) ([]byte, int, error) {
 		return nil, total, err
 	}
 	return b[4 : 4+n : 4+n], total, nil
+}
+
+// ConsumeStringInto reads a string as ConsumeString does and stores it in
+// *dst, the field it decodes to, unless *dst already holds the same bytes:
+// then *dst is left as it is and nothing is copied or allocated. Decoding
+// into a value used before, whose strings mostly come back unchanged (the
+// names of a domain list, the field names of typed parameters), then costs
+// a comparison instead of a copy. On error *dst is unchanged.
+func (d *Decoder) ConsumeStringInto(dst *string, b []byte, max uint32) (int, error) {
+	n, total, err := opaqueLen(b, max)
+	if err != nil {
+		return 0, err
+	}
+	// Comparing converts nothing and allocates nothing.
+	if p := b[4 : 4+n]; string(p) != *dst {
+		*dst = d.string(p, len(b))
+	}
+	return total, nil
+}
+
+// ConsumeOpaqueInto reads variable-length opaque data as ConsumeOpaque
+// does and stores it in *dst, the field it decodes to. When the data is
+// copied and *dst's array has room for it, it goes there instead of into
+// a new slice, so that decoding into a value used before allocates nothing
+// for its opaque data. Empty data gives nil, as ConsumeOpaque does. With
+// AliasOpaque set, the data aliases b whatever *dst holds. On error *dst
+// is unchanged.
+func (d *Decoder) ConsumeOpaqueInto(dst *[]byte, b []byte, max uint32) (int, error) {
+	if d.AliasOpaque {
+		p, total, err := d.ConsumeOpaque(b, max)
+		if err == nil {
+			*dst = p
+		}
+		return total, err
+	}
+	n, total, err := opaqueLen(b, max)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case n == 0:
+		*dst = nil
+	case cap(*dst) < n:
+		// make then copy, which Go does without zeroing the new array.
+		p := make([]byte, n)
+		copy(p, b[4:])
+		*dst = p
+	default:
+		*dst = (*dst)[:n]
+		copy(*dst, b[4:])
+	}
+	return total, nil
 }
 
 // Unmarshal decodes b into c with d's state and options; c must use all of

@@ -233,3 +233,66 @@ func TestDecoderUnmarshal(t *testing.T) {
 		t.Errorf("short: %v", err)
 	}
 }
+
+// TestDecoderInto: the Into forms store in the field they are given,
+// keep an equal string and reuse an array with room, and leave the field
+// alone on error.
+func TestDecoderInto(t *testing.T) {
+	var d Decoder
+	in := unhex(t, "0000000568656c6c6f000000")
+	old := string([]byte("hello"))
+	s := old
+	if n, err := d.ConsumeStringInto(&s, in, 16); n != 12 || err != nil || unsafe.StringData(s) != unsafe.StringData(old) {
+		t.Errorf("equal string: %d %v, kept: %v", n, err, unsafe.StringData(s) == unsafe.StringData(old))
+	}
+	s = "other"
+	if _, err := d.ConsumeStringInto(&s, in, 16); err != nil || s != "hello" || inside(s, in) {
+		t.Errorf("new string %q %v, inside the input: %v", s, err, inside(s, in))
+	}
+	if _, err := d.ConsumeStringInto(&s, in, 4); !errors.Is(err, ErrBound) || s != "hello" {
+		t.Errorf("over bound: %v, field %q", err, s)
+	}
+
+	op := unhex(t, "00000003010203000000000474657374")
+	buf := make([]byte, 2, 8)
+	if n, err := d.ConsumeOpaqueInto(&buf, op, 16); n != 8 || err != nil || !bytes.Equal(buf, []byte{1, 2, 3}) || cap(buf) != 8 {
+		t.Errorf("reused array: %x (capacity %d) %d %v", buf, cap(buf), n, err)
+	}
+	small := make([]byte, 1)
+	if _, err := d.ConsumeOpaqueInto(&small, op, 16); err != nil || !bytes.Equal(small, []byte{1, 2, 3}) {
+		t.Errorf("array too small: %x %v", small, err)
+	}
+	before := buf
+	if _, err := d.ConsumeOpaqueInto(&buf, op[:6], 16); !errors.Is(err, ErrShort) || &buf[0] != &before[0] || len(buf) != 3 {
+		t.Errorf("short input: %v, field %x", err, buf)
+	}
+	if _, err := d.ConsumeOpaqueInto(&buf, unhex(t, "00000000"), 16); err != nil || buf != nil {
+		t.Errorf("empty: %x %v", buf, err)
+	}
+	// With AliasOpaque the field's array is left alone and the data is
+	// the input's.
+	buf = make([]byte, 0, 8)
+	aliasing := Decoder{AliasOpaque: true}
+	if _, err := aliasing.ConsumeOpaqueInto(&buf, op, 16); err != nil || &buf[0] != &op[4] || cap(buf) != 3 {
+		t.Errorf("alias: %x %v", buf, err)
+	}
+}
+
+// TestResize: the array is reused when it has room, the elements past a
+// shorter length are zeroed, and the result is never nil.
+func TestResize(t *testing.T) {
+	s := []*int{new(int), new(int), new(int)}
+	r := Resize(s, 1)
+	if &r[0] != &s[0] || len(r) != 1 || s[1] != nil || s[2] != nil {
+		t.Errorf("shrinking: %v, the tail %v", r, s[1:])
+	}
+	if g := Resize(r, 3); &g[0] != &s[0] || len(g) != 3 {
+		t.Error("growing within the capacity allocated")
+	}
+	if g := Resize(r, 4); len(g) != 4 || &g[0] == &s[0] {
+		t.Error("growing past the capacity")
+	}
+	if e := Resize([]int(nil), 0); e == nil {
+		t.Error("Resize(nil, 0) is nil; make gives an empty slice")
+	}
+}

@@ -11,7 +11,8 @@
 //
 // Decoded values own their memory: strings are copied out of the input
 // (into a Decoder's arena, many to an allocation) and so is opaque data,
-// unless the caller asks for aliasing with Decoder.AliasOpaque.
+// unless the caller asks for aliasing with Decoder.AliasOpaque. Decoding
+// into a value used before reuses its arrays (see Codec.ConsumeXDR).
 package xdr
 
 import (
@@ -46,6 +47,15 @@ type Codec interface {
 	AppendXDR(b []byte) ([]byte, error)
 	// ConsumeXDR decodes from the start of b and returns the number of
 	// bytes used. The value shares no memory with b.
+	//
+	// Decoding into a value that already holds data reuses what it
+	// holds: the arrays of its slices (variable-length arrays and opaque
+	// data) when they have room, and its strings when the decoded ones
+	// are equal. Memory the value referred to may therefore be
+	// overwritten: a caller that keeps slices of an earlier result must
+	// decode into a new value, or zero this one first. Optional (pointer)
+	// fields always get new values. The result equals what decoding into
+	// a new value gives.
 	ConsumeXDR(b []byte) (int, error)
 	// ConsumeXDRWith is ConsumeXDR with the state and options of d,
 	// which generated decoders hand down to the values they contain.
@@ -250,6 +260,22 @@ func ConsumeCount(b []byte, max uint32, minSize int) (int, error) {
 		return 0, &CountError{Count: n, Left: len(b) - 4}
 	}
 	return int(n), nil
+}
+
+// Resize returns a slice of n elements for a decoder to fill: s itself,
+// resliced, when its array has room, or else a new slice. Elements of s
+// past n are zeroed, so that a shorter list does not keep what the longer
+// one referred to alive. The result is never nil, as make's is not, so
+// that decoding into a used value and into a new one give equal values.
+// Generated decoders call it after ConsumeCount has checked n.
+func Resize[S ~[]E, E any](s S, n int) S {
+	if s == nil || cap(s) < n {
+		return make(S, n)
+	}
+	if n < len(s) {
+		clear(s[n:])
+	}
+	return s[:n]
 }
 
 // opaqueLen reads and checks the length word of opaque data or a string
