@@ -5,6 +5,7 @@
 // ConsumeXDR, ConsumeXDRWith and the encoding.Binary* methods) over package
 // xdr. Decoded values own their memory: strings come from a per-decode
 // arena, many to an allocation, and opaque data is copied unless the
-// caller sets xdr.Decoder.AliasOpaque. Run `make generate` to rebuild it;
-// the files are committed.
+// caller sets xdr.Decoder.AliasOpaque. Decoding into a value used before
+// reuses the arrays of its slices and keeps its unchanged strings. Run
+// `make generate` to rebuild it; the files are committed.
 package gen

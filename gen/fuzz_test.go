@@ -112,6 +112,19 @@ func FuzzDecode(f *testing.F) {
 		if an != n || err != nil || !bytes.Equal(aout, out) {
 			t.Fatalf("%s: with AliasOpaque, %d bytes and %v, without %d bytes\n%#v\n%#v", nt.name, an, err, n, aliased, v)
 		}
+		// Decoding into a used value, whose arrays are reused and whose
+		// equal strings are kept, decodes the same.
+		used := reflect.New(nt.typ)
+		(&filler{r: rand.New(rand.NewPCG(uint64(len(data)), uint64(n)))}).fill(used.Elem())
+		uc := used.Interface().(xdr.Codec)
+		un, err := uc.ConsumeXDR(in)
+		var uout []byte
+		if err == nil {
+			uout, err = uc.AppendXDR(nil)
+		}
+		if un != n || err != nil || !bytes.Equal(uout, out) {
+			t.Fatalf("%s: into a used value, %d bytes and %v, into a new one %d bytes\n%#v\n%#v", nt.name, un, err, n, uc, v)
+		}
 	})
 }
 

@@ -2,6 +2,7 @@ package gen_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/virtrpc/virtrpc/gen/admin"
 	"github.com/virtrpc/virtrpc/gen/keepalive"
@@ -155,6 +157,9 @@ func TestRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for name, zero := range types {
 		typ := reflect.TypeOf(zero).Elem()
+		// used is decoded into again and again: it holds the previous
+		// value's slices, strings and arrays when the next one arrives.
+		used := reflect.New(typ)
 		for range 20 {
 			v := reflect.New(typ)
 			(&filler{r: r}).fill(v.Elem())
@@ -175,6 +180,12 @@ func TestRoundTrip(t *testing.T) {
 			}
 			if !reflect.DeepEqual(v.Interface(), back.Interface()) {
 				t.Fatalf("%s: value changed in a round trip:\n%#v\n%#v", name, v.Interface(), back.Interface())
+			}
+			// Decoding into a used value, which reuses its arrays and
+			// keeps its equal strings, gives what decoding into a new
+			// one gives.
+			if err := used.Interface().(xdr.Codec).UnmarshalBinary(enc); err != nil || !reflect.DeepEqual(back.Interface(), used.Interface()) {
+				t.Fatalf("%s: decoding into a used value gave another value (%v):\n%#v\n%#v", name, err, back.Interface(), used.Interface())
 			}
 			again, _ := back.Interface().(xdr.Codec).MarshalBinary()
 			if !bytes.Equal(enc, again) {
@@ -235,6 +246,38 @@ func TestErrorsNameThePath(t *testing.T) {
 	if err == nil || err.Error() != want || !errors.Is(err, xdr.ErrShort) {
 		t.Errorf("error %v, want %s", err, want)
 	}
+	// Typed parameters: the field path runs through the list, the struct
+	// and the union, whichever part is wrong.
+	params, _ := sampleJobStats(4)
+	wire, err := params.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each parameter is 28 bytes: the name (4 + 12), the discriminant,
+	// the 8-byte arm; the list starts at byte 8.
+	elem := func(i int) int { return 8 + 28*i }
+	for _, c := range []struct {
+		at   int
+		word uint32
+		want string
+		is   error
+	}{
+		{elem(2) + 16, 99, "DomainGetJobStatsRet.params[2].value: xdr: no union arm for discriminant 99", xdr.ErrUnion},
+		{elem(1), 5000000, "DomainGetJobStatsRet.params[1].field: xdr: length 5000000 exceeds bound 4194304", xdr.ErrBound},
+		{elem(3), 13, "DomainGetJobStatsRet.params[3].field: xdr: non-zero padding", xdr.ErrPadding},
+		{4, 65, "DomainGetJobStatsRet.params: xdr: length 65 exceeds bound 64", xdr.ErrBound},
+	} {
+		bad := bytes.Clone(wire)
+		binary.BigEndian.PutUint32(bad[c.at:], c.word)
+		var v remote.DomainGetJobStatsRet
+		if _, err := v.ConsumeXDR(bad); err == nil || err.Error() != c.want || !errors.Is(err, c.is) {
+			t.Errorf("error %v, want %s", err, c.want)
+		}
+	}
+	var short remote.DomainGetJobStatsRet
+	if _, err := short.ConsumeXDR(wire[:elem(3)+24]); err == nil || err.Error() != "DomainGetJobStatsRet.params[3].value.ul: xdr: input too short" {
+		t.Errorf("short arm: %v", err)
+	}
 	// A bound broken on encode.
 	long := remote.ConnectListAllDomainsRet{Domains: make([]remote.NonnullDomain, remote.DomainListMax+1)}
 	if _, err := long.MarshalBinary(); !errors.Is(err, xdr.ErrBound) || !strings.HasPrefix(err.Error(), "ConnectListAllDomainsRet.domains: ") {
@@ -267,5 +310,26 @@ func TestUnionHoldsOneArm(t *testing.T) {
 	if _, ok := u.S(); ok || u.Type() != 0 {
 		t.Error("a failed decode left an arm set")
 	}
-	_ = math.MaxInt8
+	// The numeric arms share one word: each reads back what was set,
+	// and none reads another's bits.
+	u.SetI(-5)
+	if i, ok := u.I(); !ok || i != -5 {
+		t.Errorf("I() = %d %v", i, ok)
+	}
+	if l, ok := u.L(); ok || l != 0 {
+		t.Errorf("L() = %d %v while the union holds i", l, ok)
+	}
+	if b, _ := u.MarshalBinary(); fmt.Sprintf("%x", b) != "00000001fffffffb" {
+		t.Errorf("encoding of i = -5: %x", b)
+	}
+	u.SetD(math.Inf(-1))
+	if d, ok := u.D(); !ok || !math.IsInf(d, -1) {
+		t.Errorf("D() = %v %v", d, ok)
+	}
+	if ul, ok := u.Ul(); ok || ul != 0 {
+		t.Errorf("Ul() = %d %v while the union holds d", ul, ok)
+	}
+	if size := unsafe.Sizeof(u); size != 32 {
+		t.Errorf("TypedParamValue takes %d bytes, want 32 (discriminant, word, string)", size)
+	}
 }

@@ -4,6 +4,7 @@ package admin
 
 import (
 	"github.com/virtrpc/virtrpc/xdr"
+	"math"
 	"strconv"
 )
 
@@ -33,19 +34,13 @@ type NonnullString = string
 // String is the XDR typedef admin_string.
 type String = *NonnullString
 
-/*
-TypedParamValue is the XDR union admin_typed_param_value, switched on type. It holds one arm at a time: the
-// accessors say which, and the setters replace the whole value.
-*/
+// TypedParamValue is the XDR union admin_typed_param_value, switched on type. It holds one arm at a time: the
+// accessors say which, and the setters replace the whole value. Its numeric arms
+// share one 64-bit field.
 type TypedParamValue struct {
-	disc  int32
-	armI  int32
-	armUI uint32
-	armL  int64
-	armUl uint64
-	armD  float64
-	armB  int32
-	armS  NonnullString
+	disc int32
+	word uint64
+	armS NonnullString
 }
 
 // Type returns the discriminant.
@@ -54,80 +49,98 @@ func (u *TypedParamValue) Type() int32 {
 }
 
 // I returns the i arm and whether the union holds it.
-func (u *TypedParamValue) I() (int32, bool) {
-	return u.armI, u.disc == 1
+func (u *TypedParamValue) I() (v int32, ok bool) {
+	if ok = u.disc == 1; ok {
+		v = int32(u.word)
+	}
+	return v, ok
 }
 
 // SetI makes the union hold the i arm.
 func (u *TypedParamValue) SetI(v int32) {
 	*u = TypedParamValue{
-		armI: v,
 		disc: 1,
+		word: uint64(v),
 	}
 }
 
 // UI returns the ui arm and whether the union holds it.
-func (u *TypedParamValue) UI() (uint32, bool) {
-	return u.armUI, u.disc == 2
+func (u *TypedParamValue) UI() (v uint32, ok bool) {
+	if ok = u.disc == 2; ok {
+		v = uint32(u.word)
+	}
+	return v, ok
 }
 
 // SetUI makes the union hold the ui arm.
 func (u *TypedParamValue) SetUI(v uint32) {
 	*u = TypedParamValue{
-		armUI: v,
-		disc:  2,
+		disc: 2,
+		word: uint64(v),
 	}
 }
 
 // L returns the l arm and whether the union holds it.
-func (u *TypedParamValue) L() (int64, bool) {
-	return u.armL, u.disc == 3
+func (u *TypedParamValue) L() (v int64, ok bool) {
+	if ok = u.disc == 3; ok {
+		v = int64(u.word)
+	}
+	return v, ok
 }
 
 // SetL makes the union hold the l arm.
 func (u *TypedParamValue) SetL(v int64) {
 	*u = TypedParamValue{
-		armL: v,
 		disc: 3,
+		word: uint64(v),
 	}
 }
 
 // Ul returns the ul arm and whether the union holds it.
-func (u *TypedParamValue) Ul() (uint64, bool) {
-	return u.armUl, u.disc == 4
+func (u *TypedParamValue) Ul() (v uint64, ok bool) {
+	if ok = u.disc == 4; ok {
+		v = u.word
+	}
+	return v, ok
 }
 
 // SetUl makes the union hold the ul arm.
 func (u *TypedParamValue) SetUl(v uint64) {
 	*u = TypedParamValue{
-		armUl: v,
-		disc:  4,
+		disc: 4,
+		word: v,
 	}
 }
 
 // D returns the d arm and whether the union holds it.
-func (u *TypedParamValue) D() (float64, bool) {
-	return u.armD, u.disc == 5
+func (u *TypedParamValue) D() (v float64, ok bool) {
+	if ok = u.disc == 5; ok {
+		v = math.Float64frombits(u.word)
+	}
+	return v, ok
 }
 
 // SetD makes the union hold the d arm.
 func (u *TypedParamValue) SetD(v float64) {
 	*u = TypedParamValue{
-		armD: v,
 		disc: 5,
+		word: math.Float64bits(v),
 	}
 }
 
 // B returns the b arm and whether the union holds it.
-func (u *TypedParamValue) B() (int32, bool) {
-	return u.armB, u.disc == 6
+func (u *TypedParamValue) B() (v int32, ok bool) {
+	if ok = u.disc == 6; ok {
+		v = int32(u.word)
+	}
+	return v, ok
 }
 
 // SetB makes the union hold the b arm.
 func (u *TypedParamValue) SetB(v int32) {
 	*u = TypedParamValue{
-		armB: v,
 		disc: 6,
+		word: uint64(v),
 	}
 }
 
@@ -172,17 +185,17 @@ func (u *TypedParamValue) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendInt32(b, int32(u.disc))
 	switch u.disc {
 	case 1:
-		b = xdr.AppendInt32(b, int32(u.armI))
+		b = xdr.AppendInt32(b, int32(int32(u.word)))
 	case 2:
-		b = xdr.AppendUint32(b, uint32(u.armUI))
+		b = xdr.AppendUint32(b, uint32(uint32(u.word)))
 	case 3:
-		b = xdr.AppendInt64(b, int64(u.armL))
+		b = xdr.AppendInt64(b, int64(int64(u.word)))
 	case 4:
-		b = xdr.AppendUint64(b, uint64(u.armUl))
+		b = xdr.AppendUint64(b, uint64(u.word))
 	case 5:
-		b = xdr.AppendFloat64(b, float64(u.armD))
+		b = xdr.AppendFloat64(b, float64(math.Float64frombits(u.word)))
 	case 6:
-		b = xdr.AppendInt32(b, int32(u.armB))
+		b = xdr.AppendInt32(b, int32(int32(u.word)))
 	case 7:
 		b, err = xdr.AppendString(b, string(u.armS), 4194304)
 		if err != nil {
@@ -195,7 +208,8 @@ func (u *TypedParamValue) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (u *TypedParamValue) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return u.ConsumeXDRWith(b, &d)
@@ -221,48 +235,59 @@ func (u *TypedParamValue) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off += 4
 	switch u.disc {
 	case 1:
+		var x int32
 		if len(b)-off < 4 {
 			return off, xdr.Field(xdr.ErrShort, "i")
 		}
-		u.armI = xdr.Int32(b[off:])
+		x = xdr.Int32(b[off:])
 		off += 4
+		u.word = uint64(x)
 	case 2:
+		var x uint32
 		if len(b)-off < 4 {
 			return off, xdr.Field(xdr.ErrShort, "ui")
 		}
-		u.armUI = xdr.Uint32(b[off:])
+		x = xdr.Uint32(b[off:])
 		off += 4
+		u.word = uint64(x)
 	case 3:
+		var x int64
 		if len(b)-off < 8 {
 			return off, xdr.Field(xdr.ErrShort, "l")
 		}
-		u.armL = xdr.Int64(b[off:])
+		x = xdr.Int64(b[off:])
 		off += 8
+		u.word = uint64(x)
 	case 4:
+		var x uint64
 		if len(b)-off < 8 {
 			return off, xdr.Field(xdr.ErrShort, "ul")
 		}
-		u.armUl = xdr.Uint64(b[off:])
+		x = xdr.Uint64(b[off:])
 		off += 8
+		u.word = x
 	case 5:
+		var x float64
 		if len(b)-off < 8 {
 			return off, xdr.Field(xdr.ErrShort, "d")
 		}
-		u.armD = xdr.Float64(b[off:])
+		x = xdr.Float64(b[off:])
 		off += 8
+		u.word = math.Float64bits(x)
 	case 6:
+		var x int32
 		if len(b)-off < 4 {
 			return off, xdr.Field(xdr.ErrShort, "b")
 		}
-		u.armB = xdr.Int32(b[off:])
+		x = xdr.Int32(b[off:])
 		off += 4
+		u.word = uint64(x)
 	case 7:
 		{
-			x, n, err := d.ConsumeString(b[off:], 4194304)
+			n, err := d.ConsumeStringInto(&u.armS, b[off:], 4194304)
 			if err != nil {
 				return off, xdr.Field(err, "s")
 			}
-			u.armS = x
 			off += n
 		}
 	default:
@@ -315,7 +340,8 @@ func (v *TypedParam) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *TypedParam) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -333,11 +359,10 @@ func (v *TypedParam) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 func (v *TypedParam) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Field, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "field")
 		}
-		v.Field = x
 		off += n
 	}
 	{
@@ -388,7 +413,8 @@ func (v *NonnullServer) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NonnullServer) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -406,11 +432,10 @@ func (v *NonnullServer) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 func (v *NonnullServer) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -463,7 +488,8 @@ func (v *NonnullClient) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NonnullClient) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -481,7 +507,7 @@ func (v *NonnullClient) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 func (v *NonnullClient) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
+		n, err := v.Srv.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -537,7 +563,8 @@ func (v *ConnectOpenArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectOpenArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -594,7 +621,8 @@ func (v *ConnectGetLibVersionRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetLibVersionRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -653,7 +681,8 @@ func (v *ConnectListServersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListServersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -733,7 +762,8 @@ func (v *ConnectListServersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListServersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -756,10 +786,10 @@ func (v *ConnectListServersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "servers")
 		}
 		off += 4
-		v.Servers = make([]NonnullServer, cnt)
+		v.Servers = xdr.Resize(v.Servers, cnt)
 		for i := range v.Servers {
 			{
-				n, err := v.Servers[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Servers[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "servers")
 				}
@@ -816,7 +846,8 @@ func (v *ConnectLookupServerArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectLookupServerArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -834,11 +865,10 @@ func (v *ConnectLookupServerArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *ConnectLookupServerArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -887,7 +917,8 @@ func (v *ConnectLookupServerRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectLookupServerRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -905,7 +936,7 @@ func (v *ConnectLookupServerRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *ConnectLookupServerRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
+		n, err := v.Srv.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -955,7 +986,8 @@ func (v *ServerGetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ServerGetThreadpoolParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -973,7 +1005,7 @@ func (v *ServerGetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Deco
 func (v *ServerGetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
+		n, err := v.Srv.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1034,7 +1066,8 @@ func (v *ServerGetThreadpoolParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ServerGetThreadpoolParametersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1057,10 +1090,10 @@ func (v *ServerGetThreadpoolParametersRet) consume(b []byte, d *xdr.Decoder) (in
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -1127,7 +1160,8 @@ func (v *ServerSetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ServerSetThreadpoolParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1145,7 +1179,7 @@ func (v *ServerSetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Deco
 func (v *ServerSetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
+		n, err := v.Srv.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1157,10 +1191,10 @@ func (v *ServerSetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (i
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -1220,7 +1254,8 @@ func (v *ServerListClientsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ServerListClientsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1238,7 +1273,7 @@ func (v *ServerListClientsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *ServerListClientsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
+		n, err := v.Srv.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1307,7 +1342,8 @@ func (v *ServerListClientsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ServerListClientsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1330,10 +1366,10 @@ func (v *ServerListClientsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "clients")
 		}
 		off += 4
-		v.Clients = make([]NonnullClient, cnt)
+		v.Clients = xdr.Resize(v.Clients, cnt)
 		for i := range v.Clients {
 			{
-				n, err := v.Clients[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Clients[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "clients")
 				}
@@ -1393,7 +1429,8 @@ func (v *ServerLookupClientArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ServerLookupClientArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1411,7 +1448,7 @@ func (v *ServerLookupClientArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *ServerLookupClientArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
+		n, err := v.Srv.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1468,7 +1505,8 @@ func (v *ServerLookupClientRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ServerLookupClientRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1486,7 +1524,7 @@ func (v *ServerLookupClientRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *ServerLookupClientRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Clnt.ConsumeXDRWith(b[off:], d)
+		n, err := v.Clnt.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "clnt")
 		}
@@ -1536,7 +1574,8 @@ func (v *ClientGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ClientGetInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1554,7 +1593,7 @@ func (v *ClientGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *ClientGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Clnt.ConsumeXDRWith(b[off:], d)
+		n, err := v.Clnt.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "clnt")
 		}
@@ -1615,7 +1654,8 @@ func (v *ClientGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ClientGetInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1638,10 +1678,10 @@ func (v *ClientGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -1693,7 +1733,8 @@ func (v *ClientCloseArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ClientCloseArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1711,7 +1752,7 @@ func (v *ClientCloseArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) 
 func (v *ClientCloseArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Clnt.ConsumeXDRWith(b[off:], d)
+		n, err := v.Clnt.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "clnt")
 		}
@@ -1766,7 +1807,8 @@ func (v *ServerGetClientLimitsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ServerGetClientLimitsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1784,7 +1826,7 @@ func (v *ServerGetClientLimitsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *ServerGetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
+		n, err := v.Srv.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1845,7 +1887,8 @@ func (v *ServerGetClientLimitsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ServerGetClientLimitsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1868,10 +1911,10 @@ func (v *ServerGetClientLimitsRet) consume(b []byte, d *xdr.Decoder) (int, error
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -1938,7 +1981,8 @@ func (v *ServerSetClientLimitsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ServerSetClientLimitsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1956,7 +2000,7 @@ func (v *ServerSetClientLimitsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *ServerSetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
+		n, err := v.Srv.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1968,10 +2012,10 @@ func (v *ServerSetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -2028,7 +2072,8 @@ func (v *ServerUpdateTLSFilesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ServerUpdateTLSFilesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2046,7 +2091,7 @@ func (v *ServerUpdateTLSFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *ServerUpdateTLSFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
+		n, err := v.Srv.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -2092,7 +2137,8 @@ func (v *ConnectGetLoggingOutputsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetLoggingOutputsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2158,7 +2204,8 @@ func (v *ConnectGetLoggingOutputsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetLoggingOutputsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2176,11 +2223,10 @@ func (v *ConnectGetLoggingOutputsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *ConnectGetLoggingOutputsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Outputs, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "outputs")
 		}
-		v.Outputs = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -2223,7 +2269,8 @@ func (v *ConnectGetLoggingFiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetLoggingFiltersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2295,7 +2342,8 @@ func (v *ConnectGetLoggingFiltersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetLoggingFiltersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2321,11 +2369,10 @@ func (v *ConnectGetLoggingFiltersRet) consume(b []byte, d *xdr.Decoder) (int, er
 		if present {
 			v.Filters = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Filters, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "filters")
 				}
-				(*v.Filters) = x
 				off += n
 			}
 		} else {
@@ -2387,7 +2434,8 @@ func (v *ConnectSetLoggingOutputsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectSetLoggingOutputsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2413,11 +2461,10 @@ func (v *ConnectSetLoggingOutputsArgs) consume(b []byte, d *xdr.Decoder) (int, e
 		if present {
 			v.Outputs = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Outputs, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "outputs")
 				}
-				(*v.Outputs) = x
 				off += n
 			}
 		} else {
@@ -2479,7 +2526,8 @@ func (v *ConnectSetLoggingFiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectSetLoggingFiltersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2505,11 +2553,10 @@ func (v *ConnectSetLoggingFiltersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 		if present {
 			v.Filters = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Filters, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "filters")
 				}
-				(*v.Filters) = x
 				off += n
 			}
 		} else {
@@ -2558,7 +2605,8 @@ func (v *ConnectSetDaemonTimeoutArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectSetDaemonTimeoutArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)

@@ -42,7 +42,8 @@ func (v *DomainOpenNamespaceArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainOpenNamespaceArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)

@@ -48,7 +48,8 @@ func (v *DomainMonitorCommandArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMonitorCommandArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -73,11 +74,10 @@ func (v *DomainMonitorCommandArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Cmd, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cmd")
 		}
-		v.Cmd = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -126,7 +126,8 @@ func (v *DomainMonitorCommandRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMonitorCommandRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -144,11 +145,10 @@ func (v *DomainMonitorCommandRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainMonitorCommandRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Result, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "result")
 		}
-		v.Result = x
 		off += n
 	}
 	return off, nil
@@ -188,7 +188,8 @@ func (v *DomainAttachArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainAttachArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -256,7 +257,8 @@ func (v *DomainAttachRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainAttachRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -333,7 +335,8 @@ func (v *DomainAgentCommandArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainAgentCommandArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -358,11 +361,10 @@ func (v *DomainAgentCommandArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Cmd, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cmd")
 		}
-		v.Cmd = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -422,7 +424,8 @@ func (v *DomainAgentCommandRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainAgentCommandRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -448,11 +451,10 @@ func (v *DomainAgentCommandRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Result = new(remote.NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Result, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "result")
 				}
-				(*v.Result) = x
 				off += n
 			}
 		} else {
@@ -521,7 +523,8 @@ func (v *ConnectDomainMonitorEventRegisterArgs) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectDomainMonitorEventRegisterArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -566,11 +569,10 @@ func (v *ConnectDomainMonitorEventRegisterArgs) consume(b []byte, d *xdr.Decoder
 		if present {
 			v.Event = new(remote.NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Event, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "event")
 				}
-				(*v.Event) = x
 				off += n
 			}
 		} else {
@@ -617,7 +619,8 @@ func (v *ConnectDomainMonitorEventRegisterRet) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectDomainMonitorEventRegisterRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -674,7 +677,8 @@ func (v *ConnectDomainMonitorEventDeregisterArgs) AppendXDR(b []byte) ([]byte, e
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectDomainMonitorEventDeregisterArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -764,7 +768,8 @@ func (v *DomainMonitorEventMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMonitorEventMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -794,11 +799,10 @@ func (v *DomainMonitorEventMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Event, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "event")
 		}
-		v.Event = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -820,11 +824,10 @@ func (v *DomainMonitorEventMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Details = new(remote.NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Details, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "details")
 				}
-				(*v.Details) = x
 				off += n
 			}
 		} else {

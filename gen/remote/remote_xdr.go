@@ -4,6 +4,7 @@ package remote
 
 import (
 	"github.com/virtrpc/virtrpc/xdr"
+	"math"
 	"strconv"
 )
 
@@ -193,7 +194,8 @@ func (v *NonnullDomain) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NonnullDomain) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -211,11 +213,10 @@ func (v *NonnullDomain) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 func (v *NonnullDomain) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 16 {
@@ -272,7 +273,8 @@ func (v *NonnullNetwork) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NonnullNetwork) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -290,11 +292,10 @@ func (v *NonnullNetwork) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 func (v *NonnullNetwork) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 16 {
@@ -346,7 +347,8 @@ func (v *NonnullNetworkPort) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NonnullNetworkPort) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -364,7 +366,7 @@ func (v *NonnullNetworkPort) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *NonnullNetworkPort) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -419,7 +421,8 @@ func (v *NonnullNWFilter) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NonnullNWFilter) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -437,11 +440,10 @@ func (v *NonnullNWFilter) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) 
 func (v *NonnullNWFilter) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 16 {
@@ -496,7 +498,8 @@ func (v *NonnullNWFilterBinding) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NonnullNWFilterBinding) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -514,19 +517,17 @@ func (v *NonnullNWFilterBinding) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *NonnullNWFilterBinding) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Portdev, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "portdev")
 		}
-		v.Portdev = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Filtername, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "filtername")
 		}
-		v.Filtername = x
 		off += n
 	}
 	return off, nil
@@ -576,7 +577,8 @@ func (v *NonnullInterface) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NonnullInterface) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -594,19 +596,17 @@ func (v *NonnullInterface) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 func (v *NonnullInterface) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.MAC, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "mac")
 		}
-		v.MAC = x
 		off += n
 	}
 	return off, nil
@@ -653,7 +653,8 @@ func (v *NonnullStoragePool) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NonnullStoragePool) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -671,11 +672,10 @@ func (v *NonnullStoragePool) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *NonnullStoragePool) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 16 {
@@ -736,7 +736,8 @@ func (v *NonnullStorageVol) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NonnullStorageVol) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -754,27 +755,24 @@ func (v *NonnullStorageVol) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *NonnullStorageVol) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Pool, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
-		v.Pool = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Key, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "key")
 		}
-		v.Key = x
 		off += n
 	}
 	return off, nil
@@ -818,7 +816,8 @@ func (v *NonnullNodeDevice) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NonnullNodeDevice) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -836,11 +835,10 @@ func (v *NonnullNodeDevice) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *NonnullNodeDevice) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -890,7 +888,8 @@ func (v *NonnullSecret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NonnullSecret) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -918,11 +917,10 @@ func (v *NonnullSecret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.UsageType = xdr.Int32(b[off:])
 	off += 4
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.UsageID, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "usageID")
 		}
-		v.UsageID = x
 		off += n
 	}
 	return off, nil
@@ -972,7 +970,8 @@ func (v *NonnullDomainCheckpoint) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NonnullDomainCheckpoint) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -990,15 +989,14 @@ func (v *NonnullDomainCheckpoint) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NonnullDomainCheckpoint) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -1051,7 +1049,8 @@ func (v *NonnullDomainSnapshot) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NonnullDomainSnapshot) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1069,15 +1068,14 @@ func (v *NonnullDomainSnapshot) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *NonnullDomainSnapshot) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -1232,7 +1230,8 @@ func (v *Error) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *Error) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1268,11 +1267,10 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Message = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Message, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "message")
 				}
-				(*v.Message) = x
 				off += n
 			}
 		} else {
@@ -1293,7 +1291,7 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Dom = new(NonnullDomain)
 			{
-				n, err := (*v.Dom).ConsumeXDRWith(b[off:], d)
+				n, err := (*v.Dom).consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "dom")
 				}
@@ -1312,11 +1310,10 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Str1 = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Str1, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "str1")
 				}
-				(*v.Str1) = x
 				off += n
 			}
 		} else {
@@ -1332,11 +1329,10 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Str2 = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Str2, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "str2")
 				}
-				(*v.Str2) = x
 				off += n
 			}
 		} else {
@@ -1352,11 +1348,10 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Str3 = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Str3, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "str3")
 				}
-				(*v.Str3) = x
 				off += n
 			}
 		} else {
@@ -1382,7 +1377,7 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Net = new(NonnullNetwork)
 			{
-				n, err := (*v.Net).ConsumeXDRWith(b[off:], d)
+				n, err := (*v.Net).consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "net")
 				}
@@ -1497,7 +1492,8 @@ func (v *VCPUInfo) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *VCPUInfo) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1552,19 +1548,13 @@ func (v *VCPUInfo) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
 
-/*
-TypedParamValue is the XDR union remote_typed_param_value, switched on type. It holds one arm at a time: the
-// accessors say which, and the setters replace the whole value.
-*/
+// TypedParamValue is the XDR union remote_typed_param_value, switched on type. It holds one arm at a time: the
+// accessors say which, and the setters replace the whole value. Its numeric arms
+// share one 64-bit field.
 type TypedParamValue struct {
-	disc  int32
-	armI  int32
-	armUI uint32
-	armL  int64
-	armUl uint64
-	armD  float64
-	armB  int32
-	armS  NonnullString
+	disc int32
+	word uint64
+	armS NonnullString
 }
 
 // Type returns the discriminant.
@@ -1573,80 +1563,98 @@ func (u *TypedParamValue) Type() int32 {
 }
 
 // I returns the i arm and whether the union holds it.
-func (u *TypedParamValue) I() (int32, bool) {
-	return u.armI, u.disc == 1
+func (u *TypedParamValue) I() (v int32, ok bool) {
+	if ok = u.disc == 1; ok {
+		v = int32(u.word)
+	}
+	return v, ok
 }
 
 // SetI makes the union hold the i arm.
 func (u *TypedParamValue) SetI(v int32) {
 	*u = TypedParamValue{
-		armI: v,
 		disc: 1,
+		word: uint64(v),
 	}
 }
 
 // UI returns the ui arm and whether the union holds it.
-func (u *TypedParamValue) UI() (uint32, bool) {
-	return u.armUI, u.disc == 2
+func (u *TypedParamValue) UI() (v uint32, ok bool) {
+	if ok = u.disc == 2; ok {
+		v = uint32(u.word)
+	}
+	return v, ok
 }
 
 // SetUI makes the union hold the ui arm.
 func (u *TypedParamValue) SetUI(v uint32) {
 	*u = TypedParamValue{
-		armUI: v,
-		disc:  2,
+		disc: 2,
+		word: uint64(v),
 	}
 }
 
 // L returns the l arm and whether the union holds it.
-func (u *TypedParamValue) L() (int64, bool) {
-	return u.armL, u.disc == 3
+func (u *TypedParamValue) L() (v int64, ok bool) {
+	if ok = u.disc == 3; ok {
+		v = int64(u.word)
+	}
+	return v, ok
 }
 
 // SetL makes the union hold the l arm.
 func (u *TypedParamValue) SetL(v int64) {
 	*u = TypedParamValue{
-		armL: v,
 		disc: 3,
+		word: uint64(v),
 	}
 }
 
 // Ul returns the ul arm and whether the union holds it.
-func (u *TypedParamValue) Ul() (uint64, bool) {
-	return u.armUl, u.disc == 4
+func (u *TypedParamValue) Ul() (v uint64, ok bool) {
+	if ok = u.disc == 4; ok {
+		v = u.word
+	}
+	return v, ok
 }
 
 // SetUl makes the union hold the ul arm.
 func (u *TypedParamValue) SetUl(v uint64) {
 	*u = TypedParamValue{
-		armUl: v,
-		disc:  4,
+		disc: 4,
+		word: v,
 	}
 }
 
 // D returns the d arm and whether the union holds it.
-func (u *TypedParamValue) D() (float64, bool) {
-	return u.armD, u.disc == 5
+func (u *TypedParamValue) D() (v float64, ok bool) {
+	if ok = u.disc == 5; ok {
+		v = math.Float64frombits(u.word)
+	}
+	return v, ok
 }
 
 // SetD makes the union hold the d arm.
 func (u *TypedParamValue) SetD(v float64) {
 	*u = TypedParamValue{
-		armD: v,
 		disc: 5,
+		word: math.Float64bits(v),
 	}
 }
 
 // B returns the b arm and whether the union holds it.
-func (u *TypedParamValue) B() (int32, bool) {
-	return u.armB, u.disc == 6
+func (u *TypedParamValue) B() (v int32, ok bool) {
+	if ok = u.disc == 6; ok {
+		v = int32(u.word)
+	}
+	return v, ok
 }
 
 // SetB makes the union hold the b arm.
 func (u *TypedParamValue) SetB(v int32) {
 	*u = TypedParamValue{
-		armB: v,
 		disc: 6,
+		word: uint64(v),
 	}
 }
 
@@ -1691,17 +1699,17 @@ func (u *TypedParamValue) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendInt32(b, int32(u.disc))
 	switch u.disc {
 	case 1:
-		b = xdr.AppendInt32(b, int32(u.armI))
+		b = xdr.AppendInt32(b, int32(int32(u.word)))
 	case 2:
-		b = xdr.AppendUint32(b, uint32(u.armUI))
+		b = xdr.AppendUint32(b, uint32(uint32(u.word)))
 	case 3:
-		b = xdr.AppendInt64(b, int64(u.armL))
+		b = xdr.AppendInt64(b, int64(int64(u.word)))
 	case 4:
-		b = xdr.AppendUint64(b, uint64(u.armUl))
+		b = xdr.AppendUint64(b, uint64(u.word))
 	case 5:
-		b = xdr.AppendFloat64(b, float64(u.armD))
+		b = xdr.AppendFloat64(b, float64(math.Float64frombits(u.word)))
 	case 6:
-		b = xdr.AppendInt32(b, int32(u.armB))
+		b = xdr.AppendInt32(b, int32(int32(u.word)))
 	case 7:
 		b, err = xdr.AppendString(b, string(u.armS), 4194304)
 		if err != nil {
@@ -1714,7 +1722,8 @@ func (u *TypedParamValue) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (u *TypedParamValue) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return u.ConsumeXDRWith(b, &d)
@@ -1740,48 +1749,59 @@ func (u *TypedParamValue) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off += 4
 	switch u.disc {
 	case 1:
+		var x int32
 		if len(b)-off < 4 {
 			return off, xdr.Field(xdr.ErrShort, "i")
 		}
-		u.armI = xdr.Int32(b[off:])
+		x = xdr.Int32(b[off:])
 		off += 4
+		u.word = uint64(x)
 	case 2:
+		var x uint32
 		if len(b)-off < 4 {
 			return off, xdr.Field(xdr.ErrShort, "ui")
 		}
-		u.armUI = xdr.Uint32(b[off:])
+		x = xdr.Uint32(b[off:])
 		off += 4
+		u.word = uint64(x)
 	case 3:
+		var x int64
 		if len(b)-off < 8 {
 			return off, xdr.Field(xdr.ErrShort, "l")
 		}
-		u.armL = xdr.Int64(b[off:])
+		x = xdr.Int64(b[off:])
 		off += 8
+		u.word = uint64(x)
 	case 4:
+		var x uint64
 		if len(b)-off < 8 {
 			return off, xdr.Field(xdr.ErrShort, "ul")
 		}
-		u.armUl = xdr.Uint64(b[off:])
+		x = xdr.Uint64(b[off:])
 		off += 8
+		u.word = x
 	case 5:
+		var x float64
 		if len(b)-off < 8 {
 			return off, xdr.Field(xdr.ErrShort, "d")
 		}
-		u.armD = xdr.Float64(b[off:])
+		x = xdr.Float64(b[off:])
 		off += 8
+		u.word = math.Float64bits(x)
 	case 6:
+		var x int32
 		if len(b)-off < 4 {
 			return off, xdr.Field(xdr.ErrShort, "b")
 		}
-		u.armB = xdr.Int32(b[off:])
+		x = xdr.Int32(b[off:])
 		off += 4
+		u.word = uint64(x)
 	case 7:
 		{
-			x, n, err := d.ConsumeString(b[off:], 4194304)
+			n, err := d.ConsumeStringInto(&u.armS, b[off:], 4194304)
 			if err != nil {
 				return off, xdr.Field(err, "s")
 			}
-			u.armS = x
 			off += n
 		}
 	default:
@@ -1834,7 +1854,8 @@ func (v *TypedParam) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *TypedParam) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1852,11 +1873,10 @@ func (v *TypedParam) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 func (v *TypedParam) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Field, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "field")
 		}
-		v.Field = x
 		off += n
 	}
 	{
@@ -1910,7 +1930,8 @@ func (v *NodeGetCPUStats) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetCPUStats) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -1928,11 +1949,10 @@ func (v *NodeGetCPUStats) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) 
 func (v *NodeGetCPUStats) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Field, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "field")
 		}
-		v.Field = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -1984,7 +2004,8 @@ func (v *NodeGetMemoryStats) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetMemoryStats) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2002,11 +2023,10 @@ func (v *NodeGetMemoryStats) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *NodeGetMemoryStats) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Field, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "field")
 		}
-		v.Field = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -2058,7 +2078,8 @@ func (v *DomainDiskError) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainDiskError) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2076,11 +2097,10 @@ func (v *DomainDiskError) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) 
 func (v *DomainDiskError) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Disk, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "disk")
 		}
-		v.Disk = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -2138,7 +2158,8 @@ func (v *ConnectOpenArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectOpenArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2164,11 +2185,10 @@ func (v *ConnectOpenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Name = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Name, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "name")
 				}
-				(*v.Name) = x
 				off += n
 			}
 		} else {
@@ -2215,7 +2235,8 @@ func (v *ConnectSupportsFeatureArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectSupportsFeatureArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2272,7 +2293,8 @@ func (v *ConnectSupportsFeatureRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectSupportsFeatureRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2335,7 +2357,8 @@ func (v *ConnectGetTypeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetTypeRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2353,11 +2376,10 @@ func (v *ConnectGetTypeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *ConnectGetTypeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "type")
 		}
-		v.Type = x
 		off += n
 	}
 	return off, nil
@@ -2395,7 +2417,8 @@ func (v *ConnectGetVersionRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetVersionRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2452,7 +2475,8 @@ func (v *ConnectGetLibVersionRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetLibVersionRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2515,7 +2539,8 @@ func (v *ConnectGetHostnameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetHostnameRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2533,11 +2558,10 @@ func (v *ConnectGetHostnameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *ConnectGetHostnameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Hostname, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "hostname")
 		}
-		v.Hostname = x
 		off += n
 	}
 	return off, nil
@@ -2575,7 +2599,8 @@ func (v *ConnectGetSysinfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetSysinfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2638,7 +2663,8 @@ func (v *ConnectGetSysinfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetSysinfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2656,11 +2682,10 @@ func (v *ConnectGetSysinfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *ConnectGetSysinfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Sysinfo, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "sysinfo")
 		}
-		v.Sysinfo = x
 		off += n
 	}
 	return off, nil
@@ -2704,7 +2729,8 @@ func (v *ConnectGetURIRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetURIRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2722,11 +2748,10 @@ func (v *ConnectGetURIRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 func (v *ConnectGetURIRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.URI, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "uri")
 		}
-		v.URI = x
 		off += n
 	}
 	return off, nil
@@ -2776,7 +2801,8 @@ func (v *ConnectGetMaxVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetMaxVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2802,11 +2828,10 @@ func (v *ConnectGetMaxVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		if present {
 			v.Type = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Type, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "type")
 				}
-				(*v.Type) = x
 				off += n
 			}
 		} else {
@@ -2848,7 +2873,8 @@ func (v *ConnectGetMaxVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetMaxVCPUsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -2919,7 +2945,8 @@ func (v *NodeGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -3019,7 +3046,8 @@ func (v *ConnectGetCapabilitiesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetCapabilitiesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -3037,11 +3065,10 @@ func (v *ConnectGetCapabilitiesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *ConnectGetCapabilitiesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Capabilities, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "capabilities")
 		}
-		v.Capabilities = x
 		off += n
 	}
 	return off, nil
@@ -3130,7 +3157,8 @@ func (v *ConnectGetDomainCapabilitiesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetDomainCapabilitiesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -3156,11 +3184,10 @@ func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte, d *xdr.Decoder) (in
 		if present {
 			v.Emulatorbin = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Emulatorbin, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "emulatorbin")
 				}
-				(*v.Emulatorbin) = x
 				off += n
 			}
 		} else {
@@ -3176,11 +3203,10 @@ func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte, d *xdr.Decoder) (in
 		if present {
 			v.Arch = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Arch, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "arch")
 				}
-				(*v.Arch) = x
 				off += n
 			}
 		} else {
@@ -3196,11 +3222,10 @@ func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte, d *xdr.Decoder) (in
 		if present {
 			v.Machine = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Machine, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "machine")
 				}
-				(*v.Machine) = x
 				off += n
 			}
 		} else {
@@ -3216,11 +3241,10 @@ func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte, d *xdr.Decoder) (in
 		if present {
 			v.Virttype = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Virttype, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "virttype")
 				}
-				(*v.Virttype) = x
 				off += n
 			}
 		} else {
@@ -3273,7 +3297,8 @@ func (v *ConnectGetDomainCapabilitiesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetDomainCapabilitiesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -3291,11 +3316,10 @@ func (v *ConnectGetDomainCapabilitiesRet) ConsumeXDRWith(b []byte, d *xdr.Decode
 func (v *ConnectGetDomainCapabilitiesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Capabilities, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "capabilities")
 		}
-		v.Capabilities = x
 		off += n
 	}
 	return off, nil
@@ -3337,7 +3361,8 @@ func (v *NodeGetCPUStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetCPUStatsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -3422,7 +3447,8 @@ func (v *NodeGetCPUStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetCPUStatsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -3445,10 +3471,10 @@ func (v *NodeGetCPUStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]NodeGetCPUStats, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -3500,7 +3526,8 @@ func (v *NodeGetMemoryStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetMemoryStatsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -3585,7 +3612,8 @@ func (v *NodeGetMemoryStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetMemoryStatsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -3608,10 +3636,10 @@ func (v *NodeGetMemoryStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]NodeGetMemoryStats, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -3661,7 +3689,8 @@ func (v *NodeGetCellsFreeMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetCellsFreeMemoryArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -3733,7 +3762,8 @@ func (v *NodeGetCellsFreeMemoryRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetCellsFreeMemoryRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -3756,7 +3786,7 @@ func (v *NodeGetCellsFreeMemoryRet) consume(b []byte, d *xdr.Decoder) (int, erro
 			return off, xdr.Field(err, "cells")
 		}
 		off += 4
-		v.Cells = make([]uint64, cnt)
+		v.Cells = xdr.Resize(v.Cells, cnt)
 		for i := range v.Cells {
 			if len(b)-off < 8 {
 				return off, xdr.Field(xdr.Index(xdr.ErrShort, i), "cells")
@@ -3800,7 +3830,8 @@ func (v *NodeGetFreeMemoryRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetFreeMemoryRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -3863,7 +3894,8 @@ func (v *DomainGetSchedulerTypeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetSchedulerTypeArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -3881,7 +3913,7 @@ func (v *DomainGetSchedulerTypeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *DomainGetSchedulerTypeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -3931,7 +3963,8 @@ func (v *DomainGetSchedulerTypeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetSchedulerTypeRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -3949,11 +3982,10 @@ func (v *DomainGetSchedulerTypeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *DomainGetSchedulerTypeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "type")
 		}
-		v.Type = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -4005,7 +4037,8 @@ func (v *DomainGetSchedulerParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetSchedulerParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -4023,7 +4056,7 @@ func (v *DomainGetSchedulerParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decod
 func (v *DomainGetSchedulerParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4084,7 +4117,8 @@ func (v *DomainGetSchedulerParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetSchedulerParametersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -4107,10 +4141,10 @@ func (v *DomainGetSchedulerParametersRet) consume(b []byte, d *xdr.Decoder) (int
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4165,7 +4199,8 @@ func (v *DomainGetSchedulerParametersFlagsArgs) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetSchedulerParametersFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -4183,7 +4218,7 @@ func (v *DomainGetSchedulerParametersFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.
 func (v *DomainGetSchedulerParametersFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4249,7 +4284,8 @@ func (v *DomainGetSchedulerParametersFlagsRet) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetSchedulerParametersFlagsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -4272,10 +4308,10 @@ func (v *DomainGetSchedulerParametersFlagsRet) consume(b []byte, d *xdr.Decoder)
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4339,7 +4375,8 @@ func (v *DomainSetSchedulerParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetSchedulerParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -4357,7 +4394,7 @@ func (v *DomainSetSchedulerParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decod
 func (v *DomainSetSchedulerParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4369,10 +4406,10 @@ func (v *DomainSetSchedulerParametersArgs) consume(b []byte, d *xdr.Decoder) (in
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4439,7 +4476,8 @@ func (v *DomainSetSchedulerParametersFlagsArgs) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetSchedulerParametersFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -4457,7 +4495,7 @@ func (v *DomainSetSchedulerParametersFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.
 func (v *DomainSetSchedulerParametersFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4469,10 +4507,10 @@ func (v *DomainSetSchedulerParametersFlagsArgs) consume(b []byte, d *xdr.Decoder
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4544,7 +4582,8 @@ func (v *DomainSetBlkioParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetBlkioParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -4562,7 +4601,7 @@ func (v *DomainSetBlkioParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainSetBlkioParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4574,10 +4613,10 @@ func (v *DomainSetBlkioParametersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4637,7 +4676,8 @@ func (v *DomainGetBlkioParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetBlkioParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -4655,7 +4695,7 @@ func (v *DomainGetBlkioParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainGetBlkioParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4724,7 +4764,8 @@ func (v *DomainGetBlkioParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetBlkioParametersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -4747,10 +4788,10 @@ func (v *DomainGetBlkioParametersRet) consume(b []byte, d *xdr.Decoder) (int, er
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4822,7 +4863,8 @@ func (v *DomainSetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetMemoryParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -4840,7 +4882,7 @@ func (v *DomainSetMemoryParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *DomainSetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4852,10 +4894,10 @@ func (v *DomainSetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, 
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4915,7 +4957,8 @@ func (v *DomainGetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetMemoryParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -4933,7 +4976,7 @@ func (v *DomainGetMemoryParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *DomainGetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -5002,7 +5045,8 @@ func (v *DomainGetMemoryParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetMemoryParametersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -5025,10 +5069,10 @@ func (v *DomainGetMemoryParametersRet) consume(b []byte, d *xdr.Decoder) (int, e
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -5094,7 +5138,8 @@ func (v *DomainBlockResizeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBlockResizeArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -5112,18 +5157,17 @@ func (v *DomainBlockResizeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainBlockResizeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Disk, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "disk")
 		}
-		v.Disk = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -5195,7 +5239,8 @@ func (v *DomainSetNUMAParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetNUMAParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -5213,7 +5258,7 @@ func (v *DomainSetNUMAParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainSetNUMAParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -5225,10 +5270,10 @@ func (v *DomainSetNUMAParametersArgs) consume(b []byte, d *xdr.Decoder) (int, er
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -5288,7 +5333,8 @@ func (v *DomainGetNUMAParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetNUMAParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -5306,7 +5352,7 @@ func (v *DomainGetNUMAParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainGetNUMAParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -5375,7 +5421,8 @@ func (v *DomainGetNUMAParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetNUMAParametersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -5398,10 +5445,10 @@ func (v *DomainGetNUMAParametersRet) consume(b []byte, d *xdr.Decoder) (int, err
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -5473,7 +5520,8 @@ func (v *DomainSetPerfEventsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetPerfEventsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -5491,7 +5539,7 @@ func (v *DomainSetPerfEventsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainSetPerfEventsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -5503,10 +5551,10 @@ func (v *DomainSetPerfEventsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -5563,7 +5611,8 @@ func (v *DomainGetPerfEventsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetPerfEventsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -5581,7 +5630,7 @@ func (v *DomainGetPerfEventsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainGetPerfEventsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -5642,7 +5691,8 @@ func (v *DomainGetPerfEventsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetPerfEventsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -5665,10 +5715,10 @@ func (v *DomainGetPerfEventsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -5723,7 +5773,8 @@ func (v *DomainBlockStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBlockStatsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -5741,18 +5792,17 @@ func (v *DomainBlockStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *DomainBlockStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
-		v.Path = x
 		off += n
 	}
 	return off, nil
@@ -5798,7 +5848,8 @@ func (v *DomainBlockStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBlockStatsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -5893,7 +5944,8 @@ func (v *DomainBlockStatsFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBlockStatsFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -5911,18 +5963,17 @@ func (v *DomainBlockStatsFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *DomainBlockStatsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
-		v.Path = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -5988,7 +6039,8 @@ func (v *DomainBlockStatsFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBlockStatsFlagsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -6011,10 +6063,10 @@ func (v *DomainBlockStatsFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -6074,7 +6126,8 @@ func (v *DomainInterfaceStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainInterfaceStatsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -6092,18 +6145,17 @@ func (v *DomainInterfaceStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainInterfaceStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Device, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "device")
 		}
-		v.Device = x
 		off += n
 	}
 	return off, nil
@@ -6155,7 +6207,8 @@ func (v *DomainInterfaceStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainInterfaceStatsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -6277,7 +6330,8 @@ func (v *DomainSetInterfaceParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetInterfaceParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -6295,18 +6349,17 @@ func (v *DomainSetInterfaceParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decod
 func (v *DomainSetInterfaceParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Device, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "device")
 		}
-		v.Device = x
 		off += n
 	}
 	{
@@ -6315,10 +6368,10 @@ func (v *DomainSetInterfaceParametersArgs) consume(b []byte, d *xdr.Decoder) (in
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -6384,7 +6437,8 @@ func (v *DomainGetInterfaceParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetInterfaceParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -6402,18 +6456,17 @@ func (v *DomainGetInterfaceParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decod
 func (v *DomainGetInterfaceParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Device, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "device")
 		}
-		v.Device = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -6479,7 +6532,8 @@ func (v *DomainGetInterfaceParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetInterfaceParametersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -6502,10 +6556,10 @@ func (v *DomainGetInterfaceParametersRet) consume(b []byte, d *xdr.Decoder) (int
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -6565,7 +6619,8 @@ func (v *DomainMemoryStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMemoryStatsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -6583,7 +6638,7 @@ func (v *DomainMemoryStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainMemoryStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6636,7 +6691,8 @@ func (v *DomainMemoryStat) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMemoryStat) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -6711,7 +6767,8 @@ func (v *DomainMemoryStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMemoryStatsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -6734,10 +6791,10 @@ func (v *DomainMemoryStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "stats")
 		}
 		off += 4
-		v.Stats = make([]DomainMemoryStat, cnt)
+		v.Stats = xdr.Resize(v.Stats, cnt)
 		for i := range v.Stats {
 			{
-				n, err := v.Stats[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Stats[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "stats")
 				}
@@ -6801,7 +6858,8 @@ func (v *DomainBlockPeekArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBlockPeekArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -6819,18 +6877,17 @@ func (v *DomainBlockPeekArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainBlockPeekArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
-		v.Path = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -6889,7 +6946,8 @@ func (v *DomainBlockPeekRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBlockPeekRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -6907,11 +6965,10 @@ func (v *DomainBlockPeekRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *DomainBlockPeekRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.Buffer, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "buffer")
 		}
-		v.Buffer = x
 		off += n
 	}
 	return off, nil
@@ -6964,7 +7021,8 @@ func (v *DomainMemoryPeekArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMemoryPeekArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -6982,7 +7040,7 @@ func (v *DomainMemoryPeekArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *DomainMemoryPeekArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7044,7 +7102,8 @@ func (v *DomainMemoryPeekRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMemoryPeekRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7062,11 +7121,10 @@ func (v *DomainMemoryPeekRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainMemoryPeekRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.Buffer, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "buffer")
 		}
-		v.Buffer = x
 		off += n
 	}
 	return off, nil
@@ -7119,7 +7177,8 @@ func (v *DomainGetBlockInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetBlockInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7137,18 +7196,17 @@ func (v *DomainGetBlockInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainGetBlockInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
-		v.Path = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -7195,7 +7253,8 @@ func (v *DomainGetBlockInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetBlockInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7262,7 +7321,8 @@ func (v *ConnectListDomainsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListDomainsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7329,7 +7389,8 @@ func (v *ConnectListDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListDomainsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7352,7 +7413,7 @@ func (v *ConnectListDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "ids")
 		}
 		off += 4
-		v.IDs = make([]int32, cnt)
+		v.IDs = xdr.Resize(v.IDs, cnt)
 		for i := range v.IDs {
 			if len(b)-off < 4 {
 				return off, xdr.Field(xdr.Index(xdr.ErrShort, i), "ids")
@@ -7396,7 +7457,8 @@ func (v *ConnectNumOfDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNumOfDomainsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7462,7 +7524,8 @@ func (v *DomainCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7480,11 +7543,10 @@ func (v *DomainCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml_desc")
 		}
-		v.XMLDesc = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -7533,7 +7595,8 @@ func (v *DomainCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7551,7 +7614,7 @@ func (v *DomainCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *DomainCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7601,7 +7664,8 @@ func (v *DomainCreateXMLWithFilesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCreateXMLWithFilesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7619,11 +7683,10 @@ func (v *DomainCreateXMLWithFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainCreateXMLWithFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml_desc")
 		}
-		v.XMLDesc = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -7672,7 +7735,8 @@ func (v *DomainCreateXMLWithFilesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCreateXMLWithFilesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7690,7 +7754,7 @@ func (v *DomainCreateXMLWithFilesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainCreateXMLWithFilesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7731,7 +7795,8 @@ func (v *DomainLookupByIDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainLookupByIDArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7794,7 +7859,8 @@ func (v *DomainLookupByIDRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainLookupByIDRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7812,7 +7878,7 @@ func (v *DomainLookupByIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainLookupByIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7853,7 +7919,8 @@ func (v *DomainLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7916,7 +7983,8 @@ func (v *DomainLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7934,7 +8002,7 @@ func (v *DomainLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7981,7 +8049,8 @@ func (v *DomainLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -7999,11 +8068,10 @@ func (v *DomainLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -8047,7 +8115,8 @@ func (v *DomainLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -8065,7 +8134,7 @@ func (v *DomainLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8112,7 +8181,8 @@ func (v *DomainSuspendArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSuspendArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -8130,7 +8200,7 @@ func (v *DomainSuspendArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *DomainSuspendArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8177,7 +8247,8 @@ func (v *DomainResumeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainResumeArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -8195,7 +8266,7 @@ func (v *DomainResumeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 func (v *DomainResumeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8251,7 +8322,8 @@ func (v *DomainPmSuspendForDurationArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainPmSuspendForDurationArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -8269,7 +8341,7 @@ func (v *DomainPmSuspendForDurationArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *DomainPmSuspendForDurationArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8334,7 +8406,8 @@ func (v *DomainPmWakeupArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainPmWakeupArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -8352,7 +8425,7 @@ func (v *DomainPmWakeupArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *DomainPmWakeupArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8404,7 +8477,8 @@ func (v *DomainShutdownArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainShutdownArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -8422,7 +8496,7 @@ func (v *DomainShutdownArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *DomainShutdownArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8472,7 +8546,8 @@ func (v *DomainRebootArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainRebootArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -8490,7 +8565,7 @@ func (v *DomainRebootArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 func (v *DomainRebootArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8545,7 +8620,8 @@ func (v *DomainResetArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainResetArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -8563,7 +8639,7 @@ func (v *DomainResetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) 
 func (v *DomainResetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8615,7 +8691,8 @@ func (v *DomainDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainDestroyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -8633,7 +8710,7 @@ func (v *DomainDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *DomainDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8683,7 +8760,8 @@ func (v *DomainDestroyFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainDestroyFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -8701,7 +8779,7 @@ func (v *DomainDestroyFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainDestroyFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8753,7 +8831,8 @@ func (v *DomainGetOsTypeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetOsTypeArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -8771,7 +8850,7 @@ func (v *DomainGetOsTypeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainGetOsTypeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8818,7 +8897,8 @@ func (v *DomainGetOsTypeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetOsTypeRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -8836,11 +8916,10 @@ func (v *DomainGetOsTypeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *DomainGetOsTypeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "type")
 		}
-		v.Type = x
 		off += n
 	}
 	return off, nil
@@ -8884,7 +8963,8 @@ func (v *DomainGetMaxMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetMaxMemoryArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -8902,7 +8982,7 @@ func (v *DomainGetMaxMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainGetMaxMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8943,7 +9023,8 @@ func (v *DomainGetMaxMemoryRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetMaxMemoryRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -9009,7 +9090,8 @@ func (v *DomainSetMaxMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetMaxMemoryArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -9027,7 +9109,7 @@ func (v *DomainSetMaxMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainSetMaxMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9082,7 +9164,8 @@ func (v *DomainSetMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetMemoryArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -9100,7 +9183,7 @@ func (v *DomainSetMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainSetMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9158,7 +9241,8 @@ func (v *DomainSetMemoryFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetMemoryFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -9176,7 +9260,7 @@ func (v *DomainSetMemoryFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainSetMemoryFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9239,7 +9323,8 @@ func (v *DomainSetMemoryStatsPeriodArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetMemoryStatsPeriodArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -9257,7 +9342,7 @@ func (v *DomainSetMemoryStatsPeriodArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *DomainSetMemoryStatsPeriodArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9314,7 +9399,8 @@ func (v *DomainGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -9332,7 +9418,7 @@ func (v *DomainGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *DomainGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9381,7 +9467,8 @@ func (v *DomainGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -9476,7 +9563,8 @@ func (v *DomainSaveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSaveArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -9494,18 +9582,17 @@ func (v *DomainSaveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 func (v *DomainSaveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.To, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "to")
 		}
-		v.To = x
 		off += n
 	}
 	return off, nil
@@ -9570,7 +9657,8 @@ func (v *DomainSaveFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSaveFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -9588,18 +9676,17 @@ func (v *DomainSaveFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainSaveFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.To, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "to")
 		}
-		v.To = x
 		off += n
 	}
 	{
@@ -9611,11 +9698,10 @@ func (v *DomainSaveFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Dxml = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Dxml, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dxml")
 				}
-				(*v.Dxml) = x
 				off += n
 			}
 		} else {
@@ -9686,7 +9772,8 @@ func (v *DomainSaveParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSaveParamsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -9704,7 +9791,7 @@ func (v *DomainSaveParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *DomainSaveParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9716,10 +9803,10 @@ func (v *DomainSaveParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -9773,7 +9860,8 @@ func (v *DomainRestoreArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainRestoreArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -9791,11 +9879,10 @@ func (v *DomainRestoreArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *DomainRestoreArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.From, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "from")
 		}
-		v.From = x
 		off += n
 	}
 	return off, nil
@@ -9854,7 +9941,8 @@ func (v *DomainRestoreFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainRestoreFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -9872,11 +9960,10 @@ func (v *DomainRestoreFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainRestoreFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.From, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "from")
 		}
-		v.From = x
 		off += n
 	}
 	{
@@ -9888,11 +9975,10 @@ func (v *DomainRestoreFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		if present {
 			v.Dxml = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Dxml, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dxml")
 				}
-				(*v.Dxml) = x
 				off += n
 			}
 		} else {
@@ -9957,7 +10043,8 @@ func (v *DomainRestoreParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainRestoreParamsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -9980,10 +10067,10 @@ func (v *DomainRestoreParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -10040,7 +10127,8 @@ func (v *DomainSaveImageGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSaveImageGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -10058,11 +10146,10 @@ func (v *DomainSaveImageGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *DomainSaveImageGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.File, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "file")
 		}
-		v.File = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -10111,7 +10198,8 @@ func (v *DomainSaveImageGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSaveImageGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -10129,11 +10217,10 @@ func (v *DomainSaveImageGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainSaveImageGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -10186,7 +10273,8 @@ func (v *DomainSaveImageDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSaveImageDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -10204,19 +10292,17 @@ func (v *DomainSaveImageDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainSaveImageDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.File, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "file")
 		}
-		v.File = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Dxml, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dxml")
 		}
-		v.Dxml = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -10274,7 +10360,8 @@ func (v *DomainCoreDumpArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCoreDumpArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -10292,18 +10379,17 @@ func (v *DomainCoreDumpArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *DomainCoreDumpArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.To, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "to")
 		}
-		v.To = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -10364,7 +10450,8 @@ func (v *DomainCoreDumpWithFormatArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCoreDumpWithFormatArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -10382,18 +10469,17 @@ func (v *DomainCoreDumpWithFormatArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainCoreDumpWithFormatArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.To, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "to")
 		}
-		v.To = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -10453,7 +10539,8 @@ func (v *DomainScreenshotArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainScreenshotArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -10471,7 +10558,7 @@ func (v *DomainScreenshotArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *DomainScreenshotArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10534,7 +10621,8 @@ func (v *DomainScreenshotRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainScreenshotRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -10560,11 +10648,10 @@ func (v *DomainScreenshotRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Mime = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Mime, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "mime")
 				}
-				(*v.Mime) = x
 				off += n
 			}
 		} else {
@@ -10615,7 +10702,8 @@ func (v *DomainGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -10633,7 +10721,7 @@ func (v *DomainGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *DomainGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10685,7 +10773,8 @@ func (v *DomainGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -10703,11 +10792,10 @@ func (v *DomainGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -10775,7 +10863,8 @@ func (v *DomainMigratePrepareArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePrepareArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -10801,11 +10890,10 @@ func (v *DomainMigratePrepareArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		if present {
 			v.URIIn = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.URIIn, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri_in")
 				}
-				(*v.URIIn) = x
 				off += n
 			}
 		} else {
@@ -10826,11 +10914,10 @@ func (v *DomainMigratePrepareArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Dname, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
-				(*v.Dname) = x
 				off += n
 			}
 		} else {
@@ -10895,7 +10982,8 @@ func (v *DomainMigratePrepareRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePrepareRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -10913,11 +11001,10 @@ func (v *DomainMigratePrepareRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainMigratePrepareRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.Cookie, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie")
 		}
-		v.Cookie = x
 		off += n
 	}
 	{
@@ -10929,11 +11016,10 @@ func (v *DomainMigratePrepareRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		if present {
 			v.URIOut = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.URIOut, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri_out")
 				}
-				(*v.URIOut) = x
 				off += n
 			}
 		} else {
@@ -11011,7 +11097,8 @@ func (v *DomainMigratePerformArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePerformArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -11029,26 +11116,24 @@ func (v *DomainMigratePerformArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainMigratePerformArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.Cookie, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie")
 		}
-		v.Cookie = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.URI, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "uri")
 		}
-		v.URI = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -11065,11 +11150,10 @@ func (v *DomainMigratePerformArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Dname, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
-				(*v.Dname) = x
 				off += n
 			}
 		} else {
@@ -11137,7 +11221,8 @@ func (v *DomainMigrateFinishArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateFinishArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -11155,27 +11240,24 @@ func (v *DomainMigrateFinishArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainMigrateFinishArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Dname, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dname")
 		}
-		v.Dname = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.Cookie, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie")
 		}
-		v.Cookie = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.URI, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "uri")
 		}
-		v.URI = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -11224,7 +11306,8 @@ func (v *DomainMigrateFinishRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateFinishRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -11242,7 +11325,7 @@ func (v *DomainMigrateFinishRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainMigrateFinishRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Ddom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Ddom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "ddom")
 		}
@@ -11319,7 +11402,8 @@ func (v *DomainMigratePrepare2Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePrepare2Args) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -11345,11 +11429,10 @@ func (v *DomainMigratePrepare2Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		if present {
 			v.URIIn = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.URIIn, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri_in")
 				}
-				(*v.URIIn) = x
 				off += n
 			}
 		} else {
@@ -11370,11 +11453,10 @@ func (v *DomainMigratePrepare2Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Dname, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
-				(*v.Dname) = x
 				off += n
 			}
 		} else {
@@ -11387,11 +11469,10 @@ func (v *DomainMigratePrepare2Args) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Resource = xdr.Uint64(b[off:])
 	off += 8
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.DomXML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dom_xml")
 		}
-		v.DomXML = x
 		off += n
 	}
 	return off, nil
@@ -11447,7 +11528,8 @@ func (v *DomainMigratePrepare2Ret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePrepare2Ret) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -11465,11 +11547,10 @@ func (v *DomainMigratePrepare2Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainMigratePrepare2Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.Cookie, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie")
 		}
-		v.Cookie = x
 		off += n
 	}
 	{
@@ -11481,11 +11562,10 @@ func (v *DomainMigratePrepare2Ret) consume(b []byte, d *xdr.Decoder) (int, error
 		if present {
 			v.URIOut = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.URIOut, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri_out")
 				}
-				(*v.URIOut) = x
 				off += n
 			}
 		} else {
@@ -11551,7 +11631,8 @@ func (v *DomainMigrateFinish2Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateFinish2Args) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -11569,27 +11650,24 @@ func (v *DomainMigrateFinish2Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainMigrateFinish2Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Dname, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dname")
 		}
-		v.Dname = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.Cookie, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie")
 		}
-		v.Cookie = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.URI, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "uri")
 		}
-		v.URI = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -11643,7 +11721,8 @@ func (v *DomainMigrateFinish2Ret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateFinish2Ret) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -11661,7 +11740,7 @@ func (v *DomainMigrateFinish2Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainMigrateFinish2Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Ddom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Ddom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "ddom")
 		}
@@ -11702,7 +11781,8 @@ func (v *ConnectListDefinedDomainsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListDefinedDomainsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -11774,7 +11854,8 @@ func (v *ConnectListDefinedDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListDefinedDomainsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -11797,14 +11878,13 @@ func (v *ConnectListDefinedDomainsRet) consume(b []byte, d *xdr.Decoder) (int, e
 			return off, xdr.Field(err, "names")
 		}
 		off += 4
-		v.Names = make([]NonnullString, cnt)
+		v.Names = xdr.Resize(v.Names, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
-				v.Names[i] = x
 				off += n
 			}
 		}
@@ -11844,7 +11924,8 @@ func (v *ConnectNumOfDefinedDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNumOfDefinedDomainsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -11907,7 +11988,8 @@ func (v *DomainCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCreateArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -11925,7 +12007,7 @@ func (v *DomainCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 func (v *DomainCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11975,7 +12057,8 @@ func (v *DomainCreateWithFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCreateWithFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -11993,7 +12076,7 @@ func (v *DomainCreateWithFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *DomainCreateWithFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12045,7 +12128,8 @@ func (v *DomainCreateWithFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCreateWithFlagsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -12063,7 +12147,7 @@ func (v *DomainCreateWithFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainCreateWithFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12113,7 +12197,8 @@ func (v *DomainCreateWithFilesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCreateWithFilesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -12131,7 +12216,7 @@ func (v *DomainCreateWithFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *DomainCreateWithFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12183,7 +12268,8 @@ func (v *DomainCreateWithFilesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCreateWithFilesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -12201,7 +12287,7 @@ func (v *DomainCreateWithFilesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainCreateWithFilesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12248,7 +12334,8 @@ func (v *DomainDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -12266,11 +12353,10 @@ func (v *DomainDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -12314,7 +12400,8 @@ func (v *DomainDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -12332,7 +12419,7 @@ func (v *DomainDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *DomainDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12382,7 +12469,8 @@ func (v *DomainDefineXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainDefineXMLFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -12400,11 +12488,10 @@ func (v *DomainDefineXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -12453,7 +12540,8 @@ func (v *DomainDefineXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainDefineXMLFlagsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -12471,7 +12559,7 @@ func (v *DomainDefineXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12518,7 +12606,8 @@ func (v *DomainUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainUndefineArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -12536,7 +12625,7 @@ func (v *DomainUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *DomainUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12586,7 +12675,8 @@ func (v *DomainUndefineFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainUndefineFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -12604,7 +12694,7 @@ func (v *DomainUndefineFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainUndefineFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12659,7 +12749,8 @@ func (v *DomainInjectNmiArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainInjectNmiArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -12677,7 +12768,7 @@ func (v *DomainInjectNmiArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainInjectNmiArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12748,7 +12839,8 @@ func (v *DomainSendKeyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSendKeyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -12766,7 +12858,7 @@ func (v *DomainSendKeyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *DomainSendKeyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12788,7 +12880,7 @@ func (v *DomainSendKeyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "keycodes")
 		}
 		off += 4
-		v.Keycodes = make([]uint32, cnt)
+		v.Keycodes = xdr.Resize(v.Keycodes, cnt)
 		for i := range v.Keycodes {
 			if len(b)-off < 4 {
 				return off, xdr.Field(xdr.Index(xdr.ErrShort, i), "keycodes")
@@ -12852,7 +12944,8 @@ func (v *DomainSendProcessSignalArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSendProcessSignalArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -12870,7 +12963,7 @@ func (v *DomainSendProcessSignalArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainSendProcessSignalArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12935,7 +13028,8 @@ func (v *DomainSetVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -12953,7 +13047,7 @@ func (v *DomainSetVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *DomainSetVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13011,7 +13105,8 @@ func (v *DomainSetVCPUsFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetVCPUsFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -13029,7 +13124,7 @@ func (v *DomainSetVCPUsFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainSetVCPUsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13089,7 +13184,8 @@ func (v *DomainGetVCPUsFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetVCPUsFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -13107,7 +13203,7 @@ func (v *DomainGetVCPUsFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainGetVCPUsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13153,7 +13249,8 @@ func (v *DomainGetVCPUsFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetVCPUsFlagsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -13225,7 +13322,8 @@ func (v *DomainPinVCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainPinVCPUArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -13243,7 +13341,7 @@ func (v *DomainPinVCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *DomainPinVCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13255,11 +13353,10 @@ func (v *DomainPinVCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.VCPU = xdr.Uint32(b[off:])
 	off += 4
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 2048)
+		n, err := d.ConsumeOpaqueInto(&v.Cpumap, b[off:], 2048)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
-		v.Cpumap = x
 		off += n
 	}
 	return off, nil
@@ -13315,7 +13412,8 @@ func (v *DomainPinVCPUFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainPinVCPUFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -13333,7 +13431,7 @@ func (v *DomainPinVCPUFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainPinVCPUFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13345,11 +13443,10 @@ func (v *DomainPinVCPUFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.VCPU = xdr.Uint32(b[off:])
 	off += 4
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 2048)
+		n, err := d.ConsumeOpaqueInto(&v.Cpumap, b[off:], 2048)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
-		v.Cpumap = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -13407,7 +13504,8 @@ func (v *DomainGetVCPUPinInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetVCPUPinInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -13425,7 +13523,7 @@ func (v *DomainGetVCPUPinInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainGetVCPUPinInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13490,7 +13588,8 @@ func (v *DomainGetVCPUPinInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetVCPUPinInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -13508,11 +13607,10 @@ func (v *DomainGetVCPUPinInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainGetVCPUPinInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 8388608)
+		n, err := d.ConsumeOpaqueInto(&v.Cpumaps, b[off:], 8388608)
 		if err != nil {
 			return off, xdr.Field(err, "cpumaps")
 		}
-		v.Cpumaps = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -13570,7 +13668,8 @@ func (v *DomainPinEmulatorArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainPinEmulatorArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -13588,18 +13687,17 @@ func (v *DomainPinEmulatorArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainPinEmulatorArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 2048)
+		n, err := d.ConsumeOpaqueInto(&v.Cpumap, b[off:], 2048)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
-		v.Cpumap = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -13654,7 +13752,8 @@ func (v *DomainGetEmulatorPinInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetEmulatorPinInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -13672,7 +13771,7 @@ func (v *DomainGetEmulatorPinInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainGetEmulatorPinInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13732,7 +13831,8 @@ func (v *DomainGetEmulatorPinInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetEmulatorPinInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -13750,11 +13850,10 @@ func (v *DomainGetEmulatorPinInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainGetEmulatorPinInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 8388608)
+		n, err := d.ConsumeOpaqueInto(&v.Cpumaps, b[off:], 8388608)
 		if err != nil {
 			return off, xdr.Field(err, "cpumaps")
 		}
-		v.Cpumaps = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -13809,7 +13908,8 @@ func (v *DomainGetVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -13827,7 +13927,7 @@ func (v *DomainGetVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *DomainGetVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13897,7 +13997,8 @@ func (v *DomainGetVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetVCPUsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -13920,10 +14021,10 @@ func (v *DomainGetVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "info")
 		}
 		off += 4
-		v.Info = make([]VCPUInfo, cnt)
+		v.Info = xdr.Resize(v.Info, cnt)
 		for i := range v.Info {
 			{
-				n, err := v.Info[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Info[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "info")
 				}
@@ -13932,11 +14033,10 @@ func (v *DomainGetVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 8388608)
+		n, err := d.ConsumeOpaqueInto(&v.Cpumaps, b[off:], 8388608)
 		if err != nil {
 			return off, xdr.Field(err, "cpumaps")
 		}
-		v.Cpumaps = x
 		off += n
 	}
 	return off, nil
@@ -13980,7 +14080,8 @@ func (v *DomainGetMaxVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetMaxVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -13998,7 +14099,7 @@ func (v *DomainGetMaxVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainGetMaxVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -14039,7 +14140,8 @@ func (v *DomainGetMaxVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetMaxVCPUsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -14105,7 +14207,8 @@ func (v *DomainIOThreadInfo) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainIOThreadInfo) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -14128,11 +14231,10 @@ func (v *DomainIOThreadInfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.IOThreadID = xdr.Uint32(b[off:])
 	off += 4
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 2048)
+		n, err := d.ConsumeOpaqueInto(&v.Cpumap, b[off:], 2048)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
-		v.Cpumap = x
 		off += n
 	}
 	return off, nil
@@ -14179,7 +14281,8 @@ func (v *DomainGetIOThreadInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetIOThreadInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -14197,7 +14300,7 @@ func (v *DomainGetIOThreadInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *DomainGetIOThreadInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -14261,7 +14364,8 @@ func (v *DomainGetIOThreadInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetIOThreadInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -14284,10 +14388,10 @@ func (v *DomainGetIOThreadInfoRet) consume(b []byte, d *xdr.Decoder) (int, error
 			return off, xdr.Field(err, "info")
 		}
 		off += 4
-		v.Info = make([]DomainIOThreadInfo, cnt)
+		v.Info = xdr.Resize(v.Info, cnt)
 		for i := range v.Info {
 			{
-				n, err := v.Info[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Info[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "info")
 				}
@@ -14353,7 +14457,8 @@ func (v *DomainPinIOThreadArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainPinIOThreadArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -14371,7 +14476,7 @@ func (v *DomainPinIOThreadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainPinIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -14383,11 +14488,10 @@ func (v *DomainPinIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.IOThreadsID = xdr.Uint32(b[off:])
 	off += 4
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 2048)
+		n, err := d.ConsumeOpaqueInto(&v.Cpumap, b[off:], 2048)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
-		v.Cpumap = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -14442,7 +14546,8 @@ func (v *DomainAddIOThreadArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainAddIOThreadArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -14460,7 +14565,7 @@ func (v *DomainAddIOThreadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainAddIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -14523,7 +14628,8 @@ func (v *DomainDelIOThreadArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainDelIOThreadArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -14541,7 +14647,7 @@ func (v *DomainDelIOThreadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainDelIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -14619,7 +14725,8 @@ func (v *DomainSetIOThreadParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetIOThreadParamsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -14637,7 +14744,7 @@ func (v *DomainSetIOThreadParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainSetIOThreadParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -14654,10 +14761,10 @@ func (v *DomainSetIOThreadParamsArgs) consume(b []byte, d *xdr.Decoder) (int, er
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -14711,7 +14818,8 @@ func (v *DomainGetSecurityLabelArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetSecurityLabelArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -14729,7 +14837,7 @@ func (v *DomainGetSecurityLabelArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *DomainGetSecurityLabelArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -14779,7 +14887,8 @@ func (v *DomainGetSecurityLabelRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetSecurityLabelRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -14850,7 +14959,8 @@ func (v *DomainGetSecurityLabelListArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetSecurityLabelListArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -14868,7 +14978,7 @@ func (v *DomainGetSecurityLabelListArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *DomainGetSecurityLabelListArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -14927,7 +15037,8 @@ func (v *DomainGetSecurityLabelListRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetSecurityLabelListRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -14950,10 +15061,10 @@ func (v *DomainGetSecurityLabelListRet) consume(b []byte, d *xdr.Decoder) (int, 
 			return off, xdr.Field(err, "labels")
 		}
 		off += 4
-		v.Labels = make([]DomainGetSecurityLabelRet, cnt)
+		v.Labels = xdr.Resize(v.Labels, cnt)
 		for i := range v.Labels {
 			{
-				n, err := v.Labels[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Labels[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "labels")
 				}
@@ -15013,7 +15124,8 @@ func (v *NodeGetSecurityModelRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetSecurityModelRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -15093,7 +15205,8 @@ func (v *DomainAttachDeviceArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainAttachDeviceArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -15111,18 +15224,17 @@ func (v *DomainAttachDeviceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainAttachDeviceArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -15175,7 +15287,8 @@ func (v *DomainAttachDeviceFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainAttachDeviceFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -15193,18 +15306,17 @@ func (v *DomainAttachDeviceFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainAttachDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -15259,7 +15371,8 @@ func (v *DomainDetachDeviceArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainDetachDeviceArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -15277,18 +15390,17 @@ func (v *DomainDetachDeviceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainDetachDeviceArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -15341,7 +15453,8 @@ func (v *DomainDetachDeviceFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainDetachDeviceFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -15359,18 +15472,17 @@ func (v *DomainDetachDeviceFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainDetachDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -15428,7 +15540,8 @@ func (v *DomainUpdateDeviceFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainUpdateDeviceFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -15446,18 +15559,17 @@ func (v *DomainUpdateDeviceFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainUpdateDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -15515,7 +15627,8 @@ func (v *DomainDetachDeviceAliasArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainDetachDeviceAliasArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -15533,18 +15646,17 @@ func (v *DomainDetachDeviceAliasArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainDetachDeviceAliasArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Alias, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "alias")
 		}
-		v.Alias = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -15593,7 +15705,8 @@ func (v *DomainGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -15611,7 +15724,7 @@ func (v *DomainGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -15652,7 +15765,8 @@ func (v *DomainGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetAutostartRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -15718,7 +15832,8 @@ func (v *DomainSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -15736,7 +15851,7 @@ func (v *DomainSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -15830,7 +15945,8 @@ func (v *DomainSetMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetMetadataArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -15848,7 +15964,7 @@ func (v *DomainSetMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -15868,11 +15984,10 @@ func (v *DomainSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Metadata = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Metadata, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "metadata")
 				}
-				(*v.Metadata) = x
 				off += n
 			}
 		} else {
@@ -15888,11 +16003,10 @@ func (v *DomainSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Key = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Key, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "key")
 				}
-				(*v.Key) = x
 				off += n
 			}
 		} else {
@@ -15908,11 +16022,10 @@ func (v *DomainSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.URI = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.URI, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri")
 				}
-				(*v.URI) = x
 				off += n
 			}
 		} else {
@@ -15983,7 +16096,8 @@ func (v *DomainGetMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetMetadataArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -16001,7 +16115,7 @@ func (v *DomainGetMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainGetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -16021,11 +16135,10 @@ func (v *DomainGetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.URI = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.URI, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri")
 				}
-				(*v.URI) = x
 				off += n
 			}
 		} else {
@@ -16078,7 +16191,8 @@ func (v *DomainGetMetadataRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetMetadataRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -16096,11 +16210,10 @@ func (v *DomainGetMetadataRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *DomainGetMetadataRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Metadata, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "metadata")
 		}
-		v.Metadata = x
 		off += n
 	}
 	return off, nil
@@ -16153,7 +16266,8 @@ func (v *DomainBlockJobAbortArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBlockJobAbortArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -16171,18 +16285,17 @@ func (v *DomainBlockJobAbortArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainBlockJobAbortArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
-		v.Path = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -16240,7 +16353,8 @@ func (v *DomainGetBlockJobInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetBlockJobInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -16258,18 +16372,17 @@ func (v *DomainGetBlockJobInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *DomainGetBlockJobInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
-		v.Path = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -16320,7 +16433,8 @@ func (v *DomainGetBlockJobInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetBlockJobInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -16415,7 +16529,8 @@ func (v *DomainBlockJobSetSpeedArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBlockJobSetSpeedArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -16433,18 +16548,17 @@ func (v *DomainBlockJobSetSpeedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *DomainBlockJobSetSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
-		v.Path = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -16510,7 +16624,8 @@ func (v *DomainBlockPullArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBlockPullArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -16528,18 +16643,17 @@ func (v *DomainBlockPullArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainBlockPullArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
-		v.Path = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -16617,7 +16731,8 @@ func (v *DomainBlockRebaseArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBlockRebaseArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -16635,18 +16750,17 @@ func (v *DomainBlockRebaseArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainBlockRebaseArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
-		v.Path = x
 		off += n
 	}
 	{
@@ -16658,11 +16772,10 @@ func (v *DomainBlockRebaseArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Base = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Base, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "base")
 				}
-				(*v.Base) = x
 				off += n
 			}
 		} else {
@@ -16750,7 +16863,8 @@ func (v *DomainBlockCopyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBlockCopyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -16768,26 +16882,24 @@ func (v *DomainBlockCopyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainBlockCopyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
-		v.Path = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Destxml, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "destxml")
 		}
-		v.Destxml = x
 		off += n
 	}
 	{
@@ -16796,10 +16908,10 @@ func (v *DomainBlockCopyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -16889,7 +17001,8 @@ func (v *DomainBlockCommitArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBlockCommitArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -16907,18 +17020,17 @@ func (v *DomainBlockCommitArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainBlockCommitArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Disk, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "disk")
 		}
-		v.Disk = x
 		off += n
 	}
 	{
@@ -16930,11 +17042,10 @@ func (v *DomainBlockCommitArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Base = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Base, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "base")
 				}
-				(*v.Base) = x
 				off += n
 			}
 		} else {
@@ -16950,11 +17061,10 @@ func (v *DomainBlockCommitArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Top = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Top, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "top")
 				}
-				(*v.Top) = x
 				off += n
 			}
 		} else {
@@ -17036,7 +17146,8 @@ func (v *DomainSetBlockIoTuneArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetBlockIoTuneArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -17054,18 +17165,17 @@ func (v *DomainSetBlockIoTuneArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainSetBlockIoTuneArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Disk, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "disk")
 		}
-		v.Disk = x
 		off += n
 	}
 	{
@@ -17074,10 +17184,10 @@ func (v *DomainSetBlockIoTuneArgs) consume(b []byte, d *xdr.Decoder) (int, error
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -17149,7 +17259,8 @@ func (v *DomainGetBlockIoTuneArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetBlockIoTuneArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -17167,7 +17278,7 @@ func (v *DomainGetBlockIoTuneArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainGetBlockIoTuneArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -17182,11 +17293,10 @@ func (v *DomainGetBlockIoTuneArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		if present {
 			v.Disk = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Disk, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "disk")
 				}
-				(*v.Disk) = x
 				off += n
 			}
 		} else {
@@ -17256,7 +17366,8 @@ func (v *DomainGetBlockIoTuneRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetBlockIoTuneRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -17279,10 +17390,10 @@ func (v *DomainGetBlockIoTuneRet) consume(b []byte, d *xdr.Decoder) (int, error)
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -17348,7 +17459,8 @@ func (v *DomainGetCPUStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetCPUStatsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -17366,7 +17478,7 @@ func (v *DomainGetCPUStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainGetCPUStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -17445,7 +17557,8 @@ func (v *DomainGetCPUStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetCPUStatsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -17468,10 +17581,10 @@ func (v *DomainGetCPUStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -17528,7 +17641,8 @@ func (v *DomainGetHostnameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetHostnameArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -17546,7 +17660,7 @@ func (v *DomainGetHostnameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainGetHostnameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -17598,7 +17712,8 @@ func (v *DomainGetHostnameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetHostnameRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -17616,11 +17731,10 @@ func (v *DomainGetHostnameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *DomainGetHostnameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Hostname, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "hostname")
 		}
-		v.Hostname = x
 		off += n
 	}
 	return off, nil
@@ -17658,7 +17772,8 @@ func (v *ConnectNumOfNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNumOfNetworksRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -17715,7 +17830,8 @@ func (v *ConnectListNetworksArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListNetworksArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -17787,7 +17903,8 @@ func (v *ConnectListNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListNetworksRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -17810,14 +17927,13 @@ func (v *ConnectListNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 			return off, xdr.Field(err, "names")
 		}
 		off += 4
-		v.Names = make([]NonnullString, cnt)
+		v.Names = xdr.Resize(v.Names, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
-				v.Names[i] = x
 				off += n
 			}
 		}
@@ -17857,7 +17973,8 @@ func (v *ConnectNumOfDefinedNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNumOfDefinedNetworksRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -17914,7 +18031,8 @@ func (v *ConnectListDefinedNetworksArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListDefinedNetworksArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -17986,7 +18104,8 @@ func (v *ConnectListDefinedNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListDefinedNetworksRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18009,14 +18128,13 @@ func (v *ConnectListDefinedNetworksRet) consume(b []byte, d *xdr.Decoder) (int, 
 			return off, xdr.Field(err, "names")
 		}
 		off += 4
-		v.Names = make([]NonnullString, cnt)
+		v.Names = xdr.Resize(v.Names, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
-				v.Names[i] = x
 				off += n
 			}
 		}
@@ -18056,7 +18174,8 @@ func (v *NetworkLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18119,7 +18238,8 @@ func (v *NetworkLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18137,7 +18257,7 @@ func (v *NetworkLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *NetworkLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -18184,7 +18304,8 @@ func (v *NetworkLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18202,11 +18323,10 @@ func (v *NetworkLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NetworkLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -18250,7 +18370,8 @@ func (v *NetworkLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18268,7 +18389,7 @@ func (v *NetworkLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *NetworkLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -18315,7 +18436,8 @@ func (v *NetworkCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18333,11 +18455,10 @@ func (v *NetworkCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *NetworkCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -18381,7 +18502,8 @@ func (v *NetworkCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18399,7 +18521,7 @@ func (v *NetworkCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *NetworkCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -18449,7 +18571,8 @@ func (v *NetworkCreateXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkCreateXMLFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18467,11 +18590,10 @@ func (v *NetworkCreateXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *NetworkCreateXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -18520,7 +18642,8 @@ func (v *NetworkCreateXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkCreateXMLFlagsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18538,7 +18661,7 @@ func (v *NetworkCreateXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *NetworkCreateXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -18585,7 +18708,8 @@ func (v *NetworkDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18603,11 +18727,10 @@ func (v *NetworkDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *NetworkDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -18651,7 +18774,8 @@ func (v *NetworkDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18669,7 +18793,7 @@ func (v *NetworkDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *NetworkDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -18719,7 +18843,8 @@ func (v *NetworkDefineXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkDefineXMLFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18737,11 +18862,10 @@ func (v *NetworkDefineXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *NetworkDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -18790,7 +18914,8 @@ func (v *NetworkDefineXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkDefineXMLFlagsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18808,7 +18933,7 @@ func (v *NetworkDefineXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *NetworkDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -18855,7 +18980,8 @@ func (v *NetworkUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkUndefineArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18873,7 +18999,7 @@ func (v *NetworkUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *NetworkUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -18938,7 +19064,8 @@ func (v *NetworkUpdateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkUpdateArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -18956,7 +19083,7 @@ func (v *NetworkUpdateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *NetworkUpdateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -18978,11 +19105,10 @@ func (v *NetworkUpdateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.ParentIndex = xdr.Int32(b[off:])
 	off += 4
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -19031,7 +19157,8 @@ func (v *NetworkCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkCreateArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19049,7 +19176,7 @@ func (v *NetworkCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *NetworkCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -19096,7 +19223,8 @@ func (v *NetworkDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkDestroyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19114,7 +19242,7 @@ func (v *NetworkDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *NetworkDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -19164,7 +19292,8 @@ func (v *NetworkGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19182,7 +19311,7 @@ func (v *NetworkGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *NetworkGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -19234,7 +19363,8 @@ func (v *NetworkGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19252,11 +19382,10 @@ func (v *NetworkGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *NetworkGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -19300,7 +19429,8 @@ func (v *NetworkGetBridgeNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkGetBridgeNameArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19318,7 +19448,7 @@ func (v *NetworkGetBridgeNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *NetworkGetBridgeNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -19365,7 +19495,8 @@ func (v *NetworkGetBridgeNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkGetBridgeNameRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19383,11 +19514,10 @@ func (v *NetworkGetBridgeNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NetworkGetBridgeNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -19431,7 +19561,8 @@ func (v *NetworkGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkGetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19449,7 +19580,7 @@ func (v *NetworkGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NetworkGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -19490,7 +19621,8 @@ func (v *NetworkGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkGetAutostartRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19556,7 +19688,8 @@ func (v *NetworkSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkSetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19574,7 +19707,7 @@ func (v *NetworkSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NetworkSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -19620,7 +19753,8 @@ func (v *ConnectNumOfNwfiltersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNumOfNwfiltersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19677,7 +19811,8 @@ func (v *ConnectListNwfiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListNwfiltersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19749,7 +19884,8 @@ func (v *ConnectListNwfiltersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListNwfiltersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19772,14 +19908,13 @@ func (v *ConnectListNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, error)
 			return off, xdr.Field(err, "names")
 		}
 		off += 4
-		v.Names = make([]NonnullString, cnt)
+		v.Names = xdr.Resize(v.Names, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
-				v.Names[i] = x
 				off += n
 			}
 		}
@@ -19819,7 +19954,8 @@ func (v *NWFilterLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19882,7 +20018,8 @@ func (v *NWFilterLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19900,7 +20037,7 @@ func (v *NWFilterLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NWFilterLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
+		n, err := v.NWFilter.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -19947,7 +20084,8 @@ func (v *NWFilterLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -19965,11 +20103,10 @@ func (v *NWFilterLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *NWFilterLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -20013,7 +20150,8 @@ func (v *NWFilterLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20031,7 +20169,7 @@ func (v *NWFilterLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NWFilterLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
+		n, err := v.NWFilter.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -20078,7 +20216,8 @@ func (v *NWFilterDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20096,11 +20235,10 @@ func (v *NWFilterDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *NWFilterDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -20144,7 +20282,8 @@ func (v *NWFilterDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20162,7 +20301,7 @@ func (v *NWFilterDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *NWFilterDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
+		n, err := v.NWFilter.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -20212,7 +20351,8 @@ func (v *NWFilterDefineXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterDefineXMLFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20230,11 +20370,10 @@ func (v *NWFilterDefineXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *NWFilterDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -20283,7 +20422,8 @@ func (v *NWFilterDefineXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterDefineXMLFlagsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20301,7 +20441,7 @@ func (v *NWFilterDefineXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *NWFilterDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
+		n, err := v.NWFilter.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -20348,7 +20488,8 @@ func (v *NWFilterUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterUndefineArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20366,7 +20507,7 @@ func (v *NWFilterUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *NWFilterUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
+		n, err := v.NWFilter.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -20416,7 +20557,8 @@ func (v *NWFilterGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20434,7 +20576,7 @@ func (v *NWFilterGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *NWFilterGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
+		n, err := v.NWFilter.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -20486,7 +20628,8 @@ func (v *NWFilterGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20504,11 +20647,10 @@ func (v *NWFilterGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *NWFilterGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -20546,7 +20688,8 @@ func (v *ConnectNumOfInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNumOfInterfacesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20603,7 +20746,8 @@ func (v *ConnectListInterfacesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListInterfacesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20675,7 +20819,8 @@ func (v *ConnectListInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListInterfacesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20698,14 +20843,13 @@ func (v *ConnectListInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, error
 			return off, xdr.Field(err, "names")
 		}
 		off += 4
-		v.Names = make([]NonnullString, cnt)
+		v.Names = xdr.Resize(v.Names, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
-				v.Names[i] = x
 				off += n
 			}
 		}
@@ -20745,7 +20889,8 @@ func (v *ConnectNumOfDefinedInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNumOfDefinedInterfacesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20802,7 +20947,8 @@ func (v *ConnectListDefinedInterfacesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListDefinedInterfacesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20874,7 +21020,8 @@ func (v *ConnectListDefinedInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListDefinedInterfacesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20897,14 +21044,13 @@ func (v *ConnectListDefinedInterfacesRet) consume(b []byte, d *xdr.Decoder) (int
 			return off, xdr.Field(err, "names")
 		}
 		off += 4
-		v.Names = make([]NonnullString, cnt)
+		v.Names = xdr.Resize(v.Names, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
-				v.Names[i] = x
 				off += n
 			}
 		}
@@ -20950,7 +21096,8 @@ func (v *InterfaceLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -20968,11 +21115,10 @@ func (v *InterfaceLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *InterfaceLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -21016,7 +21162,8 @@ func (v *InterfaceLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21034,7 +21181,7 @@ func (v *InterfaceLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *InterfaceLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
+		n, err := v.Iface.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -21081,7 +21228,8 @@ func (v *InterfaceLookupByMACStringArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceLookupByMACStringArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21099,11 +21247,10 @@ func (v *InterfaceLookupByMACStringArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *InterfaceLookupByMACStringArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.MAC, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "mac")
 		}
-		v.MAC = x
 		off += n
 	}
 	return off, nil
@@ -21147,7 +21294,8 @@ func (v *InterfaceLookupByMACStringRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceLookupByMACStringRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21165,7 +21313,7 @@ func (v *InterfaceLookupByMACStringRet) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *InterfaceLookupByMACStringRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
+		n, err := v.Iface.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -21215,7 +21363,8 @@ func (v *InterfaceGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21233,7 +21382,7 @@ func (v *InterfaceGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *InterfaceGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
+		n, err := v.Iface.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -21285,7 +21434,8 @@ func (v *InterfaceGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21303,11 +21453,10 @@ func (v *InterfaceGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *InterfaceGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -21354,7 +21503,8 @@ func (v *InterfaceDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21372,11 +21522,10 @@ func (v *InterfaceDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *InterfaceDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -21425,7 +21574,8 @@ func (v *InterfaceDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21443,7 +21593,7 @@ func (v *InterfaceDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *InterfaceDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
+		n, err := v.Iface.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -21490,7 +21640,8 @@ func (v *InterfaceUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceUndefineArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21508,7 +21659,7 @@ func (v *InterfaceUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *InterfaceUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
+		n, err := v.Iface.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -21558,7 +21709,8 @@ func (v *InterfaceCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceCreateArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21576,7 +21728,7 @@ func (v *InterfaceCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *InterfaceCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
+		n, err := v.Iface.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -21631,7 +21783,8 @@ func (v *InterfaceDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceDestroyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21649,7 +21802,7 @@ func (v *InterfaceDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *InterfaceDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
+		n, err := v.Iface.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -21695,7 +21848,8 @@ func (v *InterfaceChangeBeginArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceChangeBeginArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21752,7 +21906,8 @@ func (v *InterfaceChangeCommitArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceChangeCommitArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21809,7 +21964,8 @@ func (v *InterfaceChangeRollbackArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceChangeRollbackArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21876,7 +22032,8 @@ func (v *AuthListRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *AuthListRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21899,7 +22056,7 @@ func (v *AuthListRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "types")
 		}
 		off += 4
-		v.Types = make([]AuthType, cnt)
+		v.Types = xdr.Resize(v.Types, cnt)
 		for i := range v.Types {
 			if len(b)-off < 4 {
 				return off, xdr.Field(xdr.Index(xdr.ErrShort, i), "types")
@@ -21949,7 +22106,8 @@ func (v *AuthSASLInitRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *AuthSASLInitRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -21967,11 +22125,10 @@ func (v *AuthSASLInitRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) 
 func (v *AuthSASLInitRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Mechlist, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "mechlist")
 		}
-		v.Mechlist = x
 		off += n
 	}
 	return off, nil
@@ -22024,7 +22181,8 @@ func (v *AuthSASLStartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *AuthSASLStartArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -22042,11 +22200,10 @@ func (v *AuthSASLStartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *AuthSASLStartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Mech, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "mech")
 		}
-		v.Mech = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -22109,7 +22266,8 @@ func (v *AuthSASLStartRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *AuthSASLStartRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -22188,7 +22346,8 @@ func (v *AuthSASLStepArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *AuthSASLStepArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -22265,7 +22424,8 @@ func (v *AuthSASLStepRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *AuthSASLStepRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -22335,7 +22495,8 @@ func (v *AuthPolkitRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *AuthPolkitRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -22392,7 +22553,8 @@ func (v *ConnectNumOfStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNumOfStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -22449,7 +22611,8 @@ func (v *ConnectListStoragePoolsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListStoragePoolsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -22521,7 +22684,8 @@ func (v *ConnectListStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -22544,14 +22708,13 @@ func (v *ConnectListStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, err
 			return off, xdr.Field(err, "names")
 		}
 		off += 4
-		v.Names = make([]NonnullString, cnt)
+		v.Names = xdr.Resize(v.Names, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
-				v.Names[i] = x
 				off += n
 			}
 		}
@@ -22591,7 +22754,8 @@ func (v *ConnectNumOfDefinedStoragePoolsRet) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNumOfDefinedStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -22648,7 +22812,8 @@ func (v *ConnectListDefinedStoragePoolsArgs) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListDefinedStoragePoolsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -22720,7 +22885,8 @@ func (v *ConnectListDefinedStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListDefinedStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -22743,14 +22909,13 @@ func (v *ConnectListDefinedStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (i
 			return off, xdr.Field(err, "names")
 		}
 		off += 4
-		v.Names = make([]NonnullString, cnt)
+		v.Names = xdr.Resize(v.Names, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
-				v.Names[i] = x
 				off += n
 			}
 		}
@@ -22811,7 +22976,8 @@ func (v *ConnectFindStoragePoolSourcesArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectFindStoragePoolSourcesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -22829,11 +22995,10 @@ func (v *ConnectFindStoragePoolSourcesArgs) ConsumeXDRWith(b []byte, d *xdr.Deco
 func (v *ConnectFindStoragePoolSourcesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "type")
 		}
-		v.Type = x
 		off += n
 	}
 	{
@@ -22845,11 +23010,10 @@ func (v *ConnectFindStoragePoolSourcesArgs) consume(b []byte, d *xdr.Decoder) (i
 		if present {
 			v.SrcSpec = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.SrcSpec, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "srcSpec")
 				}
-				(*v.SrcSpec) = x
 				off += n
 			}
 		} else {
@@ -22902,7 +23066,8 @@ func (v *ConnectFindStoragePoolSourcesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectFindStoragePoolSourcesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -22920,11 +23085,10 @@ func (v *ConnectFindStoragePoolSourcesRet) ConsumeXDRWith(b []byte, d *xdr.Decod
 func (v *ConnectFindStoragePoolSourcesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -22962,7 +23126,8 @@ func (v *StoragePoolLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23025,7 +23190,8 @@ func (v *StoragePoolLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23043,7 +23209,7 @@ func (v *StoragePoolLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *StoragePoolLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -23090,7 +23256,8 @@ func (v *StoragePoolLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23108,11 +23275,10 @@ func (v *StoragePoolLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *StoragePoolLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -23156,7 +23322,8 @@ func (v *StoragePoolLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23174,7 +23341,7 @@ func (v *StoragePoolLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *StoragePoolLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -23221,7 +23388,8 @@ func (v *StoragePoolLookupByVolumeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolLookupByVolumeArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23239,7 +23407,7 @@ func (v *StoragePoolLookupByVolumeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *StoragePoolLookupByVolumeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -23286,7 +23454,8 @@ func (v *StoragePoolLookupByVolumeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolLookupByVolumeRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23304,7 +23473,7 @@ func (v *StoragePoolLookupByVolumeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *StoragePoolLookupByVolumeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -23351,7 +23520,8 @@ func (v *StoragePoolLookupByTargetPathArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolLookupByTargetPathArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23369,11 +23539,10 @@ func (v *StoragePoolLookupByTargetPathArgs) ConsumeXDRWith(b []byte, d *xdr.Deco
 func (v *StoragePoolLookupByTargetPathArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
-		v.Path = x
 		off += n
 	}
 	return off, nil
@@ -23417,7 +23586,8 @@ func (v *StoragePoolLookupByTargetPathRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolLookupByTargetPathRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23435,7 +23605,7 @@ func (v *StoragePoolLookupByTargetPathRet) ConsumeXDRWith(b []byte, d *xdr.Decod
 func (v *StoragePoolLookupByTargetPathRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -23485,7 +23655,8 @@ func (v *StoragePoolCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23503,11 +23674,10 @@ func (v *StoragePoolCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *StoragePoolCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -23556,7 +23726,8 @@ func (v *StoragePoolCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23574,7 +23745,7 @@ func (v *StoragePoolCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *StoragePoolCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -23624,7 +23795,8 @@ func (v *StoragePoolDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23642,11 +23814,10 @@ func (v *StoragePoolDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *StoragePoolDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -23695,7 +23866,8 @@ func (v *StoragePoolDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23713,7 +23885,7 @@ func (v *StoragePoolDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *StoragePoolDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -23763,7 +23935,8 @@ func (v *StoragePoolBuildArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolBuildArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23781,7 +23954,7 @@ func (v *StoragePoolBuildArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *StoragePoolBuildArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -23833,7 +24006,8 @@ func (v *StoragePoolUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolUndefineArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23851,7 +24025,7 @@ func (v *StoragePoolUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *StoragePoolUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -23901,7 +24075,8 @@ func (v *StoragePoolCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolCreateArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23919,7 +24094,7 @@ func (v *StoragePoolCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *StoragePoolCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -23971,7 +24146,8 @@ func (v *StoragePoolDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolDestroyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -23989,7 +24165,7 @@ func (v *StoragePoolDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *StoragePoolDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -24039,7 +24215,8 @@ func (v *StoragePoolDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolDeleteArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -24057,7 +24234,7 @@ func (v *StoragePoolDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *StoragePoolDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -24112,7 +24289,8 @@ func (v *StoragePoolRefreshArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolRefreshArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -24130,7 +24308,7 @@ func (v *StoragePoolRefreshArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *StoragePoolRefreshArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -24185,7 +24363,8 @@ func (v *StoragePoolGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -24203,7 +24382,7 @@ func (v *StoragePoolGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *StoragePoolGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -24255,7 +24434,8 @@ func (v *StoragePoolGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -24273,11 +24453,10 @@ func (v *StoragePoolGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *StoragePoolGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -24321,7 +24500,8 @@ func (v *StoragePoolGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolGetInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -24339,7 +24519,7 @@ func (v *StoragePoolGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *StoragePoolGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -24386,7 +24566,8 @@ func (v *StoragePoolGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolGetInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -24467,7 +24648,8 @@ func (v *StoragePoolGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolGetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -24485,7 +24667,7 @@ func (v *StoragePoolGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *StoragePoolGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -24526,7 +24708,8 @@ func (v *StoragePoolGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolGetAutostartRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -24592,7 +24775,8 @@ func (v *StoragePoolSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolSetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -24610,7 +24794,7 @@ func (v *StoragePoolSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *StoragePoolSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -24662,7 +24846,8 @@ func (v *StoragePoolNumOfVolumesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolNumOfVolumesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -24680,7 +24865,7 @@ func (v *StoragePoolNumOfVolumesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *StoragePoolNumOfVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -24721,7 +24906,8 @@ func (v *StoragePoolNumOfVolumesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolNumOfVolumesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -24787,7 +24973,8 @@ func (v *StoragePoolListVolumesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolListVolumesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -24805,7 +24992,7 @@ func (v *StoragePoolListVolumesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *StoragePoolListVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -24866,7 +25053,8 @@ func (v *StoragePoolListVolumesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolListVolumesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -24889,14 +25077,13 @@ func (v *StoragePoolListVolumesRet) consume(b []byte, d *xdr.Decoder) (int, erro
 			return off, xdr.Field(err, "names")
 		}
 		off += 4
-		v.Names = make([]NonnullString, cnt)
+		v.Names = xdr.Resize(v.Names, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
-				v.Names[i] = x
 				off += n
 			}
 		}
@@ -24948,7 +25135,8 @@ func (v *StorageVolLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -24966,18 +25154,17 @@ func (v *StorageVolLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *StorageVolLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -25021,7 +25208,8 @@ func (v *StorageVolLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -25039,7 +25227,7 @@ func (v *StorageVolLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *StorageVolLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -25086,7 +25274,8 @@ func (v *StorageVolLookupByKeyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolLookupByKeyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -25104,11 +25293,10 @@ func (v *StorageVolLookupByKeyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *StorageVolLookupByKeyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Key, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "key")
 		}
-		v.Key = x
 		off += n
 	}
 	return off, nil
@@ -25152,7 +25340,8 @@ func (v *StorageVolLookupByKeyRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolLookupByKeyRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -25170,7 +25359,7 @@ func (v *StorageVolLookupByKeyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *StorageVolLookupByKeyRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -25217,7 +25406,8 @@ func (v *StorageVolLookupByPathArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolLookupByPathArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -25235,11 +25425,10 @@ func (v *StorageVolLookupByPathArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *StorageVolLookupByPathArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
-		v.Path = x
 		off += n
 	}
 	return off, nil
@@ -25283,7 +25472,8 @@ func (v *StorageVolLookupByPathRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolLookupByPathRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -25301,7 +25491,7 @@ func (v *StorageVolLookupByPathRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *StorageVolLookupByPathRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -25357,7 +25547,8 @@ func (v *StorageVolCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -25375,18 +25566,17 @@ func (v *StorageVolCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *StorageVolCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -25435,7 +25625,8 @@ func (v *StorageVolCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -25453,7 +25644,7 @@ func (v *StorageVolCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *StorageVolCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -25515,7 +25706,8 @@ func (v *StorageVolCreateXMLFromArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolCreateXMLFromArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -25533,22 +25725,21 @@ func (v *StorageVolCreateXMLFromArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *StorageVolCreateXMLFromArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	{
-		n, err := v.Clonevol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Clonevol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "clonevol")
 		}
@@ -25600,7 +25791,8 @@ func (v *StorageVolCreateXMLFromRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolCreateXMLFromRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -25618,7 +25810,7 @@ func (v *StorageVolCreateXMLFromRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *StorageVolCreateXMLFromRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -25668,7 +25860,8 @@ func (v *StorageVolDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolDeleteArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -25686,7 +25879,7 @@ func (v *StorageVolDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *StorageVolDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -25741,7 +25934,8 @@ func (v *StorageVolWipeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolWipeArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -25759,7 +25953,7 @@ func (v *StorageVolWipeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *StorageVolWipeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -25817,7 +26011,8 @@ func (v *StorageVolWipePatternArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolWipePatternArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -25835,7 +26030,7 @@ func (v *StorageVolWipePatternArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *StorageVolWipePatternArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -25895,7 +26090,8 @@ func (v *StorageVolGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -25913,7 +26109,7 @@ func (v *StorageVolGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *StorageVolGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -25965,7 +26161,8 @@ func (v *StorageVolGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -25983,11 +26180,10 @@ func (v *StorageVolGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *StorageVolGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -26031,7 +26227,8 @@ func (v *StorageVolGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolGetInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -26049,7 +26246,7 @@ func (v *StorageVolGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *StorageVolGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -26094,7 +26291,8 @@ func (v *StorageVolGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolGetInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -26173,7 +26371,8 @@ func (v *StorageVolGetInfoFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolGetInfoFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -26191,7 +26390,7 @@ func (v *StorageVolGetInfoFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *StorageVolGetInfoFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -26241,7 +26440,8 @@ func (v *StorageVolGetInfoFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolGetInfoFlagsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -26317,7 +26517,8 @@ func (v *StorageVolGetPathArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolGetPathArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -26335,7 +26536,7 @@ func (v *StorageVolGetPathArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *StorageVolGetPathArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -26382,7 +26583,8 @@ func (v *StorageVolGetPathRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolGetPathRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -26400,11 +26602,10 @@ func (v *StorageVolGetPathRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *StorageVolGetPathRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -26454,7 +26655,8 @@ func (v *StorageVolResizeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolResizeArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -26472,7 +26674,7 @@ func (v *StorageVolResizeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *StorageVolResizeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -26538,7 +26740,8 @@ func (v *NodeNumOfDevicesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeNumOfDevicesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -26564,11 +26767,10 @@ func (v *NodeNumOfDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Cap = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Cap, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "cap")
 				}
-				(*v.Cap) = x
 				off += n
 			}
 		} else {
@@ -26615,7 +26817,8 @@ func (v *NodeNumOfDevicesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeNumOfDevicesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -26690,7 +26893,8 @@ func (v *NodeListDevicesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeListDevicesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -26716,11 +26920,10 @@ func (v *NodeListDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Cap = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Cap, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "cap")
 				}
-				(*v.Cap) = x
 				off += n
 			}
 		} else {
@@ -26787,7 +26990,8 @@ func (v *NodeListDevicesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeListDevicesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -26810,14 +27014,13 @@ func (v *NodeListDevicesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "names")
 		}
 		off += 4
-		v.Names = make([]NonnullString, cnt)
+		v.Names = xdr.Resize(v.Names, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
-				v.Names[i] = x
 				off += n
 			}
 		}
@@ -26863,7 +27066,8 @@ func (v *NodeDeviceLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -26881,11 +27085,10 @@ func (v *NodeDeviceLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *NodeDeviceLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -26929,7 +27132,8 @@ func (v *NodeDeviceLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -26947,7 +27151,7 @@ func (v *NodeDeviceLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *NodeDeviceLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dev.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -27003,7 +27207,8 @@ func (v *NodeDeviceLookupSCSIHostByWwnArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceLookupSCSIHostByWwnArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -27021,19 +27226,17 @@ func (v *NodeDeviceLookupSCSIHostByWwnArgs) ConsumeXDRWith(b []byte, d *xdr.Deco
 func (v *NodeDeviceLookupSCSIHostByWwnArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Wwnn, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "wwnn")
 		}
-		v.Wwnn = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Wwpn, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "wwpn")
 		}
-		v.Wwpn = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -27082,7 +27285,8 @@ func (v *NodeDeviceLookupSCSIHostByWwnRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceLookupSCSIHostByWwnRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -27100,7 +27304,7 @@ func (v *NodeDeviceLookupSCSIHostByWwnRet) ConsumeXDRWith(b []byte, d *xdr.Decod
 func (v *NodeDeviceLookupSCSIHostByWwnRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dev.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -27150,7 +27354,8 @@ func (v *NodeDeviceGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -27168,11 +27373,10 @@ func (v *NodeDeviceGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *NodeDeviceGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -27221,7 +27425,8 @@ func (v *NodeDeviceGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -27239,11 +27444,10 @@ func (v *NodeDeviceGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NodeDeviceGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -27287,7 +27491,8 @@ func (v *NodeDeviceGetParentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceGetParentArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -27305,11 +27510,10 @@ func (v *NodeDeviceGetParentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NodeDeviceGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -27359,7 +27563,8 @@ func (v *NodeDeviceGetParentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceGetParentRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -27385,11 +27590,10 @@ func (v *NodeDeviceGetParentRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		if present {
 			v.ParentName = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.ParentName, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "parentName")
 				}
-				(*v.ParentName) = x
 				off += n
 			}
 		} else {
@@ -27437,7 +27641,8 @@ func (v *NodeDeviceNumOfCapsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceNumOfCapsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -27455,11 +27660,10 @@ func (v *NodeDeviceNumOfCapsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NodeDeviceNumOfCapsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -27497,7 +27701,8 @@ func (v *NodeDeviceNumOfCapsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceNumOfCapsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -27563,7 +27768,8 @@ func (v *NodeDeviceListCapsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceListCapsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -27581,11 +27787,10 @@ func (v *NodeDeviceListCapsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *NodeDeviceListCapsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -27643,7 +27848,8 @@ func (v *NodeDeviceListCapsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceListCapsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -27666,14 +27872,13 @@ func (v *NodeDeviceListCapsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "names")
 		}
 		off += 4
-		v.Names = make([]NonnullString, cnt)
+		v.Names = xdr.Resize(v.Names, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
-				v.Names[i] = x
 				off += n
 			}
 		}
@@ -27719,7 +27924,8 @@ func (v *NodeDeviceDettachArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceDettachArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -27737,11 +27943,10 @@ func (v *NodeDeviceDettachArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *NodeDeviceDettachArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -27800,7 +28005,8 @@ func (v *NodeDeviceDetachFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceDetachFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -27818,11 +28024,10 @@ func (v *NodeDeviceDetachFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *NodeDeviceDetachFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	{
@@ -27834,11 +28039,10 @@ func (v *NodeDeviceDetachFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 		if present {
 			v.DriverName = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.DriverName, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "driverName")
 				}
-				(*v.DriverName) = x
 				off += n
 			}
 		} else {
@@ -27891,7 +28095,8 @@ func (v *NodeDeviceReAttachArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceReAttachArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -27909,11 +28114,10 @@ func (v *NodeDeviceReAttachArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *NodeDeviceReAttachArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -27957,7 +28161,8 @@ func (v *NodeDeviceResetArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceResetArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -27975,11 +28180,10 @@ func (v *NodeDeviceResetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *NodeDeviceResetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -28026,7 +28230,8 @@ func (v *NodeDeviceCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -28044,11 +28249,10 @@ func (v *NodeDeviceCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NodeDeviceCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml_desc")
 		}
-		v.XMLDesc = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -28097,7 +28301,8 @@ func (v *NodeDeviceCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -28115,7 +28320,7 @@ func (v *NodeDeviceCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *NodeDeviceCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dev.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -28162,7 +28367,8 @@ func (v *NodeDeviceDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceDestroyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -28180,11 +28386,10 @@ func (v *NodeDeviceDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *NodeDeviceDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -28231,7 +28436,8 @@ func (v *NodeDeviceDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -28249,11 +28455,10 @@ func (v *NodeDeviceDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NodeDeviceDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml_desc")
 		}
-		v.XMLDesc = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -28302,7 +28507,8 @@ func (v *NodeDeviceDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -28320,7 +28526,7 @@ func (v *NodeDeviceDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *NodeDeviceDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dev.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -28370,7 +28576,8 @@ func (v *NodeDeviceUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceUndefineArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -28388,11 +28595,10 @@ func (v *NodeDeviceUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *NodeDeviceUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -28444,7 +28650,8 @@ func (v *NodeDeviceCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceCreateArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -28462,11 +28669,10 @@ func (v *NodeDeviceCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *NodeDeviceCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -28515,7 +28721,8 @@ func (v *NodeDeviceGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceGetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -28533,11 +28740,10 @@ func (v *NodeDeviceGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *NodeDeviceGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -28575,7 +28781,8 @@ func (v *NodeDeviceGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceGetAutostartRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -28641,7 +28848,8 @@ func (v *NodeDeviceSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceSetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -28659,11 +28867,10 @@ func (v *NodeDeviceSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *NodeDeviceSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -28712,7 +28919,8 @@ func (v *NodeDeviceIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceIsPersistentArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -28730,11 +28938,10 @@ func (v *NodeDeviceIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *NodeDeviceIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -28772,7 +28979,8 @@ func (v *NodeDeviceIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceIsPersistentRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -28835,7 +29043,8 @@ func (v *NodeDeviceIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -28853,11 +29062,10 @@ func (v *NodeDeviceIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *NodeDeviceIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -28895,7 +29103,8 @@ func (v *NodeDeviceIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceIsActiveRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -28952,7 +29161,8 @@ func (v *ConnectDomainEventRegisterRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectDomainEventRegisterRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29009,7 +29219,8 @@ func (v *ConnectDomainEventDeregisterRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectDomainEventDeregisterRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29078,7 +29289,8 @@ func (v *DomainEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29096,7 +29308,7 @@ func (v *DomainEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -29156,7 +29368,8 @@ func (v *DomainEventCallbackLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29179,7 +29392,7 @@ func (v *DomainEventCallbackLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -29235,7 +29448,8 @@ func (v *ConnectDomainXMLFromNativeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectDomainXMLFromNativeArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29253,19 +29467,17 @@ func (v *ConnectDomainXMLFromNativeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *ConnectDomainXMLFromNativeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.NativeFormat, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "nativeFormat")
 		}
-		v.NativeFormat = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.NativeConfig, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "nativeConfig")
 		}
-		v.NativeConfig = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -29314,7 +29526,8 @@ func (v *ConnectDomainXMLFromNativeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectDomainXMLFromNativeRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29332,11 +29545,10 @@ func (v *ConnectDomainXMLFromNativeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *ConnectDomainXMLFromNativeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.DomainXML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "domainXml")
 		}
-		v.DomainXML = x
 		off += n
 	}
 	return off, nil
@@ -29389,7 +29601,8 @@ func (v *ConnectDomainXMLToNativeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectDomainXMLToNativeArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29407,19 +29620,17 @@ func (v *ConnectDomainXMLToNativeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *ConnectDomainXMLToNativeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.NativeFormat, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "nativeFormat")
 		}
-		v.NativeFormat = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.DomainXML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "domainXml")
 		}
-		v.DomainXML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -29468,7 +29679,8 @@ func (v *ConnectDomainXMLToNativeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectDomainXMLToNativeRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29486,11 +29698,10 @@ func (v *ConnectDomainXMLToNativeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *ConnectDomainXMLToNativeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.NativeConfig, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "nativeConfig")
 		}
-		v.NativeConfig = x
 		off += n
 	}
 	return off, nil
@@ -29528,7 +29739,8 @@ func (v *ConnectNumOfSecretsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNumOfSecretsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29585,7 +29797,8 @@ func (v *ConnectListSecretsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListSecretsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29657,7 +29870,8 @@ func (v *ConnectListSecretsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListSecretsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29680,14 +29894,13 @@ func (v *ConnectListSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "uuids")
 		}
 		off += 4
-		v.UUIDs = make([]NonnullString, cnt)
+		v.UUIDs = xdr.Resize(v.UUIDs, cnt)
 		for i := range v.UUIDs {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.UUIDs[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "uuids")
 				}
-				v.UUIDs[i] = x
 				off += n
 			}
 		}
@@ -29727,7 +29940,8 @@ func (v *SecretLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *SecretLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29790,7 +30004,8 @@ func (v *SecretLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *SecretLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29808,7 +30023,7 @@ func (v *SecretLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *SecretLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
+		n, err := v.Secret.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -29858,7 +30073,8 @@ func (v *SecretDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *SecretDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29876,11 +30092,10 @@ func (v *SecretDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *SecretDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -29929,7 +30144,8 @@ func (v *SecretDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *SecretDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -29947,7 +30163,7 @@ func (v *SecretDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *SecretDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
+		n, err := v.Secret.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -29997,7 +30213,8 @@ func (v *SecretGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *SecretGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30015,7 +30232,7 @@ func (v *SecretGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *SecretGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
+		n, err := v.Secret.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -30067,7 +30284,8 @@ func (v *SecretGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *SecretGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30085,11 +30303,10 @@ func (v *SecretGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *SecretGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -30142,7 +30359,8 @@ func (v *SecretSetValueArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *SecretSetValueArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30160,18 +30378,17 @@ func (v *SecretSetValueArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *SecretSetValueArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
+		n, err := v.Secret.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 65536)
+		n, err := d.ConsumeOpaqueInto(&v.Value, b[off:], 65536)
 		if err != nil {
 			return off, xdr.Field(err, "value")
 		}
-		v.Value = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -30223,7 +30440,8 @@ func (v *SecretGetValueArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *SecretGetValueArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30241,7 +30459,7 @@ func (v *SecretGetValueArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *SecretGetValueArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
+		n, err := v.Secret.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -30293,7 +30511,8 @@ func (v *SecretGetValueRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *SecretGetValueRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30311,11 +30530,10 @@ func (v *SecretGetValueRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *SecretGetValueRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 65536)
+		n, err := d.ConsumeOpaqueInto(&v.Value, b[off:], 65536)
 		if err != nil {
 			return off, xdr.Field(err, "value")
 		}
-		v.Value = x
 		off += n
 	}
 	return off, nil
@@ -30359,7 +30577,8 @@ func (v *SecretUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *SecretUndefineArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30377,7 +30596,7 @@ func (v *SecretUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *SecretUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
+		n, err := v.Secret.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -30427,7 +30646,8 @@ func (v *SecretLookupByUsageArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *SecretLookupByUsageArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30450,11 +30670,10 @@ func (v *SecretLookupByUsageArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.UsageType = xdr.Int32(b[off:])
 	off += 4
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.UsageID, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "usageID")
 		}
-		v.UsageID = x
 		off += n
 	}
 	return off, nil
@@ -30498,7 +30717,8 @@ func (v *SecretLookupByUsageRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *SecretLookupByUsageRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30516,7 +30736,7 @@ func (v *SecretLookupByUsageRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *SecretLookupByUsageRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
+		n, err := v.Secret.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -30581,7 +30801,8 @@ func (v *DomainMigratePrepareTunnelArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePrepareTunnelArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30612,11 +30833,10 @@ func (v *DomainMigratePrepareTunnelArgs) consume(b []byte, d *xdr.Decoder) (int,
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Dname, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
-				(*v.Dname) = x
 				off += n
 			}
 		} else {
@@ -30629,11 +30849,10 @@ func (v *DomainMigratePrepareTunnelArgs) consume(b []byte, d *xdr.Decoder) (int,
 	v.Resource = xdr.Uint64(b[off:])
 	off += 8
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.DomXML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dom_xml")
 		}
-		v.DomXML = x
 		off += n
 	}
 	return off, nil
@@ -30671,7 +30890,8 @@ func (v *ConnectIsSecureRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectIsSecureRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30734,7 +30954,8 @@ func (v *DomainIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30752,7 +30973,7 @@ func (v *DomainIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *DomainIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -30793,7 +31014,8 @@ func (v *DomainIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainIsActiveRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30856,7 +31078,8 @@ func (v *DomainIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainIsPersistentArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30874,7 +31097,7 @@ func (v *DomainIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -30915,7 +31138,8 @@ func (v *DomainIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainIsPersistentRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30978,7 +31202,8 @@ func (v *DomainIsUpdatedArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainIsUpdatedArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -30996,7 +31221,7 @@ func (v *DomainIsUpdatedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainIsUpdatedArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -31037,7 +31262,8 @@ func (v *DomainIsUpdatedRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainIsUpdatedRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31100,7 +31326,8 @@ func (v *NetworkIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31118,7 +31345,7 @@ func (v *NetworkIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *NetworkIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -31159,7 +31386,8 @@ func (v *NetworkIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkIsActiveRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31222,7 +31450,8 @@ func (v *NetworkIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkIsPersistentArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31240,7 +31469,7 @@ func (v *NetworkIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NetworkIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -31281,7 +31510,8 @@ func (v *NetworkIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkIsPersistentRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31344,7 +31574,8 @@ func (v *StoragePoolIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31362,7 +31593,7 @@ func (v *StoragePoolIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *StoragePoolIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -31403,7 +31634,8 @@ func (v *StoragePoolIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolIsActiveRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31466,7 +31698,8 @@ func (v *StoragePoolIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolIsPersistentArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31484,7 +31717,7 @@ func (v *StoragePoolIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *StoragePoolIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -31525,7 +31758,8 @@ func (v *StoragePoolIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolIsPersistentRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31588,7 +31822,8 @@ func (v *InterfaceIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31606,7 +31841,7 @@ func (v *InterfaceIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *InterfaceIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
+		n, err := v.Iface.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -31647,7 +31882,8 @@ func (v *InterfaceIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *InterfaceIsActiveRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31713,7 +31949,8 @@ func (v *ConnectCompareCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectCompareCPUArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31731,11 +31968,10 @@ func (v *ConnectCompareCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *ConnectCompareCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -31778,7 +32014,8 @@ func (v *ConnectCompareCPURet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectCompareCPURet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31853,7 +32090,8 @@ func (v *ConnectBaselineCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectBaselineCPUArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31876,14 +32114,13 @@ func (v *ConnectBaselineCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 			return off, xdr.Field(err, "xmlCPUs")
 		}
 		off += 4
-		v.XMLCpUs = make([]NonnullString, cnt)
+		v.XMLCpUs = xdr.Resize(v.XMLCpUs, cnt)
 		for i := range v.XMLCpUs {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.XMLCpUs[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "xmlCPUs")
 				}
-				v.XMLCpUs[i] = x
 				off += n
 			}
 		}
@@ -31934,7 +32171,8 @@ func (v *ConnectBaselineCPURet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectBaselineCPURet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -31952,11 +32190,10 @@ func (v *ConnectBaselineCPURet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *ConnectBaselineCPURet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.CPU, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cpu")
 		}
-		v.CPU = x
 		off += n
 	}
 	return off, nil
@@ -32000,7 +32237,8 @@ func (v *DomainGetJobInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetJobInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -32018,7 +32256,7 @@ func (v *DomainGetJobInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *DomainGetJobInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32081,7 +32319,8 @@ func (v *DomainGetJobInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetJobInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -32202,7 +32441,8 @@ func (v *DomainGetJobStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetJobStatsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -32220,7 +32460,7 @@ func (v *DomainGetJobStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainGetJobStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32284,7 +32524,8 @@ func (v *DomainGetJobStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetJobStatsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -32312,10 +32553,10 @@ func (v *DomainGetJobStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -32364,7 +32605,8 @@ func (v *DomainAbortJobArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainAbortJobArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -32382,7 +32624,7 @@ func (v *DomainAbortJobArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *DomainAbortJobArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32432,7 +32674,8 @@ func (v *DomainAbortJobFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainAbortJobFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -32450,7 +32693,7 @@ func (v *DomainAbortJobFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainAbortJobFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32505,7 +32748,8 @@ func (v *DomainMigrateGetMaxDowntimeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateGetMaxDowntimeArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -32523,7 +32767,7 @@ func (v *DomainMigrateGetMaxDowntimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decode
 func (v *DomainMigrateGetMaxDowntimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32569,7 +32813,8 @@ func (v *DomainMigrateGetMaxDowntimeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateGetMaxDowntimeRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -32638,7 +32883,8 @@ func (v *DomainMigrateSetMaxDowntimeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateSetMaxDowntimeArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -32656,7 +32902,7 @@ func (v *DomainMigrateSetMaxDowntimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decode
 func (v *DomainMigrateSetMaxDowntimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32716,7 +32962,8 @@ func (v *DomainMigrateGetCompressionCacheArgs) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateGetCompressionCacheArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -32734,7 +32981,7 @@ func (v *DomainMigrateGetCompressionCacheArgs) ConsumeXDRWith(b []byte, d *xdr.D
 func (v *DomainMigrateGetCompressionCacheArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32780,7 +33027,8 @@ func (v *DomainMigrateGetCompressionCacheRet) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateGetCompressionCacheRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -32849,7 +33097,8 @@ func (v *DomainMigrateSetCompressionCacheArgs) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateSetCompressionCacheArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -32867,7 +33116,7 @@ func (v *DomainMigrateSetCompressionCacheArgs) ConsumeXDRWith(b []byte, d *xdr.D
 func (v *DomainMigrateSetCompressionCacheArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -32930,7 +33179,8 @@ func (v *DomainMigrateSetMaxSpeedArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateSetMaxSpeedArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -32948,7 +33198,7 @@ func (v *DomainMigrateSetMaxSpeedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainMigrateSetMaxSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -33008,7 +33258,8 @@ func (v *DomainMigrateGetMaxSpeedArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateGetMaxSpeedArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -33026,7 +33277,7 @@ func (v *DomainMigrateGetMaxSpeedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainMigrateGetMaxSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -33072,7 +33323,8 @@ func (v *DomainMigrateGetMaxSpeedRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateGetMaxSpeedRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -33129,7 +33381,8 @@ func (v *ConnectDomainEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectDomainEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -33186,7 +33439,8 @@ func (v *ConnectDomainEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectDomainEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -33258,7 +33512,8 @@ func (v *ConnectDomainEventCallbackRegisterAnyArgs) AppendXDR(b []byte) ([]byte,
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectDomainEventCallbackRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -33289,7 +33544,7 @@ func (v *ConnectDomainEventCallbackRegisterAnyArgs) consume(b []byte, d *xdr.Dec
 		if present {
 			v.Dom = new(NonnullDomain)
 			{
-				n, err := (*v.Dom).ConsumeXDRWith(b[off:], d)
+				n, err := (*v.Dom).consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "dom")
 				}
@@ -33334,7 +33589,8 @@ func (v *ConnectDomainEventCallbackRegisterAnyRet) AppendXDR(b []byte) ([]byte, 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectDomainEventCallbackRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -33391,7 +33647,8 @@ func (v *ConnectDomainEventCallbackDeregisterAnyArgs) AppendXDR(b []byte) ([]byt
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectDomainEventCallbackDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -33454,7 +33711,8 @@ func (v *DomainEventRebootMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventRebootMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -33472,7 +33730,7 @@ func (v *DomainEventRebootMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *DomainEventRebootMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -33522,7 +33780,8 @@ func (v *DomainEventCallbackRebootMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackRebootMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -33545,7 +33804,7 @@ func (v *DomainEventCallbackRebootMsg) consume(b []byte, d *xdr.Decoder) (int, e
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -33595,7 +33854,8 @@ func (v *DomainEventRtcChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventRtcChangeMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -33613,7 +33873,7 @@ func (v *DomainEventRtcChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainEventRtcChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -33668,7 +33928,8 @@ func (v *DomainEventCallbackRtcChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackRtcChangeMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -33691,7 +33952,7 @@ func (v *DomainEventCallbackRtcChangeMsg) consume(b []byte, d *xdr.Decoder) (int
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -33741,7 +34002,8 @@ func (v *DomainEventWatchdogMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventWatchdogMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -33759,7 +34021,7 @@ func (v *DomainEventWatchdogMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainEventWatchdogMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -33814,7 +34076,8 @@ func (v *DomainEventCallbackWatchdogMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackWatchdogMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -33837,7 +34100,7 @@ func (v *DomainEventCallbackWatchdogMsg) consume(b []byte, d *xdr.Decoder) (int,
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -33899,7 +34162,8 @@ func (v *DomainEventIoErrorMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventIoErrorMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -33917,26 +34181,24 @@ func (v *DomainEventIoErrorMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainEventIoErrorMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.SrcPath, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "srcPath")
 		}
-		v.SrcPath = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.DevAlias, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "devAlias")
 		}
-		v.DevAlias = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -33988,7 +34250,8 @@ func (v *DomainEventCallbackIoErrorMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackIoErrorMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -34011,7 +34274,7 @@ func (v *DomainEventCallbackIoErrorMsg) consume(b []byte, d *xdr.Decoder) (int, 
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -34079,7 +34342,8 @@ func (v *DomainEventIoErrorReasonMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventIoErrorReasonMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -34097,26 +34361,24 @@ func (v *DomainEventIoErrorReasonMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainEventIoErrorReasonMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.SrcPath, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "srcPath")
 		}
-		v.SrcPath = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.DevAlias, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "devAlias")
 		}
-		v.DevAlias = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -34125,11 +34387,10 @@ func (v *DomainEventIoErrorReasonMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Action = xdr.Int32(b[off:])
 	off += 4
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Reason, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "reason")
 		}
-		v.Reason = x
 		off += n
 	}
 	return off, nil
@@ -34176,7 +34437,8 @@ func (v *DomainEventCallbackIoErrorReasonMsg) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackIoErrorReasonMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -34199,7 +34461,7 @@ func (v *DomainEventCallbackIoErrorReasonMsg) consume(b []byte, d *xdr.Decoder) 
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -34255,7 +34517,8 @@ func (v *DomainEventGraphicsAddress) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventGraphicsAddress) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -34278,19 +34541,17 @@ func (v *DomainEventGraphicsAddress) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Family = xdr.Int32(b[off:])
 	off += 4
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Node, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "node")
 		}
-		v.Node = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Service, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "service")
 		}
-		v.Service = x
 		off += n
 	}
 	return off, nil
@@ -34340,7 +34601,8 @@ func (v *DomainEventGraphicsIdentity) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventGraphicsIdentity) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -34358,19 +34620,17 @@ func (v *DomainEventGraphicsIdentity) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainEventGraphicsIdentity) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "type")
 		}
-		v.Type = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -34450,7 +34710,8 @@ func (v *DomainEventGraphicsMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventGraphicsMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -34468,7 +34729,7 @@ func (v *DomainEventGraphicsMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainEventGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -34480,25 +34741,24 @@ func (v *DomainEventGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Phase = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Local.ConsumeXDRWith(b[off:], d)
+		n, err := v.Local.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "local")
 		}
 		off += n
 	}
 	{
-		n, err := v.Remote.ConsumeXDRWith(b[off:], d)
+		n, err := v.Remote.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "remote")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.AuthScheme, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "authScheme")
 		}
-		v.AuthScheme = x
 		off += n
 	}
 	{
@@ -34507,10 +34767,10 @@ func (v *DomainEventGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int, error) 
 			return off, xdr.Field(err, "subject")
 		}
 		off += 4
-		v.Subject = make([]DomainEventGraphicsIdentity, cnt)
+		v.Subject = xdr.Resize(v.Subject, cnt)
 		for i := range v.Subject {
 			{
-				n, err := v.Subject[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Subject[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "subject")
 				}
@@ -34562,7 +34822,8 @@ func (v *DomainEventCallbackGraphicsMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackGraphicsMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -34585,7 +34846,7 @@ func (v *DomainEventCallbackGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int,
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -34644,7 +34905,8 @@ func (v *DomainEventBlockJobMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventBlockJobMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -34662,18 +34924,17 @@ func (v *DomainEventBlockJobMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainEventBlockJobMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
-		v.Path = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -34730,7 +34991,8 @@ func (v *DomainEventCallbackBlockJobMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackBlockJobMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -34753,7 +35015,7 @@ func (v *DomainEventCallbackBlockJobMsg) consume(b []byte, d *xdr.Decoder) (int,
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -34833,7 +35095,8 @@ func (v *DomainEventDiskChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventDiskChangeMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -34851,7 +35114,7 @@ func (v *DomainEventDiskChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainEventDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -34866,11 +35129,10 @@ func (v *DomainEventDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error
 		if present {
 			v.OldSrcPath = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.OldSrcPath, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "oldSrcPath")
 				}
-				(*v.OldSrcPath) = x
 				off += n
 			}
 		} else {
@@ -34886,11 +35148,10 @@ func (v *DomainEventDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error
 		if present {
 			v.NewSrcPath = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.NewSrcPath, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "newSrcPath")
 				}
-				(*v.NewSrcPath) = x
 				off += n
 			}
 		} else {
@@ -34898,11 +35159,10 @@ func (v *DomainEventDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error
 		}
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.DevAlias, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "devAlias")
 		}
-		v.DevAlias = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -34954,7 +35214,8 @@ func (v *DomainEventCallbackDiskChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackDiskChangeMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -34977,7 +35238,7 @@ func (v *DomainEventCallbackDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (in
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -35033,7 +35294,8 @@ func (v *DomainEventTrayChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventTrayChangeMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -35051,18 +35313,17 @@ func (v *DomainEventTrayChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainEventTrayChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.DevAlias, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "devAlias")
 		}
-		v.DevAlias = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -35114,7 +35375,8 @@ func (v *DomainEventCallbackTrayChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackTrayChangeMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -35137,7 +35399,7 @@ func (v *DomainEventCallbackTrayChangeMsg) consume(b []byte, d *xdr.Decoder) (in
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -35184,7 +35446,8 @@ func (v *DomainEventPmwakeupMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventPmwakeupMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -35202,7 +35465,7 @@ func (v *DomainEventPmwakeupMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainEventPmwakeupMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -35255,7 +35518,8 @@ func (v *DomainEventCallbackPmwakeupMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackPmwakeupMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -35283,7 +35547,7 @@ func (v *DomainEventCallbackPmwakeupMsg) consume(b []byte, d *xdr.Decoder) (int,
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -35330,7 +35594,8 @@ func (v *DomainEventPmsuspendMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventPmsuspendMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -35348,7 +35613,7 @@ func (v *DomainEventPmsuspendMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainEventPmsuspendMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -35401,7 +35666,8 @@ func (v *DomainEventCallbackPmsuspendMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackPmsuspendMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -35429,7 +35695,7 @@ func (v *DomainEventCallbackPmsuspendMsg) consume(b []byte, d *xdr.Decoder) (int
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -35479,7 +35745,8 @@ func (v *DomainEventBalloonChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventBalloonChangeMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -35497,7 +35764,7 @@ func (v *DomainEventBalloonChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainEventBalloonChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -35552,7 +35819,8 @@ func (v *DomainEventCallbackBalloonChangeMsg) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackBalloonChangeMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -35575,7 +35843,7 @@ func (v *DomainEventCallbackBalloonChangeMsg) consume(b []byte, d *xdr.Decoder) 
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -35622,7 +35890,8 @@ func (v *DomainEventPmsuspendDiskMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventPmsuspendDiskMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -35640,7 +35909,7 @@ func (v *DomainEventPmsuspendDiskMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainEventPmsuspendDiskMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -35693,7 +35962,8 @@ func (v *DomainEventCallbackPmsuspendDiskMsg) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackPmsuspendDiskMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -35721,7 +35991,7 @@ func (v *DomainEventCallbackPmsuspendDiskMsg) consume(b []byte, d *xdr.Decoder) 
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -35771,7 +36041,8 @@ func (v *DomainManagedSaveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainManagedSaveArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -35789,7 +36060,7 @@ func (v *DomainManagedSaveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainManagedSaveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -35844,7 +36115,8 @@ func (v *DomainHasManagedSaveImageArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainHasManagedSaveImageArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -35862,7 +36134,7 @@ func (v *DomainHasManagedSaveImageArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *DomainHasManagedSaveImageArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -35908,7 +36180,8 @@ func (v *DomainHasManagedSaveImageRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainHasManagedSaveImageRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -35974,7 +36247,8 @@ func (v *DomainManagedSaveRemoveArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainManagedSaveRemoveArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -35992,7 +36266,7 @@ func (v *DomainManagedSaveRemoveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainManagedSaveRemoveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -36047,7 +36321,8 @@ func (v *DomainManagedSaveGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainManagedSaveGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -36065,7 +36340,7 @@ func (v *DomainManagedSaveGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decode
 func (v *DomainManagedSaveGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -36117,7 +36392,8 @@ func (v *DomainManagedSaveGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainManagedSaveGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -36135,11 +36411,10 @@ func (v *DomainManagedSaveGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *DomainManagedSaveGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -36198,7 +36473,8 @@ func (v *DomainManagedSaveDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainManagedSaveDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -36216,7 +36492,7 @@ func (v *DomainManagedSaveDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *DomainManagedSaveDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -36231,11 +36507,10 @@ func (v *DomainManagedSaveDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int,
 		if present {
 			v.Dxml = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Dxml, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dxml")
 				}
-				(*v.Dxml) = x
 				off += n
 			}
 		} else {
@@ -36297,7 +36572,8 @@ func (v *DomainSnapshotCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -36315,18 +36591,17 @@ func (v *DomainSnapshotCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainSnapshotCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml_desc")
 		}
-		v.XMLDesc = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -36375,7 +36650,8 @@ func (v *DomainSnapshotCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -36393,7 +36669,7 @@ func (v *DomainSnapshotCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *DomainSnapshotCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.Snap.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -36443,7 +36719,8 @@ func (v *DomainSnapshotGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -36461,7 +36738,7 @@ func (v *DomainSnapshotGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainSnapshotGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.Snap.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -36513,7 +36790,8 @@ func (v *DomainSnapshotGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -36531,11 +36809,10 @@ func (v *DomainSnapshotGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainSnapshotGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -36582,7 +36859,8 @@ func (v *DomainSnapshotNumArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotNumArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -36600,7 +36878,7 @@ func (v *DomainSnapshotNumArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainSnapshotNumArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -36646,7 +36924,8 @@ func (v *DomainSnapshotNumRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotNumRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -36715,7 +36994,8 @@ func (v *DomainSnapshotListNamesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotListNamesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -36733,7 +37013,7 @@ func (v *DomainSnapshotListNamesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainSnapshotListNamesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -36799,7 +37079,8 @@ func (v *DomainSnapshotListNamesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotListNamesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -36822,14 +37103,13 @@ func (v *DomainSnapshotListNamesRet) consume(b []byte, d *xdr.Decoder) (int, err
 			return off, xdr.Field(err, "names")
 		}
 		off += 4
-		v.Names = make([]NonnullString, cnt)
+		v.Names = xdr.Resize(v.Names, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
-				v.Names[i] = x
 				off += n
 			}
 		}
@@ -36881,7 +37161,8 @@ func (v *DomainListAllSnapshotsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainListAllSnapshotsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -36899,7 +37180,7 @@ func (v *DomainListAllSnapshotsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *DomainListAllSnapshotsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -36968,7 +37249,8 @@ func (v *DomainListAllSnapshotsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainListAllSnapshotsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -36991,10 +37273,10 @@ func (v *DomainListAllSnapshotsRet) consume(b []byte, d *xdr.Decoder) (int, erro
 			return off, xdr.Field(err, "snapshots")
 		}
 		off += 4
-		v.Snapshots = make([]NonnullDomainSnapshot, cnt)
+		v.Snapshots = xdr.Resize(v.Snapshots, cnt)
 		for i := range v.Snapshots {
 			{
-				n, err := v.Snapshots[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Snapshots[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "snapshots")
 				}
@@ -37051,7 +37333,8 @@ func (v *DomainSnapshotNumChildrenArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotNumChildrenArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -37069,7 +37352,7 @@ func (v *DomainSnapshotNumChildrenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *DomainSnapshotNumChildrenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.Snap.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -37115,7 +37398,8 @@ func (v *DomainSnapshotNumChildrenRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotNumChildrenRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -37184,7 +37468,8 @@ func (v *DomainSnapshotListChildrenNamesArgs) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotListChildrenNamesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -37202,7 +37487,7 @@ func (v *DomainSnapshotListChildrenNamesArgs) ConsumeXDRWith(b []byte, d *xdr.De
 func (v *DomainSnapshotListChildrenNamesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.Snap.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -37268,7 +37553,8 @@ func (v *DomainSnapshotListChildrenNamesRet) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotListChildrenNamesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -37291,14 +37577,13 @@ func (v *DomainSnapshotListChildrenNamesRet) consume(b []byte, d *xdr.Decoder) (
 			return off, xdr.Field(err, "names")
 		}
 		off += 4
-		v.Names = make([]NonnullString, cnt)
+		v.Names = xdr.Resize(v.Names, cnt)
 		for i := range v.Names {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "names")
 				}
-				v.Names[i] = x
 				off += n
 			}
 		}
@@ -37350,7 +37635,8 @@ func (v *DomainSnapshotListAllChildrenArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotListAllChildrenArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -37368,7 +37654,7 @@ func (v *DomainSnapshotListAllChildrenArgs) ConsumeXDRWith(b []byte, d *xdr.Deco
 func (v *DomainSnapshotListAllChildrenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snapshot.ConsumeXDRWith(b[off:], d)
+		n, err := v.Snapshot.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snapshot")
 		}
@@ -37437,7 +37723,8 @@ func (v *DomainSnapshotListAllChildrenRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotListAllChildrenRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -37460,10 +37747,10 @@ func (v *DomainSnapshotListAllChildrenRet) consume(b []byte, d *xdr.Decoder) (in
 			return off, xdr.Field(err, "snapshots")
 		}
 		off += 4
-		v.Snapshots = make([]NonnullDomainSnapshot, cnt)
+		v.Snapshots = xdr.Resize(v.Snapshots, cnt)
 		for i := range v.Snapshots {
 			{
-				n, err := v.Snapshots[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Snapshots[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "snapshots")
 				}
@@ -37526,7 +37813,8 @@ func (v *DomainSnapshotLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -37544,18 +37832,17 @@ func (v *DomainSnapshotLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *DomainSnapshotLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -37604,7 +37891,8 @@ func (v *DomainSnapshotLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -37622,7 +37910,7 @@ func (v *DomainSnapshotLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *DomainSnapshotLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.Snap.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -37672,7 +37960,8 @@ func (v *DomainHasCurrentSnapshotArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainHasCurrentSnapshotArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -37690,7 +37979,7 @@ func (v *DomainHasCurrentSnapshotArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainHasCurrentSnapshotArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -37736,7 +38025,8 @@ func (v *DomainHasCurrentSnapshotRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainHasCurrentSnapshotRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -37802,7 +38092,8 @@ func (v *DomainSnapshotGetParentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotGetParentArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -37820,7 +38111,7 @@ func (v *DomainSnapshotGetParentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainSnapshotGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.Snap.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -37872,7 +38163,8 @@ func (v *DomainSnapshotGetParentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotGetParentRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -37890,7 +38182,7 @@ func (v *DomainSnapshotGetParentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *DomainSnapshotGetParentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.Snap.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -37940,7 +38232,8 @@ func (v *DomainSnapshotCurrentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotCurrentArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -37958,7 +38251,7 @@ func (v *DomainSnapshotCurrentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *DomainSnapshotCurrentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38010,7 +38303,8 @@ func (v *DomainSnapshotCurrentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotCurrentRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -38028,7 +38322,7 @@ func (v *DomainSnapshotCurrentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainSnapshotCurrentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.Snap.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -38078,7 +38372,8 @@ func (v *DomainSnapshotIsCurrentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotIsCurrentArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -38096,7 +38391,7 @@ func (v *DomainSnapshotIsCurrentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainSnapshotIsCurrentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.Snap.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -38142,7 +38437,8 @@ func (v *DomainSnapshotIsCurrentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotIsCurrentRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -38208,7 +38504,8 @@ func (v *DomainSnapshotHasMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotHasMetadataArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -38226,7 +38523,7 @@ func (v *DomainSnapshotHasMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *DomainSnapshotHasMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.Snap.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -38272,7 +38569,8 @@ func (v *DomainSnapshotHasMetadataRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotHasMetadataRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -38338,7 +38636,8 @@ func (v *DomainRevertToSnapshotArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainRevertToSnapshotArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -38356,7 +38655,7 @@ func (v *DomainRevertToSnapshotArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *DomainRevertToSnapshotArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.Snap.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -38411,7 +38710,8 @@ func (v *DomainSnapshotDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSnapshotDeleteArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -38429,7 +38729,7 @@ func (v *DomainSnapshotDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainSnapshotDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.Snap.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -38496,7 +38796,8 @@ func (v *DomainOpenConsoleArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainOpenConsoleArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -38514,7 +38815,7 @@ func (v *DomainOpenConsoleArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainOpenConsoleArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38529,11 +38830,10 @@ func (v *DomainOpenConsoleArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.DevName = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.DevName, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dev_name")
 				}
-				(*v.DevName) = x
 				off += n
 			}
 		} else {
@@ -38601,7 +38901,8 @@ func (v *DomainOpenChannelArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainOpenChannelArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -38619,7 +38920,7 @@ func (v *DomainOpenChannelArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainOpenChannelArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38634,11 +38935,10 @@ func (v *DomainOpenChannelArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Name = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Name, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "name")
 				}
-				(*v.Name) = x
 				off += n
 			}
 		} else {
@@ -38700,7 +39000,8 @@ func (v *StorageVolUploadArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolUploadArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -38718,7 +39019,7 @@ func (v *StorageVolUploadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *StorageVolUploadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -38789,7 +39090,8 @@ func (v *StorageVolDownloadArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StorageVolDownloadArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -38807,7 +39109,7 @@ func (v *StorageVolDownloadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *StorageVolDownloadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.Vol.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -38872,7 +39174,8 @@ func (v *DomainGetStateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetStateArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -38890,7 +39193,7 @@ func (v *DomainGetStateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *DomainGetStateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38938,7 +39241,8 @@ func (v *DomainGetStateRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetStateRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -39036,7 +39340,8 @@ func (v *DomainMigrateBegin3Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateBegin3Args) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -39054,7 +39359,7 @@ func (v *DomainMigrateBegin3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainMigrateBegin3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -39069,11 +39374,10 @@ func (v *DomainMigrateBegin3Args) consume(b []byte, d *xdr.Decoder) (int, error)
 		if present {
 			v.Xmlin = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Xmlin, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "xmlin")
 				}
-				(*v.Xmlin) = x
 				off += n
 			}
 		} else {
@@ -39094,11 +39398,10 @@ func (v *DomainMigrateBegin3Args) consume(b []byte, d *xdr.Decoder) (int, error)
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Dname, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
-				(*v.Dname) = x
 				off += n
 			}
 		} else {
@@ -39157,7 +39460,8 @@ func (v *DomainMigrateBegin3Ret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateBegin3Ret) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -39175,19 +39479,17 @@ func (v *DomainMigrateBegin3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainMigrateBegin3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
-		v.CookieOut = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -39267,7 +39569,8 @@ func (v *DomainMigratePrepare3Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePrepare3Args) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -39285,11 +39588,10 @@ func (v *DomainMigratePrepare3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *DomainMigratePrepare3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieIn, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
-		v.CookieIn = x
 		off += n
 	}
 	{
@@ -39301,11 +39603,10 @@ func (v *DomainMigratePrepare3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		if present {
 			v.URIIn = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.URIIn, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri_in")
 				}
-				(*v.URIIn) = x
 				off += n
 			}
 		} else {
@@ -39326,11 +39627,10 @@ func (v *DomainMigratePrepare3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Dname, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
-				(*v.Dname) = x
 				off += n
 			}
 		} else {
@@ -39343,11 +39643,10 @@ func (v *DomainMigratePrepare3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Resource = xdr.Uint64(b[off:])
 	off += 8
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.DomXML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dom_xml")
 		}
-		v.DomXML = x
 		off += n
 	}
 	return off, nil
@@ -39403,7 +39702,8 @@ func (v *DomainMigratePrepare3Ret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePrepare3Ret) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -39421,11 +39721,10 @@ func (v *DomainMigratePrepare3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainMigratePrepare3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
-		v.CookieOut = x
 		off += n
 	}
 	{
@@ -39437,11 +39736,10 @@ func (v *DomainMigratePrepare3Ret) consume(b []byte, d *xdr.Decoder) (int, error
 		if present {
 			v.URIOut = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.URIOut, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri_out")
 				}
-				(*v.URIOut) = x
 				off += n
 			}
 		} else {
@@ -39513,7 +39811,8 @@ func (v *DomainMigratePrepareTunnel3Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePrepareTunnel3Args) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -39531,11 +39830,10 @@ func (v *DomainMigratePrepareTunnel3Args) ConsumeXDRWith(b []byte, d *xdr.Decode
 func (v *DomainMigratePrepareTunnel3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieIn, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
-		v.CookieIn = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -39552,11 +39850,10 @@ func (v *DomainMigratePrepareTunnel3Args) consume(b []byte, d *xdr.Decoder) (int
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Dname, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
-				(*v.Dname) = x
 				off += n
 			}
 		} else {
@@ -39569,11 +39866,10 @@ func (v *DomainMigratePrepareTunnel3Args) consume(b []byte, d *xdr.Decoder) (int
 	v.Resource = xdr.Uint64(b[off:])
 	off += 8
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.DomXML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dom_xml")
 		}
-		v.DomXML = x
 		off += n
 	}
 	return off, nil
@@ -39617,7 +39913,8 @@ func (v *DomainMigratePrepareTunnel3Ret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePrepareTunnel3Ret) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -39635,11 +39932,10 @@ func (v *DomainMigratePrepareTunnel3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *DomainMigratePrepareTunnel3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
-		v.CookieOut = x
 		off += n
 	}
 	return off, nil
@@ -39743,7 +40039,8 @@ func (v *DomainMigratePerform3Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePerform3Args) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -39761,7 +40058,7 @@ func (v *DomainMigratePerform3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -39776,11 +40073,10 @@ func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		if present {
 			v.Xmlin = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Xmlin, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "xmlin")
 				}
-				(*v.Xmlin) = x
 				off += n
 			}
 		} else {
@@ -39788,11 +40084,10 @@ func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		}
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieIn, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
-		v.CookieIn = x
 		off += n
 	}
 	{
@@ -39804,11 +40099,10 @@ func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		if present {
 			v.Dconnuri = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Dconnuri, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dconnuri")
 				}
-				(*v.Dconnuri) = x
 				off += n
 			}
 		} else {
@@ -39824,11 +40118,10 @@ func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		if present {
 			v.URI = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.URI, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri")
 				}
-				(*v.URI) = x
 				off += n
 			}
 		} else {
@@ -39849,11 +40142,10 @@ func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		if present {
 			v.Dname = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Dname, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dname")
 				}
-				(*v.Dname) = x
 				off += n
 			}
 		} else {
@@ -39906,7 +40198,8 @@ func (v *DomainMigratePerform3Ret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePerform3Ret) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -39924,11 +40217,10 @@ func (v *DomainMigratePerform3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainMigratePerform3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
-		v.CookieOut = x
 		off += n
 	}
 	return off, nil
@@ -40008,7 +40300,8 @@ func (v *DomainMigrateFinish3Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateFinish3Args) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -40026,19 +40319,17 @@ func (v *DomainMigrateFinish3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainMigrateFinish3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Dname, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dname")
 		}
-		v.Dname = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieIn, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
-		v.CookieIn = x
 		off += n
 	}
 	{
@@ -40050,11 +40341,10 @@ func (v *DomainMigrateFinish3Args) consume(b []byte, d *xdr.Decoder) (int, error
 		if present {
 			v.Dconnuri = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Dconnuri, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dconnuri")
 				}
-				(*v.Dconnuri) = x
 				off += n
 			}
 		} else {
@@ -40070,11 +40360,10 @@ func (v *DomainMigrateFinish3Args) consume(b []byte, d *xdr.Decoder) (int, error
 		if present {
 			v.URI = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.URI, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri")
 				}
-				(*v.URI) = x
 				off += n
 			}
 		} else {
@@ -40138,7 +40427,8 @@ func (v *DomainMigrateFinish3Ret) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateFinish3Ret) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -40156,18 +40446,17 @@ func (v *DomainMigrateFinish3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainMigrateFinish3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
-		v.CookieOut = x
 		off += n
 	}
 	return off, nil
@@ -40223,7 +40512,8 @@ func (v *DomainMigrateConfirm3Args) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateConfirm3Args) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -40241,18 +40531,17 @@ func (v *DomainMigrateConfirm3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *DomainMigrateConfirm3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieIn, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
-		v.CookieIn = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -40306,7 +40595,8 @@ func (v *DomainEventControlErrorMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventControlErrorMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -40324,7 +40614,7 @@ func (v *DomainEventControlErrorMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *DomainEventControlErrorMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -40374,7 +40664,8 @@ func (v *DomainEventCallbackControlErrorMsg) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackControlErrorMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -40397,7 +40688,7 @@ func (v *DomainEventCallbackControlErrorMsg) consume(b []byte, d *xdr.Decoder) (
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -40447,7 +40738,8 @@ func (v *DomainGetControlInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetControlInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -40465,7 +40757,7 @@ func (v *DomainGetControlInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainGetControlInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -40515,7 +40807,8 @@ func (v *DomainGetControlInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetControlInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -40594,7 +40887,8 @@ func (v *DomainOpenGraphicsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainOpenGraphicsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -40612,7 +40906,7 @@ func (v *DomainOpenGraphicsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainOpenGraphicsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -40675,7 +40969,8 @@ func (v *DomainOpenGraphicsFDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainOpenGraphicsFDArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -40693,7 +40988,7 @@ func (v *DomainOpenGraphicsFDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainOpenGraphicsFDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -40748,7 +41043,8 @@ func (v *NodeSuspendForDurationArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeSuspendForDurationArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -40824,7 +41120,8 @@ func (v *DomainShutdownFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainShutdownFlagsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -40842,7 +41139,7 @@ func (v *DomainShutdownFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainShutdownFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -40900,7 +41197,8 @@ func (v *DomainGetDiskErrorsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetDiskErrorsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -40918,7 +41216,7 @@ func (v *DomainGetDiskErrorsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainGetDiskErrorsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -40987,7 +41285,8 @@ func (v *DomainGetDiskErrorsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetDiskErrorsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -41010,10 +41309,10 @@ func (v *DomainGetDiskErrorsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 			return off, xdr.Field(err, "errors")
 		}
 		off += 4
-		v.Errors = make([]DomainDiskError, cnt)
+		v.Errors = xdr.Resize(v.Errors, cnt)
 		for i := range v.Errors {
 			{
-				n, err := v.Errors[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Errors[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "errors")
 				}
@@ -41063,7 +41362,8 @@ func (v *ConnectListAllDomainsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllDomainsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -41143,7 +41443,8 @@ func (v *ConnectListAllDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllDomainsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -41166,10 +41467,10 @@ func (v *ConnectListAllDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error
 			return off, xdr.Field(err, "domains")
 		}
 		off += 4
-		v.Domains = make([]NonnullDomain, cnt)
+		v.Domains = xdr.Resize(v.Domains, cnt)
 		for i := range v.Domains {
 			{
-				n, err := v.Domains[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Domains[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "domains")
 				}
@@ -41219,7 +41520,8 @@ func (v *ConnectListAllStoragePoolsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllStoragePoolsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -41299,7 +41601,8 @@ func (v *ConnectListAllStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -41322,10 +41625,10 @@ func (v *ConnectListAllStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, 
 			return off, xdr.Field(err, "pools")
 		}
 		off += 4
-		v.Pools = make([]NonnullStoragePool, cnt)
+		v.Pools = xdr.Resize(v.Pools, cnt)
 		for i := range v.Pools {
 			{
-				n, err := v.Pools[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Pools[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "pools")
 				}
@@ -41385,7 +41688,8 @@ func (v *StoragePoolListAllVolumesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolListAllVolumesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -41403,7 +41707,7 @@ func (v *StoragePoolListAllVolumesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *StoragePoolListAllVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -41472,7 +41776,8 @@ func (v *StoragePoolListAllVolumesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolListAllVolumesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -41495,10 +41800,10 @@ func (v *StoragePoolListAllVolumesRet) consume(b []byte, d *xdr.Decoder) (int, e
 			return off, xdr.Field(err, "vols")
 		}
 		off += 4
-		v.Vols = make([]NonnullStorageVol, cnt)
+		v.Vols = xdr.Resize(v.Vols, cnt)
 		for i := range v.Vols {
 			{
-				n, err := v.Vols[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Vols[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "vols")
 				}
@@ -41548,7 +41853,8 @@ func (v *ConnectListAllNetworksArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllNetworksArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -41628,7 +41934,8 @@ func (v *ConnectListAllNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllNetworksRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -41651,10 +41958,10 @@ func (v *ConnectListAllNetworksRet) consume(b []byte, d *xdr.Decoder) (int, erro
 			return off, xdr.Field(err, "nets")
 		}
 		off += 4
-		v.Nets = make([]NonnullNetwork, cnt)
+		v.Nets = xdr.Resize(v.Nets, cnt)
 		for i := range v.Nets {
 			{
-				n, err := v.Nets[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Nets[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "nets")
 				}
@@ -41704,7 +42011,8 @@ func (v *ConnectListAllInterfacesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllInterfacesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -41784,7 +42092,8 @@ func (v *ConnectListAllInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllInterfacesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -41807,10 +42116,10 @@ func (v *ConnectListAllInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, er
 			return off, xdr.Field(err, "ifaces")
 		}
 		off += 4
-		v.Ifaces = make([]NonnullInterface, cnt)
+		v.Ifaces = xdr.Resize(v.Ifaces, cnt)
 		for i := range v.Ifaces {
 			{
-				n, err := v.Ifaces[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Ifaces[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "ifaces")
 				}
@@ -41860,7 +42169,8 @@ func (v *ConnectListAllNodeDevicesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllNodeDevicesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -41940,7 +42250,8 @@ func (v *ConnectListAllNodeDevicesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllNodeDevicesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -41963,10 +42274,10 @@ func (v *ConnectListAllNodeDevicesRet) consume(b []byte, d *xdr.Decoder) (int, e
 			return off, xdr.Field(err, "devices")
 		}
 		off += 4
-		v.Devices = make([]NonnullNodeDevice, cnt)
+		v.Devices = xdr.Resize(v.Devices, cnt)
 		for i := range v.Devices {
 			{
-				n, err := v.Devices[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Devices[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "devices")
 				}
@@ -42016,7 +42327,8 @@ func (v *ConnectListAllNwfiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllNwfiltersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -42096,7 +42408,8 @@ func (v *ConnectListAllNwfiltersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllNwfiltersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -42119,10 +42432,10 @@ func (v *ConnectListAllNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, err
 			return off, xdr.Field(err, "filters")
 		}
 		off += 4
-		v.Filters = make([]NonnullNWFilter, cnt)
+		v.Filters = xdr.Resize(v.Filters, cnt)
 		for i := range v.Filters {
 			{
-				n, err := v.Filters[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Filters[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "filters")
 				}
@@ -42172,7 +42485,8 @@ func (v *ConnectListAllSecretsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllSecretsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -42252,7 +42566,8 @@ func (v *ConnectListAllSecretsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllSecretsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -42275,10 +42590,10 @@ func (v *ConnectListAllSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error
 			return off, xdr.Field(err, "secrets")
 		}
 		off += 4
-		v.Secrets = make([]NonnullSecret, cnt)
+		v.Secrets = xdr.Resize(v.Secrets, cnt)
 		for i := range v.Secrets {
 			{
-				n, err := v.Secrets[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Secrets[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "secrets")
 				}
@@ -42344,7 +42659,8 @@ func (v *NodeSetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeSetMemoryParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -42367,10 +42683,10 @@ func (v *NodeSetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, er
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -42420,7 +42736,8 @@ func (v *NodeGetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetMemoryParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -42500,7 +42817,8 @@ func (v *NodeGetMemoryParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetMemoryParametersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -42523,10 +42841,10 @@ func (v *NodeGetMemoryParametersRet) consume(b []byte, d *xdr.Decoder) (int, err
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -42578,7 +42896,8 @@ func (v *NodeGetCPUMapArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetCPUMapArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -42657,7 +42976,8 @@ func (v *NodeGetCPUMapRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetCPUMapRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -42675,11 +42995,10 @@ func (v *NodeGetCPUMapRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 func (v *NodeGetCPUMapRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 2048)
+		n, err := d.ConsumeOpaqueInto(&v.Cpumap, b[off:], 2048)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
-		v.Cpumap = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -42751,7 +43070,8 @@ func (v *DomainFstrimArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainFstrimArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -42769,7 +43089,7 @@ func (v *DomainFstrimArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 func (v *DomainFstrimArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -42784,11 +43104,10 @@ func (v *DomainFstrimArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.MountPoint = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.MountPoint, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "mountPoint")
 				}
-				(*v.MountPoint) = x
 				off += n
 			}
 		} else {
@@ -42849,7 +43168,8 @@ func (v *DomainGetTimeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetTimeArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -42867,7 +43187,7 @@ func (v *DomainGetTimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *DomainGetTimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -42915,7 +43235,8 @@ func (v *DomainGetTimeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetTimeRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -42992,7 +43313,8 @@ func (v *DomainSetTimeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetTimeArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -43010,7 +43332,7 @@ func (v *DomainSetTimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *DomainSetTimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43090,7 +43412,8 @@ func (v *DomainMigrateBegin3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateBegin3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -43108,7 +43431,7 @@ func (v *DomainMigrateBegin3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *DomainMigrateBegin3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43120,10 +43443,10 @@ func (v *DomainMigrateBegin3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, 
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -43183,7 +43506,8 @@ func (v *DomainMigrateBegin3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateBegin3ParamsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -43201,19 +43525,17 @@ func (v *DomainMigrateBegin3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainMigrateBegin3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
-		v.CookieOut = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -43275,7 +43597,8 @@ func (v *DomainMigratePrepare3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePrepare3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -43298,10 +43621,10 @@ func (v *DomainMigratePrepare3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -43310,11 +43633,10 @@ func (v *DomainMigratePrepare3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 		}
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieIn, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
-		v.CookieIn = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -43375,7 +43697,8 @@ func (v *DomainMigratePrepare3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePrepare3ParamsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -43393,11 +43716,10 @@ func (v *DomainMigratePrepare3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *DomainMigratePrepare3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
-		v.CookieOut = x
 		off += n
 	}
 	{
@@ -43409,11 +43731,10 @@ func (v *DomainMigratePrepare3ParamsRet) consume(b []byte, d *xdr.Decoder) (int,
 		if present {
 			v.URIOut = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.URIOut, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri_out")
 				}
-				(*v.URIOut) = x
 				off += n
 			}
 		} else {
@@ -43479,7 +43800,8 @@ func (v *DomainMigratePrepareTunnel3ParamsArgs) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePrepareTunnel3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -43502,10 +43824,10 @@ func (v *DomainMigratePrepareTunnel3ParamsArgs) consume(b []byte, d *xdr.Decoder
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -43514,11 +43836,10 @@ func (v *DomainMigratePrepareTunnel3ParamsArgs) consume(b []byte, d *xdr.Decoder
 		}
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieIn, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
-		v.CookieIn = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -43567,7 +43888,8 @@ func (v *DomainMigratePrepareTunnel3ParamsRet) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePrepareTunnel3ParamsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -43585,11 +43907,10 @@ func (v *DomainMigratePrepareTunnel3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.D
 func (v *DomainMigratePrepareTunnel3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
-		v.CookieOut = x
 		off += n
 	}
 	return off, nil
@@ -43669,7 +43990,8 @@ func (v *DomainMigratePerform3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePerform3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -43687,7 +44009,7 @@ func (v *DomainMigratePerform3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decode
 func (v *DomainMigratePerform3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43702,11 +44024,10 @@ func (v *DomainMigratePerform3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 		if present {
 			v.Dconnuri = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Dconnuri, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "dconnuri")
 				}
-				(*v.Dconnuri) = x
 				off += n
 			}
 		} else {
@@ -43719,10 +44040,10 @@ func (v *DomainMigratePerform3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -43731,11 +44052,10 @@ func (v *DomainMigratePerform3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 		}
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieIn, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
-		v.CookieIn = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -43784,7 +44104,8 @@ func (v *DomainMigratePerform3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigratePerform3ParamsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -43802,11 +44123,10 @@ func (v *DomainMigratePerform3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *DomainMigratePerform3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
-		v.CookieOut = x
 		off += n
 	}
 	return off, nil
@@ -43871,7 +44191,8 @@ func (v *DomainMigrateFinish3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateFinish3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -43894,10 +44215,10 @@ func (v *DomainMigrateFinish3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int,
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -43906,11 +44227,10 @@ func (v *DomainMigrateFinish3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int,
 		}
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieIn, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
-		v.CookieIn = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -43970,7 +44290,8 @@ func (v *DomainMigrateFinish3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateFinish3ParamsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -43988,18 +44309,17 @@ func (v *DomainMigrateFinish3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *DomainMigrateFinish3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_out")
 		}
-		v.CookieOut = x
 		off += n
 	}
 	return off, nil
@@ -44070,7 +44390,8 @@ func (v *DomainMigrateConfirm3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateConfirm3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -44088,7 +44409,7 @@ func (v *DomainMigrateConfirm3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decode
 func (v *DomainMigrateConfirm3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -44100,10 +44421,10 @@ func (v *DomainMigrateConfirm3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -44112,11 +44433,10 @@ func (v *DomainMigrateConfirm3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 		}
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.CookieIn, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cookie_in")
 		}
-		v.CookieIn = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -44176,7 +44496,8 @@ func (v *DomainEventDeviceRemovedMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventDeviceRemovedMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -44194,18 +44515,17 @@ func (v *DomainEventDeviceRemovedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainEventDeviceRemovedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.DevAlias, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "devAlias")
 		}
-		v.DevAlias = x
 		off += n
 	}
 	return off, nil
@@ -44252,7 +44572,8 @@ func (v *DomainEventCallbackDeviceRemovedMsg) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackDeviceRemovedMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -44275,7 +44596,7 @@ func (v *DomainEventCallbackDeviceRemovedMsg) consume(b []byte, d *xdr.Decoder) 
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
+		n, err := v.Msg.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -44337,7 +44658,8 @@ func (v *DomainEventBlockJob2Msg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventBlockJob2Msg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -44360,18 +44682,17 @@ func (v *DomainEventBlockJob2Msg) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Dst, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dst")
 		}
-		v.Dst = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -44452,7 +44773,8 @@ func (v *DomainEventBlockThresholdMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventBlockThresholdMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -44475,18 +44797,17 @@ func (v *DomainEventBlockThresholdMsg) consume(b []byte, d *xdr.Decoder) (int, e
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Dev, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
-		v.Dev = x
 		off += n
 	}
 	{
@@ -44498,11 +44819,10 @@ func (v *DomainEventBlockThresholdMsg) consume(b []byte, d *xdr.Decoder) (int, e
 		if present {
 			v.Path = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Path, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "path")
 				}
-				(*v.Path) = x
 				off += n
 			}
 		} else {
@@ -44578,7 +44898,8 @@ func (v *DomainEventCallbackTunableMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackTunableMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -44601,7 +44922,7 @@ func (v *DomainEventCallbackTunableMsg) consume(b []byte, d *xdr.Decoder) (int, 
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -44613,10 +44934,10 @@ func (v *DomainEventCallbackTunableMsg) consume(b []byte, d *xdr.Decoder) (int, 
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -44674,7 +44995,8 @@ func (v *DomainEventCallbackDeviceAddedMsg) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackDeviceAddedMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -44697,18 +45019,17 @@ func (v *DomainEventCallbackDeviceAddedMsg) consume(b []byte, d *xdr.Decoder) (i
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.DevAlias, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "devAlias")
 		}
-		v.DevAlias = x
 		off += n
 	}
 	return off, nil
@@ -44746,7 +45067,8 @@ func (v *ConnectEventConnectionClosedMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectEventConnectionClosedMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -44815,7 +45137,8 @@ func (v *ConnectGetCPUModelNamesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetCPUModelNamesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -44833,11 +45156,10 @@ func (v *ConnectGetCPUModelNamesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *ConnectGetCPUModelNamesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Arch, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "arch")
 		}
-		v.Arch = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -44903,7 +45225,8 @@ func (v *ConnectGetCPUModelNamesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetCPUModelNamesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -44926,14 +45249,13 @@ func (v *ConnectGetCPUModelNamesRet) consume(b []byte, d *xdr.Decoder) (int, err
 			return off, xdr.Field(err, "models")
 		}
 		off += 4
-		v.Models = make([]NonnullString, cnt)
+		v.Models = xdr.Resize(v.Models, cnt)
 		for i := range v.Models {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Models[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "models")
 				}
-				v.Models[i] = x
 				off += n
 			}
 		}
@@ -44993,7 +45315,8 @@ func (v *ConnectNetworkEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNetworkEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -45024,7 +45347,7 @@ func (v *ConnectNetworkEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (
 		if present {
 			v.Net = new(NonnullNetwork)
 			{
-				n, err := (*v.Net).ConsumeXDRWith(b[off:], d)
+				n, err := (*v.Net).consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "net")
 				}
@@ -45069,7 +45392,8 @@ func (v *ConnectNetworkEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNetworkEventRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -45126,7 +45450,8 @@ func (v *ConnectNetworkEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNetworkEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -45198,7 +45523,8 @@ func (v *NetworkEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -45221,7 +45547,7 @@ func (v *NetworkEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -45296,7 +45622,8 @@ func (v *NetworkEventCallbackMetadataChangeMsg) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkEventCallbackMetadataChangeMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -45319,7 +45646,7 @@ func (v *NetworkEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -45339,11 +45666,10 @@ func (v *NetworkEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder
 		if present {
 			v.Nsuri = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Nsuri, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "nsuri")
 				}
-				(*v.Nsuri) = x
 				off += n
 			}
 		} else {
@@ -45433,7 +45759,8 @@ func (v *NetworkSetMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkSetMetadataArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -45451,7 +45778,7 @@ func (v *NetworkSetMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *NetworkSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.ConsumeXDRWith(b[off:], d)
+		n, err := v.Network.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
@@ -45471,11 +45798,10 @@ func (v *NetworkSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		if present {
 			v.Metadata = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Metadata, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "metadata")
 				}
-				(*v.Metadata) = x
 				off += n
 			}
 		} else {
@@ -45491,11 +45817,10 @@ func (v *NetworkSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		if present {
 			v.Key = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Key, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "key")
 				}
-				(*v.Key) = x
 				off += n
 			}
 		} else {
@@ -45511,11 +45836,10 @@ func (v *NetworkSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		if present {
 			v.URI = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.URI, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri")
 				}
-				(*v.URI) = x
 				off += n
 			}
 		} else {
@@ -45586,7 +45910,8 @@ func (v *NetworkGetMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkGetMetadataArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -45604,7 +45929,7 @@ func (v *NetworkGetMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *NetworkGetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.ConsumeXDRWith(b[off:], d)
+		n, err := v.Network.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
@@ -45624,11 +45949,10 @@ func (v *NetworkGetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		if present {
 			v.URI = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.URI, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "uri")
 				}
-				(*v.URI) = x
 				off += n
 			}
 		} else {
@@ -45681,7 +46005,8 @@ func (v *NetworkGetMetadataRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkGetMetadataRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -45699,11 +46024,10 @@ func (v *NetworkGetMetadataRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *NetworkGetMetadataRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Metadata, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "metadata")
 		}
-		v.Metadata = x
 		off += n
 	}
 	return off, nil
@@ -45756,7 +46080,8 @@ func (v *ConnectStoragePoolEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, er
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectStoragePoolEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -45787,7 +46112,7 @@ func (v *ConnectStoragePoolEventRegisterAnyArgs) consume(b []byte, d *xdr.Decode
 		if present {
 			v.Pool = new(NonnullStoragePool)
 			{
-				n, err := (*v.Pool).ConsumeXDRWith(b[off:], d)
+				n, err := (*v.Pool).consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "pool")
 				}
@@ -45832,7 +46157,8 @@ func (v *ConnectStoragePoolEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectStoragePoolEventRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -45889,7 +46215,8 @@ func (v *ConnectStoragePoolEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectStoragePoolEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -45961,7 +46288,8 @@ func (v *StoragePoolEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -45984,7 +46312,7 @@ func (v *StoragePoolEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, e
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -46044,7 +46372,8 @@ func (v *StoragePoolEventRefreshMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StoragePoolEventRefreshMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -46067,7 +46396,7 @@ func (v *StoragePoolEventRefreshMsg) consume(b []byte, d *xdr.Decoder) (int, err
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.Pool.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -46123,7 +46452,8 @@ func (v *ConnectNodeDeviceEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNodeDeviceEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -46154,7 +46484,7 @@ func (v *ConnectNodeDeviceEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder
 		if present {
 			v.Dev = new(NonnullNodeDevice)
 			{
-				n, err := (*v.Dev).ConsumeXDRWith(b[off:], d)
+				n, err := (*v.Dev).consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "dev")
 				}
@@ -46199,7 +46529,8 @@ func (v *ConnectNodeDeviceEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNodeDeviceEventRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -46256,7 +46587,8 @@ func (v *ConnectNodeDeviceEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, e
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectNodeDeviceEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -46328,7 +46660,8 @@ func (v *NodeDeviceEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -46351,7 +46684,7 @@ func (v *NodeDeviceEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dev.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -46411,7 +46744,8 @@ func (v *NodeDeviceEventUpdateMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeDeviceEventUpdateMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -46434,7 +46768,7 @@ func (v *NodeDeviceEventUpdateMsg) consume(b []byte, d *xdr.Decoder) (int, error
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dev.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -46499,7 +46833,8 @@ func (v *DomainFsfreezeArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainFsfreezeArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -46517,7 +46852,7 @@ func (v *DomainFsfreezeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 func (v *DomainFsfreezeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -46529,14 +46864,13 @@ func (v *DomainFsfreezeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "mountpoints")
 		}
 		off += 4
-		v.Mountpoints = make([]NonnullString, cnt)
+		v.Mountpoints = xdr.Resize(v.Mountpoints, cnt)
 		for i := range v.Mountpoints {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Mountpoints[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "mountpoints")
 				}
-				v.Mountpoints[i] = x
 				off += n
 			}
 		}
@@ -46581,7 +46915,8 @@ func (v *DomainFsfreezeRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainFsfreezeRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -46662,7 +46997,8 @@ func (v *DomainFsthawArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainFsthawArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -46680,7 +47016,7 @@ func (v *DomainFsthawArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 func (v *DomainFsthawArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -46692,14 +47028,13 @@ func (v *DomainFsthawArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "mountpoints")
 		}
 		off += 4
-		v.Mountpoints = make([]NonnullString, cnt)
+		v.Mountpoints = xdr.Resize(v.Mountpoints, cnt)
 		for i := range v.Mountpoints {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Mountpoints[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "mountpoints")
 				}
-				v.Mountpoints[i] = x
 				off += n
 			}
 		}
@@ -46744,7 +47079,8 @@ func (v *DomainFsthawRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainFsthawRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -46820,7 +47156,8 @@ func (v *NodeGetFreePagesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetFreePagesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -46843,7 +47180,7 @@ func (v *NodeGetFreePagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "pages")
 		}
 		off += 4
-		v.Pages = make([]uint32, cnt)
+		v.Pages = xdr.Resize(v.Pages, cnt)
 		for i := range v.Pages {
 			if len(b)-off < 4 {
 				return off, xdr.Field(xdr.Index(xdr.ErrShort, i), "pages")
@@ -46912,7 +47249,8 @@ func (v *NodeGetFreePagesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetFreePagesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -46935,7 +47273,7 @@ func (v *NodeGetFreePagesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "counts")
 		}
 		off += 4
-		v.Counts = make([]uint64, cnt)
+		v.Counts = xdr.Resize(v.Counts, cnt)
 		for i := range v.Counts {
 			if len(b)-off < 8 {
 				return off, xdr.Field(xdr.Index(xdr.ErrShort, i), "counts")
@@ -47008,7 +47346,8 @@ func (v *NodeAllocPagesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeAllocPagesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -47031,7 +47370,7 @@ func (v *NodeAllocPagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "pageSizes")
 		}
 		off += 4
-		v.PageSizes = make([]uint32, cnt)
+		v.PageSizes = xdr.Resize(v.PageSizes, cnt)
 		for i := range v.PageSizes {
 			if len(b)-off < 4 {
 				return off, xdr.Field(xdr.Index(xdr.ErrShort, i), "pageSizes")
@@ -47046,7 +47385,7 @@ func (v *NodeAllocPagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "pageCounts")
 		}
 		off += 4
-		v.PageCounts = make([]uint64, cnt)
+		v.PageCounts = xdr.Resize(v.PageCounts, cnt)
 		for i := range v.PageCounts {
 			if len(b)-off < 8 {
 				return off, xdr.Field(xdr.Index(xdr.ErrShort, i), "pageCounts")
@@ -47105,7 +47444,8 @@ func (v *NodeAllocPagesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeAllocPagesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -47231,7 +47571,8 @@ func (v *NetworkDHCPLease) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkDHCPLease) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -47249,11 +47590,10 @@ func (v *NetworkDHCPLease) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 func (v *NetworkDHCPLease) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Iface, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
-		v.Iface = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -47275,11 +47615,10 @@ func (v *NetworkDHCPLease) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.MAC = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.MAC, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "mac")
 				}
-				(*v.MAC) = x
 				off += n
 			}
 		} else {
@@ -47295,11 +47634,10 @@ func (v *NetworkDHCPLease) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Iaid = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Iaid, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "iaid")
 				}
-				(*v.Iaid) = x
 				off += n
 			}
 		} else {
@@ -47307,11 +47645,10 @@ func (v *NetworkDHCPLease) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Ipaddr, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "ipaddr")
 		}
-		v.Ipaddr = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -47328,11 +47665,10 @@ func (v *NetworkDHCPLease) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Hostname = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Hostname, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "hostname")
 				}
-				(*v.Hostname) = x
 				off += n
 			}
 		} else {
@@ -47348,11 +47684,10 @@ func (v *NetworkDHCPLease) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Clientid = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Clientid, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "clientid")
 				}
-				(*v.Clientid) = x
 				off += n
 			}
 		} else {
@@ -47418,7 +47753,8 @@ func (v *NetworkGetDHCPLeasesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkGetDHCPLeasesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -47436,7 +47772,7 @@ func (v *NetworkGetDHCPLeasesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *NetworkGetDHCPLeasesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.Net.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -47451,11 +47787,10 @@ func (v *NetworkGetDHCPLeasesArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		if present {
 			v.MAC = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.MAC, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "mac")
 				}
-				(*v.MAC) = x
 				off += n
 			}
 		} else {
@@ -47525,7 +47860,8 @@ func (v *NetworkGetDHCPLeasesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkGetDHCPLeasesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -47548,10 +47884,10 @@ func (v *NetworkGetDHCPLeasesRet) consume(b []byte, d *xdr.Decoder) (int, error)
 			return off, xdr.Field(err, "leases")
 		}
 		off += 4
-		v.Leases = make([]NetworkDHCPLease, cnt)
+		v.Leases = xdr.Resize(v.Leases, cnt)
 		for i := range v.Leases {
 			{
-				n, err := v.Leases[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Leases[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "leases")
 				}
@@ -47620,7 +47956,8 @@ func (v *DomainStatsRecord) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainStatsRecord) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -47638,7 +47975,7 @@ func (v *DomainStatsRecord) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *DomainStatsRecord) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -47650,10 +47987,10 @@ func (v *DomainStatsRecord) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -47717,7 +48054,8 @@ func (v *ConnectGetAllDomainStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetAllDomainStatsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -47740,10 +48078,10 @@ func (v *ConnectGetAllDomainStatsArgs) consume(b []byte, d *xdr.Decoder) (int, e
 			return off, xdr.Field(err, "doms")
 		}
 		off += 4
-		v.Doms = make([]NonnullDomain, cnt)
+		v.Doms = xdr.Resize(v.Doms, cnt)
 		for i := range v.Doms {
 			{
-				n, err := v.Doms[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Doms[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "doms")
 				}
@@ -47811,7 +48149,8 @@ func (v *DomainEventCallbackAgentLifecycleMsg) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackAgentLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -47834,7 +48173,7 @@ func (v *DomainEventCallbackAgentLifecycleMsg) consume(b []byte, d *xdr.Decoder)
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -47900,7 +48239,8 @@ func (v *ConnectGetAllDomainStatsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetAllDomainStatsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -47923,10 +48263,10 @@ func (v *ConnectGetAllDomainStatsRet) consume(b []byte, d *xdr.Decoder) (int, er
 			return off, xdr.Field(err, "retStats")
 		}
 		off += 4
-		v.RetStats = make([]DomainStatsRecord, cnt)
+		v.RetStats = xdr.Resize(v.RetStats, cnt)
 		for i := range v.RetStats {
 			{
-				n, err := v.RetStats[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.RetStats[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "retStats")
 				}
@@ -48002,7 +48342,8 @@ func (v *DomainFsinfo) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainFsinfo) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -48020,27 +48361,24 @@ func (v *DomainFsinfo) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 func (v *DomainFsinfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Mountpoint, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "mountpoint")
 		}
-		v.Mountpoint = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Fstype, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "fstype")
 		}
-		v.Fstype = x
 		off += n
 	}
 	{
@@ -48049,14 +48387,13 @@ func (v *DomainFsinfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "dev_aliases")
 		}
 		off += 4
-		v.DevAliases = make([]NonnullString, cnt)
+		v.DevAliases = xdr.Resize(v.DevAliases, cnt)
 		for i := range v.DevAliases {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.DevAliases[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "dev_aliases")
 				}
-				v.DevAliases[i] = x
 				off += n
 			}
 		}
@@ -48105,7 +48442,8 @@ func (v *DomainGetFsinfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetFsinfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -48123,7 +48461,7 @@ func (v *DomainGetFsinfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainGetFsinfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -48187,7 +48525,8 @@ func (v *DomainGetFsinfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetFsinfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -48210,10 +48549,10 @@ func (v *DomainGetFsinfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "info")
 		}
 		off += 4
-		v.Info = make([]DomainFsinfo, cnt)
+		v.Info = xdr.Resize(v.Info, cnt)
 		for i := range v.Info {
 			{
-				n, err := v.Info[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Info[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "info")
 				}
@@ -48273,7 +48612,8 @@ func (v *DomainIPAddr) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainIPAddr) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -48296,11 +48636,10 @@ func (v *DomainIPAddr) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Type = xdr.Int32(b[off:])
 	off += 4
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Addr, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "addr")
 		}
-		v.Addr = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -48376,7 +48715,8 @@ func (v *DomainInterface) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainInterface) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -48394,11 +48734,10 @@ func (v *DomainInterface) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) 
 func (v *DomainInterface) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	{
@@ -48410,11 +48749,10 @@ func (v *DomainInterface) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Hwaddr = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Hwaddr, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "hwaddr")
 				}
-				(*v.Hwaddr) = x
 				off += n
 			}
 		} else {
@@ -48427,10 +48765,10 @@ func (v *DomainInterface) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "addrs")
 		}
 		off += 4
-		v.Addrs = make([]DomainIPAddr, cnt)
+		v.Addrs = xdr.Resize(v.Addrs, cnt)
 		for i := range v.Addrs {
 			{
-				n, err := v.Addrs[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Addrs[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "addrs")
 				}
@@ -48485,7 +48823,8 @@ func (v *DomainInterfaceAddressesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainInterfaceAddressesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -48503,7 +48842,7 @@ func (v *DomainInterfaceAddressesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainInterfaceAddressesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -48569,7 +48908,8 @@ func (v *DomainInterfaceAddressesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainInterfaceAddressesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -48592,10 +48932,10 @@ func (v *DomainInterfaceAddressesRet) consume(b []byte, d *xdr.Decoder) (int, er
 			return off, xdr.Field(err, "ifaces")
 		}
 		off += 4
-		v.Ifaces = make([]DomainInterface, cnt)
+		v.Ifaces = xdr.Resize(v.Ifaces, cnt)
 		for i := range v.Ifaces {
 			{
-				n, err := v.Ifaces[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Ifaces[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "ifaces")
 				}
@@ -48671,7 +49011,8 @@ func (v *DomainSetUserPasswordArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetUserPasswordArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -48689,7 +49030,7 @@ func (v *DomainSetUserPasswordArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *DomainSetUserPasswordArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -48704,11 +49045,10 @@ func (v *DomainSetUserPasswordArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 		if present {
 			v.User = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.User, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "user")
 				}
-				(*v.User) = x
 				off += n
 			}
 		} else {
@@ -48724,11 +49064,10 @@ func (v *DomainSetUserPasswordArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 		if present {
 			v.Password = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Password, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "password")
 				}
-				(*v.Password) = x
 				off += n
 			}
 		} else {
@@ -48796,7 +49135,8 @@ func (v *DomainRenameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainRenameArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -48814,7 +49154,7 @@ func (v *DomainRenameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 func (v *DomainRenameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -48829,11 +49169,10 @@ func (v *DomainRenameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.NewName = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.NewName, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "new_name")
 				}
-				(*v.NewName) = x
 				off += n
 			}
 		} else {
@@ -48880,7 +49219,8 @@ func (v *DomainRenameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainRenameRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -48949,7 +49289,8 @@ func (v *DomainEventCallbackMigrationIterationMsg) AppendXDR(b []byte) ([]byte, 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackMigrationIterationMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -48972,7 +49313,7 @@ func (v *DomainEventCallbackMigrationIterationMsg) consume(b []byte, d *xdr.Deco
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -49042,7 +49383,8 @@ func (v *DomainEventCallbackJobCompletedMsg) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackJobCompletedMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -49065,7 +49407,7 @@ func (v *DomainEventCallbackJobCompletedMsg) consume(b []byte, d *xdr.Decoder) (
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -49077,10 +49419,10 @@ func (v *DomainEventCallbackJobCompletedMsg) consume(b []byte, d *xdr.Decoder) (
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -49132,7 +49474,8 @@ func (v *DomainMigrateStartPostCopyArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainMigrateStartPostCopyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -49150,7 +49493,7 @@ func (v *DomainMigrateStartPostCopyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *DomainMigrateStartPostCopyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -49211,7 +49554,8 @@ func (v *DomainEventCallbackDeviceRemovalFailedMsg) AppendXDR(b []byte) ([]byte,
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackDeviceRemovalFailedMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -49234,18 +49578,17 @@ func (v *DomainEventCallbackDeviceRemovalFailedMsg) consume(b []byte, d *xdr.Dec
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.DevAlias, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "devAlias")
 		}
-		v.DevAlias = x
 		off += n
 	}
 	return off, nil
@@ -49292,7 +49635,8 @@ func (v *DomainGetGuestVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetGuestVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -49310,7 +49654,7 @@ func (v *DomainGetGuestVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainGetGuestVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -49371,7 +49715,8 @@ func (v *DomainGetGuestVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetGuestVCPUsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -49394,10 +49739,10 @@ func (v *DomainGetGuestVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -49458,7 +49803,8 @@ func (v *DomainSetGuestVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetGuestVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -49476,18 +49822,17 @@ func (v *DomainSetGuestVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *DomainSetGuestVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Cpumap, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
-		v.Cpumap = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -49553,7 +49898,8 @@ func (v *DomainSetVCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetVCPUArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -49571,18 +49917,17 @@ func (v *DomainSetVCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 func (v *DomainSetVCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Cpumap, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cpumap")
 		}
-		v.Cpumap = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -49654,7 +49999,8 @@ func (v *DomainEventCallbackMetadataChangeMsg) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventCallbackMetadataChangeMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -49677,7 +50023,7 @@ func (v *DomainEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder)
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -49697,11 +50043,10 @@ func (v *DomainEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder)
 		if present {
 			v.Nsuri = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Nsuri, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "nsuri")
 				}
-				(*v.Nsuri) = x
 				off += n
 			}
 		} else {
@@ -49761,7 +50106,8 @@ func (v *DomainEventMemoryFailureMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventMemoryFailureMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -49784,7 +50130,7 @@ func (v *DomainEventMemoryFailureMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -49855,7 +50201,8 @@ func (v *ConnectSecretEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectSecretEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -49886,7 +50233,7 @@ func (v *ConnectSecretEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (i
 		if present {
 			v.Secret = new(NonnullSecret)
 			{
-				n, err := (*v.Secret).ConsumeXDRWith(b[off:], d)
+				n, err := (*v.Secret).consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "secret")
 				}
@@ -49931,7 +50278,8 @@ func (v *ConnectSecretEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectSecretEventRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -49988,7 +50336,8 @@ func (v *ConnectSecretEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectSecretEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -50060,7 +50409,8 @@ func (v *SecretEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *SecretEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -50083,7 +50433,7 @@ func (v *SecretEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
+		n, err := v.Secret.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -50143,7 +50493,8 @@ func (v *SecretEventValueChangedMsg) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *SecretEventValueChangedMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -50166,7 +50517,7 @@ func (v *SecretEventValueChangedMsg) consume(b []byte, d *xdr.Decoder) (int, err
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
+		n, err := v.Secret.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -50225,7 +50576,8 @@ func (v *DomainSetBlockThresholdArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetBlockThresholdArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -50243,18 +50595,17 @@ func (v *DomainSetBlockThresholdArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *DomainSetBlockThresholdArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Dev, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
-		v.Dev = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -50317,7 +50668,8 @@ func (v *DomainSetLifecycleActionArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetLifecycleActionArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -50335,7 +50687,7 @@ func (v *DomainSetLifecycleActionArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainSetLifecycleActionArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -50448,7 +50800,8 @@ func (v *ConnectCompareHypervisorCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectCompareHypervisorCPUArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -50474,11 +50827,10 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int
 		if present {
 			v.Emulator = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Emulator, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "emulator")
 				}
-				(*v.Emulator) = x
 				off += n
 			}
 		} else {
@@ -50494,11 +50846,10 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int
 		if present {
 			v.Arch = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Arch, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "arch")
 				}
-				(*v.Arch) = x
 				off += n
 			}
 		} else {
@@ -50514,11 +50865,10 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int
 		if present {
 			v.Machine = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Machine, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "machine")
 				}
-				(*v.Machine) = x
 				off += n
 			}
 		} else {
@@ -50534,11 +50884,10 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int
 		if present {
 			v.Virttype = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Virttype, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "virttype")
 				}
-				(*v.Virttype) = x
 				off += n
 			}
 		} else {
@@ -50546,11 +50895,10 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int
 		}
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XMLCPU, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xmlCPU")
 		}
-		v.XMLCPU = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -50593,7 +50941,8 @@ func (v *ConnectCompareHypervisorCPURet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectCompareHypervisorCPURet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -50716,7 +51065,8 @@ func (v *ConnectBaselineHypervisorCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectBaselineHypervisorCPUArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -50742,11 +51092,10 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (in
 		if present {
 			v.Emulator = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Emulator, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "emulator")
 				}
-				(*v.Emulator) = x
 				off += n
 			}
 		} else {
@@ -50762,11 +51111,10 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (in
 		if present {
 			v.Arch = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Arch, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "arch")
 				}
-				(*v.Arch) = x
 				off += n
 			}
 		} else {
@@ -50782,11 +51130,10 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (in
 		if present {
 			v.Machine = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Machine, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "machine")
 				}
-				(*v.Machine) = x
 				off += n
 			}
 		} else {
@@ -50802,11 +51149,10 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (in
 		if present {
 			v.Virttype = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Virttype, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "virttype")
 				}
-				(*v.Virttype) = x
 				off += n
 			}
 		} else {
@@ -50819,14 +51165,13 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (in
 			return off, xdr.Field(err, "xmlCPUs")
 		}
 		off += 4
-		v.XMLCpUs = make([]NonnullString, cnt)
+		v.XMLCpUs = xdr.Resize(v.XMLCpUs, cnt)
 		for i := range v.XMLCpUs {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.XMLCpUs[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "xmlCPUs")
 				}
-				v.XMLCpUs[i] = x
 				off += n
 			}
 		}
@@ -50877,7 +51222,8 @@ func (v *ConnectBaselineHypervisorCPURet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectBaselineHypervisorCPURet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -50895,11 +51241,10 @@ func (v *ConnectBaselineHypervisorCPURet) ConsumeXDRWith(b []byte, d *xdr.Decode
 func (v *ConnectBaselineHypervisorCPURet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.CPU, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "cpu")
 		}
-		v.CPU = x
 		off += n
 	}
 	return off, nil
@@ -50939,7 +51284,8 @@ func (v *NodeGetSevInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetSevInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -51019,7 +51365,8 @@ func (v *NodeGetSevInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NodeGetSevInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -51042,10 +51389,10 @@ func (v *NodeGetSevInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -51102,7 +51449,8 @@ func (v *DomainGetLaunchSecurityInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetLaunchSecurityInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -51120,7 +51468,7 @@ func (v *DomainGetLaunchSecurityInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decode
 func (v *DomainGetLaunchSecurityInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -51181,7 +51529,8 @@ func (v *DomainGetLaunchSecurityInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetLaunchSecurityInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -51204,10 +51553,10 @@ func (v *DomainGetLaunchSecurityInfoRet) consume(b []byte, d *xdr.Decoder) (int,
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -51274,7 +51623,8 @@ func (v *DomainSetLaunchSecurityStateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainSetLaunchSecurityStateArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -51292,7 +51642,7 @@ func (v *DomainSetLaunchSecurityStateArgs) ConsumeXDRWith(b []byte, d *xdr.Decod
 func (v *DomainSetLaunchSecurityStateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -51304,10 +51654,10 @@ func (v *DomainSetLaunchSecurityStateArgs) consume(b []byte, d *xdr.Decoder) (in
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -51361,7 +51711,8 @@ func (v *NWFilterBindingLookupByPortDevArgs) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterBindingLookupByPortDevArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -51379,11 +51730,10 @@ func (v *NWFilterBindingLookupByPortDevArgs) ConsumeXDRWith(b []byte, d *xdr.Dec
 func (v *NWFilterBindingLookupByPortDevArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	return off, nil
@@ -51427,7 +51777,8 @@ func (v *NWFilterBindingLookupByPortDevRet) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterBindingLookupByPortDevRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -51445,7 +51796,7 @@ func (v *NWFilterBindingLookupByPortDevRet) ConsumeXDRWith(b []byte, d *xdr.Deco
 func (v *NWFilterBindingLookupByPortDevRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
+		n, err := v.NWFilter.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -51495,7 +51846,8 @@ func (v *NWFilterBindingCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterBindingCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -51513,11 +51865,10 @@ func (v *NWFilterBindingCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *NWFilterBindingCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -51566,7 +51917,8 @@ func (v *NWFilterBindingCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterBindingCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -51584,7 +51936,7 @@ func (v *NWFilterBindingCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *NWFilterBindingCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
+		n, err := v.NWFilter.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -51631,7 +51983,8 @@ func (v *NWFilterBindingDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterBindingDeleteArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -51649,7 +52002,7 @@ func (v *NWFilterBindingDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *NWFilterBindingDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
+		n, err := v.NWFilter.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -51699,7 +52052,8 @@ func (v *NWFilterBindingGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterBindingGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -51717,7 +52071,7 @@ func (v *NWFilterBindingGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *NWFilterBindingGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
+		n, err := v.NWFilter.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -51769,7 +52123,8 @@ func (v *NWFilterBindingGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NWFilterBindingGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -51787,11 +52142,10 @@ func (v *NWFilterBindingGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *NWFilterBindingGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -51831,7 +52185,8 @@ func (v *ConnectListAllNWFilterBindingsArgs) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllNWFilterBindingsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -51911,7 +52266,8 @@ func (v *ConnectListAllNWFilterBindingsRet) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectListAllNWFilterBindingsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -51934,10 +52290,10 @@ func (v *ConnectListAllNWFilterBindingsRet) consume(b []byte, d *xdr.Decoder) (i
 			return off, xdr.Field(err, "bindings")
 		}
 		off += 4
-		v.Bindings = make([]NonnullNWFilterBinding, cnt)
+		v.Bindings = xdr.Resize(v.Bindings, cnt)
 		for i := range v.Bindings {
 			{
-				n, err := v.Bindings[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Bindings[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "bindings")
 				}
@@ -51985,7 +52341,8 @@ func (v *ConnectGetStoragePoolCapabilitiesArgs) AppendXDR(b []byte) ([]byte, err
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetStoragePoolCapabilitiesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -52048,7 +52405,8 @@ func (v *ConnectGetStoragePoolCapabilitiesRet) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectGetStoragePoolCapabilitiesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -52066,11 +52424,10 @@ func (v *ConnectGetStoragePoolCapabilitiesRet) ConsumeXDRWith(b []byte, d *xdr.D
 func (v *ConnectGetStoragePoolCapabilitiesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Capabilities, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "capabilities")
 		}
-		v.Capabilities = x
 		off += n
 	}
 	return off, nil
@@ -52120,7 +52477,8 @@ func (v *NetworkListAllPortsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkListAllPortsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -52138,7 +52496,7 @@ func (v *NetworkListAllPortsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NetworkListAllPortsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.ConsumeXDRWith(b[off:], d)
+		n, err := v.Network.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
@@ -52207,7 +52565,8 @@ func (v *NetworkListAllPortsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkListAllPortsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -52230,10 +52589,10 @@ func (v *NetworkListAllPortsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 			return off, xdr.Field(err, "ports")
 		}
 		off += 4
-		v.Ports = make([]NonnullNetworkPort, cnt)
+		v.Ports = xdr.Resize(v.Ports, cnt)
 		for i := range v.Ports {
 			{
-				n, err := v.Ports[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Ports[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "ports")
 				}
@@ -52290,7 +52649,8 @@ func (v *NetworkPortLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkPortLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -52308,7 +52668,7 @@ func (v *NetworkPortLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *NetworkPortLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.ConsumeXDRWith(b[off:], d)
+		n, err := v.Network.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
@@ -52360,7 +52720,8 @@ func (v *NetworkPortLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkPortLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -52378,7 +52739,7 @@ func (v *NetworkPortLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *NetworkPortLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.ConsumeXDRWith(b[off:], d)
+		n, err := v.Port.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -52434,7 +52795,8 @@ func (v *NetworkPortCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkPortCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -52452,18 +52814,17 @@ func (v *NetworkPortCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *NetworkPortCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.ConsumeXDRWith(b[off:], d)
+		n, err := v.Network.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -52512,7 +52873,8 @@ func (v *NetworkPortCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkPortCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -52530,7 +52892,7 @@ func (v *NetworkPortCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 func (v *NetworkPortCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.ConsumeXDRWith(b[off:], d)
+		n, err := v.Port.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -52595,7 +52957,8 @@ func (v *NetworkPortSetParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkPortSetParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -52613,7 +52976,7 @@ func (v *NetworkPortSetParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *NetworkPortSetParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.ConsumeXDRWith(b[off:], d)
+		n, err := v.Port.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -52625,10 +52988,10 @@ func (v *NetworkPortSetParametersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -52688,7 +53051,8 @@ func (v *NetworkPortGetParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkPortGetParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -52706,7 +53070,7 @@ func (v *NetworkPortGetParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *NetworkPortGetParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.ConsumeXDRWith(b[off:], d)
+		n, err := v.Port.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -52775,7 +53139,8 @@ func (v *NetworkPortGetParametersRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkPortGetParametersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -52798,10 +53163,10 @@ func (v *NetworkPortGetParametersRet) consume(b []byte, d *xdr.Decoder) (int, er
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -52858,7 +53223,8 @@ func (v *NetworkPortGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkPortGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -52876,7 +53242,7 @@ func (v *NetworkPortGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *NetworkPortGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.ConsumeXDRWith(b[off:], d)
+		n, err := v.Port.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -52928,7 +53294,8 @@ func (v *NetworkPortGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkPortGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -52946,11 +53313,10 @@ func (v *NetworkPortGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *NetworkPortGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -52997,7 +53363,8 @@ func (v *NetworkPortDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *NetworkPortDeleteArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -53015,7 +53382,7 @@ func (v *NetworkPortDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *NetworkPortDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.ConsumeXDRWith(b[off:], d)
+		n, err := v.Port.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -53076,7 +53443,8 @@ func (v *DomainCheckpointCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCheckpointCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -53094,18 +53462,17 @@ func (v *DomainCheckpointCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *DomainCheckpointCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml_desc")
 		}
-		v.XMLDesc = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -53154,7 +53521,8 @@ func (v *DomainCheckpointCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCheckpointCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -53172,7 +53540,7 @@ func (v *DomainCheckpointCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainCheckpointCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
+		n, err := v.Checkpoint.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -53222,7 +53590,8 @@ func (v *DomainCheckpointGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCheckpointGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -53240,7 +53609,7 @@ func (v *DomainCheckpointGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *DomainCheckpointGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
+		n, err := v.Checkpoint.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -53292,7 +53661,8 @@ func (v *DomainCheckpointGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCheckpointGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -53310,11 +53680,10 @@ func (v *DomainCheckpointGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *DomainCheckpointGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -53364,7 +53733,8 @@ func (v *DomainListAllCheckpointsArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainListAllCheckpointsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -53382,7 +53752,7 @@ func (v *DomainListAllCheckpointsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainListAllCheckpointsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -53451,7 +53821,8 @@ func (v *DomainListAllCheckpointsRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainListAllCheckpointsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -53474,10 +53845,10 @@ func (v *DomainListAllCheckpointsRet) consume(b []byte, d *xdr.Decoder) (int, er
 			return off, xdr.Field(err, "checkpoints")
 		}
 		off += 4
-		v.Checkpoints = make([]NonnullDomainCheckpoint, cnt)
+		v.Checkpoints = xdr.Resize(v.Checkpoints, cnt)
 		for i := range v.Checkpoints {
 			{
-				n, err := v.Checkpoints[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Checkpoints[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "checkpoints")
 				}
@@ -53537,7 +53908,8 @@ func (v *DomainCheckpointListAllChildrenArgs) AppendXDR(b []byte) ([]byte, error
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCheckpointListAllChildrenArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -53555,7 +53927,7 @@ func (v *DomainCheckpointListAllChildrenArgs) ConsumeXDRWith(b []byte, d *xdr.De
 func (v *DomainCheckpointListAllChildrenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
+		n, err := v.Checkpoint.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -53624,7 +53996,8 @@ func (v *DomainCheckpointListAllChildrenRet) AppendXDR(b []byte) ([]byte, error)
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCheckpointListAllChildrenRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -53647,10 +54020,10 @@ func (v *DomainCheckpointListAllChildrenRet) consume(b []byte, d *xdr.Decoder) (
 			return off, xdr.Field(err, "checkpoints")
 		}
 		off += 4
-		v.Checkpoints = make([]NonnullDomainCheckpoint, cnt)
+		v.Checkpoints = xdr.Resize(v.Checkpoints, cnt)
 		for i := range v.Checkpoints {
 			{
-				n, err := v.Checkpoints[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Checkpoints[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "checkpoints")
 				}
@@ -53713,7 +54086,8 @@ func (v *DomainCheckpointLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCheckpointLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -53731,18 +54105,17 @@ func (v *DomainCheckpointLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decod
 func (v *DomainCheckpointLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -53791,7 +54164,8 @@ func (v *DomainCheckpointLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCheckpointLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -53809,7 +54183,7 @@ func (v *DomainCheckpointLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decode
 func (v *DomainCheckpointLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
+		n, err := v.Checkpoint.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -53859,7 +54233,8 @@ func (v *DomainCheckpointGetParentArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCheckpointGetParentArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -53877,7 +54252,7 @@ func (v *DomainCheckpointGetParentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 func (v *DomainCheckpointGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
+		n, err := v.Checkpoint.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -53929,7 +54304,8 @@ func (v *DomainCheckpointGetParentRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCheckpointGetParentRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -53947,7 +54323,7 @@ func (v *DomainCheckpointGetParentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainCheckpointGetParentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Parent.ConsumeXDRWith(b[off:], d)
+		n, err := v.Parent.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "parent")
 		}
@@ -53997,7 +54373,8 @@ func (v *DomainCheckpointDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainCheckpointDeleteArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -54015,7 +54392,7 @@ func (v *DomainCheckpointDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *DomainCheckpointDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
+		n, err := v.Checkpoint.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -54073,7 +54450,8 @@ func (v *DomainGetGuestInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetGuestInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -54091,7 +54469,7 @@ func (v *DomainGetGuestInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *DomainGetGuestInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -54157,7 +54535,8 @@ func (v *DomainGetGuestInfoRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetGuestInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -54180,10 +54559,10 @@ func (v *DomainGetGuestInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -54244,7 +54623,8 @@ func (v *ConnectSetIdentityArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *ConnectSetIdentityArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -54267,10 +54647,10 @@ func (v *ConnectSetIdentityArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 			return off, xdr.Field(err, "params")
 		}
 		off += 4
-		v.Params = make([]TypedParam, cnt)
+		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.Params[i].consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -54330,7 +54710,8 @@ func (v *DomainAgentSetResponseTimeoutArgs) AppendXDR(b []byte) ([]byte, error) 
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainAgentSetResponseTimeoutArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -54348,7 +54729,7 @@ func (v *DomainAgentSetResponseTimeoutArgs) ConsumeXDRWith(b []byte, d *xdr.Deco
 func (v *DomainAgentSetResponseTimeoutArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -54399,7 +54780,8 @@ func (v *DomainAgentSetResponseTimeoutRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainAgentSetResponseTimeoutRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -54483,7 +54865,8 @@ func (v *DomainBackupBeginArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBackupBeginArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -54501,18 +54884,17 @@ func (v *DomainBackupBeginArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainBackupBeginArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.BackupXML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "backup_xml")
 		}
-		v.BackupXML = x
 		off += n
 	}
 	{
@@ -54524,11 +54906,10 @@ func (v *DomainBackupBeginArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.CheckpointXML = new(NonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.CheckpointXML, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "checkpoint_xml")
 				}
-				(*v.CheckpointXML) = x
 				off += n
 			}
 		} else {
@@ -54584,7 +54965,8 @@ func (v *DomainBackupGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBackupGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -54602,7 +54984,7 @@ func (v *DomainBackupGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (i
 func (v *DomainBackupGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -54654,7 +55036,8 @@ func (v *DomainBackupGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainBackupGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -54672,11 +55055,10 @@ func (v *DomainBackupGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *DomainBackupGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "xml")
 		}
-		v.XML = x
 		off += n
 	}
 	return off, nil
@@ -54729,7 +55111,8 @@ func (v *DomainAuthorizedSSHKeysGetArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainAuthorizedSSHKeysGetArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -54747,18 +55130,17 @@ func (v *DomainAuthorizedSSHKeysGetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *DomainAuthorizedSSHKeysGetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.User, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "user")
 		}
-		v.User = x
 		off += n
 	}
 	if len(b)-off < 4 {
@@ -54816,7 +55198,8 @@ func (v *DomainAuthorizedSSHKeysGetRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainAuthorizedSSHKeysGetRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -54839,14 +55222,13 @@ func (v *DomainAuthorizedSSHKeysGetRet) consume(b []byte, d *xdr.Decoder) (int, 
 			return off, xdr.Field(err, "keys")
 		}
 		off += 4
-		v.Keys = make([]NonnullString, cnt)
+		v.Keys = xdr.Resize(v.Keys, cnt)
 		for i := range v.Keys {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Keys[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "keys")
 				}
-				v.Keys[i] = x
 				off += n
 			}
 		}
@@ -54916,7 +55298,8 @@ func (v *DomainAuthorizedSSHKeysSetArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainAuthorizedSSHKeysSetArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -54934,18 +55317,17 @@ func (v *DomainAuthorizedSSHKeysSetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 func (v *DomainAuthorizedSSHKeysSetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.User, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "user")
 		}
-		v.User = x
 		off += n
 	}
 	{
@@ -54954,14 +55336,13 @@ func (v *DomainAuthorizedSSHKeysSetArgs) consume(b []byte, d *xdr.Decoder) (int,
 			return off, xdr.Field(err, "keys")
 		}
 		off += 4
-		v.Keys = make([]NonnullString, cnt)
+		v.Keys = xdr.Resize(v.Keys, cnt)
 		for i := range v.Keys {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Keys[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "keys")
 				}
-				v.Keys[i] = x
 				off += n
 			}
 		}
@@ -55015,7 +55396,8 @@ func (v *DomainGetMessagesArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetMessagesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -55033,7 +55415,7 @@ func (v *DomainGetMessagesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainGetMessagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -55094,7 +55476,8 @@ func (v *DomainGetMessagesRet) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainGetMessagesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -55117,14 +55500,13 @@ func (v *DomainGetMessagesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "msgs")
 		}
 		off += 4
-		v.Msgs = make([]NonnullString, cnt)
+		v.Msgs = xdr.Resize(v.Msgs, cnt)
 		for i := range v.Msgs {
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.Msgs[i], b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "msgs")
 				}
-				v.Msgs[i] = x
 				off += n
 			}
 		}
@@ -55176,7 +55558,8 @@ func (v *DomainStartDirtyRateCalcArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainStartDirtyRateCalcArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -55194,7 +55577,7 @@ func (v *DomainStartDirtyRateCalcArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *DomainStartDirtyRateCalcArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -55263,7 +55646,8 @@ func (v *DomainEventMemoryDeviceSizeChangeMsg) AppendXDR(b []byte) ([]byte, erro
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainEventMemoryDeviceSizeChangeMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -55286,18 +55670,17 @@ func (v *DomainEventMemoryDeviceSizeChangeMsg) consume(b []byte, d *xdr.Decoder)
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Alias, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "alias")
 		}
-		v.Alias = x
 		off += n
 	}
 	if len(b)-off < 8 {
@@ -55355,7 +55738,8 @@ func (v *DomainFDAssociateArgs) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *DomainFDAssociateArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -55373,18 +55757,17 @@ func (v *DomainFDAssociateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainFDAssociateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.Dom.consume(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 4 {

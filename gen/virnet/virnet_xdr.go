@@ -200,7 +200,8 @@ func (v *MessageHeader) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *MessageHeader) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -303,7 +304,8 @@ func (v *MessageNonnullDomain) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *MessageNonnullDomain) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -321,11 +323,10 @@ func (v *MessageNonnullDomain) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *MessageNonnullDomain) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 16 {
@@ -382,7 +383,8 @@ func (v *MessageNonnullNetwork) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *MessageNonnullNetwork) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -400,11 +402,10 @@ func (v *MessageNonnullNetwork) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *MessageNonnullNetwork) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := d.ConsumeString(b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	if len(b)-off < 16 {
@@ -540,7 +541,8 @@ func (v *MessageError) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *MessageError) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -576,11 +578,10 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Message = new(MessageNonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Message, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "message")
 				}
-				(*v.Message) = x
 				off += n
 			}
 		} else {
@@ -601,7 +602,7 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Dom = new(MessageNonnullDomain)
 			{
-				n, err := (*v.Dom).ConsumeXDRWith(b[off:], d)
+				n, err := (*v.Dom).consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "dom")
 				}
@@ -620,11 +621,10 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Str1 = new(MessageNonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Str1, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "str1")
 				}
-				(*v.Str1) = x
 				off += n
 			}
 		} else {
@@ -640,11 +640,10 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Str2 = new(MessageNonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Str2, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "str2")
 				}
-				(*v.Str2) = x
 				off += n
 			}
 		} else {
@@ -660,11 +659,10 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Str3 = new(MessageNonnullString)
 			{
-				x, n, err := d.ConsumeString(b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.Str3, b[off:], 4194304)
 				if err != nil {
 					return off, xdr.Field(err, "str3")
 				}
-				(*v.Str3) = x
 				off += n
 			}
 		} else {
@@ -690,7 +688,7 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Net = new(MessageNonnullNetwork)
 			{
-				n, err := (*v.Net).ConsumeXDRWith(b[off:], d)
+				n, err := (*v.Net).consume(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "net")
 				}
@@ -737,7 +735,8 @@ func (v *StreamHole) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *StreamHole) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)

@@ -339,7 +339,8 @@ func (e *emitter) consumeMethods(t *gomodel.Type, r string, reset jen.Code, dec 
 		onErr = append([]jen.Code{reset}, onErr...)
 	}
 	e.f.Comment("ConsumeXDR decodes the value from the start of b and returns the bytes used.")
-	e.f.Comment("The value shares no memory with b.")
+	e.f.Comment("The value shares no memory with b. Decoding into a used value reuses the arrays")
+	e.f.Comment("of its slices and keeps its equal strings: see xdr.Codec.")
 	e.f.Func().Params(recv()).Id("ConsumeXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Int(), jen.Error()).Block(
 		jen.Var().Id("d").Qual(Runtime, "Decoder"),
 		jen.Return(jen.Id(r).Dot("ConsumeXDRWith").Call(jen.Id("b"), jen.Op("&").Id("d"))),
@@ -373,6 +374,17 @@ type codegen struct {
 	usesErr bool
 	// depth is set in the decoder of a recursive type.
 	depth bool
+	// pointee maps the expression (*p) the decoder of optional data
+	// decodes into to p, which is its address.
+	pointee map[jen.Code]jen.Code
+}
+
+// addr is the address of expr, which decode assigns to.
+func (c *codegen) addr(expr jen.Code) jen.Code {
+	if p, ok := c.pointee[expr]; ok {
+		return p
+	}
+	return jen.Op("&").Add(expr)
 }
 
 func loopVar(level int) string { return string(rune('i' + level)) }
@@ -551,9 +563,11 @@ func (c *codegen) decode(s *gomodel.Shape, expr jen.Code, w wrap, level int) []j
 	case gomodel.Uint16:
 		return consumed(xdrFn("ConsumeUint16").Call(rest), nil)
 	case gomodel.String:
-		return consumed(jen.Id("d").Dot("ConsumeString").Call(rest, maxLit(s.Max)), nil)
+		// Into the field, which keeps its string when the bytes are the same.
+		return used(jen.Id("d").Dot("ConsumeStringInto").Call(c.addr(expr), rest, maxLit(s.Max)))
 	case gomodel.Opaque:
-		return consumed(jen.Id("d").Dot("ConsumeOpaque").Call(rest, maxLit(s.Max)), nil)
+		// Into the field, whose array is reused when it has room.
+		return used(jen.Id("d").Dot("ConsumeOpaqueInto").Call(c.addr(expr), rest, maxLit(s.Max)))
 	case gomodel.Chars:
 		return consumed(xdrFn("ConsumeChars").Call(rest, maxLit(s.Max)), nil)
 	case gomodel.FixedOpaque:
@@ -576,11 +590,16 @@ func (c *codegen) decode(s *gomodel.Shape, expr jen.Code, w wrap, level int) []j
 			jen.List(jen.Id("cnt"), jen.Id("err")).Op(":=").Add(xdrFn("ConsumeCount")).Call(rest, maxLit(s.Max), jen.Lit(max(s.Elem.Min(), 0))),
 			c.check(w, off),
 			jen.Id("off").Op("+=").Lit(4),
-			jen.Add(expr).Op("=").Make(c.e.goType(s), jen.Id("cnt")),
+			// The array the field already has, when it has room.
+			jen.Add(expr).Op("=").Add(xdrFn("Resize")).Call(expr, jen.Id("cnt")),
 			loop,
 		)}
 	case gomodel.Optional:
 		target := jen.Parens(jen.Op("*").Add(expr))
+		if c.pointee == nil {
+			c.pointee = map[jen.Code]jen.Code{}
+		}
+		c.pointee[target] = expr
 		return []jen.Code{jen.Block(
 			jen.List(jen.Id("present"), jen.Id("n"), jen.Id("err")).Op(":=").Add(xdrFn("ConsumeBool")).Call(rest),
 			c.check(w, off),
@@ -597,6 +616,12 @@ func (c *codegen) decode(s *gomodel.Shape, expr jen.Code, w wrap, level int) []j
 		if c.depth && t.Recursive && t.Pkg == c.e.pkg {
 			return used(jen.Add(expr).Dot("consumeDepth").Call(rest, jen.Id("d"), jen.Id("depth").Op("-").Lit(1)))
 		}
+		if t.Kind == check.Struct && t.Pkg == c.e.pkg && !t.Recursive {
+			// The unexported method, one call less per element of a
+			// list: the name ConsumeXDRWith would give an error is
+			// replaced by the caller's anyway (xdr.Field, xdr.Named).
+			return used(jen.Add(expr).Dot("consume").Call(rest, jen.Id("d")))
+		}
 		return used(jen.Add(expr).Dot("ConsumeXDRWith").Call(rest, jen.Id("d")))
 	}
 	panic(fmt.Sprintf("emit: decode of shape kind %d", s.Kind))
@@ -612,13 +637,59 @@ func (e *emitter) union(t *gomodel.Type) {
 	if u.Default != nil {
 		arms = append(arms[:len(arms):len(arms)], u.Default)
 	}
-	fields := []jen.Code{jen.Id("disc").Add(discType.Clone())}
+	// Numeric arms share one 64-bit word when there are several: the
+	// union, an element of every typed-parameter list, is then 32 bytes
+	// instead of 64 for libvirt's typed parameter value.
+	var inWord map[*gomodel.Arm]bool
 	for _, a := range arms {
-		if a.Field != nil {
+		if a.Field != nil && wordArm(a.Field.Shape) {
+			if inWord == nil {
+				inWord = map[*gomodel.Arm]bool{}
+			}
+			inWord[a] = true
+		}
+	}
+	if len(inWord) < 2 {
+		inWord = nil
+	}
+	fields := []jen.Code{jen.Id("disc").Add(discType.Clone())}
+	if inWord != nil {
+		fields = append(fields, jen.Id("word").Uint64())
+	}
+	for _, a := range arms {
+		if a.Field != nil && !inWord[a] {
 			fields = append(fields, jen.Id("arm"+a.Field.GoName).Add(e.goType(a.Field.Shape)))
 		}
 	}
-	e.f.Commentf("%s is the XDR union %s, switched on %s. It holds one arm at a time: the\n// accessors say which, and the setters replace the whole value.", t.GoName, t.XDRName(), disc.XDRName)
+	// armValue reads arm a's value; armKey and armStored are the field
+	// and value of a composite literal that stores v in it.
+	armValue := func(a *gomodel.Arm) jen.Code {
+		if inWord[a] {
+			return e.fromWord(a.Field.Shape, jen.Id("u").Dot("word"))
+		}
+		return jen.Id("u").Dot("arm" + a.Field.GoName)
+	}
+	armKey := func(a *gomodel.Arm) jen.Code {
+		if inWord[a] {
+			return jen.Id("word")
+		}
+		return jen.Id("arm" + a.Field.GoName)
+	}
+	armStored := func(a *gomodel.Arm, v jen.Code) jen.Code {
+		if inWord[a] {
+			return toWord(a.Field.Shape, v)
+		}
+		return v
+	}
+	// One Comment a line: jen writes a comment holding a newline as a
+	// /* */ block.
+	e.f.Commentf("%s is the XDR union %s, switched on %s. It holds one arm at a time: the", t.GoName, t.XDRName(), disc.XDRName)
+	if inWord != nil {
+		e.f.Comment("accessors say which, and the setters replace the whole value. Its numeric arms")
+		e.f.Comment("share one 64-bit field.")
+	} else {
+		e.f.Comment("accessors say which, and the setters replace the whole value.")
+	}
 	e.f.Type().Id(t.GoName).Struct(fields...)
 	recv := func() *jen.Statement { return jen.Id("u").Op("*").Id(t.GoName) }
 	e.f.Commentf("%s returns the discriminant.", disc.GoName)
@@ -669,14 +740,23 @@ func (e *emitter) union(t *gomodel.Type) {
 		}
 		name, typ := a.Field.GoName, e.goType(a.Field.Shape)
 		e.f.Commentf("%s returns the %s arm and whether the union holds it.", name, a.Field.XDRName)
-		e.f.Func().Params(recv()).Id(name).Params().Params(typ.Clone(), jen.Bool()).Block(
-			jen.Return(jen.Id("u").Dot("arm"+name), selects(a)),
-		)
+		if inWord[a] {
+			// The word holds another arm's bits when this one is not
+			// held: read it only when it is.
+			e.f.Func().Params(recv()).Id(name).Params().Params(jen.Id("v").Add(typ.Clone()), jen.Id("ok").Bool()).Block(
+				jen.If(jen.Id("ok").Op("=").Add(selects(a)), jen.Id("ok")).Block(jen.Id("v").Op("=").Add(armValue(a))),
+				jen.Return(jen.Id("v"), jen.Id("ok")),
+			)
+		} else {
+			e.f.Func().Params(recv()).Id(name).Params().Params(typ.Clone(), jen.Bool()).Block(
+				jen.Return(armValue(a), selects(a)),
+			)
+		}
 		if len(a.Labels) == 1 && a != u.Default {
 			e.f.Commentf("Set%s makes the union hold the %s arm.", name, a.Field.XDRName)
 			e.f.Func().Params(recv()).Id("Set" + name).Params(jen.Id("v").Add(typ.Clone())).Block(
 				jen.Op("*").Id("u").Op("=").Id(t.GoName).Values(jen.Dict{
-					jen.Id("disc"): label(a, 0), jen.Id("arm" + name): jen.Id("v"),
+					jen.Id("disc"): label(a, 0), armKey(a): armStored(a, jen.Id("v")),
 				}),
 			)
 			continue
@@ -685,7 +765,7 @@ func (e *emitter) union(t *gomodel.Type) {
 		// discriminant, which must select this arm.
 		e.f.Commentf("Set%s makes the union hold the %s arm under discriminant d, which must select it.", name, a.Field.XDRName)
 		e.f.Func().Params(recv()).Id("Set"+name).Params(jen.Id("d").Add(discType.Clone()), jen.Id("v").Add(typ.Clone())).Error().Block(
-			jen.Id("w").Op(":=").Id(t.GoName).Values(jen.Dict{jen.Id("disc"): jen.Id("d"), jen.Id("arm" + name): jen.Id("v")}),
+			jen.Id("w").Op(":=").Id(t.GoName).Values(jen.Dict{jen.Id("disc"): jen.Id("d"), armKey(a): armStored(a, jen.Id("v"))}),
 			jen.If(jen.List(jen.Id("_"), jen.Id("ok")).Op(":=").Id("w").Dot(name).Call(), jen.Op("!").Id("ok")).Block(
 				jen.Return(jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): jen.Int64().Call(jen.Id("d"))})),
 			),
@@ -737,10 +817,17 @@ func (e *emitter) union(t *gomodel.Type) {
 			decCases = append(decCases, cond().Block())
 			continue
 		}
-		field := jen.Id("u").Dot("arm" + a.Field.GoName)
+		field := armValue(a)
 		w := wrapField(a.Field.XDRName)
 		sizeCases = append(sizeCases, cond().Block(c.size(a.Field.Shape, field, 0)...))
 		encCases = append(encCases, cond().Block(c.encode(a.Field.Shape, field, w, 0)...))
+		if inWord[a] {
+			// Decoded into x, then stored in the word.
+			dec := append([]jen.Code{jen.Var().Id("x").Add(e.goType(a.Field.Shape))}, dc.decode(a.Field.Shape, jen.Id("x"), w, 0)...)
+			dec = append(dec, jen.Id("u").Dot("word").Op("=").Add(toWord(a.Field.Shape, jen.Id("x"))))
+			decCases = append(decCases, cond().Block(dec...))
+			continue
+		}
 		decCases = append(decCases, cond().Block(dc.decode(a.Field.Shape, field, w, 0)...))
 	}
 	noArm := jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): jen.Int64().Call(jen.Id("u").Dot("disc"))})
@@ -766,6 +853,52 @@ func (e *emitter) union(t *gomodel.Type) {
 		return append(dec, jen.Switch(jen.Id("u").Dot("disc")).Block(decCases...))
 	})
 	e.binaryMethods(t, "u")
+}
+
+// wordArm reports whether a union arm of shape s can live in the union's
+// shared 64-bit word: a number, whose value converts to a uint64 and back.
+// A bool would need a branch each way and stays a field of its own.
+func wordArm(s *gomodel.Shape) bool {
+	switch s.Kind {
+	case gomodel.Int8, gomodel.Uint8, gomodel.Int16, gomodel.Uint16,
+		gomodel.Int32, gomodel.Uint32, gomodel.Int64, gomodel.Uint64,
+		gomodel.Float32, gomodel.Float64:
+		return true
+	case gomodel.Named:
+		return s.Type.Kind == check.Enum
+	}
+	return false
+}
+
+// toWord converts v, of a shape wordArm accepts, to the shared word;
+// integers sign- or zero-extend, floats keep their IEEE 754 bits.
+func toWord(s *gomodel.Shape, v jen.Code) jen.Code {
+	switch s.Kind {
+	case gomodel.Float32:
+		return jen.Uint64().Call(jen.Qual("math", "Float32bits").Call(v))
+	case gomodel.Float64:
+		return jen.Qual("math", "Float64bits").Call(v)
+	case gomodel.Uint64:
+		if s.Alias == nil {
+			return v
+		}
+	}
+	return jen.Uint64().Call(v)
+}
+
+// fromWord converts the shared word w back to the Go type of shape s.
+func (e *emitter) fromWord(s *gomodel.Shape, w jen.Code) jen.Code {
+	switch s.Kind {
+	case gomodel.Float32:
+		return jen.Qual("math", "Float32frombits").Call(jen.Uint32().Call(w))
+	case gomodel.Float64:
+		return jen.Qual("math", "Float64frombits").Call(w)
+	case gomodel.Uint64:
+		if s.Alias == nil {
+			return w
+		}
+	}
+	return e.goType(s).Call(w)
 }
 
 func explicitNonVoid(u *gomodel.Union, labels func(*gomodel.Arm) []jen.Code) []jen.Code {

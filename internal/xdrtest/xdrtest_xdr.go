@@ -109,7 +109,8 @@ func (v *Node) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *Node) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -171,14 +172,12 @@ func (v *Node) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
 
-/*
-Choice is the XDR union xdrtest_choice, switched on kind. It holds one arm at a time: the
-// accessors say which, and the setters replace the whole value.
-*/
+// Choice is the XDR union xdrtest_choice, switched on kind. It holds one arm at a time: the
+// accessors say which, and the setters replace the whole value. Its numeric arms
+// share one 64-bit field.
 type Choice struct {
 	disc     uint32
-	armSmall int32
-	armBig   int64
+	word     uint64
 	armOther string
 }
 
@@ -188,21 +187,24 @@ func (u *Choice) Kind() uint32 {
 }
 
 // Small returns the small arm and whether the union holds it.
-func (u *Choice) Small() (int32, bool) {
-	return u.armSmall, func() bool {
+func (u *Choice) Small() (v int32, ok bool) {
+	if ok = func() bool {
 		switch u.disc {
 		case 0, 1:
 			return true
 		}
 		return false
-	}()
+	}(); ok {
+		v = int32(u.word)
+	}
+	return v, ok
 }
 
 // SetSmall makes the union hold the small arm under discriminant d, which must select it.
 func (u *Choice) SetSmall(d uint32, v int32) error {
 	w := Choice{
-		armSmall: v,
-		disc:     d,
+		disc: d,
+		word: uint64(v),
 	}
 	if _, ok := w.Small(); !ok {
 		return &xdr.UnionError{Discriminant: int64(d)}
@@ -212,15 +214,18 @@ func (u *Choice) SetSmall(d uint32, v int32) error {
 }
 
 // Big returns the big arm and whether the union holds it.
-func (u *Choice) Big() (int64, bool) {
-	return u.armBig, u.disc == 2
+func (u *Choice) Big() (v int64, ok bool) {
+	if ok = u.disc == 2; ok {
+		v = int64(u.word)
+	}
+	return v, ok
 }
 
 // SetBig makes the union hold the big arm.
 func (u *Choice) SetBig(v int64) {
 	*u = Choice{
-		armBig: v,
-		disc:   2,
+		disc: 2,
+		word: uint64(v),
 	}
 }
 
@@ -280,9 +285,9 @@ func (u *Choice) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(u.disc))
 	switch u.disc {
 	case 0, 1:
-		b = xdr.AppendInt32(b, int32(u.armSmall))
+		b = xdr.AppendInt32(b, int32(int32(u.word)))
 	case 2:
-		b = xdr.AppendInt64(b, int64(u.armBig))
+		b = xdr.AppendInt64(b, int64(int64(u.word)))
 	case 3:
 	default:
 		b, err = xdr.AppendString(b, string(u.armOther), 8)
@@ -294,7 +299,8 @@ func (u *Choice) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (u *Choice) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return u.ConsumeXDRWith(b, &d)
@@ -320,25 +326,28 @@ func (u *Choice) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off += 4
 	switch u.disc {
 	case 0, 1:
+		var x int32
 		if len(b)-off < 4 {
 			return off, xdr.Field(xdr.ErrShort, "small")
 		}
-		u.armSmall = xdr.Int32(b[off:])
+		x = xdr.Int32(b[off:])
 		off += 4
+		u.word = uint64(x)
 	case 2:
+		var x int64
 		if len(b)-off < 8 {
 			return off, xdr.Field(xdr.ErrShort, "big")
 		}
-		u.armBig = xdr.Int64(b[off:])
+		x = xdr.Int64(b[off:])
 		off += 8
+		u.word = uint64(x)
 	case 3:
 	default:
 		{
-			x, n, err := d.ConsumeString(b[off:], 8)
+			n, err := d.ConsumeStringInto(&u.armOther, b[off:], 8)
 			if err != nil {
 				return off, xdr.Field(err, "other")
 			}
-			u.armOther = x
 			off += n
 		}
 	}
@@ -360,10 +369,8 @@ func (u *Choice) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, u)
 }
 
-/*
-Paint is the XDR union xdrtest_paint, switched on c. It holds one arm at a time: the
+// Paint is the XDR union xdrtest_paint, switched on c. It holds one arm at a time: the
 // accessors say which, and the setters replace the whole value.
-*/
 type Paint struct {
 	disc   Color
 	armRed uint32
@@ -423,7 +430,8 @@ func (u *Paint) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (u *Paint) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return u.ConsumeXDRWith(b, &d)
@@ -617,7 +625,8 @@ func (v *All) AppendXDR(b []byte) ([]byte, error) {
 }
 
 // ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
 func (v *All) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
@@ -710,11 +719,10 @@ func (v *All) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeOpaque(b[off:], xdr.Unbounded)
+		n, err := d.ConsumeOpaqueInto(&v.Blob, b[off:], xdr.Unbounded)
 		if err != nil {
 			return off, xdr.Field(err, "blob")
 		}
-		v.Blob = x
 		off += n
 	}
 	{
@@ -725,11 +733,10 @@ func (v *All) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		x, n, err := d.ConsumeString(b[off:], 8)
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 8)
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
-		v.Name = x
 		off += n
 	}
 	for i := range v.Ints {
@@ -745,7 +752,7 @@ func (v *All) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "uints")
 		}
 		off += 4
-		v.Uints = make([]uint32, cnt)
+		v.Uints = xdr.Resize(v.Uints, cnt)
 		for i := range v.Uints {
 			if len(b)-off < 4 {
 				return off, xdr.Field(xdr.Index(xdr.ErrShort, i), "uints")
@@ -760,7 +767,7 @@ func (v *All) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "colors")
 		}
 		off += 4
-		v.Colors = make([]Color, cnt)
+		v.Colors = xdr.Resize(v.Colors, cnt)
 		for i := range v.Colors {
 			if len(b)-off < 4 {
 				return off, xdr.Field(xdr.Index(xdr.ErrShort, i), "colors")
@@ -775,7 +782,7 @@ func (v *All) consume(b []byte, d *xdr.Decoder) (int, error) {
 			return off, xdr.Field(err, "choices")
 		}
 		off += 4
-		v.Choices = make([]Choice, cnt)
+		v.Choices = xdr.Resize(v.Choices, cnt)
 		for i := range v.Choices {
 			{
 				n, err := v.Choices[i].ConsumeXDRWith(b[off:], d)
