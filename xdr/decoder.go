@@ -125,13 +125,6 @@ func (d *Decoder) ConsumeStringInto(dst *string, b []byte, max uint32) (int, err
 // AliasOpaque set, the data aliases b whatever *dst holds. On error *dst
 // is unchanged.
 func (d *Decoder) ConsumeOpaqueInto(dst *[]byte, b []byte, max uint32) (int, error) {
-	if d.AliasOpaque {
-		p, total, err := d.ConsumeOpaque(b, max)
-		if err == nil {
-			*dst = p
-		}
-		return total, err
-	}
 	n, total, err := opaqueLen(b, max)
 	if err != nil {
 		return 0, err
@@ -139,6 +132,8 @@ func (d *Decoder) ConsumeOpaqueInto(dst *[]byte, b []byte, max uint32) (int, err
 	switch {
 	case n == 0:
 		*dst = nil
+	case d.AliasOpaque:
+		*dst = b[4 : 4+n : 4+n]
 	case cap(*dst) < n:
 		// make then copy, which Go does without zeroing the new array.
 		p := make([]byte, n)
