@@ -17,6 +17,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // ErrClosed is matched (errors.Is) by the error of every call made on, or
@@ -316,7 +317,7 @@ func (c *Conn) finish(m frame.Message, ret rpc.Decoder) error {
 		if ret == nil {
 			return nil
 		}
-		n, err := ret.ConsumeXDR(m.Payload)
+		n, err := decodeReply(ret, m.Payload)
 		if err != nil {
 			return fmt.Errorf("decoding the reply to procedure %d: %w", m.Header.Proc, err)
 		}
@@ -328,6 +329,26 @@ func (c *Conn) finish(m frame.Message, ret rpc.Decoder) error {
 		return decodeError(m.Payload)
 	}
 	return fmt.Errorf("the reply to procedure %d has status %d", m.Header.Proc, m.Header.Status)
+}
+
+// aliasFrom is the payload size from which a reply's opaque data is
+// decoded in place rather than copied: frame.Reader gives every message a
+// payload of its own and never reuses it, so the reply's fields may keep
+// it. Small replies copy, so that a few bytes kept do not hold a larger
+// payload alive.
+const aliasFrom = 64 << 10
+
+// decodeReply decodes a reply's payload into ret.
+func decodeReply(ret rpc.Decoder, payload []byte) (int, error) {
+	if len(payload) >= aliasFrom {
+		if w, ok := ret.(interface {
+			ConsumeXDRWith([]byte, *xdr.Decoder) (int, error)
+		}); ok {
+			d := xdr.Decoder{AliasOpaque: true}
+			return w.ConsumeXDRWith(payload, &d)
+		}
+	}
+	return ret.ConsumeXDR(payload)
 }
 
 // decodeError turns the daemon's virNetMessageError into an *rpc.Error.

@@ -256,3 +256,41 @@ func testSilentPeerDropped(t *testing.T, kind string) {
 		t.Errorf("a call after the drop: %v", err)
 	}
 }
+
+// TestLargeReplyKeepsItsBytes decodes two large opaque replies, which the
+// engine decodes in place: the first result must not change when the
+// second arrives.
+func TestLargeReplyKeepsItsBytes(t *testing.T) { forEachKind(t, testLargeReplyKeepsItsBytes) }
+
+func testLargeReplyKeepsItsBytes(t *testing.T, kind string) {
+	c, p := newPeer(t, kind)
+	const size = 200 << 10
+	go func() {
+		for i := range 2 {
+			m := p.read()
+			buf := make([]byte, size)
+			for j := range buf {
+				buf[j] = byte(i + j)
+			}
+			p.write(reply(m), &remote.DomainBlockPeekRet{Buffer: buf})
+		}
+	}()
+	ctx := ctxFor(t, 5*time.Second)
+	dom := remote.NonnullDomain{Name: "test"}
+	first, err := c.Remote().DomainBlockPeek(ctx, dom, "vda", 0, size, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.Remote().DomainBlockPeek(ctx, dom, "vda", 0, size, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range size {
+		if first[j] != byte(j) || second[j] != byte(1+j) {
+			t.Fatalf("byte %d: first %d, second %d", j, first[j], second[j])
+		}
+	}
+	if cap(first) != len(first) {
+		t.Errorf("an aliased result has capacity %d beyond its %d bytes: appending would overwrite", cap(first), len(first))
+	}
+}
