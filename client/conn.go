@@ -80,10 +80,12 @@ type Conn struct {
 	rtok      chan struct{} // holds the role while nobody reads
 	idle      chan struct{} // tells the background reader to take the role back
 	idleTimer *time.Timer
-	idleArmed atomic.Bool  // idleTimer is set
-	lastLeave atomic.Int64 // unix nanoseconds when the last waiting caller left
-	waiting   atomic.Int32 // callers waiting for a reply
-	bgReading atomic.Bool  // the background reader holds the role
+	idleArmed atomic.Bool   // an idle check is pending
+	idleNext  time.Duration // the next check's delay while calls keep coming
+	lastLeave atomic.Int64  // unix nanoseconds when the last waiting caller left
+	waiting   atomic.Int32  // callers waiting for a reply
+	bgReading atomic.Bool   // the background reader holds the role
+	lastYield int64         // unix nanoseconds; the role's holder's (yieldNow)
 }
 
 type pendingCall struct {

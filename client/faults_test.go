@@ -294,3 +294,41 @@ func testLargeReplyKeepsItsBytes(t *testing.T, kind string) {
 		t.Errorf("an aliased result has capacity %d beyond its %d bytes: appending would overwrite", cap(first), len(first))
 	}
 }
+
+// TestPingAfterBurst answers a ping that comes once a burst of calls has
+// ended: the background reader must take the reading role back from the
+// callers, however long the burst made it wait between idle checks.
+func TestPingAfterBurst(t *testing.T) { forEachKind(t, testPingAfterBurst) }
+
+func testPingAfterBurst(t *testing.T, kind string) {
+	c, p := newPeer(t, kind)
+	const calls = 500
+	go func() {
+		for range calls {
+			m, err := p.r.Next()
+			if err != nil {
+				return
+			}
+			p.write(reply(m), &remote.ConnectGetLibVersionRet{LibVer: uint64(m.Header.Serial)})
+		}
+	}()
+	ctx := ctxFor(t, 10*time.Second)
+	start := time.Now()
+	for range calls {
+		if _, err := c.Remote().ConnectGetLibVersion(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	burst := time.Since(start)
+	p.write(virnet.MessageHeader{Prog: keepalive.Program, Vers: 1, Proc: int32(keepalive.ProcPing), Type: virnet.MessageTypeMessage}, nil)
+	sent := time.Now()
+	p.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	m, err := p.r.Next()
+	if err != nil {
+		t.Fatalf("no pong after a burst of %d calls (%v): %v", calls, burst, err)
+	}
+	if m.Header.Prog != keepalive.Program || m.Header.Proc != int32(keepalive.ProcPong) {
+		t.Errorf("answer to a ping: %+v", m.Header)
+	}
+	t.Logf("pong %v after the ping, after a burst of %d calls in %v", time.Since(sent), calls, burst)
+}

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/virtrpc/virtrpc/internal/frame"
@@ -22,6 +23,10 @@ import (
 // a loop of calls never wakes it, short enough for events.
 const idleDelay = 2 * time.Millisecond
 
+// idleCheckMax bounds how far apart the idle checks get while calls keep
+// coming (see idleCheck).
+const idleCheckMax = 32 * time.Millisecond
+
 func (c *Conn) startReading() {
 	c.src, c.rw = newSource(c.rw)
 	var r io.Reader = c.rw
@@ -32,15 +37,16 @@ func (c *Conn) startReading() {
 	c.rtok = make(chan struct{}, 1)
 	c.rtok <- struct{}{}
 	c.idle = make(chan struct{}, 1)
+	c.idleNext = idleDelay
 	c.idleTimer = time.AfterFunc(time.Hour, c.idleCheck)
 	c.idleTimer.Stop()
 	go c.background()
 }
 
 // leave is called by a caller that stops waiting. The last one to leave
-// sees that the idle check runs: it is armed at most once at a time, and
-// re-arms itself while calls keep coming, so that a loop of calls does not
-// reset a timer on every call.
+// sees that an idle check is pending; while calls keep coming the check
+// re-arms itself, so that a loop of calls does not touch a timer on every
+// call.
 func (c *Conn) leave() {
 	if c.waiting.Add(-1) != 0 {
 		return
@@ -52,18 +58,20 @@ func (c *Conn) leave() {
 }
 
 // idleCheck hands the role back to the background reader once no call
-// has waited for idleDelay.
+// has waited for idleDelay. While calls keep coming it looks again later,
+// each time twice as late up to idleCheckMax: every check wakes a thread,
+// which costs a loop of calls more than a late hand-over costs events.
+// Only one check is pending at a time (idleArmed), so idleNext is only
+// touched here, before idleArmed is cleared.
 func (c *Conn) idleCheck() {
-	c.idleArmed.Store(false)
-	if c.waiting.Load() > 0 {
-		return // the last of them to leave arms the check again
-	}
-	if wait := idleDelay - time.Since(time.Unix(0, c.lastLeave.Load())); wait > 0 {
-		if !c.idleArmed.Swap(true) {
-			c.idleTimer.Reset(wait)
-		}
+	busy := c.waiting.Load() > 0 || time.Since(time.Unix(0, c.lastLeave.Load())) < idleDelay
+	if busy {
+		c.idleNext = min(2*c.idleNext, idleCheckMax)
+		c.idleTimer.Reset(c.idleNext)
 		return
 	}
+	c.idleNext = idleDelay
+	c.idleArmed.Store(false)
 	select {
 	case c.idle <- struct{}{}:
 	default:
@@ -169,6 +177,7 @@ func (c *Conn) readUntil(ctx context.Context, pc *pendingCall) (frame.Message, e
 		if err := ctx.Err(); err != nil {
 			return frame.Message{}, err
 		}
+		c.yieldNow()
 		m, err := c.reader.Next()
 		if err != nil {
 			if isTimeout(err) {
@@ -179,6 +188,27 @@ func (c *Conn) readUntil(ctx context.Context, pc *pendingCall) (frame.Message, e
 		}
 		c.handle(m)
 	}
+}
+
+// yieldEvery is how often a caller that holds the reading role passes
+// through the scheduler.
+const yieldEvery = 4 * time.Millisecond
+
+// yieldNow lets the scheduler run once every yieldEvery. A goroutine that
+// makes calls back to back waits in poll(2) and never reaches the
+// scheduler, so the runtime's monitor thread (sysmon) sees it "running"
+// for 10 ms, takes its processor away in the middle of a poll, and then
+// wakes every 20 µs for a millisecond before it backs off again: a
+// quarter of the client's thread switches in a loop of small calls, and
+// a move to another thread after the poll. runtime.Gosched resets that
+// clock for a fraction of a microsecond.
+func (c *Conn) yieldNow() {
+	now := time.Now().UnixNano()
+	if now-c.lastYield < int64(yieldEvery) {
+		return
+	}
+	c.lastYield = now
+	runtime.Gosched()
 }
 
 // receive waits for the background reader to hand over the reply.
