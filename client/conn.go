@@ -184,9 +184,6 @@ func (c *Conn) fail(cause error) {
 		c.src.kickBackground()
 	}
 	c.rw.Close()
-	if c.src != nil {
-		c.src.release()
-	}
 	for _, s := range subs {
 		s.shut()
 	}

@@ -20,7 +20,7 @@ import (
 // the waking of threads: Go's network poller wakes one thread to find the
 // reply and often a second to run the caller, where libvirt's C client
 // sleeps once, in poll(2), on the thread that made the call. Where the
-// stream is a socket (fdSource, Linux), a caller waits the C way.
+// stream is a socket (sockConn, Linux), a caller waits the C way.
 type source interface {
 	io.Reader
 	// prepare readies the source for reads by the background reader
@@ -32,8 +32,6 @@ type source interface {
 	kickBackground()
 	// kickCaller does the same to a caller's read.
 	kickCaller()
-	// release frees what the source holds, once the stream is closed.
-	release()
 }
 
 // socketSource is a source that is the whole stream.
@@ -95,4 +93,3 @@ func (s *deadlineSource) kick() {
 
 func (s *deadlineSource) kickBackground() { s.kick() }
 func (s *deadlineSource) kickCaller()     { s.kick() }
-func (s *deadlineSource) release()        {}

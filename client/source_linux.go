@@ -211,9 +211,6 @@ func (s *sockConn) kickCaller() {
 	}
 }
 
-// release is part of source; Close frees everything.
-func (s *sockConn) release() {}
-
 // Read reads as the reading role's holder asked in prepare.
 func (s *sockConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
