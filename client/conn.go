@@ -178,8 +178,9 @@ func (c *Conn) fail(cause error) {
 	c.mu.Unlock()
 	c.idleTimer.Stop()
 	if c.src != nil {
-		// Wake whoever reads, so that closing does not wait on a read
-		// blocked in poll(2); done is closed, so it stops.
+		// Wake whoever reads, even on a stream whose Close would not
+		// interrupt a read (sockConn's Close shuts the socket down
+		// itself); done is closed, so the reader stops.
 		c.src.kickCaller()
 		c.src.kickBackground()
 	}
