@@ -14,9 +14,10 @@
 // hands other callers their replies; a background reader takes over only
 // when no call has waited for a while, for events and keepalive. While
 // calls keep coming, the events that arrive are read with their replies;
-// once they stop, the background reader takes over within 2 ms, or
-// within about 35 ms after a long run of calls (it looks less often the
-// longer calls keep coming, each look costing a thread wake-up). On a unix
+// once they stop, the background reader takes over after 2 ms or a few
+// more, and at most about 35 ms after a long run of calls (it looks less
+// often the longer calls keep coming, each look costing a thread
+// wake-up). On a unix
 // or TCP socket New takes the descriptor over, and a waiting caller sleeps
 // in poll(2) as libvirt's C client does, which costs one thread wake-up
 // per reply instead of the several of Go's network poller. A caller so
