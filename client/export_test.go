@@ -9,3 +9,6 @@ func ReadsOwnSocket(c *Conn) bool {
 	_, ok := c.src.(*sockConn)
 	return ok
 }
+
+// ServerName exposes the name DIGEST-MD5 gives the daemon.
+func ServerName(c *Conn) string { return c.serverName() }

@@ -34,8 +34,9 @@ import (
 // for as long as it holds the reading role: idle connections hold no
 // thread.
 type sockConn struct {
-	fd   int
-	kick int // eventfd that kicks a caller's poll
+	fd     int
+	remote net.Addr // the original connection's, for RemoteAddr
+	kick   int      // eventfd that kicks a caller's poll
 
 	// state counts reads and writes in progress; closedBit marks Close.
 	state     atomic.Int64
@@ -61,7 +62,10 @@ const closedBit = 1 << 62
 // (leaving rw alone) for any other stream: wrapped streams (TLS, SSH,
 // pipes) are never read around their wrapper.
 func newFDSource(rw io.ReadWriteCloser) (socketSource, error) {
-	var sc syscall.Conn
+	var sc interface {
+		syscall.Conn
+		RemoteAddr() net.Addr
+	}
 	switch c := rw.(type) {
 	case *net.UnixConn:
 		sc = c
@@ -92,8 +96,12 @@ func newFDSource(rw io.ReadWriteCloser) (socketSource, error) {
 	// The duplicate shares the open file, non-blocking as the poller
 	// left it; closing the original takes it out of the poller.
 	rw.Close()
-	return &sockConn{fd: fd, kick: kick, drained: make(chan struct{})}, nil
+	return &sockConn{fd: fd, remote: sc.RemoteAddr(), kick: kick, drained: make(chan struct{})}, nil
 }
+
+// RemoteAddr is the address of the connection the descriptor came from;
+// SASL's DIGEST-MD5 names the server by it.
+func (s *sockConn) RemoteAddr() net.Addr { return s.remote }
 
 func (s *sockConn) acquire() bool {
 	for {

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -75,5 +76,33 @@ func TestCloseWakesBlockedCaller(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("the blocked call did not return after Close")
+	}
+}
+
+// TestOwnSocketKeepsRemoteAddr checks that taking a TCP connection's
+// descriptor over keeps its peer's address, which DIGEST-MD5 sends in its
+// digest-uri.
+func TestOwnSocketKeepsRemoteAddr(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	nc, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	c := client.New(nc)
+	defer c.Close()
+	if !client.ReadsOwnSocket(c) {
+		t.Fatal("a TCP socket is read through the network poller")
+	}
+	if got := client.ServerName(c); got != "127.0.0.1" {
+		t.Errorf("server name %q, want 127.0.0.1", got)
 	}
 }
