@@ -113,7 +113,8 @@ func sshAuth(ctx context.Context, sp *SSHPlan, cfg *dialConfig) ([]ssh.AuthMetho
 	var out []ssh.AuthMethod
 	var closers []io.Closer
 	for _, m := range methods {
-		switch strings.ToLower(m) {
+		m := strings.ToLower(m) // sshauth= is not case-sensitive
+		switch m {
 		case "agent":
 			sock := cfg.getenv("SSH_AUTH_SOCK")
 			if sock == "" {
