@@ -43,7 +43,7 @@ type Program struct {
 
 // Server serves libvirt's protocol. Create one with New.
 type Server struct {
-	programs map[uint32]Program
+	programs map[uint32]*Program
 	log      *slog.Logger
 	cfg      config
 
@@ -94,9 +94,9 @@ func New(programs []Program, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Server{programs: map[uint32]Program{}, log: cfg.logger, cfg: cfg, conns: map[*Conn]struct{}{}, lns: map[net.Listener]struct{}{}}
+	s := &Server{programs: map[uint32]*Program{}, log: cfg.logger, cfg: cfg, conns: map[*Conn]struct{}{}, lns: map[net.Listener]struct{}{}}
 	for _, p := range programs {
-		s.programs[p.Number] = p
+		s.programs[p.Number] = &p
 	}
 	return s
 }
@@ -312,11 +312,12 @@ func (c *Conn) serve() {
 				go c.write(&pong, nil, nil)
 			}
 		case h.Type == virnet.MessageTypeCall:
-			if c.highPriority(h) {
+			prog, dir, high := c.route(h)
+			if high && dir == rpc.NoStream {
 				// libvirt's high-priority procedures never wait on a
 				// hypervisor, so they run here, on the reader, saving a
 				// goroutine hand-off per call.
-				c.call(m)
+				c.call(m, prog, dir)
 				continue
 			}
 			select {
@@ -327,7 +328,7 @@ func (c *Conn) serve() {
 			c.calls.Add(1)
 			go func() {
 				defer func() { <-c.sem; c.calls.Done() }()
-				c.call(m)
+				c.call(m, prog, dir)
 			}()
 		case h.Type == virnet.MessageTypeStream || h.Type == virnet.MessageTypeStreamHole:
 			c.streamMessage(m)
@@ -337,28 +338,33 @@ func (c *Conn) serve() {
 	}
 }
 
-// highPriority reports whether a call is of a procedure libvirt marks
-// @priority: high and that opens no stream.
-func (c *Conn) highPriority(h *virnet.MessageHeader) bool {
-	p, ok := c.srv.programs[h.Prog]
-	if !ok || p.Info == nil {
-		return false
+// route finds a call's program (nil when the server has none of that
+// number) and what its procedure table says of the procedure: which way
+// its stream flows, and whether libvirt marks it @priority: high. It
+// runs once per call.
+func (c *Conn) route(h *virnet.MessageHeader) (p *Program, dir rpc.StreamDirection, high bool) {
+	p = c.srv.programs[h.Prog]
+	if p == nil || p.Info == nil {
+		return p, rpc.NoStream, false
 	}
 	info, ok := p.Info(h.Proc)
-	return ok && info.HighPriority && info.Stream == rpc.NoStream
+	if !ok {
+		return p, rpc.NoStream, false
+	}
+	return p, info.Stream, info.HighPriority
 }
 
 // Feature numbers the server answers itself (virDrvFeature).
 const featureProgramKeepalive = 10
 
-// call runs one call and writes its reply.
-func (c *Conn) call(m frame.Message) {
+// call runs one call of program prog (nil when unknown), whose procedure
+// opens a stream in direction dir, and writes its reply.
+func (c *Conn) call(m frame.Message, prog *Program, dir rpc.StreamDirection) {
 	h := m.Header
 	reply := h
 	reply.Type = virnet.MessageTypeReply
 	reply.Status = virnet.MessageStatusOK
-	prog, ok := c.srv.programs[h.Prog]
-	if !ok || prog.Version != h.Vers {
+	if prog == nil || prog.Version != h.Vers {
 		c.replyError(&reply, rpc.Unsupported(fmt.Sprintf("program %#x version %d", h.Prog, h.Vers)))
 		return
 	}
@@ -380,17 +386,12 @@ func (c *Conn) call(m frame.Message) {
 		}
 	}
 	var stream *serverStream
-	if prog.Info != nil {
-		if info, ok := prog.Info(h.Proc); ok && info.Stream != rpc.NoStream {
-			stream = c.newStream(h)
-		}
-	}
-	ctx := c.ctx
-	var rs rpc.Stream
-	if stream != nil {
+	var rs rpc.Stream // nil, not a nil *serverStream, when there is none
+	if dir != rpc.NoStream {
+		stream = c.newStream(h)
 		rs = stream
 	}
-	out, err := prog.Dispatch(ctx, h.Proc, m.Payload, rs, nil)
+	out, err := prog.Dispatch(c.ctx, h.Proc, m.Payload, rs, nil)
 	if err != nil {
 		if stream != nil {
 			stream.drop()
@@ -417,7 +418,7 @@ func (c *Conn) replyError(h *virnet.MessageHeader, err error) {
 func wireError(err error) *virnet.MessageError {
 	var le *rpc.Error
 	if !errors.As(err, &le) {
-		le = &rpc.Error{Code: 1, Domain: 7, Level: 2, Message: "internal error: " + err.Error()} // VIR_ERR_INTERNAL_ERROR, VIR_FROM_RPC
+		le = internalError("internal error: " + err.Error())
 	}
 	opt := func(s string) *string {
 		if s == "" {
@@ -429,6 +430,12 @@ func wireError(err error) *virnet.MessageError {
 		Code: le.Code, Domain: le.Domain, Level: le.Level, Message: opt(le.Message),
 		Str1: opt(le.Str1), Str2: opt(le.Str2), Str3: opt(le.Str3), Int1: le.Int1, Int2: le.Int2,
 	}
+}
+
+// internalError is libvirt's VIR_ERR_INTERNAL_ERROR from VIR_FROM_RPC at
+// level VIR_ERR_ERROR (1, 7, 2).
+func internalError(msg string) *rpc.Error {
+	return &rpc.Error{Code: 1, Domain: 7, Level: 2, Message: msg}
 }
 
 // keepaliveLoop pings a client that asked for keepalive when it has been

@@ -30,7 +30,7 @@ func scenario(t *testing.T, c *client.Conn) []string {
 	defer cancel()
 	r := c.Remote()
 	var log []string
-	note := func(format string, args ...any) { log = append(log, sprintf(format, args...)) }
+	note := func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) }
 
 	list, err := r.ConnectListAllDomains(ctx, 1, 0)
 	if err != nil {
@@ -152,8 +152,6 @@ func scenario(t *testing.T, c *client.Conn) []string {
 	note("after undefine: %v", errors.Is(err, libvirt.ErrNoDomain))
 	return log
 }
-
-func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 func embedded(t *testing.T) *client.Conn {
 	c, err := client.Open(context.Background(), testdriver.New().Pipe(), "test:///default")

@@ -143,20 +143,11 @@ func (p *parser) legacyHost(t *Target, s, proto string, allowUser bool) *URIErro
 		if !allowUser {
 			return p.fail("host", ErrSyntax, "remote:%s: takes no user name (only ssh does)", proto)
 		}
-		user, pass, hasPass := strings.Cut(s[:at], ":")
-		if user == "" {
+		if user, _, _ := strings.Cut(s[:at], ":"); user == "" {
 			return p.fail("user", ErrSyntax, "empty user name before '@'")
 		}
-		var ok bool
-		if t.User, ok = decodeQuiet(user, userChars+"@"); !ok {
-			return p.fail("user", ErrSyntax, "invalid character or %%-escape in the user name")
-		}
-		if hasPass {
-			if t.password, ok = decodeQuiet(pass, userChars+":@"); !ok {
-				return p.fail("user", ErrSyntax, "invalid character or %%-escape in the password")
-			}
-			t.hasPassword = true
-			p.cfg.logger.Warn("transport: the URI holds a password, which libvirt never uses; it is ignored", "uri", redact(p.raw))
+		if err := p.userinfo(t, s[:at], "@"); err != nil {
+			return err
 		}
 		s = s[at+1:]
 	}
@@ -172,27 +163,13 @@ func (p *parser) formDecode(part, s string) (string, *URIError) {
 	if strings.IndexByte(s, 0) >= 0 {
 		return "", p.fail(part, ErrSyntax, "a NUL byte is not allowed")
 	}
-	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
-		return s, nil
-	}
-	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '+':
-			b = append(b, ' ')
-		case '%':
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				return "", p.fail(part, ErrSyntax, "bad %%-escape %q", s[i:min(i+3, len(s))])
+		if s[i] == '%' {
+			if err := p.checkEscape(part, s, i); err != nil {
+				return "", err
 			}
-			c = unhex(s[i+1])<<4 | unhex(s[i+2])
-			if c == 0 {
-				return "", p.fail(part, ErrSyntax, "%%00 (a NUL byte) is not allowed")
-			}
-			b = append(b, c)
 			i += 2
-		default:
-			b = append(b, c)
 		}
 	}
-	return string(b), nil
+	return unescape(strings.ReplaceAll(s, "+", " ")), nil
 }

@@ -139,19 +139,9 @@ func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' 
 func (p *parser) authority(t *Target, a string) *URIError {
 	hostport := a
 	if at := strings.IndexByte(a, '@'); at >= 0 {
-		userinfo := a[:at]
 		hostport = a[at+1:]
-		user, pass, hasPass := strings.Cut(userinfo, ":")
-		var ok bool
-		if t.User, ok = decodeQuiet(user, userChars); !ok {
-			return p.fail("user", ErrSyntax, "invalid character or %%-escape in the user name")
-		}
-		if hasPass {
-			if t.password, ok = decodeQuiet(pass, userChars+":"); !ok {
-				return p.fail("user", ErrSyntax, "invalid character or %%-escape in the password")
-			}
-			t.hasPassword = true
-			p.cfg.logger.Warn("transport: the URI holds a password, which libvirt never uses; it is ignored", "uri", redact(p.raw))
+		if err := p.userinfo(t, a[:at], ""); err != nil {
+			return err
 		}
 	}
 	host, port, hasPort := hostport, "", false
@@ -205,6 +195,25 @@ func (p *parser) authority(t *Target, a string) *URIError {
 	return nil
 }
 
+// userinfo reads user[:password] into t. extra are the bytes allowed
+// unescaped beyond userChars: "@" in the legacy form, where the last '@'
+// ends the user name.
+func (p *parser) userinfo(t *Target, ui, extra string) *URIError {
+	user, pass, hasPass := strings.Cut(ui, ":")
+	var ok bool
+	if t.User, ok = decodeQuiet(user, userChars+extra); !ok {
+		return p.fail("user", ErrSyntax, "invalid character or %%-escape in the user name")
+	}
+	if hasPass {
+		if t.password, ok = decodeQuiet(pass, userChars+":"+extra); !ok {
+			return p.fail("user", ErrSyntax, "invalid character or %%-escape in the password")
+		}
+		t.hasPassword = true
+		p.cfg.logger.Warn("transport: the URI holds a password, which libvirt never uses; it is ignored", "uri", redact(p.raw))
+	}
+	return nil
+}
+
 // parsePort reads a port; it returns a reason when the text is no port.
 // 0 means "the transport's default", as in libvirt.
 func parsePort(s string) (int, string) {
@@ -224,20 +233,15 @@ func parsePort(s string) (int, string) {
 	return n, ""
 }
 
-// decode %-decodes s after checking that each other byte is a letter, a
-// digit or in allowed. libvirt truncates a value at a %00; it is refused
-// here.
+// decode %-decodes s after checking its escapes (checkEscape) and that
+// each other byte is a letter, a digit or in allowed.
 func (p *parser) decode(part, s, allowed string) (string, *URIError) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '%':
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				end := min(i+3, len(s))
-				return "", p.fail(part, ErrSyntax, "bad %%-escape %q", s[i:end])
-			}
-			if s[i+1] == '0' && s[i+2] == '0' {
-				return "", p.fail(part, ErrSyntax, "%%00 (a NUL byte) is not allowed")
+			if err := p.checkEscape(part, s, i); err != nil {
+				return "", err
 			}
 			i += 2
 		case !isAlnum(c) && strings.IndexByte(allowed, c) < 0:
@@ -245,6 +249,18 @@ func (p *parser) decode(part, s, allowed string) (string, *URIError) {
 		}
 	}
 	return unescape(s), nil
+}
+
+// checkEscape refuses the %-escape at s[i] when it is not % and two hex
+// digits, or when it is %00 (libvirt truncates a value there).
+func (p *parser) checkEscape(part, s string, i int) *URIError {
+	if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+		return p.fail(part, ErrSyntax, "bad %%-escape %q", s[i:min(i+3, len(s))])
+	}
+	if s[i+1] == '0' && s[i+2] == '0' {
+		return p.fail(part, ErrSyntax, "%%00 (a NUL byte) is not allowed")
+	}
+	return nil
 }
 
 // describe names a byte for an error: 'x' when it is printable ASCII,
@@ -264,7 +280,8 @@ func decodeQuiet(s, allowed string) (string, bool) {
 	return out, err == nil
 }
 
-// unescape decodes %XX sequences in text already checked by decode.
+// unescape decodes %XX sequences in text whose escapes checkEscape
+// accepted.
 // '+' stays '+', as in libxml2.
 func unescape(s string) string {
 	if strings.IndexByte(s, '%') < 0 {

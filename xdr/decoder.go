@@ -59,11 +59,9 @@ const (
 // ConsumeString reads a string as the function ConsumeString does, but
 // copies it into d's arena.
 func (d *Decoder) ConsumeString(b []byte, max uint32) (string, int, error) {
-	n, total, err := opaqueLen(b, max)
-	if err != nil {
-		return "", 0, err
-	}
-	return d.string(b[4:4+n], len(b)), total, nil
+	var s string
+	n, err := d.ConsumeStringInto(&s, b, max)
+	return s, n, err
 }
 
 // string copies p into the arena. left is the number of input bytes from
@@ -89,14 +87,9 @@ func (d *Decoder) string(p []byte, left int) string {
 // ConsumeOpaque does, into a new slice, or, when d.AliasOpaque is set,
 // as a sub-slice of b whose capacity ends with the data.
 func (d *Decoder) ConsumeOpaque(b []byte, max uint32) ([]byte, int, error) {
-	if !d.AliasOpaque {
-		return ConsumeOpaque(b, max)
-	}
-	n, total, err := opaqueLen(b, max)
-	if err != nil || n == 0 {
-		return nil, total, err
-	}
-	return b[4 : 4+n : 4+n], total, nil
+	var p []byte
+	n, err := d.ConsumeOpaqueInto(&p, b, max)
+	return p, n, err
 }
 
 // ConsumeStringInto reads a string as ConsumeString does and stores it in

@@ -316,13 +316,8 @@ func zeroPad(p []byte) bool {
 // ConsumeOpaque reads variable-length opaque data into a new slice (nil
 // for length zero) and returns it with the bytes used.
 func ConsumeOpaque(b []byte, max uint32) ([]byte, int, error) {
-	n, total, err := opaqueLen(b, max)
-	if err != nil || n == 0 {
-		return nil, total, err
-	}
-	p := make([]byte, n)
-	copy(p, b[4:])
-	return p, total, nil
+	var d Decoder
+	return d.ConsumeOpaque(b, max)
 }
 
 // ConsumeString reads a string into a new allocation of its own;

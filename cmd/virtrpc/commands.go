@@ -157,14 +157,14 @@ func command(ctx context.Context, c *client.Conn, cmd string, args []string, std
 		if err != nil {
 			return err
 		}
-		verb := map[string]string{"start": "started", "destroy": "destroyed", "undefine": "has been undefined"}[cmd]
+		var verb string
 		switch cmd {
 		case "start":
-			err = r.DomainCreate(ctx, dom)
+			verb, err = "started", r.DomainCreate(ctx, dom)
 		case "destroy":
-			err = r.DomainDestroy(ctx, dom)
+			verb, err = "destroyed", r.DomainDestroy(ctx, dom)
 		case "undefine":
-			err = r.DomainUndefine(ctx, dom)
+			verb, err = "has been undefined", r.DomainUndefine(ctx, dom)
 		}
 		if err == nil {
 			fmt.Fprintf(stdout, "Domain '%s' %s\n", dom.Name, verb)
@@ -220,6 +220,14 @@ func stateName(s libvirt.DomainState) string {
 	return "no state"
 }
 
+// domID is a domain's ID as virsh shows it: "-" for an inactive one.
+func domID(d remote.NonnullDomain) string {
+	if d.ID < 0 {
+		return "-"
+	}
+	return strconv.Itoa(int(d.ID))
+}
+
 func list(ctx context.Context, r *remote.Client, all bool, stdout io.Writer) error {
 	flags := libvirt.ConnectListDomainsActive
 	if all {
@@ -237,11 +245,7 @@ func list(ctx context.Context, r *remote.Client, all bool, stdout io.Writer) err
 		if err != nil {
 			return err
 		}
-		id := "-"
-		if d.ID >= 0 {
-			id = strconv.Itoa(int(d.ID))
-		}
-		fmt.Fprintf(w, " %s\t%s\t%s\n", id, d.Name, stateName(libvirt.DomainState(info.State)))
+		fmt.Fprintf(w, " %s\t%s\t%s\n", domID(d), d.Name, stateName(libvirt.DomainState(info.State)))
 	}
 	return w.Flush()
 }
@@ -259,13 +263,9 @@ func dominfo(ctx context.Context, r *remote.Client, what string, stdout io.Write
 	if err != nil {
 		return err
 	}
-	id := "-"
-	if d.ID >= 0 {
-		id = strconv.Itoa(int(d.ID))
-	}
 	yes := map[bool]string{true: "yes", false: "no"}
 	w := tabwriter.NewWriter(stdout, 0, 0, 1, ' ', 0)
-	fmt.Fprintf(w, "Id:\t%s\n", id)
+	fmt.Fprintf(w, "Id:\t%s\n", domID(d))
 	fmt.Fprintf(w, "Name:\t%s\n", d.Name)
 	fmt.Fprintf(w, "UUID:\t%x-%x-%x-%x-%x\n", d.UUID[0:4], d.UUID[4:6], d.UUID[6:8], d.UUID[8:10], d.UUID[10:])
 	fmt.Fprintf(w, "State:\t%s\n", stateName(libvirt.DomainState(info.State)))

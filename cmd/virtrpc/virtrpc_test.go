@@ -130,7 +130,7 @@ func virsh(t *testing.T, uri string, args ...string) (string, string, error) {
 // daemon: the everyday commands, the lifecycle with the events virsh
 // sees, and an unimplemented command.
 func TestVirshAgainstOurServer(t *testing.T) {
-	testpeer.Programs(t, "virsh")
+	bin := testpeer.Programs(t, "virsh")["virsh"]
 	sock := serveDaemon(t)
 	uri := "test+unix:///default?socket=" + sock
 	must := func(args ...string) string {
@@ -166,7 +166,6 @@ func TestVirshAgainstOurServer(t *testing.T) {
 	evCtx, evCancel := context.WithCancel(context.Background())
 	defer evCancel()
 	go func() {
-		bin := testpeer.Programs(t, "virsh")["virsh"]
 		cmd := exec.CommandContext(evCtx, bin, "-c", uri, "event", "--loop", "--event", "lifecycle", "--timeout", "10")
 		cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "LIBVIRT_DEFAULT_URI=")
 		out, _ := cmd.Output()

@@ -64,14 +64,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	srcs, err := xdrspec.ReadFiles(fs.Args()...)
-	if err != nil {
-		fmt.Fprintf(stderr, "xdrgen: %v\n", err)
-		return 1
-	}
-	spec, _, err := xdrspec.Load(srcs, check.Options{Defines: defs})
-	if err != nil {
-		report(stderr, err)
+	spec, ok := load(fs.Args(), defs, stderr)
+	if !ok {
 		return 1
 	}
 	for _, f := range spec.Files {
@@ -150,6 +144,21 @@ func runFmt(args []string, stdout, stderr io.Writer) int {
 	return status
 }
 
+// load reads, parses and checks the files, reporting any error.
+func load(paths []string, defs defines, stderr io.Writer) (*check.Spec, bool) {
+	srcs, err := xdrspec.ReadFiles(paths...)
+	if err != nil {
+		fmt.Fprintf(stderr, "xdrgen: %v\n", err)
+		return nil, false
+	}
+	spec, _, err := xdrspec.Load(srcs, check.Options{Defines: defs})
+	if err != nil {
+		report(stderr, err)
+		return nil, false
+	}
+	return spec, true
+}
+
 // report prints errors one per line, as file:line:col: message.
 func report(w io.Writer, err error) {
 	if l, ok := diag.As(err); ok {
@@ -196,18 +205,13 @@ func runGen(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	srcs, err := xdrspec.ReadFiles(fs.Args()...)
-	if err != nil {
-		fmt.Fprintf(stderr, "xdrgen: %v\n", err)
-		return 1
-	}
-	spec, _, err := xdrspec.Load(srcs, check.Options{Defines: defs})
-	if err != nil {
-		report(stderr, err)
+	spec, ok := load(fs.Args(), defs, stderr)
+	if !ok {
 		return 1
 	}
 	opts := gomodel.Options{ImportBase: *importBase, Packages: pkgs}
 	if *apiPath != "" {
+		var err error
 		if opts.API, err = apixml.ReadFile(*apiPath); err != nil {
 			fmt.Fprintf(stderr, "xdrgen: %v; pass -api \"\" to generate without it\n", err)
 			return 1

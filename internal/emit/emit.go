@@ -513,15 +513,11 @@ func (c *codegen) decode(s *gomodel.Shape, expr jen.Code, w wrap, level int) []j
 		return []jen.Code{short(n), jen.Add(expr).Op("=").Add(val), jen.Id("off").Op("+=").Lit(n)}
 	}
 	// consumed handles the helpers that return (value, n, err).
-	consumed := func(call jen.Code, conv jen.Code) []jen.Code {
-		val := jen.Id("x")
-		if conv != nil {
-			val = jen.Add(conv).Call(val)
-		}
+	consumed := func(call jen.Code) []jen.Code {
 		return []jen.Code{jen.Block(
 			jen.List(jen.Id("x"), jen.Id("n"), jen.Id("err")).Op(":=").Add(call),
 			c.check(w, off),
-			jen.Add(expr).Op("=").Add(val),
+			jen.Add(expr).Op("=").Id("x"),
 			jen.Id("off").Op("+=").Id("n"),
 		)}
 	}
@@ -553,15 +549,15 @@ func (c *codegen) decode(s *gomodel.Shape, expr jen.Code, w wrap, level int) []j
 	case gomodel.Float64:
 		return fixed(8, "Float64", conv())
 	case gomodel.Bool:
-		return consumed(xdrFn("ConsumeBool").Call(rest), nil)
+		return consumed(xdrFn("ConsumeBool").Call(rest))
 	case gomodel.Int8:
-		return consumed(xdrFn("ConsumeInt8").Call(rest), nil)
+		return consumed(xdrFn("ConsumeInt8").Call(rest))
 	case gomodel.Uint8:
-		return consumed(xdrFn("ConsumeUint8").Call(rest), nil)
+		return consumed(xdrFn("ConsumeUint8").Call(rest))
 	case gomodel.Int16:
-		return consumed(xdrFn("ConsumeInt16").Call(rest), nil)
+		return consumed(xdrFn("ConsumeInt16").Call(rest))
 	case gomodel.Uint16:
-		return consumed(xdrFn("ConsumeUint16").Call(rest), nil)
+		return consumed(xdrFn("ConsumeUint16").Call(rest))
 	case gomodel.String:
 		// Into the field, which keeps its string when the bytes are the same.
 		return used(jen.Id("d").Dot("ConsumeStringInto").Call(c.addr(expr), rest, maxLit(s.Max)))
@@ -569,7 +565,7 @@ func (c *codegen) decode(s *gomodel.Shape, expr jen.Code, w wrap, level int) []j
 		// Into the field, whose array is reused when it has room.
 		return used(jen.Id("d").Dot("ConsumeOpaqueInto").Call(c.addr(expr), rest, maxLit(s.Max)))
 	case gomodel.Chars:
-		return consumed(xdrFn("ConsumeChars").Call(rest, maxLit(s.Max)), nil)
+		return consumed(xdrFn("ConsumeChars").Call(rest, maxLit(s.Max)))
 	case gomodel.FixedOpaque:
 		if n := int(s.Len); n%4 == 0 {
 			// No padding to check: a plain copy, which the compiler
@@ -708,14 +704,18 @@ func (e *emitter) union(t *gomodel.Type) {
 		}
 		return out
 	}
-	// selects is the condition under which arm a is held.
-	explicit := func() []jen.Code {
+	// labelsOf lists the labels of the explicit arms keep accepts.
+	labelsOf := func(keep func(a *gomodel.Arm) bool) []jen.Code {
 		var out []jen.Code
 		for _, a := range u.Arms {
-			out = append(out, labels(a)...)
+			if keep(a) {
+				out = append(out, labels(a)...)
+			}
 		}
 		return out
 	}
+	explicit := func() []jen.Code { return labelsOf(func(*gomodel.Arm) bool { return true }) }
+	// selects is the condition under which arm a is held.
 	selects := func(a *gomodel.Arm) jen.Code {
 		if a == u.Default {
 			if len(explicit()) == 0 {
@@ -774,21 +774,16 @@ func (e *emitter) union(t *gomodel.Type) {
 		)
 	}
 	if hasVoid(arms) {
-		var voidLabels []jen.Code
-		for _, a := range u.Arms {
-			if a.Field == nil {
-				voidLabels = append(voidLabels, labels(a)...)
-			}
-		}
 		refuse := jen.Return(jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): jen.Int64().Call(jen.Id("d"))}))
 		var check jen.Code = jen.Null()
 		if u.Default != nil && u.Default.Field == nil {
 			// The default arm is void: any discriminant but those of the
 			// arms with data will do.
-			if nonVoid := explicitNonVoid(u, labels); len(nonVoid) > 0 {
+			if nonVoid := labelsOf(func(a *gomodel.Arm) bool { return a.Field != nil }); len(nonVoid) > 0 {
 				check = jen.Switch(jen.Id("d")).Block(jen.Case(nonVoid...).Block(refuse))
 			}
 		} else {
+			voidLabels := labelsOf(func(a *gomodel.Arm) bool { return a.Field == nil })
 			check = jen.Switch(jen.Id("d")).Block(jen.Case(voidLabels...).Block(), jen.Default().Block(refuse))
 		}
 		e.f.Comment("SetVoid makes the union hold a void arm under discriminant d, which must select one.")
@@ -899,16 +894,6 @@ func (e *emitter) fromWord(s *gomodel.Shape, w jen.Code) jen.Code {
 		}
 	}
 	return e.goType(s).Call(w)
-}
-
-func explicitNonVoid(u *gomodel.Union, labels func(*gomodel.Arm) []jen.Code) []jen.Code {
-	var out []jen.Code
-	for _, a := range u.Arms {
-		if a.Field != nil {
-			out = append(out, labels(a)...)
-		}
-	}
-	return out
 }
 
 func hasVoid(arms []*gomodel.Arm) bool {

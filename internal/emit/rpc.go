@@ -33,7 +33,7 @@ func rpcFile(p *gomodel.Package, src, apiPath string) (*jen.File, error) {
 		}
 		r.table()
 		r.guard()
-		if r.callable() {
+		if prog.Callable {
 			r.client()
 			r.server()
 		}
@@ -66,23 +66,6 @@ func (r *rpcEmitter) consts() error {
 		return fmt.Errorf("program %s: no Go constant for its number or version", src.Name)
 	}
 	return nil
-}
-
-// callable reports whether the program's procedures are calls. libvirt
-// annotates every procedure that is called with @generate; a program with
-// no annotation at all (keepalive) only sends messages.
-func (r *rpcEmitter) callable() bool {
-	for _, pr := range r.prog.Procs {
-		if pr.Src.Notes != nil && len(pr.Src.Notes.Lookup("generate")) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// isEvent reports whether the daemon sends the procedure unasked.
-func (r *rpcEmitter) isEvent(pr *gomodel.Procedure) bool {
-	return pr.Msg != nil && pr.Args == nil && pr.Ret == nil || !r.callable()
 }
 
 func (r *rpcEmitter) procNumber(pr *gomodel.Procedure) jen.Code {
@@ -134,12 +117,10 @@ func (r *rpcEmitter) table() {
 		case pr.WriteStream:
 			d[jen.Id("Stream")] = rpcQual("WriteStream")
 		}
-		if pr.Src.Notes != nil {
-			if v := pr.Src.Notes.Lookup("sparseflag"); len(v) > 0 {
-				d[jen.Id("SparseFlag")] = jen.Lit(v[0])
-			}
+		if pr.SparseFlag != "" {
+			d[jen.Id("SparseFlag")] = jen.Lit(pr.SparseFlag)
 		}
-		if r.isEvent(pr) {
+		if pr.Event {
 			d[jen.Id("Event")] = jen.True()
 		}
 		rows = append(rows, jen.Values(d))
@@ -229,7 +210,7 @@ func (r *rpcEmitter) client() {
 		jen.Return(jen.Op("&").Id("Client").Values(jen.Dict{jen.Id("caller"): jen.Id("c")})),
 	)
 	for _, pr := range r.prog.Procs {
-		if r.isEvent(pr) {
+		if pr.Event {
 			continue
 		}
 		r.stub(pr)
@@ -339,7 +320,7 @@ func (r *rpcEmitter) server() {
 	var unimpl []jen.Code
 	var cases []jen.Code
 	for _, pr := range r.prog.Procs {
-		if r.isEvent(pr) {
+		if pr.Event {
 			continue
 		}
 		stream := pr.ReadStream || pr.WriteStream
@@ -423,7 +404,7 @@ func (r *rpcEmitter) server() {
 func (r *rpcEmitter) events() {
 	var cases []jen.Code
 	for _, pr := range r.prog.Procs {
-		if pr.Msg == nil || !r.isEvent(pr) {
+		if pr.Msg == nil || !pr.Event {
 			continue
 		}
 		cases = append(cases, jen.Case(r.procNumber(pr)).Block(

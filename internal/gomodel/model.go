@@ -72,7 +72,8 @@ type Type struct {
 	Union *Union
 	// Alias is the shape a typedef names; the Go type is an alias of it.
 	Alias *Shape
-	// Fixed is the fixed wire size, or -1; Min the smallest wire size.
+	// Fixed is the fixed wire size, or -1, as check computed it (a
+	// recursive type has none); Min the smallest wire size.
 	Fixed, Min int
 	// Recursive types contain themselves through optional data or arrays
 	// and decode with a depth limit.
@@ -194,6 +195,10 @@ type Program struct {
 	// ProcType is the enum of procedure numbers, for libvirt-style
 	// programs.
 	ProcType *Type
+	// Callable programs have procedures a client calls. libvirt annotates
+	// every procedure that is called with @generate; a program with no
+	// annotation at all (keepalive) only sends messages.
+	Callable bool
 }
 
 // Procedure is one procedure of a program.
@@ -219,6 +224,13 @@ type Procedure struct {
 	// Flags is the API enum the procedure's flags argument takes, when
 	// libvirt's API description names one.
 	Flags *APIEnum
+	// SparseFlag is the @sparseflag annotation: the flag that allows
+	// holes in the procedure's stream.
+	SparseFlag string
+	// Event procedures are sent by the daemon unasked: a message with
+	// neither arguments nor result, or any procedure of a program that is
+	// not Callable.
+	Event bool
 }
 
 type builder struct {
@@ -302,7 +314,7 @@ func (b *builder) declare(f *check.File) *Package {
 		p.Consts = append(p.Consts, &Const{GoName: local(k.Name), Value: k.Value, Src: k})
 	}
 	for _, t := range f.Types {
-		gt := &Type{GoName: local(t.Name), Pkg: p, Src: t, Kind: t.Kind, Fixed: -1}
+		gt := &Type{GoName: local(t.Name), Pkg: p, Src: t, Kind: t.Kind, Fixed: t.Size}
 		if t.Enum != nil {
 			// Members are named after their enum, as Go constants are
 			// (MessageTypeCall, MessageStatusOK), unless every member's
@@ -514,6 +526,8 @@ func (b *builder) recursion() {
 	}
 }
 
+// sizes computes the smallest wire size of t and the types it contains;
+// the fixed size is check's (Type.Fixed is set from it when declared).
 func (b *builder) sizes(t *Type, busy map[*Type]bool) {
 	if busy[t] || t.Min > 0 {
 		return
@@ -529,52 +543,36 @@ func (b *builder) sizes(t *Type, busy map[*Type]bool) {
 	}
 	switch t.Kind {
 	case check.Enum:
-		t.Fixed, t.Min = 4, 4
+		t.Min = 4
 	case check.Typedef:
 		visit(t.Alias)
 		if t.Alias != nil {
-			t.Fixed, t.Min = t.Alias.Fixed(), t.Alias.Min()
+			t.Min = t.Alias.Min()
 		}
 	case check.Struct:
-		fixed, min := 0, 0
+		min := 0
 		for _, f := range t.Fields {
 			visit(f.Shape)
-			if fs := f.Shape.Fixed(); fs < 0 || fixed < 0 {
-				fixed = -1
-			} else {
-				fixed += fs
-			}
 			min += f.Shape.Min()
 		}
-		t.Fixed, t.Min = fixed, min
+		t.Min = min
 	case check.Union:
 		arms := append(slices.Clip(t.Union.Arms), t.Union.Default)
-		fixed, min := -2, -1
+		min := -1
 		for _, a := range arms {
 			if a == nil {
 				continue
 			}
-			fs, ms := 0, 0
+			ms := 0
 			if a.Field != nil {
 				visit(a.Field.Shape)
-				fs, ms = a.Field.Shape.Fixed(), a.Field.Shape.Min()
-			}
-			if fixed == -2 {
-				fixed = fs
-			} else if fs != fixed {
-				fixed = -1
+				ms = a.Field.Shape.Min()
 			}
 			if min < 0 || ms < min {
 				min = ms
 			}
 		}
-		t.Fixed, t.Min = -1, 4+max(min, 0)
-		if fixed >= 0 {
-			t.Fixed = 4 + fixed
-		}
-	}
-	if t.Recursive {
-		t.Fixed = -1
+		t.Min = 4 + max(min, 0)
 	}
 }
 
@@ -627,10 +625,18 @@ func (b *builder) program(p *Package, src *check.Program) *Program {
 					gp.WriteStream = true
 				case "generate":
 					gp.Generate = a.Value
+					prog.Callable = true
+				case "sparseflag":
+					if gp.SparseFlag == "" {
+						gp.SparseFlag = a.Value
+					}
 				}
 			}
 		}
 		prog.Procs = append(prog.Procs, gp)
+	}
+	for _, gp := range prog.Procs {
+		gp.Event = gp.Msg != nil && gp.Args == nil && gp.Ret == nil || !prog.Callable
 	}
 	return prog
 }

@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -329,6 +330,15 @@ func (d *Libvirtd) stop() error {
 func StartLibvirtd(t testing.TB, opts ...LibvirtdOption) *Libvirtd {
 	t.Helper()
 	paths := Programs(t, "libvirtd")
+	d, err := startLibvirtd(t, paths["libvirtd"], newLibvirtdConfig(opts))
+	if err != nil {
+		t.Fatalf("StartLibvirtd: %v", err)
+	}
+	return d
+}
+
+// newLibvirtdConfig applies opts to the defaults.
+func newLibvirtdConfig(opts []LibvirtdOption) libvirtdConfig {
 	cfg := libvirtdConfig{
 		tcp:          true,
 		logLevel:     3,
@@ -339,11 +349,7 @@ func StartLibvirtd(t testing.TB, opts ...LibvirtdOption) *Libvirtd {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	d, err := startLibvirtd(t, paths["libvirtd"], cfg)
-	if err != nil {
-		t.Fatalf("StartLibvirtd: %v", err)
-	}
-	return d
+	return cfg
 }
 
 // maxSocketDir keeps DIR/libvirt-admin-sock well under the 108 bytes a
@@ -541,21 +547,32 @@ func (d *Libvirtd) spawn(binary string, args, env []string, cred *syscall.Creden
 // exits, or the timeout passes.
 func (d *Libvirtd) waitReady(timeout time.Duration) error {
 	start := time.Now()
-	deadline := start.Add(timeout)
-	pending := []struct{ network, addr string }{{"unix", d.Socket}}
-	if d.ReadOnlySocket != "" {
-		pending = append(pending, struct{ network, addr string }{"unix", d.ReadOnlySocket})
+	pending := []endpoint{{"unix", d.Socket}, {"unix", d.ReadOnlySocket}, {"unix", d.AdminSocket}, {"tcp", d.TLSAddr}, {"tcp", d.TCPAddr}}
+	pending = slices.DeleteFunc(pending, func(e endpoint) bool { return e.addr == "" })
+	addr, err := waitAccepting(pending, timeout, d.exited)
+	switch {
+	case errors.Is(err, errExited):
+		return fmt.Errorf("libvirtd (pid %d) exited before accepting connections on %s: %v",
+			d.PID, addr, d.waitErr)
+	case err != nil:
+		return fmt.Errorf("libvirtd (pid %d) did not accept connections on %s within %v: %v",
+			d.PID, addr, timeout, err)
 	}
-	if d.AdminSocket != "" {
-		pending = append(pending, struct{ network, addr string }{"unix", d.AdminSocket})
-	}
-	if d.TLSAddr != "" {
-		pending = append(pending, struct{ network, addr string }{"tcp", d.TLSAddr})
-	}
-	if d.TCPAddr != "" {
-		pending = append(pending, struct{ network, addr string }{"tcp", d.TCPAddr})
-	}
-	var lastErr error
+	d.StartupTime = time.Since(start)
+	return nil
+}
+
+// endpoint is an address a peer listens on, as net.Dial takes it.
+type endpoint struct{ network, addr string }
+
+// errExited is waitAccepting's error when the peer ended first.
+var errExited = errors.New("exited")
+
+// waitAccepting polls the endpoints in order until each accepts a
+// connection. When the timeout passes it returns the endpoint's address
+// and the last dial error; when exited is closed first, errExited.
+func waitAccepting(pending []endpoint, timeout time.Duration, exited <-chan struct{}) (string, error) {
+	deadline := time.Now().Add(timeout)
 	for len(pending) > 0 {
 		c, err := net.DialTimeout(pending[0].network, pending[0].addr, time.Second)
 		if err == nil {
@@ -563,20 +580,16 @@ func (d *Libvirtd) waitReady(timeout time.Duration) error {
 			pending = pending[1:]
 			continue
 		}
-		lastErr = err
 		if time.Now().After(deadline) {
-			return fmt.Errorf("libvirtd (pid %d) did not accept connections on %s within %v: %v",
-				d.PID, pending[0].addr, timeout, lastErr)
+			return pending[0].addr, err
 		}
 		select {
-		case <-d.exited:
-			return fmt.Errorf("libvirtd (pid %d) exited before accepting connections on %s: %v",
-				d.PID, pending[0].addr, d.waitErr)
+		case <-exited:
+			return pending[0].addr, errExited
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	d.StartupTime = time.Since(start)
-	return nil
+	return "", nil
 }
 
 func configText(d *Libvirtd, cfg libvirtdConfig, port, tlsPort int) string {

@@ -207,9 +207,8 @@ func TestLibvirtdBadConfigReportsLog(t *testing.T) {
 	bin := Programs(t, "libvirtd")["libvirtd"]
 	// A long start timeout: a daemon that exits must be reported when it
 	// exits, not when the wait gives up.
-	cfg := libvirtdConfig{tcp: false, logLevel: 3, sessionUser: "nobody",
-		startTimeout: 5 * time.Minute, stopTimeout: 5 * time.Second,
-		settings: [][2]string{{"max_client_requests", `"many"`}}}
+	cfg := newLibvirtdConfig([]LibvirtdOption{WithTCP(false), WithStartTimeout(5 * time.Minute),
+		WithStopTimeout(5 * time.Second), WithSetting("max_client_requests", `"many"`)})
 	_, err := startLibvirtd(t, bin, cfg)
 	if err == nil {
 		t.Fatal("a daemon with a bad config started")

@@ -2,7 +2,7 @@ package testpeer
 
 import (
 	"bytes"
-	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -29,8 +29,6 @@ type SSHD struct {
 	// KnownHosts holds the host key as "[127.0.0.1]:port KEY", the line
 	// an ssh client checks the server against.
 	KnownHosts string
-	// HostKeyLine is the host's public key, "ssh-ed25519 AAAA...".
-	HostKeyLine string
 	// OtherKnownHosts is a known_hosts file naming a different key for
 	// the same address, for tests of a host key mismatch.
 	OtherKnownHosts string
@@ -38,8 +36,6 @@ type SSHD struct {
 	// known_hosts, no user configuration and batch mode: pass it as
 	// command= so that ssh neither asks nor writes ~/.ssh.
 	Wrapper string
-	Dir     string
-	PID     int
 }
 
 // StartSSHD starts sshd on loopback for the test and stops it at cleanup.
@@ -49,10 +45,7 @@ func StartSSHD(t testing.TB) *SSHD {
 	t.Helper()
 	bins := Programs(t, "sshd", "ssh-keygen", "ssh")
 	if os.Geteuid() != 0 {
-		if Required() {
-			t.Fatal("sshd needs root to run privately")
-		}
-		t.Skip("sshd needs root to run privately")
+		unavailable(t, "sshd needs root to run privately")
 	}
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 		t.Fatal(err)
@@ -68,7 +61,7 @@ func StartSSHD(t testing.TB) *SSHD {
 			t.Fatalf("ssh-keygen: %v: %s", err, out)
 		}
 	}
-	s := &SSHD{Dir: dir, ClientKey: filepath.Join(dir, "client_key"), KnownHosts: filepath.Join(dir, "known_hosts"), OtherKnownHosts: filepath.Join(dir, "other_known_hosts")}
+	s := &SSHD{ClientKey: filepath.Join(dir, "client_key"), KnownHosts: filepath.Join(dir, "known_hosts"), OtherKnownHosts: filepath.Join(dir, "other_known_hosts")}
 	keygen(filepath.Join(dir, "host_key"))
 	keygen(s.ClientKey)
 	keygen(filepath.Join(dir, "other_key"))
@@ -76,13 +69,15 @@ func StartSSHD(t testing.TB) *SSHD {
 	os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600)
 	host, _ := os.ReadFile(filepath.Join(dir, "host_key.pub"))
 	other, _ := os.ReadFile(filepath.Join(dir, "other_key.pub"))
-	fields := strings.Fields(string(host))
-	s.HostKeyLine = fields[0] + " " + fields[1]
+	hf, of := strings.Fields(string(host)), strings.Fields(string(other))
 	if u := os.Getenv("USER"); u != "" {
 		s.User = u
 	} else {
 		s.User = "root"
 	}
+	s.Wrapper = filepath.Join(dir, "ssh-wrap")
+	wrap := fmt.Sprintf("#!/bin/sh\nexec %s -F /dev/null -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o BatchMode=yes \"$@\"\n", bins["ssh"], s.KnownHosts)
+	os.WriteFile(s.Wrapper, []byte(wrap), 0o755)
 
 	for attempt := 1; attempt <= 5; attempt++ {
 		port, err := freePort()
@@ -90,13 +85,8 @@ func StartSSHD(t testing.TB) *SSHD {
 			t.Fatal(err)
 		}
 		s.Port, s.Addr = port, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		known := fmt.Sprintf("[127.0.0.1]:%d %s\n", port, s.HostKeyLine)
-		os.WriteFile(s.KnownHosts, []byte(known), 0o644)
-		of := strings.Fields(string(other))
+		os.WriteFile(s.KnownHosts, []byte(fmt.Sprintf("[127.0.0.1]:%d %s %s\n", port, hf[0], hf[1])), 0o644)
 		os.WriteFile(s.OtherKnownHosts, []byte(fmt.Sprintf("[127.0.0.1]:%d %s %s\n", port, of[0], of[1])), 0o644)
-		s.Wrapper = filepath.Join(dir, "ssh-wrap")
-		wrap := fmt.Sprintf("#!/bin/sh\nexec %s -F /dev/null -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o BatchMode=yes \"$@\"\n", bins["ssh"], s.KnownHosts)
-		os.WriteFile(s.Wrapper, []byte(wrap), 0o755)
 		conf := strings.Join([]string{
 			"ListenAddress " + s.Addr,
 			"HostKey " + filepath.Join(dir, "host_key"),
@@ -118,32 +108,23 @@ func StartSSHD(t testing.TB) *SSHD {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		ready := false
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		for !ready && ctx.Err() == nil {
-			select {
-			case err := <-exited:
-				cancel()
+		exited := make(chan struct{})
+		var waitErr error
+		go func() {
+			waitErr = cmd.Wait()
+			close(exited)
+		}()
+		if _, err := waitAccepting([]endpoint{{"tcp", s.Addr}}, 10*time.Second, exited); err != nil {
+			if errors.Is(err, errExited) {
 				if strings.Contains(logs.String(), "Address already in use") && attempt < 5 {
-					goto retry
+					continue
 				}
-				t.Fatalf("sshd exited: %v\n%s", err, logs.String())
-			case <-time.After(10 * time.Millisecond):
+				t.Fatalf("sshd exited: %v\n%s", waitErr, logs.String())
 			}
-			if c, err := net.Dial("tcp", s.Addr); err == nil {
-				c.Close()
-				ready = true
-			}
-		}
-		cancel()
-		if !ready {
 			cmd.Process.Kill()
 			<-exited
 			t.Fatalf("sshd did not listen on %s\n%s", s.Addr, logs.String())
 		}
-		s.PID = cmd.Process.Pid
 		t.Cleanup(func() {
 			cmd.Process.Signal(syscall.SIGTERM)
 			select {
@@ -154,7 +135,6 @@ func StartSSHD(t testing.TB) *SSHD {
 			}
 		})
 		return s
-	retry:
 	}
 	t.Fatal("sshd: no free port")
 	return nil

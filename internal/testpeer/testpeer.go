@@ -53,11 +53,18 @@ func Programs(t testing.TB, programs ...string) map[string]string {
 	if msg == "" {
 		return paths
 	}
+	unavailable(t, msg)
+	return nil
+}
+
+// unavailable skips the test for a reason a peer cannot run here, or
+// fails it when peers are required.
+func unavailable(t testing.TB, msg string) {
+	t.Helper()
 	if Required() {
 		t.Fatalf("%s (required because %s=1)", msg, RequireEnv)
 	}
 	t.Skip(msg)
-	return nil
 }
 
 // find looks the programs up and returns a message naming those missing,
