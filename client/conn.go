@@ -54,8 +54,7 @@ type Conn struct {
 	log *slog.Logger
 	cfg config
 
-	wmu  sync.Mutex // serialises writes; guards wbuf
-	wbuf []byte
+	writer *frame.Writer // every message goes out through it
 
 	mu      sync.Mutex
 	pending map[uint32]*pendingCall
@@ -238,22 +237,15 @@ func (c *Conn) deliver(m frame.Message) {
 	pc.ch <- m // buffered: the reader never waits for a caller
 }
 
-// send writes one message.
+// send writes one message; a failed write ends the connection.
 func (c *Conn) send(h *virnet.MessageHeader, p frame.Payload, raw []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	b, err := frame.Append(c.wbuf[:0], h, p, raw)
-	if err != nil {
-		return err
-	}
-	if cap(b) <= 1<<20 {
-		c.wbuf = b // reuse, unless one huge message would stay resident
-	}
-	if _, err := c.rw.Write(b); err != nil {
-		c.fail(fmt.Errorf("writing to the daemon: %w", err))
+	err := c.writer.Send(h, p, raw)
+	var we *frame.WriteError
+	if errors.As(err, &we) {
+		c.fail(fmt.Errorf("writing to the daemon: %w", we.Err))
 		return c.Err()
 	}
-	return nil
+	return err
 }
 
 // Call sends a call and waits for its reply. It implements rpc.Caller for
@@ -326,7 +318,7 @@ func (c *Conn) finish(m frame.Message, ret rpc.Decoder) error {
 		}
 		return nil
 	case virnet.MessageStatusError:
-		return decodeError(m.Payload)
+		return frame.DecodeError(m.Payload)
 	}
 	return fmt.Errorf("the reply to procedure %d has status %d", m.Header.Proc, m.Header.Status)
 }
@@ -349,22 +341,4 @@ func decodeReply(ret rpc.Decoder, payload []byte) (int, error) {
 		}
 	}
 	return ret.ConsumeXDR(payload)
-}
-
-// decodeError turns the daemon's virNetMessageError into an *rpc.Error.
-func decodeError(payload []byte) error {
-	var e virnet.MessageError
-	if err := e.UnmarshalBinary(payload); err != nil {
-		return fmt.Errorf("decoding the daemon's error: %w", err)
-	}
-	str := func(s *string) string {
-		if s == nil {
-			return ""
-		}
-		return *s
-	}
-	return &rpc.Error{
-		Code: e.Code, Domain: e.Domain, Level: e.Level, Message: str(e.Message),
-		Str1: str(e.Str1), Str2: str(e.Str2), Str3: str(e.Str3), Int1: e.Int1, Int2: e.Int2,
-	}
 }

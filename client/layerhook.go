@@ -11,11 +11,12 @@ import "io"
 // This is the one place that knows how the engine reads and writes, so a
 // change to the read path must keep it right. What it relies on:
 //
-//   - Writes: every write goes through c.rw under c.wmu (send). The layer
-//     writes to the old c.rw, and c.rw becomes the layer; c.mu is held too
-//     so that fail, which reads c.rw to close it after marking the
-//     connection closed under c.mu, sees either the old stream before or
-//     the layer after. Closing the layer closes the stream.
+//   - Writes: every message goes through c.writer (send), whose Swap
+//     comes between two messages. The layer writes to the old c.rw, and
+//     c.rw becomes the layer; c.mu is held so that fail, which reads c.rw
+//     to close it after marking the connection closed under c.mu, sees
+//     either the old stream before or the layer after. Closing the layer
+//     closes the stream.
 //   - Reads: the frame reader (c.reader) reads whatever the engine gave it
 //     (c.rw, or a source around the socket). frame.Reader.Wrap puts the
 //     layer on top of that, whatever it is, so kicks and deadlines keep
@@ -28,14 +29,13 @@ import "io"
 //     the answer to the first wrapped call (keepalive starts later), so
 //     no plain byte can be left behind the switch.
 func (c *Conn) installLayer(l *secLayer) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return &ClosedError{Cause: c.cause}
 	}
 	l.dst = c.rw
+	c.writer.Swap(func(io.Writer) io.Writer { return l })
 	c.reader.Wrap(func(src io.Reader) io.Reader {
 		// Runs on the reading goroutine, before its first read
 		// through the layer.

@@ -29,6 +29,7 @@ const idleCheckMax = 32 * time.Millisecond
 
 func (c *Conn) startReading() {
 	c.src, c.rw = newSource(c.rw)
+	c.writer = frame.NewWriter(c.rw) // on the stream newSource settled on
 	var r io.Reader = c.rw
 	if c.src != nil {
 		r = c.src

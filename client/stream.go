@@ -134,7 +134,7 @@ func (s *Stream) take(m frame.Message) {
 	h := &m.Header
 	switch {
 	case h.Status == virnet.MessageStatusError:
-		s.pending.Fail(decodeError(m.Payload))
+		s.pending.Fail(frame.DecodeError(m.Payload))
 	case h.Type == virnet.MessageTypeStreamHole:
 		if err := s.pending.Hole(m.Payload); err != nil {
 			s.pending.Fail(fmt.Errorf("client: bad stream hole: %w", err))
@@ -229,7 +229,7 @@ func (s *Stream) close(ctx context.Context, status virnet.MessageStatus) error {
 		case virnet.MessageStatusOK:
 			return nil
 		case virnet.MessageStatusError:
-			return decodeError(m.Payload)
+			return frame.DecodeError(m.Payload)
 		}
 	}
 }

@@ -146,6 +146,7 @@ func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
 	c := &Conn{
 		srv:     s,
 		rw:      rw,
+		writer:  frame.NewWriter(rw),
 		sem:     make(chan struct{}, s.cfg.maxRequests),
 		streams: map[uint32]*serverStream{},
 		done:    make(chan struct{}),
@@ -201,8 +202,7 @@ type Conn struct {
 	sem    chan struct{}
 	calls  sync.WaitGroup
 
-	wmu  sync.Mutex // serialises writes; guards wbuf
-	wbuf []byte
+	writer *frame.Writer // every message goes out through it
 
 	mu        sync.Mutex
 	streams   map[uint32]*serverStream
@@ -264,17 +264,7 @@ func (c *Conn) SetValue(key, v any) {
 
 // write sends one message.
 func (c *Conn) write(h *virnet.MessageHeader, p frame.Payload, raw []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	b, err := frame.Append(c.wbuf[:0], h, p, raw)
-	if err != nil {
-		return err
-	}
-	if cap(b) <= 1<<20 {
-		c.wbuf = b // reuse, unless one huge message would stay resident
-	}
-	_, err = c.rw.Write(b)
-	return err
+	return c.writer.Send(h, p, raw)
 }
 
 // SendEvent sends an event message: the daemon-initiated MESSAGE of
@@ -420,16 +410,7 @@ func wireError(err error) *virnet.MessageError {
 	if !errors.As(err, &le) {
 		le = internalError("internal error: " + err.Error())
 	}
-	opt := func(s string) *string {
-		if s == "" {
-			return nil
-		}
-		return &s
-	}
-	return &virnet.MessageError{
-		Code: le.Code, Domain: le.Domain, Level: le.Level, Message: opt(le.Message),
-		Str1: opt(le.Str1), Str2: opt(le.Str2), Str3: opt(le.Str3), Int1: le.Int1, Int2: le.Int2,
-	}
+	return frame.EncodeError(le)
 }
 
 // internalError is libvirt's VIR_ERR_INTERNAL_ERROR from VIR_FROM_RPC at
