@@ -86,7 +86,7 @@ func Dial(ctx context.Context, uri string, opts ...Option) (*client.Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	rw, err := transport.Dial(ctx, plan, transport.DialLogger(cfg.logger))
+	rw, err := transport.Dial(ctx, plan, transport.DialLogger(cfg.logger), transport.DialGetenv(cfg.getenv))
 	if err != nil {
 		return nil, err
 	}
