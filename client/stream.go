@@ -26,12 +26,19 @@ type Stream struct {
 	gone   chan struct{} // closed when the stream is over
 	once   sync.Once
 
-	mu      sync.Mutex // guards pending
+	mu      sync.Mutex // guards pending and closing
 	pending frame.Pending
+	closing bool // Finish or Abort sent its message
+
+	// The daemon's answer to Finish or Abort, whoever takes it from in:
+	// Read or close.
+	answered  chan struct{}
+	answer    frame.Message
+	answerSet sync.Once
 }
 
 func (c *Conn) newStream(p rpc.Procedure) *Stream {
-	return &Stream{c: c, proc: p, in: make(chan frame.Message, c.cfg.streamWindow), gone: make(chan struct{})}
+	return &Stream{c: c, proc: p, in: make(chan frame.Message, c.cfg.streamWindow), gone: make(chan struct{}), answered: make(chan struct{})}
 }
 
 // CallStream sends a call that opens a stream and returns the stream once
@@ -112,25 +119,44 @@ func (s *Stream) next(ctx context.Context) (frame.Message, error) {
 
 // Read reads data the daemon sent. It returns io.EOF at the end of the
 // data, and the daemon's error if it reported one. A hole in a sparse
-// stream reads as zeros.
+// stream reads as zeros. It waits for data without holding the stream,
+// so that Finish or Abort from another goroutine can end it.
 func (s *Stream) Read(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for {
+		s.mu.Lock()
 		if n, ok, err := s.pending.Read(p); ok {
+			s.mu.Unlock()
 			return n, err
 		}
+		s.mu.Unlock()
 		m, err := s.next(context.Background())
+		s.mu.Lock()
 		if err != nil {
 			s.pending.Fail(err)
-			continue
+		} else {
+			s.take(m)
 		}
-		s.take(m)
+		s.mu.Unlock()
 	}
 }
 
-// take records what a message from the daemon means for reading.
+// final reports whether m ends the stream: status OK or ERROR.
+func final(m frame.Message) bool { return m.Header.Status != virnet.MessageStatusContinue }
+
+// answerWith records the daemon's answer to Finish or Abort.
+func (s *Stream) answerWith(m frame.Message) {
+	s.answerSet.Do(func() {
+		s.answer = m
+		close(s.answered)
+	})
+}
+
+// take records what a message from the daemon means for reading. s.mu
+// is held.
 func (s *Stream) take(m frame.Message) {
+	if s.closing && final(m) {
+		s.answerWith(m)
+	}
 	h := &m.Header
 	switch {
 	case h.Status == virnet.MessageStatusError:
@@ -211,25 +237,32 @@ func (s *Stream) Abort(ctx context.Context) error {
 func (s *Stream) close(ctx context.Context, status virnet.MessageStatus) error {
 	defer s.end()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := s.pending.Err(); err != nil && status == virnet.MessageStatusOK {
+		s.mu.Unlock()
 		return err
 	}
+	s.closing = true
+	s.mu.Unlock()
 	if err := s.c.send(s.header(status, virnet.MessageTypeStream), nil, nil); err != nil {
 		return err
 	}
-	// Skip data still in flight until the daemon's confirmation: a
-	// message with status OK or ERROR.
+	// Skip data still in flight until the daemon's answer: a message
+	// with status OK or ERROR, which a concurrent Read may take instead.
 	for {
-		m, err := s.next(ctx)
-		if err != nil {
-			return err
-		}
-		switch m.Header.Status {
-		case virnet.MessageStatusOK:
-			return nil
-		case virnet.MessageStatusError:
-			return frame.DecodeError(m.Payload)
+		select {
+		case m := <-s.in:
+			if final(m) {
+				s.answerWith(m)
+			}
+		case <-s.answered:
+			if s.answer.Header.Status == virnet.MessageStatusOK {
+				return nil
+			}
+			return frame.DecodeError(s.answer.Payload)
+		case <-s.c.done:
+			return s.c.Err()
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }
