@@ -156,7 +156,7 @@ func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		rw.Close()
+		c.Close() // closes rw, Done and the handlers' context
 		return c
 	}
 	s.conns[c] = struct{}{}

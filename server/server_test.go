@@ -282,3 +282,23 @@ func TestKeepaliveSilentClientDropped(t *testing.T) {
 		t.Errorf("dropped after %v with %d pings", took, pings)
 	}
 }
+
+// TestServeConnAfterShutdown: a connection handed over after Shutdown is
+// closed at once, and its Conn says so.
+func TestServeConnAfterShutdown(t *testing.T) {
+	srv := server.New(nil)
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a, b := net.Pipe()
+	defer b.Close()
+	c := srv.ServeConn(a)
+	select {
+	case <-c.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("Done stayed open for a connection served after Shutdown")
+	}
+	if _, err := a.Write([]byte{0}); err == nil {
+		t.Error("the stream is still open")
+	}
+}
