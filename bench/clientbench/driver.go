@@ -71,6 +71,12 @@ type run struct {
 	// Redone counts the earlier attempts thrown away because other work
 	// disturbed them.
 	Redone int `json:"redone"`
+	// IdleEntries counts how often a CPU went idle while the client ran,
+	// over all CPUs (cpuidle's usage counters; -1 where the kernel has
+	// none). On this VM an idle CPU halts, and a thread woken onto a
+	// halted CPU waits for the hypervisor, so this count is what a
+	// client's calls per second depend on most (BENCHMARKS.md).
+	IdleEntries int64 `json:"idle_entries"`
 }
 
 type driver struct {
@@ -103,11 +109,17 @@ func runDriver(args []string) (err error) {
 	maxOther := fs.Float64("max-other", 0.25, "redo a run during which other processes used more CPUs than this, and wait for the machine to be this quiet before each run")
 	quietWait := fs.Duration("quiet-wait", 10*time.Minute, "the longest wait for a quiet machine before a run goes ahead anyway")
 	profileDir := fs.String("profile", "", "after the rounds, profile the virtrpc client's timed loop of each case into DIR/virtrpc-CASE.pprof")
+	only := fs.String("cases", strings.Join(cases, ","), "the cases to run, comma-separated")
 	fs.Parse(args)
 	if *rounds < 1 || *seconds <= 0 || *domains < 0 {
 		fs.Usage()
 		os.Exit(2)
 	}
+	selected, err := selectCases(*only)
+	if err != nil {
+		return err
+	}
+	cases = selected
 	if _, err := os.Stat("cclient.c"); err != nil {
 		return errors.New("run the driver from bench/clientbench (go run . run): cclient.c not found")
 	}
@@ -300,6 +312,22 @@ func roundCalls(n float64) int {
 	return (v + 15) / 16 * 16
 }
 
+// selectCases parses -cases: known names, each once, in the order given.
+func selectCases(list string) ([]string, error) {
+	var out []string
+	for name := range strings.SplitSeq(list, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(cases, name) {
+			return nil, fmt.Errorf("-cases: unknown case %q (known: %s)", name, strings.Join(cases, ", "))
+		}
+		if slices.Contains(out, name) {
+			return nil, fmt.Errorf("-cases: %q given twice", name)
+		}
+		out = append(out, name)
+	}
+	return out, nil
+}
+
 // warmupFor is the untimed calls before n timed ones.
 func warmupFor(n int) int {
 	return min(max(n/10, 10), 2000)
@@ -391,11 +419,13 @@ func (dr *driver) runOne(cl, cs string, n, warmup int, profile string) (run, err
 	if err != nil {
 		return run{}, err
 	}
+	idle0 := idleEntries()
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		return run{}, fmt.Errorf("%v: %v\n%s", cmd.Args, err, stderr.String())
 	}
 	wall := time.Since(start)
+	idle1 := idleEntries()
 	busy1, err := systemBusyTicks()
 	if err != nil {
 		return run{}, err
@@ -414,8 +444,34 @@ func (dr *driver) runOne(cl, cs string, n, warmup int, profile string) (run, err
 		return run{}, fmt.Errorf("%v printed %q", cmd.Args, stdout.String())
 	}
 	ru.DaemonTicks, ru.DaemonCalls = t1-t0, n+warmup
+	ru.IdleEntries = -1
+	if idle0 >= 0 && idle1 >= 0 {
+		ru.IdleEntries = idle1 - idle0
+	}
 	ru.OtherLoad = max(other, 0) / wall.Seconds()
 	return ru, nil
+}
+
+// idleEntries returns how often the CPUs have entered an idle state, over
+// all CPUs and states, or -1 when the kernel has no cpuidle counters.
+func idleEntries() int64 {
+	paths, _ := filepath.Glob("/sys/devices/system/cpu/cpu[0-9]*/cpuidle/state[0-9]*/usage")
+	if len(paths) == 0 {
+		return -1
+	}
+	var sum int64
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return -1
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+		if err != nil {
+			return -1
+		}
+		sum += n
+	}
+	return sum
 }
 
 // systemBusyTicks returns the time all CPUs spent busy, in clock ticks:
@@ -457,6 +513,7 @@ func median(xs []float64) float64 {
 type cell struct {
 	rate, cpuUS, daemonUS float64
 	otherLoad             float64
+	idlePerCall           float64 // median CPU idle entries per call; -1 unknown
 	minRate, maxRate      float64
 	minCPU, maxCPU        float64
 }
@@ -466,13 +523,16 @@ func medians(runs []run) map[string]map[string]cell {
 	for _, cs := range cases {
 		out[cs] = map[string]cell{}
 		for _, cl := range clients {
-			var rates, cpus, daemons, others []float64
+			var rates, cpus, daemons, others, idles []float64
 			for _, ru := range runs {
 				if ru.Case == cs && ru.Client == cl {
 					rates = append(rates, float64(ru.Calls)/ru.Seconds)
 					cpus = append(cpus, 1e6*ru.CPUSeconds/float64(ru.Calls))
 					daemons = append(daemons, 1e6*float64(ru.DaemonTicks)/clockTicks/float64(ru.DaemonCalls))
 					others = append(others, ru.OtherLoad)
+					if ru.IdleEntries >= 0 {
+						idles = append(idles, float64(ru.IdleEntries)/float64(ru.DaemonCalls))
+					}
 				}
 			}
 			if len(rates) == 0 {
@@ -482,6 +542,12 @@ func medians(runs []run) map[string]map[string]cell {
 				rate: median(rates), cpuUS: median(cpus), daemonUS: median(daemons), otherLoad: median(others),
 				minRate: slices.Min(rates), maxRate: slices.Max(rates),
 				minCPU: slices.Min(cpus), maxCPU: slices.Max(cpus),
+				idlePerCall: -1,
+			}
+			if len(idles) == len(rates) {
+				c := out[cs][cl]
+				c.idlePerCall = median(idles)
+				out[cs][cl] = c
 			}
 		}
 	}
@@ -533,12 +599,16 @@ func report(w io.Writer, runs []run, calls map[string]int, rounds, domains int, 
 	}
 
 	fmt.Fprintf(w, "\nSpread over the rounds (min–max):\n\n")
-	fmt.Fprintf(w, "| case | client | calls/s | CPU µs/call | libvirtd CPU µs/call (median) | other load, CPUs (median) |\n|---|---|--:|--:|--:|--:|\n")
+	fmt.Fprintf(w, "| case | client | calls/s | CPU µs/call | libvirtd CPU µs/call (median) | CPU idle entries per call (median) | other load, CPUs (median) |\n|---|---|--:|--:|--:|--:|--:|\n")
 	for _, cs := range cases {
 		for _, cl := range clients {
 			c := m[cs][cl]
-			fmt.Fprintf(w, "| %s | %s | %s–%s | %s–%s | %s | %.2f |\n", cs, clientTitles[cl],
-				thousands(c.minRate), thousands(c.maxRate), micro(c.minCPU), micro(c.maxCPU), micro(c.daemonUS), c.otherLoad)
+			idle := "n/a"
+			if c.idlePerCall >= 0 {
+				idle = fmt.Sprintf("%.2f", c.idlePerCall)
+			}
+			fmt.Fprintf(w, "| %s | %s | %s–%s | %s–%s | %s | %s | %.2f |\n", cs, clientTitles[cl],
+				thousands(c.minRate), thousands(c.maxRate), micro(c.minCPU), micro(c.maxCPU), micro(c.daemonUS), idle, c.otherLoad)
 		}
 	}
 
