@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/virtrpc/virtrpc/client"
+	"golang.org/x/sys/unix"
 )
 
 // maxClientRequests is the daemon's max_client_requests: room for the 16
@@ -73,9 +74,10 @@ type run struct {
 	Redone int `json:"redone"`
 	// IdleEntries counts how often a CPU went idle while the client ran,
 	// over all CPUs (cpuidle's usage counters; -1 where the kernel has
-	// none). On this VM an idle CPU halts, and a thread woken onto a
-	// halted CPU waits for the hypervisor, so this count is what a
-	// client's calls per second depend on most (BENCHMARKS.md).
+	// none). On this VM an idle CPU halts, and waking a thread on a halted
+	// CPU costs the waker an interrupt through the hypervisor: with many
+	// calls in flight the daemon pays that for every reply that finds the
+	// client's CPU halted (BENCHMARKS.md).
 	IdleEntries int64 `json:"idle_entries"`
 }
 
@@ -92,6 +94,10 @@ type driver struct {
 
 	maxOther  float64       // CPUs other processes may use during a run
 	quietWait time.Duration // the longest wait for a quiet machine
+	// pin puts every thread of the daemon on CPU 0 and each client on
+	// CPU 1, so that neither waits for the other's CPU and the daemon's
+	// cost per call shows alone (see BENCHMARKS.md).
+	pin bool
 }
 
 // maxRedo bounds how often a run disturbed by other work is redone.
@@ -110,6 +116,7 @@ func runDriver(args []string) (err error) {
 	quietWait := fs.Duration("quiet-wait", 10*time.Minute, "the longest wait for a quiet machine before a run goes ahead anyway")
 	profileDir := fs.String("profile", "", "after the rounds, profile the virtrpc client's timed loop of each case into DIR/virtrpc-CASE.pprof")
 	only := fs.String("cases", strings.Join(cases, ","), "the cases to run, comma-separated")
+	pin := fs.Bool("pin", false, "run the daemon on CPU 0 and the clients on CPU 1 (needs taskset and two CPUs)")
 	fs.Parse(args)
 	if *rounds < 1 || *seconds <= 0 || *domains < 0 {
 		fs.Usage()
@@ -131,7 +138,15 @@ func runDriver(args []string) (err error) {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	dr := &driver{ctx: ctx, domains: *domains, progress: os.Stderr, maxOther: *maxOther, quietWait: *quietWait}
+	dr := &driver{ctx: ctx, domains: *domains, progress: os.Stderr, maxOther: *maxOther, quietWait: *quietWait, pin: *pin}
+	if dr.pin {
+		if runtime.NumCPU() < 2 {
+			return errors.New("-pin needs two CPUs")
+		}
+		if _, err := exec.LookPath("taskset"); err != nil {
+			return fmt.Errorf("-pin: %w", err)
+		}
+	}
 	if *jsonPath != "" {
 		f, err := os.Create(*jsonPath)
 		if err != nil {
@@ -187,7 +202,7 @@ func runDriver(args []string) (err error) {
 			}
 		}
 	}
-	report(os.Stdout, runs, calls, *rounds, dr.domains, libVersion, dr.maxOther, dr.source)
+	report(os.Stdout, runs, calls, *rounds, dr.domains, libVersion, dr.maxOther, dr.source, dr.pin)
 	if *profileDir != "" {
 		if err := os.MkdirAll(*profileDir, 0o755); err != nil {
 			return err
@@ -408,6 +423,16 @@ func (dr *driver) runOne(cl, cs string, n, warmup int, profile string) (run, err
 			cmd.Args = append(cmd.Args, "-cpuprofile", profile)
 		}
 	}
+	if dr.pin {
+		if err := dr.pinDaemon(); err != nil {
+			return run{}, err
+		}
+		path, err := exec.LookPath("taskset")
+		if err != nil {
+			return run{}, err
+		}
+		cmd.Path, cmd.Args = path, append([]string{"taskset", "-c", "1"}, cmd.Args...)
+	}
 	cmd.Env = dr.env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -450,6 +475,29 @@ func (dr *driver) runOne(cl, cs string, n, warmup int, profile string) (run, err
 	}
 	ru.OtherLoad = max(other, 0) / wall.Seconds()
 	return ru, nil
+}
+
+// pinDaemon puts every thread the daemon has on CPU 0. Threads it starts
+// later inherit that from the thread that starts them; it is done again
+// before every run all the same.
+func (dr *driver) pinDaemon() error {
+	var set unix.CPUSet
+	set.Set(0)
+	dir := fmt.Sprintf("/proc/%d/task", dr.d.pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("pinning the daemon: %w", err)
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, &set); err != nil && err != unix.ESRCH {
+			return fmt.Errorf("pinning the daemon's thread %d: %w", tid, err)
+		}
+	}
+	return nil
 }
 
 // idleEntries returns how often the CPUs have entered an idle state, over
@@ -562,12 +610,15 @@ func caseTitle(cs string, domains int) string {
 }
 
 // report prints the machine, the medians and the targets as markdown.
-func report(w io.Writer, runs []run, calls map[string]int, rounds, domains int, libVersion uint64, maxOther float64, source string) {
+func report(w io.Writer, runs []run, calls map[string]int, rounds, domains int, libVersion uint64, maxOther float64, source string, pinned bool) {
 	m := medians(runs)
 	fmt.Fprintf(w, "\n- machine: %d CPUs (nproc), %s, Linux %s\n", runtime.NumCPU(), cpuModel(), kernel())
 	fmt.Fprintf(w, "- libvirt (daemon and C library): %d.%d.%d; %s\n", libVersion/1000000, libVersion/1000%1000, libVersion%1000, runtime.Version())
 	fmt.Fprintf(w, "- go-libvirt: %s\n", moduleVersion("github.com/digitalocean/go-libvirt"))
 	fmt.Fprintf(w, "- virtrpc: %s\n", source)
+	if pinned {
+		fmt.Fprintf(w, "- pinned (-pin): every daemon thread on CPU 0, every client on CPU 1\n")
+	}
 	fmt.Fprintf(w, "- %d rounds, clients in turn (virtrpc, go-libvirt, C) per case; timed calls per run:", rounds)
 	for _, cs := range cases {
 		fmt.Fprintf(w, " %s %d,", cs, calls[cs])

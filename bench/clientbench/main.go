@@ -6,7 +6,7 @@
 // Usage:
 //
 //	go run . run [-rounds 5] [-seconds 2] [-domains 1000] [-json FILE] [-profile DIR]
-//	             [-max-other 0.25] [-quiet-wait 10m] [-cases version,version16,getinfo,list]
+//	             [-max-other 0.25] [-quiet-wait 10m] [-cases version,version16,getinfo,list] [-pin]
 //	clientbench virtrpc   -socket PATH -case CASE -n N [-warmup W] [-cpuprofile FILE]
 //	clientbench golibvirt -socket PATH -case CASE -n N [-warmup W] [-cpuprofile FILE]
 //	cclient SOCKET CASE N W
@@ -27,8 +27,11 @@
 // (up to 5 times); the report says how many were. -json keeps every run;
 // -profile writes a CPU profile of the virtrpc client's timed loop per case
 // after the rounds; -cases runs only the cases named. Each run also counts
-// how often the CPUs went idle (cpuidle's counters), because on a VM whose
-// idle CPUs halt that count sets the pace of all three clients.
+// how often the CPUs went idle (cpuidle's counters): on a VM whose idle
+// CPUs halt, waking a thread on a halted CPU is expensive, and the daemon
+// pays for every wake of a client whose CPU halted (BENCHMARKS.md). -pin
+// runs the daemon on CPU 0 and the clients on CPU 1, so that the two never
+// wait for each other's CPU and the daemon's cost per call shows alone.
 //
 // Each client is one process holding one connection. It runs W untimed
 // calls, then N timed ones, and prints one JSON line:
