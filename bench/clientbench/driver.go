@@ -94,10 +94,11 @@ type driver struct {
 
 	maxOther  float64       // CPUs other processes may use during a run
 	quietWait time.Duration // the longest wait for a quiet machine
-	// pin puts every thread of the daemon on CPU 0 and each client on
-	// CPU 1, so that neither waits for the other's CPU and the daemon's
-	// cost per call shows alone (see BENCHMARKS.md).
-	pin bool
+	// taskset, when not "", is that program's path and pins: every
+	// thread of the daemon on CPU 0 and each client on CPU 1, so that
+	// neither waits for the other's CPU and the daemon's cost per call
+	// shows alone (see BENCHMARKS.md).
+	taskset string
 }
 
 // maxRedo bounds how often a run disturbed by other work is redone.
@@ -138,12 +139,12 @@ func runDriver(args []string) (err error) {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	dr := &driver{ctx: ctx, domains: *domains, progress: os.Stderr, maxOther: *maxOther, quietWait: *quietWait, pin: *pin}
-	if dr.pin {
+	dr := &driver{ctx: ctx, domains: *domains, progress: os.Stderr, maxOther: *maxOther, quietWait: *quietWait}
+	if *pin {
 		if runtime.NumCPU() < 2 {
 			return errors.New("-pin needs two CPUs")
 		}
-		if _, err := exec.LookPath("taskset"); err != nil {
+		if dr.taskset, err = exec.LookPath("taskset"); err != nil {
 			return fmt.Errorf("-pin: %w", err)
 		}
 	}
@@ -163,12 +164,12 @@ func runDriver(args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(dr.progress, "libvirtd pid %d, socket %s\n", dr.d.pid, dr.d.socket)
+	fmt.Fprintf(dr.progress, "libvirtd pid %d, socket %s\n", dr.d.PID, dr.d.Socket)
 	defer func() {
-		if serr := dr.d.stop(); serr != nil {
+		if serr := dr.d.Stop(); serr != nil {
 			err = errors.Join(err, serr)
 		} else {
-			fmt.Fprintf(dr.progress, "libvirtd pid %d stopped\n", dr.d.pid)
+			fmt.Fprintf(dr.progress, "libvirtd pid %d stopped\n", dr.d.PID)
 		}
 	}()
 
@@ -202,7 +203,7 @@ func runDriver(args []string) (err error) {
 			}
 		}
 	}
-	report(os.Stdout, runs, calls, *rounds, dr.domains, libVersion, dr.maxOther, dr.source, dr.pin)
+	report(os.Stdout, runs, calls, *rounds, dr.domains, libVersion, dr.maxOther, dr.source, dr.taskset != "")
 	if *profileDir != "" {
 		if err := os.MkdirAll(*profileDir, 0o755); err != nil {
 			return err
@@ -258,7 +259,7 @@ func (dr *driver) build(dir string) error {
 // whole run, and defines the domains through it. It returns the daemon's
 // libvirt version too.
 func (dr *driver) defineDomains() (*client.Conn, uint64, error) {
-	holder, err := client.DialUnix(dr.ctx, dr.d.socket, testURI, client.WithoutKeepalive())
+	holder, err := client.DialUnix(dr.ctx, dr.d.Socket, testURI, client.WithoutKeepalive())
 	if err != nil {
 		return nil, 0, fmt.Errorf("holder connection: %w", err)
 	}
@@ -415,23 +416,19 @@ func (dr *driver) runOne(cl, cs string, n, warmup int, profile string) (run, err
 	var cmd *exec.Cmd
 	switch cl {
 	case clientC:
-		cmd = exec.CommandContext(dr.ctx, dr.cbin, dr.d.socket, cs, fmt.Sprint(n), fmt.Sprint(warmup))
+		cmd = exec.CommandContext(dr.ctx, dr.cbin, dr.d.Socket, cs, fmt.Sprint(n), fmt.Sprint(warmup))
 	default:
-		cmd = exec.CommandContext(dr.ctx, dr.bin, cl, "-socket", dr.d.socket, "-case", cs,
+		cmd = exec.CommandContext(dr.ctx, dr.bin, cl, "-socket", dr.d.Socket, "-case", cs,
 			"-n", fmt.Sprint(n), "-warmup", fmt.Sprint(warmup))
 		if profile != "" {
 			cmd.Args = append(cmd.Args, "-cpuprofile", profile)
 		}
 	}
-	if dr.pin {
+	if dr.taskset != "" {
 		if err := dr.pinDaemon(); err != nil {
 			return run{}, err
 		}
-		path, err := exec.LookPath("taskset")
-		if err != nil {
-			return run{}, err
-		}
-		cmd.Path, cmd.Args = path, append([]string{"taskset", "-c", "1"}, cmd.Args...)
+		cmd.Path, cmd.Args = dr.taskset, append([]string{"taskset", "-c", "1"}, cmd.Args...)
 	}
 	cmd.Env = dr.env
 	var stdout, stderr bytes.Buffer
@@ -483,7 +480,7 @@ func (dr *driver) runOne(cl, cs string, n, warmup int, profile string) (run, err
 func (dr *driver) pinDaemon() error {
 	var set unix.CPUSet
 	set.Set(0)
-	dir := fmt.Sprintf("/proc/%d/task", dr.d.pid)
+	dir := fmt.Sprintf("/proc/%d/task", dr.d.PID)
 	tasks, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("pinning the daemon: %w", err)

@@ -61,7 +61,8 @@ func (m Mode) String() string {
 	return "Mode(" + strconv.Itoa(int(m)) + ")"
 }
 
-// LibvirtdOption changes how StartLibvirtd starts the daemon.
+// LibvirtdOption changes how StartLibvirtd or LaunchLibvirtd starts the
+// daemon.
 type LibvirtdOption func(*libvirtdConfig)
 
 type libvirtdConfig struct {
@@ -360,35 +361,92 @@ const maxSocketDir = 80
 // between our check and the daemon's bind.
 const portAttempts = 5
 
-func startLibvirtd(t testing.TB, binary string, cfg libvirtdConfig) (*Libvirtd, error) {
-	root := os.Geteuid() == 0
-	mode := cfg.mode
-	if mode == ModeAuto {
-		mode = ModeSession
-		if root {
-			mode = ModeRoot
-		}
+// LaunchLibvirtd starts a daemon as StartLibvirtd does, for a program that
+// is not a test (the client benchmark): in dir, which the caller made and
+// removes, and which must be short enough for unix socket paths. The
+// caller stops the daemon with Stop. A missing libvirtd is an error here,
+// never a skip.
+func LaunchLibvirtd(dir string, opts ...LibvirtdOption) (*Libvirtd, error) {
+	binary, err := Find("libvirtd")
+	if err != nil {
+		return nil, fmt.Errorf("libvirtd not found (Debian package %s)", packageOf("libvirtd"))
 	}
-	if mode != ModeRoot && mode != ModeSession {
-		return nil, fmt.Errorf("unknown mode %v", mode)
-	}
-	if mode == ModeRoot && !root {
-		return nil, errors.New("root mode needs root; use ModeSession or ModeAuto")
-	}
-	var cred *syscall.Credential
-	var uid, gid int
-	if mode == ModeSession && root {
-		var err error
-		uid, gid, err = lookupUser(cfg.sessionUser)
-		if err != nil {
-			return nil, err
-		}
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
-	}
-	dir, err := daemonDir(t, cred != nil)
+	cfg := newLibvirtdConfig(opts)
+	r, err := cfg.run()
 	if err != nil {
 		return nil, err
 	}
+	if len(dir) > maxSocketDir {
+		return nil, fmt.Errorf("%s: too long a path for the daemon's sockets (at most %d bytes)", dir, maxSocketDir)
+	}
+	if r.cred != nil && !openToOthers(dir) {
+		return nil, fmt.Errorf("%s cannot be made reachable by an unprivileged user", dir)
+	}
+	return launch(dir, binary, cfg, r, func(string, ...any) {})
+}
+
+// startLibvirtd is StartLibvirtd's work, returning the error: a fresh
+// directory from daemonDir, and the daemon stopped in t.Cleanup.
+func startLibvirtd(t testing.TB, binary string, cfg libvirtdConfig) (*Libvirtd, error) {
+	r, err := cfg.run()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := daemonDir(t, r.cred != nil)
+	if err != nil {
+		return nil, err
+	}
+	d, err := launch(dir, binary, cfg, r, t.Logf)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() {
+		if err := d.Stop(); err != nil {
+			t.Errorf("stopping libvirtd: %v", err)
+		}
+	})
+	return d, nil
+}
+
+// runAs is how the daemon runs: its mode, and the user it runs as when
+// root starts a session daemon (cred nil otherwise).
+type runAs struct {
+	mode     Mode
+	cred     *syscall.Credential
+	uid, gid int
+}
+
+// run resolves ModeAuto and the session user.
+func (cfg libvirtdConfig) run() (runAs, error) {
+	root := os.Geteuid() == 0
+	r := runAs{mode: cfg.mode}
+	if r.mode == ModeAuto {
+		r.mode = ModeSession
+		if root {
+			r.mode = ModeRoot
+		}
+	}
+	if r.mode != ModeRoot && r.mode != ModeSession {
+		return runAs{}, fmt.Errorf("unknown mode %v", r.mode)
+	}
+	if r.mode == ModeRoot && !root {
+		return runAs{}, errors.New("root mode needs root; use ModeSession or ModeAuto")
+	}
+	if r.mode == ModeSession && root {
+		var err error
+		r.uid, r.gid, err = lookupUser(cfg.sessionUser)
+		if err != nil {
+			return runAs{}, err
+		}
+		r.cred = &syscall.Credential{Uid: uint32(r.uid), Gid: uint32(r.gid), Groups: []uint32{}}
+	}
+	return r, nil
+}
+
+// launch writes the config into dir, starts the daemon and waits until
+// it accepts connections; logf reports a retry after a lost port.
+func launch(dir, binary string, cfg libvirtdConfig, r runAs, logf func(string, ...any)) (*Libvirtd, error) {
+	mode, cred, uid, gid := r.mode, r.cred, r.uid, r.gid
 	d := &Libvirtd{
 		Mode:        mode,
 		Dir:         dir,
@@ -446,6 +504,7 @@ func startLibvirtd(t testing.TB, binary string, cfg libvirtdConfig) (*Libvirtd, 
 	}
 
 	for attempt := 1; ; attempt++ {
+		var err error
 		port := 0
 		if cfg.tcp {
 			if port, err = freePort(); err != nil {
@@ -470,16 +529,11 @@ func startLibvirtd(t testing.TB, binary string, cfg libvirtdConfig) (*Libvirtd, 
 				return nil, err
 			}
 		}
-		err := d.spawn(binary, args, env, cred)
+		err = d.spawn(binary, args, env, cred)
 		if err == nil {
 			err = d.waitReady(cfg.startTimeout)
 		}
 		if err == nil {
-			t.Cleanup(func() {
-				if err := d.Stop(); err != nil {
-					t.Errorf("stopping libvirtd: %v", err)
-				}
-			})
 			return d, nil
 		}
 		if d.cmd != nil && d.cmd.Process != nil {
@@ -487,7 +541,7 @@ func startLibvirtd(t testing.TB, binary string, cfg libvirtdConfig) (*Libvirtd, 
 		}
 		logs := d.Logs()
 		if (cfg.tcp || cfg.tls != nil) && attempt < portAttempts && strings.Contains(logs, "Address already in use") {
-			t.Logf("libvirtd: port %d taken meanwhile, retrying", port)
+			logf("libvirtd: port %d taken meanwhile, retrying", port)
 			continue
 		}
 		return nil, fmt.Errorf("%v\n--- libvirtd log and output (%s) ---\n%s", err, dir, logs)

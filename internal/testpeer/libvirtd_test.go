@@ -289,3 +289,37 @@ func TestLibvirtdIdleExit(t *testing.T) {
 		t.Errorf("Stop after an idle exit: %v", err)
 	}
 }
+
+// LaunchLibvirtd serves from the caller's directory and is stopped by the
+// caller; a directory too long for socket paths is refused before any
+// daemon starts.
+func TestLaunchLibvirtd(t *testing.T) {
+	want := daemonVersion(t)
+	dir, err := os.MkdirTemp("/tmp", "lvdl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	d, err := LaunchLibvirtd(dir, WithTCP(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Dir != dir || filepath.Dir(d.Socket) != dir {
+		t.Errorf("daemon lives in %s, socket %s; want both in %s", d.Dir, d.Socket, dir)
+	}
+	checkServes(t, d.URI("test", "/default"), want)
+	if err := d.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if !d.Exited() {
+		t.Error("the daemon is still running after Stop")
+	}
+
+	long := filepath.Join(dir, strings.Repeat("x", maxSocketDir))
+	if err := os.Mkdir(long, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LaunchLibvirtd(long, WithTCP(false)); err == nil || !strings.Contains(err.Error(), "too long") {
+		t.Errorf("a %d-byte directory: err = %v, want a too-long error", len(long), err)
+	}
+}
