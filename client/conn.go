@@ -281,11 +281,7 @@ func (c *Conn) callWith(ctx context.Context, p rpc.Procedure, args rpc.Encoder, 
 	c.mu.Unlock()
 
 	h := virnet.MessageHeader{Prog: p.Program, Vers: p.Version, Proc: p.Number, Type: virnet.MessageTypeCall, Serial: serial, Status: virnet.MessageStatusOK}
-	var payload frame.Payload
-	if args != nil {
-		payload = args
-	}
-	if err := c.send(&h, payload, nil); err != nil {
+	if err := c.send(&h, args, nil); err != nil { // a nil args stays a nil Payload
 		c.forget(serial)
 		return nil, err
 	}

@@ -122,14 +122,14 @@ func (s *sockConn) releaseOp() {
 }
 
 // Close shuts the socket down, which wakes every read and write blocked on
-// it, waits for them to return, then closes the descriptors.
+// it (a caller's poll(2) included: the socket turns readable), waits for
+// them to return, then closes the descriptors.
 func (s *sockConn) Close() error {
 	first := false
 	s.closeOnce.Do(func() {
 		first = true
 		v := s.state.Add(closedBit)
 		unix.Shutdown(s.fd, unix.SHUT_RDWR)
-		s.kickCaller()
 		s.kickBackground()
 		if v != closedBit {
 			<-s.drained
@@ -211,8 +211,9 @@ func (s *sockConn) kickBackground() {
 func (s *sockConn) kickCaller() {
 	var one [8]byte
 	binary.NativeEndian.PutUint64(one[:], 1)
-	// EAGAIN only when the counter is full: kicked anyway. After Close
-	// the descriptor may be closed, hence the count.
+	// EAGAIN only when the counter is full: kicked anyway. Once Close
+	// began the descriptor may be closed, hence the count; Close needs
+	// no kick, its shutdown wakes the poll.
 	if s.acquire() {
 		unix.Write(s.kick, one[:])
 		s.releaseOp()
