@@ -92,6 +92,16 @@ type ProcInfo struct {
 	// Generate is libvirt's @generate annotation (none, client, server,
 	// both): which of libvirt's own stubs are generated.
 	Generate string
+	// API names what the procedure serves in libvirt's public API: the C
+	// function (virDomainGetInfo) or, for an event, the event ID constant
+	// (VIR_DOMAIN_EVENT_ID_LIFECYCLE); "" when it serves none.
+	API string
+	// Since is the libvirt release that introduced the procedure on the
+	// wire ("0.0.3"): a daemon older than that does not know it.
+	Since string
+	// SendsFiles says the call carries file descriptors (a CALL_WITH_FDS
+	// message); ReceivesFiles that the reply does (REPLY_WITH_FDS).
+	SendsFiles, ReceivesFiles bool
 }
 
 // Error is the error a libvirt daemon returns, with libvirt's numbers:
