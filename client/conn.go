@@ -67,6 +67,8 @@ type Conn struct {
 	done     chan struct{} // closed once the connection is down
 	lastRecv atomic.Int64  // unix nanoseconds of the last message received
 
+	daemonVersion atomic.Uint64 // the daemon's libvirt version once learned, else 0
+
 	remote *remote.Client
 	qemu   *qemu.Client
 	lxc    *lxc.Client
@@ -289,7 +291,52 @@ func (c *Conn) callWith(ctx context.Context, p rpc.Procedure, args rpc.Encoder, 
 	if err != nil {
 		return nil, err
 	}
-	return &m.Header, c.finish(m, ret)
+	err = c.finish(m, ret)
+	var le *rpc.Error
+	if err != nil && errors.As(err, &le) && le.UnknownProcedure() {
+		err = c.unsupported(ctx, p, le)
+	}
+	return &m.Header, err
+}
+
+// unsupported turns a daemon's "unknown procedure" into the error that says
+// the daemon is older than the procedure: which procedure, the release that
+// introduced it and, when it can learn it, the daemon's release.
+func (c *Conn) unsupported(ctx context.Context, p rpc.Procedure, le *rpc.Error) error {
+	info, ok := procInfo(p)
+	if !ok {
+		info = rpc.ProcInfo{Procedure: p}
+	}
+	e := &rpc.UnsupportedError{Proc: info, Err: le}
+	v := c.daemonVersion.Load()
+	if v == 0 && p.Program == remote.Program && p.Number != int32(remote.ProcConnectGetLibVersion) {
+		// One more round trip, on the error path only. A daemon that has
+		// not opened a driver yet cannot say; the error then goes without.
+		if v, _ = c.remote.ConnectGetLibVersion(ctx); v != 0 {
+			c.daemonVersion.Store(v) // a daemon's version does not change while connected
+		}
+	}
+	if v != 0 {
+		e.DaemonVersion = rpc.VersionString(v)
+	}
+	return e
+}
+
+// procInfo describes a procedure of one of the programs the client speaks.
+func procInfo(p rpc.Procedure) (rpc.ProcInfo, bool) {
+	var info rpc.ProcInfo
+	var ok bool
+	switch p.Program {
+	case remote.Program:
+		info, ok = remote.ProcedureInfo(p.Number)
+	case qemu.Program:
+		info, ok = qemu.ProcedureInfo(p.Number)
+	case lxc.Program:
+		info, ok = lxc.ProcedureInfo(p.Number)
+	case keepalive.Program:
+		info, ok = keepalive.ProcedureInfo(p.Number)
+	}
+	return info, ok && info.Version == p.Version
 }
 
 func (c *Conn) forget(serial uint32) {

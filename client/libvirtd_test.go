@@ -425,3 +425,43 @@ func TestNodeDeviceEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestDaemonOlderThanProcedure calls a procedure libvirt 10.1.0 added
+// (NODE_DEVICE_UPDATE, 447) on the daemon the tests start (Debian's 9.0):
+// the daemon answers "unknown procedure", and the client says so in terms
+// a program can act on.
+func TestDaemonOlderThanProcedure(t *testing.T) {
+	c, _ := open(t)
+	ctx := ctxFor(t, 10*time.Second)
+	ver, err := c.ServerVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ver >= 10_001_000 {
+		t.Skipf("the daemon is libvirt %s, which knows the procedure", versionString(ver))
+	}
+	p := rpc.Procedure{Program: remote.Program, Version: remote.ProtocolVersion, Number: 447}
+	err = c.Call(ctx, p, nil, nil)
+	if !errors.Is(err, rpc.ErrUnsupported) {
+		t.Fatalf("%v does not match rpc.ErrUnsupported", err)
+	}
+	var ue *rpc.UnsupportedError
+	if !errors.As(err, &ue) {
+		t.Fatalf("%T is not an *rpc.UnsupportedError", err)
+	}
+	if ue.DaemonVersion != versionString(ver) || ue.Proc.Number != 447 || !ue.Err.UnknownProcedure() {
+		t.Errorf("%+v", ue)
+	}
+	if !errors.Is(err, libvirt.ErrRPC) {
+		t.Errorf("the daemon's own code is lost: %v", err)
+	}
+	for _, want := range []string{"libvirt " + versionString(ver), "unknown procedure: 447"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not say %q", err, want)
+		}
+	}
+	// The connection goes on.
+	if _, err := c.Hostname(ctx); err != nil {
+		t.Error(err)
+	}
+}

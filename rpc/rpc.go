@@ -7,8 +7,11 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 )
 
 // Encoder is what a call's arguments implement; every generated type does.
@@ -125,9 +128,17 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("libvirt: error %d in domain %d", e.Code, e.Domain)
 }
 
+// ErrUnsupported is matched (errors.Is) by the error of a call the daemon
+// cannot do: a procedure its driver does not implement (VIR_ERR_NO_SUPPORT)
+// and a procedure it does not know at all because it is older than the
+// procedure (VIR_ERR_RPC "unknown procedure: N"; the client returns that as
+// an *UnsupportedError, which says which release introduced the procedure).
+var ErrUnsupported = errors.New("libvirt: the daemon does not support this procedure")
+
 // Is makes errors.Is match an error by its code: the target may be one of
 // the generated error-code constants (errors.Is(err, libvirt.ErrNoDomain)),
 // or an *Error with the same code and, if it sets one, the same domain.
+// ErrUnsupported matches VIR_ERR_NO_SUPPORT and an unknown procedure.
 func (e *Error) Is(target error) bool {
 	switch t := target.(type) {
 	case *Error:
@@ -135,23 +146,120 @@ func (e *Error) Is(target error) bool {
 	case interface{ ErrorCode() int32 }:
 		return t.ErrorCode() == e.Code
 	}
-	return false
+	return target == ErrUnsupported && (e.Code == errNoSupport || e.UnknownProcedure())
+}
+
+// UnknownProcedure reports whether e is a daemon's answer to a procedure
+// it does not know: VIR_ERR_RPC from VIR_FROM_RPC, "unknown procedure: N".
+func (e *Error) UnknownProcedure() bool {
+	return e.Code == errRPC && e.Domain == fromRPC && strings.HasPrefix(e.Message, unknownProcedure)
 }
 
 // libvirt's numbers this package uses (virterror.h).
 const (
-	errNoSupport = 3 // VIR_ERR_NO_SUPPORT
-	fromRPC      = 7 // VIR_FROM_RPC
-	levelError   = 2 // VIR_ERR_ERROR
+	errInternal  = 1  // VIR_ERR_INTERNAL_ERROR
+	errNoSupport = 3  // VIR_ERR_NO_SUPPORT
+	errRPC       = 39 // VIR_ERR_RPC
+	fromRPC      = 7  // VIR_FROM_RPC
+	levelError   = 2  // VIR_ERR_ERROR
 )
 
-// Unsupported returns the error a daemon gives for a procedure it does not
-// implement, worded as libvirt words it so that its clients print it
-// sensibly.
-func Unsupported(what string) *Error {
+const unknownProcedure = "unknown procedure: "
+
+// reported builds an error as libvirtd's virReportError fills one in:
+// Str1 is the message's format with the detail as %s, Str2 the detail,
+// Int1 and Int2 unset (-1). Clients print Message.
+func reported(code, domain int32, format, detail string) *Error {
 	return &Error{
-		Code: errNoSupport, Domain: fromRPC, Level: levelError,
-		Message: "this function is not supported by the connection driver: " + what,
-		Str1:    what,
+		Code: code, Domain: domain, Level: levelError,
+		Message: strings.Replace(format, "%s", detail, 1),
+		Str1:    format, Str2: detail,
+		Int1: -1, Int2: -1,
 	}
+}
+
+// Unsupported returns libvirt's error for a procedure the daemon knows but
+// its driver does not implement (VIR_ERR_NO_SUPPORT), naming what the way
+// libvirt does: the public API, such as virConnectNumOfSecrets. It comes
+// from VIR_FROM_RPC; UnsupportedFrom names the error domain libvirt uses
+// for the API's module.
+func Unsupported(what string) *Error {
+	return UnsupportedFrom(fromRPC, what)
+}
+
+// UnsupportedFrom is Unsupported from error domain domain (a
+// virErrorDomain: libvirt reports a missing driver method from the module
+// of its API, such as VIR_FROM_SECRET for virConnectNumOfSecrets).
+func UnsupportedFrom(domain int32, what string) *Error {
+	return reported(errNoSupport, domain, "this function is not supported by the connection driver: %s", what)
+}
+
+// UnknownProcedure returns libvirtd's answer to a procedure number its
+// program does not have: VIR_ERR_RPC, "unknown procedure: N".
+func UnknownProcedure(n int32) *Error {
+	return reported(errRPC, fromRPC, "%s", unknownProcedure+strconv.FormatInt(int64(n), 10))
+}
+
+// UnknownProgram returns libvirtd's answer to a call of a program, or a
+// version of one, that it does not serve: VIR_ERR_RPC, "Cannot find
+// program P version V" with P in decimal.
+func UnknownProgram(prog, vers uint32) *Error {
+	return reported(errRPC, fromRPC, "%s", fmt.Sprintf("Cannot find program %d version %d", prog, vers))
+}
+
+// InternalError returns libvirt's VIR_ERR_INTERNAL_ERROR from VIR_FROM_RPC
+// with libvirt's wording: "internal error: " and detail.
+func InternalError(detail string) *Error {
+	return reported(errInternal, fromRPC, "internal error: %s", detail)
+}
+
+// UnsupportedError is the error of a call whose procedure the daemon does
+// not know because the daemon is older than the procedure. It matches
+// ErrUnsupported, and errors.As finds the daemon's *Error behind it.
+type UnsupportedError struct {
+	// Proc describes the procedure called; its Since is the release that
+	// introduced it ("" when the client has no description of it).
+	Proc ProcInfo
+	// DaemonVersion is the daemon's libvirt version ("9.0.0") when the
+	// client knows it, else "".
+	DaemonVersion string
+	// Err is the daemon's answer.
+	Err *Error
+}
+
+func (e *UnsupportedError) Error() string {
+	var b strings.Builder
+	b.WriteString("libvirt: the daemon")
+	if e.DaemonVersion != "" {
+		b.WriteString(" (libvirt " + e.DaemonVersion + ")")
+	}
+	b.WriteString(" does not know ")
+	name := e.Proc.Name
+	if name == "" {
+		name = fmt.Sprintf("procedure %d of program %#x", e.Proc.Number, e.Proc.Program)
+	}
+	b.WriteString(name)
+	if e.Proc.API != "" {
+		b.WriteString(" (" + e.Proc.API + ")")
+	}
+	if e.Proc.Since != "" {
+		b.WriteString(", which libvirt " + e.Proc.Since + " introduced")
+	}
+	if e.Err != nil && e.Err.Message != "" {
+		b.WriteString(": " + e.Err.Message)
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrUnsupported) true.
+func (e *UnsupportedError) Is(target error) bool { return target == ErrUnsupported }
+
+// Unwrap returns the daemon's error.
+func (e *UnsupportedError) Unwrap() error { return e.Err }
+
+// VersionString formats a libvirt version number (major*1,000,000 +
+// minor*1,000 + release, as CONNECT_GET_LIB_VERSION returns it) as
+// "major.minor.release".
+func VersionString(v uint64) string {
+	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
 }

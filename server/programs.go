@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 
+	"github.com/virtrpc/virtrpc/gen/lxc"
 	"github.com/virtrpc/virtrpc/gen/qemu"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/rpc"
@@ -24,6 +25,16 @@ func QEMU(h qemu.Handler) Program {
 		Number: qemu.Program, Version: qemu.ProtocolVersion, Info: qemu.ProcedureInfo,
 		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
 			return qemu.Dispatch(ctx, h, proc, args, stream, out)
+		},
+	}
+}
+
+// LXC binds a handler of the LXC program.
+func LXC(h lxc.Handler) Program {
+	return Program{
+		Number: lxc.Program, Version: lxc.ProtocolVersion, Info: lxc.ProcedureInfo,
+		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
+			return lxc.Dispatch(ctx, h, proc, args, stream, out)
 		},
 	}
 }

@@ -11,7 +11,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -355,7 +354,7 @@ func (c *Conn) call(m frame.Message, prog *Program, dir rpc.StreamDirection) {
 	reply.Type = virnet.MessageTypeReply
 	reply.Status = virnet.MessageStatusOK
 	if prog == nil || prog.Version != h.Vers {
-		c.replyError(&reply, rpc.Unsupported(fmt.Sprintf("program %#x version %d", h.Prog, h.Vers)))
+		c.replyError(&reply, rpc.UnknownProgram(h.Prog, h.Vers))
 		return
 	}
 	// What the server itself answers for the remote program.
@@ -408,7 +407,7 @@ func (c *Conn) replyError(h *virnet.MessageHeader, err error) {
 func wireError(err error) *virnet.MessageError {
 	var le *rpc.Error
 	if !errors.As(err, &le) {
-		le = internalError("internal error: " + err.Error())
+		le = rpc.InternalError(err.Error())
 	}
 	return frame.EncodeError(le)
 }

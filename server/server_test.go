@@ -144,10 +144,19 @@ func TestCallsErrorsAndUnsupported(t *testing.T) {
 	if !errors.Is(err, libvirt.ErrNoSupport) {
 		t.Errorf("unimplemented: %v", err)
 	}
-	// A program the server does not serve.
+	if !errors.Is(err, rpc.ErrUnsupported) {
+		t.Errorf("unimplemented does not match rpc.ErrUnsupported: %v", err)
+	}
+	// A program the server does not serve: libvirtd's VIR_ERR_RPC.
 	err = c.Call(ctx, rpc.Procedure{Program: 0x12345, Version: 1, Number: 1}, nil, nil)
-	if !errors.Is(err, libvirt.ErrNoSupport) {
+	if !errors.Is(err, libvirt.ErrRPC) || errors.Is(err, rpc.ErrUnsupported) {
 		t.Errorf("unknown program: %v", err)
+	}
+	// A procedure the program lacks: the client says the server is older.
+	err = c.Call(ctx, rpc.Procedure{Program: remote.Program, Version: remote.ProtocolVersion, Number: 100000}, nil, nil)
+	var ue *rpc.UnsupportedError
+	if !errors.Is(err, rpc.ErrUnsupported) || !errors.As(err, &ue) || ue.DaemonVersion != "12.6.0" {
+		t.Errorf("unknown procedure: %v", err)
 	}
 }
 

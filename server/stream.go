@@ -199,7 +199,7 @@ func (s *serverStream) Finish(ctx context.Context) error {
 // Abort ends the stream with an error the client receives.
 func (s *serverStream) Abort(ctx context.Context) error {
 	defer s.drop()
-	return s.send(virnet.MessageStatusError, virnet.MessageTypeStream, wireError(internalError("stream aborted by the daemon")), nil)
+	return s.send(virnet.MessageStatusError, virnet.MessageTypeStream, wireError(rpc.InternalError("stream aborted by the daemon")), nil)
 }
 
 var _ rpc.Stream = (*serverStream)(nil)

@@ -5,7 +5,6 @@ package admin
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
 	"slices"
@@ -713,7 +712,7 @@ func (UnimplementedHandler) ConnectSetDaemonTimeout(ctx context.Context, args *C
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
 // appends the encoded result to out. stream is the stream of a stream procedure, else nil.
-// An unknown procedure gets libvirt's "not supported" error.
+// An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC, "unknown procedure: N".
 func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
 	switch proc {
 	case int32(ProcConnectOpen):
@@ -899,6 +898,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return out, h.ConnectSetDaemonTimeout(ctx, a)
 	default:
-		return out, rpc.Unsupported(fmt.Sprintf("ADMIN_PROGRAM procedure %d", proc))
+		return out, rpc.UnknownProcedure(proc)
 	}
 }

@@ -5,7 +5,6 @@ package lxc
 import (
 	"cmp"
 	"context"
-	"fmt"
 	remote "github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/rpc"
 	"slices"
@@ -96,7 +95,7 @@ func (UnimplementedHandler) DomainOpenNamespace(ctx context.Context, args *Domai
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
 // appends the encoded result to out. stream is the stream of a stream procedure, else nil.
-// An unknown procedure gets libvirt's "not supported" error.
+// An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC, "unknown procedure: N".
 func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
 	switch proc {
 	case int32(ProcDomainOpenNamespace):
@@ -106,6 +105,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return out, h.DomainOpenNamespace(ctx, a)
 	default:
-		return out, rpc.Unsupported(fmt.Sprintf("LXC_PROGRAM procedure %d", proc))
+		return out, rpc.UnknownProcedure(proc)
 	}
 }

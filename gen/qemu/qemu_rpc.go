@@ -256,7 +256,7 @@ func (UnimplementedHandler) ConnectDomainMonitorEventDeregister(ctx context.Cont
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
 // appends the encoded result to out. stream is the stream of a stream procedure, else nil.
-// An unknown procedure gets libvirt's "not supported" error.
+// An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC, "unknown procedure: N".
 func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
 	switch proc {
 	case int32(ProcDomainMonitorCommand):
@@ -318,7 +318,7 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return out, h.ConnectDomainMonitorEventDeregister(ctx, a)
 	default:
-		return out, rpc.Unsupported(fmt.Sprintf("QEMU_PROGRAM procedure %d", proc))
+		return out, rpc.UnknownProcedure(proc)
 	}
 }
 

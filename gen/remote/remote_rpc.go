@@ -14593,7 +14593,7 @@ func (UnimplementedHandler) NetworkGetMetadata(ctx context.Context, args *Networ
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
 // appends the encoded result to out. stream is the stream of a stream procedure, else nil.
-// An unknown procedure gets libvirt's "not supported" error.
+// An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC, "unknown procedure: N".
 func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
 	switch proc {
 	case int32(ProcConnectOpen):
@@ -18669,7 +18669,7 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	default:
-		return out, rpc.Unsupported(fmt.Sprintf("REMOTE_PROGRAM procedure %d", proc))
+		return out, rpc.UnknownProcedure(proc)
 	}
 }
 

@@ -379,8 +379,7 @@ func (r *rpcEmitter) server() {
 		cases = append(cases, jen.Case(r.procNumber(pr)).Block(body...))
 	}
 	cases = append(cases, jen.Default().Block(
-		jen.Return(jen.Id("out"), rpcQual("Unsupported").Call(
-			jen.Qual("fmt", "Sprintf").Call(jen.Lit(r.prog.Src.Name+" procedure %d"), jen.Id("proc"))))))
+		jen.Return(jen.Id("out"), rpcQual("UnknownProcedure").Call(jen.Id("proc")))))
 
 	r.f.Commentf("Handler serves the procedures of %s. A method returns an *rpc.Error to send\n// libvirt's error to the client. Embed UnimplementedHandler to answer \"not supported\" for\n// the procedures a server does not implement.", r.prog.Src.Name)
 	r.f.Type().Id("Handler").Interface(methods...)
@@ -391,7 +390,7 @@ func (r *rpcEmitter) server() {
 	}
 	r.f.Comment("Dispatch decodes the arguments of procedure proc from args, calls the handler's method and")
 	r.f.Comment("appends the encoded result to out. stream is the stream of a stream procedure, else nil.")
-	r.f.Comment("An unknown procedure gets libvirt's \"not supported\" error.")
+	r.f.Comment("An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC, \"unknown procedure: N\".")
 	r.f.Func().Id("Dispatch").Params(
 		jen.Id("ctx").Qual("context", "Context"), jen.Id("h").Id("Handler"), jen.Id("proc").Int32(),
 		jen.Id("args").Index().Byte(), jen.Id("stream").Add(rpcQual("Stream")), jen.Id("out").Index().Byte(),
