@@ -901,3 +901,77 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return out, rpc.UnknownProcedure(proc)
 	}
 }
+
+/*
+NewArgs returns a new value of the arguments type of procedure n (for an event, of its
+// message), or nil when it has none or the program has no procedure n.
+*/
+func NewArgs(n int32) xdr.Codec {
+	switch n {
+	case int32(ProcConnectOpen):
+		return new(ConnectOpenArgs)
+	case int32(ProcConnectListServers):
+		return new(ConnectListServersArgs)
+	case int32(ProcConnectLookupServer):
+		return new(ConnectLookupServerArgs)
+	case int32(ProcServerGetThreadpoolParameters):
+		return new(ServerGetThreadpoolParametersArgs)
+	case int32(ProcServerSetThreadpoolParameters):
+		return new(ServerSetThreadpoolParametersArgs)
+	case int32(ProcServerListClients):
+		return new(ServerListClientsArgs)
+	case int32(ProcServerLookupClient):
+		return new(ServerLookupClientArgs)
+	case int32(ProcClientGetInfo):
+		return new(ClientGetInfoArgs)
+	case int32(ProcClientClose):
+		return new(ClientCloseArgs)
+	case int32(ProcServerGetClientLimits):
+		return new(ServerGetClientLimitsArgs)
+	case int32(ProcServerSetClientLimits):
+		return new(ServerSetClientLimitsArgs)
+	case int32(ProcConnectGetLoggingOutputs):
+		return new(ConnectGetLoggingOutputsArgs)
+	case int32(ProcConnectGetLoggingFilters):
+		return new(ConnectGetLoggingFiltersArgs)
+	case int32(ProcConnectSetLoggingOutputs):
+		return new(ConnectSetLoggingOutputsArgs)
+	case int32(ProcConnectSetLoggingFilters):
+		return new(ConnectSetLoggingFiltersArgs)
+	case int32(ProcServerUpdateTLSFiles):
+		return new(ServerUpdateTLSFilesArgs)
+	case int32(ProcConnectSetDaemonTimeout):
+		return new(ConnectSetDaemonTimeoutArgs)
+	}
+	return nil
+}
+
+/*
+NewRet returns a new value of the result type of procedure n (for an event, of its
+// message), or nil when it has none or the program has no procedure n.
+*/
+func NewRet(n int32) xdr.Codec {
+	switch n {
+	case int32(ProcConnectGetLibVersion):
+		return new(ConnectGetLibVersionRet)
+	case int32(ProcConnectListServers):
+		return new(ConnectListServersRet)
+	case int32(ProcConnectLookupServer):
+		return new(ConnectLookupServerRet)
+	case int32(ProcServerGetThreadpoolParameters):
+		return new(ServerGetThreadpoolParametersRet)
+	case int32(ProcServerListClients):
+		return new(ServerListClientsRet)
+	case int32(ProcServerLookupClient):
+		return new(ServerLookupClientRet)
+	case int32(ProcClientGetInfo):
+		return new(ClientGetInfoRet)
+	case int32(ProcServerGetClientLimits):
+		return new(ServerGetClientLimitsRet)
+	case int32(ProcConnectGetLoggingOutputs):
+		return new(ConnectGetLoggingOutputsRet)
+	case int32(ProcConnectGetLoggingFilters):
+		return new(ConnectGetLoggingFiltersRet)
+	}
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	remote "github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/xdr"
 	"slices"
 )
 
@@ -107,4 +108,16 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 	default:
 		return out, rpc.UnknownProcedure(proc)
 	}
+}
+
+/*
+NewArgs returns a new value of the arguments type of procedure n (for an event, of its
+// message), or nil when it has none or the program has no procedure n.
+*/
+func NewArgs(n int32) xdr.Codec {
+	switch n {
+	case int32(ProcDomainOpenNamespace):
+		return new(DomainOpenNamespaceArgs)
+	}
+	return nil
 }

@@ -335,3 +335,43 @@ func DecodeEvent(n int32, payload []byte) (xdr.Codec, error) {
 		return nil, fmt.Errorf("qemu_program: procedure %d is not an event", n)
 	}
 }
+
+/*
+NewArgs returns a new value of the arguments type of procedure n (for an event, of its
+// message), or nil when it has none or the program has no procedure n.
+*/
+func NewArgs(n int32) xdr.Codec {
+	switch n {
+	case int32(ProcDomainMonitorCommand):
+		return new(DomainMonitorCommandArgs)
+	case int32(ProcDomainAttach):
+		return new(DomainAttachArgs)
+	case int32(ProcDomainAgentCommand):
+		return new(DomainAgentCommandArgs)
+	case int32(ProcConnectDomainMonitorEventRegister):
+		return new(ConnectDomainMonitorEventRegisterArgs)
+	case int32(ProcConnectDomainMonitorEventDeregister):
+		return new(ConnectDomainMonitorEventDeregisterArgs)
+	}
+	return nil
+}
+
+/*
+NewRet returns a new value of the result type of procedure n (for an event, of its
+// message), or nil when it has none or the program has no procedure n.
+*/
+func NewRet(n int32) xdr.Codec {
+	switch n {
+	case int32(ProcDomainMonitorCommand):
+		return new(DomainMonitorCommandRet)
+	case int32(ProcDomainAttach):
+		return new(DomainAttachRet)
+	case int32(ProcDomainAgentCommand):
+		return new(DomainAgentCommandRet)
+	case int32(ProcConnectDomainMonitorEventRegister):
+		return new(ConnectDomainMonitorEventRegisterRet)
+	case int32(ProcDomainMonitorEvent):
+		return new(DomainMonitorEventMsg)
+	}
+	return nil
+}

@@ -38,6 +38,7 @@ func rpcFile(p *gomodel.Package, src, apiPath string) (*jen.File, error) {
 			r.server()
 		}
 		r.events()
+		r.values()
 	}
 	return f, nil
 }
@@ -420,6 +421,39 @@ func (r *rpcEmitter) events() {
 	r.f.Func().Id("DecodeEvent").Params(jen.Id("n").Int32(), jen.Id("payload").Index().Byte()).Params(xdrFn("Codec"), jen.Error()).Block(
 		jen.Switch(jen.Id("n")).Block(cases...),
 	)
+}
+
+// values writes NewArgs and NewRet, which give a procedure's types by
+// number to code that decodes messages it did not send, such as recorded
+// traffic or a proxy's.
+func (r *rpcEmitter) values() {
+	for _, v := range []struct {
+		name, what string
+		typ        func(*gomodel.Procedure) *gomodel.Type
+	}{
+		{"NewArgs", "arguments", func(pr *gomodel.Procedure) *gomodel.Type { return pr.Args }},
+		{"NewRet", "result", func(pr *gomodel.Procedure) *gomodel.Type {
+			if pr.Event {
+				return pr.Msg
+			}
+			return pr.Ret
+		}},
+	} {
+		var cases []jen.Code
+		for _, pr := range r.prog.Procs {
+			if t := v.typ(pr); t != nil {
+				cases = append(cases, jen.Case(r.procNumber(pr)).Block(jen.Return(jen.New(jen.Id(t.GoName)))))
+			}
+		}
+		if len(cases) == 0 {
+			continue
+		}
+		r.f.Commentf("%s returns a new value of the %s type of procedure n (for an event, of its\n// message), or nil when it has none or the program has no procedure n.", v.name, v.what)
+		r.f.Func().Id(v.name).Params(jen.Id("n").Int32()).Params(xdrFn("Codec")).Block(
+			jen.Switch(jen.Id("n")).Block(cases...),
+			jen.Return(jen.Nil()),
+		)
+	}
 }
 
 func firstMsg(p *gomodel.Program) string {
