@@ -5,6 +5,7 @@ package keepalive
 import (
 	"cmp"
 	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/xdr"
 	"slices"
 )
 
@@ -52,4 +53,20 @@ func _() {
 	var x [1]struct{}
 	_ = x[ProcPing-1]
 	_ = x[ProcPong-2]
+}
+
+/*
+NewArgs returns a new value of the arguments type of procedure n (for an event, of its
+// message), or nil when it has none or the program has no procedure n.
+*/
+func NewArgs(n int32) xdr.Codec {
+	return nil
+}
+
+/*
+NewRet returns a new value of the result type of procedure n (for an event, of its
+// message), or nil when it has none or the program has no procedure n.
+*/
+func NewRet(n int32) xdr.Codec {
+	return nil
 }

@@ -121,3 +121,11 @@ func NewArgs(n int32) xdr.Codec {
 	}
 	return nil
 }
+
+/*
+NewRet returns a new value of the result type of procedure n (for an event, of its
+// message), or nil when it has none or the program has no procedure n.
+*/
+func NewRet(n int32) xdr.Codec {
+	return nil
+}

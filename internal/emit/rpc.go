@@ -445,13 +445,13 @@ func (r *rpcEmitter) values() {
 				cases = append(cases, jen.Case(r.procNumber(pr)).Block(jen.Return(jen.New(jen.Id(t.GoName)))))
 			}
 		}
-		if len(cases) == 0 {
-			continue
+		var body []jen.Code
+		if len(cases) > 0 { // every program has both functions, alike
+			body = append(body, jen.Switch(jen.Id("n")).Block(cases...))
 		}
 		r.f.Commentf("%s returns a new value of the %s type of procedure n (for an event, of its\n// message), or nil when it has none or the program has no procedure n.", v.name, v.what)
 		r.f.Func().Id(v.name).Params(jen.Id("n").Int32()).Params(xdrFn("Codec")).Block(
-			jen.Switch(jen.Id("n")).Block(cases...),
-			jen.Return(jen.Nil()),
+			append(body, jen.Return(jen.Nil()))...,
 		)
 	}
 }
