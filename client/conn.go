@@ -352,11 +352,12 @@ func (c *Conn) finish(m frame.Message, ret rpc.Decoder) error {
 		if ret == nil {
 			return nil
 		}
-		n, err := decodeReply(ret, m.Payload)
+		n, err := decodeReply(ret, m.Payload, c.cfg.strictXDR)
 		if err != nil {
 			return fmt.Errorf("decoding the reply to procedure %d: %w", m.Header.Proc, err)
 		}
-		if n != len(m.Payload) {
+		// libvirt's client ignores bytes after a result, as libtirpc does.
+		if c.cfg.strictXDR && n != len(m.Payload) {
 			return fmt.Errorf("the reply to procedure %d has %d bytes after the result", m.Header.Proc, len(m.Payload)-n)
 		}
 		return nil
@@ -373,13 +374,14 @@ func (c *Conn) finish(m frame.Message, ret rpc.Decoder) error {
 // payload alive.
 const aliasFrom = 64 << 10
 
-// decodeReply decodes a reply's payload into ret.
-func decodeReply(ret rpc.Decoder, payload []byte) (int, error) {
-	if len(payload) >= aliasFrom {
+// decodeReply decodes a reply's payload into ret, strictly if strict.
+func decodeReply(ret rpc.Decoder, payload []byte, strict bool) (int, error) {
+	alias := len(payload) >= aliasFrom
+	if alias || strict {
 		if w, ok := ret.(interface {
 			ConsumeXDRWith([]byte, *xdr.Decoder) (int, error)
 		}); ok {
-			d := xdr.Decoder{AliasOpaque: true}
+			d := xdr.Decoder{AliasOpaque: alias, Strict: strict}
 			return w.ConsumeXDRWith(payload, &d)
 		}
 	}

@@ -24,6 +24,7 @@ type config struct {
 	insecure     bool
 	readOnly     bool
 	streamWindow int
+	strictXDR    bool
 }
 
 func defaults() config {
@@ -35,6 +36,14 @@ func defaults() config {
 		eventBuffer:  128,
 		streamWindow: 16,
 	}
+}
+
+// WithStrictXDR decodes replies by RFC 4506 to the letter: a bool must be 0
+// or 1, padding must be zero and no bytes may follow a reply's result.
+// Without it the client accepts what libvirt's own client accepts (see
+// xdr.Decoder.Strict). It suits checking a server's encoder.
+func WithStrictXDR() Option {
+	return func(c *config) { c.strictXDR = true }
 }
 
 // WithLogger sends the connection's log to l.

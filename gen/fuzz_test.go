@@ -77,13 +77,38 @@ func FuzzDecode(f *testing.F) {
 		}
 		nt := types[int(binary.BigEndian.Uint16(data))%len(types)]
 		in := data[2:]
+		// As libvirt's peers decode: bools and padding read leniently. What
+		// decodes must encode, canonically, to bytes that decode strictly
+		// to the same value.
+		lenient := reflect.New(nt.typ).Interface().(xdr.Codec)
+		ln, lerr := lenient.ConsumeXDR(in)
+		if ln < 0 || ln > len(in) {
+			t.Fatalf("%s: ConsumeXDR returned %d for %d bytes (err %v)", nt.name, ln, len(in), lerr)
+		}
+		var canon []byte
+		if lerr == nil {
+			if canon, lerr = lenient.AppendXDR(nil); lerr != nil {
+				t.Fatalf("%s: a decoded value does not encode: %v\ninput %x", nt.name, lerr, in[:ln])
+			}
+			again := reflect.New(nt.typ).Interface().(xdr.Codec)
+			an, err := again.ConsumeXDRWith(canon, &xdr.Decoder{Strict: true})
+			if err != nil || an != len(canon) || an != ln {
+				t.Fatalf("%s: the canonical encoding of a leniently decoded value does not decode strictly: %d of %d bytes (input %d), %v", nt.name, an, len(canon), ln, err)
+			}
+		}
+
+		// Strictly, RFC 4506 to the letter: what decodes encodes to the
+		// same bytes, and the lenient decoder agrees.
 		v := reflect.New(nt.typ).Interface().(xdr.Codec)
-		n, err := v.ConsumeXDR(in)
+		n, err := v.ConsumeXDRWith(in, &xdr.Decoder{Strict: true})
 		if n < 0 || n > len(in) {
 			t.Fatalf("%s: ConsumeXDR returned %d for %d bytes (err %v)", nt.name, n, len(in), err)
 		}
 		if err != nil {
 			return
+		}
+		if ln != n || !bytes.Equal(canon, in[:n]) && !charWidened(in[:n], canon) {
+			t.Fatalf("%s: strictly %d bytes, leniently %d bytes (%v) that encode differently", nt.name, n, ln, lerr)
 		}
 		if n%4 != 0 {
 			t.Fatalf("%s: consumed %d bytes, not a multiple of 4", nt.name, n)
@@ -102,7 +127,7 @@ func FuzzDecode(f *testing.F) {
 		// Aliasing opaque data changes where bytes live, never what
 		// decodes.
 		aliased := reflect.New(nt.typ).Interface().(xdr.Codec)
-		d := xdr.Decoder{AliasOpaque: true}
+		d := xdr.Decoder{AliasOpaque: true, Strict: true}
 		// Compared by encoding: a NaN double is not equal to itself.
 		an, err := aliased.ConsumeXDRWith(in, &d)
 		var aout []byte
@@ -117,7 +142,7 @@ func FuzzDecode(f *testing.F) {
 		used := reflect.New(nt.typ)
 		(&filler{r: rand.New(rand.NewPCG(uint64(len(data)), uint64(n)))}).fill(used.Elem())
 		uc := used.Interface().(xdr.Codec)
-		un, err := uc.ConsumeXDR(in)
+		un, err := uc.ConsumeXDRWith(in, &xdr.Decoder{Strict: true})
 		var uout []byte
 		if err == nil {
 			uout, err = uc.AppendXDR(nil)

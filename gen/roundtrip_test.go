@@ -270,7 +270,7 @@ func TestErrorsNameThePath(t *testing.T) {
 		bad := bytes.Clone(wire)
 		binary.BigEndian.PutUint32(bad[c.at:], c.word)
 		var v remote.DomainGetJobStatsRet
-		if _, err := v.ConsumeXDR(bad); err == nil || err.Error() != c.want || !errors.Is(err, c.is) {
+		if _, err := v.ConsumeXDRWith(bad, &xdr.Decoder{Strict: true}); err == nil || err.Error() != c.want || !errors.Is(err, c.is) {
 			t.Errorf("error %v, want %s", err, c.want)
 		}
 	}

@@ -41,6 +41,16 @@ type Decoder struct {
 	// the old input's: zero the value first.
 	AliasOpaque bool
 
+	// Strict decodes by RFC 4506 to the letter: a bool must be 0 or 1 and
+	// padding bytes must be zero. Without it a Decoder accepts what
+	// libvirt's own peers accept, since they decode with libtirpc: any
+	// non-zero bool is true and padding bytes are not looked at. (Go
+	// libvirt clients send the optional name of CONNECT_OPEN with its flag
+	// as 0x01000000.) Lengths, counts, bounds and nesting are checked in
+	// both modes, and encoding is always canonical. Strict suits fuzzing
+	// and checking an encoder.
+	Strict bool
+
 	// arena is the chunk strings are cut from: its length is what is
 	// taken, and the bytes below it are never written again.
 	arena []byte
@@ -99,7 +109,7 @@ func (d *Decoder) ConsumeOpaque(b []byte, max uint32) ([]byte, int, error) {
 // names of a domain list, the field names of typed parameters), then costs
 // a comparison instead of a copy. On error *dst is unchanged.
 func (d *Decoder) ConsumeStringInto(dst *string, b []byte, max uint32) (int, error) {
-	n, total, err := opaqueLen(b, max)
+	n, total, err := opaqueLen(b, max, d.Strict)
 	if err != nil {
 		return 0, err
 	}
@@ -118,7 +128,7 @@ func (d *Decoder) ConsumeStringInto(dst *string, b []byte, max uint32) (int, err
 // AliasOpaque set, the data aliases b whatever *dst holds. On error *dst
 // is unchanged.
 func (d *Decoder) ConsumeOpaqueInto(dst *[]byte, b []byte, max uint32) (int, error) {
-	n, total, err := opaqueLen(b, max)
+	n, total, err := opaqueLen(b, max, d.Strict)
 	if err != nil {
 		return 0, err
 	}
@@ -136,6 +146,32 @@ func (d *Decoder) ConsumeOpaqueInto(dst *[]byte, b []byte, max uint32) (int, err
 		*dst = (*dst)[:n]
 		copy(*dst, b[4:])
 	}
+	return total, nil
+}
+
+// ConsumeBool reads a bool: with Strict it must be 0 or 1, as the function
+// ConsumeBool requires; without, any value other than 0 is true.
+func (d *Decoder) ConsumeBool(b []byte) (bool, int, error) {
+	if d.Strict {
+		return ConsumeBool(b)
+	}
+	if len(b) < 4 {
+		return false, 0, ErrShort
+	}
+	return b[0]|b[1]|b[2]|b[3] != 0, 4, nil
+}
+
+// ConsumeFixedOpaque reads len(dst) bytes of fixed-length opaque data and
+// their padding into dst; only with Strict must the padding be zero.
+func (d *Decoder) ConsumeFixedOpaque(dst []byte, b []byte) (int, error) {
+	if d.Strict {
+		return ConsumeFixedOpaque(dst, b)
+	}
+	total := len(dst) + Pad(len(dst))
+	if len(b) < total {
+		return 0, ErrShort
+	}
+	copy(dst, b)
 	return total, nil
 }
 

@@ -142,15 +142,22 @@ func TestDecoderStringErrors(t *testing.T) {
 	}{
 		{unhex(t, "00000005"), 4, ErrBound},
 		{unhex(t, "0fffffff41"), Unbounded, ErrShort},
-		{unhex(t, "000000014100ff00"), 8, ErrPadding},
 		{unhex(t, "000000"), 8, ErrShort},
 	} {
 		if s, n, err := d.ConsumeString(c.in, c.max); !errors.Is(err, c.want) || s != "" || n != 0 {
 			t.Errorf("%x: %q %d %v, want %v", c.in, s, n, err, c.want)
 		}
 	}
-	if d.arena != nil {
-		t.Errorf("failed decodes allocated a chunk of %d bytes", cap(d.arena))
+	// Padding that is not zero: an error only when strict.
+	strict := Decoder{Strict: true}
+	if s, n, err := strict.ConsumeString(unhex(t, "000000014100ff00"), 8); !errors.Is(err, ErrPadding) || s != "" || n != 0 {
+		t.Errorf("strict, non-zero padding: %q %d %v", s, n, err)
+	}
+	if d.arena != nil || strict.arena != nil {
+		t.Errorf("failed decodes allocated a chunk of %d bytes", cap(d.arena)+cap(strict.arena))
+	}
+	if s, n, err := d.ConsumeString(unhex(t, "000000014100ff00"), 8); s != "A" || n != 8 || err != nil {
+		t.Errorf("non-zero padding, as libvirt reads it: %q %d %v", s, n, err)
 	}
 }
 
@@ -187,10 +194,17 @@ func TestDecoderOpaque(t *testing.T) {
 	if p, n, err := aliasing.ConsumeOpaque(unhex(t, "00000000"), 3); p != nil || n != 4 || err != nil {
 		t.Errorf("empty: %x %d %v", p, n, err)
 	}
-	for _, bad := range []string{"00000004010203", "000000014100ff00", "00000011"} {
+	for _, bad := range []string{"00000004010203", "00000011"} {
 		if _, _, err := aliasing.ConsumeOpaque(unhex(t, bad), 16); err == nil {
 			t.Errorf("%s: accepted", bad)
 		}
+	}
+	if p, _, err := aliasing.ConsumeOpaque(unhex(t, "000000014100ff00"), 16); err != nil || !bytes.Equal(p, []byte("A")) {
+		t.Errorf("non-zero padding, as libvirt reads it: %x %v", p, err)
+	}
+	strict := Decoder{AliasOpaque: true, Strict: true}
+	if _, _, err := strict.ConsumeOpaque(unhex(t, "000000014100ff00"), 16); !errors.Is(err, ErrPadding) {
+		t.Errorf("strict, non-zero padding: %v", err)
 	}
 	// Strings are copied whatever AliasOpaque says.
 	s, _, err := aliasing.ConsumeString(in[8:], 16)

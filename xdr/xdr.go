@@ -5,9 +5,13 @@
 // report.
 //
 // Every decoder here checks a length against its declared bound and
-// against the bytes that remain before it allocates, checks that padding is
-// zero and that a bool is 0 or 1, so that decoding then encoding gives the
-// same bytes, and never allocates more than the input can justify.
+// against the bytes that remain before it allocates, and never allocates
+// more than the input can justify. How strictly the rest is read is a
+// choice: the functions of this package read RFC 4506 to the letter
+// (padding is zero, a bool is 0 or 1), and so does a Decoder with Strict
+// set; the generated codecs decode with a Decoder, whose zero value reads
+// as libvirt's peers do (libtirpc): any non-zero bool is true and padding
+// is not looked at. Encoding is canonical either way.
 //
 // Decoded values own their memory: strings are copied out of the input
 // (into a Decoder's arena, many to an allocation) and so is opaque data,
@@ -280,7 +284,7 @@ func Resize[S ~[]E, E any](s S, n int) S {
 
 // opaqueLen reads and checks the length word of opaque data or a string
 // and returns the length and the bytes it takes in all.
-func opaqueLen(b []byte, max uint32) (int, int, error) {
+func opaqueLen(b []byte, max uint32, strict bool) (int, int, error) {
 	if len(b) < 4 {
 		return 0, 0, ErrShort
 	}
@@ -294,7 +298,7 @@ func opaqueLen(b []byte, max uint32) (int, int, error) {
 	}
 	// The padding is the low-order end of the last word: one test, not a
 	// loop, as this runs for every string.
-	if binary.BigEndian.Uint32(b[total-4:])&padMask[n&3] != 0 {
+	if strict && binary.BigEndian.Uint32(b[total-4:])&padMask[n&3] != 0 {
 		return 0, 0, ErrPadding
 	}
 	return int(n), int(total), nil
@@ -316,14 +320,14 @@ func zeroPad(p []byte) bool {
 // ConsumeOpaque reads variable-length opaque data into a new slice (nil
 // for length zero) and returns it with the bytes used.
 func ConsumeOpaque(b []byte, max uint32) ([]byte, int, error) {
-	var d Decoder
+	d := Decoder{Strict: true}
 	return d.ConsumeOpaque(b, max)
 }
 
 // ConsumeString reads a string into a new allocation of its own;
 // Decoder.ConsumeString shares allocations between strings.
 func ConsumeString(b []byte, max uint32) (string, int, error) {
-	n, total, err := opaqueLen(b, max)
+	n, total, err := opaqueLen(b, max, true)
 	if err != nil {
 		return "", 0, err
 	}

@@ -2361,7 +2361,7 @@ func (v *ConnectGetLoggingFiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 func (v *ConnectGetLoggingFiltersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "filters")
 		}
@@ -2453,7 +2453,7 @@ func (v *ConnectSetLoggingOutputsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *ConnectSetLoggingOutputsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "outputs")
 		}
@@ -2545,7 +2545,7 @@ func (v *ConnectSetLoggingFiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 func (v *ConnectSetLoggingFiltersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "filters")
 		}

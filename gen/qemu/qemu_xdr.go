@@ -443,7 +443,7 @@ func (v *DomainAgentCommandRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 func (v *DomainAgentCommandRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "result")
 		}
@@ -542,7 +542,7 @@ func (v *ConnectDomainMonitorEventRegisterArgs) ConsumeXDRWith(b []byte, d *xdr.
 func (v *ConnectDomainMonitorEventRegisterArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -561,7 +561,7 @@ func (v *ConnectDomainMonitorEventRegisterArgs) consume(b []byte, d *xdr.Decoder
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "event")
 		}
@@ -816,7 +816,7 @@ func (v *DomainMonitorEventMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Micros = xdr.Uint32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "details")
 		}

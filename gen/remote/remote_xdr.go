@@ -1259,7 +1259,7 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Domain = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "message")
 		}
@@ -1283,7 +1283,7 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Level = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -1302,7 +1302,7 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "str1")
 		}
@@ -1321,7 +1321,7 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "str2")
 		}
@@ -1340,7 +1340,7 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "str3")
 		}
@@ -1369,7 +1369,7 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Int2 = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -2177,7 +2177,7 @@ func (v *ConnectOpenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) 
 func (v *ConnectOpenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -2820,7 +2820,7 @@ func (v *ConnectGetMaxVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *ConnectGetMaxVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "type")
 		}
@@ -3176,7 +3176,7 @@ func (v *ConnectGetDomainCapabilitiesArgs) ConsumeXDRWith(b []byte, d *xdr.Decod
 func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "emulatorbin")
 		}
@@ -3195,7 +3195,7 @@ func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte, d *xdr.Decoder) (in
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "arch")
 		}
@@ -3214,7 +3214,7 @@ func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte, d *xdr.Decoder) (in
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "machine")
 		}
@@ -3233,7 +3233,7 @@ func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte, d *xdr.Decoder) (in
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "virttype")
 		}
@@ -9690,7 +9690,7 @@ func (v *DomainSaveFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dxml")
 		}
@@ -9967,7 +9967,7 @@ func (v *DomainRestoreFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dxml")
 		}
@@ -10640,7 +10640,7 @@ func (v *DomainScreenshotRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *DomainScreenshotRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "mime")
 		}
@@ -10882,7 +10882,7 @@ func (v *DomainMigratePrepareArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 func (v *DomainMigratePrepareArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "uri_in")
 		}
@@ -10906,7 +10906,7 @@ func (v *DomainMigratePrepareArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	v.Flags = xdr.Uint64(b[off:])
 	off += 8
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dname")
 		}
@@ -11008,7 +11008,7 @@ func (v *DomainMigratePrepareRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "uri_out")
 		}
@@ -11142,7 +11142,7 @@ func (v *DomainMigratePerformArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	v.Flags = xdr.Uint64(b[off:])
 	off += 8
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dname")
 		}
@@ -11421,7 +11421,7 @@ func (v *DomainMigratePrepare2Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 func (v *DomainMigratePrepare2Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "uri_in")
 		}
@@ -11445,7 +11445,7 @@ func (v *DomainMigratePrepare2Args) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Flags = xdr.Uint64(b[off:])
 	off += 8
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dname")
 		}
@@ -11554,7 +11554,7 @@ func (v *DomainMigratePrepare2Ret) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "uri_out")
 		}
@@ -15976,7 +15976,7 @@ func (v *DomainSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Type = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "metadata")
 		}
@@ -15995,7 +15995,7 @@ func (v *DomainSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "key")
 		}
@@ -16014,7 +16014,7 @@ func (v *DomainSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "uri")
 		}
@@ -16127,7 +16127,7 @@ func (v *DomainGetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Type = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "uri")
 		}
@@ -16764,7 +16764,7 @@ func (v *DomainBlockRebaseArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "base")
 		}
@@ -17034,7 +17034,7 @@ func (v *DomainBlockCommitArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "base")
 		}
@@ -17053,7 +17053,7 @@ func (v *DomainBlockCommitArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "top")
 		}
@@ -17285,7 +17285,7 @@ func (v *DomainGetBlockIoTuneArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "disk")
 		}
@@ -23002,7 +23002,7 @@ func (v *ConnectFindStoragePoolSourcesArgs) consume(b []byte, d *xdr.Decoder) (i
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "srcSpec")
 		}
@@ -26759,7 +26759,7 @@ func (v *NodeNumOfDevicesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 func (v *NodeNumOfDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "cap")
 		}
@@ -26912,7 +26912,7 @@ func (v *NodeListDevicesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 func (v *NodeListDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "cap")
 		}
@@ -27582,7 +27582,7 @@ func (v *NodeDeviceGetParentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 func (v *NodeDeviceGetParentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "parentName")
 		}
@@ -28031,7 +28031,7 @@ func (v *NodeDeviceDetachFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "driverName")
 		}
@@ -30825,7 +30825,7 @@ func (v *DomainMigratePrepareTunnelArgs) consume(b []byte, d *xdr.Decoder) (int,
 	v.Flags = xdr.Uint64(b[off:])
 	off += 8
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dname")
 		}
@@ -33536,7 +33536,7 @@ func (v *ConnectDomainEventCallbackRegisterAnyArgs) consume(b []byte, d *xdr.Dec
 	v.EventID = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -35121,7 +35121,7 @@ func (v *DomainEventDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "oldSrcPath")
 		}
@@ -35140,7 +35140,7 @@ func (v *DomainEventDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "newSrcPath")
 		}
@@ -36499,7 +36499,7 @@ func (v *DomainManagedSaveDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dxml")
 		}
@@ -38822,7 +38822,7 @@ func (v *DomainOpenConsoleArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dev_name")
 		}
@@ -38927,7 +38927,7 @@ func (v *DomainOpenChannelArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "name")
 		}
@@ -39366,7 +39366,7 @@ func (v *DomainMigrateBegin3Args) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "xmlin")
 		}
@@ -39390,7 +39390,7 @@ func (v *DomainMigrateBegin3Args) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Flags = xdr.Uint64(b[off:])
 	off += 8
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dname")
 		}
@@ -39595,7 +39595,7 @@ func (v *DomainMigratePrepare3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "uri_in")
 		}
@@ -39619,7 +39619,7 @@ func (v *DomainMigratePrepare3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Flags = xdr.Uint64(b[off:])
 	off += 8
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dname")
 		}
@@ -39728,7 +39728,7 @@ func (v *DomainMigratePrepare3Ret) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "uri_out")
 		}
@@ -39842,7 +39842,7 @@ func (v *DomainMigratePrepareTunnel3Args) consume(b []byte, d *xdr.Decoder) (int
 	v.Flags = xdr.Uint64(b[off:])
 	off += 8
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dname")
 		}
@@ -40065,7 +40065,7 @@ func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "xmlin")
 		}
@@ -40091,7 +40091,7 @@ func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dconnuri")
 		}
@@ -40110,7 +40110,7 @@ func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "uri")
 		}
@@ -40134,7 +40134,7 @@ func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Flags = xdr.Uint64(b[off:])
 	off += 8
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dname")
 		}
@@ -40333,7 +40333,7 @@ func (v *DomainMigrateFinish3Args) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dconnuri")
 		}
@@ -40352,7 +40352,7 @@ func (v *DomainMigrateFinish3Args) consume(b []byte, d *xdr.Decoder) (int, error
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "uri")
 		}
@@ -43096,7 +43096,7 @@ func (v *DomainFstrimArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "mountPoint")
 		}
@@ -43723,7 +43723,7 @@ func (v *DomainMigratePrepare3ParamsRet) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "uri_out")
 		}
@@ -44016,7 +44016,7 @@ func (v *DomainMigratePerform3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dconnuri")
 		}
@@ -44811,7 +44811,7 @@ func (v *DomainEventBlockThresholdMsg) consume(b []byte, d *xdr.Decoder) (int, e
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "path")
 		}
@@ -45339,7 +45339,7 @@ func (v *ConnectNetworkEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (
 	v.EventID = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -45658,7 +45658,7 @@ func (v *NetworkEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder
 	v.Type = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "nsuri")
 		}
@@ -45790,7 +45790,7 @@ func (v *NetworkSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Type = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "metadata")
 		}
@@ -45809,7 +45809,7 @@ func (v *NetworkSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "key")
 		}
@@ -45828,7 +45828,7 @@ func (v *NetworkSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "uri")
 		}
@@ -45941,7 +45941,7 @@ func (v *NetworkGetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Type = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "uri")
 		}
@@ -46104,7 +46104,7 @@ func (v *ConnectStoragePoolEventRegisterAnyArgs) consume(b []byte, d *xdr.Decode
 	v.EventID = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -46476,7 +46476,7 @@ func (v *ConnectNodeDeviceEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder
 	v.EventID = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -47607,7 +47607,7 @@ func (v *NetworkDHCPLease) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Type = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "mac")
 		}
@@ -47626,7 +47626,7 @@ func (v *NetworkDHCPLease) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "iaid")
 		}
@@ -47657,7 +47657,7 @@ func (v *NetworkDHCPLease) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Prefix = xdr.Uint32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "hostname")
 		}
@@ -47676,7 +47676,7 @@ func (v *NetworkDHCPLease) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "clientid")
 		}
@@ -47779,7 +47779,7 @@ func (v *NetworkGetDHCPLeasesArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "mac")
 		}
@@ -48741,7 +48741,7 @@ func (v *DomainInterface) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "hwaddr")
 		}
@@ -49037,7 +49037,7 @@ func (v *DomainSetUserPasswordArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "user")
 		}
@@ -49056,7 +49056,7 @@ func (v *DomainSetUserPasswordArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "password")
 		}
@@ -49161,7 +49161,7 @@ func (v *DomainRenameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "new_name")
 		}
@@ -50035,7 +50035,7 @@ func (v *DomainEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder)
 	v.Type = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "nsuri")
 		}
@@ -50225,7 +50225,7 @@ func (v *ConnectSecretEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (i
 	v.EventID = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -50819,7 +50819,7 @@ func (v *ConnectCompareHypervisorCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decode
 func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "emulator")
 		}
@@ -50838,7 +50838,7 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "arch")
 		}
@@ -50857,7 +50857,7 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "machine")
 		}
@@ -50876,7 +50876,7 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "virttype")
 		}
@@ -51084,7 +51084,7 @@ func (v *ConnectBaselineHypervisorCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decod
 func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "emulator")
 		}
@@ -51103,7 +51103,7 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (in
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "arch")
 		}
@@ -51122,7 +51122,7 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (in
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "machine")
 		}
@@ -51141,7 +51141,7 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (in
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "virttype")
 		}
@@ -54898,7 +54898,7 @@ func (v *DomainBackupBeginArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint_xml")
 		}

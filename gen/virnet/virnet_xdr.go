@@ -570,7 +570,7 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Domain = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "message")
 		}
@@ -594,7 +594,7 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Level = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -613,7 +613,7 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "str1")
 		}
@@ -632,7 +632,7 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "str2")
 		}
@@ -651,7 +651,7 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "str3")
 		}
@@ -680,7 +680,7 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Int2 = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}

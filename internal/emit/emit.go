@@ -549,7 +549,7 @@ func (c *codegen) decode(s *gomodel.Shape, expr jen.Code, w wrap, level int) []j
 	case gomodel.Float64:
 		return fixed(8, "Float64", conv())
 	case gomodel.Bool:
-		return consumed(xdrFn("ConsumeBool").Call(rest))
+		return consumed(jen.Id("d").Dot("ConsumeBool").Call(rest))
 	case gomodel.Int8:
 		return consumed(xdrFn("ConsumeInt8").Call(rest))
 	case gomodel.Uint8:
@@ -572,7 +572,7 @@ func (c *codegen) decode(s *gomodel.Shape, expr jen.Code, w wrap, level int) []j
 			// turns into a few moves for a UUID.
 			return []jen.Code{short(n), jen.Add(expr).Op("=").Index(jen.Lit(n)).Byte().Call(jen.Id("b").Index(jen.Id("off"), jen.Id("off").Op("+").Lit(n))), jen.Id("off").Op("+=").Lit(n)}
 		}
-		return used(xdrFn("ConsumeFixedOpaque").Call(jen.Add(expr).Index(jen.Op(":")), rest))
+		return used(jen.Id("d").Dot("ConsumeFixedOpaque").Call(jen.Add(expr).Index(jen.Op(":")), rest))
 	case gomodel.FixedChars:
 		return used(xdrFn("ConsumeFixedChars").Call(jen.Add(expr).Index(jen.Op(":")), rest))
 	case gomodel.Array, gomodel.FixedArray:
@@ -597,7 +597,7 @@ func (c *codegen) decode(s *gomodel.Shape, expr jen.Code, w wrap, level int) []j
 		}
 		c.pointee[target] = expr
 		return []jen.Code{jen.Block(
-			jen.List(jen.Id("present"), jen.Id("n"), jen.Id("err")).Op(":=").Add(xdrFn("ConsumeBool")).Call(rest),
+			jen.List(jen.Id("present"), jen.Id("n"), jen.Id("err")).Op(":=").Id("d").Dot("ConsumeBool").Call(rest),
 			c.check(w, off),
 			jen.Id("off").Op("+=").Id("n"),
 			jen.If(jen.Id("present")).Block(

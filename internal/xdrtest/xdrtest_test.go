@@ -111,7 +111,9 @@ func TestUnionRules(t *testing.T) {
 }
 
 func TestNarrowIntegers(t *testing.T) {
-	var v All
+	var p Paint
+	p.SetRed(1)
+	v := All{Paint: p} // the zero Paint has no arm: it would not decode
 	good, _ := v.MarshalBinary()
 	// short s sits after flag, ratio, precise, big, ubig, c, uc:
 	// 4+4+8+8+8+4+4 = 40 bytes in.
@@ -120,8 +122,15 @@ func TestNarrowIntegers(t *testing.T) {
 	if err := v.UnmarshalBinary(bad); !errors.Is(err, xdr.ErrRange) || err.Error() != "All.s: xdr: value 65536 out of range for short" {
 		t.Errorf("short out of range: %v", err)
 	}
+	copy(bad[40:], good[40:44])
 	copy(bad[4*0:], []byte{0, 0, 0, 2})
-	if err := v.UnmarshalBinary(bad); !errors.Is(err, xdr.ErrBool) {
-		t.Errorf("bool 2: %v", err)
+	strict := xdr.Decoder{Strict: true}
+	if err := strict.Unmarshal(bad, &v); !errors.Is(err, xdr.ErrBool) {
+		t.Errorf("bool 2, strict: %v", err)
+	}
+	// As libtirpc reads it, and so libvirt: any non-zero bool is true.
+	v = All{}
+	if err := v.UnmarshalBinary(bad); err != nil || !v.Flag {
+		t.Errorf("bool 2: %v, %v", v.Flag, err)
 	}
 }

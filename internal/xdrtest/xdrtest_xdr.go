@@ -136,7 +136,7 @@ func (v *Node) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) {
 	v.Value = xdr.Int32(b[off:])
 	off += 4
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "next")
 		}
@@ -644,7 +644,7 @@ func (v *All) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 func (v *All) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		x, n, err := xdr.ConsumeBool(b[off:])
+		x, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "flag")
 		}
@@ -726,7 +726,7 @@ func (v *All) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		n, err := xdr.ConsumeFixedOpaque(v.FixedBlob[:], b[off:])
+		n, err := d.ConsumeFixedOpaque(v.FixedBlob[:], b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "fixed_blob")
 		}
@@ -801,7 +801,7 @@ func (v *All) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "list")
 		}
@@ -820,7 +820,7 @@ func (v *All) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	{
-		present, n, err := xdr.ConsumeBool(b[off:])
+		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
 			return off, xdr.Field(err, "maybe")
 		}
