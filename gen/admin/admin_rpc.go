@@ -210,6 +210,16 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+}, {
+	Args:     "admin_connect_daemon_shutdown_args",
+	Generate: "both",
+	Method:   "ConnectDaemonShutdown",
+	Name:     "ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcConnectDaemonShutdown),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
 }}
 
 // Procedures returns the description of every procedure of ADMIN_PROGRAM, in number order.
@@ -250,6 +260,7 @@ func _() {
 	_ = x[ProcConnectSetLoggingFilters-17]
 	_ = x[ProcServerUpdateTLSFiles-18]
 	_ = x[ProcConnectSetDaemonTimeout-19]
+	_ = x[ProcConnectDaemonShutdown-20]
 }
 
 /*
@@ -567,6 +578,19 @@ func (c *Client) ConnectSetDaemonTimeout(ctx context.Context, timeout uint32, fl
 	return nil
 }
 
+// ConnectDaemonShutdown calls ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN.
+func (c *Client) ConnectDaemonShutdown(ctx context.Context, flags uint32) error {
+	args := ConnectDaemonShutdownArgs{Flags: flags}
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcConnectDaemonShutdown),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
 /*
 Handler serves the procedures of ADMIN_PROGRAM. A method returns an *rpc.Error to send
 // libvirt's error to the client. Embed UnimplementedHandler to answer "not supported" for
@@ -611,6 +635,8 @@ type Handler interface {
 	ServerUpdateTLSFiles(ctx context.Context, args *ServerUpdateTLSFilesArgs) error
 	// ConnectSetDaemonTimeout serves ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT.
 	ConnectSetDaemonTimeout(ctx context.Context, args *ConnectSetDaemonTimeoutArgs) error
+	// ConnectDaemonShutdown serves ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN.
+	ConnectDaemonShutdown(ctx context.Context, args *ConnectDaemonShutdownArgs) error
 }
 
 // UnimplementedHandler answers every procedure with libvirt's "not supported" error.
@@ -709,6 +735,11 @@ func (UnimplementedHandler) ServerUpdateTLSFiles(ctx context.Context, args *Serv
 // ConnectSetDaemonTimeout answers that ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT is not supported.
 func (UnimplementedHandler) ConnectSetDaemonTimeout(ctx context.Context, args *ConnectSetDaemonTimeoutArgs) error {
 	return rpc.Unsupported("ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT")
+}
+
+// ConnectDaemonShutdown answers that ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN is not supported.
+func (UnimplementedHandler) ConnectDaemonShutdown(ctx context.Context, args *ConnectDaemonShutdownArgs) error {
+	return rpc.Unsupported("ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN")
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
@@ -898,6 +929,12 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 			return out, err
 		}
 		return out, h.ConnectSetDaemonTimeout(ctx, a)
+	case int32(ProcConnectDaemonShutdown):
+		a := new(ConnectDaemonShutdownArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		return out, h.ConnectDaemonShutdown(ctx, a)
 	default:
 		return out, rpc.Unsupported(fmt.Sprintf("ADMIN_PROGRAM procedure %d", proc))
 	}

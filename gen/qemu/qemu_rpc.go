@@ -80,6 +80,17 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+}, {
+	Args:     "qemu_domain_monitor_command_with_files_args",
+	Generate: "none",
+	Method:   "DomainMonitorCommandWithFiles",
+	Name:     "QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainMonitorCommandWithFiles),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+	Ret: "qemu_domain_monitor_command_with_files_ret",
 }}
 
 // Procedures returns the description of every procedure of QEMU_PROGRAM, in number order.
@@ -107,6 +118,7 @@ func _() {
 	_ = x[ProcConnectDomainMonitorEventRegister-4]
 	_ = x[ProcConnectDomainMonitorEventDeregister-5]
 	_ = x[ProcDomainMonitorEvent-6]
+	_ = x[ProcDomainMonitorCommandWithFiles-7]
 }
 
 /*
@@ -208,6 +220,24 @@ func (c *Client) ConnectDomainMonitorEventDeregister(ctx context.Context, callba
 	return nil
 }
 
+// DomainMonitorCommandWithFiles calls QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES.
+func (c *Client) DomainMonitorCommandWithFiles(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, flags uint32) (remote.NonnullString, error) {
+	args := DomainMonitorCommandWithFilesArgs{
+		Cmd:   cmd,
+		Dom:   dom,
+		Flags: flags,
+	}
+	var ret DomainMonitorCommandWithFilesRet
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcDomainMonitorCommandWithFiles),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, &ret); err != nil {
+		return ret.Result, err
+	}
+	return ret.Result, nil
+}
+
 /*
 Handler serves the procedures of QEMU_PROGRAM. A method returns an *rpc.Error to send
 // libvirt's error to the client. Embed UnimplementedHandler to answer "not supported" for
@@ -224,6 +254,8 @@ type Handler interface {
 	ConnectDomainMonitorEventRegister(ctx context.Context, args *ConnectDomainMonitorEventRegisterArgs) (*ConnectDomainMonitorEventRegisterRet, error)
 	// ConnectDomainMonitorEventDeregister serves QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER.
 	ConnectDomainMonitorEventDeregister(ctx context.Context, args *ConnectDomainMonitorEventDeregisterArgs) error
+	// DomainMonitorCommandWithFiles serves QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES.
+	DomainMonitorCommandWithFiles(ctx context.Context, args *DomainMonitorCommandWithFilesArgs) (*DomainMonitorCommandWithFilesRet, error)
 }
 
 // UnimplementedHandler answers every procedure with libvirt's "not supported" error.
@@ -252,6 +284,11 @@ func (UnimplementedHandler) ConnectDomainMonitorEventRegister(ctx context.Contex
 // ConnectDomainMonitorEventDeregister answers that QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER is not supported.
 func (UnimplementedHandler) ConnectDomainMonitorEventDeregister(ctx context.Context, args *ConnectDomainMonitorEventDeregisterArgs) error {
 	return rpc.Unsupported("QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER")
+}
+
+// DomainMonitorCommandWithFiles answers that QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES is not supported.
+func (UnimplementedHandler) DomainMonitorCommandWithFiles(ctx context.Context, args *DomainMonitorCommandWithFilesArgs) (*DomainMonitorCommandWithFilesRet, error) {
+	return nil, rpc.Unsupported("QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES")
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
@@ -317,6 +354,19 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 			return out, err
 		}
 		return out, h.ConnectDomainMonitorEventDeregister(ctx, a)
+	case int32(ProcDomainMonitorCommandWithFiles):
+		a := new(DomainMonitorCommandWithFilesArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		ret, err := h.DomainMonitorCommandWithFiles(ctx, a)
+		if err != nil {
+			return out, err
+		}
+		if ret == nil {
+			ret = new(DomainMonitorCommandWithFilesRet)
+		}
+		return ret.AppendXDR(out)
 	default:
 		return out, rpc.Unsupported(fmt.Sprintf("QEMU_PROGRAM procedure %d", proc))
 	}

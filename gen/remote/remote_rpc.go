@@ -4938,6 +4938,113 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+}, {
+	Args:         "remote_node_device_update_args",
+	Generate:     "both",
+	HighPriority: true,
+	Method:       "NodeDeviceUpdate",
+	Name:         "REMOTE_PROC_NODE_DEVICE_UPDATE",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcNodeDeviceUpdate),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+}, {
+	Args:     "remote_domain_graphics_reload_args",
+	Generate: "both",
+	Method:   "DomainGraphicsReload",
+	Name:     "REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainGraphicsReload),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+}, {
+	Args:         "remote_domain_get_autostart_once_args",
+	Generate:     "both",
+	HighPriority: true,
+	Method:       "DomainGetAutostartOnce",
+	Name:         "REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainGetAutostartOnce),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+	Ret: "remote_domain_get_autostart_once_ret",
+}, {
+	Args:         "remote_domain_set_autostart_once_args",
+	Generate:     "both",
+	HighPriority: true,
+	Method:       "DomainSetAutostartOnce",
+	Name:         "REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainSetAutostartOnce),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+}, {
+	Args:     "remote_domain_set_throttle_group_args",
+	Generate: "both",
+	Method:   "DomainSetThrottleGroup",
+	Name:     "REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainSetThrottleGroup),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+}, {
+	Args:     "remote_domain_del_throttle_group_args",
+	Generate: "both",
+	Method:   "DomainDelThrottleGroup",
+	Name:     "REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainDelThrottleGroup),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+}, {
+	Event:    true,
+	Generate: "both",
+	Method:   "DomainEventNicMACChange",
+	Msg:      "remote_domain_event_nic_mac_change_msg",
+	Name:     "REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainEventNicMACChange),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+}, {
+	Event:    true,
+	Generate: "both",
+	Method:   "DomainEventVCPURemoved",
+	Msg:      "remote_domain_event_vcpu_removed_msg",
+	Name:     "REMOTE_PROC_DOMAIN_EVENT_VCPU_REMOVED",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainEventVCPURemoved),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+}, {
+	Event:    true,
+	Generate: "both",
+	Method:   "DomainEventCallbackChannelLifecycle",
+	Msg:      "remote_domain_event_callback_channel_lifecycle_msg",
+	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CHANNEL_LIFECYCLE",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainEventCallbackChannelLifecycle),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+}, {
+	Args:     "remote_domain_announce_interface_args",
+	Generate: "both",
+	Method:   "DomainAnnounceInterface",
+	Name:     "REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainAnnounceInterface),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
 }}
 
 // Procedures returns the description of every procedure of REMOTE_PROGRAM, in number order.
@@ -5405,6 +5512,16 @@ func _() {
 	_ = x[ProcNetworkSetMetadata-444]
 	_ = x[ProcNetworkGetMetadata-445]
 	_ = x[ProcNetworkEventCallbackMetadataChange-446]
+	_ = x[ProcNodeDeviceUpdate-447]
+	_ = x[ProcDomainGraphicsReload-448]
+	_ = x[ProcDomainGetAutostartOnce-449]
+	_ = x[ProcDomainSetAutostartOnce-450]
+	_ = x[ProcDomainSetThrottleGroup-451]
+	_ = x[ProcDomainDelThrottleGroup-452]
+	_ = x[ProcDomainEventNicMACChange-453]
+	_ = x[ProcDomainEventVCPURemoved-454]
+	_ = x[ProcDomainEventCallbackChannelLifecycle-455]
+	_ = x[ProcDomainAnnounceInterface-456]
 }
 
 /*
@@ -6285,12 +6402,12 @@ func (c *Client) ConnectSupportsFeature(ctx context.Context, feature int32) (int
 }
 
 // DomainMigratePrepare calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE.
-func (c *Client) DomainMigratePrepare(ctx context.Context, uriIn String, flags uint64, dname String, resource uint64) (*DomainMigratePrepareRet, error) {
+func (c *Client) DomainMigratePrepare(ctx context.Context, uriIn String, flags uint64, dname String, bandwidth uint64) (*DomainMigratePrepareRet, error) {
 	args := DomainMigratePrepareArgs{
-		Dname:    dname,
-		Flags:    flags,
-		Resource: resource,
-		URIIn:    uriIn,
+		Bandwidth: bandwidth,
+		Dname:     dname,
+		Flags:     flags,
+		URIIn:     uriIn,
 	}
 	var ret DomainMigratePrepareRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6304,14 +6421,14 @@ func (c *Client) DomainMigratePrepare(ctx context.Context, uriIn String, flags u
 }
 
 // DomainMigratePerform calls REMOTE_PROC_DOMAIN_MIGRATE_PERFORM.
-func (c *Client) DomainMigratePerform(ctx context.Context, dom NonnullDomain, cookie []byte, uri NonnullString, flags uint64, dname String, resource uint64) error {
+func (c *Client) DomainMigratePerform(ctx context.Context, dom NonnullDomain, cookie []byte, uri NonnullString, flags uint64, dname String, bandwidth uint64) error {
 	args := DomainMigratePerformArgs{
-		Cookie:   cookie,
-		Dname:    dname,
-		Dom:      dom,
-		Flags:    flags,
-		Resource: resource,
-		URI:      uri,
+		Bandwidth: bandwidth,
+		Cookie:    cookie,
+		Dname:     dname,
+		Dom:       dom,
+		Flags:     flags,
+		URI:       uri,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainMigratePerform),
@@ -7000,13 +7117,13 @@ func (c *Client) ConnectDomainEventDeregister(ctx context.Context) (int32, error
 }
 
 // DomainMigratePrepare2 calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2.
-func (c *Client) DomainMigratePrepare2(ctx context.Context, uriIn String, flags uint64, dname String, resource uint64, domXML NonnullString) (*DomainMigratePrepare2Ret, error) {
+func (c *Client) DomainMigratePrepare2(ctx context.Context, uriIn String, flags uint64, dname String, bandwidth uint64, domXML NonnullString) (*DomainMigratePrepare2Ret, error) {
 	args := DomainMigratePrepare2Args{
-		Dname:    dname,
-		DomXML:   domXML,
-		Flags:    flags,
-		Resource: resource,
-		URIIn:    uriIn,
+		Bandwidth: bandwidth,
+		Dname:     dname,
+		DomXML:    domXML,
+		Flags:     flags,
+		URIIn:     uriIn,
 	}
 	var ret DomainMigratePrepare2Ret
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7615,12 +7732,12 @@ func (c *Client) SecretLookupByUsage(ctx context.Context, usageType int32, usage
 }
 
 // DomainMigratePrepareTunnel calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL. The returned stream sends data to the daemon; finish or abort it.
-func (c *Client) DomainMigratePrepareTunnel(ctx context.Context, flags uint64, dname String, resource uint64, domXML NonnullString) (rpc.Stream, error) {
+func (c *Client) DomainMigratePrepareTunnel(ctx context.Context, flags uint64, dname String, bandwidth uint64, domXML NonnullString) (rpc.Stream, error) {
 	args := DomainMigratePrepareTunnelArgs{
-		Dname:    dname,
-		DomXML:   domXML,
-		Flags:    flags,
-		Resource: resource,
+		Bandwidth: bandwidth,
+		Dname:     dname,
+		DomXML:    domXML,
+		Flags:     flags,
 	}
 	s, err := c.caller.CallStream(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainMigratePrepareTunnel),
@@ -8558,13 +8675,13 @@ func (c *Client) DomainGetState(ctx context.Context, dom NonnullDomain, flags ui
 }
 
 // DomainMigrateBegin3 calls REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3.
-func (c *Client) DomainMigrateBegin3(ctx context.Context, dom NonnullDomain, xmlin String, flags uint64, dname String, resource uint64) (*DomainMigrateBegin3Ret, error) {
+func (c *Client) DomainMigrateBegin3(ctx context.Context, dom NonnullDomain, xmlin String, flags uint64, dname String, bandwidth uint64) (*DomainMigrateBegin3Ret, error) {
 	args := DomainMigrateBegin3Args{
-		Dname:    dname,
-		Dom:      dom,
-		Flags:    flags,
-		Resource: resource,
-		Xmlin:    xmlin,
+		Bandwidth: bandwidth,
+		Dname:     dname,
+		Dom:       dom,
+		Flags:     flags,
+		Xmlin:     xmlin,
 	}
 	var ret DomainMigrateBegin3Ret
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8578,14 +8695,14 @@ func (c *Client) DomainMigrateBegin3(ctx context.Context, dom NonnullDomain, xml
 }
 
 // DomainMigratePrepare3 calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3.
-func (c *Client) DomainMigratePrepare3(ctx context.Context, cookieIn []byte, uriIn String, flags uint64, dname String, resource uint64, domXML NonnullString) (*DomainMigratePrepare3Ret, error) {
+func (c *Client) DomainMigratePrepare3(ctx context.Context, cookieIn []byte, uriIn String, flags uint64, dname String, bandwidth uint64, domXML NonnullString) (*DomainMigratePrepare3Ret, error) {
 	args := DomainMigratePrepare3Args{
-		CookieIn: cookieIn,
-		Dname:    dname,
-		DomXML:   domXML,
-		Flags:    flags,
-		Resource: resource,
-		URIIn:    uriIn,
+		Bandwidth: bandwidth,
+		CookieIn:  cookieIn,
+		Dname:     dname,
+		DomXML:    domXML,
+		Flags:     flags,
+		URIIn:     uriIn,
 	}
 	var ret DomainMigratePrepare3Ret
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8599,13 +8716,13 @@ func (c *Client) DomainMigratePrepare3(ctx context.Context, cookieIn []byte, uri
 }
 
 // DomainMigratePrepareTunnel3 calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3. The returned stream sends data to the daemon; finish or abort it.
-func (c *Client) DomainMigratePrepareTunnel3(ctx context.Context, cookieIn []byte, flags uint64, dname String, resource uint64, domXML NonnullString) ([]byte, rpc.Stream, error) {
+func (c *Client) DomainMigratePrepareTunnel3(ctx context.Context, cookieIn []byte, flags uint64, dname String, bandwidth uint64, domXML NonnullString) ([]byte, rpc.Stream, error) {
 	args := DomainMigratePrepareTunnel3Args{
-		CookieIn: cookieIn,
-		Dname:    dname,
-		DomXML:   domXML,
-		Flags:    flags,
-		Resource: resource,
+		Bandwidth: bandwidth,
+		CookieIn:  cookieIn,
+		Dname:     dname,
+		DomXML:    domXML,
+		Flags:     flags,
 	}
 	var ret DomainMigratePrepareTunnel3Ret
 	s, err := c.caller.CallStream(ctx, rpc.Procedure{
@@ -8620,16 +8737,16 @@ func (c *Client) DomainMigratePrepareTunnel3(ctx context.Context, cookieIn []byt
 }
 
 // DomainMigratePerform3 calls REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3.
-func (c *Client) DomainMigratePerform3(ctx context.Context, dom NonnullDomain, xmlin String, cookieIn []byte, dconnuri String, uri String, flags uint64, dname String, resource uint64) ([]byte, error) {
+func (c *Client) DomainMigratePerform3(ctx context.Context, dom NonnullDomain, xmlin String, cookieIn []byte, dconnuri String, uri String, flags uint64, dname String, bandwidth uint64) ([]byte, error) {
 	args := DomainMigratePerform3Args{
-		CookieIn: cookieIn,
-		Dconnuri: dconnuri,
-		Dname:    dname,
-		Dom:      dom,
-		Flags:    flags,
-		Resource: resource,
-		URI:      uri,
-		Xmlin:    xmlin,
+		Bandwidth: bandwidth,
+		CookieIn:  cookieIn,
+		Dconnuri:  dconnuri,
+		Dname:     dname,
+		Dom:       dom,
+		Flags:     flags,
+		URI:       uri,
+		Xmlin:     xmlin,
 	}
 	var ret DomainMigratePerform3Ret
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -11822,6 +11939,123 @@ func (c *Client) NetworkGetMetadata(ctx context.Context, network NonnullNetwork,
 	return ret.Metadata, nil
 }
 
+// NodeDeviceUpdate calls REMOTE_PROC_NODE_DEVICE_UPDATE.
+func (c *Client) NodeDeviceUpdate(ctx context.Context, name NonnullString, xmlDesc NonnullString, flags uint32) error {
+	args := NodeDeviceUpdateArgs{
+		Flags:   flags,
+		Name:    name,
+		XMLDesc: xmlDesc,
+	}
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcNodeDeviceUpdate),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+// DomainGraphicsReload calls REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD.
+func (c *Client) DomainGraphicsReload(ctx context.Context, dom NonnullDomain, typeArg uint32, flags uint32) error {
+	args := DomainGraphicsReloadArgs{
+		Dom:   dom,
+		Flags: flags,
+		Type:  typeArg,
+	}
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcDomainGraphicsReload),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+// DomainGetAutostartOnce calls REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE.
+func (c *Client) DomainGetAutostartOnce(ctx context.Context, dom NonnullDomain) (int32, error) {
+	args := DomainGetAutostartOnceArgs{Dom: dom}
+	var ret DomainGetAutostartOnceRet
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcDomainGetAutostartOnce),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, &ret); err != nil {
+		return ret.Autostart, err
+	}
+	return ret.Autostart, nil
+}
+
+// DomainSetAutostartOnce calls REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE.
+func (c *Client) DomainSetAutostartOnce(ctx context.Context, dom NonnullDomain, autostart int32) error {
+	args := DomainSetAutostartOnceArgs{
+		Autostart: autostart,
+		Dom:       dom,
+	}
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcDomainSetAutostartOnce),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+// DomainSetThrottleGroup calls REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP.
+func (c *Client) DomainSetThrottleGroup(ctx context.Context, dom NonnullDomain, group NonnullString, params []TypedParam, flags uint32) error {
+	args := DomainSetThrottleGroupArgs{
+		Dom:    dom,
+		Flags:  flags,
+		Group:  group,
+		Params: params,
+	}
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcDomainSetThrottleGroup),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+// DomainDelThrottleGroup calls REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP.
+func (c *Client) DomainDelThrottleGroup(ctx context.Context, dom NonnullDomain, group String, flags uint32) error {
+	args := DomainDelThrottleGroupArgs{
+		Dom:   dom,
+		Flags: flags,
+		Group: group,
+	}
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcDomainDelThrottleGroup),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+// DomainAnnounceInterface calls REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE.
+func (c *Client) DomainAnnounceInterface(ctx context.Context, dom NonnullDomain, device String, params []TypedParam, flags uint32) error {
+	args := DomainAnnounceInterfaceArgs{
+		Device: device,
+		Dom:    dom,
+		Flags:  flags,
+		Params: params,
+	}
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcDomainAnnounceInterface),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
 /*
 Handler serves the procedures of REMOTE_PROGRAM. A method returns an *rpc.Error to send
 // libvirt's error to the client. Embed UnimplementedHandler to answer "not supported" for
@@ -12616,6 +12850,20 @@ type Handler interface {
 	NetworkSetMetadata(ctx context.Context, args *NetworkSetMetadataArgs) error
 	// NetworkGetMetadata serves REMOTE_PROC_NETWORK_GET_METADATA.
 	NetworkGetMetadata(ctx context.Context, args *NetworkGetMetadataArgs) (*NetworkGetMetadataRet, error)
+	// NodeDeviceUpdate serves REMOTE_PROC_NODE_DEVICE_UPDATE.
+	NodeDeviceUpdate(ctx context.Context, args *NodeDeviceUpdateArgs) error
+	// DomainGraphicsReload serves REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD.
+	DomainGraphicsReload(ctx context.Context, args *DomainGraphicsReloadArgs) error
+	// DomainGetAutostartOnce serves REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE.
+	DomainGetAutostartOnce(ctx context.Context, args *DomainGetAutostartOnceArgs) (*DomainGetAutostartOnceRet, error)
+	// DomainSetAutostartOnce serves REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE.
+	DomainSetAutostartOnce(ctx context.Context, args *DomainSetAutostartOnceArgs) error
+	// DomainSetThrottleGroup serves REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP.
+	DomainSetThrottleGroup(ctx context.Context, args *DomainSetThrottleGroupArgs) error
+	// DomainDelThrottleGroup serves REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP.
+	DomainDelThrottleGroup(ctx context.Context, args *DomainDelThrottleGroupArgs) error
+	// DomainAnnounceInterface serves REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE.
+	DomainAnnounceInterface(ctx context.Context, args *DomainAnnounceInterfaceArgs) error
 }
 
 // UnimplementedHandler answers every procedure with libvirt's "not supported" error.
@@ -14589,6 +14837,41 @@ func (UnimplementedHandler) NetworkSetMetadata(ctx context.Context, args *Networ
 // NetworkGetMetadata answers that REMOTE_PROC_NETWORK_GET_METADATA is not supported.
 func (UnimplementedHandler) NetworkGetMetadata(ctx context.Context, args *NetworkGetMetadataArgs) (*NetworkGetMetadataRet, error) {
 	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_GET_METADATA")
+}
+
+// NodeDeviceUpdate answers that REMOTE_PROC_NODE_DEVICE_UPDATE is not supported.
+func (UnimplementedHandler) NodeDeviceUpdate(ctx context.Context, args *NodeDeviceUpdateArgs) error {
+	return rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_UPDATE")
+}
+
+// DomainGraphicsReload answers that REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD is not supported.
+func (UnimplementedHandler) DomainGraphicsReload(ctx context.Context, args *DomainGraphicsReloadArgs) error {
+	return rpc.Unsupported("REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD")
+}
+
+// DomainGetAutostartOnce answers that REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE is not supported.
+func (UnimplementedHandler) DomainGetAutostartOnce(ctx context.Context, args *DomainGetAutostartOnceArgs) (*DomainGetAutostartOnceRet, error) {
+	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE")
+}
+
+// DomainSetAutostartOnce answers that REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE is not supported.
+func (UnimplementedHandler) DomainSetAutostartOnce(ctx context.Context, args *DomainSetAutostartOnceArgs) error {
+	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE")
+}
+
+// DomainSetThrottleGroup answers that REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP is not supported.
+func (UnimplementedHandler) DomainSetThrottleGroup(ctx context.Context, args *DomainSetThrottleGroupArgs) error {
+	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP")
+}
+
+// DomainDelThrottleGroup answers that REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP is not supported.
+func (UnimplementedHandler) DomainDelThrottleGroup(ctx context.Context, args *DomainDelThrottleGroupArgs) error {
+	return rpc.Unsupported("REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP")
+}
+
+// DomainAnnounceInterface answers that REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE is not supported.
+func (UnimplementedHandler) DomainAnnounceInterface(ctx context.Context, args *DomainAnnounceInterfaceArgs) error {
+	return rpc.Unsupported("REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE")
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
@@ -18668,6 +18951,55 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 			ret = new(NetworkGetMetadataRet)
 		}
 		return ret.AppendXDR(out)
+	case int32(ProcNodeDeviceUpdate):
+		a := new(NodeDeviceUpdateArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		return out, h.NodeDeviceUpdate(ctx, a)
+	case int32(ProcDomainGraphicsReload):
+		a := new(DomainGraphicsReloadArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		return out, h.DomainGraphicsReload(ctx, a)
+	case int32(ProcDomainGetAutostartOnce):
+		a := new(DomainGetAutostartOnceArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		ret, err := h.DomainGetAutostartOnce(ctx, a)
+		if err != nil {
+			return out, err
+		}
+		if ret == nil {
+			ret = new(DomainGetAutostartOnceRet)
+		}
+		return ret.AppendXDR(out)
+	case int32(ProcDomainSetAutostartOnce):
+		a := new(DomainSetAutostartOnceArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		return out, h.DomainSetAutostartOnce(ctx, a)
+	case int32(ProcDomainSetThrottleGroup):
+		a := new(DomainSetThrottleGroupArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		return out, h.DomainSetThrottleGroup(ctx, a)
+	case int32(ProcDomainDelThrottleGroup):
+		a := new(DomainDelThrottleGroupArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		return out, h.DomainDelThrottleGroup(ctx, a)
+	case int32(ProcDomainAnnounceInterface):
+		a := new(DomainAnnounceInterfaceArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		return out, h.DomainAnnounceInterface(ctx, a)
 	default:
 		return out, rpc.Unsupported(fmt.Sprintf("REMOTE_PROGRAM procedure %d", proc))
 	}
@@ -18834,6 +19166,15 @@ func DecodeEvent(n int32, payload []byte) (xdr.Codec, error) {
 		return v, v.UnmarshalBinary(payload)
 	case int32(ProcNetworkEventCallbackMetadataChange):
 		v := new(NetworkEventCallbackMetadataChangeMsg)
+		return v, v.UnmarshalBinary(payload)
+	case int32(ProcDomainEventNicMACChange):
+		v := new(DomainEventNicMACChangeMsg)
+		return v, v.UnmarshalBinary(payload)
+	case int32(ProcDomainEventVCPURemoved):
+		v := new(DomainEventVCPURemovedMsg)
+		return v, v.UnmarshalBinary(payload)
+	case int32(ProcDomainEventCallbackChannelLifecycle):
+		v := new(DomainEventCallbackChannelLifecycleMsg)
 		return v, v.UnmarshalBinary(payload)
 	default:
 		return nil, fmt.Errorf("remote_program: procedure %d is not an event", n)
