@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	libvirt "github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 // procedures describes every procedure, in number order.
 var procedures = [...]rpc.ProcInfo{{
+	API:      "virAdmConnectOpen",
 	Args:     "admin_connect_open_args",
 	Generate: "none",
 	Method:   "ConnectOpen",
@@ -22,7 +24,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.0.0",
 }, {
+	API:      "virAdmConnectClose",
 	Generate: "none",
 	Method:   "ConnectClose",
 	Name:     "ADMIN_PROC_CONNECT_CLOSE",
@@ -31,7 +35,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.0.0",
 }, {
+	API:      "virAdmConnectGetLibVersion",
 	Generate: "both",
 	Method:   "ConnectGetLibVersion",
 	Name:     "ADMIN_PROC_CONNECT_GET_LIB_VERSION",
@@ -40,8 +46,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_connect_get_lib_version_ret",
+	Ret:   "admin_connect_get_lib_version_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmConnectListServers",
 	Args:     "admin_connect_list_servers_args",
 	Generate: "both",
 	Method:   "ConnectListServers",
@@ -51,8 +59,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_connect_list_servers_ret",
+	Ret:   "admin_connect_list_servers_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmConnectLookupServer",
 	Args:     "admin_connect_lookup_server_args",
 	Generate: "both",
 	Method:   "ConnectLookupServer",
@@ -62,8 +72,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_connect_lookup_server_ret",
+	Ret:   "admin_connect_lookup_server_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmServerGetThreadPoolParameters",
 	Args:     "admin_server_get_threadpool_parameters_args",
 	Generate: "none",
 	Method:   "ServerGetThreadpoolParameters",
@@ -73,8 +85,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_server_get_threadpool_parameters_ret",
+	Ret:   "admin_server_get_threadpool_parameters_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmServerSetThreadPoolParameters",
 	Args:     "admin_server_set_threadpool_parameters_args",
 	Generate: "none",
 	Method:   "ServerSetThreadpoolParameters",
@@ -84,7 +98,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.0.0",
 }, {
+	API:      "virAdmServerListClients",
 	Args:     "admin_server_list_clients_args",
 	Generate: "both",
 	Method:   "ServerListClients",
@@ -94,8 +110,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_server_list_clients_ret",
+	Ret:   "admin_server_list_clients_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmServerLookupClient",
 	Args:     "admin_server_lookup_client_args",
 	Generate: "both",
 	Method:   "ServerLookupClient",
@@ -105,8 +123,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_server_lookup_client_ret",
+	Ret:   "admin_server_lookup_client_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmClientGetInfo",
 	Args:     "admin_client_get_info_args",
 	Generate: "none",
 	Method:   "ClientGetInfo",
@@ -116,8 +136,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_client_get_info_ret",
+	Ret:   "admin_client_get_info_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmClientClose",
 	Args:     "admin_client_close_args",
 	Generate: "both",
 	Method:   "ClientClose",
@@ -127,7 +149,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.0.0",
 }, {
+	API:      "virAdmServerGetClientLimits",
 	Args:     "admin_server_get_client_limits_args",
 	Generate: "none",
 	Method:   "ServerGetClientLimits",
@@ -137,8 +161,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_server_get_client_limits_ret",
+	Ret:   "admin_server_get_client_limits_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmServerSetClientLimits",
 	Args:     "admin_server_set_client_limits_args",
 	Generate: "none",
 	Method:   "ServerSetClientLimits",
@@ -148,7 +174,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.0.0",
 }, {
+	API:      "virAdmConnectGetLoggingOutputs",
 	Args:     "admin_connect_get_logging_outputs_args",
 	Generate: "none",
 	Method:   "ConnectGetLoggingOutputs",
@@ -158,8 +186,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_connect_get_logging_outputs_ret",
+	Ret:   "admin_connect_get_logging_outputs_ret",
+	Since: "3.0.0",
 }, {
+	API:      "virAdmConnectGetLoggingFilters",
 	Args:     "admin_connect_get_logging_filters_args",
 	Generate: "none",
 	Method:   "ConnectGetLoggingFilters",
@@ -169,8 +199,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_connect_get_logging_filters_ret",
+	Ret:   "admin_connect_get_logging_filters_ret",
+	Since: "3.0.0",
 }, {
+	API:      "virAdmConnectSetLoggingOutputs",
 	Args:     "admin_connect_set_logging_outputs_args",
 	Generate: "both",
 	Method:   "ConnectSetLoggingOutputs",
@@ -180,7 +212,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "3.0.0",
 }, {
+	API:      "virAdmConnectSetLoggingFilters",
 	Args:     "admin_connect_set_logging_filters_args",
 	Generate: "both",
 	Method:   "ConnectSetLoggingFilters",
@@ -190,7 +224,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "3.0.0",
 }, {
+	API:      "virAdmServerUpdateTlsFiles",
 	Args:     "admin_server_update_tls_files_args",
 	Generate: "both",
 	Method:   "ServerUpdateTLSFiles",
@@ -200,7 +236,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "6.2.0",
 }, {
+	API:      "virAdmConnectSetDaemonTimeout",
 	Args:     "admin_connect_set_daemon_timeout_args",
 	Generate: "both",
 	Method:   "ConnectSetDaemonTimeout",
@@ -210,7 +248,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "8.6.0",
 }, {
+	API:      "virAdmConnectDaemonShutdown",
 	Args:     "admin_connect_daemon_shutdown_args",
 	Generate: "both",
 	Method:   "ConnectDaemonShutdown",
@@ -220,6 +260,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "11.2.0",
 }}
 
 // Procedures returns the description of every procedure of ADMIN_PROGRAM, in number order.
@@ -277,9 +318,11 @@ func NewClient(c rpc.Caller) *Client {
 	return &Client{caller: c}
 }
 
-// ConnectOpen calls ADMIN_PROC_CONNECT_OPEN.
-func (c *Client) ConnectOpen(ctx context.Context, flags uint32) error {
-	args := ConnectOpenArgs{Flags: flags}
+// ConnectOpen calls ADMIN_PROC_CONNECT_OPEN, libvirt's virAdmConnectOpen
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectOpen).
+// Since libvirt 2.0.0.
+func (c *Client) ConnectOpen(ctx context.Context, flags libvirt.ConnectFlags) error {
+	args := ConnectOpenArgs{Flags: uint32(flags)}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcConnectOpen),
 		Program: Program,
@@ -290,7 +333,9 @@ func (c *Client) ConnectOpen(ctx context.Context, flags uint32) error {
 	return nil
 }
 
-// ConnectClose calls ADMIN_PROC_CONNECT_CLOSE.
+// ConnectClose calls ADMIN_PROC_CONNECT_CLOSE, libvirt's virAdmConnectClose
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectClose).
+// Since libvirt 2.0.0.
 func (c *Client) ConnectClose(ctx context.Context) error {
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcConnectClose),
@@ -302,7 +347,9 @@ func (c *Client) ConnectClose(ctx context.Context) error {
 	return nil
 }
 
-// ConnectGetLibVersion calls ADMIN_PROC_CONNECT_GET_LIB_VERSION.
+// ConnectGetLibVersion calls ADMIN_PROC_CONNECT_GET_LIB_VERSION, libvirt's virAdmConnectGetLibVersion
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectGetLibVersion).
+// Since libvirt 2.0.0.
 func (c *Client) ConnectGetLibVersion(ctx context.Context) (uint64, error) {
 	var ret ConnectGetLibVersionRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -315,7 +362,9 @@ func (c *Client) ConnectGetLibVersion(ctx context.Context) (uint64, error) {
 	return ret.LibVer, nil
 }
 
-// ConnectListServers calls ADMIN_PROC_CONNECT_LIST_SERVERS.
+// ConnectListServers calls ADMIN_PROC_CONNECT_LIST_SERVERS, libvirt's virAdmConnectListServers
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectListServers).
+// Since libvirt 2.0.0.
 func (c *Client) ConnectListServers(ctx context.Context, needResults uint32, flags uint32) (*ConnectListServersRet, error) {
 	args := ConnectListServersArgs{
 		Flags:       flags,
@@ -332,7 +381,9 @@ func (c *Client) ConnectListServers(ctx context.Context, needResults uint32, fla
 	return &ret, nil
 }
 
-// ConnectLookupServer calls ADMIN_PROC_CONNECT_LOOKUP_SERVER.
+// ConnectLookupServer calls ADMIN_PROC_CONNECT_LOOKUP_SERVER, libvirt's virAdmConnectLookupServer
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectLookupServer).
+// Since libvirt 2.0.0.
 func (c *Client) ConnectLookupServer(ctx context.Context, name NonnullString, flags uint32) (NonnullServer, error) {
 	args := ConnectLookupServerArgs{
 		Flags: flags,
@@ -349,7 +400,9 @@ func (c *Client) ConnectLookupServer(ctx context.Context, name NonnullString, fl
 	return ret.Srv, nil
 }
 
-// ServerGetThreadpoolParameters calls ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS.
+// ServerGetThreadpoolParameters calls ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS, libvirt's virAdmServerGetThreadPoolParameters
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerGetThreadPoolParameters).
+// Since libvirt 2.0.0.
 func (c *Client) ServerGetThreadpoolParameters(ctx context.Context, srv NonnullServer, flags uint32) ([]TypedParam, error) {
 	args := ServerGetThreadpoolParametersArgs{
 		Flags: flags,
@@ -366,7 +419,9 @@ func (c *Client) ServerGetThreadpoolParameters(ctx context.Context, srv NonnullS
 	return ret.Params, nil
 }
 
-// ServerSetThreadpoolParameters calls ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS.
+// ServerSetThreadpoolParameters calls ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS, libvirt's virAdmServerSetThreadPoolParameters
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerSetThreadPoolParameters).
+// Since libvirt 2.0.0.
 func (c *Client) ServerSetThreadpoolParameters(ctx context.Context, srv NonnullServer, params []TypedParam, flags uint32) error {
 	args := ServerSetThreadpoolParametersArgs{
 		Flags:  flags,
@@ -383,7 +438,9 @@ func (c *Client) ServerSetThreadpoolParameters(ctx context.Context, srv NonnullS
 	return nil
 }
 
-// ServerListClients calls ADMIN_PROC_SERVER_LIST_CLIENTS.
+// ServerListClients calls ADMIN_PROC_SERVER_LIST_CLIENTS, libvirt's virAdmServerListClients
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerListClients).
+// Since libvirt 2.0.0.
 func (c *Client) ServerListClients(ctx context.Context, srv NonnullServer, needResults uint32, flags uint32) (*ServerListClientsRet, error) {
 	args := ServerListClientsArgs{
 		Flags:       flags,
@@ -401,7 +458,9 @@ func (c *Client) ServerListClients(ctx context.Context, srv NonnullServer, needR
 	return &ret, nil
 }
 
-// ServerLookupClient calls ADMIN_PROC_SERVER_LOOKUP_CLIENT.
+// ServerLookupClient calls ADMIN_PROC_SERVER_LOOKUP_CLIENT, libvirt's virAdmServerLookupClient
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerLookupClient).
+// Since libvirt 2.0.0.
 func (c *Client) ServerLookupClient(ctx context.Context, srv NonnullServer, id uint64, flags uint32) (NonnullClient, error) {
 	args := ServerLookupClientArgs{
 		Flags: flags,
@@ -419,7 +478,9 @@ func (c *Client) ServerLookupClient(ctx context.Context, srv NonnullServer, id u
 	return ret.Clnt, nil
 }
 
-// ClientGetInfo calls ADMIN_PROC_CLIENT_GET_INFO.
+// ClientGetInfo calls ADMIN_PROC_CLIENT_GET_INFO, libvirt's virAdmClientGetInfo
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmClientGetInfo).
+// Since libvirt 2.0.0.
 func (c *Client) ClientGetInfo(ctx context.Context, clnt NonnullClient, flags uint32) ([]TypedParam, error) {
 	args := ClientGetInfoArgs{
 		Clnt:  clnt,
@@ -436,7 +497,9 @@ func (c *Client) ClientGetInfo(ctx context.Context, clnt NonnullClient, flags ui
 	return ret.Params, nil
 }
 
-// ClientClose calls ADMIN_PROC_CLIENT_CLOSE.
+// ClientClose calls ADMIN_PROC_CLIENT_CLOSE, libvirt's virAdmClientClose
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmClientClose).
+// Since libvirt 2.0.0.
 func (c *Client) ClientClose(ctx context.Context, clnt NonnullClient, flags uint32) error {
 	args := ClientCloseArgs{
 		Clnt:  clnt,
@@ -452,7 +515,9 @@ func (c *Client) ClientClose(ctx context.Context, clnt NonnullClient, flags uint
 	return nil
 }
 
-// ServerGetClientLimits calls ADMIN_PROC_SERVER_GET_CLIENT_LIMITS.
+// ServerGetClientLimits calls ADMIN_PROC_SERVER_GET_CLIENT_LIMITS, libvirt's virAdmServerGetClientLimits
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerGetClientLimits).
+// Since libvirt 2.0.0.
 func (c *Client) ServerGetClientLimits(ctx context.Context, srv NonnullServer, flags uint32) ([]TypedParam, error) {
 	args := ServerGetClientLimitsArgs{
 		Flags: flags,
@@ -469,7 +534,9 @@ func (c *Client) ServerGetClientLimits(ctx context.Context, srv NonnullServer, f
 	return ret.Params, nil
 }
 
-// ServerSetClientLimits calls ADMIN_PROC_SERVER_SET_CLIENT_LIMITS.
+// ServerSetClientLimits calls ADMIN_PROC_SERVER_SET_CLIENT_LIMITS, libvirt's virAdmServerSetClientLimits
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerSetClientLimits).
+// Since libvirt 2.0.0.
 func (c *Client) ServerSetClientLimits(ctx context.Context, srv NonnullServer, params []TypedParam, flags uint32) error {
 	args := ServerSetClientLimitsArgs{
 		Flags:  flags,
@@ -486,7 +553,9 @@ func (c *Client) ServerSetClientLimits(ctx context.Context, srv NonnullServer, p
 	return nil
 }
 
-// ConnectGetLoggingOutputs calls ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS.
+// ConnectGetLoggingOutputs calls ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS, libvirt's virAdmConnectGetLoggingOutputs
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectGetLoggingOutputs).
+// Since libvirt 3.0.0.
 func (c *Client) ConnectGetLoggingOutputs(ctx context.Context, flags uint32) (*ConnectGetLoggingOutputsRet, error) {
 	args := ConnectGetLoggingOutputsArgs{Flags: flags}
 	var ret ConnectGetLoggingOutputsRet
@@ -500,7 +569,9 @@ func (c *Client) ConnectGetLoggingOutputs(ctx context.Context, flags uint32) (*C
 	return &ret, nil
 }
 
-// ConnectGetLoggingFilters calls ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS.
+// ConnectGetLoggingFilters calls ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS, libvirt's virAdmConnectGetLoggingFilters
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectGetLoggingFilters).
+// Since libvirt 3.0.0.
 func (c *Client) ConnectGetLoggingFilters(ctx context.Context, flags uint32) (*ConnectGetLoggingFiltersRet, error) {
 	args := ConnectGetLoggingFiltersArgs{Flags: flags}
 	var ret ConnectGetLoggingFiltersRet
@@ -514,7 +585,9 @@ func (c *Client) ConnectGetLoggingFilters(ctx context.Context, flags uint32) (*C
 	return &ret, nil
 }
 
-// ConnectSetLoggingOutputs calls ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS.
+// ConnectSetLoggingOutputs calls ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS, libvirt's virAdmConnectSetLoggingOutputs
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectSetLoggingOutputs).
+// Since libvirt 3.0.0.
 func (c *Client) ConnectSetLoggingOutputs(ctx context.Context, outputs String, flags uint32) error {
 	args := ConnectSetLoggingOutputsArgs{
 		Flags:   flags,
@@ -530,7 +603,9 @@ func (c *Client) ConnectSetLoggingOutputs(ctx context.Context, outputs String, f
 	return nil
 }
 
-// ConnectSetLoggingFilters calls ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS.
+// ConnectSetLoggingFilters calls ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS, libvirt's virAdmConnectSetLoggingFilters
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectSetLoggingFilters).
+// Since libvirt 3.0.0.
 func (c *Client) ConnectSetLoggingFilters(ctx context.Context, filters String, flags uint32) error {
 	args := ConnectSetLoggingFiltersArgs{
 		Filters: filters,
@@ -546,7 +621,9 @@ func (c *Client) ConnectSetLoggingFilters(ctx context.Context, filters String, f
 	return nil
 }
 
-// ServerUpdateTLSFiles calls ADMIN_PROC_SERVER_UPDATE_TLS_FILES.
+// ServerUpdateTLSFiles calls ADMIN_PROC_SERVER_UPDATE_TLS_FILES, libvirt's virAdmServerUpdateTlsFiles
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerUpdateTlsFiles).
+// Since libvirt 6.2.0 (virAdmServerUpdateTlsFiles itself since 2.0.0).
 func (c *Client) ServerUpdateTLSFiles(ctx context.Context, srv NonnullServer, flags uint32) error {
 	args := ServerUpdateTLSFilesArgs{
 		Flags: flags,
@@ -562,7 +639,9 @@ func (c *Client) ServerUpdateTLSFiles(ctx context.Context, srv NonnullServer, fl
 	return nil
 }
 
-// ConnectSetDaemonTimeout calls ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT.
+// ConnectSetDaemonTimeout calls ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT, libvirt's virAdmConnectSetDaemonTimeout
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectSetDaemonTimeout).
+// Since libvirt 8.6.0.
 func (c *Client) ConnectSetDaemonTimeout(ctx context.Context, timeout uint32, flags uint32) error {
 	args := ConnectSetDaemonTimeoutArgs{
 		Flags:   flags,
@@ -578,7 +657,9 @@ func (c *Client) ConnectSetDaemonTimeout(ctx context.Context, timeout uint32, fl
 	return nil
 }
 
-// ConnectDaemonShutdown calls ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN.
+// ConnectDaemonShutdown calls ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN, libvirt's virAdmConnectDaemonShutdown
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectDaemonShutdown).
+// Since libvirt 11.2.0.
 func (c *Client) ConnectDaemonShutdown(ctx context.Context, flags uint32) error {
 	args := ConnectDaemonShutdownArgs{Flags: flags}
 	if err := c.caller.Call(ctx, rpc.Procedure{

@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	libvirt "github.com/virtrpc/virtrpc/gen/libvirt"
 	remote "github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
@@ -14,6 +15,7 @@ import (
 
 // procedures describes every procedure, in number order.
 var procedures = [...]rpc.ProcInfo{{
+	API:      "virDomainQemuMonitorCommand",
 	Args:     "qemu_domain_monitor_command_args",
 	Generate: "none",
 	Method:   "DomainMonitorCommand",
@@ -23,8 +25,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "qemu_domain_monitor_command_ret",
+	Ret:   "qemu_domain_monitor_command_ret",
+	Since: "0.8.3",
 }, {
+	API:      "virDomainQemuAttach",
 	Args:     "qemu_domain_attach_args",
 	Generate: "both",
 	Method:   "DomainAttach",
@@ -34,8 +38,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "qemu_domain_attach_ret",
+	Ret:   "qemu_domain_attach_ret",
+	Since: "0.9.4",
 }, {
+	API:      "virDomainQemuAgentCommand",
 	Args:     "qemu_domain_agent_command_args",
 	Generate: "both",
 	Method:   "DomainAgentCommand",
@@ -45,8 +51,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "qemu_domain_agent_command_ret",
+	Ret:   "qemu_domain_agent_command_ret",
+	Since: "0.10.0",
 }, {
+	API:          "virConnectDomainQemuMonitorEventRegister",
 	Args:         "qemu_connect_domain_monitor_event_register_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -57,8 +65,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "qemu_connect_domain_monitor_event_register_ret",
+	Ret:   "qemu_connect_domain_monitor_event_register_ret",
+	Since: "1.2.3",
 }, {
+	API:          "virConnectDomainQemuMonitorEventDeregister",
 	Args:         "qemu_connect_domain_monitor_event_deregister_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -69,6 +79,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.3",
 }, {
 	Event:    true,
 	Generate: "both",
@@ -80,7 +91,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.3",
 }, {
+	API:      "virDomainQemuMonitorCommandWithFiles",
 	Args:     "qemu_domain_monitor_command_with_files_args",
 	Generate: "none",
 	Method:   "DomainMonitorCommandWithFiles",
@@ -90,7 +103,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "qemu_domain_monitor_command_with_files_ret",
+	Ret:   "qemu_domain_monitor_command_with_files_ret",
+	Since: "8.2.0",
 }}
 
 // Procedures returns the description of every procedure of QEMU_PROGRAM, in number order.
@@ -135,12 +149,14 @@ func NewClient(c rpc.Caller) *Client {
 	return &Client{caller: c}
 }
 
-// DomainMonitorCommand calls QEMU_PROC_DOMAIN_MONITOR_COMMAND.
-func (c *Client) DomainMonitorCommand(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, flags uint32) (remote.NonnullString, error) {
+// DomainMonitorCommand calls QEMU_PROC_DOMAIN_MONITOR_COMMAND, libvirt's virDomainQemuMonitorCommand
+// (https://libvirt.org/html/libvirt-libvirt-qemu.html#virDomainQemuMonitorCommand).
+// Since libvirt 0.8.3.
+func (c *Client) DomainMonitorCommand(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, flags libvirt.DomainQEMUMonitorCommandFlags) (remote.NonnullString, error) {
 	args := DomainMonitorCommandArgs{
 		Cmd:   cmd,
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainMonitorCommandRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -153,7 +169,9 @@ func (c *Client) DomainMonitorCommand(ctx context.Context, dom remote.NonnullDom
 	return ret.Result, nil
 }
 
-// DomainAttach calls QEMU_PROC_DOMAIN_ATTACH.
+// DomainAttach calls QEMU_PROC_DOMAIN_ATTACH, libvirt's virDomainQemuAttach
+// (https://libvirt.org/html/libvirt-libvirt-qemu.html#virDomainQemuAttach).
+// Since libvirt 0.9.4.
 func (c *Client) DomainAttach(ctx context.Context, pidValue uint32, flags uint32) (remote.NonnullDomain, error) {
 	args := DomainAttachArgs{
 		Flags:    flags,
@@ -170,7 +188,9 @@ func (c *Client) DomainAttach(ctx context.Context, pidValue uint32, flags uint32
 	return ret.Dom, nil
 }
 
-// DomainAgentCommand calls QEMU_PROC_DOMAIN_AGENT_COMMAND.
+// DomainAgentCommand calls QEMU_PROC_DOMAIN_AGENT_COMMAND, libvirt's virDomainQemuAgentCommand
+// (https://libvirt.org/html/libvirt-libvirt-qemu.html#virDomainQemuAgentCommand).
+// Since libvirt 0.10.0.
 func (c *Client) DomainAgentCommand(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, timeout int32, flags uint32) (remote.String, error) {
 	args := DomainAgentCommandArgs{
 		Cmd:     cmd,
@@ -189,12 +209,14 @@ func (c *Client) DomainAgentCommand(ctx context.Context, dom remote.NonnullDomai
 	return ret.Result, nil
 }
 
-// ConnectDomainMonitorEventRegister calls QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER.
-func (c *Client) ConnectDomainMonitorEventRegister(ctx context.Context, dom remote.Domain, event remote.String, flags uint32) (int32, error) {
+// ConnectDomainMonitorEventRegister calls QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER, libvirt's virConnectDomainQemuMonitorEventRegister
+// (https://libvirt.org/html/libvirt-libvirt-qemu.html#virConnectDomainQemuMonitorEventRegister).
+// Since libvirt 1.2.3.
+func (c *Client) ConnectDomainMonitorEventRegister(ctx context.Context, dom remote.Domain, event remote.String, flags libvirt.ConnectDomainQEMUMonitorEventRegisterFlags) (int32, error) {
 	args := ConnectDomainMonitorEventRegisterArgs{
 		Dom:   dom,
 		Event: event,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret ConnectDomainMonitorEventRegisterRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -207,7 +229,9 @@ func (c *Client) ConnectDomainMonitorEventRegister(ctx context.Context, dom remo
 	return ret.CallbackID, nil
 }
 
-// ConnectDomainMonitorEventDeregister calls QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER.
+// ConnectDomainMonitorEventDeregister calls QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER, libvirt's virConnectDomainQemuMonitorEventDeregister
+// (https://libvirt.org/html/libvirt-libvirt-qemu.html#virConnectDomainQemuMonitorEventDeregister).
+// Since libvirt 1.2.3.
 func (c *Client) ConnectDomainMonitorEventDeregister(ctx context.Context, callbackID int32) error {
 	args := ConnectDomainMonitorEventDeregisterArgs{CallbackID: callbackID}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -220,12 +244,14 @@ func (c *Client) ConnectDomainMonitorEventDeregister(ctx context.Context, callba
 	return nil
 }
 
-// DomainMonitorCommandWithFiles calls QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES.
-func (c *Client) DomainMonitorCommandWithFiles(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, flags uint32) (remote.NonnullString, error) {
+// DomainMonitorCommandWithFiles calls QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES, libvirt's virDomainQemuMonitorCommandWithFiles
+// (https://libvirt.org/html/libvirt-libvirt-qemu.html#virDomainQemuMonitorCommandWithFiles).
+// Since libvirt 8.2.0.
+func (c *Client) DomainMonitorCommandWithFiles(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, flags libvirt.DomainQEMUMonitorCommandFlags) (remote.NonnullString, error) {
 	args := DomainMonitorCommandWithFilesArgs{
 		Cmd:   cmd,
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainMonitorCommandWithFilesRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
