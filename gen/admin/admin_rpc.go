@@ -660,8 +660,8 @@ func (c *Client) ConnectSetDaemonTimeout(ctx context.Context, timeout uint32, fl
 // ConnectDaemonShutdown calls ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN, libvirt's virAdmConnectDaemonShutdown
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectDaemonShutdown).
 // Since libvirt 11.2.0.
-func (c *Client) ConnectDaemonShutdown(ctx context.Context, flags uint32) error {
-	args := ConnectDaemonShutdownArgs{Flags: flags}
+func (c *Client) ConnectDaemonShutdown(ctx context.Context, flags libvirt.AdmConnectDaemonShutdownFlags) error {
+	args := ConnectDaemonShutdownArgs{Flags: uint32(flags)}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcConnectDaemonShutdown),
 		Program: Program,

@@ -197,8 +197,16 @@ func build(docs []*document, names []string) (*apifacts.API, error) {
 		for _, fn := range d.Symbols.Functions {
 			f := &apifacts.Function{Name: fn.Name, File: fn.File, Since: fn.Version, Module: mod}
 			for _, a := range fn.Args {
-				if a.Name == "flags" {
-					f.Flags = flagsEnum(a.Info, enums)
+				if a.Name != "flags" {
+					continue
+				}
+				f.Flags = flagsEnum(a.Info, enums)
+				if f.Flags == "" && !strings.Contains(a.Info, "vir") && enums[fn.Name+"Flags"] != nil {
+					// libvirt names a function's flags enum after it;
+					// a few arguments' documentation forgets to say
+					// so (virAdmConnectDaemonShutdown's "optional
+					// extra flags").
+					f.Flags = fn.Name + "Flags"
 				}
 			}
 			mod.Functions = append(mod.Functions, f)
