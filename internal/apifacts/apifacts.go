@@ -47,6 +47,9 @@ type API struct {
 	// "12.8.0".
 	Release string
 	Modules []*Module
+	// File is the name Read was given, for positioned errors about the
+	// facts in later stages; each fact records its Line.
+	File string
 }
 
 // Module is one API module: one of libvirt's API description files.
@@ -70,6 +73,7 @@ type Function struct {
 	// documentation names exactly one; "" otherwise.
 	Flags  string
 	Module *Module
+	Line   int
 }
 
 // Enum is one C enum type.
@@ -79,6 +83,7 @@ type Enum struct {
 	Since   string
 	Members []*Member // by value, then name
 	Module  *Module
+	Line    int
 }
 
 // Member is one enum constant.
@@ -86,6 +91,7 @@ type Member struct {
 	Name  string // VIR_DOMAIN_RUNNING
 	Value int64
 	Since string
+	Line  int
 }
 
 // String is a string constant, such as a typed-parameter field name.
@@ -94,6 +100,7 @@ type String struct {
 	File  string
 	Since string
 	Value string // "weight"
+	Line  int
 }
 
 // Function returns the function with the given name in any module, or nil.
@@ -209,7 +216,7 @@ func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line,
 // Read parses facts in text form; name is the file's name for errors.
 // Every fault is reported with its line.
 func Read(r io.Reader, name string) (*API, error) {
-	api := &API{}
+	api := &API{File: name}
 	var mod *Module
 	var enum *Enum
 	sc := bufio.NewScanner(r)
@@ -250,7 +257,7 @@ func Read(r io.Reader, name string) (*API, error) {
 			if err := declare(f[0]); err != nil {
 				return nil, err
 			}
-			enum.Members = append(enum.Members, &Member{Name: f[0], Value: v, Since: f[2]})
+			enum.Members = append(enum.Members, &Member{Name: f[0], Value: v, Since: f[2], Line: line})
 			continue
 		}
 		enum = nil
@@ -284,7 +291,7 @@ func Read(r io.Reader, name string) (*API, error) {
 			if err := declare(f[0]); err != nil {
 				return nil, err
 			}
-			fn := &Function{Name: f[0], File: f[1], Since: f[2], Module: mod}
+			fn := &Function{Name: f[0], File: f[1], Since: f[2], Module: mod, Line: line}
 			if len(f) == 4 {
 				fn.Flags = f[3]
 			}
@@ -299,7 +306,7 @@ func Read(r io.Reader, name string) (*API, error) {
 			if err := declare(f[0]); err != nil {
 				return nil, err
 			}
-			enum = &Enum{Name: f[0], File: f[1], Since: f[2], Module: mod}
+			enum = &Enum{Name: f[0], File: f[1], Since: f[2], Module: mod, Line: line}
 			mod.Enums = append(mod.Enums, enum)
 		case "string":
 			if len(f) < 4 {
@@ -320,7 +327,7 @@ func Read(r io.Reader, name string) (*API, error) {
 			if err := declare(f[0]); err != nil {
 				return nil, err
 			}
-			mod.Strings = append(mod.Strings, &String{Name: f[0], File: f[1], Since: f[2], Value: v})
+			mod.Strings = append(mod.Strings, &String{Name: f[0], File: f[1], Since: f[2], Value: v, Line: line})
 		default:
 			return nil, fail("unknown line kind %q (want release, module, func, enum or string)", keyword)
 		}
@@ -334,7 +341,7 @@ func Read(r io.Reader, name string) (*API, error) {
 	for _, m := range api.Modules {
 		for _, fn := range m.Functions {
 			if fn.Flags != "" && api.Enum(fn.Flags) == nil {
-				return nil, fmt.Errorf("%s: func %s: flags enum %s is not declared", name, fn.Name, fn.Flags)
+				return nil, &Error{File: name, Line: fn.Line, Msg: fmt.Sprintf("func %s: flags enum %s is not declared", fn.Name, fn.Flags)}
 			}
 		}
 	}

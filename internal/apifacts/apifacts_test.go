@@ -126,7 +126,7 @@ func TestReadErrors(t *testing.T) {
 		{"bad string", "release 1.0.0\nmodule m\nstring VIR_S f 1.0.0 weight\n", "x:3: string VIR_S: value weight is not a Go string literal"},
 		{"unknown kind", "release 1.0.0\nmodule m\nmacro X\n", "x:3: unknown line kind \"macro\""},
 		{"fields", "release 1.0.0\nmodule m\nfunc virX f\n", "x:3: func: want NAME FILE SINCE [FLAGS-ENUM], got 2 fields"},
-		{"undeclared flags enum", "release 1.0.0\nmodule m\nfunc virX f 1.0.0 virNone\n", "x: func virX: flags enum virNone is not declared"},
+		{"undeclared flags enum", "release 1.0.0\nmodule m\nfunc virX f 1.0.0 virNone\n", "x:3: func virX: flags enum virNone is not declared"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/virtrpc/virtrpc/internal/apifacts"
+	"github.com/virtrpc/virtrpc/internal/xdrspec/ast"
 )
 
 // APIPackage is the Go package of libvirt's public constants, made from the
@@ -111,6 +112,27 @@ func (b *builder) apiPackage(api *apifacts.API) *APIPackage {
 				s.GoName += "Field"
 			}
 			taken[s.GoName] = true
+		}
+	}
+	// Facts from a newer libvirt might still give two constants one Go
+	// name: say which, rather than write Go that does not compile.
+	names := map[string]string{}
+	add := func(goName, cName string, line int) {
+		if prev, dup := names[goName]; dup {
+			b.errs.Add(ast.Pos{File: api.File, Line: line, Col: 1}, "the Go name %s of %s is also %s's in package libvirt", goName, cName, prev)
+			return
+		}
+		names[goName] = cName
+	}
+	for _, am := range p.Modules {
+		for _, ae := range am.Enums {
+			add(ae.GoName, ae.Src.Name, ae.Src.Line)
+			for _, m := range ae.Members {
+				add(m.GoName, m.Src.Name, m.Src.Line)
+			}
+		}
+		for _, s := range am.Strings {
+			add(s.GoName, s.Src.Name, s.Src.Line)
 		}
 	}
 	b.apiEnums = byName

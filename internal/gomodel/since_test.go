@@ -191,3 +191,18 @@ func TestOrderRule(t *testing.T) {
 		t.Errorf("table dates out of order: %v", err)
 	}
 }
+
+// TestAPINameClash checks that constants given one Go name are reported
+// at their line of the facts file instead of making Go that does not
+// compile.
+func TestAPINameClash(t *testing.T) {
+	facts := "release 1.0.0\nmodule libvirt\nstring VIR_A_B f 1.0.0 \"x\"\nstring VIR_a_B f 1.0.0 \"y\"\nstring VIR_A_b f 1.0.0 \"z\"\n"
+	api, err := apifacts.Read(strings.NewReader(facts), "clash.facts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Build(&check.Spec{}, Options{ImportBase: "example.com/gen", API: api})
+	if err == nil || !strings.Contains(err.Error(), "clash.facts:4:1: the Go name ABField of VIR_a_B is also VIR_A_b's in package libvirt") {
+		t.Errorf("got %v", err)
+	}
+}
