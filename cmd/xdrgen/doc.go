@@ -91,8 +91,9 @@
 // in virtrpc's own text form: names, values, header files and since
 // versions of the functions, enums and string constants of every module,
 // and the enum each function's flags argument takes, taken from the
-// argument's documentation when it names exactly one enum. libvirt's prose
-// is not kept. The output is sorted and has one fact per line, so that a
+// argument's documentation when it names exactly one enum (or, when it
+// names none, the enum named after the function, as
+// virAdmConnectDaemonShutdownFlags is). libvirt's prose is not kept. The output is sorted and has one fact per line, so that a
 // refresh diffs well; `go doc ./internal/apifacts` describes the lines.
 // libvirt-api.xml must be among the files (it gives the release). `make
 // protocol LIBVIRT_API=DIR` runs it into protocol/libvirt-api.facts.

@@ -69,8 +69,9 @@ type Function struct {
 	// which names its page of libvirt's reference.
 	File  string
 	Since string
-	// Flags is the enum the flags argument takes, when the function's
-	// documentation names exactly one; "" otherwise.
+	// Flags is the enum the flags argument takes, when the argument's
+	// documentation names exactly one (or names none and an enum is
+	// named after the function); "" otherwise.
 	Flags  string
 	Module *Module
 	Line   int
