@@ -2,8 +2,12 @@
 
 GO ?= go
 # LIBVIRT_SOURCE: a libvirt source tree (or a folder holding its .x files)
-# for `make protocol`.
+# for `make protocol`. LIBVIRT_API: a folder holding libvirt's four API
+# descriptions (libvirt-api.xml, libvirt-qemu-api.xml, libvirt-lxc-api.xml,
+# libvirt-admin-api.xml: Debian's libvirt-dev puts them in
+# /usr/share/libvirt/api, a libvirt build in build/docs).
 LIBVIRT_SOURCE ?=
+LIBVIRT_API ?=
 FUZZTIME ?= 30s
 
 # The protocol files taken from libvirt, as FILE=PATH-IN-A-LIBVIRT-TREE.
@@ -46,10 +50,15 @@ lint:
 	$(GO) tool staticcheck ./...
 
 # protocol transcribes libvirt's .x files into protocol/ with our own
-# formatter, keeping the wire facts and annotations and none of the prose.
+# formatter, keeping the wire facts and annotations and none of the prose,
+# and libvirt's API descriptions into protocol/libvirt-api.facts with our
+# own `xdrgen api`, keeping the facts the generator uses and none of the
+# prose. Either source may be given alone.
+API_FILES = libvirt-api.xml libvirt-qemu-api.xml libvirt-lxc-api.xml libvirt-admin-api.xml
+
 protocol:
-	@test -n "$(LIBVIRT_SOURCE)" || { echo "usage: make protocol LIBVIRT_SOURCE=/path/to/libvirt"; exit 2; }
-	@set -e; for pair in $(PROTOCOL_FILES); do \
+	@test -n "$(LIBVIRT_SOURCE)$(LIBVIRT_API)" || { echo "usage: make protocol [LIBVIRT_SOURCE=/path/to/libvirt] [LIBVIRT_API=/path/to/api-xml-dir]"; exit 2; }
+	@set -e; test -n "$(LIBVIRT_SOURCE)" || exit 0; for pair in $(PROTOCOL_FILES); do \
 		name=$${pair%%=*}; path=$${pair#*=}; \
 		src="$(LIBVIRT_SOURCE)/$$path"; \
 		[ -f "$$src" ] || src="$(LIBVIRT_SOURCE)/$$name"; \
@@ -58,4 +67,7 @@ protocol:
 		mv protocol/$$name.tmp protocol/$$name; \
 		echo "protocol/$$name <- $$src"; \
 	done
+	@set -e; test -n "$(LIBVIRT_API)" || exit 0; \
+		$(GO) run ./cmd/xdrgen api -o protocol/libvirt-api.facts $(addprefix $(LIBVIRT_API)/,$(API_FILES)); \
+		echo "protocol/libvirt-api.facts <- $(LIBVIRT_API)"
 	$(GO) run ./cmd/xdrgen check protocol/*.x

@@ -6,10 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/virtrpc/virtrpc/gen/admin"
 	"github.com/virtrpc/virtrpc/gen/keepalive"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
+	"github.com/virtrpc/virtrpc/gen/lxc"
 	"github.com/virtrpc/virtrpc/gen/qemu"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/rpc"
@@ -174,8 +179,9 @@ func TestProcedureTables(t *testing.T) {
 			}
 		}
 	}
-	if streams != 7 {
-		t.Errorf("%d stream procedures, want 7", streams)
+	// Every stream procedure carries one @readstream or @writestream note.
+	if want := len(regexp.MustCompile(`@(read|write)stream`).FindAll(src, -1)); streams != want {
+		t.Errorf("%d stream procedures, the .x file annotates %d", streams, want)
 	}
 	if events == 0 {
 		t.Error("no events")
@@ -203,7 +209,83 @@ func TestProcedureTables(t *testing.T) {
 			t.Errorf("keepalive %s is not marked as a message", p.Name)
 		}
 	}
-	if n := len(qemu.Procedures()); n != 6 {
-		t.Errorf("qemu has %d procedures", n)
+	qsrc, err := os.ReadFile(filepath.Join("..", "protocol", "qemu_protocol.x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, want := len(qemu.Procedures()), len(regexp.MustCompile(`(?m)^\s*QEMU_PROC_\w+ = \d+`).FindAll(qsrc, -1)); n != want {
+		t.Errorf("qemu has %d procedures, its .x file %d", n, want)
+	}
+}
+
+// version parses a libvirt release for comparison.
+func version(t *testing.T, s string) [3]int {
+	t.Helper()
+	var v [3]int
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		t.Fatalf("release %q is not MAJOR.MINOR.MICRO", s)
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			t.Fatalf("release %q: %v", s, err)
+		}
+		v[i] = n
+	}
+	return v
+}
+
+// TestProcedureSince checks what the generated tables say of each
+// procedure's API and release: every procedure has a release; releases
+// never go down as numbers go up within a program (libvirt numbers
+// procedures in release order); every call that is not a step of
+// migration, authentication or a feature probe names its C function.
+func TestProcedureSince(t *testing.T) {
+	internal := regexp.MustCompile(`^REMOTE_PROC_(DOMAIN_MIGRATE_\w+|AUTH_\w+|CONNECT_SUPPORTS_FEATURE)$`)
+	tables := map[string][]rpc.ProcInfo{
+		"remote": remote.Procedures(), "qemu": qemu.Procedures(), "lxc": lxc.Procedures(),
+		"admin": admin.Procedures(), "keepalive": keepalive.Procedures(),
+	}
+	for name, procs := range tables {
+		var prev [3]int
+		for _, p := range procs {
+			if p.Since == "" {
+				t.Errorf("%s: no release", p.Name)
+				continue
+			}
+			v := version(t, p.Since)
+			if slices.Compare(v[:], prev[:]) < 0 {
+				t.Errorf("%s %s: since %s, older than the procedure before it", name, p.Name, p.Since)
+			}
+			prev = v
+			if name == "keepalive" {
+				if p.Since != "0.9.8" || p.API != "" {
+					t.Errorf("%s: %+v", p.Name, p)
+				}
+				continue
+			}
+			switch {
+			case p.Event && p.API != "" && !strings.Contains(p.API, "_EVENT_ID_"):
+				t.Errorf("event %s serves %s, not an event ID", p.Name, p.API)
+			case !p.Event && p.API == "" && !internal.MatchString(p.Name):
+				t.Errorf("%s names no C function", p.Name)
+			case !p.Event && p.API != "" && !strings.HasPrefix(p.API, "vir"):
+				t.Errorf("%s: API %q is not a C function", p.Name, p.API)
+			}
+		}
+	}
+	// A few known facts.
+	want := map[int32][2]string{
+		int32(remote.ProcDomainGetInfo):                         {"virDomainGetInfo", ""},
+		int32(remote.ProcDomainEventCallbackLifecycle):          {"VIR_DOMAIN_EVENT_ID_LIFECYCLE", "1.2.1"},
+		int32(remote.ProcConnectDomainEventCallbackRegisterAny): {"virConnectDomainEventRegisterAny", "1.2.1"},
+		int32(remote.ProcDomainSetBlockThreshold):               {"virDomainSetBlockThreshold", "3.2.0"},
+	}
+	for n, w := range want {
+		p, _ := remote.ProcedureInfo(n)
+		if p.API != w[0] || w[1] != "" && p.Since != w[1] {
+			t.Errorf("%s: API %q since %q, want %q %q", p.Name, p.API, p.Since, w[0], w[1])
+		}
 	}
 }

@@ -26,6 +26,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runFmt(args[1:], stdout, stderr)
 	case "gen":
 		return runGen(args[1:], stdout, stderr)
+	case "api":
+		return runAPI(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -38,7 +40,8 @@ func usage(w io.Writer) {
 	io.WriteString(w, `usage:
 	xdrgen check [-D NAME=VALUE]... FILE...
 	xdrgen fmt [-strip-comments] [-w] FILE...
-	xdrgen gen -o DIR -import PATH [-pkg FILE=NAME]... [-D NAME=VALUE]... FILE...
+	xdrgen gen -o DIR -import PATH [-pkg FILE=NAME]... [-D NAME=VALUE]... [-api FILE] FILE...
+	xdrgen api [-o FILE] API.xml...
 Run "go doc github.com/virtrpc/virtrpc/cmd/xdrgen" for details.
 `)
 }

@@ -5,6 +5,7 @@ package admin
 import (
 	"cmp"
 	"context"
+	libvirt "github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 // procedures describes every procedure, in number order.
 var procedures = [...]rpc.ProcInfo{{
+	API:      "virAdmConnectOpen",
 	Args:     "admin_connect_open_args",
 	Generate: "none",
 	Method:   "ConnectOpen",
@@ -21,7 +23,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.0.0",
 }, {
+	API:      "virAdmConnectClose",
 	Generate: "none",
 	Method:   "ConnectClose",
 	Name:     "ADMIN_PROC_CONNECT_CLOSE",
@@ -30,7 +34,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.0.0",
 }, {
+	API:      "virAdmConnectGetLibVersion",
 	Generate: "both",
 	Method:   "ConnectGetLibVersion",
 	Name:     "ADMIN_PROC_CONNECT_GET_LIB_VERSION",
@@ -39,8 +45,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_connect_get_lib_version_ret",
+	Ret:   "admin_connect_get_lib_version_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmConnectListServers",
 	Args:     "admin_connect_list_servers_args",
 	Generate: "both",
 	Method:   "ConnectListServers",
@@ -50,8 +58,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_connect_list_servers_ret",
+	Ret:   "admin_connect_list_servers_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmConnectLookupServer",
 	Args:     "admin_connect_lookup_server_args",
 	Generate: "both",
 	Method:   "ConnectLookupServer",
@@ -61,8 +71,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_connect_lookup_server_ret",
+	Ret:   "admin_connect_lookup_server_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmServerGetThreadPoolParameters",
 	Args:     "admin_server_get_threadpool_parameters_args",
 	Generate: "none",
 	Method:   "ServerGetThreadpoolParameters",
@@ -72,8 +84,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_server_get_threadpool_parameters_ret",
+	Ret:   "admin_server_get_threadpool_parameters_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmServerSetThreadPoolParameters",
 	Args:     "admin_server_set_threadpool_parameters_args",
 	Generate: "none",
 	Method:   "ServerSetThreadpoolParameters",
@@ -83,7 +97,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.0.0",
 }, {
+	API:      "virAdmServerListClients",
 	Args:     "admin_server_list_clients_args",
 	Generate: "both",
 	Method:   "ServerListClients",
@@ -93,8 +109,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_server_list_clients_ret",
+	Ret:   "admin_server_list_clients_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmServerLookupClient",
 	Args:     "admin_server_lookup_client_args",
 	Generate: "both",
 	Method:   "ServerLookupClient",
@@ -104,8 +122,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_server_lookup_client_ret",
+	Ret:   "admin_server_lookup_client_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmClientGetInfo",
 	Args:     "admin_client_get_info_args",
 	Generate: "none",
 	Method:   "ClientGetInfo",
@@ -115,8 +135,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_client_get_info_ret",
+	Ret:   "admin_client_get_info_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmClientClose",
 	Args:     "admin_client_close_args",
 	Generate: "both",
 	Method:   "ClientClose",
@@ -126,7 +148,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.0.0",
 }, {
+	API:      "virAdmServerGetClientLimits",
 	Args:     "admin_server_get_client_limits_args",
 	Generate: "none",
 	Method:   "ServerGetClientLimits",
@@ -136,8 +160,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_server_get_client_limits_ret",
+	Ret:   "admin_server_get_client_limits_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virAdmServerSetClientLimits",
 	Args:     "admin_server_set_client_limits_args",
 	Generate: "none",
 	Method:   "ServerSetClientLimits",
@@ -147,7 +173,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.0.0",
 }, {
+	API:      "virAdmConnectGetLoggingOutputs",
 	Args:     "admin_connect_get_logging_outputs_args",
 	Generate: "none",
 	Method:   "ConnectGetLoggingOutputs",
@@ -157,8 +185,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_connect_get_logging_outputs_ret",
+	Ret:   "admin_connect_get_logging_outputs_ret",
+	Since: "3.0.0",
 }, {
+	API:      "virAdmConnectGetLoggingFilters",
 	Args:     "admin_connect_get_logging_filters_args",
 	Generate: "none",
 	Method:   "ConnectGetLoggingFilters",
@@ -168,8 +198,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "admin_connect_get_logging_filters_ret",
+	Ret:   "admin_connect_get_logging_filters_ret",
+	Since: "3.0.0",
 }, {
+	API:      "virAdmConnectSetLoggingOutputs",
 	Args:     "admin_connect_set_logging_outputs_args",
 	Generate: "both",
 	Method:   "ConnectSetLoggingOutputs",
@@ -179,7 +211,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "3.0.0",
 }, {
+	API:      "virAdmConnectSetLoggingFilters",
 	Args:     "admin_connect_set_logging_filters_args",
 	Generate: "both",
 	Method:   "ConnectSetLoggingFilters",
@@ -189,7 +223,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "3.0.0",
 }, {
+	API:      "virAdmServerUpdateTlsFiles",
 	Args:     "admin_server_update_tls_files_args",
 	Generate: "both",
 	Method:   "ServerUpdateTLSFiles",
@@ -199,7 +235,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "6.2.0",
 }, {
+	API:      "virAdmConnectSetDaemonTimeout",
 	Args:     "admin_connect_set_daemon_timeout_args",
 	Generate: "both",
 	Method:   "ConnectSetDaemonTimeout",
@@ -209,6 +247,19 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "8.6.0",
+}, {
+	API:      "virAdmConnectDaemonShutdown",
+	Args:     "admin_connect_daemon_shutdown_args",
+	Generate: "both",
+	Method:   "ConnectDaemonShutdown",
+	Name:     "ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcConnectDaemonShutdown),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+	Since: "11.2.0",
 }}
 
 // Procedures returns the description of every procedure of ADMIN_PROGRAM, in number order.
@@ -249,6 +300,7 @@ func _() {
 	_ = x[ProcConnectSetLoggingFilters-17]
 	_ = x[ProcServerUpdateTLSFiles-18]
 	_ = x[ProcConnectSetDaemonTimeout-19]
+	_ = x[ProcConnectDaemonShutdown-20]
 }
 
 /*
@@ -265,9 +317,11 @@ func NewClient(c rpc.Caller) *Client {
 	return &Client{caller: c}
 }
 
-// ConnectOpen calls ADMIN_PROC_CONNECT_OPEN.
-func (c *Client) ConnectOpen(ctx context.Context, flags uint32) error {
-	args := ConnectOpenArgs{Flags: flags}
+// ConnectOpen calls ADMIN_PROC_CONNECT_OPEN, libvirt's virAdmConnectOpen
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectOpen).
+// Since libvirt 2.0.0.
+func (c *Client) ConnectOpen(ctx context.Context, flags libvirt.ConnectFlags) error {
+	args := ConnectOpenArgs{Flags: uint32(flags)}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcConnectOpen),
 		Program: Program,
@@ -278,7 +332,9 @@ func (c *Client) ConnectOpen(ctx context.Context, flags uint32) error {
 	return nil
 }
 
-// ConnectClose calls ADMIN_PROC_CONNECT_CLOSE.
+// ConnectClose calls ADMIN_PROC_CONNECT_CLOSE, libvirt's virAdmConnectClose
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectClose).
+// Since libvirt 2.0.0.
 func (c *Client) ConnectClose(ctx context.Context) error {
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcConnectClose),
@@ -290,7 +346,9 @@ func (c *Client) ConnectClose(ctx context.Context) error {
 	return nil
 }
 
-// ConnectGetLibVersion calls ADMIN_PROC_CONNECT_GET_LIB_VERSION.
+// ConnectGetLibVersion calls ADMIN_PROC_CONNECT_GET_LIB_VERSION, libvirt's virAdmConnectGetLibVersion
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectGetLibVersion).
+// Since libvirt 2.0.0.
 func (c *Client) ConnectGetLibVersion(ctx context.Context) (uint64, error) {
 	var ret ConnectGetLibVersionRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -303,7 +361,9 @@ func (c *Client) ConnectGetLibVersion(ctx context.Context) (uint64, error) {
 	return ret.LibVer, nil
 }
 
-// ConnectListServers calls ADMIN_PROC_CONNECT_LIST_SERVERS.
+// ConnectListServers calls ADMIN_PROC_CONNECT_LIST_SERVERS, libvirt's virAdmConnectListServers
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectListServers).
+// Since libvirt 2.0.0.
 func (c *Client) ConnectListServers(ctx context.Context, needResults uint32, flags uint32) (*ConnectListServersRet, error) {
 	args := ConnectListServersArgs{
 		Flags:       flags,
@@ -320,7 +380,9 @@ func (c *Client) ConnectListServers(ctx context.Context, needResults uint32, fla
 	return &ret, nil
 }
 
-// ConnectLookupServer calls ADMIN_PROC_CONNECT_LOOKUP_SERVER.
+// ConnectLookupServer calls ADMIN_PROC_CONNECT_LOOKUP_SERVER, libvirt's virAdmConnectLookupServer
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectLookupServer).
+// Since libvirt 2.0.0.
 func (c *Client) ConnectLookupServer(ctx context.Context, name NonnullString, flags uint32) (NonnullServer, error) {
 	args := ConnectLookupServerArgs{
 		Flags: flags,
@@ -337,7 +399,9 @@ func (c *Client) ConnectLookupServer(ctx context.Context, name NonnullString, fl
 	return ret.Srv, nil
 }
 
-// ServerGetThreadpoolParameters calls ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS.
+// ServerGetThreadpoolParameters calls ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS, libvirt's virAdmServerGetThreadPoolParameters
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerGetThreadPoolParameters).
+// Since libvirt 2.0.0.
 func (c *Client) ServerGetThreadpoolParameters(ctx context.Context, srv NonnullServer, flags uint32) ([]TypedParam, error) {
 	args := ServerGetThreadpoolParametersArgs{
 		Flags: flags,
@@ -354,7 +418,9 @@ func (c *Client) ServerGetThreadpoolParameters(ctx context.Context, srv NonnullS
 	return ret.Params, nil
 }
 
-// ServerSetThreadpoolParameters calls ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS.
+// ServerSetThreadpoolParameters calls ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS, libvirt's virAdmServerSetThreadPoolParameters
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerSetThreadPoolParameters).
+// Since libvirt 2.0.0.
 func (c *Client) ServerSetThreadpoolParameters(ctx context.Context, srv NonnullServer, params []TypedParam, flags uint32) error {
 	args := ServerSetThreadpoolParametersArgs{
 		Flags:  flags,
@@ -371,7 +437,9 @@ func (c *Client) ServerSetThreadpoolParameters(ctx context.Context, srv NonnullS
 	return nil
 }
 
-// ServerListClients calls ADMIN_PROC_SERVER_LIST_CLIENTS.
+// ServerListClients calls ADMIN_PROC_SERVER_LIST_CLIENTS, libvirt's virAdmServerListClients
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerListClients).
+// Since libvirt 2.0.0.
 func (c *Client) ServerListClients(ctx context.Context, srv NonnullServer, needResults uint32, flags uint32) (*ServerListClientsRet, error) {
 	args := ServerListClientsArgs{
 		Flags:       flags,
@@ -389,7 +457,9 @@ func (c *Client) ServerListClients(ctx context.Context, srv NonnullServer, needR
 	return &ret, nil
 }
 
-// ServerLookupClient calls ADMIN_PROC_SERVER_LOOKUP_CLIENT.
+// ServerLookupClient calls ADMIN_PROC_SERVER_LOOKUP_CLIENT, libvirt's virAdmServerLookupClient
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerLookupClient).
+// Since libvirt 2.0.0.
 func (c *Client) ServerLookupClient(ctx context.Context, srv NonnullServer, id uint64, flags uint32) (NonnullClient, error) {
 	args := ServerLookupClientArgs{
 		Flags: flags,
@@ -407,7 +477,9 @@ func (c *Client) ServerLookupClient(ctx context.Context, srv NonnullServer, id u
 	return ret.Clnt, nil
 }
 
-// ClientGetInfo calls ADMIN_PROC_CLIENT_GET_INFO.
+// ClientGetInfo calls ADMIN_PROC_CLIENT_GET_INFO, libvirt's virAdmClientGetInfo
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmClientGetInfo).
+// Since libvirt 2.0.0.
 func (c *Client) ClientGetInfo(ctx context.Context, clnt NonnullClient, flags uint32) ([]TypedParam, error) {
 	args := ClientGetInfoArgs{
 		Clnt:  clnt,
@@ -424,7 +496,9 @@ func (c *Client) ClientGetInfo(ctx context.Context, clnt NonnullClient, flags ui
 	return ret.Params, nil
 }
 
-// ClientClose calls ADMIN_PROC_CLIENT_CLOSE.
+// ClientClose calls ADMIN_PROC_CLIENT_CLOSE, libvirt's virAdmClientClose
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmClientClose).
+// Since libvirt 2.0.0.
 func (c *Client) ClientClose(ctx context.Context, clnt NonnullClient, flags uint32) error {
 	args := ClientCloseArgs{
 		Clnt:  clnt,
@@ -440,7 +514,9 @@ func (c *Client) ClientClose(ctx context.Context, clnt NonnullClient, flags uint
 	return nil
 }
 
-// ServerGetClientLimits calls ADMIN_PROC_SERVER_GET_CLIENT_LIMITS.
+// ServerGetClientLimits calls ADMIN_PROC_SERVER_GET_CLIENT_LIMITS, libvirt's virAdmServerGetClientLimits
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerGetClientLimits).
+// Since libvirt 2.0.0.
 func (c *Client) ServerGetClientLimits(ctx context.Context, srv NonnullServer, flags uint32) ([]TypedParam, error) {
 	args := ServerGetClientLimitsArgs{
 		Flags: flags,
@@ -457,7 +533,9 @@ func (c *Client) ServerGetClientLimits(ctx context.Context, srv NonnullServer, f
 	return ret.Params, nil
 }
 
-// ServerSetClientLimits calls ADMIN_PROC_SERVER_SET_CLIENT_LIMITS.
+// ServerSetClientLimits calls ADMIN_PROC_SERVER_SET_CLIENT_LIMITS, libvirt's virAdmServerSetClientLimits
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerSetClientLimits).
+// Since libvirt 2.0.0.
 func (c *Client) ServerSetClientLimits(ctx context.Context, srv NonnullServer, params []TypedParam, flags uint32) error {
 	args := ServerSetClientLimitsArgs{
 		Flags:  flags,
@@ -474,7 +552,9 @@ func (c *Client) ServerSetClientLimits(ctx context.Context, srv NonnullServer, p
 	return nil
 }
 
-// ConnectGetLoggingOutputs calls ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS.
+// ConnectGetLoggingOutputs calls ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS, libvirt's virAdmConnectGetLoggingOutputs
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectGetLoggingOutputs).
+// Since libvirt 3.0.0.
 func (c *Client) ConnectGetLoggingOutputs(ctx context.Context, flags uint32) (*ConnectGetLoggingOutputsRet, error) {
 	args := ConnectGetLoggingOutputsArgs{Flags: flags}
 	var ret ConnectGetLoggingOutputsRet
@@ -488,7 +568,9 @@ func (c *Client) ConnectGetLoggingOutputs(ctx context.Context, flags uint32) (*C
 	return &ret, nil
 }
 
-// ConnectGetLoggingFilters calls ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS.
+// ConnectGetLoggingFilters calls ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS, libvirt's virAdmConnectGetLoggingFilters
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectGetLoggingFilters).
+// Since libvirt 3.0.0.
 func (c *Client) ConnectGetLoggingFilters(ctx context.Context, flags uint32) (*ConnectGetLoggingFiltersRet, error) {
 	args := ConnectGetLoggingFiltersArgs{Flags: flags}
 	var ret ConnectGetLoggingFiltersRet
@@ -502,7 +584,9 @@ func (c *Client) ConnectGetLoggingFilters(ctx context.Context, flags uint32) (*C
 	return &ret, nil
 }
 
-// ConnectSetLoggingOutputs calls ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS.
+// ConnectSetLoggingOutputs calls ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS, libvirt's virAdmConnectSetLoggingOutputs
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectSetLoggingOutputs).
+// Since libvirt 3.0.0.
 func (c *Client) ConnectSetLoggingOutputs(ctx context.Context, outputs String, flags uint32) error {
 	args := ConnectSetLoggingOutputsArgs{
 		Flags:   flags,
@@ -518,7 +602,9 @@ func (c *Client) ConnectSetLoggingOutputs(ctx context.Context, outputs String, f
 	return nil
 }
 
-// ConnectSetLoggingFilters calls ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS.
+// ConnectSetLoggingFilters calls ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS, libvirt's virAdmConnectSetLoggingFilters
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectSetLoggingFilters).
+// Since libvirt 3.0.0.
 func (c *Client) ConnectSetLoggingFilters(ctx context.Context, filters String, flags uint32) error {
 	args := ConnectSetLoggingFiltersArgs{
 		Filters: filters,
@@ -534,7 +620,9 @@ func (c *Client) ConnectSetLoggingFilters(ctx context.Context, filters String, f
 	return nil
 }
 
-// ServerUpdateTLSFiles calls ADMIN_PROC_SERVER_UPDATE_TLS_FILES.
+// ServerUpdateTLSFiles calls ADMIN_PROC_SERVER_UPDATE_TLS_FILES, libvirt's virAdmServerUpdateTlsFiles
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerUpdateTlsFiles).
+// Since libvirt 6.2.0 (virAdmServerUpdateTlsFiles itself since 2.0.0).
 func (c *Client) ServerUpdateTLSFiles(ctx context.Context, srv NonnullServer, flags uint32) error {
 	args := ServerUpdateTLSFilesArgs{
 		Flags: flags,
@@ -550,7 +638,9 @@ func (c *Client) ServerUpdateTLSFiles(ctx context.Context, srv NonnullServer, fl
 	return nil
 }
 
-// ConnectSetDaemonTimeout calls ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT.
+// ConnectSetDaemonTimeout calls ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT, libvirt's virAdmConnectSetDaemonTimeout
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectSetDaemonTimeout).
+// Since libvirt 8.6.0.
 func (c *Client) ConnectSetDaemonTimeout(ctx context.Context, timeout uint32, flags uint32) error {
 	args := ConnectSetDaemonTimeoutArgs{
 		Flags:   flags,
@@ -558,6 +648,21 @@ func (c *Client) ConnectSetDaemonTimeout(ctx context.Context, timeout uint32, fl
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcConnectSetDaemonTimeout),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ConnectDaemonShutdown calls ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN, libvirt's virAdmConnectDaemonShutdown
+// (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectDaemonShutdown).
+// Since libvirt 11.2.0.
+func (c *Client) ConnectDaemonShutdown(ctx context.Context, flags libvirt.AdmConnectDaemonShutdownFlags) error {
+	args := ConnectDaemonShutdownArgs{Flags: uint32(flags)}
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcConnectDaemonShutdown),
 		Program: Program,
 		Version: ProtocolVersion,
 	}, &args, nil); err != nil {
@@ -610,6 +715,8 @@ type Handler interface {
 	ServerUpdateTLSFiles(ctx context.Context, args *ServerUpdateTLSFilesArgs) error
 	// ConnectSetDaemonTimeout serves ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT.
 	ConnectSetDaemonTimeout(ctx context.Context, args *ConnectSetDaemonTimeoutArgs) error
+	// ConnectDaemonShutdown serves ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN.
+	ConnectDaemonShutdown(ctx context.Context, args *ConnectDaemonShutdownArgs) error
 }
 
 // UnimplementedHandler answers every procedure with libvirt's "not supported" error.
@@ -708,6 +815,11 @@ func (UnimplementedHandler) ServerUpdateTLSFiles(ctx context.Context, args *Serv
 // ConnectSetDaemonTimeout answers that ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT is not supported.
 func (UnimplementedHandler) ConnectSetDaemonTimeout(ctx context.Context, args *ConnectSetDaemonTimeoutArgs) error {
 	return rpc.Unsupported("ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT")
+}
+
+// ConnectDaemonShutdown answers that ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN is not supported.
+func (UnimplementedHandler) ConnectDaemonShutdown(ctx context.Context, args *ConnectDaemonShutdownArgs) error {
+	return rpc.Unsupported("ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN")
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
@@ -897,6 +1009,12 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 			return out, err
 		}
 		return out, h.ConnectSetDaemonTimeout(ctx, a)
+	case int32(ProcConnectDaemonShutdown):
+		a := new(ConnectDaemonShutdownArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		return out, h.ConnectDaemonShutdown(ctx, a)
 	default:
 		return out, rpc.UnknownProcedure(proc)
 	}
@@ -942,6 +1060,8 @@ func NewArgs(n int32) xdr.Codec {
 		return new(ServerUpdateTLSFilesArgs)
 	case int32(ProcConnectSetDaemonTimeout):
 		return new(ConnectSetDaemonTimeoutArgs)
+	case int32(ProcConnectDaemonShutdown):
+		return new(ConnectDaemonShutdownArgs)
 	}
 	return nil
 }

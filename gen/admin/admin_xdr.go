@@ -2651,6 +2651,64 @@ func (v *ConnectSetDaemonTimeoutArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
 
+// ConnectDaemonShutdownArgs is the XDR struct admin_connect_daemon_shutdown_args.
+type ConnectDaemonShutdownArgs struct {
+	Flags uint32
+}
+
+// XDRSize returns the length of the XDR encoding.
+func (v *ConnectDaemonShutdownArgs) XDRSize() int {
+	return 4
+}
+
+// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+func (v *ConnectDaemonShutdownArgs) AppendXDR(b []byte) ([]byte, error) {
+	b = xdr.AppendUint32(b, uint32(v.Flags))
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
+func (v *ConnectDaemonShutdownArgs) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *ConnectDaemonShutdownArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
+	if err != nil {
+		return n, xdr.Named(err, "ConnectDaemonShutdownArgs")
+	}
+	return n, nil
+}
+func (v *ConnectDaemonShutdownArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "flags")
+	}
+	v.Flags = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
+// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+func (v *ConnectDaemonShutdownArgs) AppendBinary(b []byte) ([]byte, error) {
+	return v.AppendXDR(b)
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+func (v *ConnectDaemonShutdownArgs) MarshalBinary() ([]byte, error) {
+	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+func (v *ConnectDaemonShutdownArgs) UnmarshalBinary(b []byte) error {
+	return xdr.Unmarshal(b, v)
+}
+
 // Procedure is the XDR enum admin_procedure. Values a newer peer adds decode as they are.
 type Procedure int32
 
@@ -2693,6 +2751,8 @@ const (
 	ProcServerUpdateTLSFiles Procedure = 18
 	// ProcConnectSetDaemonTimeout is ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT.
 	ProcConnectSetDaemonTimeout Procedure = 19
+	// ProcConnectDaemonShutdown is ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN.
+	ProcConnectDaemonShutdown Procedure = 20
 )
 
 // String returns the constant's Go name, or Procedure(N) for a value this package does not know.
@@ -2736,6 +2796,8 @@ func (v Procedure) String() string {
 		return "ProcServerUpdateTLSFiles"
 	case ProcConnectSetDaemonTimeout:
 		return "ProcConnectSetDaemonTimeout"
+	case ProcConnectDaemonShutdown:
+		return "ProcConnectDaemonShutdown"
 	}
 	return "Procedure(" + strconv.Itoa(int(v)) + ")"
 }
@@ -2782,7 +2844,7 @@ func (v *Procedure) UnmarshalBinary(b []byte) error {
 // XDRTypes returns a zero value of every type of the package, for tools and tests that
 // work on all of them.
 func XDRTypes() []xdr.Codec {
-	return []xdr.Codec{new(TypedParamValue), new(TypedParam), new(NonnullServer), new(NonnullClient), new(ConnectOpenArgs), new(ConnectGetLibVersionRet), new(ConnectListServersArgs), new(ConnectListServersRet), new(ConnectLookupServerArgs), new(ConnectLookupServerRet), new(ServerGetThreadpoolParametersArgs), new(ServerGetThreadpoolParametersRet), new(ServerSetThreadpoolParametersArgs), new(ServerListClientsArgs), new(ServerListClientsRet), new(ServerLookupClientArgs), new(ServerLookupClientRet), new(ClientGetInfoArgs), new(ClientGetInfoRet), new(ClientCloseArgs), new(ServerGetClientLimitsArgs), new(ServerGetClientLimitsRet), new(ServerSetClientLimitsArgs), new(ServerUpdateTLSFilesArgs), new(ConnectGetLoggingOutputsArgs), new(ConnectGetLoggingOutputsRet), new(ConnectGetLoggingFiltersArgs), new(ConnectGetLoggingFiltersRet), new(ConnectSetLoggingOutputsArgs), new(ConnectSetLoggingFiltersArgs), new(ConnectSetDaemonTimeoutArgs), new(Procedure)}
+	return []xdr.Codec{new(TypedParamValue), new(TypedParam), new(NonnullServer), new(NonnullClient), new(ConnectOpenArgs), new(ConnectGetLibVersionRet), new(ConnectListServersArgs), new(ConnectListServersRet), new(ConnectLookupServerArgs), new(ConnectLookupServerRet), new(ServerGetThreadpoolParametersArgs), new(ServerGetThreadpoolParametersRet), new(ServerSetThreadpoolParametersArgs), new(ServerListClientsArgs), new(ServerListClientsRet), new(ServerLookupClientArgs), new(ServerLookupClientRet), new(ClientGetInfoArgs), new(ClientGetInfoRet), new(ClientCloseArgs), new(ServerGetClientLimitsArgs), new(ServerGetClientLimitsRet), new(ServerSetClientLimitsArgs), new(ServerUpdateTLSFilesArgs), new(ConnectGetLoggingOutputsArgs), new(ConnectGetLoggingOutputsRet), new(ConnectGetLoggingFiltersArgs), new(ConnectGetLoggingFiltersRet), new(ConnectSetLoggingOutputsArgs), new(ConnectSetLoggingFiltersArgs), new(ConnectSetDaemonTimeoutArgs), new(ConnectDaemonShutdownArgs), new(Procedure)}
 }
 
 // The runtime must be the one this code was generated for.

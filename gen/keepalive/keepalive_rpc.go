@@ -20,6 +20,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.8",
 }, {
 	Event:    true,
 	Generate: "both",
@@ -30,6 +31,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.8",
 }}
 
 // Procedures returns the description of every procedure of KEEPALIVE_PROGRAM, in number order.

@@ -13,6 +13,7 @@ import (
 
 // procedures describes every procedure, in number order.
 var procedures = [...]rpc.ProcInfo{{
+	API:      "virDomainLxcOpenNamespace",
 	Args:     "lxc_domain_open_namespace_args",
 	Generate: "none",
 	Method:   "DomainOpenNamespace",
@@ -22,6 +23,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.0.2",
 }}
 
 // Procedures returns the description of every procedure of LXC_PROGRAM, in number order.
@@ -60,7 +62,9 @@ func NewClient(c rpc.Caller) *Client {
 	return &Client{caller: c}
 }
 
-// DomainOpenNamespace calls LXC_PROC_DOMAIN_OPEN_NAMESPACE.
+// DomainOpenNamespace calls LXC_PROC_DOMAIN_OPEN_NAMESPACE, libvirt's virDomainLxcOpenNamespace
+// (https://libvirt.org/html/libvirt-libvirt-lxc.html#virDomainLxcOpenNamespace).
+// Since libvirt 1.0.2.
 func (c *Client) DomainOpenNamespace(ctx context.Context, dom remote.NonnullDomain, flags uint32) error {
 	args := DomainOpenNamespaceArgs{
 		Dom:   dom,

@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	libvirt "github.com/virtrpc/virtrpc/gen/libvirt"
 	remote "github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
@@ -14,6 +15,7 @@ import (
 
 // procedures describes every procedure, in number order.
 var procedures = [...]rpc.ProcInfo{{
+	API:      "virDomainQemuMonitorCommand",
 	Args:     "qemu_domain_monitor_command_args",
 	Generate: "none",
 	Method:   "DomainMonitorCommand",
@@ -23,8 +25,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "qemu_domain_monitor_command_ret",
+	Ret:   "qemu_domain_monitor_command_ret",
+	Since: "0.8.3",
 }, {
+	API:      "virDomainQemuAttach",
 	Args:     "qemu_domain_attach_args",
 	Generate: "both",
 	Method:   "DomainAttach",
@@ -34,8 +38,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "qemu_domain_attach_ret",
+	Ret:   "qemu_domain_attach_ret",
+	Since: "0.9.4",
 }, {
+	API:      "virDomainQemuAgentCommand",
 	Args:     "qemu_domain_agent_command_args",
 	Generate: "both",
 	Method:   "DomainAgentCommand",
@@ -45,8 +51,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "qemu_domain_agent_command_ret",
+	Ret:   "qemu_domain_agent_command_ret",
+	Since: "0.10.0",
 }, {
+	API:          "virConnectDomainQemuMonitorEventRegister",
 	Args:         "qemu_connect_domain_monitor_event_register_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -57,8 +65,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "qemu_connect_domain_monitor_event_register_ret",
+	Ret:   "qemu_connect_domain_monitor_event_register_ret",
+	Since: "1.2.3",
 }, {
+	API:          "virConnectDomainQemuMonitorEventDeregister",
 	Args:         "qemu_connect_domain_monitor_event_deregister_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -69,6 +79,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.3",
 }, {
 	Event:    true,
 	Generate: "both",
@@ -80,6 +91,20 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.3",
+}, {
+	API:      "virDomainQemuMonitorCommandWithFiles",
+	Args:     "qemu_domain_monitor_command_with_files_args",
+	Generate: "none",
+	Method:   "DomainMonitorCommandWithFiles",
+	Name:     "QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainMonitorCommandWithFiles),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+	Ret:   "qemu_domain_monitor_command_with_files_ret",
+	Since: "8.2.0",
 }}
 
 // Procedures returns the description of every procedure of QEMU_PROGRAM, in number order.
@@ -107,6 +132,7 @@ func _() {
 	_ = x[ProcConnectDomainMonitorEventRegister-4]
 	_ = x[ProcConnectDomainMonitorEventDeregister-5]
 	_ = x[ProcDomainMonitorEvent-6]
+	_ = x[ProcDomainMonitorCommandWithFiles-7]
 }
 
 /*
@@ -123,12 +149,14 @@ func NewClient(c rpc.Caller) *Client {
 	return &Client{caller: c}
 }
 
-// DomainMonitorCommand calls QEMU_PROC_DOMAIN_MONITOR_COMMAND.
-func (c *Client) DomainMonitorCommand(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, flags uint32) (remote.NonnullString, error) {
+// DomainMonitorCommand calls QEMU_PROC_DOMAIN_MONITOR_COMMAND, libvirt's virDomainQemuMonitorCommand
+// (https://libvirt.org/html/libvirt-libvirt-qemu.html#virDomainQemuMonitorCommand).
+// Since libvirt 0.8.3.
+func (c *Client) DomainMonitorCommand(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, flags libvirt.DomainQEMUMonitorCommandFlags) (remote.NonnullString, error) {
 	args := DomainMonitorCommandArgs{
 		Cmd:   cmd,
 		Dom:   dom,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret DomainMonitorCommandRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -141,7 +169,9 @@ func (c *Client) DomainMonitorCommand(ctx context.Context, dom remote.NonnullDom
 	return ret.Result, nil
 }
 
-// DomainAttach calls QEMU_PROC_DOMAIN_ATTACH.
+// DomainAttach calls QEMU_PROC_DOMAIN_ATTACH, libvirt's virDomainQemuAttach
+// (https://libvirt.org/html/libvirt-libvirt-qemu.html#virDomainQemuAttach).
+// Since libvirt 0.9.4.
 func (c *Client) DomainAttach(ctx context.Context, pidValue uint32, flags uint32) (remote.NonnullDomain, error) {
 	args := DomainAttachArgs{
 		Flags:    flags,
@@ -158,7 +188,9 @@ func (c *Client) DomainAttach(ctx context.Context, pidValue uint32, flags uint32
 	return ret.Dom, nil
 }
 
-// DomainAgentCommand calls QEMU_PROC_DOMAIN_AGENT_COMMAND.
+// DomainAgentCommand calls QEMU_PROC_DOMAIN_AGENT_COMMAND, libvirt's virDomainQemuAgentCommand
+// (https://libvirt.org/html/libvirt-libvirt-qemu.html#virDomainQemuAgentCommand).
+// Since libvirt 0.10.0.
 func (c *Client) DomainAgentCommand(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, timeout int32, flags uint32) (remote.String, error) {
 	args := DomainAgentCommandArgs{
 		Cmd:     cmd,
@@ -177,12 +209,14 @@ func (c *Client) DomainAgentCommand(ctx context.Context, dom remote.NonnullDomai
 	return ret.Result, nil
 }
 
-// ConnectDomainMonitorEventRegister calls QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER.
-func (c *Client) ConnectDomainMonitorEventRegister(ctx context.Context, dom remote.Domain, event remote.String, flags uint32) (int32, error) {
+// ConnectDomainMonitorEventRegister calls QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER, libvirt's virConnectDomainQemuMonitorEventRegister
+// (https://libvirt.org/html/libvirt-libvirt-qemu.html#virConnectDomainQemuMonitorEventRegister).
+// Since libvirt 1.2.3.
+func (c *Client) ConnectDomainMonitorEventRegister(ctx context.Context, dom remote.Domain, event remote.String, flags libvirt.ConnectDomainQEMUMonitorEventRegisterFlags) (int32, error) {
 	args := ConnectDomainMonitorEventRegisterArgs{
 		Dom:   dom,
 		Event: event,
-		Flags: flags,
+		Flags: uint32(flags),
 	}
 	var ret ConnectDomainMonitorEventRegisterRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -195,7 +229,9 @@ func (c *Client) ConnectDomainMonitorEventRegister(ctx context.Context, dom remo
 	return ret.CallbackID, nil
 }
 
-// ConnectDomainMonitorEventDeregister calls QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER.
+// ConnectDomainMonitorEventDeregister calls QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER, libvirt's virConnectDomainQemuMonitorEventDeregister
+// (https://libvirt.org/html/libvirt-libvirt-qemu.html#virConnectDomainQemuMonitorEventDeregister).
+// Since libvirt 1.2.3.
 func (c *Client) ConnectDomainMonitorEventDeregister(ctx context.Context, callbackID int32) error {
 	args := ConnectDomainMonitorEventDeregisterArgs{CallbackID: callbackID}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -206,6 +242,26 @@ func (c *Client) ConnectDomainMonitorEventDeregister(ctx context.Context, callba
 		return err
 	}
 	return nil
+}
+
+// DomainMonitorCommandWithFiles calls QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES, libvirt's virDomainQemuMonitorCommandWithFiles
+// (https://libvirt.org/html/libvirt-libvirt-qemu.html#virDomainQemuMonitorCommandWithFiles).
+// Since libvirt 8.2.0.
+func (c *Client) DomainMonitorCommandWithFiles(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, flags libvirt.DomainQEMUMonitorCommandFlags) (remote.NonnullString, error) {
+	args := DomainMonitorCommandWithFilesArgs{
+		Cmd:   cmd,
+		Dom:   dom,
+		Flags: uint32(flags),
+	}
+	var ret DomainMonitorCommandWithFilesRet
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcDomainMonitorCommandWithFiles),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, &ret); err != nil {
+		return ret.Result, err
+	}
+	return ret.Result, nil
 }
 
 /*
@@ -224,6 +280,8 @@ type Handler interface {
 	ConnectDomainMonitorEventRegister(ctx context.Context, args *ConnectDomainMonitorEventRegisterArgs) (*ConnectDomainMonitorEventRegisterRet, error)
 	// ConnectDomainMonitorEventDeregister serves QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER.
 	ConnectDomainMonitorEventDeregister(ctx context.Context, args *ConnectDomainMonitorEventDeregisterArgs) error
+	// DomainMonitorCommandWithFiles serves QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES.
+	DomainMonitorCommandWithFiles(ctx context.Context, args *DomainMonitorCommandWithFilesArgs) (*DomainMonitorCommandWithFilesRet, error)
 }
 
 // UnimplementedHandler answers every procedure with libvirt's "not supported" error.
@@ -252,6 +310,11 @@ func (UnimplementedHandler) ConnectDomainMonitorEventRegister(ctx context.Contex
 // ConnectDomainMonitorEventDeregister answers that QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER is not supported.
 func (UnimplementedHandler) ConnectDomainMonitorEventDeregister(ctx context.Context, args *ConnectDomainMonitorEventDeregisterArgs) error {
 	return rpc.Unsupported("QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER")
+}
+
+// DomainMonitorCommandWithFiles answers that QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES is not supported.
+func (UnimplementedHandler) DomainMonitorCommandWithFiles(ctx context.Context, args *DomainMonitorCommandWithFilesArgs) (*DomainMonitorCommandWithFilesRet, error) {
+	return nil, rpc.Unsupported("QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES")
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
@@ -317,6 +380,19 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 			return out, err
 		}
 		return out, h.ConnectDomainMonitorEventDeregister(ctx, a)
+	case int32(ProcDomainMonitorCommandWithFiles):
+		a := new(DomainMonitorCommandWithFilesArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		ret, err := h.DomainMonitorCommandWithFiles(ctx, a)
+		if err != nil {
+			return out, err
+		}
+		if ret == nil {
+			ret = new(DomainMonitorCommandWithFilesRet)
+		}
+		return ret.AppendXDR(out)
 	default:
 		return out, rpc.UnknownProcedure(proc)
 	}
@@ -352,6 +428,8 @@ func NewArgs(n int32) xdr.Codec {
 		return new(ConnectDomainMonitorEventRegisterArgs)
 	case int32(ProcConnectDomainMonitorEventDeregister):
 		return new(ConnectDomainMonitorEventDeregisterArgs)
+	case int32(ProcDomainMonitorCommandWithFiles):
+		return new(DomainMonitorCommandWithFilesArgs)
 	}
 	return nil
 }
@@ -372,6 +450,8 @@ func NewRet(n int32) xdr.Codec {
 		return new(ConnectDomainMonitorEventRegisterRet)
 	case int32(ProcDomainMonitorEvent):
 		return new(DomainMonitorEventMsg)
+	case int32(ProcDomainMonitorCommandWithFiles):
+		return new(DomainMonitorCommandWithFilesRet)
 	}
 	return nil
 }

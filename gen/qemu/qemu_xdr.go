@@ -852,6 +852,159 @@ func (v *DomainMonitorEventMsg) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
 
+// DomainMonitorCommandWithFilesArgs is the XDR struct qemu_domain_monitor_command_with_files_args.
+type DomainMonitorCommandWithFilesArgs struct {
+	Dom   remote.NonnullDomain
+	Cmd   remote.NonnullString
+	Flags uint32
+}
+
+// XDRSize returns the length of the XDR encoding.
+func (v *DomainMonitorCommandWithFilesArgs) XDRSize() int {
+	n := 0
+	n += v.Dom.XDRSize()
+	n += xdr.SizeOpaque(len(v.Cmd))
+	n += 4
+	return n
+}
+
+// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+func (v *DomainMonitorCommandWithFilesArgs) AppendXDR(b []byte) ([]byte, error) {
+	var err error
+	b, err = v.Dom.AppendXDR(b)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMonitorCommandWithFilesArgs")
+	}
+	b, err = xdr.AppendString(b, string(v.Cmd), 4194304)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "cmd"), "DomainMonitorCommandWithFilesArgs")
+	}
+	b = xdr.AppendUint32(b, uint32(v.Flags))
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
+func (v *DomainMonitorCommandWithFilesArgs) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMonitorCommandWithFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
+	if err != nil {
+		return n, xdr.Named(err, "DomainMonitorCommandWithFilesArgs")
+	}
+	return n, nil
+}
+func (v *DomainMonitorCommandWithFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
+	off := 0
+	{
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		if err != nil {
+			return off, xdr.Field(err, "dom")
+		}
+		off += n
+	}
+	{
+		n, err := d.ConsumeStringInto(&v.Cmd, b[off:], 4194304)
+		if err != nil {
+			return off, xdr.Field(err, "cmd")
+		}
+		off += n
+	}
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "flags")
+	}
+	v.Flags = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
+// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+func (v *DomainMonitorCommandWithFilesArgs) AppendBinary(b []byte) ([]byte, error) {
+	return v.AppendXDR(b)
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+func (v *DomainMonitorCommandWithFilesArgs) MarshalBinary() ([]byte, error) {
+	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+func (v *DomainMonitorCommandWithFilesArgs) UnmarshalBinary(b []byte) error {
+	return xdr.Unmarshal(b, v)
+}
+
+// DomainMonitorCommandWithFilesRet is the XDR struct qemu_domain_monitor_command_with_files_ret.
+type DomainMonitorCommandWithFilesRet struct {
+	Result remote.NonnullString
+}
+
+// XDRSize returns the length of the XDR encoding.
+func (v *DomainMonitorCommandWithFilesRet) XDRSize() int {
+	n := 0
+	n += xdr.SizeOpaque(len(v.Result))
+	return n
+}
+
+// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+func (v *DomainMonitorCommandWithFilesRet) AppendXDR(b []byte) ([]byte, error) {
+	var err error
+	b, err = xdr.AppendString(b, string(v.Result), 4194304)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "result"), "DomainMonitorCommandWithFilesRet")
+	}
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
+func (v *DomainMonitorCommandWithFilesRet) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainMonitorCommandWithFilesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
+	if err != nil {
+		return n, xdr.Named(err, "DomainMonitorCommandWithFilesRet")
+	}
+	return n, nil
+}
+func (v *DomainMonitorCommandWithFilesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
+	off := 0
+	{
+		n, err := d.ConsumeStringInto(&v.Result, b[off:], 4194304)
+		if err != nil {
+			return off, xdr.Field(err, "result")
+		}
+		off += n
+	}
+	return off, nil
+}
+
+// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+func (v *DomainMonitorCommandWithFilesRet) AppendBinary(b []byte) ([]byte, error) {
+	return v.AppendXDR(b)
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+func (v *DomainMonitorCommandWithFilesRet) MarshalBinary() ([]byte, error) {
+	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+func (v *DomainMonitorCommandWithFilesRet) UnmarshalBinary(b []byte) error {
+	return xdr.Unmarshal(b, v)
+}
+
 // Procedure is the XDR enum qemu_procedure. Values a newer peer adds decode as they are.
 type Procedure int32
 
@@ -868,6 +1021,8 @@ const (
 	ProcConnectDomainMonitorEventDeregister Procedure = 5
 	// ProcDomainMonitorEvent is QEMU_PROC_DOMAIN_MONITOR_EVENT.
 	ProcDomainMonitorEvent Procedure = 6
+	// ProcDomainMonitorCommandWithFiles is QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES.
+	ProcDomainMonitorCommandWithFiles Procedure = 7
 )
 
 // String returns the constant's Go name, or Procedure(N) for a value this package does not know.
@@ -885,6 +1040,8 @@ func (v Procedure) String() string {
 		return "ProcConnectDomainMonitorEventDeregister"
 	case ProcDomainMonitorEvent:
 		return "ProcDomainMonitorEvent"
+	case ProcDomainMonitorCommandWithFiles:
+		return "ProcDomainMonitorCommandWithFiles"
 	}
 	return "Procedure(" + strconv.Itoa(int(v)) + ")"
 }
@@ -931,7 +1088,7 @@ func (v *Procedure) UnmarshalBinary(b []byte) error {
 // XDRTypes returns a zero value of every type of the package, for tools and tests that
 // work on all of them.
 func XDRTypes() []xdr.Codec {
-	return []xdr.Codec{new(DomainMonitorCommandArgs), new(DomainMonitorCommandRet), new(DomainAttachArgs), new(DomainAttachRet), new(DomainAgentCommandArgs), new(DomainAgentCommandRet), new(ConnectDomainMonitorEventRegisterArgs), new(ConnectDomainMonitorEventRegisterRet), new(ConnectDomainMonitorEventDeregisterArgs), new(DomainMonitorEventMsg), new(Procedure)}
+	return []xdr.Codec{new(DomainMonitorCommandArgs), new(DomainMonitorCommandRet), new(DomainAttachArgs), new(DomainAttachRet), new(DomainAgentCommandArgs), new(DomainAgentCommandRet), new(ConnectDomainMonitorEventRegisterArgs), new(ConnectDomainMonitorEventRegisterRet), new(ConnectDomainMonitorEventDeregisterArgs), new(DomainMonitorEventMsg), new(DomainMonitorCommandWithFilesArgs), new(DomainMonitorCommandWithFilesRet), new(Procedure)}
 }
 
 // The runtime must be the one this code was generated for.

@@ -14,6 +14,7 @@ import (
 
 // procedures describes every procedure, in number order.
 var procedures = [...]rpc.ProcInfo{{
+	API:          "virConnectOpen",
 	Args:         "remote_connect_open_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -24,7 +25,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:          "virConnectClose",
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectClose",
@@ -34,7 +37,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:          "virConnectGetType",
 	Generate:     "server",
 	HighPriority: true,
 	Method:       "ConnectGetType",
@@ -44,8 +49,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_get_type_ret",
+	Ret:   "remote_connect_get_type_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virConnectGetVersion",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectGetVersion",
@@ -55,8 +62,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_get_version_ret",
+	Ret:   "remote_connect_get_version_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virConnectGetMaxVcpus",
 	Args:         "remote_connect_get_max_vcpus_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -67,8 +76,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_get_max_vcpus_ret",
+	Ret:   "remote_connect_get_max_vcpus_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virNodeGetInfo",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeGetInfo",
@@ -78,8 +89,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_get_info_ret",
+	Ret:   "remote_node_get_info_ret",
+	Since: "0.3.0",
 }, {
+	API:      "virConnectGetCapabilities",
 	Generate: "both",
 	Method:   "ConnectGetCapabilities",
 	Name:     "REMOTE_PROC_CONNECT_GET_CAPABILITIES",
@@ -88,8 +101,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_get_capabilities_ret",
+	Ret:   "remote_connect_get_capabilities_ret",
+	Since: "0.3.0",
 }, {
+	API:      "virDomainAttachDevice",
 	Args:     "remote_domain_attach_device_args",
 	Generate: "both",
 	Method:   "DomainAttachDevice",
@@ -99,7 +114,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:      "virDomainCreate",
 	Args:     "remote_domain_create_args",
 	Generate: "server",
 	Method:   "DomainCreate",
@@ -109,7 +126,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:      "virDomainCreateXML",
 	Args:     "remote_domain_create_xml_args",
 	Generate: "both",
 	Method:   "DomainCreateXML",
@@ -119,8 +138,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_create_xml_ret",
+	Ret:   "remote_domain_create_xml_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virDomainDefineXML",
 	Args:         "remote_domain_define_xml_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -131,8 +152,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_define_xml_ret",
+	Ret:   "remote_domain_define_xml_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virDomainDestroy",
 	Args:         "remote_domain_destroy_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -143,7 +166,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:      "virDomainDetachDevice",
 	Args:     "remote_domain_detach_device_args",
 	Generate: "both",
 	Method:   "DomainDetachDevice",
@@ -153,7 +178,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:      "virDomainGetXMLDesc",
 	Args:     "remote_domain_get_xml_desc_args",
 	Generate: "both",
 	Method:   "DomainGetXMLDesc",
@@ -163,8 +190,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_xml_desc_ret",
+	Ret:   "remote_domain_get_xml_desc_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virDomainGetAutostart",
 	Args:         "remote_domain_get_autostart_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -175,8 +204,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_autostart_ret",
+	Ret:   "remote_domain_get_autostart_ret",
+	Since: "0.3.0",
 }, {
+	API:      "virDomainGetInfo",
 	Args:     "remote_domain_get_info_args",
 	Generate: "both",
 	Method:   "DomainGetInfo",
@@ -186,8 +217,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_info_ret",
+	Ret:   "remote_domain_get_info_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virDomainGetMaxMemory",
 	Args:         "remote_domain_get_max_memory_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -198,8 +231,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_max_memory_ret",
+	Ret:   "remote_domain_get_max_memory_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virDomainGetMaxVcpus",
 	Args:         "remote_domain_get_max_vcpus_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -210,8 +245,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_max_vcpus_ret",
+	Ret:   "remote_domain_get_max_vcpus_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virDomainGetOSType",
 	Args:         "remote_domain_get_os_type_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -222,8 +259,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_os_type_ret",
+	Ret:   "remote_domain_get_os_type_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virDomainGetVcpus",
 	Args:         "remote_domain_get_vcpus_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -234,8 +273,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_vcpus_ret",
+	Ret:   "remote_domain_get_vcpus_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virConnectListDefinedDomains",
 	Args:         "remote_connect_list_defined_domains_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -246,8 +287,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_defined_domains_ret",
+	Ret:   "remote_connect_list_defined_domains_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virDomainLookupByID",
 	Args:         "remote_domain_lookup_by_id_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -258,8 +301,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_lookup_by_id_ret",
+	Ret:   "remote_domain_lookup_by_id_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virDomainLookupByName",
 	Args:         "remote_domain_lookup_by_name_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -270,8 +315,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_lookup_by_name_ret",
+	Ret:   "remote_domain_lookup_by_name_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virDomainLookupByUUID",
 	Args:         "remote_domain_lookup_by_uuid_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -282,8 +329,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_lookup_by_uuid_ret",
+	Ret:   "remote_domain_lookup_by_uuid_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virConnectNumOfDefinedDomains",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfDefinedDomains",
@@ -293,8 +342,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_num_of_defined_domains_ret",
+	Ret:   "remote_connect_num_of_defined_domains_ret",
+	Since: "0.3.0",
 }, {
+	API:      "virDomainPinVcpu",
 	Args:     "remote_domain_pin_vcpu_args",
 	Generate: "both",
 	Method:   "DomainPinVCPU",
@@ -304,7 +355,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:      "virDomainReboot",
 	Args:     "remote_domain_reboot_args",
 	Generate: "both",
 	Method:   "DomainReboot",
@@ -314,7 +367,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:      "virDomainResume",
 	Args:     "remote_domain_resume_args",
 	Generate: "both",
 	Method:   "DomainResume",
@@ -324,7 +379,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:          "virDomainSetAutostart",
 	Args:         "remote_domain_set_autostart_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -335,7 +392,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:          "virDomainSetMaxMemory",
 	Args:         "remote_domain_set_max_memory_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -346,7 +405,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:      "virDomainSetMemory",
 	Args:     "remote_domain_set_memory_args",
 	Generate: "both",
 	Method:   "DomainSetMemory",
@@ -356,7 +417,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:      "virDomainSetVcpus",
 	Args:     "remote_domain_set_vcpus_args",
 	Generate: "both",
 	Method:   "DomainSetVCPUs",
@@ -366,7 +429,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:      "virDomainShutdown",
 	Args:     "remote_domain_shutdown_args",
 	Generate: "both",
 	Method:   "DomainShutdown",
@@ -376,7 +441,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:      "virDomainSuspend",
 	Args:     "remote_domain_suspend_args",
 	Generate: "both",
 	Method:   "DomainSuspend",
@@ -386,7 +453,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:          "virDomainUndefine",
 	Args:         "remote_domain_undefine_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -397,7 +466,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:          "virConnectListDefinedNetworks",
 	Args:         "remote_connect_list_defined_networks_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -408,8 +479,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_defined_networks_ret",
+	Ret:   "remote_connect_list_defined_networks_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virConnectListDomains",
 	Args:         "remote_connect_list_domains_args",
 	Generate:     "server",
 	HighPriority: true,
@@ -420,8 +493,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_domains_ret",
+	Ret:   "remote_connect_list_domains_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virConnectListNetworks",
 	Args:         "remote_connect_list_networks_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -432,8 +507,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_networks_ret",
+	Ret:   "remote_connect_list_networks_ret",
+	Since: "0.3.0",
 }, {
+	API:      "virNetworkCreate",
 	Args:     "remote_network_create_args",
 	Generate: "both",
 	Method:   "NetworkCreate",
@@ -443,7 +520,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:      "virNetworkCreateXML",
 	Args:     "remote_network_create_xml_args",
 	Generate: "both",
 	Method:   "NetworkCreateXML",
@@ -453,8 +532,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_create_xml_ret",
+	Ret:   "remote_network_create_xml_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virNetworkDefineXML",
 	Args:         "remote_network_define_xml_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -465,8 +546,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_define_xml_ret",
+	Ret:   "remote_network_define_xml_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virNetworkDestroy",
 	Args:         "remote_network_destroy_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -477,7 +560,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:          "virNetworkGetXMLDesc",
 	Args:         "remote_network_get_xml_desc_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -488,8 +573,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_get_xml_desc_ret",
+	Ret:   "remote_network_get_xml_desc_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virNetworkGetAutostart",
 	Args:         "remote_network_get_autostart_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -500,8 +587,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_get_autostart_ret",
+	Ret:   "remote_network_get_autostart_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virNetworkGetBridgeName",
 	Args:         "remote_network_get_bridge_name_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -512,8 +601,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_get_bridge_name_ret",
+	Ret:   "remote_network_get_bridge_name_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virNetworkLookupByName",
 	Args:         "remote_network_lookup_by_name_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -524,8 +615,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_lookup_by_name_ret",
+	Ret:   "remote_network_lookup_by_name_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virNetworkLookupByUUID",
 	Args:         "remote_network_lookup_by_uuid_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -536,8 +629,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_lookup_by_uuid_ret",
+	Ret:   "remote_network_lookup_by_uuid_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virNetworkSetAutostart",
 	Args:         "remote_network_set_autostart_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -548,7 +643,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:          "virNetworkUndefine",
 	Args:         "remote_network_undefine_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -559,7 +656,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:          "virConnectNumOfDefinedNetworks",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfDefinedNetworks",
@@ -569,8 +668,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_num_of_defined_networks_ret",
+	Ret:   "remote_connect_num_of_defined_networks_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virConnectNumOfDomains",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfDomains",
@@ -580,8 +681,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_num_of_domains_ret",
+	Ret:   "remote_connect_num_of_domains_ret",
+	Since: "0.3.0",
 }, {
+	API:          "virConnectNumOfNetworks",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfNetworks",
@@ -591,8 +694,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_num_of_networks_ret",
+	Ret:   "remote_connect_num_of_networks_ret",
+	Since: "0.3.0",
 }, {
+	API:      "virDomainCoreDump",
 	Args:     "remote_domain_core_dump_args",
 	Generate: "both",
 	Method:   "DomainCoreDump",
@@ -602,7 +707,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:      "virDomainRestore",
 	Args:     "remote_domain_restore_args",
 	Generate: "both",
 	Method:   "DomainRestore",
@@ -612,7 +719,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:      "virDomainSave",
 	Args:     "remote_domain_save_args",
 	Generate: "both",
 	Method:   "DomainSave",
@@ -622,7 +731,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:      "virDomainGetSchedulerType",
 	Args:     "remote_domain_get_scheduler_type_args",
 	Generate: "none",
 	Method:   "DomainGetSchedulerType",
@@ -632,8 +743,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_scheduler_type_ret",
+	Ret:   "remote_domain_get_scheduler_type_ret",
+	Since: "0.3.0",
 }, {
+	API:      "virDomainGetSchedulerParameters",
 	Args:     "remote_domain_get_scheduler_parameters_args",
 	Generate: "client",
 	Method:   "DomainGetSchedulerParameters",
@@ -643,8 +756,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_scheduler_parameters_ret",
+	Ret:   "remote_domain_get_scheduler_parameters_ret",
+	Since: "0.3.0",
 }, {
+	API:      "virDomainSetSchedulerParameters",
 	Args:     "remote_domain_set_scheduler_parameters_args",
 	Generate: "both",
 	Method:   "DomainSetSchedulerParameters",
@@ -654,7 +769,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.0",
 }, {
+	API:          "virConnectGetHostname",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectGetHostname",
@@ -664,7 +781,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_get_hostname_ret",
+	Ret:   "remote_connect_get_hostname_ret",
+	Since: "0.3.0",
 }, {
 	Args:         "remote_connect_supports_feature_args",
 	Generate:     "client",
@@ -676,7 +794,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_supports_feature_ret",
+	Ret:   "remote_connect_supports_feature_ret",
+	Since: "0.3.2",
 }, {
 	Args:     "remote_domain_migrate_prepare_args",
 	Generate: "none",
@@ -687,7 +806,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_prepare_ret",
+	Ret:   "remote_domain_migrate_prepare_ret",
+	Since: "0.3.2",
 }, {
 	Args:     "remote_domain_migrate_perform_args",
 	Generate: "both",
@@ -698,6 +818,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.3.2",
 }, {
 	Args:     "remote_domain_migrate_finish_args",
 	Generate: "both",
@@ -708,8 +829,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_finish_ret",
+	Ret:   "remote_domain_migrate_finish_ret",
+	Since: "0.3.2",
 }, {
+	API:      "virDomainBlockStats",
 	Args:     "remote_domain_block_stats_args",
 	Generate: "both",
 	Method:   "DomainBlockStats",
@@ -719,8 +842,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_block_stats_ret",
+	Ret:   "remote_domain_block_stats_ret",
+	Since: "0.3.2",
 }, {
+	API:          "virDomainInterfaceStats",
 	Args:         "remote_domain_interface_stats_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -731,7 +856,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_interface_stats_ret",
+	Ret:   "remote_domain_interface_stats_ret",
+	Since: "0.3.2",
 }, {
 	Generate:     "none",
 	HighPriority: true,
@@ -742,7 +868,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_auth_list_ret",
+	Ret:   "remote_auth_list_ret",
+	Since: "0.4.0",
 }, {
 	Generate:     "none",
 	HighPriority: true,
@@ -753,7 +880,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_auth_sasl_init_ret",
+	Ret:   "remote_auth_sasl_init_ret",
+	Since: "0.4.0",
 }, {
 	Args:         "remote_auth_sasl_start_args",
 	Generate:     "none",
@@ -765,7 +893,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_auth_sasl_start_ret",
+	Ret:   "remote_auth_sasl_start_ret",
+	Since: "0.4.0",
 }, {
 	Args:         "remote_auth_sasl_step_args",
 	Generate:     "none",
@@ -777,7 +906,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_auth_sasl_step_ret",
+	Ret:   "remote_auth_sasl_step_ret",
+	Since: "0.4.0",
 }, {
 	Generate:     "none",
 	HighPriority: true,
@@ -788,8 +918,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_auth_polkit_ret",
+	Ret:   "remote_auth_polkit_ret",
+	Since: "0.4.0",
 }, {
+	API:          "virConnectNumOfStoragePools",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfStoragePools",
@@ -799,8 +931,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_num_of_storage_pools_ret",
+	Ret:   "remote_connect_num_of_storage_pools_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virConnectListStoragePools",
 	Args:         "remote_connect_list_storage_pools_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -811,8 +945,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_storage_pools_ret",
+	Ret:   "remote_connect_list_storage_pools_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virConnectNumOfDefinedStoragePools",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfDefinedStoragePools",
@@ -822,8 +958,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_num_of_defined_storage_pools_ret",
+	Ret:   "remote_connect_num_of_defined_storage_pools_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virConnectListDefinedStoragePools",
 	Args:         "remote_connect_list_defined_storage_pools_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -834,8 +972,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_defined_storage_pools_ret",
+	Ret:   "remote_connect_list_defined_storage_pools_ret",
+	Since: "0.4.1",
 }, {
+	API:      "virConnectFindStoragePoolSources",
 	Args:     "remote_connect_find_storage_pool_sources_args",
 	Generate: "server",
 	Method:   "ConnectFindStoragePoolSources",
@@ -845,8 +985,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_find_storage_pool_sources_ret",
+	Ret:   "remote_connect_find_storage_pool_sources_ret",
+	Since: "0.4.1",
 }, {
+	API:      "virStoragePoolCreateXML",
 	Args:     "remote_storage_pool_create_xml_args",
 	Generate: "both",
 	Method:   "StoragePoolCreateXML",
@@ -856,8 +998,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_pool_create_xml_ret",
+	Ret:   "remote_storage_pool_create_xml_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virStoragePoolDefineXML",
 	Args:         "remote_storage_pool_define_xml_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -868,8 +1012,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_pool_define_xml_ret",
+	Ret:   "remote_storage_pool_define_xml_ret",
+	Since: "0.4.1",
 }, {
+	API:      "virStoragePoolCreate",
 	Args:     "remote_storage_pool_create_args",
 	Generate: "both",
 	Method:   "StoragePoolCreate",
@@ -879,7 +1025,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.4.1",
 }, {
+	API:      "virStoragePoolBuild",
 	Args:     "remote_storage_pool_build_args",
 	Generate: "both",
 	Method:   "StoragePoolBuild",
@@ -889,7 +1037,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.4.1",
 }, {
+	API:          "virStoragePoolDestroy",
 	Args:         "remote_storage_pool_destroy_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -900,7 +1050,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.4.1",
 }, {
+	API:      "virStoragePoolDelete",
 	Args:     "remote_storage_pool_delete_args",
 	Generate: "both",
 	Method:   "StoragePoolDelete",
@@ -910,7 +1062,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.4.1",
 }, {
+	API:          "virStoragePoolUndefine",
 	Args:         "remote_storage_pool_undefine_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -921,7 +1075,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.4.1",
 }, {
+	API:      "virStoragePoolRefresh",
 	Args:     "remote_storage_pool_refresh_args",
 	Generate: "both",
 	Method:   "StoragePoolRefresh",
@@ -931,7 +1087,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.4.1",
 }, {
+	API:          "virStoragePoolLookupByName",
 	Args:         "remote_storage_pool_lookup_by_name_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -942,8 +1100,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_pool_lookup_by_name_ret",
+	Ret:   "remote_storage_pool_lookup_by_name_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virStoragePoolLookupByUUID",
 	Args:         "remote_storage_pool_lookup_by_uuid_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -954,8 +1114,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_pool_lookup_by_uuid_ret",
+	Ret:   "remote_storage_pool_lookup_by_uuid_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virStoragePoolLookupByVolume",
 	Args:         "remote_storage_pool_lookup_by_volume_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -966,8 +1128,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_pool_lookup_by_volume_ret",
+	Ret:   "remote_storage_pool_lookup_by_volume_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virStoragePoolGetInfo",
 	Args:         "remote_storage_pool_get_info_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -978,8 +1142,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_pool_get_info_ret",
+	Ret:   "remote_storage_pool_get_info_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virStoragePoolGetXMLDesc",
 	Args:         "remote_storage_pool_get_xml_desc_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -990,8 +1156,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_pool_get_xml_desc_ret",
+	Ret:   "remote_storage_pool_get_xml_desc_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virStoragePoolGetAutostart",
 	Args:         "remote_storage_pool_get_autostart_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1002,8 +1170,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_pool_get_autostart_ret",
+	Ret:   "remote_storage_pool_get_autostart_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virStoragePoolSetAutostart",
 	Args:         "remote_storage_pool_set_autostart_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1014,7 +1184,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.4.1",
 }, {
+	API:          "virStoragePoolNumOfVolumes",
 	Args:         "remote_storage_pool_num_of_volumes_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1025,8 +1197,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_pool_num_of_volumes_ret",
+	Ret:   "remote_storage_pool_num_of_volumes_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virStoragePoolListVolumes",
 	Args:         "remote_storage_pool_list_volumes_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1037,8 +1211,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_pool_list_volumes_ret",
+	Ret:   "remote_storage_pool_list_volumes_ret",
+	Since: "0.4.1",
 }, {
+	API:      "virStorageVolCreateXML",
 	Args:     "remote_storage_vol_create_xml_args",
 	Generate: "both",
 	Method:   "StorageVolCreateXML",
@@ -1048,8 +1224,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_vol_create_xml_ret",
+	Ret:   "remote_storage_vol_create_xml_ret",
+	Since: "0.4.1",
 }, {
+	API:      "virStorageVolDelete",
 	Args:     "remote_storage_vol_delete_args",
 	Generate: "both",
 	Method:   "StorageVolDelete",
@@ -1059,7 +1237,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.4.1",
 }, {
+	API:          "virStorageVolLookupByName",
 	Args:         "remote_storage_vol_lookup_by_name_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1070,8 +1250,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_vol_lookup_by_name_ret",
+	Ret:   "remote_storage_vol_lookup_by_name_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virStorageVolLookupByKey",
 	Args:         "remote_storage_vol_lookup_by_key_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1082,8 +1264,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_vol_lookup_by_key_ret",
+	Ret:   "remote_storage_vol_lookup_by_key_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virStorageVolLookupByPath",
 	Args:         "remote_storage_vol_lookup_by_path_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1094,8 +1278,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_vol_lookup_by_path_ret",
+	Ret:   "remote_storage_vol_lookup_by_path_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virStorageVolGetInfo",
 	Args:         "remote_storage_vol_get_info_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1106,8 +1292,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_vol_get_info_ret",
+	Ret:   "remote_storage_vol_get_info_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virStorageVolGetXMLDesc",
 	Args:         "remote_storage_vol_get_xml_desc_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1118,8 +1306,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_vol_get_xml_desc_ret",
+	Ret:   "remote_storage_vol_get_xml_desc_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virStorageVolGetPath",
 	Args:         "remote_storage_vol_get_path_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1130,8 +1320,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_vol_get_path_ret",
+	Ret:   "remote_storage_vol_get_path_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virNodeGetCellsFreeMemory",
 	Args:         "remote_node_get_cells_free_memory_args",
 	Generate:     "server",
 	HighPriority: true,
@@ -1142,8 +1334,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_get_cells_free_memory_ret",
+	Ret:   "remote_node_get_cells_free_memory_ret",
+	Since: "0.4.1",
 }, {
+	API:          "virNodeGetFreeMemory",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeGetFreeMemory",
@@ -1153,8 +1347,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_get_free_memory_ret",
+	Ret:   "remote_node_get_free_memory_ret",
+	Since: "0.4.1",
 }, {
+	API:      "virDomainBlockPeek",
 	Args:     "remote_domain_block_peek_args",
 	Generate: "none",
 	Method:   "DomainBlockPeek",
@@ -1164,8 +1360,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_block_peek_ret",
+	Ret:   "remote_domain_block_peek_ret",
+	Since: "0.4.2",
 }, {
+	API:      "virDomainMemoryPeek",
 	Args:     "remote_domain_memory_peek_args",
 	Generate: "none",
 	Method:   "DomainMemoryPeek",
@@ -1175,8 +1373,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_memory_peek_ret",
+	Ret:   "remote_domain_memory_peek_ret",
+	Since: "0.4.2",
 }, {
+	API:          "virConnectDomainEventRegister",
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectDomainEventRegister",
@@ -1186,8 +1386,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_domain_event_register_ret",
+	Ret:   "remote_connect_domain_event_register_ret",
+	Since: "0.5.0",
 }, {
+	API:          "virConnectDomainEventDeregister",
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectDomainEventDeregister",
@@ -1197,8 +1399,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_domain_event_deregister_ret",
+	Ret:   "remote_connect_domain_event_deregister_ret",
+	Since: "0.5.0",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_LIFECYCLE",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventLifecycle",
@@ -1209,6 +1413,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.5.0",
 }, {
 	Args:     "remote_domain_migrate_prepare2_args",
 	Generate: "none",
@@ -1219,7 +1424,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_prepare2_ret",
+	Ret:   "remote_domain_migrate_prepare2_ret",
+	Since: "0.5.0",
 }, {
 	Args:     "remote_domain_migrate_finish2_args",
 	Generate: "both",
@@ -1230,8 +1436,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_finish2_ret",
+	Ret:   "remote_domain_migrate_finish2_ret",
+	Since: "0.5.0",
 }, {
+	API:          "virConnectGetURI",
 	Generate:     "server",
 	HighPriority: true,
 	Method:       "ConnectGetURI",
@@ -1241,8 +1449,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_get_uri_ret",
+	Ret:   "remote_connect_get_uri_ret",
+	Since: "0.5.0",
 }, {
+	API:          "virNodeNumOfDevices",
 	Args:         "remote_node_num_of_devices_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1253,8 +1463,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_num_of_devices_ret",
+	Ret:   "remote_node_num_of_devices_ret",
+	Since: "0.5.0",
 }, {
+	API:          "virNodeListDevices",
 	Args:         "remote_node_list_devices_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1265,8 +1477,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_list_devices_ret",
+	Ret:   "remote_node_list_devices_ret",
+	Since: "0.5.0",
 }, {
+	API:          "virNodeDeviceLookupByName",
 	Args:         "remote_node_device_lookup_by_name_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1277,8 +1491,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_device_lookup_by_name_ret",
+	Ret:   "remote_node_device_lookup_by_name_ret",
+	Since: "0.5.0",
 }, {
+	API:      "virNodeDeviceGetXMLDesc",
 	Args:     "remote_node_device_get_xml_desc_args",
 	Generate: "both",
 	Method:   "NodeDeviceGetXMLDesc",
@@ -1288,8 +1504,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_device_get_xml_desc_ret",
+	Ret:   "remote_node_device_get_xml_desc_ret",
+	Since: "0.5.0",
 }, {
+	API:          "virNodeDeviceGetParent",
 	Args:         "remote_node_device_get_parent_args",
 	Generate:     "client",
 	HighPriority: true,
@@ -1300,8 +1518,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_device_get_parent_ret",
+	Ret:   "remote_node_device_get_parent_ret",
+	Since: "0.5.0",
 }, {
+	API:          "virNodeDeviceNumOfCaps",
 	Args:         "remote_node_device_num_of_caps_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1312,8 +1532,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_device_num_of_caps_ret",
+	Ret:   "remote_node_device_num_of_caps_ret",
+	Since: "0.5.0",
 }, {
+	API:          "virNodeDeviceListCaps",
 	Args:         "remote_node_device_list_caps_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1324,8 +1546,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_device_list_caps_ret",
+	Ret:   "remote_node_device_list_caps_ret",
+	Since: "0.5.0",
 }, {
+	API:      "virNodeDeviceDettach",
 	Args:     "remote_node_device_dettach_args",
 	Generate: "server",
 	Method:   "NodeDeviceDettach",
@@ -1335,7 +1559,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.6.1",
 }, {
+	API:      "virNodeDeviceReAttach",
 	Args:     "remote_node_device_re_attach_args",
 	Generate: "server",
 	Method:   "NodeDeviceReAttach",
@@ -1345,7 +1571,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.6.1",
 }, {
+	API:      "virNodeDeviceReset",
 	Args:     "remote_node_device_reset_args",
 	Generate: "server",
 	Method:   "NodeDeviceReset",
@@ -1355,7 +1583,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.6.1",
 }, {
+	API:          "virDomainGetSecurityLabel",
 	Args:         "remote_domain_get_security_label_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -1366,8 +1596,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_security_label_ret",
+	Ret:   "remote_domain_get_security_label_ret",
+	Since: "0.6.1",
 }, {
+	API:          "virNodeGetSecurityModel",
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "NodeGetSecurityModel",
@@ -1377,8 +1609,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_get_security_model_ret",
+	Ret:   "remote_node_get_security_model_ret",
+	Since: "0.6.1",
 }, {
+	API:      "virNodeDeviceCreateXML",
 	Args:     "remote_node_device_create_xml_args",
 	Generate: "both",
 	Method:   "NodeDeviceCreateXML",
@@ -1388,8 +1622,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_device_create_xml_ret",
+	Ret:   "remote_node_device_create_xml_ret",
+	Since: "0.6.3",
 }, {
+	API:          "virNodeDeviceDestroy",
 	Args:         "remote_node_device_destroy_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1400,7 +1636,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.6.3",
 }, {
+	API:      "virStorageVolCreateXMLFrom",
 	Args:     "remote_storage_vol_create_xml_from_args",
 	Generate: "both",
 	Method:   "StorageVolCreateXMLFrom",
@@ -1410,8 +1648,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_vol_create_xml_from_ret",
+	Ret:   "remote_storage_vol_create_xml_from_ret",
+	Since: "0.6.4",
 }, {
+	API:          "virConnectNumOfInterfaces",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfInterfaces",
@@ -1421,8 +1661,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_num_of_interfaces_ret",
+	Ret:   "remote_connect_num_of_interfaces_ret",
+	Since: "0.6.4",
 }, {
+	API:          "virConnectListInterfaces",
 	Args:         "remote_connect_list_interfaces_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1433,8 +1675,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_interfaces_ret",
+	Ret:   "remote_connect_list_interfaces_ret",
+	Since: "0.6.4",
 }, {
+	API:          "virInterfaceLookupByName",
 	Args:         "remote_interface_lookup_by_name_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1445,8 +1689,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_interface_lookup_by_name_ret",
+	Ret:   "remote_interface_lookup_by_name_ret",
+	Since: "0.6.4",
 }, {
+	API:          "virInterfaceLookupByMACString",
 	Args:         "remote_interface_lookup_by_mac_string_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1457,8 +1703,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_interface_lookup_by_mac_string_ret",
+	Ret:   "remote_interface_lookup_by_mac_string_ret",
+	Since: "0.6.4",
 }, {
+	API:      "virInterfaceGetXMLDesc",
 	Args:     "remote_interface_get_xml_desc_args",
 	Generate: "both",
 	Method:   "InterfaceGetXMLDesc",
@@ -1468,8 +1716,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_interface_get_xml_desc_ret",
+	Ret:   "remote_interface_get_xml_desc_ret",
+	Since: "0.6.4",
 }, {
+	API:          "virInterfaceDefineXML",
 	Args:         "remote_interface_define_xml_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1480,8 +1730,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_interface_define_xml_ret",
+	Ret:   "remote_interface_define_xml_ret",
+	Since: "0.6.4",
 }, {
+	API:          "virInterfaceUndefine",
 	Args:         "remote_interface_undefine_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1492,7 +1744,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.6.4",
 }, {
+	API:      "virInterfaceCreate",
 	Args:     "remote_interface_create_args",
 	Generate: "both",
 	Method:   "InterfaceCreate",
@@ -1502,7 +1756,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.6.4",
 }, {
+	API:          "virInterfaceDestroy",
 	Args:         "remote_interface_destroy_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1513,7 +1769,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.6.4",
 }, {
+	API:      "virConnectDomainXMLFromNative",
 	Args:     "remote_connect_domain_xml_from_native_args",
 	Generate: "both",
 	Method:   "ConnectDomainXMLFromNative",
@@ -1523,8 +1781,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_domain_xml_from_native_ret",
+	Ret:   "remote_connect_domain_xml_from_native_ret",
+	Since: "0.6.4",
 }, {
+	API:      "virConnectDomainXMLToNative",
 	Args:     "remote_connect_domain_xml_to_native_args",
 	Generate: "both",
 	Method:   "ConnectDomainXMLToNative",
@@ -1534,8 +1794,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_domain_xml_to_native_ret",
+	Ret:   "remote_connect_domain_xml_to_native_ret",
+	Since: "0.6.4",
 }, {
+	API:          "virConnectNumOfDefinedInterfaces",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfDefinedInterfaces",
@@ -1545,8 +1807,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_num_of_defined_interfaces_ret",
+	Ret:   "remote_connect_num_of_defined_interfaces_ret",
+	Since: "0.7.0",
 }, {
+	API:          "virConnectListDefinedInterfaces",
 	Args:         "remote_connect_list_defined_interfaces_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1557,8 +1821,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_defined_interfaces_ret",
+	Ret:   "remote_connect_list_defined_interfaces_ret",
+	Since: "0.7.0",
 }, {
+	API:          "virConnectNumOfSecrets",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfSecrets",
@@ -1568,8 +1834,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_num_of_secrets_ret",
+	Ret:   "remote_connect_num_of_secrets_ret",
+	Since: "0.7.1",
 }, {
+	API:          "virConnectListSecrets",
 	Args:         "remote_connect_list_secrets_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1580,8 +1848,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_secrets_ret",
+	Ret:   "remote_connect_list_secrets_ret",
+	Since: "0.7.1",
 }, {
+	API:          "virSecretLookupByUUID",
 	Args:         "remote_secret_lookup_by_uuid_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1592,8 +1862,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_secret_lookup_by_uuid_ret",
+	Ret:   "remote_secret_lookup_by_uuid_ret",
+	Since: "0.7.1",
 }, {
+	API:          "virSecretDefineXML",
 	Args:         "remote_secret_define_xml_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1604,8 +1876,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_secret_define_xml_ret",
+	Ret:   "remote_secret_define_xml_ret",
+	Since: "0.7.1",
 }, {
+	API:          "virSecretGetXMLDesc",
 	Args:         "remote_secret_get_xml_desc_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1616,8 +1890,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_secret_get_xml_desc_ret",
+	Ret:   "remote_secret_get_xml_desc_ret",
+	Since: "0.7.1",
 }, {
+	API:          "virSecretSetValue",
 	Args:         "remote_secret_set_value_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1628,7 +1904,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.7.1",
 }, {
+	API:          "virSecretGetValue",
 	Args:         "remote_secret_get_value_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -1639,8 +1917,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_secret_get_value_ret",
+	Ret:   "remote_secret_get_value_ret",
+	Since: "0.7.1",
 }, {
+	API:          "virSecretUndefine",
 	Args:         "remote_secret_undefine_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1651,7 +1931,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.7.1",
 }, {
+	API:          "virSecretLookupByUsage",
 	Args:         "remote_secret_lookup_by_usage_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1662,7 +1944,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_secret_lookup_by_usage_ret",
+	Ret:   "remote_secret_lookup_by_usage_ret",
+	Since: "0.7.1",
 }, {
 	Args:     "remote_domain_migrate_prepare_tunnel_args",
 	Generate: "both",
@@ -1673,8 +1956,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since:  "0.7.2",
 	Stream: rpc.WriteStream,
 }, {
+	API:          "virConnectIsSecure",
 	Generate:     "server",
 	HighPriority: true,
 	Method:       "ConnectIsSecure",
@@ -1684,8 +1969,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_is_secure_ret",
+	Ret:   "remote_connect_is_secure_ret",
+	Since: "0.7.3",
 }, {
+	API:          "virDomainIsActive",
 	Args:         "remote_domain_is_active_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1696,8 +1983,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_is_active_ret",
+	Ret:   "remote_domain_is_active_ret",
+	Since: "0.7.3",
 }, {
+	API:          "virDomainIsPersistent",
 	Args:         "remote_domain_is_persistent_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1708,8 +1997,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_is_persistent_ret",
+	Ret:   "remote_domain_is_persistent_ret",
+	Since: "0.7.3",
 }, {
+	API:          "virNetworkIsActive",
 	Args:         "remote_network_is_active_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1720,8 +2011,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_is_active_ret",
+	Ret:   "remote_network_is_active_ret",
+	Since: "0.7.3",
 }, {
+	API:          "virNetworkIsPersistent",
 	Args:         "remote_network_is_persistent_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1732,8 +2025,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_is_persistent_ret",
+	Ret:   "remote_network_is_persistent_ret",
+	Since: "0.7.3",
 }, {
+	API:          "virStoragePoolIsActive",
 	Args:         "remote_storage_pool_is_active_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1744,8 +2039,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_pool_is_active_ret",
+	Ret:   "remote_storage_pool_is_active_ret",
+	Since: "0.7.3",
 }, {
+	API:          "virStoragePoolIsPersistent",
 	Args:         "remote_storage_pool_is_persistent_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1756,8 +2053,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_pool_is_persistent_ret",
+	Ret:   "remote_storage_pool_is_persistent_ret",
+	Since: "0.7.3",
 }, {
+	API:          "virInterfaceIsActive",
 	Args:         "remote_interface_is_active_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1768,8 +2067,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_interface_is_active_ret",
+	Ret:   "remote_interface_is_active_ret",
+	Since: "0.7.3",
 }, {
+	API:          "virConnectGetLibVersion",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectGetLibVersion",
@@ -1779,8 +2080,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_get_lib_version_ret",
+	Ret:   "remote_connect_get_lib_version_ret",
+	Since: "0.7.3",
 }, {
+	API:          "virConnectCompareCPU",
 	Args:         "remote_connect_compare_cpu_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1791,8 +2094,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_compare_cpu_ret",
+	Ret:   "remote_connect_compare_cpu_ret",
+	Since: "0.7.5",
 }, {
+	API:      "virDomainMemoryStats",
 	Args:     "remote_domain_memory_stats_args",
 	Generate: "none",
 	Method:   "DomainMemoryStats",
@@ -1802,8 +2107,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_memory_stats_ret",
+	Ret:   "remote_domain_memory_stats_ret",
+	Since: "0.7.5",
 }, {
+	API:      "virDomainAttachDeviceFlags",
 	Args:     "remote_domain_attach_device_flags_args",
 	Generate: "both",
 	Method:   "DomainAttachDeviceFlags",
@@ -1813,7 +2120,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.7.7",
 }, {
+	API:      "virDomainDetachDeviceFlags",
 	Args:     "remote_domain_detach_device_flags_args",
 	Generate: "both",
 	Method:   "DomainDetachDeviceFlags",
@@ -1823,7 +2132,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.7.7",
 }, {
+	API:      "virConnectBaselineCPU",
 	Args:     "remote_connect_baseline_cpu_args",
 	Generate: "both",
 	Method:   "ConnectBaselineCPU",
@@ -1833,8 +2144,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_baseline_cpu_ret",
+	Ret:   "remote_connect_baseline_cpu_ret",
+	Since: "0.7.7",
 }, {
+	API:      "virDomainGetJobInfo",
 	Args:     "remote_domain_get_job_info_args",
 	Generate: "both",
 	Method:   "DomainGetJobInfo",
@@ -1844,8 +2157,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_job_info_ret",
+	Ret:   "remote_domain_get_job_info_ret",
+	Since: "0.7.7",
 }, {
+	API:      "virDomainAbortJob",
 	Args:     "remote_domain_abort_job_args",
 	Generate: "both",
 	Method:   "DomainAbortJob",
@@ -1855,7 +2170,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.7.7",
 }, {
+	API:      "virStorageVolWipe",
 	Args:     "remote_storage_vol_wipe_args",
 	Generate: "both",
 	Method:   "StorageVolWipe",
@@ -1865,7 +2182,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:      "virDomainMigrateSetMaxDowntime",
 	Args:     "remote_domain_migrate_set_max_downtime_args",
 	Generate: "both",
 	Method:   "DomainMigrateSetMaxDowntime",
@@ -1875,7 +2194,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:          "virConnectDomainEventRegisterAny",
 	Args:         "remote_connect_domain_event_register_any_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -1886,7 +2207,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:          "virConnectDomainEventDeregisterAny",
 	Args:         "remote_connect_domain_event_deregister_any_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -1897,7 +2220,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_REBOOT",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventReboot",
@@ -1908,7 +2233,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_RTC_CHANGE",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventRtcChange",
@@ -1919,7 +2246,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_WATCHDOG",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventWatchdog",
@@ -1930,7 +2259,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_IO_ERROR",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventIoError",
@@ -1941,7 +2272,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_GRAPHICS",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventGraphics",
@@ -1952,7 +2285,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:      "virDomainUpdateDeviceFlags",
 	Args:     "remote_domain_update_device_flags_args",
 	Generate: "both",
 	Method:   "DomainUpdateDeviceFlags",
@@ -1962,7 +2297,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:          "virNWFilterLookupByName",
 	Args:         "remote_nwfilter_lookup_by_name_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1973,8 +2310,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_nwfilter_lookup_by_name_ret",
+	Ret:   "remote_nwfilter_lookup_by_name_ret",
+	Since: "0.8.0",
 }, {
+	API:          "virNWFilterLookupByUUID",
 	Args:         "remote_nwfilter_lookup_by_uuid_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1985,8 +2324,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_nwfilter_lookup_by_uuid_ret",
+	Ret:   "remote_nwfilter_lookup_by_uuid_ret",
+	Since: "0.8.0",
 }, {
+	API:          "virNWFilterGetXMLDesc",
 	Args:         "remote_nwfilter_get_xml_desc_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -1997,8 +2338,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_nwfilter_get_xml_desc_ret",
+	Ret:   "remote_nwfilter_get_xml_desc_ret",
+	Since: "0.8.0",
 }, {
+	API:          "virConnectNumOfNWFilters",
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfNwfilters",
@@ -2008,8 +2351,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_num_of_nwfilters_ret",
+	Ret:   "remote_connect_num_of_nwfilters_ret",
+	Since: "0.8.0",
 }, {
+	API:          "virConnectListNWFilters",
 	Args:         "remote_connect_list_nwfilters_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2020,8 +2365,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_nwfilters_ret",
+	Ret:   "remote_connect_list_nwfilters_ret",
+	Since: "0.8.0",
 }, {
+	API:          "virNWFilterDefineXML",
 	Args:         "remote_nwfilter_define_xml_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2032,8 +2379,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_nwfilter_define_xml_ret",
+	Ret:   "remote_nwfilter_define_xml_ret",
+	Since: "0.8.0",
 }, {
+	API:          "virNWFilterUndefine",
 	Args:         "remote_nwfilter_undefine_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2044,7 +2393,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:      "virDomainManagedSave",
 	Args:     "remote_domain_managed_save_args",
 	Generate: "both",
 	Method:   "DomainManagedSave",
@@ -2054,7 +2405,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:      "virDomainHasManagedSaveImage",
 	Args:     "remote_domain_has_managed_save_image_args",
 	Generate: "both",
 	Method:   "DomainHasManagedSaveImage",
@@ -2064,8 +2417,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_has_managed_save_image_ret",
+	Ret:   "remote_domain_has_managed_save_image_ret",
+	Since: "0.8.0",
 }, {
+	API:      "virDomainManagedSaveRemove",
 	Args:     "remote_domain_managed_save_remove_args",
 	Generate: "both",
 	Method:   "DomainManagedSaveRemove",
@@ -2075,7 +2430,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:      "virDomainSnapshotCreateXML",
 	Args:     "remote_domain_snapshot_create_xml_args",
 	Generate: "both",
 	Method:   "DomainSnapshotCreateXML",
@@ -2085,8 +2442,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_snapshot_create_xml_ret",
+	Ret:   "remote_domain_snapshot_create_xml_ret",
+	Since: "0.8.0",
 }, {
+	API:          "virDomainSnapshotGetXMLDesc",
 	Args:         "remote_domain_snapshot_get_xml_desc_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2097,8 +2456,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_snapshot_get_xml_desc_ret",
+	Ret:   "remote_domain_snapshot_get_xml_desc_ret",
+	Since: "0.8.0",
 }, {
+	API:          "virDomainSnapshotNum",
 	Args:         "remote_domain_snapshot_num_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2109,8 +2470,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_snapshot_num_ret",
+	Ret:   "remote_domain_snapshot_num_ret",
+	Since: "0.8.0",
 }, {
+	API:          "virDomainSnapshotListNames",
 	Args:         "remote_domain_snapshot_list_names_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2121,8 +2484,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_snapshot_list_names_ret",
+	Ret:   "remote_domain_snapshot_list_names_ret",
+	Since: "0.8.0",
 }, {
+	API:          "virDomainSnapshotLookupByName",
 	Args:         "remote_domain_snapshot_lookup_by_name_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2133,8 +2498,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_snapshot_lookup_by_name_ret",
+	Ret:   "remote_domain_snapshot_lookup_by_name_ret",
+	Since: "0.8.0",
 }, {
+	API:      "virDomainHasCurrentSnapshot",
 	Args:     "remote_domain_has_current_snapshot_args",
 	Generate: "both",
 	Method:   "DomainHasCurrentSnapshot",
@@ -2144,8 +2511,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_has_current_snapshot_ret",
+	Ret:   "remote_domain_has_current_snapshot_ret",
+	Since: "0.8.0",
 }, {
+	API:      "virDomainSnapshotCurrent",
 	Args:     "remote_domain_snapshot_current_args",
 	Generate: "both",
 	Method:   "DomainSnapshotCurrent",
@@ -2155,8 +2524,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_snapshot_current_ret",
+	Ret:   "remote_domain_snapshot_current_ret",
+	Since: "0.8.0",
 }, {
+	API:      "virDomainRevertToSnapshot",
 	Args:     "remote_domain_revert_to_snapshot_args",
 	Generate: "both",
 	Method:   "DomainRevertToSnapshot",
@@ -2166,7 +2537,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:      "virDomainSnapshotDelete",
 	Args:     "remote_domain_snapshot_delete_args",
 	Generate: "both",
 	Method:   "DomainSnapshotDelete",
@@ -2176,7 +2549,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.0",
 }, {
+	API:      "virDomainGetBlockInfo",
 	Args:     "remote_domain_get_block_info_args",
 	Generate: "both",
 	Method:   "DomainGetBlockInfo",
@@ -2186,8 +2561,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_block_info_ret",
+	Ret:   "remote_domain_get_block_info_ret",
+	Since: "0.8.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventIoErrorReason",
@@ -2198,7 +2575,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.1",
 }, {
+	API:      "virDomainCreateWithFlags",
 	Args:     "remote_domain_create_with_flags_args",
 	Generate: "both",
 	Method:   "DomainCreateWithFlags",
@@ -2208,8 +2587,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_create_with_flags_ret",
+	Ret:   "remote_domain_create_with_flags_ret",
+	Since: "0.8.2",
 }, {
+	API:      "virDomainSetMemoryParameters",
 	Args:     "remote_domain_set_memory_parameters_args",
 	Generate: "both",
 	Method:   "DomainSetMemoryParameters",
@@ -2219,7 +2600,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.5",
 }, {
+	API:      "virDomainGetMemoryParameters",
 	Args:     "remote_domain_get_memory_parameters_args",
 	Generate: "none",
 	Method:   "DomainGetMemoryParameters",
@@ -2229,8 +2612,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_memory_parameters_ret",
+	Ret:   "remote_domain_get_memory_parameters_ret",
+	Since: "0.8.5",
 }, {
+	API:      "virDomainSetVcpusFlags",
 	Args:     "remote_domain_set_vcpus_flags_args",
 	Generate: "both",
 	Method:   "DomainSetVCPUsFlags",
@@ -2240,7 +2625,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.8.5",
 }, {
+	API:      "virDomainGetVcpusFlags",
 	Args:     "remote_domain_get_vcpus_flags_args",
 	Generate: "both",
 	Method:   "DomainGetVCPUsFlags",
@@ -2250,8 +2637,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_vcpus_flags_ret",
+	Ret:   "remote_domain_get_vcpus_flags_ret",
+	Since: "0.8.5",
 }, {
+	API:      "virDomainOpenConsole",
 	Args:     "remote_domain_open_console_args",
 	Generate: "both",
 	Method:   "DomainOpenConsole",
@@ -2261,8 +2650,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since:  "0.8.6",
 	Stream: rpc.ReadStream,
 }, {
+	API:          "virDomainIsUpdated",
 	Args:         "remote_domain_is_updated_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2273,8 +2664,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_is_updated_ret",
+	Ret:   "remote_domain_is_updated_ret",
+	Since: "0.8.6",
 }, {
+	API:          "virConnectGetSysinfo",
 	Args:         "remote_connect_get_sysinfo_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2285,8 +2678,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_get_sysinfo_ret",
+	Ret:   "remote_connect_get_sysinfo_ret",
+	Since: "0.8.8",
 }, {
+	API:      "virDomainSetMemoryFlags",
 	Args:     "remote_domain_set_memory_flags_args",
 	Generate: "both",
 	Method:   "DomainSetMemoryFlags",
@@ -2296,7 +2691,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.0",
 }, {
+	API:      "virDomainSetBlkioParameters",
 	Args:     "remote_domain_set_blkio_parameters_args",
 	Generate: "both",
 	Method:   "DomainSetBlkioParameters",
@@ -2306,7 +2703,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.0",
 }, {
+	API:      "virDomainGetBlkioParameters",
 	Args:     "remote_domain_get_blkio_parameters_args",
 	Generate: "none",
 	Method:   "DomainGetBlkioParameters",
@@ -2316,8 +2715,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_blkio_parameters_ret",
+	Ret:   "remote_domain_get_blkio_parameters_ret",
+	Since: "0.9.0",
 }, {
+	API:      "virDomainMigrateSetMaxSpeed",
 	Args:     "remote_domain_migrate_set_max_speed_args",
 	Generate: "both",
 	Method:   "DomainMigrateSetMaxSpeed",
@@ -2327,7 +2728,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.0",
 }, {
+	API:      "virStorageVolUpload",
 	Args:     "remote_storage_vol_upload_args",
 	Generate: "both",
 	Method:   "StorageVolUpload",
@@ -2337,9 +2740,11 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since:      "0.9.0",
 	SparseFlag: "VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM",
 	Stream:     rpc.WriteStream,
 }, {
+	API:      "virStorageVolDownload",
 	Args:     "remote_storage_vol_download_args",
 	Generate: "both",
 	Method:   "StorageVolDownload",
@@ -2349,9 +2754,11 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since:      "0.9.0",
 	SparseFlag: "VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM",
 	Stream:     rpc.ReadStream,
 }, {
+	API:      "virDomainInjectNMI",
 	Args:     "remote_domain_inject_nmi_args",
 	Generate: "both",
 	Method:   "DomainInjectNmi",
@@ -2361,7 +2768,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.2",
 }, {
+	API:      "virDomainScreenshot",
 	Args:     "remote_domain_screenshot_args",
 	Generate: "both",
 	Method:   "DomainScreenshot",
@@ -2372,8 +2781,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Version: ProtocolVersion,
 	},
 	Ret:    "remote_domain_screenshot_ret",
+	Since:  "0.9.2",
 	Stream: rpc.ReadStream,
 }, {
+	API:          "virDomainGetState",
 	Args:         "remote_domain_get_state_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -2384,7 +2795,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_state_ret",
+	Ret:   "remote_domain_get_state_ret",
+	Since: "0.9.2",
 }, {
 	Args:     "remote_domain_migrate_begin3_args",
 	Generate: "none",
@@ -2395,7 +2807,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_begin3_ret",
+	Ret:   "remote_domain_migrate_begin3_ret",
+	Since: "0.9.2",
 }, {
 	Args:     "remote_domain_migrate_prepare3_args",
 	Generate: "none",
@@ -2406,7 +2819,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_prepare3_ret",
+	Ret:   "remote_domain_migrate_prepare3_ret",
+	Since: "0.9.2",
 }, {
 	Args:     "remote_domain_migrate_prepare_tunnel3_args",
 	Generate: "server",
@@ -2418,6 +2832,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Version: ProtocolVersion,
 	},
 	Ret:    "remote_domain_migrate_prepare_tunnel3_ret",
+	Since:  "0.9.2",
 	Stream: rpc.WriteStream,
 }, {
 	Args:     "remote_domain_migrate_perform3_args",
@@ -2429,7 +2844,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_perform3_ret",
+	Ret:   "remote_domain_migrate_perform3_ret",
+	Since: "0.9.2",
 }, {
 	Args:     "remote_domain_migrate_finish3_args",
 	Generate: "none",
@@ -2440,7 +2856,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_finish3_ret",
+	Ret:   "remote_domain_migrate_finish3_ret",
+	Since: "0.9.2",
 }, {
 	Args:     "remote_domain_migrate_confirm3_args",
 	Generate: "none",
@@ -2451,7 +2868,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.2",
 }, {
+	API:      "virDomainSetSchedulerParametersFlags",
 	Args:     "remote_domain_set_scheduler_parameters_flags_args",
 	Generate: "both",
 	Method:   "DomainSetSchedulerParametersFlags",
@@ -2461,7 +2880,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.2",
 }, {
+	API:      "virInterfaceChangeBegin",
 	Args:     "remote_interface_change_begin_args",
 	Generate: "both",
 	Method:   "InterfaceChangeBegin",
@@ -2471,7 +2892,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.2",
 }, {
+	API:      "virInterfaceChangeCommit",
 	Args:     "remote_interface_change_commit_args",
 	Generate: "both",
 	Method:   "InterfaceChangeCommit",
@@ -2481,7 +2904,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.2",
 }, {
+	API:      "virInterfaceChangeRollback",
 	Args:     "remote_interface_change_rollback_args",
 	Generate: "both",
 	Method:   "InterfaceChangeRollback",
@@ -2491,7 +2916,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.2",
 }, {
+	API:      "virDomainGetSchedulerParametersFlags",
 	Args:     "remote_domain_get_scheduler_parameters_flags_args",
 	Generate: "client",
 	Method:   "DomainGetSchedulerParametersFlags",
@@ -2501,8 +2928,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_scheduler_parameters_flags_ret",
+	Ret:   "remote_domain_get_scheduler_parameters_flags_ret",
+	Since: "0.9.2",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_CONTROL_ERROR",
 	Event:    true,
 	Generate: "none",
 	Method:   "DomainEventControlError",
@@ -2513,7 +2942,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.2",
 }, {
+	API:      "virDomainPinVcpuFlags",
 	Args:     "remote_domain_pin_vcpu_flags_args",
 	Generate: "both",
 	Method:   "DomainPinVCPUFlags",
@@ -2523,7 +2954,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.3",
 }, {
+	API:      "virDomainSendKey",
 	Args:     "remote_domain_send_key_args",
 	Generate: "both",
 	Method:   "DomainSendKey",
@@ -2533,7 +2966,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.3",
 }, {
+	API:          "virNodeGetCPUStats",
 	Args:         "remote_node_get_cpu_stats_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -2544,8 +2979,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_get_cpu_stats_ret",
+	Ret:   "remote_node_get_cpu_stats_ret",
+	Since: "0.9.3",
 }, {
+	API:          "virNodeGetMemoryStats",
 	Args:         "remote_node_get_memory_stats_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -2556,8 +2993,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_get_memory_stats_ret",
+	Ret:   "remote_node_get_memory_stats_ret",
+	Since: "0.9.3",
 }, {
+	API:          "virDomainGetControlInfo",
 	Args:         "remote_domain_get_control_info_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2568,8 +3007,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_control_info_ret",
+	Ret:   "remote_domain_get_control_info_ret",
+	Since: "0.9.3",
 }, {
+	API:      "virDomainGetVcpuPinInfo",
 	Args:     "remote_domain_get_vcpu_pin_info_args",
 	Generate: "none",
 	Method:   "DomainGetVCPUPinInfo",
@@ -2579,8 +3020,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_vcpu_pin_info_ret",
+	Ret:   "remote_domain_get_vcpu_pin_info_ret",
+	Since: "0.9.3",
 }, {
+	API:          "virDomainUndefineFlags",
 	Args:         "remote_domain_undefine_flags_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2591,7 +3034,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.4",
 }, {
+	API:      "virDomainSaveFlags",
 	Args:     "remote_domain_save_flags_args",
 	Generate: "both",
 	Method:   "DomainSaveFlags",
@@ -2601,7 +3046,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.4",
 }, {
+	API:      "virDomainRestoreFlags",
 	Args:     "remote_domain_restore_flags_args",
 	Generate: "both",
 	Method:   "DomainRestoreFlags",
@@ -2611,7 +3058,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.4",
 }, {
+	API:          "virDomainDestroyFlags",
 	Args:         "remote_domain_destroy_flags_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2622,7 +3071,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.4",
 }, {
+	API:          "virDomainSaveImageGetXMLDesc",
 	Args:         "remote_domain_save_image_get_xml_desc_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2633,8 +3084,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_save_image_get_xml_desc_ret",
+	Ret:   "remote_domain_save_image_get_xml_desc_ret",
+	Since: "0.9.4",
 }, {
+	API:          "virDomainSaveImageDefineXML",
 	Args:         "remote_domain_save_image_define_xml_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2645,7 +3098,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.4",
 }, {
+	API:      "virDomainBlockJobAbort",
 	Args:     "remote_domain_block_job_abort_args",
 	Generate: "both",
 	Method:   "DomainBlockJobAbort",
@@ -2655,7 +3110,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.4",
 }, {
+	API:      "virDomainGetBlockJobInfo",
 	Args:     "remote_domain_get_block_job_info_args",
 	Generate: "none",
 	Method:   "DomainGetBlockJobInfo",
@@ -2665,8 +3122,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_block_job_info_ret",
+	Ret:   "remote_domain_get_block_job_info_ret",
+	Since: "0.9.4",
 }, {
+	API:      "virDomainBlockJobSetSpeed",
 	Args:     "remote_domain_block_job_set_speed_args",
 	Generate: "both",
 	Method:   "DomainBlockJobSetSpeed",
@@ -2676,7 +3135,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.4",
 }, {
+	API:      "virDomainBlockPull",
 	Args:     "remote_domain_block_pull_args",
 	Generate: "both",
 	Method:   "DomainBlockPull",
@@ -2686,7 +3147,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.4",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_BLOCK_JOB",
 	Event:    true,
 	Generate: "none",
 	Method:   "DomainEventBlockJob",
@@ -2697,7 +3160,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.4",
 }, {
+	API:      "virDomainMigrateGetMaxSpeed",
 	Args:     "remote_domain_migrate_get_max_speed_args",
 	Generate: "both",
 	Method:   "DomainMigrateGetMaxSpeed",
@@ -2707,8 +3172,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_get_max_speed_ret",
+	Ret:   "remote_domain_migrate_get_max_speed_ret",
+	Since: "0.9.5",
 }, {
+	API:      "virDomainBlockStatsFlags",
 	Args:     "remote_domain_block_stats_flags_args",
 	Generate: "none",
 	Method:   "DomainBlockStatsFlags",
@@ -2718,8 +3185,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_block_stats_flags_ret",
+	Ret:   "remote_domain_block_stats_flags_ret",
+	Since: "0.9.5",
 }, {
+	API:          "virDomainSnapshotGetParent",
 	Args:         "remote_domain_snapshot_get_parent_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2730,8 +3199,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_snapshot_get_parent_ret",
+	Ret:   "remote_domain_snapshot_get_parent_ret",
+	Since: "0.9.7",
 }, {
+	API:      "virDomainReset",
 	Args:     "remote_domain_reset_args",
 	Generate: "both",
 	Method:   "DomainReset",
@@ -2741,7 +3212,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.7",
 }, {
+	API:          "virDomainSnapshotNumChildren",
 	Args:         "remote_domain_snapshot_num_children_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2752,8 +3225,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_snapshot_num_children_ret",
+	Ret:   "remote_domain_snapshot_num_children_ret",
+	Since: "0.9.7",
 }, {
+	API:          "virDomainSnapshotListChildrenNames",
 	Args:         "remote_domain_snapshot_list_children_names_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -2764,8 +3239,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_snapshot_list_children_names_ret",
+	Ret:   "remote_domain_snapshot_list_children_names_ret",
+	Since: "0.9.7",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_DISK_CHANGE",
 	Event:    true,
 	Generate: "none",
 	Method:   "DomainEventDiskChange",
@@ -2776,7 +3253,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.7",
 }, {
+	API:      "virDomainOpenGraphics",
 	Args:     "remote_domain_open_graphics_args",
 	Generate: "none",
 	Method:   "DomainOpenGraphics",
@@ -2786,7 +3265,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.7",
 }, {
+	API:      "virNodeSuspendForDuration",
 	Args:     "remote_node_suspend_for_duration_args",
 	Generate: "both",
 	Method:   "NodeSuspendForDuration",
@@ -2796,7 +3277,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.8",
 }, {
+	API:      "virDomainBlockResize",
 	Args:     "remote_domain_block_resize_args",
 	Generate: "both",
 	Method:   "DomainBlockResize",
@@ -2806,7 +3289,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.8",
 }, {
+	API:      "virDomainSetBlockIoTune",
 	Args:     "remote_domain_set_block_io_tune_args",
 	Generate: "both",
 	Method:   "DomainSetBlockIoTune",
@@ -2816,7 +3301,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.8",
 }, {
+	API:      "virDomainGetBlockIoTune",
 	Args:     "remote_domain_get_block_io_tune_args",
 	Generate: "none",
 	Method:   "DomainGetBlockIoTune",
@@ -2826,8 +3313,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_block_io_tune_ret",
+	Ret:   "remote_domain_get_block_io_tune_ret",
+	Since: "0.9.8",
 }, {
+	API:      "virDomainSetNumaParameters",
 	Args:     "remote_domain_set_numa_parameters_args",
 	Generate: "both",
 	Method:   "DomainSetNUMAParameters",
@@ -2837,7 +3326,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.9",
 }, {
+	API:      "virDomainGetNumaParameters",
 	Args:     "remote_domain_get_numa_parameters_args",
 	Generate: "none",
 	Method:   "DomainGetNUMAParameters",
@@ -2847,8 +3338,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_numa_parameters_ret",
+	Ret:   "remote_domain_get_numa_parameters_ret",
+	Since: "0.9.9",
 }, {
+	API:      "virDomainSetInterfaceParameters",
 	Args:     "remote_domain_set_interface_parameters_args",
 	Generate: "both",
 	Method:   "DomainSetInterfaceParameters",
@@ -2858,7 +3351,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.9",
 }, {
+	API:      "virDomainGetInterfaceParameters",
 	Args:     "remote_domain_get_interface_parameters_args",
 	Generate: "none",
 	Method:   "DomainGetInterfaceParameters",
@@ -2868,8 +3363,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_interface_parameters_ret",
+	Ret:   "remote_domain_get_interface_parameters_ret",
+	Since: "0.9.9",
 }, {
+	API:      "virDomainShutdownFlags",
 	Args:     "remote_domain_shutdown_flags_args",
 	Generate: "both",
 	Method:   "DomainShutdownFlags",
@@ -2879,7 +3376,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.10",
 }, {
+	API:      "virStorageVolWipePattern",
 	Args:     "remote_storage_vol_wipe_pattern_args",
 	Generate: "both",
 	Method:   "StorageVolWipePattern",
@@ -2889,7 +3388,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.10",
 }, {
+	API:      "virStorageVolResize",
 	Args:     "remote_storage_vol_resize_args",
 	Generate: "both",
 	Method:   "StorageVolResize",
@@ -2899,7 +3400,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.10",
 }, {
+	API:      "virDomainPMSuspendForDuration",
 	Args:     "remote_domain_pm_suspend_for_duration_args",
 	Generate: "both",
 	Method:   "DomainPmSuspendForDuration",
@@ -2909,7 +3412,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.10",
 }, {
+	API:      "virDomainGetCPUStats",
 	Args:     "remote_domain_get_cpu_stats_args",
 	Generate: "none",
 	Method:   "DomainGetCPUStats",
@@ -2919,8 +3424,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_cpu_stats_ret",
+	Ret:   "remote_domain_get_cpu_stats_ret",
+	Since: "0.9.10",
 }, {
+	API:      "virDomainGetDiskErrors",
 	Args:     "remote_domain_get_disk_errors_args",
 	Generate: "none",
 	Method:   "DomainGetDiskErrors",
@@ -2930,8 +3437,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_disk_errors_ret",
+	Ret:   "remote_domain_get_disk_errors_ret",
+	Since: "0.9.10",
 }, {
+	API:      "virDomainSetMetadata",
 	Args:     "remote_domain_set_metadata_args",
 	Generate: "both",
 	Method:   "DomainSetMetadata",
@@ -2941,7 +3450,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.10",
 }, {
+	API:      "virDomainGetMetadata",
 	Args:     "remote_domain_get_metadata_args",
 	Generate: "both",
 	Method:   "DomainGetMetadata",
@@ -2951,8 +3462,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_metadata_ret",
+	Ret:   "remote_domain_get_metadata_ret",
+	Since: "0.9.10",
 }, {
+	API:      "virDomainBlockRebase",
 	Args:     "remote_domain_block_rebase_args",
 	Generate: "both",
 	Method:   "DomainBlockRebase",
@@ -2962,7 +3475,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.10",
 }, {
+	API:      "virDomainPMWakeup",
 	Args:     "remote_domain_pm_wakeup_args",
 	Generate: "both",
 	Method:   "DomainPmWakeup",
@@ -2972,7 +3487,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.11",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_TRAY_CHANGE",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventTrayChange",
@@ -2983,7 +3500,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.11",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_PMWAKEUP",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventPmwakeup",
@@ -2994,7 +3513,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.11",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_PMSUSPEND",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventPmsuspend",
@@ -3005,7 +3526,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.9.11",
 }, {
+	API:      "virDomainSnapshotIsCurrent",
 	Args:     "remote_domain_snapshot_is_current_args",
 	Generate: "both",
 	Method:   "DomainSnapshotIsCurrent",
@@ -3015,8 +3538,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_snapshot_is_current_ret",
+	Ret:   "remote_domain_snapshot_is_current_ret",
+	Since: "0.9.13",
 }, {
+	API:      "virDomainSnapshotHasMetadata",
 	Args:     "remote_domain_snapshot_has_metadata_args",
 	Generate: "both",
 	Method:   "DomainSnapshotHasMetadata",
@@ -3026,8 +3551,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_snapshot_has_metadata_ret",
+	Ret:   "remote_domain_snapshot_has_metadata_ret",
+	Since: "0.9.13",
 }, {
+	API:          "virConnectListAllDomains",
 	Args:         "remote_connect_list_all_domains_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -3038,8 +3565,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_all_domains_ret",
+	Ret:   "remote_connect_list_all_domains_ret",
+	Since: "0.9.13",
 }, {
+	API:          "virDomainListAllSnapshots",
 	Args:         "remote_domain_list_all_snapshots_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -3050,8 +3579,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_list_all_snapshots_ret",
+	Ret:   "remote_domain_list_all_snapshots_ret",
+	Since: "0.9.13",
 }, {
+	API:          "virDomainSnapshotListAllChildren",
 	Args:         "remote_domain_snapshot_list_all_children_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -3062,8 +3593,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_snapshot_list_all_children_ret",
+	Ret:   "remote_domain_snapshot_list_all_children_ret",
+	Since: "0.9.13",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventBalloonChange",
@@ -3074,7 +3607,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.10.0",
 }, {
+	API:      "virDomainGetHostname",
 	Args:     "remote_domain_get_hostname_args",
 	Generate: "both",
 	Method:   "DomainGetHostname",
@@ -3084,8 +3619,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_hostname_ret",
+	Ret:   "remote_domain_get_hostname_ret",
+	Since: "0.10.0",
 }, {
+	API:          "virDomainGetSecurityLabelList",
 	Args:         "remote_domain_get_security_label_list_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -3096,8 +3633,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_security_label_list_ret",
+	Ret:   "remote_domain_get_security_label_list_ret",
+	Since: "0.10.0",
 }, {
+	API:      "virDomainPinEmulator",
 	Args:     "remote_domain_pin_emulator_args",
 	Generate: "none",
 	Method:   "DomainPinEmulator",
@@ -3107,7 +3646,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.10.0",
 }, {
+	API:      "virDomainGetEmulatorPinInfo",
 	Args:     "remote_domain_get_emulator_pin_info_args",
 	Generate: "none",
 	Method:   "DomainGetEmulatorPinInfo",
@@ -3117,8 +3658,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_emulator_pin_info_ret",
+	Ret:   "remote_domain_get_emulator_pin_info_ret",
+	Since: "0.10.0",
 }, {
+	API:          "virConnectListAllStoragePools",
 	Args:         "remote_connect_list_all_storage_pools_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -3129,8 +3672,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_all_storage_pools_ret",
+	Ret:   "remote_connect_list_all_storage_pools_ret",
+	Since: "0.10.2",
 }, {
+	API:          "virStoragePoolListAllVolumes",
 	Args:         "remote_storage_pool_list_all_volumes_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -3141,8 +3686,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_pool_list_all_volumes_ret",
+	Ret:   "remote_storage_pool_list_all_volumes_ret",
+	Since: "0.10.2",
 }, {
+	API:          "virConnectListAllNetworks",
 	Args:         "remote_connect_list_all_networks_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -3153,8 +3700,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_all_networks_ret",
+	Ret:   "remote_connect_list_all_networks_ret",
+	Since: "0.10.2",
 }, {
+	API:          "virConnectListAllInterfaces",
 	Args:         "remote_connect_list_all_interfaces_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -3165,8 +3714,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_all_interfaces_ret",
+	Ret:   "remote_connect_list_all_interfaces_ret",
+	Since: "0.10.2",
 }, {
+	API:          "virConnectListAllNodeDevices",
 	Args:         "remote_connect_list_all_node_devices_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -3177,8 +3728,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_all_node_devices_ret",
+	Ret:   "remote_connect_list_all_node_devices_ret",
+	Since: "0.10.2",
 }, {
+	API:          "virConnectListAllNWFilters",
 	Args:         "remote_connect_list_all_nwfilters_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -3189,8 +3742,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_all_nwfilters_ret",
+	Ret:   "remote_connect_list_all_nwfilters_ret",
+	Since: "0.10.2",
 }, {
+	API:          "virConnectListAllSecrets",
 	Args:         "remote_connect_list_all_secrets_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -3201,8 +3756,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_all_secrets_ret",
+	Ret:   "remote_connect_list_all_secrets_ret",
+	Since: "0.10.2",
 }, {
+	API:      "virNodeSetMemoryParameters",
 	Args:     "remote_node_set_memory_parameters_args",
 	Generate: "both",
 	Method:   "NodeSetMemoryParameters",
@@ -3212,7 +3769,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.10.2",
 }, {
+	API:      "virNodeGetMemoryParameters",
 	Args:     "remote_node_get_memory_parameters_args",
 	Generate: "none",
 	Method:   "NodeGetMemoryParameters",
@@ -3222,8 +3781,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_get_memory_parameters_ret",
+	Ret:   "remote_node_get_memory_parameters_ret",
+	Since: "0.10.2",
 }, {
+	API:      "virDomainBlockCommit",
 	Args:     "remote_domain_block_commit_args",
 	Generate: "both",
 	Method:   "DomainBlockCommit",
@@ -3233,7 +3794,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.10.2",
 }, {
+	API:          "virNetworkUpdate",
 	Args:         "remote_network_update_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -3244,7 +3807,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "0.10.2",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventPmsuspendDisk",
@@ -3255,7 +3820,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.0.0",
 }, {
+	API:      "virNodeGetCPUMap",
 	Args:     "remote_node_get_cpu_map_args",
 	Generate: "none",
 	Method:   "NodeGetCPUMap",
@@ -3265,8 +3832,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_get_cpu_map_ret",
+	Ret:   "remote_node_get_cpu_map_ret",
+	Since: "1.0.0",
 }, {
+	API:      "virDomainFSTrim",
 	Args:     "remote_domain_fstrim_args",
 	Generate: "both",
 	Method:   "DomainFstrim",
@@ -3276,7 +3845,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.0.1",
 }, {
+	API:      "virDomainSendProcessSignal",
 	Args:     "remote_domain_send_process_signal_args",
 	Generate: "both",
 	Method:   "DomainSendProcessSignal",
@@ -3286,7 +3857,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.0.1",
 }, {
+	API:      "virDomainOpenChannel",
 	Args:     "remote_domain_open_channel_args",
 	Generate: "both",
 	Method:   "DomainOpenChannel",
@@ -3296,8 +3869,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since:  "1.0.2",
 	Stream: rpc.ReadStream,
 }, {
+	API:          "virNodeDeviceLookupSCSIHostByWWN",
 	Args:         "remote_node_device_lookup_scsi_host_by_wwn_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -3308,8 +3883,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_device_lookup_scsi_host_by_wwn_ret",
+	Ret:   "remote_node_device_lookup_scsi_host_by_wwn_ret",
+	Since: "1.0.3",
 }, {
+	API:      "virDomainGetJobStats",
 	Args:     "remote_domain_get_job_stats_args",
 	Generate: "none",
 	Method:   "DomainGetJobStats",
@@ -3319,8 +3896,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_job_stats_ret",
+	Ret:   "remote_domain_get_job_stats_ret",
+	Since: "1.0.3",
 }, {
+	API:      "virDomainMigrateGetCompressionCache",
 	Args:     "remote_domain_migrate_get_compression_cache_args",
 	Generate: "both",
 	Method:   "DomainMigrateGetCompressionCache",
@@ -3330,8 +3909,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_get_compression_cache_ret",
+	Ret:   "remote_domain_migrate_get_compression_cache_ret",
+	Since: "1.0.3",
 }, {
+	API:      "virDomainMigrateSetCompressionCache",
 	Args:     "remote_domain_migrate_set_compression_cache_args",
 	Generate: "both",
 	Method:   "DomainMigrateSetCompressionCache",
@@ -3341,7 +3922,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.0.3",
 }, {
+	API:      "virNodeDeviceDetachFlags",
 	Args:     "remote_node_device_detach_flags_args",
 	Generate: "server",
 	Method:   "NodeDeviceDetachFlags",
@@ -3351,6 +3934,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.0.5",
 }, {
 	Args:     "remote_domain_migrate_begin3_params_args",
 	Generate: "none",
@@ -3361,7 +3945,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_begin3_params_ret",
+	Ret:   "remote_domain_migrate_begin3_params_ret",
+	Since: "1.1.0",
 }, {
 	Args:     "remote_domain_migrate_prepare3_params_args",
 	Generate: "none",
@@ -3372,7 +3957,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_prepare3_params_ret",
+	Ret:   "remote_domain_migrate_prepare3_params_ret",
+	Since: "1.1.0",
 }, {
 	Args:     "remote_domain_migrate_prepare_tunnel3_params_args",
 	Generate: "none",
@@ -3383,7 +3969,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_prepare_tunnel3_params_ret",
+	Ret:   "remote_domain_migrate_prepare_tunnel3_params_ret",
+	Since: "1.1.0",
 }, {
 	Args:     "remote_domain_migrate_perform3_params_args",
 	Generate: "none",
@@ -3394,7 +3981,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_perform3_params_ret",
+	Ret:   "remote_domain_migrate_perform3_params_ret",
+	Since: "1.1.0",
 }, {
 	Args:     "remote_domain_migrate_finish3_params_args",
 	Generate: "none",
@@ -3405,7 +3993,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_finish3_params_ret",
+	Ret:   "remote_domain_migrate_finish3_params_ret",
+	Since: "1.1.0",
 }, {
 	Args:     "remote_domain_migrate_confirm3_params_args",
 	Generate: "none",
@@ -3416,7 +4005,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.1.0",
 }, {
+	API:      "virDomainSetMemoryStatsPeriod",
 	Args:     "remote_domain_set_memory_stats_period_args",
 	Generate: "both",
 	Method:   "DomainSetMemoryStatsPeriod",
@@ -3426,7 +4017,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.1.1",
 }, {
+	API:      "virDomainCreateXMLWithFiles",
 	Args:     "remote_domain_create_xml_with_files_args",
 	Generate: "none",
 	Method:   "DomainCreateXMLWithFiles",
@@ -3436,8 +4029,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_create_xml_with_files_ret",
+	Ret:   "remote_domain_create_xml_with_files_ret",
+	Since: "1.1.1",
 }, {
+	API:      "virDomainCreateWithFiles",
 	Args:     "remote_domain_create_with_files_args",
 	Generate: "none",
 	Method:   "DomainCreateWithFiles",
@@ -3447,8 +4042,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_create_with_files_ret",
+	Ret:   "remote_domain_create_with_files_ret",
+	Since: "1.1.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventDeviceRemoved",
@@ -3459,7 +4056,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.1.1",
 }, {
+	API:      "virConnectGetCPUModelNames",
 	Args:     "remote_connect_get_cpu_model_names_args",
 	Generate: "none",
 	Method:   "ConnectGetCPUModelNames",
@@ -3469,8 +4068,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_get_cpu_model_names_ret",
+	Ret:   "remote_connect_get_cpu_model_names_ret",
+	Since: "1.1.3",
 }, {
+	API:          "virConnectNetworkEventRegisterAny",
 	Args:         "remote_connect_network_event_register_any_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -3481,8 +4082,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_network_event_register_any_ret",
+	Ret:   "remote_connect_network_event_register_any_ret",
+	Since: "1.2.1",
 }, {
+	API:          "virConnectNetworkEventDeregisterAny",
 	Args:         "remote_connect_network_event_deregister_any_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -3493,7 +4096,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_NETWORK_EVENT_ID_LIFECYCLE",
 	Event:    true,
 	Generate: "both",
 	Method:   "NetworkEventLifecycle",
@@ -3504,7 +4109,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:          "virConnectDomainEventRegisterAny",
 	Args:         "remote_connect_domain_event_callback_register_any_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -3515,8 +4122,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_domain_event_callback_register_any_ret",
+	Ret:   "remote_connect_domain_event_callback_register_any_ret",
+	Since: "1.2.1",
 }, {
+	API:          "virConnectDomainEventDeregisterAny",
 	Args:         "remote_connect_domain_event_callback_deregister_any_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -3527,7 +4136,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_LIFECYCLE",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackLifecycle",
@@ -3538,7 +4149,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_REBOOT",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackReboot",
@@ -3549,7 +4162,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_RTC_CHANGE",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackRtcChange",
@@ -3560,7 +4175,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_WATCHDOG",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackWatchdog",
@@ -3571,7 +4188,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_IO_ERROR",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackIoError",
@@ -3582,7 +4201,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_GRAPHICS",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackGraphics",
@@ -3593,7 +4214,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackIoErrorReason",
@@ -3604,7 +4227,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_CONTROL_ERROR",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackControlError",
@@ -3615,7 +4240,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_BLOCK_JOB",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackBlockJob",
@@ -3626,7 +4253,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_DISK_CHANGE",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackDiskChange",
@@ -3637,7 +4266,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_TRAY_CHANGE",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackTrayChange",
@@ -3648,7 +4279,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_PMWAKEUP",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackPmwakeup",
@@ -3659,7 +4292,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_PMSUSPEND",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackPmsuspend",
@@ -3670,7 +4305,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackBalloonChange",
@@ -3681,7 +4318,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackPmsuspendDisk",
@@ -3692,7 +4331,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackDeviceRemoved",
@@ -3703,7 +4344,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.1",
 }, {
+	API:      "virDomainCoreDumpWithFormat",
 	Args:     "remote_domain_core_dump_with_format_args",
 	Generate: "both",
 	Method:   "DomainCoreDumpWithFormat",
@@ -3713,7 +4356,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.3",
 }, {
+	API:      "virDomainFSFreeze",
 	Args:     "remote_domain_fsfreeze_args",
 	Generate: "both",
 	Method:   "DomainFsfreeze",
@@ -3723,8 +4368,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_fsfreeze_ret",
+	Ret:   "remote_domain_fsfreeze_ret",
+	Since: "1.2.5",
 }, {
+	API:      "virDomainFSThaw",
 	Args:     "remote_domain_fsthaw_args",
 	Generate: "both",
 	Method:   "DomainFsthaw",
@@ -3734,8 +4381,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_fsthaw_ret",
+	Ret:   "remote_domain_fsthaw_ret",
+	Since: "1.2.5",
 }, {
+	API:      "virDomainGetTime",
 	Args:     "remote_domain_get_time_args",
 	Generate: "none",
 	Method:   "DomainGetTime",
@@ -3745,8 +4394,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_time_ret",
+	Ret:   "remote_domain_get_time_ret",
+	Since: "1.2.5",
 }, {
+	API:      "virDomainSetTime",
 	Args:     "remote_domain_set_time_args",
 	Generate: "both",
 	Method:   "DomainSetTime",
@@ -3756,7 +4407,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.5",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2",
 	Event:    true,
 	Generate: "none",
 	Method:   "DomainEventBlockJob2",
@@ -3767,7 +4420,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.6",
 }, {
+	API:          "virNodeGetFreePages",
 	Args:         "remote_node_get_free_pages_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -3778,8 +4433,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_get_free_pages_ret",
+	Ret:   "remote_node_get_free_pages_ret",
+	Since: "1.2.6",
 }, {
+	API:      "virNetworkGetDHCPLeases",
 	Args:     "remote_network_get_dhcp_leases_args",
 	Generate: "none",
 	Method:   "NetworkGetDHCPLeases",
@@ -3789,8 +4446,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_get_dhcp_leases_ret",
+	Ret:   "remote_network_get_dhcp_leases_ret",
+	Since: "1.2.6",
 }, {
+	API:      "virConnectGetDomainCapabilities",
 	Args:     "remote_connect_get_domain_capabilities_args",
 	Generate: "both",
 	Method:   "ConnectGetDomainCapabilities",
@@ -3800,8 +4459,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_get_domain_capabilities_ret",
+	Ret:   "remote_connect_get_domain_capabilities_ret",
+	Since: "1.2.7",
 }, {
+	API:      "virDomainOpenGraphicsFD",
 	Args:     "remote_domain_open_graphics_fd_args",
 	Generate: "none",
 	Method:   "DomainOpenGraphicsFD",
@@ -3811,7 +4472,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.8",
 }, {
+	API:      "virConnectGetAllDomainStats",
 	Args:     "remote_connect_get_all_domain_stats_args",
 	Generate: "none",
 	Method:   "ConnectGetAllDomainStats",
@@ -3821,8 +4484,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_get_all_domain_stats_ret",
+	Ret:   "remote_connect_get_all_domain_stats_ret",
+	Since: "1.2.8",
 }, {
+	API:      "virDomainBlockCopy",
 	Args:     "remote_domain_block_copy_args",
 	Generate: "both",
 	Method:   "DomainBlockCopy",
@@ -3832,7 +4497,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.8",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_TUNABLE",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackTunable",
@@ -3843,7 +4510,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.9",
 }, {
+	API:      "virNodeAllocPages",
 	Args:     "remote_node_alloc_pages_args",
 	Generate: "none",
 	Method:   "NodeAllocPages",
@@ -3853,8 +4522,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_alloc_pages_ret",
+	Ret:   "remote_node_alloc_pages_ret",
+	Since: "1.2.9",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackAgentLifecycle",
@@ -3865,7 +4536,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.11",
 }, {
+	API:      "virDomainGetFSInfo",
 	Args:     "remote_domain_get_fsinfo_args",
 	Generate: "none",
 	Method:   "DomainGetFsinfo",
@@ -3875,8 +4548,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_fsinfo_ret",
+	Ret:   "remote_domain_get_fsinfo_ret",
+	Since: "1.2.11",
 }, {
+	API:          "virDomainDefineXMLFlags",
 	Args:         "remote_domain_define_xml_flags_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -3887,8 +4562,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_define_xml_flags_ret",
+	Ret:   "remote_domain_define_xml_flags_ret",
+	Since: "1.2.12",
 }, {
+	API:      "virDomainGetIOThreadInfo",
 	Args:     "remote_domain_get_iothread_info_args",
 	Generate: "none",
 	Method:   "DomainGetIOThreadInfo",
@@ -3898,8 +4575,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_iothread_info_ret",
+	Ret:   "remote_domain_get_iothread_info_ret",
+	Since: "1.2.14",
 }, {
+	API:      "virDomainPinIOThread",
 	Args:     "remote_domain_pin_iothread_args",
 	Generate: "both",
 	Method:   "DomainPinIOThread",
@@ -3909,7 +4588,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.14",
 }, {
+	API:      "virDomainInterfaceAddresses",
 	Args:     "remote_domain_interface_addresses_args",
 	Generate: "none",
 	Method:   "DomainInterfaceAddresses",
@@ -3919,8 +4600,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_interface_addresses_ret",
+	Ret:   "remote_domain_interface_addresses_ret",
+	Since: "1.2.14",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_DEVICE_ADDED",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackDeviceAdded",
@@ -3931,7 +4614,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.15",
 }, {
+	API:      "virDomainAddIOThread",
 	Args:     "remote_domain_add_iothread_args",
 	Generate: "both",
 	Method:   "DomainAddIOThread",
@@ -3941,7 +4626,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.15",
 }, {
+	API:      "virDomainDelIOThread",
 	Args:     "remote_domain_del_iothread_args",
 	Generate: "both",
 	Method:   "DomainDelIOThread",
@@ -3951,7 +4638,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.15",
 }, {
+	API:      "virDomainSetUserPassword",
 	Args:     "remote_domain_set_user_password_args",
 	Generate: "both",
 	Method:   "DomainSetUserPassword",
@@ -3961,7 +4650,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.2.16",
 }, {
+	API:      "virDomainRename",
 	Args:     "remote_domain_rename_args",
 	Generate: "server",
 	Method:   "DomainRename",
@@ -3971,8 +4662,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_rename_ret",
+	Ret:   "remote_domain_rename_ret",
+	Since: "1.2.19",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackMigrationIteration",
@@ -3983,7 +4676,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.3.2",
 }, {
+	API:          "virConnectRegisterCloseCallback",
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectRegisterCloseCallback",
@@ -3993,7 +4688,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.3.2",
 }, {
+	API:          "virConnectUnregisterCloseCallback",
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectUnregisterCloseCallback",
@@ -4003,6 +4700,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.3.2",
 }, {
 	Event:    true,
 	Generate: "none",
@@ -4014,7 +4712,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.3.2",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_JOB_COMPLETED",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackJobCompleted",
@@ -4025,7 +4725,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.3.3",
 }, {
+	API:      "virDomainMigrateStartPostCopy",
 	Args:     "remote_domain_migrate_start_post_copy_args",
 	Generate: "both",
 	Method:   "DomainMigrateStartPostCopy",
@@ -4035,7 +4737,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.3.3",
 }, {
+	API:      "virDomainGetPerfEvents",
 	Args:     "remote_domain_get_perf_events_args",
 	Generate: "none",
 	Method:   "DomainGetPerfEvents",
@@ -4045,8 +4749,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_perf_events_ret",
+	Ret:   "remote_domain_get_perf_events_ret",
+	Since: "1.3.3",
 }, {
+	API:      "virDomainSetPerfEvents",
 	Args:     "remote_domain_set_perf_events_args",
 	Generate: "both",
 	Method:   "DomainSetPerfEvents",
@@ -4056,7 +4762,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.3.3",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackDeviceRemovalFailed",
@@ -4067,7 +4775,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "1.3.4",
 }, {
+	API:          "virConnectStoragePoolEventRegisterAny",
 	Args:         "remote_connect_storage_pool_event_register_any_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -4078,8 +4788,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_storage_pool_event_register_any_ret",
+	Ret:   "remote_connect_storage_pool_event_register_any_ret",
+	Since: "2.0.0",
 }, {
+	API:          "virConnectStoragePoolEventDeregisterAny",
 	Args:         "remote_connect_storage_pool_event_deregister_any_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -4090,7 +4802,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.0.0",
 }, {
+	API:      "VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE",
 	Event:    true,
 	Generate: "both",
 	Method:   "StoragePoolEventLifecycle",
@@ -4101,7 +4815,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.0.0",
 }, {
+	API:      "virDomainGetGuestVcpus",
 	Args:     "remote_domain_get_guest_vcpus_args",
 	Generate: "both",
 	Method:   "DomainGetGuestVCPUs",
@@ -4111,8 +4827,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_guest_vcpus_ret",
+	Ret:   "remote_domain_get_guest_vcpus_ret",
+	Since: "2.0.0",
 }, {
+	API:      "virDomainSetGuestVcpus",
 	Args:     "remote_domain_set_guest_vcpus_args",
 	Generate: "both",
 	Method:   "DomainSetGuestVCPUs",
@@ -4122,7 +4840,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.0.0",
 }, {
+	API:      "VIR_STORAGE_POOL_EVENT_ID_REFRESH",
 	Event:    true,
 	Generate: "both",
 	Method:   "StoragePoolEventRefresh",
@@ -4133,7 +4853,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.0.0",
 }, {
+	API:          "virConnectNodeDeviceEventRegisterAny",
 	Args:         "remote_connect_node_device_event_register_any_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -4144,8 +4866,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_node_device_event_register_any_ret",
+	Ret:   "remote_connect_node_device_event_register_any_ret",
+	Since: "2.2.0",
 }, {
+	API:          "virConnectNodeDeviceEventDeregisterAny",
 	Args:         "remote_connect_node_device_event_deregister_any_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -4156,7 +4880,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.2.0",
 }, {
+	API:      "VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE",
 	Event:    true,
 	Generate: "both",
 	Method:   "NodeDeviceEventLifecycle",
@@ -4167,7 +4893,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.2.0",
 }, {
+	API:      "VIR_NODE_DEVICE_EVENT_ID_UPDATE",
 	Event:    true,
 	Generate: "both",
 	Method:   "NodeDeviceEventUpdate",
@@ -4178,7 +4906,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "2.2.0",
 }, {
+	API:          "virStorageVolGetInfoFlags",
 	Args:         "remote_storage_vol_get_info_flags_args",
 	Generate:     "server",
 	HighPriority: true,
@@ -4189,8 +4919,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_vol_get_info_flags_ret",
+	Ret:   "remote_storage_vol_get_info_flags_ret",
+	Since: "3.0.0",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_METADATA_CHANGE",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackMetadataChange",
@@ -4201,7 +4933,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "3.0.0",
 }, {
+	API:          "virConnectSecretEventRegisterAny",
 	Args:         "remote_connect_secret_event_register_any_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -4212,8 +4946,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_secret_event_register_any_ret",
+	Ret:   "remote_connect_secret_event_register_any_ret",
+	Since: "3.0.0",
 }, {
+	API:          "virConnectSecretEventDeregisterAny",
 	Args:         "remote_connect_secret_event_deregister_any_args",
 	Generate:     "none",
 	HighPriority: true,
@@ -4224,7 +4960,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "3.0.0",
 }, {
+	API:      "VIR_SECRET_EVENT_ID_LIFECYCLE",
 	Event:    true,
 	Generate: "both",
 	Method:   "SecretEventLifecycle",
@@ -4235,7 +4973,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "3.0.0",
 }, {
+	API:      "VIR_SECRET_EVENT_ID_VALUE_CHANGED",
 	Event:    true,
 	Generate: "both",
 	Method:   "SecretEventValueChanged",
@@ -4246,7 +4986,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "3.0.0",
 }, {
+	API:      "virDomainSetVcpu",
 	Args:     "remote_domain_set_vcpu_args",
 	Generate: "both",
 	Method:   "DomainSetVCPU",
@@ -4256,7 +4998,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "3.1.0",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventBlockThreshold",
@@ -4267,7 +5011,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "3.2.0",
 }, {
+	API:      "virDomainSetBlockThreshold",
 	Args:     "remote_domain_set_block_threshold_args",
 	Generate: "both",
 	Method:   "DomainSetBlockThreshold",
@@ -4277,7 +5023,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "3.2.0",
 }, {
+	API:      "virDomainMigrateGetMaxDowntime",
 	Args:     "remote_domain_migrate_get_max_downtime_args",
 	Generate: "both",
 	Method:   "DomainMigrateGetMaxDowntime",
@@ -4287,8 +5035,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_migrate_get_max_downtime_ret",
+	Ret:   "remote_domain_migrate_get_max_downtime_ret",
+	Since: "3.7.0",
 }, {
+	API:      "virDomainManagedSaveGetXMLDesc",
 	Args:     "remote_domain_managed_save_get_xml_desc_args",
 	Generate: "both",
 	Method:   "DomainManagedSaveGetXMLDesc",
@@ -4298,8 +5048,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_managed_save_get_xml_desc_ret",
+	Ret:   "remote_domain_managed_save_get_xml_desc_ret",
+	Since: "3.7.0",
 }, {
+	API:      "virDomainManagedSaveDefineXML",
 	Args:     "remote_domain_managed_save_define_xml_args",
 	Generate: "both",
 	Method:   "DomainManagedSaveDefineXML",
@@ -4309,7 +5061,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "3.7.0",
 }, {
+	API:      "virDomainSetLifecycleAction",
 	Args:     "remote_domain_set_lifecycle_action_args",
 	Generate: "both",
 	Method:   "DomainSetLifecycleAction",
@@ -4319,7 +5073,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "3.9.0",
 }, {
+	API:          "virStoragePoolLookupByTargetPath",
 	Args:         "remote_storage_pool_lookup_by_target_path_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4330,8 +5086,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_storage_pool_lookup_by_target_path_ret",
+	Ret:   "remote_storage_pool_lookup_by_target_path_ret",
+	Since: "4.1.0",
 }, {
+	API:      "virDomainDetachDeviceAlias",
 	Args:     "remote_domain_detach_device_alias_args",
 	Generate: "both",
 	Method:   "DomainDetachDeviceAlias",
@@ -4341,7 +5099,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "4.4.0",
 }, {
+	API:      "virConnectCompareHypervisorCPU",
 	Args:     "remote_connect_compare_hypervisor_cpu_args",
 	Generate: "both",
 	Method:   "ConnectCompareHypervisorCPU",
@@ -4351,8 +5111,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_compare_hypervisor_cpu_ret",
+	Ret:   "remote_connect_compare_hypervisor_cpu_ret",
+	Since: "4.4.0",
 }, {
+	API:      "virConnectBaselineHypervisorCPU",
 	Args:     "remote_connect_baseline_hypervisor_cpu_args",
 	Generate: "both",
 	Method:   "ConnectBaselineHypervisorCPU",
@@ -4362,8 +5124,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_baseline_hypervisor_cpu_ret",
+	Ret:   "remote_connect_baseline_hypervisor_cpu_ret",
+	Since: "4.4.0",
 }, {
+	API:      "virNodeGetSEVInfo",
 	Args:     "remote_node_get_sev_info_args",
 	Generate: "none",
 	Method:   "NodeGetSevInfo",
@@ -4373,8 +5137,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_get_sev_info_ret",
+	Ret:   "remote_node_get_sev_info_ret",
+	Since: "4.5.0",
 }, {
+	API:      "virDomainGetLaunchSecurityInfo",
 	Args:     "remote_domain_get_launch_security_info_args",
 	Generate: "none",
 	Method:   "DomainGetLaunchSecurityInfo",
@@ -4384,8 +5150,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_launch_security_info_ret",
+	Ret:   "remote_domain_get_launch_security_info_ret",
+	Since: "4.5.0",
 }, {
+	API:          "virNWFilterBindingLookupByPortDev",
 	Args:         "remote_nwfilter_binding_lookup_by_port_dev_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4396,8 +5164,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_nwfilter_binding_lookup_by_port_dev_ret",
+	Ret:   "remote_nwfilter_binding_lookup_by_port_dev_ret",
+	Since: "4.5.0",
 }, {
+	API:          "virNWFilterBindingGetXMLDesc",
 	Args:         "remote_nwfilter_binding_get_xml_desc_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4408,8 +5178,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_nwfilter_binding_get_xml_desc_ret",
+	Ret:   "remote_nwfilter_binding_get_xml_desc_ret",
+	Since: "4.5.0",
 }, {
+	API:          "virNWFilterBindingCreateXML",
 	Args:         "remote_nwfilter_binding_create_xml_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4420,8 +5192,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_nwfilter_binding_create_xml_ret",
+	Ret:   "remote_nwfilter_binding_create_xml_ret",
+	Since: "4.5.0",
 }, {
+	API:          "virNWFilterBindingDelete",
 	Args:         "remote_nwfilter_binding_delete_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4432,7 +5206,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "4.5.0",
 }, {
+	API:          "virConnectListAllNWFilterBindings",
 	Args:         "remote_connect_list_all_nwfilter_bindings_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4443,8 +5219,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_list_all_nwfilter_bindings_ret",
+	Ret:   "remote_connect_list_all_nwfilter_bindings_ret",
+	Since: "4.5.0",
 }, {
+	API:      "virDomainSetIOThreadParams",
 	Args:     "remote_domain_set_iothread_params_args",
 	Generate: "both",
 	Method:   "DomainSetIOThreadParams",
@@ -4454,7 +5232,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "4.10.0",
 }, {
+	API:      "virConnectGetStoragePoolCapabilities",
 	Args:     "remote_connect_get_storage_pool_capabilities_args",
 	Generate: "both",
 	Method:   "ConnectGetStoragePoolCapabilities",
@@ -4464,8 +5244,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_connect_get_storage_pool_capabilities_ret",
+	Ret:   "remote_connect_get_storage_pool_capabilities_ret",
+	Since: "5.2.0",
 }, {
+	API:          "virNetworkListAllPorts",
 	Args:         "remote_network_list_all_ports_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4476,8 +5258,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_list_all_ports_ret",
+	Ret:   "remote_network_list_all_ports_ret",
+	Since: "5.5.0",
 }, {
+	API:          "virNetworkPortLookupByUUID",
 	Args:         "remote_network_port_lookup_by_uuid_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4488,8 +5272,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_port_lookup_by_uuid_ret",
+	Ret:   "remote_network_port_lookup_by_uuid_ret",
+	Since: "5.5.0",
 }, {
+	API:      "virNetworkPortCreateXML",
 	Args:     "remote_network_port_create_xml_args",
 	Generate: "both",
 	Method:   "NetworkPortCreateXML",
@@ -4499,8 +5285,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_port_create_xml_ret",
+	Ret:   "remote_network_port_create_xml_ret",
+	Since: "5.5.0",
 }, {
+	API:      "virNetworkPortGetParameters",
 	Args:     "remote_network_port_get_parameters_args",
 	Generate: "none",
 	Method:   "NetworkPortGetParameters",
@@ -4510,8 +5298,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_port_get_parameters_ret",
+	Ret:   "remote_network_port_get_parameters_ret",
+	Since: "5.5.0",
 }, {
+	API:      "virNetworkPortSetParameters",
 	Args:     "remote_network_port_set_parameters_args",
 	Generate: "both",
 	Method:   "NetworkPortSetParameters",
@@ -4521,7 +5311,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "5.5.0",
 }, {
+	API:      "virNetworkPortGetXMLDesc",
 	Args:     "remote_network_port_get_xml_desc_args",
 	Generate: "both",
 	Method:   "NetworkPortGetXMLDesc",
@@ -4531,8 +5323,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_port_get_xml_desc_ret",
+	Ret:   "remote_network_port_get_xml_desc_ret",
+	Since: "5.5.0",
 }, {
+	API:      "virNetworkPortDelete",
 	Args:     "remote_network_port_delete_args",
 	Generate: "both",
 	Method:   "NetworkPortDelete",
@@ -4542,7 +5336,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "5.5.0",
 }, {
+	API:      "virDomainCheckpointCreateXML",
 	Args:     "remote_domain_checkpoint_create_xml_args",
 	Generate: "both",
 	Method:   "DomainCheckpointCreateXML",
@@ -4552,8 +5348,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_checkpoint_create_xml_ret",
+	Ret:   "remote_domain_checkpoint_create_xml_ret",
+	Since: "5.6.0",
 }, {
+	API:      "virDomainCheckpointGetXMLDesc",
 	Args:     "remote_domain_checkpoint_get_xml_desc_args",
 	Generate: "both",
 	Method:   "DomainCheckpointGetXMLDesc",
@@ -4563,8 +5361,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_checkpoint_get_xml_desc_ret",
+	Ret:   "remote_domain_checkpoint_get_xml_desc_ret",
+	Since: "5.6.0",
 }, {
+	API:          "virDomainListAllCheckpoints",
 	Args:         "remote_domain_list_all_checkpoints_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4575,8 +5375,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_list_all_checkpoints_ret",
+	Ret:   "remote_domain_list_all_checkpoints_ret",
+	Since: "5.6.0",
 }, {
+	API:          "virDomainCheckpointListAllChildren",
 	Args:         "remote_domain_checkpoint_list_all_children_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4587,8 +5389,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_checkpoint_list_all_children_ret",
+	Ret:   "remote_domain_checkpoint_list_all_children_ret",
+	Since: "5.6.0",
 }, {
+	API:          "virDomainCheckpointLookupByName",
 	Args:         "remote_domain_checkpoint_lookup_by_name_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4599,8 +5403,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_checkpoint_lookup_by_name_ret",
+	Ret:   "remote_domain_checkpoint_lookup_by_name_ret",
+	Since: "5.6.0",
 }, {
+	API:          "virDomainCheckpointGetParent",
 	Args:         "remote_domain_checkpoint_get_parent_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4611,8 +5417,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_checkpoint_get_parent_ret",
+	Ret:   "remote_domain_checkpoint_get_parent_ret",
+	Since: "5.6.0",
 }, {
+	API:      "virDomainCheckpointDelete",
 	Args:     "remote_domain_checkpoint_delete_args",
 	Generate: "both",
 	Method:   "DomainCheckpointDelete",
@@ -4622,7 +5430,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "5.6.0",
 }, {
+	API:      "virDomainGetGuestInfo",
 	Args:     "remote_domain_get_guest_info_args",
 	Generate: "none",
 	Method:   "DomainGetGuestInfo",
@@ -4632,8 +5442,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_guest_info_ret",
+	Ret:   "remote_domain_get_guest_info_ret",
+	Since: "5.7.0",
 }, {
+	API:      "virConnectSetIdentity",
 	Args:     "remote_connect_set_identity_args",
 	Generate: "client",
 	Method:   "ConnectSetIdentity",
@@ -4643,7 +5455,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "5.8.0",
 }, {
+	API:      "virDomainAgentSetResponseTimeout",
 	Args:     "remote_domain_agent_set_response_timeout_args",
 	Generate: "both",
 	Method:   "DomainAgentSetResponseTimeout",
@@ -4653,8 +5467,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_agent_set_response_timeout_ret",
+	Ret:   "remote_domain_agent_set_response_timeout_ret",
+	Since: "5.10.0",
 }, {
+	API:      "virDomainBackupBegin",
 	Args:     "remote_domain_backup_begin_args",
 	Generate: "both",
 	Method:   "DomainBackupBegin",
@@ -4664,7 +5480,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "6.0.0",
 }, {
+	API:          "virDomainBackupGetXMLDesc",
 	Args:         "remote_domain_backup_get_xml_desc_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4675,8 +5493,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_backup_get_xml_desc_ret",
+	Ret:   "remote_domain_backup_get_xml_desc_ret",
+	Since: "6.0.0",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_MEMORY_FAILURE",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventMemoryFailure",
@@ -4687,7 +5507,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "6.9.0",
 }, {
+	API:      "virDomainAuthorizedSSHKeysGet",
 	Args:     "remote_domain_authorized_ssh_keys_get_args",
 	Generate: "none",
 	Method:   "DomainAuthorizedSSHKeysGet",
@@ -4697,8 +5519,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_authorized_ssh_keys_get_ret",
+	Ret:   "remote_domain_authorized_ssh_keys_get_ret",
+	Since: "6.10.0",
 }, {
+	API:      "virDomainAuthorizedSSHKeysSet",
 	Args:     "remote_domain_authorized_ssh_keys_set_args",
 	Generate: "none",
 	Method:   "DomainAuthorizedSSHKeysSet",
@@ -4708,7 +5532,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "6.10.0",
 }, {
+	API:      "virDomainGetMessages",
 	Args:     "remote_domain_get_messages_args",
 	Generate: "none",
 	Method:   "DomainGetMessages",
@@ -4718,8 +5544,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_get_messages_ret",
+	Ret:   "remote_domain_get_messages_ret",
+	Since: "7.1.0",
 }, {
+	API:      "virDomainStartDirtyRateCalc",
 	Args:     "remote_domain_start_dirty_rate_calc_args",
 	Generate: "both",
 	Method:   "DomainStartDirtyRateCalc",
@@ -4729,7 +5557,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "7.2.0",
 }, {
+	API:      "virNodeDeviceDefineXML",
 	Args:     "remote_node_device_define_xml_args",
 	Generate: "both",
 	Method:   "NodeDeviceDefineXML",
@@ -4739,8 +5569,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_device_define_xml_ret",
+	Ret:   "remote_node_device_define_xml_ret",
+	Since: "7.3.0",
 }, {
+	API:          "virNodeDeviceUndefine",
 	Args:         "remote_node_device_undefine_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4751,7 +5583,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "7.3.0",
 }, {
+	API:          "virNodeDeviceCreate",
 	Args:         "remote_node_device_create_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4762,7 +5596,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "7.3.0",
 }, {
+	API:          "virNWFilterDefineXMLFlags",
 	Args:         "remote_nwfilter_define_xml_flags_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4773,8 +5609,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_nwfilter_define_xml_flags_ret",
+	Ret:   "remote_nwfilter_define_xml_flags_ret",
+	Since: "7.7.0",
 }, {
+	API:          "virNetworkDefineXMLFlags",
 	Args:         "remote_network_define_xml_flags_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4785,8 +5623,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_define_xml_flags_ret",
+	Ret:   "remote_network_define_xml_flags_ret",
+	Since: "7.7.0",
 }, {
+	API:          "virNodeDeviceGetAutostart",
 	Args:         "remote_node_device_get_autostart_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4797,8 +5637,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_device_get_autostart_ret",
+	Ret:   "remote_node_device_get_autostart_ret",
+	Since: "7.8.0",
 }, {
+	API:          "virNodeDeviceSetAutostart",
 	Args:         "remote_node_device_set_autostart_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4809,7 +5651,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "7.8.0",
 }, {
+	API:          "virNodeDeviceIsPersistent",
 	Args:         "remote_node_device_is_persistent_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4820,8 +5664,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_device_is_persistent_ret",
+	Ret:   "remote_node_device_is_persistent_ret",
+	Since: "7.8.0",
 }, {
+	API:          "virNodeDeviceIsActive",
 	Args:         "remote_node_device_is_active_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4832,8 +5678,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_node_device_is_active_ret",
+	Ret:   "remote_node_device_is_active_ret",
+	Since: "7.8.0",
 }, {
+	API:          "virNetworkCreateXMLFlags",
 	Args:         "remote_network_create_xml_flags_args",
 	Generate:     "both",
 	HighPriority: true,
@@ -4844,8 +5692,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_create_xml_flags_ret",
+	Ret:   "remote_network_create_xml_flags_ret",
+	Since: "7.8.0",
 }, {
+	API:      "VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE",
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventMemoryDeviceSizeChange",
@@ -4856,7 +5706,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "7.9.0",
 }, {
+	API:      "virDomainSetLaunchSecurityState",
 	Args:     "remote_domain_set_launch_security_state_args",
 	Generate: "both",
 	Method:   "DomainSetLaunchSecurityState",
@@ -4866,7 +5718,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "8.0.0",
 }, {
+	API:      "virDomainSaveParams",
 	Args:     "remote_domain_save_params_args",
 	Generate: "both",
 	Method:   "DomainSaveParams",
@@ -4876,7 +5730,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "8.4.0",
 }, {
+	API:      "virDomainRestoreParams",
 	Args:     "remote_domain_restore_params_args",
 	Generate: "both",
 	Method:   "DomainRestoreParams",
@@ -4886,7 +5742,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "8.4.0",
 }, {
+	API:      "virDomainAbortJobFlags",
 	Args:     "remote_domain_abort_job_flags_args",
 	Generate: "both",
 	Method:   "DomainAbortJobFlags",
@@ -4896,7 +5754,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "8.5.0",
 }, {
+	API:      "virDomainFDAssociate",
 	Args:     "remote_domain_fd_associate_args",
 	Generate: "none",
 	Method:   "DomainFDAssociate",
@@ -4906,7 +5766,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "9.0.0",
 }, {
+	API:      "virNetworkSetMetadata",
 	Args:     "remote_network_set_metadata_args",
 	Generate: "both",
 	Method:   "NetworkSetMetadata",
@@ -4916,7 +5778,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "9.7.0",
 }, {
+	API:      "virNetworkGetMetadata",
 	Args:     "remote_network_get_metadata_args",
 	Generate: "both",
 	Method:   "NetworkGetMetadata",
@@ -4926,8 +5790,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_network_get_metadata_ret",
+	Ret:   "remote_network_get_metadata_ret",
+	Since: "9.7.0",
 }, {
+	API:      "VIR_NETWORK_EVENT_ID_METADATA_CHANGE",
 	Event:    true,
 	Generate: "both",
 	Method:   "NetworkEventCallbackMetadataChange",
@@ -4938,6 +5804,134 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	Since: "9.8.0",
+}, {
+	API:          "virNodeDeviceUpdate",
+	Args:         "remote_node_device_update_args",
+	Generate:     "both",
+	HighPriority: true,
+	Method:       "NodeDeviceUpdate",
+	Name:         "REMOTE_PROC_NODE_DEVICE_UPDATE",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcNodeDeviceUpdate),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+	Since: "10.1.0",
+}, {
+	API:      "virDomainGraphicsReload",
+	Args:     "remote_domain_graphics_reload_args",
+	Generate: "both",
+	Method:   "DomainGraphicsReload",
+	Name:     "REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainGraphicsReload),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+	Since: "10.2.0",
+}, {
+	API:          "virDomainGetAutostartOnce",
+	Args:         "remote_domain_get_autostart_once_args",
+	Generate:     "both",
+	HighPriority: true,
+	Method:       "DomainGetAutostartOnce",
+	Name:         "REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainGetAutostartOnce),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+	Ret:   "remote_domain_get_autostart_once_ret",
+	Since: "11.2.0",
+}, {
+	API:          "virDomainSetAutostartOnce",
+	Args:         "remote_domain_set_autostart_once_args",
+	Generate:     "both",
+	HighPriority: true,
+	Method:       "DomainSetAutostartOnce",
+	Name:         "REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainSetAutostartOnce),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+	Since: "11.2.0",
+}, {
+	API:      "virDomainSetThrottleGroup",
+	Args:     "remote_domain_set_throttle_group_args",
+	Generate: "both",
+	Method:   "DomainSetThrottleGroup",
+	Name:     "REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainSetThrottleGroup),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+	Since: "11.2.0",
+}, {
+	API:      "virDomainDelThrottleGroup",
+	Args:     "remote_domain_del_throttle_group_args",
+	Generate: "both",
+	Method:   "DomainDelThrottleGroup",
+	Name:     "REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainDelThrottleGroup),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+	Since: "11.2.0",
+}, {
+	API:      "VIR_DOMAIN_EVENT_ID_NIC_MAC_CHANGE",
+	Event:    true,
+	Generate: "both",
+	Method:   "DomainEventNicMACChange",
+	Msg:      "remote_domain_event_nic_mac_change_msg",
+	Name:     "REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainEventNicMACChange),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+	Since: "11.2.0",
+}, {
+	API:      "VIR_DOMAIN_EVENT_ID_VCPU_REMOVED",
+	Event:    true,
+	Generate: "both",
+	Method:   "DomainEventVCPURemoved",
+	Msg:      "remote_domain_event_vcpu_removed_msg",
+	Name:     "REMOTE_PROC_DOMAIN_EVENT_VCPU_REMOVED",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainEventVCPURemoved),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+	Since: "12.4.0",
+}, {
+	API:      "VIR_DOMAIN_EVENT_ID_CHANNEL_LIFECYCLE",
+	Event:    true,
+	Generate: "both",
+	Method:   "DomainEventCallbackChannelLifecycle",
+	Msg:      "remote_domain_event_callback_channel_lifecycle_msg",
+	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CHANNEL_LIFECYCLE",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainEventCallbackChannelLifecycle),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+	Since: "12.4.0",
+}, {
+	API:      "virDomainAnnounceInterface",
+	Args:     "remote_domain_announce_interface_args",
+	Generate: "both",
+	Method:   "DomainAnnounceInterface",
+	Name:     "REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE",
+	Procedure: rpc.Procedure{
+		Number:  int32(ProcDomainAnnounceInterface),
+		Program: Program,
+		Version: ProtocolVersion,
+	},
+	Since: "12.5.0",
 }}
 
 // Procedures returns the description of every procedure of REMOTE_PROGRAM, in number order.
@@ -5405,6 +6399,16 @@ func _() {
 	_ = x[ProcNetworkSetMetadata-444]
 	_ = x[ProcNetworkGetMetadata-445]
 	_ = x[ProcNetworkEventCallbackMetadataChange-446]
+	_ = x[ProcNodeDeviceUpdate-447]
+	_ = x[ProcDomainGraphicsReload-448]
+	_ = x[ProcDomainGetAutostartOnce-449]
+	_ = x[ProcDomainSetAutostartOnce-450]
+	_ = x[ProcDomainSetThrottleGroup-451]
+	_ = x[ProcDomainDelThrottleGroup-452]
+	_ = x[ProcDomainEventNicMACChange-453]
+	_ = x[ProcDomainEventVCPURemoved-454]
+	_ = x[ProcDomainEventCallbackChannelLifecycle-455]
+	_ = x[ProcDomainAnnounceInterface-456]
 }
 
 /*
@@ -5421,7 +6425,9 @@ func NewClient(c rpc.Caller) *Client {
 	return &Client{caller: c}
 }
 
-// ConnectOpen calls REMOTE_PROC_CONNECT_OPEN.
+// ConnectOpen calls REMOTE_PROC_CONNECT_OPEN, libvirt's virConnectOpen
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectOpen).
+// Since libvirt 0.3.0 (virConnectOpen itself since 0.0.3).
 func (c *Client) ConnectOpen(ctx context.Context, name String, flags uint32) error {
 	args := ConnectOpenArgs{
 		Flags: flags,
@@ -5437,7 +6443,9 @@ func (c *Client) ConnectOpen(ctx context.Context, name String, flags uint32) err
 	return nil
 }
 
-// ConnectClose calls REMOTE_PROC_CONNECT_CLOSE.
+// ConnectClose calls REMOTE_PROC_CONNECT_CLOSE, libvirt's virConnectClose
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectClose).
+// Since libvirt 0.3.0 (virConnectClose itself since 0.0.3).
 func (c *Client) ConnectClose(ctx context.Context) error {
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcConnectClose),
@@ -5449,7 +6457,9 @@ func (c *Client) ConnectClose(ctx context.Context) error {
 	return nil
 }
 
-// ConnectGetType calls REMOTE_PROC_CONNECT_GET_TYPE.
+// ConnectGetType calls REMOTE_PROC_CONNECT_GET_TYPE, libvirt's virConnectGetType
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectGetType).
+// Since libvirt 0.3.0 (virConnectGetType itself since 0.0.3).
 func (c *Client) ConnectGetType(ctx context.Context) (NonnullString, error) {
 	var ret ConnectGetTypeRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -5462,7 +6472,9 @@ func (c *Client) ConnectGetType(ctx context.Context) (NonnullString, error) {
 	return ret.Type, nil
 }
 
-// ConnectGetVersion calls REMOTE_PROC_CONNECT_GET_VERSION.
+// ConnectGetVersion calls REMOTE_PROC_CONNECT_GET_VERSION, libvirt's virConnectGetVersion
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectGetVersion).
+// Since libvirt 0.3.0 (virConnectGetVersion itself since 0.0.3).
 func (c *Client) ConnectGetVersion(ctx context.Context) (uint64, error) {
 	var ret ConnectGetVersionRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -5475,7 +6487,9 @@ func (c *Client) ConnectGetVersion(ctx context.Context) (uint64, error) {
 	return ret.HvVer, nil
 }
 
-// ConnectGetMaxVCPUs calls REMOTE_PROC_CONNECT_GET_MAX_VCPUS.
+// ConnectGetMaxVCPUs calls REMOTE_PROC_CONNECT_GET_MAX_VCPUS, libvirt's virConnectGetMaxVcpus
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectGetMaxVcpus).
+// Since libvirt 0.3.0 (virConnectGetMaxVcpus itself since 0.2.1).
 func (c *Client) ConnectGetMaxVCPUs(ctx context.Context, typeArg String) (int32, error) {
 	args := ConnectGetMaxVCPUsArgs{Type: typeArg}
 	var ret ConnectGetMaxVCPUsRet
@@ -5489,7 +6503,9 @@ func (c *Client) ConnectGetMaxVCPUs(ctx context.Context, typeArg String) (int32,
 	return ret.MaxVCPUs, nil
 }
 
-// NodeGetInfo calls REMOTE_PROC_NODE_GET_INFO.
+// NodeGetInfo calls REMOTE_PROC_NODE_GET_INFO, libvirt's virNodeGetInfo
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetInfo).
+// Since libvirt 0.3.0 (virNodeGetInfo itself since 0.1.0).
 func (c *Client) NodeGetInfo(ctx context.Context) (*NodeGetInfoRet, error) {
 	var ret NodeGetInfoRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -5502,7 +6518,9 @@ func (c *Client) NodeGetInfo(ctx context.Context) (*NodeGetInfoRet, error) {
 	return &ret, nil
 }
 
-// ConnectGetCapabilities calls REMOTE_PROC_CONNECT_GET_CAPABILITIES.
+// ConnectGetCapabilities calls REMOTE_PROC_CONNECT_GET_CAPABILITIES, libvirt's virConnectGetCapabilities
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectGetCapabilities).
+// Since libvirt 0.3.0 (virConnectGetCapabilities itself since 0.2.1).
 func (c *Client) ConnectGetCapabilities(ctx context.Context) (NonnullString, error) {
 	var ret ConnectGetCapabilitiesRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -5515,7 +6533,9 @@ func (c *Client) ConnectGetCapabilities(ctx context.Context) (NonnullString, err
 	return ret.Capabilities, nil
 }
 
-// DomainAttachDevice calls REMOTE_PROC_DOMAIN_ATTACH_DEVICE.
+// DomainAttachDevice calls REMOTE_PROC_DOMAIN_ATTACH_DEVICE, libvirt's virDomainAttachDevice
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAttachDevice).
+// Since libvirt 0.3.0 (virDomainAttachDevice itself since 0.1.9).
 func (c *Client) DomainAttachDevice(ctx context.Context, dom NonnullDomain, xml NonnullString) error {
 	args := DomainAttachDeviceArgs{
 		Dom: dom,
@@ -5531,7 +6551,9 @@ func (c *Client) DomainAttachDevice(ctx context.Context, dom NonnullDomain, xml 
 	return nil
 }
 
-// DomainCreate calls REMOTE_PROC_DOMAIN_CREATE.
+// DomainCreate calls REMOTE_PROC_DOMAIN_CREATE, libvirt's virDomainCreate
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCreate).
+// Since libvirt 0.3.0 (virDomainCreate itself since 0.1.1).
 func (c *Client) DomainCreate(ctx context.Context, dom NonnullDomain) error {
 	args := DomainCreateArgs{Dom: dom}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -5544,7 +6566,9 @@ func (c *Client) DomainCreate(ctx context.Context, dom NonnullDomain) error {
 	return nil
 }
 
-// DomainCreateXML calls REMOTE_PROC_DOMAIN_CREATE_XML.
+// DomainCreateXML calls REMOTE_PROC_DOMAIN_CREATE_XML, libvirt's virDomainCreateXML
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCreateXML).
+// Since libvirt 0.3.0 (virDomainCreateXML itself since 0.5.0).
 func (c *Client) DomainCreateXML(ctx context.Context, xmlDesc NonnullString, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
 	args := DomainCreateXMLArgs{
 		Flags:   uint32(flags),
@@ -5561,7 +6585,9 @@ func (c *Client) DomainCreateXML(ctx context.Context, xmlDesc NonnullString, fla
 	return ret.Dom, nil
 }
 
-// DomainDefineXML calls REMOTE_PROC_DOMAIN_DEFINE_XML.
+// DomainDefineXML calls REMOTE_PROC_DOMAIN_DEFINE_XML, libvirt's virDomainDefineXML
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDefineXML).
+// Since libvirt 0.3.0 (virDomainDefineXML itself since 0.1.1).
 func (c *Client) DomainDefineXML(ctx context.Context, xml NonnullString) (NonnullDomain, error) {
 	args := DomainDefineXMLArgs{XML: xml}
 	var ret DomainDefineXMLRet
@@ -5575,7 +6601,9 @@ func (c *Client) DomainDefineXML(ctx context.Context, xml NonnullString) (Nonnul
 	return ret.Dom, nil
 }
 
-// DomainDestroy calls REMOTE_PROC_DOMAIN_DESTROY.
+// DomainDestroy calls REMOTE_PROC_DOMAIN_DESTROY, libvirt's virDomainDestroy
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDestroy).
+// Since libvirt 0.3.0 (virDomainDestroy itself since 0.0.3).
 func (c *Client) DomainDestroy(ctx context.Context, dom NonnullDomain) error {
 	args := DomainDestroyArgs{Dom: dom}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -5588,7 +6616,9 @@ func (c *Client) DomainDestroy(ctx context.Context, dom NonnullDomain) error {
 	return nil
 }
 
-// DomainDetachDevice calls REMOTE_PROC_DOMAIN_DETACH_DEVICE.
+// DomainDetachDevice calls REMOTE_PROC_DOMAIN_DETACH_DEVICE, libvirt's virDomainDetachDevice
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDetachDevice).
+// Since libvirt 0.3.0 (virDomainDetachDevice itself since 0.1.9).
 func (c *Client) DomainDetachDevice(ctx context.Context, dom NonnullDomain, xml NonnullString) error {
 	args := DomainDetachDeviceArgs{
 		Dom: dom,
@@ -5604,7 +6634,9 @@ func (c *Client) DomainDetachDevice(ctx context.Context, dom NonnullDomain, xml 
 	return nil
 }
 
-// DomainGetXMLDesc calls REMOTE_PROC_DOMAIN_GET_XML_DESC.
+// DomainGetXMLDesc calls REMOTE_PROC_DOMAIN_GET_XML_DESC, libvirt's virDomainGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetXMLDesc).
+// Since libvirt 0.3.0 (virDomainGetXMLDesc itself since 0.0.3).
 func (c *Client) DomainGetXMLDesc(ctx context.Context, dom NonnullDomain, flags libvirt.DomainXMLFlags) (NonnullString, error) {
 	args := DomainGetXMLDescArgs{
 		Dom:   dom,
@@ -5621,7 +6653,9 @@ func (c *Client) DomainGetXMLDesc(ctx context.Context, dom NonnullDomain, flags 
 	return ret.XML, nil
 }
 
-// DomainGetAutostart calls REMOTE_PROC_DOMAIN_GET_AUTOSTART.
+// DomainGetAutostart calls REMOTE_PROC_DOMAIN_GET_AUTOSTART, libvirt's virDomainGetAutostart
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetAutostart).
+// Since libvirt 0.3.0 (virDomainGetAutostart itself since 0.2.1).
 func (c *Client) DomainGetAutostart(ctx context.Context, dom NonnullDomain) (int32, error) {
 	args := DomainGetAutostartArgs{Dom: dom}
 	var ret DomainGetAutostartRet
@@ -5635,7 +6669,9 @@ func (c *Client) DomainGetAutostart(ctx context.Context, dom NonnullDomain) (int
 	return ret.Autostart, nil
 }
 
-// DomainGetInfo calls REMOTE_PROC_DOMAIN_GET_INFO.
+// DomainGetInfo calls REMOTE_PROC_DOMAIN_GET_INFO, libvirt's virDomainGetInfo
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetInfo).
+// Since libvirt 0.3.0 (virDomainGetInfo itself since 0.0.3).
 func (c *Client) DomainGetInfo(ctx context.Context, dom NonnullDomain) (*DomainGetInfoRet, error) {
 	args := DomainGetInfoArgs{Dom: dom}
 	var ret DomainGetInfoRet
@@ -5649,7 +6685,9 @@ func (c *Client) DomainGetInfo(ctx context.Context, dom NonnullDomain) (*DomainG
 	return &ret, nil
 }
 
-// DomainGetMaxMemory calls REMOTE_PROC_DOMAIN_GET_MAX_MEMORY.
+// DomainGetMaxMemory calls REMOTE_PROC_DOMAIN_GET_MAX_MEMORY, libvirt's virDomainGetMaxMemory
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetMaxMemory).
+// Since libvirt 0.3.0 (virDomainGetMaxMemory itself since 0.0.3).
 func (c *Client) DomainGetMaxMemory(ctx context.Context, dom NonnullDomain) (uint64, error) {
 	args := DomainGetMaxMemoryArgs{Dom: dom}
 	var ret DomainGetMaxMemoryRet
@@ -5663,7 +6701,9 @@ func (c *Client) DomainGetMaxMemory(ctx context.Context, dom NonnullDomain) (uin
 	return ret.Memory, nil
 }
 
-// DomainGetMaxVCPUs calls REMOTE_PROC_DOMAIN_GET_MAX_VCPUS.
+// DomainGetMaxVCPUs calls REMOTE_PROC_DOMAIN_GET_MAX_VCPUS, libvirt's virDomainGetMaxVcpus
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetMaxVcpus).
+// Since libvirt 0.3.0 (virDomainGetMaxVcpus itself since 0.2.1).
 func (c *Client) DomainGetMaxVCPUs(ctx context.Context, dom NonnullDomain) (int32, error) {
 	args := DomainGetMaxVCPUsArgs{Dom: dom}
 	var ret DomainGetMaxVCPUsRet
@@ -5677,7 +6717,9 @@ func (c *Client) DomainGetMaxVCPUs(ctx context.Context, dom NonnullDomain) (int3
 	return ret.Num, nil
 }
 
-// DomainGetOsType calls REMOTE_PROC_DOMAIN_GET_OS_TYPE.
+// DomainGetOsType calls REMOTE_PROC_DOMAIN_GET_OS_TYPE, libvirt's virDomainGetOSType
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetOSType).
+// Since libvirt 0.3.0 (virDomainGetOSType itself since 0.0.3).
 func (c *Client) DomainGetOsType(ctx context.Context, dom NonnullDomain) (NonnullString, error) {
 	args := DomainGetOsTypeArgs{Dom: dom}
 	var ret DomainGetOsTypeRet
@@ -5691,7 +6733,9 @@ func (c *Client) DomainGetOsType(ctx context.Context, dom NonnullDomain) (Nonnul
 	return ret.Type, nil
 }
 
-// DomainGetVCPUs calls REMOTE_PROC_DOMAIN_GET_VCPUS.
+// DomainGetVCPUs calls REMOTE_PROC_DOMAIN_GET_VCPUS, libvirt's virDomainGetVcpus
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetVcpus).
+// Since libvirt 0.3.0 (virDomainGetVcpus itself since 0.1.4).
 func (c *Client) DomainGetVCPUs(ctx context.Context, dom NonnullDomain, maxinfo int32, maplen int32) (*DomainGetVCPUsRet, error) {
 	args := DomainGetVCPUsArgs{
 		Dom:     dom,
@@ -5709,7 +6753,9 @@ func (c *Client) DomainGetVCPUs(ctx context.Context, dom NonnullDomain, maxinfo 
 	return &ret, nil
 }
 
-// ConnectListDefinedDomains calls REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS.
+// ConnectListDefinedDomains calls REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS, libvirt's virConnectListDefinedDomains
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectListDefinedDomains).
+// Since libvirt 0.3.0 (virConnectListDefinedDomains itself since 0.1.1).
 func (c *Client) ConnectListDefinedDomains(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListDefinedDomainsArgs{Maxnames: maxnames}
 	var ret ConnectListDefinedDomainsRet
@@ -5723,7 +6769,9 @@ func (c *Client) ConnectListDefinedDomains(ctx context.Context, maxnames int32) 
 	return ret.Names, nil
 }
 
-// DomainLookupByID calls REMOTE_PROC_DOMAIN_LOOKUP_BY_ID.
+// DomainLookupByID calls REMOTE_PROC_DOMAIN_LOOKUP_BY_ID, libvirt's virDomainLookupByID
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainLookupByID).
+// Since libvirt 0.3.0 (virDomainLookupByID itself since 0.0.3).
 func (c *Client) DomainLookupByID(ctx context.Context, id int32) (NonnullDomain, error) {
 	args := DomainLookupByIDArgs{ID: id}
 	var ret DomainLookupByIDRet
@@ -5737,7 +6785,9 @@ func (c *Client) DomainLookupByID(ctx context.Context, id int32) (NonnullDomain,
 	return ret.Dom, nil
 }
 
-// DomainLookupByName calls REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME.
+// DomainLookupByName calls REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, libvirt's virDomainLookupByName
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainLookupByName).
+// Since libvirt 0.3.0 (virDomainLookupByName itself since 0.0.3).
 func (c *Client) DomainLookupByName(ctx context.Context, name NonnullString) (NonnullDomain, error) {
 	args := DomainLookupByNameArgs{Name: name}
 	var ret DomainLookupByNameRet
@@ -5751,7 +6801,9 @@ func (c *Client) DomainLookupByName(ctx context.Context, name NonnullString) (No
 	return ret.Dom, nil
 }
 
-// DomainLookupByUUID calls REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID.
+// DomainLookupByUUID calls REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID, libvirt's virDomainLookupByUUID
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainLookupByUUID).
+// Since libvirt 0.3.0 (virDomainLookupByUUID itself since 0.0.5).
 func (c *Client) DomainLookupByUUID(ctx context.Context, uuid UUID) (NonnullDomain, error) {
 	args := DomainLookupByUUIDArgs{UUID: uuid}
 	var ret DomainLookupByUUIDRet
@@ -5765,7 +6817,9 @@ func (c *Client) DomainLookupByUUID(ctx context.Context, uuid UUID) (NonnullDoma
 	return ret.Dom, nil
 }
 
-// ConnectNumOfDefinedDomains calls REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS.
+// ConnectNumOfDefinedDomains calls REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS, libvirt's virConnectNumOfDefinedDomains
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectNumOfDefinedDomains).
+// Since libvirt 0.3.0 (virConnectNumOfDefinedDomains itself since 0.1.5).
 func (c *Client) ConnectNumOfDefinedDomains(ctx context.Context) (int32, error) {
 	var ret ConnectNumOfDefinedDomainsRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -5778,7 +6832,9 @@ func (c *Client) ConnectNumOfDefinedDomains(ctx context.Context) (int32, error) 
 	return ret.Num, nil
 }
 
-// DomainPinVCPU calls REMOTE_PROC_DOMAIN_PIN_VCPU.
+// DomainPinVCPU calls REMOTE_PROC_DOMAIN_PIN_VCPU, libvirt's virDomainPinVcpu
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainPinVcpu).
+// Since libvirt 0.3.0 (virDomainPinVcpu itself since 0.1.4).
 func (c *Client) DomainPinVCPU(ctx context.Context, dom NonnullDomain, vcpu uint32, cpumap []byte) error {
 	args := DomainPinVCPUArgs{
 		Cpumap: cpumap,
@@ -5795,7 +6851,9 @@ func (c *Client) DomainPinVCPU(ctx context.Context, dom NonnullDomain, vcpu uint
 	return nil
 }
 
-// DomainReboot calls REMOTE_PROC_DOMAIN_REBOOT.
+// DomainReboot calls REMOTE_PROC_DOMAIN_REBOOT, libvirt's virDomainReboot
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainReboot).
+// Since libvirt 0.3.0 (virDomainReboot itself since 0.1.0).
 func (c *Client) DomainReboot(ctx context.Context, dom NonnullDomain, flags libvirt.DomainRebootFlagValues) error {
 	args := DomainRebootArgs{
 		Dom:   dom,
@@ -5811,7 +6869,9 @@ func (c *Client) DomainReboot(ctx context.Context, dom NonnullDomain, flags libv
 	return nil
 }
 
-// DomainResume calls REMOTE_PROC_DOMAIN_RESUME.
+// DomainResume calls REMOTE_PROC_DOMAIN_RESUME, libvirt's virDomainResume
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainResume).
+// Since libvirt 0.3.0 (virDomainResume itself since 0.0.3).
 func (c *Client) DomainResume(ctx context.Context, dom NonnullDomain) error {
 	args := DomainResumeArgs{Dom: dom}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -5824,7 +6884,9 @@ func (c *Client) DomainResume(ctx context.Context, dom NonnullDomain) error {
 	return nil
 }
 
-// DomainSetAutostart calls REMOTE_PROC_DOMAIN_SET_AUTOSTART.
+// DomainSetAutostart calls REMOTE_PROC_DOMAIN_SET_AUTOSTART, libvirt's virDomainSetAutostart
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetAutostart).
+// Since libvirt 0.3.0 (virDomainSetAutostart itself since 0.2.1).
 func (c *Client) DomainSetAutostart(ctx context.Context, dom NonnullDomain, autostart int32) error {
 	args := DomainSetAutostartArgs{
 		Autostart: autostart,
@@ -5840,7 +6902,9 @@ func (c *Client) DomainSetAutostart(ctx context.Context, dom NonnullDomain, auto
 	return nil
 }
 
-// DomainSetMaxMemory calls REMOTE_PROC_DOMAIN_SET_MAX_MEMORY.
+// DomainSetMaxMemory calls REMOTE_PROC_DOMAIN_SET_MAX_MEMORY, libvirt's virDomainSetMaxMemory
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetMaxMemory).
+// Since libvirt 0.3.0 (virDomainSetMaxMemory itself since 0.0.3).
 func (c *Client) DomainSetMaxMemory(ctx context.Context, dom NonnullDomain, memory uint64) error {
 	args := DomainSetMaxMemoryArgs{
 		Dom:    dom,
@@ -5856,7 +6920,9 @@ func (c *Client) DomainSetMaxMemory(ctx context.Context, dom NonnullDomain, memo
 	return nil
 }
 
-// DomainSetMemory calls REMOTE_PROC_DOMAIN_SET_MEMORY.
+// DomainSetMemory calls REMOTE_PROC_DOMAIN_SET_MEMORY, libvirt's virDomainSetMemory
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetMemory).
+// Since libvirt 0.3.0 (virDomainSetMemory itself since 0.1.1).
 func (c *Client) DomainSetMemory(ctx context.Context, dom NonnullDomain, memory uint64) error {
 	args := DomainSetMemoryArgs{
 		Dom:    dom,
@@ -5872,7 +6938,9 @@ func (c *Client) DomainSetMemory(ctx context.Context, dom NonnullDomain, memory 
 	return nil
 }
 
-// DomainSetVCPUs calls REMOTE_PROC_DOMAIN_SET_VCPUS.
+// DomainSetVCPUs calls REMOTE_PROC_DOMAIN_SET_VCPUS, libvirt's virDomainSetVcpus
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetVcpus).
+// Since libvirt 0.3.0 (virDomainSetVcpus itself since 0.1.4).
 func (c *Client) DomainSetVCPUs(ctx context.Context, dom NonnullDomain, nvcpus uint32) error {
 	args := DomainSetVCPUsArgs{
 		Dom:    dom,
@@ -5888,7 +6956,9 @@ func (c *Client) DomainSetVCPUs(ctx context.Context, dom NonnullDomain, nvcpus u
 	return nil
 }
 
-// DomainShutdown calls REMOTE_PROC_DOMAIN_SHUTDOWN.
+// DomainShutdown calls REMOTE_PROC_DOMAIN_SHUTDOWN, libvirt's virDomainShutdown
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainShutdown).
+// Since libvirt 0.3.0 (virDomainShutdown itself since 0.0.3).
 func (c *Client) DomainShutdown(ctx context.Context, dom NonnullDomain) error {
 	args := DomainShutdownArgs{Dom: dom}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -5901,7 +6971,9 @@ func (c *Client) DomainShutdown(ctx context.Context, dom NonnullDomain) error {
 	return nil
 }
 
-// DomainSuspend calls REMOTE_PROC_DOMAIN_SUSPEND.
+// DomainSuspend calls REMOTE_PROC_DOMAIN_SUSPEND, libvirt's virDomainSuspend
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSuspend).
+// Since libvirt 0.3.0 (virDomainSuspend itself since 0.0.3).
 func (c *Client) DomainSuspend(ctx context.Context, dom NonnullDomain) error {
 	args := DomainSuspendArgs{Dom: dom}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -5914,7 +6986,9 @@ func (c *Client) DomainSuspend(ctx context.Context, dom NonnullDomain) error {
 	return nil
 }
 
-// DomainUndefine calls REMOTE_PROC_DOMAIN_UNDEFINE.
+// DomainUndefine calls REMOTE_PROC_DOMAIN_UNDEFINE, libvirt's virDomainUndefine
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainUndefine).
+// Since libvirt 0.3.0 (virDomainUndefine itself since 0.1.1).
 func (c *Client) DomainUndefine(ctx context.Context, dom NonnullDomain) error {
 	args := DomainUndefineArgs{Dom: dom}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -5927,7 +7001,9 @@ func (c *Client) DomainUndefine(ctx context.Context, dom NonnullDomain) error {
 	return nil
 }
 
-// ConnectListDefinedNetworks calls REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS.
+// ConnectListDefinedNetworks calls REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS, libvirt's virConnectListDefinedNetworks
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virConnectListDefinedNetworks).
+// Since libvirt 0.3.0 (virConnectListDefinedNetworks itself since 0.2.0).
 func (c *Client) ConnectListDefinedNetworks(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListDefinedNetworksArgs{Maxnames: maxnames}
 	var ret ConnectListDefinedNetworksRet
@@ -5941,7 +7017,9 @@ func (c *Client) ConnectListDefinedNetworks(ctx context.Context, maxnames int32)
 	return ret.Names, nil
 }
 
-// ConnectListDomains calls REMOTE_PROC_CONNECT_LIST_DOMAINS.
+// ConnectListDomains calls REMOTE_PROC_CONNECT_LIST_DOMAINS, libvirt's virConnectListDomains
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectListDomains).
+// Since libvirt 0.3.0 (virConnectListDomains itself since 0.0.3).
 func (c *Client) ConnectListDomains(ctx context.Context, maxids int32) ([]int32, error) {
 	args := ConnectListDomainsArgs{Maxids: maxids}
 	var ret ConnectListDomainsRet
@@ -5955,7 +7033,9 @@ func (c *Client) ConnectListDomains(ctx context.Context, maxids int32) ([]int32,
 	return ret.IDs, nil
 }
 
-// ConnectListNetworks calls REMOTE_PROC_CONNECT_LIST_NETWORKS.
+// ConnectListNetworks calls REMOTE_PROC_CONNECT_LIST_NETWORKS, libvirt's virConnectListNetworks
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virConnectListNetworks).
+// Since libvirt 0.3.0 (virConnectListNetworks itself since 0.2.0).
 func (c *Client) ConnectListNetworks(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListNetworksArgs{Maxnames: maxnames}
 	var ret ConnectListNetworksRet
@@ -5969,7 +7049,9 @@ func (c *Client) ConnectListNetworks(ctx context.Context, maxnames int32) ([]Non
 	return ret.Names, nil
 }
 
-// NetworkCreate calls REMOTE_PROC_NETWORK_CREATE.
+// NetworkCreate calls REMOTE_PROC_NETWORK_CREATE, libvirt's virNetworkCreate
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkCreate).
+// Since libvirt 0.3.0 (virNetworkCreate itself since 0.2.0).
 func (c *Client) NetworkCreate(ctx context.Context, net NonnullNetwork) error {
 	args := NetworkCreateArgs{Net: net}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -5982,7 +7064,9 @@ func (c *Client) NetworkCreate(ctx context.Context, net NonnullNetwork) error {
 	return nil
 }
 
-// NetworkCreateXML calls REMOTE_PROC_NETWORK_CREATE_XML.
+// NetworkCreateXML calls REMOTE_PROC_NETWORK_CREATE_XML, libvirt's virNetworkCreateXML
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkCreateXML).
+// Since libvirt 0.3.0 (virNetworkCreateXML itself since 0.2.0).
 func (c *Client) NetworkCreateXML(ctx context.Context, xml NonnullString) (NonnullNetwork, error) {
 	args := NetworkCreateXMLArgs{XML: xml}
 	var ret NetworkCreateXMLRet
@@ -5996,7 +7080,9 @@ func (c *Client) NetworkCreateXML(ctx context.Context, xml NonnullString) (Nonnu
 	return ret.Net, nil
 }
 
-// NetworkDefineXML calls REMOTE_PROC_NETWORK_DEFINE_XML.
+// NetworkDefineXML calls REMOTE_PROC_NETWORK_DEFINE_XML, libvirt's virNetworkDefineXML
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkDefineXML).
+// Since libvirt 0.3.0 (virNetworkDefineXML itself since 0.2.0).
 func (c *Client) NetworkDefineXML(ctx context.Context, xml NonnullString) (NonnullNetwork, error) {
 	args := NetworkDefineXMLArgs{XML: xml}
 	var ret NetworkDefineXMLRet
@@ -6010,7 +7096,9 @@ func (c *Client) NetworkDefineXML(ctx context.Context, xml NonnullString) (Nonnu
 	return ret.Net, nil
 }
 
-// NetworkDestroy calls REMOTE_PROC_NETWORK_DESTROY.
+// NetworkDestroy calls REMOTE_PROC_NETWORK_DESTROY, libvirt's virNetworkDestroy
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkDestroy).
+// Since libvirt 0.3.0 (virNetworkDestroy itself since 0.2.0).
 func (c *Client) NetworkDestroy(ctx context.Context, net NonnullNetwork) error {
 	args := NetworkDestroyArgs{Net: net}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6023,7 +7111,9 @@ func (c *Client) NetworkDestroy(ctx context.Context, net NonnullNetwork) error {
 	return nil
 }
 
-// NetworkGetXMLDesc calls REMOTE_PROC_NETWORK_GET_XML_DESC.
+// NetworkGetXMLDesc calls REMOTE_PROC_NETWORK_GET_XML_DESC, libvirt's virNetworkGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkGetXMLDesc).
+// Since libvirt 0.3.0 (virNetworkGetXMLDesc itself since 0.2.0).
 func (c *Client) NetworkGetXMLDesc(ctx context.Context, net NonnullNetwork, flags libvirt.NetworkXMLFlags) (NonnullString, error) {
 	args := NetworkGetXMLDescArgs{
 		Flags: uint32(flags),
@@ -6040,7 +7130,9 @@ func (c *Client) NetworkGetXMLDesc(ctx context.Context, net NonnullNetwork, flag
 	return ret.XML, nil
 }
 
-// NetworkGetAutostart calls REMOTE_PROC_NETWORK_GET_AUTOSTART.
+// NetworkGetAutostart calls REMOTE_PROC_NETWORK_GET_AUTOSTART, libvirt's virNetworkGetAutostart
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkGetAutostart).
+// Since libvirt 0.3.0 (virNetworkGetAutostart itself since 0.2.1).
 func (c *Client) NetworkGetAutostart(ctx context.Context, net NonnullNetwork) (int32, error) {
 	args := NetworkGetAutostartArgs{Net: net}
 	var ret NetworkGetAutostartRet
@@ -6054,7 +7146,9 @@ func (c *Client) NetworkGetAutostart(ctx context.Context, net NonnullNetwork) (i
 	return ret.Autostart, nil
 }
 
-// NetworkGetBridgeName calls REMOTE_PROC_NETWORK_GET_BRIDGE_NAME.
+// NetworkGetBridgeName calls REMOTE_PROC_NETWORK_GET_BRIDGE_NAME, libvirt's virNetworkGetBridgeName
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkGetBridgeName).
+// Since libvirt 0.3.0 (virNetworkGetBridgeName itself since 0.2.0).
 func (c *Client) NetworkGetBridgeName(ctx context.Context, net NonnullNetwork) (NonnullString, error) {
 	args := NetworkGetBridgeNameArgs{Net: net}
 	var ret NetworkGetBridgeNameRet
@@ -6068,7 +7162,9 @@ func (c *Client) NetworkGetBridgeName(ctx context.Context, net NonnullNetwork) (
 	return ret.Name, nil
 }
 
-// NetworkLookupByName calls REMOTE_PROC_NETWORK_LOOKUP_BY_NAME.
+// NetworkLookupByName calls REMOTE_PROC_NETWORK_LOOKUP_BY_NAME, libvirt's virNetworkLookupByName
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkLookupByName).
+// Since libvirt 0.3.0 (virNetworkLookupByName itself since 0.2.0).
 func (c *Client) NetworkLookupByName(ctx context.Context, name NonnullString) (NonnullNetwork, error) {
 	args := NetworkLookupByNameArgs{Name: name}
 	var ret NetworkLookupByNameRet
@@ -6082,7 +7178,9 @@ func (c *Client) NetworkLookupByName(ctx context.Context, name NonnullString) (N
 	return ret.Net, nil
 }
 
-// NetworkLookupByUUID calls REMOTE_PROC_NETWORK_LOOKUP_BY_UUID.
+// NetworkLookupByUUID calls REMOTE_PROC_NETWORK_LOOKUP_BY_UUID, libvirt's virNetworkLookupByUUID
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkLookupByUUID).
+// Since libvirt 0.3.0 (virNetworkLookupByUUID itself since 0.2.0).
 func (c *Client) NetworkLookupByUUID(ctx context.Context, uuid UUID) (NonnullNetwork, error) {
 	args := NetworkLookupByUUIDArgs{UUID: uuid}
 	var ret NetworkLookupByUUIDRet
@@ -6096,7 +7194,9 @@ func (c *Client) NetworkLookupByUUID(ctx context.Context, uuid UUID) (NonnullNet
 	return ret.Net, nil
 }
 
-// NetworkSetAutostart calls REMOTE_PROC_NETWORK_SET_AUTOSTART.
+// NetworkSetAutostart calls REMOTE_PROC_NETWORK_SET_AUTOSTART, libvirt's virNetworkSetAutostart
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkSetAutostart).
+// Since libvirt 0.3.0 (virNetworkSetAutostart itself since 0.2.1).
 func (c *Client) NetworkSetAutostart(ctx context.Context, net NonnullNetwork, autostart int32) error {
 	args := NetworkSetAutostartArgs{
 		Autostart: autostart,
@@ -6112,7 +7212,9 @@ func (c *Client) NetworkSetAutostart(ctx context.Context, net NonnullNetwork, au
 	return nil
 }
 
-// NetworkUndefine calls REMOTE_PROC_NETWORK_UNDEFINE.
+// NetworkUndefine calls REMOTE_PROC_NETWORK_UNDEFINE, libvirt's virNetworkUndefine
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkUndefine).
+// Since libvirt 0.3.0 (virNetworkUndefine itself since 0.2.0).
 func (c *Client) NetworkUndefine(ctx context.Context, net NonnullNetwork) error {
 	args := NetworkUndefineArgs{Net: net}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6125,7 +7227,9 @@ func (c *Client) NetworkUndefine(ctx context.Context, net NonnullNetwork) error 
 	return nil
 }
 
-// ConnectNumOfDefinedNetworks calls REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS.
+// ConnectNumOfDefinedNetworks calls REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS, libvirt's virConnectNumOfDefinedNetworks
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virConnectNumOfDefinedNetworks).
+// Since libvirt 0.3.0 (virConnectNumOfDefinedNetworks itself since 0.2.0).
 func (c *Client) ConnectNumOfDefinedNetworks(ctx context.Context) (int32, error) {
 	var ret ConnectNumOfDefinedNetworksRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6138,7 +7242,9 @@ func (c *Client) ConnectNumOfDefinedNetworks(ctx context.Context) (int32, error)
 	return ret.Num, nil
 }
 
-// ConnectNumOfDomains calls REMOTE_PROC_CONNECT_NUM_OF_DOMAINS.
+// ConnectNumOfDomains calls REMOTE_PROC_CONNECT_NUM_OF_DOMAINS, libvirt's virConnectNumOfDomains
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectNumOfDomains).
+// Since libvirt 0.3.0 (virConnectNumOfDomains itself since 0.0.3).
 func (c *Client) ConnectNumOfDomains(ctx context.Context) (int32, error) {
 	var ret ConnectNumOfDomainsRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6151,7 +7257,9 @@ func (c *Client) ConnectNumOfDomains(ctx context.Context) (int32, error) {
 	return ret.Num, nil
 }
 
-// ConnectNumOfNetworks calls REMOTE_PROC_CONNECT_NUM_OF_NETWORKS.
+// ConnectNumOfNetworks calls REMOTE_PROC_CONNECT_NUM_OF_NETWORKS, libvirt's virConnectNumOfNetworks
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virConnectNumOfNetworks).
+// Since libvirt 0.3.0 (virConnectNumOfNetworks itself since 0.2.0).
 func (c *Client) ConnectNumOfNetworks(ctx context.Context) (int32, error) {
 	var ret ConnectNumOfNetworksRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6164,7 +7272,9 @@ func (c *Client) ConnectNumOfNetworks(ctx context.Context) (int32, error) {
 	return ret.Num, nil
 }
 
-// DomainCoreDump calls REMOTE_PROC_DOMAIN_CORE_DUMP.
+// DomainCoreDump calls REMOTE_PROC_DOMAIN_CORE_DUMP, libvirt's virDomainCoreDump
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCoreDump).
+// Since libvirt 0.3.0 (virDomainCoreDump itself since 0.1.9).
 func (c *Client) DomainCoreDump(ctx context.Context, dom NonnullDomain, to NonnullString, flags libvirt.DomainCoreDumpFlags) error {
 	args := DomainCoreDumpArgs{
 		Dom:   dom,
@@ -6181,7 +7291,9 @@ func (c *Client) DomainCoreDump(ctx context.Context, dom NonnullDomain, to Nonnu
 	return nil
 }
 
-// DomainRestore calls REMOTE_PROC_DOMAIN_RESTORE.
+// DomainRestore calls REMOTE_PROC_DOMAIN_RESTORE, libvirt's virDomainRestore
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainRestore).
+// Since libvirt 0.3.0 (virDomainRestore itself since 0.0.3).
 func (c *Client) DomainRestore(ctx context.Context, from NonnullString) error {
 	args := DomainRestoreArgs{From: from}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6194,7 +7306,9 @@ func (c *Client) DomainRestore(ctx context.Context, from NonnullString) error {
 	return nil
 }
 
-// DomainSave calls REMOTE_PROC_DOMAIN_SAVE.
+// DomainSave calls REMOTE_PROC_DOMAIN_SAVE, libvirt's virDomainSave
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSave).
+// Since libvirt 0.3.0 (virDomainSave itself since 0.0.3).
 func (c *Client) DomainSave(ctx context.Context, dom NonnullDomain, to NonnullString) error {
 	args := DomainSaveArgs{
 		Dom: dom,
@@ -6210,7 +7324,9 @@ func (c *Client) DomainSave(ctx context.Context, dom NonnullDomain, to NonnullSt
 	return nil
 }
 
-// DomainGetSchedulerType calls REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE.
+// DomainGetSchedulerType calls REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE, libvirt's virDomainGetSchedulerType
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetSchedulerType).
+// Since libvirt 0.3.0 (virDomainGetSchedulerType itself since 0.2.3).
 func (c *Client) DomainGetSchedulerType(ctx context.Context, dom NonnullDomain) (*DomainGetSchedulerTypeRet, error) {
 	args := DomainGetSchedulerTypeArgs{Dom: dom}
 	var ret DomainGetSchedulerTypeRet
@@ -6224,7 +7340,9 @@ func (c *Client) DomainGetSchedulerType(ctx context.Context, dom NonnullDomain) 
 	return &ret, nil
 }
 
-// DomainGetSchedulerParameters calls REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS.
+// DomainGetSchedulerParameters calls REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS, libvirt's virDomainGetSchedulerParameters
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetSchedulerParameters).
+// Since libvirt 0.3.0 (virDomainGetSchedulerParameters itself since 0.2.3).
 func (c *Client) DomainGetSchedulerParameters(ctx context.Context, dom NonnullDomain, nparams int32) ([]TypedParam, error) {
 	args := DomainGetSchedulerParametersArgs{
 		Dom:     dom,
@@ -6241,7 +7359,9 @@ func (c *Client) DomainGetSchedulerParameters(ctx context.Context, dom NonnullDo
 	return ret.Params, nil
 }
 
-// DomainSetSchedulerParameters calls REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS.
+// DomainSetSchedulerParameters calls REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS, libvirt's virDomainSetSchedulerParameters
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetSchedulerParameters).
+// Since libvirt 0.3.0 (virDomainSetSchedulerParameters itself since 0.2.3).
 func (c *Client) DomainSetSchedulerParameters(ctx context.Context, dom NonnullDomain, params []TypedParam) error {
 	args := DomainSetSchedulerParametersArgs{
 		Dom:    dom,
@@ -6257,7 +7377,9 @@ func (c *Client) DomainSetSchedulerParameters(ctx context.Context, dom NonnullDo
 	return nil
 }
 
-// ConnectGetHostname calls REMOTE_PROC_CONNECT_GET_HOSTNAME.
+// ConnectGetHostname calls REMOTE_PROC_CONNECT_GET_HOSTNAME, libvirt's virConnectGetHostname
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectGetHostname).
+// Since libvirt 0.3.0.
 func (c *Client) ConnectGetHostname(ctx context.Context) (NonnullString, error) {
 	var ret ConnectGetHostnameRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6271,6 +7393,7 @@ func (c *Client) ConnectGetHostname(ctx context.Context) (NonnullString, error) 
 }
 
 // ConnectSupportsFeature calls REMOTE_PROC_CONNECT_SUPPORTS_FEATURE.
+// Since libvirt 0.3.2.
 func (c *Client) ConnectSupportsFeature(ctx context.Context, feature int32) (int32, error) {
 	args := ConnectSupportsFeatureArgs{Feature: feature}
 	var ret ConnectSupportsFeatureRet
@@ -6285,12 +7408,13 @@ func (c *Client) ConnectSupportsFeature(ctx context.Context, feature int32) (int
 }
 
 // DomainMigratePrepare calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE.
-func (c *Client) DomainMigratePrepare(ctx context.Context, uriIn String, flags uint64, dname String, resource uint64) (*DomainMigratePrepareRet, error) {
+// Since libvirt 0.3.2.
+func (c *Client) DomainMigratePrepare(ctx context.Context, uriIn String, flags uint64, dname String, bandwidth uint64) (*DomainMigratePrepareRet, error) {
 	args := DomainMigratePrepareArgs{
-		Dname:    dname,
-		Flags:    flags,
-		Resource: resource,
-		URIIn:    uriIn,
+		Bandwidth: bandwidth,
+		Dname:     dname,
+		Flags:     flags,
+		URIIn:     uriIn,
 	}
 	var ret DomainMigratePrepareRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6304,14 +7428,15 @@ func (c *Client) DomainMigratePrepare(ctx context.Context, uriIn String, flags u
 }
 
 // DomainMigratePerform calls REMOTE_PROC_DOMAIN_MIGRATE_PERFORM.
-func (c *Client) DomainMigratePerform(ctx context.Context, dom NonnullDomain, cookie []byte, uri NonnullString, flags uint64, dname String, resource uint64) error {
+// Since libvirt 0.3.2.
+func (c *Client) DomainMigratePerform(ctx context.Context, dom NonnullDomain, cookie []byte, uri NonnullString, flags uint64, dname String, bandwidth uint64) error {
 	args := DomainMigratePerformArgs{
-		Cookie:   cookie,
-		Dname:    dname,
-		Dom:      dom,
-		Flags:    flags,
-		Resource: resource,
-		URI:      uri,
+		Bandwidth: bandwidth,
+		Cookie:    cookie,
+		Dname:     dname,
+		Dom:       dom,
+		Flags:     flags,
+		URI:       uri,
 	}
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainMigratePerform),
@@ -6324,6 +7449,7 @@ func (c *Client) DomainMigratePerform(ctx context.Context, dom NonnullDomain, co
 }
 
 // DomainMigrateFinish calls REMOTE_PROC_DOMAIN_MIGRATE_FINISH.
+// Since libvirt 0.3.2.
 func (c *Client) DomainMigrateFinish(ctx context.Context, dname NonnullString, cookie []byte, uri NonnullString, flags uint64) (NonnullDomain, error) {
 	args := DomainMigrateFinishArgs{
 		Cookie: cookie,
@@ -6342,7 +7468,9 @@ func (c *Client) DomainMigrateFinish(ctx context.Context, dname NonnullString, c
 	return ret.Ddom, nil
 }
 
-// DomainBlockStats calls REMOTE_PROC_DOMAIN_BLOCK_STATS.
+// DomainBlockStats calls REMOTE_PROC_DOMAIN_BLOCK_STATS, libvirt's virDomainBlockStats
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockStats).
+// Since libvirt 0.3.2.
 func (c *Client) DomainBlockStats(ctx context.Context, dom NonnullDomain, path NonnullString) (*DomainBlockStatsRet, error) {
 	args := DomainBlockStatsArgs{
 		Dom:  dom,
@@ -6359,7 +7487,9 @@ func (c *Client) DomainBlockStats(ctx context.Context, dom NonnullDomain, path N
 	return &ret, nil
 }
 
-// DomainInterfaceStats calls REMOTE_PROC_DOMAIN_INTERFACE_STATS.
+// DomainInterfaceStats calls REMOTE_PROC_DOMAIN_INTERFACE_STATS, libvirt's virDomainInterfaceStats
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainInterfaceStats).
+// Since libvirt 0.3.2.
 func (c *Client) DomainInterfaceStats(ctx context.Context, dom NonnullDomain, device NonnullString) (*DomainInterfaceStatsRet, error) {
 	args := DomainInterfaceStatsArgs{
 		Device: device,
@@ -6377,6 +7507,7 @@ func (c *Client) DomainInterfaceStats(ctx context.Context, dom NonnullDomain, de
 }
 
 // AuthList calls REMOTE_PROC_AUTH_LIST.
+// Since libvirt 0.4.0.
 func (c *Client) AuthList(ctx context.Context) ([]AuthType, error) {
 	var ret AuthListRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6390,6 +7521,7 @@ func (c *Client) AuthList(ctx context.Context) ([]AuthType, error) {
 }
 
 // AuthSASLInit calls REMOTE_PROC_AUTH_SASL_INIT.
+// Since libvirt 0.4.0.
 func (c *Client) AuthSASLInit(ctx context.Context) (NonnullString, error) {
 	var ret AuthSASLInitRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6403,6 +7535,7 @@ func (c *Client) AuthSASLInit(ctx context.Context) (NonnullString, error) {
 }
 
 // AuthSASLStart calls REMOTE_PROC_AUTH_SASL_START.
+// Since libvirt 0.4.0.
 func (c *Client) AuthSASLStart(ctx context.Context, mech NonnullString, nilArg int32, data []byte) (*AuthSASLStartRet, error) {
 	args := AuthSASLStartArgs{
 		Data: data,
@@ -6421,6 +7554,7 @@ func (c *Client) AuthSASLStart(ctx context.Context, mech NonnullString, nilArg i
 }
 
 // AuthSASLStep calls REMOTE_PROC_AUTH_SASL_STEP.
+// Since libvirt 0.4.0.
 func (c *Client) AuthSASLStep(ctx context.Context, nilArg int32, data []byte) (*AuthSASLStepRet, error) {
 	args := AuthSASLStepArgs{
 		Data: data,
@@ -6438,6 +7572,7 @@ func (c *Client) AuthSASLStep(ctx context.Context, nilArg int32, data []byte) (*
 }
 
 // AuthPolkit calls REMOTE_PROC_AUTH_POLKIT.
+// Since libvirt 0.4.0.
 func (c *Client) AuthPolkit(ctx context.Context) (int32, error) {
 	var ret AuthPolkitRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6450,7 +7585,9 @@ func (c *Client) AuthPolkit(ctx context.Context) (int32, error) {
 	return ret.Complete, nil
 }
 
-// ConnectNumOfStoragePools calls REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS.
+// ConnectNumOfStoragePools calls REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS, libvirt's virConnectNumOfStoragePools
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virConnectNumOfStoragePools).
+// Since libvirt 0.4.1.
 func (c *Client) ConnectNumOfStoragePools(ctx context.Context) (int32, error) {
 	var ret ConnectNumOfStoragePoolsRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6463,7 +7600,9 @@ func (c *Client) ConnectNumOfStoragePools(ctx context.Context) (int32, error) {
 	return ret.Num, nil
 }
 
-// ConnectListStoragePools calls REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS.
+// ConnectListStoragePools calls REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS, libvirt's virConnectListStoragePools
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virConnectListStoragePools).
+// Since libvirt 0.4.1.
 func (c *Client) ConnectListStoragePools(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListStoragePoolsArgs{Maxnames: maxnames}
 	var ret ConnectListStoragePoolsRet
@@ -6477,7 +7616,9 @@ func (c *Client) ConnectListStoragePools(ctx context.Context, maxnames int32) ([
 	return ret.Names, nil
 }
 
-// ConnectNumOfDefinedStoragePools calls REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS.
+// ConnectNumOfDefinedStoragePools calls REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS, libvirt's virConnectNumOfDefinedStoragePools
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virConnectNumOfDefinedStoragePools).
+// Since libvirt 0.4.1.
 func (c *Client) ConnectNumOfDefinedStoragePools(ctx context.Context) (int32, error) {
 	var ret ConnectNumOfDefinedStoragePoolsRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6490,7 +7631,9 @@ func (c *Client) ConnectNumOfDefinedStoragePools(ctx context.Context) (int32, er
 	return ret.Num, nil
 }
 
-// ConnectListDefinedStoragePools calls REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS.
+// ConnectListDefinedStoragePools calls REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS, libvirt's virConnectListDefinedStoragePools
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virConnectListDefinedStoragePools).
+// Since libvirt 0.4.1.
 func (c *Client) ConnectListDefinedStoragePools(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListDefinedStoragePoolsArgs{Maxnames: maxnames}
 	var ret ConnectListDefinedStoragePoolsRet
@@ -6504,7 +7647,9 @@ func (c *Client) ConnectListDefinedStoragePools(ctx context.Context, maxnames in
 	return ret.Names, nil
 }
 
-// ConnectFindStoragePoolSources calls REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES.
+// ConnectFindStoragePoolSources calls REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES, libvirt's virConnectFindStoragePoolSources
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virConnectFindStoragePoolSources).
+// Since libvirt 0.4.1 (virConnectFindStoragePoolSources itself since 0.4.5).
 func (c *Client) ConnectFindStoragePoolSources(ctx context.Context, typeArg NonnullString, srcSpec String, flags uint32) (NonnullString, error) {
 	args := ConnectFindStoragePoolSourcesArgs{
 		Flags:   flags,
@@ -6522,7 +7667,9 @@ func (c *Client) ConnectFindStoragePoolSources(ctx context.Context, typeArg Nonn
 	return ret.XML, nil
 }
 
-// StoragePoolCreateXML calls REMOTE_PROC_STORAGE_POOL_CREATE_XML.
+// StoragePoolCreateXML calls REMOTE_PROC_STORAGE_POOL_CREATE_XML, libvirt's virStoragePoolCreateXML
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolCreateXML).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolCreateXML(ctx context.Context, xml NonnullString, flags libvirt.StoragePoolCreateFlags) (NonnullStoragePool, error) {
 	args := StoragePoolCreateXMLArgs{
 		Flags: uint32(flags),
@@ -6539,7 +7686,9 @@ func (c *Client) StoragePoolCreateXML(ctx context.Context, xml NonnullString, fl
 	return ret.Pool, nil
 }
 
-// StoragePoolDefineXML calls REMOTE_PROC_STORAGE_POOL_DEFINE_XML.
+// StoragePoolDefineXML calls REMOTE_PROC_STORAGE_POOL_DEFINE_XML, libvirt's virStoragePoolDefineXML
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolDefineXML).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolDefineXML(ctx context.Context, xml NonnullString, flags libvirt.StoragePoolDefineFlags) (NonnullStoragePool, error) {
 	args := StoragePoolDefineXMLArgs{
 		Flags: uint32(flags),
@@ -6556,7 +7705,9 @@ func (c *Client) StoragePoolDefineXML(ctx context.Context, xml NonnullString, fl
 	return ret.Pool, nil
 }
 
-// StoragePoolCreate calls REMOTE_PROC_STORAGE_POOL_CREATE.
+// StoragePoolCreate calls REMOTE_PROC_STORAGE_POOL_CREATE, libvirt's virStoragePoolCreate
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolCreate).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolCreate(ctx context.Context, pool NonnullStoragePool, flags libvirt.StoragePoolCreateFlags) error {
 	args := StoragePoolCreateArgs{
 		Flags: uint32(flags),
@@ -6572,7 +7723,9 @@ func (c *Client) StoragePoolCreate(ctx context.Context, pool NonnullStoragePool,
 	return nil
 }
 
-// StoragePoolBuild calls REMOTE_PROC_STORAGE_POOL_BUILD.
+// StoragePoolBuild calls REMOTE_PROC_STORAGE_POOL_BUILD, libvirt's virStoragePoolBuild
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolBuild).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolBuild(ctx context.Context, pool NonnullStoragePool, flags libvirt.StoragePoolBuildFlags) error {
 	args := StoragePoolBuildArgs{
 		Flags: uint32(flags),
@@ -6588,7 +7741,9 @@ func (c *Client) StoragePoolBuild(ctx context.Context, pool NonnullStoragePool, 
 	return nil
 }
 
-// StoragePoolDestroy calls REMOTE_PROC_STORAGE_POOL_DESTROY.
+// StoragePoolDestroy calls REMOTE_PROC_STORAGE_POOL_DESTROY, libvirt's virStoragePoolDestroy
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolDestroy).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolDestroy(ctx context.Context, pool NonnullStoragePool) error {
 	args := StoragePoolDestroyArgs{Pool: pool}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6601,7 +7756,9 @@ func (c *Client) StoragePoolDestroy(ctx context.Context, pool NonnullStoragePool
 	return nil
 }
 
-// StoragePoolDelete calls REMOTE_PROC_STORAGE_POOL_DELETE.
+// StoragePoolDelete calls REMOTE_PROC_STORAGE_POOL_DELETE, libvirt's virStoragePoolDelete
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolDelete).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolDelete(ctx context.Context, pool NonnullStoragePool, flags libvirt.StoragePoolDeleteFlags) error {
 	args := StoragePoolDeleteArgs{
 		Flags: uint32(flags),
@@ -6617,7 +7774,9 @@ func (c *Client) StoragePoolDelete(ctx context.Context, pool NonnullStoragePool,
 	return nil
 }
 
-// StoragePoolUndefine calls REMOTE_PROC_STORAGE_POOL_UNDEFINE.
+// StoragePoolUndefine calls REMOTE_PROC_STORAGE_POOL_UNDEFINE, libvirt's virStoragePoolUndefine
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolUndefine).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolUndefine(ctx context.Context, pool NonnullStoragePool) error {
 	args := StoragePoolUndefineArgs{Pool: pool}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6630,7 +7789,9 @@ func (c *Client) StoragePoolUndefine(ctx context.Context, pool NonnullStoragePoo
 	return nil
 }
 
-// StoragePoolRefresh calls REMOTE_PROC_STORAGE_POOL_REFRESH.
+// StoragePoolRefresh calls REMOTE_PROC_STORAGE_POOL_REFRESH, libvirt's virStoragePoolRefresh
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolRefresh).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolRefresh(ctx context.Context, pool NonnullStoragePool, flags uint32) error {
 	args := StoragePoolRefreshArgs{
 		Flags: flags,
@@ -6646,7 +7807,9 @@ func (c *Client) StoragePoolRefresh(ctx context.Context, pool NonnullStoragePool
 	return nil
 }
 
-// StoragePoolLookupByName calls REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME.
+// StoragePoolLookupByName calls REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME, libvirt's virStoragePoolLookupByName
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolLookupByName).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolLookupByName(ctx context.Context, name NonnullString) (NonnullStoragePool, error) {
 	args := StoragePoolLookupByNameArgs{Name: name}
 	var ret StoragePoolLookupByNameRet
@@ -6660,7 +7823,9 @@ func (c *Client) StoragePoolLookupByName(ctx context.Context, name NonnullString
 	return ret.Pool, nil
 }
 
-// StoragePoolLookupByUUID calls REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID.
+// StoragePoolLookupByUUID calls REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID, libvirt's virStoragePoolLookupByUUID
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolLookupByUUID).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolLookupByUUID(ctx context.Context, uuid UUID) (NonnullStoragePool, error) {
 	args := StoragePoolLookupByUUIDArgs{UUID: uuid}
 	var ret StoragePoolLookupByUUIDRet
@@ -6674,7 +7839,9 @@ func (c *Client) StoragePoolLookupByUUID(ctx context.Context, uuid UUID) (Nonnul
 	return ret.Pool, nil
 }
 
-// StoragePoolLookupByVolume calls REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME.
+// StoragePoolLookupByVolume calls REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME, libvirt's virStoragePoolLookupByVolume
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolLookupByVolume).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolLookupByVolume(ctx context.Context, vol NonnullStorageVol) (NonnullStoragePool, error) {
 	args := StoragePoolLookupByVolumeArgs{Vol: vol}
 	var ret StoragePoolLookupByVolumeRet
@@ -6688,7 +7855,9 @@ func (c *Client) StoragePoolLookupByVolume(ctx context.Context, vol NonnullStora
 	return ret.Pool, nil
 }
 
-// StoragePoolGetInfo calls REMOTE_PROC_STORAGE_POOL_GET_INFO.
+// StoragePoolGetInfo calls REMOTE_PROC_STORAGE_POOL_GET_INFO, libvirt's virStoragePoolGetInfo
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolGetInfo).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolGetInfo(ctx context.Context, pool NonnullStoragePool) (*StoragePoolGetInfoRet, error) {
 	args := StoragePoolGetInfoArgs{Pool: pool}
 	var ret StoragePoolGetInfoRet
@@ -6702,7 +7871,9 @@ func (c *Client) StoragePoolGetInfo(ctx context.Context, pool NonnullStoragePool
 	return &ret, nil
 }
 
-// StoragePoolGetXMLDesc calls REMOTE_PROC_STORAGE_POOL_GET_XML_DESC.
+// StoragePoolGetXMLDesc calls REMOTE_PROC_STORAGE_POOL_GET_XML_DESC, libvirt's virStoragePoolGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolGetXMLDesc).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolGetXMLDesc(ctx context.Context, pool NonnullStoragePool, flags libvirt.StorageXMLFlags) (NonnullString, error) {
 	args := StoragePoolGetXMLDescArgs{
 		Flags: uint32(flags),
@@ -6719,7 +7890,9 @@ func (c *Client) StoragePoolGetXMLDesc(ctx context.Context, pool NonnullStorageP
 	return ret.XML, nil
 }
 
-// StoragePoolGetAutostart calls REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART.
+// StoragePoolGetAutostart calls REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART, libvirt's virStoragePoolGetAutostart
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolGetAutostart).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolGetAutostart(ctx context.Context, pool NonnullStoragePool) (int32, error) {
 	args := StoragePoolGetAutostartArgs{Pool: pool}
 	var ret StoragePoolGetAutostartRet
@@ -6733,7 +7906,9 @@ func (c *Client) StoragePoolGetAutostart(ctx context.Context, pool NonnullStorag
 	return ret.Autostart, nil
 }
 
-// StoragePoolSetAutostart calls REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART.
+// StoragePoolSetAutostart calls REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART, libvirt's virStoragePoolSetAutostart
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolSetAutostart).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolSetAutostart(ctx context.Context, pool NonnullStoragePool, autostart int32) error {
 	args := StoragePoolSetAutostartArgs{
 		Autostart: autostart,
@@ -6749,7 +7924,9 @@ func (c *Client) StoragePoolSetAutostart(ctx context.Context, pool NonnullStorag
 	return nil
 }
 
-// StoragePoolNumOfVolumes calls REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES.
+// StoragePoolNumOfVolumes calls REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES, libvirt's virStoragePoolNumOfVolumes
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolNumOfVolumes).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolNumOfVolumes(ctx context.Context, pool NonnullStoragePool) (int32, error) {
 	args := StoragePoolNumOfVolumesArgs{Pool: pool}
 	var ret StoragePoolNumOfVolumesRet
@@ -6763,7 +7940,9 @@ func (c *Client) StoragePoolNumOfVolumes(ctx context.Context, pool NonnullStorag
 	return ret.Num, nil
 }
 
-// StoragePoolListVolumes calls REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES.
+// StoragePoolListVolumes calls REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES, libvirt's virStoragePoolListVolumes
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolListVolumes).
+// Since libvirt 0.4.1.
 func (c *Client) StoragePoolListVolumes(ctx context.Context, pool NonnullStoragePool, maxnames int32) ([]NonnullString, error) {
 	args := StoragePoolListVolumesArgs{
 		Maxnames: maxnames,
@@ -6780,7 +7959,9 @@ func (c *Client) StoragePoolListVolumes(ctx context.Context, pool NonnullStorage
 	return ret.Names, nil
 }
 
-// StorageVolCreateXML calls REMOTE_PROC_STORAGE_VOL_CREATE_XML.
+// StorageVolCreateXML calls REMOTE_PROC_STORAGE_VOL_CREATE_XML, libvirt's virStorageVolCreateXML
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolCreateXML).
+// Since libvirt 0.4.1.
 func (c *Client) StorageVolCreateXML(ctx context.Context, pool NonnullStoragePool, xml NonnullString, flags libvirt.StorageVolCreateFlags) (NonnullStorageVol, error) {
 	args := StorageVolCreateXMLArgs{
 		Flags: uint32(flags),
@@ -6798,7 +7979,9 @@ func (c *Client) StorageVolCreateXML(ctx context.Context, pool NonnullStoragePoo
 	return ret.Vol, nil
 }
 
-// StorageVolDelete calls REMOTE_PROC_STORAGE_VOL_DELETE.
+// StorageVolDelete calls REMOTE_PROC_STORAGE_VOL_DELETE, libvirt's virStorageVolDelete
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolDelete).
+// Since libvirt 0.4.1.
 func (c *Client) StorageVolDelete(ctx context.Context, vol NonnullStorageVol, flags libvirt.StorageVolDeleteFlags) error {
 	args := StorageVolDeleteArgs{
 		Flags: uint32(flags),
@@ -6814,7 +7997,9 @@ func (c *Client) StorageVolDelete(ctx context.Context, vol NonnullStorageVol, fl
 	return nil
 }
 
-// StorageVolLookupByName calls REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME.
+// StorageVolLookupByName calls REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME, libvirt's virStorageVolLookupByName
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolLookupByName).
+// Since libvirt 0.4.1.
 func (c *Client) StorageVolLookupByName(ctx context.Context, pool NonnullStoragePool, name NonnullString) (NonnullStorageVol, error) {
 	args := StorageVolLookupByNameArgs{
 		Name: name,
@@ -6831,7 +8016,9 @@ func (c *Client) StorageVolLookupByName(ctx context.Context, pool NonnullStorage
 	return ret.Vol, nil
 }
 
-// StorageVolLookupByKey calls REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY.
+// StorageVolLookupByKey calls REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY, libvirt's virStorageVolLookupByKey
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolLookupByKey).
+// Since libvirt 0.4.1.
 func (c *Client) StorageVolLookupByKey(ctx context.Context, key NonnullString) (NonnullStorageVol, error) {
 	args := StorageVolLookupByKeyArgs{Key: key}
 	var ret StorageVolLookupByKeyRet
@@ -6845,7 +8032,9 @@ func (c *Client) StorageVolLookupByKey(ctx context.Context, key NonnullString) (
 	return ret.Vol, nil
 }
 
-// StorageVolLookupByPath calls REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH.
+// StorageVolLookupByPath calls REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH, libvirt's virStorageVolLookupByPath
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolLookupByPath).
+// Since libvirt 0.4.1.
 func (c *Client) StorageVolLookupByPath(ctx context.Context, path NonnullString) (NonnullStorageVol, error) {
 	args := StorageVolLookupByPathArgs{Path: path}
 	var ret StorageVolLookupByPathRet
@@ -6859,7 +8048,9 @@ func (c *Client) StorageVolLookupByPath(ctx context.Context, path NonnullString)
 	return ret.Vol, nil
 }
 
-// StorageVolGetInfo calls REMOTE_PROC_STORAGE_VOL_GET_INFO.
+// StorageVolGetInfo calls REMOTE_PROC_STORAGE_VOL_GET_INFO, libvirt's virStorageVolGetInfo
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolGetInfo).
+// Since libvirt 0.4.1.
 func (c *Client) StorageVolGetInfo(ctx context.Context, vol NonnullStorageVol) (*StorageVolGetInfoRet, error) {
 	args := StorageVolGetInfoArgs{Vol: vol}
 	var ret StorageVolGetInfoRet
@@ -6873,7 +8064,9 @@ func (c *Client) StorageVolGetInfo(ctx context.Context, vol NonnullStorageVol) (
 	return &ret, nil
 }
 
-// StorageVolGetXMLDesc calls REMOTE_PROC_STORAGE_VOL_GET_XML_DESC.
+// StorageVolGetXMLDesc calls REMOTE_PROC_STORAGE_VOL_GET_XML_DESC, libvirt's virStorageVolGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolGetXMLDesc).
+// Since libvirt 0.4.1.
 func (c *Client) StorageVolGetXMLDesc(ctx context.Context, vol NonnullStorageVol, flags uint32) (NonnullString, error) {
 	args := StorageVolGetXMLDescArgs{
 		Flags: flags,
@@ -6890,7 +8083,9 @@ func (c *Client) StorageVolGetXMLDesc(ctx context.Context, vol NonnullStorageVol
 	return ret.XML, nil
 }
 
-// StorageVolGetPath calls REMOTE_PROC_STORAGE_VOL_GET_PATH.
+// StorageVolGetPath calls REMOTE_PROC_STORAGE_VOL_GET_PATH, libvirt's virStorageVolGetPath
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolGetPath).
+// Since libvirt 0.4.1.
 func (c *Client) StorageVolGetPath(ctx context.Context, vol NonnullStorageVol) (NonnullString, error) {
 	args := StorageVolGetPathArgs{Vol: vol}
 	var ret StorageVolGetPathRet
@@ -6904,7 +8099,9 @@ func (c *Client) StorageVolGetPath(ctx context.Context, vol NonnullStorageVol) (
 	return ret.Name, nil
 }
 
-// NodeGetCellsFreeMemory calls REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY.
+// NodeGetCellsFreeMemory calls REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY, libvirt's virNodeGetCellsFreeMemory
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetCellsFreeMemory).
+// Since libvirt 0.4.1 (virNodeGetCellsFreeMemory itself since 0.3.3).
 func (c *Client) NodeGetCellsFreeMemory(ctx context.Context, startCell int32, maxcells int32) ([]uint64, error) {
 	args := NodeGetCellsFreeMemoryArgs{
 		Maxcells:  maxcells,
@@ -6921,7 +8118,9 @@ func (c *Client) NodeGetCellsFreeMemory(ctx context.Context, startCell int32, ma
 	return ret.Cells, nil
 }
 
-// NodeGetFreeMemory calls REMOTE_PROC_NODE_GET_FREE_MEMORY.
+// NodeGetFreeMemory calls REMOTE_PROC_NODE_GET_FREE_MEMORY, libvirt's virNodeGetFreeMemory
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetFreeMemory).
+// Since libvirt 0.4.1 (virNodeGetFreeMemory itself since 0.3.3).
 func (c *Client) NodeGetFreeMemory(ctx context.Context) (uint64, error) {
 	var ret NodeGetFreeMemoryRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6934,7 +8133,9 @@ func (c *Client) NodeGetFreeMemory(ctx context.Context) (uint64, error) {
 	return ret.FreeMem, nil
 }
 
-// DomainBlockPeek calls REMOTE_PROC_DOMAIN_BLOCK_PEEK.
+// DomainBlockPeek calls REMOTE_PROC_DOMAIN_BLOCK_PEEK, libvirt's virDomainBlockPeek
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockPeek).
+// Since libvirt 0.4.2.
 func (c *Client) DomainBlockPeek(ctx context.Context, dom NonnullDomain, path NonnullString, offset uint64, size uint32, flags uint32) ([]byte, error) {
 	args := DomainBlockPeekArgs{
 		Dom:    dom,
@@ -6954,7 +8155,9 @@ func (c *Client) DomainBlockPeek(ctx context.Context, dom NonnullDomain, path No
 	return ret.Buffer, nil
 }
 
-// DomainMemoryPeek calls REMOTE_PROC_DOMAIN_MEMORY_PEEK.
+// DomainMemoryPeek calls REMOTE_PROC_DOMAIN_MEMORY_PEEK, libvirt's virDomainMemoryPeek
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMemoryPeek).
+// Since libvirt 0.4.2.
 func (c *Client) DomainMemoryPeek(ctx context.Context, dom NonnullDomain, offset uint64, size uint32, flags libvirt.DomainMemoryFlags) ([]byte, error) {
 	args := DomainMemoryPeekArgs{
 		Dom:    dom,
@@ -6973,7 +8176,9 @@ func (c *Client) DomainMemoryPeek(ctx context.Context, dom NonnullDomain, offset
 	return ret.Buffer, nil
 }
 
-// ConnectDomainEventRegister calls REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER.
+// ConnectDomainEventRegister calls REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER, libvirt's virConnectDomainEventRegister
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectDomainEventRegister).
+// Since libvirt 0.5.0.
 func (c *Client) ConnectDomainEventRegister(ctx context.Context) (int32, error) {
 	var ret ConnectDomainEventRegisterRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -6986,7 +8191,9 @@ func (c *Client) ConnectDomainEventRegister(ctx context.Context) (int32, error) 
 	return ret.CbRegistered, nil
 }
 
-// ConnectDomainEventDeregister calls REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER.
+// ConnectDomainEventDeregister calls REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER, libvirt's virConnectDomainEventDeregister
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectDomainEventDeregister).
+// Since libvirt 0.5.0.
 func (c *Client) ConnectDomainEventDeregister(ctx context.Context) (int32, error) {
 	var ret ConnectDomainEventDeregisterRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7000,13 +8207,14 @@ func (c *Client) ConnectDomainEventDeregister(ctx context.Context) (int32, error
 }
 
 // DomainMigratePrepare2 calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2.
-func (c *Client) DomainMigratePrepare2(ctx context.Context, uriIn String, flags uint64, dname String, resource uint64, domXML NonnullString) (*DomainMigratePrepare2Ret, error) {
+// Since libvirt 0.5.0.
+func (c *Client) DomainMigratePrepare2(ctx context.Context, uriIn String, flags uint64, dname String, bandwidth uint64, domXML NonnullString) (*DomainMigratePrepare2Ret, error) {
 	args := DomainMigratePrepare2Args{
-		Dname:    dname,
-		DomXML:   domXML,
-		Flags:    flags,
-		Resource: resource,
-		URIIn:    uriIn,
+		Bandwidth: bandwidth,
+		Dname:     dname,
+		DomXML:    domXML,
+		Flags:     flags,
+		URIIn:     uriIn,
 	}
 	var ret DomainMigratePrepare2Ret
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7020,6 +8228,7 @@ func (c *Client) DomainMigratePrepare2(ctx context.Context, uriIn String, flags 
 }
 
 // DomainMigrateFinish2 calls REMOTE_PROC_DOMAIN_MIGRATE_FINISH2.
+// Since libvirt 0.5.0.
 func (c *Client) DomainMigrateFinish2(ctx context.Context, dname NonnullString, cookie []byte, uri NonnullString, flags uint64, retcode int32) (NonnullDomain, error) {
 	args := DomainMigrateFinish2Args{
 		Cookie:  cookie,
@@ -7039,7 +8248,9 @@ func (c *Client) DomainMigrateFinish2(ctx context.Context, dname NonnullString, 
 	return ret.Ddom, nil
 }
 
-// ConnectGetURI calls REMOTE_PROC_CONNECT_GET_URI.
+// ConnectGetURI calls REMOTE_PROC_CONNECT_GET_URI, libvirt's virConnectGetURI
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectGetURI).
+// Since libvirt 0.5.0 (virConnectGetURI itself since 0.3.0).
 func (c *Client) ConnectGetURI(ctx context.Context) (NonnullString, error) {
 	var ret ConnectGetURIRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7052,7 +8263,9 @@ func (c *Client) ConnectGetURI(ctx context.Context) (NonnullString, error) {
 	return ret.URI, nil
 }
 
-// NodeNumOfDevices calls REMOTE_PROC_NODE_NUM_OF_DEVICES.
+// NodeNumOfDevices calls REMOTE_PROC_NODE_NUM_OF_DEVICES, libvirt's virNodeNumOfDevices
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeNumOfDevices).
+// Since libvirt 0.5.0.
 func (c *Client) NodeNumOfDevices(ctx context.Context, capArg String, flags uint32) (int32, error) {
 	args := NodeNumOfDevicesArgs{
 		Cap:   capArg,
@@ -7069,7 +8282,9 @@ func (c *Client) NodeNumOfDevices(ctx context.Context, capArg String, flags uint
 	return ret.Num, nil
 }
 
-// NodeListDevices calls REMOTE_PROC_NODE_LIST_DEVICES.
+// NodeListDevices calls REMOTE_PROC_NODE_LIST_DEVICES, libvirt's virNodeListDevices
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeListDevices).
+// Since libvirt 0.5.0.
 func (c *Client) NodeListDevices(ctx context.Context, capArg String, maxnames int32, flags uint32) ([]NonnullString, error) {
 	args := NodeListDevicesArgs{
 		Cap:      capArg,
@@ -7087,7 +8302,9 @@ func (c *Client) NodeListDevices(ctx context.Context, capArg String, maxnames in
 	return ret.Names, nil
 }
 
-// NodeDeviceLookupByName calls REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME.
+// NodeDeviceLookupByName calls REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME, libvirt's virNodeDeviceLookupByName
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceLookupByName).
+// Since libvirt 0.5.0.
 func (c *Client) NodeDeviceLookupByName(ctx context.Context, name NonnullString) (NonnullNodeDevice, error) {
 	args := NodeDeviceLookupByNameArgs{Name: name}
 	var ret NodeDeviceLookupByNameRet
@@ -7101,10 +8318,12 @@ func (c *Client) NodeDeviceLookupByName(ctx context.Context, name NonnullString)
 	return ret.Dev, nil
 }
 
-// NodeDeviceGetXMLDesc calls REMOTE_PROC_NODE_DEVICE_GET_XML_DESC.
-func (c *Client) NodeDeviceGetXMLDesc(ctx context.Context, name NonnullString, flags uint32) (NonnullString, error) {
+// NodeDeviceGetXMLDesc calls REMOTE_PROC_NODE_DEVICE_GET_XML_DESC, libvirt's virNodeDeviceGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceGetXMLDesc).
+// Since libvirt 0.5.0.
+func (c *Client) NodeDeviceGetXMLDesc(ctx context.Context, name NonnullString, flags libvirt.NodeDeviceXMLFlags) (NonnullString, error) {
 	args := NodeDeviceGetXMLDescArgs{
-		Flags: flags,
+		Flags: uint32(flags),
 		Name:  name,
 	}
 	var ret NodeDeviceGetXMLDescRet
@@ -7118,7 +8337,9 @@ func (c *Client) NodeDeviceGetXMLDesc(ctx context.Context, name NonnullString, f
 	return ret.XML, nil
 }
 
-// NodeDeviceGetParent calls REMOTE_PROC_NODE_DEVICE_GET_PARENT.
+// NodeDeviceGetParent calls REMOTE_PROC_NODE_DEVICE_GET_PARENT, libvirt's virNodeDeviceGetParent
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceGetParent).
+// Since libvirt 0.5.0.
 func (c *Client) NodeDeviceGetParent(ctx context.Context, name NonnullString) (String, error) {
 	args := NodeDeviceGetParentArgs{Name: name}
 	var ret NodeDeviceGetParentRet
@@ -7132,7 +8353,9 @@ func (c *Client) NodeDeviceGetParent(ctx context.Context, name NonnullString) (S
 	return ret.ParentName, nil
 }
 
-// NodeDeviceNumOfCaps calls REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS.
+// NodeDeviceNumOfCaps calls REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS, libvirt's virNodeDeviceNumOfCaps
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceNumOfCaps).
+// Since libvirt 0.5.0.
 func (c *Client) NodeDeviceNumOfCaps(ctx context.Context, name NonnullString) (int32, error) {
 	args := NodeDeviceNumOfCapsArgs{Name: name}
 	var ret NodeDeviceNumOfCapsRet
@@ -7146,7 +8369,9 @@ func (c *Client) NodeDeviceNumOfCaps(ctx context.Context, name NonnullString) (i
 	return ret.Num, nil
 }
 
-// NodeDeviceListCaps calls REMOTE_PROC_NODE_DEVICE_LIST_CAPS.
+// NodeDeviceListCaps calls REMOTE_PROC_NODE_DEVICE_LIST_CAPS, libvirt's virNodeDeviceListCaps
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceListCaps).
+// Since libvirt 0.5.0.
 func (c *Client) NodeDeviceListCaps(ctx context.Context, name NonnullString, maxnames int32) ([]NonnullString, error) {
 	args := NodeDeviceListCapsArgs{
 		Maxnames: maxnames,
@@ -7163,7 +8388,9 @@ func (c *Client) NodeDeviceListCaps(ctx context.Context, name NonnullString, max
 	return ret.Names, nil
 }
 
-// NodeDeviceDettach calls REMOTE_PROC_NODE_DEVICE_DETTACH.
+// NodeDeviceDettach calls REMOTE_PROC_NODE_DEVICE_DETTACH, libvirt's virNodeDeviceDettach
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceDettach).
+// Since libvirt 0.6.1.
 func (c *Client) NodeDeviceDettach(ctx context.Context, name NonnullString) error {
 	args := NodeDeviceDettachArgs{Name: name}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7176,7 +8403,9 @@ func (c *Client) NodeDeviceDettach(ctx context.Context, name NonnullString) erro
 	return nil
 }
 
-// NodeDeviceReAttach calls REMOTE_PROC_NODE_DEVICE_RE_ATTACH.
+// NodeDeviceReAttach calls REMOTE_PROC_NODE_DEVICE_RE_ATTACH, libvirt's virNodeDeviceReAttach
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceReAttach).
+// Since libvirt 0.6.1.
 func (c *Client) NodeDeviceReAttach(ctx context.Context, name NonnullString) error {
 	args := NodeDeviceReAttachArgs{Name: name}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7189,7 +8418,9 @@ func (c *Client) NodeDeviceReAttach(ctx context.Context, name NonnullString) err
 	return nil
 }
 
-// NodeDeviceReset calls REMOTE_PROC_NODE_DEVICE_RESET.
+// NodeDeviceReset calls REMOTE_PROC_NODE_DEVICE_RESET, libvirt's virNodeDeviceReset
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceReset).
+// Since libvirt 0.6.1.
 func (c *Client) NodeDeviceReset(ctx context.Context, name NonnullString) error {
 	args := NodeDeviceResetArgs{Name: name}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7202,7 +8433,9 @@ func (c *Client) NodeDeviceReset(ctx context.Context, name NonnullString) error 
 	return nil
 }
 
-// DomainGetSecurityLabel calls REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL.
+// DomainGetSecurityLabel calls REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL, libvirt's virDomainGetSecurityLabel
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetSecurityLabel).
+// Since libvirt 0.6.1.
 func (c *Client) DomainGetSecurityLabel(ctx context.Context, dom NonnullDomain) (*DomainGetSecurityLabelRet, error) {
 	args := DomainGetSecurityLabelArgs{Dom: dom}
 	var ret DomainGetSecurityLabelRet
@@ -7216,7 +8449,9 @@ func (c *Client) DomainGetSecurityLabel(ctx context.Context, dom NonnullDomain) 
 	return &ret, nil
 }
 
-// NodeGetSecurityModel calls REMOTE_PROC_NODE_GET_SECURITY_MODEL.
+// NodeGetSecurityModel calls REMOTE_PROC_NODE_GET_SECURITY_MODEL, libvirt's virNodeGetSecurityModel
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetSecurityModel).
+// Since libvirt 0.6.1.
 func (c *Client) NodeGetSecurityModel(ctx context.Context) (*NodeGetSecurityModelRet, error) {
 	var ret NodeGetSecurityModelRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7229,7 +8464,9 @@ func (c *Client) NodeGetSecurityModel(ctx context.Context) (*NodeGetSecurityMode
 	return &ret, nil
 }
 
-// NodeDeviceCreateXML calls REMOTE_PROC_NODE_DEVICE_CREATE_XML.
+// NodeDeviceCreateXML calls REMOTE_PROC_NODE_DEVICE_CREATE_XML, libvirt's virNodeDeviceCreateXML
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceCreateXML).
+// Since libvirt 0.6.3.
 func (c *Client) NodeDeviceCreateXML(ctx context.Context, xmlDesc NonnullString, flags libvirt.NodeDeviceCreateXMLFlags) (NonnullNodeDevice, error) {
 	args := NodeDeviceCreateXMLArgs{
 		Flags:   uint32(flags),
@@ -7246,7 +8483,9 @@ func (c *Client) NodeDeviceCreateXML(ctx context.Context, xmlDesc NonnullString,
 	return ret.Dev, nil
 }
 
-// NodeDeviceDestroy calls REMOTE_PROC_NODE_DEVICE_DESTROY.
+// NodeDeviceDestroy calls REMOTE_PROC_NODE_DEVICE_DESTROY, libvirt's virNodeDeviceDestroy
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceDestroy).
+// Since libvirt 0.6.3.
 func (c *Client) NodeDeviceDestroy(ctx context.Context, name NonnullString) error {
 	args := NodeDeviceDestroyArgs{Name: name}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7259,7 +8498,9 @@ func (c *Client) NodeDeviceDestroy(ctx context.Context, name NonnullString) erro
 	return nil
 }
 
-// StorageVolCreateXMLFrom calls REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM.
+// StorageVolCreateXMLFrom calls REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM, libvirt's virStorageVolCreateXMLFrom
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolCreateXMLFrom).
+// Since libvirt 0.6.4.
 func (c *Client) StorageVolCreateXMLFrom(ctx context.Context, pool NonnullStoragePool, xml NonnullString, clonevol NonnullStorageVol, flags libvirt.StorageVolCreateFlags) (NonnullStorageVol, error) {
 	args := StorageVolCreateXMLFromArgs{
 		Clonevol: clonevol,
@@ -7278,7 +8519,9 @@ func (c *Client) StorageVolCreateXMLFrom(ctx context.Context, pool NonnullStorag
 	return ret.Vol, nil
 }
 
-// ConnectNumOfInterfaces calls REMOTE_PROC_CONNECT_NUM_OF_INTERFACES.
+// ConnectNumOfInterfaces calls REMOTE_PROC_CONNECT_NUM_OF_INTERFACES, libvirt's virConnectNumOfInterfaces
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virConnectNumOfInterfaces).
+// Since libvirt 0.6.4.
 func (c *Client) ConnectNumOfInterfaces(ctx context.Context) (int32, error) {
 	var ret ConnectNumOfInterfacesRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7291,7 +8534,9 @@ func (c *Client) ConnectNumOfInterfaces(ctx context.Context) (int32, error) {
 	return ret.Num, nil
 }
 
-// ConnectListInterfaces calls REMOTE_PROC_CONNECT_LIST_INTERFACES.
+// ConnectListInterfaces calls REMOTE_PROC_CONNECT_LIST_INTERFACES, libvirt's virConnectListInterfaces
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virConnectListInterfaces).
+// Since libvirt 0.6.4.
 func (c *Client) ConnectListInterfaces(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListInterfacesArgs{Maxnames: maxnames}
 	var ret ConnectListInterfacesRet
@@ -7305,7 +8550,9 @@ func (c *Client) ConnectListInterfaces(ctx context.Context, maxnames int32) ([]N
 	return ret.Names, nil
 }
 
-// InterfaceLookupByName calls REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME.
+// InterfaceLookupByName calls REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME, libvirt's virInterfaceLookupByName
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceLookupByName).
+// Since libvirt 0.6.4.
 func (c *Client) InterfaceLookupByName(ctx context.Context, name NonnullString) (NonnullInterface, error) {
 	args := InterfaceLookupByNameArgs{Name: name}
 	var ret InterfaceLookupByNameRet
@@ -7319,7 +8566,9 @@ func (c *Client) InterfaceLookupByName(ctx context.Context, name NonnullString) 
 	return ret.Iface, nil
 }
 
-// InterfaceLookupByMACString calls REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING.
+// InterfaceLookupByMACString calls REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING, libvirt's virInterfaceLookupByMACString
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceLookupByMACString).
+// Since libvirt 0.6.4.
 func (c *Client) InterfaceLookupByMACString(ctx context.Context, mac NonnullString) (NonnullInterface, error) {
 	args := InterfaceLookupByMACStringArgs{MAC: mac}
 	var ret InterfaceLookupByMACStringRet
@@ -7333,7 +8582,9 @@ func (c *Client) InterfaceLookupByMACString(ctx context.Context, mac NonnullStri
 	return ret.Iface, nil
 }
 
-// InterfaceGetXMLDesc calls REMOTE_PROC_INTERFACE_GET_XML_DESC.
+// InterfaceGetXMLDesc calls REMOTE_PROC_INTERFACE_GET_XML_DESC, libvirt's virInterfaceGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceGetXMLDesc).
+// Since libvirt 0.6.4.
 func (c *Client) InterfaceGetXMLDesc(ctx context.Context, iface NonnullInterface, flags uint32) (NonnullString, error) {
 	args := InterfaceGetXMLDescArgs{
 		Flags: flags,
@@ -7350,7 +8601,9 @@ func (c *Client) InterfaceGetXMLDesc(ctx context.Context, iface NonnullInterface
 	return ret.XML, nil
 }
 
-// InterfaceDefineXML calls REMOTE_PROC_INTERFACE_DEFINE_XML.
+// InterfaceDefineXML calls REMOTE_PROC_INTERFACE_DEFINE_XML, libvirt's virInterfaceDefineXML
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceDefineXML).
+// Since libvirt 0.6.4.
 func (c *Client) InterfaceDefineXML(ctx context.Context, xml NonnullString, flags libvirt.InterfaceDefineFlags) (NonnullInterface, error) {
 	args := InterfaceDefineXMLArgs{
 		Flags: uint32(flags),
@@ -7367,7 +8620,9 @@ func (c *Client) InterfaceDefineXML(ctx context.Context, xml NonnullString, flag
 	return ret.Iface, nil
 }
 
-// InterfaceUndefine calls REMOTE_PROC_INTERFACE_UNDEFINE.
+// InterfaceUndefine calls REMOTE_PROC_INTERFACE_UNDEFINE, libvirt's virInterfaceUndefine
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceUndefine).
+// Since libvirt 0.6.4.
 func (c *Client) InterfaceUndefine(ctx context.Context, iface NonnullInterface) error {
 	args := InterfaceUndefineArgs{Iface: iface}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7380,7 +8635,9 @@ func (c *Client) InterfaceUndefine(ctx context.Context, iface NonnullInterface) 
 	return nil
 }
 
-// InterfaceCreate calls REMOTE_PROC_INTERFACE_CREATE.
+// InterfaceCreate calls REMOTE_PROC_INTERFACE_CREATE, libvirt's virInterfaceCreate
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceCreate).
+// Since libvirt 0.6.4.
 func (c *Client) InterfaceCreate(ctx context.Context, iface NonnullInterface, flags uint32) error {
 	args := InterfaceCreateArgs{
 		Flags: flags,
@@ -7396,7 +8653,9 @@ func (c *Client) InterfaceCreate(ctx context.Context, iface NonnullInterface, fl
 	return nil
 }
 
-// InterfaceDestroy calls REMOTE_PROC_INTERFACE_DESTROY.
+// InterfaceDestroy calls REMOTE_PROC_INTERFACE_DESTROY, libvirt's virInterfaceDestroy
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceDestroy).
+// Since libvirt 0.6.4.
 func (c *Client) InterfaceDestroy(ctx context.Context, iface NonnullInterface, flags uint32) error {
 	args := InterfaceDestroyArgs{
 		Flags: flags,
@@ -7412,7 +8671,9 @@ func (c *Client) InterfaceDestroy(ctx context.Context, iface NonnullInterface, f
 	return nil
 }
 
-// ConnectDomainXMLFromNative calls REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE.
+// ConnectDomainXMLFromNative calls REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, libvirt's virConnectDomainXMLFromNative
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectDomainXMLFromNative).
+// Since libvirt 0.6.4.
 func (c *Client) ConnectDomainXMLFromNative(ctx context.Context, nativeFormat NonnullString, nativeConfig NonnullString, flags uint32) (NonnullString, error) {
 	args := ConnectDomainXMLFromNativeArgs{
 		Flags:        flags,
@@ -7430,7 +8691,9 @@ func (c *Client) ConnectDomainXMLFromNative(ctx context.Context, nativeFormat No
 	return ret.DomainXML, nil
 }
 
-// ConnectDomainXMLToNative calls REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE.
+// ConnectDomainXMLToNative calls REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE, libvirt's virConnectDomainXMLToNative
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectDomainXMLToNative).
+// Since libvirt 0.6.4.
 func (c *Client) ConnectDomainXMLToNative(ctx context.Context, nativeFormat NonnullString, domainXML NonnullString, flags uint32) (NonnullString, error) {
 	args := ConnectDomainXMLToNativeArgs{
 		DomainXML:    domainXML,
@@ -7448,7 +8711,9 @@ func (c *Client) ConnectDomainXMLToNative(ctx context.Context, nativeFormat Nonn
 	return ret.NativeConfig, nil
 }
 
-// ConnectNumOfDefinedInterfaces calls REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES.
+// ConnectNumOfDefinedInterfaces calls REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES, libvirt's virConnectNumOfDefinedInterfaces
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virConnectNumOfDefinedInterfaces).
+// Since libvirt 0.7.0.
 func (c *Client) ConnectNumOfDefinedInterfaces(ctx context.Context) (int32, error) {
 	var ret ConnectNumOfDefinedInterfacesRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7461,7 +8726,9 @@ func (c *Client) ConnectNumOfDefinedInterfaces(ctx context.Context) (int32, erro
 	return ret.Num, nil
 }
 
-// ConnectListDefinedInterfaces calls REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES.
+// ConnectListDefinedInterfaces calls REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES, libvirt's virConnectListDefinedInterfaces
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virConnectListDefinedInterfaces).
+// Since libvirt 0.7.0.
 func (c *Client) ConnectListDefinedInterfaces(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListDefinedInterfacesArgs{Maxnames: maxnames}
 	var ret ConnectListDefinedInterfacesRet
@@ -7475,7 +8742,9 @@ func (c *Client) ConnectListDefinedInterfaces(ctx context.Context, maxnames int3
 	return ret.Names, nil
 }
 
-// ConnectNumOfSecrets calls REMOTE_PROC_CONNECT_NUM_OF_SECRETS.
+// ConnectNumOfSecrets calls REMOTE_PROC_CONNECT_NUM_OF_SECRETS, libvirt's virConnectNumOfSecrets
+// (https://libvirt.org/html/libvirt-libvirt-secret.html#virConnectNumOfSecrets).
+// Since libvirt 0.7.1.
 func (c *Client) ConnectNumOfSecrets(ctx context.Context) (int32, error) {
 	var ret ConnectNumOfSecretsRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7488,7 +8757,9 @@ func (c *Client) ConnectNumOfSecrets(ctx context.Context) (int32, error) {
 	return ret.Num, nil
 }
 
-// ConnectListSecrets calls REMOTE_PROC_CONNECT_LIST_SECRETS.
+// ConnectListSecrets calls REMOTE_PROC_CONNECT_LIST_SECRETS, libvirt's virConnectListSecrets
+// (https://libvirt.org/html/libvirt-libvirt-secret.html#virConnectListSecrets).
+// Since libvirt 0.7.1.
 func (c *Client) ConnectListSecrets(ctx context.Context, maxuuids int32) ([]NonnullString, error) {
 	args := ConnectListSecretsArgs{Maxuuids: maxuuids}
 	var ret ConnectListSecretsRet
@@ -7502,7 +8773,9 @@ func (c *Client) ConnectListSecrets(ctx context.Context, maxuuids int32) ([]Nonn
 	return ret.UUIDs, nil
 }
 
-// SecretLookupByUUID calls REMOTE_PROC_SECRET_LOOKUP_BY_UUID.
+// SecretLookupByUUID calls REMOTE_PROC_SECRET_LOOKUP_BY_UUID, libvirt's virSecretLookupByUUID
+// (https://libvirt.org/html/libvirt-libvirt-secret.html#virSecretLookupByUUID).
+// Since libvirt 0.7.1.
 func (c *Client) SecretLookupByUUID(ctx context.Context, uuid UUID) (NonnullSecret, error) {
 	args := SecretLookupByUUIDArgs{UUID: uuid}
 	var ret SecretLookupByUUIDRet
@@ -7516,7 +8789,9 @@ func (c *Client) SecretLookupByUUID(ctx context.Context, uuid UUID) (NonnullSecr
 	return ret.Secret, nil
 }
 
-// SecretDefineXML calls REMOTE_PROC_SECRET_DEFINE_XML.
+// SecretDefineXML calls REMOTE_PROC_SECRET_DEFINE_XML, libvirt's virSecretDefineXML
+// (https://libvirt.org/html/libvirt-libvirt-secret.html#virSecretDefineXML).
+// Since libvirt 0.7.1.
 func (c *Client) SecretDefineXML(ctx context.Context, xml NonnullString, flags libvirt.SecretDefineFlags) (NonnullSecret, error) {
 	args := SecretDefineXMLArgs{
 		Flags: uint32(flags),
@@ -7533,7 +8808,9 @@ func (c *Client) SecretDefineXML(ctx context.Context, xml NonnullString, flags l
 	return ret.Secret, nil
 }
 
-// SecretGetXMLDesc calls REMOTE_PROC_SECRET_GET_XML_DESC.
+// SecretGetXMLDesc calls REMOTE_PROC_SECRET_GET_XML_DESC, libvirt's virSecretGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-secret.html#virSecretGetXMLDesc).
+// Since libvirt 0.7.1.
 func (c *Client) SecretGetXMLDesc(ctx context.Context, secret NonnullSecret, flags uint32) (NonnullString, error) {
 	args := SecretGetXMLDescArgs{
 		Flags:  flags,
@@ -7550,7 +8827,9 @@ func (c *Client) SecretGetXMLDesc(ctx context.Context, secret NonnullSecret, fla
 	return ret.XML, nil
 }
 
-// SecretSetValue calls REMOTE_PROC_SECRET_SET_VALUE.
+// SecretSetValue calls REMOTE_PROC_SECRET_SET_VALUE, libvirt's virSecretSetValue
+// (https://libvirt.org/html/libvirt-libvirt-secret.html#virSecretSetValue).
+// Since libvirt 0.7.1.
 func (c *Client) SecretSetValue(ctx context.Context, secret NonnullSecret, value []byte, flags uint32) error {
 	args := SecretSetValueArgs{
 		Flags:  flags,
@@ -7567,7 +8846,9 @@ func (c *Client) SecretSetValue(ctx context.Context, secret NonnullSecret, value
 	return nil
 }
 
-// SecretGetValue calls REMOTE_PROC_SECRET_GET_VALUE.
+// SecretGetValue calls REMOTE_PROC_SECRET_GET_VALUE, libvirt's virSecretGetValue
+// (https://libvirt.org/html/libvirt-libvirt-secret.html#virSecretGetValue).
+// Since libvirt 0.7.1.
 func (c *Client) SecretGetValue(ctx context.Context, secret NonnullSecret, flags uint32) ([]byte, error) {
 	args := SecretGetValueArgs{
 		Flags:  flags,
@@ -7584,7 +8865,9 @@ func (c *Client) SecretGetValue(ctx context.Context, secret NonnullSecret, flags
 	return ret.Value, nil
 }
 
-// SecretUndefine calls REMOTE_PROC_SECRET_UNDEFINE.
+// SecretUndefine calls REMOTE_PROC_SECRET_UNDEFINE, libvirt's virSecretUndefine
+// (https://libvirt.org/html/libvirt-libvirt-secret.html#virSecretUndefine).
+// Since libvirt 0.7.1.
 func (c *Client) SecretUndefine(ctx context.Context, secret NonnullSecret) error {
 	args := SecretUndefineArgs{Secret: secret}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7597,7 +8880,9 @@ func (c *Client) SecretUndefine(ctx context.Context, secret NonnullSecret) error
 	return nil
 }
 
-// SecretLookupByUsage calls REMOTE_PROC_SECRET_LOOKUP_BY_USAGE.
+// SecretLookupByUsage calls REMOTE_PROC_SECRET_LOOKUP_BY_USAGE, libvirt's virSecretLookupByUsage
+// (https://libvirt.org/html/libvirt-libvirt-secret.html#virSecretLookupByUsage).
+// Since libvirt 0.7.1.
 func (c *Client) SecretLookupByUsage(ctx context.Context, usageType int32, usageID NonnullString) (NonnullSecret, error) {
 	args := SecretLookupByUsageArgs{
 		UsageID:   usageID,
@@ -7614,13 +8899,15 @@ func (c *Client) SecretLookupByUsage(ctx context.Context, usageType int32, usage
 	return ret.Secret, nil
 }
 
-// DomainMigratePrepareTunnel calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL. The returned stream sends data to the daemon; finish or abort it.
-func (c *Client) DomainMigratePrepareTunnel(ctx context.Context, flags uint64, dname String, resource uint64, domXML NonnullString) (rpc.Stream, error) {
+// DomainMigratePrepareTunnel calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL.
+// Since libvirt 0.7.2.
+// The returned stream sends data to the daemon; finish or abort it.
+func (c *Client) DomainMigratePrepareTunnel(ctx context.Context, flags uint64, dname String, bandwidth uint64, domXML NonnullString) (rpc.Stream, error) {
 	args := DomainMigratePrepareTunnelArgs{
-		Dname:    dname,
-		DomXML:   domXML,
-		Flags:    flags,
-		Resource: resource,
+		Bandwidth: bandwidth,
+		Dname:     dname,
+		DomXML:    domXML,
+		Flags:     flags,
 	}
 	s, err := c.caller.CallStream(ctx, rpc.Procedure{
 		Number:  int32(ProcDomainMigratePrepareTunnel),
@@ -7633,7 +8920,9 @@ func (c *Client) DomainMigratePrepareTunnel(ctx context.Context, flags uint64, d
 	return s, nil
 }
 
-// ConnectIsSecure calls REMOTE_PROC_CONNECT_IS_SECURE.
+// ConnectIsSecure calls REMOTE_PROC_CONNECT_IS_SECURE, libvirt's virConnectIsSecure
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectIsSecure).
+// Since libvirt 0.7.3.
 func (c *Client) ConnectIsSecure(ctx context.Context) (int32, error) {
 	var ret ConnectIsSecureRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7646,7 +8935,9 @@ func (c *Client) ConnectIsSecure(ctx context.Context) (int32, error) {
 	return ret.Secure, nil
 }
 
-// DomainIsActive calls REMOTE_PROC_DOMAIN_IS_ACTIVE.
+// DomainIsActive calls REMOTE_PROC_DOMAIN_IS_ACTIVE, libvirt's virDomainIsActive
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainIsActive).
+// Since libvirt 0.7.3.
 func (c *Client) DomainIsActive(ctx context.Context, dom NonnullDomain) (int32, error) {
 	args := DomainIsActiveArgs{Dom: dom}
 	var ret DomainIsActiveRet
@@ -7660,7 +8951,9 @@ func (c *Client) DomainIsActive(ctx context.Context, dom NonnullDomain) (int32, 
 	return ret.Active, nil
 }
 
-// DomainIsPersistent calls REMOTE_PROC_DOMAIN_IS_PERSISTENT.
+// DomainIsPersistent calls REMOTE_PROC_DOMAIN_IS_PERSISTENT, libvirt's virDomainIsPersistent
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainIsPersistent).
+// Since libvirt 0.7.3.
 func (c *Client) DomainIsPersistent(ctx context.Context, dom NonnullDomain) (int32, error) {
 	args := DomainIsPersistentArgs{Dom: dom}
 	var ret DomainIsPersistentRet
@@ -7674,7 +8967,9 @@ func (c *Client) DomainIsPersistent(ctx context.Context, dom NonnullDomain) (int
 	return ret.Persistent, nil
 }
 
-// NetworkIsActive calls REMOTE_PROC_NETWORK_IS_ACTIVE.
+// NetworkIsActive calls REMOTE_PROC_NETWORK_IS_ACTIVE, libvirt's virNetworkIsActive
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkIsActive).
+// Since libvirt 0.7.3.
 func (c *Client) NetworkIsActive(ctx context.Context, net NonnullNetwork) (int32, error) {
 	args := NetworkIsActiveArgs{Net: net}
 	var ret NetworkIsActiveRet
@@ -7688,7 +8983,9 @@ func (c *Client) NetworkIsActive(ctx context.Context, net NonnullNetwork) (int32
 	return ret.Active, nil
 }
 
-// NetworkIsPersistent calls REMOTE_PROC_NETWORK_IS_PERSISTENT.
+// NetworkIsPersistent calls REMOTE_PROC_NETWORK_IS_PERSISTENT, libvirt's virNetworkIsPersistent
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkIsPersistent).
+// Since libvirt 0.7.3.
 func (c *Client) NetworkIsPersistent(ctx context.Context, net NonnullNetwork) (int32, error) {
 	args := NetworkIsPersistentArgs{Net: net}
 	var ret NetworkIsPersistentRet
@@ -7702,7 +8999,9 @@ func (c *Client) NetworkIsPersistent(ctx context.Context, net NonnullNetwork) (i
 	return ret.Persistent, nil
 }
 
-// StoragePoolIsActive calls REMOTE_PROC_STORAGE_POOL_IS_ACTIVE.
+// StoragePoolIsActive calls REMOTE_PROC_STORAGE_POOL_IS_ACTIVE, libvirt's virStoragePoolIsActive
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolIsActive).
+// Since libvirt 0.7.3.
 func (c *Client) StoragePoolIsActive(ctx context.Context, pool NonnullStoragePool) (int32, error) {
 	args := StoragePoolIsActiveArgs{Pool: pool}
 	var ret StoragePoolIsActiveRet
@@ -7716,7 +9015,9 @@ func (c *Client) StoragePoolIsActive(ctx context.Context, pool NonnullStoragePoo
 	return ret.Active, nil
 }
 
-// StoragePoolIsPersistent calls REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT.
+// StoragePoolIsPersistent calls REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT, libvirt's virStoragePoolIsPersistent
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolIsPersistent).
+// Since libvirt 0.7.3.
 func (c *Client) StoragePoolIsPersistent(ctx context.Context, pool NonnullStoragePool) (int32, error) {
 	args := StoragePoolIsPersistentArgs{Pool: pool}
 	var ret StoragePoolIsPersistentRet
@@ -7730,7 +9031,9 @@ func (c *Client) StoragePoolIsPersistent(ctx context.Context, pool NonnullStorag
 	return ret.Persistent, nil
 }
 
-// InterfaceIsActive calls REMOTE_PROC_INTERFACE_IS_ACTIVE.
+// InterfaceIsActive calls REMOTE_PROC_INTERFACE_IS_ACTIVE, libvirt's virInterfaceIsActive
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceIsActive).
+// Since libvirt 0.7.3.
 func (c *Client) InterfaceIsActive(ctx context.Context, iface NonnullInterface) (int32, error) {
 	args := InterfaceIsActiveArgs{Iface: iface}
 	var ret InterfaceIsActiveRet
@@ -7744,7 +9047,9 @@ func (c *Client) InterfaceIsActive(ctx context.Context, iface NonnullInterface) 
 	return ret.Active, nil
 }
 
-// ConnectGetLibVersion calls REMOTE_PROC_CONNECT_GET_LIB_VERSION.
+// ConnectGetLibVersion calls REMOTE_PROC_CONNECT_GET_LIB_VERSION, libvirt's virConnectGetLibVersion
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectGetLibVersion).
+// Since libvirt 0.7.3.
 func (c *Client) ConnectGetLibVersion(ctx context.Context) (uint64, error) {
 	var ret ConnectGetLibVersionRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7757,7 +9062,9 @@ func (c *Client) ConnectGetLibVersion(ctx context.Context) (uint64, error) {
 	return ret.LibVer, nil
 }
 
-// ConnectCompareCPU calls REMOTE_PROC_CONNECT_COMPARE_CPU.
+// ConnectCompareCPU calls REMOTE_PROC_CONNECT_COMPARE_CPU, libvirt's virConnectCompareCPU
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectCompareCPU).
+// Since libvirt 0.7.5.
 func (c *Client) ConnectCompareCPU(ctx context.Context, xml NonnullString, flags libvirt.ConnectCompareCPUFlags) (int32, error) {
 	args := ConnectCompareCPUArgs{
 		Flags: uint32(flags),
@@ -7774,7 +9081,9 @@ func (c *Client) ConnectCompareCPU(ctx context.Context, xml NonnullString, flags
 	return ret.Result, nil
 }
 
-// DomainMemoryStats calls REMOTE_PROC_DOMAIN_MEMORY_STATS.
+// DomainMemoryStats calls REMOTE_PROC_DOMAIN_MEMORY_STATS, libvirt's virDomainMemoryStats
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMemoryStats).
+// Since libvirt 0.7.5.
 func (c *Client) DomainMemoryStats(ctx context.Context, dom NonnullDomain, maxStats uint32, flags uint32) ([]DomainMemoryStat, error) {
 	args := DomainMemoryStatsArgs{
 		Dom:      dom,
@@ -7792,7 +9101,9 @@ func (c *Client) DomainMemoryStats(ctx context.Context, dom NonnullDomain, maxSt
 	return ret.Stats, nil
 }
 
-// DomainAttachDeviceFlags calls REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS.
+// DomainAttachDeviceFlags calls REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS, libvirt's virDomainAttachDeviceFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAttachDeviceFlags).
+// Since libvirt 0.7.7.
 func (c *Client) DomainAttachDeviceFlags(ctx context.Context, dom NonnullDomain, xml NonnullString, flags libvirt.DomainDeviceModifyFlags) error {
 	args := DomainAttachDeviceFlagsArgs{
 		Dom:   dom,
@@ -7809,7 +9120,9 @@ func (c *Client) DomainAttachDeviceFlags(ctx context.Context, dom NonnullDomain,
 	return nil
 }
 
-// DomainDetachDeviceFlags calls REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS.
+// DomainDetachDeviceFlags calls REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS, libvirt's virDomainDetachDeviceFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDetachDeviceFlags).
+// Since libvirt 0.7.7.
 func (c *Client) DomainDetachDeviceFlags(ctx context.Context, dom NonnullDomain, xml NonnullString, flags libvirt.DomainDeviceModifyFlags) error {
 	args := DomainDetachDeviceFlagsArgs{
 		Dom:   dom,
@@ -7826,7 +9139,9 @@ func (c *Client) DomainDetachDeviceFlags(ctx context.Context, dom NonnullDomain,
 	return nil
 }
 
-// ConnectBaselineCPU calls REMOTE_PROC_CONNECT_BASELINE_CPU.
+// ConnectBaselineCPU calls REMOTE_PROC_CONNECT_BASELINE_CPU, libvirt's virConnectBaselineCPU
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectBaselineCPU).
+// Since libvirt 0.7.7.
 func (c *Client) ConnectBaselineCPU(ctx context.Context, xmlCpUs []NonnullString, flags libvirt.ConnectBaselineCPUFlags) (NonnullString, error) {
 	args := ConnectBaselineCPUArgs{
 		Flags:   uint32(flags),
@@ -7843,7 +9158,9 @@ func (c *Client) ConnectBaselineCPU(ctx context.Context, xmlCpUs []NonnullString
 	return ret.CPU, nil
 }
 
-// DomainGetJobInfo calls REMOTE_PROC_DOMAIN_GET_JOB_INFO.
+// DomainGetJobInfo calls REMOTE_PROC_DOMAIN_GET_JOB_INFO, libvirt's virDomainGetJobInfo
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetJobInfo).
+// Since libvirt 0.7.7.
 func (c *Client) DomainGetJobInfo(ctx context.Context, dom NonnullDomain) (*DomainGetJobInfoRet, error) {
 	args := DomainGetJobInfoArgs{Dom: dom}
 	var ret DomainGetJobInfoRet
@@ -7857,7 +9174,9 @@ func (c *Client) DomainGetJobInfo(ctx context.Context, dom NonnullDomain) (*Doma
 	return &ret, nil
 }
 
-// DomainAbortJob calls REMOTE_PROC_DOMAIN_ABORT_JOB.
+// DomainAbortJob calls REMOTE_PROC_DOMAIN_ABORT_JOB, libvirt's virDomainAbortJob
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAbortJob).
+// Since libvirt 0.7.7.
 func (c *Client) DomainAbortJob(ctx context.Context, dom NonnullDomain) error {
 	args := DomainAbortJobArgs{Dom: dom}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7870,7 +9189,9 @@ func (c *Client) DomainAbortJob(ctx context.Context, dom NonnullDomain) error {
 	return nil
 }
 
-// StorageVolWipe calls REMOTE_PROC_STORAGE_VOL_WIPE.
+// StorageVolWipe calls REMOTE_PROC_STORAGE_VOL_WIPE, libvirt's virStorageVolWipe
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolWipe).
+// Since libvirt 0.8.0.
 func (c *Client) StorageVolWipe(ctx context.Context, vol NonnullStorageVol, flags uint32) error {
 	args := StorageVolWipeArgs{
 		Flags: flags,
@@ -7886,7 +9207,9 @@ func (c *Client) StorageVolWipe(ctx context.Context, vol NonnullStorageVol, flag
 	return nil
 }
 
-// DomainMigrateSetMaxDowntime calls REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME.
+// DomainMigrateSetMaxDowntime calls REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME, libvirt's virDomainMigrateSetMaxDowntime
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMigrateSetMaxDowntime).
+// Since libvirt 0.8.0.
 func (c *Client) DomainMigrateSetMaxDowntime(ctx context.Context, dom NonnullDomain, downtime uint64, flags uint32) error {
 	args := DomainMigrateSetMaxDowntimeArgs{
 		Dom:      dom,
@@ -7903,7 +9226,9 @@ func (c *Client) DomainMigrateSetMaxDowntime(ctx context.Context, dom NonnullDom
 	return nil
 }
 
-// ConnectDomainEventRegisterAny calls REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY.
+// ConnectDomainEventRegisterAny calls REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY, libvirt's virConnectDomainEventRegisterAny
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectDomainEventRegisterAny).
+// Since libvirt 0.8.0.
 func (c *Client) ConnectDomainEventRegisterAny(ctx context.Context, eventID int32) error {
 	args := ConnectDomainEventRegisterAnyArgs{EventID: eventID}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7916,7 +9241,9 @@ func (c *Client) ConnectDomainEventRegisterAny(ctx context.Context, eventID int3
 	return nil
 }
 
-// ConnectDomainEventDeregisterAny calls REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY.
+// ConnectDomainEventDeregisterAny calls REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, libvirt's virConnectDomainEventDeregisterAny
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectDomainEventDeregisterAny).
+// Since libvirt 0.8.0.
 func (c *Client) ConnectDomainEventDeregisterAny(ctx context.Context, eventID int32) error {
 	args := ConnectDomainEventDeregisterAnyArgs{EventID: eventID}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -7929,7 +9256,9 @@ func (c *Client) ConnectDomainEventDeregisterAny(ctx context.Context, eventID in
 	return nil
 }
 
-// DomainUpdateDeviceFlags calls REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS.
+// DomainUpdateDeviceFlags calls REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS, libvirt's virDomainUpdateDeviceFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainUpdateDeviceFlags).
+// Since libvirt 0.8.0.
 func (c *Client) DomainUpdateDeviceFlags(ctx context.Context, dom NonnullDomain, xml NonnullString, flags libvirt.DomainDeviceModifyFlags) error {
 	args := DomainUpdateDeviceFlagsArgs{
 		Dom:   dom,
@@ -7946,7 +9275,9 @@ func (c *Client) DomainUpdateDeviceFlags(ctx context.Context, dom NonnullDomain,
 	return nil
 }
 
-// NWFilterLookupByName calls REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME.
+// NWFilterLookupByName calls REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME, libvirt's virNWFilterLookupByName
+// (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virNWFilterLookupByName).
+// Since libvirt 0.8.0.
 func (c *Client) NWFilterLookupByName(ctx context.Context, name NonnullString) (NonnullNWFilter, error) {
 	args := NWFilterLookupByNameArgs{Name: name}
 	var ret NWFilterLookupByNameRet
@@ -7960,7 +9291,9 @@ func (c *Client) NWFilterLookupByName(ctx context.Context, name NonnullString) (
 	return ret.NWFilter, nil
 }
 
-// NWFilterLookupByUUID calls REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID.
+// NWFilterLookupByUUID calls REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID, libvirt's virNWFilterLookupByUUID
+// (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virNWFilterLookupByUUID).
+// Since libvirt 0.8.0.
 func (c *Client) NWFilterLookupByUUID(ctx context.Context, uuid UUID) (NonnullNWFilter, error) {
 	args := NWFilterLookupByUUIDArgs{UUID: uuid}
 	var ret NWFilterLookupByUUIDRet
@@ -7974,7 +9307,9 @@ func (c *Client) NWFilterLookupByUUID(ctx context.Context, uuid UUID) (NonnullNW
 	return ret.NWFilter, nil
 }
 
-// NWFilterGetXMLDesc calls REMOTE_PROC_NWFILTER_GET_XML_DESC.
+// NWFilterGetXMLDesc calls REMOTE_PROC_NWFILTER_GET_XML_DESC, libvirt's virNWFilterGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virNWFilterGetXMLDesc).
+// Since libvirt 0.8.0.
 func (c *Client) NWFilterGetXMLDesc(ctx context.Context, nwFilter NonnullNWFilter, flags uint32) (NonnullString, error) {
 	args := NWFilterGetXMLDescArgs{
 		Flags:    flags,
@@ -7991,7 +9326,9 @@ func (c *Client) NWFilterGetXMLDesc(ctx context.Context, nwFilter NonnullNWFilte
 	return ret.XML, nil
 }
 
-// ConnectNumOfNwfilters calls REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS.
+// ConnectNumOfNwfilters calls REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS, libvirt's virConnectNumOfNWFilters
+// (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virConnectNumOfNWFilters).
+// Since libvirt 0.8.0.
 func (c *Client) ConnectNumOfNwfilters(ctx context.Context) (int32, error) {
 	var ret ConnectNumOfNwfiltersRet
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8004,7 +9341,9 @@ func (c *Client) ConnectNumOfNwfilters(ctx context.Context) (int32, error) {
 	return ret.Num, nil
 }
 
-// ConnectListNwfilters calls REMOTE_PROC_CONNECT_LIST_NWFILTERS.
+// ConnectListNwfilters calls REMOTE_PROC_CONNECT_LIST_NWFILTERS, libvirt's virConnectListNWFilters
+// (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virConnectListNWFilters).
+// Since libvirt 0.8.0.
 func (c *Client) ConnectListNwfilters(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListNwfiltersArgs{Maxnames: maxnames}
 	var ret ConnectListNwfiltersRet
@@ -8018,7 +9357,9 @@ func (c *Client) ConnectListNwfilters(ctx context.Context, maxnames int32) ([]No
 	return ret.Names, nil
 }
 
-// NWFilterDefineXML calls REMOTE_PROC_NWFILTER_DEFINE_XML.
+// NWFilterDefineXML calls REMOTE_PROC_NWFILTER_DEFINE_XML, libvirt's virNWFilterDefineXML
+// (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virNWFilterDefineXML).
+// Since libvirt 0.8.0.
 func (c *Client) NWFilterDefineXML(ctx context.Context, xml NonnullString) (NonnullNWFilter, error) {
 	args := NWFilterDefineXMLArgs{XML: xml}
 	var ret NWFilterDefineXMLRet
@@ -8032,7 +9373,9 @@ func (c *Client) NWFilterDefineXML(ctx context.Context, xml NonnullString) (Nonn
 	return ret.NWFilter, nil
 }
 
-// NWFilterUndefine calls REMOTE_PROC_NWFILTER_UNDEFINE.
+// NWFilterUndefine calls REMOTE_PROC_NWFILTER_UNDEFINE, libvirt's virNWFilterUndefine
+// (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virNWFilterUndefine).
+// Since libvirt 0.8.0.
 func (c *Client) NWFilterUndefine(ctx context.Context, nwFilter NonnullNWFilter) error {
 	args := NWFilterUndefineArgs{NWFilter: nwFilter}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8045,7 +9388,9 @@ func (c *Client) NWFilterUndefine(ctx context.Context, nwFilter NonnullNWFilter)
 	return nil
 }
 
-// DomainManagedSave calls REMOTE_PROC_DOMAIN_MANAGED_SAVE.
+// DomainManagedSave calls REMOTE_PROC_DOMAIN_MANAGED_SAVE, libvirt's virDomainManagedSave
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainManagedSave).
+// Since libvirt 0.8.0.
 func (c *Client) DomainManagedSave(ctx context.Context, dom NonnullDomain, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainManagedSaveArgs{
 		Dom:   dom,
@@ -8061,7 +9406,9 @@ func (c *Client) DomainManagedSave(ctx context.Context, dom NonnullDomain, flags
 	return nil
 }
 
-// DomainHasManagedSaveImage calls REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE.
+// DomainHasManagedSaveImage calls REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE, libvirt's virDomainHasManagedSaveImage
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainHasManagedSaveImage).
+// Since libvirt 0.8.0.
 func (c *Client) DomainHasManagedSaveImage(ctx context.Context, dom NonnullDomain, flags uint32) (int32, error) {
 	args := DomainHasManagedSaveImageArgs{
 		Dom:   dom,
@@ -8078,7 +9425,9 @@ func (c *Client) DomainHasManagedSaveImage(ctx context.Context, dom NonnullDomai
 	return ret.Result, nil
 }
 
-// DomainManagedSaveRemove calls REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE.
+// DomainManagedSaveRemove calls REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE, libvirt's virDomainManagedSaveRemove
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainManagedSaveRemove).
+// Since libvirt 0.8.0.
 func (c *Client) DomainManagedSaveRemove(ctx context.Context, dom NonnullDomain, flags uint32) error {
 	args := DomainManagedSaveRemoveArgs{
 		Dom:   dom,
@@ -8094,7 +9443,9 @@ func (c *Client) DomainManagedSaveRemove(ctx context.Context, dom NonnullDomain,
 	return nil
 }
 
-// DomainSnapshotCreateXML calls REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML.
+// DomainSnapshotCreateXML calls REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML, libvirt's virDomainSnapshotCreateXML
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotCreateXML).
+// Since libvirt 0.8.0.
 func (c *Client) DomainSnapshotCreateXML(ctx context.Context, dom NonnullDomain, xmlDesc NonnullString, flags libvirt.DomainSnapshotCreateFlags) (NonnullDomainSnapshot, error) {
 	args := DomainSnapshotCreateXMLArgs{
 		Dom:     dom,
@@ -8112,7 +9463,9 @@ func (c *Client) DomainSnapshotCreateXML(ctx context.Context, dom NonnullDomain,
 	return ret.Snap, nil
 }
 
-// DomainSnapshotGetXMLDesc calls REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC.
+// DomainSnapshotGetXMLDesc calls REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC, libvirt's virDomainSnapshotGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotGetXMLDesc).
+// Since libvirt 0.8.0.
 func (c *Client) DomainSnapshotGetXMLDesc(ctx context.Context, snap NonnullDomainSnapshot, flags libvirt.DomainSnapshotXMLFlags) (NonnullString, error) {
 	args := DomainSnapshotGetXMLDescArgs{
 		Flags: uint32(flags),
@@ -8129,7 +9482,9 @@ func (c *Client) DomainSnapshotGetXMLDesc(ctx context.Context, snap NonnullDomai
 	return ret.XML, nil
 }
 
-// DomainSnapshotNum calls REMOTE_PROC_DOMAIN_SNAPSHOT_NUM.
+// DomainSnapshotNum calls REMOTE_PROC_DOMAIN_SNAPSHOT_NUM, libvirt's virDomainSnapshotNum
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotNum).
+// Since libvirt 0.8.0.
 func (c *Client) DomainSnapshotNum(ctx context.Context, dom NonnullDomain, flags libvirt.DomainSnapshotListFlags) (int32, error) {
 	args := DomainSnapshotNumArgs{
 		Dom:   dom,
@@ -8146,7 +9501,9 @@ func (c *Client) DomainSnapshotNum(ctx context.Context, dom NonnullDomain, flags
 	return ret.Num, nil
 }
 
-// DomainSnapshotListNames calls REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES.
+// DomainSnapshotListNames calls REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES, libvirt's virDomainSnapshotListNames
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotListNames).
+// Since libvirt 0.8.0.
 func (c *Client) DomainSnapshotListNames(ctx context.Context, dom NonnullDomain, maxnames int32, flags libvirt.DomainSnapshotListFlags) ([]NonnullString, error) {
 	args := DomainSnapshotListNamesArgs{
 		Dom:      dom,
@@ -8164,7 +9521,9 @@ func (c *Client) DomainSnapshotListNames(ctx context.Context, dom NonnullDomain,
 	return ret.Names, nil
 }
 
-// DomainSnapshotLookupByName calls REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME.
+// DomainSnapshotLookupByName calls REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME, libvirt's virDomainSnapshotLookupByName
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotLookupByName).
+// Since libvirt 0.8.0.
 func (c *Client) DomainSnapshotLookupByName(ctx context.Context, dom NonnullDomain, name NonnullString, flags uint32) (NonnullDomainSnapshot, error) {
 	args := DomainSnapshotLookupByNameArgs{
 		Dom:   dom,
@@ -8182,7 +9541,9 @@ func (c *Client) DomainSnapshotLookupByName(ctx context.Context, dom NonnullDoma
 	return ret.Snap, nil
 }
 
-// DomainHasCurrentSnapshot calls REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT.
+// DomainHasCurrentSnapshot calls REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT, libvirt's virDomainHasCurrentSnapshot
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainHasCurrentSnapshot).
+// Since libvirt 0.8.0.
 func (c *Client) DomainHasCurrentSnapshot(ctx context.Context, dom NonnullDomain, flags uint32) (int32, error) {
 	args := DomainHasCurrentSnapshotArgs{
 		Dom:   dom,
@@ -8199,7 +9560,9 @@ func (c *Client) DomainHasCurrentSnapshot(ctx context.Context, dom NonnullDomain
 	return ret.Result, nil
 }
 
-// DomainSnapshotCurrent calls REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT.
+// DomainSnapshotCurrent calls REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT, libvirt's virDomainSnapshotCurrent
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotCurrent).
+// Since libvirt 0.8.0.
 func (c *Client) DomainSnapshotCurrent(ctx context.Context, dom NonnullDomain, flags uint32) (NonnullDomainSnapshot, error) {
 	args := DomainSnapshotCurrentArgs{
 		Dom:   dom,
@@ -8216,7 +9579,9 @@ func (c *Client) DomainSnapshotCurrent(ctx context.Context, dom NonnullDomain, f
 	return ret.Snap, nil
 }
 
-// DomainRevertToSnapshot calls REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT.
+// DomainRevertToSnapshot calls REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT, libvirt's virDomainRevertToSnapshot
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainRevertToSnapshot).
+// Since libvirt 0.8.0.
 func (c *Client) DomainRevertToSnapshot(ctx context.Context, snap NonnullDomainSnapshot, flags libvirt.DomainSnapshotRevertFlags) error {
 	args := DomainRevertToSnapshotArgs{
 		Flags: uint32(flags),
@@ -8232,7 +9597,9 @@ func (c *Client) DomainRevertToSnapshot(ctx context.Context, snap NonnullDomainS
 	return nil
 }
 
-// DomainSnapshotDelete calls REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE.
+// DomainSnapshotDelete calls REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE, libvirt's virDomainSnapshotDelete
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotDelete).
+// Since libvirt 0.8.0.
 func (c *Client) DomainSnapshotDelete(ctx context.Context, snap NonnullDomainSnapshot, flags libvirt.DomainSnapshotDeleteFlags) error {
 	args := DomainSnapshotDeleteArgs{
 		Flags: uint32(flags),
@@ -8248,7 +9615,9 @@ func (c *Client) DomainSnapshotDelete(ctx context.Context, snap NonnullDomainSna
 	return nil
 }
 
-// DomainGetBlockInfo calls REMOTE_PROC_DOMAIN_GET_BLOCK_INFO.
+// DomainGetBlockInfo calls REMOTE_PROC_DOMAIN_GET_BLOCK_INFO, libvirt's virDomainGetBlockInfo
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetBlockInfo).
+// Since libvirt 0.8.1.
 func (c *Client) DomainGetBlockInfo(ctx context.Context, dom NonnullDomain, path NonnullString, flags uint32) (*DomainGetBlockInfoRet, error) {
 	args := DomainGetBlockInfoArgs{
 		Dom:   dom,
@@ -8266,7 +9635,9 @@ func (c *Client) DomainGetBlockInfo(ctx context.Context, dom NonnullDomain, path
 	return &ret, nil
 }
 
-// DomainCreateWithFlags calls REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS.
+// DomainCreateWithFlags calls REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS, libvirt's virDomainCreateWithFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCreateWithFlags).
+// Since libvirt 0.8.2.
 func (c *Client) DomainCreateWithFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
 	args := DomainCreateWithFlagsArgs{
 		Dom:   dom,
@@ -8283,7 +9654,9 @@ func (c *Client) DomainCreateWithFlags(ctx context.Context, dom NonnullDomain, f
 	return ret.Dom, nil
 }
 
-// DomainSetMemoryParameters calls REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS.
+// DomainSetMemoryParameters calls REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS, libvirt's virDomainSetMemoryParameters
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetMemoryParameters).
+// Since libvirt 0.8.5.
 func (c *Client) DomainSetMemoryParameters(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetMemoryParametersArgs{
 		Dom:    dom,
@@ -8300,7 +9673,9 @@ func (c *Client) DomainSetMemoryParameters(ctx context.Context, dom NonnullDomai
 	return nil
 }
 
-// DomainGetMemoryParameters calls REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS.
+// DomainGetMemoryParameters calls REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS, libvirt's virDomainGetMemoryParameters
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetMemoryParameters).
+// Since libvirt 0.8.5.
 func (c *Client) DomainGetMemoryParameters(ctx context.Context, dom NonnullDomain, nparams int32, flags uint32) (*DomainGetMemoryParametersRet, error) {
 	args := DomainGetMemoryParametersArgs{
 		Dom:     dom,
@@ -8318,7 +9693,9 @@ func (c *Client) DomainGetMemoryParameters(ctx context.Context, dom NonnullDomai
 	return &ret, nil
 }
 
-// DomainSetVCPUsFlags calls REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS.
+// DomainSetVCPUsFlags calls REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS, libvirt's virDomainSetVcpusFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetVcpusFlags).
+// Since libvirt 0.8.5.
 func (c *Client) DomainSetVCPUsFlags(ctx context.Context, dom NonnullDomain, nvcpus uint32, flags libvirt.DomainVCPUFlags) error {
 	args := DomainSetVCPUsFlagsArgs{
 		Dom:    dom,
@@ -8335,7 +9712,9 @@ func (c *Client) DomainSetVCPUsFlags(ctx context.Context, dom NonnullDomain, nvc
 	return nil
 }
 
-// DomainGetVCPUsFlags calls REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS.
+// DomainGetVCPUsFlags calls REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS, libvirt's virDomainGetVcpusFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetVcpusFlags).
+// Since libvirt 0.8.5.
 func (c *Client) DomainGetVCPUsFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainVCPUFlags) (int32, error) {
 	args := DomainGetVCPUsFlagsArgs{
 		Dom:   dom,
@@ -8352,7 +9731,10 @@ func (c *Client) DomainGetVCPUsFlags(ctx context.Context, dom NonnullDomain, fla
 	return ret.Num, nil
 }
 
-// DomainOpenConsole calls REMOTE_PROC_DOMAIN_OPEN_CONSOLE. The returned stream receives data from the daemon; finish or abort it.
+// DomainOpenConsole calls REMOTE_PROC_DOMAIN_OPEN_CONSOLE, libvirt's virDomainOpenConsole
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainOpenConsole).
+// Since libvirt 0.8.6.
+// The returned stream receives data from the daemon; finish or abort it.
 func (c *Client) DomainOpenConsole(ctx context.Context, dom NonnullDomain, devName String, flags libvirt.DomainConsoleFlags) (rpc.Stream, error) {
 	args := DomainOpenConsoleArgs{
 		DevName: devName,
@@ -8370,7 +9752,9 @@ func (c *Client) DomainOpenConsole(ctx context.Context, dom NonnullDomain, devNa
 	return s, nil
 }
 
-// DomainIsUpdated calls REMOTE_PROC_DOMAIN_IS_UPDATED.
+// DomainIsUpdated calls REMOTE_PROC_DOMAIN_IS_UPDATED, libvirt's virDomainIsUpdated
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainIsUpdated).
+// Since libvirt 0.8.6.
 func (c *Client) DomainIsUpdated(ctx context.Context, dom NonnullDomain) (int32, error) {
 	args := DomainIsUpdatedArgs{Dom: dom}
 	var ret DomainIsUpdatedRet
@@ -8384,7 +9768,9 @@ func (c *Client) DomainIsUpdated(ctx context.Context, dom NonnullDomain) (int32,
 	return ret.Updated, nil
 }
 
-// ConnectGetSysinfo calls REMOTE_PROC_CONNECT_GET_SYSINFO.
+// ConnectGetSysinfo calls REMOTE_PROC_CONNECT_GET_SYSINFO, libvirt's virConnectGetSysinfo
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectGetSysinfo).
+// Since libvirt 0.8.8.
 func (c *Client) ConnectGetSysinfo(ctx context.Context, flags uint32) (NonnullString, error) {
 	args := ConnectGetSysinfoArgs{Flags: flags}
 	var ret ConnectGetSysinfoRet
@@ -8398,7 +9784,9 @@ func (c *Client) ConnectGetSysinfo(ctx context.Context, flags uint32) (NonnullSt
 	return ret.Sysinfo, nil
 }
 
-// DomainSetMemoryFlags calls REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS.
+// DomainSetMemoryFlags calls REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS, libvirt's virDomainSetMemoryFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetMemoryFlags).
+// Since libvirt 0.9.0.
 func (c *Client) DomainSetMemoryFlags(ctx context.Context, dom NonnullDomain, memory uint64, flags libvirt.DomainMemoryModFlags) error {
 	args := DomainSetMemoryFlagsArgs{
 		Dom:    dom,
@@ -8415,7 +9803,9 @@ func (c *Client) DomainSetMemoryFlags(ctx context.Context, dom NonnullDomain, me
 	return nil
 }
 
-// DomainSetBlkioParameters calls REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS.
+// DomainSetBlkioParameters calls REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS, libvirt's virDomainSetBlkioParameters
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetBlkioParameters).
+// Since libvirt 0.9.0.
 func (c *Client) DomainSetBlkioParameters(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetBlkioParametersArgs{
 		Dom:    dom,
@@ -8432,7 +9822,9 @@ func (c *Client) DomainSetBlkioParameters(ctx context.Context, dom NonnullDomain
 	return nil
 }
 
-// DomainGetBlkioParameters calls REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS.
+// DomainGetBlkioParameters calls REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS, libvirt's virDomainGetBlkioParameters
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetBlkioParameters).
+// Since libvirt 0.9.0.
 func (c *Client) DomainGetBlkioParameters(ctx context.Context, dom NonnullDomain, nparams int32, flags uint32) (*DomainGetBlkioParametersRet, error) {
 	args := DomainGetBlkioParametersArgs{
 		Dom:     dom,
@@ -8450,7 +9842,9 @@ func (c *Client) DomainGetBlkioParameters(ctx context.Context, dom NonnullDomain
 	return &ret, nil
 }
 
-// DomainMigrateSetMaxSpeed calls REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED.
+// DomainMigrateSetMaxSpeed calls REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED, libvirt's virDomainMigrateSetMaxSpeed
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMigrateSetMaxSpeed).
+// Since libvirt 0.9.0.
 func (c *Client) DomainMigrateSetMaxSpeed(ctx context.Context, dom NonnullDomain, bandwidth uint64, flags libvirt.DomainMigrateMaxSpeedFlags) error {
 	args := DomainMigrateSetMaxSpeedArgs{
 		Bandwidth: bandwidth,
@@ -8467,7 +9861,10 @@ func (c *Client) DomainMigrateSetMaxSpeed(ctx context.Context, dom NonnullDomain
 	return nil
 }
 
-// StorageVolUpload calls REMOTE_PROC_STORAGE_VOL_UPLOAD. The returned stream sends data to the daemon; finish or abort it.
+// StorageVolUpload calls REMOTE_PROC_STORAGE_VOL_UPLOAD, libvirt's virStorageVolUpload
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolUpload).
+// Since libvirt 0.9.0.
+// The returned stream sends data to the daemon; finish or abort it.
 func (c *Client) StorageVolUpload(ctx context.Context, vol NonnullStorageVol, offset uint64, length uint64, flags libvirt.StorageVolUploadFlags) (rpc.Stream, error) {
 	args := StorageVolUploadArgs{
 		Flags:  uint32(flags),
@@ -8486,7 +9883,10 @@ func (c *Client) StorageVolUpload(ctx context.Context, vol NonnullStorageVol, of
 	return s, nil
 }
 
-// StorageVolDownload calls REMOTE_PROC_STORAGE_VOL_DOWNLOAD. The returned stream receives data from the daemon; finish or abort it.
+// StorageVolDownload calls REMOTE_PROC_STORAGE_VOL_DOWNLOAD, libvirt's virStorageVolDownload
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolDownload).
+// Since libvirt 0.9.0.
+// The returned stream receives data from the daemon; finish or abort it.
 func (c *Client) StorageVolDownload(ctx context.Context, vol NonnullStorageVol, offset uint64, length uint64, flags libvirt.StorageVolDownloadFlags) (rpc.Stream, error) {
 	args := StorageVolDownloadArgs{
 		Flags:  uint32(flags),
@@ -8505,7 +9905,9 @@ func (c *Client) StorageVolDownload(ctx context.Context, vol NonnullStorageVol, 
 	return s, nil
 }
 
-// DomainInjectNmi calls REMOTE_PROC_DOMAIN_INJECT_NMI.
+// DomainInjectNmi calls REMOTE_PROC_DOMAIN_INJECT_NMI, libvirt's virDomainInjectNMI
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainInjectNMI).
+// Since libvirt 0.9.2.
 func (c *Client) DomainInjectNmi(ctx context.Context, dom NonnullDomain, flags uint32) error {
 	args := DomainInjectNmiArgs{
 		Dom:   dom,
@@ -8521,7 +9923,10 @@ func (c *Client) DomainInjectNmi(ctx context.Context, dom NonnullDomain, flags u
 	return nil
 }
 
-// DomainScreenshot calls REMOTE_PROC_DOMAIN_SCREENSHOT. The returned stream receives data from the daemon; finish or abort it.
+// DomainScreenshot calls REMOTE_PROC_DOMAIN_SCREENSHOT, libvirt's virDomainScreenshot
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainScreenshot).
+// Since libvirt 0.9.2.
+// The returned stream receives data from the daemon; finish or abort it.
 func (c *Client) DomainScreenshot(ctx context.Context, dom NonnullDomain, screen uint32, flags uint32) (String, rpc.Stream, error) {
 	args := DomainScreenshotArgs{
 		Dom:    dom,
@@ -8540,7 +9945,9 @@ func (c *Client) DomainScreenshot(ctx context.Context, dom NonnullDomain, screen
 	return ret.Mime, s, nil
 }
 
-// DomainGetState calls REMOTE_PROC_DOMAIN_GET_STATE.
+// DomainGetState calls REMOTE_PROC_DOMAIN_GET_STATE, libvirt's virDomainGetState
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetState).
+// Since libvirt 0.9.2.
 func (c *Client) DomainGetState(ctx context.Context, dom NonnullDomain, flags uint32) (*DomainGetStateRet, error) {
 	args := DomainGetStateArgs{
 		Dom:   dom,
@@ -8558,13 +9965,14 @@ func (c *Client) DomainGetState(ctx context.Context, dom NonnullDomain, flags ui
 }
 
 // DomainMigrateBegin3 calls REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3.
-func (c *Client) DomainMigrateBegin3(ctx context.Context, dom NonnullDomain, xmlin String, flags uint64, dname String, resource uint64) (*DomainMigrateBegin3Ret, error) {
+// Since libvirt 0.9.2.
+func (c *Client) DomainMigrateBegin3(ctx context.Context, dom NonnullDomain, xmlin String, flags uint64, dname String, bandwidth uint64) (*DomainMigrateBegin3Ret, error) {
 	args := DomainMigrateBegin3Args{
-		Dname:    dname,
-		Dom:      dom,
-		Flags:    flags,
-		Resource: resource,
-		Xmlin:    xmlin,
+		Bandwidth: bandwidth,
+		Dname:     dname,
+		Dom:       dom,
+		Flags:     flags,
+		Xmlin:     xmlin,
 	}
 	var ret DomainMigrateBegin3Ret
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8578,14 +9986,15 @@ func (c *Client) DomainMigrateBegin3(ctx context.Context, dom NonnullDomain, xml
 }
 
 // DomainMigratePrepare3 calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3.
-func (c *Client) DomainMigratePrepare3(ctx context.Context, cookieIn []byte, uriIn String, flags uint64, dname String, resource uint64, domXML NonnullString) (*DomainMigratePrepare3Ret, error) {
+// Since libvirt 0.9.2.
+func (c *Client) DomainMigratePrepare3(ctx context.Context, cookieIn []byte, uriIn String, flags uint64, dname String, bandwidth uint64, domXML NonnullString) (*DomainMigratePrepare3Ret, error) {
 	args := DomainMigratePrepare3Args{
-		CookieIn: cookieIn,
-		Dname:    dname,
-		DomXML:   domXML,
-		Flags:    flags,
-		Resource: resource,
-		URIIn:    uriIn,
+		Bandwidth: bandwidth,
+		CookieIn:  cookieIn,
+		Dname:     dname,
+		DomXML:    domXML,
+		Flags:     flags,
+		URIIn:     uriIn,
 	}
 	var ret DomainMigratePrepare3Ret
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8598,14 +10007,16 @@ func (c *Client) DomainMigratePrepare3(ctx context.Context, cookieIn []byte, uri
 	return &ret, nil
 }
 
-// DomainMigratePrepareTunnel3 calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3. The returned stream sends data to the daemon; finish or abort it.
-func (c *Client) DomainMigratePrepareTunnel3(ctx context.Context, cookieIn []byte, flags uint64, dname String, resource uint64, domXML NonnullString) ([]byte, rpc.Stream, error) {
+// DomainMigratePrepareTunnel3 calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3.
+// Since libvirt 0.9.2.
+// The returned stream sends data to the daemon; finish or abort it.
+func (c *Client) DomainMigratePrepareTunnel3(ctx context.Context, cookieIn []byte, flags uint64, dname String, bandwidth uint64, domXML NonnullString) ([]byte, rpc.Stream, error) {
 	args := DomainMigratePrepareTunnel3Args{
-		CookieIn: cookieIn,
-		Dname:    dname,
-		DomXML:   domXML,
-		Flags:    flags,
-		Resource: resource,
+		Bandwidth: bandwidth,
+		CookieIn:  cookieIn,
+		Dname:     dname,
+		DomXML:    domXML,
+		Flags:     flags,
 	}
 	var ret DomainMigratePrepareTunnel3Ret
 	s, err := c.caller.CallStream(ctx, rpc.Procedure{
@@ -8620,16 +10031,17 @@ func (c *Client) DomainMigratePrepareTunnel3(ctx context.Context, cookieIn []byt
 }
 
 // DomainMigratePerform3 calls REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3.
-func (c *Client) DomainMigratePerform3(ctx context.Context, dom NonnullDomain, xmlin String, cookieIn []byte, dconnuri String, uri String, flags uint64, dname String, resource uint64) ([]byte, error) {
+// Since libvirt 0.9.2.
+func (c *Client) DomainMigratePerform3(ctx context.Context, dom NonnullDomain, xmlin String, cookieIn []byte, dconnuri String, uri String, flags uint64, dname String, bandwidth uint64) ([]byte, error) {
 	args := DomainMigratePerform3Args{
-		CookieIn: cookieIn,
-		Dconnuri: dconnuri,
-		Dname:    dname,
-		Dom:      dom,
-		Flags:    flags,
-		Resource: resource,
-		URI:      uri,
-		Xmlin:    xmlin,
+		Bandwidth: bandwidth,
+		CookieIn:  cookieIn,
+		Dconnuri:  dconnuri,
+		Dname:     dname,
+		Dom:       dom,
+		Flags:     flags,
+		URI:       uri,
+		Xmlin:     xmlin,
 	}
 	var ret DomainMigratePerform3Ret
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8643,6 +10055,7 @@ func (c *Client) DomainMigratePerform3(ctx context.Context, dom NonnullDomain, x
 }
 
 // DomainMigrateFinish3 calls REMOTE_PROC_DOMAIN_MIGRATE_FINISH3.
+// Since libvirt 0.9.2.
 func (c *Client) DomainMigrateFinish3(ctx context.Context, dname NonnullString, cookieIn []byte, dconnuri String, uri String, flags uint64, cancelled int32) (*DomainMigrateFinish3Ret, error) {
 	args := DomainMigrateFinish3Args{
 		Cancelled: cancelled,
@@ -8664,6 +10077,7 @@ func (c *Client) DomainMigrateFinish3(ctx context.Context, dname NonnullString, 
 }
 
 // DomainMigrateConfirm3 calls REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3.
+// Since libvirt 0.9.2.
 func (c *Client) DomainMigrateConfirm3(ctx context.Context, dom NonnullDomain, cookieIn []byte, flags uint64, cancelled int32) error {
 	args := DomainMigrateConfirm3Args{
 		Cancelled: cancelled,
@@ -8681,7 +10095,9 @@ func (c *Client) DomainMigrateConfirm3(ctx context.Context, dom NonnullDomain, c
 	return nil
 }
 
-// DomainSetSchedulerParametersFlags calls REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS.
+// DomainSetSchedulerParametersFlags calls REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS, libvirt's virDomainSetSchedulerParametersFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetSchedulerParametersFlags).
+// Since libvirt 0.9.2.
 func (c *Client) DomainSetSchedulerParametersFlags(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetSchedulerParametersFlagsArgs{
 		Dom:    dom,
@@ -8698,7 +10114,9 @@ func (c *Client) DomainSetSchedulerParametersFlags(ctx context.Context, dom Nonn
 	return nil
 }
 
-// InterfaceChangeBegin calls REMOTE_PROC_INTERFACE_CHANGE_BEGIN.
+// InterfaceChangeBegin calls REMOTE_PROC_INTERFACE_CHANGE_BEGIN, libvirt's virInterfaceChangeBegin
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceChangeBegin).
+// Since libvirt 0.9.2.
 func (c *Client) InterfaceChangeBegin(ctx context.Context, flags uint32) error {
 	args := InterfaceChangeBeginArgs{Flags: flags}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8711,7 +10129,9 @@ func (c *Client) InterfaceChangeBegin(ctx context.Context, flags uint32) error {
 	return nil
 }
 
-// InterfaceChangeCommit calls REMOTE_PROC_INTERFACE_CHANGE_COMMIT.
+// InterfaceChangeCommit calls REMOTE_PROC_INTERFACE_CHANGE_COMMIT, libvirt's virInterfaceChangeCommit
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceChangeCommit).
+// Since libvirt 0.9.2.
 func (c *Client) InterfaceChangeCommit(ctx context.Context, flags uint32) error {
 	args := InterfaceChangeCommitArgs{Flags: flags}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8724,7 +10144,9 @@ func (c *Client) InterfaceChangeCommit(ctx context.Context, flags uint32) error 
 	return nil
 }
 
-// InterfaceChangeRollback calls REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK.
+// InterfaceChangeRollback calls REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK, libvirt's virInterfaceChangeRollback
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceChangeRollback).
+// Since libvirt 0.9.2.
 func (c *Client) InterfaceChangeRollback(ctx context.Context, flags uint32) error {
 	args := InterfaceChangeRollbackArgs{Flags: flags}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -8737,7 +10159,9 @@ func (c *Client) InterfaceChangeRollback(ctx context.Context, flags uint32) erro
 	return nil
 }
 
-// DomainGetSchedulerParametersFlags calls REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS.
+// DomainGetSchedulerParametersFlags calls REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS, libvirt's virDomainGetSchedulerParametersFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetSchedulerParametersFlags).
+// Since libvirt 0.9.2.
 func (c *Client) DomainGetSchedulerParametersFlags(ctx context.Context, dom NonnullDomain, nparams int32, flags uint32) ([]TypedParam, error) {
 	args := DomainGetSchedulerParametersFlagsArgs{
 		Dom:     dom,
@@ -8755,7 +10179,9 @@ func (c *Client) DomainGetSchedulerParametersFlags(ctx context.Context, dom Nonn
 	return ret.Params, nil
 }
 
-// DomainPinVCPUFlags calls REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS.
+// DomainPinVCPUFlags calls REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS, libvirt's virDomainPinVcpuFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainPinVcpuFlags).
+// Since libvirt 0.9.3.
 func (c *Client) DomainPinVCPUFlags(ctx context.Context, dom NonnullDomain, vcpu uint32, cpumap []byte, flags libvirt.DomainModificationImpact) error {
 	args := DomainPinVCPUFlagsArgs{
 		Cpumap: cpumap,
@@ -8773,7 +10199,9 @@ func (c *Client) DomainPinVCPUFlags(ctx context.Context, dom NonnullDomain, vcpu
 	return nil
 }
 
-// DomainSendKey calls REMOTE_PROC_DOMAIN_SEND_KEY.
+// DomainSendKey calls REMOTE_PROC_DOMAIN_SEND_KEY, libvirt's virDomainSendKey
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSendKey).
+// Since libvirt 0.9.3.
 func (c *Client) DomainSendKey(ctx context.Context, dom NonnullDomain, codeset uint32, holdtime uint32, keycodes []uint32, flags uint32) error {
 	args := DomainSendKeyArgs{
 		Codeset:  codeset,
@@ -8792,7 +10220,9 @@ func (c *Client) DomainSendKey(ctx context.Context, dom NonnullDomain, codeset u
 	return nil
 }
 
-// NodeGetCPUStats calls REMOTE_PROC_NODE_GET_CPU_STATS.
+// NodeGetCPUStats calls REMOTE_PROC_NODE_GET_CPU_STATS, libvirt's virNodeGetCPUStats
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetCPUStats).
+// Since libvirt 0.9.3.
 func (c *Client) NodeGetCPUStats(ctx context.Context, cpuNum int32, nparams int32, flags uint32) (*NodeGetCPUStatsRet, error) {
 	args := NodeGetCPUStatsArgs{
 		CPUNum:  cpuNum,
@@ -8810,7 +10240,9 @@ func (c *Client) NodeGetCPUStats(ctx context.Context, cpuNum int32, nparams int3
 	return &ret, nil
 }
 
-// NodeGetMemoryStats calls REMOTE_PROC_NODE_GET_MEMORY_STATS.
+// NodeGetMemoryStats calls REMOTE_PROC_NODE_GET_MEMORY_STATS, libvirt's virNodeGetMemoryStats
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetMemoryStats).
+// Since libvirt 0.9.3.
 func (c *Client) NodeGetMemoryStats(ctx context.Context, nparams int32, cellNum int32, flags uint32) (*NodeGetMemoryStatsRet, error) {
 	args := NodeGetMemoryStatsArgs{
 		CellNum: cellNum,
@@ -8828,7 +10260,9 @@ func (c *Client) NodeGetMemoryStats(ctx context.Context, nparams int32, cellNum 
 	return &ret, nil
 }
 
-// DomainGetControlInfo calls REMOTE_PROC_DOMAIN_GET_CONTROL_INFO.
+// DomainGetControlInfo calls REMOTE_PROC_DOMAIN_GET_CONTROL_INFO, libvirt's virDomainGetControlInfo
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetControlInfo).
+// Since libvirt 0.9.3.
 func (c *Client) DomainGetControlInfo(ctx context.Context, dom NonnullDomain, flags uint32) (*DomainGetControlInfoRet, error) {
 	args := DomainGetControlInfoArgs{
 		Dom:   dom,
@@ -8845,7 +10279,9 @@ func (c *Client) DomainGetControlInfo(ctx context.Context, dom NonnullDomain, fl
 	return &ret, nil
 }
 
-// DomainGetVCPUPinInfo calls REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO.
+// DomainGetVCPUPinInfo calls REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO, libvirt's virDomainGetVcpuPinInfo
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetVcpuPinInfo).
+// Since libvirt 0.9.3.
 func (c *Client) DomainGetVCPUPinInfo(ctx context.Context, dom NonnullDomain, ncpumaps int32, maplen int32, flags libvirt.DomainModificationImpact) (*DomainGetVCPUPinInfoRet, error) {
 	args := DomainGetVCPUPinInfoArgs{
 		Dom:      dom,
@@ -8864,7 +10300,9 @@ func (c *Client) DomainGetVCPUPinInfo(ctx context.Context, dom NonnullDomain, nc
 	return &ret, nil
 }
 
-// DomainUndefineFlags calls REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS.
+// DomainUndefineFlags calls REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS, libvirt's virDomainUndefineFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainUndefineFlags).
+// Since libvirt 0.9.4.
 func (c *Client) DomainUndefineFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainUndefineFlagsValues) error {
 	args := DomainUndefineFlagsArgs{
 		Dom:   dom,
@@ -8880,7 +10318,9 @@ func (c *Client) DomainUndefineFlags(ctx context.Context, dom NonnullDomain, fla
 	return nil
 }
 
-// DomainSaveFlags calls REMOTE_PROC_DOMAIN_SAVE_FLAGS.
+// DomainSaveFlags calls REMOTE_PROC_DOMAIN_SAVE_FLAGS, libvirt's virDomainSaveFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSaveFlags).
+// Since libvirt 0.9.4.
 func (c *Client) DomainSaveFlags(ctx context.Context, dom NonnullDomain, to NonnullString, dxml String, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainSaveFlagsArgs{
 		Dom:   dom,
@@ -8898,7 +10338,9 @@ func (c *Client) DomainSaveFlags(ctx context.Context, dom NonnullDomain, to Nonn
 	return nil
 }
 
-// DomainRestoreFlags calls REMOTE_PROC_DOMAIN_RESTORE_FLAGS.
+// DomainRestoreFlags calls REMOTE_PROC_DOMAIN_RESTORE_FLAGS, libvirt's virDomainRestoreFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainRestoreFlags).
+// Since libvirt 0.9.4.
 func (c *Client) DomainRestoreFlags(ctx context.Context, from NonnullString, dxml String, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainRestoreFlagsArgs{
 		Dxml:  dxml,
@@ -8915,7 +10357,9 @@ func (c *Client) DomainRestoreFlags(ctx context.Context, from NonnullString, dxm
 	return nil
 }
 
-// DomainDestroyFlags calls REMOTE_PROC_DOMAIN_DESTROY_FLAGS.
+// DomainDestroyFlags calls REMOTE_PROC_DOMAIN_DESTROY_FLAGS, libvirt's virDomainDestroyFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDestroyFlags).
+// Since libvirt 0.9.4.
 func (c *Client) DomainDestroyFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainDestroyFlagsValues) error {
 	args := DomainDestroyFlagsArgs{
 		Dom:   dom,
@@ -8931,7 +10375,9 @@ func (c *Client) DomainDestroyFlags(ctx context.Context, dom NonnullDomain, flag
 	return nil
 }
 
-// DomainSaveImageGetXMLDesc calls REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC.
+// DomainSaveImageGetXMLDesc calls REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC, libvirt's virDomainSaveImageGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSaveImageGetXMLDesc).
+// Since libvirt 0.9.4.
 func (c *Client) DomainSaveImageGetXMLDesc(ctx context.Context, file NonnullString, flags libvirt.DomainSaveImageXMLFlags) (NonnullString, error) {
 	args := DomainSaveImageGetXMLDescArgs{
 		File:  file,
@@ -8948,7 +10394,9 @@ func (c *Client) DomainSaveImageGetXMLDesc(ctx context.Context, file NonnullStri
 	return ret.XML, nil
 }
 
-// DomainSaveImageDefineXML calls REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML.
+// DomainSaveImageDefineXML calls REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML, libvirt's virDomainSaveImageDefineXML
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSaveImageDefineXML).
+// Since libvirt 0.9.4.
 func (c *Client) DomainSaveImageDefineXML(ctx context.Context, file NonnullString, dxml NonnullString, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainSaveImageDefineXMLArgs{
 		Dxml:  dxml,
@@ -8965,7 +10413,9 @@ func (c *Client) DomainSaveImageDefineXML(ctx context.Context, file NonnullStrin
 	return nil
 }
 
-// DomainBlockJobAbort calls REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT.
+// DomainBlockJobAbort calls REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT, libvirt's virDomainBlockJobAbort
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockJobAbort).
+// Since libvirt 0.9.4.
 func (c *Client) DomainBlockJobAbort(ctx context.Context, dom NonnullDomain, path NonnullString, flags libvirt.DomainBlockJobAbortFlags) error {
 	args := DomainBlockJobAbortArgs{
 		Dom:   dom,
@@ -8982,7 +10432,9 @@ func (c *Client) DomainBlockJobAbort(ctx context.Context, dom NonnullDomain, pat
 	return nil
 }
 
-// DomainGetBlockJobInfo calls REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO.
+// DomainGetBlockJobInfo calls REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO, libvirt's virDomainGetBlockJobInfo
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetBlockJobInfo).
+// Since libvirt 0.9.4.
 func (c *Client) DomainGetBlockJobInfo(ctx context.Context, dom NonnullDomain, path NonnullString, flags libvirt.DomainBlockJobInfoFlags) (*DomainGetBlockJobInfoRet, error) {
 	args := DomainGetBlockJobInfoArgs{
 		Dom:   dom,
@@ -9000,7 +10452,9 @@ func (c *Client) DomainGetBlockJobInfo(ctx context.Context, dom NonnullDomain, p
 	return &ret, nil
 }
 
-// DomainBlockJobSetSpeed calls REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED.
+// DomainBlockJobSetSpeed calls REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED, libvirt's virDomainBlockJobSetSpeed
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockJobSetSpeed).
+// Since libvirt 0.9.4.
 func (c *Client) DomainBlockJobSetSpeed(ctx context.Context, dom NonnullDomain, path NonnullString, bandwidth uint64, flags libvirt.DomainBlockJobSetSpeedFlags) error {
 	args := DomainBlockJobSetSpeedArgs{
 		Bandwidth: bandwidth,
@@ -9018,7 +10472,9 @@ func (c *Client) DomainBlockJobSetSpeed(ctx context.Context, dom NonnullDomain, 
 	return nil
 }
 
-// DomainBlockPull calls REMOTE_PROC_DOMAIN_BLOCK_PULL.
+// DomainBlockPull calls REMOTE_PROC_DOMAIN_BLOCK_PULL, libvirt's virDomainBlockPull
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockPull).
+// Since libvirt 0.9.4.
 func (c *Client) DomainBlockPull(ctx context.Context, dom NonnullDomain, path NonnullString, bandwidth uint64, flags libvirt.DomainBlockPullFlags) error {
 	args := DomainBlockPullArgs{
 		Bandwidth: bandwidth,
@@ -9036,7 +10492,9 @@ func (c *Client) DomainBlockPull(ctx context.Context, dom NonnullDomain, path No
 	return nil
 }
 
-// DomainMigrateGetMaxSpeed calls REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED.
+// DomainMigrateGetMaxSpeed calls REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED, libvirt's virDomainMigrateGetMaxSpeed
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMigrateGetMaxSpeed).
+// Since libvirt 0.9.5.
 func (c *Client) DomainMigrateGetMaxSpeed(ctx context.Context, dom NonnullDomain, flags libvirt.DomainMigrateMaxSpeedFlags) (uint64, error) {
 	args := DomainMigrateGetMaxSpeedArgs{
 		Dom:   dom,
@@ -9053,7 +10511,9 @@ func (c *Client) DomainMigrateGetMaxSpeed(ctx context.Context, dom NonnullDomain
 	return ret.Bandwidth, nil
 }
 
-// DomainBlockStatsFlags calls REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS.
+// DomainBlockStatsFlags calls REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS, libvirt's virDomainBlockStatsFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockStatsFlags).
+// Since libvirt 0.9.5.
 func (c *Client) DomainBlockStatsFlags(ctx context.Context, dom NonnullDomain, path NonnullString, nparams int32, flags libvirt.TypedParameterFlags) (*DomainBlockStatsFlagsRet, error) {
 	args := DomainBlockStatsFlagsArgs{
 		Dom:     dom,
@@ -9072,7 +10532,9 @@ func (c *Client) DomainBlockStatsFlags(ctx context.Context, dom NonnullDomain, p
 	return &ret, nil
 }
 
-// DomainSnapshotGetParent calls REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT.
+// DomainSnapshotGetParent calls REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT, libvirt's virDomainSnapshotGetParent
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotGetParent).
+// Since libvirt 0.9.7.
 func (c *Client) DomainSnapshotGetParent(ctx context.Context, snap NonnullDomainSnapshot, flags uint32) (NonnullDomainSnapshot, error) {
 	args := DomainSnapshotGetParentArgs{
 		Flags: flags,
@@ -9089,7 +10551,9 @@ func (c *Client) DomainSnapshotGetParent(ctx context.Context, snap NonnullDomain
 	return ret.Snap, nil
 }
 
-// DomainReset calls REMOTE_PROC_DOMAIN_RESET.
+// DomainReset calls REMOTE_PROC_DOMAIN_RESET, libvirt's virDomainReset
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainReset).
+// Since libvirt 0.9.7.
 func (c *Client) DomainReset(ctx context.Context, dom NonnullDomain, flags uint32) error {
 	args := DomainResetArgs{
 		Dom:   dom,
@@ -9105,7 +10569,9 @@ func (c *Client) DomainReset(ctx context.Context, dom NonnullDomain, flags uint3
 	return nil
 }
 
-// DomainSnapshotNumChildren calls REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN.
+// DomainSnapshotNumChildren calls REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN, libvirt's virDomainSnapshotNumChildren
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotNumChildren).
+// Since libvirt 0.9.7.
 func (c *Client) DomainSnapshotNumChildren(ctx context.Context, snap NonnullDomainSnapshot, flags libvirt.DomainSnapshotListFlags) (int32, error) {
 	args := DomainSnapshotNumChildrenArgs{
 		Flags: uint32(flags),
@@ -9122,7 +10588,9 @@ func (c *Client) DomainSnapshotNumChildren(ctx context.Context, snap NonnullDoma
 	return ret.Num, nil
 }
 
-// DomainSnapshotListChildrenNames calls REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES.
+// DomainSnapshotListChildrenNames calls REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES, libvirt's virDomainSnapshotListChildrenNames
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotListChildrenNames).
+// Since libvirt 0.9.7.
 func (c *Client) DomainSnapshotListChildrenNames(ctx context.Context, snap NonnullDomainSnapshot, maxnames int32, flags libvirt.DomainSnapshotListFlags) ([]NonnullString, error) {
 	args := DomainSnapshotListChildrenNamesArgs{
 		Flags:    uint32(flags),
@@ -9140,7 +10608,9 @@ func (c *Client) DomainSnapshotListChildrenNames(ctx context.Context, snap Nonnu
 	return ret.Names, nil
 }
 
-// DomainOpenGraphics calls REMOTE_PROC_DOMAIN_OPEN_GRAPHICS.
+// DomainOpenGraphics calls REMOTE_PROC_DOMAIN_OPEN_GRAPHICS, libvirt's virDomainOpenGraphics
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainOpenGraphics).
+// Since libvirt 0.9.7.
 func (c *Client) DomainOpenGraphics(ctx context.Context, dom NonnullDomain, idx uint32, flags libvirt.DomainOpenGraphicsFlags) error {
 	args := DomainOpenGraphicsArgs{
 		Dom:   dom,
@@ -9157,7 +10627,9 @@ func (c *Client) DomainOpenGraphics(ctx context.Context, dom NonnullDomain, idx 
 	return nil
 }
 
-// NodeSuspendForDuration calls REMOTE_PROC_NODE_SUSPEND_FOR_DURATION.
+// NodeSuspendForDuration calls REMOTE_PROC_NODE_SUSPEND_FOR_DURATION, libvirt's virNodeSuspendForDuration
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeSuspendForDuration).
+// Since libvirt 0.9.8.
 func (c *Client) NodeSuspendForDuration(ctx context.Context, target uint32, duration uint64, flags uint32) error {
 	args := NodeSuspendForDurationArgs{
 		Duration: duration,
@@ -9174,7 +10646,9 @@ func (c *Client) NodeSuspendForDuration(ctx context.Context, target uint32, dura
 	return nil
 }
 
-// DomainBlockResize calls REMOTE_PROC_DOMAIN_BLOCK_RESIZE.
+// DomainBlockResize calls REMOTE_PROC_DOMAIN_BLOCK_RESIZE, libvirt's virDomainBlockResize
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockResize).
+// Since libvirt 0.9.8.
 func (c *Client) DomainBlockResize(ctx context.Context, dom NonnullDomain, disk NonnullString, size uint64, flags libvirt.DomainBlockResizeFlags) error {
 	args := DomainBlockResizeArgs{
 		Disk:  disk,
@@ -9192,7 +10666,9 @@ func (c *Client) DomainBlockResize(ctx context.Context, dom NonnullDomain, disk 
 	return nil
 }
 
-// DomainSetBlockIoTune calls REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE.
+// DomainSetBlockIoTune calls REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE, libvirt's virDomainSetBlockIoTune
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetBlockIoTune).
+// Since libvirt 0.9.8.
 func (c *Client) DomainSetBlockIoTune(ctx context.Context, dom NonnullDomain, disk NonnullString, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetBlockIoTuneArgs{
 		Disk:   disk,
@@ -9210,7 +10686,9 @@ func (c *Client) DomainSetBlockIoTune(ctx context.Context, dom NonnullDomain, di
 	return nil
 }
 
-// DomainGetBlockIoTune calls REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE.
+// DomainGetBlockIoTune calls REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE, libvirt's virDomainGetBlockIoTune
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetBlockIoTune).
+// Since libvirt 0.9.8.
 func (c *Client) DomainGetBlockIoTune(ctx context.Context, dom NonnullDomain, disk String, nparams int32, flags uint32) (*DomainGetBlockIoTuneRet, error) {
 	args := DomainGetBlockIoTuneArgs{
 		Disk:    disk,
@@ -9229,7 +10707,9 @@ func (c *Client) DomainGetBlockIoTune(ctx context.Context, dom NonnullDomain, di
 	return &ret, nil
 }
 
-// DomainSetNUMAParameters calls REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS.
+// DomainSetNUMAParameters calls REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS, libvirt's virDomainSetNumaParameters
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetNumaParameters).
+// Since libvirt 0.9.9.
 func (c *Client) DomainSetNUMAParameters(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetNUMAParametersArgs{
 		Dom:    dom,
@@ -9246,7 +10726,9 @@ func (c *Client) DomainSetNUMAParameters(ctx context.Context, dom NonnullDomain,
 	return nil
 }
 
-// DomainGetNUMAParameters calls REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS.
+// DomainGetNUMAParameters calls REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS, libvirt's virDomainGetNumaParameters
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetNumaParameters).
+// Since libvirt 0.9.9.
 func (c *Client) DomainGetNUMAParameters(ctx context.Context, dom NonnullDomain, nparams int32, flags uint32) (*DomainGetNUMAParametersRet, error) {
 	args := DomainGetNUMAParametersArgs{
 		Dom:     dom,
@@ -9264,7 +10746,9 @@ func (c *Client) DomainGetNUMAParameters(ctx context.Context, dom NonnullDomain,
 	return &ret, nil
 }
 
-// DomainSetInterfaceParameters calls REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS.
+// DomainSetInterfaceParameters calls REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS, libvirt's virDomainSetInterfaceParameters
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetInterfaceParameters).
+// Since libvirt 0.9.9.
 func (c *Client) DomainSetInterfaceParameters(ctx context.Context, dom NonnullDomain, device NonnullString, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetInterfaceParametersArgs{
 		Device: device,
@@ -9282,7 +10766,9 @@ func (c *Client) DomainSetInterfaceParameters(ctx context.Context, dom NonnullDo
 	return nil
 }
 
-// DomainGetInterfaceParameters calls REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS.
+// DomainGetInterfaceParameters calls REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS, libvirt's virDomainGetInterfaceParameters
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetInterfaceParameters).
+// Since libvirt 0.9.9.
 func (c *Client) DomainGetInterfaceParameters(ctx context.Context, dom NonnullDomain, device NonnullString, nparams int32, flags uint32) (*DomainGetInterfaceParametersRet, error) {
 	args := DomainGetInterfaceParametersArgs{
 		Device:  device,
@@ -9301,7 +10787,9 @@ func (c *Client) DomainGetInterfaceParameters(ctx context.Context, dom NonnullDo
 	return &ret, nil
 }
 
-// DomainShutdownFlags calls REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS.
+// DomainShutdownFlags calls REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS, libvirt's virDomainShutdownFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainShutdownFlags).
+// Since libvirt 0.9.10.
 func (c *Client) DomainShutdownFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainShutdownFlagValues) error {
 	args := DomainShutdownFlagsArgs{
 		Dom:   dom,
@@ -9317,7 +10805,9 @@ func (c *Client) DomainShutdownFlags(ctx context.Context, dom NonnullDomain, fla
 	return nil
 }
 
-// StorageVolWipePattern calls REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN.
+// StorageVolWipePattern calls REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN, libvirt's virStorageVolWipePattern
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolWipePattern).
+// Since libvirt 0.9.10.
 func (c *Client) StorageVolWipePattern(ctx context.Context, vol NonnullStorageVol, algorithm uint32, flags uint32) error {
 	args := StorageVolWipePatternArgs{
 		Algorithm: algorithm,
@@ -9334,7 +10824,9 @@ func (c *Client) StorageVolWipePattern(ctx context.Context, vol NonnullStorageVo
 	return nil
 }
 
-// StorageVolResize calls REMOTE_PROC_STORAGE_VOL_RESIZE.
+// StorageVolResize calls REMOTE_PROC_STORAGE_VOL_RESIZE, libvirt's virStorageVolResize
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolResize).
+// Since libvirt 0.9.10.
 func (c *Client) StorageVolResize(ctx context.Context, vol NonnullStorageVol, capacity uint64, flags libvirt.StorageVolResizeFlags) error {
 	args := StorageVolResizeArgs{
 		Capacity: capacity,
@@ -9351,7 +10843,9 @@ func (c *Client) StorageVolResize(ctx context.Context, vol NonnullStorageVol, ca
 	return nil
 }
 
-// DomainPmSuspendForDuration calls REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION.
+// DomainPmSuspendForDuration calls REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION, libvirt's virDomainPMSuspendForDuration
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainPMSuspendForDuration).
+// Since libvirt 0.9.10.
 func (c *Client) DomainPmSuspendForDuration(ctx context.Context, dom NonnullDomain, target uint32, duration uint64, flags uint32) error {
 	args := DomainPmSuspendForDurationArgs{
 		Dom:      dom,
@@ -9369,7 +10863,9 @@ func (c *Client) DomainPmSuspendForDuration(ctx context.Context, dom NonnullDoma
 	return nil
 }
 
-// DomainGetCPUStats calls REMOTE_PROC_DOMAIN_GET_CPU_STATS.
+// DomainGetCPUStats calls REMOTE_PROC_DOMAIN_GET_CPU_STATS, libvirt's virDomainGetCPUStats
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetCPUStats).
+// Since libvirt 0.9.10.
 func (c *Client) DomainGetCPUStats(ctx context.Context, dom NonnullDomain, nparams uint32, startCPU int32, ncpus uint32, flags libvirt.TypedParameterFlags) (*DomainGetCPUStatsRet, error) {
 	args := DomainGetCPUStatsArgs{
 		Dom:      dom,
@@ -9389,7 +10885,9 @@ func (c *Client) DomainGetCPUStats(ctx context.Context, dom NonnullDomain, npara
 	return &ret, nil
 }
 
-// DomainGetDiskErrors calls REMOTE_PROC_DOMAIN_GET_DISK_ERRORS.
+// DomainGetDiskErrors calls REMOTE_PROC_DOMAIN_GET_DISK_ERRORS, libvirt's virDomainGetDiskErrors
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetDiskErrors).
+// Since libvirt 0.9.10.
 func (c *Client) DomainGetDiskErrors(ctx context.Context, dom NonnullDomain, maxerrors uint32, flags uint32) (*DomainGetDiskErrorsRet, error) {
 	args := DomainGetDiskErrorsArgs{
 		Dom:       dom,
@@ -9407,7 +10905,9 @@ func (c *Client) DomainGetDiskErrors(ctx context.Context, dom NonnullDomain, max
 	return &ret, nil
 }
 
-// DomainSetMetadata calls REMOTE_PROC_DOMAIN_SET_METADATA.
+// DomainSetMetadata calls REMOTE_PROC_DOMAIN_SET_METADATA, libvirt's virDomainSetMetadata
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetMetadata).
+// Since libvirt 0.9.10.
 func (c *Client) DomainSetMetadata(ctx context.Context, dom NonnullDomain, typeArg int32, metadata String, key String, uri String, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetMetadataArgs{
 		Dom:      dom,
@@ -9427,7 +10927,9 @@ func (c *Client) DomainSetMetadata(ctx context.Context, dom NonnullDomain, typeA
 	return nil
 }
 
-// DomainGetMetadata calls REMOTE_PROC_DOMAIN_GET_METADATA.
+// DomainGetMetadata calls REMOTE_PROC_DOMAIN_GET_METADATA, libvirt's virDomainGetMetadata
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetMetadata).
+// Since libvirt 0.9.10.
 func (c *Client) DomainGetMetadata(ctx context.Context, dom NonnullDomain, typeArg int32, uri String, flags libvirt.DomainModificationImpact) (NonnullString, error) {
 	args := DomainGetMetadataArgs{
 		Dom:   dom,
@@ -9446,7 +10948,9 @@ func (c *Client) DomainGetMetadata(ctx context.Context, dom NonnullDomain, typeA
 	return ret.Metadata, nil
 }
 
-// DomainBlockRebase calls REMOTE_PROC_DOMAIN_BLOCK_REBASE.
+// DomainBlockRebase calls REMOTE_PROC_DOMAIN_BLOCK_REBASE, libvirt's virDomainBlockRebase
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockRebase).
+// Since libvirt 0.9.10.
 func (c *Client) DomainBlockRebase(ctx context.Context, dom NonnullDomain, path NonnullString, base String, bandwidth uint64, flags libvirt.DomainBlockRebaseFlags) error {
 	args := DomainBlockRebaseArgs{
 		Bandwidth: bandwidth,
@@ -9465,7 +10969,9 @@ func (c *Client) DomainBlockRebase(ctx context.Context, dom NonnullDomain, path 
 	return nil
 }
 
-// DomainPmWakeup calls REMOTE_PROC_DOMAIN_PM_WAKEUP.
+// DomainPmWakeup calls REMOTE_PROC_DOMAIN_PM_WAKEUP, libvirt's virDomainPMWakeup
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainPMWakeup).
+// Since libvirt 0.9.11.
 func (c *Client) DomainPmWakeup(ctx context.Context, dom NonnullDomain, flags uint32) error {
 	args := DomainPmWakeupArgs{
 		Dom:   dom,
@@ -9481,7 +10987,9 @@ func (c *Client) DomainPmWakeup(ctx context.Context, dom NonnullDomain, flags ui
 	return nil
 }
 
-// DomainSnapshotIsCurrent calls REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT.
+// DomainSnapshotIsCurrent calls REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT, libvirt's virDomainSnapshotIsCurrent
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotIsCurrent).
+// Since libvirt 0.9.13.
 func (c *Client) DomainSnapshotIsCurrent(ctx context.Context, snap NonnullDomainSnapshot, flags uint32) (int32, error) {
 	args := DomainSnapshotIsCurrentArgs{
 		Flags: flags,
@@ -9498,7 +11006,9 @@ func (c *Client) DomainSnapshotIsCurrent(ctx context.Context, snap NonnullDomain
 	return ret.Current, nil
 }
 
-// DomainSnapshotHasMetadata calls REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA.
+// DomainSnapshotHasMetadata calls REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA, libvirt's virDomainSnapshotHasMetadata
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotHasMetadata).
+// Since libvirt 0.9.13.
 func (c *Client) DomainSnapshotHasMetadata(ctx context.Context, snap NonnullDomainSnapshot, flags uint32) (int32, error) {
 	args := DomainSnapshotHasMetadataArgs{
 		Flags: flags,
@@ -9515,7 +11025,9 @@ func (c *Client) DomainSnapshotHasMetadata(ctx context.Context, snap NonnullDoma
 	return ret.Metadata, nil
 }
 
-// ConnectListAllDomains calls REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS.
+// ConnectListAllDomains calls REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS, libvirt's virConnectListAllDomains
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectListAllDomains).
+// Since libvirt 0.9.13.
 func (c *Client) ConnectListAllDomains(ctx context.Context, needResults int32, flags libvirt.ConnectListAllDomainsFlags) (*ConnectListAllDomainsRet, error) {
 	args := ConnectListAllDomainsArgs{
 		Flags:       uint32(flags),
@@ -9532,7 +11044,9 @@ func (c *Client) ConnectListAllDomains(ctx context.Context, needResults int32, f
 	return &ret, nil
 }
 
-// DomainListAllSnapshots calls REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS.
+// DomainListAllSnapshots calls REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS, libvirt's virDomainListAllSnapshots
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainListAllSnapshots).
+// Since libvirt 0.9.13.
 func (c *Client) DomainListAllSnapshots(ctx context.Context, dom NonnullDomain, needResults int32, flags libvirt.DomainSnapshotListFlags) (*DomainListAllSnapshotsRet, error) {
 	args := DomainListAllSnapshotsArgs{
 		Dom:         dom,
@@ -9550,7 +11064,9 @@ func (c *Client) DomainListAllSnapshots(ctx context.Context, dom NonnullDomain, 
 	return &ret, nil
 }
 
-// DomainSnapshotListAllChildren calls REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN.
+// DomainSnapshotListAllChildren calls REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN, libvirt's virDomainSnapshotListAllChildren
+// (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotListAllChildren).
+// Since libvirt 0.9.13.
 func (c *Client) DomainSnapshotListAllChildren(ctx context.Context, snapshot NonnullDomainSnapshot, needResults int32, flags libvirt.DomainSnapshotListFlags) (*DomainSnapshotListAllChildrenRet, error) {
 	args := DomainSnapshotListAllChildrenArgs{
 		Flags:       uint32(flags),
@@ -9568,7 +11084,9 @@ func (c *Client) DomainSnapshotListAllChildren(ctx context.Context, snapshot Non
 	return &ret, nil
 }
 
-// DomainGetHostname calls REMOTE_PROC_DOMAIN_GET_HOSTNAME.
+// DomainGetHostname calls REMOTE_PROC_DOMAIN_GET_HOSTNAME, libvirt's virDomainGetHostname
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetHostname).
+// Since libvirt 0.10.0.
 func (c *Client) DomainGetHostname(ctx context.Context, dom NonnullDomain, flags libvirt.DomainGetHostnameFlags) (NonnullString, error) {
 	args := DomainGetHostnameArgs{
 		Dom:   dom,
@@ -9585,7 +11103,9 @@ func (c *Client) DomainGetHostname(ctx context.Context, dom NonnullDomain, flags
 	return ret.Hostname, nil
 }
 
-// DomainGetSecurityLabelList calls REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST.
+// DomainGetSecurityLabelList calls REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST, libvirt's virDomainGetSecurityLabelList
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetSecurityLabelList).
+// Since libvirt 0.10.0.
 func (c *Client) DomainGetSecurityLabelList(ctx context.Context, dom NonnullDomain) (*DomainGetSecurityLabelListRet, error) {
 	args := DomainGetSecurityLabelListArgs{Dom: dom}
 	var ret DomainGetSecurityLabelListRet
@@ -9599,7 +11119,9 @@ func (c *Client) DomainGetSecurityLabelList(ctx context.Context, dom NonnullDoma
 	return &ret, nil
 }
 
-// DomainPinEmulator calls REMOTE_PROC_DOMAIN_PIN_EMULATOR.
+// DomainPinEmulator calls REMOTE_PROC_DOMAIN_PIN_EMULATOR, libvirt's virDomainPinEmulator
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainPinEmulator).
+// Since libvirt 0.10.0.
 func (c *Client) DomainPinEmulator(ctx context.Context, dom NonnullDomain, cpumap []byte, flags libvirt.DomainModificationImpact) error {
 	args := DomainPinEmulatorArgs{
 		Cpumap: cpumap,
@@ -9616,7 +11138,9 @@ func (c *Client) DomainPinEmulator(ctx context.Context, dom NonnullDomain, cpuma
 	return nil
 }
 
-// DomainGetEmulatorPinInfo calls REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO.
+// DomainGetEmulatorPinInfo calls REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO, libvirt's virDomainGetEmulatorPinInfo
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetEmulatorPinInfo).
+// Since libvirt 0.10.0.
 func (c *Client) DomainGetEmulatorPinInfo(ctx context.Context, dom NonnullDomain, maplen int32, flags libvirt.DomainModificationImpact) (*DomainGetEmulatorPinInfoRet, error) {
 	args := DomainGetEmulatorPinInfoArgs{
 		Dom:    dom,
@@ -9634,7 +11158,9 @@ func (c *Client) DomainGetEmulatorPinInfo(ctx context.Context, dom NonnullDomain
 	return &ret, nil
 }
 
-// ConnectListAllStoragePools calls REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS.
+// ConnectListAllStoragePools calls REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS, libvirt's virConnectListAllStoragePools
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virConnectListAllStoragePools).
+// Since libvirt 0.10.2.
 func (c *Client) ConnectListAllStoragePools(ctx context.Context, needResults int32, flags libvirt.ConnectListAllStoragePoolsFlags) (*ConnectListAllStoragePoolsRet, error) {
 	args := ConnectListAllStoragePoolsArgs{
 		Flags:       uint32(flags),
@@ -9651,7 +11177,9 @@ func (c *Client) ConnectListAllStoragePools(ctx context.Context, needResults int
 	return &ret, nil
 }
 
-// StoragePoolListAllVolumes calls REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES.
+// StoragePoolListAllVolumes calls REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES, libvirt's virStoragePoolListAllVolumes
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolListAllVolumes).
+// Since libvirt 0.10.2.
 func (c *Client) StoragePoolListAllVolumes(ctx context.Context, pool NonnullStoragePool, needResults int32, flags uint32) (*StoragePoolListAllVolumesRet, error) {
 	args := StoragePoolListAllVolumesArgs{
 		Flags:       flags,
@@ -9669,7 +11197,9 @@ func (c *Client) StoragePoolListAllVolumes(ctx context.Context, pool NonnullStor
 	return &ret, nil
 }
 
-// ConnectListAllNetworks calls REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS.
+// ConnectListAllNetworks calls REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS, libvirt's virConnectListAllNetworks
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virConnectListAllNetworks).
+// Since libvirt 0.10.2.
 func (c *Client) ConnectListAllNetworks(ctx context.Context, needResults int32, flags libvirt.ConnectListAllNetworksFlags) (*ConnectListAllNetworksRet, error) {
 	args := ConnectListAllNetworksArgs{
 		Flags:       uint32(flags),
@@ -9686,7 +11216,9 @@ func (c *Client) ConnectListAllNetworks(ctx context.Context, needResults int32, 
 	return &ret, nil
 }
 
-// ConnectListAllInterfaces calls REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES.
+// ConnectListAllInterfaces calls REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES, libvirt's virConnectListAllInterfaces
+// (https://libvirt.org/html/libvirt-libvirt-interface.html#virConnectListAllInterfaces).
+// Since libvirt 0.10.2.
 func (c *Client) ConnectListAllInterfaces(ctx context.Context, needResults int32, flags libvirt.ConnectListAllInterfacesFlags) (*ConnectListAllInterfacesRet, error) {
 	args := ConnectListAllInterfacesArgs{
 		Flags:       uint32(flags),
@@ -9703,7 +11235,9 @@ func (c *Client) ConnectListAllInterfaces(ctx context.Context, needResults int32
 	return &ret, nil
 }
 
-// ConnectListAllNodeDevices calls REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES.
+// ConnectListAllNodeDevices calls REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES, libvirt's virConnectListAllNodeDevices
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virConnectListAllNodeDevices).
+// Since libvirt 0.10.2.
 func (c *Client) ConnectListAllNodeDevices(ctx context.Context, needResults int32, flags libvirt.ConnectListAllNodeDeviceFlags) (*ConnectListAllNodeDevicesRet, error) {
 	args := ConnectListAllNodeDevicesArgs{
 		Flags:       uint32(flags),
@@ -9720,7 +11254,9 @@ func (c *Client) ConnectListAllNodeDevices(ctx context.Context, needResults int3
 	return &ret, nil
 }
 
-// ConnectListAllNwfilters calls REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS.
+// ConnectListAllNwfilters calls REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS, libvirt's virConnectListAllNWFilters
+// (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virConnectListAllNWFilters).
+// Since libvirt 0.10.2.
 func (c *Client) ConnectListAllNwfilters(ctx context.Context, needResults int32, flags uint32) (*ConnectListAllNwfiltersRet, error) {
 	args := ConnectListAllNwfiltersArgs{
 		Flags:       flags,
@@ -9737,7 +11273,9 @@ func (c *Client) ConnectListAllNwfilters(ctx context.Context, needResults int32,
 	return &ret, nil
 }
 
-// ConnectListAllSecrets calls REMOTE_PROC_CONNECT_LIST_ALL_SECRETS.
+// ConnectListAllSecrets calls REMOTE_PROC_CONNECT_LIST_ALL_SECRETS, libvirt's virConnectListAllSecrets
+// (https://libvirt.org/html/libvirt-libvirt-secret.html#virConnectListAllSecrets).
+// Since libvirt 0.10.2.
 func (c *Client) ConnectListAllSecrets(ctx context.Context, needResults int32, flags libvirt.ConnectListAllSecretsFlags) (*ConnectListAllSecretsRet, error) {
 	args := ConnectListAllSecretsArgs{
 		Flags:       uint32(flags),
@@ -9754,7 +11292,9 @@ func (c *Client) ConnectListAllSecrets(ctx context.Context, needResults int32, f
 	return &ret, nil
 }
 
-// NodeSetMemoryParameters calls REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS.
+// NodeSetMemoryParameters calls REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS, libvirt's virNodeSetMemoryParameters
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeSetMemoryParameters).
+// Since libvirt 0.10.2.
 func (c *Client) NodeSetMemoryParameters(ctx context.Context, params []TypedParam, flags uint32) error {
 	args := NodeSetMemoryParametersArgs{
 		Flags:  flags,
@@ -9770,7 +11310,9 @@ func (c *Client) NodeSetMemoryParameters(ctx context.Context, params []TypedPara
 	return nil
 }
 
-// NodeGetMemoryParameters calls REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS.
+// NodeGetMemoryParameters calls REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS, libvirt's virNodeGetMemoryParameters
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetMemoryParameters).
+// Since libvirt 0.10.2.
 func (c *Client) NodeGetMemoryParameters(ctx context.Context, nparams int32, flags uint32) (*NodeGetMemoryParametersRet, error) {
 	args := NodeGetMemoryParametersArgs{
 		Flags:   flags,
@@ -9787,7 +11329,9 @@ func (c *Client) NodeGetMemoryParameters(ctx context.Context, nparams int32, fla
 	return &ret, nil
 }
 
-// DomainBlockCommit calls REMOTE_PROC_DOMAIN_BLOCK_COMMIT.
+// DomainBlockCommit calls REMOTE_PROC_DOMAIN_BLOCK_COMMIT, libvirt's virDomainBlockCommit
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockCommit).
+// Since libvirt 0.10.2.
 func (c *Client) DomainBlockCommit(ctx context.Context, dom NonnullDomain, disk NonnullString, base String, top String, bandwidth uint64, flags libvirt.DomainBlockCommitFlags) error {
 	args := DomainBlockCommitArgs{
 		Bandwidth: bandwidth,
@@ -9807,7 +11351,9 @@ func (c *Client) DomainBlockCommit(ctx context.Context, dom NonnullDomain, disk 
 	return nil
 }
 
-// NetworkUpdate calls REMOTE_PROC_NETWORK_UPDATE.
+// NetworkUpdate calls REMOTE_PROC_NETWORK_UPDATE, libvirt's virNetworkUpdate
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkUpdate).
+// Since libvirt 0.10.2.
 func (c *Client) NetworkUpdate(ctx context.Context, net NonnullNetwork, command uint32, section uint32, parentIndex int32, xml NonnullString, flags libvirt.NetworkUpdateFlags) error {
 	args := NetworkUpdateArgs{
 		Command:     command,
@@ -9827,7 +11373,9 @@ func (c *Client) NetworkUpdate(ctx context.Context, net NonnullNetwork, command 
 	return nil
 }
 
-// NodeGetCPUMap calls REMOTE_PROC_NODE_GET_CPU_MAP.
+// NodeGetCPUMap calls REMOTE_PROC_NODE_GET_CPU_MAP, libvirt's virNodeGetCPUMap
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetCPUMap).
+// Since libvirt 1.0.0.
 func (c *Client) NodeGetCPUMap(ctx context.Context, needMap int32, needOnline int32, flags uint32) (*NodeGetCPUMapRet, error) {
 	args := NodeGetCPUMapArgs{
 		Flags:      flags,
@@ -9845,7 +11393,9 @@ func (c *Client) NodeGetCPUMap(ctx context.Context, needMap int32, needOnline in
 	return &ret, nil
 }
 
-// DomainFstrim calls REMOTE_PROC_DOMAIN_FSTRIM.
+// DomainFstrim calls REMOTE_PROC_DOMAIN_FSTRIM, libvirt's virDomainFSTrim
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainFSTrim).
+// Since libvirt 1.0.1.
 func (c *Client) DomainFstrim(ctx context.Context, dom NonnullDomain, mountPoint String, minimum uint64, flags uint32) error {
 	args := DomainFstrimArgs{
 		Dom:        dom,
@@ -9863,7 +11413,9 @@ func (c *Client) DomainFstrim(ctx context.Context, dom NonnullDomain, mountPoint
 	return nil
 }
 
-// DomainSendProcessSignal calls REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL.
+// DomainSendProcessSignal calls REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL, libvirt's virDomainSendProcessSignal
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSendProcessSignal).
+// Since libvirt 1.0.1.
 func (c *Client) DomainSendProcessSignal(ctx context.Context, dom NonnullDomain, pidValue int64, signum uint32, flags uint32) error {
 	args := DomainSendProcessSignalArgs{
 		Dom:      dom,
@@ -9881,7 +11433,10 @@ func (c *Client) DomainSendProcessSignal(ctx context.Context, dom NonnullDomain,
 	return nil
 }
 
-// DomainOpenChannel calls REMOTE_PROC_DOMAIN_OPEN_CHANNEL. The returned stream receives data from the daemon; finish or abort it.
+// DomainOpenChannel calls REMOTE_PROC_DOMAIN_OPEN_CHANNEL, libvirt's virDomainOpenChannel
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainOpenChannel).
+// Since libvirt 1.0.2.
+// The returned stream receives data from the daemon; finish or abort it.
 func (c *Client) DomainOpenChannel(ctx context.Context, dom NonnullDomain, name String, flags libvirt.DomainChannelFlags) (rpc.Stream, error) {
 	args := DomainOpenChannelArgs{
 		Dom:   dom,
@@ -9899,7 +11454,9 @@ func (c *Client) DomainOpenChannel(ctx context.Context, dom NonnullDomain, name 
 	return s, nil
 }
 
-// NodeDeviceLookupSCSIHostByWwn calls REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN.
+// NodeDeviceLookupSCSIHostByWwn calls REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN, libvirt's virNodeDeviceLookupSCSIHostByWWN
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceLookupSCSIHostByWWN).
+// Since libvirt 1.0.3.
 func (c *Client) NodeDeviceLookupSCSIHostByWwn(ctx context.Context, wwnn NonnullString, wwpn NonnullString, flags uint32) (NonnullNodeDevice, error) {
 	args := NodeDeviceLookupSCSIHostByWwnArgs{
 		Flags: flags,
@@ -9917,7 +11474,9 @@ func (c *Client) NodeDeviceLookupSCSIHostByWwn(ctx context.Context, wwnn Nonnull
 	return ret.Dev, nil
 }
 
-// DomainGetJobStats calls REMOTE_PROC_DOMAIN_GET_JOB_STATS.
+// DomainGetJobStats calls REMOTE_PROC_DOMAIN_GET_JOB_STATS, libvirt's virDomainGetJobStats
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetJobStats).
+// Since libvirt 1.0.3.
 func (c *Client) DomainGetJobStats(ctx context.Context, dom NonnullDomain, flags libvirt.DomainGetJobStatsFlags) (*DomainGetJobStatsRet, error) {
 	args := DomainGetJobStatsArgs{
 		Dom:   dom,
@@ -9934,7 +11493,9 @@ func (c *Client) DomainGetJobStats(ctx context.Context, dom NonnullDomain, flags
 	return &ret, nil
 }
 
-// DomainMigrateGetCompressionCache calls REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE.
+// DomainMigrateGetCompressionCache calls REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE, libvirt's virDomainMigrateGetCompressionCache
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMigrateGetCompressionCache).
+// Since libvirt 1.0.3.
 func (c *Client) DomainMigrateGetCompressionCache(ctx context.Context, dom NonnullDomain, flags uint32) (uint64, error) {
 	args := DomainMigrateGetCompressionCacheArgs{
 		Dom:   dom,
@@ -9951,7 +11512,9 @@ func (c *Client) DomainMigrateGetCompressionCache(ctx context.Context, dom Nonnu
 	return ret.CacheSize, nil
 }
 
-// DomainMigrateSetCompressionCache calls REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE.
+// DomainMigrateSetCompressionCache calls REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE, libvirt's virDomainMigrateSetCompressionCache
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMigrateSetCompressionCache).
+// Since libvirt 1.0.3.
 func (c *Client) DomainMigrateSetCompressionCache(ctx context.Context, dom NonnullDomain, cacheSize uint64, flags uint32) error {
 	args := DomainMigrateSetCompressionCacheArgs{
 		CacheSize: cacheSize,
@@ -9968,7 +11531,9 @@ func (c *Client) DomainMigrateSetCompressionCache(ctx context.Context, dom Nonnu
 	return nil
 }
 
-// NodeDeviceDetachFlags calls REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS.
+// NodeDeviceDetachFlags calls REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS, libvirt's virNodeDeviceDetachFlags
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceDetachFlags).
+// Since libvirt 1.0.5.
 func (c *Client) NodeDeviceDetachFlags(ctx context.Context, name NonnullString, driverName String, flags uint32) error {
 	args := NodeDeviceDetachFlagsArgs{
 		DriverName: driverName,
@@ -9986,6 +11551,7 @@ func (c *Client) NodeDeviceDetachFlags(ctx context.Context, name NonnullString, 
 }
 
 // DomainMigrateBegin3Params calls REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS.
+// Since libvirt 1.1.0.
 func (c *Client) DomainMigrateBegin3Params(ctx context.Context, dom NonnullDomain, params []TypedParam, flags uint32) (*DomainMigrateBegin3ParamsRet, error) {
 	args := DomainMigrateBegin3ParamsArgs{
 		Dom:    dom,
@@ -10004,6 +11570,7 @@ func (c *Client) DomainMigrateBegin3Params(ctx context.Context, dom NonnullDomai
 }
 
 // DomainMigratePrepare3Params calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS.
+// Since libvirt 1.1.0.
 func (c *Client) DomainMigratePrepare3Params(ctx context.Context, params []TypedParam, cookieIn []byte, flags uint32) (*DomainMigratePrepare3ParamsRet, error) {
 	args := DomainMigratePrepare3ParamsArgs{
 		CookieIn: cookieIn,
@@ -10022,6 +11589,7 @@ func (c *Client) DomainMigratePrepare3Params(ctx context.Context, params []Typed
 }
 
 // DomainMigratePrepareTunnel3Params calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS.
+// Since libvirt 1.1.0.
 func (c *Client) DomainMigratePrepareTunnel3Params(ctx context.Context, params []TypedParam, cookieIn []byte, flags uint32) ([]byte, error) {
 	args := DomainMigratePrepareTunnel3ParamsArgs{
 		CookieIn: cookieIn,
@@ -10040,6 +11608,7 @@ func (c *Client) DomainMigratePrepareTunnel3Params(ctx context.Context, params [
 }
 
 // DomainMigratePerform3Params calls REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS.
+// Since libvirt 1.1.0.
 func (c *Client) DomainMigratePerform3Params(ctx context.Context, dom NonnullDomain, dconnuri String, params []TypedParam, cookieIn []byte, flags uint32) ([]byte, error) {
 	args := DomainMigratePerform3ParamsArgs{
 		CookieIn: cookieIn,
@@ -10060,6 +11629,7 @@ func (c *Client) DomainMigratePerform3Params(ctx context.Context, dom NonnullDom
 }
 
 // DomainMigrateFinish3Params calls REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS.
+// Since libvirt 1.1.0.
 func (c *Client) DomainMigrateFinish3Params(ctx context.Context, params []TypedParam, cookieIn []byte, flags uint32, cancelled int32) (*DomainMigrateFinish3ParamsRet, error) {
 	args := DomainMigrateFinish3ParamsArgs{
 		Cancelled: cancelled,
@@ -10079,6 +11649,7 @@ func (c *Client) DomainMigrateFinish3Params(ctx context.Context, params []TypedP
 }
 
 // DomainMigrateConfirm3Params calls REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS.
+// Since libvirt 1.1.0.
 func (c *Client) DomainMigrateConfirm3Params(ctx context.Context, dom NonnullDomain, params []TypedParam, cookieIn []byte, flags uint32, cancelled int32) error {
 	args := DomainMigrateConfirm3ParamsArgs{
 		Cancelled: cancelled,
@@ -10097,7 +11668,9 @@ func (c *Client) DomainMigrateConfirm3Params(ctx context.Context, dom NonnullDom
 	return nil
 }
 
-// DomainSetMemoryStatsPeriod calls REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD.
+// DomainSetMemoryStatsPeriod calls REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD, libvirt's virDomainSetMemoryStatsPeriod
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetMemoryStatsPeriod).
+// Since libvirt 1.1.1.
 func (c *Client) DomainSetMemoryStatsPeriod(ctx context.Context, dom NonnullDomain, period int32, flags libvirt.DomainMemoryModFlags) error {
 	args := DomainSetMemoryStatsPeriodArgs{
 		Dom:    dom,
@@ -10114,7 +11687,9 @@ func (c *Client) DomainSetMemoryStatsPeriod(ctx context.Context, dom NonnullDoma
 	return nil
 }
 
-// DomainCreateXMLWithFiles calls REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES.
+// DomainCreateXMLWithFiles calls REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES, libvirt's virDomainCreateXMLWithFiles
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCreateXMLWithFiles).
+// Since libvirt 1.1.1.
 func (c *Client) DomainCreateXMLWithFiles(ctx context.Context, xmlDesc NonnullString, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
 	args := DomainCreateXMLWithFilesArgs{
 		Flags:   uint32(flags),
@@ -10131,7 +11706,9 @@ func (c *Client) DomainCreateXMLWithFiles(ctx context.Context, xmlDesc NonnullSt
 	return ret.Dom, nil
 }
 
-// DomainCreateWithFiles calls REMOTE_PROC_DOMAIN_CREATE_WITH_FILES.
+// DomainCreateWithFiles calls REMOTE_PROC_DOMAIN_CREATE_WITH_FILES, libvirt's virDomainCreateWithFiles
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCreateWithFiles).
+// Since libvirt 1.1.1.
 func (c *Client) DomainCreateWithFiles(ctx context.Context, dom NonnullDomain, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
 	args := DomainCreateWithFilesArgs{
 		Dom:   dom,
@@ -10148,7 +11725,9 @@ func (c *Client) DomainCreateWithFiles(ctx context.Context, dom NonnullDomain, f
 	return ret.Dom, nil
 }
 
-// ConnectGetCPUModelNames calls REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES.
+// ConnectGetCPUModelNames calls REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES, libvirt's virConnectGetCPUModelNames
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectGetCPUModelNames).
+// Since libvirt 1.1.3.
 func (c *Client) ConnectGetCPUModelNames(ctx context.Context, arch NonnullString, needResults int32, flags uint32) (*ConnectGetCPUModelNamesRet, error) {
 	args := ConnectGetCPUModelNamesArgs{
 		Arch:        arch,
@@ -10166,7 +11745,9 @@ func (c *Client) ConnectGetCPUModelNames(ctx context.Context, arch NonnullString
 	return &ret, nil
 }
 
-// ConnectNetworkEventRegisterAny calls REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY.
+// ConnectNetworkEventRegisterAny calls REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY, libvirt's virConnectNetworkEventRegisterAny
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virConnectNetworkEventRegisterAny).
+// Since libvirt 1.2.1.
 func (c *Client) ConnectNetworkEventRegisterAny(ctx context.Context, eventID int32, net Network) (int32, error) {
 	args := ConnectNetworkEventRegisterAnyArgs{
 		EventID: eventID,
@@ -10183,7 +11764,9 @@ func (c *Client) ConnectNetworkEventRegisterAny(ctx context.Context, eventID int
 	return ret.CallbackID, nil
 }
 
-// ConnectNetworkEventDeregisterAny calls REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY.
+// ConnectNetworkEventDeregisterAny calls REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY, libvirt's virConnectNetworkEventDeregisterAny
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virConnectNetworkEventDeregisterAny).
+// Since libvirt 1.2.1.
 func (c *Client) ConnectNetworkEventDeregisterAny(ctx context.Context, callbackID int32) error {
 	args := ConnectNetworkEventDeregisterAnyArgs{CallbackID: callbackID}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10196,7 +11779,9 @@ func (c *Client) ConnectNetworkEventDeregisterAny(ctx context.Context, callbackI
 	return nil
 }
 
-// ConnectDomainEventCallbackRegisterAny calls REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY.
+// ConnectDomainEventCallbackRegisterAny calls REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, libvirt's virConnectDomainEventRegisterAny
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectDomainEventRegisterAny).
+// Since libvirt 1.2.1 (virConnectDomainEventRegisterAny itself since 0.8.0).
 func (c *Client) ConnectDomainEventCallbackRegisterAny(ctx context.Context, eventID int32, dom Domain) (int32, error) {
 	args := ConnectDomainEventCallbackRegisterAnyArgs{
 		Dom:     dom,
@@ -10213,7 +11798,9 @@ func (c *Client) ConnectDomainEventCallbackRegisterAny(ctx context.Context, even
 	return ret.CallbackID, nil
 }
 
-// ConnectDomainEventCallbackDeregisterAny calls REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY.
+// ConnectDomainEventCallbackDeregisterAny calls REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, libvirt's virConnectDomainEventDeregisterAny
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectDomainEventDeregisterAny).
+// Since libvirt 1.2.1 (virConnectDomainEventDeregisterAny itself since 0.8.0).
 func (c *Client) ConnectDomainEventCallbackDeregisterAny(ctx context.Context, callbackID int32) error {
 	args := ConnectDomainEventCallbackDeregisterAnyArgs{CallbackID: callbackID}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10226,7 +11813,9 @@ func (c *Client) ConnectDomainEventCallbackDeregisterAny(ctx context.Context, ca
 	return nil
 }
 
-// DomainCoreDumpWithFormat calls REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT.
+// DomainCoreDumpWithFormat calls REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT, libvirt's virDomainCoreDumpWithFormat
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCoreDumpWithFormat).
+// Since libvirt 1.2.3.
 func (c *Client) DomainCoreDumpWithFormat(ctx context.Context, dom NonnullDomain, to NonnullString, dumpformat uint32, flags libvirt.DomainCoreDumpFlags) error {
 	args := DomainCoreDumpWithFormatArgs{
 		Dom:        dom,
@@ -10244,7 +11833,9 @@ func (c *Client) DomainCoreDumpWithFormat(ctx context.Context, dom NonnullDomain
 	return nil
 }
 
-// DomainFsfreeze calls REMOTE_PROC_DOMAIN_FSFREEZE.
+// DomainFsfreeze calls REMOTE_PROC_DOMAIN_FSFREEZE, libvirt's virDomainFSFreeze
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainFSFreeze).
+// Since libvirt 1.2.5.
 func (c *Client) DomainFsfreeze(ctx context.Context, dom NonnullDomain, mountpoints []NonnullString, flags uint32) (int32, error) {
 	args := DomainFsfreezeArgs{
 		Dom:         dom,
@@ -10262,7 +11853,9 @@ func (c *Client) DomainFsfreeze(ctx context.Context, dom NonnullDomain, mountpoi
 	return ret.Filesystems, nil
 }
 
-// DomainFsthaw calls REMOTE_PROC_DOMAIN_FSTHAW.
+// DomainFsthaw calls REMOTE_PROC_DOMAIN_FSTHAW, libvirt's virDomainFSThaw
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainFSThaw).
+// Since libvirt 1.2.5.
 func (c *Client) DomainFsthaw(ctx context.Context, dom NonnullDomain, mountpoints []NonnullString, flags uint32) (int32, error) {
 	args := DomainFsthawArgs{
 		Dom:         dom,
@@ -10280,7 +11873,9 @@ func (c *Client) DomainFsthaw(ctx context.Context, dom NonnullDomain, mountpoint
 	return ret.Filesystems, nil
 }
 
-// DomainGetTime calls REMOTE_PROC_DOMAIN_GET_TIME.
+// DomainGetTime calls REMOTE_PROC_DOMAIN_GET_TIME, libvirt's virDomainGetTime
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetTime).
+// Since libvirt 1.2.5.
 func (c *Client) DomainGetTime(ctx context.Context, dom NonnullDomain, flags uint32) (*DomainGetTimeRet, error) {
 	args := DomainGetTimeArgs{
 		Dom:   dom,
@@ -10297,7 +11892,9 @@ func (c *Client) DomainGetTime(ctx context.Context, dom NonnullDomain, flags uin
 	return &ret, nil
 }
 
-// DomainSetTime calls REMOTE_PROC_DOMAIN_SET_TIME.
+// DomainSetTime calls REMOTE_PROC_DOMAIN_SET_TIME, libvirt's virDomainSetTime
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetTime).
+// Since libvirt 1.2.5.
 func (c *Client) DomainSetTime(ctx context.Context, dom NonnullDomain, seconds int64, nseconds uint32, flags libvirt.DomainSetTimeFlags) error {
 	args := DomainSetTimeArgs{
 		Dom:      dom,
@@ -10315,7 +11912,9 @@ func (c *Client) DomainSetTime(ctx context.Context, dom NonnullDomain, seconds i
 	return nil
 }
 
-// NodeGetFreePages calls REMOTE_PROC_NODE_GET_FREE_PAGES.
+// NodeGetFreePages calls REMOTE_PROC_NODE_GET_FREE_PAGES, libvirt's virNodeGetFreePages
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetFreePages).
+// Since libvirt 1.2.6.
 func (c *Client) NodeGetFreePages(ctx context.Context, pages []uint32, startCell int32, cellCount uint32, flags uint32) ([]uint64, error) {
 	args := NodeGetFreePagesArgs{
 		CellCount: cellCount,
@@ -10334,7 +11933,9 @@ func (c *Client) NodeGetFreePages(ctx context.Context, pages []uint32, startCell
 	return ret.Counts, nil
 }
 
-// NetworkGetDHCPLeases calls REMOTE_PROC_NETWORK_GET_DHCP_LEASES.
+// NetworkGetDHCPLeases calls REMOTE_PROC_NETWORK_GET_DHCP_LEASES, libvirt's virNetworkGetDHCPLeases
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkGetDHCPLeases).
+// Since libvirt 1.2.6.
 func (c *Client) NetworkGetDHCPLeases(ctx context.Context, net NonnullNetwork, mac String, needResults int32, flags uint32) (*NetworkGetDHCPLeasesRet, error) {
 	args := NetworkGetDHCPLeasesArgs{
 		Flags:       flags,
@@ -10353,12 +11954,14 @@ func (c *Client) NetworkGetDHCPLeases(ctx context.Context, net NonnullNetwork, m
 	return &ret, nil
 }
 
-// ConnectGetDomainCapabilities calls REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES.
-func (c *Client) ConnectGetDomainCapabilities(ctx context.Context, emulatorbin String, arch String, machine String, virttype String, flags uint32) (NonnullString, error) {
+// ConnectGetDomainCapabilities calls REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES, libvirt's virConnectGetDomainCapabilities
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectGetDomainCapabilities).
+// Since libvirt 1.2.7.
+func (c *Client) ConnectGetDomainCapabilities(ctx context.Context, emulatorbin String, arch String, machine String, virttype String, flags libvirt.ConnectGetDomainCapabilitiesFlags) (NonnullString, error) {
 	args := ConnectGetDomainCapabilitiesArgs{
 		Arch:        arch,
 		Emulatorbin: emulatorbin,
-		Flags:       flags,
+		Flags:       uint32(flags),
 		Machine:     machine,
 		Virttype:    virttype,
 	}
@@ -10373,7 +11976,9 @@ func (c *Client) ConnectGetDomainCapabilities(ctx context.Context, emulatorbin S
 	return ret.Capabilities, nil
 }
 
-// DomainOpenGraphicsFD calls REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD.
+// DomainOpenGraphicsFD calls REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD, libvirt's virDomainOpenGraphicsFD
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainOpenGraphicsFD).
+// Since libvirt 1.2.8.
 func (c *Client) DomainOpenGraphicsFD(ctx context.Context, dom NonnullDomain, idx uint32, flags libvirt.DomainOpenGraphicsFlags) error {
 	args := DomainOpenGraphicsFDArgs{
 		Dom:   dom,
@@ -10390,7 +11995,9 @@ func (c *Client) DomainOpenGraphicsFD(ctx context.Context, dom NonnullDomain, id
 	return nil
 }
 
-// ConnectGetAllDomainStats calls REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS.
+// ConnectGetAllDomainStats calls REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS, libvirt's virConnectGetAllDomainStats
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectGetAllDomainStats).
+// Since libvirt 1.2.8.
 func (c *Client) ConnectGetAllDomainStats(ctx context.Context, doms []NonnullDomain, stats uint32, flags libvirt.ConnectGetAllDomainStatsFlags) ([]DomainStatsRecord, error) {
 	args := ConnectGetAllDomainStatsArgs{
 		Doms:  doms,
@@ -10408,7 +12015,9 @@ func (c *Client) ConnectGetAllDomainStats(ctx context.Context, doms []NonnullDom
 	return ret.RetStats, nil
 }
 
-// DomainBlockCopy calls REMOTE_PROC_DOMAIN_BLOCK_COPY.
+// DomainBlockCopy calls REMOTE_PROC_DOMAIN_BLOCK_COPY, libvirt's virDomainBlockCopy
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockCopy).
+// Since libvirt 1.2.8.
 func (c *Client) DomainBlockCopy(ctx context.Context, dom NonnullDomain, path NonnullString, destxml NonnullString, params []TypedParam, flags libvirt.DomainBlockCopyFlags) error {
 	args := DomainBlockCopyArgs{
 		Destxml: destxml,
@@ -10427,7 +12036,9 @@ func (c *Client) DomainBlockCopy(ctx context.Context, dom NonnullDomain, path No
 	return nil
 }
 
-// NodeAllocPages calls REMOTE_PROC_NODE_ALLOC_PAGES.
+// NodeAllocPages calls REMOTE_PROC_NODE_ALLOC_PAGES, libvirt's virNodeAllocPages
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeAllocPages).
+// Since libvirt 1.2.9.
 func (c *Client) NodeAllocPages(ctx context.Context, pageSizes []uint32, pageCounts []uint64, startCell int32, cellCount uint32, flags libvirt.NodeAllocPagesFlags) (int32, error) {
 	args := NodeAllocPagesArgs{
 		CellCount:  cellCount,
@@ -10447,7 +12058,9 @@ func (c *Client) NodeAllocPages(ctx context.Context, pageSizes []uint32, pageCou
 	return ret.Ret, nil
 }
 
-// DomainGetFsinfo calls REMOTE_PROC_DOMAIN_GET_FSINFO.
+// DomainGetFsinfo calls REMOTE_PROC_DOMAIN_GET_FSINFO, libvirt's virDomainGetFSInfo
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetFSInfo).
+// Since libvirt 1.2.11.
 func (c *Client) DomainGetFsinfo(ctx context.Context, dom NonnullDomain, flags uint32) (*DomainGetFsinfoRet, error) {
 	args := DomainGetFsinfoArgs{
 		Dom:   dom,
@@ -10464,7 +12077,9 @@ func (c *Client) DomainGetFsinfo(ctx context.Context, dom NonnullDomain, flags u
 	return &ret, nil
 }
 
-// DomainDefineXMLFlags calls REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS.
+// DomainDefineXMLFlags calls REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS, libvirt's virDomainDefineXMLFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDefineXMLFlags).
+// Since libvirt 1.2.12.
 func (c *Client) DomainDefineXMLFlags(ctx context.Context, xml NonnullString, flags libvirt.DomainDefineFlags) (NonnullDomain, error) {
 	args := DomainDefineXMLFlagsArgs{
 		Flags: uint32(flags),
@@ -10481,7 +12096,9 @@ func (c *Client) DomainDefineXMLFlags(ctx context.Context, xml NonnullString, fl
 	return ret.Dom, nil
 }
 
-// DomainGetIOThreadInfo calls REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO.
+// DomainGetIOThreadInfo calls REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO, libvirt's virDomainGetIOThreadInfo
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetIOThreadInfo).
+// Since libvirt 1.2.14.
 func (c *Client) DomainGetIOThreadInfo(ctx context.Context, dom NonnullDomain, flags libvirt.DomainModificationImpact) (*DomainGetIOThreadInfoRet, error) {
 	args := DomainGetIOThreadInfoArgs{
 		Dom:   dom,
@@ -10498,7 +12115,9 @@ func (c *Client) DomainGetIOThreadInfo(ctx context.Context, dom NonnullDomain, f
 	return &ret, nil
 }
 
-// DomainPinIOThread calls REMOTE_PROC_DOMAIN_PIN_IOTHREAD.
+// DomainPinIOThread calls REMOTE_PROC_DOMAIN_PIN_IOTHREAD, libvirt's virDomainPinIOThread
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainPinIOThread).
+// Since libvirt 1.2.14.
 func (c *Client) DomainPinIOThread(ctx context.Context, dom NonnullDomain, ioThreadsID uint32, cpumap []byte, flags libvirt.DomainModificationImpact) error {
 	args := DomainPinIOThreadArgs{
 		Cpumap:      cpumap,
@@ -10516,7 +12135,9 @@ func (c *Client) DomainPinIOThread(ctx context.Context, dom NonnullDomain, ioThr
 	return nil
 }
 
-// DomainInterfaceAddresses calls REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES.
+// DomainInterfaceAddresses calls REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES, libvirt's virDomainInterfaceAddresses
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainInterfaceAddresses).
+// Since libvirt 1.2.14.
 func (c *Client) DomainInterfaceAddresses(ctx context.Context, dom NonnullDomain, source uint32, flags uint32) ([]DomainInterface, error) {
 	args := DomainInterfaceAddressesArgs{
 		Dom:    dom,
@@ -10534,7 +12155,9 @@ func (c *Client) DomainInterfaceAddresses(ctx context.Context, dom NonnullDomain
 	return ret.Ifaces, nil
 }
 
-// DomainAddIOThread calls REMOTE_PROC_DOMAIN_ADD_IOTHREAD.
+// DomainAddIOThread calls REMOTE_PROC_DOMAIN_ADD_IOTHREAD, libvirt's virDomainAddIOThread
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAddIOThread).
+// Since libvirt 1.2.15.
 func (c *Client) DomainAddIOThread(ctx context.Context, dom NonnullDomain, ioThreadID uint32, flags libvirt.DomainModificationImpact) error {
 	args := DomainAddIOThreadArgs{
 		Dom:        dom,
@@ -10551,7 +12174,9 @@ func (c *Client) DomainAddIOThread(ctx context.Context, dom NonnullDomain, ioThr
 	return nil
 }
 
-// DomainDelIOThread calls REMOTE_PROC_DOMAIN_DEL_IOTHREAD.
+// DomainDelIOThread calls REMOTE_PROC_DOMAIN_DEL_IOTHREAD, libvirt's virDomainDelIOThread
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDelIOThread).
+// Since libvirt 1.2.15.
 func (c *Client) DomainDelIOThread(ctx context.Context, dom NonnullDomain, ioThreadID uint32, flags libvirt.DomainModificationImpact) error {
 	args := DomainDelIOThreadArgs{
 		Dom:        dom,
@@ -10568,7 +12193,9 @@ func (c *Client) DomainDelIOThread(ctx context.Context, dom NonnullDomain, ioThr
 	return nil
 }
 
-// DomainSetUserPassword calls REMOTE_PROC_DOMAIN_SET_USER_PASSWORD.
+// DomainSetUserPassword calls REMOTE_PROC_DOMAIN_SET_USER_PASSWORD, libvirt's virDomainSetUserPassword
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetUserPassword).
+// Since libvirt 1.2.16.
 func (c *Client) DomainSetUserPassword(ctx context.Context, dom NonnullDomain, user String, password String, flags libvirt.DomainSetUserPasswordFlags) error {
 	args := DomainSetUserPasswordArgs{
 		Dom:      dom,
@@ -10586,7 +12213,9 @@ func (c *Client) DomainSetUserPassword(ctx context.Context, dom NonnullDomain, u
 	return nil
 }
 
-// DomainRename calls REMOTE_PROC_DOMAIN_RENAME.
+// DomainRename calls REMOTE_PROC_DOMAIN_RENAME, libvirt's virDomainRename
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainRename).
+// Since libvirt 1.2.19.
 func (c *Client) DomainRename(ctx context.Context, dom NonnullDomain, newName String, flags uint32) (int32, error) {
 	args := DomainRenameArgs{
 		Dom:     dom,
@@ -10604,7 +12233,9 @@ func (c *Client) DomainRename(ctx context.Context, dom NonnullDomain, newName St
 	return ret.Retcode, nil
 }
 
-// ConnectRegisterCloseCallback calls REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK.
+// ConnectRegisterCloseCallback calls REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK, libvirt's virConnectRegisterCloseCallback
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectRegisterCloseCallback).
+// Since libvirt 1.3.2 (virConnectRegisterCloseCallback itself since 0.10.0).
 func (c *Client) ConnectRegisterCloseCallback(ctx context.Context) error {
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcConnectRegisterCloseCallback),
@@ -10616,7 +12247,9 @@ func (c *Client) ConnectRegisterCloseCallback(ctx context.Context) error {
 	return nil
 }
 
-// ConnectUnregisterCloseCallback calls REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK.
+// ConnectUnregisterCloseCallback calls REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK, libvirt's virConnectUnregisterCloseCallback
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectUnregisterCloseCallback).
+// Since libvirt 1.3.2 (virConnectUnregisterCloseCallback itself since 0.10.0).
 func (c *Client) ConnectUnregisterCloseCallback(ctx context.Context) error {
 	if err := c.caller.Call(ctx, rpc.Procedure{
 		Number:  int32(ProcConnectUnregisterCloseCallback),
@@ -10628,7 +12261,9 @@ func (c *Client) ConnectUnregisterCloseCallback(ctx context.Context) error {
 	return nil
 }
 
-// DomainMigrateStartPostCopy calls REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY.
+// DomainMigrateStartPostCopy calls REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY, libvirt's virDomainMigrateStartPostCopy
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMigrateStartPostCopy).
+// Since libvirt 1.3.3.
 func (c *Client) DomainMigrateStartPostCopy(ctx context.Context, dom NonnullDomain, flags uint32) error {
 	args := DomainMigrateStartPostCopyArgs{
 		Dom:   dom,
@@ -10644,7 +12279,9 @@ func (c *Client) DomainMigrateStartPostCopy(ctx context.Context, dom NonnullDoma
 	return nil
 }
 
-// DomainGetPerfEvents calls REMOTE_PROC_DOMAIN_GET_PERF_EVENTS.
+// DomainGetPerfEvents calls REMOTE_PROC_DOMAIN_GET_PERF_EVENTS, libvirt's virDomainGetPerfEvents
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetPerfEvents).
+// Since libvirt 1.3.3.
 func (c *Client) DomainGetPerfEvents(ctx context.Context, dom NonnullDomain, flags uint32) ([]TypedParam, error) {
 	args := DomainGetPerfEventsArgs{
 		Dom:   dom,
@@ -10661,7 +12298,9 @@ func (c *Client) DomainGetPerfEvents(ctx context.Context, dom NonnullDomain, fla
 	return ret.Params, nil
 }
 
-// DomainSetPerfEvents calls REMOTE_PROC_DOMAIN_SET_PERF_EVENTS.
+// DomainSetPerfEvents calls REMOTE_PROC_DOMAIN_SET_PERF_EVENTS, libvirt's virDomainSetPerfEvents
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetPerfEvents).
+// Since libvirt 1.3.3.
 func (c *Client) DomainSetPerfEvents(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetPerfEventsArgs{
 		Dom:    dom,
@@ -10678,7 +12317,9 @@ func (c *Client) DomainSetPerfEvents(ctx context.Context, dom NonnullDomain, par
 	return nil
 }
 
-// ConnectStoragePoolEventRegisterAny calls REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY.
+// ConnectStoragePoolEventRegisterAny calls REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY, libvirt's virConnectStoragePoolEventRegisterAny
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virConnectStoragePoolEventRegisterAny).
+// Since libvirt 2.0.0.
 func (c *Client) ConnectStoragePoolEventRegisterAny(ctx context.Context, eventID int32, pool StoragePool) (int32, error) {
 	args := ConnectStoragePoolEventRegisterAnyArgs{
 		EventID: eventID,
@@ -10695,7 +12336,9 @@ func (c *Client) ConnectStoragePoolEventRegisterAny(ctx context.Context, eventID
 	return ret.CallbackID, nil
 }
 
-// ConnectStoragePoolEventDeregisterAny calls REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY.
+// ConnectStoragePoolEventDeregisterAny calls REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY, libvirt's virConnectStoragePoolEventDeregisterAny
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virConnectStoragePoolEventDeregisterAny).
+// Since libvirt 2.0.0.
 func (c *Client) ConnectStoragePoolEventDeregisterAny(ctx context.Context, callbackID int32) error {
 	args := ConnectStoragePoolEventDeregisterAnyArgs{CallbackID: callbackID}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10708,7 +12351,9 @@ func (c *Client) ConnectStoragePoolEventDeregisterAny(ctx context.Context, callb
 	return nil
 }
 
-// DomainGetGuestVCPUs calls REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS.
+// DomainGetGuestVCPUs calls REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS, libvirt's virDomainGetGuestVcpus
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetGuestVcpus).
+// Since libvirt 2.0.0.
 func (c *Client) DomainGetGuestVCPUs(ctx context.Context, dom NonnullDomain, flags uint32) ([]TypedParam, error) {
 	args := DomainGetGuestVCPUsArgs{
 		Dom:   dom,
@@ -10725,7 +12370,9 @@ func (c *Client) DomainGetGuestVCPUs(ctx context.Context, dom NonnullDomain, fla
 	return ret.Params, nil
 }
 
-// DomainSetGuestVCPUs calls REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS.
+// DomainSetGuestVCPUs calls REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS, libvirt's virDomainSetGuestVcpus
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetGuestVcpus).
+// Since libvirt 2.0.0.
 func (c *Client) DomainSetGuestVCPUs(ctx context.Context, dom NonnullDomain, cpumap NonnullString, state int32, flags uint32) error {
 	args := DomainSetGuestVCPUsArgs{
 		Cpumap: cpumap,
@@ -10743,7 +12390,9 @@ func (c *Client) DomainSetGuestVCPUs(ctx context.Context, dom NonnullDomain, cpu
 	return nil
 }
 
-// ConnectNodeDeviceEventRegisterAny calls REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY.
+// ConnectNodeDeviceEventRegisterAny calls REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY, libvirt's virConnectNodeDeviceEventRegisterAny
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virConnectNodeDeviceEventRegisterAny).
+// Since libvirt 2.2.0.
 func (c *Client) ConnectNodeDeviceEventRegisterAny(ctx context.Context, eventID int32, dev NodeDevice) (int32, error) {
 	args := ConnectNodeDeviceEventRegisterAnyArgs{
 		Dev:     dev,
@@ -10760,7 +12409,9 @@ func (c *Client) ConnectNodeDeviceEventRegisterAny(ctx context.Context, eventID 
 	return ret.CallbackID, nil
 }
 
-// ConnectNodeDeviceEventDeregisterAny calls REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY.
+// ConnectNodeDeviceEventDeregisterAny calls REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY, libvirt's virConnectNodeDeviceEventDeregisterAny
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virConnectNodeDeviceEventDeregisterAny).
+// Since libvirt 2.2.0.
 func (c *Client) ConnectNodeDeviceEventDeregisterAny(ctx context.Context, callbackID int32) error {
 	args := ConnectNodeDeviceEventDeregisterAnyArgs{CallbackID: callbackID}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10773,7 +12424,9 @@ func (c *Client) ConnectNodeDeviceEventDeregisterAny(ctx context.Context, callba
 	return nil
 }
 
-// StorageVolGetInfoFlags calls REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS.
+// StorageVolGetInfoFlags calls REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS, libvirt's virStorageVolGetInfoFlags
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolGetInfoFlags).
+// Since libvirt 3.0.0.
 func (c *Client) StorageVolGetInfoFlags(ctx context.Context, vol NonnullStorageVol, flags libvirt.StorageVolInfoFlags) (*StorageVolGetInfoFlagsRet, error) {
 	args := StorageVolGetInfoFlagsArgs{
 		Flags: uint32(flags),
@@ -10790,7 +12443,9 @@ func (c *Client) StorageVolGetInfoFlags(ctx context.Context, vol NonnullStorageV
 	return &ret, nil
 }
 
-// ConnectSecretEventRegisterAny calls REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY.
+// ConnectSecretEventRegisterAny calls REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY, libvirt's virConnectSecretEventRegisterAny
+// (https://libvirt.org/html/libvirt-libvirt-secret.html#virConnectSecretEventRegisterAny).
+// Since libvirt 3.0.0.
 func (c *Client) ConnectSecretEventRegisterAny(ctx context.Context, eventID int32, secret Secret) (int32, error) {
 	args := ConnectSecretEventRegisterAnyArgs{
 		EventID: eventID,
@@ -10807,7 +12462,9 @@ func (c *Client) ConnectSecretEventRegisterAny(ctx context.Context, eventID int3
 	return ret.CallbackID, nil
 }
 
-// ConnectSecretEventDeregisterAny calls REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY.
+// ConnectSecretEventDeregisterAny calls REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY, libvirt's virConnectSecretEventDeregisterAny
+// (https://libvirt.org/html/libvirt-libvirt-secret.html#virConnectSecretEventDeregisterAny).
+// Since libvirt 3.0.0.
 func (c *Client) ConnectSecretEventDeregisterAny(ctx context.Context, callbackID int32) error {
 	args := ConnectSecretEventDeregisterAnyArgs{CallbackID: callbackID}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10820,8 +12477,10 @@ func (c *Client) ConnectSecretEventDeregisterAny(ctx context.Context, callbackID
 	return nil
 }
 
-// DomainSetVCPU calls REMOTE_PROC_DOMAIN_SET_VCPU.
-func (c *Client) DomainSetVCPU(ctx context.Context, dom NonnullDomain, cpumap NonnullString, state int32, flags libvirt.DomainModificationImpact) error {
+// DomainSetVCPU calls REMOTE_PROC_DOMAIN_SET_VCPU, libvirt's virDomainSetVcpu
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetVcpu).
+// Since libvirt 3.1.0.
+func (c *Client) DomainSetVCPU(ctx context.Context, dom NonnullDomain, cpumap NonnullString, state int32, flags libvirt.DomainSetVCPUFlags) error {
 	args := DomainSetVCPUArgs{
 		Cpumap: cpumap,
 		Dom:    dom,
@@ -10838,7 +12497,9 @@ func (c *Client) DomainSetVCPU(ctx context.Context, dom NonnullDomain, cpumap No
 	return nil
 }
 
-// DomainSetBlockThreshold calls REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD.
+// DomainSetBlockThreshold calls REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD, libvirt's virDomainSetBlockThreshold
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetBlockThreshold).
+// Since libvirt 3.2.0 (virDomainSetBlockThreshold itself since 3.1.0).
 func (c *Client) DomainSetBlockThreshold(ctx context.Context, dom NonnullDomain, dev NonnullString, threshold uint64, flags uint32) error {
 	args := DomainSetBlockThresholdArgs{
 		Dev:       dev,
@@ -10856,7 +12517,9 @@ func (c *Client) DomainSetBlockThreshold(ctx context.Context, dom NonnullDomain,
 	return nil
 }
 
-// DomainMigrateGetMaxDowntime calls REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME.
+// DomainMigrateGetMaxDowntime calls REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME, libvirt's virDomainMigrateGetMaxDowntime
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMigrateGetMaxDowntime).
+// Since libvirt 3.7.0.
 func (c *Client) DomainMigrateGetMaxDowntime(ctx context.Context, dom NonnullDomain, flags uint32) (uint64, error) {
 	args := DomainMigrateGetMaxDowntimeArgs{
 		Dom:   dom,
@@ -10873,7 +12536,9 @@ func (c *Client) DomainMigrateGetMaxDowntime(ctx context.Context, dom NonnullDom
 	return ret.Downtime, nil
 }
 
-// DomainManagedSaveGetXMLDesc calls REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC.
+// DomainManagedSaveGetXMLDesc calls REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC, libvirt's virDomainManagedSaveGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainManagedSaveGetXMLDesc).
+// Since libvirt 3.7.0.
 func (c *Client) DomainManagedSaveGetXMLDesc(ctx context.Context, dom NonnullDomain, flags libvirt.DomainSaveImageXMLFlags) (NonnullString, error) {
 	args := DomainManagedSaveGetXMLDescArgs{
 		Dom:   dom,
@@ -10890,7 +12555,9 @@ func (c *Client) DomainManagedSaveGetXMLDesc(ctx context.Context, dom NonnullDom
 	return ret.XML, nil
 }
 
-// DomainManagedSaveDefineXML calls REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML.
+// DomainManagedSaveDefineXML calls REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML, libvirt's virDomainManagedSaveDefineXML
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainManagedSaveDefineXML).
+// Since libvirt 3.7.0.
 func (c *Client) DomainManagedSaveDefineXML(ctx context.Context, dom NonnullDomain, dxml String, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainManagedSaveDefineXMLArgs{
 		Dom:   dom,
@@ -10907,7 +12574,9 @@ func (c *Client) DomainManagedSaveDefineXML(ctx context.Context, dom NonnullDoma
 	return nil
 }
 
-// DomainSetLifecycleAction calls REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION.
+// DomainSetLifecycleAction calls REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION, libvirt's virDomainSetLifecycleAction
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetLifecycleAction).
+// Since libvirt 3.9.0.
 func (c *Client) DomainSetLifecycleAction(ctx context.Context, dom NonnullDomain, typeArg uint32, action uint32, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetLifecycleActionArgs{
 		Action: action,
@@ -10925,7 +12594,9 @@ func (c *Client) DomainSetLifecycleAction(ctx context.Context, dom NonnullDomain
 	return nil
 }
 
-// StoragePoolLookupByTargetPath calls REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH.
+// StoragePoolLookupByTargetPath calls REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH, libvirt's virStoragePoolLookupByTargetPath
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolLookupByTargetPath).
+// Since libvirt 4.1.0.
 func (c *Client) StoragePoolLookupByTargetPath(ctx context.Context, path NonnullString) (NonnullStoragePool, error) {
 	args := StoragePoolLookupByTargetPathArgs{Path: path}
 	var ret StoragePoolLookupByTargetPathRet
@@ -10939,7 +12610,9 @@ func (c *Client) StoragePoolLookupByTargetPath(ctx context.Context, path Nonnull
 	return ret.Pool, nil
 }
 
-// DomainDetachDeviceAlias calls REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS.
+// DomainDetachDeviceAlias calls REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS, libvirt's virDomainDetachDeviceAlias
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDetachDeviceAlias).
+// Since libvirt 4.4.0.
 func (c *Client) DomainDetachDeviceAlias(ctx context.Context, dom NonnullDomain, alias NonnullString, flags libvirt.DomainDeviceModifyFlags) error {
 	args := DomainDetachDeviceAliasArgs{
 		Alias: alias,
@@ -10956,7 +12629,9 @@ func (c *Client) DomainDetachDeviceAlias(ctx context.Context, dom NonnullDomain,
 	return nil
 }
 
-// ConnectCompareHypervisorCPU calls REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU.
+// ConnectCompareHypervisorCPU calls REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU, libvirt's virConnectCompareHypervisorCPU
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectCompareHypervisorCPU).
+// Since libvirt 4.4.0.
 func (c *Client) ConnectCompareHypervisorCPU(ctx context.Context, emulator String, arch String, machine String, virttype String, xmlcpu NonnullString, flags libvirt.ConnectCompareCPUFlags) (int32, error) {
 	args := ConnectCompareHypervisorCPUArgs{
 		Arch:     arch,
@@ -10977,7 +12652,9 @@ func (c *Client) ConnectCompareHypervisorCPU(ctx context.Context, emulator Strin
 	return ret.Result, nil
 }
 
-// ConnectBaselineHypervisorCPU calls REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU.
+// ConnectBaselineHypervisorCPU calls REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU, libvirt's virConnectBaselineHypervisorCPU
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectBaselineHypervisorCPU).
+// Since libvirt 4.4.0.
 func (c *Client) ConnectBaselineHypervisorCPU(ctx context.Context, emulator String, arch String, machine String, virttype String, xmlCpUs []NonnullString, flags libvirt.ConnectBaselineCPUFlags) (NonnullString, error) {
 	args := ConnectBaselineHypervisorCPUArgs{
 		Arch:     arch,
@@ -10998,7 +12675,9 @@ func (c *Client) ConnectBaselineHypervisorCPU(ctx context.Context, emulator Stri
 	return ret.CPU, nil
 }
 
-// NodeGetSevInfo calls REMOTE_PROC_NODE_GET_SEV_INFO.
+// NodeGetSevInfo calls REMOTE_PROC_NODE_GET_SEV_INFO, libvirt's virNodeGetSEVInfo
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetSEVInfo).
+// Since libvirt 4.5.0.
 func (c *Client) NodeGetSevInfo(ctx context.Context, nparams int32, flags uint32) (*NodeGetSevInfoRet, error) {
 	args := NodeGetSevInfoArgs{
 		Flags:   flags,
@@ -11015,7 +12694,9 @@ func (c *Client) NodeGetSevInfo(ctx context.Context, nparams int32, flags uint32
 	return &ret, nil
 }
 
-// DomainGetLaunchSecurityInfo calls REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO.
+// DomainGetLaunchSecurityInfo calls REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO, libvirt's virDomainGetLaunchSecurityInfo
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetLaunchSecurityInfo).
+// Since libvirt 4.5.0.
 func (c *Client) DomainGetLaunchSecurityInfo(ctx context.Context, dom NonnullDomain, flags uint32) ([]TypedParam, error) {
 	args := DomainGetLaunchSecurityInfoArgs{
 		Dom:   dom,
@@ -11032,7 +12713,9 @@ func (c *Client) DomainGetLaunchSecurityInfo(ctx context.Context, dom NonnullDom
 	return ret.Params, nil
 }
 
-// NWFilterBindingLookupByPortDev calls REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV.
+// NWFilterBindingLookupByPortDev calls REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV, libvirt's virNWFilterBindingLookupByPortDev
+// (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virNWFilterBindingLookupByPortDev).
+// Since libvirt 4.5.0.
 func (c *Client) NWFilterBindingLookupByPortDev(ctx context.Context, name NonnullString) (NonnullNWFilterBinding, error) {
 	args := NWFilterBindingLookupByPortDevArgs{Name: name}
 	var ret NWFilterBindingLookupByPortDevRet
@@ -11046,7 +12729,9 @@ func (c *Client) NWFilterBindingLookupByPortDev(ctx context.Context, name Nonnul
 	return ret.NWFilter, nil
 }
 
-// NWFilterBindingGetXMLDesc calls REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC.
+// NWFilterBindingGetXMLDesc calls REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC, libvirt's virNWFilterBindingGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virNWFilterBindingGetXMLDesc).
+// Since libvirt 4.5.0.
 func (c *Client) NWFilterBindingGetXMLDesc(ctx context.Context, nwFilter NonnullNWFilterBinding, flags uint32) (NonnullString, error) {
 	args := NWFilterBindingGetXMLDescArgs{
 		Flags:    flags,
@@ -11063,7 +12748,9 @@ func (c *Client) NWFilterBindingGetXMLDesc(ctx context.Context, nwFilter Nonnull
 	return ret.XML, nil
 }
 
-// NWFilterBindingCreateXML calls REMOTE_PROC_NWFILTER_BINDING_CREATE_XML.
+// NWFilterBindingCreateXML calls REMOTE_PROC_NWFILTER_BINDING_CREATE_XML, libvirt's virNWFilterBindingCreateXML
+// (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virNWFilterBindingCreateXML).
+// Since libvirt 4.5.0.
 func (c *Client) NWFilterBindingCreateXML(ctx context.Context, xml NonnullString, flags libvirt.NwFilterBindingCreateFlags) (NonnullNWFilterBinding, error) {
 	args := NWFilterBindingCreateXMLArgs{
 		Flags: uint32(flags),
@@ -11080,7 +12767,9 @@ func (c *Client) NWFilterBindingCreateXML(ctx context.Context, xml NonnullString
 	return ret.NWFilter, nil
 }
 
-// NWFilterBindingDelete calls REMOTE_PROC_NWFILTER_BINDING_DELETE.
+// NWFilterBindingDelete calls REMOTE_PROC_NWFILTER_BINDING_DELETE, libvirt's virNWFilterBindingDelete
+// (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virNWFilterBindingDelete).
+// Since libvirt 4.5.0.
 func (c *Client) NWFilterBindingDelete(ctx context.Context, nwFilter NonnullNWFilterBinding) error {
 	args := NWFilterBindingDeleteArgs{NWFilter: nwFilter}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -11093,7 +12782,9 @@ func (c *Client) NWFilterBindingDelete(ctx context.Context, nwFilter NonnullNWFi
 	return nil
 }
 
-// ConnectListAllNWFilterBindings calls REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS.
+// ConnectListAllNWFilterBindings calls REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS, libvirt's virConnectListAllNWFilterBindings
+// (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virConnectListAllNWFilterBindings).
+// Since libvirt 4.5.0.
 func (c *Client) ConnectListAllNWFilterBindings(ctx context.Context, needResults int32, flags uint32) (*ConnectListAllNWFilterBindingsRet, error) {
 	args := ConnectListAllNWFilterBindingsArgs{
 		Flags:       flags,
@@ -11110,7 +12801,9 @@ func (c *Client) ConnectListAllNWFilterBindings(ctx context.Context, needResults
 	return &ret, nil
 }
 
-// DomainSetIOThreadParams calls REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS.
+// DomainSetIOThreadParams calls REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS, libvirt's virDomainSetIOThreadParams
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetIOThreadParams).
+// Since libvirt 4.10.0.
 func (c *Client) DomainSetIOThreadParams(ctx context.Context, dom NonnullDomain, ioThreadID uint32, params []TypedParam, flags uint32) error {
 	args := DomainSetIOThreadParamsArgs{
 		Dom:        dom,
@@ -11128,7 +12821,9 @@ func (c *Client) DomainSetIOThreadParams(ctx context.Context, dom NonnullDomain,
 	return nil
 }
 
-// ConnectGetStoragePoolCapabilities calls REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES.
+// ConnectGetStoragePoolCapabilities calls REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES, libvirt's virConnectGetStoragePoolCapabilities
+// (https://libvirt.org/html/libvirt-libvirt-storage.html#virConnectGetStoragePoolCapabilities).
+// Since libvirt 5.2.0.
 func (c *Client) ConnectGetStoragePoolCapabilities(ctx context.Context, flags uint32) (NonnullString, error) {
 	args := ConnectGetStoragePoolCapabilitiesArgs{Flags: flags}
 	var ret ConnectGetStoragePoolCapabilitiesRet
@@ -11142,7 +12837,9 @@ func (c *Client) ConnectGetStoragePoolCapabilities(ctx context.Context, flags ui
 	return ret.Capabilities, nil
 }
 
-// NetworkListAllPorts calls REMOTE_PROC_NETWORK_LIST_ALL_PORTS.
+// NetworkListAllPorts calls REMOTE_PROC_NETWORK_LIST_ALL_PORTS, libvirt's virNetworkListAllPorts
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkListAllPorts).
+// Since libvirt 5.5.0.
 func (c *Client) NetworkListAllPorts(ctx context.Context, network NonnullNetwork, needResults int32, flags uint32) (*NetworkListAllPortsRet, error) {
 	args := NetworkListAllPortsArgs{
 		Flags:       flags,
@@ -11160,7 +12857,9 @@ func (c *Client) NetworkListAllPorts(ctx context.Context, network NonnullNetwork
 	return &ret, nil
 }
 
-// NetworkPortLookupByUUID calls REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID.
+// NetworkPortLookupByUUID calls REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID, libvirt's virNetworkPortLookupByUUID
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkPortLookupByUUID).
+// Since libvirt 5.5.0.
 func (c *Client) NetworkPortLookupByUUID(ctx context.Context, network NonnullNetwork, uuid UUID) (NonnullNetworkPort, error) {
 	args := NetworkPortLookupByUUIDArgs{
 		Network: network,
@@ -11177,7 +12876,9 @@ func (c *Client) NetworkPortLookupByUUID(ctx context.Context, network NonnullNet
 	return ret.Port, nil
 }
 
-// NetworkPortCreateXML calls REMOTE_PROC_NETWORK_PORT_CREATE_XML.
+// NetworkPortCreateXML calls REMOTE_PROC_NETWORK_PORT_CREATE_XML, libvirt's virNetworkPortCreateXML
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkPortCreateXML).
+// Since libvirt 5.5.0.
 func (c *Client) NetworkPortCreateXML(ctx context.Context, network NonnullNetwork, xml NonnullString, flags libvirt.NetworkPortCreateFlags) (NonnullNetworkPort, error) {
 	args := NetworkPortCreateXMLArgs{
 		Flags:   uint32(flags),
@@ -11195,7 +12896,9 @@ func (c *Client) NetworkPortCreateXML(ctx context.Context, network NonnullNetwor
 	return ret.Port, nil
 }
 
-// NetworkPortGetParameters calls REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS.
+// NetworkPortGetParameters calls REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS, libvirt's virNetworkPortGetParameters
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkPortGetParameters).
+// Since libvirt 5.5.0.
 func (c *Client) NetworkPortGetParameters(ctx context.Context, port NonnullNetworkPort, nparams int32, flags uint32) (*NetworkPortGetParametersRet, error) {
 	args := NetworkPortGetParametersArgs{
 		Flags:   flags,
@@ -11213,7 +12916,9 @@ func (c *Client) NetworkPortGetParameters(ctx context.Context, port NonnullNetwo
 	return &ret, nil
 }
 
-// NetworkPortSetParameters calls REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS.
+// NetworkPortSetParameters calls REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS, libvirt's virNetworkPortSetParameters
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkPortSetParameters).
+// Since libvirt 5.5.0.
 func (c *Client) NetworkPortSetParameters(ctx context.Context, port NonnullNetworkPort, params []TypedParam, flags uint32) error {
 	args := NetworkPortSetParametersArgs{
 		Flags:  flags,
@@ -11230,7 +12935,9 @@ func (c *Client) NetworkPortSetParameters(ctx context.Context, port NonnullNetwo
 	return nil
 }
 
-// NetworkPortGetXMLDesc calls REMOTE_PROC_NETWORK_PORT_GET_XML_DESC.
+// NetworkPortGetXMLDesc calls REMOTE_PROC_NETWORK_PORT_GET_XML_DESC, libvirt's virNetworkPortGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkPortGetXMLDesc).
+// Since libvirt 5.5.0.
 func (c *Client) NetworkPortGetXMLDesc(ctx context.Context, port NonnullNetworkPort, flags uint32) (NonnullString, error) {
 	args := NetworkPortGetXMLDescArgs{
 		Flags: flags,
@@ -11247,7 +12954,9 @@ func (c *Client) NetworkPortGetXMLDesc(ctx context.Context, port NonnullNetworkP
 	return ret.XML, nil
 }
 
-// NetworkPortDelete calls REMOTE_PROC_NETWORK_PORT_DELETE.
+// NetworkPortDelete calls REMOTE_PROC_NETWORK_PORT_DELETE, libvirt's virNetworkPortDelete
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkPortDelete).
+// Since libvirt 5.5.0.
 func (c *Client) NetworkPortDelete(ctx context.Context, port NonnullNetworkPort, flags uint32) error {
 	args := NetworkPortDeleteArgs{
 		Flags: flags,
@@ -11263,7 +12972,9 @@ func (c *Client) NetworkPortDelete(ctx context.Context, port NonnullNetworkPort,
 	return nil
 }
 
-// DomainCheckpointCreateXML calls REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML.
+// DomainCheckpointCreateXML calls REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML, libvirt's virDomainCheckpointCreateXML
+// (https://libvirt.org/html/libvirt-libvirt-domain-checkpoint.html#virDomainCheckpointCreateXML).
+// Since libvirt 5.6.0.
 func (c *Client) DomainCheckpointCreateXML(ctx context.Context, dom NonnullDomain, xmlDesc NonnullString, flags libvirt.DomainCheckpointCreateFlags) (NonnullDomainCheckpoint, error) {
 	args := DomainCheckpointCreateXMLArgs{
 		Dom:     dom,
@@ -11281,7 +12992,9 @@ func (c *Client) DomainCheckpointCreateXML(ctx context.Context, dom NonnullDomai
 	return ret.Checkpoint, nil
 }
 
-// DomainCheckpointGetXMLDesc calls REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC.
+// DomainCheckpointGetXMLDesc calls REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC, libvirt's virDomainCheckpointGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-domain-checkpoint.html#virDomainCheckpointGetXMLDesc).
+// Since libvirt 5.6.0.
 func (c *Client) DomainCheckpointGetXMLDesc(ctx context.Context, checkpoint NonnullDomainCheckpoint, flags libvirt.DomainCheckpointXMLFlags) (NonnullString, error) {
 	args := DomainCheckpointGetXMLDescArgs{
 		Checkpoint: checkpoint,
@@ -11298,7 +13011,9 @@ func (c *Client) DomainCheckpointGetXMLDesc(ctx context.Context, checkpoint Nonn
 	return ret.XML, nil
 }
 
-// DomainListAllCheckpoints calls REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS.
+// DomainListAllCheckpoints calls REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS, libvirt's virDomainListAllCheckpoints
+// (https://libvirt.org/html/libvirt-libvirt-domain-checkpoint.html#virDomainListAllCheckpoints).
+// Since libvirt 5.6.0.
 func (c *Client) DomainListAllCheckpoints(ctx context.Context, dom NonnullDomain, needResults int32, flags libvirt.DomainCheckpointListFlags) (*DomainListAllCheckpointsRet, error) {
 	args := DomainListAllCheckpointsArgs{
 		Dom:         dom,
@@ -11316,7 +13031,9 @@ func (c *Client) DomainListAllCheckpoints(ctx context.Context, dom NonnullDomain
 	return &ret, nil
 }
 
-// DomainCheckpointListAllChildren calls REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN.
+// DomainCheckpointListAllChildren calls REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN, libvirt's virDomainCheckpointListAllChildren
+// (https://libvirt.org/html/libvirt-libvirt-domain-checkpoint.html#virDomainCheckpointListAllChildren).
+// Since libvirt 5.6.0.
 func (c *Client) DomainCheckpointListAllChildren(ctx context.Context, checkpoint NonnullDomainCheckpoint, needResults int32, flags libvirt.DomainCheckpointListFlags) (*DomainCheckpointListAllChildrenRet, error) {
 	args := DomainCheckpointListAllChildrenArgs{
 		Checkpoint:  checkpoint,
@@ -11334,7 +13051,9 @@ func (c *Client) DomainCheckpointListAllChildren(ctx context.Context, checkpoint
 	return &ret, nil
 }
 
-// DomainCheckpointLookupByName calls REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME.
+// DomainCheckpointLookupByName calls REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME, libvirt's virDomainCheckpointLookupByName
+// (https://libvirt.org/html/libvirt-libvirt-domain-checkpoint.html#virDomainCheckpointLookupByName).
+// Since libvirt 5.6.0.
 func (c *Client) DomainCheckpointLookupByName(ctx context.Context, dom NonnullDomain, name NonnullString, flags uint32) (NonnullDomainCheckpoint, error) {
 	args := DomainCheckpointLookupByNameArgs{
 		Dom:   dom,
@@ -11352,7 +13071,9 @@ func (c *Client) DomainCheckpointLookupByName(ctx context.Context, dom NonnullDo
 	return ret.Checkpoint, nil
 }
 
-// DomainCheckpointGetParent calls REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT.
+// DomainCheckpointGetParent calls REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT, libvirt's virDomainCheckpointGetParent
+// (https://libvirt.org/html/libvirt-libvirt-domain-checkpoint.html#virDomainCheckpointGetParent).
+// Since libvirt 5.6.0.
 func (c *Client) DomainCheckpointGetParent(ctx context.Context, checkpoint NonnullDomainCheckpoint, flags uint32) (NonnullDomainCheckpoint, error) {
 	args := DomainCheckpointGetParentArgs{
 		Checkpoint: checkpoint,
@@ -11369,7 +13090,9 @@ func (c *Client) DomainCheckpointGetParent(ctx context.Context, checkpoint Nonnu
 	return ret.Parent, nil
 }
 
-// DomainCheckpointDelete calls REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE.
+// DomainCheckpointDelete calls REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE, libvirt's virDomainCheckpointDelete
+// (https://libvirt.org/html/libvirt-libvirt-domain-checkpoint.html#virDomainCheckpointDelete).
+// Since libvirt 5.6.0.
 func (c *Client) DomainCheckpointDelete(ctx context.Context, checkpoint NonnullDomainCheckpoint, flags libvirt.DomainCheckpointDeleteFlags) error {
 	args := DomainCheckpointDeleteArgs{
 		Checkpoint: checkpoint,
@@ -11385,7 +13108,9 @@ func (c *Client) DomainCheckpointDelete(ctx context.Context, checkpoint NonnullD
 	return nil
 }
 
-// DomainGetGuestInfo calls REMOTE_PROC_DOMAIN_GET_GUEST_INFO.
+// DomainGetGuestInfo calls REMOTE_PROC_DOMAIN_GET_GUEST_INFO, libvirt's virDomainGetGuestInfo
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetGuestInfo).
+// Since libvirt 5.7.0.
 func (c *Client) DomainGetGuestInfo(ctx context.Context, dom NonnullDomain, types uint32, flags uint32) ([]TypedParam, error) {
 	args := DomainGetGuestInfoArgs{
 		Dom:   dom,
@@ -11403,7 +13128,9 @@ func (c *Client) DomainGetGuestInfo(ctx context.Context, dom NonnullDomain, type
 	return ret.Params, nil
 }
 
-// ConnectSetIdentity calls REMOTE_PROC_CONNECT_SET_IDENTITY.
+// ConnectSetIdentity calls REMOTE_PROC_CONNECT_SET_IDENTITY, libvirt's virConnectSetIdentity
+// (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectSetIdentity).
+// Since libvirt 5.8.0.
 func (c *Client) ConnectSetIdentity(ctx context.Context, params []TypedParam, flags uint32) error {
 	args := ConnectSetIdentityArgs{
 		Flags:  flags,
@@ -11419,7 +13146,9 @@ func (c *Client) ConnectSetIdentity(ctx context.Context, params []TypedParam, fl
 	return nil
 }
 
-// DomainAgentSetResponseTimeout calls REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT.
+// DomainAgentSetResponseTimeout calls REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT, libvirt's virDomainAgentSetResponseTimeout
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAgentSetResponseTimeout).
+// Since libvirt 5.10.0.
 func (c *Client) DomainAgentSetResponseTimeout(ctx context.Context, dom NonnullDomain, timeout int32, flags uint32) (int32, error) {
 	args := DomainAgentSetResponseTimeoutArgs{
 		Dom:     dom,
@@ -11437,7 +13166,9 @@ func (c *Client) DomainAgentSetResponseTimeout(ctx context.Context, dom NonnullD
 	return ret.Result, nil
 }
 
-// DomainBackupBegin calls REMOTE_PROC_DOMAIN_BACKUP_BEGIN.
+// DomainBackupBegin calls REMOTE_PROC_DOMAIN_BACKUP_BEGIN, libvirt's virDomainBackupBegin
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBackupBegin).
+// Since libvirt 6.0.0.
 func (c *Client) DomainBackupBegin(ctx context.Context, dom NonnullDomain, backupXML NonnullString, checkpointXML String, flags libvirt.DomainBackupBeginFlags) error {
 	args := DomainBackupBeginArgs{
 		BackupXML:     backupXML,
@@ -11455,7 +13186,9 @@ func (c *Client) DomainBackupBegin(ctx context.Context, dom NonnullDomain, backu
 	return nil
 }
 
-// DomainBackupGetXMLDesc calls REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC.
+// DomainBackupGetXMLDesc calls REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC, libvirt's virDomainBackupGetXMLDesc
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBackupGetXMLDesc).
+// Since libvirt 6.0.0.
 func (c *Client) DomainBackupGetXMLDesc(ctx context.Context, dom NonnullDomain, flags uint32) (NonnullString, error) {
 	args := DomainBackupGetXMLDescArgs{
 		Dom:   dom,
@@ -11472,7 +13205,9 @@ func (c *Client) DomainBackupGetXMLDesc(ctx context.Context, dom NonnullDomain, 
 	return ret.XML, nil
 }
 
-// DomainAuthorizedSSHKeysGet calls REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET.
+// DomainAuthorizedSSHKeysGet calls REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET, libvirt's virDomainAuthorizedSSHKeysGet
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAuthorizedSSHKeysGet).
+// Since libvirt 6.10.0.
 func (c *Client) DomainAuthorizedSSHKeysGet(ctx context.Context, dom NonnullDomain, user NonnullString, flags uint32) ([]NonnullString, error) {
 	args := DomainAuthorizedSSHKeysGetArgs{
 		Dom:   dom,
@@ -11490,7 +13225,9 @@ func (c *Client) DomainAuthorizedSSHKeysGet(ctx context.Context, dom NonnullDoma
 	return ret.Keys, nil
 }
 
-// DomainAuthorizedSSHKeysSet calls REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET.
+// DomainAuthorizedSSHKeysSet calls REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET, libvirt's virDomainAuthorizedSSHKeysSet
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAuthorizedSSHKeysSet).
+// Since libvirt 6.10.0.
 func (c *Client) DomainAuthorizedSSHKeysSet(ctx context.Context, dom NonnullDomain, user NonnullString, keys []NonnullString, flags libvirt.DomainAuthorizedSSHKeysSetFlags) error {
 	args := DomainAuthorizedSSHKeysSetArgs{
 		Dom:   dom,
@@ -11508,7 +13245,9 @@ func (c *Client) DomainAuthorizedSSHKeysSet(ctx context.Context, dom NonnullDoma
 	return nil
 }
 
-// DomainGetMessages calls REMOTE_PROC_DOMAIN_GET_MESSAGES.
+// DomainGetMessages calls REMOTE_PROC_DOMAIN_GET_MESSAGES, libvirt's virDomainGetMessages
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetMessages).
+// Since libvirt 7.1.0.
 func (c *Client) DomainGetMessages(ctx context.Context, dom NonnullDomain, flags libvirt.DomainMessageType) ([]NonnullString, error) {
 	args := DomainGetMessagesArgs{
 		Dom:   dom,
@@ -11525,7 +13264,9 @@ func (c *Client) DomainGetMessages(ctx context.Context, dom NonnullDomain, flags
 	return ret.Msgs, nil
 }
 
-// DomainStartDirtyRateCalc calls REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC.
+// DomainStartDirtyRateCalc calls REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC, libvirt's virDomainStartDirtyRateCalc
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainStartDirtyRateCalc).
+// Since libvirt 7.2.0.
 func (c *Client) DomainStartDirtyRateCalc(ctx context.Context, dom NonnullDomain, seconds int32, flags libvirt.DomainDirtyRateCalcFlags) error {
 	args := DomainStartDirtyRateCalcArgs{
 		Dom:     dom,
@@ -11542,7 +13283,9 @@ func (c *Client) DomainStartDirtyRateCalc(ctx context.Context, dom NonnullDomain
 	return nil
 }
 
-// NodeDeviceDefineXML calls REMOTE_PROC_NODE_DEVICE_DEFINE_XML.
+// NodeDeviceDefineXML calls REMOTE_PROC_NODE_DEVICE_DEFINE_XML, libvirt's virNodeDeviceDefineXML
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceDefineXML).
+// Since libvirt 7.3.0.
 func (c *Client) NodeDeviceDefineXML(ctx context.Context, xmlDesc NonnullString, flags libvirt.NodeDeviceDefineXMLFlags) (NonnullNodeDevice, error) {
 	args := NodeDeviceDefineXMLArgs{
 		Flags:   uint32(flags),
@@ -11559,7 +13302,9 @@ func (c *Client) NodeDeviceDefineXML(ctx context.Context, xmlDesc NonnullString,
 	return ret.Dev, nil
 }
 
-// NodeDeviceUndefine calls REMOTE_PROC_NODE_DEVICE_UNDEFINE.
+// NodeDeviceUndefine calls REMOTE_PROC_NODE_DEVICE_UNDEFINE, libvirt's virNodeDeviceUndefine
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceUndefine).
+// Since libvirt 7.3.0.
 func (c *Client) NodeDeviceUndefine(ctx context.Context, name NonnullString, flags uint32) error {
 	args := NodeDeviceUndefineArgs{
 		Flags: flags,
@@ -11575,7 +13320,9 @@ func (c *Client) NodeDeviceUndefine(ctx context.Context, name NonnullString, fla
 	return nil
 }
 
-// NodeDeviceCreate calls REMOTE_PROC_NODE_DEVICE_CREATE.
+// NodeDeviceCreate calls REMOTE_PROC_NODE_DEVICE_CREATE, libvirt's virNodeDeviceCreate
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceCreate).
+// Since libvirt 7.3.0.
 func (c *Client) NodeDeviceCreate(ctx context.Context, name NonnullString, flags uint32) error {
 	args := NodeDeviceCreateArgs{
 		Flags: flags,
@@ -11591,7 +13338,9 @@ func (c *Client) NodeDeviceCreate(ctx context.Context, name NonnullString, flags
 	return nil
 }
 
-// NWFilterDefineXMLFlags calls REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS.
+// NWFilterDefineXMLFlags calls REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS, libvirt's virNWFilterDefineXMLFlags
+// (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virNWFilterDefineXMLFlags).
+// Since libvirt 7.7.0.
 func (c *Client) NWFilterDefineXMLFlags(ctx context.Context, xml NonnullString, flags libvirt.NwFilterDefineFlags) (NonnullNWFilter, error) {
 	args := NWFilterDefineXMLFlagsArgs{
 		Flags: uint32(flags),
@@ -11608,7 +13357,9 @@ func (c *Client) NWFilterDefineXMLFlags(ctx context.Context, xml NonnullString, 
 	return ret.NWFilter, nil
 }
 
-// NetworkDefineXMLFlags calls REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS.
+// NetworkDefineXMLFlags calls REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS, libvirt's virNetworkDefineXMLFlags
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkDefineXMLFlags).
+// Since libvirt 7.7.0.
 func (c *Client) NetworkDefineXMLFlags(ctx context.Context, xml NonnullString, flags libvirt.NetworkDefineFlags) (NonnullNetwork, error) {
 	args := NetworkDefineXMLFlagsArgs{
 		Flags: uint32(flags),
@@ -11625,7 +13376,9 @@ func (c *Client) NetworkDefineXMLFlags(ctx context.Context, xml NonnullString, f
 	return ret.Net, nil
 }
 
-// NodeDeviceGetAutostart calls REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART.
+// NodeDeviceGetAutostart calls REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART, libvirt's virNodeDeviceGetAutostart
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceGetAutostart).
+// Since libvirt 7.8.0.
 func (c *Client) NodeDeviceGetAutostart(ctx context.Context, name NonnullString) (int32, error) {
 	args := NodeDeviceGetAutostartArgs{Name: name}
 	var ret NodeDeviceGetAutostartRet
@@ -11639,7 +13392,9 @@ func (c *Client) NodeDeviceGetAutostart(ctx context.Context, name NonnullString)
 	return ret.Autostart, nil
 }
 
-// NodeDeviceSetAutostart calls REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART.
+// NodeDeviceSetAutostart calls REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART, libvirt's virNodeDeviceSetAutostart
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceSetAutostart).
+// Since libvirt 7.8.0.
 func (c *Client) NodeDeviceSetAutostart(ctx context.Context, name NonnullString, autostart int32) error {
 	args := NodeDeviceSetAutostartArgs{
 		Autostart: autostart,
@@ -11655,7 +13410,9 @@ func (c *Client) NodeDeviceSetAutostart(ctx context.Context, name NonnullString,
 	return nil
 }
 
-// NodeDeviceIsPersistent calls REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT.
+// NodeDeviceIsPersistent calls REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT, libvirt's virNodeDeviceIsPersistent
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceIsPersistent).
+// Since libvirt 7.8.0.
 func (c *Client) NodeDeviceIsPersistent(ctx context.Context, name NonnullString) (int32, error) {
 	args := NodeDeviceIsPersistentArgs{Name: name}
 	var ret NodeDeviceIsPersistentRet
@@ -11669,7 +13426,9 @@ func (c *Client) NodeDeviceIsPersistent(ctx context.Context, name NonnullString)
 	return ret.Persistent, nil
 }
 
-// NodeDeviceIsActive calls REMOTE_PROC_NODE_DEVICE_IS_ACTIVE.
+// NodeDeviceIsActive calls REMOTE_PROC_NODE_DEVICE_IS_ACTIVE, libvirt's virNodeDeviceIsActive
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceIsActive).
+// Since libvirt 7.8.0.
 func (c *Client) NodeDeviceIsActive(ctx context.Context, name NonnullString) (int32, error) {
 	args := NodeDeviceIsActiveArgs{Name: name}
 	var ret NodeDeviceIsActiveRet
@@ -11683,7 +13442,9 @@ func (c *Client) NodeDeviceIsActive(ctx context.Context, name NonnullString) (in
 	return ret.Active, nil
 }
 
-// NetworkCreateXMLFlags calls REMOTE_PROC_NETWORK_CREATE_XML_FLAGS.
+// NetworkCreateXMLFlags calls REMOTE_PROC_NETWORK_CREATE_XML_FLAGS, libvirt's virNetworkCreateXMLFlags
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkCreateXMLFlags).
+// Since libvirt 7.8.0.
 func (c *Client) NetworkCreateXMLFlags(ctx context.Context, xml NonnullString, flags libvirt.NetworkCreateFlags) (NonnullNetwork, error) {
 	args := NetworkCreateXMLFlagsArgs{
 		Flags: uint32(flags),
@@ -11700,7 +13461,9 @@ func (c *Client) NetworkCreateXMLFlags(ctx context.Context, xml NonnullString, f
 	return ret.Net, nil
 }
 
-// DomainSetLaunchSecurityState calls REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE.
+// DomainSetLaunchSecurityState calls REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE, libvirt's virDomainSetLaunchSecurityState
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetLaunchSecurityState).
+// Since libvirt 8.0.0.
 func (c *Client) DomainSetLaunchSecurityState(ctx context.Context, dom NonnullDomain, params []TypedParam, flags uint32) error {
 	args := DomainSetLaunchSecurityStateArgs{
 		Dom:    dom,
@@ -11717,7 +13480,9 @@ func (c *Client) DomainSetLaunchSecurityState(ctx context.Context, dom NonnullDo
 	return nil
 }
 
-// DomainSaveParams calls REMOTE_PROC_DOMAIN_SAVE_PARAMS.
+// DomainSaveParams calls REMOTE_PROC_DOMAIN_SAVE_PARAMS, libvirt's virDomainSaveParams
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSaveParams).
+// Since libvirt 8.4.0.
 func (c *Client) DomainSaveParams(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainSaveParamsArgs{
 		Dom:    dom,
@@ -11734,7 +13499,9 @@ func (c *Client) DomainSaveParams(ctx context.Context, dom NonnullDomain, params
 	return nil
 }
 
-// DomainRestoreParams calls REMOTE_PROC_DOMAIN_RESTORE_PARAMS.
+// DomainRestoreParams calls REMOTE_PROC_DOMAIN_RESTORE_PARAMS, libvirt's virDomainRestoreParams
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainRestoreParams).
+// Since libvirt 8.4.0.
 func (c *Client) DomainRestoreParams(ctx context.Context, params []TypedParam, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainRestoreParamsArgs{
 		Flags:  uint32(flags),
@@ -11750,7 +13517,9 @@ func (c *Client) DomainRestoreParams(ctx context.Context, params []TypedParam, f
 	return nil
 }
 
-// DomainAbortJobFlags calls REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS.
+// DomainAbortJobFlags calls REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS, libvirt's virDomainAbortJobFlags
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAbortJobFlags).
+// Since libvirt 8.5.0.
 func (c *Client) DomainAbortJobFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainAbortJobFlagsValues) error {
 	args := DomainAbortJobFlagsArgs{
 		Dom:   dom,
@@ -11766,7 +13535,9 @@ func (c *Client) DomainAbortJobFlags(ctx context.Context, dom NonnullDomain, fla
 	return nil
 }
 
-// DomainFDAssociate calls REMOTE_PROC_DOMAIN_FD_ASSOCIATE.
+// DomainFDAssociate calls REMOTE_PROC_DOMAIN_FD_ASSOCIATE, libvirt's virDomainFDAssociate
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainFDAssociate).
+// Since libvirt 9.0.0.
 func (c *Client) DomainFDAssociate(ctx context.Context, dom NonnullDomain, name NonnullString, flags libvirt.DomainFDAssociateFlags) error {
 	args := DomainFDAssociateArgs{
 		Dom:   dom,
@@ -11783,10 +13554,12 @@ func (c *Client) DomainFDAssociate(ctx context.Context, dom NonnullDomain, name 
 	return nil
 }
 
-// NetworkSetMetadata calls REMOTE_PROC_NETWORK_SET_METADATA.
-func (c *Client) NetworkSetMetadata(ctx context.Context, network NonnullNetwork, typeArg int32, metadata String, key String, uri String, flags uint32) error {
+// NetworkSetMetadata calls REMOTE_PROC_NETWORK_SET_METADATA, libvirt's virNetworkSetMetadata
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkSetMetadata).
+// Since libvirt 9.7.0.
+func (c *Client) NetworkSetMetadata(ctx context.Context, network NonnullNetwork, typeArg int32, metadata String, key String, uri String, flags libvirt.NetworkUpdateFlags) error {
 	args := NetworkSetMetadataArgs{
-		Flags:    flags,
+		Flags:    uint32(flags),
 		Key:      key,
 		Metadata: metadata,
 		Network:  network,
@@ -11803,10 +13576,12 @@ func (c *Client) NetworkSetMetadata(ctx context.Context, network NonnullNetwork,
 	return nil
 }
 
-// NetworkGetMetadata calls REMOTE_PROC_NETWORK_GET_METADATA.
-func (c *Client) NetworkGetMetadata(ctx context.Context, network NonnullNetwork, typeArg int32, uri String, flags uint32) (NonnullString, error) {
+// NetworkGetMetadata calls REMOTE_PROC_NETWORK_GET_METADATA, libvirt's virNetworkGetMetadata
+// (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkGetMetadata).
+// Since libvirt 9.7.0.
+func (c *Client) NetworkGetMetadata(ctx context.Context, network NonnullNetwork, typeArg int32, uri String, flags libvirt.NetworkUpdateFlags) (NonnullString, error) {
 	args := NetworkGetMetadataArgs{
-		Flags:   flags,
+		Flags:   uint32(flags),
 		Network: network,
 		Type:    typeArg,
 		URI:     uri,
@@ -11820,6 +13595,137 @@ func (c *Client) NetworkGetMetadata(ctx context.Context, network NonnullNetwork,
 		return ret.Metadata, err
 	}
 	return ret.Metadata, nil
+}
+
+// NodeDeviceUpdate calls REMOTE_PROC_NODE_DEVICE_UPDATE, libvirt's virNodeDeviceUpdate
+// (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceUpdate).
+// Since libvirt 10.1.0.
+func (c *Client) NodeDeviceUpdate(ctx context.Context, name NonnullString, xmlDesc NonnullString, flags libvirt.NodeDeviceUpdateFlags) error {
+	args := NodeDeviceUpdateArgs{
+		Flags:   uint32(flags),
+		Name:    name,
+		XMLDesc: xmlDesc,
+	}
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcNodeDeviceUpdate),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+// DomainGraphicsReload calls REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD, libvirt's virDomainGraphicsReload
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGraphicsReload).
+// Since libvirt 10.2.0.
+func (c *Client) DomainGraphicsReload(ctx context.Context, dom NonnullDomain, typeArg uint32, flags uint32) error {
+	args := DomainGraphicsReloadArgs{
+		Dom:   dom,
+		Flags: flags,
+		Type:  typeArg,
+	}
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcDomainGraphicsReload),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+// DomainGetAutostartOnce calls REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE, libvirt's virDomainGetAutostartOnce
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetAutostartOnce).
+// Since libvirt 11.2.0.
+func (c *Client) DomainGetAutostartOnce(ctx context.Context, dom NonnullDomain) (int32, error) {
+	args := DomainGetAutostartOnceArgs{Dom: dom}
+	var ret DomainGetAutostartOnceRet
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcDomainGetAutostartOnce),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, &ret); err != nil {
+		return ret.Autostart, err
+	}
+	return ret.Autostart, nil
+}
+
+// DomainSetAutostartOnce calls REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE, libvirt's virDomainSetAutostartOnce
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetAutostartOnce).
+// Since libvirt 11.2.0.
+func (c *Client) DomainSetAutostartOnce(ctx context.Context, dom NonnullDomain, autostart int32) error {
+	args := DomainSetAutostartOnceArgs{
+		Autostart: autostart,
+		Dom:       dom,
+	}
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcDomainSetAutostartOnce),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+// DomainSetThrottleGroup calls REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP, libvirt's virDomainSetThrottleGroup
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetThrottleGroup).
+// Since libvirt 11.2.0.
+func (c *Client) DomainSetThrottleGroup(ctx context.Context, dom NonnullDomain, group NonnullString, params []TypedParam, flags libvirt.DomainModificationImpact) error {
+	args := DomainSetThrottleGroupArgs{
+		Dom:    dom,
+		Flags:  uint32(flags),
+		Group:  group,
+		Params: params,
+	}
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcDomainSetThrottleGroup),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+// DomainDelThrottleGroup calls REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP, libvirt's virDomainDelThrottleGroup
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDelThrottleGroup).
+// Since libvirt 11.2.0.
+func (c *Client) DomainDelThrottleGroup(ctx context.Context, dom NonnullDomain, group String, flags libvirt.DomainModificationImpact) error {
+	args := DomainDelThrottleGroupArgs{
+		Dom:   dom,
+		Flags: uint32(flags),
+		Group: group,
+	}
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcDomainDelThrottleGroup),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+// DomainAnnounceInterface calls REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE, libvirt's virDomainAnnounceInterface
+// (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAnnounceInterface).
+// Since libvirt 12.5.0.
+func (c *Client) DomainAnnounceInterface(ctx context.Context, dom NonnullDomain, device String, params []TypedParam, flags uint32) error {
+	args := DomainAnnounceInterfaceArgs{
+		Device: device,
+		Dom:    dom,
+		Flags:  flags,
+		Params: params,
+	}
+	if err := c.caller.Call(ctx, rpc.Procedure{
+		Number:  int32(ProcDomainAnnounceInterface),
+		Program: Program,
+		Version: ProtocolVersion,
+	}, &args, nil); err != nil {
+		return err
+	}
+	return nil
 }
 
 /*
@@ -12616,6 +14522,20 @@ type Handler interface {
 	NetworkSetMetadata(ctx context.Context, args *NetworkSetMetadataArgs) error
 	// NetworkGetMetadata serves REMOTE_PROC_NETWORK_GET_METADATA.
 	NetworkGetMetadata(ctx context.Context, args *NetworkGetMetadataArgs) (*NetworkGetMetadataRet, error)
+	// NodeDeviceUpdate serves REMOTE_PROC_NODE_DEVICE_UPDATE.
+	NodeDeviceUpdate(ctx context.Context, args *NodeDeviceUpdateArgs) error
+	// DomainGraphicsReload serves REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD.
+	DomainGraphicsReload(ctx context.Context, args *DomainGraphicsReloadArgs) error
+	// DomainGetAutostartOnce serves REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE.
+	DomainGetAutostartOnce(ctx context.Context, args *DomainGetAutostartOnceArgs) (*DomainGetAutostartOnceRet, error)
+	// DomainSetAutostartOnce serves REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE.
+	DomainSetAutostartOnce(ctx context.Context, args *DomainSetAutostartOnceArgs) error
+	// DomainSetThrottleGroup serves REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP.
+	DomainSetThrottleGroup(ctx context.Context, args *DomainSetThrottleGroupArgs) error
+	// DomainDelThrottleGroup serves REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP.
+	DomainDelThrottleGroup(ctx context.Context, args *DomainDelThrottleGroupArgs) error
+	// DomainAnnounceInterface serves REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE.
+	DomainAnnounceInterface(ctx context.Context, args *DomainAnnounceInterfaceArgs) error
 }
 
 // UnimplementedHandler answers every procedure with libvirt's "not supported" error.
@@ -14589,6 +16509,41 @@ func (UnimplementedHandler) NetworkSetMetadata(ctx context.Context, args *Networ
 // NetworkGetMetadata answers that REMOTE_PROC_NETWORK_GET_METADATA is not supported.
 func (UnimplementedHandler) NetworkGetMetadata(ctx context.Context, args *NetworkGetMetadataArgs) (*NetworkGetMetadataRet, error) {
 	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_GET_METADATA")
+}
+
+// NodeDeviceUpdate answers that REMOTE_PROC_NODE_DEVICE_UPDATE is not supported.
+func (UnimplementedHandler) NodeDeviceUpdate(ctx context.Context, args *NodeDeviceUpdateArgs) error {
+	return rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_UPDATE")
+}
+
+// DomainGraphicsReload answers that REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD is not supported.
+func (UnimplementedHandler) DomainGraphicsReload(ctx context.Context, args *DomainGraphicsReloadArgs) error {
+	return rpc.Unsupported("REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD")
+}
+
+// DomainGetAutostartOnce answers that REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE is not supported.
+func (UnimplementedHandler) DomainGetAutostartOnce(ctx context.Context, args *DomainGetAutostartOnceArgs) (*DomainGetAutostartOnceRet, error) {
+	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE")
+}
+
+// DomainSetAutostartOnce answers that REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE is not supported.
+func (UnimplementedHandler) DomainSetAutostartOnce(ctx context.Context, args *DomainSetAutostartOnceArgs) error {
+	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE")
+}
+
+// DomainSetThrottleGroup answers that REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP is not supported.
+func (UnimplementedHandler) DomainSetThrottleGroup(ctx context.Context, args *DomainSetThrottleGroupArgs) error {
+	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP")
+}
+
+// DomainDelThrottleGroup answers that REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP is not supported.
+func (UnimplementedHandler) DomainDelThrottleGroup(ctx context.Context, args *DomainDelThrottleGroupArgs) error {
+	return rpc.Unsupported("REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP")
+}
+
+// DomainAnnounceInterface answers that REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE is not supported.
+func (UnimplementedHandler) DomainAnnounceInterface(ctx context.Context, args *DomainAnnounceInterfaceArgs) error {
+	return rpc.Unsupported("REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE")
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
@@ -18668,6 +20623,55 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 			ret = new(NetworkGetMetadataRet)
 		}
 		return ret.AppendXDR(out)
+	case int32(ProcNodeDeviceUpdate):
+		a := new(NodeDeviceUpdateArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		return out, h.NodeDeviceUpdate(ctx, a)
+	case int32(ProcDomainGraphicsReload):
+		a := new(DomainGraphicsReloadArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		return out, h.DomainGraphicsReload(ctx, a)
+	case int32(ProcDomainGetAutostartOnce):
+		a := new(DomainGetAutostartOnceArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		ret, err := h.DomainGetAutostartOnce(ctx, a)
+		if err != nil {
+			return out, err
+		}
+		if ret == nil {
+			ret = new(DomainGetAutostartOnceRet)
+		}
+		return ret.AppendXDR(out)
+	case int32(ProcDomainSetAutostartOnce):
+		a := new(DomainSetAutostartOnceArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		return out, h.DomainSetAutostartOnce(ctx, a)
+	case int32(ProcDomainSetThrottleGroup):
+		a := new(DomainSetThrottleGroupArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		return out, h.DomainSetThrottleGroup(ctx, a)
+	case int32(ProcDomainDelThrottleGroup):
+		a := new(DomainDelThrottleGroupArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		return out, h.DomainDelThrottleGroup(ctx, a)
+	case int32(ProcDomainAnnounceInterface):
+		a := new(DomainAnnounceInterfaceArgs)
+		if err := a.UnmarshalBinary(args); err != nil {
+			return out, err
+		}
+		return out, h.DomainAnnounceInterface(ctx, a)
 	default:
 		return out, rpc.UnknownProcedure(proc)
 	}
@@ -18834,6 +20838,15 @@ func DecodeEvent(n int32, payload []byte) (xdr.Codec, error) {
 		return v, v.UnmarshalBinary(payload)
 	case int32(ProcNetworkEventCallbackMetadataChange):
 		v := new(NetworkEventCallbackMetadataChangeMsg)
+		return v, v.UnmarshalBinary(payload)
+	case int32(ProcDomainEventNicMACChange):
+		v := new(DomainEventNicMACChangeMsg)
+		return v, v.UnmarshalBinary(payload)
+	case int32(ProcDomainEventVCPURemoved):
+		v := new(DomainEventVCPURemovedMsg)
+		return v, v.UnmarshalBinary(payload)
+	case int32(ProcDomainEventCallbackChannelLifecycle):
+		v := new(DomainEventCallbackChannelLifecycleMsg)
 		return v, v.UnmarshalBinary(payload)
 	default:
 		return nil, fmt.Errorf("remote_program: procedure %d is not an event", n)
@@ -19578,6 +21591,20 @@ func NewArgs(n int32) xdr.Codec {
 		return new(NetworkSetMetadataArgs)
 	case int32(ProcNetworkGetMetadata):
 		return new(NetworkGetMetadataArgs)
+	case int32(ProcNodeDeviceUpdate):
+		return new(NodeDeviceUpdateArgs)
+	case int32(ProcDomainGraphicsReload):
+		return new(DomainGraphicsReloadArgs)
+	case int32(ProcDomainGetAutostartOnce):
+		return new(DomainGetAutostartOnceArgs)
+	case int32(ProcDomainSetAutostartOnce):
+		return new(DomainSetAutostartOnceArgs)
+	case int32(ProcDomainSetThrottleGroup):
+		return new(DomainSetThrottleGroupArgs)
+	case int32(ProcDomainDelThrottleGroup):
+		return new(DomainDelThrottleGroupArgs)
+	case int32(ProcDomainAnnounceInterface):
+		return new(DomainAnnounceInterfaceArgs)
 	}
 	return nil
 }
@@ -20188,6 +22215,14 @@ func NewRet(n int32) xdr.Codec {
 		return new(NetworkGetMetadataRet)
 	case int32(ProcNetworkEventCallbackMetadataChange):
 		return new(NetworkEventCallbackMetadataChangeMsg)
+	case int32(ProcDomainGetAutostartOnce):
+		return new(DomainGetAutostartOnceRet)
+	case int32(ProcDomainEventNicMACChange):
+		return new(DomainEventNicMACChangeMsg)
+	case int32(ProcDomainEventVCPURemoved):
+		return new(DomainEventVCPURemovedMsg)
+	case int32(ProcDomainEventCallbackChannelLifecycle):
+		return new(DomainEventCallbackChannelLifecycleMsg)
 	}
 	return nil
 }

@@ -110,6 +110,8 @@ const (
 	DomainMigrateParamListMax = 64
 	// DomainSaveParamsMax is REMOTE_DOMAIN_SAVE_PARAMS_MAX.
 	DomainSaveParamsMax = 64
+	// DomainAnnounceInterfaceParamsMax is REMOTE_DOMAIN_ANNOUNCE_INTERFACE_PARAMS_MAX.
+	DomainAnnounceInterfaceParamsMax = 16
 	// DomainJobStatsMax is REMOTE_DOMAIN_JOB_STATS_MAX.
 	DomainJobStatsMax = 64
 	// ConnectCPUModelsMax is REMOTE_CONNECT_CPU_MODELS_MAX.
@@ -10818,10 +10820,10 @@ func (v *DomainGetXMLDescRet) UnmarshalBinary(b []byte) error {
 
 // DomainMigratePrepareArgs is the XDR struct remote_domain_migrate_prepare_args.
 type DomainMigratePrepareArgs struct {
-	URIIn    String
-	Flags    uint64
-	Dname    String
-	Resource uint64
+	URIIn     String
+	Flags     uint64
+	Dname     String
+	Bandwidth uint64
 }
 
 // XDRSize returns the length of the XDR encoding.
@@ -10858,7 +10860,7 @@ func (v *DomainMigratePrepareArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "dname"), "DomainMigratePrepareArgs")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Resource))
+	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
 	return b, nil
 }
 
@@ -10925,9 +10927,9 @@ func (v *DomainMigratePrepareArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		}
 	}
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "resource")
+		return off, xdr.Field(xdr.ErrShort, "bandwidth")
 	}
-	v.Resource = xdr.Uint64(b[off:])
+	v.Bandwidth = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
 }
@@ -11046,12 +11048,12 @@ func (v *DomainMigratePrepareRet) UnmarshalBinary(b []byte) error {
 
 // DomainMigratePerformArgs is the XDR struct remote_domain_migrate_perform_args.
 type DomainMigratePerformArgs struct {
-	Dom      NonnullDomain
-	Cookie   []byte
-	URI      NonnullString
-	Flags    uint64
-	Dname    String
-	Resource uint64
+	Dom       NonnullDomain
+	Cookie    []byte
+	URI       NonnullString
+	Flags     uint64
+	Dname     String
+	Bandwidth uint64
 }
 
 // XDRSize returns the length of the XDR encoding.
@@ -11092,7 +11094,7 @@ func (v *DomainMigratePerformArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "dname"), "DomainMigratePerformArgs")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Resource))
+	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
 	return b, nil
 }
 
@@ -11161,9 +11163,9 @@ func (v *DomainMigratePerformArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		}
 	}
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "resource")
+		return off, xdr.Field(xdr.ErrShort, "bandwidth")
 	}
-	v.Resource = xdr.Uint64(b[off:])
+	v.Bandwidth = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
 }
@@ -11351,11 +11353,11 @@ func (v *DomainMigrateFinishRet) UnmarshalBinary(b []byte) error {
 
 // DomainMigratePrepare2Args is the XDR struct remote_domain_migrate_prepare2_args.
 type DomainMigratePrepare2Args struct {
-	URIIn    String
-	Flags    uint64
-	Dname    String
-	Resource uint64
-	DomXML   NonnullString
+	URIIn     String
+	Flags     uint64
+	Dname     String
+	Bandwidth uint64
+	DomXML    NonnullString
 }
 
 // XDRSize returns the length of the XDR encoding.
@@ -11393,7 +11395,7 @@ func (v *DomainMigratePrepare2Args) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "dname"), "DomainMigratePrepare2Args")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Resource))
+	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
 	b, err = xdr.AppendString(b, string(v.DomXML), 4194304)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom_xml"), "DomainMigratePrepare2Args")
@@ -11464,9 +11466,9 @@ func (v *DomainMigratePrepare2Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		}
 	}
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "resource")
+		return off, xdr.Field(xdr.ErrShort, "bandwidth")
 	}
-	v.Resource = xdr.Uint64(b[off:])
+	v.Bandwidth = xdr.Uint64(b[off:])
 	off += 8
 	{
 		n, err := d.ConsumeStringInto(&v.DomXML, b[off:], 4194304)
@@ -30762,10 +30764,10 @@ func (v *SecretLookupByUsageRet) UnmarshalBinary(b []byte) error {
 
 // DomainMigratePrepareTunnelArgs is the XDR struct remote_domain_migrate_prepare_tunnel_args.
 type DomainMigratePrepareTunnelArgs struct {
-	Flags    uint64
-	Dname    String
-	Resource uint64
-	DomXML   NonnullString
+	Flags     uint64
+	Dname     String
+	Bandwidth uint64
+	DomXML    NonnullString
 }
 
 // XDRSize returns the length of the XDR encoding.
@@ -30792,7 +30794,7 @@ func (v *DomainMigratePrepareTunnelArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "dname"), "DomainMigratePrepareTunnelArgs")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Resource))
+	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
 	b, err = xdr.AppendString(b, string(v.DomXML), 4194304)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom_xml"), "DomainMigratePrepareTunnelArgs")
@@ -30844,9 +30846,9 @@ func (v *DomainMigratePrepareTunnelArgs) consume(b []byte, d *xdr.Decoder) (int,
 		}
 	}
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "resource")
+		return off, xdr.Field(xdr.ErrShort, "bandwidth")
 	}
-	v.Resource = xdr.Uint64(b[off:])
+	v.Bandwidth = xdr.Uint64(b[off:])
 	off += 8
 	{
 		n, err := d.ConsumeStringInto(&v.DomXML, b[off:], 4194304)
@@ -39289,11 +39291,11 @@ func (v *DomainGetStateRet) UnmarshalBinary(b []byte) error {
 
 // DomainMigrateBegin3Args is the XDR struct remote_domain_migrate_begin3_args.
 type DomainMigrateBegin3Args struct {
-	Dom      NonnullDomain
-	Xmlin    String
-	Flags    uint64
-	Dname    String
-	Resource uint64
+	Dom       NonnullDomain
+	Xmlin     String
+	Flags     uint64
+	Dname     String
+	Bandwidth uint64
 }
 
 // XDRSize returns the length of the XDR encoding.
@@ -39335,7 +39337,7 @@ func (v *DomainMigrateBegin3Args) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "dname"), "DomainMigrateBegin3Args")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Resource))
+	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
 	return b, nil
 }
 
@@ -39409,9 +39411,9 @@ func (v *DomainMigrateBegin3Args) consume(b []byte, d *xdr.Decoder) (int, error)
 		}
 	}
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "resource")
+		return off, xdr.Field(xdr.ErrShort, "bandwidth")
 	}
-	v.Resource = xdr.Uint64(b[off:])
+	v.Bandwidth = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
 }
@@ -39512,12 +39514,12 @@ func (v *DomainMigrateBegin3Ret) UnmarshalBinary(b []byte) error {
 
 // DomainMigratePrepare3Args is the XDR struct remote_domain_migrate_prepare3_args.
 type DomainMigratePrepare3Args struct {
-	CookieIn []byte
-	URIIn    String
-	Flags    uint64
-	Dname    String
-	Resource uint64
-	DomXML   NonnullString
+	CookieIn  []byte
+	URIIn     String
+	Flags     uint64
+	Dname     String
+	Bandwidth uint64
+	DomXML    NonnullString
 }
 
 // XDRSize returns the length of the XDR encoding.
@@ -39560,7 +39562,7 @@ func (v *DomainMigratePrepare3Args) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "dname"), "DomainMigratePrepare3Args")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Resource))
+	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
 	b, err = xdr.AppendString(b, string(v.DomXML), 4194304)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom_xml"), "DomainMigratePrepare3Args")
@@ -39638,9 +39640,9 @@ func (v *DomainMigratePrepare3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		}
 	}
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "resource")
+		return off, xdr.Field(xdr.ErrShort, "bandwidth")
 	}
-	v.Resource = xdr.Uint64(b[off:])
+	v.Bandwidth = xdr.Uint64(b[off:])
 	off += 8
 	{
 		n, err := d.ConsumeStringInto(&v.DomXML, b[off:], 4194304)
@@ -39766,11 +39768,11 @@ func (v *DomainMigratePrepare3Ret) UnmarshalBinary(b []byte) error {
 
 // DomainMigratePrepareTunnel3Args is the XDR struct remote_domain_migrate_prepare_tunnel3_args.
 type DomainMigratePrepareTunnel3Args struct {
-	CookieIn []byte
-	Flags    uint64
-	Dname    String
-	Resource uint64
-	DomXML   NonnullString
+	CookieIn  []byte
+	Flags     uint64
+	Dname     String
+	Bandwidth uint64
+	DomXML    NonnullString
 }
 
 // XDRSize returns the length of the XDR encoding.
@@ -39802,7 +39804,7 @@ func (v *DomainMigratePrepareTunnel3Args) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "dname"), "DomainMigratePrepareTunnel3Args")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Resource))
+	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
 	b, err = xdr.AppendString(b, string(v.DomXML), 4194304)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom_xml"), "DomainMigratePrepareTunnel3Args")
@@ -39861,9 +39863,9 @@ func (v *DomainMigratePrepareTunnel3Args) consume(b []byte, d *xdr.Decoder) (int
 		}
 	}
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "resource")
+		return off, xdr.Field(xdr.ErrShort, "bandwidth")
 	}
-	v.Resource = xdr.Uint64(b[off:])
+	v.Bandwidth = xdr.Uint64(b[off:])
 	off += 8
 	{
 		n, err := d.ConsumeStringInto(&v.DomXML, b[off:], 4194304)
@@ -39958,14 +39960,14 @@ func (v *DomainMigratePrepareTunnel3Ret) UnmarshalBinary(b []byte) error {
 
 // DomainMigratePerform3Args is the XDR struct remote_domain_migrate_perform3_args.
 type DomainMigratePerform3Args struct {
-	Dom      NonnullDomain
-	Xmlin    String
-	CookieIn []byte
-	Dconnuri String
-	URI      String
-	Flags    uint64
-	Dname    String
-	Resource uint64
+	Dom       NonnullDomain
+	Xmlin     String
+	CookieIn  []byte
+	Dconnuri  String
+	URI       String
+	Flags     uint64
+	Dname     String
+	Bandwidth uint64
 }
 
 // XDRSize returns the length of the XDR encoding.
@@ -40034,7 +40036,7 @@ func (v *DomainMigratePerform3Args) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "dname"), "DomainMigratePerform3Args")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Resource))
+	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
 	return b, nil
 }
 
@@ -40153,9 +40155,9 @@ func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 		}
 	}
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "resource")
+		return off, xdr.Field(xdr.ErrShort, "bandwidth")
 	}
-	v.Resource = xdr.Uint64(b[off:])
+	v.Bandwidth = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
 }
@@ -55793,6 +55795,1032 @@ func (v *DomainFDAssociateArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
 
+// NodeDeviceUpdateArgs is the XDR struct remote_node_device_update_args.
+type NodeDeviceUpdateArgs struct {
+	Name    NonnullString
+	XMLDesc NonnullString
+	Flags   uint32
+}
+
+// XDRSize returns the length of the XDR encoding.
+func (v *NodeDeviceUpdateArgs) XDRSize() int {
+	n := 0
+	n += xdr.SizeOpaque(len(v.Name))
+	n += xdr.SizeOpaque(len(v.XMLDesc))
+	n += 4
+	return n
+}
+
+// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+func (v *NodeDeviceUpdateArgs) AppendXDR(b []byte) ([]byte, error) {
+	var err error
+	b, err = xdr.AppendString(b, string(v.Name), 4194304)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceUpdateArgs")
+	}
+	b, err = xdr.AppendString(b, string(v.XMLDesc), 4194304)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "xml_desc"), "NodeDeviceUpdateArgs")
+	}
+	b = xdr.AppendUint32(b, uint32(v.Flags))
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
+func (v *NodeDeviceUpdateArgs) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *NodeDeviceUpdateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
+	if err != nil {
+		return n, xdr.Named(err, "NodeDeviceUpdateArgs")
+	}
+	return n, nil
+}
+func (v *NodeDeviceUpdateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
+	off := 0
+	{
+		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
+		if err != nil {
+			return off, xdr.Field(err, "name")
+		}
+		off += n
+	}
+	{
+		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
+		if err != nil {
+			return off, xdr.Field(err, "xml_desc")
+		}
+		off += n
+	}
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "flags")
+	}
+	v.Flags = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
+// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+func (v *NodeDeviceUpdateArgs) AppendBinary(b []byte) ([]byte, error) {
+	return v.AppendXDR(b)
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+func (v *NodeDeviceUpdateArgs) MarshalBinary() ([]byte, error) {
+	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+func (v *NodeDeviceUpdateArgs) UnmarshalBinary(b []byte) error {
+	return xdr.Unmarshal(b, v)
+}
+
+// DomainGraphicsReloadArgs is the XDR struct remote_domain_graphics_reload_args.
+type DomainGraphicsReloadArgs struct {
+	Dom   NonnullDomain
+	Type  uint32
+	Flags uint32
+}
+
+// XDRSize returns the length of the XDR encoding.
+func (v *DomainGraphicsReloadArgs) XDRSize() int {
+	n := 0
+	n += v.Dom.XDRSize()
+	n += 4
+	n += 4
+	return n
+}
+
+// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+func (v *DomainGraphicsReloadArgs) AppendXDR(b []byte) ([]byte, error) {
+	var err error
+	b, err = v.Dom.AppendXDR(b)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGraphicsReloadArgs")
+	}
+	b = xdr.AppendUint32(b, uint32(v.Type))
+	b = xdr.AppendUint32(b, uint32(v.Flags))
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
+func (v *DomainGraphicsReloadArgs) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGraphicsReloadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
+	if err != nil {
+		return n, xdr.Named(err, "DomainGraphicsReloadArgs")
+	}
+	return n, nil
+}
+func (v *DomainGraphicsReloadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
+	off := 0
+	{
+		n, err := v.Dom.consume(b[off:], d)
+		if err != nil {
+			return off, xdr.Field(err, "dom")
+		}
+		off += n
+	}
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "type")
+	}
+	v.Type = xdr.Uint32(b[off:])
+	off += 4
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "flags")
+	}
+	v.Flags = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
+// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+func (v *DomainGraphicsReloadArgs) AppendBinary(b []byte) ([]byte, error) {
+	return v.AppendXDR(b)
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+func (v *DomainGraphicsReloadArgs) MarshalBinary() ([]byte, error) {
+	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+func (v *DomainGraphicsReloadArgs) UnmarshalBinary(b []byte) error {
+	return xdr.Unmarshal(b, v)
+}
+
+// DomainGetAutostartOnceArgs is the XDR struct remote_domain_get_autostart_once_args.
+type DomainGetAutostartOnceArgs struct {
+	Dom NonnullDomain
+}
+
+// XDRSize returns the length of the XDR encoding.
+func (v *DomainGetAutostartOnceArgs) XDRSize() int {
+	n := 0
+	n += v.Dom.XDRSize()
+	return n
+}
+
+// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+func (v *DomainGetAutostartOnceArgs) AppendXDR(b []byte) ([]byte, error) {
+	var err error
+	b, err = v.Dom.AppendXDR(b)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetAutostartOnceArgs")
+	}
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
+func (v *DomainGetAutostartOnceArgs) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetAutostartOnceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
+	if err != nil {
+		return n, xdr.Named(err, "DomainGetAutostartOnceArgs")
+	}
+	return n, nil
+}
+func (v *DomainGetAutostartOnceArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
+	off := 0
+	{
+		n, err := v.Dom.consume(b[off:], d)
+		if err != nil {
+			return off, xdr.Field(err, "dom")
+		}
+		off += n
+	}
+	return off, nil
+}
+
+// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+func (v *DomainGetAutostartOnceArgs) AppendBinary(b []byte) ([]byte, error) {
+	return v.AppendXDR(b)
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+func (v *DomainGetAutostartOnceArgs) MarshalBinary() ([]byte, error) {
+	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+func (v *DomainGetAutostartOnceArgs) UnmarshalBinary(b []byte) error {
+	return xdr.Unmarshal(b, v)
+}
+
+// DomainGetAutostartOnceRet is the XDR struct remote_domain_get_autostart_once_ret.
+type DomainGetAutostartOnceRet struct {
+	Autostart int32
+}
+
+// XDRSize returns the length of the XDR encoding.
+func (v *DomainGetAutostartOnceRet) XDRSize() int {
+	return 4
+}
+
+// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+func (v *DomainGetAutostartOnceRet) AppendXDR(b []byte) ([]byte, error) {
+	b = xdr.AppendInt32(b, int32(v.Autostart))
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
+func (v *DomainGetAutostartOnceRet) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainGetAutostartOnceRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
+	if err != nil {
+		return n, xdr.Named(err, "DomainGetAutostartOnceRet")
+	}
+	return n, nil
+}
+func (v *DomainGetAutostartOnceRet) consume(b []byte, d *xdr.Decoder) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "autostart")
+	}
+	v.Autostart = xdr.Int32(b[off:])
+	off += 4
+	return off, nil
+}
+
+// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+func (v *DomainGetAutostartOnceRet) AppendBinary(b []byte) ([]byte, error) {
+	return v.AppendXDR(b)
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+func (v *DomainGetAutostartOnceRet) MarshalBinary() ([]byte, error) {
+	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+func (v *DomainGetAutostartOnceRet) UnmarshalBinary(b []byte) error {
+	return xdr.Unmarshal(b, v)
+}
+
+// DomainSetAutostartOnceArgs is the XDR struct remote_domain_set_autostart_once_args.
+type DomainSetAutostartOnceArgs struct {
+	Dom       NonnullDomain
+	Autostart int32
+}
+
+// XDRSize returns the length of the XDR encoding.
+func (v *DomainSetAutostartOnceArgs) XDRSize() int {
+	n := 0
+	n += v.Dom.XDRSize()
+	n += 4
+	return n
+}
+
+// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+func (v *DomainSetAutostartOnceArgs) AppendXDR(b []byte) ([]byte, error) {
+	var err error
+	b, err = v.Dom.AppendXDR(b)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetAutostartOnceArgs")
+	}
+	b = xdr.AppendInt32(b, int32(v.Autostart))
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
+func (v *DomainSetAutostartOnceArgs) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetAutostartOnceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
+	if err != nil {
+		return n, xdr.Named(err, "DomainSetAutostartOnceArgs")
+	}
+	return n, nil
+}
+func (v *DomainSetAutostartOnceArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
+	off := 0
+	{
+		n, err := v.Dom.consume(b[off:], d)
+		if err != nil {
+			return off, xdr.Field(err, "dom")
+		}
+		off += n
+	}
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "autostart")
+	}
+	v.Autostart = xdr.Int32(b[off:])
+	off += 4
+	return off, nil
+}
+
+// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+func (v *DomainSetAutostartOnceArgs) AppendBinary(b []byte) ([]byte, error) {
+	return v.AppendXDR(b)
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+func (v *DomainSetAutostartOnceArgs) MarshalBinary() ([]byte, error) {
+	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+func (v *DomainSetAutostartOnceArgs) UnmarshalBinary(b []byte) error {
+	return xdr.Unmarshal(b, v)
+}
+
+// DomainSetThrottleGroupArgs is the XDR struct remote_domain_set_throttle_group_args.
+type DomainSetThrottleGroupArgs struct {
+	Dom    NonnullDomain
+	Group  NonnullString
+	Params []TypedParam
+	Flags  uint32
+}
+
+// XDRSize returns the length of the XDR encoding.
+func (v *DomainSetThrottleGroupArgs) XDRSize() int {
+	n := 0
+	n += v.Dom.XDRSize()
+	n += xdr.SizeOpaque(len(v.Group))
+	n += 4
+	for i := range v.Params {
+		n += v.Params[i].XDRSize()
+	}
+	n += 4
+	return n
+}
+
+// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+func (v *DomainSetThrottleGroupArgs) AppendXDR(b []byte) ([]byte, error) {
+	var err error
+	b, err = v.Dom.AppendXDR(b)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetThrottleGroupArgs")
+	}
+	b, err = xdr.AppendString(b, string(v.Group), 4194304)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "group"), "DomainSetThrottleGroupArgs")
+	}
+	b, err = xdr.AppendCount(b, len(v.Params), 32)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "params"), "DomainSetThrottleGroupArgs")
+	}
+	for i := range v.Params {
+		b, err = v.Params[i].AppendXDR(b)
+		if err != nil {
+			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainSetThrottleGroupArgs")
+		}
+	}
+	b = xdr.AppendUint32(b, uint32(v.Flags))
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
+func (v *DomainSetThrottleGroupArgs) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainSetThrottleGroupArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
+	if err != nil {
+		return n, xdr.Named(err, "DomainSetThrottleGroupArgs")
+	}
+	return n, nil
+}
+func (v *DomainSetThrottleGroupArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
+	off := 0
+	{
+		n, err := v.Dom.consume(b[off:], d)
+		if err != nil {
+			return off, xdr.Field(err, "dom")
+		}
+		off += n
+	}
+	{
+		n, err := d.ConsumeStringInto(&v.Group, b[off:], 4194304)
+		if err != nil {
+			return off, xdr.Field(err, "group")
+		}
+		off += n
+	}
+	{
+		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
+		if err != nil {
+			return off, xdr.Field(err, "params")
+		}
+		off += 4
+		v.Params = xdr.Resize(v.Params, cnt)
+		for i := range v.Params {
+			{
+				n, err := v.Params[i].consume(b[off:], d)
+				if err != nil {
+					return off, xdr.Field(xdr.Index(err, i), "params")
+				}
+				off += n
+			}
+		}
+	}
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "flags")
+	}
+	v.Flags = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
+// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+func (v *DomainSetThrottleGroupArgs) AppendBinary(b []byte) ([]byte, error) {
+	return v.AppendXDR(b)
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+func (v *DomainSetThrottleGroupArgs) MarshalBinary() ([]byte, error) {
+	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+func (v *DomainSetThrottleGroupArgs) UnmarshalBinary(b []byte) error {
+	return xdr.Unmarshal(b, v)
+}
+
+// DomainDelThrottleGroupArgs is the XDR struct remote_domain_del_throttle_group_args.
+type DomainDelThrottleGroupArgs struct {
+	Dom   NonnullDomain
+	Group String
+	Flags uint32
+}
+
+// XDRSize returns the length of the XDR encoding.
+func (v *DomainDelThrottleGroupArgs) XDRSize() int {
+	n := 0
+	n += v.Dom.XDRSize()
+	n += 4
+	if v.Group != nil {
+		n += xdr.SizeOpaque(len((*v.Group)))
+	}
+	n += 4
+	return n
+}
+
+// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+func (v *DomainDelThrottleGroupArgs) AppendXDR(b []byte) ([]byte, error) {
+	var err error
+	b, err = v.Dom.AppendXDR(b)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "dom"), "DomainDelThrottleGroupArgs")
+	}
+	b = xdr.AppendBool(b, v.Group != nil)
+	if v.Group != nil {
+		b, err = xdr.AppendString(b, string((*v.Group)), 4194304)
+		if err != nil {
+			return b, xdr.Named(xdr.Field(err, "group"), "DomainDelThrottleGroupArgs")
+		}
+	}
+	b = xdr.AppendUint32(b, uint32(v.Flags))
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
+func (v *DomainDelThrottleGroupArgs) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainDelThrottleGroupArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
+	if err != nil {
+		return n, xdr.Named(err, "DomainDelThrottleGroupArgs")
+	}
+	return n, nil
+}
+func (v *DomainDelThrottleGroupArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
+	off := 0
+	{
+		n, err := v.Dom.consume(b[off:], d)
+		if err != nil {
+			return off, xdr.Field(err, "dom")
+		}
+		off += n
+	}
+	{
+		present, n, err := d.ConsumeBool(b[off:])
+		if err != nil {
+			return off, xdr.Field(err, "group")
+		}
+		off += n
+		if present {
+			v.Group = new(NonnullString)
+			{
+				n, err := d.ConsumeStringInto(v.Group, b[off:], 4194304)
+				if err != nil {
+					return off, xdr.Field(err, "group")
+				}
+				off += n
+			}
+		} else {
+			v.Group = nil
+		}
+	}
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "flags")
+	}
+	v.Flags = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
+// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+func (v *DomainDelThrottleGroupArgs) AppendBinary(b []byte) ([]byte, error) {
+	return v.AppendXDR(b)
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+func (v *DomainDelThrottleGroupArgs) MarshalBinary() ([]byte, error) {
+	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+func (v *DomainDelThrottleGroupArgs) UnmarshalBinary(b []byte) error {
+	return xdr.Unmarshal(b, v)
+}
+
+// DomainEventNicMACChangeMsg is the XDR struct remote_domain_event_nic_mac_change_msg.
+type DomainEventNicMACChangeMsg struct {
+	CallbackID int32
+	Dom        NonnullDomain
+	Alias      NonnullString
+	OldMAC     NonnullString
+	NewMAC     NonnullString
+}
+
+// XDRSize returns the length of the XDR encoding.
+func (v *DomainEventNicMACChangeMsg) XDRSize() int {
+	n := 0
+	n += 4
+	n += v.Dom.XDRSize()
+	n += xdr.SizeOpaque(len(v.Alias))
+	n += xdr.SizeOpaque(len(v.OldMAC))
+	n += xdr.SizeOpaque(len(v.NewMAC))
+	return n
+}
+
+// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+func (v *DomainEventNicMACChangeMsg) AppendXDR(b []byte) ([]byte, error) {
+	var err error
+	b = xdr.AppendInt32(b, int32(v.CallbackID))
+	b, err = v.Dom.AppendXDR(b)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventNicMACChangeMsg")
+	}
+	b, err = xdr.AppendString(b, string(v.Alias), 4194304)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "alias"), "DomainEventNicMACChangeMsg")
+	}
+	b, err = xdr.AppendString(b, string(v.OldMAC), 4194304)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "oldMAC"), "DomainEventNicMACChangeMsg")
+	}
+	b, err = xdr.AppendString(b, string(v.NewMAC), 4194304)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "newMAC"), "DomainEventNicMACChangeMsg")
+	}
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
+func (v *DomainEventNicMACChangeMsg) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventNicMACChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
+	if err != nil {
+		return n, xdr.Named(err, "DomainEventNicMACChangeMsg")
+	}
+	return n, nil
+}
+func (v *DomainEventNicMACChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "callbackID")
+	}
+	v.CallbackID = xdr.Int32(b[off:])
+	off += 4
+	{
+		n, err := v.Dom.consume(b[off:], d)
+		if err != nil {
+			return off, xdr.Field(err, "dom")
+		}
+		off += n
+	}
+	{
+		n, err := d.ConsumeStringInto(&v.Alias, b[off:], 4194304)
+		if err != nil {
+			return off, xdr.Field(err, "alias")
+		}
+		off += n
+	}
+	{
+		n, err := d.ConsumeStringInto(&v.OldMAC, b[off:], 4194304)
+		if err != nil {
+			return off, xdr.Field(err, "oldMAC")
+		}
+		off += n
+	}
+	{
+		n, err := d.ConsumeStringInto(&v.NewMAC, b[off:], 4194304)
+		if err != nil {
+			return off, xdr.Field(err, "newMAC")
+		}
+		off += n
+	}
+	return off, nil
+}
+
+// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+func (v *DomainEventNicMACChangeMsg) AppendBinary(b []byte) ([]byte, error) {
+	return v.AppendXDR(b)
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+func (v *DomainEventNicMACChangeMsg) MarshalBinary() ([]byte, error) {
+	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+func (v *DomainEventNicMACChangeMsg) UnmarshalBinary(b []byte) error {
+	return xdr.Unmarshal(b, v)
+}
+
+// DomainEventVCPURemovedMsg is the XDR struct remote_domain_event_vcpu_removed_msg.
+type DomainEventVCPURemovedMsg struct {
+	CallbackID int32
+	Dom        NonnullDomain
+	Vcpuid     uint32
+}
+
+// XDRSize returns the length of the XDR encoding.
+func (v *DomainEventVCPURemovedMsg) XDRSize() int {
+	n := 0
+	n += 4
+	n += v.Dom.XDRSize()
+	n += 4
+	return n
+}
+
+// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+func (v *DomainEventVCPURemovedMsg) AppendXDR(b []byte) ([]byte, error) {
+	var err error
+	b = xdr.AppendInt32(b, int32(v.CallbackID))
+	b, err = v.Dom.AppendXDR(b)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventVCPURemovedMsg")
+	}
+	b = xdr.AppendUint32(b, uint32(v.Vcpuid))
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
+func (v *DomainEventVCPURemovedMsg) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventVCPURemovedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
+	if err != nil {
+		return n, xdr.Named(err, "DomainEventVCPURemovedMsg")
+	}
+	return n, nil
+}
+func (v *DomainEventVCPURemovedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "callbackID")
+	}
+	v.CallbackID = xdr.Int32(b[off:])
+	off += 4
+	{
+		n, err := v.Dom.consume(b[off:], d)
+		if err != nil {
+			return off, xdr.Field(err, "dom")
+		}
+		off += n
+	}
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "vcpuid")
+	}
+	v.Vcpuid = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
+// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+func (v *DomainEventVCPURemovedMsg) AppendBinary(b []byte) ([]byte, error) {
+	return v.AppendXDR(b)
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+func (v *DomainEventVCPURemovedMsg) MarshalBinary() ([]byte, error) {
+	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+func (v *DomainEventVCPURemovedMsg) UnmarshalBinary(b []byte) error {
+	return xdr.Unmarshal(b, v)
+}
+
+// DomainEventCallbackChannelLifecycleMsg is the XDR struct remote_domain_event_callback_channel_lifecycle_msg.
+type DomainEventCallbackChannelLifecycleMsg struct {
+	CallbackID  int32
+	Dom         NonnullDomain
+	ChannelName NonnullString
+	State       int32
+	Reason      int32
+}
+
+// XDRSize returns the length of the XDR encoding.
+func (v *DomainEventCallbackChannelLifecycleMsg) XDRSize() int {
+	n := 0
+	n += 4
+	n += v.Dom.XDRSize()
+	n += xdr.SizeOpaque(len(v.ChannelName))
+	n += 4
+	n += 4
+	return n
+}
+
+// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+func (v *DomainEventCallbackChannelLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
+	var err error
+	b = xdr.AppendInt32(b, int32(v.CallbackID))
+	b, err = v.Dom.AppendXDR(b)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventCallbackChannelLifecycleMsg")
+	}
+	b, err = xdr.AppendString(b, string(v.ChannelName), 4194304)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "channelName"), "DomainEventCallbackChannelLifecycleMsg")
+	}
+	b = xdr.AppendInt32(b, int32(v.State))
+	b = xdr.AppendInt32(b, int32(v.Reason))
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
+func (v *DomainEventCallbackChannelLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainEventCallbackChannelLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
+	if err != nil {
+		return n, xdr.Named(err, "DomainEventCallbackChannelLifecycleMsg")
+	}
+	return n, nil
+}
+func (v *DomainEventCallbackChannelLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "callbackID")
+	}
+	v.CallbackID = xdr.Int32(b[off:])
+	off += 4
+	{
+		n, err := v.Dom.consume(b[off:], d)
+		if err != nil {
+			return off, xdr.Field(err, "dom")
+		}
+		off += n
+	}
+	{
+		n, err := d.ConsumeStringInto(&v.ChannelName, b[off:], 4194304)
+		if err != nil {
+			return off, xdr.Field(err, "channelName")
+		}
+		off += n
+	}
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "state")
+	}
+	v.State = xdr.Int32(b[off:])
+	off += 4
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "reason")
+	}
+	v.Reason = xdr.Int32(b[off:])
+	off += 4
+	return off, nil
+}
+
+// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+func (v *DomainEventCallbackChannelLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
+	return v.AppendXDR(b)
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+func (v *DomainEventCallbackChannelLifecycleMsg) MarshalBinary() ([]byte, error) {
+	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+func (v *DomainEventCallbackChannelLifecycleMsg) UnmarshalBinary(b []byte) error {
+	return xdr.Unmarshal(b, v)
+}
+
+// DomainAnnounceInterfaceArgs is the XDR struct remote_domain_announce_interface_args.
+type DomainAnnounceInterfaceArgs struct {
+	Dom    NonnullDomain
+	Device String
+	Params []TypedParam
+	Flags  uint32
+}
+
+// XDRSize returns the length of the XDR encoding.
+func (v *DomainAnnounceInterfaceArgs) XDRSize() int {
+	n := 0
+	n += v.Dom.XDRSize()
+	n += 4
+	if v.Device != nil {
+		n += xdr.SizeOpaque(len((*v.Device)))
+	}
+	n += 4
+	for i := range v.Params {
+		n += v.Params[i].XDRSize()
+	}
+	n += 4
+	return n
+}
+
+// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+func (v *DomainAnnounceInterfaceArgs) AppendXDR(b []byte) ([]byte, error) {
+	var err error
+	b, err = v.Dom.AppendXDR(b)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "dom"), "DomainAnnounceInterfaceArgs")
+	}
+	b = xdr.AppendBool(b, v.Device != nil)
+	if v.Device != nil {
+		b, err = xdr.AppendString(b, string((*v.Device)), 4194304)
+		if err != nil {
+			return b, xdr.Named(xdr.Field(err, "device"), "DomainAnnounceInterfaceArgs")
+		}
+	}
+	b, err = xdr.AppendCount(b, len(v.Params), 16)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "params"), "DomainAnnounceInterfaceArgs")
+	}
+	for i := range v.Params {
+		b, err = v.Params[i].AppendXDR(b)
+		if err != nil {
+			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainAnnounceInterfaceArgs")
+		}
+	}
+	b = xdr.AppendUint32(b, uint32(v.Flags))
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b and returns the bytes used.
+// The value shares no memory with b. Decoding into a used value reuses the arrays
+// of its slices and keeps its equal strings: see xdr.Codec.
+func (v *DomainAnnounceInterfaceArgs) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
+// hands down to nested values; see xdr.Decoder for its options.
+func (v *DomainAnnounceInterfaceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consume(b, d)
+	if err != nil {
+		return n, xdr.Named(err, "DomainAnnounceInterfaceArgs")
+	}
+	return n, nil
+}
+func (v *DomainAnnounceInterfaceArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
+	off := 0
+	{
+		n, err := v.Dom.consume(b[off:], d)
+		if err != nil {
+			return off, xdr.Field(err, "dom")
+		}
+		off += n
+	}
+	{
+		present, n, err := d.ConsumeBool(b[off:])
+		if err != nil {
+			return off, xdr.Field(err, "device")
+		}
+		off += n
+		if present {
+			v.Device = new(NonnullString)
+			{
+				n, err := d.ConsumeStringInto(v.Device, b[off:], 4194304)
+				if err != nil {
+					return off, xdr.Field(err, "device")
+				}
+				off += n
+			}
+		} else {
+			v.Device = nil
+		}
+	}
+	{
+		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
+		if err != nil {
+			return off, xdr.Field(err, "params")
+		}
+		off += 4
+		v.Params = xdr.Resize(v.Params, cnt)
+		for i := range v.Params {
+			{
+				n, err := v.Params[i].consume(b[off:], d)
+				if err != nil {
+					return off, xdr.Field(xdr.Index(err, i), "params")
+				}
+				off += n
+			}
+		}
+	}
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "flags")
+	}
+	v.Flags = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
+// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+func (v *DomainAnnounceInterfaceArgs) AppendBinary(b []byte) ([]byte, error) {
+	return v.AppendXDR(b)
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+func (v *DomainAnnounceInterfaceArgs) MarshalBinary() ([]byte, error) {
+	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+func (v *DomainAnnounceInterfaceArgs) UnmarshalBinary(b []byte) error {
+	return xdr.Unmarshal(b, v)
+}
+
 // Procedure is the XDR enum remote_procedure. Values a newer peer adds decode as they are.
 type Procedure int32
 
@@ -56689,6 +57717,26 @@ const (
 	ProcNetworkGetMetadata Procedure = 445
 	// ProcNetworkEventCallbackMetadataChange is REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE.
 	ProcNetworkEventCallbackMetadataChange Procedure = 446
+	// ProcNodeDeviceUpdate is REMOTE_PROC_NODE_DEVICE_UPDATE.
+	ProcNodeDeviceUpdate Procedure = 447
+	// ProcDomainGraphicsReload is REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD.
+	ProcDomainGraphicsReload Procedure = 448
+	// ProcDomainGetAutostartOnce is REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE.
+	ProcDomainGetAutostartOnce Procedure = 449
+	// ProcDomainSetAutostartOnce is REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE.
+	ProcDomainSetAutostartOnce Procedure = 450
+	// ProcDomainSetThrottleGroup is REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP.
+	ProcDomainSetThrottleGroup Procedure = 451
+	// ProcDomainDelThrottleGroup is REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP.
+	ProcDomainDelThrottleGroup Procedure = 452
+	// ProcDomainEventNicMACChange is REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE.
+	ProcDomainEventNicMACChange Procedure = 453
+	// ProcDomainEventVCPURemoved is REMOTE_PROC_DOMAIN_EVENT_VCPU_REMOVED.
+	ProcDomainEventVCPURemoved Procedure = 454
+	// ProcDomainEventCallbackChannelLifecycle is REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CHANNEL_LIFECYCLE.
+	ProcDomainEventCallbackChannelLifecycle Procedure = 455
+	// ProcDomainAnnounceInterface is REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE.
+	ProcDomainAnnounceInterface Procedure = 456
 )
 
 // String returns the constant's Go name, or Procedure(N) for a value this package does not know.
@@ -57586,6 +58634,26 @@ func (v Procedure) String() string {
 		return "ProcNetworkGetMetadata"
 	case ProcNetworkEventCallbackMetadataChange:
 		return "ProcNetworkEventCallbackMetadataChange"
+	case ProcNodeDeviceUpdate:
+		return "ProcNodeDeviceUpdate"
+	case ProcDomainGraphicsReload:
+		return "ProcDomainGraphicsReload"
+	case ProcDomainGetAutostartOnce:
+		return "ProcDomainGetAutostartOnce"
+	case ProcDomainSetAutostartOnce:
+		return "ProcDomainSetAutostartOnce"
+	case ProcDomainSetThrottleGroup:
+		return "ProcDomainSetThrottleGroup"
+	case ProcDomainDelThrottleGroup:
+		return "ProcDomainDelThrottleGroup"
+	case ProcDomainEventNicMACChange:
+		return "ProcDomainEventNicMACChange"
+	case ProcDomainEventVCPURemoved:
+		return "ProcDomainEventVCPURemoved"
+	case ProcDomainEventCallbackChannelLifecycle:
+		return "ProcDomainEventCallbackChannelLifecycle"
+	case ProcDomainAnnounceInterface:
+		return "ProcDomainAnnounceInterface"
 	}
 	return "Procedure(" + strconv.Itoa(int(v)) + ")"
 }
@@ -57632,7 +58700,7 @@ func (v *Procedure) UnmarshalBinary(b []byte) error {
 // XDRTypes returns a zero value of every type of the package, for tools and tests that
 // work on all of them.
 func XDRTypes() []xdr.Codec {
-	return []xdr.Codec{new(NonnullDomain), new(NonnullNetwork), new(NonnullNetworkPort), new(NonnullNWFilter), new(NonnullNWFilterBinding), new(NonnullInterface), new(NonnullStoragePool), new(NonnullStorageVol), new(NonnullNodeDevice), new(NonnullSecret), new(NonnullDomainCheckpoint), new(NonnullDomainSnapshot), new(Error), new(AuthType), new(VCPUInfo), new(TypedParamValue), new(TypedParam), new(NodeGetCPUStats), new(NodeGetMemoryStats), new(DomainDiskError), new(ConnectOpenArgs), new(ConnectSupportsFeatureArgs), new(ConnectSupportsFeatureRet), new(ConnectGetTypeRet), new(ConnectGetVersionRet), new(ConnectGetLibVersionRet), new(ConnectGetHostnameRet), new(ConnectGetSysinfoArgs), new(ConnectGetSysinfoRet), new(ConnectGetURIRet), new(ConnectGetMaxVCPUsArgs), new(ConnectGetMaxVCPUsRet), new(NodeGetInfoRet), new(ConnectGetCapabilitiesRet), new(ConnectGetDomainCapabilitiesArgs), new(ConnectGetDomainCapabilitiesRet), new(NodeGetCPUStatsArgs), new(NodeGetCPUStatsRet), new(NodeGetMemoryStatsArgs), new(NodeGetMemoryStatsRet), new(NodeGetCellsFreeMemoryArgs), new(NodeGetCellsFreeMemoryRet), new(NodeGetFreeMemoryRet), new(DomainGetSchedulerTypeArgs), new(DomainGetSchedulerTypeRet), new(DomainGetSchedulerParametersArgs), new(DomainGetSchedulerParametersRet), new(DomainGetSchedulerParametersFlagsArgs), new(DomainGetSchedulerParametersFlagsRet), new(DomainSetSchedulerParametersArgs), new(DomainSetSchedulerParametersFlagsArgs), new(DomainSetBlkioParametersArgs), new(DomainGetBlkioParametersArgs), new(DomainGetBlkioParametersRet), new(DomainSetMemoryParametersArgs), new(DomainGetMemoryParametersArgs), new(DomainGetMemoryParametersRet), new(DomainBlockResizeArgs), new(DomainSetNUMAParametersArgs), new(DomainGetNUMAParametersArgs), new(DomainGetNUMAParametersRet), new(DomainSetPerfEventsArgs), new(DomainGetPerfEventsArgs), new(DomainGetPerfEventsRet), new(DomainBlockStatsArgs), new(DomainBlockStatsRet), new(DomainBlockStatsFlagsArgs), new(DomainBlockStatsFlagsRet), new(DomainInterfaceStatsArgs), new(DomainInterfaceStatsRet), new(DomainSetInterfaceParametersArgs), new(DomainGetInterfaceParametersArgs), new(DomainGetInterfaceParametersRet), new(DomainMemoryStatsArgs), new(DomainMemoryStat), new(DomainMemoryStatsRet), new(DomainBlockPeekArgs), new(DomainBlockPeekRet), new(DomainMemoryPeekArgs), new(DomainMemoryPeekRet), new(DomainGetBlockInfoArgs), new(DomainGetBlockInfoRet), new(ConnectListDomainsArgs), new(ConnectListDomainsRet), new(ConnectNumOfDomainsRet), new(DomainCreateXMLArgs), new(DomainCreateXMLRet), new(DomainCreateXMLWithFilesArgs), new(DomainCreateXMLWithFilesRet), new(DomainLookupByIDArgs), new(DomainLookupByIDRet), new(DomainLookupByUUIDArgs), new(DomainLookupByUUIDRet), new(DomainLookupByNameArgs), new(DomainLookupByNameRet), new(DomainSuspendArgs), new(DomainResumeArgs), new(DomainPmSuspendForDurationArgs), new(DomainPmWakeupArgs), new(DomainShutdownArgs), new(DomainRebootArgs), new(DomainResetArgs), new(DomainDestroyArgs), new(DomainDestroyFlagsArgs), new(DomainGetOsTypeArgs), new(DomainGetOsTypeRet), new(DomainGetMaxMemoryArgs), new(DomainGetMaxMemoryRet), new(DomainSetMaxMemoryArgs), new(DomainSetMemoryArgs), new(DomainSetMemoryFlagsArgs), new(DomainSetMemoryStatsPeriodArgs), new(DomainGetInfoArgs), new(DomainGetInfoRet), new(DomainSaveArgs), new(DomainSaveFlagsArgs), new(DomainSaveParamsArgs), new(DomainRestoreArgs), new(DomainRestoreFlagsArgs), new(DomainRestoreParamsArgs), new(DomainSaveImageGetXMLDescArgs), new(DomainSaveImageGetXMLDescRet), new(DomainSaveImageDefineXMLArgs), new(DomainCoreDumpArgs), new(DomainCoreDumpWithFormatArgs), new(DomainScreenshotArgs), new(DomainScreenshotRet), new(DomainGetXMLDescArgs), new(DomainGetXMLDescRet), new(DomainMigratePrepareArgs), new(DomainMigratePrepareRet), new(DomainMigratePerformArgs), new(DomainMigrateFinishArgs), new(DomainMigrateFinishRet), new(DomainMigratePrepare2Args), new(DomainMigratePrepare2Ret), new(DomainMigrateFinish2Args), new(DomainMigrateFinish2Ret), new(ConnectListDefinedDomainsArgs), new(ConnectListDefinedDomainsRet), new(ConnectNumOfDefinedDomainsRet), new(DomainCreateArgs), new(DomainCreateWithFlagsArgs), new(DomainCreateWithFlagsRet), new(DomainCreateWithFilesArgs), new(DomainCreateWithFilesRet), new(DomainDefineXMLArgs), new(DomainDefineXMLRet), new(DomainDefineXMLFlagsArgs), new(DomainDefineXMLFlagsRet), new(DomainUndefineArgs), new(DomainUndefineFlagsArgs), new(DomainInjectNmiArgs), new(DomainSendKeyArgs), new(DomainSendProcessSignalArgs), new(DomainSetVCPUsArgs), new(DomainSetVCPUsFlagsArgs), new(DomainGetVCPUsFlagsArgs), new(DomainGetVCPUsFlagsRet), new(DomainPinVCPUArgs), new(DomainPinVCPUFlagsArgs), new(DomainGetVCPUPinInfoArgs), new(DomainGetVCPUPinInfoRet), new(DomainPinEmulatorArgs), new(DomainGetEmulatorPinInfoArgs), new(DomainGetEmulatorPinInfoRet), new(DomainGetVCPUsArgs), new(DomainGetVCPUsRet), new(DomainGetMaxVCPUsArgs), new(DomainGetMaxVCPUsRet), new(DomainIOThreadInfo), new(DomainGetIOThreadInfoArgs), new(DomainGetIOThreadInfoRet), new(DomainPinIOThreadArgs), new(DomainAddIOThreadArgs), new(DomainDelIOThreadArgs), new(DomainSetIOThreadParamsArgs), new(DomainGetSecurityLabelArgs), new(DomainGetSecurityLabelRet), new(DomainGetSecurityLabelListArgs), new(DomainGetSecurityLabelListRet), new(NodeGetSecurityModelRet), new(DomainAttachDeviceArgs), new(DomainAttachDeviceFlagsArgs), new(DomainDetachDeviceArgs), new(DomainDetachDeviceFlagsArgs), new(DomainUpdateDeviceFlagsArgs), new(DomainDetachDeviceAliasArgs), new(DomainGetAutostartArgs), new(DomainGetAutostartRet), new(DomainSetAutostartArgs), new(DomainSetMetadataArgs), new(DomainGetMetadataArgs), new(DomainGetMetadataRet), new(DomainBlockJobAbortArgs), new(DomainGetBlockJobInfoArgs), new(DomainGetBlockJobInfoRet), new(DomainBlockJobSetSpeedArgs), new(DomainBlockPullArgs), new(DomainBlockRebaseArgs), new(DomainBlockCopyArgs), new(DomainBlockCommitArgs), new(DomainSetBlockIoTuneArgs), new(DomainGetBlockIoTuneArgs), new(DomainGetBlockIoTuneRet), new(DomainGetCPUStatsArgs), new(DomainGetCPUStatsRet), new(DomainGetHostnameArgs), new(DomainGetHostnameRet), new(ConnectNumOfNetworksRet), new(ConnectListNetworksArgs), new(ConnectListNetworksRet), new(ConnectNumOfDefinedNetworksRet), new(ConnectListDefinedNetworksArgs), new(ConnectListDefinedNetworksRet), new(NetworkLookupByUUIDArgs), new(NetworkLookupByUUIDRet), new(NetworkLookupByNameArgs), new(NetworkLookupByNameRet), new(NetworkCreateXMLArgs), new(NetworkCreateXMLRet), new(NetworkCreateXMLFlagsArgs), new(NetworkCreateXMLFlagsRet), new(NetworkDefineXMLArgs), new(NetworkDefineXMLRet), new(NetworkDefineXMLFlagsArgs), new(NetworkDefineXMLFlagsRet), new(NetworkUndefineArgs), new(NetworkUpdateArgs), new(NetworkCreateArgs), new(NetworkDestroyArgs), new(NetworkGetXMLDescArgs), new(NetworkGetXMLDescRet), new(NetworkGetBridgeNameArgs), new(NetworkGetBridgeNameRet), new(NetworkGetAutostartArgs), new(NetworkGetAutostartRet), new(NetworkSetAutostartArgs), new(ConnectNumOfNwfiltersRet), new(ConnectListNwfiltersArgs), new(ConnectListNwfiltersRet), new(NWFilterLookupByUUIDArgs), new(NWFilterLookupByUUIDRet), new(NWFilterLookupByNameArgs), new(NWFilterLookupByNameRet), new(NWFilterDefineXMLArgs), new(NWFilterDefineXMLRet), new(NWFilterDefineXMLFlagsArgs), new(NWFilterDefineXMLFlagsRet), new(NWFilterUndefineArgs), new(NWFilterGetXMLDescArgs), new(NWFilterGetXMLDescRet), new(ConnectNumOfInterfacesRet), new(ConnectListInterfacesArgs), new(ConnectListInterfacesRet), new(ConnectNumOfDefinedInterfacesRet), new(ConnectListDefinedInterfacesArgs), new(ConnectListDefinedInterfacesRet), new(InterfaceLookupByNameArgs), new(InterfaceLookupByNameRet), new(InterfaceLookupByMACStringArgs), new(InterfaceLookupByMACStringRet), new(InterfaceGetXMLDescArgs), new(InterfaceGetXMLDescRet), new(InterfaceDefineXMLArgs), new(InterfaceDefineXMLRet), new(InterfaceUndefineArgs), new(InterfaceCreateArgs), new(InterfaceDestroyArgs), new(InterfaceChangeBeginArgs), new(InterfaceChangeCommitArgs), new(InterfaceChangeRollbackArgs), new(AuthListRet), new(AuthSASLInitRet), new(AuthSASLStartArgs), new(AuthSASLStartRet), new(AuthSASLStepArgs), new(AuthSASLStepRet), new(AuthPolkitRet), new(ConnectNumOfStoragePoolsRet), new(ConnectListStoragePoolsArgs), new(ConnectListStoragePoolsRet), new(ConnectNumOfDefinedStoragePoolsRet), new(ConnectListDefinedStoragePoolsArgs), new(ConnectListDefinedStoragePoolsRet), new(ConnectFindStoragePoolSourcesArgs), new(ConnectFindStoragePoolSourcesRet), new(StoragePoolLookupByUUIDArgs), new(StoragePoolLookupByUUIDRet), new(StoragePoolLookupByNameArgs), new(StoragePoolLookupByNameRet), new(StoragePoolLookupByVolumeArgs), new(StoragePoolLookupByVolumeRet), new(StoragePoolLookupByTargetPathArgs), new(StoragePoolLookupByTargetPathRet), new(StoragePoolCreateXMLArgs), new(StoragePoolCreateXMLRet), new(StoragePoolDefineXMLArgs), new(StoragePoolDefineXMLRet), new(StoragePoolBuildArgs), new(StoragePoolUndefineArgs), new(StoragePoolCreateArgs), new(StoragePoolDestroyArgs), new(StoragePoolDeleteArgs), new(StoragePoolRefreshArgs), new(StoragePoolGetXMLDescArgs), new(StoragePoolGetXMLDescRet), new(StoragePoolGetInfoArgs), new(StoragePoolGetInfoRet), new(StoragePoolGetAutostartArgs), new(StoragePoolGetAutostartRet), new(StoragePoolSetAutostartArgs), new(StoragePoolNumOfVolumesArgs), new(StoragePoolNumOfVolumesRet), new(StoragePoolListVolumesArgs), new(StoragePoolListVolumesRet), new(StorageVolLookupByNameArgs), new(StorageVolLookupByNameRet), new(StorageVolLookupByKeyArgs), new(StorageVolLookupByKeyRet), new(StorageVolLookupByPathArgs), new(StorageVolLookupByPathRet), new(StorageVolCreateXMLArgs), new(StorageVolCreateXMLRet), new(StorageVolCreateXMLFromArgs), new(StorageVolCreateXMLFromRet), new(StorageVolDeleteArgs), new(StorageVolWipeArgs), new(StorageVolWipePatternArgs), new(StorageVolGetXMLDescArgs), new(StorageVolGetXMLDescRet), new(StorageVolGetInfoArgs), new(StorageVolGetInfoRet), new(StorageVolGetInfoFlagsArgs), new(StorageVolGetInfoFlagsRet), new(StorageVolGetPathArgs), new(StorageVolGetPathRet), new(StorageVolResizeArgs), new(NodeNumOfDevicesArgs), new(NodeNumOfDevicesRet), new(NodeListDevicesArgs), new(NodeListDevicesRet), new(NodeDeviceLookupByNameArgs), new(NodeDeviceLookupByNameRet), new(NodeDeviceLookupSCSIHostByWwnArgs), new(NodeDeviceLookupSCSIHostByWwnRet), new(NodeDeviceGetXMLDescArgs), new(NodeDeviceGetXMLDescRet), new(NodeDeviceGetParentArgs), new(NodeDeviceGetParentRet), new(NodeDeviceNumOfCapsArgs), new(NodeDeviceNumOfCapsRet), new(NodeDeviceListCapsArgs), new(NodeDeviceListCapsRet), new(NodeDeviceDettachArgs), new(NodeDeviceDetachFlagsArgs), new(NodeDeviceReAttachArgs), new(NodeDeviceResetArgs), new(NodeDeviceCreateXMLArgs), new(NodeDeviceCreateXMLRet), new(NodeDeviceDestroyArgs), new(NodeDeviceDefineXMLArgs), new(NodeDeviceDefineXMLRet), new(NodeDeviceUndefineArgs), new(NodeDeviceCreateArgs), new(NodeDeviceGetAutostartArgs), new(NodeDeviceGetAutostartRet), new(NodeDeviceSetAutostartArgs), new(NodeDeviceIsPersistentArgs), new(NodeDeviceIsPersistentRet), new(NodeDeviceIsActiveArgs), new(NodeDeviceIsActiveRet), new(ConnectDomainEventRegisterRet), new(ConnectDomainEventDeregisterRet), new(DomainEventLifecycleMsg), new(DomainEventCallbackLifecycleMsg), new(ConnectDomainXMLFromNativeArgs), new(ConnectDomainXMLFromNativeRet), new(ConnectDomainXMLToNativeArgs), new(ConnectDomainXMLToNativeRet), new(ConnectNumOfSecretsRet), new(ConnectListSecretsArgs), new(ConnectListSecretsRet), new(SecretLookupByUUIDArgs), new(SecretLookupByUUIDRet), new(SecretDefineXMLArgs), new(SecretDefineXMLRet), new(SecretGetXMLDescArgs), new(SecretGetXMLDescRet), new(SecretSetValueArgs), new(SecretGetValueArgs), new(SecretGetValueRet), new(SecretUndefineArgs), new(SecretLookupByUsageArgs), new(SecretLookupByUsageRet), new(DomainMigratePrepareTunnelArgs), new(ConnectIsSecureRet), new(DomainIsActiveArgs), new(DomainIsActiveRet), new(DomainIsPersistentArgs), new(DomainIsPersistentRet), new(DomainIsUpdatedArgs), new(DomainIsUpdatedRet), new(NetworkIsActiveArgs), new(NetworkIsActiveRet), new(NetworkIsPersistentArgs), new(NetworkIsPersistentRet), new(StoragePoolIsActiveArgs), new(StoragePoolIsActiveRet), new(StoragePoolIsPersistentArgs), new(StoragePoolIsPersistentRet), new(InterfaceIsActiveArgs), new(InterfaceIsActiveRet), new(ConnectCompareCPUArgs), new(ConnectCompareCPURet), new(ConnectBaselineCPUArgs), new(ConnectBaselineCPURet), new(DomainGetJobInfoArgs), new(DomainGetJobInfoRet), new(DomainGetJobStatsArgs), new(DomainGetJobStatsRet), new(DomainAbortJobArgs), new(DomainAbortJobFlagsArgs), new(DomainMigrateGetMaxDowntimeArgs), new(DomainMigrateGetMaxDowntimeRet), new(DomainMigrateSetMaxDowntimeArgs), new(DomainMigrateGetCompressionCacheArgs), new(DomainMigrateGetCompressionCacheRet), new(DomainMigrateSetCompressionCacheArgs), new(DomainMigrateSetMaxSpeedArgs), new(DomainMigrateGetMaxSpeedArgs), new(DomainMigrateGetMaxSpeedRet), new(ConnectDomainEventRegisterAnyArgs), new(ConnectDomainEventDeregisterAnyArgs), new(ConnectDomainEventCallbackRegisterAnyArgs), new(ConnectDomainEventCallbackRegisterAnyRet), new(ConnectDomainEventCallbackDeregisterAnyArgs), new(DomainEventRebootMsg), new(DomainEventCallbackRebootMsg), new(DomainEventRtcChangeMsg), new(DomainEventCallbackRtcChangeMsg), new(DomainEventWatchdogMsg), new(DomainEventCallbackWatchdogMsg), new(DomainEventIoErrorMsg), new(DomainEventCallbackIoErrorMsg), new(DomainEventIoErrorReasonMsg), new(DomainEventCallbackIoErrorReasonMsg), new(DomainEventGraphicsAddress), new(DomainEventGraphicsIdentity), new(DomainEventGraphicsMsg), new(DomainEventCallbackGraphicsMsg), new(DomainEventBlockJobMsg), new(DomainEventCallbackBlockJobMsg), new(DomainEventDiskChangeMsg), new(DomainEventCallbackDiskChangeMsg), new(DomainEventTrayChangeMsg), new(DomainEventCallbackTrayChangeMsg), new(DomainEventPmwakeupMsg), new(DomainEventCallbackPmwakeupMsg), new(DomainEventPmsuspendMsg), new(DomainEventCallbackPmsuspendMsg), new(DomainEventBalloonChangeMsg), new(DomainEventCallbackBalloonChangeMsg), new(DomainEventPmsuspendDiskMsg), new(DomainEventCallbackPmsuspendDiskMsg), new(DomainManagedSaveArgs), new(DomainHasManagedSaveImageArgs), new(DomainHasManagedSaveImageRet), new(DomainManagedSaveRemoveArgs), new(DomainManagedSaveGetXMLDescArgs), new(DomainManagedSaveGetXMLDescRet), new(DomainManagedSaveDefineXMLArgs), new(DomainSnapshotCreateXMLArgs), new(DomainSnapshotCreateXMLRet), new(DomainSnapshotGetXMLDescArgs), new(DomainSnapshotGetXMLDescRet), new(DomainSnapshotNumArgs), new(DomainSnapshotNumRet), new(DomainSnapshotListNamesArgs), new(DomainSnapshotListNamesRet), new(DomainListAllSnapshotsArgs), new(DomainListAllSnapshotsRet), new(DomainSnapshotNumChildrenArgs), new(DomainSnapshotNumChildrenRet), new(DomainSnapshotListChildrenNamesArgs), new(DomainSnapshotListChildrenNamesRet), new(DomainSnapshotListAllChildrenArgs), new(DomainSnapshotListAllChildrenRet), new(DomainSnapshotLookupByNameArgs), new(DomainSnapshotLookupByNameRet), new(DomainHasCurrentSnapshotArgs), new(DomainHasCurrentSnapshotRet), new(DomainSnapshotGetParentArgs), new(DomainSnapshotGetParentRet), new(DomainSnapshotCurrentArgs), new(DomainSnapshotCurrentRet), new(DomainSnapshotIsCurrentArgs), new(DomainSnapshotIsCurrentRet), new(DomainSnapshotHasMetadataArgs), new(DomainSnapshotHasMetadataRet), new(DomainRevertToSnapshotArgs), new(DomainSnapshotDeleteArgs), new(DomainOpenConsoleArgs), new(DomainOpenChannelArgs), new(StorageVolUploadArgs), new(StorageVolDownloadArgs), new(DomainGetStateArgs), new(DomainGetStateRet), new(DomainMigrateBegin3Args), new(DomainMigrateBegin3Ret), new(DomainMigratePrepare3Args), new(DomainMigratePrepare3Ret), new(DomainMigratePrepareTunnel3Args), new(DomainMigratePrepareTunnel3Ret), new(DomainMigratePerform3Args), new(DomainMigratePerform3Ret), new(DomainMigrateFinish3Args), new(DomainMigrateFinish3Ret), new(DomainMigrateConfirm3Args), new(DomainEventControlErrorMsg), new(DomainEventCallbackControlErrorMsg), new(DomainGetControlInfoArgs), new(DomainGetControlInfoRet), new(DomainOpenGraphicsArgs), new(DomainOpenGraphicsFDArgs), new(NodeSuspendForDurationArgs), new(DomainShutdownFlagsArgs), new(DomainGetDiskErrorsArgs), new(DomainGetDiskErrorsRet), new(ConnectListAllDomainsArgs), new(ConnectListAllDomainsRet), new(ConnectListAllStoragePoolsArgs), new(ConnectListAllStoragePoolsRet), new(StoragePoolListAllVolumesArgs), new(StoragePoolListAllVolumesRet), new(ConnectListAllNetworksArgs), new(ConnectListAllNetworksRet), new(ConnectListAllInterfacesArgs), new(ConnectListAllInterfacesRet), new(ConnectListAllNodeDevicesArgs), new(ConnectListAllNodeDevicesRet), new(ConnectListAllNwfiltersArgs), new(ConnectListAllNwfiltersRet), new(ConnectListAllSecretsArgs), new(ConnectListAllSecretsRet), new(NodeSetMemoryParametersArgs), new(NodeGetMemoryParametersArgs), new(NodeGetMemoryParametersRet), new(NodeGetCPUMapArgs), new(NodeGetCPUMapRet), new(DomainFstrimArgs), new(DomainGetTimeArgs), new(DomainGetTimeRet), new(DomainSetTimeArgs), new(DomainMigrateBegin3ParamsArgs), new(DomainMigrateBegin3ParamsRet), new(DomainMigratePrepare3ParamsArgs), new(DomainMigratePrepare3ParamsRet), new(DomainMigratePrepareTunnel3ParamsArgs), new(DomainMigratePrepareTunnel3ParamsRet), new(DomainMigratePerform3ParamsArgs), new(DomainMigratePerform3ParamsRet), new(DomainMigrateFinish3ParamsArgs), new(DomainMigrateFinish3ParamsRet), new(DomainMigrateConfirm3ParamsArgs), new(DomainEventDeviceRemovedMsg), new(DomainEventCallbackDeviceRemovedMsg), new(DomainEventBlockJob2Msg), new(DomainEventBlockThresholdMsg), new(DomainEventCallbackTunableMsg), new(DomainEventCallbackDeviceAddedMsg), new(ConnectEventConnectionClosedMsg), new(ConnectGetCPUModelNamesArgs), new(ConnectGetCPUModelNamesRet), new(ConnectNetworkEventRegisterAnyArgs), new(ConnectNetworkEventRegisterAnyRet), new(ConnectNetworkEventDeregisterAnyArgs), new(NetworkEventLifecycleMsg), new(NetworkEventCallbackMetadataChangeMsg), new(NetworkSetMetadataArgs), new(NetworkGetMetadataArgs), new(NetworkGetMetadataRet), new(ConnectStoragePoolEventRegisterAnyArgs), new(ConnectStoragePoolEventRegisterAnyRet), new(ConnectStoragePoolEventDeregisterAnyArgs), new(StoragePoolEventLifecycleMsg), new(StoragePoolEventRefreshMsg), new(ConnectNodeDeviceEventRegisterAnyArgs), new(ConnectNodeDeviceEventRegisterAnyRet), new(ConnectNodeDeviceEventDeregisterAnyArgs), new(NodeDeviceEventLifecycleMsg), new(NodeDeviceEventUpdateMsg), new(DomainFsfreezeArgs), new(DomainFsfreezeRet), new(DomainFsthawArgs), new(DomainFsthawRet), new(NodeGetFreePagesArgs), new(NodeGetFreePagesRet), new(NodeAllocPagesArgs), new(NodeAllocPagesRet), new(NetworkDHCPLease), new(NetworkGetDHCPLeasesArgs), new(NetworkGetDHCPLeasesRet), new(DomainStatsRecord), new(ConnectGetAllDomainStatsArgs), new(DomainEventCallbackAgentLifecycleMsg), new(ConnectGetAllDomainStatsRet), new(DomainFsinfo), new(DomainGetFsinfoArgs), new(DomainGetFsinfoRet), new(DomainIPAddr), new(DomainInterface), new(DomainInterfaceAddressesArgs), new(DomainInterfaceAddressesRet), new(DomainSetUserPasswordArgs), new(DomainRenameArgs), new(DomainRenameRet), new(DomainEventCallbackMigrationIterationMsg), new(DomainEventCallbackJobCompletedMsg), new(DomainMigrateStartPostCopyArgs), new(DomainEventCallbackDeviceRemovalFailedMsg), new(DomainGetGuestVCPUsArgs), new(DomainGetGuestVCPUsRet), new(DomainSetGuestVCPUsArgs), new(DomainSetVCPUArgs), new(DomainEventCallbackMetadataChangeMsg), new(DomainEventMemoryFailureMsg), new(ConnectSecretEventRegisterAnyArgs), new(ConnectSecretEventRegisterAnyRet), new(ConnectSecretEventDeregisterAnyArgs), new(SecretEventLifecycleMsg), new(SecretEventValueChangedMsg), new(DomainSetBlockThresholdArgs), new(DomainSetLifecycleActionArgs), new(ConnectCompareHypervisorCPUArgs), new(ConnectCompareHypervisorCPURet), new(ConnectBaselineHypervisorCPUArgs), new(ConnectBaselineHypervisorCPURet), new(NodeGetSevInfoArgs), new(NodeGetSevInfoRet), new(DomainGetLaunchSecurityInfoArgs), new(DomainGetLaunchSecurityInfoRet), new(DomainSetLaunchSecurityStateArgs), new(NWFilterBindingLookupByPortDevArgs), new(NWFilterBindingLookupByPortDevRet), new(NWFilterBindingCreateXMLArgs), new(NWFilterBindingCreateXMLRet), new(NWFilterBindingDeleteArgs), new(NWFilterBindingGetXMLDescArgs), new(NWFilterBindingGetXMLDescRet), new(ConnectListAllNWFilterBindingsArgs), new(ConnectListAllNWFilterBindingsRet), new(ConnectGetStoragePoolCapabilitiesArgs), new(ConnectGetStoragePoolCapabilitiesRet), new(NetworkListAllPortsArgs), new(NetworkListAllPortsRet), new(NetworkPortLookupByUUIDArgs), new(NetworkPortLookupByUUIDRet), new(NetworkPortCreateXMLArgs), new(NetworkPortCreateXMLRet), new(NetworkPortSetParametersArgs), new(NetworkPortGetParametersArgs), new(NetworkPortGetParametersRet), new(NetworkPortGetXMLDescArgs), new(NetworkPortGetXMLDescRet), new(NetworkPortDeleteArgs), new(DomainCheckpointCreateXMLArgs), new(DomainCheckpointCreateXMLRet), new(DomainCheckpointGetXMLDescArgs), new(DomainCheckpointGetXMLDescRet), new(DomainListAllCheckpointsArgs), new(DomainListAllCheckpointsRet), new(DomainCheckpointListAllChildrenArgs), new(DomainCheckpointListAllChildrenRet), new(DomainCheckpointLookupByNameArgs), new(DomainCheckpointLookupByNameRet), new(DomainCheckpointGetParentArgs), new(DomainCheckpointGetParentRet), new(DomainCheckpointDeleteArgs), new(DomainGetGuestInfoArgs), new(DomainGetGuestInfoRet), new(ConnectSetIdentityArgs), new(DomainAgentSetResponseTimeoutArgs), new(DomainAgentSetResponseTimeoutRet), new(DomainBackupBeginArgs), new(DomainBackupGetXMLDescArgs), new(DomainBackupGetXMLDescRet), new(DomainAuthorizedSSHKeysGetArgs), new(DomainAuthorizedSSHKeysGetRet), new(DomainAuthorizedSSHKeysSetArgs), new(DomainGetMessagesArgs), new(DomainGetMessagesRet), new(DomainStartDirtyRateCalcArgs), new(DomainEventMemoryDeviceSizeChangeMsg), new(DomainFDAssociateArgs), new(Procedure)}
+	return []xdr.Codec{new(NonnullDomain), new(NonnullNetwork), new(NonnullNetworkPort), new(NonnullNWFilter), new(NonnullNWFilterBinding), new(NonnullInterface), new(NonnullStoragePool), new(NonnullStorageVol), new(NonnullNodeDevice), new(NonnullSecret), new(NonnullDomainCheckpoint), new(NonnullDomainSnapshot), new(Error), new(AuthType), new(VCPUInfo), new(TypedParamValue), new(TypedParam), new(NodeGetCPUStats), new(NodeGetMemoryStats), new(DomainDiskError), new(ConnectOpenArgs), new(ConnectSupportsFeatureArgs), new(ConnectSupportsFeatureRet), new(ConnectGetTypeRet), new(ConnectGetVersionRet), new(ConnectGetLibVersionRet), new(ConnectGetHostnameRet), new(ConnectGetSysinfoArgs), new(ConnectGetSysinfoRet), new(ConnectGetURIRet), new(ConnectGetMaxVCPUsArgs), new(ConnectGetMaxVCPUsRet), new(NodeGetInfoRet), new(ConnectGetCapabilitiesRet), new(ConnectGetDomainCapabilitiesArgs), new(ConnectGetDomainCapabilitiesRet), new(NodeGetCPUStatsArgs), new(NodeGetCPUStatsRet), new(NodeGetMemoryStatsArgs), new(NodeGetMemoryStatsRet), new(NodeGetCellsFreeMemoryArgs), new(NodeGetCellsFreeMemoryRet), new(NodeGetFreeMemoryRet), new(DomainGetSchedulerTypeArgs), new(DomainGetSchedulerTypeRet), new(DomainGetSchedulerParametersArgs), new(DomainGetSchedulerParametersRet), new(DomainGetSchedulerParametersFlagsArgs), new(DomainGetSchedulerParametersFlagsRet), new(DomainSetSchedulerParametersArgs), new(DomainSetSchedulerParametersFlagsArgs), new(DomainSetBlkioParametersArgs), new(DomainGetBlkioParametersArgs), new(DomainGetBlkioParametersRet), new(DomainSetMemoryParametersArgs), new(DomainGetMemoryParametersArgs), new(DomainGetMemoryParametersRet), new(DomainBlockResizeArgs), new(DomainSetNUMAParametersArgs), new(DomainGetNUMAParametersArgs), new(DomainGetNUMAParametersRet), new(DomainSetPerfEventsArgs), new(DomainGetPerfEventsArgs), new(DomainGetPerfEventsRet), new(DomainBlockStatsArgs), new(DomainBlockStatsRet), new(DomainBlockStatsFlagsArgs), new(DomainBlockStatsFlagsRet), new(DomainInterfaceStatsArgs), new(DomainInterfaceStatsRet), new(DomainSetInterfaceParametersArgs), new(DomainGetInterfaceParametersArgs), new(DomainGetInterfaceParametersRet), new(DomainMemoryStatsArgs), new(DomainMemoryStat), new(DomainMemoryStatsRet), new(DomainBlockPeekArgs), new(DomainBlockPeekRet), new(DomainMemoryPeekArgs), new(DomainMemoryPeekRet), new(DomainGetBlockInfoArgs), new(DomainGetBlockInfoRet), new(ConnectListDomainsArgs), new(ConnectListDomainsRet), new(ConnectNumOfDomainsRet), new(DomainCreateXMLArgs), new(DomainCreateXMLRet), new(DomainCreateXMLWithFilesArgs), new(DomainCreateXMLWithFilesRet), new(DomainLookupByIDArgs), new(DomainLookupByIDRet), new(DomainLookupByUUIDArgs), new(DomainLookupByUUIDRet), new(DomainLookupByNameArgs), new(DomainLookupByNameRet), new(DomainSuspendArgs), new(DomainResumeArgs), new(DomainPmSuspendForDurationArgs), new(DomainPmWakeupArgs), new(DomainShutdownArgs), new(DomainRebootArgs), new(DomainResetArgs), new(DomainDestroyArgs), new(DomainDestroyFlagsArgs), new(DomainGetOsTypeArgs), new(DomainGetOsTypeRet), new(DomainGetMaxMemoryArgs), new(DomainGetMaxMemoryRet), new(DomainSetMaxMemoryArgs), new(DomainSetMemoryArgs), new(DomainSetMemoryFlagsArgs), new(DomainSetMemoryStatsPeriodArgs), new(DomainGetInfoArgs), new(DomainGetInfoRet), new(DomainSaveArgs), new(DomainSaveFlagsArgs), new(DomainSaveParamsArgs), new(DomainRestoreArgs), new(DomainRestoreFlagsArgs), new(DomainRestoreParamsArgs), new(DomainSaveImageGetXMLDescArgs), new(DomainSaveImageGetXMLDescRet), new(DomainSaveImageDefineXMLArgs), new(DomainCoreDumpArgs), new(DomainCoreDumpWithFormatArgs), new(DomainScreenshotArgs), new(DomainScreenshotRet), new(DomainGetXMLDescArgs), new(DomainGetXMLDescRet), new(DomainMigratePrepareArgs), new(DomainMigratePrepareRet), new(DomainMigratePerformArgs), new(DomainMigrateFinishArgs), new(DomainMigrateFinishRet), new(DomainMigratePrepare2Args), new(DomainMigratePrepare2Ret), new(DomainMigrateFinish2Args), new(DomainMigrateFinish2Ret), new(ConnectListDefinedDomainsArgs), new(ConnectListDefinedDomainsRet), new(ConnectNumOfDefinedDomainsRet), new(DomainCreateArgs), new(DomainCreateWithFlagsArgs), new(DomainCreateWithFlagsRet), new(DomainCreateWithFilesArgs), new(DomainCreateWithFilesRet), new(DomainDefineXMLArgs), new(DomainDefineXMLRet), new(DomainDefineXMLFlagsArgs), new(DomainDefineXMLFlagsRet), new(DomainUndefineArgs), new(DomainUndefineFlagsArgs), new(DomainInjectNmiArgs), new(DomainSendKeyArgs), new(DomainSendProcessSignalArgs), new(DomainSetVCPUsArgs), new(DomainSetVCPUsFlagsArgs), new(DomainGetVCPUsFlagsArgs), new(DomainGetVCPUsFlagsRet), new(DomainPinVCPUArgs), new(DomainPinVCPUFlagsArgs), new(DomainGetVCPUPinInfoArgs), new(DomainGetVCPUPinInfoRet), new(DomainPinEmulatorArgs), new(DomainGetEmulatorPinInfoArgs), new(DomainGetEmulatorPinInfoRet), new(DomainGetVCPUsArgs), new(DomainGetVCPUsRet), new(DomainGetMaxVCPUsArgs), new(DomainGetMaxVCPUsRet), new(DomainIOThreadInfo), new(DomainGetIOThreadInfoArgs), new(DomainGetIOThreadInfoRet), new(DomainPinIOThreadArgs), new(DomainAddIOThreadArgs), new(DomainDelIOThreadArgs), new(DomainSetIOThreadParamsArgs), new(DomainGetSecurityLabelArgs), new(DomainGetSecurityLabelRet), new(DomainGetSecurityLabelListArgs), new(DomainGetSecurityLabelListRet), new(NodeGetSecurityModelRet), new(DomainAttachDeviceArgs), new(DomainAttachDeviceFlagsArgs), new(DomainDetachDeviceArgs), new(DomainDetachDeviceFlagsArgs), new(DomainUpdateDeviceFlagsArgs), new(DomainDetachDeviceAliasArgs), new(DomainGetAutostartArgs), new(DomainGetAutostartRet), new(DomainSetAutostartArgs), new(DomainSetMetadataArgs), new(DomainGetMetadataArgs), new(DomainGetMetadataRet), new(DomainBlockJobAbortArgs), new(DomainGetBlockJobInfoArgs), new(DomainGetBlockJobInfoRet), new(DomainBlockJobSetSpeedArgs), new(DomainBlockPullArgs), new(DomainBlockRebaseArgs), new(DomainBlockCopyArgs), new(DomainBlockCommitArgs), new(DomainSetBlockIoTuneArgs), new(DomainGetBlockIoTuneArgs), new(DomainGetBlockIoTuneRet), new(DomainGetCPUStatsArgs), new(DomainGetCPUStatsRet), new(DomainGetHostnameArgs), new(DomainGetHostnameRet), new(ConnectNumOfNetworksRet), new(ConnectListNetworksArgs), new(ConnectListNetworksRet), new(ConnectNumOfDefinedNetworksRet), new(ConnectListDefinedNetworksArgs), new(ConnectListDefinedNetworksRet), new(NetworkLookupByUUIDArgs), new(NetworkLookupByUUIDRet), new(NetworkLookupByNameArgs), new(NetworkLookupByNameRet), new(NetworkCreateXMLArgs), new(NetworkCreateXMLRet), new(NetworkCreateXMLFlagsArgs), new(NetworkCreateXMLFlagsRet), new(NetworkDefineXMLArgs), new(NetworkDefineXMLRet), new(NetworkDefineXMLFlagsArgs), new(NetworkDefineXMLFlagsRet), new(NetworkUndefineArgs), new(NetworkUpdateArgs), new(NetworkCreateArgs), new(NetworkDestroyArgs), new(NetworkGetXMLDescArgs), new(NetworkGetXMLDescRet), new(NetworkGetBridgeNameArgs), new(NetworkGetBridgeNameRet), new(NetworkGetAutostartArgs), new(NetworkGetAutostartRet), new(NetworkSetAutostartArgs), new(ConnectNumOfNwfiltersRet), new(ConnectListNwfiltersArgs), new(ConnectListNwfiltersRet), new(NWFilterLookupByUUIDArgs), new(NWFilterLookupByUUIDRet), new(NWFilterLookupByNameArgs), new(NWFilterLookupByNameRet), new(NWFilterDefineXMLArgs), new(NWFilterDefineXMLRet), new(NWFilterDefineXMLFlagsArgs), new(NWFilterDefineXMLFlagsRet), new(NWFilterUndefineArgs), new(NWFilterGetXMLDescArgs), new(NWFilterGetXMLDescRet), new(ConnectNumOfInterfacesRet), new(ConnectListInterfacesArgs), new(ConnectListInterfacesRet), new(ConnectNumOfDefinedInterfacesRet), new(ConnectListDefinedInterfacesArgs), new(ConnectListDefinedInterfacesRet), new(InterfaceLookupByNameArgs), new(InterfaceLookupByNameRet), new(InterfaceLookupByMACStringArgs), new(InterfaceLookupByMACStringRet), new(InterfaceGetXMLDescArgs), new(InterfaceGetXMLDescRet), new(InterfaceDefineXMLArgs), new(InterfaceDefineXMLRet), new(InterfaceUndefineArgs), new(InterfaceCreateArgs), new(InterfaceDestroyArgs), new(InterfaceChangeBeginArgs), new(InterfaceChangeCommitArgs), new(InterfaceChangeRollbackArgs), new(AuthListRet), new(AuthSASLInitRet), new(AuthSASLStartArgs), new(AuthSASLStartRet), new(AuthSASLStepArgs), new(AuthSASLStepRet), new(AuthPolkitRet), new(ConnectNumOfStoragePoolsRet), new(ConnectListStoragePoolsArgs), new(ConnectListStoragePoolsRet), new(ConnectNumOfDefinedStoragePoolsRet), new(ConnectListDefinedStoragePoolsArgs), new(ConnectListDefinedStoragePoolsRet), new(ConnectFindStoragePoolSourcesArgs), new(ConnectFindStoragePoolSourcesRet), new(StoragePoolLookupByUUIDArgs), new(StoragePoolLookupByUUIDRet), new(StoragePoolLookupByNameArgs), new(StoragePoolLookupByNameRet), new(StoragePoolLookupByVolumeArgs), new(StoragePoolLookupByVolumeRet), new(StoragePoolLookupByTargetPathArgs), new(StoragePoolLookupByTargetPathRet), new(StoragePoolCreateXMLArgs), new(StoragePoolCreateXMLRet), new(StoragePoolDefineXMLArgs), new(StoragePoolDefineXMLRet), new(StoragePoolBuildArgs), new(StoragePoolUndefineArgs), new(StoragePoolCreateArgs), new(StoragePoolDestroyArgs), new(StoragePoolDeleteArgs), new(StoragePoolRefreshArgs), new(StoragePoolGetXMLDescArgs), new(StoragePoolGetXMLDescRet), new(StoragePoolGetInfoArgs), new(StoragePoolGetInfoRet), new(StoragePoolGetAutostartArgs), new(StoragePoolGetAutostartRet), new(StoragePoolSetAutostartArgs), new(StoragePoolNumOfVolumesArgs), new(StoragePoolNumOfVolumesRet), new(StoragePoolListVolumesArgs), new(StoragePoolListVolumesRet), new(StorageVolLookupByNameArgs), new(StorageVolLookupByNameRet), new(StorageVolLookupByKeyArgs), new(StorageVolLookupByKeyRet), new(StorageVolLookupByPathArgs), new(StorageVolLookupByPathRet), new(StorageVolCreateXMLArgs), new(StorageVolCreateXMLRet), new(StorageVolCreateXMLFromArgs), new(StorageVolCreateXMLFromRet), new(StorageVolDeleteArgs), new(StorageVolWipeArgs), new(StorageVolWipePatternArgs), new(StorageVolGetXMLDescArgs), new(StorageVolGetXMLDescRet), new(StorageVolGetInfoArgs), new(StorageVolGetInfoRet), new(StorageVolGetInfoFlagsArgs), new(StorageVolGetInfoFlagsRet), new(StorageVolGetPathArgs), new(StorageVolGetPathRet), new(StorageVolResizeArgs), new(NodeNumOfDevicesArgs), new(NodeNumOfDevicesRet), new(NodeListDevicesArgs), new(NodeListDevicesRet), new(NodeDeviceLookupByNameArgs), new(NodeDeviceLookupByNameRet), new(NodeDeviceLookupSCSIHostByWwnArgs), new(NodeDeviceLookupSCSIHostByWwnRet), new(NodeDeviceGetXMLDescArgs), new(NodeDeviceGetXMLDescRet), new(NodeDeviceGetParentArgs), new(NodeDeviceGetParentRet), new(NodeDeviceNumOfCapsArgs), new(NodeDeviceNumOfCapsRet), new(NodeDeviceListCapsArgs), new(NodeDeviceListCapsRet), new(NodeDeviceDettachArgs), new(NodeDeviceDetachFlagsArgs), new(NodeDeviceReAttachArgs), new(NodeDeviceResetArgs), new(NodeDeviceCreateXMLArgs), new(NodeDeviceCreateXMLRet), new(NodeDeviceDestroyArgs), new(NodeDeviceDefineXMLArgs), new(NodeDeviceDefineXMLRet), new(NodeDeviceUndefineArgs), new(NodeDeviceCreateArgs), new(NodeDeviceGetAutostartArgs), new(NodeDeviceGetAutostartRet), new(NodeDeviceSetAutostartArgs), new(NodeDeviceIsPersistentArgs), new(NodeDeviceIsPersistentRet), new(NodeDeviceIsActiveArgs), new(NodeDeviceIsActiveRet), new(ConnectDomainEventRegisterRet), new(ConnectDomainEventDeregisterRet), new(DomainEventLifecycleMsg), new(DomainEventCallbackLifecycleMsg), new(ConnectDomainXMLFromNativeArgs), new(ConnectDomainXMLFromNativeRet), new(ConnectDomainXMLToNativeArgs), new(ConnectDomainXMLToNativeRet), new(ConnectNumOfSecretsRet), new(ConnectListSecretsArgs), new(ConnectListSecretsRet), new(SecretLookupByUUIDArgs), new(SecretLookupByUUIDRet), new(SecretDefineXMLArgs), new(SecretDefineXMLRet), new(SecretGetXMLDescArgs), new(SecretGetXMLDescRet), new(SecretSetValueArgs), new(SecretGetValueArgs), new(SecretGetValueRet), new(SecretUndefineArgs), new(SecretLookupByUsageArgs), new(SecretLookupByUsageRet), new(DomainMigratePrepareTunnelArgs), new(ConnectIsSecureRet), new(DomainIsActiveArgs), new(DomainIsActiveRet), new(DomainIsPersistentArgs), new(DomainIsPersistentRet), new(DomainIsUpdatedArgs), new(DomainIsUpdatedRet), new(NetworkIsActiveArgs), new(NetworkIsActiveRet), new(NetworkIsPersistentArgs), new(NetworkIsPersistentRet), new(StoragePoolIsActiveArgs), new(StoragePoolIsActiveRet), new(StoragePoolIsPersistentArgs), new(StoragePoolIsPersistentRet), new(InterfaceIsActiveArgs), new(InterfaceIsActiveRet), new(ConnectCompareCPUArgs), new(ConnectCompareCPURet), new(ConnectBaselineCPUArgs), new(ConnectBaselineCPURet), new(DomainGetJobInfoArgs), new(DomainGetJobInfoRet), new(DomainGetJobStatsArgs), new(DomainGetJobStatsRet), new(DomainAbortJobArgs), new(DomainAbortJobFlagsArgs), new(DomainMigrateGetMaxDowntimeArgs), new(DomainMigrateGetMaxDowntimeRet), new(DomainMigrateSetMaxDowntimeArgs), new(DomainMigrateGetCompressionCacheArgs), new(DomainMigrateGetCompressionCacheRet), new(DomainMigrateSetCompressionCacheArgs), new(DomainMigrateSetMaxSpeedArgs), new(DomainMigrateGetMaxSpeedArgs), new(DomainMigrateGetMaxSpeedRet), new(ConnectDomainEventRegisterAnyArgs), new(ConnectDomainEventDeregisterAnyArgs), new(ConnectDomainEventCallbackRegisterAnyArgs), new(ConnectDomainEventCallbackRegisterAnyRet), new(ConnectDomainEventCallbackDeregisterAnyArgs), new(DomainEventRebootMsg), new(DomainEventCallbackRebootMsg), new(DomainEventRtcChangeMsg), new(DomainEventCallbackRtcChangeMsg), new(DomainEventWatchdogMsg), new(DomainEventCallbackWatchdogMsg), new(DomainEventIoErrorMsg), new(DomainEventCallbackIoErrorMsg), new(DomainEventIoErrorReasonMsg), new(DomainEventCallbackIoErrorReasonMsg), new(DomainEventGraphicsAddress), new(DomainEventGraphicsIdentity), new(DomainEventGraphicsMsg), new(DomainEventCallbackGraphicsMsg), new(DomainEventBlockJobMsg), new(DomainEventCallbackBlockJobMsg), new(DomainEventDiskChangeMsg), new(DomainEventCallbackDiskChangeMsg), new(DomainEventTrayChangeMsg), new(DomainEventCallbackTrayChangeMsg), new(DomainEventPmwakeupMsg), new(DomainEventCallbackPmwakeupMsg), new(DomainEventPmsuspendMsg), new(DomainEventCallbackPmsuspendMsg), new(DomainEventBalloonChangeMsg), new(DomainEventCallbackBalloonChangeMsg), new(DomainEventPmsuspendDiskMsg), new(DomainEventCallbackPmsuspendDiskMsg), new(DomainManagedSaveArgs), new(DomainHasManagedSaveImageArgs), new(DomainHasManagedSaveImageRet), new(DomainManagedSaveRemoveArgs), new(DomainManagedSaveGetXMLDescArgs), new(DomainManagedSaveGetXMLDescRet), new(DomainManagedSaveDefineXMLArgs), new(DomainSnapshotCreateXMLArgs), new(DomainSnapshotCreateXMLRet), new(DomainSnapshotGetXMLDescArgs), new(DomainSnapshotGetXMLDescRet), new(DomainSnapshotNumArgs), new(DomainSnapshotNumRet), new(DomainSnapshotListNamesArgs), new(DomainSnapshotListNamesRet), new(DomainListAllSnapshotsArgs), new(DomainListAllSnapshotsRet), new(DomainSnapshotNumChildrenArgs), new(DomainSnapshotNumChildrenRet), new(DomainSnapshotListChildrenNamesArgs), new(DomainSnapshotListChildrenNamesRet), new(DomainSnapshotListAllChildrenArgs), new(DomainSnapshotListAllChildrenRet), new(DomainSnapshotLookupByNameArgs), new(DomainSnapshotLookupByNameRet), new(DomainHasCurrentSnapshotArgs), new(DomainHasCurrentSnapshotRet), new(DomainSnapshotGetParentArgs), new(DomainSnapshotGetParentRet), new(DomainSnapshotCurrentArgs), new(DomainSnapshotCurrentRet), new(DomainSnapshotIsCurrentArgs), new(DomainSnapshotIsCurrentRet), new(DomainSnapshotHasMetadataArgs), new(DomainSnapshotHasMetadataRet), new(DomainRevertToSnapshotArgs), new(DomainSnapshotDeleteArgs), new(DomainOpenConsoleArgs), new(DomainOpenChannelArgs), new(StorageVolUploadArgs), new(StorageVolDownloadArgs), new(DomainGetStateArgs), new(DomainGetStateRet), new(DomainMigrateBegin3Args), new(DomainMigrateBegin3Ret), new(DomainMigratePrepare3Args), new(DomainMigratePrepare3Ret), new(DomainMigratePrepareTunnel3Args), new(DomainMigratePrepareTunnel3Ret), new(DomainMigratePerform3Args), new(DomainMigratePerform3Ret), new(DomainMigrateFinish3Args), new(DomainMigrateFinish3Ret), new(DomainMigrateConfirm3Args), new(DomainEventControlErrorMsg), new(DomainEventCallbackControlErrorMsg), new(DomainGetControlInfoArgs), new(DomainGetControlInfoRet), new(DomainOpenGraphicsArgs), new(DomainOpenGraphicsFDArgs), new(NodeSuspendForDurationArgs), new(DomainShutdownFlagsArgs), new(DomainGetDiskErrorsArgs), new(DomainGetDiskErrorsRet), new(ConnectListAllDomainsArgs), new(ConnectListAllDomainsRet), new(ConnectListAllStoragePoolsArgs), new(ConnectListAllStoragePoolsRet), new(StoragePoolListAllVolumesArgs), new(StoragePoolListAllVolumesRet), new(ConnectListAllNetworksArgs), new(ConnectListAllNetworksRet), new(ConnectListAllInterfacesArgs), new(ConnectListAllInterfacesRet), new(ConnectListAllNodeDevicesArgs), new(ConnectListAllNodeDevicesRet), new(ConnectListAllNwfiltersArgs), new(ConnectListAllNwfiltersRet), new(ConnectListAllSecretsArgs), new(ConnectListAllSecretsRet), new(NodeSetMemoryParametersArgs), new(NodeGetMemoryParametersArgs), new(NodeGetMemoryParametersRet), new(NodeGetCPUMapArgs), new(NodeGetCPUMapRet), new(DomainFstrimArgs), new(DomainGetTimeArgs), new(DomainGetTimeRet), new(DomainSetTimeArgs), new(DomainMigrateBegin3ParamsArgs), new(DomainMigrateBegin3ParamsRet), new(DomainMigratePrepare3ParamsArgs), new(DomainMigratePrepare3ParamsRet), new(DomainMigratePrepareTunnel3ParamsArgs), new(DomainMigratePrepareTunnel3ParamsRet), new(DomainMigratePerform3ParamsArgs), new(DomainMigratePerform3ParamsRet), new(DomainMigrateFinish3ParamsArgs), new(DomainMigrateFinish3ParamsRet), new(DomainMigrateConfirm3ParamsArgs), new(DomainEventDeviceRemovedMsg), new(DomainEventCallbackDeviceRemovedMsg), new(DomainEventBlockJob2Msg), new(DomainEventBlockThresholdMsg), new(DomainEventCallbackTunableMsg), new(DomainEventCallbackDeviceAddedMsg), new(ConnectEventConnectionClosedMsg), new(ConnectGetCPUModelNamesArgs), new(ConnectGetCPUModelNamesRet), new(ConnectNetworkEventRegisterAnyArgs), new(ConnectNetworkEventRegisterAnyRet), new(ConnectNetworkEventDeregisterAnyArgs), new(NetworkEventLifecycleMsg), new(NetworkEventCallbackMetadataChangeMsg), new(NetworkSetMetadataArgs), new(NetworkGetMetadataArgs), new(NetworkGetMetadataRet), new(ConnectStoragePoolEventRegisterAnyArgs), new(ConnectStoragePoolEventRegisterAnyRet), new(ConnectStoragePoolEventDeregisterAnyArgs), new(StoragePoolEventLifecycleMsg), new(StoragePoolEventRefreshMsg), new(ConnectNodeDeviceEventRegisterAnyArgs), new(ConnectNodeDeviceEventRegisterAnyRet), new(ConnectNodeDeviceEventDeregisterAnyArgs), new(NodeDeviceEventLifecycleMsg), new(NodeDeviceEventUpdateMsg), new(DomainFsfreezeArgs), new(DomainFsfreezeRet), new(DomainFsthawArgs), new(DomainFsthawRet), new(NodeGetFreePagesArgs), new(NodeGetFreePagesRet), new(NodeAllocPagesArgs), new(NodeAllocPagesRet), new(NetworkDHCPLease), new(NetworkGetDHCPLeasesArgs), new(NetworkGetDHCPLeasesRet), new(DomainStatsRecord), new(ConnectGetAllDomainStatsArgs), new(DomainEventCallbackAgentLifecycleMsg), new(ConnectGetAllDomainStatsRet), new(DomainFsinfo), new(DomainGetFsinfoArgs), new(DomainGetFsinfoRet), new(DomainIPAddr), new(DomainInterface), new(DomainInterfaceAddressesArgs), new(DomainInterfaceAddressesRet), new(DomainSetUserPasswordArgs), new(DomainRenameArgs), new(DomainRenameRet), new(DomainEventCallbackMigrationIterationMsg), new(DomainEventCallbackJobCompletedMsg), new(DomainMigrateStartPostCopyArgs), new(DomainEventCallbackDeviceRemovalFailedMsg), new(DomainGetGuestVCPUsArgs), new(DomainGetGuestVCPUsRet), new(DomainSetGuestVCPUsArgs), new(DomainSetVCPUArgs), new(DomainEventCallbackMetadataChangeMsg), new(DomainEventMemoryFailureMsg), new(ConnectSecretEventRegisterAnyArgs), new(ConnectSecretEventRegisterAnyRet), new(ConnectSecretEventDeregisterAnyArgs), new(SecretEventLifecycleMsg), new(SecretEventValueChangedMsg), new(DomainSetBlockThresholdArgs), new(DomainSetLifecycleActionArgs), new(ConnectCompareHypervisorCPUArgs), new(ConnectCompareHypervisorCPURet), new(ConnectBaselineHypervisorCPUArgs), new(ConnectBaselineHypervisorCPURet), new(NodeGetSevInfoArgs), new(NodeGetSevInfoRet), new(DomainGetLaunchSecurityInfoArgs), new(DomainGetLaunchSecurityInfoRet), new(DomainSetLaunchSecurityStateArgs), new(NWFilterBindingLookupByPortDevArgs), new(NWFilterBindingLookupByPortDevRet), new(NWFilterBindingCreateXMLArgs), new(NWFilterBindingCreateXMLRet), new(NWFilterBindingDeleteArgs), new(NWFilterBindingGetXMLDescArgs), new(NWFilterBindingGetXMLDescRet), new(ConnectListAllNWFilterBindingsArgs), new(ConnectListAllNWFilterBindingsRet), new(ConnectGetStoragePoolCapabilitiesArgs), new(ConnectGetStoragePoolCapabilitiesRet), new(NetworkListAllPortsArgs), new(NetworkListAllPortsRet), new(NetworkPortLookupByUUIDArgs), new(NetworkPortLookupByUUIDRet), new(NetworkPortCreateXMLArgs), new(NetworkPortCreateXMLRet), new(NetworkPortSetParametersArgs), new(NetworkPortGetParametersArgs), new(NetworkPortGetParametersRet), new(NetworkPortGetXMLDescArgs), new(NetworkPortGetXMLDescRet), new(NetworkPortDeleteArgs), new(DomainCheckpointCreateXMLArgs), new(DomainCheckpointCreateXMLRet), new(DomainCheckpointGetXMLDescArgs), new(DomainCheckpointGetXMLDescRet), new(DomainListAllCheckpointsArgs), new(DomainListAllCheckpointsRet), new(DomainCheckpointListAllChildrenArgs), new(DomainCheckpointListAllChildrenRet), new(DomainCheckpointLookupByNameArgs), new(DomainCheckpointLookupByNameRet), new(DomainCheckpointGetParentArgs), new(DomainCheckpointGetParentRet), new(DomainCheckpointDeleteArgs), new(DomainGetGuestInfoArgs), new(DomainGetGuestInfoRet), new(ConnectSetIdentityArgs), new(DomainAgentSetResponseTimeoutArgs), new(DomainAgentSetResponseTimeoutRet), new(DomainBackupBeginArgs), new(DomainBackupGetXMLDescArgs), new(DomainBackupGetXMLDescRet), new(DomainAuthorizedSSHKeysGetArgs), new(DomainAuthorizedSSHKeysGetRet), new(DomainAuthorizedSSHKeysSetArgs), new(DomainGetMessagesArgs), new(DomainGetMessagesRet), new(DomainStartDirtyRateCalcArgs), new(DomainEventMemoryDeviceSizeChangeMsg), new(DomainFDAssociateArgs), new(NodeDeviceUpdateArgs), new(DomainGraphicsReloadArgs), new(DomainGetAutostartOnceArgs), new(DomainGetAutostartOnceRet), new(DomainSetAutostartOnceArgs), new(DomainSetThrottleGroupArgs), new(DomainDelThrottleGroupArgs), new(DomainEventNicMACChangeMsg), new(DomainEventVCPURemovedMsg), new(DomainEventCallbackChannelLifecycleMsg), new(DomainAnnounceInterfaceArgs), new(Procedure)}
 }
 
 // The runtime must be the one this code was generated for.

@@ -1,8 +1,11 @@
-// Package apixml reads libvirt's API description (libvirt-api.xml, which
-// Debian's libvirt-dev installs in /usr/share/libvirt/api/): the public
-// enums with their values and documentation, and the functions with their
-// arguments. The generator takes libvirt's constants from it, and the types
-// of flags arguments.
+// Package apixml reads libvirt's API descriptions (libvirt-api.xml and its
+// qemu, lxc and admin siblings, which libvirt's build makes and Debian's
+// libvirt-dev installs) and keeps the facts the generator uses, as package
+// apifacts holds them: names, values, header files and since versions, the
+// enum each flags argument takes, the string constants. The prose is read
+// only to find which enum a flags argument's documentation names, and is
+// then dropped. `xdrgen api` is its one user: generation itself reads the
+// facts file in protocol/.
 package apixml
 
 import (
@@ -11,89 +14,116 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/virtrpc/virtrpc/internal/apifacts"
 )
 
-// API is what the generator uses of one API description.
-type API struct {
-	// Enums are the enum types in name order, each with its members in
-	// value order.
-	Enums []*Enum
-	// Functions maps a C function's name to its description.
-	Functions map[string]*Function
-}
-
-// Enum is one C enum type.
-type Enum struct {
-	Name    string // virDomainState
-	Members []*Member
-}
-
-// Member is one enum constant.
-type Member struct {
-	Name  string // VIR_DOMAIN_RUNNING
-	Value int64
-	Info  string
-}
-
-// Function is one C function.
-type Function struct {
-	Name string
-	Args []Arg
-}
-
-// Arg is one argument of a function.
-type Arg struct {
-	Name, Type, Info string
-}
-
 type document struct {
+	Name  string `xml:"name,attr"`
+	Files []struct {
+		Name string `xml:"name,attr"`
+	} `xml:"files>file"`
 	Symbols struct {
 		Enums []struct {
-			Name  string `xml:"name,attr"`
-			Type  string `xml:"type,attr"`
-			Value string `xml:"value,attr"`
-			Info  string `xml:"info,attr"`
+			Name    string `xml:"name,attr"`
+			File    string `xml:"file,attr"`
+			Type    string `xml:"type,attr"`
+			Value   string `xml:"value,attr"`
+			Version string `xml:"version,attr"`
 		} `xml:"enum"`
+		Typedefs []struct {
+			Name    string `xml:"name,attr"`
+			File    string `xml:"file,attr"`
+			Type    string `xml:"type,attr"`
+			Version string `xml:"version,attr"`
+		} `xml:"typedef"`
+		Macros []struct {
+			Name    string  `xml:"name,attr"`
+			File    string  `xml:"file,attr"`
+			Raw     string  `xml:"raw,attr"`
+			String  *string `xml:"string,attr"`
+			Version string  `xml:"version,attr"`
+		} `xml:"macro"`
 		Functions []struct {
-			Name string `xml:"name,attr"`
-			Args []struct {
+			Name    string `xml:"name,attr"`
+			File    string `xml:"file,attr"`
+			Version string `xml:"version,attr"`
+			Args    []struct {
 				Name string `xml:"name,attr"`
-				Type string `xml:"type,attr"`
 				Info string `xml:"info,attr"`
 			} `xml:"arg"`
 		} `xml:"function"`
 	} `xml:"symbols"`
 }
 
-// ReadFile reads an API description.
-func ReadFile(path string) (*API, error) {
+// ReadFiles reads API descriptions, the main one (libvirt-api.xml) among
+// them, and returns their facts, one module per file in the order given.
+// Enum values may name constants of another file (libvirt-qemu's name
+// libvirt's), so the files are resolved together.
+func ReadFiles(paths ...string) (*apifacts.API, error) {
+	var docs []*document
+	for _, p := range paths {
+		d, err := readFile(p)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, d)
+	}
+	return build(docs, paths)
+}
+
+// Read reads API descriptions from readers; names are their file names for
+// errors.
+func Read(rs []io.Reader, names []string) (*apifacts.API, error) {
+	var docs []*document
+	for i, r := range rs {
+		d, err := decode(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", names[i], err)
+		}
+		docs = append(docs, d)
+	}
+	return build(docs, names)
+}
+
+func readFile(path string) (*document, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("libvirt API description: %w (it comes with Debian's libvirt-dev)", err)
+		return nil, fmt.Errorf("libvirt API description: %w", err)
 	}
 	defer f.Close()
-	api, err := Read(f)
+	d, err := decode(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return api, nil
+	return d, nil
 }
 
-// Read parses an API description.
-func Read(r io.Reader) (*API, error) {
-	var doc document
-	if err := xml.NewDecoder(r).Decode(&doc); err != nil {
+func decode(r io.Reader) (*document, error) {
+	var d document
+	if err := xml.NewDecoder(r).Decode(&d); err != nil {
 		return nil, err
 	}
-	api := &API{Functions: map[string]*Function{}}
-	byType := map[string]*Enum{}
-	// A value may name another constant (VIR_CONNECT_LIST_DOMAINS_ACTIVE).
+	if d.Name == "" {
+		return nil, fmt.Errorf("not a libvirt API description (no <api name=...>)")
+	}
+	return &d, nil
+}
+
+// enumRef finds C type names in a flags argument's documentation.
+var enumRef = regexp.MustCompile(`\bvir[A-Z][A-Za-z0-9]*\b`)
+
+func build(docs []*document, names []string) (*apifacts.API, error) {
+	api := &apifacts.API{}
+	// A value may name another constant (VIR_CONNECT_LIST_DOMAINS_ACTIVE),
+	// of this file or another.
 	raw := map[string]string{}
-	for _, e := range doc.Symbols.Enums {
-		raw[e.Name] = e.Value
+	for _, d := range docs {
+		for _, e := range d.Symbols.Enums {
+			raw[e.Name] = e.Value
+		}
 	}
 	value := func(name string) (int64, error) {
 		for range 8 {
@@ -108,79 +138,132 @@ func Read(r io.Reader) (*API, error) {
 		}
 		return 0, fmt.Errorf("enum %s: its value names constants too deeply", name)
 	}
-	for _, e := range doc.Symbols.Enums {
-		if e.Type == "" || strings.HasSuffix(e.Name, "_LAST") {
-			// _LAST members change from release to release; libvirt
-			// says not to rely on them.
-			continue
+	enums := map[string]*apifacts.Enum{}
+	for i, d := range docs {
+		if api.Module(d.Name) != nil {
+			return nil, fmt.Errorf("%s: module %s given twice", names[i], d.Name)
 		}
-		v, err := value(e.Name)
-		if err != nil {
-			return nil, err
-		}
-		en := byType[e.Type]
-		if en == nil {
-			en = &Enum{Name: e.Type}
-			byType[e.Type] = en
-			api.Enums = append(api.Enums, en)
-		}
-		en.Members = append(en.Members, &Member{Name: e.Name, Value: v, Info: e.Info})
-	}
-	slices.SortFunc(api.Enums, func(a, b *Enum) int { return strings.Compare(a.Name, b.Name) })
-	for _, en := range api.Enums {
-		slices.SortStableFunc(en.Members, func(a, b *Member) int {
-			if a.Value != b.Value {
-				if a.Value < b.Value {
-					return -1
-				}
-				return 1
+		mod := &apifacts.Module{Name: d.Name}
+		api.Modules = append(api.Modules, mod)
+		typedefs := map[string]string{}
+		for _, t := range d.Symbols.Typedefs {
+			if t.Type == "enum" {
+				typedefs[t.Name] = t.Version
 			}
-			return strings.Compare(a.Name, b.Name)
-		})
-	}
-	for _, fn := range doc.Symbols.Functions {
-		f := &Function{Name: fn.Name}
-		for _, a := range fn.Args {
-			f.Args = append(f.Args, Arg{Name: a.Name, Type: a.Type, Info: a.Info})
 		}
-		api.Functions[fn.Name] = f
+		for _, e := range d.Symbols.Enums {
+			if e.Type == "" || strings.HasSuffix(e.Name, "_LAST") {
+				// _LAST members change from release to release;
+				// libvirt says not to rely on them.
+				continue
+			}
+			v, err := value(e.Name)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", names[i], err)
+			}
+			en := enums[e.Type]
+			if en == nil {
+				en = &apifacts.Enum{Name: e.Type, File: e.File, Since: typedefs[e.Type], Module: mod}
+				enums[e.Type] = en
+				mod.Enums = append(mod.Enums, en)
+			}
+			en.Members = append(en.Members, &apifacts.Member{Name: e.Name, Value: v, Since: e.Version})
+		}
+		for _, en := range mod.Enums {
+			// An enum without a typedef (none in 12.8) dates from its
+			// oldest member.
+			if en.Since == "" {
+				en.Since = oldest(en.Members)
+			}
+		}
+		for _, m := range d.Symbols.Macros {
+			if m.Name == "LIBVIR_VERSION_NUMBER" {
+				n, err := strconv.Atoi(m.Raw)
+				if err != nil {
+					return nil, fmt.Errorf("%s: LIBVIR_VERSION_NUMBER %q is not a number", names[i], m.Raw)
+				}
+				api.Release = fmt.Sprintf("%d.%d.%d", n/1000000, n/1000%1000, n%1000)
+			}
+			if m.String != nil {
+				mod.Strings = append(mod.Strings, &apifacts.String{Name: m.Name, File: m.File, Since: m.Version, Value: *m.String})
+			}
+		}
+	}
+	if api.Release == "" {
+		return nil, fmt.Errorf("no LIBVIR_VERSION_NUMBER in %s: libvirt-api.xml must be among the files", strings.Join(names, ", "))
+	}
+	for i, d := range docs {
+		mod := api.Modules[i]
+		for _, fn := range d.Symbols.Functions {
+			f := &apifacts.Function{Name: fn.Name, File: fn.File, Since: fn.Version, Module: mod}
+			for _, a := range fn.Args {
+				if a.Name != "flags" {
+					continue
+				}
+				f.Flags = flagsEnum(a.Info, enums)
+				if f.Flags == "" && !strings.Contains(a.Info, "vir") && enums[fn.Name+"Flags"] != nil {
+					// libvirt names a function's flags enum after it;
+					// a few arguments' documentation forgets to say
+					// so (virAdmConnectDaemonShutdown's "optional
+					// extra flags").
+					f.Flags = fn.Name + "Flags"
+				}
+			}
+			mod.Functions = append(mod.Functions, f)
+		}
+	}
+	api.Sort()
+	// Every version must be one the facts file can hold.
+	for _, m := range api.Modules {
+		for _, f := range m.Functions {
+			if _, err := apifacts.ParseVersion(f.Since); err != nil {
+				return nil, fmt.Errorf("module %s: function %s: %w", m.Name, f.Name, err)
+			}
+		}
+		for _, e := range m.Enums {
+			for _, mb := range e.Members {
+				if _, err := apifacts.ParseVersion(mb.Since); err != nil {
+					return nil, fmt.Errorf("module %s: enum %s: %w", m.Name, mb.Name, err)
+				}
+			}
+		}
+		for _, s := range m.Strings {
+			if _, err := apifacts.ParseVersion(s.Since); err != nil {
+				return nil, fmt.Errorf("module %s: macro %s: %w", m.Name, s.Name, err)
+			}
+		}
 	}
 	return api, nil
 }
 
-var enumRef = regexp.MustCompile(`\bvir[A-Z][A-Za-z0-9]*\b`)
-
-// FlagsEnum returns the enum a function's flags argument takes, when the
-// argument's documentation names exactly one enum of the API.
-func (api *API) FlagsEnum(function string) *Enum {
-	f := api.Functions[function]
-	if f == nil {
-		return nil
-	}
-	for _, a := range f.Args {
-		if a.Name != "flags" {
+// flagsEnum returns the enum a flags argument's documentation names, when
+// it names exactly one enum type of the API ("bitwise-OR of
+// virDomainXMLFlags").
+func flagsEnum(info string, enums map[string]*apifacts.Enum) string {
+	found := ""
+	for _, name := range enumRef.FindAllString(info, -1) {
+		if enums[name] == nil {
 			continue
 		}
-		var found *Enum
-		for _, name := range enumRef.FindAllString(a.Info, -1) {
-			e := api.enum(name)
-			if e == nil {
-				continue
-			}
-			if found != nil && found != e {
-				return nil // ambiguous
-			}
-			found = e
+		if found != "" && found != name {
+			return "" // ambiguous
 		}
-		return found
+		found = name
 	}
-	return nil
+	return found
 }
 
-func (api *API) enum(name string) *Enum {
-	i, ok := slices.BinarySearchFunc(api.Enums, name, func(e *Enum, n string) int { return strings.Compare(e.Name, n) })
-	if !ok {
-		return nil
+func oldest(ms []*apifacts.Member) string {
+	var best apifacts.Version
+	s := ""
+	for _, m := range ms {
+		v, err := apifacts.ParseVersion(m.Since)
+		if err != nil {
+			continue
+		}
+		if s == "" || v.Compare(best) < 0 {
+			best, s = v, m.Since
+		}
 	}
-	return api.Enums[i]
+	return s
 }

@@ -23,7 +23,7 @@ type Options struct {
 	// Source names the input in the generated files' first line, as
 	// "protocol/remote_protocol.x"; the default is the path the model has.
 	Source func(pkg *gomodel.Package) string
-	// APISource names the API description the same way.
+	// APISource names the API facts file the same way.
 	APISource string
 }
 
@@ -39,11 +39,11 @@ type File struct {
 func Files(m *gomodel.Model, opts Options) ([]File, error) {
 	var out []File
 	if m.API != nil {
-		f, err := apiFile(m.API, opts.APISource)
+		fs, err := apiFiles(m.API, opts.APISource)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.API.Name, err)
 		}
-		out = append(out, f)
+		out = append(out, fs...)
 	}
 	for _, p := range m.Packages {
 		src := p.Source

@@ -124,6 +124,12 @@ func (r *rpcEmitter) table() {
 		if pr.Event {
 			d[jen.Id("Event")] = jen.True()
 		}
+		if pr.API != "" {
+			d[jen.Id("API")] = jen.Lit(pr.API)
+		}
+		if pr.Since != "" {
+			d[jen.Id("Since")] = jen.Lit(pr.Since)
+		}
 		rows = append(rows, jen.Values(d))
 	}
 	r.f.Comment("procedures describes every procedure, in number order.")
@@ -303,16 +309,41 @@ func (r *rpcEmitter) stub(pr *gomodel.Procedure) {
 			jen.Return(ok()...),
 		)
 	}
-	doc := fmt.Sprintf("%s calls %s.", pr.GoName, pr.Src.Name)
+	doc := procDoc(pr)
 	if stream {
 		dir := "receives data from the daemon"
 		if pr.WriteStream {
 			dir = "sends data to the daemon"
 		}
-		doc += " The returned stream " + dir + "; finish or abort it."
+		doc += "\nThe returned stream " + dir + "; finish or abort it."
 	}
-	r.f.Comment(doc)
+	for _, line := range strings.Split(doc, "\n") {
+		r.f.Comment(line)
+	}
 	r.f.Func().Params(jen.Id("c").Op("*").Id("Client")).Id(pr.GoName).Params(sig...).Params(results...).Block(body...)
+}
+
+// procDoc says what a stub calls: the procedure, the C API it serves with
+// its page of libvirt's reference, and the release that brought the
+// procedure to the wire (a daemon older than that answers that it does not
+// know it).
+func procDoc(pr *gomodel.Procedure) string {
+	doc := fmt.Sprintf("%s calls %s", pr.GoName, pr.Src.Name)
+	if pr.API != "" {
+		doc += ", libvirt's " + pr.API
+		if pr.APIFile != "" {
+			doc += fmt.Sprintf("\n(https://libvirt.org/html/libvirt-%s.html#%s)", pr.APIFile, pr.API)
+		}
+	}
+	doc += "."
+	if pr.Since != "" {
+		doc += "\nSince libvirt " + pr.Since
+		if pr.APISince != "" && pr.APISince != pr.Since {
+			doc += " (" + pr.API + " itself since " + pr.APISince + ")"
+		}
+		doc += "."
+	}
+	return doc
 }
 
 // server writes the Handler interface, UnimplementedHandler and Dispatch.

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/virtrpc/virtrpc/internal/apixml"
+	"github.com/virtrpc/virtrpc/internal/apifacts"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/ast"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/check"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/diag"
@@ -24,10 +24,11 @@ type Options struct {
 	// Packages maps a .x file's base name to its Go package name; files
 	// not listed are named after the file, less "_protocol" or "protocol".
 	Packages map[string]string
-	// API, when given, is libvirt's API description: its enums become
-	// package libvirt, and the flags arguments of procedures take the enum
-	// the API documents for them.
-	API *apixml.API
+	// API, when given, is the facts of libvirt's API modules: their enums
+	// and string constants become package libvirt, the flags arguments of
+	// procedures take the enum the API documents for them, and procedures
+	// are dated by the API they serve.
+	API *apifacts.API
 }
 
 // Model is every Go package the specification becomes.
@@ -224,6 +225,17 @@ type Procedure struct {
 	// Flags is the API enum the procedure's flags argument takes, when
 	// libvirt's API description names one.
 	Flags *APIEnum
+	// API is what the procedure serves in libvirt's public API: the C
+	// function (virDomainGetInfo) or, for an event, the event ID constant
+	// (VIR_DOMAIN_EVENT_ID_LIFECYCLE); "" when none. APIFile is the header
+	// the API is declared in (libvirt-domain), which names its page of
+	// libvirt's reference. APISince is the API's own since version, which
+	// may be older than the procedure's.
+	API, APIFile, APISince string
+	// Since is the libvirt release that brought the procedure to the
+	// wire; SinceFrom says how it was found (SinceAPI, SinceOrder,
+	// SinceTable).
+	Since, SinceFrom string
 	// SparseFlag is the @sparseflag annotation: the flag that allows
 	// holes in the procedure's stream.
 	SparseFlag string
@@ -611,9 +623,6 @@ func (b *builder) program(p *Package, src *check.Program) *Program {
 		if pr.Msg != nil {
 			gp.Msg = b.types[pr.Msg]
 		}
-		if b.opts.API != nil && gp.Args != nil {
-			gp.Flags = b.flagsEnum(p, gp)
-		}
 		if pr.Notes != nil {
 			for _, a := range pr.Notes.Annotations {
 				switch a.Key {
@@ -638,12 +647,21 @@ func (b *builder) program(p *Package, src *check.Program) *Program {
 	for _, gp := range prog.Procs {
 		gp.Event = gp.Msg != nil && gp.Args == nil && gp.Ret == nil || !prog.Callable
 	}
+	b.dateProcedures(prog)
+	for _, gp := range prog.Procs {
+		gp.Flags = b.flagsEnum(gp)
+	}
 	return prog
 }
 
-// flagsEnum finds the C function a procedure serves (virDomainShutdownFlags
-// for REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS) and the enum its flags take.
-func (b *builder) flagsEnum(p *Package, pr *Procedure) *APIEnum {
+// flagsEnum returns the enum the flags argument of the procedure's API
+// function takes (virDomainShutdownFlags's virDomainShutdownFlagValues for
+// REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS), when the procedure has a plain
+// unsigned flags argument and the API facts name one.
+func (b *builder) flagsEnum(pr *Procedure) *APIEnum {
+	if b.opts.API == nil || pr.Args == nil || pr.API == "" {
+		return nil
+	}
 	var flags bool
 	for _, f := range pr.Args.Fields {
 		flags = flags || f.XDRName == "flags" && f.Shape.Kind == Uint32 && f.Shape.Alias == nil
@@ -651,21 +669,8 @@ func (b *builder) flagsEnum(p *Package, pr *Procedure) *APIEnum {
 	if !flags {
 		return nil
 	}
-	_, rest, _ := strings.Cut(pr.Src.Name, "_PROC_")
-	want := "vir" + strings.ToLower(strings.ReplaceAll(rest, "_", ""))
-	if p.Name == "qemu" || p.Name == "lxc" || p.Name == "admin" {
-		// virDomainQemuMonitorCommand, virDomainLxcOpenNamespace and
-		// virAdmConnect... are named differently; they have their own API
-		// descriptions, which this generator does not read.
-		return nil
-	}
-	for name := range b.opts.API.Functions {
-		if strings.ToLower(name) == want {
-			if e := b.opts.API.FlagsEnum(name); e != nil {
-				return b.apiEnums[e.Name]
-			}
-			return nil
-		}
+	if fn := b.opts.API.Function(pr.API); fn != nil && fn.Flags != "" {
+		return b.apiEnums[fn.Flags]
 	}
 	return nil
 }
