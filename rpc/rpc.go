@@ -99,6 +99,10 @@ type ProcInfo struct {
 	// function (virDomainGetInfo) or, for an event, the event ID constant
 	// (VIR_DOMAIN_EVENT_ID_LIFECYCLE); "" when it serves none.
 	API string
+	// Module is the header of libvirt's API that declares API
+	// (libvirt-domain, libvirt-network, libvirt-qemu...): which of
+	// libvirt's drivers serves the procedure; "" when unknown.
+	Module string
 	// Since is the libvirt release that introduced the procedure on the
 	// wire ("0.0.3"): a daemon older than that does not know it.
 	Since string
@@ -192,6 +196,39 @@ func Unsupported(what string) *Error {
 // of its API, such as VIR_FROM_SECRET for virConnectNumOfSecrets).
 func UnsupportedFrom(domain int32, what string) *Error {
 	return reported(errNoSupport, domain, "this function is not supported by the connection driver: %s", what)
+}
+
+// ModuleDomain returns the error domain (a virErrorDomain) libvirt reports
+// a missing driver method from, for an API declared in module: each of
+// libvirt's public API files reports from its own domain
+// (src/libvirt-*.c's VIR_FROM_THIS), and libvirt-host's from the domain
+// module's, VIR_FROM_DOMAIN. An unknown module gives VIR_FROM_DOMAIN.
+func ModuleDomain(module string) int32 {
+	switch module {
+	case "libvirt-qemu", "libvirt-lxc":
+		return 0 // VIR_FROM_NONE
+	case "libvirt-storage":
+		return 18 // VIR_FROM_STORAGE
+	case "libvirt-network":
+		return 19 // VIR_FROM_NETWORK
+	case "libvirt-nodedev":
+		return 22 // VIR_FROM_NODEDEV
+	case "libvirt-interface":
+		return 26 // VIR_FROM_INTERFACE
+	case "libvirt-secret":
+		return 30 // VIR_FROM_SECRET
+	case "libvirt-nwfilter":
+		return 33 // VIR_FROM_NWFILTER
+	case "libvirt-domain-snapshot":
+		return 35 // VIR_FROM_DOMAIN_SNAPSHOT
+	case "libvirt-stream":
+		return 38 // VIR_FROM_STREAMS
+	case "libvirt-admin":
+		return 62 // VIR_FROM_ADMIN
+	case "libvirt-domain-checkpoint":
+		return 69 // VIR_FROM_DOMAIN_CHECKPOINT
+	}
+	return 20 // VIR_FROM_DOMAIN: libvirt-domain, libvirt-host
 }
 
 // UnknownProcedure returns libvirtd's answer to a procedure number its

@@ -17,6 +17,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_connect_open_args",
 	Generate: "none",
 	Method:   "ConnectOpen",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_CONNECT_OPEN",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectOpen),
@@ -28,6 +29,7 @@ var procedures = [...]rpc.ProcInfo{{
 	API:      "virAdmConnectClose",
 	Generate: "none",
 	Method:   "ConnectClose",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_CONNECT_CLOSE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectClose),
@@ -39,6 +41,7 @@ var procedures = [...]rpc.ProcInfo{{
 	API:      "virAdmConnectGetLibVersion",
 	Generate: "both",
 	Method:   "ConnectGetLibVersion",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_CONNECT_GET_LIB_VERSION",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetLibVersion),
@@ -52,6 +55,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_connect_list_servers_args",
 	Generate: "both",
 	Method:   "ConnectListServers",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_CONNECT_LIST_SERVERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListServers),
@@ -65,6 +69,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_connect_lookup_server_args",
 	Generate: "both",
 	Method:   "ConnectLookupServer",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_CONNECT_LOOKUP_SERVER",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectLookupServer),
@@ -78,6 +83,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_server_get_threadpool_parameters_args",
 	Generate: "none",
 	Method:   "ServerGetThreadpoolParameters",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcServerGetThreadpoolParameters),
@@ -91,6 +97,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_server_set_threadpool_parameters_args",
 	Generate: "none",
 	Method:   "ServerSetThreadpoolParameters",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcServerSetThreadpoolParameters),
@@ -103,6 +110,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_server_list_clients_args",
 	Generate: "both",
 	Method:   "ServerListClients",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_SERVER_LIST_CLIENTS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcServerListClients),
@@ -116,6 +124,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_server_lookup_client_args",
 	Generate: "both",
 	Method:   "ServerLookupClient",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_SERVER_LOOKUP_CLIENT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcServerLookupClient),
@@ -129,6 +138,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_client_get_info_args",
 	Generate: "none",
 	Method:   "ClientGetInfo",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_CLIENT_GET_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcClientGetInfo),
@@ -142,6 +152,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_client_close_args",
 	Generate: "both",
 	Method:   "ClientClose",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_CLIENT_CLOSE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcClientClose),
@@ -154,6 +165,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_server_get_client_limits_args",
 	Generate: "none",
 	Method:   "ServerGetClientLimits",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_SERVER_GET_CLIENT_LIMITS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcServerGetClientLimits),
@@ -167,6 +179,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_server_set_client_limits_args",
 	Generate: "none",
 	Method:   "ServerSetClientLimits",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_SERVER_SET_CLIENT_LIMITS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcServerSetClientLimits),
@@ -179,6 +192,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_connect_get_logging_outputs_args",
 	Generate: "none",
 	Method:   "ConnectGetLoggingOutputs",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetLoggingOutputs),
@@ -192,6 +206,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_connect_get_logging_filters_args",
 	Generate: "none",
 	Method:   "ConnectGetLoggingFilters",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetLoggingFilters),
@@ -205,6 +220,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_connect_set_logging_outputs_args",
 	Generate: "both",
 	Method:   "ConnectSetLoggingOutputs",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectSetLoggingOutputs),
@@ -217,6 +233,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_connect_set_logging_filters_args",
 	Generate: "both",
 	Method:   "ConnectSetLoggingFilters",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectSetLoggingFilters),
@@ -229,6 +246,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_server_update_tls_files_args",
 	Generate: "both",
 	Method:   "ServerUpdateTLSFiles",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_SERVER_UPDATE_TLS_FILES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcServerUpdateTLSFiles),
@@ -241,6 +259,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_connect_set_daemon_timeout_args",
 	Generate: "both",
 	Method:   "ConnectSetDaemonTimeout",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectSetDaemonTimeout),
@@ -253,6 +272,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "admin_connect_daemon_shutdown_args",
 	Generate: "both",
 	Method:   "ConnectDaemonShutdown",
+	Module:   "libvirt-admin",
 	Name:     "ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectDaemonShutdown),

@@ -17,6 +17,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "lxc_domain_open_namespace_args",
 	Generate: "none",
 	Method:   "DomainOpenNamespace",
+	Module:   "libvirt-lxc",
 	Name:     "LXC_PROC_DOMAIN_OPEN_NAMESPACE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainOpenNamespace),

@@ -19,6 +19,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "qemu_domain_monitor_command_args",
 	Generate: "none",
 	Method:   "DomainMonitorCommand",
+	Module:   "libvirt-qemu",
 	Name:     "QEMU_PROC_DOMAIN_MONITOR_COMMAND",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainMonitorCommand),
@@ -32,6 +33,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "qemu_domain_attach_args",
 	Generate: "both",
 	Method:   "DomainAttach",
+	Module:   "libvirt-qemu",
 	Name:     "QEMU_PROC_DOMAIN_ATTACH",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainAttach),
@@ -45,6 +47,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "qemu_domain_agent_command_args",
 	Generate: "both",
 	Method:   "DomainAgentCommand",
+	Module:   "libvirt-qemu",
 	Name:     "QEMU_PROC_DOMAIN_AGENT_COMMAND",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainAgentCommand),
@@ -59,6 +62,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectDomainMonitorEventRegister",
+	Module:       "libvirt-qemu",
 	Name:         "QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectDomainMonitorEventRegister),
@@ -73,6 +77,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectDomainMonitorEventDeregister",
+	Module:       "libvirt-qemu",
 	Name:         "QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectDomainMonitorEventDeregister),
@@ -97,6 +102,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "qemu_domain_monitor_command_with_files_args",
 	Generate: "none",
 	Method:   "DomainMonitorCommandWithFiles",
+	Module:   "libvirt-qemu",
 	Name:     "QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainMonitorCommandWithFiles),

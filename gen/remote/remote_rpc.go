@@ -19,6 +19,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectOpen",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_CONNECT_OPEN",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectOpen),
@@ -31,6 +32,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectClose",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_CONNECT_CLOSE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectClose),
@@ -43,6 +45,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "server",
 	HighPriority: true,
 	Method:       "ConnectGetType",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_CONNECT_GET_TYPE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetType),
@@ -56,6 +59,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectGetVersion",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_CONNECT_GET_VERSION",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetVersion),
@@ -70,6 +74,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectGetMaxVCPUs",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_CONNECT_GET_MAX_VCPUS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetMaxVCPUs),
@@ -83,6 +88,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeGetInfo",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_NODE_GET_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeGetInfo),
@@ -95,6 +101,7 @@ var procedures = [...]rpc.ProcInfo{{
 	API:      "virConnectGetCapabilities",
 	Generate: "both",
 	Method:   "ConnectGetCapabilities",
+	Module:   "libvirt-host",
 	Name:     "REMOTE_PROC_CONNECT_GET_CAPABILITIES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetCapabilities),
@@ -108,6 +115,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_attach_device_args",
 	Generate: "both",
 	Method:   "DomainAttachDevice",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_ATTACH_DEVICE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainAttachDevice),
@@ -120,6 +128,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_create_args",
 	Generate: "server",
 	Method:   "DomainCreate",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_CREATE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainCreate),
@@ -132,6 +141,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_create_xml_args",
 	Generate: "both",
 	Method:   "DomainCreateXML",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_CREATE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainCreateXML),
@@ -146,6 +156,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainDefineXML",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_DEFINE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainDefineXML),
@@ -160,6 +171,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainDestroy",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_DESTROY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainDestroy),
@@ -172,6 +184,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_detach_device_args",
 	Generate: "both",
 	Method:   "DomainDetachDevice",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_DETACH_DEVICE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainDetachDevice),
@@ -184,6 +197,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_xml_desc_args",
 	Generate: "both",
 	Method:   "DomainGetXMLDesc",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetXMLDesc),
@@ -198,6 +212,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainGetAutostart",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_GET_AUTOSTART",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetAutostart),
@@ -211,6 +226,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_info_args",
 	Generate: "both",
 	Method:   "DomainGetInfo",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetInfo),
@@ -225,6 +241,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainGetMaxMemory",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_GET_MAX_MEMORY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetMaxMemory),
@@ -239,6 +256,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainGetMaxVCPUs",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_GET_MAX_VCPUS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetMaxVCPUs),
@@ -253,6 +271,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainGetOsType",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_GET_OS_TYPE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetOsType),
@@ -267,6 +286,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "DomainGetVCPUs",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_GET_VCPUS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetVCPUs),
@@ -281,6 +301,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListDefinedDomains",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListDefinedDomains),
@@ -295,6 +316,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainLookupByID",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_LOOKUP_BY_ID",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainLookupByID),
@@ -309,6 +331,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainLookupByName",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainLookupByName),
@@ -323,6 +346,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainLookupByUUID",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainLookupByUUID),
@@ -336,6 +360,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfDefinedDomains",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectNumOfDefinedDomains),
@@ -349,6 +374,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_pin_vcpu_args",
 	Generate: "both",
 	Method:   "DomainPinVCPU",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_PIN_VCPU",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainPinVCPU),
@@ -361,6 +387,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_reboot_args",
 	Generate: "both",
 	Method:   "DomainReboot",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_REBOOT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainReboot),
@@ -373,6 +400,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_resume_args",
 	Generate: "both",
 	Method:   "DomainResume",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_RESUME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainResume),
@@ -386,6 +414,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainSetAutostart",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_SET_AUTOSTART",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetAutostart),
@@ -399,6 +428,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainSetMaxMemory",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_SET_MAX_MEMORY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetMaxMemory),
@@ -411,6 +441,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_memory_args",
 	Generate: "both",
 	Method:   "DomainSetMemory",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_MEMORY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetMemory),
@@ -423,6 +454,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_vcpus_args",
 	Generate: "both",
 	Method:   "DomainSetVCPUs",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_VCPUS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetVCPUs),
@@ -435,6 +467,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_shutdown_args",
 	Generate: "both",
 	Method:   "DomainShutdown",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SHUTDOWN",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainShutdown),
@@ -447,6 +480,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_suspend_args",
 	Generate: "both",
 	Method:   "DomainSuspend",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SUSPEND",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSuspend),
@@ -460,6 +494,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainUndefine",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_UNDEFINE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainUndefine),
@@ -473,6 +508,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListDefinedNetworks",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListDefinedNetworks),
@@ -487,6 +523,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "server",
 	HighPriority: true,
 	Method:       "ConnectListDomains",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_CONNECT_LIST_DOMAINS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListDomains),
@@ -501,6 +538,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListNetworks",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_CONNECT_LIST_NETWORKS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListNetworks),
@@ -514,6 +552,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_network_create_args",
 	Generate: "both",
 	Method:   "NetworkCreate",
+	Module:   "libvirt-network",
 	Name:     "REMOTE_PROC_NETWORK_CREATE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkCreate),
@@ -526,6 +565,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_network_create_xml_args",
 	Generate: "both",
 	Method:   "NetworkCreateXML",
+	Module:   "libvirt-network",
 	Name:     "REMOTE_PROC_NETWORK_CREATE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkCreateXML),
@@ -540,6 +580,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkDefineXML",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_DEFINE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkDefineXML),
@@ -554,6 +595,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkDestroy",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_DESTROY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkDestroy),
@@ -567,6 +609,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkGetXMLDesc",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkGetXMLDesc),
@@ -581,6 +624,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkGetAutostart",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_GET_AUTOSTART",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkGetAutostart),
@@ -595,6 +639,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkGetBridgeName",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_GET_BRIDGE_NAME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkGetBridgeName),
@@ -609,6 +654,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkLookupByName",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_LOOKUP_BY_NAME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkLookupByName),
@@ -623,6 +669,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkLookupByUUID",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_LOOKUP_BY_UUID",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkLookupByUUID),
@@ -637,6 +684,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkSetAutostart",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_SET_AUTOSTART",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkSetAutostart),
@@ -650,6 +698,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkUndefine",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_UNDEFINE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkUndefine),
@@ -662,6 +711,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfDefinedNetworks",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectNumOfDefinedNetworks),
@@ -675,6 +725,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfDomains",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_CONNECT_NUM_OF_DOMAINS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectNumOfDomains),
@@ -688,6 +739,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfNetworks",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_CONNECT_NUM_OF_NETWORKS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectNumOfNetworks),
@@ -701,6 +753,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_core_dump_args",
 	Generate: "both",
 	Method:   "DomainCoreDump",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_CORE_DUMP",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainCoreDump),
@@ -713,6 +766,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_restore_args",
 	Generate: "both",
 	Method:   "DomainRestore",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_RESTORE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainRestore),
@@ -725,6 +779,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_save_args",
 	Generate: "both",
 	Method:   "DomainSave",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SAVE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSave),
@@ -737,6 +792,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_scheduler_type_args",
 	Generate: "none",
 	Method:   "DomainGetSchedulerType",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetSchedulerType),
@@ -750,6 +806,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_scheduler_parameters_args",
 	Generate: "client",
 	Method:   "DomainGetSchedulerParameters",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetSchedulerParameters),
@@ -763,6 +820,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_scheduler_parameters_args",
 	Generate: "both",
 	Method:   "DomainSetSchedulerParameters",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetSchedulerParameters),
@@ -775,6 +833,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectGetHostname",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_CONNECT_GET_HOSTNAME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetHostname),
@@ -836,6 +895,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_block_stats_args",
 	Generate: "both",
 	Method:   "DomainBlockStats",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_BLOCK_STATS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainBlockStats),
@@ -850,6 +910,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainInterfaceStats",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_INTERFACE_STATS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainInterfaceStats),
@@ -925,6 +986,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfStoragePools",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectNumOfStoragePools),
@@ -939,6 +1001,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListStoragePools",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListStoragePools),
@@ -952,6 +1015,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfDefinedStoragePools",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectNumOfDefinedStoragePools),
@@ -966,6 +1030,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListDefinedStoragePools",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListDefinedStoragePools),
@@ -979,6 +1044,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_connect_find_storage_pool_sources_args",
 	Generate: "server",
 	Method:   "ConnectFindStoragePoolSources",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectFindStoragePoolSources),
@@ -992,6 +1058,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_storage_pool_create_xml_args",
 	Generate: "both",
 	Method:   "StoragePoolCreateXML",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_STORAGE_POOL_CREATE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolCreateXML),
@@ -1006,6 +1073,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolDefineXML",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_DEFINE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolDefineXML),
@@ -1019,6 +1087,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_storage_pool_create_args",
 	Generate: "both",
 	Method:   "StoragePoolCreate",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_STORAGE_POOL_CREATE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolCreate),
@@ -1031,6 +1100,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_storage_pool_build_args",
 	Generate: "both",
 	Method:   "StoragePoolBuild",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_STORAGE_POOL_BUILD",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolBuild),
@@ -1044,6 +1114,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolDestroy",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_DESTROY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolDestroy),
@@ -1056,6 +1127,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_storage_pool_delete_args",
 	Generate: "both",
 	Method:   "StoragePoolDelete",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_STORAGE_POOL_DELETE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolDelete),
@@ -1069,6 +1141,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolUndefine",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_UNDEFINE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolUndefine),
@@ -1081,6 +1154,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_storage_pool_refresh_args",
 	Generate: "both",
 	Method:   "StoragePoolRefresh",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_STORAGE_POOL_REFRESH",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolRefresh),
@@ -1094,6 +1168,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolLookupByName",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolLookupByName),
@@ -1108,6 +1183,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolLookupByUUID",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolLookupByUUID),
@@ -1122,6 +1198,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolLookupByVolume",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolLookupByVolume),
@@ -1136,6 +1213,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolGetInfo",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_GET_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolGetInfo),
@@ -1150,6 +1228,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolGetXMLDesc",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolGetXMLDesc),
@@ -1164,6 +1243,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolGetAutostart",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolGetAutostart),
@@ -1178,6 +1258,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolSetAutostart",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolSetAutostart),
@@ -1191,6 +1272,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolNumOfVolumes",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolNumOfVolumes),
@@ -1205,6 +1287,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolListVolumes",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolListVolumes),
@@ -1218,6 +1301,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_storage_vol_create_xml_args",
 	Generate: "both",
 	Method:   "StorageVolCreateXML",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_STORAGE_VOL_CREATE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolCreateXML),
@@ -1231,6 +1315,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_storage_vol_delete_args",
 	Generate: "both",
 	Method:   "StorageVolDelete",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_STORAGE_VOL_DELETE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolDelete),
@@ -1244,6 +1329,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StorageVolLookupByName",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolLookupByName),
@@ -1258,6 +1344,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StorageVolLookupByKey",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolLookupByKey),
@@ -1272,6 +1359,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StorageVolLookupByPath",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolLookupByPath),
@@ -1286,6 +1374,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StorageVolGetInfo",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_VOL_GET_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolGetInfo),
@@ -1300,6 +1389,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StorageVolGetXMLDesc",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_VOL_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolGetXMLDesc),
@@ -1314,6 +1404,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StorageVolGetPath",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_VOL_GET_PATH",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolGetPath),
@@ -1328,6 +1419,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "server",
 	HighPriority: true,
 	Method:       "NodeGetCellsFreeMemory",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeGetCellsFreeMemory),
@@ -1341,6 +1433,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeGetFreeMemory",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_NODE_GET_FREE_MEMORY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeGetFreeMemory),
@@ -1354,6 +1447,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_block_peek_args",
 	Generate: "none",
 	Method:   "DomainBlockPeek",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_BLOCK_PEEK",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainBlockPeek),
@@ -1367,6 +1461,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_memory_peek_args",
 	Generate: "none",
 	Method:   "DomainMemoryPeek",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_MEMORY_PEEK",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainMemoryPeek),
@@ -1380,6 +1475,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectDomainEventRegister",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectDomainEventRegister),
@@ -1393,6 +1489,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectDomainEventDeregister",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectDomainEventDeregister),
@@ -1406,6 +1503,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventLifecycle",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_lifecycle_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE",
 	Procedure: rpc.Procedure{
@@ -1443,6 +1541,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "server",
 	HighPriority: true,
 	Method:       "ConnectGetURI",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_CONNECT_GET_URI",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetURI),
@@ -1457,6 +1556,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeNumOfDevices",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_NUM_OF_DEVICES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeNumOfDevices),
@@ -1471,6 +1571,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeListDevices",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_LIST_DEVICES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeListDevices),
@@ -1485,6 +1586,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeDeviceLookupByName",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceLookupByName),
@@ -1498,6 +1600,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_node_device_get_xml_desc_args",
 	Generate: "both",
 	Method:   "NodeDeviceGetXMLDesc",
+	Module:   "libvirt-nodedev",
 	Name:     "REMOTE_PROC_NODE_DEVICE_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceGetXMLDesc),
@@ -1512,6 +1615,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "client",
 	HighPriority: true,
 	Method:       "NodeDeviceGetParent",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_DEVICE_GET_PARENT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceGetParent),
@@ -1526,6 +1630,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeDeviceNumOfCaps",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceNumOfCaps),
@@ -1540,6 +1645,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeDeviceListCaps",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_DEVICE_LIST_CAPS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceListCaps),
@@ -1553,6 +1659,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_node_device_dettach_args",
 	Generate: "server",
 	Method:   "NodeDeviceDettach",
+	Module:   "libvirt-nodedev",
 	Name:     "REMOTE_PROC_NODE_DEVICE_DETTACH",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceDettach),
@@ -1565,6 +1672,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_node_device_re_attach_args",
 	Generate: "server",
 	Method:   "NodeDeviceReAttach",
+	Module:   "libvirt-nodedev",
 	Name:     "REMOTE_PROC_NODE_DEVICE_RE_ATTACH",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceReAttach),
@@ -1577,6 +1685,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_node_device_reset_args",
 	Generate: "server",
 	Method:   "NodeDeviceReset",
+	Module:   "libvirt-nodedev",
 	Name:     "REMOTE_PROC_NODE_DEVICE_RESET",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceReset),
@@ -1590,6 +1699,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "DomainGetSecurityLabel",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetSecurityLabel),
@@ -1603,6 +1713,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "NodeGetSecurityModel",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_NODE_GET_SECURITY_MODEL",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeGetSecurityModel),
@@ -1616,6 +1727,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_node_device_create_xml_args",
 	Generate: "both",
 	Method:   "NodeDeviceCreateXML",
+	Module:   "libvirt-nodedev",
 	Name:     "REMOTE_PROC_NODE_DEVICE_CREATE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceCreateXML),
@@ -1630,6 +1742,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeDeviceDestroy",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_DEVICE_DESTROY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceDestroy),
@@ -1642,6 +1755,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_storage_vol_create_xml_from_args",
 	Generate: "both",
 	Method:   "StorageVolCreateXMLFrom",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolCreateXMLFrom),
@@ -1655,6 +1769,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfInterfaces",
+	Module:       "libvirt-interface",
 	Name:         "REMOTE_PROC_CONNECT_NUM_OF_INTERFACES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectNumOfInterfaces),
@@ -1669,6 +1784,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListInterfaces",
+	Module:       "libvirt-interface",
 	Name:         "REMOTE_PROC_CONNECT_LIST_INTERFACES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListInterfaces),
@@ -1683,6 +1799,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "InterfaceLookupByName",
+	Module:       "libvirt-interface",
 	Name:         "REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcInterfaceLookupByName),
@@ -1697,6 +1814,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "InterfaceLookupByMACString",
+	Module:       "libvirt-interface",
 	Name:         "REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcInterfaceLookupByMACString),
@@ -1710,6 +1828,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_interface_get_xml_desc_args",
 	Generate: "both",
 	Method:   "InterfaceGetXMLDesc",
+	Module:   "libvirt-interface",
 	Name:     "REMOTE_PROC_INTERFACE_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcInterfaceGetXMLDesc),
@@ -1724,6 +1843,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "InterfaceDefineXML",
+	Module:       "libvirt-interface",
 	Name:         "REMOTE_PROC_INTERFACE_DEFINE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcInterfaceDefineXML),
@@ -1738,6 +1858,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "InterfaceUndefine",
+	Module:       "libvirt-interface",
 	Name:         "REMOTE_PROC_INTERFACE_UNDEFINE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcInterfaceUndefine),
@@ -1750,6 +1871,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_interface_create_args",
 	Generate: "both",
 	Method:   "InterfaceCreate",
+	Module:   "libvirt-interface",
 	Name:     "REMOTE_PROC_INTERFACE_CREATE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcInterfaceCreate),
@@ -1763,6 +1885,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "InterfaceDestroy",
+	Module:       "libvirt-interface",
 	Name:         "REMOTE_PROC_INTERFACE_DESTROY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcInterfaceDestroy),
@@ -1775,6 +1898,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_connect_domain_xml_from_native_args",
 	Generate: "both",
 	Method:   "ConnectDomainXMLFromNative",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectDomainXMLFromNative),
@@ -1788,6 +1912,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_connect_domain_xml_to_native_args",
 	Generate: "both",
 	Method:   "ConnectDomainXMLToNative",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectDomainXMLToNative),
@@ -1801,6 +1926,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfDefinedInterfaces",
+	Module:       "libvirt-interface",
 	Name:         "REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectNumOfDefinedInterfaces),
@@ -1815,6 +1941,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListDefinedInterfaces",
+	Module:       "libvirt-interface",
 	Name:         "REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListDefinedInterfaces),
@@ -1828,6 +1955,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfSecrets",
+	Module:       "libvirt-secret",
 	Name:         "REMOTE_PROC_CONNECT_NUM_OF_SECRETS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectNumOfSecrets),
@@ -1842,6 +1970,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListSecrets",
+	Module:       "libvirt-secret",
 	Name:         "REMOTE_PROC_CONNECT_LIST_SECRETS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListSecrets),
@@ -1856,6 +1985,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "SecretLookupByUUID",
+	Module:       "libvirt-secret",
 	Name:         "REMOTE_PROC_SECRET_LOOKUP_BY_UUID",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcSecretLookupByUUID),
@@ -1870,6 +2000,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "SecretDefineXML",
+	Module:       "libvirt-secret",
 	Name:         "REMOTE_PROC_SECRET_DEFINE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcSecretDefineXML),
@@ -1884,6 +2015,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "SecretGetXMLDesc",
+	Module:       "libvirt-secret",
 	Name:         "REMOTE_PROC_SECRET_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcSecretGetXMLDesc),
@@ -1898,6 +2030,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "SecretSetValue",
+	Module:       "libvirt-secret",
 	Name:         "REMOTE_PROC_SECRET_SET_VALUE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcSecretSetValue),
@@ -1911,6 +2044,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "SecretGetValue",
+	Module:       "libvirt-secret",
 	Name:         "REMOTE_PROC_SECRET_GET_VALUE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcSecretGetValue),
@@ -1925,6 +2059,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "SecretUndefine",
+	Module:       "libvirt-secret",
 	Name:         "REMOTE_PROC_SECRET_UNDEFINE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcSecretUndefine),
@@ -1938,6 +2073,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "SecretLookupByUsage",
+	Module:       "libvirt-secret",
 	Name:         "REMOTE_PROC_SECRET_LOOKUP_BY_USAGE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcSecretLookupByUsage),
@@ -1963,6 +2099,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "server",
 	HighPriority: true,
 	Method:       "ConnectIsSecure",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_CONNECT_IS_SECURE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectIsSecure),
@@ -1977,6 +2114,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainIsActive",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_IS_ACTIVE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainIsActive),
@@ -1991,6 +2129,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainIsPersistent",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_IS_PERSISTENT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainIsPersistent),
@@ -2005,6 +2144,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkIsActive",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_IS_ACTIVE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkIsActive),
@@ -2019,6 +2159,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkIsPersistent",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_IS_PERSISTENT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkIsPersistent),
@@ -2033,6 +2174,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolIsActive",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_IS_ACTIVE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolIsActive),
@@ -2047,6 +2189,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolIsPersistent",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolIsPersistent),
@@ -2061,6 +2204,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "InterfaceIsActive",
+	Module:       "libvirt-interface",
 	Name:         "REMOTE_PROC_INTERFACE_IS_ACTIVE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcInterfaceIsActive),
@@ -2074,6 +2218,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectGetLibVersion",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_CONNECT_GET_LIB_VERSION",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetLibVersion),
@@ -2088,6 +2233,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectCompareCPU",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_CONNECT_COMPARE_CPU",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectCompareCPU),
@@ -2101,6 +2247,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_memory_stats_args",
 	Generate: "none",
 	Method:   "DomainMemoryStats",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_MEMORY_STATS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainMemoryStats),
@@ -2114,6 +2261,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_attach_device_flags_args",
 	Generate: "both",
 	Method:   "DomainAttachDeviceFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainAttachDeviceFlags),
@@ -2126,6 +2274,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_detach_device_flags_args",
 	Generate: "both",
 	Method:   "DomainDetachDeviceFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainDetachDeviceFlags),
@@ -2138,6 +2287,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_connect_baseline_cpu_args",
 	Generate: "both",
 	Method:   "ConnectBaselineCPU",
+	Module:   "libvirt-host",
 	Name:     "REMOTE_PROC_CONNECT_BASELINE_CPU",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectBaselineCPU),
@@ -2151,6 +2301,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_job_info_args",
 	Generate: "both",
 	Method:   "DomainGetJobInfo",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_JOB_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetJobInfo),
@@ -2164,6 +2315,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_abort_job_args",
 	Generate: "both",
 	Method:   "DomainAbortJob",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_ABORT_JOB",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainAbortJob),
@@ -2176,6 +2328,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_storage_vol_wipe_args",
 	Generate: "both",
 	Method:   "StorageVolWipe",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_STORAGE_VOL_WIPE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolWipe),
@@ -2188,6 +2341,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_migrate_set_max_downtime_args",
 	Generate: "both",
 	Method:   "DomainMigrateSetMaxDowntime",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainMigrateSetMaxDowntime),
@@ -2201,6 +2355,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectDomainEventRegisterAny",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectDomainEventRegisterAny),
@@ -2214,6 +2369,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectDomainEventDeregisterAny",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectDomainEventDeregisterAny),
@@ -2226,6 +2382,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventReboot",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_reboot_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_REBOOT",
 	Procedure: rpc.Procedure{
@@ -2239,6 +2396,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventRtcChange",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_rtc_change_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE",
 	Procedure: rpc.Procedure{
@@ -2252,6 +2410,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventWatchdog",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_watchdog_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_WATCHDOG",
 	Procedure: rpc.Procedure{
@@ -2265,6 +2424,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventIoError",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_io_error_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_IO_ERROR",
 	Procedure: rpc.Procedure{
@@ -2278,6 +2438,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventGraphics",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_graphics_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_GRAPHICS",
 	Procedure: rpc.Procedure{
@@ -2291,6 +2452,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_update_device_flags_args",
 	Generate: "both",
 	Method:   "DomainUpdateDeviceFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainUpdateDeviceFlags),
@@ -2304,6 +2466,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NWFilterLookupByName",
+	Module:       "libvirt-nwfilter",
 	Name:         "REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNWFilterLookupByName),
@@ -2318,6 +2481,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NWFilterLookupByUUID",
+	Module:       "libvirt-nwfilter",
 	Name:         "REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNWFilterLookupByUUID),
@@ -2332,6 +2496,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NWFilterGetXMLDesc",
+	Module:       "libvirt-nwfilter",
 	Name:         "REMOTE_PROC_NWFILTER_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNWFilterGetXMLDesc),
@@ -2345,6 +2510,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectNumOfNwfilters",
+	Module:       "libvirt-nwfilter",
 	Name:         "REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectNumOfNwfilters),
@@ -2359,6 +2525,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListNwfilters",
+	Module:       "libvirt-nwfilter",
 	Name:         "REMOTE_PROC_CONNECT_LIST_NWFILTERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListNwfilters),
@@ -2373,6 +2540,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NWFilterDefineXML",
+	Module:       "libvirt-nwfilter",
 	Name:         "REMOTE_PROC_NWFILTER_DEFINE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNWFilterDefineXML),
@@ -2387,6 +2555,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NWFilterUndefine",
+	Module:       "libvirt-nwfilter",
 	Name:         "REMOTE_PROC_NWFILTER_UNDEFINE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNWFilterUndefine),
@@ -2399,6 +2568,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_managed_save_args",
 	Generate: "both",
 	Method:   "DomainManagedSave",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_MANAGED_SAVE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainManagedSave),
@@ -2411,6 +2581,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_has_managed_save_image_args",
 	Generate: "both",
 	Method:   "DomainHasManagedSaveImage",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainHasManagedSaveImage),
@@ -2424,6 +2595,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_managed_save_remove_args",
 	Generate: "both",
 	Method:   "DomainManagedSaveRemove",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainManagedSaveRemove),
@@ -2436,6 +2608,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_snapshot_create_xml_args",
 	Generate: "both",
 	Method:   "DomainSnapshotCreateXML",
+	Module:   "libvirt-domain-snapshot",
 	Name:     "REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSnapshotCreateXML),
@@ -2450,6 +2623,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainSnapshotGetXMLDesc",
+	Module:       "libvirt-domain-snapshot",
 	Name:         "REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSnapshotGetXMLDesc),
@@ -2464,6 +2638,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainSnapshotNum",
+	Module:       "libvirt-domain-snapshot",
 	Name:         "REMOTE_PROC_DOMAIN_SNAPSHOT_NUM",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSnapshotNum),
@@ -2478,6 +2653,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainSnapshotListNames",
+	Module:       "libvirt-domain-snapshot",
 	Name:         "REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSnapshotListNames),
@@ -2492,6 +2668,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainSnapshotLookupByName",
+	Module:       "libvirt-domain-snapshot",
 	Name:         "REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSnapshotLookupByName),
@@ -2505,6 +2682,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_has_current_snapshot_args",
 	Generate: "both",
 	Method:   "DomainHasCurrentSnapshot",
+	Module:   "libvirt-domain-snapshot",
 	Name:     "REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainHasCurrentSnapshot),
@@ -2518,6 +2696,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_snapshot_current_args",
 	Generate: "both",
 	Method:   "DomainSnapshotCurrent",
+	Module:   "libvirt-domain-snapshot",
 	Name:     "REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSnapshotCurrent),
@@ -2531,6 +2710,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_revert_to_snapshot_args",
 	Generate: "both",
 	Method:   "DomainRevertToSnapshot",
+	Module:   "libvirt-domain-snapshot",
 	Name:     "REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainRevertToSnapshot),
@@ -2543,6 +2723,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_snapshot_delete_args",
 	Generate: "both",
 	Method:   "DomainSnapshotDelete",
+	Module:   "libvirt-domain-snapshot",
 	Name:     "REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSnapshotDelete),
@@ -2555,6 +2736,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_block_info_args",
 	Generate: "both",
 	Method:   "DomainGetBlockInfo",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_BLOCK_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetBlockInfo),
@@ -2568,6 +2750,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventIoErrorReason",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_io_error_reason_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON",
 	Procedure: rpc.Procedure{
@@ -2581,6 +2764,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_create_with_flags_args",
 	Generate: "both",
 	Method:   "DomainCreateWithFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainCreateWithFlags),
@@ -2594,6 +2778,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_memory_parameters_args",
 	Generate: "both",
 	Method:   "DomainSetMemoryParameters",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetMemoryParameters),
@@ -2606,6 +2791,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_memory_parameters_args",
 	Generate: "none",
 	Method:   "DomainGetMemoryParameters",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetMemoryParameters),
@@ -2619,6 +2805,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_vcpus_flags_args",
 	Generate: "both",
 	Method:   "DomainSetVCPUsFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetVCPUsFlags),
@@ -2631,6 +2818,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_vcpus_flags_args",
 	Generate: "both",
 	Method:   "DomainGetVCPUsFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetVCPUsFlags),
@@ -2644,6 +2832,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_open_console_args",
 	Generate: "both",
 	Method:   "DomainOpenConsole",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_OPEN_CONSOLE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainOpenConsole),
@@ -2658,6 +2847,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainIsUpdated",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_IS_UPDATED",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainIsUpdated),
@@ -2672,6 +2862,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectGetSysinfo",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_CONNECT_GET_SYSINFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetSysinfo),
@@ -2685,6 +2876,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_memory_flags_args",
 	Generate: "both",
 	Method:   "DomainSetMemoryFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetMemoryFlags),
@@ -2697,6 +2889,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_blkio_parameters_args",
 	Generate: "both",
 	Method:   "DomainSetBlkioParameters",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetBlkioParameters),
@@ -2709,6 +2902,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_blkio_parameters_args",
 	Generate: "none",
 	Method:   "DomainGetBlkioParameters",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetBlkioParameters),
@@ -2722,6 +2916,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_migrate_set_max_speed_args",
 	Generate: "both",
 	Method:   "DomainMigrateSetMaxSpeed",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainMigrateSetMaxSpeed),
@@ -2734,6 +2929,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_storage_vol_upload_args",
 	Generate: "both",
 	Method:   "StorageVolUpload",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_STORAGE_VOL_UPLOAD",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolUpload),
@@ -2748,6 +2944,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_storage_vol_download_args",
 	Generate: "both",
 	Method:   "StorageVolDownload",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_STORAGE_VOL_DOWNLOAD",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolDownload),
@@ -2762,6 +2959,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_inject_nmi_args",
 	Generate: "both",
 	Method:   "DomainInjectNmi",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_INJECT_NMI",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainInjectNmi),
@@ -2774,6 +2972,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_screenshot_args",
 	Generate: "both",
 	Method:   "DomainScreenshot",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SCREENSHOT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainScreenshot),
@@ -2789,6 +2988,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "DomainGetState",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_GET_STATE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetState),
@@ -2874,6 +3074,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_scheduler_parameters_flags_args",
 	Generate: "both",
 	Method:   "DomainSetSchedulerParametersFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetSchedulerParametersFlags),
@@ -2886,6 +3087,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_interface_change_begin_args",
 	Generate: "both",
 	Method:   "InterfaceChangeBegin",
+	Module:   "libvirt-interface",
 	Name:     "REMOTE_PROC_INTERFACE_CHANGE_BEGIN",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcInterfaceChangeBegin),
@@ -2898,6 +3100,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_interface_change_commit_args",
 	Generate: "both",
 	Method:   "InterfaceChangeCommit",
+	Module:   "libvirt-interface",
 	Name:     "REMOTE_PROC_INTERFACE_CHANGE_COMMIT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcInterfaceChangeCommit),
@@ -2910,6 +3113,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_interface_change_rollback_args",
 	Generate: "both",
 	Method:   "InterfaceChangeRollback",
+	Module:   "libvirt-interface",
 	Name:     "REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcInterfaceChangeRollback),
@@ -2922,6 +3126,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_scheduler_parameters_flags_args",
 	Generate: "client",
 	Method:   "DomainGetSchedulerParametersFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetSchedulerParametersFlags),
@@ -2935,6 +3140,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "none",
 	Method:   "DomainEventControlError",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_control_error_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR",
 	Procedure: rpc.Procedure{
@@ -2948,6 +3154,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_pin_vcpu_flags_args",
 	Generate: "both",
 	Method:   "DomainPinVCPUFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainPinVCPUFlags),
@@ -2960,6 +3167,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_send_key_args",
 	Generate: "both",
 	Method:   "DomainSendKey",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SEND_KEY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSendKey),
@@ -2973,6 +3181,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "NodeGetCPUStats",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_NODE_GET_CPU_STATS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeGetCPUStats),
@@ -2987,6 +3196,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "NodeGetMemoryStats",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_NODE_GET_MEMORY_STATS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeGetMemoryStats),
@@ -3001,6 +3211,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainGetControlInfo",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_GET_CONTROL_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetControlInfo),
@@ -3014,6 +3225,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_vcpu_pin_info_args",
 	Generate: "none",
 	Method:   "DomainGetVCPUPinInfo",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetVCPUPinInfo),
@@ -3028,6 +3240,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainUndefineFlags",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainUndefineFlags),
@@ -3040,6 +3253,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_save_flags_args",
 	Generate: "both",
 	Method:   "DomainSaveFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SAVE_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSaveFlags),
@@ -3052,6 +3266,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_restore_flags_args",
 	Generate: "both",
 	Method:   "DomainRestoreFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_RESTORE_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainRestoreFlags),
@@ -3065,6 +3280,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainDestroyFlags",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_DESTROY_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainDestroyFlags),
@@ -3078,6 +3294,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainSaveImageGetXMLDesc",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSaveImageGetXMLDesc),
@@ -3092,6 +3309,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainSaveImageDefineXML",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSaveImageDefineXML),
@@ -3104,6 +3322,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_block_job_abort_args",
 	Generate: "both",
 	Method:   "DomainBlockJobAbort",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainBlockJobAbort),
@@ -3116,6 +3335,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_block_job_info_args",
 	Generate: "none",
 	Method:   "DomainGetBlockJobInfo",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetBlockJobInfo),
@@ -3129,6 +3349,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_block_job_set_speed_args",
 	Generate: "both",
 	Method:   "DomainBlockJobSetSpeed",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainBlockJobSetSpeed),
@@ -3141,6 +3362,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_block_pull_args",
 	Generate: "both",
 	Method:   "DomainBlockPull",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_BLOCK_PULL",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainBlockPull),
@@ -3153,6 +3375,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "none",
 	Method:   "DomainEventBlockJob",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_block_job_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB",
 	Procedure: rpc.Procedure{
@@ -3166,6 +3389,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_migrate_get_max_speed_args",
 	Generate: "both",
 	Method:   "DomainMigrateGetMaxSpeed",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainMigrateGetMaxSpeed),
@@ -3179,6 +3403,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_block_stats_flags_args",
 	Generate: "none",
 	Method:   "DomainBlockStatsFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainBlockStatsFlags),
@@ -3193,6 +3418,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainSnapshotGetParent",
+	Module:       "libvirt-domain-snapshot",
 	Name:         "REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSnapshotGetParent),
@@ -3206,6 +3432,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_reset_args",
 	Generate: "both",
 	Method:   "DomainReset",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_RESET",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainReset),
@@ -3219,6 +3446,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainSnapshotNumChildren",
+	Module:       "libvirt-domain-snapshot",
 	Name:         "REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSnapshotNumChildren),
@@ -3233,6 +3461,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainSnapshotListChildrenNames",
+	Module:       "libvirt-domain-snapshot",
 	Name:         "REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSnapshotListChildrenNames),
@@ -3246,6 +3475,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "none",
 	Method:   "DomainEventDiskChange",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_disk_change_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE",
 	Procedure: rpc.Procedure{
@@ -3259,6 +3489,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_open_graphics_args",
 	Generate: "none",
 	Method:   "DomainOpenGraphics",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_OPEN_GRAPHICS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainOpenGraphics),
@@ -3271,6 +3502,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_node_suspend_for_duration_args",
 	Generate: "both",
 	Method:   "NodeSuspendForDuration",
+	Module:   "libvirt-host",
 	Name:     "REMOTE_PROC_NODE_SUSPEND_FOR_DURATION",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeSuspendForDuration),
@@ -3283,6 +3515,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_block_resize_args",
 	Generate: "both",
 	Method:   "DomainBlockResize",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_BLOCK_RESIZE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainBlockResize),
@@ -3295,6 +3528,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_block_io_tune_args",
 	Generate: "both",
 	Method:   "DomainSetBlockIoTune",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetBlockIoTune),
@@ -3307,6 +3541,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_block_io_tune_args",
 	Generate: "none",
 	Method:   "DomainGetBlockIoTune",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetBlockIoTune),
@@ -3320,6 +3555,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_numa_parameters_args",
 	Generate: "both",
 	Method:   "DomainSetNUMAParameters",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetNUMAParameters),
@@ -3332,6 +3568,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_numa_parameters_args",
 	Generate: "none",
 	Method:   "DomainGetNUMAParameters",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetNUMAParameters),
@@ -3345,6 +3582,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_interface_parameters_args",
 	Generate: "both",
 	Method:   "DomainSetInterfaceParameters",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetInterfaceParameters),
@@ -3357,6 +3595,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_interface_parameters_args",
 	Generate: "none",
 	Method:   "DomainGetInterfaceParameters",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetInterfaceParameters),
@@ -3370,6 +3609,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_shutdown_flags_args",
 	Generate: "both",
 	Method:   "DomainShutdownFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainShutdownFlags),
@@ -3382,6 +3622,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_storage_vol_wipe_pattern_args",
 	Generate: "both",
 	Method:   "StorageVolWipePattern",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolWipePattern),
@@ -3394,6 +3635,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_storage_vol_resize_args",
 	Generate: "both",
 	Method:   "StorageVolResize",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_STORAGE_VOL_RESIZE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolResize),
@@ -3406,6 +3648,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_pm_suspend_for_duration_args",
 	Generate: "both",
 	Method:   "DomainPmSuspendForDuration",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainPmSuspendForDuration),
@@ -3418,6 +3661,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_cpu_stats_args",
 	Generate: "none",
 	Method:   "DomainGetCPUStats",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_CPU_STATS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetCPUStats),
@@ -3431,6 +3675,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_disk_errors_args",
 	Generate: "none",
 	Method:   "DomainGetDiskErrors",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_DISK_ERRORS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetDiskErrors),
@@ -3444,6 +3689,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_metadata_args",
 	Generate: "both",
 	Method:   "DomainSetMetadata",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_METADATA",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetMetadata),
@@ -3456,6 +3702,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_metadata_args",
 	Generate: "both",
 	Method:   "DomainGetMetadata",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_METADATA",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetMetadata),
@@ -3469,6 +3716,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_block_rebase_args",
 	Generate: "both",
 	Method:   "DomainBlockRebase",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_BLOCK_REBASE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainBlockRebase),
@@ -3481,6 +3729,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_pm_wakeup_args",
 	Generate: "both",
 	Method:   "DomainPmWakeup",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_PM_WAKEUP",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainPmWakeup),
@@ -3493,6 +3742,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventTrayChange",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_tray_change_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE",
 	Procedure: rpc.Procedure{
@@ -3506,6 +3756,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventPmwakeup",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_pmwakeup_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP",
 	Procedure: rpc.Procedure{
@@ -3519,6 +3770,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventPmsuspend",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_pmsuspend_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND",
 	Procedure: rpc.Procedure{
@@ -3532,6 +3784,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_snapshot_is_current_args",
 	Generate: "both",
 	Method:   "DomainSnapshotIsCurrent",
+	Module:   "libvirt-domain-snapshot",
 	Name:     "REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSnapshotIsCurrent),
@@ -3545,6 +3798,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_snapshot_has_metadata_args",
 	Generate: "both",
 	Method:   "DomainSnapshotHasMetadata",
+	Module:   "libvirt-domain-snapshot",
 	Name:     "REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSnapshotHasMetadata),
@@ -3559,6 +3813,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListAllDomains",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListAllDomains),
@@ -3573,6 +3828,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainListAllSnapshots",
+	Module:       "libvirt-domain-snapshot",
 	Name:         "REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainListAllSnapshots),
@@ -3587,6 +3843,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainSnapshotListAllChildren",
+	Module:       "libvirt-domain-snapshot",
 	Name:         "REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSnapshotListAllChildren),
@@ -3600,6 +3857,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventBalloonChange",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_balloon_change_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE",
 	Procedure: rpc.Procedure{
@@ -3613,6 +3871,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_hostname_args",
 	Generate: "both",
 	Method:   "DomainGetHostname",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_HOSTNAME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetHostname),
@@ -3627,6 +3886,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "DomainGetSecurityLabelList",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetSecurityLabelList),
@@ -3640,6 +3900,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_pin_emulator_args",
 	Generate: "none",
 	Method:   "DomainPinEmulator",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_PIN_EMULATOR",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainPinEmulator),
@@ -3652,6 +3913,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_emulator_pin_info_args",
 	Generate: "none",
 	Method:   "DomainGetEmulatorPinInfo",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetEmulatorPinInfo),
@@ -3666,6 +3928,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListAllStoragePools",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListAllStoragePools),
@@ -3680,6 +3943,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolListAllVolumes",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolListAllVolumes),
@@ -3694,6 +3958,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListAllNetworks",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListAllNetworks),
@@ -3708,6 +3973,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListAllInterfaces",
+	Module:       "libvirt-interface",
 	Name:         "REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListAllInterfaces),
@@ -3722,6 +3988,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListAllNodeDevices",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListAllNodeDevices),
@@ -3736,6 +4003,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListAllNwfilters",
+	Module:       "libvirt-nwfilter",
 	Name:         "REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListAllNwfilters),
@@ -3750,6 +4018,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListAllSecrets",
+	Module:       "libvirt-secret",
 	Name:         "REMOTE_PROC_CONNECT_LIST_ALL_SECRETS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListAllSecrets),
@@ -3763,6 +4032,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_node_set_memory_parameters_args",
 	Generate: "both",
 	Method:   "NodeSetMemoryParameters",
+	Module:   "libvirt-host",
 	Name:     "REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeSetMemoryParameters),
@@ -3775,6 +4045,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_node_get_memory_parameters_args",
 	Generate: "none",
 	Method:   "NodeGetMemoryParameters",
+	Module:   "libvirt-host",
 	Name:     "REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeGetMemoryParameters),
@@ -3788,6 +4059,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_block_commit_args",
 	Generate: "both",
 	Method:   "DomainBlockCommit",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_BLOCK_COMMIT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainBlockCommit),
@@ -3801,6 +4073,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkUpdate",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_UPDATE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkUpdate),
@@ -3813,6 +4086,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventPmsuspendDisk",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_pmsuspend_disk_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK",
 	Procedure: rpc.Procedure{
@@ -3826,6 +4100,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_node_get_cpu_map_args",
 	Generate: "none",
 	Method:   "NodeGetCPUMap",
+	Module:   "libvirt-host",
 	Name:     "REMOTE_PROC_NODE_GET_CPU_MAP",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeGetCPUMap),
@@ -3839,6 +4114,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_fstrim_args",
 	Generate: "both",
 	Method:   "DomainFstrim",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_FSTRIM",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainFstrim),
@@ -3851,6 +4127,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_send_process_signal_args",
 	Generate: "both",
 	Method:   "DomainSendProcessSignal",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSendProcessSignal),
@@ -3863,6 +4140,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_open_channel_args",
 	Generate: "both",
 	Method:   "DomainOpenChannel",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_OPEN_CHANNEL",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainOpenChannel),
@@ -3877,6 +4155,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeDeviceLookupSCSIHostByWwn",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceLookupSCSIHostByWwn),
@@ -3890,6 +4169,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_job_stats_args",
 	Generate: "none",
 	Method:   "DomainGetJobStats",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_JOB_STATS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetJobStats),
@@ -3903,6 +4183,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_migrate_get_compression_cache_args",
 	Generate: "both",
 	Method:   "DomainMigrateGetCompressionCache",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainMigrateGetCompressionCache),
@@ -3916,6 +4197,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_migrate_set_compression_cache_args",
 	Generate: "both",
 	Method:   "DomainMigrateSetCompressionCache",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainMigrateSetCompressionCache),
@@ -3928,6 +4210,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_node_device_detach_flags_args",
 	Generate: "server",
 	Method:   "NodeDeviceDetachFlags",
+	Module:   "libvirt-nodedev",
 	Name:     "REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceDetachFlags),
@@ -4011,6 +4294,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_memory_stats_period_args",
 	Generate: "both",
 	Method:   "DomainSetMemoryStatsPeriod",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetMemoryStatsPeriod),
@@ -4023,6 +4307,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_create_xml_with_files_args",
 	Generate: "none",
 	Method:   "DomainCreateXMLWithFiles",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainCreateXMLWithFiles),
@@ -4036,6 +4321,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_create_with_files_args",
 	Generate: "none",
 	Method:   "DomainCreateWithFiles",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_CREATE_WITH_FILES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainCreateWithFiles),
@@ -4049,6 +4335,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventDeviceRemoved",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_device_removed_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED",
 	Procedure: rpc.Procedure{
@@ -4062,6 +4349,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_connect_get_cpu_model_names_args",
 	Generate: "none",
 	Method:   "ConnectGetCPUModelNames",
+	Module:   "libvirt-host",
 	Name:     "REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetCPUModelNames),
@@ -4076,6 +4364,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectNetworkEventRegisterAny",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectNetworkEventRegisterAny),
@@ -4090,6 +4379,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectNetworkEventDeregisterAny",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectNetworkEventDeregisterAny),
@@ -4102,6 +4392,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "NetworkEventLifecycle",
+	Module:   "libvirt-network",
 	Msg:      "remote_network_event_lifecycle_msg",
 	Name:     "REMOTE_PROC_NETWORK_EVENT_LIFECYCLE",
 	Procedure: rpc.Procedure{
@@ -4116,6 +4407,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectDomainEventCallbackRegisterAny",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectDomainEventCallbackRegisterAny),
@@ -4130,6 +4422,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectDomainEventCallbackDeregisterAny",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectDomainEventCallbackDeregisterAny),
@@ -4142,6 +4435,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackLifecycle",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_lifecycle_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE",
 	Procedure: rpc.Procedure{
@@ -4155,6 +4449,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackReboot",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_reboot_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT",
 	Procedure: rpc.Procedure{
@@ -4168,6 +4463,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackRtcChange",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_rtc_change_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE",
 	Procedure: rpc.Procedure{
@@ -4181,6 +4477,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackWatchdog",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_watchdog_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG",
 	Procedure: rpc.Procedure{
@@ -4194,6 +4491,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackIoError",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_io_error_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR",
 	Procedure: rpc.Procedure{
@@ -4207,6 +4505,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackGraphics",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_graphics_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS",
 	Procedure: rpc.Procedure{
@@ -4220,6 +4519,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackIoErrorReason",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_io_error_reason_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON",
 	Procedure: rpc.Procedure{
@@ -4233,6 +4533,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackControlError",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_control_error_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR",
 	Procedure: rpc.Procedure{
@@ -4246,6 +4547,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackBlockJob",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_block_job_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB",
 	Procedure: rpc.Procedure{
@@ -4259,6 +4561,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackDiskChange",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_disk_change_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE",
 	Procedure: rpc.Procedure{
@@ -4272,6 +4575,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackTrayChange",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_tray_change_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE",
 	Procedure: rpc.Procedure{
@@ -4285,6 +4589,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackPmwakeup",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_pmwakeup_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP",
 	Procedure: rpc.Procedure{
@@ -4298,6 +4603,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackPmsuspend",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_pmsuspend_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND",
 	Procedure: rpc.Procedure{
@@ -4311,6 +4617,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackBalloonChange",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_balloon_change_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE",
 	Procedure: rpc.Procedure{
@@ -4324,6 +4631,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackPmsuspendDisk",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_pmsuspend_disk_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK",
 	Procedure: rpc.Procedure{
@@ -4337,6 +4645,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackDeviceRemoved",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_device_removed_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED",
 	Procedure: rpc.Procedure{
@@ -4350,6 +4659,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_core_dump_with_format_args",
 	Generate: "both",
 	Method:   "DomainCoreDumpWithFormat",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainCoreDumpWithFormat),
@@ -4362,6 +4672,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_fsfreeze_args",
 	Generate: "both",
 	Method:   "DomainFsfreeze",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_FSFREEZE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainFsfreeze),
@@ -4375,6 +4686,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_fsthaw_args",
 	Generate: "both",
 	Method:   "DomainFsthaw",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_FSTHAW",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainFsthaw),
@@ -4388,6 +4700,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_time_args",
 	Generate: "none",
 	Method:   "DomainGetTime",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_TIME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetTime),
@@ -4401,6 +4714,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_time_args",
 	Generate: "both",
 	Method:   "DomainSetTime",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_TIME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetTime),
@@ -4413,6 +4727,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "none",
 	Method:   "DomainEventBlockJob2",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_block_job_2_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2",
 	Procedure: rpc.Procedure{
@@ -4427,6 +4742,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "NodeGetFreePages",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_NODE_GET_FREE_PAGES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeGetFreePages),
@@ -4440,6 +4756,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_network_get_dhcp_leases_args",
 	Generate: "none",
 	Method:   "NetworkGetDHCPLeases",
+	Module:   "libvirt-network",
 	Name:     "REMOTE_PROC_NETWORK_GET_DHCP_LEASES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkGetDHCPLeases),
@@ -4453,6 +4770,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_connect_get_domain_capabilities_args",
 	Generate: "both",
 	Method:   "ConnectGetDomainCapabilities",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetDomainCapabilities),
@@ -4466,6 +4784,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_open_graphics_fd_args",
 	Generate: "none",
 	Method:   "DomainOpenGraphicsFD",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainOpenGraphicsFD),
@@ -4478,6 +4797,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_connect_get_all_domain_stats_args",
 	Generate: "none",
 	Method:   "ConnectGetAllDomainStats",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetAllDomainStats),
@@ -4491,6 +4811,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_block_copy_args",
 	Generate: "both",
 	Method:   "DomainBlockCopy",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_BLOCK_COPY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainBlockCopy),
@@ -4503,6 +4824,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackTunable",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_tunable_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE",
 	Procedure: rpc.Procedure{
@@ -4516,6 +4838,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_node_alloc_pages_args",
 	Generate: "none",
 	Method:   "NodeAllocPages",
+	Module:   "libvirt-host",
 	Name:     "REMOTE_PROC_NODE_ALLOC_PAGES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeAllocPages),
@@ -4529,6 +4852,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackAgentLifecycle",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_agent_lifecycle_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE",
 	Procedure: rpc.Procedure{
@@ -4542,6 +4866,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_fsinfo_args",
 	Generate: "none",
 	Method:   "DomainGetFsinfo",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_FSINFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetFsinfo),
@@ -4556,6 +4881,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainDefineXMLFlags",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainDefineXMLFlags),
@@ -4569,6 +4895,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_iothread_info_args",
 	Generate: "none",
 	Method:   "DomainGetIOThreadInfo",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetIOThreadInfo),
@@ -4582,6 +4909,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_pin_iothread_args",
 	Generate: "both",
 	Method:   "DomainPinIOThread",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_PIN_IOTHREAD",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainPinIOThread),
@@ -4594,6 +4922,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_interface_addresses_args",
 	Generate: "none",
 	Method:   "DomainInterfaceAddresses",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainInterfaceAddresses),
@@ -4607,6 +4936,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackDeviceAdded",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_device_added_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED",
 	Procedure: rpc.Procedure{
@@ -4620,6 +4950,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_add_iothread_args",
 	Generate: "both",
 	Method:   "DomainAddIOThread",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_ADD_IOTHREAD",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainAddIOThread),
@@ -4632,6 +4963,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_del_iothread_args",
 	Generate: "both",
 	Method:   "DomainDelIOThread",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_DEL_IOTHREAD",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainDelIOThread),
@@ -4644,6 +4976,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_user_password_args",
 	Generate: "both",
 	Method:   "DomainSetUserPassword",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_USER_PASSWORD",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetUserPassword),
@@ -4656,6 +4989,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_rename_args",
 	Generate: "server",
 	Method:   "DomainRename",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_RENAME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainRename),
@@ -4669,6 +5003,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackMigrationIteration",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_migration_iteration_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION",
 	Procedure: rpc.Procedure{
@@ -4682,6 +5017,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectRegisterCloseCallback",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectRegisterCloseCallback),
@@ -4694,6 +5030,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectUnregisterCloseCallback",
+	Module:       "libvirt-host",
 	Name:         "REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectUnregisterCloseCallback),
@@ -4718,6 +5055,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackJobCompleted",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_job_completed_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED",
 	Procedure: rpc.Procedure{
@@ -4731,6 +5069,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_migrate_start_post_copy_args",
 	Generate: "both",
 	Method:   "DomainMigrateStartPostCopy",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainMigrateStartPostCopy),
@@ -4743,6 +5082,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_perf_events_args",
 	Generate: "none",
 	Method:   "DomainGetPerfEvents",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_PERF_EVENTS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetPerfEvents),
@@ -4756,6 +5096,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_perf_events_args",
 	Generate: "both",
 	Method:   "DomainSetPerfEvents",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_PERF_EVENTS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetPerfEvents),
@@ -4768,6 +5109,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackDeviceRemovalFailed",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_device_removal_failed_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED",
 	Procedure: rpc.Procedure{
@@ -4782,6 +5124,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectStoragePoolEventRegisterAny",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectStoragePoolEventRegisterAny),
@@ -4796,6 +5139,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectStoragePoolEventDeregisterAny",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectStoragePoolEventDeregisterAny),
@@ -4808,6 +5152,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "StoragePoolEventLifecycle",
+	Module:   "libvirt-storage",
 	Msg:      "remote_storage_pool_event_lifecycle_msg",
 	Name:     "REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE",
 	Procedure: rpc.Procedure{
@@ -4821,6 +5166,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_guest_vcpus_args",
 	Generate: "both",
 	Method:   "DomainGetGuestVCPUs",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetGuestVCPUs),
@@ -4834,6 +5180,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_guest_vcpus_args",
 	Generate: "both",
 	Method:   "DomainSetGuestVCPUs",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetGuestVCPUs),
@@ -4846,6 +5193,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "StoragePoolEventRefresh",
+	Module:   "libvirt-storage",
 	Msg:      "remote_storage_pool_event_refresh_msg",
 	Name:     "REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH",
 	Procedure: rpc.Procedure{
@@ -4860,6 +5208,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectNodeDeviceEventRegisterAny",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectNodeDeviceEventRegisterAny),
@@ -4874,6 +5223,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectNodeDeviceEventDeregisterAny",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectNodeDeviceEventDeregisterAny),
@@ -4886,6 +5236,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "NodeDeviceEventLifecycle",
+	Module:   "libvirt-nodedev",
 	Msg:      "remote_node_device_event_lifecycle_msg",
 	Name:     "REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE",
 	Procedure: rpc.Procedure{
@@ -4899,6 +5250,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "NodeDeviceEventUpdate",
+	Module:   "libvirt-nodedev",
 	Msg:      "remote_node_device_event_update_msg",
 	Name:     "REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE",
 	Procedure: rpc.Procedure{
@@ -4913,6 +5265,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "server",
 	HighPriority: true,
 	Method:       "StorageVolGetInfoFlags",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStorageVolGetInfoFlags),
@@ -4926,6 +5279,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackMetadataChange",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_metadata_change_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE",
 	Procedure: rpc.Procedure{
@@ -4940,6 +5294,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectSecretEventRegisterAny",
+	Module:       "libvirt-secret",
 	Name:         "REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectSecretEventRegisterAny),
@@ -4954,6 +5309,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "none",
 	HighPriority: true,
 	Method:       "ConnectSecretEventDeregisterAny",
+	Module:       "libvirt-secret",
 	Name:         "REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectSecretEventDeregisterAny),
@@ -4966,6 +5322,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "SecretEventLifecycle",
+	Module:   "libvirt-secret",
 	Msg:      "remote_secret_event_lifecycle_msg",
 	Name:     "REMOTE_PROC_SECRET_EVENT_LIFECYCLE",
 	Procedure: rpc.Procedure{
@@ -4979,6 +5336,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "SecretEventValueChanged",
+	Module:   "libvirt-secret",
 	Msg:      "remote_secret_event_value_changed_msg",
 	Name:     "REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED",
 	Procedure: rpc.Procedure{
@@ -4992,6 +5350,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_vcpu_args",
 	Generate: "both",
 	Method:   "DomainSetVCPU",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_VCPU",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetVCPU),
@@ -5004,6 +5363,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventBlockThreshold",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_block_threshold_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD",
 	Procedure: rpc.Procedure{
@@ -5017,6 +5377,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_block_threshold_args",
 	Generate: "both",
 	Method:   "DomainSetBlockThreshold",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetBlockThreshold),
@@ -5029,6 +5390,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_migrate_get_max_downtime_args",
 	Generate: "both",
 	Method:   "DomainMigrateGetMaxDowntime",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainMigrateGetMaxDowntime),
@@ -5042,6 +5404,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_managed_save_get_xml_desc_args",
 	Generate: "both",
 	Method:   "DomainManagedSaveGetXMLDesc",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainManagedSaveGetXMLDesc),
@@ -5055,6 +5418,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_managed_save_define_xml_args",
 	Generate: "both",
 	Method:   "DomainManagedSaveDefineXML",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainManagedSaveDefineXML),
@@ -5067,6 +5431,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_lifecycle_action_args",
 	Generate: "both",
 	Method:   "DomainSetLifecycleAction",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetLifecycleAction),
@@ -5080,6 +5445,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "StoragePoolLookupByTargetPath",
+	Module:       "libvirt-storage",
 	Name:         "REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcStoragePoolLookupByTargetPath),
@@ -5093,6 +5459,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_detach_device_alias_args",
 	Generate: "both",
 	Method:   "DomainDetachDeviceAlias",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainDetachDeviceAlias),
@@ -5105,6 +5472,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_connect_compare_hypervisor_cpu_args",
 	Generate: "both",
 	Method:   "ConnectCompareHypervisorCPU",
+	Module:   "libvirt-host",
 	Name:     "REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectCompareHypervisorCPU),
@@ -5118,6 +5486,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_connect_baseline_hypervisor_cpu_args",
 	Generate: "both",
 	Method:   "ConnectBaselineHypervisorCPU",
+	Module:   "libvirt-host",
 	Name:     "REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectBaselineHypervisorCPU),
@@ -5131,6 +5500,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_node_get_sev_info_args",
 	Generate: "none",
 	Method:   "NodeGetSevInfo",
+	Module:   "libvirt-host",
 	Name:     "REMOTE_PROC_NODE_GET_SEV_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeGetSevInfo),
@@ -5144,6 +5514,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_launch_security_info_args",
 	Generate: "none",
 	Method:   "DomainGetLaunchSecurityInfo",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetLaunchSecurityInfo),
@@ -5158,6 +5529,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NWFilterBindingLookupByPortDev",
+	Module:       "libvirt-nwfilter",
 	Name:         "REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNWFilterBindingLookupByPortDev),
@@ -5172,6 +5544,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NWFilterBindingGetXMLDesc",
+	Module:       "libvirt-nwfilter",
 	Name:         "REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNWFilterBindingGetXMLDesc),
@@ -5186,6 +5559,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NWFilterBindingCreateXML",
+	Module:       "libvirt-nwfilter",
 	Name:         "REMOTE_PROC_NWFILTER_BINDING_CREATE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNWFilterBindingCreateXML),
@@ -5200,6 +5574,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NWFilterBindingDelete",
+	Module:       "libvirt-nwfilter",
 	Name:         "REMOTE_PROC_NWFILTER_BINDING_DELETE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNWFilterBindingDelete),
@@ -5213,6 +5588,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "ConnectListAllNWFilterBindings",
+	Module:       "libvirt-nwfilter",
 	Name:         "REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectListAllNWFilterBindings),
@@ -5226,6 +5602,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_iothread_params_args",
 	Generate: "both",
 	Method:   "DomainSetIOThreadParams",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetIOThreadParams),
@@ -5238,6 +5615,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_connect_get_storage_pool_capabilities_args",
 	Generate: "both",
 	Method:   "ConnectGetStoragePoolCapabilities",
+	Module:   "libvirt-storage",
 	Name:     "REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectGetStoragePoolCapabilities),
@@ -5252,6 +5630,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkListAllPorts",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_LIST_ALL_PORTS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkListAllPorts),
@@ -5266,6 +5645,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkPortLookupByUUID",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkPortLookupByUUID),
@@ -5279,6 +5659,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_network_port_create_xml_args",
 	Generate: "both",
 	Method:   "NetworkPortCreateXML",
+	Module:   "libvirt-network",
 	Name:     "REMOTE_PROC_NETWORK_PORT_CREATE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkPortCreateXML),
@@ -5292,6 +5673,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_network_port_get_parameters_args",
 	Generate: "none",
 	Method:   "NetworkPortGetParameters",
+	Module:   "libvirt-network",
 	Name:     "REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkPortGetParameters),
@@ -5305,6 +5687,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_network_port_set_parameters_args",
 	Generate: "both",
 	Method:   "NetworkPortSetParameters",
+	Module:   "libvirt-network",
 	Name:     "REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkPortSetParameters),
@@ -5317,6 +5700,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_network_port_get_xml_desc_args",
 	Generate: "both",
 	Method:   "NetworkPortGetXMLDesc",
+	Module:   "libvirt-network",
 	Name:     "REMOTE_PROC_NETWORK_PORT_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkPortGetXMLDesc),
@@ -5330,6 +5714,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_network_port_delete_args",
 	Generate: "both",
 	Method:   "NetworkPortDelete",
+	Module:   "libvirt-network",
 	Name:     "REMOTE_PROC_NETWORK_PORT_DELETE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkPortDelete),
@@ -5342,6 +5727,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_checkpoint_create_xml_args",
 	Generate: "both",
 	Method:   "DomainCheckpointCreateXML",
+	Module:   "libvirt-domain-checkpoint",
 	Name:     "REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainCheckpointCreateXML),
@@ -5355,6 +5741,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_checkpoint_get_xml_desc_args",
 	Generate: "both",
 	Method:   "DomainCheckpointGetXMLDesc",
+	Module:   "libvirt-domain-checkpoint",
 	Name:     "REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainCheckpointGetXMLDesc),
@@ -5369,6 +5756,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainListAllCheckpoints",
+	Module:       "libvirt-domain-checkpoint",
 	Name:         "REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainListAllCheckpoints),
@@ -5383,6 +5771,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainCheckpointListAllChildren",
+	Module:       "libvirt-domain-checkpoint",
 	Name:         "REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainCheckpointListAllChildren),
@@ -5397,6 +5786,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainCheckpointLookupByName",
+	Module:       "libvirt-domain-checkpoint",
 	Name:         "REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainCheckpointLookupByName),
@@ -5411,6 +5801,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainCheckpointGetParent",
+	Module:       "libvirt-domain-checkpoint",
 	Name:         "REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainCheckpointGetParent),
@@ -5424,6 +5815,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_checkpoint_delete_args",
 	Generate: "both",
 	Method:   "DomainCheckpointDelete",
+	Module:   "libvirt-domain-checkpoint",
 	Name:     "REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainCheckpointDelete),
@@ -5436,6 +5828,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_guest_info_args",
 	Generate: "none",
 	Method:   "DomainGetGuestInfo",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_GUEST_INFO",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetGuestInfo),
@@ -5449,6 +5842,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_connect_set_identity_args",
 	Generate: "client",
 	Method:   "ConnectSetIdentity",
+	Module:   "libvirt-host",
 	Name:     "REMOTE_PROC_CONNECT_SET_IDENTITY",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcConnectSetIdentity),
@@ -5461,6 +5855,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_agent_set_response_timeout_args",
 	Generate: "both",
 	Method:   "DomainAgentSetResponseTimeout",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainAgentSetResponseTimeout),
@@ -5474,6 +5869,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_backup_begin_args",
 	Generate: "both",
 	Method:   "DomainBackupBegin",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_BACKUP_BEGIN",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainBackupBegin),
@@ -5487,6 +5883,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainBackupGetXMLDesc",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainBackupGetXMLDesc),
@@ -5500,6 +5897,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventMemoryFailure",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_memory_failure_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE",
 	Procedure: rpc.Procedure{
@@ -5513,6 +5911,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_authorized_ssh_keys_get_args",
 	Generate: "none",
 	Method:   "DomainAuthorizedSSHKeysGet",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainAuthorizedSSHKeysGet),
@@ -5526,6 +5925,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_authorized_ssh_keys_set_args",
 	Generate: "none",
 	Method:   "DomainAuthorizedSSHKeysSet",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainAuthorizedSSHKeysSet),
@@ -5538,6 +5938,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_get_messages_args",
 	Generate: "none",
 	Method:   "DomainGetMessages",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GET_MESSAGES",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetMessages),
@@ -5551,6 +5952,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_start_dirty_rate_calc_args",
 	Generate: "both",
 	Method:   "DomainStartDirtyRateCalc",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainStartDirtyRateCalc),
@@ -5563,6 +5965,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_node_device_define_xml_args",
 	Generate: "both",
 	Method:   "NodeDeviceDefineXML",
+	Module:   "libvirt-nodedev",
 	Name:     "REMOTE_PROC_NODE_DEVICE_DEFINE_XML",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceDefineXML),
@@ -5577,6 +5980,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeDeviceUndefine",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_DEVICE_UNDEFINE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceUndefine),
@@ -5590,6 +5994,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeDeviceCreate",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_DEVICE_CREATE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceCreate),
@@ -5603,6 +6008,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NWFilterDefineXMLFlags",
+	Module:       "libvirt-nwfilter",
 	Name:         "REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNWFilterDefineXMLFlags),
@@ -5617,6 +6023,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkDefineXMLFlags",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkDefineXMLFlags),
@@ -5631,6 +6038,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeDeviceGetAutostart",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceGetAutostart),
@@ -5645,6 +6053,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeDeviceSetAutostart",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceSetAutostart),
@@ -5658,6 +6067,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeDeviceIsPersistent",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceIsPersistent),
@@ -5672,6 +6082,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeDeviceIsActive",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_DEVICE_IS_ACTIVE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceIsActive),
@@ -5686,6 +6097,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NetworkCreateXMLFlags",
+	Module:       "libvirt-network",
 	Name:         "REMOTE_PROC_NETWORK_CREATE_XML_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkCreateXMLFlags),
@@ -5699,6 +6111,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventMemoryDeviceSizeChange",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_memory_device_size_change_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE",
 	Procedure: rpc.Procedure{
@@ -5712,6 +6125,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_launch_security_state_args",
 	Generate: "both",
 	Method:   "DomainSetLaunchSecurityState",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetLaunchSecurityState),
@@ -5724,6 +6138,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_save_params_args",
 	Generate: "both",
 	Method:   "DomainSaveParams",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SAVE_PARAMS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSaveParams),
@@ -5736,6 +6151,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_restore_params_args",
 	Generate: "both",
 	Method:   "DomainRestoreParams",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_RESTORE_PARAMS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainRestoreParams),
@@ -5748,6 +6164,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_abort_job_flags_args",
 	Generate: "both",
 	Method:   "DomainAbortJobFlags",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainAbortJobFlags),
@@ -5760,6 +6177,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_fd_associate_args",
 	Generate: "none",
 	Method:   "DomainFDAssociate",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_FD_ASSOCIATE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainFDAssociate),
@@ -5772,6 +6190,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_network_set_metadata_args",
 	Generate: "both",
 	Method:   "NetworkSetMetadata",
+	Module:   "libvirt-network",
 	Name:     "REMOTE_PROC_NETWORK_SET_METADATA",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkSetMetadata),
@@ -5784,6 +6203,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_network_get_metadata_args",
 	Generate: "both",
 	Method:   "NetworkGetMetadata",
+	Module:   "libvirt-network",
 	Name:     "REMOTE_PROC_NETWORK_GET_METADATA",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNetworkGetMetadata),
@@ -5797,6 +6217,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "NetworkEventCallbackMetadataChange",
+	Module:   "libvirt-network",
 	Msg:      "remote_network_event_callback_metadata_change_msg",
 	Name:     "REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE",
 	Procedure: rpc.Procedure{
@@ -5811,6 +6232,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "NodeDeviceUpdate",
+	Module:       "libvirt-nodedev",
 	Name:         "REMOTE_PROC_NODE_DEVICE_UPDATE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcNodeDeviceUpdate),
@@ -5823,6 +6245,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_graphics_reload_args",
 	Generate: "both",
 	Method:   "DomainGraphicsReload",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGraphicsReload),
@@ -5836,6 +6259,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainGetAutostartOnce",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainGetAutostartOnce),
@@ -5850,6 +6274,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Generate:     "both",
 	HighPriority: true,
 	Method:       "DomainSetAutostartOnce",
+	Module:       "libvirt-domain",
 	Name:         "REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetAutostartOnce),
@@ -5862,6 +6287,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_set_throttle_group_args",
 	Generate: "both",
 	Method:   "DomainSetThrottleGroup",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainSetThrottleGroup),
@@ -5874,6 +6300,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_del_throttle_group_args",
 	Generate: "both",
 	Method:   "DomainDelThrottleGroup",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainDelThrottleGroup),
@@ -5886,6 +6313,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventNicMACChange",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_nic_mac_change_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE",
 	Procedure: rpc.Procedure{
@@ -5899,6 +6327,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventVCPURemoved",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_vcpu_removed_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_VCPU_REMOVED",
 	Procedure: rpc.Procedure{
@@ -5912,6 +6341,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Event:    true,
 	Generate: "both",
 	Method:   "DomainEventCallbackChannelLifecycle",
+	Module:   "libvirt-domain",
 	Msg:      "remote_domain_event_callback_channel_lifecycle_msg",
 	Name:     "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CHANNEL_LIFECYCLE",
 	Procedure: rpc.Procedure{
@@ -5925,6 +6355,7 @@ var procedures = [...]rpc.ProcInfo{{
 	Args:     "remote_domain_announce_interface_args",
 	Generate: "both",
 	Method:   "DomainAnnounceInterface",
+	Module:   "libvirt-domain",
 	Name:     "REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE",
 	Procedure: rpc.Procedure{
 		Number:  int32(ProcDomainAnnounceInterface),

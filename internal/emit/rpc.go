@@ -127,6 +127,9 @@ func (r *rpcEmitter) table() {
 		if pr.API != "" {
 			d[jen.Id("API")] = jen.Lit(pr.API)
 		}
+		if pr.APIFile != "" {
+			d[jen.Id("Module")] = jen.Lit(pr.APIFile)
+		}
 		if pr.Since != "" {
 			d[jen.Id("Since")] = jen.Lit(pr.Since)
 		}
