@@ -429,7 +429,8 @@ func TestNodeDeviceEvents(t *testing.T) {
 // TestDaemonOlderThanProcedure calls a procedure libvirt 10.1.0 added
 // (NODE_DEVICE_UPDATE, 447) on the daemon the tests start (Debian's 9.0):
 // the daemon answers "unknown procedure", and the client says so in terms
-// a program can act on.
+// a program can act on: which procedure, which release brought it, which
+// release the daemon is.
 func TestDaemonOlderThanProcedure(t *testing.T) {
 	c, _ := open(t)
 	ctx := ctxFor(t, 10*time.Second)
@@ -437,11 +438,14 @@ func TestDaemonOlderThanProcedure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	info, _ := remote.ProcedureInfo(int32(remote.ProcNodeDeviceUpdate))
+	if info.Since != "10.1.0" {
+		t.Fatalf("NODE_DEVICE_UPDATE is dated %q", info.Since)
+	}
 	if ver >= 10_001_000 {
 		t.Skipf("the daemon is libvirt %s, which knows the procedure", versionString(ver))
 	}
-	p := rpc.Procedure{Program: remote.Program, Version: remote.ProtocolVersion, Number: 447}
-	err = c.Call(ctx, p, nil, nil)
+	err = c.Remote().NodeDeviceUpdate(ctx, "dev", "<device/>", 0)
 	if !errors.Is(err, rpc.ErrUnsupported) {
 		t.Fatalf("%v does not match rpc.ErrUnsupported", err)
 	}
@@ -449,16 +453,20 @@ func TestDaemonOlderThanProcedure(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Fatalf("%T is not an *rpc.UnsupportedError", err)
 	}
-	if ue.DaemonVersion != versionString(ver) || ue.Proc.Number != 447 || !ue.Err.UnknownProcedure() {
+	if ue.DaemonVersion != versionString(ver) || ue.Proc.Name != "REMOTE_PROC_NODE_DEVICE_UPDATE" || !ue.Err.UnknownProcedure() {
 		t.Errorf("%+v", ue)
 	}
 	if !errors.Is(err, libvirt.ErrRPC) {
 		t.Errorf("the daemon's own code is lost: %v", err)
 	}
-	for _, want := range []string{"libvirt " + versionString(ver), "unknown procedure: 447"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("%q does not say %q", err, want)
-		}
+	want := "libvirt: the daemon (libvirt " + versionString(ver) + ") does not know REMOTE_PROC_NODE_DEVICE_UPDATE (virNodeDeviceUpdate), which libvirt 10.1.0 introduced: unknown procedure: 447"
+	if err.Error() != want {
+		t.Errorf("got  %s\nwant %s", err, want)
+	}
+	// A procedure the daemon knows but its driver lacks matches the same
+	// sentinel: one test answers "the daemon cannot do this".
+	if _, err := c.Remote().ConnectNumOfSecrets(ctx); !errors.Is(err, rpc.ErrUnsupported) || !errors.Is(err, libvirt.ErrNoSupport) {
+		t.Errorf("not supported by the driver: %v", err)
 	}
 	// The connection goes on.
 	if _, err := c.Hostname(ctx); err != nil {
