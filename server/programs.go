@@ -12,8 +12,8 @@ import (
 func Remote(h remote.Handler) Program {
 	return Program{
 		Number: remote.Program, Version: remote.ProtocolVersion, Info: remote.ProcedureInfo,
-		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
-			return remote.Dispatch(ctx, h, proc, args, stream, out)
+		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
+			return remote.Dispatch(ctx, h, proc, args, stream, files, out)
 		},
 	}
 }
@@ -22,8 +22,8 @@ func Remote(h remote.Handler) Program {
 func QEMU(h qemu.Handler) Program {
 	return Program{
 		Number: qemu.Program, Version: qemu.ProtocolVersion, Info: qemu.ProcedureInfo,
-		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
-			return qemu.Dispatch(ctx, h, proc, args, stream, out)
+		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
+			return qemu.Dispatch(ctx, h, proc, args, stream, files, out)
 		},
 	}
 }

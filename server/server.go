@@ -27,9 +27,11 @@ import (
 )
 
 // DispatchFunc serves one program: it decodes the arguments of procedure
-// proc, runs it and appends the encoded result to out. The generated
-// Dispatch functions have this shape once bound to a handler.
-type DispatchFunc func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error)
+// proc, runs it and appends the encoded result to out. files holds the
+// file descriptors the call brought (on a unix socket) and takes those
+// the reply sends. The generated Dispatch functions have this shape once
+// bound to a handler.
+type DispatchFunc func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error)
 
 // Program binds a program number and version to the function that serves
 // it, with the procedure table that says which procedures open streams.
@@ -141,8 +143,10 @@ func (s *Server) Serve(l net.Listener) error {
 
 // ServeConn serves one connection on its own goroutines and returns at
 // once; the connection is closed when the client leaves or the server
-// shuts down.
+// shuts down. On a unix socket (*net.UnixConn) calls and replies may
+// carry file descriptors.
 func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
+	rw = frame.WithFiles(rw)
 	c := &Conn{
 		srv:     s,
 		rw:      rw,
@@ -301,7 +305,7 @@ func (c *Conn) serve() {
 				pong := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPong), Type: virnet.MessageTypeMessage}
 				go c.write(&pong, nil, nil)
 			}
-		case h.Type == virnet.MessageTypeCall:
+		case h.Type == virnet.MessageTypeCall || h.Type == virnet.MessageTypeCallWithFDs:
 			prog, dir, high := c.route(h)
 			if high && dir == rpc.NoStream {
 				// libvirt's high-priority procedures never wait on a
@@ -323,6 +327,7 @@ func (c *Conn) serve() {
 		case h.Type == virnet.MessageTypeStream || h.Type == virnet.MessageTypeStreamHole:
 			c.streamMessage(m)
 		default:
+			rpc.CloseFiles(m.Files)
 			c.srv.log.Debug("server: ignoring a message", "type", h.Type, "proc", h.Proc)
 		}
 	}
@@ -350,6 +355,11 @@ const featureProgramKeepalive = 10
 // call runs one call of program prog (nil when unknown), whose procedure
 // opens a stream in direction dir, and writes its reply.
 func (c *Conn) call(m frame.Message, prog *Program, dir rpc.StreamDirection) {
+	files := &rpc.Files{In: m.Files}
+	defer func() {
+		rpc.CloseFiles(files.In)
+		rpc.CloseFiles(files.Out)
+	}()
 	h := m.Header
 	reply := h
 	reply.Type = virnet.MessageTypeReply
@@ -381,15 +391,33 @@ func (c *Conn) call(m frame.Message, prog *Program, dir rpc.StreamDirection) {
 		stream = c.newStream(h)
 		rs = stream
 	}
-	out, err := prog.Dispatch(c.ctx, h.Proc, m.Payload, rs, nil)
+	out, err := prog.Dispatch(c.ctx, h.Proc, m.Payload, rs, files, nil)
+	if err == nil && len(files.Out) > 0 && !c.writer.PassesFiles() {
+		err = fmt.Errorf("the reply carries %d file descriptors, which this connection cannot pass", len(files.Out))
+	}
 	if err != nil {
 		if stream != nil {
 			stream.drop()
 		}
+		// An error goes as a plain REPLY, without files, as libvirt's
+		// does.
 		c.replyError(&reply, err)
 		return
 	}
-	if err := c.write(&reply, nil, out); err != nil {
+	if len(files.Out) > 0 {
+		reply.Type = virnet.MessageTypeReplyWithFDs
+		err = c.writer.SendFiles(&reply, nil, out, files.Out)
+	} else {
+		err = c.write(&reply, nil, out)
+	}
+	if err != nil {
+		var we *frame.WriteError
+		if !errors.As(err, &we) {
+			// Not sent at all (a file closed already, too many): the
+			// client still gets an answer.
+			reply.Type = virnet.MessageTypeReply
+			c.replyError(&reply, err)
+		}
 		return
 	}
 	if stream != nil {

@@ -9,6 +9,7 @@ import (
 	libvirt "github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
+	"os"
 	"slices"
 )
 
@@ -2786,6 +2787,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	SendsFiles: true,
 }, {
 	Args:     "remote_node_suspend_for_duration_args",
 	Generate: "both",
@@ -3436,7 +3438,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_create_xml_with_files_ret",
+	Ret:        "remote_domain_create_xml_with_files_ret",
+	SendsFiles: true,
 }, {
 	Args:     "remote_domain_create_with_files_args",
 	Generate: "none",
@@ -3447,7 +3450,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret: "remote_domain_create_with_files_ret",
+	Ret:        "remote_domain_create_with_files_ret",
+	SendsFiles: true,
 }, {
 	Event:    true,
 	Generate: "both",
@@ -3811,6 +3815,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	ReceivesFiles: true,
 }, {
 	Args:     "remote_connect_get_all_domain_stats_args",
 	Generate: "none",
@@ -4906,6 +4911,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	SendsFiles: true,
 }, {
 	Args:     "remote_network_set_metadata_args",
 	Generate: "both",
@@ -9140,18 +9146,18 @@ func (c *Client) DomainSnapshotListChildrenNames(ctx context.Context, snap Nonnu
 	return ret.Names, nil
 }
 
-// DomainOpenGraphics calls REMOTE_PROC_DOMAIN_OPEN_GRAPHICS.
-func (c *Client) DomainOpenGraphics(ctx context.Context, dom NonnullDomain, idx uint32, flags libvirt.DomainOpenGraphicsFlags) error {
+// DomainOpenGraphics calls REMOTE_PROC_DOMAIN_OPEN_GRAPHICS. The call carries the files given, which the caller keeps; only a unix socket carries files (rpc.ErrFilesUnsupported).
+func (c *Client) DomainOpenGraphics(ctx context.Context, dom NonnullDomain, idx uint32, file *os.File, flags libvirt.DomainOpenGraphicsFlags) error {
 	args := DomainOpenGraphicsArgs{
 		Dom:   dom,
 		Flags: uint32(flags),
 		Idx:   idx,
 	}
-	if err := c.caller.Call(ctx, rpc.Procedure{
+	if _, err := rpc.CallFiles(ctx, c.caller, rpc.Procedure{
 		Number:  int32(ProcDomainOpenGraphics),
 		Program: Program,
 		Version: ProtocolVersion,
-	}, &args, nil); err != nil {
+	}, &args, nil, []*os.File{file}, false); err != nil {
 		return err
 	}
 	return nil
@@ -10114,35 +10120,35 @@ func (c *Client) DomainSetMemoryStatsPeriod(ctx context.Context, dom NonnullDoma
 	return nil
 }
 
-// DomainCreateXMLWithFiles calls REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES.
-func (c *Client) DomainCreateXMLWithFiles(ctx context.Context, xmlDesc NonnullString, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
+// DomainCreateXMLWithFiles calls REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES. The call carries the files given, which the caller keeps; only a unix socket carries files (rpc.ErrFilesUnsupported).
+func (c *Client) DomainCreateXMLWithFiles(ctx context.Context, xmlDesc NonnullString, files []*os.File, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
 	args := DomainCreateXMLWithFilesArgs{
 		Flags:   uint32(flags),
 		XMLDesc: xmlDesc,
 	}
 	var ret DomainCreateXMLWithFilesRet
-	if err := c.caller.Call(ctx, rpc.Procedure{
+	if _, err := rpc.CallFiles(ctx, c.caller, rpc.Procedure{
 		Number:  int32(ProcDomainCreateXMLWithFiles),
 		Program: Program,
 		Version: ProtocolVersion,
-	}, &args, &ret); err != nil {
+	}, &args, &ret, files, false); err != nil {
 		return ret.Dom, err
 	}
 	return ret.Dom, nil
 }
 
-// DomainCreateWithFiles calls REMOTE_PROC_DOMAIN_CREATE_WITH_FILES.
-func (c *Client) DomainCreateWithFiles(ctx context.Context, dom NonnullDomain, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
+// DomainCreateWithFiles calls REMOTE_PROC_DOMAIN_CREATE_WITH_FILES. The call carries the files given, which the caller keeps; only a unix socket carries files (rpc.ErrFilesUnsupported).
+func (c *Client) DomainCreateWithFiles(ctx context.Context, dom NonnullDomain, files []*os.File, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
 	args := DomainCreateWithFilesArgs{
 		Dom:   dom,
 		Flags: uint32(flags),
 	}
 	var ret DomainCreateWithFilesRet
-	if err := c.caller.Call(ctx, rpc.Procedure{
+	if _, err := rpc.CallFiles(ctx, c.caller, rpc.Procedure{
 		Number:  int32(ProcDomainCreateWithFiles),
 		Program: Program,
 		Version: ProtocolVersion,
-	}, &args, &ret); err != nil {
+	}, &args, &ret, files, false); err != nil {
 		return ret.Dom, err
 	}
 	return ret.Dom, nil
@@ -10373,21 +10379,26 @@ func (c *Client) ConnectGetDomainCapabilities(ctx context.Context, emulatorbin S
 	return ret.Capabilities, nil
 }
 
-// DomainOpenGraphicsFD calls REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD.
-func (c *Client) DomainOpenGraphicsFD(ctx context.Context, dom NonnullDomain, idx uint32, flags libvirt.DomainOpenGraphicsFlags) error {
+// DomainOpenGraphicsFD calls REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD. The reply's files are returned, the caller's to close; only a unix socket carries files (rpc.ErrFilesUnsupported).
+func (c *Client) DomainOpenGraphicsFD(ctx context.Context, dom NonnullDomain, idx uint32, flags libvirt.DomainOpenGraphicsFlags) (*os.File, error) {
 	args := DomainOpenGraphicsFDArgs{
 		Dom:   dom,
 		Flags: uint32(flags),
 		Idx:   idx,
 	}
-	if err := c.caller.Call(ctx, rpc.Procedure{
+	got, err := rpc.CallFiles(ctx, c.caller, rpc.Procedure{
 		Number:  int32(ProcDomainOpenGraphicsFD),
 		Program: Program,
 		Version: ProtocolVersion,
-	}, &args, nil); err != nil {
-		return err
+	}, &args, nil, nil, true)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	file, err := rpc.OneFile(got)
+	if err != nil {
+		return nil, err
+	}
+	return file, nil
 }
 
 // ConnectGetAllDomainStats calls REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS.
@@ -11766,18 +11777,18 @@ func (c *Client) DomainAbortJobFlags(ctx context.Context, dom NonnullDomain, fla
 	return nil
 }
 
-// DomainFDAssociate calls REMOTE_PROC_DOMAIN_FD_ASSOCIATE.
-func (c *Client) DomainFDAssociate(ctx context.Context, dom NonnullDomain, name NonnullString, flags libvirt.DomainFDAssociateFlags) error {
+// DomainFDAssociate calls REMOTE_PROC_DOMAIN_FD_ASSOCIATE. The call carries the files given, which the caller keeps; only a unix socket carries files (rpc.ErrFilesUnsupported).
+func (c *Client) DomainFDAssociate(ctx context.Context, dom NonnullDomain, name NonnullString, files []*os.File, flags libvirt.DomainFDAssociateFlags) error {
 	args := DomainFDAssociateArgs{
 		Dom:   dom,
 		Flags: uint32(flags),
 		Name:  name,
 	}
-	if err := c.caller.Call(ctx, rpc.Procedure{
+	if _, err := rpc.CallFiles(ctx, c.caller, rpc.Procedure{
 		Number:  int32(ProcDomainFDAssociate),
 		Program: Program,
 		Version: ProtocolVersion,
-	}, &args, nil); err != nil {
+	}, &args, nil, files, false); err != nil {
 		return err
 	}
 	return nil
@@ -12304,8 +12315,8 @@ type Handler interface {
 	DomainSnapshotNumChildren(ctx context.Context, args *DomainSnapshotNumChildrenArgs) (*DomainSnapshotNumChildrenRet, error)
 	// DomainSnapshotListChildrenNames serves REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES.
 	DomainSnapshotListChildrenNames(ctx context.Context, args *DomainSnapshotListChildrenNamesArgs) (*DomainSnapshotListChildrenNamesRet, error)
-	// DomainOpenGraphics serves REMOTE_PROC_DOMAIN_OPEN_GRAPHICS.
-	DomainOpenGraphics(ctx context.Context, args *DomainOpenGraphicsArgs) error
+	// DomainOpenGraphics serves REMOTE_PROC_DOMAIN_OPEN_GRAPHICS. The server closes the call's files when it returns.
+	DomainOpenGraphics(ctx context.Context, args *DomainOpenGraphicsArgs, file *os.File) error
 	// NodeSuspendForDuration serves REMOTE_PROC_NODE_SUSPEND_FOR_DURATION.
 	NodeSuspendForDuration(ctx context.Context, args *NodeSuspendForDurationArgs) error
 	// DomainBlockResize serves REMOTE_PROC_DOMAIN_BLOCK_RESIZE.
@@ -12414,10 +12425,10 @@ type Handler interface {
 	DomainMigrateConfirm3Params(ctx context.Context, args *DomainMigrateConfirm3ParamsArgs) error
 	// DomainSetMemoryStatsPeriod serves REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD.
 	DomainSetMemoryStatsPeriod(ctx context.Context, args *DomainSetMemoryStatsPeriodArgs) error
-	// DomainCreateXMLWithFiles serves REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES.
-	DomainCreateXMLWithFiles(ctx context.Context, args *DomainCreateXMLWithFilesArgs) (*DomainCreateXMLWithFilesRet, error)
-	// DomainCreateWithFiles serves REMOTE_PROC_DOMAIN_CREATE_WITH_FILES.
-	DomainCreateWithFiles(ctx context.Context, args *DomainCreateWithFilesArgs) (*DomainCreateWithFilesRet, error)
+	// DomainCreateXMLWithFiles serves REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES. The server closes the call's files when it returns.
+	DomainCreateXMLWithFiles(ctx context.Context, args *DomainCreateXMLWithFilesArgs, files []*os.File) (*DomainCreateXMLWithFilesRet, error)
+	// DomainCreateWithFiles serves REMOTE_PROC_DOMAIN_CREATE_WITH_FILES. The server closes the call's files when it returns.
+	DomainCreateWithFiles(ctx context.Context, args *DomainCreateWithFilesArgs, files []*os.File) (*DomainCreateWithFilesRet, error)
 	// ConnectGetCPUModelNames serves REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES.
 	ConnectGetCPUModelNames(ctx context.Context, args *ConnectGetCPUModelNamesArgs) (*ConnectGetCPUModelNamesRet, error)
 	// ConnectNetworkEventRegisterAny serves REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY.
@@ -12444,8 +12455,8 @@ type Handler interface {
 	NetworkGetDHCPLeases(ctx context.Context, args *NetworkGetDHCPLeasesArgs) (*NetworkGetDHCPLeasesRet, error)
 	// ConnectGetDomainCapabilities serves REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES.
 	ConnectGetDomainCapabilities(ctx context.Context, args *ConnectGetDomainCapabilitiesArgs) (*ConnectGetDomainCapabilitiesRet, error)
-	// DomainOpenGraphicsFD serves REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD.
-	DomainOpenGraphicsFD(ctx context.Context, args *DomainOpenGraphicsFDArgs) error
+	// DomainOpenGraphicsFD serves REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD. The server sends the files it returns with the reply, then closes them.
+	DomainOpenGraphicsFD(ctx context.Context, args *DomainOpenGraphicsFDArgs) (*os.File, error)
 	// ConnectGetAllDomainStats serves REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS.
 	ConnectGetAllDomainStats(ctx context.Context, args *ConnectGetAllDomainStatsArgs) (*ConnectGetAllDomainStatsRet, error)
 	// DomainBlockCopy serves REMOTE_PROC_DOMAIN_BLOCK_COPY.
@@ -12610,8 +12621,8 @@ type Handler interface {
 	DomainRestoreParams(ctx context.Context, args *DomainRestoreParamsArgs) error
 	// DomainAbortJobFlags serves REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS.
 	DomainAbortJobFlags(ctx context.Context, args *DomainAbortJobFlagsArgs) error
-	// DomainFDAssociate serves REMOTE_PROC_DOMAIN_FD_ASSOCIATE.
-	DomainFDAssociate(ctx context.Context, args *DomainFDAssociateArgs) error
+	// DomainFDAssociate serves REMOTE_PROC_DOMAIN_FD_ASSOCIATE. The server closes the call's files when it returns.
+	DomainFDAssociate(ctx context.Context, args *DomainFDAssociateArgs, files []*os.File) error
 	// NetworkSetMetadata serves REMOTE_PROC_NETWORK_SET_METADATA.
 	NetworkSetMetadata(ctx context.Context, args *NetworkSetMetadataArgs) error
 	// NetworkGetMetadata serves REMOTE_PROC_NETWORK_GET_METADATA.
@@ -13812,7 +13823,7 @@ func (UnimplementedHandler) DomainSnapshotListChildrenNames(ctx context.Context,
 }
 
 // DomainOpenGraphics answers that REMOTE_PROC_DOMAIN_OPEN_GRAPHICS is not supported.
-func (UnimplementedHandler) DomainOpenGraphics(ctx context.Context, args *DomainOpenGraphicsArgs) error {
+func (UnimplementedHandler) DomainOpenGraphics(ctx context.Context, args *DomainOpenGraphicsArgs, file *os.File) error {
 	return rpc.Unsupported("REMOTE_PROC_DOMAIN_OPEN_GRAPHICS")
 }
 
@@ -14087,12 +14098,12 @@ func (UnimplementedHandler) DomainSetMemoryStatsPeriod(ctx context.Context, args
 }
 
 // DomainCreateXMLWithFiles answers that REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES is not supported.
-func (UnimplementedHandler) DomainCreateXMLWithFiles(ctx context.Context, args *DomainCreateXMLWithFilesArgs) (*DomainCreateXMLWithFilesRet, error) {
+func (UnimplementedHandler) DomainCreateXMLWithFiles(ctx context.Context, args *DomainCreateXMLWithFilesArgs, files []*os.File) (*DomainCreateXMLWithFilesRet, error) {
 	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES")
 }
 
 // DomainCreateWithFiles answers that REMOTE_PROC_DOMAIN_CREATE_WITH_FILES is not supported.
-func (UnimplementedHandler) DomainCreateWithFiles(ctx context.Context, args *DomainCreateWithFilesArgs) (*DomainCreateWithFilesRet, error) {
+func (UnimplementedHandler) DomainCreateWithFiles(ctx context.Context, args *DomainCreateWithFilesArgs, files []*os.File) (*DomainCreateWithFilesRet, error) {
 	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_CREATE_WITH_FILES")
 }
 
@@ -14162,8 +14173,8 @@ func (UnimplementedHandler) ConnectGetDomainCapabilities(ctx context.Context, ar
 }
 
 // DomainOpenGraphicsFD answers that REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD is not supported.
-func (UnimplementedHandler) DomainOpenGraphicsFD(ctx context.Context, args *DomainOpenGraphicsFDArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD")
+func (UnimplementedHandler) DomainOpenGraphicsFD(ctx context.Context, args *DomainOpenGraphicsFDArgs) (*os.File, error) {
+	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD")
 }
 
 // ConnectGetAllDomainStats answers that REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS is not supported.
@@ -14577,7 +14588,7 @@ func (UnimplementedHandler) DomainAbortJobFlags(ctx context.Context, args *Domai
 }
 
 // DomainFDAssociate answers that REMOTE_PROC_DOMAIN_FD_ASSOCIATE is not supported.
-func (UnimplementedHandler) DomainFDAssociate(ctx context.Context, args *DomainFDAssociateArgs) error {
+func (UnimplementedHandler) DomainFDAssociate(ctx context.Context, args *DomainFDAssociateArgs, files []*os.File) error {
 	return rpc.Unsupported("REMOTE_PROC_DOMAIN_FD_ASSOCIATE")
 }
 
@@ -14592,9 +14603,10 @@ func (UnimplementedHandler) NetworkGetMetadata(ctx context.Context, args *Networ
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
-// appends the encoded result to out. stream is the stream of a stream procedure, else nil.
-// An unknown procedure gets libvirt's "not supported" error.
-func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
+// appends the encoded result to out. stream is the stream of a stream procedure, else nil;
+// files carries the file descriptors the call brought and takes those of the reply (nil when
+// the connection carries none). An unknown procedure gets libvirt's "not supported" error.
+func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
 	switch proc {
 	case int32(ProcConnectOpen):
 		a := new(ConnectOpenArgs)
@@ -17102,7 +17114,11 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		if err := a.UnmarshalBinary(args); err != nil {
 			return out, err
 		}
-		return out, h.DomainOpenGraphics(ctx, a)
+		f, err := files.ReceivedOne()
+		if err != nil {
+			return out, err
+		}
+		return out, h.DomainOpenGraphics(ctx, a, f)
 	case int32(ProcNodeSuspendForDuration):
 		a := new(NodeSuspendForDurationArgs)
 		if err := a.UnmarshalBinary(args); err != nil {
@@ -17649,7 +17665,7 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		if err := a.UnmarshalBinary(args); err != nil {
 			return out, err
 		}
-		ret, err := h.DomainCreateXMLWithFiles(ctx, a)
+		ret, err := h.DomainCreateXMLWithFiles(ctx, a, files.Received())
 		if err != nil {
 			return out, err
 		}
@@ -17662,7 +17678,7 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		if err := a.UnmarshalBinary(args); err != nil {
 			return out, err
 		}
-		ret, err := h.DomainCreateWithFiles(ctx, a)
+		ret, err := h.DomainCreateWithFiles(ctx, a, files.Received())
 		if err != nil {
 			return out, err
 		}
@@ -17816,7 +17832,12 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		if err := a.UnmarshalBinary(args); err != nil {
 			return out, err
 		}
-		return out, h.DomainOpenGraphicsFD(ctx, a)
+		got, err := h.DomainOpenGraphicsFD(ctx, a)
+		files.Reply(got)
+		if err != nil {
+			return out, err
+		}
+		return out, nil
 	case int32(ProcConnectGetAllDomainStats):
 		a := new(ConnectGetAllDomainStatsArgs)
 		if err := a.UnmarshalBinary(args); err != nil {
@@ -18648,7 +18669,7 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		if err := a.UnmarshalBinary(args); err != nil {
 			return out, err
 		}
-		return out, h.DomainFDAssociate(ctx, a)
+		return out, h.DomainFDAssociate(ctx, a, files.Received())
 	case int32(ProcNetworkSetMetadata):
 		a := new(NetworkSetMetadataArgs)
 		if err := a.UnmarshalBinary(args); err != nil {

@@ -1,0 +1,136 @@
+//go:build unix
+
+package frame
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// OOBSize is the ancillary buffer a read of a stream that may carry
+// descriptors needs: room for MaxFiles of them in one control message.
+// libvirt sends one per message, and a read stops after the bytes that
+// carry descriptors, so one read never gets more than one sendmsg's.
+var OOBSize = unix.CmsgSpace(MaxFiles * 4)
+
+// ParseRights returns the descriptors of the SCM_RIGHTS control messages
+// in oob, as recvmsg(2) filled it with flags. A truncated control buffer
+// (MSG_CTRUNC: the kernel closed what did not fit) is an error, after the
+// descriptors that did fit are closed.
+func ParseRights(oob []byte, flags int) ([]int, error) {
+	if len(oob) == 0 && flags&unix.MSG_CTRUNC == 0 {
+		return nil, nil
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, fmt.Errorf("frame: ancillary data: %w", err)
+	}
+	var fds []int
+	for _, m := range msgs {
+		if m.Header.Level != unix.SOL_SOCKET || m.Header.Type != unix.SCM_RIGHTS {
+			continue
+		}
+		got, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			closeFDs(fds)
+			return nil, fmt.Errorf("frame: ancillary data: %w", err)
+		}
+		fds = append(fds, got...)
+	}
+	if flags&unix.MSG_CTRUNC != 0 {
+		closeFDs(fds)
+		return nil, &Error{Reason: fmt.Sprintf("the peer sent more than %d file descriptors at once", MaxFiles)}
+	}
+	return fds, nil
+}
+
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+// withFD runs use with f's descriptor, which stays open until use returns
+// (SyscallConn's Control holds it). Unlike f.Fd, it leaves the
+// descriptor's blocking mode alone.
+func withFD(f *os.File, use func(fd int) error) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var uerr error
+	if err := rc.Control(func(fd uintptr) { uerr = use(int(fd)) }); err != nil {
+		return err
+	}
+	return uerr
+}
+
+// fileByte is the byte that carries a descriptor.
+var fileByte = []byte{0}
+
+// FileConn is a unix socket whose reads take the descriptors the peer
+// sends (a FileReceiver) and which sends descriptors (a FileSender): what
+// a server reads and writes libvirt's messages through on a unix socket.
+type FileConn struct {
+	*net.UnixConn
+	queue FileQueue
+	oob   []byte
+}
+
+// NewFileConn wraps c. The FileConn owns c.
+func NewFileConn(c *net.UnixConn) *FileConn {
+	return &FileConn{UnixConn: c, oob: make([]byte, OOBSize)}
+}
+
+// WithFiles returns rw as a FileConn when it is a unix socket, and rw
+// itself otherwise.
+func WithFiles(rw io.ReadWriteCloser) io.ReadWriteCloser {
+	if c, ok := rw.(*net.UnixConn); ok {
+		return NewFileConn(c)
+	}
+	return rw
+}
+
+// Read reads bytes and queues the descriptors that come with them.
+func (c *FileConn) Read(p []byte) (int, error) {
+	n, oobn, flags, _, err := c.ReadMsgUnix(p, c.oob)
+	n, oobn = max(n, 0), max(oobn, 0) // -1 with some errors
+	if oobn > 0 || flags&unix.MSG_CTRUNC != 0 {
+		fds, perr := ParseRights(c.oob[:oobn], flags)
+		if perr == nil {
+			perr = c.queue.Push(fds...)
+		}
+		if perr != nil {
+			return n, perr
+		}
+	}
+	if n == 0 && err == nil && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+// TakeFile implements FileReceiver.
+func (c *FileConn) TakeFile() (*os.File, bool) { return c.queue.TakeFile() }
+
+// PassesFiles implements FileSender: a unix socket does.
+func (c *FileConn) PassesFiles() bool { return true }
+
+// SendFile implements FileSender.
+func (c *FileConn) SendFile(f *os.File) error {
+	return withFD(f, func(fd int) error {
+		_, _, err := c.WriteMsgUnix(fileByte, unix.UnixRights(fd), nil)
+		return err
+	})
+}
+
+// Close closes the socket and the descriptors nobody took.
+func (c *FileConn) Close() error {
+	err := c.UnixConn.Close()
+	c.queue.Close()
+	return err
+}
