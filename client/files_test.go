@@ -54,7 +54,7 @@ func sendFD(t *testing.T, uc *net.UnixConn, data []byte, f *os.File) {
 // socketPairFiles returns the two ends of a unix socketpair as files.
 func socketPairFiles(t *testing.T) (*os.File, *os.File) {
 	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
