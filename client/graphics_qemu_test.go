@@ -1,0 +1,125 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/virtrpc/virtrpc/client"
+	"github.com/virtrpc/virtrpc/internal/testpeer"
+)
+
+// TestOpenGraphicsFDQEMU asks a real QEMU guest's VNC server for a client
+// socket: a session-mode libvirtd starts a tiny TCG guest with no disk and
+// a VNC display that listens nowhere, and DOMAIN_OPEN_GRAPHICS_FD's reply
+// brings one end of a socketpair whose other end QEMU serves. The VNC
+// server greets on it.
+func TestOpenGraphicsFDQEMU(t *testing.T) {
+	paths := testpeer.Programs(t, "libvirtd", "qemu-system-x86_64")
+	d := testpeer.StartLibvirtd(t, testpeer.WithMode(testpeer.ModeSession))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := client.DialUnix(ctx, d.Socket, "qemu:///session")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, d.Logs())
+	}
+	defer c.Close()
+	r := c.Remote()
+
+	// No disk, no network, no balloon: QEMU runs its firmware and the
+	// VNC server, which listens nowhere (-vnc none); clients come only
+	// through descriptors handed to it.
+	xml := `<domain type='qemu'>
+  <name>vncfd</name>
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <emulator>` + paths["qemu-system-x86_64"] + `</emulator>
+    <graphics type='vnc'><listen type='none'/></graphics>
+    <memballoon model='none'/>
+  </devices>
+</domain>`
+	dom, err := r.DomainDefineXML(ctx, xml)
+	if err != nil {
+		t.Fatalf("define: %v\n%s", err, d.Logs())
+	}
+	t.Cleanup(func() { killGuest(t, d) })
+	if err := r.DomainCreate(ctx, dom); err != nil {
+		t.Fatalf("start: %v\n%s\n%s", err, d.Logs(), guestLog(d))
+	}
+	defer r.DomainDestroy(context.Background(), dom)
+
+	f, err := r.DomainOpenGraphicsFD(ctx, dom, 0, 0)
+	if err != nil {
+		t.Fatalf("DomainOpenGraphicsFD: %v\n%s", err, d.Logs())
+	}
+	defer f.Close()
+	// libvirt's socketpair is a blocking one, which a Go file cannot
+	// give a deadline: wait in poll(2) so that a silent QEMU fails the
+	// test rather than hanging it.
+	greeting := make([]byte, 0, 12)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(greeting) < 12 && time.Now().Before(deadline) {
+		var n int
+		var rerr error
+		rc.Control(func(fd uintptr) {
+			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			if k, err := unix.Poll(pfd, 1000); err != nil || k == 0 {
+				return
+			}
+			n, rerr = unix.Read(int(fd), greeting[len(greeting):cap(greeting)])
+		})
+		if rerr != nil || n < 0 {
+			t.Fatalf("reading the descriptor: %v", rerr)
+		}
+		greeting = greeting[:len(greeting)+n]
+	}
+	if string(greeting) != "RFB 003.008\n" {
+		t.Fatalf("the VNC server said %q, want %q", greeting, "RFB 003.008\n")
+	}
+}
+
+// killGuest kills the guest's QEMU, by the PID in the pid file its
+// daemon wrote, if it outlived the test's DomainDestroy (a session QEMU
+// outlives its daemon).
+func killGuest(t *testing.T, d *testpeer.Libvirtd) {
+	filepath.WalkDir(d.Dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.Name() != "vncfd.pid" {
+			return nil
+		}
+		b, _ := os.ReadFile(path)
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 1 {
+			return nil
+		}
+		// Only our guest: a PID reused since is someone else's.
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if bytes.Contains(cmdline, []byte("qemu-system")) && bytes.Contains(cmdline, []byte("vncfd")) {
+			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+				t.Logf("killed the guest's QEMU, PID %d", pid)
+			}
+		}
+		return nil
+	})
+}
+
+// guestLog returns QEMU's log of the guest, where a session daemon keeps it.
+func guestLog(d *testpeer.Libvirtd) string {
+	b, _ := os.ReadFile(d.Dir + "/cache/libvirt/qemu/log/vncfd.log")
+	return string(b)
+}
