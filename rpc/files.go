@@ -42,6 +42,11 @@ func CallFiles(ctx context.Context, c Caller, proc Procedure, args Encoder, ret 
 	if len(files) > MaxFiles {
 		return nil, fmt.Errorf("rpc: %d files to send, more than libvirt's limit of %d", len(files), MaxFiles)
 	}
+	for i, f := range files {
+		if f == nil {
+			return nil, fmt.Errorf("rpc: file %d to send is nil", i)
+		}
+	}
 	if len(files) == 0 && !receive {
 		return nil, c.Call(ctx, proc, args, ret)
 	}
