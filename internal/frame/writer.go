@@ -84,7 +84,11 @@ func (w *Writer) SendFiles(h *virnet.MessageHeader, p Payload, raw []byte, files
 		if f == nil {
 			return fmt.Errorf("frame: file %d to send is nil", i)
 		}
-		if _, err := f.SyscallConn(); err != nil {
+		rc, err := f.SyscallConn()
+		if err == nil {
+			err = rc.Control(func(uintptr) {})
+		}
+		if err != nil {
 			return fmt.Errorf("frame: file %d to send: %w", i, err)
 		}
 	}
