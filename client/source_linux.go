@@ -41,10 +41,9 @@ type sockConn struct {
 	kick   int      // eventfd that kicks a caller's poll
 
 	// On a unix socket, reads use recvmsg(2) and queue the descriptors
-	// the daemon passes (frame.FileReceiver); oob is the reading role's.
-	unix  bool
-	files frame.FileQueue
-	oob   []byte
+	// the daemon passes (frame.FileReceiver); rcv is the reading role's.
+	unix bool
+	rcv  frame.Receiver
 
 	// state counts reads and writes in progress; closedBit marks Close.
 	state     atomic.Int64
@@ -105,11 +104,7 @@ func newFDSource(rw io.ReadWriteCloser) (socketSource, error) {
 	// The duplicate shares the open file, non-blocking as the poller
 	// left it; closing the original takes it out of the poller.
 	rw.Close()
-	s := &sockConn{fd: fd, remote: sc.RemoteAddr(), kick: kick, drained: make(chan struct{}), unix: isUnix}
-	if isUnix {
-		s.oob = make([]byte, frame.OOBSize)
-	}
-	return s, nil
+	return &sockConn{fd: fd, remote: sc.RemoteAddr(), kick: kick, drained: make(chan struct{}), unix: isUnix}, nil
 }
 
 // RemoteAddr is the address of the connection the descriptor came from;
@@ -155,7 +150,7 @@ func (s *sockConn) Close() error {
 		s.bgMu.Unlock()
 		unix.Close(s.fd)
 		unix.Close(s.kick)
-		s.files.Close()
+		s.rcv.Queue.Close()
 	})
 	if !first {
 		return net.ErrClosed
@@ -329,20 +324,7 @@ func (s *sockConn) recv(fd int, p []byte) (int, error) {
 	if !s.unix {
 		return unix.Read(fd, p)
 	}
-	n, oobn, flags, _, err := unix.Recvmsg(fd, p, s.oob, unix.MSG_CMSG_CLOEXEC)
-	if err != nil {
-		return 0, err
-	}
-	if oobn > 0 || flags&unix.MSG_CTRUNC != 0 {
-		fds, err := frame.ParseRights(s.oob[:oobn], flags)
-		if err == nil {
-			err = s.files.Push(fds...)
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
-	return n, nil
+	return s.rcv.Recv(fd, p)
 }
 
 // readError wraps a failed read: a system call's errno, or recv's own
@@ -355,7 +337,7 @@ func readError(err error) error {
 }
 
 // TakeFile implements frame.FileReceiver.
-func (s *sockConn) TakeFile() (*os.File, bool) { return s.files.TakeFile() }
+func (s *sockConn) TakeFile() (*os.File, bool) { return s.rcv.Queue.TakeFile() }
 
 // PassesFiles implements frame.FileSender: a unix socket does, TCP not.
 func (s *sockConn) PassesFiles() bool { return s.unix }

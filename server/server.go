@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -306,12 +307,12 @@ func (c *Conn) serve() {
 				go c.write(&pong, nil, nil)
 			}
 		case h.Type == virnet.MessageTypeCall || h.Type == virnet.MessageTypeCallWithFDs:
-			prog, dir, high := c.route(h)
-			if high && dir == rpc.NoStream {
+			prog, r := c.route(h)
+			if r.high && r.dir == rpc.NoStream {
 				// libvirt's high-priority procedures never wait on a
 				// hypervisor, so they run here, on the reader, saving a
 				// goroutine hand-off per call.
-				c.call(m, prog, dir)
+				c.call(m, prog, r)
 				continue
 			}
 			select {
@@ -322,7 +323,7 @@ func (c *Conn) serve() {
 			c.calls.Add(1)
 			go func() {
 				defer func() { <-c.sem; c.calls.Done() }()
-				c.call(m, prog, dir)
+				c.call(m, prog, r)
 			}()
 		case h.Type == virnet.MessageTypeStream || h.Type == virnet.MessageTypeStreamHole:
 			c.streamMessage(m)
@@ -333,33 +334,47 @@ func (c *Conn) serve() {
 	}
 }
 
+// routing is what a procedure table says of a call's procedure: which
+// way its stream flows, whether libvirt marks it @priority: high, and
+// whether its call or reply carries file descriptors.
+type routing struct {
+	dir   rpc.StreamDirection
+	high  bool
+	files bool
+}
+
 // route finds a call's program (nil when the server has none of that
-// number) and what its procedure table says of the procedure: which way
-// its stream flows, and whether libvirt marks it @priority: high. It
-// runs once per call.
-func (c *Conn) route(h *virnet.MessageHeader) (p *Program, dir rpc.StreamDirection, high bool) {
-	p = c.srv.programs[h.Prog]
+// number) and what its procedure table says of the procedure. It runs
+// once per call.
+func (c *Conn) route(h *virnet.MessageHeader) (*Program, routing) {
+	p := c.srv.programs[h.Prog]
 	if p == nil || p.Info == nil {
-		return p, rpc.NoStream, false
+		return p, routing{}
 	}
 	info, ok := p.Info(h.Proc)
 	if !ok {
-		return p, rpc.NoStream, false
+		return p, routing{}
 	}
-	return p, info.Stream, info.HighPriority
+	return p, routing{dir: info.Stream, high: info.HighPriority, files: info.SendsFiles || info.ReceivesFiles}
 }
 
 // Feature numbers the server answers itself (virDrvFeature).
 const featureProgramKeepalive = 10
 
-// call runs one call of program prog (nil when unknown), whose procedure
-// opens a stream in direction dir, and writes its reply.
-func (c *Conn) call(m frame.Message, prog *Program, dir rpc.StreamDirection) {
-	files := &rpc.Files{In: m.Files}
-	defer func() {
-		rpc.CloseFiles(files.In)
-		rpc.CloseFiles(files.Out)
-	}()
+// call runs one call of program prog (nil when unknown), routed as r,
+// and writes its reply.
+func (c *Conn) call(m frame.Message, prog *Program, r routing) {
+	dir := r.dir
+	// Files only for the procedures that pass them (or a call that
+	// brought some anyway, to close them): an allocation a call saves.
+	var files *rpc.Files
+	if r.files || len(m.Files) > 0 {
+		files = &rpc.Files{In: m.Files}
+		defer func() {
+			rpc.CloseFiles(files.In)
+			rpc.CloseFiles(files.Out)
+		}()
+	}
 	h := m.Header
 	reply := h
 	reply.Type = virnet.MessageTypeReply
@@ -391,9 +406,13 @@ func (c *Conn) call(m frame.Message, prog *Program, dir rpc.StreamDirection) {
 		stream = c.newStream(h)
 		rs = stream
 	}
-	out, err := prog.Dispatch(c.ctx, h.Proc, m.Payload, rs, files, nil)
-	if err == nil && len(files.Out) > 0 && !c.writer.PassesFiles() {
-		err = fmt.Errorf("the reply carries %d file descriptors, which this connection cannot pass", len(files.Out))
+	res, err := prog.Dispatch(c.ctx, h.Proc, m.Payload, rs, files, nil)
+	var out []*os.File
+	if files != nil {
+		out = files.Out
+	}
+	if err == nil && len(out) > 0 && !c.writer.PassesFiles() {
+		err = fmt.Errorf("the reply carries %d file descriptors, which this connection cannot pass", len(out))
 	}
 	if err != nil {
 		if stream != nil {
@@ -404,11 +423,11 @@ func (c *Conn) call(m frame.Message, prog *Program, dir rpc.StreamDirection) {
 		c.replyError(&reply, err)
 		return
 	}
-	if len(files.Out) > 0 {
+	if len(out) > 0 {
 		reply.Type = virnet.MessageTypeReplyWithFDs
-		err = c.writer.SendFiles(&reply, nil, out, files.Out)
+		err = c.writer.SendFiles(&reply, nil, res, out)
 	} else {
-		err = c.write(&reply, nil, out)
+		err = c.write(&reply, nil, res)
 	}
 	if err != nil {
 		var we *frame.WriteError

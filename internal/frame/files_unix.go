@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -77,13 +78,29 @@ var fileByte = []byte{0}
 // a server reads and writes libvirt's messages through on a unix socket.
 type FileConn struct {
 	*net.UnixConn
-	queue FileQueue
-	oob   []byte
+	rc  syscall.RawConn
+	rcv Receiver
+	// The read in progress, for recv: a closure made once rather than
+	// on every read.
+	buf  []byte
+	n    int
+	rerr error
+	recv func(fd uintptr) bool
 }
 
 // NewFileConn wraps c. The FileConn owns c.
 func NewFileConn(c *net.UnixConn) *FileConn {
-	return &FileConn{UnixConn: c, oob: make([]byte, OOBSize)}
+	fc := &FileConn{UnixConn: c}
+	fc.rc, _ = c.SyscallConn() // fails only on a nil conn; Read reports it
+	fc.recv = func(fd uintptr) bool {
+		for {
+			fc.n, fc.rerr = fc.rcv.Recv(int(fd), fc.buf)
+			if fc.rerr != unix.EINTR {
+				return fc.rerr != unix.EAGAIN
+			}
+		}
+	}
+	return fc
 }
 
 // WithFiles returns rw as a FileConn when it is a unix socket, and rw
@@ -95,27 +112,33 @@ func WithFiles(rw io.ReadWriteCloser) io.ReadWriteCloser {
 	return rw
 }
 
-// Read reads bytes and queues the descriptors that come with them.
+// Read reads bytes and queues the descriptors that come with them. It
+// waits in the network poller and honours the read deadline.
 func (c *FileConn) Read(p []byte) (int, error) {
-	n, oobn, flags, _, err := c.ReadMsgUnix(p, c.oob)
-	n, oobn = max(n, 0), max(oobn, 0) // -1 with some errors
-	if oobn > 0 || flags&unix.MSG_CTRUNC != 0 {
-		fds, perr := ParseRights(c.oob[:oobn], flags)
-		if perr == nil {
-			perr = c.queue.Push(fds...)
-		}
-		if perr != nil {
-			return n, perr
-		}
+	if c.rc == nil {
+		return 0, net.ErrClosed
 	}
-	if n == 0 && err == nil && len(p) > 0 {
+	c.buf = p
+	err := c.rc.Read(c.recv)
+	n, rerr := c.n, c.rerr
+	c.buf, c.rerr = nil, nil
+	if err != nil {
+		return 0, err
+	}
+	if errno, ok := rerr.(syscall.Errno); ok {
+		return 0, os.NewSyscallError("recvmsg", errno)
+	}
+	if rerr != nil {
+		return 0, rerr
+	}
+	if n == 0 && len(p) > 0 {
 		return 0, io.EOF
 	}
-	return n, err
+	return n, nil
 }
 
 // TakeFile implements FileReceiver.
-func (c *FileConn) TakeFile() (*os.File, bool) { return c.queue.TakeFile() }
+func (c *FileConn) TakeFile() (*os.File, bool) { return c.rcv.Queue.TakeFile() }
 
 // PassesFiles implements FileSender: a unix socket does.
 func (c *FileConn) PassesFiles() bool { return true }
@@ -131,6 +154,6 @@ func (c *FileConn) SendFile(f *os.File) error {
 // Close closes the socket and the descriptors nobody took.
 func (c *FileConn) Close() error {
 	err := c.UnixConn.Close()
-	c.queue.Close()
+	c.rcv.Queue.Close()
 	return err
 }
