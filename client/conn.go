@@ -302,7 +302,12 @@ func (c *Conn) CallFiles(ctx context.Context, p rpc.Procedure, args rpc.Encoder,
 
 // transport says what the connection runs on, for errors.
 func (c *Conn) transport() string {
-	if s, ok := c.rw.(*sockConn); ok && !s.unix {
+	if s, ok := c.rw.(*sockConn); ok {
+		if s.unix {
+			// A unix socket refuses only once a SASL security layer
+			// wraps its stream.
+			return "a unix socket under a security layer"
+		}
 		return "a TCP socket"
 	}
 	return fmt.Sprintf("a %T", c.rw)
