@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/virtrpc/virtrpc/client"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/server"
 )
 
 // fileDaemon serves the procedures that pass files: it reads what comes
@@ -151,5 +155,36 @@ func expectGreeting(t *testing.T, f *os.File) {
 	buf := make([]byte, len(greeting))
 	if _, err := io.ReadFull(f, buf); err != nil || string(buf) != greeting {
 		t.Errorf("read %q %v, want %q", buf, err, greeting)
+	}
+}
+
+// The server answers libvirt's FD_PASSING feature (8) itself, which
+// libvirt's client asks before it passes descriptors: yes on a unix
+// socket, no on TCP.
+func TestFDPassingFeature(t *testing.T) {
+	srv := server.New([]server.Program{server.Remote(&fileDaemon{})})
+	defer srv.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, network := range []string{"unix", "tcp"} {
+		addr := "127.0.0.1:0"
+		if network == "unix" {
+			addr = filepath.Join(t.TempDir(), "s.sock")
+		}
+		l, err := net.Listen(network, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go srv.Serve(l)
+		nc, err := net.Dial(network, l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := client.New(nc)
+		got, err := c.Remote().ConnectSupportsFeature(ctx, 8)
+		c.Close()
+		if want := map[string]int32{"unix": 1, "tcp": 0}[network]; err != nil || got != want {
+			t.Errorf("%s: FD_PASSING %d %v, want %d", network, got, err, want)
+		}
 	}
 }

@@ -359,7 +359,10 @@ func (c *Conn) route(h *virnet.MessageHeader) (*Program, routing) {
 }
 
 // Feature numbers the server answers itself (virDrvFeature).
-const featureProgramKeepalive = 10
+const (
+	featureFDPassing        = 8  // VIR_DRV_FEATURE_FD_PASSING
+	featureProgramKeepalive = 10 // VIR_DRV_FEATURE_PROGRAM_KEEPALIVE
+)
 
 // call runs one call of program prog (nil when unknown), routed as r,
 // and writes its reply.
@@ -396,6 +399,16 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 				c.keepalive = true
 				c.mu.Unlock()
 				c.write(&reply, &remote.ConnectSupportsFeatureRet{Supported: 1}, nil)
+				return
+			}
+			if a.Feature == featureFDPassing {
+				// libvirt's client asks before it passes descriptors
+				// (virsh start --pass-fds); the connection knows.
+				var yes int32
+				if c.writer.PassesFiles() {
+					yes = 1
+				}
+				c.write(&reply, &remote.ConnectSupportsFeatureRet{Supported: yes}, nil)
 				return
 			}
 		}

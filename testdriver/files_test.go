@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -146,5 +147,98 @@ func TestCreateWithFilesSameAsLibvirt(t *testing.T) {
 		if a != b {
 			t.Errorf("step %d:\n  ours:    %s\n  libvirt: %s", i, a, b)
 		}
+	}
+}
+
+// recordingDriver is the test driver, noting what DomainCreateWithFiles
+// received and writing a byte into each of the files.
+type recordingDriver struct {
+	*testdriver.Driver
+	files chan int
+}
+
+func (d *recordingDriver) DomainCreateWithFiles(ctx context.Context, args *remote.DomainCreateWithFilesArgs, files []*os.File) (*remote.DomainCreateWithFilesRet, error) {
+	for i, f := range files {
+		f.Write([]byte{'a' + byte(i)})
+	}
+	d.files <- len(files)
+	return d.Driver.DomainCreateWithFiles(ctx, args, files)
+}
+
+// TestVirshPassesFilesToOurServer has libvirt's own client pass two
+// descriptors to our server: virsh start --pass-fds calls
+// virDomainCreateWithFiles, and what the handler writes into the files it
+// received comes out of the pipes whose write ends virsh was given.
+func TestVirshPassesFilesToOurServer(t *testing.T) {
+	virsh := testpeer.Programs(t, "virsh")["virsh"]
+	rec := &recordingDriver{Driver: testdriver.New(), files: make(chan int, 1)}
+	sock := filepath.Join(t.TempDir(), "test.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New([]server.Program{server.Remote(rec)})
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := client.DialUnix(ctx, sock, "test:///default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	xml, _ := (&libvirtxml.Domain{
+		Type:   "test",
+		Name:   "withfiles",
+		Memory: &libvirtxml.DomainMemory{Value: 65536, Unit: "KiB"},
+		VCPU:   &libvirtxml.DomainVCPU{Value: 1},
+		OS:     &libvirtxml.DomainOS{Type: &libvirtxml.DomainOSType{Type: "hvm"}},
+	}).Marshal()
+	dom, err := c.Remote().DomainDefineXML(ctx, xml)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var readEnds, writeEnds []*os.File
+	for range 2 {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		defer w.Close()
+		readEnds, writeEnds = append(readEnds, r), append(writeEnds, w)
+	}
+	cmd := exec.CommandContext(ctx, virsh, "-c", "test+unix:///default?socket="+sock, "start", "withfiles", "--pass-fds", "3,4")
+	cmd.ExtraFiles = writeEnds // descriptors 3 and 4 in virsh
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("virsh start --pass-fds: %v\n%s", err, out)
+	}
+	select {
+	case n := <-rec.files:
+		if n != 2 {
+			t.Errorf("the handler received %d files, want 2", n)
+		}
+	default:
+		t.Fatalf("DomainCreateWithFiles was not called; virsh said:\n%s", out)
+	}
+	for i, r := range readEnds {
+		b := make([]byte, 1)
+		if _, err := r.Read(b); err != nil || b[0] != 'a'+byte(i) {
+			t.Errorf("pipe %d: read %q %v, want %q", i, b, err, 'a'+byte(i))
+		}
+	}
+	info, err := c.Remote().DomainGetInfo(ctx, dom)
+	if err != nil || libvirt.DomainState(info.State) != libvirt.DomainRunning {
+		t.Errorf("after virsh start: %+v %v", info, err)
 	}
 }
