@@ -23,7 +23,8 @@ import (
 // socket: a session-mode libvirtd starts a tiny TCG guest with no disk and
 // a VNC display that listens nowhere, and DOMAIN_OPEN_GRAPHICS_FD's reply
 // brings one end of a socketpair whose other end QEMU serves. The VNC
-// server greets on it.
+// server greets on it. Then DOMAIN_OPEN_GRAPHICS carries our own socket
+// to QEMU the other way.
 func TestOpenGraphicsFDQEMU(t *testing.T) {
 	paths := testpeer.Programs(t, "libvirtd", "qemu-system-x86_64")
 	d := testpeer.StartLibvirtd(t, testpeer.WithMode(testpeer.ModeSession))
@@ -65,9 +66,30 @@ func TestOpenGraphicsFDQEMU(t *testing.T) {
 		t.Fatalf("DomainOpenGraphicsFD: %v\n%s", err, d.Logs())
 	}
 	defer f.Close()
-	// libvirt's socketpair is a blocking one, which a Go file cannot
-	// give a deadline: wait in poll(2) so that a silent QEMU fails the
-	// test rather than hanging it.
+	expectRFB(t, f)
+
+	// The other way: DOMAIN_OPEN_GRAPHICS sends one end of our own
+	// socketpair, which libvirtd hands to QEMU; the VNC server greets on
+	// the end we kept.
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "vnc-ours"), os.NewFile(uintptr(fds[1]), "vnc-theirs")
+	defer ours.Close()
+	err = r.DomainOpenGraphics(ctx, dom, 0, theirs, 0)
+	theirs.Close()
+	if err != nil {
+		t.Fatalf("DomainOpenGraphics: %v\n%s", err, d.Logs())
+	}
+	expectRFB(t, ours)
+}
+
+// expectRFB reads a VNC server's greeting from f. libvirt's socketpairs
+// are blocking, which a Go file cannot give a deadline: it waits in
+// poll(2), so that a silent QEMU fails the test rather than hanging it.
+func expectRFB(t *testing.T, f *os.File) {
+	t.Helper()
 	greeting := make([]byte, 0, 12)
 	rc, err := f.SyscallConn()
 	if err != nil {
