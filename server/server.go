@@ -5,7 +5,11 @@
 // AUTH_LIST with "none", answers and sends keepalive pings, lets handlers
 // push events to the clients that registered for them, carries streams
 // both ways, and serves many clients at once. A procedure no handler
-// implements gets libvirt's "not supported" error.
+// implements gets libvirt's "not supported" error. On a unix socket, calls
+// and replies carry file descriptors: the handlers of the procedures that
+// pass files (DomainCreateWithFiles, DomainOpenGraphicsFD...) take the
+// call's as *os.File and return the reply's, and the server answers
+// libvirt's FD_PASSING feature.
 package server
 
 import (

@@ -4,7 +4,9 @@
 // it. Limits come from virnetprotocol.x and are enforced both ways: a
 // length outside them is an error before anything is allocated, and a
 // payload is read into a buffer that grows only as the bytes arrive, so a
-// peer that announces 32 MiB and sends nothing costs nothing.
+// peer that announces 32 MiB and sends nothing costs nothing. Messages of
+// the types that carry file descriptors get them from a stream that
+// receives them (files.go).
 package frame
 
 import (
