@@ -29,6 +29,13 @@ var ErrClosed = errors.New("client: connection closed")
 // keepalive pings.
 var ErrKeepaliveTimeout = errors.New("client: peer did not answer keepalive pings")
 
+// ErrMissingFiles is matched (errors.Is) by the cause when a reply
+// announced file descriptors (REPLY_WITH_FDS) that did not come: the
+// bytes that should have carried them came without them, or the stream
+// ended first. The connection cannot tell where the next message starts
+// and closes.
+var ErrMissingFiles = frame.ErrMissingFiles
+
 // ClosedError is the error of calls on a closed connection; Cause says why
 // it closed (nil after Close).
 type ClosedError struct {

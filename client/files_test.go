@@ -318,8 +318,8 @@ func TestNoFilesIsAnOrdinaryCall(t *testing.T) {
 }
 
 // Replies that announce descriptors which do not come close the
-// connection with ErrMissingFiles; a count over libvirt's limit closes it
-// at once.
+// connection with client.ErrMissingFiles; a count over libvirt's limit
+// closes it at once, with frame.ErrFrame.
 func TestMissingFilesCloseTheConnection(t *testing.T) {
 	overLimit := bytes.Clone(recordedOpenGraphicsFDReply)
 	binary.BigEndian.PutUint32(overLimit[28:], 33)
@@ -355,8 +355,11 @@ func TestMissingFilesCloseTheConnection(t *testing.T) {
 			if !errors.Is(err, client.ErrClosed) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("call: %v, want the connection closed with %q", err, tc.want)
 			}
-			if name != "over the limit" && !errors.Is(err, frame.ErrMissingFiles) {
-				t.Errorf("%v does not match frame.ErrMissingFiles", err)
+			if name == "over the limit" && !errors.Is(err, frame.ErrFrame) {
+				t.Errorf("%v does not match frame.ErrFrame", err)
+			}
+			if name != "over the limit" && !errors.Is(err, client.ErrMissingFiles) {
+				t.Errorf("%v does not match client.ErrMissingFiles", err)
 			}
 			select {
 			case <-c.Done():
