@@ -74,8 +74,10 @@ func pipeFiles(t *testing.T) (r, w *os.File) {
 }
 
 // recordedOpenGraphicsFDReply is a REPLY_WITH_FDS to DOMAIN_OPEN_GRAPHICS_FD
-// (procedure 343) with serial 1 and one descriptor, as libvirtd frames it:
-// the length word, the header, the descriptor count and an empty result.
+// (procedure 343) with serial 1 and one descriptor, as libvirtd 9.0 frames
+// it: the length word, the header, the descriptor count and an empty
+// result; the descriptor follows in a byte of its own.
+// TestOpenGraphicsFDQEMU reads it, byte for byte, from a real libvirtd.
 var recordedOpenGraphicsFDReply = []byte{
 	0x00, 0x00, 0x00, 0x20, // length 32: 4 + 24 + the count
 	0x20, 0x00, 0x80, 0x86, // REMOTE_PROGRAM

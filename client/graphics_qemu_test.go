@@ -3,8 +3,11 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +19,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/virtrpc/virtrpc/client"
+	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/internal/testpeer"
 )
 
@@ -67,6 +73,51 @@ func TestOpenGraphicsFDQEMU(t *testing.T) {
 	}
 	defer f.Close()
 	expectRFB(t, f)
+
+	// The same reply as libvirtd frames it, read raw: it is the recording
+	// the socketpair tests replay (with this call's serial).
+	nc, err := net.Dial("unix", d.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := frame.NewFileConn(nc.(*net.UnixConn))
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(30 * time.Second))
+	w := frame.NewWriter(raw)
+	rawCall := func(serial uint32, proc remote.Procedure, args frame.Payload) []byte {
+		t.Helper()
+		h := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(proc), Type: virnet.MessageTypeCall, Serial: serial}
+		if err := w.Send(&h, args, nil); err != nil {
+			t.Fatal(err)
+		}
+		msg := make([]byte, 4)
+		if _, err := io.ReadFull(raw, msg); err != nil {
+			t.Fatal(err)
+		}
+		msg = append(msg, make([]byte, binary.BigEndian.Uint32(msg)-4)...)
+		if _, err := io.ReadFull(raw, msg[4:]); err != nil {
+			t.Fatal(err)
+		}
+		return msg
+	}
+	uri := "qemu:///session"
+	rawCall(1, remote.ProcConnectOpen, &remote.ConnectOpenArgs{Name: &uri})
+	got := rawCall(2, remote.ProcDomainOpenGraphicsFD, &remote.DomainOpenGraphicsFDArgs{Dom: dom})
+	want := bytes.Clone(recordedOpenGraphicsFDReply)
+	binary.BigEndian.PutUint32(want[20:], 2)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("libvirtd's REPLY_WITH_FDS:\n% x\nthe recording:\n% x", got, want)
+	}
+	carrier := make([]byte, 1)
+	if _, err := io.ReadFull(raw, carrier); err != nil || carrier[0] != 0 {
+		t.Fatalf("the byte after the reply: %x %v, want 00", carrier, err)
+	}
+	f2, ok := raw.TakeFile()
+	if !ok {
+		t.Fatal("the byte after the reply carried no descriptor")
+	}
+	defer f2.Close()
+	expectRFB(t, f2)
 
 	// The other way: DOMAIN_OPEN_GRAPHICS sends one end of our own
 	// socketpair, which libvirtd hands to QEMU; the VNC server greets on
