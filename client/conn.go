@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,13 @@ var ErrClosed = errors.New("client: connection closed")
 // ErrKeepaliveTimeout is the cause when the peer stopped answering
 // keepalive pings.
 var ErrKeepaliveTimeout = errors.New("client: peer did not answer keepalive pings")
+
+// ErrMissingFiles is matched (errors.Is) by the cause when a reply
+// announced file descriptors (REPLY_WITH_FDS) that did not come: the
+// bytes that should have carried them came without them, or the stream
+// ended first. The connection cannot tell where the next message starts
+// and closes.
+var ErrMissingFiles = frame.ErrMissingFiles
 
 // ClosedError is the error of calls on a closed connection; Cause says why
 // it closed (nil after Close).
@@ -91,6 +99,9 @@ type Conn struct {
 
 type pendingCall struct {
 	ch chan frame.Message
+	// files is set for a call made by CallFiles, whose reply's
+	// descriptors go to the caller; any other caller's are closed.
+	files *fileCall
 	// hook runs on the reader goroutine when a successful reply arrives,
 	// before the caller sees it, so that state a reply creates (an event
 	// subscription) exists before the next message is read.
@@ -212,6 +223,7 @@ func (c *Conn) handle(m frame.Message) {
 	case h.Type == virnet.MessageTypeStream || h.Type == virnet.MessageTypeStreamHole:
 		c.streamMessage(m)
 	default:
+		rpc.CloseFiles(m.Files)
 		c.log.Debug("libvirt: ignoring unexpected message", "prog", h.Prog, "proc", h.Proc, "type", h.Type, "serial", h.Serial)
 	}
 }
@@ -230,8 +242,14 @@ func (c *Conn) deliver(m frame.Message) {
 	delete(c.pending, m.Header.Serial)
 	c.mu.Unlock()
 	if pc == nil {
-		// A reply to a call that gave up (its context ended): dropped.
+		// A reply to a call that gave up (its context ended): dropped,
+		// with the descriptors it brought.
+		rpc.CloseFiles(m.Files)
 		return
+	}
+	if pc.files == nil && len(m.Files) > 0 {
+		rpc.CloseFiles(m.Files)
+		m.Files = nil
 	}
 	if pc.hook != nil && m.Header.Status == virnet.MessageStatusOK {
 		pc.hook(m.Payload)
@@ -259,13 +277,56 @@ func (c *Conn) Call(ctx context.Context, p rpc.Procedure, args rpc.Encoder, ret 
 
 // call sends a call and waits; it returns the reply's header.
 func (c *Conn) call(ctx context.Context, p rpc.Procedure, args rpc.Encoder, ret rpc.Decoder, hook func([]byte)) (*virnet.MessageHeader, error) {
-	return c.callWith(ctx, p, args, ret, hook, nil)
+	return c.callWith(ctx, p, args, ret, hook, nil, nil)
 }
 
-// callWith is call with one more hook: register runs with the call's
-// serial before the call is sent (a stream registers itself there) and
-// reports whether the call may go ahead.
-func (c *Conn) callWith(ctx context.Context, p rpc.Procedure, args rpc.Encoder, ret rpc.Decoder, hook func([]byte), register func(serial uint32) bool) (*virnet.MessageHeader, error) {
+// fileCall is what a call made by CallFiles sends and receives.
+type fileCall struct {
+	send []*os.File
+	got  []*os.File
+}
+
+// CallFiles sends a call with file descriptors and waits for its reply,
+// returning the descriptors the reply brought; it implements
+// rpc.FileCaller for the generated stubs of the procedures that pass
+// files (DomainCreateWithFiles, DomainOpenGraphicsFD...). The call is a
+// CALL_WITH_FDS message when files is not empty; the caller keeps files.
+// Only a unix socket carries descriptors: on any other connection
+// CallFiles fails with an error matching rpc.ErrFilesUnsupported before
+// anything is sent. The descriptors of a reply that comes after ctx ended
+// are closed.
+func (c *Conn) CallFiles(ctx context.Context, p rpc.Procedure, args rpc.Encoder, ret rpc.Decoder, files []*os.File) ([]*os.File, error) {
+	if !c.writer.PassesFiles() {
+		return nil, fmt.Errorf("%w: this connection is %s", rpc.ErrFilesUnsupported, c.transport())
+	}
+	if len(files) > rpc.MaxFiles {
+		return nil, fmt.Errorf("client: %d files to send, more than libvirt's limit of %d", len(files), rpc.MaxFiles)
+	}
+	fc := &fileCall{send: files}
+	if _, err := c.callWith(ctx, p, args, ret, nil, nil, fc); err != nil {
+		return nil, err
+	}
+	return fc.got, nil
+}
+
+// transport says what the connection runs on, for errors.
+func (c *Conn) transport() string {
+	if s, ok := c.rw.(*sockConn); ok {
+		if s.unix {
+			// A unix socket refuses only once a SASL security layer
+			// wraps its stream.
+			return "a unix socket under a security layer"
+		}
+		return "a TCP socket"
+	}
+	return fmt.Sprintf("a %T", c.rw)
+}
+
+// callWith is call with more: register runs with the call's serial before
+// the call is sent (a stream registers itself there) and reports whether
+// the call may go ahead; fc, when not nil, carries the files of a call
+// made by CallFiles.
+func (c *Conn) callWith(ctx context.Context, p rpc.Procedure, args rpc.Encoder, ret rpc.Decoder, hook func([]byte), register func(serial uint32) bool, fc *fileCall) (*virnet.MessageHeader, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -273,7 +334,7 @@ func (c *Conn) callWith(ctx context.Context, p rpc.Procedure, args rpc.Encoder, 
 	if register != nil && !register(serial) {
 		return nil, c.Err()
 	}
-	pc := &pendingCall{ch: make(chan frame.Message, 1), hook: hook}
+	pc := &pendingCall{ch: make(chan frame.Message, 1), hook: hook, files: fc}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -283,7 +344,14 @@ func (c *Conn) callWith(ctx context.Context, p rpc.Procedure, args rpc.Encoder, 
 	c.mu.Unlock()
 
 	h := virnet.MessageHeader{Prog: p.Program, Vers: p.Version, Proc: p.Number, Type: virnet.MessageTypeCall, Serial: serial, Status: virnet.MessageStatusOK}
-	if err := c.send(&h, args, nil); err != nil { // a nil args stays a nil Payload
+	var err error
+	if fc != nil && len(fc.send) > 0 {
+		h.Type = virnet.MessageTypeCallWithFDs
+		err = c.sendFiles(&h, args, fc.send)
+	} else {
+		err = c.send(&h, args, nil) // a nil args stays a nil Payload
+	}
+	if err != nil {
 		c.forget(serial)
 		return nil, err
 	}
@@ -291,12 +359,18 @@ func (c *Conn) callWith(ctx context.Context, p rpc.Procedure, args rpc.Encoder, 
 	if err != nil {
 		return nil, err
 	}
-	err = c.finish(m, ret)
-	var le *rpc.Error
-	if err != nil && errors.As(err, &le) && le.UnknownProcedure() {
-		err = c.unsupported(ctx, p, le)
+	if err := c.finish(m, ret); err != nil {
+		rpc.CloseFiles(m.Files)
+		var le *rpc.Error
+		if errors.As(err, &le) && le.UnknownProcedure() {
+			err = c.unsupported(ctx, p, le)
+		}
+		return &m.Header, err
 	}
-	return &m.Header, err
+	if fc != nil {
+		fc.got = m.Files
+	}
+	return &m.Header, nil
 }
 
 // unsupported turns a daemon's "unknown procedure" into the error that says
@@ -337,12 +411,53 @@ func procInfo(p rpc.Procedure) (rpc.ProcInfo, bool) {
 		info, ok = keepalive.ProcedureInfo(p.Number)
 	}
 	return info, ok && info.Version == p.Version
+
+}
+
+// sendFiles writes a message that carries files; a failed write ends the
+// connection.
+func (c *Conn) sendFiles(h *virnet.MessageHeader, p frame.Payload, files []*os.File) error {
+	err := c.writer.SendFiles(h, p, nil, files)
+	var we *frame.WriteError
+	if errors.As(err, &we) {
+		c.fail(fmt.Errorf("writing to the daemon: %w", we.Err))
+		return c.Err()
+	}
+	return err
 }
 
 func (c *Conn) forget(serial uint32) {
 	c.mu.Lock()
 	delete(c.pending, serial)
 	c.mu.Unlock()
+}
+
+// abandon forgets the call of a caller that gives up (its context
+// ended). When the reader has taken the reply already, it is on its way
+// to pc.ch: the descriptors it brought are closed here, the caller being
+// gone.
+func (c *Conn) abandon(serial uint32, pc *pendingCall) {
+	c.mu.Lock()
+	_, waiting := c.pending[serial]
+	delete(c.pending, serial)
+	closed := c.closed
+	c.mu.Unlock()
+	if waiting || pc.files == nil {
+		return
+	}
+	if !closed {
+		select {
+		case m := <-pc.ch:
+			rpc.CloseFiles(m.Files)
+			return
+		case <-c.done:
+		}
+	}
+	select {
+	case m := <-pc.ch:
+		rpc.CloseFiles(m.Files)
+	default:
+	}
 }
 
 // finish decodes a reply: the result, or the daemon's error.

@@ -23,4 +23,12 @@
 // per reply instead of the several of Go's network poller. A caller so
 // blocked holds its OS thread for as long as it waits, like any blocking
 // system call; idle connections hold none.
+//
+// On a unix socket a Conn passes file descriptors, as libvirt does for
+// DomainCreateWithFiles, DomainOpenGraphics, DomainOpenGraphicsFD and a
+// few others (Conn.CallFiles, the rpc.FileCaller the generated stubs of
+// those procedures use): reads take the descriptors that come with the
+// bytes (recvmsg(2)), and a reply's descriptors go to its caller, or are
+// closed when the caller has gone. Any other transport refuses such a
+// call before sending it, with an error matching rpc.ErrFilesUnsupported.
 package client

@@ -136,7 +136,7 @@ func (c *Conn) await(ctx context.Context, serial uint32, pc *pendingCall) (frame
 		case m := <-pc.ch:
 			return m, nil
 		case <-ctx.Done():
-			c.forget(serial)
+			c.abandon(serial, pc)
 			return frame.Message{}, ctx.Err()
 		case <-c.done:
 			return c.lastChance(pc)
@@ -148,7 +148,7 @@ func (c *Conn) await(ctx context.Context, serial uint32, pc *pendingCall) (frame
 			return m, nil
 		}
 		if ctx.Err() != nil {
-			c.forget(serial)
+			c.abandon(serial, pc)
 			return frame.Message{}, ctx.Err()
 		}
 		if c.Err() != nil {
@@ -218,7 +218,7 @@ func (c *Conn) receive(ctx context.Context, serial uint32, pc *pendingCall) (fra
 	case m := <-pc.ch:
 		return m, nil
 	case <-ctx.Done():
-		c.forget(serial)
+		c.abandon(serial, pc)
 		return frame.Message{}, ctx.Err()
 	case <-c.done:
 		return c.lastChance(pc)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/virtrpc/virtrpc/internal/frame"
 )
 
 // sockConn is a socket (unix or TCP) that the engine reads and writes
@@ -37,6 +39,11 @@ type sockConn struct {
 	fd     int
 	remote net.Addr // the original connection's, for RemoteAddr
 	kick   int      // eventfd that kicks a caller's poll
+
+	// On a unix socket, reads use recvmsg(2) and queue the descriptors
+	// the daemon passes (frame.FileReceiver); rcv is the reading role's.
+	unix bool
+	rcv  frame.Receiver
 
 	// state counts reads and writes in progress; closedBit marks Close.
 	state     atomic.Int64
@@ -66,9 +73,10 @@ func newFDSource(rw io.ReadWriteCloser) (socketSource, error) {
 		syscall.Conn
 		RemoteAddr() net.Addr
 	}
+	isUnix := false
 	switch c := rw.(type) {
 	case *net.UnixConn:
-		sc = c
+		sc, isUnix = c, true
 	case *net.TCPConn:
 		sc = c
 	default:
@@ -96,7 +104,7 @@ func newFDSource(rw io.ReadWriteCloser) (socketSource, error) {
 	// The duplicate shares the open file, non-blocking as the poller
 	// left it; closing the original takes it out of the poller.
 	rw.Close()
-	return &sockConn{fd: fd, remote: sc.RemoteAddr(), kick: kick, drained: make(chan struct{})}, nil
+	return &sockConn{fd: fd, remote: sc.RemoteAddr(), kick: kick, drained: make(chan struct{}), unix: isUnix}, nil
 }
 
 // RemoteAddr is the address of the connection the descriptor came from;
@@ -142,6 +150,7 @@ func (s *sockConn) Close() error {
 		s.bgMu.Unlock()
 		unix.Close(s.fd)
 		unix.Close(s.kick)
+		s.rcv.Queue.Close()
 	})
 	if !first {
 		return net.ErrClosed
@@ -249,7 +258,7 @@ func (s *sockConn) Read(p []byte) (int, error) {
 				return 0, errKicked
 			}
 		}
-		n, err := unix.Read(s.fd, p)
+		n, err := s.recv(s.fd, p)
 		switch err {
 		case nil:
 			if n == 0 {
@@ -262,7 +271,7 @@ func (s *sockConn) Read(p []byte) (int, error) {
 			continue
 		case unix.EAGAIN:
 		default:
-			return 0, os.NewSyscallError("read", err)
+			return 0, readError(err)
 		}
 		s.empty = true
 		if !s.caller {
@@ -284,7 +293,7 @@ func (s *sockConn) readBackground(p []byte) (int, error) {
 	var rerr error
 	err := rc.Read(func(fd uintptr) bool {
 		for {
-			n, rerr = unix.Read(int(fd), p)
+			n, rerr = s.recv(int(fd), p)
 			if rerr != unix.EINTR {
 				return rerr != unix.EAGAIN
 			}
@@ -297,13 +306,90 @@ func (s *sockConn) readBackground(p []byte) (int, error) {
 		return 0, err
 	}
 	if rerr != nil {
-		return 0, os.NewSyscallError("read", rerr)
+		return 0, readError(rerr)
 	}
 	if n == 0 {
 		return 0, io.EOF
 	}
 	return n, nil
 }
+
+// recv reads from fd, a descriptor of the socket: with recvmsg(2) on a
+// unix socket, queueing the descriptors that come with the bytes, else
+// with read(2). Every read of a unix socket must take the descriptors:
+// the kernel closes those a plain read passes over. A descriptor comes
+// with the byte that carries it, so it is queued before that byte is
+// read from the buffer above.
+func (s *sockConn) recv(fd int, p []byte) (int, error) {
+	if !s.unix {
+		return unix.Read(fd, p)
+	}
+	return s.rcv.Recv(fd, p)
+}
+
+// readError wraps a failed read: a system call's errno, or recv's own
+// error as it is.
+func readError(err error) error {
+	if errno, ok := err.(syscall.Errno); ok {
+		return os.NewSyscallError("read", errno)
+	}
+	return err
+}
+
+// TakeFile implements frame.FileReceiver.
+func (s *sockConn) TakeFile() (*os.File, bool) { return s.rcv.Queue.TakeFile() }
+
+// PassesFiles implements frame.FileSender: a unix socket does, TCP not.
+func (s *sockConn) PassesFiles() bool { return s.unix }
+
+// SendFile implements frame.FileSender: one byte carrying f's descriptor,
+// waiting in poll(2) while the socket is full, as Write does.
+func (s *sockConn) SendFile(f *os.File) error {
+	if !s.unix {
+		return errors.New("client: a TCP socket cannot pass file descriptors")
+	}
+	if !s.acquire() {
+		return net.ErrClosed
+	}
+	defer s.releaseOp()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	cerr := rc.Control(func(fd uintptr) {
+		rights := unix.UnixRights(int(fd))
+		for {
+			_, serr = unix.SendmsgN(s.fd, fileByte[:], rights, nil, unix.MSG_NOSIGNAL)
+			switch serr {
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				if s.state.Load()&closedBit != 0 {
+					serr = net.ErrClosed
+					return
+				}
+				fds := [1]unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLOUT}}
+				if _, err := unix.Poll(fds[:], -1); err != nil && err != unix.EINTR {
+					serr = os.NewSyscallError("poll", err)
+					return
+				}
+				continue
+			case nil:
+			default:
+				serr = os.NewSyscallError("sendmsg", serr)
+			}
+			return
+		}
+	})
+	if cerr != nil {
+		return cerr
+	}
+	return serr
+}
+
+// fileByte is the byte that carries a descriptor, as libvirt sends it.
+var fileByte = [1]byte{0}
 
 // Write writes all of p, waiting in poll(2) while the socket is full.
 func (s *sockConn) Write(p []byte) (int, error) {

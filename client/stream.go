@@ -55,7 +55,7 @@ func (c *Conn) CallStream(ctx context.Context, p rpc.Procedure, args rpc.Encoder
 		c.streams[serial] = s
 		return true
 	}
-	if _, err := c.callWith(ctx, p, args, ret, nil, register); err != nil {
+	if _, err := c.callWith(ctx, p, args, ret, nil, register, nil); err != nil {
 		s.end()
 		return nil, err
 	}

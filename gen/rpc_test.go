@@ -80,7 +80,7 @@ func (d *fakeDaemon) DomainGetInfo(ctx context.Context, args *remote.DomainGetIn
 
 func newLoopback(h remote.Handler) (*remote.Client, *loopback) {
 	l := &loopback{dispatch: func(ctx context.Context, proc int32, args []byte) ([]byte, error) {
-		return remote.Dispatch(ctx, h, proc, args, nil, nil)
+		return remote.Dispatch(ctx, h, proc, args, nil, nil, nil)
 	}}
 	return remote.NewClient(l), l
 }
@@ -117,11 +117,11 @@ func TestStubsThroughDispatch(t *testing.T) {
 		t.Errorf("unimplemented: %v", err)
 	}
 	// A procedure number the program does not have.
-	if _, err := remote.Dispatch(ctx, d, 99999, nil, nil, nil); !errors.Is(err, rpc.ErrUnsupported) || err.Error() != "libvirt: unknown procedure: 99999" {
+	if _, err := remote.Dispatch(ctx, d, 99999, nil, nil, nil, nil); !errors.Is(err, rpc.ErrUnsupported) || err.Error() != "libvirt: unknown procedure: 99999" {
 		t.Errorf("unknown procedure: %v", err)
 	}
 	// Arguments that do not decode.
-	if _, err := remote.Dispatch(ctx, d, int32(remote.ProcDomainGetInfo), []byte{0, 0, 0}, nil, nil); err == nil {
+	if _, err := remote.Dispatch(ctx, d, int32(remote.ProcDomainGetInfo), []byte{0, 0, 0}, nil, nil, nil); err == nil {
 		t.Error("short arguments were accepted")
 	}
 }

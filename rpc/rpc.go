@@ -1,8 +1,10 @@
 // Package rpc is the contract between the code xdrgen generates and the
 // engines under it: the Caller interface the generated client stubs call
-// (package client implements it over a connection), the Stream a stream
-// procedure returns, the description of every procedure, and the libvirt
-// error a daemon returns.
+// (package client implements it over a connection), the optional
+// FileCaller for the procedures that pass file descriptors, the Stream a
+// stream procedure returns, the description of every procedure, the
+// Files a daemon's handlers receive and return, and the libvirt error a
+// daemon returns.
 package rpc
 
 import (

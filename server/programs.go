@@ -13,8 +13,8 @@ import (
 func Remote(h remote.Handler) Program {
 	return Program{
 		Number: remote.Program, Version: remote.ProtocolVersion, Info: remote.ProcedureInfo,
-		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
-			return remote.Dispatch(ctx, h, proc, args, stream, out)
+		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
+			return remote.Dispatch(ctx, h, proc, args, stream, files, out)
 		},
 	}
 }
@@ -23,8 +23,8 @@ func Remote(h remote.Handler) Program {
 func QEMU(h qemu.Handler) Program {
 	return Program{
 		Number: qemu.Program, Version: qemu.ProtocolVersion, Info: qemu.ProcedureInfo,
-		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
-			return qemu.Dispatch(ctx, h, proc, args, stream, out)
+		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
+			return qemu.Dispatch(ctx, h, proc, args, stream, files, out)
 		},
 	}
 }
@@ -33,8 +33,8 @@ func QEMU(h qemu.Handler) Program {
 func LXC(h lxc.Handler) Program {
 	return Program{
 		Number: lxc.Program, Version: lxc.ProtocolVersion, Info: lxc.ProcedureInfo,
-		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
-			return lxc.Dispatch(ctx, h, proc, args, stream, out)
+		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
+			return lxc.Dispatch(ctx, h, proc, args, stream, files, out)
 		},
 	}
 }

@@ -5,15 +5,21 @@
 // AUTH_LIST with "none", answers and sends keepalive pings, lets handlers
 // push events to the clients that registered for them, carries streams
 // both ways, and serves many clients at once. A procedure no handler
-// implements gets libvirt's "not supported" error.
+// implements gets libvirt's "not supported" error. On a unix socket, calls
+// and replies carry file descriptors: the handlers of the procedures that
+// pass files (DomainCreateWithFiles, DomainOpenGraphicsFD...) take the
+// call's as *os.File and return the reply's, and the server answers
+// libvirt's FD_PASSING feature.
 package server
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,9 +32,11 @@ import (
 )
 
 // DispatchFunc serves one program: it decodes the arguments of procedure
-// proc, runs it and appends the encoded result to out. The generated
-// Dispatch functions have this shape once bound to a handler.
-type DispatchFunc func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error)
+// proc, runs it and appends the encoded result to out. files holds the
+// file descriptors the call brought (on a unix socket) and takes those
+// the reply sends. The generated Dispatch functions have this shape once
+// bound to a handler.
+type DispatchFunc func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error)
 
 // Program binds a program number and version to the function that serves
 // it, with the procedure table that says which procedures open streams.
@@ -140,8 +148,10 @@ func (s *Server) Serve(l net.Listener) error {
 
 // ServeConn serves one connection on its own goroutines and returns at
 // once; the connection is closed when the client leaves or the server
-// shuts down.
+// shuts down. On a unix socket (*net.UnixConn) calls and replies may
+// carry file descriptors.
 func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
+	rw = frame.WithFiles(rw)
 	c := &Conn{
 		srv:     s,
 		rw:      rw,
@@ -300,13 +310,13 @@ func (c *Conn) serve() {
 				pong := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPong), Type: virnet.MessageTypeMessage}
 				go c.write(&pong, nil, nil)
 			}
-		case h.Type == virnet.MessageTypeCall:
-			prog, dir, high := c.route(h)
-			if high && dir == rpc.NoStream {
+		case h.Type == virnet.MessageTypeCall || h.Type == virnet.MessageTypeCallWithFDs:
+			prog, r := c.route(h)
+			if r.high && r.dir == rpc.NoStream {
 				// libvirt's high-priority procedures never wait on a
 				// hypervisor, so they run here, on the reader, saving a
 				// goroutine hand-off per call.
-				c.call(m, prog, dir)
+				c.call(m, prog, r)
 				continue
 			}
 			select {
@@ -317,38 +327,61 @@ func (c *Conn) serve() {
 			c.calls.Add(1)
 			go func() {
 				defer func() { <-c.sem; c.calls.Done() }()
-				c.call(m, prog, dir)
+				c.call(m, prog, r)
 			}()
 		case h.Type == virnet.MessageTypeStream || h.Type == virnet.MessageTypeStreamHole:
 			c.streamMessage(m)
 		default:
+			rpc.CloseFiles(m.Files)
 			c.srv.log.Debug("server: ignoring a message", "type", h.Type, "proc", h.Proc)
 		}
 	}
 }
 
+// routing is what a procedure table says of a call's procedure: which
+// way its stream flows, whether libvirt marks it @priority: high, and
+// whether its call or reply carries file descriptors.
+type routing struct {
+	dir   rpc.StreamDirection
+	high  bool
+	files bool
+}
+
 // route finds a call's program (nil when the server has none of that
-// number) and what its procedure table says of the procedure: which way
-// its stream flows, and whether libvirt marks it @priority: high. It
-// runs once per call.
-func (c *Conn) route(h *virnet.MessageHeader) (p *Program, dir rpc.StreamDirection, high bool) {
-	p = c.srv.programs[h.Prog]
+// number) and what its procedure table says of the procedure. It runs
+// once per call.
+func (c *Conn) route(h *virnet.MessageHeader) (*Program, routing) {
+	p := c.srv.programs[h.Prog]
 	if p == nil || p.Info == nil {
-		return p, rpc.NoStream, false
+		return p, routing{}
 	}
 	info, ok := p.Info(h.Proc)
 	if !ok {
-		return p, rpc.NoStream, false
+		return p, routing{}
 	}
-	return p, info.Stream, info.HighPriority
+	return p, routing{dir: info.Stream, high: info.HighPriority, files: info.SendsFiles || info.ReceivesFiles}
 }
 
 // Feature numbers the server answers itself (virDrvFeature).
-const featureProgramKeepalive = 10
+const (
+	featureFDPassing        = 8  // VIR_DRV_FEATURE_FD_PASSING
+	featureProgramKeepalive = 10 // VIR_DRV_FEATURE_PROGRAM_KEEPALIVE
+)
 
-// call runs one call of program prog (nil when unknown), whose procedure
-// opens a stream in direction dir, and writes its reply.
-func (c *Conn) call(m frame.Message, prog *Program, dir rpc.StreamDirection) {
+// call runs one call of program prog (nil when unknown), routed as r,
+// and writes its reply.
+func (c *Conn) call(m frame.Message, prog *Program, r routing) {
+	dir := r.dir
+	// Files only for the procedures that pass them (or a call that
+	// brought some anyway, to close them): an allocation a call saves.
+	var files *rpc.Files
+	if r.files || len(m.Files) > 0 {
+		files = &rpc.Files{In: m.Files}
+		defer func() {
+			rpc.CloseFiles(files.In)
+			rpc.CloseFiles(files.Out)
+		}()
+	}
 	h := m.Header
 	reply := h
 	reply.Type = virnet.MessageTypeReply
@@ -372,6 +405,16 @@ func (c *Conn) call(m frame.Message, prog *Program, dir rpc.StreamDirection) {
 				c.write(&reply, &remote.ConnectSupportsFeatureRet{Supported: 1}, nil)
 				return
 			}
+			if a.Feature == featureFDPassing {
+				// libvirt's client asks before it passes descriptors
+				// (virsh start --pass-fds); the connection knows.
+				var yes int32
+				if c.writer.PassesFiles() {
+					yes = 1
+				}
+				c.write(&reply, &remote.ConnectSupportsFeatureRet{Supported: yes}, nil)
+				return
+			}
 		}
 	}
 	var stream *serverStream
@@ -380,15 +423,37 @@ func (c *Conn) call(m frame.Message, prog *Program, dir rpc.StreamDirection) {
 		stream = c.newStream(h)
 		rs = stream
 	}
-	out, err := prog.Dispatch(c.ctx, h.Proc, m.Payload, rs, nil)
+	res, err := prog.Dispatch(c.ctx, h.Proc, m.Payload, rs, files, nil)
+	var out []*os.File
+	if files != nil {
+		out = files.Out
+	}
+	if err == nil && len(out) > 0 && !c.writer.PassesFiles() {
+		err = fmt.Errorf("the reply carries %d file descriptors, which this connection cannot pass", len(out))
+	}
 	if err != nil {
 		if stream != nil {
 			stream.drop()
 		}
+		// An error goes as a plain REPLY, without files, as libvirt's
+		// does.
 		c.replyError(&reply, err)
 		return
 	}
-	if err := c.write(&reply, nil, out); err != nil {
+	if len(out) > 0 {
+		reply.Type = virnet.MessageTypeReplyWithFDs
+		err = c.writer.SendFiles(&reply, nil, res, out)
+	} else {
+		err = c.write(&reply, nil, res)
+	}
+	if err != nil {
+		var we *frame.WriteError
+		if !errors.As(err, &we) {
+			// Not sent at all (a file closed already, too many): the
+			// client still gets an answer.
+			reply.Type = virnet.MessageTypeReply
+			c.replyError(&reply, err)
+		}
 		return
 	}
 	if stream != nil {

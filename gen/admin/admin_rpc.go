@@ -843,9 +843,11 @@ func (UnimplementedHandler) ConnectDaemonShutdown(ctx context.Context, args *Con
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
-// appends the encoded result to out. stream is the stream of a stream procedure, else nil.
-// An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC, "unknown procedure: N".
-func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
+// appends the encoded result to out. stream is the stream of a stream procedure, else nil;
+// files carries the file descriptors the call brought and takes those of the reply (nil when
+// the connection carries none). An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC,
+// "unknown procedure: N".
+func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
 	switch proc {
 	case int32(ProcConnectOpen):
 		a := new(ConnectOpenArgs)

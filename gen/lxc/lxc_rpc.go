@@ -8,6 +8,7 @@ import (
 	remote "github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
+	"os"
 	"slices"
 )
 
@@ -24,7 +25,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.0.2",
+	ReceivesFiles: true,
+	Since:         "1.0.2",
 }}
 
 // Procedures returns the description of every procedure of LXC_PROGRAM, in number order.
@@ -66,19 +68,22 @@ func NewClient(c rpc.Caller) *Client {
 // DomainOpenNamespace calls LXC_PROC_DOMAIN_OPEN_NAMESPACE, libvirt's virDomainLxcOpenNamespace
 // (https://libvirt.org/html/libvirt-libvirt-lxc.html#virDomainLxcOpenNamespace).
 // Since libvirt 1.0.2.
-func (c *Client) DomainOpenNamespace(ctx context.Context, dom remote.NonnullDomain, flags uint32) error {
+// The reply's files are returned, the caller's to close; only a unix socket carries files
+// (rpc.ErrFilesUnsupported).
+func (c *Client) DomainOpenNamespace(ctx context.Context, dom remote.NonnullDomain, flags uint32) ([]*os.File, error) {
 	args := DomainOpenNamespaceArgs{
 		Dom:   dom,
 		Flags: flags,
 	}
-	if err := c.caller.Call(ctx, rpc.Procedure{
+	got, err := rpc.CallFiles(ctx, c.caller, rpc.Procedure{
 		Number:  int32(ProcDomainOpenNamespace),
 		Program: Program,
 		Version: ProtocolVersion,
-	}, &args, nil); err != nil {
-		return err
+	}, &args, nil, nil, true)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	return got, nil
 }
 
 /*
@@ -87,29 +92,36 @@ Handler serves the procedures of LXC_PROGRAM. A method returns an *rpc.Error to 
 // the procedures a server does not implement.
 */
 type Handler interface {
-	// DomainOpenNamespace serves LXC_PROC_DOMAIN_OPEN_NAMESPACE.
-	DomainOpenNamespace(ctx context.Context, args *DomainOpenNamespaceArgs) error
+	// DomainOpenNamespace serves LXC_PROC_DOMAIN_OPEN_NAMESPACE. The server sends the files it returns with the reply, then closes them.
+	DomainOpenNamespace(ctx context.Context, args *DomainOpenNamespaceArgs) ([]*os.File, error)
 }
 
 // UnimplementedHandler answers every procedure with libvirt's "not supported" error.
 type UnimplementedHandler struct{}
 
 // DomainOpenNamespace answers that LXC_PROC_DOMAIN_OPEN_NAMESPACE is not supported.
-func (UnimplementedHandler) DomainOpenNamespace(ctx context.Context, args *DomainOpenNamespaceArgs) error {
-	return rpc.Unsupported("LXC_PROC_DOMAIN_OPEN_NAMESPACE")
+func (UnimplementedHandler) DomainOpenNamespace(ctx context.Context, args *DomainOpenNamespaceArgs) ([]*os.File, error) {
+	return nil, rpc.Unsupported("LXC_PROC_DOMAIN_OPEN_NAMESPACE")
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
-// appends the encoded result to out. stream is the stream of a stream procedure, else nil.
-// An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC, "unknown procedure: N".
-func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
+// appends the encoded result to out. stream is the stream of a stream procedure, else nil;
+// files carries the file descriptors the call brought and takes those of the reply (nil when
+// the connection carries none). An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC,
+// "unknown procedure: N".
+func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
 	switch proc {
 	case int32(ProcDomainOpenNamespace):
 		a := new(DomainOpenNamespaceArgs)
 		if err := a.UnmarshalBinary(args); err != nil {
 			return out, err
 		}
-		return out, h.DomainOpenNamespace(ctx, a)
+		got, err := h.DomainOpenNamespace(ctx, a)
+		files.Reply(got...)
+		if err != nil {
+			return out, err
+		}
+		return out, nil
 	default:
 		return out, rpc.UnknownProcedure(proc)
 	}

@@ -10,6 +10,7 @@ import (
 	remote "github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
+	"os"
 	"slices"
 )
 
@@ -109,8 +110,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "qemu_domain_monitor_command_with_files_ret",
-	Since: "8.2.0",
+	ReceivesFiles: true,
+	Ret:           "qemu_domain_monitor_command_with_files_ret",
+	SendsFiles:    true,
+	Since:         "8.2.0",
 }}
 
 // Procedures returns the description of every procedure of QEMU_PROGRAM, in number order.
@@ -253,21 +256,24 @@ func (c *Client) ConnectDomainMonitorEventDeregister(ctx context.Context, callba
 // DomainMonitorCommandWithFiles calls QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES, libvirt's virDomainQemuMonitorCommandWithFiles
 // (https://libvirt.org/html/libvirt-libvirt-qemu.html#virDomainQemuMonitorCommandWithFiles).
 // Since libvirt 8.2.0.
-func (c *Client) DomainMonitorCommandWithFiles(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, flags libvirt.DomainQEMUMonitorCommandFlags) (remote.NonnullString, error) {
+// The call carries the files given (the caller keeps them) and the reply's files are returned,
+// the caller's to close; only a unix socket carries files (rpc.ErrFilesUnsupported).
+func (c *Client) DomainMonitorCommandWithFiles(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, files []*os.File, flags libvirt.DomainQEMUMonitorCommandFlags) (remote.NonnullString, []*os.File, error) {
 	args := DomainMonitorCommandWithFilesArgs{
 		Cmd:   cmd,
 		Dom:   dom,
 		Flags: uint32(flags),
 	}
 	var ret DomainMonitorCommandWithFilesRet
-	if err := c.caller.Call(ctx, rpc.Procedure{
+	got, err := rpc.CallFiles(ctx, c.caller, rpc.Procedure{
 		Number:  int32(ProcDomainMonitorCommandWithFiles),
 		Program: Program,
 		Version: ProtocolVersion,
-	}, &args, &ret); err != nil {
-		return ret.Result, err
+	}, &args, &ret, files, true)
+	if err != nil {
+		return ret.Result, nil, err
 	}
-	return ret.Result, nil
+	return ret.Result, got, nil
 }
 
 /*
@@ -286,8 +292,8 @@ type Handler interface {
 	ConnectDomainMonitorEventRegister(ctx context.Context, args *ConnectDomainMonitorEventRegisterArgs) (*ConnectDomainMonitorEventRegisterRet, error)
 	// ConnectDomainMonitorEventDeregister serves QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER.
 	ConnectDomainMonitorEventDeregister(ctx context.Context, args *ConnectDomainMonitorEventDeregisterArgs) error
-	// DomainMonitorCommandWithFiles serves QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES.
-	DomainMonitorCommandWithFiles(ctx context.Context, args *DomainMonitorCommandWithFilesArgs) (*DomainMonitorCommandWithFilesRet, error)
+	// DomainMonitorCommandWithFiles serves QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES. The server closes the call's files when it returns. The server sends the files it returns with the reply, then closes them.
+	DomainMonitorCommandWithFiles(ctx context.Context, args *DomainMonitorCommandWithFilesArgs, files []*os.File) (*DomainMonitorCommandWithFilesRet, []*os.File, error)
 }
 
 // UnimplementedHandler answers every procedure with libvirt's "not supported" error.
@@ -319,14 +325,16 @@ func (UnimplementedHandler) ConnectDomainMonitorEventDeregister(ctx context.Cont
 }
 
 // DomainMonitorCommandWithFiles answers that QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES is not supported.
-func (UnimplementedHandler) DomainMonitorCommandWithFiles(ctx context.Context, args *DomainMonitorCommandWithFilesArgs) (*DomainMonitorCommandWithFilesRet, error) {
-	return nil, rpc.Unsupported("QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES")
+func (UnimplementedHandler) DomainMonitorCommandWithFiles(ctx context.Context, args *DomainMonitorCommandWithFilesArgs, files []*os.File) (*DomainMonitorCommandWithFilesRet, []*os.File, error) {
+	return nil, nil, rpc.Unsupported("QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES")
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
-// appends the encoded result to out. stream is the stream of a stream procedure, else nil.
-// An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC, "unknown procedure: N".
-func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
+// appends the encoded result to out. stream is the stream of a stream procedure, else nil;
+// files carries the file descriptors the call brought and takes those of the reply (nil when
+// the connection carries none). An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC,
+// "unknown procedure: N".
+func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
 	switch proc {
 	case int32(ProcDomainMonitorCommand):
 		a := new(DomainMonitorCommandArgs)
@@ -391,7 +399,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		if err := a.UnmarshalBinary(args); err != nil {
 			return out, err
 		}
-		ret, err := h.DomainMonitorCommandWithFiles(ctx, a)
+		ret, got, err := h.DomainMonitorCommandWithFiles(ctx, a, files.Received())
+		files.Reply(got...)
 		if err != nil {
 			return out, err
 		}

@@ -9,6 +9,7 @@ import (
 	libvirt "github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
+	"os"
 	"slices"
 )
 
@@ -3496,7 +3497,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.7",
+	SendsFiles: true,
+	Since:      "0.9.7",
 }, {
 	API:      "virNodeSuspendForDuration",
 	Args:     "remote_node_suspend_for_duration_args",
@@ -4314,8 +4316,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_create_xml_with_files_ret",
-	Since: "1.1.1",
+	Ret:        "remote_domain_create_xml_with_files_ret",
+	SendsFiles: true,
+	Since:      "1.1.1",
 }, {
 	API:      "virDomainCreateWithFiles",
 	Args:     "remote_domain_create_with_files_args",
@@ -4328,8 +4331,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_create_with_files_ret",
-	Since: "1.1.1",
+	Ret:        "remote_domain_create_with_files_ret",
+	SendsFiles: true,
+	Since:      "1.1.1",
 }, {
 	API:      "VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED",
 	Event:    true,
@@ -4791,7 +4795,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.2.8",
+	ReceivesFiles: true,
+	Since:         "1.2.8",
 }, {
 	API:      "virConnectGetAllDomainStats",
 	Args:     "remote_connect_get_all_domain_stats_args",
@@ -6184,7 +6189,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "9.0.0",
+	SendsFiles: true,
+	Since:      "9.0.0",
 }, {
 	API:      "virNetworkSetMetadata",
 	Args:     "remote_network_set_metadata_args",
@@ -11042,17 +11048,19 @@ func (c *Client) DomainSnapshotListChildrenNames(ctx context.Context, snap Nonnu
 // DomainOpenGraphics calls REMOTE_PROC_DOMAIN_OPEN_GRAPHICS, libvirt's virDomainOpenGraphics
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainOpenGraphics).
 // Since libvirt 0.9.7.
-func (c *Client) DomainOpenGraphics(ctx context.Context, dom NonnullDomain, idx uint32, flags libvirt.DomainOpenGraphicsFlags) error {
+// The call carries the files given, which the caller keeps; only a unix socket carries files
+// (rpc.ErrFilesUnsupported).
+func (c *Client) DomainOpenGraphics(ctx context.Context, dom NonnullDomain, idx uint32, file *os.File, flags libvirt.DomainOpenGraphicsFlags) error {
 	args := DomainOpenGraphicsArgs{
 		Dom:   dom,
 		Flags: uint32(flags),
 		Idx:   idx,
 	}
-	if err := c.caller.Call(ctx, rpc.Procedure{
+	if _, err := rpc.CallFiles(ctx, c.caller, rpc.Procedure{
 		Number:  int32(ProcDomainOpenGraphics),
 		Program: Program,
 		Version: ProtocolVersion,
-	}, &args, nil); err != nil {
+	}, &args, nil, []*os.File{file}, false); err != nil {
 		return err
 	}
 	return nil
@@ -12121,17 +12129,19 @@ func (c *Client) DomainSetMemoryStatsPeriod(ctx context.Context, dom NonnullDoma
 // DomainCreateXMLWithFiles calls REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES, libvirt's virDomainCreateXMLWithFiles
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCreateXMLWithFiles).
 // Since libvirt 1.1.1.
-func (c *Client) DomainCreateXMLWithFiles(ctx context.Context, xmlDesc NonnullString, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
+// The call carries the files given, which the caller keeps; only a unix socket carries files
+// (rpc.ErrFilesUnsupported).
+func (c *Client) DomainCreateXMLWithFiles(ctx context.Context, xmlDesc NonnullString, files []*os.File, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
 	args := DomainCreateXMLWithFilesArgs{
 		Flags:   uint32(flags),
 		XMLDesc: xmlDesc,
 	}
 	var ret DomainCreateXMLWithFilesRet
-	if err := c.caller.Call(ctx, rpc.Procedure{
+	if _, err := rpc.CallFiles(ctx, c.caller, rpc.Procedure{
 		Number:  int32(ProcDomainCreateXMLWithFiles),
 		Program: Program,
 		Version: ProtocolVersion,
-	}, &args, &ret); err != nil {
+	}, &args, &ret, files, false); err != nil {
 		return ret.Dom, err
 	}
 	return ret.Dom, nil
@@ -12140,17 +12150,19 @@ func (c *Client) DomainCreateXMLWithFiles(ctx context.Context, xmlDesc NonnullSt
 // DomainCreateWithFiles calls REMOTE_PROC_DOMAIN_CREATE_WITH_FILES, libvirt's virDomainCreateWithFiles
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCreateWithFiles).
 // Since libvirt 1.1.1.
-func (c *Client) DomainCreateWithFiles(ctx context.Context, dom NonnullDomain, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
+// The call carries the files given, which the caller keeps; only a unix socket carries files
+// (rpc.ErrFilesUnsupported).
+func (c *Client) DomainCreateWithFiles(ctx context.Context, dom NonnullDomain, files []*os.File, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
 	args := DomainCreateWithFilesArgs{
 		Dom:   dom,
 		Flags: uint32(flags),
 	}
 	var ret DomainCreateWithFilesRet
-	if err := c.caller.Call(ctx, rpc.Procedure{
+	if _, err := rpc.CallFiles(ctx, c.caller, rpc.Procedure{
 		Number:  int32(ProcDomainCreateWithFiles),
 		Program: Program,
 		Version: ProtocolVersion,
-	}, &args, &ret); err != nil {
+	}, &args, &ret, files, false); err != nil {
 		return ret.Dom, err
 	}
 	return ret.Dom, nil
@@ -12410,20 +12422,27 @@ func (c *Client) ConnectGetDomainCapabilities(ctx context.Context, emulatorbin S
 // DomainOpenGraphicsFD calls REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD, libvirt's virDomainOpenGraphicsFD
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainOpenGraphicsFD).
 // Since libvirt 1.2.8.
-func (c *Client) DomainOpenGraphicsFD(ctx context.Context, dom NonnullDomain, idx uint32, flags libvirt.DomainOpenGraphicsFlags) error {
+// The reply's files are returned, the caller's to close; only a unix socket carries files
+// (rpc.ErrFilesUnsupported).
+func (c *Client) DomainOpenGraphicsFD(ctx context.Context, dom NonnullDomain, idx uint32, flags libvirt.DomainOpenGraphicsFlags) (*os.File, error) {
 	args := DomainOpenGraphicsFDArgs{
 		Dom:   dom,
 		Flags: uint32(flags),
 		Idx:   idx,
 	}
-	if err := c.caller.Call(ctx, rpc.Procedure{
+	got, err := rpc.CallFiles(ctx, c.caller, rpc.Procedure{
 		Number:  int32(ProcDomainOpenGraphicsFD),
 		Program: Program,
 		Version: ProtocolVersion,
-	}, &args, nil); err != nil {
-		return err
+	}, &args, nil, nil, true)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	file, err := rpc.OneFile(got)
+	if err != nil {
+		return nil, err
+	}
+	return file, nil
 }
 
 // ConnectGetAllDomainStats calls REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS, libvirt's virConnectGetAllDomainStats
@@ -13969,17 +13988,19 @@ func (c *Client) DomainAbortJobFlags(ctx context.Context, dom NonnullDomain, fla
 // DomainFDAssociate calls REMOTE_PROC_DOMAIN_FD_ASSOCIATE, libvirt's virDomainFDAssociate
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainFDAssociate).
 // Since libvirt 9.0.0.
-func (c *Client) DomainFDAssociate(ctx context.Context, dom NonnullDomain, name NonnullString, flags libvirt.DomainFDAssociateFlags) error {
+// The call carries the files given, which the caller keeps; only a unix socket carries files
+// (rpc.ErrFilesUnsupported).
+func (c *Client) DomainFDAssociate(ctx context.Context, dom NonnullDomain, name NonnullString, files []*os.File, flags libvirt.DomainFDAssociateFlags) error {
 	args := DomainFDAssociateArgs{
 		Dom:   dom,
 		Flags: uint32(flags),
 		Name:  name,
 	}
-	if err := c.caller.Call(ctx, rpc.Procedure{
+	if _, err := rpc.CallFiles(ctx, c.caller, rpc.Procedure{
 		Number:  int32(ProcDomainFDAssociate),
 		Program: Program,
 		Version: ProtocolVersion,
-	}, &args, nil); err != nil {
+	}, &args, nil, files, false); err != nil {
 		return err
 	}
 	return nil
@@ -14641,8 +14662,8 @@ type Handler interface {
 	DomainSnapshotNumChildren(ctx context.Context, args *DomainSnapshotNumChildrenArgs) (*DomainSnapshotNumChildrenRet, error)
 	// DomainSnapshotListChildrenNames serves REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES.
 	DomainSnapshotListChildrenNames(ctx context.Context, args *DomainSnapshotListChildrenNamesArgs) (*DomainSnapshotListChildrenNamesRet, error)
-	// DomainOpenGraphics serves REMOTE_PROC_DOMAIN_OPEN_GRAPHICS.
-	DomainOpenGraphics(ctx context.Context, args *DomainOpenGraphicsArgs) error
+	// DomainOpenGraphics serves REMOTE_PROC_DOMAIN_OPEN_GRAPHICS. The server closes the call's files when it returns.
+	DomainOpenGraphics(ctx context.Context, args *DomainOpenGraphicsArgs, file *os.File) error
 	// NodeSuspendForDuration serves REMOTE_PROC_NODE_SUSPEND_FOR_DURATION.
 	NodeSuspendForDuration(ctx context.Context, args *NodeSuspendForDurationArgs) error
 	// DomainBlockResize serves REMOTE_PROC_DOMAIN_BLOCK_RESIZE.
@@ -14751,10 +14772,10 @@ type Handler interface {
 	DomainMigrateConfirm3Params(ctx context.Context, args *DomainMigrateConfirm3ParamsArgs) error
 	// DomainSetMemoryStatsPeriod serves REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD.
 	DomainSetMemoryStatsPeriod(ctx context.Context, args *DomainSetMemoryStatsPeriodArgs) error
-	// DomainCreateXMLWithFiles serves REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES.
-	DomainCreateXMLWithFiles(ctx context.Context, args *DomainCreateXMLWithFilesArgs) (*DomainCreateXMLWithFilesRet, error)
-	// DomainCreateWithFiles serves REMOTE_PROC_DOMAIN_CREATE_WITH_FILES.
-	DomainCreateWithFiles(ctx context.Context, args *DomainCreateWithFilesArgs) (*DomainCreateWithFilesRet, error)
+	// DomainCreateXMLWithFiles serves REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES. The server closes the call's files when it returns.
+	DomainCreateXMLWithFiles(ctx context.Context, args *DomainCreateXMLWithFilesArgs, files []*os.File) (*DomainCreateXMLWithFilesRet, error)
+	// DomainCreateWithFiles serves REMOTE_PROC_DOMAIN_CREATE_WITH_FILES. The server closes the call's files when it returns.
+	DomainCreateWithFiles(ctx context.Context, args *DomainCreateWithFilesArgs, files []*os.File) (*DomainCreateWithFilesRet, error)
 	// ConnectGetCPUModelNames serves REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES.
 	ConnectGetCPUModelNames(ctx context.Context, args *ConnectGetCPUModelNamesArgs) (*ConnectGetCPUModelNamesRet, error)
 	// ConnectNetworkEventRegisterAny serves REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY.
@@ -14781,8 +14802,8 @@ type Handler interface {
 	NetworkGetDHCPLeases(ctx context.Context, args *NetworkGetDHCPLeasesArgs) (*NetworkGetDHCPLeasesRet, error)
 	// ConnectGetDomainCapabilities serves REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES.
 	ConnectGetDomainCapabilities(ctx context.Context, args *ConnectGetDomainCapabilitiesArgs) (*ConnectGetDomainCapabilitiesRet, error)
-	// DomainOpenGraphicsFD serves REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD.
-	DomainOpenGraphicsFD(ctx context.Context, args *DomainOpenGraphicsFDArgs) error
+	// DomainOpenGraphicsFD serves REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD. The server sends the files it returns with the reply, then closes them.
+	DomainOpenGraphicsFD(ctx context.Context, args *DomainOpenGraphicsFDArgs) (*os.File, error)
 	// ConnectGetAllDomainStats serves REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS.
 	ConnectGetAllDomainStats(ctx context.Context, args *ConnectGetAllDomainStatsArgs) (*ConnectGetAllDomainStatsRet, error)
 	// DomainBlockCopy serves REMOTE_PROC_DOMAIN_BLOCK_COPY.
@@ -14947,8 +14968,8 @@ type Handler interface {
 	DomainRestoreParams(ctx context.Context, args *DomainRestoreParamsArgs) error
 	// DomainAbortJobFlags serves REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS.
 	DomainAbortJobFlags(ctx context.Context, args *DomainAbortJobFlagsArgs) error
-	// DomainFDAssociate serves REMOTE_PROC_DOMAIN_FD_ASSOCIATE.
-	DomainFDAssociate(ctx context.Context, args *DomainFDAssociateArgs) error
+	// DomainFDAssociate serves REMOTE_PROC_DOMAIN_FD_ASSOCIATE. The server closes the call's files when it returns.
+	DomainFDAssociate(ctx context.Context, args *DomainFDAssociateArgs, files []*os.File) error
 	// NetworkSetMetadata serves REMOTE_PROC_NETWORK_SET_METADATA.
 	NetworkSetMetadata(ctx context.Context, args *NetworkSetMetadataArgs) error
 	// NetworkGetMetadata serves REMOTE_PROC_NETWORK_GET_METADATA.
@@ -16163,7 +16184,7 @@ func (UnimplementedHandler) DomainSnapshotListChildrenNames(ctx context.Context,
 }
 
 // DomainOpenGraphics answers that REMOTE_PROC_DOMAIN_OPEN_GRAPHICS is not supported.
-func (UnimplementedHandler) DomainOpenGraphics(ctx context.Context, args *DomainOpenGraphicsArgs) error {
+func (UnimplementedHandler) DomainOpenGraphics(ctx context.Context, args *DomainOpenGraphicsArgs, file *os.File) error {
 	return rpc.Unsupported("REMOTE_PROC_DOMAIN_OPEN_GRAPHICS")
 }
 
@@ -16438,12 +16459,12 @@ func (UnimplementedHandler) DomainSetMemoryStatsPeriod(ctx context.Context, args
 }
 
 // DomainCreateXMLWithFiles answers that REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES is not supported.
-func (UnimplementedHandler) DomainCreateXMLWithFiles(ctx context.Context, args *DomainCreateXMLWithFilesArgs) (*DomainCreateXMLWithFilesRet, error) {
+func (UnimplementedHandler) DomainCreateXMLWithFiles(ctx context.Context, args *DomainCreateXMLWithFilesArgs, files []*os.File) (*DomainCreateXMLWithFilesRet, error) {
 	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES")
 }
 
 // DomainCreateWithFiles answers that REMOTE_PROC_DOMAIN_CREATE_WITH_FILES is not supported.
-func (UnimplementedHandler) DomainCreateWithFiles(ctx context.Context, args *DomainCreateWithFilesArgs) (*DomainCreateWithFilesRet, error) {
+func (UnimplementedHandler) DomainCreateWithFiles(ctx context.Context, args *DomainCreateWithFilesArgs, files []*os.File) (*DomainCreateWithFilesRet, error) {
 	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_CREATE_WITH_FILES")
 }
 
@@ -16513,8 +16534,8 @@ func (UnimplementedHandler) ConnectGetDomainCapabilities(ctx context.Context, ar
 }
 
 // DomainOpenGraphicsFD answers that REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD is not supported.
-func (UnimplementedHandler) DomainOpenGraphicsFD(ctx context.Context, args *DomainOpenGraphicsFDArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD")
+func (UnimplementedHandler) DomainOpenGraphicsFD(ctx context.Context, args *DomainOpenGraphicsFDArgs) (*os.File, error) {
+	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD")
 }
 
 // ConnectGetAllDomainStats answers that REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS is not supported.
@@ -16928,7 +16949,7 @@ func (UnimplementedHandler) DomainAbortJobFlags(ctx context.Context, args *Domai
 }
 
 // DomainFDAssociate answers that REMOTE_PROC_DOMAIN_FD_ASSOCIATE is not supported.
-func (UnimplementedHandler) DomainFDAssociate(ctx context.Context, args *DomainFDAssociateArgs) error {
+func (UnimplementedHandler) DomainFDAssociate(ctx context.Context, args *DomainFDAssociateArgs, files []*os.File) error {
 	return rpc.Unsupported("REMOTE_PROC_DOMAIN_FD_ASSOCIATE")
 }
 
@@ -16978,9 +16999,11 @@ func (UnimplementedHandler) DomainAnnounceInterface(ctx context.Context, args *D
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
-// appends the encoded result to out. stream is the stream of a stream procedure, else nil.
-// An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC, "unknown procedure: N".
-func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, out []byte) ([]byte, error) {
+// appends the encoded result to out. stream is the stream of a stream procedure, else nil;
+// files carries the file descriptors the call brought and takes those of the reply (nil when
+// the connection carries none). An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC,
+// "unknown procedure: N".
+func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
 	switch proc {
 	case int32(ProcConnectOpen):
 		a := new(ConnectOpenArgs)
@@ -19488,7 +19511,11 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		if err := a.UnmarshalBinary(args); err != nil {
 			return out, err
 		}
-		return out, h.DomainOpenGraphics(ctx, a)
+		f, err := files.ReceivedOne()
+		if err != nil {
+			return out, err
+		}
+		return out, h.DomainOpenGraphics(ctx, a, f)
 	case int32(ProcNodeSuspendForDuration):
 		a := new(NodeSuspendForDurationArgs)
 		if err := a.UnmarshalBinary(args); err != nil {
@@ -20035,7 +20062,7 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		if err := a.UnmarshalBinary(args); err != nil {
 			return out, err
 		}
-		ret, err := h.DomainCreateXMLWithFiles(ctx, a)
+		ret, err := h.DomainCreateXMLWithFiles(ctx, a, files.Received())
 		if err != nil {
 			return out, err
 		}
@@ -20048,7 +20075,7 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		if err := a.UnmarshalBinary(args); err != nil {
 			return out, err
 		}
-		ret, err := h.DomainCreateWithFiles(ctx, a)
+		ret, err := h.DomainCreateWithFiles(ctx, a, files.Received())
 		if err != nil {
 			return out, err
 		}
@@ -20202,7 +20229,12 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		if err := a.UnmarshalBinary(args); err != nil {
 			return out, err
 		}
-		return out, h.DomainOpenGraphicsFD(ctx, a)
+		got, err := h.DomainOpenGraphicsFD(ctx, a)
+		files.Reply(got)
+		if err != nil {
+			return out, err
+		}
+		return out, nil
 	case int32(ProcConnectGetAllDomainStats):
 		a := new(ConnectGetAllDomainStatsArgs)
 		if err := a.UnmarshalBinary(args); err != nil {
@@ -21034,7 +21066,7 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		if err := a.UnmarshalBinary(args); err != nil {
 			return out, err
 		}
-		return out, h.DomainFDAssociate(ctx, a)
+		return out, h.DomainFDAssociate(ctx, a, files.Received())
 	case int32(ProcNetworkSetMetadata):
 		a := new(NetworkSetMetadataArgs)
 		if err := a.UnmarshalBinary(args); err != nil {

@@ -133,6 +133,12 @@ func (r *rpcEmitter) table() {
 		if pr.Since != "" {
 			d[jen.Id("Since")] = jen.Lit(pr.Since)
 		}
+		if pr.Files.Sends() {
+			d[jen.Id("SendsFiles")] = jen.True()
+		}
+		if pr.Files.Receives() {
+			d[jen.Id("ReceivesFiles")] = jen.True()
+		}
 		rows = append(rows, jen.Values(d))
 	}
 	r.f.Comment("procedures describes every procedure, in number order.")
@@ -179,6 +185,10 @@ var reservedParams = map[string]bool{
 	"err": true, "stream": true,
 }
 
+// fileLocals are the names a stub that passes files uses besides
+// reservedParams.
+var fileLocals = map[string]bool{"file": true, "files": true, "got": true}
+
 func paramName(goName string) string {
 	rs := []rune(goName)
 	// Lower the leading capitals of an initialism too: UUID → uuid,
@@ -206,9 +216,43 @@ func (r *rpcEmitter) params(pr *gomodel.Procedure) []param {
 	}
 	var out []param
 	for _, f := range pr.Args.Fields {
-		out = append(out, param{name: paramName(f.GoName), field: f})
+		name := paramName(f.GoName)
+		if (pr.Files.Sends() || pr.Files.Receives()) && fileLocals[name] {
+			name += "Arg"
+		}
+		out = append(out, param{name: name, field: f})
 	}
 	return out
+}
+
+// fileType is the Go type of count descriptors: one *os.File, or a
+// slice of them.
+func fileType(n gomodel.FileCount) *jen.Statement {
+	if n == gomodel.OneFile {
+		return jen.Op("*").Qual("os", "File")
+	}
+	return jen.Index().Op("*").Qual("os", "File")
+}
+
+// fileParamName names the parameter that carries a call's descriptors.
+func fileParamName(n gomodel.FileCount) string {
+	if n == gomodel.OneFile {
+		return "file"
+	}
+	return "files"
+}
+
+// withFileParam inserts the parameter of a call's descriptors into a
+// stub's or a handler's parameters: before a trailing flags parameter,
+// where libvirt's C functions have them, else last.
+func withFileParam(sig []jen.Code, ps []param, fp jen.Code) []jen.Code {
+	at := len(sig)
+	if n := len(ps); n > 0 && ps[n-1].field.XDRName == "flags" {
+		at = len(sig) - 1
+	}
+	out := append([]jen.Code{}, sig[:at]...)
+	out = append(out, fp)
+	return append(out, sig[at:]...)
 }
 
 func (r *rpcEmitter) client() {
@@ -236,6 +280,12 @@ func (r *rpcEmitter) stub(pr *gomodel.Procedure) {
 			continue
 		}
 		sig = append(sig, jen.Id(p.name).Add(r.goType(p.field.Shape)))
+	}
+	fu := pr.Files
+	if fu.Sends() {
+		// ps holds the fields after ctx, so sig's flags is at the same
+		// place from the end.
+		sig = withFileParam(sig, ps, jen.Id(fileParamName(fu.Call)).Add(fileType(fu.Call)))
 	}
 	stream := pr.ReadStream || pr.WriteStream
 	var body []jen.Code
@@ -270,6 +320,9 @@ func (r *rpcEmitter) stub(pr *gomodel.Procedure) {
 	if stream {
 		results = append(results, rpcQual("Stream"))
 	}
+	if fu.Receives() {
+		results = append(results, fileType(fu.Reply))
+	}
 	results = append(results, jen.Error())
 	zero := func() []jen.Code {
 		var out []jen.Code
@@ -280,7 +333,7 @@ func (r *rpcEmitter) stub(pr *gomodel.Procedure) {
 				out = append(out, jen.Nil())
 			}
 		}
-		if stream {
+		if stream || fu.Receives() {
 			out = append(out, jen.Nil())
 		}
 		return out
@@ -299,13 +352,16 @@ func (r *rpcEmitter) stub(pr *gomodel.Procedure) {
 		}
 		return append(out, jen.Nil())
 	}
-	if stream {
+	switch {
+	case fu.Sends() || fu.Receives():
+		body = append(body, r.fileCall(pr, argsExpr, retExpr, zero, ok)...)
+	case stream:
 		body = append(body,
 			jen.List(jen.Id("s"), jen.Id("err")).Op(":=").Id("c").Dot("caller").Dot("CallStream").Call(jen.Id("ctx"), r.procValue(pr), argsExpr, retExpr),
 			jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(append(zero(), jen.Id("err"))...)),
 			jen.Return(ok()...),
 		)
-	} else {
+	default:
 		body = append(body,
 			jen.If(jen.Id("err").Op(":=").Id("c").Dot("caller").Dot("Call").Call(jen.Id("ctx"), r.procValue(pr), argsExpr, retExpr), jen.Id("err").Op("!=").Nil()).Block(
 				jen.Return(append(zero(), jen.Id("err"))...)),
@@ -319,6 +375,14 @@ func (r *rpcEmitter) stub(pr *gomodel.Procedure) {
 			dir = "sends data to the daemon"
 		}
 		doc += "\nThe returned stream " + dir + "; finish or abort it."
+	}
+	switch {
+	case fu.Sends() && fu.Receives():
+		doc += "\nThe call carries the files given (the caller keeps them) and the reply's files are returned,\nthe caller's to close; only a unix socket carries files (rpc.ErrFilesUnsupported)."
+	case fu.Sends():
+		doc += "\nThe call carries the files given, which the caller keeps; only a unix socket carries files\n(rpc.ErrFilesUnsupported)."
+	case fu.Receives():
+		doc += "\nThe reply's files are returned, the caller's to close; only a unix socket carries files\n(rpc.ErrFilesUnsupported)."
 	}
 	for _, line := range strings.Split(doc, "\n") {
 		r.f.Comment(line)
@@ -349,6 +413,42 @@ func procDoc(pr *gomodel.Procedure) string {
 	return doc
 }
 
+// fileCall is the body of a stub whose call or reply carries file
+// descriptors: it calls through rpc.CallFiles.
+func (r *rpcEmitter) fileCall(pr *gomodel.Procedure, argsExpr, retExpr jen.Code, zero, ok func() []jen.Code) []jen.Code {
+	fu := pr.Files
+	var send jen.Code = jen.Nil()
+	switch fu.Call {
+	case gomodel.OneFile:
+		send = jen.Index().Op("*").Qual("os", "File").Values(jen.Id("file"))
+	case gomodel.AnyFiles:
+		send = jen.Id("files")
+	}
+	call := rpcQual("CallFiles").Call(jen.Id("ctx"), jen.Id("c").Dot("caller"), r.procValue(pr), argsExpr, retExpr, send, jen.Lit(fu.Receives()))
+	fail := func() jen.Code { return jen.Return(append(zero(), jen.Id("err"))...) }
+	if !fu.Receives() {
+		return []jen.Code{
+			jen.If(jen.List(jen.Id("_"), jen.Id("err")).Op(":=").Add(call), jen.Id("err").Op("!=").Nil()).Block(fail()),
+			jen.Return(ok()...),
+		}
+	}
+	out := []jen.Code{
+		jen.List(jen.Id("got"), jen.Id("err")).Op(":=").Add(call),
+		jen.If(jen.Id("err").Op("!=").Nil()).Block(fail()),
+	}
+	res := jen.Id("got")
+	if fu.Reply == gomodel.OneFile {
+		out = append(out,
+			jen.List(jen.Id("file"), jen.Id("err")).Op(":=").Add(rpcQual("OneFile")).Call(jen.Id("got")),
+			jen.If(jen.Id("err").Op("!=").Nil()).Block(fail()),
+		)
+		res = jen.Id("file")
+	}
+	results := ok()
+	results = append(results[:len(results)-1], res, jen.Nil())
+	return append(out, jen.Return(results...))
+}
+
 // server writes the Handler interface, UnimplementedHandler and Dispatch.
 func (r *rpcEmitter) server() {
 	var methods []jen.Code
@@ -359,9 +459,13 @@ func (r *rpcEmitter) server() {
 			continue
 		}
 		stream := pr.ReadStream || pr.WriteStream
+		fu := pr.Files
 		params := []jen.Code{jen.Id("ctx").Qual("context", "Context")}
 		if pr.Args != nil {
 			params = append(params, jen.Id("args").Op("*").Id(pr.Args.GoName))
+		}
+		if fu.Sends() {
+			params = append(params, jen.Id(fileParamName(fu.Call)).Add(fileType(fu.Call)))
 		}
 		if stream {
 			params = append(params, jen.Id("stream").Add(rpcQual("Stream")))
@@ -370,11 +474,24 @@ func (r *rpcEmitter) server() {
 		if pr.Ret != nil {
 			results = append(results, jen.Op("*").Id(pr.Ret.GoName))
 		}
+		if fu.Receives() {
+			results = append(results, fileType(fu.Reply))
+		}
 		results = append(results, jen.Error())
-		methods = append(methods, jen.Comment(fmt.Sprintf("%s serves %s.", pr.GoName, pr.Src.Name)),
+		doc := fmt.Sprintf("%s serves %s.", pr.GoName, pr.Src.Name)
+		if fu.Sends() {
+			doc += " The server closes the call's files when it returns."
+		}
+		if fu.Receives() {
+			doc += " The server sends the files it returns with the reply, then closes them."
+		}
+		methods = append(methods, jen.Comment(doc),
 			jen.Id(pr.GoName).Params(params...).Params(results...))
 
 		unsupported := []jen.Code{rpcQual("Unsupported").Call(jen.Lit(pr.Src.Name))}
+		if fu.Receives() {
+			unsupported = append([]jen.Code{jen.Nil()}, unsupported...)
+		}
 		if pr.Ret != nil {
 			unsupported = append([]jen.Code{jen.Nil()}, unsupported...)
 		}
@@ -398,17 +515,51 @@ func (r *rpcEmitter) server() {
 			body = append(body, jen.If(jen.Len(jen.Id("args")).Op("!=").Lit(0)).Block(
 				jen.Return(jen.Id("out"), xdrFn("ErrTrailing"))))
 		}
+		switch fu.Call {
+		case gomodel.OneFile:
+			body = append(body,
+				jen.List(jen.Id("f"), jen.Id("err")).Op(":=").Id("files").Dot("ReceivedOne").Call(),
+				jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Id("out"), jen.Id("err"))),
+			)
+			callArgs = append(callArgs, jen.Id("f"))
+		case gomodel.AnyFiles:
+			callArgs = append(callArgs, jen.Id("files").Dot("Received").Call())
+		}
 		if stream {
 			callArgs = append(callArgs, jen.Id("stream"))
 		}
+		// What the handler returns: the result, the reply's files, err.
+		var got []jen.Code
 		if pr.Ret != nil {
-			body = append(body,
-				jen.List(jen.Id("ret"), jen.Id("err")).Op(":=").Id("h").Dot(pr.GoName).Call(callArgs...),
-				jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Id("out"), jen.Id("err"))),
-				jen.If(jen.Id("ret").Op("==").Nil()).Block(jen.Id("ret").Op("=").New(jen.Id(pr.Ret.GoName))),
-				jen.Return(jen.Id("ret").Dot("AppendXDR").Call(jen.Id("out"))),
-			)
-		} else {
+			got = append(got, jen.Id("ret"))
+		}
+		if fu.Receives() {
+			got = append(got, jen.Id("got"))
+		}
+		var replyFiles []jen.Code
+		if fu.Receives() {
+			// Handed over before err is looked at: the server closes
+			// them on an error too.
+			arg := jen.Id("got")
+			if fu.Reply == gomodel.AnyFiles {
+				arg = arg.Op("...")
+			}
+			replyFiles = append(replyFiles, jen.Id("files").Dot("Reply").Call(arg))
+		}
+		switch {
+		case len(got) > 0:
+			body = append(body, jen.List(append(got, jen.Id("err"))...).Op(":=").Id("h").Dot(pr.GoName).Call(callArgs...))
+			body = append(body, replyFiles...)
+			body = append(body, jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(jen.Id("out"), jen.Id("err"))))
+			if pr.Ret != nil {
+				body = append(body,
+					jen.If(jen.Id("ret").Op("==").Nil()).Block(jen.Id("ret").Op("=").New(jen.Id(pr.Ret.GoName))),
+					jen.Return(jen.Id("ret").Dot("AppendXDR").Call(jen.Id("out"))),
+				)
+			} else {
+				body = append(body, jen.Return(jen.Id("out"), jen.Nil()))
+			}
+		default:
 			body = append(body, jen.Return(jen.Id("out"), jen.Id("h").Dot(pr.GoName).Call(callArgs...)))
 		}
 		cases = append(cases, jen.Case(r.procNumber(pr)).Block(body...))
@@ -424,11 +575,13 @@ func (r *rpcEmitter) server() {
 		r.f.Add(c)
 	}
 	r.f.Comment("Dispatch decodes the arguments of procedure proc from args, calls the handler's method and")
-	r.f.Comment("appends the encoded result to out. stream is the stream of a stream procedure, else nil.")
-	r.f.Comment("An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC, \"unknown procedure: N\".")
+	r.f.Comment("appends the encoded result to out. stream is the stream of a stream procedure, else nil;")
+	r.f.Comment("files carries the file descriptors the call brought and takes those of the reply (nil when")
+	r.f.Comment("the connection carries none). An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC,")
+	r.f.Comment("\"unknown procedure: N\".")
 	r.f.Func().Id("Dispatch").Params(
 		jen.Id("ctx").Qual("context", "Context"), jen.Id("h").Id("Handler"), jen.Id("proc").Int32(),
-		jen.Id("args").Index().Byte(), jen.Id("stream").Add(rpcQual("Stream")), jen.Id("out").Index().Byte(),
+		jen.Id("args").Index().Byte(), jen.Id("stream").Add(rpcQual("Stream")), jen.Id("files").Op("*").Add(rpcQual("Files")), jen.Id("out").Index().Byte(),
 	).Params(jen.Index().Byte(), jen.Error()).Block(
 		jen.Switch(jen.Id("proc")).Block(cases...),
 	)

@@ -4,7 +4,9 @@
 // it. Limits come from virnetprotocol.x and are enforced both ways: a
 // length outside them is an error before anything is allocated, and a
 // payload is read into a buffer that grows only as the bytes arrive, so a
-// peer that announces 32 MiB and sends nothing costs nothing.
+// peer that announces 32 MiB and sends nothing costs nothing. Messages of
+// the types that carry file descriptors get them from a stream that
+// receives them (files.go).
 package frame
 
 import (
@@ -13,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync/atomic"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
@@ -48,25 +51,34 @@ func (e *Error) Error() string { return "frame: " + e.Reason }
 func (e *Error) Is(target error) bool { return target == ErrFrame }
 
 // Message is one decoded message: its header and its payload, which the
-// caller owns.
+// caller owns. A message of type CALL_WITH_FDS or REPLY_WITH_FDS has its
+// descriptor count taken off the payload, and Files holds the descriptors
+// that came after it, which the caller owns too (and must close).
 type Message struct {
 	Header  virnet.MessageHeader
 	Payload []byte
+	Files   []*os.File
 }
 
 // Reader reads messages from a stream. When a read fails with a timeout
 // (a deadline set to make the reader give way), the bytes of the message
 // read so far are kept and the next call to Next resumes it.
 type Reader struct {
-	r   io.Reader
+	r   *bufio.Reader
 	src *switchSource
 	max int
-	hdr [LenSize + HeaderSize]byte
+	// files is the stream's descriptors, when it receives any.
+	files FileReceiver
+	hdr   [LenSize + HeaderSize]byte
 	// The message in progress: how many bytes of hdr are read, its
 	// length once known, and its payload so far.
 	got     int
 	length  int
 	payload []byte
+	// withFiles is a message complete but for the descriptors it
+	// announced (want of them).
+	withFiles *Message
+	want      int
 }
 
 // NewReader reads messages of at most max bytes (header and payload);
@@ -78,6 +90,7 @@ func NewReader(r io.Reader, max int) *Reader {
 	// Buffered, so that a small message usually takes one read system
 	// call rather than three (length, header, payload).
 	rd := &Reader{max: max}
+	rd.files, _ = r.(FileReceiver)
 	rd.src = &switchSource{cur: r, owner: rd}
 	rd.r = bufio.NewReaderSize(rd.src, bufferSize)
 	return rd
@@ -153,8 +166,13 @@ const initialChunk = 64 << 10
 
 // Next reads the next message. io.EOF means the stream ended cleanly
 // between messages; a stream that ends inside one gives
-// io.ErrUnexpectedEOF. After a timeout, Next may be called again.
+// io.ErrUnexpectedEOF. After a timeout, Next may be called again. A
+// message that announces file descriptors is returned once they have all
+// come: their bytes must each bring one (ErrMissingFiles otherwise).
 func (r *Reader) Next() (Message, error) {
+	if r.withFiles != nil {
+		return r.takeFiles()
+	}
 	for r.got < LenSize {
 		k, err := r.r.Read(r.hdr[r.got:LenSize])
 		r.got += k
@@ -204,7 +222,56 @@ func (r *Reader) Next() (Message, error) {
 	}
 	m.Payload = r.payload
 	r.got, r.length, r.payload = 0, 0, nil
-	return m, nil
+	if !HasFiles(m.Header.Type) {
+		return m, nil
+	}
+	n, rest, err := splitCount(m.Payload)
+	if err != nil {
+		return Message{}, err
+	}
+	m.Payload = rest
+	r.withFiles, r.want = &m, n
+	return r.takeFiles()
+}
+
+// takeFiles reads the bytes that carry the descriptors r.withFiles
+// announced, taking a descriptor for each.
+func (r *Reader) takeFiles() (Message, error) {
+	m := r.withFiles
+	for len(m.Files) < r.want {
+		if _, err := r.r.ReadByte(); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return Message{}, err // resumed by the next call
+			}
+			r.dropFiles()
+			return Message{}, fmt.Errorf("%w: %d announced, %d came before the stream failed: %w", ErrMissingFiles, r.want, len(m.Files), unexpected(err))
+		}
+		var f *os.File
+		ok := false
+		if r.files != nil {
+			f, ok = r.files.TakeFile()
+		}
+		if !ok {
+			n := len(m.Files)
+			r.dropFiles()
+			if r.files == nil {
+				return Message{}, fmt.Errorf("%w: %d announced on a stream that cannot carry them", ErrMissingFiles, r.want)
+			}
+			return Message{}, fmt.Errorf("%w: %d announced, and byte %d came without one", ErrMissingFiles, r.want, n+1)
+		}
+		m.Files = append(m.Files, f)
+	}
+	r.withFiles, r.want = nil, 0
+	return *m, nil
+}
+
+// dropFiles closes the descriptors of a message that will not be
+// returned.
+func (r *Reader) dropFiles() {
+	if r.withFiles != nil {
+		closeAll(r.withFiles.Files)
+	}
+	r.withFiles, r.want = nil, 0
 }
 
 func unexpected(err error) error {

@@ -1,7 +1,10 @@
 package frame
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"os"
 	"sync"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
@@ -47,6 +50,68 @@ func (w *Writer) Send(h *virnet.MessageHeader, p Payload, raw []byte) error {
 	}
 	if _, err := w.w.Write(b); err != nil {
 		return &WriteError{Err: err}
+	}
+	return nil
+}
+
+// PassesFiles reports whether the stream can carry file descriptors, so
+// that SendFiles can send them. A swapped-in wrapper (a security layer)
+// carries none.
+func (w *Writer) PassesFiles() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fs, ok := w.w.(FileSender)
+	return ok && fs.PassesFiles()
+}
+
+// SendFiles writes one message of a type that carries file descriptors
+// (CALL_WITH_FDS, REPLY_WITH_FDS): the header h, the count of files, the
+// payload p or raw, then one byte carrying each file, before any other
+// message. The caller keeps the files. An error before anything was
+// written (too many files, a stream that cannot carry them, a limit
+// exceeded) is returned as it is; a failed write, which leaves the
+// stream unusable, as a *WriteError.
+func (w *Writer) SendFiles(h *virnet.MessageHeader, p Payload, raw []byte, files []*os.File) error {
+	if !HasFiles(h.Type) {
+		return fmt.Errorf("frame: a message of type %v cannot carry file descriptors", h.Type)
+	}
+	if len(files) > MaxFiles {
+		return &Error{Reason: fmt.Sprintf("%d file descriptors to send, more than libvirt's limit of %d", len(files), MaxFiles)}
+	}
+	for i, f := range files {
+		// A file closed already would fail only after the message is
+		// out, which ends the connection: refuse it now.
+		if f == nil {
+			return fmt.Errorf("frame: file %d to send is nil", i)
+		}
+		rc, err := f.SyscallConn()
+		if err == nil {
+			err = rc.Control(func(uintptr) {})
+		}
+		if err != nil {
+			return fmt.Errorf("frame: file %d to send: %w", i, err)
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fs, ok := w.w.(FileSender)
+	if !ok || !fs.PassesFiles() {
+		return errors.New("frame: the stream cannot carry file descriptors")
+	}
+	b, err := Append(w.buf[:0], h, countPayload{n: len(files), p: p}, raw)
+	if err != nil {
+		return err
+	}
+	if cap(b) <= keepBuffer {
+		w.buf = b
+	}
+	if _, err := w.w.Write(b); err != nil {
+		return &WriteError{Err: err}
+	}
+	for _, f := range files {
+		if err := fs.SendFile(f); err != nil {
+			return &WriteError{Err: err}
+		}
 	}
 	return nil
 }

@@ -243,6 +243,9 @@ type Procedure struct {
 	// neither arguments nor result, or any procedure of a program that is
 	// not Callable.
 	Event bool
+	// Files says whether the call or the reply carries file descriptors
+	// (files.go).
+	Files FileUse
 }
 
 type builder struct {
@@ -600,7 +603,7 @@ func (b *builder) program(p *Package, src *check.Program) *Program {
 	}
 	prog.GoName = goName(words(src.Name))
 	for i, pr := range v.Procs {
-		gp := &Procedure{Number: pr.Number, Src: pr, Priority: "low", Generate: "both"}
+		gp := &Procedure{Number: pr.Number, Src: pr, Priority: "low", Generate: "both", Files: fileProcedures[pr.Name]}
 		if prog.ProcType != nil {
 			gp.Const = prog.ProcType.Members[i]
 			_, rest, _ := strings.Cut(pr.Name, "_PROC_")

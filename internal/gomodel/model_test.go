@@ -119,3 +119,42 @@ func TestModelOfProtocol(t *testing.T) {
 		}
 	}
 }
+
+// TestFileProcedures checks the table of procedures that pass files
+// against the protocol: every row names a procedure of the .x files
+// (except those a newer libvirt added, listed here), libvirt marks each
+// "@generate: none" (they are hand-written in libvirt), and the model
+// gives each procedure its row.
+func TestFileProcedures(t *testing.T) {
+	m := loadProtocol(t)
+	newer := map[string]bool{"QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES": true}
+	seen := map[string]*Procedure{}
+	for _, p := range m.Packages {
+		for _, prog := range p.Programs {
+			for _, pr := range prog.Procs {
+				seen[pr.Src.Name] = pr
+				if want := fileProcedures[pr.Src.Name]; pr.Files != want {
+					t.Errorf("%s: files %+v, want %+v", pr.Src.Name, pr.Files, want)
+				}
+			}
+		}
+	}
+	for name, use := range FileProcedures() {
+		if !use.Sends() && !use.Receives() {
+			t.Errorf("%s: a row that passes nothing", name)
+		}
+		pr := seen[name]
+		if pr == nil {
+			if !newer[name] {
+				t.Errorf("%s is in no .x file: a typo?", name)
+			}
+			continue
+		}
+		if pr.Generate != "none" {
+			t.Errorf("%s: @generate %q; libvirt hand-writes the procedures that pass files", name, pr.Generate)
+		}
+	}
+	if u := seen["REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD"].Files; u.Reply != OneFile || u.Sends() {
+		t.Errorf("DOMAIN_OPEN_GRAPHICS_FD: %+v", u)
+	}
+}

@@ -100,6 +100,9 @@ var packages = map[string]string{
 	"socat":           "socat",
 	"certtool":        "gnutls-bin",
 	"saslpasswd2":     "sasl2-bin",
+	// A session libvirtd's qemu driver runs it for guests (TCG, no KVM
+	// needed).
+	"qemu-system-x86_64": "qemu-system-x86",
 }
 
 func packageOf(program string) string {
