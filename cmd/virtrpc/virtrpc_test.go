@@ -188,7 +188,7 @@ func TestVirshAgainstOurServer(t *testing.T) {
 
 	_, stderr, err := virsh(t, uri, "vcpuinfo", "test")
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || !strings.Contains(stderr, "this function is not supported by the connection driver") {
+	if !errors.As(err, &ee) || !strings.Contains(stderr, "error: this function is not supported by the connection driver: virDomainGetVcpus") {
 		t.Errorf("unimplemented command: %v\n%s", err, stderr)
 	}
 

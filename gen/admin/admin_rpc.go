@@ -744,102 +744,102 @@ type UnimplementedHandler struct{}
 
 // ConnectOpen answers that ADMIN_PROC_CONNECT_OPEN is not supported.
 func (UnimplementedHandler) ConnectOpen(ctx context.Context, args *ConnectOpenArgs) error {
-	return rpc.Unsupported("ADMIN_PROC_CONNECT_OPEN")
+	return rpc.UnsupportedFrom(62, "virAdmConnectOpen")
 }
 
 // ConnectClose answers that ADMIN_PROC_CONNECT_CLOSE is not supported.
 func (UnimplementedHandler) ConnectClose(ctx context.Context) error {
-	return rpc.Unsupported("ADMIN_PROC_CONNECT_CLOSE")
+	return rpc.UnsupportedFrom(62, "virAdmConnectClose")
 }
 
 // ConnectGetLibVersion answers that ADMIN_PROC_CONNECT_GET_LIB_VERSION is not supported.
 func (UnimplementedHandler) ConnectGetLibVersion(ctx context.Context) (*ConnectGetLibVersionRet, error) {
-	return nil, rpc.Unsupported("ADMIN_PROC_CONNECT_GET_LIB_VERSION")
+	return nil, rpc.UnsupportedFrom(62, "virAdmConnectGetLibVersion")
 }
 
 // ConnectListServers answers that ADMIN_PROC_CONNECT_LIST_SERVERS is not supported.
 func (UnimplementedHandler) ConnectListServers(ctx context.Context, args *ConnectListServersArgs) (*ConnectListServersRet, error) {
-	return nil, rpc.Unsupported("ADMIN_PROC_CONNECT_LIST_SERVERS")
+	return nil, rpc.UnsupportedFrom(62, "virAdmConnectListServers")
 }
 
 // ConnectLookupServer answers that ADMIN_PROC_CONNECT_LOOKUP_SERVER is not supported.
 func (UnimplementedHandler) ConnectLookupServer(ctx context.Context, args *ConnectLookupServerArgs) (*ConnectLookupServerRet, error) {
-	return nil, rpc.Unsupported("ADMIN_PROC_CONNECT_LOOKUP_SERVER")
+	return nil, rpc.UnsupportedFrom(62, "virAdmConnectLookupServer")
 }
 
 // ServerGetThreadpoolParameters answers that ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS is not supported.
 func (UnimplementedHandler) ServerGetThreadpoolParameters(ctx context.Context, args *ServerGetThreadpoolParametersArgs) (*ServerGetThreadpoolParametersRet, error) {
-	return nil, rpc.Unsupported("ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS")
+	return nil, rpc.UnsupportedFrom(62, "virAdmServerGetThreadPoolParameters")
 }
 
 // ServerSetThreadpoolParameters answers that ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS is not supported.
 func (UnimplementedHandler) ServerSetThreadpoolParameters(ctx context.Context, args *ServerSetThreadpoolParametersArgs) error {
-	return rpc.Unsupported("ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS")
+	return rpc.UnsupportedFrom(62, "virAdmServerSetThreadPoolParameters")
 }
 
 // ServerListClients answers that ADMIN_PROC_SERVER_LIST_CLIENTS is not supported.
 func (UnimplementedHandler) ServerListClients(ctx context.Context, args *ServerListClientsArgs) (*ServerListClientsRet, error) {
-	return nil, rpc.Unsupported("ADMIN_PROC_SERVER_LIST_CLIENTS")
+	return nil, rpc.UnsupportedFrom(62, "virAdmServerListClients")
 }
 
 // ServerLookupClient answers that ADMIN_PROC_SERVER_LOOKUP_CLIENT is not supported.
 func (UnimplementedHandler) ServerLookupClient(ctx context.Context, args *ServerLookupClientArgs) (*ServerLookupClientRet, error) {
-	return nil, rpc.Unsupported("ADMIN_PROC_SERVER_LOOKUP_CLIENT")
+	return nil, rpc.UnsupportedFrom(62, "virAdmServerLookupClient")
 }
 
 // ClientGetInfo answers that ADMIN_PROC_CLIENT_GET_INFO is not supported.
 func (UnimplementedHandler) ClientGetInfo(ctx context.Context, args *ClientGetInfoArgs) (*ClientGetInfoRet, error) {
-	return nil, rpc.Unsupported("ADMIN_PROC_CLIENT_GET_INFO")
+	return nil, rpc.UnsupportedFrom(62, "virAdmClientGetInfo")
 }
 
 // ClientClose answers that ADMIN_PROC_CLIENT_CLOSE is not supported.
 func (UnimplementedHandler) ClientClose(ctx context.Context, args *ClientCloseArgs) error {
-	return rpc.Unsupported("ADMIN_PROC_CLIENT_CLOSE")
+	return rpc.UnsupportedFrom(62, "virAdmClientClose")
 }
 
 // ServerGetClientLimits answers that ADMIN_PROC_SERVER_GET_CLIENT_LIMITS is not supported.
 func (UnimplementedHandler) ServerGetClientLimits(ctx context.Context, args *ServerGetClientLimitsArgs) (*ServerGetClientLimitsRet, error) {
-	return nil, rpc.Unsupported("ADMIN_PROC_SERVER_GET_CLIENT_LIMITS")
+	return nil, rpc.UnsupportedFrom(62, "virAdmServerGetClientLimits")
 }
 
 // ServerSetClientLimits answers that ADMIN_PROC_SERVER_SET_CLIENT_LIMITS is not supported.
 func (UnimplementedHandler) ServerSetClientLimits(ctx context.Context, args *ServerSetClientLimitsArgs) error {
-	return rpc.Unsupported("ADMIN_PROC_SERVER_SET_CLIENT_LIMITS")
+	return rpc.UnsupportedFrom(62, "virAdmServerSetClientLimits")
 }
 
 // ConnectGetLoggingOutputs answers that ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS is not supported.
 func (UnimplementedHandler) ConnectGetLoggingOutputs(ctx context.Context, args *ConnectGetLoggingOutputsArgs) (*ConnectGetLoggingOutputsRet, error) {
-	return nil, rpc.Unsupported("ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS")
+	return nil, rpc.UnsupportedFrom(62, "virAdmConnectGetLoggingOutputs")
 }
 
 // ConnectGetLoggingFilters answers that ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS is not supported.
 func (UnimplementedHandler) ConnectGetLoggingFilters(ctx context.Context, args *ConnectGetLoggingFiltersArgs) (*ConnectGetLoggingFiltersRet, error) {
-	return nil, rpc.Unsupported("ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS")
+	return nil, rpc.UnsupportedFrom(62, "virAdmConnectGetLoggingFilters")
 }
 
 // ConnectSetLoggingOutputs answers that ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS is not supported.
 func (UnimplementedHandler) ConnectSetLoggingOutputs(ctx context.Context, args *ConnectSetLoggingOutputsArgs) error {
-	return rpc.Unsupported("ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS")
+	return rpc.UnsupportedFrom(62, "virAdmConnectSetLoggingOutputs")
 }
 
 // ConnectSetLoggingFilters answers that ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS is not supported.
 func (UnimplementedHandler) ConnectSetLoggingFilters(ctx context.Context, args *ConnectSetLoggingFiltersArgs) error {
-	return rpc.Unsupported("ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS")
+	return rpc.UnsupportedFrom(62, "virAdmConnectSetLoggingFilters")
 }
 
 // ServerUpdateTLSFiles answers that ADMIN_PROC_SERVER_UPDATE_TLS_FILES is not supported.
 func (UnimplementedHandler) ServerUpdateTLSFiles(ctx context.Context, args *ServerUpdateTLSFilesArgs) error {
-	return rpc.Unsupported("ADMIN_PROC_SERVER_UPDATE_TLS_FILES")
+	return rpc.UnsupportedFrom(62, "virAdmServerUpdateTlsFiles")
 }
 
 // ConnectSetDaemonTimeout answers that ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT is not supported.
 func (UnimplementedHandler) ConnectSetDaemonTimeout(ctx context.Context, args *ConnectSetDaemonTimeoutArgs) error {
-	return rpc.Unsupported("ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT")
+	return rpc.UnsupportedFrom(62, "virAdmConnectSetDaemonTimeout")
 }
 
 // ConnectDaemonShutdown answers that ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN is not supported.
 func (UnimplementedHandler) ConnectDaemonShutdown(ctx context.Context, args *ConnectDaemonShutdownArgs) error {
-	return rpc.Unsupported("ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN")
+	return rpc.UnsupportedFrom(62, "virAdmConnectDaemonShutdown")
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and

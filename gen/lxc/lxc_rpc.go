@@ -101,7 +101,7 @@ type UnimplementedHandler struct{}
 
 // DomainOpenNamespace answers that LXC_PROC_DOMAIN_OPEN_NAMESPACE is not supported.
 func (UnimplementedHandler) DomainOpenNamespace(ctx context.Context, args *DomainOpenNamespaceArgs) ([]*os.File, error) {
-	return nil, rpc.Unsupported("LXC_PROC_DOMAIN_OPEN_NAMESPACE")
+	return nil, rpc.UnsupportedFrom(0, "virDomainLxcOpenNamespace")
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and

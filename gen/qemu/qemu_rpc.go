@@ -301,32 +301,32 @@ type UnimplementedHandler struct{}
 
 // DomainMonitorCommand answers that QEMU_PROC_DOMAIN_MONITOR_COMMAND is not supported.
 func (UnimplementedHandler) DomainMonitorCommand(ctx context.Context, args *DomainMonitorCommandArgs) (*DomainMonitorCommandRet, error) {
-	return nil, rpc.Unsupported("QEMU_PROC_DOMAIN_MONITOR_COMMAND")
+	return nil, rpc.UnsupportedFrom(0, "virDomainQemuMonitorCommand")
 }
 
 // DomainAttach answers that QEMU_PROC_DOMAIN_ATTACH is not supported.
 func (UnimplementedHandler) DomainAttach(ctx context.Context, args *DomainAttachArgs) (*DomainAttachRet, error) {
-	return nil, rpc.Unsupported("QEMU_PROC_DOMAIN_ATTACH")
+	return nil, rpc.UnsupportedFrom(0, "virDomainQemuAttach")
 }
 
 // DomainAgentCommand answers that QEMU_PROC_DOMAIN_AGENT_COMMAND is not supported.
 func (UnimplementedHandler) DomainAgentCommand(ctx context.Context, args *DomainAgentCommandArgs) (*DomainAgentCommandRet, error) {
-	return nil, rpc.Unsupported("QEMU_PROC_DOMAIN_AGENT_COMMAND")
+	return nil, rpc.UnsupportedFrom(0, "virDomainQemuAgentCommand")
 }
 
 // ConnectDomainMonitorEventRegister answers that QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER is not supported.
 func (UnimplementedHandler) ConnectDomainMonitorEventRegister(ctx context.Context, args *ConnectDomainMonitorEventRegisterArgs) (*ConnectDomainMonitorEventRegisterRet, error) {
-	return nil, rpc.Unsupported("QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER")
+	return nil, rpc.UnsupportedFrom(0, "virConnectDomainQemuMonitorEventRegister")
 }
 
 // ConnectDomainMonitorEventDeregister answers that QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER is not supported.
 func (UnimplementedHandler) ConnectDomainMonitorEventDeregister(ctx context.Context, args *ConnectDomainMonitorEventDeregisterArgs) error {
-	return rpc.Unsupported("QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER")
+	return rpc.UnsupportedFrom(0, "virConnectDomainQemuMonitorEventDeregister")
 }
 
 // DomainMonitorCommandWithFiles answers that QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES is not supported.
 func (UnimplementedHandler) DomainMonitorCommandWithFiles(ctx context.Context, args *DomainMonitorCommandWithFilesArgs, files []*os.File) (*DomainMonitorCommandWithFilesRet, []*os.File, error) {
-	return nil, nil, rpc.Unsupported("QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES")
+	return nil, nil, rpc.UnsupportedFrom(0, "virDomainQemuMonitorCommandWithFiles")
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and

@@ -14995,2007 +14995,2007 @@ type UnimplementedHandler struct{}
 
 // ConnectOpen answers that REMOTE_PROC_CONNECT_OPEN is not supported.
 func (UnimplementedHandler) ConnectOpen(ctx context.Context, args *ConnectOpenArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_CONNECT_OPEN")
+	return rpc.UnsupportedFrom(20, "virConnectOpen")
 }
 
 // ConnectClose answers that REMOTE_PROC_CONNECT_CLOSE is not supported.
 func (UnimplementedHandler) ConnectClose(ctx context.Context) error {
-	return rpc.Unsupported("REMOTE_PROC_CONNECT_CLOSE")
+	return rpc.UnsupportedFrom(20, "virConnectClose")
 }
 
 // ConnectGetType answers that REMOTE_PROC_CONNECT_GET_TYPE is not supported.
 func (UnimplementedHandler) ConnectGetType(ctx context.Context) (*ConnectGetTypeRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_GET_TYPE")
+	return nil, rpc.UnsupportedFrom(20, "virConnectGetType")
 }
 
 // ConnectGetVersion answers that REMOTE_PROC_CONNECT_GET_VERSION is not supported.
 func (UnimplementedHandler) ConnectGetVersion(ctx context.Context) (*ConnectGetVersionRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_GET_VERSION")
+	return nil, rpc.UnsupportedFrom(20, "virConnectGetVersion")
 }
 
 // ConnectGetMaxVCPUs answers that REMOTE_PROC_CONNECT_GET_MAX_VCPUS is not supported.
 func (UnimplementedHandler) ConnectGetMaxVCPUs(ctx context.Context, args *ConnectGetMaxVCPUsArgs) (*ConnectGetMaxVCPUsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_GET_MAX_VCPUS")
+	return nil, rpc.UnsupportedFrom(20, "virConnectGetMaxVcpus")
 }
 
 // NodeGetInfo answers that REMOTE_PROC_NODE_GET_INFO is not supported.
 func (UnimplementedHandler) NodeGetInfo(ctx context.Context) (*NodeGetInfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_GET_INFO")
+	return nil, rpc.UnsupportedFrom(20, "virNodeGetInfo")
 }
 
 // ConnectGetCapabilities answers that REMOTE_PROC_CONNECT_GET_CAPABILITIES is not supported.
 func (UnimplementedHandler) ConnectGetCapabilities(ctx context.Context) (*ConnectGetCapabilitiesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_GET_CAPABILITIES")
+	return nil, rpc.UnsupportedFrom(20, "virConnectGetCapabilities")
 }
 
 // DomainAttachDevice answers that REMOTE_PROC_DOMAIN_ATTACH_DEVICE is not supported.
 func (UnimplementedHandler) DomainAttachDevice(ctx context.Context, args *DomainAttachDeviceArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_ATTACH_DEVICE")
+	return rpc.UnsupportedFrom(20, "virDomainAttachDevice")
 }
 
 // DomainCreate answers that REMOTE_PROC_DOMAIN_CREATE is not supported.
 func (UnimplementedHandler) DomainCreate(ctx context.Context, args *DomainCreateArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_CREATE")
+	return rpc.UnsupportedFrom(20, "virDomainCreate")
 }
 
 // DomainCreateXML answers that REMOTE_PROC_DOMAIN_CREATE_XML is not supported.
 func (UnimplementedHandler) DomainCreateXML(ctx context.Context, args *DomainCreateXMLArgs) (*DomainCreateXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_CREATE_XML")
+	return nil, rpc.UnsupportedFrom(20, "virDomainCreateXML")
 }
 
 // DomainDefineXML answers that REMOTE_PROC_DOMAIN_DEFINE_XML is not supported.
 func (UnimplementedHandler) DomainDefineXML(ctx context.Context, args *DomainDefineXMLArgs) (*DomainDefineXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_DEFINE_XML")
+	return nil, rpc.UnsupportedFrom(20, "virDomainDefineXML")
 }
 
 // DomainDestroy answers that REMOTE_PROC_DOMAIN_DESTROY is not supported.
 func (UnimplementedHandler) DomainDestroy(ctx context.Context, args *DomainDestroyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_DESTROY")
+	return rpc.UnsupportedFrom(20, "virDomainDestroy")
 }
 
 // DomainDetachDevice answers that REMOTE_PROC_DOMAIN_DETACH_DEVICE is not supported.
 func (UnimplementedHandler) DomainDetachDevice(ctx context.Context, args *DomainDetachDeviceArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_DETACH_DEVICE")
+	return rpc.UnsupportedFrom(20, "virDomainDetachDevice")
 }
 
 // DomainGetXMLDesc answers that REMOTE_PROC_DOMAIN_GET_XML_DESC is not supported.
 func (UnimplementedHandler) DomainGetXMLDesc(ctx context.Context, args *DomainGetXMLDescArgs) (*DomainGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetXMLDesc")
 }
 
 // DomainGetAutostart answers that REMOTE_PROC_DOMAIN_GET_AUTOSTART is not supported.
 func (UnimplementedHandler) DomainGetAutostart(ctx context.Context, args *DomainGetAutostartArgs) (*DomainGetAutostartRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_AUTOSTART")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetAutostart")
 }
 
 // DomainGetInfo answers that REMOTE_PROC_DOMAIN_GET_INFO is not supported.
 func (UnimplementedHandler) DomainGetInfo(ctx context.Context, args *DomainGetInfoArgs) (*DomainGetInfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_INFO")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetInfo")
 }
 
 // DomainGetMaxMemory answers that REMOTE_PROC_DOMAIN_GET_MAX_MEMORY is not supported.
 func (UnimplementedHandler) DomainGetMaxMemory(ctx context.Context, args *DomainGetMaxMemoryArgs) (*DomainGetMaxMemoryRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_MAX_MEMORY")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetMaxMemory")
 }
 
 // DomainGetMaxVCPUs answers that REMOTE_PROC_DOMAIN_GET_MAX_VCPUS is not supported.
 func (UnimplementedHandler) DomainGetMaxVCPUs(ctx context.Context, args *DomainGetMaxVCPUsArgs) (*DomainGetMaxVCPUsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_MAX_VCPUS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetMaxVcpus")
 }
 
 // DomainGetOsType answers that REMOTE_PROC_DOMAIN_GET_OS_TYPE is not supported.
 func (UnimplementedHandler) DomainGetOsType(ctx context.Context, args *DomainGetOsTypeArgs) (*DomainGetOsTypeRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_OS_TYPE")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetOSType")
 }
 
 // DomainGetVCPUs answers that REMOTE_PROC_DOMAIN_GET_VCPUS is not supported.
 func (UnimplementedHandler) DomainGetVCPUs(ctx context.Context, args *DomainGetVCPUsArgs) (*DomainGetVCPUsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_VCPUS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetVcpus")
 }
 
 // ConnectListDefinedDomains answers that REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS is not supported.
 func (UnimplementedHandler) ConnectListDefinedDomains(ctx context.Context, args *ConnectListDefinedDomainsArgs) (*ConnectListDefinedDomainsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS")
+	return nil, rpc.UnsupportedFrom(20, "virConnectListDefinedDomains")
 }
 
 // DomainLookupByID answers that REMOTE_PROC_DOMAIN_LOOKUP_BY_ID is not supported.
 func (UnimplementedHandler) DomainLookupByID(ctx context.Context, args *DomainLookupByIDArgs) (*DomainLookupByIDRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_LOOKUP_BY_ID")
+	return nil, rpc.UnsupportedFrom(20, "virDomainLookupByID")
 }
 
 // DomainLookupByName answers that REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME is not supported.
 func (UnimplementedHandler) DomainLookupByName(ctx context.Context, args *DomainLookupByNameArgs) (*DomainLookupByNameRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME")
+	return nil, rpc.UnsupportedFrom(20, "virDomainLookupByName")
 }
 
 // DomainLookupByUUID answers that REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID is not supported.
 func (UnimplementedHandler) DomainLookupByUUID(ctx context.Context, args *DomainLookupByUUIDArgs) (*DomainLookupByUUIDRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID")
+	return nil, rpc.UnsupportedFrom(20, "virDomainLookupByUUID")
 }
 
 // ConnectNumOfDefinedDomains answers that REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS is not supported.
 func (UnimplementedHandler) ConnectNumOfDefinedDomains(ctx context.Context) (*ConnectNumOfDefinedDomainsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS")
+	return nil, rpc.UnsupportedFrom(20, "virConnectNumOfDefinedDomains")
 }
 
 // DomainPinVCPU answers that REMOTE_PROC_DOMAIN_PIN_VCPU is not supported.
 func (UnimplementedHandler) DomainPinVCPU(ctx context.Context, args *DomainPinVCPUArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_PIN_VCPU")
+	return rpc.UnsupportedFrom(20, "virDomainPinVcpu")
 }
 
 // DomainReboot answers that REMOTE_PROC_DOMAIN_REBOOT is not supported.
 func (UnimplementedHandler) DomainReboot(ctx context.Context, args *DomainRebootArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_REBOOT")
+	return rpc.UnsupportedFrom(20, "virDomainReboot")
 }
 
 // DomainResume answers that REMOTE_PROC_DOMAIN_RESUME is not supported.
 func (UnimplementedHandler) DomainResume(ctx context.Context, args *DomainResumeArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_RESUME")
+	return rpc.UnsupportedFrom(20, "virDomainResume")
 }
 
 // DomainSetAutostart answers that REMOTE_PROC_DOMAIN_SET_AUTOSTART is not supported.
 func (UnimplementedHandler) DomainSetAutostart(ctx context.Context, args *DomainSetAutostartArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_AUTOSTART")
+	return rpc.UnsupportedFrom(20, "virDomainSetAutostart")
 }
 
 // DomainSetMaxMemory answers that REMOTE_PROC_DOMAIN_SET_MAX_MEMORY is not supported.
 func (UnimplementedHandler) DomainSetMaxMemory(ctx context.Context, args *DomainSetMaxMemoryArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_MAX_MEMORY")
+	return rpc.UnsupportedFrom(20, "virDomainSetMaxMemory")
 }
 
 // DomainSetMemory answers that REMOTE_PROC_DOMAIN_SET_MEMORY is not supported.
 func (UnimplementedHandler) DomainSetMemory(ctx context.Context, args *DomainSetMemoryArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_MEMORY")
+	return rpc.UnsupportedFrom(20, "virDomainSetMemory")
 }
 
 // DomainSetVCPUs answers that REMOTE_PROC_DOMAIN_SET_VCPUS is not supported.
 func (UnimplementedHandler) DomainSetVCPUs(ctx context.Context, args *DomainSetVCPUsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_VCPUS")
+	return rpc.UnsupportedFrom(20, "virDomainSetVcpus")
 }
 
 // DomainShutdown answers that REMOTE_PROC_DOMAIN_SHUTDOWN is not supported.
 func (UnimplementedHandler) DomainShutdown(ctx context.Context, args *DomainShutdownArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SHUTDOWN")
+	return rpc.UnsupportedFrom(20, "virDomainShutdown")
 }
 
 // DomainSuspend answers that REMOTE_PROC_DOMAIN_SUSPEND is not supported.
 func (UnimplementedHandler) DomainSuspend(ctx context.Context, args *DomainSuspendArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SUSPEND")
+	return rpc.UnsupportedFrom(20, "virDomainSuspend")
 }
 
 // DomainUndefine answers that REMOTE_PROC_DOMAIN_UNDEFINE is not supported.
 func (UnimplementedHandler) DomainUndefine(ctx context.Context, args *DomainUndefineArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_UNDEFINE")
+	return rpc.UnsupportedFrom(20, "virDomainUndefine")
 }
 
 // ConnectListDefinedNetworks answers that REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS is not supported.
 func (UnimplementedHandler) ConnectListDefinedNetworks(ctx context.Context, args *ConnectListDefinedNetworksArgs) (*ConnectListDefinedNetworksRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS")
+	return nil, rpc.UnsupportedFrom(19, "virConnectListDefinedNetworks")
 }
 
 // ConnectListDomains answers that REMOTE_PROC_CONNECT_LIST_DOMAINS is not supported.
 func (UnimplementedHandler) ConnectListDomains(ctx context.Context, args *ConnectListDomainsArgs) (*ConnectListDomainsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_DOMAINS")
+	return nil, rpc.UnsupportedFrom(20, "virConnectListDomains")
 }
 
 // ConnectListNetworks answers that REMOTE_PROC_CONNECT_LIST_NETWORKS is not supported.
 func (UnimplementedHandler) ConnectListNetworks(ctx context.Context, args *ConnectListNetworksArgs) (*ConnectListNetworksRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_NETWORKS")
+	return nil, rpc.UnsupportedFrom(19, "virConnectListNetworks")
 }
 
 // NetworkCreate answers that REMOTE_PROC_NETWORK_CREATE is not supported.
 func (UnimplementedHandler) NetworkCreate(ctx context.Context, args *NetworkCreateArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NETWORK_CREATE")
+	return rpc.UnsupportedFrom(19, "virNetworkCreate")
 }
 
 // NetworkCreateXML answers that REMOTE_PROC_NETWORK_CREATE_XML is not supported.
 func (UnimplementedHandler) NetworkCreateXML(ctx context.Context, args *NetworkCreateXMLArgs) (*NetworkCreateXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_CREATE_XML")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkCreateXML")
 }
 
 // NetworkDefineXML answers that REMOTE_PROC_NETWORK_DEFINE_XML is not supported.
 func (UnimplementedHandler) NetworkDefineXML(ctx context.Context, args *NetworkDefineXMLArgs) (*NetworkDefineXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_DEFINE_XML")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkDefineXML")
 }
 
 // NetworkDestroy answers that REMOTE_PROC_NETWORK_DESTROY is not supported.
 func (UnimplementedHandler) NetworkDestroy(ctx context.Context, args *NetworkDestroyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NETWORK_DESTROY")
+	return rpc.UnsupportedFrom(19, "virNetworkDestroy")
 }
 
 // NetworkGetXMLDesc answers that REMOTE_PROC_NETWORK_GET_XML_DESC is not supported.
 func (UnimplementedHandler) NetworkGetXMLDesc(ctx context.Context, args *NetworkGetXMLDescArgs) (*NetworkGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkGetXMLDesc")
 }
 
 // NetworkGetAutostart answers that REMOTE_PROC_NETWORK_GET_AUTOSTART is not supported.
 func (UnimplementedHandler) NetworkGetAutostart(ctx context.Context, args *NetworkGetAutostartArgs) (*NetworkGetAutostartRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_GET_AUTOSTART")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkGetAutostart")
 }
 
 // NetworkGetBridgeName answers that REMOTE_PROC_NETWORK_GET_BRIDGE_NAME is not supported.
 func (UnimplementedHandler) NetworkGetBridgeName(ctx context.Context, args *NetworkGetBridgeNameArgs) (*NetworkGetBridgeNameRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_GET_BRIDGE_NAME")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkGetBridgeName")
 }
 
 // NetworkLookupByName answers that REMOTE_PROC_NETWORK_LOOKUP_BY_NAME is not supported.
 func (UnimplementedHandler) NetworkLookupByName(ctx context.Context, args *NetworkLookupByNameArgs) (*NetworkLookupByNameRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_LOOKUP_BY_NAME")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkLookupByName")
 }
 
 // NetworkLookupByUUID answers that REMOTE_PROC_NETWORK_LOOKUP_BY_UUID is not supported.
 func (UnimplementedHandler) NetworkLookupByUUID(ctx context.Context, args *NetworkLookupByUUIDArgs) (*NetworkLookupByUUIDRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_LOOKUP_BY_UUID")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkLookupByUUID")
 }
 
 // NetworkSetAutostart answers that REMOTE_PROC_NETWORK_SET_AUTOSTART is not supported.
 func (UnimplementedHandler) NetworkSetAutostart(ctx context.Context, args *NetworkSetAutostartArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NETWORK_SET_AUTOSTART")
+	return rpc.UnsupportedFrom(19, "virNetworkSetAutostart")
 }
 
 // NetworkUndefine answers that REMOTE_PROC_NETWORK_UNDEFINE is not supported.
 func (UnimplementedHandler) NetworkUndefine(ctx context.Context, args *NetworkUndefineArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NETWORK_UNDEFINE")
+	return rpc.UnsupportedFrom(19, "virNetworkUndefine")
 }
 
 // ConnectNumOfDefinedNetworks answers that REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS is not supported.
 func (UnimplementedHandler) ConnectNumOfDefinedNetworks(ctx context.Context) (*ConnectNumOfDefinedNetworksRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS")
+	return nil, rpc.UnsupportedFrom(19, "virConnectNumOfDefinedNetworks")
 }
 
 // ConnectNumOfDomains answers that REMOTE_PROC_CONNECT_NUM_OF_DOMAINS is not supported.
 func (UnimplementedHandler) ConnectNumOfDomains(ctx context.Context) (*ConnectNumOfDomainsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_NUM_OF_DOMAINS")
+	return nil, rpc.UnsupportedFrom(20, "virConnectNumOfDomains")
 }
 
 // ConnectNumOfNetworks answers that REMOTE_PROC_CONNECT_NUM_OF_NETWORKS is not supported.
 func (UnimplementedHandler) ConnectNumOfNetworks(ctx context.Context) (*ConnectNumOfNetworksRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_NUM_OF_NETWORKS")
+	return nil, rpc.UnsupportedFrom(19, "virConnectNumOfNetworks")
 }
 
 // DomainCoreDump answers that REMOTE_PROC_DOMAIN_CORE_DUMP is not supported.
 func (UnimplementedHandler) DomainCoreDump(ctx context.Context, args *DomainCoreDumpArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_CORE_DUMP")
+	return rpc.UnsupportedFrom(20, "virDomainCoreDump")
 }
 
 // DomainRestore answers that REMOTE_PROC_DOMAIN_RESTORE is not supported.
 func (UnimplementedHandler) DomainRestore(ctx context.Context, args *DomainRestoreArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_RESTORE")
+	return rpc.UnsupportedFrom(20, "virDomainRestore")
 }
 
 // DomainSave answers that REMOTE_PROC_DOMAIN_SAVE is not supported.
 func (UnimplementedHandler) DomainSave(ctx context.Context, args *DomainSaveArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SAVE")
+	return rpc.UnsupportedFrom(20, "virDomainSave")
 }
 
 // DomainGetSchedulerType answers that REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE is not supported.
 func (UnimplementedHandler) DomainGetSchedulerType(ctx context.Context, args *DomainGetSchedulerTypeArgs) (*DomainGetSchedulerTypeRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetSchedulerType")
 }
 
 // DomainGetSchedulerParameters answers that REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS is not supported.
 func (UnimplementedHandler) DomainGetSchedulerParameters(ctx context.Context, args *DomainGetSchedulerParametersArgs) (*DomainGetSchedulerParametersRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetSchedulerParameters")
 }
 
 // DomainSetSchedulerParameters answers that REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS is not supported.
 func (UnimplementedHandler) DomainSetSchedulerParameters(ctx context.Context, args *DomainSetSchedulerParametersArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS")
+	return rpc.UnsupportedFrom(20, "virDomainSetSchedulerParameters")
 }
 
 // ConnectGetHostname answers that REMOTE_PROC_CONNECT_GET_HOSTNAME is not supported.
 func (UnimplementedHandler) ConnectGetHostname(ctx context.Context) (*ConnectGetHostnameRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_GET_HOSTNAME")
+	return nil, rpc.UnsupportedFrom(20, "virConnectGetHostname")
 }
 
 // ConnectSupportsFeature answers that REMOTE_PROC_CONNECT_SUPPORTS_FEATURE is not supported.
 func (UnimplementedHandler) ConnectSupportsFeature(ctx context.Context, args *ConnectSupportsFeatureArgs) (*ConnectSupportsFeatureRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_SUPPORTS_FEATURE")
+	return nil, rpc.UnsupportedFrom(20, "virConnectSupportsFeature")
 }
 
 // DomainMigratePrepare answers that REMOTE_PROC_DOMAIN_MIGRATE_PREPARE is not supported.
 func (UnimplementedHandler) DomainMigratePrepare(ctx context.Context, args *DomainMigratePrepareArgs) (*DomainMigratePrepareRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_PREPARE")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigratePrepare")
 }
 
 // DomainMigratePerform answers that REMOTE_PROC_DOMAIN_MIGRATE_PERFORM is not supported.
 func (UnimplementedHandler) DomainMigratePerform(ctx context.Context, args *DomainMigratePerformArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_PERFORM")
+	return rpc.UnsupportedFrom(20, "virDomainMigratePerform")
 }
 
 // DomainMigrateFinish answers that REMOTE_PROC_DOMAIN_MIGRATE_FINISH is not supported.
 func (UnimplementedHandler) DomainMigrateFinish(ctx context.Context, args *DomainMigrateFinishArgs) (*DomainMigrateFinishRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_FINISH")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigrateFinish")
 }
 
 // DomainBlockStats answers that REMOTE_PROC_DOMAIN_BLOCK_STATS is not supported.
 func (UnimplementedHandler) DomainBlockStats(ctx context.Context, args *DomainBlockStatsArgs) (*DomainBlockStatsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_BLOCK_STATS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainBlockStats")
 }
 
 // DomainInterfaceStats answers that REMOTE_PROC_DOMAIN_INTERFACE_STATS is not supported.
 func (UnimplementedHandler) DomainInterfaceStats(ctx context.Context, args *DomainInterfaceStatsArgs) (*DomainInterfaceStatsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_INTERFACE_STATS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainInterfaceStats")
 }
 
 // AuthList answers that REMOTE_PROC_AUTH_LIST is not supported.
 func (UnimplementedHandler) AuthList(ctx context.Context) (*AuthListRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_AUTH_LIST")
+	return nil, rpc.UnsupportedFrom(20, "virAuthList")
 }
 
 // AuthSASLInit answers that REMOTE_PROC_AUTH_SASL_INIT is not supported.
 func (UnimplementedHandler) AuthSASLInit(ctx context.Context) (*AuthSASLInitRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_AUTH_SASL_INIT")
+	return nil, rpc.UnsupportedFrom(20, "virAuthSASLInit")
 }
 
 // AuthSASLStart answers that REMOTE_PROC_AUTH_SASL_START is not supported.
 func (UnimplementedHandler) AuthSASLStart(ctx context.Context, args *AuthSASLStartArgs) (*AuthSASLStartRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_AUTH_SASL_START")
+	return nil, rpc.UnsupportedFrom(20, "virAuthSASLStart")
 }
 
 // AuthSASLStep answers that REMOTE_PROC_AUTH_SASL_STEP is not supported.
 func (UnimplementedHandler) AuthSASLStep(ctx context.Context, args *AuthSASLStepArgs) (*AuthSASLStepRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_AUTH_SASL_STEP")
+	return nil, rpc.UnsupportedFrom(20, "virAuthSASLStep")
 }
 
 // AuthPolkit answers that REMOTE_PROC_AUTH_POLKIT is not supported.
 func (UnimplementedHandler) AuthPolkit(ctx context.Context) (*AuthPolkitRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_AUTH_POLKIT")
+	return nil, rpc.UnsupportedFrom(20, "virAuthPolkit")
 }
 
 // ConnectNumOfStoragePools answers that REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS is not supported.
 func (UnimplementedHandler) ConnectNumOfStoragePools(ctx context.Context) (*ConnectNumOfStoragePoolsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS")
+	return nil, rpc.UnsupportedFrom(18, "virConnectNumOfStoragePools")
 }
 
 // ConnectListStoragePools answers that REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS is not supported.
 func (UnimplementedHandler) ConnectListStoragePools(ctx context.Context, args *ConnectListStoragePoolsArgs) (*ConnectListStoragePoolsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS")
+	return nil, rpc.UnsupportedFrom(18, "virConnectListStoragePools")
 }
 
 // ConnectNumOfDefinedStoragePools answers that REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS is not supported.
 func (UnimplementedHandler) ConnectNumOfDefinedStoragePools(ctx context.Context) (*ConnectNumOfDefinedStoragePoolsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS")
+	return nil, rpc.UnsupportedFrom(18, "virConnectNumOfDefinedStoragePools")
 }
 
 // ConnectListDefinedStoragePools answers that REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS is not supported.
 func (UnimplementedHandler) ConnectListDefinedStoragePools(ctx context.Context, args *ConnectListDefinedStoragePoolsArgs) (*ConnectListDefinedStoragePoolsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS")
+	return nil, rpc.UnsupportedFrom(18, "virConnectListDefinedStoragePools")
 }
 
 // ConnectFindStoragePoolSources answers that REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES is not supported.
 func (UnimplementedHandler) ConnectFindStoragePoolSources(ctx context.Context, args *ConnectFindStoragePoolSourcesArgs) (*ConnectFindStoragePoolSourcesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES")
+	return nil, rpc.UnsupportedFrom(18, "virConnectFindStoragePoolSources")
 }
 
 // StoragePoolCreateXML answers that REMOTE_PROC_STORAGE_POOL_CREATE_XML is not supported.
 func (UnimplementedHandler) StoragePoolCreateXML(ctx context.Context, args *StoragePoolCreateXMLArgs) (*StoragePoolCreateXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_CREATE_XML")
+	return nil, rpc.UnsupportedFrom(18, "virStoragePoolCreateXML")
 }
 
 // StoragePoolDefineXML answers that REMOTE_PROC_STORAGE_POOL_DEFINE_XML is not supported.
 func (UnimplementedHandler) StoragePoolDefineXML(ctx context.Context, args *StoragePoolDefineXMLArgs) (*StoragePoolDefineXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_DEFINE_XML")
+	return nil, rpc.UnsupportedFrom(18, "virStoragePoolDefineXML")
 }
 
 // StoragePoolCreate answers that REMOTE_PROC_STORAGE_POOL_CREATE is not supported.
 func (UnimplementedHandler) StoragePoolCreate(ctx context.Context, args *StoragePoolCreateArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_CREATE")
+	return rpc.UnsupportedFrom(18, "virStoragePoolCreate")
 }
 
 // StoragePoolBuild answers that REMOTE_PROC_STORAGE_POOL_BUILD is not supported.
 func (UnimplementedHandler) StoragePoolBuild(ctx context.Context, args *StoragePoolBuildArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_BUILD")
+	return rpc.UnsupportedFrom(18, "virStoragePoolBuild")
 }
 
 // StoragePoolDestroy answers that REMOTE_PROC_STORAGE_POOL_DESTROY is not supported.
 func (UnimplementedHandler) StoragePoolDestroy(ctx context.Context, args *StoragePoolDestroyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_DESTROY")
+	return rpc.UnsupportedFrom(18, "virStoragePoolDestroy")
 }
 
 // StoragePoolDelete answers that REMOTE_PROC_STORAGE_POOL_DELETE is not supported.
 func (UnimplementedHandler) StoragePoolDelete(ctx context.Context, args *StoragePoolDeleteArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_DELETE")
+	return rpc.UnsupportedFrom(18, "virStoragePoolDelete")
 }
 
 // StoragePoolUndefine answers that REMOTE_PROC_STORAGE_POOL_UNDEFINE is not supported.
 func (UnimplementedHandler) StoragePoolUndefine(ctx context.Context, args *StoragePoolUndefineArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_UNDEFINE")
+	return rpc.UnsupportedFrom(18, "virStoragePoolUndefine")
 }
 
 // StoragePoolRefresh answers that REMOTE_PROC_STORAGE_POOL_REFRESH is not supported.
 func (UnimplementedHandler) StoragePoolRefresh(ctx context.Context, args *StoragePoolRefreshArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_REFRESH")
+	return rpc.UnsupportedFrom(18, "virStoragePoolRefresh")
 }
 
 // StoragePoolLookupByName answers that REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME is not supported.
 func (UnimplementedHandler) StoragePoolLookupByName(ctx context.Context, args *StoragePoolLookupByNameArgs) (*StoragePoolLookupByNameRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME")
+	return nil, rpc.UnsupportedFrom(18, "virStoragePoolLookupByName")
 }
 
 // StoragePoolLookupByUUID answers that REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID is not supported.
 func (UnimplementedHandler) StoragePoolLookupByUUID(ctx context.Context, args *StoragePoolLookupByUUIDArgs) (*StoragePoolLookupByUUIDRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID")
+	return nil, rpc.UnsupportedFrom(18, "virStoragePoolLookupByUUID")
 }
 
 // StoragePoolLookupByVolume answers that REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME is not supported.
 func (UnimplementedHandler) StoragePoolLookupByVolume(ctx context.Context, args *StoragePoolLookupByVolumeArgs) (*StoragePoolLookupByVolumeRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME")
+	return nil, rpc.UnsupportedFrom(18, "virStoragePoolLookupByVolume")
 }
 
 // StoragePoolGetInfo answers that REMOTE_PROC_STORAGE_POOL_GET_INFO is not supported.
 func (UnimplementedHandler) StoragePoolGetInfo(ctx context.Context, args *StoragePoolGetInfoArgs) (*StoragePoolGetInfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_GET_INFO")
+	return nil, rpc.UnsupportedFrom(18, "virStoragePoolGetInfo")
 }
 
 // StoragePoolGetXMLDesc answers that REMOTE_PROC_STORAGE_POOL_GET_XML_DESC is not supported.
 func (UnimplementedHandler) StoragePoolGetXMLDesc(ctx context.Context, args *StoragePoolGetXMLDescArgs) (*StoragePoolGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(18, "virStoragePoolGetXMLDesc")
 }
 
 // StoragePoolGetAutostart answers that REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART is not supported.
 func (UnimplementedHandler) StoragePoolGetAutostart(ctx context.Context, args *StoragePoolGetAutostartArgs) (*StoragePoolGetAutostartRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART")
+	return nil, rpc.UnsupportedFrom(18, "virStoragePoolGetAutostart")
 }
 
 // StoragePoolSetAutostart answers that REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART is not supported.
 func (UnimplementedHandler) StoragePoolSetAutostart(ctx context.Context, args *StoragePoolSetAutostartArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART")
+	return rpc.UnsupportedFrom(18, "virStoragePoolSetAutostart")
 }
 
 // StoragePoolNumOfVolumes answers that REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES is not supported.
 func (UnimplementedHandler) StoragePoolNumOfVolumes(ctx context.Context, args *StoragePoolNumOfVolumesArgs) (*StoragePoolNumOfVolumesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES")
+	return nil, rpc.UnsupportedFrom(18, "virStoragePoolNumOfVolumes")
 }
 
 // StoragePoolListVolumes answers that REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES is not supported.
 func (UnimplementedHandler) StoragePoolListVolumes(ctx context.Context, args *StoragePoolListVolumesArgs) (*StoragePoolListVolumesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES")
+	return nil, rpc.UnsupportedFrom(18, "virStoragePoolListVolumes")
 }
 
 // StorageVolCreateXML answers that REMOTE_PROC_STORAGE_VOL_CREATE_XML is not supported.
 func (UnimplementedHandler) StorageVolCreateXML(ctx context.Context, args *StorageVolCreateXMLArgs) (*StorageVolCreateXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_CREATE_XML")
+	return nil, rpc.UnsupportedFrom(18, "virStorageVolCreateXML")
 }
 
 // StorageVolDelete answers that REMOTE_PROC_STORAGE_VOL_DELETE is not supported.
 func (UnimplementedHandler) StorageVolDelete(ctx context.Context, args *StorageVolDeleteArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_DELETE")
+	return rpc.UnsupportedFrom(18, "virStorageVolDelete")
 }
 
 // StorageVolLookupByName answers that REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME is not supported.
 func (UnimplementedHandler) StorageVolLookupByName(ctx context.Context, args *StorageVolLookupByNameArgs) (*StorageVolLookupByNameRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME")
+	return nil, rpc.UnsupportedFrom(18, "virStorageVolLookupByName")
 }
 
 // StorageVolLookupByKey answers that REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY is not supported.
 func (UnimplementedHandler) StorageVolLookupByKey(ctx context.Context, args *StorageVolLookupByKeyArgs) (*StorageVolLookupByKeyRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY")
+	return nil, rpc.UnsupportedFrom(18, "virStorageVolLookupByKey")
 }
 
 // StorageVolLookupByPath answers that REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH is not supported.
 func (UnimplementedHandler) StorageVolLookupByPath(ctx context.Context, args *StorageVolLookupByPathArgs) (*StorageVolLookupByPathRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH")
+	return nil, rpc.UnsupportedFrom(18, "virStorageVolLookupByPath")
 }
 
 // StorageVolGetInfo answers that REMOTE_PROC_STORAGE_VOL_GET_INFO is not supported.
 func (UnimplementedHandler) StorageVolGetInfo(ctx context.Context, args *StorageVolGetInfoArgs) (*StorageVolGetInfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_GET_INFO")
+	return nil, rpc.UnsupportedFrom(18, "virStorageVolGetInfo")
 }
 
 // StorageVolGetXMLDesc answers that REMOTE_PROC_STORAGE_VOL_GET_XML_DESC is not supported.
 func (UnimplementedHandler) StorageVolGetXMLDesc(ctx context.Context, args *StorageVolGetXMLDescArgs) (*StorageVolGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(18, "virStorageVolGetXMLDesc")
 }
 
 // StorageVolGetPath answers that REMOTE_PROC_STORAGE_VOL_GET_PATH is not supported.
 func (UnimplementedHandler) StorageVolGetPath(ctx context.Context, args *StorageVolGetPathArgs) (*StorageVolGetPathRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_GET_PATH")
+	return nil, rpc.UnsupportedFrom(18, "virStorageVolGetPath")
 }
 
 // NodeGetCellsFreeMemory answers that REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY is not supported.
 func (UnimplementedHandler) NodeGetCellsFreeMemory(ctx context.Context, args *NodeGetCellsFreeMemoryArgs) (*NodeGetCellsFreeMemoryRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY")
+	return nil, rpc.UnsupportedFrom(20, "virNodeGetCellsFreeMemory")
 }
 
 // NodeGetFreeMemory answers that REMOTE_PROC_NODE_GET_FREE_MEMORY is not supported.
 func (UnimplementedHandler) NodeGetFreeMemory(ctx context.Context) (*NodeGetFreeMemoryRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_GET_FREE_MEMORY")
+	return nil, rpc.UnsupportedFrom(20, "virNodeGetFreeMemory")
 }
 
 // DomainBlockPeek answers that REMOTE_PROC_DOMAIN_BLOCK_PEEK is not supported.
 func (UnimplementedHandler) DomainBlockPeek(ctx context.Context, args *DomainBlockPeekArgs) (*DomainBlockPeekRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_BLOCK_PEEK")
+	return nil, rpc.UnsupportedFrom(20, "virDomainBlockPeek")
 }
 
 // DomainMemoryPeek answers that REMOTE_PROC_DOMAIN_MEMORY_PEEK is not supported.
 func (UnimplementedHandler) DomainMemoryPeek(ctx context.Context, args *DomainMemoryPeekArgs) (*DomainMemoryPeekRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MEMORY_PEEK")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMemoryPeek")
 }
 
 // ConnectDomainEventRegister answers that REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER is not supported.
 func (UnimplementedHandler) ConnectDomainEventRegister(ctx context.Context) (*ConnectDomainEventRegisterRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER")
+	return nil, rpc.UnsupportedFrom(20, "virConnectDomainEventRegister")
 }
 
 // ConnectDomainEventDeregister answers that REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER is not supported.
 func (UnimplementedHandler) ConnectDomainEventDeregister(ctx context.Context) (*ConnectDomainEventDeregisterRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER")
+	return nil, rpc.UnsupportedFrom(20, "virConnectDomainEventDeregister")
 }
 
 // DomainMigratePrepare2 answers that REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2 is not supported.
 func (UnimplementedHandler) DomainMigratePrepare2(ctx context.Context, args *DomainMigratePrepare2Args) (*DomainMigratePrepare2Ret, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigratePrepare2")
 }
 
 // DomainMigrateFinish2 answers that REMOTE_PROC_DOMAIN_MIGRATE_FINISH2 is not supported.
 func (UnimplementedHandler) DomainMigrateFinish2(ctx context.Context, args *DomainMigrateFinish2Args) (*DomainMigrateFinish2Ret, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_FINISH2")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigrateFinish2")
 }
 
 // ConnectGetURI answers that REMOTE_PROC_CONNECT_GET_URI is not supported.
 func (UnimplementedHandler) ConnectGetURI(ctx context.Context) (*ConnectGetURIRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_GET_URI")
+	return nil, rpc.UnsupportedFrom(20, "virConnectGetURI")
 }
 
 // NodeNumOfDevices answers that REMOTE_PROC_NODE_NUM_OF_DEVICES is not supported.
 func (UnimplementedHandler) NodeNumOfDevices(ctx context.Context, args *NodeNumOfDevicesArgs) (*NodeNumOfDevicesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_NUM_OF_DEVICES")
+	return nil, rpc.UnsupportedFrom(22, "virNodeNumOfDevices")
 }
 
 // NodeListDevices answers that REMOTE_PROC_NODE_LIST_DEVICES is not supported.
 func (UnimplementedHandler) NodeListDevices(ctx context.Context, args *NodeListDevicesArgs) (*NodeListDevicesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_LIST_DEVICES")
+	return nil, rpc.UnsupportedFrom(22, "virNodeListDevices")
 }
 
 // NodeDeviceLookupByName answers that REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME is not supported.
 func (UnimplementedHandler) NodeDeviceLookupByName(ctx context.Context, args *NodeDeviceLookupByNameArgs) (*NodeDeviceLookupByNameRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME")
+	return nil, rpc.UnsupportedFrom(22, "virNodeDeviceLookupByName")
 }
 
 // NodeDeviceGetXMLDesc answers that REMOTE_PROC_NODE_DEVICE_GET_XML_DESC is not supported.
 func (UnimplementedHandler) NodeDeviceGetXMLDesc(ctx context.Context, args *NodeDeviceGetXMLDescArgs) (*NodeDeviceGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(22, "virNodeDeviceGetXMLDesc")
 }
 
 // NodeDeviceGetParent answers that REMOTE_PROC_NODE_DEVICE_GET_PARENT is not supported.
 func (UnimplementedHandler) NodeDeviceGetParent(ctx context.Context, args *NodeDeviceGetParentArgs) (*NodeDeviceGetParentRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_GET_PARENT")
+	return nil, rpc.UnsupportedFrom(22, "virNodeDeviceGetParent")
 }
 
 // NodeDeviceNumOfCaps answers that REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS is not supported.
 func (UnimplementedHandler) NodeDeviceNumOfCaps(ctx context.Context, args *NodeDeviceNumOfCapsArgs) (*NodeDeviceNumOfCapsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS")
+	return nil, rpc.UnsupportedFrom(22, "virNodeDeviceNumOfCaps")
 }
 
 // NodeDeviceListCaps answers that REMOTE_PROC_NODE_DEVICE_LIST_CAPS is not supported.
 func (UnimplementedHandler) NodeDeviceListCaps(ctx context.Context, args *NodeDeviceListCapsArgs) (*NodeDeviceListCapsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_LIST_CAPS")
+	return nil, rpc.UnsupportedFrom(22, "virNodeDeviceListCaps")
 }
 
 // NodeDeviceDettach answers that REMOTE_PROC_NODE_DEVICE_DETTACH is not supported.
 func (UnimplementedHandler) NodeDeviceDettach(ctx context.Context, args *NodeDeviceDettachArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_DETTACH")
+	return rpc.UnsupportedFrom(22, "virNodeDeviceDettach")
 }
 
 // NodeDeviceReAttach answers that REMOTE_PROC_NODE_DEVICE_RE_ATTACH is not supported.
 func (UnimplementedHandler) NodeDeviceReAttach(ctx context.Context, args *NodeDeviceReAttachArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_RE_ATTACH")
+	return rpc.UnsupportedFrom(22, "virNodeDeviceReAttach")
 }
 
 // NodeDeviceReset answers that REMOTE_PROC_NODE_DEVICE_RESET is not supported.
 func (UnimplementedHandler) NodeDeviceReset(ctx context.Context, args *NodeDeviceResetArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_RESET")
+	return rpc.UnsupportedFrom(22, "virNodeDeviceReset")
 }
 
 // DomainGetSecurityLabel answers that REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL is not supported.
 func (UnimplementedHandler) DomainGetSecurityLabel(ctx context.Context, args *DomainGetSecurityLabelArgs) (*DomainGetSecurityLabelRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetSecurityLabel")
 }
 
 // NodeGetSecurityModel answers that REMOTE_PROC_NODE_GET_SECURITY_MODEL is not supported.
 func (UnimplementedHandler) NodeGetSecurityModel(ctx context.Context) (*NodeGetSecurityModelRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_GET_SECURITY_MODEL")
+	return nil, rpc.UnsupportedFrom(20, "virNodeGetSecurityModel")
 }
 
 // NodeDeviceCreateXML answers that REMOTE_PROC_NODE_DEVICE_CREATE_XML is not supported.
 func (UnimplementedHandler) NodeDeviceCreateXML(ctx context.Context, args *NodeDeviceCreateXMLArgs) (*NodeDeviceCreateXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_CREATE_XML")
+	return nil, rpc.UnsupportedFrom(22, "virNodeDeviceCreateXML")
 }
 
 // NodeDeviceDestroy answers that REMOTE_PROC_NODE_DEVICE_DESTROY is not supported.
 func (UnimplementedHandler) NodeDeviceDestroy(ctx context.Context, args *NodeDeviceDestroyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_DESTROY")
+	return rpc.UnsupportedFrom(22, "virNodeDeviceDestroy")
 }
 
 // StorageVolCreateXMLFrom answers that REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM is not supported.
 func (UnimplementedHandler) StorageVolCreateXMLFrom(ctx context.Context, args *StorageVolCreateXMLFromArgs) (*StorageVolCreateXMLFromRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM")
+	return nil, rpc.UnsupportedFrom(18, "virStorageVolCreateXMLFrom")
 }
 
 // ConnectNumOfInterfaces answers that REMOTE_PROC_CONNECT_NUM_OF_INTERFACES is not supported.
 func (UnimplementedHandler) ConnectNumOfInterfaces(ctx context.Context) (*ConnectNumOfInterfacesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_NUM_OF_INTERFACES")
+	return nil, rpc.UnsupportedFrom(26, "virConnectNumOfInterfaces")
 }
 
 // ConnectListInterfaces answers that REMOTE_PROC_CONNECT_LIST_INTERFACES is not supported.
 func (UnimplementedHandler) ConnectListInterfaces(ctx context.Context, args *ConnectListInterfacesArgs) (*ConnectListInterfacesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_INTERFACES")
+	return nil, rpc.UnsupportedFrom(26, "virConnectListInterfaces")
 }
 
 // InterfaceLookupByName answers that REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME is not supported.
 func (UnimplementedHandler) InterfaceLookupByName(ctx context.Context, args *InterfaceLookupByNameArgs) (*InterfaceLookupByNameRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME")
+	return nil, rpc.UnsupportedFrom(26, "virInterfaceLookupByName")
 }
 
 // InterfaceLookupByMACString answers that REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING is not supported.
 func (UnimplementedHandler) InterfaceLookupByMACString(ctx context.Context, args *InterfaceLookupByMACStringArgs) (*InterfaceLookupByMACStringRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING")
+	return nil, rpc.UnsupportedFrom(26, "virInterfaceLookupByMACString")
 }
 
 // InterfaceGetXMLDesc answers that REMOTE_PROC_INTERFACE_GET_XML_DESC is not supported.
 func (UnimplementedHandler) InterfaceGetXMLDesc(ctx context.Context, args *InterfaceGetXMLDescArgs) (*InterfaceGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_INTERFACE_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(26, "virInterfaceGetXMLDesc")
 }
 
 // InterfaceDefineXML answers that REMOTE_PROC_INTERFACE_DEFINE_XML is not supported.
 func (UnimplementedHandler) InterfaceDefineXML(ctx context.Context, args *InterfaceDefineXMLArgs) (*InterfaceDefineXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_INTERFACE_DEFINE_XML")
+	return nil, rpc.UnsupportedFrom(26, "virInterfaceDefineXML")
 }
 
 // InterfaceUndefine answers that REMOTE_PROC_INTERFACE_UNDEFINE is not supported.
 func (UnimplementedHandler) InterfaceUndefine(ctx context.Context, args *InterfaceUndefineArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_INTERFACE_UNDEFINE")
+	return rpc.UnsupportedFrom(26, "virInterfaceUndefine")
 }
 
 // InterfaceCreate answers that REMOTE_PROC_INTERFACE_CREATE is not supported.
 func (UnimplementedHandler) InterfaceCreate(ctx context.Context, args *InterfaceCreateArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_INTERFACE_CREATE")
+	return rpc.UnsupportedFrom(26, "virInterfaceCreate")
 }
 
 // InterfaceDestroy answers that REMOTE_PROC_INTERFACE_DESTROY is not supported.
 func (UnimplementedHandler) InterfaceDestroy(ctx context.Context, args *InterfaceDestroyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_INTERFACE_DESTROY")
+	return rpc.UnsupportedFrom(26, "virInterfaceDestroy")
 }
 
 // ConnectDomainXMLFromNative answers that REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE is not supported.
 func (UnimplementedHandler) ConnectDomainXMLFromNative(ctx context.Context, args *ConnectDomainXMLFromNativeArgs) (*ConnectDomainXMLFromNativeRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE")
+	return nil, rpc.UnsupportedFrom(20, "virConnectDomainXMLFromNative")
 }
 
 // ConnectDomainXMLToNative answers that REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE is not supported.
 func (UnimplementedHandler) ConnectDomainXMLToNative(ctx context.Context, args *ConnectDomainXMLToNativeArgs) (*ConnectDomainXMLToNativeRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE")
+	return nil, rpc.UnsupportedFrom(20, "virConnectDomainXMLToNative")
 }
 
 // ConnectNumOfDefinedInterfaces answers that REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES is not supported.
 func (UnimplementedHandler) ConnectNumOfDefinedInterfaces(ctx context.Context) (*ConnectNumOfDefinedInterfacesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES")
+	return nil, rpc.UnsupportedFrom(26, "virConnectNumOfDefinedInterfaces")
 }
 
 // ConnectListDefinedInterfaces answers that REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES is not supported.
 func (UnimplementedHandler) ConnectListDefinedInterfaces(ctx context.Context, args *ConnectListDefinedInterfacesArgs) (*ConnectListDefinedInterfacesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES")
+	return nil, rpc.UnsupportedFrom(26, "virConnectListDefinedInterfaces")
 }
 
 // ConnectNumOfSecrets answers that REMOTE_PROC_CONNECT_NUM_OF_SECRETS is not supported.
 func (UnimplementedHandler) ConnectNumOfSecrets(ctx context.Context) (*ConnectNumOfSecretsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_NUM_OF_SECRETS")
+	return nil, rpc.UnsupportedFrom(30, "virConnectNumOfSecrets")
 }
 
 // ConnectListSecrets answers that REMOTE_PROC_CONNECT_LIST_SECRETS is not supported.
 func (UnimplementedHandler) ConnectListSecrets(ctx context.Context, args *ConnectListSecretsArgs) (*ConnectListSecretsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_SECRETS")
+	return nil, rpc.UnsupportedFrom(30, "virConnectListSecrets")
 }
 
 // SecretLookupByUUID answers that REMOTE_PROC_SECRET_LOOKUP_BY_UUID is not supported.
 func (UnimplementedHandler) SecretLookupByUUID(ctx context.Context, args *SecretLookupByUUIDArgs) (*SecretLookupByUUIDRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_SECRET_LOOKUP_BY_UUID")
+	return nil, rpc.UnsupportedFrom(30, "virSecretLookupByUUID")
 }
 
 // SecretDefineXML answers that REMOTE_PROC_SECRET_DEFINE_XML is not supported.
 func (UnimplementedHandler) SecretDefineXML(ctx context.Context, args *SecretDefineXMLArgs) (*SecretDefineXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_SECRET_DEFINE_XML")
+	return nil, rpc.UnsupportedFrom(30, "virSecretDefineXML")
 }
 
 // SecretGetXMLDesc answers that REMOTE_PROC_SECRET_GET_XML_DESC is not supported.
 func (UnimplementedHandler) SecretGetXMLDesc(ctx context.Context, args *SecretGetXMLDescArgs) (*SecretGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_SECRET_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(30, "virSecretGetXMLDesc")
 }
 
 // SecretSetValue answers that REMOTE_PROC_SECRET_SET_VALUE is not supported.
 func (UnimplementedHandler) SecretSetValue(ctx context.Context, args *SecretSetValueArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_SECRET_SET_VALUE")
+	return rpc.UnsupportedFrom(30, "virSecretSetValue")
 }
 
 // SecretGetValue answers that REMOTE_PROC_SECRET_GET_VALUE is not supported.
 func (UnimplementedHandler) SecretGetValue(ctx context.Context, args *SecretGetValueArgs) (*SecretGetValueRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_SECRET_GET_VALUE")
+	return nil, rpc.UnsupportedFrom(30, "virSecretGetValue")
 }
 
 // SecretUndefine answers that REMOTE_PROC_SECRET_UNDEFINE is not supported.
 func (UnimplementedHandler) SecretUndefine(ctx context.Context, args *SecretUndefineArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_SECRET_UNDEFINE")
+	return rpc.UnsupportedFrom(30, "virSecretUndefine")
 }
 
 // SecretLookupByUsage answers that REMOTE_PROC_SECRET_LOOKUP_BY_USAGE is not supported.
 func (UnimplementedHandler) SecretLookupByUsage(ctx context.Context, args *SecretLookupByUsageArgs) (*SecretLookupByUsageRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_SECRET_LOOKUP_BY_USAGE")
+	return nil, rpc.UnsupportedFrom(30, "virSecretLookupByUsage")
 }
 
 // DomainMigratePrepareTunnel answers that REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL is not supported.
 func (UnimplementedHandler) DomainMigratePrepareTunnel(ctx context.Context, args *DomainMigratePrepareTunnelArgs, stream rpc.Stream) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL")
+	return rpc.UnsupportedFrom(20, "virDomainMigratePrepareTunnel")
 }
 
 // ConnectIsSecure answers that REMOTE_PROC_CONNECT_IS_SECURE is not supported.
 func (UnimplementedHandler) ConnectIsSecure(ctx context.Context) (*ConnectIsSecureRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_IS_SECURE")
+	return nil, rpc.UnsupportedFrom(20, "virConnectIsSecure")
 }
 
 // DomainIsActive answers that REMOTE_PROC_DOMAIN_IS_ACTIVE is not supported.
 func (UnimplementedHandler) DomainIsActive(ctx context.Context, args *DomainIsActiveArgs) (*DomainIsActiveRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_IS_ACTIVE")
+	return nil, rpc.UnsupportedFrom(20, "virDomainIsActive")
 }
 
 // DomainIsPersistent answers that REMOTE_PROC_DOMAIN_IS_PERSISTENT is not supported.
 func (UnimplementedHandler) DomainIsPersistent(ctx context.Context, args *DomainIsPersistentArgs) (*DomainIsPersistentRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_IS_PERSISTENT")
+	return nil, rpc.UnsupportedFrom(20, "virDomainIsPersistent")
 }
 
 // NetworkIsActive answers that REMOTE_PROC_NETWORK_IS_ACTIVE is not supported.
 func (UnimplementedHandler) NetworkIsActive(ctx context.Context, args *NetworkIsActiveArgs) (*NetworkIsActiveRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_IS_ACTIVE")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkIsActive")
 }
 
 // NetworkIsPersistent answers that REMOTE_PROC_NETWORK_IS_PERSISTENT is not supported.
 func (UnimplementedHandler) NetworkIsPersistent(ctx context.Context, args *NetworkIsPersistentArgs) (*NetworkIsPersistentRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_IS_PERSISTENT")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkIsPersistent")
 }
 
 // StoragePoolIsActive answers that REMOTE_PROC_STORAGE_POOL_IS_ACTIVE is not supported.
 func (UnimplementedHandler) StoragePoolIsActive(ctx context.Context, args *StoragePoolIsActiveArgs) (*StoragePoolIsActiveRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_IS_ACTIVE")
+	return nil, rpc.UnsupportedFrom(18, "virStoragePoolIsActive")
 }
 
 // StoragePoolIsPersistent answers that REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT is not supported.
 func (UnimplementedHandler) StoragePoolIsPersistent(ctx context.Context, args *StoragePoolIsPersistentArgs) (*StoragePoolIsPersistentRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT")
+	return nil, rpc.UnsupportedFrom(18, "virStoragePoolIsPersistent")
 }
 
 // InterfaceIsActive answers that REMOTE_PROC_INTERFACE_IS_ACTIVE is not supported.
 func (UnimplementedHandler) InterfaceIsActive(ctx context.Context, args *InterfaceIsActiveArgs) (*InterfaceIsActiveRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_INTERFACE_IS_ACTIVE")
+	return nil, rpc.UnsupportedFrom(26, "virInterfaceIsActive")
 }
 
 // ConnectGetLibVersion answers that REMOTE_PROC_CONNECT_GET_LIB_VERSION is not supported.
 func (UnimplementedHandler) ConnectGetLibVersion(ctx context.Context) (*ConnectGetLibVersionRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_GET_LIB_VERSION")
+	return nil, rpc.UnsupportedFrom(20, "virConnectGetLibVersion")
 }
 
 // ConnectCompareCPU answers that REMOTE_PROC_CONNECT_COMPARE_CPU is not supported.
 func (UnimplementedHandler) ConnectCompareCPU(ctx context.Context, args *ConnectCompareCPUArgs) (*ConnectCompareCPURet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_COMPARE_CPU")
+	return nil, rpc.UnsupportedFrom(20, "virConnectCompareCPU")
 }
 
 // DomainMemoryStats answers that REMOTE_PROC_DOMAIN_MEMORY_STATS is not supported.
 func (UnimplementedHandler) DomainMemoryStats(ctx context.Context, args *DomainMemoryStatsArgs) (*DomainMemoryStatsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MEMORY_STATS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMemoryStats")
 }
 
 // DomainAttachDeviceFlags answers that REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS is not supported.
 func (UnimplementedHandler) DomainAttachDeviceFlags(ctx context.Context, args *DomainAttachDeviceFlagsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS")
+	return rpc.UnsupportedFrom(20, "virDomainAttachDeviceFlags")
 }
 
 // DomainDetachDeviceFlags answers that REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS is not supported.
 func (UnimplementedHandler) DomainDetachDeviceFlags(ctx context.Context, args *DomainDetachDeviceFlagsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS")
+	return rpc.UnsupportedFrom(20, "virDomainDetachDeviceFlags")
 }
 
 // ConnectBaselineCPU answers that REMOTE_PROC_CONNECT_BASELINE_CPU is not supported.
 func (UnimplementedHandler) ConnectBaselineCPU(ctx context.Context, args *ConnectBaselineCPUArgs) (*ConnectBaselineCPURet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_BASELINE_CPU")
+	return nil, rpc.UnsupportedFrom(20, "virConnectBaselineCPU")
 }
 
 // DomainGetJobInfo answers that REMOTE_PROC_DOMAIN_GET_JOB_INFO is not supported.
 func (UnimplementedHandler) DomainGetJobInfo(ctx context.Context, args *DomainGetJobInfoArgs) (*DomainGetJobInfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_JOB_INFO")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetJobInfo")
 }
 
 // DomainAbortJob answers that REMOTE_PROC_DOMAIN_ABORT_JOB is not supported.
 func (UnimplementedHandler) DomainAbortJob(ctx context.Context, args *DomainAbortJobArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_ABORT_JOB")
+	return rpc.UnsupportedFrom(20, "virDomainAbortJob")
 }
 
 // StorageVolWipe answers that REMOTE_PROC_STORAGE_VOL_WIPE is not supported.
 func (UnimplementedHandler) StorageVolWipe(ctx context.Context, args *StorageVolWipeArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_WIPE")
+	return rpc.UnsupportedFrom(18, "virStorageVolWipe")
 }
 
 // DomainMigrateSetMaxDowntime answers that REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME is not supported.
 func (UnimplementedHandler) DomainMigrateSetMaxDowntime(ctx context.Context, args *DomainMigrateSetMaxDowntimeArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME")
+	return rpc.UnsupportedFrom(20, "virDomainMigrateSetMaxDowntime")
 }
 
 // ConnectDomainEventRegisterAny answers that REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY is not supported.
 func (UnimplementedHandler) ConnectDomainEventRegisterAny(ctx context.Context, args *ConnectDomainEventRegisterAnyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY")
+	return rpc.UnsupportedFrom(20, "virConnectDomainEventRegisterAny")
 }
 
 // ConnectDomainEventDeregisterAny answers that REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY is not supported.
 func (UnimplementedHandler) ConnectDomainEventDeregisterAny(ctx context.Context, args *ConnectDomainEventDeregisterAnyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY")
+	return rpc.UnsupportedFrom(20, "virConnectDomainEventDeregisterAny")
 }
 
 // DomainUpdateDeviceFlags answers that REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS is not supported.
 func (UnimplementedHandler) DomainUpdateDeviceFlags(ctx context.Context, args *DomainUpdateDeviceFlagsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS")
+	return rpc.UnsupportedFrom(20, "virDomainUpdateDeviceFlags")
 }
 
 // NWFilterLookupByName answers that REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME is not supported.
 func (UnimplementedHandler) NWFilterLookupByName(ctx context.Context, args *NWFilterLookupByNameArgs) (*NWFilterLookupByNameRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME")
+	return nil, rpc.UnsupportedFrom(33, "virNWFilterLookupByName")
 }
 
 // NWFilterLookupByUUID answers that REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID is not supported.
 func (UnimplementedHandler) NWFilterLookupByUUID(ctx context.Context, args *NWFilterLookupByUUIDArgs) (*NWFilterLookupByUUIDRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID")
+	return nil, rpc.UnsupportedFrom(33, "virNWFilterLookupByUUID")
 }
 
 // NWFilterGetXMLDesc answers that REMOTE_PROC_NWFILTER_GET_XML_DESC is not supported.
 func (UnimplementedHandler) NWFilterGetXMLDesc(ctx context.Context, args *NWFilterGetXMLDescArgs) (*NWFilterGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NWFILTER_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(33, "virNWFilterGetXMLDesc")
 }
 
 // ConnectNumOfNwfilters answers that REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS is not supported.
 func (UnimplementedHandler) ConnectNumOfNwfilters(ctx context.Context) (*ConnectNumOfNwfiltersRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS")
+	return nil, rpc.UnsupportedFrom(33, "virConnectNumOfNWFilters")
 }
 
 // ConnectListNwfilters answers that REMOTE_PROC_CONNECT_LIST_NWFILTERS is not supported.
 func (UnimplementedHandler) ConnectListNwfilters(ctx context.Context, args *ConnectListNwfiltersArgs) (*ConnectListNwfiltersRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_NWFILTERS")
+	return nil, rpc.UnsupportedFrom(33, "virConnectListNWFilters")
 }
 
 // NWFilterDefineXML answers that REMOTE_PROC_NWFILTER_DEFINE_XML is not supported.
 func (UnimplementedHandler) NWFilterDefineXML(ctx context.Context, args *NWFilterDefineXMLArgs) (*NWFilterDefineXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NWFILTER_DEFINE_XML")
+	return nil, rpc.UnsupportedFrom(33, "virNWFilterDefineXML")
 }
 
 // NWFilterUndefine answers that REMOTE_PROC_NWFILTER_UNDEFINE is not supported.
 func (UnimplementedHandler) NWFilterUndefine(ctx context.Context, args *NWFilterUndefineArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NWFILTER_UNDEFINE")
+	return rpc.UnsupportedFrom(33, "virNWFilterUndefine")
 }
 
 // DomainManagedSave answers that REMOTE_PROC_DOMAIN_MANAGED_SAVE is not supported.
 func (UnimplementedHandler) DomainManagedSave(ctx context.Context, args *DomainManagedSaveArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_MANAGED_SAVE")
+	return rpc.UnsupportedFrom(20, "virDomainManagedSave")
 }
 
 // DomainHasManagedSaveImage answers that REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE is not supported.
 func (UnimplementedHandler) DomainHasManagedSaveImage(ctx context.Context, args *DomainHasManagedSaveImageArgs) (*DomainHasManagedSaveImageRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE")
+	return nil, rpc.UnsupportedFrom(20, "virDomainHasManagedSaveImage")
 }
 
 // DomainManagedSaveRemove answers that REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE is not supported.
 func (UnimplementedHandler) DomainManagedSaveRemove(ctx context.Context, args *DomainManagedSaveRemoveArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE")
+	return rpc.UnsupportedFrom(20, "virDomainManagedSaveRemove")
 }
 
 // DomainSnapshotCreateXML answers that REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML is not supported.
 func (UnimplementedHandler) DomainSnapshotCreateXML(ctx context.Context, args *DomainSnapshotCreateXMLArgs) (*DomainSnapshotCreateXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML")
+	return nil, rpc.UnsupportedFrom(35, "virDomainSnapshotCreateXML")
 }
 
 // DomainSnapshotGetXMLDesc answers that REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC is not supported.
 func (UnimplementedHandler) DomainSnapshotGetXMLDesc(ctx context.Context, args *DomainSnapshotGetXMLDescArgs) (*DomainSnapshotGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(35, "virDomainSnapshotGetXMLDesc")
 }
 
 // DomainSnapshotNum answers that REMOTE_PROC_DOMAIN_SNAPSHOT_NUM is not supported.
 func (UnimplementedHandler) DomainSnapshotNum(ctx context.Context, args *DomainSnapshotNumArgs) (*DomainSnapshotNumRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_SNAPSHOT_NUM")
+	return nil, rpc.UnsupportedFrom(35, "virDomainSnapshotNum")
 }
 
 // DomainSnapshotListNames answers that REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES is not supported.
 func (UnimplementedHandler) DomainSnapshotListNames(ctx context.Context, args *DomainSnapshotListNamesArgs) (*DomainSnapshotListNamesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES")
+	return nil, rpc.UnsupportedFrom(35, "virDomainSnapshotListNames")
 }
 
 // DomainSnapshotLookupByName answers that REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME is not supported.
 func (UnimplementedHandler) DomainSnapshotLookupByName(ctx context.Context, args *DomainSnapshotLookupByNameArgs) (*DomainSnapshotLookupByNameRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME")
+	return nil, rpc.UnsupportedFrom(35, "virDomainSnapshotLookupByName")
 }
 
 // DomainHasCurrentSnapshot answers that REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT is not supported.
 func (UnimplementedHandler) DomainHasCurrentSnapshot(ctx context.Context, args *DomainHasCurrentSnapshotArgs) (*DomainHasCurrentSnapshotRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT")
+	return nil, rpc.UnsupportedFrom(35, "virDomainHasCurrentSnapshot")
 }
 
 // DomainSnapshotCurrent answers that REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT is not supported.
 func (UnimplementedHandler) DomainSnapshotCurrent(ctx context.Context, args *DomainSnapshotCurrentArgs) (*DomainSnapshotCurrentRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT")
+	return nil, rpc.UnsupportedFrom(35, "virDomainSnapshotCurrent")
 }
 
 // DomainRevertToSnapshot answers that REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT is not supported.
 func (UnimplementedHandler) DomainRevertToSnapshot(ctx context.Context, args *DomainRevertToSnapshotArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT")
+	return rpc.UnsupportedFrom(35, "virDomainRevertToSnapshot")
 }
 
 // DomainSnapshotDelete answers that REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE is not supported.
 func (UnimplementedHandler) DomainSnapshotDelete(ctx context.Context, args *DomainSnapshotDeleteArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE")
+	return rpc.UnsupportedFrom(35, "virDomainSnapshotDelete")
 }
 
 // DomainGetBlockInfo answers that REMOTE_PROC_DOMAIN_GET_BLOCK_INFO is not supported.
 func (UnimplementedHandler) DomainGetBlockInfo(ctx context.Context, args *DomainGetBlockInfoArgs) (*DomainGetBlockInfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_BLOCK_INFO")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetBlockInfo")
 }
 
 // DomainCreateWithFlags answers that REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS is not supported.
 func (UnimplementedHandler) DomainCreateWithFlags(ctx context.Context, args *DomainCreateWithFlagsArgs) (*DomainCreateWithFlagsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainCreateWithFlags")
 }
 
 // DomainSetMemoryParameters answers that REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS is not supported.
 func (UnimplementedHandler) DomainSetMemoryParameters(ctx context.Context, args *DomainSetMemoryParametersArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS")
+	return rpc.UnsupportedFrom(20, "virDomainSetMemoryParameters")
 }
 
 // DomainGetMemoryParameters answers that REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS is not supported.
 func (UnimplementedHandler) DomainGetMemoryParameters(ctx context.Context, args *DomainGetMemoryParametersArgs) (*DomainGetMemoryParametersRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetMemoryParameters")
 }
 
 // DomainSetVCPUsFlags answers that REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS is not supported.
 func (UnimplementedHandler) DomainSetVCPUsFlags(ctx context.Context, args *DomainSetVCPUsFlagsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS")
+	return rpc.UnsupportedFrom(20, "virDomainSetVcpusFlags")
 }
 
 // DomainGetVCPUsFlags answers that REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS is not supported.
 func (UnimplementedHandler) DomainGetVCPUsFlags(ctx context.Context, args *DomainGetVCPUsFlagsArgs) (*DomainGetVCPUsFlagsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetVcpusFlags")
 }
 
 // DomainOpenConsole answers that REMOTE_PROC_DOMAIN_OPEN_CONSOLE is not supported.
 func (UnimplementedHandler) DomainOpenConsole(ctx context.Context, args *DomainOpenConsoleArgs, stream rpc.Stream) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_OPEN_CONSOLE")
+	return rpc.UnsupportedFrom(20, "virDomainOpenConsole")
 }
 
 // DomainIsUpdated answers that REMOTE_PROC_DOMAIN_IS_UPDATED is not supported.
 func (UnimplementedHandler) DomainIsUpdated(ctx context.Context, args *DomainIsUpdatedArgs) (*DomainIsUpdatedRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_IS_UPDATED")
+	return nil, rpc.UnsupportedFrom(20, "virDomainIsUpdated")
 }
 
 // ConnectGetSysinfo answers that REMOTE_PROC_CONNECT_GET_SYSINFO is not supported.
 func (UnimplementedHandler) ConnectGetSysinfo(ctx context.Context, args *ConnectGetSysinfoArgs) (*ConnectGetSysinfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_GET_SYSINFO")
+	return nil, rpc.UnsupportedFrom(20, "virConnectGetSysinfo")
 }
 
 // DomainSetMemoryFlags answers that REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS is not supported.
 func (UnimplementedHandler) DomainSetMemoryFlags(ctx context.Context, args *DomainSetMemoryFlagsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS")
+	return rpc.UnsupportedFrom(20, "virDomainSetMemoryFlags")
 }
 
 // DomainSetBlkioParameters answers that REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS is not supported.
 func (UnimplementedHandler) DomainSetBlkioParameters(ctx context.Context, args *DomainSetBlkioParametersArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS")
+	return rpc.UnsupportedFrom(20, "virDomainSetBlkioParameters")
 }
 
 // DomainGetBlkioParameters answers that REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS is not supported.
 func (UnimplementedHandler) DomainGetBlkioParameters(ctx context.Context, args *DomainGetBlkioParametersArgs) (*DomainGetBlkioParametersRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetBlkioParameters")
 }
 
 // DomainMigrateSetMaxSpeed answers that REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED is not supported.
 func (UnimplementedHandler) DomainMigrateSetMaxSpeed(ctx context.Context, args *DomainMigrateSetMaxSpeedArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED")
+	return rpc.UnsupportedFrom(20, "virDomainMigrateSetMaxSpeed")
 }
 
 // StorageVolUpload answers that REMOTE_PROC_STORAGE_VOL_UPLOAD is not supported.
 func (UnimplementedHandler) StorageVolUpload(ctx context.Context, args *StorageVolUploadArgs, stream rpc.Stream) error {
-	return rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_UPLOAD")
+	return rpc.UnsupportedFrom(18, "virStorageVolUpload")
 }
 
 // StorageVolDownload answers that REMOTE_PROC_STORAGE_VOL_DOWNLOAD is not supported.
 func (UnimplementedHandler) StorageVolDownload(ctx context.Context, args *StorageVolDownloadArgs, stream rpc.Stream) error {
-	return rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_DOWNLOAD")
+	return rpc.UnsupportedFrom(18, "virStorageVolDownload")
 }
 
 // DomainInjectNmi answers that REMOTE_PROC_DOMAIN_INJECT_NMI is not supported.
 func (UnimplementedHandler) DomainInjectNmi(ctx context.Context, args *DomainInjectNmiArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_INJECT_NMI")
+	return rpc.UnsupportedFrom(20, "virDomainInjectNMI")
 }
 
 // DomainScreenshot answers that REMOTE_PROC_DOMAIN_SCREENSHOT is not supported.
 func (UnimplementedHandler) DomainScreenshot(ctx context.Context, args *DomainScreenshotArgs, stream rpc.Stream) (*DomainScreenshotRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_SCREENSHOT")
+	return nil, rpc.UnsupportedFrom(20, "virDomainScreenshot")
 }
 
 // DomainGetState answers that REMOTE_PROC_DOMAIN_GET_STATE is not supported.
 func (UnimplementedHandler) DomainGetState(ctx context.Context, args *DomainGetStateArgs) (*DomainGetStateRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_STATE")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetState")
 }
 
 // DomainMigrateBegin3 answers that REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3 is not supported.
 func (UnimplementedHandler) DomainMigrateBegin3(ctx context.Context, args *DomainMigrateBegin3Args) (*DomainMigrateBegin3Ret, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigrateBegin3")
 }
 
 // DomainMigratePrepare3 answers that REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3 is not supported.
 func (UnimplementedHandler) DomainMigratePrepare3(ctx context.Context, args *DomainMigratePrepare3Args) (*DomainMigratePrepare3Ret, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigratePrepare3")
 }
 
 // DomainMigratePrepareTunnel3 answers that REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3 is not supported.
 func (UnimplementedHandler) DomainMigratePrepareTunnel3(ctx context.Context, args *DomainMigratePrepareTunnel3Args, stream rpc.Stream) (*DomainMigratePrepareTunnel3Ret, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigratePrepareTunnel3")
 }
 
 // DomainMigratePerform3 answers that REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3 is not supported.
 func (UnimplementedHandler) DomainMigratePerform3(ctx context.Context, args *DomainMigratePerform3Args) (*DomainMigratePerform3Ret, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigratePerform3")
 }
 
 // DomainMigrateFinish3 answers that REMOTE_PROC_DOMAIN_MIGRATE_FINISH3 is not supported.
 func (UnimplementedHandler) DomainMigrateFinish3(ctx context.Context, args *DomainMigrateFinish3Args) (*DomainMigrateFinish3Ret, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_FINISH3")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigrateFinish3")
 }
 
 // DomainMigrateConfirm3 answers that REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3 is not supported.
 func (UnimplementedHandler) DomainMigrateConfirm3(ctx context.Context, args *DomainMigrateConfirm3Args) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3")
+	return rpc.UnsupportedFrom(20, "virDomainMigrateConfirm3")
 }
 
 // DomainSetSchedulerParametersFlags answers that REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS is not supported.
 func (UnimplementedHandler) DomainSetSchedulerParametersFlags(ctx context.Context, args *DomainSetSchedulerParametersFlagsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS")
+	return rpc.UnsupportedFrom(20, "virDomainSetSchedulerParametersFlags")
 }
 
 // InterfaceChangeBegin answers that REMOTE_PROC_INTERFACE_CHANGE_BEGIN is not supported.
 func (UnimplementedHandler) InterfaceChangeBegin(ctx context.Context, args *InterfaceChangeBeginArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_INTERFACE_CHANGE_BEGIN")
+	return rpc.UnsupportedFrom(26, "virInterfaceChangeBegin")
 }
 
 // InterfaceChangeCommit answers that REMOTE_PROC_INTERFACE_CHANGE_COMMIT is not supported.
 func (UnimplementedHandler) InterfaceChangeCommit(ctx context.Context, args *InterfaceChangeCommitArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_INTERFACE_CHANGE_COMMIT")
+	return rpc.UnsupportedFrom(26, "virInterfaceChangeCommit")
 }
 
 // InterfaceChangeRollback answers that REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK is not supported.
 func (UnimplementedHandler) InterfaceChangeRollback(ctx context.Context, args *InterfaceChangeRollbackArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK")
+	return rpc.UnsupportedFrom(26, "virInterfaceChangeRollback")
 }
 
 // DomainGetSchedulerParametersFlags answers that REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS is not supported.
 func (UnimplementedHandler) DomainGetSchedulerParametersFlags(ctx context.Context, args *DomainGetSchedulerParametersFlagsArgs) (*DomainGetSchedulerParametersFlagsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetSchedulerParametersFlags")
 }
 
 // DomainPinVCPUFlags answers that REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS is not supported.
 func (UnimplementedHandler) DomainPinVCPUFlags(ctx context.Context, args *DomainPinVCPUFlagsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS")
+	return rpc.UnsupportedFrom(20, "virDomainPinVcpuFlags")
 }
 
 // DomainSendKey answers that REMOTE_PROC_DOMAIN_SEND_KEY is not supported.
 func (UnimplementedHandler) DomainSendKey(ctx context.Context, args *DomainSendKeyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SEND_KEY")
+	return rpc.UnsupportedFrom(20, "virDomainSendKey")
 }
 
 // NodeGetCPUStats answers that REMOTE_PROC_NODE_GET_CPU_STATS is not supported.
 func (UnimplementedHandler) NodeGetCPUStats(ctx context.Context, args *NodeGetCPUStatsArgs) (*NodeGetCPUStatsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_GET_CPU_STATS")
+	return nil, rpc.UnsupportedFrom(20, "virNodeGetCPUStats")
 }
 
 // NodeGetMemoryStats answers that REMOTE_PROC_NODE_GET_MEMORY_STATS is not supported.
 func (UnimplementedHandler) NodeGetMemoryStats(ctx context.Context, args *NodeGetMemoryStatsArgs) (*NodeGetMemoryStatsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_GET_MEMORY_STATS")
+	return nil, rpc.UnsupportedFrom(20, "virNodeGetMemoryStats")
 }
 
 // DomainGetControlInfo answers that REMOTE_PROC_DOMAIN_GET_CONTROL_INFO is not supported.
 func (UnimplementedHandler) DomainGetControlInfo(ctx context.Context, args *DomainGetControlInfoArgs) (*DomainGetControlInfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_CONTROL_INFO")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetControlInfo")
 }
 
 // DomainGetVCPUPinInfo answers that REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO is not supported.
 func (UnimplementedHandler) DomainGetVCPUPinInfo(ctx context.Context, args *DomainGetVCPUPinInfoArgs) (*DomainGetVCPUPinInfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetVcpuPinInfo")
 }
 
 // DomainUndefineFlags answers that REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS is not supported.
 func (UnimplementedHandler) DomainUndefineFlags(ctx context.Context, args *DomainUndefineFlagsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS")
+	return rpc.UnsupportedFrom(20, "virDomainUndefineFlags")
 }
 
 // DomainSaveFlags answers that REMOTE_PROC_DOMAIN_SAVE_FLAGS is not supported.
 func (UnimplementedHandler) DomainSaveFlags(ctx context.Context, args *DomainSaveFlagsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SAVE_FLAGS")
+	return rpc.UnsupportedFrom(20, "virDomainSaveFlags")
 }
 
 // DomainRestoreFlags answers that REMOTE_PROC_DOMAIN_RESTORE_FLAGS is not supported.
 func (UnimplementedHandler) DomainRestoreFlags(ctx context.Context, args *DomainRestoreFlagsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_RESTORE_FLAGS")
+	return rpc.UnsupportedFrom(20, "virDomainRestoreFlags")
 }
 
 // DomainDestroyFlags answers that REMOTE_PROC_DOMAIN_DESTROY_FLAGS is not supported.
 func (UnimplementedHandler) DomainDestroyFlags(ctx context.Context, args *DomainDestroyFlagsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_DESTROY_FLAGS")
+	return rpc.UnsupportedFrom(20, "virDomainDestroyFlags")
 }
 
 // DomainSaveImageGetXMLDesc answers that REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC is not supported.
 func (UnimplementedHandler) DomainSaveImageGetXMLDesc(ctx context.Context, args *DomainSaveImageGetXMLDescArgs) (*DomainSaveImageGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(20, "virDomainSaveImageGetXMLDesc")
 }
 
 // DomainSaveImageDefineXML answers that REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML is not supported.
 func (UnimplementedHandler) DomainSaveImageDefineXML(ctx context.Context, args *DomainSaveImageDefineXMLArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML")
+	return rpc.UnsupportedFrom(20, "virDomainSaveImageDefineXML")
 }
 
 // DomainBlockJobAbort answers that REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT is not supported.
 func (UnimplementedHandler) DomainBlockJobAbort(ctx context.Context, args *DomainBlockJobAbortArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT")
+	return rpc.UnsupportedFrom(20, "virDomainBlockJobAbort")
 }
 
 // DomainGetBlockJobInfo answers that REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO is not supported.
 func (UnimplementedHandler) DomainGetBlockJobInfo(ctx context.Context, args *DomainGetBlockJobInfoArgs) (*DomainGetBlockJobInfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetBlockJobInfo")
 }
 
 // DomainBlockJobSetSpeed answers that REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED is not supported.
 func (UnimplementedHandler) DomainBlockJobSetSpeed(ctx context.Context, args *DomainBlockJobSetSpeedArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED")
+	return rpc.UnsupportedFrom(20, "virDomainBlockJobSetSpeed")
 }
 
 // DomainBlockPull answers that REMOTE_PROC_DOMAIN_BLOCK_PULL is not supported.
 func (UnimplementedHandler) DomainBlockPull(ctx context.Context, args *DomainBlockPullArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_BLOCK_PULL")
+	return rpc.UnsupportedFrom(20, "virDomainBlockPull")
 }
 
 // DomainMigrateGetMaxSpeed answers that REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED is not supported.
 func (UnimplementedHandler) DomainMigrateGetMaxSpeed(ctx context.Context, args *DomainMigrateGetMaxSpeedArgs) (*DomainMigrateGetMaxSpeedRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigrateGetMaxSpeed")
 }
 
 // DomainBlockStatsFlags answers that REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS is not supported.
 func (UnimplementedHandler) DomainBlockStatsFlags(ctx context.Context, args *DomainBlockStatsFlagsArgs) (*DomainBlockStatsFlagsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainBlockStatsFlags")
 }
 
 // DomainSnapshotGetParent answers that REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT is not supported.
 func (UnimplementedHandler) DomainSnapshotGetParent(ctx context.Context, args *DomainSnapshotGetParentArgs) (*DomainSnapshotGetParentRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT")
+	return nil, rpc.UnsupportedFrom(35, "virDomainSnapshotGetParent")
 }
 
 // DomainReset answers that REMOTE_PROC_DOMAIN_RESET is not supported.
 func (UnimplementedHandler) DomainReset(ctx context.Context, args *DomainResetArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_RESET")
+	return rpc.UnsupportedFrom(20, "virDomainReset")
 }
 
 // DomainSnapshotNumChildren answers that REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN is not supported.
 func (UnimplementedHandler) DomainSnapshotNumChildren(ctx context.Context, args *DomainSnapshotNumChildrenArgs) (*DomainSnapshotNumChildrenRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN")
+	return nil, rpc.UnsupportedFrom(35, "virDomainSnapshotNumChildren")
 }
 
 // DomainSnapshotListChildrenNames answers that REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES is not supported.
 func (UnimplementedHandler) DomainSnapshotListChildrenNames(ctx context.Context, args *DomainSnapshotListChildrenNamesArgs) (*DomainSnapshotListChildrenNamesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES")
+	return nil, rpc.UnsupportedFrom(35, "virDomainSnapshotListChildrenNames")
 }
 
 // DomainOpenGraphics answers that REMOTE_PROC_DOMAIN_OPEN_GRAPHICS is not supported.
 func (UnimplementedHandler) DomainOpenGraphics(ctx context.Context, args *DomainOpenGraphicsArgs, file *os.File) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_OPEN_GRAPHICS")
+	return rpc.UnsupportedFrom(20, "virDomainOpenGraphics")
 }
 
 // NodeSuspendForDuration answers that REMOTE_PROC_NODE_SUSPEND_FOR_DURATION is not supported.
 func (UnimplementedHandler) NodeSuspendForDuration(ctx context.Context, args *NodeSuspendForDurationArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NODE_SUSPEND_FOR_DURATION")
+	return rpc.UnsupportedFrom(20, "virNodeSuspendForDuration")
 }
 
 // DomainBlockResize answers that REMOTE_PROC_DOMAIN_BLOCK_RESIZE is not supported.
 func (UnimplementedHandler) DomainBlockResize(ctx context.Context, args *DomainBlockResizeArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_BLOCK_RESIZE")
+	return rpc.UnsupportedFrom(20, "virDomainBlockResize")
 }
 
 // DomainSetBlockIoTune answers that REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE is not supported.
 func (UnimplementedHandler) DomainSetBlockIoTune(ctx context.Context, args *DomainSetBlockIoTuneArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE")
+	return rpc.UnsupportedFrom(20, "virDomainSetBlockIoTune")
 }
 
 // DomainGetBlockIoTune answers that REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE is not supported.
 func (UnimplementedHandler) DomainGetBlockIoTune(ctx context.Context, args *DomainGetBlockIoTuneArgs) (*DomainGetBlockIoTuneRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetBlockIoTune")
 }
 
 // DomainSetNUMAParameters answers that REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS is not supported.
 func (UnimplementedHandler) DomainSetNUMAParameters(ctx context.Context, args *DomainSetNUMAParametersArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS")
+	return rpc.UnsupportedFrom(20, "virDomainSetNumaParameters")
 }
 
 // DomainGetNUMAParameters answers that REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS is not supported.
 func (UnimplementedHandler) DomainGetNUMAParameters(ctx context.Context, args *DomainGetNUMAParametersArgs) (*DomainGetNUMAParametersRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetNumaParameters")
 }
 
 // DomainSetInterfaceParameters answers that REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS is not supported.
 func (UnimplementedHandler) DomainSetInterfaceParameters(ctx context.Context, args *DomainSetInterfaceParametersArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS")
+	return rpc.UnsupportedFrom(20, "virDomainSetInterfaceParameters")
 }
 
 // DomainGetInterfaceParameters answers that REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS is not supported.
 func (UnimplementedHandler) DomainGetInterfaceParameters(ctx context.Context, args *DomainGetInterfaceParametersArgs) (*DomainGetInterfaceParametersRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetInterfaceParameters")
 }
 
 // DomainShutdownFlags answers that REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS is not supported.
 func (UnimplementedHandler) DomainShutdownFlags(ctx context.Context, args *DomainShutdownFlagsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS")
+	return rpc.UnsupportedFrom(20, "virDomainShutdownFlags")
 }
 
 // StorageVolWipePattern answers that REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN is not supported.
 func (UnimplementedHandler) StorageVolWipePattern(ctx context.Context, args *StorageVolWipePatternArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN")
+	return rpc.UnsupportedFrom(18, "virStorageVolWipePattern")
 }
 
 // StorageVolResize answers that REMOTE_PROC_STORAGE_VOL_RESIZE is not supported.
 func (UnimplementedHandler) StorageVolResize(ctx context.Context, args *StorageVolResizeArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_RESIZE")
+	return rpc.UnsupportedFrom(18, "virStorageVolResize")
 }
 
 // DomainPmSuspendForDuration answers that REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION is not supported.
 func (UnimplementedHandler) DomainPmSuspendForDuration(ctx context.Context, args *DomainPmSuspendForDurationArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION")
+	return rpc.UnsupportedFrom(20, "virDomainPMSuspendForDuration")
 }
 
 // DomainGetCPUStats answers that REMOTE_PROC_DOMAIN_GET_CPU_STATS is not supported.
 func (UnimplementedHandler) DomainGetCPUStats(ctx context.Context, args *DomainGetCPUStatsArgs) (*DomainGetCPUStatsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_CPU_STATS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetCPUStats")
 }
 
 // DomainGetDiskErrors answers that REMOTE_PROC_DOMAIN_GET_DISK_ERRORS is not supported.
 func (UnimplementedHandler) DomainGetDiskErrors(ctx context.Context, args *DomainGetDiskErrorsArgs) (*DomainGetDiskErrorsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_DISK_ERRORS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetDiskErrors")
 }
 
 // DomainSetMetadata answers that REMOTE_PROC_DOMAIN_SET_METADATA is not supported.
 func (UnimplementedHandler) DomainSetMetadata(ctx context.Context, args *DomainSetMetadataArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_METADATA")
+	return rpc.UnsupportedFrom(20, "virDomainSetMetadata")
 }
 
 // DomainGetMetadata answers that REMOTE_PROC_DOMAIN_GET_METADATA is not supported.
 func (UnimplementedHandler) DomainGetMetadata(ctx context.Context, args *DomainGetMetadataArgs) (*DomainGetMetadataRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_METADATA")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetMetadata")
 }
 
 // DomainBlockRebase answers that REMOTE_PROC_DOMAIN_BLOCK_REBASE is not supported.
 func (UnimplementedHandler) DomainBlockRebase(ctx context.Context, args *DomainBlockRebaseArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_BLOCK_REBASE")
+	return rpc.UnsupportedFrom(20, "virDomainBlockRebase")
 }
 
 // DomainPmWakeup answers that REMOTE_PROC_DOMAIN_PM_WAKEUP is not supported.
 func (UnimplementedHandler) DomainPmWakeup(ctx context.Context, args *DomainPmWakeupArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_PM_WAKEUP")
+	return rpc.UnsupportedFrom(20, "virDomainPMWakeup")
 }
 
 // DomainSnapshotIsCurrent answers that REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT is not supported.
 func (UnimplementedHandler) DomainSnapshotIsCurrent(ctx context.Context, args *DomainSnapshotIsCurrentArgs) (*DomainSnapshotIsCurrentRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT")
+	return nil, rpc.UnsupportedFrom(35, "virDomainSnapshotIsCurrent")
 }
 
 // DomainSnapshotHasMetadata answers that REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA is not supported.
 func (UnimplementedHandler) DomainSnapshotHasMetadata(ctx context.Context, args *DomainSnapshotHasMetadataArgs) (*DomainSnapshotHasMetadataRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA")
+	return nil, rpc.UnsupportedFrom(35, "virDomainSnapshotHasMetadata")
 }
 
 // ConnectListAllDomains answers that REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS is not supported.
 func (UnimplementedHandler) ConnectListAllDomains(ctx context.Context, args *ConnectListAllDomainsArgs) (*ConnectListAllDomainsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS")
+	return nil, rpc.UnsupportedFrom(20, "virConnectListAllDomains")
 }
 
 // DomainListAllSnapshots answers that REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS is not supported.
 func (UnimplementedHandler) DomainListAllSnapshots(ctx context.Context, args *DomainListAllSnapshotsArgs) (*DomainListAllSnapshotsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS")
+	return nil, rpc.UnsupportedFrom(35, "virDomainListAllSnapshots")
 }
 
 // DomainSnapshotListAllChildren answers that REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN is not supported.
 func (UnimplementedHandler) DomainSnapshotListAllChildren(ctx context.Context, args *DomainSnapshotListAllChildrenArgs) (*DomainSnapshotListAllChildrenRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN")
+	return nil, rpc.UnsupportedFrom(35, "virDomainSnapshotListAllChildren")
 }
 
 // DomainGetHostname answers that REMOTE_PROC_DOMAIN_GET_HOSTNAME is not supported.
 func (UnimplementedHandler) DomainGetHostname(ctx context.Context, args *DomainGetHostnameArgs) (*DomainGetHostnameRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_HOSTNAME")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetHostname")
 }
 
 // DomainGetSecurityLabelList answers that REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST is not supported.
 func (UnimplementedHandler) DomainGetSecurityLabelList(ctx context.Context, args *DomainGetSecurityLabelListArgs) (*DomainGetSecurityLabelListRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetSecurityLabelList")
 }
 
 // DomainPinEmulator answers that REMOTE_PROC_DOMAIN_PIN_EMULATOR is not supported.
 func (UnimplementedHandler) DomainPinEmulator(ctx context.Context, args *DomainPinEmulatorArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_PIN_EMULATOR")
+	return rpc.UnsupportedFrom(20, "virDomainPinEmulator")
 }
 
 // DomainGetEmulatorPinInfo answers that REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO is not supported.
 func (UnimplementedHandler) DomainGetEmulatorPinInfo(ctx context.Context, args *DomainGetEmulatorPinInfoArgs) (*DomainGetEmulatorPinInfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetEmulatorPinInfo")
 }
 
 // ConnectListAllStoragePools answers that REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS is not supported.
 func (UnimplementedHandler) ConnectListAllStoragePools(ctx context.Context, args *ConnectListAllStoragePoolsArgs) (*ConnectListAllStoragePoolsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS")
+	return nil, rpc.UnsupportedFrom(18, "virConnectListAllStoragePools")
 }
 
 // StoragePoolListAllVolumes answers that REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES is not supported.
 func (UnimplementedHandler) StoragePoolListAllVolumes(ctx context.Context, args *StoragePoolListAllVolumesArgs) (*StoragePoolListAllVolumesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES")
+	return nil, rpc.UnsupportedFrom(18, "virStoragePoolListAllVolumes")
 }
 
 // ConnectListAllNetworks answers that REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS is not supported.
 func (UnimplementedHandler) ConnectListAllNetworks(ctx context.Context, args *ConnectListAllNetworksArgs) (*ConnectListAllNetworksRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS")
+	return nil, rpc.UnsupportedFrom(19, "virConnectListAllNetworks")
 }
 
 // ConnectListAllInterfaces answers that REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES is not supported.
 func (UnimplementedHandler) ConnectListAllInterfaces(ctx context.Context, args *ConnectListAllInterfacesArgs) (*ConnectListAllInterfacesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES")
+	return nil, rpc.UnsupportedFrom(26, "virConnectListAllInterfaces")
 }
 
 // ConnectListAllNodeDevices answers that REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES is not supported.
 func (UnimplementedHandler) ConnectListAllNodeDevices(ctx context.Context, args *ConnectListAllNodeDevicesArgs) (*ConnectListAllNodeDevicesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES")
+	return nil, rpc.UnsupportedFrom(22, "virConnectListAllNodeDevices")
 }
 
 // ConnectListAllNwfilters answers that REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS is not supported.
 func (UnimplementedHandler) ConnectListAllNwfilters(ctx context.Context, args *ConnectListAllNwfiltersArgs) (*ConnectListAllNwfiltersRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS")
+	return nil, rpc.UnsupportedFrom(33, "virConnectListAllNWFilters")
 }
 
 // ConnectListAllSecrets answers that REMOTE_PROC_CONNECT_LIST_ALL_SECRETS is not supported.
 func (UnimplementedHandler) ConnectListAllSecrets(ctx context.Context, args *ConnectListAllSecretsArgs) (*ConnectListAllSecretsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_ALL_SECRETS")
+	return nil, rpc.UnsupportedFrom(30, "virConnectListAllSecrets")
 }
 
 // NodeSetMemoryParameters answers that REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS is not supported.
 func (UnimplementedHandler) NodeSetMemoryParameters(ctx context.Context, args *NodeSetMemoryParametersArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS")
+	return rpc.UnsupportedFrom(20, "virNodeSetMemoryParameters")
 }
 
 // NodeGetMemoryParameters answers that REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS is not supported.
 func (UnimplementedHandler) NodeGetMemoryParameters(ctx context.Context, args *NodeGetMemoryParametersArgs) (*NodeGetMemoryParametersRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS")
+	return nil, rpc.UnsupportedFrom(20, "virNodeGetMemoryParameters")
 }
 
 // DomainBlockCommit answers that REMOTE_PROC_DOMAIN_BLOCK_COMMIT is not supported.
 func (UnimplementedHandler) DomainBlockCommit(ctx context.Context, args *DomainBlockCommitArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_BLOCK_COMMIT")
+	return rpc.UnsupportedFrom(20, "virDomainBlockCommit")
 }
 
 // NetworkUpdate answers that REMOTE_PROC_NETWORK_UPDATE is not supported.
 func (UnimplementedHandler) NetworkUpdate(ctx context.Context, args *NetworkUpdateArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NETWORK_UPDATE")
+	return rpc.UnsupportedFrom(19, "virNetworkUpdate")
 }
 
 // NodeGetCPUMap answers that REMOTE_PROC_NODE_GET_CPU_MAP is not supported.
 func (UnimplementedHandler) NodeGetCPUMap(ctx context.Context, args *NodeGetCPUMapArgs) (*NodeGetCPUMapRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_GET_CPU_MAP")
+	return nil, rpc.UnsupportedFrom(20, "virNodeGetCPUMap")
 }
 
 // DomainFstrim answers that REMOTE_PROC_DOMAIN_FSTRIM is not supported.
 func (UnimplementedHandler) DomainFstrim(ctx context.Context, args *DomainFstrimArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_FSTRIM")
+	return rpc.UnsupportedFrom(20, "virDomainFSTrim")
 }
 
 // DomainSendProcessSignal answers that REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL is not supported.
 func (UnimplementedHandler) DomainSendProcessSignal(ctx context.Context, args *DomainSendProcessSignalArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL")
+	return rpc.UnsupportedFrom(20, "virDomainSendProcessSignal")
 }
 
 // DomainOpenChannel answers that REMOTE_PROC_DOMAIN_OPEN_CHANNEL is not supported.
 func (UnimplementedHandler) DomainOpenChannel(ctx context.Context, args *DomainOpenChannelArgs, stream rpc.Stream) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_OPEN_CHANNEL")
+	return rpc.UnsupportedFrom(20, "virDomainOpenChannel")
 }
 
 // NodeDeviceLookupSCSIHostByWwn answers that REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN is not supported.
 func (UnimplementedHandler) NodeDeviceLookupSCSIHostByWwn(ctx context.Context, args *NodeDeviceLookupSCSIHostByWwnArgs) (*NodeDeviceLookupSCSIHostByWwnRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN")
+	return nil, rpc.UnsupportedFrom(22, "virNodeDeviceLookupSCSIHostByWWN")
 }
 
 // DomainGetJobStats answers that REMOTE_PROC_DOMAIN_GET_JOB_STATS is not supported.
 func (UnimplementedHandler) DomainGetJobStats(ctx context.Context, args *DomainGetJobStatsArgs) (*DomainGetJobStatsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_JOB_STATS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetJobStats")
 }
 
 // DomainMigrateGetCompressionCache answers that REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE is not supported.
 func (UnimplementedHandler) DomainMigrateGetCompressionCache(ctx context.Context, args *DomainMigrateGetCompressionCacheArgs) (*DomainMigrateGetCompressionCacheRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigrateGetCompressionCache")
 }
 
 // DomainMigrateSetCompressionCache answers that REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE is not supported.
 func (UnimplementedHandler) DomainMigrateSetCompressionCache(ctx context.Context, args *DomainMigrateSetCompressionCacheArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE")
+	return rpc.UnsupportedFrom(20, "virDomainMigrateSetCompressionCache")
 }
 
 // NodeDeviceDetachFlags answers that REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS is not supported.
 func (UnimplementedHandler) NodeDeviceDetachFlags(ctx context.Context, args *NodeDeviceDetachFlagsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS")
+	return rpc.UnsupportedFrom(22, "virNodeDeviceDetachFlags")
 }
 
 // DomainMigrateBegin3Params answers that REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS is not supported.
 func (UnimplementedHandler) DomainMigrateBegin3Params(ctx context.Context, args *DomainMigrateBegin3ParamsArgs) (*DomainMigrateBegin3ParamsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigrateBegin3Params")
 }
 
 // DomainMigratePrepare3Params answers that REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS is not supported.
 func (UnimplementedHandler) DomainMigratePrepare3Params(ctx context.Context, args *DomainMigratePrepare3ParamsArgs) (*DomainMigratePrepare3ParamsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigratePrepare3Params")
 }
 
 // DomainMigratePrepareTunnel3Params answers that REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS is not supported.
 func (UnimplementedHandler) DomainMigratePrepareTunnel3Params(ctx context.Context, args *DomainMigratePrepareTunnel3ParamsArgs) (*DomainMigratePrepareTunnel3ParamsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigratePrepareTunnel3Params")
 }
 
 // DomainMigratePerform3Params answers that REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS is not supported.
 func (UnimplementedHandler) DomainMigratePerform3Params(ctx context.Context, args *DomainMigratePerform3ParamsArgs) (*DomainMigratePerform3ParamsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigratePerform3Params")
 }
 
 // DomainMigrateFinish3Params answers that REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS is not supported.
 func (UnimplementedHandler) DomainMigrateFinish3Params(ctx context.Context, args *DomainMigrateFinish3ParamsArgs) (*DomainMigrateFinish3ParamsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigrateFinish3Params")
 }
 
 // DomainMigrateConfirm3Params answers that REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS is not supported.
 func (UnimplementedHandler) DomainMigrateConfirm3Params(ctx context.Context, args *DomainMigrateConfirm3ParamsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS")
+	return rpc.UnsupportedFrom(20, "virDomainMigrateConfirm3Params")
 }
 
 // DomainSetMemoryStatsPeriod answers that REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD is not supported.
 func (UnimplementedHandler) DomainSetMemoryStatsPeriod(ctx context.Context, args *DomainSetMemoryStatsPeriodArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD")
+	return rpc.UnsupportedFrom(20, "virDomainSetMemoryStatsPeriod")
 }
 
 // DomainCreateXMLWithFiles answers that REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES is not supported.
 func (UnimplementedHandler) DomainCreateXMLWithFiles(ctx context.Context, args *DomainCreateXMLWithFilesArgs, files []*os.File) (*DomainCreateXMLWithFilesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES")
+	return nil, rpc.UnsupportedFrom(20, "virDomainCreateXMLWithFiles")
 }
 
 // DomainCreateWithFiles answers that REMOTE_PROC_DOMAIN_CREATE_WITH_FILES is not supported.
 func (UnimplementedHandler) DomainCreateWithFiles(ctx context.Context, args *DomainCreateWithFilesArgs, files []*os.File) (*DomainCreateWithFilesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_CREATE_WITH_FILES")
+	return nil, rpc.UnsupportedFrom(20, "virDomainCreateWithFiles")
 }
 
 // ConnectGetCPUModelNames answers that REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES is not supported.
 func (UnimplementedHandler) ConnectGetCPUModelNames(ctx context.Context, args *ConnectGetCPUModelNamesArgs) (*ConnectGetCPUModelNamesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES")
+	return nil, rpc.UnsupportedFrom(20, "virConnectGetCPUModelNames")
 }
 
 // ConnectNetworkEventRegisterAny answers that REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY is not supported.
 func (UnimplementedHandler) ConnectNetworkEventRegisterAny(ctx context.Context, args *ConnectNetworkEventRegisterAnyArgs) (*ConnectNetworkEventRegisterAnyRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY")
+	return nil, rpc.UnsupportedFrom(19, "virConnectNetworkEventRegisterAny")
 }
 
 // ConnectNetworkEventDeregisterAny answers that REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY is not supported.
 func (UnimplementedHandler) ConnectNetworkEventDeregisterAny(ctx context.Context, args *ConnectNetworkEventDeregisterAnyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY")
+	return rpc.UnsupportedFrom(19, "virConnectNetworkEventDeregisterAny")
 }
 
 // ConnectDomainEventCallbackRegisterAny answers that REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY is not supported.
 func (UnimplementedHandler) ConnectDomainEventCallbackRegisterAny(ctx context.Context, args *ConnectDomainEventCallbackRegisterAnyArgs) (*ConnectDomainEventCallbackRegisterAnyRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY")
+	return nil, rpc.UnsupportedFrom(20, "virConnectDomainEventRegisterAny")
 }
 
 // ConnectDomainEventCallbackDeregisterAny answers that REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY is not supported.
 func (UnimplementedHandler) ConnectDomainEventCallbackDeregisterAny(ctx context.Context, args *ConnectDomainEventCallbackDeregisterAnyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY")
+	return rpc.UnsupportedFrom(20, "virConnectDomainEventDeregisterAny")
 }
 
 // DomainCoreDumpWithFormat answers that REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT is not supported.
 func (UnimplementedHandler) DomainCoreDumpWithFormat(ctx context.Context, args *DomainCoreDumpWithFormatArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT")
+	return rpc.UnsupportedFrom(20, "virDomainCoreDumpWithFormat")
 }
 
 // DomainFsfreeze answers that REMOTE_PROC_DOMAIN_FSFREEZE is not supported.
 func (UnimplementedHandler) DomainFsfreeze(ctx context.Context, args *DomainFsfreezeArgs) (*DomainFsfreezeRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_FSFREEZE")
+	return nil, rpc.UnsupportedFrom(20, "virDomainFSFreeze")
 }
 
 // DomainFsthaw answers that REMOTE_PROC_DOMAIN_FSTHAW is not supported.
 func (UnimplementedHandler) DomainFsthaw(ctx context.Context, args *DomainFsthawArgs) (*DomainFsthawRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_FSTHAW")
+	return nil, rpc.UnsupportedFrom(20, "virDomainFSThaw")
 }
 
 // DomainGetTime answers that REMOTE_PROC_DOMAIN_GET_TIME is not supported.
 func (UnimplementedHandler) DomainGetTime(ctx context.Context, args *DomainGetTimeArgs) (*DomainGetTimeRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_TIME")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetTime")
 }
 
 // DomainSetTime answers that REMOTE_PROC_DOMAIN_SET_TIME is not supported.
 func (UnimplementedHandler) DomainSetTime(ctx context.Context, args *DomainSetTimeArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_TIME")
+	return rpc.UnsupportedFrom(20, "virDomainSetTime")
 }
 
 // NodeGetFreePages answers that REMOTE_PROC_NODE_GET_FREE_PAGES is not supported.
 func (UnimplementedHandler) NodeGetFreePages(ctx context.Context, args *NodeGetFreePagesArgs) (*NodeGetFreePagesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_GET_FREE_PAGES")
+	return nil, rpc.UnsupportedFrom(20, "virNodeGetFreePages")
 }
 
 // NetworkGetDHCPLeases answers that REMOTE_PROC_NETWORK_GET_DHCP_LEASES is not supported.
 func (UnimplementedHandler) NetworkGetDHCPLeases(ctx context.Context, args *NetworkGetDHCPLeasesArgs) (*NetworkGetDHCPLeasesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_GET_DHCP_LEASES")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkGetDHCPLeases")
 }
 
 // ConnectGetDomainCapabilities answers that REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES is not supported.
 func (UnimplementedHandler) ConnectGetDomainCapabilities(ctx context.Context, args *ConnectGetDomainCapabilitiesArgs) (*ConnectGetDomainCapabilitiesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES")
+	return nil, rpc.UnsupportedFrom(20, "virConnectGetDomainCapabilities")
 }
 
 // DomainOpenGraphicsFD answers that REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD is not supported.
 func (UnimplementedHandler) DomainOpenGraphicsFD(ctx context.Context, args *DomainOpenGraphicsFDArgs) (*os.File, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD")
+	return nil, rpc.UnsupportedFrom(20, "virDomainOpenGraphicsFD")
 }
 
 // ConnectGetAllDomainStats answers that REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS is not supported.
 func (UnimplementedHandler) ConnectGetAllDomainStats(ctx context.Context, args *ConnectGetAllDomainStatsArgs) (*ConnectGetAllDomainStatsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS")
+	return nil, rpc.UnsupportedFrom(20, "virConnectGetAllDomainStats")
 }
 
 // DomainBlockCopy answers that REMOTE_PROC_DOMAIN_BLOCK_COPY is not supported.
 func (UnimplementedHandler) DomainBlockCopy(ctx context.Context, args *DomainBlockCopyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_BLOCK_COPY")
+	return rpc.UnsupportedFrom(20, "virDomainBlockCopy")
 }
 
 // NodeAllocPages answers that REMOTE_PROC_NODE_ALLOC_PAGES is not supported.
 func (UnimplementedHandler) NodeAllocPages(ctx context.Context, args *NodeAllocPagesArgs) (*NodeAllocPagesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_ALLOC_PAGES")
+	return nil, rpc.UnsupportedFrom(20, "virNodeAllocPages")
 }
 
 // DomainGetFsinfo answers that REMOTE_PROC_DOMAIN_GET_FSINFO is not supported.
 func (UnimplementedHandler) DomainGetFsinfo(ctx context.Context, args *DomainGetFsinfoArgs) (*DomainGetFsinfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_FSINFO")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetFSInfo")
 }
 
 // DomainDefineXMLFlags answers that REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS is not supported.
 func (UnimplementedHandler) DomainDefineXMLFlags(ctx context.Context, args *DomainDefineXMLFlagsArgs) (*DomainDefineXMLFlagsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainDefineXMLFlags")
 }
 
 // DomainGetIOThreadInfo answers that REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO is not supported.
 func (UnimplementedHandler) DomainGetIOThreadInfo(ctx context.Context, args *DomainGetIOThreadInfoArgs) (*DomainGetIOThreadInfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetIOThreadInfo")
 }
 
 // DomainPinIOThread answers that REMOTE_PROC_DOMAIN_PIN_IOTHREAD is not supported.
 func (UnimplementedHandler) DomainPinIOThread(ctx context.Context, args *DomainPinIOThreadArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_PIN_IOTHREAD")
+	return rpc.UnsupportedFrom(20, "virDomainPinIOThread")
 }
 
 // DomainInterfaceAddresses answers that REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES is not supported.
 func (UnimplementedHandler) DomainInterfaceAddresses(ctx context.Context, args *DomainInterfaceAddressesArgs) (*DomainInterfaceAddressesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES")
+	return nil, rpc.UnsupportedFrom(20, "virDomainInterfaceAddresses")
 }
 
 // DomainAddIOThread answers that REMOTE_PROC_DOMAIN_ADD_IOTHREAD is not supported.
 func (UnimplementedHandler) DomainAddIOThread(ctx context.Context, args *DomainAddIOThreadArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_ADD_IOTHREAD")
+	return rpc.UnsupportedFrom(20, "virDomainAddIOThread")
 }
 
 // DomainDelIOThread answers that REMOTE_PROC_DOMAIN_DEL_IOTHREAD is not supported.
 func (UnimplementedHandler) DomainDelIOThread(ctx context.Context, args *DomainDelIOThreadArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_DEL_IOTHREAD")
+	return rpc.UnsupportedFrom(20, "virDomainDelIOThread")
 }
 
 // DomainSetUserPassword answers that REMOTE_PROC_DOMAIN_SET_USER_PASSWORD is not supported.
 func (UnimplementedHandler) DomainSetUserPassword(ctx context.Context, args *DomainSetUserPasswordArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_USER_PASSWORD")
+	return rpc.UnsupportedFrom(20, "virDomainSetUserPassword")
 }
 
 // DomainRename answers that REMOTE_PROC_DOMAIN_RENAME is not supported.
 func (UnimplementedHandler) DomainRename(ctx context.Context, args *DomainRenameArgs) (*DomainRenameRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_RENAME")
+	return nil, rpc.UnsupportedFrom(20, "virDomainRename")
 }
 
 // ConnectRegisterCloseCallback answers that REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK is not supported.
 func (UnimplementedHandler) ConnectRegisterCloseCallback(ctx context.Context) error {
-	return rpc.Unsupported("REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK")
+	return rpc.UnsupportedFrom(20, "virConnectRegisterCloseCallback")
 }
 
 // ConnectUnregisterCloseCallback answers that REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK is not supported.
 func (UnimplementedHandler) ConnectUnregisterCloseCallback(ctx context.Context) error {
-	return rpc.Unsupported("REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK")
+	return rpc.UnsupportedFrom(20, "virConnectUnregisterCloseCallback")
 }
 
 // DomainMigrateStartPostCopy answers that REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY is not supported.
 func (UnimplementedHandler) DomainMigrateStartPostCopy(ctx context.Context, args *DomainMigrateStartPostCopyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY")
+	return rpc.UnsupportedFrom(20, "virDomainMigrateStartPostCopy")
 }
 
 // DomainGetPerfEvents answers that REMOTE_PROC_DOMAIN_GET_PERF_EVENTS is not supported.
 func (UnimplementedHandler) DomainGetPerfEvents(ctx context.Context, args *DomainGetPerfEventsArgs) (*DomainGetPerfEventsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_PERF_EVENTS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetPerfEvents")
 }
 
 // DomainSetPerfEvents answers that REMOTE_PROC_DOMAIN_SET_PERF_EVENTS is not supported.
 func (UnimplementedHandler) DomainSetPerfEvents(ctx context.Context, args *DomainSetPerfEventsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_PERF_EVENTS")
+	return rpc.UnsupportedFrom(20, "virDomainSetPerfEvents")
 }
 
 // ConnectStoragePoolEventRegisterAny answers that REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY is not supported.
 func (UnimplementedHandler) ConnectStoragePoolEventRegisterAny(ctx context.Context, args *ConnectStoragePoolEventRegisterAnyArgs) (*ConnectStoragePoolEventRegisterAnyRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY")
+	return nil, rpc.UnsupportedFrom(18, "virConnectStoragePoolEventRegisterAny")
 }
 
 // ConnectStoragePoolEventDeregisterAny answers that REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY is not supported.
 func (UnimplementedHandler) ConnectStoragePoolEventDeregisterAny(ctx context.Context, args *ConnectStoragePoolEventDeregisterAnyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY")
+	return rpc.UnsupportedFrom(18, "virConnectStoragePoolEventDeregisterAny")
 }
 
 // DomainGetGuestVCPUs answers that REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS is not supported.
 func (UnimplementedHandler) DomainGetGuestVCPUs(ctx context.Context, args *DomainGetGuestVCPUsArgs) (*DomainGetGuestVCPUsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetGuestVcpus")
 }
 
 // DomainSetGuestVCPUs answers that REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS is not supported.
 func (UnimplementedHandler) DomainSetGuestVCPUs(ctx context.Context, args *DomainSetGuestVCPUsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS")
+	return rpc.UnsupportedFrom(20, "virDomainSetGuestVcpus")
 }
 
 // ConnectNodeDeviceEventRegisterAny answers that REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY is not supported.
 func (UnimplementedHandler) ConnectNodeDeviceEventRegisterAny(ctx context.Context, args *ConnectNodeDeviceEventRegisterAnyArgs) (*ConnectNodeDeviceEventRegisterAnyRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY")
+	return nil, rpc.UnsupportedFrom(22, "virConnectNodeDeviceEventRegisterAny")
 }
 
 // ConnectNodeDeviceEventDeregisterAny answers that REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY is not supported.
 func (UnimplementedHandler) ConnectNodeDeviceEventDeregisterAny(ctx context.Context, args *ConnectNodeDeviceEventDeregisterAnyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY")
+	return rpc.UnsupportedFrom(22, "virConnectNodeDeviceEventDeregisterAny")
 }
 
 // StorageVolGetInfoFlags answers that REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS is not supported.
 func (UnimplementedHandler) StorageVolGetInfoFlags(ctx context.Context, args *StorageVolGetInfoFlagsArgs) (*StorageVolGetInfoFlagsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS")
+	return nil, rpc.UnsupportedFrom(18, "virStorageVolGetInfoFlags")
 }
 
 // ConnectSecretEventRegisterAny answers that REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY is not supported.
 func (UnimplementedHandler) ConnectSecretEventRegisterAny(ctx context.Context, args *ConnectSecretEventRegisterAnyArgs) (*ConnectSecretEventRegisterAnyRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY")
+	return nil, rpc.UnsupportedFrom(30, "virConnectSecretEventRegisterAny")
 }
 
 // ConnectSecretEventDeregisterAny answers that REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY is not supported.
 func (UnimplementedHandler) ConnectSecretEventDeregisterAny(ctx context.Context, args *ConnectSecretEventDeregisterAnyArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY")
+	return rpc.UnsupportedFrom(30, "virConnectSecretEventDeregisterAny")
 }
 
 // DomainSetVCPU answers that REMOTE_PROC_DOMAIN_SET_VCPU is not supported.
 func (UnimplementedHandler) DomainSetVCPU(ctx context.Context, args *DomainSetVCPUArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_VCPU")
+	return rpc.UnsupportedFrom(20, "virDomainSetVcpu")
 }
 
 // DomainSetBlockThreshold answers that REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD is not supported.
 func (UnimplementedHandler) DomainSetBlockThreshold(ctx context.Context, args *DomainSetBlockThresholdArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD")
+	return rpc.UnsupportedFrom(20, "virDomainSetBlockThreshold")
 }
 
 // DomainMigrateGetMaxDowntime answers that REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME is not supported.
 func (UnimplementedHandler) DomainMigrateGetMaxDowntime(ctx context.Context, args *DomainMigrateGetMaxDowntimeArgs) (*DomainMigrateGetMaxDowntimeRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME")
+	return nil, rpc.UnsupportedFrom(20, "virDomainMigrateGetMaxDowntime")
 }
 
 // DomainManagedSaveGetXMLDesc answers that REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC is not supported.
 func (UnimplementedHandler) DomainManagedSaveGetXMLDesc(ctx context.Context, args *DomainManagedSaveGetXMLDescArgs) (*DomainManagedSaveGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(20, "virDomainManagedSaveGetXMLDesc")
 }
 
 // DomainManagedSaveDefineXML answers that REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML is not supported.
 func (UnimplementedHandler) DomainManagedSaveDefineXML(ctx context.Context, args *DomainManagedSaveDefineXMLArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML")
+	return rpc.UnsupportedFrom(20, "virDomainManagedSaveDefineXML")
 }
 
 // DomainSetLifecycleAction answers that REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION is not supported.
 func (UnimplementedHandler) DomainSetLifecycleAction(ctx context.Context, args *DomainSetLifecycleActionArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION")
+	return rpc.UnsupportedFrom(20, "virDomainSetLifecycleAction")
 }
 
 // StoragePoolLookupByTargetPath answers that REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH is not supported.
 func (UnimplementedHandler) StoragePoolLookupByTargetPath(ctx context.Context, args *StoragePoolLookupByTargetPathArgs) (*StoragePoolLookupByTargetPathRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH")
+	return nil, rpc.UnsupportedFrom(18, "virStoragePoolLookupByTargetPath")
 }
 
 // DomainDetachDeviceAlias answers that REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS is not supported.
 func (UnimplementedHandler) DomainDetachDeviceAlias(ctx context.Context, args *DomainDetachDeviceAliasArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS")
+	return rpc.UnsupportedFrom(20, "virDomainDetachDeviceAlias")
 }
 
 // ConnectCompareHypervisorCPU answers that REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU is not supported.
 func (UnimplementedHandler) ConnectCompareHypervisorCPU(ctx context.Context, args *ConnectCompareHypervisorCPUArgs) (*ConnectCompareHypervisorCPURet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU")
+	return nil, rpc.UnsupportedFrom(20, "virConnectCompareHypervisorCPU")
 }
 
 // ConnectBaselineHypervisorCPU answers that REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU is not supported.
 func (UnimplementedHandler) ConnectBaselineHypervisorCPU(ctx context.Context, args *ConnectBaselineHypervisorCPUArgs) (*ConnectBaselineHypervisorCPURet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU")
+	return nil, rpc.UnsupportedFrom(20, "virConnectBaselineHypervisorCPU")
 }
 
 // NodeGetSevInfo answers that REMOTE_PROC_NODE_GET_SEV_INFO is not supported.
 func (UnimplementedHandler) NodeGetSevInfo(ctx context.Context, args *NodeGetSevInfoArgs) (*NodeGetSevInfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_GET_SEV_INFO")
+	return nil, rpc.UnsupportedFrom(20, "virNodeGetSEVInfo")
 }
 
 // DomainGetLaunchSecurityInfo answers that REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO is not supported.
 func (UnimplementedHandler) DomainGetLaunchSecurityInfo(ctx context.Context, args *DomainGetLaunchSecurityInfoArgs) (*DomainGetLaunchSecurityInfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetLaunchSecurityInfo")
 }
 
 // NWFilterBindingLookupByPortDev answers that REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV is not supported.
 func (UnimplementedHandler) NWFilterBindingLookupByPortDev(ctx context.Context, args *NWFilterBindingLookupByPortDevArgs) (*NWFilterBindingLookupByPortDevRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV")
+	return nil, rpc.UnsupportedFrom(33, "virNWFilterBindingLookupByPortDev")
 }
 
 // NWFilterBindingGetXMLDesc answers that REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC is not supported.
 func (UnimplementedHandler) NWFilterBindingGetXMLDesc(ctx context.Context, args *NWFilterBindingGetXMLDescArgs) (*NWFilterBindingGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(33, "virNWFilterBindingGetXMLDesc")
 }
 
 // NWFilterBindingCreateXML answers that REMOTE_PROC_NWFILTER_BINDING_CREATE_XML is not supported.
 func (UnimplementedHandler) NWFilterBindingCreateXML(ctx context.Context, args *NWFilterBindingCreateXMLArgs) (*NWFilterBindingCreateXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NWFILTER_BINDING_CREATE_XML")
+	return nil, rpc.UnsupportedFrom(33, "virNWFilterBindingCreateXML")
 }
 
 // NWFilterBindingDelete answers that REMOTE_PROC_NWFILTER_BINDING_DELETE is not supported.
 func (UnimplementedHandler) NWFilterBindingDelete(ctx context.Context, args *NWFilterBindingDeleteArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NWFILTER_BINDING_DELETE")
+	return rpc.UnsupportedFrom(33, "virNWFilterBindingDelete")
 }
 
 // ConnectListAllNWFilterBindings answers that REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS is not supported.
 func (UnimplementedHandler) ConnectListAllNWFilterBindings(ctx context.Context, args *ConnectListAllNWFilterBindingsArgs) (*ConnectListAllNWFilterBindingsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS")
+	return nil, rpc.UnsupportedFrom(33, "virConnectListAllNWFilterBindings")
 }
 
 // DomainSetIOThreadParams answers that REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS is not supported.
 func (UnimplementedHandler) DomainSetIOThreadParams(ctx context.Context, args *DomainSetIOThreadParamsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS")
+	return rpc.UnsupportedFrom(20, "virDomainSetIOThreadParams")
 }
 
 // ConnectGetStoragePoolCapabilities answers that REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES is not supported.
 func (UnimplementedHandler) ConnectGetStoragePoolCapabilities(ctx context.Context, args *ConnectGetStoragePoolCapabilitiesArgs) (*ConnectGetStoragePoolCapabilitiesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES")
+	return nil, rpc.UnsupportedFrom(18, "virConnectGetStoragePoolCapabilities")
 }
 
 // NetworkListAllPorts answers that REMOTE_PROC_NETWORK_LIST_ALL_PORTS is not supported.
 func (UnimplementedHandler) NetworkListAllPorts(ctx context.Context, args *NetworkListAllPortsArgs) (*NetworkListAllPortsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_LIST_ALL_PORTS")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkListAllPorts")
 }
 
 // NetworkPortLookupByUUID answers that REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID is not supported.
 func (UnimplementedHandler) NetworkPortLookupByUUID(ctx context.Context, args *NetworkPortLookupByUUIDArgs) (*NetworkPortLookupByUUIDRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkPortLookupByUUID")
 }
 
 // NetworkPortCreateXML answers that REMOTE_PROC_NETWORK_PORT_CREATE_XML is not supported.
 func (UnimplementedHandler) NetworkPortCreateXML(ctx context.Context, args *NetworkPortCreateXMLArgs) (*NetworkPortCreateXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_PORT_CREATE_XML")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkPortCreateXML")
 }
 
 // NetworkPortGetParameters answers that REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS is not supported.
 func (UnimplementedHandler) NetworkPortGetParameters(ctx context.Context, args *NetworkPortGetParametersArgs) (*NetworkPortGetParametersRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkPortGetParameters")
 }
 
 // NetworkPortSetParameters answers that REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS is not supported.
 func (UnimplementedHandler) NetworkPortSetParameters(ctx context.Context, args *NetworkPortSetParametersArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS")
+	return rpc.UnsupportedFrom(19, "virNetworkPortSetParameters")
 }
 
 // NetworkPortGetXMLDesc answers that REMOTE_PROC_NETWORK_PORT_GET_XML_DESC is not supported.
 func (UnimplementedHandler) NetworkPortGetXMLDesc(ctx context.Context, args *NetworkPortGetXMLDescArgs) (*NetworkPortGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_PORT_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkPortGetXMLDesc")
 }
 
 // NetworkPortDelete answers that REMOTE_PROC_NETWORK_PORT_DELETE is not supported.
 func (UnimplementedHandler) NetworkPortDelete(ctx context.Context, args *NetworkPortDeleteArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NETWORK_PORT_DELETE")
+	return rpc.UnsupportedFrom(19, "virNetworkPortDelete")
 }
 
 // DomainCheckpointCreateXML answers that REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML is not supported.
 func (UnimplementedHandler) DomainCheckpointCreateXML(ctx context.Context, args *DomainCheckpointCreateXMLArgs) (*DomainCheckpointCreateXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML")
+	return nil, rpc.UnsupportedFrom(69, "virDomainCheckpointCreateXML")
 }
 
 // DomainCheckpointGetXMLDesc answers that REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC is not supported.
 func (UnimplementedHandler) DomainCheckpointGetXMLDesc(ctx context.Context, args *DomainCheckpointGetXMLDescArgs) (*DomainCheckpointGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(69, "virDomainCheckpointGetXMLDesc")
 }
 
 // DomainListAllCheckpoints answers that REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS is not supported.
 func (UnimplementedHandler) DomainListAllCheckpoints(ctx context.Context, args *DomainListAllCheckpointsArgs) (*DomainListAllCheckpointsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS")
+	return nil, rpc.UnsupportedFrom(69, "virDomainListAllCheckpoints")
 }
 
 // DomainCheckpointListAllChildren answers that REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN is not supported.
 func (UnimplementedHandler) DomainCheckpointListAllChildren(ctx context.Context, args *DomainCheckpointListAllChildrenArgs) (*DomainCheckpointListAllChildrenRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN")
+	return nil, rpc.UnsupportedFrom(69, "virDomainCheckpointListAllChildren")
 }
 
 // DomainCheckpointLookupByName answers that REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME is not supported.
 func (UnimplementedHandler) DomainCheckpointLookupByName(ctx context.Context, args *DomainCheckpointLookupByNameArgs) (*DomainCheckpointLookupByNameRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME")
+	return nil, rpc.UnsupportedFrom(69, "virDomainCheckpointLookupByName")
 }
 
 // DomainCheckpointGetParent answers that REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT is not supported.
 func (UnimplementedHandler) DomainCheckpointGetParent(ctx context.Context, args *DomainCheckpointGetParentArgs) (*DomainCheckpointGetParentRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT")
+	return nil, rpc.UnsupportedFrom(69, "virDomainCheckpointGetParent")
 }
 
 // DomainCheckpointDelete answers that REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE is not supported.
 func (UnimplementedHandler) DomainCheckpointDelete(ctx context.Context, args *DomainCheckpointDeleteArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE")
+	return rpc.UnsupportedFrom(69, "virDomainCheckpointDelete")
 }
 
 // DomainGetGuestInfo answers that REMOTE_PROC_DOMAIN_GET_GUEST_INFO is not supported.
 func (UnimplementedHandler) DomainGetGuestInfo(ctx context.Context, args *DomainGetGuestInfoArgs) (*DomainGetGuestInfoRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_GUEST_INFO")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetGuestInfo")
 }
 
 // ConnectSetIdentity answers that REMOTE_PROC_CONNECT_SET_IDENTITY is not supported.
 func (UnimplementedHandler) ConnectSetIdentity(ctx context.Context, args *ConnectSetIdentityArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_CONNECT_SET_IDENTITY")
+	return rpc.UnsupportedFrom(20, "virConnectSetIdentity")
 }
 
 // DomainAgentSetResponseTimeout answers that REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT is not supported.
 func (UnimplementedHandler) DomainAgentSetResponseTimeout(ctx context.Context, args *DomainAgentSetResponseTimeoutArgs) (*DomainAgentSetResponseTimeoutRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT")
+	return nil, rpc.UnsupportedFrom(20, "virDomainAgentSetResponseTimeout")
 }
 
 // DomainBackupBegin answers that REMOTE_PROC_DOMAIN_BACKUP_BEGIN is not supported.
 func (UnimplementedHandler) DomainBackupBegin(ctx context.Context, args *DomainBackupBeginArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_BACKUP_BEGIN")
+	return rpc.UnsupportedFrom(20, "virDomainBackupBegin")
 }
 
 // DomainBackupGetXMLDesc answers that REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC is not supported.
 func (UnimplementedHandler) DomainBackupGetXMLDesc(ctx context.Context, args *DomainBackupGetXMLDescArgs) (*DomainBackupGetXMLDescRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC")
+	return nil, rpc.UnsupportedFrom(20, "virDomainBackupGetXMLDesc")
 }
 
 // DomainAuthorizedSSHKeysGet answers that REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET is not supported.
 func (UnimplementedHandler) DomainAuthorizedSSHKeysGet(ctx context.Context, args *DomainAuthorizedSSHKeysGetArgs) (*DomainAuthorizedSSHKeysGetRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET")
+	return nil, rpc.UnsupportedFrom(20, "virDomainAuthorizedSSHKeysGet")
 }
 
 // DomainAuthorizedSSHKeysSet answers that REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET is not supported.
 func (UnimplementedHandler) DomainAuthorizedSSHKeysSet(ctx context.Context, args *DomainAuthorizedSSHKeysSetArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET")
+	return rpc.UnsupportedFrom(20, "virDomainAuthorizedSSHKeysSet")
 }
 
 // DomainGetMessages answers that REMOTE_PROC_DOMAIN_GET_MESSAGES is not supported.
 func (UnimplementedHandler) DomainGetMessages(ctx context.Context, args *DomainGetMessagesArgs) (*DomainGetMessagesRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_MESSAGES")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetMessages")
 }
 
 // DomainStartDirtyRateCalc answers that REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC is not supported.
 func (UnimplementedHandler) DomainStartDirtyRateCalc(ctx context.Context, args *DomainStartDirtyRateCalcArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC")
+	return rpc.UnsupportedFrom(20, "virDomainStartDirtyRateCalc")
 }
 
 // NodeDeviceDefineXML answers that REMOTE_PROC_NODE_DEVICE_DEFINE_XML is not supported.
 func (UnimplementedHandler) NodeDeviceDefineXML(ctx context.Context, args *NodeDeviceDefineXMLArgs) (*NodeDeviceDefineXMLRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_DEFINE_XML")
+	return nil, rpc.UnsupportedFrom(22, "virNodeDeviceDefineXML")
 }
 
 // NodeDeviceUndefine answers that REMOTE_PROC_NODE_DEVICE_UNDEFINE is not supported.
 func (UnimplementedHandler) NodeDeviceUndefine(ctx context.Context, args *NodeDeviceUndefineArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_UNDEFINE")
+	return rpc.UnsupportedFrom(22, "virNodeDeviceUndefine")
 }
 
 // NodeDeviceCreate answers that REMOTE_PROC_NODE_DEVICE_CREATE is not supported.
 func (UnimplementedHandler) NodeDeviceCreate(ctx context.Context, args *NodeDeviceCreateArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_CREATE")
+	return rpc.UnsupportedFrom(22, "virNodeDeviceCreate")
 }
 
 // NWFilterDefineXMLFlags answers that REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS is not supported.
 func (UnimplementedHandler) NWFilterDefineXMLFlags(ctx context.Context, args *NWFilterDefineXMLFlagsArgs) (*NWFilterDefineXMLFlagsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS")
+	return nil, rpc.UnsupportedFrom(33, "virNWFilterDefineXMLFlags")
 }
 
 // NetworkDefineXMLFlags answers that REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS is not supported.
 func (UnimplementedHandler) NetworkDefineXMLFlags(ctx context.Context, args *NetworkDefineXMLFlagsArgs) (*NetworkDefineXMLFlagsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkDefineXMLFlags")
 }
 
 // NodeDeviceGetAutostart answers that REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART is not supported.
 func (UnimplementedHandler) NodeDeviceGetAutostart(ctx context.Context, args *NodeDeviceGetAutostartArgs) (*NodeDeviceGetAutostartRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART")
+	return nil, rpc.UnsupportedFrom(22, "virNodeDeviceGetAutostart")
 }
 
 // NodeDeviceSetAutostart answers that REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART is not supported.
 func (UnimplementedHandler) NodeDeviceSetAutostart(ctx context.Context, args *NodeDeviceSetAutostartArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART")
+	return rpc.UnsupportedFrom(22, "virNodeDeviceSetAutostart")
 }
 
 // NodeDeviceIsPersistent answers that REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT is not supported.
 func (UnimplementedHandler) NodeDeviceIsPersistent(ctx context.Context, args *NodeDeviceIsPersistentArgs) (*NodeDeviceIsPersistentRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT")
+	return nil, rpc.UnsupportedFrom(22, "virNodeDeviceIsPersistent")
 }
 
 // NodeDeviceIsActive answers that REMOTE_PROC_NODE_DEVICE_IS_ACTIVE is not supported.
 func (UnimplementedHandler) NodeDeviceIsActive(ctx context.Context, args *NodeDeviceIsActiveArgs) (*NodeDeviceIsActiveRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_IS_ACTIVE")
+	return nil, rpc.UnsupportedFrom(22, "virNodeDeviceIsActive")
 }
 
 // NetworkCreateXMLFlags answers that REMOTE_PROC_NETWORK_CREATE_XML_FLAGS is not supported.
 func (UnimplementedHandler) NetworkCreateXMLFlags(ctx context.Context, args *NetworkCreateXMLFlagsArgs) (*NetworkCreateXMLFlagsRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_CREATE_XML_FLAGS")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkCreateXMLFlags")
 }
 
 // DomainSetLaunchSecurityState answers that REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE is not supported.
 func (UnimplementedHandler) DomainSetLaunchSecurityState(ctx context.Context, args *DomainSetLaunchSecurityStateArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE")
+	return rpc.UnsupportedFrom(20, "virDomainSetLaunchSecurityState")
 }
 
 // DomainSaveParams answers that REMOTE_PROC_DOMAIN_SAVE_PARAMS is not supported.
 func (UnimplementedHandler) DomainSaveParams(ctx context.Context, args *DomainSaveParamsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SAVE_PARAMS")
+	return rpc.UnsupportedFrom(20, "virDomainSaveParams")
 }
 
 // DomainRestoreParams answers that REMOTE_PROC_DOMAIN_RESTORE_PARAMS is not supported.
 func (UnimplementedHandler) DomainRestoreParams(ctx context.Context, args *DomainRestoreParamsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_RESTORE_PARAMS")
+	return rpc.UnsupportedFrom(20, "virDomainRestoreParams")
 }
 
 // DomainAbortJobFlags answers that REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS is not supported.
 func (UnimplementedHandler) DomainAbortJobFlags(ctx context.Context, args *DomainAbortJobFlagsArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS")
+	return rpc.UnsupportedFrom(20, "virDomainAbortJobFlags")
 }
 
 // DomainFDAssociate answers that REMOTE_PROC_DOMAIN_FD_ASSOCIATE is not supported.
 func (UnimplementedHandler) DomainFDAssociate(ctx context.Context, args *DomainFDAssociateArgs, files []*os.File) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_FD_ASSOCIATE")
+	return rpc.UnsupportedFrom(20, "virDomainFDAssociate")
 }
 
 // NetworkSetMetadata answers that REMOTE_PROC_NETWORK_SET_METADATA is not supported.
 func (UnimplementedHandler) NetworkSetMetadata(ctx context.Context, args *NetworkSetMetadataArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NETWORK_SET_METADATA")
+	return rpc.UnsupportedFrom(19, "virNetworkSetMetadata")
 }
 
 // NetworkGetMetadata answers that REMOTE_PROC_NETWORK_GET_METADATA is not supported.
 func (UnimplementedHandler) NetworkGetMetadata(ctx context.Context, args *NetworkGetMetadataArgs) (*NetworkGetMetadataRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_NETWORK_GET_METADATA")
+	return nil, rpc.UnsupportedFrom(19, "virNetworkGetMetadata")
 }
 
 // NodeDeviceUpdate answers that REMOTE_PROC_NODE_DEVICE_UPDATE is not supported.
 func (UnimplementedHandler) NodeDeviceUpdate(ctx context.Context, args *NodeDeviceUpdateArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_NODE_DEVICE_UPDATE")
+	return rpc.UnsupportedFrom(22, "virNodeDeviceUpdate")
 }
 
 // DomainGraphicsReload answers that REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD is not supported.
 func (UnimplementedHandler) DomainGraphicsReload(ctx context.Context, args *DomainGraphicsReloadArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD")
+	return rpc.UnsupportedFrom(20, "virDomainGraphicsReload")
 }
 
 // DomainGetAutostartOnce answers that REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE is not supported.
 func (UnimplementedHandler) DomainGetAutostartOnce(ctx context.Context, args *DomainGetAutostartOnceArgs) (*DomainGetAutostartOnceRet, error) {
-	return nil, rpc.Unsupported("REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE")
+	return nil, rpc.UnsupportedFrom(20, "virDomainGetAutostartOnce")
 }
 
 // DomainSetAutostartOnce answers that REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE is not supported.
 func (UnimplementedHandler) DomainSetAutostartOnce(ctx context.Context, args *DomainSetAutostartOnceArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE")
+	return rpc.UnsupportedFrom(20, "virDomainSetAutostartOnce")
 }
 
 // DomainSetThrottleGroup answers that REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP is not supported.
 func (UnimplementedHandler) DomainSetThrottleGroup(ctx context.Context, args *DomainSetThrottleGroupArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP")
+	return rpc.UnsupportedFrom(20, "virDomainSetThrottleGroup")
 }
 
 // DomainDelThrottleGroup answers that REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP is not supported.
 func (UnimplementedHandler) DomainDelThrottleGroup(ctx context.Context, args *DomainDelThrottleGroupArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP")
+	return rpc.UnsupportedFrom(20, "virDomainDelThrottleGroup")
 }
 
 // DomainAnnounceInterface answers that REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE is not supported.
 func (UnimplementedHandler) DomainAnnounceInterface(ctx context.Context, args *DomainAnnounceInterfaceArgs) error {
-	return rpc.Unsupported("REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE")
+	return rpc.UnsupportedFrom(20, "virDomainAnnounceInterface")
 }
 
 // Dispatch decodes the arguments of procedure proc from args, calls the handler's method and

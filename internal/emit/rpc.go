@@ -9,6 +9,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/virtrpc/virtrpc/internal/gomodel"
+	"github.com/virtrpc/virtrpc/rpc"
 )
 
 // RPC is the import path of the hand-written contract between generated
@@ -51,6 +52,9 @@ type rpcEmitter struct {
 	// progConst and versConst are the Go constants of the program and
 	// version numbers.
 	progConst, versConst string
+	// hasAPI says whether any procedure of the program serves a public
+	// API, once unsupported has looked.
+	hasAPI *bool
 }
 
 func (r *rpcEmitter) consts() error {
@@ -413,6 +417,29 @@ func procDoc(pr *gomodel.Procedure) string {
 	return doc
 }
 
+// unsupported is the error UnimplementedHandler answers pr with: libvirt's
+// "not supported", naming the public API as libvirtd does
+// (virConnectNumOfSecrets) from the error domain of the API's module. A
+// procedure with no API of its own (an internal migration step) is named
+// as libvirt names its internal function, vir and the Go name; a program
+// described by no API file at all keeps the procedure's name.
+func (r *rpcEmitter) unsupported(pr *gomodel.Procedure) jen.Code {
+	if r.hasAPI == nil {
+		has := false
+		for _, p := range r.prog.Procs {
+			has = has || p.API != ""
+		}
+		r.hasAPI = &has
+	}
+	switch {
+	case pr.API != "":
+		return rpcQual("UnsupportedFrom").Call(jen.Lit(int(rpc.ModuleDomain(pr.APIFile))), jen.Lit(pr.API))
+	case *r.hasAPI:
+		return rpcQual("UnsupportedFrom").Call(jen.Lit(int(rpc.ModuleDomain(pr.APIFile))), jen.Lit("vir"+pr.GoName))
+	}
+	return rpcQual("Unsupported").Call(jen.Lit(pr.Src.Name))
+}
+
 // fileCall is the body of a stub whose call or reply carries file
 // descriptors: it calls through rpc.CallFiles.
 func (r *rpcEmitter) fileCall(pr *gomodel.Procedure, argsExpr, retExpr jen.Code, zero, ok func() []jen.Code) []jen.Code {
@@ -488,7 +515,7 @@ func (r *rpcEmitter) server() {
 		methods = append(methods, jen.Comment(doc),
 			jen.Id(pr.GoName).Params(params...).Params(results...))
 
-		unsupported := []jen.Code{rpcQual("Unsupported").Call(jen.Lit(pr.Src.Name))}
+		unsupported := []jen.Code{r.unsupported(pr)}
 		if fu.Receives() {
 			unsupported = append([]jen.Code{jen.Nil()}, unsupported...)
 		}
