@@ -477,12 +477,6 @@ func wireError(err error) *virnet.MessageError {
 	return frame.EncodeError(le)
 }
 
-// internalError is libvirt's VIR_ERR_INTERNAL_ERROR from VIR_FROM_RPC at
-// level VIR_ERR_ERROR (1, 7, 2).
-func internalError(msg string) *rpc.Error {
-	return &rpc.Error{Code: 1, Domain: 7, Level: 2, Message: msg}
-}
-
 // keepaliveLoop pings a client that asked for keepalive when it has been
 // silent for an interval, and drops it after interval × count of silence.
 // The reader marks each message in c.received, which the loop looks at
