@@ -214,7 +214,10 @@ func (c *Conn) handle(m frame.Message) {
 	c.lastRecv.Store(time.Now().UnixNano())
 	h := &m.Header
 	switch {
-	case h.Prog == keepalive.Program:
+	case h.Prog == keepalive.Program && h.Type == virnet.MessageTypeMessage:
+		// Pings and pongs; a reply of the keepalive program answers a call
+		// made with its number, which the daemon refuses as a program it
+		// does not serve.
 		c.keepaliveMessage(h)
 	case h.Type == virnet.MessageTypeReply || h.Type == virnet.MessageTypeReplyWithFDs:
 		c.deliver(m)

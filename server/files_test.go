@@ -30,6 +30,8 @@ type fileDaemon struct {
 
 const greeting = "RFB 003.008\n"
 
+func (d *fileDaemon) ConnectOpen(ctx context.Context, args *remote.ConnectOpenArgs) error { return nil }
+
 func (d *fileDaemon) DomainCreateWithFiles(ctx context.Context, args *remote.DomainCreateWithFilesArgs, files []*os.File) (*remote.DomainCreateWithFilesRet, error) {
 	if args.Dom.Name != "d" {
 		return nil, &rpc.Error{Code: int32(libvirt.ErrNoDomain), Domain: int32(libvirt.FromTest), Level: 2, Message: "Domain not found"}
@@ -181,6 +183,14 @@ func TestFDPassingFeature(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := client.New(nc)
+		// Feature 8, like every feature but keepalive, needs the
+		// connection open.
+		if _, err := c.Remote().ConnectSupportsFeature(ctx, 8); err == nil {
+			t.Errorf("%s: FD_PASSING answered before CONNECT_OPEN", network)
+		}
+		if err := c.Remote().ConnectOpen(ctx, nil, 0); err != nil {
+			t.Fatal(err)
+		}
 		got, err := c.Remote().ConnectSupportsFeature(ctx, 8)
 		c.Close()
 		if want := map[string]int32{"unix": 1, "tcp": 0}[network]; err != nil || got != want {

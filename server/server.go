@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/virtrpc/virtrpc/gen/keepalive"
+	"github.com/virtrpc/virtrpc/gen/lxc"
+	"github.com/virtrpc/virtrpc/gen/qemu"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
@@ -216,6 +218,7 @@ type Conn struct {
 	mu        sync.Mutex
 	streams   map[uint32]*serverStream
 	keepalive bool
+	opened    bool // CONNECT_OPEN succeeded (and no second one failed since)
 	closed    bool
 	done      chan struct{}
 	values    map[any]any
@@ -305,7 +308,9 @@ func (c *Conn) serve() {
 		c.received.Store(true)
 		h := &m.Header
 		switch {
-		case h.Prog == keepalive.Program:
+		case h.Prog == keepalive.Program && h.Type == virnet.MessageTypeMessage:
+			// A keepalive message of another type is a call of a
+			// program libvirtd does not serve, and answered as one.
 			if h.Proc == int32(keepalive.ProcPing) {
 				pong := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPong), Type: virnet.MessageTypeMessage}
 				go c.write(&pong, nil, nil)
@@ -345,6 +350,10 @@ type routing struct {
 	dir   rpc.StreamDirection
 	high  bool
 	files bool
+	// known says the program's table has the procedure; module is the
+	// API header its procedure's API belongs to.
+	known       bool
+	module, api string
 }
 
 // route finds a call's program (nil when the server has none of that
@@ -359,7 +368,58 @@ func (c *Conn) route(h *virnet.MessageHeader) (*Program, routing) {
 	if !ok {
 		return p, routing{}
 	}
-	return p, routing{dir: info.Stream, high: info.HighPriority, files: info.SendsFiles || info.ReceivesFiles}
+	return p, routing{dir: info.Stream, high: info.HighPriority, files: info.SendsFiles || info.ReceivesFiles, known: true, module: info.Module, api: info.API}
+}
+
+// refuseBeforeOpen returns libvirtd's error for a call of the hypervisor
+// programs (remote, QEMU, LXC) made before a successful CONNECT_OPEN, or
+// nil when the call may go ahead: authentication, opening and closing, and
+// the keepalive feature probe, which libvirt's client sends before it
+// opens. libvirtd words the refusal after the driver that would serve the
+// call.
+func (c *Conn) refuseBeforeOpen(h *virnet.MessageHeader, r routing, payload []byte) error {
+	switch h.Prog {
+	case remote.Program, qemu.Program, lxc.Program:
+	default:
+		return nil
+	}
+	c.mu.Lock()
+	opened := c.opened
+	c.mu.Unlock()
+	if opened {
+		return nil
+	}
+	if h.Prog == remote.Program {
+		switch remote.Procedure(h.Proc) {
+		case remote.ProcAuthList, remote.ProcAuthSASLInit, remote.ProcAuthSASLStart, remote.ProcAuthSASLStep,
+			remote.ProcConnectOpen, remote.ProcConnectClose:
+			return nil
+		case remote.ProcConnectSupportsFeature:
+			var a remote.ConnectSupportsFeatureArgs
+			if _, err := a.ConsumeXDR(payload); err == nil && a.Feature == featureProgramKeepalive {
+				return nil
+			}
+		}
+	}
+	switch r.module {
+	case "libvirt-network", "libvirt-storage", "libvirt-nodedev", "libvirt-interface", "libvirt-secret", "libvirt-nwfilter":
+		// The secondary drivers' connections (remoteGetNetworkConn and
+		// its kind), except for the node device calls that the
+		// hypervisor's driver serves: detaching a device from the host
+		// for a guest.
+		if !hypervisorNodeDevice[r.api] {
+			return rpc.InternalError("connection not open")
+		}
+	}
+	return rpc.InternalError("hypervisor connection not open")
+}
+
+// hypervisorNodeDevice are the APIs of libvirt-nodedev that libvirtd
+// serves from the hypervisor's driver (as a real libvirtd's refusals
+// before open show).
+var hypervisorNodeDevice = map[string]bool{
+	"virNodeDeviceDettach": true, "virNodeDeviceDetachFlags": true,
+	"virNodeDeviceReAttach": true, "virNodeDeviceReset": true,
 }
 
 // Feature numbers the server answers itself (virDrvFeature).
@@ -390,9 +450,31 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 		c.replyError(&reply, rpc.UnknownProgram(h.Prog, h.Vers))
 		return
 	}
+	if !r.known && prog.Info != nil {
+		c.replyError(&reply, rpc.UnknownProcedure(h.Proc))
+		return
+	}
+	if err := c.refuseBeforeOpen(&h, r, m.Payload); err != nil {
+		c.replyError(&reply, err)
+		return
+	}
 	// What the server itself answers for the remote program.
 	if h.Prog == remote.Program {
 		switch remote.Procedure(h.Proc) {
+		case remote.ProcConnectOpen:
+			c.mu.Lock()
+			again := c.opened
+			c.opened = false
+			c.mu.Unlock()
+			if again {
+				// libvirtd refuses a second open and, doing so, lets
+				// go of the first: the client is no longer open.
+				c.replyError(&reply, rpc.InternalError("connection already open"))
+				return
+			}
+		case remote.ProcConnectClose:
+			// libvirtd closes the connection once it has answered.
+			defer c.Close()
 		case remote.ProcAuthList:
 			c.write(&reply, &remote.AuthListRet{Types: []remote.AuthType{remote.AuthNone}}, nil)
 			return
@@ -439,6 +521,11 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 		// does.
 		c.replyError(&reply, err)
 		return
+	}
+	if h.Prog == remote.Program && h.Proc == int32(remote.ProcConnectOpen) {
+		c.mu.Lock()
+		c.opened = true
+		c.mu.Unlock()
 	}
 	if len(out) > 0 {
 		reply.Type = virnet.MessageTypeReplyWithFDs

@@ -3,15 +3,19 @@ package testdriver_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/virtrpc/virtrpc/client"
+	"github.com/virtrpc/virtrpc/gen/keepalive"
 	"github.com/virtrpc/virtrpc/gen/qemu"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/internal/testpeer"
 	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/testdriver"
 	"github.com/virtrpc/virtrpc/xdr"
 )
 
@@ -133,4 +137,139 @@ var skipZeroCall = map[string]bool{
 	"REMOTE_PROC_CONNECT_OPEN": true, "REMOTE_PROC_CONNECT_CLOSE": true,
 	"REMOTE_PROC_AUTH_LIST": true, "REMOTE_PROC_AUTH_SASL_INIT": true, "REMOTE_PROC_AUTH_SASL_START": true,
 	"REMOTE_PROC_AUTH_SASL_STEP": true, "REMOTE_PROC_AUTH_POLKIT": true,
+}
+
+// TestBeforeOpenAsLibvirtd calls every procedure of the remote and QEMU
+// programs, with zero-valued arguments, before CONNECT_OPEN, on a real
+// libvirtd and on our server: each must get the same answer (libvirtd
+// refuses most with "hypervisor connection not open", the sub-drivers'
+// with "connection not open", and answers a few).
+func TestBeforeOpenAsLibvirtd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	ours := client.New(testdriver.New().Pipe(), client.WithoutKeepalive())
+	defer ours.Close()
+	d := testpeer.StartLibvirtd(t)
+	nc, err := net.Dial("unix", d.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := client.New(nc, client.WithoutKeepalive())
+	defer theirs.Close()
+
+	type program struct {
+		procs func() []rpc.ProcInfo
+		args  func(int32) xdr.Codec
+	}
+	answers := map[string]int{}
+	for _, prog := range []program{{remote.Procedures, remote.NewArgs}, {qemu.Procedures, qemu.NewArgs}} {
+		for _, p := range prog.procs() {
+			if p.Event || skipBeforeOpen[p.Name] {
+				continue
+			}
+			var args rpc.Encoder
+			if a := prog.args(p.Number); a != nil {
+				args = a
+			}
+			call := func(c *client.Conn) string {
+				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				err := c.Call(cctx, p.Procedure, args, nil)
+				var le *rpc.Error
+				if errors.As(err, &le) {
+					return fmt.Sprintf("%#v", *le)
+				}
+				return fmt.Sprint(err)
+			}
+			o, l := call(ours), call(theirs)
+			if strings.Contains(l, `Message:"unknown procedure: `) {
+				answers["newer than the daemon"]++
+				continue
+			}
+			if o != l {
+				t.Errorf("%s:\nours:    %s\nlibvirt: %s", p.Name, o, l)
+			}
+			answers[l]++
+		}
+	}
+	t.Logf("libvirtd's answers before CONNECT_OPEN: %v", answers)
+}
+
+// skipBeforeOpen: CONNECT_CLOSE ends the connection and CONNECT_OPEN opens
+// it; a daemon without SASL answers SASL steps by its configuration; and
+// libvirtd 9.0, not authenticating with polkit, answers AUTH_POLKIT with
+// whatever error its worker thread last saw ("connection not open" in one
+// run, "hypervisor connection not open" in the next).
+var skipBeforeOpen = map[string]bool{
+	"REMOTE_PROC_CONNECT_OPEN": true, "REMOTE_PROC_CONNECT_CLOSE": true, "REMOTE_PROC_AUTH_POLKIT": true,
+	"REMOTE_PROC_AUTH_SASL_INIT": true, "REMOTE_PROC_AUTH_SASL_START": true, "REMOTE_PROC_AUTH_SASL_STEP": true,
+}
+
+// TestOpenAndCloseAsLibvirtd walks a connection through its states on a
+// real libvirtd and on our server and compares what a client sees at each
+// step: calls before the open, a second open (which libvirtd refuses and,
+// refusing, closes the first), a keepalive message sent as a call, and
+// CONNECT_CLOSE, after which the daemon hangs up.
+func TestOpenAndCloseAsLibvirtd(t *testing.T) {
+	walk := func(c *client.Conn) []string {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		r := c.Remote()
+		var log []string
+		note := func(step string, err error) {
+			var le *rpc.Error
+			if errors.As(err, &le) {
+				log = append(log, fmt.Sprintf("%s: %#v", step, *le))
+				return
+			}
+			log = append(log, fmt.Sprintf("%s: %v", step, err))
+		}
+		name := "test:///default"
+		_, err := r.ConnectGetLibVersion(ctx)
+		note("version before open", err)
+		_, err = r.ConnectSupportsFeature(ctx, 10)
+		note("keepalive feature before open", err)
+		err = c.Call(ctx, rpc.Procedure{Program: keepalive.Program, Version: keepalive.ProtocolVersion, Number: int32(keepalive.ProcPing)}, nil, nil)
+		note("a keepalive ping sent as a call", err)
+		note("open", r.ConnectOpen(ctx, &name, 0))
+		_, err = r.ConnectSupportsFeature(ctx, 14)
+		note("event feature after open", err)
+		note("second open", r.ConnectOpen(ctx, &name, 0))
+		_, err = r.ConnectGetLibVersion(ctx)
+		note("version after the second open", err)
+		note("third open", r.ConnectOpen(ctx, &name, 0))
+		_, err = r.ConnectGetHostname(ctx)
+		note("hostname after the third open", err)
+		note("close", r.ConnectClose(ctx))
+		select {
+		case <-c.Done():
+			note("after close, the daemon hung up", nil)
+		case <-time.After(5 * time.Second):
+			note("after close, the connection stays", nil)
+		}
+		return log
+	}
+	ours := client.New(testdriver.New().Pipe(), client.WithoutKeepalive())
+	defer ours.Close()
+	d := testpeer.StartLibvirtd(t)
+	nc, err := net.Dial("unix", d.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := client.New(nc, client.WithoutKeepalive())
+	defer theirs.Close()
+	a, b := walk(ours), walk(theirs)
+	t.Logf("libvirtd:\n%s", strings.Join(b, "\n"))
+	for i := range max(len(a), len(b)) {
+		if i >= len(a) || i >= len(b) || a[i] != b[i] {
+			t.Errorf("step %d:\n  ours:    %s\n  libvirt: %s", i, at(a, i), at(b, i))
+		}
+	}
+}
+
+func at(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return "(nothing)"
 }
