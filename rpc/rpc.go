@@ -246,6 +246,22 @@ func UnknownProgram(prog, vers uint32) *Error {
 	return reported(errRPC, fromRPC, "%s", fmt.Sprintf("Cannot find program %d version %d", prog, vers))
 }
 
+// UndecodableArgs returns libvirtd's answer to a call whose arguments do
+// not decode: VIR_ERR_RPC, "Unable to decode message payload". The client
+// learns no more than that, as from libvirtd; Unwrap gives the decoder's
+// error to the server's own log.
+func UndecodableArgs(err error) error {
+	return &argsError{le: reported(errRPC, fromRPC, "%s", "Unable to decode message payload"), cause: err}
+}
+
+type argsError struct {
+	le    *Error
+	cause error
+}
+
+func (e *argsError) Error() string   { return e.le.Error() + ": " + e.cause.Error() }
+func (e *argsError) Unwrap() []error { return []error{e.le, e.cause} }
+
 // InternalError returns libvirt's VIR_ERR_INTERNAL_ERROR from VIR_FROM_RPC
 // with libvirt's wording: "internal error: " and detail.
 func InternalError(detail string) *Error {

@@ -12,7 +12,7 @@ import (
 // Remote binds a handler of libvirt's main program.
 func Remote(h remote.Handler) Program {
 	return Program{
-		Number: remote.Program, Version: remote.ProtocolVersion, Info: remote.ProcedureInfo,
+		Number: remote.Program, Version: remote.ProtocolVersion, Info: remote.ProcedureInfo, NewArgs: remote.NewArgs,
 		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
 			return remote.Dispatch(ctx, h, proc, args, stream, files, out)
 		},
@@ -22,7 +22,7 @@ func Remote(h remote.Handler) Program {
 // QEMU binds a handler of the QEMU program.
 func QEMU(h qemu.Handler) Program {
 	return Program{
-		Number: qemu.Program, Version: qemu.ProtocolVersion, Info: qemu.ProcedureInfo,
+		Number: qemu.Program, Version: qemu.ProtocolVersion, Info: qemu.ProcedureInfo, NewArgs: qemu.NewArgs,
 		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
 			return qemu.Dispatch(ctx, h, proc, args, stream, files, out)
 		},
@@ -32,7 +32,7 @@ func QEMU(h qemu.Handler) Program {
 // LXC binds a handler of the LXC program.
 func LXC(h lxc.Handler) Program {
 	return Program{
-		Number: lxc.Program, Version: lxc.ProtocolVersion, Info: lxc.ProcedureInfo,
+		Number: lxc.Program, Version: lxc.ProtocolVersion, Info: lxc.ProcedureInfo, NewArgs: lxc.NewArgs,
 		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
 			return lxc.Dispatch(ctx, h, proc, args, stream, files, out)
 		},

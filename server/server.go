@@ -31,6 +31,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // DispatchFunc serves one program: it decodes the arguments of procedure
@@ -48,6 +49,9 @@ type Program struct {
 	// Info describes a procedure (its stream direction); the generated
 	// ProcedureInfo functions fit.
 	Info func(proc int32) (rpc.ProcInfo, bool)
+	// NewArgs gives a new value of a procedure's argument type (nil for
+	// none); WithStrictXDR uses it. The generated NewArgs functions fit.
+	NewArgs func(proc int32) xdr.Codec
 }
 
 // Server serves libvirt's protocol. Create one with New.
@@ -71,6 +75,7 @@ type config struct {
 	maxRequests int
 	kaInterval  time.Duration
 	kaCount     int
+	strictXDR   bool
 }
 
 // WithLogger sends the server's log to l.
@@ -85,6 +90,14 @@ func WithMaxRequests(n int) Option {
 		}
 	}
 }
+
+// WithStrictXDR checks every call's arguments by RFC 4506 to the letter
+// before its handler runs: a bool must be 0 or 1, padding zero, and
+// nothing may follow the arguments. Without it the server accepts what
+// libvirtd accepts (see xdr.Decoder.Strict), as go-libvirt's clients need.
+// A call that fails the check gets libvirtd's "Unable to decode message
+// payload". It suits checking a client's encoder.
+func WithStrictXDR() Option { return func(c *config) { c.strictXDR = true } }
 
 // WithKeepalive sets how often the server pings a silent client that asked
 // for keepalive, and after how many silent intervals it gives up
@@ -371,6 +384,22 @@ func (c *Conn) route(h *virnet.MessageHeader) (*Program, routing) {
 	return p, routing{dir: info.Stream, high: info.HighPriority, files: info.SendsFiles || info.ReceivesFiles, known: true, module: info.Module, api: info.API}
 }
 
+// strictArgs decodes a call's arguments into v (nil for a procedure that
+// takes none) by RFC 4506 to the letter.
+func strictArgs(v xdr.Codec, payload []byte) error {
+	n := 0
+	if v != nil {
+		var err error
+		if n, err = v.ConsumeXDRWith(payload, &xdr.Decoder{Strict: true}); err != nil {
+			return err
+		}
+	}
+	if n != len(payload) {
+		return xdr.ErrTrailing
+	}
+	return nil
+}
+
 // refuseBeforeOpen returns libvirtd's error for a call of the hypervisor
 // programs (remote, QEMU, LXC) made before a successful CONNECT_OPEN, or
 // nil when the call may go ahead: authentication, opening and closing, and
@@ -457,6 +486,12 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 	if err := c.refuseBeforeOpen(&h, r, m.Payload); err != nil {
 		c.replyError(&reply, err)
 		return
+	}
+	if c.srv.cfg.strictXDR && prog.NewArgs != nil {
+		if err := strictArgs(prog.NewArgs(h.Proc), m.Payload); err != nil {
+			c.replyError(&reply, rpc.UndecodableArgs(err))
+			return
+		}
 	}
 	// What the server itself answers for the remote program.
 	if h.Prog == remote.Program {

@@ -15,6 +15,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/internal/testpeer"
 	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/server"
 	"github.com/virtrpc/virtrpc/testdriver"
 	"github.com/virtrpc/virtrpc/xdr"
 )
@@ -272,4 +273,86 @@ func at(s []string, i int) string {
 		return s[i]
 	}
 	return "(nothing)"
+}
+
+// rawArgs are arguments as bytes, to send what an encoder would not.
+type rawArgs []byte
+
+func (r rawArgs) XDRSize() int                       { return len(r) }
+func (r rawArgs) AppendXDR(b []byte) ([]byte, error) { return append(b, r...), nil }
+
+// TestLenientAsLibvirtd sends CONNECT_OPEN in the forms libvirtd accepts
+// although RFC 4506 would not (libtirpc decodes them so): each must open
+// our server as it opens libvirtd. With WithStrictXDR our server refuses
+// all but the canonical one, with libvirtd's wording for arguments that do
+// not decode.
+func TestLenientAsLibvirtd(t *testing.T) {
+	name := []byte("test:///default") // 15 bytes: one byte of padding
+	open := func(flag [4]byte, pad byte, trailing int) rawArgs {
+		b := append(flag[:], 0, 0, 0, byte(len(name)))
+		b = append(append(b, name...), pad)
+		b = append(b, 0, 0, 0, 0) // flags
+		return append(b, make([]byte, trailing)...)
+	}
+	forms := []struct {
+		what string
+		args rawArgs
+	}{
+		{"canonical", open([4]byte{0, 0, 0, 1}, 0, 0)},
+		{"the optional flag as 2", open([4]byte{0, 0, 0, 2}, 0, 0)},
+		{"the flag as go-libvirt sends it", open([4]byte{1, 0, 0, 0}, 0, 0)},
+		{"the string's pad byte 0xff", open([4]byte{0, 0, 0, 1}, 0xff, 0)},
+		{"8 bytes after the arguments", open([4]byte{0, 0, 0, 1}, 0, 8)},
+	}
+	d := testpeer.StartLibvirtd(t)
+	proc := rpc.Procedure{Program: remote.Program, Version: remote.ProtocolVersion, Number: int32(remote.ProcConnectOpen)}
+	try := func(c *client.Conn, args rawArgs) string {
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.Call(ctx, proc, args, nil); err != nil {
+			return "refused: " + err.Error()
+		}
+		if _, err := c.Remote().ConnectGetLibVersion(ctx); err != nil {
+			return "opened, then: " + err.Error()
+		}
+		return "opens"
+	}
+	for _, f := range forms {
+		nc, err := net.Dial("unix", d.Socket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs := try(client.New(nc, client.WithoutKeepalive()), f.args)
+		ours := try(client.New(testdriver.New().Pipe(), client.WithoutKeepalive()), f.args)
+		strict := try(client.New(testdriver.New().Pipe(server.WithStrictXDR()), client.WithoutKeepalive()), f.args)
+		t.Logf("%s: libvirtd %s; ours %s; ours, strict, %s", f.what, theirs, ours, strict)
+		if theirs != "opens" || ours != theirs {
+			t.Errorf("%s: libvirtd %s, ours %s", f.what, theirs, ours)
+		}
+		wantStrict := "refused: libvirt: Unable to decode message payload"
+		if f.what == "canonical" {
+			wantStrict = "opens"
+		}
+		if strict != wantStrict {
+			t.Errorf("%s, strict: %s, want %s", f.what, strict, wantStrict)
+		}
+	}
+	// Arguments that end too soon are refused alike, with every field
+	// the same.
+	short := open([4]byte{0, 0, 0, 1}, 0, 0)[:12]
+	nc, err := net.Dial("unix", d.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var want, got *rpc.Error
+	theirs := client.New(nc, client.WithoutKeepalive())
+	defer theirs.Close()
+	ours := client.New(testdriver.New().Pipe(), client.WithoutKeepalive())
+	defer ours.Close()
+	if !errors.As(theirs.Call(ctx, proc, short, nil), &want) || !errors.As(ours.Call(ctx, proc, short, nil), &got) || *got != *want {
+		t.Errorf("short arguments:\nours:    %+v\nlibvirt: %+v", got, want)
+	}
 }

@@ -851,19 +851,13 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 	switch proc {
 	case int32(ProcConnectOpen):
 		a := new(ConnectOpenArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectOpen(ctx, a)
 	case int32(ProcConnectClose):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		return out, h.ConnectClose(ctx)
 	case int32(ProcConnectGetLibVersion):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectGetLibVersion(ctx)
 		if err != nil {
 			return out, err
@@ -874,8 +868,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListServers):
 		a := new(ConnectListServersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListServers(ctx, a)
 		if err != nil {
@@ -887,8 +881,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectLookupServer):
 		a := new(ConnectLookupServerArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectLookupServer(ctx, a)
 		if err != nil {
@@ -900,8 +894,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcServerGetThreadpoolParameters):
 		a := new(ServerGetThreadpoolParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ServerGetThreadpoolParameters(ctx, a)
 		if err != nil {
@@ -913,14 +907,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcServerSetThreadpoolParameters):
 		a := new(ServerSetThreadpoolParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ServerSetThreadpoolParameters(ctx, a)
 	case int32(ProcServerListClients):
 		a := new(ServerListClientsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ServerListClients(ctx, a)
 		if err != nil {
@@ -932,8 +926,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcServerLookupClient):
 		a := new(ServerLookupClientArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ServerLookupClient(ctx, a)
 		if err != nil {
@@ -945,8 +939,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcClientGetInfo):
 		a := new(ClientGetInfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ClientGetInfo(ctx, a)
 		if err != nil {
@@ -958,14 +952,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcClientClose):
 		a := new(ClientCloseArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ClientClose(ctx, a)
 	case int32(ProcServerGetClientLimits):
 		a := new(ServerGetClientLimitsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ServerGetClientLimits(ctx, a)
 		if err != nil {
@@ -977,14 +971,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcServerSetClientLimits):
 		a := new(ServerSetClientLimitsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ServerSetClientLimits(ctx, a)
 	case int32(ProcConnectGetLoggingOutputs):
 		a := new(ConnectGetLoggingOutputsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectGetLoggingOutputs(ctx, a)
 		if err != nil {
@@ -996,8 +990,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectGetLoggingFilters):
 		a := new(ConnectGetLoggingFiltersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectGetLoggingFilters(ctx, a)
 		if err != nil {
@@ -1009,32 +1003,32 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectSetLoggingOutputs):
 		a := new(ConnectSetLoggingOutputsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectSetLoggingOutputs(ctx, a)
 	case int32(ProcConnectSetLoggingFilters):
 		a := new(ConnectSetLoggingFiltersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectSetLoggingFilters(ctx, a)
 	case int32(ProcServerUpdateTLSFiles):
 		a := new(ServerUpdateTLSFilesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ServerUpdateTLSFiles(ctx, a)
 	case int32(ProcConnectSetDaemonTimeout):
 		a := new(ConnectSetDaemonTimeoutArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectSetDaemonTimeout(ctx, a)
 	case int32(ProcConnectDaemonShutdown):
 		a := new(ConnectDaemonShutdownArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectDaemonShutdown(ctx, a)
 	default:

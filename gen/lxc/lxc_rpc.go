@@ -113,8 +113,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 	switch proc {
 	case int32(ProcDomainOpenNamespace):
 		a := new(DomainOpenNamespaceArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		got, err := h.DomainOpenNamespace(ctx, a)
 		files.Reply(got...)

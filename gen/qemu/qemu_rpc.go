@@ -338,8 +338,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 	switch proc {
 	case int32(ProcDomainMonitorCommand):
 		a := new(DomainMonitorCommandArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMonitorCommand(ctx, a)
 		if err != nil {
@@ -351,8 +351,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainAttach):
 		a := new(DomainAttachArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainAttach(ctx, a)
 		if err != nil {
@@ -364,8 +364,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainAgentCommand):
 		a := new(DomainAgentCommandArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainAgentCommand(ctx, a)
 		if err != nil {
@@ -377,8 +377,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectDomainMonitorEventRegister):
 		a := new(ConnectDomainMonitorEventRegisterArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectDomainMonitorEventRegister(ctx, a)
 		if err != nil {
@@ -390,14 +390,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectDomainMonitorEventDeregister):
 		a := new(ConnectDomainMonitorEventDeregisterArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectDomainMonitorEventDeregister(ctx, a)
 	case int32(ProcDomainMonitorCommandWithFiles):
 		a := new(DomainMonitorCommandWithFilesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, got, err := h.DomainMonitorCommandWithFiles(ctx, a, files.Received())
 		files.Reply(got...)

@@ -17007,19 +17007,13 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 	switch proc {
 	case int32(ProcConnectOpen):
 		a := new(ConnectOpenArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectOpen(ctx, a)
 	case int32(ProcConnectClose):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		return out, h.ConnectClose(ctx)
 	case int32(ProcConnectGetType):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectGetType(ctx)
 		if err != nil {
 			return out, err
@@ -17029,9 +17023,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectGetVersion):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectGetVersion(ctx)
 		if err != nil {
 			return out, err
@@ -17042,8 +17033,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectGetMaxVCPUs):
 		a := new(ConnectGetMaxVCPUsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectGetMaxVCPUs(ctx, a)
 		if err != nil {
@@ -17054,9 +17045,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcNodeGetInfo):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.NodeGetInfo(ctx)
 		if err != nil {
 			return out, err
@@ -17066,9 +17054,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectGetCapabilities):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectGetCapabilities(ctx)
 		if err != nil {
 			return out, err
@@ -17079,20 +17064,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainAttachDevice):
 		a := new(DomainAttachDeviceArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainAttachDevice(ctx, a)
 	case int32(ProcDomainCreate):
 		a := new(DomainCreateArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainCreate(ctx, a)
 	case int32(ProcDomainCreateXML):
 		a := new(DomainCreateXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainCreateXML(ctx, a)
 		if err != nil {
@@ -17104,8 +17089,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainDefineXML):
 		a := new(DomainDefineXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainDefineXML(ctx, a)
 		if err != nil {
@@ -17117,20 +17102,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainDestroy):
 		a := new(DomainDestroyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainDestroy(ctx, a)
 	case int32(ProcDomainDetachDevice):
 		a := new(DomainDetachDeviceArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainDetachDevice(ctx, a)
 	case int32(ProcDomainGetXMLDesc):
 		a := new(DomainGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetXMLDesc(ctx, a)
 		if err != nil {
@@ -17142,8 +17127,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetAutostart):
 		a := new(DomainGetAutostartArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetAutostart(ctx, a)
 		if err != nil {
@@ -17155,8 +17140,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetInfo):
 		a := new(DomainGetInfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetInfo(ctx, a)
 		if err != nil {
@@ -17168,8 +17153,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetMaxMemory):
 		a := new(DomainGetMaxMemoryArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetMaxMemory(ctx, a)
 		if err != nil {
@@ -17181,8 +17166,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetMaxVCPUs):
 		a := new(DomainGetMaxVCPUsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetMaxVCPUs(ctx, a)
 		if err != nil {
@@ -17194,8 +17179,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetOsType):
 		a := new(DomainGetOsTypeArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetOsType(ctx, a)
 		if err != nil {
@@ -17207,8 +17192,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetVCPUs):
 		a := new(DomainGetVCPUsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetVCPUs(ctx, a)
 		if err != nil {
@@ -17220,8 +17205,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListDefinedDomains):
 		a := new(ConnectListDefinedDomainsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListDefinedDomains(ctx, a)
 		if err != nil {
@@ -17233,8 +17218,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainLookupByID):
 		a := new(DomainLookupByIDArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainLookupByID(ctx, a)
 		if err != nil {
@@ -17246,8 +17231,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainLookupByName):
 		a := new(DomainLookupByNameArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainLookupByName(ctx, a)
 		if err != nil {
@@ -17259,8 +17244,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainLookupByUUID):
 		a := new(DomainLookupByUUIDArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainLookupByUUID(ctx, a)
 		if err != nil {
@@ -17271,9 +17256,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectNumOfDefinedDomains):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectNumOfDefinedDomains(ctx)
 		if err != nil {
 			return out, err
@@ -17284,68 +17266,68 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainPinVCPU):
 		a := new(DomainPinVCPUArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainPinVCPU(ctx, a)
 	case int32(ProcDomainReboot):
 		a := new(DomainRebootArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainReboot(ctx, a)
 	case int32(ProcDomainResume):
 		a := new(DomainResumeArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainResume(ctx, a)
 	case int32(ProcDomainSetAutostart):
 		a := new(DomainSetAutostartArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetAutostart(ctx, a)
 	case int32(ProcDomainSetMaxMemory):
 		a := new(DomainSetMaxMemoryArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetMaxMemory(ctx, a)
 	case int32(ProcDomainSetMemory):
 		a := new(DomainSetMemoryArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetMemory(ctx, a)
 	case int32(ProcDomainSetVCPUs):
 		a := new(DomainSetVCPUsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetVCPUs(ctx, a)
 	case int32(ProcDomainShutdown):
 		a := new(DomainShutdownArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainShutdown(ctx, a)
 	case int32(ProcDomainSuspend):
 		a := new(DomainSuspendArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSuspend(ctx, a)
 	case int32(ProcDomainUndefine):
 		a := new(DomainUndefineArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainUndefine(ctx, a)
 	case int32(ProcConnectListDefinedNetworks):
 		a := new(ConnectListDefinedNetworksArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListDefinedNetworks(ctx, a)
 		if err != nil {
@@ -17357,8 +17339,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListDomains):
 		a := new(ConnectListDomainsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListDomains(ctx, a)
 		if err != nil {
@@ -17370,8 +17352,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListNetworks):
 		a := new(ConnectListNetworksArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListNetworks(ctx, a)
 		if err != nil {
@@ -17383,14 +17365,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkCreate):
 		a := new(NetworkCreateArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NetworkCreate(ctx, a)
 	case int32(ProcNetworkCreateXML):
 		a := new(NetworkCreateXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkCreateXML(ctx, a)
 		if err != nil {
@@ -17402,8 +17384,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkDefineXML):
 		a := new(NetworkDefineXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkDefineXML(ctx, a)
 		if err != nil {
@@ -17415,14 +17397,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkDestroy):
 		a := new(NetworkDestroyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NetworkDestroy(ctx, a)
 	case int32(ProcNetworkGetXMLDesc):
 		a := new(NetworkGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkGetXMLDesc(ctx, a)
 		if err != nil {
@@ -17434,8 +17416,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkGetAutostart):
 		a := new(NetworkGetAutostartArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkGetAutostart(ctx, a)
 		if err != nil {
@@ -17447,8 +17429,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkGetBridgeName):
 		a := new(NetworkGetBridgeNameArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkGetBridgeName(ctx, a)
 		if err != nil {
@@ -17460,8 +17442,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkLookupByName):
 		a := new(NetworkLookupByNameArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkLookupByName(ctx, a)
 		if err != nil {
@@ -17473,8 +17455,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkLookupByUUID):
 		a := new(NetworkLookupByUUIDArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkLookupByUUID(ctx, a)
 		if err != nil {
@@ -17486,20 +17468,17 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkSetAutostart):
 		a := new(NetworkSetAutostartArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NetworkSetAutostart(ctx, a)
 	case int32(ProcNetworkUndefine):
 		a := new(NetworkUndefineArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NetworkUndefine(ctx, a)
 	case int32(ProcConnectNumOfDefinedNetworks):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectNumOfDefinedNetworks(ctx)
 		if err != nil {
 			return out, err
@@ -17509,9 +17488,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectNumOfDomains):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectNumOfDomains(ctx)
 		if err != nil {
 			return out, err
@@ -17521,9 +17497,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectNumOfNetworks):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectNumOfNetworks(ctx)
 		if err != nil {
 			return out, err
@@ -17534,26 +17507,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainCoreDump):
 		a := new(DomainCoreDumpArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainCoreDump(ctx, a)
 	case int32(ProcDomainRestore):
 		a := new(DomainRestoreArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainRestore(ctx, a)
 	case int32(ProcDomainSave):
 		a := new(DomainSaveArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSave(ctx, a)
 	case int32(ProcDomainGetSchedulerType):
 		a := new(DomainGetSchedulerTypeArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetSchedulerType(ctx, a)
 		if err != nil {
@@ -17565,8 +17538,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetSchedulerParameters):
 		a := new(DomainGetSchedulerParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetSchedulerParameters(ctx, a)
 		if err != nil {
@@ -17578,14 +17551,11 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSetSchedulerParameters):
 		a := new(DomainSetSchedulerParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetSchedulerParameters(ctx, a)
 	case int32(ProcConnectGetHostname):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectGetHostname(ctx)
 		if err != nil {
 			return out, err
@@ -17596,8 +17566,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectSupportsFeature):
 		a := new(ConnectSupportsFeatureArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectSupportsFeature(ctx, a)
 		if err != nil {
@@ -17609,8 +17579,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigratePrepare):
 		a := new(DomainMigratePrepareArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigratePrepare(ctx, a)
 		if err != nil {
@@ -17622,14 +17592,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigratePerform):
 		a := new(DomainMigratePerformArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainMigratePerform(ctx, a)
 	case int32(ProcDomainMigrateFinish):
 		a := new(DomainMigrateFinishArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigrateFinish(ctx, a)
 		if err != nil {
@@ -17641,8 +17611,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainBlockStats):
 		a := new(DomainBlockStatsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainBlockStats(ctx, a)
 		if err != nil {
@@ -17654,8 +17624,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainInterfaceStats):
 		a := new(DomainInterfaceStatsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainInterfaceStats(ctx, a)
 		if err != nil {
@@ -17666,9 +17636,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcAuthList):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.AuthList(ctx)
 		if err != nil {
 			return out, err
@@ -17678,9 +17645,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcAuthSASLInit):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.AuthSASLInit(ctx)
 		if err != nil {
 			return out, err
@@ -17691,8 +17655,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcAuthSASLStart):
 		a := new(AuthSASLStartArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.AuthSASLStart(ctx, a)
 		if err != nil {
@@ -17704,8 +17668,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcAuthSASLStep):
 		a := new(AuthSASLStepArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.AuthSASLStep(ctx, a)
 		if err != nil {
@@ -17716,9 +17680,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcAuthPolkit):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.AuthPolkit(ctx)
 		if err != nil {
 			return out, err
@@ -17728,9 +17689,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectNumOfStoragePools):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectNumOfStoragePools(ctx)
 		if err != nil {
 			return out, err
@@ -17741,8 +17699,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListStoragePools):
 		a := new(ConnectListStoragePoolsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListStoragePools(ctx, a)
 		if err != nil {
@@ -17753,9 +17711,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectNumOfDefinedStoragePools):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectNumOfDefinedStoragePools(ctx)
 		if err != nil {
 			return out, err
@@ -17766,8 +17721,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListDefinedStoragePools):
 		a := new(ConnectListDefinedStoragePoolsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListDefinedStoragePools(ctx, a)
 		if err != nil {
@@ -17779,8 +17734,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectFindStoragePoolSources):
 		a := new(ConnectFindStoragePoolSourcesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectFindStoragePoolSources(ctx, a)
 		if err != nil {
@@ -17792,8 +17747,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStoragePoolCreateXML):
 		a := new(StoragePoolCreateXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StoragePoolCreateXML(ctx, a)
 		if err != nil {
@@ -17805,8 +17760,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStoragePoolDefineXML):
 		a := new(StoragePoolDefineXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StoragePoolDefineXML(ctx, a)
 		if err != nil {
@@ -17818,44 +17773,44 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStoragePoolCreate):
 		a := new(StoragePoolCreateArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.StoragePoolCreate(ctx, a)
 	case int32(ProcStoragePoolBuild):
 		a := new(StoragePoolBuildArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.StoragePoolBuild(ctx, a)
 	case int32(ProcStoragePoolDestroy):
 		a := new(StoragePoolDestroyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.StoragePoolDestroy(ctx, a)
 	case int32(ProcStoragePoolDelete):
 		a := new(StoragePoolDeleteArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.StoragePoolDelete(ctx, a)
 	case int32(ProcStoragePoolUndefine):
 		a := new(StoragePoolUndefineArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.StoragePoolUndefine(ctx, a)
 	case int32(ProcStoragePoolRefresh):
 		a := new(StoragePoolRefreshArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.StoragePoolRefresh(ctx, a)
 	case int32(ProcStoragePoolLookupByName):
 		a := new(StoragePoolLookupByNameArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StoragePoolLookupByName(ctx, a)
 		if err != nil {
@@ -17867,8 +17822,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStoragePoolLookupByUUID):
 		a := new(StoragePoolLookupByUUIDArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StoragePoolLookupByUUID(ctx, a)
 		if err != nil {
@@ -17880,8 +17835,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStoragePoolLookupByVolume):
 		a := new(StoragePoolLookupByVolumeArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StoragePoolLookupByVolume(ctx, a)
 		if err != nil {
@@ -17893,8 +17848,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStoragePoolGetInfo):
 		a := new(StoragePoolGetInfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StoragePoolGetInfo(ctx, a)
 		if err != nil {
@@ -17906,8 +17861,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStoragePoolGetXMLDesc):
 		a := new(StoragePoolGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StoragePoolGetXMLDesc(ctx, a)
 		if err != nil {
@@ -17919,8 +17874,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStoragePoolGetAutostart):
 		a := new(StoragePoolGetAutostartArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StoragePoolGetAutostart(ctx, a)
 		if err != nil {
@@ -17932,14 +17887,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStoragePoolSetAutostart):
 		a := new(StoragePoolSetAutostartArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.StoragePoolSetAutostart(ctx, a)
 	case int32(ProcStoragePoolNumOfVolumes):
 		a := new(StoragePoolNumOfVolumesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StoragePoolNumOfVolumes(ctx, a)
 		if err != nil {
@@ -17951,8 +17906,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStoragePoolListVolumes):
 		a := new(StoragePoolListVolumesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StoragePoolListVolumes(ctx, a)
 		if err != nil {
@@ -17964,8 +17919,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStorageVolCreateXML):
 		a := new(StorageVolCreateXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StorageVolCreateXML(ctx, a)
 		if err != nil {
@@ -17977,14 +17932,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStorageVolDelete):
 		a := new(StorageVolDeleteArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.StorageVolDelete(ctx, a)
 	case int32(ProcStorageVolLookupByName):
 		a := new(StorageVolLookupByNameArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StorageVolLookupByName(ctx, a)
 		if err != nil {
@@ -17996,8 +17951,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStorageVolLookupByKey):
 		a := new(StorageVolLookupByKeyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StorageVolLookupByKey(ctx, a)
 		if err != nil {
@@ -18009,8 +17964,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStorageVolLookupByPath):
 		a := new(StorageVolLookupByPathArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StorageVolLookupByPath(ctx, a)
 		if err != nil {
@@ -18022,8 +17977,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStorageVolGetInfo):
 		a := new(StorageVolGetInfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StorageVolGetInfo(ctx, a)
 		if err != nil {
@@ -18035,8 +17990,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStorageVolGetXMLDesc):
 		a := new(StorageVolGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StorageVolGetXMLDesc(ctx, a)
 		if err != nil {
@@ -18048,8 +18003,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStorageVolGetPath):
 		a := new(StorageVolGetPathArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StorageVolGetPath(ctx, a)
 		if err != nil {
@@ -18061,8 +18016,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeGetCellsFreeMemory):
 		a := new(NodeGetCellsFreeMemoryArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeGetCellsFreeMemory(ctx, a)
 		if err != nil {
@@ -18073,9 +18028,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcNodeGetFreeMemory):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.NodeGetFreeMemory(ctx)
 		if err != nil {
 			return out, err
@@ -18086,8 +18038,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainBlockPeek):
 		a := new(DomainBlockPeekArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainBlockPeek(ctx, a)
 		if err != nil {
@@ -18099,8 +18051,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMemoryPeek):
 		a := new(DomainMemoryPeekArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMemoryPeek(ctx, a)
 		if err != nil {
@@ -18111,9 +18063,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectDomainEventRegister):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectDomainEventRegister(ctx)
 		if err != nil {
 			return out, err
@@ -18123,9 +18072,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectDomainEventDeregister):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectDomainEventDeregister(ctx)
 		if err != nil {
 			return out, err
@@ -18136,8 +18082,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigratePrepare2):
 		a := new(DomainMigratePrepare2Args)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigratePrepare2(ctx, a)
 		if err != nil {
@@ -18149,8 +18095,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigrateFinish2):
 		a := new(DomainMigrateFinish2Args)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigrateFinish2(ctx, a)
 		if err != nil {
@@ -18161,9 +18107,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectGetURI):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectGetURI(ctx)
 		if err != nil {
 			return out, err
@@ -18174,8 +18117,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeNumOfDevices):
 		a := new(NodeNumOfDevicesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeNumOfDevices(ctx, a)
 		if err != nil {
@@ -18187,8 +18130,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeListDevices):
 		a := new(NodeListDevicesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeListDevices(ctx, a)
 		if err != nil {
@@ -18200,8 +18143,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeDeviceLookupByName):
 		a := new(NodeDeviceLookupByNameArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeDeviceLookupByName(ctx, a)
 		if err != nil {
@@ -18213,8 +18156,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeDeviceGetXMLDesc):
 		a := new(NodeDeviceGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeDeviceGetXMLDesc(ctx, a)
 		if err != nil {
@@ -18226,8 +18169,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeDeviceGetParent):
 		a := new(NodeDeviceGetParentArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeDeviceGetParent(ctx, a)
 		if err != nil {
@@ -18239,8 +18182,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeDeviceNumOfCaps):
 		a := new(NodeDeviceNumOfCapsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeDeviceNumOfCaps(ctx, a)
 		if err != nil {
@@ -18252,8 +18195,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeDeviceListCaps):
 		a := new(NodeDeviceListCapsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeDeviceListCaps(ctx, a)
 		if err != nil {
@@ -18265,26 +18208,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeDeviceDettach):
 		a := new(NodeDeviceDettachArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NodeDeviceDettach(ctx, a)
 	case int32(ProcNodeDeviceReAttach):
 		a := new(NodeDeviceReAttachArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NodeDeviceReAttach(ctx, a)
 	case int32(ProcNodeDeviceReset):
 		a := new(NodeDeviceResetArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NodeDeviceReset(ctx, a)
 	case int32(ProcDomainGetSecurityLabel):
 		a := new(DomainGetSecurityLabelArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetSecurityLabel(ctx, a)
 		if err != nil {
@@ -18295,9 +18238,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcNodeGetSecurityModel):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.NodeGetSecurityModel(ctx)
 		if err != nil {
 			return out, err
@@ -18308,8 +18248,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeDeviceCreateXML):
 		a := new(NodeDeviceCreateXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeDeviceCreateXML(ctx, a)
 		if err != nil {
@@ -18321,14 +18261,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeDeviceDestroy):
 		a := new(NodeDeviceDestroyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NodeDeviceDestroy(ctx, a)
 	case int32(ProcStorageVolCreateXMLFrom):
 		a := new(StorageVolCreateXMLFromArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StorageVolCreateXMLFrom(ctx, a)
 		if err != nil {
@@ -18339,9 +18279,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectNumOfInterfaces):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectNumOfInterfaces(ctx)
 		if err != nil {
 			return out, err
@@ -18352,8 +18289,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListInterfaces):
 		a := new(ConnectListInterfacesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListInterfaces(ctx, a)
 		if err != nil {
@@ -18365,8 +18302,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcInterfaceLookupByName):
 		a := new(InterfaceLookupByNameArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.InterfaceLookupByName(ctx, a)
 		if err != nil {
@@ -18378,8 +18315,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcInterfaceLookupByMACString):
 		a := new(InterfaceLookupByMACStringArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.InterfaceLookupByMACString(ctx, a)
 		if err != nil {
@@ -18391,8 +18328,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcInterfaceGetXMLDesc):
 		a := new(InterfaceGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.InterfaceGetXMLDesc(ctx, a)
 		if err != nil {
@@ -18404,8 +18341,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcInterfaceDefineXML):
 		a := new(InterfaceDefineXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.InterfaceDefineXML(ctx, a)
 		if err != nil {
@@ -18417,26 +18354,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcInterfaceUndefine):
 		a := new(InterfaceUndefineArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.InterfaceUndefine(ctx, a)
 	case int32(ProcInterfaceCreate):
 		a := new(InterfaceCreateArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.InterfaceCreate(ctx, a)
 	case int32(ProcInterfaceDestroy):
 		a := new(InterfaceDestroyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.InterfaceDestroy(ctx, a)
 	case int32(ProcConnectDomainXMLFromNative):
 		a := new(ConnectDomainXMLFromNativeArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectDomainXMLFromNative(ctx, a)
 		if err != nil {
@@ -18448,8 +18385,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectDomainXMLToNative):
 		a := new(ConnectDomainXMLToNativeArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectDomainXMLToNative(ctx, a)
 		if err != nil {
@@ -18460,9 +18397,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectNumOfDefinedInterfaces):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectNumOfDefinedInterfaces(ctx)
 		if err != nil {
 			return out, err
@@ -18473,8 +18407,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListDefinedInterfaces):
 		a := new(ConnectListDefinedInterfacesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListDefinedInterfaces(ctx, a)
 		if err != nil {
@@ -18485,9 +18419,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectNumOfSecrets):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectNumOfSecrets(ctx)
 		if err != nil {
 			return out, err
@@ -18498,8 +18429,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListSecrets):
 		a := new(ConnectListSecretsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListSecrets(ctx, a)
 		if err != nil {
@@ -18511,8 +18442,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcSecretLookupByUUID):
 		a := new(SecretLookupByUUIDArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.SecretLookupByUUID(ctx, a)
 		if err != nil {
@@ -18524,8 +18455,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcSecretDefineXML):
 		a := new(SecretDefineXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.SecretDefineXML(ctx, a)
 		if err != nil {
@@ -18537,8 +18468,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcSecretGetXMLDesc):
 		a := new(SecretGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.SecretGetXMLDesc(ctx, a)
 		if err != nil {
@@ -18550,14 +18481,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcSecretSetValue):
 		a := new(SecretSetValueArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.SecretSetValue(ctx, a)
 	case int32(ProcSecretGetValue):
 		a := new(SecretGetValueArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.SecretGetValue(ctx, a)
 		if err != nil {
@@ -18569,14 +18500,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcSecretUndefine):
 		a := new(SecretUndefineArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.SecretUndefine(ctx, a)
 	case int32(ProcSecretLookupByUsage):
 		a := new(SecretLookupByUsageArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.SecretLookupByUsage(ctx, a)
 		if err != nil {
@@ -18588,14 +18519,11 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigratePrepareTunnel):
 		a := new(DomainMigratePrepareTunnelArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainMigratePrepareTunnel(ctx, a, stream)
 	case int32(ProcConnectIsSecure):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectIsSecure(ctx)
 		if err != nil {
 			return out, err
@@ -18606,8 +18534,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainIsActive):
 		a := new(DomainIsActiveArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainIsActive(ctx, a)
 		if err != nil {
@@ -18619,8 +18547,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainIsPersistent):
 		a := new(DomainIsPersistentArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainIsPersistent(ctx, a)
 		if err != nil {
@@ -18632,8 +18560,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkIsActive):
 		a := new(NetworkIsActiveArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkIsActive(ctx, a)
 		if err != nil {
@@ -18645,8 +18573,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkIsPersistent):
 		a := new(NetworkIsPersistentArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkIsPersistent(ctx, a)
 		if err != nil {
@@ -18658,8 +18586,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStoragePoolIsActive):
 		a := new(StoragePoolIsActiveArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StoragePoolIsActive(ctx, a)
 		if err != nil {
@@ -18671,8 +18599,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStoragePoolIsPersistent):
 		a := new(StoragePoolIsPersistentArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StoragePoolIsPersistent(ctx, a)
 		if err != nil {
@@ -18684,8 +18612,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcInterfaceIsActive):
 		a := new(InterfaceIsActiveArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.InterfaceIsActive(ctx, a)
 		if err != nil {
@@ -18696,9 +18624,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectGetLibVersion):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectGetLibVersion(ctx)
 		if err != nil {
 			return out, err
@@ -18709,8 +18634,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectCompareCPU):
 		a := new(ConnectCompareCPUArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectCompareCPU(ctx, a)
 		if err != nil {
@@ -18722,8 +18647,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMemoryStats):
 		a := new(DomainMemoryStatsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMemoryStats(ctx, a)
 		if err != nil {
@@ -18735,20 +18660,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainAttachDeviceFlags):
 		a := new(DomainAttachDeviceFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainAttachDeviceFlags(ctx, a)
 	case int32(ProcDomainDetachDeviceFlags):
 		a := new(DomainDetachDeviceFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainDetachDeviceFlags(ctx, a)
 	case int32(ProcConnectBaselineCPU):
 		a := new(ConnectBaselineCPUArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectBaselineCPU(ctx, a)
 		if err != nil {
@@ -18760,8 +18685,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetJobInfo):
 		a := new(DomainGetJobInfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetJobInfo(ctx, a)
 		if err != nil {
@@ -18773,44 +18698,44 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainAbortJob):
 		a := new(DomainAbortJobArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainAbortJob(ctx, a)
 	case int32(ProcStorageVolWipe):
 		a := new(StorageVolWipeArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.StorageVolWipe(ctx, a)
 	case int32(ProcDomainMigrateSetMaxDowntime):
 		a := new(DomainMigrateSetMaxDowntimeArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainMigrateSetMaxDowntime(ctx, a)
 	case int32(ProcConnectDomainEventRegisterAny):
 		a := new(ConnectDomainEventRegisterAnyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectDomainEventRegisterAny(ctx, a)
 	case int32(ProcConnectDomainEventDeregisterAny):
 		a := new(ConnectDomainEventDeregisterAnyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectDomainEventDeregisterAny(ctx, a)
 	case int32(ProcDomainUpdateDeviceFlags):
 		a := new(DomainUpdateDeviceFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainUpdateDeviceFlags(ctx, a)
 	case int32(ProcNWFilterLookupByName):
 		a := new(NWFilterLookupByNameArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NWFilterLookupByName(ctx, a)
 		if err != nil {
@@ -18822,8 +18747,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNWFilterLookupByUUID):
 		a := new(NWFilterLookupByUUIDArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NWFilterLookupByUUID(ctx, a)
 		if err != nil {
@@ -18835,8 +18760,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNWFilterGetXMLDesc):
 		a := new(NWFilterGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NWFilterGetXMLDesc(ctx, a)
 		if err != nil {
@@ -18847,9 +18772,6 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectNumOfNwfilters):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		ret, err := h.ConnectNumOfNwfilters(ctx)
 		if err != nil {
 			return out, err
@@ -18860,8 +18782,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListNwfilters):
 		a := new(ConnectListNwfiltersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListNwfilters(ctx, a)
 		if err != nil {
@@ -18873,8 +18795,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNWFilterDefineXML):
 		a := new(NWFilterDefineXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NWFilterDefineXML(ctx, a)
 		if err != nil {
@@ -18886,20 +18808,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNWFilterUndefine):
 		a := new(NWFilterUndefineArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NWFilterUndefine(ctx, a)
 	case int32(ProcDomainManagedSave):
 		a := new(DomainManagedSaveArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainManagedSave(ctx, a)
 	case int32(ProcDomainHasManagedSaveImage):
 		a := new(DomainHasManagedSaveImageArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainHasManagedSaveImage(ctx, a)
 		if err != nil {
@@ -18911,14 +18833,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainManagedSaveRemove):
 		a := new(DomainManagedSaveRemoveArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainManagedSaveRemove(ctx, a)
 	case int32(ProcDomainSnapshotCreateXML):
 		a := new(DomainSnapshotCreateXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainSnapshotCreateXML(ctx, a)
 		if err != nil {
@@ -18930,8 +18852,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSnapshotGetXMLDesc):
 		a := new(DomainSnapshotGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainSnapshotGetXMLDesc(ctx, a)
 		if err != nil {
@@ -18943,8 +18865,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSnapshotNum):
 		a := new(DomainSnapshotNumArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainSnapshotNum(ctx, a)
 		if err != nil {
@@ -18956,8 +18878,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSnapshotListNames):
 		a := new(DomainSnapshotListNamesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainSnapshotListNames(ctx, a)
 		if err != nil {
@@ -18969,8 +18891,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSnapshotLookupByName):
 		a := new(DomainSnapshotLookupByNameArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainSnapshotLookupByName(ctx, a)
 		if err != nil {
@@ -18982,8 +18904,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainHasCurrentSnapshot):
 		a := new(DomainHasCurrentSnapshotArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainHasCurrentSnapshot(ctx, a)
 		if err != nil {
@@ -18995,8 +18917,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSnapshotCurrent):
 		a := new(DomainSnapshotCurrentArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainSnapshotCurrent(ctx, a)
 		if err != nil {
@@ -19008,20 +18930,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainRevertToSnapshot):
 		a := new(DomainRevertToSnapshotArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainRevertToSnapshot(ctx, a)
 	case int32(ProcDomainSnapshotDelete):
 		a := new(DomainSnapshotDeleteArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSnapshotDelete(ctx, a)
 	case int32(ProcDomainGetBlockInfo):
 		a := new(DomainGetBlockInfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetBlockInfo(ctx, a)
 		if err != nil {
@@ -19033,8 +18955,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainCreateWithFlags):
 		a := new(DomainCreateWithFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainCreateWithFlags(ctx, a)
 		if err != nil {
@@ -19046,14 +18968,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSetMemoryParameters):
 		a := new(DomainSetMemoryParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetMemoryParameters(ctx, a)
 	case int32(ProcDomainGetMemoryParameters):
 		a := new(DomainGetMemoryParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetMemoryParameters(ctx, a)
 		if err != nil {
@@ -19065,14 +18987,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSetVCPUsFlags):
 		a := new(DomainSetVCPUsFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetVCPUsFlags(ctx, a)
 	case int32(ProcDomainGetVCPUsFlags):
 		a := new(DomainGetVCPUsFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetVCPUsFlags(ctx, a)
 		if err != nil {
@@ -19084,14 +19006,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainOpenConsole):
 		a := new(DomainOpenConsoleArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainOpenConsole(ctx, a, stream)
 	case int32(ProcDomainIsUpdated):
 		a := new(DomainIsUpdatedArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainIsUpdated(ctx, a)
 		if err != nil {
@@ -19103,8 +19025,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectGetSysinfo):
 		a := new(ConnectGetSysinfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectGetSysinfo(ctx, a)
 		if err != nil {
@@ -19116,20 +19038,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSetMemoryFlags):
 		a := new(DomainSetMemoryFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetMemoryFlags(ctx, a)
 	case int32(ProcDomainSetBlkioParameters):
 		a := new(DomainSetBlkioParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetBlkioParameters(ctx, a)
 	case int32(ProcDomainGetBlkioParameters):
 		a := new(DomainGetBlkioParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetBlkioParameters(ctx, a)
 		if err != nil {
@@ -19141,32 +19063,32 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigrateSetMaxSpeed):
 		a := new(DomainMigrateSetMaxSpeedArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainMigrateSetMaxSpeed(ctx, a)
 	case int32(ProcStorageVolUpload):
 		a := new(StorageVolUploadArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.StorageVolUpload(ctx, a, stream)
 	case int32(ProcStorageVolDownload):
 		a := new(StorageVolDownloadArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.StorageVolDownload(ctx, a, stream)
 	case int32(ProcDomainInjectNmi):
 		a := new(DomainInjectNmiArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainInjectNmi(ctx, a)
 	case int32(ProcDomainScreenshot):
 		a := new(DomainScreenshotArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainScreenshot(ctx, a, stream)
 		if err != nil {
@@ -19178,8 +19100,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetState):
 		a := new(DomainGetStateArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetState(ctx, a)
 		if err != nil {
@@ -19191,8 +19113,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigrateBegin3):
 		a := new(DomainMigrateBegin3Args)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigrateBegin3(ctx, a)
 		if err != nil {
@@ -19204,8 +19126,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigratePrepare3):
 		a := new(DomainMigratePrepare3Args)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigratePrepare3(ctx, a)
 		if err != nil {
@@ -19217,8 +19139,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigratePrepareTunnel3):
 		a := new(DomainMigratePrepareTunnel3Args)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigratePrepareTunnel3(ctx, a, stream)
 		if err != nil {
@@ -19230,8 +19152,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigratePerform3):
 		a := new(DomainMigratePerform3Args)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigratePerform3(ctx, a)
 		if err != nil {
@@ -19243,8 +19165,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigrateFinish3):
 		a := new(DomainMigrateFinish3Args)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigrateFinish3(ctx, a)
 		if err != nil {
@@ -19256,38 +19178,38 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigrateConfirm3):
 		a := new(DomainMigrateConfirm3Args)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainMigrateConfirm3(ctx, a)
 	case int32(ProcDomainSetSchedulerParametersFlags):
 		a := new(DomainSetSchedulerParametersFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetSchedulerParametersFlags(ctx, a)
 	case int32(ProcInterfaceChangeBegin):
 		a := new(InterfaceChangeBeginArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.InterfaceChangeBegin(ctx, a)
 	case int32(ProcInterfaceChangeCommit):
 		a := new(InterfaceChangeCommitArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.InterfaceChangeCommit(ctx, a)
 	case int32(ProcInterfaceChangeRollback):
 		a := new(InterfaceChangeRollbackArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.InterfaceChangeRollback(ctx, a)
 	case int32(ProcDomainGetSchedulerParametersFlags):
 		a := new(DomainGetSchedulerParametersFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetSchedulerParametersFlags(ctx, a)
 		if err != nil {
@@ -19299,20 +19221,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainPinVCPUFlags):
 		a := new(DomainPinVCPUFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainPinVCPUFlags(ctx, a)
 	case int32(ProcDomainSendKey):
 		a := new(DomainSendKeyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSendKey(ctx, a)
 	case int32(ProcNodeGetCPUStats):
 		a := new(NodeGetCPUStatsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeGetCPUStats(ctx, a)
 		if err != nil {
@@ -19324,8 +19246,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeGetMemoryStats):
 		a := new(NodeGetMemoryStatsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeGetMemoryStats(ctx, a)
 		if err != nil {
@@ -19337,8 +19259,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetControlInfo):
 		a := new(DomainGetControlInfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetControlInfo(ctx, a)
 		if err != nil {
@@ -19350,8 +19272,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetVCPUPinInfo):
 		a := new(DomainGetVCPUPinInfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetVCPUPinInfo(ctx, a)
 		if err != nil {
@@ -19363,32 +19285,32 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainUndefineFlags):
 		a := new(DomainUndefineFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainUndefineFlags(ctx, a)
 	case int32(ProcDomainSaveFlags):
 		a := new(DomainSaveFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSaveFlags(ctx, a)
 	case int32(ProcDomainRestoreFlags):
 		a := new(DomainRestoreFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainRestoreFlags(ctx, a)
 	case int32(ProcDomainDestroyFlags):
 		a := new(DomainDestroyFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainDestroyFlags(ctx, a)
 	case int32(ProcDomainSaveImageGetXMLDesc):
 		a := new(DomainSaveImageGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainSaveImageGetXMLDesc(ctx, a)
 		if err != nil {
@@ -19400,20 +19322,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSaveImageDefineXML):
 		a := new(DomainSaveImageDefineXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSaveImageDefineXML(ctx, a)
 	case int32(ProcDomainBlockJobAbort):
 		a := new(DomainBlockJobAbortArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainBlockJobAbort(ctx, a)
 	case int32(ProcDomainGetBlockJobInfo):
 		a := new(DomainGetBlockJobInfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetBlockJobInfo(ctx, a)
 		if err != nil {
@@ -19425,20 +19347,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainBlockJobSetSpeed):
 		a := new(DomainBlockJobSetSpeedArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainBlockJobSetSpeed(ctx, a)
 	case int32(ProcDomainBlockPull):
 		a := new(DomainBlockPullArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainBlockPull(ctx, a)
 	case int32(ProcDomainMigrateGetMaxSpeed):
 		a := new(DomainMigrateGetMaxSpeedArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigrateGetMaxSpeed(ctx, a)
 		if err != nil {
@@ -19450,8 +19372,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainBlockStatsFlags):
 		a := new(DomainBlockStatsFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainBlockStatsFlags(ctx, a)
 		if err != nil {
@@ -19463,8 +19385,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSnapshotGetParent):
 		a := new(DomainSnapshotGetParentArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainSnapshotGetParent(ctx, a)
 		if err != nil {
@@ -19476,14 +19398,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainReset):
 		a := new(DomainResetArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainReset(ctx, a)
 	case int32(ProcDomainSnapshotNumChildren):
 		a := new(DomainSnapshotNumChildrenArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainSnapshotNumChildren(ctx, a)
 		if err != nil {
@@ -19495,8 +19417,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSnapshotListChildrenNames):
 		a := new(DomainSnapshotListChildrenNamesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainSnapshotListChildrenNames(ctx, a)
 		if err != nil {
@@ -19508,8 +19430,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainOpenGraphics):
 		a := new(DomainOpenGraphicsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		f, err := files.ReceivedOne()
 		if err != nil {
@@ -19518,26 +19440,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return out, h.DomainOpenGraphics(ctx, a, f)
 	case int32(ProcNodeSuspendForDuration):
 		a := new(NodeSuspendForDurationArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NodeSuspendForDuration(ctx, a)
 	case int32(ProcDomainBlockResize):
 		a := new(DomainBlockResizeArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainBlockResize(ctx, a)
 	case int32(ProcDomainSetBlockIoTune):
 		a := new(DomainSetBlockIoTuneArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetBlockIoTune(ctx, a)
 	case int32(ProcDomainGetBlockIoTune):
 		a := new(DomainGetBlockIoTuneArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetBlockIoTune(ctx, a)
 		if err != nil {
@@ -19549,14 +19471,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSetNUMAParameters):
 		a := new(DomainSetNUMAParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetNUMAParameters(ctx, a)
 	case int32(ProcDomainGetNUMAParameters):
 		a := new(DomainGetNUMAParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetNUMAParameters(ctx, a)
 		if err != nil {
@@ -19568,14 +19490,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSetInterfaceParameters):
 		a := new(DomainSetInterfaceParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetInterfaceParameters(ctx, a)
 	case int32(ProcDomainGetInterfaceParameters):
 		a := new(DomainGetInterfaceParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetInterfaceParameters(ctx, a)
 		if err != nil {
@@ -19587,32 +19509,32 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainShutdownFlags):
 		a := new(DomainShutdownFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainShutdownFlags(ctx, a)
 	case int32(ProcStorageVolWipePattern):
 		a := new(StorageVolWipePatternArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.StorageVolWipePattern(ctx, a)
 	case int32(ProcStorageVolResize):
 		a := new(StorageVolResizeArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.StorageVolResize(ctx, a)
 	case int32(ProcDomainPmSuspendForDuration):
 		a := new(DomainPmSuspendForDurationArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainPmSuspendForDuration(ctx, a)
 	case int32(ProcDomainGetCPUStats):
 		a := new(DomainGetCPUStatsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetCPUStats(ctx, a)
 		if err != nil {
@@ -19624,8 +19546,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetDiskErrors):
 		a := new(DomainGetDiskErrorsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetDiskErrors(ctx, a)
 		if err != nil {
@@ -19637,14 +19559,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSetMetadata):
 		a := new(DomainSetMetadataArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetMetadata(ctx, a)
 	case int32(ProcDomainGetMetadata):
 		a := new(DomainGetMetadataArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetMetadata(ctx, a)
 		if err != nil {
@@ -19656,20 +19578,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainBlockRebase):
 		a := new(DomainBlockRebaseArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainBlockRebase(ctx, a)
 	case int32(ProcDomainPmWakeup):
 		a := new(DomainPmWakeupArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainPmWakeup(ctx, a)
 	case int32(ProcDomainSnapshotIsCurrent):
 		a := new(DomainSnapshotIsCurrentArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainSnapshotIsCurrent(ctx, a)
 		if err != nil {
@@ -19681,8 +19603,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSnapshotHasMetadata):
 		a := new(DomainSnapshotHasMetadataArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainSnapshotHasMetadata(ctx, a)
 		if err != nil {
@@ -19694,8 +19616,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListAllDomains):
 		a := new(ConnectListAllDomainsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListAllDomains(ctx, a)
 		if err != nil {
@@ -19707,8 +19629,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainListAllSnapshots):
 		a := new(DomainListAllSnapshotsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainListAllSnapshots(ctx, a)
 		if err != nil {
@@ -19720,8 +19642,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSnapshotListAllChildren):
 		a := new(DomainSnapshotListAllChildrenArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainSnapshotListAllChildren(ctx, a)
 		if err != nil {
@@ -19733,8 +19655,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetHostname):
 		a := new(DomainGetHostnameArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetHostname(ctx, a)
 		if err != nil {
@@ -19746,8 +19668,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetSecurityLabelList):
 		a := new(DomainGetSecurityLabelListArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetSecurityLabelList(ctx, a)
 		if err != nil {
@@ -19759,14 +19681,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainPinEmulator):
 		a := new(DomainPinEmulatorArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainPinEmulator(ctx, a)
 	case int32(ProcDomainGetEmulatorPinInfo):
 		a := new(DomainGetEmulatorPinInfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetEmulatorPinInfo(ctx, a)
 		if err != nil {
@@ -19778,8 +19700,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListAllStoragePools):
 		a := new(ConnectListAllStoragePoolsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListAllStoragePools(ctx, a)
 		if err != nil {
@@ -19791,8 +19713,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcStoragePoolListAllVolumes):
 		a := new(StoragePoolListAllVolumesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StoragePoolListAllVolumes(ctx, a)
 		if err != nil {
@@ -19804,8 +19726,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListAllNetworks):
 		a := new(ConnectListAllNetworksArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListAllNetworks(ctx, a)
 		if err != nil {
@@ -19817,8 +19739,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListAllInterfaces):
 		a := new(ConnectListAllInterfacesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListAllInterfaces(ctx, a)
 		if err != nil {
@@ -19830,8 +19752,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListAllNodeDevices):
 		a := new(ConnectListAllNodeDevicesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListAllNodeDevices(ctx, a)
 		if err != nil {
@@ -19843,8 +19765,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListAllNwfilters):
 		a := new(ConnectListAllNwfiltersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListAllNwfilters(ctx, a)
 		if err != nil {
@@ -19856,8 +19778,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectListAllSecrets):
 		a := new(ConnectListAllSecretsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListAllSecrets(ctx, a)
 		if err != nil {
@@ -19869,14 +19791,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeSetMemoryParameters):
 		a := new(NodeSetMemoryParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NodeSetMemoryParameters(ctx, a)
 	case int32(ProcNodeGetMemoryParameters):
 		a := new(NodeGetMemoryParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeGetMemoryParameters(ctx, a)
 		if err != nil {
@@ -19888,20 +19810,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainBlockCommit):
 		a := new(DomainBlockCommitArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainBlockCommit(ctx, a)
 	case int32(ProcNetworkUpdate):
 		a := new(NetworkUpdateArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NetworkUpdate(ctx, a)
 	case int32(ProcNodeGetCPUMap):
 		a := new(NodeGetCPUMapArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeGetCPUMap(ctx, a)
 		if err != nil {
@@ -19913,26 +19835,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainFstrim):
 		a := new(DomainFstrimArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainFstrim(ctx, a)
 	case int32(ProcDomainSendProcessSignal):
 		a := new(DomainSendProcessSignalArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSendProcessSignal(ctx, a)
 	case int32(ProcDomainOpenChannel):
 		a := new(DomainOpenChannelArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainOpenChannel(ctx, a, stream)
 	case int32(ProcNodeDeviceLookupSCSIHostByWwn):
 		a := new(NodeDeviceLookupSCSIHostByWwnArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeDeviceLookupSCSIHostByWwn(ctx, a)
 		if err != nil {
@@ -19944,8 +19866,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetJobStats):
 		a := new(DomainGetJobStatsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetJobStats(ctx, a)
 		if err != nil {
@@ -19957,8 +19879,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigrateGetCompressionCache):
 		a := new(DomainMigrateGetCompressionCacheArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigrateGetCompressionCache(ctx, a)
 		if err != nil {
@@ -19970,20 +19892,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigrateSetCompressionCache):
 		a := new(DomainMigrateSetCompressionCacheArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainMigrateSetCompressionCache(ctx, a)
 	case int32(ProcNodeDeviceDetachFlags):
 		a := new(NodeDeviceDetachFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NodeDeviceDetachFlags(ctx, a)
 	case int32(ProcDomainMigrateBegin3Params):
 		a := new(DomainMigrateBegin3ParamsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigrateBegin3Params(ctx, a)
 		if err != nil {
@@ -19995,8 +19917,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigratePrepare3Params):
 		a := new(DomainMigratePrepare3ParamsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigratePrepare3Params(ctx, a)
 		if err != nil {
@@ -20008,8 +19930,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigratePrepareTunnel3Params):
 		a := new(DomainMigratePrepareTunnel3ParamsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigratePrepareTunnel3Params(ctx, a)
 		if err != nil {
@@ -20021,8 +19943,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigratePerform3Params):
 		a := new(DomainMigratePerform3ParamsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigratePerform3Params(ctx, a)
 		if err != nil {
@@ -20034,8 +19956,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigrateFinish3Params):
 		a := new(DomainMigrateFinish3ParamsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigrateFinish3Params(ctx, a)
 		if err != nil {
@@ -20047,20 +19969,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainMigrateConfirm3Params):
 		a := new(DomainMigrateConfirm3ParamsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainMigrateConfirm3Params(ctx, a)
 	case int32(ProcDomainSetMemoryStatsPeriod):
 		a := new(DomainSetMemoryStatsPeriodArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetMemoryStatsPeriod(ctx, a)
 	case int32(ProcDomainCreateXMLWithFiles):
 		a := new(DomainCreateXMLWithFilesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainCreateXMLWithFiles(ctx, a, files.Received())
 		if err != nil {
@@ -20072,8 +19994,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainCreateWithFiles):
 		a := new(DomainCreateWithFilesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainCreateWithFiles(ctx, a, files.Received())
 		if err != nil {
@@ -20085,8 +20007,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectGetCPUModelNames):
 		a := new(ConnectGetCPUModelNamesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectGetCPUModelNames(ctx, a)
 		if err != nil {
@@ -20098,8 +20020,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectNetworkEventRegisterAny):
 		a := new(ConnectNetworkEventRegisterAnyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectNetworkEventRegisterAny(ctx, a)
 		if err != nil {
@@ -20111,14 +20033,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectNetworkEventDeregisterAny):
 		a := new(ConnectNetworkEventDeregisterAnyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectNetworkEventDeregisterAny(ctx, a)
 	case int32(ProcConnectDomainEventCallbackRegisterAny):
 		a := new(ConnectDomainEventCallbackRegisterAnyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectDomainEventCallbackRegisterAny(ctx, a)
 		if err != nil {
@@ -20130,20 +20052,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectDomainEventCallbackDeregisterAny):
 		a := new(ConnectDomainEventCallbackDeregisterAnyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectDomainEventCallbackDeregisterAny(ctx, a)
 	case int32(ProcDomainCoreDumpWithFormat):
 		a := new(DomainCoreDumpWithFormatArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainCoreDumpWithFormat(ctx, a)
 	case int32(ProcDomainFsfreeze):
 		a := new(DomainFsfreezeArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainFsfreeze(ctx, a)
 		if err != nil {
@@ -20155,8 +20077,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainFsthaw):
 		a := new(DomainFsthawArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainFsthaw(ctx, a)
 		if err != nil {
@@ -20168,8 +20090,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetTime):
 		a := new(DomainGetTimeArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetTime(ctx, a)
 		if err != nil {
@@ -20181,14 +20103,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSetTime):
 		a := new(DomainSetTimeArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetTime(ctx, a)
 	case int32(ProcNodeGetFreePages):
 		a := new(NodeGetFreePagesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeGetFreePages(ctx, a)
 		if err != nil {
@@ -20200,8 +20122,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkGetDHCPLeases):
 		a := new(NetworkGetDHCPLeasesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkGetDHCPLeases(ctx, a)
 		if err != nil {
@@ -20213,8 +20135,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectGetDomainCapabilities):
 		a := new(ConnectGetDomainCapabilitiesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectGetDomainCapabilities(ctx, a)
 		if err != nil {
@@ -20226,8 +20148,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainOpenGraphicsFD):
 		a := new(DomainOpenGraphicsFDArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		got, err := h.DomainOpenGraphicsFD(ctx, a)
 		files.Reply(got)
@@ -20237,8 +20159,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return out, nil
 	case int32(ProcConnectGetAllDomainStats):
 		a := new(ConnectGetAllDomainStatsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectGetAllDomainStats(ctx, a)
 		if err != nil {
@@ -20250,14 +20172,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainBlockCopy):
 		a := new(DomainBlockCopyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainBlockCopy(ctx, a)
 	case int32(ProcNodeAllocPages):
 		a := new(NodeAllocPagesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeAllocPages(ctx, a)
 		if err != nil {
@@ -20269,8 +20191,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetFsinfo):
 		a := new(DomainGetFsinfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetFsinfo(ctx, a)
 		if err != nil {
@@ -20282,8 +20204,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainDefineXMLFlags):
 		a := new(DomainDefineXMLFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainDefineXMLFlags(ctx, a)
 		if err != nil {
@@ -20295,8 +20217,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetIOThreadInfo):
 		a := new(DomainGetIOThreadInfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetIOThreadInfo(ctx, a)
 		if err != nil {
@@ -20308,14 +20230,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainPinIOThread):
 		a := new(DomainPinIOThreadArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainPinIOThread(ctx, a)
 	case int32(ProcDomainInterfaceAddresses):
 		a := new(DomainInterfaceAddressesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainInterfaceAddresses(ctx, a)
 		if err != nil {
@@ -20327,26 +20249,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainAddIOThread):
 		a := new(DomainAddIOThreadArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainAddIOThread(ctx, a)
 	case int32(ProcDomainDelIOThread):
 		a := new(DomainDelIOThreadArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainDelIOThread(ctx, a)
 	case int32(ProcDomainSetUserPassword):
 		a := new(DomainSetUserPasswordArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetUserPassword(ctx, a)
 	case int32(ProcDomainRename):
 		a := new(DomainRenameArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainRename(ctx, a)
 		if err != nil {
@@ -20357,25 +20279,19 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		}
 		return ret.AppendXDR(out)
 	case int32(ProcConnectRegisterCloseCallback):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		return out, h.ConnectRegisterCloseCallback(ctx)
 	case int32(ProcConnectUnregisterCloseCallback):
-		if len(args) != 0 {
-			return out, xdr.ErrTrailing
-		}
 		return out, h.ConnectUnregisterCloseCallback(ctx)
 	case int32(ProcDomainMigrateStartPostCopy):
 		a := new(DomainMigrateStartPostCopyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainMigrateStartPostCopy(ctx, a)
 	case int32(ProcDomainGetPerfEvents):
 		a := new(DomainGetPerfEventsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetPerfEvents(ctx, a)
 		if err != nil {
@@ -20387,14 +20303,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSetPerfEvents):
 		a := new(DomainSetPerfEventsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetPerfEvents(ctx, a)
 	case int32(ProcConnectStoragePoolEventRegisterAny):
 		a := new(ConnectStoragePoolEventRegisterAnyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectStoragePoolEventRegisterAny(ctx, a)
 		if err != nil {
@@ -20406,14 +20322,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectStoragePoolEventDeregisterAny):
 		a := new(ConnectStoragePoolEventDeregisterAnyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectStoragePoolEventDeregisterAny(ctx, a)
 	case int32(ProcDomainGetGuestVCPUs):
 		a := new(DomainGetGuestVCPUsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetGuestVCPUs(ctx, a)
 		if err != nil {
@@ -20425,14 +20341,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSetGuestVCPUs):
 		a := new(DomainSetGuestVCPUsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetGuestVCPUs(ctx, a)
 	case int32(ProcConnectNodeDeviceEventRegisterAny):
 		a := new(ConnectNodeDeviceEventRegisterAnyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectNodeDeviceEventRegisterAny(ctx, a)
 		if err != nil {
@@ -20444,14 +20360,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectNodeDeviceEventDeregisterAny):
 		a := new(ConnectNodeDeviceEventDeregisterAnyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectNodeDeviceEventDeregisterAny(ctx, a)
 	case int32(ProcStorageVolGetInfoFlags):
 		a := new(StorageVolGetInfoFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StorageVolGetInfoFlags(ctx, a)
 		if err != nil {
@@ -20463,8 +20379,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectSecretEventRegisterAny):
 		a := new(ConnectSecretEventRegisterAnyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectSecretEventRegisterAny(ctx, a)
 		if err != nil {
@@ -20476,26 +20392,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectSecretEventDeregisterAny):
 		a := new(ConnectSecretEventDeregisterAnyArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectSecretEventDeregisterAny(ctx, a)
 	case int32(ProcDomainSetVCPU):
 		a := new(DomainSetVCPUArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetVCPU(ctx, a)
 	case int32(ProcDomainSetBlockThreshold):
 		a := new(DomainSetBlockThresholdArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetBlockThreshold(ctx, a)
 	case int32(ProcDomainMigrateGetMaxDowntime):
 		a := new(DomainMigrateGetMaxDowntimeArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainMigrateGetMaxDowntime(ctx, a)
 		if err != nil {
@@ -20507,8 +20423,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainManagedSaveGetXMLDesc):
 		a := new(DomainManagedSaveGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainManagedSaveGetXMLDesc(ctx, a)
 		if err != nil {
@@ -20520,20 +20436,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainManagedSaveDefineXML):
 		a := new(DomainManagedSaveDefineXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainManagedSaveDefineXML(ctx, a)
 	case int32(ProcDomainSetLifecycleAction):
 		a := new(DomainSetLifecycleActionArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetLifecycleAction(ctx, a)
 	case int32(ProcStoragePoolLookupByTargetPath):
 		a := new(StoragePoolLookupByTargetPathArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.StoragePoolLookupByTargetPath(ctx, a)
 		if err != nil {
@@ -20545,14 +20461,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainDetachDeviceAlias):
 		a := new(DomainDetachDeviceAliasArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainDetachDeviceAlias(ctx, a)
 	case int32(ProcConnectCompareHypervisorCPU):
 		a := new(ConnectCompareHypervisorCPUArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectCompareHypervisorCPU(ctx, a)
 		if err != nil {
@@ -20564,8 +20480,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectBaselineHypervisorCPU):
 		a := new(ConnectBaselineHypervisorCPUArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectBaselineHypervisorCPU(ctx, a)
 		if err != nil {
@@ -20577,8 +20493,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeGetSevInfo):
 		a := new(NodeGetSevInfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeGetSevInfo(ctx, a)
 		if err != nil {
@@ -20590,8 +20506,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainGetLaunchSecurityInfo):
 		a := new(DomainGetLaunchSecurityInfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetLaunchSecurityInfo(ctx, a)
 		if err != nil {
@@ -20603,8 +20519,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNWFilterBindingLookupByPortDev):
 		a := new(NWFilterBindingLookupByPortDevArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NWFilterBindingLookupByPortDev(ctx, a)
 		if err != nil {
@@ -20616,8 +20532,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNWFilterBindingGetXMLDesc):
 		a := new(NWFilterBindingGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NWFilterBindingGetXMLDesc(ctx, a)
 		if err != nil {
@@ -20629,8 +20545,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNWFilterBindingCreateXML):
 		a := new(NWFilterBindingCreateXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NWFilterBindingCreateXML(ctx, a)
 		if err != nil {
@@ -20642,14 +20558,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNWFilterBindingDelete):
 		a := new(NWFilterBindingDeleteArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NWFilterBindingDelete(ctx, a)
 	case int32(ProcConnectListAllNWFilterBindings):
 		a := new(ConnectListAllNWFilterBindingsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectListAllNWFilterBindings(ctx, a)
 		if err != nil {
@@ -20661,14 +20577,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSetIOThreadParams):
 		a := new(DomainSetIOThreadParamsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetIOThreadParams(ctx, a)
 	case int32(ProcConnectGetStoragePoolCapabilities):
 		a := new(ConnectGetStoragePoolCapabilitiesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.ConnectGetStoragePoolCapabilities(ctx, a)
 		if err != nil {
@@ -20680,8 +20596,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkListAllPorts):
 		a := new(NetworkListAllPortsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkListAllPorts(ctx, a)
 		if err != nil {
@@ -20693,8 +20609,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkPortLookupByUUID):
 		a := new(NetworkPortLookupByUUIDArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkPortLookupByUUID(ctx, a)
 		if err != nil {
@@ -20706,8 +20622,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkPortCreateXML):
 		a := new(NetworkPortCreateXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkPortCreateXML(ctx, a)
 		if err != nil {
@@ -20719,8 +20635,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkPortGetParameters):
 		a := new(NetworkPortGetParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkPortGetParameters(ctx, a)
 		if err != nil {
@@ -20732,14 +20648,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkPortSetParameters):
 		a := new(NetworkPortSetParametersArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NetworkPortSetParameters(ctx, a)
 	case int32(ProcNetworkPortGetXMLDesc):
 		a := new(NetworkPortGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkPortGetXMLDesc(ctx, a)
 		if err != nil {
@@ -20751,14 +20667,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkPortDelete):
 		a := new(NetworkPortDeleteArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NetworkPortDelete(ctx, a)
 	case int32(ProcDomainCheckpointCreateXML):
 		a := new(DomainCheckpointCreateXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainCheckpointCreateXML(ctx, a)
 		if err != nil {
@@ -20770,8 +20686,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainCheckpointGetXMLDesc):
 		a := new(DomainCheckpointGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainCheckpointGetXMLDesc(ctx, a)
 		if err != nil {
@@ -20783,8 +20699,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainListAllCheckpoints):
 		a := new(DomainListAllCheckpointsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainListAllCheckpoints(ctx, a)
 		if err != nil {
@@ -20796,8 +20712,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainCheckpointListAllChildren):
 		a := new(DomainCheckpointListAllChildrenArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainCheckpointListAllChildren(ctx, a)
 		if err != nil {
@@ -20809,8 +20725,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainCheckpointLookupByName):
 		a := new(DomainCheckpointLookupByNameArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainCheckpointLookupByName(ctx, a)
 		if err != nil {
@@ -20822,8 +20738,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainCheckpointGetParent):
 		a := new(DomainCheckpointGetParentArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainCheckpointGetParent(ctx, a)
 		if err != nil {
@@ -20835,14 +20751,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainCheckpointDelete):
 		a := new(DomainCheckpointDeleteArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainCheckpointDelete(ctx, a)
 	case int32(ProcDomainGetGuestInfo):
 		a := new(DomainGetGuestInfoArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetGuestInfo(ctx, a)
 		if err != nil {
@@ -20854,14 +20770,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcConnectSetIdentity):
 		a := new(ConnectSetIdentityArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.ConnectSetIdentity(ctx, a)
 	case int32(ProcDomainAgentSetResponseTimeout):
 		a := new(DomainAgentSetResponseTimeoutArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainAgentSetResponseTimeout(ctx, a)
 		if err != nil {
@@ -20873,14 +20789,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainBackupBegin):
 		a := new(DomainBackupBeginArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainBackupBegin(ctx, a)
 	case int32(ProcDomainBackupGetXMLDesc):
 		a := new(DomainBackupGetXMLDescArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainBackupGetXMLDesc(ctx, a)
 		if err != nil {
@@ -20892,8 +20808,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainAuthorizedSSHKeysGet):
 		a := new(DomainAuthorizedSSHKeysGetArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainAuthorizedSSHKeysGet(ctx, a)
 		if err != nil {
@@ -20905,14 +20821,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainAuthorizedSSHKeysSet):
 		a := new(DomainAuthorizedSSHKeysSetArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainAuthorizedSSHKeysSet(ctx, a)
 	case int32(ProcDomainGetMessages):
 		a := new(DomainGetMessagesArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetMessages(ctx, a)
 		if err != nil {
@@ -20924,14 +20840,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainStartDirtyRateCalc):
 		a := new(DomainStartDirtyRateCalcArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainStartDirtyRateCalc(ctx, a)
 	case int32(ProcNodeDeviceDefineXML):
 		a := new(NodeDeviceDefineXMLArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeDeviceDefineXML(ctx, a)
 		if err != nil {
@@ -20943,20 +20859,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeDeviceUndefine):
 		a := new(NodeDeviceUndefineArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NodeDeviceUndefine(ctx, a)
 	case int32(ProcNodeDeviceCreate):
 		a := new(NodeDeviceCreateArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NodeDeviceCreate(ctx, a)
 	case int32(ProcNWFilterDefineXMLFlags):
 		a := new(NWFilterDefineXMLFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NWFilterDefineXMLFlags(ctx, a)
 		if err != nil {
@@ -20968,8 +20884,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkDefineXMLFlags):
 		a := new(NetworkDefineXMLFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkDefineXMLFlags(ctx, a)
 		if err != nil {
@@ -20981,8 +20897,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeDeviceGetAutostart):
 		a := new(NodeDeviceGetAutostartArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeDeviceGetAutostart(ctx, a)
 		if err != nil {
@@ -20994,14 +20910,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeDeviceSetAutostart):
 		a := new(NodeDeviceSetAutostartArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NodeDeviceSetAutostart(ctx, a)
 	case int32(ProcNodeDeviceIsPersistent):
 		a := new(NodeDeviceIsPersistentArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeDeviceIsPersistent(ctx, a)
 		if err != nil {
@@ -21013,8 +20929,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeDeviceIsActive):
 		a := new(NodeDeviceIsActiveArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NodeDeviceIsActive(ctx, a)
 		if err != nil {
@@ -21026,8 +20942,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNetworkCreateXMLFlags):
 		a := new(NetworkCreateXMLFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkCreateXMLFlags(ctx, a)
 		if err != nil {
@@ -21039,44 +20955,44 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSetLaunchSecurityState):
 		a := new(DomainSetLaunchSecurityStateArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetLaunchSecurityState(ctx, a)
 	case int32(ProcDomainSaveParams):
 		a := new(DomainSaveParamsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSaveParams(ctx, a)
 	case int32(ProcDomainRestoreParams):
 		a := new(DomainRestoreParamsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainRestoreParams(ctx, a)
 	case int32(ProcDomainAbortJobFlags):
 		a := new(DomainAbortJobFlagsArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainAbortJobFlags(ctx, a)
 	case int32(ProcDomainFDAssociate):
 		a := new(DomainFDAssociateArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainFDAssociate(ctx, a, files.Received())
 	case int32(ProcNetworkSetMetadata):
 		a := new(NetworkSetMetadataArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NetworkSetMetadata(ctx, a)
 	case int32(ProcNetworkGetMetadata):
 		a := new(NetworkGetMetadataArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.NetworkGetMetadata(ctx, a)
 		if err != nil {
@@ -21088,20 +21004,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcNodeDeviceUpdate):
 		a := new(NodeDeviceUpdateArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.NodeDeviceUpdate(ctx, a)
 	case int32(ProcDomainGraphicsReload):
 		a := new(DomainGraphicsReloadArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainGraphicsReload(ctx, a)
 	case int32(ProcDomainGetAutostartOnce):
 		a := new(DomainGetAutostartOnceArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		ret, err := h.DomainGetAutostartOnce(ctx, a)
 		if err != nil {
@@ -21113,26 +21029,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(ProcDomainSetAutostartOnce):
 		a := new(DomainSetAutostartOnceArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetAutostartOnce(ctx, a)
 	case int32(ProcDomainSetThrottleGroup):
 		a := new(DomainSetThrottleGroupArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainSetThrottleGroup(ctx, a)
 	case int32(ProcDomainDelThrottleGroup):
 		a := new(DomainDelThrottleGroupArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainDelThrottleGroup(ctx, a)
 	case int32(ProcDomainAnnounceInterface):
 		a := new(DomainAnnounceInterfaceArgs)
-		if err := a.UnmarshalBinary(args); err != nil {
-			return out, err
+		if _, err := a.ConsumeXDR(args); err != nil {
+			return out, rpc.UndecodableArgs(err)
 		}
 		return out, h.DomainAnnounceInterface(ctx, a)
 	default:

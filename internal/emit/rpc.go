@@ -534,13 +534,12 @@ func (r *rpcEmitter) server() {
 		if pr.Args != nil {
 			body = append(body,
 				jen.Id("a").Op(":=").New(jen.Id(pr.Args.GoName)),
-				jen.If(jen.Id("err").Op(":=").Id("a").Dot("UnmarshalBinary").Call(jen.Id("args")), jen.Id("err").Op("!=").Nil()).Block(
-					jen.Return(jen.Id("out"), jen.Id("err"))),
+				// As libvirtd decodes: bytes after the arguments are
+				// ignored, and what does not decode gets its answer.
+				jen.If(jen.List(jen.Id("_"), jen.Id("err")).Op(":=").Id("a").Dot("ConsumeXDR").Call(jen.Id("args")), jen.Id("err").Op("!=").Nil()).Block(
+					jen.Return(jen.Id("out"), rpcQual("UndecodableArgs").Call(jen.Id("err")))),
 			)
 			callArgs = append(callArgs, jen.Id("a"))
-		} else {
-			body = append(body, jen.If(jen.Len(jen.Id("args")).Op("!=").Lit(0)).Block(
-				jen.Return(jen.Id("out"), xdrFn("ErrTrailing"))))
 		}
 		switch fu.Call {
 		case gomodel.OneFile:
