@@ -26,13 +26,7 @@ import (
 func TestErrorsAsLibvirtd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	ours := embedded(t)
-	d := testpeer.StartLibvirtd(t)
-	theirs, err := client.DialUnix(ctx, d.Socket, "test:///default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer theirs.Close()
+	ours, theirs := openBoth(ctx, t)
 
 	for _, tc := range []struct {
 		what string
@@ -74,60 +68,95 @@ func rawError(ctx context.Context, t *testing.T, c *client.Conn, p rpc.Procedure
 func TestUnsupportedAsLibvirtd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	ours := embedded(t)
+	ours, theirs := openBoth(ctx, t)
+
+	both, oursOnly, driverWorded := 0, 0, 0
+	everyCall(func(p rpc.ProcInfo, args rpc.Encoder) {
+		if p.Stream != rpc.NoStream || skipZeroCall[p.Name] {
+			return
+		}
+		call := func(c *client.Conn) *rpc.Error {
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			err := c.Call(cctx, p.Procedure, args, nil)
+			var le *rpc.Error
+			if errors.As(err, &le) && le.Code == 3 {
+				return le
+			}
+			return nil
+		}
+		o, l := call(ours), call(theirs)
+		if o != nil && !strings.HasPrefix(o.Str2, "vir") {
+			t.Errorf("%s: ours names %q, not a public API", p.Name, o.Str2)
+		}
+		switch {
+		case l != nil && !strings.HasPrefix(l.Str2, "vir"):
+			// libvirt's driver has the method and words its own
+			// refusal (a pool type without source discovery).
+			driverWorded++
+		case o != nil && l != nil:
+			both++
+			if *o != *l {
+				t.Errorf("%s:\nours:    %#v\nlibvirt: %#v", p.Name, *o, *l)
+			}
+		case o != nil:
+			oursOnly++
+		}
+	})
+	t.Logf("%d procedures unsupported by both drivers compared; %d more unsupported by ours only; %d refused in libvirt's driver's own words", both, oursOnly, driverWorded)
+	if both < 20 {
+		t.Errorf("only %d procedures compared", both)
+	}
+}
+
+// openBoth opens test:///default on our driver and on a real libvirtd's.
+func openBoth(ctx context.Context, t *testing.T) (ours, theirs *client.Conn) {
+	t.Helper()
+	ours = embedded(t)
 	d := testpeer.StartLibvirtd(t)
 	theirs, err := client.DialUnix(ctx, d.Socket, "test:///default")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer theirs.Close()
+	t.Cleanup(func() { theirs.Close() })
+	return ours, theirs
+}
 
+// connectBoth connects to our driver and to a real libvirtd without the
+// handshake: no AUTH_LIST, no CONNECT_OPEN, no keepalive.
+func connectBoth(t *testing.T) (ours, theirs *client.Conn) {
+	t.Helper()
+	ours = client.New(testdriver.New().Pipe(), client.WithoutKeepalive())
+	t.Cleanup(func() { ours.Close() })
+	d := testpeer.StartLibvirtd(t)
+	nc, err := net.Dial("unix", d.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs = client.New(nc, client.WithoutKeepalive())
+	t.Cleanup(func() { theirs.Close() })
+	return ours, theirs
+}
+
+// everyCall runs f for every procedure of the remote and QEMU programs that
+// a client calls (events are the daemon's), with a zero value of its
+// arguments (nil when it takes none).
+func everyCall(f func(p rpc.ProcInfo, args rpc.Encoder)) {
 	type program struct {
 		procs func() []rpc.ProcInfo
 		args  func(int32) xdr.Codec
 	}
-	both, oursOnly, driverWorded := 0, 0, 0
 	for _, prog := range []program{{remote.Procedures, remote.NewArgs}, {qemu.Procedures, qemu.NewArgs}} {
 		for _, p := range prog.procs() {
-			if p.Event || p.Stream != rpc.NoStream || skipZeroCall[p.Name] {
+			if p.Event {
 				continue
 			}
 			var args rpc.Encoder
 			if a := prog.args(p.Number); a != nil {
 				args = a
 			}
-			call := func(c *client.Conn) *rpc.Error {
-				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				defer cancel()
-				err := c.Call(cctx, p.Procedure, args, nil)
-				var le *rpc.Error
-				if errors.As(err, &le) && le.Code == 3 {
-					return le
-				}
-				return nil
-			}
-			o, l := call(ours), call(theirs)
-			if o != nil && !strings.HasPrefix(o.Str2, "vir") {
-				t.Errorf("%s: ours names %q, not a public API", p.Name, o.Str2)
-			}
-			switch {
-			case l != nil && !strings.HasPrefix(l.Str2, "vir"):
-				// libvirt's driver has the method and words its own
-				// refusal (a pool type without source discovery).
-				driverWorded++
-			case o != nil && l != nil:
-				both++
-				if *o != *l {
-					t.Errorf("%s:\nours:    %#v\nlibvirt: %#v", p.Name, *o, *l)
-				}
-			case o != nil:
-				oursOnly++
-			}
+			f(p, args)
 		}
-	}
-	t.Logf("%d procedures unsupported by both drivers compared; %d more unsupported by ours only; %d refused in libvirt's driver's own words", both, oursOnly, driverWorded)
-	if both < 20 {
-		t.Errorf("only %d procedures compared", both)
 	}
 }
 
@@ -148,51 +177,33 @@ var skipZeroCall = map[string]bool{
 func TestBeforeOpenAsLibvirtd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	ours := client.New(testdriver.New().Pipe(), client.WithoutKeepalive())
-	defer ours.Close()
-	d := testpeer.StartLibvirtd(t)
-	nc, err := net.Dial("unix", d.Socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	theirs := client.New(nc, client.WithoutKeepalive())
-	defer theirs.Close()
+	ours, theirs := connectBoth(t)
 
-	type program struct {
-		procs func() []rpc.ProcInfo
-		args  func(int32) xdr.Codec
-	}
 	answers := map[string]int{}
-	for _, prog := range []program{{remote.Procedures, remote.NewArgs}, {qemu.Procedures, qemu.NewArgs}} {
-		for _, p := range prog.procs() {
-			if p.Event || skipBeforeOpen[p.Name] {
-				continue
-			}
-			var args rpc.Encoder
-			if a := prog.args(p.Number); a != nil {
-				args = a
-			}
-			call := func(c *client.Conn) string {
-				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				defer cancel()
-				err := c.Call(cctx, p.Procedure, args, nil)
-				var le *rpc.Error
-				if errors.As(err, &le) {
-					return fmt.Sprintf("%#v", *le)
-				}
-				return fmt.Sprint(err)
-			}
-			o, l := call(ours), call(theirs)
-			if strings.Contains(l, `Message:"unknown procedure: `) {
-				answers["newer than the daemon"]++
-				continue
-			}
-			if o != l {
-				t.Errorf("%s:\nours:    %s\nlibvirt: %s", p.Name, o, l)
-			}
-			answers[l]++
+	everyCall(func(p rpc.ProcInfo, args rpc.Encoder) {
+		if skipBeforeOpen[p.Name] {
+			return
 		}
-	}
+		call := func(c *client.Conn) string {
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			err := c.Call(cctx, p.Procedure, args, nil)
+			var le *rpc.Error
+			if errors.As(err, &le) {
+				return fmt.Sprintf("%#v", *le)
+			}
+			return fmt.Sprint(err)
+		}
+		o, l := call(ours), call(theirs)
+		if strings.Contains(l, `Message:"unknown procedure: `) {
+			answers["newer than the daemon"]++
+			return
+		}
+		if o != l {
+			t.Errorf("%s:\nours:    %s\nlibvirt: %s", p.Name, o, l)
+		}
+		answers[l]++
+	})
 	t.Logf("libvirtd's answers before CONNECT_OPEN: %v", answers)
 }
 
@@ -250,15 +261,7 @@ func TestOpenAndCloseAsLibvirtd(t *testing.T) {
 		}
 		return log
 	}
-	ours := client.New(testdriver.New().Pipe(), client.WithoutKeepalive())
-	defer ours.Close()
-	d := testpeer.StartLibvirtd(t)
-	nc, err := net.Dial("unix", d.Socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	theirs := client.New(nc, client.WithoutKeepalive())
-	defer theirs.Close()
+	ours, theirs := connectBoth(t)
 	a, b := walk(ours), walk(theirs)
 	t.Logf("libvirtd:\n%s", strings.Join(b, "\n"))
 	for i := range max(len(a), len(b)) {
