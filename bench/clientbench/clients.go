@@ -216,8 +216,8 @@ func loop(call func() error, n, conc int) error {
 type virtrpcCaller struct {
 	socket string
 	conn   *client.Conn
-	r    *remote.Client
-	dom  remote.NonnullDomain
+	r      *remote.Client
+	dom    remote.NonnullDomain
 }
 
 func openVirtrpc(socket string) (*virtrpcCaller, error) {

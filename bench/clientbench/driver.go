@@ -86,10 +86,10 @@ type run struct {
 }
 
 type driver struct {
-	ctx      context.Context
-	d        *daemon
-	bin      string // this program, built
-	cbin     string // cclient, built
+	ctx  context.Context
+	d    *daemon
+	bin  string // this program, built
+	cbin string // cclient, built
 	// oneshot holds the one-shot programs of the process case by client:
 	// each links only its own client library.
 	oneshot  map[string][]string
