@@ -46,14 +46,18 @@ type Features struct {
 //     refuses it ("authentication required") and serves on: the client
 //     then does what libvirt's client does up front, AUTH_LIST and the
 //     authentication it asks for (none, polkit, or SASL with the WithAuth
-//     callback), and CONNECT_OPEN again. With WithAuth the client expects
-//     to authenticate and starts with AUTH_LIST, as libvirt's does.
+//     callback), and CONNECT_OPEN again: one round trip more than
+//     libvirt's order where authentication is needed, five fewer where it
+//     is not. Credentials at hand (WithAuth, an auth.conf) say nothing
+//     about whether this daemon wants them, so they change nothing here.
 //  2. No feature probes: each is made when first needed, once per
 //     connection (see Conn.Features).
 //  3. Keepalive (unless WithoutKeepalive) costs nothing at open: the
 //     client pings a daemon that has been silent for the interval, and
 //     libvirtd answers pings whether or not the client probed feature 10,
-//     the probe that makes the daemon ping too.
+//     the probe that makes the daemon ping too. libvirtd, not asked, does
+//     not ping: Features probes it, for a program that wants the daemon
+//     to notice a vanished client by keepalive as well.
 //
 // On failure rw is closed.
 func Open(ctx context.Context, rw io.ReadWriteCloser, name string, opts ...Option) (*Conn, error) {
@@ -90,11 +94,8 @@ func (c *Conn) handshake(ctx context.Context, name string) error {
 	if c.cfg.keepalive {
 		c.startKeepalive()
 	}
-	if c.cfg.auth == nil {
-		err := c.connectOpen(ctx, name)
-		if !authRequired(err) {
-			return err
-		}
+	if err := c.connectOpen(ctx, name); !authRequired(err) {
+		return err
 	}
 	types, err := c.remote.AuthList(ctx)
 	if err != nil {
