@@ -13,6 +13,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/keepalive"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/internal/testpeer"
+	"github.com/virtrpc/virtrpc/testdriver"
 )
 
 // wireMsg is one message a tap saw: who sent it and its header's
@@ -191,5 +192,22 @@ func TestAuthRequiredThenAuthList(t *testing.T) {
 	types, err := c.Remote().AuthList(ctx)
 	if err != nil || len(types) != 1 || types[0] != remote.AuthSASL {
 		t.Fatalf("AUTH_LIST after the refusal: %v %v", types, err)
+	}
+}
+
+// TestKeepaliveWithoutProbeOurServer: our server, too, answers the pings
+// of a client that never probed keepalive; it does not ping such a client
+// itself, so only the pongs keep the connection through a silence three
+// times the client's limit.
+func TestKeepaliveWithoutProbeOurServer(t *testing.T) {
+	ctx := ctxFor(t, 10*time.Second)
+	c, err := client.Open(ctx, testdriver.New().Pipe(), "test:///default", client.WithKeepalive(100*time.Millisecond, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(900 * time.Millisecond)
+	if err := c.Err(); err != nil {
+		t.Fatalf("connection lost while idle: %v", err)
 	}
 }
