@@ -29,13 +29,17 @@ build:
 generate:
 	$(GO) generate ./...
 
-# bench/clientbench is a module of its own (it holds go-libvirt out of ours)
-# and uses the client through a replace: test vets and tests it too, so that
-# a change to the client cannot leave it broken unnoticed.
+# bench/clientbench and internal/clientmatrix are modules of their own
+# (they hold go-libvirt out of ours) and use the client through a replace:
+# test vets and tests them too, so that a change to the client cannot leave
+# them broken unnoticed. internal/clientmatrix is the client matrix: virsh,
+# a C program, python3-libvirt, go-libvirt and our client, each against
+# `virtrpc serve` and a real libvirtd.
 test:
 	$(GO) vet ./...
 	$(GO) test -race ./...
 	cd bench/clientbench && $(GO) vet ./... && $(GO) test ./...
+	cd internal/clientmatrix && $(GO) vet ./... && $(GO) test -race ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.txt

@@ -2,15 +2,19 @@ package virtrpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/virtrpc/virtrpc/client"
-	"github.com/virtrpc/virtrpc/testdriver"
+	"github.com/virtrpc/virtrpc/internal/inproc"
 	"github.com/virtrpc/virtrpc/transport"
 )
+
+// errNoInProcess: test:///default without the in-process driver linked.
+var errNoInProcess = errors.New(`virtrpc: test:///default runs the test driver inside this program, which does not link it: import _ "github.com/virtrpc/virtrpc/testdriver"`)
 
 // Option configures Dial.
 type Option func(*config)
@@ -54,7 +58,11 @@ func WithGetenv(f func(string) string) Option { return func(c *config) { c.geten
 //
 // As libvirt's own client does, a URI with no host and no transport whose
 // driver is test (test:///default) runs the in-memory test driver inside
-// this process, through the same framing and codecs as a socket.
+// this process, through the same framing and codecs as a socket, when the
+// program imports package testdriver (import _
+// "github.com/virtrpc/virtrpc/testdriver"; cmd/virtrpc does). A program
+// that does not links no fake hypervisor, and Dial then refuses such a
+// URI with an error saying so.
 func Dial(ctx context.Context, uri string, opts ...Option) (*client.Conn, error) {
 	cfg := config{logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
@@ -80,7 +88,11 @@ func Dial(ctx context.Context, uri string, opts ...Option) (*client.Conn, error)
 		if name == "" {
 			name = "test:///default"
 		}
-		return client.Open(ctx, testdriver.New().Pipe(), name, copts...)
+		rw, ok := inproc.Open()
+		if !ok {
+			return nil, errNoInProcess
+		}
+		return client.Open(ctx, rw, name, copts...)
 	}
 	plan, err := t.Plan(topts...)
 	if err != nil {

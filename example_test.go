@@ -7,10 +7,13 @@ import (
 
 	"github.com/virtrpc/virtrpc"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
+	// test:///default runs this in-memory driver inside the program; a
+	// program that only dials daemons leaves it out.
+	_ "github.com/virtrpc/virtrpc/testdriver"
 )
 
 // Dial any libvirt URI; test:///default runs the in-memory test driver
-// in this process, through the real framing and codecs.
+// in this process (imported above), through the real framing and codecs.
 func ExampleDial() {
 	ctx := context.Background()
 	c, err := virtrpc.Dial(ctx, "test:///default")

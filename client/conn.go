@@ -81,7 +81,11 @@ type Conn struct {
 	qemu   *qemu.Client
 	lxc    *lxc.Client
 
-	features Features // set by the handshake, read-only after
+	// The features probed so far (Features, probe): bit n of featKnown
+	// is set once feature n was asked, of featYes when the answer was yes.
+	featMu    sync.Mutex
+	featKnown uint32
+	featYes   uint32
 
 	// The reading role (reader.go).
 	reader    *frame.Reader

@@ -40,6 +40,22 @@ func digestServer(t *testing.T, nc net.Conn, password string, chunk int, done ch
 			return
 		}
 		switch remote.Procedure(m.Header.Proc) {
+		case remote.ProcConnectOpen:
+			if layer == nil {
+				// Before authentication, as libvirtd does.
+				h := m.Header
+				h.Type, h.Status = virnet.MessageTypeReply, virnet.MessageStatusError
+				msg := "authentication required"
+				b, err := frame.Append(nil, &h, &virnet.MessageError{Code: 39, Domain: 7, Level: 2, Message: &msg}, nil)
+				if err == nil {
+					_, err = w.Write(b)
+				}
+				if err != nil {
+					done <- err
+				}
+				continue
+			}
+			reply(m, nil)
 		case remote.ProcAuthList:
 			reply(m, &remote.AuthListRet{Types: []remote.AuthType{remote.AuthSASL}})
 		case remote.ProcAuthSASLInit:

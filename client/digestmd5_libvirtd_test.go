@@ -111,8 +111,8 @@ func TestDigestMD5AgainstLibvirtd(t *testing.T) {
 			if h, err := c.Hostname(ctx); err != nil || h != hostname {
 				t.Errorf("hostname %q %v, want %q", h, err, hostname)
 			}
-			if f := c.Features(); !f.Keepalive || !f.EventCallbacks {
-				t.Errorf("features %+v", f)
+			if f, err := c.Features(ctx); err != nil || !f.Keepalive || !f.EventCallbacks {
+				t.Errorf("features %+v %v", f, err)
 			}
 			caps, err := c.Remote().ConnectGetCapabilities(ctx)
 			var parsed libvirtxml.Caps

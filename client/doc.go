@@ -6,8 +6,10 @@
 // call gets a serial number and its reply is matched by it, and a
 // cancelled context returns at once while a late reply is dropped. A lost
 // connection fails every pending call with one error and closes the event
-// channels. Open performs the opening handshake libvirt's own client
-// performs; New wraps a stream with no handshake.
+// channels. Open opens a connection in as few messages as the daemon
+// allows (CONNECT_OPEN alone where no authentication is needed; AUTH_LIST
+// and authentication when the daemon asks for them; feature probes only
+// when Features is called); New wraps a stream with no handshake.
 //
 // Reading the connection is a role rather than a goroutine: a caller
 // waiting for its reply reads the stream itself when nobody else does, and

@@ -12,3 +12,6 @@ func ReadsOwnSocket(c *Conn) bool {
 
 // ServerName exposes the name DIGEST-MD5 gives the daemon.
 func ServerName(c *Conn) string { return c.serverName() }
+
+// AuthRequired exposes authRequired.
+var AuthRequired = authRequired

@@ -88,6 +88,15 @@ func (p *peer) write(h virnet.MessageHeader, payload frame.Payload) {
 	}
 }
 
+// refuseUnauthenticated answers call as libvirtd answers a call made
+// before the authentication its listener requires.
+func (p *peer) refuseUnauthenticated(call frame.Message) {
+	h := reply(call)
+	h.Status = virnet.MessageStatusError
+	msg := "authentication required"
+	p.write(h, &virnet.MessageError{Code: 39, Domain: 7, Level: 2, Message: &msg})
+}
+
 func reply(call frame.Message) virnet.MessageHeader {
 	h := call.Header
 	h.Type = virnet.MessageTypeReply
@@ -210,7 +219,7 @@ func testSilentPeerDropped(t *testing.T, kind string) {
 	defer b.Close()
 	pings := make(chan struct{}, 16)
 	go func() {
-		// The handshake: auth list, keepalive probe, open, four probes.
+		// The handshake: CONNECT_OPEN alone.
 		for {
 			m, err := p.r.Next()
 			if err != nil {

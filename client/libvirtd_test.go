@@ -58,8 +58,8 @@ func TestConnectionFacts(t *testing.T) {
 	if h, _ := os.Hostname(); err != nil || host != h {
 		t.Errorf("hostname %q %v, want %q", host, err, h)
 	}
-	if f := c.Features(); !f.Keepalive || !f.EventCallbacks || !f.CloseCallback {
-		t.Errorf("features: %+v", f)
+	if f, err := c.Features(ctx); err != nil || !f.Keepalive || !f.EventCallbacks || !f.CloseCallback || !f.FDPassing {
+		t.Errorf("features: %+v %v", f, err)
 	}
 	caps, err := r.ConnectGetCapabilities(ctx)
 	var parsed libvirtxml.Caps

@@ -2,13 +2,16 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"slices"
+	"strings"
 
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/rpc"
 )
 
 // libvirt's internal feature numbers (virDrvFeature), which the client
@@ -21,9 +24,12 @@ const (
 	featureRemoteCloseCallback = 15
 )
 
-// Features are what the daemon said it supports when the connection
-// opened.
+// Features are what the daemon says it supports, as Conn.Features
+// probes them.
 type Features struct {
+	// Keepalive: the daemon pings this client when it is silent. Probing
+	// it (feature 10) is what starts the daemon's pings; the client's own
+	// pings keep a connection alive without it.
 	Keepalive        bool
 	EventCallbacks   bool
 	CloseCallback    bool
@@ -31,17 +37,27 @@ type Features struct {
 	FDPassing        bool
 }
 
-// Open performs the opening handshake libvirt's own client performs, in
-// its order, on rw, and opens the driver name ("test:///default",
-// "qemu:///system"; "" lets the daemon choose):
+// Open opens the driver name ("test:///default", "qemu:///system"; "" lets
+// the daemon choose) on rw with as few messages as the daemon allows: open
+// + one call + close is three messages on a daemon that needs no
+// authentication, where libvirt's C client sends six and go-libvirt four.
 //
-//  1. AUTH_LIST, then the authentication the daemon asks for (none,
-//     polkit, or SASL with the WithAuth callback);
-//  2. CONNECT_SUPPORTS_FEATURE for keepalive, which starts the daemon's
-//     pings (skipped WithoutKeepalive);
-//  3. CONNECT_OPEN;
-//  4. CONNECT_SUPPORTS_FEATURE for event callbacks, the close callback,
-//     string typed parameters and file descriptor passing.
+//  1. CONNECT_OPEN straight away. A daemon that wants authentication first
+//     refuses it ("authentication required") and serves on: the client
+//     then does what libvirt's client does up front, AUTH_LIST and the
+//     authentication it asks for (none, polkit, or SASL with the WithAuth
+//     callback), and CONNECT_OPEN again: one round trip more than
+//     libvirt's order where authentication is needed, five fewer where it
+//     is not. Credentials at hand (WithAuth, an auth.conf) say nothing
+//     about whether this daemon wants them, so they change nothing here.
+//  2. No feature probes: each is made when first needed, once per
+//     connection (see Conn.Features).
+//  3. Keepalive (unless WithoutKeepalive) costs nothing at open: the
+//     client pings a daemon that has been silent for the interval, and
+//     libvirtd answers pings whether or not the client probed feature 10,
+//     the probe that makes the daemon ping too. libvirtd, not asked, does
+//     not ping: Features probes it, for a program that wants the daemon
+//     to notice a vanished client by keepalive as well.
 //
 // On failure rw is closed.
 func Open(ctx context.Context, rw io.ReadWriteCloser, name string, opts ...Option) (*Conn, error) {
@@ -75,6 +91,12 @@ func DialTCP(ctx context.Context, addr, name string, opts ...Option) (*Conn, err
 }
 
 func (c *Conn) handshake(ctx context.Context, name string) error {
+	if c.cfg.keepalive {
+		c.startKeepalive()
+	}
+	if err := c.connectOpen(ctx, name); !authRequired(err) {
+		return err
+	}
 	types, err := c.remote.AuthList(ctx)
 	if err != nil {
 		return fmt.Errorf("client: listing authentication types: %w", err)
@@ -82,14 +104,10 @@ func (c *Conn) handshake(ctx context.Context, name string) error {
 	if err := c.authenticate(ctx, types); err != nil {
 		return err
 	}
-	if c.cfg.keepalive {
-		if ok, err := c.supports(ctx, featureProgramKeepalive); err != nil {
-			return err
-		} else if ok {
-			c.features.Keepalive = true
-			c.startKeepalive()
-		}
-	}
+	return c.connectOpen(ctx, name)
+}
+
+func (c *Conn) connectOpen(ctx context.Context, name string) error {
 	var flags uint32
 	if c.cfg.readOnly {
 		flags |= uint32(libvirt.ConnectRo)
@@ -101,28 +119,36 @@ func (c *Conn) handshake(ctx context.Context, name string) error {
 	if err := c.remote.ConnectOpen(ctx, namePtr, flags); err != nil {
 		return fmt.Errorf("client: opening %q: %w", name, err)
 	}
-	for _, f := range []struct {
-		n   int32
-		dst *bool
-	}{
-		{featureRemoteEventCallback, &c.features.EventCallbacks},
-		{featureRemoteCloseCallback, &c.features.CloseCallback},
-		{featureTypedParamString, &c.features.TypedParamString},
-		{featureFDPassing, &c.features.FDPassing},
-	} {
-		ok, err := c.supports(ctx, f.n)
-		if err != nil {
-			return err
-		}
-		*f.dst = ok
-	}
 	return nil
 }
 
-func (c *Conn) supports(ctx context.Context, feature int32) (bool, error) {
+// authRequired tells whether err is libvirtd's refusal of a call made
+// before the authentication its listener requires: VIR_ERR_RPC (39) in
+// the RPC domain (7), "authentication required" (virnetserverprogram.c,
+// which keeps that code rather than VIR_ERR_AUTH_FAILED for old clients'
+// sake).
+func authRequired(err error) bool {
+	var le *rpc.Error
+	return errors.As(err, &le) && le.Code == 39 && le.Domain == 7 &&
+		strings.Contains(le.Message, "authentication required")
+}
+
+// probe returns the daemon's answer about feature, asking it only the
+// first time on this connection.
+func (c *Conn) probe(ctx context.Context, feature int32) (bool, error) {
+	bit := uint32(1) << feature
+	c.featMu.Lock()
+	defer c.featMu.Unlock()
+	if c.featKnown&bit != 0 {
+		return c.featYes&bit != 0, nil
+	}
 	v, err := c.remote.ConnectSupportsFeature(ctx, feature)
 	if err != nil {
 		return false, fmt.Errorf("client: probing feature %d: %w", feature, err)
+	}
+	c.featKnown |= bit
+	if v != 0 {
+		c.featYes |= bit
 	}
 	return v != 0, nil
 }
@@ -143,8 +169,35 @@ func (c *Conn) authenticate(ctx context.Context, types []remote.AuthType) error 
 	return fmt.Errorf("client: the daemon asks for authentication of types %v, none of which this client knows", types)
 }
 
-// Features returns what the daemon said it supports.
-func (c *Conn) Features() Features { return c.features }
+// Features returns what the daemon supports, probing with
+// CONNECT_SUPPORTS_FEATURE the features this connection has not asked
+// about yet: the first call costs up to five round trips, later ones
+// none. Probing keepalive starts the daemon's own pings (which the client
+// answers); WithoutKeepalive leaves it unprobed and false. Opening probes
+// nothing, so that a short-lived connection pays for none of this.
+func (c *Conn) Features(ctx context.Context) (Features, error) {
+	var f Features
+	for _, p := range []struct {
+		n   int32
+		dst *bool
+	}{
+		{featureProgramKeepalive, &f.Keepalive},
+		{featureRemoteEventCallback, &f.EventCallbacks},
+		{featureRemoteCloseCallback, &f.CloseCallback},
+		{featureTypedParamString, &f.TypedParamString},
+		{featureFDPassing, &f.FDPassing},
+	} {
+		if p.n == featureProgramKeepalive && !c.cfg.keepalive {
+			continue
+		}
+		ok, err := c.probe(ctx, p.n)
+		if err != nil {
+			return f, err
+		}
+		*p.dst = ok
+	}
+	return f, nil
+}
 
 // ServerVersion returns the daemon's libvirt version as
 // major*1,000,000 + minor*1,000 + release.

@@ -46,12 +46,19 @@ func aliceAuth(pass string) client.Option {
 // it sends as its proof.
 func scriptedSASLServer(t *testing.T, nc net.Conn, serverFinal string, got chan<- string) {
 	p := &peer{t: t, nc: nc, r: frame.NewReader(nc, 0)}
+	authed := false
 	for {
 		m, err := p.r.Next()
 		if err != nil {
 			return
 		}
 		switch remote.Procedure(m.Header.Proc) {
+		case remote.ProcConnectOpen:
+			if !authed {
+				p.refuseUnauthenticated(m)
+				continue
+			}
+			p.write(reply(m), nil)
 		case remote.ProcAuthList:
 			p.write(reply(m), &remote.AuthListRet{Types: []remote.AuthType{remote.AuthSASL}})
 		case remote.ProcAuthSASLInit:
@@ -66,6 +73,7 @@ func scriptedSASLServer(t *testing.T, nc net.Conn, serverFinal string, got chan<
 			a.UnmarshalBinary(m.Payload)
 			got <- string(a.Data)
 			p.write(reply(m), &remote.AuthSASLStepRet{Complete: 1, Data: []byte(serverFinal)})
+			authed = true
 		case remote.ProcConnectSupportsFeature:
 			p.write(reply(m), &remote.ConnectSupportsFeatureRet{Supported: 0})
 		default:

@@ -242,8 +242,8 @@ func TestManyClients(t *testing.T) {
 }
 
 // TestKeepaliveKeepsAnsweringClient: a client that asks for keepalive
-// through the real handshake and then makes no calls, but answers the
-// server's pings, is kept.
+// (Features probes it) and then makes no calls, but answers the server's
+// pings, is kept.
 func TestKeepaliveKeepsAnsweringClient(t *testing.T) {
 	sock := start(t, &daemon{}, server.WithKeepalive(50*time.Millisecond, 2))
 	nc, err := net.Dial("unix", sock)
@@ -256,6 +256,9 @@ func TestKeepaliveKeepsAnsweringClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	if f, err := c.Features(context.Background()); err != nil || !f.Keepalive {
+		t.Fatalf("features %+v %v", f, err)
+	}
 	// Our client answers pings, so the server must keep it.
 	time.Sleep(300 * time.Millisecond)
 	if c.Err() != nil {

@@ -12,9 +12,14 @@
  *   cclient SOCKET CASE N WARMUP
  *
  * CASE is version, version16 (16 threads sharing the one virConnectPtr),
- * getinfo (domain "test") or list (virConnectListAllDomains, each returned
- * virDomainPtr freed, as a program must). cpu_seconds is getrusage
- * (RUSAGE_SELF, all threads) over the timed calls only.
+ * getinfo (domain "test"), list (virConnectListAllDomains, each returned
+ * virDomainPtr freed, as a program must) or connect (a connection of its
+ * own per call: open, virConnectGetLibVersion, close). cpu_seconds is
+ * getrusage (RUSAGE_SELF, all threads) over the timed calls only.
+ *
+ *   cclient SOCKET oneshot
+ *
+ * opens, asks the version, closes and exits: the process mode's client.
  */
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -27,7 +32,9 @@
 
 #define IN_FLIGHT 16
 
-enum bench_case { CASE_VERSION, CASE_GETINFO, CASE_LIST };
+enum bench_case { CASE_VERSION, CASE_GETINFO, CASE_LIST, CASE_CONNECT };
+
+static char uri[512];
 
 static virConnectPtr conn;
 static virDomainPtr dom;
@@ -45,6 +52,16 @@ static int one_call(void)
 	case CASE_GETINFO: {
 		virDomainInfo info;
 		return virDomainGetInfo(dom, &info);
+	}
+	case CASE_CONNECT: {
+		virConnectPtr c = virConnectOpen(uri);
+		unsigned long lib;
+		if (!c)
+			return -1;
+		int rc = virConnectGetLibVersion(c, &lib);
+		if (virConnectClose(c) < 0)
+			rc = -1;
+		return rc;
 	}
 	case CASE_LIST: {
 		virDomainPtr *doms = NULL;
@@ -135,8 +152,20 @@ static void quiet(void *data, virErrorPtr e)
 
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[2], "oneshot") == 0) {
+		virSetErrorFunc(NULL, quiet);
+		if (snprintf(uri, sizeof uri, "test+unix:///default?socket=%s", argv[1]) >= (int)sizeof uri)
+			return 2;
+		virConnectPtr c = virConnectOpen(uri);
+		unsigned long lib;
+		if (!c || virConnectGetLibVersion(c, &lib) < 0)
+			fail("oneshot");
+		if (virConnectClose(c) < 0)
+			fail("closing the connection");
+		return 0;
+	}
 	if (argc != 5) {
-		fprintf(stderr, "usage: cclient SOCKET version|version16|getinfo|list N WARMUP\n");
+		fprintf(stderr, "usage: cclient SOCKET version|version16|getinfo|list|connect N WARMUP\n       cclient SOCKET oneshot\n");
 		return 2;
 	}
 	const char *socket = argv[1], *name = argv[2];
@@ -151,6 +180,8 @@ int main(int argc, char **argv)
 		which = CASE_GETINFO;
 	} else if (strcmp(name, "list") == 0) {
 		which = CASE_LIST;
+	} else if (strcmp(name, "connect") == 0) {
+		which = CASE_CONNECT;
 	} else {
 		fprintf(stderr, "cclient: unknown case %s\n", name);
 		return 2;
@@ -162,7 +193,6 @@ int main(int argc, char **argv)
 	/* Errors are reported once, by fail, not printed by libvirt as well. */
 	virSetErrorFunc(NULL, quiet);
 
-	char uri[512];
 	if (snprintf(uri, sizeof uri, "test+unix:///default?socket=%s", socket) >= (int)sizeof uri) {
 		fprintf(stderr, "cclient: socket path too long\n");
 		return 2;

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"syscall"
@@ -29,6 +30,13 @@ const (
 	caseVersion16 = "version16"
 	caseGetInfo   = "getinfo"
 	caseList      = "list"
+	// caseConnect is a connection per call: open, ConnectGetLibVersion,
+	// close.
+	caseConnect = "connect"
+	// caseProcess is a process per call (start, open, the call, close,
+	// exit): the driver runs the one-shot programs under oneshot/ and
+	// cclient's oneshot mode itself.
+	caseProcess = "process"
 )
 
 // inFlight is how many calls the version16 case keeps in flight.
@@ -44,6 +52,9 @@ type result struct {
 	Calls      int     `json:"calls"`
 	Seconds    float64 `json:"seconds"`
 	CPUSeconds float64 `json:"cpu_seconds"`
+	// Mallocs counts the Go heap allocations of the timed calls, all
+	// goroutines (runtime.MemStats); 0 for C.
+	Mallocs uint64 `json:"mallocs,omitempty"`
 }
 
 // caller is what a case needs from a client: one call of each kind.
@@ -52,13 +63,16 @@ type caller interface {
 	version() error
 	getInfo() error
 	list() (int, error)
+	// connect opens a connection of its own, makes one call and closes
+	// it.
+	connect() error
 	close() error
 }
 
 func runClient(name string, args []string) error {
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	socket := fs.String("socket", "", "the daemon's unix socket")
-	cs := fs.String("case", "", "version, version16, getinfo or list")
+	cs := fs.String("case", "", "version, version16, getinfo, list or connect")
 	n := fs.Int("n", 10000, "timed calls")
 	warmup := fs.Int("warmup", 1000, "untimed calls before the timed ones")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed calls to this file")
@@ -118,6 +132,8 @@ func caseCall(c caller, cs string) (func() error, int, error) {
 		return c.version, inFlight, nil
 	case caseGetInfo:
 		return c.getInfo, 1, nil
+	case caseConnect:
+		return c.connect, 1, nil
 	case caseList:
 		// A listing that came back short would measure less work.
 		want, err := c.list()
@@ -138,6 +154,8 @@ func caseCall(c caller, cs string) (func() error, int, error) {
 // measure times n calls, conc at a time, with the process's CPU time.
 func measure(call func() error, n, conc int) (result, error) {
 	var before, after syscall.Rusage
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &before); err != nil {
 		return result{}, err
 	}
@@ -147,6 +165,7 @@ func measure(call func() error, n, conc int) (result, error) {
 	if err2 := syscall.Getrusage(syscall.RUSAGE_SELF, &after); err2 != nil {
 		return result{}, err2
 	}
+	runtime.ReadMemStats(&m1)
 	if err != nil {
 		return result{}, err
 	}
@@ -154,6 +173,7 @@ func measure(call func() error, n, conc int) (result, error) {
 		Calls:      n,
 		Seconds:    elapsed.Seconds(),
 		CPUSeconds: cpu(&after) - cpu(&before),
+		Mallocs:    m1.Mallocs - m0.Mallocs,
 	}, nil
 }
 
@@ -194,9 +214,10 @@ func loop(call func() error, n, conc int) error {
 
 // virtrpcCaller is virtrpc's client with its defaults (keepalive on).
 type virtrpcCaller struct {
-	conn *client.Conn
-	r    *remote.Client
-	dom  remote.NonnullDomain
+	socket string
+	conn   *client.Conn
+	r      *remote.Client
+	dom    remote.NonnullDomain
 }
 
 func openVirtrpc(socket string) (*virtrpcCaller, error) {
@@ -205,7 +226,7 @@ func openVirtrpc(socket string) (*virtrpcCaller, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &virtrpcCaller{conn: conn, r: conn.Remote()}
+	c := &virtrpcCaller{socket: socket, conn: conn, r: conn.Remote()}
 	if c.dom, err = c.r.DomainLookupByName(ctx, "test"); err != nil {
 		conn.Close()
 		return nil, err
@@ -231,14 +252,28 @@ func (c *virtrpcCaller) list() (int, error) {
 	return len(ret.Domains), nil
 }
 
+func (c *virtrpcCaller) connect() error {
+	ctx := context.Background()
+	conn, err := client.DialUnix(ctx, c.socket, testURI)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Remote().ConnectGetLibVersion(ctx); err != nil {
+		conn.Close()
+		return err
+	}
+	return conn.Disconnect(ctx)
+}
+
 func (c *virtrpcCaller) close() error {
 	return c.conn.Disconnect(context.Background())
 }
 
 // golibvirtCaller is go-libvirt over its local (unix socket) dialer.
 type golibvirtCaller struct {
-	l   *golibvirt.Libvirt
-	dom golibvirt.Domain
+	socket string
+	l      *golibvirt.Libvirt
+	dom    golibvirt.Domain
 }
 
 func openGolibvirt(socket string) (*golibvirtCaller, error) {
@@ -246,7 +281,7 @@ func openGolibvirt(socket string) (*golibvirtCaller, error) {
 	if err := l.ConnectToURI(golibvirt.TestDefault); err != nil {
 		return nil, err
 	}
-	c := &golibvirtCaller{l: l}
+	c := &golibvirtCaller{socket: socket, l: l}
 	var err error
 	if c.dom, err = l.DomainLookupByName("test"); err != nil {
 		l.Disconnect()
@@ -268,6 +303,18 @@ func (c *golibvirtCaller) getInfo() error {
 func (c *golibvirtCaller) list() (int, error) {
 	doms, _, err := c.l.ConnectListAllDomains(1, 0)
 	return len(doms), err
+}
+
+func (c *golibvirtCaller) connect() error {
+	l := golibvirt.NewWithDialer(dialers.NewLocal(dialers.WithSocket(c.socket)))
+	if err := l.ConnectToURI(golibvirt.TestDefault); err != nil {
+		return err
+	}
+	if _, err := l.ConnectGetLibVersion(); err != nil {
+		l.Disconnect()
+		return err
+	}
+	return l.Disconnect()
 }
 
 func (c *golibvirtCaller) close() error {

@@ -32,7 +32,7 @@ const maxClientRequests = 64
 
 var (
 	clients = []string{clientVirtrpc, clientGolibvirt, clientC}
-	cases   = []string{caseVersion, caseVersion16, caseGetInfo, caseList}
+	cases   = []string{caseVersion, caseVersion16, caseGetInfo, caseList, caseConnect, caseProcess}
 )
 
 // probeCalls is how many calls calibration first times per case; it
@@ -42,6 +42,8 @@ var probeCalls = map[string]int{
 	caseVersion16: 4000,
 	caseGetInfo:   2000,
 	caseList:      100,
+	caseConnect:   200,
+	caseProcess:   20,
 }
 
 const probeSeconds = 0.3
@@ -57,6 +59,8 @@ var caseTitles = map[string]string{
 	caseVersion16: "ConnectGetLibVersion, 16 in flight",
 	caseGetInfo:   "DomainGetInfo, sequential",
 	caseList:      "ConnectListAllDomains, %d domains",
+	caseConnect:   "open + ConnectGetLibVersion + close",
+	caseProcess:   "a process: start, open, ConnectGetLibVersion, close, exit",
 }
 
 // run is one client run as the driver saw it.
@@ -82,10 +86,13 @@ type run struct {
 }
 
 type driver struct {
-	ctx      context.Context
-	d        *daemon
-	bin      string // this program, built
-	cbin     string // cclient, built
+	ctx  context.Context
+	d    *daemon
+	bin  string // this program, built
+	cbin string // cclient, built
+	// oneshot holds the one-shot programs of the process case by client:
+	// each links only its own client library.
+	oneshot  map[string][]string
 	env      []string
 	domains  int
 	rawOut   io.Writer
@@ -204,11 +211,25 @@ func runDriver(args []string) (err error) {
 		}
 	}
 	report(os.Stdout, runs, calls, *rounds, dr.domains, libVersion, dr.maxOther, dr.source, dr.taskset != "")
+	msgs := map[string]wireCount{}
+	if slices.Contains(cases, caseConnect) || slices.Contains(cases, caseProcess) {
+		for _, cl := range clients {
+			wc, err := dr.countMessages(cl)
+			if err != nil {
+				return err
+			}
+			msgs[cl] = wc
+		}
+	}
+	reportCycles(os.Stdout, runs, msgs)
 	if *profileDir != "" {
 		if err := os.MkdirAll(*profileDir, 0o755); err != nil {
 			return err
 		}
 		for _, cs := range cases {
+			if cs == caseProcess {
+				continue // the one-shot programs take no profile
+			}
 			path, err := filepath.Abs(filepath.Join(*profileDir, "virtrpc-"+cs+".pprof"))
 			if err != nil {
 				return err
@@ -240,6 +261,14 @@ func (dr *driver) build(dir string) error {
 	dr.source = sourceState(dr.ctx)
 	if out, err := exec.CommandContext(dr.ctx, "go", "build", "-o", dr.bin, ".").CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	dr.oneshot = map[string][]string{clientC: {dr.cbin, "SOCKET", "oneshot"}}
+	for _, cl := range []string{clientVirtrpc, clientGolibvirt} {
+		bin := filepath.Join(dir, "oneshot-"+cl)
+		if out, err := exec.CommandContext(dr.ctx, "go", "build", "-o", bin, "./oneshot/"+cl).CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./oneshot/%s: %v\n%s", cl, err, out)
+		}
+		dr.oneshot[cl] = []string{bin, "SOCKET"}
 	}
 	flags, err := exec.CommandContext(dr.ctx, "pkg-config", "--cflags", "--libs", "libvirt").Output()
 	if err != nil {
@@ -413,6 +442,9 @@ func (dr *driver) waitQuiet() error {
 // runOne runs one client process and reads its JSON line; a Go client
 // writes a CPU profile of its timed loop to profile unless it is "".
 func (dr *driver) runOne(cl, cs string, n, warmup int, profile string) (run, error) {
+	if cs == caseProcess {
+		return dr.runProcesses(cl, n, min(warmup, 20))
+	}
 	var cmd *exec.Cmd
 	switch cl {
 	case clientC:
@@ -666,7 +698,7 @@ func report(w io.Writer, runs []run, calls map[string]int, rounds, domains int, 
 		v, g, c := m[cs][clientVirtrpc], m[cs][clientGolibvirt], m[cs][clientC]
 		// The CPU targets are for small calls; the listing is shown for
 		// information.
-		small := cs != caseList
+		small := cs != caseList && cs != caseConnect && cs != caseProcess
 		paired, ahead, n := pairedRates(runs, cs)
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %.2f (%d of %d) |\n", cs,
 			verdict(v.cpuUS/c.cpuUS, v.cpuUS <= c.cpuUS, small),

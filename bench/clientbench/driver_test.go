@@ -22,3 +22,22 @@ func TestPairedRates(t *testing.T) {
 		t.Fatalf("no runs of the case: got %v, %d, %d", r, a, n)
 	}
 }
+
+func TestPairedRatio(t *testing.T) {
+	mk := func(round int, cl string, calls int, seconds float64) run {
+		return run{result: result{Client: cl, Case: caseConnect, Calls: calls, Seconds: seconds}, Round: round}
+	}
+	runs := []run{
+		mk(1, clientVirtrpc, 100, 1), mk(1, clientC, 100, 2), // 0.5
+		mk(2, clientVirtrpc, 100, 3), mk(2, clientC, 100, 2), // 1.5
+		mk(3, clientVirtrpc, 100, 1), mk(3, clientC, 100, 1), // 1
+		mk(4, clientVirtrpc, 100, 1), // no C run: skipped
+	}
+	r, n := pairedRatio(runs, caseConnect, clientVirtrpc, clientC, latencyUS)
+	if r != 1 || n != 3 {
+		t.Fatalf("pairedRatio = %v over %d rounds; want 1 over 3", r, n)
+	}
+	if m := medianOf(runs, caseConnect, clientVirtrpc, latencyUS); m != 1e4 {
+		t.Fatalf("medianOf = %v µs, want 10000", m)
+	}
+}

@@ -45,6 +45,21 @@
 //	version16   ConnectGetLibVersion, 16 goroutines (threads) in flight on the one connection
 //	getinfo     DomainGetInfo of domain "test", one call at a time
 //	list        ConnectListAllDomains, every domain the daemon holds (1,000 defined + "test")
+//	connect     a connection per call: open, ConnectGetLibVersion, close
+//	process     a process per call: start, open, ConnectGetLibVersion,
+//	            close, exit (the driver runs oneshot/virtrpc,
+//	            oneshot/golibvirt and `cclient SOCKET oneshot`, each
+//	            linking only its own client, and takes each process's
+//	            user+system time whole)
+//
+// For connect, the Go clients also report the heap allocations of the
+// timed loop (runtime.MemStats.Mallocs). After the rounds, when connect or
+// process ran, the driver runs each one-shot program once through a relay
+// that counts the messages each side sends. The last tables report, per
+// cycle, latency and libvirtd's CPU against C, client CPU and
+// allocations against go-libvirt, each ratio paired by round (the
+// clients of a round run one after the other) and the median taken over
+// the rounds.
 package main
 
 import (
@@ -77,7 +92,7 @@ func main() {
 func usage() {
 	fmt.Fprintf(os.Stderr, `usage:
   clientbench run [-rounds N] [-seconds S] [-domains N] [-json FILE] [-profile DIR] [-max-other CPUS] [-quiet-wait D]
-  clientbench virtrpc|golibvirt -socket PATH -case version|version16|getinfo|list -n N [-warmup W] [-cpuprofile FILE]
+  clientbench virtrpc|golibvirt -socket PATH -case version|version16|getinfo|list|connect -n N [-warmup W] [-cpuprofile FILE]
 `)
 	os.Exit(2)
 }
