@@ -7,6 +7,8 @@ import (
 	"net"
 	"slices"
 	"strings"
+
+	"github.com/xdg-go/scram"
 )
 
 // ErrSASLMechanism: the daemon offers no SASL mechanism this client can
@@ -41,6 +43,32 @@ func (plainMech) respond([]byte) ([]byte, error) {
 	return nil, errors.New("PLAIN has a single message")
 }
 func (plainMech) finish([]byte) error { return nil }
+
+type scramMech struct{ conv *scram.ClientConversation }
+
+func (m scramMech) initial() ([]byte, error) {
+	s, err := m.conv.Step("")
+	return []byte(s), err
+}
+
+func (m scramMech) respond(challenge []byte) ([]byte, error) {
+	s, err := m.conv.Step(string(challenge))
+	return []byte(s), err
+}
+
+// finish verifies the server's proof (v=), which libvirt sends together
+// with complete=1.
+func (m scramMech) finish(data []byte) error {
+	if !m.conv.Done() {
+		if _, err := m.conv.Step(string(data)); err != nil {
+			return err
+		}
+	}
+	if !m.conv.Valid() {
+		return errors.New("the server's proof did not verify")
+	}
+	return nil
+}
 
 // authSASL runs AUTH_SASL_INIT, START and STEP until the daemon says the
 // authentication is complete.
@@ -90,11 +118,15 @@ func (c *Conn) authSASL(ctx context.Context) error {
 	case "DIGEST-MD5":
 		mech = &digestMD5Mech{user: user, password: pass, host: c.serverName(), needLayer: c.cfg.insecure, opts: c.cfg.digest}
 	default:
-		sc, err := newSCRAM(name, user, pass, c.cfg.scramNonce)
+		hash := map[string]scram.HashGeneratorFcn{"SCRAM-SHA-512": scram.SHA512, "SCRAM-SHA-256": scram.SHA256, "SCRAM-SHA-1": scram.SHA1}[name]
+		sc, err := hash.NewClient(user, pass, "")
 		if err != nil {
 			return fmt.Errorf("client: SASL %s: %w", name, err)
 		}
-		mech = sc
+		if c.cfg.scramNonce != nil {
+			sc = sc.WithNonceGenerator(c.cfg.scramNonce)
+		}
+		mech = scramMech{sc.NewConversation()}
 	}
 	if err := c.saslConverse(ctx, name, mech); err != nil {
 		return fmt.Errorf("client: SASL %s: %w", name, err)
