@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/virtrpc/virtrpc/client"
+	"github.com/virtrpc/virtrpc/client/scram"
 	"github.com/virtrpc/virtrpc/internal/inproc"
 	"github.com/virtrpc/virtrpc/transport"
 )
@@ -79,7 +80,9 @@ func Dial(ctx context.Context, uri string, opts ...Option) (*client.Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	copts := append([]client.Option{client.WithLogger(cfg.logger)}, cfg.client...)
+	// SCRAM as libvirt's client has it (a caller's WithClientOptions may
+	// replace it).
+	copts := append([]client.Option{client.WithLogger(cfg.logger), client.WithSCRAM(scram.Client{})}, cfg.client...)
 	if cfg.readOnly {
 		copts = append(copts, client.WithReadOnly())
 	}

@@ -20,6 +20,7 @@ type config struct {
 	auth         AuthFunc
 	saslMech     string
 	scramNonce   func() string
+	scram        SCRAM
 	digest       digestOptions
 	insecure     bool
 	readOnly     bool
@@ -124,6 +125,13 @@ func WithSASLMechanism(mech string) Option {
 // them, and SASL means DIGEST-MD5 with its encrypting security layer.
 func WithInsecureTransport() Option {
 	return func(c *config) { c.insecure = true }
+}
+
+// WithSCRAM lets the connection authenticate with SASL's SCRAM mechanisms,
+// through s (package client/scram's Client). Without it a daemon that
+// offers SCRAM is authenticated with another mechanism it offers, if any.
+func WithSCRAM(s SCRAM) Option {
+	return func(c *config) { c.scram = s }
 }
 
 // withSCRAMNonce fixes the SCRAM client nonce, for tests that replay a

@@ -7,8 +7,6 @@ import (
 	"net"
 	"slices"
 	"strings"
-
-	"github.com/xdg-go/scram"
 )
 
 // ErrSASLMechanism: the daemon offers no SASL mechanism this client can
@@ -44,7 +42,29 @@ func (plainMech) respond([]byte) ([]byte, error) {
 }
 func (plainMech) finish([]byte) error { return nil }
 
-type scramMech struct{ conv *scram.ClientConversation }
+// SCRAM starts the client side of SASL's SCRAM mechanisms (RFC 5802,
+// RFC 7677). A connection speaks SCRAM only when given one (WithSCRAM):
+// package client/scram has one, and virtrpc.Dial gives it. It stands
+// apart so that a program that never authenticates with SCRAM does not
+// link, nor initialise at start-up, the Unicode tables SASLprep needs.
+type SCRAM interface {
+	// Start begins a conversation of mechanism ("SCRAM-SHA-256") for user
+	// and password; nonce, when not nil, makes the client's nonce.
+	Start(mechanism, user, password string, nonce func() string) (SCRAMConversation, error)
+}
+
+// SCRAMConversation is one SCRAM exchange, in steps.
+type SCRAMConversation interface {
+	// Step answers the server's message ("" for the first) with the
+	// client's.
+	Step(challenge string) (string, error)
+	// Done says the client has sent its last message.
+	Done() bool
+	// Valid says the server's proof verified.
+	Valid() bool
+}
+
+type scramMech struct{ conv SCRAMConversation }
 
 func (m scramMech) initial() ([]byte, error) {
 	s, err := m.conv.Step("")
@@ -80,6 +100,12 @@ func (c *Conn) authSASL(ctx context.Context) error {
 			return fmt.Errorf("%w: %s needs a secure transport (unix, TLS or ssh), and this one is not", ErrSASLMechanism, c.cfg.saslMech)
 		}
 	}
+	if c.cfg.scram == nil {
+		allowed = slices.DeleteFunc(slices.Clone(allowed), func(m string) bool { return strings.HasPrefix(m, "SCRAM-") })
+		if strings.HasPrefix(c.cfg.saslMech, "SCRAM-") {
+			return fmt.Errorf("%w: %s needs WithSCRAM (package client/scram)", ErrSASLMechanism, c.cfg.saslMech)
+		}
+	}
 	list, err := c.remote.AuthSASLInit(ctx)
 	if err != nil {
 		return fmt.Errorf("client: SASL init: %w", err)
@@ -98,6 +124,9 @@ func (c *Conn) authSASL(ctx context.Context) error {
 		}
 		if c.cfg.insecure {
 			return fmt.Errorf("%w: the daemon offers %s, and on this insecure transport only DIGEST-MD5 with encryption may be used", ErrSASLMechanism, list)
+		}
+		if c.cfg.scram == nil && strings.Contains(list, "SCRAM-") {
+			return fmt.Errorf("%w: the daemon offers %s; SCRAM needs WithSCRAM (package client/scram)", ErrSASLMechanism, list)
 		}
 		return fmt.Errorf("%w: the daemon offers %s", ErrSASLMechanism, list)
 	}
@@ -118,16 +147,13 @@ func (c *Conn) authSASL(ctx context.Context) error {
 	case "DIGEST-MD5":
 		mech = &digestMD5Mech{user: user, password: pass, host: c.serverName(), needLayer: c.cfg.insecure, opts: c.cfg.digest}
 	default:
-		hash := map[string]scram.HashGeneratorFcn{"SCRAM-SHA-512": scram.SHA512, "SCRAM-SHA-256": scram.SHA256, "SCRAM-SHA-1": scram.SHA1}[name]
-		sc, err := hash.NewClient(user, pass, "")
+		conv, err := c.cfg.scram.Start(name, user, pass, c.cfg.scramNonce)
 		if err != nil {
 			return fmt.Errorf("client: SASL %s: %w", name, err)
 		}
-		if c.cfg.scramNonce != nil {
-			sc = sc.WithNonceGenerator(c.cfg.scramNonce)
-		}
-		mech = scramMech{sc.NewConversation()}
+		mech = scramMech{conv}
 	}
+	c.log.Debug("libvirt: SASL authentication", "mech", name)
 	if err := c.saslConverse(ctx, name, mech); err != nil {
 		return fmt.Errorf("client: SASL %s: %w", name, err)
 	}

@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/virtrpc/virtrpc/client"
+	"github.com/virtrpc/virtrpc/client/scram"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/internal/frame"
@@ -95,7 +97,7 @@ func TestSCRAMRecordedExchange(t *testing.T) {
 			defer b.Close()
 			got := make(chan string, 2)
 			go scriptedSASLServer(t, b, tc.serverFinal, got)
-			c, err := client.Open(ctxFor(t, 5*time.Second), a, "test:///default", aliceAuth("s3cret"),
+			c, err := client.Open(ctxFor(t, 5*time.Second), a, "test:///default", aliceAuth("s3cret"), client.WithSCRAM(scram.Client{}),
 				client.WithSCRAMNonce(func() string { return scramClientNonce }))
 			if first := <-got; first != "SCRAM-SHA-256 "+scramClientFirst {
 				t.Errorf("client-first: %q", first)
@@ -122,7 +124,7 @@ func TestSASLAgainstLibvirtd(t *testing.T) {
 	ctx := ctxFor(t, 20*time.Second)
 	for _, mech := range []string{"SCRAM-SHA-256", "PLAIN"} {
 		t.Run(mech, func(t *testing.T) {
-			c, err := client.DialUnix(ctx, d.Socket, "test:///default", aliceAuth("pässwörd"), client.WithSASLMechanism(mech))
+			c, err := client.DialUnix(ctx, d.Socket, "test:///default", aliceAuth("pässwörd"), client.WithSASLMechanism(mech), client.WithSCRAM(scram.Client{}))
 			if err != nil {
 				t.Fatalf("%v\n%s", err, d.Logs())
 			}
@@ -133,7 +135,7 @@ func TestSASLAgainstLibvirtd(t *testing.T) {
 		})
 	}
 	t.Run("wrong password", func(t *testing.T) {
-		_, err := client.DialUnix(ctx, d.Socket, "test:///default", aliceAuth("wrong"))
+		_, err := client.DialUnix(ctx, d.Socket, "test:///default", aliceAuth("wrong"), client.WithSCRAM(scram.Client{}))
 		if !errors.Is(err, libvirt.ErrAuthFailed) {
 			t.Errorf("wrong password: %v", err)
 		}
@@ -146,16 +148,33 @@ func TestSASLAgainstLibvirtd(t *testing.T) {
 	t.Run("auth file", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "auth.conf")
 		os.WriteFile(path, []byte("[credentials-test]\nauthname=alice\npassword=pässwörd\n\n[auth-libvirt-default]\ncredentials=test\n"), 0o600)
-		c, err := client.DialUnix(ctx, d.Socket, "test:///default", client.WithAuthFile(path, "localhost"))
+		c, err := client.DialUnix(ctx, d.Socket, "test:///default", client.WithAuthFile(path, "localhost"), client.WithSCRAM(scram.Client{}))
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.Close()
 	})
 	t.Run("mechanism not offered", func(t *testing.T) {
-		_, err := client.DialUnix(ctx, d.Socket, "test:///default", aliceAuth("pässwörd"), client.WithSASLMechanism("SCRAM-SHA-1"))
+		_, err := client.DialUnix(ctx, d.Socket, "test:///default", aliceAuth("pässwörd"), client.WithSASLMechanism("SCRAM-SHA-1"), client.WithSCRAM(scram.Client{}))
 		if !errors.Is(err, client.ErrSASLMechanism) {
 			t.Errorf("%v", err)
+		}
+	})
+	// SCRAM comes with client/scram: without it the client takes PLAIN,
+	// which the daemon offers too, and refuses to be told SCRAM.
+	t.Run("without WithSCRAM", func(t *testing.T) {
+		var log strings.Builder
+		c, err := client.DialUnix(ctx, d.Socket, "test:///default", aliceAuth("pässwörd"), client.WithLogger(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if !strings.Contains(log.String(), "mech=PLAIN") {
+			t.Errorf("not PLAIN:\n%s", log.String())
+		}
+		_, err = client.DialUnix(ctx, d.Socket, "test:///default", aliceAuth("pässwörd"), client.WithSASLMechanism("SCRAM-SHA-256"))
+		if !errors.Is(err, client.ErrSASLMechanism) || !strings.Contains(err.Error(), "WithSCRAM") {
+			t.Errorf("SCRAM without WithSCRAM: %v", err)
 		}
 	})
 }

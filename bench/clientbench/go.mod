@@ -8,11 +8,6 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require (
-	github.com/xdg-go/scram v1.4.0 // indirect
-	github.com/xdg-go/stringprep v1.0.4 // indirect
-	golang.org/x/crypto v0.59.0 // indirect
-	golang.org/x/text v0.44.0 // indirect
-)
+require golang.org/x/crypto v0.59.0 // indirect
 
 replace github.com/virtrpc/virtrpc => ../..
