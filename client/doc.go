@@ -9,7 +9,10 @@
 // channels. Open opens a connection in as few messages as the daemon
 // allows (CONNECT_OPEN alone where no authentication is needed; AUTH_LIST
 // and authentication when the daemon asks for them; feature probes only
-// when Features is called); New wraps a stream with no handshake.
+// when Features is called); New wraps a stream with no handshake. SASL
+// speaks PLAIN and DIGEST-MD5 by itself and SCRAM when given
+// WithSCRAM(scram.Client{}) from package client/scram, which keeps
+// SASLprep's tables out of programs that never need them.
 //
 // Reading the connection is a role rather than a goroutine: a caller
 // waiting for its reply reads the stream itself when nobody else does, and
