@@ -166,6 +166,7 @@ func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
 	if s.closed {
 		s.mu.Unlock()
 		c.Close() // closes rw, Done and the handlers' context
+		c.end()
 		return c
 	}
 	s.conns[c] = struct{}{}
@@ -219,6 +220,8 @@ type Conn struct {
 	closed    bool
 	done      chan struct{}
 	values    map[any]any
+	onEnd     []func()
+	ended     bool // the connection's calls have returned and onEnd ran
 
 	received atomic.Bool // a message came since keepaliveLoop last looked
 }
@@ -250,6 +253,39 @@ func (c *Conn) Close() {
 	c.rw.Close()
 	for _, st := range streams {
 		st.fail(errors.New("server: connection closed"))
+	}
+}
+
+// OnEnd registers f to run once the connection is closed and every call
+// that came on it has returned, so that a handler can free the state it
+// keeps for the connection (event registrations, an opened driver)
+// whatever the client did or did not call before it left. When the
+// connection has ended already, f runs at once, on the caller's
+// goroutine. f must not wait for the connection's calls.
+func (c *Conn) OnEnd(f func()) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		f()
+		return
+	}
+	c.onEnd = append(c.onEnd, f)
+	c.mu.Unlock()
+}
+
+// end runs the OnEnd functions and drops the connection's values, once.
+func (c *Conn) end() {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended = true
+	fs := c.onEnd
+	c.onEnd, c.values = nil, nil
+	c.mu.Unlock()
+	for _, f := range fs {
+		f()
 	}
 }
 
@@ -288,6 +324,7 @@ func (c *Conn) serve() {
 	defer func() {
 		c.Close()
 		c.calls.Wait()
+		c.end()
 		c.srv.mu.Lock()
 		delete(c.srv.conns, c)
 		c.srv.mu.Unlock()
