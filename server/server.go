@@ -22,6 +22,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/virtrpc/virtrpc/gen/keepalive"
@@ -58,6 +59,7 @@ type Server struct {
 	conns  map[*Conn]struct{}
 	lns    map[net.Listener]struct{}
 	closed bool
+	quit   chan struct{} // closed by Shutdown
 	wg     sync.WaitGroup
 }
 
@@ -101,7 +103,7 @@ func New(programs []Program, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Server{programs: map[uint32]*Program{}, log: cfg.logger, cfg: cfg, conns: map[*Conn]struct{}{}, lns: map[net.Listener]struct{}{}}
+	s := &Server{programs: map[uint32]*Program{}, log: cfg.logger, cfg: cfg, conns: map[*Conn]struct{}{}, lns: map[net.Listener]struct{}{}, quit: make(chan struct{})}
 	for _, p := range programs {
 		s.programs[p.Number] = &p
 	}
@@ -126,6 +128,7 @@ func (s *Server) Serve(l net.Listener) error {
 		delete(s.lns, l)
 		s.mu.Unlock()
 	}()
+	var delay time.Duration // how long to wait after a temporary failure
 	for {
 		nc, err := l.Accept()
 		if err != nil {
@@ -135,15 +138,50 @@ func (s *Server) Serve(l net.Listener) error {
 			if closed {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
+			if !temporary(err) {
+				return err
 			}
-			return err
+			// Out of descriptors or memory, or a client that left before
+			// it was accepted: the listener is fine. Wait, as net/http
+			// does, and accept again; connections that come meanwhile
+			// wait in the listen queue, as libvirtd's do.
+			delay = min(max(2*delay, minAcceptDelay), maxAcceptDelay)
+			s.log.Warn("server: accept failed; retrying", "err", err, "delay", delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-s.quit:
+				t.Stop()
+				return ErrServerClosed
+			}
+			continue
 		}
+		delay = 0
 		s.ServeConn(nc)
 	}
+}
+
+// The wait after a temporary accept failure doubles from minAcceptDelay
+// up to maxAcceptDelay, as net/http's Server.Serve does.
+const (
+	minAcceptDelay = 5 * time.Millisecond
+	maxAcceptDelay = time.Second
+)
+
+// temporary reports whether an accept error leaves the listener usable:
+// limits on descriptors or memory, which free up as connections leave, a
+// connection aborted before it was accepted, or a timeout.
+func temporary(err error) bool {
+	for _, errno := range []syscall.Errno{
+		syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM,
+		syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EPROTO, syscall.EINTR, syscall.EAGAIN,
+	} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // ServeConn serves one connection on its own goroutines and returns at
@@ -180,6 +218,9 @@ func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
 // goroutines, or for ctx to end.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.quit)
+	}
 	s.closed = true
 	for l := range s.lns {
 		l.Close()
