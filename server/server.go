@@ -350,7 +350,20 @@ func (c *Conn) SetValue(key, v any) {
 
 // write sends one message.
 func (c *Conn) write(h *virnet.MessageHeader, p frame.Payload, raw []byte) error {
-	return c.writer.Send(h, p, raw)
+	return c.writeContext(context.Background(), h, p, raw)
+}
+
+// writeContext sends one message, unless ctx ends first. A failed write
+// leaves the stream unusable, perhaps with part of a message on it: the
+// connection closes.
+func (c *Conn) writeContext(ctx context.Context, h *virnet.MessageHeader, p frame.Payload, raw []byte) error {
+	err := c.writer.SendContext(ctx, h, p, raw)
+	var we *frame.WriteError
+	if errors.As(err, &we) {
+		c.srv.log.Debug("server: writing to a client failed", "err", err)
+		c.Close()
+	}
+	return err
 }
 
 // SendEvent sends an event message: the daemon-initiated MESSAGE of
@@ -385,8 +398,12 @@ func (c *Conn) serve() {
 		switch {
 		case h.Prog == keepalive.Program:
 			if h.Proc == int32(keepalive.ProcPing) {
+				// Answered here, on the reader, as every reply is
+				// bounded: a client that pings and does not read fills
+				// its socket, the write waits, and the server stops
+				// reading it until it reads (or keepalive drops it).
 				pong := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPong), Type: virnet.MessageTypeMessage}
-				go c.write(&pong, nil, nil)
+				c.write(&pong, nil, nil)
 			}
 		case h.Type == virnet.MessageTypeCall || h.Type == virnet.MessageTypeCallWithFDs:
 			prog, r := c.route(h)
@@ -586,7 +603,11 @@ func (c *Conn) keepaliveLoop() {
 				c.Close()
 				return
 			}
-			c.write(&ping, nil, nil)
+			// At most an interval: a client that reads nothing keeps the
+			// writer busy, and its silence still counts.
+			ctx, cancel := context.WithTimeout(c.ctx, interval)
+			c.writeContext(ctx, &ping, nil, nil)
+			cancel()
 		}
 	}
 }
