@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -164,25 +165,95 @@ func dialThroughProxy(t *testing.T, uri string, opts ...client.Option) (*client.
 func TestStuckWriterCallsKeepTheirDeadlines(t *testing.T) {
 	c, p, _ := dialThroughProxy(t, "test:///default", client.WithoutKeepalive())
 	p.freeze()
-
-	start := time.Now()
-	bigDeadline := start.Add(3 * time.Second)
-	var big []<-chan outcome
+	var xmls []string
 	for i := range 10 {
 		xml, _ := bigDomain(t, "big"+string(rune('a'+i)), 256<<10)
+		xmls = append(xmls, xml)
+	}
+	stuckCalls(t, c, xmls, 3*time.Second, 2*time.Second, true)
+}
+
+// TestBlackHoleCallDeadlines: the same on the other kinds of stream: a
+// TCP connection to a peer that accepts and never reads, once the send
+// buffers are full (the engine writes a TCP socket through its own
+// descriptor too), and net.Pipe, whose writes take deadlines of their
+// own, and which takes none of a message that nobody reads.
+func TestBlackHoleCallDeadlines(t *testing.T) {
+	t.Run("tcp", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		held := make(chan net.Conn, 1)
+		go func() {
+			nc, err := ln.Accept()
+			if err == nil {
+				held <- nc
+			}
+			close(held)
+		}()
+		nc, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			for nc := range held {
+				nc.Close()
+			}
+		}()
+		c := client.New(nc, client.WithoutKeepalive())
+		if !client.ReadsOwnSocket(c) {
+			t.Fatal("the engine does not write the TCP socket itself")
+		}
+		// Ten 3 MiB messages: more than loopback's send and receive
+		// buffers hold together.
+		var xmls []string
+		for range 10 {
+			xmls = append(xmls, strings.Repeat("x", 3<<20))
+		}
+		stuckCalls(t, c, xmls, 3*time.Second, 2*time.Second, true)
+	})
+	t.Run("pipe", func(t *testing.T) {
+		a, b := net.Pipe() // b is never read
+		defer b.Close()
+		c := client.New(a, client.WithoutKeepalive())
+		var xmls []string
+		for range 10 {
+			xmls = append(xmls, strings.Repeat("x", 256<<10))
+		}
+		// A pipe takes no byte nobody reads: no message is cut.
+		stuckCalls(t, c, xmls, 3*time.Second, 2*time.Second, false)
+	})
+}
+
+// stuckCalls makes a DomainDefineXML call of each of xmls, with a
+// deadline bigAfter from now, on a connection whose peer reads nothing,
+// then a small call with a deadline smallAfter from then. The small
+// call, which waits for the writer, must give up at its deadline with
+// the context's error alone and leave the connection up; the big ones
+// give up at theirs. When wantCut, the one whose message was partly
+// written closes the connection with ErrWriteInterrupted; else (a stream
+// that took none of it) the connection stays up.
+func stuckCalls(t *testing.T, c *client.Conn, xmls []string, bigAfter, smallAfter time.Duration, wantCut bool) {
+	t.Helper()
+	defer c.Close() // frees whatever is still stuck when the test fails
+	start := time.Now()
+	bigDeadline := start.Add(bigAfter)
+	var big []<-chan outcome
+	for _, xml := range xmls {
 		big = append(big, callAsync(bigDeadline, func(ctx context.Context) error {
 			_, err := c.Remote().DomainDefineXML(ctx, xml)
 			return err
 		}))
 	}
-	time.Sleep(200 * time.Millisecond) // one is in the socket, nine wait for it
-	small := callAsync(time.Now().Add(2*time.Second), func(ctx context.Context) error {
+	time.Sleep(200 * time.Millisecond) // one is in the socket, the others wait for it
+	small := callAsync(time.Now().Add(smallAfter), func(ctx context.Context) error {
 		_, err := c.Remote().ConnectGetLibVersion(ctx)
 		return err
 	})
 
-	defer c.Close() // frees whatever is still stuck when the test fails
-	if o, ok := await(t, "the call with a 2 s deadline", small, start.Add(10*time.Second)); ok {
+	if o, ok := await(t, "the small call", small, start.Add(bigAfter+10*time.Second)); ok {
 		late := o.at.Sub(o.deadline)
 		t.Logf("the small call returned %v after its deadline: %v", late, o.err)
 		if !errors.Is(o.err, context.DeadlineExceeded) || errors.Is(o.err, client.ErrClosed) {
@@ -216,6 +287,12 @@ func TestStuckWriterCallsKeepTheirDeadlines(t *testing.T) {
 		default:
 			t.Errorf("define %d: %v", i, o.err)
 		}
+	}
+	if !wantCut {
+		if cut != 0 || c.Err() != nil {
+			t.Errorf("%d calls report their message cut short, and the connection's error is %v; want none", cut, c.Err())
+		}
+		return
 	}
 	if cut != 1 {
 		t.Errorf("%d calls report their message cut short, want 1", cut)
