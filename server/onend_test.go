@@ -54,4 +54,3 @@ func TestOnEnd(t *testing.T) {
 		t.Error("registered after the end, it did not run at once")
 	}
 }
-
