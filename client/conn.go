@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -210,6 +211,12 @@ func (c *Conn) fail(cause error) {
 		c.src.kickCaller()
 		c.src.kickBackground()
 	}
+	if nc, ok := c.rw.(interface{ NetConn() net.Conn }); ok && cause != nil {
+		// A TLS connection that failed: its Close would first try for
+		// up to 5 s to tell a daemon that may read nothing any more
+		// (the cause may be just that) that it closes.
+		nc.NetConn().Close()
+	}
 	c.rw.Close()
 	for _, s := range subs {
 		s.shut()
@@ -286,9 +293,12 @@ func (c *Conn) sent(err error) error {
 		return err
 	}
 	if we.Cut != nil {
-		if we.Written >= 0 {
+		switch {
+		case we.Written == 0:
+			c.fail(fmt.Errorf("%w: none of its %d bytes went out, and the stream cannot be written after a write timed out (TLS): %w", ErrWriteInterrupted, we.Size, we.Cut))
+		case we.Written > 0:
 			c.fail(fmt.Errorf("%w after %d of its %d bytes: %w", ErrWriteInterrupted, we.Written, we.Size, we.Cut))
-		} else {
+		default:
 			c.fail(fmt.Errorf("%w (a message of %d bytes): %w", ErrWriteInterrupted, we.Size, we.Cut))
 		}
 	} else {

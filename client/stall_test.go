@@ -2,6 +2,8 @@ package client_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"os"
@@ -447,5 +449,55 @@ func TestStalledStreamDeadlines(t *testing.T) {
 		if errors.Is(o.err, client.ErrWriteInterrupted) != errors.Is(c.Err(), client.ErrWriteInterrupted) {
 			t.Errorf("the Write's error %v and the connection's %v disagree", o.err, c.Err())
 		}
+	}
+}
+
+// TestTLSWriteTimeoutClosesConnection: over TLS, a call whose message
+// could not go out at all before its deadline still closes the
+// connection with ErrWriteInterrupted, because crypto/tls fails every
+// write after one timed out: the connection is unusable either way, and
+// says why at once.
+func TestTLSWriteTimeoutClosesConnection(t *testing.T) {
+	files := testpeer.GenerateTLS(t)
+	cert, err := tls.LoadX509KeyPair(files.ServerCert, files.ServerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	pem, err := os.ReadFile(files.CACert)
+	if err != nil || !roots.AppendCertsFromPEM(pem) {
+		t.Fatalf("the CA: %v", err)
+	}
+	a, b := net.Pipe() // no buffer: a write nobody reads takes nothing
+	peer := tls.Server(b, &tls.Config{Certificates: []tls.Certificate{cert}})
+	defer peer.Close()
+	handshook := make(chan error, 1)
+	go func() { handshook <- peer.Handshake() }() // then it reads nothing
+	cl := tls.Client(a, &tls.Config{RootCAs: roots, ServerName: "localhost"})
+	if err := cl.HandshakeContext(ctxFor(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	c := client.New(cl, client.WithoutKeepalive()) // reads what follows the handshake
+	defer c.Close()
+	if err := <-handshook; err != nil {
+		t.Fatal(err)
+	}
+
+	deadline := time.Now().Add(300 * time.Millisecond)
+	call := callAsync(deadline, func(ctx context.Context) error {
+		_, err := c.Remote().ConnectGetLibVersion(ctx)
+		return err
+	})
+	o, ok := await(t, "the call", call, deadline.Add(10*time.Second))
+	if !ok {
+		return
+	}
+	late := o.at.Sub(deadline)
+	t.Logf("the call returned %v after its deadline: %v", late, o.err)
+	if !errors.Is(o.err, context.DeadlineExceeded) || late > lateness {
+		t.Errorf("the call returned %v after its deadline: %v", late, o.err)
+	}
+	if err := c.Err(); !errors.Is(err, client.ErrWriteInterrupted) {
+		t.Errorf("the connection's error is %v, want ErrWriteInterrupted", err)
 	}
 }

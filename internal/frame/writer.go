@@ -25,6 +25,7 @@ type Writer struct {
 	out     countWriter   // the stream given to NewWriter
 	dl      writeDeadliner
 	swapped bool // w is not out any more: bytes sent are not counted
+	fragile bool // a timed-out write leaves the stream unusable (TimeoutsBreak)
 	buf     []byte
 }
 
@@ -149,12 +150,22 @@ func (w *Writer) write(ctx context.Context, b []byte) error {
 	}
 	cut := ctx.Err()
 	if cut != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		if written == 0 {
+		if written == 0 && !w.fragile {
 			return cut // nothing went out: the stream is as it was
 		}
 		return &WriteError{Err: err, Cut: cut, Written: written, Size: len(b)}
 	}
 	return &WriteError{Err: err, Written: written, Size: len(b)}
+}
+
+// TimeoutsBreak tells the writer that a write interrupted by a deadline
+// leaves its stream unusable even when nothing of the message went out,
+// as crypto/tls's Conn is: an interrupted message is then always a
+// *WriteError with Cut set.
+func (w *Writer) TimeoutsBreak() {
+	w.lock(context.Background())
+	defer w.unlock()
+	w.fragile = true
 }
 
 // PassesFiles reports whether the stream can carry file descriptors, so
