@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/virtrpc/virtrpc/gen/keepalive"
+	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
+	"github.com/virtrpc/virtrpc/server"
 )
 
 // TestPingFloodBounded: a client that writes keepalive pings and never
@@ -114,3 +116,40 @@ func TestPingFloodBounded(t *testing.T) {
 }
 
 func mib(n uint64) float64 { return float64(n) / (1 << 20) }
+
+// TestPingFloodDroppedByKeepalive: a client that asked for keepalive,
+// then pings and never reads, is silent as far as the server can tell
+// once its pongs back up; keepalive drops it as libvirtd would.
+func TestPingFloodDroppedByKeepalive(t *testing.T) {
+	const interval, count = 50 * time.Millisecond, 2
+	sock := start(t, &daemon{}, server.WithKeepalive(interval, count))
+	nc, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	h := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectSupportsFeature), Type: virnet.MessageTypeCall, Serial: 1}
+	b, _ := frame.Append(nil, &h, &remote.ConnectSupportsFeatureArgs{Feature: 10}, nil)
+	if _, err := nc.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	ping := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPing), Type: virnet.MessageTypeMessage}
+	one, _ := frame.Append(nil, &ping, nil, nil)
+	var batch []byte
+	for range 500 {
+		batch = append(batch, one...)
+	}
+	start := time.Now()
+	var werr error
+	for range 400 { // bounded: 200,000 pings
+		nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if _, werr = nc.Write(batch); werr != nil {
+			break
+		}
+	}
+	took := time.Since(start)
+	t.Logf("the flood ended after %v: %v", took, werr)
+	if werr == nil || errors.Is(werr, os.ErrDeadlineExceeded) || took > 2*time.Second {
+		t.Fatalf("the server kept a client that pings and never reads for %v (write error %v)", took, werr)
+	}
+}
