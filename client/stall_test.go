@@ -296,8 +296,10 @@ func stuckCalls(t *testing.T, c *client.Conn, xmls []string, bigAfter, smallAfte
 		}
 		return
 	}
-	if cut != 1 {
-		t.Errorf("%d calls report their message cut short, want 1", cut)
+	// The cut call reports it, and so may any other that failed on the
+	// closed connection: their error carries the connection's cause.
+	if cut < 1 {
+		t.Errorf("no call reports a message cut short")
 	}
 	if err := c.Err(); !errors.Is(err, client.ErrWriteInterrupted) {
 		t.Errorf("the connection's error is %v, want ErrWriteInterrupted", err)
