@@ -49,7 +49,7 @@ func (c *Conn) startKeepalive() {
 		Type: virnet.MessageTypeMessage, Status: virnet.MessageStatusOK,
 	}
 	go func() {
-		t := time.NewTicker(tick)
+		t := time.NewTimer(tick)
 		defer t.Stop()
 		var lastPing time.Time
 		for {
@@ -62,6 +62,9 @@ func (c *Conn) startKeepalive() {
 					c.fail(ErrKeepaliveTimeout)
 					return
 				}
+				// The next look comes a tick later, or when the silence
+				// would reach the deadline if that is sooner.
+				t.Reset(min(tick, deadline-silent))
 				if silent >= interval && now.Sub(lastPing) >= interval && c.pinging.CompareAndSwap(false, true) {
 					// Off the loop, which must keep counting the
 					// silence: behind a write that is stuck (the daemon
