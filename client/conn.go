@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,16 @@ var ErrKeepaliveTimeout = errors.New("client: peer did not answer keepalive ping
 // ended first. The connection cannot tell where the next message starts
 // and closes.
 var ErrMissingFiles = frame.ErrMissingFiles
+
+// ErrWriteInterrupted is matched (errors.Is) by the cause when a caller's
+// context ended while its message was being written, after part of it
+// had gone out (the daemon had stopped reading): the daemon would read
+// whatever came next as the rest of that message, so the connection
+// closes. The cause also matches the context's error. A caller whose
+// context ends before any of its message went out, waiting for its turn
+// to write or for room in the socket, just gets the context's error, and
+// the connection stays up.
+var ErrWriteInterrupted = errors.New("client: a message was cut short when its caller gave up")
 
 // ClosedError is the error of calls on a closed connection; Cause says why
 // it closed (nil after Close).
@@ -76,6 +87,10 @@ type Conn struct {
 	lastRecv atomic.Int64  // unix nanoseconds of the last message received
 
 	daemonVersion atomic.Uint64 // the daemon's libvirt version once learned, else 0
+
+	// Keepalive (keepalive.go): a ping is on its way; pongs owed.
+	pinging   atomic.Bool
+	pongsOwed atomic.Int64
 
 	remote *remote.Client
 	qemu   *qemu.Client
@@ -200,6 +215,12 @@ func (c *Conn) fail(cause error) {
 		c.src.kickCaller()
 		c.src.kickBackground()
 	}
+	if nc, ok := c.rw.(interface{ NetConn() net.Conn }); ok && cause != nil {
+		// A TLS connection that failed: its Close would first try for
+		// up to 5 s to tell a daemon that may read nothing any more
+		// (the cause may be just that) that it closes.
+		nc.NetConn().Close()
+	}
 	c.rw.Close()
 	for _, s := range subs {
 		s.shut()
@@ -264,15 +285,33 @@ func (c *Conn) deliver(m frame.Message) {
 	pc.ch <- m // buffered: the reader never waits for a caller
 }
 
-// send writes one message; a failed write ends the connection.
-func (c *Conn) send(h *virnet.MessageHeader, p frame.Payload, raw []byte) error {
-	err := c.writer.Send(h, p, raw)
+// send writes one message, unless ctx ends first: then it returns
+// ctx.Err() when nothing of the message was written, and ends the
+// connection when part of it was (see ErrWriteInterrupted). A failed
+// write ends the connection.
+func (c *Conn) send(ctx context.Context, h *virnet.MessageHeader, p frame.Payload, raw []byte) error {
+	return c.sent(c.writer.SendContext(ctx, h, p, raw))
+}
+
+// sent acts on the outcome of a write.
+func (c *Conn) sent(err error) error {
 	var we *frame.WriteError
-	if errors.As(err, &we) {
-		c.fail(fmt.Errorf("writing to the daemon: %w", we.Err))
-		return c.Err()
+	if !errors.As(err, &we) {
+		return err
 	}
-	return err
+	if we.Cut != nil {
+		switch {
+		case we.Written == 0:
+			c.fail(fmt.Errorf("%w: none of its %d bytes went out, and the stream cannot be written after a write timed out (TLS): %w", ErrWriteInterrupted, we.Size, we.Cut))
+		case we.Written > 0:
+			c.fail(fmt.Errorf("%w after %d of its %d bytes: %w", ErrWriteInterrupted, we.Written, we.Size, we.Cut))
+		default:
+			c.fail(fmt.Errorf("%w (a message of %d bytes): %w", ErrWriteInterrupted, we.Size, we.Cut))
+		}
+	} else {
+		c.fail(fmt.Errorf("writing to the daemon: %w", we.Err))
+	}
+	return c.Err()
 }
 
 // Call sends a call and waits for its reply. It implements rpc.Caller for
@@ -354,9 +393,9 @@ func (c *Conn) callWith(ctx context.Context, p rpc.Procedure, args rpc.Encoder, 
 	var err error
 	if fc != nil && len(fc.send) > 0 {
 		h.Type = virnet.MessageTypeCallWithFDs
-		err = c.sendFiles(&h, args, fc.send)
+		err = c.sendFiles(ctx, &h, args, fc.send)
 	} else {
-		err = c.send(&h, args, nil) // a nil args stays a nil Payload
+		err = c.send(ctx, &h, args, nil) // a nil args stays a nil Payload
 	}
 	if err != nil {
 		c.forget(serial)
@@ -421,16 +460,10 @@ func procInfo(p rpc.Procedure) (rpc.ProcInfo, bool) {
 
 }
 
-// sendFiles writes a message that carries files; a failed write ends the
-// connection.
-func (c *Conn) sendFiles(h *virnet.MessageHeader, p frame.Payload, files []*os.File) error {
-	err := c.writer.SendFiles(h, p, nil, files)
-	var we *frame.WriteError
-	if errors.As(err, &we) {
-		c.fail(fmt.Errorf("writing to the daemon: %w", we.Err))
-		return c.Err()
-	}
-	return err
+// sendFiles writes a message that carries files, as send writes one
+// that does not.
+func (c *Conn) sendFiles(ctx context.Context, h *virnet.MessageHeader, p frame.Payload, files []*os.File) error {
+	return c.sent(c.writer.SendFilesContext(ctx, h, p, nil, files))
 }
 
 func (c *Conn) forget(serial uint32) {

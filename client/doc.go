@@ -14,6 +14,18 @@
 // WithSCRAM(scram.Client{}) from package client/scram, which keeps
 // SASLprep's tables out of programs that never need them.
 //
+// A call's context bounds its write too. When the daemon stops reading,
+// a caller waiting for its turn to write gives up at its deadline with
+// the context's error, and so does the caller whose message is stuck in
+// the socket, on sockets and on streams with write deadlines (net.Conn):
+// if nothing of its message went out the connection carries on; if part
+// did, the connection closes with ErrWriteInterrupted, as the daemon
+// would read what follows as the rest of that message. Keepalive counts
+// the daemon's silence whether or not its pings can be written, and
+// closes the connection after interval × count of it. A Stream takes
+// deadlines (SetDeadline, SetReadDeadline, SetWriteDeadline) and
+// contexts (ReadContext, WriteContext).
+//
 // Reading the connection is a role rather than a goroutine: a caller
 // waiting for its reply reads the stream itself when nobody else does, and
 // hands other callers their replies; a background reader takes over only

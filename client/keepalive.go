@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"time"
 
 	"github.com/virtrpc/virtrpc/gen/keepalive"
@@ -17,17 +18,28 @@ func (c *Conn) keepaliveMessage(h *virnet.MessageHeader) {
 		Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPong),
 		Type: virnet.MessageTypeMessage, Status: virnet.MessageStatusOK,
 	}
-	// On its own goroutine: the reader must not wait on a write.
+	// Off the reader, which must not wait on a write, on one goroutine
+	// for all the pongs owed: a daemon that keeps pinging while the
+	// client's writes are stuck costs a count, not a goroutine per ping.
+	if c.pongsOwed.Add(1) > 1 {
+		return // the goroutine sending pongs will send this one too
+	}
 	go func() {
-		if err := c.send(&pong, nil, nil); err != nil {
-			c.log.Debug("libvirt: keepalive pong not sent", "err", err)
+		for {
+			if err := c.send(context.Background(), &pong, nil, nil); err != nil {
+				c.log.Debug("libvirt: keepalive pong not sent", "err", err)
+			}
+			if c.pongsOwed.Add(-1) == 0 {
+				return
+			}
 		}
 	}()
 }
 
 // startKeepalive pings the daemon once an interval while it is silent,
 // and closes the connection once it has been silent for interval × count,
-// when count pings went unanswered. It runs until the connection is down.
+// when count pings went unanswered, whether or not the pings could be
+// written. It runs until the connection is down.
 func (c *Conn) startKeepalive() {
 	interval := c.cfg.kaInterval
 	deadline := interval * time.Duration(c.cfg.kaCount)
@@ -37,7 +49,7 @@ func (c *Conn) startKeepalive() {
 		Type: virnet.MessageTypeMessage, Status: virnet.MessageStatusOK,
 	}
 	go func() {
-		t := time.NewTicker(tick)
+		t := time.NewTimer(tick)
 		defer t.Stop()
 		var lastPing time.Time
 		for {
@@ -50,11 +62,19 @@ func (c *Conn) startKeepalive() {
 					c.fail(ErrKeepaliveTimeout)
 					return
 				}
-				if silent >= interval && now.Sub(lastPing) >= interval {
+				// The next look comes a tick later, or when the silence
+				// would reach the deadline if that is sooner.
+				t.Reset(min(tick, deadline-silent))
+				if silent >= interval && now.Sub(lastPing) >= interval && c.pinging.CompareAndSwap(false, true) {
+					// Off the loop, which must keep counting the
+					// silence: behind a write that is stuck (the daemon
+					// stopped reading), a ping waits for the writer
+					// until the connection closes.
 					lastPing = now
-					if err := c.send(&ping, nil, nil); err != nil {
-						return
-					}
+					go func() {
+						defer c.pinging.Store(false)
+						c.send(context.Background(), &ping, nil, nil)
+					}()
 				}
 			}
 		}

@@ -18,6 +18,12 @@ import (
 // stream cannot be interrupted (no source), only the background reader
 // reads, and replies reach their callers over a channel.
 
+// tlsConn is crypto/tls's Conn, named by a method of its own, so that the
+// engine need not link crypto/tls into programs that never use it.
+type tlsConn interface {
+	HandshakeContext(context.Context) error
+}
+
 // idleDelay is how long the background reader waits, once the last
 // waiting caller is gone, before it takes the role back: long enough that
 // a loop of calls never wakes it, short enough for events.
@@ -30,6 +36,10 @@ const idleCheckMax = 32 * time.Millisecond
 func (c *Conn) startReading() {
 	c.src, c.rw = newSource(c.rw)
 	c.writer = frame.NewWriter(c.rw) // on the stream newSource settled on
+	if _, ok := c.rw.(tlsConn); ok {
+		// After a write timed out, crypto/tls fails every later write.
+		c.writer.TimeoutsBreak()
+	}
 	var r io.Reader = c.rw
 	if c.src != nil {
 		r = c.src

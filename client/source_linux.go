@@ -40,6 +40,11 @@ type sockConn struct {
 	remote net.Addr // the original connection's, for RemoteAddr
 	kick   int      // eventfd that kicks a caller's poll
 
+	// The write deadline, unix nanoseconds (0 for none), and the eventfd
+	// that wakes a write waiting in poll(2) when it changes.
+	wdeadline atomic.Int64
+	wkick     int
+
 	// On a unix socket, reads use recvmsg(2) and queue the descriptors
 	// the daemon passes (frame.FileReceiver); rcv is the reading role's.
 	unix bool
@@ -101,10 +106,16 @@ func newFDSource(rw io.ReadWriteCloser) (socketSource, error) {
 		unix.Close(fd)
 		return nil, os.NewSyscallError("eventfd", err)
 	}
+	wkick, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(fd)
+		unix.Close(kick)
+		return nil, os.NewSyscallError("eventfd", err)
+	}
 	// The duplicate shares the open file, non-blocking as the poller
 	// left it; closing the original takes it out of the poller.
 	rw.Close()
-	return &sockConn{fd: fd, remote: sc.RemoteAddr(), kick: kick, drained: make(chan struct{}), unix: isUnix}, nil
+	return &sockConn{fd: fd, remote: sc.RemoteAddr(), kick: kick, wkick: wkick, drained: make(chan struct{}), unix: isUnix}, nil
 }
 
 // RemoteAddr is the address of the connection the descriptor came from;
@@ -150,6 +161,7 @@ func (s *sockConn) Close() error {
 		s.bgMu.Unlock()
 		unix.Close(s.fd)
 		unix.Close(s.kick)
+		unix.Close(s.wkick)
 		s.rcv.Queue.Close()
 	})
 	if !first {
@@ -217,16 +229,71 @@ func (s *sockConn) kickBackground() {
 	s.bgMu.Unlock()
 }
 
-func (s *sockConn) kickCaller() {
+func (s *sockConn) kickCaller() { s.poke(s.kick) }
+
+// poke adds one to the eventfd efd, waking whoever polls it.
+func (s *sockConn) poke(efd int) {
 	var one [8]byte
 	binary.NativeEndian.PutUint64(one[:], 1)
 	// EAGAIN only when the counter is full: kicked anyway. Once Close
 	// began the descriptor may be closed, hence the count; Close needs
 	// no kick, its shutdown wakes the poll.
 	if s.acquire() {
-		unix.Write(s.kick, one[:])
+		unix.Write(efd, one[:])
 		s.releaseOp()
 	}
+}
+
+// SetWriteDeadline makes writes that wait for room in the socket at or
+// after t fail with os.ErrDeadlineExceeded (a zero t: never); a write
+// waiting now looks again. frame.Writer sets one in the past to
+// interrupt a write whose sender gave up.
+func (s *sockConn) SetWriteDeadline(t time.Time) error {
+	var ns int64
+	if !t.IsZero() {
+		ns = max(t.UnixNano(), 1)
+	}
+	s.wdeadline.Store(ns)
+	s.poke(s.wkick)
+	return nil
+}
+
+// waitWritable waits in poll(2) until the socket has room, the write
+// deadline passes or the socket is closed.
+func (s *sockConn) waitWritable() error {
+	for {
+		if s.state.Load()&closedBit != 0 {
+			return net.ErrClosed
+		}
+		timeout := -1
+		if d := s.wdeadline.Load(); d != 0 {
+			left := time.Until(time.Unix(0, d))
+			if left <= 0 {
+				return os.ErrDeadlineExceeded
+			}
+			timeout = int((left + time.Millisecond - 1) / time.Millisecond)
+		}
+		fds := [2]unix.PollFd{
+			{Fd: int32(s.fd), Events: unix.POLLOUT},
+			{Fd: int32(s.wkick), Events: unix.POLLIN},
+		}
+		if _, err := unix.Poll(fds[:], timeout); err != nil && err != unix.EINTR {
+			return os.NewSyscallError("poll", err)
+		}
+		if fds[1].Revents != 0 {
+			var v [8]byte
+			unix.Read(s.wkick, v[:])
+		}
+		if fds[0].Revents != 0 {
+			return nil
+		}
+	}
+}
+
+// writeDeadlinePassed reports whether the write deadline has passed.
+func (s *sockConn) writeDeadlinePassed() bool {
+	d := s.wdeadline.Load()
+	return d != 0 && time.Now().UnixNano() >= d
 }
 
 // Read reads as the reading role's holder asked in prepare.
@@ -360,18 +427,16 @@ func (s *sockConn) SendFile(f *os.File) error {
 	cerr := rc.Control(func(fd uintptr) {
 		rights := unix.UnixRights(int(fd))
 		for {
+			if s.writeDeadlinePassed() {
+				serr = os.ErrDeadlineExceeded
+				return
+			}
 			_, serr = unix.SendmsgN(s.fd, fileByte[:], rights, nil, unix.MSG_NOSIGNAL)
 			switch serr {
 			case unix.EINTR:
 				continue
 			case unix.EAGAIN:
-				if s.state.Load()&closedBit != 0 {
-					serr = net.ErrClosed
-					return
-				}
-				fds := [1]unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLOUT}}
-				if _, err := unix.Poll(fds[:], -1); err != nil && err != unix.EINTR {
-					serr = os.NewSyscallError("poll", err)
+				if serr = s.waitWritable(); serr != nil {
 					return
 				}
 				continue
@@ -391,7 +456,9 @@ func (s *sockConn) SendFile(f *os.File) error {
 // fileByte is the byte that carries a descriptor, as libvirt sends it.
 var fileByte = [1]byte{0}
 
-// Write writes all of p, waiting in poll(2) while the socket is full.
+// Write writes all of p, waiting in poll(2) while the socket is full, up
+// to the write deadline: then it returns what it wrote and
+// os.ErrDeadlineExceeded.
 func (s *sockConn) Write(p []byte) (int, error) {
 	if !s.acquire() {
 		return 0, net.ErrClosed
@@ -399,6 +466,9 @@ func (s *sockConn) Write(p []byte) (int, error) {
 	defer s.releaseOp()
 	total := 0
 	for len(p) > 0 {
+		if s.writeDeadlinePassed() {
+			return total, os.ErrDeadlineExceeded
+		}
 		n, err := unix.Write(s.fd, p)
 		if n > 0 {
 			total += n
@@ -411,12 +481,8 @@ func (s *sockConn) Write(p []byte) (int, error) {
 		default:
 			return total, os.NewSyscallError("write", err)
 		}
-		if s.state.Load()&closedBit != 0 {
-			return total, net.ErrClosed
-		}
-		fds := [1]unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLOUT}}
-		if _, err := unix.Poll(fds[:], -1); err != nil && err != unix.EINTR {
-			return total, os.NewSyscallError("poll", err)
+		if err := s.waitWritable(); err != nil {
+			return total, err
 		}
 	}
 	return total, nil

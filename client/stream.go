@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
@@ -35,6 +37,64 @@ type Stream struct {
 	answered  chan struct{}
 	answer    frame.Message
 	answerSet sync.Once
+
+	dlMu                        sync.Mutex
+	readDeadline, writeDeadline time.Time
+}
+
+// SetDeadline sets both the read and the write deadline, as net.Conn's
+// does.
+func (s *Stream) SetDeadline(t time.Time) error {
+	s.SetReadDeadline(t)
+	return s.SetWriteDeadline(t)
+}
+
+// SetReadDeadline makes Reads that wait for data past t fail with an
+// error matching os.ErrDeadlineExceeded; a zero t means no deadline. A
+// deadline applies to the Reads that start after it is set: to give up
+// on a Read in progress from another goroutine, use ReadContext. A Read
+// that fails this way leaves the stream usable.
+func (s *Stream) SetReadDeadline(t time.Time) error {
+	s.dlMu.Lock()
+	s.readDeadline = t
+	s.dlMu.Unlock()
+	return nil
+}
+
+// SetWriteDeadline makes Writes (and SendHole) that cannot go out by t —
+// the daemon stopped reading — fail with an error matching
+// os.ErrDeadlineExceeded; a zero t means no deadline. It applies to the
+// Writes that start after it is set (see WriteContext). When a chunk was
+// partly written at the deadline the connection closes, as
+// ErrWriteInterrupted says, and the error matches that too.
+func (s *Stream) SetWriteDeadline(t time.Time) error {
+	s.dlMu.Lock()
+	s.writeDeadline = t
+	s.dlMu.Unlock()
+	return nil
+}
+
+// deadlineContext returns a context that ends at t, or Background.
+func deadlineContext(mu *sync.Mutex, t *time.Time) (context.Context, context.CancelFunc) {
+	mu.Lock()
+	dl := *t
+	mu.Unlock()
+	if dl.IsZero() {
+		return context.Background(), func() {}
+	}
+	return context.WithDeadline(context.Background(), dl)
+}
+
+// asDeadlineError makes the error of a context that a deadline ended
+// match os.ErrDeadlineExceeded, as net.Conn's deadlines do.
+func asDeadlineError(err error) error {
+	if err == context.DeadlineExceeded {
+		return os.ErrDeadlineExceeded
+	}
+	if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w: %w", os.ErrDeadlineExceeded, err)
+	}
+	return err
 }
 
 func (c *Conn) newStream(p rpc.Procedure) *Stream {
@@ -120,8 +180,18 @@ func (s *Stream) next(ctx context.Context) (frame.Message, error) {
 // Read reads data the daemon sent. It returns io.EOF at the end of the
 // data, and the daemon's error if it reported one. A hole in a sparse
 // stream reads as zeros. It waits for data without holding the stream,
-// so that Finish or Abort from another goroutine can end it.
+// so that Finish or Abort from another goroutine can end it, and up to
+// the read deadline (SetReadDeadline).
 func (s *Stream) Read(p []byte) (int, error) {
+	ctx, cancel := deadlineContext(&s.dlMu, &s.readDeadline)
+	defer cancel()
+	n, err := s.ReadContext(ctx, p)
+	return n, asDeadlineError(err)
+}
+
+// ReadContext is Read for a reader that gives up when ctx ends: it then
+// returns ctx.Err(), and the stream stays usable.
+func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 	for {
 		s.mu.Lock()
 		if n, ok, err := s.pending.Read(p); ok {
@@ -129,7 +199,10 @@ func (s *Stream) Read(p []byte) (int, error) {
 			return n, err
 		}
 		s.mu.Unlock()
-		m, err := s.next(context.Background())
+		m, err := s.next(ctx)
+		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return 0, err // the reader's own patience, not the stream's end
+		}
 		s.mu.Lock()
 		if err != nil {
 			s.pending.Fail(err)
@@ -174,15 +247,27 @@ func (s *Stream) take(m frame.Message) {
 }
 
 // Write sends data to the daemon, in chunks of at most libvirt's legacy
-// payload size, which every daemon accepts.
+// payload size, which every daemon accepts, up to the write deadline
+// (SetWriteDeadline).
 func (s *Stream) Write(p []byte) (int, error) {
+	ctx, cancel := deadlineContext(&s.dlMu, &s.writeDeadline)
+	defer cancel()
+	n, err := s.WriteContext(ctx, p)
+	return n, asDeadlineError(err)
+}
+
+// WriteContext is Write for a writer that gives up when ctx ends. The
+// count says how much went out whole. When ctx ends with nothing of the
+// next chunk written, the error is ctx.Err() and the stream stays usable;
+// a chunk cut short closes the connection (ErrWriteInterrupted).
+func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 	if err := s.pendingError(); err != nil {
 		return 0, err
 	}
 	written := 0
 	for len(p) > 0 {
 		n := min(len(p), frame.StreamChunk)
-		if err := s.c.send(s.header(virnet.MessageStatusContinue, virnet.MessageTypeStream), nil, p[:n]); err != nil {
+		if err := s.c.send(ctx, s.header(virnet.MessageStatusContinue, virnet.MessageTypeStream), nil, p[:n]); err != nil {
 			return written, err
 		}
 		written += n
@@ -192,12 +277,15 @@ func (s *Stream) Write(p []byte) (int, error) {
 }
 
 // SendHole tells the daemon that length bytes of zeros follow, for sparse
-// streams opened with the procedure's sparse flag.
+// streams opened with the procedure's sparse flag. It honours the write
+// deadline.
 func (s *Stream) SendHole(length int64) error {
 	if err := s.pendingError(); err != nil {
 		return err
 	}
-	return s.c.send(s.header(virnet.MessageStatusContinue, virnet.MessageTypeStreamHole), &virnet.StreamHole{Length: length}, nil)
+	ctx, cancel := deadlineContext(&s.dlMu, &s.writeDeadline)
+	defer cancel()
+	return asDeadlineError(s.c.send(ctx, s.header(virnet.MessageStatusContinue, virnet.MessageTypeStreamHole), &virnet.StreamHole{Length: length}, nil))
 }
 
 // pendingError reports an error the daemon sent on the stream, without
@@ -243,7 +331,7 @@ func (s *Stream) close(ctx context.Context, status virnet.MessageStatus) error {
 	}
 	s.closing = true
 	s.mu.Unlock()
-	if err := s.c.send(s.header(status, virnet.MessageTypeStream), nil, nil); err != nil {
+	if err := s.c.send(ctx, s.header(status, virnet.MessageTypeStream), nil, nil); err != nil {
 		return err
 	}
 	// Skip data still in flight until the daemon's answer: a message

@@ -31,6 +31,9 @@ func childRole() bool {
 	case "echo":
 		runChildEcho()
 		return true
+	case "nofile":
+		runChildNoFile()
+		return true
 	}
 	return false
 }
@@ -89,7 +92,13 @@ func runChildEcho() {
 }
 
 // startChild runs this binary in a role and returns its socket and PID.
-func startChild(b *testing.B, role string) (string, int) {
+func startChild(b testing.TB, role string) (string, int) {
+	return startChildLogging(b, role, nil)
+}
+
+// startChildLogging is startChild with the child's standard error going
+// to stderr.
+func startChildLogging(b testing.TB, role string, stderr io.Writer) (string, int) {
 	exe, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
@@ -97,6 +106,7 @@ func startChild(b *testing.B, role string) (string, int) {
 	sock := filepath.Join(b.TempDir(), "bench.sock")
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(), "VIRTRPC_BENCH_ROLE="+role, "VIRTRPC_BENCH_SOCK="+sock)
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/virtrpc/virtrpc/gen/keepalive"
@@ -64,6 +65,7 @@ type Server struct {
 	conns  map[*Conn]struct{}
 	lns    map[net.Listener]struct{}
 	closed bool
+	quit   chan struct{} // closed by Shutdown
 	wg     sync.WaitGroup
 }
 
@@ -116,7 +118,7 @@ func New(programs []Program, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Server{programs: map[uint32]*Program{}, log: cfg.logger, cfg: cfg, conns: map[*Conn]struct{}{}, lns: map[net.Listener]struct{}{}}
+	s := &Server{programs: map[uint32]*Program{}, log: cfg.logger, cfg: cfg, conns: map[*Conn]struct{}{}, lns: map[net.Listener]struct{}{}, quit: make(chan struct{})}
 	for _, p := range programs {
 		s.programs[p.Number] = &p
 	}
@@ -141,6 +143,7 @@ func (s *Server) Serve(l net.Listener) error {
 		delete(s.lns, l)
 		s.mu.Unlock()
 	}()
+	var delay time.Duration // how long to wait after a temporary failure
 	for {
 		nc, err := l.Accept()
 		if err != nil {
@@ -150,15 +153,50 @@ func (s *Server) Serve(l net.Listener) error {
 			if closed {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
+			if !temporary(err) {
+				return err
 			}
-			return err
+			// Out of descriptors or memory, or a client that left before
+			// it was accepted: the listener is fine. Wait, as net/http
+			// does, and accept again; connections that come meanwhile
+			// wait in the listen queue, as libvirtd's do.
+			delay = min(max(2*delay, minAcceptDelay), maxAcceptDelay)
+			s.log.Warn("server: accept failed; retrying", "err", err, "delay", delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-s.quit:
+				t.Stop()
+				return ErrServerClosed
+			}
+			continue
 		}
+		delay = 0
 		s.ServeConn(nc)
 	}
+}
+
+// The wait after a temporary accept failure doubles from minAcceptDelay
+// up to maxAcceptDelay, as net/http's Server.Serve does.
+const (
+	minAcceptDelay = 5 * time.Millisecond
+	maxAcceptDelay = time.Second
+)
+
+// temporary reports whether an accept error leaves the listener usable:
+// limits on descriptors or memory, which free up as connections leave, a
+// connection aborted before it was accepted, or a timeout.
+func temporary(err error) bool {
+	for _, errno := range []syscall.Errno{
+		syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM,
+		syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EPROTO, syscall.EINTR, syscall.EAGAIN,
+	} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // ServeConn serves one connection on its own goroutines and returns at
@@ -181,6 +219,7 @@ func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
 	if s.closed {
 		s.mu.Unlock()
 		c.Close() // closes rw, Done and the handlers' context
+		c.end()
 		return c
 	}
 	s.conns[c] = struct{}{}
@@ -194,6 +233,9 @@ func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
 // goroutines, or for ctx to end.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.quit)
+	}
 	s.closed = true
 	for l := range s.lns {
 		l.Close()
@@ -235,6 +277,8 @@ type Conn struct {
 	closed    bool
 	done      chan struct{}
 	values    map[any]any
+	onEnd     []func()
+	ended     bool // the connection's calls have returned and onEnd ran
 
 	received atomic.Bool // a message came since keepaliveLoop last looked
 }
@@ -269,6 +313,39 @@ func (c *Conn) Close() {
 	}
 }
 
+// OnEnd registers f to run once the connection is closed and every call
+// that came on it has returned, so that a handler can free the state it
+// keeps for the connection (event registrations, an opened driver)
+// whatever the client did or did not call before it left. When the
+// connection has ended already, f runs at once, on the caller's
+// goroutine. f must not wait for the connection's calls.
+func (c *Conn) OnEnd(f func()) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		f()
+		return
+	}
+	c.onEnd = append(c.onEnd, f)
+	c.mu.Unlock()
+}
+
+// end runs the OnEnd functions and drops the connection's values, once.
+func (c *Conn) end() {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended = true
+	fs := c.onEnd
+	c.onEnd, c.values = nil, nil
+	c.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+}
+
 // Value and SetValue keep per-connection state for handlers (the driver a
 // client opened, its event registrations).
 func (c *Conn) Value(key any) any {
@@ -289,7 +366,20 @@ func (c *Conn) SetValue(key, v any) {
 
 // write sends one message.
 func (c *Conn) write(h *virnet.MessageHeader, p frame.Payload, raw []byte) error {
-	return c.writer.Send(h, p, raw)
+	return c.writeContext(context.Background(), h, p, raw)
+}
+
+// writeContext sends one message, unless ctx ends first. A failed write
+// leaves the stream unusable, perhaps with part of a message on it: the
+// connection closes.
+func (c *Conn) writeContext(ctx context.Context, h *virnet.MessageHeader, p frame.Payload, raw []byte) error {
+	err := c.writer.SendContext(ctx, h, p, raw)
+	var we *frame.WriteError
+	if errors.As(err, &we) {
+		c.srv.log.Debug("server: writing to a client failed", "err", err)
+		c.Close()
+	}
+	return err
 }
 
 // SendEvent sends an event message: the daemon-initiated MESSAGE of
@@ -304,6 +394,7 @@ func (c *Conn) serve() {
 	defer func() {
 		c.Close()
 		c.calls.Wait()
+		c.end()
 		c.srv.mu.Lock()
 		delete(c.srv.conns, c)
 		c.srv.mu.Unlock()
@@ -325,8 +416,12 @@ func (c *Conn) serve() {
 			// A keepalive message of another type is a call of a
 			// program libvirtd does not serve, and answered as one.
 			if h.Proc == int32(keepalive.ProcPing) {
+				// Answered here, on the reader, as every reply is
+				// bounded: a client that pings and does not read fills
+				// its socket, the write waits, and the server stops
+				// reading it until it reads (or keepalive drops it).
 				pong := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPong), Type: virnet.MessageTypeMessage}
-				go c.write(&pong, nil, nil)
+				c.write(&pong, nil, nil)
 			}
 		case h.Type == virnet.MessageTypeCall || h.Type == virnet.MessageTypeCallWithFDs:
 			prog, r := c.route(h)
@@ -630,7 +725,11 @@ func (c *Conn) keepaliveLoop() {
 				c.Close()
 				return
 			}
-			c.write(&ping, nil, nil)
+			// At most an interval: a client that reads nothing keeps the
+			// writer busy, and its silence still counts.
+			ctx, cancel := context.WithTimeout(c.ctx, interval)
+			c.writeContext(ctx, &ping, nil, nil)
+			cancel()
 		}
 	}
 }

@@ -162,14 +162,8 @@ func (d *Driver) ConnectOpen(ctx context.Context, args *remote.ConnectOpenArgs) 
 		return &rpc.Error{Code: int32(libvirt.ErrNoConnect), Domain: int32(libvirt.FromRemote), Level: int32(libvirt.ErrError),
 			Message: "no connection driver available for " + *args.Name}
 	}
-	if c, ok := server.FromContext(ctx); ok {
-		go func() {
-			<-c.Done()
-			d.mu.Lock()
-			delete(d.regs, c)
-			d.mu.Unlock()
-		}()
-	}
+	// Nothing to keep per connection here: what a connection registers
+	// is freed when it ends, whether or not it opened (events.go).
 	return nil
 }
 

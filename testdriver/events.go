@@ -21,15 +21,30 @@ func (d *Driver) ConnectDomainEventCallbackRegisterAny(ctx context.Context, args
 		return nil, rpc.Unsupported("events outside a connection")
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.nextCB++
 	r := registration{id: d.nextCB, event: libvirt.DomainEventID(args.EventID)}
 	if args.Dom != nil {
 		u := args.Dom.UUID
 		r.dom = &u
 	}
+	_, known := d.regs[c]
 	d.regs[c] = append(d.regs[c], r)
+	d.mu.Unlock()
+	if !known {
+		// The connection's registrations go when it ends, whatever else
+		// it called (CONNECT_OPEN or not). Registered after the entry
+		// exists, so that a connection that has ended already frees it
+		// at once.
+		c.OnEnd(func() { d.forget(c) })
+	}
 	return &remote.ConnectDomainEventCallbackRegisterAnyRet{CallbackID: r.id}, nil
+}
+
+// forget drops the registrations of a connection that ended.
+func (d *Driver) forget(c *server.Conn) {
+	d.mu.Lock()
+	delete(d.regs, c)
+	d.mu.Unlock()
 }
 
 // ConnectDomainEventCallbackDeregisterAny ends a registration.

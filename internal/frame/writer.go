@@ -1,11 +1,12 @@
 package frame
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sync"
+	"time"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
 )
@@ -13,10 +14,37 @@ import (
 // Writer writes whole messages to a stream, one at a time and each with
 // one Write, from any number of goroutines. It reuses one buffer, unless
 // a message made it larger than keepBuffer.
+//
+// A sender may give up, by its context, while it waits for its turn, and
+// while its message is being written when the stream has write deadlines
+// (SetWriteDeadline, as net.Conn has): a peer that stops reading then
+// costs each sender its own deadline, not everyone's patience.
 type Writer struct {
-	mu  sync.Mutex
-	w   io.Writer
-	buf []byte
+	turn    chan struct{} // holds a token while no message is being written
+	w       io.Writer     // the stream, or what Swap put in its place
+	out     countWriter   // the stream given to NewWriter
+	dl      writeDeadliner
+	swapped bool // w is not out any more: bytes sent are not counted
+	fragile bool // a timed-out write leaves the stream unusable (TimeoutsBreak)
+	buf     []byte
+}
+
+// writeDeadliner is a stream whose blocked writes a deadline interrupts
+// with an error matching os.ErrDeadlineExceeded.
+type writeDeadliner interface {
+	SetWriteDeadline(time.Time) error
+}
+
+// countWriter counts the bytes its stream accepted.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // keepBuffer is the largest buffer a Writer keeps between messages, so
@@ -24,13 +52,36 @@ type Writer struct {
 const keepBuffer = 1 << 20
 
 // NewWriter writes messages to w.
-func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+func NewWriter(w io.Writer) *Writer {
+	wr := &Writer{turn: make(chan struct{}, 1), out: countWriter{w: w}}
+	wr.turn <- struct{}{}
+	wr.w = &wr.out
+	wr.dl, _ = w.(writeDeadliner)
+	return wr
+}
 
 // WriteError is the error of a message that was encoded but could not be
-// written: the stream failed.
-type WriteError struct{ Err error }
+// written: the stream failed, or was left with part of a message on it
+// when a context ended (Cut). Either way it is unusable.
+type WriteError struct {
+	Err error
+	// Cut is the error of the sender's context when its end interrupted
+	// the message after some of it was written, else nil.
+	Cut error
+	// Written is how many of the message's Size bytes went out; -1 when
+	// not known (the stream is wrapped).
+	Written, Size int
+}
 
-func (e *WriteError) Error() string { return e.Err.Error() }
+func (e *WriteError) Error() string {
+	if e.Cut != nil {
+		if e.Written < 0 {
+			return fmt.Sprintf("a message of %d bytes was cut short: %v", e.Size, e.Cut)
+		}
+		return fmt.Sprintf("a message was cut short after %d of its %d bytes: %v", e.Written, e.Size, e.Cut)
+	}
+	return e.Err.Error()
+}
 
 // Unwrap returns the stream's error.
 func (e *WriteError) Unwrap() error { return e.Err }
@@ -39,8 +90,19 @@ func (e *WriteError) Unwrap() error { return e.Err }
 // or the raw bytes raw. An encoding error (a limit exceeded) is returned
 // as it is, with nothing written; a failed write as a *WriteError.
 func (w *Writer) Send(h *virnet.MessageHeader, p Payload, raw []byte) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	return w.SendContext(context.Background(), h, p, raw)
+}
+
+// SendContext is Send for a sender that gives up when ctx ends: while it
+// waits for its turn, and while its message is written if the stream has
+// write deadlines. When nothing of the message was written it returns
+// ctx.Err() and the stream stays usable; when part of it was, a
+// *WriteError whose Cut is ctx.Err(), and the stream is not.
+func (w *Writer) SendContext(ctx context.Context, h *virnet.MessageHeader, p Payload, raw []byte) error {
+	if err := w.lock(ctx); err != nil {
+		return err
+	}
+	defer w.unlock()
 	b, err := Append(w.buf[:0], h, p, raw)
 	if err != nil {
 		return err
@@ -48,20 +110,86 @@ func (w *Writer) Send(h *virnet.MessageHeader, p Payload, raw []byte) error {
 	if cap(b) <= keepBuffer {
 		w.buf = b
 	}
-	if _, err := w.w.Write(b); err != nil {
-		return &WriteError{Err: err}
+	return w.write(ctx, b)
+}
+
+// lock waits for the sender's turn, or for ctx to end.
+func (w *Writer) lock(ctx context.Context) error {
+	select {
+	case <-w.turn:
+	default:
+		select {
+		case <-w.turn:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		w.unlock()
+		return err
 	}
 	return nil
+}
+
+func (w *Writer) unlock() { w.turn <- struct{}{} }
+
+// aLongTimeAgo is a deadline that has passed: it interrupts a write.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// write writes b, the whole of a message, during the sender's turn.
+func (w *Writer) write(ctx context.Context, b []byte) error {
+	defer w.interruptOn(ctx)()
+	before := w.out.n
+	_, err := w.w.Write(b)
+	if err == nil {
+		return nil
+	}
+	written := int(w.out.n - before)
+	if w.swapped {
+		written = -1
+	}
+	cut := ctx.Err()
+	if cut != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		if written == 0 && !w.fragile {
+			return cut // nothing went out: the stream is as it was
+		}
+		return &WriteError{Err: err, Cut: cut, Written: written, Size: len(b)}
+	}
+	return &WriteError{Err: err, Written: written, Size: len(b)}
+}
+
+// TimeoutsBreak tells the writer that a write interrupted by a deadline
+// leaves its stream unusable even when nothing of the message went out,
+// as crypto/tls's Conn is: an interrupted message is then always a
+// *WriteError with Cut set.
+func (w *Writer) TimeoutsBreak() {
+	w.lock(context.Background())
+	defer w.unlock()
+	w.fragile = true
 }
 
 // PassesFiles reports whether the stream can carry file descriptors, so
 // that SendFiles can send them. A swapped-in wrapper (a security layer)
 // carries none.
 func (w *Writer) PassesFiles() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	fs, ok := w.w.(FileSender)
-	return ok && fs.PassesFiles()
+	if w.lock(context.Background()) != nil {
+		return false
+	}
+	defer w.unlock()
+	return w.fileSender() != nil
+}
+
+// fileSender returns the stream when it can carry descriptors; during
+// the sender's turn.
+func (w *Writer) fileSender() FileSender {
+	if w.swapped {
+		return nil
+	}
+	fs, ok := w.out.w.(FileSender)
+	if !ok || !fs.PassesFiles() {
+		return nil
+	}
+	return fs
 }
 
 // SendFiles writes one message of a type that carries file descriptors
@@ -72,6 +200,13 @@ func (w *Writer) PassesFiles() bool {
 // exceeded) is returned as it is; a failed write, which leaves the
 // stream unusable, as a *WriteError.
 func (w *Writer) SendFiles(h *virnet.MessageHeader, p Payload, raw []byte, files []*os.File) error {
+	return w.SendFilesContext(context.Background(), h, p, raw, files)
+}
+
+// SendFilesContext is SendFiles for a sender that gives up when ctx ends,
+// as SendContext does. Once the message is out, the bytes that carry the
+// files are part of it: an interruption there is a cut too.
+func (w *Writer) SendFilesContext(ctx context.Context, h *virnet.MessageHeader, p Payload, raw []byte, files []*os.File) error {
 	if !HasFiles(h.Type) {
 		return fmt.Errorf("frame: a message of type %v cannot carry file descriptors", h.Type)
 	}
@@ -92,10 +227,12 @@ func (w *Writer) SendFiles(h *virnet.MessageHeader, p Payload, raw []byte, files
 			return fmt.Errorf("frame: file %d to send: %w", i, err)
 		}
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	fs, ok := w.w.(FileSender)
-	if !ok || !fs.PassesFiles() {
+	if err := w.lock(ctx); err != nil {
+		return err
+	}
+	defer w.unlock()
+	fs := w.fileSender()
+	if fs == nil {
 		return errors.New("frame: the stream cannot carry file descriptors")
 	}
 	b, err := Append(w.buf[:0], h, countPayload{n: len(files), p: p}, raw)
@@ -105,21 +242,53 @@ func (w *Writer) SendFiles(h *virnet.MessageHeader, p Payload, raw []byte, files
 	if cap(b) <= keepBuffer {
 		w.buf = b
 	}
-	if _, err := w.w.Write(b); err != nil {
-		return &WriteError{Err: err}
+	if err := w.write(ctx, b); err != nil {
+		return err
 	}
-	for _, f := range files {
-		if err := fs.SendFile(f); err != nil {
-			return &WriteError{Err: err}
+	for i, f := range files {
+		if err := w.sendFile(ctx, fs, f); err != nil {
+			return &WriteError{Err: err, Cut: ctx.Err(), Written: len(b) + i, Size: len(b) + len(files)}
 		}
 	}
 	return nil
 }
 
+// sendFile sends the byte that carries f, giving up when ctx ends if the
+// stream has write deadlines.
+func (w *Writer) sendFile(ctx context.Context, fs FileSender, f *os.File) error {
+	defer w.interruptOn(ctx)()
+	return fs.SendFile(f)
+}
+
+// interruptOn makes the end of ctx interrupt the stream's blocked writes,
+// with a write deadline in the past, until the function it returns is
+// called.
+func (w *Writer) interruptOn(ctx context.Context) (release func()) {
+	if ctx.Done() == nil || w.dl == nil {
+		return noRelease
+	}
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		w.dl.SetWriteDeadline(aLongTimeAgo)
+		close(fired)
+	})
+	return func() {
+		if !stop() {
+			// The deadline is set or being set: clear it for the next
+			// message, once it is.
+			<-fired
+			w.dl.SetWriteDeadline(time.Time{})
+		}
+	}
+}
+
+func noRelease() {}
+
 // Swap replaces the stream with f(the stream), between two messages: a
 // security layer negotiated during a handshake wraps what follows.
 func (w *Writer) Swap(f func(io.Writer) io.Writer) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.lock(context.Background())
+	defer w.unlock()
 	w.w = f(w.w)
+	w.swapped = true
 }
