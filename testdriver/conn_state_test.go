@@ -11,28 +11,47 @@ import (
 	"github.com/virtrpc/virtrpc/testdriver"
 )
 
-// TestRegistrationsFreedWithoutOpen: connections that register for events
-// and leave without ever calling CONNECT_OPEN leave no registration
-// behind, while a connection still there keeps its own.
+// TestRegistrationsFreedWithoutOpen: connections that try to register for
+// events without CONNECT_OPEN are refused, as libvirtd refuses them, and
+// connections that open, register and leave without CONNECT_CLOSE leave no
+// registration behind; a connection still there keeps its own.
 func TestRegistrationsFreedWithoutOpen(t *testing.T) {
 	d := testdriver.New()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	register := func(c *client.Conn) {
+	register := func(c *client.Conn) error {
+		_, err := c.Remote().ConnectDomainEventCallbackRegisterAny(ctx, int32(libvirt.DomainEventIDLifecycle), nil)
+		return err
+	}
+	open := func() *client.Conn {
 		t.Helper()
-		if _, err := c.Remote().ConnectDomainEventCallbackRegisterAny(ctx, int32(libvirt.DomainEventIDLifecycle), nil); err != nil {
+		c, err := client.Open(ctx, d.Pipe(), "test:///default", client.WithoutKeepalive())
+		if err != nil {
 			t.Fatal(err)
 		}
+		return c
 	}
-	stays := client.New(d.Pipe(), client.WithoutKeepalive())
+	stays := open()
 	defer stays.Close()
-	register(stays)
+	if err := register(stays); err != nil {
+		t.Fatal(err)
+	}
 
 	const n = 200
-	for range n {
-		c := client.New(d.Pipe(), client.WithoutKeepalive()) // no handshake: no CONNECT_OPEN
-		register(c)
-		c.Close()
+	for i := range n {
+		if i%2 == 0 {
+			c := client.New(d.Pipe(), client.WithoutKeepalive()) // no handshake: no CONNECT_OPEN
+			if err := register(c); err == nil {
+				t.Fatal("a registration before CONNECT_OPEN was accepted")
+			}
+			c.Close()
+			continue
+		}
+		c := open()
+		if err := register(c); err != nil {
+			t.Fatal(err)
+		}
+		c.Close() // no CONNECT_CLOSE
 	}
 	// The server learns of each departure on its own goroutine.
 	left := 0
@@ -42,7 +61,7 @@ func TestRegistrationsFreedWithoutOpen(t *testing.T) {
 		}
 	}
 	if left != 1 {
-		t.Fatalf("%d connections keep registrations after %d left without CONNECT_OPEN and one stayed; want 1", left, n)
+		t.Fatalf("%d connections keep registrations after %d left and one stayed; want 1", left, n)
 	}
 }
 
@@ -59,10 +78,13 @@ func TestOpensKeepNoGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := runtime.NumGoroutine()
+	// As on libvirtd, an open on an open connection is refused and drops
+	// the first, so that every other one succeeds.
 	const opens = 5000
-	for range opens {
-		if err := c.Remote().ConnectOpen(ctx, &name, 0); err != nil {
-			t.Fatal(err)
+	for i := range opens {
+		err := c.Remote().ConnectOpen(ctx, &name, 0)
+		if (err == nil) != (i%2 == 1) {
+			t.Fatalf("open %d: %v", i, err)
 		}
 	}
 	// Calls run on goroutines that end with them; allow those a moment.
