@@ -264,18 +264,7 @@ func TestOpenAndCloseAsLibvirtd(t *testing.T) {
 	ours, theirs := connectBoth(t)
 	a, b := walk(ours), walk(theirs)
 	t.Logf("libvirtd:\n%s", strings.Join(b, "\n"))
-	for i := range max(len(a), len(b)) {
-		if i >= len(a) || i >= len(b) || a[i] != b[i] {
-			t.Errorf("step %d:\n  ours:    %s\n  libvirt: %s", i, at(a, i), at(b, i))
-		}
-	}
-}
-
-func at(s []string, i int) string {
-	if i < len(s) {
-		return s[i]
-	}
-	return "(nothing)"
+	sameSteps(t, a, b)
 }
 
 // rawArgs are arguments as bytes, to send what an encoder would not.

@@ -136,18 +136,7 @@ func TestCreateWithFilesSameAsLibvirt(t *testing.T) {
 	if !strings.Contains(strings.Join(theirs, "\n"), "create with 2 files: error=none name withfiles running id true\nstarted: state DomainRunning") {
 		t.Errorf("libvirtd did not start the domain:\n%s\n%s", strings.Join(theirs, "\n"), d.Logs())
 	}
-	for i := range max(len(ours), len(theirs)) {
-		var a, b string
-		if i < len(ours) {
-			a = ours[i]
-		}
-		if i < len(theirs) {
-			b = theirs[i]
-		}
-		if a != b {
-			t.Errorf("step %d:\n  ours:    %s\n  libvirt: %s", i, a, b)
-		}
-	}
+	sameSteps(t, ours, theirs)
 }
 
 // recordingDriver is the test driver, noting what DomainCreateWithFiles

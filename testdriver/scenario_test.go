@@ -174,15 +174,21 @@ func TestSameAsLibvirt(t *testing.T) {
 	defer c.Close()
 	theirs := scenario(t, c)
 	t.Logf("observations:\n%s", strings.Join(ours, "\n"))
+	sameSteps(t, ours, theirs)
+}
+
+// sameSteps fails the test at every step where what a client saw of our
+// driver differs from what it saw of libvirt's.
+func sameSteps(t *testing.T, ours, theirs []string) {
+	t.Helper()
+	at := func(s []string, i int) string {
+		if i < len(s) {
+			return s[i]
+		}
+		return "(nothing)"
+	}
 	for i := range max(len(ours), len(theirs)) {
-		var a, b string
-		if i < len(ours) {
-			a = ours[i]
-		}
-		if i < len(theirs) {
-			b = theirs[i]
-		}
-		if a != b {
+		if a, b := at(ours, i), at(theirs, i); a != b {
 			t.Errorf("step %d:\n  ours:    %s\n  libvirt: %s", i, a, b)
 		}
 	}
