@@ -373,18 +373,32 @@ func (c *Conn) transport() string {
 // the call may go ahead; fc, when not nil, carries the files of a call
 // made by CallFiles.
 func (c *Conn) callWith(ctx context.Context, p rpc.Procedure, args rpc.Encoder, ret rpc.Decoder, hook func([]byte), register func(serial uint32) bool, fc *fileCall) (*virnet.MessageHeader, error) {
+	if c.cfg.observer == nil {
+		h, _, err := c.doCall(ctx, p, args, ret, hook, register, fc)
+		return h, err
+	}
+	start := time.Now()
+	h, received, err := c.doCall(ctx, p, args, ret, hook, register, fc)
+	info, _ := procInfo(p)
+	c.cfg.observer(CallInfo{Procedure: p, Info: info, Start: start, Duration: time.Since(start), Err: err, Sent: messageSize(args), Received: received})
+	return h, err
+}
+
+// doCall is callWith without the observer; it also returns the size of
+// the reply on the wire (0 when none came).
+func (c *Conn) doCall(ctx context.Context, p rpc.Procedure, args rpc.Encoder, ret rpc.Decoder, hook func([]byte), register func(serial uint32) bool, fc *fileCall) (*virnet.MessageHeader, int, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	serial := c.serial.Add(1)
 	if register != nil && !register(serial) {
-		return nil, c.Err()
+		return nil, 0, c.Err()
 	}
 	pc := &pendingCall{ch: make(chan frame.Message, 1), hook: hook, files: fc}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return nil, &ClosedError{Cause: c.cause}
+		return nil, 0, &ClosedError{Cause: c.cause}
 	}
 	c.pending[serial] = pc
 	c.mu.Unlock()
@@ -399,24 +413,25 @@ func (c *Conn) callWith(ctx context.Context, p rpc.Procedure, args rpc.Encoder, 
 	}
 	if err != nil {
 		c.forget(serial)
-		return nil, err
+		return nil, 0, err
 	}
 	m, err := c.await(ctx, serial, pc)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	received := frame.LenSize + frame.HeaderSize + len(m.Payload)
 	if err := c.finish(m, ret); err != nil {
 		rpc.CloseFiles(m.Files)
 		var le *rpc.Error
 		if errors.As(err, &le) && le.UnknownProcedure() {
 			err = c.unsupported(ctx, p, le)
 		}
-		return &m.Header, err
+		return &m.Header, received, err
 	}
 	if fc != nil {
 		fc.got = m.Files
 	}
-	return &m.Header, nil
+	return &m.Header, received, nil
 }
 
 // unsupported turns a daemon's "unknown procedure" into the error that says

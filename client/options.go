@@ -26,6 +26,7 @@ type config struct {
 	readOnly     bool
 	streamWindow int
 	strictXDR    bool
+	observer     CallObserver
 }
 
 func defaults() config {
