@@ -67,6 +67,9 @@ type Server struct {
 	closed bool
 	quit   chan struct{} // closed by Shutdown
 	wg     sync.WaitGroup
+	// slots holds a token for each client the listeners serve
+	// (WithMaxClients).
+	slots chan struct{}
 }
 
 // Option configures a Server.
@@ -78,6 +81,9 @@ type config struct {
 	kaInterval  time.Duration
 	kaCount     int
 	strictXDR   bool
+	idleTimeout time.Duration
+	maxClients  int
+	maxStreams  int
 }
 
 // WithLogger sends the server's log to l.
@@ -112,13 +118,53 @@ func WithKeepalive(interval time.Duration, count int) Option {
 	}
 }
 
+// WithIdleTimeout drops a client that has sent nothing for d while none
+// of its calls runs, whether or not it asked for keepalive. libvirtd has
+// no such limit (a client that never asks for keepalive may stay silent
+// for ever, and libvirt 9.0's libvirtd.conf has no keepalive_required), so
+// the server has none either unless this option sets one. Keepalive pings
+// from the client count as messages.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.idleTimeout = d
+		}
+	}
+}
+
+// WithMaxClients bounds the clients the server's listeners serve at once
+// (libvirtd's max_clients, whose default is 5000, as is ours). As
+// libvirtd does, a server at the limit stops accepting: a client that
+// connects meanwhile waits in the listener's queue, its messages unread,
+// and is served as soon as another leaves. Connections given to ServeConn
+// directly do not count.
+func WithMaxClients(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxClients = n
+		}
+	}
+}
+
+// WithMaxStreams bounds the streams one client may have open at once; a
+// call that would open one more gets an error and opens none. libvirtd
+// has no such limit (max_client_requests bounds calls, not streams), so
+// the server has none unless this option sets one.
+func WithMaxStreams(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxStreams = n
+		}
+	}
+}
+
 // New returns a server of the given programs.
 func New(programs []Program, opts ...Option) *Server {
-	cfg := config{logger: slog.New(slog.DiscardHandler), maxRequests: 64, kaInterval: 5 * time.Second, kaCount: 5}
+	cfg := config{logger: slog.New(slog.DiscardHandler), maxRequests: 64, kaInterval: 5 * time.Second, kaCount: 5, maxClients: 5000}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Server{programs: map[uint32]*Program{}, log: cfg.logger, cfg: cfg, conns: map[*Conn]struct{}{}, lns: map[net.Listener]struct{}{}, quit: make(chan struct{})}
+	s := &Server{programs: map[uint32]*Program{}, log: cfg.logger, cfg: cfg, conns: map[*Conn]struct{}{}, lns: map[net.Listener]struct{}{}, quit: make(chan struct{}), slots: make(chan struct{}, cfg.maxClients)}
 	for _, p := range programs {
 		s.programs[p.Number] = &p
 	}
@@ -145,8 +191,17 @@ func (s *Server) Serve(l net.Listener) error {
 	}()
 	var delay time.Duration // how long to wait after a temporary failure
 	for {
+		// A slot first: at the limit the server does not accept, as
+		// libvirtd suspends its services, and a client that connects
+		// waits in the listen queue until one leaves.
+		select {
+		case s.slots <- struct{}{}:
+		case <-s.quit:
+			return ErrServerClosed
+		}
 		nc, err := l.Accept()
 		if err != nil {
+			<-s.slots
 			s.mu.Lock()
 			closed := s.closed
 			s.mu.Unlock()
@@ -172,7 +227,7 @@ func (s *Server) Serve(l net.Listener) error {
 			continue
 		}
 		delay = 0
-		s.ServeConn(nc)
+		s.serveConn(nc, true)
 	}
 }
 
@@ -204,6 +259,12 @@ func temporary(err error) bool {
 // shuts down. On a unix socket (*net.UnixConn) calls and replies may
 // carry file descriptors.
 func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
+	return s.serveConn(rw, false)
+}
+
+// serveConn is ServeConn for a connection that holds a slot (slot true),
+// which it gives back when it ends.
+func (s *Server) serveConn(rw io.ReadWriteCloser, slot bool) *Conn {
 	rw = frame.WithFiles(rw)
 	c := &Conn{
 		srv:     s,
@@ -212,6 +273,8 @@ func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
 		sem:     make(chan struct{}, s.cfg.maxRequests),
 		streams: map[uint32]*serverStream{},
 		done:    make(chan struct{}),
+		start:   time.Now(),
+		slot:    slot,
 	}
 	base, cancel := context.WithCancel(context.Background())
 	c.ctx, c.cancel = context.WithValue(base, connKey{}, c), cancel
@@ -220,6 +283,7 @@ func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
 		s.mu.Unlock()
 		c.Close() // closes rw, Done and the handlers' context
 		c.end()
+		c.freeSlot()
 		return c
 	}
 	s.conns[c] = struct{}{}
@@ -227,6 +291,13 @@ func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
 	s.mu.Unlock()
 	go c.serve()
 	return c
+}
+
+// freeSlot gives back the connection's slot, if it holds one.
+func (c *Conn) freeSlot() {
+	if c.slot {
+		<-c.srv.slots
+	}
 }
 
 // Shutdown stops accepting, closes every connection and waits for their
@@ -280,7 +351,18 @@ type Conn struct {
 	onEnd     []func()
 	ended     bool // the connection's calls have returned and onEnd ran
 
-	received atomic.Bool // a message came since keepaliveLoop last looked
+	// Silence (keepalive and the idle timeout): the reader stores when
+	// each message came, as time since start (monotonic). One timer,
+	// armed only when keepalive or an idle timeout applies, wakes when the
+	// silence would call for a ping or a drop; pings and seen belong to
+	// its function, whose runs never overlap.
+	slot     bool // holds one of the server's slots (WithMaxClients)
+	start    time.Time
+	lastRecv atomic.Int64
+	timer    *time.Timer
+	check    sync.Mutex // serialises silenceCheck, which a Reset may start anew while it runs
+	pings    int        // pings sent since the message at seen
+	seen     int64      // the lastRecv the timer's function last saw
 }
 
 type connKey struct{}
@@ -305,6 +387,9 @@ func (c *Conn) Close() {
 	streams := c.streams
 	c.streams = map[uint32]*serverStream{}
 	close(c.done)
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 	c.mu.Unlock()
 	c.cancel()
 	c.rw.Close()
@@ -398,9 +483,14 @@ func (c *Conn) serve() {
 		c.srv.mu.Lock()
 		delete(c.srv.conns, c)
 		c.srv.mu.Unlock()
+		c.freeSlot()
 	}()
 	r := frame.NewReader(c.rw, 0)
-	go c.keepaliveLoop()
+	if c.srv.cfg.idleTimeout > 0 {
+		c.mu.Lock()
+		c.armTimer(c.srv.cfg.idleTimeout)
+		c.mu.Unlock()
+	}
 	for {
 		m, err := r.Next()
 		if err != nil {
@@ -409,7 +499,7 @@ func (c *Conn) serve() {
 			}
 			return
 		}
-		c.received.Store(true)
+		c.lastRecv.Store(int64(time.Since(c.start)))
 		h := &m.Header
 		switch {
 		case h.Prog == keepalive.Program && h.Type == virnet.MessageTypeMessage:
@@ -613,6 +703,7 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 			if a.UnmarshalBinary(m.Payload) == nil && a.Feature == featureProgramKeepalive {
 				c.mu.Lock()
 				c.keepalive = true
+				c.armTimer(0) // the check works out when to ping
 				c.mu.Unlock()
 				c.write(&reply, &remote.ConnectSupportsFeatureRet{Supported: 1}, nil)
 				return
@@ -632,7 +723,11 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 	var stream *serverStream
 	var rs rpc.Stream // nil, not a nil *serverStream, when there is none
 	if dir != rpc.NoStream {
-		stream = c.newStream(h)
+		var err error
+		if stream, err = c.newStream(h); err != nil {
+			c.replyError(&reply, err)
+			return
+		}
 		rs = stream
 	}
 	res, err := prog.Dispatch(c.ctx, h.Proc, m.Payload, rs, files, nil)
@@ -694,42 +789,78 @@ func wireError(err error) *virnet.MessageError {
 	return frame.EncodeError(le)
 }
 
-// keepaliveLoop pings a client that asked for keepalive when it has been
-// silent for an interval, and drops it after interval × count of silence.
-// The reader marks each message in c.received, which the loop looks at
-// once an interval, rather than waking the loop on every message.
-func (c *Conn) keepaliveLoop() {
-	interval, count := c.srv.cfg.kaInterval, c.srv.cfg.kaCount
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	silent := 0
-	ping := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPing), Type: virnet.MessageTypeMessage}
-	for {
-		select {
-		case <-c.done:
+// armTimer makes the silence timer wake within d, creating it on first
+// use; c.mu is held.
+func (c *Conn) armTimer(d time.Duration) {
+	if c.closed {
+		return
+	}
+	if c.timer == nil {
+		c.timer = time.AfterFunc(d, c.silenceCheck)
+		return
+	}
+	c.timer.Reset(d)
+}
+
+// silenceCheck runs when a client's silence may call for a keepalive
+// ping or a drop. As libvirtd does, it pings a client that asked for
+// keepalive once it has been silent for an interval, again after each
+// further interval, and drops it when the interval after the count-th
+// ping passes in silence too: at interval × (count+1) of silence, 30 s
+// with libvirtd's 5 s × 5. Any message from the client restarts the
+// count. A client silent for the idle timeout (WithIdleTimeout) while none
+// of its calls runs is dropped too.
+func (c *Conn) silenceCheck() {
+	c.check.Lock()
+	defer c.check.Unlock()
+	interval, count, idle := c.srv.cfg.kaInterval, c.srv.cfg.kaCount, c.srv.cfg.idleTimeout
+	last := c.lastRecv.Load()
+	if last != c.seen {
+		c.seen, c.pings = last, 0
+	}
+	now := int64(time.Since(c.start))
+	c.mu.Lock()
+	on, closed := c.keepalive, c.closed
+	c.mu.Unlock()
+	if closed {
+		return
+	}
+	next := time.Duration(-1) // until the next look; none when negative
+	if idle > 0 {
+		if now-last >= int64(idle) && len(c.sem) == 0 {
+			c.srv.log.Info("server: dropping a client idle for longer than the idle timeout", "idle", idle)
+			c.Close()
 			return
-		case <-t.C:
-			if c.received.Swap(false) {
-				silent = 0
-				continue
-			}
-			c.mu.Lock()
-			on := c.keepalive
-			c.mu.Unlock()
-			if !on {
-				continue
-			}
-			silent++
-			if silent > count {
+		}
+		next = max(time.Duration(last+int64(idle)-now), time.Millisecond)
+	}
+	if on {
+		due := last + int64(interval)*int64(c.pings+1)
+		if now >= due {
+			if c.pings >= count {
 				c.srv.log.Info("server: dropping a client that stopped answering keepalive pings")
 				c.Close()
 				return
 			}
+			c.pings++
 			// At most an interval: a client that reads nothing keeps the
 			// writer busy, and its silence still counts.
+			ping := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPing), Type: virnet.MessageTypeMessage}
 			ctx, cancel := context.WithTimeout(c.ctx, interval)
 			c.writeContext(ctx, &ping, nil, nil)
 			cancel()
+			due = last + int64(interval)*int64(c.pings+1)
+			now = int64(time.Since(c.start))
+		}
+		d := max(time.Duration(due-now), 0)
+		if next < 0 || d < next {
+			next = d
 		}
 	}
+	if next < 0 {
+		return
+	}
+	c.mu.Lock()
+	c.armTimer(next)
+	c.mu.Unlock()
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
@@ -35,13 +36,16 @@ type serverStream struct {
 	wroteData bool
 }
 
-func (c *Conn) newStream(call virnet.MessageHeader) *serverStream {
+func (c *Conn) newStream(call virnet.MessageHeader) (*serverStream, error) {
 	s := &serverStream{c: c, hdr: call, ready: make(chan struct{}), in: make(chan frame.Message, streamWindow), gone: make(chan struct{})}
 	s.hdr.Type = virnet.MessageTypeStream
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if limit := c.srv.cfg.maxStreams; limit > 0 && len(c.streams) >= limit {
+		return nil, rpc.InternalError(fmt.Sprintf("too many streams open on this connection (the limit is %d)", limit))
+	}
 	c.streams[call.Serial] = s
-	c.mu.Unlock()
-	return s
+	return s, nil
 }
 
 func (s *serverStream) open() { s.ropen.Do(func() { close(s.ready) }) }
