@@ -342,8 +342,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "", "where to listen: unix:PATH or tcp:HOST:PORT")
+	maxClients := fs.Int("max-clients", 5000, "clients served at once; more wait to be accepted (libvirtd's max_clients)")
+	maxRequests := fs.Int("max-requests", 64, "calls one client may have running at once (libvirtd's max_client_requests)")
+	maxStreams := fs.Int("max-streams", 0, "streams one client may have open at once; 0 for no limit, as libvirtd")
+	idle := fs.Duration("idle-timeout", 0, "drop a client silent for this long; 0 for never, as libvirtd")
+	kaInterval := fs.Duration("keepalive-interval", 5*time.Second, "ping a client that asked for keepalive after this much silence (libvirtd's keepalive_interval)")
+	kaCount := fs.Int("keepalive-count", 5, "unanswered pings before such a client is dropped (libvirtd's keepalive_count)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if *maxClients <= 0 || *maxRequests <= 0 || *maxStreams < 0 || *idle < 0 || *kaInterval <= 0 || *kaCount <= 0 {
+		return fmt.Errorf("%w: serve: limits must be positive (--max-streams and --idle-timeout may be 0)", errUsage)
 	}
 	network, addr, ok := strings.Cut(*listen, ":")
 	if !ok || addr == "" || network != "unix" && network != "tcp" {
@@ -357,7 +366,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		defer os.Remove(addr)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	srv := server.New(testdriver.New().Programs(), server.WithLogger(log))
+	srv := server.New(testdriver.New().Programs(), server.WithLogger(log),
+		server.WithMaxClients(*maxClients), server.WithMaxRequests(*maxRequests),
+		server.WithMaxStreams(*maxStreams), server.WithIdleTimeout(*idle),
+		server.WithKeepalive(*kaInterval, *kaCount))
 	log.Info("serving the test driver", "listen", *listen)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()

@@ -22,9 +22,19 @@
 //	undefine DOMAIN      remove a domain's definition
 //	events               print lifecycle events until interrupted
 //	screenshot DOMAIN FILE  save a screenshot, with a progress bar
-//	serve --listen unix:PATH|tcp:HOST:PORT
+//	serve --listen unix:PATH|tcp:HOST:PORT [limits]
 //	                     serve the in-memory test driver to other programs
 //	                     (virsh -c 'test+unix:///default?socket=PATH' ...)
+//
+// serve's limits, with libvirtd's defaults:
+//
+//	--max-clients N      clients served at once (5000); more wait to be accepted
+//	--max-requests N     calls one client may have running at once (64)
+//	--max-streams N      streams one client may have open at once (0: no limit)
+//	--idle-timeout D     drop a client silent for D (0: never)
+//	--keepalive-interval D, --keepalive-count N
+//	                     ping a client that asked for keepalive after D of
+//	                     silence, drop it after N unanswered pings (5s, 5)
 //
 // DOMAIN is a name, an ID or a UUID. virtrpc exits 0 on success, 1 on an
 // error and 2 on bad usage.

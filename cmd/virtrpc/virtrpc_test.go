@@ -15,6 +15,9 @@ import (
 
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/internal/testpeer"
 )
 
@@ -68,7 +71,7 @@ func TestMainJob(t *testing.T) {
 }
 
 // serveDaemon runs `virtrpc serve` as its own process on a unix socket.
-func serveDaemon(t *testing.T) string {
+func serveDaemon(t *testing.T, flags ...string) string {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +81,7 @@ func serveDaemon(t *testing.T) string {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "s.sock")
-	cmd := exec.Command(exe, "serve", "--listen", "unix:"+sock)
+	cmd := exec.Command(exe, append([]string{"serve", "--listen", "unix:" + sock}, flags...)...)
 	cmd.Env = append(os.Environ(), "VIRTRPC_TEST_AS_MAIN=1")
 	var logs bytes.Buffer
 	cmd.Stderr = &logs
@@ -200,4 +203,58 @@ func TestVirshAgainstOurServer(t *testing.T) {
 		"event 'lifecycle' for domain 'vd1': Started Booted",
 		"event 'lifecycle' for domain 'vd1': Stopped Destroyed",
 		"event 'lifecycle' for domain 'vd1': Undefined Removed")
+}
+
+// TestServeLimits: virtrpc serve's limit flags reach the server: with
+// --max-clients 1 a second client waits until the first leaves, and with
+// keepalive 100 ms × 2 a client that asked for keepalive and fell silent
+// is dropped 300 ms later.
+func TestServeLimits(t *testing.T) {
+	sock := serveDaemon(t, "--max-clients", "1", "--keepalive-interval", "100ms", "--keepalive-count", "2")
+	first, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if err := probeKeepalive(first, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	asked := time.Now()
+	second, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if err := probeKeepalive(second, 150*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a second client with --max-clients 1: %v, want no answer", err)
+	}
+	// The first, silent, is dropped by keepalive; the second is served.
+	first.SetReadDeadline(time.Now().Add(5 * time.Second))
+	r := frame.NewReader(first, 0)
+	for {
+		if _, err := r.Next(); err != nil {
+			break
+		}
+	}
+	took := time.Since(asked)
+	if took < 290*time.Millisecond || took > 450*time.Millisecond {
+		t.Errorf("the silent client was dropped %v after it asked for keepalive, want 300 ms", took)
+	}
+	second.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := frame.NewReader(second, 0).Next(); err != nil {
+		t.Fatalf("the second client, once the first was dropped: %v", err)
+	}
+}
+
+// probeKeepalive asks for keepalive on nc and waits up to wait for the
+// answer.
+func probeKeepalive(nc net.Conn, wait time.Duration) error {
+	h := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectSupportsFeature), Type: virnet.MessageTypeCall, Serial: 1}
+	b, _ := frame.Append(nil, &h, &remote.ConnectSupportsFeatureArgs{Feature: 10}, nil)
+	if _, err := nc.Write(b); err != nil {
+		return err
+	}
+	nc.SetReadDeadline(time.Now().Add(wait))
+	_, err := frame.NewReader(nc, 0).Next()
+	return err
 }
