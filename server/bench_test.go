@@ -34,6 +34,9 @@ func childRole() bool {
 	case "nofile":
 		runChildNoFile()
 		return true
+	case "holder":
+		runChildHolder()
+		return true
 	}
 	return false
 }
