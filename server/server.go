@@ -10,6 +10,13 @@
 // pass files (DomainCreateWithFiles, DomainOpenGraphicsFD...) take the
 // call's as *os.File and return the reply's, and the server answers
 // libvirt's FD_PASSING feature.
+//
+// Limits are libvirtd's, with its defaults: clients served at once
+// (WithMaxClients, 5000), calls running per client (WithMaxRequests) and
+// keepalive (WithKeepalive, 5 s × 5: a client that asked for it and fell
+// silent is dropped after 30 s). Limits libvirtd does not have are off
+// unless set: an idle timeout (WithIdleTimeout) and streams per client
+// (WithMaxStreams).
 package server
 
 import (
@@ -90,7 +97,14 @@ type config struct {
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithMaxRequests bounds the calls one client may have running at once
-// (libvirtd's max_client_requests); further calls wait. The default is 64.
+// (libvirtd's max_client_requests); at the bound the server stops reading
+// the client, as libvirtd does, so further calls wait. The default is 64,
+// not libvirtd's 5: libvirtd's bound shares a pool of 20 worker threads
+// (max_workers) among all clients, while each call here runs on a
+// goroutine of its own, so a bound of 5 would throttle a client that
+// calls from many goroutines at once without sparing the server
+// anything it lacks. High-priority procedures (libvirt's @priority:
+// high) run on the connection's reader and are not counted.
 func WithMaxRequests(n int) Option {
 	return func(c *config) {
 		if n > 0 {
@@ -108,8 +122,10 @@ func WithMaxRequests(n int) Option {
 func WithStrictXDR() Option { return func(c *config) { c.strictXDR = true } }
 
 // WithKeepalive sets how often the server pings a silent client that asked
-// for keepalive, and after how many silent intervals it gives up
-// (libvirtd's keepalive_interval and keepalive_count, 5 s and 5).
+// for keepalive, and after how many unanswered pings it gives up
+// (libvirtd's keepalive_interval and keepalive_count, 5 s and 5). As with
+// libvirtd, such a client is dropped after interval × (count+1) of
+// silence: 30 s by default. A client that never asked is never pinged.
 func WithKeepalive(interval time.Duration, count int) Option {
 	return func(c *config) {
 		if interval > 0 && count > 0 {
