@@ -262,3 +262,38 @@ func TestMaxStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestIdleTimeoutSparesStreams: a client whose stream is open is not idle,
+// though it sends nothing while it waits.
+func TestIdleTimeoutSparesStreams(t *testing.T) {
+	const idle = 50 * time.Millisecond
+	c := dial(t, start(t, &daemon{}, server.WithIdleTimeout(idle), server.WithKeepalive(time.Hour, 1)))
+	up, err := c.Remote().StorageVolUpload(t.Context(), remote.NonnullStorageVol{Name: "v"}, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(4 * idle)
+	if err := up.Finish(t.Context()); err != nil {
+		t.Fatalf("a stream left open for 4 idle timeouts: %v", err)
+	}
+}
+
+// TestMaxAnonymousClientsLibvirtd: with auth "none" libvirtd counts no
+// client as anonymous (its authentication is done when it connects), so
+// max_anonymous_clients 1 refuses none of three clients. Our server has no
+// authentication yet and so no such limit: it serves the same three.
+func TestMaxAnonymousClientsLibvirtd(t *testing.T) {
+	d := testpeer.StartLibvirtd(t, testpeer.WithSetting("max_clients", "5"), testpeer.WithSetting("max_anonymous_clients", "1"))
+	for _, sock := range []string{d.Socket, start(t, &daemon{})} {
+		for i := range 3 {
+			nc, err := net.Dial("unix", sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			if err := probe(nc, 2*time.Second); err != nil {
+				t.Fatalf("%s: client %d: %v", sock, i, err)
+			}
+		}
+	}
+}

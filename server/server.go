@@ -135,7 +135,8 @@ func WithKeepalive(interval time.Duration, count int) Option {
 }
 
 // WithIdleTimeout drops a client that has sent nothing for d while none
-// of its calls runs, whether or not it asked for keepalive. libvirtd has
+// of its calls runs and none of its streams is open (a client that only
+// downloads sends nothing), whether or not it asked for keepalive. libvirtd has
 // no such limit (a client that never asks for keepalive may stay silent
 // for ever, and libvirt 9.0's libvirtd.conf has no keepalive_required), so
 // the server has none either unless this option sets one. Keepalive pings
@@ -825,7 +826,7 @@ func (c *Conn) armTimer(d time.Duration) {
 // ping passes in silence too: at interval × (count+1) of silence, 30 s
 // with libvirtd's 5 s × 5. Any message from the client restarts the
 // count. A client silent for the idle timeout (WithIdleTimeout) while none
-// of its calls runs is dropped too.
+// of its calls runs and none of its streams is open is dropped too.
 func (c *Conn) silenceCheck() {
 	c.check.Lock()
 	defer c.check.Unlock()
@@ -836,14 +837,14 @@ func (c *Conn) silenceCheck() {
 	}
 	now := int64(time.Since(c.start))
 	c.mu.Lock()
-	on, closed := c.keepalive, c.closed
+	on, closed, streams := c.keepalive, c.closed, len(c.streams)
 	c.mu.Unlock()
 	if closed {
 		return
 	}
 	next := time.Duration(-1) // until the next look; none when negative
 	if idle > 0 {
-		if now-last >= int64(idle) && len(c.sem) == 0 {
+		if now-last >= int64(idle) && len(c.sem) == 0 && streams == 0 {
 			c.srv.log.Info("server: dropping a client idle for longer than the idle timeout", "idle", idle)
 			c.Close()
 			return
