@@ -71,7 +71,9 @@ func checkSilentDrop(t *testing.T, who string, took time.Duration, pings int, in
 	if pings != count {
 		t.Errorf("%s sent %d pings, want %d", who, pings, count)
 	}
-	if took < want-interval/10 || took > want+interval/2 {
+	// Before, our server dropped at interval × (count+2): the bound
+	// leaves room for a loaded machine and still tells them apart.
+	if took < want-interval/10 || took > want+interval*3/4 {
 		t.Errorf("%s dropped the silent client after %v, want about %v", who, took, want)
 	}
 }
@@ -218,7 +220,7 @@ func TestIdleTimeout(t *testing.T) {
 	sock = start(t, &daemon{}, server.WithIdleTimeout(idle))
 	took := silentUntilClosed(t, sock, 5*time.Second)
 	t.Logf("with an idle timeout of %v, a silent client was dropped after %v", idle, took)
-	if took < idle || took > idle+idle/2 {
+	if took < idle || took > 2*idle {
 		t.Fatalf("dropped after %v, want about %v", took, idle)
 	}
 	// A client that keeps calling stays.
