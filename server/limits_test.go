@@ -1,12 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"github.com/virtrpc/virtrpc/rpc"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -297,5 +299,61 @@ func TestMaxAnonymousClientsLibvirtd(t *testing.T) {
 				t.Fatalf("%s: client %d: %v", sock, i, err)
 			}
 		}
+	}
+}
+
+// queued counts how many more clients can connect to sock (up to 10),
+// while the daemon, at its client limit, accepts none.
+func queued(t *testing.T, sock string) int {
+	t.Helper()
+	n := 0
+	for range 10 { // bounded
+		nc, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Logf("connection %d: %v", n+1, err)
+			break
+		}
+		t.Cleanup(func() { nc.Close() })
+		n++
+	}
+	return n
+}
+
+// TestMaxQueuedClientsLibvirtd: libvirtd with max_clients 1 and
+// max_queued_clients 2, serving one client, lets a few more connect and
+// wait in its listen queue, and the system refuses the rest; our server on
+// server.Listen with a queue of 2 lets the same number connect.
+func TestMaxQueuedClientsLibvirtd(t *testing.T) {
+	d := testpeer.StartLibvirtd(t, testpeer.WithSetting("max_clients", "1"), testpeer.WithSetting("max_anonymous_clients", "1"), testpeer.WithSetting("max_queued_clients", "2"))
+	first, err := net.Dial("unix", d.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if err := probe(first, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	theirs := queued(t, d.Socket)
+
+	srv := server.New([]server.Program{server.Remote(&daemon{})}, server.WithMaxClients(1))
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	l, err := server.Listen("unix", sock, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	ours1, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ours1.Close()
+	if err := probe(ours1, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	ours := queued(t, sock)
+	t.Logf("beyond the one client served, libvirtd let %d more connect, our server %d", theirs, ours)
+	if theirs == 10 || ours != theirs {
+		t.Errorf("libvirtd queued %d, our server %d", theirs, ours)
 	}
 }

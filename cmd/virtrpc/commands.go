@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -343,6 +342,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "", "where to listen: unix:PATH or tcp:HOST:PORT")
 	maxClients := fs.Int("max-clients", 5000, "clients served at once; more wait to be accepted (libvirtd's max_clients)")
+	maxQueued := fs.Int("max-queued-clients", 1000, "connections waiting to be accepted; more are refused (libvirtd's max_queued_clients)")
 	maxRequests := fs.Int("max-requests", 64, "calls one client may have running at once (libvirtd's max_client_requests)")
 	maxStreams := fs.Int("max-streams", 0, "streams one client may have open at once; 0 for no limit, as libvirtd")
 	idle := fs.Duration("idle-timeout", 0, "drop a client silent for this long; 0 for never, as libvirtd")
@@ -351,14 +351,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	if *maxClients <= 0 || *maxRequests <= 0 || *maxStreams < 0 || *idle < 0 || *kaInterval <= 0 || *kaCount <= 0 {
+	if *maxClients <= 0 || *maxQueued <= 0 || *maxRequests <= 0 || *maxStreams < 0 || *idle < 0 || *kaInterval <= 0 || *kaCount <= 0 {
 		return fmt.Errorf("%w: serve: limits must be positive (--max-streams and --idle-timeout may be 0)", errUsage)
 	}
 	network, addr, ok := strings.Cut(*listen, ":")
 	if !ok || addr == "" || network != "unix" && network != "tcp" {
 		return fmt.Errorf("%w: serve --listen unix:PATH|tcp:HOST:PORT", errUsage)
 	}
-	l, err := net.Listen(network, addr)
+	l, err := server.Listen(network, addr, *maxQueued)
 	if err != nil {
 		return err
 	}

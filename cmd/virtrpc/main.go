@@ -29,6 +29,8 @@
 // serve's limits, with libvirtd's defaults:
 //
 //	--max-clients N      clients served at once (5000); more wait to be accepted
+//	--max-queued-clients N
+//	                     connections waiting to be accepted (1000); more are refused
 //	--max-requests N     calls one client may have running at once (64)
 //	--max-streams N      streams one client may have open at once (0: no limit)
 //	--idle-timeout D     drop a client silent for D (0: never)

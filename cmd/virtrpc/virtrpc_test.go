@@ -210,7 +210,7 @@ func TestVirshAgainstOurServer(t *testing.T) {
 // keepalive 100 ms × 2 a client that asked for keepalive and fell silent
 // is dropped 300 ms later.
 func TestServeLimits(t *testing.T) {
-	sock := serveDaemon(t, "--max-clients", "1", "--keepalive-interval", "100ms", "--keepalive-count", "2")
+	sock := serveDaemon(t, "--max-clients", "1", "--max-queued-clients", "4", "--keepalive-interval", "100ms", "--keepalive-count", "2")
 	first, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatal(err)
