@@ -150,6 +150,7 @@ func runChildHolder() {
 	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 	n, _ := strconv.Atoi(os.Getenv("VIRTRPC_BENCH_N"))
 	conns := make([]*client.Conn, 0, n)
+	inuse0, _ := heapNow()
 	for range n {
 		c, err := client.DialUnix(context.Background(), os.Getenv("VIRTRPC_BENCH_SOCK"), "test:///default")
 		if err != nil {
@@ -158,7 +159,8 @@ func runChildHolder() {
 		}
 		conns = append(conns, c)
 	}
-	os.Stdout.WriteString("ready\n")
+	inuse1, _ := heapNow()
+	os.Stdout.WriteString("ready " + strconv.FormatInt(int64(inuse1)-int64(inuse0), 10) + "\n")
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM)
 	<-sig
@@ -172,7 +174,8 @@ func runChildHolder() {
 // once, from client.DialUnix (authentication, CONNECT_OPEN, keepalive on)
 // in four other processes of this binary, then checks that a new client
 // is still served. It reports the heap per server connection and the
-// holders' resident memory per client connection. Run with -benchtime 1x.
+// holders' heap (HeapInuse after GC, against before they dialed) and
+// resident memory per client connection. Run with -benchtime 1x.
 func BenchmarkTenThousandConns(b *testing.B) {
 	if got := raiseNoFile(b); got < tenThousand+100 {
 		b.Skipf("RLIMIT_NOFILE's hard limit is %d", got)
@@ -191,6 +194,7 @@ func BenchmarkTenThousandConns(b *testing.B) {
 		go srv.Serve(l)
 		inuse0, _ := heapNow()
 		var pids []int
+		var clientHeap int64 // the holders' heap for their connections
 		var cmds []*exec.Cmd
 		for range holders {
 			cmd := exec.Command(exe, "-test.run=^$")
@@ -205,9 +209,12 @@ func BenchmarkTenThousandConns(b *testing.B) {
 			cmds = append(cmds, cmd)
 			pids = append(pids, cmd.Process.Pid)
 			line, _ := bufio.NewReader(out).ReadString('\n')
-			if line != "ready\n" {
-				b.Errorf("a holder said %q", line)
+			heap, ok := strings.CutPrefix(strings.TrimSpace(line), "ready ")
+			if !ok {
+				b.Fatalf("a holder said %q", line)
 			}
+			n, _ := strconv.ParseInt(heap, 10, 64)
+			clientHeap += n
 		}
 		var rss int64
 		for _, pid := range pids {
@@ -224,6 +231,7 @@ func BenchmarkTenThousandConns(b *testing.B) {
 		c.Close()
 		b.ReportMetric(float64(int64(inuse1)-int64(inuse0))/tenThousand, "server-heapinuse-B/conn")
 		b.ReportMetric(float64(rss)/tenThousand, "client-proc-rss-B/conn")
+		b.ReportMetric(float64(clientHeap)/tenThousand, "client-heapinuse-B/conn")
 		for _, cmd := range cmds {
 			cmd.Process.Signal(syscall.SIGTERM)
 			cmd.Wait()
