@@ -228,8 +228,8 @@ type Libvirtd struct {
 	args, env   []string            // the same
 	cred        *syscall.Credential // the same
 	startWait   time.Duration       // the start timeout, for Restart
-	exited      chan struct{} // closed once the daemon has been reaped
-	waitErr     error         // cmd.Wait's result, valid after exited
+	exited      chan struct{}       // closed once the daemon has been reaped
+	waitErr     error               // cmd.Wait's result, valid after exited
 	stopTimeout time.Duration
 	mu          sync.Mutex // guards stopped and stopErr
 	stopped     bool
