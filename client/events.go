@@ -183,15 +183,6 @@ func (s *Subscription) addGap(g *Gap) {
 	s.flushGap()
 }
 
-// markGap records a gap (see addGap).
-func (s *Subscription) markGap(g *Gap) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.closed {
-		s.addGap(g)
-	}
-}
-
 func (s *Subscription) deliver(c *Conn, e Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -286,13 +277,16 @@ func (c *Conn) register(ctx context.Context, s *Subscription, gap func() *Gap) e
 		}
 		key := subKey{s.reg.prog, xdr.Int32(payload)}
 		s.mu.Lock()
-		s.c, s.key = c, key
-		if gap != nil && !s.closed {
-			s.addGap(gap())
+		closed := s.closed // closed while a new link registered it
+		if !closed {
+			s.c, s.key = c, key
+			if gap != nil {
+				s.addGap(gap())
+			}
 		}
 		s.mu.Unlock()
 		c.mu.Lock()
-		if !c.closed {
+		if !c.closed && !closed {
 			c.subs[key] = s
 		}
 		c.mu.Unlock()

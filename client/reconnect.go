@@ -237,17 +237,17 @@ func (r *Reconnecting) CallFiles(ctx context.Context, p rpc.Procedure, args rpc.
 // Close stops reconnecting, closes the link and every subscription's
 // channel. Calls waiting for a link fail with ErrClosed.
 func (r *Reconnecting) Close() error {
-	r.shutdown(nil)
+	r.shutdown(context.Background(), false)
 	return nil
 }
 
 // Disconnect is Close after CONNECT_CLOSE on the link, if it is up.
 func (r *Reconnecting) Disconnect(ctx context.Context) error {
-	r.shutdown(ctx)
+	r.shutdown(ctx, true)
 	return nil
 }
 
-func (r *Reconnecting) shutdown(ctx context.Context) {
+func (r *Reconnecting) shutdown(ctx context.Context, disconnect bool) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -266,7 +266,7 @@ func (r *Reconnecting) shutdown(ctx context.Context) {
 	for s := range subs {
 		s.shut()
 	}
-	if ctx != nil && c.Err() == nil {
+	if disconnect && c.Err() == nil {
 		c.Disconnect(ctx)
 	}
 	c.Close()
