@@ -224,6 +224,14 @@ func TestReconnectFrozenDaemon(t *testing.T) {
 			d.Signal(syscall.SIGCONT)
 		}
 	}()
+	// A call sent to the frozen daemon is in flight when keepalive cuts
+	// the link: it fails with the closed error of that link, rather than
+	// waiting for the next one.
+	inFlight := make(chan error, 1)
+	go func() {
+		_, err := r.Remote().DomainDefineXML(ctx, domainXML("inflight"))
+		inFlight <- err
+	}()
 	var down client.LinkEvent
 	select {
 	case down = <-links:
@@ -237,6 +245,14 @@ func TestReconnectFrozenDaemon(t *testing.T) {
 	}
 	if limit := interval*count + 300*time.Millisecond; detect > limit {
 		t.Errorf("detected after %v, want within %v", detect, limit)
+	}
+	select {
+	case err := <-inFlight:
+		if !errors.As(err, &ce) || ce.Reason() != libvirt.ConnectCloseReasonKeepalive {
+			t.Errorf("the call in flight: %v, want the closed error of a keepalive timeout", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call in flight did not return when the link was cut")
 	}
 	// A call made while the link is down waits for it, bounded by its
 	// context.
