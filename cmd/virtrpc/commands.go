@@ -319,7 +319,7 @@ func events(ctx context.Context, uri string, args []string, stdout, stderr io.Wr
 			}
 			if e.Gap != nil {
 				fmt.Fprintf(stderr, "virtrpc: events may have been missed between %s and %s: %v\n",
-					e.Gap.From.Format(time.TimeOnly), e.Gap.To.Format(time.TimeOnly), e.Gap.Reason)
+					e.Gap.From.Format("15:04:05.000"), e.Gap.To.Format("15:04:05.000"), e.Gap.Reason)
 				continue
 			}
 			m := e.Msg.(*remote.DomainEventCallbackLifecycleMsg)
