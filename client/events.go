@@ -85,6 +85,8 @@ type Subscription struct {
 	key    subKey
 	closed bool
 	gap    *Gap // a gap marker waiting for room in ch
+	linked bool  // it has been registered on some link
+	err    error // why a new link refused it, which ended it
 }
 
 // Events returns the channel the events arrive on.
@@ -133,6 +135,14 @@ func (s *Subscription) shut() {
 		s.flushGap()
 		close(s.ch)
 	}
+}
+
+// end closes a subscription that a new link refused.
+func (s *Subscription) end(err error) {
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
+	s.shut()
 }
 
 // lost is called when c, which s was registered on, went down: a
@@ -280,9 +290,12 @@ func (c *Conn) register(ctx context.Context, s *Subscription, gap func() *Gap) e
 		closed := s.closed // closed while a new link registered it
 		if !closed {
 			s.c, s.key = c, key
-			if gap != nil {
+			// A subscription made while the link was down has missed
+			// nothing yet.
+			if gap != nil && s.linked {
 				s.addGap(gap())
 			}
+			s.linked = true
 		}
 		s.mu.Unlock()
 		c.mu.Lock()

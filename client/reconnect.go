@@ -104,6 +104,11 @@ type LinkEvent struct {
 // link, bounded by its context (which then returns the context's error),
 // and is sent on it. Streams opened on a link end with it.
 //
+// A subscription that the new link refuses (the daemon answers its
+// registration with an error: the domain it watched is unknown to a
+// daemon whose state was lost, say) ends: its channel closes, after its
+// gap marker if there is room.
+//
 // Its methods are safe for concurrent use. Close ends it.
 type Reconnecting struct {
 	dial DialFunc
@@ -374,6 +379,16 @@ func (r *Reconnecting) attempt(cause error, since time.Time) (*Conn, error) {
 	for _, s := range subs {
 		gap := func() *Gap { return &Gap{From: since, To: time.Now(), Reason: cause} }
 		if err := c.register(ctx, s, gap); err != nil {
+			var le *rpc.Error
+			if errors.As(err, &le) {
+				// The daemon refused it (a new daemon without the
+				// object, or one that lost a feature): the link is
+				// good, the subscription ends.
+				r.log.Warn("libvirt: a subscription could not be registered again; its channel closes", "err", err)
+				r.forget(s)
+				s.end(err)
+				continue
+			}
 			c.Close()
 			return nil, err
 		}
@@ -402,7 +417,11 @@ func (r *Reconnecting) subscribe(ctx context.Context, reg registration) (*Subscr
 		}
 		s.mu.Lock()
 		done := s.c == c // the link was made again meanwhile, with s
+		refused := s.err
 		s.mu.Unlock()
+		if refused != nil {
+			return nil, refused
+		}
 		if done {
 			return s, nil
 		}

@@ -334,3 +334,71 @@ func TestSlowConsumerGap(t *testing.T) {
 		t.Errorf("Dropped %d, want %d", n, events-buffer)
 	}
 }
+
+// TestReconnectSubscriptionsWhileDown: while the daemon is down, closing
+// a subscription ends it for good (the new link does not register it),
+// and a new subscription waits for the link, then gets its events with
+// no gap marker, while the one that lived through the loss gets one.
+func TestReconnectSubscriptionsWhileDown(t *testing.T) {
+	d := testpeer.StartLibvirtd(t, testpeer.WithTCP(false))
+	uri := d.URI("test", "/default")
+	links := make(chan client.LinkEvent, 4)
+	ctx := ctxFor(t, time.Minute)
+	r, err := client.DialReconnecting(ctx, func(ctx context.Context) (*client.Conn, error) {
+		return client.DialUnix(ctx, d.Socket, "test:///default")
+	}, client.WithBackoff(20*time.Millisecond, 100*time.Millisecond), client.WithLinkEvents(func(e client.LinkEvent) { links <- e }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// libvirtd refuses a second identical registration on a connection
+	// ("event callback already tracked"): had the closed subscription been
+	// registered again, the fresh one would have been refused.
+	closing, err := r.NetworkEvents(ctx, libvirt.NetworkEventIDLifecycle, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := r.DomainEvents(ctx, libvirt.DomainEventIDLifecycle, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if e := <-links; e.Up {
+		t.Fatalf("link event %+v, want down", e)
+	}
+	if err := closing.Close(ctx); err != nil {
+		t.Errorf("closing a subscription while down: %v", err)
+	}
+	if _, ok := <-closing.Events(); ok {
+		t.Error("the closed subscription's channel is open")
+	}
+	made := make(chan *client.Subscription, 1)
+	go func() {
+		s, err := r.NetworkEvents(ctx, libvirt.NetworkEventIDLifecycle, nil)
+		if err != nil {
+			t.Errorf("subscribing while down: %v", err)
+		}
+		made <- s
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if err := d.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if e := <-links; !e.Up {
+		t.Fatalf("link event %+v, want up", e)
+	}
+	fresh := <-made
+	if fresh == nil {
+		t.FailNow()
+	}
+	wantGap(t, next(t, kept, 5*time.Second, "gap"), "kept")
+	testpeer.Virsh(t, uri, "define", writeFile(t, "d.xml", domainXML("whiledown")))
+	domainEvent(t, kept, "whiledown", libvirt.DomainEventDefined)
+	testpeer.Virsh(t, uri, "net-define", writeFile(t, "n.xml", networkXML("whiledown", 99)))
+	networkEvent(t, fresh, "whiledown", libvirt.NetworkEventDefined)
+	if e, ok := <-closing.Events(); ok {
+		t.Errorf("the closed subscription got %+v", e)
+	}
+}
