@@ -84,7 +84,7 @@ type Subscription struct {
 	c      *Conn      // the connection it is registered on; nil while none
 	key    subKey
 	closed bool
-	gap    *Gap // a gap marker waiting for room in ch
+	gap    *Gap  // a gap marker waiting for room in ch
 	linked bool  // it has been registered on some link
 	err    error // why a new link refused it, which ended it
 }
