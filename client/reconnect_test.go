@@ -402,3 +402,47 @@ func TestReconnectSubscriptionsWhileDown(t *testing.T) {
 		t.Errorf("the closed subscription got %+v", e)
 	}
 }
+
+// TestReconnectBackoff keeps the daemon down for 1.5 s: with a backoff
+// of 50 ms doubling to 400 ms (each delay drawn between half and all of
+// it), the attempts are few, not one per millisecond, and the link is
+// back within one longest delay of the restart.
+func TestReconnectBackoff(t *testing.T) {
+	const minDelay, maxDelay, down = 50 * time.Millisecond, 400 * time.Millisecond, 1500 * time.Millisecond
+	d := testpeer.StartLibvirtd(t, testpeer.WithTCP(false))
+	links := make(chan client.LinkEvent, 4)
+	ctx := ctxFor(t, time.Minute)
+	r, err := client.DialReconnecting(ctx, func(ctx context.Context) (*client.Conn, error) {
+		return client.DialUnix(ctx, d.Socket, "test:///default")
+	}, client.WithBackoff(minDelay, maxDelay), client.WithLinkEvents(func(e client.LinkEvent) { links <- e }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := d.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-links
+	time.Sleep(down)
+	if err := d.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := time.Now()
+	var up client.LinkEvent
+	select {
+	case up = <-links:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no link 10 s after the restart")
+	}
+	back := up.At.Sub(restarted)
+	// The delays before the restart are at least 25, 50, 100, 200 ms,
+	// then 200 ms each: at most 10 attempts fit in 1.5 s; at least 5 do
+	// (at most 50, 100, 200, 400, 400 ms).
+	if !up.Up || up.Attempts < 5 || up.Attempts > 12 {
+		t.Errorf("link back after %d attempts, want 5 to 12", up.Attempts)
+	}
+	if back > maxDelay+200*time.Millisecond {
+		t.Errorf("link back %v after the restart, want within %v", back, maxDelay+200*time.Millisecond)
+	}
+	t.Logf("daemon down %v: link back after %d attempts, %v after the restart", down, up.Attempts, back)
+}
