@@ -26,6 +26,7 @@ type config struct {
 	readOnly bool
 	auth     client.AuthFunc
 	getenv   func(string) string
+	redial   []client.ReconnectOption
 }
 
 // WithLogger sends the URI parser's warnings, the transports' log and the
@@ -46,6 +47,12 @@ func WithReadOnly() Option { return func(c *config) { c.readOnly = true } }
 // default credentials come from the URI's authfile= or libvirt's default
 // auth.conf.
 func WithAuth(f client.AuthFunc) Option { return func(c *config) { c.auth = f } }
+
+// WithReconnectOptions configures DialReconnecting (backoff, attempt
+// timeout, link events); Dial ignores them.
+func WithReconnectOptions(opts ...client.ReconnectOption) Option {
+	return func(c *config) { c.redial = append(c.redial, opts...) }
+}
 
 // WithGetenv replaces os.Getenv (LIBVIRT_DEFAULT_URI and the variables
 // the transports read), for tests.
@@ -111,6 +118,21 @@ func Dial(ctx context.Context, uri string, opts ...Option) (*client.Conn, error)
 		return nil, fmt.Errorf("%s: %w", t, err) // Target.String leaves any password out
 	}
 	return c, nil
+}
+
+// DialReconnecting is Dial for a long-running program: a connection that
+// dials uri again with the same options whenever its link is lost, and
+// keeps its event subscriptions (see client.Reconnecting). The first
+// dial must succeed; ctx bounds it alone.
+func DialReconnecting(ctx context.Context, uri string, opts ...Option) (*client.Reconnecting, error) {
+	cfg := config{logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ropts := append([]client.ReconnectOption{client.WithReconnectLogger(cfg.logger)}, cfg.redial...)
+	return client.DialReconnecting(ctx, func(ctx context.Context) (*client.Conn, error) {
+		return Dial(ctx, uri, opts...)
+	}, ropts...)
 }
 
 // authOptions carries the URI's authentication settings to the client.

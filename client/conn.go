@@ -223,7 +223,7 @@ func (c *Conn) fail(cause error) {
 	}
 	c.rw.Close()
 	for _, s := range subs {
-		s.shut()
+		s.lost(c)
 	}
 	for _, s := range streams {
 		s.shut(&ClosedError{Cause: cause})
@@ -259,7 +259,7 @@ func (c *Conn) handle(m frame.Message) {
 // readFailed ends the connection after a read error.
 func (c *Conn) readFailed(err error) {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		err = fmt.Errorf("the daemon closed the connection: %w", err)
+		err = fmt.Errorf("%w: %w", ErrPeerClosed, err)
 	}
 	c.fail(err)
 }

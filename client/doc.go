@@ -6,7 +6,7 @@
 // call gets a serial number and its reply is matched by it, and a
 // cancelled context returns at once while a late reply is dropped. A lost
 // connection fails every pending call with one error and closes the event
-// channels. Open opens a connection in as few messages as the daemon
+// channels (see Reconnecting for a connection that comes back). Open opens a connection in as few messages as the daemon
 // allows (CONNECT_OPEN alone where no authentication is needed; AUTH_LIST
 // and authentication when the daemon asks for them; feature probes only
 // when Features is called); New wraps a stream with no handshake. SASL
@@ -40,6 +40,20 @@
 // per reply instead of the several of Go's network poller. A caller so
 // blocked holds its OS thread for as long as it waits, like any blocking
 // system call; idle connections hold none.
+//
+// A Conn does not come back once lost. A long-running program uses
+// DialReconnecting instead: a Reconnecting dials again with backoff and
+// jitter when its link is lost (end of file, keepalive, a failed write,
+// the daemon's CONNECT_EVENT_CONNECTION_CLOSED; ClosedError.Reason says
+// which), registers its subscriptions again, each keeping its
+// Subscription and channel, and puts a gap marker (an Event whose Gap is
+// set) in each channel before the first event of the new link, so that
+// the consumer knows to read the state again. Calls in flight when the
+// link drops fail with ErrClosed and are never replayed; calls made
+// while it is down wait for the next link, bounded by their context. A
+// subscriber that reads too slowly for its channel (WithEventBuffer)
+// loses events, and a gap marker with Reason ErrEventsDropped takes
+// their place, on a Conn as on a Reconnecting.
 //
 // On a unix socket a Conn passes file descriptors, as libvirt does for
 // DomainCreateWithFiles, DomainOpenGraphics, DomainOpenGraphicsFD and a

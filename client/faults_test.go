@@ -11,6 +11,7 @@ import (
 
 	"github.com/virtrpc/virtrpc/client"
 	"github.com/virtrpc/virtrpc/gen/keepalive"
+	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
@@ -340,4 +341,34 @@ func testPingAfterBurst(t *testing.T, kind string) {
 		t.Errorf("answer to a ping: %+v", m.Header)
 	}
 	t.Logf("pong %v after the ping, after a burst of %d calls in %v", time.Since(sent), calls, burst)
+}
+
+// TestCloseEventClosesConn: the daemon's CONNECT_EVENT_CONNECTION_CLOSED
+// (its driver connection closed) closes the client's connection, with a
+// cause that says so and carries the daemon's reason; a Close by the
+// program has reason Client.
+func TestCloseEventClosesConn(t *testing.T) { forEachKind(t, testCloseEventClosesConn) }
+
+func testCloseEventClosesConn(t *testing.T, kind string) {
+	c, p := newPeer(t, kind)
+	p.write(virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectEventConnectionClosed), Type: virnet.MessageTypeMessage},
+		&remote.ConnectEventConnectionClosedMsg{Reason: int32(libvirt.ConnectCloseReasonKeepalive)})
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection stayed up after the daemon's close event")
+	}
+	err := c.Err()
+	var ce *client.ClosedError
+	var ev *client.CloseEventError
+	if !errors.As(err, &ce) || !errors.Is(err, client.ErrCloseEvent) || !errors.As(err, &ev) ||
+		ev.Reason != libvirt.ConnectCloseReasonKeepalive || ce.Reason() != libvirt.ConnectCloseReasonKeepalive {
+		t.Fatalf("Err() = %v, want a close event with reason keepalive", err)
+	}
+
+	c2, _ := newPeer(t, kind)
+	c2.Close()
+	if err := c2.Err(); !errors.As(err, &ce) || ce.Reason() != libvirt.ConnectCloseReasonClient {
+		t.Errorf("after Close: %v, reason %d; want reason Client", err, ce.Reason())
+	}
 }

@@ -48,9 +48,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	var err error
-	if cmd == "serve" {
+	switch cmd {
+	case "serve":
 		err = serve(ctx, rest, stderr)
-	} else {
+	case "events":
+		err = events(ctx, *uri, rest, stdout, stderr)
+	default:
 		err = withConn(ctx, *uri, func(c *client.Conn) error { return command(ctx, c, cmd, rest, stdout, stderr) })
 	}
 	switch {
@@ -169,8 +172,6 @@ func command(ctx context.Context, c *client.Conn, cmd string, args []string, std
 			fmt.Fprintf(stdout, "Domain '%s' %s\n", dom.Name, verb)
 		}
 		return err
-	case "events":
-		return events(ctx, c, stdout)
 	case "screenshot":
 		if err := need(args, 2, "screenshot DOMAIN FILE"); err != nil {
 			return err
@@ -276,23 +277,49 @@ func dominfo(ctx context.Context, r *remote.Client, what string, stdout io.Write
 	return w.Flush()
 }
 
-func events(ctx context.Context, c *client.Conn, stdout io.Writer) error {
-	sub, err := c.DomainEvents(ctx, libvirt.DomainEventIDLifecycle, nil)
+// events prints lifecycle events until interrupted, over a connection
+// that dials again when its link is lost (the daemon restarted, or froze
+// past keepalive): it says so on stderr, with the interval in which
+// events may have been missed, and carries on.
+func events(ctx context.Context, uri string, args []string, stdout, stderr io.Writer) error {
+	if len(args) != 0 {
+		return fmt.Errorf("%w: events takes no arguments", errUsage)
+	}
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	links := client.WithLinkEvents(func(e client.LinkEvent) {
+		if e.Up {
+			fmt.Fprintf(stderr, "virtrpc: reconnected after %v (%d attempts)\n", e.At.Sub(e.Since).Round(time.Millisecond), e.Attempts)
+		} else {
+			fmt.Fprintf(stderr, "virtrpc: connection lost (%v); reconnecting\n", e.Err)
+		}
+	})
+	r, err := virtrpc.DialReconnecting(octx, uri, virtrpc.WithReconnectOptions(links))
 	if err != nil {
 		return err
 	}
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		sub.Close(dctx)
+		r.Disconnect(dctx)
 	}()
+	sub, err := r.DomainEvents(octx, libvirt.DomainEventIDLifecycle, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "virtrpc: watching lifecycle events\n")
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case e, ok := <-sub.Events():
 			if !ok {
-				return c.Err()
+				return errors.New("the subscription ended")
+			}
+			if e.Gap != nil {
+				fmt.Fprintf(stderr, "virtrpc: events may have been missed between %s and %s: %v\n",
+					e.Gap.From.Format("15:04:05.000"), e.Gap.To.Format("15:04:05.000"), e.Gap.Reason)
+				continue
 			}
 			m := e.Msg.(*remote.DomainEventCallbackLifecycleMsg)
 			fmt.Fprintf(stdout, "event 'lifecycle' for domain '%s': %v %d\n", m.Msg.Dom.Name, libvirt.DomainEventType(m.Msg.Event), m.Msg.Detail)

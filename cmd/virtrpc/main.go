@@ -20,7 +20,9 @@
 //	start DOMAIN         start a defined domain
 //	destroy DOMAIN       stop a domain at once
 //	undefine DOMAIN      remove a domain's definition
-//	events               print lifecycle events until interrupted
+//	events               print lifecycle events until interrupted; when the
+//	                     link is lost (the daemon restarts) it says so on
+//	                     stderr, dials again and carries on
 //	screenshot DOMAIN FILE  save a screenshot, with a progress bar
 //	serve --listen unix:PATH|tcp:HOST:PORT [limits]
 //	                     serve the in-memory test driver to other programs

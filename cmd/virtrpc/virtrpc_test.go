@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -257,4 +258,104 @@ func probeKeepalive(nc net.Conn, wait time.Duration) error {
 	nc.SetReadDeadline(time.Now().Add(wait))
 	_, err := frame.NewReader(nc, 0).Next()
 	return err
+}
+
+// lockedBuffer collects a process's output for polling.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor polls out until it holds want.
+func waitFor(t *testing.T, out *lockedBuffer, want string, what *lockedBuffer) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(out.String(), want); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q within 15 s\nstdout:\n%s\nstderr:\n%s", want, out.String(), what.String())
+		}
+	}
+}
+
+// TestEventsAcrossRestart runs `virtrpc events` as its own process
+// against a real libvirtd, kills the daemon (SIGKILL) and restarts it:
+// the command says so on stderr and prints the events from before and
+// after the restart.
+func TestEventsAcrossRestart(t *testing.T) {
+	d := testpeer.StartLibvirtd(t, testpeer.WithTCP(false))
+	uri := d.URI("test", "/default")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-c", uri, "events")
+	cmd.Env = append(os.Environ(), "VIRTRPC_TEST_AS_MAIN=1")
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	reaped := false
+	defer func() {
+		if !reaped {
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	waitFor(t, &stderr, "virtrpc: watching lifecycle events", &stdout)
+	dir := t.TempDir()
+	define := func(name string) {
+		p := filepath.Join(dir, name+".xml")
+		os.WriteFile(p, []byte("<domain type='test'><name>"+name+"</name><memory>65536</memory><os><type>hvm</type></os></domain>"), 0o644)
+		testpeer.Virsh(t, uri, "define", p)
+		testpeer.Virsh(t, uri, "start", name)
+	}
+	define("before")
+	waitFor(t, &stdout, "event 'lifecycle' for domain 'before': DomainEventStarted", &stderr)
+
+	if err := d.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, &stderr, "virtrpc: connection lost", &stdout)
+	if err := d.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, &stderr, "virtrpc: events may have been missed between", &stdout)
+	define("after")
+	waitFor(t, &stdout, "event 'lifecycle' for domain 'after': DomainEventStarted", &stderr)
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		reaped = true
+		if err != nil {
+			t.Errorf("virtrpc events exited with %v\n%s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("virtrpc events ignored SIGTERM")
+	}
+	want := "event 'lifecycle' for domain 'before': DomainEventDefined 0\n" +
+		"event 'lifecycle' for domain 'before': DomainEventStarted 0\n" +
+		"event 'lifecycle' for domain 'after': DomainEventDefined 0\n" +
+		"event 'lifecycle' for domain 'after': DomainEventStarted 0\n"
+	if got := stdout.String(); got != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", got, want)
+	}
+	if !strings.Contains(stderr.String(), "virtrpc: reconnected after") {
+		t.Errorf("stderr does not say it reconnected:\n%s", stderr.String())
+	}
+	t.Logf("stderr of virtrpc events:\n%s", stderr.String())
 }

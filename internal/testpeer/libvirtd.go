@@ -224,8 +224,12 @@ type Libvirtd struct {
 	StartupTime time.Duration
 
 	cmd         *exec.Cmd
-	exited      chan struct{} // closed once the daemon has been reaped
-	waitErr     error         // cmd.Wait's result, valid after exited
+	binary      string              // what launch ran, for Restart
+	args, env   []string            // the same
+	cred        *syscall.Credential // the same
+	startWait   time.Duration       // the start timeout, for Restart
+	exited      chan struct{}       // closed once the daemon has been reaped
+	waitErr     error               // cmd.Wait's result, valid after exited
 	stopTimeout time.Duration
 	mu          sync.Mutex // guards stopped and stopErr
 	stopped     bool
@@ -294,6 +298,35 @@ func (d *Libvirtd) Kill() error {
 	}
 	<-d.exited
 	return nil
+}
+
+// Restart starts the daemon again after Kill or Stop, with the same
+// directory, configuration, sockets and TCP port, and returns once it
+// accepts connections. A daemon that still runs is killed first. The new
+// process has a new PID; its state is a new daemon's (the test driver's
+// starts afresh). A daemon that listens on TCP may fail to restart if
+// another process took its port meanwhile.
+func (d *Libvirtd) Restart() error {
+	if !d.Exited() {
+		if err := d.Kill(); err != nil {
+			return err
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.spawn(d.binary, d.args, d.env, d.cred); err != nil {
+		return err
+	}
+	if err := d.waitReady(d.startWait); err != nil {
+		return fmt.Errorf("%v\n--- libvirtd log and output (%s) ---\n%s", err, d.Dir, d.Logs())
+	}
+	return nil
+}
+
+// Signal sends sig to the daemon process (SIGSTOP and SIGCONT freeze and
+// thaw it).
+func (d *Libvirtd) Signal(sig syscall.Signal) error {
+	return syscall.Kill(d.PID, sig)
 }
 
 func (d *Libvirtd) stop() error {
@@ -529,6 +562,7 @@ func launch(dir, binary string, cfg libvirtdConfig, r runAs, logf func(string, .
 				return nil, err
 			}
 		}
+		d.binary, d.args, d.env, d.cred, d.startWait = binary, args, env, cred, cfg.startTimeout
 		err = d.spawn(binary, args, env, cred)
 		if err == nil {
 			err = d.waitReady(cfg.startTimeout)

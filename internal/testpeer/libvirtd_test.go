@@ -323,3 +323,39 @@ func TestLaunchLibvirtd(t *testing.T) {
 		t.Errorf("a %d-byte directory: err = %v, want a too-long error", len(long), err)
 	}
 }
+
+// TestLibvirtdRestart kills the daemon, restarts it on the same socket and
+// TCP port with a new process, and stops it at the end; Restart after a
+// clean Stop works too, and a frozen daemon thaws with Signal.
+func TestLibvirtdRestart(t *testing.T) {
+	d := StartLibvirtd(t)
+	want := daemonVersion(t)
+	socket, tcp, first := d.Socket, d.TCPAddr, d.PID
+	if err := d.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := d.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("restarted after SIGKILL in %v", time.Since(start))
+	if d.PID == first || !alive(d.PID) || d.Exited() || d.Socket != socket || d.TCPAddr != tcp {
+		t.Fatalf("after Restart: pid %d (was %d), socket %s, tcp %s", d.PID, first, d.Socket, d.TCPAddr)
+	}
+	checkServes(t, d.URI("test", "/default"), want)
+	checkServes(t, d.TCPURI("test", "/default"), want)
+	if err := d.Stop(); err != nil {
+		t.Fatalf("Stop after Restart: %v", err)
+	}
+	if err := d.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	checkServes(t, d.URI("test", "/default"), want)
+	// The test's cleanup stops this third process.
+}
