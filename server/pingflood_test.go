@@ -21,8 +21,47 @@ import (
 // TestPingFloodBounded: a client that writes keepalive pings and never
 // reads its pongs costs the server a bounded number of goroutines and
 // bounded memory (the server stops reading it once its pongs back up),
-// and a well-behaved client is served throughout.
+// and a well-behaved client is served throughout. So does a client that
+// floods calls without reading their replies, and one that floods calls
+// and reads its replies slowly.
 func TestPingFloodBounded(t *testing.T) {
+	ping := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPing), Type: virnet.MessageTypeMessage}
+	pingMsg, _ := frame.Append(nil, &ping, nil, nil)
+	call := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcDomainLookupByID), Type: virnet.MessageTypeCall, Serial: 1}
+	callMsg, _ := frame.Append(nil, &call, &remote.DomainLookupByIDArgs{ID: 3}, nil)
+	open := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectOpen), Type: virnet.MessageTypeCall}
+	openMsg, _ := frame.Append(nil, &open, &remote.ConnectOpenArgs{}, nil)
+	never := func(net.Conn, <-chan struct{}) {}
+	slowly := func(nc net.Conn, stop <-chan struct{}) {
+		buf := make([]byte, 256)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			nc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			nc.Read(buf)
+		}
+	}
+	for _, tc := range []struct {
+		name        string
+		first, each []byte
+		read        func(net.Conn, <-chan struct{})
+	}{
+		{"pings, never read", nil, pingMsg, never},
+		{"calls, never read", openMsg, callMsg, never},
+		{"calls, read slowly", openMsg, callMsg, slowly},
+	} {
+		t.Run(tc.name, func(t *testing.T) { flood(t, tc.first, tc.each, tc.read) })
+	}
+}
+
+// flood writes each, up to 200,000 times or for 3 s, after first, to a
+// server while read reads (or not) what the server answers; it checks that
+// the server's goroutines and heap stay bounded and that a well-behaved
+// client is served throughout.
+func flood(t *testing.T, first, each []byte, read func(net.Conn, <-chan struct{})) {
 	sock := start(t, &daemon{})
 	good := dial(t, sock)
 
@@ -77,32 +116,38 @@ func TestPingFloodBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	ping := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPing), Type: virnet.MessageTypeMessage}
-	one, _ := frame.Append(nil, &ping, nil, nil)
-	const pings, perWrite = 200_000, 500
+	if _, err := nc.Write(first); err != nil {
+		t.Fatal(err)
+	}
+	stopReading := make(chan struct{})
+	var reading sync.WaitGroup
+	reading.Go(func() { read(nc, stopReading) })
+	const messages, perWrite = 200_000, 500
 	var batch []byte
 	for range perWrite {
-		batch = append(batch, one...)
+		batch = append(batch, each...)
 	}
 	sent := 0
-	for sent < pings { // bounded: at most pings/perWrite writes
+	for end := time.Now().Add(3 * time.Second); sent < messages && time.Now().Before(end); { // bounded in count and time
 		nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
 		n, err := nc.Write(batch)
-		sent += n / len(one)
+		sent += n / len(each)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			break // the server stopped reading: back-pressure
 		}
 		if err != nil {
-			t.Fatalf("after %d pings: %v", sent, err)
+			t.Fatalf("after %d messages: %v", sent, err)
 		}
 	}
+	close(stopReading)
+	reading.Wait()
 	close(stop)
 	sampled.Wait()
 	if err := <-calls; err != nil {
 		t.Errorf("the well-behaved client, after %d calls: %v", served.Load(), err)
 	}
 	gotG, gotHeap := peakG.Load(), peakHeap.Load()
-	t.Logf("%d pings written without reading; goroutines %d at rest, peak %d; heap in use %.1f MiB at rest, peak %.1f MiB; %d calls served meanwhile",
+	t.Logf("%d messages written; goroutines %d at rest, peak %d; heap in use %.1f MiB at rest, peak %.1f MiB; %d calls served meanwhile",
 		sent, baseG, gotG, mib(baseHeap), mib(gotHeap), served.Load())
 	if gotG > int64(baseG)+50 {
 		t.Errorf("goroutines peaked at %d, from %d at rest", gotG, baseG)
