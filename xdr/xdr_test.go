@@ -122,17 +122,24 @@ func TestHostile(t *testing.T) {
 		{"short input", func() error { _, _, err := ConsumeInt8(unhex(t, "000000")); return err }, ErrShort},
 	}
 	for _, c := range cases {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		err := c.run()
-		runtime.ReadMemStats(&after)
-		if !errors.Is(err, c.want) {
-			t.Errorf("%s: %v, want %v", c.name, err, c.want)
-		}
 		// The error itself costs a few small allocations; what matters is
-		// that nothing the length word claims was allocated.
-		if n := after.TotalAlloc - before.TotalAlloc; n > 512 {
-			t.Errorf("%s: %d bytes allocated", c.name, n)
+		// that nothing the length word claims was allocated. TotalAlloc
+		// counts the whole process, where the runtime and the test
+		// framework allocate too now and then: the least of three runs is
+		// the decoder's.
+		least := uint64(math.MaxUint64)
+		for range 3 {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err := c.run()
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, c.want) {
+				t.Errorf("%s: %v, want %v", c.name, err, c.want)
+			}
+			least = min(least, after.TotalAlloc-before.TotalAlloc)
+		}
+		if least > 512 {
+			t.Errorf("%s: %d bytes allocated", c.name, least)
 		}
 	}
 }
