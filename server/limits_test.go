@@ -32,8 +32,7 @@ func silentClient(t *testing.T, sock string, limit time.Duration) (time.Duration
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	h := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectSupportsFeature), Type: virnet.MessageTypeCall, Serial: 1}
-	b, _ := frame.Append(nil, &h, &remote.ConnectSupportsFeatureArgs{Feature: 10}, nil)
+	b := keepaliveProbe()
 	if _, err := nc.Write(b); err != nil {
 		t.Fatal(err)
 	}
@@ -109,8 +108,7 @@ func TestKeepaliveSilentDrop(t *testing.T) {
 // probe sends the keepalive feature probe on nc and waits up to wait for
 // its answer.
 func probe(nc net.Conn, wait time.Duration) error {
-	h := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectSupportsFeature), Type: virnet.MessageTypeCall, Serial: 1}
-	b, _ := frame.Append(nil, &h, &remote.ConnectSupportsFeatureArgs{Feature: 10}, nil)
+	b := keepaliveProbe()
 	if _, err := nc.Write(b); err != nil {
 		return err
 	}

@@ -25,8 +25,7 @@ import (
 // floods calls without reading their replies, and one that floods calls
 // and reads its replies slowly.
 func TestPingFloodBounded(t *testing.T) {
-	ping := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPing), Type: virnet.MessageTypeMessage}
-	pingMsg, _ := frame.Append(nil, &ping, nil, nil)
+	pingMsg := pingMessage()
 	call := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcDomainLookupByID), Type: virnet.MessageTypeCall, Serial: 1}
 	callMsg, _ := frame.Append(nil, &call, &remote.DomainLookupByIDArgs{ID: 3}, nil)
 	open := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectOpen), Type: virnet.MessageTypeCall}
@@ -162,6 +161,21 @@ func flood(t *testing.T, first, each []byte, read func(net.Conn, <-chan struct{}
 
 func mib(n uint64) float64 { return float64(n) / (1 << 20) }
 
+// keepaliveProbe is the raw CONNECT_SUPPORTS_FEATURE call for feature 10
+// (keepalive), which makes a daemon ping the client.
+func keepaliveProbe() []byte {
+	h := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectSupportsFeature), Type: virnet.MessageTypeCall, Serial: 1}
+	b, _ := frame.Append(nil, &h, &remote.ConnectSupportsFeatureArgs{Feature: 10}, nil)
+	return b
+}
+
+// pingMessage is a raw keepalive PING.
+func pingMessage() []byte {
+	ping := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPing), Type: virnet.MessageTypeMessage}
+	b, _ := frame.Append(nil, &ping, nil, nil)
+	return b
+}
+
 // TestPingFloodDroppedByKeepalive: a client that asked for keepalive,
 // then pings and never reads, is silent as far as the server can tell
 // once its pongs back up; keepalive drops it as libvirtd would.
@@ -173,13 +187,11 @@ func TestPingFloodDroppedByKeepalive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	h := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectSupportsFeature), Type: virnet.MessageTypeCall, Serial: 1}
-	b, _ := frame.Append(nil, &h, &remote.ConnectSupportsFeatureArgs{Feature: 10}, nil)
+	b := keepaliveProbe()
 	if _, err := nc.Write(b); err != nil {
 		t.Fatal(err)
 	}
-	ping := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPing), Type: virnet.MessageTypeMessage}
-	one, _ := frame.Append(nil, &ping, nil, nil)
+	one := pingMessage()
 	var batch []byte
 	for range 500 {
 		batch = append(batch, one...)

@@ -565,10 +565,8 @@ type routing struct {
 	dir   rpc.StreamDirection
 	high  bool
 	files bool
-	// known says the program's table has the procedure; module is the
-	// API header its procedure's API belongs to.
-	known       bool
-	module, api string
+	// known says the program's table has the procedure.
+	known bool
 }
 
 // route finds a call's program (nil when the server has none of that
@@ -583,7 +581,7 @@ func (c *Conn) route(h *virnet.MessageHeader) (*Program, routing) {
 	if !ok {
 		return p, routing{}
 	}
-	return p, routing{dir: info.Stream, high: info.HighPriority, files: info.SendsFiles || info.ReceivesFiles, known: true, module: info.Module, api: info.API}
+	return p, routing{dir: info.Stream, high: info.HighPriority, files: info.SendsFiles || info.ReceivesFiles, known: true}
 }
 
 // strictArgs decodes a call's arguments into v (nil for a procedure that
@@ -608,7 +606,7 @@ func strictArgs(v xdr.Codec, payload []byte) error {
 // the keepalive feature probe, which libvirt's client sends before it
 // opens. libvirtd words the refusal after the driver that would serve the
 // call.
-func (c *Conn) refuseBeforeOpen(h *virnet.MessageHeader, r routing, payload []byte) error {
+func (c *Conn) refuseBeforeOpen(prog *Program, h *virnet.MessageHeader, payload []byte) error {
 	switch h.Prog {
 	case remote.Program, qemu.Program, lxc.Program:
 	default:
@@ -632,13 +630,18 @@ func (c *Conn) refuseBeforeOpen(h *virnet.MessageHeader, r routing, payload []by
 			}
 		}
 	}
-	switch r.module {
+	// Only a refusal needs the procedure's API, so route keeps none of it.
+	var info rpc.ProcInfo
+	if prog.Info != nil {
+		info, _ = prog.Info(h.Proc)
+	}
+	switch info.Module {
 	case "libvirt-network", "libvirt-storage", "libvirt-nodedev", "libvirt-interface", "libvirt-secret", "libvirt-nwfilter":
 		// The secondary drivers' connections (remoteGetNetworkConn and
 		// its kind), except for the node device calls that the
 		// hypervisor's driver serves: detaching a device from the host
 		// for a guest.
-		if !hypervisorNodeDevice[r.api] {
+		if !hypervisorNodeDevice[info.API] {
 			return rpc.InternalError("connection not open")
 		}
 	}
@@ -685,7 +688,7 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 		c.replyError(&reply, rpc.UnknownProcedure(h.Proc))
 		return
 	}
-	if err := c.refuseBeforeOpen(&h, r, m.Payload); err != nil {
+	if err := c.refuseBeforeOpen(prog, &h, m.Payload); err != nil {
 		c.replyError(&reply, err)
 		return
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/virtrpc/virtrpc/gen/keepalive"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
-	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/server"
@@ -275,8 +274,7 @@ func TestKeepaliveSilentClientDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	h := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectSupportsFeature), Type: virnet.MessageTypeCall, Serial: 1}
-	b, _ := frame.Append(nil, &h, &remote.ConnectSupportsFeatureArgs{Feature: 10}, nil)
+	b := keepaliveProbe()
 	nc.Write(b)
 	r := frame.NewReader(nc, 0)
 	start := time.Now()

@@ -3,6 +3,7 @@ package emit
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -52,9 +53,6 @@ type rpcEmitter struct {
 	// progConst and versConst are the Go constants of the program and
 	// version numbers.
 	progConst, versConst string
-	// hasAPI says whether any procedure of the program serves a public
-	// API, once unsupported has looked.
-	hasAPI *bool
 }
 
 func (r *rpcEmitter) consts() error {
@@ -423,18 +421,11 @@ func procDoc(pr *gomodel.Procedure) string {
 // procedure with no API of its own (an internal migration step) is named
 // as libvirt names its internal function, vir and the Go name; a program
 // described by no API file at all keeps the procedure's name.
-func (r *rpcEmitter) unsupported(pr *gomodel.Procedure) jen.Code {
-	if r.hasAPI == nil {
-		has := false
-		for _, p := range r.prog.Procs {
-			has = has || p.API != ""
-		}
-		r.hasAPI = &has
-	}
+func (r *rpcEmitter) unsupported(pr *gomodel.Procedure, hasAPI bool) jen.Code {
 	switch {
 	case pr.API != "":
 		return rpcQual("UnsupportedFrom").Call(jen.Lit(int(rpc.ModuleDomain(pr.APIFile))), jen.Lit(pr.API))
-	case *r.hasAPI:
+	case hasAPI:
 		return rpcQual("UnsupportedFrom").Call(jen.Lit(int(rpc.ModuleDomain(pr.APIFile))), jen.Lit("vir"+pr.GoName))
 	}
 	return rpcQual("Unsupported").Call(jen.Lit(pr.Src.Name))
@@ -481,6 +472,7 @@ func (r *rpcEmitter) server() {
 	var methods []jen.Code
 	var unimpl []jen.Code
 	var cases []jen.Code
+	hasAPI := slices.ContainsFunc(r.prog.Procs, func(pr *gomodel.Procedure) bool { return pr.API != "" })
 	for _, pr := range r.prog.Procs {
 		if pr.Event {
 			continue
@@ -515,7 +507,7 @@ func (r *rpcEmitter) server() {
 		methods = append(methods, jen.Comment(doc),
 			jen.Id(pr.GoName).Params(params...).Params(results...))
 
-		unsupported := []jen.Code{r.unsupported(pr)}
+		unsupported := []jen.Code{r.unsupported(pr, hasAPI)}
 		if fu.Receives() {
 			unsupported = append([]jen.Code{jen.Nil()}, unsupported...)
 		}
