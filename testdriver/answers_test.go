@@ -202,6 +202,10 @@ func TestBeforeOpenAsLibvirtd(t *testing.T) {
 		if o != l {
 			t.Errorf("%s:\nours:    %s\nlibvirt: %s", p.Name, o, l)
 		}
+		if !strings.HasPrefix(l, "rpc.Error{") && l != "<nil>" {
+			// Two sides that both time out would compare equal.
+			t.Errorf("%s: libvirtd gave no answer: %s", p.Name, l)
+		}
 		answers[l]++
 	})
 	t.Logf("libvirtd's answers before CONNECT_OPEN: %v", answers)
@@ -263,6 +267,12 @@ func TestOpenAndCloseAsLibvirtd(t *testing.T) {
 	}
 	ours, theirs := connectBoth(t)
 	a, b := walk(ours), walk(theirs)
+	for _, step := range b {
+		// Two sides that both time out would compare equal.
+		if strings.Contains(step, "deadline exceeded") {
+			t.Errorf("libvirtd did not answer: %s", step)
+		}
+	}
 	t.Logf("libvirtd:\n%s", strings.Join(b, "\n"))
 	sameSteps(t, a, b)
 }
