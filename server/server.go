@@ -361,12 +361,15 @@ type Conn struct {
 	mu        sync.Mutex
 	streams   map[uint32]*serverStream
 	keepalive bool
-	opened    bool // CONNECT_OPEN succeeded (and no second one failed since)
 	closed    bool
 	done      chan struct{}
 	values    map[any]any
 	onEnd     []func()
 	ended     bool // the connection's calls have returned and onEnd ran
+
+	// opened says CONNECT_OPEN succeeded (and no second one failed since);
+	// every call of the hypervisor programs reads it.
+	opened atomic.Bool
 
 	// Silence (keepalive and the idle timeout): the reader stores when
 	// each message came, as time since start (monotonic). One timer,
@@ -612,10 +615,7 @@ func (c *Conn) refuseBeforeOpen(prog *Program, h *virnet.MessageHeader, payload 
 	default:
 		return nil
 	}
-	c.mu.Lock()
-	opened := c.opened
-	c.mu.Unlock()
-	if opened {
+	if c.opened.Load() {
 		return nil
 	}
 	if h.Prog == remote.Program {
@@ -702,11 +702,7 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 	if h.Prog == remote.Program {
 		switch remote.Procedure(h.Proc) {
 		case remote.ProcConnectOpen:
-			c.mu.Lock()
-			again := c.opened
-			c.opened = false
-			c.mu.Unlock()
-			if again {
+			if c.opened.Swap(false) {
 				// libvirtd refuses a second open and, doing so, lets
 				// go of the first: the client is no longer open.
 				c.replyError(&reply, rpc.InternalError("connection already open"))
@@ -768,9 +764,7 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 		return
 	}
 	if h.Prog == remote.Program && h.Proc == int32(remote.ProcConnectOpen) {
-		c.mu.Lock()
-		c.opened = true
-		c.mu.Unlock()
+		c.opened.Store(true)
 	}
 	if len(out) > 0 {
 		reply.Type = virnet.MessageTypeReplyWithFDs
