@@ -77,6 +77,8 @@ type Server struct {
 	// slots holds a token for each client the listeners serve
 	// (WithMaxClients).
 	slots chan struct{}
+	// nextID numbers the clients (Identity.ID).
+	nextID atomic.Uint64
 }
 
 // Option configures a Server.
@@ -193,7 +195,8 @@ var ErrServerClosed = errors.New("server: closed")
 
 // Serve accepts connections on l until Shutdown; it returns
 // ErrServerClosed then.
-func (s *Server) Serve(l net.Listener) error {
+func (s *Server) Serve(l net.Listener, opts ...ListenerOption) error {
+	d := newDoor(opts)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -244,7 +247,7 @@ func (s *Server) Serve(l net.Listener) error {
 			continue
 		}
 		delay = 0
-		s.serveConn(nc, true)
+		s.serveConn(nc, d, true)
 	}
 }
 
@@ -275,13 +278,17 @@ func temporary(err error) bool {
 // once; the connection is closed when the client leaves or the server
 // shuts down. On a unix socket (*net.UnixConn) calls and replies may
 // carry file descriptors.
-func (s *Server) ServeConn(rw io.ReadWriteCloser) *Conn {
-	return s.serveConn(rw, false)
+func (s *Server) ServeConn(rw io.ReadWriteCloser, opts ...ListenerOption) *Conn {
+	return s.serveConn(rw, newDoor(opts), false)
 }
 
 // serveConn is ServeConn for a connection that holds a slot (slot true),
 // which it gives back when it ends.
-func (s *Server) serveConn(rw io.ReadWriteCloser, slot bool) *Conn {
+func (s *Server) serveConn(rw io.ReadWriteCloser, d *door, slot bool) *Conn {
+	ident := Identity{ID: s.nextID.Add(1), Transport: d.transport, Connected: time.Now(), UID: -1, GID: -1, PID: -1}
+	if ident.Transport == "" {
+		ident.Transport = transportOf(rw)
+	}
 	rw = frame.WithFiles(rw)
 	c := &Conn{
 		srv:     s,
@@ -292,7 +299,10 @@ func (s *Server) serveConn(rw io.ReadWriteCloser, slot bool) *Conn {
 		done:    make(chan struct{}),
 		start:   time.Now(),
 		slot:    slot,
+		door:    d,
+		ident:   ident,
 	}
+	c.readOnly.Store(d.readOnly)
 	base, cancel := context.WithCancel(context.Background())
 	c.ctx, c.cancel = context.WithValue(base, connKey{}, c), cancel
 	s.mu.Lock()
@@ -370,6 +380,11 @@ type Conn struct {
 	// opened says CONNECT_OPEN succeeded (and no second one failed since);
 	// every call of the hypervisor programs reads it.
 	opened atomic.Bool
+	// readOnly says the client may not call procedures that need write
+	// access: its listener is read-only, or it opened with VIR_CONNECT_RO.
+	readOnly atomic.Bool
+	door     *door    // its listener's settings
+	ident    Identity // what is known of the client; ReadOnly is readOnly's
 
 	// Silence (keepalive and the idle timeout): the reader stores when
 	// each message came, as time since start (monotonic). One timer,
