@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/tls"
+	"fmt"
 	"net"
 	"time"
 )
@@ -20,6 +22,9 @@ type door struct {
 	// libvirt's admin API reports it; "" lets the server tell from the
 	// connection's type.
 	transport string
+	// allowUIDs, when not nil, are the only peer uids served on a unix
+	// socket (AllowUIDs).
+	allowUIDs map[int]bool
 }
 
 // ReadOnly makes every connection of the listener read-only, as libvirtd's
@@ -27,6 +32,55 @@ type door struct {
 // VIR_CONNECT_RO and is still refused every procedure that needs write
 // access.
 func ReadOnly() ListenerOption { return func(d *door) { d.readOnly = true } }
+
+// AllowUIDs serves only the clients whose peer uid (SO_PEERCRED, on a
+// unix socket) is one of uids; any other client, and any client whose uid
+// is unknown (not a unix socket, or not on Linux), is logged and closed at
+// once, before the server reads anything from it. libvirtd has no such
+// list (its unix sockets rely on their mode, group and polkit), and it
+// refuses a TLS client it does not admit the same way: by closing, so the
+// client sees the connection end, never a libvirt error. Giving the option
+// several times adds to the list; an empty call refuses everyone.
+func AllowUIDs(uids ...int) ListenerOption {
+	return func(d *door) {
+		if d.allowUIDs == nil {
+			d.allowUIDs = map[int]bool{}
+		}
+		for _, u := range uids {
+			d.allowUIDs[u] = true
+		}
+	}
+}
+
+// admits reports whether the door lets a client in, and why not.
+func (d *door) admits(id *Identity) (bool, string) {
+	if d.allowUIDs != nil && (id.UID < 0 || !d.allowUIDs[id.UID]) {
+		if id.UID < 0 {
+			return false, "the peer's uid is unknown and the listener allows only some uids"
+		}
+		return false, "the peer's uid is not on the listener's list of allowed uids"
+	}
+	return true, ""
+}
+
+// identify fills in what the connection itself tells of the client: its
+// transport, its credentials on a unix socket, the subject of its
+// certificate on TLS.
+func identify(id *Identity, rw any) error {
+	switch c := rw.(type) {
+	case *net.UnixConn:
+		uid, gid, pid, err := peerCred(c)
+		if err != nil {
+			return fmt.Errorf("reading the peer's credentials: %w", err)
+		}
+		id.UID, id.GID, id.PID = uid, gid, pid
+	case *tls.Conn:
+		if certs := c.ConnectionState().PeerCertificates; len(certs) > 0 {
+			id.X509DName = X509DName(certs[0])
+		}
+	}
+	return nil
+}
 
 // Identity is what the server knows of a client: how it came and who it
 // is. libvirt's admin API reports the same (virAdmClientGetInfo).
@@ -41,11 +95,13 @@ type Identity struct {
 	// ReadOnly says the client is read-only: its listener is, or it
 	// opened with VIR_CONNECT_RO.
 	ReadOnly bool
-	// UID, GID and PID are the peer's on a unix socket (SO_PEERCRED);
-	// -1 when unknown.
+	// UID, GID and PID are the peer's on a unix socket (SO_PEERCRED,
+	// read when the server took the connection; Linux only); -1 when
+	// unknown.
 	UID, GID, PID int
-	// X509DName is the distinguished name of the client's certificate
-	// on TLS; "" otherwise.
+	// X509DName is the distinguished name of the client's verified
+	// certificate on TLS, written as libvirt writes it (see X509DName);
+	// "" otherwise.
 	X509DName string
 	// SASLUser is the name the client authenticated as with SASL; ""
 	// when it did not.
@@ -59,6 +115,8 @@ func transportOf(rw any) string {
 		return "unix"
 	case *net.TCPConn:
 		return "tcp"
+	case *tls.Conn:
+		return "tls"
 	}
 	return ""
 }

@@ -289,6 +289,14 @@ func (s *Server) serveConn(rw io.ReadWriteCloser, d *door, slot bool) *Conn {
 	if ident.Transport == "" {
 		ident.Transport = transportOf(rw)
 	}
+	if err := identify(&ident, rw); err != nil {
+		s.log.Warn("server: identifying a client", "client", ident.ID, "err", err)
+	}
+	ok, why := d.admits(&ident)
+	if !ok {
+		s.log.Warn("server: refusing a client; closing the connection", "client", ident.ID, "why", why,
+			"transport", ident.Transport, "uid", ident.UID, "gid", ident.GID, "pid", ident.PID)
+	}
 	rw = frame.WithFiles(rw)
 	c := &Conn{
 		srv:     s,
@@ -306,7 +314,7 @@ func (s *Server) serveConn(rw io.ReadWriteCloser, d *door, slot bool) *Conn {
 	base, cancel := context.WithCancel(context.Background())
 	c.ctx, c.cancel = context.WithValue(base, connKey{}, c), cancel
 	s.mu.Lock()
-	if s.closed {
+	if s.closed || !ok {
 		s.mu.Unlock()
 		c.Close() // closes rw, Done and the handlers' context
 		c.end()

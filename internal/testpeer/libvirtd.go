@@ -858,6 +858,18 @@ const virshTimeout = 30 * time.Second
 // required); a failing run fails the test with virsh's output.
 func Virsh(t testing.TB, uri string, args ...string) string {
 	t.Helper()
+	stdout, stderr, err := TryVirsh(t, uri, args...)
+	if err != nil {
+		t.Fatalf("virsh -c %s %s: %v\nstdout:\n%s\nstderr:\n%s", uri, strings.Join(args, " "), err, stdout, stderr)
+	}
+	return stdout
+}
+
+// TryVirsh is Virsh for a command that may fail, such as a connection a
+// daemon must refuse: it returns virsh's output and its exit error
+// instead of failing the test.
+func TryVirsh(t testing.TB, uri string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	paths := Programs(t, "virsh")
 	home := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), virshTimeout)
@@ -869,13 +881,11 @@ func Virsh(t testing.TB, uri string, args ...string) string {
 		"XDG_CACHE_HOME="+filepath.Join(home, "cache"),
 		"LIBVIRT_DEFAULT_URI=",
 	)
-	var stdout, stderr strings.Builder
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("virsh -c %s %s: %v\nstdout:\n%s\nstderr:\n%s", uri, strings.Join(args, " "), err, stdout.String(), stderr.String())
-	}
-	return stdout.String()
+	var out, errOut strings.Builder
+	cmd.Stdout = &out
+	cmd.Stderr = &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
 }
 
 func unixAuth(cfg libvirtdConfig) string {

@@ -89,17 +89,18 @@ func find(programs []string, look func(string) (string, error)) (map[string]stri
 // packages maps each peer program to the Debian package that ships it;
 // .ci/run installs all of them.
 var packages = map[string]string{
-	"libvirtd":        "libvirt-daemon",
-	"virt-ssh-helper": "libvirt-daemon",
-	"virsh":           "libvirt-clients",
-	"virt-admin":      "libvirt-clients",
-	"sshd":            "openssh-server",
-	"ssh":             "openssh-client",
-	"ssh-keygen":      "openssh-client",
-	"nc":              "netcat-openbsd",
-	"socat":           "socat",
-	"certtool":        "gnutls-bin",
-	"saslpasswd2":     "sasl2-bin",
+	"libvirtd":          "libvirt-daemon",
+	"virt-ssh-helper":   "libvirt-daemon",
+	"virsh":             "libvirt-clients",
+	"virt-admin":        "libvirt-clients",
+	"virt-pki-query-dn": "libvirt-clients",
+	"sshd":              "openssh-server",
+	"ssh":               "openssh-client",
+	"ssh-keygen":        "openssh-client",
+	"nc":                "netcat-openbsd",
+	"socat":             "socat",
+	"certtool":          "gnutls-bin",
+	"saslpasswd2":       "sasl2-bin",
 	// A session libvirtd's qemu driver runs it for guests (TCG, no KVM
 	// needed).
 	"qemu-system-x86_64": "qemu-system-x86",

@@ -30,12 +30,35 @@ type TLSFiles struct {
 	// tests of name verification.
 	WrongNameCert string
 	WrongNameKey  string
+	// ClientDN is the client certificate's distinguished name as libvirt
+	// writes it (virt-pki-query-dn), for allowed-DN lists.
+	ClientDN string
+	// OtherCA holds a client certificate of the same name as the client's
+	// but from another CA, which a server must refuse.
+	OtherCA *ClientFiles
+	// OtherDN holds a client certificate from the same CA with another
+	// distinguished name (OtherDNName), for allowed-DN lists.
+	OtherDN     *ClientFiles
+	OtherDNName string
+	// NoCert is a pkipath= directory with the CA's certificate and no
+	// client certificate.
+	NoCert string
+}
+
+// ClientFiles are a client's certificate and key, in a directory of
+// their own that also holds the right CA certificate (the one that
+// signed the server's), so that it serves as a client's pkipath=.
+type ClientFiles struct {
+	Dir, Cert, Key string
 }
 
 // GenerateTLS makes a CA (RSA 2048, CA:TRUE, keyCertSign), a server
 // certificate for localhost, 127.0.0.1 and ::1 (serverAuth), a client
 // certificate (clientAuth), and a server certificate for a wrong name, as
-// libvirt's GnuTLS checks want them.
+// libvirt's GnuTLS checks want them; and, for tests of refusals, a client
+// certificate with another name (OtherDN), one of the same name from
+// another CA (OtherCA), and a pkipath= without a client certificate
+// (NoCert).
 func GenerateTLS(t testing.TB) *TLSFiles {
 	t.Helper()
 	dir := t.TempDir()
@@ -88,6 +111,63 @@ func GenerateTLS(t testing.TB) *TLSFiles {
 	leaf(2, "localhost", []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, x509.ExtKeyUsageServerAuth, f.ServerCert, f.ServerKey)
 	leaf(3, "virtrpc client", nil, nil, x509.ExtKeyUsageClientAuth, f.ClientCert, f.ClientKey)
 	leaf(4, "wrong.example", []string{"wrong.example"}, nil, x509.ExtKeyUsageServerAuth, f.WrongNameCert, f.WrongNameKey)
+	f.ClientDN = "O=virtrpc,CN=virtrpc client"
+
+	// The other clients, each in a pkipath= of its own.
+	caPEM, err := os.ReadFile(f.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := func(name string) *ClientFiles {
+		d := filepath.Join(dir, name)
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "cacert.pem"), caPEM, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return &ClientFiles{Dir: d, Cert: filepath.Join(d, "clientcert.pem"), Key: filepath.Join(d, "clientkey.pem")}
+	}
+	f.NoCert = client("nocert").Dir
+	f.OtherDN = client("otherdn")
+	f.OtherDNName = "O=elsewhere,CN=intruder"
+	key := genKey(t)
+	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
+		SerialNumber: big.NewInt(5),
+		Subject:      pkix.Name{CommonName: "intruder", Organization: []string{"elsewhere"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePEM(t, f.OtherDN.Cert, "CERTIFICATE", der)
+	writePEM(t, f.OtherDN.Key, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))
+
+	// Another CA, of the same name, signs a client of the same name.
+	f.OtherCA = client("otherca")
+	otherKey := genKey(t)
+	otherDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &otherKey.PublicKey, otherKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := x509.ParseCertificate(otherDER)
+	key = genKey(t)
+	der, err = x509.CreateCertificate(rand.Reader, &x509.Certificate{
+		SerialNumber: big.NewInt(3),
+		Subject:      pkix.Name{CommonName: "virtrpc client", Organization: []string{"virtrpc"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, other, &key.PublicKey, otherKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePEM(t, f.OtherCA.Cert, "CERTIFICATE", der)
+	writePEM(t, f.OtherCA.Key, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))
 	return f
 }
 
