@@ -221,6 +221,10 @@ func (lc *ListenConfig) listenUnix(path string) (net.Listener, error) {
 		}
 		gid = g
 	}
+	// sun_path holds 108 bytes with its NUL.
+	if len(path) > 107 {
+		return nil, fmt.Errorf("server: unix:%s: the path is %d bytes long, longer than a unix socket's 107", path, len(path))
+	}
 	if _, err := os.Lstat(path); err == nil {
 		return nil, fmt.Errorf("server: unix:%s: the path exists already (a stale socket of an earlier daemon? remove it)", path)
 	}
@@ -230,7 +234,6 @@ func (lc *ListenConfig) listenUnix(path string) (net.Listener, error) {
 	}
 	defer os.Remove(dir)
 	tmp := filepath.Join(dir, "s")
-	// sun_path holds 108 bytes with its NUL.
 	if len(tmp) > 107 {
 		return nil, fmt.Errorf("server: unix:%s: the path is too long to create the socket safely beside it (%d bytes; keep it under %d)", path, len(tmp), 107-(len(tmp)-len(path)))
 	}

@@ -94,20 +94,55 @@ func LoadPKI(dir string) (*tls.Config, error) {
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
 		return nil, fmt.Errorf("server: server certificate %s does not verify against the CA certificate %s: %w", certPath, caPath, err)
 	}
-	cfg := &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{pair},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    pool,
-	}
+	var revoked func(*x509.Certificate) bool
 	if crlPath != "" {
-		check, err := loadCRL(crlPath, cas)
-		if err != nil {
+		if revoked, err = loadCRL(crlPath, cas); err != nil {
 			return nil, err
 		}
-		cfg.VerifyConnection = check
 	}
-	return cfg, nil
+	// The client's certificate is required, and verified here rather than
+	// by crypto/tls (RequireAndVerifyClientCert): crypto/tls would name
+	// the CA in its TLS 1.3 certificate request, and libvirt's client
+	// (GnuTLS 3.7, virsh 9.0) then sends no certificate at all, as probing
+	// showed; libvirtd names none either.
+	verify := func(raw [][]byte, _ [][]*x509.Certificate) error {
+		if len(raw) == 0 {
+			return errors.New("the client sent no certificate")
+		}
+		certs := make([]*x509.Certificate, len(raw))
+		for i, r := range raw {
+			c, err := x509.ParseCertificate(r)
+			if err != nil {
+				return fmt.Errorf("the client's certificate %d: %w", i, err)
+			}
+			certs[i] = c
+		}
+		inter := x509.NewCertPool()
+		for _, c := range certs[1:] {
+			inter.AddCert(c)
+		}
+		chains, err := certs[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+		if err != nil {
+			return fmt.Errorf("the client's certificate (%s): %w", X509DName(certs[0]), err)
+		}
+		if revoked != nil {
+			for _, c := range chains[0] {
+				if revoked(c) {
+					return fmt.Errorf("the certificate %s has been revoked", X509DName(c))
+				}
+			}
+		}
+		return nil
+	}
+	return &tls.Config{
+		MinVersion:            tls.VersionTLS12,
+		Certificates:          []tls.Certificate{pair},
+		ClientAuth:            tls.RequireAnyClientCert,
+		VerifyPeerCertificate: verify,
+		// libvirt's client reads the confirmation byte next, and takes
+		// a TLS 1.3 session ticket in its way for an error.
+		SessionTicketsDisabled: true,
+	}, nil
 }
 
 // parseCerts reads every certificate of a PEM file.
@@ -135,8 +170,8 @@ func parseCerts(data []byte) ([]*x509.Certificate, error) {
 }
 
 // loadCRL reads a PEM revocation list signed by one of the CAs and
-// returns a check that refuses the client certificates it revokes.
-func loadCRL(path string, cas []*x509.Certificate) (func(tls.ConnectionState) error, error) {
+// returns whether it revokes a certificate.
+func loadCRL(path string, cas []*x509.Certificate) (func(*x509.Certificate) bool, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("server: reading the CRL: %w", err)
@@ -174,13 +209,8 @@ func loadCRL(path string, cas []*x509.Certificate) (func(tls.ConnectionState) er
 	if !found {
 		return nil, fmt.Errorf("server: CRL %s: no PEM X509 CRL in it", path)
 	}
-	return func(cs tls.ConnectionState) error {
-		for _, c := range cs.PeerCertificates {
-			if revoked[string(c.RawIssuer)+"/"+c.SerialNumber.String()] {
-				return fmt.Errorf("the certificate of %s has been revoked", X509DName(c))
-			}
-		}
-		return nil
+	return func(c *x509.Certificate) bool {
+		return revoked[string(c.RawIssuer)+"/"+c.SerialNumber.String()]
 	}, nil
 }
 
@@ -195,15 +225,23 @@ func loadCRL(path string, cas []*x509.Certificate) (func(tls.ConnectionState) er
 // that a client that connects and never speaks does not hold Accept
 // back; at most o.MaxPending run at once. Refusals are logged on
 // o.Logger. Closing the listener closes inner and ends the handshakes.
-// o.Config must require and verify client certificates
-// (tls.RequireAndVerifyClientCert), as LoadPKI's does.
+// o.Config must require client certificates and verify them:
+// tls.RequireAndVerifyClientCert, or tls.RequireAnyClientCert with a
+// VerifyPeerCertificate function, as LoadPKI's (which libvirt's client
+// needs). Session tickets are turned off: libvirt's client takes one for
+// an error while it waits for the confirmation byte.
 func NewTLSListener(inner net.Listener, o TLSOptions) (net.Listener, error) {
 	if o.Config == nil {
 		return nil, errors.New("server: a TLS listener needs a TLS configuration")
 	}
-	if o.Config.ClientAuth != tls.RequireAndVerifyClientCert {
-		return nil, fmt.Errorf("server: a TLS listener must require and verify client certificates (tls.RequireAndVerifyClientCert), not %v", o.Config.ClientAuth)
+	switch {
+	case o.Config.ClientAuth == tls.RequireAndVerifyClientCert:
+	case o.Config.ClientAuth == tls.RequireAnyClientCert && o.Config.VerifyPeerCertificate != nil:
+	default:
+		return nil, fmt.Errorf("server: a TLS listener must require and verify client certificates (tls.RequireAndVerifyClientCert, or RequireAnyClientCert with VerifyPeerCertificate), not %v", o.Config.ClientAuth)
 	}
+	o.Config = o.Config.Clone()
+	o.Config.SessionTicketsDisabled = true
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = 10 * time.Second
 	}
