@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
@@ -17,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -423,12 +423,13 @@ func matchSimple(pattern, s string) bool {
 // ("C=GB,ST=London,L=London,O=Red Hat,CN=client"), which is the reverse of
 // RFC 4514's and of pkix.Name.String's order; attributes of one relative
 // name joined by '+'; GnuTLS's attribute names (EMAIL, UID, DC,
-// serialNumber...), an unknown one as its dotted OID with its value as
-// '#' and hex DER; and the characters ,+"\<>; escaped with '\', as are a
-// leading space or '#' and a trailing space. Patterns of the allowed-DN
-// list are matched against this text, and Identity.X509DName holds it.
+// serialNumber...); the characters ,+"\<>; escaped with '\', as are a
+// leading space or '#' and a trailing space. A value GnuTLS does not read
+// as text (an unknown type, or DC and EMAIL when not an IA5String) is
+// written as '#' and the hex of its DER. Patterns of the allowed-DN list
+// are matched against this text, and Identity.X509DName holds it.
 func X509DName(cert *x509.Certificate) string {
-	var rdns pkix.RDNSequence
+	var rdns []dnAttrSET
 	if rest, err := asn1.Unmarshal(cert.RawSubject, &rdns); err != nil || len(rest) > 0 {
 		return cert.Subject.String()
 	}
@@ -437,54 +438,112 @@ func X509DName(cert *x509.Certificate) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		for j, atv := range rdn {
+		for j, a := range rdn {
 			if j > 0 {
 				b.WriteByte('+')
 			}
-			name, known := gnutlsNames[atv.Type.String()]
+			oid := a.Type.String()
+			name, known := gnutlsNames[oid]
 			if !known {
-				name = atv.Type.String()
+				name = oid
 			}
 			b.WriteString(name)
 			b.WriteByte('=')
-			// A known type's text as it is; anything else as its DER.
-			if v, ok := atv.Value.(string); ok && known {
+			if v, ok := dnText(oid, a.Value); ok && known {
 				b.WriteString(escapeDNValue(v))
 				continue
 			}
-			der, err := asn1.Marshal(atv.Value)
-			if err != nil {
-				b.WriteString("#")
-				continue
-			}
-			b.WriteString("#" + hex.EncodeToString(der))
+			b.WriteString("#" + hex.EncodeToString(a.Value.FullBytes))
 		}
 	}
 	return b.String()
 }
 
+// dnAttr is one attribute of a relative name, its value as it came.
+type dnAttr struct {
+	Type  asn1.ObjectIdentifier
+	Value asn1.RawValue
+}
+
+// dnAttrSET is a relative name; encoding/asn1 reads a SET into a slice
+// whose type's name ends in SET.
+type dnAttrSET []dnAttr
+
+// ASN.1 string tags.
+const (
+	tagUTF8      = 12
+	tagPrintable = 19
+	tagTeletex   = 20
+	tagIA5       = 22
+	tagUniversal = 28
+	tagBMP       = 30
+)
+
+// dnText reads an attribute's value as GnuTLS does: DC and EMAIL must be
+// an IA5String, the others a DirectoryString (UTF8, Printable, Teletex,
+// Universal or BMP).
+func dnText(oid string, v asn1.RawValue) (string, bool) {
+	if v.Class != asn1.ClassUniversal || v.IsCompound {
+		return "", false
+	}
+	if oid == oidDC || oid == oidEmail {
+		if v.Tag != tagIA5 {
+			return "", false
+		}
+		return string(v.Bytes), utf8.Valid(v.Bytes)
+	}
+	switch v.Tag {
+	case tagUTF8, tagPrintable, tagTeletex:
+		return string(v.Bytes), utf8.Valid(v.Bytes)
+	case tagBMP:
+		if len(v.Bytes)%2 != 0 {
+			return "", false
+		}
+		u := make([]uint16, len(v.Bytes)/2)
+		for i := range u {
+			u[i] = uint16(v.Bytes[2*i])<<8 | uint16(v.Bytes[2*i+1])
+		}
+		return string(utf16.Decode(u)), true
+	case tagUniversal:
+		if len(v.Bytes)%4 != 0 {
+			return "", false
+		}
+		var rs []rune
+		for i := 0; i < len(v.Bytes); i += 4 {
+			rs = append(rs, rune(uint32(v.Bytes[i])<<24|uint32(v.Bytes[i+1])<<16|uint32(v.Bytes[i+2])<<8|uint32(v.Bytes[i+3])))
+		}
+		return string(rs), true
+	}
+	return "", false
+}
+
+const (
+	oidDC    = "0.9.2342.19200300.100.1.25"
+	oidEmail = "1.2.840.113549.1.9.1"
+)
+
 // gnutlsNames are GnuTLS's names for the attribute types of a DN.
 var gnutlsNames = map[string]string{
-	"2.5.4.6":                    "C",
-	"2.5.4.10":                   "O",
-	"2.5.4.11":                   "OU",
-	"2.5.4.3":                    "CN",
-	"2.5.4.7":                    "L",
-	"2.5.4.8":                    "ST",
-	"2.5.4.9":                    "street",
-	"2.5.4.17":                   "postalCode",
-	"2.5.4.5":                    "serialNumber",
-	"2.5.4.12":                   "title",
-	"2.5.4.4":                    "surName",
-	"2.5.4.42":                   "givenName",
-	"2.5.4.43":                   "initials",
-	"2.5.4.44":                   "generationQualifier",
-	"2.5.4.46":                   "dnQualifier",
-	"2.5.4.65":                   "pseudonym",
-	"2.5.4.15":                   "businessCategory",
-	"0.9.2342.19200300.100.1.25": "DC",
-	"0.9.2342.19200300.100.1.1":  "UID",
-	"1.2.840.113549.1.9.1":       "EMAIL",
+	"2.5.4.6":                   "C",
+	"2.5.4.10":                  "O",
+	"2.5.4.11":                  "OU",
+	"2.5.4.3":                   "CN",
+	"2.5.4.7":                   "L",
+	"2.5.4.8":                   "ST",
+	"2.5.4.9":                   "street",
+	"2.5.4.17":                  "postalCode",
+	"2.5.4.5":                   "serialNumber",
+	"2.5.4.12":                  "title",
+	"2.5.4.4":                   "surName",
+	"2.5.4.42":                  "givenName",
+	"2.5.4.43":                  "initials",
+	"2.5.4.44":                  "generationQualifier",
+	"2.5.4.46":                  "dnQualifier",
+	"2.5.4.65":                  "pseudonym",
+	"2.5.4.15":                  "businessCategory",
+	oidDC:                       "DC",
+	"0.9.2342.19200300.100.1.1": "UID",
+	oidEmail:                    "EMAIL",
 }
 
 // escapeDNValue escapes an attribute's value as GnuTLS does.
