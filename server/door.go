@@ -35,12 +35,15 @@ func ReadOnly() ListenerOption { return func(d *door) { d.readOnly = true } }
 
 // AllowUIDs serves only the clients whose peer uid (SO_PEERCRED, on a
 // unix socket) is one of uids; any other client, and any client whose uid
-// is unknown (not a unix socket, or not on Linux), is logged and closed at
-// once, before the server reads anything from it. libvirtd has no such
-// list (its unix sockets rely on their mode, group and polkit), and it
-// refuses a TLS client it does not admit the same way: by closing, so the
-// client sees the connection end, never a libvirt error. Giving the option
-// several times adds to the list; an empty call refuses everyone.
+// is unknown (not a unix socket, or not on Linux), is logged and refused:
+// its first call, whatever it is, gets libvirt's "authentication failed"
+// error (VIR_ERR_AUTH_FAILED) naming the reason, no handler ever runs for
+// it, and the connection closes. libvirtd has no such list (its unix
+// sockets rely on their mode, group and polkit); this refusal is what its
+// clients see when polkit denies them, and virsh then reports the reason
+// instead of dying of a broken pipe, as it does when the daemon just
+// closes. Giving the option several times adds to the list; an empty call
+// refuses everyone.
 func AllowUIDs(uids ...int) ListenerOption {
 	return func(d *door) {
 		if d.allowUIDs == nil {

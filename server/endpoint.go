@@ -79,7 +79,7 @@ const DefaultSocketMode fs.FileMode = 0o600
 // ErrInsecureTCP is wrapped by the error of a plain-TCP listener on an
 // address that is not loopback, refused unless ListenConfig.InsecureTCP
 // says otherwise.
-var ErrInsecureTCP = errors.New("plain TCP is unencrypted and unauthenticated, so it listens only on loopback")
+var ErrInsecureTCP = errors.New("plain TCP is unencrypted and unauthenticated, so it listens only on loopback unless insecure TCP is allowed explicitly")
 
 // ListenConfig holds what a listener is opened with: libvirtd's options
 // for its sockets. The zero value listens with the system's queue, an
@@ -165,7 +165,7 @@ func (lc *ListenConfig) tcpAddress(ctx context.Context, hostport string) (string
 		return hostport, nil
 	}
 	refuse := func(why string) error {
-		return fmt.Errorf("server: refusing plain TCP on %s: %s; %w (use TLS, or allow insecure TCP explicitly)", hostport, why, ErrInsecureTCP)
+		return fmt.Errorf("server: refusing plain TCP on %s: %s; %w", hostport, why, ErrInsecureTCP)
 	}
 	if host == "" {
 		return "", refuse("an empty host means every address of the machine")

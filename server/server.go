@@ -294,7 +294,7 @@ func (s *Server) serveConn(rw io.ReadWriteCloser, d *door, slot bool) *Conn {
 	}
 	ok, why := d.admits(&ident)
 	if !ok {
-		s.log.Warn("server: refusing a client; closing the connection", "client", ident.ID, "why", why,
+		s.log.Warn("server: refusing a client", "client", ident.ID, "why", why,
 			"transport", ident.Transport, "uid", ident.UID, "gid", ident.GID, "pid", ident.PID)
 	}
 	rw = frame.WithFiles(rw)
@@ -309,12 +309,13 @@ func (s *Server) serveConn(rw io.ReadWriteCloser, d *door, slot bool) *Conn {
 		slot:    slot,
 		door:    d,
 		ident:   ident,
+		refused: why,
 	}
 	c.readOnly.Store(d.readOnly)
 	base, cancel := context.WithCancel(context.Background())
 	c.ctx, c.cancel = context.WithValue(base, connKey{}, c), cancel
 	s.mu.Lock()
-	if s.closed || !ok {
+	if s.closed {
 		s.mu.Unlock()
 		c.Close() // closes rw, Done and the handlers' context
 		c.end()
@@ -393,6 +394,9 @@ type Conn struct {
 	readOnly atomic.Bool
 	door     *door    // its listener's settings
 	ident    Identity // what is known of the client; ReadOnly is readOnly's
+	// refused says why the listener does not admit the client ("" when
+	// it does): its first call is answered with that and it is closed.
+	refused string
 
 	// Silence (keepalive and the idle timeout): the reader stores when
 	// each message came, as time since start (monotonic). One timer,
@@ -529,6 +533,10 @@ func (c *Conn) serve() {
 		c.freeSlot()
 	}()
 	r := frame.NewReader(c.rw, 0)
+	if c.refused != "" {
+		c.refuse(r)
+		return
+	}
 	if c.srv.cfg.idleTimeout > 0 {
 		c.mu.Lock()
 		c.armTimer(c.srv.cfg.idleTimeout)
@@ -583,6 +591,40 @@ func (c *Conn) serve() {
 		}
 	}
 }
+
+// refuseWait bounds how long a refused client has to send the call its
+// refusal answers.
+const refuseWait = 5 * time.Second
+
+// refuse answers a client the listener does not admit: its first call,
+// whatever it is (AUTH_LIST for libvirt's client), gets libvirt's
+// VIR_ERR_AUTH_FAILED, so that the client says why it was refused rather
+// than that the connection ended, and the connection closes (as libvirtd
+// closes a client whose authentication failed). A client that sends no
+// call within refuseWait is closed without one.
+func (c *Conn) refuse(r *frame.Reader) {
+	t := time.AfterFunc(refuseWait, c.Close)
+	defer t.Stop()
+	m, err := r.Next()
+	if err != nil {
+		return
+	}
+	rpc.CloseFiles(m.Files)
+	if m.Header.Type != virnet.MessageTypeCall && m.Header.Type != virnet.MessageTypeCallWithFDs {
+		return
+	}
+	reply := m.Header
+	reply.Type = virnet.MessageTypeReply
+	c.replyError(&reply, &rpc.Error{Code: errAuthFailed, Domain: fromRPC, Level: 2,
+		Message: "authentication failed: " + c.refused, Str1: "authentication failed: %s", Str2: c.refused, Int1: -1, Int2: -1})
+}
+
+// libvirt's numbers for the refusal: VIR_ERR_AUTH_FAILED from
+// VIR_FROM_RPC.
+const (
+	errAuthFailed = 45
+	fromRPC       = 7
+)
 
 // routing is what a procedure table says of a call's procedure: which
 // way its stream flows, whether libvirt marks it @priority: high, and

@@ -367,7 +367,8 @@ func screenshot(ctx context.Context, r *remote.Client, what, path string, stdout
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "", "where to listen: unix:PATH or tcp:HOST:PORT")
+	var lf listenFlags
+	lf.register(fs)
 	maxClients := fs.Int("max-clients", 5000, "clients served at once; more wait to be accepted (libvirtd's max_clients)")
 	maxQueued := fs.Int("max-queued-clients", 1000, "connections waiting to be accepted; more are refused (libvirtd's max_queued_clients)")
 	maxRequests := fs.Int("max-requests", 64, "calls one client may have running at once (libvirtd's max_client_requests)")
@@ -381,31 +382,40 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if *maxClients <= 0 || *maxQueued <= 0 || *maxRequests <= 0 || *maxStreams < 0 || *idle < 0 || *kaInterval <= 0 || *kaCount <= 0 {
 		return fmt.Errorf("%w: serve: limits must be positive (--max-streams and --idle-timeout may be 0)", errUsage)
 	}
-	network, addr, ok := strings.Cut(*listen, ":")
-	if !ok || addr == "" || network != "unix" && network != "tcp" {
-		return fmt.Errorf("%w: serve --listen unix:PATH|tcp:HOST:PORT", errUsage)
-	}
-	l, err := server.Listen(network, addr, *maxQueued)
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	ls, err := lf.open(ctx, *maxQueued, log)
 	if err != nil {
 		return err
 	}
-	if network == "unix" {
-		defer os.Remove(addr)
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
 	srv := server.New(testdriver.New().Programs(), server.WithLogger(log),
 		server.WithMaxClients(*maxClients), server.WithMaxRequests(*maxRequests),
 		server.WithMaxStreams(*maxStreams), server.WithIdleTimeout(*idle),
 		server.WithKeepalive(*kaInterval, *kaCount))
-	log.Info("serving the test driver", "listen", *listen)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
+	log.Info("serving the test driver", "listen", describe(ls))
+	return serveAll(ctx, srv, ls)
+}
+
+// serveAll serves every listener until ctx ends or one fails, then shuts
+// the server down (which closes the listeners, removing unix sockets).
+func serveAll(ctx context.Context, srv *server.Server, ls []listener) error {
+	done := make(chan error, len(ls))
+	for _, l := range ls {
+		go func() { done <- srv.Serve(l.Listener, l.opts...) }()
+	}
+	var err error
 	select {
-	case err := <-done:
-		return err
+	case err = <-done:
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return srv.Shutdown(sctx)
+	if serr := srv.Shutdown(sctx); err == nil {
+		err = serr
+	}
+	// Shutdown closes the listeners Serve took; one whose Serve had not
+	// started yet is closed here (closing twice does no harm).
+	for _, l := range ls {
+		l.Close()
+	}
+	return err
 }

@@ -24,9 +24,31 @@
 //	                     link is lost (the daemon restarts) it says so on
 //	                     stderr, dials again and carries on
 //	screenshot DOMAIN FILE  save a screenshot, with a progress bar
-//	serve --listen unix:PATH|tcp:HOST:PORT [limits]
+//	serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT [listener options] [limits]
 //	                     serve the in-memory test driver to other programs
 //	                     (virsh -c 'test+unix:///default?socket=PATH' ...)
+//
+// serve's listeners, with libvirtd's options:
+//
+//	--listen SPEC        unix:PATH, tls:HOST:PORT or tcp:HOST:PORT; repeat
+//	                     the flag for several listeners
+//	--socket-mode MODE   unix sockets' permissions, octal (0600: owner-only)
+//	--socket-group GROUP unix sockets' group, a name or a number
+//	--allow-uid UID      serve only unix-socket clients of this uid, as the
+//	                     kernel tells (SO_PEERCRED); repeatable
+//	--pki DIR            cacert.pem, servercert.pem, serverkey.pem (and an
+//	                     optional cacrl.pem) for tls: listeners; a client
+//	                     certificate from that CA is required
+//	--tls-allowed-dn PATTERN
+//	                     serve only TLS clients whose certificate's DN, as
+//	                     virt-pki-query-dn prints it, matches (* and ?);
+//	                     repeatable (libvirtd's tls_allowed_dn_list)
+//	--insecure-tcp       let tcp: listen beyond loopback; plain TCP is
+//	                     unencrypted and unauthenticated, so without this
+//	                     flag a tcp: address that is not loopback is refused
+//
+// A client refused (no certificate, another CA, a DN or uid not allowed)
+// is closed at once, as libvirtd closes a TLS client it refuses.
 //
 // serve's limits, with libvirtd's defaults:
 //
@@ -63,7 +85,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: virtrpc [-c URI] COMMAND [ARGS]
 commands: version, hostname, list [--all], dominfo DOMAIN, dumpxml DOMAIN,
           define FILE, start DOMAIN, destroy DOMAIN, undefine DOMAIN, events,
-          screenshot DOMAIN FILE, serve --listen unix:PATH|tcp:HOST:PORT
+          screenshot DOMAIN FILE,
+          serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT
 Run "go doc github.com/virtrpc/virtrpc/cmd/virtrpc" for details.
 `)
 }
