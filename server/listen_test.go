@@ -476,3 +476,38 @@ func (w *testWriter) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
+
+// TestTLSMaxPending: with room for one handshake at a time, a client
+// behind a silent one waits until the silent one's handshake times out;
+// Accept is then free again.
+func TestTLSMaxPending(t *testing.T) {
+	f := testpeer.GenerateTLS(t)
+	cfg, err := server.LoadPKI(f.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := &server.ListenConfig{TLS: &server.TLSOptions{Config: cfg, HandshakeTimeout: 400 * time.Millisecond, MaxPending: 1, Logger: testLogger(t)}}
+	l, err := listen(t, lc, "tls:127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveOn(t, l)
+	silent, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	time.Sleep(50 * time.Millisecond) // the silent one is taken first
+	start := time.Now()
+	c, err := goTLSClient(t, l.Addr().String(), f.CACert, f.ClientCert, f.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if d := time.Since(start); d < 250*time.Millisecond || d > 3*time.Second {
+		t.Errorf("the second client was served after %v; want it to wait for the silent one's timeout (about 350ms)", d)
+	}
+	if err := probe(c, 2*time.Second); err != nil {
+		t.Errorf("the second client is not served: %v", err)
+	}
+}

@@ -1,6 +1,8 @@
 package testpeer
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -131,7 +133,9 @@ func GenerateTLS(t testing.TB) *TLSFiles {
 	f.NoCert = client("nocert").Dir
 	f.OtherDN = client("otherdn")
 	f.OtherDNName = "O=elsewhere,CN=intruder"
-	key := genKey(t)
+	// ECDSA keys for the extra certificates: RSA's would make the
+	// helper slower for every test that calls it.
+	key := genECKey(t)
 	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
 		SerialNumber: big.NewInt(5),
 		Subject:      pkix.Name{CommonName: "intruder", Organization: []string{"elsewhere"}},
@@ -144,17 +148,17 @@ func GenerateTLS(t testing.TB) *TLSFiles {
 		t.Fatal(err)
 	}
 	writePEM(t, f.OtherDN.Cert, "CERTIFICATE", der)
-	writePEM(t, f.OtherDN.Key, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))
+	writeECKey(t, f.OtherDN.Key, key)
 
 	// Another CA, of the same name, signs a client of the same name.
 	f.OtherCA = client("otherca")
-	otherKey := genKey(t)
+	otherKey := genECKey(t)
 	otherDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &otherKey.PublicKey, otherKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	other, _ := x509.ParseCertificate(otherDER)
-	key = genKey(t)
+	key = genECKey(t)
 	der, err = x509.CreateCertificate(rand.Reader, &x509.Certificate{
 		SerialNumber: big.NewInt(3),
 		Subject:      pkix.Name{CommonName: "virtrpc client", Organization: []string{"virtrpc"}},
@@ -167,7 +171,7 @@ func GenerateTLS(t testing.TB) *TLSFiles {
 		t.Fatal(err)
 	}
 	writePEM(t, f.OtherCA.Cert, "CERTIFICATE", der)
-	writePEM(t, f.OtherCA.Key, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))
+	writeECKey(t, f.OtherCA.Key, key)
 	return f
 }
 
@@ -177,6 +181,22 @@ func genKey(t testing.TB) *rsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+func genECKey(t testing.TB) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func writeECKey(t testing.TB, path string, k *ecdsa.PrivateKey) {
+	der, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePEM(t, path, "EC PRIVATE KEY", der)
 }
 
 func writePEM(t testing.TB, path, typ string, der []byte) {
