@@ -7,9 +7,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"io"
 	"log/slog"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -197,3 +199,39 @@ func leafOf(t *testing.T, ca *x509.Certificate, caKey *rsa.PrivateKey, serial in
 }
 
 func slogTo(w *testWriter) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+// brokenListener fails every Accept with err.
+type brokenListener struct {
+	net.Listener
+	err error
+}
+
+func (b brokenListener) Accept() (net.Conn, error) { return nil, b.err }
+func (b brokenListener) Close() error              { return nil }
+
+// TestTLSListenerLastingFailure: a TLS listener whose inner listener fails
+// for good returns that failure from every Accept, and does not spin.
+func TestTLSListenerLastingFailure(t *testing.T) {
+	f := testpeer.GenerateTLS(t)
+	cfg, err := server.LoadPKI(f.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := errors.New("the socket is gone")
+	l, err := server.NewTLSListener(brokenListener{err: broken}, server.TLSOptions{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for range 2 {
+		if _, err := l.Accept(); !errors.Is(err, broken) {
+			t.Errorf("Accept: %v, want %v", err, broken)
+		}
+	}
+	// A configuration that verifies no client certificate is refused.
+	loose := cfg.Clone()
+	loose.ClientAuth = tls.RequestClientCert
+	if _, err := server.NewTLSListener(brokenListener{err: broken}, server.TLSOptions{Config: loose}); err == nil || !strings.Contains(err.Error(), "must require and verify client certificates") {
+		t.Errorf("a configuration without client verification: %v", err)
+	}
+}

@@ -260,6 +260,7 @@ func NewTLSListener(inner net.Listener, o TLSOptions) (net.Listener, error) {
 		sem:    make(chan struct{}, o.MaxPending),
 		ctx:    ctx,
 		cancel: cancel,
+		dead:   make(chan struct{}),
 	}
 	l.wg.Add(1)
 	go l.acceptLoop()
@@ -277,6 +278,10 @@ type tlsListener struct {
 	cancel context.CancelFunc
 	once   sync.Once
 	wg     sync.WaitGroup
+	// dead is closed when inner failed for good, with err the failure,
+	// which every later Accept returns.
+	dead chan struct{}
+	err  error
 }
 
 // Accept waits for the next client that passed the handshake and the
@@ -287,6 +292,8 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 		return c, nil
 	case err := <-l.errs:
 		return nil, err
+	case <-l.dead:
+		return nil, l.err
 	case <-l.ctx.Done():
 		return nil, net.ErrClosed
 	}
@@ -318,14 +325,17 @@ func (l *tlsListener) acceptLoop() {
 		nc, err := l.inner.Accept()
 		if err != nil {
 			<-l.sem
+			if !temporary(err) {
+				// Every Accept from now on returns it.
+				l.err = err
+				close(l.dead)
+				return
+			}
 			// Handed to Accept, whose caller decides (Serve waits after a
-			// temporary failure); a lasting one ends the loop.
+			// temporary failure).
 			select {
 			case l.errs <- err:
 			case <-l.ctx.Done():
-				return
-			}
-			if !temporary(err) {
 				return
 			}
 			continue
