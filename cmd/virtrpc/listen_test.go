@@ -90,6 +90,16 @@ func TestServeTLSAndUnix(t *testing.T) {
 			t.Errorf("virsh over TLS with %s: %v\n%s%s", name, err, out, stderr)
 		}
 	}
+	// Our own client too: served with the CA's certificate, refused
+	// with another DN.
+	if out, stderr, code := runCmd(t, "-c", uri(f.Dir), "list", "--all"); code != 0 || !strings.Contains(out, "test") {
+		t.Errorf("virtrpc over TLS with the CA's client certificate: exit %d\n%s%s", code, out, stderr)
+	}
+	if out, stderr, code := runCmd(t, "-c", uri(f.OtherDN.Dir), "list"); code != 1 {
+		t.Errorf("virtrpc over TLS with another DN: exit %d\n%s%s", code, out, stderr)
+	} else {
+		t.Logf("virtrpc refused: %s", strings.TrimSpace(stderr))
+	}
 }
 
 // TestServeAllowUIDRefuses: a unix listener allowing only another uid
