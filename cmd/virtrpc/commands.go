@@ -47,6 +47,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		*uri = "test:///default"
 	}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	if cmd == "admin" {
+		return adminMain(ctx, rest, stdout, stderr, getenv)
+	}
 	var err error
 	switch cmd {
 	case "serve":
