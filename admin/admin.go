@@ -142,9 +142,8 @@ func (s *Server) Name() string { return s.name }
 // Servers lists the daemon's servers in the daemon's order (virt-admin's
 // server-list numbers them in that order from 0).
 func (c *Conn) Servers(ctx context.Context) ([]*Server, error) {
-	// need_results > 0 asks for the list itself; the daemon caps it at
-	// ADMIN_SERVER_LIST_MAX.
-	ret, err := c.p.ConnectListServers(ctx, proto.ServerListMax, 0)
+	// need_results is a flag: 1 asks for the list, not only its length.
+	ret, err := c.p.ConnectListServers(ctx, 1, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -60,7 +60,7 @@ func (cl *Client) wire() proto.NonnullClient {
 
 // Clients lists the clients connected to the server.
 func (s *Server) Clients(ctx context.Context) ([]*Client, error) {
-	ret, err := s.conn.p.ServerListClients(ctx, s.wire(), proto.ClientListMax, 0)
+	ret, err := s.conn.p.ServerListClients(ctx, s.wire(), 1, 0) // need_results is a flag
 	if err != nil {
 		return nil, err
 	}

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/virtrpc/virtrpc/admin"
 	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/server"
+	"github.com/virtrpc/virtrpc/server/adminserver"
 	"github.com/virtrpc/virtrpc/transport"
 )
 
@@ -528,4 +532,37 @@ func cmdDaemonTimeout(ctx context.Context, a *adminRun) error {
 		return err
 	}
 	return nil
+}
+
+// serveAdmin serves libvirt's admin program on at ("unix:PATH") for
+// `virtrpc serve --admin`: the servers "virtrpc" (main, the test
+// driver's listener) and "admin" (this socket), as libvirtd has
+// "libvirtd" and "admin". Log outputs set level. A failure of the admin
+// listener goes to done, ending serve. The returned function stops it.
+func serveAdmin(at string, main *server.Server, log *slog.Logger, level *slog.LevelVar, done chan<- error) (func(), error) {
+	path, ok := strings.CutPrefix(at, "unix:")
+	if !ok || path == "" {
+		return nil, fmt.Errorf("%w: serve --admin unix:PATH (admin sockets are unix sockets only, as in libvirt)", errUsage)
+	}
+	l, err := server.Listen("unix", path, 1000)
+	if err != nil {
+		return nil, err
+	}
+	h := adminserver.New(adminserver.WithLevel(level))
+	// libvirtd's admin server takes 5000 clients too.
+	asrv := server.New([]server.Program{adminserver.Program(h)}, server.WithLogger(log))
+	h.Add("virtrpc", main)
+	h.Add("admin", asrv)
+	log.Info("serving the admin program", "admin", at)
+	go func() {
+		if err := asrv.Serve(l); err != nil && !errors.Is(err, server.ErrServerClosed) {
+			done <- fmt.Errorf("admin listener: %w", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		asrv.Shutdown(ctx)
+		os.Remove(path)
+	}, nil
 }

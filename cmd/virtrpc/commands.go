@@ -378,6 +378,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	idle := fs.Duration("idle-timeout", 0, "drop a client silent for this long; 0 for never, as libvirtd")
 	kaInterval := fs.Duration("keepalive-interval", 5*time.Second, "ping a client that asked for keepalive after this much silence (libvirtd's keepalive_interval)")
 	kaCount := fs.Int("keepalive-count", 5, "unanswered pings before such a client is dropped (libvirtd's keepalive_count)")
+	adminAt := fs.String("admin", "", "also serve libvirt's admin program (virt-admin) on unix:PATH")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -395,13 +396,21 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if network == "unix" {
 		defer os.Remove(addr)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	level := new(slog.LevelVar) // the admin program's log outputs set it
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	srv := server.New(testdriver.New().Programs(), server.WithLogger(log),
 		server.WithMaxClients(*maxClients), server.WithMaxRequests(*maxRequests),
 		server.WithMaxStreams(*maxStreams), server.WithIdleTimeout(*idle),
 		server.WithKeepalive(*kaInterval, *kaCount))
 	log.Info("serving the test driver", "listen", *listen)
 	done := make(chan error, 1)
+	if *adminAt != "" {
+		stopAdmin, err := serveAdmin(*adminAt, srv, log, level, done)
+		if err != nil {
+			return err
+		}
+		defer stopAdmin()
+	}
 	go func() { done <- srv.Serve(l) }()
 	select {
 	case err := <-done:
