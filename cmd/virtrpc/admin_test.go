@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virtrpc/virtrpc"
 	"github.com/virtrpc/virtrpc/internal/testpeer"
 )
 
@@ -237,4 +239,57 @@ func TestAdminMatchesVirtAdmin(t *testing.T) {
 		t.Errorf("clients after the disconnect:\n%s", l.stdout)
 	}
 	sameAs(t, uri, nil, "srv-clients-list", "libvirtd")
+}
+
+// TestServeAdmin: `virtrpc serve --admin unix:PATH` serves the admin
+// program; virt-admin and `virtrpc admin` print the same for it, and
+// `virtrpc admin client-disconnect` disconnects a client of the test
+// driver's socket.
+func TestServeAdmin(t *testing.T) {
+	testpeer.Programs(t, "virt-admin")
+	dir, err := os.MkdirTemp("", "vra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	adminSock := filepath.Join(dir, "admin-sock")
+	sock := serveDaemon(t, "--admin", "unix:"+adminSock)
+	uri := "libvirtd:///system?socket=" + adminSock
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hv, err := virtrpc.Dial(ctx, "test+unix:///default?socket="+sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hv.Close()
+
+	if r := sameAs(t, uri, nil, "srv-list"); r.stdout != " Id   Name\n---------------\n 0    virtrpc\n 1    admin\n\n" {
+		t.Errorf("srv-list: %q", r.stdout)
+	}
+	list := sameAs(t, uri, nil, "srv-clients-list", "virtrpc")
+	rows := clientRows.FindAllStringSubmatch(list.stdout, -1)
+	if len(rows) != 1 {
+		t.Fatalf("want our one client:\n%s", list.stdout)
+	}
+	id := rows[0][1]
+	sameAs(t, uri, nil, "client-info", "virtrpc", id)
+	sameAs(t, uri, nil, "srv-clients-info", "virtrpc")
+	sameAs(t, uri, nil, "srv-threadpool-info", "virtrpc")
+	sameAs(t, uri, nil, "daemon-log-outputs")
+	sameAs(t, uri, nil, "srv-clients-info", "nosuch")
+	sameAs(t, uri, nil, "client-info", "virtrpc", "12345")
+	sameAs(t, uri, nil, "srv-threadpool-set", "virtrpc", "--min-workers", "1000")
+	if r := ourAdmin(t, uri, "client-disconnect", "virtrpc", id); r.code != 0 || r.stdout != "Client '"+id+"' disconnected\n" {
+		t.Fatalf("client-disconnect: %+v", r)
+	}
+	select {
+	case <-hv.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the client is still connected")
+	}
+	// A hypervisor URI on the admin socket says what it reached.
+	_, stderr, code := runCmd(t, "-c", "test+unix:///default?socket="+adminSock, "version")
+	if code != 1 || !strings.Contains(stderr, "it is an admin socket") {
+		t.Errorf("hypervisor URI on the admin socket: exit %d: %s", code, stderr)
+	}
 }

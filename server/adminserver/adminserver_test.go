@@ -309,3 +309,25 @@ func TestTypedAPIAgainstOurServer(t *testing.T) {
 		t.Fatalf("shutdown without WithShutdown: %v", err)
 	}
 }
+
+// TestAdminKeepalive: an admin connection keeps itself alive with
+// keepalive pings, answered by our server, through a silence longer than
+// its keepalive would allow without answers.
+func TestAdminKeepalive(t *testing.T) {
+	d := startDaemon(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := admin.Dial(ctx, d.uri(), admin.WithClientOptions(client.WithKeepalive(20*time.Millisecond, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	select {
+	case <-c.Engine().Done():
+		t.Fatalf("keepalive closed the connection: %v", c.Engine().Err())
+	case <-time.After(300 * time.Millisecond):
+	}
+	if v, err := c.LibVersion(ctx); err != nil || v != 9_000_000 {
+		t.Fatalf("after the silence: %d, %v", v, err)
+	}
+}
