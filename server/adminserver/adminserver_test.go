@@ -331,3 +331,16 @@ func TestAdminKeepalive(t *testing.T) {
 		t.Fatalf("after the silence: %d, %v", v, err)
 	}
 }
+
+// TestWrongPairingOurServer: an admin URI on our hypervisor socket says
+// it reached a hypervisor socket.
+func TestWrongPairingOurServer(t *testing.T) {
+	d := startDaemon(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := admin.Dial(ctx, "libvirtd:///system?socket="+d.sock)
+	var we *client.WrongProgramError
+	if !errors.As(err, &we) || we.Want != "admin" || we.Served != "remote" || !strings.Contains(err.Error(), "it is a hypervisor socket") {
+		t.Fatalf("admin URI on the hypervisor socket: %v", err)
+	}
+}
