@@ -266,6 +266,10 @@ func TestServeAdmin(t *testing.T) {
 	if r := sameAs(t, uri, nil, "srv-list"); r.stdout != " Id   Name\n---------------\n 0    virtrpc\n 1    admin\n\n" {
 		t.Errorf("srv-list: %q", r.stdout)
 	}
+	// The URI may come before the command as well.
+	if out, stderr, code := runCmd(t, "-c", uri, "admin", "srv-list"); code != 0 || !strings.Contains(out, " 1    admin\n") {
+		t.Errorf("virtrpc -c URI admin srv-list: exit %d\n%s%s", code, out, stderr)
+	}
 	list := sameAs(t, uri, nil, "srv-clients-list", "virtrpc")
 	rows := clientRows.FindAllStringSubmatch(list.stdout, -1)
 	if len(rows) != 1 {

@@ -40,15 +40,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		usage(stderr)
 		return 2
 	}
+	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	if cmd == "admin" {
+		// An admin URI may come before the command too (virtrpc -c URI
+		// admin ...); LIBVIRT_DEFAULT_URI is no admin URI.
+		if *uri != "" {
+			rest = append([]string{"-c", *uri}, rest...)
+		}
+		return adminMain(ctx, rest, stdout, stderr, getenv)
+	}
 	if *uri == "" {
 		*uri = getenv("LIBVIRT_DEFAULT_URI")
 	}
 	if *uri == "" {
 		*uri = "test:///default"
-	}
-	cmd, rest := fs.Arg(0), fs.Args()[1:]
-	if cmd == "admin" {
-		return adminMain(ctx, rest, stdout, stderr, getenv)
 	}
 	var err error
 	switch cmd {
