@@ -188,3 +188,25 @@ func TestLibvirtdWrongPairing(t *testing.T) {
 	}
 	t.Logf("%v", err)
 }
+
+// TestLibvirtdAdminKeepalive: libvirtd's admin server answers the admin
+// connection's keepalive pings, so a connection pinging every 20 ms
+// survives 300 ms of silence.
+func TestLibvirtdAdminKeepalive(t *testing.T) {
+	d := startAdminLibvirtd(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := admin.Dial(ctx, adminURI(d), admin.WithClientOptions(client.WithKeepalive(20*time.Millisecond, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	select {
+	case <-c.Engine().Done():
+		t.Fatalf("keepalive closed the connection: %v", c.Engine().Err())
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := c.LibVersion(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
