@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/virtrpc/virtrpc/admin"
@@ -538,8 +539,9 @@ func cmdDaemonTimeout(ctx context.Context, a *adminRun) error {
 // `virtrpc serve --admin`: the servers "virtrpc" (main, the test
 // driver's listener) and "admin" (this socket), as libvirtd has
 // "libvirtd" and "admin". Log outputs set level. A failure of the admin
-// listener goes to done, ending serve. The returned function stops it.
-func serveAdmin(at string, main *server.Server, log *slog.Logger, level *slog.LevelVar, done chan<- error) (func(), error) {
+// listener goes to done, ending serve. daemon-timeout and daemon
+// shutdown end serve with stop. The returned function stops it.
+func serveAdmin(at string, main *server.Server, log *slog.Logger, level *slog.LevelVar, done chan<- error, stop func()) (func(), error) {
 	path, ok := strings.CutPrefix(at, "unix:")
 	if !ok || path == "" {
 		return nil, fmt.Errorf("%w: serve --admin unix:PATH (admin sockets are unix sockets only, as in libvirt)", errUsage)
@@ -548,9 +550,24 @@ func serveAdmin(at string, main *server.Server, log *slog.Logger, level *slog.Le
 	if err != nil {
 		return nil, err
 	}
-	h := adminserver.New(adminserver.WithLevel(level))
+	var asrv *server.Server
+	idle := newIdleExit(func() bool { return len(main.Clients())+len(asrv.Clients()) > 0 }, func() {
+		log.Info("no clients for the daemon timeout: shutting down")
+		stop()
+	})
+	h := adminserver.New(adminserver.WithLevel(level),
+		adminserver.WithDaemonTimeout(func(seconds uint32) error {
+			log.Info("daemon timeout set", "seconds", seconds)
+			idle.set(time.Duration(seconds) * time.Second)
+			return nil
+		}),
+		adminserver.WithShutdown(func(bool) error {
+			log.Info("shutdown asked through the admin program")
+			go stop() // after the reply
+			return nil
+		}))
 	// libvirtd's admin server takes 5000 clients too.
-	asrv := server.New([]server.Program{adminserver.Program(h)}, server.WithLogger(log))
+	asrv = server.New([]server.Program{adminserver.Program(h)}, server.WithLogger(log))
 	h.Add("virtrpc", main)
 	h.Add("admin", asrv)
 	log.Info("serving the admin program", "admin", at)
@@ -560,9 +577,61 @@ func serveAdmin(at string, main *server.Server, log *slog.Logger, level *slog.Le
 		}
 	}()
 	return func() {
+		idle.set(0)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		asrv.Shutdown(ctx)
 		os.Remove(path)
 	}, nil
+}
+
+// idleExit is libvirtd's auto-shutdown (-t, virAdmConnectSetDaemonTimeout):
+// once set, the daemon ends after its timeout passes with no client on
+// any of its servers. It checks every tenth of the timeout (at most every
+// second), which is as exact as an administrator's timeout needs.
+type idleExit struct {
+	busy func() bool
+	exit func()
+
+	mu   sync.Mutex
+	quit chan struct{} // closed to stop the running watcher
+}
+
+func newIdleExit(busy func() bool, exit func()) *idleExit {
+	return &idleExit{busy: busy, exit: exit}
+}
+
+// set starts watching with timeout d, replacing any earlier timeout; 0
+// stops watching.
+func (e *idleExit) set(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.quit != nil {
+		close(e.quit)
+		e.quit = nil
+	}
+	if d <= 0 {
+		return
+	}
+	quit := make(chan struct{})
+	e.quit = quit
+	go func() {
+		step := min(max(d/10, 10*time.Millisecond), time.Second)
+		t := time.NewTicker(step)
+		defer t.Stop()
+		idleSince := time.Now()
+		for {
+			select {
+			case <-quit:
+				return
+			case now := <-t.C:
+				if e.busy() {
+					idleSince = now
+				} else if now.Sub(idleSince) >= d {
+					e.exit()
+					return
+				}
+			}
+		}
+	}()
 }

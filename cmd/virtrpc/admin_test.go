@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/virtrpc/virtrpc"
+	"github.com/virtrpc/virtrpc/admin"
 	"github.com/virtrpc/virtrpc/internal/testpeer"
 )
 
@@ -295,5 +296,57 @@ func TestServeAdmin(t *testing.T) {
 	_, stderr, code := runCmd(t, "-c", "test+unix:///default?socket="+adminSock, "version")
 	if code != 1 || !strings.Contains(stderr, "it is an admin socket") {
 		t.Errorf("hypervisor URI on the admin socket: exit %d: %s", code, stderr)
+	}
+
+	// The daemon timeout: with no client left, the daemon ends (and
+	// removes its sockets) once the timeout has passed.
+	set := time.Now()
+	if r := virtAdmin(t, uri, "daemon-timeout", "--timeout", "1"); r.code != 0 || r.stdout != "\n" {
+		t.Fatalf("daemon-timeout: %+v", r)
+	}
+	for {
+		if _, err := os.Stat(sock); os.IsNotExist(err) {
+			break
+		}
+		if time.Since(set) > 10*time.Second {
+			t.Fatal("the daemon did not end after its timeout")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if d := time.Since(set); d < time.Second {
+		t.Errorf("the daemon ended %v after a timeout of 1 s", d)
+	} else {
+		t.Logf("the daemon ended %v after daemon-timeout 1", d.Round(time.Millisecond))
+	}
+}
+
+// TestServeAdminShutdown: the admin program's daemon shutdown ends
+// `virtrpc serve` (cleanly: its exit status is checked when the test
+// ends).
+func TestServeAdminShutdown(t *testing.T) {
+	dir, err := os.MkdirTemp("", "vra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	adminSock := filepath.Join(dir, "admin-sock")
+	sock := serveDaemon(t, "--admin", "unix:"+adminSock)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := admin.Dial(ctx, "virtrpcd:///system?socket="+adminSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if err := c.DaemonShutdown(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(sock); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the daemon is still serving after the shutdown")
+		}
 	}
 }

@@ -409,8 +409,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		server.WithKeepalive(*kaInterval, *kaCount))
 	log.Info("serving the test driver", "listen", *listen)
 	done := make(chan error, 1)
+	ctx, stopServing := context.WithCancel(ctx) // the admin program may end serve
+	defer stopServing()
 	if *adminAt != "" {
-		stopAdmin, err := serveAdmin(*adminAt, srv, log, level, done)
+		stopAdmin, err := serveAdmin(*adminAt, srv, log, level, done, stopServing)
 		if err != nil {
 			return err
 		}

@@ -29,7 +29,10 @@
 //	                     (virsh -c 'test+unix:///default?socket=PATH' ...);
 //	                     --admin also serves libvirt's admin program there,
 //	                     with servers "virtrpc" and "admin", for virt-admin
-//	                     and virtrpc admin
+//	                     and virtrpc admin (client limits, disconnects and
+//	                     the log level take effect at once; daemon-timeout
+//	                     ends serve after that long without clients, and
+//	                     the admin daemon shutdown ends it at once)
 //	admin [-c ADMIN-URI] [-q] COMMAND [ARGS]
 //	                     manage a daemon through its admin socket, with
 //	                     virt-admin's commands, arguments and output byte
