@@ -34,6 +34,8 @@ type WrongProgramError struct {
 	Err error
 }
 
+// Error says which program the open wanted and which socket it reached,
+// with the daemon's own answer.
 func (e *WrongProgramError) Error() string {
 	var b strings.Builder
 	b.WriteString("client: ")
