@@ -40,13 +40,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		usage(stderr)
 		return 2
 	}
+	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	if cmd == "admin" {
+		// An admin URI may come before the command too (virtrpc -c URI
+		// admin ...); LIBVIRT_DEFAULT_URI is no admin URI.
+		if *uri != "" {
+			rest = append([]string{"-c", *uri}, rest...)
+		}
+		return adminMain(ctx, rest, stdout, stderr, getenv)
+	}
 	if *uri == "" {
 		*uri = getenv("LIBVIRT_DEFAULT_URI")
 	}
 	if *uri == "" {
 		*uri = "test:///default"
 	}
-	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	var err error
 	switch cmd {
 	case "serve":
@@ -376,29 +384,44 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	idle := fs.Duration("idle-timeout", 0, "drop a client silent for this long; 0 for never, as libvirtd")
 	kaInterval := fs.Duration("keepalive-interval", 5*time.Second, "ping a client that asked for keepalive after this much silence (libvirtd's keepalive_interval)")
 	kaCount := fs.Int("keepalive-count", 5, "unanswered pings before such a client is dropped (libvirtd's keepalive_count)")
+	adminAt := fs.String("admin", "", "also serve libvirt's admin program (virt-admin) on unix:PATH")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	if *maxClients <= 0 || *maxQueued <= 0 || *maxRequests <= 0 || *maxStreams < 0 || *idle < 0 || *kaInterval <= 0 || *kaCount <= 0 {
 		return fmt.Errorf("%w: serve: limits must be positive (--max-streams and --idle-timeout may be 0)", errUsage)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	ls, err := lf.open(ctx, *maxQueued, log)
-	if err != nil {
-		return err
-	}
+	level := new(slog.LevelVar) // the admin program's log outputs set it
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	srv := server.New(testdriver.New().Programs(), server.WithLogger(log),
 		server.WithMaxClients(*maxClients), server.WithMaxRequests(*maxRequests),
 		server.WithMaxStreams(*maxStreams), server.WithIdleTimeout(*idle),
 		server.WithKeepalive(*kaInterval, *kaCount))
+	// Room for every listener's end and the admin listener's failure.
+	done := make(chan error, len(lf.specs)+1)
+	ctx, stopServing := context.WithCancel(ctx) // the admin program may end serve
+	defer stopServing()
+	// The admin socket first: once the hypervisor sockets accept, the
+	// whole daemon is up.
+	if *adminAt != "" {
+		stopAdmin, err := serveAdmin(*adminAt, srv, log, level, done, stopServing)
+		if err != nil {
+			return err
+		}
+		defer stopAdmin()
+	}
+	ls, err := lf.open(ctx, *maxQueued, log)
+	if err != nil {
+		return err
+	}
 	log.Info("serving the test driver", "listen", describe(ls))
-	return serveAll(ctx, srv, ls)
+	return serveAll(ctx, srv, ls, done)
 }
 
-// serveAll serves every listener until ctx ends or one fails, then shuts
-// the server down (which closes the listeners, removing unix sockets).
-func serveAll(ctx context.Context, srv *server.Server, ls []listener) error {
-	done := make(chan error, len(ls))
+// serveAll serves every listener until ctx ends or one fails (or another
+// part of the daemon reports a failure on done), then shuts the server
+// down, which closes the listeners and removes unix sockets.
+func serveAll(ctx context.Context, srv *server.Server, ls []listener, done chan error) error {
 	for _, l := range ls {
 		go func() { done <- srv.Serve(l.Listener, l.opts...) }()
 	}

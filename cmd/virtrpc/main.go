@@ -24,9 +24,31 @@
 //	                     link is lost (the daemon restarts) it says so on
 //	                     stderr, dials again and carries on
 //	screenshot DOMAIN FILE  save a screenshot, with a progress bar
-//	serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT [listener options] [limits]
+//	serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT [listener options] [limits] [--admin unix:PATH]
 //	                     serve the in-memory test driver to other programs
-//	                     (virsh -c 'test+unix:///default?socket=PATH' ...)
+//	                     (virsh -c 'test+unix:///default?socket=PATH' ...);
+//	                     --admin also serves libvirt's admin program there,
+//	                     with servers "virtrpc" and "admin", for virt-admin
+//	                     and virtrpc admin (client limits, disconnects and
+//	                     the log level take effect at once; daemon-timeout
+//	                     ends serve after that long without clients, and
+//	                     the admin daemon shutdown ends it at once)
+//	admin [-c ADMIN-URI] [-q] COMMAND [ARGS]
+//	                     manage a daemon through its admin socket, with
+//	                     virt-admin's commands, arguments and output byte
+//	                     for byte: server-list (srv-list),
+//	                     server-threadpool-info, server-threadpool-set,
+//	                     client-list (srv-clients-list), client-info,
+//	                     client-disconnect, server-clients-info,
+//	                     server-clients-set, server-update-tls,
+//	                     daemon-log-filters, daemon-log-outputs,
+//	                     daemon-timeout, uri. ADMIN-URI is
+//	                     libvirtd:///system, virtqemud:///session,
+//	                     libvirtd:///system?socket=PATH...; the default is
+//	                     $LIBVIRT_ADMIN_DEFAULT_URI, else libvirtd:///system
+//	                     for root and libvirtd:///session for others. Like
+//	                     virt-admin it prints "error: ..." on stderr and
+//	                     exits 1 on any error
 //
 // serve's listeners, with libvirtd's options:
 //
@@ -47,8 +69,10 @@
 //	                     unencrypted and unauthenticated, so without this
 //	                     flag a tcp: address that is not loopback is refused
 //
-// A client refused (no certificate, another CA, a DN or uid not allowed)
-// is closed at once, as libvirtd closes a TLS client it refuses.
+// A TLS client refused (no certificate, another CA, a DN not allowed) is
+// closed before the confirmation byte, as libvirtd closes one; a
+// unix-socket client whose uid is not allowed gets "authentication
+// failed" with the reason, and is closed.
 //
 // serve's limits, with libvirtd's defaults:
 //
@@ -86,7 +110,8 @@ func usage(w io.Writer) {
 commands: version, hostname, list [--all], dominfo DOMAIN, dumpxml DOMAIN,
           define FILE, start DOMAIN, destroy DOMAIN, undefine DOMAIN, events,
           screenshot DOMAIN FILE,
-          serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT
+          serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT [--admin unix:PATH],
+          admin [-c ADMIN-URI] COMMAND (virt-admin's)
 Run "go doc github.com/virtrpc/virtrpc/cmd/virtrpc" for details.
 `)
 }
