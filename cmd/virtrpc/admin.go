@@ -546,7 +546,10 @@ func serveAdmin(at string, main *server.Server, log *slog.Logger, level *slog.Le
 	if !ok || path == "" {
 		return nil, fmt.Errorf("%w: serve --admin unix:PATH (admin sockets are unix sockets only, as in libvirt)", errUsage)
 	}
-	l, err := server.Listen("unix", path, 1000)
+	// Owner-only, as libvirtd's admin socket (unix_sock_admin_perms 0700):
+	// whoever reaches it can disconnect clients and stop the daemon.
+	lc := server.ListenConfig{Backlog: 1000}
+	l, err := lc.Listen(context.Background(), server.Endpoint{Network: "unix", Address: path})
 	if err != nil {
 		return nil, err
 	}
@@ -561,9 +564,24 @@ func serveAdmin(at string, main *server.Server, log *slog.Logger, level *slog.Le
 			idle.set(time.Duration(seconds) * time.Second)
 			return nil
 		}),
-		adminserver.WithShutdown(func(bool) error {
+		adminserver.WithShutdown(func(ctx context.Context, _ bool) error {
 			log.Info("shutdown asked through the admin program")
-			go stop() // after the reply
+			// The reply must reach the client before serve closes its
+			// connection: serve ends when that client leaves (virt-admin
+			// does, once answered) or after a grace period.
+			var left <-chan struct{}
+			if c, ok := server.FromContext(ctx); ok {
+				left = c.Done()
+			}
+			go func() {
+				t := time.NewTimer(shutdownGrace)
+				defer t.Stop()
+				select {
+				case <-left:
+				case <-t.C:
+				}
+				stop()
+			}()
 			return nil
 		}))
 	// libvirtd's admin server takes 5000 clients too.
@@ -584,6 +602,10 @@ func serveAdmin(at string, main *server.Server, log *slog.Logger, level *slog.Le
 		os.Remove(path)
 	}, nil
 }
+
+// shutdownGrace is how long serve waits, after the admin program asked it
+// to shut down, for the client that asked to leave.
+const shutdownGrace = 2 * time.Second
 
 // idleExit is libvirtd's auto-shutdown (-t, virAdmConnectSetDaemonTimeout):
 // once set, the daemon ends after its timeout passes with no client on

@@ -78,7 +78,10 @@ func WithUpdateTLS(f func(server string) error) Option {
 }
 
 // WithShutdown serves virAdmConnectDaemonShutdown with f.
-func WithShutdown(f func(preserve bool) error) Option {
+//
+// ctx is the call's: server.FromContext finds the connection that asked,
+// so that f can wait for it to read the reply before the daemon ends.
+func WithShutdown(f func(ctx context.Context, preserve bool) error) Option {
 	return func(h *Handler) { h.shutdown = f }
 }
 
@@ -92,7 +95,7 @@ type Handler struct {
 	version   uint64
 	timeout   func(uint32) error
 	updateTLS func(string) error
-	shutdown  func(bool) error
+	shutdown  func(context.Context, bool) error
 
 	mu      sync.Mutex
 	names   []string
@@ -538,5 +541,5 @@ func (h *Handler) ConnectDaemonShutdown(ctx context.Context, args *proto.Connect
 	if h.shutdown == nil {
 		return proto.UnimplementedHandler{}.ConnectDaemonShutdown(ctx, args)
 	}
-	return h.shutdown(args.Flags&uint32(libvirt.DaemonShutdownPreserve) != 0)
+	return h.shutdown(ctx, args.Flags&uint32(libvirt.DaemonShutdownPreserve) != 0)
 }
