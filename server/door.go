@@ -20,6 +20,9 @@ type door struct {
 	// libvirt's admin API reports it; "" lets the server tell from the
 	// connection's type.
 	transport string
+	// sasl, when set, is the SASL authentication every client must pass
+	// before any other call (WithSASL).
+	sasl SASLAuthenticator
 }
 
 // ReadOnly makes every connection of the listener read-only, as libvirtd's
@@ -67,6 +70,9 @@ func transportOf(rw any) string {
 func (c *Conn) Identity() Identity {
 	id := c.ident
 	id.ReadOnly = c.readOnly.Load()
+	c.sasl.mu.Lock()
+	id.SASLUser = c.sasl.user
+	c.sasl.mu.Unlock()
 	return id
 }
 

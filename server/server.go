@@ -79,6 +79,9 @@ type Server struct {
 	slots chan struct{}
 	// nextID numbers the clients (Identity.ID).
 	nextID atomic.Uint64
+	// anonymous holds a token for each client of the listeners that has
+	// not authenticated yet (WithMaxAnonymousClients); nil for no bound.
+	anonymous chan struct{}
 }
 
 // Option configures a Server.
@@ -93,6 +96,8 @@ type config struct {
 	idleTimeout time.Duration
 	maxClients  int
 	maxStreams  int
+	// maxAnonymous bounds the clients not yet authenticated; 0 for none.
+	maxAnonymous int
 }
 
 // WithLogger sends the server's log to l.
@@ -179,11 +184,14 @@ func WithMaxStreams(n int) Option {
 
 // New returns a server of the given programs.
 func New(programs []Program, opts ...Option) *Server {
-	cfg := config{logger: slog.New(slog.DiscardHandler), maxRequests: 64, kaInterval: 5 * time.Second, kaCount: 5, maxClients: 5000}
+	cfg := config{logger: slog.New(slog.DiscardHandler), maxRequests: 64, kaInterval: 5 * time.Second, kaCount: 5, maxClients: 5000, maxAnonymous: 20}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	s := &Server{programs: map[uint32]*Program{}, log: cfg.logger, cfg: cfg, conns: map[*Conn]struct{}{}, lns: map[net.Listener]struct{}{}, quit: make(chan struct{}), slots: make(chan struct{}, cfg.maxClients)}
+	if cfg.maxAnonymous > 0 {
+		s.anonymous = make(chan struct{}, cfg.maxAnonymous)
+	}
 	for _, p := range programs {
 		s.programs[p.Number] = &p
 	}
@@ -219,9 +227,23 @@ func (s *Server) Serve(l net.Listener, opts ...ListenerOption) error {
 		case <-s.quit:
 			return ErrServerClosed
 		}
+		// And a place among the clients yet to authenticate: libvirtd
+		// suspends every service while too many have not, those
+		// without authentication too.
+		if s.anonymous != nil {
+			select {
+			case s.anonymous <- struct{}{}:
+			case <-s.quit:
+				<-s.slots
+				return ErrServerClosed
+			}
+		}
 		nc, err := l.Accept()
 		if err != nil {
 			<-s.slots
+			if s.anonymous != nil {
+				<-s.anonymous
+			}
 			s.mu.Lock()
 			closed := s.closed
 			s.mu.Unlock()
@@ -247,6 +269,9 @@ func (s *Server) Serve(l net.Listener, opts ...ListenerOption) error {
 			continue
 		}
 		delay = 0
+		if s.anonymous != nil && d.sasl == nil {
+			<-s.anonymous // authenticated as it connects
+		}
 		s.serveConn(nc, d, true)
 	}
 }
@@ -303,6 +328,11 @@ func (s *Server) serveConn(rw io.ReadWriteCloser, d *door, slot bool) *Conn {
 		ident:   ident,
 	}
 	c.readOnly.Store(d.readOnly)
+	if d.sasl != nil {
+		c.authPending.Store(true)
+		// Accepted by Serve, it holds a place among the unauthenticated.
+		c.anonymous.Store(slot && s.anonymous != nil)
+	}
 	base, cancel := context.WithCancel(context.Background())
 	c.ctx, c.cancel = context.WithValue(base, connKey{}, c), cancel
 	s.mu.Lock()
@@ -311,6 +341,7 @@ func (s *Server) serveConn(rw io.ReadWriteCloser, d *door, slot bool) *Conn {
 		c.Close() // closes rw, Done and the handlers' context
 		c.end()
 		c.freeSlot()
+		c.freeAnonymous()
 		return c
 	}
 	s.conns[c] = struct{}{}
@@ -384,7 +415,15 @@ type Conn struct {
 	// access: its listener is read-only, or it opened with VIR_CONNECT_RO.
 	readOnly atomic.Bool
 	door     *door    // its listener's settings
-	ident    Identity // what is known of the client; ReadOnly is readOnly's
+	ident    Identity // what is known of the client; ReadOnly is readOnly's, SASLUser sasl.user
+
+	// authPending says the listener requires SASL and the client has not
+	// authenticated yet: every call but the authentication ones is
+	// refused. anonymous says it holds a place among the server's
+	// unauthenticated clients (WithMaxAnonymousClients).
+	authPending atomic.Bool
+	anonymous   atomic.Bool
+	sasl        saslState
 
 	// Silence (keepalive and the idle timeout): the reader stores when
 	// each message came, as time since start (monotonic). One timer,
@@ -519,6 +558,7 @@ func (c *Conn) serve() {
 		delete(c.srv.conns, c)
 		c.srv.mu.Unlock()
 		c.freeSlot()
+		c.freeAnonymous()
 	}()
 	r := frame.NewReader(c.rw, 0)
 	if c.srv.cfg.idleTimeout > 0 {
@@ -703,6 +743,10 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 		c.replyError(&reply, rpc.UnknownProcedure(h.Proc))
 		return
 	}
+	if c.authPending.Load() && !authProc(&h) {
+		c.replyError(&reply, rpc.AuthRequired())
+		return
+	}
 	if err := c.refuseBeforeOpen(prog, &h, m.Payload); err != nil {
 		c.replyError(&reply, err)
 		return
@@ -727,7 +771,10 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 			// libvirtd closes the connection once it has answered.
 			defer c.Close()
 		case remote.ProcAuthList:
-			c.write(&reply, &remote.AuthListRet{Types: []remote.AuthType{remote.AuthNone}}, nil)
+			c.write(&reply, c.authList(), nil)
+			return
+		case remote.ProcAuthSASLInit, remote.ProcAuthSASLStart, remote.ProcAuthSASLStep:
+			c.saslCall(&reply, m.Payload)
 			return
 		case remote.ProcConnectSupportsFeature:
 			var a remote.ConnectSupportsFeatureArgs
