@@ -182,3 +182,205 @@ func TestSASLAnswersAsLibvirtd(t *testing.T) {
 		t.Log("libvirtd's answers:\n" + strings.Join(theirs, "\n"))
 	}
 }
+
+// whoDaemon answers GET_HOSTNAME with the name the client authenticated
+// as (Identity.SASLUser) and its transport.
+type whoDaemon struct{ daemon }
+
+func (d *whoDaemon) ConnectGetHostname(ctx context.Context) (*remote.ConnectGetHostnameRet, error) {
+	c, _ := server.FromContext(ctx)
+	id := c.Identity()
+	return &remote.ConnectGetHostnameRet{Hostname: id.SASLUser + "@" + id.Transport}, nil
+}
+
+// serveSASL serves whoDaemon on l, requiring SASL of alice (s3cret).
+func serveSASL(t testing.TB, l net.Listener, opts ...server.Option) *server.Server {
+	t.Helper()
+	auth, err := sasl.NewAuthenticator(saslUsers(t, "s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New([]server.Program{server.Remote(&whoDaemon{})}, opts...)
+	go srv.Serve(l, server.WithSASL(auth))
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return srv
+}
+
+func credentials(user, pass string) client.Option {
+	return client.WithAuth(func(_ context.Context, creds []*client.Credential) error {
+		for _, c := range creds {
+			switch c.Type {
+			case "authname":
+				c.Result = user
+			case "passphrase":
+				c.Result = pass
+			}
+		}
+		return nil
+	})
+}
+
+// TestSASLGoClient: our client logs in to our server with SCRAM-SHA-256
+// and with PLAIN on a unix socket; the handlers then see the user in
+// Identity.SASLUser. A wrong password or an unknown user is refused with
+// VIR_ERR_AUTH_FAILED.
+func TestSASLGoClient(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveSASL(t, l)
+	for _, tc := range []struct {
+		mech, user, pass string
+		ok               bool
+	}{
+		{"SCRAM-SHA-256", "alice", "s3cret", true},
+		{"SCRAM-SHA-256", "alice", "wrong", false},
+		{"SCRAM-SHA-256", "bob", "s3cret", false},
+		{"PLAIN", "alice", "s3cret", true},
+		{"PLAIN", "alice", "S3cret", false},
+		{"PLAIN", "bob", "s3cret", false},
+	} {
+		t.Run(tc.mech+"/"+tc.user+"/"+tc.pass, func(t *testing.T) {
+			c, err := client.DialUnix(ctx, sock, "test:///default", credentials(tc.user, tc.pass),
+				client.WithSCRAM(scram.Client{}), client.WithSASLMechanism(tc.mech))
+			if !tc.ok {
+				if err == nil {
+					c.Close()
+					t.Fatal("logged in")
+				}
+				var le *rpc.Error
+				if !errors.As(err, &le) || le.Code != 45 {
+					t.Fatalf("refused with %v, want VIR_ERR_AUTH_FAILED", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			who, err := c.Remote().ConnectGetHostname(ctx)
+			if err != nil || who != "alice@unix" {
+				t.Fatalf("identity %q, %v; want alice@unix", who, err)
+			}
+		})
+	}
+}
+
+// TestSASLPlainNotOnTCP: on plain TCP the server offers SCRAM-SHA-256
+// only (PLAIN would send the password in the clear), refuses a START in
+// PLAIN, and our client, which uses neither on an insecure transport,
+// fails with ErrSASLMechanism; a SCRAM login still works there.
+func TestSASLPlainNotOnTCP(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveSASL(t, l)
+	addr := l.Addr().String()
+
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := client.New(nc)
+	defer raw.Close()
+	if list, err := raw.Remote().AuthSASLInit(ctx); err != nil || list != "SCRAM-SHA-256" {
+		t.Errorf("mechanisms on TCP: %q, %v", list, err)
+	}
+	if _, err := raw.Remote().AuthSASLStart(ctx, "PLAIN", 0, []byte("\x00alice\x00s3cret")); err == nil {
+		t.Error("PLAIN was accepted on plain TCP")
+	}
+
+	_, err = client.DialTCP(ctx, addr, "test:///default", credentials("alice", "s3cret"), client.WithSASLMechanism("PLAIN"))
+	if !errors.Is(err, client.ErrSASLMechanism) {
+		t.Errorf("PLAIN on TCP: %v, want ErrSASLMechanism", err)
+	}
+
+	nc, err = net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Open(ctx, nc, "test:///default", credentials("alice", "s3cret"), client.WithSCRAM(scram.Client{}))
+	if err != nil {
+		t.Fatalf("SCRAM on TCP: %v", err)
+	}
+	defer c.Close()
+	if who, err := c.Remote().ConnectGetHostname(ctx); err != nil || who != "alice@tcp" {
+		t.Errorf("identity %q, %v; want alice@tcp", who, err)
+	}
+}
+
+// checkMaxAnonymous connects to a daemon bound to 2 clients yet to
+// authenticate: two are answered, a third waits unanswered until one of
+// the two logs in, and a fourth until another leaves.
+func checkMaxAnonymous(t *testing.T, sock string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn := func() *client.Conn {
+		nc, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := client.New(nc)
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	answered := func(c *client.Conn, within time.Duration) bool {
+		cctx, cancel := context.WithTimeout(ctx, within)
+		defer cancel()
+		_, err := c.Remote().AuthList(cctx)
+		return err == nil
+	}
+	a, b := conn(), conn()
+	if !answered(a, 5*time.Second) || !answered(b, 5*time.Second) {
+		t.Fatal("the first two clients were not served")
+	}
+	third := conn()
+	if answered(third, 300*time.Millisecond) {
+		t.Fatal("a third client yet to authenticate was served")
+	}
+	if _, err := a.Remote().AuthSASLInit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Remote().AuthSASLStart(ctx, "PLAIN", 0, []byte("\x00alice\x00s3cret")); err != nil {
+		t.Fatal(err)
+	}
+	if !answered(third, 5*time.Second) {
+		t.Fatal("the third client was not served once the first authenticated")
+	}
+	fourth := conn()
+	if answered(fourth, 300*time.Millisecond) {
+		t.Fatal("a fourth client was served while two others had not authenticated")
+	}
+	b.Close()
+	if !answered(fourth, 5*time.Second) {
+		t.Fatal("the fourth client was not served once the second left")
+	}
+}
+
+// TestMaxAnonymousClientsSASLLibvirtd: libvirtd requiring SASL with
+// max_anonymous_clients 2 stops accepting while two clients have not
+// authenticated, and accepts again when one does or leaves; our server
+// with WithMaxAnonymousClients(2) does the same.
+func TestMaxAnonymousClientsSASLLibvirtd(t *testing.T) {
+	t.Run("libvirtd", func(t *testing.T) {
+		d := testpeer.StartLibvirtd(t, testpeer.WithSASL("alice", "s3cret"), testpeer.WithSetting("max_anonymous_clients", "2"))
+		checkMaxAnonymous(t, d.Socket)
+	})
+	t.Run("ours", func(t *testing.T) {
+		sock := filepath.Join(t.TempDir(), "s.sock")
+		l, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		serveSASL(t, l, server.WithMaxAnonymousClients(2))
+		checkMaxAnonymous(t, sock)
+	})
+}
