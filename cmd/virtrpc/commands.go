@@ -51,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch cmd {
 	case "serve":
 		err = serve(ctx, rest, stderr)
+	case "passwd":
+		err = passwd(rest, os.Stdin, stderr)
 	case "events":
 		err = events(ctx, *uri, rest, stdout, stderr)
 	default:
@@ -375,11 +377,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	idle := fs.Duration("idle-timeout", 0, "drop a client silent for this long; 0 for never, as libvirtd")
 	kaInterval := fs.Duration("keepalive-interval", 5*time.Second, "ping a client that asked for keepalive after this much silence (libvirtd's keepalive_interval)")
 	kaCount := fs.Int("keepalive-count", 5, "unanswered pings before such a client is dropped (libvirtd's keepalive_count)")
+	authf := addAuthFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	if *maxClients <= 0 || *maxQueued <= 0 || *maxRequests <= 0 || *maxStreams < 0 || *idle < 0 || *kaInterval <= 0 || *kaCount <= 0 {
 		return fmt.Errorf("%w: serve: limits must be positive (--max-streams and --idle-timeout may be 0)", errUsage)
+	}
+	authOpts, err := authf.serverOptions()
+	if err != nil {
+		return err
+	}
+	lnOpts, err := authf.listenerOptions()
+	if err != nil {
+		return err
 	}
 	network, addr, ok := strings.Cut(*listen, ":")
 	if !ok || addr == "" || network != "unix" && network != "tcp" {
@@ -393,13 +404,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		defer os.Remove(addr)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	srv := server.New(testdriver.New().Programs(), server.WithLogger(log),
+	opts := append([]server.Option{server.WithLogger(log),
 		server.WithMaxClients(*maxClients), server.WithMaxRequests(*maxRequests),
 		server.WithMaxStreams(*maxStreams), server.WithIdleTimeout(*idle),
-		server.WithKeepalive(*kaInterval, *kaCount))
+		server.WithKeepalive(*kaInterval, *kaCount)}, authOpts...)
+	srv := server.New(testdriver.New().Programs(), opts...)
 	log.Info("serving the test driver", "listen", *listen)
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
+	go func() { done <- srv.Serve(l, lnOpts...) }()
 	select {
 	case err := <-done:
 		return err
