@@ -204,6 +204,14 @@ func (c *Conn) saslStep(nilArg int32, data []byte) (complete, none int32, out []
 	return 1, none, out, nil
 }
 
+// errNoPolkit is libvirtd's answer to AUTH_POLKIT on a listener that does
+// not use polkit (and the server has none that does), before and after
+// CONNECT_OPEN alike: its dispatcher fails without setting an error, so
+// the client gets libvirt's placeholder, with no format or details.
+func errNoPolkit() *rpc.Error {
+	return &rpc.Error{Code: 1, Domain: 7, Level: 2, Message: "Library function returned error but did not set virError"}
+}
+
 // quoteShort quotes s, cut to 32 bytes, for a log line.
 func quoteShort(s string) string {
 	if len(s) > 32 {

@@ -2,7 +2,9 @@
 // connections on any net.Listener (or serves one stream), frames messages
 // with the same code as the client, and hands each call to the generated
 // dispatcher of its program (remote.Dispatch and the like). It answers
-// AUTH_LIST with "none", answers and sends keepalive pings, lets handlers
+// AUTH_LIST with "none", or with "sasl" on a listener that requires SASL
+// (WithSASL, and package server/sasl for SCRAM-SHA-256 and PLAIN against
+// a verifier file), answers and sends keepalive pings, lets handlers
 // push events to the clients that registered for them, carries streams
 // both ways, and serves many clients at once. A procedure no handler
 // implements gets libvirt's "not supported" error. On a unix socket, calls
@@ -12,7 +14,8 @@
 // libvirt's FD_PASSING feature.
 //
 // Limits are libvirtd's, with its defaults: clients served at once
-// (WithMaxClients, 5000), calls running per client (WithMaxRequests) and
+// (WithMaxClients, 5000), clients yet to authenticate
+// (WithMaxAnonymousClients, 20), calls running per client (WithMaxRequests) and
 // keepalive (WithKeepalive, 5 s × 5: a client that asked for it and fell
 // silent is dropped after 30 s). Limits libvirtd does not have are off
 // unless set: an idle timeout (WithIdleTimeout) and streams per client
@@ -676,7 +679,7 @@ func (c *Conn) refuseBeforeOpen(prog *Program, h *virnet.MessageHeader, payload 
 	if h.Prog == remote.Program {
 		switch remote.Procedure(h.Proc) {
 		case remote.ProcAuthList, remote.ProcAuthSASLInit, remote.ProcAuthSASLStart, remote.ProcAuthSASLStep,
-			remote.ProcConnectOpen, remote.ProcConnectClose:
+			remote.ProcAuthPolkit, remote.ProcConnectOpen, remote.ProcConnectClose:
 			return nil
 		case remote.ProcConnectSupportsFeature:
 			var a remote.ConnectSupportsFeatureArgs
@@ -775,6 +778,9 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 			return
 		case remote.ProcAuthSASLInit, remote.ProcAuthSASLStart, remote.ProcAuthSASLStep:
 			c.saslCall(&reply, m.Payload)
+			return
+		case remote.ProcAuthPolkit:
+			c.replyError(&reply, errNoPolkit())
 			return
 		case remote.ProcConnectSupportsFeature:
 			var a remote.ConnectSupportsFeatureArgs

@@ -33,7 +33,10 @@ const (
 func TestRecordedExchange(t *testing.T) {
 	salt, _ := base64.StdEncoding.DecodeString(vecSalt)
 	c, _ := xscram.SHA256.NewClient("alice", "s3cret", "")
-	sc := c.GetStoredCredentials(xscram.KeyFactors{Salt: string(salt), Iters: 4096})
+	sc, err := c.GetStoredCredentialsWithError(xscram.KeyFactors{Salt: string(salt), Iters: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
 	line := fmt.Sprintf("alice:SCRAM-SHA-256:4096:%s:%s:%s\n", vecSalt,
 		base64.StdEncoding.EncodeToString(sc.StoredKey), base64.StdEncoding.EncodeToString(sc.ServerKey))
 	users, err := sasl.Parse(strings.NewReader(line), "vector")
