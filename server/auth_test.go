@@ -386,3 +386,39 @@ func TestMaxAnonymousClientsSASLLibvirtd(t *testing.T) {
 		checkMaxAnonymous(t, sock)
 	})
 }
+
+// BenchmarkSASLLogin measures a whole login and open on a unix socket
+// (connect, AUTH_LIST, INIT, START, STEP, CONNECT_OPEN, close) with each
+// mechanism, against our server and against libvirtd requiring SASL.
+func BenchmarkSASLLogin(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	ours := filepath.Join(dir, "s.sock")
+	l, err := net.Listen("unix", ours)
+	if err != nil {
+		b.Fatal(err)
+	}
+	serveSASL(b, l)
+	socks := map[string]string{"ours": ours}
+	if _, err := testpeer.Find("libvirtd"); err == nil {
+		socks["libvirtd"] = testpeer.StartLibvirtd(b, testpeer.WithSASL("alice", "s3cret")).Socket
+	}
+	for _, who := range []string{"ours", "libvirtd"} {
+		sock, ok := socks[who]
+		if !ok {
+			continue
+		}
+		for _, mech := range []string{"SCRAM-SHA-256", "PLAIN"} {
+			b.Run(who+"/"+mech, func(b *testing.B) {
+				for b.Loop() {
+					c, err := client.DialUnix(ctx, sock, "test:///default", credentials("alice", "s3cret"),
+						client.WithSCRAM(scram.Client{}), client.WithSASLMechanism(mech), client.WithoutKeepalive())
+					if err != nil {
+						b.Fatal(err)
+					}
+					c.Close()
+				}
+			})
+		}
+	}
+}
