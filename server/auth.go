@@ -207,7 +207,9 @@ func (c *Conn) saslStep(nilArg int32, data []byte) (complete, none int32, out []
 // errNoPolkit is libvirtd's answer to AUTH_POLKIT on a listener that does
 // not use polkit (and the server has none that does), before and after
 // CONNECT_OPEN alike: its dispatcher fails without setting an error, so
-// the client gets libvirt's placeholder, with no format or details.
+// the client gets libvirt's placeholder, with no format or details (or,
+// by a libvirtd bug, the last error its worker thread set for another
+// call).
 func errNoPolkit() *rpc.Error {
 	return &rpc.Error{Code: 1, Domain: 7, Level: 2, Message: "Library function returned error but did not set virError"}
 }

@@ -159,11 +159,13 @@ func saslTranscript(ctx context.Context, t *testing.T, sock string) []string {
 // authentication (the connection kept), one "authentication failed" for
 // every failure, the session rules of INIT, START and STEP, and what
 // AUTH_LIST says after success; AUTH_POLKIT, which neither uses, gets
-// libvirtd's placeholder error. (libvirtd 9.0 crashes on a STEP after INIT
+// libvirtd's placeholder error (libvirtd itself at times sends a stale
+// error of its worker thread instead). (libvirtd 9.0 crashes on a STEP after INIT
 // without START, so no scenario sends one.)
 func TestSASLAnswersAsLibvirtd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	testpeer.Programs(t, "libvirtd", "saslpasswd2")
 	d := testpeer.StartLibvirtd(t, testpeer.WithSASL("alice", "s3cret"))
 	theirs := saslTranscript(ctx, t, d.Socket)
 	sock, _ := startSASL(t)
@@ -173,6 +175,15 @@ func TestSASLAnswersAsLibvirtd(t *testing.T) {
 	}
 	same := 0
 	for i := range ours {
+		if strings.HasPrefix(ours[i], "AUTH_POLKIT") && strings.Contains(theirs[i], " error ") &&
+			strings.Contains(ours[i], "did not set virError") {
+			// libvirtd's polkit dispatcher fails without setting an
+			// error, so libvirtd sends whatever error its worker thread
+			// last set (seen: "authentication required" from an earlier
+			// call), or the placeholder when it has none.
+			same++
+			continue
+		}
 		if ours[i] != theirs[i] {
 			t.Errorf("\nlibvirtd: %s\nours:     %s", theirs[i], ours[i])
 		} else {
@@ -373,6 +384,7 @@ func checkMaxAnonymous(t *testing.T, sock string) {
 // with WithMaxAnonymousClients(2) does the same.
 func TestMaxAnonymousClientsSASLLibvirtd(t *testing.T) {
 	t.Run("libvirtd", func(t *testing.T) {
+		testpeer.Programs(t, "libvirtd", "saslpasswd2")
 		d := testpeer.StartLibvirtd(t, testpeer.WithSASL("alice", "s3cret"), testpeer.WithSetting("max_anonymous_clients", "2"))
 		checkMaxAnonymous(t, d.Socket)
 	})
@@ -400,7 +412,8 @@ func BenchmarkSASLLogin(b *testing.B) {
 	}
 	serveSASL(b, l)
 	socks := map[string]string{"ours": ours}
-	if _, err := testpeer.Find("libvirtd"); err == nil {
+	_, err1 := testpeer.Find("libvirtd")
+	if _, err2 := testpeer.Find("saslpasswd2"); err1 == nil && err2 == nil {
 		socks["libvirtd"] = testpeer.StartLibvirtd(b, testpeer.WithSASL("alice", "s3cret")).Socket
 	}
 	for _, who := range []string{"ours", "libvirtd"} {
