@@ -55,7 +55,9 @@ func WithSASL(a SASLAuthenticator) ListenerOption { return func(d *door) { d.sas
 // bound off). As libvirtd does, a server at the bound accepts no client on
 // any listener until one of them authenticates or leaves: further clients
 // wait in the listen queue. Clients of a listener without authentication
-// never count, nor connections given to ServeConn.
+// never count, nor connections given to ServeConn. As with libvirtd, a
+// client that connects and says nothing keeps its place for as long as it
+// stays; WithIdleTimeout drops such clients.
 func WithMaxAnonymousClients(n int) Option {
 	return func(c *config) {
 		if n >= 0 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/virtrpc/virtrpc/internal/testpeer"
 	"github.com/virtrpc/virtrpc/server/sasl"
 )
 
@@ -143,5 +144,75 @@ func TestVirshSASL(t *testing.T) {
 		if err == nil || !strings.Contains(stderr, "authentication failed: authentication failed") {
 			t.Errorf("%s, wrong password: %v\n%s%s", mech, err, out, stderr)
 		}
+	}
+}
+
+// ptyScript runs argv[2:] on a pseudo-terminal, types each line of
+// argv[1] (split on '|') after a pause, and prints what the terminal
+// showed and the exit status.
+const ptyScript = `
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+out = b''
+def read(t):
+    global out
+    end = time.time() + t
+    while time.time() < end:
+        try:
+            r, _, _ = select.select([fd], [], [], 0.05)
+            if r:
+                out += os.read(fd, 4096)
+        except OSError:
+            break
+for line in sys.argv[1].split('|'):
+    read(0.3)
+    os.write(fd, line.encode() + b'\n')
+read(2)
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors='replace') + '\nEXIT %d\n' % os.WEXITSTATUS(st))
+`
+
+// TestPasswdTerminal: at a terminal, passwd asks twice and echoes neither
+// password; two different passwords change nothing.
+func TestPasswdTerminal(t *testing.T) {
+	py := testpeer.Programs(t, "python3")["python3"]
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "users")
+	term := func(typed string) string {
+		cmd := exec.Command(py, "-c", ptyScript, typed, exe, "passwd", path, "dave")
+		cmd.Env = append(os.Environ(), "VIRTRPC_TEST_AS_MAIN=1")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return string(out)
+	}
+	out := term("Tty-Secret-1|Tty-Secret-2")
+	if !strings.Contains(out, "differ") || !strings.Contains(out, "EXIT 1") {
+		t.Errorf("two passwords:\n%s", out)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("the file was written: %v", err)
+	}
+	out = term("Tty-Secret-1|Tty-Secret-1")
+	if !strings.Contains(out, "Password for dave:") || !strings.Contains(out, "Again:") || !strings.Contains(out, "EXIT 0") {
+		t.Errorf("the same password twice:\n%s", out)
+	}
+	if strings.Contains(out, "Tty-Secret") {
+		t.Errorf("the terminal echoed the password:\n%s", out)
+	}
+	users, err := sasl.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, _ := sasl.NewAuthenticator(users)
+	conv, _ := auth.Start(sasl.PLAIN)
+	if _, done, err := conv.Step([]byte("\x00dave\x00Tty-Secret-1")); !done {
+		t.Errorf("dave's password was not set: %v", err)
 	}
 }
