@@ -56,11 +56,12 @@ func (a *authFlags) listenerOptions() ([]server.ListenerOption, error) {
 	if *a.users == "" {
 		return nil, fmt.Errorf("%w: serve: --auth sasl needs --sasl-users FILE", errUsage)
 	}
-	users, err := sasl.ReadFile(*a.users)
+	// Followed while serving: passwd's changes hold at the next login.
+	users, err := sasl.OpenFile(*a.users)
 	if err != nil {
 		return nil, err
 	}
-	if len(users.Names()) == 0 {
+	if len(users.Users().Names()) == 0 {
 		return nil, fmt.Errorf("serve: %s has no users (add one with virtrpc passwd %s USER)", *a.users, *a.users)
 	}
 	auth, err := sasl.NewAuthenticator(users, strings.Split(*a.mechs, ",")...)

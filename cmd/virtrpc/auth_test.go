@@ -121,7 +121,8 @@ func TestServeAuthFlags(t *testing.T) {
 // TestVirshSASL: virsh logs in to `virtrpc serve --auth sasl` with
 // SCRAM-SHA-256 and with PLAIN when its auth file holds the right
 // password, and is refused with libvirt's "authentication failed" when it
-// holds a wrong one.
+// holds a wrong one. A user that virtrpc passwd adds while the server
+// runs logs in at once.
 func TestVirshSASL(t *testing.T) {
 	dir := t.TempDir()
 	users := filepath.Join(dir, "users")
@@ -129,11 +130,12 @@ func TestVirshSASL(t *testing.T) {
 		t.Fatalf("passwd: %s", stderr)
 	}
 	sock := serveDaemon(t, "--auth", "sasl", "--sasl-users", users)
-	authFile := func(pass string) string {
-		p := filepath.Join(dir, pass+".conf")
-		os.WriteFile(p, []byte("[credentials-test]\nauthname=alice\npassword="+pass+"\n\n[auth-libvirt-default]\ncredentials=test\n"), 0o600)
+	authFileOf := func(user, pass string) string {
+		p := filepath.Join(dir, user+"-"+pass+".conf")
+		os.WriteFile(p, []byte("[credentials-test]\nauthname="+user+"\npassword="+pass+"\n\n[auth-libvirt-default]\ncredentials=test\n"), 0o600)
 		return "LIBVIRT_AUTH_FILE=" + p
 	}
+	authFile := func(pass string) string { return authFileOf("alice", pass) }
 	for _, mech := range []string{"SCRAM-SHA-256", "PLAIN"} {
 		uri := "test+unix:///default?socket=" + sock + "&auth=sasl." + mech
 		out, stderr, err := virshEnv(t, []string{authFile("s3cret")}, uri, "list", "--all")
@@ -144,6 +146,16 @@ func TestVirshSASL(t *testing.T) {
 		if err == nil || !strings.Contains(stderr, "authentication failed: authentication failed") {
 			t.Errorf("%s, wrong password: %v\n%s%s", mech, err, out, stderr)
 		}
+	}
+	uri := "test+unix:///default?socket=" + sock
+	if _, _, err := virshEnv(t, []string{authFileOf("bob", "b0b")}, uri, "hostname"); err == nil {
+		t.Fatal("bob logged in before he was added")
+	}
+	if code, stderr := runMain(t, "b0b\n", "passwd", users, "bob"); code != 0 {
+		t.Fatalf("passwd bob: %s", stderr)
+	}
+	if out, stderr, err := virshEnv(t, []string{authFileOf("bob", "b0b")}, uri, "hostname"); err != nil {
+		t.Errorf("bob, added while the server runs: %v\n%s%s", err, out, stderr)
 	}
 }
 

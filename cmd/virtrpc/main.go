@@ -31,7 +31,9 @@
 //	                     password: typed twice without echo at a terminal,
 //	                     else the first line of standard input. The file
 //	                     (mode 0600) keeps salted SCRAM-SHA-256 verifiers,
-//	                     never passwords; see package server/sasl
+//	                     never passwords; see package server/sasl. A
+//	                     server using the file sees the change at the
+//	                     next login
 //
 // serve's limits, with libvirtd's defaults:
 //

@@ -22,7 +22,7 @@ const (
 // Authenticator checks SCRAM-SHA-256 and PLAIN logins against a set of
 // verifiers; it is the server.SASLAuthenticator of server.WithSASL.
 type Authenticator struct {
-	users *Users
+	users UserSource
 	mechs []string
 	// dummy is what a PLAIN login of an unknown user is checked against,
 	// so that it costs what a known user's does.
@@ -32,13 +32,17 @@ type Authenticator struct {
 var _ server.SASLAuthenticator = (*Authenticator)(nil)
 
 // NewAuthenticator returns an Authenticator offering mechs (by default
-// both, SCRAM-SHA-256 first) to the users. PLAIN, which sends the
+// both, SCRAM-SHA-256 first) to the users: a fixed set (*Users) or a
+// file that a running server follows (*File). PLAIN, which sends the
 // password, is offered only on a unix socket or TLS; SCRAM, which proves
 // the password without sending it, on any transport. (libvirtd offers
 // neither on plain TCP, where cyrus demands an encrypting mechanism, and
 // libvirt's client will not use them there.)
-func NewAuthenticator(users *Users, mechs ...string) (*Authenticator, error) {
-	if users == nil {
+func NewAuthenticator(users UserSource, mechs ...string) (*Authenticator, error) {
+	if u, ok := users.(*Users); users == nil || ok && u == nil {
+		return nil, errors.New("sasl: no users")
+	}
+	if f, ok := users.(*File); ok && f == nil {
 		return nil, errors.New("sasl: no users")
 	}
 	if len(mechs) == 0 {

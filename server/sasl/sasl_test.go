@@ -257,3 +257,69 @@ func TestParseErrors(t *testing.T) {
 		t.Error("100 iterations were accepted")
 	}
 }
+
+// TestFileFollowsChanges: an Authenticator on a File sees a user added
+// and a password changed by a rewrite of the file (as virtrpc passwd
+// does), at the next login, and keeps the last good users when the file
+// turns bad.
+func TestFileFollowsChanges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users")
+	u := sasl.NewUsers()
+	add := func(user, pass string) {
+		t.Helper()
+		v, err := sasl.NewVerifier(user, pass, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Set(v)
+		if err := u.WriteFile(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("alice", "one")
+	f, err := sasl.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := sasl.NewAuthenticator(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(user, pass string) bool {
+		conv, _ := a.Start(sasl.PLAIN)
+		_, done, _ := conv.Step([]byte("\x00" + user + "\x00" + pass))
+		return done
+	}
+	if !login("alice", "one") || login("bob", "two") {
+		t.Fatal("the first file")
+	}
+	add("bob", "two")
+	add("alice", "three")
+	if !login("bob", "two") || !login("alice", "three") || login("alice", "one") {
+		t.Error("the rewritten file was not followed")
+	}
+	if f.Err() != nil {
+		t.Errorf("Err: %v", f.Err())
+	}
+	if err := os.WriteFile(path+".new", []byte("bob:broken\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Rename(path+".new", path)
+	if !login("bob", "two") {
+		t.Error("a broken file dropped the users")
+	}
+	var fe *sasl.FileError
+	if !errors.As(f.Err(), &fe) || fe.Line != 1 {
+		t.Errorf("Err after a broken file: %v", f.Err())
+	}
+	os.Remove(path)
+	if !login("alice", "three") || !errors.Is(f.Err(), os.ErrNotExist) {
+		t.Errorf("a removed file: %v", f.Err())
+	}
+	if _, err := sasl.OpenFile(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("OpenFile of a missing file: %v", err)
+	}
+	if _, err := sasl.NewAuthenticator((*sasl.Users)(nil)); err == nil {
+		t.Error("a nil *Users was accepted")
+	}
+}

@@ -4,9 +4,13 @@
 // should keep them: a stolen file gives no password and, SCRAM's keys
 // being one-way, no way to log in without first guessing the password.
 //
-//	users, err := sasl.ReadFile("/etc/virtrpc/users")
+//	users, err := sasl.OpenFile("/etc/virtrpc/users")
 //	auth, err := sasl.NewAuthenticator(users, "SCRAM-SHA-256", "PLAIN")
 //	srv.Serve(l, server.WithSASL(auth))
+//
+// OpenFile follows the file while the server runs (a user added is let in
+// at the next login, as libvirtd lets in a user saslpasswd2 adds);
+// ReadFile reads it once.
 //
 // The file holds one user a line:
 //
