@@ -159,29 +159,36 @@ func TestVirshSASL(t *testing.T) {
 	}
 }
 
-// ptyScript runs argv[2:] on a pseudo-terminal, types each line of
-// argv[1] (split on '|') after a pause, and prints what the terminal
-// showed and the exit status.
+// ptyScript runs argv[2:] on a pseudo-terminal and types each line of
+// argv[1] (split on '|') once the program has prompted for it ("...: ")
+// and turned the terminal's echo off (the pair's settings are shared, so
+// the master sees them), then prints what the terminal showed and the
+// exit status.
 const ptyScript = `
-import os, pty, select, sys, time
+import os, pty, select, sys, termios, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[2], sys.argv[2:])
 out = b''
-def read(t):
+def read(until, t):
     global out
     end = time.time() + t
-    while time.time() < end:
+    while time.time() < end and not until():
         try:
-            r, _, _ = select.select([fd], [], [], 0.05)
+            r, _, _ = select.select([fd], [], [], 0.02)
             if r:
                 out += os.read(fd, 4096)
         except OSError:
             break
-for line in sys.argv[1].split('|'):
-    read(0.3)
+def echo_off():
+    try:
+        return termios.tcgetattr(fd)[3] & termios.ECHO == 0
+    except termios.error:
+        return False
+for i, line in enumerate(sys.argv[1].split('|')):
+    read(lambda: out.count(b': ') > i and echo_off(), 20)
     os.write(fd, line.encode() + b'\n')
-read(2)
+read(lambda: False, 10)  # until the program exits (EIO), at most 10 s
 _, st = os.waitpid(pid, 0)
 sys.stdout.write(out.decode(errors='replace') + '\nEXIT %d\n' % os.WEXITSTATUS(st))
 `
