@@ -13,7 +13,8 @@ import (
 // SASLAuthenticator is the server's side of SASL for a listener
 // (WithSASL): which mechanisms it offers and how a conversation in one of
 // them goes. Package server/sasl has one, checking SCRAM-SHA-256 and PLAIN
-// against a file of verifiers.
+// against a file of verifiers. The server calls it from the goroutines of
+// many connections at once; a conversation, from one at a time.
 type SASLAuthenticator interface {
 	// Mechanisms lists the mechanisms (upper case, as libvirt's client
 	// expects) offered on a connection; secure says the transport is a

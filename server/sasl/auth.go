@@ -162,7 +162,6 @@ func (p *plainConv) Step(in []byte) ([]byte, bool, error) {
 		v = p.a.dummy
 	}
 	stored, _, err := deriveKeys(string(parts[2]), v.Salt, v.Iterations)
-	clear(parts[2]) // the password, in the call's buffer
 	switch {
 	case !known:
 		return nil, false, fmt.Errorf("PLAIN: unknown user %q", quote(user))
