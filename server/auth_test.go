@@ -435,3 +435,75 @@ func BenchmarkSASLLogin(b *testing.B) {
 		}
 	}
 }
+
+// allowedTranscript logs in as alice with PLAIN and with SCRAM-SHA-256,
+// each on a new connection, and returns the answers.
+func allowedTranscript(ctx context.Context, t *testing.T, sock string) []string {
+	t.Helper()
+	var out []string
+	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256"} {
+		nc, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := client.New(nc)
+		r := c.Remote()
+		_, err = r.AuthSASLInit(ctx)
+		out = append(out, "INIT "+answerOf(nil, err))
+		if mech == "PLAIN" {
+			st, err := r.AuthSASLStart(ctx, mech, 0, []byte("\x00alice\x00s3cret"))
+			out = append(out, "START PLAIN "+answerOf(st, err))
+		} else {
+			conv, _ := scram.Client{}.Start(mech, "alice", "s3cret", nil)
+			first, _ := conv.Step("")
+			st, err := r.AuthSASLStart(ctx, mech, 0, []byte(first))
+			out = append(out, "START SCRAM "+answerOf(st != nil, err))
+			if err == nil {
+				final, _ := conv.Step(string(st.Data))
+				sp, err := r.AuthSASLStep(ctx, 0, []byte(final))
+				out = append(out, "STEP SCRAM "+answerOf(sp != nil && sp.Complete == 1, err))
+			}
+		}
+		l, err := r.AuthList(ctx)
+		out = append(out, "AUTH_LIST "+answerOf(l, err))
+		c.Close()
+	}
+	return out
+}
+
+// TestSASLAllowedUsersAsLibvirtd: with an allowed-user list that alice
+// matches, she logs in; with one she does not, libvirtd
+// (sasl_allowed_username_list) refuses her after her proof with the same
+// error as a wrong password, and so does our server (WithAllowedUsers).
+func TestSASLAllowedUsersAsLibvirtd(t *testing.T) {
+	testpeer.Programs(t, "libvirtd", "saslpasswd2")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, pattern := range []string{"b*", "a*"} {
+		t.Run(pattern, func(t *testing.T) {
+			d := testpeer.StartLibvirtd(t, testpeer.WithSASL("alice", "s3cret"), testpeer.WithSetting("sasl_allowed_username_list", `["`+pattern+`"]`))
+			theirs := allowedTranscript(ctx, t, d.Socket)
+
+			auth, err := sasl.NewAuthenticator(saslUsers(t, "s3cret"), sasl.WithAllowedUsers(pattern))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := server.New(testdriver.New().Programs())
+			sock := filepath.Join(t.TempDir(), "s.sock")
+			l, err := net.Listen("unix", sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			go srv.Serve(l, server.WithSASL(auth))
+			defer srv.Shutdown(context.Background())
+			ours := allowedTranscript(ctx, t, sock)
+			if strings.Join(ours, "\n") != strings.Join(theirs, "\n") {
+				t.Errorf("libvirtd:\n%s\nours:\n%s", strings.Join(theirs, "\n"), strings.Join(ours, "\n"))
+			}
+			refused := strings.Count(strings.Join(ours, "\n"), "error 45/7")
+			if pattern == "b*" && refused != 2 || pattern == "a*" && refused != 0 {
+				t.Errorf("%d refusals with %q", refused, pattern)
+			}
+		})
+	}
+}

@@ -18,8 +18,8 @@ import (
 
 // authFlags are serve's authentication flags.
 type authFlags struct {
-	auth, users, mechs *string
-	maxAnonymous       *int
+	auth, users, mechs, allowed *string
+	maxAnonymous                *int
 }
 
 // addAuthFlags declares serve's authentication flags on fs.
@@ -28,6 +28,7 @@ func addAuthFlags(fs *flag.FlagSet) *authFlags {
 		auth:         fs.String("auth", "none", "authentication clients must pass: none or sasl"),
 		users:        fs.String("sasl-users", "", "with --auth sasl, the verifier file (virtrpc passwd FILE USER writes it)"),
 		mechs:        fs.String("sasl-mechs", "SCRAM-SHA-256,PLAIN", "with --auth sasl, the mechanisms offered (PLAIN only on a unix socket or TLS)"),
+		allowed:      fs.String("sasl-allowed-users", "", "with --auth sasl, comma-separated glob patterns a user must match to log in; none lets every user in (libvirtd's sasl_allowed_username_list)"),
 		maxAnonymous: fs.Int("max-anonymous-clients", 20, "clients yet to authenticate; past it no client is accepted until one logs in or leaves; 0 for no limit (libvirtd's max_anonymous_clients)"),
 	}
 }
@@ -64,7 +65,11 @@ func (a *authFlags) listenerOptions() ([]server.ListenerOption, error) {
 	if len(users.Users().Names()) == 0 {
 		return nil, fmt.Errorf("serve: %s has no users (add one with virtrpc passwd %s USER)", *a.users, *a.users)
 	}
-	auth, err := sasl.NewAuthenticator(users, strings.Split(*a.mechs, ",")...)
+	opts := []sasl.Option{sasl.WithMechanisms(strings.Split(*a.mechs, ",")...)}
+	if *a.allowed != "" {
+		opts = append(opts, sasl.WithAllowedUsers(strings.Split(*a.allowed, ",")...))
+	}
+	auth, err := sasl.NewAuthenticator(users, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -98,6 +98,16 @@ func TestServeAuthFlags(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad")
 	os.WriteFile(bad, []byte("# users\nalice:SCRAM-SHA-256:x:y:z:w\n"), 0o600)
+	good := filepath.Join(dir, "good")
+	v, err := sasl.NewVerifier("alice", "pw", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := sasl.NewUsers()
+	u.Set(v)
+	if err := u.WriteFile(good); err != nil {
+		t.Fatal(err)
+	}
 	sock := "unix:" + filepath.Join(dir, "s.sock")
 	for _, tc := range []struct {
 		args []string
@@ -110,6 +120,8 @@ func TestServeAuthFlags(t *testing.T) {
 		{[]string{"--auth", "sasl", "--sasl-users", bad}, 1, bad + ":2: user \"alice\": iteration count"},
 		{[]string{"--auth", "sasl", "--sasl-users", filepath.Join(dir, "none")}, 1, "no such file"},
 		{[]string{"--max-anonymous-clients", "-1"}, 2, "must not be negative"},
+		{[]string{"--auth", "sasl", "--sasl-users", good, "--sasl-allowed-users", "a*,[b"}, 1, `pattern "[b"`},
+		{[]string{"--auth", "sasl", "--sasl-users", good, "--sasl-mechs", "GSSAPI"}, 1, `"GSSAPI": only`},
 	} {
 		_, stderr, code := runCmd(t, append([]string{"serve", "--listen", sock}, tc.args...)...)
 		if code != tc.code || !strings.Contains(stderr, tc.want) {

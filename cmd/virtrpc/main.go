@@ -53,6 +53,9 @@
 //	--sasl-users FILE    with sasl, the verifier file passwd writes
 //	--sasl-mechs LIST    with sasl, the mechanisms offered (SCRAM-SHA-256,PLAIN;
 //	                     PLAIN only on a unix socket or TLS)
+//	--sasl-allowed-users PATTERNS
+//	                     with sasl, glob patterns (a*,ops-?) a user must match
+//	                     to log in (libvirtd's sasl_allowed_username_list)
 //	--max-anonymous-clients N
 //	                     clients yet to authenticate (20); past it no client is
 //	                     accepted until one logs in or leaves; 0 for no limit

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -24,6 +25,9 @@ const (
 type Authenticator struct {
 	users UserSource
 	mechs []string
+	// allowed holds glob patterns a user's name must match; none lets
+	// every user in.
+	allowed []string
 	// dummy is what a PLAIN login of an unknown user is checked against,
 	// so that it costs what a known user's does.
 	dummy Verifier
@@ -31,25 +35,57 @@ type Authenticator struct {
 
 var _ server.SASLAuthenticator = (*Authenticator)(nil)
 
-// NewAuthenticator returns an Authenticator offering mechs (by default
-// both, SCRAM-SHA-256 first) to the users: a fixed set (*Users) or a
-// file that a running server follows (*File). PLAIN, which sends the
-// password, is offered only on a unix socket or TLS; SCRAM, which proves
-// the password without sending it, on any transport. (libvirtd offers
-// neither on plain TCP, where cyrus demands an encrypting mechanism, and
-// libvirt's client will not use them there.)
-func NewAuthenticator(users UserSource, mechs ...string) (*Authenticator, error) {
+// An Option configures an Authenticator.
+type Option func(*options)
+
+type options struct {
+	mechs   []string
+	allowed []string
+}
+
+// WithMechanisms sets the mechanisms offered, in the order given (the
+// default is both, SCRAM-SHA-256 first): SCRAMSHA256, PLAIN, in any case.
+func WithMechanisms(mechs ...string) Option {
+	return func(o *options) { o.mechs = mechs }
+}
+
+// WithAllowedUsers lets in only the users whose names match one of the
+// patterns (path.Match globs: "a*", "ops-?"), as libvirtd's
+// sasl_allowed_username_list does: a user that proves its password but
+// matches none is refused with the same "authentication failed" as a
+// wrong password, and the log says why. Without it every user of the file
+// is let in.
+func WithAllowedUsers(patterns ...string) Option {
+	return func(o *options) { o.allowed = append(o.allowed, patterns...) }
+}
+
+// NewAuthenticator returns an Authenticator for the users: a fixed set
+// (*Users) or a file that a running server follows (*File). PLAIN, which
+// sends the password, is offered only on a unix socket or TLS; SCRAM,
+// which proves the password without sending it, on any transport.
+// (libvirtd offers neither on plain TCP, where cyrus demands an
+// encrypting mechanism, and libvirt's client will not use them there.)
+func NewAuthenticator(users UserSource, opts ...Option) (*Authenticator, error) {
 	if u, ok := users.(*Users); users == nil || ok && u == nil {
 		return nil, errors.New("sasl: no users")
 	}
 	if f, ok := users.(*File); ok && f == nil {
 		return nil, errors.New("sasl: no users")
 	}
-	if len(mechs) == 0 {
-		mechs = []string{SCRAMSHA256, PLAIN}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
-	a := &Authenticator{users: users, dummy: Verifier{Iterations: DefaultIterations, Salt: make([]byte, saltSize), StoredKey: make([]byte, keySize)}}
-	for _, m := range mechs {
+	if len(o.mechs) == 0 {
+		o.mechs = []string{SCRAMSHA256, PLAIN}
+	}
+	for _, p := range o.allowed {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("sasl: allowed user pattern %q: %v", p, err)
+		}
+	}
+	a := &Authenticator{users: users, allowed: o.allowed, dummy: Verifier{Iterations: DefaultIterations, Salt: make([]byte, saltSize), StoredKey: make([]byte, keySize)}}
+	for _, m := range o.mechs {
 		m = strings.ToUpper(m)
 		if m != SCRAMSHA256 && m != PLAIN {
 			return nil, fmt.Errorf("sasl: mechanism %q: only %s and %s are supported", m, SCRAMSHA256, PLAIN)
@@ -71,13 +107,44 @@ func (a *Authenticator) Mechanisms(secure bool) []string {
 
 // Start begins a conversation in mech.
 func (a *Authenticator) Start(mech string) (server.SASLConversation, error) {
+	var conv server.SASLConversation
 	switch mech {
 	case SCRAMSHA256:
-		return a.scram()
+		c, err := a.scram()
+		if err != nil {
+			return nil, err
+		}
+		conv = c
 	case PLAIN:
-		return &plainConv{a: a}, nil
+		conv = &plainConv{a: a}
+	default:
+		return nil, fmt.Errorf("mechanism %q not supported", mech)
 	}
-	return nil, fmt.Errorf("mechanism %q not supported", mech)
+	if len(a.allowed) == 0 {
+		return conv, nil
+	}
+	return &allowedConv{conv, a.allowed}, nil
+}
+
+// allowedConv refuses, once its conversation is done, a user that matches
+// none of the allowed patterns.
+type allowedConv struct {
+	server.SASLConversation
+	allowed []string
+}
+
+func (c *allowedConv) Step(in []byte) ([]byte, bool, error) {
+	out, done, err := c.SASLConversation.Step(in)
+	if err != nil || !done {
+		return out, done, err
+	}
+	user := c.User()
+	for _, p := range c.allowed {
+		if ok, _ := path.Match(p, user); ok {
+			return out, true, nil
+		}
+	}
+	return nil, false, fmt.Errorf("user %q is not among the allowed users", quote(user))
 }
 
 // scramConv is a SCRAM-SHA-256 conversation, on xdg-go/scram's server.

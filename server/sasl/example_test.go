@@ -41,7 +41,7 @@ func ExampleNewAuthenticator() {
 	if err != nil {
 		panic(err)
 	}
-	auth, err := sasl.NewAuthenticator(users, sasl.SCRAMSHA256, sasl.PLAIN)
+	auth, err := sasl.NewAuthenticator(users, sasl.WithMechanisms(sasl.SCRAMSHA256, sasl.PLAIN))
 	if err != nil {
 		panic(err)
 	}

@@ -159,11 +159,25 @@ func TestAuthenticator(t *testing.T) {
 	if _, _, err := conv.Step([]byte("x,,n=alice,r=secretnonce")); err == nil || strings.Contains(err.Error(), "secret") {
 		t.Errorf("malformed SCRAM: %v", err)
 	}
-	if _, err := sasl.NewAuthenticator(users, "DIGEST-MD5"); err == nil {
+	if _, err := sasl.NewAuthenticator(users, sasl.WithMechanisms("DIGEST-MD5")); err == nil {
 		t.Error("DIGEST-MD5 was accepted")
 	}
-	if a, _ := sasl.NewAuthenticator(users, "plain"); strings.Join(a.Mechanisms(true), ",") != "PLAIN" {
+	if a, _ := sasl.NewAuthenticator(users, sasl.WithMechanisms("plain")); strings.Join(a.Mechanisms(true), ",") != "PLAIN" {
 		t.Error("a lower-case mechanism was not taken")
+	}
+	if _, err := sasl.NewAuthenticator(users, sasl.WithAllowedUsers("[")); err == nil {
+		t.Error("a malformed pattern was accepted")
+	}
+	for pattern, ok := range map[string]bool{"al*": true, "a?ice": true, "bob": false, "alice?": false} {
+		a, err := sasl.NewAuthenticator(users, sasl.WithAllowedUsers("nobody", pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv, _ := a.Start(sasl.PLAIN)
+		_, done, err := conv.Step([]byte("\x00alice\x00pässwörd"))
+		if done != ok || (err == nil) != ok || !ok && !strings.Contains(err.Error(), "not among the allowed users") {
+			t.Errorf("pattern %q: %v %v", pattern, done, err)
+		}
 	}
 }
 

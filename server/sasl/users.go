@@ -5,7 +5,7 @@
 // being one-way, no way to log in without first guessing the password.
 //
 //	users, err := sasl.OpenFile("/etc/virtrpc/users")
-//	auth, err := sasl.NewAuthenticator(users, "SCRAM-SHA-256", "PLAIN")
+//	auth, err := sasl.NewAuthenticator(users, sasl.WithAllowedUsers("ops-*"))
 //	srv.Serve(l, server.WithSASL(auth))
 //
 // OpenFile follows the file while the server runs (a user added is let in
