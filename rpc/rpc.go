@@ -166,6 +166,7 @@ const (
 	errInternal  = 1  // VIR_ERR_INTERNAL_ERROR
 	errNoSupport = 3  // VIR_ERR_NO_SUPPORT
 	errRPC       = 39 // VIR_ERR_RPC
+	errAuth      = 45 // VIR_ERR_AUTH_FAILED
 	fromRPC      = 7  // VIR_FROM_RPC
 	levelError   = 2  // VIR_ERR_ERROR
 )
@@ -266,6 +267,23 @@ func (e *argsError) Unwrap() []error { return []error{e.le, e.cause} }
 // with libvirt's wording: "internal error: " and detail.
 func InternalError(detail string) *Error {
 	return reported(errInternal, fromRPC, "internal error: %s", detail)
+}
+
+// AuthRequired returns libvirtd's answer to a call made on a connection
+// whose listener requires authentication (SASL) before the client has
+// authenticated: VIR_ERR_RPC, "authentication required". libvirtd keeps
+// that code, not VIR_ERR_AUTH_FAILED, and leaves the connection open.
+func AuthRequired() *Error {
+	return reported(errRPC, fromRPC, "%s", "authentication required")
+}
+
+// AuthFailed returns libvirtd's one answer to every failed SASL step (an
+// unknown user, a wrong password, an unknown mechanism, a step out of
+// order): VIR_ERR_AUTH_FAILED, "authentication failed: authentication
+// failed". It says nothing of which, so that a client cannot probe for
+// user names; the daemon's log says.
+func AuthFailed() *Error {
+	return reported(errAuth, fromRPC, "authentication failed: %s", "authentication failed")
 }
 
 // UnsupportedError is the error of a call whose procedure the daemon does

@@ -25,6 +25,9 @@ type door struct {
 	// allowUIDs, when not nil, are the only peer uids served on a unix
 	// socket (AllowUIDs).
 	allowUIDs map[int]bool
+	// sasl, when set, is the SASL authentication every client must pass
+	// before any other call (WithSASL).
+	sasl SASLAuthenticator
 }
 
 // ReadOnly makes every connection of the listener read-only, as libvirtd's
@@ -128,6 +131,9 @@ func transportOf(rw any) string {
 func (c *Conn) Identity() Identity {
 	id := c.ident
 	id.ReadOnly = c.readOnly.Load()
+	c.sasl.mu.Lock()
+	id.SASLUser = c.sasl.user
+	c.sasl.mu.Unlock()
 	return id
 }
 

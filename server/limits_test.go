@@ -282,11 +282,11 @@ func TestIdleTimeoutSparesStreams(t *testing.T) {
 
 // TestMaxAnonymousClientsLibvirtd: with auth "none" libvirtd counts no
 // client as anonymous (its authentication is done when it connects), so
-// max_anonymous_clients 1 refuses none of three clients. Our server has no
-// authentication yet and so no such limit: it serves the same three.
+// max_anonymous_clients 1 refuses none of three clients. Our server, with
+// the same bound, serves the same three on a listener without SASL.
 func TestMaxAnonymousClientsLibvirtd(t *testing.T) {
 	d := testpeer.StartLibvirtd(t, testpeer.WithSetting("max_clients", "5"), testpeer.WithSetting("max_anonymous_clients", "1"))
-	for _, sock := range []string{d.Socket, start(t, &daemon{})} {
+	for _, sock := range []string{d.Socket, start(t, &daemon{}, server.WithMaxAnonymousClients(1))} {
 		for i := range 3 {
 			nc, err := net.Dial("unix", sock)
 			if err != nil {

@@ -2,7 +2,9 @@
 // connections on any net.Listener (or serves one stream), frames messages
 // with the same code as the client, and hands each call to the generated
 // dispatcher of its program (remote.Dispatch and the like). It answers
-// AUTH_LIST with "none", answers and sends keepalive pings, lets handlers
+// AUTH_LIST with "none", or with "sasl" on a listener that requires SASL
+// (WithSASL, and package server/sasl for SCRAM-SHA-256 and PLAIN against
+// a verifier file), answers and sends keepalive pings, lets handlers
 // push events to the clients that registered for them, carries streams
 // both ways, and serves many clients at once. A procedure no handler
 // implements gets libvirt's "not supported" error. On a unix socket, calls
@@ -12,7 +14,8 @@
 // libvirt's FD_PASSING feature.
 //
 // Limits are libvirtd's, with its defaults: clients served at once
-// (WithMaxClients, 5000), calls running per client (WithMaxRequests) and
+// (WithMaxClients, 5000), clients yet to authenticate
+// (WithMaxAnonymousClients, 20), calls running per client (WithMaxRequests) and
 // keepalive (WithKeepalive, 5 s × 5: a client that asked for it and fell
 // silent is dropped after 30 s). Limits libvirtd does not have are off
 // unless set: an idle timeout (WithIdleTimeout) and streams per client
@@ -79,6 +82,9 @@ type Server struct {
 	slots slots
 	// nextID numbers the clients (Identity.ID).
 	nextID atomic.Uint64
+	// anonymous holds a token for each client of the listeners that has
+	// not authenticated yet (WithMaxAnonymousClients); nil for no bound.
+	anonymous chan struct{}
 }
 
 // Option configures a Server.
@@ -93,6 +99,8 @@ type config struct {
 	idleTimeout time.Duration
 	maxClients  int
 	maxStreams  int
+	// maxAnonymous bounds the clients not yet authenticated; 0 for none.
+	maxAnonymous int
 }
 
 // WithLogger sends the server's log to l.
@@ -179,12 +187,15 @@ func WithMaxStreams(n int) Option {
 
 // New returns a server of the given programs.
 func New(programs []Program, opts ...Option) *Server {
-	cfg := config{logger: slog.New(slog.DiscardHandler), maxRequests: 64, kaInterval: 5 * time.Second, kaCount: 5, maxClients: 5000}
+	cfg := config{logger: slog.New(slog.DiscardHandler), maxRequests: 64, kaInterval: 5 * time.Second, kaCount: 5, maxClients: 5000, maxAnonymous: 20}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	s := &Server{programs: map[uint32]*Program{}, log: cfg.logger, cfg: cfg, conns: map[*Conn]struct{}{}, lns: map[net.Listener]struct{}{}, quit: make(chan struct{})}
 	s.slots.init(cfg.maxClients)
+	if cfg.maxAnonymous > 0 {
+		s.anonymous = make(chan struct{}, cfg.maxAnonymous)
+	}
 	for _, p := range programs {
 		s.programs[p.Number] = &p
 	}
@@ -218,9 +229,23 @@ func (s *Server) Serve(l net.Listener, opts ...ListenerOption) error {
 		if !s.slots.take(s.quit) {
 			return ErrServerClosed
 		}
+		// And a place among the clients yet to authenticate: libvirtd
+		// suspends every service while too many have not, those
+		// without authentication too.
+		if s.anonymous != nil {
+			select {
+			case s.anonymous <- struct{}{}:
+			case <-s.quit:
+				s.slots.give()
+				return ErrServerClosed
+			}
+		}
 		nc, err := l.Accept()
 		if err != nil {
 			s.slots.give()
+			if s.anonymous != nil {
+				<-s.anonymous
+			}
 			s.mu.Lock()
 			closed := s.closed
 			s.mu.Unlock()
@@ -252,7 +277,13 @@ func (s *Server) Serve(l net.Listener, opts ...ListenerOption) error {
 			s.log.Warn("server: too many clients, dropping the connection", "max_clients", s.Limits().MaxClients)
 			nc.Close()
 			s.slots.give()
+			if s.anonymous != nil {
+				<-s.anonymous
+			}
 			continue
+		}
+		if s.anonymous != nil && d.sasl == nil {
+			<-s.anonymous // authenticated as it connects
 		}
 		s.serveConn(nc, d, true)
 	}
@@ -319,6 +350,11 @@ func (s *Server) serveConn(rw io.ReadWriteCloser, d *door, slot bool) *Conn {
 		refused: why,
 	}
 	c.readOnly.Store(d.readOnly)
+	if d.sasl != nil {
+		c.authPending.Store(true)
+		// Accepted by Serve, it holds a place among the unauthenticated.
+		c.anonymous.Store(slot && s.anonymous != nil)
+	}
 	base, cancel := context.WithCancel(context.Background())
 	c.ctx, c.cancel = context.WithValue(base, connKey{}, c), cancel
 	s.mu.Lock()
@@ -327,6 +363,7 @@ func (s *Server) serveConn(rw io.ReadWriteCloser, d *door, slot bool) *Conn {
 		c.Close() // closes rw, Done and the handlers' context
 		c.end()
 		c.freeSlot()
+		c.freeAnonymous()
 		return c
 	}
 	s.conns[c] = struct{}{}
@@ -400,10 +437,18 @@ type Conn struct {
 	// access: its listener is read-only, or it opened with VIR_CONNECT_RO.
 	readOnly atomic.Bool
 	door     *door    // its listener's settings
-	ident    Identity // what is known of the client; ReadOnly is readOnly's
+	ident    Identity // what is known of the client; ReadOnly is readOnly's, SASLUser sasl.user
 	// refused says why the listener does not admit the client ("" when
 	// it does): its first call is answered with that and it is closed.
 	refused string
+
+	// authPending says the listener requires SASL and the client has not
+	// authenticated yet: every call but the authentication ones is
+	// refused. anonymous says it holds a place among the server's
+	// unauthenticated clients (WithMaxAnonymousClients).
+	authPending atomic.Bool
+	anonymous   atomic.Bool
+	sasl        saslState
 
 	// Silence (keepalive and the idle timeout): the reader stores when
 	// each message came, as time since start (monotonic). One timer,
@@ -538,6 +583,7 @@ func (c *Conn) serve() {
 		delete(c.srv.conns, c)
 		c.srv.mu.Unlock()
 		c.freeSlot()
+		c.freeAnonymous()
 	}()
 	r := frame.NewReader(c.rw, 0)
 	if c.refused != "" {
@@ -693,7 +739,7 @@ func (c *Conn) refuseBeforeOpen(prog *Program, h *virnet.MessageHeader, payload 
 	if h.Prog == remote.Program {
 		switch remote.Procedure(h.Proc) {
 		case remote.ProcAuthList, remote.ProcAuthSASLInit, remote.ProcAuthSASLStart, remote.ProcAuthSASLStep,
-			remote.ProcConnectOpen, remote.ProcConnectClose:
+			remote.ProcAuthPolkit, remote.ProcConnectOpen, remote.ProcConnectClose:
 			return nil
 		case remote.ProcConnectSupportsFeature:
 			var a remote.ConnectSupportsFeatureArgs
@@ -760,6 +806,10 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 		c.replyError(&reply, rpc.UnknownProcedure(h.Proc))
 		return
 	}
+	if c.authPending.Load() && !authProc(&h) {
+		c.replyError(&reply, rpc.AuthRequired())
+		return
+	}
 	if err := c.refuseBeforeOpen(prog, &h, m.Payload); err != nil {
 		c.replyError(&reply, err)
 		return
@@ -784,7 +834,13 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 			// libvirtd closes the connection once it has answered.
 			defer c.Close()
 		case remote.ProcAuthList:
-			c.write(&reply, &remote.AuthListRet{Types: []remote.AuthType{remote.AuthNone}}, nil)
+			c.write(&reply, c.authList(), nil)
+			return
+		case remote.ProcAuthSASLInit, remote.ProcAuthSASLStart, remote.ProcAuthSASLStep:
+			c.saslCall(&reply, m.Payload)
+			return
+		case remote.ProcAuthPolkit:
+			c.replyError(&reply, errNoPolkit())
 			return
 		case remote.ProcConnectSupportsFeature:
 			var a remote.ConnectSupportsFeatureArgs

@@ -59,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch cmd {
 	case "serve":
 		err = serve(ctx, rest, stderr)
+	case "passwd":
+		err = passwd(rest, os.Stdin, stderr)
 	case "events":
 		err = events(ctx, *uri, rest, stdout, stderr)
 	default:
@@ -385,18 +387,28 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	kaInterval := fs.Duration("keepalive-interval", 5*time.Second, "ping a client that asked for keepalive after this much silence (libvirtd's keepalive_interval)")
 	kaCount := fs.Int("keepalive-count", 5, "unanswered pings before such a client is dropped (libvirtd's keepalive_count)")
 	adminAt := fs.String("admin", "", "also serve libvirt's admin program (virt-admin) on unix:PATH")
+	authf := addAuthFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	if *maxClients <= 0 || *maxQueued <= 0 || *maxRequests <= 0 || *maxStreams < 0 || *idle < 0 || *kaInterval <= 0 || *kaCount <= 0 {
 		return fmt.Errorf("%w: serve: limits must be positive (--max-streams and --idle-timeout may be 0)", errUsage)
 	}
+	authOpts, err := authf.serverOptions()
+	if err != nil {
+		return err
+	}
+	lnOpts, err := authf.listenerOptions()
+	if err != nil {
+		return err
+	}
 	level := new(slog.LevelVar) // the admin program's log outputs set it
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv := server.New(testdriver.New().Programs(), server.WithLogger(log),
+	opts := append([]server.Option{server.WithLogger(log),
 		server.WithMaxClients(*maxClients), server.WithMaxRequests(*maxRequests),
 		server.WithMaxStreams(*maxStreams), server.WithIdleTimeout(*idle),
-		server.WithKeepalive(*kaInterval, *kaCount))
+		server.WithKeepalive(*kaInterval, *kaCount)}, authOpts...)
+	srv := server.New(testdriver.New().Programs(), opts...)
 	// Room for every listener's end and the admin listener's failure.
 	done := make(chan error, len(lf.specs)+1)
 	ctx, stopServing := context.WithCancel(ctx) // the admin program may end serve
@@ -413,6 +425,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	ls, err := lf.open(ctx, *maxQueued, log)
 	if err != nil {
 		return err
+	}
+	for i := range ls {
+		ls[i].opts = append(ls[i].opts, lnOpts...) // --auth applies to every listener
 	}
 	log.Info("serving the test driver", "listen", describe(ls))
 	return serveAll(ctx, srv, ls, done)

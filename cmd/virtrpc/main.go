@@ -24,7 +24,7 @@
 //	                     link is lost (the daemon restarts) it says so on
 //	                     stderr, dials again and carries on
 //	screenshot DOMAIN FILE  save a screenshot, with a progress bar
-//	serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT [listener options] [limits] [--admin unix:PATH]
+//	serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT [listener options] [limits] [authentication] [--admin unix:PATH]
 //	                     serve the in-memory test driver to other programs
 //	                     (virsh -c 'test+unix:///default?socket=PATH' ...);
 //	                     --admin also serves libvirt's admin program there,
@@ -49,6 +49,13 @@
 //	                     for root and libvirtd:///session for others. Like
 //	                     virt-admin it prints "error: ..." on stderr and
 //	                     exits 1 on any error
+//	passwd FILE USER     add USER to a SASL verifier file, or replace its
+//	                     password: typed twice without echo at a terminal,
+//	                     else the first line of standard input. The file
+//	                     (mode 0600) keeps salted SCRAM-SHA-256 verifiers,
+//	                     never passwords; see package server/sasl. A
+//	                     server using the file sees the change at the
+//	                     next login
 //
 // serve's listeners, with libvirtd's options:
 //
@@ -86,6 +93,26 @@
 //	                     ping a client that asked for keepalive after D of
 //	                     silence, drop it after N unanswered pings (5s, 5)
 //
+// serve's authentication:
+//
+//	--auth none|sasl     what clients must pass before any other call (none)
+//	--sasl-users FILE    with sasl, the verifier file passwd writes
+//	--sasl-mechs LIST    with sasl, the mechanisms offered (SCRAM-SHA-256,PLAIN;
+//	                     PLAIN only on a unix socket or TLS)
+//	--sasl-allowed-users PATTERNS
+//	                     with sasl, glob patterns (a*,ops-?) a user must match
+//	                     to log in (libvirtd's sasl_allowed_username_list)
+//	--max-anonymous-clients N
+//	                     clients yet to authenticate (20); past it no client is
+//	                     accepted until one logs in or leaves; 0 for no limit
+//
+// With --auth sasl, virsh finds its credentials in an auth file:
+//
+//	LIBVIRT_AUTH_FILE=auth.conf virsh -c 'test+unix:///default?socket=PATH' list
+//
+// where auth.conf holds "[credentials-x]" with authname= and password=, and
+// "[auth-libvirt-default]" with credentials=x.
+//
 // DOMAIN is a name, an ID or a UUID. virtrpc exits 0 on success, 1 on an
 // error and 2 on bad usage.
 package main
@@ -111,7 +138,7 @@ commands: version, hostname, list [--all], dominfo DOMAIN, dumpxml DOMAIN,
           define FILE, start DOMAIN, destroy DOMAIN, undefine DOMAIN, events,
           screenshot DOMAIN FILE,
           serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT [--admin unix:PATH],
-          admin [-c ADMIN-URI] COMMAND (virt-admin's)
+          admin [-c ADMIN-URI] COMMAND (virt-admin's), passwd FILE USER
 Run "go doc github.com/virtrpc/virtrpc/cmd/virtrpc" for details.
 `)
 }

@@ -118,12 +118,20 @@ func serveDaemon(t *testing.T, flags ...string) string {
 // virsh runs libvirt's own client and returns its output and error.
 func virsh(t *testing.T, uri string, args ...string) (string, string, error) {
 	t.Helper()
+	return virshEnv(t, nil, uri, args...)
+}
+
+// virshEnv is virsh with more environment (LIBVIRT_AUTH_FILE...).
+func virshEnv(t *testing.T, env []string, uri string, args ...string) (string, string, error) {
+	t.Helper()
 	bin := testpeer.Programs(t, "virsh")["virsh"]
 	home := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append([]string{"-c", uri}, args...)...)
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "XDG_CACHE_HOME="+home, "LIBVIRT_DEFAULT_URI=")
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stdin = nil // virsh would prompt for what the auth file lacks
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
