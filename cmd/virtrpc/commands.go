@@ -375,6 +375,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	idle := fs.Duration("idle-timeout", 0, "drop a client silent for this long; 0 for never, as libvirtd")
 	kaInterval := fs.Duration("keepalive-interval", 5*time.Second, "ping a client that asked for keepalive after this much silence (libvirtd's keepalive_interval)")
 	kaCount := fs.Int("keepalive-count", 5, "unanswered pings before such a client is dropped (libvirtd's keepalive_count)")
+	var listenRO listenROFlag
+	fs.Var(&listenRO, "listen-ro", "also listen on `unix:PATH`, where every client is read-only, as on libvirtd's libvirt-sock-ro (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -398,6 +400,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		server.WithMaxStreams(*maxStreams), server.WithIdleTimeout(*idle),
 		server.WithKeepalive(*kaInterval, *kaCount))
 	log.Info("serving the test driver", "listen", *listen)
+	removeRO, err := serveReadOnly(srv, listenRO, *maxQueued, log)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	defer removeRO()
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	select {

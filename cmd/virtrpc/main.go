@@ -24,9 +24,13 @@
 //	                     link is lost (the daemon restarts) it says so on
 //	                     stderr, dials again and carries on
 //	screenshot DOMAIN FILE  save a screenshot, with a progress bar
-//	serve --listen unix:PATH|tcp:HOST:PORT [limits]
+//	serve --listen unix:PATH|tcp:HOST:PORT [--listen-ro unix:PATH]... [limits]
 //	                     serve the in-memory test driver to other programs
-//	                     (virsh -c 'test+unix:///default?socket=PATH' ...)
+//	                     (virsh -c 'test+unix:///default?socket=PATH' ...);
+//	                     every client of a --listen-ro socket is read-only,
+//	                     as on libvirtd's libvirt-sock-ro, whatever flags it
+//	                     opens with: it may list and read, and is refused
+//	                     what libvirtd refuses a read-only client
 //
 // serve's limits, with libvirtd's defaults:
 //

@@ -359,3 +359,34 @@ func TestEventsAcrossRestart(t *testing.T) {
 	}
 	t.Logf("stderr of virtrpc events:\n%s", stderr.String())
 }
+
+// TestVirshListenReadOnly serves with --listen-ro and has virsh (without
+// -r, so it opens read-write) use that socket: it lists the domains but
+// cannot define one, and says why in libvirt's words; on the read-write
+// socket of the same daemon the definition works.
+func TestVirshListenReadOnly(t *testing.T) {
+	testpeer.Programs(t, "virsh")
+	dir := t.TempDir()
+	ro := filepath.Join(dir, "ro.sock")
+	rw := serveDaemon(t, "--listen-ro", "unix:"+ro)
+	roURI, rwURI := "test+unix:///default?socket="+ro, "test+unix:///default?socket="+rw
+	out, stderr, err := virsh(t, roURI, "list", "--all")
+	if err != nil || !strings.Contains(out, "test") {
+		t.Fatalf("virsh list on the read-only socket: %v\n%s%s", err, out, stderr)
+	}
+	xml := filepath.Join(dir, "ro.xml")
+	if err := os.WriteFile(xml, []byte("<domain type='test'><name>rodom</name><memory>1024</memory><os><type>hvm</type></os></domain>"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err = virsh(t, roURI, "define", xml)
+	if err == nil || !strings.Contains(stderr, "operation forbidden: read only access prevents virDomainDefineXML") {
+		t.Errorf("virsh define on the read-only socket: %v\n%s%s", err, out, stderr)
+	}
+	t.Logf("virsh define on --listen-ro: %s", strings.TrimSpace(stderr))
+	if out, stderr, err := virsh(t, rwURI, "define", xml); err != nil {
+		t.Errorf("virsh define on the read-write socket: %v\n%s%s", err, out, stderr)
+	}
+	if out, _, _ := virsh(t, roURI, "list", "--all"); !strings.Contains(out, "rodom") {
+		t.Errorf("the read-only socket does not list what the read-write one defined:\n%s", out)
+	}
+}
