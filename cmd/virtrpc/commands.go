@@ -51,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch cmd {
 	case "serve":
 		err = serve(ctx, rest, stderr)
+	case "proxy":
+		err = runProxy(ctx, rest, stderr)
 	case "events":
 		err = events(ctx, *uri, rest, stdout, stderr)
 	default:

@@ -31,6 +31,12 @@
 //	                     as on libvirtd's libvirt-sock-ro, whatever flags it
 //	                     opens with: it may list and read, and is refused
 //	                     what libvirtd refuses a read-only client
+//	proxy --listen unix:PATH [--listen-ro unix:PATH]... --to URI
+//	                     forward libvirt clients to the daemon URI names, each
+//	                     on its own connection; the sockets are owner-only,
+//	                     and a client of a --listen-ro socket opens the daemon
+//	                     with VIR_CONNECT_RO, so the daemon itself refuses it
+//	                     what it refuses a read-only client (package proxy)
 //
 // serve's limits, with libvirtd's defaults:
 //
@@ -67,7 +73,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: virtrpc [-c URI] COMMAND [ARGS]
 commands: version, hostname, list [--all], dominfo DOMAIN, dumpxml DOMAIN,
           define FILE, start DOMAIN, destroy DOMAIN, undefine DOMAIN, events,
-          screenshot DOMAIN FILE, serve --listen unix:PATH|tcp:HOST:PORT
+          screenshot DOMAIN FILE, serve --listen unix:PATH|tcp:HOST:PORT,
+          proxy --listen unix:PATH [--listen-ro unix:PATH] --to URI
 Run "go doc github.com/virtrpc/virtrpc/cmd/virtrpc" for details.
 `)
 }

@@ -1,0 +1,198 @@
+package proxy_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/virtrpc/virtrpc/client"
+	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/internal/testpeer"
+	"github.com/virtrpc/virtrpc/proxy"
+	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/server"
+	"github.com/virtrpc/virtrpc/testdriver"
+)
+
+const domainXML = "<domain type='test'><name>proxied</name><memory>1024</memory><os><type>hvm</type></os></domain>"
+
+// opens records the flags of every CONNECT_OPEN the proxy forwards.
+type opens struct {
+	mu    sync.Mutex
+	flags []uint32
+}
+
+func (o *opens) hook(_ uint64, dir proxy.Direction, h *virnet.MessageHeader, payload []byte, _ int) {
+	if dir != proxy.ToDaemon || h.Prog != remote.Program || h.Proc != int32(remote.ProcConnectOpen) {
+		return
+	}
+	var a remote.ConnectOpenArgs
+	if _, err := a.ConsumeXDR(payload); err == nil {
+		o.mu.Lock()
+		o.flags = append(o.flags, a.Flags)
+		o.mu.Unlock()
+	}
+}
+
+// startProxy runs a proxy to daemonSocket with a read-write and a
+// read-only listener and returns their sockets.
+func startProxy(t *testing.T, daemonSocket string, o *opens) (rw, ro string) {
+	t.Helper()
+	dial, err := proxy.DialURI("test+unix:///default?socket=" + daemonSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proxy.New(dial, proxy.WithHook(o.hook))
+	dir := t.TempDir()
+	rw, ro = filepath.Join(dir, "rw.sock"), filepath.Join(dir, "ro.sock")
+	for _, s := range []struct {
+		path string
+		opts []proxy.ListenerOption
+	}{{rw, nil}, {ro, []proxy.ListenerOption{proxy.ReadOnly()}}} {
+		l, err := proxy.Listen(s.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go p.Serve(l, s.opts...)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := p.Shutdown(ctx); err != nil {
+			t.Errorf("proxy shutdown: %v", err)
+		}
+	})
+	return rw, ro
+}
+
+// checkGuard drives the proxy in front of a daemon: the sockets are
+// owner-only; through the read-only socket a client that opens without
+// VIR_CONNECT_RO lists but is refused a definition, with the daemon's
+// own error; a client that opens read-only on the read-write socket stays
+// read-only; through the read-write socket it defines. It returns the
+// refusal the read-only socket got.
+func checkGuard(t *testing.T, daemonSocket string) *rpc.Error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var o opens
+	rw, ro := startProxy(t, daemonSocket, &o)
+	for _, s := range []string{rw, ro} {
+		fi, err := os.Stat(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want owner-only 0600", s, fi.Mode().Perm())
+		}
+	}
+	dial := func(sock string, opts ...client.Option) *client.Conn {
+		c, err := client.DialUnix(ctx, sock, "test:///default", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	define := func(c *client.Conn) error {
+		defer c.Close()
+		if ids, err := c.Remote().ConnectListDomains(ctx, 16); err != nil || len(ids) == 0 {
+			t.Errorf("listing through the proxy: %v, %v", ids, err)
+		}
+		_, err := c.Remote().DomainDefineXML(ctx, domainXML)
+		return err
+	}
+	var refusal *rpc.Error
+	if err := define(dial(ro)); !errors.As(err, &refusal) || refusal.Code != 29 {
+		t.Errorf("define through the read-only socket: %v, want operation denied", err)
+	}
+	if err := define(dial(rw, client.WithReadOnly())); !errors.Is(err, &rpc.Error{Code: 29}) {
+		t.Errorf("define through the read-write socket, opened read-only: %v, want operation denied", err)
+	}
+	c := dial(rw)
+	if err := define(c); err != nil {
+		t.Errorf("define through the read-write socket: %v", err)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.flags) != 3 || o.flags[0]&1 == 0 || o.flags[1]&1 == 0 || o.flags[2]&1 != 0 {
+		t.Errorf("the opens forwarded had flags %v, want [1 1 0] (read-only socket, read-only open, read-write open)", o.flags)
+	}
+	return refusal
+}
+
+// TestProxyGuardOurServer puts the proxy in front of our own server (no
+// peer needed).
+func TestProxyGuardOurServer(t *testing.T) {
+	srv := server.New(testdriver.New().Programs())
+	sock := filepath.Join(t.TempDir(), "daemon.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	got := checkGuard(t, sock)
+	if got != nil && got.Message != "operation forbidden: read only access prevents virDomainDefineXML" {
+		t.Errorf("refusal: %#v", *got)
+	}
+}
+
+// TestProxyGuardLibvirtd puts the proxy in front of a real libvirtd: the
+// read-only socket's refusal is libvirtd's own, the same as a direct
+// read-only connection gets.
+func TestProxyGuardLibvirtd(t *testing.T) {
+	d := testpeer.StartLibvirtd(t)
+	got := checkGuard(t, d.Socket)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.DialUnix(ctx, d.Socket, "test:///default", client.WithReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Remote().DomainDefineXML(ctx, domainXML)
+	var want *rpc.Error
+	if !errors.As(err, &want) || got == nil || *got != *want {
+		t.Errorf("through the proxy's read-only socket: %#v\ndirect read-only connection: %v", got, err)
+	}
+}
+
+// TestProxyUndecodableOpen: an open the proxy cannot make read-only is
+// answered by the proxy and never reaches the daemon.
+func TestProxyUndecodableOpen(t *testing.T) {
+	srv := server.New(testdriver.New().Programs())
+	sock := filepath.Join(t.TempDir(), "daemon.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	var o opens
+	_, ro := startProxy(t, sock, &o)
+	nc, err := net.Dial("unix", ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.New(nc, client.WithoutKeepalive())
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = c.Call(ctx, rpc.Procedure{Program: remote.Program, Version: remote.ProtocolVersion, Number: int32(remote.ProcConnectOpen)}, shortArgs{0, 0, 0, 1}, nil)
+	if err == nil || err.Error() != "libvirt: Unable to decode message payload" {
+		t.Errorf("a short open: %v", err)
+	}
+	if len(o.flags) != 0 {
+		t.Errorf("the hook saw %d opens", len(o.flags))
+	}
+}
+
+type shortArgs []byte
+
+func (s shortArgs) XDRSize() int                       { return len(s) }
+func (s shortArgs) AppendXDR(b []byte) ([]byte, error) { return append(b, s...), nil }
