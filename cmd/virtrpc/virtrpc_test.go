@@ -390,3 +390,78 @@ func TestVirshListenReadOnly(t *testing.T) {
 		t.Errorf("the read-only socket does not list what the read-write one defined:\n%s", out)
 	}
 }
+
+// startProxyCmd runs `virtrpc proxy` as its own process with the given
+// flags and waits until each socket in waitFor accepts.
+func startProxyCmd(t *testing.T, waitFor []string, flags ...string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, append([]string{"proxy"}, flags...)...)
+	cmd.Env = append(os.Environ(), "VIRTRPC_TEST_AS_MAIN=1")
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("virtrpc proxy exited with %v\n%s", err, logs.String())
+			}
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Errorf("virtrpc proxy ignored SIGTERM")
+		}
+	})
+	for _, sock := range waitFor {
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if c, err := net.Dial("unix", sock); err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("virtrpc proxy did not listen on %s\n%s", sock, logs.String())
+			}
+		}
+	}
+}
+
+// TestVirshThroughProxy puts `virtrpc proxy` in front of a real libvirtd:
+// virsh (without -r) through the proxy's read-only socket lists the
+// domains but cannot define one, and the error is libvirtd's own; through
+// the read-write socket it defines.
+func TestVirshThroughProxy(t *testing.T) {
+	testpeer.Programs(t, "virsh")
+	d := testpeer.StartLibvirtd(t)
+	dir := t.TempDir()
+	rw, ro := filepath.Join(dir, "rw.sock"), filepath.Join(dir, "ro.sock")
+	startProxyCmd(t, []string{rw, ro}, "--listen", "unix:"+rw, "--listen-ro", "unix:"+ro, "--to", "test+unix:///default?socket="+d.Socket)
+	roURI, rwURI := "test+unix:///default?socket="+ro, "test+unix:///default?socket="+rw
+	out, stderr, err := virsh(t, roURI, "list", "--all")
+	if err != nil || !strings.Contains(out, "test") {
+		t.Fatalf("virsh list through the proxy's read-only socket: %v\n%s%s", err, out, stderr)
+	}
+	xml := filepath.Join(dir, "p.xml")
+	if err := os.WriteFile(xml, []byte("<domain type='test'><name>viaproxy</name><memory>1024</memory><os><type>hvm</type></os></domain>"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err = virsh(t, roURI, "define", xml)
+	if err == nil || !strings.Contains(stderr, "operation forbidden: read only access prevents virDomainDefineXML") {
+		t.Errorf("virsh define through the proxy's read-only socket: %v\n%s%s", err, out, stderr)
+	}
+	t.Logf("virsh define through the read-only socket: %s", strings.TrimSpace(stderr))
+	// libvirtd's test driver forgets its state when its last client
+	// leaves, so the definition is checked in the same virsh session.
+	out, stderr, err = virsh(t, rwURI, "define "+xml+"; list --all")
+	if err != nil || !strings.Contains(out, "viaproxy") {
+		t.Errorf("virsh define through the proxy's read-write socket: %v\n%s%s", err, out, stderr)
+	}
+}
