@@ -356,6 +356,24 @@ func TestReadOnlyListener(t *testing.T) {
 	if *ours != *theirs {
 		t.Errorf("define on the read-only socket:\nours:    %#v\nlibvirt: %#v", *ours, *theirs)
 	}
+
+	// The order of the checks: before CONNECT_OPEN, a write procedure on
+	// the read-only socket gets "not open", not "read only".
+	beforeOpen := func(socket string) string {
+		nc, err := net.Dial("unix", socket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := client.New(nc, client.WithoutKeepalive())
+		defer c.Close()
+		p, _ := remote.ProcedureInfo(int32(remote.ProcDomainDefineXML))
+		return callErr(ctx, c, p, &remote.DomainDefineXMLArgs{XML: "<domain/>"}).String()
+	}
+	o, l := beforeOpen(sock), beforeOpen(d.ReadOnlySocket)
+	t.Logf("define before open on the read-only socket: libvirtd %s", l)
+	if o != l || !strings.Contains(l, "connection not open") {
+		t.Errorf("define before open on the read-only socket:\nours:    %s\nlibvirt: %s", o, l)
+	}
 }
 
 // TestReadOnlyOpen needs no peer: a connection opened with VIR_CONNECT_RO

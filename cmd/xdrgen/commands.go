@@ -208,6 +208,10 @@ func runGen(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	if *accessPath != "" && *apiPath == "" {
+		fmt.Fprintf(stderr, "xdrgen: -readonly needs -api: its conditions name the API's constants\n")
+		return 2
+	}
 	spec, ok := load(fs.Args(), defs, stderr)
 	if !ok {
 		return 1
@@ -222,10 +226,6 @@ func runGen(args []string, stdout, stderr io.Writer) int {
 		opts.API = api
 	}
 	if *accessPath != "" {
-		if opts.API == nil {
-			fmt.Fprintf(stderr, "xdrgen: -readonly needs -api: its conditions name the API's constants\n")
-			return 2
-		}
 		acc, err := readAccess(*accessPath)
 		if err != nil {
 			fmt.Fprintf(stderr, "xdrgen: %v\n", err)
