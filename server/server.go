@@ -11,6 +11,14 @@
 // call's as *os.File and return the reply's, and the server answers
 // libvirt's FD_PASSING feature.
 //
+// Read-only clients get what libvirtd gives them: a client that opened
+// with VIR_CONNECT_RO, or any client of a listener served with ReadOnly
+// (libvirtd's libvirt-sock-ro), is refused each procedure whose
+// rpc.ProcInfo.ReadOnly rule says libvirtd refuses it (always, or with a
+// flag such as VIR_DOMAIN_XML_SECURE), with libvirtd's error, before its
+// handler runs. The rules are generated from libvirt's own sources
+// (protocol/libvirt-readonly.facts); a handler need not check.
+//
 // Limits are libvirtd's, with its defaults: clients served at once
 // (WithMaxClients, 5000), calls running per client (WithMaxRequests) and
 // keepalive (WithKeepalive, 5 s × 5: a client that asked for it and fell
