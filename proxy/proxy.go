@@ -94,6 +94,13 @@ type Option func(*Proxy)
 // WithLogger sends the proxy's log to l.
 func WithLogger(l *slog.Logger) Option { return func(p *Proxy) { p.log = l } }
 
+// WithReadOnlyDialer makes the clients of read-only listeners reach the
+// daemon through d instead: DialURI with transport.WithReadOnly, which
+// for a local system daemon is its read-only socket (libvirt-sock-ro),
+// so that the daemon's socket and the forwarded VIR_CONNECT_RO both keep
+// the client read-only.
+func WithReadOnlyDialer(d Dialer) Option { return func(p *Proxy) { p.dialRO = d } }
+
 // WithHook calls h for every message forwarded.
 func WithHook(h Hook) Option { return func(p *Proxy) { p.hook = h } }
 
@@ -111,9 +118,10 @@ func ReadOnly() ListenerOption { return func(d *door) { d.readOnly = true } }
 
 // Proxy forwards clients to a daemon. Create one with New.
 type Proxy struct {
-	dial Dialer
-	log  *slog.Logger
-	hook Hook
+	dial   Dialer
+	dialRO Dialer // for read-only listeners; dial when nil
+	log    *slog.Logger
+	hook   Hook
 
 	mu     sync.Mutex
 	lns    map[net.Listener]struct{}
@@ -318,7 +326,11 @@ func (p *Proxy) start(nc net.Conn, d *door) {
 			delete(p.conns, s)
 			p.mu.Unlock()
 		}()
-		dc, err := p.dial(context.Background())
+		dial := p.dial
+		if s.readOnly && p.dialRO != nil {
+			dial = p.dialRO
+		}
+		dc, err := dial(context.Background())
 		if err != nil {
 			p.log.Warn("proxy: dialling the daemon for a client failed", "client", s.id, "err", err)
 			return

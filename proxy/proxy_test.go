@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/virtrpc/virtrpc/client"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
@@ -19,6 +21,8 @@ import (
 	"github.com/virtrpc/virtrpc/server"
 	"github.com/virtrpc/virtrpc/testdriver"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const domainXML = "<domain type='test'><name>proxied</name><memory>1024</memory><os><type>hvm</type></os></domain>"
 
@@ -42,13 +46,21 @@ func (o *opens) hook(_ uint64, dir proxy.Direction, h *virnet.MessageHeader, pay
 
 // startProxy runs a proxy to daemonSocket with a read-write and a
 // read-only listener and returns their sockets.
-func startProxy(t *testing.T, daemonSocket string, o *opens) (rw, ro string) {
+func startProxy(t *testing.T, daemonSocket, daemonROSocket string, o *opens) (rw, ro string) {
 	t.Helper()
 	dial, err := proxy.DialURI("test+unix:///default?socket=" + daemonSocket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := proxy.New(dial, proxy.WithHook(o.hook))
+	opts := []proxy.Option{proxy.WithHook(o.hook)}
+	if daemonROSocket != "" {
+		dialRO, err := proxy.DialURI("test+unix:///default?socket=" + daemonROSocket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, proxy.WithReadOnlyDialer(dialRO))
+	}
+	p := proxy.New(dial, opts...)
 	dir := t.TempDir()
 	rw, ro = filepath.Join(dir, "rw.sock"), filepath.Join(dir, "ro.sock")
 	for _, s := range []struct {
@@ -77,11 +89,11 @@ func startProxy(t *testing.T, daemonSocket string, o *opens) (rw, ro string) {
 // own error; a client that opens read-only on the read-write socket stays
 // read-only; through the read-write socket it defines. It returns the
 // refusal the read-only socket got.
-func checkGuard(t *testing.T, daemonSocket string) *rpc.Error {
+func checkGuard(t *testing.T, daemonSocket, daemonROSocket string) *rpc.Error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var o opens
-	rw, ro := startProxy(t, daemonSocket, &o)
+	rw, ro := startProxy(t, daemonSocket, daemonROSocket, &o)
 	for _, s := range []string{rw, ro} {
 		fi, err := os.Stat(s)
 		if err != nil {
@@ -136,7 +148,7 @@ func TestProxyGuardOurServer(t *testing.T) {
 	}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	got := checkGuard(t, sock)
+	got := checkGuard(t, sock, "")
 	if got != nil && got.Message != "operation forbidden: read only access prevents virDomainDefineXML" {
 		t.Errorf("refusal: %#v", *got)
 	}
@@ -147,7 +159,9 @@ func TestProxyGuardOurServer(t *testing.T) {
 // read-only connection gets.
 func TestProxyGuardLibvirtd(t *testing.T) {
 	d := testpeer.StartLibvirtd(t)
-	got := checkGuard(t, d.Socket)
+	// Read-only clients through the daemon's read-only socket, when it
+	// has one.
+	got := checkGuard(t, d.Socket, d.ReadOnlySocket)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := client.DialUnix(ctx, d.Socket, "test:///default", client.WithReadOnly())
@@ -174,7 +188,7 @@ func TestProxyUndecodableOpen(t *testing.T) {
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Shutdown(context.Background()) })
 	var o opens
-	_, ro := startProxy(t, sock, &o)
+	_, ro := startProxy(t, sock, "", &o)
 	nc, err := net.Dial("unix", ro)
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,13 @@ func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p := proxy.New(dial, proxy.WithLogger(log))
+	// Read-only clients go to the daemon's read-only socket where the
+	// URI has one (a local system daemon's libvirt-sock-ro).
+	dialRO, err := proxy.DialURI(*to, transport.WithLogger(log), transport.WithReadOnly())
+	if err != nil {
+		return err
+	}
+	p := proxy.New(dial, proxy.WithLogger(log), proxy.WithReadOnlyDialer(dialRO))
 	done := make(chan error, 1+len(listenRO))
 	var made []string
 	defer func() {
