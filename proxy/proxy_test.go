@@ -210,3 +210,63 @@ type shortArgs []byte
 
 func (s shortArgs) XDRSize() int                       { return len(s) }
 func (s shortArgs) AppendXDR(b []byte) ([]byte, error) { return append(b, s...), nil }
+
+// fileDriver is the test driver, writing a byte into each file
+// DomainCreateWithFiles receives.
+type fileDriver struct{ *testdriver.Driver }
+
+func (d fileDriver) DomainCreateWithFiles(ctx context.Context, args *remote.DomainCreateWithFilesArgs, files []*os.File) (*remote.DomainCreateWithFilesRet, error) {
+	for i, f := range files {
+		f.Write([]byte{'a' + byte(i)})
+	}
+	return d.Driver.DomainCreateWithFiles(ctx, args, files)
+}
+
+// TestProxyPassesFiles: descriptors sent with a call (CALL_WITH_FDS) go
+// through the proxy to the daemon: what the daemon writes into them comes
+// out of the pipes whose write ends the client sent.
+func TestProxyPassesFiles(t *testing.T) {
+	drv := fileDriver{testdriver.New()}
+	srv := server.New([]server.Program{server.Remote(drv)})
+	sock := filepath.Join(t.TempDir(), "daemon.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	var o opens
+	rw, _ := startProxy(t, sock, "", &o)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.DialUnix(ctx, rw, "test:///default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := c.Remote()
+	dom, err := r.DomainDefineXML(ctx, "<domain type='test'><name>withfiles</name><memory>1024</memory><os><type>hvm</type></os></domain>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reads, writes []*os.File
+	for range 2 {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		defer pw.Close()
+		reads, writes = append(reads, pr), append(writes, pw)
+	}
+	if _, err := r.DomainCreateWithFiles(ctx, dom, writes, 0); err != nil {
+		t.Fatalf("DomainCreateWithFiles through the proxy: %v", err)
+	}
+	for i, pr := range reads {
+		pr.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, 1)
+		if _, err := pr.Read(b); err != nil || b[0] != 'a'+byte(i) {
+			t.Errorf("file %d: read %q, %v", i, b, err)
+		}
+	}
+}
