@@ -3,10 +3,13 @@ package proxy_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +25,28 @@ import (
 	"github.com/virtrpc/virtrpc/testdriver"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if sock := os.Getenv("PROXY_TEST_PEER_SOCKET"); sock != "" {
+		os.Exit(peerChild(sock))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// peerChild is the test binary run as another user: it connects to sock
+// and reports whether the proxy hung up on it at once (exit 0) or kept
+// it (exit 3); 2 when it cannot connect.
+func peerChild(sock string) int {
+	nc, err := net.Dial("unix", sock)
+	if err != nil {
+		return 2
+	}
+	defer nc.Close()
+	nc.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := nc.Read(make([]byte, 1)); errors.Is(err, os.ErrDeadlineExceeded) {
+		return 3
+	}
+	return 0
+}
 
 const domainXML = "<domain type='test'><name>proxied</name><memory>1024</memory><os><type>hvm</type></os></domain>"
 
@@ -268,5 +292,67 @@ func TestProxyPassesFiles(t *testing.T) {
 		if _, err := pr.Read(b); err != nil || b[0] != 'a'+byte(i) {
 			t.Errorf("file %d: read %q, %v", i, b, err)
 		}
+	}
+}
+
+// TestProxyRefusesOtherUsers: a peer of another user is hung up on even
+// when the socket's mode would let it in (the window before Listen sets
+// the mode), and cannot connect at all once the mode is 0600. It runs the
+// test binary as nobody, so it needs root.
+func TestProxyRefusesOtherUsers(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run a client as another user")
+	}
+	dial := func(ctx context.Context) (io.ReadWriteCloser, error) {
+		return nil, errors.New("no daemon in this test")
+	}
+	p := proxy.New(dial)
+	// A directory nobody may enter, holding the socket and a copy of
+	// the test binary (the one go test runs sits in a private folder).
+	dir, err := os.MkdirTemp("", "proxypeer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	sock := filepath.Join(dir, "p.sock")
+	l, err := proxy.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go p.Serve(l)
+	t.Cleanup(func() { p.Shutdown(context.Background()) })
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "proxy.test")
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	asNobody := func() int {
+		cmd := exec.Command(exe, "-test.run", "^$")
+		cmd.Env = append(os.Environ(), "PROXY_TEST_PEER_SOCKET="+sock)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	}
+	if code := asNobody(); code != 2 {
+		t.Errorf("nobody on the 0600 socket: child exit %d, want 2 (cannot connect)", code)
+	}
+	os.Chmod(sock, 0o666)
+	if code := asNobody(); code != 0 {
+		t.Errorf("nobody on a socket opened up: child exit %d, want 0 (hung up on)", code)
 	}
 }
