@@ -303,8 +303,23 @@ func TestProxyRefusesOtherUsers(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to run a client as another user")
 	}
+	// A daemon that accepts and says nothing: a client the proxy lets
+	// in stays connected.
+	var ends []net.Conn
+	var mu sync.Mutex
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range ends {
+			e.Close()
+		}
+	})
 	dial := func(ctx context.Context) (io.ReadWriteCloser, error) {
-		return nil, errors.New("no daemon in this test")
+		a, b := net.Pipe()
+		mu.Lock()
+		ends = append(ends, b)
+		mu.Unlock()
+		return a, nil
 	}
 	p := proxy.New(dial)
 	// A directory nobody may enter, holding the socket and a copy of
