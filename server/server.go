@@ -812,7 +812,10 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 	}
 	if h.Prog == remote.Program && h.Proc == int32(remote.ProcConnectOpen) {
 		// As libvirtd does, the connection is read-only from a successful
-		// open with VIR_CONNECT_RO on; a failed open changes nothing.
+		// open with VIR_CONNECT_RO on, for the rest of its life: a later
+		// read-write open (after a refused second one lets go of the
+		// first) leaves it read-only (TestReadOnlyReopenAsLibvirtd); a
+		// failed open changes nothing.
 		if c.door.readOnly || openFlags(payload)&connectRO != 0 {
 			c.readOnly.Store(true)
 		}

@@ -423,3 +423,40 @@ func TestReadOnlyOpen(t *testing.T) {
 	ro := serveUnixWith(t, server.ReadOnly())
 	try("the read-only listener, opened without the flag", open(ro), true)
 }
+
+// TestReadOnlyReopenAsLibvirtd walks a connection through opens on a real
+// libvirtd and on our server: open read-only, define (refused), open
+// again (refused, which lets go of the first), open read-write, define.
+// Each step must get the same answer. libvirtd 9.0 keeps the connection
+// read-only after the read-write third open: read-only, once granted,
+// lasts for the connection's life.
+func TestReadOnlyReopenAsLibvirtd(t *testing.T) {
+	walk := func(c *client.Conn) []string {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		r := c.Remote()
+		name := "test:///default"
+		var log []string
+		note := func(step string, err error) {
+			var le *rpc.Error
+			if errors.As(err, &le) {
+				log = append(log, fmt.Sprintf("%s: code %d %s", step, le.Code, le.Message))
+				return
+			}
+			log = append(log, fmt.Sprintf("%s: %v", step, err))
+		}
+		const xml = "<domain type='test'><name>reopen</name><memory>1024</memory><os><type>hvm</type></os></domain>"
+		note("open read-only", r.ConnectOpen(ctx, &name, uint32(libvirt.ConnectRo)))
+		_, err := r.DomainDefineXML(ctx, xml)
+		note("define", err)
+		note("second open, read-write", r.ConnectOpen(ctx, &name, 0))
+		note("third open, read-write", r.ConnectOpen(ctx, &name, 0))
+		_, err = r.DomainDefineXML(ctx, xml)
+		note("define after the third open", err)
+		return log
+	}
+	ours, theirs := connectBoth(t)
+	a, b := walk(ours), walk(theirs)
+	t.Logf("libvirtd:\n%s", strings.Join(b, "\n"))
+	sameSteps(t, a, b)
+}
