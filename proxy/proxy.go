@@ -35,6 +35,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
@@ -101,6 +102,17 @@ func WithLogger(l *slog.Logger) Option { return func(p *Proxy) { p.log = l } }
 // the client read-only.
 func WithReadOnlyDialer(d Dialer) Option { return func(p *Proxy) { p.dialRO = d } }
 
+// WithDialTimeout bounds how long dialling the daemon for one client may
+// take (30 s by default); a client whose daemon connection does not come
+// in time is hung up on.
+func WithDialTimeout(d time.Duration) Option {
+	return func(p *Proxy) {
+		if d > 0 {
+			p.dialTimeout = d
+		}
+	}
+}
+
 // WithHook calls h for every message forwarded.
 func WithHook(h Hook) Option { return func(p *Proxy) { p.hook = h } }
 
@@ -121,7 +133,12 @@ type Proxy struct {
 	dial   Dialer
 	dialRO Dialer // for read-only listeners; dial when nil
 	log    *slog.Logger
-	hook   Hook
+	// dialTimeout bounds each dial; ctx ends at Shutdown, cutting dials
+	// short.
+	dialTimeout time.Duration
+	ctx         context.Context
+	cancel      context.CancelFunc
+	hook        Hook
 
 	mu     sync.Mutex
 	lns    map[net.Listener]struct{}
@@ -134,10 +151,11 @@ type Proxy struct {
 // New returns a proxy that connects each client to the daemon dial
 // reaches.
 func New(dial Dialer, opts ...Option) *Proxy {
-	p := &Proxy{dial: dial, log: slog.New(slog.DiscardHandler), lns: map[net.Listener]struct{}{}, conns: map[*session]struct{}{}}
+	p := &Proxy{dial: dial, log: slog.New(slog.DiscardHandler), dialTimeout: 30 * time.Second, lns: map[net.Listener]struct{}{}, conns: map[*session]struct{}{}}
 	for _, o := range opts {
 		o(p)
 	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
 	return p
 }
 
@@ -216,6 +234,7 @@ func (p *Proxy) Serve(l net.Listener, opts ...ListenerOption) error {
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
+	p.cancel() // dials in progress give up
 	for l := range p.lns {
 		l.Close()
 	}
@@ -303,7 +322,9 @@ func (p *Proxy) start(nc net.Conn, d *door) {
 		if s.readOnly && p.dialRO != nil {
 			dial = p.dialRO
 		}
-		dc, err := dial(context.Background())
+		ctx, cancel := context.WithTimeout(p.ctx, p.dialTimeout)
+		dc, err := dial(ctx)
+		cancel()
 		if err != nil {
 			p.log.Warn("proxy: dialling the daemon for a client failed", "client", s.id, "err", err)
 			return

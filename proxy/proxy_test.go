@@ -371,3 +371,42 @@ func TestProxyRefusesOtherUsers(t *testing.T) {
 		t.Errorf("nobody on a socket opened up: child exit %d, want 0 (hung up on)", code)
 	}
 }
+
+// TestProxyDialTimeout: a daemon that cannot be reached in time gets the
+// client hung up on, and Shutdown does not wait for a dial in progress.
+func TestProxyDialTimeout(t *testing.T) {
+	dial := func(ctx context.Context) (io.ReadWriteCloser, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	p := proxy.New(dial, proxy.WithDialTimeout(100*time.Millisecond))
+	sock := filepath.Join(t.TempDir(), "p.sock")
+	l, err := proxy.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go p.Serve(l)
+	nc, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	if _, err := nc.Read(make([]byte, 1)); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatal("the client was kept while its daemon could not be reached")
+	}
+	t.Logf("hung up on after %v", time.Since(start))
+	// A second client whose dial Shutdown cuts short.
+	nc2, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc2.Close()
+	time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := p.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown with a dial in progress: %v", err)
+	}
+}
