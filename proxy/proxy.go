@@ -213,7 +213,15 @@ func (p *Proxy) Serve(l net.Listener, opts ...ListenerOption) error {
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ECONNABORTED) {
+				// Out of descriptors, or a client gone before it was
+				// accepted: wait a little, as net/http does, and accept
+				// again; clients wait in the listen queue meanwhile.
 				p.log.Warn("proxy: accept failed; retrying", "err", err)
+				select {
+				case <-time.After(50 * time.Millisecond):
+				case <-p.ctx.Done():
+					return ErrClosed
+				}
 				continue
 			}
 			return err
