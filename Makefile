@@ -7,6 +7,7 @@ GO ?= go
 # libvirt-admin-api.xml: Debian's libvirt-dev puts them in
 # /usr/share/libvirt/api, a libvirt build in build/docs).
 LIBVIRT_SOURCE ?=
+LIBVIRT_SOURCE_NOTE ?=
 LIBVIRT_API ?=
 FUZZTIME ?= 30s
 
@@ -57,7 +58,10 @@ lint:
 # formatter, keeping the wire facts and annotations and none of the prose,
 # and libvirt's API descriptions into protocol/libvirt-api.facts with our
 # own `xdrgen api`, keeping the facts the generator uses and none of the
-# prose. Either source may be given alone.
+# prose. Either source may be given alone. A full libvirt tree also gives
+# protocol/libvirt-readonly.facts (`xdrgen readonly`): which public
+# functions refuse a read-only connection, read from src/libvirt-*.c;
+# LIBVIRT_SOURCE_NOTE describes the tree for its provenance.
 API_FILES = libvirt-api.xml libvirt-qemu-api.xml libvirt-lxc-api.xml libvirt-admin-api.xml
 
 protocol:
@@ -71,6 +75,11 @@ protocol:
 		mv protocol/$$name.tmp protocol/$$name; \
 		echo "protocol/$$name <- $$src"; \
 	done
+	@set -e; test -n "$(LIBVIRT_SOURCE)" || exit 0; \
+		if [ -f "$(LIBVIRT_SOURCE)/src/libvirt-domain.c" ]; then \
+			$(GO) run ./cmd/xdrgen readonly -o protocol/libvirt-readonly.facts $(if $(LIBVIRT_SOURCE_NOTE),-source "$(LIBVIRT_SOURCE_NOTE)") "$(LIBVIRT_SOURCE)"; \
+			echo "protocol/libvirt-readonly.facts <- $(LIBVIRT_SOURCE)/src/libvirt-*.c"; \
+		else echo "protocol: $(LIBVIRT_SOURCE) has no src/libvirt-*.c: protocol/libvirt-readonly.facts left as it is"; fi
 	@set -e; test -n "$(LIBVIRT_API)" || exit 0; \
 		$(GO) run ./cmd/xdrgen api -o protocol/libvirt-api.facts $(addprefix $(LIBVIRT_API)/,$(API_FILES)); \
 		echo "protocol/libvirt-api.facts <- $(LIBVIRT_API)"

@@ -8,4 +8,4 @@
 // runtime under the generated stubs. See README.md.
 package virtrpc
 
-//go:generate go run ./cmd/xdrgen gen -o gen -import github.com/virtrpc/virtrpc/gen -pkg virkeepaliveprotocol.x=keepalive -api protocol/libvirt-api.facts protocol/external.x protocol/virnetprotocol.x protocol/virkeepaliveprotocol.x protocol/remote_protocol.x protocol/qemu_protocol.x protocol/lxc_protocol.x protocol/admin_protocol.x
+//go:generate go run ./cmd/xdrgen gen -o gen -import github.com/virtrpc/virtrpc/gen -pkg virkeepaliveprotocol.x=keepalive -api protocol/libvirt-api.facts -readonly protocol/libvirt-readonly.facts protocol/external.x protocol/virnetprotocol.x protocol/virkeepaliveprotocol.x protocol/remote_protocol.x protocol/qemu_protocol.x protocol/lxc_protocol.x protocol/admin_protocol.x

@@ -111,6 +111,55 @@ type ProcInfo struct {
 	// SendsFiles says the call carries file descriptors (a CALL_WITH_FDS
 	// message); ReceivesFiles that the reply does (REPLY_WITH_FDS).
 	SendsFiles, ReceivesFiles bool
+	// ReadOnly says how libvirtd treats the procedure on a read-only
+	// connection (opened with VIR_CONNECT_RO, or on its read-only
+	// socket): nil when it serves it, otherwise the refusal. libvirt
+	// decides this in the body of each public function, not in the .x
+	// file; the facts are in protocol/libvirt-readonly.facts.
+	ReadOnly *ReadOnlyRule
+}
+
+// ReadOnlyRule is libvirtd's refusal of a procedure to a read-only client:
+// VIR_ERR_OPERATION_DENIED with Message, from the error domain of the
+// procedure's API module, before the procedure runs.
+type ReadOnlyRule struct {
+	// Arg names the argument field the refusal depends on ("flags" for
+	// a domain's XML with its secrets); "" when the procedure is refused
+	// whatever its arguments. The arguments' type then implements
+	// ReadOnlyArg.
+	Arg string
+	// Any refuses a call whose Arg has any of these bits; when Any is 0,
+	// Equal refuses a call whose Arg equals it.
+	Any, Equal uint32
+	// Message is libvirt's wording after "operation forbidden: ", such as
+	// "read only access prevents virDomainDefineXML".
+	Message string
+}
+
+// Refuses reports whether the rule refuses a call whose Arg is v (for
+// a rule without Arg, v does not matter).
+func (r *ReadOnlyRule) Refuses(v uint32) bool {
+	switch {
+	case r.Arg == "":
+		return true
+	case r.Any != 0:
+		return v&r.Any != 0
+	}
+	return v == r.Equal
+}
+
+// Denied is the error libvirtd sends for a call the rule refuses:
+// VIR_ERR_OPERATION_DENIED from error domain domain (ModuleDomain of the
+// procedure's module).
+func (r *ReadOnlyRule) Denied(domain int32) *Error {
+	return reported(errOperationDenied, domain, "operation forbidden: %s", r.Message)
+}
+
+// ReadOnlyArg is implemented by the arguments of a procedure whose
+// ReadOnlyRule has an Arg: it returns that argument, so that a server can
+// apply the rule without knowing the type.
+type ReadOnlyArg interface {
+	ReadOnlyArg() uint32
 }
 
 // Error is the error a libvirt daemon returns, with libvirt's numbers:
@@ -163,12 +212,13 @@ func (e *Error) UnknownProcedure() bool {
 
 // libvirt's numbers this package uses (virterror.h).
 const (
-	errInternal  = 1  // VIR_ERR_INTERNAL_ERROR
-	errNoSupport = 3  // VIR_ERR_NO_SUPPORT
-	errRPC       = 39 // VIR_ERR_RPC
-	errAuth      = 45 // VIR_ERR_AUTH_FAILED
-	fromRPC      = 7  // VIR_FROM_RPC
-	levelError   = 2  // VIR_ERR_ERROR
+	errInternal        = 1  // VIR_ERR_INTERNAL_ERROR
+	errNoSupport       = 3  // VIR_ERR_NO_SUPPORT
+	errOperationDenied = 29 // VIR_ERR_OPERATION_DENIED
+	errRPC             = 39 // VIR_ERR_RPC
+	errAuth            = 45 // VIR_ERR_AUTH_FAILED
+	fromRPC            = 7  // VIR_FROM_RPC
+	levelError         = 2  // VIR_ERR_ERROR
 )
 
 const unknownProcedure = "unknown procedure: "

@@ -13,6 +13,14 @@
 // call's as *os.File and return the reply's, and the server answers
 // libvirt's FD_PASSING feature.
 //
+// Read-only clients get what libvirtd gives them: a client that opened
+// with VIR_CONNECT_RO, or any client of a listener served with ReadOnly
+// (libvirtd's libvirt-sock-ro), is refused each procedure whose
+// rpc.ProcInfo.ReadOnly rule says libvirtd refuses it (always, or with a
+// flag such as VIR_DOMAIN_XML_SECURE), with libvirtd's error, before its
+// handler runs. The rules are generated from libvirt's own sources
+// (protocol/libvirt-readonly.facts); a handler need not check.
+//
 // Limits are libvirtd's, with its defaults: clients served at once
 // (WithMaxClients, 5000), clients yet to authenticate
 // (WithMaxAnonymousClients, 20), calls running per client (WithMaxRequests) and
@@ -688,6 +696,12 @@ type routing struct {
 	files bool
 	// known says the program's table has the procedure.
 	known bool
+	// ro is libvirtd's refusal of the procedure to a read-only client,
+	// nil when it serves one.
+	ro *rpc.ReadOnlyRule
+	// module is the procedure's API module, for the refusal's error
+	// domain.
+	module string
 }
 
 // route finds a call's program (nil when the server has none of that
@@ -702,7 +716,11 @@ func (c *Conn) route(h *virnet.MessageHeader) (*Program, routing) {
 	if !ok {
 		return p, routing{}
 	}
-	return p, routing{dir: info.Stream, high: info.HighPriority, files: info.SendsFiles || info.ReceivesFiles, known: true}
+	r := routing{dir: info.Stream, high: info.HighPriority, files: info.SendsFiles || info.ReceivesFiles, known: true, ro: info.ReadOnly}
+	if r.ro != nil {
+		r.module = info.Module
+	}
+	return p, r
 }
 
 // strictArgs decodes a call's arguments into v (nil for a procedure that
@@ -820,6 +838,14 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 			return
 		}
 	}
+	// Only the procedures that need write access look at the flag.
+	if r.ro != nil && c.readOnly.Load() {
+		if err := refuseReadOnly(prog, h.Proc, r, m.Payload); err != nil {
+			c.replyError(&reply, err)
+			return
+		}
+	}
+	payload := m.Payload
 	// What the server itself answers for the remote program.
 	if h.Prog == remote.Program {
 		switch remote.Procedure(h.Proc) {
@@ -829,6 +855,12 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 				// go of the first: the client is no longer open.
 				c.replyError(&reply, rpc.InternalError("connection already open"))
 				return
+			}
+			if c.door.readOnly {
+				// On a read-only listener libvirtd opens its driver
+				// read-only whatever the client asked: so does the
+				// handler here.
+				payload = forceReadOnlyOpen(payload)
 			}
 		case remote.ProcConnectClose:
 			// libvirtd closes the connection once it has answered.
@@ -874,7 +906,7 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 		}
 		rs = stream
 	}
-	res, err := prog.Dispatch(c.ctx, h.Proc, m.Payload, rs, files, nil)
+	res, err := prog.Dispatch(c.ctx, h.Proc, payload, rs, files, nil)
 	var out []*os.File
 	if files != nil {
 		out = files.Out
@@ -892,6 +924,14 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 		return
 	}
 	if h.Prog == remote.Program && h.Proc == int32(remote.ProcConnectOpen) {
+		// As libvirtd does, the connection is read-only from a successful
+		// open with VIR_CONNECT_RO on, for the rest of its life: a later
+		// read-write open (after a refused second one lets go of the
+		// first) leaves it read-only (TestReadOnlyReopenAsLibvirtd); a
+		// failed open changes nothing.
+		if c.door.readOnly || openFlags(payload)&connectRO != 0 {
+			c.readOnly.Store(true)
+		}
 		c.opened.Store(true)
 	}
 	if len(out) > 0 {
@@ -913,6 +953,60 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 	if stream != nil {
 		stream.open() // data may flow now that the reply is out
 	}
+}
+
+// connectRO is VIR_CONNECT_RO, the flag of CONNECT_OPEN that asks for a
+// read-only connection.
+const connectRO = 1
+
+// openFlags returns the flags of CONNECT_OPEN's arguments (0 when they do
+// not decode: the open then fails anyway).
+func openFlags(payload []byte) uint32 {
+	var a remote.ConnectOpenArgs
+	if _, err := a.ConsumeXDR(payload); err != nil {
+		return 0
+	}
+	return a.Flags
+}
+
+// forceReadOnlyOpen returns CONNECT_OPEN's arguments with VIR_CONNECT_RO
+// added, or payload as it is when it does not decode (the handler's
+// Dispatch then answers as for any undecodable call).
+func forceReadOnlyOpen(payload []byte) []byte {
+	var a remote.ConnectOpenArgs
+	if _, err := a.ConsumeXDR(payload); err != nil || a.Flags&connectRO != 0 {
+		return payload
+	}
+	a.Flags |= connectRO
+	out, err := a.AppendXDR(make([]byte, 0, a.XDRSize()))
+	if err != nil {
+		return payload
+	}
+	return out
+}
+
+// refuseReadOnly returns libvirtd's refusal of a call to a read-only
+// client, or nil when the call may go ahead: its rule depends on an
+// argument that allows it, or its arguments do not decode (libvirtd
+// decodes them before its API function refuses, so the handler's
+// Dispatch answers that as for any client).
+func refuseReadOnly(prog *Program, proc int32, r routing, payload []byte) error {
+	var v uint32
+	if prog.NewArgs != nil {
+		a := prog.NewArgs(proc)
+		if a != nil {
+			if _, err := a.ConsumeXDR(payload); err != nil {
+				return nil
+			}
+			if ra, ok := a.(rpc.ReadOnlyArg); ok {
+				v = ra.ReadOnlyArg()
+			}
+		}
+	}
+	if !r.ro.Refuses(v) {
+		return nil
+	}
+	return r.ro.Denied(rpc.ModuleDomain(r.module))
 }
 
 // replyError sends err as libvirt's error structure.

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,24 +17,6 @@ import (
 	"github.com/virtrpc/virtrpc/admin"
 	"github.com/virtrpc/virtrpc/internal/testpeer"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while a process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // result is what a command printed and its exit status.
 type result struct {
@@ -93,7 +74,7 @@ var clientRows = regexp.MustCompile(`(?m)^ (\d+)( +)(unix|tcp|tls)( +)(\d{4}-\d\
 
 // startVirshShell starts virsh reading commands from a pipe, connected
 // to uri for as long as the test needs it.
-func startVirshShell(t *testing.T, uri string) (*exec.Cmd, io.WriteCloser, *syncBuffer) {
+func startVirshShell(t *testing.T, uri string) (*exec.Cmd, io.WriteCloser, *lockedBuffer) {
 	t.Helper()
 	bin := testpeer.Programs(t, "virsh")["virsh"]
 	cmd := exec.Command(bin, "-c", uri)
@@ -103,7 +84,7 @@ func startVirshShell(t *testing.T, uri string) (*exec.Cmd, io.WriteCloser, *sync
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
+	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

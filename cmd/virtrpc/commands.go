@@ -61,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = serve(ctx, rest, stderr)
 	case "passwd":
 		err = passwd(rest, os.Stdin, stderr)
+	case "proxy":
+		err = runProxy(ctx, rest, stderr)
 	case "events":
 		err = events(ctx, *uri, rest, stdout, stderr)
 	default:

@@ -19,6 +19,7 @@ import (
 // options for those sockets.
 type listenFlags struct {
 	specs       []string
+	roSpecs     listenROFlag // --listen-ro: unix sockets of read-only clients
 	socketMode  string
 	socketGroup string
 	pki         string
@@ -33,6 +34,7 @@ func (lf *listenFlags) register(fs *flag.FlagSet) {
 		lf.specs = append(lf.specs, s)
 		return nil
 	})
+	fs.Var(&lf.roSpecs, "listen-ro", "also listen on `unix:PATH`, where every client is read-only, as on libvirtd's libvirt-sock-ro (repeatable)")
 	fs.StringVar(&lf.socketMode, "socket-mode", "0600", "permissions of unix sockets, in octal (libvirtd's unix_sock_rw_perms); owner-only by default")
 	fs.StringVar(&lf.socketGroup, "socket-group", "", "group owning unix sockets, a name or a number (libvirtd's unix_sock_group)")
 	fs.StringVar(&lf.pki, "pki", "", "`DIR` of cacert.pem, servercert.pem and serverkey.pem (or /etc/pki's CA/ and libvirt/ layout) for tls: listeners; client certificates are required and verified")
@@ -55,23 +57,26 @@ func (lf *listenFlags) register(fs *flag.FlagSet) {
 // with.
 type listener struct {
 	net.Listener
-	at   server.Endpoint
-	opts []server.ListenerOption
+	at       server.Endpoint
+	opts     []server.ListenerOption
+	readOnly bool // a --listen-ro socket
 }
 
 // open checks the flags and opens every listener, or none: on an error it
 // closes those already open. Errors of the flags wrap errUsage.
 func (lf *listenFlags) open(ctx context.Context, backlog int, log *slog.Logger) ([]listener, error) {
-	if len(lf.specs) == 0 {
+	if len(lf.specs)+len(lf.roSpecs) == 0 {
 		return nil, fmt.Errorf("%w: --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT is required", errUsage)
 	}
 	var eps []server.Endpoint
+	readOnly := map[int]bool{} // indexes in eps of --listen-ro sockets
 	has := map[string]bool{}
-	for _, s := range lf.specs {
+	for i, s := range append(append([]string(nil), lf.specs...), lf.roSpecs...) {
 		e, err := server.ParseListen(s)
 		if err != nil {
 			return nil, fmt.Errorf("%w: --listen: %v", errUsage, err)
 		}
+		readOnly[len(eps)] = i >= len(lf.specs)
 		eps = append(eps, e)
 		has[e.Network] = true
 	}
@@ -98,7 +103,7 @@ func (lf *listenFlags) open(ctx context.Context, backlog int, log *slog.Logger) 
 		lc.TLS = &server.TLSOptions{Config: cfg, AllowedDNs: lf.allowedDNs, Logger: log}
 	}
 	var ls []listener
-	for _, e := range eps {
+	for i, e := range eps {
 		l, err := lc.Listen(ctx, e)
 		if err != nil {
 			for _, o := range ls {
@@ -110,13 +115,16 @@ func (lf *listenFlags) open(ctx context.Context, backlog int, log *slog.Logger) 
 			return nil, err
 		}
 		var opts []server.ListenerOption
+		if readOnly[i] {
+			opts = append(opts, server.ReadOnly())
+		}
 		if e.Network == "unix" && lf.allowUIDs != nil {
 			opts = append(opts, server.AllowUIDs(lf.allowUIDs...))
 		}
 		if e.Network == "tcp" && !isLoopback(l.Addr()) {
 			log.Warn("listening on plain TCP beyond loopback: clients are neither encrypted nor authenticated", "addr", l.Addr().String())
 		}
-		ls = append(ls, listener{Listener: l, at: e, opts: opts})
+		ls = append(ls, listener{Listener: l, at: e, opts: opts, readOnly: readOnly[i]})
 	}
 	return ls, nil
 }
@@ -135,7 +143,11 @@ func describe(ls []listener) string {
 		if l.at.Network != "unix" {
 			addr = l.Addr().String()
 		}
-		s = append(s, l.at.Network+":"+addr)
+		d := l.at.Network + ":" + addr
+		if l.readOnly {
+			d += " (read-only)"
+		}
+		s = append(s, d)
 	}
 	return strings.Join(s, " ")
 }

@@ -33,6 +33,12 @@
 //	                     the log level take effect at once; daemon-timeout
 //	                     ends serve after that long without clients, and
 //	                     the admin daemon shutdown ends it at once)
+//	proxy --listen unix:PATH [--listen-ro unix:PATH]... --to URI
+//	                     forward libvirt clients to the daemon URI names, each
+//	                     on its own connection; the sockets are owner-only,
+//	                     and a client of a --listen-ro socket opens the daemon
+//	                     with VIR_CONNECT_RO, so the daemon itself refuses it
+//	                     what it refuses a read-only client (package proxy)
 //	admin [-c ADMIN-URI] [-q] COMMAND [ARGS]
 //	                     manage a daemon through its admin socket, with
 //	                     virt-admin's commands, arguments and output byte
@@ -61,6 +67,11 @@
 //
 //	--listen SPEC        unix:PATH, tls:HOST:PORT or tcp:HOST:PORT; repeat
 //	                     the flag for several listeners
+//	--listen-ro unix:PATH
+//	                     also listen there, where every client is read-only
+//	                     as on libvirtd's libvirt-sock-ro, whatever flags it
+//	                     opens with: it may list and read, and is refused
+//	                     what libvirtd refuses a read-only client; repeatable
 //	--socket-mode MODE   unix sockets' permissions, octal (0600: owner-only)
 //	--socket-group GROUP unix sockets' group, a name or a number
 //	--allow-uid UID      serve only unix-socket clients of this uid, as the
@@ -137,8 +148,9 @@ func usage(w io.Writer) {
 commands: version, hostname, list [--all], dominfo DOMAIN, dumpxml DOMAIN,
           define FILE, start DOMAIN, destroy DOMAIN, undefine DOMAIN, events,
           screenshot DOMAIN FILE,
-          serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT [--admin unix:PATH],
-          admin [-c ADMIN-URI] COMMAND (virt-admin's), passwd FILE USER
+          serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT [--listen-ro unix:PATH] [--admin unix:PATH],
+          admin [-c ADMIN-URI] COMMAND (virt-admin's), passwd FILE USER,
+          proxy --listen unix:PATH [--listen-ro unix:PATH] --to URI
 Run "go doc github.com/virtrpc/virtrpc/cmd/virtrpc" for details.
 `)
 }

@@ -84,7 +84,7 @@ func serveDaemon(t *testing.T, flags ...string) string {
 	sock := filepath.Join(dir, "s.sock")
 	cmd := exec.Command(exe, append([]string{"serve", "--listen", "unix:" + sock}, flags...)...)
 	cmd.Env = append(os.Environ(), "VIRTRPC_TEST_AS_MAIN=1")
-	var logs bytes.Buffer
+	var logs lockedBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -366,4 +366,110 @@ func TestEventsAcrossRestart(t *testing.T) {
 		t.Errorf("stderr does not say it reconnected:\n%s", stderr.String())
 	}
 	t.Logf("stderr of virtrpc events:\n%s", stderr.String())
+}
+
+// TestVirshListenReadOnly serves with --listen-ro and has virsh (without
+// -r, so it opens read-write) use that socket: it lists the domains but
+// cannot define one, and says why in libvirt's words; on the read-write
+// socket of the same daemon the definition works.
+func TestVirshListenReadOnly(t *testing.T) {
+	testpeer.Programs(t, "virsh")
+	dir := t.TempDir()
+	ro := filepath.Join(dir, "ro.sock")
+	rw := serveDaemon(t, "--listen-ro", "unix:"+ro)
+	roURI, rwURI := "test+unix:///default?socket="+ro, "test+unix:///default?socket="+rw
+	out, stderr, err := virsh(t, roURI, "list", "--all")
+	if err != nil || !strings.Contains(out, "test") {
+		t.Fatalf("virsh list on the read-only socket: %v\n%s%s", err, out, stderr)
+	}
+	xml := filepath.Join(dir, "ro.xml")
+	if err := os.WriteFile(xml, []byte("<domain type='test'><name>rodom</name><memory>1024</memory><os><type>hvm</type></os></domain>"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err = virsh(t, roURI, "define", xml)
+	if err == nil || !strings.Contains(stderr, "operation forbidden: read only access prevents virDomainDefineXML") {
+		t.Errorf("virsh define on the read-only socket: %v\n%s%s", err, out, stderr)
+	}
+	t.Logf("virsh define on --listen-ro: %s", strings.TrimSpace(stderr))
+	if out, stderr, err := virsh(t, rwURI, "define", xml); err != nil {
+		t.Errorf("virsh define on the read-write socket: %v\n%s%s", err, out, stderr)
+	}
+	if out, _, _ := virsh(t, roURI, "list", "--all"); !strings.Contains(out, "rodom") {
+		t.Errorf("the read-only socket does not list what the read-write one defined:\n%s", out)
+	}
+}
+
+// startProxyCmd runs `virtrpc proxy` as its own process with the given
+// flags and waits until each socket in waitFor accepts.
+func startProxyCmd(t *testing.T, waitFor []string, flags ...string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, append([]string{"proxy"}, flags...)...)
+	cmd.Env = append(os.Environ(), "VIRTRPC_TEST_AS_MAIN=1")
+	var logs lockedBuffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("virtrpc proxy exited with %v\n%s", err, logs.String())
+			}
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Errorf("virtrpc proxy ignored SIGTERM")
+		}
+	})
+	for _, sock := range waitFor {
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if c, err := net.Dial("unix", sock); err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("virtrpc proxy did not listen on %s\n%s", sock, logs.String())
+			}
+		}
+	}
+}
+
+// TestVirshThroughProxy puts `virtrpc proxy` in front of a real libvirtd:
+// virsh (without -r) through the proxy's read-only socket lists the
+// domains but cannot define one, and the error is libvirtd's own; through
+// the read-write socket it defines.
+func TestVirshThroughProxy(t *testing.T) {
+	testpeer.Programs(t, "virsh")
+	d := testpeer.StartLibvirtd(t)
+	dir := t.TempDir()
+	rw, ro := filepath.Join(dir, "rw.sock"), filepath.Join(dir, "ro.sock")
+	startProxyCmd(t, []string{rw, ro}, "--listen", "unix:"+rw, "--listen-ro", "unix:"+ro, "--to", "test+unix:///default?socket="+d.Socket)
+	roURI, rwURI := "test+unix:///default?socket="+ro, "test+unix:///default?socket="+rw
+	out, stderr, err := virsh(t, roURI, "list", "--all")
+	if err != nil || !strings.Contains(out, "test") {
+		t.Fatalf("virsh list through the proxy's read-only socket: %v\n%s%s", err, out, stderr)
+	}
+	xml := filepath.Join(dir, "p.xml")
+	if err := os.WriteFile(xml, []byte("<domain type='test'><name>viaproxy</name><memory>1024</memory><os><type>hvm</type></os></domain>"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err = virsh(t, roURI, "define", xml)
+	if err == nil || !strings.Contains(stderr, "operation forbidden: read only access prevents virDomainDefineXML") {
+		t.Errorf("virsh define through the proxy's read-only socket: %v\n%s%s", err, out, stderr)
+	}
+	t.Logf("virsh define through the read-only socket: %s", strings.TrimSpace(stderr))
+	// libvirtd's test driver forgets its state when its last client
+	// leaves, so the definition is checked in the same virsh session.
+	out, stderr, err = virsh(t, rwURI, "define "+xml+"; list --all")
+	if err != nil || !strings.Contains(out, "viaproxy") {
+		t.Errorf("virsh define through the proxy's read-write socket: %v\n%s%s", err, out, stderr)
+	}
 }

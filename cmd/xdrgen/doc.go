@@ -6,8 +6,9 @@
 //
 //	xdrgen check [-D NAME=VALUE]... FILE...
 //	xdrgen fmt [-strip-comments] [-w] FILE...
-//	xdrgen gen -o DIR -import PATH [-pkg FILE=NAME]... [-D NAME=VALUE]... [-api FILE] FILE...
+//	xdrgen gen -o DIR -import PATH [-pkg FILE=NAME]... [-D NAME=VALUE]... [-api FILE] [-readonly FILE] FILE...
 //	xdrgen api [-o FILE] API.xml...
+//	xdrgen readonly [-o FILE] [-source TEXT]... LIBVIRT-TREE
 //
 // The check command parses the files, resolves them together as one
 // specification (a file may use names another defines, as qemu_protocol.x
@@ -83,6 +84,15 @@
 //		the API facts file (protocol/libvirt-api.facts), for package
 //		libvirt, typed flags and procedure dates. Without it (the
 //		default) gen writes none of these.
+//	-readonly FILE
+//		the read-only facts file (protocol/libvirt-readonly.facts, see
+//		readonly below), with -api: each procedure of the remote, QEMU
+//		and LXC programs whose C function refuses a read-only client gets
+//		its rpc.ProcInfo.ReadOnly rule (always, or when a flag or an
+//		argument value asks for more, with libvirt's message), and the
+//		argument type a rule tests a ReadOnlyArg method. A procedure whose
+//		API is newer than the facts' release is refused when its @acl
+//		names a permission beyond reading.
 //
 // The api command reads libvirt's API descriptions, the XML files
 // libvirt's build makes (libvirt-api.xml, libvirt-qemu-api.xml,
@@ -103,6 +113,25 @@
 //	-o FILE
 //		write the facts to FILE (left untouched when unchanged) instead of
 //		standard output.
+//
+// The readonly command reads a libvirt source tree's public API files
+// (src/libvirt-*.c) and writes which functions refuse a read-only
+// connection, as the functions' own bodies decide: a
+// virCheckReadOnlyGoto at the top level, one under a test of a flag or
+// an argument's value, or a VIR_CONNECT_RO test on flags with
+// VIR_ERR_OPERATION_DENIED and its message. A check in any other shape is
+// an error naming its file and line, so that no refusal is dropped. The
+// release comes from the tree's meson.build. `make protocol
+// LIBVIRT_SOURCE=DIR` runs it into protocol/libvirt-readonly.facts; `go
+// doc ./internal/apifacts Access` describes the lines.
+//
+// Flags of readonly:
+//
+//	-o FILE
+//		as for api.
+//	-source TEXT
+//		describe the tree (where it came from, its checksum) in the
+//		facts' source lines; may be repeated. The default is its path.
 //
 // xdrgen exits 0 on success, 1 when the input is bad and 2 on bad usage.
 package main

@@ -28,6 +28,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runGen(args[1:], stdout, stderr)
 	case "api":
 		return runAPI(args[1:], stdout, stderr)
+	case "readonly":
+		return runReadOnly(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -40,8 +42,9 @@ func usage(w io.Writer) {
 	io.WriteString(w, `usage:
 	xdrgen check [-D NAME=VALUE]... FILE...
 	xdrgen fmt [-strip-comments] [-w] FILE...
-	xdrgen gen -o DIR -import PATH [-pkg FILE=NAME]... [-D NAME=VALUE]... [-api FILE] FILE...
+	xdrgen gen -o DIR -import PATH [-pkg FILE=NAME]... [-D NAME=VALUE]... [-api FILE] [-readonly FILE] FILE...
 	xdrgen api [-o FILE] API.xml...
+	xdrgen readonly [-o FILE] [-source TEXT]... LIBVIRT-TREE
 Run "go doc github.com/virtrpc/virtrpc/cmd/xdrgen" for details.
 `)
 }

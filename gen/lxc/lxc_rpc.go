@@ -25,6 +25,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	ReadOnly:      &rpc.ReadOnlyRule{Message: "read only access prevents virDomainLxcOpenNamespace"},
 	ReceivesFiles: true,
 	Since:         "1.0.2",
 }}

@@ -123,7 +123,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainAttachDevice"},
+	Since:    "0.3.0",
 }, {
 	API:      "virDomainCreate",
 	Args:     "remote_domain_create_args",
@@ -136,7 +137,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainCreate"},
+	Since:    "0.3.0",
 }, {
 	API:      "virDomainCreateXML",
 	Args:     "remote_domain_create_xml_args",
@@ -149,8 +151,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_create_xml_ret",
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainCreateXML"},
+	Ret:      "remote_domain_create_xml_ret",
+	Since:    "0.3.0",
 }, {
 	API:          "virDomainDefineXML",
 	Args:         "remote_domain_define_xml_args",
@@ -164,8 +167,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_define_xml_ret",
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainDefineXML"},
+	Ret:      "remote_domain_define_xml_ret",
+	Since:    "0.3.0",
 }, {
 	API:          "virDomainDestroy",
 	Args:         "remote_domain_destroy_args",
@@ -179,7 +183,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainDestroy"},
+	Since:    "0.3.0",
 }, {
 	API:      "virDomainDetachDevice",
 	Args:     "remote_domain_detach_device_args",
@@ -192,7 +197,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainDetachDevice"},
+	Since:    "0.3.0",
 }, {
 	API:      "virDomainGetXMLDesc",
 	Args:     "remote_domain_get_xml_desc_args",
@@ -204,6 +210,11 @@ var procedures = [...]rpc.ProcInfo{{
 		Number:  int32(ProcDomainGetXMLDesc),
 		Program: Program,
 		Version: ProtocolVersion,
+	},
+	ReadOnly: &rpc.ReadOnlyRule{
+		Any:     9,
+		Arg:     "flags",
+		Message: "virDomainGetXMLDesc with secure flag",
 	},
 	Ret:   "remote_domain_get_xml_desc_ret",
 	Since: "0.3.0",
@@ -382,7 +393,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainPinVcpu"},
+	Since:    "0.3.0",
 }, {
 	API:      "virDomainReboot",
 	Args:     "remote_domain_reboot_args",
@@ -395,7 +407,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainReboot"},
+	Since:    "0.3.0",
 }, {
 	API:      "virDomainResume",
 	Args:     "remote_domain_resume_args",
@@ -408,7 +421,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainResume"},
+	Since:    "0.3.0",
 }, {
 	API:          "virDomainSetAutostart",
 	Args:         "remote_domain_set_autostart_args",
@@ -422,7 +436,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetAutostart"},
+	Since:    "0.3.0",
 }, {
 	API:          "virDomainSetMaxMemory",
 	Args:         "remote_domain_set_max_memory_args",
@@ -436,7 +451,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetMaxMemory"},
+	Since:    "0.3.0",
 }, {
 	API:      "virDomainSetMemory",
 	Args:     "remote_domain_set_memory_args",
@@ -449,7 +465,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetMemory"},
+	Since:    "0.3.0",
 }, {
 	API:      "virDomainSetVcpus",
 	Args:     "remote_domain_set_vcpus_args",
@@ -462,7 +479,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetVcpus"},
+	Since:    "0.3.0",
 }, {
 	API:      "virDomainShutdown",
 	Args:     "remote_domain_shutdown_args",
@@ -475,7 +493,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainShutdown"},
+	Since:    "0.3.0",
 }, {
 	API:      "virDomainSuspend",
 	Args:     "remote_domain_suspend_args",
@@ -488,7 +507,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSuspend"},
+	Since:    "0.3.0",
 }, {
 	API:          "virDomainUndefine",
 	Args:         "remote_domain_undefine_args",
@@ -502,7 +522,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainUndefine"},
+	Since:    "0.3.0",
 }, {
 	API:          "virConnectListDefinedNetworks",
 	Args:         "remote_connect_list_defined_networks_args",
@@ -560,7 +581,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNetworkCreate"},
+	Since:    "0.3.0",
 }, {
 	API:      "virNetworkCreateXML",
 	Args:     "remote_network_create_xml_args",
@@ -573,8 +595,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_network_create_xml_ret",
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNetworkCreateXML"},
+	Ret:      "remote_network_create_xml_ret",
+	Since:    "0.3.0",
 }, {
 	API:          "virNetworkDefineXML",
 	Args:         "remote_network_define_xml_args",
@@ -588,8 +611,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_network_define_xml_ret",
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNetworkDefineXML"},
+	Ret:      "remote_network_define_xml_ret",
+	Since:    "0.3.0",
 }, {
 	API:          "virNetworkDestroy",
 	Args:         "remote_network_destroy_args",
@@ -603,7 +627,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNetworkDestroy"},
+	Since:    "0.3.0",
 }, {
 	API:          "virNetworkGetXMLDesc",
 	Args:         "remote_network_get_xml_desc_args",
@@ -692,7 +717,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNetworkSetAutostart"},
+	Since:    "0.3.0",
 }, {
 	API:          "virNetworkUndefine",
 	Args:         "remote_network_undefine_args",
@@ -706,7 +732,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNetworkUndefine"},
+	Since:    "0.3.0",
 }, {
 	API:          "virConnectNumOfDefinedNetworks",
 	Generate:     "both",
@@ -761,7 +788,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainCoreDump"},
+	Since:    "0.3.0",
 }, {
 	API:      "virDomainRestore",
 	Args:     "remote_domain_restore_args",
@@ -774,7 +802,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainRestore"},
+	Since:    "0.3.0",
 }, {
 	API:      "virDomainSave",
 	Args:     "remote_domain_save_args",
@@ -787,7 +816,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSave"},
+	Since:    "0.3.0",
 }, {
 	API:      "virDomainGetSchedulerType",
 	Args:     "remote_domain_get_scheduler_type_args",
@@ -828,7 +858,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetSchedulerParameters"},
+	Since:    "0.3.0",
 }, {
 	API:          "virConnectGetHostname",
 	Generate:     "both",
@@ -866,8 +897,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_migrate_prepare_ret",
-	Since: "0.3.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigratePrepare"},
+	Ret:      "remote_domain_migrate_prepare_ret",
+	Since:    "0.3.2",
 }, {
 	Args:     "remote_domain_migrate_perform_args",
 	Generate: "both",
@@ -878,7 +910,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.3.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigratePerform"},
+	Since:    "0.3.2",
 }, {
 	Args:     "remote_domain_migrate_finish_args",
 	Generate: "both",
@@ -889,8 +922,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_migrate_finish_ret",
-	Since: "0.3.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigrateFinish"},
+	Ret:      "remote_domain_migrate_finish_ret",
+	Since:    "0.3.2",
 }, {
 	API:      "virDomainBlockStats",
 	Args:     "remote_domain_block_stats_args",
@@ -1052,8 +1086,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_connect_find_storage_pool_sources_ret",
-	Since: "0.4.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virConnectFindStoragePoolSources"},
+	Ret:      "remote_connect_find_storage_pool_sources_ret",
+	Since:    "0.4.1",
 }, {
 	API:      "virStoragePoolCreateXML",
 	Args:     "remote_storage_pool_create_xml_args",
@@ -1066,8 +1101,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_storage_pool_create_xml_ret",
-	Since: "0.4.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStoragePoolCreateXML"},
+	Ret:      "remote_storage_pool_create_xml_ret",
+	Since:    "0.4.1",
 }, {
 	API:          "virStoragePoolDefineXML",
 	Args:         "remote_storage_pool_define_xml_args",
@@ -1081,8 +1117,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_storage_pool_define_xml_ret",
-	Since: "0.4.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStoragePoolDefineXML"},
+	Ret:      "remote_storage_pool_define_xml_ret",
+	Since:    "0.4.1",
 }, {
 	API:      "virStoragePoolCreate",
 	Args:     "remote_storage_pool_create_args",
@@ -1095,7 +1132,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.4.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStoragePoolCreate"},
+	Since:    "0.4.1",
 }, {
 	API:      "virStoragePoolBuild",
 	Args:     "remote_storage_pool_build_args",
@@ -1108,7 +1146,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.4.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStoragePoolBuild"},
+	Since:    "0.4.1",
 }, {
 	API:          "virStoragePoolDestroy",
 	Args:         "remote_storage_pool_destroy_args",
@@ -1122,7 +1161,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.4.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStoragePoolDestroy"},
+	Since:    "0.4.1",
 }, {
 	API:      "virStoragePoolDelete",
 	Args:     "remote_storage_pool_delete_args",
@@ -1135,7 +1175,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.4.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStoragePoolDelete"},
+	Since:    "0.4.1",
 }, {
 	API:          "virStoragePoolUndefine",
 	Args:         "remote_storage_pool_undefine_args",
@@ -1149,7 +1190,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.4.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStoragePoolUndefine"},
+	Since:    "0.4.1",
 }, {
 	API:      "virStoragePoolRefresh",
 	Args:     "remote_storage_pool_refresh_args",
@@ -1162,7 +1204,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.4.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStoragePoolRefresh"},
+	Since:    "0.4.1",
 }, {
 	API:          "virStoragePoolLookupByName",
 	Args:         "remote_storage_pool_lookup_by_name_args",
@@ -1266,7 +1309,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.4.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStoragePoolSetAutostart"},
+	Since:    "0.4.1",
 }, {
 	API:          "virStoragePoolNumOfVolumes",
 	Args:         "remote_storage_pool_num_of_volumes_args",
@@ -1309,8 +1353,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_storage_vol_create_xml_ret",
-	Since: "0.4.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStorageVolCreateXML"},
+	Ret:      "remote_storage_vol_create_xml_ret",
+	Since:    "0.4.1",
 }, {
 	API:      "virStorageVolDelete",
 	Args:     "remote_storage_vol_delete_args",
@@ -1323,7 +1368,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.4.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStorageVolDelete"},
+	Since:    "0.4.1",
 }, {
 	API:          "virStorageVolLookupByName",
 	Args:         "remote_storage_vol_lookup_by_name_args",
@@ -1455,8 +1501,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_block_peek_ret",
-	Since: "0.4.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainBlockPeek"},
+	Ret:      "remote_domain_block_peek_ret",
+	Since:    "0.4.2",
 }, {
 	API:      "virDomainMemoryPeek",
 	Args:     "remote_domain_memory_peek_args",
@@ -1469,8 +1516,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_memory_peek_ret",
-	Since: "0.4.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMemoryPeek"},
+	Ret:      "remote_domain_memory_peek_ret",
+	Since:    "0.4.2",
 }, {
 	API:          "virConnectDomainEventRegister",
 	Generate:     "none",
@@ -1523,8 +1571,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_migrate_prepare2_ret",
-	Since: "0.5.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigratePrepare2"},
+	Ret:      "remote_domain_migrate_prepare2_ret",
+	Since:    "0.5.0",
 }, {
 	Args:     "remote_domain_migrate_finish2_args",
 	Generate: "both",
@@ -1535,8 +1584,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_migrate_finish2_ret",
-	Since: "0.5.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigrateFinish2"},
+	Ret:      "remote_domain_migrate_finish2_ret",
+	Since:    "0.5.0",
 }, {
 	API:          "virConnectGetURI",
 	Generate:     "server",
@@ -1667,7 +1717,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.6.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeDeviceDettach"},
+	Since:    "0.6.1",
 }, {
 	API:      "virNodeDeviceReAttach",
 	Args:     "remote_node_device_re_attach_args",
@@ -1680,7 +1731,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.6.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeDeviceReAttach"},
+	Since:    "0.6.1",
 }, {
 	API:      "virNodeDeviceReset",
 	Args:     "remote_node_device_reset_args",
@@ -1693,7 +1745,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.6.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeDeviceReset"},
+	Since:    "0.6.1",
 }, {
 	API:          "virDomainGetSecurityLabel",
 	Args:         "remote_domain_get_security_label_args",
@@ -1735,8 +1788,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_node_device_create_xml_ret",
-	Since: "0.6.3",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeDeviceCreateXML"},
+	Ret:      "remote_node_device_create_xml_ret",
+	Since:    "0.6.3",
 }, {
 	API:          "virNodeDeviceDestroy",
 	Args:         "remote_node_device_destroy_args",
@@ -1750,7 +1804,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.6.3",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeDeviceDestroy"},
+	Since:    "0.6.3",
 }, {
 	API:      "virStorageVolCreateXMLFrom",
 	Args:     "remote_storage_vol_create_xml_from_args",
@@ -1763,8 +1818,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_storage_vol_create_xml_from_ret",
-	Since: "0.6.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStorageVolCreateXMLFrom"},
+	Ret:      "remote_storage_vol_create_xml_from_ret",
+	Since:    "0.6.4",
 }, {
 	API:          "virConnectNumOfInterfaces",
 	Generate:     "both",
@@ -1851,8 +1907,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_interface_define_xml_ret",
-	Since: "0.6.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virInterfaceDefineXML"},
+	Ret:      "remote_interface_define_xml_ret",
+	Since:    "0.6.4",
 }, {
 	API:          "virInterfaceUndefine",
 	Args:         "remote_interface_undefine_args",
@@ -1866,7 +1923,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.6.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virInterfaceUndefine"},
+	Since:    "0.6.4",
 }, {
 	API:      "virInterfaceCreate",
 	Args:     "remote_interface_create_args",
@@ -1879,7 +1937,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.6.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virInterfaceCreate"},
+	Since:    "0.6.4",
 }, {
 	API:          "virInterfaceDestroy",
 	Args:         "remote_interface_destroy_args",
@@ -1893,7 +1952,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.6.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virInterfaceDestroy"},
+	Since:    "0.6.4",
 }, {
 	API:      "virConnectDomainXMLFromNative",
 	Args:     "remote_connect_domain_xml_from_native_args",
@@ -1906,8 +1966,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_connect_domain_xml_from_native_ret",
-	Since: "0.6.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virConnectDomainXMLFromNative"},
+	Ret:      "remote_connect_domain_xml_from_native_ret",
+	Since:    "0.6.4",
 }, {
 	API:      "virConnectDomainXMLToNative",
 	Args:     "remote_connect_domain_xml_to_native_args",
@@ -1920,8 +1981,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_connect_domain_xml_to_native_ret",
-	Since: "0.6.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virConnectDomainXMLToNative"},
+	Ret:      "remote_connect_domain_xml_to_native_ret",
+	Since:    "0.6.4",
 }, {
 	API:          "virConnectNumOfDefinedInterfaces",
 	Generate:     "both",
@@ -2008,8 +2070,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_secret_define_xml_ret",
-	Since: "0.7.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virSecretDefineXML"},
+	Ret:      "remote_secret_define_xml_ret",
+	Since:    "0.7.1",
 }, {
 	API:          "virSecretGetXMLDesc",
 	Args:         "remote_secret_get_xml_desc_args",
@@ -2038,7 +2101,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.7.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virSecretSetValue"},
+	Since:    "0.7.1",
 }, {
 	API:          "virSecretGetValue",
 	Args:         "remote_secret_get_value_args",
@@ -2052,8 +2116,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_secret_get_value_ret",
-	Since: "0.7.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virSecretGetValue"},
+	Ret:      "remote_secret_get_value_ret",
+	Since:    "0.7.1",
 }, {
 	API:          "virSecretUndefine",
 	Args:         "remote_secret_undefine_args",
@@ -2067,7 +2132,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.7.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virSecretUndefine"},
+	Since:    "0.7.1",
 }, {
 	API:          "virSecretLookupByUsage",
 	Args:         "remote_secret_lookup_by_usage_args",
@@ -2093,8 +2159,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since:  "0.7.2",
-	Stream: rpc.WriteStream,
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigratePrepareTunnel"},
+	Since:    "0.7.2",
+	Stream:   rpc.WriteStream,
 }, {
 	API:          "virConnectIsSecure",
 	Generate:     "server",
@@ -2269,7 +2336,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.7.7",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainAttachDeviceFlags"},
+	Since:    "0.7.7",
 }, {
 	API:      "virDomainDetachDeviceFlags",
 	Args:     "remote_domain_detach_device_flags_args",
@@ -2282,7 +2350,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.7.7",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainDetachDeviceFlags"},
+	Since:    "0.7.7",
 }, {
 	API:      "virConnectBaselineCPU",
 	Args:     "remote_connect_baseline_cpu_args",
@@ -2323,7 +2392,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.7.7",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainAbortJob"},
+	Since:    "0.7.7",
 }, {
 	API:      "virStorageVolWipe",
 	Args:     "remote_storage_vol_wipe_args",
@@ -2336,7 +2406,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.8.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStorageVolWipe"},
+	Since:    "0.8.0",
 }, {
 	API:      "virDomainMigrateSetMaxDowntime",
 	Args:     "remote_domain_migrate_set_max_downtime_args",
@@ -2349,7 +2420,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.8.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigrateSetMaxDowntime"},
+	Since:    "0.8.0",
 }, {
 	API:          "virConnectDomainEventRegisterAny",
 	Args:         "remote_connect_domain_event_register_any_args",
@@ -2460,7 +2532,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.8.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainUpdateDeviceFlags"},
+	Since:    "0.8.0",
 }, {
 	API:          "virNWFilterLookupByName",
 	Args:         "remote_nwfilter_lookup_by_name_args",
@@ -2548,8 +2621,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_nwfilter_define_xml_ret",
-	Since: "0.8.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNWFilterDefineXML"},
+	Ret:      "remote_nwfilter_define_xml_ret",
+	Since:    "0.8.0",
 }, {
 	API:          "virNWFilterUndefine",
 	Args:         "remote_nwfilter_undefine_args",
@@ -2563,7 +2637,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.8.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNWFilterUndefine"},
+	Since:    "0.8.0",
 }, {
 	API:      "virDomainManagedSave",
 	Args:     "remote_domain_managed_save_args",
@@ -2576,7 +2651,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.8.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainManagedSave"},
+	Since:    "0.8.0",
 }, {
 	API:      "virDomainHasManagedSaveImage",
 	Args:     "remote_domain_has_managed_save_image_args",
@@ -2603,7 +2679,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.8.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainManagedSaveRemove"},
+	Since:    "0.8.0",
 }, {
 	API:      "virDomainSnapshotCreateXML",
 	Args:     "remote_domain_snapshot_create_xml_args",
@@ -2616,8 +2693,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_snapshot_create_xml_ret",
-	Since: "0.8.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSnapshotCreateXML"},
+	Ret:      "remote_domain_snapshot_create_xml_ret",
+	Since:    "0.8.0",
 }, {
 	API:          "virDomainSnapshotGetXMLDesc",
 	Args:         "remote_domain_snapshot_get_xml_desc_args",
@@ -2630,6 +2708,11 @@ var procedures = [...]rpc.ProcInfo{{
 		Number:  int32(ProcDomainSnapshotGetXMLDesc),
 		Program: Program,
 		Version: ProtocolVersion,
+	},
+	ReadOnly: &rpc.ReadOnlyRule{
+		Any:     1,
+		Arg:     "flags",
+		Message: "virDomainSnapshotGetXMLDesc with secure flag",
 	},
 	Ret:   "remote_domain_snapshot_get_xml_desc_ret",
 	Since: "0.8.0",
@@ -2718,7 +2801,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.8.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainRevertToSnapshot"},
+	Since:    "0.8.0",
 }, {
 	API:      "virDomainSnapshotDelete",
 	Args:     "remote_domain_snapshot_delete_args",
@@ -2731,7 +2815,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.8.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSnapshotDelete"},
+	Since:    "0.8.0",
 }, {
 	API:      "virDomainGetBlockInfo",
 	Args:     "remote_domain_get_block_info_args",
@@ -2772,8 +2857,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_create_with_flags_ret",
-	Since: "0.8.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainCreateWithFlags"},
+	Ret:      "remote_domain_create_with_flags_ret",
+	Since:    "0.8.2",
 }, {
 	API:      "virDomainSetMemoryParameters",
 	Args:     "remote_domain_set_memory_parameters_args",
@@ -2786,7 +2872,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.8.5",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetMemoryParameters"},
+	Since:    "0.8.5",
 }, {
 	API:      "virDomainGetMemoryParameters",
 	Args:     "remote_domain_get_memory_parameters_args",
@@ -2813,7 +2900,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.8.5",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetVcpusFlags"},
+	Since:    "0.8.5",
 }, {
 	API:      "virDomainGetVcpusFlags",
 	Args:     "remote_domain_get_vcpus_flags_args",
@@ -2825,6 +2913,11 @@ var procedures = [...]rpc.ProcInfo{{
 		Number:  int32(ProcDomainGetVCPUsFlags),
 		Program: Program,
 		Version: ProtocolVersion,
+	},
+	ReadOnly: &rpc.ReadOnlyRule{
+		Any:     8,
+		Arg:     "flags",
+		Message: "read only access prevents virDomainGetVcpusFlags",
 	},
 	Ret:   "remote_domain_get_vcpus_flags_ret",
 	Since: "0.8.5",
@@ -2840,8 +2933,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since:  "0.8.6",
-	Stream: rpc.ReadStream,
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainOpenConsole"},
+	Since:    "0.8.6",
+	Stream:   rpc.ReadStream,
 }, {
 	API:          "virDomainIsUpdated",
 	Args:         "remote_domain_is_updated_args",
@@ -2884,7 +2978,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetMemoryFlags"},
+	Since:    "0.9.0",
 }, {
 	API:      "virDomainSetBlkioParameters",
 	Args:     "remote_domain_set_blkio_parameters_args",
@@ -2897,7 +2992,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetBlkioParameters"},
+	Since:    "0.9.0",
 }, {
 	API:      "virDomainGetBlkioParameters",
 	Args:     "remote_domain_get_blkio_parameters_args",
@@ -2924,7 +3020,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigrateSetMaxSpeed"},
+	Since:    "0.9.0",
 }, {
 	API:      "virStorageVolUpload",
 	Args:     "remote_storage_vol_upload_args",
@@ -2937,6 +3034,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	ReadOnly:   &rpc.ReadOnlyRule{Message: "read only access prevents virStorageVolUpload"},
 	Since:      "0.9.0",
 	SparseFlag: "VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM",
 	Stream:     rpc.WriteStream,
@@ -2952,6 +3050,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	ReadOnly:   &rpc.ReadOnlyRule{Message: "read only access prevents virStorageVolDownload"},
 	Since:      "0.9.0",
 	SparseFlag: "VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM",
 	Stream:     rpc.ReadStream,
@@ -2967,7 +3066,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainInjectNMI"},
+	Since:    "0.9.2",
 }, {
 	API:      "virDomainScreenshot",
 	Args:     "remote_domain_screenshot_args",
@@ -2980,9 +3080,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:    "remote_domain_screenshot_ret",
-	Since:  "0.9.2",
-	Stream: rpc.ReadStream,
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainScreenshot"},
+	Ret:      "remote_domain_screenshot_ret",
+	Since:    "0.9.2",
+	Stream:   rpc.ReadStream,
 }, {
 	API:          "virDomainGetState",
 	Args:         "remote_domain_get_state_args",
@@ -3008,8 +3109,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_migrate_begin3_ret",
-	Since: "0.9.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigrateBegin3"},
+	Ret:      "remote_domain_migrate_begin3_ret",
+	Since:    "0.9.2",
 }, {
 	Args:     "remote_domain_migrate_prepare3_args",
 	Generate: "none",
@@ -3020,8 +3122,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_migrate_prepare3_ret",
-	Since: "0.9.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigratePrepare3"},
+	Ret:      "remote_domain_migrate_prepare3_ret",
+	Since:    "0.9.2",
 }, {
 	Args:     "remote_domain_migrate_prepare_tunnel3_args",
 	Generate: "server",
@@ -3032,9 +3135,10 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:    "remote_domain_migrate_prepare_tunnel3_ret",
-	Since:  "0.9.2",
-	Stream: rpc.WriteStream,
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigratePrepareTunnel3"},
+	Ret:      "remote_domain_migrate_prepare_tunnel3_ret",
+	Since:    "0.9.2",
+	Stream:   rpc.WriteStream,
 }, {
 	Args:     "remote_domain_migrate_perform3_args",
 	Generate: "none",
@@ -3045,8 +3149,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_migrate_perform3_ret",
-	Since: "0.9.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigratePerform3"},
+	Ret:      "remote_domain_migrate_perform3_ret",
+	Since:    "0.9.2",
 }, {
 	Args:     "remote_domain_migrate_finish3_args",
 	Generate: "none",
@@ -3057,8 +3162,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_migrate_finish3_ret",
-	Since: "0.9.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigrateFinish3"},
+	Ret:      "remote_domain_migrate_finish3_ret",
+	Since:    "0.9.2",
 }, {
 	Args:     "remote_domain_migrate_confirm3_args",
 	Generate: "none",
@@ -3069,7 +3175,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigrateConfirm3"},
+	Since:    "0.9.2",
 }, {
 	API:      "virDomainSetSchedulerParametersFlags",
 	Args:     "remote_domain_set_scheduler_parameters_flags_args",
@@ -3082,7 +3189,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetSchedulerParametersFlags"},
+	Since:    "0.9.2",
 }, {
 	API:      "virInterfaceChangeBegin",
 	Args:     "remote_interface_change_begin_args",
@@ -3095,7 +3203,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virInterfaceChangeBegin"},
+	Since:    "0.9.2",
 }, {
 	API:      "virInterfaceChangeCommit",
 	Args:     "remote_interface_change_commit_args",
@@ -3108,7 +3217,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virInterfaceChangeCommit"},
+	Since:    "0.9.2",
 }, {
 	API:      "virInterfaceChangeRollback",
 	Args:     "remote_interface_change_rollback_args",
@@ -3121,7 +3231,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virInterfaceChangeRollback"},
+	Since:    "0.9.2",
 }, {
 	API:      "virDomainGetSchedulerParametersFlags",
 	Args:     "remote_domain_get_scheduler_parameters_flags_args",
@@ -3162,7 +3273,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.3",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainPinVcpuFlags"},
+	Since:    "0.9.3",
 }, {
 	API:      "virDomainSendKey",
 	Args:     "remote_domain_send_key_args",
@@ -3175,7 +3287,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.3",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSendKey"},
+	Since:    "0.9.3",
 }, {
 	API:          "virNodeGetCPUStats",
 	Args:         "remote_node_get_cpu_stats_args",
@@ -3248,7 +3361,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainUndefineFlags"},
+	Since:    "0.9.4",
 }, {
 	API:      "virDomainSaveFlags",
 	Args:     "remote_domain_save_flags_args",
@@ -3261,7 +3375,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSaveFlags"},
+	Since:    "0.9.4",
 }, {
 	API:      "virDomainRestoreFlags",
 	Args:     "remote_domain_restore_flags_args",
@@ -3274,7 +3389,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainRestoreFlags"},
+	Since:    "0.9.4",
 }, {
 	API:          "virDomainDestroyFlags",
 	Args:         "remote_domain_destroy_flags_args",
@@ -3288,7 +3404,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainDestroyFlags"},
+	Since:    "0.9.4",
 }, {
 	API:          "virDomainSaveImageGetXMLDesc",
 	Args:         "remote_domain_save_image_get_xml_desc_args",
@@ -3302,8 +3419,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_save_image_get_xml_desc_ret",
-	Since: "0.9.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSaveImageGetXMLDesc"},
+	Ret:      "remote_domain_save_image_get_xml_desc_ret",
+	Since:    "0.9.4",
 }, {
 	API:          "virDomainSaveImageDefineXML",
 	Args:         "remote_domain_save_image_define_xml_args",
@@ -3317,7 +3435,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSaveImageDefineXML"},
+	Since:    "0.9.4",
 }, {
 	API:      "virDomainBlockJobAbort",
 	Args:     "remote_domain_block_job_abort_args",
@@ -3330,7 +3449,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainBlockJobAbort"},
+	Since:    "0.9.4",
 }, {
 	API:      "virDomainGetBlockJobInfo",
 	Args:     "remote_domain_get_block_job_info_args",
@@ -3357,7 +3477,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainBlockJobSetSpeed"},
+	Since:    "0.9.4",
 }, {
 	API:      "virDomainBlockPull",
 	Args:     "remote_domain_block_pull_args",
@@ -3370,7 +3491,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.4",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainBlockPull"},
+	Since:    "0.9.4",
 }, {
 	API:      "VIR_DOMAIN_EVENT_ID_BLOCK_JOB",
 	Event:    true,
@@ -3397,8 +3519,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_migrate_get_max_speed_ret",
-	Since: "0.9.5",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigrateGetMaxSpeed"},
+	Ret:      "remote_domain_migrate_get_max_speed_ret",
+	Since:    "0.9.5",
 }, {
 	API:      "virDomainBlockStatsFlags",
 	Args:     "remote_domain_block_stats_flags_args",
@@ -3440,7 +3563,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.7",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainReset"},
+	Since:    "0.9.7",
 }, {
 	API:          "virDomainSnapshotNumChildren",
 	Args:         "remote_domain_snapshot_num_children_args",
@@ -3497,6 +3621,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	ReadOnly:   &rpc.ReadOnlyRule{Message: "read only access prevents virDomainOpenGraphics"},
 	SendsFiles: true,
 	Since:      "0.9.7",
 }, {
@@ -3511,7 +3636,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.8",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeSuspendForDuration"},
+	Since:    "0.9.8",
 }, {
 	API:      "virDomainBlockResize",
 	Args:     "remote_domain_block_resize_args",
@@ -3524,7 +3650,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.8",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainBlockResize"},
+	Since:    "0.9.8",
 }, {
 	API:      "virDomainSetBlockIoTune",
 	Args:     "remote_domain_set_block_io_tune_args",
@@ -3537,7 +3664,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.8",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetBlockIoTune"},
+	Since:    "0.9.8",
 }, {
 	API:      "virDomainGetBlockIoTune",
 	Args:     "remote_domain_get_block_io_tune_args",
@@ -3564,7 +3692,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.9",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetNumaParameters"},
+	Since:    "0.9.9",
 }, {
 	API:      "virDomainGetNumaParameters",
 	Args:     "remote_domain_get_numa_parameters_args",
@@ -3591,7 +3720,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.9",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetInterfaceParameters"},
+	Since:    "0.9.9",
 }, {
 	API:      "virDomainGetInterfaceParameters",
 	Args:     "remote_domain_get_interface_parameters_args",
@@ -3618,7 +3748,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.10",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainShutdownFlags"},
+	Since:    "0.9.10",
 }, {
 	API:      "virStorageVolWipePattern",
 	Args:     "remote_storage_vol_wipe_pattern_args",
@@ -3631,7 +3762,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.10",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStorageVolWipePattern"},
+	Since:    "0.9.10",
 }, {
 	API:      "virStorageVolResize",
 	Args:     "remote_storage_vol_resize_args",
@@ -3644,7 +3776,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.10",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virStorageVolResize"},
+	Since:    "0.9.10",
 }, {
 	API:      "virDomainPMSuspendForDuration",
 	Args:     "remote_domain_pm_suspend_for_duration_args",
@@ -3657,7 +3790,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.10",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainPMSuspendForDuration"},
+	Since:    "0.9.10",
 }, {
 	API:      "virDomainGetCPUStats",
 	Args:     "remote_domain_get_cpu_stats_args",
@@ -3698,7 +3832,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.10",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetMetadata"},
+	Since:    "0.9.10",
 }, {
 	API:      "virDomainGetMetadata",
 	Args:     "remote_domain_get_metadata_args",
@@ -3725,7 +3860,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.10",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainBlockRebase"},
+	Since:    "0.9.10",
 }, {
 	API:      "virDomainPMWakeup",
 	Args:     "remote_domain_pm_wakeup_args",
@@ -3738,7 +3874,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.9.11",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainPMWakeup"},
+	Since:    "0.9.11",
 }, {
 	API:      "VIR_DOMAIN_EVENT_ID_TRAY_CHANGE",
 	Event:    true,
@@ -3880,8 +4017,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_get_hostname_ret",
-	Since: "0.10.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainGetHostname"},
+	Ret:      "remote_domain_get_hostname_ret",
+	Since:    "0.10.0",
 }, {
 	API:          "virDomainGetSecurityLabelList",
 	Args:         "remote_domain_get_security_label_list_args",
@@ -3909,7 +4047,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.10.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainPinEmulator"},
+	Since:    "0.10.0",
 }, {
 	API:      "virDomainGetEmulatorPinInfo",
 	Args:     "remote_domain_get_emulator_pin_info_args",
@@ -4041,7 +4180,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.10.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeSetMemoryParameters"},
+	Since:    "0.10.2",
 }, {
 	API:      "virNodeGetMemoryParameters",
 	Args:     "remote_node_get_memory_parameters_args",
@@ -4068,7 +4208,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.10.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainBlockCommit"},
+	Since:    "0.10.2",
 }, {
 	API:          "virNetworkUpdate",
 	Args:         "remote_network_update_args",
@@ -4082,7 +4223,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "0.10.2",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNetworkUpdate"},
+	Since:    "0.10.2",
 }, {
 	API:      "VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK",
 	Event:    true,
@@ -4123,7 +4265,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.0.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainFSTrim"},
+	Since:    "1.0.1",
 }, {
 	API:      "virDomainSendProcessSignal",
 	Args:     "remote_domain_send_process_signal_args",
@@ -4136,7 +4279,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.0.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSendProcessSignal"},
+	Since:    "1.0.1",
 }, {
 	API:      "virDomainOpenChannel",
 	Args:     "remote_domain_open_channel_args",
@@ -4149,8 +4293,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since:  "1.0.2",
-	Stream: rpc.ReadStream,
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainOpenChannel"},
+	Since:    "1.0.2",
+	Stream:   rpc.ReadStream,
 }, {
 	API:          "virNodeDeviceLookupSCSIHostByWWN",
 	Args:         "remote_node_device_lookup_scsi_host_by_wwn_args",
@@ -4206,7 +4351,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.0.3",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigrateSetCompressionCache"},
+	Since:    "1.0.3",
 }, {
 	API:      "virNodeDeviceDetachFlags",
 	Args:     "remote_node_device_detach_flags_args",
@@ -4219,7 +4365,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.0.5",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeDeviceDetachFlags"},
+	Since:    "1.0.5",
 }, {
 	Args:     "remote_domain_migrate_begin3_params_args",
 	Generate: "none",
@@ -4230,8 +4377,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_migrate_begin3_params_ret",
-	Since: "1.1.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigrateBegin3Params"},
+	Ret:      "remote_domain_migrate_begin3_params_ret",
+	Since:    "1.1.0",
 }, {
 	Args:     "remote_domain_migrate_prepare3_params_args",
 	Generate: "none",
@@ -4242,8 +4390,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_migrate_prepare3_params_ret",
-	Since: "1.1.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigratePrepare3Params"},
+	Ret:      "remote_domain_migrate_prepare3_params_ret",
+	Since:    "1.1.0",
 }, {
 	Args:     "remote_domain_migrate_prepare_tunnel3_params_args",
 	Generate: "none",
@@ -4254,8 +4403,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_migrate_prepare_tunnel3_params_ret",
-	Since: "1.1.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigratePrepareTunnel3Params"},
+	Ret:      "remote_domain_migrate_prepare_tunnel3_params_ret",
+	Since:    "1.1.0",
 }, {
 	Args:     "remote_domain_migrate_perform3_params_args",
 	Generate: "none",
@@ -4266,8 +4416,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_migrate_perform3_params_ret",
-	Since: "1.1.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigratePerform3Params"},
+	Ret:      "remote_domain_migrate_perform3_params_ret",
+	Since:    "1.1.0",
 }, {
 	Args:     "remote_domain_migrate_finish3_params_args",
 	Generate: "none",
@@ -4278,8 +4429,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_migrate_finish3_params_ret",
-	Since: "1.1.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigrateFinish3Params"},
+	Ret:      "remote_domain_migrate_finish3_params_ret",
+	Since:    "1.1.0",
 }, {
 	Args:     "remote_domain_migrate_confirm3_params_args",
 	Generate: "none",
@@ -4290,7 +4442,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.1.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigrateConfirm3Params"},
+	Since:    "1.1.0",
 }, {
 	API:      "virDomainSetMemoryStatsPeriod",
 	Args:     "remote_domain_set_memory_stats_period_args",
@@ -4303,7 +4456,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.1.1",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetMemoryStatsPeriod"},
+	Since:    "1.1.1",
 }, {
 	API:      "virDomainCreateXMLWithFiles",
 	Args:     "remote_domain_create_xml_with_files_args",
@@ -4316,6 +4470,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	ReadOnly:   &rpc.ReadOnlyRule{Message: "read only access prevents virDomainCreateXMLWithFiles"},
 	Ret:        "remote_domain_create_xml_with_files_ret",
 	SendsFiles: true,
 	Since:      "1.1.1",
@@ -4331,6 +4486,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	ReadOnly:   &rpc.ReadOnlyRule{Message: "read only access prevents virDomainCreateWithFiles"},
 	Ret:        "remote_domain_create_with_files_ret",
 	SendsFiles: true,
 	Since:      "1.1.1",
@@ -4670,7 +4826,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.2.3",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainCoreDumpWithFormat"},
+	Since:    "1.2.3",
 }, {
 	API:      "virDomainFSFreeze",
 	Args:     "remote_domain_fsfreeze_args",
@@ -4683,8 +4840,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_fsfreeze_ret",
-	Since: "1.2.5",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainFSFreeze"},
+	Ret:      "remote_domain_fsfreeze_ret",
+	Since:    "1.2.5",
 }, {
 	API:      "virDomainFSThaw",
 	Args:     "remote_domain_fsthaw_args",
@@ -4697,8 +4855,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_fsthaw_ret",
-	Since: "1.2.5",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainFSThaw"},
+	Ret:      "remote_domain_fsthaw_ret",
+	Since:    "1.2.5",
 }, {
 	API:      "virDomainGetTime",
 	Args:     "remote_domain_get_time_args",
@@ -4711,8 +4870,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_get_time_ret",
-	Since: "1.2.5",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainGetTime"},
+	Ret:      "remote_domain_get_time_ret",
+	Since:    "1.2.5",
 }, {
 	API:      "virDomainSetTime",
 	Args:     "remote_domain_set_time_args",
@@ -4725,7 +4885,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.2.5",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetTime"},
+	Since:    "1.2.5",
 }, {
 	API:      "VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2",
 	Event:    true,
@@ -4781,8 +4942,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_connect_get_domain_capabilities_ret",
-	Since: "1.2.7",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virConnectGetDomainCapabilities"},
+	Ret:      "remote_connect_get_domain_capabilities_ret",
+	Since:    "1.2.7",
 }, {
 	API:      "virDomainOpenGraphicsFD",
 	Args:     "remote_domain_open_graphics_fd_args",
@@ -4795,6 +4957,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	ReadOnly:      &rpc.ReadOnlyRule{Message: "read only access prevents virDomainOpenGraphicsFD"},
 	ReceivesFiles: true,
 	Since:         "1.2.8",
 }, {
@@ -4823,7 +4986,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.2.8",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainBlockCopy"},
+	Since:    "1.2.8",
 }, {
 	API:      "VIR_DOMAIN_EVENT_ID_TUNABLE",
 	Event:    true,
@@ -4850,8 +5014,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_node_alloc_pages_ret",
-	Since: "1.2.9",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeAllocPages"},
+	Ret:      "remote_node_alloc_pages_ret",
+	Since:    "1.2.9",
 }, {
 	API:      "VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE",
 	Event:    true,
@@ -4878,8 +5043,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_get_fsinfo_ret",
-	Since: "1.2.11",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainGetFSInfo"},
+	Ret:      "remote_domain_get_fsinfo_ret",
+	Since:    "1.2.11",
 }, {
 	API:          "virDomainDefineXMLFlags",
 	Args:         "remote_domain_define_xml_flags_args",
@@ -4893,8 +5059,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_define_xml_flags_ret",
-	Since: "1.2.12",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainDefineXMLFlags"},
+	Ret:      "remote_domain_define_xml_flags_ret",
+	Since:    "1.2.12",
 }, {
 	API:      "virDomainGetIOThreadInfo",
 	Args:     "remote_domain_get_iothread_info_args",
@@ -4921,7 +5088,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.2.14",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainPinIOThread"},
+	Since:    "1.2.14",
 }, {
 	API:      "virDomainInterfaceAddresses",
 	Args:     "remote_domain_interface_addresses_args",
@@ -4933,6 +5101,11 @@ var procedures = [...]rpc.ProcInfo{{
 		Number:  int32(ProcDomainInterfaceAddresses),
 		Program: Program,
 		Version: ProtocolVersion,
+	},
+	ReadOnly: &rpc.ReadOnlyRule{
+		Arg:     "source",
+		Equal:   1,
+		Message: "read only access prevents virDomainInterfaceAddresses",
 	},
 	Ret:   "remote_domain_interface_addresses_ret",
 	Since: "1.2.14",
@@ -4962,7 +5135,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.2.15",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainAddIOThread"},
+	Since:    "1.2.15",
 }, {
 	API:      "virDomainDelIOThread",
 	Args:     "remote_domain_del_iothread_args",
@@ -4975,7 +5149,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.2.15",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainDelIOThread"},
+	Since:    "1.2.15",
 }, {
 	API:      "virDomainSetUserPassword",
 	Args:     "remote_domain_set_user_password_args",
@@ -4988,7 +5163,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.2.16",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetUserPassword"},
+	Since:    "1.2.16",
 }, {
 	API:      "virDomainRename",
 	Args:     "remote_domain_rename_args",
@@ -5001,8 +5177,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_rename_ret",
-	Since: "1.2.19",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainRename"},
+	Ret:      "remote_domain_rename_ret",
+	Since:    "1.2.19",
 }, {
 	API:      "VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION",
 	Event:    true,
@@ -5081,7 +5258,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.3.3",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainMigrateStartPostCopy"},
+	Since:    "1.3.3",
 }, {
 	API:      "virDomainGetPerfEvents",
 	Args:     "remote_domain_get_perf_events_args",
@@ -5108,7 +5286,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "1.3.3",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetPerfEvents"},
+	Since:    "1.3.3",
 }, {
 	API:      "VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED",
 	Event:    true,
@@ -5178,8 +5357,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_get_guest_vcpus_ret",
-	Since: "2.0.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainGetGuestVcpus"},
+	Ret:      "remote_domain_get_guest_vcpus_ret",
+	Since:    "2.0.0",
 }, {
 	API:      "virDomainSetGuestVcpus",
 	Args:     "remote_domain_set_guest_vcpus_args",
@@ -5192,7 +5372,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "2.0.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetGuestVcpus"},
+	Since:    "2.0.0",
 }, {
 	API:      "VIR_STORAGE_POOL_EVENT_ID_REFRESH",
 	Event:    true,
@@ -5362,7 +5543,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "3.1.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetVcpu"},
+	Since:    "3.1.0",
 }, {
 	API:      "VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD",
 	Event:    true,
@@ -5389,7 +5571,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "3.2.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetBlockThreshold"},
+	Since:    "3.2.0",
 }, {
 	API:      "virDomainMigrateGetMaxDowntime",
 	Args:     "remote_domain_migrate_get_max_downtime_args",
@@ -5416,6 +5599,11 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	ReadOnly: &rpc.ReadOnlyRule{
+		Any:     1,
+		Arg:     "flags",
+		Message: "virDomainManagedSaveGetXMLDesc with secure flag",
+	},
 	Ret:   "remote_domain_managed_save_get_xml_desc_ret",
 	Since: "3.7.0",
 }, {
@@ -5430,7 +5618,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "3.7.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainManagedSaveDefineXML"},
+	Since:    "3.7.0",
 }, {
 	API:      "virDomainSetLifecycleAction",
 	Args:     "remote_domain_set_lifecycle_action_args",
@@ -5443,7 +5632,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "3.9.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetLifecycleAction"},
+	Since:    "3.9.0",
 }, {
 	API:          "virStoragePoolLookupByTargetPath",
 	Args:         "remote_storage_pool_lookup_by_target_path_args",
@@ -5471,7 +5661,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "4.4.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainDetachDeviceAlias"},
+	Since:    "4.4.0",
 }, {
 	API:      "virConnectCompareHypervisorCPU",
 	Args:     "remote_connect_compare_hypervisor_cpu_args",
@@ -5484,8 +5675,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_connect_compare_hypervisor_cpu_ret",
-	Since: "4.4.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virConnectCompareHypervisorCPU"},
+	Ret:      "remote_connect_compare_hypervisor_cpu_ret",
+	Since:    "4.4.0",
 }, {
 	API:      "virConnectBaselineHypervisorCPU",
 	Args:     "remote_connect_baseline_hypervisor_cpu_args",
@@ -5498,8 +5690,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_connect_baseline_hypervisor_cpu_ret",
-	Since: "4.4.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virConnectBaselineHypervisorCPU"},
+	Ret:      "remote_connect_baseline_hypervisor_cpu_ret",
+	Since:    "4.4.0",
 }, {
 	API:      "virNodeGetSEVInfo",
 	Args:     "remote_node_get_sev_info_args",
@@ -5512,8 +5705,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_node_get_sev_info_ret",
-	Since: "4.5.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeGetSEVInfo"},
+	Ret:      "remote_node_get_sev_info_ret",
+	Since:    "4.5.0",
 }, {
 	API:      "virDomainGetLaunchSecurityInfo",
 	Args:     "remote_domain_get_launch_security_info_args",
@@ -5526,8 +5720,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_get_launch_security_info_ret",
-	Since: "4.5.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainGetLaunchSecurityInfo"},
+	Ret:      "remote_domain_get_launch_security_info_ret",
+	Since:    "4.5.0",
 }, {
 	API:          "virNWFilterBindingLookupByPortDev",
 	Args:         "remote_nwfilter_binding_lookup_by_port_dev_args",
@@ -5571,8 +5766,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_nwfilter_binding_create_xml_ret",
-	Since: "4.5.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNWFilterBindingCreateXML"},
+	Ret:      "remote_nwfilter_binding_create_xml_ret",
+	Since:    "4.5.0",
 }, {
 	API:          "virNWFilterBindingDelete",
 	Args:         "remote_nwfilter_binding_delete_args",
@@ -5586,7 +5782,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "4.5.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNWFilterBindingDelete"},
+	Since:    "4.5.0",
 }, {
 	API:          "virConnectListAllNWFilterBindings",
 	Args:         "remote_connect_list_all_nwfilter_bindings_args",
@@ -5614,7 +5811,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "4.10.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetIOThreadParams"},
+	Since:    "4.10.0",
 }, {
 	API:      "virConnectGetStoragePoolCapabilities",
 	Args:     "remote_connect_get_storage_pool_capabilities_args",
@@ -5671,8 +5869,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_network_port_create_xml_ret",
-	Since: "5.5.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNetworkPortCreateXML"},
+	Ret:      "remote_network_port_create_xml_ret",
+	Since:    "5.5.0",
 }, {
 	API:      "virNetworkPortGetParameters",
 	Args:     "remote_network_port_get_parameters_args",
@@ -5699,7 +5898,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "5.5.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNetworkPortSetParameters"},
+	Since:    "5.5.0",
 }, {
 	API:      "virNetworkPortGetXMLDesc",
 	Args:     "remote_network_port_get_xml_desc_args",
@@ -5726,7 +5926,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "5.5.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNetworkPortDelete"},
+	Since:    "5.5.0",
 }, {
 	API:      "virDomainCheckpointCreateXML",
 	Args:     "remote_domain_checkpoint_create_xml_args",
@@ -5739,8 +5940,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_checkpoint_create_xml_ret",
-	Since: "5.6.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainCheckpointCreateXML"},
+	Ret:      "remote_domain_checkpoint_create_xml_ret",
+	Since:    "5.6.0",
 }, {
 	API:      "virDomainCheckpointGetXMLDesc",
 	Args:     "remote_domain_checkpoint_get_xml_desc_args",
@@ -5752,6 +5954,11 @@ var procedures = [...]rpc.ProcInfo{{
 		Number:  int32(ProcDomainCheckpointGetXMLDesc),
 		Program: Program,
 		Version: ProtocolVersion,
+	},
+	ReadOnly: &rpc.ReadOnlyRule{
+		Any:     1,
+		Arg:     "flags",
+		Message: "virDomainCheckpointGetXMLDesc with secure flag",
 	},
 	Ret:   "remote_domain_checkpoint_get_xml_desc_ret",
 	Since: "5.6.0",
@@ -5827,7 +6034,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "5.6.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainCheckpointDelete"},
+	Since:    "5.6.0",
 }, {
 	API:      "virDomainGetGuestInfo",
 	Args:     "remote_domain_get_guest_info_args",
@@ -5840,8 +6048,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_get_guest_info_ret",
-	Since: "5.7.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainGetGuestInfo"},
+	Ret:      "remote_domain_get_guest_info_ret",
+	Since:    "5.7.0",
 }, {
 	API:      "virConnectSetIdentity",
 	Args:     "remote_connect_set_identity_args",
@@ -5867,8 +6076,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_agent_set_response_timeout_ret",
-	Since: "5.10.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainAgentSetResponseTimeout"},
+	Ret:      "remote_domain_agent_set_response_timeout_ret",
+	Since:    "5.10.0",
 }, {
 	API:      "virDomainBackupBegin",
 	Args:     "remote_domain_backup_begin_args",
@@ -5881,7 +6091,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "6.0.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainBackupBegin"},
+	Since:    "6.0.0",
 }, {
 	API:          "virDomainBackupGetXMLDesc",
 	Args:         "remote_domain_backup_get_xml_desc_args",
@@ -5923,8 +6134,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_domain_authorized_ssh_keys_get_ret",
-	Since: "6.10.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainAuthorizedSSHKeysGet"},
+	Ret:      "remote_domain_authorized_ssh_keys_get_ret",
+	Since:    "6.10.0",
 }, {
 	API:      "virDomainAuthorizedSSHKeysSet",
 	Args:     "remote_domain_authorized_ssh_keys_set_args",
@@ -5937,7 +6149,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "6.10.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainAuthorizedSSHKeysSet"},
+	Since:    "6.10.0",
 }, {
 	API:      "virDomainGetMessages",
 	Args:     "remote_domain_get_messages_args",
@@ -5964,7 +6177,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "7.2.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainStartDirtyRateCalc"},
+	Since:    "7.2.0",
 }, {
 	API:      "virNodeDeviceDefineXML",
 	Args:     "remote_node_device_define_xml_args",
@@ -5977,8 +6191,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_node_device_define_xml_ret",
-	Since: "7.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeDeviceDefineXML"},
+	Ret:      "remote_node_device_define_xml_ret",
+	Since:    "7.3.0",
 }, {
 	API:          "virNodeDeviceUndefine",
 	Args:         "remote_node_device_undefine_args",
@@ -5992,7 +6207,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "7.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeDeviceUndefine"},
+	Since:    "7.3.0",
 }, {
 	API:          "virNodeDeviceCreate",
 	Args:         "remote_node_device_create_args",
@@ -6006,7 +6222,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "7.3.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeDeviceCreate"},
+	Since:    "7.3.0",
 }, {
 	API:          "virNWFilterDefineXMLFlags",
 	Args:         "remote_nwfilter_define_xml_flags_args",
@@ -6020,8 +6237,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_nwfilter_define_xml_flags_ret",
-	Since: "7.7.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNWFilterDefineXMLFlags"},
+	Ret:      "remote_nwfilter_define_xml_flags_ret",
+	Since:    "7.7.0",
 }, {
 	API:          "virNetworkDefineXMLFlags",
 	Args:         "remote_network_define_xml_flags_args",
@@ -6035,8 +6253,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_network_define_xml_flags_ret",
-	Since: "7.7.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNetworkDefineXMLFlags"},
+	Ret:      "remote_network_define_xml_flags_ret",
+	Since:    "7.7.0",
 }, {
 	API:          "virNodeDeviceGetAutostart",
 	Args:         "remote_node_device_get_autostart_args",
@@ -6065,7 +6284,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "7.8.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeDeviceSetAutostart"},
+	Since:    "7.8.0",
 }, {
 	API:          "virNodeDeviceIsPersistent",
 	Args:         "remote_node_device_is_persistent_args",
@@ -6109,8 +6329,9 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Ret:   "remote_network_create_xml_flags_ret",
-	Since: "7.8.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNetworkCreateXMLFlags"},
+	Ret:      "remote_network_create_xml_flags_ret",
+	Since:    "7.8.0",
 }, {
 	API:      "VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE",
 	Event:    true,
@@ -6137,7 +6358,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "8.0.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetLaunchSecurityState"},
+	Since:    "8.0.0",
 }, {
 	API:      "virDomainSaveParams",
 	Args:     "remote_domain_save_params_args",
@@ -6150,7 +6372,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "8.4.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSaveParams"},
+	Since:    "8.4.0",
 }, {
 	API:      "virDomainRestoreParams",
 	Args:     "remote_domain_restore_params_args",
@@ -6163,7 +6386,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "8.4.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainRestoreParams"},
+	Since:    "8.4.0",
 }, {
 	API:      "virDomainAbortJobFlags",
 	Args:     "remote_domain_abort_job_flags_args",
@@ -6176,7 +6400,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "8.5.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainAbortJobFlags"},
+	Since:    "8.5.0",
 }, {
 	API:      "virDomainFDAssociate",
 	Args:     "remote_domain_fd_associate_args",
@@ -6189,6 +6414,7 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
+	ReadOnly:   &rpc.ReadOnlyRule{Message: "read only access prevents virDomainFDAssociate"},
 	SendsFiles: true,
 	Since:      "9.0.0",
 }, {
@@ -6203,7 +6429,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "9.7.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNetworkSetMetadata"},
+	Since:    "9.7.0",
 }, {
 	API:      "virNetworkGetMetadata",
 	Args:     "remote_network_get_metadata_args",
@@ -6245,7 +6472,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "10.1.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virNodeDeviceUpdate"},
+	Since:    "10.1.0",
 }, {
 	API:      "virDomainGraphicsReload",
 	Args:     "remote_domain_graphics_reload_args",
@@ -6258,7 +6486,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "10.2.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainGraphicsReload"},
+	Since:    "10.2.0",
 }, {
 	API:          "virDomainGetAutostartOnce",
 	Args:         "remote_domain_get_autostart_once_args",
@@ -6287,7 +6516,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "11.2.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetAutostartOnce"},
+	Since:    "11.2.0",
 }, {
 	API:      "virDomainSetThrottleGroup",
 	Args:     "remote_domain_set_throttle_group_args",
@@ -6300,7 +6530,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "11.2.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainSetThrottleGroup"},
+	Since:    "11.2.0",
 }, {
 	API:      "virDomainDelThrottleGroup",
 	Args:     "remote_domain_del_throttle_group_args",
@@ -6368,7 +6599,8 @@ var procedures = [...]rpc.ProcInfo{{
 		Program: Program,
 		Version: ProtocolVersion,
 	},
-	Since: "12.5.0",
+	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainAnnounceInterface"},
+	Since:    "12.5.0",
 }}
 
 // Procedures returns the description of every procedure of REMOTE_PROGRAM, in number order.
@@ -6385,6 +6617,42 @@ func ProcedureInfo(n int32) (rpc.ProcInfo, bool) {
 		return rpc.ProcInfo{}, false
 	}
 	return procedures[i], true
+}
+
+// ReadOnlyArg returns Flags, the argument libvirt's virDomainGetXMLDesc tests before it refuses
+// REMOTE_PROC_DOMAIN_GET_XML_DESC to a read-only client (rpc.ReadOnlyRule).
+func (a *DomainGetXMLDescArgs) ReadOnlyArg() uint32 {
+	return uint32(a.Flags)
+}
+
+// ReadOnlyArg returns Flags, the argument libvirt's virDomainSnapshotGetXMLDesc tests before it refuses
+// REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC to a read-only client (rpc.ReadOnlyRule).
+func (a *DomainSnapshotGetXMLDescArgs) ReadOnlyArg() uint32 {
+	return uint32(a.Flags)
+}
+
+// ReadOnlyArg returns Flags, the argument libvirt's virDomainGetVcpusFlags tests before it refuses
+// REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS to a read-only client (rpc.ReadOnlyRule).
+func (a *DomainGetVCPUsFlagsArgs) ReadOnlyArg() uint32 {
+	return uint32(a.Flags)
+}
+
+// ReadOnlyArg returns Source, the argument libvirt's virDomainInterfaceAddresses tests before it refuses
+// REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES to a read-only client (rpc.ReadOnlyRule).
+func (a *DomainInterfaceAddressesArgs) ReadOnlyArg() uint32 {
+	return uint32(a.Source)
+}
+
+// ReadOnlyArg returns Flags, the argument libvirt's virDomainManagedSaveGetXMLDesc tests before it refuses
+// REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC to a read-only client (rpc.ReadOnlyRule).
+func (a *DomainManagedSaveGetXMLDescArgs) ReadOnlyArg() uint32 {
+	return uint32(a.Flags)
+}
+
+// ReadOnlyArg returns Flags, the argument libvirt's virDomainCheckpointGetXMLDesc tests before it refuses
+// REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC to a read-only client (rpc.ReadOnlyRule).
+func (a *DomainCheckpointGetXMLDescArgs) ReadOnlyArg() uint32 {
+	return uint32(a.Flags)
 }
 
 // An invalid array index here means a procedure's number changed: run go generate.

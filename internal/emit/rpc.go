@@ -34,6 +34,9 @@ func rpcFile(p *gomodel.Package, src, apiPath string) (*jen.File, error) {
 			return nil, err
 		}
 		r.table()
+		if err := r.readOnlyArgs(); err != nil {
+			return nil, err
+		}
 		r.guard()
 		if prog.Callable {
 			r.client()
@@ -141,6 +144,18 @@ func (r *rpcEmitter) table() {
 		if pr.Files.Receives() {
 			d[jen.Id("ReceivesFiles")] = jen.True()
 		}
+		if ro := pr.ReadOnly; ro != nil {
+			rule := jen.Dict{jen.Id("Message"): jen.Lit(ro.Message)}
+			if ro.Field != nil {
+				rule[jen.Id("Arg")] = jen.Lit(ro.Field.XDRName)
+				if ro.Any != 0 {
+					rule[jen.Id("Any")] = jen.Lit(int(ro.Any))
+				} else {
+					rule[jen.Id("Equal")] = jen.Lit(int(ro.Equal))
+				}
+			}
+			d[jen.Id("ReadOnly")] = jen.Op("&").Add(rpcQual("ReadOnlyRule")).Values(rule)
+		}
 		rows = append(rows, jen.Values(d))
 	}
 	r.f.Comment("procedures describes every procedure, in number order.")
@@ -160,6 +175,29 @@ func (r *rpcEmitter) table() {
 		jen.If(jen.Op("!").Id("ok")).Block(jen.Return(rpcQual("ProcInfo").Values(), jen.False())),
 		jen.Return(jen.Id("procedures").Index(jen.Id("i")), jen.True()),
 	)
+}
+
+// readOnlyArgs gives the arguments of each procedure whose refusal to a
+// read-only client depends on one of them a ReadOnlyArg method that
+// returns it (rpc.ReadOnlyArg), so that a server applies the rule
+// without knowing the type.
+func (r *rpcEmitter) readOnlyArgs() error {
+	done := map[*gomodel.Type]*gomodel.Procedure{}
+	for _, pr := range r.prog.Procs {
+		if pr.ReadOnly == nil || pr.ReadOnly.Field == nil {
+			continue
+		}
+		if prev := done[pr.Args]; prev != nil {
+			return fmt.Errorf("procedures %s and %s share argument type %s, and both refuse read-only clients by an argument", prev.Src.Name, pr.Src.Name, pr.Args.GoName)
+		}
+		done[pr.Args] = pr
+		r.f.Commentf("ReadOnlyArg returns %s, the argument libvirt's %s tests before it refuses", pr.ReadOnly.Field.GoName, pr.ReadOnly.Function)
+		r.f.Commentf("%s to a read-only client (rpc.ReadOnlyRule).", pr.Src.Name)
+		r.f.Func().Params(jen.Id("a").Op("*").Id(pr.Args.GoName)).Id("ReadOnlyArg").Params().Uint32().Block(
+			jen.Return(jen.Uint32().Call(jen.Id("a").Dot(pr.ReadOnly.Field.GoName))),
+		)
+	}
+	return nil
 }
 
 // guard makes the build fail, as stringer's output does, when a

@@ -29,6 +29,9 @@ type Options struct {
 	// procedures take the enum the API documents for them, and procedures
 	// are dated by the API they serve.
 	API *apifacts.API
+	// Access, when given with API, is which public functions refuse a
+	// read-only connection: it fills each procedure's ReadOnly.
+	Access *apifacts.Access
 }
 
 // Model is every Go package the specification becomes.
@@ -246,6 +249,9 @@ type Procedure struct {
 	// Files says whether the call or the reply carries file descriptors
 	// (files.go).
 	Files FileUse
+	// ReadOnly is libvirtd's refusal of the procedure to a read-only
+	// client, or nil when it serves it (readonly.go).
+	ReadOnly *ReadOnlyRule
 }
 
 type builder struct {
@@ -653,6 +659,9 @@ func (b *builder) program(p *Package, src *check.Program) *Program {
 	b.dateProcedures(prog)
 	for _, gp := range prog.Procs {
 		gp.Flags = b.flagsEnum(gp)
+	}
+	if b.opts.API != nil {
+		b.readOnly(prog)
 	}
 	return prog
 }
