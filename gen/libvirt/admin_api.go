@@ -37,46 +37,49 @@ func (v ClientTransport) String() string {
 	return "ClientTransport(" + strconv.FormatInt(int64(v), 10) + ")"
 }
 
-// The string constants of libvirt-admin: mostly the names of typed parameters' fields.
+/*
+The string constants of libvirt-admin: mostly the names of typed parameters' fields, each of the
+// type that says its value's type (UintParam...) where libvirt documents it.
+*/
 const (
 	// ClientInfoReadonly is VIR_CLIENT_INFO_READONLY, since libvirt 2.0.0.
-	ClientInfoReadonly = "readonly"
+	ClientInfoReadonly BoolParam = "readonly"
 	// ClientInfoSASLUserName is VIR_CLIENT_INFO_SASL_USER_NAME, since libvirt 2.0.0.
-	ClientInfoSASLUserName = "sasl_user_name"
+	ClientInfoSASLUserName StringParam = "sasl_user_name"
 	// ClientInfoSelinuxContext is VIR_CLIENT_INFO_SELINUX_CONTEXT, since libvirt 2.0.0.
-	ClientInfoSelinuxContext = "selinux_context"
+	ClientInfoSelinuxContext StringParam = "selinux_context"
 	// ClientInfoSocketAddr is VIR_CLIENT_INFO_SOCKET_ADDR, since libvirt 2.0.0.
-	ClientInfoSocketAddr = "sock_addr"
+	ClientInfoSocketAddr StringParam = "sock_addr"
 	// ClientInfoUnixGroupID is VIR_CLIENT_INFO_UNIX_GROUP_ID, since libvirt 2.0.0.
-	ClientInfoUnixGroupID = "unix_group_id"
+	ClientInfoUnixGroupID IntParam = "unix_group_id"
 	// ClientInfoUnixGroupName is VIR_CLIENT_INFO_UNIX_GROUP_NAME, since libvirt 2.0.0.
-	ClientInfoUnixGroupName = "unix_group_name"
+	ClientInfoUnixGroupName StringParam = "unix_group_name"
 	// ClientInfoUnixProcessID is VIR_CLIENT_INFO_UNIX_PROCESS_ID, since libvirt 2.0.0.
-	ClientInfoUnixProcessID = "unix_process_id"
+	ClientInfoUnixProcessID IntParam = "unix_process_id"
 	// ClientInfoUnixUserID is VIR_CLIENT_INFO_UNIX_USER_ID, since libvirt 2.0.0.
-	ClientInfoUnixUserID = "unix_user_id"
+	ClientInfoUnixUserID IntParam = "unix_user_id"
 	// ClientInfoUnixUserName is VIR_CLIENT_INFO_UNIX_USER_NAME, since libvirt 2.0.0.
-	ClientInfoUnixUserName = "unix_user_name"
+	ClientInfoUnixUserName StringParam = "unix_user_name"
 	// ClientInfoX509DistinguishedName is VIR_CLIENT_INFO_X509_DISTINGUISHED_NAME, since libvirt 2.0.0.
-	ClientInfoX509DistinguishedName = "tls_x509_dname"
+	ClientInfoX509DistinguishedName StringParam = "tls_x509_dname"
 	// ServerClientsCurrent is VIR_SERVER_CLIENTS_CURRENT, since libvirt 2.0.0.
-	ServerClientsCurrent = "nclients"
+	ServerClientsCurrent UintParam = "nclients"
 	// ServerClientsMax is VIR_SERVER_CLIENTS_MAX, since libvirt 2.0.0.
-	ServerClientsMax = "nclients_max"
+	ServerClientsMax UintParam = "nclients_max"
 	// ServerClientsUnauthCurrent is VIR_SERVER_CLIENTS_UNAUTH_CURRENT, since libvirt 2.0.0.
-	ServerClientsUnauthCurrent = "nclients_unauth"
+	ServerClientsUnauthCurrent UintParam = "nclients_unauth"
 	// ServerClientsUnauthMax is VIR_SERVER_CLIENTS_UNAUTH_MAX, since libvirt 2.0.0.
-	ServerClientsUnauthMax = "nclients_unauth_max"
+	ServerClientsUnauthMax UintParam = "nclients_unauth_max"
 	// ThreadpoolJobQueueDepth is VIR_THREADPOOL_JOB_QUEUE_DEPTH, since libvirt 2.0.0.
-	ThreadpoolJobQueueDepth = "jobQueueDepth"
+	ThreadpoolJobQueueDepth UintParam = "jobQueueDepth"
 	// ThreadpoolWorkersCurrent is VIR_THREADPOOL_WORKERS_CURRENT, since libvirt 2.0.0.
-	ThreadpoolWorkersCurrent = "nWorkers"
+	ThreadpoolWorkersCurrent UintParam = "nWorkers"
 	// ThreadpoolWorkersFree is VIR_THREADPOOL_WORKERS_FREE, since libvirt 2.0.0.
-	ThreadpoolWorkersFree = "freeWorkers"
+	ThreadpoolWorkersFree UintParam = "freeWorkers"
 	// ThreadpoolWorkersMax is VIR_THREADPOOL_WORKERS_MAX, since libvirt 2.0.0.
-	ThreadpoolWorkersMax = "maxWorkers"
+	ThreadpoolWorkersMax UintParam = "maxWorkers"
 	// ThreadpoolWorkersMin is VIR_THREADPOOL_WORKERS_MIN, since libvirt 2.0.0.
-	ThreadpoolWorkersMin = "minWorkers"
+	ThreadpoolWorkersMin UintParam = "minWorkers"
 	// ThreadpoolWorkersPriority is VIR_THREADPOOL_WORKERS_PRIORITY, since libvirt 2.0.0.
-	ThreadpoolWorkersPriority = "prioWorkers"
+	ThreadpoolWorkersPriority UintParam = "prioWorkers"
 )

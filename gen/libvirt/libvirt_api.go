@@ -5111,26 +5111,29 @@ func (v VCPUState) String() string {
 	return "VCPUState(" + strconv.FormatInt(int64(v), 10) + ")"
 }
 
-// The string constants of libvirt: mostly the names of typed parameters' fields.
+/*
+The string constants of libvirt: mostly the names of typed parameters' fields, each of the
+// type that says its value's type (UintParam...) where libvirt documents it.
+*/
 const (
 	// ConnectIdentityGroupName is VIR_CONNECT_IDENTITY_GROUP_NAME, since libvirt 5.8.0.
-	ConnectIdentityGroupName = "group-name"
+	ConnectIdentityGroupName StringParam = "group-name"
 	// ConnectIdentityProcessID is VIR_CONNECT_IDENTITY_PROCESS_ID, since libvirt 5.8.0.
-	ConnectIdentityProcessID = "process-id"
+	ConnectIdentityProcessID Int64Param = "process-id"
 	// ConnectIdentityProcessTime is VIR_CONNECT_IDENTITY_PROCESS_TIME, since libvirt 5.8.0.
-	ConnectIdentityProcessTime = "process-time"
+	ConnectIdentityProcessTime Uint64Param = "process-time"
 	// ConnectIdentitySASLUserName is VIR_CONNECT_IDENTITY_SASL_USER_NAME, since libvirt 5.8.0.
-	ConnectIdentitySASLUserName = "sasl-user-name"
+	ConnectIdentitySASLUserName StringParam = "sasl-user-name"
 	// ConnectIdentitySelinuxContext is VIR_CONNECT_IDENTITY_SELINUX_CONTEXT, since libvirt 5.8.0.
-	ConnectIdentitySelinuxContext = "selinux-context"
+	ConnectIdentitySelinuxContext StringParam = "selinux-context"
 	// ConnectIdentityUnixGroupID is VIR_CONNECT_IDENTITY_UNIX_GROUP_ID, since libvirt 5.8.0.
-	ConnectIdentityUnixGroupID = "unix-group-id"
+	ConnectIdentityUnixGroupID Uint64Param = "unix-group-id"
 	// ConnectIdentityUnixUserID is VIR_CONNECT_IDENTITY_UNIX_USER_ID, since libvirt 5.8.0.
-	ConnectIdentityUnixUserID = "unix-user-id"
+	ConnectIdentityUnixUserID Uint64Param = "unix-user-id"
 	// ConnectIdentityUserName is VIR_CONNECT_IDENTITY_USER_NAME, since libvirt 5.8.0.
-	ConnectIdentityUserName = "user-name"
+	ConnectIdentityUserName StringParam = "user-name"
 	// ConnectIdentityX509DistinguishedName is VIR_CONNECT_IDENTITY_X509_DISTINGUISHED_NAME, since libvirt 5.8.0.
-	ConnectIdentityX509DistinguishedName = "x509-distinguished-name"
+	ConnectIdentityX509DistinguishedName StringParam = "x509-distinguished-name"
 	// DomainAnnounceInterfaceInitial is VIR_DOMAIN_ANNOUNCE_INTERFACE_INITIAL, since libvirt 12.5.0.
 	DomainAnnounceInterfaceInitial = "initial"
 	// DomainAnnounceInterfaceMax is VIR_DOMAIN_ANNOUNCE_INTERFACE_MAX, since libvirt 12.5.0.
@@ -5140,345 +5143,345 @@ const (
 	// DomainAnnounceInterfaceStep is VIR_DOMAIN_ANNOUNCE_INTERFACE_STEP, since libvirt 12.5.0.
 	DomainAnnounceInterfaceStep = "step"
 	// DomainBandwidthInAverage is VIR_DOMAIN_BANDWIDTH_IN_AVERAGE, since libvirt 0.9.9.
-	DomainBandwidthInAverage = "inbound.average"
+	DomainBandwidthInAverage UintParam = "inbound.average"
 	// DomainBandwidthInBurst is VIR_DOMAIN_BANDWIDTH_IN_BURST, since libvirt 0.9.9.
-	DomainBandwidthInBurst = "inbound.burst"
+	DomainBandwidthInBurst UintParam = "inbound.burst"
 	// DomainBandwidthInFloor is VIR_DOMAIN_BANDWIDTH_IN_FLOOR, since libvirt 1.2.19.
-	DomainBandwidthInFloor = "inbound.floor"
+	DomainBandwidthInFloor UintParam = "inbound.floor"
 	// DomainBandwidthInPeak is VIR_DOMAIN_BANDWIDTH_IN_PEAK, since libvirt 0.9.9.
-	DomainBandwidthInPeak = "inbound.peak"
+	DomainBandwidthInPeak UintParam = "inbound.peak"
 	// DomainBandwidthOutAverage is VIR_DOMAIN_BANDWIDTH_OUT_AVERAGE, since libvirt 0.9.9.
-	DomainBandwidthOutAverage = "outbound.average"
+	DomainBandwidthOutAverage UintParam = "outbound.average"
 	// DomainBandwidthOutBurst is VIR_DOMAIN_BANDWIDTH_OUT_BURST, since libvirt 0.9.9.
-	DomainBandwidthOutBurst = "outbound.burst"
+	DomainBandwidthOutBurst UintParam = "outbound.burst"
 	// DomainBandwidthOutPeak is VIR_DOMAIN_BANDWIDTH_OUT_PEAK, since libvirt 0.9.9.
-	DomainBandwidthOutPeak = "outbound.peak"
+	DomainBandwidthOutPeak UintParam = "outbound.peak"
 	// DomainBlkioDeviceReadBps is VIR_DOMAIN_BLKIO_DEVICE_READ_BPS, since libvirt 1.2.2.
-	DomainBlkioDeviceReadBps = "device_read_bytes_sec"
+	DomainBlkioDeviceReadBps StringParam = "device_read_bytes_sec"
 	// DomainBlkioDeviceReadIops is VIR_DOMAIN_BLKIO_DEVICE_READ_IOPS, since libvirt 1.2.2.
-	DomainBlkioDeviceReadIops = "device_read_iops_sec"
+	DomainBlkioDeviceReadIops StringParam = "device_read_iops_sec"
 	// DomainBlkioDeviceWeight is VIR_DOMAIN_BLKIO_DEVICE_WEIGHT, since libvirt 0.9.8.
-	DomainBlkioDeviceWeight = "device_weight"
+	DomainBlkioDeviceWeight StringParam = "device_weight"
 	// DomainBlkioDeviceWriteBps is VIR_DOMAIN_BLKIO_DEVICE_WRITE_BPS, since libvirt 1.2.2.
-	DomainBlkioDeviceWriteBps = "device_write_bytes_sec"
+	DomainBlkioDeviceWriteBps StringParam = "device_write_bytes_sec"
 	// DomainBlkioDeviceWriteIops is VIR_DOMAIN_BLKIO_DEVICE_WRITE_IOPS, since libvirt 1.2.2.
-	DomainBlkioDeviceWriteIops = "device_write_iops_sec"
+	DomainBlkioDeviceWriteIops StringParam = "device_write_iops_sec"
 	// DomainBlkioWeight is VIR_DOMAIN_BLKIO_WEIGHT, since libvirt 0.9.0.
-	DomainBlkioWeight = "weight"
+	DomainBlkioWeight UintParam = "weight"
 	// DomainBlockCopyBandwidth is VIR_DOMAIN_BLOCK_COPY_BANDWIDTH, since libvirt 1.2.8.
-	DomainBlockCopyBandwidth = "bandwidth"
+	DomainBlockCopyBandwidth Uint64Param = "bandwidth"
 	// DomainBlockCopyBufSize is VIR_DOMAIN_BLOCK_COPY_BUF_SIZE, since libvirt 1.2.8.
-	DomainBlockCopyBufSize = "buf-size"
+	DomainBlockCopyBufSize Uint64Param = "buf-size"
 	// DomainBlockCopyGranularity is VIR_DOMAIN_BLOCK_COPY_GRANULARITY, since libvirt 1.2.8.
-	DomainBlockCopyGranularity = "granularity"
+	DomainBlockCopyGranularity UintParam = "granularity"
 	// DomainBlockIotuneGroupName is VIR_DOMAIN_BLOCK_IOTUNE_GROUP_NAME, since libvirt 3.0.0.
-	DomainBlockIotuneGroupName = "group_name"
+	DomainBlockIotuneGroupName StringParam = "group_name"
 	// DomainBlockIotuneReadBytesSec is VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC, since libvirt 0.9.8.
-	DomainBlockIotuneReadBytesSec = "read_bytes_sec"
+	DomainBlockIotuneReadBytesSec Uint64Param = "read_bytes_sec"
 	// DomainBlockIotuneReadBytesSecMax is VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC_MAX, since libvirt 1.2.11.
-	DomainBlockIotuneReadBytesSecMax = "read_bytes_sec_max"
+	DomainBlockIotuneReadBytesSecMax Uint64Param = "read_bytes_sec_max"
 	// DomainBlockIotuneReadBytesSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainBlockIotuneReadBytesSecMaxLength = "read_bytes_sec_max_length"
+	DomainBlockIotuneReadBytesSecMaxLength Uint64Param = "read_bytes_sec_max_length"
 	// DomainBlockIotuneReadIopsSec is VIR_DOMAIN_BLOCK_IOTUNE_READ_IOPS_SEC, since libvirt 0.9.8.
-	DomainBlockIotuneReadIopsSec = "read_iops_sec"
+	DomainBlockIotuneReadIopsSec Uint64Param = "read_iops_sec"
 	// DomainBlockIotuneReadIopsSecMax is VIR_DOMAIN_BLOCK_IOTUNE_READ_IOPS_SEC_MAX, since libvirt 1.2.11.
-	DomainBlockIotuneReadIopsSecMax = "read_iops_sec_max"
+	DomainBlockIotuneReadIopsSecMax Uint64Param = "read_iops_sec_max"
 	// DomainBlockIotuneReadIopsSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_READ_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainBlockIotuneReadIopsSecMaxLength = "read_iops_sec_max_length"
+	DomainBlockIotuneReadIopsSecMaxLength Uint64Param = "read_iops_sec_max_length"
 	// DomainBlockIotuneSizeIopsSec is VIR_DOMAIN_BLOCK_IOTUNE_SIZE_IOPS_SEC, since libvirt 1.2.11.
-	DomainBlockIotuneSizeIopsSec = "size_iops_sec"
+	DomainBlockIotuneSizeIopsSec Uint64Param = "size_iops_sec"
 	// DomainBlockIotuneTotalBytesSec is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC, since libvirt 0.9.8.
-	DomainBlockIotuneTotalBytesSec = "total_bytes_sec"
+	DomainBlockIotuneTotalBytesSec Uint64Param = "total_bytes_sec"
 	// DomainBlockIotuneTotalBytesSecMax is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC_MAX, since libvirt 1.2.11.
-	DomainBlockIotuneTotalBytesSecMax = "total_bytes_sec_max"
+	DomainBlockIotuneTotalBytesSecMax Uint64Param = "total_bytes_sec_max"
 	// DomainBlockIotuneTotalBytesSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainBlockIotuneTotalBytesSecMaxLength = "total_bytes_sec_max_length"
+	DomainBlockIotuneTotalBytesSecMaxLength Uint64Param = "total_bytes_sec_max_length"
 	// DomainBlockIotuneTotalIopsSec is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC, since libvirt 0.9.8.
-	DomainBlockIotuneTotalIopsSec = "total_iops_sec"
+	DomainBlockIotuneTotalIopsSec Uint64Param = "total_iops_sec"
 	// DomainBlockIotuneTotalIopsSecMax is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC_MAX, since libvirt 1.2.11.
-	DomainBlockIotuneTotalIopsSecMax = "total_iops_sec_max"
+	DomainBlockIotuneTotalIopsSecMax Uint64Param = "total_iops_sec_max"
 	// DomainBlockIotuneTotalIopsSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainBlockIotuneTotalIopsSecMaxLength = "total_iops_sec_max_length"
+	DomainBlockIotuneTotalIopsSecMaxLength Uint64Param = "total_iops_sec_max_length"
 	// DomainBlockIotuneWriteBytesSec is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC, since libvirt 0.9.8.
-	DomainBlockIotuneWriteBytesSec = "write_bytes_sec"
+	DomainBlockIotuneWriteBytesSec Uint64Param = "write_bytes_sec"
 	// DomainBlockIotuneWriteBytesSecMax is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC_MAX, since libvirt 1.2.11.
-	DomainBlockIotuneWriteBytesSecMax = "write_bytes_sec_max"
+	DomainBlockIotuneWriteBytesSecMax Uint64Param = "write_bytes_sec_max"
 	// DomainBlockIotuneWriteBytesSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainBlockIotuneWriteBytesSecMaxLength = "write_bytes_sec_max_length"
+	DomainBlockIotuneWriteBytesSecMaxLength Uint64Param = "write_bytes_sec_max_length"
 	// DomainBlockIotuneWriteIopsSec is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC, since libvirt 0.9.8.
-	DomainBlockIotuneWriteIopsSec = "write_iops_sec"
+	DomainBlockIotuneWriteIopsSec Uint64Param = "write_iops_sec"
 	// DomainBlockIotuneWriteIopsSecMax is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC_MAX, since libvirt 1.2.11.
-	DomainBlockIotuneWriteIopsSecMax = "write_iops_sec_max"
+	DomainBlockIotuneWriteIopsSecMax Uint64Param = "write_iops_sec_max"
 	// DomainBlockIotuneWriteIopsSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainBlockIotuneWriteIopsSecMaxLength = "write_iops_sec_max_length"
+	DomainBlockIotuneWriteIopsSecMaxLength Uint64Param = "write_iops_sec_max_length"
 	// DomainBlockStatsErrs is VIR_DOMAIN_BLOCK_STATS_ERRS, since libvirt 0.9.5.
-	DomainBlockStatsErrs = "errs"
+	DomainBlockStatsErrs Int64Param = "errs"
 	// DomainBlockStatsFlushReq is VIR_DOMAIN_BLOCK_STATS_FLUSH_REQ, since libvirt 0.9.5.
-	DomainBlockStatsFlushReq = "flush_operations"
+	DomainBlockStatsFlushReq Int64Param = "flush_operations"
 	// DomainBlockStatsFlushTotalTimes is VIR_DOMAIN_BLOCK_STATS_FLUSH_TOTAL_TIMES, since libvirt 0.9.5.
-	DomainBlockStatsFlushTotalTimes = "flush_total_times"
+	DomainBlockStatsFlushTotalTimes Int64Param = "flush_total_times"
 	// DomainBlockStatsReadBytes is VIR_DOMAIN_BLOCK_STATS_READ_BYTES, since libvirt 0.9.5.
-	DomainBlockStatsReadBytes = "rd_bytes"
+	DomainBlockStatsReadBytes Int64Param = "rd_bytes"
 	// DomainBlockStatsReadReq is VIR_DOMAIN_BLOCK_STATS_READ_REQ, since libvirt 0.9.5.
-	DomainBlockStatsReadReq = "rd_operations"
+	DomainBlockStatsReadReq Int64Param = "rd_operations"
 	// DomainBlockStatsReadTotalTimes is VIR_DOMAIN_BLOCK_STATS_READ_TOTAL_TIMES, since libvirt 0.9.5.
-	DomainBlockStatsReadTotalTimes = "rd_total_times"
+	DomainBlockStatsReadTotalTimes Int64Param = "rd_total_times"
 	// DomainBlockStatsWriteBytes is VIR_DOMAIN_BLOCK_STATS_WRITE_BYTES, since libvirt 0.9.5.
-	DomainBlockStatsWriteBytes = "wr_bytes"
+	DomainBlockStatsWriteBytes Int64Param = "wr_bytes"
 	// DomainBlockStatsWriteReq is VIR_DOMAIN_BLOCK_STATS_WRITE_REQ, since libvirt 0.9.5.
-	DomainBlockStatsWriteReq = "wr_operations"
+	DomainBlockStatsWriteReq Int64Param = "wr_operations"
 	// DomainBlockStatsWriteTotalTimes is VIR_DOMAIN_BLOCK_STATS_WRITE_TOTAL_TIMES, since libvirt 0.9.5.
-	DomainBlockStatsWriteTotalTimes = "wr_total_times"
+	DomainBlockStatsWriteTotalTimes Int64Param = "wr_total_times"
 	// DomainCPUStatsCputime is VIR_DOMAIN_CPU_STATS_CPUTIME, since libvirt 0.9.10.
-	DomainCPUStatsCputime = "cpu_time"
+	DomainCPUStatsCputime Uint64Param = "cpu_time"
 	// DomainCPUStatsSystemtime is VIR_DOMAIN_CPU_STATS_SYSTEMTIME, since libvirt 0.9.11.
-	DomainCPUStatsSystemtime = "system_time"
+	DomainCPUStatsSystemtime Uint64Param = "system_time"
 	// DomainCPUStatsUsertime is VIR_DOMAIN_CPU_STATS_USERTIME, since libvirt 0.9.11.
-	DomainCPUStatsUsertime = "user_time"
+	DomainCPUStatsUsertime Uint64Param = "user_time"
 	// DomainCPUStatsVcputime is VIR_DOMAIN_CPU_STATS_VCPUTIME, since libvirt 0.9.13.
-	DomainCPUStatsVcputime = "vcpu_time"
+	DomainCPUStatsVcputime Uint64Param = "vcpu_time"
 	// DomainGuestInfoDeviceCount is VIR_DOMAIN_GUEST_INFO_DEVICE_COUNT, since libvirt 12.7.0.
-	DomainGuestInfoDeviceCount = "device.count"
+	DomainGuestInfoDeviceCount UintParam = "device.count"
 	// DomainGuestInfoDevicePrefix is VIR_DOMAIN_GUEST_INFO_DEVICE_PREFIX, since libvirt 12.7.0.
 	DomainGuestInfoDevicePrefix = "device."
 	// DomainGuestInfoDeviceSuffixDriverDate is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_DATE, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixDriverDate = ".driverDate"
+	DomainGuestInfoDeviceSuffixDriverDate Int64Param = ".driverDate"
 	// DomainGuestInfoDeviceSuffixDriverName is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_NAME, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixDriverName = ".driverName"
+	DomainGuestInfoDeviceSuffixDriverName StringParam = ".driverName"
 	// DomainGuestInfoDeviceSuffixDriverVersion is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_VERSION, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixDriverVersion = ".driverVersion"
+	DomainGuestInfoDeviceSuffixDriverVersion StringParam = ".driverVersion"
 	// DomainGuestInfoDeviceSuffixIDType is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_ID_TYPE, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixIDType = ".idType"
+	DomainGuestInfoDeviceSuffixIDType StringParam = ".idType"
 	// DomainGuestInfoDeviceSuffixPCIDevice is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_PCI_DEVICE, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixPCIDevice = ".pciDevice"
+	DomainGuestInfoDeviceSuffixPCIDevice UintParam = ".pciDevice"
 	// DomainGuestInfoDeviceSuffixPCIVendor is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_PCI_VENDOR, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixPCIVendor = ".pciVendor"
+	DomainGuestInfoDeviceSuffixPCIVendor UintParam = ".pciVendor"
 	// DomainGuestInfoDiskCount is VIR_DOMAIN_GUEST_INFO_DISK_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoDiskCount = "disk.count"
+	DomainGuestInfoDiskCount UintParam = "disk.count"
 	// DomainGuestInfoDiskPrefix is VIR_DOMAIN_GUEST_INFO_DISK_PREFIX, since libvirt 11.2.0.
 	DomainGuestInfoDiskPrefix = "disk."
 	// DomainGuestInfoDiskSuffixAlias is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_ALIAS, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixAlias = ".alias"
+	DomainGuestInfoDiskSuffixAlias StringParam = ".alias"
 	// DomainGuestInfoDiskSuffixDependencyCount is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_DEPENDENCY_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixDependencyCount = ".dependency.count"
+	DomainGuestInfoDiskSuffixDependencyCount UintParam = ".dependency.count"
 	// DomainGuestInfoDiskSuffixDependencyPrefix is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_DEPENDENCY_PREFIX, since libvirt 11.2.0.
 	DomainGuestInfoDiskSuffixDependencyPrefix = ".dependency."
 	// DomainGuestInfoDiskSuffixDependencySuffixName is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_DEPENDENCY_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixDependencySuffixName = ".name"
+	DomainGuestInfoDiskSuffixDependencySuffixName StringParam = ".name"
 	// DomainGuestInfoDiskSuffixGuestAlias is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_GUEST_ALIAS, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixGuestAlias = ".guest_alias"
+	DomainGuestInfoDiskSuffixGuestAlias StringParam = ".guest_alias"
 	// DomainGuestInfoDiskSuffixGuestBus is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_GUEST_BUS, since libvirt 11.2.0.
 	DomainGuestInfoDiskSuffixGuestBus = ".guest_bus"
 	// DomainGuestInfoDiskSuffixName is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixName = ".name"
+	DomainGuestInfoDiskSuffixName StringParam = ".name"
 	// DomainGuestInfoDiskSuffixPartition is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_PARTITION, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixPartition = ".partition"
+	DomainGuestInfoDiskSuffixPartition BoolParam = ".partition"
 	// DomainGuestInfoDiskSuffixSerial is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_SERIAL, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixSerial = ".serial"
+	DomainGuestInfoDiskSuffixSerial StringParam = ".serial"
 	// DomainGuestInfoFsCount is VIR_DOMAIN_GUEST_INFO_FS_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoFsCount = "fs.count"
+	DomainGuestInfoFsCount UintParam = "fs.count"
 	// DomainGuestInfoFsPrefix is VIR_DOMAIN_GUEST_INFO_FS_PREFIX, since libvirt 11.2.0.
 	DomainGuestInfoFsPrefix = "fs."
 	// DomainGuestInfoFsSuffixDiskCount is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixDiskCount = ".disk.count"
+	DomainGuestInfoFsSuffixDiskCount IntParam = ".disk.count"
 	// DomainGuestInfoFsSuffixDiskPrefix is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_PREFIX, since libvirt 11.2.0.
 	DomainGuestInfoFsSuffixDiskPrefix = ".disk."
 	// DomainGuestInfoFsSuffixDiskSuffixAlias is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_ALIAS, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixDiskSuffixAlias = ".alias"
+	DomainGuestInfoFsSuffixDiskSuffixAlias StringParam = ".alias"
 	// DomainGuestInfoFsSuffixDiskSuffixDevice is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_DEVICE, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixDiskSuffixDevice = ".device"
+	DomainGuestInfoFsSuffixDiskSuffixDevice StringParam = ".device"
 	// DomainGuestInfoFsSuffixDiskSuffixSerial is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_SERIAL, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixDiskSuffixSerial = ".serial"
+	DomainGuestInfoFsSuffixDiskSuffixSerial StringParam = ".serial"
 	// DomainGuestInfoFsSuffixFstype is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_FSTYPE, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixFstype = ".fstype"
+	DomainGuestInfoFsSuffixFstype StringParam = ".fstype"
 	// DomainGuestInfoFsSuffixMountpoint is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_MOUNTPOINT, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixMountpoint = ".mountpoint"
+	DomainGuestInfoFsSuffixMountpoint StringParam = ".mountpoint"
 	// DomainGuestInfoFsSuffixName is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixName = ".name"
+	DomainGuestInfoFsSuffixName StringParam = ".name"
 	// DomainGuestInfoFsSuffixTotalBytes is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_TOTAL_BYTES, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixTotalBytes = ".total-bytes"
+	DomainGuestInfoFsSuffixTotalBytes Uint64Param = ".total-bytes"
 	// DomainGuestInfoFsSuffixUsedBytes is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_USED_BYTES, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixUsedBytes = ".used-bytes"
+	DomainGuestInfoFsSuffixUsedBytes Uint64Param = ".used-bytes"
 	// DomainGuestInfoHostnameHostname is VIR_DOMAIN_GUEST_INFO_HOSTNAME_HOSTNAME, since libvirt 11.2.0.
-	DomainGuestInfoHostnameHostname = "hostname"
+	DomainGuestInfoHostnameHostname StringParam = "hostname"
 	// DomainGuestInfoIfCount is VIR_DOMAIN_GUEST_INFO_IF_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoIfCount = "if.count"
+	DomainGuestInfoIfCount UintParam = "if.count"
 	// DomainGuestInfoIfPrefix is VIR_DOMAIN_GUEST_INFO_IF_PREFIX, since libvirt 11.2.0.
 	DomainGuestInfoIfPrefix = "if."
 	// DomainGuestInfoIfSuffixAddrCount is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixAddrCount = ".addr.count"
+	DomainGuestInfoIfSuffixAddrCount UintParam = ".addr.count"
 	// DomainGuestInfoIfSuffixAddrPrefix is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_PREFIX, since libvirt 11.2.0.
 	DomainGuestInfoIfSuffixAddrPrefix = ".addr."
 	// DomainGuestInfoIfSuffixAddrSuffixAddr is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_ADDR, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixAddrSuffixAddr = ".addr"
+	DomainGuestInfoIfSuffixAddrSuffixAddr StringParam = ".addr"
 	// DomainGuestInfoIfSuffixAddrSuffixPrefix is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_PREFIX, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixAddrSuffixPrefix = ".prefix"
+	DomainGuestInfoIfSuffixAddrSuffixPrefix UintParam = ".prefix"
 	// DomainGuestInfoIfSuffixAddrSuffixType is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_TYPE, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixAddrSuffixType = ".type"
+	DomainGuestInfoIfSuffixAddrSuffixType StringParam = ".type"
 	// DomainGuestInfoIfSuffixHwaddr is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_HWADDR, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixHwaddr = ".hwaddr"
+	DomainGuestInfoIfSuffixHwaddr StringParam = ".hwaddr"
 	// DomainGuestInfoIfSuffixName is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixName = ".name"
+	DomainGuestInfoIfSuffixName StringParam = ".name"
 	// DomainGuestInfoLoad15M is VIR_DOMAIN_GUEST_INFO_LOAD_15M, since libvirt 11.2.0.
-	DomainGuestInfoLoad15M = "load.15m"
+	DomainGuestInfoLoad15M Float64Param = "load.15m"
 	// DomainGuestInfoLoad1M is VIR_DOMAIN_GUEST_INFO_LOAD_1M, since libvirt 11.2.0.
-	DomainGuestInfoLoad1M = "load.1m"
+	DomainGuestInfoLoad1M Float64Param = "load.1m"
 	// DomainGuestInfoLoad5M is VIR_DOMAIN_GUEST_INFO_LOAD_5M, since libvirt 11.2.0.
-	DomainGuestInfoLoad5M = "load.5m"
+	DomainGuestInfoLoad5M Float64Param = "load.5m"
 	// DomainGuestInfoOsID is VIR_DOMAIN_GUEST_INFO_OS_ID, since libvirt 11.2.0.
 	DomainGuestInfoOsID = "os.id"
 	// DomainGuestInfoOsKernelRelease is VIR_DOMAIN_GUEST_INFO_OS_KERNEL_RELEASE, since libvirt 11.2.0.
-	DomainGuestInfoOsKernelRelease = "os.kernel-release"
+	DomainGuestInfoOsKernelRelease StringParam = "os.kernel-release"
 	// DomainGuestInfoOsKernelVersion is VIR_DOMAIN_GUEST_INFO_OS_KERNEL_VERSION, since libvirt 11.2.0.
-	DomainGuestInfoOsKernelVersion = "os.kernel-version"
+	DomainGuestInfoOsKernelVersion StringParam = "os.kernel-version"
 	// DomainGuestInfoOsMachine is VIR_DOMAIN_GUEST_INFO_OS_MACHINE, since libvirt 11.2.0.
-	DomainGuestInfoOsMachine = "os.machine"
+	DomainGuestInfoOsMachine StringParam = "os.machine"
 	// DomainGuestInfoOsName is VIR_DOMAIN_GUEST_INFO_OS_NAME, since libvirt 11.2.0.
-	DomainGuestInfoOsName = "os.name"
+	DomainGuestInfoOsName StringParam = "os.name"
 	// DomainGuestInfoOsPrettyName is VIR_DOMAIN_GUEST_INFO_OS_PRETTY_NAME, since libvirt 11.2.0.
-	DomainGuestInfoOsPrettyName = "os.pretty-name"
+	DomainGuestInfoOsPrettyName StringParam = "os.pretty-name"
 	// DomainGuestInfoOsVariant is VIR_DOMAIN_GUEST_INFO_OS_VARIANT, since libvirt 11.2.0.
-	DomainGuestInfoOsVariant = "os.variant"
+	DomainGuestInfoOsVariant StringParam = "os.variant"
 	// DomainGuestInfoOsVariantID is VIR_DOMAIN_GUEST_INFO_OS_VARIANT_ID, since libvirt 11.2.0.
-	DomainGuestInfoOsVariantID = "os.variant-id"
+	DomainGuestInfoOsVariantID StringParam = "os.variant-id"
 	// DomainGuestInfoOsVersion is VIR_DOMAIN_GUEST_INFO_OS_VERSION, since libvirt 11.2.0.
-	DomainGuestInfoOsVersion = "os.version"
+	DomainGuestInfoOsVersion StringParam = "os.version"
 	// DomainGuestInfoOsVersionID is VIR_DOMAIN_GUEST_INFO_OS_VERSION_ID, since libvirt 11.2.0.
-	DomainGuestInfoOsVersionID = "os.version-id"
+	DomainGuestInfoOsVersionID StringParam = "os.version-id"
 	// DomainGuestInfoTimezoneName is VIR_DOMAIN_GUEST_INFO_TIMEZONE_NAME, since libvirt 11.2.0.
-	DomainGuestInfoTimezoneName = "timezone.name"
+	DomainGuestInfoTimezoneName StringParam = "timezone.name"
 	// DomainGuestInfoTimezoneOffset is VIR_DOMAIN_GUEST_INFO_TIMEZONE_OFFSET, since libvirt 11.2.0.
-	DomainGuestInfoTimezoneOffset = "timezone.offset"
+	DomainGuestInfoTimezoneOffset IntParam = "timezone.offset"
 	// DomainGuestInfoUserCount is VIR_DOMAIN_GUEST_INFO_USER_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoUserCount = "user.count"
+	DomainGuestInfoUserCount UintParam = "user.count"
 	// DomainGuestInfoUserPrefix is VIR_DOMAIN_GUEST_INFO_USER_PREFIX, since libvirt 11.2.0.
 	DomainGuestInfoUserPrefix = "user."
 	// DomainGuestInfoUserSuffixDomain is VIR_DOMAIN_GUEST_INFO_USER_SUFFIX_DOMAIN, since libvirt 11.2.0.
-	DomainGuestInfoUserSuffixDomain = ".domain"
+	DomainGuestInfoUserSuffixDomain StringParam = ".domain"
 	// DomainGuestInfoUserSuffixLoginTime is VIR_DOMAIN_GUEST_INFO_USER_SUFFIX_LOGIN_TIME, since libvirt 11.2.0.
-	DomainGuestInfoUserSuffixLoginTime = ".login-time"
+	DomainGuestInfoUserSuffixLoginTime Uint64Param = ".login-time"
 	// DomainGuestInfoUserSuffixName is VIR_DOMAIN_GUEST_INFO_USER_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoUserSuffixName = ".name"
+	DomainGuestInfoUserSuffixName StringParam = ".name"
 	// DomainIOThreadPollGrow is VIR_DOMAIN_IOTHREAD_POLL_GROW, since libvirt 4.10.0.
 	DomainIOThreadPollGrow = "poll_grow"
 	// DomainIOThreadPollMaxNs is VIR_DOMAIN_IOTHREAD_POLL_MAX_NS, since libvirt 4.10.0.
-	DomainIOThreadPollMaxNs = "poll_max_ns"
+	DomainIOThreadPollMaxNs Uint64Param = "poll_max_ns"
 	// DomainIOThreadPollShrink is VIR_DOMAIN_IOTHREAD_POLL_SHRINK, since libvirt 4.10.0.
 	DomainIOThreadPollShrink = "poll_shrink"
 	// DomainIOThreadPollWeight is VIR_DOMAIN_IOTHREAD_POLL_WEIGHT, since libvirt 12.7.0.
-	DomainIOThreadPollWeight = "poll_weight"
+	DomainIOThreadPollWeight UintParam = "poll_weight"
 	// DomainIOThreadThreadPoolMax is VIR_DOMAIN_IOTHREAD_THREAD_POOL_MAX, since libvirt 8.5.0.
-	DomainIOThreadThreadPoolMax = "thread_pool_max"
+	DomainIOThreadThreadPoolMax IntParam = "thread_pool_max"
 	// DomainIOThreadThreadPoolMin is VIR_DOMAIN_IOTHREAD_THREAD_POOL_MIN, since libvirt 8.5.0.
-	DomainIOThreadThreadPoolMin = "thread_pool_min"
+	DomainIOThreadThreadPoolMin IntParam = "thread_pool_min"
 	// DomainJobAutoConvergeThrottle is VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE, since libvirt 2.0.0.
-	DomainJobAutoConvergeThrottle = "auto_converge_throttle"
+	DomainJobAutoConvergeThrottle IntParam = "auto_converge_throttle"
 	// DomainJobCompressionBytes is VIR_DOMAIN_JOB_COMPRESSION_BYTES, since libvirt 1.0.3.
-	DomainJobCompressionBytes = "compression_bytes"
+	DomainJobCompressionBytes Uint64Param = "compression_bytes"
 	// DomainJobCompressionCache is VIR_DOMAIN_JOB_COMPRESSION_CACHE, since libvirt 1.0.3.
-	DomainJobCompressionCache = "compression_cache"
+	DomainJobCompressionCache Uint64Param = "compression_cache"
 	// DomainJobCompressionCacheMisses is VIR_DOMAIN_JOB_COMPRESSION_CACHE_MISSES, since libvirt 1.0.3.
-	DomainJobCompressionCacheMisses = "compression_cache_misses"
+	DomainJobCompressionCacheMisses Uint64Param = "compression_cache_misses"
 	// DomainJobCompressionOverflow is VIR_DOMAIN_JOB_COMPRESSION_OVERFLOW, since libvirt 1.0.3.
-	DomainJobCompressionOverflow = "compression_overflow"
+	DomainJobCompressionOverflow Uint64Param = "compression_overflow"
 	// DomainJobCompressionPages is VIR_DOMAIN_JOB_COMPRESSION_PAGES, since libvirt 1.0.3.
-	DomainJobCompressionPages = "compression_pages"
+	DomainJobCompressionPages Uint64Param = "compression_pages"
 	// DomainJobDataProcessed is VIR_DOMAIN_JOB_DATA_PROCESSED, since libvirt 1.0.3.
-	DomainJobDataProcessed = "data_processed"
+	DomainJobDataProcessed Uint64Param = "data_processed"
 	// DomainJobDataRemaining is VIR_DOMAIN_JOB_DATA_REMAINING, since libvirt 1.0.3.
-	DomainJobDataRemaining = "data_remaining"
+	DomainJobDataRemaining Uint64Param = "data_remaining"
 	// DomainJobDataTotal is VIR_DOMAIN_JOB_DATA_TOTAL, since libvirt 1.0.3.
-	DomainJobDataTotal = "data_total"
+	DomainJobDataTotal Uint64Param = "data_total"
 	// DomainJobDiskBps is VIR_DOMAIN_JOB_DISK_BPS, since libvirt 1.2.9.
-	DomainJobDiskBps = "disk_bps"
+	DomainJobDiskBps Uint64Param = "disk_bps"
 	// DomainJobDiskProcessed is VIR_DOMAIN_JOB_DISK_PROCESSED, since libvirt 1.0.3.
-	DomainJobDiskProcessed = "disk_processed"
+	DomainJobDiskProcessed Uint64Param = "disk_processed"
 	// DomainJobDiskRemaining is VIR_DOMAIN_JOB_DISK_REMAINING, since libvirt 1.0.3.
-	DomainJobDiskRemaining = "disk_remaining"
+	DomainJobDiskRemaining Uint64Param = "disk_remaining"
 	// DomainJobDiskTempTotal is VIR_DOMAIN_JOB_DISK_TEMP_TOTAL, since libvirt 6.0.0.
-	DomainJobDiskTempTotal = "disk_temp_total"
+	DomainJobDiskTempTotal Uint64Param = "disk_temp_total"
 	// DomainJobDiskTempUsed is VIR_DOMAIN_JOB_DISK_TEMP_USED, since libvirt 6.0.0.
-	DomainJobDiskTempUsed = "disk_temp_used"
+	DomainJobDiskTempUsed Uint64Param = "disk_temp_used"
 	// DomainJobDiskTotal is VIR_DOMAIN_JOB_DISK_TOTAL, since libvirt 1.0.3.
-	DomainJobDiskTotal = "disk_total"
+	DomainJobDiskTotal Uint64Param = "disk_total"
 	// DomainJobDowntime is VIR_DOMAIN_JOB_DOWNTIME, since libvirt 1.0.3.
-	DomainJobDowntime = "downtime"
+	DomainJobDowntime Uint64Param = "downtime"
 	// DomainJobDowntimeNet is VIR_DOMAIN_JOB_DOWNTIME_NET, since libvirt 1.2.15.
-	DomainJobDowntimeNet = "downtime_net"
+	DomainJobDowntimeNet Uint64Param = "downtime_net"
 	// DomainJobErrmsg is VIR_DOMAIN_JOB_ERRMSG, since libvirt 6.3.0.
 	DomainJobErrmsg = "errmsg"
 	// DomainJobMemoryBps is VIR_DOMAIN_JOB_MEMORY_BPS, since libvirt 1.2.9.
-	DomainJobMemoryBps = "memory_bps"
+	DomainJobMemoryBps Uint64Param = "memory_bps"
 	// DomainJobMemoryConstant is VIR_DOMAIN_JOB_MEMORY_CONSTANT, since libvirt 1.0.3.
-	DomainJobMemoryConstant = "memory_constant"
+	DomainJobMemoryConstant Uint64Param = "memory_constant"
 	// DomainJobMemoryDirtyRate is VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE, since libvirt 1.3.1.
-	DomainJobMemoryDirtyRate = "memory_dirty_rate"
+	DomainJobMemoryDirtyRate Uint64Param = "memory_dirty_rate"
 	// DomainJobMemoryIteration is VIR_DOMAIN_JOB_MEMORY_ITERATION, since libvirt 1.3.1.
-	DomainJobMemoryIteration = "memory_iteration"
+	DomainJobMemoryIteration Uint64Param = "memory_iteration"
 	// DomainJobMemoryNormal is VIR_DOMAIN_JOB_MEMORY_NORMAL, since libvirt 1.0.3.
-	DomainJobMemoryNormal = "memory_normal"
+	DomainJobMemoryNormal Uint64Param = "memory_normal"
 	// DomainJobMemoryNormalBytes is VIR_DOMAIN_JOB_MEMORY_NORMAL_BYTES, since libvirt 1.0.3.
-	DomainJobMemoryNormalBytes = "memory_normal_bytes"
+	DomainJobMemoryNormalBytes Uint64Param = "memory_normal_bytes"
 	// DomainJobMemoryPageSize is VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE, since libvirt 3.9.0.
-	DomainJobMemoryPageSize = "memory_page_size"
+	DomainJobMemoryPageSize Uint64Param = "memory_page_size"
 	// DomainJobMemoryPostcopyReqs is VIR_DOMAIN_JOB_MEMORY_POSTCOPY_REQS, since libvirt 5.0.0.
-	DomainJobMemoryPostcopyReqs = "memory_postcopy_requests"
+	DomainJobMemoryPostcopyReqs Uint64Param = "memory_postcopy_requests"
 	// DomainJobMemoryProcessed is VIR_DOMAIN_JOB_MEMORY_PROCESSED, since libvirt 1.0.3.
-	DomainJobMemoryProcessed = "memory_processed"
+	DomainJobMemoryProcessed Uint64Param = "memory_processed"
 	// DomainJobMemoryRemaining is VIR_DOMAIN_JOB_MEMORY_REMAINING, since libvirt 1.0.3.
-	DomainJobMemoryRemaining = "memory_remaining"
+	DomainJobMemoryRemaining Uint64Param = "memory_remaining"
 	// DomainJobMemoryTotal is VIR_DOMAIN_JOB_MEMORY_TOTAL, since libvirt 1.0.3.
-	DomainJobMemoryTotal = "memory_total"
+	DomainJobMemoryTotal Uint64Param = "memory_total"
 	// DomainJobOperationField is VIR_DOMAIN_JOB_OPERATION, since libvirt 3.3.0.
-	DomainJobOperationField = "operation"
+	DomainJobOperationField IntParam = "operation"
 	// DomainJobSetupTime is VIR_DOMAIN_JOB_SETUP_TIME, since libvirt 1.2.9.
-	DomainJobSetupTime = "setup_time"
+	DomainJobSetupTime Uint64Param = "setup_time"
 	// DomainJobSuccess is VIR_DOMAIN_JOB_SUCCESS, since libvirt 6.0.0.
-	DomainJobSuccess = "success"
+	DomainJobSuccess BoolParam = "success"
 	// DomainJobTimeElapsed is VIR_DOMAIN_JOB_TIME_ELAPSED, since libvirt 1.0.3.
-	DomainJobTimeElapsed = "time_elapsed"
+	DomainJobTimeElapsed Uint64Param = "time_elapsed"
 	// DomainJobTimeElapsedNet is VIR_DOMAIN_JOB_TIME_ELAPSED_NET, since libvirt 1.2.15.
-	DomainJobTimeElapsedNet = "time_elapsed_net"
+	DomainJobTimeElapsedNet Uint64Param = "time_elapsed_net"
 	// DomainJobTimeRemaining is VIR_DOMAIN_JOB_TIME_REMAINING, since libvirt 1.0.3.
-	DomainJobTimeRemaining = "time_remaining"
+	DomainJobTimeRemaining Uint64Param = "time_remaining"
 	// DomainJobVfioDataTransferred is VIR_DOMAIN_JOB_VFIO_DATA_TRANSFERRED, since libvirt 10.6.0.
-	DomainJobVfioDataTransferred = "vfio_data_transferred"
+	DomainJobVfioDataTransferred Uint64Param = "vfio_data_transferred"
 	// DomainLaunchSecuritySevAPIMajor is VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MAJOR, since libvirt 8.0.0.
-	DomainLaunchSecuritySevAPIMajor = "sev-api-major"
+	DomainLaunchSecuritySevAPIMajor UintParam = "sev-api-major"
 	// DomainLaunchSecuritySevAPIMinor is VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MINOR, since libvirt 8.0.0.
-	DomainLaunchSecuritySevAPIMinor = "sev-api-minor"
+	DomainLaunchSecuritySevAPIMinor UintParam = "sev-api-minor"
 	// DomainLaunchSecuritySevBuildID is VIR_DOMAIN_LAUNCH_SECURITY_SEV_BUILD_ID, since libvirt 8.0.0.
-	DomainLaunchSecuritySevBuildID = "sev-build-id"
+	DomainLaunchSecuritySevBuildID UintParam = "sev-build-id"
 	// DomainLaunchSecuritySevMeasurement is VIR_DOMAIN_LAUNCH_SECURITY_SEV_MEASUREMENT, since libvirt 4.5.0.
-	DomainLaunchSecuritySevMeasurement = "sev-measurement"
+	DomainLaunchSecuritySevMeasurement StringParam = "sev-measurement"
 	// DomainLaunchSecuritySevPolicy is VIR_DOMAIN_LAUNCH_SECURITY_SEV_POLICY, since libvirt 8.0.0.
-	DomainLaunchSecuritySevPolicy = "sev-policy"
+	DomainLaunchSecuritySevPolicy UintParam = "sev-policy"
 	// DomainLaunchSecuritySevSecret is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET, since libvirt 8.0.0.
-	DomainLaunchSecuritySevSecret = "sev-secret"
+	DomainLaunchSecuritySevSecret StringParam = "sev-secret"
 	// DomainLaunchSecuritySevSecretHeader is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET_HEADER, since libvirt 8.0.0.
-	DomainLaunchSecuritySevSecretHeader = "sev-secret-header"
+	DomainLaunchSecuritySevSecretHeader StringParam = "sev-secret-header"
 	// DomainLaunchSecuritySevSecretSetAddress is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET_SET_ADDRESS, since libvirt 8.0.0.
-	DomainLaunchSecuritySevSecretSetAddress = "sev-secret-set-address"
+	DomainLaunchSecuritySevSecretSetAddress Uint64Param = "sev-secret-set-address"
 	// DomainLaunchSecuritySevSnpPolicy is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SNP_POLICY, since libvirt 10.5.0.
-	DomainLaunchSecuritySevSnpPolicy = "sev-snp-policy"
+	DomainLaunchSecuritySevSnpPolicy Uint64Param = "sev-snp-policy"
 	// DomainMemoryHardLimit is VIR_DOMAIN_MEMORY_HARD_LIMIT, since libvirt 0.8.5.
-	DomainMemoryHardLimit = "hard_limit"
+	DomainMemoryHardLimit Uint64Param = "hard_limit"
 	// DomainMemoryMinGuarantee is VIR_DOMAIN_MEMORY_MIN_GUARANTEE, since libvirt 0.8.5.
-	DomainMemoryMinGuarantee = "min_guarantee"
+	DomainMemoryMinGuarantee Uint64Param = "min_guarantee"
 	// DomainMemorySoftLimit is VIR_DOMAIN_MEMORY_SOFT_LIMIT, since libvirt 0.8.5.
-	DomainMemorySoftLimit = "soft_limit"
+	DomainMemorySoftLimit Uint64Param = "soft_limit"
 	// DomainMemorySwapHardLimit is VIR_DOMAIN_MEMORY_SWAP_HARD_LIMIT, since libvirt 0.8.5.
-	DomainMemorySwapHardLimit = "swap_hard_limit"
+	DomainMemorySwapHardLimit Uint64Param = "swap_hard_limit"
 	// DomainNUMAMode is VIR_DOMAIN_NUMA_MODE, since libvirt 0.9.9.
-	DomainNUMAMode = "numa_mode"
+	DomainNUMAMode IntParam = "numa_mode"
 	// DomainNUMANodeset is VIR_DOMAIN_NUMA_NODESET, since libvirt 0.9.9.
-	DomainNUMANodeset = "numa_nodeset"
+	DomainNUMANodeset StringParam = "numa_nodeset"
 	// DomainSaveParamDxml is VIR_DOMAIN_SAVE_PARAM_DXML, since libvirt 8.4.0.
 	DomainSaveParamDxml = "dxml"
 	// DomainSaveParamFile is VIR_DOMAIN_SAVE_PARAM_FILE, since libvirt 8.4.0.
 	DomainSaveParamFile = "file"
 	// DomainSaveParamImageFormat is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT, since libvirt 11.2.0.
-	DomainSaveParamImageFormat = "image_format"
+	DomainSaveParamImageFormat StringParam = "image_format"
 	// DomainSaveParamImageFormatBzip2 is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_BZIP2, since libvirt 12.0.0.
 	DomainSaveParamImageFormatBzip2 = "bzip2"
 	// DomainSaveParamImageFormatGzip is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_GZIP, since libvirt 12.0.0.
@@ -5494,215 +5497,215 @@ const (
 	// DomainSaveParamImageFormatZstd is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_ZSTD, since libvirt 12.0.0.
 	DomainSaveParamImageFormatZstd = "zstd"
 	// DomainSaveParamParallelChannels is VIR_DOMAIN_SAVE_PARAM_PARALLEL_CHANNELS, since libvirt 11.2.0.
-	DomainSaveParamParallelChannels = "parallel.channels"
+	DomainSaveParamParallelChannels IntParam = "parallel.channels"
 	// DomainSchedulerCap is VIR_DOMAIN_SCHEDULER_CAP, since libvirt 0.9.7.
-	DomainSchedulerCap = "cap"
+	DomainSchedulerCap UintParam = "cap"
 	// DomainSchedulerCPUShares is VIR_DOMAIN_SCHEDULER_CPU_SHARES, since libvirt 0.9.7.
-	DomainSchedulerCPUShares = "cpu_shares"
+	DomainSchedulerCPUShares Uint64Param = "cpu_shares"
 	// DomainSchedulerEmulatorPeriod is VIR_DOMAIN_SCHEDULER_EMULATOR_PERIOD, since libvirt 0.10.0.
-	DomainSchedulerEmulatorPeriod = "emulator_period"
+	DomainSchedulerEmulatorPeriod Uint64Param = "emulator_period"
 	// DomainSchedulerEmulatorQuota is VIR_DOMAIN_SCHEDULER_EMULATOR_QUOTA, since libvirt 0.10.0.
-	DomainSchedulerEmulatorQuota = "emulator_quota"
+	DomainSchedulerEmulatorQuota Int64Param = "emulator_quota"
 	// DomainSchedulerGlobalPeriod is VIR_DOMAIN_SCHEDULER_GLOBAL_PERIOD, since libvirt 1.3.3.
-	DomainSchedulerGlobalPeriod = "global_period"
+	DomainSchedulerGlobalPeriod Uint64Param = "global_period"
 	// DomainSchedulerGlobalQuota is VIR_DOMAIN_SCHEDULER_GLOBAL_QUOTA, since libvirt 1.3.3.
-	DomainSchedulerGlobalQuota = "global_quota"
+	DomainSchedulerGlobalQuota Int64Param = "global_quota"
 	// DomainSchedulerIOThreadPeriod is VIR_DOMAIN_SCHEDULER_IOTHREAD_PERIOD, since libvirt 2.2.0.
-	DomainSchedulerIOThreadPeriod = "iothread_period"
+	DomainSchedulerIOThreadPeriod Uint64Param = "iothread_period"
 	// DomainSchedulerIOThreadQuota is VIR_DOMAIN_SCHEDULER_IOTHREAD_QUOTA, since libvirt 2.2.0.
-	DomainSchedulerIOThreadQuota = "iothread_quota"
+	DomainSchedulerIOThreadQuota Int64Param = "iothread_quota"
 	// DomainSchedulerLimit is VIR_DOMAIN_SCHEDULER_LIMIT, since libvirt 0.9.7.
-	DomainSchedulerLimit = "limit"
+	DomainSchedulerLimit Int64Param = "limit"
 	// DomainSchedulerReservation is VIR_DOMAIN_SCHEDULER_RESERVATION, since libvirt 0.9.7.
-	DomainSchedulerReservation = "reservation"
+	DomainSchedulerReservation Int64Param = "reservation"
 	// DomainSchedulerShares is VIR_DOMAIN_SCHEDULER_SHARES, since libvirt 0.9.7.
-	DomainSchedulerShares = "shares"
+	DomainSchedulerShares IntParam = "shares"
 	// DomainSchedulerVCPUPeriod is VIR_DOMAIN_SCHEDULER_VCPU_PERIOD, since libvirt 0.9.7.
-	DomainSchedulerVCPUPeriod = "vcpu_period"
+	DomainSchedulerVCPUPeriod Uint64Param = "vcpu_period"
 	// DomainSchedulerVCPUQuota is VIR_DOMAIN_SCHEDULER_VCPU_QUOTA, since libvirt 0.9.7.
-	DomainSchedulerVCPUQuota = "vcpu_quota"
+	DomainSchedulerVCPUQuota Int64Param = "vcpu_quota"
 	// DomainSchedulerWeight is VIR_DOMAIN_SCHEDULER_WEIGHT, since libvirt 0.9.7.
-	DomainSchedulerWeight = "weight"
+	DomainSchedulerWeight UintParam = "weight"
 	// DomainStatsBalloonAvailable is VIR_DOMAIN_STATS_BALLOON_AVAILABLE, since libvirt 11.2.0.
-	DomainStatsBalloonAvailable = "balloon.available"
+	DomainStatsBalloonAvailable Uint64Param = "balloon.available"
 	// DomainStatsBalloonCurrent is VIR_DOMAIN_STATS_BALLOON_CURRENT, since libvirt 11.2.0.
-	DomainStatsBalloonCurrent = "balloon.current"
+	DomainStatsBalloonCurrent Uint64Param = "balloon.current"
 	// DomainStatsBalloonDiskCaches is VIR_DOMAIN_STATS_BALLOON_DISK_CACHES, since libvirt 11.2.0.
-	DomainStatsBalloonDiskCaches = "balloon.disk_caches"
+	DomainStatsBalloonDiskCaches Uint64Param = "balloon.disk_caches"
 	// DomainStatsBalloonHugetlbPgalloc is VIR_DOMAIN_STATS_BALLOON_HUGETLB_PGALLOC, since libvirt 11.2.0.
-	DomainStatsBalloonHugetlbPgalloc = "balloon.hugetlb_pgalloc"
+	DomainStatsBalloonHugetlbPgalloc Uint64Param = "balloon.hugetlb_pgalloc"
 	// DomainStatsBalloonHugetlbPgfail is VIR_DOMAIN_STATS_BALLOON_HUGETLB_PGFAIL, since libvirt 11.2.0.
-	DomainStatsBalloonHugetlbPgfail = "balloon.hugetlb_pgfail"
+	DomainStatsBalloonHugetlbPgfail Uint64Param = "balloon.hugetlb_pgfail"
 	// DomainStatsBalloonLastUpdate is VIR_DOMAIN_STATS_BALLOON_LAST_UPDATE, since libvirt 11.2.0.
-	DomainStatsBalloonLastUpdate = "balloon.last-update"
+	DomainStatsBalloonLastUpdate Uint64Param = "balloon.last-update"
 	// DomainStatsBalloonMajorFault is VIR_DOMAIN_STATS_BALLOON_MAJOR_FAULT, since libvirt 11.2.0.
-	DomainStatsBalloonMajorFault = "balloon.major_fault"
+	DomainStatsBalloonMajorFault Uint64Param = "balloon.major_fault"
 	// DomainStatsBalloonMaximum is VIR_DOMAIN_STATS_BALLOON_MAXIMUM, since libvirt 11.2.0.
-	DomainStatsBalloonMaximum = "balloon.maximum"
+	DomainStatsBalloonMaximum Uint64Param = "balloon.maximum"
 	// DomainStatsBalloonMinorFault is VIR_DOMAIN_STATS_BALLOON_MINOR_FAULT, since libvirt 11.2.0.
-	DomainStatsBalloonMinorFault = "balloon.minor_fault"
+	DomainStatsBalloonMinorFault Uint64Param = "balloon.minor_fault"
 	// DomainStatsBalloonRss is VIR_DOMAIN_STATS_BALLOON_RSS, since libvirt 11.2.0.
-	DomainStatsBalloonRss = "balloon.rss"
+	DomainStatsBalloonRss Uint64Param = "balloon.rss"
 	// DomainStatsBalloonSwapIn is VIR_DOMAIN_STATS_BALLOON_SWAP_IN, since libvirt 11.2.0.
-	DomainStatsBalloonSwapIn = "balloon.swap_in"
+	DomainStatsBalloonSwapIn Uint64Param = "balloon.swap_in"
 	// DomainStatsBalloonSwapOut is VIR_DOMAIN_STATS_BALLOON_SWAP_OUT, since libvirt 11.2.0.
-	DomainStatsBalloonSwapOut = "balloon.swap_out"
+	DomainStatsBalloonSwapOut Uint64Param = "balloon.swap_out"
 	// DomainStatsBalloonUnused is VIR_DOMAIN_STATS_BALLOON_UNUSED, since libvirt 11.2.0.
-	DomainStatsBalloonUnused = "balloon.unused"
+	DomainStatsBalloonUnused Uint64Param = "balloon.unused"
 	// DomainStatsBalloonUsable is VIR_DOMAIN_STATS_BALLOON_USABLE, since libvirt 11.2.0.
-	DomainStatsBalloonUsable = "balloon.usable"
+	DomainStatsBalloonUsable Uint64Param = "balloon.usable"
 	// DomainStatsBlockCount is VIR_DOMAIN_STATS_BLOCK_COUNT, since libvirt 11.2.0.
-	DomainStatsBlockCount = "block.count"
+	DomainStatsBlockCount UintParam = "block.count"
 	// DomainStatsBlockPrefix is VIR_DOMAIN_STATS_BLOCK_PREFIX, since libvirt 11.2.0.
 	DomainStatsBlockPrefix = "block."
 	// DomainStatsBlockSuffixAllocation is VIR_DOMAIN_STATS_BLOCK_SUFFIX_ALLOCATION, since libvirt 11.2.0.
-	DomainStatsBlockSuffixAllocation = ".allocation"
+	DomainStatsBlockSuffixAllocation Uint64Param = ".allocation"
 	// DomainStatsBlockSuffixBackingindex is VIR_DOMAIN_STATS_BLOCK_SUFFIX_BACKINGINDEX, since libvirt 11.2.0.
-	DomainStatsBlockSuffixBackingindex = ".backingIndex"
+	DomainStatsBlockSuffixBackingindex UintParam = ".backingIndex"
 	// DomainStatsBlockSuffixCapacity is VIR_DOMAIN_STATS_BLOCK_SUFFIX_CAPACITY, since libvirt 11.2.0.
-	DomainStatsBlockSuffixCapacity = ".capacity"
+	DomainStatsBlockSuffixCapacity Uint64Param = ".capacity"
 	// DomainStatsBlockSuffixErrors is VIR_DOMAIN_STATS_BLOCK_SUFFIX_ERRORS, since libvirt 11.2.0.
-	DomainStatsBlockSuffixErrors = ".errors"
+	DomainStatsBlockSuffixErrors Uint64Param = ".errors"
 	// DomainStatsBlockSuffixFlReqs is VIR_DOMAIN_STATS_BLOCK_SUFFIX_FL_REQS, since libvirt 11.2.0.
-	DomainStatsBlockSuffixFlReqs = ".fl.reqs"
+	DomainStatsBlockSuffixFlReqs Uint64Param = ".fl.reqs"
 	// DomainStatsBlockSuffixFlTimes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_FL_TIMES, since libvirt 11.2.0.
-	DomainStatsBlockSuffixFlTimes = ".fl.times"
+	DomainStatsBlockSuffixFlTimes Uint64Param = ".fl.times"
 	// DomainStatsBlockSuffixLatencyHistogramFlushPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_FLUSH_PREFIX, since libvirt 12.1.0.
 	DomainStatsBlockSuffixLatencyHistogramFlushPrefix = ".latency_histogram.flush."
 	// DomainStatsBlockSuffixLatencyHistogramReadPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_READ_PREFIX, since libvirt 12.1.0.
 	DomainStatsBlockSuffixLatencyHistogramReadPrefix = ".latency_histogram.read."
 	// DomainStatsBlockSuffixLatencyHistogramSuffixBinCount is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_COUNT, since libvirt 12.1.0.
-	DomainStatsBlockSuffixLatencyHistogramSuffixBinCount = "bin.count"
+	DomainStatsBlockSuffixLatencyHistogramSuffixBinCount Uint64Param = "bin.count"
 	// DomainStatsBlockSuffixLatencyHistogramSuffixBinPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_PREFIX, since libvirt 12.1.0.
-	DomainStatsBlockSuffixLatencyHistogramSuffixBinPrefix = "bin."
+	DomainStatsBlockSuffixLatencyHistogramSuffixBinPrefix UintParam = "bin."
 	// DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixStart is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_SUFFIX_START, since libvirt 12.1.0.
-	DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixStart = ".start"
+	DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixStart Uint64Param = ".start"
 	// DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixValue is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_SUFFIX_VALUE, since libvirt 12.1.0.
-	DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixValue = ".value"
+	DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixValue Uint64Param = ".value"
 	// DomainStatsBlockSuffixLatencyHistogramWritePrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_WRITE_PREFIX, since libvirt 12.1.0.
 	DomainStatsBlockSuffixLatencyHistogramWritePrefix = ".latency_histogram.write."
 	// DomainStatsBlockSuffixLatencyHistogramZoneAppendPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_ZONE_APPEND_PREFIX, since libvirt 12.1.0.
 	DomainStatsBlockSuffixLatencyHistogramZoneAppendPrefix = ".latency_histogram.zone_append."
 	// DomainStatsBlockSuffixLimitsDiscardAlignment is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_DISCARD_ALIGNMENT, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsDiscardAlignment = ".limits.discard_alignment"
+	DomainStatsBlockSuffixLimitsDiscardAlignment Uint64Param = ".limits.discard_alignment"
 	// DomainStatsBlockSuffixLimitsDiscardMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_DISCARD_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsDiscardMax = ".limits.discard_max"
+	DomainStatsBlockSuffixLimitsDiscardMax Uint64Param = ".limits.discard_max"
 	// DomainStatsBlockSuffixLimitsIovHwMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_IOV_HW_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsIovHwMax = ".limits.iov_hw_max"
+	DomainStatsBlockSuffixLimitsIovHwMax Uint64Param = ".limits.iov_hw_max"
 	// DomainStatsBlockSuffixLimitsIovMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_IOV_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsIovMax = ".limits.iov_max"
+	DomainStatsBlockSuffixLimitsIovMax Uint64Param = ".limits.iov_max"
 	// DomainStatsBlockSuffixLimitsMemoryAlignmentMinimal is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_MEMORY_ALIGNMENT_MINIMAL, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsMemoryAlignmentMinimal = ".limits.memory_alignment_minimal"
+	DomainStatsBlockSuffixLimitsMemoryAlignmentMinimal Uint64Param = ".limits.memory_alignment_minimal"
 	// DomainStatsBlockSuffixLimitsMemoryAlignmentOptimal is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_MEMORY_ALIGNMENT_OPTIMAL, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsMemoryAlignmentOptimal = ".limits.memory_alignment_optimal"
+	DomainStatsBlockSuffixLimitsMemoryAlignmentOptimal Uint64Param = ".limits.memory_alignment_optimal"
 	// DomainStatsBlockSuffixLimitsRequestAlignment is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_REQUEST_ALIGNMENT, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsRequestAlignment = ".limits.request_alignment"
+	DomainStatsBlockSuffixLimitsRequestAlignment Uint64Param = ".limits.request_alignment"
 	// DomainStatsBlockSuffixLimitsTransferHwMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_TRANSFER_HW_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsTransferHwMax = ".limits.transfer_hw_max"
+	DomainStatsBlockSuffixLimitsTransferHwMax Uint64Param = ".limits.transfer_hw_max"
 	// DomainStatsBlockSuffixLimitsTransferMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_TRANSFER_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsTransferMax = ".limits.transfer_max"
+	DomainStatsBlockSuffixLimitsTransferMax Uint64Param = ".limits.transfer_max"
 	// DomainStatsBlockSuffixLimitsTransferOptimal is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_TRANSFER_OPTIMAL, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsTransferOptimal = ".limits.transfer_optimal"
+	DomainStatsBlockSuffixLimitsTransferOptimal Uint64Param = ".limits.transfer_optimal"
 	// DomainStatsBlockSuffixLimitsWriteZeroesAlignment is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_WRITE_ZEROES_ALIGNMENT, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsWriteZeroesAlignment = ".limits.write_zeroes_alignment"
+	DomainStatsBlockSuffixLimitsWriteZeroesAlignment Uint64Param = ".limits.write_zeroes_alignment"
 	// DomainStatsBlockSuffixLimitsWriteZeroesMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_WRITE_ZEROES_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsWriteZeroesMax = ".limits.write_zeroes_max"
+	DomainStatsBlockSuffixLimitsWriteZeroesMax Uint64Param = ".limits.write_zeroes_max"
 	// DomainStatsBlockSuffixName is VIR_DOMAIN_STATS_BLOCK_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainStatsBlockSuffixName = ".name"
+	DomainStatsBlockSuffixName StringParam = ".name"
 	// DomainStatsBlockSuffixPath is VIR_DOMAIN_STATS_BLOCK_SUFFIX_PATH, since libvirt 11.2.0.
-	DomainStatsBlockSuffixPath = ".path"
+	DomainStatsBlockSuffixPath StringParam = ".path"
 	// DomainStatsBlockSuffixPhysical is VIR_DOMAIN_STATS_BLOCK_SUFFIX_PHYSICAL, since libvirt 11.2.0.
-	DomainStatsBlockSuffixPhysical = ".physical"
+	DomainStatsBlockSuffixPhysical Uint64Param = ".physical"
 	// DomainStatsBlockSuffixRdBytes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_RD_BYTES, since libvirt 11.2.0.
-	DomainStatsBlockSuffixRdBytes = ".rd.bytes"
+	DomainStatsBlockSuffixRdBytes Uint64Param = ".rd.bytes"
 	// DomainStatsBlockSuffixRdReqs is VIR_DOMAIN_STATS_BLOCK_SUFFIX_RD_REQS, since libvirt 11.2.0.
-	DomainStatsBlockSuffixRdReqs = ".rd.reqs"
+	DomainStatsBlockSuffixRdReqs Uint64Param = ".rd.reqs"
 	// DomainStatsBlockSuffixRdTimes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_RD_TIMES, since libvirt 11.2.0.
-	DomainStatsBlockSuffixRdTimes = ".rd.times"
+	DomainStatsBlockSuffixRdTimes Uint64Param = ".rd.times"
 	// DomainStatsBlockSuffixThreshold is VIR_DOMAIN_STATS_BLOCK_SUFFIX_THRESHOLD, since libvirt 11.2.0.
-	DomainStatsBlockSuffixThreshold = ".threshold"
+	DomainStatsBlockSuffixThreshold Uint64Param = ".threshold"
 	// DomainStatsBlockSuffixTimedGroupCount is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_COUNT, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupCount = ".timed_group.count"
+	DomainStatsBlockSuffixTimedGroupCount Uint64Param = ".timed_group.count"
 	// DomainStatsBlockSuffixTimedGroupPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_PREFIX, since libvirt 11.10.0.
 	DomainStatsBlockSuffixTimedGroupPrefix = ".timed_group."
 	// DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_FLUSH_LATENCY_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyAvg = ".flush_latency_avg"
+	DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyAvg Uint64Param = ".flush_latency_avg"
 	// DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_FLUSH_LATENCY_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMax = ".flush_latency_max"
+	DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMax Uint64Param = ".flush_latency_max"
 	// DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_FLUSH_LATENCY_MIN, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMin = ".flush_latency_min"
+	DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMin Uint64Param = ".flush_latency_min"
 	// DomainStatsBlockSuffixTimedGroupSuffixInterval is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_INTERVAL, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixInterval = ".interval"
+	DomainStatsBlockSuffixTimedGroupSuffixInterval Uint64Param = ".interval"
 	// DomainStatsBlockSuffixTimedGroupSuffixRdLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_LATENCY_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixRdLatencyAvg = ".rd_latency_avg"
+	DomainStatsBlockSuffixTimedGroupSuffixRdLatencyAvg Uint64Param = ".rd_latency_avg"
 	// DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_LATENCY_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMax = ".rd_latency_max"
+	DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMax Uint64Param = ".rd_latency_max"
 	// DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_LATENCY_MIN, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMin = ".rd_latency_min"
+	DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMin Uint64Param = ".rd_latency_min"
 	// DomainStatsBlockSuffixTimedGroupSuffixRdQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixRdQueueDepthAvg = ".rd_queue_depth_avg"
+	DomainStatsBlockSuffixTimedGroupSuffixRdQueueDepthAvg Float64Param = ".rd_queue_depth_avg"
 	// DomainStatsBlockSuffixTimedGroupSuffixWrLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_LATENCY_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyAvg = ".wr_latency_avg"
+	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyAvg Uint64Param = ".wr_latency_avg"
 	// DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_LATENCY_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMax = ".wr_latency_max"
+	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMax Uint64Param = ".wr_latency_max"
 	// DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_LATENCY_MIN, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMin = ".wr_latency_min"
+	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMin Uint64Param = ".wr_latency_min"
 	// DomainStatsBlockSuffixTimedGroupSuffixWrQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixWrQueueDepthAvg = ".wr_queue_depth_avg"
+	DomainStatsBlockSuffixTimedGroupSuffixWrQueueDepthAvg Float64Param = ".wr_queue_depth_avg"
 	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_LATENCY_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyAvg = ".zone_append_latency_avg"
+	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyAvg Uint64Param = ".zone_append_latency_avg"
 	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_LATENCY_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMax = ".zone_append_latency_max"
+	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMax Uint64Param = ".zone_append_latency_max"
 	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_LATENCY_MIN, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMin = ".zone_append_latency_min"
+	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMin Uint64Param = ".zone_append_latency_min"
 	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendQueueDepthAvg = ".zone_append_queue_depth_avg"
+	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendQueueDepthAvg Float64Param = ".zone_append_queue_depth_avg"
 	// DomainStatsBlockSuffixWrBytes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_WR_BYTES, since libvirt 11.2.0.
-	DomainStatsBlockSuffixWrBytes = ".wr.bytes"
+	DomainStatsBlockSuffixWrBytes Uint64Param = ".wr.bytes"
 	// DomainStatsBlockSuffixWrReqs is VIR_DOMAIN_STATS_BLOCK_SUFFIX_WR_REQS, since libvirt 11.2.0.
-	DomainStatsBlockSuffixWrReqs = ".wr.reqs"
+	DomainStatsBlockSuffixWrReqs Uint64Param = ".wr.reqs"
 	// DomainStatsBlockSuffixWrTimes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_WR_TIMES, since libvirt 11.2.0.
-	DomainStatsBlockSuffixWrTimes = ".wr.times"
+	DomainStatsBlockSuffixWrTimes Uint64Param = ".wr.times"
 	// DomainStatsCPUCacheMonitorCount is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_COUNT, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorCount = "cpu.cache.monitor.count"
+	DomainStatsCPUCacheMonitorCount UintParam = "cpu.cache.monitor.count"
 	// DomainStatsCPUCacheMonitorPrefix is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_PREFIX, since libvirt 11.2.0.
 	DomainStatsCPUCacheMonitorPrefix = "cpu.cache.monitor."
 	// DomainStatsCPUCacheMonitorSuffixBankCount is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_COUNT, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixBankCount = ".bank.count"
+	DomainStatsCPUCacheMonitorSuffixBankCount UintParam = ".bank.count"
 	// DomainStatsCPUCacheMonitorSuffixBankPrefix is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_PREFIX, since libvirt 11.2.0.
 	DomainStatsCPUCacheMonitorSuffixBankPrefix = ".bank."
 	// DomainStatsCPUCacheMonitorSuffixBankSuffixBytes is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_SUFFIX_BYTES, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixBankSuffixBytes = ".bytes"
+	DomainStatsCPUCacheMonitorSuffixBankSuffixBytes Uint64Param = ".bytes"
 	// DomainStatsCPUCacheMonitorSuffixBankSuffixID is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_SUFFIX_ID, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixBankSuffixID = ".id"
+	DomainStatsCPUCacheMonitorSuffixBankSuffixID UintParam = ".id"
 	// DomainStatsCPUCacheMonitorSuffixName is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixName = ".name"
+	DomainStatsCPUCacheMonitorSuffixName StringParam = ".name"
 	// DomainStatsCPUCacheMonitorSuffixVCPUs is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_VCPUS, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixVCPUs = ".vcpus"
+	DomainStatsCPUCacheMonitorSuffixVCPUs StringParam = ".vcpus"
 	// DomainStatsCPUEnergyMonitorCount is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_COUNT, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorCount = "cpu.energy.monitor.count"
+	DomainStatsCPUEnergyMonitorCount UintParam = "cpu.energy.monitor.count"
 	// DomainStatsCPUEnergyMonitorPrefix is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_PREFIX, since libvirt 12.4.0.
 	DomainStatsCPUEnergyMonitorPrefix = "cpu.energy.monitor."
 	// DomainStatsCPUEnergyMonitorSuffixName is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_NAME, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorSuffixName = ".name"
+	DomainStatsCPUEnergyMonitorSuffixName StringParam = ".name"
 	// DomainStatsCPUEnergyMonitorSuffixPkgCount is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_PKG_COUNT, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorSuffixPkgCount = ".pkg.count"
+	DomainStatsCPUEnergyMonitorSuffixPkgCount UintParam = ".pkg.count"
 	// DomainStatsCPUEnergyMonitorSuffixPkgPrefix is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_PKG_PREFIX, since libvirt 12.4.0.
 	DomainStatsCPUEnergyMonitorSuffixPkgPrefix = ".pkg."
 	// DomainStatsCPUEnergyMonitorSuffixPkgSuffixID is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_PKG_SUFFIX_ID, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorSuffixPkgSuffixID = ".id"
+	DomainStatsCPUEnergyMonitorSuffixPkgSuffixID UintParam = ".id"
 	// DomainStatsCPUEnergyMonitorSuffixVCPUs is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_VCPUS, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorSuffixVCPUs = ".vcpus"
+	DomainStatsCPUEnergyMonitorSuffixVCPUs StringParam = ".vcpus"
 	// DomainStatsCPUHaltpollFailTime is VIR_DOMAIN_STATS_CPU_HALTPOLL_FAIL_TIME, since libvirt 11.2.0.
-	DomainStatsCPUHaltpollFailTime = "cpu.haltpoll.fail.time"
+	DomainStatsCPUHaltpollFailTime Uint64Param = "cpu.haltpoll.fail.time"
 	// DomainStatsCPUHaltpollSuccessTime is VIR_DOMAIN_STATS_CPU_HALTPOLL_SUCCESS_TIME, since libvirt 11.2.0.
-	DomainStatsCPUHaltpollSuccessTime = "cpu.haltpoll.success.time"
+	DomainStatsCPUHaltpollSuccessTime Uint64Param = "cpu.haltpoll.success.time"
 	// DomainStatsCPUSystem is VIR_DOMAIN_STATS_CPU_SYSTEM, since libvirt 11.2.0.
-	DomainStatsCPUSystem = "cpu.system"
+	DomainStatsCPUSystem Uint64Param = "cpu.system"
 	// DomainStatsCPUTime is VIR_DOMAIN_STATS_CPU_TIME, since libvirt 11.2.0.
-	DomainStatsCPUTime = "cpu.time"
+	DomainStatsCPUTime Uint64Param = "cpu.time"
 	// DomainStatsCPUUser is VIR_DOMAIN_STATS_CPU_USER, since libvirt 11.2.0.
-	DomainStatsCPUUser = "cpu.user"
+	DomainStatsCPUUser Uint64Param = "cpu.user"
 	// DomainStatsCustomSuffixTypeCur is VIR_DOMAIN_STATS_CUSTOM_SUFFIX_TYPE_CUR, since libvirt 11.2.0.
 	DomainStatsCustomSuffixTypeCur = ".cur"
 	// DomainStatsCustomSuffixTypeMax is VIR_DOMAIN_STATS_CUSTOM_SUFFIX_TYPE_MAX, since libvirt 11.2.0.
@@ -5710,237 +5713,237 @@ const (
 	// DomainStatsCustomSuffixTypeSum is VIR_DOMAIN_STATS_CUSTOM_SUFFIX_TYPE_SUM, since libvirt 11.2.0.
 	DomainStatsCustomSuffixTypeSum = ".sum"
 	// DomainStatsDirtyrateCalcMode is VIR_DOMAIN_STATS_DIRTYRATE_CALC_MODE, since libvirt 11.2.0.
-	DomainStatsDirtyrateCalcMode = "dirtyrate.calc_mode"
+	DomainStatsDirtyrateCalcMode StringParam = "dirtyrate.calc_mode"
 	// DomainStatsDirtyrateCalcPeriod is VIR_DOMAIN_STATS_DIRTYRATE_CALC_PERIOD, since libvirt 11.2.0.
-	DomainStatsDirtyrateCalcPeriod = "dirtyrate.calc_period"
+	DomainStatsDirtyrateCalcPeriod IntParam = "dirtyrate.calc_period"
 	// DomainStatsDirtyrateCalcStartTime is VIR_DOMAIN_STATS_DIRTYRATE_CALC_START_TIME, since libvirt 11.2.0.
-	DomainStatsDirtyrateCalcStartTime = "dirtyrate.calc_start_time"
+	DomainStatsDirtyrateCalcStartTime Int64Param = "dirtyrate.calc_start_time"
 	// DomainStatsDirtyrateCalcStatus is VIR_DOMAIN_STATS_DIRTYRATE_CALC_STATUS, since libvirt 11.2.0.
-	DomainStatsDirtyrateCalcStatus = "dirtyrate.calc_status"
+	DomainStatsDirtyrateCalcStatus IntParam = "dirtyrate.calc_status"
 	// DomainStatsDirtyrateMegabytesPerSecond is VIR_DOMAIN_STATS_DIRTYRATE_MEGABYTES_PER_SECOND, since libvirt 11.2.0.
-	DomainStatsDirtyrateMegabytesPerSecond = "dirtyrate.megabytes_per_second"
+	DomainStatsDirtyrateMegabytesPerSecond Int64Param = "dirtyrate.megabytes_per_second"
 	// DomainStatsDirtyrateVCPUPrefix is VIR_DOMAIN_STATS_DIRTYRATE_VCPU_PREFIX, since libvirt 11.2.0.
 	DomainStatsDirtyrateVCPUPrefix = "dirtyrate.vcpu."
 	// DomainStatsDirtyrateVCPUSuffixMegabytesPerSecond is VIR_DOMAIN_STATS_DIRTYRATE_VCPU_SUFFIX_MEGABYTES_PER_SECOND, since libvirt 11.2.0.
-	DomainStatsDirtyrateVCPUSuffixMegabytesPerSecond = ".megabytes_per_second"
+	DomainStatsDirtyrateVCPUSuffixMegabytesPerSecond Uint64Param = ".megabytes_per_second"
 	// DomainStatsIOThreadCount is VIR_DOMAIN_STATS_IOTHREAD_COUNT, since libvirt 11.2.0.
-	DomainStatsIOThreadCount = "iothread.count"
+	DomainStatsIOThreadCount UintParam = "iothread.count"
 	// DomainStatsIOThreadPrefix is VIR_DOMAIN_STATS_IOTHREAD_PREFIX, since libvirt 11.2.0.
 	DomainStatsIOThreadPrefix = "iothread."
 	// DomainStatsIOThreadSuffixPollGrow is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_GROW, since libvirt 11.2.0.
-	DomainStatsIOThreadSuffixPollGrow = ".poll-grow"
+	DomainStatsIOThreadSuffixPollGrow UintParam = ".poll-grow"
 	// DomainStatsIOThreadSuffixPollMaxNs is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_MAX_NS, since libvirt 11.2.0.
-	DomainStatsIOThreadSuffixPollMaxNs = ".poll-max-ns"
+	DomainStatsIOThreadSuffixPollMaxNs Uint64Param = ".poll-max-ns"
 	// DomainStatsIOThreadSuffixPollShrink is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_SHRINK, since libvirt 11.2.0.
-	DomainStatsIOThreadSuffixPollShrink = ".poll-shrink"
+	DomainStatsIOThreadSuffixPollShrink UintParam = ".poll-shrink"
 	// DomainStatsIOThreadSuffixPollWeight is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_WEIGHT, since libvirt 12.7.0.
-	DomainStatsIOThreadSuffixPollWeight = ".poll-weight"
+	DomainStatsIOThreadSuffixPollWeight UintParam = ".poll-weight"
 	// DomainStatsMemoryBandwidthMonitorCount is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_COUNT, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorCount = "memory.bandwidth.monitor.count"
+	DomainStatsMemoryBandwidthMonitorCount UintParam = "memory.bandwidth.monitor.count"
 	// DomainStatsMemoryBandwidthMonitorPrefix is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_PREFIX, since libvirt 11.2.0.
 	DomainStatsMemoryBandwidthMonitorPrefix = "memory.bandwidth.monitor."
 	// DomainStatsMemoryBandwidthMonitorSuffixName is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixName = ".name"
+	DomainStatsMemoryBandwidthMonitorSuffixName StringParam = ".name"
 	// DomainStatsMemoryBandwidthMonitorSuffixNodeCount is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_COUNT, since libvirt 11.2.0.
 	DomainStatsMemoryBandwidthMonitorSuffixNodeCount = ".node.count"
 	// DomainStatsMemoryBandwidthMonitorSuffixNodePrefix is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_PREFIX, since libvirt 11.2.0.
 	DomainStatsMemoryBandwidthMonitorSuffixNodePrefix = ".node."
 	// DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesLocal is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_SUFFIX_BYTES_LOCAL, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesLocal = ".bytes.local"
+	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesLocal Uint64Param = ".bytes.local"
 	// DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesTotal is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_SUFFIX_BYTES_TOTAL, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesTotal = ".bytes.total"
+	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesTotal Uint64Param = ".bytes.total"
 	// DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixID is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_SUFFIX_ID, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixID = ".id"
+	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixID UintParam = ".id"
 	// DomainStatsMemoryBandwidthMonitorSuffixVCPUs is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_VCPUS, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixVCPUs = ".vcpus"
+	DomainStatsMemoryBandwidthMonitorSuffixVCPUs StringParam = ".vcpus"
 	// DomainStatsNetCount is VIR_DOMAIN_STATS_NET_COUNT, since libvirt 11.2.0.
-	DomainStatsNetCount = "net.count"
+	DomainStatsNetCount UintParam = "net.count"
 	// DomainStatsNetPrefix is VIR_DOMAIN_STATS_NET_PREFIX, since libvirt 11.2.0.
 	DomainStatsNetPrefix = "net."
 	// DomainStatsNetSuffixName is VIR_DOMAIN_STATS_NET_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainStatsNetSuffixName = ".name"
+	DomainStatsNetSuffixName StringParam = ".name"
 	// DomainStatsNetSuffixRxBytes is VIR_DOMAIN_STATS_NET_SUFFIX_RX_BYTES, since libvirt 11.2.0.
-	DomainStatsNetSuffixRxBytes = ".rx.bytes"
+	DomainStatsNetSuffixRxBytes Uint64Param = ".rx.bytes"
 	// DomainStatsNetSuffixRxDrop is VIR_DOMAIN_STATS_NET_SUFFIX_RX_DROP, since libvirt 11.2.0.
-	DomainStatsNetSuffixRxDrop = ".rx.drop"
+	DomainStatsNetSuffixRxDrop Uint64Param = ".rx.drop"
 	// DomainStatsNetSuffixRxErrs is VIR_DOMAIN_STATS_NET_SUFFIX_RX_ERRS, since libvirt 11.2.0.
-	DomainStatsNetSuffixRxErrs = ".rx.errs"
+	DomainStatsNetSuffixRxErrs Uint64Param = ".rx.errs"
 	// DomainStatsNetSuffixRxPkts is VIR_DOMAIN_STATS_NET_SUFFIX_RX_PKTS, since libvirt 11.2.0.
-	DomainStatsNetSuffixRxPkts = ".rx.pkts"
+	DomainStatsNetSuffixRxPkts Uint64Param = ".rx.pkts"
 	// DomainStatsNetSuffixTxBytes is VIR_DOMAIN_STATS_NET_SUFFIX_TX_BYTES, since libvirt 11.2.0.
-	DomainStatsNetSuffixTxBytes = ".tx.bytes"
+	DomainStatsNetSuffixTxBytes Uint64Param = ".tx.bytes"
 	// DomainStatsNetSuffixTxDrop is VIR_DOMAIN_STATS_NET_SUFFIX_TX_DROP, since libvirt 11.2.0.
-	DomainStatsNetSuffixTxDrop = ".tx.drop"
+	DomainStatsNetSuffixTxDrop Uint64Param = ".tx.drop"
 	// DomainStatsNetSuffixTxErrs is VIR_DOMAIN_STATS_NET_SUFFIX_TX_ERRS, since libvirt 11.2.0.
-	DomainStatsNetSuffixTxErrs = ".tx.errs"
+	DomainStatsNetSuffixTxErrs Uint64Param = ".tx.errs"
 	// DomainStatsNetSuffixTxPkts is VIR_DOMAIN_STATS_NET_SUFFIX_TX_PKTS, since libvirt 11.2.0.
-	DomainStatsNetSuffixTxPkts = ".tx.pkts"
+	DomainStatsNetSuffixTxPkts Uint64Param = ".tx.pkts"
 	// DomainStatsPerfAlignmentFaults is VIR_DOMAIN_STATS_PERF_ALIGNMENT_FAULTS, since libvirt 11.2.0.
-	DomainStatsPerfAlignmentFaults = "perf.alignment_faults"
+	DomainStatsPerfAlignmentFaults Uint64Param = "perf.alignment_faults"
 	// DomainStatsPerfBranchInstructions is VIR_DOMAIN_STATS_PERF_BRANCH_INSTRUCTIONS, since libvirt 11.2.0.
-	DomainStatsPerfBranchInstructions = "perf.branch_instructions"
+	DomainStatsPerfBranchInstructions Uint64Param = "perf.branch_instructions"
 	// DomainStatsPerfBranchMisses is VIR_DOMAIN_STATS_PERF_BRANCH_MISSES, since libvirt 11.2.0.
-	DomainStatsPerfBranchMisses = "perf.branch_misses"
+	DomainStatsPerfBranchMisses Uint64Param = "perf.branch_misses"
 	// DomainStatsPerfBusCycles is VIR_DOMAIN_STATS_PERF_BUS_CYCLES, since libvirt 11.2.0.
-	DomainStatsPerfBusCycles = "perf.bus_cycles"
+	DomainStatsPerfBusCycles Uint64Param = "perf.bus_cycles"
 	// DomainStatsPerfCacheMisses is VIR_DOMAIN_STATS_PERF_CACHE_MISSES, since libvirt 11.2.0.
-	DomainStatsPerfCacheMisses = "perf.cache_misses"
+	DomainStatsPerfCacheMisses Uint64Param = "perf.cache_misses"
 	// DomainStatsPerfCacheReferences is VIR_DOMAIN_STATS_PERF_CACHE_REFERENCES, since libvirt 11.2.0.
-	DomainStatsPerfCacheReferences = "perf.cache_references"
+	DomainStatsPerfCacheReferences Uint64Param = "perf.cache_references"
 	// DomainStatsPerfCmt is VIR_DOMAIN_STATS_PERF_CMT, since libvirt 11.2.0.
-	DomainStatsPerfCmt = "perf.cmt"
+	DomainStatsPerfCmt Uint64Param = "perf.cmt"
 	// DomainStatsPerfContextSwitches is VIR_DOMAIN_STATS_PERF_CONTEXT_SWITCHES, since libvirt 11.2.0.
-	DomainStatsPerfContextSwitches = "perf.context_switches"
+	DomainStatsPerfContextSwitches Uint64Param = "perf.context_switches"
 	// DomainStatsPerfCPUClock is VIR_DOMAIN_STATS_PERF_CPU_CLOCK, since libvirt 11.2.0.
-	DomainStatsPerfCPUClock = "perf.cpu_clock"
+	DomainStatsPerfCPUClock Uint64Param = "perf.cpu_clock"
 	// DomainStatsPerfCPUCycles is VIR_DOMAIN_STATS_PERF_CPU_CYCLES, since libvirt 11.2.0.
-	DomainStatsPerfCPUCycles = "perf.cpu_cycles"
+	DomainStatsPerfCPUCycles Uint64Param = "perf.cpu_cycles"
 	// DomainStatsPerfCPUMigrations is VIR_DOMAIN_STATS_PERF_CPU_MIGRATIONS, since libvirt 11.2.0.
-	DomainStatsPerfCPUMigrations = "perf.cpu_migrations"
+	DomainStatsPerfCPUMigrations Uint64Param = "perf.cpu_migrations"
 	// DomainStatsPerfEmulationFaults is VIR_DOMAIN_STATS_PERF_EMULATION_FAULTS, since libvirt 11.2.0.
-	DomainStatsPerfEmulationFaults = "perf.emulation_faults"
+	DomainStatsPerfEmulationFaults Uint64Param = "perf.emulation_faults"
 	// DomainStatsPerfInstructions is VIR_DOMAIN_STATS_PERF_INSTRUCTIONS, since libvirt 11.2.0.
-	DomainStatsPerfInstructions = "perf.instructions"
+	DomainStatsPerfInstructions Uint64Param = "perf.instructions"
 	// DomainStatsPerfMbml is VIR_DOMAIN_STATS_PERF_MBML, since libvirt 11.2.0.
-	DomainStatsPerfMbml = "perf.mbml"
+	DomainStatsPerfMbml Uint64Param = "perf.mbml"
 	// DomainStatsPerfMbmt is VIR_DOMAIN_STATS_PERF_MBMT, since libvirt 11.2.0.
-	DomainStatsPerfMbmt = "perf.mbmt"
+	DomainStatsPerfMbmt Uint64Param = "perf.mbmt"
 	// DomainStatsPerfPageFaults is VIR_DOMAIN_STATS_PERF_PAGE_FAULTS, since libvirt 11.2.0.
-	DomainStatsPerfPageFaults = "perf.page_faults"
+	DomainStatsPerfPageFaults Uint64Param = "perf.page_faults"
 	// DomainStatsPerfPageFaultsMaj is VIR_DOMAIN_STATS_PERF_PAGE_FAULTS_MAJ, since libvirt 11.2.0.
-	DomainStatsPerfPageFaultsMaj = "perf.page_faults_maj"
+	DomainStatsPerfPageFaultsMaj Uint64Param = "perf.page_faults_maj"
 	// DomainStatsPerfPageFaultsMin is VIR_DOMAIN_STATS_PERF_PAGE_FAULTS_MIN, since libvirt 11.2.0.
-	DomainStatsPerfPageFaultsMin = "perf.page_faults_min"
+	DomainStatsPerfPageFaultsMin Uint64Param = "perf.page_faults_min"
 	// DomainStatsPerfRefCPUCycles is VIR_DOMAIN_STATS_PERF_REF_CPU_CYCLES, since libvirt 11.2.0.
-	DomainStatsPerfRefCPUCycles = "perf.ref_cpu_cycles"
+	DomainStatsPerfRefCPUCycles Uint64Param = "perf.ref_cpu_cycles"
 	// DomainStatsPerfStalledCyclesBackend is VIR_DOMAIN_STATS_PERF_STALLED_CYCLES_BACKEND, since libvirt 11.2.0.
-	DomainStatsPerfStalledCyclesBackend = "perf.stalled_cycles_backend"
+	DomainStatsPerfStalledCyclesBackend Uint64Param = "perf.stalled_cycles_backend"
 	// DomainStatsPerfStalledCyclesFrontend is VIR_DOMAIN_STATS_PERF_STALLED_CYCLES_FRONTEND, since libvirt 11.2.0.
-	DomainStatsPerfStalledCyclesFrontend = "perf.stalled_cycles_frontend"
+	DomainStatsPerfStalledCyclesFrontend Uint64Param = "perf.stalled_cycles_frontend"
 	// DomainStatsPerfTaskClock is VIR_DOMAIN_STATS_PERF_TASK_CLOCK, since libvirt 11.2.0.
-	DomainStatsPerfTaskClock = "perf.task_clock"
+	DomainStatsPerfTaskClock Uint64Param = "perf.task_clock"
 	// DomainStatsStateReason is VIR_DOMAIN_STATS_STATE_REASON, since libvirt 11.2.0.
-	DomainStatsStateReason = "state.reason"
+	DomainStatsStateReason IntParam = "state.reason"
 	// DomainStatsStateState is VIR_DOMAIN_STATS_STATE_STATE, since libvirt 11.2.0.
-	DomainStatsStateState = "state.state"
+	DomainStatsStateState IntParam = "state.state"
 	// DomainStatsVCPUCurrent is VIR_DOMAIN_STATS_VCPU_CURRENT, since libvirt 11.2.0.
-	DomainStatsVCPUCurrent = "vcpu.current"
+	DomainStatsVCPUCurrent UintParam = "vcpu.current"
 	// DomainStatsVCPUMaximum is VIR_DOMAIN_STATS_VCPU_MAXIMUM, since libvirt 11.2.0.
-	DomainStatsVCPUMaximum = "vcpu.maximum"
+	DomainStatsVCPUMaximum UintParam = "vcpu.maximum"
 	// DomainStatsVCPUPrefix is VIR_DOMAIN_STATS_VCPU_PREFIX, since libvirt 11.2.0.
 	DomainStatsVCPUPrefix = "vcpu."
 	// DomainStatsVCPUSuffixDelay is VIR_DOMAIN_STATS_VCPU_SUFFIX_DELAY, since libvirt 11.2.0.
-	DomainStatsVCPUSuffixDelay = ".delay"
+	DomainStatsVCPUSuffixDelay Uint64Param = ".delay"
 	// DomainStatsVCPUSuffixHalted is VIR_DOMAIN_STATS_VCPU_SUFFIX_HALTED, since libvirt 11.2.0.
-	DomainStatsVCPUSuffixHalted = ".halted"
+	DomainStatsVCPUSuffixHalted BoolParam = ".halted"
 	// DomainStatsVCPUSuffixState is VIR_DOMAIN_STATS_VCPU_SUFFIX_STATE, since libvirt 11.2.0.
-	DomainStatsVCPUSuffixState = ".state"
+	DomainStatsVCPUSuffixState IntParam = ".state"
 	// DomainStatsVCPUSuffixTime is VIR_DOMAIN_STATS_VCPU_SUFFIX_TIME, since libvirt 11.2.0.
-	DomainStatsVCPUSuffixTime = ".time"
+	DomainStatsVCPUSuffixTime Uint64Param = ".time"
 	// DomainStatsVCPUSuffixWait is VIR_DOMAIN_STATS_VCPU_SUFFIX_WAIT, since libvirt 11.2.0.
-	DomainStatsVCPUSuffixWait = ".wait"
+	DomainStatsVCPUSuffixWait Uint64Param = ".wait"
 	// DomainStatsVMPrefix is VIR_DOMAIN_STATS_VM_PREFIX, since libvirt 11.2.0.
 	DomainStatsVMPrefix = "vm."
 	// DomainTunableBlkdevDisk is VIR_DOMAIN_TUNABLE_BLKDEV_DISK, since libvirt 1.2.9.
-	DomainTunableBlkdevDisk = "blkdeviotune.disk"
+	DomainTunableBlkdevDisk StringParam = "blkdeviotune.disk"
 	// DomainTunableBlkdevGroupName is VIR_DOMAIN_TUNABLE_BLKDEV_GROUP_NAME, since libvirt 3.0.0.
-	DomainTunableBlkdevGroupName = "blkdeviotune.group_name"
+	DomainTunableBlkdevGroupName StringParam = "blkdeviotune.group_name"
 	// DomainTunableBlkdevReadBytesSec is VIR_DOMAIN_TUNABLE_BLKDEV_READ_BYTES_SEC, since libvirt 1.2.9.
-	DomainTunableBlkdevReadBytesSec = "blkdeviotune.read_bytes_sec"
+	DomainTunableBlkdevReadBytesSec Uint64Param = "blkdeviotune.read_bytes_sec"
 	// DomainTunableBlkdevReadBytesSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_READ_BYTES_SEC_MAX, since libvirt 1.2.11.
-	DomainTunableBlkdevReadBytesSecMax = "blkdeviotune.read_bytes_sec_max"
+	DomainTunableBlkdevReadBytesSecMax Uint64Param = "blkdeviotune.read_bytes_sec_max"
 	// DomainTunableBlkdevReadBytesSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_READ_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainTunableBlkdevReadBytesSecMaxLength = "blkdeviotune.read_bytes_sec_max_length"
+	DomainTunableBlkdevReadBytesSecMaxLength Uint64Param = "blkdeviotune.read_bytes_sec_max_length"
 	// DomainTunableBlkdevReadIopsSec is VIR_DOMAIN_TUNABLE_BLKDEV_READ_IOPS_SEC, since libvirt 1.2.9.
-	DomainTunableBlkdevReadIopsSec = "blkdeviotune.read_iops_sec"
+	DomainTunableBlkdevReadIopsSec Uint64Param = "blkdeviotune.read_iops_sec"
 	// DomainTunableBlkdevReadIopsSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_READ_IOPS_SEC_MAX, since libvirt 1.2.11.
-	DomainTunableBlkdevReadIopsSecMax = "blkdeviotune.read_iops_sec_max"
+	DomainTunableBlkdevReadIopsSecMax Uint64Param = "blkdeviotune.read_iops_sec_max"
 	// DomainTunableBlkdevReadIopsSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_READ_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainTunableBlkdevReadIopsSecMaxLength = "blkdeviotune.read_iops_sec_max_length"
+	DomainTunableBlkdevReadIopsSecMaxLength Uint64Param = "blkdeviotune.read_iops_sec_max_length"
 	// DomainTunableBlkdevSizeIopsSec is VIR_DOMAIN_TUNABLE_BLKDEV_SIZE_IOPS_SEC, since libvirt 1.2.11.
-	DomainTunableBlkdevSizeIopsSec = "blkdeviotune.size_iops_sec"
+	DomainTunableBlkdevSizeIopsSec Uint64Param = "blkdeviotune.size_iops_sec"
 	// DomainTunableBlkdevTotalBytesSec is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_BYTES_SEC, since libvirt 1.2.9.
-	DomainTunableBlkdevTotalBytesSec = "blkdeviotune.total_bytes_sec"
+	DomainTunableBlkdevTotalBytesSec Uint64Param = "blkdeviotune.total_bytes_sec"
 	// DomainTunableBlkdevTotalBytesSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_BYTES_SEC_MAX, since libvirt 1.2.11.
-	DomainTunableBlkdevTotalBytesSecMax = "blkdeviotune.total_bytes_sec_max"
+	DomainTunableBlkdevTotalBytesSecMax Uint64Param = "blkdeviotune.total_bytes_sec_max"
 	// DomainTunableBlkdevTotalBytesSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainTunableBlkdevTotalBytesSecMaxLength = "blkdeviotune.total_bytes_sec_max_length"
+	DomainTunableBlkdevTotalBytesSecMaxLength Uint64Param = "blkdeviotune.total_bytes_sec_max_length"
 	// DomainTunableBlkdevTotalIopsSec is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_IOPS_SEC, since libvirt 1.2.9.
-	DomainTunableBlkdevTotalIopsSec = "blkdeviotune.total_iops_sec"
+	DomainTunableBlkdevTotalIopsSec Uint64Param = "blkdeviotune.total_iops_sec"
 	// DomainTunableBlkdevTotalIopsSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_IOPS_SEC_MAX, since libvirt 1.2.11.
-	DomainTunableBlkdevTotalIopsSecMax = "blkdeviotune.total_iops_sec_max"
+	DomainTunableBlkdevTotalIopsSecMax Uint64Param = "blkdeviotune.total_iops_sec_max"
 	// DomainTunableBlkdevTotalIopsSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainTunableBlkdevTotalIopsSecMaxLength = "blkdeviotune.total_iops_sec_max_length"
+	DomainTunableBlkdevTotalIopsSecMaxLength Uint64Param = "blkdeviotune.total_iops_sec_max_length"
 	// DomainTunableBlkdevWriteBytesSec is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_BYTES_SEC, since libvirt 1.2.9.
-	DomainTunableBlkdevWriteBytesSec = "blkdeviotune.write_bytes_sec"
+	DomainTunableBlkdevWriteBytesSec Uint64Param = "blkdeviotune.write_bytes_sec"
 	// DomainTunableBlkdevWriteBytesSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_BYTES_SEC_MAX, since libvirt 1.2.11.
-	DomainTunableBlkdevWriteBytesSecMax = "blkdeviotune.write_bytes_sec_max"
+	DomainTunableBlkdevWriteBytesSecMax Uint64Param = "blkdeviotune.write_bytes_sec_max"
 	// DomainTunableBlkdevWriteBytesSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainTunableBlkdevWriteBytesSecMaxLength = "blkdeviotune.write_bytes_sec_max_length"
+	DomainTunableBlkdevWriteBytesSecMaxLength Uint64Param = "blkdeviotune.write_bytes_sec_max_length"
 	// DomainTunableBlkdevWriteIopsSec is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_IOPS_SEC, since libvirt 1.2.9.
-	DomainTunableBlkdevWriteIopsSec = "blkdeviotune.write_iops_sec"
+	DomainTunableBlkdevWriteIopsSec Uint64Param = "blkdeviotune.write_iops_sec"
 	// DomainTunableBlkdevWriteIopsSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_IOPS_SEC_MAX, since libvirt 1.2.11.
-	DomainTunableBlkdevWriteIopsSecMax = "blkdeviotune.write_iops_sec_max"
+	DomainTunableBlkdevWriteIopsSecMax Uint64Param = "blkdeviotune.write_iops_sec_max"
 	// DomainTunableBlkdevWriteIopsSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainTunableBlkdevWriteIopsSecMaxLength = "blkdeviotune.write_iops_sec_max_length"
+	DomainTunableBlkdevWriteIopsSecMaxLength Uint64Param = "blkdeviotune.write_iops_sec_max_length"
 	// DomainTunableCPUCPUShares is VIR_DOMAIN_TUNABLE_CPU_CPU_SHARES, since libvirt 1.2.9.
-	DomainTunableCPUCPUShares = "cputune.cpu_shares"
+	DomainTunableCPUCPUShares Uint64Param = "cputune.cpu_shares"
 	// DomainTunableCPUEmulatorpin is VIR_DOMAIN_TUNABLE_CPU_EMULATORPIN, since libvirt 1.2.9.
-	DomainTunableCPUEmulatorpin = "cputune.emulatorpin"
+	DomainTunableCPUEmulatorpin StringParam = "cputune.emulatorpin"
 	// DomainTunableCPUEmulatorPeriod is VIR_DOMAIN_TUNABLE_CPU_EMULATOR_PERIOD, since libvirt 1.2.9.
-	DomainTunableCPUEmulatorPeriod = "cputune.emulator_period"
+	DomainTunableCPUEmulatorPeriod Uint64Param = "cputune.emulator_period"
 	// DomainTunableCPUEmulatorQuota is VIR_DOMAIN_TUNABLE_CPU_EMULATOR_QUOTA, since libvirt 1.2.9.
-	DomainTunableCPUEmulatorQuota = "cputune.emulator_quota"
+	DomainTunableCPUEmulatorQuota Int64Param = "cputune.emulator_quota"
 	// DomainTunableCPUGlobalPeriod is VIR_DOMAIN_TUNABLE_CPU_GLOBAL_PERIOD, since libvirt 1.3.3.
-	DomainTunableCPUGlobalPeriod = "cputune.global_period"
+	DomainTunableCPUGlobalPeriod Uint64Param = "cputune.global_period"
 	// DomainTunableCPUGlobalQuota is VIR_DOMAIN_TUNABLE_CPU_GLOBAL_QUOTA, since libvirt 1.3.3.
-	DomainTunableCPUGlobalQuota = "cputune.global_quota"
+	DomainTunableCPUGlobalQuota Int64Param = "cputune.global_quota"
 	// DomainTunableCPUIothreadspin is VIR_DOMAIN_TUNABLE_CPU_IOTHREADSPIN, since libvirt 1.2.14.
-	DomainTunableCPUIothreadspin = "cputune.iothreadpin%u"
+	DomainTunableCPUIothreadspin StringParam = "cputune.iothreadpin%u"
 	// DomainTunableCPUIOThreadPeriod is VIR_DOMAIN_TUNABLE_CPU_IOTHREAD_PERIOD, since libvirt 2.2.0.
-	DomainTunableCPUIOThreadPeriod = "cputune.iothread_period"
+	DomainTunableCPUIOThreadPeriod Uint64Param = "cputune.iothread_period"
 	// DomainTunableCPUIOThreadQuota is VIR_DOMAIN_TUNABLE_CPU_IOTHREAD_QUOTA, since libvirt 2.2.0.
-	DomainTunableCPUIOThreadQuota = "cputune.iothread_quota"
+	DomainTunableCPUIOThreadQuota Int64Param = "cputune.iothread_quota"
 	// DomainTunableCPUVcpupin is VIR_DOMAIN_TUNABLE_CPU_VCPUPIN, since libvirt 1.2.9.
-	DomainTunableCPUVcpupin = "cputune.vcpupin%u"
+	DomainTunableCPUVcpupin StringParam = "cputune.vcpupin%u"
 	// DomainTunableCPUVCPUPeriod is VIR_DOMAIN_TUNABLE_CPU_VCPU_PERIOD, since libvirt 1.2.9.
-	DomainTunableCPUVCPUPeriod = "cputune.vcpu_period"
+	DomainTunableCPUVCPUPeriod Uint64Param = "cputune.vcpu_period"
 	// DomainTunableCPUVCPUQuota is VIR_DOMAIN_TUNABLE_CPU_VCPU_QUOTA, since libvirt 1.2.9.
-	DomainTunableCPUVCPUQuota = "cputune.vcpu_quota"
+	DomainTunableCPUVCPUQuota Int64Param = "cputune.vcpu_quota"
 	// MigrateParamAutoConvergeIncrement is VIR_MIGRATE_PARAM_AUTO_CONVERGE_INCREMENT, since libvirt 2.0.0.
-	MigrateParamAutoConvergeIncrement = "auto_converge.increment"
+	MigrateParamAutoConvergeIncrement IntParam = "auto_converge.increment"
 	// MigrateParamAutoConvergeInitial is VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL, since libvirt 2.0.0.
-	MigrateParamAutoConvergeInitial = "auto_converge.initial"
+	MigrateParamAutoConvergeInitial IntParam = "auto_converge.initial"
 	// MigrateParamBandwidth is VIR_MIGRATE_PARAM_BANDWIDTH, since libvirt 1.1.0.
-	MigrateParamBandwidth = "bandwidth"
+	MigrateParamBandwidth Uint64Param = "bandwidth"
 	// MigrateParamBandwidthAvailSwitchover is VIR_MIGRATE_PARAM_BANDWIDTH_AVAIL_SWITCHOVER, since libvirt 11.1.0.
 	MigrateParamBandwidthAvailSwitchover = "bandwidth.avail.switchover"
 	// MigrateParamBandwidthPostcopy is VIR_MIGRATE_PARAM_BANDWIDTH_POSTCOPY, since libvirt 5.1.0.
-	MigrateParamBandwidthPostcopy = "bandwidth.postcopy"
+	MigrateParamBandwidthPostcopy Uint64Param = "bandwidth.postcopy"
 	// MigrateParamCompression is VIR_MIGRATE_PARAM_COMPRESSION, since libvirt 1.3.4.
 	MigrateParamCompression = "compression"
 	// MigrateParamCompressionMtDthreads is VIR_MIGRATE_PARAM_COMPRESSION_MT_DTHREADS, since libvirt 1.3.4.
-	MigrateParamCompressionMtDthreads = "compression.mt.dthreads"
+	MigrateParamCompressionMtDthreads IntParam = "compression.mt.dthreads"
 	// MigrateParamCompressionMtLevel is VIR_MIGRATE_PARAM_COMPRESSION_MT_LEVEL, since libvirt 1.3.4.
-	MigrateParamCompressionMtLevel = "compression.mt.level"
+	MigrateParamCompressionMtLevel IntParam = "compression.mt.level"
 	// MigrateParamCompressionMtThreads is VIR_MIGRATE_PARAM_COMPRESSION_MT_THREADS, since libvirt 1.3.4.
-	MigrateParamCompressionMtThreads = "compression.mt.threads"
+	MigrateParamCompressionMtThreads IntParam = "compression.mt.threads"
 	// MigrateParamCompressionXbzrleCache is VIR_MIGRATE_PARAM_COMPRESSION_XBZRLE_CACHE, since libvirt 1.3.4.
-	MigrateParamCompressionXbzrleCache = "compression.xbzrle.cache"
+	MigrateParamCompressionXbzrleCache Uint64Param = "compression.xbzrle.cache"
 	// MigrateParamCompressionZlibLevel is VIR_MIGRATE_PARAM_COMPRESSION_ZLIB_LEVEL, since libvirt 9.4.0.
-	MigrateParamCompressionZlibLevel = "compression.zlib.level"
+	MigrateParamCompressionZlibLevel IntParam = "compression.zlib.level"
 	// MigrateParamCompressionZstdLevel is VIR_MIGRATE_PARAM_COMPRESSION_ZSTD_LEVEL, since libvirt 9.4.0.
-	MigrateParamCompressionZstdLevel = "compression.zstd.level"
+	MigrateParamCompressionZstdLevel IntParam = "compression.zstd.level"
 	// MigrateParamDestName is VIR_MIGRATE_PARAM_DEST_NAME, since libvirt 1.1.0.
-	MigrateParamDestName = "destination_name"
+	MigrateParamDestName StringParam = "destination_name"
 	// MigrateParamDestXML is VIR_MIGRATE_PARAM_DEST_XML, since libvirt 1.1.0.
-	MigrateParamDestXML = "destination_xml"
+	MigrateParamDestXML StringParam = "destination_xml"
 	// MigrateParamDisksPort is VIR_MIGRATE_PARAM_DISKS_PORT, since libvirt 1.3.3.
-	MigrateParamDisksPort = "disks_port"
+	MigrateParamDisksPort IntParam = "disks_port"
 	// MigrateParamDisksURI is VIR_MIGRATE_PARAM_DISKS_URI, since libvirt 6.8.0.
-	MigrateParamDisksURI = "disks_uri"
+	MigrateParamDisksURI StringParam = "disks_uri"
 	// MigrateParamGraphicsURI is VIR_MIGRATE_PARAM_GRAPHICS_URI, since libvirt 1.1.0.
-	MigrateParamGraphicsURI = "graphics_uri"
+	MigrateParamGraphicsURI StringParam = "graphics_uri"
 	// MigrateParamListenAddress is VIR_MIGRATE_PARAM_LISTEN_ADDRESS, since libvirt 1.1.4.
 	MigrateParamListenAddress = "listen_address"
 	// MigrateParamMigrateDisks is VIR_MIGRATE_PARAM_MIGRATE_DISKS, since libvirt 1.2.17.
@@ -5950,27 +5953,27 @@ const (
 	// MigrateParamMigrateDisksTargetZero is VIR_MIGRATE_PARAM_MIGRATE_DISKS_TARGET_ZERO, since libvirt 12.2.0.
 	MigrateParamMigrateDisksTargetZero = "migrate_disks_target_zero"
 	// MigrateParamParallelConnections is VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, since libvirt 5.2.0.
-	MigrateParamParallelConnections = "parallel.connections"
+	MigrateParamParallelConnections IntParam = "parallel.connections"
 	// MigrateParamPersistXML is VIR_MIGRATE_PARAM_PERSIST_XML, since libvirt 1.3.4.
-	MigrateParamPersistXML = "persistent_xml"
+	MigrateParamPersistXML StringParam = "persistent_xml"
 	// MigrateParamTLSDestination is VIR_MIGRATE_PARAM_TLS_DESTINATION, since libvirt 6.0.0.
-	MigrateParamTLSDestination = "tls.destination"
+	MigrateParamTLSDestination StringParam = "tls.destination"
 	// MigrateParamURI is VIR_MIGRATE_PARAM_URI, since libvirt 1.1.0.
-	MigrateParamURI = "migrate_uri"
+	MigrateParamURI StringParam = "migrate_uri"
 	// NetworkPortBandwidthInAverage is VIR_NETWORK_PORT_BANDWIDTH_IN_AVERAGE, since libvirt 5.5.0.
-	NetworkPortBandwidthInAverage = "inbound.average"
+	NetworkPortBandwidthInAverage UintParam = "inbound.average"
 	// NetworkPortBandwidthInBurst is VIR_NETWORK_PORT_BANDWIDTH_IN_BURST, since libvirt 5.5.0.
-	NetworkPortBandwidthInBurst = "inbound.burst"
+	NetworkPortBandwidthInBurst UintParam = "inbound.burst"
 	// NetworkPortBandwidthInFloor is VIR_NETWORK_PORT_BANDWIDTH_IN_FLOOR, since libvirt 5.5.0.
-	NetworkPortBandwidthInFloor = "inbound.floor"
+	NetworkPortBandwidthInFloor UintParam = "inbound.floor"
 	// NetworkPortBandwidthInPeak is VIR_NETWORK_PORT_BANDWIDTH_IN_PEAK, since libvirt 5.5.0.
-	NetworkPortBandwidthInPeak = "inbound.peak"
+	NetworkPortBandwidthInPeak UintParam = "inbound.peak"
 	// NetworkPortBandwidthOutAverage is VIR_NETWORK_PORT_BANDWIDTH_OUT_AVERAGE, since libvirt 5.5.0.
-	NetworkPortBandwidthOutAverage = "outbound.average"
+	NetworkPortBandwidthOutAverage UintParam = "outbound.average"
 	// NetworkPortBandwidthOutBurst is VIR_NETWORK_PORT_BANDWIDTH_OUT_BURST, since libvirt 5.5.0.
-	NetworkPortBandwidthOutBurst = "outbound.burst"
+	NetworkPortBandwidthOutBurst UintParam = "outbound.burst"
 	// NetworkPortBandwidthOutPeak is VIR_NETWORK_PORT_BANDWIDTH_OUT_PEAK, since libvirt 5.5.0.
-	NetworkPortBandwidthOutPeak = "outbound.peak"
+	NetworkPortBandwidthOutPeak UintParam = "outbound.peak"
 	// NodeCPUStatsGuest is VIR_NODE_CPU_STATS_GUEST, since libvirt 11.8.0.
 	NodeCPUStatsGuest = "guest"
 	// NodeCPUStatsIdle is VIR_NODE_CPU_STATS_IDLE, since libvirt 0.9.3.
@@ -5988,7 +5991,7 @@ const (
 	// NodeMemorySharedFullScans is VIR_NODE_MEMORY_SHARED_FULL_SCANS, since libvirt 0.10.2.
 	NodeMemorySharedFullScans = "shm_full_scans"
 	// NodeMemorySharedMergeAcrossNodes is VIR_NODE_MEMORY_SHARED_MERGE_ACROSS_NODES, since libvirt 1.0.0.
-	NodeMemorySharedMergeAcrossNodes = "shm_merge_across_nodes"
+	NodeMemorySharedMergeAcrossNodes IntParam = "shm_merge_across_nodes"
 	// NodeMemorySharedPagesShared is VIR_NODE_MEMORY_SHARED_PAGES_SHARED, since libvirt 0.10.2.
 	NodeMemorySharedPagesShared = "shm_pages_shared"
 	// NodeMemorySharedPagesSharing is VIR_NODE_MEMORY_SHARED_PAGES_SHARING, since libvirt 0.10.2.
@@ -6014,15 +6017,15 @@ const (
 	// NodeSevCbitpos is VIR_NODE_SEV_CBITPOS, since libvirt 4.5.0.
 	NodeSevCbitpos = "cbitpos"
 	// NodeSevCertChain is VIR_NODE_SEV_CERT_CHAIN, since libvirt 4.5.0.
-	NodeSevCertChain = "cert-chain"
+	NodeSevCertChain StringParam = "cert-chain"
 	// NodeSevCpu0ID is VIR_NODE_SEV_CPU0_ID, since libvirt 8.4.0.
-	NodeSevCpu0ID = "cpu0-id"
+	NodeSevCpu0ID StringParam = "cpu0-id"
 	// NodeSevMaxEsGuests is VIR_NODE_SEV_MAX_ES_GUESTS, since libvirt 8.0.0.
-	NodeSevMaxEsGuests = "max-es-guests"
+	NodeSevMaxEsGuests UintParam = "max-es-guests"
 	// NodeSevMaxGuests is VIR_NODE_SEV_MAX_GUESTS, since libvirt 8.0.0.
-	NodeSevMaxGuests = "max-guests"
+	NodeSevMaxGuests UintParam = "max-guests"
 	// NodeSevPdh is VIR_NODE_SEV_PDH, since libvirt 4.5.0.
-	NodeSevPdh = "pdh"
+	NodeSevPdh StringParam = "pdh"
 	// NodeSevReducedPhysBits is VIR_NODE_SEV_REDUCED_PHYS_BITS, since libvirt 4.5.0.
 	NodeSevReducedPhysBits = "reduced-phys-bits"
 	// PerfParamAlignmentFaults is VIR_PERF_PARAM_ALIGNMENT_FAULTS, since libvirt 3.2.0.

@@ -29,9 +29,9 @@ func apiFiles(p *gomodel.APIPackage, src string) ([]File, error) {
 		if len(m.Strings) > 0 {
 			var defs []jen.Code
 			for _, s := range m.Strings {
-				defs = append(defs, jen.Commentf("%s is %s, since libvirt %s.", s.GoName, s.Src.Name, s.Src.Since), jen.Id(s.GoName).Op("=").Lit(s.Src.Value))
+				defs = append(defs, jen.Commentf("%s is %s, since libvirt %s.", s.GoName, s.Src.Name, s.Src.Since), jen.Id(s.GoName).Add(paramNameType(s.Src.Type)).Op("=").Lit(s.Src.Value))
 			}
-			f.Commentf("The string constants of %s: mostly the names of typed parameters' fields.", m.Src.Name)
+			f.Commentf("The string constants of %s: mostly the names of typed parameters' fields, each of the\n// type that says its value's type (UintParam...) where libvirt documents it.", m.Src.Name)
 			f.Const().Defs(defs...)
 		}
 		data, err := render(f)
@@ -42,6 +42,24 @@ func apiFiles(p *gomodel.APIPackage, src string) ([]File, error) {
 		out = append(out, File{Path: path.Join(p.Name, name+"_api.go"), Data: data})
 	}
 	return out, nil
+}
+
+// paramNameTypes are the Go types of typed-parameter field names, by the
+// facts' value type; they are declared by hand in package libvirt
+// (typedparam.go), with the accessors of package params keyed on them.
+var paramNameTypes = map[string]string{
+	"int": "IntParam", "uint": "UintParam", "llong": "Int64Param", "ullong": "Uint64Param",
+	"double": "Float64Param", "boolean": "BoolParam", "string": "StringParam",
+}
+
+// paramNameType is the type of a string constant naming a typed-parameter
+// field whose value type is kind; nothing (an untyped string constant)
+// when libvirt documents no type.
+func paramNameType(kind string) jen.Code {
+	if t, ok := paramNameTypes[kind]; ok {
+		return jen.Id(t)
+	}
+	return jen.Null()
 }
 
 func apiEnum(f *jen.File, e *gomodel.APIEnum) {
