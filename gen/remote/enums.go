@@ -57,7 +57,9 @@ func (r *StoragePoolGetInfoRet) PoolState() libvirt.StoragePoolState {
 }
 
 // VolType returns Type as libvirt's virStorageVolType.
-func (r *StorageVolGetInfoRet) VolType() libvirt.StorageVolType { return libvirt.StorageVolType(r.Type) }
+func (r *StorageVolGetInfoRet) VolType() libvirt.StorageVolType {
+	return libvirt.StorageVolType(r.Type)
+}
 
 // VolType returns Type as libvirt's virStorageVolType.
 func (r *StorageVolGetInfoFlagsRet) VolType() libvirt.StorageVolType {
