@@ -19,6 +19,7 @@ import (
 // libvirtd's test driver: read the scheduler parameters, set the weight,
 // read it back, with no type switch and no count to learn by hand.
 func TestProvisionerLibvirtd(t *testing.T) {
+	virsh := testpeer.Programs(t, "virsh")["virsh"]
 	d := testpeer.StartLibvirtd(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -57,14 +58,12 @@ func TestProvisionerLibvirtd(t *testing.T) {
 	}
 	// libvirt's test driver checks a new weight and keeps its own (50):
 	// what we read back must be what libvirt's own client reads.
-	if virsh := lookPath("virsh"); virsh != "" {
-		out, err := exec.CommandContext(ctx, virsh, "-c", d.URI("test", "/default"), "schedinfo", "test").CombinedOutput()
-		if err != nil {
-			t.Fatalf("virsh schedinfo: %v\n%s", err, out)
-		}
-		if want := fmt.Sprintf("weight         : %d\n", got); !strings.Contains(string(out), want) {
-			t.Errorf("we read weight %d, virsh reads:\n%s", got, out)
-		}
+	out, err := exec.CommandContext(ctx, virsh, "-c", d.URI("test", "/default"), "schedinfo", "test").CombinedOutput()
+	if err != nil {
+		t.Fatalf("virsh schedinfo: %v\n%s", err, out)
+	}
+	if want := fmt.Sprintf("weight         : %d\n", got); !strings.Contains(string(out), want) {
+		t.Errorf("we read weight %d, virsh reads:\n%s", got, out)
 	}
 	t.Logf("set weight %d, read back %d", w+100, got)
 
@@ -99,11 +98,3 @@ func TestProvisionerLibvirtd(t *testing.T) {
 	t.Logf("node CPU stats %v", cpu)
 }
 
-// lookPath is the program's path, or "" when it is not installed.
-func lookPath(name string) string {
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return ""
-	}
-	return p
-}
