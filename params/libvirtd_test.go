@@ -91,6 +91,16 @@ func TestProvisionerLibvirtd(t *testing.T) {
 	if _, err := mem.Uint64(libvirt.DomainMemoryHardLimit); err != nil {
 		t.Errorf("memory parameters %v: %v", mem.Names(), err)
 	}
+	blkio, err := params.DomainBlkioParameters(ctx, r, dom, libvirt.DomainAffectCurrent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blkio.Uint(libvirt.DomainBlkioWeight); err != nil {
+		t.Errorf("blkio parameters %v: %v", blkio.Names(), err)
+	}
+	if _, err := blkio.String(libvirt.DomainBlkioDeviceWeight); err != nil {
+		t.Errorf("blkio parameters %v: %v (a string, sent only with TypedParamStringOkay)", blkio.Names(), err)
+	}
 	cpu, err := params.NodeCPUStats(ctx, r, -1)
 	if err != nil {
 		t.Fatal(err)
