@@ -107,4 +107,3 @@ func TestProvisionerLibvirtd(t *testing.T) {
 	}
 	t.Logf("node CPU stats %v", cpu)
 }
-

@@ -93,3 +93,21 @@ func TestListSetReplaces(t *testing.T) {
 		t.Errorf("Lookup: %v %v", v, ok)
 	}
 }
+
+func TestAdminRoundTrip(t *testing.T) {
+	ps := params.List{}.
+		SetInt("i", -1).SetUint(libvirt.ThreadpoolWorkersMax, 20).SetInt64("l", -2).
+		SetUint64("ul", 3).SetFloat64("d", 1.5).SetBool(libvirt.ClientInfoReadonly, true).SetString("s", "x")
+	back := params.FromAdmin(ps.Admin())
+	if len(back) != len(ps) {
+		t.Fatalf("%d entries back from %d", len(back), len(ps))
+	}
+	for i := range ps {
+		if back[i] != ps[i] {
+			t.Errorf("entry %d: %+v, sent %+v", i, back[i], ps[i])
+		}
+	}
+	if v, err := back.Uint(libvirt.ThreadpoolWorkersMax); v != 20 || err != nil {
+		t.Errorf("maxWorkers %d %v", v, err)
+	}
+}
