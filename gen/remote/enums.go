@@ -210,3 +210,14 @@ func (m *NodeDeviceEventLifecycleMsg) EventType() libvirt.NodeDeviceEventLifecyc
 func (m *SecretEventLifecycleMsg) EventType() libvirt.SecretEventLifecycleType {
 	return libvirt.SecretEventLifecycleType(m.Event)
 }
+
+// AddressFamily returns Family as libvirt's
+// virDomainEventGraphicsAddressType.
+func (a *DomainEventGraphicsAddress) AddressFamily() libvirt.DomainEventGraphicsAddressType {
+	return libvirt.DomainEventGraphicsAddressType(a.Family)
+}
+
+// ErrorCode returns Error as libvirt's virDomainDiskErrorCode.
+func (e *DomainDiskError) ErrorCode() libvirt.DomainDiskErrorCode {
+	return libvirt.DomainDiskErrorCode(e.Error)
+}
