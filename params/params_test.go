@@ -24,13 +24,13 @@ func TestListRoundTrip(t *testing.T) {
 	}
 	// Through the wire codec and back, as a getter returns it.
 	ret := remote.DomainGetMemoryParametersRet{Params: ps, Nparams: int32(len(ps))}
-	b, err := ret.MarshalBinary()
+	b, err := ret.AppendXDR(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var back remote.DomainGetMemoryParametersRet
-	if err := back.UnmarshalBinary(b); err != nil {
-		t.Fatal(err)
+	if n, err := back.ConsumeXDR(b); err != nil || n != len(b) {
+		t.Fatalf("decoded %d of %d bytes: %v", n, len(b), err)
 	}
 	got := params.List(back.Params)
 	if v, err := got.Int(libvirt.DomainJobOperationField); v != -3 || err != nil {
