@@ -93,7 +93,10 @@
 // and the enum each function's flags argument takes, taken from the
 // argument's documentation when it names exactly one enum (or, when it
 // names none, the enum named after the function, as
-// virAdmConnectDaemonShutdownFlags is). libvirt's prose is not kept. The output is sorted and has one fact per line, so that a
+// virAdmConnectDaemonShutdownFlags is), and the value type of each string
+// constant that names a typed-parameter field, from the words of its
+// documentation ("as a uint", "as VIR_TYPED_PARAM_ULLONG"; none when they
+// name no type or several). libvirt's prose is not kept. The output is sorted and has one fact per line, so that a
 // refresh diffs well; `go doc ./internal/apifacts` describes the lines.
 // libvirt-api.xml must be among the files (it gives the release). `make
 // protocol LIBVIRT_API=DIR` runs it into protocol/libvirt-api.facts.
