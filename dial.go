@@ -87,6 +87,9 @@ func Dial(ctx context.Context, uri string, opts ...Option) (*client.Conn, error)
 	if err != nil {
 		return nil, err
 	}
+	if adminScheme(t) {
+		return nil, adminURIError(uri)
+	}
 	// SCRAM as libvirt's client has it (a caller's WithClientOptions may
 	// replace it).
 	copts := append([]client.Option{client.WithLogger(cfg.logger), client.WithSCRAM(scram.Client{})}, cfg.client...)

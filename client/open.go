@@ -117,7 +117,7 @@ func (c *Conn) connectOpen(ctx context.Context, name string) error {
 		namePtr = &name
 	}
 	if err := c.remote.ConnectOpen(ctx, namePtr, flags); err != nil {
-		return fmt.Errorf("client: opening %q: %w", name, err)
+		return fmt.Errorf("client: opening %q: %w", name, c.wrongProgram(ctx, err))
 	}
 	return nil
 }

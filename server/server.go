@@ -74,9 +74,9 @@ type Server struct {
 	closed bool
 	quit   chan struct{} // closed by Shutdown
 	wg     sync.WaitGroup
-	// slots holds a token for each client the listeners serve
-	// (WithMaxClients).
-	slots chan struct{}
+	// slots counts the clients the listeners serve against the limit
+	// (WithMaxClients), which may change at run time (limits.go).
+	slots slots
 	// nextID numbers the clients (Identity.ID).
 	nextID atomic.Uint64
 }
@@ -183,7 +183,8 @@ func New(programs []Program, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Server{programs: map[uint32]*Program{}, log: cfg.logger, cfg: cfg, conns: map[*Conn]struct{}{}, lns: map[net.Listener]struct{}{}, quit: make(chan struct{}), slots: make(chan struct{}, cfg.maxClients)}
+	s := &Server{programs: map[uint32]*Program{}, log: cfg.logger, cfg: cfg, conns: map[*Conn]struct{}{}, lns: map[net.Listener]struct{}{}, quit: make(chan struct{})}
+	s.slots.init(cfg.maxClients)
 	for _, p := range programs {
 		s.programs[p.Number] = &p
 	}
@@ -214,14 +215,12 @@ func (s *Server) Serve(l net.Listener, opts ...ListenerOption) error {
 		// A slot first: at the limit the server does not accept, as
 		// libvirtd suspends its services, and a client that connects
 		// waits in the listen queue until one leaves.
-		select {
-		case s.slots <- struct{}{}:
-		case <-s.quit:
+		if !s.slots.take(s.quit) {
 			return ErrServerClosed
 		}
 		nc, err := l.Accept()
 		if err != nil {
-			<-s.slots
+			s.slots.give()
 			s.mu.Lock()
 			closed := s.closed
 			s.mu.Unlock()
@@ -247,6 +246,14 @@ func (s *Server) Serve(l net.Listener, opts ...ListenerOption) error {
 			continue
 		}
 		delay = 0
+		if !s.slots.admit() {
+			// The limit was lowered while this accept waited: drop the
+			// client, as libvirtd drops one past max_clients.
+			s.log.Warn("server: too many clients, dropping the connection", "max_clients", s.Limits().MaxClients)
+			nc.Close()
+			s.slots.give()
+			continue
+		}
 		s.serveConn(nc, d, true)
 	}
 }
@@ -323,7 +330,7 @@ func (s *Server) serveConn(rw io.ReadWriteCloser, d *door, slot bool) *Conn {
 // freeSlot gives back the connection's slot, if it holds one.
 func (c *Conn) freeSlot() {
 	if c.slot {
-		<-c.srv.slots
+		c.srv.slots.give()
 	}
 }
 

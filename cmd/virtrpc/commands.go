@@ -40,13 +40,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		usage(stderr)
 		return 2
 	}
+	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	if cmd == "admin" {
+		// An admin URI may come before the command too (virtrpc -c URI
+		// admin ...); LIBVIRT_DEFAULT_URI is no admin URI.
+		if *uri != "" {
+			rest = append([]string{"-c", *uri}, rest...)
+		}
+		return adminMain(ctx, rest, stdout, stderr, getenv)
+	}
 	if *uri == "" {
 		*uri = getenv("LIBVIRT_DEFAULT_URI")
 	}
 	if *uri == "" {
 		*uri = "test:///default"
 	}
-	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	var err error
 	switch cmd {
 	case "serve":
@@ -375,6 +383,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	idle := fs.Duration("idle-timeout", 0, "drop a client silent for this long; 0 for never, as libvirtd")
 	kaInterval := fs.Duration("keepalive-interval", 5*time.Second, "ping a client that asked for keepalive after this much silence (libvirtd's keepalive_interval)")
 	kaCount := fs.Int("keepalive-count", 5, "unanswered pings before such a client is dropped (libvirtd's keepalive_count)")
+	adminAt := fs.String("admin", "", "also serve libvirt's admin program (virt-admin) on unix:PATH")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -392,13 +401,23 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if network == "unix" {
 		defer os.Remove(addr)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	level := new(slog.LevelVar) // the admin program's log outputs set it
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	srv := server.New(testdriver.New().Programs(), server.WithLogger(log),
 		server.WithMaxClients(*maxClients), server.WithMaxRequests(*maxRequests),
 		server.WithMaxStreams(*maxStreams), server.WithIdleTimeout(*idle),
 		server.WithKeepalive(*kaInterval, *kaCount))
 	log.Info("serving the test driver", "listen", *listen)
 	done := make(chan error, 1)
+	ctx, stopServing := context.WithCancel(ctx) // the admin program may end serve
+	defer stopServing()
+	if *adminAt != "" {
+		stopAdmin, err := serveAdmin(*adminAt, srv, log, level, done, stopServing)
+		if err != nil {
+			return err
+		}
+		defer stopAdmin()
+	}
 	go func() { done <- srv.Serve(l) }()
 	select {
 	case err := <-done:

@@ -24,9 +24,31 @@
 //	                     link is lost (the daemon restarts) it says so on
 //	                     stderr, dials again and carries on
 //	screenshot DOMAIN FILE  save a screenshot, with a progress bar
-//	serve --listen unix:PATH|tcp:HOST:PORT [limits]
+//	serve --listen unix:PATH|tcp:HOST:PORT [limits] [--admin unix:PATH]
 //	                     serve the in-memory test driver to other programs
-//	                     (virsh -c 'test+unix:///default?socket=PATH' ...)
+//	                     (virsh -c 'test+unix:///default?socket=PATH' ...);
+//	                     --admin also serves libvirt's admin program there,
+//	                     with servers "virtrpc" and "admin", for virt-admin
+//	                     and virtrpc admin (client limits, disconnects and
+//	                     the log level take effect at once; daemon-timeout
+//	                     ends serve after that long without clients, and
+//	                     the admin daemon shutdown ends it at once)
+//	admin [-c ADMIN-URI] [-q] COMMAND [ARGS]
+//	                     manage a daemon through its admin socket, with
+//	                     virt-admin's commands, arguments and output byte
+//	                     for byte: server-list (srv-list),
+//	                     server-threadpool-info, server-threadpool-set,
+//	                     client-list (srv-clients-list), client-info,
+//	                     client-disconnect, server-clients-info,
+//	                     server-clients-set, server-update-tls,
+//	                     daemon-log-filters, daemon-log-outputs,
+//	                     daemon-timeout, uri. ADMIN-URI is
+//	                     libvirtd:///system, virtqemud:///session,
+//	                     libvirtd:///system?socket=PATH...; the default is
+//	                     $LIBVIRT_ADMIN_DEFAULT_URI, else libvirtd:///system
+//	                     for root and libvirtd:///session for others. Like
+//	                     virt-admin it prints "error: ..." on stderr and
+//	                     exits 1 on any error
 //
 // serve's limits, with libvirtd's defaults:
 //
@@ -64,6 +86,7 @@ func usage(w io.Writer) {
 commands: version, hostname, list [--all], dominfo DOMAIN, dumpxml DOMAIN,
           define FILE, start DOMAIN, destroy DOMAIN, undefine DOMAIN, events,
           screenshot DOMAIN FILE, serve --listen unix:PATH|tcp:HOST:PORT
+          [--admin unix:PATH], admin [-c ADMIN-URI] COMMAND (virt-admin's)
 Run "go doc github.com/virtrpc/virtrpc/cmd/virtrpc" for details.
 `)
 }
