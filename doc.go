@@ -13,7 +13,8 @@
 // DomainGetInfo, and go doc names the C function and links its page of
 // libvirt's reference. The QEMU and LXC programs are QEMU() and LXC().
 // Calls are safe from many goroutines at once and end when their context
-// does.
+// does. A daemon's admin program (libvirtd:///system, virt-admin's side)
+// is package admin's, through admin.Dial.
 //
 //	c, err := virtrpc.Dial(ctx, "qemu:///system")
 //	if err != nil { ... }

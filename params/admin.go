@@ -5,9 +5,11 @@ import (
 )
 
 // The admin program (virt-admin's: a daemon's servers, their thread pools
-// and clients) has typed parameters of its own type, admin.TypedParam,
-// with the same wire form. FromAdmin and List.Admin convert, so that the
-// same accessors read them: FromAdmin(ps).Uint(libvirt.ThreadpoolWorkersMax).
+// and clients) has typed parameters of its own type, admin.TypedParam of
+// package gen/admin, with the same wire form. FromAdmin and List.Admin
+// convert, so that a program calling the generated admin stubs reads them
+// with the same accessors: FromAdmin(ps).Uint(libvirt.ThreadpoolWorkersMax).
+// (Package admin's typed calls read them already.)
 
 // FromAdmin returns the admin program's typed parameters as a List.
 func FromAdmin(ps []admin.TypedParam) List {
