@@ -37,31 +37,18 @@ func (v ClientTransport) String() string {
 	return "ClientTransport(" + strconv.FormatInt(int64(v), 10) + ")"
 }
 
-/*
-The string constants of libvirt-admin: mostly the names of typed parameters' fields, each of the
-// type that says its value's type (UintParam...) where libvirt documents it.
-*/
+// The typed-parameter fields of libvirt-admin whose value is a int (IntParam).
 const (
-	// ClientInfoReadonly is VIR_CLIENT_INFO_READONLY, since libvirt 2.0.0.
-	ClientInfoReadonly BoolParam = "readonly"
-	// ClientInfoSASLUserName is VIR_CLIENT_INFO_SASL_USER_NAME, since libvirt 2.0.0.
-	ClientInfoSASLUserName StringParam = "sasl_user_name"
-	// ClientInfoSelinuxContext is VIR_CLIENT_INFO_SELINUX_CONTEXT, since libvirt 2.0.0.
-	ClientInfoSelinuxContext StringParam = "selinux_context"
-	// ClientInfoSocketAddr is VIR_CLIENT_INFO_SOCKET_ADDR, since libvirt 2.0.0.
-	ClientInfoSocketAddr StringParam = "sock_addr"
 	// ClientInfoUnixGroupID is VIR_CLIENT_INFO_UNIX_GROUP_ID, since libvirt 2.0.0.
 	ClientInfoUnixGroupID IntParam = "unix_group_id"
-	// ClientInfoUnixGroupName is VIR_CLIENT_INFO_UNIX_GROUP_NAME, since libvirt 2.0.0.
-	ClientInfoUnixGroupName StringParam = "unix_group_name"
 	// ClientInfoUnixProcessID is VIR_CLIENT_INFO_UNIX_PROCESS_ID, since libvirt 2.0.0.
 	ClientInfoUnixProcessID IntParam = "unix_process_id"
 	// ClientInfoUnixUserID is VIR_CLIENT_INFO_UNIX_USER_ID, since libvirt 2.0.0.
 	ClientInfoUnixUserID IntParam = "unix_user_id"
-	// ClientInfoUnixUserName is VIR_CLIENT_INFO_UNIX_USER_NAME, since libvirt 2.0.0.
-	ClientInfoUnixUserName StringParam = "unix_user_name"
-	// ClientInfoX509DistinguishedName is VIR_CLIENT_INFO_X509_DISTINGUISHED_NAME, since libvirt 2.0.0.
-	ClientInfoX509DistinguishedName StringParam = "tls_x509_dname"
+)
+
+// The typed-parameter fields of libvirt-admin whose value is a uint (UintParam).
+const (
 	// ServerClientsCurrent is VIR_SERVER_CLIENTS_CURRENT, since libvirt 2.0.0.
 	ServerClientsCurrent UintParam = "nclients"
 	// ServerClientsMax is VIR_SERVER_CLIENTS_MAX, since libvirt 2.0.0.
@@ -82,4 +69,26 @@ const (
 	ThreadpoolWorkersMin UintParam = "minWorkers"
 	// ThreadpoolWorkersPriority is VIR_THREADPOOL_WORKERS_PRIORITY, since libvirt 2.0.0.
 	ThreadpoolWorkersPriority UintParam = "prioWorkers"
+)
+
+// The typed-parameter fields of libvirt-admin whose value is a boolean (BoolParam).
+const (
+	// ClientInfoReadonly is VIR_CLIENT_INFO_READONLY, since libvirt 2.0.0.
+	ClientInfoReadonly BoolParam = "readonly"
+)
+
+// The typed-parameter fields of libvirt-admin whose value is a string (StringParam).
+const (
+	// ClientInfoSASLUserName is VIR_CLIENT_INFO_SASL_USER_NAME, since libvirt 2.0.0.
+	ClientInfoSASLUserName StringParam = "sasl_user_name"
+	// ClientInfoSelinuxContext is VIR_CLIENT_INFO_SELINUX_CONTEXT, since libvirt 2.0.0.
+	ClientInfoSelinuxContext StringParam = "selinux_context"
+	// ClientInfoSocketAddr is VIR_CLIENT_INFO_SOCKET_ADDR, since libvirt 2.0.0.
+	ClientInfoSocketAddr StringParam = "sock_addr"
+	// ClientInfoUnixGroupName is VIR_CLIENT_INFO_UNIX_GROUP_NAME, since libvirt 2.0.0.
+	ClientInfoUnixGroupName StringParam = "unix_group_name"
+	// ClientInfoUnixUserName is VIR_CLIENT_INFO_UNIX_USER_NAME, since libvirt 2.0.0.
+	ClientInfoUnixUserName StringParam = "unix_user_name"
+	// ClientInfoX509DistinguishedName is VIR_CLIENT_INFO_X509_DISTINGUISHED_NAME, since libvirt 2.0.0.
+	ClientInfoX509DistinguishedName StringParam = "tls_x509_dname"
 )

@@ -5111,37 +5111,60 @@ func (v VCPUState) String() string {
 	return "VCPUState(" + strconv.FormatInt(int64(v), 10) + ")"
 }
 
-/*
-The string constants of libvirt: mostly the names of typed parameters' fields, each of the
-// type that says its value's type (UintParam...) where libvirt documents it.
-*/
+// The typed-parameter fields of libvirt whose value is a int (IntParam).
 const (
-	// ConnectIdentityGroupName is VIR_CONNECT_IDENTITY_GROUP_NAME, since libvirt 5.8.0.
-	ConnectIdentityGroupName StringParam = "group-name"
-	// ConnectIdentityProcessID is VIR_CONNECT_IDENTITY_PROCESS_ID, since libvirt 5.8.0.
-	ConnectIdentityProcessID Int64Param = "process-id"
-	// ConnectIdentityProcessTime is VIR_CONNECT_IDENTITY_PROCESS_TIME, since libvirt 5.8.0.
-	ConnectIdentityProcessTime Uint64Param = "process-time"
-	// ConnectIdentitySASLUserName is VIR_CONNECT_IDENTITY_SASL_USER_NAME, since libvirt 5.8.0.
-	ConnectIdentitySASLUserName StringParam = "sasl-user-name"
-	// ConnectIdentitySelinuxContext is VIR_CONNECT_IDENTITY_SELINUX_CONTEXT, since libvirt 5.8.0.
-	ConnectIdentitySelinuxContext StringParam = "selinux-context"
-	// ConnectIdentityUnixGroupID is VIR_CONNECT_IDENTITY_UNIX_GROUP_ID, since libvirt 5.8.0.
-	ConnectIdentityUnixGroupID Uint64Param = "unix-group-id"
-	// ConnectIdentityUnixUserID is VIR_CONNECT_IDENTITY_UNIX_USER_ID, since libvirt 5.8.0.
-	ConnectIdentityUnixUserID Uint64Param = "unix-user-id"
-	// ConnectIdentityUserName is VIR_CONNECT_IDENTITY_USER_NAME, since libvirt 5.8.0.
-	ConnectIdentityUserName StringParam = "user-name"
-	// ConnectIdentityX509DistinguishedName is VIR_CONNECT_IDENTITY_X509_DISTINGUISHED_NAME, since libvirt 5.8.0.
-	ConnectIdentityX509DistinguishedName StringParam = "x509-distinguished-name"
-	// DomainAnnounceInterfaceInitial is VIR_DOMAIN_ANNOUNCE_INTERFACE_INITIAL, since libvirt 12.5.0.
-	DomainAnnounceInterfaceInitial = "initial"
-	// DomainAnnounceInterfaceMax is VIR_DOMAIN_ANNOUNCE_INTERFACE_MAX, since libvirt 12.5.0.
-	DomainAnnounceInterfaceMax = "max"
-	// DomainAnnounceInterfaceRounds is VIR_DOMAIN_ANNOUNCE_INTERFACE_ROUNDS, since libvirt 12.5.0.
-	DomainAnnounceInterfaceRounds = "rounds"
-	// DomainAnnounceInterfaceStep is VIR_DOMAIN_ANNOUNCE_INTERFACE_STEP, since libvirt 12.5.0.
-	DomainAnnounceInterfaceStep = "step"
+	// DomainGuestInfoFsSuffixDiskCount is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_COUNT, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixDiskCount IntParam = ".disk.count"
+	// DomainGuestInfoTimezoneOffset is VIR_DOMAIN_GUEST_INFO_TIMEZONE_OFFSET, since libvirt 11.2.0.
+	DomainGuestInfoTimezoneOffset IntParam = "timezone.offset"
+	// DomainIOThreadThreadPoolMax is VIR_DOMAIN_IOTHREAD_THREAD_POOL_MAX, since libvirt 8.5.0.
+	DomainIOThreadThreadPoolMax IntParam = "thread_pool_max"
+	// DomainIOThreadThreadPoolMin is VIR_DOMAIN_IOTHREAD_THREAD_POOL_MIN, since libvirt 8.5.0.
+	DomainIOThreadThreadPoolMin IntParam = "thread_pool_min"
+	// DomainJobAutoConvergeThrottle is VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE, since libvirt 2.0.0.
+	DomainJobAutoConvergeThrottle IntParam = "auto_converge_throttle"
+	// DomainJobOperationField is VIR_DOMAIN_JOB_OPERATION, since libvirt 3.3.0.
+	DomainJobOperationField IntParam = "operation"
+	// DomainNUMAMode is VIR_DOMAIN_NUMA_MODE, since libvirt 0.9.9.
+	DomainNUMAMode IntParam = "numa_mode"
+	// DomainSaveParamParallelChannels is VIR_DOMAIN_SAVE_PARAM_PARALLEL_CHANNELS, since libvirt 11.2.0.
+	DomainSaveParamParallelChannels IntParam = "parallel.channels"
+	// DomainSchedulerShares is VIR_DOMAIN_SCHEDULER_SHARES, since libvirt 0.9.7.
+	DomainSchedulerShares IntParam = "shares"
+	// DomainStatsDirtyrateCalcPeriod is VIR_DOMAIN_STATS_DIRTYRATE_CALC_PERIOD, since libvirt 11.2.0.
+	DomainStatsDirtyrateCalcPeriod IntParam = "dirtyrate.calc_period"
+	// DomainStatsDirtyrateCalcStatus is VIR_DOMAIN_STATS_DIRTYRATE_CALC_STATUS, since libvirt 11.2.0.
+	DomainStatsDirtyrateCalcStatus IntParam = "dirtyrate.calc_status"
+	// DomainStatsStateReason is VIR_DOMAIN_STATS_STATE_REASON, since libvirt 11.2.0.
+	DomainStatsStateReason IntParam = "state.reason"
+	// DomainStatsStateState is VIR_DOMAIN_STATS_STATE_STATE, since libvirt 11.2.0.
+	DomainStatsStateState IntParam = "state.state"
+	// DomainStatsVCPUSuffixState is VIR_DOMAIN_STATS_VCPU_SUFFIX_STATE, since libvirt 11.2.0.
+	DomainStatsVCPUSuffixState IntParam = ".state"
+	// MigrateParamAutoConvergeIncrement is VIR_MIGRATE_PARAM_AUTO_CONVERGE_INCREMENT, since libvirt 2.0.0.
+	MigrateParamAutoConvergeIncrement IntParam = "auto_converge.increment"
+	// MigrateParamAutoConvergeInitial is VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL, since libvirt 2.0.0.
+	MigrateParamAutoConvergeInitial IntParam = "auto_converge.initial"
+	// MigrateParamCompressionMtDthreads is VIR_MIGRATE_PARAM_COMPRESSION_MT_DTHREADS, since libvirt 1.3.4.
+	MigrateParamCompressionMtDthreads IntParam = "compression.mt.dthreads"
+	// MigrateParamCompressionMtLevel is VIR_MIGRATE_PARAM_COMPRESSION_MT_LEVEL, since libvirt 1.3.4.
+	MigrateParamCompressionMtLevel IntParam = "compression.mt.level"
+	// MigrateParamCompressionMtThreads is VIR_MIGRATE_PARAM_COMPRESSION_MT_THREADS, since libvirt 1.3.4.
+	MigrateParamCompressionMtThreads IntParam = "compression.mt.threads"
+	// MigrateParamCompressionZlibLevel is VIR_MIGRATE_PARAM_COMPRESSION_ZLIB_LEVEL, since libvirt 9.4.0.
+	MigrateParamCompressionZlibLevel IntParam = "compression.zlib.level"
+	// MigrateParamCompressionZstdLevel is VIR_MIGRATE_PARAM_COMPRESSION_ZSTD_LEVEL, since libvirt 9.4.0.
+	MigrateParamCompressionZstdLevel IntParam = "compression.zstd.level"
+	// MigrateParamDisksPort is VIR_MIGRATE_PARAM_DISKS_PORT, since libvirt 1.3.3.
+	MigrateParamDisksPort IntParam = "disks_port"
+	// MigrateParamParallelConnections is VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, since libvirt 5.2.0.
+	MigrateParamParallelConnections IntParam = "parallel.connections"
+	// NodeMemorySharedMergeAcrossNodes is VIR_NODE_MEMORY_SHARED_MERGE_ACROSS_NODES, since libvirt 1.0.0.
+	NodeMemorySharedMergeAcrossNodes IntParam = "shm_merge_across_nodes"
+)
+
+// The typed-parameter fields of libvirt whose value is a uint (UintParam).
+const (
 	// DomainBandwidthInAverage is VIR_DOMAIN_BANDWIDTH_IN_AVERAGE, since libvirt 0.9.9.
 	DomainBandwidthInAverage UintParam = "inbound.average"
 	// DomainBandwidthInBurst is VIR_DOMAIN_BANDWIDTH_IN_BURST, since libvirt 0.9.9.
@@ -5156,26 +5179,162 @@ const (
 	DomainBandwidthOutBurst UintParam = "outbound.burst"
 	// DomainBandwidthOutPeak is VIR_DOMAIN_BANDWIDTH_OUT_PEAK, since libvirt 0.9.9.
 	DomainBandwidthOutPeak UintParam = "outbound.peak"
-	// DomainBlkioDeviceReadBps is VIR_DOMAIN_BLKIO_DEVICE_READ_BPS, since libvirt 1.2.2.
-	DomainBlkioDeviceReadBps StringParam = "device_read_bytes_sec"
-	// DomainBlkioDeviceReadIops is VIR_DOMAIN_BLKIO_DEVICE_READ_IOPS, since libvirt 1.2.2.
-	DomainBlkioDeviceReadIops StringParam = "device_read_iops_sec"
-	// DomainBlkioDeviceWeight is VIR_DOMAIN_BLKIO_DEVICE_WEIGHT, since libvirt 0.9.8.
-	DomainBlkioDeviceWeight StringParam = "device_weight"
-	// DomainBlkioDeviceWriteBps is VIR_DOMAIN_BLKIO_DEVICE_WRITE_BPS, since libvirt 1.2.2.
-	DomainBlkioDeviceWriteBps StringParam = "device_write_bytes_sec"
-	// DomainBlkioDeviceWriteIops is VIR_DOMAIN_BLKIO_DEVICE_WRITE_IOPS, since libvirt 1.2.2.
-	DomainBlkioDeviceWriteIops StringParam = "device_write_iops_sec"
 	// DomainBlkioWeight is VIR_DOMAIN_BLKIO_WEIGHT, since libvirt 0.9.0.
 	DomainBlkioWeight UintParam = "weight"
+	// DomainBlockCopyGranularity is VIR_DOMAIN_BLOCK_COPY_GRANULARITY, since libvirt 1.2.8.
+	DomainBlockCopyGranularity UintParam = "granularity"
+	// DomainGuestInfoDeviceCount is VIR_DOMAIN_GUEST_INFO_DEVICE_COUNT, since libvirt 12.7.0.
+	DomainGuestInfoDeviceCount UintParam = "device.count"
+	// DomainGuestInfoDeviceSuffixPCIDevice is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_PCI_DEVICE, since libvirt 12.7.0.
+	DomainGuestInfoDeviceSuffixPCIDevice UintParam = ".pciDevice"
+	// DomainGuestInfoDeviceSuffixPCIVendor is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_PCI_VENDOR, since libvirt 12.7.0.
+	DomainGuestInfoDeviceSuffixPCIVendor UintParam = ".pciVendor"
+	// DomainGuestInfoDiskCount is VIR_DOMAIN_GUEST_INFO_DISK_COUNT, since libvirt 11.2.0.
+	DomainGuestInfoDiskCount UintParam = "disk.count"
+	// DomainGuestInfoDiskSuffixDependencyCount is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_DEPENDENCY_COUNT, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixDependencyCount UintParam = ".dependency.count"
+	// DomainGuestInfoFsCount is VIR_DOMAIN_GUEST_INFO_FS_COUNT, since libvirt 11.2.0.
+	DomainGuestInfoFsCount UintParam = "fs.count"
+	// DomainGuestInfoIfCount is VIR_DOMAIN_GUEST_INFO_IF_COUNT, since libvirt 11.2.0.
+	DomainGuestInfoIfCount UintParam = "if.count"
+	// DomainGuestInfoIfSuffixAddrCount is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_COUNT, since libvirt 11.2.0.
+	DomainGuestInfoIfSuffixAddrCount UintParam = ".addr.count"
+	// DomainGuestInfoIfSuffixAddrSuffixPrefix is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_PREFIX, since libvirt 11.2.0.
+	DomainGuestInfoIfSuffixAddrSuffixPrefix UintParam = ".prefix"
+	// DomainGuestInfoUserCount is VIR_DOMAIN_GUEST_INFO_USER_COUNT, since libvirt 11.2.0.
+	DomainGuestInfoUserCount UintParam = "user.count"
+	// DomainIOThreadPollWeight is VIR_DOMAIN_IOTHREAD_POLL_WEIGHT, since libvirt 12.7.0.
+	DomainIOThreadPollWeight UintParam = "poll_weight"
+	// DomainLaunchSecuritySevAPIMajor is VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MAJOR, since libvirt 8.0.0.
+	DomainLaunchSecuritySevAPIMajor UintParam = "sev-api-major"
+	// DomainLaunchSecuritySevAPIMinor is VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MINOR, since libvirt 8.0.0.
+	DomainLaunchSecuritySevAPIMinor UintParam = "sev-api-minor"
+	// DomainLaunchSecuritySevBuildID is VIR_DOMAIN_LAUNCH_SECURITY_SEV_BUILD_ID, since libvirt 8.0.0.
+	DomainLaunchSecuritySevBuildID UintParam = "sev-build-id"
+	// DomainLaunchSecuritySevPolicy is VIR_DOMAIN_LAUNCH_SECURITY_SEV_POLICY, since libvirt 8.0.0.
+	DomainLaunchSecuritySevPolicy UintParam = "sev-policy"
+	// DomainSchedulerCap is VIR_DOMAIN_SCHEDULER_CAP, since libvirt 0.9.7.
+	DomainSchedulerCap UintParam = "cap"
+	// DomainSchedulerWeight is VIR_DOMAIN_SCHEDULER_WEIGHT, since libvirt 0.9.7.
+	DomainSchedulerWeight UintParam = "weight"
+	// DomainStatsBlockCount is VIR_DOMAIN_STATS_BLOCK_COUNT, since libvirt 11.2.0.
+	DomainStatsBlockCount UintParam = "block.count"
+	// DomainStatsBlockSuffixBackingindex is VIR_DOMAIN_STATS_BLOCK_SUFFIX_BACKINGINDEX, since libvirt 11.2.0.
+	DomainStatsBlockSuffixBackingindex UintParam = ".backingIndex"
+	// DomainStatsBlockSuffixLatencyHistogramSuffixBinPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_PREFIX, since libvirt 12.1.0.
+	DomainStatsBlockSuffixLatencyHistogramSuffixBinPrefix UintParam = "bin."
+	// DomainStatsCPUCacheMonitorCount is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_COUNT, since libvirt 11.2.0.
+	DomainStatsCPUCacheMonitorCount UintParam = "cpu.cache.monitor.count"
+	// DomainStatsCPUCacheMonitorSuffixBankCount is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_COUNT, since libvirt 11.2.0.
+	DomainStatsCPUCacheMonitorSuffixBankCount UintParam = ".bank.count"
+	// DomainStatsCPUCacheMonitorSuffixBankSuffixID is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_SUFFIX_ID, since libvirt 11.2.0.
+	DomainStatsCPUCacheMonitorSuffixBankSuffixID UintParam = ".id"
+	// DomainStatsCPUEnergyMonitorCount is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_COUNT, since libvirt 12.4.0.
+	DomainStatsCPUEnergyMonitorCount UintParam = "cpu.energy.monitor.count"
+	// DomainStatsCPUEnergyMonitorSuffixPkgCount is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_PKG_COUNT, since libvirt 12.4.0.
+	DomainStatsCPUEnergyMonitorSuffixPkgCount UintParam = ".pkg.count"
+	// DomainStatsCPUEnergyMonitorSuffixPkgSuffixID is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_PKG_SUFFIX_ID, since libvirt 12.4.0.
+	DomainStatsCPUEnergyMonitorSuffixPkgSuffixID UintParam = ".id"
+	// DomainStatsIOThreadCount is VIR_DOMAIN_STATS_IOTHREAD_COUNT, since libvirt 11.2.0.
+	DomainStatsIOThreadCount UintParam = "iothread.count"
+	// DomainStatsIOThreadSuffixPollGrow is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_GROW, since libvirt 11.2.0.
+	DomainStatsIOThreadSuffixPollGrow UintParam = ".poll-grow"
+	// DomainStatsIOThreadSuffixPollShrink is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_SHRINK, since libvirt 11.2.0.
+	DomainStatsIOThreadSuffixPollShrink UintParam = ".poll-shrink"
+	// DomainStatsIOThreadSuffixPollWeight is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_WEIGHT, since libvirt 12.7.0.
+	DomainStatsIOThreadSuffixPollWeight UintParam = ".poll-weight"
+	// DomainStatsMemoryBandwidthMonitorCount is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_COUNT, since libvirt 11.2.0.
+	DomainStatsMemoryBandwidthMonitorCount UintParam = "memory.bandwidth.monitor.count"
+	// DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixID is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_SUFFIX_ID, since libvirt 11.2.0.
+	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixID UintParam = ".id"
+	// DomainStatsNetCount is VIR_DOMAIN_STATS_NET_COUNT, since libvirt 11.2.0.
+	DomainStatsNetCount UintParam = "net.count"
+	// DomainStatsVCPUCurrent is VIR_DOMAIN_STATS_VCPU_CURRENT, since libvirt 11.2.0.
+	DomainStatsVCPUCurrent UintParam = "vcpu.current"
+	// DomainStatsVCPUMaximum is VIR_DOMAIN_STATS_VCPU_MAXIMUM, since libvirt 11.2.0.
+	DomainStatsVCPUMaximum UintParam = "vcpu.maximum"
+	// NetworkPortBandwidthInAverage is VIR_NETWORK_PORT_BANDWIDTH_IN_AVERAGE, since libvirt 5.5.0.
+	NetworkPortBandwidthInAverage UintParam = "inbound.average"
+	// NetworkPortBandwidthInBurst is VIR_NETWORK_PORT_BANDWIDTH_IN_BURST, since libvirt 5.5.0.
+	NetworkPortBandwidthInBurst UintParam = "inbound.burst"
+	// NetworkPortBandwidthInFloor is VIR_NETWORK_PORT_BANDWIDTH_IN_FLOOR, since libvirt 5.5.0.
+	NetworkPortBandwidthInFloor UintParam = "inbound.floor"
+	// NetworkPortBandwidthInPeak is VIR_NETWORK_PORT_BANDWIDTH_IN_PEAK, since libvirt 5.5.0.
+	NetworkPortBandwidthInPeak UintParam = "inbound.peak"
+	// NetworkPortBandwidthOutAverage is VIR_NETWORK_PORT_BANDWIDTH_OUT_AVERAGE, since libvirt 5.5.0.
+	NetworkPortBandwidthOutAverage UintParam = "outbound.average"
+	// NetworkPortBandwidthOutBurst is VIR_NETWORK_PORT_BANDWIDTH_OUT_BURST, since libvirt 5.5.0.
+	NetworkPortBandwidthOutBurst UintParam = "outbound.burst"
+	// NetworkPortBandwidthOutPeak is VIR_NETWORK_PORT_BANDWIDTH_OUT_PEAK, since libvirt 5.5.0.
+	NetworkPortBandwidthOutPeak UintParam = "outbound.peak"
+	// NodeSevMaxEsGuests is VIR_NODE_SEV_MAX_ES_GUESTS, since libvirt 8.0.0.
+	NodeSevMaxEsGuests UintParam = "max-es-guests"
+	// NodeSevMaxGuests is VIR_NODE_SEV_MAX_GUESTS, since libvirt 8.0.0.
+	NodeSevMaxGuests UintParam = "max-guests"
+)
+
+// The typed-parameter fields of libvirt whose value is a llong (Int64Param).
+const (
+	// ConnectIdentityProcessID is VIR_CONNECT_IDENTITY_PROCESS_ID, since libvirt 5.8.0.
+	ConnectIdentityProcessID Int64Param = "process-id"
+	// DomainBlockStatsErrs is VIR_DOMAIN_BLOCK_STATS_ERRS, since libvirt 0.9.5.
+	DomainBlockStatsErrs Int64Param = "errs"
+	// DomainBlockStatsFlushReq is VIR_DOMAIN_BLOCK_STATS_FLUSH_REQ, since libvirt 0.9.5.
+	DomainBlockStatsFlushReq Int64Param = "flush_operations"
+	// DomainBlockStatsFlushTotalTimes is VIR_DOMAIN_BLOCK_STATS_FLUSH_TOTAL_TIMES, since libvirt 0.9.5.
+	DomainBlockStatsFlushTotalTimes Int64Param = "flush_total_times"
+	// DomainBlockStatsReadBytes is VIR_DOMAIN_BLOCK_STATS_READ_BYTES, since libvirt 0.9.5.
+	DomainBlockStatsReadBytes Int64Param = "rd_bytes"
+	// DomainBlockStatsReadReq is VIR_DOMAIN_BLOCK_STATS_READ_REQ, since libvirt 0.9.5.
+	DomainBlockStatsReadReq Int64Param = "rd_operations"
+	// DomainBlockStatsReadTotalTimes is VIR_DOMAIN_BLOCK_STATS_READ_TOTAL_TIMES, since libvirt 0.9.5.
+	DomainBlockStatsReadTotalTimes Int64Param = "rd_total_times"
+	// DomainBlockStatsWriteBytes is VIR_DOMAIN_BLOCK_STATS_WRITE_BYTES, since libvirt 0.9.5.
+	DomainBlockStatsWriteBytes Int64Param = "wr_bytes"
+	// DomainBlockStatsWriteReq is VIR_DOMAIN_BLOCK_STATS_WRITE_REQ, since libvirt 0.9.5.
+	DomainBlockStatsWriteReq Int64Param = "wr_operations"
+	// DomainBlockStatsWriteTotalTimes is VIR_DOMAIN_BLOCK_STATS_WRITE_TOTAL_TIMES, since libvirt 0.9.5.
+	DomainBlockStatsWriteTotalTimes Int64Param = "wr_total_times"
+	// DomainGuestInfoDeviceSuffixDriverDate is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_DATE, since libvirt 12.7.0.
+	DomainGuestInfoDeviceSuffixDriverDate Int64Param = ".driverDate"
+	// DomainSchedulerEmulatorQuota is VIR_DOMAIN_SCHEDULER_EMULATOR_QUOTA, since libvirt 0.10.0.
+	DomainSchedulerEmulatorQuota Int64Param = "emulator_quota"
+	// DomainSchedulerGlobalQuota is VIR_DOMAIN_SCHEDULER_GLOBAL_QUOTA, since libvirt 1.3.3.
+	DomainSchedulerGlobalQuota Int64Param = "global_quota"
+	// DomainSchedulerIOThreadQuota is VIR_DOMAIN_SCHEDULER_IOTHREAD_QUOTA, since libvirt 2.2.0.
+	DomainSchedulerIOThreadQuota Int64Param = "iothread_quota"
+	// DomainSchedulerLimit is VIR_DOMAIN_SCHEDULER_LIMIT, since libvirt 0.9.7.
+	DomainSchedulerLimit Int64Param = "limit"
+	// DomainSchedulerReservation is VIR_DOMAIN_SCHEDULER_RESERVATION, since libvirt 0.9.7.
+	DomainSchedulerReservation Int64Param = "reservation"
+	// DomainSchedulerVCPUQuota is VIR_DOMAIN_SCHEDULER_VCPU_QUOTA, since libvirt 0.9.7.
+	DomainSchedulerVCPUQuota Int64Param = "vcpu_quota"
+	// DomainStatsDirtyrateCalcStartTime is VIR_DOMAIN_STATS_DIRTYRATE_CALC_START_TIME, since libvirt 11.2.0.
+	DomainStatsDirtyrateCalcStartTime Int64Param = "dirtyrate.calc_start_time"
+	// DomainStatsDirtyrateMegabytesPerSecond is VIR_DOMAIN_STATS_DIRTYRATE_MEGABYTES_PER_SECOND, since libvirt 11.2.0.
+	DomainStatsDirtyrateMegabytesPerSecond Int64Param = "dirtyrate.megabytes_per_second"
+	// DomainTunableCPUEmulatorQuota is VIR_DOMAIN_TUNABLE_CPU_EMULATOR_QUOTA, since libvirt 1.2.9.
+	DomainTunableCPUEmulatorQuota Int64Param = "cputune.emulator_quota"
+	// DomainTunableCPUGlobalQuota is VIR_DOMAIN_TUNABLE_CPU_GLOBAL_QUOTA, since libvirt 1.3.3.
+	DomainTunableCPUGlobalQuota Int64Param = "cputune.global_quota"
+	// DomainTunableCPUIOThreadQuota is VIR_DOMAIN_TUNABLE_CPU_IOTHREAD_QUOTA, since libvirt 2.2.0.
+	DomainTunableCPUIOThreadQuota Int64Param = "cputune.iothread_quota"
+	// DomainTunableCPUVCPUQuota is VIR_DOMAIN_TUNABLE_CPU_VCPU_QUOTA, since libvirt 1.2.9.
+	DomainTunableCPUVCPUQuota Int64Param = "cputune.vcpu_quota"
+)
+
+// The typed-parameter fields of libvirt whose value is a ullong (Uint64Param).
+const (
+	// ConnectIdentityProcessTime is VIR_CONNECT_IDENTITY_PROCESS_TIME, since libvirt 5.8.0.
+	ConnectIdentityProcessTime Uint64Param = "process-time"
+	// ConnectIdentityUnixGroupID is VIR_CONNECT_IDENTITY_UNIX_GROUP_ID, since libvirt 5.8.0.
+	ConnectIdentityUnixGroupID Uint64Param = "unix-group-id"
+	// ConnectIdentityUnixUserID is VIR_CONNECT_IDENTITY_UNIX_USER_ID, since libvirt 5.8.0.
+	ConnectIdentityUnixUserID Uint64Param = "unix-user-id"
 	// DomainBlockCopyBandwidth is VIR_DOMAIN_BLOCK_COPY_BANDWIDTH, since libvirt 1.2.8.
 	DomainBlockCopyBandwidth Uint64Param = "bandwidth"
 	// DomainBlockCopyBufSize is VIR_DOMAIN_BLOCK_COPY_BUF_SIZE, since libvirt 1.2.8.
 	DomainBlockCopyBufSize Uint64Param = "buf-size"
-	// DomainBlockCopyGranularity is VIR_DOMAIN_BLOCK_COPY_GRANULARITY, since libvirt 1.2.8.
-	DomainBlockCopyGranularity UintParam = "granularity"
-	// DomainBlockIotuneGroupName is VIR_DOMAIN_BLOCK_IOTUNE_GROUP_NAME, since libvirt 3.0.0.
-	DomainBlockIotuneGroupName StringParam = "group_name"
 	// DomainBlockIotuneReadBytesSec is VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC, since libvirt 0.9.8.
 	DomainBlockIotuneReadBytesSec Uint64Param = "read_bytes_sec"
 	// DomainBlockIotuneReadBytesSecMax is VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC_MAX, since libvirt 1.2.11.
@@ -5214,24 +5373,6 @@ const (
 	DomainBlockIotuneWriteIopsSecMax Uint64Param = "write_iops_sec_max"
 	// DomainBlockIotuneWriteIopsSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
 	DomainBlockIotuneWriteIopsSecMaxLength Uint64Param = "write_iops_sec_max_length"
-	// DomainBlockStatsErrs is VIR_DOMAIN_BLOCK_STATS_ERRS, since libvirt 0.9.5.
-	DomainBlockStatsErrs Int64Param = "errs"
-	// DomainBlockStatsFlushReq is VIR_DOMAIN_BLOCK_STATS_FLUSH_REQ, since libvirt 0.9.5.
-	DomainBlockStatsFlushReq Int64Param = "flush_operations"
-	// DomainBlockStatsFlushTotalTimes is VIR_DOMAIN_BLOCK_STATS_FLUSH_TOTAL_TIMES, since libvirt 0.9.5.
-	DomainBlockStatsFlushTotalTimes Int64Param = "flush_total_times"
-	// DomainBlockStatsReadBytes is VIR_DOMAIN_BLOCK_STATS_READ_BYTES, since libvirt 0.9.5.
-	DomainBlockStatsReadBytes Int64Param = "rd_bytes"
-	// DomainBlockStatsReadReq is VIR_DOMAIN_BLOCK_STATS_READ_REQ, since libvirt 0.9.5.
-	DomainBlockStatsReadReq Int64Param = "rd_operations"
-	// DomainBlockStatsReadTotalTimes is VIR_DOMAIN_BLOCK_STATS_READ_TOTAL_TIMES, since libvirt 0.9.5.
-	DomainBlockStatsReadTotalTimes Int64Param = "rd_total_times"
-	// DomainBlockStatsWriteBytes is VIR_DOMAIN_BLOCK_STATS_WRITE_BYTES, since libvirt 0.9.5.
-	DomainBlockStatsWriteBytes Int64Param = "wr_bytes"
-	// DomainBlockStatsWriteReq is VIR_DOMAIN_BLOCK_STATS_WRITE_REQ, since libvirt 0.9.5.
-	DomainBlockStatsWriteReq Int64Param = "wr_operations"
-	// DomainBlockStatsWriteTotalTimes is VIR_DOMAIN_BLOCK_STATS_WRITE_TOTAL_TIMES, since libvirt 0.9.5.
-	DomainBlockStatsWriteTotalTimes Int64Param = "wr_total_times"
 	// DomainCPUStatsCputime is VIR_DOMAIN_CPU_STATS_CPUTIME, since libvirt 0.9.10.
 	DomainCPUStatsCputime Uint64Param = "cpu_time"
 	// DomainCPUStatsSystemtime is VIR_DOMAIN_CPU_STATS_SYSTEMTIME, since libvirt 0.9.11.
@@ -5240,142 +5381,14 @@ const (
 	DomainCPUStatsUsertime Uint64Param = "user_time"
 	// DomainCPUStatsVcputime is VIR_DOMAIN_CPU_STATS_VCPUTIME, since libvirt 0.9.13.
 	DomainCPUStatsVcputime Uint64Param = "vcpu_time"
-	// DomainGuestInfoDeviceCount is VIR_DOMAIN_GUEST_INFO_DEVICE_COUNT, since libvirt 12.7.0.
-	DomainGuestInfoDeviceCount UintParam = "device.count"
-	// DomainGuestInfoDevicePrefix is VIR_DOMAIN_GUEST_INFO_DEVICE_PREFIX, since libvirt 12.7.0.
-	DomainGuestInfoDevicePrefix = "device."
-	// DomainGuestInfoDeviceSuffixDriverDate is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_DATE, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixDriverDate Int64Param = ".driverDate"
-	// DomainGuestInfoDeviceSuffixDriverName is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_NAME, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixDriverName StringParam = ".driverName"
-	// DomainGuestInfoDeviceSuffixDriverVersion is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_VERSION, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixDriverVersion StringParam = ".driverVersion"
-	// DomainGuestInfoDeviceSuffixIDType is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_ID_TYPE, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixIDType StringParam = ".idType"
-	// DomainGuestInfoDeviceSuffixPCIDevice is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_PCI_DEVICE, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixPCIDevice UintParam = ".pciDevice"
-	// DomainGuestInfoDeviceSuffixPCIVendor is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_PCI_VENDOR, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixPCIVendor UintParam = ".pciVendor"
-	// DomainGuestInfoDiskCount is VIR_DOMAIN_GUEST_INFO_DISK_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoDiskCount UintParam = "disk.count"
-	// DomainGuestInfoDiskPrefix is VIR_DOMAIN_GUEST_INFO_DISK_PREFIX, since libvirt 11.2.0.
-	DomainGuestInfoDiskPrefix = "disk."
-	// DomainGuestInfoDiskSuffixAlias is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_ALIAS, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixAlias StringParam = ".alias"
-	// DomainGuestInfoDiskSuffixDependencyCount is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_DEPENDENCY_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixDependencyCount UintParam = ".dependency.count"
-	// DomainGuestInfoDiskSuffixDependencyPrefix is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_DEPENDENCY_PREFIX, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixDependencyPrefix = ".dependency."
-	// DomainGuestInfoDiskSuffixDependencySuffixName is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_DEPENDENCY_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixDependencySuffixName StringParam = ".name"
-	// DomainGuestInfoDiskSuffixGuestAlias is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_GUEST_ALIAS, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixGuestAlias StringParam = ".guest_alias"
-	// DomainGuestInfoDiskSuffixGuestBus is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_GUEST_BUS, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixGuestBus = ".guest_bus"
-	// DomainGuestInfoDiskSuffixName is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixName StringParam = ".name"
-	// DomainGuestInfoDiskSuffixPartition is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_PARTITION, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixPartition BoolParam = ".partition"
-	// DomainGuestInfoDiskSuffixSerial is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_SERIAL, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixSerial StringParam = ".serial"
-	// DomainGuestInfoFsCount is VIR_DOMAIN_GUEST_INFO_FS_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoFsCount UintParam = "fs.count"
-	// DomainGuestInfoFsPrefix is VIR_DOMAIN_GUEST_INFO_FS_PREFIX, since libvirt 11.2.0.
-	DomainGuestInfoFsPrefix = "fs."
-	// DomainGuestInfoFsSuffixDiskCount is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixDiskCount IntParam = ".disk.count"
-	// DomainGuestInfoFsSuffixDiskPrefix is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_PREFIX, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixDiskPrefix = ".disk."
-	// DomainGuestInfoFsSuffixDiskSuffixAlias is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_ALIAS, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixDiskSuffixAlias StringParam = ".alias"
-	// DomainGuestInfoFsSuffixDiskSuffixDevice is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_DEVICE, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixDiskSuffixDevice StringParam = ".device"
-	// DomainGuestInfoFsSuffixDiskSuffixSerial is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_SERIAL, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixDiskSuffixSerial StringParam = ".serial"
-	// DomainGuestInfoFsSuffixFstype is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_FSTYPE, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixFstype StringParam = ".fstype"
-	// DomainGuestInfoFsSuffixMountpoint is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_MOUNTPOINT, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixMountpoint StringParam = ".mountpoint"
-	// DomainGuestInfoFsSuffixName is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixName StringParam = ".name"
 	// DomainGuestInfoFsSuffixTotalBytes is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_TOTAL_BYTES, since libvirt 11.2.0.
 	DomainGuestInfoFsSuffixTotalBytes Uint64Param = ".total-bytes"
 	// DomainGuestInfoFsSuffixUsedBytes is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_USED_BYTES, since libvirt 11.2.0.
 	DomainGuestInfoFsSuffixUsedBytes Uint64Param = ".used-bytes"
-	// DomainGuestInfoHostnameHostname is VIR_DOMAIN_GUEST_INFO_HOSTNAME_HOSTNAME, since libvirt 11.2.0.
-	DomainGuestInfoHostnameHostname StringParam = "hostname"
-	// DomainGuestInfoIfCount is VIR_DOMAIN_GUEST_INFO_IF_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoIfCount UintParam = "if.count"
-	// DomainGuestInfoIfPrefix is VIR_DOMAIN_GUEST_INFO_IF_PREFIX, since libvirt 11.2.0.
-	DomainGuestInfoIfPrefix = "if."
-	// DomainGuestInfoIfSuffixAddrCount is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixAddrCount UintParam = ".addr.count"
-	// DomainGuestInfoIfSuffixAddrPrefix is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_PREFIX, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixAddrPrefix = ".addr."
-	// DomainGuestInfoIfSuffixAddrSuffixAddr is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_ADDR, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixAddrSuffixAddr StringParam = ".addr"
-	// DomainGuestInfoIfSuffixAddrSuffixPrefix is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_PREFIX, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixAddrSuffixPrefix UintParam = ".prefix"
-	// DomainGuestInfoIfSuffixAddrSuffixType is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_TYPE, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixAddrSuffixType StringParam = ".type"
-	// DomainGuestInfoIfSuffixHwaddr is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_HWADDR, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixHwaddr StringParam = ".hwaddr"
-	// DomainGuestInfoIfSuffixName is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixName StringParam = ".name"
-	// DomainGuestInfoLoad15M is VIR_DOMAIN_GUEST_INFO_LOAD_15M, since libvirt 11.2.0.
-	DomainGuestInfoLoad15M Float64Param = "load.15m"
-	// DomainGuestInfoLoad1M is VIR_DOMAIN_GUEST_INFO_LOAD_1M, since libvirt 11.2.0.
-	DomainGuestInfoLoad1M Float64Param = "load.1m"
-	// DomainGuestInfoLoad5M is VIR_DOMAIN_GUEST_INFO_LOAD_5M, since libvirt 11.2.0.
-	DomainGuestInfoLoad5M Float64Param = "load.5m"
-	// DomainGuestInfoOsID is VIR_DOMAIN_GUEST_INFO_OS_ID, since libvirt 11.2.0.
-	DomainGuestInfoOsID = "os.id"
-	// DomainGuestInfoOsKernelRelease is VIR_DOMAIN_GUEST_INFO_OS_KERNEL_RELEASE, since libvirt 11.2.0.
-	DomainGuestInfoOsKernelRelease StringParam = "os.kernel-release"
-	// DomainGuestInfoOsKernelVersion is VIR_DOMAIN_GUEST_INFO_OS_KERNEL_VERSION, since libvirt 11.2.0.
-	DomainGuestInfoOsKernelVersion StringParam = "os.kernel-version"
-	// DomainGuestInfoOsMachine is VIR_DOMAIN_GUEST_INFO_OS_MACHINE, since libvirt 11.2.0.
-	DomainGuestInfoOsMachine StringParam = "os.machine"
-	// DomainGuestInfoOsName is VIR_DOMAIN_GUEST_INFO_OS_NAME, since libvirt 11.2.0.
-	DomainGuestInfoOsName StringParam = "os.name"
-	// DomainGuestInfoOsPrettyName is VIR_DOMAIN_GUEST_INFO_OS_PRETTY_NAME, since libvirt 11.2.0.
-	DomainGuestInfoOsPrettyName StringParam = "os.pretty-name"
-	// DomainGuestInfoOsVariant is VIR_DOMAIN_GUEST_INFO_OS_VARIANT, since libvirt 11.2.0.
-	DomainGuestInfoOsVariant StringParam = "os.variant"
-	// DomainGuestInfoOsVariantID is VIR_DOMAIN_GUEST_INFO_OS_VARIANT_ID, since libvirt 11.2.0.
-	DomainGuestInfoOsVariantID StringParam = "os.variant-id"
-	// DomainGuestInfoOsVersion is VIR_DOMAIN_GUEST_INFO_OS_VERSION, since libvirt 11.2.0.
-	DomainGuestInfoOsVersion StringParam = "os.version"
-	// DomainGuestInfoOsVersionID is VIR_DOMAIN_GUEST_INFO_OS_VERSION_ID, since libvirt 11.2.0.
-	DomainGuestInfoOsVersionID StringParam = "os.version-id"
-	// DomainGuestInfoTimezoneName is VIR_DOMAIN_GUEST_INFO_TIMEZONE_NAME, since libvirt 11.2.0.
-	DomainGuestInfoTimezoneName StringParam = "timezone.name"
-	// DomainGuestInfoTimezoneOffset is VIR_DOMAIN_GUEST_INFO_TIMEZONE_OFFSET, since libvirt 11.2.0.
-	DomainGuestInfoTimezoneOffset IntParam = "timezone.offset"
-	// DomainGuestInfoUserCount is VIR_DOMAIN_GUEST_INFO_USER_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoUserCount UintParam = "user.count"
-	// DomainGuestInfoUserPrefix is VIR_DOMAIN_GUEST_INFO_USER_PREFIX, since libvirt 11.2.0.
-	DomainGuestInfoUserPrefix = "user."
-	// DomainGuestInfoUserSuffixDomain is VIR_DOMAIN_GUEST_INFO_USER_SUFFIX_DOMAIN, since libvirt 11.2.0.
-	DomainGuestInfoUserSuffixDomain StringParam = ".domain"
 	// DomainGuestInfoUserSuffixLoginTime is VIR_DOMAIN_GUEST_INFO_USER_SUFFIX_LOGIN_TIME, since libvirt 11.2.0.
 	DomainGuestInfoUserSuffixLoginTime Uint64Param = ".login-time"
-	// DomainGuestInfoUserSuffixName is VIR_DOMAIN_GUEST_INFO_USER_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoUserSuffixName StringParam = ".name"
-	// DomainIOThreadPollGrow is VIR_DOMAIN_IOTHREAD_POLL_GROW, since libvirt 4.10.0.
-	DomainIOThreadPollGrow = "poll_grow"
 	// DomainIOThreadPollMaxNs is VIR_DOMAIN_IOTHREAD_POLL_MAX_NS, since libvirt 4.10.0.
 	DomainIOThreadPollMaxNs Uint64Param = "poll_max_ns"
-	// DomainIOThreadPollShrink is VIR_DOMAIN_IOTHREAD_POLL_SHRINK, since libvirt 4.10.0.
-	DomainIOThreadPollShrink = "poll_shrink"
-	// DomainIOThreadPollWeight is VIR_DOMAIN_IOTHREAD_POLL_WEIGHT, since libvirt 12.7.0.
-	DomainIOThreadPollWeight UintParam = "poll_weight"
-	// DomainIOThreadThreadPoolMax is VIR_DOMAIN_IOTHREAD_THREAD_POOL_MAX, since libvirt 8.5.0.
-	DomainIOThreadThreadPoolMax IntParam = "thread_pool_max"
-	// DomainIOThreadThreadPoolMin is VIR_DOMAIN_IOTHREAD_THREAD_POOL_MIN, since libvirt 8.5.0.
-	DomainIOThreadThreadPoolMin IntParam = "thread_pool_min"
-	// DomainJobAutoConvergeThrottle is VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE, since libvirt 2.0.0.
-	DomainJobAutoConvergeThrottle IntParam = "auto_converge_throttle"
 	// DomainJobCompressionBytes is VIR_DOMAIN_JOB_COMPRESSION_BYTES, since libvirt 1.0.3.
 	DomainJobCompressionBytes Uint64Param = "compression_bytes"
 	// DomainJobCompressionCache is VIR_DOMAIN_JOB_COMPRESSION_CACHE, since libvirt 1.0.3.
@@ -5408,8 +5421,6 @@ const (
 	DomainJobDowntime Uint64Param = "downtime"
 	// DomainJobDowntimeNet is VIR_DOMAIN_JOB_DOWNTIME_NET, since libvirt 1.2.15.
 	DomainJobDowntimeNet Uint64Param = "downtime_net"
-	// DomainJobErrmsg is VIR_DOMAIN_JOB_ERRMSG, since libvirt 6.3.0.
-	DomainJobErrmsg = "errmsg"
 	// DomainJobMemoryBps is VIR_DOMAIN_JOB_MEMORY_BPS, since libvirt 1.2.9.
 	DomainJobMemoryBps Uint64Param = "memory_bps"
 	// DomainJobMemoryConstant is VIR_DOMAIN_JOB_MEMORY_CONSTANT, since libvirt 1.0.3.
@@ -5432,12 +5443,8 @@ const (
 	DomainJobMemoryRemaining Uint64Param = "memory_remaining"
 	// DomainJobMemoryTotal is VIR_DOMAIN_JOB_MEMORY_TOTAL, since libvirt 1.0.3.
 	DomainJobMemoryTotal Uint64Param = "memory_total"
-	// DomainJobOperationField is VIR_DOMAIN_JOB_OPERATION, since libvirt 3.3.0.
-	DomainJobOperationField IntParam = "operation"
 	// DomainJobSetupTime is VIR_DOMAIN_JOB_SETUP_TIME, since libvirt 1.2.9.
 	DomainJobSetupTime Uint64Param = "setup_time"
-	// DomainJobSuccess is VIR_DOMAIN_JOB_SUCCESS, since libvirt 6.0.0.
-	DomainJobSuccess BoolParam = "success"
 	// DomainJobTimeElapsed is VIR_DOMAIN_JOB_TIME_ELAPSED, since libvirt 1.0.3.
 	DomainJobTimeElapsed Uint64Param = "time_elapsed"
 	// DomainJobTimeElapsedNet is VIR_DOMAIN_JOB_TIME_ELAPSED_NET, since libvirt 1.2.15.
@@ -5446,20 +5453,6 @@ const (
 	DomainJobTimeRemaining Uint64Param = "time_remaining"
 	// DomainJobVfioDataTransferred is VIR_DOMAIN_JOB_VFIO_DATA_TRANSFERRED, since libvirt 10.6.0.
 	DomainJobVfioDataTransferred Uint64Param = "vfio_data_transferred"
-	// DomainLaunchSecuritySevAPIMajor is VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MAJOR, since libvirt 8.0.0.
-	DomainLaunchSecuritySevAPIMajor UintParam = "sev-api-major"
-	// DomainLaunchSecuritySevAPIMinor is VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MINOR, since libvirt 8.0.0.
-	DomainLaunchSecuritySevAPIMinor UintParam = "sev-api-minor"
-	// DomainLaunchSecuritySevBuildID is VIR_DOMAIN_LAUNCH_SECURITY_SEV_BUILD_ID, since libvirt 8.0.0.
-	DomainLaunchSecuritySevBuildID UintParam = "sev-build-id"
-	// DomainLaunchSecuritySevMeasurement is VIR_DOMAIN_LAUNCH_SECURITY_SEV_MEASUREMENT, since libvirt 4.5.0.
-	DomainLaunchSecuritySevMeasurement StringParam = "sev-measurement"
-	// DomainLaunchSecuritySevPolicy is VIR_DOMAIN_LAUNCH_SECURITY_SEV_POLICY, since libvirt 8.0.0.
-	DomainLaunchSecuritySevPolicy UintParam = "sev-policy"
-	// DomainLaunchSecuritySevSecret is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET, since libvirt 8.0.0.
-	DomainLaunchSecuritySevSecret StringParam = "sev-secret"
-	// DomainLaunchSecuritySevSecretHeader is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET_HEADER, since libvirt 8.0.0.
-	DomainLaunchSecuritySevSecretHeader StringParam = "sev-secret-header"
 	// DomainLaunchSecuritySevSecretSetAddress is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET_SET_ADDRESS, since libvirt 8.0.0.
 	DomainLaunchSecuritySevSecretSetAddress Uint64Param = "sev-secret-set-address"
 	// DomainLaunchSecuritySevSnpPolicy is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SNP_POLICY, since libvirt 10.5.0.
@@ -5472,60 +5465,16 @@ const (
 	DomainMemorySoftLimit Uint64Param = "soft_limit"
 	// DomainMemorySwapHardLimit is VIR_DOMAIN_MEMORY_SWAP_HARD_LIMIT, since libvirt 0.8.5.
 	DomainMemorySwapHardLimit Uint64Param = "swap_hard_limit"
-	// DomainNUMAMode is VIR_DOMAIN_NUMA_MODE, since libvirt 0.9.9.
-	DomainNUMAMode IntParam = "numa_mode"
-	// DomainNUMANodeset is VIR_DOMAIN_NUMA_NODESET, since libvirt 0.9.9.
-	DomainNUMANodeset StringParam = "numa_nodeset"
-	// DomainSaveParamDxml is VIR_DOMAIN_SAVE_PARAM_DXML, since libvirt 8.4.0.
-	DomainSaveParamDxml = "dxml"
-	// DomainSaveParamFile is VIR_DOMAIN_SAVE_PARAM_FILE, since libvirt 8.4.0.
-	DomainSaveParamFile = "file"
-	// DomainSaveParamImageFormat is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT, since libvirt 11.2.0.
-	DomainSaveParamImageFormat StringParam = "image_format"
-	// DomainSaveParamImageFormatBzip2 is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_BZIP2, since libvirt 12.0.0.
-	DomainSaveParamImageFormatBzip2 = "bzip2"
-	// DomainSaveParamImageFormatGzip is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_GZIP, since libvirt 12.0.0.
-	DomainSaveParamImageFormatGzip = "gzip"
-	// DomainSaveParamImageFormatLzop is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_LZOP, since libvirt 12.0.0.
-	DomainSaveParamImageFormatLzop = "lzop"
-	// DomainSaveParamImageFormatRaw is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_RAW, since libvirt 12.0.0.
-	DomainSaveParamImageFormatRaw = "raw"
-	// DomainSaveParamImageFormatSparse is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_SPARSE, since libvirt 12.0.0.
-	DomainSaveParamImageFormatSparse = "sparse"
-	// DomainSaveParamImageFormatXz is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_XZ, since libvirt 12.0.0.
-	DomainSaveParamImageFormatXz = "xz"
-	// DomainSaveParamImageFormatZstd is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_ZSTD, since libvirt 12.0.0.
-	DomainSaveParamImageFormatZstd = "zstd"
-	// DomainSaveParamParallelChannels is VIR_DOMAIN_SAVE_PARAM_PARALLEL_CHANNELS, since libvirt 11.2.0.
-	DomainSaveParamParallelChannels IntParam = "parallel.channels"
-	// DomainSchedulerCap is VIR_DOMAIN_SCHEDULER_CAP, since libvirt 0.9.7.
-	DomainSchedulerCap UintParam = "cap"
 	// DomainSchedulerCPUShares is VIR_DOMAIN_SCHEDULER_CPU_SHARES, since libvirt 0.9.7.
 	DomainSchedulerCPUShares Uint64Param = "cpu_shares"
 	// DomainSchedulerEmulatorPeriod is VIR_DOMAIN_SCHEDULER_EMULATOR_PERIOD, since libvirt 0.10.0.
 	DomainSchedulerEmulatorPeriod Uint64Param = "emulator_period"
-	// DomainSchedulerEmulatorQuota is VIR_DOMAIN_SCHEDULER_EMULATOR_QUOTA, since libvirt 0.10.0.
-	DomainSchedulerEmulatorQuota Int64Param = "emulator_quota"
 	// DomainSchedulerGlobalPeriod is VIR_DOMAIN_SCHEDULER_GLOBAL_PERIOD, since libvirt 1.3.3.
 	DomainSchedulerGlobalPeriod Uint64Param = "global_period"
-	// DomainSchedulerGlobalQuota is VIR_DOMAIN_SCHEDULER_GLOBAL_QUOTA, since libvirt 1.3.3.
-	DomainSchedulerGlobalQuota Int64Param = "global_quota"
 	// DomainSchedulerIOThreadPeriod is VIR_DOMAIN_SCHEDULER_IOTHREAD_PERIOD, since libvirt 2.2.0.
 	DomainSchedulerIOThreadPeriod Uint64Param = "iothread_period"
-	// DomainSchedulerIOThreadQuota is VIR_DOMAIN_SCHEDULER_IOTHREAD_QUOTA, since libvirt 2.2.0.
-	DomainSchedulerIOThreadQuota Int64Param = "iothread_quota"
-	// DomainSchedulerLimit is VIR_DOMAIN_SCHEDULER_LIMIT, since libvirt 0.9.7.
-	DomainSchedulerLimit Int64Param = "limit"
-	// DomainSchedulerReservation is VIR_DOMAIN_SCHEDULER_RESERVATION, since libvirt 0.9.7.
-	DomainSchedulerReservation Int64Param = "reservation"
-	// DomainSchedulerShares is VIR_DOMAIN_SCHEDULER_SHARES, since libvirt 0.9.7.
-	DomainSchedulerShares IntParam = "shares"
 	// DomainSchedulerVCPUPeriod is VIR_DOMAIN_SCHEDULER_VCPU_PERIOD, since libvirt 0.9.7.
 	DomainSchedulerVCPUPeriod Uint64Param = "vcpu_period"
-	// DomainSchedulerVCPUQuota is VIR_DOMAIN_SCHEDULER_VCPU_QUOTA, since libvirt 0.9.7.
-	DomainSchedulerVCPUQuota Int64Param = "vcpu_quota"
-	// DomainSchedulerWeight is VIR_DOMAIN_SCHEDULER_WEIGHT, since libvirt 0.9.7.
-	DomainSchedulerWeight UintParam = "weight"
 	// DomainStatsBalloonAvailable is VIR_DOMAIN_STATS_BALLOON_AVAILABLE, since libvirt 11.2.0.
 	DomainStatsBalloonAvailable Uint64Param = "balloon.available"
 	// DomainStatsBalloonCurrent is VIR_DOMAIN_STATS_BALLOON_CURRENT, since libvirt 11.2.0.
@@ -5554,14 +5503,8 @@ const (
 	DomainStatsBalloonUnused Uint64Param = "balloon.unused"
 	// DomainStatsBalloonUsable is VIR_DOMAIN_STATS_BALLOON_USABLE, since libvirt 11.2.0.
 	DomainStatsBalloonUsable Uint64Param = "balloon.usable"
-	// DomainStatsBlockCount is VIR_DOMAIN_STATS_BLOCK_COUNT, since libvirt 11.2.0.
-	DomainStatsBlockCount UintParam = "block.count"
-	// DomainStatsBlockPrefix is VIR_DOMAIN_STATS_BLOCK_PREFIX, since libvirt 11.2.0.
-	DomainStatsBlockPrefix = "block."
 	// DomainStatsBlockSuffixAllocation is VIR_DOMAIN_STATS_BLOCK_SUFFIX_ALLOCATION, since libvirt 11.2.0.
 	DomainStatsBlockSuffixAllocation Uint64Param = ".allocation"
-	// DomainStatsBlockSuffixBackingindex is VIR_DOMAIN_STATS_BLOCK_SUFFIX_BACKINGINDEX, since libvirt 11.2.0.
-	DomainStatsBlockSuffixBackingindex UintParam = ".backingIndex"
 	// DomainStatsBlockSuffixCapacity is VIR_DOMAIN_STATS_BLOCK_SUFFIX_CAPACITY, since libvirt 11.2.0.
 	DomainStatsBlockSuffixCapacity Uint64Param = ".capacity"
 	// DomainStatsBlockSuffixErrors is VIR_DOMAIN_STATS_BLOCK_SUFFIX_ERRORS, since libvirt 11.2.0.
@@ -5570,22 +5513,12 @@ const (
 	DomainStatsBlockSuffixFlReqs Uint64Param = ".fl.reqs"
 	// DomainStatsBlockSuffixFlTimes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_FL_TIMES, since libvirt 11.2.0.
 	DomainStatsBlockSuffixFlTimes Uint64Param = ".fl.times"
-	// DomainStatsBlockSuffixLatencyHistogramFlushPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_FLUSH_PREFIX, since libvirt 12.1.0.
-	DomainStatsBlockSuffixLatencyHistogramFlushPrefix = ".latency_histogram.flush."
-	// DomainStatsBlockSuffixLatencyHistogramReadPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_READ_PREFIX, since libvirt 12.1.0.
-	DomainStatsBlockSuffixLatencyHistogramReadPrefix = ".latency_histogram.read."
 	// DomainStatsBlockSuffixLatencyHistogramSuffixBinCount is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_COUNT, since libvirt 12.1.0.
 	DomainStatsBlockSuffixLatencyHistogramSuffixBinCount Uint64Param = "bin.count"
-	// DomainStatsBlockSuffixLatencyHistogramSuffixBinPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_PREFIX, since libvirt 12.1.0.
-	DomainStatsBlockSuffixLatencyHistogramSuffixBinPrefix UintParam = "bin."
 	// DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixStart is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_SUFFIX_START, since libvirt 12.1.0.
 	DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixStart Uint64Param = ".start"
 	// DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixValue is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_SUFFIX_VALUE, since libvirt 12.1.0.
 	DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixValue Uint64Param = ".value"
-	// DomainStatsBlockSuffixLatencyHistogramWritePrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_WRITE_PREFIX, since libvirt 12.1.0.
-	DomainStatsBlockSuffixLatencyHistogramWritePrefix = ".latency_histogram.write."
-	// DomainStatsBlockSuffixLatencyHistogramZoneAppendPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_ZONE_APPEND_PREFIX, since libvirt 12.1.0.
-	DomainStatsBlockSuffixLatencyHistogramZoneAppendPrefix = ".latency_histogram.zone_append."
 	// DomainStatsBlockSuffixLimitsDiscardAlignment is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_DISCARD_ALIGNMENT, since libvirt 11.10.0.
 	DomainStatsBlockSuffixLimitsDiscardAlignment Uint64Param = ".limits.discard_alignment"
 	// DomainStatsBlockSuffixLimitsDiscardMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_DISCARD_MAX, since libvirt 11.10.0.
@@ -5610,10 +5543,6 @@ const (
 	DomainStatsBlockSuffixLimitsWriteZeroesAlignment Uint64Param = ".limits.write_zeroes_alignment"
 	// DomainStatsBlockSuffixLimitsWriteZeroesMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_WRITE_ZEROES_MAX, since libvirt 11.10.0.
 	DomainStatsBlockSuffixLimitsWriteZeroesMax Uint64Param = ".limits.write_zeroes_max"
-	// DomainStatsBlockSuffixName is VIR_DOMAIN_STATS_BLOCK_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainStatsBlockSuffixName StringParam = ".name"
-	// DomainStatsBlockSuffixPath is VIR_DOMAIN_STATS_BLOCK_SUFFIX_PATH, since libvirt 11.2.0.
-	DomainStatsBlockSuffixPath StringParam = ".path"
 	// DomainStatsBlockSuffixPhysical is VIR_DOMAIN_STATS_BLOCK_SUFFIX_PHYSICAL, since libvirt 11.2.0.
 	DomainStatsBlockSuffixPhysical Uint64Param = ".physical"
 	// DomainStatsBlockSuffixRdBytes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_RD_BYTES, since libvirt 11.2.0.
@@ -5626,8 +5555,6 @@ const (
 	DomainStatsBlockSuffixThreshold Uint64Param = ".threshold"
 	// DomainStatsBlockSuffixTimedGroupCount is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_COUNT, since libvirt 11.10.0.
 	DomainStatsBlockSuffixTimedGroupCount Uint64Param = ".timed_group.count"
-	// DomainStatsBlockSuffixTimedGroupPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_PREFIX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupPrefix = ".timed_group."
 	// DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_FLUSH_LATENCY_AVG, since libvirt 11.10.0.
 	DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyAvg Uint64Param = ".flush_latency_avg"
 	// DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_FLUSH_LATENCY_MAX, since libvirt 11.10.0.
@@ -5642,60 +5569,26 @@ const (
 	DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMax Uint64Param = ".rd_latency_max"
 	// DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_LATENCY_MIN, since libvirt 11.10.0.
 	DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMin Uint64Param = ".rd_latency_min"
-	// DomainStatsBlockSuffixTimedGroupSuffixRdQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixRdQueueDepthAvg Float64Param = ".rd_queue_depth_avg"
 	// DomainStatsBlockSuffixTimedGroupSuffixWrLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_LATENCY_AVG, since libvirt 11.10.0.
 	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyAvg Uint64Param = ".wr_latency_avg"
 	// DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_LATENCY_MAX, since libvirt 11.10.0.
 	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMax Uint64Param = ".wr_latency_max"
 	// DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_LATENCY_MIN, since libvirt 11.10.0.
 	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMin Uint64Param = ".wr_latency_min"
-	// DomainStatsBlockSuffixTimedGroupSuffixWrQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixWrQueueDepthAvg Float64Param = ".wr_queue_depth_avg"
 	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_LATENCY_AVG, since libvirt 11.10.0.
 	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyAvg Uint64Param = ".zone_append_latency_avg"
 	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_LATENCY_MAX, since libvirt 11.10.0.
 	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMax Uint64Param = ".zone_append_latency_max"
 	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_LATENCY_MIN, since libvirt 11.10.0.
 	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMin Uint64Param = ".zone_append_latency_min"
-	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendQueueDepthAvg Float64Param = ".zone_append_queue_depth_avg"
 	// DomainStatsBlockSuffixWrBytes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_WR_BYTES, since libvirt 11.2.0.
 	DomainStatsBlockSuffixWrBytes Uint64Param = ".wr.bytes"
 	// DomainStatsBlockSuffixWrReqs is VIR_DOMAIN_STATS_BLOCK_SUFFIX_WR_REQS, since libvirt 11.2.0.
 	DomainStatsBlockSuffixWrReqs Uint64Param = ".wr.reqs"
 	// DomainStatsBlockSuffixWrTimes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_WR_TIMES, since libvirt 11.2.0.
 	DomainStatsBlockSuffixWrTimes Uint64Param = ".wr.times"
-	// DomainStatsCPUCacheMonitorCount is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_COUNT, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorCount UintParam = "cpu.cache.monitor.count"
-	// DomainStatsCPUCacheMonitorPrefix is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_PREFIX, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorPrefix = "cpu.cache.monitor."
-	// DomainStatsCPUCacheMonitorSuffixBankCount is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_COUNT, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixBankCount UintParam = ".bank.count"
-	// DomainStatsCPUCacheMonitorSuffixBankPrefix is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_PREFIX, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixBankPrefix = ".bank."
 	// DomainStatsCPUCacheMonitorSuffixBankSuffixBytes is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_SUFFIX_BYTES, since libvirt 11.2.0.
 	DomainStatsCPUCacheMonitorSuffixBankSuffixBytes Uint64Param = ".bytes"
-	// DomainStatsCPUCacheMonitorSuffixBankSuffixID is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_SUFFIX_ID, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixBankSuffixID UintParam = ".id"
-	// DomainStatsCPUCacheMonitorSuffixName is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixName StringParam = ".name"
-	// DomainStatsCPUCacheMonitorSuffixVCPUs is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_VCPUS, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixVCPUs StringParam = ".vcpus"
-	// DomainStatsCPUEnergyMonitorCount is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_COUNT, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorCount UintParam = "cpu.energy.monitor.count"
-	// DomainStatsCPUEnergyMonitorPrefix is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_PREFIX, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorPrefix = "cpu.energy.monitor."
-	// DomainStatsCPUEnergyMonitorSuffixName is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_NAME, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorSuffixName StringParam = ".name"
-	// DomainStatsCPUEnergyMonitorSuffixPkgCount is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_PKG_COUNT, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorSuffixPkgCount UintParam = ".pkg.count"
-	// DomainStatsCPUEnergyMonitorSuffixPkgPrefix is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_PKG_PREFIX, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorSuffixPkgPrefix = ".pkg."
-	// DomainStatsCPUEnergyMonitorSuffixPkgSuffixID is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_PKG_SUFFIX_ID, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorSuffixPkgSuffixID UintParam = ".id"
-	// DomainStatsCPUEnergyMonitorSuffixVCPUs is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_VCPUS, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorSuffixVCPUs StringParam = ".vcpus"
 	// DomainStatsCPUHaltpollFailTime is VIR_DOMAIN_STATS_CPU_HALTPOLL_FAIL_TIME, since libvirt 11.2.0.
 	DomainStatsCPUHaltpollFailTime Uint64Param = "cpu.haltpoll.fail.time"
 	// DomainStatsCPUHaltpollSuccessTime is VIR_DOMAIN_STATS_CPU_HALTPOLL_SUCCESS_TIME, since libvirt 11.2.0.
@@ -5706,62 +5599,14 @@ const (
 	DomainStatsCPUTime Uint64Param = "cpu.time"
 	// DomainStatsCPUUser is VIR_DOMAIN_STATS_CPU_USER, since libvirt 11.2.0.
 	DomainStatsCPUUser Uint64Param = "cpu.user"
-	// DomainStatsCustomSuffixTypeCur is VIR_DOMAIN_STATS_CUSTOM_SUFFIX_TYPE_CUR, since libvirt 11.2.0.
-	DomainStatsCustomSuffixTypeCur = ".cur"
-	// DomainStatsCustomSuffixTypeMax is VIR_DOMAIN_STATS_CUSTOM_SUFFIX_TYPE_MAX, since libvirt 11.2.0.
-	DomainStatsCustomSuffixTypeMax = ".max"
-	// DomainStatsCustomSuffixTypeSum is VIR_DOMAIN_STATS_CUSTOM_SUFFIX_TYPE_SUM, since libvirt 11.2.0.
-	DomainStatsCustomSuffixTypeSum = ".sum"
-	// DomainStatsDirtyrateCalcMode is VIR_DOMAIN_STATS_DIRTYRATE_CALC_MODE, since libvirt 11.2.0.
-	DomainStatsDirtyrateCalcMode StringParam = "dirtyrate.calc_mode"
-	// DomainStatsDirtyrateCalcPeriod is VIR_DOMAIN_STATS_DIRTYRATE_CALC_PERIOD, since libvirt 11.2.0.
-	DomainStatsDirtyrateCalcPeriod IntParam = "dirtyrate.calc_period"
-	// DomainStatsDirtyrateCalcStartTime is VIR_DOMAIN_STATS_DIRTYRATE_CALC_START_TIME, since libvirt 11.2.0.
-	DomainStatsDirtyrateCalcStartTime Int64Param = "dirtyrate.calc_start_time"
-	// DomainStatsDirtyrateCalcStatus is VIR_DOMAIN_STATS_DIRTYRATE_CALC_STATUS, since libvirt 11.2.0.
-	DomainStatsDirtyrateCalcStatus IntParam = "dirtyrate.calc_status"
-	// DomainStatsDirtyrateMegabytesPerSecond is VIR_DOMAIN_STATS_DIRTYRATE_MEGABYTES_PER_SECOND, since libvirt 11.2.0.
-	DomainStatsDirtyrateMegabytesPerSecond Int64Param = "dirtyrate.megabytes_per_second"
-	// DomainStatsDirtyrateVCPUPrefix is VIR_DOMAIN_STATS_DIRTYRATE_VCPU_PREFIX, since libvirt 11.2.0.
-	DomainStatsDirtyrateVCPUPrefix = "dirtyrate.vcpu."
 	// DomainStatsDirtyrateVCPUSuffixMegabytesPerSecond is VIR_DOMAIN_STATS_DIRTYRATE_VCPU_SUFFIX_MEGABYTES_PER_SECOND, since libvirt 11.2.0.
 	DomainStatsDirtyrateVCPUSuffixMegabytesPerSecond Uint64Param = ".megabytes_per_second"
-	// DomainStatsIOThreadCount is VIR_DOMAIN_STATS_IOTHREAD_COUNT, since libvirt 11.2.0.
-	DomainStatsIOThreadCount UintParam = "iothread.count"
-	// DomainStatsIOThreadPrefix is VIR_DOMAIN_STATS_IOTHREAD_PREFIX, since libvirt 11.2.0.
-	DomainStatsIOThreadPrefix = "iothread."
-	// DomainStatsIOThreadSuffixPollGrow is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_GROW, since libvirt 11.2.0.
-	DomainStatsIOThreadSuffixPollGrow UintParam = ".poll-grow"
 	// DomainStatsIOThreadSuffixPollMaxNs is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_MAX_NS, since libvirt 11.2.0.
 	DomainStatsIOThreadSuffixPollMaxNs Uint64Param = ".poll-max-ns"
-	// DomainStatsIOThreadSuffixPollShrink is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_SHRINK, since libvirt 11.2.0.
-	DomainStatsIOThreadSuffixPollShrink UintParam = ".poll-shrink"
-	// DomainStatsIOThreadSuffixPollWeight is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_WEIGHT, since libvirt 12.7.0.
-	DomainStatsIOThreadSuffixPollWeight UintParam = ".poll-weight"
-	// DomainStatsMemoryBandwidthMonitorCount is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_COUNT, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorCount UintParam = "memory.bandwidth.monitor.count"
-	// DomainStatsMemoryBandwidthMonitorPrefix is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_PREFIX, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorPrefix = "memory.bandwidth.monitor."
-	// DomainStatsMemoryBandwidthMonitorSuffixName is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixName StringParam = ".name"
-	// DomainStatsMemoryBandwidthMonitorSuffixNodeCount is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_COUNT, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixNodeCount = ".node.count"
-	// DomainStatsMemoryBandwidthMonitorSuffixNodePrefix is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_PREFIX, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixNodePrefix = ".node."
 	// DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesLocal is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_SUFFIX_BYTES_LOCAL, since libvirt 11.2.0.
 	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesLocal Uint64Param = ".bytes.local"
 	// DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesTotal is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_SUFFIX_BYTES_TOTAL, since libvirt 11.2.0.
 	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesTotal Uint64Param = ".bytes.total"
-	// DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixID is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_SUFFIX_ID, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixID UintParam = ".id"
-	// DomainStatsMemoryBandwidthMonitorSuffixVCPUs is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_VCPUS, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixVCPUs StringParam = ".vcpus"
-	// DomainStatsNetCount is VIR_DOMAIN_STATS_NET_COUNT, since libvirt 11.2.0.
-	DomainStatsNetCount UintParam = "net.count"
-	// DomainStatsNetPrefix is VIR_DOMAIN_STATS_NET_PREFIX, since libvirt 11.2.0.
-	DomainStatsNetPrefix = "net."
-	// DomainStatsNetSuffixName is VIR_DOMAIN_STATS_NET_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainStatsNetSuffixName StringParam = ".name"
 	// DomainStatsNetSuffixRxBytes is VIR_DOMAIN_STATS_NET_SUFFIX_RX_BYTES, since libvirt 11.2.0.
 	DomainStatsNetSuffixRxBytes Uint64Param = ".rx.bytes"
 	// DomainStatsNetSuffixRxDrop is VIR_DOMAIN_STATS_NET_SUFFIX_RX_DROP, since libvirt 11.2.0.
@@ -5822,32 +5667,12 @@ const (
 	DomainStatsPerfStalledCyclesFrontend Uint64Param = "perf.stalled_cycles_frontend"
 	// DomainStatsPerfTaskClock is VIR_DOMAIN_STATS_PERF_TASK_CLOCK, since libvirt 11.2.0.
 	DomainStatsPerfTaskClock Uint64Param = "perf.task_clock"
-	// DomainStatsStateReason is VIR_DOMAIN_STATS_STATE_REASON, since libvirt 11.2.0.
-	DomainStatsStateReason IntParam = "state.reason"
-	// DomainStatsStateState is VIR_DOMAIN_STATS_STATE_STATE, since libvirt 11.2.0.
-	DomainStatsStateState IntParam = "state.state"
-	// DomainStatsVCPUCurrent is VIR_DOMAIN_STATS_VCPU_CURRENT, since libvirt 11.2.0.
-	DomainStatsVCPUCurrent UintParam = "vcpu.current"
-	// DomainStatsVCPUMaximum is VIR_DOMAIN_STATS_VCPU_MAXIMUM, since libvirt 11.2.0.
-	DomainStatsVCPUMaximum UintParam = "vcpu.maximum"
-	// DomainStatsVCPUPrefix is VIR_DOMAIN_STATS_VCPU_PREFIX, since libvirt 11.2.0.
-	DomainStatsVCPUPrefix = "vcpu."
 	// DomainStatsVCPUSuffixDelay is VIR_DOMAIN_STATS_VCPU_SUFFIX_DELAY, since libvirt 11.2.0.
 	DomainStatsVCPUSuffixDelay Uint64Param = ".delay"
-	// DomainStatsVCPUSuffixHalted is VIR_DOMAIN_STATS_VCPU_SUFFIX_HALTED, since libvirt 11.2.0.
-	DomainStatsVCPUSuffixHalted BoolParam = ".halted"
-	// DomainStatsVCPUSuffixState is VIR_DOMAIN_STATS_VCPU_SUFFIX_STATE, since libvirt 11.2.0.
-	DomainStatsVCPUSuffixState IntParam = ".state"
 	// DomainStatsVCPUSuffixTime is VIR_DOMAIN_STATS_VCPU_SUFFIX_TIME, since libvirt 11.2.0.
 	DomainStatsVCPUSuffixTime Uint64Param = ".time"
 	// DomainStatsVCPUSuffixWait is VIR_DOMAIN_STATS_VCPU_SUFFIX_WAIT, since libvirt 11.2.0.
 	DomainStatsVCPUSuffixWait Uint64Param = ".wait"
-	// DomainStatsVMPrefix is VIR_DOMAIN_STATS_VM_PREFIX, since libvirt 11.2.0.
-	DomainStatsVMPrefix = "vm."
-	// DomainTunableBlkdevDisk is VIR_DOMAIN_TUNABLE_BLKDEV_DISK, since libvirt 1.2.9.
-	DomainTunableBlkdevDisk StringParam = "blkdeviotune.disk"
-	// DomainTunableBlkdevGroupName is VIR_DOMAIN_TUNABLE_BLKDEV_GROUP_NAME, since libvirt 3.0.0.
-	DomainTunableBlkdevGroupName StringParam = "blkdeviotune.group_name"
 	// DomainTunableBlkdevReadBytesSec is VIR_DOMAIN_TUNABLE_BLKDEV_READ_BYTES_SEC, since libvirt 1.2.9.
 	DomainTunableBlkdevReadBytesSec Uint64Param = "blkdeviotune.read_bytes_sec"
 	// DomainTunableBlkdevReadBytesSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_READ_BYTES_SEC_MAX, since libvirt 1.2.11.
@@ -5888,62 +5713,299 @@ const (
 	DomainTunableBlkdevWriteIopsSecMaxLength Uint64Param = "blkdeviotune.write_iops_sec_max_length"
 	// DomainTunableCPUCPUShares is VIR_DOMAIN_TUNABLE_CPU_CPU_SHARES, since libvirt 1.2.9.
 	DomainTunableCPUCPUShares Uint64Param = "cputune.cpu_shares"
-	// DomainTunableCPUEmulatorpin is VIR_DOMAIN_TUNABLE_CPU_EMULATORPIN, since libvirt 1.2.9.
-	DomainTunableCPUEmulatorpin StringParam = "cputune.emulatorpin"
 	// DomainTunableCPUEmulatorPeriod is VIR_DOMAIN_TUNABLE_CPU_EMULATOR_PERIOD, since libvirt 1.2.9.
 	DomainTunableCPUEmulatorPeriod Uint64Param = "cputune.emulator_period"
-	// DomainTunableCPUEmulatorQuota is VIR_DOMAIN_TUNABLE_CPU_EMULATOR_QUOTA, since libvirt 1.2.9.
-	DomainTunableCPUEmulatorQuota Int64Param = "cputune.emulator_quota"
 	// DomainTunableCPUGlobalPeriod is VIR_DOMAIN_TUNABLE_CPU_GLOBAL_PERIOD, since libvirt 1.3.3.
 	DomainTunableCPUGlobalPeriod Uint64Param = "cputune.global_period"
-	// DomainTunableCPUGlobalQuota is VIR_DOMAIN_TUNABLE_CPU_GLOBAL_QUOTA, since libvirt 1.3.3.
-	DomainTunableCPUGlobalQuota Int64Param = "cputune.global_quota"
-	// DomainTunableCPUIothreadspin is VIR_DOMAIN_TUNABLE_CPU_IOTHREADSPIN, since libvirt 1.2.14.
-	DomainTunableCPUIothreadspin StringParam = "cputune.iothreadpin%u"
 	// DomainTunableCPUIOThreadPeriod is VIR_DOMAIN_TUNABLE_CPU_IOTHREAD_PERIOD, since libvirt 2.2.0.
 	DomainTunableCPUIOThreadPeriod Uint64Param = "cputune.iothread_period"
-	// DomainTunableCPUIOThreadQuota is VIR_DOMAIN_TUNABLE_CPU_IOTHREAD_QUOTA, since libvirt 2.2.0.
-	DomainTunableCPUIOThreadQuota Int64Param = "cputune.iothread_quota"
-	// DomainTunableCPUVcpupin is VIR_DOMAIN_TUNABLE_CPU_VCPUPIN, since libvirt 1.2.9.
-	DomainTunableCPUVcpupin StringParam = "cputune.vcpupin%u"
 	// DomainTunableCPUVCPUPeriod is VIR_DOMAIN_TUNABLE_CPU_VCPU_PERIOD, since libvirt 1.2.9.
 	DomainTunableCPUVCPUPeriod Uint64Param = "cputune.vcpu_period"
-	// DomainTunableCPUVCPUQuota is VIR_DOMAIN_TUNABLE_CPU_VCPU_QUOTA, since libvirt 1.2.9.
-	DomainTunableCPUVCPUQuota Int64Param = "cputune.vcpu_quota"
-	// MigrateParamAutoConvergeIncrement is VIR_MIGRATE_PARAM_AUTO_CONVERGE_INCREMENT, since libvirt 2.0.0.
-	MigrateParamAutoConvergeIncrement IntParam = "auto_converge.increment"
-	// MigrateParamAutoConvergeInitial is VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL, since libvirt 2.0.0.
-	MigrateParamAutoConvergeInitial IntParam = "auto_converge.initial"
 	// MigrateParamBandwidth is VIR_MIGRATE_PARAM_BANDWIDTH, since libvirt 1.1.0.
 	MigrateParamBandwidth Uint64Param = "bandwidth"
-	// MigrateParamBandwidthAvailSwitchover is VIR_MIGRATE_PARAM_BANDWIDTH_AVAIL_SWITCHOVER, since libvirt 11.1.0.
-	MigrateParamBandwidthAvailSwitchover = "bandwidth.avail.switchover"
 	// MigrateParamBandwidthPostcopy is VIR_MIGRATE_PARAM_BANDWIDTH_POSTCOPY, since libvirt 5.1.0.
 	MigrateParamBandwidthPostcopy Uint64Param = "bandwidth.postcopy"
-	// MigrateParamCompression is VIR_MIGRATE_PARAM_COMPRESSION, since libvirt 1.3.4.
-	MigrateParamCompression = "compression"
-	// MigrateParamCompressionMtDthreads is VIR_MIGRATE_PARAM_COMPRESSION_MT_DTHREADS, since libvirt 1.3.4.
-	MigrateParamCompressionMtDthreads IntParam = "compression.mt.dthreads"
-	// MigrateParamCompressionMtLevel is VIR_MIGRATE_PARAM_COMPRESSION_MT_LEVEL, since libvirt 1.3.4.
-	MigrateParamCompressionMtLevel IntParam = "compression.mt.level"
-	// MigrateParamCompressionMtThreads is VIR_MIGRATE_PARAM_COMPRESSION_MT_THREADS, since libvirt 1.3.4.
-	MigrateParamCompressionMtThreads IntParam = "compression.mt.threads"
 	// MigrateParamCompressionXbzrleCache is VIR_MIGRATE_PARAM_COMPRESSION_XBZRLE_CACHE, since libvirt 1.3.4.
 	MigrateParamCompressionXbzrleCache Uint64Param = "compression.xbzrle.cache"
-	// MigrateParamCompressionZlibLevel is VIR_MIGRATE_PARAM_COMPRESSION_ZLIB_LEVEL, since libvirt 9.4.0.
-	MigrateParamCompressionZlibLevel IntParam = "compression.zlib.level"
-	// MigrateParamCompressionZstdLevel is VIR_MIGRATE_PARAM_COMPRESSION_ZSTD_LEVEL, since libvirt 9.4.0.
-	MigrateParamCompressionZstdLevel IntParam = "compression.zstd.level"
+)
+
+// The typed-parameter fields of libvirt whose value is a double (Float64Param).
+const (
+	// DomainGuestInfoLoad15M is VIR_DOMAIN_GUEST_INFO_LOAD_15M, since libvirt 11.2.0.
+	DomainGuestInfoLoad15M Float64Param = "load.15m"
+	// DomainGuestInfoLoad1M is VIR_DOMAIN_GUEST_INFO_LOAD_1M, since libvirt 11.2.0.
+	DomainGuestInfoLoad1M Float64Param = "load.1m"
+	// DomainGuestInfoLoad5M is VIR_DOMAIN_GUEST_INFO_LOAD_5M, since libvirt 11.2.0.
+	DomainGuestInfoLoad5M Float64Param = "load.5m"
+	// DomainStatsBlockSuffixTimedGroupSuffixRdQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixRdQueueDepthAvg Float64Param = ".rd_queue_depth_avg"
+	// DomainStatsBlockSuffixTimedGroupSuffixWrQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixWrQueueDepthAvg Float64Param = ".wr_queue_depth_avg"
+	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendQueueDepthAvg Float64Param = ".zone_append_queue_depth_avg"
+)
+
+// The typed-parameter fields of libvirt whose value is a boolean (BoolParam).
+const (
+	// DomainGuestInfoDiskSuffixPartition is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_PARTITION, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixPartition BoolParam = ".partition"
+	// DomainJobSuccess is VIR_DOMAIN_JOB_SUCCESS, since libvirt 6.0.0.
+	DomainJobSuccess BoolParam = "success"
+	// DomainStatsVCPUSuffixHalted is VIR_DOMAIN_STATS_VCPU_SUFFIX_HALTED, since libvirt 11.2.0.
+	DomainStatsVCPUSuffixHalted BoolParam = ".halted"
+)
+
+// The typed-parameter fields of libvirt whose value is a string (StringParam).
+const (
+	// ConnectIdentityGroupName is VIR_CONNECT_IDENTITY_GROUP_NAME, since libvirt 5.8.0.
+	ConnectIdentityGroupName StringParam = "group-name"
+	// ConnectIdentitySASLUserName is VIR_CONNECT_IDENTITY_SASL_USER_NAME, since libvirt 5.8.0.
+	ConnectIdentitySASLUserName StringParam = "sasl-user-name"
+	// ConnectIdentitySelinuxContext is VIR_CONNECT_IDENTITY_SELINUX_CONTEXT, since libvirt 5.8.0.
+	ConnectIdentitySelinuxContext StringParam = "selinux-context"
+	// ConnectIdentityUserName is VIR_CONNECT_IDENTITY_USER_NAME, since libvirt 5.8.0.
+	ConnectIdentityUserName StringParam = "user-name"
+	// ConnectIdentityX509DistinguishedName is VIR_CONNECT_IDENTITY_X509_DISTINGUISHED_NAME, since libvirt 5.8.0.
+	ConnectIdentityX509DistinguishedName StringParam = "x509-distinguished-name"
+	// DomainBlkioDeviceReadBps is VIR_DOMAIN_BLKIO_DEVICE_READ_BPS, since libvirt 1.2.2.
+	DomainBlkioDeviceReadBps StringParam = "device_read_bytes_sec"
+	// DomainBlkioDeviceReadIops is VIR_DOMAIN_BLKIO_DEVICE_READ_IOPS, since libvirt 1.2.2.
+	DomainBlkioDeviceReadIops StringParam = "device_read_iops_sec"
+	// DomainBlkioDeviceWeight is VIR_DOMAIN_BLKIO_DEVICE_WEIGHT, since libvirt 0.9.8.
+	DomainBlkioDeviceWeight StringParam = "device_weight"
+	// DomainBlkioDeviceWriteBps is VIR_DOMAIN_BLKIO_DEVICE_WRITE_BPS, since libvirt 1.2.2.
+	DomainBlkioDeviceWriteBps StringParam = "device_write_bytes_sec"
+	// DomainBlkioDeviceWriteIops is VIR_DOMAIN_BLKIO_DEVICE_WRITE_IOPS, since libvirt 1.2.2.
+	DomainBlkioDeviceWriteIops StringParam = "device_write_iops_sec"
+	// DomainBlockIotuneGroupName is VIR_DOMAIN_BLOCK_IOTUNE_GROUP_NAME, since libvirt 3.0.0.
+	DomainBlockIotuneGroupName StringParam = "group_name"
+	// DomainGuestInfoDeviceSuffixDriverName is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_NAME, since libvirt 12.7.0.
+	DomainGuestInfoDeviceSuffixDriverName StringParam = ".driverName"
+	// DomainGuestInfoDeviceSuffixDriverVersion is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_VERSION, since libvirt 12.7.0.
+	DomainGuestInfoDeviceSuffixDriverVersion StringParam = ".driverVersion"
+	// DomainGuestInfoDeviceSuffixIDType is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_ID_TYPE, since libvirt 12.7.0.
+	DomainGuestInfoDeviceSuffixIDType StringParam = ".idType"
+	// DomainGuestInfoDiskSuffixAlias is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_ALIAS, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixAlias StringParam = ".alias"
+	// DomainGuestInfoDiskSuffixDependencySuffixName is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_DEPENDENCY_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixDependencySuffixName StringParam = ".name"
+	// DomainGuestInfoDiskSuffixGuestAlias is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_GUEST_ALIAS, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixGuestAlias StringParam = ".guest_alias"
+	// DomainGuestInfoDiskSuffixName is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixName StringParam = ".name"
+	// DomainGuestInfoDiskSuffixSerial is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_SERIAL, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixSerial StringParam = ".serial"
+	// DomainGuestInfoFsSuffixDiskSuffixAlias is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_ALIAS, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixDiskSuffixAlias StringParam = ".alias"
+	// DomainGuestInfoFsSuffixDiskSuffixDevice is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_DEVICE, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixDiskSuffixDevice StringParam = ".device"
+	// DomainGuestInfoFsSuffixDiskSuffixSerial is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_SERIAL, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixDiskSuffixSerial StringParam = ".serial"
+	// DomainGuestInfoFsSuffixFstype is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_FSTYPE, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixFstype StringParam = ".fstype"
+	// DomainGuestInfoFsSuffixMountpoint is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_MOUNTPOINT, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixMountpoint StringParam = ".mountpoint"
+	// DomainGuestInfoFsSuffixName is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixName StringParam = ".name"
+	// DomainGuestInfoHostnameHostname is VIR_DOMAIN_GUEST_INFO_HOSTNAME_HOSTNAME, since libvirt 11.2.0.
+	DomainGuestInfoHostnameHostname StringParam = "hostname"
+	// DomainGuestInfoIfSuffixAddrSuffixAddr is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_ADDR, since libvirt 11.2.0.
+	DomainGuestInfoIfSuffixAddrSuffixAddr StringParam = ".addr"
+	// DomainGuestInfoIfSuffixAddrSuffixType is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_TYPE, since libvirt 11.2.0.
+	DomainGuestInfoIfSuffixAddrSuffixType StringParam = ".type"
+	// DomainGuestInfoIfSuffixHwaddr is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_HWADDR, since libvirt 11.2.0.
+	DomainGuestInfoIfSuffixHwaddr StringParam = ".hwaddr"
+	// DomainGuestInfoIfSuffixName is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainGuestInfoIfSuffixName StringParam = ".name"
+	// DomainGuestInfoOsKernelRelease is VIR_DOMAIN_GUEST_INFO_OS_KERNEL_RELEASE, since libvirt 11.2.0.
+	DomainGuestInfoOsKernelRelease StringParam = "os.kernel-release"
+	// DomainGuestInfoOsKernelVersion is VIR_DOMAIN_GUEST_INFO_OS_KERNEL_VERSION, since libvirt 11.2.0.
+	DomainGuestInfoOsKernelVersion StringParam = "os.kernel-version"
+	// DomainGuestInfoOsMachine is VIR_DOMAIN_GUEST_INFO_OS_MACHINE, since libvirt 11.2.0.
+	DomainGuestInfoOsMachine StringParam = "os.machine"
+	// DomainGuestInfoOsName is VIR_DOMAIN_GUEST_INFO_OS_NAME, since libvirt 11.2.0.
+	DomainGuestInfoOsName StringParam = "os.name"
+	// DomainGuestInfoOsPrettyName is VIR_DOMAIN_GUEST_INFO_OS_PRETTY_NAME, since libvirt 11.2.0.
+	DomainGuestInfoOsPrettyName StringParam = "os.pretty-name"
+	// DomainGuestInfoOsVariant is VIR_DOMAIN_GUEST_INFO_OS_VARIANT, since libvirt 11.2.0.
+	DomainGuestInfoOsVariant StringParam = "os.variant"
+	// DomainGuestInfoOsVariantID is VIR_DOMAIN_GUEST_INFO_OS_VARIANT_ID, since libvirt 11.2.0.
+	DomainGuestInfoOsVariantID StringParam = "os.variant-id"
+	// DomainGuestInfoOsVersion is VIR_DOMAIN_GUEST_INFO_OS_VERSION, since libvirt 11.2.0.
+	DomainGuestInfoOsVersion StringParam = "os.version"
+	// DomainGuestInfoOsVersionID is VIR_DOMAIN_GUEST_INFO_OS_VERSION_ID, since libvirt 11.2.0.
+	DomainGuestInfoOsVersionID StringParam = "os.version-id"
+	// DomainGuestInfoTimezoneName is VIR_DOMAIN_GUEST_INFO_TIMEZONE_NAME, since libvirt 11.2.0.
+	DomainGuestInfoTimezoneName StringParam = "timezone.name"
+	// DomainGuestInfoUserSuffixDomain is VIR_DOMAIN_GUEST_INFO_USER_SUFFIX_DOMAIN, since libvirt 11.2.0.
+	DomainGuestInfoUserSuffixDomain StringParam = ".domain"
+	// DomainGuestInfoUserSuffixName is VIR_DOMAIN_GUEST_INFO_USER_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainGuestInfoUserSuffixName StringParam = ".name"
+	// DomainLaunchSecuritySevMeasurement is VIR_DOMAIN_LAUNCH_SECURITY_SEV_MEASUREMENT, since libvirt 4.5.0.
+	DomainLaunchSecuritySevMeasurement StringParam = "sev-measurement"
+	// DomainLaunchSecuritySevSecret is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET, since libvirt 8.0.0.
+	DomainLaunchSecuritySevSecret StringParam = "sev-secret"
+	// DomainLaunchSecuritySevSecretHeader is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET_HEADER, since libvirt 8.0.0.
+	DomainLaunchSecuritySevSecretHeader StringParam = "sev-secret-header"
+	// DomainNUMANodeset is VIR_DOMAIN_NUMA_NODESET, since libvirt 0.9.9.
+	DomainNUMANodeset StringParam = "numa_nodeset"
+	// DomainSaveParamImageFormat is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT, since libvirt 11.2.0.
+	DomainSaveParamImageFormat StringParam = "image_format"
+	// DomainStatsBlockSuffixName is VIR_DOMAIN_STATS_BLOCK_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainStatsBlockSuffixName StringParam = ".name"
+	// DomainStatsBlockSuffixPath is VIR_DOMAIN_STATS_BLOCK_SUFFIX_PATH, since libvirt 11.2.0.
+	DomainStatsBlockSuffixPath StringParam = ".path"
+	// DomainStatsCPUCacheMonitorSuffixName is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainStatsCPUCacheMonitorSuffixName StringParam = ".name"
+	// DomainStatsCPUCacheMonitorSuffixVCPUs is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_VCPUS, since libvirt 11.2.0.
+	DomainStatsCPUCacheMonitorSuffixVCPUs StringParam = ".vcpus"
+	// DomainStatsCPUEnergyMonitorSuffixName is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_NAME, since libvirt 12.4.0.
+	DomainStatsCPUEnergyMonitorSuffixName StringParam = ".name"
+	// DomainStatsCPUEnergyMonitorSuffixVCPUs is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_VCPUS, since libvirt 12.4.0.
+	DomainStatsCPUEnergyMonitorSuffixVCPUs StringParam = ".vcpus"
+	// DomainStatsDirtyrateCalcMode is VIR_DOMAIN_STATS_DIRTYRATE_CALC_MODE, since libvirt 11.2.0.
+	DomainStatsDirtyrateCalcMode StringParam = "dirtyrate.calc_mode"
+	// DomainStatsMemoryBandwidthMonitorSuffixName is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainStatsMemoryBandwidthMonitorSuffixName StringParam = ".name"
+	// DomainStatsMemoryBandwidthMonitorSuffixVCPUs is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_VCPUS, since libvirt 11.2.0.
+	DomainStatsMemoryBandwidthMonitorSuffixVCPUs StringParam = ".vcpus"
+	// DomainStatsNetSuffixName is VIR_DOMAIN_STATS_NET_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainStatsNetSuffixName StringParam = ".name"
+	// DomainTunableBlkdevDisk is VIR_DOMAIN_TUNABLE_BLKDEV_DISK, since libvirt 1.2.9.
+	DomainTunableBlkdevDisk StringParam = "blkdeviotune.disk"
+	// DomainTunableBlkdevGroupName is VIR_DOMAIN_TUNABLE_BLKDEV_GROUP_NAME, since libvirt 3.0.0.
+	DomainTunableBlkdevGroupName StringParam = "blkdeviotune.group_name"
+	// DomainTunableCPUEmulatorpin is VIR_DOMAIN_TUNABLE_CPU_EMULATORPIN, since libvirt 1.2.9.
+	DomainTunableCPUEmulatorpin StringParam = "cputune.emulatorpin"
+	// DomainTunableCPUIothreadspin is VIR_DOMAIN_TUNABLE_CPU_IOTHREADSPIN, since libvirt 1.2.14.
+	DomainTunableCPUIothreadspin StringParam = "cputune.iothreadpin%u"
+	// DomainTunableCPUVcpupin is VIR_DOMAIN_TUNABLE_CPU_VCPUPIN, since libvirt 1.2.9.
+	DomainTunableCPUVcpupin StringParam = "cputune.vcpupin%u"
 	// MigrateParamDestName is VIR_MIGRATE_PARAM_DEST_NAME, since libvirt 1.1.0.
 	MigrateParamDestName StringParam = "destination_name"
 	// MigrateParamDestXML is VIR_MIGRATE_PARAM_DEST_XML, since libvirt 1.1.0.
 	MigrateParamDestXML StringParam = "destination_xml"
-	// MigrateParamDisksPort is VIR_MIGRATE_PARAM_DISKS_PORT, since libvirt 1.3.3.
-	MigrateParamDisksPort IntParam = "disks_port"
 	// MigrateParamDisksURI is VIR_MIGRATE_PARAM_DISKS_URI, since libvirt 6.8.0.
 	MigrateParamDisksURI StringParam = "disks_uri"
 	// MigrateParamGraphicsURI is VIR_MIGRATE_PARAM_GRAPHICS_URI, since libvirt 1.1.0.
 	MigrateParamGraphicsURI StringParam = "graphics_uri"
+	// MigrateParamPersistXML is VIR_MIGRATE_PARAM_PERSIST_XML, since libvirt 1.3.4.
+	MigrateParamPersistXML StringParam = "persistent_xml"
+	// MigrateParamTLSDestination is VIR_MIGRATE_PARAM_TLS_DESTINATION, since libvirt 6.0.0.
+	MigrateParamTLSDestination StringParam = "tls.destination"
+	// MigrateParamURI is VIR_MIGRATE_PARAM_URI, since libvirt 1.1.0.
+	MigrateParamURI StringParam = "migrate_uri"
+	// NodeSevCertChain is VIR_NODE_SEV_CERT_CHAIN, since libvirt 4.5.0.
+	NodeSevCertChain StringParam = "cert-chain"
+	// NodeSevCpu0ID is VIR_NODE_SEV_CPU0_ID, since libvirt 8.4.0.
+	NodeSevCpu0ID StringParam = "cpu0-id"
+	// NodeSevPdh is VIR_NODE_SEV_PDH, since libvirt 4.5.0.
+	NodeSevPdh StringParam = "pdh"
+)
+
+/*
+The string constants of libvirt that name no typed-parameter field of a documented
+// type: prefixes and suffixes to build field names from, and fields libvirt gives no type.
+*/
+const (
+	// DomainAnnounceInterfaceInitial is VIR_DOMAIN_ANNOUNCE_INTERFACE_INITIAL, since libvirt 12.5.0.
+	DomainAnnounceInterfaceInitial = "initial"
+	// DomainAnnounceInterfaceMax is VIR_DOMAIN_ANNOUNCE_INTERFACE_MAX, since libvirt 12.5.0.
+	DomainAnnounceInterfaceMax = "max"
+	// DomainAnnounceInterfaceRounds is VIR_DOMAIN_ANNOUNCE_INTERFACE_ROUNDS, since libvirt 12.5.0.
+	DomainAnnounceInterfaceRounds = "rounds"
+	// DomainAnnounceInterfaceStep is VIR_DOMAIN_ANNOUNCE_INTERFACE_STEP, since libvirt 12.5.0.
+	DomainAnnounceInterfaceStep = "step"
+	// DomainGuestInfoDevicePrefix is VIR_DOMAIN_GUEST_INFO_DEVICE_PREFIX, since libvirt 12.7.0.
+	DomainGuestInfoDevicePrefix = "device."
+	// DomainGuestInfoDiskPrefix is VIR_DOMAIN_GUEST_INFO_DISK_PREFIX, since libvirt 11.2.0.
+	DomainGuestInfoDiskPrefix = "disk."
+	// DomainGuestInfoDiskSuffixDependencyPrefix is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_DEPENDENCY_PREFIX, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixDependencyPrefix = ".dependency."
+	// DomainGuestInfoDiskSuffixGuestBus is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_GUEST_BUS, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixGuestBus = ".guest_bus"
+	// DomainGuestInfoFsPrefix is VIR_DOMAIN_GUEST_INFO_FS_PREFIX, since libvirt 11.2.0.
+	DomainGuestInfoFsPrefix = "fs."
+	// DomainGuestInfoFsSuffixDiskPrefix is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_PREFIX, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixDiskPrefix = ".disk."
+	// DomainGuestInfoIfPrefix is VIR_DOMAIN_GUEST_INFO_IF_PREFIX, since libvirt 11.2.0.
+	DomainGuestInfoIfPrefix = "if."
+	// DomainGuestInfoIfSuffixAddrPrefix is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_PREFIX, since libvirt 11.2.0.
+	DomainGuestInfoIfSuffixAddrPrefix = ".addr."
+	// DomainGuestInfoOsID is VIR_DOMAIN_GUEST_INFO_OS_ID, since libvirt 11.2.0.
+	DomainGuestInfoOsID = "os.id"
+	// DomainGuestInfoUserPrefix is VIR_DOMAIN_GUEST_INFO_USER_PREFIX, since libvirt 11.2.0.
+	DomainGuestInfoUserPrefix = "user."
+	// DomainIOThreadPollGrow is VIR_DOMAIN_IOTHREAD_POLL_GROW, since libvirt 4.10.0.
+	DomainIOThreadPollGrow = "poll_grow"
+	// DomainIOThreadPollShrink is VIR_DOMAIN_IOTHREAD_POLL_SHRINK, since libvirt 4.10.0.
+	DomainIOThreadPollShrink = "poll_shrink"
+	// DomainJobErrmsg is VIR_DOMAIN_JOB_ERRMSG, since libvirt 6.3.0.
+	DomainJobErrmsg = "errmsg"
+	// DomainSaveParamDxml is VIR_DOMAIN_SAVE_PARAM_DXML, since libvirt 8.4.0.
+	DomainSaveParamDxml = "dxml"
+	// DomainSaveParamFile is VIR_DOMAIN_SAVE_PARAM_FILE, since libvirt 8.4.0.
+	DomainSaveParamFile = "file"
+	// DomainSaveParamImageFormatBzip2 is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_BZIP2, since libvirt 12.0.0.
+	DomainSaveParamImageFormatBzip2 = "bzip2"
+	// DomainSaveParamImageFormatGzip is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_GZIP, since libvirt 12.0.0.
+	DomainSaveParamImageFormatGzip = "gzip"
+	// DomainSaveParamImageFormatLzop is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_LZOP, since libvirt 12.0.0.
+	DomainSaveParamImageFormatLzop = "lzop"
+	// DomainSaveParamImageFormatRaw is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_RAW, since libvirt 12.0.0.
+	DomainSaveParamImageFormatRaw = "raw"
+	// DomainSaveParamImageFormatSparse is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_SPARSE, since libvirt 12.0.0.
+	DomainSaveParamImageFormatSparse = "sparse"
+	// DomainSaveParamImageFormatXz is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_XZ, since libvirt 12.0.0.
+	DomainSaveParamImageFormatXz = "xz"
+	// DomainSaveParamImageFormatZstd is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_ZSTD, since libvirt 12.0.0.
+	DomainSaveParamImageFormatZstd = "zstd"
+	// DomainStatsBlockPrefix is VIR_DOMAIN_STATS_BLOCK_PREFIX, since libvirt 11.2.0.
+	DomainStatsBlockPrefix = "block."
+	// DomainStatsBlockSuffixLatencyHistogramFlushPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_FLUSH_PREFIX, since libvirt 12.1.0.
+	DomainStatsBlockSuffixLatencyHistogramFlushPrefix = ".latency_histogram.flush."
+	// DomainStatsBlockSuffixLatencyHistogramReadPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_READ_PREFIX, since libvirt 12.1.0.
+	DomainStatsBlockSuffixLatencyHistogramReadPrefix = ".latency_histogram.read."
+	// DomainStatsBlockSuffixLatencyHistogramWritePrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_WRITE_PREFIX, since libvirt 12.1.0.
+	DomainStatsBlockSuffixLatencyHistogramWritePrefix = ".latency_histogram.write."
+	// DomainStatsBlockSuffixLatencyHistogramZoneAppendPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_ZONE_APPEND_PREFIX, since libvirt 12.1.0.
+	DomainStatsBlockSuffixLatencyHistogramZoneAppendPrefix = ".latency_histogram.zone_append."
+	// DomainStatsBlockSuffixTimedGroupPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_PREFIX, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupPrefix = ".timed_group."
+	// DomainStatsCPUCacheMonitorPrefix is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_PREFIX, since libvirt 11.2.0.
+	DomainStatsCPUCacheMonitorPrefix = "cpu.cache.monitor."
+	// DomainStatsCPUCacheMonitorSuffixBankPrefix is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_PREFIX, since libvirt 11.2.0.
+	DomainStatsCPUCacheMonitorSuffixBankPrefix = ".bank."
+	// DomainStatsCPUEnergyMonitorPrefix is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_PREFIX, since libvirt 12.4.0.
+	DomainStatsCPUEnergyMonitorPrefix = "cpu.energy.monitor."
+	// DomainStatsCPUEnergyMonitorSuffixPkgPrefix is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_PKG_PREFIX, since libvirt 12.4.0.
+	DomainStatsCPUEnergyMonitorSuffixPkgPrefix = ".pkg."
+	// DomainStatsCustomSuffixTypeCur is VIR_DOMAIN_STATS_CUSTOM_SUFFIX_TYPE_CUR, since libvirt 11.2.0.
+	DomainStatsCustomSuffixTypeCur = ".cur"
+	// DomainStatsCustomSuffixTypeMax is VIR_DOMAIN_STATS_CUSTOM_SUFFIX_TYPE_MAX, since libvirt 11.2.0.
+	DomainStatsCustomSuffixTypeMax = ".max"
+	// DomainStatsCustomSuffixTypeSum is VIR_DOMAIN_STATS_CUSTOM_SUFFIX_TYPE_SUM, since libvirt 11.2.0.
+	DomainStatsCustomSuffixTypeSum = ".sum"
+	// DomainStatsDirtyrateVCPUPrefix is VIR_DOMAIN_STATS_DIRTYRATE_VCPU_PREFIX, since libvirt 11.2.0.
+	DomainStatsDirtyrateVCPUPrefix = "dirtyrate.vcpu."
+	// DomainStatsIOThreadPrefix is VIR_DOMAIN_STATS_IOTHREAD_PREFIX, since libvirt 11.2.0.
+	DomainStatsIOThreadPrefix = "iothread."
+	// DomainStatsMemoryBandwidthMonitorPrefix is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_PREFIX, since libvirt 11.2.0.
+	DomainStatsMemoryBandwidthMonitorPrefix = "memory.bandwidth.monitor."
+	// DomainStatsMemoryBandwidthMonitorSuffixNodeCount is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_COUNT, since libvirt 11.2.0.
+	DomainStatsMemoryBandwidthMonitorSuffixNodeCount = ".node.count"
+	// DomainStatsMemoryBandwidthMonitorSuffixNodePrefix is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_PREFIX, since libvirt 11.2.0.
+	DomainStatsMemoryBandwidthMonitorSuffixNodePrefix = ".node."
+	// DomainStatsNetPrefix is VIR_DOMAIN_STATS_NET_PREFIX, since libvirt 11.2.0.
+	DomainStatsNetPrefix = "net."
+	// DomainStatsVCPUPrefix is VIR_DOMAIN_STATS_VCPU_PREFIX, since libvirt 11.2.0.
+	DomainStatsVCPUPrefix = "vcpu."
+	// DomainStatsVMPrefix is VIR_DOMAIN_STATS_VM_PREFIX, since libvirt 11.2.0.
+	DomainStatsVMPrefix = "vm."
+	// MigrateParamBandwidthAvailSwitchover is VIR_MIGRATE_PARAM_BANDWIDTH_AVAIL_SWITCHOVER, since libvirt 11.1.0.
+	MigrateParamBandwidthAvailSwitchover = "bandwidth.avail.switchover"
+	// MigrateParamCompression is VIR_MIGRATE_PARAM_COMPRESSION, since libvirt 1.3.4.
+	MigrateParamCompression = "compression"
 	// MigrateParamListenAddress is VIR_MIGRATE_PARAM_LISTEN_ADDRESS, since libvirt 1.1.4.
 	MigrateParamListenAddress = "listen_address"
 	// MigrateParamMigrateDisks is VIR_MIGRATE_PARAM_MIGRATE_DISKS, since libvirt 1.2.17.
@@ -5952,28 +6014,6 @@ const (
 	MigrateParamMigrateDisksDetectZeroes = "migrate_disks_detect_zeroes"
 	// MigrateParamMigrateDisksTargetZero is VIR_MIGRATE_PARAM_MIGRATE_DISKS_TARGET_ZERO, since libvirt 12.2.0.
 	MigrateParamMigrateDisksTargetZero = "migrate_disks_target_zero"
-	// MigrateParamParallelConnections is VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, since libvirt 5.2.0.
-	MigrateParamParallelConnections IntParam = "parallel.connections"
-	// MigrateParamPersistXML is VIR_MIGRATE_PARAM_PERSIST_XML, since libvirt 1.3.4.
-	MigrateParamPersistXML StringParam = "persistent_xml"
-	// MigrateParamTLSDestination is VIR_MIGRATE_PARAM_TLS_DESTINATION, since libvirt 6.0.0.
-	MigrateParamTLSDestination StringParam = "tls.destination"
-	// MigrateParamURI is VIR_MIGRATE_PARAM_URI, since libvirt 1.1.0.
-	MigrateParamURI StringParam = "migrate_uri"
-	// NetworkPortBandwidthInAverage is VIR_NETWORK_PORT_BANDWIDTH_IN_AVERAGE, since libvirt 5.5.0.
-	NetworkPortBandwidthInAverage UintParam = "inbound.average"
-	// NetworkPortBandwidthInBurst is VIR_NETWORK_PORT_BANDWIDTH_IN_BURST, since libvirt 5.5.0.
-	NetworkPortBandwidthInBurst UintParam = "inbound.burst"
-	// NetworkPortBandwidthInFloor is VIR_NETWORK_PORT_BANDWIDTH_IN_FLOOR, since libvirt 5.5.0.
-	NetworkPortBandwidthInFloor UintParam = "inbound.floor"
-	// NetworkPortBandwidthInPeak is VIR_NETWORK_PORT_BANDWIDTH_IN_PEAK, since libvirt 5.5.0.
-	NetworkPortBandwidthInPeak UintParam = "inbound.peak"
-	// NetworkPortBandwidthOutAverage is VIR_NETWORK_PORT_BANDWIDTH_OUT_AVERAGE, since libvirt 5.5.0.
-	NetworkPortBandwidthOutAverage UintParam = "outbound.average"
-	// NetworkPortBandwidthOutBurst is VIR_NETWORK_PORT_BANDWIDTH_OUT_BURST, since libvirt 5.5.0.
-	NetworkPortBandwidthOutBurst UintParam = "outbound.burst"
-	// NetworkPortBandwidthOutPeak is VIR_NETWORK_PORT_BANDWIDTH_OUT_PEAK, since libvirt 5.5.0.
-	NetworkPortBandwidthOutPeak UintParam = "outbound.peak"
 	// NodeCPUStatsGuest is VIR_NODE_CPU_STATS_GUEST, since libvirt 11.8.0.
 	NodeCPUStatsGuest = "guest"
 	// NodeCPUStatsIdle is VIR_NODE_CPU_STATS_IDLE, since libvirt 0.9.3.
@@ -5990,8 +6030,6 @@ const (
 	NodeCPUStatsUtilization = "utilization"
 	// NodeMemorySharedFullScans is VIR_NODE_MEMORY_SHARED_FULL_SCANS, since libvirt 0.10.2.
 	NodeMemorySharedFullScans = "shm_full_scans"
-	// NodeMemorySharedMergeAcrossNodes is VIR_NODE_MEMORY_SHARED_MERGE_ACROSS_NODES, since libvirt 1.0.0.
-	NodeMemorySharedMergeAcrossNodes IntParam = "shm_merge_across_nodes"
 	// NodeMemorySharedPagesShared is VIR_NODE_MEMORY_SHARED_PAGES_SHARED, since libvirt 0.10.2.
 	NodeMemorySharedPagesShared = "shm_pages_shared"
 	// NodeMemorySharedPagesSharing is VIR_NODE_MEMORY_SHARED_PAGES_SHARING, since libvirt 0.10.2.
@@ -6016,16 +6054,6 @@ const (
 	NodeMemoryStatsTotal = "total"
 	// NodeSevCbitpos is VIR_NODE_SEV_CBITPOS, since libvirt 4.5.0.
 	NodeSevCbitpos = "cbitpos"
-	// NodeSevCertChain is VIR_NODE_SEV_CERT_CHAIN, since libvirt 4.5.0.
-	NodeSevCertChain StringParam = "cert-chain"
-	// NodeSevCpu0ID is VIR_NODE_SEV_CPU0_ID, since libvirt 8.4.0.
-	NodeSevCpu0ID StringParam = "cpu0-id"
-	// NodeSevMaxEsGuests is VIR_NODE_SEV_MAX_ES_GUESTS, since libvirt 8.0.0.
-	NodeSevMaxEsGuests UintParam = "max-es-guests"
-	// NodeSevMaxGuests is VIR_NODE_SEV_MAX_GUESTS, since libvirt 8.0.0.
-	NodeSevMaxGuests UintParam = "max-guests"
-	// NodeSevPdh is VIR_NODE_SEV_PDH, since libvirt 4.5.0.
-	NodeSevPdh StringParam = "pdh"
 	// NodeSevReducedPhysBits is VIR_NODE_SEV_REDUCED_PHYS_BITS, since libvirt 4.5.0.
 	NodeSevReducedPhysBits = "reduced-phys-bits"
 	// PerfParamAlignmentFaults is VIR_PERF_PARAM_ALIGNMENT_FAULTS, since libvirt 3.2.0.
