@@ -190,12 +190,12 @@ func (s *Server) ThreadPool(ctx context.Context) (ThreadPool, error) {
 		return ThreadPool{}, err
 	}
 	return ThreadPool{
-		MinWorkers:    uintField(ps, libvirt.ThreadpoolWorkersMin),
-		MaxWorkers:    uintField(ps, libvirt.ThreadpoolWorkersMax),
-		Workers:       uintField(ps, libvirt.ThreadpoolWorkersCurrent),
-		FreeWorkers:   uintField(ps, libvirt.ThreadpoolWorkersFree),
-		PrioWorkers:   uintField(ps, libvirt.ThreadpoolWorkersPriority),
-		JobQueueDepth: uintField(ps, libvirt.ThreadpoolJobQueueDepth),
+		MinWorkers:    uintField(ps, string(libvirt.ThreadpoolWorkersMin)),
+		MaxWorkers:    uintField(ps, string(libvirt.ThreadpoolWorkersMax)),
+		Workers:       uintField(ps, string(libvirt.ThreadpoolWorkersCurrent)),
+		FreeWorkers:   uintField(ps, string(libvirt.ThreadpoolWorkersFree)),
+		PrioWorkers:   uintField(ps, string(libvirt.ThreadpoolWorkersPriority)),
+		JobQueueDepth: uintField(ps, string(libvirt.ThreadpoolJobQueueDepth)),
 		Params:        ps,
 	}, nil
 }
@@ -219,9 +219,9 @@ func (s *Server) SetThreadPool(ctx context.Context, set ThreadPoolSettings) erro
 			ps = append(ps, Param{Field: field, Value: *v})
 		}
 	}
-	add(libvirt.ThreadpoolWorkersMax, set.MaxWorkers)
-	add(libvirt.ThreadpoolWorkersMin, set.MinWorkers)
-	add(libvirt.ThreadpoolWorkersPriority, set.PrioWorkers)
+	add(string(libvirt.ThreadpoolWorkersMax), set.MaxWorkers)
+	add(string(libvirt.ThreadpoolWorkersMin), set.MinWorkers)
+	add(string(libvirt.ThreadpoolWorkersPriority), set.PrioWorkers)
 	if len(ps) == 0 {
 		return fmt.Errorf("admin: SetThreadPool on server %q: no setting given", s.name)
 	}
@@ -254,10 +254,10 @@ func (s *Server) ClientLimits(ctx context.Context) (ClientLimits, error) {
 		return ClientLimits{}, err
 	}
 	return ClientLimits{
-		MaxClients:       uintField(ps, libvirt.ServerClientsMax),
-		Clients:          uintField(ps, libvirt.ServerClientsCurrent),
-		MaxUnauthClients: uintField(ps, libvirt.ServerClientsUnauthMax),
-		UnauthClients:    uintField(ps, libvirt.ServerClientsUnauthCurrent),
+		MaxClients:       uintField(ps, string(libvirt.ServerClientsMax)),
+		Clients:          uintField(ps, string(libvirt.ServerClientsCurrent)),
+		MaxUnauthClients: uintField(ps, string(libvirt.ServerClientsUnauthMax)),
+		UnauthClients:    uintField(ps, string(libvirt.ServerClientsUnauthCurrent)),
 		Params:           ps,
 	}, nil
 }
@@ -276,10 +276,10 @@ type ClientLimitSettings struct {
 func (s *Server) SetClientLimits(ctx context.Context, set ClientLimitSettings) error {
 	var ps []Param
 	if set.MaxClients != nil {
-		ps = append(ps, Param{Field: libvirt.ServerClientsMax, Value: *set.MaxClients})
+		ps = append(ps, Param{Field: string(libvirt.ServerClientsMax), Value: *set.MaxClients})
 	}
 	if set.MaxUnauthClients != nil {
-		ps = append(ps, Param{Field: libvirt.ServerClientsUnauthMax, Value: *set.MaxUnauthClients})
+		ps = append(ps, Param{Field: string(libvirt.ServerClientsUnauthMax), Value: *set.MaxUnauthClients})
 	}
 	if len(ps) == 0 {
 		return fmt.Errorf("admin: SetClientLimits on server %q: no setting given", s.name)

@@ -115,25 +115,25 @@ func (cl *Client) Info(ctx context.Context) (ClientInfo, error) {
 	for _, p := range ps {
 		s, _ := p.Value.(string)
 		switch p.Field {
-		case libvirt.ClientInfoReadonly:
+		case string(libvirt.ClientInfoReadonly):
 			info.ReadOnly, _ = p.Value.(bool)
-		case libvirt.ClientInfoUnixUserID:
+		case string(libvirt.ClientInfoUnixUserID):
 			info.UnixUserID, _ = p.Int()
-		case libvirt.ClientInfoUnixGroupID:
+		case string(libvirt.ClientInfoUnixGroupID):
 			info.UnixGroupID, _ = p.Int()
-		case libvirt.ClientInfoUnixProcessID:
+		case string(libvirt.ClientInfoUnixProcessID):
 			info.UnixProcessID, _ = p.Int()
-		case libvirt.ClientInfoUnixUserName:
+		case string(libvirt.ClientInfoUnixUserName):
 			info.UnixUserName = s
-		case libvirt.ClientInfoUnixGroupName:
+		case string(libvirt.ClientInfoUnixGroupName):
 			info.UnixGroupName = s
-		case libvirt.ClientInfoSocketAddr:
+		case string(libvirt.ClientInfoSocketAddr):
 			info.SocketAddr = s
-		case libvirt.ClientInfoSASLUserName:
+		case string(libvirt.ClientInfoSASLUserName):
 			info.SASLUser = s
-		case libvirt.ClientInfoX509DistinguishedName:
+		case string(libvirt.ClientInfoX509DistinguishedName):
 			info.X509DName = s
-		case libvirt.ClientInfoSelinuxContext:
+		case string(libvirt.ClientInfoSelinuxContext):
 			info.SELinuxContext = s
 		}
 	}

@@ -54,6 +54,8 @@ type domain struct {
 	autostart  bool
 	started    time.Time
 	cpuTime    uint64 // nanoseconds, accumulated while running
+	weight     uint32 // the scheduler's weight, once weightSet (sched.go)
+	weightSet  bool
 }
 
 func (d *domain) remote() remote.NonnullDomain {

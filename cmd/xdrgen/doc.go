@@ -103,7 +103,10 @@
 // and the enum each function's flags argument takes, taken from the
 // argument's documentation when it names exactly one enum (or, when it
 // names none, the enum named after the function, as
-// virAdmConnectDaemonShutdownFlags is). libvirt's prose is not kept. The output is sorted and has one fact per line, so that a
+// virAdmConnectDaemonShutdownFlags is), and the value type of each string
+// constant that names a typed-parameter field, from the words of its
+// documentation ("as a uint", "as VIR_TYPED_PARAM_ULLONG"; none when they
+// name no type or several). libvirt's prose is not kept. The output is sorted and has one fact per line, so that a
 // refresh diffs well; `go doc ./internal/apifacts` describes the lines.
 // libvirt-api.xml must be among the files (it gives the release). `make
 // protocol LIBVIRT_API=DIR` runs it into protocol/libvirt-api.facts.
@@ -134,4 +137,27 @@
 //		facts' source lines; may be repeated. The default is its path.
 //
 // xdrgen exits 0 on success, 1 when the input is bad and 2 on bad usage.
+//
+// # How virtrpc is made
+//
+// virtrpc's Go code for libvirt's protocol is generated, and the
+// generated packages are committed. protocol/ holds libvirt's protocol
+// files (.x), transcribed by `xdrgen fmt -strip-comments`, and the facts of
+// libvirt's API (libvirt-api.facts), transcribed by `xdrgen api`;
+// protocol/README.md says which libvirt release they match and `make
+// protocol` refreshes them. `make generate` runs `xdrgen gen` on protocol/
+// alone (nothing outside the repository) and writes gen/: a package per
+// program (remote, qemu, lxc, admin, keepalive, virnet) with the types and
+// their codecs, the client stubs, the server's Handler and Dispatch, and
+// package libvirt with the API's enums and constants.
+//
+// Inside, internal/xdrspec is the front-end (parser: a participle grammar
+// to a syntax tree; check: names, constants, types, sizes and programs
+// resolved into a model; printer: the canonical .x; diag: positioned
+// errors), internal/gomodel gives the model Go names and types, and
+// internal/emit writes the Go with jennifer. internal/apixml reads
+// libvirt's API XML for `xdrgen api`, internal/apifacts reads and writes
+// the facts file. Under the generated code, package xdr is the codecs'
+// runtime, package rpc the contract between stubs and engines, and
+// packages client, transport and server the engines.
 package main

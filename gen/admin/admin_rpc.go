@@ -340,6 +340,8 @@ func NewClient(c rpc.Caller) *Client {
 // ConnectOpen calls ADMIN_PROC_CONNECT_OPEN, libvirt's virAdmConnectOpen
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectOpen).
 // Since libvirt 2.0.0.
+//
+// flags is a bitwise OR of libvirt.ConnectFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectOpen(ctx context.Context, flags libvirt.ConnectFlags) error {
 	args := ConnectOpenArgs{Flags: uint32(flags)}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -384,6 +386,11 @@ func (c *Client) ConnectGetLibVersion(ctx context.Context) (uint64, error) {
 // ConnectListServers calls ADMIN_PROC_CONNECT_LIST_SERVERS, libvirt's virAdmConnectListServers
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectListServers).
 // Since libvirt 2.0.0.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectListServers(ctx context.Context, needResults uint32, flags uint32) (*ConnectListServersRet, error) {
 	args := ConnectListServersArgs{
 		Flags:       flags,
@@ -403,6 +410,9 @@ func (c *Client) ConnectListServers(ctx context.Context, needResults uint32, fla
 // ConnectLookupServer calls ADMIN_PROC_CONNECT_LOOKUP_SERVER, libvirt's virAdmConnectLookupServer
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectLookupServer).
 // Since libvirt 2.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectLookupServer(ctx context.Context, name NonnullString, flags uint32) (NonnullServer, error) {
 	args := ConnectLookupServerArgs{
 		Flags: flags,
@@ -422,6 +432,9 @@ func (c *Client) ConnectLookupServer(ctx context.Context, name NonnullString, fl
 // ServerGetThreadpoolParameters calls ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS, libvirt's virAdmServerGetThreadPoolParameters
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerGetThreadPoolParameters).
 // Since libvirt 2.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ServerGetThreadpoolParameters(ctx context.Context, srv NonnullServer, flags uint32) ([]TypedParam, error) {
 	args := ServerGetThreadpoolParametersArgs{
 		Flags: flags,
@@ -441,6 +454,9 @@ func (c *Client) ServerGetThreadpoolParameters(ctx context.Context, srv NonnullS
 // ServerSetThreadpoolParameters calls ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS, libvirt's virAdmServerSetThreadPoolParameters
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerSetThreadPoolParameters).
 // Since libvirt 2.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ServerSetThreadpoolParameters(ctx context.Context, srv NonnullServer, params []TypedParam, flags uint32) error {
 	args := ServerSetThreadpoolParametersArgs{
 		Flags:  flags,
@@ -460,6 +476,11 @@ func (c *Client) ServerSetThreadpoolParameters(ctx context.Context, srv NonnullS
 // ServerListClients calls ADMIN_PROC_SERVER_LIST_CLIENTS, libvirt's virAdmServerListClients
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerListClients).
 // Since libvirt 2.0.0.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ServerListClients(ctx context.Context, srv NonnullServer, needResults uint32, flags uint32) (*ServerListClientsRet, error) {
 	args := ServerListClientsArgs{
 		Flags:       flags,
@@ -480,6 +501,9 @@ func (c *Client) ServerListClients(ctx context.Context, srv NonnullServer, needR
 // ServerLookupClient calls ADMIN_PROC_SERVER_LOOKUP_CLIENT, libvirt's virAdmServerLookupClient
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerLookupClient).
 // Since libvirt 2.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ServerLookupClient(ctx context.Context, srv NonnullServer, id uint64, flags uint32) (NonnullClient, error) {
 	args := ServerLookupClientArgs{
 		Flags: flags,
@@ -500,6 +524,9 @@ func (c *Client) ServerLookupClient(ctx context.Context, srv NonnullServer, id u
 // ClientGetInfo calls ADMIN_PROC_CLIENT_GET_INFO, libvirt's virAdmClientGetInfo
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmClientGetInfo).
 // Since libvirt 2.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ClientGetInfo(ctx context.Context, clnt NonnullClient, flags uint32) ([]TypedParam, error) {
 	args := ClientGetInfoArgs{
 		Clnt:  clnt,
@@ -519,6 +546,9 @@ func (c *Client) ClientGetInfo(ctx context.Context, clnt NonnullClient, flags ui
 // ClientClose calls ADMIN_PROC_CLIENT_CLOSE, libvirt's virAdmClientClose
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmClientClose).
 // Since libvirt 2.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ClientClose(ctx context.Context, clnt NonnullClient, flags uint32) error {
 	args := ClientCloseArgs{
 		Clnt:  clnt,
@@ -537,6 +567,9 @@ func (c *Client) ClientClose(ctx context.Context, clnt NonnullClient, flags uint
 // ServerGetClientLimits calls ADMIN_PROC_SERVER_GET_CLIENT_LIMITS, libvirt's virAdmServerGetClientLimits
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerGetClientLimits).
 // Since libvirt 2.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ServerGetClientLimits(ctx context.Context, srv NonnullServer, flags uint32) ([]TypedParam, error) {
 	args := ServerGetClientLimitsArgs{
 		Flags: flags,
@@ -556,6 +589,9 @@ func (c *Client) ServerGetClientLimits(ctx context.Context, srv NonnullServer, f
 // ServerSetClientLimits calls ADMIN_PROC_SERVER_SET_CLIENT_LIMITS, libvirt's virAdmServerSetClientLimits
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerSetClientLimits).
 // Since libvirt 2.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ServerSetClientLimits(ctx context.Context, srv NonnullServer, params []TypedParam, flags uint32) error {
 	args := ServerSetClientLimitsArgs{
 		Flags:  flags,
@@ -575,6 +611,9 @@ func (c *Client) ServerSetClientLimits(ctx context.Context, srv NonnullServer, p
 // ConnectGetLoggingOutputs calls ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS, libvirt's virAdmConnectGetLoggingOutputs
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectGetLoggingOutputs).
 // Since libvirt 3.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectGetLoggingOutputs(ctx context.Context, flags uint32) (*ConnectGetLoggingOutputsRet, error) {
 	args := ConnectGetLoggingOutputsArgs{Flags: flags}
 	var ret ConnectGetLoggingOutputsRet
@@ -591,6 +630,9 @@ func (c *Client) ConnectGetLoggingOutputs(ctx context.Context, flags uint32) (*C
 // ConnectGetLoggingFilters calls ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS, libvirt's virAdmConnectGetLoggingFilters
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectGetLoggingFilters).
 // Since libvirt 3.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectGetLoggingFilters(ctx context.Context, flags uint32) (*ConnectGetLoggingFiltersRet, error) {
 	args := ConnectGetLoggingFiltersArgs{Flags: flags}
 	var ret ConnectGetLoggingFiltersRet
@@ -607,6 +649,9 @@ func (c *Client) ConnectGetLoggingFilters(ctx context.Context, flags uint32) (*C
 // ConnectSetLoggingOutputs calls ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS, libvirt's virAdmConnectSetLoggingOutputs
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectSetLoggingOutputs).
 // Since libvirt 3.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectSetLoggingOutputs(ctx context.Context, outputs String, flags uint32) error {
 	args := ConnectSetLoggingOutputsArgs{
 		Flags:   flags,
@@ -625,6 +670,9 @@ func (c *Client) ConnectSetLoggingOutputs(ctx context.Context, outputs String, f
 // ConnectSetLoggingFilters calls ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS, libvirt's virAdmConnectSetLoggingFilters
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectSetLoggingFilters).
 // Since libvirt 3.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectSetLoggingFilters(ctx context.Context, filters String, flags uint32) error {
 	args := ConnectSetLoggingFiltersArgs{
 		Filters: filters,
@@ -643,6 +691,9 @@ func (c *Client) ConnectSetLoggingFilters(ctx context.Context, filters String, f
 // ServerUpdateTLSFiles calls ADMIN_PROC_SERVER_UPDATE_TLS_FILES, libvirt's virAdmServerUpdateTlsFiles
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmServerUpdateTlsFiles).
 // Since libvirt 6.2.0 (virAdmServerUpdateTlsFiles itself since 2.0.0).
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ServerUpdateTLSFiles(ctx context.Context, srv NonnullServer, flags uint32) error {
 	args := ServerUpdateTLSFilesArgs{
 		Flags: flags,
@@ -661,6 +712,9 @@ func (c *Client) ServerUpdateTLSFiles(ctx context.Context, srv NonnullServer, fl
 // ConnectSetDaemonTimeout calls ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT, libvirt's virAdmConnectSetDaemonTimeout
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectSetDaemonTimeout).
 // Since libvirt 8.6.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectSetDaemonTimeout(ctx context.Context, timeout uint32, flags uint32) error {
 	args := ConnectSetDaemonTimeoutArgs{
 		Flags:   flags,
@@ -679,6 +733,8 @@ func (c *Client) ConnectSetDaemonTimeout(ctx context.Context, timeout uint32, fl
 // ConnectDaemonShutdown calls ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN, libvirt's virAdmConnectDaemonShutdown
 // (https://libvirt.org/html/libvirt-libvirt-admin.html#virAdmConnectDaemonShutdown).
 // Since libvirt 11.2.0.
+//
+// flags is a bitwise OR of libvirt.AdmConnectDaemonShutdownFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectDaemonShutdown(ctx context.Context, flags libvirt.AdmConnectDaemonShutdownFlags) error {
 	args := ConnectDaemonShutdownArgs{Flags: uint32(flags)}
 	if err := c.caller.Call(ctx, rpc.Procedure{

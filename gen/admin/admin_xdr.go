@@ -157,7 +157,7 @@ func (u *TypedParamValue) SetS(v NonnullString) {
 	}
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (u *TypedParamValue) XDRSize() int {
 	n := 4
 	switch u.disc {
@@ -179,7 +179,7 @@ func (u *TypedParamValue) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (u *TypedParamValue) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b = xdr.AppendInt32(b, int32(u.disc))
@@ -207,16 +207,13 @@ func (u *TypedParamValue) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (u *TypedParamValue) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return u.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (u *TypedParamValue) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := u.consume(b, d)
 	if err != nil {
@@ -296,17 +293,17 @@ func (u *TypedParamValue) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (u *TypedParamValue) AppendBinary(b []byte) ([]byte, error) {
 	return u.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (u *TypedParamValue) MarshalBinary() ([]byte, error) {
 	return u.AppendXDR(make([]byte, 0, u.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (u *TypedParamValue) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, u)
 }
@@ -317,7 +314,7 @@ type TypedParam struct {
 	Value TypedParamValue
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *TypedParam) XDRSize() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.Field))
@@ -325,7 +322,7 @@ func (v *TypedParam) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *TypedParam) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.Field), 4194304)
@@ -339,16 +336,13 @@ func (v *TypedParam) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *TypedParam) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *TypedParam) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -375,17 +369,17 @@ func (v *TypedParam) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *TypedParam) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *TypedParam) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *TypedParam) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -395,14 +389,14 @@ type NonnullServer struct {
 	Name NonnullString
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NonnullServer) XDRSize() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.Name))
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NonnullServer) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.Name), 4194304)
@@ -412,16 +406,13 @@ func (v *NonnullServer) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *NonnullServer) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *NonnullServer) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -441,17 +432,17 @@ func (v *NonnullServer) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *NonnullServer) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *NonnullServer) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *NonnullServer) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -464,7 +455,7 @@ type NonnullClient struct {
 	Transport uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NonnullClient) XDRSize() int {
 	n := 0
 	n += v.Srv.XDRSize()
@@ -474,7 +465,7 @@ func (v *NonnullClient) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NonnullClient) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Srv.AppendXDR(b)
@@ -487,16 +478,13 @@ func (v *NonnullClient) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *NonnullClient) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *NonnullClient) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -531,17 +519,17 @@ func (v *NonnullClient) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *NonnullClient) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *NonnullClient) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *NonnullClient) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -551,27 +539,24 @@ type ConnectOpenArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectOpenArgs) XDRSize() int {
 	return 4
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectOpenArgs) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(v.Flags))
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectOpenArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectOpenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -589,17 +574,17 @@ func (v *ConnectOpenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectOpenArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectOpenArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectOpenArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -609,27 +594,24 @@ type ConnectGetLibVersionRet struct {
 	LibVer uint64
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectGetLibVersionRet) XDRSize() int {
 	return 8
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetLibVersionRet) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendUint64(b, uint64(v.LibVer))
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectGetLibVersionRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectGetLibVersionRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -647,17 +629,17 @@ func (v *ConnectGetLibVersionRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectGetLibVersionRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectGetLibVersionRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectGetLibVersionRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -668,28 +650,25 @@ type ConnectListServersArgs struct {
 	Flags       uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectListServersArgs) XDRSize() int {
 	return 8
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListServersArgs) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(v.NeedResults))
 	b = xdr.AppendUint32(b, uint32(v.Flags))
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectListServersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectListServersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -712,17 +691,17 @@ func (v *ConnectListServersArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectListServersArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectListServersArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectListServersArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -733,7 +712,7 @@ type ConnectListServersRet struct {
 	Ret     uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectListServersRet) XDRSize() int {
 	n := 0
 	n += 4
@@ -744,7 +723,7 @@ func (v *ConnectListServersRet) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListServersRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.Servers), 16384)
@@ -761,16 +740,13 @@ func (v *ConnectListServersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectListServersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectListServersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -805,17 +781,17 @@ func (v *ConnectListServersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectListServersRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectListServersRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectListServersRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -826,7 +802,7 @@ type ConnectLookupServerArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectLookupServerArgs) XDRSize() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.Name))
@@ -834,7 +810,7 @@ func (v *ConnectLookupServerArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectLookupServerArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.Name), 4194304)
@@ -845,16 +821,13 @@ func (v *ConnectLookupServerArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectLookupServerArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectLookupServerArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -879,17 +852,17 @@ func (v *ConnectLookupServerArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectLookupServerArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectLookupServerArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectLookupServerArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -899,14 +872,14 @@ type ConnectLookupServerRet struct {
 	Srv NonnullServer
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectLookupServerRet) XDRSize() int {
 	n := 0
 	n += v.Srv.XDRSize()
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectLookupServerRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Srv.AppendXDR(b)
@@ -916,16 +889,13 @@ func (v *ConnectLookupServerRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectLookupServerRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectLookupServerRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -945,17 +915,17 @@ func (v *ConnectLookupServerRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectLookupServerRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectLookupServerRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectLookupServerRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -966,7 +936,7 @@ type ServerGetThreadpoolParametersArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerGetThreadpoolParametersArgs) XDRSize() int {
 	n := 0
 	n += v.Srv.XDRSize()
@@ -974,7 +944,7 @@ func (v *ServerGetThreadpoolParametersArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerGetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Srv.AppendXDR(b)
@@ -985,16 +955,13 @@ func (v *ServerGetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ServerGetThreadpoolParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ServerGetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -1019,17 +986,17 @@ func (v *ServerGetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ServerGetThreadpoolParametersArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ServerGetThreadpoolParametersArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ServerGetThreadpoolParametersArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -1039,7 +1006,7 @@ type ServerGetThreadpoolParametersRet struct {
 	Params []TypedParam
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerGetThreadpoolParametersRet) XDRSize() int {
 	n := 0
 	n += 4
@@ -1049,7 +1016,7 @@ func (v *ServerGetThreadpoolParametersRet) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerGetThreadpoolParametersRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.Params), 32)
@@ -1065,16 +1032,13 @@ func (v *ServerGetThreadpoolParametersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ServerGetThreadpoolParametersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ServerGetThreadpoolParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -1104,17 +1068,17 @@ func (v *ServerGetThreadpoolParametersRet) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ServerGetThreadpoolParametersRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ServerGetThreadpoolParametersRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ServerGetThreadpoolParametersRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -1126,7 +1090,7 @@ type ServerSetThreadpoolParametersArgs struct {
 	Flags  uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerSetThreadpoolParametersArgs) XDRSize() int {
 	n := 0
 	n += v.Srv.XDRSize()
@@ -1138,7 +1102,7 @@ func (v *ServerSetThreadpoolParametersArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerSetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Srv.AppendXDR(b)
@@ -1159,16 +1123,13 @@ func (v *ServerSetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ServerSetThreadpoolParametersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ServerSetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -1210,17 +1171,17 @@ func (v *ServerSetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ServerSetThreadpoolParametersArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ServerSetThreadpoolParametersArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ServerSetThreadpoolParametersArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -1232,7 +1193,7 @@ type ServerListClientsArgs struct {
 	Flags       uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerListClientsArgs) XDRSize() int {
 	n := 0
 	n += v.Srv.XDRSize()
@@ -1241,7 +1202,7 @@ func (v *ServerListClientsArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerListClientsArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Srv.AppendXDR(b)
@@ -1253,16 +1214,13 @@ func (v *ServerListClientsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ServerListClientsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ServerListClientsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -1292,17 +1250,17 @@ func (v *ServerListClientsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ServerListClientsArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ServerListClientsArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ServerListClientsArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -1313,7 +1271,7 @@ type ServerListClientsRet struct {
 	Ret     uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerListClientsRet) XDRSize() int {
 	n := 0
 	n += 4
@@ -1324,7 +1282,7 @@ func (v *ServerListClientsRet) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerListClientsRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.Clients), 16384)
@@ -1341,16 +1299,13 @@ func (v *ServerListClientsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ServerListClientsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ServerListClientsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -1385,17 +1340,17 @@ func (v *ServerListClientsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ServerListClientsRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ServerListClientsRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ServerListClientsRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -1407,7 +1362,7 @@ type ServerLookupClientArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerLookupClientArgs) XDRSize() int {
 	n := 0
 	n += v.Srv.XDRSize()
@@ -1416,7 +1371,7 @@ func (v *ServerLookupClientArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerLookupClientArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Srv.AppendXDR(b)
@@ -1428,16 +1383,13 @@ func (v *ServerLookupClientArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ServerLookupClientArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ServerLookupClientArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -1467,17 +1419,17 @@ func (v *ServerLookupClientArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ServerLookupClientArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ServerLookupClientArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ServerLookupClientArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -1487,14 +1439,14 @@ type ServerLookupClientRet struct {
 	Clnt NonnullClient
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerLookupClientRet) XDRSize() int {
 	n := 0
 	n += v.Clnt.XDRSize()
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerLookupClientRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Clnt.AppendXDR(b)
@@ -1504,16 +1456,13 @@ func (v *ServerLookupClientRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ServerLookupClientRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ServerLookupClientRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -1533,17 +1482,17 @@ func (v *ServerLookupClientRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ServerLookupClientRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ServerLookupClientRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ServerLookupClientRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -1554,7 +1503,7 @@ type ClientGetInfoArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ClientGetInfoArgs) XDRSize() int {
 	n := 0
 	n += v.Clnt.XDRSize()
@@ -1562,7 +1511,7 @@ func (v *ClientGetInfoArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ClientGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Clnt.AppendXDR(b)
@@ -1573,16 +1522,13 @@ func (v *ClientGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ClientGetInfoArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ClientGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -1607,17 +1553,17 @@ func (v *ClientGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ClientGetInfoArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ClientGetInfoArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ClientGetInfoArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -1627,7 +1573,7 @@ type ClientGetInfoRet struct {
 	Params []TypedParam
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ClientGetInfoRet) XDRSize() int {
 	n := 0
 	n += 4
@@ -1637,7 +1583,7 @@ func (v *ClientGetInfoRet) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ClientGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.Params), 64)
@@ -1653,16 +1599,13 @@ func (v *ClientGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ClientGetInfoRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ClientGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -1692,17 +1635,17 @@ func (v *ClientGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ClientGetInfoRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ClientGetInfoRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ClientGetInfoRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -1713,7 +1656,7 @@ type ClientCloseArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ClientCloseArgs) XDRSize() int {
 	n := 0
 	n += v.Clnt.XDRSize()
@@ -1721,7 +1664,7 @@ func (v *ClientCloseArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ClientCloseArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Clnt.AppendXDR(b)
@@ -1732,16 +1675,13 @@ func (v *ClientCloseArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ClientCloseArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ClientCloseArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -1766,17 +1706,17 @@ func (v *ClientCloseArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ClientCloseArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ClientCloseArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ClientCloseArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -1787,7 +1727,7 @@ type ServerGetClientLimitsArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerGetClientLimitsArgs) XDRSize() int {
 	n := 0
 	n += v.Srv.XDRSize()
@@ -1795,7 +1735,7 @@ func (v *ServerGetClientLimitsArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerGetClientLimitsArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Srv.AppendXDR(b)
@@ -1806,16 +1746,13 @@ func (v *ServerGetClientLimitsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ServerGetClientLimitsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ServerGetClientLimitsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -1840,17 +1777,17 @@ func (v *ServerGetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ServerGetClientLimitsArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ServerGetClientLimitsArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ServerGetClientLimitsArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -1860,7 +1797,7 @@ type ServerGetClientLimitsRet struct {
 	Params []TypedParam
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerGetClientLimitsRet) XDRSize() int {
 	n := 0
 	n += 4
@@ -1870,7 +1807,7 @@ func (v *ServerGetClientLimitsRet) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerGetClientLimitsRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.Params), 32)
@@ -1886,16 +1823,13 @@ func (v *ServerGetClientLimitsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ServerGetClientLimitsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ServerGetClientLimitsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -1925,17 +1859,17 @@ func (v *ServerGetClientLimitsRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ServerGetClientLimitsRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ServerGetClientLimitsRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ServerGetClientLimitsRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -1947,7 +1881,7 @@ type ServerSetClientLimitsArgs struct {
 	Flags  uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerSetClientLimitsArgs) XDRSize() int {
 	n := 0
 	n += v.Srv.XDRSize()
@@ -1959,7 +1893,7 @@ func (v *ServerSetClientLimitsArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerSetClientLimitsArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Srv.AppendXDR(b)
@@ -1980,16 +1914,13 @@ func (v *ServerSetClientLimitsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ServerSetClientLimitsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ServerSetClientLimitsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -2031,17 +1962,17 @@ func (v *ServerSetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ServerSetClientLimitsArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ServerSetClientLimitsArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ServerSetClientLimitsArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -2052,7 +1983,7 @@ type ServerUpdateTLSFilesArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerUpdateTLSFilesArgs) XDRSize() int {
 	n := 0
 	n += v.Srv.XDRSize()
@@ -2060,7 +1991,7 @@ func (v *ServerUpdateTLSFilesArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerUpdateTLSFilesArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Srv.AppendXDR(b)
@@ -2071,16 +2002,13 @@ func (v *ServerUpdateTLSFilesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ServerUpdateTLSFilesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ServerUpdateTLSFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -2105,17 +2033,17 @@ func (v *ServerUpdateTLSFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ServerUpdateTLSFilesArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ServerUpdateTLSFilesArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ServerUpdateTLSFilesArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -2125,27 +2053,24 @@ type ConnectGetLoggingOutputsArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectGetLoggingOutputsArgs) XDRSize() int {
 	return 4
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetLoggingOutputsArgs) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(v.Flags))
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectGetLoggingOutputsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectGetLoggingOutputsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -2163,17 +2088,17 @@ func (v *ConnectGetLoggingOutputsArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectGetLoggingOutputsArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectGetLoggingOutputsArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectGetLoggingOutputsArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -2184,7 +2109,7 @@ type ConnectGetLoggingOutputsRet struct {
 	Noutputs uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectGetLoggingOutputsRet) XDRSize() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.Outputs))
@@ -2192,7 +2117,7 @@ func (v *ConnectGetLoggingOutputsRet) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetLoggingOutputsRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.Outputs), 4194304)
@@ -2203,16 +2128,13 @@ func (v *ConnectGetLoggingOutputsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectGetLoggingOutputsRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectGetLoggingOutputsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -2237,17 +2159,17 @@ func (v *ConnectGetLoggingOutputsRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectGetLoggingOutputsRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectGetLoggingOutputsRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectGetLoggingOutputsRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -2257,27 +2179,24 @@ type ConnectGetLoggingFiltersArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectGetLoggingFiltersArgs) XDRSize() int {
 	return 4
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetLoggingFiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(v.Flags))
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectGetLoggingFiltersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectGetLoggingFiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -2295,17 +2214,17 @@ func (v *ConnectGetLoggingFiltersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectGetLoggingFiltersArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectGetLoggingFiltersArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectGetLoggingFiltersArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -2316,7 +2235,7 @@ type ConnectGetLoggingFiltersRet struct {
 	Nfilters uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectGetLoggingFiltersRet) XDRSize() int {
 	n := 0
 	n += 4
@@ -2327,7 +2246,7 @@ func (v *ConnectGetLoggingFiltersRet) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetLoggingFiltersRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b = xdr.AppendBool(b, v.Filters != nil)
@@ -2341,16 +2260,13 @@ func (v *ConnectGetLoggingFiltersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectGetLoggingFiltersRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectGetLoggingFiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -2387,17 +2303,17 @@ func (v *ConnectGetLoggingFiltersRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectGetLoggingFiltersRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectGetLoggingFiltersRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectGetLoggingFiltersRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -2408,7 +2324,7 @@ type ConnectSetLoggingOutputsArgs struct {
 	Flags   uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectSetLoggingOutputsArgs) XDRSize() int {
 	n := 0
 	n += 4
@@ -2419,7 +2335,7 @@ func (v *ConnectSetLoggingOutputsArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectSetLoggingOutputsArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b = xdr.AppendBool(b, v.Outputs != nil)
@@ -2433,16 +2349,13 @@ func (v *ConnectSetLoggingOutputsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectSetLoggingOutputsArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectSetLoggingOutputsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -2479,17 +2392,17 @@ func (v *ConnectSetLoggingOutputsArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectSetLoggingOutputsArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectSetLoggingOutputsArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectSetLoggingOutputsArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -2500,7 +2413,7 @@ type ConnectSetLoggingFiltersArgs struct {
 	Flags   uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectSetLoggingFiltersArgs) XDRSize() int {
 	n := 0
 	n += 4
@@ -2511,7 +2424,7 @@ func (v *ConnectSetLoggingFiltersArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectSetLoggingFiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b = xdr.AppendBool(b, v.Filters != nil)
@@ -2525,16 +2438,13 @@ func (v *ConnectSetLoggingFiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectSetLoggingFiltersArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectSetLoggingFiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -2571,17 +2481,17 @@ func (v *ConnectSetLoggingFiltersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectSetLoggingFiltersArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectSetLoggingFiltersArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectSetLoggingFiltersArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -2592,28 +2502,25 @@ type ConnectSetDaemonTimeoutArgs struct {
 	Flags   uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectSetDaemonTimeoutArgs) XDRSize() int {
 	return 8
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectSetDaemonTimeoutArgs) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(v.Timeout))
 	b = xdr.AppendUint32(b, uint32(v.Flags))
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectSetDaemonTimeoutArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectSetDaemonTimeoutArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -2636,17 +2543,17 @@ func (v *ConnectSetDaemonTimeoutArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectSetDaemonTimeoutArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectSetDaemonTimeoutArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectSetDaemonTimeoutArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -2656,27 +2563,24 @@ type ConnectDaemonShutdownArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectDaemonShutdownArgs) XDRSize() int {
 	return 4
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDaemonShutdownArgs) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(v.Flags))
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectDaemonShutdownArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectDaemonShutdownArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -2694,17 +2598,17 @@ func (v *ConnectDaemonShutdownArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectDaemonShutdownArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectDaemonShutdownArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectDaemonShutdownArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -2826,17 +2730,17 @@ func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *Procedure) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *Procedure) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }

@@ -60,17 +60,17 @@ func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *Procedure) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *Procedure) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }

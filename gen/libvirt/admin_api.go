@@ -37,46 +37,58 @@ func (v ClientTransport) String() string {
 	return "ClientTransport(" + strconv.FormatInt(int64(v), 10) + ")"
 }
 
-// The string constants of libvirt-admin: mostly the names of typed parameters' fields.
+// The typed-parameter fields of libvirt-admin whose value is a int (IntParam).
+const (
+	// ClientInfoUnixGroupID is VIR_CLIENT_INFO_UNIX_GROUP_ID, since libvirt 2.0.0.
+	ClientInfoUnixGroupID IntParam = "unix_group_id"
+	// ClientInfoUnixProcessID is VIR_CLIENT_INFO_UNIX_PROCESS_ID, since libvirt 2.0.0.
+	ClientInfoUnixProcessID IntParam = "unix_process_id"
+	// ClientInfoUnixUserID is VIR_CLIENT_INFO_UNIX_USER_ID, since libvirt 2.0.0.
+	ClientInfoUnixUserID IntParam = "unix_user_id"
+)
+
+// The typed-parameter fields of libvirt-admin whose value is a uint (UintParam).
+const (
+	// ServerClientsCurrent is VIR_SERVER_CLIENTS_CURRENT, since libvirt 2.0.0.
+	ServerClientsCurrent UintParam = "nclients"
+	// ServerClientsMax is VIR_SERVER_CLIENTS_MAX, since libvirt 2.0.0.
+	ServerClientsMax UintParam = "nclients_max"
+	// ServerClientsUnauthCurrent is VIR_SERVER_CLIENTS_UNAUTH_CURRENT, since libvirt 2.0.0.
+	ServerClientsUnauthCurrent UintParam = "nclients_unauth"
+	// ServerClientsUnauthMax is VIR_SERVER_CLIENTS_UNAUTH_MAX, since libvirt 2.0.0.
+	ServerClientsUnauthMax UintParam = "nclients_unauth_max"
+	// ThreadpoolJobQueueDepth is VIR_THREADPOOL_JOB_QUEUE_DEPTH, since libvirt 2.0.0.
+	ThreadpoolJobQueueDepth UintParam = "jobQueueDepth"
+	// ThreadpoolWorkersCurrent is VIR_THREADPOOL_WORKERS_CURRENT, since libvirt 2.0.0.
+	ThreadpoolWorkersCurrent UintParam = "nWorkers"
+	// ThreadpoolWorkersFree is VIR_THREADPOOL_WORKERS_FREE, since libvirt 2.0.0.
+	ThreadpoolWorkersFree UintParam = "freeWorkers"
+	// ThreadpoolWorkersMax is VIR_THREADPOOL_WORKERS_MAX, since libvirt 2.0.0.
+	ThreadpoolWorkersMax UintParam = "maxWorkers"
+	// ThreadpoolWorkersMin is VIR_THREADPOOL_WORKERS_MIN, since libvirt 2.0.0.
+	ThreadpoolWorkersMin UintParam = "minWorkers"
+	// ThreadpoolWorkersPriority is VIR_THREADPOOL_WORKERS_PRIORITY, since libvirt 2.0.0.
+	ThreadpoolWorkersPriority UintParam = "prioWorkers"
+)
+
+// The typed-parameter fields of libvirt-admin whose value is a boolean (BoolParam).
 const (
 	// ClientInfoReadonly is VIR_CLIENT_INFO_READONLY, since libvirt 2.0.0.
-	ClientInfoReadonly = "readonly"
+	ClientInfoReadonly BoolParam = "readonly"
+)
+
+// The typed-parameter fields of libvirt-admin whose value is a string (StringParam).
+const (
 	// ClientInfoSASLUserName is VIR_CLIENT_INFO_SASL_USER_NAME, since libvirt 2.0.0.
-	ClientInfoSASLUserName = "sasl_user_name"
+	ClientInfoSASLUserName StringParam = "sasl_user_name"
 	// ClientInfoSelinuxContext is VIR_CLIENT_INFO_SELINUX_CONTEXT, since libvirt 2.0.0.
-	ClientInfoSelinuxContext = "selinux_context"
+	ClientInfoSelinuxContext StringParam = "selinux_context"
 	// ClientInfoSocketAddr is VIR_CLIENT_INFO_SOCKET_ADDR, since libvirt 2.0.0.
-	ClientInfoSocketAddr = "sock_addr"
-	// ClientInfoUnixGroupID is VIR_CLIENT_INFO_UNIX_GROUP_ID, since libvirt 2.0.0.
-	ClientInfoUnixGroupID = "unix_group_id"
+	ClientInfoSocketAddr StringParam = "sock_addr"
 	// ClientInfoUnixGroupName is VIR_CLIENT_INFO_UNIX_GROUP_NAME, since libvirt 2.0.0.
-	ClientInfoUnixGroupName = "unix_group_name"
-	// ClientInfoUnixProcessID is VIR_CLIENT_INFO_UNIX_PROCESS_ID, since libvirt 2.0.0.
-	ClientInfoUnixProcessID = "unix_process_id"
-	// ClientInfoUnixUserID is VIR_CLIENT_INFO_UNIX_USER_ID, since libvirt 2.0.0.
-	ClientInfoUnixUserID = "unix_user_id"
+	ClientInfoUnixGroupName StringParam = "unix_group_name"
 	// ClientInfoUnixUserName is VIR_CLIENT_INFO_UNIX_USER_NAME, since libvirt 2.0.0.
-	ClientInfoUnixUserName = "unix_user_name"
+	ClientInfoUnixUserName StringParam = "unix_user_name"
 	// ClientInfoX509DistinguishedName is VIR_CLIENT_INFO_X509_DISTINGUISHED_NAME, since libvirt 2.0.0.
-	ClientInfoX509DistinguishedName = "tls_x509_dname"
-	// ServerClientsCurrent is VIR_SERVER_CLIENTS_CURRENT, since libvirt 2.0.0.
-	ServerClientsCurrent = "nclients"
-	// ServerClientsMax is VIR_SERVER_CLIENTS_MAX, since libvirt 2.0.0.
-	ServerClientsMax = "nclients_max"
-	// ServerClientsUnauthCurrent is VIR_SERVER_CLIENTS_UNAUTH_CURRENT, since libvirt 2.0.0.
-	ServerClientsUnauthCurrent = "nclients_unauth"
-	// ServerClientsUnauthMax is VIR_SERVER_CLIENTS_UNAUTH_MAX, since libvirt 2.0.0.
-	ServerClientsUnauthMax = "nclients_unauth_max"
-	// ThreadpoolJobQueueDepth is VIR_THREADPOOL_JOB_QUEUE_DEPTH, since libvirt 2.0.0.
-	ThreadpoolJobQueueDepth = "jobQueueDepth"
-	// ThreadpoolWorkersCurrent is VIR_THREADPOOL_WORKERS_CURRENT, since libvirt 2.0.0.
-	ThreadpoolWorkersCurrent = "nWorkers"
-	// ThreadpoolWorkersFree is VIR_THREADPOOL_WORKERS_FREE, since libvirt 2.0.0.
-	ThreadpoolWorkersFree = "freeWorkers"
-	// ThreadpoolWorkersMax is VIR_THREADPOOL_WORKERS_MAX, since libvirt 2.0.0.
-	ThreadpoolWorkersMax = "maxWorkers"
-	// ThreadpoolWorkersMin is VIR_THREADPOOL_WORKERS_MIN, since libvirt 2.0.0.
-	ThreadpoolWorkersMin = "minWorkers"
-	// ThreadpoolWorkersPriority is VIR_THREADPOOL_WORKERS_PRIORITY, since libvirt 2.0.0.
-	ThreadpoolWorkersPriority = "prioWorkers"
+	ClientInfoX509DistinguishedName StringParam = "tls_x509_dname"
 )

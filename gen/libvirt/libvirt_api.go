@@ -5111,26 +5111,803 @@ func (v VCPUState) String() string {
 	return "VCPUState(" + strconv.FormatInt(int64(v), 10) + ")"
 }
 
-// The string constants of libvirt: mostly the names of typed parameters' fields.
+// The typed-parameter fields of libvirt whose value is a int (IntParam).
+const (
+	// DomainGuestInfoFsSuffixDiskCount is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_COUNT, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixDiskCount IntParam = ".disk.count"
+	// DomainGuestInfoTimezoneOffset is VIR_DOMAIN_GUEST_INFO_TIMEZONE_OFFSET, since libvirt 11.2.0.
+	DomainGuestInfoTimezoneOffset IntParam = "timezone.offset"
+	// DomainIOThreadThreadPoolMax is VIR_DOMAIN_IOTHREAD_THREAD_POOL_MAX, since libvirt 8.5.0.
+	DomainIOThreadThreadPoolMax IntParam = "thread_pool_max"
+	// DomainIOThreadThreadPoolMin is VIR_DOMAIN_IOTHREAD_THREAD_POOL_MIN, since libvirt 8.5.0.
+	DomainIOThreadThreadPoolMin IntParam = "thread_pool_min"
+	// DomainJobAutoConvergeThrottle is VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE, since libvirt 2.0.0.
+	DomainJobAutoConvergeThrottle IntParam = "auto_converge_throttle"
+	// DomainJobOperationField is VIR_DOMAIN_JOB_OPERATION, since libvirt 3.3.0.
+	DomainJobOperationField IntParam = "operation"
+	// DomainNUMAMode is VIR_DOMAIN_NUMA_MODE, since libvirt 0.9.9.
+	DomainNUMAMode IntParam = "numa_mode"
+	// DomainSaveParamParallelChannels is VIR_DOMAIN_SAVE_PARAM_PARALLEL_CHANNELS, since libvirt 11.2.0.
+	DomainSaveParamParallelChannels IntParam = "parallel.channels"
+	// DomainSchedulerShares is VIR_DOMAIN_SCHEDULER_SHARES, since libvirt 0.9.7.
+	DomainSchedulerShares IntParam = "shares"
+	// DomainStatsDirtyrateCalcPeriod is VIR_DOMAIN_STATS_DIRTYRATE_CALC_PERIOD, since libvirt 11.2.0.
+	DomainStatsDirtyrateCalcPeriod IntParam = "dirtyrate.calc_period"
+	// DomainStatsDirtyrateCalcStatus is VIR_DOMAIN_STATS_DIRTYRATE_CALC_STATUS, since libvirt 11.2.0.
+	DomainStatsDirtyrateCalcStatus IntParam = "dirtyrate.calc_status"
+	// DomainStatsStateReason is VIR_DOMAIN_STATS_STATE_REASON, since libvirt 11.2.0.
+	DomainStatsStateReason IntParam = "state.reason"
+	// DomainStatsStateState is VIR_DOMAIN_STATS_STATE_STATE, since libvirt 11.2.0.
+	DomainStatsStateState IntParam = "state.state"
+	// DomainStatsVCPUSuffixState is VIR_DOMAIN_STATS_VCPU_SUFFIX_STATE, since libvirt 11.2.0.
+	DomainStatsVCPUSuffixState IntParam = ".state"
+	// MigrateParamAutoConvergeIncrement is VIR_MIGRATE_PARAM_AUTO_CONVERGE_INCREMENT, since libvirt 2.0.0.
+	MigrateParamAutoConvergeIncrement IntParam = "auto_converge.increment"
+	// MigrateParamAutoConvergeInitial is VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL, since libvirt 2.0.0.
+	MigrateParamAutoConvergeInitial IntParam = "auto_converge.initial"
+	// MigrateParamCompressionMtDthreads is VIR_MIGRATE_PARAM_COMPRESSION_MT_DTHREADS, since libvirt 1.3.4.
+	MigrateParamCompressionMtDthreads IntParam = "compression.mt.dthreads"
+	// MigrateParamCompressionMtLevel is VIR_MIGRATE_PARAM_COMPRESSION_MT_LEVEL, since libvirt 1.3.4.
+	MigrateParamCompressionMtLevel IntParam = "compression.mt.level"
+	// MigrateParamCompressionMtThreads is VIR_MIGRATE_PARAM_COMPRESSION_MT_THREADS, since libvirt 1.3.4.
+	MigrateParamCompressionMtThreads IntParam = "compression.mt.threads"
+	// MigrateParamCompressionZlibLevel is VIR_MIGRATE_PARAM_COMPRESSION_ZLIB_LEVEL, since libvirt 9.4.0.
+	MigrateParamCompressionZlibLevel IntParam = "compression.zlib.level"
+	// MigrateParamCompressionZstdLevel is VIR_MIGRATE_PARAM_COMPRESSION_ZSTD_LEVEL, since libvirt 9.4.0.
+	MigrateParamCompressionZstdLevel IntParam = "compression.zstd.level"
+	// MigrateParamDisksPort is VIR_MIGRATE_PARAM_DISKS_PORT, since libvirt 1.3.3.
+	MigrateParamDisksPort IntParam = "disks_port"
+	// MigrateParamParallelConnections is VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, since libvirt 5.2.0.
+	MigrateParamParallelConnections IntParam = "parallel.connections"
+	// NodeMemorySharedMergeAcrossNodes is VIR_NODE_MEMORY_SHARED_MERGE_ACROSS_NODES, since libvirt 1.0.0.
+	NodeMemorySharedMergeAcrossNodes IntParam = "shm_merge_across_nodes"
+)
+
+// The typed-parameter fields of libvirt whose value is a uint (UintParam).
+const (
+	// DomainBandwidthInAverage is VIR_DOMAIN_BANDWIDTH_IN_AVERAGE, since libvirt 0.9.9.
+	DomainBandwidthInAverage UintParam = "inbound.average"
+	// DomainBandwidthInBurst is VIR_DOMAIN_BANDWIDTH_IN_BURST, since libvirt 0.9.9.
+	DomainBandwidthInBurst UintParam = "inbound.burst"
+	// DomainBandwidthInFloor is VIR_DOMAIN_BANDWIDTH_IN_FLOOR, since libvirt 1.2.19.
+	DomainBandwidthInFloor UintParam = "inbound.floor"
+	// DomainBandwidthInPeak is VIR_DOMAIN_BANDWIDTH_IN_PEAK, since libvirt 0.9.9.
+	DomainBandwidthInPeak UintParam = "inbound.peak"
+	// DomainBandwidthOutAverage is VIR_DOMAIN_BANDWIDTH_OUT_AVERAGE, since libvirt 0.9.9.
+	DomainBandwidthOutAverage UintParam = "outbound.average"
+	// DomainBandwidthOutBurst is VIR_DOMAIN_BANDWIDTH_OUT_BURST, since libvirt 0.9.9.
+	DomainBandwidthOutBurst UintParam = "outbound.burst"
+	// DomainBandwidthOutPeak is VIR_DOMAIN_BANDWIDTH_OUT_PEAK, since libvirt 0.9.9.
+	DomainBandwidthOutPeak UintParam = "outbound.peak"
+	// DomainBlkioWeight is VIR_DOMAIN_BLKIO_WEIGHT, since libvirt 0.9.0.
+	DomainBlkioWeight UintParam = "weight"
+	// DomainBlockCopyGranularity is VIR_DOMAIN_BLOCK_COPY_GRANULARITY, since libvirt 1.2.8.
+	DomainBlockCopyGranularity UintParam = "granularity"
+	// DomainGuestInfoDeviceCount is VIR_DOMAIN_GUEST_INFO_DEVICE_COUNT, since libvirt 12.7.0.
+	DomainGuestInfoDeviceCount UintParam = "device.count"
+	// DomainGuestInfoDeviceSuffixPCIDevice is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_PCI_DEVICE, since libvirt 12.7.0.
+	DomainGuestInfoDeviceSuffixPCIDevice UintParam = ".pciDevice"
+	// DomainGuestInfoDeviceSuffixPCIVendor is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_PCI_VENDOR, since libvirt 12.7.0.
+	DomainGuestInfoDeviceSuffixPCIVendor UintParam = ".pciVendor"
+	// DomainGuestInfoDiskCount is VIR_DOMAIN_GUEST_INFO_DISK_COUNT, since libvirt 11.2.0.
+	DomainGuestInfoDiskCount UintParam = "disk.count"
+	// DomainGuestInfoDiskSuffixDependencyCount is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_DEPENDENCY_COUNT, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixDependencyCount UintParam = ".dependency.count"
+	// DomainGuestInfoFsCount is VIR_DOMAIN_GUEST_INFO_FS_COUNT, since libvirt 11.2.0.
+	DomainGuestInfoFsCount UintParam = "fs.count"
+	// DomainGuestInfoIfCount is VIR_DOMAIN_GUEST_INFO_IF_COUNT, since libvirt 11.2.0.
+	DomainGuestInfoIfCount UintParam = "if.count"
+	// DomainGuestInfoIfSuffixAddrCount is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_COUNT, since libvirt 11.2.0.
+	DomainGuestInfoIfSuffixAddrCount UintParam = ".addr.count"
+	// DomainGuestInfoIfSuffixAddrSuffixPrefix is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_PREFIX, since libvirt 11.2.0.
+	DomainGuestInfoIfSuffixAddrSuffixPrefix UintParam = ".prefix"
+	// DomainGuestInfoUserCount is VIR_DOMAIN_GUEST_INFO_USER_COUNT, since libvirt 11.2.0.
+	DomainGuestInfoUserCount UintParam = "user.count"
+	// DomainIOThreadPollWeight is VIR_DOMAIN_IOTHREAD_POLL_WEIGHT, since libvirt 12.7.0.
+	DomainIOThreadPollWeight UintParam = "poll_weight"
+	// DomainLaunchSecuritySevAPIMajor is VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MAJOR, since libvirt 8.0.0.
+	DomainLaunchSecuritySevAPIMajor UintParam = "sev-api-major"
+	// DomainLaunchSecuritySevAPIMinor is VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MINOR, since libvirt 8.0.0.
+	DomainLaunchSecuritySevAPIMinor UintParam = "sev-api-minor"
+	// DomainLaunchSecuritySevBuildID is VIR_DOMAIN_LAUNCH_SECURITY_SEV_BUILD_ID, since libvirt 8.0.0.
+	DomainLaunchSecuritySevBuildID UintParam = "sev-build-id"
+	// DomainLaunchSecuritySevPolicy is VIR_DOMAIN_LAUNCH_SECURITY_SEV_POLICY, since libvirt 8.0.0.
+	DomainLaunchSecuritySevPolicy UintParam = "sev-policy"
+	// DomainSchedulerCap is VIR_DOMAIN_SCHEDULER_CAP, since libvirt 0.9.7.
+	DomainSchedulerCap UintParam = "cap"
+	// DomainSchedulerWeight is VIR_DOMAIN_SCHEDULER_WEIGHT, since libvirt 0.9.7.
+	DomainSchedulerWeight UintParam = "weight"
+	// DomainStatsBlockCount is VIR_DOMAIN_STATS_BLOCK_COUNT, since libvirt 11.2.0.
+	DomainStatsBlockCount UintParam = "block.count"
+	// DomainStatsBlockSuffixBackingindex is VIR_DOMAIN_STATS_BLOCK_SUFFIX_BACKINGINDEX, since libvirt 11.2.0.
+	DomainStatsBlockSuffixBackingindex UintParam = ".backingIndex"
+	// DomainStatsBlockSuffixLatencyHistogramSuffixBinPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_PREFIX, since libvirt 12.1.0.
+	DomainStatsBlockSuffixLatencyHistogramSuffixBinPrefix UintParam = "bin."
+	// DomainStatsCPUCacheMonitorCount is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_COUNT, since libvirt 11.2.0.
+	DomainStatsCPUCacheMonitorCount UintParam = "cpu.cache.monitor.count"
+	// DomainStatsCPUCacheMonitorSuffixBankCount is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_COUNT, since libvirt 11.2.0.
+	DomainStatsCPUCacheMonitorSuffixBankCount UintParam = ".bank.count"
+	// DomainStatsCPUCacheMonitorSuffixBankSuffixID is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_SUFFIX_ID, since libvirt 11.2.0.
+	DomainStatsCPUCacheMonitorSuffixBankSuffixID UintParam = ".id"
+	// DomainStatsCPUEnergyMonitorCount is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_COUNT, since libvirt 12.4.0.
+	DomainStatsCPUEnergyMonitorCount UintParam = "cpu.energy.monitor.count"
+	// DomainStatsCPUEnergyMonitorSuffixPkgCount is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_PKG_COUNT, since libvirt 12.4.0.
+	DomainStatsCPUEnergyMonitorSuffixPkgCount UintParam = ".pkg.count"
+	// DomainStatsCPUEnergyMonitorSuffixPkgSuffixID is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_PKG_SUFFIX_ID, since libvirt 12.4.0.
+	DomainStatsCPUEnergyMonitorSuffixPkgSuffixID UintParam = ".id"
+	// DomainStatsIOThreadCount is VIR_DOMAIN_STATS_IOTHREAD_COUNT, since libvirt 11.2.0.
+	DomainStatsIOThreadCount UintParam = "iothread.count"
+	// DomainStatsIOThreadSuffixPollGrow is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_GROW, since libvirt 11.2.0.
+	DomainStatsIOThreadSuffixPollGrow UintParam = ".poll-grow"
+	// DomainStatsIOThreadSuffixPollShrink is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_SHRINK, since libvirt 11.2.0.
+	DomainStatsIOThreadSuffixPollShrink UintParam = ".poll-shrink"
+	// DomainStatsIOThreadSuffixPollWeight is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_WEIGHT, since libvirt 12.7.0.
+	DomainStatsIOThreadSuffixPollWeight UintParam = ".poll-weight"
+	// DomainStatsMemoryBandwidthMonitorCount is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_COUNT, since libvirt 11.2.0.
+	DomainStatsMemoryBandwidthMonitorCount UintParam = "memory.bandwidth.monitor.count"
+	// DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixID is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_SUFFIX_ID, since libvirt 11.2.0.
+	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixID UintParam = ".id"
+	// DomainStatsNetCount is VIR_DOMAIN_STATS_NET_COUNT, since libvirt 11.2.0.
+	DomainStatsNetCount UintParam = "net.count"
+	// DomainStatsVCPUCurrent is VIR_DOMAIN_STATS_VCPU_CURRENT, since libvirt 11.2.0.
+	DomainStatsVCPUCurrent UintParam = "vcpu.current"
+	// DomainStatsVCPUMaximum is VIR_DOMAIN_STATS_VCPU_MAXIMUM, since libvirt 11.2.0.
+	DomainStatsVCPUMaximum UintParam = "vcpu.maximum"
+	// NetworkPortBandwidthInAverage is VIR_NETWORK_PORT_BANDWIDTH_IN_AVERAGE, since libvirt 5.5.0.
+	NetworkPortBandwidthInAverage UintParam = "inbound.average"
+	// NetworkPortBandwidthInBurst is VIR_NETWORK_PORT_BANDWIDTH_IN_BURST, since libvirt 5.5.0.
+	NetworkPortBandwidthInBurst UintParam = "inbound.burst"
+	// NetworkPortBandwidthInFloor is VIR_NETWORK_PORT_BANDWIDTH_IN_FLOOR, since libvirt 5.5.0.
+	NetworkPortBandwidthInFloor UintParam = "inbound.floor"
+	// NetworkPortBandwidthInPeak is VIR_NETWORK_PORT_BANDWIDTH_IN_PEAK, since libvirt 5.5.0.
+	NetworkPortBandwidthInPeak UintParam = "inbound.peak"
+	// NetworkPortBandwidthOutAverage is VIR_NETWORK_PORT_BANDWIDTH_OUT_AVERAGE, since libvirt 5.5.0.
+	NetworkPortBandwidthOutAverage UintParam = "outbound.average"
+	// NetworkPortBandwidthOutBurst is VIR_NETWORK_PORT_BANDWIDTH_OUT_BURST, since libvirt 5.5.0.
+	NetworkPortBandwidthOutBurst UintParam = "outbound.burst"
+	// NetworkPortBandwidthOutPeak is VIR_NETWORK_PORT_BANDWIDTH_OUT_PEAK, since libvirt 5.5.0.
+	NetworkPortBandwidthOutPeak UintParam = "outbound.peak"
+	// NodeSevMaxEsGuests is VIR_NODE_SEV_MAX_ES_GUESTS, since libvirt 8.0.0.
+	NodeSevMaxEsGuests UintParam = "max-es-guests"
+	// NodeSevMaxGuests is VIR_NODE_SEV_MAX_GUESTS, since libvirt 8.0.0.
+	NodeSevMaxGuests UintParam = "max-guests"
+)
+
+// The typed-parameter fields of libvirt whose value is a llong (Int64Param).
+const (
+	// ConnectIdentityProcessID is VIR_CONNECT_IDENTITY_PROCESS_ID, since libvirt 5.8.0.
+	ConnectIdentityProcessID Int64Param = "process-id"
+	// DomainBlockStatsErrs is VIR_DOMAIN_BLOCK_STATS_ERRS, since libvirt 0.9.5.
+	DomainBlockStatsErrs Int64Param = "errs"
+	// DomainBlockStatsFlushReq is VIR_DOMAIN_BLOCK_STATS_FLUSH_REQ, since libvirt 0.9.5.
+	DomainBlockStatsFlushReq Int64Param = "flush_operations"
+	// DomainBlockStatsFlushTotalTimes is VIR_DOMAIN_BLOCK_STATS_FLUSH_TOTAL_TIMES, since libvirt 0.9.5.
+	DomainBlockStatsFlushTotalTimes Int64Param = "flush_total_times"
+	// DomainBlockStatsReadBytes is VIR_DOMAIN_BLOCK_STATS_READ_BYTES, since libvirt 0.9.5.
+	DomainBlockStatsReadBytes Int64Param = "rd_bytes"
+	// DomainBlockStatsReadReq is VIR_DOMAIN_BLOCK_STATS_READ_REQ, since libvirt 0.9.5.
+	DomainBlockStatsReadReq Int64Param = "rd_operations"
+	// DomainBlockStatsReadTotalTimes is VIR_DOMAIN_BLOCK_STATS_READ_TOTAL_TIMES, since libvirt 0.9.5.
+	DomainBlockStatsReadTotalTimes Int64Param = "rd_total_times"
+	// DomainBlockStatsWriteBytes is VIR_DOMAIN_BLOCK_STATS_WRITE_BYTES, since libvirt 0.9.5.
+	DomainBlockStatsWriteBytes Int64Param = "wr_bytes"
+	// DomainBlockStatsWriteReq is VIR_DOMAIN_BLOCK_STATS_WRITE_REQ, since libvirt 0.9.5.
+	DomainBlockStatsWriteReq Int64Param = "wr_operations"
+	// DomainBlockStatsWriteTotalTimes is VIR_DOMAIN_BLOCK_STATS_WRITE_TOTAL_TIMES, since libvirt 0.9.5.
+	DomainBlockStatsWriteTotalTimes Int64Param = "wr_total_times"
+	// DomainGuestInfoDeviceSuffixDriverDate is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_DATE, since libvirt 12.7.0.
+	DomainGuestInfoDeviceSuffixDriverDate Int64Param = ".driverDate"
+	// DomainSchedulerEmulatorQuota is VIR_DOMAIN_SCHEDULER_EMULATOR_QUOTA, since libvirt 0.10.0.
+	DomainSchedulerEmulatorQuota Int64Param = "emulator_quota"
+	// DomainSchedulerGlobalQuota is VIR_DOMAIN_SCHEDULER_GLOBAL_QUOTA, since libvirt 1.3.3.
+	DomainSchedulerGlobalQuota Int64Param = "global_quota"
+	// DomainSchedulerIOThreadQuota is VIR_DOMAIN_SCHEDULER_IOTHREAD_QUOTA, since libvirt 2.2.0.
+	DomainSchedulerIOThreadQuota Int64Param = "iothread_quota"
+	// DomainSchedulerLimit is VIR_DOMAIN_SCHEDULER_LIMIT, since libvirt 0.9.7.
+	DomainSchedulerLimit Int64Param = "limit"
+	// DomainSchedulerReservation is VIR_DOMAIN_SCHEDULER_RESERVATION, since libvirt 0.9.7.
+	DomainSchedulerReservation Int64Param = "reservation"
+	// DomainSchedulerVCPUQuota is VIR_DOMAIN_SCHEDULER_VCPU_QUOTA, since libvirt 0.9.7.
+	DomainSchedulerVCPUQuota Int64Param = "vcpu_quota"
+	// DomainStatsDirtyrateCalcStartTime is VIR_DOMAIN_STATS_DIRTYRATE_CALC_START_TIME, since libvirt 11.2.0.
+	DomainStatsDirtyrateCalcStartTime Int64Param = "dirtyrate.calc_start_time"
+	// DomainStatsDirtyrateMegabytesPerSecond is VIR_DOMAIN_STATS_DIRTYRATE_MEGABYTES_PER_SECOND, since libvirt 11.2.0.
+	DomainStatsDirtyrateMegabytesPerSecond Int64Param = "dirtyrate.megabytes_per_second"
+	// DomainTunableCPUEmulatorQuota is VIR_DOMAIN_TUNABLE_CPU_EMULATOR_QUOTA, since libvirt 1.2.9.
+	DomainTunableCPUEmulatorQuota Int64Param = "cputune.emulator_quota"
+	// DomainTunableCPUGlobalQuota is VIR_DOMAIN_TUNABLE_CPU_GLOBAL_QUOTA, since libvirt 1.3.3.
+	DomainTunableCPUGlobalQuota Int64Param = "cputune.global_quota"
+	// DomainTunableCPUIOThreadQuota is VIR_DOMAIN_TUNABLE_CPU_IOTHREAD_QUOTA, since libvirt 2.2.0.
+	DomainTunableCPUIOThreadQuota Int64Param = "cputune.iothread_quota"
+	// DomainTunableCPUVCPUQuota is VIR_DOMAIN_TUNABLE_CPU_VCPU_QUOTA, since libvirt 1.2.9.
+	DomainTunableCPUVCPUQuota Int64Param = "cputune.vcpu_quota"
+)
+
+// The typed-parameter fields of libvirt whose value is a ullong (Uint64Param).
+const (
+	// ConnectIdentityProcessTime is VIR_CONNECT_IDENTITY_PROCESS_TIME, since libvirt 5.8.0.
+	ConnectIdentityProcessTime Uint64Param = "process-time"
+	// ConnectIdentityUnixGroupID is VIR_CONNECT_IDENTITY_UNIX_GROUP_ID, since libvirt 5.8.0.
+	ConnectIdentityUnixGroupID Uint64Param = "unix-group-id"
+	// ConnectIdentityUnixUserID is VIR_CONNECT_IDENTITY_UNIX_USER_ID, since libvirt 5.8.0.
+	ConnectIdentityUnixUserID Uint64Param = "unix-user-id"
+	// DomainBlockCopyBandwidth is VIR_DOMAIN_BLOCK_COPY_BANDWIDTH, since libvirt 1.2.8.
+	DomainBlockCopyBandwidth Uint64Param = "bandwidth"
+	// DomainBlockCopyBufSize is VIR_DOMAIN_BLOCK_COPY_BUF_SIZE, since libvirt 1.2.8.
+	DomainBlockCopyBufSize Uint64Param = "buf-size"
+	// DomainBlockIotuneReadBytesSec is VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC, since libvirt 0.9.8.
+	DomainBlockIotuneReadBytesSec Uint64Param = "read_bytes_sec"
+	// DomainBlockIotuneReadBytesSecMax is VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC_MAX, since libvirt 1.2.11.
+	DomainBlockIotuneReadBytesSecMax Uint64Param = "read_bytes_sec_max"
+	// DomainBlockIotuneReadBytesSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
+	DomainBlockIotuneReadBytesSecMaxLength Uint64Param = "read_bytes_sec_max_length"
+	// DomainBlockIotuneReadIopsSec is VIR_DOMAIN_BLOCK_IOTUNE_READ_IOPS_SEC, since libvirt 0.9.8.
+	DomainBlockIotuneReadIopsSec Uint64Param = "read_iops_sec"
+	// DomainBlockIotuneReadIopsSecMax is VIR_DOMAIN_BLOCK_IOTUNE_READ_IOPS_SEC_MAX, since libvirt 1.2.11.
+	DomainBlockIotuneReadIopsSecMax Uint64Param = "read_iops_sec_max"
+	// DomainBlockIotuneReadIopsSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_READ_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
+	DomainBlockIotuneReadIopsSecMaxLength Uint64Param = "read_iops_sec_max_length"
+	// DomainBlockIotuneSizeIopsSec is VIR_DOMAIN_BLOCK_IOTUNE_SIZE_IOPS_SEC, since libvirt 1.2.11.
+	DomainBlockIotuneSizeIopsSec Uint64Param = "size_iops_sec"
+	// DomainBlockIotuneTotalBytesSec is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC, since libvirt 0.9.8.
+	DomainBlockIotuneTotalBytesSec Uint64Param = "total_bytes_sec"
+	// DomainBlockIotuneTotalBytesSecMax is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC_MAX, since libvirt 1.2.11.
+	DomainBlockIotuneTotalBytesSecMax Uint64Param = "total_bytes_sec_max"
+	// DomainBlockIotuneTotalBytesSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
+	DomainBlockIotuneTotalBytesSecMaxLength Uint64Param = "total_bytes_sec_max_length"
+	// DomainBlockIotuneTotalIopsSec is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC, since libvirt 0.9.8.
+	DomainBlockIotuneTotalIopsSec Uint64Param = "total_iops_sec"
+	// DomainBlockIotuneTotalIopsSecMax is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC_MAX, since libvirt 1.2.11.
+	DomainBlockIotuneTotalIopsSecMax Uint64Param = "total_iops_sec_max"
+	// DomainBlockIotuneTotalIopsSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
+	DomainBlockIotuneTotalIopsSecMaxLength Uint64Param = "total_iops_sec_max_length"
+	// DomainBlockIotuneWriteBytesSec is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC, since libvirt 0.9.8.
+	DomainBlockIotuneWriteBytesSec Uint64Param = "write_bytes_sec"
+	// DomainBlockIotuneWriteBytesSecMax is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC_MAX, since libvirt 1.2.11.
+	DomainBlockIotuneWriteBytesSecMax Uint64Param = "write_bytes_sec_max"
+	// DomainBlockIotuneWriteBytesSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
+	DomainBlockIotuneWriteBytesSecMaxLength Uint64Param = "write_bytes_sec_max_length"
+	// DomainBlockIotuneWriteIopsSec is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC, since libvirt 0.9.8.
+	DomainBlockIotuneWriteIopsSec Uint64Param = "write_iops_sec"
+	// DomainBlockIotuneWriteIopsSecMax is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC_MAX, since libvirt 1.2.11.
+	DomainBlockIotuneWriteIopsSecMax Uint64Param = "write_iops_sec_max"
+	// DomainBlockIotuneWriteIopsSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
+	DomainBlockIotuneWriteIopsSecMaxLength Uint64Param = "write_iops_sec_max_length"
+	// DomainCPUStatsCputime is VIR_DOMAIN_CPU_STATS_CPUTIME, since libvirt 0.9.10.
+	DomainCPUStatsCputime Uint64Param = "cpu_time"
+	// DomainCPUStatsSystemtime is VIR_DOMAIN_CPU_STATS_SYSTEMTIME, since libvirt 0.9.11.
+	DomainCPUStatsSystemtime Uint64Param = "system_time"
+	// DomainCPUStatsUsertime is VIR_DOMAIN_CPU_STATS_USERTIME, since libvirt 0.9.11.
+	DomainCPUStatsUsertime Uint64Param = "user_time"
+	// DomainCPUStatsVcputime is VIR_DOMAIN_CPU_STATS_VCPUTIME, since libvirt 0.9.13.
+	DomainCPUStatsVcputime Uint64Param = "vcpu_time"
+	// DomainGuestInfoFsSuffixTotalBytes is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_TOTAL_BYTES, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixTotalBytes Uint64Param = ".total-bytes"
+	// DomainGuestInfoFsSuffixUsedBytes is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_USED_BYTES, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixUsedBytes Uint64Param = ".used-bytes"
+	// DomainGuestInfoUserSuffixLoginTime is VIR_DOMAIN_GUEST_INFO_USER_SUFFIX_LOGIN_TIME, since libvirt 11.2.0.
+	DomainGuestInfoUserSuffixLoginTime Uint64Param = ".login-time"
+	// DomainIOThreadPollMaxNs is VIR_DOMAIN_IOTHREAD_POLL_MAX_NS, since libvirt 4.10.0.
+	DomainIOThreadPollMaxNs Uint64Param = "poll_max_ns"
+	// DomainJobCompressionBytes is VIR_DOMAIN_JOB_COMPRESSION_BYTES, since libvirt 1.0.3.
+	DomainJobCompressionBytes Uint64Param = "compression_bytes"
+	// DomainJobCompressionCache is VIR_DOMAIN_JOB_COMPRESSION_CACHE, since libvirt 1.0.3.
+	DomainJobCompressionCache Uint64Param = "compression_cache"
+	// DomainJobCompressionCacheMisses is VIR_DOMAIN_JOB_COMPRESSION_CACHE_MISSES, since libvirt 1.0.3.
+	DomainJobCompressionCacheMisses Uint64Param = "compression_cache_misses"
+	// DomainJobCompressionOverflow is VIR_DOMAIN_JOB_COMPRESSION_OVERFLOW, since libvirt 1.0.3.
+	DomainJobCompressionOverflow Uint64Param = "compression_overflow"
+	// DomainJobCompressionPages is VIR_DOMAIN_JOB_COMPRESSION_PAGES, since libvirt 1.0.3.
+	DomainJobCompressionPages Uint64Param = "compression_pages"
+	// DomainJobDataProcessed is VIR_DOMAIN_JOB_DATA_PROCESSED, since libvirt 1.0.3.
+	DomainJobDataProcessed Uint64Param = "data_processed"
+	// DomainJobDataRemaining is VIR_DOMAIN_JOB_DATA_REMAINING, since libvirt 1.0.3.
+	DomainJobDataRemaining Uint64Param = "data_remaining"
+	// DomainJobDataTotal is VIR_DOMAIN_JOB_DATA_TOTAL, since libvirt 1.0.3.
+	DomainJobDataTotal Uint64Param = "data_total"
+	// DomainJobDiskBps is VIR_DOMAIN_JOB_DISK_BPS, since libvirt 1.2.9.
+	DomainJobDiskBps Uint64Param = "disk_bps"
+	// DomainJobDiskProcessed is VIR_DOMAIN_JOB_DISK_PROCESSED, since libvirt 1.0.3.
+	DomainJobDiskProcessed Uint64Param = "disk_processed"
+	// DomainJobDiskRemaining is VIR_DOMAIN_JOB_DISK_REMAINING, since libvirt 1.0.3.
+	DomainJobDiskRemaining Uint64Param = "disk_remaining"
+	// DomainJobDiskTempTotal is VIR_DOMAIN_JOB_DISK_TEMP_TOTAL, since libvirt 6.0.0.
+	DomainJobDiskTempTotal Uint64Param = "disk_temp_total"
+	// DomainJobDiskTempUsed is VIR_DOMAIN_JOB_DISK_TEMP_USED, since libvirt 6.0.0.
+	DomainJobDiskTempUsed Uint64Param = "disk_temp_used"
+	// DomainJobDiskTotal is VIR_DOMAIN_JOB_DISK_TOTAL, since libvirt 1.0.3.
+	DomainJobDiskTotal Uint64Param = "disk_total"
+	// DomainJobDowntime is VIR_DOMAIN_JOB_DOWNTIME, since libvirt 1.0.3.
+	DomainJobDowntime Uint64Param = "downtime"
+	// DomainJobDowntimeNet is VIR_DOMAIN_JOB_DOWNTIME_NET, since libvirt 1.2.15.
+	DomainJobDowntimeNet Uint64Param = "downtime_net"
+	// DomainJobMemoryBps is VIR_DOMAIN_JOB_MEMORY_BPS, since libvirt 1.2.9.
+	DomainJobMemoryBps Uint64Param = "memory_bps"
+	// DomainJobMemoryConstant is VIR_DOMAIN_JOB_MEMORY_CONSTANT, since libvirt 1.0.3.
+	DomainJobMemoryConstant Uint64Param = "memory_constant"
+	// DomainJobMemoryDirtyRate is VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE, since libvirt 1.3.1.
+	DomainJobMemoryDirtyRate Uint64Param = "memory_dirty_rate"
+	// DomainJobMemoryIteration is VIR_DOMAIN_JOB_MEMORY_ITERATION, since libvirt 1.3.1.
+	DomainJobMemoryIteration Uint64Param = "memory_iteration"
+	// DomainJobMemoryNormal is VIR_DOMAIN_JOB_MEMORY_NORMAL, since libvirt 1.0.3.
+	DomainJobMemoryNormal Uint64Param = "memory_normal"
+	// DomainJobMemoryNormalBytes is VIR_DOMAIN_JOB_MEMORY_NORMAL_BYTES, since libvirt 1.0.3.
+	DomainJobMemoryNormalBytes Uint64Param = "memory_normal_bytes"
+	// DomainJobMemoryPageSize is VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE, since libvirt 3.9.0.
+	DomainJobMemoryPageSize Uint64Param = "memory_page_size"
+	// DomainJobMemoryPostcopyReqs is VIR_DOMAIN_JOB_MEMORY_POSTCOPY_REQS, since libvirt 5.0.0.
+	DomainJobMemoryPostcopyReqs Uint64Param = "memory_postcopy_requests"
+	// DomainJobMemoryProcessed is VIR_DOMAIN_JOB_MEMORY_PROCESSED, since libvirt 1.0.3.
+	DomainJobMemoryProcessed Uint64Param = "memory_processed"
+	// DomainJobMemoryRemaining is VIR_DOMAIN_JOB_MEMORY_REMAINING, since libvirt 1.0.3.
+	DomainJobMemoryRemaining Uint64Param = "memory_remaining"
+	// DomainJobMemoryTotal is VIR_DOMAIN_JOB_MEMORY_TOTAL, since libvirt 1.0.3.
+	DomainJobMemoryTotal Uint64Param = "memory_total"
+	// DomainJobSetupTime is VIR_DOMAIN_JOB_SETUP_TIME, since libvirt 1.2.9.
+	DomainJobSetupTime Uint64Param = "setup_time"
+	// DomainJobTimeElapsed is VIR_DOMAIN_JOB_TIME_ELAPSED, since libvirt 1.0.3.
+	DomainJobTimeElapsed Uint64Param = "time_elapsed"
+	// DomainJobTimeElapsedNet is VIR_DOMAIN_JOB_TIME_ELAPSED_NET, since libvirt 1.2.15.
+	DomainJobTimeElapsedNet Uint64Param = "time_elapsed_net"
+	// DomainJobTimeRemaining is VIR_DOMAIN_JOB_TIME_REMAINING, since libvirt 1.0.3.
+	DomainJobTimeRemaining Uint64Param = "time_remaining"
+	// DomainJobVfioDataTransferred is VIR_DOMAIN_JOB_VFIO_DATA_TRANSFERRED, since libvirt 10.6.0.
+	DomainJobVfioDataTransferred Uint64Param = "vfio_data_transferred"
+	// DomainLaunchSecuritySevSecretSetAddress is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET_SET_ADDRESS, since libvirt 8.0.0.
+	DomainLaunchSecuritySevSecretSetAddress Uint64Param = "sev-secret-set-address"
+	// DomainLaunchSecuritySevSnpPolicy is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SNP_POLICY, since libvirt 10.5.0.
+	DomainLaunchSecuritySevSnpPolicy Uint64Param = "sev-snp-policy"
+	// DomainMemoryHardLimit is VIR_DOMAIN_MEMORY_HARD_LIMIT, since libvirt 0.8.5.
+	DomainMemoryHardLimit Uint64Param = "hard_limit"
+	// DomainMemoryMinGuarantee is VIR_DOMAIN_MEMORY_MIN_GUARANTEE, since libvirt 0.8.5.
+	DomainMemoryMinGuarantee Uint64Param = "min_guarantee"
+	// DomainMemorySoftLimit is VIR_DOMAIN_MEMORY_SOFT_LIMIT, since libvirt 0.8.5.
+	DomainMemorySoftLimit Uint64Param = "soft_limit"
+	// DomainMemorySwapHardLimit is VIR_DOMAIN_MEMORY_SWAP_HARD_LIMIT, since libvirt 0.8.5.
+	DomainMemorySwapHardLimit Uint64Param = "swap_hard_limit"
+	// DomainSchedulerCPUShares is VIR_DOMAIN_SCHEDULER_CPU_SHARES, since libvirt 0.9.7.
+	DomainSchedulerCPUShares Uint64Param = "cpu_shares"
+	// DomainSchedulerEmulatorPeriod is VIR_DOMAIN_SCHEDULER_EMULATOR_PERIOD, since libvirt 0.10.0.
+	DomainSchedulerEmulatorPeriod Uint64Param = "emulator_period"
+	// DomainSchedulerGlobalPeriod is VIR_DOMAIN_SCHEDULER_GLOBAL_PERIOD, since libvirt 1.3.3.
+	DomainSchedulerGlobalPeriod Uint64Param = "global_period"
+	// DomainSchedulerIOThreadPeriod is VIR_DOMAIN_SCHEDULER_IOTHREAD_PERIOD, since libvirt 2.2.0.
+	DomainSchedulerIOThreadPeriod Uint64Param = "iothread_period"
+	// DomainSchedulerVCPUPeriod is VIR_DOMAIN_SCHEDULER_VCPU_PERIOD, since libvirt 0.9.7.
+	DomainSchedulerVCPUPeriod Uint64Param = "vcpu_period"
+	// DomainStatsBalloonAvailable is VIR_DOMAIN_STATS_BALLOON_AVAILABLE, since libvirt 11.2.0.
+	DomainStatsBalloonAvailable Uint64Param = "balloon.available"
+	// DomainStatsBalloonCurrent is VIR_DOMAIN_STATS_BALLOON_CURRENT, since libvirt 11.2.0.
+	DomainStatsBalloonCurrent Uint64Param = "balloon.current"
+	// DomainStatsBalloonDiskCaches is VIR_DOMAIN_STATS_BALLOON_DISK_CACHES, since libvirt 11.2.0.
+	DomainStatsBalloonDiskCaches Uint64Param = "balloon.disk_caches"
+	// DomainStatsBalloonHugetlbPgalloc is VIR_DOMAIN_STATS_BALLOON_HUGETLB_PGALLOC, since libvirt 11.2.0.
+	DomainStatsBalloonHugetlbPgalloc Uint64Param = "balloon.hugetlb_pgalloc"
+	// DomainStatsBalloonHugetlbPgfail is VIR_DOMAIN_STATS_BALLOON_HUGETLB_PGFAIL, since libvirt 11.2.0.
+	DomainStatsBalloonHugetlbPgfail Uint64Param = "balloon.hugetlb_pgfail"
+	// DomainStatsBalloonLastUpdate is VIR_DOMAIN_STATS_BALLOON_LAST_UPDATE, since libvirt 11.2.0.
+	DomainStatsBalloonLastUpdate Uint64Param = "balloon.last-update"
+	// DomainStatsBalloonMajorFault is VIR_DOMAIN_STATS_BALLOON_MAJOR_FAULT, since libvirt 11.2.0.
+	DomainStatsBalloonMajorFault Uint64Param = "balloon.major_fault"
+	// DomainStatsBalloonMaximum is VIR_DOMAIN_STATS_BALLOON_MAXIMUM, since libvirt 11.2.0.
+	DomainStatsBalloonMaximum Uint64Param = "balloon.maximum"
+	// DomainStatsBalloonMinorFault is VIR_DOMAIN_STATS_BALLOON_MINOR_FAULT, since libvirt 11.2.0.
+	DomainStatsBalloonMinorFault Uint64Param = "balloon.minor_fault"
+	// DomainStatsBalloonRss is VIR_DOMAIN_STATS_BALLOON_RSS, since libvirt 11.2.0.
+	DomainStatsBalloonRss Uint64Param = "balloon.rss"
+	// DomainStatsBalloonSwapIn is VIR_DOMAIN_STATS_BALLOON_SWAP_IN, since libvirt 11.2.0.
+	DomainStatsBalloonSwapIn Uint64Param = "balloon.swap_in"
+	// DomainStatsBalloonSwapOut is VIR_DOMAIN_STATS_BALLOON_SWAP_OUT, since libvirt 11.2.0.
+	DomainStatsBalloonSwapOut Uint64Param = "balloon.swap_out"
+	// DomainStatsBalloonUnused is VIR_DOMAIN_STATS_BALLOON_UNUSED, since libvirt 11.2.0.
+	DomainStatsBalloonUnused Uint64Param = "balloon.unused"
+	// DomainStatsBalloonUsable is VIR_DOMAIN_STATS_BALLOON_USABLE, since libvirt 11.2.0.
+	DomainStatsBalloonUsable Uint64Param = "balloon.usable"
+	// DomainStatsBlockSuffixAllocation is VIR_DOMAIN_STATS_BLOCK_SUFFIX_ALLOCATION, since libvirt 11.2.0.
+	DomainStatsBlockSuffixAllocation Uint64Param = ".allocation"
+	// DomainStatsBlockSuffixCapacity is VIR_DOMAIN_STATS_BLOCK_SUFFIX_CAPACITY, since libvirt 11.2.0.
+	DomainStatsBlockSuffixCapacity Uint64Param = ".capacity"
+	// DomainStatsBlockSuffixErrors is VIR_DOMAIN_STATS_BLOCK_SUFFIX_ERRORS, since libvirt 11.2.0.
+	DomainStatsBlockSuffixErrors Uint64Param = ".errors"
+	// DomainStatsBlockSuffixFlReqs is VIR_DOMAIN_STATS_BLOCK_SUFFIX_FL_REQS, since libvirt 11.2.0.
+	DomainStatsBlockSuffixFlReqs Uint64Param = ".fl.reqs"
+	// DomainStatsBlockSuffixFlTimes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_FL_TIMES, since libvirt 11.2.0.
+	DomainStatsBlockSuffixFlTimes Uint64Param = ".fl.times"
+	// DomainStatsBlockSuffixLatencyHistogramSuffixBinCount is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_COUNT, since libvirt 12.1.0.
+	DomainStatsBlockSuffixLatencyHistogramSuffixBinCount Uint64Param = "bin.count"
+	// DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixStart is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_SUFFIX_START, since libvirt 12.1.0.
+	DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixStart Uint64Param = ".start"
+	// DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixValue is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_SUFFIX_VALUE, since libvirt 12.1.0.
+	DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixValue Uint64Param = ".value"
+	// DomainStatsBlockSuffixLimitsDiscardAlignment is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_DISCARD_ALIGNMENT, since libvirt 11.10.0.
+	DomainStatsBlockSuffixLimitsDiscardAlignment Uint64Param = ".limits.discard_alignment"
+	// DomainStatsBlockSuffixLimitsDiscardMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_DISCARD_MAX, since libvirt 11.10.0.
+	DomainStatsBlockSuffixLimitsDiscardMax Uint64Param = ".limits.discard_max"
+	// DomainStatsBlockSuffixLimitsIovHwMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_IOV_HW_MAX, since libvirt 11.10.0.
+	DomainStatsBlockSuffixLimitsIovHwMax Uint64Param = ".limits.iov_hw_max"
+	// DomainStatsBlockSuffixLimitsIovMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_IOV_MAX, since libvirt 11.10.0.
+	DomainStatsBlockSuffixLimitsIovMax Uint64Param = ".limits.iov_max"
+	// DomainStatsBlockSuffixLimitsMemoryAlignmentMinimal is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_MEMORY_ALIGNMENT_MINIMAL, since libvirt 11.10.0.
+	DomainStatsBlockSuffixLimitsMemoryAlignmentMinimal Uint64Param = ".limits.memory_alignment_minimal"
+	// DomainStatsBlockSuffixLimitsMemoryAlignmentOptimal is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_MEMORY_ALIGNMENT_OPTIMAL, since libvirt 11.10.0.
+	DomainStatsBlockSuffixLimitsMemoryAlignmentOptimal Uint64Param = ".limits.memory_alignment_optimal"
+	// DomainStatsBlockSuffixLimitsRequestAlignment is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_REQUEST_ALIGNMENT, since libvirt 11.10.0.
+	DomainStatsBlockSuffixLimitsRequestAlignment Uint64Param = ".limits.request_alignment"
+	// DomainStatsBlockSuffixLimitsTransferHwMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_TRANSFER_HW_MAX, since libvirt 11.10.0.
+	DomainStatsBlockSuffixLimitsTransferHwMax Uint64Param = ".limits.transfer_hw_max"
+	// DomainStatsBlockSuffixLimitsTransferMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_TRANSFER_MAX, since libvirt 11.10.0.
+	DomainStatsBlockSuffixLimitsTransferMax Uint64Param = ".limits.transfer_max"
+	// DomainStatsBlockSuffixLimitsTransferOptimal is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_TRANSFER_OPTIMAL, since libvirt 11.10.0.
+	DomainStatsBlockSuffixLimitsTransferOptimal Uint64Param = ".limits.transfer_optimal"
+	// DomainStatsBlockSuffixLimitsWriteZeroesAlignment is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_WRITE_ZEROES_ALIGNMENT, since libvirt 11.10.0.
+	DomainStatsBlockSuffixLimitsWriteZeroesAlignment Uint64Param = ".limits.write_zeroes_alignment"
+	// DomainStatsBlockSuffixLimitsWriteZeroesMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_WRITE_ZEROES_MAX, since libvirt 11.10.0.
+	DomainStatsBlockSuffixLimitsWriteZeroesMax Uint64Param = ".limits.write_zeroes_max"
+	// DomainStatsBlockSuffixPhysical is VIR_DOMAIN_STATS_BLOCK_SUFFIX_PHYSICAL, since libvirt 11.2.0.
+	DomainStatsBlockSuffixPhysical Uint64Param = ".physical"
+	// DomainStatsBlockSuffixRdBytes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_RD_BYTES, since libvirt 11.2.0.
+	DomainStatsBlockSuffixRdBytes Uint64Param = ".rd.bytes"
+	// DomainStatsBlockSuffixRdReqs is VIR_DOMAIN_STATS_BLOCK_SUFFIX_RD_REQS, since libvirt 11.2.0.
+	DomainStatsBlockSuffixRdReqs Uint64Param = ".rd.reqs"
+	// DomainStatsBlockSuffixRdTimes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_RD_TIMES, since libvirt 11.2.0.
+	DomainStatsBlockSuffixRdTimes Uint64Param = ".rd.times"
+	// DomainStatsBlockSuffixThreshold is VIR_DOMAIN_STATS_BLOCK_SUFFIX_THRESHOLD, since libvirt 11.2.0.
+	DomainStatsBlockSuffixThreshold Uint64Param = ".threshold"
+	// DomainStatsBlockSuffixTimedGroupCount is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_COUNT, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupCount Uint64Param = ".timed_group.count"
+	// DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_FLUSH_LATENCY_AVG, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyAvg Uint64Param = ".flush_latency_avg"
+	// DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_FLUSH_LATENCY_MAX, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMax Uint64Param = ".flush_latency_max"
+	// DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_FLUSH_LATENCY_MIN, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMin Uint64Param = ".flush_latency_min"
+	// DomainStatsBlockSuffixTimedGroupSuffixInterval is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_INTERVAL, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixInterval Uint64Param = ".interval"
+	// DomainStatsBlockSuffixTimedGroupSuffixRdLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_LATENCY_AVG, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixRdLatencyAvg Uint64Param = ".rd_latency_avg"
+	// DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_LATENCY_MAX, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMax Uint64Param = ".rd_latency_max"
+	// DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_LATENCY_MIN, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMin Uint64Param = ".rd_latency_min"
+	// DomainStatsBlockSuffixTimedGroupSuffixWrLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_LATENCY_AVG, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyAvg Uint64Param = ".wr_latency_avg"
+	// DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_LATENCY_MAX, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMax Uint64Param = ".wr_latency_max"
+	// DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_LATENCY_MIN, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMin Uint64Param = ".wr_latency_min"
+	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_LATENCY_AVG, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyAvg Uint64Param = ".zone_append_latency_avg"
+	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_LATENCY_MAX, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMax Uint64Param = ".zone_append_latency_max"
+	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_LATENCY_MIN, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMin Uint64Param = ".zone_append_latency_min"
+	// DomainStatsBlockSuffixWrBytes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_WR_BYTES, since libvirt 11.2.0.
+	DomainStatsBlockSuffixWrBytes Uint64Param = ".wr.bytes"
+	// DomainStatsBlockSuffixWrReqs is VIR_DOMAIN_STATS_BLOCK_SUFFIX_WR_REQS, since libvirt 11.2.0.
+	DomainStatsBlockSuffixWrReqs Uint64Param = ".wr.reqs"
+	// DomainStatsBlockSuffixWrTimes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_WR_TIMES, since libvirt 11.2.0.
+	DomainStatsBlockSuffixWrTimes Uint64Param = ".wr.times"
+	// DomainStatsCPUCacheMonitorSuffixBankSuffixBytes is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_SUFFIX_BYTES, since libvirt 11.2.0.
+	DomainStatsCPUCacheMonitorSuffixBankSuffixBytes Uint64Param = ".bytes"
+	// DomainStatsCPUHaltpollFailTime is VIR_DOMAIN_STATS_CPU_HALTPOLL_FAIL_TIME, since libvirt 11.2.0.
+	DomainStatsCPUHaltpollFailTime Uint64Param = "cpu.haltpoll.fail.time"
+	// DomainStatsCPUHaltpollSuccessTime is VIR_DOMAIN_STATS_CPU_HALTPOLL_SUCCESS_TIME, since libvirt 11.2.0.
+	DomainStatsCPUHaltpollSuccessTime Uint64Param = "cpu.haltpoll.success.time"
+	// DomainStatsCPUSystem is VIR_DOMAIN_STATS_CPU_SYSTEM, since libvirt 11.2.0.
+	DomainStatsCPUSystem Uint64Param = "cpu.system"
+	// DomainStatsCPUTime is VIR_DOMAIN_STATS_CPU_TIME, since libvirt 11.2.0.
+	DomainStatsCPUTime Uint64Param = "cpu.time"
+	// DomainStatsCPUUser is VIR_DOMAIN_STATS_CPU_USER, since libvirt 11.2.0.
+	DomainStatsCPUUser Uint64Param = "cpu.user"
+	// DomainStatsDirtyrateVCPUSuffixMegabytesPerSecond is VIR_DOMAIN_STATS_DIRTYRATE_VCPU_SUFFIX_MEGABYTES_PER_SECOND, since libvirt 11.2.0.
+	DomainStatsDirtyrateVCPUSuffixMegabytesPerSecond Uint64Param = ".megabytes_per_second"
+	// DomainStatsIOThreadSuffixPollMaxNs is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_MAX_NS, since libvirt 11.2.0.
+	DomainStatsIOThreadSuffixPollMaxNs Uint64Param = ".poll-max-ns"
+	// DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesLocal is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_SUFFIX_BYTES_LOCAL, since libvirt 11.2.0.
+	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesLocal Uint64Param = ".bytes.local"
+	// DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesTotal is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_SUFFIX_BYTES_TOTAL, since libvirt 11.2.0.
+	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesTotal Uint64Param = ".bytes.total"
+	// DomainStatsNetSuffixRxBytes is VIR_DOMAIN_STATS_NET_SUFFIX_RX_BYTES, since libvirt 11.2.0.
+	DomainStatsNetSuffixRxBytes Uint64Param = ".rx.bytes"
+	// DomainStatsNetSuffixRxDrop is VIR_DOMAIN_STATS_NET_SUFFIX_RX_DROP, since libvirt 11.2.0.
+	DomainStatsNetSuffixRxDrop Uint64Param = ".rx.drop"
+	// DomainStatsNetSuffixRxErrs is VIR_DOMAIN_STATS_NET_SUFFIX_RX_ERRS, since libvirt 11.2.0.
+	DomainStatsNetSuffixRxErrs Uint64Param = ".rx.errs"
+	// DomainStatsNetSuffixRxPkts is VIR_DOMAIN_STATS_NET_SUFFIX_RX_PKTS, since libvirt 11.2.0.
+	DomainStatsNetSuffixRxPkts Uint64Param = ".rx.pkts"
+	// DomainStatsNetSuffixTxBytes is VIR_DOMAIN_STATS_NET_SUFFIX_TX_BYTES, since libvirt 11.2.0.
+	DomainStatsNetSuffixTxBytes Uint64Param = ".tx.bytes"
+	// DomainStatsNetSuffixTxDrop is VIR_DOMAIN_STATS_NET_SUFFIX_TX_DROP, since libvirt 11.2.0.
+	DomainStatsNetSuffixTxDrop Uint64Param = ".tx.drop"
+	// DomainStatsNetSuffixTxErrs is VIR_DOMAIN_STATS_NET_SUFFIX_TX_ERRS, since libvirt 11.2.0.
+	DomainStatsNetSuffixTxErrs Uint64Param = ".tx.errs"
+	// DomainStatsNetSuffixTxPkts is VIR_DOMAIN_STATS_NET_SUFFIX_TX_PKTS, since libvirt 11.2.0.
+	DomainStatsNetSuffixTxPkts Uint64Param = ".tx.pkts"
+	// DomainStatsPerfAlignmentFaults is VIR_DOMAIN_STATS_PERF_ALIGNMENT_FAULTS, since libvirt 11.2.0.
+	DomainStatsPerfAlignmentFaults Uint64Param = "perf.alignment_faults"
+	// DomainStatsPerfBranchInstructions is VIR_DOMAIN_STATS_PERF_BRANCH_INSTRUCTIONS, since libvirt 11.2.0.
+	DomainStatsPerfBranchInstructions Uint64Param = "perf.branch_instructions"
+	// DomainStatsPerfBranchMisses is VIR_DOMAIN_STATS_PERF_BRANCH_MISSES, since libvirt 11.2.0.
+	DomainStatsPerfBranchMisses Uint64Param = "perf.branch_misses"
+	// DomainStatsPerfBusCycles is VIR_DOMAIN_STATS_PERF_BUS_CYCLES, since libvirt 11.2.0.
+	DomainStatsPerfBusCycles Uint64Param = "perf.bus_cycles"
+	// DomainStatsPerfCacheMisses is VIR_DOMAIN_STATS_PERF_CACHE_MISSES, since libvirt 11.2.0.
+	DomainStatsPerfCacheMisses Uint64Param = "perf.cache_misses"
+	// DomainStatsPerfCacheReferences is VIR_DOMAIN_STATS_PERF_CACHE_REFERENCES, since libvirt 11.2.0.
+	DomainStatsPerfCacheReferences Uint64Param = "perf.cache_references"
+	// DomainStatsPerfCmt is VIR_DOMAIN_STATS_PERF_CMT, since libvirt 11.2.0.
+	DomainStatsPerfCmt Uint64Param = "perf.cmt"
+	// DomainStatsPerfContextSwitches is VIR_DOMAIN_STATS_PERF_CONTEXT_SWITCHES, since libvirt 11.2.0.
+	DomainStatsPerfContextSwitches Uint64Param = "perf.context_switches"
+	// DomainStatsPerfCPUClock is VIR_DOMAIN_STATS_PERF_CPU_CLOCK, since libvirt 11.2.0.
+	DomainStatsPerfCPUClock Uint64Param = "perf.cpu_clock"
+	// DomainStatsPerfCPUCycles is VIR_DOMAIN_STATS_PERF_CPU_CYCLES, since libvirt 11.2.0.
+	DomainStatsPerfCPUCycles Uint64Param = "perf.cpu_cycles"
+	// DomainStatsPerfCPUMigrations is VIR_DOMAIN_STATS_PERF_CPU_MIGRATIONS, since libvirt 11.2.0.
+	DomainStatsPerfCPUMigrations Uint64Param = "perf.cpu_migrations"
+	// DomainStatsPerfEmulationFaults is VIR_DOMAIN_STATS_PERF_EMULATION_FAULTS, since libvirt 11.2.0.
+	DomainStatsPerfEmulationFaults Uint64Param = "perf.emulation_faults"
+	// DomainStatsPerfInstructions is VIR_DOMAIN_STATS_PERF_INSTRUCTIONS, since libvirt 11.2.0.
+	DomainStatsPerfInstructions Uint64Param = "perf.instructions"
+	// DomainStatsPerfMbml is VIR_DOMAIN_STATS_PERF_MBML, since libvirt 11.2.0.
+	DomainStatsPerfMbml Uint64Param = "perf.mbml"
+	// DomainStatsPerfMbmt is VIR_DOMAIN_STATS_PERF_MBMT, since libvirt 11.2.0.
+	DomainStatsPerfMbmt Uint64Param = "perf.mbmt"
+	// DomainStatsPerfPageFaults is VIR_DOMAIN_STATS_PERF_PAGE_FAULTS, since libvirt 11.2.0.
+	DomainStatsPerfPageFaults Uint64Param = "perf.page_faults"
+	// DomainStatsPerfPageFaultsMaj is VIR_DOMAIN_STATS_PERF_PAGE_FAULTS_MAJ, since libvirt 11.2.0.
+	DomainStatsPerfPageFaultsMaj Uint64Param = "perf.page_faults_maj"
+	// DomainStatsPerfPageFaultsMin is VIR_DOMAIN_STATS_PERF_PAGE_FAULTS_MIN, since libvirt 11.2.0.
+	DomainStatsPerfPageFaultsMin Uint64Param = "perf.page_faults_min"
+	// DomainStatsPerfRefCPUCycles is VIR_DOMAIN_STATS_PERF_REF_CPU_CYCLES, since libvirt 11.2.0.
+	DomainStatsPerfRefCPUCycles Uint64Param = "perf.ref_cpu_cycles"
+	// DomainStatsPerfStalledCyclesBackend is VIR_DOMAIN_STATS_PERF_STALLED_CYCLES_BACKEND, since libvirt 11.2.0.
+	DomainStatsPerfStalledCyclesBackend Uint64Param = "perf.stalled_cycles_backend"
+	// DomainStatsPerfStalledCyclesFrontend is VIR_DOMAIN_STATS_PERF_STALLED_CYCLES_FRONTEND, since libvirt 11.2.0.
+	DomainStatsPerfStalledCyclesFrontend Uint64Param = "perf.stalled_cycles_frontend"
+	// DomainStatsPerfTaskClock is VIR_DOMAIN_STATS_PERF_TASK_CLOCK, since libvirt 11.2.0.
+	DomainStatsPerfTaskClock Uint64Param = "perf.task_clock"
+	// DomainStatsVCPUSuffixDelay is VIR_DOMAIN_STATS_VCPU_SUFFIX_DELAY, since libvirt 11.2.0.
+	DomainStatsVCPUSuffixDelay Uint64Param = ".delay"
+	// DomainStatsVCPUSuffixTime is VIR_DOMAIN_STATS_VCPU_SUFFIX_TIME, since libvirt 11.2.0.
+	DomainStatsVCPUSuffixTime Uint64Param = ".time"
+	// DomainStatsVCPUSuffixWait is VIR_DOMAIN_STATS_VCPU_SUFFIX_WAIT, since libvirt 11.2.0.
+	DomainStatsVCPUSuffixWait Uint64Param = ".wait"
+	// DomainTunableBlkdevReadBytesSec is VIR_DOMAIN_TUNABLE_BLKDEV_READ_BYTES_SEC, since libvirt 1.2.9.
+	DomainTunableBlkdevReadBytesSec Uint64Param = "blkdeviotune.read_bytes_sec"
+	// DomainTunableBlkdevReadBytesSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_READ_BYTES_SEC_MAX, since libvirt 1.2.11.
+	DomainTunableBlkdevReadBytesSecMax Uint64Param = "blkdeviotune.read_bytes_sec_max"
+	// DomainTunableBlkdevReadBytesSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_READ_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
+	DomainTunableBlkdevReadBytesSecMaxLength Uint64Param = "blkdeviotune.read_bytes_sec_max_length"
+	// DomainTunableBlkdevReadIopsSec is VIR_DOMAIN_TUNABLE_BLKDEV_READ_IOPS_SEC, since libvirt 1.2.9.
+	DomainTunableBlkdevReadIopsSec Uint64Param = "blkdeviotune.read_iops_sec"
+	// DomainTunableBlkdevReadIopsSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_READ_IOPS_SEC_MAX, since libvirt 1.2.11.
+	DomainTunableBlkdevReadIopsSecMax Uint64Param = "blkdeviotune.read_iops_sec_max"
+	// DomainTunableBlkdevReadIopsSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_READ_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
+	DomainTunableBlkdevReadIopsSecMaxLength Uint64Param = "blkdeviotune.read_iops_sec_max_length"
+	// DomainTunableBlkdevSizeIopsSec is VIR_DOMAIN_TUNABLE_BLKDEV_SIZE_IOPS_SEC, since libvirt 1.2.11.
+	DomainTunableBlkdevSizeIopsSec Uint64Param = "blkdeviotune.size_iops_sec"
+	// DomainTunableBlkdevTotalBytesSec is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_BYTES_SEC, since libvirt 1.2.9.
+	DomainTunableBlkdevTotalBytesSec Uint64Param = "blkdeviotune.total_bytes_sec"
+	// DomainTunableBlkdevTotalBytesSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_BYTES_SEC_MAX, since libvirt 1.2.11.
+	DomainTunableBlkdevTotalBytesSecMax Uint64Param = "blkdeviotune.total_bytes_sec_max"
+	// DomainTunableBlkdevTotalBytesSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
+	DomainTunableBlkdevTotalBytesSecMaxLength Uint64Param = "blkdeviotune.total_bytes_sec_max_length"
+	// DomainTunableBlkdevTotalIopsSec is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_IOPS_SEC, since libvirt 1.2.9.
+	DomainTunableBlkdevTotalIopsSec Uint64Param = "blkdeviotune.total_iops_sec"
+	// DomainTunableBlkdevTotalIopsSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_IOPS_SEC_MAX, since libvirt 1.2.11.
+	DomainTunableBlkdevTotalIopsSecMax Uint64Param = "blkdeviotune.total_iops_sec_max"
+	// DomainTunableBlkdevTotalIopsSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
+	DomainTunableBlkdevTotalIopsSecMaxLength Uint64Param = "blkdeviotune.total_iops_sec_max_length"
+	// DomainTunableBlkdevWriteBytesSec is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_BYTES_SEC, since libvirt 1.2.9.
+	DomainTunableBlkdevWriteBytesSec Uint64Param = "blkdeviotune.write_bytes_sec"
+	// DomainTunableBlkdevWriteBytesSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_BYTES_SEC_MAX, since libvirt 1.2.11.
+	DomainTunableBlkdevWriteBytesSecMax Uint64Param = "blkdeviotune.write_bytes_sec_max"
+	// DomainTunableBlkdevWriteBytesSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
+	DomainTunableBlkdevWriteBytesSecMaxLength Uint64Param = "blkdeviotune.write_bytes_sec_max_length"
+	// DomainTunableBlkdevWriteIopsSec is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_IOPS_SEC, since libvirt 1.2.9.
+	DomainTunableBlkdevWriteIopsSec Uint64Param = "blkdeviotune.write_iops_sec"
+	// DomainTunableBlkdevWriteIopsSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_IOPS_SEC_MAX, since libvirt 1.2.11.
+	DomainTunableBlkdevWriteIopsSecMax Uint64Param = "blkdeviotune.write_iops_sec_max"
+	// DomainTunableBlkdevWriteIopsSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
+	DomainTunableBlkdevWriteIopsSecMaxLength Uint64Param = "blkdeviotune.write_iops_sec_max_length"
+	// DomainTunableCPUCPUShares is VIR_DOMAIN_TUNABLE_CPU_CPU_SHARES, since libvirt 1.2.9.
+	DomainTunableCPUCPUShares Uint64Param = "cputune.cpu_shares"
+	// DomainTunableCPUEmulatorPeriod is VIR_DOMAIN_TUNABLE_CPU_EMULATOR_PERIOD, since libvirt 1.2.9.
+	DomainTunableCPUEmulatorPeriod Uint64Param = "cputune.emulator_period"
+	// DomainTunableCPUGlobalPeriod is VIR_DOMAIN_TUNABLE_CPU_GLOBAL_PERIOD, since libvirt 1.3.3.
+	DomainTunableCPUGlobalPeriod Uint64Param = "cputune.global_period"
+	// DomainTunableCPUIOThreadPeriod is VIR_DOMAIN_TUNABLE_CPU_IOTHREAD_PERIOD, since libvirt 2.2.0.
+	DomainTunableCPUIOThreadPeriod Uint64Param = "cputune.iothread_period"
+	// DomainTunableCPUVCPUPeriod is VIR_DOMAIN_TUNABLE_CPU_VCPU_PERIOD, since libvirt 1.2.9.
+	DomainTunableCPUVCPUPeriod Uint64Param = "cputune.vcpu_period"
+	// MigrateParamBandwidth is VIR_MIGRATE_PARAM_BANDWIDTH, since libvirt 1.1.0.
+	MigrateParamBandwidth Uint64Param = "bandwidth"
+	// MigrateParamBandwidthPostcopy is VIR_MIGRATE_PARAM_BANDWIDTH_POSTCOPY, since libvirt 5.1.0.
+	MigrateParamBandwidthPostcopy Uint64Param = "bandwidth.postcopy"
+	// MigrateParamCompressionXbzrleCache is VIR_MIGRATE_PARAM_COMPRESSION_XBZRLE_CACHE, since libvirt 1.3.4.
+	MigrateParamCompressionXbzrleCache Uint64Param = "compression.xbzrle.cache"
+)
+
+// The typed-parameter fields of libvirt whose value is a double (Float64Param).
+const (
+	// DomainGuestInfoLoad15M is VIR_DOMAIN_GUEST_INFO_LOAD_15M, since libvirt 11.2.0.
+	DomainGuestInfoLoad15M Float64Param = "load.15m"
+	// DomainGuestInfoLoad1M is VIR_DOMAIN_GUEST_INFO_LOAD_1M, since libvirt 11.2.0.
+	DomainGuestInfoLoad1M Float64Param = "load.1m"
+	// DomainGuestInfoLoad5M is VIR_DOMAIN_GUEST_INFO_LOAD_5M, since libvirt 11.2.0.
+	DomainGuestInfoLoad5M Float64Param = "load.5m"
+	// DomainStatsBlockSuffixTimedGroupSuffixRdQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixRdQueueDepthAvg Float64Param = ".rd_queue_depth_avg"
+	// DomainStatsBlockSuffixTimedGroupSuffixWrQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixWrQueueDepthAvg Float64Param = ".wr_queue_depth_avg"
+	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
+	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendQueueDepthAvg Float64Param = ".zone_append_queue_depth_avg"
+)
+
+// The typed-parameter fields of libvirt whose value is a boolean (BoolParam).
+const (
+	// DomainGuestInfoDiskSuffixPartition is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_PARTITION, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixPartition BoolParam = ".partition"
+	// DomainJobSuccess is VIR_DOMAIN_JOB_SUCCESS, since libvirt 6.0.0.
+	DomainJobSuccess BoolParam = "success"
+	// DomainStatsVCPUSuffixHalted is VIR_DOMAIN_STATS_VCPU_SUFFIX_HALTED, since libvirt 11.2.0.
+	DomainStatsVCPUSuffixHalted BoolParam = ".halted"
+)
+
+// The typed-parameter fields of libvirt whose value is a string (StringParam).
 const (
 	// ConnectIdentityGroupName is VIR_CONNECT_IDENTITY_GROUP_NAME, since libvirt 5.8.0.
-	ConnectIdentityGroupName = "group-name"
-	// ConnectIdentityProcessID is VIR_CONNECT_IDENTITY_PROCESS_ID, since libvirt 5.8.0.
-	ConnectIdentityProcessID = "process-id"
-	// ConnectIdentityProcessTime is VIR_CONNECT_IDENTITY_PROCESS_TIME, since libvirt 5.8.0.
-	ConnectIdentityProcessTime = "process-time"
+	ConnectIdentityGroupName StringParam = "group-name"
 	// ConnectIdentitySASLUserName is VIR_CONNECT_IDENTITY_SASL_USER_NAME, since libvirt 5.8.0.
-	ConnectIdentitySASLUserName = "sasl-user-name"
+	ConnectIdentitySASLUserName StringParam = "sasl-user-name"
 	// ConnectIdentitySelinuxContext is VIR_CONNECT_IDENTITY_SELINUX_CONTEXT, since libvirt 5.8.0.
-	ConnectIdentitySelinuxContext = "selinux-context"
-	// ConnectIdentityUnixGroupID is VIR_CONNECT_IDENTITY_UNIX_GROUP_ID, since libvirt 5.8.0.
-	ConnectIdentityUnixGroupID = "unix-group-id"
-	// ConnectIdentityUnixUserID is VIR_CONNECT_IDENTITY_UNIX_USER_ID, since libvirt 5.8.0.
-	ConnectIdentityUnixUserID = "unix-user-id"
+	ConnectIdentitySelinuxContext StringParam = "selinux-context"
 	// ConnectIdentityUserName is VIR_CONNECT_IDENTITY_USER_NAME, since libvirt 5.8.0.
-	ConnectIdentityUserName = "user-name"
+	ConnectIdentityUserName StringParam = "user-name"
 	// ConnectIdentityX509DistinguishedName is VIR_CONNECT_IDENTITY_X509_DISTINGUISHED_NAME, since libvirt 5.8.0.
-	ConnectIdentityX509DistinguishedName = "x509-distinguished-name"
+	ConnectIdentityX509DistinguishedName StringParam = "x509-distinguished-name"
+	// DomainBlkioDeviceReadBps is VIR_DOMAIN_BLKIO_DEVICE_READ_BPS, since libvirt 1.2.2.
+	DomainBlkioDeviceReadBps StringParam = "device_read_bytes_sec"
+	// DomainBlkioDeviceReadIops is VIR_DOMAIN_BLKIO_DEVICE_READ_IOPS, since libvirt 1.2.2.
+	DomainBlkioDeviceReadIops StringParam = "device_read_iops_sec"
+	// DomainBlkioDeviceWeight is VIR_DOMAIN_BLKIO_DEVICE_WEIGHT, since libvirt 0.9.8.
+	DomainBlkioDeviceWeight StringParam = "device_weight"
+	// DomainBlkioDeviceWriteBps is VIR_DOMAIN_BLKIO_DEVICE_WRITE_BPS, since libvirt 1.2.2.
+	DomainBlkioDeviceWriteBps StringParam = "device_write_bytes_sec"
+	// DomainBlkioDeviceWriteIops is VIR_DOMAIN_BLKIO_DEVICE_WRITE_IOPS, since libvirt 1.2.2.
+	DomainBlkioDeviceWriteIops StringParam = "device_write_iops_sec"
+	// DomainBlockIotuneGroupName is VIR_DOMAIN_BLOCK_IOTUNE_GROUP_NAME, since libvirt 3.0.0.
+	DomainBlockIotuneGroupName StringParam = "group_name"
+	// DomainGuestInfoDeviceSuffixDriverName is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_NAME, since libvirt 12.7.0.
+	DomainGuestInfoDeviceSuffixDriverName StringParam = ".driverName"
+	// DomainGuestInfoDeviceSuffixDriverVersion is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_VERSION, since libvirt 12.7.0.
+	DomainGuestInfoDeviceSuffixDriverVersion StringParam = ".driverVersion"
+	// DomainGuestInfoDeviceSuffixIDType is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_ID_TYPE, since libvirt 12.7.0.
+	DomainGuestInfoDeviceSuffixIDType StringParam = ".idType"
+	// DomainGuestInfoDiskSuffixAlias is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_ALIAS, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixAlias StringParam = ".alias"
+	// DomainGuestInfoDiskSuffixDependencySuffixName is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_DEPENDENCY_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixDependencySuffixName StringParam = ".name"
+	// DomainGuestInfoDiskSuffixGuestAlias is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_GUEST_ALIAS, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixGuestAlias StringParam = ".guest_alias"
+	// DomainGuestInfoDiskSuffixName is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixName StringParam = ".name"
+	// DomainGuestInfoDiskSuffixSerial is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_SERIAL, since libvirt 11.2.0.
+	DomainGuestInfoDiskSuffixSerial StringParam = ".serial"
+	// DomainGuestInfoFsSuffixDiskSuffixAlias is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_ALIAS, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixDiskSuffixAlias StringParam = ".alias"
+	// DomainGuestInfoFsSuffixDiskSuffixDevice is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_DEVICE, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixDiskSuffixDevice StringParam = ".device"
+	// DomainGuestInfoFsSuffixDiskSuffixSerial is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_SERIAL, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixDiskSuffixSerial StringParam = ".serial"
+	// DomainGuestInfoFsSuffixFstype is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_FSTYPE, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixFstype StringParam = ".fstype"
+	// DomainGuestInfoFsSuffixMountpoint is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_MOUNTPOINT, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixMountpoint StringParam = ".mountpoint"
+	// DomainGuestInfoFsSuffixName is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainGuestInfoFsSuffixName StringParam = ".name"
+	// DomainGuestInfoHostnameHostname is VIR_DOMAIN_GUEST_INFO_HOSTNAME_HOSTNAME, since libvirt 11.2.0.
+	DomainGuestInfoHostnameHostname StringParam = "hostname"
+	// DomainGuestInfoIfSuffixAddrSuffixAddr is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_ADDR, since libvirt 11.2.0.
+	DomainGuestInfoIfSuffixAddrSuffixAddr StringParam = ".addr"
+	// DomainGuestInfoIfSuffixAddrSuffixType is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_TYPE, since libvirt 11.2.0.
+	DomainGuestInfoIfSuffixAddrSuffixType StringParam = ".type"
+	// DomainGuestInfoIfSuffixHwaddr is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_HWADDR, since libvirt 11.2.0.
+	DomainGuestInfoIfSuffixHwaddr StringParam = ".hwaddr"
+	// DomainGuestInfoIfSuffixName is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainGuestInfoIfSuffixName StringParam = ".name"
+	// DomainGuestInfoOsKernelRelease is VIR_DOMAIN_GUEST_INFO_OS_KERNEL_RELEASE, since libvirt 11.2.0.
+	DomainGuestInfoOsKernelRelease StringParam = "os.kernel-release"
+	// DomainGuestInfoOsKernelVersion is VIR_DOMAIN_GUEST_INFO_OS_KERNEL_VERSION, since libvirt 11.2.0.
+	DomainGuestInfoOsKernelVersion StringParam = "os.kernel-version"
+	// DomainGuestInfoOsMachine is VIR_DOMAIN_GUEST_INFO_OS_MACHINE, since libvirt 11.2.0.
+	DomainGuestInfoOsMachine StringParam = "os.machine"
+	// DomainGuestInfoOsName is VIR_DOMAIN_GUEST_INFO_OS_NAME, since libvirt 11.2.0.
+	DomainGuestInfoOsName StringParam = "os.name"
+	// DomainGuestInfoOsPrettyName is VIR_DOMAIN_GUEST_INFO_OS_PRETTY_NAME, since libvirt 11.2.0.
+	DomainGuestInfoOsPrettyName StringParam = "os.pretty-name"
+	// DomainGuestInfoOsVariant is VIR_DOMAIN_GUEST_INFO_OS_VARIANT, since libvirt 11.2.0.
+	DomainGuestInfoOsVariant StringParam = "os.variant"
+	// DomainGuestInfoOsVariantID is VIR_DOMAIN_GUEST_INFO_OS_VARIANT_ID, since libvirt 11.2.0.
+	DomainGuestInfoOsVariantID StringParam = "os.variant-id"
+	// DomainGuestInfoOsVersion is VIR_DOMAIN_GUEST_INFO_OS_VERSION, since libvirt 11.2.0.
+	DomainGuestInfoOsVersion StringParam = "os.version"
+	// DomainGuestInfoOsVersionID is VIR_DOMAIN_GUEST_INFO_OS_VERSION_ID, since libvirt 11.2.0.
+	DomainGuestInfoOsVersionID StringParam = "os.version-id"
+	// DomainGuestInfoTimezoneName is VIR_DOMAIN_GUEST_INFO_TIMEZONE_NAME, since libvirt 11.2.0.
+	DomainGuestInfoTimezoneName StringParam = "timezone.name"
+	// DomainGuestInfoUserSuffixDomain is VIR_DOMAIN_GUEST_INFO_USER_SUFFIX_DOMAIN, since libvirt 11.2.0.
+	DomainGuestInfoUserSuffixDomain StringParam = ".domain"
+	// DomainGuestInfoUserSuffixName is VIR_DOMAIN_GUEST_INFO_USER_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainGuestInfoUserSuffixName StringParam = ".name"
+	// DomainLaunchSecuritySevMeasurement is VIR_DOMAIN_LAUNCH_SECURITY_SEV_MEASUREMENT, since libvirt 4.5.0.
+	DomainLaunchSecuritySevMeasurement StringParam = "sev-measurement"
+	// DomainLaunchSecuritySevSecret is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET, since libvirt 8.0.0.
+	DomainLaunchSecuritySevSecret StringParam = "sev-secret"
+	// DomainLaunchSecuritySevSecretHeader is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET_HEADER, since libvirt 8.0.0.
+	DomainLaunchSecuritySevSecretHeader StringParam = "sev-secret-header"
+	// DomainNUMANodeset is VIR_DOMAIN_NUMA_NODESET, since libvirt 0.9.9.
+	DomainNUMANodeset StringParam = "numa_nodeset"
+	// DomainSaveParamImageFormat is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT, since libvirt 11.2.0.
+	DomainSaveParamImageFormat StringParam = "image_format"
+	// DomainStatsBlockSuffixName is VIR_DOMAIN_STATS_BLOCK_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainStatsBlockSuffixName StringParam = ".name"
+	// DomainStatsBlockSuffixPath is VIR_DOMAIN_STATS_BLOCK_SUFFIX_PATH, since libvirt 11.2.0.
+	DomainStatsBlockSuffixPath StringParam = ".path"
+	// DomainStatsCPUCacheMonitorSuffixName is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainStatsCPUCacheMonitorSuffixName StringParam = ".name"
+	// DomainStatsCPUCacheMonitorSuffixVCPUs is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_VCPUS, since libvirt 11.2.0.
+	DomainStatsCPUCacheMonitorSuffixVCPUs StringParam = ".vcpus"
+	// DomainStatsCPUEnergyMonitorSuffixName is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_NAME, since libvirt 12.4.0.
+	DomainStatsCPUEnergyMonitorSuffixName StringParam = ".name"
+	// DomainStatsCPUEnergyMonitorSuffixVCPUs is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_VCPUS, since libvirt 12.4.0.
+	DomainStatsCPUEnergyMonitorSuffixVCPUs StringParam = ".vcpus"
+	// DomainStatsDirtyrateCalcMode is VIR_DOMAIN_STATS_DIRTYRATE_CALC_MODE, since libvirt 11.2.0.
+	DomainStatsDirtyrateCalcMode StringParam = "dirtyrate.calc_mode"
+	// DomainStatsMemoryBandwidthMonitorSuffixName is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainStatsMemoryBandwidthMonitorSuffixName StringParam = ".name"
+	// DomainStatsMemoryBandwidthMonitorSuffixVCPUs is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_VCPUS, since libvirt 11.2.0.
+	DomainStatsMemoryBandwidthMonitorSuffixVCPUs StringParam = ".vcpus"
+	// DomainStatsNetSuffixName is VIR_DOMAIN_STATS_NET_SUFFIX_NAME, since libvirt 11.2.0.
+	DomainStatsNetSuffixName StringParam = ".name"
+	// DomainTunableBlkdevDisk is VIR_DOMAIN_TUNABLE_BLKDEV_DISK, since libvirt 1.2.9.
+	DomainTunableBlkdevDisk StringParam = "blkdeviotune.disk"
+	// DomainTunableBlkdevGroupName is VIR_DOMAIN_TUNABLE_BLKDEV_GROUP_NAME, since libvirt 3.0.0.
+	DomainTunableBlkdevGroupName StringParam = "blkdeviotune.group_name"
+	// DomainTunableCPUEmulatorpin is VIR_DOMAIN_TUNABLE_CPU_EMULATORPIN, since libvirt 1.2.9.
+	DomainTunableCPUEmulatorpin StringParam = "cputune.emulatorpin"
+	// DomainTunableCPUIothreadspin is VIR_DOMAIN_TUNABLE_CPU_IOTHREADSPIN, since libvirt 1.2.14.
+	DomainTunableCPUIothreadspin StringParam = "cputune.iothreadpin%u"
+	// DomainTunableCPUVcpupin is VIR_DOMAIN_TUNABLE_CPU_VCPUPIN, since libvirt 1.2.9.
+	DomainTunableCPUVcpupin StringParam = "cputune.vcpupin%u"
+	// MigrateParamDestName is VIR_MIGRATE_PARAM_DEST_NAME, since libvirt 1.1.0.
+	MigrateParamDestName StringParam = "destination_name"
+	// MigrateParamDestXML is VIR_MIGRATE_PARAM_DEST_XML, since libvirt 1.1.0.
+	MigrateParamDestXML StringParam = "destination_xml"
+	// MigrateParamDisksURI is VIR_MIGRATE_PARAM_DISKS_URI, since libvirt 6.8.0.
+	MigrateParamDisksURI StringParam = "disks_uri"
+	// MigrateParamGraphicsURI is VIR_MIGRATE_PARAM_GRAPHICS_URI, since libvirt 1.1.0.
+	MigrateParamGraphicsURI StringParam = "graphics_uri"
+	// MigrateParamPersistXML is VIR_MIGRATE_PARAM_PERSIST_XML, since libvirt 1.3.4.
+	MigrateParamPersistXML StringParam = "persistent_xml"
+	// MigrateParamTLSDestination is VIR_MIGRATE_PARAM_TLS_DESTINATION, since libvirt 6.0.0.
+	MigrateParamTLSDestination StringParam = "tls.destination"
+	// MigrateParamURI is VIR_MIGRATE_PARAM_URI, since libvirt 1.1.0.
+	MigrateParamURI StringParam = "migrate_uri"
+	// NodeSevCertChain is VIR_NODE_SEV_CERT_CHAIN, since libvirt 4.5.0.
+	NodeSevCertChain StringParam = "cert-chain"
+	// NodeSevCpu0ID is VIR_NODE_SEV_CPU0_ID, since libvirt 8.4.0.
+	NodeSevCpu0ID StringParam = "cpu0-id"
+	// NodeSevPdh is VIR_NODE_SEV_PDH, since libvirt 4.5.0.
+	NodeSevPdh StringParam = "pdh"
+)
+
+/*
+The string constants of libvirt that name no typed-parameter field of a documented
+// type: prefixes and suffixes to build field names from, and fields libvirt gives no type.
+*/
+const (
 	// DomainAnnounceInterfaceInitial is VIR_DOMAIN_ANNOUNCE_INTERFACE_INITIAL, since libvirt 12.5.0.
 	DomainAnnounceInterfaceInitial = "initial"
 	// DomainAnnounceInterfaceMax is VIR_DOMAIN_ANNOUNCE_INTERFACE_MAX, since libvirt 12.5.0.
@@ -5139,346 +5916,36 @@ const (
 	DomainAnnounceInterfaceRounds = "rounds"
 	// DomainAnnounceInterfaceStep is VIR_DOMAIN_ANNOUNCE_INTERFACE_STEP, since libvirt 12.5.0.
 	DomainAnnounceInterfaceStep = "step"
-	// DomainBandwidthInAverage is VIR_DOMAIN_BANDWIDTH_IN_AVERAGE, since libvirt 0.9.9.
-	DomainBandwidthInAverage = "inbound.average"
-	// DomainBandwidthInBurst is VIR_DOMAIN_BANDWIDTH_IN_BURST, since libvirt 0.9.9.
-	DomainBandwidthInBurst = "inbound.burst"
-	// DomainBandwidthInFloor is VIR_DOMAIN_BANDWIDTH_IN_FLOOR, since libvirt 1.2.19.
-	DomainBandwidthInFloor = "inbound.floor"
-	// DomainBandwidthInPeak is VIR_DOMAIN_BANDWIDTH_IN_PEAK, since libvirt 0.9.9.
-	DomainBandwidthInPeak = "inbound.peak"
-	// DomainBandwidthOutAverage is VIR_DOMAIN_BANDWIDTH_OUT_AVERAGE, since libvirt 0.9.9.
-	DomainBandwidthOutAverage = "outbound.average"
-	// DomainBandwidthOutBurst is VIR_DOMAIN_BANDWIDTH_OUT_BURST, since libvirt 0.9.9.
-	DomainBandwidthOutBurst = "outbound.burst"
-	// DomainBandwidthOutPeak is VIR_DOMAIN_BANDWIDTH_OUT_PEAK, since libvirt 0.9.9.
-	DomainBandwidthOutPeak = "outbound.peak"
-	// DomainBlkioDeviceReadBps is VIR_DOMAIN_BLKIO_DEVICE_READ_BPS, since libvirt 1.2.2.
-	DomainBlkioDeviceReadBps = "device_read_bytes_sec"
-	// DomainBlkioDeviceReadIops is VIR_DOMAIN_BLKIO_DEVICE_READ_IOPS, since libvirt 1.2.2.
-	DomainBlkioDeviceReadIops = "device_read_iops_sec"
-	// DomainBlkioDeviceWeight is VIR_DOMAIN_BLKIO_DEVICE_WEIGHT, since libvirt 0.9.8.
-	DomainBlkioDeviceWeight = "device_weight"
-	// DomainBlkioDeviceWriteBps is VIR_DOMAIN_BLKIO_DEVICE_WRITE_BPS, since libvirt 1.2.2.
-	DomainBlkioDeviceWriteBps = "device_write_bytes_sec"
-	// DomainBlkioDeviceWriteIops is VIR_DOMAIN_BLKIO_DEVICE_WRITE_IOPS, since libvirt 1.2.2.
-	DomainBlkioDeviceWriteIops = "device_write_iops_sec"
-	// DomainBlkioWeight is VIR_DOMAIN_BLKIO_WEIGHT, since libvirt 0.9.0.
-	DomainBlkioWeight = "weight"
-	// DomainBlockCopyBandwidth is VIR_DOMAIN_BLOCK_COPY_BANDWIDTH, since libvirt 1.2.8.
-	DomainBlockCopyBandwidth = "bandwidth"
-	// DomainBlockCopyBufSize is VIR_DOMAIN_BLOCK_COPY_BUF_SIZE, since libvirt 1.2.8.
-	DomainBlockCopyBufSize = "buf-size"
-	// DomainBlockCopyGranularity is VIR_DOMAIN_BLOCK_COPY_GRANULARITY, since libvirt 1.2.8.
-	DomainBlockCopyGranularity = "granularity"
-	// DomainBlockIotuneGroupName is VIR_DOMAIN_BLOCK_IOTUNE_GROUP_NAME, since libvirt 3.0.0.
-	DomainBlockIotuneGroupName = "group_name"
-	// DomainBlockIotuneReadBytesSec is VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC, since libvirt 0.9.8.
-	DomainBlockIotuneReadBytesSec = "read_bytes_sec"
-	// DomainBlockIotuneReadBytesSecMax is VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC_MAX, since libvirt 1.2.11.
-	DomainBlockIotuneReadBytesSecMax = "read_bytes_sec_max"
-	// DomainBlockIotuneReadBytesSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainBlockIotuneReadBytesSecMaxLength = "read_bytes_sec_max_length"
-	// DomainBlockIotuneReadIopsSec is VIR_DOMAIN_BLOCK_IOTUNE_READ_IOPS_SEC, since libvirt 0.9.8.
-	DomainBlockIotuneReadIopsSec = "read_iops_sec"
-	// DomainBlockIotuneReadIopsSecMax is VIR_DOMAIN_BLOCK_IOTUNE_READ_IOPS_SEC_MAX, since libvirt 1.2.11.
-	DomainBlockIotuneReadIopsSecMax = "read_iops_sec_max"
-	// DomainBlockIotuneReadIopsSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_READ_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainBlockIotuneReadIopsSecMaxLength = "read_iops_sec_max_length"
-	// DomainBlockIotuneSizeIopsSec is VIR_DOMAIN_BLOCK_IOTUNE_SIZE_IOPS_SEC, since libvirt 1.2.11.
-	DomainBlockIotuneSizeIopsSec = "size_iops_sec"
-	// DomainBlockIotuneTotalBytesSec is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC, since libvirt 0.9.8.
-	DomainBlockIotuneTotalBytesSec = "total_bytes_sec"
-	// DomainBlockIotuneTotalBytesSecMax is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC_MAX, since libvirt 1.2.11.
-	DomainBlockIotuneTotalBytesSecMax = "total_bytes_sec_max"
-	// DomainBlockIotuneTotalBytesSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainBlockIotuneTotalBytesSecMaxLength = "total_bytes_sec_max_length"
-	// DomainBlockIotuneTotalIopsSec is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC, since libvirt 0.9.8.
-	DomainBlockIotuneTotalIopsSec = "total_iops_sec"
-	// DomainBlockIotuneTotalIopsSecMax is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC_MAX, since libvirt 1.2.11.
-	DomainBlockIotuneTotalIopsSecMax = "total_iops_sec_max"
-	// DomainBlockIotuneTotalIopsSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainBlockIotuneTotalIopsSecMaxLength = "total_iops_sec_max_length"
-	// DomainBlockIotuneWriteBytesSec is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC, since libvirt 0.9.8.
-	DomainBlockIotuneWriteBytesSec = "write_bytes_sec"
-	// DomainBlockIotuneWriteBytesSecMax is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC_MAX, since libvirt 1.2.11.
-	DomainBlockIotuneWriteBytesSecMax = "write_bytes_sec_max"
-	// DomainBlockIotuneWriteBytesSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainBlockIotuneWriteBytesSecMaxLength = "write_bytes_sec_max_length"
-	// DomainBlockIotuneWriteIopsSec is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC, since libvirt 0.9.8.
-	DomainBlockIotuneWriteIopsSec = "write_iops_sec"
-	// DomainBlockIotuneWriteIopsSecMax is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC_MAX, since libvirt 1.2.11.
-	DomainBlockIotuneWriteIopsSecMax = "write_iops_sec_max"
-	// DomainBlockIotuneWriteIopsSecMaxLength is VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainBlockIotuneWriteIopsSecMaxLength = "write_iops_sec_max_length"
-	// DomainBlockStatsErrs is VIR_DOMAIN_BLOCK_STATS_ERRS, since libvirt 0.9.5.
-	DomainBlockStatsErrs = "errs"
-	// DomainBlockStatsFlushReq is VIR_DOMAIN_BLOCK_STATS_FLUSH_REQ, since libvirt 0.9.5.
-	DomainBlockStatsFlushReq = "flush_operations"
-	// DomainBlockStatsFlushTotalTimes is VIR_DOMAIN_BLOCK_STATS_FLUSH_TOTAL_TIMES, since libvirt 0.9.5.
-	DomainBlockStatsFlushTotalTimes = "flush_total_times"
-	// DomainBlockStatsReadBytes is VIR_DOMAIN_BLOCK_STATS_READ_BYTES, since libvirt 0.9.5.
-	DomainBlockStatsReadBytes = "rd_bytes"
-	// DomainBlockStatsReadReq is VIR_DOMAIN_BLOCK_STATS_READ_REQ, since libvirt 0.9.5.
-	DomainBlockStatsReadReq = "rd_operations"
-	// DomainBlockStatsReadTotalTimes is VIR_DOMAIN_BLOCK_STATS_READ_TOTAL_TIMES, since libvirt 0.9.5.
-	DomainBlockStatsReadTotalTimes = "rd_total_times"
-	// DomainBlockStatsWriteBytes is VIR_DOMAIN_BLOCK_STATS_WRITE_BYTES, since libvirt 0.9.5.
-	DomainBlockStatsWriteBytes = "wr_bytes"
-	// DomainBlockStatsWriteReq is VIR_DOMAIN_BLOCK_STATS_WRITE_REQ, since libvirt 0.9.5.
-	DomainBlockStatsWriteReq = "wr_operations"
-	// DomainBlockStatsWriteTotalTimes is VIR_DOMAIN_BLOCK_STATS_WRITE_TOTAL_TIMES, since libvirt 0.9.5.
-	DomainBlockStatsWriteTotalTimes = "wr_total_times"
-	// DomainCPUStatsCputime is VIR_DOMAIN_CPU_STATS_CPUTIME, since libvirt 0.9.10.
-	DomainCPUStatsCputime = "cpu_time"
-	// DomainCPUStatsSystemtime is VIR_DOMAIN_CPU_STATS_SYSTEMTIME, since libvirt 0.9.11.
-	DomainCPUStatsSystemtime = "system_time"
-	// DomainCPUStatsUsertime is VIR_DOMAIN_CPU_STATS_USERTIME, since libvirt 0.9.11.
-	DomainCPUStatsUsertime = "user_time"
-	// DomainCPUStatsVcputime is VIR_DOMAIN_CPU_STATS_VCPUTIME, since libvirt 0.9.13.
-	DomainCPUStatsVcputime = "vcpu_time"
-	// DomainGuestInfoDeviceCount is VIR_DOMAIN_GUEST_INFO_DEVICE_COUNT, since libvirt 12.7.0.
-	DomainGuestInfoDeviceCount = "device.count"
 	// DomainGuestInfoDevicePrefix is VIR_DOMAIN_GUEST_INFO_DEVICE_PREFIX, since libvirt 12.7.0.
 	DomainGuestInfoDevicePrefix = "device."
-	// DomainGuestInfoDeviceSuffixDriverDate is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_DATE, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixDriverDate = ".driverDate"
-	// DomainGuestInfoDeviceSuffixDriverName is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_NAME, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixDriverName = ".driverName"
-	// DomainGuestInfoDeviceSuffixDriverVersion is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_DRIVER_VERSION, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixDriverVersion = ".driverVersion"
-	// DomainGuestInfoDeviceSuffixIDType is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_ID_TYPE, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixIDType = ".idType"
-	// DomainGuestInfoDeviceSuffixPCIDevice is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_PCI_DEVICE, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixPCIDevice = ".pciDevice"
-	// DomainGuestInfoDeviceSuffixPCIVendor is VIR_DOMAIN_GUEST_INFO_DEVICE_SUFFIX_PCI_VENDOR, since libvirt 12.7.0.
-	DomainGuestInfoDeviceSuffixPCIVendor = ".pciVendor"
-	// DomainGuestInfoDiskCount is VIR_DOMAIN_GUEST_INFO_DISK_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoDiskCount = "disk.count"
 	// DomainGuestInfoDiskPrefix is VIR_DOMAIN_GUEST_INFO_DISK_PREFIX, since libvirt 11.2.0.
 	DomainGuestInfoDiskPrefix = "disk."
-	// DomainGuestInfoDiskSuffixAlias is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_ALIAS, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixAlias = ".alias"
-	// DomainGuestInfoDiskSuffixDependencyCount is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_DEPENDENCY_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixDependencyCount = ".dependency.count"
 	// DomainGuestInfoDiskSuffixDependencyPrefix is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_DEPENDENCY_PREFIX, since libvirt 11.2.0.
 	DomainGuestInfoDiskSuffixDependencyPrefix = ".dependency."
-	// DomainGuestInfoDiskSuffixDependencySuffixName is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_DEPENDENCY_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixDependencySuffixName = ".name"
-	// DomainGuestInfoDiskSuffixGuestAlias is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_GUEST_ALIAS, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixGuestAlias = ".guest_alias"
 	// DomainGuestInfoDiskSuffixGuestBus is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_GUEST_BUS, since libvirt 11.2.0.
 	DomainGuestInfoDiskSuffixGuestBus = ".guest_bus"
-	// DomainGuestInfoDiskSuffixName is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixName = ".name"
-	// DomainGuestInfoDiskSuffixPartition is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_PARTITION, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixPartition = ".partition"
-	// DomainGuestInfoDiskSuffixSerial is VIR_DOMAIN_GUEST_INFO_DISK_SUFFIX_SERIAL, since libvirt 11.2.0.
-	DomainGuestInfoDiskSuffixSerial = ".serial"
-	// DomainGuestInfoFsCount is VIR_DOMAIN_GUEST_INFO_FS_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoFsCount = "fs.count"
 	// DomainGuestInfoFsPrefix is VIR_DOMAIN_GUEST_INFO_FS_PREFIX, since libvirt 11.2.0.
 	DomainGuestInfoFsPrefix = "fs."
-	// DomainGuestInfoFsSuffixDiskCount is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixDiskCount = ".disk.count"
 	// DomainGuestInfoFsSuffixDiskPrefix is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_PREFIX, since libvirt 11.2.0.
 	DomainGuestInfoFsSuffixDiskPrefix = ".disk."
-	// DomainGuestInfoFsSuffixDiskSuffixAlias is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_ALIAS, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixDiskSuffixAlias = ".alias"
-	// DomainGuestInfoFsSuffixDiskSuffixDevice is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_DEVICE, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixDiskSuffixDevice = ".device"
-	// DomainGuestInfoFsSuffixDiskSuffixSerial is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_DISK_SUFFIX_SERIAL, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixDiskSuffixSerial = ".serial"
-	// DomainGuestInfoFsSuffixFstype is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_FSTYPE, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixFstype = ".fstype"
-	// DomainGuestInfoFsSuffixMountpoint is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_MOUNTPOINT, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixMountpoint = ".mountpoint"
-	// DomainGuestInfoFsSuffixName is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixName = ".name"
-	// DomainGuestInfoFsSuffixTotalBytes is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_TOTAL_BYTES, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixTotalBytes = ".total-bytes"
-	// DomainGuestInfoFsSuffixUsedBytes is VIR_DOMAIN_GUEST_INFO_FS_SUFFIX_USED_BYTES, since libvirt 11.2.0.
-	DomainGuestInfoFsSuffixUsedBytes = ".used-bytes"
-	// DomainGuestInfoHostnameHostname is VIR_DOMAIN_GUEST_INFO_HOSTNAME_HOSTNAME, since libvirt 11.2.0.
-	DomainGuestInfoHostnameHostname = "hostname"
-	// DomainGuestInfoIfCount is VIR_DOMAIN_GUEST_INFO_IF_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoIfCount = "if.count"
 	// DomainGuestInfoIfPrefix is VIR_DOMAIN_GUEST_INFO_IF_PREFIX, since libvirt 11.2.0.
 	DomainGuestInfoIfPrefix = "if."
-	// DomainGuestInfoIfSuffixAddrCount is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixAddrCount = ".addr.count"
 	// DomainGuestInfoIfSuffixAddrPrefix is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_PREFIX, since libvirt 11.2.0.
 	DomainGuestInfoIfSuffixAddrPrefix = ".addr."
-	// DomainGuestInfoIfSuffixAddrSuffixAddr is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_ADDR, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixAddrSuffixAddr = ".addr"
-	// DomainGuestInfoIfSuffixAddrSuffixPrefix is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_PREFIX, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixAddrSuffixPrefix = ".prefix"
-	// DomainGuestInfoIfSuffixAddrSuffixType is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_ADDR_SUFFIX_TYPE, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixAddrSuffixType = ".type"
-	// DomainGuestInfoIfSuffixHwaddr is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_HWADDR, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixHwaddr = ".hwaddr"
-	// DomainGuestInfoIfSuffixName is VIR_DOMAIN_GUEST_INFO_IF_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoIfSuffixName = ".name"
-	// DomainGuestInfoLoad15M is VIR_DOMAIN_GUEST_INFO_LOAD_15M, since libvirt 11.2.0.
-	DomainGuestInfoLoad15M = "load.15m"
-	// DomainGuestInfoLoad1M is VIR_DOMAIN_GUEST_INFO_LOAD_1M, since libvirt 11.2.0.
-	DomainGuestInfoLoad1M = "load.1m"
-	// DomainGuestInfoLoad5M is VIR_DOMAIN_GUEST_INFO_LOAD_5M, since libvirt 11.2.0.
-	DomainGuestInfoLoad5M = "load.5m"
 	// DomainGuestInfoOsID is VIR_DOMAIN_GUEST_INFO_OS_ID, since libvirt 11.2.0.
 	DomainGuestInfoOsID = "os.id"
-	// DomainGuestInfoOsKernelRelease is VIR_DOMAIN_GUEST_INFO_OS_KERNEL_RELEASE, since libvirt 11.2.0.
-	DomainGuestInfoOsKernelRelease = "os.kernel-release"
-	// DomainGuestInfoOsKernelVersion is VIR_DOMAIN_GUEST_INFO_OS_KERNEL_VERSION, since libvirt 11.2.0.
-	DomainGuestInfoOsKernelVersion = "os.kernel-version"
-	// DomainGuestInfoOsMachine is VIR_DOMAIN_GUEST_INFO_OS_MACHINE, since libvirt 11.2.0.
-	DomainGuestInfoOsMachine = "os.machine"
-	// DomainGuestInfoOsName is VIR_DOMAIN_GUEST_INFO_OS_NAME, since libvirt 11.2.0.
-	DomainGuestInfoOsName = "os.name"
-	// DomainGuestInfoOsPrettyName is VIR_DOMAIN_GUEST_INFO_OS_PRETTY_NAME, since libvirt 11.2.0.
-	DomainGuestInfoOsPrettyName = "os.pretty-name"
-	// DomainGuestInfoOsVariant is VIR_DOMAIN_GUEST_INFO_OS_VARIANT, since libvirt 11.2.0.
-	DomainGuestInfoOsVariant = "os.variant"
-	// DomainGuestInfoOsVariantID is VIR_DOMAIN_GUEST_INFO_OS_VARIANT_ID, since libvirt 11.2.0.
-	DomainGuestInfoOsVariantID = "os.variant-id"
-	// DomainGuestInfoOsVersion is VIR_DOMAIN_GUEST_INFO_OS_VERSION, since libvirt 11.2.0.
-	DomainGuestInfoOsVersion = "os.version"
-	// DomainGuestInfoOsVersionID is VIR_DOMAIN_GUEST_INFO_OS_VERSION_ID, since libvirt 11.2.0.
-	DomainGuestInfoOsVersionID = "os.version-id"
-	// DomainGuestInfoTimezoneName is VIR_DOMAIN_GUEST_INFO_TIMEZONE_NAME, since libvirt 11.2.0.
-	DomainGuestInfoTimezoneName = "timezone.name"
-	// DomainGuestInfoTimezoneOffset is VIR_DOMAIN_GUEST_INFO_TIMEZONE_OFFSET, since libvirt 11.2.0.
-	DomainGuestInfoTimezoneOffset = "timezone.offset"
-	// DomainGuestInfoUserCount is VIR_DOMAIN_GUEST_INFO_USER_COUNT, since libvirt 11.2.0.
-	DomainGuestInfoUserCount = "user.count"
 	// DomainGuestInfoUserPrefix is VIR_DOMAIN_GUEST_INFO_USER_PREFIX, since libvirt 11.2.0.
 	DomainGuestInfoUserPrefix = "user."
-	// DomainGuestInfoUserSuffixDomain is VIR_DOMAIN_GUEST_INFO_USER_SUFFIX_DOMAIN, since libvirt 11.2.0.
-	DomainGuestInfoUserSuffixDomain = ".domain"
-	// DomainGuestInfoUserSuffixLoginTime is VIR_DOMAIN_GUEST_INFO_USER_SUFFIX_LOGIN_TIME, since libvirt 11.2.0.
-	DomainGuestInfoUserSuffixLoginTime = ".login-time"
-	// DomainGuestInfoUserSuffixName is VIR_DOMAIN_GUEST_INFO_USER_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainGuestInfoUserSuffixName = ".name"
 	// DomainIOThreadPollGrow is VIR_DOMAIN_IOTHREAD_POLL_GROW, since libvirt 4.10.0.
 	DomainIOThreadPollGrow = "poll_grow"
-	// DomainIOThreadPollMaxNs is VIR_DOMAIN_IOTHREAD_POLL_MAX_NS, since libvirt 4.10.0.
-	DomainIOThreadPollMaxNs = "poll_max_ns"
 	// DomainIOThreadPollShrink is VIR_DOMAIN_IOTHREAD_POLL_SHRINK, since libvirt 4.10.0.
 	DomainIOThreadPollShrink = "poll_shrink"
-	// DomainIOThreadPollWeight is VIR_DOMAIN_IOTHREAD_POLL_WEIGHT, since libvirt 12.7.0.
-	DomainIOThreadPollWeight = "poll_weight"
-	// DomainIOThreadThreadPoolMax is VIR_DOMAIN_IOTHREAD_THREAD_POOL_MAX, since libvirt 8.5.0.
-	DomainIOThreadThreadPoolMax = "thread_pool_max"
-	// DomainIOThreadThreadPoolMin is VIR_DOMAIN_IOTHREAD_THREAD_POOL_MIN, since libvirt 8.5.0.
-	DomainIOThreadThreadPoolMin = "thread_pool_min"
-	// DomainJobAutoConvergeThrottle is VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE, since libvirt 2.0.0.
-	DomainJobAutoConvergeThrottle = "auto_converge_throttle"
-	// DomainJobCompressionBytes is VIR_DOMAIN_JOB_COMPRESSION_BYTES, since libvirt 1.0.3.
-	DomainJobCompressionBytes = "compression_bytes"
-	// DomainJobCompressionCache is VIR_DOMAIN_JOB_COMPRESSION_CACHE, since libvirt 1.0.3.
-	DomainJobCompressionCache = "compression_cache"
-	// DomainJobCompressionCacheMisses is VIR_DOMAIN_JOB_COMPRESSION_CACHE_MISSES, since libvirt 1.0.3.
-	DomainJobCompressionCacheMisses = "compression_cache_misses"
-	// DomainJobCompressionOverflow is VIR_DOMAIN_JOB_COMPRESSION_OVERFLOW, since libvirt 1.0.3.
-	DomainJobCompressionOverflow = "compression_overflow"
-	// DomainJobCompressionPages is VIR_DOMAIN_JOB_COMPRESSION_PAGES, since libvirt 1.0.3.
-	DomainJobCompressionPages = "compression_pages"
-	// DomainJobDataProcessed is VIR_DOMAIN_JOB_DATA_PROCESSED, since libvirt 1.0.3.
-	DomainJobDataProcessed = "data_processed"
-	// DomainJobDataRemaining is VIR_DOMAIN_JOB_DATA_REMAINING, since libvirt 1.0.3.
-	DomainJobDataRemaining = "data_remaining"
-	// DomainJobDataTotal is VIR_DOMAIN_JOB_DATA_TOTAL, since libvirt 1.0.3.
-	DomainJobDataTotal = "data_total"
-	// DomainJobDiskBps is VIR_DOMAIN_JOB_DISK_BPS, since libvirt 1.2.9.
-	DomainJobDiskBps = "disk_bps"
-	// DomainJobDiskProcessed is VIR_DOMAIN_JOB_DISK_PROCESSED, since libvirt 1.0.3.
-	DomainJobDiskProcessed = "disk_processed"
-	// DomainJobDiskRemaining is VIR_DOMAIN_JOB_DISK_REMAINING, since libvirt 1.0.3.
-	DomainJobDiskRemaining = "disk_remaining"
-	// DomainJobDiskTempTotal is VIR_DOMAIN_JOB_DISK_TEMP_TOTAL, since libvirt 6.0.0.
-	DomainJobDiskTempTotal = "disk_temp_total"
-	// DomainJobDiskTempUsed is VIR_DOMAIN_JOB_DISK_TEMP_USED, since libvirt 6.0.0.
-	DomainJobDiskTempUsed = "disk_temp_used"
-	// DomainJobDiskTotal is VIR_DOMAIN_JOB_DISK_TOTAL, since libvirt 1.0.3.
-	DomainJobDiskTotal = "disk_total"
-	// DomainJobDowntime is VIR_DOMAIN_JOB_DOWNTIME, since libvirt 1.0.3.
-	DomainJobDowntime = "downtime"
-	// DomainJobDowntimeNet is VIR_DOMAIN_JOB_DOWNTIME_NET, since libvirt 1.2.15.
-	DomainJobDowntimeNet = "downtime_net"
 	// DomainJobErrmsg is VIR_DOMAIN_JOB_ERRMSG, since libvirt 6.3.0.
 	DomainJobErrmsg = "errmsg"
-	// DomainJobMemoryBps is VIR_DOMAIN_JOB_MEMORY_BPS, since libvirt 1.2.9.
-	DomainJobMemoryBps = "memory_bps"
-	// DomainJobMemoryConstant is VIR_DOMAIN_JOB_MEMORY_CONSTANT, since libvirt 1.0.3.
-	DomainJobMemoryConstant = "memory_constant"
-	// DomainJobMemoryDirtyRate is VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE, since libvirt 1.3.1.
-	DomainJobMemoryDirtyRate = "memory_dirty_rate"
-	// DomainJobMemoryIteration is VIR_DOMAIN_JOB_MEMORY_ITERATION, since libvirt 1.3.1.
-	DomainJobMemoryIteration = "memory_iteration"
-	// DomainJobMemoryNormal is VIR_DOMAIN_JOB_MEMORY_NORMAL, since libvirt 1.0.3.
-	DomainJobMemoryNormal = "memory_normal"
-	// DomainJobMemoryNormalBytes is VIR_DOMAIN_JOB_MEMORY_NORMAL_BYTES, since libvirt 1.0.3.
-	DomainJobMemoryNormalBytes = "memory_normal_bytes"
-	// DomainJobMemoryPageSize is VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE, since libvirt 3.9.0.
-	DomainJobMemoryPageSize = "memory_page_size"
-	// DomainJobMemoryPostcopyReqs is VIR_DOMAIN_JOB_MEMORY_POSTCOPY_REQS, since libvirt 5.0.0.
-	DomainJobMemoryPostcopyReqs = "memory_postcopy_requests"
-	// DomainJobMemoryProcessed is VIR_DOMAIN_JOB_MEMORY_PROCESSED, since libvirt 1.0.3.
-	DomainJobMemoryProcessed = "memory_processed"
-	// DomainJobMemoryRemaining is VIR_DOMAIN_JOB_MEMORY_REMAINING, since libvirt 1.0.3.
-	DomainJobMemoryRemaining = "memory_remaining"
-	// DomainJobMemoryTotal is VIR_DOMAIN_JOB_MEMORY_TOTAL, since libvirt 1.0.3.
-	DomainJobMemoryTotal = "memory_total"
-	// DomainJobOperationField is VIR_DOMAIN_JOB_OPERATION, since libvirt 3.3.0.
-	DomainJobOperationField = "operation"
-	// DomainJobSetupTime is VIR_DOMAIN_JOB_SETUP_TIME, since libvirt 1.2.9.
-	DomainJobSetupTime = "setup_time"
-	// DomainJobSuccess is VIR_DOMAIN_JOB_SUCCESS, since libvirt 6.0.0.
-	DomainJobSuccess = "success"
-	// DomainJobTimeElapsed is VIR_DOMAIN_JOB_TIME_ELAPSED, since libvirt 1.0.3.
-	DomainJobTimeElapsed = "time_elapsed"
-	// DomainJobTimeElapsedNet is VIR_DOMAIN_JOB_TIME_ELAPSED_NET, since libvirt 1.2.15.
-	DomainJobTimeElapsedNet = "time_elapsed_net"
-	// DomainJobTimeRemaining is VIR_DOMAIN_JOB_TIME_REMAINING, since libvirt 1.0.3.
-	DomainJobTimeRemaining = "time_remaining"
-	// DomainJobVfioDataTransferred is VIR_DOMAIN_JOB_VFIO_DATA_TRANSFERRED, since libvirt 10.6.0.
-	DomainJobVfioDataTransferred = "vfio_data_transferred"
-	// DomainLaunchSecuritySevAPIMajor is VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MAJOR, since libvirt 8.0.0.
-	DomainLaunchSecuritySevAPIMajor = "sev-api-major"
-	// DomainLaunchSecuritySevAPIMinor is VIR_DOMAIN_LAUNCH_SECURITY_SEV_API_MINOR, since libvirt 8.0.0.
-	DomainLaunchSecuritySevAPIMinor = "sev-api-minor"
-	// DomainLaunchSecuritySevBuildID is VIR_DOMAIN_LAUNCH_SECURITY_SEV_BUILD_ID, since libvirt 8.0.0.
-	DomainLaunchSecuritySevBuildID = "sev-build-id"
-	// DomainLaunchSecuritySevMeasurement is VIR_DOMAIN_LAUNCH_SECURITY_SEV_MEASUREMENT, since libvirt 4.5.0.
-	DomainLaunchSecuritySevMeasurement = "sev-measurement"
-	// DomainLaunchSecuritySevPolicy is VIR_DOMAIN_LAUNCH_SECURITY_SEV_POLICY, since libvirt 8.0.0.
-	DomainLaunchSecuritySevPolicy = "sev-policy"
-	// DomainLaunchSecuritySevSecret is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET, since libvirt 8.0.0.
-	DomainLaunchSecuritySevSecret = "sev-secret"
-	// DomainLaunchSecuritySevSecretHeader is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET_HEADER, since libvirt 8.0.0.
-	DomainLaunchSecuritySevSecretHeader = "sev-secret-header"
-	// DomainLaunchSecuritySevSecretSetAddress is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET_SET_ADDRESS, since libvirt 8.0.0.
-	DomainLaunchSecuritySevSecretSetAddress = "sev-secret-set-address"
-	// DomainLaunchSecuritySevSnpPolicy is VIR_DOMAIN_LAUNCH_SECURITY_SEV_SNP_POLICY, since libvirt 10.5.0.
-	DomainLaunchSecuritySevSnpPolicy = "sev-snp-policy"
-	// DomainMemoryHardLimit is VIR_DOMAIN_MEMORY_HARD_LIMIT, since libvirt 0.8.5.
-	DomainMemoryHardLimit = "hard_limit"
-	// DomainMemoryMinGuarantee is VIR_DOMAIN_MEMORY_MIN_GUARANTEE, since libvirt 0.8.5.
-	DomainMemoryMinGuarantee = "min_guarantee"
-	// DomainMemorySoftLimit is VIR_DOMAIN_MEMORY_SOFT_LIMIT, since libvirt 0.8.5.
-	DomainMemorySoftLimit = "soft_limit"
-	// DomainMemorySwapHardLimit is VIR_DOMAIN_MEMORY_SWAP_HARD_LIMIT, since libvirt 0.8.5.
-	DomainMemorySwapHardLimit = "swap_hard_limit"
-	// DomainNUMAMode is VIR_DOMAIN_NUMA_MODE, since libvirt 0.9.9.
-	DomainNUMAMode = "numa_mode"
-	// DomainNUMANodeset is VIR_DOMAIN_NUMA_NODESET, since libvirt 0.9.9.
-	DomainNUMANodeset = "numa_nodeset"
 	// DomainSaveParamDxml is VIR_DOMAIN_SAVE_PARAM_DXML, since libvirt 8.4.0.
 	DomainSaveParamDxml = "dxml"
 	// DomainSaveParamFile is VIR_DOMAIN_SAVE_PARAM_FILE, since libvirt 8.4.0.
 	DomainSaveParamFile = "file"
-	// DomainSaveParamImageFormat is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT, since libvirt 11.2.0.
-	DomainSaveParamImageFormat = "image_format"
 	// DomainSaveParamImageFormatBzip2 is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_BZIP2, since libvirt 12.0.0.
 	DomainSaveParamImageFormatBzip2 = "bzip2"
 	// DomainSaveParamImageFormatGzip is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_GZIP, since libvirt 12.0.0.
@@ -5493,454 +5960,52 @@ const (
 	DomainSaveParamImageFormatXz = "xz"
 	// DomainSaveParamImageFormatZstd is VIR_DOMAIN_SAVE_PARAM_IMAGE_FORMAT_ZSTD, since libvirt 12.0.0.
 	DomainSaveParamImageFormatZstd = "zstd"
-	// DomainSaveParamParallelChannels is VIR_DOMAIN_SAVE_PARAM_PARALLEL_CHANNELS, since libvirt 11.2.0.
-	DomainSaveParamParallelChannels = "parallel.channels"
-	// DomainSchedulerCap is VIR_DOMAIN_SCHEDULER_CAP, since libvirt 0.9.7.
-	DomainSchedulerCap = "cap"
-	// DomainSchedulerCPUShares is VIR_DOMAIN_SCHEDULER_CPU_SHARES, since libvirt 0.9.7.
-	DomainSchedulerCPUShares = "cpu_shares"
-	// DomainSchedulerEmulatorPeriod is VIR_DOMAIN_SCHEDULER_EMULATOR_PERIOD, since libvirt 0.10.0.
-	DomainSchedulerEmulatorPeriod = "emulator_period"
-	// DomainSchedulerEmulatorQuota is VIR_DOMAIN_SCHEDULER_EMULATOR_QUOTA, since libvirt 0.10.0.
-	DomainSchedulerEmulatorQuota = "emulator_quota"
-	// DomainSchedulerGlobalPeriod is VIR_DOMAIN_SCHEDULER_GLOBAL_PERIOD, since libvirt 1.3.3.
-	DomainSchedulerGlobalPeriod = "global_period"
-	// DomainSchedulerGlobalQuota is VIR_DOMAIN_SCHEDULER_GLOBAL_QUOTA, since libvirt 1.3.3.
-	DomainSchedulerGlobalQuota = "global_quota"
-	// DomainSchedulerIOThreadPeriod is VIR_DOMAIN_SCHEDULER_IOTHREAD_PERIOD, since libvirt 2.2.0.
-	DomainSchedulerIOThreadPeriod = "iothread_period"
-	// DomainSchedulerIOThreadQuota is VIR_DOMAIN_SCHEDULER_IOTHREAD_QUOTA, since libvirt 2.2.0.
-	DomainSchedulerIOThreadQuota = "iothread_quota"
-	// DomainSchedulerLimit is VIR_DOMAIN_SCHEDULER_LIMIT, since libvirt 0.9.7.
-	DomainSchedulerLimit = "limit"
-	// DomainSchedulerReservation is VIR_DOMAIN_SCHEDULER_RESERVATION, since libvirt 0.9.7.
-	DomainSchedulerReservation = "reservation"
-	// DomainSchedulerShares is VIR_DOMAIN_SCHEDULER_SHARES, since libvirt 0.9.7.
-	DomainSchedulerShares = "shares"
-	// DomainSchedulerVCPUPeriod is VIR_DOMAIN_SCHEDULER_VCPU_PERIOD, since libvirt 0.9.7.
-	DomainSchedulerVCPUPeriod = "vcpu_period"
-	// DomainSchedulerVCPUQuota is VIR_DOMAIN_SCHEDULER_VCPU_QUOTA, since libvirt 0.9.7.
-	DomainSchedulerVCPUQuota = "vcpu_quota"
-	// DomainSchedulerWeight is VIR_DOMAIN_SCHEDULER_WEIGHT, since libvirt 0.9.7.
-	DomainSchedulerWeight = "weight"
-	// DomainStatsBalloonAvailable is VIR_DOMAIN_STATS_BALLOON_AVAILABLE, since libvirt 11.2.0.
-	DomainStatsBalloonAvailable = "balloon.available"
-	// DomainStatsBalloonCurrent is VIR_DOMAIN_STATS_BALLOON_CURRENT, since libvirt 11.2.0.
-	DomainStatsBalloonCurrent = "balloon.current"
-	// DomainStatsBalloonDiskCaches is VIR_DOMAIN_STATS_BALLOON_DISK_CACHES, since libvirt 11.2.0.
-	DomainStatsBalloonDiskCaches = "balloon.disk_caches"
-	// DomainStatsBalloonHugetlbPgalloc is VIR_DOMAIN_STATS_BALLOON_HUGETLB_PGALLOC, since libvirt 11.2.0.
-	DomainStatsBalloonHugetlbPgalloc = "balloon.hugetlb_pgalloc"
-	// DomainStatsBalloonHugetlbPgfail is VIR_DOMAIN_STATS_BALLOON_HUGETLB_PGFAIL, since libvirt 11.2.0.
-	DomainStatsBalloonHugetlbPgfail = "balloon.hugetlb_pgfail"
-	// DomainStatsBalloonLastUpdate is VIR_DOMAIN_STATS_BALLOON_LAST_UPDATE, since libvirt 11.2.0.
-	DomainStatsBalloonLastUpdate = "balloon.last-update"
-	// DomainStatsBalloonMajorFault is VIR_DOMAIN_STATS_BALLOON_MAJOR_FAULT, since libvirt 11.2.0.
-	DomainStatsBalloonMajorFault = "balloon.major_fault"
-	// DomainStatsBalloonMaximum is VIR_DOMAIN_STATS_BALLOON_MAXIMUM, since libvirt 11.2.0.
-	DomainStatsBalloonMaximum = "balloon.maximum"
-	// DomainStatsBalloonMinorFault is VIR_DOMAIN_STATS_BALLOON_MINOR_FAULT, since libvirt 11.2.0.
-	DomainStatsBalloonMinorFault = "balloon.minor_fault"
-	// DomainStatsBalloonRss is VIR_DOMAIN_STATS_BALLOON_RSS, since libvirt 11.2.0.
-	DomainStatsBalloonRss = "balloon.rss"
-	// DomainStatsBalloonSwapIn is VIR_DOMAIN_STATS_BALLOON_SWAP_IN, since libvirt 11.2.0.
-	DomainStatsBalloonSwapIn = "balloon.swap_in"
-	// DomainStatsBalloonSwapOut is VIR_DOMAIN_STATS_BALLOON_SWAP_OUT, since libvirt 11.2.0.
-	DomainStatsBalloonSwapOut = "balloon.swap_out"
-	// DomainStatsBalloonUnused is VIR_DOMAIN_STATS_BALLOON_UNUSED, since libvirt 11.2.0.
-	DomainStatsBalloonUnused = "balloon.unused"
-	// DomainStatsBalloonUsable is VIR_DOMAIN_STATS_BALLOON_USABLE, since libvirt 11.2.0.
-	DomainStatsBalloonUsable = "balloon.usable"
-	// DomainStatsBlockCount is VIR_DOMAIN_STATS_BLOCK_COUNT, since libvirt 11.2.0.
-	DomainStatsBlockCount = "block.count"
 	// DomainStatsBlockPrefix is VIR_DOMAIN_STATS_BLOCK_PREFIX, since libvirt 11.2.0.
 	DomainStatsBlockPrefix = "block."
-	// DomainStatsBlockSuffixAllocation is VIR_DOMAIN_STATS_BLOCK_SUFFIX_ALLOCATION, since libvirt 11.2.0.
-	DomainStatsBlockSuffixAllocation = ".allocation"
-	// DomainStatsBlockSuffixBackingindex is VIR_DOMAIN_STATS_BLOCK_SUFFIX_BACKINGINDEX, since libvirt 11.2.0.
-	DomainStatsBlockSuffixBackingindex = ".backingIndex"
-	// DomainStatsBlockSuffixCapacity is VIR_DOMAIN_STATS_BLOCK_SUFFIX_CAPACITY, since libvirt 11.2.0.
-	DomainStatsBlockSuffixCapacity = ".capacity"
-	// DomainStatsBlockSuffixErrors is VIR_DOMAIN_STATS_BLOCK_SUFFIX_ERRORS, since libvirt 11.2.0.
-	DomainStatsBlockSuffixErrors = ".errors"
-	// DomainStatsBlockSuffixFlReqs is VIR_DOMAIN_STATS_BLOCK_SUFFIX_FL_REQS, since libvirt 11.2.0.
-	DomainStatsBlockSuffixFlReqs = ".fl.reqs"
-	// DomainStatsBlockSuffixFlTimes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_FL_TIMES, since libvirt 11.2.0.
-	DomainStatsBlockSuffixFlTimes = ".fl.times"
 	// DomainStatsBlockSuffixLatencyHistogramFlushPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_FLUSH_PREFIX, since libvirt 12.1.0.
 	DomainStatsBlockSuffixLatencyHistogramFlushPrefix = ".latency_histogram.flush."
 	// DomainStatsBlockSuffixLatencyHistogramReadPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_READ_PREFIX, since libvirt 12.1.0.
 	DomainStatsBlockSuffixLatencyHistogramReadPrefix = ".latency_histogram.read."
-	// DomainStatsBlockSuffixLatencyHistogramSuffixBinCount is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_COUNT, since libvirt 12.1.0.
-	DomainStatsBlockSuffixLatencyHistogramSuffixBinCount = "bin.count"
-	// DomainStatsBlockSuffixLatencyHistogramSuffixBinPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_PREFIX, since libvirt 12.1.0.
-	DomainStatsBlockSuffixLatencyHistogramSuffixBinPrefix = "bin."
-	// DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixStart is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_SUFFIX_START, since libvirt 12.1.0.
-	DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixStart = ".start"
-	// DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixValue is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_SUFFIX_BIN_SUFFIX_VALUE, since libvirt 12.1.0.
-	DomainStatsBlockSuffixLatencyHistogramSuffixBinSuffixValue = ".value"
 	// DomainStatsBlockSuffixLatencyHistogramWritePrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_WRITE_PREFIX, since libvirt 12.1.0.
 	DomainStatsBlockSuffixLatencyHistogramWritePrefix = ".latency_histogram.write."
 	// DomainStatsBlockSuffixLatencyHistogramZoneAppendPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LATENCY_HISTOGRAM_ZONE_APPEND_PREFIX, since libvirt 12.1.0.
 	DomainStatsBlockSuffixLatencyHistogramZoneAppendPrefix = ".latency_histogram.zone_append."
-	// DomainStatsBlockSuffixLimitsDiscardAlignment is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_DISCARD_ALIGNMENT, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsDiscardAlignment = ".limits.discard_alignment"
-	// DomainStatsBlockSuffixLimitsDiscardMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_DISCARD_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsDiscardMax = ".limits.discard_max"
-	// DomainStatsBlockSuffixLimitsIovHwMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_IOV_HW_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsIovHwMax = ".limits.iov_hw_max"
-	// DomainStatsBlockSuffixLimitsIovMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_IOV_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsIovMax = ".limits.iov_max"
-	// DomainStatsBlockSuffixLimitsMemoryAlignmentMinimal is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_MEMORY_ALIGNMENT_MINIMAL, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsMemoryAlignmentMinimal = ".limits.memory_alignment_minimal"
-	// DomainStatsBlockSuffixLimitsMemoryAlignmentOptimal is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_MEMORY_ALIGNMENT_OPTIMAL, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsMemoryAlignmentOptimal = ".limits.memory_alignment_optimal"
-	// DomainStatsBlockSuffixLimitsRequestAlignment is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_REQUEST_ALIGNMENT, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsRequestAlignment = ".limits.request_alignment"
-	// DomainStatsBlockSuffixLimitsTransferHwMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_TRANSFER_HW_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsTransferHwMax = ".limits.transfer_hw_max"
-	// DomainStatsBlockSuffixLimitsTransferMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_TRANSFER_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsTransferMax = ".limits.transfer_max"
-	// DomainStatsBlockSuffixLimitsTransferOptimal is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_TRANSFER_OPTIMAL, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsTransferOptimal = ".limits.transfer_optimal"
-	// DomainStatsBlockSuffixLimitsWriteZeroesAlignment is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_WRITE_ZEROES_ALIGNMENT, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsWriteZeroesAlignment = ".limits.write_zeroes_alignment"
-	// DomainStatsBlockSuffixLimitsWriteZeroesMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_LIMITS_WRITE_ZEROES_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixLimitsWriteZeroesMax = ".limits.write_zeroes_max"
-	// DomainStatsBlockSuffixName is VIR_DOMAIN_STATS_BLOCK_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainStatsBlockSuffixName = ".name"
-	// DomainStatsBlockSuffixPath is VIR_DOMAIN_STATS_BLOCK_SUFFIX_PATH, since libvirt 11.2.0.
-	DomainStatsBlockSuffixPath = ".path"
-	// DomainStatsBlockSuffixPhysical is VIR_DOMAIN_STATS_BLOCK_SUFFIX_PHYSICAL, since libvirt 11.2.0.
-	DomainStatsBlockSuffixPhysical = ".physical"
-	// DomainStatsBlockSuffixRdBytes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_RD_BYTES, since libvirt 11.2.0.
-	DomainStatsBlockSuffixRdBytes = ".rd.bytes"
-	// DomainStatsBlockSuffixRdReqs is VIR_DOMAIN_STATS_BLOCK_SUFFIX_RD_REQS, since libvirt 11.2.0.
-	DomainStatsBlockSuffixRdReqs = ".rd.reqs"
-	// DomainStatsBlockSuffixRdTimes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_RD_TIMES, since libvirt 11.2.0.
-	DomainStatsBlockSuffixRdTimes = ".rd.times"
-	// DomainStatsBlockSuffixThreshold is VIR_DOMAIN_STATS_BLOCK_SUFFIX_THRESHOLD, since libvirt 11.2.0.
-	DomainStatsBlockSuffixThreshold = ".threshold"
-	// DomainStatsBlockSuffixTimedGroupCount is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_COUNT, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupCount = ".timed_group.count"
 	// DomainStatsBlockSuffixTimedGroupPrefix is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_PREFIX, since libvirt 11.10.0.
 	DomainStatsBlockSuffixTimedGroupPrefix = ".timed_group."
-	// DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_FLUSH_LATENCY_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyAvg = ".flush_latency_avg"
-	// DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_FLUSH_LATENCY_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMax = ".flush_latency_max"
-	// DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_FLUSH_LATENCY_MIN, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixFlushLatencyMin = ".flush_latency_min"
-	// DomainStatsBlockSuffixTimedGroupSuffixInterval is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_INTERVAL, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixInterval = ".interval"
-	// DomainStatsBlockSuffixTimedGroupSuffixRdLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_LATENCY_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixRdLatencyAvg = ".rd_latency_avg"
-	// DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_LATENCY_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMax = ".rd_latency_max"
-	// DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_LATENCY_MIN, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixRdLatencyMin = ".rd_latency_min"
-	// DomainStatsBlockSuffixTimedGroupSuffixRdQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_RD_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixRdQueueDepthAvg = ".rd_queue_depth_avg"
-	// DomainStatsBlockSuffixTimedGroupSuffixWrLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_LATENCY_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyAvg = ".wr_latency_avg"
-	// DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_LATENCY_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMax = ".wr_latency_max"
-	// DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_LATENCY_MIN, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixWrLatencyMin = ".wr_latency_min"
-	// DomainStatsBlockSuffixTimedGroupSuffixWrQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_WR_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixWrQueueDepthAvg = ".wr_queue_depth_avg"
-	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_LATENCY_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyAvg = ".zone_append_latency_avg"
-	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMax is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_LATENCY_MAX, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMax = ".zone_append_latency_max"
-	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMin is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_LATENCY_MIN, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendLatencyMin = ".zone_append_latency_min"
-	// DomainStatsBlockSuffixTimedGroupSuffixZoneAppendQueueDepthAvg is VIR_DOMAIN_STATS_BLOCK_SUFFIX_TIMED_GROUP_SUFFIX_ZONE_APPEND_QUEUE_DEPTH_AVG, since libvirt 11.10.0.
-	DomainStatsBlockSuffixTimedGroupSuffixZoneAppendQueueDepthAvg = ".zone_append_queue_depth_avg"
-	// DomainStatsBlockSuffixWrBytes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_WR_BYTES, since libvirt 11.2.0.
-	DomainStatsBlockSuffixWrBytes = ".wr.bytes"
-	// DomainStatsBlockSuffixWrReqs is VIR_DOMAIN_STATS_BLOCK_SUFFIX_WR_REQS, since libvirt 11.2.0.
-	DomainStatsBlockSuffixWrReqs = ".wr.reqs"
-	// DomainStatsBlockSuffixWrTimes is VIR_DOMAIN_STATS_BLOCK_SUFFIX_WR_TIMES, since libvirt 11.2.0.
-	DomainStatsBlockSuffixWrTimes = ".wr.times"
-	// DomainStatsCPUCacheMonitorCount is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_COUNT, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorCount = "cpu.cache.monitor.count"
 	// DomainStatsCPUCacheMonitorPrefix is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_PREFIX, since libvirt 11.2.0.
 	DomainStatsCPUCacheMonitorPrefix = "cpu.cache.monitor."
-	// DomainStatsCPUCacheMonitorSuffixBankCount is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_COUNT, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixBankCount = ".bank.count"
 	// DomainStatsCPUCacheMonitorSuffixBankPrefix is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_PREFIX, since libvirt 11.2.0.
 	DomainStatsCPUCacheMonitorSuffixBankPrefix = ".bank."
-	// DomainStatsCPUCacheMonitorSuffixBankSuffixBytes is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_SUFFIX_BYTES, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixBankSuffixBytes = ".bytes"
-	// DomainStatsCPUCacheMonitorSuffixBankSuffixID is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_BANK_SUFFIX_ID, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixBankSuffixID = ".id"
-	// DomainStatsCPUCacheMonitorSuffixName is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixName = ".name"
-	// DomainStatsCPUCacheMonitorSuffixVCPUs is VIR_DOMAIN_STATS_CPU_CACHE_MONITOR_SUFFIX_VCPUS, since libvirt 11.2.0.
-	DomainStatsCPUCacheMonitorSuffixVCPUs = ".vcpus"
-	// DomainStatsCPUEnergyMonitorCount is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_COUNT, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorCount = "cpu.energy.monitor.count"
 	// DomainStatsCPUEnergyMonitorPrefix is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_PREFIX, since libvirt 12.4.0.
 	DomainStatsCPUEnergyMonitorPrefix = "cpu.energy.monitor."
-	// DomainStatsCPUEnergyMonitorSuffixName is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_NAME, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorSuffixName = ".name"
-	// DomainStatsCPUEnergyMonitorSuffixPkgCount is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_PKG_COUNT, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorSuffixPkgCount = ".pkg.count"
 	// DomainStatsCPUEnergyMonitorSuffixPkgPrefix is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_PKG_PREFIX, since libvirt 12.4.0.
 	DomainStatsCPUEnergyMonitorSuffixPkgPrefix = ".pkg."
-	// DomainStatsCPUEnergyMonitorSuffixPkgSuffixID is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_PKG_SUFFIX_ID, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorSuffixPkgSuffixID = ".id"
-	// DomainStatsCPUEnergyMonitorSuffixVCPUs is VIR_DOMAIN_STATS_CPU_ENERGY_MONITOR_SUFFIX_VCPUS, since libvirt 12.4.0.
-	DomainStatsCPUEnergyMonitorSuffixVCPUs = ".vcpus"
-	// DomainStatsCPUHaltpollFailTime is VIR_DOMAIN_STATS_CPU_HALTPOLL_FAIL_TIME, since libvirt 11.2.0.
-	DomainStatsCPUHaltpollFailTime = "cpu.haltpoll.fail.time"
-	// DomainStatsCPUHaltpollSuccessTime is VIR_DOMAIN_STATS_CPU_HALTPOLL_SUCCESS_TIME, since libvirt 11.2.0.
-	DomainStatsCPUHaltpollSuccessTime = "cpu.haltpoll.success.time"
-	// DomainStatsCPUSystem is VIR_DOMAIN_STATS_CPU_SYSTEM, since libvirt 11.2.0.
-	DomainStatsCPUSystem = "cpu.system"
-	// DomainStatsCPUTime is VIR_DOMAIN_STATS_CPU_TIME, since libvirt 11.2.0.
-	DomainStatsCPUTime = "cpu.time"
-	// DomainStatsCPUUser is VIR_DOMAIN_STATS_CPU_USER, since libvirt 11.2.0.
-	DomainStatsCPUUser = "cpu.user"
 	// DomainStatsCustomSuffixTypeCur is VIR_DOMAIN_STATS_CUSTOM_SUFFIX_TYPE_CUR, since libvirt 11.2.0.
 	DomainStatsCustomSuffixTypeCur = ".cur"
 	// DomainStatsCustomSuffixTypeMax is VIR_DOMAIN_STATS_CUSTOM_SUFFIX_TYPE_MAX, since libvirt 11.2.0.
 	DomainStatsCustomSuffixTypeMax = ".max"
 	// DomainStatsCustomSuffixTypeSum is VIR_DOMAIN_STATS_CUSTOM_SUFFIX_TYPE_SUM, since libvirt 11.2.0.
 	DomainStatsCustomSuffixTypeSum = ".sum"
-	// DomainStatsDirtyrateCalcMode is VIR_DOMAIN_STATS_DIRTYRATE_CALC_MODE, since libvirt 11.2.0.
-	DomainStatsDirtyrateCalcMode = "dirtyrate.calc_mode"
-	// DomainStatsDirtyrateCalcPeriod is VIR_DOMAIN_STATS_DIRTYRATE_CALC_PERIOD, since libvirt 11.2.0.
-	DomainStatsDirtyrateCalcPeriod = "dirtyrate.calc_period"
-	// DomainStatsDirtyrateCalcStartTime is VIR_DOMAIN_STATS_DIRTYRATE_CALC_START_TIME, since libvirt 11.2.0.
-	DomainStatsDirtyrateCalcStartTime = "dirtyrate.calc_start_time"
-	// DomainStatsDirtyrateCalcStatus is VIR_DOMAIN_STATS_DIRTYRATE_CALC_STATUS, since libvirt 11.2.0.
-	DomainStatsDirtyrateCalcStatus = "dirtyrate.calc_status"
-	// DomainStatsDirtyrateMegabytesPerSecond is VIR_DOMAIN_STATS_DIRTYRATE_MEGABYTES_PER_SECOND, since libvirt 11.2.0.
-	DomainStatsDirtyrateMegabytesPerSecond = "dirtyrate.megabytes_per_second"
 	// DomainStatsDirtyrateVCPUPrefix is VIR_DOMAIN_STATS_DIRTYRATE_VCPU_PREFIX, since libvirt 11.2.0.
 	DomainStatsDirtyrateVCPUPrefix = "dirtyrate.vcpu."
-	// DomainStatsDirtyrateVCPUSuffixMegabytesPerSecond is VIR_DOMAIN_STATS_DIRTYRATE_VCPU_SUFFIX_MEGABYTES_PER_SECOND, since libvirt 11.2.0.
-	DomainStatsDirtyrateVCPUSuffixMegabytesPerSecond = ".megabytes_per_second"
-	// DomainStatsIOThreadCount is VIR_DOMAIN_STATS_IOTHREAD_COUNT, since libvirt 11.2.0.
-	DomainStatsIOThreadCount = "iothread.count"
 	// DomainStatsIOThreadPrefix is VIR_DOMAIN_STATS_IOTHREAD_PREFIX, since libvirt 11.2.0.
 	DomainStatsIOThreadPrefix = "iothread."
-	// DomainStatsIOThreadSuffixPollGrow is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_GROW, since libvirt 11.2.0.
-	DomainStatsIOThreadSuffixPollGrow = ".poll-grow"
-	// DomainStatsIOThreadSuffixPollMaxNs is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_MAX_NS, since libvirt 11.2.0.
-	DomainStatsIOThreadSuffixPollMaxNs = ".poll-max-ns"
-	// DomainStatsIOThreadSuffixPollShrink is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_SHRINK, since libvirt 11.2.0.
-	DomainStatsIOThreadSuffixPollShrink = ".poll-shrink"
-	// DomainStatsIOThreadSuffixPollWeight is VIR_DOMAIN_STATS_IOTHREAD_SUFFIX_POLL_WEIGHT, since libvirt 12.7.0.
-	DomainStatsIOThreadSuffixPollWeight = ".poll-weight"
-	// DomainStatsMemoryBandwidthMonitorCount is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_COUNT, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorCount = "memory.bandwidth.monitor.count"
 	// DomainStatsMemoryBandwidthMonitorPrefix is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_PREFIX, since libvirt 11.2.0.
 	DomainStatsMemoryBandwidthMonitorPrefix = "memory.bandwidth.monitor."
-	// DomainStatsMemoryBandwidthMonitorSuffixName is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixName = ".name"
 	// DomainStatsMemoryBandwidthMonitorSuffixNodeCount is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_COUNT, since libvirt 11.2.0.
 	DomainStatsMemoryBandwidthMonitorSuffixNodeCount = ".node.count"
 	// DomainStatsMemoryBandwidthMonitorSuffixNodePrefix is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_PREFIX, since libvirt 11.2.0.
 	DomainStatsMemoryBandwidthMonitorSuffixNodePrefix = ".node."
-	// DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesLocal is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_SUFFIX_BYTES_LOCAL, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesLocal = ".bytes.local"
-	// DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesTotal is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_SUFFIX_BYTES_TOTAL, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixBytesTotal = ".bytes.total"
-	// DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixID is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_NODE_SUFFIX_ID, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixNodeSuffixID = ".id"
-	// DomainStatsMemoryBandwidthMonitorSuffixVCPUs is VIR_DOMAIN_STATS_MEMORY_BANDWIDTH_MONITOR_SUFFIX_VCPUS, since libvirt 11.2.0.
-	DomainStatsMemoryBandwidthMonitorSuffixVCPUs = ".vcpus"
-	// DomainStatsNetCount is VIR_DOMAIN_STATS_NET_COUNT, since libvirt 11.2.0.
-	DomainStatsNetCount = "net.count"
 	// DomainStatsNetPrefix is VIR_DOMAIN_STATS_NET_PREFIX, since libvirt 11.2.0.
 	DomainStatsNetPrefix = "net."
-	// DomainStatsNetSuffixName is VIR_DOMAIN_STATS_NET_SUFFIX_NAME, since libvirt 11.2.0.
-	DomainStatsNetSuffixName = ".name"
-	// DomainStatsNetSuffixRxBytes is VIR_DOMAIN_STATS_NET_SUFFIX_RX_BYTES, since libvirt 11.2.0.
-	DomainStatsNetSuffixRxBytes = ".rx.bytes"
-	// DomainStatsNetSuffixRxDrop is VIR_DOMAIN_STATS_NET_SUFFIX_RX_DROP, since libvirt 11.2.0.
-	DomainStatsNetSuffixRxDrop = ".rx.drop"
-	// DomainStatsNetSuffixRxErrs is VIR_DOMAIN_STATS_NET_SUFFIX_RX_ERRS, since libvirt 11.2.0.
-	DomainStatsNetSuffixRxErrs = ".rx.errs"
-	// DomainStatsNetSuffixRxPkts is VIR_DOMAIN_STATS_NET_SUFFIX_RX_PKTS, since libvirt 11.2.0.
-	DomainStatsNetSuffixRxPkts = ".rx.pkts"
-	// DomainStatsNetSuffixTxBytes is VIR_DOMAIN_STATS_NET_SUFFIX_TX_BYTES, since libvirt 11.2.0.
-	DomainStatsNetSuffixTxBytes = ".tx.bytes"
-	// DomainStatsNetSuffixTxDrop is VIR_DOMAIN_STATS_NET_SUFFIX_TX_DROP, since libvirt 11.2.0.
-	DomainStatsNetSuffixTxDrop = ".tx.drop"
-	// DomainStatsNetSuffixTxErrs is VIR_DOMAIN_STATS_NET_SUFFIX_TX_ERRS, since libvirt 11.2.0.
-	DomainStatsNetSuffixTxErrs = ".tx.errs"
-	// DomainStatsNetSuffixTxPkts is VIR_DOMAIN_STATS_NET_SUFFIX_TX_PKTS, since libvirt 11.2.0.
-	DomainStatsNetSuffixTxPkts = ".tx.pkts"
-	// DomainStatsPerfAlignmentFaults is VIR_DOMAIN_STATS_PERF_ALIGNMENT_FAULTS, since libvirt 11.2.0.
-	DomainStatsPerfAlignmentFaults = "perf.alignment_faults"
-	// DomainStatsPerfBranchInstructions is VIR_DOMAIN_STATS_PERF_BRANCH_INSTRUCTIONS, since libvirt 11.2.0.
-	DomainStatsPerfBranchInstructions = "perf.branch_instructions"
-	// DomainStatsPerfBranchMisses is VIR_DOMAIN_STATS_PERF_BRANCH_MISSES, since libvirt 11.2.0.
-	DomainStatsPerfBranchMisses = "perf.branch_misses"
-	// DomainStatsPerfBusCycles is VIR_DOMAIN_STATS_PERF_BUS_CYCLES, since libvirt 11.2.0.
-	DomainStatsPerfBusCycles = "perf.bus_cycles"
-	// DomainStatsPerfCacheMisses is VIR_DOMAIN_STATS_PERF_CACHE_MISSES, since libvirt 11.2.0.
-	DomainStatsPerfCacheMisses = "perf.cache_misses"
-	// DomainStatsPerfCacheReferences is VIR_DOMAIN_STATS_PERF_CACHE_REFERENCES, since libvirt 11.2.0.
-	DomainStatsPerfCacheReferences = "perf.cache_references"
-	// DomainStatsPerfCmt is VIR_DOMAIN_STATS_PERF_CMT, since libvirt 11.2.0.
-	DomainStatsPerfCmt = "perf.cmt"
-	// DomainStatsPerfContextSwitches is VIR_DOMAIN_STATS_PERF_CONTEXT_SWITCHES, since libvirt 11.2.0.
-	DomainStatsPerfContextSwitches = "perf.context_switches"
-	// DomainStatsPerfCPUClock is VIR_DOMAIN_STATS_PERF_CPU_CLOCK, since libvirt 11.2.0.
-	DomainStatsPerfCPUClock = "perf.cpu_clock"
-	// DomainStatsPerfCPUCycles is VIR_DOMAIN_STATS_PERF_CPU_CYCLES, since libvirt 11.2.0.
-	DomainStatsPerfCPUCycles = "perf.cpu_cycles"
-	// DomainStatsPerfCPUMigrations is VIR_DOMAIN_STATS_PERF_CPU_MIGRATIONS, since libvirt 11.2.0.
-	DomainStatsPerfCPUMigrations = "perf.cpu_migrations"
-	// DomainStatsPerfEmulationFaults is VIR_DOMAIN_STATS_PERF_EMULATION_FAULTS, since libvirt 11.2.0.
-	DomainStatsPerfEmulationFaults = "perf.emulation_faults"
-	// DomainStatsPerfInstructions is VIR_DOMAIN_STATS_PERF_INSTRUCTIONS, since libvirt 11.2.0.
-	DomainStatsPerfInstructions = "perf.instructions"
-	// DomainStatsPerfMbml is VIR_DOMAIN_STATS_PERF_MBML, since libvirt 11.2.0.
-	DomainStatsPerfMbml = "perf.mbml"
-	// DomainStatsPerfMbmt is VIR_DOMAIN_STATS_PERF_MBMT, since libvirt 11.2.0.
-	DomainStatsPerfMbmt = "perf.mbmt"
-	// DomainStatsPerfPageFaults is VIR_DOMAIN_STATS_PERF_PAGE_FAULTS, since libvirt 11.2.0.
-	DomainStatsPerfPageFaults = "perf.page_faults"
-	// DomainStatsPerfPageFaultsMaj is VIR_DOMAIN_STATS_PERF_PAGE_FAULTS_MAJ, since libvirt 11.2.0.
-	DomainStatsPerfPageFaultsMaj = "perf.page_faults_maj"
-	// DomainStatsPerfPageFaultsMin is VIR_DOMAIN_STATS_PERF_PAGE_FAULTS_MIN, since libvirt 11.2.0.
-	DomainStatsPerfPageFaultsMin = "perf.page_faults_min"
-	// DomainStatsPerfRefCPUCycles is VIR_DOMAIN_STATS_PERF_REF_CPU_CYCLES, since libvirt 11.2.0.
-	DomainStatsPerfRefCPUCycles = "perf.ref_cpu_cycles"
-	// DomainStatsPerfStalledCyclesBackend is VIR_DOMAIN_STATS_PERF_STALLED_CYCLES_BACKEND, since libvirt 11.2.0.
-	DomainStatsPerfStalledCyclesBackend = "perf.stalled_cycles_backend"
-	// DomainStatsPerfStalledCyclesFrontend is VIR_DOMAIN_STATS_PERF_STALLED_CYCLES_FRONTEND, since libvirt 11.2.0.
-	DomainStatsPerfStalledCyclesFrontend = "perf.stalled_cycles_frontend"
-	// DomainStatsPerfTaskClock is VIR_DOMAIN_STATS_PERF_TASK_CLOCK, since libvirt 11.2.0.
-	DomainStatsPerfTaskClock = "perf.task_clock"
-	// DomainStatsStateReason is VIR_DOMAIN_STATS_STATE_REASON, since libvirt 11.2.0.
-	DomainStatsStateReason = "state.reason"
-	// DomainStatsStateState is VIR_DOMAIN_STATS_STATE_STATE, since libvirt 11.2.0.
-	DomainStatsStateState = "state.state"
-	// DomainStatsVCPUCurrent is VIR_DOMAIN_STATS_VCPU_CURRENT, since libvirt 11.2.0.
-	DomainStatsVCPUCurrent = "vcpu.current"
-	// DomainStatsVCPUMaximum is VIR_DOMAIN_STATS_VCPU_MAXIMUM, since libvirt 11.2.0.
-	DomainStatsVCPUMaximum = "vcpu.maximum"
 	// DomainStatsVCPUPrefix is VIR_DOMAIN_STATS_VCPU_PREFIX, since libvirt 11.2.0.
 	DomainStatsVCPUPrefix = "vcpu."
-	// DomainStatsVCPUSuffixDelay is VIR_DOMAIN_STATS_VCPU_SUFFIX_DELAY, since libvirt 11.2.0.
-	DomainStatsVCPUSuffixDelay = ".delay"
-	// DomainStatsVCPUSuffixHalted is VIR_DOMAIN_STATS_VCPU_SUFFIX_HALTED, since libvirt 11.2.0.
-	DomainStatsVCPUSuffixHalted = ".halted"
-	// DomainStatsVCPUSuffixState is VIR_DOMAIN_STATS_VCPU_SUFFIX_STATE, since libvirt 11.2.0.
-	DomainStatsVCPUSuffixState = ".state"
-	// DomainStatsVCPUSuffixTime is VIR_DOMAIN_STATS_VCPU_SUFFIX_TIME, since libvirt 11.2.0.
-	DomainStatsVCPUSuffixTime = ".time"
-	// DomainStatsVCPUSuffixWait is VIR_DOMAIN_STATS_VCPU_SUFFIX_WAIT, since libvirt 11.2.0.
-	DomainStatsVCPUSuffixWait = ".wait"
 	// DomainStatsVMPrefix is VIR_DOMAIN_STATS_VM_PREFIX, since libvirt 11.2.0.
 	DomainStatsVMPrefix = "vm."
-	// DomainTunableBlkdevDisk is VIR_DOMAIN_TUNABLE_BLKDEV_DISK, since libvirt 1.2.9.
-	DomainTunableBlkdevDisk = "blkdeviotune.disk"
-	// DomainTunableBlkdevGroupName is VIR_DOMAIN_TUNABLE_BLKDEV_GROUP_NAME, since libvirt 3.0.0.
-	DomainTunableBlkdevGroupName = "blkdeviotune.group_name"
-	// DomainTunableBlkdevReadBytesSec is VIR_DOMAIN_TUNABLE_BLKDEV_READ_BYTES_SEC, since libvirt 1.2.9.
-	DomainTunableBlkdevReadBytesSec = "blkdeviotune.read_bytes_sec"
-	// DomainTunableBlkdevReadBytesSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_READ_BYTES_SEC_MAX, since libvirt 1.2.11.
-	DomainTunableBlkdevReadBytesSecMax = "blkdeviotune.read_bytes_sec_max"
-	// DomainTunableBlkdevReadBytesSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_READ_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainTunableBlkdevReadBytesSecMaxLength = "blkdeviotune.read_bytes_sec_max_length"
-	// DomainTunableBlkdevReadIopsSec is VIR_DOMAIN_TUNABLE_BLKDEV_READ_IOPS_SEC, since libvirt 1.2.9.
-	DomainTunableBlkdevReadIopsSec = "blkdeviotune.read_iops_sec"
-	// DomainTunableBlkdevReadIopsSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_READ_IOPS_SEC_MAX, since libvirt 1.2.11.
-	DomainTunableBlkdevReadIopsSecMax = "blkdeviotune.read_iops_sec_max"
-	// DomainTunableBlkdevReadIopsSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_READ_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainTunableBlkdevReadIopsSecMaxLength = "blkdeviotune.read_iops_sec_max_length"
-	// DomainTunableBlkdevSizeIopsSec is VIR_DOMAIN_TUNABLE_BLKDEV_SIZE_IOPS_SEC, since libvirt 1.2.11.
-	DomainTunableBlkdevSizeIopsSec = "blkdeviotune.size_iops_sec"
-	// DomainTunableBlkdevTotalBytesSec is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_BYTES_SEC, since libvirt 1.2.9.
-	DomainTunableBlkdevTotalBytesSec = "blkdeviotune.total_bytes_sec"
-	// DomainTunableBlkdevTotalBytesSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_BYTES_SEC_MAX, since libvirt 1.2.11.
-	DomainTunableBlkdevTotalBytesSecMax = "blkdeviotune.total_bytes_sec_max"
-	// DomainTunableBlkdevTotalBytesSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainTunableBlkdevTotalBytesSecMaxLength = "blkdeviotune.total_bytes_sec_max_length"
-	// DomainTunableBlkdevTotalIopsSec is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_IOPS_SEC, since libvirt 1.2.9.
-	DomainTunableBlkdevTotalIopsSec = "blkdeviotune.total_iops_sec"
-	// DomainTunableBlkdevTotalIopsSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_IOPS_SEC_MAX, since libvirt 1.2.11.
-	DomainTunableBlkdevTotalIopsSecMax = "blkdeviotune.total_iops_sec_max"
-	// DomainTunableBlkdevTotalIopsSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_TOTAL_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainTunableBlkdevTotalIopsSecMaxLength = "blkdeviotune.total_iops_sec_max_length"
-	// DomainTunableBlkdevWriteBytesSec is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_BYTES_SEC, since libvirt 1.2.9.
-	DomainTunableBlkdevWriteBytesSec = "blkdeviotune.write_bytes_sec"
-	// DomainTunableBlkdevWriteBytesSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_BYTES_SEC_MAX, since libvirt 1.2.11.
-	DomainTunableBlkdevWriteBytesSecMax = "blkdeviotune.write_bytes_sec_max"
-	// DomainTunableBlkdevWriteBytesSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_BYTES_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainTunableBlkdevWriteBytesSecMaxLength = "blkdeviotune.write_bytes_sec_max_length"
-	// DomainTunableBlkdevWriteIopsSec is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_IOPS_SEC, since libvirt 1.2.9.
-	DomainTunableBlkdevWriteIopsSec = "blkdeviotune.write_iops_sec"
-	// DomainTunableBlkdevWriteIopsSecMax is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_IOPS_SEC_MAX, since libvirt 1.2.11.
-	DomainTunableBlkdevWriteIopsSecMax = "blkdeviotune.write_iops_sec_max"
-	// DomainTunableBlkdevWriteIopsSecMaxLength is VIR_DOMAIN_TUNABLE_BLKDEV_WRITE_IOPS_SEC_MAX_LENGTH, since libvirt 2.4.0.
-	DomainTunableBlkdevWriteIopsSecMaxLength = "blkdeviotune.write_iops_sec_max_length"
-	// DomainTunableCPUCPUShares is VIR_DOMAIN_TUNABLE_CPU_CPU_SHARES, since libvirt 1.2.9.
-	DomainTunableCPUCPUShares = "cputune.cpu_shares"
-	// DomainTunableCPUEmulatorpin is VIR_DOMAIN_TUNABLE_CPU_EMULATORPIN, since libvirt 1.2.9.
-	DomainTunableCPUEmulatorpin = "cputune.emulatorpin"
-	// DomainTunableCPUEmulatorPeriod is VIR_DOMAIN_TUNABLE_CPU_EMULATOR_PERIOD, since libvirt 1.2.9.
-	DomainTunableCPUEmulatorPeriod = "cputune.emulator_period"
-	// DomainTunableCPUEmulatorQuota is VIR_DOMAIN_TUNABLE_CPU_EMULATOR_QUOTA, since libvirt 1.2.9.
-	DomainTunableCPUEmulatorQuota = "cputune.emulator_quota"
-	// DomainTunableCPUGlobalPeriod is VIR_DOMAIN_TUNABLE_CPU_GLOBAL_PERIOD, since libvirt 1.3.3.
-	DomainTunableCPUGlobalPeriod = "cputune.global_period"
-	// DomainTunableCPUGlobalQuota is VIR_DOMAIN_TUNABLE_CPU_GLOBAL_QUOTA, since libvirt 1.3.3.
-	DomainTunableCPUGlobalQuota = "cputune.global_quota"
-	// DomainTunableCPUIothreadspin is VIR_DOMAIN_TUNABLE_CPU_IOTHREADSPIN, since libvirt 1.2.14.
-	DomainTunableCPUIothreadspin = "cputune.iothreadpin%u"
-	// DomainTunableCPUIOThreadPeriod is VIR_DOMAIN_TUNABLE_CPU_IOTHREAD_PERIOD, since libvirt 2.2.0.
-	DomainTunableCPUIOThreadPeriod = "cputune.iothread_period"
-	// DomainTunableCPUIOThreadQuota is VIR_DOMAIN_TUNABLE_CPU_IOTHREAD_QUOTA, since libvirt 2.2.0.
-	DomainTunableCPUIOThreadQuota = "cputune.iothread_quota"
-	// DomainTunableCPUVcpupin is VIR_DOMAIN_TUNABLE_CPU_VCPUPIN, since libvirt 1.2.9.
-	DomainTunableCPUVcpupin = "cputune.vcpupin%u"
-	// DomainTunableCPUVCPUPeriod is VIR_DOMAIN_TUNABLE_CPU_VCPU_PERIOD, since libvirt 1.2.9.
-	DomainTunableCPUVCPUPeriod = "cputune.vcpu_period"
-	// DomainTunableCPUVCPUQuota is VIR_DOMAIN_TUNABLE_CPU_VCPU_QUOTA, since libvirt 1.2.9.
-	DomainTunableCPUVCPUQuota = "cputune.vcpu_quota"
-	// MigrateParamAutoConvergeIncrement is VIR_MIGRATE_PARAM_AUTO_CONVERGE_INCREMENT, since libvirt 2.0.0.
-	MigrateParamAutoConvergeIncrement = "auto_converge.increment"
-	// MigrateParamAutoConvergeInitial is VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL, since libvirt 2.0.0.
-	MigrateParamAutoConvergeInitial = "auto_converge.initial"
-	// MigrateParamBandwidth is VIR_MIGRATE_PARAM_BANDWIDTH, since libvirt 1.1.0.
-	MigrateParamBandwidth = "bandwidth"
 	// MigrateParamBandwidthAvailSwitchover is VIR_MIGRATE_PARAM_BANDWIDTH_AVAIL_SWITCHOVER, since libvirt 11.1.0.
 	MigrateParamBandwidthAvailSwitchover = "bandwidth.avail.switchover"
-	// MigrateParamBandwidthPostcopy is VIR_MIGRATE_PARAM_BANDWIDTH_POSTCOPY, since libvirt 5.1.0.
-	MigrateParamBandwidthPostcopy = "bandwidth.postcopy"
 	// MigrateParamCompression is VIR_MIGRATE_PARAM_COMPRESSION, since libvirt 1.3.4.
 	MigrateParamCompression = "compression"
-	// MigrateParamCompressionMtDthreads is VIR_MIGRATE_PARAM_COMPRESSION_MT_DTHREADS, since libvirt 1.3.4.
-	MigrateParamCompressionMtDthreads = "compression.mt.dthreads"
-	// MigrateParamCompressionMtLevel is VIR_MIGRATE_PARAM_COMPRESSION_MT_LEVEL, since libvirt 1.3.4.
-	MigrateParamCompressionMtLevel = "compression.mt.level"
-	// MigrateParamCompressionMtThreads is VIR_MIGRATE_PARAM_COMPRESSION_MT_THREADS, since libvirt 1.3.4.
-	MigrateParamCompressionMtThreads = "compression.mt.threads"
-	// MigrateParamCompressionXbzrleCache is VIR_MIGRATE_PARAM_COMPRESSION_XBZRLE_CACHE, since libvirt 1.3.4.
-	MigrateParamCompressionXbzrleCache = "compression.xbzrle.cache"
-	// MigrateParamCompressionZlibLevel is VIR_MIGRATE_PARAM_COMPRESSION_ZLIB_LEVEL, since libvirt 9.4.0.
-	MigrateParamCompressionZlibLevel = "compression.zlib.level"
-	// MigrateParamCompressionZstdLevel is VIR_MIGRATE_PARAM_COMPRESSION_ZSTD_LEVEL, since libvirt 9.4.0.
-	MigrateParamCompressionZstdLevel = "compression.zstd.level"
-	// MigrateParamDestName is VIR_MIGRATE_PARAM_DEST_NAME, since libvirt 1.1.0.
-	MigrateParamDestName = "destination_name"
-	// MigrateParamDestXML is VIR_MIGRATE_PARAM_DEST_XML, since libvirt 1.1.0.
-	MigrateParamDestXML = "destination_xml"
-	// MigrateParamDisksPort is VIR_MIGRATE_PARAM_DISKS_PORT, since libvirt 1.3.3.
-	MigrateParamDisksPort = "disks_port"
-	// MigrateParamDisksURI is VIR_MIGRATE_PARAM_DISKS_URI, since libvirt 6.8.0.
-	MigrateParamDisksURI = "disks_uri"
-	// MigrateParamGraphicsURI is VIR_MIGRATE_PARAM_GRAPHICS_URI, since libvirt 1.1.0.
-	MigrateParamGraphicsURI = "graphics_uri"
 	// MigrateParamListenAddress is VIR_MIGRATE_PARAM_LISTEN_ADDRESS, since libvirt 1.1.4.
 	MigrateParamListenAddress = "listen_address"
 	// MigrateParamMigrateDisks is VIR_MIGRATE_PARAM_MIGRATE_DISKS, since libvirt 1.2.17.
@@ -5949,28 +6014,6 @@ const (
 	MigrateParamMigrateDisksDetectZeroes = "migrate_disks_detect_zeroes"
 	// MigrateParamMigrateDisksTargetZero is VIR_MIGRATE_PARAM_MIGRATE_DISKS_TARGET_ZERO, since libvirt 12.2.0.
 	MigrateParamMigrateDisksTargetZero = "migrate_disks_target_zero"
-	// MigrateParamParallelConnections is VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, since libvirt 5.2.0.
-	MigrateParamParallelConnections = "parallel.connections"
-	// MigrateParamPersistXML is VIR_MIGRATE_PARAM_PERSIST_XML, since libvirt 1.3.4.
-	MigrateParamPersistXML = "persistent_xml"
-	// MigrateParamTLSDestination is VIR_MIGRATE_PARAM_TLS_DESTINATION, since libvirt 6.0.0.
-	MigrateParamTLSDestination = "tls.destination"
-	// MigrateParamURI is VIR_MIGRATE_PARAM_URI, since libvirt 1.1.0.
-	MigrateParamURI = "migrate_uri"
-	// NetworkPortBandwidthInAverage is VIR_NETWORK_PORT_BANDWIDTH_IN_AVERAGE, since libvirt 5.5.0.
-	NetworkPortBandwidthInAverage = "inbound.average"
-	// NetworkPortBandwidthInBurst is VIR_NETWORK_PORT_BANDWIDTH_IN_BURST, since libvirt 5.5.0.
-	NetworkPortBandwidthInBurst = "inbound.burst"
-	// NetworkPortBandwidthInFloor is VIR_NETWORK_PORT_BANDWIDTH_IN_FLOOR, since libvirt 5.5.0.
-	NetworkPortBandwidthInFloor = "inbound.floor"
-	// NetworkPortBandwidthInPeak is VIR_NETWORK_PORT_BANDWIDTH_IN_PEAK, since libvirt 5.5.0.
-	NetworkPortBandwidthInPeak = "inbound.peak"
-	// NetworkPortBandwidthOutAverage is VIR_NETWORK_PORT_BANDWIDTH_OUT_AVERAGE, since libvirt 5.5.0.
-	NetworkPortBandwidthOutAverage = "outbound.average"
-	// NetworkPortBandwidthOutBurst is VIR_NETWORK_PORT_BANDWIDTH_OUT_BURST, since libvirt 5.5.0.
-	NetworkPortBandwidthOutBurst = "outbound.burst"
-	// NetworkPortBandwidthOutPeak is VIR_NETWORK_PORT_BANDWIDTH_OUT_PEAK, since libvirt 5.5.0.
-	NetworkPortBandwidthOutPeak = "outbound.peak"
 	// NodeCPUStatsGuest is VIR_NODE_CPU_STATS_GUEST, since libvirt 11.8.0.
 	NodeCPUStatsGuest = "guest"
 	// NodeCPUStatsIdle is VIR_NODE_CPU_STATS_IDLE, since libvirt 0.9.3.
@@ -5987,8 +6030,6 @@ const (
 	NodeCPUStatsUtilization = "utilization"
 	// NodeMemorySharedFullScans is VIR_NODE_MEMORY_SHARED_FULL_SCANS, since libvirt 0.10.2.
 	NodeMemorySharedFullScans = "shm_full_scans"
-	// NodeMemorySharedMergeAcrossNodes is VIR_NODE_MEMORY_SHARED_MERGE_ACROSS_NODES, since libvirt 1.0.0.
-	NodeMemorySharedMergeAcrossNodes = "shm_merge_across_nodes"
 	// NodeMemorySharedPagesShared is VIR_NODE_MEMORY_SHARED_PAGES_SHARED, since libvirt 0.10.2.
 	NodeMemorySharedPagesShared = "shm_pages_shared"
 	// NodeMemorySharedPagesSharing is VIR_NODE_MEMORY_SHARED_PAGES_SHARING, since libvirt 0.10.2.
@@ -6013,16 +6054,6 @@ const (
 	NodeMemoryStatsTotal = "total"
 	// NodeSevCbitpos is VIR_NODE_SEV_CBITPOS, since libvirt 4.5.0.
 	NodeSevCbitpos = "cbitpos"
-	// NodeSevCertChain is VIR_NODE_SEV_CERT_CHAIN, since libvirt 4.5.0.
-	NodeSevCertChain = "cert-chain"
-	// NodeSevCpu0ID is VIR_NODE_SEV_CPU0_ID, since libvirt 8.4.0.
-	NodeSevCpu0ID = "cpu0-id"
-	// NodeSevMaxEsGuests is VIR_NODE_SEV_MAX_ES_GUESTS, since libvirt 8.0.0.
-	NodeSevMaxEsGuests = "max-es-guests"
-	// NodeSevMaxGuests is VIR_NODE_SEV_MAX_GUESTS, since libvirt 8.0.0.
-	NodeSevMaxGuests = "max-guests"
-	// NodeSevPdh is VIR_NODE_SEV_PDH, since libvirt 4.5.0.
-	NodeSevPdh = "pdh"
 	// NodeSevReducedPhysBits is VIR_NODE_SEV_REDUCED_PHYS_BITS, since libvirt 4.5.0.
 	NodeSevReducedPhysBits = "reduced-phys-bits"
 	// PerfParamAlignmentFaults is VIR_PERF_PARAM_ALIGNMENT_FAULTS, since libvirt 3.2.0.

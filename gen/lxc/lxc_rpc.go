@@ -69,6 +69,9 @@ func NewClient(c rpc.Caller) *Client {
 // DomainOpenNamespace calls LXC_PROC_DOMAIN_OPEN_NAMESPACE, libvirt's virDomainLxcOpenNamespace
 // (https://libvirt.org/html/libvirt-libvirt-lxc.html#virDomainLxcOpenNamespace).
 // Since libvirt 1.0.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 // The reply's files are returned, the caller's to close; only a unix socket carries files
 // (rpc.ErrFilesUnsupported).
 func (c *Client) DomainOpenNamespace(ctx context.Context, dom remote.NonnullDomain, flags uint32) ([]*os.File, error) {

@@ -22,7 +22,7 @@ type DomainOpenNamespaceArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainOpenNamespaceArgs) XDRSize() int {
 	n := 0
 	n += v.Dom.XDRSize()
@@ -30,7 +30,7 @@ func (v *DomainOpenNamespaceArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainOpenNamespaceArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Dom.AppendXDR(b)
@@ -41,16 +41,13 @@ func (v *DomainOpenNamespaceArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *DomainOpenNamespaceArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *DomainOpenNamespaceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -75,17 +72,17 @@ func (v *DomainOpenNamespaceArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *DomainOpenNamespaceArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *DomainOpenNamespaceArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *DomainOpenNamespaceArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -131,17 +128,17 @@ func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *Procedure) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *Procedure) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }

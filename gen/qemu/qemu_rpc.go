@@ -167,6 +167,8 @@ func NewClient(c rpc.Caller) *Client {
 // DomainMonitorCommand calls QEMU_PROC_DOMAIN_MONITOR_COMMAND, libvirt's virDomainQemuMonitorCommand
 // (https://libvirt.org/html/libvirt-libvirt-qemu.html#virDomainQemuMonitorCommand).
 // Since libvirt 0.8.3.
+//
+// flags is a bitwise OR of libvirt.DomainQEMUMonitorCommandFlags constants; 0 is libvirt's default.
 func (c *Client) DomainMonitorCommand(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, flags libvirt.DomainQEMUMonitorCommandFlags) (remote.NonnullString, error) {
 	args := DomainMonitorCommandArgs{
 		Cmd:   cmd,
@@ -187,6 +189,9 @@ func (c *Client) DomainMonitorCommand(ctx context.Context, dom remote.NonnullDom
 // DomainAttach calls QEMU_PROC_DOMAIN_ATTACH, libvirt's virDomainQemuAttach
 // (https://libvirt.org/html/libvirt-libvirt-qemu.html#virDomainQemuAttach).
 // Since libvirt 0.9.4.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainAttach(ctx context.Context, pidValue uint32, flags uint32) (remote.NonnullDomain, error) {
 	args := DomainAttachArgs{
 		Flags:    flags,
@@ -206,6 +211,9 @@ func (c *Client) DomainAttach(ctx context.Context, pidValue uint32, flags uint32
 // DomainAgentCommand calls QEMU_PROC_DOMAIN_AGENT_COMMAND, libvirt's virDomainQemuAgentCommand
 // (https://libvirt.org/html/libvirt-libvirt-qemu.html#virDomainQemuAgentCommand).
 // Since libvirt 0.10.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainAgentCommand(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, timeout int32, flags uint32) (remote.String, error) {
 	args := DomainAgentCommandArgs{
 		Cmd:     cmd,
@@ -227,6 +235,8 @@ func (c *Client) DomainAgentCommand(ctx context.Context, dom remote.NonnullDomai
 // ConnectDomainMonitorEventRegister calls QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER, libvirt's virConnectDomainQemuMonitorEventRegister
 // (https://libvirt.org/html/libvirt-libvirt-qemu.html#virConnectDomainQemuMonitorEventRegister).
 // Since libvirt 1.2.3.
+//
+// flags is a bitwise OR of libvirt.ConnectDomainQEMUMonitorEventRegisterFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectDomainMonitorEventRegister(ctx context.Context, dom remote.Domain, event remote.String, flags libvirt.ConnectDomainQEMUMonitorEventRegisterFlags) (int32, error) {
 	args := ConnectDomainMonitorEventRegisterArgs{
 		Dom:   dom,
@@ -262,6 +272,8 @@ func (c *Client) ConnectDomainMonitorEventDeregister(ctx context.Context, callba
 // DomainMonitorCommandWithFiles calls QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES, libvirt's virDomainQemuMonitorCommandWithFiles
 // (https://libvirt.org/html/libvirt-libvirt-qemu.html#virDomainQemuMonitorCommandWithFiles).
 // Since libvirt 8.2.0.
+//
+// flags is a bitwise OR of libvirt.DomainQEMUMonitorCommandFlags constants; 0 is libvirt's default.
 // The call carries the files given (the caller keeps them) and the reply's files are returned,
 // the caller's to close; only a unix socket carries files (rpc.ErrFilesUnsupported).
 func (c *Client) DomainMonitorCommandWithFiles(ctx context.Context, dom remote.NonnullDomain, cmd remote.NonnullString, files []*os.File, flags libvirt.DomainQEMUMonitorCommandFlags) (remote.NonnullString, []*os.File, error) {

@@ -23,7 +23,7 @@ type DomainMonitorCommandArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMonitorCommandArgs) XDRSize() int {
 	n := 0
 	n += v.Dom.XDRSize()
@@ -32,7 +32,7 @@ func (v *DomainMonitorCommandArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMonitorCommandArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Dom.AppendXDR(b)
@@ -47,16 +47,13 @@ func (v *DomainMonitorCommandArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *DomainMonitorCommandArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *DomainMonitorCommandArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -88,17 +85,17 @@ func (v *DomainMonitorCommandArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *DomainMonitorCommandArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *DomainMonitorCommandArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *DomainMonitorCommandArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -108,14 +105,14 @@ type DomainMonitorCommandRet struct {
 	Result remote.NonnullString
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMonitorCommandRet) XDRSize() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.Result))
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMonitorCommandRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.Result), 4194304)
@@ -125,16 +122,13 @@ func (v *DomainMonitorCommandRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *DomainMonitorCommandRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *DomainMonitorCommandRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -154,17 +148,17 @@ func (v *DomainMonitorCommandRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *DomainMonitorCommandRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *DomainMonitorCommandRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *DomainMonitorCommandRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -175,28 +169,25 @@ type DomainAttachArgs struct {
 	Flags    uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainAttachArgs) XDRSize() int {
 	return 8
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainAttachArgs) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(v.PIDValue))
 	b = xdr.AppendUint32(b, uint32(v.Flags))
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *DomainAttachArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *DomainAttachArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -219,17 +210,17 @@ func (v *DomainAttachArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *DomainAttachArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *DomainAttachArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *DomainAttachArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -239,14 +230,14 @@ type DomainAttachRet struct {
 	Dom remote.NonnullDomain
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainAttachRet) XDRSize() int {
 	n := 0
 	n += v.Dom.XDRSize()
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainAttachRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Dom.AppendXDR(b)
@@ -256,16 +247,13 @@ func (v *DomainAttachRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *DomainAttachRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *DomainAttachRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -285,17 +273,17 @@ func (v *DomainAttachRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *DomainAttachRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *DomainAttachRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *DomainAttachRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -308,7 +296,7 @@ type DomainAgentCommandArgs struct {
 	Flags   uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainAgentCommandArgs) XDRSize() int {
 	n := 0
 	n += v.Dom.XDRSize()
@@ -318,7 +306,7 @@ func (v *DomainAgentCommandArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainAgentCommandArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Dom.AppendXDR(b)
@@ -334,16 +322,13 @@ func (v *DomainAgentCommandArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *DomainAgentCommandArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *DomainAgentCommandArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -380,17 +365,17 @@ func (v *DomainAgentCommandArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *DomainAgentCommandArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *DomainAgentCommandArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *DomainAgentCommandArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -400,7 +385,7 @@ type DomainAgentCommandRet struct {
 	Result remote.String
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainAgentCommandRet) XDRSize() int {
 	n := 0
 	n += 4
@@ -410,7 +395,7 @@ func (v *DomainAgentCommandRet) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainAgentCommandRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b = xdr.AppendBool(b, v.Result != nil)
@@ -423,16 +408,13 @@ func (v *DomainAgentCommandRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *DomainAgentCommandRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *DomainAgentCommandRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -464,17 +446,17 @@ func (v *DomainAgentCommandRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *DomainAgentCommandRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *DomainAgentCommandRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *DomainAgentCommandRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -486,7 +468,7 @@ type ConnectDomainMonitorEventRegisterArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectDomainMonitorEventRegisterArgs) XDRSize() int {
 	n := 0
 	n += 4
@@ -501,7 +483,7 @@ func (v *ConnectDomainMonitorEventRegisterArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainMonitorEventRegisterArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b = xdr.AppendBool(b, v.Dom != nil)
@@ -522,16 +504,13 @@ func (v *ConnectDomainMonitorEventRegisterArgs) AppendXDR(b []byte) ([]byte, err
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectDomainMonitorEventRegisterArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectDomainMonitorEventRegisterArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -587,17 +566,17 @@ func (v *ConnectDomainMonitorEventRegisterArgs) consume(b []byte, d *xdr.Decoder
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectDomainMonitorEventRegisterArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectDomainMonitorEventRegisterArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectDomainMonitorEventRegisterArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -607,27 +586,24 @@ type ConnectDomainMonitorEventRegisterRet struct {
 	CallbackID int32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectDomainMonitorEventRegisterRet) XDRSize() int {
 	return 4
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainMonitorEventRegisterRet) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendInt32(b, int32(v.CallbackID))
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectDomainMonitorEventRegisterRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectDomainMonitorEventRegisterRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -645,17 +621,17 @@ func (v *ConnectDomainMonitorEventRegisterRet) consume(b []byte, d *xdr.Decoder)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectDomainMonitorEventRegisterRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectDomainMonitorEventRegisterRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectDomainMonitorEventRegisterRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -665,27 +641,24 @@ type ConnectDomainMonitorEventDeregisterArgs struct {
 	CallbackID int32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectDomainMonitorEventDeregisterArgs) XDRSize() int {
 	return 4
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainMonitorEventDeregisterArgs) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendInt32(b, int32(v.CallbackID))
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *ConnectDomainMonitorEventDeregisterArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *ConnectDomainMonitorEventDeregisterArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -703,17 +676,17 @@ func (v *ConnectDomainMonitorEventDeregisterArgs) consume(b []byte, d *xdr.Decod
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *ConnectDomainMonitorEventDeregisterArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *ConnectDomainMonitorEventDeregisterArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *ConnectDomainMonitorEventDeregisterArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -728,7 +701,7 @@ type DomainMonitorEventMsg struct {
 	Details    remote.String
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMonitorEventMsg) XDRSize() int {
 	n := 0
 	n += 4
@@ -743,7 +716,7 @@ func (v *DomainMonitorEventMsg) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMonitorEventMsg) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b = xdr.AppendInt32(b, int32(v.CallbackID))
@@ -767,16 +740,13 @@ func (v *DomainMonitorEventMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *DomainMonitorEventMsg) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *DomainMonitorEventMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -837,17 +807,17 @@ func (v *DomainMonitorEventMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *DomainMonitorEventMsg) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *DomainMonitorEventMsg) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *DomainMonitorEventMsg) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -859,7 +829,7 @@ type DomainMonitorCommandWithFilesArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesArgs) XDRSize() int {
 	n := 0
 	n += v.Dom.XDRSize()
@@ -868,7 +838,7 @@ func (v *DomainMonitorCommandWithFilesArgs) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = v.Dom.AppendXDR(b)
@@ -883,16 +853,13 @@ func (v *DomainMonitorCommandWithFilesArgs) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesArgs) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -924,17 +891,17 @@ func (v *DomainMonitorCommandWithFilesArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *DomainMonitorCommandWithFilesArgs) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *DomainMonitorCommandWithFilesArgs) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *DomainMonitorCommandWithFilesArgs) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -944,14 +911,14 @@ type DomainMonitorCommandWithFilesRet struct {
 	Result remote.NonnullString
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesRet) XDRSize() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.Result))
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesRet) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.Result), 4194304)
@@ -961,16 +928,13 @@ func (v *DomainMonitorCommandWithFilesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesRet) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -990,17 +954,17 @@ func (v *DomainMonitorCommandWithFilesRet) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *DomainMonitorCommandWithFilesRet) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *DomainMonitorCommandWithFilesRet) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *DomainMonitorCommandWithFilesRet) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -1070,17 +1034,17 @@ func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *Procedure) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *Procedure) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }

@@ -35,3 +35,12 @@ func ExampleTypedParamValue() {
 	// 4 4096 true
 	// 7 false
 }
+
+// The wire carries enums as integers; the accessors give them their
+// libvirt type, which prints with its name.
+func ExampleDomainGetStateRet() {
+	r := remote.DomainGetStateRet{State: 5, Reason: 2}
+	fmt.Println(r.DomainState(), r.StateReason())
+	// Output:
+	// DomainShutoff DomainShutoffDestroyed
+}

@@ -7133,6 +7133,9 @@ func NewClient(c rpc.Caller) *Client {
 // ConnectOpen calls REMOTE_PROC_CONNECT_OPEN, libvirt's virConnectOpen
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectOpen).
 // Since libvirt 0.3.0 (virConnectOpen itself since 0.0.3).
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectOpen(ctx context.Context, name String, flags uint32) error {
 	args := ConnectOpenArgs{
 		Flags: flags,
@@ -7274,6 +7277,8 @@ func (c *Client) DomainCreate(ctx context.Context, dom NonnullDomain) error {
 // DomainCreateXML calls REMOTE_PROC_DOMAIN_CREATE_XML, libvirt's virDomainCreateXML
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCreateXML).
 // Since libvirt 0.3.0 (virDomainCreateXML itself since 0.5.0).
+//
+// flags is a bitwise OR of libvirt.DomainCreateFlags constants; 0 is libvirt's default.
 func (c *Client) DomainCreateXML(ctx context.Context, xmlDesc NonnullString, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
 	args := DomainCreateXMLArgs{
 		Flags:   uint32(flags),
@@ -7342,6 +7347,8 @@ func (c *Client) DomainDetachDevice(ctx context.Context, dom NonnullDomain, xml 
 // DomainGetXMLDesc calls REMOTE_PROC_DOMAIN_GET_XML_DESC, libvirt's virDomainGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetXMLDesc).
 // Since libvirt 0.3.0 (virDomainGetXMLDesc itself since 0.0.3).
+//
+// flags is a bitwise OR of libvirt.DomainXMLFlags constants; 0 is libvirt's default.
 func (c *Client) DomainGetXMLDesc(ctx context.Context, dom NonnullDomain, flags libvirt.DomainXMLFlags) (NonnullString, error) {
 	args := DomainGetXMLDescArgs{
 		Dom:   dom,
@@ -7441,6 +7448,9 @@ func (c *Client) DomainGetOsType(ctx context.Context, dom NonnullDomain) (Nonnul
 // DomainGetVCPUs calls REMOTE_PROC_DOMAIN_GET_VCPUS, libvirt's virDomainGetVcpus
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetVcpus).
 // Since libvirt 0.3.0 (virDomainGetVcpus itself since 0.1.4).
+//
+// maxinfo caps the number of vCPUs described (the domain's vCPU count); maplen is the
+// bytes of each CPU map, (host CPUs + 7) / 8, or 0 for no maps.
 func (c *Client) DomainGetVCPUs(ctx context.Context, dom NonnullDomain, maxinfo int32, maplen int32) (*DomainGetVCPUsRet, error) {
 	args := DomainGetVCPUsArgs{
 		Dom:     dom,
@@ -7461,6 +7471,10 @@ func (c *Client) DomainGetVCPUs(ctx context.Context, dom NonnullDomain, maxinfo 
 // ConnectListDefinedDomains calls REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS, libvirt's virConnectListDefinedDomains
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectListDefinedDomains).
 // Since libvirt 0.3.0 (virConnectListDefinedDomains itself since 0.1.1).
+//
+// maxnames caps the number of names returned (the protocol refuses more than its
+// limit); the matching NumOf call counts them. The ListAll calls, which return objects in one
+// call, replace these.
 func (c *Client) ConnectListDefinedDomains(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListDefinedDomainsArgs{Maxnames: maxnames}
 	var ret ConnectListDefinedDomainsRet
@@ -7559,6 +7573,8 @@ func (c *Client) DomainPinVCPU(ctx context.Context, dom NonnullDomain, vcpu uint
 // DomainReboot calls REMOTE_PROC_DOMAIN_REBOOT, libvirt's virDomainReboot
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainReboot).
 // Since libvirt 0.3.0 (virDomainReboot itself since 0.1.0).
+//
+// flags is a bitwise OR of libvirt.DomainRebootFlagValues constants; 0 is libvirt's default.
 func (c *Client) DomainReboot(ctx context.Context, dom NonnullDomain, flags libvirt.DomainRebootFlagValues) error {
 	args := DomainRebootArgs{
 		Dom:   dom,
@@ -7709,6 +7725,10 @@ func (c *Client) DomainUndefine(ctx context.Context, dom NonnullDomain) error {
 // ConnectListDefinedNetworks calls REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS, libvirt's virConnectListDefinedNetworks
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virConnectListDefinedNetworks).
 // Since libvirt 0.3.0 (virConnectListDefinedNetworks itself since 0.2.0).
+//
+// maxnames caps the number of names returned (the protocol refuses more than its
+// limit); the matching NumOf call counts them. The ListAll calls, which return objects in one
+// call, replace these.
 func (c *Client) ConnectListDefinedNetworks(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListDefinedNetworksArgs{Maxnames: maxnames}
 	var ret ConnectListDefinedNetworksRet
@@ -7741,6 +7761,10 @@ func (c *Client) ConnectListDomains(ctx context.Context, maxids int32) ([]int32,
 // ConnectListNetworks calls REMOTE_PROC_CONNECT_LIST_NETWORKS, libvirt's virConnectListNetworks
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virConnectListNetworks).
 // Since libvirt 0.3.0 (virConnectListNetworks itself since 0.2.0).
+//
+// maxnames caps the number of names returned (the protocol refuses more than its
+// limit); the matching NumOf call counts them. The ListAll calls, which return objects in one
+// call, replace these.
 func (c *Client) ConnectListNetworks(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListNetworksArgs{Maxnames: maxnames}
 	var ret ConnectListNetworksRet
@@ -7819,6 +7843,8 @@ func (c *Client) NetworkDestroy(ctx context.Context, net NonnullNetwork) error {
 // NetworkGetXMLDesc calls REMOTE_PROC_NETWORK_GET_XML_DESC, libvirt's virNetworkGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkGetXMLDesc).
 // Since libvirt 0.3.0 (virNetworkGetXMLDesc itself since 0.2.0).
+//
+// flags is a bitwise OR of libvirt.NetworkXMLFlags constants; 0 is libvirt's default.
 func (c *Client) NetworkGetXMLDesc(ctx context.Context, net NonnullNetwork, flags libvirt.NetworkXMLFlags) (NonnullString, error) {
 	args := NetworkGetXMLDescArgs{
 		Flags: uint32(flags),
@@ -7980,6 +8006,8 @@ func (c *Client) ConnectNumOfNetworks(ctx context.Context) (int32, error) {
 // DomainCoreDump calls REMOTE_PROC_DOMAIN_CORE_DUMP, libvirt's virDomainCoreDump
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCoreDump).
 // Since libvirt 0.3.0 (virDomainCoreDump itself since 0.1.9).
+//
+// flags is a bitwise OR of libvirt.DomainCoreDumpFlags constants; 0 is libvirt's default.
 func (c *Client) DomainCoreDump(ctx context.Context, dom NonnullDomain, to NonnullString, flags libvirt.DomainCoreDumpFlags) error {
 	args := DomainCoreDumpArgs{
 		Dom:   dom,
@@ -8048,6 +8076,9 @@ func (c *Client) DomainGetSchedulerType(ctx context.Context, dom NonnullDomain) 
 // DomainGetSchedulerParameters calls REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS, libvirt's virDomainGetSchedulerParameters
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetSchedulerParameters).
 // Since libvirt 0.3.0 (virDomainGetSchedulerParameters itself since 0.2.3).
+//
+// nparams is how many parameters to return: DomainGetSchedulerType answers it
+// (params.DomainSchedulerParameters makes both calls).
 func (c *Client) DomainGetSchedulerParameters(ctx context.Context, dom NonnullDomain, nparams int32) ([]TypedParam, error) {
 	args := DomainGetSchedulerParametersArgs{
 		Dom:     dom,
@@ -8114,6 +8145,9 @@ func (c *Client) ConnectSupportsFeature(ctx context.Context, feature int32) (int
 
 // DomainMigratePrepare calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE.
 // Since libvirt 0.3.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigratePrepare(ctx context.Context, uriIn String, flags uint64, dname String, bandwidth uint64) (*DomainMigratePrepareRet, error) {
 	args := DomainMigratePrepareArgs{
 		Bandwidth: bandwidth,
@@ -8134,6 +8168,9 @@ func (c *Client) DomainMigratePrepare(ctx context.Context, uriIn String, flags u
 
 // DomainMigratePerform calls REMOTE_PROC_DOMAIN_MIGRATE_PERFORM.
 // Since libvirt 0.3.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigratePerform(ctx context.Context, dom NonnullDomain, cookie []byte, uri NonnullString, flags uint64, dname String, bandwidth uint64) error {
 	args := DomainMigratePerformArgs{
 		Bandwidth: bandwidth,
@@ -8155,6 +8192,9 @@ func (c *Client) DomainMigratePerform(ctx context.Context, dom NonnullDomain, co
 
 // DomainMigrateFinish calls REMOTE_PROC_DOMAIN_MIGRATE_FINISH.
 // Since libvirt 0.3.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigrateFinish(ctx context.Context, dname NonnullString, cookie []byte, uri NonnullString, flags uint64) (NonnullDomain, error) {
 	args := DomainMigrateFinishArgs{
 		Cookie: cookie,
@@ -8308,6 +8348,10 @@ func (c *Client) ConnectNumOfStoragePools(ctx context.Context) (int32, error) {
 // ConnectListStoragePools calls REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS, libvirt's virConnectListStoragePools
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virConnectListStoragePools).
 // Since libvirt 0.4.1.
+//
+// maxnames caps the number of names returned (the protocol refuses more than its
+// limit); the matching NumOf call counts them. The ListAll calls, which return objects in one
+// call, replace these.
 func (c *Client) ConnectListStoragePools(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListStoragePoolsArgs{Maxnames: maxnames}
 	var ret ConnectListStoragePoolsRet
@@ -8339,6 +8383,10 @@ func (c *Client) ConnectNumOfDefinedStoragePools(ctx context.Context) (int32, er
 // ConnectListDefinedStoragePools calls REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS, libvirt's virConnectListDefinedStoragePools
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virConnectListDefinedStoragePools).
 // Since libvirt 0.4.1.
+//
+// maxnames caps the number of names returned (the protocol refuses more than its
+// limit); the matching NumOf call counts them. The ListAll calls, which return objects in one
+// call, replace these.
 func (c *Client) ConnectListDefinedStoragePools(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListDefinedStoragePoolsArgs{Maxnames: maxnames}
 	var ret ConnectListDefinedStoragePoolsRet
@@ -8355,6 +8403,9 @@ func (c *Client) ConnectListDefinedStoragePools(ctx context.Context, maxnames in
 // ConnectFindStoragePoolSources calls REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES, libvirt's virConnectFindStoragePoolSources
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virConnectFindStoragePoolSources).
 // Since libvirt 0.4.1 (virConnectFindStoragePoolSources itself since 0.4.5).
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectFindStoragePoolSources(ctx context.Context, typeArg NonnullString, srcSpec String, flags uint32) (NonnullString, error) {
 	args := ConnectFindStoragePoolSourcesArgs{
 		Flags:   flags,
@@ -8375,6 +8426,8 @@ func (c *Client) ConnectFindStoragePoolSources(ctx context.Context, typeArg Nonn
 // StoragePoolCreateXML calls REMOTE_PROC_STORAGE_POOL_CREATE_XML, libvirt's virStoragePoolCreateXML
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolCreateXML).
 // Since libvirt 0.4.1.
+//
+// flags is a bitwise OR of libvirt.StoragePoolCreateFlags constants; 0 is libvirt's default.
 func (c *Client) StoragePoolCreateXML(ctx context.Context, xml NonnullString, flags libvirt.StoragePoolCreateFlags) (NonnullStoragePool, error) {
 	args := StoragePoolCreateXMLArgs{
 		Flags: uint32(flags),
@@ -8394,6 +8447,8 @@ func (c *Client) StoragePoolCreateXML(ctx context.Context, xml NonnullString, fl
 // StoragePoolDefineXML calls REMOTE_PROC_STORAGE_POOL_DEFINE_XML, libvirt's virStoragePoolDefineXML
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolDefineXML).
 // Since libvirt 0.4.1.
+//
+// flags is a bitwise OR of libvirt.StoragePoolDefineFlags constants; 0 is libvirt's default.
 func (c *Client) StoragePoolDefineXML(ctx context.Context, xml NonnullString, flags libvirt.StoragePoolDefineFlags) (NonnullStoragePool, error) {
 	args := StoragePoolDefineXMLArgs{
 		Flags: uint32(flags),
@@ -8413,6 +8468,8 @@ func (c *Client) StoragePoolDefineXML(ctx context.Context, xml NonnullString, fl
 // StoragePoolCreate calls REMOTE_PROC_STORAGE_POOL_CREATE, libvirt's virStoragePoolCreate
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolCreate).
 // Since libvirt 0.4.1.
+//
+// flags is a bitwise OR of libvirt.StoragePoolCreateFlags constants; 0 is libvirt's default.
 func (c *Client) StoragePoolCreate(ctx context.Context, pool NonnullStoragePool, flags libvirt.StoragePoolCreateFlags) error {
 	args := StoragePoolCreateArgs{
 		Flags: uint32(flags),
@@ -8431,6 +8488,8 @@ func (c *Client) StoragePoolCreate(ctx context.Context, pool NonnullStoragePool,
 // StoragePoolBuild calls REMOTE_PROC_STORAGE_POOL_BUILD, libvirt's virStoragePoolBuild
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolBuild).
 // Since libvirt 0.4.1.
+//
+// flags is a bitwise OR of libvirt.StoragePoolBuildFlags constants; 0 is libvirt's default.
 func (c *Client) StoragePoolBuild(ctx context.Context, pool NonnullStoragePool, flags libvirt.StoragePoolBuildFlags) error {
 	args := StoragePoolBuildArgs{
 		Flags: uint32(flags),
@@ -8464,6 +8523,8 @@ func (c *Client) StoragePoolDestroy(ctx context.Context, pool NonnullStoragePool
 // StoragePoolDelete calls REMOTE_PROC_STORAGE_POOL_DELETE, libvirt's virStoragePoolDelete
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolDelete).
 // Since libvirt 0.4.1.
+//
+// flags is a bitwise OR of libvirt.StoragePoolDeleteFlags constants; 0 is libvirt's default.
 func (c *Client) StoragePoolDelete(ctx context.Context, pool NonnullStoragePool, flags libvirt.StoragePoolDeleteFlags) error {
 	args := StoragePoolDeleteArgs{
 		Flags: uint32(flags),
@@ -8497,6 +8558,9 @@ func (c *Client) StoragePoolUndefine(ctx context.Context, pool NonnullStoragePoo
 // StoragePoolRefresh calls REMOTE_PROC_STORAGE_POOL_REFRESH, libvirt's virStoragePoolRefresh
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolRefresh).
 // Since libvirt 0.4.1.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) StoragePoolRefresh(ctx context.Context, pool NonnullStoragePool, flags uint32) error {
 	args := StoragePoolRefreshArgs{
 		Flags: flags,
@@ -8579,6 +8643,8 @@ func (c *Client) StoragePoolGetInfo(ctx context.Context, pool NonnullStoragePool
 // StoragePoolGetXMLDesc calls REMOTE_PROC_STORAGE_POOL_GET_XML_DESC, libvirt's virStoragePoolGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolGetXMLDesc).
 // Since libvirt 0.4.1.
+//
+// flags is a bitwise OR of libvirt.StorageXMLFlags constants; 0 is libvirt's default.
 func (c *Client) StoragePoolGetXMLDesc(ctx context.Context, pool NonnullStoragePool, flags libvirt.StorageXMLFlags) (NonnullString, error) {
 	args := StoragePoolGetXMLDescArgs{
 		Flags: uint32(flags),
@@ -8648,6 +8714,10 @@ func (c *Client) StoragePoolNumOfVolumes(ctx context.Context, pool NonnullStorag
 // StoragePoolListVolumes calls REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES, libvirt's virStoragePoolListVolumes
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolListVolumes).
 // Since libvirt 0.4.1.
+//
+// maxnames caps the number of names returned (the protocol refuses more than its
+// limit); the matching NumOf call counts them. The ListAll calls, which return objects in one
+// call, replace these.
 func (c *Client) StoragePoolListVolumes(ctx context.Context, pool NonnullStoragePool, maxnames int32) ([]NonnullString, error) {
 	args := StoragePoolListVolumesArgs{
 		Maxnames: maxnames,
@@ -8667,6 +8737,8 @@ func (c *Client) StoragePoolListVolumes(ctx context.Context, pool NonnullStorage
 // StorageVolCreateXML calls REMOTE_PROC_STORAGE_VOL_CREATE_XML, libvirt's virStorageVolCreateXML
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolCreateXML).
 // Since libvirt 0.4.1.
+//
+// flags is a bitwise OR of libvirt.StorageVolCreateFlags constants; 0 is libvirt's default.
 func (c *Client) StorageVolCreateXML(ctx context.Context, pool NonnullStoragePool, xml NonnullString, flags libvirt.StorageVolCreateFlags) (NonnullStorageVol, error) {
 	args := StorageVolCreateXMLArgs{
 		Flags: uint32(flags),
@@ -8687,6 +8759,8 @@ func (c *Client) StorageVolCreateXML(ctx context.Context, pool NonnullStoragePoo
 // StorageVolDelete calls REMOTE_PROC_STORAGE_VOL_DELETE, libvirt's virStorageVolDelete
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolDelete).
 // Since libvirt 0.4.1.
+//
+// flags is a bitwise OR of libvirt.StorageVolDeleteFlags constants; 0 is libvirt's default.
 func (c *Client) StorageVolDelete(ctx context.Context, vol NonnullStorageVol, flags libvirt.StorageVolDeleteFlags) error {
 	args := StorageVolDeleteArgs{
 		Flags: uint32(flags),
@@ -8772,6 +8846,9 @@ func (c *Client) StorageVolGetInfo(ctx context.Context, vol NonnullStorageVol) (
 // StorageVolGetXMLDesc calls REMOTE_PROC_STORAGE_VOL_GET_XML_DESC, libvirt's virStorageVolGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolGetXMLDesc).
 // Since libvirt 0.4.1.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) StorageVolGetXMLDesc(ctx context.Context, vol NonnullStorageVol, flags uint32) (NonnullString, error) {
 	args := StorageVolGetXMLDescArgs{
 		Flags: flags,
@@ -8807,6 +8884,8 @@ func (c *Client) StorageVolGetPath(ctx context.Context, vol NonnullStorageVol) (
 // NodeGetCellsFreeMemory calls REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY, libvirt's virNodeGetCellsFreeMemory
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetCellsFreeMemory).
 // Since libvirt 0.4.1 (virNodeGetCellsFreeMemory itself since 0.3.3).
+//
+// maxcells caps the number of NUMA cells reported, from startCell.
 func (c *Client) NodeGetCellsFreeMemory(ctx context.Context, startCell int32, maxcells int32) ([]uint64, error) {
 	args := NodeGetCellsFreeMemoryArgs{
 		Maxcells:  maxcells,
@@ -8841,6 +8920,9 @@ func (c *Client) NodeGetFreeMemory(ctx context.Context) (uint64, error) {
 // DomainBlockPeek calls REMOTE_PROC_DOMAIN_BLOCK_PEEK, libvirt's virDomainBlockPeek
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockPeek).
 // Since libvirt 0.4.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainBlockPeek(ctx context.Context, dom NonnullDomain, path NonnullString, offset uint64, size uint32, flags uint32) ([]byte, error) {
 	args := DomainBlockPeekArgs{
 		Dom:    dom,
@@ -8863,6 +8945,8 @@ func (c *Client) DomainBlockPeek(ctx context.Context, dom NonnullDomain, path No
 // DomainMemoryPeek calls REMOTE_PROC_DOMAIN_MEMORY_PEEK, libvirt's virDomainMemoryPeek
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMemoryPeek).
 // Since libvirt 0.4.2.
+//
+// flags is a bitwise OR of libvirt.DomainMemoryFlags constants; 0 is libvirt's default.
 func (c *Client) DomainMemoryPeek(ctx context.Context, dom NonnullDomain, offset uint64, size uint32, flags libvirt.DomainMemoryFlags) ([]byte, error) {
 	args := DomainMemoryPeekArgs{
 		Dom:    dom,
@@ -8913,6 +8997,9 @@ func (c *Client) ConnectDomainEventDeregister(ctx context.Context) (int32, error
 
 // DomainMigratePrepare2 calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2.
 // Since libvirt 0.5.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigratePrepare2(ctx context.Context, uriIn String, flags uint64, dname String, bandwidth uint64, domXML NonnullString) (*DomainMigratePrepare2Ret, error) {
 	args := DomainMigratePrepare2Args{
 		Bandwidth: bandwidth,
@@ -8934,6 +9021,9 @@ func (c *Client) DomainMigratePrepare2(ctx context.Context, uriIn String, flags 
 
 // DomainMigrateFinish2 calls REMOTE_PROC_DOMAIN_MIGRATE_FINISH2.
 // Since libvirt 0.5.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigrateFinish2(ctx context.Context, dname NonnullString, cookie []byte, uri NonnullString, flags uint64, retcode int32) (NonnullDomain, error) {
 	args := DomainMigrateFinish2Args{
 		Cookie:  cookie,
@@ -8971,6 +9061,9 @@ func (c *Client) ConnectGetURI(ctx context.Context) (NonnullString, error) {
 // NodeNumOfDevices calls REMOTE_PROC_NODE_NUM_OF_DEVICES, libvirt's virNodeNumOfDevices
 // (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeNumOfDevices).
 // Since libvirt 0.5.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NodeNumOfDevices(ctx context.Context, capArg String, flags uint32) (int32, error) {
 	args := NodeNumOfDevicesArgs{
 		Cap:   capArg,
@@ -8990,6 +9083,12 @@ func (c *Client) NodeNumOfDevices(ctx context.Context, capArg String, flags uint
 // NodeListDevices calls REMOTE_PROC_NODE_LIST_DEVICES, libvirt's virNodeListDevices
 // (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeListDevices).
 // Since libvirt 0.5.0.
+//
+// maxnames caps the number of names returned (the protocol refuses more than its
+// limit); the matching NumOf call counts them. The ListAll calls, which return objects in one
+// call, replace these.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NodeListDevices(ctx context.Context, capArg String, maxnames int32, flags uint32) ([]NonnullString, error) {
 	args := NodeListDevicesArgs{
 		Cap:      capArg,
@@ -9026,6 +9125,8 @@ func (c *Client) NodeDeviceLookupByName(ctx context.Context, name NonnullString)
 // NodeDeviceGetXMLDesc calls REMOTE_PROC_NODE_DEVICE_GET_XML_DESC, libvirt's virNodeDeviceGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceGetXMLDesc).
 // Since libvirt 0.5.0.
+//
+// flags is a bitwise OR of libvirt.NodeDeviceXMLFlags constants; 0 is libvirt's default.
 func (c *Client) NodeDeviceGetXMLDesc(ctx context.Context, name NonnullString, flags libvirt.NodeDeviceXMLFlags) (NonnullString, error) {
 	args := NodeDeviceGetXMLDescArgs{
 		Flags: uint32(flags),
@@ -9077,6 +9178,10 @@ func (c *Client) NodeDeviceNumOfCaps(ctx context.Context, name NonnullString) (i
 // NodeDeviceListCaps calls REMOTE_PROC_NODE_DEVICE_LIST_CAPS, libvirt's virNodeDeviceListCaps
 // (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceListCaps).
 // Since libvirt 0.5.0.
+//
+// maxnames caps the number of names returned (the protocol refuses more than its
+// limit); the matching NumOf call counts them. The ListAll calls, which return objects in one
+// call, replace these.
 func (c *Client) NodeDeviceListCaps(ctx context.Context, name NonnullString, maxnames int32) ([]NonnullString, error) {
 	args := NodeDeviceListCapsArgs{
 		Maxnames: maxnames,
@@ -9172,6 +9277,8 @@ func (c *Client) NodeGetSecurityModel(ctx context.Context) (*NodeGetSecurityMode
 // NodeDeviceCreateXML calls REMOTE_PROC_NODE_DEVICE_CREATE_XML, libvirt's virNodeDeviceCreateXML
 // (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceCreateXML).
 // Since libvirt 0.6.3.
+//
+// flags is a bitwise OR of libvirt.NodeDeviceCreateXMLFlags constants; 0 is libvirt's default.
 func (c *Client) NodeDeviceCreateXML(ctx context.Context, xmlDesc NonnullString, flags libvirt.NodeDeviceCreateXMLFlags) (NonnullNodeDevice, error) {
 	args := NodeDeviceCreateXMLArgs{
 		Flags:   uint32(flags),
@@ -9206,6 +9313,8 @@ func (c *Client) NodeDeviceDestroy(ctx context.Context, name NonnullString) erro
 // StorageVolCreateXMLFrom calls REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM, libvirt's virStorageVolCreateXMLFrom
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolCreateXMLFrom).
 // Since libvirt 0.6.4.
+//
+// flags is a bitwise OR of libvirt.StorageVolCreateFlags constants; 0 is libvirt's default.
 func (c *Client) StorageVolCreateXMLFrom(ctx context.Context, pool NonnullStoragePool, xml NonnullString, clonevol NonnullStorageVol, flags libvirt.StorageVolCreateFlags) (NonnullStorageVol, error) {
 	args := StorageVolCreateXMLFromArgs{
 		Clonevol: clonevol,
@@ -9242,6 +9351,10 @@ func (c *Client) ConnectNumOfInterfaces(ctx context.Context) (int32, error) {
 // ConnectListInterfaces calls REMOTE_PROC_CONNECT_LIST_INTERFACES, libvirt's virConnectListInterfaces
 // (https://libvirt.org/html/libvirt-libvirt-interface.html#virConnectListInterfaces).
 // Since libvirt 0.6.4.
+//
+// maxnames caps the number of names returned (the protocol refuses more than its
+// limit); the matching NumOf call counts them. The ListAll calls, which return objects in one
+// call, replace these.
 func (c *Client) ConnectListInterfaces(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListInterfacesArgs{Maxnames: maxnames}
 	var ret ConnectListInterfacesRet
@@ -9290,6 +9403,9 @@ func (c *Client) InterfaceLookupByMACString(ctx context.Context, mac NonnullStri
 // InterfaceGetXMLDesc calls REMOTE_PROC_INTERFACE_GET_XML_DESC, libvirt's virInterfaceGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceGetXMLDesc).
 // Since libvirt 0.6.4.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) InterfaceGetXMLDesc(ctx context.Context, iface NonnullInterface, flags uint32) (NonnullString, error) {
 	args := InterfaceGetXMLDescArgs{
 		Flags: flags,
@@ -9309,6 +9425,8 @@ func (c *Client) InterfaceGetXMLDesc(ctx context.Context, iface NonnullInterface
 // InterfaceDefineXML calls REMOTE_PROC_INTERFACE_DEFINE_XML, libvirt's virInterfaceDefineXML
 // (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceDefineXML).
 // Since libvirt 0.6.4.
+//
+// flags is a bitwise OR of libvirt.InterfaceDefineFlags constants; 0 is libvirt's default.
 func (c *Client) InterfaceDefineXML(ctx context.Context, xml NonnullString, flags libvirt.InterfaceDefineFlags) (NonnullInterface, error) {
 	args := InterfaceDefineXMLArgs{
 		Flags: uint32(flags),
@@ -9343,6 +9461,9 @@ func (c *Client) InterfaceUndefine(ctx context.Context, iface NonnullInterface) 
 // InterfaceCreate calls REMOTE_PROC_INTERFACE_CREATE, libvirt's virInterfaceCreate
 // (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceCreate).
 // Since libvirt 0.6.4.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) InterfaceCreate(ctx context.Context, iface NonnullInterface, flags uint32) error {
 	args := InterfaceCreateArgs{
 		Flags: flags,
@@ -9361,6 +9482,9 @@ func (c *Client) InterfaceCreate(ctx context.Context, iface NonnullInterface, fl
 // InterfaceDestroy calls REMOTE_PROC_INTERFACE_DESTROY, libvirt's virInterfaceDestroy
 // (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceDestroy).
 // Since libvirt 0.6.4.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) InterfaceDestroy(ctx context.Context, iface NonnullInterface, flags uint32) error {
 	args := InterfaceDestroyArgs{
 		Flags: flags,
@@ -9379,6 +9503,9 @@ func (c *Client) InterfaceDestroy(ctx context.Context, iface NonnullInterface, f
 // ConnectDomainXMLFromNative calls REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, libvirt's virConnectDomainXMLFromNative
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectDomainXMLFromNative).
 // Since libvirt 0.6.4.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectDomainXMLFromNative(ctx context.Context, nativeFormat NonnullString, nativeConfig NonnullString, flags uint32) (NonnullString, error) {
 	args := ConnectDomainXMLFromNativeArgs{
 		Flags:        flags,
@@ -9399,6 +9526,9 @@ func (c *Client) ConnectDomainXMLFromNative(ctx context.Context, nativeFormat No
 // ConnectDomainXMLToNative calls REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE, libvirt's virConnectDomainXMLToNative
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectDomainXMLToNative).
 // Since libvirt 0.6.4.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectDomainXMLToNative(ctx context.Context, nativeFormat NonnullString, domainXML NonnullString, flags uint32) (NonnullString, error) {
 	args := ConnectDomainXMLToNativeArgs{
 		DomainXML:    domainXML,
@@ -9434,6 +9564,10 @@ func (c *Client) ConnectNumOfDefinedInterfaces(ctx context.Context) (int32, erro
 // ConnectListDefinedInterfaces calls REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES, libvirt's virConnectListDefinedInterfaces
 // (https://libvirt.org/html/libvirt-libvirt-interface.html#virConnectListDefinedInterfaces).
 // Since libvirt 0.7.0.
+//
+// maxnames caps the number of names returned (the protocol refuses more than its
+// limit); the matching NumOf call counts them. The ListAll calls, which return objects in one
+// call, replace these.
 func (c *Client) ConnectListDefinedInterfaces(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListDefinedInterfacesArgs{Maxnames: maxnames}
 	var ret ConnectListDefinedInterfacesRet
@@ -9497,6 +9631,8 @@ func (c *Client) SecretLookupByUUID(ctx context.Context, uuid UUID) (NonnullSecr
 // SecretDefineXML calls REMOTE_PROC_SECRET_DEFINE_XML, libvirt's virSecretDefineXML
 // (https://libvirt.org/html/libvirt-libvirt-secret.html#virSecretDefineXML).
 // Since libvirt 0.7.1.
+//
+// flags is a bitwise OR of libvirt.SecretDefineFlags constants; 0 is libvirt's default.
 func (c *Client) SecretDefineXML(ctx context.Context, xml NonnullString, flags libvirt.SecretDefineFlags) (NonnullSecret, error) {
 	args := SecretDefineXMLArgs{
 		Flags: uint32(flags),
@@ -9516,6 +9652,9 @@ func (c *Client) SecretDefineXML(ctx context.Context, xml NonnullString, flags l
 // SecretGetXMLDesc calls REMOTE_PROC_SECRET_GET_XML_DESC, libvirt's virSecretGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-secret.html#virSecretGetXMLDesc).
 // Since libvirt 0.7.1.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) SecretGetXMLDesc(ctx context.Context, secret NonnullSecret, flags uint32) (NonnullString, error) {
 	args := SecretGetXMLDescArgs{
 		Flags:  flags,
@@ -9535,6 +9674,9 @@ func (c *Client) SecretGetXMLDesc(ctx context.Context, secret NonnullSecret, fla
 // SecretSetValue calls REMOTE_PROC_SECRET_SET_VALUE, libvirt's virSecretSetValue
 // (https://libvirt.org/html/libvirt-libvirt-secret.html#virSecretSetValue).
 // Since libvirt 0.7.1.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) SecretSetValue(ctx context.Context, secret NonnullSecret, value []byte, flags uint32) error {
 	args := SecretSetValueArgs{
 		Flags:  flags,
@@ -9554,6 +9696,9 @@ func (c *Client) SecretSetValue(ctx context.Context, secret NonnullSecret, value
 // SecretGetValue calls REMOTE_PROC_SECRET_GET_VALUE, libvirt's virSecretGetValue
 // (https://libvirt.org/html/libvirt-libvirt-secret.html#virSecretGetValue).
 // Since libvirt 0.7.1.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) SecretGetValue(ctx context.Context, secret NonnullSecret, flags uint32) ([]byte, error) {
 	args := SecretGetValueArgs{
 		Flags:  flags,
@@ -9606,6 +9751,9 @@ func (c *Client) SecretLookupByUsage(ctx context.Context, usageType int32, usage
 
 // DomainMigratePrepareTunnel calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL.
 // Since libvirt 0.7.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 // The returned stream sends data to the daemon; finish or abort it.
 func (c *Client) DomainMigratePrepareTunnel(ctx context.Context, flags uint64, dname String, bandwidth uint64, domXML NonnullString) (rpc.Stream, error) {
 	args := DomainMigratePrepareTunnelArgs{
@@ -9770,6 +9918,8 @@ func (c *Client) ConnectGetLibVersion(ctx context.Context) (uint64, error) {
 // ConnectCompareCPU calls REMOTE_PROC_CONNECT_COMPARE_CPU, libvirt's virConnectCompareCPU
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectCompareCPU).
 // Since libvirt 0.7.5.
+//
+// flags is a bitwise OR of libvirt.ConnectCompareCPUFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectCompareCPU(ctx context.Context, xml NonnullString, flags libvirt.ConnectCompareCPUFlags) (int32, error) {
 	args := ConnectCompareCPUArgs{
 		Flags: uint32(flags),
@@ -9789,6 +9939,11 @@ func (c *Client) ConnectCompareCPU(ctx context.Context, xml NonnullString, flags
 // DomainMemoryStats calls REMOTE_PROC_DOMAIN_MEMORY_STATS, libvirt's virDomainMemoryStats
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMemoryStats).
 // Since libvirt 0.7.5.
+//
+// maxStats caps the number of statistics returned (libvirt's VIR_DOMAIN_MEMORY_STAT_NR
+// covers every kind).
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMemoryStats(ctx context.Context, dom NonnullDomain, maxStats uint32, flags uint32) ([]DomainMemoryStat, error) {
 	args := DomainMemoryStatsArgs{
 		Dom:      dom,
@@ -9809,6 +9964,8 @@ func (c *Client) DomainMemoryStats(ctx context.Context, dom NonnullDomain, maxSt
 // DomainAttachDeviceFlags calls REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS, libvirt's virDomainAttachDeviceFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAttachDeviceFlags).
 // Since libvirt 0.7.7.
+//
+// flags is a bitwise OR of libvirt.DomainDeviceModifyFlags constants; 0 is libvirt's default.
 func (c *Client) DomainAttachDeviceFlags(ctx context.Context, dom NonnullDomain, xml NonnullString, flags libvirt.DomainDeviceModifyFlags) error {
 	args := DomainAttachDeviceFlagsArgs{
 		Dom:   dom,
@@ -9828,6 +9985,8 @@ func (c *Client) DomainAttachDeviceFlags(ctx context.Context, dom NonnullDomain,
 // DomainDetachDeviceFlags calls REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS, libvirt's virDomainDetachDeviceFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDetachDeviceFlags).
 // Since libvirt 0.7.7.
+//
+// flags is a bitwise OR of libvirt.DomainDeviceModifyFlags constants; 0 is libvirt's default.
 func (c *Client) DomainDetachDeviceFlags(ctx context.Context, dom NonnullDomain, xml NonnullString, flags libvirt.DomainDeviceModifyFlags) error {
 	args := DomainDetachDeviceFlagsArgs{
 		Dom:   dom,
@@ -9847,6 +10006,8 @@ func (c *Client) DomainDetachDeviceFlags(ctx context.Context, dom NonnullDomain,
 // ConnectBaselineCPU calls REMOTE_PROC_CONNECT_BASELINE_CPU, libvirt's virConnectBaselineCPU
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectBaselineCPU).
 // Since libvirt 0.7.7.
+//
+// flags is a bitwise OR of libvirt.ConnectBaselineCPUFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectBaselineCPU(ctx context.Context, xmlCpUs []NonnullString, flags libvirt.ConnectBaselineCPUFlags) (NonnullString, error) {
 	args := ConnectBaselineCPUArgs{
 		Flags:   uint32(flags),
@@ -9897,6 +10058,9 @@ func (c *Client) DomainAbortJob(ctx context.Context, dom NonnullDomain) error {
 // StorageVolWipe calls REMOTE_PROC_STORAGE_VOL_WIPE, libvirt's virStorageVolWipe
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolWipe).
 // Since libvirt 0.8.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) StorageVolWipe(ctx context.Context, vol NonnullStorageVol, flags uint32) error {
 	args := StorageVolWipeArgs{
 		Flags: flags,
@@ -9915,6 +10079,9 @@ func (c *Client) StorageVolWipe(ctx context.Context, vol NonnullStorageVol, flag
 // DomainMigrateSetMaxDowntime calls REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME, libvirt's virDomainMigrateSetMaxDowntime
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMigrateSetMaxDowntime).
 // Since libvirt 0.8.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigrateSetMaxDowntime(ctx context.Context, dom NonnullDomain, downtime uint64, flags uint32) error {
 	args := DomainMigrateSetMaxDowntimeArgs{
 		Dom:      dom,
@@ -9964,6 +10131,8 @@ func (c *Client) ConnectDomainEventDeregisterAny(ctx context.Context, eventID in
 // DomainUpdateDeviceFlags calls REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS, libvirt's virDomainUpdateDeviceFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainUpdateDeviceFlags).
 // Since libvirt 0.8.0.
+//
+// flags is a bitwise OR of libvirt.DomainDeviceModifyFlags constants; 0 is libvirt's default.
 func (c *Client) DomainUpdateDeviceFlags(ctx context.Context, dom NonnullDomain, xml NonnullString, flags libvirt.DomainDeviceModifyFlags) error {
 	args := DomainUpdateDeviceFlagsArgs{
 		Dom:   dom,
@@ -10015,6 +10184,9 @@ func (c *Client) NWFilterLookupByUUID(ctx context.Context, uuid UUID) (NonnullNW
 // NWFilterGetXMLDesc calls REMOTE_PROC_NWFILTER_GET_XML_DESC, libvirt's virNWFilterGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virNWFilterGetXMLDesc).
 // Since libvirt 0.8.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NWFilterGetXMLDesc(ctx context.Context, nwFilter NonnullNWFilter, flags uint32) (NonnullString, error) {
 	args := NWFilterGetXMLDescArgs{
 		Flags:    flags,
@@ -10049,6 +10221,10 @@ func (c *Client) ConnectNumOfNwfilters(ctx context.Context) (int32, error) {
 // ConnectListNwfilters calls REMOTE_PROC_CONNECT_LIST_NWFILTERS, libvirt's virConnectListNWFilters
 // (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virConnectListNWFilters).
 // Since libvirt 0.8.0.
+//
+// maxnames caps the number of names returned (the protocol refuses more than its
+// limit); the matching NumOf call counts them. The ListAll calls, which return objects in one
+// call, replace these.
 func (c *Client) ConnectListNwfilters(ctx context.Context, maxnames int32) ([]NonnullString, error) {
 	args := ConnectListNwfiltersArgs{Maxnames: maxnames}
 	var ret ConnectListNwfiltersRet
@@ -10096,6 +10272,8 @@ func (c *Client) NWFilterUndefine(ctx context.Context, nwFilter NonnullNWFilter)
 // DomainManagedSave calls REMOTE_PROC_DOMAIN_MANAGED_SAVE, libvirt's virDomainManagedSave
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainManagedSave).
 // Since libvirt 0.8.0.
+//
+// flags is a bitwise OR of libvirt.DomainSaveRestoreFlags constants; 0 is libvirt's default.
 func (c *Client) DomainManagedSave(ctx context.Context, dom NonnullDomain, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainManagedSaveArgs{
 		Dom:   dom,
@@ -10114,6 +10292,9 @@ func (c *Client) DomainManagedSave(ctx context.Context, dom NonnullDomain, flags
 // DomainHasManagedSaveImage calls REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE, libvirt's virDomainHasManagedSaveImage
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainHasManagedSaveImage).
 // Since libvirt 0.8.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainHasManagedSaveImage(ctx context.Context, dom NonnullDomain, flags uint32) (int32, error) {
 	args := DomainHasManagedSaveImageArgs{
 		Dom:   dom,
@@ -10133,6 +10314,9 @@ func (c *Client) DomainHasManagedSaveImage(ctx context.Context, dom NonnullDomai
 // DomainManagedSaveRemove calls REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE, libvirt's virDomainManagedSaveRemove
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainManagedSaveRemove).
 // Since libvirt 0.8.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainManagedSaveRemove(ctx context.Context, dom NonnullDomain, flags uint32) error {
 	args := DomainManagedSaveRemoveArgs{
 		Dom:   dom,
@@ -10151,6 +10335,8 @@ func (c *Client) DomainManagedSaveRemove(ctx context.Context, dom NonnullDomain,
 // DomainSnapshotCreateXML calls REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML, libvirt's virDomainSnapshotCreateXML
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotCreateXML).
 // Since libvirt 0.8.0.
+//
+// flags is a bitwise OR of libvirt.DomainSnapshotCreateFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSnapshotCreateXML(ctx context.Context, dom NonnullDomain, xmlDesc NonnullString, flags libvirt.DomainSnapshotCreateFlags) (NonnullDomainSnapshot, error) {
 	args := DomainSnapshotCreateXMLArgs{
 		Dom:     dom,
@@ -10171,6 +10357,8 @@ func (c *Client) DomainSnapshotCreateXML(ctx context.Context, dom NonnullDomain,
 // DomainSnapshotGetXMLDesc calls REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC, libvirt's virDomainSnapshotGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotGetXMLDesc).
 // Since libvirt 0.8.0.
+//
+// flags is a bitwise OR of libvirt.DomainSnapshotXMLFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSnapshotGetXMLDesc(ctx context.Context, snap NonnullDomainSnapshot, flags libvirt.DomainSnapshotXMLFlags) (NonnullString, error) {
 	args := DomainSnapshotGetXMLDescArgs{
 		Flags: uint32(flags),
@@ -10190,6 +10378,8 @@ func (c *Client) DomainSnapshotGetXMLDesc(ctx context.Context, snap NonnullDomai
 // DomainSnapshotNum calls REMOTE_PROC_DOMAIN_SNAPSHOT_NUM, libvirt's virDomainSnapshotNum
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotNum).
 // Since libvirt 0.8.0.
+//
+// flags is a bitwise OR of libvirt.DomainSnapshotListFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSnapshotNum(ctx context.Context, dom NonnullDomain, flags libvirt.DomainSnapshotListFlags) (int32, error) {
 	args := DomainSnapshotNumArgs{
 		Dom:   dom,
@@ -10209,6 +10399,11 @@ func (c *Client) DomainSnapshotNum(ctx context.Context, dom NonnullDomain, flags
 // DomainSnapshotListNames calls REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES, libvirt's virDomainSnapshotListNames
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotListNames).
 // Since libvirt 0.8.0.
+//
+// maxnames caps the number of names returned (the protocol refuses more than its
+// limit); the matching NumOf call counts them. The ListAll calls, which return objects in one
+// call, replace these.
+// flags is a bitwise OR of libvirt.DomainSnapshotListFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSnapshotListNames(ctx context.Context, dom NonnullDomain, maxnames int32, flags libvirt.DomainSnapshotListFlags) ([]NonnullString, error) {
 	args := DomainSnapshotListNamesArgs{
 		Dom:      dom,
@@ -10229,6 +10424,9 @@ func (c *Client) DomainSnapshotListNames(ctx context.Context, dom NonnullDomain,
 // DomainSnapshotLookupByName calls REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME, libvirt's virDomainSnapshotLookupByName
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotLookupByName).
 // Since libvirt 0.8.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainSnapshotLookupByName(ctx context.Context, dom NonnullDomain, name NonnullString, flags uint32) (NonnullDomainSnapshot, error) {
 	args := DomainSnapshotLookupByNameArgs{
 		Dom:   dom,
@@ -10249,6 +10447,9 @@ func (c *Client) DomainSnapshotLookupByName(ctx context.Context, dom NonnullDoma
 // DomainHasCurrentSnapshot calls REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT, libvirt's virDomainHasCurrentSnapshot
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainHasCurrentSnapshot).
 // Since libvirt 0.8.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainHasCurrentSnapshot(ctx context.Context, dom NonnullDomain, flags uint32) (int32, error) {
 	args := DomainHasCurrentSnapshotArgs{
 		Dom:   dom,
@@ -10268,6 +10469,9 @@ func (c *Client) DomainHasCurrentSnapshot(ctx context.Context, dom NonnullDomain
 // DomainSnapshotCurrent calls REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT, libvirt's virDomainSnapshotCurrent
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotCurrent).
 // Since libvirt 0.8.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainSnapshotCurrent(ctx context.Context, dom NonnullDomain, flags uint32) (NonnullDomainSnapshot, error) {
 	args := DomainSnapshotCurrentArgs{
 		Dom:   dom,
@@ -10287,6 +10491,8 @@ func (c *Client) DomainSnapshotCurrent(ctx context.Context, dom NonnullDomain, f
 // DomainRevertToSnapshot calls REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT, libvirt's virDomainRevertToSnapshot
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainRevertToSnapshot).
 // Since libvirt 0.8.0.
+//
+// flags is a bitwise OR of libvirt.DomainSnapshotRevertFlags constants; 0 is libvirt's default.
 func (c *Client) DomainRevertToSnapshot(ctx context.Context, snap NonnullDomainSnapshot, flags libvirt.DomainSnapshotRevertFlags) error {
 	args := DomainRevertToSnapshotArgs{
 		Flags: uint32(flags),
@@ -10305,6 +10511,8 @@ func (c *Client) DomainRevertToSnapshot(ctx context.Context, snap NonnullDomainS
 // DomainSnapshotDelete calls REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE, libvirt's virDomainSnapshotDelete
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotDelete).
 // Since libvirt 0.8.0.
+//
+// flags is a bitwise OR of libvirt.DomainSnapshotDeleteFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSnapshotDelete(ctx context.Context, snap NonnullDomainSnapshot, flags libvirt.DomainSnapshotDeleteFlags) error {
 	args := DomainSnapshotDeleteArgs{
 		Flags: uint32(flags),
@@ -10323,6 +10531,9 @@ func (c *Client) DomainSnapshotDelete(ctx context.Context, snap NonnullDomainSna
 // DomainGetBlockInfo calls REMOTE_PROC_DOMAIN_GET_BLOCK_INFO, libvirt's virDomainGetBlockInfo
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetBlockInfo).
 // Since libvirt 0.8.1.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainGetBlockInfo(ctx context.Context, dom NonnullDomain, path NonnullString, flags uint32) (*DomainGetBlockInfoRet, error) {
 	args := DomainGetBlockInfoArgs{
 		Dom:   dom,
@@ -10343,6 +10554,8 @@ func (c *Client) DomainGetBlockInfo(ctx context.Context, dom NonnullDomain, path
 // DomainCreateWithFlags calls REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS, libvirt's virDomainCreateWithFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCreateWithFlags).
 // Since libvirt 0.8.2.
+//
+// flags is a bitwise OR of libvirt.DomainCreateFlags constants; 0 is libvirt's default.
 func (c *Client) DomainCreateWithFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
 	args := DomainCreateWithFlagsArgs{
 		Dom:   dom,
@@ -10362,6 +10575,8 @@ func (c *Client) DomainCreateWithFlags(ctx context.Context, dom NonnullDomain, f
 // DomainSetMemoryParameters calls REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS, libvirt's virDomainSetMemoryParameters
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetMemoryParameters).
 // Since libvirt 0.8.5.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainSetMemoryParameters(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetMemoryParametersArgs{
 		Dom:    dom,
@@ -10381,6 +10596,11 @@ func (c *Client) DomainSetMemoryParameters(ctx context.Context, dom NonnullDomai
 // DomainGetMemoryParameters calls REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS, libvirt's virDomainGetMemoryParameters
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetMemoryParameters).
 // Since libvirt 0.8.5.
+//
+// nparams is how many typed parameters to return: 0 asks only for their number (the
+// reply's Nparams); call again with it, or use package params, which makes both calls.
+// flags is 0 or libvirt.DomainAffectLive or DomainAffectConfig, ORed with
+// libvirt.TypedParamStringOkay where the driver takes string values.
 func (c *Client) DomainGetMemoryParameters(ctx context.Context, dom NonnullDomain, nparams int32, flags uint32) (*DomainGetMemoryParametersRet, error) {
 	args := DomainGetMemoryParametersArgs{
 		Dom:     dom,
@@ -10401,6 +10621,8 @@ func (c *Client) DomainGetMemoryParameters(ctx context.Context, dom NonnullDomai
 // DomainSetVCPUsFlags calls REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS, libvirt's virDomainSetVcpusFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetVcpusFlags).
 // Since libvirt 0.8.5.
+//
+// flags is a bitwise OR of libvirt.DomainVCPUFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSetVCPUsFlags(ctx context.Context, dom NonnullDomain, nvcpus uint32, flags libvirt.DomainVCPUFlags) error {
 	args := DomainSetVCPUsFlagsArgs{
 		Dom:    dom,
@@ -10420,6 +10642,8 @@ func (c *Client) DomainSetVCPUsFlags(ctx context.Context, dom NonnullDomain, nvc
 // DomainGetVCPUsFlags calls REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS, libvirt's virDomainGetVcpusFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetVcpusFlags).
 // Since libvirt 0.8.5.
+//
+// flags is a bitwise OR of libvirt.DomainVCPUFlags constants; 0 is libvirt's default.
 func (c *Client) DomainGetVCPUsFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainVCPUFlags) (int32, error) {
 	args := DomainGetVCPUsFlagsArgs{
 		Dom:   dom,
@@ -10439,6 +10663,8 @@ func (c *Client) DomainGetVCPUsFlags(ctx context.Context, dom NonnullDomain, fla
 // DomainOpenConsole calls REMOTE_PROC_DOMAIN_OPEN_CONSOLE, libvirt's virDomainOpenConsole
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainOpenConsole).
 // Since libvirt 0.8.6.
+//
+// flags is a bitwise OR of libvirt.DomainConsoleFlags constants; 0 is libvirt's default.
 // The returned stream receives data from the daemon; finish or abort it.
 func (c *Client) DomainOpenConsole(ctx context.Context, dom NonnullDomain, devName String, flags libvirt.DomainConsoleFlags) (rpc.Stream, error) {
 	args := DomainOpenConsoleArgs{
@@ -10476,6 +10702,9 @@ func (c *Client) DomainIsUpdated(ctx context.Context, dom NonnullDomain) (int32,
 // ConnectGetSysinfo calls REMOTE_PROC_CONNECT_GET_SYSINFO, libvirt's virConnectGetSysinfo
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectGetSysinfo).
 // Since libvirt 0.8.8.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectGetSysinfo(ctx context.Context, flags uint32) (NonnullString, error) {
 	args := ConnectGetSysinfoArgs{Flags: flags}
 	var ret ConnectGetSysinfoRet
@@ -10492,6 +10721,8 @@ func (c *Client) ConnectGetSysinfo(ctx context.Context, flags uint32) (NonnullSt
 // DomainSetMemoryFlags calls REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS, libvirt's virDomainSetMemoryFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetMemoryFlags).
 // Since libvirt 0.9.0.
+//
+// flags is a bitwise OR of libvirt.DomainMemoryModFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSetMemoryFlags(ctx context.Context, dom NonnullDomain, memory uint64, flags libvirt.DomainMemoryModFlags) error {
 	args := DomainSetMemoryFlagsArgs{
 		Dom:    dom,
@@ -10511,6 +10742,8 @@ func (c *Client) DomainSetMemoryFlags(ctx context.Context, dom NonnullDomain, me
 // DomainSetBlkioParameters calls REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS, libvirt's virDomainSetBlkioParameters
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetBlkioParameters).
 // Since libvirt 0.9.0.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainSetBlkioParameters(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetBlkioParametersArgs{
 		Dom:    dom,
@@ -10530,6 +10763,11 @@ func (c *Client) DomainSetBlkioParameters(ctx context.Context, dom NonnullDomain
 // DomainGetBlkioParameters calls REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS, libvirt's virDomainGetBlkioParameters
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetBlkioParameters).
 // Since libvirt 0.9.0.
+//
+// nparams is how many typed parameters to return: 0 asks only for their number (the
+// reply's Nparams); call again with it, or use package params, which makes both calls.
+// flags is 0 or libvirt.DomainAffectLive or DomainAffectConfig, ORed with
+// libvirt.TypedParamStringOkay where the driver takes string values.
 func (c *Client) DomainGetBlkioParameters(ctx context.Context, dom NonnullDomain, nparams int32, flags uint32) (*DomainGetBlkioParametersRet, error) {
 	args := DomainGetBlkioParametersArgs{
 		Dom:     dom,
@@ -10550,6 +10788,8 @@ func (c *Client) DomainGetBlkioParameters(ctx context.Context, dom NonnullDomain
 // DomainMigrateSetMaxSpeed calls REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED, libvirt's virDomainMigrateSetMaxSpeed
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMigrateSetMaxSpeed).
 // Since libvirt 0.9.0.
+//
+// flags is a bitwise OR of libvirt.DomainMigrateMaxSpeedFlags constants; 0 is libvirt's default.
 func (c *Client) DomainMigrateSetMaxSpeed(ctx context.Context, dom NonnullDomain, bandwidth uint64, flags libvirt.DomainMigrateMaxSpeedFlags) error {
 	args := DomainMigrateSetMaxSpeedArgs{
 		Bandwidth: bandwidth,
@@ -10569,6 +10809,8 @@ func (c *Client) DomainMigrateSetMaxSpeed(ctx context.Context, dom NonnullDomain
 // StorageVolUpload calls REMOTE_PROC_STORAGE_VOL_UPLOAD, libvirt's virStorageVolUpload
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolUpload).
 // Since libvirt 0.9.0.
+//
+// flags is a bitwise OR of libvirt.StorageVolUploadFlags constants; 0 is libvirt's default.
 // The returned stream sends data to the daemon; finish or abort it.
 func (c *Client) StorageVolUpload(ctx context.Context, vol NonnullStorageVol, offset uint64, length uint64, flags libvirt.StorageVolUploadFlags) (rpc.Stream, error) {
 	args := StorageVolUploadArgs{
@@ -10591,6 +10833,8 @@ func (c *Client) StorageVolUpload(ctx context.Context, vol NonnullStorageVol, of
 // StorageVolDownload calls REMOTE_PROC_STORAGE_VOL_DOWNLOAD, libvirt's virStorageVolDownload
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolDownload).
 // Since libvirt 0.9.0.
+//
+// flags is a bitwise OR of libvirt.StorageVolDownloadFlags constants; 0 is libvirt's default.
 // The returned stream receives data from the daemon; finish or abort it.
 func (c *Client) StorageVolDownload(ctx context.Context, vol NonnullStorageVol, offset uint64, length uint64, flags libvirt.StorageVolDownloadFlags) (rpc.Stream, error) {
 	args := StorageVolDownloadArgs{
@@ -10613,6 +10857,9 @@ func (c *Client) StorageVolDownload(ctx context.Context, vol NonnullStorageVol, 
 // DomainInjectNmi calls REMOTE_PROC_DOMAIN_INJECT_NMI, libvirt's virDomainInjectNMI
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainInjectNMI).
 // Since libvirt 0.9.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainInjectNmi(ctx context.Context, dom NonnullDomain, flags uint32) error {
 	args := DomainInjectNmiArgs{
 		Dom:   dom,
@@ -10631,6 +10878,9 @@ func (c *Client) DomainInjectNmi(ctx context.Context, dom NonnullDomain, flags u
 // DomainScreenshot calls REMOTE_PROC_DOMAIN_SCREENSHOT, libvirt's virDomainScreenshot
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainScreenshot).
 // Since libvirt 0.9.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 // The returned stream receives data from the daemon; finish or abort it.
 func (c *Client) DomainScreenshot(ctx context.Context, dom NonnullDomain, screen uint32, flags uint32) (String, rpc.Stream, error) {
 	args := DomainScreenshotArgs{
@@ -10653,6 +10903,9 @@ func (c *Client) DomainScreenshot(ctx context.Context, dom NonnullDomain, screen
 // DomainGetState calls REMOTE_PROC_DOMAIN_GET_STATE, libvirt's virDomainGetState
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetState).
 // Since libvirt 0.9.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainGetState(ctx context.Context, dom NonnullDomain, flags uint32) (*DomainGetStateRet, error) {
 	args := DomainGetStateArgs{
 		Dom:   dom,
@@ -10671,6 +10924,9 @@ func (c *Client) DomainGetState(ctx context.Context, dom NonnullDomain, flags ui
 
 // DomainMigrateBegin3 calls REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3.
 // Since libvirt 0.9.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigrateBegin3(ctx context.Context, dom NonnullDomain, xmlin String, flags uint64, dname String, bandwidth uint64) (*DomainMigrateBegin3Ret, error) {
 	args := DomainMigrateBegin3Args{
 		Bandwidth: bandwidth,
@@ -10692,6 +10948,9 @@ func (c *Client) DomainMigrateBegin3(ctx context.Context, dom NonnullDomain, xml
 
 // DomainMigratePrepare3 calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3.
 // Since libvirt 0.9.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigratePrepare3(ctx context.Context, cookieIn []byte, uriIn String, flags uint64, dname String, bandwidth uint64, domXML NonnullString) (*DomainMigratePrepare3Ret, error) {
 	args := DomainMigratePrepare3Args{
 		Bandwidth: bandwidth,
@@ -10714,6 +10973,9 @@ func (c *Client) DomainMigratePrepare3(ctx context.Context, cookieIn []byte, uri
 
 // DomainMigratePrepareTunnel3 calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3.
 // Since libvirt 0.9.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 // The returned stream sends data to the daemon; finish or abort it.
 func (c *Client) DomainMigratePrepareTunnel3(ctx context.Context, cookieIn []byte, flags uint64, dname String, bandwidth uint64, domXML NonnullString) ([]byte, rpc.Stream, error) {
 	args := DomainMigratePrepareTunnel3Args{
@@ -10737,6 +10999,9 @@ func (c *Client) DomainMigratePrepareTunnel3(ctx context.Context, cookieIn []byt
 
 // DomainMigratePerform3 calls REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3.
 // Since libvirt 0.9.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigratePerform3(ctx context.Context, dom NonnullDomain, xmlin String, cookieIn []byte, dconnuri String, uri String, flags uint64, dname String, bandwidth uint64) ([]byte, error) {
 	args := DomainMigratePerform3Args{
 		Bandwidth: bandwidth,
@@ -10761,6 +11026,9 @@ func (c *Client) DomainMigratePerform3(ctx context.Context, dom NonnullDomain, x
 
 // DomainMigrateFinish3 calls REMOTE_PROC_DOMAIN_MIGRATE_FINISH3.
 // Since libvirt 0.9.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigrateFinish3(ctx context.Context, dname NonnullString, cookieIn []byte, dconnuri String, uri String, flags uint64, cancelled int32) (*DomainMigrateFinish3Ret, error) {
 	args := DomainMigrateFinish3Args{
 		Cancelled: cancelled,
@@ -10783,6 +11051,9 @@ func (c *Client) DomainMigrateFinish3(ctx context.Context, dname NonnullString, 
 
 // DomainMigrateConfirm3 calls REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3.
 // Since libvirt 0.9.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigrateConfirm3(ctx context.Context, dom NonnullDomain, cookieIn []byte, flags uint64, cancelled int32) error {
 	args := DomainMigrateConfirm3Args{
 		Cancelled: cancelled,
@@ -10803,6 +11074,8 @@ func (c *Client) DomainMigrateConfirm3(ctx context.Context, dom NonnullDomain, c
 // DomainSetSchedulerParametersFlags calls REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS, libvirt's virDomainSetSchedulerParametersFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetSchedulerParametersFlags).
 // Since libvirt 0.9.2.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainSetSchedulerParametersFlags(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetSchedulerParametersFlagsArgs{
 		Dom:    dom,
@@ -10822,6 +11095,9 @@ func (c *Client) DomainSetSchedulerParametersFlags(ctx context.Context, dom Nonn
 // InterfaceChangeBegin calls REMOTE_PROC_INTERFACE_CHANGE_BEGIN, libvirt's virInterfaceChangeBegin
 // (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceChangeBegin).
 // Since libvirt 0.9.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) InterfaceChangeBegin(ctx context.Context, flags uint32) error {
 	args := InterfaceChangeBeginArgs{Flags: flags}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10837,6 +11113,9 @@ func (c *Client) InterfaceChangeBegin(ctx context.Context, flags uint32) error {
 // InterfaceChangeCommit calls REMOTE_PROC_INTERFACE_CHANGE_COMMIT, libvirt's virInterfaceChangeCommit
 // (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceChangeCommit).
 // Since libvirt 0.9.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) InterfaceChangeCommit(ctx context.Context, flags uint32) error {
 	args := InterfaceChangeCommitArgs{Flags: flags}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10852,6 +11131,9 @@ func (c *Client) InterfaceChangeCommit(ctx context.Context, flags uint32) error 
 // InterfaceChangeRollback calls REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK, libvirt's virInterfaceChangeRollback
 // (https://libvirt.org/html/libvirt-libvirt-interface.html#virInterfaceChangeRollback).
 // Since libvirt 0.9.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) InterfaceChangeRollback(ctx context.Context, flags uint32) error {
 	args := InterfaceChangeRollbackArgs{Flags: flags}
 	if err := c.caller.Call(ctx, rpc.Procedure{
@@ -10867,6 +11149,11 @@ func (c *Client) InterfaceChangeRollback(ctx context.Context, flags uint32) erro
 // DomainGetSchedulerParametersFlags calls REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS, libvirt's virDomainGetSchedulerParametersFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetSchedulerParametersFlags).
 // Since libvirt 0.9.2.
+//
+// nparams is how many parameters to return: DomainGetSchedulerType answers it
+// (params.DomainSchedulerParameters makes both calls).
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainGetSchedulerParametersFlags(ctx context.Context, dom NonnullDomain, nparams int32, flags uint32) ([]TypedParam, error) {
 	args := DomainGetSchedulerParametersFlagsArgs{
 		Dom:     dom,
@@ -10887,6 +11174,8 @@ func (c *Client) DomainGetSchedulerParametersFlags(ctx context.Context, dom Nonn
 // DomainPinVCPUFlags calls REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS, libvirt's virDomainPinVcpuFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainPinVcpuFlags).
 // Since libvirt 0.9.3.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainPinVCPUFlags(ctx context.Context, dom NonnullDomain, vcpu uint32, cpumap []byte, flags libvirt.DomainModificationImpact) error {
 	args := DomainPinVCPUFlagsArgs{
 		Cpumap: cpumap,
@@ -10907,6 +11196,9 @@ func (c *Client) DomainPinVCPUFlags(ctx context.Context, dom NonnullDomain, vcpu
 // DomainSendKey calls REMOTE_PROC_DOMAIN_SEND_KEY, libvirt's virDomainSendKey
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSendKey).
 // Since libvirt 0.9.3.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainSendKey(ctx context.Context, dom NonnullDomain, codeset uint32, holdtime uint32, keycodes []uint32, flags uint32) error {
 	args := DomainSendKeyArgs{
 		Codeset:  codeset,
@@ -10928,6 +11220,12 @@ func (c *Client) DomainSendKey(ctx context.Context, dom NonnullDomain, codeset u
 // NodeGetCPUStats calls REMOTE_PROC_NODE_GET_CPU_STATS, libvirt's virNodeGetCPUStats
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetCPUStats).
 // Since libvirt 0.9.3.
+//
+// cpuNum is a host CPU, or -1 (libvirt.NodeCPUStatsAllCPUs) for all together.
+// nparams is how many typed parameters to return: 0 asks only for their number (the
+// reply's Nparams); call again with it, or use package params, which makes both calls.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NodeGetCPUStats(ctx context.Context, cpuNum int32, nparams int32, flags uint32) (*NodeGetCPUStatsRet, error) {
 	args := NodeGetCPUStatsArgs{
 		CPUNum:  cpuNum,
@@ -10948,6 +11246,12 @@ func (c *Client) NodeGetCPUStats(ctx context.Context, cpuNum int32, nparams int3
 // NodeGetMemoryStats calls REMOTE_PROC_NODE_GET_MEMORY_STATS, libvirt's virNodeGetMemoryStats
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetMemoryStats).
 // Since libvirt 0.9.3.
+//
+// nparams is how many typed parameters to return: 0 asks only for their number (the
+// reply's Nparams); call again with it, or use package params, which makes both calls.
+// cellNum is a NUMA cell, or -1 (libvirt.NodeMemoryStatsAllCells) for the whole host.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NodeGetMemoryStats(ctx context.Context, nparams int32, cellNum int32, flags uint32) (*NodeGetMemoryStatsRet, error) {
 	args := NodeGetMemoryStatsArgs{
 		CellNum: cellNum,
@@ -10968,6 +11272,9 @@ func (c *Client) NodeGetMemoryStats(ctx context.Context, nparams int32, cellNum 
 // DomainGetControlInfo calls REMOTE_PROC_DOMAIN_GET_CONTROL_INFO, libvirt's virDomainGetControlInfo
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetControlInfo).
 // Since libvirt 0.9.3.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainGetControlInfo(ctx context.Context, dom NonnullDomain, flags uint32) (*DomainGetControlInfoRet, error) {
 	args := DomainGetControlInfoArgs{
 		Dom:   dom,
@@ -10987,6 +11294,10 @@ func (c *Client) DomainGetControlInfo(ctx context.Context, dom NonnullDomain, fl
 // DomainGetVCPUPinInfo calls REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO, libvirt's virDomainGetVcpuPinInfo
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetVcpuPinInfo).
 // Since libvirt 0.9.3.
+//
+// ncpumaps is the number of CPU maps (one per vCPU) and maplen the bytes of each,
+// (host CPUs + 7) / 8.
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainGetVCPUPinInfo(ctx context.Context, dom NonnullDomain, ncpumaps int32, maplen int32, flags libvirt.DomainModificationImpact) (*DomainGetVCPUPinInfoRet, error) {
 	args := DomainGetVCPUPinInfoArgs{
 		Dom:      dom,
@@ -11008,6 +11319,8 @@ func (c *Client) DomainGetVCPUPinInfo(ctx context.Context, dom NonnullDomain, nc
 // DomainUndefineFlags calls REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS, libvirt's virDomainUndefineFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainUndefineFlags).
 // Since libvirt 0.9.4.
+//
+// flags takes libvirt.DomainUndefineFlagsValues constants; 0 is libvirt's default.
 func (c *Client) DomainUndefineFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainUndefineFlagsValues) error {
 	args := DomainUndefineFlagsArgs{
 		Dom:   dom,
@@ -11026,6 +11339,8 @@ func (c *Client) DomainUndefineFlags(ctx context.Context, dom NonnullDomain, fla
 // DomainSaveFlags calls REMOTE_PROC_DOMAIN_SAVE_FLAGS, libvirt's virDomainSaveFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSaveFlags).
 // Since libvirt 0.9.4.
+//
+// flags is a bitwise OR of libvirt.DomainSaveRestoreFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSaveFlags(ctx context.Context, dom NonnullDomain, to NonnullString, dxml String, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainSaveFlagsArgs{
 		Dom:   dom,
@@ -11046,6 +11361,8 @@ func (c *Client) DomainSaveFlags(ctx context.Context, dom NonnullDomain, to Nonn
 // DomainRestoreFlags calls REMOTE_PROC_DOMAIN_RESTORE_FLAGS, libvirt's virDomainRestoreFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainRestoreFlags).
 // Since libvirt 0.9.4.
+//
+// flags is a bitwise OR of libvirt.DomainSaveRestoreFlags constants; 0 is libvirt's default.
 func (c *Client) DomainRestoreFlags(ctx context.Context, from NonnullString, dxml String, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainRestoreFlagsArgs{
 		Dxml:  dxml,
@@ -11065,6 +11382,8 @@ func (c *Client) DomainRestoreFlags(ctx context.Context, from NonnullString, dxm
 // DomainDestroyFlags calls REMOTE_PROC_DOMAIN_DESTROY_FLAGS, libvirt's virDomainDestroyFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDestroyFlags).
 // Since libvirt 0.9.4.
+//
+// flags takes libvirt.DomainDestroyFlagsValues constants; 0 is libvirt's default.
 func (c *Client) DomainDestroyFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainDestroyFlagsValues) error {
 	args := DomainDestroyFlagsArgs{
 		Dom:   dom,
@@ -11083,6 +11402,8 @@ func (c *Client) DomainDestroyFlags(ctx context.Context, dom NonnullDomain, flag
 // DomainSaveImageGetXMLDesc calls REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC, libvirt's virDomainSaveImageGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSaveImageGetXMLDesc).
 // Since libvirt 0.9.4.
+//
+// flags is a bitwise OR of libvirt.DomainSaveImageXMLFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSaveImageGetXMLDesc(ctx context.Context, file NonnullString, flags libvirt.DomainSaveImageXMLFlags) (NonnullString, error) {
 	args := DomainSaveImageGetXMLDescArgs{
 		File:  file,
@@ -11102,6 +11423,8 @@ func (c *Client) DomainSaveImageGetXMLDesc(ctx context.Context, file NonnullStri
 // DomainSaveImageDefineXML calls REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML, libvirt's virDomainSaveImageDefineXML
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSaveImageDefineXML).
 // Since libvirt 0.9.4.
+//
+// flags is a bitwise OR of libvirt.DomainSaveRestoreFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSaveImageDefineXML(ctx context.Context, file NonnullString, dxml NonnullString, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainSaveImageDefineXMLArgs{
 		Dxml:  dxml,
@@ -11121,6 +11444,8 @@ func (c *Client) DomainSaveImageDefineXML(ctx context.Context, file NonnullStrin
 // DomainBlockJobAbort calls REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT, libvirt's virDomainBlockJobAbort
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockJobAbort).
 // Since libvirt 0.9.4.
+//
+// flags is a bitwise OR of libvirt.DomainBlockJobAbortFlags constants; 0 is libvirt's default.
 func (c *Client) DomainBlockJobAbort(ctx context.Context, dom NonnullDomain, path NonnullString, flags libvirt.DomainBlockJobAbortFlags) error {
 	args := DomainBlockJobAbortArgs{
 		Dom:   dom,
@@ -11140,6 +11465,8 @@ func (c *Client) DomainBlockJobAbort(ctx context.Context, dom NonnullDomain, pat
 // DomainGetBlockJobInfo calls REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO, libvirt's virDomainGetBlockJobInfo
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetBlockJobInfo).
 // Since libvirt 0.9.4.
+//
+// flags is a bitwise OR of libvirt.DomainBlockJobInfoFlags constants; 0 is libvirt's default.
 func (c *Client) DomainGetBlockJobInfo(ctx context.Context, dom NonnullDomain, path NonnullString, flags libvirt.DomainBlockJobInfoFlags) (*DomainGetBlockJobInfoRet, error) {
 	args := DomainGetBlockJobInfoArgs{
 		Dom:   dom,
@@ -11160,6 +11487,8 @@ func (c *Client) DomainGetBlockJobInfo(ctx context.Context, dom NonnullDomain, p
 // DomainBlockJobSetSpeed calls REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED, libvirt's virDomainBlockJobSetSpeed
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockJobSetSpeed).
 // Since libvirt 0.9.4.
+//
+// flags is a bitwise OR of libvirt.DomainBlockJobSetSpeedFlags constants; 0 is libvirt's default.
 func (c *Client) DomainBlockJobSetSpeed(ctx context.Context, dom NonnullDomain, path NonnullString, bandwidth uint64, flags libvirt.DomainBlockJobSetSpeedFlags) error {
 	args := DomainBlockJobSetSpeedArgs{
 		Bandwidth: bandwidth,
@@ -11180,6 +11509,8 @@ func (c *Client) DomainBlockJobSetSpeed(ctx context.Context, dom NonnullDomain, 
 // DomainBlockPull calls REMOTE_PROC_DOMAIN_BLOCK_PULL, libvirt's virDomainBlockPull
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockPull).
 // Since libvirt 0.9.4.
+//
+// flags is a bitwise OR of libvirt.DomainBlockPullFlags constants; 0 is libvirt's default.
 func (c *Client) DomainBlockPull(ctx context.Context, dom NonnullDomain, path NonnullString, bandwidth uint64, flags libvirt.DomainBlockPullFlags) error {
 	args := DomainBlockPullArgs{
 		Bandwidth: bandwidth,
@@ -11200,6 +11531,8 @@ func (c *Client) DomainBlockPull(ctx context.Context, dom NonnullDomain, path No
 // DomainMigrateGetMaxSpeed calls REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED, libvirt's virDomainMigrateGetMaxSpeed
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMigrateGetMaxSpeed).
 // Since libvirt 0.9.5.
+//
+// flags is a bitwise OR of libvirt.DomainMigrateMaxSpeedFlags constants; 0 is libvirt's default.
 func (c *Client) DomainMigrateGetMaxSpeed(ctx context.Context, dom NonnullDomain, flags libvirt.DomainMigrateMaxSpeedFlags) (uint64, error) {
 	args := DomainMigrateGetMaxSpeedArgs{
 		Dom:   dom,
@@ -11219,6 +11552,10 @@ func (c *Client) DomainMigrateGetMaxSpeed(ctx context.Context, dom NonnullDomain
 // DomainBlockStatsFlags calls REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS, libvirt's virDomainBlockStatsFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockStatsFlags).
 // Since libvirt 0.9.5.
+//
+// nparams is how many typed parameters to return: 0 asks only for their number (the
+// reply's Nparams); call again with it, or use package params, which makes both calls.
+// flags is a bitwise OR of libvirt.TypedParameterFlags constants; 0 is libvirt's default.
 func (c *Client) DomainBlockStatsFlags(ctx context.Context, dom NonnullDomain, path NonnullString, nparams int32, flags libvirt.TypedParameterFlags) (*DomainBlockStatsFlagsRet, error) {
 	args := DomainBlockStatsFlagsArgs{
 		Dom:     dom,
@@ -11240,6 +11577,9 @@ func (c *Client) DomainBlockStatsFlags(ctx context.Context, dom NonnullDomain, p
 // DomainSnapshotGetParent calls REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT, libvirt's virDomainSnapshotGetParent
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotGetParent).
 // Since libvirt 0.9.7.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainSnapshotGetParent(ctx context.Context, snap NonnullDomainSnapshot, flags uint32) (NonnullDomainSnapshot, error) {
 	args := DomainSnapshotGetParentArgs{
 		Flags: flags,
@@ -11259,6 +11599,9 @@ func (c *Client) DomainSnapshotGetParent(ctx context.Context, snap NonnullDomain
 // DomainReset calls REMOTE_PROC_DOMAIN_RESET, libvirt's virDomainReset
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainReset).
 // Since libvirt 0.9.7.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainReset(ctx context.Context, dom NonnullDomain, flags uint32) error {
 	args := DomainResetArgs{
 		Dom:   dom,
@@ -11277,6 +11620,8 @@ func (c *Client) DomainReset(ctx context.Context, dom NonnullDomain, flags uint3
 // DomainSnapshotNumChildren calls REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN, libvirt's virDomainSnapshotNumChildren
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotNumChildren).
 // Since libvirt 0.9.7.
+//
+// flags is a bitwise OR of libvirt.DomainSnapshotListFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSnapshotNumChildren(ctx context.Context, snap NonnullDomainSnapshot, flags libvirt.DomainSnapshotListFlags) (int32, error) {
 	args := DomainSnapshotNumChildrenArgs{
 		Flags: uint32(flags),
@@ -11296,6 +11641,11 @@ func (c *Client) DomainSnapshotNumChildren(ctx context.Context, snap NonnullDoma
 // DomainSnapshotListChildrenNames calls REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES, libvirt's virDomainSnapshotListChildrenNames
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotListChildrenNames).
 // Since libvirt 0.9.7.
+//
+// maxnames caps the number of names returned (the protocol refuses more than its
+// limit); the matching NumOf call counts them. The ListAll calls, which return objects in one
+// call, replace these.
+// flags is a bitwise OR of libvirt.DomainSnapshotListFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSnapshotListChildrenNames(ctx context.Context, snap NonnullDomainSnapshot, maxnames int32, flags libvirt.DomainSnapshotListFlags) ([]NonnullString, error) {
 	args := DomainSnapshotListChildrenNamesArgs{
 		Flags:    uint32(flags),
@@ -11316,6 +11666,8 @@ func (c *Client) DomainSnapshotListChildrenNames(ctx context.Context, snap Nonnu
 // DomainOpenGraphics calls REMOTE_PROC_DOMAIN_OPEN_GRAPHICS, libvirt's virDomainOpenGraphics
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainOpenGraphics).
 // Since libvirt 0.9.7.
+//
+// flags is a bitwise OR of libvirt.DomainOpenGraphicsFlags constants; 0 is libvirt's default.
 // The call carries the files given, which the caller keeps; only a unix socket carries files
 // (rpc.ErrFilesUnsupported).
 func (c *Client) DomainOpenGraphics(ctx context.Context, dom NonnullDomain, idx uint32, file *os.File, flags libvirt.DomainOpenGraphicsFlags) error {
@@ -11337,6 +11689,9 @@ func (c *Client) DomainOpenGraphics(ctx context.Context, dom NonnullDomain, idx 
 // NodeSuspendForDuration calls REMOTE_PROC_NODE_SUSPEND_FOR_DURATION, libvirt's virNodeSuspendForDuration
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeSuspendForDuration).
 // Since libvirt 0.9.8.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NodeSuspendForDuration(ctx context.Context, target uint32, duration uint64, flags uint32) error {
 	args := NodeSuspendForDurationArgs{
 		Duration: duration,
@@ -11356,6 +11711,8 @@ func (c *Client) NodeSuspendForDuration(ctx context.Context, target uint32, dura
 // DomainBlockResize calls REMOTE_PROC_DOMAIN_BLOCK_RESIZE, libvirt's virDomainBlockResize
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockResize).
 // Since libvirt 0.9.8.
+//
+// flags is a bitwise OR of libvirt.DomainBlockResizeFlags constants; 0 is libvirt's default.
 func (c *Client) DomainBlockResize(ctx context.Context, dom NonnullDomain, disk NonnullString, size uint64, flags libvirt.DomainBlockResizeFlags) error {
 	args := DomainBlockResizeArgs{
 		Disk:  disk,
@@ -11376,6 +11733,8 @@ func (c *Client) DomainBlockResize(ctx context.Context, dom NonnullDomain, disk 
 // DomainSetBlockIoTune calls REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE, libvirt's virDomainSetBlockIoTune
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetBlockIoTune).
 // Since libvirt 0.9.8.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainSetBlockIoTune(ctx context.Context, dom NonnullDomain, disk NonnullString, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetBlockIoTuneArgs{
 		Disk:   disk,
@@ -11396,6 +11755,11 @@ func (c *Client) DomainSetBlockIoTune(ctx context.Context, dom NonnullDomain, di
 // DomainGetBlockIoTune calls REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE, libvirt's virDomainGetBlockIoTune
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetBlockIoTune).
 // Since libvirt 0.9.8.
+//
+// nparams is how many typed parameters to return: 0 asks only for their number (the
+// reply's Nparams); call again with it, or use package params, which makes both calls.
+// flags is 0 or libvirt.DomainAffectLive or DomainAffectConfig, ORed with
+// libvirt.TypedParamStringOkay where the driver takes string values.
 func (c *Client) DomainGetBlockIoTune(ctx context.Context, dom NonnullDomain, disk String, nparams int32, flags uint32) (*DomainGetBlockIoTuneRet, error) {
 	args := DomainGetBlockIoTuneArgs{
 		Disk:    disk,
@@ -11417,6 +11781,8 @@ func (c *Client) DomainGetBlockIoTune(ctx context.Context, dom NonnullDomain, di
 // DomainSetNUMAParameters calls REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS, libvirt's virDomainSetNumaParameters
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetNumaParameters).
 // Since libvirt 0.9.9.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainSetNUMAParameters(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetNUMAParametersArgs{
 		Dom:    dom,
@@ -11436,6 +11802,11 @@ func (c *Client) DomainSetNUMAParameters(ctx context.Context, dom NonnullDomain,
 // DomainGetNUMAParameters calls REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS, libvirt's virDomainGetNumaParameters
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetNumaParameters).
 // Since libvirt 0.9.9.
+//
+// nparams is how many typed parameters to return: 0 asks only for their number (the
+// reply's Nparams); call again with it, or use package params, which makes both calls.
+// flags is 0 or libvirt.DomainAffectLive or DomainAffectConfig, ORed with
+// libvirt.TypedParamStringOkay where the driver takes string values.
 func (c *Client) DomainGetNUMAParameters(ctx context.Context, dom NonnullDomain, nparams int32, flags uint32) (*DomainGetNUMAParametersRet, error) {
 	args := DomainGetNUMAParametersArgs{
 		Dom:     dom,
@@ -11456,6 +11827,8 @@ func (c *Client) DomainGetNUMAParameters(ctx context.Context, dom NonnullDomain,
 // DomainSetInterfaceParameters calls REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS, libvirt's virDomainSetInterfaceParameters
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetInterfaceParameters).
 // Since libvirt 0.9.9.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainSetInterfaceParameters(ctx context.Context, dom NonnullDomain, device NonnullString, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetInterfaceParametersArgs{
 		Device: device,
@@ -11476,6 +11849,11 @@ func (c *Client) DomainSetInterfaceParameters(ctx context.Context, dom NonnullDo
 // DomainGetInterfaceParameters calls REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS, libvirt's virDomainGetInterfaceParameters
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetInterfaceParameters).
 // Since libvirt 0.9.9.
+//
+// nparams is how many typed parameters to return: 0 asks only for their number (the
+// reply's Nparams); call again with it, or use package params, which makes both calls.
+// flags is 0 or libvirt.DomainAffectLive or DomainAffectConfig, ORed with
+// libvirt.TypedParamStringOkay where the driver takes string values.
 func (c *Client) DomainGetInterfaceParameters(ctx context.Context, dom NonnullDomain, device NonnullString, nparams int32, flags uint32) (*DomainGetInterfaceParametersRet, error) {
 	args := DomainGetInterfaceParametersArgs{
 		Device:  device,
@@ -11497,6 +11875,8 @@ func (c *Client) DomainGetInterfaceParameters(ctx context.Context, dom NonnullDo
 // DomainShutdownFlags calls REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS, libvirt's virDomainShutdownFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainShutdownFlags).
 // Since libvirt 0.9.10.
+//
+// flags is a bitwise OR of libvirt.DomainShutdownFlagValues constants; 0 is libvirt's default.
 func (c *Client) DomainShutdownFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainShutdownFlagValues) error {
 	args := DomainShutdownFlagsArgs{
 		Dom:   dom,
@@ -11515,6 +11895,9 @@ func (c *Client) DomainShutdownFlags(ctx context.Context, dom NonnullDomain, fla
 // StorageVolWipePattern calls REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN, libvirt's virStorageVolWipePattern
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolWipePattern).
 // Since libvirt 0.9.10.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) StorageVolWipePattern(ctx context.Context, vol NonnullStorageVol, algorithm uint32, flags uint32) error {
 	args := StorageVolWipePatternArgs{
 		Algorithm: algorithm,
@@ -11534,6 +11917,8 @@ func (c *Client) StorageVolWipePattern(ctx context.Context, vol NonnullStorageVo
 // StorageVolResize calls REMOTE_PROC_STORAGE_VOL_RESIZE, libvirt's virStorageVolResize
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolResize).
 // Since libvirt 0.9.10.
+//
+// flags is a bitwise OR of libvirt.StorageVolResizeFlags constants; 0 is libvirt's default.
 func (c *Client) StorageVolResize(ctx context.Context, vol NonnullStorageVol, capacity uint64, flags libvirt.StorageVolResizeFlags) error {
 	args := StorageVolResizeArgs{
 		Capacity: capacity,
@@ -11553,6 +11938,9 @@ func (c *Client) StorageVolResize(ctx context.Context, vol NonnullStorageVol, ca
 // DomainPmSuspendForDuration calls REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION, libvirt's virDomainPMSuspendForDuration
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainPMSuspendForDuration).
 // Since libvirt 0.9.10.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainPmSuspendForDuration(ctx context.Context, dom NonnullDomain, target uint32, duration uint64, flags uint32) error {
 	args := DomainPmSuspendForDurationArgs{
 		Dom:      dom,
@@ -11573,6 +11961,11 @@ func (c *Client) DomainPmSuspendForDuration(ctx context.Context, dom NonnullDoma
 // DomainGetCPUStats calls REMOTE_PROC_DOMAIN_GET_CPU_STATS, libvirt's virDomainGetCPUStats
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetCPUStats).
 // Since libvirt 0.9.10.
+//
+// nparams is how many parameters to return per CPU: 0 asks for that number. startCPU
+// -1 with ncpus 1 asks for the domain's totals; nparams 0 with ncpus 0 asks how many CPUs
+// there are.
+// flags is a bitwise OR of libvirt.TypedParameterFlags constants; 0 is libvirt's default.
 func (c *Client) DomainGetCPUStats(ctx context.Context, dom NonnullDomain, nparams uint32, startCPU int32, ncpus uint32, flags libvirt.TypedParameterFlags) (*DomainGetCPUStatsRet, error) {
 	args := DomainGetCPUStatsArgs{
 		Dom:      dom,
@@ -11595,6 +11988,11 @@ func (c *Client) DomainGetCPUStats(ctx context.Context, dom NonnullDomain, npara
 // DomainGetDiskErrors calls REMOTE_PROC_DOMAIN_GET_DISK_ERRORS, libvirt's virDomainGetDiskErrors
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetDiskErrors).
 // Since libvirt 0.9.10.
+//
+// maxerrors caps the number of errors returned: 0 asks only for their number (the
+// reply's Nerrors); params.DomainDiskErrors makes both calls.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainGetDiskErrors(ctx context.Context, dom NonnullDomain, maxerrors uint32, flags uint32) (*DomainGetDiskErrorsRet, error) {
 	args := DomainGetDiskErrorsArgs{
 		Dom:       dom,
@@ -11615,6 +12013,8 @@ func (c *Client) DomainGetDiskErrors(ctx context.Context, dom NonnullDomain, max
 // DomainSetMetadata calls REMOTE_PROC_DOMAIN_SET_METADATA, libvirt's virDomainSetMetadata
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetMetadata).
 // Since libvirt 0.9.10.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainSetMetadata(ctx context.Context, dom NonnullDomain, typeArg int32, metadata String, key String, uri String, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetMetadataArgs{
 		Dom:      dom,
@@ -11637,6 +12037,8 @@ func (c *Client) DomainSetMetadata(ctx context.Context, dom NonnullDomain, typeA
 // DomainGetMetadata calls REMOTE_PROC_DOMAIN_GET_METADATA, libvirt's virDomainGetMetadata
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetMetadata).
 // Since libvirt 0.9.10.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainGetMetadata(ctx context.Context, dom NonnullDomain, typeArg int32, uri String, flags libvirt.DomainModificationImpact) (NonnullString, error) {
 	args := DomainGetMetadataArgs{
 		Dom:   dom,
@@ -11658,6 +12060,8 @@ func (c *Client) DomainGetMetadata(ctx context.Context, dom NonnullDomain, typeA
 // DomainBlockRebase calls REMOTE_PROC_DOMAIN_BLOCK_REBASE, libvirt's virDomainBlockRebase
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockRebase).
 // Since libvirt 0.9.10.
+//
+// flags is a bitwise OR of libvirt.DomainBlockRebaseFlags constants; 0 is libvirt's default.
 func (c *Client) DomainBlockRebase(ctx context.Context, dom NonnullDomain, path NonnullString, base String, bandwidth uint64, flags libvirt.DomainBlockRebaseFlags) error {
 	args := DomainBlockRebaseArgs{
 		Bandwidth: bandwidth,
@@ -11679,6 +12083,9 @@ func (c *Client) DomainBlockRebase(ctx context.Context, dom NonnullDomain, path 
 // DomainPmWakeup calls REMOTE_PROC_DOMAIN_PM_WAKEUP, libvirt's virDomainPMWakeup
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainPMWakeup).
 // Since libvirt 0.9.11.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainPmWakeup(ctx context.Context, dom NonnullDomain, flags uint32) error {
 	args := DomainPmWakeupArgs{
 		Dom:   dom,
@@ -11697,6 +12104,9 @@ func (c *Client) DomainPmWakeup(ctx context.Context, dom NonnullDomain, flags ui
 // DomainSnapshotIsCurrent calls REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT, libvirt's virDomainSnapshotIsCurrent
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotIsCurrent).
 // Since libvirt 0.9.13.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainSnapshotIsCurrent(ctx context.Context, snap NonnullDomainSnapshot, flags uint32) (int32, error) {
 	args := DomainSnapshotIsCurrentArgs{
 		Flags: flags,
@@ -11716,6 +12126,9 @@ func (c *Client) DomainSnapshotIsCurrent(ctx context.Context, snap NonnullDomain
 // DomainSnapshotHasMetadata calls REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA, libvirt's virDomainSnapshotHasMetadata
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotHasMetadata).
 // Since libvirt 0.9.13.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainSnapshotHasMetadata(ctx context.Context, snap NonnullDomainSnapshot, flags uint32) (int32, error) {
 	args := DomainSnapshotHasMetadataArgs{
 		Flags: flags,
@@ -11735,6 +12148,10 @@ func (c *Client) DomainSnapshotHasMetadata(ctx context.Context, snap NonnullDoma
 // ConnectListAllDomains calls REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS, libvirt's virConnectListAllDomains
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectListAllDomains).
 // Since libvirt 0.9.13.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is a bitwise OR of libvirt.ConnectListAllDomainsFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectListAllDomains(ctx context.Context, needResults int32, flags libvirt.ConnectListAllDomainsFlags) (*ConnectListAllDomainsRet, error) {
 	args := ConnectListAllDomainsArgs{
 		Flags:       uint32(flags),
@@ -11754,6 +12171,10 @@ func (c *Client) ConnectListAllDomains(ctx context.Context, needResults int32, f
 // DomainListAllSnapshots calls REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS, libvirt's virDomainListAllSnapshots
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainListAllSnapshots).
 // Since libvirt 0.9.13.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is a bitwise OR of libvirt.DomainSnapshotListFlags constants; 0 is libvirt's default.
 func (c *Client) DomainListAllSnapshots(ctx context.Context, dom NonnullDomain, needResults int32, flags libvirt.DomainSnapshotListFlags) (*DomainListAllSnapshotsRet, error) {
 	args := DomainListAllSnapshotsArgs{
 		Dom:         dom,
@@ -11774,6 +12195,10 @@ func (c *Client) DomainListAllSnapshots(ctx context.Context, dom NonnullDomain, 
 // DomainSnapshotListAllChildren calls REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN, libvirt's virDomainSnapshotListAllChildren
 // (https://libvirt.org/html/libvirt-libvirt-domain-snapshot.html#virDomainSnapshotListAllChildren).
 // Since libvirt 0.9.13.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is a bitwise OR of libvirt.DomainSnapshotListFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSnapshotListAllChildren(ctx context.Context, snapshot NonnullDomainSnapshot, needResults int32, flags libvirt.DomainSnapshotListFlags) (*DomainSnapshotListAllChildrenRet, error) {
 	args := DomainSnapshotListAllChildrenArgs{
 		Flags:       uint32(flags),
@@ -11794,6 +12219,8 @@ func (c *Client) DomainSnapshotListAllChildren(ctx context.Context, snapshot Non
 // DomainGetHostname calls REMOTE_PROC_DOMAIN_GET_HOSTNAME, libvirt's virDomainGetHostname
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetHostname).
 // Since libvirt 0.10.0.
+//
+// flags is a bitwise OR of libvirt.DomainGetHostnameFlags constants; 0 is libvirt's default.
 func (c *Client) DomainGetHostname(ctx context.Context, dom NonnullDomain, flags libvirt.DomainGetHostnameFlags) (NonnullString, error) {
 	args := DomainGetHostnameArgs{
 		Dom:   dom,
@@ -11829,6 +12256,8 @@ func (c *Client) DomainGetSecurityLabelList(ctx context.Context, dom NonnullDoma
 // DomainPinEmulator calls REMOTE_PROC_DOMAIN_PIN_EMULATOR, libvirt's virDomainPinEmulator
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainPinEmulator).
 // Since libvirt 0.10.0.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainPinEmulator(ctx context.Context, dom NonnullDomain, cpumap []byte, flags libvirt.DomainModificationImpact) error {
 	args := DomainPinEmulatorArgs{
 		Cpumap: cpumap,
@@ -11848,6 +12277,8 @@ func (c *Client) DomainPinEmulator(ctx context.Context, dom NonnullDomain, cpuma
 // DomainGetEmulatorPinInfo calls REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO, libvirt's virDomainGetEmulatorPinInfo
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetEmulatorPinInfo).
 // Since libvirt 0.10.0.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainGetEmulatorPinInfo(ctx context.Context, dom NonnullDomain, maplen int32, flags libvirt.DomainModificationImpact) (*DomainGetEmulatorPinInfoRet, error) {
 	args := DomainGetEmulatorPinInfoArgs{
 		Dom:    dom,
@@ -11868,6 +12299,10 @@ func (c *Client) DomainGetEmulatorPinInfo(ctx context.Context, dom NonnullDomain
 // ConnectListAllStoragePools calls REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS, libvirt's virConnectListAllStoragePools
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virConnectListAllStoragePools).
 // Since libvirt 0.10.2.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is a bitwise OR of libvirt.ConnectListAllStoragePoolsFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectListAllStoragePools(ctx context.Context, needResults int32, flags libvirt.ConnectListAllStoragePoolsFlags) (*ConnectListAllStoragePoolsRet, error) {
 	args := ConnectListAllStoragePoolsArgs{
 		Flags:       uint32(flags),
@@ -11887,6 +12322,11 @@ func (c *Client) ConnectListAllStoragePools(ctx context.Context, needResults int
 // StoragePoolListAllVolumes calls REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES, libvirt's virStoragePoolListAllVolumes
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStoragePoolListAllVolumes).
 // Since libvirt 0.10.2.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) StoragePoolListAllVolumes(ctx context.Context, pool NonnullStoragePool, needResults int32, flags uint32) (*StoragePoolListAllVolumesRet, error) {
 	args := StoragePoolListAllVolumesArgs{
 		Flags:       flags,
@@ -11907,6 +12347,10 @@ func (c *Client) StoragePoolListAllVolumes(ctx context.Context, pool NonnullStor
 // ConnectListAllNetworks calls REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS, libvirt's virConnectListAllNetworks
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virConnectListAllNetworks).
 // Since libvirt 0.10.2.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is a bitwise OR of libvirt.ConnectListAllNetworksFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectListAllNetworks(ctx context.Context, needResults int32, flags libvirt.ConnectListAllNetworksFlags) (*ConnectListAllNetworksRet, error) {
 	args := ConnectListAllNetworksArgs{
 		Flags:       uint32(flags),
@@ -11926,6 +12370,10 @@ func (c *Client) ConnectListAllNetworks(ctx context.Context, needResults int32, 
 // ConnectListAllInterfaces calls REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES, libvirt's virConnectListAllInterfaces
 // (https://libvirt.org/html/libvirt-libvirt-interface.html#virConnectListAllInterfaces).
 // Since libvirt 0.10.2.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is a bitwise OR of libvirt.ConnectListAllInterfacesFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectListAllInterfaces(ctx context.Context, needResults int32, flags libvirt.ConnectListAllInterfacesFlags) (*ConnectListAllInterfacesRet, error) {
 	args := ConnectListAllInterfacesArgs{
 		Flags:       uint32(flags),
@@ -11945,6 +12393,10 @@ func (c *Client) ConnectListAllInterfaces(ctx context.Context, needResults int32
 // ConnectListAllNodeDevices calls REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES, libvirt's virConnectListAllNodeDevices
 // (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virConnectListAllNodeDevices).
 // Since libvirt 0.10.2.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is a bitwise OR of libvirt.ConnectListAllNodeDeviceFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectListAllNodeDevices(ctx context.Context, needResults int32, flags libvirt.ConnectListAllNodeDeviceFlags) (*ConnectListAllNodeDevicesRet, error) {
 	args := ConnectListAllNodeDevicesArgs{
 		Flags:       uint32(flags),
@@ -11964,6 +12416,11 @@ func (c *Client) ConnectListAllNodeDevices(ctx context.Context, needResults int3
 // ConnectListAllNwfilters calls REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS, libvirt's virConnectListAllNWFilters
 // (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virConnectListAllNWFilters).
 // Since libvirt 0.10.2.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectListAllNwfilters(ctx context.Context, needResults int32, flags uint32) (*ConnectListAllNwfiltersRet, error) {
 	args := ConnectListAllNwfiltersArgs{
 		Flags:       flags,
@@ -11983,6 +12440,10 @@ func (c *Client) ConnectListAllNwfilters(ctx context.Context, needResults int32,
 // ConnectListAllSecrets calls REMOTE_PROC_CONNECT_LIST_ALL_SECRETS, libvirt's virConnectListAllSecrets
 // (https://libvirt.org/html/libvirt-libvirt-secret.html#virConnectListAllSecrets).
 // Since libvirt 0.10.2.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is a bitwise OR of libvirt.ConnectListAllSecretsFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectListAllSecrets(ctx context.Context, needResults int32, flags libvirt.ConnectListAllSecretsFlags) (*ConnectListAllSecretsRet, error) {
 	args := ConnectListAllSecretsArgs{
 		Flags:       uint32(flags),
@@ -12002,6 +12463,9 @@ func (c *Client) ConnectListAllSecrets(ctx context.Context, needResults int32, f
 // NodeSetMemoryParameters calls REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS, libvirt's virNodeSetMemoryParameters
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeSetMemoryParameters).
 // Since libvirt 0.10.2.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NodeSetMemoryParameters(ctx context.Context, params []TypedParam, flags uint32) error {
 	args := NodeSetMemoryParametersArgs{
 		Flags:  flags,
@@ -12020,6 +12484,11 @@ func (c *Client) NodeSetMemoryParameters(ctx context.Context, params []TypedPara
 // NodeGetMemoryParameters calls REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS, libvirt's virNodeGetMemoryParameters
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetMemoryParameters).
 // Since libvirt 0.10.2.
+//
+// nparams is how many typed parameters to return: 0 asks only for their number (the
+// reply's Nparams); call again with it, or use package params, which makes both calls.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NodeGetMemoryParameters(ctx context.Context, nparams int32, flags uint32) (*NodeGetMemoryParametersRet, error) {
 	args := NodeGetMemoryParametersArgs{
 		Flags:   flags,
@@ -12039,6 +12508,8 @@ func (c *Client) NodeGetMemoryParameters(ctx context.Context, nparams int32, fla
 // DomainBlockCommit calls REMOTE_PROC_DOMAIN_BLOCK_COMMIT, libvirt's virDomainBlockCommit
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockCommit).
 // Since libvirt 0.10.2.
+//
+// flags is a bitwise OR of libvirt.DomainBlockCommitFlags constants; 0 is libvirt's default.
 func (c *Client) DomainBlockCommit(ctx context.Context, dom NonnullDomain, disk NonnullString, base String, top String, bandwidth uint64, flags libvirt.DomainBlockCommitFlags) error {
 	args := DomainBlockCommitArgs{
 		Bandwidth: bandwidth,
@@ -12061,6 +12532,8 @@ func (c *Client) DomainBlockCommit(ctx context.Context, dom NonnullDomain, disk 
 // NetworkUpdate calls REMOTE_PROC_NETWORK_UPDATE, libvirt's virNetworkUpdate
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkUpdate).
 // Since libvirt 0.10.2.
+//
+// flags is a bitwise OR of libvirt.NetworkUpdateFlags constants; 0 is libvirt's default.
 func (c *Client) NetworkUpdate(ctx context.Context, net NonnullNetwork, command uint32, section uint32, parentIndex int32, xml NonnullString, flags libvirt.NetworkUpdateFlags) error {
 	args := NetworkUpdateArgs{
 		Command:     command,
@@ -12083,6 +12556,9 @@ func (c *Client) NetworkUpdate(ctx context.Context, net NonnullNetwork, command 
 // NodeGetCPUMap calls REMOTE_PROC_NODE_GET_CPU_MAP, libvirt's virNodeGetCPUMap
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetCPUMap).
 // Since libvirt 1.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NodeGetCPUMap(ctx context.Context, needMap int32, needOnline int32, flags uint32) (*NodeGetCPUMapRet, error) {
 	args := NodeGetCPUMapArgs{
 		Flags:      flags,
@@ -12103,6 +12579,9 @@ func (c *Client) NodeGetCPUMap(ctx context.Context, needMap int32, needOnline in
 // DomainFstrim calls REMOTE_PROC_DOMAIN_FSTRIM, libvirt's virDomainFSTrim
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainFSTrim).
 // Since libvirt 1.0.1.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainFstrim(ctx context.Context, dom NonnullDomain, mountPoint String, minimum uint64, flags uint32) error {
 	args := DomainFstrimArgs{
 		Dom:        dom,
@@ -12123,6 +12602,9 @@ func (c *Client) DomainFstrim(ctx context.Context, dom NonnullDomain, mountPoint
 // DomainSendProcessSignal calls REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL, libvirt's virDomainSendProcessSignal
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSendProcessSignal).
 // Since libvirt 1.0.1.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainSendProcessSignal(ctx context.Context, dom NonnullDomain, pidValue int64, signum uint32, flags uint32) error {
 	args := DomainSendProcessSignalArgs{
 		Dom:      dom,
@@ -12143,6 +12625,8 @@ func (c *Client) DomainSendProcessSignal(ctx context.Context, dom NonnullDomain,
 // DomainOpenChannel calls REMOTE_PROC_DOMAIN_OPEN_CHANNEL, libvirt's virDomainOpenChannel
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainOpenChannel).
 // Since libvirt 1.0.2.
+//
+// flags is a bitwise OR of libvirt.DomainChannelFlags constants; 0 is libvirt's default.
 // The returned stream receives data from the daemon; finish or abort it.
 func (c *Client) DomainOpenChannel(ctx context.Context, dom NonnullDomain, name String, flags libvirt.DomainChannelFlags) (rpc.Stream, error) {
 	args := DomainOpenChannelArgs{
@@ -12164,6 +12648,9 @@ func (c *Client) DomainOpenChannel(ctx context.Context, dom NonnullDomain, name 
 // NodeDeviceLookupSCSIHostByWwn calls REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN, libvirt's virNodeDeviceLookupSCSIHostByWWN
 // (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceLookupSCSIHostByWWN).
 // Since libvirt 1.0.3.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NodeDeviceLookupSCSIHostByWwn(ctx context.Context, wwnn NonnullString, wwpn NonnullString, flags uint32) (NonnullNodeDevice, error) {
 	args := NodeDeviceLookupSCSIHostByWwnArgs{
 		Flags: flags,
@@ -12184,6 +12671,8 @@ func (c *Client) NodeDeviceLookupSCSIHostByWwn(ctx context.Context, wwnn Nonnull
 // DomainGetJobStats calls REMOTE_PROC_DOMAIN_GET_JOB_STATS, libvirt's virDomainGetJobStats
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetJobStats).
 // Since libvirt 1.0.3.
+//
+// flags is a bitwise OR of libvirt.DomainGetJobStatsFlags constants; 0 is libvirt's default.
 func (c *Client) DomainGetJobStats(ctx context.Context, dom NonnullDomain, flags libvirt.DomainGetJobStatsFlags) (*DomainGetJobStatsRet, error) {
 	args := DomainGetJobStatsArgs{
 		Dom:   dom,
@@ -12203,6 +12692,9 @@ func (c *Client) DomainGetJobStats(ctx context.Context, dom NonnullDomain, flags
 // DomainMigrateGetCompressionCache calls REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE, libvirt's virDomainMigrateGetCompressionCache
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMigrateGetCompressionCache).
 // Since libvirt 1.0.3.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigrateGetCompressionCache(ctx context.Context, dom NonnullDomain, flags uint32) (uint64, error) {
 	args := DomainMigrateGetCompressionCacheArgs{
 		Dom:   dom,
@@ -12222,6 +12714,9 @@ func (c *Client) DomainMigrateGetCompressionCache(ctx context.Context, dom Nonnu
 // DomainMigrateSetCompressionCache calls REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE, libvirt's virDomainMigrateSetCompressionCache
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMigrateSetCompressionCache).
 // Since libvirt 1.0.3.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigrateSetCompressionCache(ctx context.Context, dom NonnullDomain, cacheSize uint64, flags uint32) error {
 	args := DomainMigrateSetCompressionCacheArgs{
 		CacheSize: cacheSize,
@@ -12241,6 +12736,9 @@ func (c *Client) DomainMigrateSetCompressionCache(ctx context.Context, dom Nonnu
 // NodeDeviceDetachFlags calls REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS, libvirt's virNodeDeviceDetachFlags
 // (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceDetachFlags).
 // Since libvirt 1.0.5.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NodeDeviceDetachFlags(ctx context.Context, name NonnullString, driverName String, flags uint32) error {
 	args := NodeDeviceDetachFlagsArgs{
 		DriverName: driverName,
@@ -12259,6 +12757,9 @@ func (c *Client) NodeDeviceDetachFlags(ctx context.Context, name NonnullString, 
 
 // DomainMigrateBegin3Params calls REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS.
 // Since libvirt 1.1.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigrateBegin3Params(ctx context.Context, dom NonnullDomain, params []TypedParam, flags uint32) (*DomainMigrateBegin3ParamsRet, error) {
 	args := DomainMigrateBegin3ParamsArgs{
 		Dom:    dom,
@@ -12278,6 +12779,9 @@ func (c *Client) DomainMigrateBegin3Params(ctx context.Context, dom NonnullDomai
 
 // DomainMigratePrepare3Params calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS.
 // Since libvirt 1.1.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigratePrepare3Params(ctx context.Context, params []TypedParam, cookieIn []byte, flags uint32) (*DomainMigratePrepare3ParamsRet, error) {
 	args := DomainMigratePrepare3ParamsArgs{
 		CookieIn: cookieIn,
@@ -12297,6 +12801,9 @@ func (c *Client) DomainMigratePrepare3Params(ctx context.Context, params []Typed
 
 // DomainMigratePrepareTunnel3Params calls REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS.
 // Since libvirt 1.1.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigratePrepareTunnel3Params(ctx context.Context, params []TypedParam, cookieIn []byte, flags uint32) ([]byte, error) {
 	args := DomainMigratePrepareTunnel3ParamsArgs{
 		CookieIn: cookieIn,
@@ -12316,6 +12823,9 @@ func (c *Client) DomainMigratePrepareTunnel3Params(ctx context.Context, params [
 
 // DomainMigratePerform3Params calls REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS.
 // Since libvirt 1.1.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigratePerform3Params(ctx context.Context, dom NonnullDomain, dconnuri String, params []TypedParam, cookieIn []byte, flags uint32) ([]byte, error) {
 	args := DomainMigratePerform3ParamsArgs{
 		CookieIn: cookieIn,
@@ -12337,6 +12847,9 @@ func (c *Client) DomainMigratePerform3Params(ctx context.Context, dom NonnullDom
 
 // DomainMigrateFinish3Params calls REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS.
 // Since libvirt 1.1.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigrateFinish3Params(ctx context.Context, params []TypedParam, cookieIn []byte, flags uint32, cancelled int32) (*DomainMigrateFinish3ParamsRet, error) {
 	args := DomainMigrateFinish3ParamsArgs{
 		Cancelled: cancelled,
@@ -12357,6 +12870,9 @@ func (c *Client) DomainMigrateFinish3Params(ctx context.Context, params []TypedP
 
 // DomainMigrateConfirm3Params calls REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS.
 // Since libvirt 1.1.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigrateConfirm3Params(ctx context.Context, dom NonnullDomain, params []TypedParam, cookieIn []byte, flags uint32, cancelled int32) error {
 	args := DomainMigrateConfirm3ParamsArgs{
 		Cancelled: cancelled,
@@ -12378,6 +12894,8 @@ func (c *Client) DomainMigrateConfirm3Params(ctx context.Context, dom NonnullDom
 // DomainSetMemoryStatsPeriod calls REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD, libvirt's virDomainSetMemoryStatsPeriod
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetMemoryStatsPeriod).
 // Since libvirt 1.1.1.
+//
+// flags is a bitwise OR of libvirt.DomainMemoryModFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSetMemoryStatsPeriod(ctx context.Context, dom NonnullDomain, period int32, flags libvirt.DomainMemoryModFlags) error {
 	args := DomainSetMemoryStatsPeriodArgs{
 		Dom:    dom,
@@ -12397,6 +12915,8 @@ func (c *Client) DomainSetMemoryStatsPeriod(ctx context.Context, dom NonnullDoma
 // DomainCreateXMLWithFiles calls REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES, libvirt's virDomainCreateXMLWithFiles
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCreateXMLWithFiles).
 // Since libvirt 1.1.1.
+//
+// flags is a bitwise OR of libvirt.DomainCreateFlags constants; 0 is libvirt's default.
 // The call carries the files given, which the caller keeps; only a unix socket carries files
 // (rpc.ErrFilesUnsupported).
 func (c *Client) DomainCreateXMLWithFiles(ctx context.Context, xmlDesc NonnullString, files []*os.File, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
@@ -12418,6 +12938,8 @@ func (c *Client) DomainCreateXMLWithFiles(ctx context.Context, xmlDesc NonnullSt
 // DomainCreateWithFiles calls REMOTE_PROC_DOMAIN_CREATE_WITH_FILES, libvirt's virDomainCreateWithFiles
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCreateWithFiles).
 // Since libvirt 1.1.1.
+//
+// flags is a bitwise OR of libvirt.DomainCreateFlags constants; 0 is libvirt's default.
 // The call carries the files given, which the caller keeps; only a unix socket carries files
 // (rpc.ErrFilesUnsupported).
 func (c *Client) DomainCreateWithFiles(ctx context.Context, dom NonnullDomain, files []*os.File, flags libvirt.DomainCreateFlags) (NonnullDomain, error) {
@@ -12439,6 +12961,11 @@ func (c *Client) DomainCreateWithFiles(ctx context.Context, dom NonnullDomain, f
 // ConnectGetCPUModelNames calls REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES, libvirt's virConnectGetCPUModelNames
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectGetCPUModelNames).
 // Since libvirt 1.1.3.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectGetCPUModelNames(ctx context.Context, arch NonnullString, needResults int32, flags uint32) (*ConnectGetCPUModelNamesRet, error) {
 	args := ConnectGetCPUModelNamesArgs{
 		Arch:        arch,
@@ -12527,6 +13054,8 @@ func (c *Client) ConnectDomainEventCallbackDeregisterAny(ctx context.Context, ca
 // DomainCoreDumpWithFormat calls REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT, libvirt's virDomainCoreDumpWithFormat
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainCoreDumpWithFormat).
 // Since libvirt 1.2.3.
+//
+// flags is a bitwise OR of libvirt.DomainCoreDumpFlags constants; 0 is libvirt's default.
 func (c *Client) DomainCoreDumpWithFormat(ctx context.Context, dom NonnullDomain, to NonnullString, dumpformat uint32, flags libvirt.DomainCoreDumpFlags) error {
 	args := DomainCoreDumpWithFormatArgs{
 		Dom:        dom,
@@ -12547,6 +13076,9 @@ func (c *Client) DomainCoreDumpWithFormat(ctx context.Context, dom NonnullDomain
 // DomainFsfreeze calls REMOTE_PROC_DOMAIN_FSFREEZE, libvirt's virDomainFSFreeze
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainFSFreeze).
 // Since libvirt 1.2.5.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainFsfreeze(ctx context.Context, dom NonnullDomain, mountpoints []NonnullString, flags uint32) (int32, error) {
 	args := DomainFsfreezeArgs{
 		Dom:         dom,
@@ -12567,6 +13099,9 @@ func (c *Client) DomainFsfreeze(ctx context.Context, dom NonnullDomain, mountpoi
 // DomainFsthaw calls REMOTE_PROC_DOMAIN_FSTHAW, libvirt's virDomainFSThaw
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainFSThaw).
 // Since libvirt 1.2.5.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainFsthaw(ctx context.Context, dom NonnullDomain, mountpoints []NonnullString, flags uint32) (int32, error) {
 	args := DomainFsthawArgs{
 		Dom:         dom,
@@ -12587,6 +13122,9 @@ func (c *Client) DomainFsthaw(ctx context.Context, dom NonnullDomain, mountpoint
 // DomainGetTime calls REMOTE_PROC_DOMAIN_GET_TIME, libvirt's virDomainGetTime
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetTime).
 // Since libvirt 1.2.5.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainGetTime(ctx context.Context, dom NonnullDomain, flags uint32) (*DomainGetTimeRet, error) {
 	args := DomainGetTimeArgs{
 		Dom:   dom,
@@ -12606,6 +13144,8 @@ func (c *Client) DomainGetTime(ctx context.Context, dom NonnullDomain, flags uin
 // DomainSetTime calls REMOTE_PROC_DOMAIN_SET_TIME, libvirt's virDomainSetTime
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetTime).
 // Since libvirt 1.2.5.
+//
+// flags is a bitwise OR of libvirt.DomainSetTimeFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSetTime(ctx context.Context, dom NonnullDomain, seconds int64, nseconds uint32, flags libvirt.DomainSetTimeFlags) error {
 	args := DomainSetTimeArgs{
 		Dom:      dom,
@@ -12626,6 +13166,9 @@ func (c *Client) DomainSetTime(ctx context.Context, dom NonnullDomain, seconds i
 // NodeGetFreePages calls REMOTE_PROC_NODE_GET_FREE_PAGES, libvirt's virNodeGetFreePages
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetFreePages).
 // Since libvirt 1.2.6.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NodeGetFreePages(ctx context.Context, pages []uint32, startCell int32, cellCount uint32, flags uint32) ([]uint64, error) {
 	args := NodeGetFreePagesArgs{
 		CellCount: cellCount,
@@ -12647,6 +13190,11 @@ func (c *Client) NodeGetFreePages(ctx context.Context, pages []uint32, startCell
 // NetworkGetDHCPLeases calls REMOTE_PROC_NETWORK_GET_DHCP_LEASES, libvirt's virNetworkGetDHCPLeases
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkGetDHCPLeases).
 // Since libvirt 1.2.6.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NetworkGetDHCPLeases(ctx context.Context, net NonnullNetwork, mac String, needResults int32, flags uint32) (*NetworkGetDHCPLeasesRet, error) {
 	args := NetworkGetDHCPLeasesArgs{
 		Flags:       flags,
@@ -12668,6 +13216,8 @@ func (c *Client) NetworkGetDHCPLeases(ctx context.Context, net NonnullNetwork, m
 // ConnectGetDomainCapabilities calls REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES, libvirt's virConnectGetDomainCapabilities
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectGetDomainCapabilities).
 // Since libvirt 1.2.7.
+//
+// flags is a bitwise OR of libvirt.ConnectGetDomainCapabilitiesFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectGetDomainCapabilities(ctx context.Context, emulatorbin String, arch String, machine String, virttype String, flags libvirt.ConnectGetDomainCapabilitiesFlags) (NonnullString, error) {
 	args := ConnectGetDomainCapabilitiesArgs{
 		Arch:        arch,
@@ -12690,6 +13240,8 @@ func (c *Client) ConnectGetDomainCapabilities(ctx context.Context, emulatorbin S
 // DomainOpenGraphicsFD calls REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD, libvirt's virDomainOpenGraphicsFD
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainOpenGraphicsFD).
 // Since libvirt 1.2.8.
+//
+// flags is a bitwise OR of libvirt.DomainOpenGraphicsFlags constants; 0 is libvirt's default.
 // The reply's files are returned, the caller's to close; only a unix socket carries files
 // (rpc.ErrFilesUnsupported).
 func (c *Client) DomainOpenGraphicsFD(ctx context.Context, dom NonnullDomain, idx uint32, flags libvirt.DomainOpenGraphicsFlags) (*os.File, error) {
@@ -12716,6 +13268,8 @@ func (c *Client) DomainOpenGraphicsFD(ctx context.Context, dom NonnullDomain, id
 // ConnectGetAllDomainStats calls REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS, libvirt's virConnectGetAllDomainStats
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virConnectGetAllDomainStats).
 // Since libvirt 1.2.8.
+//
+// flags is a bitwise OR of libvirt.ConnectGetAllDomainStatsFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectGetAllDomainStats(ctx context.Context, doms []NonnullDomain, stats uint32, flags libvirt.ConnectGetAllDomainStatsFlags) ([]DomainStatsRecord, error) {
 	args := ConnectGetAllDomainStatsArgs{
 		Doms:  doms,
@@ -12736,6 +13290,8 @@ func (c *Client) ConnectGetAllDomainStats(ctx context.Context, doms []NonnullDom
 // DomainBlockCopy calls REMOTE_PROC_DOMAIN_BLOCK_COPY, libvirt's virDomainBlockCopy
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBlockCopy).
 // Since libvirt 1.2.8.
+//
+// flags is a bitwise OR of libvirt.DomainBlockCopyFlags constants; 0 is libvirt's default.
 func (c *Client) DomainBlockCopy(ctx context.Context, dom NonnullDomain, path NonnullString, destxml NonnullString, params []TypedParam, flags libvirt.DomainBlockCopyFlags) error {
 	args := DomainBlockCopyArgs{
 		Destxml: destxml,
@@ -12757,6 +13313,8 @@ func (c *Client) DomainBlockCopy(ctx context.Context, dom NonnullDomain, path No
 // NodeAllocPages calls REMOTE_PROC_NODE_ALLOC_PAGES, libvirt's virNodeAllocPages
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeAllocPages).
 // Since libvirt 1.2.9.
+//
+// flags is a bitwise OR of libvirt.NodeAllocPagesFlags constants; 0 is libvirt's default.
 func (c *Client) NodeAllocPages(ctx context.Context, pageSizes []uint32, pageCounts []uint64, startCell int32, cellCount uint32, flags libvirt.NodeAllocPagesFlags) (int32, error) {
 	args := NodeAllocPagesArgs{
 		CellCount:  cellCount,
@@ -12779,6 +13337,9 @@ func (c *Client) NodeAllocPages(ctx context.Context, pageSizes []uint32, pageCou
 // DomainGetFsinfo calls REMOTE_PROC_DOMAIN_GET_FSINFO, libvirt's virDomainGetFSInfo
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetFSInfo).
 // Since libvirt 1.2.11.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainGetFsinfo(ctx context.Context, dom NonnullDomain, flags uint32) (*DomainGetFsinfoRet, error) {
 	args := DomainGetFsinfoArgs{
 		Dom:   dom,
@@ -12798,6 +13359,8 @@ func (c *Client) DomainGetFsinfo(ctx context.Context, dom NonnullDomain, flags u
 // DomainDefineXMLFlags calls REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS, libvirt's virDomainDefineXMLFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDefineXMLFlags).
 // Since libvirt 1.2.12.
+//
+// flags is a bitwise OR of libvirt.DomainDefineFlags constants; 0 is libvirt's default.
 func (c *Client) DomainDefineXMLFlags(ctx context.Context, xml NonnullString, flags libvirt.DomainDefineFlags) (NonnullDomain, error) {
 	args := DomainDefineXMLFlagsArgs{
 		Flags: uint32(flags),
@@ -12817,6 +13380,8 @@ func (c *Client) DomainDefineXMLFlags(ctx context.Context, xml NonnullString, fl
 // DomainGetIOThreadInfo calls REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO, libvirt's virDomainGetIOThreadInfo
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetIOThreadInfo).
 // Since libvirt 1.2.14.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainGetIOThreadInfo(ctx context.Context, dom NonnullDomain, flags libvirt.DomainModificationImpact) (*DomainGetIOThreadInfoRet, error) {
 	args := DomainGetIOThreadInfoArgs{
 		Dom:   dom,
@@ -12836,6 +13401,8 @@ func (c *Client) DomainGetIOThreadInfo(ctx context.Context, dom NonnullDomain, f
 // DomainPinIOThread calls REMOTE_PROC_DOMAIN_PIN_IOTHREAD, libvirt's virDomainPinIOThread
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainPinIOThread).
 // Since libvirt 1.2.14.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainPinIOThread(ctx context.Context, dom NonnullDomain, ioThreadsID uint32, cpumap []byte, flags libvirt.DomainModificationImpact) error {
 	args := DomainPinIOThreadArgs{
 		Cpumap:      cpumap,
@@ -12856,6 +13423,9 @@ func (c *Client) DomainPinIOThread(ctx context.Context, dom NonnullDomain, ioThr
 // DomainInterfaceAddresses calls REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES, libvirt's virDomainInterfaceAddresses
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainInterfaceAddresses).
 // Since libvirt 1.2.14.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainInterfaceAddresses(ctx context.Context, dom NonnullDomain, source uint32, flags uint32) ([]DomainInterface, error) {
 	args := DomainInterfaceAddressesArgs{
 		Dom:    dom,
@@ -12876,6 +13446,8 @@ func (c *Client) DomainInterfaceAddresses(ctx context.Context, dom NonnullDomain
 // DomainAddIOThread calls REMOTE_PROC_DOMAIN_ADD_IOTHREAD, libvirt's virDomainAddIOThread
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAddIOThread).
 // Since libvirt 1.2.15.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainAddIOThread(ctx context.Context, dom NonnullDomain, ioThreadID uint32, flags libvirt.DomainModificationImpact) error {
 	args := DomainAddIOThreadArgs{
 		Dom:        dom,
@@ -12895,6 +13467,8 @@ func (c *Client) DomainAddIOThread(ctx context.Context, dom NonnullDomain, ioThr
 // DomainDelIOThread calls REMOTE_PROC_DOMAIN_DEL_IOTHREAD, libvirt's virDomainDelIOThread
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDelIOThread).
 // Since libvirt 1.2.15.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainDelIOThread(ctx context.Context, dom NonnullDomain, ioThreadID uint32, flags libvirt.DomainModificationImpact) error {
 	args := DomainDelIOThreadArgs{
 		Dom:        dom,
@@ -12914,6 +13488,8 @@ func (c *Client) DomainDelIOThread(ctx context.Context, dom NonnullDomain, ioThr
 // DomainSetUserPassword calls REMOTE_PROC_DOMAIN_SET_USER_PASSWORD, libvirt's virDomainSetUserPassword
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetUserPassword).
 // Since libvirt 1.2.16.
+//
+// flags is a bitwise OR of libvirt.DomainSetUserPasswordFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSetUserPassword(ctx context.Context, dom NonnullDomain, user String, password String, flags libvirt.DomainSetUserPasswordFlags) error {
 	args := DomainSetUserPasswordArgs{
 		Dom:      dom,
@@ -12934,6 +13510,9 @@ func (c *Client) DomainSetUserPassword(ctx context.Context, dom NonnullDomain, u
 // DomainRename calls REMOTE_PROC_DOMAIN_RENAME, libvirt's virDomainRename
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainRename).
 // Since libvirt 1.2.19.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainRename(ctx context.Context, dom NonnullDomain, newName String, flags uint32) (int32, error) {
 	args := DomainRenameArgs{
 		Dom:     dom,
@@ -12982,6 +13561,9 @@ func (c *Client) ConnectUnregisterCloseCallback(ctx context.Context) error {
 // DomainMigrateStartPostCopy calls REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY, libvirt's virDomainMigrateStartPostCopy
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMigrateStartPostCopy).
 // Since libvirt 1.3.3.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigrateStartPostCopy(ctx context.Context, dom NonnullDomain, flags uint32) error {
 	args := DomainMigrateStartPostCopyArgs{
 		Dom:   dom,
@@ -13000,6 +13582,9 @@ func (c *Client) DomainMigrateStartPostCopy(ctx context.Context, dom NonnullDoma
 // DomainGetPerfEvents calls REMOTE_PROC_DOMAIN_GET_PERF_EVENTS, libvirt's virDomainGetPerfEvents
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetPerfEvents).
 // Since libvirt 1.3.3.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainGetPerfEvents(ctx context.Context, dom NonnullDomain, flags uint32) ([]TypedParam, error) {
 	args := DomainGetPerfEventsArgs{
 		Dom:   dom,
@@ -13019,6 +13604,8 @@ func (c *Client) DomainGetPerfEvents(ctx context.Context, dom NonnullDomain, fla
 // DomainSetPerfEvents calls REMOTE_PROC_DOMAIN_SET_PERF_EVENTS, libvirt's virDomainSetPerfEvents
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetPerfEvents).
 // Since libvirt 1.3.3.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainSetPerfEvents(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetPerfEventsArgs{
 		Dom:    dom,
@@ -13072,6 +13659,9 @@ func (c *Client) ConnectStoragePoolEventDeregisterAny(ctx context.Context, callb
 // DomainGetGuestVCPUs calls REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS, libvirt's virDomainGetGuestVcpus
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetGuestVcpus).
 // Since libvirt 2.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainGetGuestVCPUs(ctx context.Context, dom NonnullDomain, flags uint32) ([]TypedParam, error) {
 	args := DomainGetGuestVCPUsArgs{
 		Dom:   dom,
@@ -13091,6 +13681,9 @@ func (c *Client) DomainGetGuestVCPUs(ctx context.Context, dom NonnullDomain, fla
 // DomainSetGuestVCPUs calls REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS, libvirt's virDomainSetGuestVcpus
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetGuestVcpus).
 // Since libvirt 2.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainSetGuestVCPUs(ctx context.Context, dom NonnullDomain, cpumap NonnullString, state int32, flags uint32) error {
 	args := DomainSetGuestVCPUsArgs{
 		Cpumap: cpumap,
@@ -13145,6 +13738,8 @@ func (c *Client) ConnectNodeDeviceEventDeregisterAny(ctx context.Context, callba
 // StorageVolGetInfoFlags calls REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS, libvirt's virStorageVolGetInfoFlags
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virStorageVolGetInfoFlags).
 // Since libvirt 3.0.0.
+//
+// flags is a bitwise OR of libvirt.StorageVolInfoFlags constants; 0 is libvirt's default.
 func (c *Client) StorageVolGetInfoFlags(ctx context.Context, vol NonnullStorageVol, flags libvirt.StorageVolInfoFlags) (*StorageVolGetInfoFlagsRet, error) {
 	args := StorageVolGetInfoFlagsArgs{
 		Flags: uint32(flags),
@@ -13198,6 +13793,8 @@ func (c *Client) ConnectSecretEventDeregisterAny(ctx context.Context, callbackID
 // DomainSetVCPU calls REMOTE_PROC_DOMAIN_SET_VCPU, libvirt's virDomainSetVcpu
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetVcpu).
 // Since libvirt 3.1.0.
+//
+// flags is a bitwise OR of libvirt.DomainSetVCPUFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSetVCPU(ctx context.Context, dom NonnullDomain, cpumap NonnullString, state int32, flags libvirt.DomainSetVCPUFlags) error {
 	args := DomainSetVCPUArgs{
 		Cpumap: cpumap,
@@ -13218,6 +13815,9 @@ func (c *Client) DomainSetVCPU(ctx context.Context, dom NonnullDomain, cpumap No
 // DomainSetBlockThreshold calls REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD, libvirt's virDomainSetBlockThreshold
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetBlockThreshold).
 // Since libvirt 3.2.0 (virDomainSetBlockThreshold itself since 3.1.0).
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainSetBlockThreshold(ctx context.Context, dom NonnullDomain, dev NonnullString, threshold uint64, flags uint32) error {
 	args := DomainSetBlockThresholdArgs{
 		Dev:       dev,
@@ -13238,6 +13838,9 @@ func (c *Client) DomainSetBlockThreshold(ctx context.Context, dom NonnullDomain,
 // DomainMigrateGetMaxDowntime calls REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME, libvirt's virDomainMigrateGetMaxDowntime
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainMigrateGetMaxDowntime).
 // Since libvirt 3.7.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainMigrateGetMaxDowntime(ctx context.Context, dom NonnullDomain, flags uint32) (uint64, error) {
 	args := DomainMigrateGetMaxDowntimeArgs{
 		Dom:   dom,
@@ -13257,6 +13860,8 @@ func (c *Client) DomainMigrateGetMaxDowntime(ctx context.Context, dom NonnullDom
 // DomainManagedSaveGetXMLDesc calls REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC, libvirt's virDomainManagedSaveGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainManagedSaveGetXMLDesc).
 // Since libvirt 3.7.0.
+//
+// flags is a bitwise OR of libvirt.DomainSaveImageXMLFlags constants; 0 is libvirt's default.
 func (c *Client) DomainManagedSaveGetXMLDesc(ctx context.Context, dom NonnullDomain, flags libvirt.DomainSaveImageXMLFlags) (NonnullString, error) {
 	args := DomainManagedSaveGetXMLDescArgs{
 		Dom:   dom,
@@ -13276,6 +13881,8 @@ func (c *Client) DomainManagedSaveGetXMLDesc(ctx context.Context, dom NonnullDom
 // DomainManagedSaveDefineXML calls REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML, libvirt's virDomainManagedSaveDefineXML
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainManagedSaveDefineXML).
 // Since libvirt 3.7.0.
+//
+// flags is a bitwise OR of libvirt.DomainSaveRestoreFlags constants; 0 is libvirt's default.
 func (c *Client) DomainManagedSaveDefineXML(ctx context.Context, dom NonnullDomain, dxml String, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainManagedSaveDefineXMLArgs{
 		Dom:   dom,
@@ -13295,6 +13902,8 @@ func (c *Client) DomainManagedSaveDefineXML(ctx context.Context, dom NonnullDoma
 // DomainSetLifecycleAction calls REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION, libvirt's virDomainSetLifecycleAction
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetLifecycleAction).
 // Since libvirt 3.9.0.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainSetLifecycleAction(ctx context.Context, dom NonnullDomain, typeArg uint32, action uint32, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetLifecycleActionArgs{
 		Action: action,
@@ -13331,6 +13940,8 @@ func (c *Client) StoragePoolLookupByTargetPath(ctx context.Context, path Nonnull
 // DomainDetachDeviceAlias calls REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS, libvirt's virDomainDetachDeviceAlias
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDetachDeviceAlias).
 // Since libvirt 4.4.0.
+//
+// flags is a bitwise OR of libvirt.DomainDeviceModifyFlags constants; 0 is libvirt's default.
 func (c *Client) DomainDetachDeviceAlias(ctx context.Context, dom NonnullDomain, alias NonnullString, flags libvirt.DomainDeviceModifyFlags) error {
 	args := DomainDetachDeviceAliasArgs{
 		Alias: alias,
@@ -13350,6 +13961,8 @@ func (c *Client) DomainDetachDeviceAlias(ctx context.Context, dom NonnullDomain,
 // ConnectCompareHypervisorCPU calls REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU, libvirt's virConnectCompareHypervisorCPU
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectCompareHypervisorCPU).
 // Since libvirt 4.4.0.
+//
+// flags is a bitwise OR of libvirt.ConnectCompareCPUFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectCompareHypervisorCPU(ctx context.Context, emulator String, arch String, machine String, virttype String, xmlcpu NonnullString, flags libvirt.ConnectCompareCPUFlags) (int32, error) {
 	args := ConnectCompareHypervisorCPUArgs{
 		Arch:     arch,
@@ -13373,6 +13986,8 @@ func (c *Client) ConnectCompareHypervisorCPU(ctx context.Context, emulator Strin
 // ConnectBaselineHypervisorCPU calls REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU, libvirt's virConnectBaselineHypervisorCPU
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectBaselineHypervisorCPU).
 // Since libvirt 4.4.0.
+//
+// flags is a bitwise OR of libvirt.ConnectBaselineCPUFlags constants; 0 is libvirt's default.
 func (c *Client) ConnectBaselineHypervisorCPU(ctx context.Context, emulator String, arch String, machine String, virttype String, xmlCpUs []NonnullString, flags libvirt.ConnectBaselineCPUFlags) (NonnullString, error) {
 	args := ConnectBaselineHypervisorCPUArgs{
 		Arch:     arch,
@@ -13396,6 +14011,11 @@ func (c *Client) ConnectBaselineHypervisorCPU(ctx context.Context, emulator Stri
 // NodeGetSevInfo calls REMOTE_PROC_NODE_GET_SEV_INFO, libvirt's virNodeGetSEVInfo
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virNodeGetSEVInfo).
 // Since libvirt 4.5.0.
+//
+// nparams is how many typed parameters to return: 0 asks only for their number (the
+// reply's Nparams); call again with it, or use package params, which makes both calls.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NodeGetSevInfo(ctx context.Context, nparams int32, flags uint32) (*NodeGetSevInfoRet, error) {
 	args := NodeGetSevInfoArgs{
 		Flags:   flags,
@@ -13415,6 +14035,9 @@ func (c *Client) NodeGetSevInfo(ctx context.Context, nparams int32, flags uint32
 // DomainGetLaunchSecurityInfo calls REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO, libvirt's virDomainGetLaunchSecurityInfo
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetLaunchSecurityInfo).
 // Since libvirt 4.5.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainGetLaunchSecurityInfo(ctx context.Context, dom NonnullDomain, flags uint32) ([]TypedParam, error) {
 	args := DomainGetLaunchSecurityInfoArgs{
 		Dom:   dom,
@@ -13450,6 +14073,9 @@ func (c *Client) NWFilterBindingLookupByPortDev(ctx context.Context, name Nonnul
 // NWFilterBindingGetXMLDesc calls REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC, libvirt's virNWFilterBindingGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virNWFilterBindingGetXMLDesc).
 // Since libvirt 4.5.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NWFilterBindingGetXMLDesc(ctx context.Context, nwFilter NonnullNWFilterBinding, flags uint32) (NonnullString, error) {
 	args := NWFilterBindingGetXMLDescArgs{
 		Flags:    flags,
@@ -13469,6 +14095,8 @@ func (c *Client) NWFilterBindingGetXMLDesc(ctx context.Context, nwFilter Nonnull
 // NWFilterBindingCreateXML calls REMOTE_PROC_NWFILTER_BINDING_CREATE_XML, libvirt's virNWFilterBindingCreateXML
 // (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virNWFilterBindingCreateXML).
 // Since libvirt 4.5.0.
+//
+// flags is a bitwise OR of libvirt.NwFilterBindingCreateFlags constants; 0 is libvirt's default.
 func (c *Client) NWFilterBindingCreateXML(ctx context.Context, xml NonnullString, flags libvirt.NwFilterBindingCreateFlags) (NonnullNWFilterBinding, error) {
 	args := NWFilterBindingCreateXMLArgs{
 		Flags: uint32(flags),
@@ -13503,6 +14131,11 @@ func (c *Client) NWFilterBindingDelete(ctx context.Context, nwFilter NonnullNWFi
 // ConnectListAllNWFilterBindings calls REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS, libvirt's virConnectListAllNWFilterBindings
 // (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virConnectListAllNWFilterBindings).
 // Since libvirt 4.5.0.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectListAllNWFilterBindings(ctx context.Context, needResults int32, flags uint32) (*ConnectListAllNWFilterBindingsRet, error) {
 	args := ConnectListAllNWFilterBindingsArgs{
 		Flags:       flags,
@@ -13522,6 +14155,9 @@ func (c *Client) ConnectListAllNWFilterBindings(ctx context.Context, needResults
 // DomainSetIOThreadParams calls REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS, libvirt's virDomainSetIOThreadParams
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetIOThreadParams).
 // Since libvirt 4.10.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainSetIOThreadParams(ctx context.Context, dom NonnullDomain, ioThreadID uint32, params []TypedParam, flags uint32) error {
 	args := DomainSetIOThreadParamsArgs{
 		Dom:        dom,
@@ -13542,6 +14178,9 @@ func (c *Client) DomainSetIOThreadParams(ctx context.Context, dom NonnullDomain,
 // ConnectGetStoragePoolCapabilities calls REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES, libvirt's virConnectGetStoragePoolCapabilities
 // (https://libvirt.org/html/libvirt-libvirt-storage.html#virConnectGetStoragePoolCapabilities).
 // Since libvirt 5.2.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectGetStoragePoolCapabilities(ctx context.Context, flags uint32) (NonnullString, error) {
 	args := ConnectGetStoragePoolCapabilitiesArgs{Flags: flags}
 	var ret ConnectGetStoragePoolCapabilitiesRet
@@ -13558,6 +14197,11 @@ func (c *Client) ConnectGetStoragePoolCapabilities(ctx context.Context, flags ui
 // NetworkListAllPorts calls REMOTE_PROC_NETWORK_LIST_ALL_PORTS, libvirt's virNetworkListAllPorts
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkListAllPorts).
 // Since libvirt 5.5.0.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NetworkListAllPorts(ctx context.Context, network NonnullNetwork, needResults int32, flags uint32) (*NetworkListAllPortsRet, error) {
 	args := NetworkListAllPortsArgs{
 		Flags:       flags,
@@ -13597,6 +14241,8 @@ func (c *Client) NetworkPortLookupByUUID(ctx context.Context, network NonnullNet
 // NetworkPortCreateXML calls REMOTE_PROC_NETWORK_PORT_CREATE_XML, libvirt's virNetworkPortCreateXML
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkPortCreateXML).
 // Since libvirt 5.5.0.
+//
+// flags is a bitwise OR of libvirt.NetworkPortCreateFlags constants; 0 is libvirt's default.
 func (c *Client) NetworkPortCreateXML(ctx context.Context, network NonnullNetwork, xml NonnullString, flags libvirt.NetworkPortCreateFlags) (NonnullNetworkPort, error) {
 	args := NetworkPortCreateXMLArgs{
 		Flags:   uint32(flags),
@@ -13617,6 +14263,11 @@ func (c *Client) NetworkPortCreateXML(ctx context.Context, network NonnullNetwor
 // NetworkPortGetParameters calls REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS, libvirt's virNetworkPortGetParameters
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkPortGetParameters).
 // Since libvirt 5.5.0.
+//
+// nparams is how many typed parameters to return: 0 asks only for their number (the
+// reply's Nparams); call again with it, or use package params, which makes both calls.
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NetworkPortGetParameters(ctx context.Context, port NonnullNetworkPort, nparams int32, flags uint32) (*NetworkPortGetParametersRet, error) {
 	args := NetworkPortGetParametersArgs{
 		Flags:   flags,
@@ -13637,6 +14288,9 @@ func (c *Client) NetworkPortGetParameters(ctx context.Context, port NonnullNetwo
 // NetworkPortSetParameters calls REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS, libvirt's virNetworkPortSetParameters
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkPortSetParameters).
 // Since libvirt 5.5.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NetworkPortSetParameters(ctx context.Context, port NonnullNetworkPort, params []TypedParam, flags uint32) error {
 	args := NetworkPortSetParametersArgs{
 		Flags:  flags,
@@ -13656,6 +14310,9 @@ func (c *Client) NetworkPortSetParameters(ctx context.Context, port NonnullNetwo
 // NetworkPortGetXMLDesc calls REMOTE_PROC_NETWORK_PORT_GET_XML_DESC, libvirt's virNetworkPortGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkPortGetXMLDesc).
 // Since libvirt 5.5.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NetworkPortGetXMLDesc(ctx context.Context, port NonnullNetworkPort, flags uint32) (NonnullString, error) {
 	args := NetworkPortGetXMLDescArgs{
 		Flags: flags,
@@ -13675,6 +14332,9 @@ func (c *Client) NetworkPortGetXMLDesc(ctx context.Context, port NonnullNetworkP
 // NetworkPortDelete calls REMOTE_PROC_NETWORK_PORT_DELETE, libvirt's virNetworkPortDelete
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkPortDelete).
 // Since libvirt 5.5.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NetworkPortDelete(ctx context.Context, port NonnullNetworkPort, flags uint32) error {
 	args := NetworkPortDeleteArgs{
 		Flags: flags,
@@ -13693,6 +14353,8 @@ func (c *Client) NetworkPortDelete(ctx context.Context, port NonnullNetworkPort,
 // DomainCheckpointCreateXML calls REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML, libvirt's virDomainCheckpointCreateXML
 // (https://libvirt.org/html/libvirt-libvirt-domain-checkpoint.html#virDomainCheckpointCreateXML).
 // Since libvirt 5.6.0.
+//
+// flags is a bitwise OR of libvirt.DomainCheckpointCreateFlags constants; 0 is libvirt's default.
 func (c *Client) DomainCheckpointCreateXML(ctx context.Context, dom NonnullDomain, xmlDesc NonnullString, flags libvirt.DomainCheckpointCreateFlags) (NonnullDomainCheckpoint, error) {
 	args := DomainCheckpointCreateXMLArgs{
 		Dom:     dom,
@@ -13713,6 +14375,8 @@ func (c *Client) DomainCheckpointCreateXML(ctx context.Context, dom NonnullDomai
 // DomainCheckpointGetXMLDesc calls REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC, libvirt's virDomainCheckpointGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-domain-checkpoint.html#virDomainCheckpointGetXMLDesc).
 // Since libvirt 5.6.0.
+//
+// flags is a bitwise OR of libvirt.DomainCheckpointXMLFlags constants; 0 is libvirt's default.
 func (c *Client) DomainCheckpointGetXMLDesc(ctx context.Context, checkpoint NonnullDomainCheckpoint, flags libvirt.DomainCheckpointXMLFlags) (NonnullString, error) {
 	args := DomainCheckpointGetXMLDescArgs{
 		Checkpoint: checkpoint,
@@ -13732,6 +14396,10 @@ func (c *Client) DomainCheckpointGetXMLDesc(ctx context.Context, checkpoint Nonn
 // DomainListAllCheckpoints calls REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS, libvirt's virDomainListAllCheckpoints
 // (https://libvirt.org/html/libvirt-libvirt-domain-checkpoint.html#virDomainListAllCheckpoints).
 // Since libvirt 5.6.0.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is a bitwise OR of libvirt.DomainCheckpointListFlags constants; 0 is libvirt's default.
 func (c *Client) DomainListAllCheckpoints(ctx context.Context, dom NonnullDomain, needResults int32, flags libvirt.DomainCheckpointListFlags) (*DomainListAllCheckpointsRet, error) {
 	args := DomainListAllCheckpointsArgs{
 		Dom:         dom,
@@ -13752,6 +14420,10 @@ func (c *Client) DomainListAllCheckpoints(ctx context.Context, dom NonnullDomain
 // DomainCheckpointListAllChildren calls REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN, libvirt's virDomainCheckpointListAllChildren
 // (https://libvirt.org/html/libvirt-libvirt-domain-checkpoint.html#virDomainCheckpointListAllChildren).
 // Since libvirt 5.6.0.
+//
+// needResults is whether to return the objects: 0 asks only for their number (the
+// reply's Ret), as libvirt's C API does when given no array.
+// flags is a bitwise OR of libvirt.DomainCheckpointListFlags constants; 0 is libvirt's default.
 func (c *Client) DomainCheckpointListAllChildren(ctx context.Context, checkpoint NonnullDomainCheckpoint, needResults int32, flags libvirt.DomainCheckpointListFlags) (*DomainCheckpointListAllChildrenRet, error) {
 	args := DomainCheckpointListAllChildrenArgs{
 		Checkpoint:  checkpoint,
@@ -13772,6 +14444,9 @@ func (c *Client) DomainCheckpointListAllChildren(ctx context.Context, checkpoint
 // DomainCheckpointLookupByName calls REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME, libvirt's virDomainCheckpointLookupByName
 // (https://libvirt.org/html/libvirt-libvirt-domain-checkpoint.html#virDomainCheckpointLookupByName).
 // Since libvirt 5.6.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainCheckpointLookupByName(ctx context.Context, dom NonnullDomain, name NonnullString, flags uint32) (NonnullDomainCheckpoint, error) {
 	args := DomainCheckpointLookupByNameArgs{
 		Dom:   dom,
@@ -13792,6 +14467,9 @@ func (c *Client) DomainCheckpointLookupByName(ctx context.Context, dom NonnullDo
 // DomainCheckpointGetParent calls REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT, libvirt's virDomainCheckpointGetParent
 // (https://libvirt.org/html/libvirt-libvirt-domain-checkpoint.html#virDomainCheckpointGetParent).
 // Since libvirt 5.6.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainCheckpointGetParent(ctx context.Context, checkpoint NonnullDomainCheckpoint, flags uint32) (NonnullDomainCheckpoint, error) {
 	args := DomainCheckpointGetParentArgs{
 		Checkpoint: checkpoint,
@@ -13811,6 +14489,8 @@ func (c *Client) DomainCheckpointGetParent(ctx context.Context, checkpoint Nonnu
 // DomainCheckpointDelete calls REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE, libvirt's virDomainCheckpointDelete
 // (https://libvirt.org/html/libvirt-libvirt-domain-checkpoint.html#virDomainCheckpointDelete).
 // Since libvirt 5.6.0.
+//
+// flags is a bitwise OR of libvirt.DomainCheckpointDeleteFlags constants; 0 is libvirt's default.
 func (c *Client) DomainCheckpointDelete(ctx context.Context, checkpoint NonnullDomainCheckpoint, flags libvirt.DomainCheckpointDeleteFlags) error {
 	args := DomainCheckpointDeleteArgs{
 		Checkpoint: checkpoint,
@@ -13829,6 +14509,9 @@ func (c *Client) DomainCheckpointDelete(ctx context.Context, checkpoint NonnullD
 // DomainGetGuestInfo calls REMOTE_PROC_DOMAIN_GET_GUEST_INFO, libvirt's virDomainGetGuestInfo
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetGuestInfo).
 // Since libvirt 5.7.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainGetGuestInfo(ctx context.Context, dom NonnullDomain, types uint32, flags uint32) ([]TypedParam, error) {
 	args := DomainGetGuestInfoArgs{
 		Dom:   dom,
@@ -13849,6 +14532,9 @@ func (c *Client) DomainGetGuestInfo(ctx context.Context, dom NonnullDomain, type
 // ConnectSetIdentity calls REMOTE_PROC_CONNECT_SET_IDENTITY, libvirt's virConnectSetIdentity
 // (https://libvirt.org/html/libvirt-libvirt-host.html#virConnectSetIdentity).
 // Since libvirt 5.8.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) ConnectSetIdentity(ctx context.Context, params []TypedParam, flags uint32) error {
 	args := ConnectSetIdentityArgs{
 		Flags:  flags,
@@ -13867,6 +14553,9 @@ func (c *Client) ConnectSetIdentity(ctx context.Context, params []TypedParam, fl
 // DomainAgentSetResponseTimeout calls REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT, libvirt's virDomainAgentSetResponseTimeout
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAgentSetResponseTimeout).
 // Since libvirt 5.10.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainAgentSetResponseTimeout(ctx context.Context, dom NonnullDomain, timeout int32, flags uint32) (int32, error) {
 	args := DomainAgentSetResponseTimeoutArgs{
 		Dom:     dom,
@@ -13887,6 +14576,8 @@ func (c *Client) DomainAgentSetResponseTimeout(ctx context.Context, dom NonnullD
 // DomainBackupBegin calls REMOTE_PROC_DOMAIN_BACKUP_BEGIN, libvirt's virDomainBackupBegin
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBackupBegin).
 // Since libvirt 6.0.0.
+//
+// flags is a bitwise OR of libvirt.DomainBackupBeginFlags constants; 0 is libvirt's default.
 func (c *Client) DomainBackupBegin(ctx context.Context, dom NonnullDomain, backupXML NonnullString, checkpointXML String, flags libvirt.DomainBackupBeginFlags) error {
 	args := DomainBackupBeginArgs{
 		BackupXML:     backupXML,
@@ -13907,6 +14598,9 @@ func (c *Client) DomainBackupBegin(ctx context.Context, dom NonnullDomain, backu
 // DomainBackupGetXMLDesc calls REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC, libvirt's virDomainBackupGetXMLDesc
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainBackupGetXMLDesc).
 // Since libvirt 6.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainBackupGetXMLDesc(ctx context.Context, dom NonnullDomain, flags uint32) (NonnullString, error) {
 	args := DomainBackupGetXMLDescArgs{
 		Dom:   dom,
@@ -13926,6 +14620,9 @@ func (c *Client) DomainBackupGetXMLDesc(ctx context.Context, dom NonnullDomain, 
 // DomainAuthorizedSSHKeysGet calls REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET, libvirt's virDomainAuthorizedSSHKeysGet
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAuthorizedSSHKeysGet).
 // Since libvirt 6.10.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainAuthorizedSSHKeysGet(ctx context.Context, dom NonnullDomain, user NonnullString, flags uint32) ([]NonnullString, error) {
 	args := DomainAuthorizedSSHKeysGetArgs{
 		Dom:   dom,
@@ -13946,6 +14643,8 @@ func (c *Client) DomainAuthorizedSSHKeysGet(ctx context.Context, dom NonnullDoma
 // DomainAuthorizedSSHKeysSet calls REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET, libvirt's virDomainAuthorizedSSHKeysSet
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAuthorizedSSHKeysSet).
 // Since libvirt 6.10.0.
+//
+// flags is a bitwise OR of libvirt.DomainAuthorizedSSHKeysSetFlags constants; 0 is libvirt's default.
 func (c *Client) DomainAuthorizedSSHKeysSet(ctx context.Context, dom NonnullDomain, user NonnullString, keys []NonnullString, flags libvirt.DomainAuthorizedSSHKeysSetFlags) error {
 	args := DomainAuthorizedSSHKeysSetArgs{
 		Dom:   dom,
@@ -13966,6 +14665,8 @@ func (c *Client) DomainAuthorizedSSHKeysSet(ctx context.Context, dom NonnullDoma
 // DomainGetMessages calls REMOTE_PROC_DOMAIN_GET_MESSAGES, libvirt's virDomainGetMessages
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGetMessages).
 // Since libvirt 7.1.0.
+//
+// flags takes libvirt.DomainMessageType constants; 0 is libvirt's default.
 func (c *Client) DomainGetMessages(ctx context.Context, dom NonnullDomain, flags libvirt.DomainMessageType) ([]NonnullString, error) {
 	args := DomainGetMessagesArgs{
 		Dom:   dom,
@@ -13985,6 +14686,8 @@ func (c *Client) DomainGetMessages(ctx context.Context, dom NonnullDomain, flags
 // DomainStartDirtyRateCalc calls REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC, libvirt's virDomainStartDirtyRateCalc
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainStartDirtyRateCalc).
 // Since libvirt 7.2.0.
+//
+// flags is a bitwise OR of libvirt.DomainDirtyRateCalcFlags constants; 0 is libvirt's default.
 func (c *Client) DomainStartDirtyRateCalc(ctx context.Context, dom NonnullDomain, seconds int32, flags libvirt.DomainDirtyRateCalcFlags) error {
 	args := DomainStartDirtyRateCalcArgs{
 		Dom:     dom,
@@ -14004,6 +14707,8 @@ func (c *Client) DomainStartDirtyRateCalc(ctx context.Context, dom NonnullDomain
 // NodeDeviceDefineXML calls REMOTE_PROC_NODE_DEVICE_DEFINE_XML, libvirt's virNodeDeviceDefineXML
 // (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceDefineXML).
 // Since libvirt 7.3.0.
+//
+// flags is a bitwise OR of libvirt.NodeDeviceDefineXMLFlags constants; 0 is libvirt's default.
 func (c *Client) NodeDeviceDefineXML(ctx context.Context, xmlDesc NonnullString, flags libvirt.NodeDeviceDefineXMLFlags) (NonnullNodeDevice, error) {
 	args := NodeDeviceDefineXMLArgs{
 		Flags:   uint32(flags),
@@ -14023,6 +14728,9 @@ func (c *Client) NodeDeviceDefineXML(ctx context.Context, xmlDesc NonnullString,
 // NodeDeviceUndefine calls REMOTE_PROC_NODE_DEVICE_UNDEFINE, libvirt's virNodeDeviceUndefine
 // (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceUndefine).
 // Since libvirt 7.3.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NodeDeviceUndefine(ctx context.Context, name NonnullString, flags uint32) error {
 	args := NodeDeviceUndefineArgs{
 		Flags: flags,
@@ -14041,6 +14749,9 @@ func (c *Client) NodeDeviceUndefine(ctx context.Context, name NonnullString, fla
 // NodeDeviceCreate calls REMOTE_PROC_NODE_DEVICE_CREATE, libvirt's virNodeDeviceCreate
 // (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceCreate).
 // Since libvirt 7.3.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) NodeDeviceCreate(ctx context.Context, name NonnullString, flags uint32) error {
 	args := NodeDeviceCreateArgs{
 		Flags: flags,
@@ -14059,6 +14770,8 @@ func (c *Client) NodeDeviceCreate(ctx context.Context, name NonnullString, flags
 // NWFilterDefineXMLFlags calls REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS, libvirt's virNWFilterDefineXMLFlags
 // (https://libvirt.org/html/libvirt-libvirt-nwfilter.html#virNWFilterDefineXMLFlags).
 // Since libvirt 7.7.0.
+//
+// flags is a bitwise OR of libvirt.NwFilterDefineFlags constants; 0 is libvirt's default.
 func (c *Client) NWFilterDefineXMLFlags(ctx context.Context, xml NonnullString, flags libvirt.NwFilterDefineFlags) (NonnullNWFilter, error) {
 	args := NWFilterDefineXMLFlagsArgs{
 		Flags: uint32(flags),
@@ -14078,6 +14791,8 @@ func (c *Client) NWFilterDefineXMLFlags(ctx context.Context, xml NonnullString, 
 // NetworkDefineXMLFlags calls REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS, libvirt's virNetworkDefineXMLFlags
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkDefineXMLFlags).
 // Since libvirt 7.7.0.
+//
+// flags is a bitwise OR of libvirt.NetworkDefineFlags constants; 0 is libvirt's default.
 func (c *Client) NetworkDefineXMLFlags(ctx context.Context, xml NonnullString, flags libvirt.NetworkDefineFlags) (NonnullNetwork, error) {
 	args := NetworkDefineXMLFlagsArgs{
 		Flags: uint32(flags),
@@ -14163,6 +14878,8 @@ func (c *Client) NodeDeviceIsActive(ctx context.Context, name NonnullString) (in
 // NetworkCreateXMLFlags calls REMOTE_PROC_NETWORK_CREATE_XML_FLAGS, libvirt's virNetworkCreateXMLFlags
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkCreateXMLFlags).
 // Since libvirt 7.8.0.
+//
+// flags is a bitwise OR of libvirt.NetworkCreateFlags constants; 0 is libvirt's default.
 func (c *Client) NetworkCreateXMLFlags(ctx context.Context, xml NonnullString, flags libvirt.NetworkCreateFlags) (NonnullNetwork, error) {
 	args := NetworkCreateXMLFlagsArgs{
 		Flags: uint32(flags),
@@ -14182,6 +14899,9 @@ func (c *Client) NetworkCreateXMLFlags(ctx context.Context, xml NonnullString, f
 // DomainSetLaunchSecurityState calls REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE, libvirt's virDomainSetLaunchSecurityState
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetLaunchSecurityState).
 // Since libvirt 8.0.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainSetLaunchSecurityState(ctx context.Context, dom NonnullDomain, params []TypedParam, flags uint32) error {
 	args := DomainSetLaunchSecurityStateArgs{
 		Dom:    dom,
@@ -14201,6 +14921,8 @@ func (c *Client) DomainSetLaunchSecurityState(ctx context.Context, dom NonnullDo
 // DomainSaveParams calls REMOTE_PROC_DOMAIN_SAVE_PARAMS, libvirt's virDomainSaveParams
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSaveParams).
 // Since libvirt 8.4.0.
+//
+// flags is a bitwise OR of libvirt.DomainSaveRestoreFlags constants; 0 is libvirt's default.
 func (c *Client) DomainSaveParams(ctx context.Context, dom NonnullDomain, params []TypedParam, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainSaveParamsArgs{
 		Dom:    dom,
@@ -14220,6 +14942,8 @@ func (c *Client) DomainSaveParams(ctx context.Context, dom NonnullDomain, params
 // DomainRestoreParams calls REMOTE_PROC_DOMAIN_RESTORE_PARAMS, libvirt's virDomainRestoreParams
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainRestoreParams).
 // Since libvirt 8.4.0.
+//
+// flags is a bitwise OR of libvirt.DomainSaveRestoreFlags constants; 0 is libvirt's default.
 func (c *Client) DomainRestoreParams(ctx context.Context, params []TypedParam, flags libvirt.DomainSaveRestoreFlags) error {
 	args := DomainRestoreParamsArgs{
 		Flags:  uint32(flags),
@@ -14238,6 +14962,8 @@ func (c *Client) DomainRestoreParams(ctx context.Context, params []TypedParam, f
 // DomainAbortJobFlags calls REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS, libvirt's virDomainAbortJobFlags
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAbortJobFlags).
 // Since libvirt 8.5.0.
+//
+// flags takes libvirt.DomainAbortJobFlagsValues constants; 0 is libvirt's default.
 func (c *Client) DomainAbortJobFlags(ctx context.Context, dom NonnullDomain, flags libvirt.DomainAbortJobFlagsValues) error {
 	args := DomainAbortJobFlagsArgs{
 		Dom:   dom,
@@ -14256,6 +14982,8 @@ func (c *Client) DomainAbortJobFlags(ctx context.Context, dom NonnullDomain, fla
 // DomainFDAssociate calls REMOTE_PROC_DOMAIN_FD_ASSOCIATE, libvirt's virDomainFDAssociate
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainFDAssociate).
 // Since libvirt 9.0.0.
+//
+// flags is a bitwise OR of libvirt.DomainFDAssociateFlags constants; 0 is libvirt's default.
 // The call carries the files given, which the caller keeps; only a unix socket carries files
 // (rpc.ErrFilesUnsupported).
 func (c *Client) DomainFDAssociate(ctx context.Context, dom NonnullDomain, name NonnullString, files []*os.File, flags libvirt.DomainFDAssociateFlags) error {
@@ -14277,6 +15005,8 @@ func (c *Client) DomainFDAssociate(ctx context.Context, dom NonnullDomain, name 
 // NetworkSetMetadata calls REMOTE_PROC_NETWORK_SET_METADATA, libvirt's virNetworkSetMetadata
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkSetMetadata).
 // Since libvirt 9.7.0.
+//
+// flags is a bitwise OR of libvirt.NetworkUpdateFlags constants; 0 is libvirt's default.
 func (c *Client) NetworkSetMetadata(ctx context.Context, network NonnullNetwork, typeArg int32, metadata String, key String, uri String, flags libvirt.NetworkUpdateFlags) error {
 	args := NetworkSetMetadataArgs{
 		Flags:    uint32(flags),
@@ -14299,6 +15029,8 @@ func (c *Client) NetworkSetMetadata(ctx context.Context, network NonnullNetwork,
 // NetworkGetMetadata calls REMOTE_PROC_NETWORK_GET_METADATA, libvirt's virNetworkGetMetadata
 // (https://libvirt.org/html/libvirt-libvirt-network.html#virNetworkGetMetadata).
 // Since libvirt 9.7.0.
+//
+// flags is a bitwise OR of libvirt.NetworkUpdateFlags constants; 0 is libvirt's default.
 func (c *Client) NetworkGetMetadata(ctx context.Context, network NonnullNetwork, typeArg int32, uri String, flags libvirt.NetworkUpdateFlags) (NonnullString, error) {
 	args := NetworkGetMetadataArgs{
 		Flags:   uint32(flags),
@@ -14320,6 +15052,8 @@ func (c *Client) NetworkGetMetadata(ctx context.Context, network NonnullNetwork,
 // NodeDeviceUpdate calls REMOTE_PROC_NODE_DEVICE_UPDATE, libvirt's virNodeDeviceUpdate
 // (https://libvirt.org/html/libvirt-libvirt-nodedev.html#virNodeDeviceUpdate).
 // Since libvirt 10.1.0.
+//
+// flags is a bitwise OR of libvirt.NodeDeviceUpdateFlags constants; 0 is libvirt's default.
 func (c *Client) NodeDeviceUpdate(ctx context.Context, name NonnullString, xmlDesc NonnullString, flags libvirt.NodeDeviceUpdateFlags) error {
 	args := NodeDeviceUpdateArgs{
 		Flags:   uint32(flags),
@@ -14339,6 +15073,9 @@ func (c *Client) NodeDeviceUpdate(ctx context.Context, name NonnullString, xmlDe
 // DomainGraphicsReload calls REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD, libvirt's virDomainGraphicsReload
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainGraphicsReload).
 // Since libvirt 10.2.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainGraphicsReload(ctx context.Context, dom NonnullDomain, typeArg uint32, flags uint32) error {
 	args := DomainGraphicsReloadArgs{
 		Dom:   dom,
@@ -14392,6 +15129,8 @@ func (c *Client) DomainSetAutostartOnce(ctx context.Context, dom NonnullDomain, 
 // DomainSetThrottleGroup calls REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP, libvirt's virDomainSetThrottleGroup
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainSetThrottleGroup).
 // Since libvirt 11.2.0.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainSetThrottleGroup(ctx context.Context, dom NonnullDomain, group NonnullString, params []TypedParam, flags libvirt.DomainModificationImpact) error {
 	args := DomainSetThrottleGroupArgs{
 		Dom:    dom,
@@ -14412,6 +15151,8 @@ func (c *Client) DomainSetThrottleGroup(ctx context.Context, dom NonnullDomain, 
 // DomainDelThrottleGroup calls REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP, libvirt's virDomainDelThrottleGroup
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainDelThrottleGroup).
 // Since libvirt 11.2.0.
+//
+// flags takes libvirt.DomainModificationImpact constants; 0 is libvirt's default.
 func (c *Client) DomainDelThrottleGroup(ctx context.Context, dom NonnullDomain, group String, flags libvirt.DomainModificationImpact) error {
 	args := DomainDelThrottleGroupArgs{
 		Dom:   dom,
@@ -14431,6 +15172,9 @@ func (c *Client) DomainDelThrottleGroup(ctx context.Context, dom NonnullDomain, 
 // DomainAnnounceInterface calls REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE, libvirt's virDomainAnnounceInterface
 // (https://libvirt.org/html/libvirt-libvirt-domain.html#virDomainAnnounceInterface).
 // Since libvirt 12.5.0.
+//
+// flags is 0 unless libvirt's reference lists flags for this call; their values
+// are constants of package libvirt.
 func (c *Client) DomainAnnounceInterface(ctx context.Context, dom NonnullDomain, device String, params []TypedParam, flags uint32) error {
 	args := DomainAnnounceInterfaceArgs{
 		Device: device,

@@ -94,17 +94,17 @@ func (v *MessageType) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *MessageType) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *MessageType) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *MessageType) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -158,17 +158,17 @@ func (v *MessageStatus) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *MessageStatus) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *MessageStatus) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *MessageStatus) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -183,12 +183,12 @@ type MessageHeader struct {
 	Status MessageStatus
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *MessageHeader) XDRSize() int {
 	return 24
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *MessageHeader) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(v.Prog))
 	b = xdr.AppendUint32(b, uint32(v.Vers))
@@ -199,16 +199,13 @@ func (v *MessageHeader) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *MessageHeader) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *MessageHeader) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -251,17 +248,17 @@ func (v *MessageHeader) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *MessageHeader) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *MessageHeader) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *MessageHeader) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -282,7 +279,7 @@ type MessageNonnullDomain struct {
 	ID   int32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *MessageNonnullDomain) XDRSize() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.Name))
@@ -291,7 +288,7 @@ func (v *MessageNonnullDomain) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *MessageNonnullDomain) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.Name), 4194304)
@@ -303,16 +300,13 @@ func (v *MessageNonnullDomain) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *MessageNonnullDomain) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *MessageNonnullDomain) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -342,17 +336,17 @@ func (v *MessageNonnullDomain) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *MessageNonnullDomain) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *MessageNonnullDomain) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *MessageNonnullDomain) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -363,7 +357,7 @@ type MessageNonnullNetwork struct {
 	UUID MessageUUID
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *MessageNonnullNetwork) XDRSize() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.Name))
@@ -371,7 +365,7 @@ func (v *MessageNonnullNetwork) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *MessageNonnullNetwork) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.Name), 4194304)
@@ -382,16 +376,13 @@ func (v *MessageNonnullNetwork) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *MessageNonnullNetwork) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *MessageNonnullNetwork) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -416,17 +407,17 @@ func (v *MessageNonnullNetwork) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *MessageNonnullNetwork) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *MessageNonnullNetwork) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *MessageNonnullNetwork) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -452,7 +443,7 @@ type MessageError struct {
 	Net     MessageNetwork
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *MessageError) XDRSize() int {
 	n := 0
 	n += 4
@@ -487,7 +478,7 @@ func (v *MessageError) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *MessageError) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b = xdr.AppendInt32(b, int32(v.Code))
@@ -540,16 +531,13 @@ func (v *MessageError) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *MessageError) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *MessageError) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -701,17 +689,17 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *MessageError) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *MessageError) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *MessageError) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -722,28 +710,25 @@ type StreamHole struct {
 	Flags  uint32
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StreamHole) XDRSize() int {
 	return 12
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StreamHole) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendInt64(b, int64(v.Length))
 	b = xdr.AppendUint32(b, uint32(v.Flags))
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *StreamHole) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *StreamHole) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -766,17 +751,17 @@ func (v *StreamHole) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *StreamHole) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *StreamHole) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *StreamHole) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }

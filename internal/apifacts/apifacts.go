@@ -19,7 +19,8 @@
 //	enum virDomainState libvirt-domain 0.0.1
 //		VIR_DOMAIN_NOSTATE 0 0.0.1
 //		VIR_DOMAIN_RUNNING 1 0.0.1
-//	string VIR_DOMAIN_BLKIO_WEIGHT libvirt-domain 0.9.0 "weight"
+//	string VIR_DOMAIN_BLKIO_WEIGHT libvirt-domain 0.9.0 uint "weight"
+//	string VIR_DOMAIN_STATS_VCPU_PREFIX libvirt-domain 3.1.0 "vcpu."
 //
 // release is the libvirt release the facts describe. module starts the
 // facts of one API module (libvirt, libvirt-qemu, libvirt-lxc,
@@ -28,7 +29,10 @@
 // its documentation names one, the enum its flags argument takes. enum
 // gives an enum type's name, file and since version; the indented lines
 // that follow are its members, each with its value and since version.
-// string gives a string constant with its Go-quoted value.
+// string gives a string constant with its Go-quoted value and, before the
+// value, the type of the value of the typed-parameter field the constant
+// names, when libvirt's documentation gives one: int, uint, llong, ullong,
+// double, boolean or string (virTypedParameterType's names).
 package apifacts
 
 import (
@@ -101,8 +105,15 @@ type String struct {
 	File  string
 	Since string
 	Value string // "weight"
-	Line  int
+	// Type is the value type of the typed-parameter field the constant
+	// names (one of ValueTypes), or "" when libvirt documents none.
+	Type string
+	Line int
 }
+
+// ValueTypes are the value types a typed-parameter field can have, named
+// as in virTypedParameterType (VIR_TYPED_PARAM_ULLONG is ullong).
+var ValueTypes = []string{"int", "uint", "llong", "ullong", "double", "boolean", "string"}
 
 // Function returns the function with the given name in any module, or nil.
 func (api *API) Function(name string) *Function {
@@ -198,7 +209,11 @@ func Write(w io.Writer, api *API, header []string) error {
 			}
 		}
 		for _, s := range m.Strings {
-			fmt.Fprintf(&b, "string %s %s %s %s\n", s.Name, s.File, s.Since, strconv.Quote(s.Value))
+			fmt.Fprintf(&b, "string %s %s %s ", s.Name, s.File, s.Since)
+			if s.Type != "" {
+				fmt.Fprintf(&b, "%s ", s.Type)
+			}
+			fmt.Fprintf(&b, "%s\n", strconv.Quote(s.Value))
 		}
 	}
 	_, err := w.Write(b.Bytes())
@@ -311,7 +326,7 @@ func Read(r io.Reader, name string) (*API, error) {
 			mod.Enums = append(mod.Enums, enum)
 		case "string":
 			if len(f) < 4 {
-				return nil, fail("string: want NAME FILE SINCE \"VALUE\"")
+				return nil, fail("string: want NAME FILE SINCE [TYPE] \"VALUE\"")
 			}
 			if err := checkVersion(f[2]); err != nil {
 				return nil, fail("string %s: %v", f[0], err)
@@ -321,6 +336,14 @@ func Read(r io.Reader, name string) (*API, error) {
 			for range 3 {
 				lit = strings.TrimSpace(lit[strings.IndexByte(lit, ' ')+1:])
 			}
+			typ := ""
+			if !strings.HasPrefix(lit, `"`) && strings.Contains(lit, " ") {
+				typ, lit, _ = strings.Cut(lit, " ")
+				lit = strings.TrimSpace(lit)
+				if !slices.Contains(ValueTypes, typ) {
+					return nil, fail("string %s: value type %q is not one of %s", f[0], typ, strings.Join(ValueTypes, ", "))
+				}
+			}
 			v, err := strconv.Unquote(lit)
 			if err != nil {
 				return nil, fail("string %s: value %s is not a Go string literal", f[0], lit)
@@ -328,7 +351,7 @@ func Read(r io.Reader, name string) (*API, error) {
 			if err := declare(f[0]); err != nil {
 				return nil, err
 			}
-			mod.Strings = append(mod.Strings, &String{Name: f[0], File: f[1], Since: f[2], Value: v, Line: line})
+			mod.Strings = append(mod.Strings, &String{Name: f[0], File: f[1], Since: f[2], Value: v, Type: typ, Line: line})
 		default:
 			return nil, fail("unknown line kind %q (want release, module, func, enum or string)", keyword)
 		}

@@ -17,7 +17,8 @@ func virDomainShutdownFlags libvirt-domain 0.9.10 virDomainShutdownFlagValues
 enum virDomainShutdownFlagValues libvirt-domain 0.9.10
 	VIR_DOMAIN_SHUTDOWN_DEFAULT 0 0.9.10
 	VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN 1 0.9.10
-string VIR_DOMAIN_BLKIO_WEIGHT libvirt-domain 0.9.0 "weight"
+string VIR_DOMAIN_BLKIO_WEIGHT libvirt-domain 0.9.0 uint "weight"
+string VIR_DOMAIN_STATS_VCPU_PREFIX libvirt-domain 3.1.0 "vcpu."
 
 module libvirt-qemu
 func virDomainQemuMonitorCommand libvirt-qemu 0.8.3 virDomainShutdownFlagValues
@@ -43,6 +44,9 @@ func TestReadWrite(t *testing.T) {
 	m, e := api.Member("VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN")
 	if m == nil || m.Value != 1 || e.Name != "virDomainShutdownFlagValues" {
 		t.Errorf("member: %+v %+v", m, e)
+	}
+	if lib := api.Module("libvirt").Strings; lib[0].Type != "uint" || lib[0].Value != "weight" || lib[1].Type != "" || lib[1].Value != "vcpu." {
+		t.Errorf("string value types: %+v %+v", lib[0], lib[1])
 	}
 	if s := api.Module("libvirt-qemu").Strings[0]; s.Value != `two words "quoted"` {
 		t.Errorf("string value %q", s.Value)
@@ -124,6 +128,7 @@ func TestReadErrors(t *testing.T) {
 		{"bad value", "release 1.0.0\nmodule m\nenum virE f 1.0.0\n\tVIR_X one 1.0.0\n", "x:4: member VIR_X: value \"one\" is not an integer"},
 		{"duplicate", "release 1.0.0\nmodule m\nfunc virX f 1.0.0\nfunc virX f 1.0.0\n", "x:4: virX is declared twice (first on line 3)"},
 		{"bad string", "release 1.0.0\nmodule m\nstring VIR_S f 1.0.0 weight\n", "x:3: string VIR_S: value weight is not a Go string literal"},
+		{"bad value type", "release 1.0.0\nmodule m\nstring VIR_S f 1.0.0 short \"weight\"\n", "x:3: string VIR_S: value type \"short\" is not one of int, uint"},
 		{"unknown kind", "release 1.0.0\nmodule m\nmacro X\n", "x:3: unknown line kind \"macro\""},
 		{"fields", "release 1.0.0\nmodule m\nfunc virX f\n", "x:3: func: want NAME FILE SINCE [FLAGS-ENUM], got 2 fields"},
 		{"undeclared flags enum", "release 1.0.0\nmodule m\nfunc virX f 1.0.0 virNone\n", "x:3: func virX: flags enum virNone is not declared"},

@@ -45,6 +45,7 @@ type document struct {
 			Raw     string  `xml:"raw,attr"`
 			String  *string `xml:"string,attr"`
 			Version string  `xml:"version,attr"`
+			Info    string  `xml:"info"`
 		} `xml:"macro"`
 		Functions []struct {
 			Name    string `xml:"name,attr"`
@@ -185,7 +186,7 @@ func build(docs []*document, names []string) (*apifacts.API, error) {
 				api.Release = fmt.Sprintf("%d.%d.%d", n/1000000, n/1000%1000, n%1000)
 			}
 			if m.String != nil {
-				mod.Strings = append(mod.Strings, &apifacts.String{Name: m.Name, File: m.File, Since: m.Version, Value: *m.String})
+				mod.Strings = append(mod.Strings, &apifacts.String{Name: m.Name, File: m.File, Since: m.Version, Value: *m.String, Type: valueType(m.Info)})
 			}
 		}
 	}
@@ -249,6 +250,43 @@ func flagsEnum(info string, enums map[string]*apifacts.Enum) string {
 			return "" // ambiguous
 		}
 		found = name
+	}
+	return found
+}
+
+// valueKind finds the value type a typed-parameter field's documentation
+// gives it: "as a uint", "as VIR_TYPED_PARAM_ULLONG", "with a type of
+// ullong", "has type int"...
+var valueKind = regexp.MustCompile(`(?:\b(?:as|is|with a type of|has type|type is|of type)\s+(?:an?\s+)?(?:VIR_TYPED_PARAMS?_)?(unsigned long long|long long|unsigned int|ullong|llong|uint|int|double|boolean|bool|string|ULLONG|LLONG|UINT|INT|DOUBLE|BOOLEAN|STRING)\b)|VIR_TYPED_PARAMS?_(ULLONG|LLONG|UINT|INT|DOUBLE|BOOLEAN|STRING)\b`)
+
+// kindWords maps the words libvirt's documentation uses for a value type
+// to the facts file's names, which are virTypedParameterType's
+// (VIR_TYPED_PARAM_UINT is uint).
+var kindWords = map[string]string{
+	"int": "int", "uint": "uint", "unsigned int": "uint",
+	"llong": "llong", "long long": "llong",
+	"ullong": "ullong", "unsigned long long": "ullong",
+	"double": "double", "boolean": "boolean", "bool": "boolean", "string": "string",
+}
+
+// valueType returns the value type a string constant's documentation
+// names for it, when it names exactly one; "" when it names none (a
+// prefix to build names from, or a field whose type libvirt does not
+// document) or several (VIR_DOMAIN_IOTHREAD_POLL_GROW accepts uint or
+// ullong).
+func valueType(info string) string {
+	info = strings.Join(strings.Fields(info), " ")
+	found := ""
+	for _, m := range valueKind.FindAllStringSubmatch(info, -1) {
+		w := m[1]
+		if w == "" {
+			w = m[2]
+		}
+		k := kindWords[strings.ToLower(w)]
+		if found != "" && found != k {
+			return ""
+		}
+		found = k
 	}
 	return found
 }

@@ -13,7 +13,7 @@ const mainXML = `<?xml version="1.0" encoding="UTF-8"?>
   <symbols>
     <macro name='LIBVIR_VERSION_NUMBER' file='libvirt-common' raw='12008000' version='0.0.1'/>
     <macro name='VIR_DOMAIN_BLKIO_WEIGHT' file='libvirt-domain' string='weight' version='0.9.0'>
-      <info><![CDATA[prose that is dropped]]></info>
+      <info><![CDATA[prose that is dropped, but for its type: as a uint.]]></info>
     </macro>
     <macro name='VIR_CPU_MAPLEN' file='libvirt-domain' params='cpu' raw='' version='0.1.4'/>
     <enum name='VIR_DOMAIN_RUNNING' file='libvirt-domain' value='1' type='virDomainState' version='0.0.1' info='running'/>
@@ -90,8 +90,30 @@ func TestRead(t *testing.T) {
 		t.Errorf("the enum named after the function: %+v", f)
 	}
 	lib := api.Module("libvirt")
-	if len(lib.Strings) != 1 || lib.Strings[0].Value != "weight" || lib.Strings[0].Since != "0.9.0" {
+	if len(lib.Strings) != 1 || lib.Strings[0].Value != "weight" || lib.Strings[0].Since != "0.9.0" || lib.Strings[0].Type != "uint" {
 		t.Errorf("string constants (macros with code dropped): %+v", lib.Strings)
+	}
+}
+
+// TestValueType reads the ways libvirt's documentation gives a
+// typed-parameter field's value type.
+func TestValueType(t *testing.T) {
+	for info, want := range map[string]string{
+		"the relative weight, as a uint.":                                  "uint",
+		"as an llong":                                                      "llong",
+		"the hard limit, as unsigned long long":                            "ullong",
+		"bandwidth in bytes/s, with a type of ullong. For...":              "ullong",
+		"number of bytes transferred, as VIR_TYPED_PARAM_ULLONG.":          "ullong",
+		"the SEV certificate chain, as VIR_TYPED_PARAMS_STRING.":           "string",
+		"Successful completion of the job as\n VIR_TYPED_PARAM_BOOLEAN.":   "boolean",
+		"The parameter has type int, when its value is 0...":               "int",
+		"Accepted type is VIR_TYPED_PARAM_UINT or VIR_TYPED_PARAM_ULLONG.": "",
+		"the prefix, the entry number formatted as an unsigned integer":    "",
+		"The cumulative idle CPU time (in nanoseconds).":                   "",
+	} {
+		if got := valueType(info); got != want {
+			t.Errorf("%q: got %q, want %q", info, got, want)
+		}
 	}
 }
 

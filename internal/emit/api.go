@@ -3,10 +3,12 @@ package emit
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
 
+	"github.com/virtrpc/virtrpc/internal/apifacts"
 	"github.com/virtrpc/virtrpc/internal/gomodel"
 )
 
@@ -26,14 +28,7 @@ func apiFiles(p *gomodel.APIPackage, src string) ([]File, error) {
 		for _, e := range m.Enums {
 			apiEnum(f, e)
 		}
-		if len(m.Strings) > 0 {
-			var defs []jen.Code
-			for _, s := range m.Strings {
-				defs = append(defs, jen.Commentf("%s is %s, since libvirt %s.", s.GoName, s.Src.Name, s.Src.Since), jen.Id(s.GoName).Op("=").Lit(s.Src.Value))
-			}
-			f.Commentf("The string constants of %s: mostly the names of typed parameters' fields.", m.Src.Name)
-			f.Const().Defs(defs...)
-		}
+		apiStrings(f, m)
 		data, err := render(f)
 		if err != nil {
 			return nil, fmt.Errorf("module %s: %w", m.Src.Name, err)
@@ -42,6 +37,49 @@ func apiFiles(p *gomodel.APIPackage, src string) ([]File, error) {
 		out = append(out, File{Path: path.Join(p.Name, name+"_api.go"), Data: data})
 	}
 	return out, nil
+}
+
+// apiStrings writes a module's string constants: a const block per value
+// type, so that go doc lists the names of each type under it (go doc
+// libvirt.UintParam), then the untyped ones (prefixes, and fields libvirt
+// documents no type for).
+func apiStrings(f *jen.File, m *gomodel.APIModule) {
+	for _, kind := range append(slices.Clone(apifacts.ValueTypes), "") {
+		var defs []jen.Code
+		for _, s := range m.Strings {
+			if s.Src.Type != kind {
+				continue
+			}
+			defs = append(defs, jen.Commentf("%s is %s, since libvirt %s.", s.GoName, s.Src.Name, s.Src.Since), jen.Id(s.GoName).Add(paramNameType(kind)).Op("=").Lit(s.Src.Value))
+		}
+		if len(defs) == 0 {
+			continue
+		}
+		if kind == "" {
+			f.Commentf("The string constants of %s that name no typed-parameter field of a documented\n// type: prefixes and suffixes to build field names from, and fields libvirt gives no type.", m.Src.Name)
+		} else {
+			f.Commentf("The typed-parameter fields of %s whose value is a %s (%s).", m.Src.Name, kind, paramNameTypes[kind])
+		}
+		f.Const().Defs(defs...)
+	}
+}
+
+// paramNameTypes are the Go types of typed-parameter field names, by the
+// facts' value type; they are declared by hand in package libvirt
+// (typedparam.go), with the accessors of package params keyed on them.
+var paramNameTypes = map[string]string{
+	"int": "IntParam", "uint": "UintParam", "llong": "Int64Param", "ullong": "Uint64Param",
+	"double": "Float64Param", "boolean": "BoolParam", "string": "StringParam",
+}
+
+// paramNameType is the type of a string constant naming a typed-parameter
+// field whose value type is kind; nothing (an untyped string constant)
+// when libvirt documents no type.
+func paramNameType(kind string) jen.Code {
+	if t, ok := paramNameTypes[kind]; ok {
+		return jen.Id(t)
+	}
+	return jen.Null()
 }
 
 func apiEnum(f *jen.File, e *gomodel.APIEnum) {

@@ -234,15 +234,15 @@ func (e *emitter) enum(t *gomodel.Type) {
 // a receiver named r ("v" for structs and enums, "u" for unions).
 func (e *emitter) binaryMethods(t *gomodel.Type, r string) {
 	recv := func() *jen.Statement { return jen.Id(r).Op("*").Id(t.GoName) }
-	e.f.Comment("AppendBinary implements encoding.BinaryAppender with the XDR encoding.")
+	e.f.Comment("AppendBinary is AppendXDR, for encoding.BinaryAppender.")
 	e.f.Func().Params(recv()).Id("AppendBinary").Params(jen.Id("b").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(
 		jen.Return(jen.Id(r).Dot("AppendXDR").Call(jen.Id("b"))),
 	)
-	e.f.Comment("MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.")
+	e.f.Comment("MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).")
 	e.f.Func().Params(recv()).Id("MarshalBinary").Params().Params(jen.Index().Byte(), jen.Error()).Block(
 		jen.Return(jen.Id(r).Dot("AppendXDR").Call(jen.Make(jen.Index().Byte(), jen.Lit(0), jen.Id(r).Dot("XDRSize").Call()))),
 	)
-	e.f.Comment("UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.")
+	e.f.Comment("UnmarshalBinary decodes b, which must hold the value and nothing more.")
 	e.f.Func().Params(recv()).Id("UnmarshalBinary").Params(jen.Id("b").Index().Byte()).Error().Block(
 		jen.Return(xdrFn("Unmarshal").Call(jen.Id("b"), jen.Id(r))),
 	)
@@ -274,7 +274,7 @@ func (e *emitter) structType(t *gomodel.Type) {
 	recv := func() *jen.Statement { return jen.Id("v").Op("*").Id(t.GoName) }
 
 	// XDRSize
-	e.f.Comment("XDRSize returns the length of the XDR encoding.")
+	e.f.Comment("XDRSize returns the length of the XDR encoding (xdr.Codec).")
 	if t.Fixed >= 0 {
 		e.f.Func().Params(recv()).Id("XDRSize").Params().Int().Block(jen.Return(jen.Lit(t.Fixed)))
 	} else {
@@ -297,7 +297,7 @@ func (e *emitter) structType(t *gomodel.Type) {
 	if c.usesErr {
 		enc = append([]jen.Code{jen.Var().Id("err").Error()}, enc...)
 	}
-	e.f.Comment("AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.")
+	e.f.Comment("AppendXDR appends the XDR encoding to b (xdr.Codec).")
 	e.f.Func().Params(recv()).Id("AppendXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(enc...)
 
 	// ConsumeXDR
@@ -338,15 +338,12 @@ func (e *emitter) consumeMethods(t *gomodel.Type, r string, reset jen.Code, dec 
 	if reset != nil {
 		onErr = append([]jen.Code{reset}, onErr...)
 	}
-	e.f.Comment("ConsumeXDR decodes the value from the start of b and returns the bytes used.")
-	e.f.Comment("The value shares no memory with b. Decoding into a used value reuses the arrays")
-	e.f.Comment("of its slices and keeps its equal strings: see xdr.Codec.")
+	e.f.Comment("ConsumeXDR decodes the value from the start of b (xdr.Codec).")
 	e.f.Func().Params(recv()).Id("ConsumeXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Int(), jen.Error()).Block(
 		jen.Var().Id("d").Qual(Runtime, "Decoder"),
 		jen.Return(jen.Id(r).Dot("ConsumeXDRWith").Call(jen.Id("b"), jen.Op("&").Id("d"))),
 	)
-	e.f.Comment("ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code")
-	e.f.Comment("hands down to nested values; see xdr.Decoder for its options.")
+	e.f.Comment("ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).")
 	e.f.Func().Params(recv()).Id("ConsumeXDRWith").Params(jen.Id("b").Index().Byte(), jen.Id("d").Add(decoder())).Params(jen.Int(), jen.Error()).Block(
 		jen.List(jen.Id("n"), jen.Id("err")).Op(":=").Id(r).Dot(inner).Call(args...),
 		jen.If(jen.Id("err").Op("!=").Nil()).Block(onErr...),
@@ -830,7 +827,7 @@ func (e *emitter) union(t *gomodel.Type) {
 		encCases = append(encCases, jen.Default().Block(jen.Return(jen.Id("b"), xdrFn("Named").Call(noArm.Clone(), jen.Lit(t.GoName)))))
 		decCases = append(decCases, jen.Default().Block(jen.Return(jen.Id("off"), noArm.Clone())))
 	}
-	e.f.Comment("XDRSize returns the length of the XDR encoding.")
+	e.f.Comment("XDRSize returns the length of the XDR encoding (xdr.Codec).")
 	e.f.Func().Params(recv()).Id("XDRSize").Params().Int().Block(
 		jen.Id("n").Op(":=").Lit(4),
 		jen.Switch(jen.Id("u").Dot("disc")).Block(sizeCases...),
@@ -841,7 +838,7 @@ func (e *emitter) union(t *gomodel.Type) {
 	if c.usesErr {
 		enc = append([]jen.Code{jen.Var().Id("err").Error()}, enc...)
 	}
-	e.f.Comment("AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.")
+	e.f.Comment("AppendXDR appends the XDR encoding to b (xdr.Codec).")
 	e.f.Func().Params(recv()).Id("AppendXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(enc...)
 	e.consumeUnion(t, func(c *codegen) []jen.Code {
 		dec := c.decode(discShape, jen.Id("u").Dot("disc"), wrapField(disc.XDRName), 0)

@@ -408,7 +408,7 @@ func (r *rpcEmitter) stub(pr *gomodel.Procedure) {
 			jen.Return(ok()...),
 		)
 	}
-	doc := procDoc(pr)
+	doc := procDoc(pr) + paramNotes(pr, ps)
 	if stream {
 		dir := "receives data from the daemon"
 		if pr.WriteStream {

@@ -62,17 +62,17 @@ func (v *Color) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *Color) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *Color) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *Color) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -83,7 +83,7 @@ type Node struct {
 	Next  *Node
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *Node) XDRSize() int {
 	n := 0
 	n += 4
@@ -94,7 +94,7 @@ func (v *Node) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *Node) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b = xdr.AppendInt32(b, int32(v.Value))
@@ -108,16 +108,13 @@ func (v *Node) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *Node) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *Node) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consumeDepth(b, d, xdr.MaxDepth)
 	if err != nil {
@@ -157,17 +154,17 @@ func (v *Node) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *Node) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *Node) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *Node) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }
@@ -264,7 +261,7 @@ func (u *Choice) SetVoid(d uint32) error {
 	return nil
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (u *Choice) XDRSize() int {
 	n := 4
 	switch u.disc {
@@ -279,7 +276,7 @@ func (u *Choice) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (u *Choice) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b = xdr.AppendUint32(b, uint32(u.disc))
@@ -298,16 +295,13 @@ func (u *Choice) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (u *Choice) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return u.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (u *Choice) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := u.consume(b, d)
 	if err != nil {
@@ -354,17 +348,17 @@ func (u *Choice) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (u *Choice) AppendBinary(b []byte) ([]byte, error) {
 	return u.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (u *Choice) MarshalBinary() ([]byte, error) {
 	return u.AppendXDR(make([]byte, 0, u.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (u *Choice) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, u)
 }
@@ -405,7 +399,7 @@ func (u *Paint) SetVoid(d Color) error {
 	return nil
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (u *Paint) XDRSize() int {
 	n := 4
 	switch u.disc {
@@ -416,7 +410,7 @@ func (u *Paint) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (u *Paint) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendInt32(b, int32(u.disc))
 	switch u.disc {
@@ -429,16 +423,13 @@ func (u *Paint) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (u *Paint) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return u.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (u *Paint) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := u.consume(b, d)
 	if err != nil {
@@ -469,17 +460,17 @@ func (u *Paint) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (u *Paint) AppendBinary(b []byte) ([]byte, error) {
 	return u.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (u *Paint) MarshalBinary() ([]byte, error) {
 	return u.AppendXDR(make([]byte, 0, u.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (u *Paint) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, u)
 }
@@ -512,7 +503,7 @@ type All struct {
 	Maybe      *Node
 }
 
-// XDRSize returns the length of the XDR encoding.
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *All) XDRSize() int {
 	n := 0
 	n += 4
@@ -550,7 +541,7 @@ func (v *All) XDRSize() int {
 	return n
 }
 
-// AppendXDR appends the XDR encoding to b, checking every bound of the .x definition.
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *All) AppendXDR(b []byte) ([]byte, error) {
 	var err error
 	b = xdr.AppendBool(b, v.Flag)
@@ -624,16 +615,13 @@ func (v *All) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b and returns the bytes used.
-// The value shares no memory with b. Decoding into a used value reuses the arrays
-// of its slices and keeps its equal strings: see xdr.Codec.
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
 func (v *All) ConsumeXDR(b []byte) (int, error) {
 	var d xdr.Decoder
 	return v.ConsumeXDRWith(b, &d)
 }
 
-// ConsumeXDRWith is ConsumeXDR with the decoder state d, which generated code
-// hands down to nested values; see xdr.Decoder for its options.
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
 func (v *All) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := v.consume(b, d)
 	if err != nil {
@@ -841,17 +829,17 @@ func (v *All) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
+// AppendBinary is AppendXDR, for encoding.BinaryAppender.
 func (v *All) AppendBinary(b []byte) ([]byte, error) {
 	return v.AppendXDR(b)
 }
 
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
+// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
 func (v *All) MarshalBinary() ([]byte, error) {
 	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
 }
 
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
+// UnmarshalBinary decodes b, which must hold the value and nothing more.
 func (v *All) UnmarshalBinary(b []byte) error {
 	return xdr.Unmarshal(b, v)
 }

@@ -225,12 +225,12 @@ func (h *Handler) ServerGetThreadpoolParameters(ctx context.Context, args *proto
 	}
 	l := s.Limits()
 	ps, err := params(
-		admin.Param{Field: libvirt.ThreadpoolWorkersMin, Value: uint32(0)},
-		admin.Param{Field: libvirt.ThreadpoolWorkersMax, Value: uint32(l.MaxRequests)},
-		admin.Param{Field: libvirt.ThreadpoolWorkersCurrent, Value: uint32(l.Calls)},
-		admin.Param{Field: libvirt.ThreadpoolWorkersFree, Value: uint32(0)},
-		admin.Param{Field: libvirt.ThreadpoolWorkersPriority, Value: uint32(0)},
-		admin.Param{Field: libvirt.ThreadpoolJobQueueDepth, Value: uint32(0)},
+		admin.Param{Field: string(libvirt.ThreadpoolWorkersMin), Value: uint32(0)},
+		admin.Param{Field: string(libvirt.ThreadpoolWorkersMax), Value: uint32(l.MaxRequests)},
+		admin.Param{Field: string(libvirt.ThreadpoolWorkersCurrent), Value: uint32(l.Calls)},
+		admin.Param{Field: string(libvirt.ThreadpoolWorkersFree), Value: uint32(0)},
+		admin.Param{Field: string(libvirt.ThreadpoolWorkersPriority), Value: uint32(0)},
+		admin.Param{Field: string(libvirt.ThreadpoolJobQueueDepth), Value: uint32(0)},
 	)
 	if err != nil {
 		return nil, err
@@ -253,11 +253,11 @@ func (h *Handler) ServerSetThreadpoolParameters(ctx context.Context, args *proto
 	for _, p := range ps {
 		v, ok := p.Uint()
 		switch p.Field {
-		case libvirt.ThreadpoolWorkersMin:
+		case string(libvirt.ThreadpoolWorkersMin):
 			minW = int64(v)
-		case libvirt.ThreadpoolWorkersMax:
+		case string(libvirt.ThreadpoolWorkersMax):
 			maxW = int64(v)
-		case libvirt.ThreadpoolWorkersPriority:
+		case string(libvirt.ThreadpoolWorkersPriority):
 		default:
 			return errInvalidArg(fmt.Sprintf("parameter '%s' not supported", p.Field))
 		}
@@ -333,27 +333,27 @@ func (h *Handler) ClientGetInfo(ctx context.Context, args *proto.ClientGetInfoAr
 		return nil, err
 	}
 	id := c.Identity()
-	ps := []admin.Param{{Field: libvirt.ClientInfoReadonly, Value: id.ReadOnly}}
+	ps := []admin.Param{{Field: string(libvirt.ClientInfoReadonly), Value: id.ReadOnly}}
 	if id.UID >= 0 {
-		ps = append(ps, admin.Param{Field: libvirt.ClientInfoUnixUserID, Value: int32(id.UID)})
+		ps = append(ps, admin.Param{Field: string(libvirt.ClientInfoUnixUserID), Value: int32(id.UID)})
 		if u, err := user.LookupId(strconv.Itoa(id.UID)); err == nil {
-			ps = append(ps, admin.Param{Field: libvirt.ClientInfoUnixUserName, Value: u.Username})
+			ps = append(ps, admin.Param{Field: string(libvirt.ClientInfoUnixUserName), Value: u.Username})
 		}
 	}
 	if id.GID >= 0 {
-		ps = append(ps, admin.Param{Field: libvirt.ClientInfoUnixGroupID, Value: int32(id.GID)})
+		ps = append(ps, admin.Param{Field: string(libvirt.ClientInfoUnixGroupID), Value: int32(id.GID)})
 		if g, err := user.LookupGroupId(strconv.Itoa(id.GID)); err == nil {
-			ps = append(ps, admin.Param{Field: libvirt.ClientInfoUnixGroupName, Value: g.Name})
+			ps = append(ps, admin.Param{Field: string(libvirt.ClientInfoUnixGroupName), Value: g.Name})
 		}
 	}
 	if id.PID >= 0 {
-		ps = append(ps, admin.Param{Field: libvirt.ClientInfoUnixProcessID, Value: int32(id.PID)})
+		ps = append(ps, admin.Param{Field: string(libvirt.ClientInfoUnixProcessID), Value: int32(id.PID)})
 	}
 	if id.X509DName != "" {
-		ps = append(ps, admin.Param{Field: libvirt.ClientInfoX509DistinguishedName, Value: id.X509DName})
+		ps = append(ps, admin.Param{Field: string(libvirt.ClientInfoX509DistinguishedName), Value: id.X509DName})
 	}
 	if id.SASLUser != "" {
-		ps = append(ps, admin.Param{Field: libvirt.ClientInfoSASLUserName, Value: id.SASLUser})
+		ps = append(ps, admin.Param{Field: string(libvirt.ClientInfoSASLUserName), Value: id.SASLUser})
 	}
 	w, err := params(ps...)
 	if err != nil {
@@ -381,10 +381,10 @@ func (h *Handler) ServerGetClientLimits(ctx context.Context, args *proto.ServerG
 	}
 	l := s.Limits()
 	ps, err := params(
-		admin.Param{Field: libvirt.ServerClientsMax, Value: uint32(l.MaxClients)},
-		admin.Param{Field: libvirt.ServerClientsCurrent, Value: uint32(l.Clients)},
-		admin.Param{Field: libvirt.ServerClientsUnauthMax, Value: uint32(0)},
-		admin.Param{Field: libvirt.ServerClientsUnauthCurrent, Value: uint32(0)},
+		admin.Param{Field: string(libvirt.ServerClientsMax), Value: uint32(l.MaxClients)},
+		admin.Param{Field: string(libvirt.ServerClientsCurrent), Value: uint32(l.Clients)},
+		admin.Param{Field: string(libvirt.ServerClientsUnauthMax), Value: uint32(0)},
+		admin.Param{Field: string(libvirt.ServerClientsUnauthCurrent), Value: uint32(0)},
 	)
 	if err != nil {
 		return nil, err
@@ -406,12 +406,12 @@ func (h *Handler) ServerSetClientLimits(ctx context.Context, args *proto.ServerS
 	for _, p := range ps {
 		v, isUint := p.Value.(uint32)
 		switch p.Field {
-		case libvirt.ServerClientsMax:
+		case string(libvirt.ServerClientsMax):
 			if !isUint {
 				return errInvalidArg(fmt.Sprintf("invalid type for parameter '%s'", p.Field))
 			}
 			newMax = int(v)
-		case libvirt.ServerClientsUnauthMax:
+		case string(libvirt.ServerClientsUnauthMax):
 			return errUnsupported("this server has no separate limit on clients waiting for authentication")
 		default:
 			return errInvalidArg(fmt.Sprintf("parameter '%s' not supported", p.Field))
