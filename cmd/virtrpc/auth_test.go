@@ -247,3 +247,35 @@ func TestPasswdTerminal(t *testing.T) {
 		t.Errorf("dave's password was not set: %v", err)
 	}
 }
+
+// TestVirshSASLOverTLS: SASL on top of TLS, libvirtd's auth_tls = "sasl".
+// TLS counts as a secure channel, so PLAIN is offered there as on a unix
+// socket: virsh logs in with either mechanism and the right password, and
+// is refused with a wrong one, after its certificate was accepted.
+func TestVirshSASLOverTLS(t *testing.T) {
+	testpeer.Programs(t, "virsh")
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users")
+	if code, stderr := runMain(t, "s3cret\n", "passwd", users, "alice"); code != 0 {
+		t.Fatalf("passwd: %s", stderr)
+	}
+	f := testpeer.GenerateTLS(t)
+	port := freePort(t)
+	serveDaemon(t, "--listen", "tls:127.0.0.1:"+port, "--pki", f.Dir, "--auth", "sasl", "--sasl-users", users)
+	authFile := func(pass string) string {
+		p := filepath.Join(dir, pass+".conf")
+		os.WriteFile(p, []byte("[credentials-test]\nauthname=alice\npassword="+pass+"\n\n[auth-libvirt-default]\ncredentials=test\n"), 0o600)
+		return "LIBVIRT_AUTH_FILE=" + p
+	}
+	for _, mech := range []string{"SCRAM-SHA-256", "PLAIN"} {
+		uri := "test+tls://127.0.0.1:" + port + "/default?pkipath=" + f.Dir + "&no_verify=0&no_sanity=1&auth=sasl." + mech
+		out, stderr, err := virshEnv(t, []string{authFile("s3cret")}, uri, "list", "--all")
+		if err != nil || !strings.Contains(out, "test") {
+			t.Errorf("%s over TLS, right password: %v\n%s%s", mech, err, out, stderr)
+		}
+		out, stderr, err = virshEnv(t, []string{authFile("wrong")}, uri, "list", "--all")
+		if err == nil || !strings.Contains(stderr, "authentication failed") {
+			t.Errorf("%s over TLS, wrong password: %v\n%s%s", mech, err, out, stderr)
+		}
+	}
+}
