@@ -507,3 +507,42 @@ func TestSASLAllowedUsersAsLibvirtd(t *testing.T) {
 		})
 	}
 }
+
+// TestLimitsCountAnonymous: Limits reports the clients yet to
+// authenticate and their bound (the admin program's nclients_unauth and
+// nclients_unauth_max): a client that connected and has not logged in
+// counts, and stops counting once it has.
+func TestLimitsCountAnonymous(t *testing.T) {
+	sock, srv := startSASL(t, server.WithMaxAnonymousClients(3))
+	waitAnonymous := func(want int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			l := srv.Limits()
+			if l.MaxAnonymous != 3 {
+				t.Fatalf("MaxAnonymous %d, want 3", l.MaxAnonymous)
+			}
+			if l.Anonymous == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Anonymous %d, want %d", l.Anonymous, want)
+			}
+		}
+	}
+	waitAnonymous(0)
+	raw, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitAnonymous(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.DialUnix(ctx, sock, "test:///default", credentials("alice", "s3cret"), client.WithSCRAM(scram.Client{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitAnonymous(1) // the raw one still has to log in; c has
+	raw.Close()
+	waitAnonymous(0)
+}

@@ -100,15 +100,23 @@ type Limits struct {
 	MaxRequests int
 	// Calls is how many calls run now, over all clients.
 	Calls int
+	// MaxAnonymous is the limit of clients yet to authenticate
+	// (WithMaxAnonymousClients); 0 when there is none.
+	MaxAnonymous int
+	// Anonymous is how many clients have yet to authenticate now.
+	Anonymous int
 }
 
 // Limits returns the server's client limits and its load now.
 func (s *Server) Limits() Limits {
 	s.slots.mu.Lock()
-	l := Limits{MaxClients: s.slots.limit, MaxRequests: s.cfg.maxRequests}
+	l := Limits{MaxClients: s.slots.limit, MaxRequests: s.cfg.maxRequests, MaxAnonymous: cap(s.anonymous)}
 	s.slots.mu.Unlock()
 	for _, c := range s.Clients() {
 		l.Calls += len(c.sem)
+		if c.authPending.Load() {
+			l.Anonymous++
+		}
 		if c.slot {
 			l.Clients++
 		}

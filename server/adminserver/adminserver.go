@@ -22,11 +22,10 @@
 //     VIR_ERR_INVALID_ARG) and then refused with
 //     VIR_ERR_OPERATION_UNSUPPORTED: there is no pool to resize.
 //   - Client limits. nclients_max is server.SetMaxClients, effective at
-//     once; nclients counts the clients served. The server has no
-//     separate limit on clients that have not authenticated yet:
-//     nclients_unauth_max and nclients_unauth are reported as 0, as
-//     libvirtd's admin server reports them, and setting the former is
-//     refused.
+//     once; nclients counts the clients served. nclients_unauth_max
+//     and nclients_unauth are the limit of clients yet to authenticate
+//     (server.WithMaxAnonymousClients) and their number now; the limit
+//     is fixed when the server starts, so setting it is refused.
 //   - Logging. libvirt's outputs carry a priority (1 debug, 2 info,
 //     3 warning, 4 error); setting outputs sets the *slog.LevelVar given
 //     with WithLevel to the lowest priority among them, and getting them
@@ -383,8 +382,8 @@ func (h *Handler) ServerGetClientLimits(ctx context.Context, args *proto.ServerG
 	ps, err := params(
 		admin.Param{Field: string(libvirt.ServerClientsMax), Value: uint32(l.MaxClients)},
 		admin.Param{Field: string(libvirt.ServerClientsCurrent), Value: uint32(l.Clients)},
-		admin.Param{Field: string(libvirt.ServerClientsUnauthMax), Value: uint32(0)},
-		admin.Param{Field: string(libvirt.ServerClientsUnauthCurrent), Value: uint32(0)},
+		admin.Param{Field: string(libvirt.ServerClientsUnauthMax), Value: uint32(l.MaxAnonymous)},
+		admin.Param{Field: string(libvirt.ServerClientsUnauthCurrent), Value: uint32(l.Anonymous)},
 	)
 	if err != nil {
 		return nil, err
@@ -412,7 +411,7 @@ func (h *Handler) ServerSetClientLimits(ctx context.Context, args *proto.ServerS
 			}
 			newMax = int(v)
 		case string(libvirt.ServerClientsUnauthMax):
-			return errUnsupported("this server has no separate limit on clients waiting for authentication")
+			return errUnsupported("the limit of clients waiting for authentication is fixed when the server starts")
 		default:
 			return errInvalidArg(fmt.Sprintf("parameter '%s' not supported", p.Field))
 		}
