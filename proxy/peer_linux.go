@@ -3,13 +3,12 @@ package proxy
 import (
 	"fmt"
 	"net"
-	"os"
 	"syscall"
 )
 
-// samePeer refuses a unix peer that is neither the process's user nor
-// root.
-func samePeer(nc net.Conn) error {
+// allowedPeer refuses a unix peer whose uid is not in allow, as the
+// kernel tells it (SO_PEERCRED). Other connections pass.
+func allowedPeer(nc net.Conn, allow map[uint32]bool) error {
 	uc, ok := nc.(*net.UnixConn)
 	if !ok {
 		return nil
@@ -28,8 +27,8 @@ func samePeer(nc net.Conn) error {
 	if cerr != nil {
 		return fmt.Errorf("proxy: the peer's credentials: %w", cerr)
 	}
-	if uid := uint32(os.Getuid()); cred.Uid != uid && cred.Uid != 0 {
-		return fmt.Errorf("proxy: peer uid %d is not the proxy's user (%d)", cred.Uid, uid)
+	if !allow[cred.Uid] {
+		return fmt.Errorf("proxy: peer uid %d is not allowed on this socket", cred.Uid)
 	}
 	return nil
 }

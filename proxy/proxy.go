@@ -121,6 +121,23 @@ type ListenerOption func(*door)
 
 type door struct {
 	readOnly bool
+	// allowUIDs, when not nil, are the only peer uids served on a unix
+	// socket (AllowUIDs, and Listen's owner-only sockets).
+	allowUIDs map[uint32]bool
+}
+
+// AllowUIDs serves only the unix-socket clients whose uid, as the kernel
+// tells it (SO_PEERCRED), is one of uids; others are hung up on at once.
+// A listener made by Listen allows its owner and root already.
+func AllowUIDs(uids ...int) ListenerOption {
+	return func(d *door) {
+		if d.allowUIDs == nil {
+			d.allowUIDs = map[uint32]bool{}
+		}
+		for _, u := range uids {
+			d.allowUIDs[uint32(u)] = true
+		}
+	}
 }
 
 // ReadOnly makes every client of the listener read-only at the daemon:
@@ -189,7 +206,9 @@ func (p *Proxy) Serve(l net.Listener, opts ...ListenerOption) error {
 	for _, o := range opts {
 		o(d)
 	}
-	_, checkPeer := l.(ownerOnly)
+	if _, ok := l.(ownerOnly); ok {
+		AllowUIDs(os.Getuid(), 0)(d)
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -226,8 +245,8 @@ func (p *Proxy) Serve(l net.Listener, opts ...ListenerOption) error {
 			}
 			return err
 		}
-		if checkPeer {
-			if err := samePeer(nc); err != nil {
+		if d.allowUIDs != nil {
+			if err := allowedPeer(nc, d.allowUIDs); err != nil {
 				p.log.Warn("proxy: refusing a client", "err", err)
 				nc.Close()
 				continue

@@ -33,9 +33,12 @@
 //	                     the log level take effect at once; daemon-timeout
 //	                     ends serve after that long without clients, and
 //	                     the admin daemon shutdown ends it at once)
-//	proxy --listen unix:PATH [--listen-ro unix:PATH]... --to URI
+//	proxy --listen SPEC [--listen-ro unix:PATH]... [listener options] --to URI
 //	                     forward libvirt clients to the daemon URI names, each
-//	                     on its own connection; the sockets are owner-only,
+//	                     on its own connection; it listens as serve does (the
+//	                     same listener options below); unix sockets are
+//	                     owner-only and refuse peers of other users unless
+//	                     --allow-uid names them,
 //	                     and a client of a --listen-ro socket opens the daemon
 //	                     with VIR_CONNECT_RO, so the daemon itself refuses it
 //	                     what it refuses a read-only client (package proxy)
@@ -150,7 +153,7 @@ commands: version, hostname, list [--all], dominfo DOMAIN, dumpxml DOMAIN,
           screenshot DOMAIN FILE,
           serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT [--listen-ro unix:PATH] [--admin unix:PATH],
           admin [-c ADMIN-URI] COMMAND (virt-admin's), passwd FILE USER,
-          proxy --listen unix:PATH [--listen-ro unix:PATH] --to URI
+          proxy --listen SPEC [--listen-ro unix:PATH] --to URI
 Run "go doc github.com/virtrpc/virtrpc/cmd/virtrpc" for details.
 `)
 }

@@ -8,35 +8,27 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/virtrpc/virtrpc/proxy"
 	"github.com/virtrpc/virtrpc/transport"
 )
 
-// runProxy forwards libvirt clients on unix sockets to the daemon a URI
-// names, until interrupted (package proxy).
+// runProxy forwards libvirt clients to the daemon a URI names, until
+// interrupted (package proxy). It listens as serve does (the same flags:
+// unix, tls and loopback tcp, socket modes, peer uids, certificates).
 func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "", "accept clients on `unix:PATH` (owner-only)")
-	var listenRO listenROFlag
-	fs.Var(&listenRO, "listen-ro", "accept read-only clients on `unix:PATH` (owner-only; repeatable): their CONNECT_OPEN reaches the daemon with VIR_CONNECT_RO")
+	var lf listenFlags
+	lf.register(fs)
+	maxQueued := fs.Int("max-queued-clients", 1000, "connections waiting to be accepted; more are refused (libvirtd's max_queued_clients)")
 	to := fs.String("to", "", "the daemon's connection `URI` (qemu:///system, test+unix:///default?socket=PATH...)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	var rw string
-	if *listen != "" {
-		network, path, ok := strings.Cut(*listen, ":")
-		if !ok || network != "unix" || path == "" {
-			return fmt.Errorf("%w: proxy --listen unix:PATH", errUsage)
-		}
-		rw = path
-	}
-	if *to == "" || rw == "" && len(listenRO) == 0 || fs.NArg() != 0 {
-		return fmt.Errorf("%w: proxy --listen unix:PATH [--listen-ro unix:PATH]... --to URI", errUsage)
+	if *to == "" || fs.NArg() != 0 {
+		return fmt.Errorf("%w: proxy --listen SPEC [--listen-ro unix:PATH]... --to URI", errUsage)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	dial, err := proxy.DialURI(*to, transport.WithLogger(log))
@@ -49,46 +41,51 @@ func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p := proxy.New(dial, proxy.WithLogger(log), proxy.WithReadOnlyDialer(dialRO))
-	done := make(chan error, 1+len(listenRO))
-	var made []string
-	defer func() {
-		for _, path := range made {
-			os.Remove(path)
-		}
-	}()
-	serveOn := func(path string, opts ...proxy.ListenerOption) error {
-		l, err := proxy.Listen(path)
-		if err != nil {
-			return err
-		}
-		made = append(made, path)
-		go func() { done <- p.Serve(l, opts...) }()
-		return nil
-	}
-	if rw != "" {
-		if err := serveOn(rw); err != nil {
-			return err
-		}
-	}
-	for _, spec := range listenRO {
-		path := strings.TrimPrefix(spec, "unix:")
-		if err := serveOn(path, proxy.ReadOnly()); err != nil {
-			p.Shutdown(context.Background())
-			return err
-		}
-	}
-	log.Info("proxying", "listen", rw, "listen-ro", strings.Join(listenRO, ","), "to", *to)
-	select {
-	case err := <-done:
-		p.Shutdown(context.Background())
-		if errors.Is(err, proxy.ErrClosed) {
-			return nil
-		}
+	ls, err := lf.open(ctx, *maxQueued, log)
+	if err != nil {
 		return err
+	}
+	p := proxy.New(dial, proxy.WithLogger(log), proxy.WithReadOnlyDialer(dialRO))
+	done := make(chan error, len(ls))
+	for _, l := range ls {
+		go func() { done <- p.Serve(l.Listener, proxyOptions(l, &lf, log)...) }()
+	}
+	log.Info("proxying", "listen", describe(ls), "to", *to)
+	select {
+	case err = <-done:
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return p.Shutdown(sctx)
+	if serr := p.Shutdown(sctx); err == nil || errors.Is(err, proxy.ErrClosed) {
+		err = serr
+	}
+	for _, l := range ls {
+		l.Close() // removes a unix socket
+	}
+	return err
+}
+
+// proxyOptions are the proxy's options for one of its listeners. The
+// proxy reaches the daemon with its own identity, so a unix socket keeps
+// to the proxy's user (and root) unless --allow-uid names others, and a
+// wider --socket-mode without --allow-uid is logged: whoever the mode
+// lets in gets what the daemon gives the proxy's user.
+func proxyOptions(l listener, lf *listenFlags, log *slog.Logger) []proxy.ListenerOption {
+	var opts []proxy.ListenerOption
+	if l.readOnly {
+		opts = append(opts, proxy.ReadOnly())
+	}
+	if l.at.Network != "unix" {
+		return opts
+	}
+	switch {
+	case len(lf.allowUIDs) > 0:
+		opts = append(opts, proxy.AllowUIDs(lf.allowUIDs...))
+	case lf.socketMode == "0600" || lf.socketMode == "600":
+		opts = append(opts, proxy.AllowUIDs(os.Getuid(), 0))
+	default:
+		log.Warn("proxy: the socket's mode lets other users in, and they reach the daemon as the proxy's user", "socket", l.at.Address, "mode", lf.socketMode)
+	}
+	return opts
 }

@@ -473,3 +473,29 @@ func TestVirshThroughProxy(t *testing.T) {
 		t.Errorf("virsh define through the proxy's read-write socket: %v\n%s%s", err, out, stderr)
 	}
 }
+
+// TestVirshThroughProxyTLS: the proxy listens as serve does. In front of
+// a real libvirtd, its TLS listener serves virsh with a client
+// certificate from its CA and refuses virsh without one, and plain TCP
+// beyond loopback is refused before anything listens.
+func TestVirshThroughProxyTLS(t *testing.T) {
+	testpeer.Programs(t, "virsh")
+	d := testpeer.StartLibvirtd(t)
+	f := testpeer.GenerateTLS(t)
+	dir := t.TempDir()
+	rw := filepath.Join(dir, "rw.sock")
+	port := freePort(t)
+	startProxyCmd(t, []string{rw}, "--listen", "unix:"+rw, "--listen", "tls:127.0.0.1:"+port, "--pki", f.Dir, "--to", "test+unix:///default?socket="+d.Socket)
+	uri := func(pki string) string {
+		return "test+tls://127.0.0.1:" + port + "/default?pkipath=" + pki + "&no_verify=0&no_sanity=1"
+	}
+	if out, stderr, err := virsh(t, uri(f.Dir), "list", "--all"); err != nil || !strings.Contains(out, "test") {
+		t.Errorf("virsh through the proxy's TLS listener: %v\n%s%s", err, out, stderr)
+	}
+	if out, stderr, err := virsh(t, uri(f.NoCert), "list"); err == nil {
+		t.Errorf("virsh without a certificate was served through the proxy\n%s%s", out, stderr)
+	}
+	if _, stderr, code := runCmd(t, "proxy", "--listen", "tcp:0.0.0.0:"+port, "--to", "test+unix:///default?socket="+d.Socket); code != 2 && code != 1 || !strings.Contains(stderr, "insecure") {
+		t.Errorf("proxy on plain TCP beyond loopback: exit %d\n%s", code, stderr)
+	}
+}
