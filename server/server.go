@@ -731,7 +731,7 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 			return
 		case remote.ProcConnectSupportsFeature:
 			var a remote.ConnectSupportsFeatureArgs
-			if a.UnmarshalBinary(m.Payload) == nil && a.Feature == featureProgramKeepalive {
+			if xdr.Unmarshal(m.Payload, &a) == nil && a.Feature == featureProgramKeepalive {
 				c.mu.Lock()
 				c.keepalive = true
 				c.armTimer(0) // the check works out when to ping

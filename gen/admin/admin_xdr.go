@@ -296,21 +296,6 @@ func (u *TypedParamValue) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (u *TypedParamValue) AppendBinary(b []byte) ([]byte, error) {
-	return u.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (u *TypedParamValue) MarshalBinary() ([]byte, error) {
-	return u.AppendXDR(make([]byte, 0, u.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (u *TypedParamValue) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, u)
-}
-
 // TypedParam is the XDR struct admin_typed_param.
 type TypedParam struct {
 	Field NonnullString
@@ -375,21 +360,6 @@ func (v *TypedParam) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *TypedParam) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *TypedParam) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *TypedParam) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullServer is the XDR struct admin_nonnull_server.
 type NonnullServer struct {
 	Name NonnullString
@@ -439,21 +409,6 @@ func (v *NonnullServer) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NonnullServer) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NonnullServer) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NonnullServer) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NonnullClient is the XDR struct admin_nonnull_client.
@@ -531,21 +486,6 @@ func (v *NonnullClient) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NonnullClient) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NonnullClient) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NonnullClient) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectOpenArgs is the XDR struct admin_connect_open_args.
 type ConnectOpenArgs struct {
 	Flags uint32
@@ -589,21 +529,6 @@ func (v *ConnectOpenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectOpenArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectOpenArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectOpenArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetLibVersionRet is the XDR struct admin_connect_get_lib_version_ret.
 type ConnectGetLibVersionRet struct {
 	LibVer uint64
@@ -645,21 +570,6 @@ func (v *ConnectGetLibVersionRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.LibVer = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetLibVersionRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetLibVersionRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetLibVersionRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListServersArgs is the XDR struct admin_connect_list_servers_args.
@@ -710,21 +620,6 @@ func (v *ConnectListServersArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListServersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListServersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListServersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListServersRet is the XDR struct admin_connect_list_servers_ret.
@@ -805,21 +700,6 @@ func (v *ConnectListServersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListServersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListServersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListServersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectLookupServerArgs is the XDR struct admin_connect_lookup_server_args.
 type ConnectLookupServerArgs struct {
 	Name  NonnullString
@@ -879,21 +759,6 @@ func (v *ConnectLookupServerArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectLookupServerArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectLookupServerArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectLookupServerArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectLookupServerRet is the XDR struct admin_connect_lookup_server_ret.
 type ConnectLookupServerRet struct {
 	Srv NonnullServer
@@ -943,21 +808,6 @@ func (v *ConnectLookupServerRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectLookupServerRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectLookupServerRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectLookupServerRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ServerGetThreadpoolParametersArgs is the XDR struct admin_server_get_threadpool_parameters_args.
@@ -1017,21 +867,6 @@ func (v *ServerGetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (i
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ServerGetThreadpoolParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ServerGetThreadpoolParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ServerGetThreadpoolParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ServerGetThreadpoolParametersRet is the XDR struct admin_server_get_threadpool_parameters_ret.
@@ -1102,21 +937,6 @@ func (v *ServerGetThreadpoolParametersRet) consume(b []byte, d *xdr.Decoder) (in
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ServerGetThreadpoolParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ServerGetThreadpoolParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ServerGetThreadpoolParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ServerSetThreadpoolParametersArgs is the XDR struct admin_server_set_threadpool_parameters_args.
@@ -1210,21 +1030,6 @@ func (v *ServerSetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ServerSetThreadpoolParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ServerSetThreadpoolParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ServerSetThreadpoolParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ServerListClientsArgs is the XDR struct admin_server_list_clients_args.
 type ServerListClientsArgs struct {
 	Srv         NonnullServer
@@ -1290,21 +1095,6 @@ func (v *ServerListClientsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ServerListClientsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ServerListClientsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ServerListClientsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ServerListClientsRet is the XDR struct admin_server_list_clients_ret.
@@ -1385,21 +1175,6 @@ func (v *ServerListClientsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ServerListClientsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ServerListClientsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ServerListClientsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ServerLookupClientArgs is the XDR struct admin_server_lookup_client_args.
 type ServerLookupClientArgs struct {
 	Srv   NonnullServer
@@ -1467,21 +1242,6 @@ func (v *ServerLookupClientArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ServerLookupClientArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ServerLookupClientArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ServerLookupClientArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ServerLookupClientRet is the XDR struct admin_server_lookup_client_ret.
 type ServerLookupClientRet struct {
 	Clnt NonnullClient
@@ -1531,21 +1291,6 @@ func (v *ServerLookupClientRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ServerLookupClientRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ServerLookupClientRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ServerLookupClientRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ClientGetInfoArgs is the XDR struct admin_client_get_info_args.
@@ -1605,21 +1350,6 @@ func (v *ClientGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ClientGetInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ClientGetInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ClientGetInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ClientGetInfoRet is the XDR struct admin_client_get_info_ret.
@@ -1692,21 +1422,6 @@ func (v *ClientGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ClientGetInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ClientGetInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ClientGetInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ClientCloseArgs is the XDR struct admin_client_close_args.
 type ClientCloseArgs struct {
 	Clnt  NonnullClient
@@ -1766,21 +1481,6 @@ func (v *ClientCloseArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ClientCloseArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ClientCloseArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ClientCloseArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ServerGetClientLimitsArgs is the XDR struct admin_server_get_client_limits_args.
 type ServerGetClientLimitsArgs struct {
 	Srv   NonnullServer
@@ -1838,21 +1538,6 @@ func (v *ServerGetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ServerGetClientLimitsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ServerGetClientLimitsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ServerGetClientLimitsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ServerGetClientLimitsRet is the XDR struct admin_server_get_client_limits_ret.
@@ -1923,21 +1608,6 @@ func (v *ServerGetClientLimitsRet) consume(b []byte, d *xdr.Decoder) (int, error
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ServerGetClientLimitsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ServerGetClientLimitsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ServerGetClientLimitsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ServerSetClientLimitsArgs is the XDR struct admin_server_set_client_limits_args.
@@ -2031,21 +1701,6 @@ func (v *ServerSetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ServerSetClientLimitsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ServerSetClientLimitsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ServerSetClientLimitsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ServerUpdateTLSFilesArgs is the XDR struct admin_server_update_tls_files_args.
 type ServerUpdateTLSFilesArgs struct {
 	Srv   NonnullServer
@@ -2105,21 +1760,6 @@ func (v *ServerUpdateTLSFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ServerUpdateTLSFilesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ServerUpdateTLSFilesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ServerUpdateTLSFilesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetLoggingOutputsArgs is the XDR struct admin_connect_get_logging_outputs_args.
 type ConnectGetLoggingOutputsArgs struct {
 	Flags uint32
@@ -2161,21 +1801,6 @@ func (v *ConnectGetLoggingOutputsArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetLoggingOutputsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetLoggingOutputsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetLoggingOutputsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetLoggingOutputsRet is the XDR struct admin_connect_get_logging_outputs_ret.
@@ -2237,21 +1862,6 @@ func (v *ConnectGetLoggingOutputsRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetLoggingOutputsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetLoggingOutputsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetLoggingOutputsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetLoggingFiltersArgs is the XDR struct admin_connect_get_logging_filters_args.
 type ConnectGetLoggingFiltersArgs struct {
 	Flags uint32
@@ -2293,21 +1903,6 @@ func (v *ConnectGetLoggingFiltersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetLoggingFiltersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetLoggingFiltersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetLoggingFiltersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetLoggingFiltersRet is the XDR struct admin_connect_get_logging_filters_ret.
@@ -2387,21 +1982,6 @@ func (v *ConnectGetLoggingFiltersRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetLoggingFiltersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetLoggingFiltersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetLoggingFiltersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectSetLoggingOutputsArgs is the XDR struct admin_connect_set_logging_outputs_args.
 type ConnectSetLoggingOutputsArgs struct {
 	Outputs String
@@ -2477,21 +2057,6 @@ func (v *ConnectSetLoggingOutputsArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectSetLoggingOutputsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectSetLoggingOutputsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectSetLoggingOutputsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectSetLoggingFiltersArgs is the XDR struct admin_connect_set_logging_filters_args.
@@ -2571,21 +2136,6 @@ func (v *ConnectSetLoggingFiltersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectSetLoggingFiltersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectSetLoggingFiltersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectSetLoggingFiltersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectSetDaemonTimeoutArgs is the XDR struct admin_connect_set_daemon_timeout_args.
 type ConnectSetDaemonTimeoutArgs struct {
 	Timeout uint32
@@ -2636,21 +2186,6 @@ func (v *ConnectSetDaemonTimeoutArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectSetDaemonTimeoutArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectSetDaemonTimeoutArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectSetDaemonTimeoutArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDaemonShutdownArgs is the XDR struct admin_connect_daemon_shutdown_args.
 type ConnectDaemonShutdownArgs struct {
 	Flags uint32
@@ -2692,21 +2227,6 @@ func (v *ConnectDaemonShutdownArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectDaemonShutdownArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectDaemonShutdownArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectDaemonShutdownArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // Procedure is the XDR enum admin_procedure. Values a newer peer adds decode as they are.
@@ -2824,21 +2344,6 @@ func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
 // ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
 func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *Procedure) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *Procedure) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that

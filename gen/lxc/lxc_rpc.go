@@ -87,47 +87,6 @@ func (c *Client) DomainOpenNamespace(ctx context.Context, dom remote.NonnullDoma
 }
 
 /*
-Handler serves the procedures of LXC_PROGRAM. A method returns an *rpc.Error to send
-// libvirt's error to the client. Embed UnimplementedHandler to answer "not supported" for
-// the procedures a server does not implement.
-*/
-type Handler interface {
-	// DomainOpenNamespace serves LXC_PROC_DOMAIN_OPEN_NAMESPACE. The server sends the files it returns with the reply, then closes them.
-	DomainOpenNamespace(ctx context.Context, args *DomainOpenNamespaceArgs) ([]*os.File, error)
-}
-
-// UnimplementedHandler answers every procedure with libvirt's "not supported" error.
-type UnimplementedHandler struct{}
-
-// DomainOpenNamespace answers that LXC_PROC_DOMAIN_OPEN_NAMESPACE is not supported.
-func (UnimplementedHandler) DomainOpenNamespace(ctx context.Context, args *DomainOpenNamespaceArgs) ([]*os.File, error) {
-	return nil, rpc.UnsupportedFrom(0, "virDomainLxcOpenNamespace")
-}
-
-// Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
-// appends the encoded result to out. stream is the stream of a stream procedure, else nil;
-// files carries the file descriptors the call brought and takes those of the reply (nil when
-// the connection carries none). An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC,
-// "unknown procedure: N".
-func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
-	switch proc {
-	case int32(ProcDomainOpenNamespace):
-		a := new(DomainOpenNamespaceArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
-		}
-		got, err := h.DomainOpenNamespace(ctx, a)
-		files.Reply(got...)
-		if err != nil {
-			return out, err
-		}
-		return out, nil
-	default:
-		return out, rpc.UnknownProcedure(proc)
-	}
-}
-
-/*
 NewArgs returns a new value of the arguments type of procedure n (for an event, of its
 // message), or nil when it has none or the program has no procedure n.
 */

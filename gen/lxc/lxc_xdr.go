@@ -75,21 +75,6 @@ func (v *DomainOpenNamespaceArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainOpenNamespaceArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainOpenNamespaceArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainOpenNamespaceArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // Procedure is the XDR enum lxc_procedure. Values a newer peer adds decode as they are.
 type Procedure int32
 
@@ -129,21 +114,6 @@ func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
 // ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
 func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *Procedure) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *Procedure) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that

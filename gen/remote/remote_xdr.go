@@ -234,21 +234,6 @@ func (v *NonnullDomain) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NonnullDomain) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NonnullDomain) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NonnullDomain) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullNetwork is the XDR struct remote_nonnull_network.
 type NonnullNetwork struct {
 	Name NonnullString
@@ -306,21 +291,6 @@ func (v *NonnullNetwork) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NonnullNetwork) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NonnullNetwork) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NonnullNetwork) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NonnullNetworkPort is the XDR struct remote_nonnull_network_port.
@@ -382,21 +352,6 @@ func (v *NonnullNetworkPort) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NonnullNetworkPort) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NonnullNetworkPort) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NonnullNetworkPort) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullNWFilter is the XDR struct remote_nonnull_nwfilter.
 type NonnullNWFilter struct {
 	Name NonnullString
@@ -454,21 +409,6 @@ func (v *NonnullNWFilter) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NonnullNWFilter) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NonnullNWFilter) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NonnullNWFilter) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NonnullNWFilterBinding is the XDR struct remote_nonnull_nwfilter_binding.
@@ -535,21 +475,6 @@ func (v *NonnullNWFilterBinding) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NonnullNWFilterBinding) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NonnullNWFilterBinding) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NonnullNWFilterBinding) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullInterface is the XDR struct remote_nonnull_interface.
 type NonnullInterface struct {
 	Name NonnullString
@@ -614,21 +539,6 @@ func (v *NonnullInterface) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NonnullInterface) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NonnullInterface) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NonnullInterface) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullStoragePool is the XDR struct remote_nonnull_storage_pool.
 type NonnullStoragePool struct {
 	Name NonnullString
@@ -686,21 +596,6 @@ func (v *NonnullStoragePool) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NonnullStoragePool) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NonnullStoragePool) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NonnullStoragePool) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NonnullStorageVol is the XDR struct remote_nonnull_storage_vol.
@@ -780,21 +675,6 @@ func (v *NonnullStorageVol) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NonnullStorageVol) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NonnullStorageVol) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NonnullStorageVol) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullNodeDevice is the XDR struct remote_nonnull_node_device.
 type NonnullNodeDevice struct {
 	Name NonnullString
@@ -844,21 +724,6 @@ func (v *NonnullNodeDevice) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NonnullNodeDevice) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NonnullNodeDevice) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NonnullNodeDevice) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NonnullSecret is the XDR struct remote_nonnull_secret.
@@ -928,21 +793,6 @@ func (v *NonnullSecret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NonnullSecret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NonnullSecret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NonnullSecret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullDomainCheckpoint is the XDR struct remote_nonnull_domain_checkpoint.
 type NonnullDomainCheckpoint struct {
 	Name NonnullString
@@ -1007,21 +857,6 @@ func (v *NonnullDomainCheckpoint) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NonnullDomainCheckpoint) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NonnullDomainCheckpoint) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NonnullDomainCheckpoint) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullDomainSnapshot is the XDR struct remote_nonnull_domain_snapshot.
 type NonnullDomainSnapshot struct {
 	Name NonnullString
@@ -1084,21 +919,6 @@ func (v *NonnullDomainSnapshot) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NonnullDomainSnapshot) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NonnullDomainSnapshot) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NonnullDomainSnapshot) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // Domain is the XDR typedef remote_domain.
@@ -1392,21 +1212,6 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *Error) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *Error) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *Error) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // AuthType is the XDR enum remote_auth_type. Values a newer peer adds decode as they are.
 type AuthType int32
 
@@ -1454,21 +1259,6 @@ func (v *AuthType) ConsumeXDR(b []byte) (int, error) {
 // ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
 func (v *AuthType) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *AuthType) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *AuthType) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *AuthType) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // VCPUInfo is the XDR struct remote_vcpu_info.
@@ -1533,21 +1323,6 @@ func (v *VCPUInfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.CPU = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *VCPUInfo) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *VCPUInfo) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *VCPUInfo) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // TypedParamValue is the XDR union remote_typed_param_value, switched on type. It holds one arm at a time: the
@@ -1812,21 +1587,6 @@ func (u *TypedParamValue) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (u *TypedParamValue) AppendBinary(b []byte) ([]byte, error) {
-	return u.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (u *TypedParamValue) MarshalBinary() ([]byte, error) {
-	return u.AppendXDR(make([]byte, 0, u.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (u *TypedParamValue) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, u)
-}
-
 // TypedParam is the XDR struct remote_typed_param.
 type TypedParam struct {
 	Field NonnullString
@@ -1891,21 +1651,6 @@ func (v *TypedParam) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *TypedParam) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *TypedParam) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *TypedParam) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetCPUStats is the XDR struct remote_node_get_cpu_stats.
 type NodeGetCPUStats struct {
 	Field NonnullString
@@ -1963,21 +1708,6 @@ func (v *NodeGetCPUStats) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Value = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetCPUStats) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetCPUStats) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetCPUStats) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetMemoryStats is the XDR struct remote_node_get_memory_stats.
@@ -2039,21 +1769,6 @@ func (v *NodeGetMemoryStats) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetMemoryStats) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetMemoryStats) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetMemoryStats) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainDiskError is the XDR struct remote_domain_disk_error.
 type DomainDiskError struct {
 	Disk  NonnullString
@@ -2111,21 +1826,6 @@ func (v *DomainDiskError) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Error = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainDiskError) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainDiskError) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainDiskError) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectOpenArgs is the XDR struct remote_connect_open_args.
@@ -2205,21 +1905,6 @@ func (v *ConnectOpenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectOpenArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectOpenArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectOpenArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectSupportsFeatureArgs is the XDR struct remote_connect_supports_feature_args.
 type ConnectSupportsFeatureArgs struct {
 	Feature int32
@@ -2263,21 +1948,6 @@ func (v *ConnectSupportsFeatureArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectSupportsFeatureArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectSupportsFeatureArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectSupportsFeatureArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectSupportsFeatureRet is the XDR struct remote_connect_supports_feature_ret.
 type ConnectSupportsFeatureRet struct {
 	Supported int32
@@ -2319,21 +1989,6 @@ func (v *ConnectSupportsFeatureRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Supported = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectSupportsFeatureRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectSupportsFeatureRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectSupportsFeatureRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetTypeRet is the XDR struct remote_connect_get_type_ret.
@@ -2387,21 +2042,6 @@ func (v *ConnectGetTypeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetTypeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetTypeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetTypeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetVersionRet is the XDR struct remote_connect_get_version_ret.
 type ConnectGetVersionRet struct {
 	HvVer uint64
@@ -2445,21 +2085,6 @@ func (v *ConnectGetVersionRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetVersionRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetVersionRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetVersionRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetLibVersionRet is the XDR struct remote_connect_get_lib_version_ret.
 type ConnectGetLibVersionRet struct {
 	LibVer uint64
@@ -2501,21 +2126,6 @@ func (v *ConnectGetLibVersionRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.LibVer = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetLibVersionRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetLibVersionRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetLibVersionRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetHostnameRet is the XDR struct remote_connect_get_hostname_ret.
@@ -2569,21 +2179,6 @@ func (v *ConnectGetHostnameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetHostnameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetHostnameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetHostnameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetSysinfoArgs is the XDR struct remote_connect_get_sysinfo_args.
 type ConnectGetSysinfoArgs struct {
 	Flags uint32
@@ -2625,21 +2220,6 @@ func (v *ConnectGetSysinfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetSysinfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetSysinfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetSysinfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetSysinfoRet is the XDR struct remote_connect_get_sysinfo_ret.
@@ -2693,21 +2273,6 @@ func (v *ConnectGetSysinfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetSysinfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetSysinfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetSysinfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetURIRet is the XDR struct remote_connect_get_uri_ret.
 type ConnectGetURIRet struct {
 	URI NonnullString
@@ -2757,21 +2322,6 @@ func (v *ConnectGetURIRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetURIRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetURIRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetURIRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetMaxVCPUsArgs is the XDR struct remote_connect_get_max_vcpus_args.
@@ -2843,21 +2393,6 @@ func (v *ConnectGetMaxVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetMaxVCPUsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetMaxVCPUsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetMaxVCPUsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetMaxVCPUsRet is the XDR struct remote_connect_get_max_vcpus_ret.
 type ConnectGetMaxVCPUsRet struct {
 	MaxVCPUs int32
@@ -2899,21 +2434,6 @@ func (v *ConnectGetMaxVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.MaxVCPUs = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetMaxVCPUsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetMaxVCPUsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetMaxVCPUsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetInfoRet is the XDR struct remote_node_get_info_ret.
@@ -3010,21 +2530,6 @@ func (v *NodeGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetCapabilitiesRet is the XDR struct remote_connect_get_capabilities_ret.
 type ConnectGetCapabilitiesRet struct {
 	Capabilities NonnullString
@@ -3074,21 +2579,6 @@ func (v *ConnectGetCapabilitiesRet) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetCapabilitiesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetCapabilitiesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetCapabilitiesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetDomainCapabilitiesArgs is the XDR struct remote_connect_get_domain_capabilities_args.
@@ -3261,21 +2751,6 @@ func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetDomainCapabilitiesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetDomainCapabilitiesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetDomainCapabilitiesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetDomainCapabilitiesRet is the XDR struct remote_connect_get_domain_capabilities_ret.
 type ConnectGetDomainCapabilitiesRet struct {
 	Capabilities NonnullString
@@ -3325,21 +2800,6 @@ func (v *ConnectGetDomainCapabilitiesRet) consume(b []byte, d *xdr.Decoder) (int
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetDomainCapabilitiesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetDomainCapabilitiesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetDomainCapabilitiesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetCPUStatsArgs is the XDR struct remote_node_get_cpu_stats_args.
@@ -3397,21 +2857,6 @@ func (v *NodeGetCPUStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetCPUStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetCPUStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetCPUStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetCPUStatsRet is the XDR struct remote_node_get_cpu_stats_ret.
@@ -3492,21 +2937,6 @@ func (v *NodeGetCPUStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetCPUStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetCPUStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetCPUStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetMemoryStatsArgs is the XDR struct remote_node_get_memory_stats_args.
 type NodeGetMemoryStatsArgs struct {
 	Nparams int32
@@ -3562,21 +2992,6 @@ func (v *NodeGetMemoryStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetMemoryStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetMemoryStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetMemoryStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetMemoryStatsRet is the XDR struct remote_node_get_memory_stats_ret.
@@ -3657,21 +3072,6 @@ func (v *NodeGetMemoryStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetMemoryStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetMemoryStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetMemoryStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetCellsFreeMemoryArgs is the XDR struct remote_node_get_cells_free_memory_args.
 type NodeGetCellsFreeMemoryArgs struct {
 	StartCell int32
@@ -3720,21 +3120,6 @@ func (v *NodeGetCellsFreeMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Maxcells = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetCellsFreeMemoryArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetCellsFreeMemoryArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetCellsFreeMemoryArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetCellsFreeMemoryRet is the XDR struct remote_node_get_cells_free_memory_ret.
@@ -3800,21 +3185,6 @@ func (v *NodeGetCellsFreeMemoryRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetCellsFreeMemoryRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetCellsFreeMemoryRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetCellsFreeMemoryRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetFreeMemoryRet is the XDR struct remote_node_get_free_memory_ret.
 type NodeGetFreeMemoryRet struct {
 	FreeMem uint64
@@ -3856,21 +3226,6 @@ func (v *NodeGetFreeMemoryRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.FreeMem = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetFreeMemoryRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetFreeMemoryRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetFreeMemoryRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetSchedulerTypeArgs is the XDR struct remote_domain_get_scheduler_type_args.
@@ -3922,21 +3277,6 @@ func (v *DomainGetSchedulerTypeArgs) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetSchedulerTypeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetSchedulerTypeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetSchedulerTypeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetSchedulerTypeRet is the XDR struct remote_domain_get_scheduler_type_ret.
@@ -3998,21 +3338,6 @@ func (v *DomainGetSchedulerTypeRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetSchedulerTypeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetSchedulerTypeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetSchedulerTypeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetSchedulerParametersArgs is the XDR struct remote_domain_get_scheduler_parameters_args.
 type DomainGetSchedulerParametersArgs struct {
 	Dom     NonnullDomain
@@ -4070,21 +3395,6 @@ func (v *DomainGetSchedulerParametersArgs) consume(b []byte, d *xdr.Decoder) (in
 	v.Nparams = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetSchedulerParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetSchedulerParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetSchedulerParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetSchedulerParametersRet is the XDR struct remote_domain_get_scheduler_parameters_ret.
@@ -4157,21 +3467,6 @@ func (v *DomainGetSchedulerParametersRet) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetSchedulerParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetSchedulerParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetSchedulerParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetSchedulerParametersFlagsArgs is the XDR struct remote_domain_get_scheduler_parameters_flags_args.
 type DomainGetSchedulerParametersFlagsArgs struct {
 	Dom     NonnullDomain
@@ -4237,21 +3532,6 @@ func (v *DomainGetSchedulerParametersFlagsArgs) consume(b []byte, d *xdr.Decoder
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetSchedulerParametersFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetSchedulerParametersFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetSchedulerParametersFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetSchedulerParametersFlagsRet is the XDR struct remote_domain_get_scheduler_parameters_flags_ret.
@@ -4322,21 +3602,6 @@ func (v *DomainGetSchedulerParametersFlagsRet) consume(b []byte, d *xdr.Decoder)
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetSchedulerParametersFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetSchedulerParametersFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetSchedulerParametersFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetSchedulerParametersArgs is the XDR struct remote_domain_set_scheduler_parameters_args.
@@ -4420,21 +3685,6 @@ func (v *DomainSetSchedulerParametersArgs) consume(b []byte, d *xdr.Decoder) (in
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetSchedulerParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetSchedulerParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetSchedulerParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetSchedulerParametersFlagsArgs is the XDR struct remote_domain_set_scheduler_parameters_flags_args.
@@ -4528,21 +3778,6 @@ func (v *DomainSetSchedulerParametersFlagsArgs) consume(b []byte, d *xdr.Decoder
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetSchedulerParametersFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetSchedulerParametersFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetSchedulerParametersFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSetBlkioParametersArgs is the XDR struct remote_domain_set_blkio_parameters_args.
 type DomainSetBlkioParametersArgs struct {
 	Dom    NonnullDomain
@@ -4634,21 +3869,6 @@ func (v *DomainSetBlkioParametersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetBlkioParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetBlkioParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetBlkioParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetBlkioParametersArgs is the XDR struct remote_domain_get_blkio_parameters_args.
 type DomainGetBlkioParametersArgs struct {
 	Dom     NonnullDomain
@@ -4714,21 +3934,6 @@ func (v *DomainGetBlkioParametersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetBlkioParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetBlkioParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetBlkioParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetBlkioParametersRet is the XDR struct remote_domain_get_blkio_parameters_ret.
@@ -4807,21 +4012,6 @@ func (v *DomainGetBlkioParametersRet) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Nparams = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetBlkioParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetBlkioParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetBlkioParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetMemoryParametersArgs is the XDR struct remote_domain_set_memory_parameters_args.
@@ -4915,21 +4105,6 @@ func (v *DomainSetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetMemoryParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetMemoryParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetMemoryParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMemoryParametersArgs is the XDR struct remote_domain_get_memory_parameters_args.
 type DomainGetMemoryParametersArgs struct {
 	Dom     NonnullDomain
@@ -4995,21 +4170,6 @@ func (v *DomainGetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetMemoryParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetMemoryParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetMemoryParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetMemoryParametersRet is the XDR struct remote_domain_get_memory_parameters_ret.
@@ -5090,21 +4250,6 @@ func (v *DomainGetMemoryParametersRet) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetMemoryParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetMemoryParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetMemoryParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainBlockResizeArgs is the XDR struct remote_domain_block_resize_args.
 type DomainBlockResizeArgs struct {
 	Dom   NonnullDomain
@@ -5183,21 +4328,6 @@ func (v *DomainBlockResizeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBlockResizeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBlockResizeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBlockResizeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetNUMAParametersArgs is the XDR struct remote_domain_set_numa_parameters_args.
@@ -5291,21 +4421,6 @@ func (v *DomainSetNUMAParametersArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetNUMAParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetNUMAParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetNUMAParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetNUMAParametersArgs is the XDR struct remote_domain_get_numa_parameters_args.
 type DomainGetNUMAParametersArgs struct {
 	Dom     NonnullDomain
@@ -5371,21 +4486,6 @@ func (v *DomainGetNUMAParametersArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetNUMAParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetNUMAParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetNUMAParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetNUMAParametersRet is the XDR struct remote_domain_get_numa_parameters_ret.
@@ -5464,21 +4564,6 @@ func (v *DomainGetNUMAParametersRet) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Nparams = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetNUMAParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetNUMAParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetNUMAParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetPerfEventsArgs is the XDR struct remote_domain_set_perf_events_args.
@@ -5572,21 +4657,6 @@ func (v *DomainSetPerfEventsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetPerfEventsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetPerfEventsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetPerfEventsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetPerfEventsArgs is the XDR struct remote_domain_get_perf_events_args.
 type DomainGetPerfEventsArgs struct {
 	Dom   NonnullDomain
@@ -5644,21 +4714,6 @@ func (v *DomainGetPerfEventsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetPerfEventsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetPerfEventsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetPerfEventsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetPerfEventsRet is the XDR struct remote_domain_get_perf_events_ret.
@@ -5731,21 +4786,6 @@ func (v *DomainGetPerfEventsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetPerfEventsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetPerfEventsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetPerfEventsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainBlockStatsArgs is the XDR struct remote_domain_block_stats_args.
 type DomainBlockStatsArgs struct {
 	Dom  NonnullDomain
@@ -5808,21 +4848,6 @@ func (v *DomainBlockStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBlockStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBlockStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBlockStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockStatsRet is the XDR struct remote_domain_block_stats_ret.
@@ -5894,21 +4919,6 @@ func (v *DomainBlockStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Errs = xdr.Int64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBlockStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBlockStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBlockStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockStatsFlagsArgs is the XDR struct remote_domain_block_stats_flags_args.
@@ -5991,21 +5001,6 @@ func (v *DomainBlockStatsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBlockStatsFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBlockStatsFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBlockStatsFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainBlockStatsFlagsRet is the XDR struct remote_domain_block_stats_flags_ret.
 type DomainBlockStatsFlagsRet struct {
 	Params  []TypedParam
@@ -6084,21 +5079,6 @@ func (v *DomainBlockStatsFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBlockStatsFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBlockStatsFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBlockStatsFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainInterfaceStatsArgs is the XDR struct remote_domain_interface_stats_args.
 type DomainInterfaceStatsArgs struct {
 	Dom    NonnullDomain
@@ -6161,21 +5141,6 @@ func (v *DomainInterfaceStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainInterfaceStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainInterfaceStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainInterfaceStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainInterfaceStatsRet is the XDR struct remote_domain_interface_stats_ret.
@@ -6268,21 +5233,6 @@ func (v *DomainInterfaceStatsRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.TxDrop = xdr.Int64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainInterfaceStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainInterfaceStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainInterfaceStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetInterfaceParametersArgs is the XDR struct remote_domain_set_interface_parameters_args.
@@ -6389,21 +5339,6 @@ func (v *DomainSetInterfaceParametersArgs) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetInterfaceParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetInterfaceParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetInterfaceParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetInterfaceParametersArgs is the XDR struct remote_domain_get_interface_parameters_args.
 type DomainGetInterfaceParametersArgs struct {
 	Dom     NonnullDomain
@@ -6484,21 +5419,6 @@ func (v *DomainGetInterfaceParametersArgs) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetInterfaceParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetInterfaceParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetInterfaceParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetInterfaceParametersRet is the XDR struct remote_domain_get_interface_parameters_ret.
 type DomainGetInterfaceParametersRet struct {
 	Params  []TypedParam
@@ -6577,21 +5497,6 @@ func (v *DomainGetInterfaceParametersRet) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetInterfaceParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetInterfaceParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetInterfaceParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMemoryStatsArgs is the XDR struct remote_domain_memory_stats_args.
 type DomainMemoryStatsArgs struct {
 	Dom      NonnullDomain
@@ -6659,21 +5564,6 @@ func (v *DomainMemoryStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMemoryStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMemoryStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMemoryStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMemoryStat is the XDR struct remote_domain_memory_stat.
 type DomainMemoryStat struct {
 	Tag int32
@@ -6722,21 +5612,6 @@ func (v *DomainMemoryStat) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Val = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMemoryStat) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMemoryStat) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMemoryStat) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMemoryStatsRet is the XDR struct remote_domain_memory_stats_ret.
@@ -6805,21 +5680,6 @@ func (v *DomainMemoryStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMemoryStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMemoryStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMemoryStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockPeekArgs is the XDR struct remote_domain_block_peek_args.
@@ -6910,21 +5770,6 @@ func (v *DomainBlockPeekArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBlockPeekArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBlockPeekArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBlockPeekArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainBlockPeekRet is the XDR struct remote_domain_block_peek_ret.
 type DomainBlockPeekRet struct {
 	Buffer []byte
@@ -6974,21 +5819,6 @@ func (v *DomainBlockPeekRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBlockPeekRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBlockPeekRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBlockPeekRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMemoryPeekArgs is the XDR struct remote_domain_memory_peek_args.
@@ -7066,21 +5896,6 @@ func (v *DomainMemoryPeekArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMemoryPeekArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMemoryPeekArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMemoryPeekArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMemoryPeekRet is the XDR struct remote_domain_memory_peek_ret.
 type DomainMemoryPeekRet struct {
 	Buffer []byte
@@ -7130,21 +5945,6 @@ func (v *DomainMemoryPeekRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMemoryPeekRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMemoryPeekRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMemoryPeekRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetBlockInfoArgs is the XDR struct remote_domain_get_block_info_args.
@@ -7219,21 +6019,6 @@ func (v *DomainGetBlockInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetBlockInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetBlockInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetBlockInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetBlockInfoRet is the XDR struct remote_domain_get_block_info_ret.
 type DomainGetBlockInfoRet struct {
 	Allocation uint64
@@ -7291,21 +6076,6 @@ func (v *DomainGetBlockInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetBlockInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetBlockInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetBlockInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListDomainsArgs is the XDR struct remote_connect_list_domains_args.
 type ConnectListDomainsArgs struct {
 	Maxids int32
@@ -7347,21 +6117,6 @@ func (v *ConnectListDomainsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Maxids = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListDomainsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListDomainsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListDomainsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListDomainsRet is the XDR struct remote_connect_list_domains_ret.
@@ -7427,21 +6182,6 @@ func (v *ConnectListDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListDomainsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListDomainsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListDomainsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfDomainsRet is the XDR struct remote_connect_num_of_domains_ret.
 type ConnectNumOfDomainsRet struct {
 	Num int32
@@ -7483,21 +6223,6 @@ func (v *ConnectNumOfDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNumOfDomainsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNumOfDomainsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNumOfDomainsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCreateXMLArgs is the XDR struct remote_domain_create_xml_args.
@@ -7559,21 +6284,6 @@ func (v *DomainCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCreateXMLRet is the XDR struct remote_domain_create_xml_ret.
 type DomainCreateXMLRet struct {
 	Dom NonnullDomain
@@ -7623,21 +6333,6 @@ func (v *DomainCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCreateXMLWithFilesArgs is the XDR struct remote_domain_create_xml_with_files_args.
@@ -7699,21 +6394,6 @@ func (v *DomainCreateXMLWithFilesArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCreateXMLWithFilesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCreateXMLWithFilesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCreateXMLWithFilesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCreateXMLWithFilesRet is the XDR struct remote_domain_create_xml_with_files_ret.
 type DomainCreateXMLWithFilesRet struct {
 	Dom NonnullDomain
@@ -7765,21 +6445,6 @@ func (v *DomainCreateXMLWithFilesRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCreateXMLWithFilesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCreateXMLWithFilesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCreateXMLWithFilesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainLookupByIDArgs is the XDR struct remote_domain_lookup_by_id_args.
 type DomainLookupByIDArgs struct {
 	ID int32
@@ -7821,21 +6486,6 @@ func (v *DomainLookupByIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.ID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainLookupByIDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainLookupByIDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainLookupByIDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainLookupByIDRet is the XDR struct remote_domain_lookup_by_id_ret.
@@ -7889,21 +6539,6 @@ func (v *DomainLookupByIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainLookupByIDRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainLookupByIDRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainLookupByIDRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainLookupByUUIDArgs is the XDR struct remote_domain_lookup_by_uuid_args.
 type DomainLookupByUUIDArgs struct {
 	UUID UUID
@@ -7945,21 +6580,6 @@ func (v *DomainLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainLookupByUUIDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainLookupByUUIDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainLookupByUUIDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainLookupByUUIDRet is the XDR struct remote_domain_lookup_by_uuid_ret.
@@ -8013,21 +6633,6 @@ func (v *DomainLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainLookupByUUIDRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainLookupByUUIDRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainLookupByUUIDRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainLookupByNameArgs is the XDR struct remote_domain_lookup_by_name_args.
 type DomainLookupByNameArgs struct {
 	Name NonnullString
@@ -8077,21 +6682,6 @@ func (v *DomainLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainLookupByNameRet is the XDR struct remote_domain_lookup_by_name_ret.
@@ -8145,21 +6735,6 @@ func (v *DomainLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSuspendArgs is the XDR struct remote_domain_suspend_args.
 type DomainSuspendArgs struct {
 	Dom NonnullDomain
@@ -8211,21 +6786,6 @@ func (v *DomainSuspendArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSuspendArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSuspendArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSuspendArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainResumeArgs is the XDR struct remote_domain_resume_args.
 type DomainResumeArgs struct {
 	Dom NonnullDomain
@@ -8275,21 +6835,6 @@ func (v *DomainResumeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainResumeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainResumeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainResumeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainPmSuspendForDurationArgs is the XDR struct remote_domain_pm_suspend_for_duration_args.
@@ -8367,21 +6912,6 @@ func (v *DomainPmSuspendForDurationArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainPmSuspendForDurationArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainPmSuspendForDurationArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainPmSuspendForDurationArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainPmWakeupArgs is the XDR struct remote_domain_pm_wakeup_args.
 type DomainPmWakeupArgs struct {
 	Dom   NonnullDomain
@@ -8441,21 +6971,6 @@ func (v *DomainPmWakeupArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainPmWakeupArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainPmWakeupArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainPmWakeupArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainShutdownArgs is the XDR struct remote_domain_shutdown_args.
 type DomainShutdownArgs struct {
 	Dom NonnullDomain
@@ -8505,21 +7020,6 @@ func (v *DomainShutdownArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainShutdownArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainShutdownArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainShutdownArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainRebootArgs is the XDR struct remote_domain_reboot_args.
@@ -8581,21 +7081,6 @@ func (v *DomainRebootArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainRebootArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainRebootArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainRebootArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainResetArgs is the XDR struct remote_domain_reset_args.
 type DomainResetArgs struct {
 	Dom   NonnullDomain
@@ -8655,21 +7140,6 @@ func (v *DomainResetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainResetArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainResetArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainResetArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainDestroyArgs is the XDR struct remote_domain_destroy_args.
 type DomainDestroyArgs struct {
 	Dom NonnullDomain
@@ -8719,21 +7189,6 @@ func (v *DomainDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainDestroyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainDestroyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainDestroyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainDestroyFlagsArgs is the XDR struct remote_domain_destroy_flags_args.
@@ -8795,21 +7250,6 @@ func (v *DomainDestroyFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainDestroyFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainDestroyFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainDestroyFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetOsTypeArgs is the XDR struct remote_domain_get_os_type_args.
 type DomainGetOsTypeArgs struct {
 	Dom NonnullDomain
@@ -8859,21 +7299,6 @@ func (v *DomainGetOsTypeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetOsTypeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetOsTypeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetOsTypeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetOsTypeRet is the XDR struct remote_domain_get_os_type_ret.
@@ -8927,21 +7352,6 @@ func (v *DomainGetOsTypeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetOsTypeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetOsTypeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetOsTypeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMaxMemoryArgs is the XDR struct remote_domain_get_max_memory_args.
 type DomainGetMaxMemoryArgs struct {
 	Dom NonnullDomain
@@ -8993,21 +7403,6 @@ func (v *DomainGetMaxMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetMaxMemoryArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetMaxMemoryArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetMaxMemoryArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMaxMemoryRet is the XDR struct remote_domain_get_max_memory_ret.
 type DomainGetMaxMemoryRet struct {
 	Memory uint64
@@ -9049,21 +7444,6 @@ func (v *DomainGetMaxMemoryRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Memory = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetMaxMemoryRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetMaxMemoryRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetMaxMemoryRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetMaxMemoryArgs is the XDR struct remote_domain_set_max_memory_args.
@@ -9125,21 +7505,6 @@ func (v *DomainSetMaxMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetMaxMemoryArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetMaxMemoryArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetMaxMemoryArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSetMemoryArgs is the XDR struct remote_domain_set_memory_args.
 type DomainSetMemoryArgs struct {
 	Dom    NonnullDomain
@@ -9197,21 +7562,6 @@ func (v *DomainSetMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Memory = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetMemoryArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetMemoryArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetMemoryArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetMemoryFlagsArgs is the XDR struct remote_domain_set_memory_flags_args.
@@ -9281,21 +7631,6 @@ func (v *DomainSetMemoryFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetMemoryFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetMemoryFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetMemoryFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSetMemoryStatsPeriodArgs is the XDR struct remote_domain_set_memory_stats_period_args.
 type DomainSetMemoryStatsPeriodArgs struct {
 	Dom    NonnullDomain
@@ -9363,21 +7698,6 @@ func (v *DomainSetMemoryStatsPeriodArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetMemoryStatsPeriodArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetMemoryStatsPeriodArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetMemoryStatsPeriodArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetInfoArgs is the XDR struct remote_domain_get_info_args.
 type DomainGetInfoArgs struct {
 	Dom NonnullDomain
@@ -9427,21 +7747,6 @@ func (v *DomainGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetInfoRet is the XDR struct remote_domain_get_info_ret.
@@ -9521,21 +7826,6 @@ func (v *DomainGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSaveArgs is the XDR struct remote_domain_save_args.
 type DomainSaveArgs struct {
 	Dom NonnullDomain
@@ -9598,21 +7888,6 @@ func (v *DomainSaveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSaveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSaveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSaveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSaveFlagsArgs is the XDR struct remote_domain_save_flags_args.
@@ -9718,21 +7993,6 @@ func (v *DomainSaveFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSaveFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSaveFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSaveFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSaveParamsArgs is the XDR struct remote_domain_save_params_args.
 type DomainSaveParamsArgs struct {
 	Dom    NonnullDomain
@@ -9824,21 +8084,6 @@ func (v *DomainSaveParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSaveParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSaveParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSaveParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainRestoreArgs is the XDR struct remote_domain_restore_args.
 type DomainRestoreArgs struct {
 	From NonnullString
@@ -9888,21 +8133,6 @@ func (v *DomainRestoreArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainRestoreArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainRestoreArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainRestoreArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainRestoreFlagsArgs is the XDR struct remote_domain_restore_flags_args.
@@ -9995,21 +8225,6 @@ func (v *DomainRestoreFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainRestoreFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainRestoreFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainRestoreFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainRestoreParamsArgs is the XDR struct remote_domain_restore_params_args.
 type DomainRestoreParamsArgs struct {
 	Params []TypedParam
@@ -10088,21 +8303,6 @@ func (v *DomainRestoreParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainRestoreParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainRestoreParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainRestoreParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSaveImageGetXMLDescArgs is the XDR struct remote_domain_save_image_get_xml_desc_args.
 type DomainSaveImageGetXMLDescArgs struct {
 	File  NonnullString
@@ -10162,21 +8362,6 @@ func (v *DomainSaveImageGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSaveImageGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSaveImageGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSaveImageGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSaveImageGetXMLDescRet is the XDR struct remote_domain_save_image_get_xml_desc_ret.
 type DomainSaveImageGetXMLDescRet struct {
 	XML NonnullString
@@ -10226,21 +8411,6 @@ func (v *DomainSaveImageGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, e
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSaveImageGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSaveImageGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSaveImageGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSaveImageDefineXMLArgs is the XDR struct remote_domain_save_image_define_xml_args.
@@ -10315,21 +8485,6 @@ func (v *DomainSaveImageDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSaveImageDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSaveImageDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSaveImageDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCoreDumpArgs is the XDR struct remote_domain_core_dump_args.
 type DomainCoreDumpArgs struct {
 	Dom   NonnullDomain
@@ -10400,21 +8555,6 @@ func (v *DomainCoreDumpArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCoreDumpArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCoreDumpArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCoreDumpArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCoreDumpWithFormatArgs is the XDR struct remote_domain_core_dump_with_format_args.
@@ -10497,21 +8637,6 @@ func (v *DomainCoreDumpWithFormatArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCoreDumpWithFormatArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCoreDumpWithFormatArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCoreDumpWithFormatArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainScreenshotArgs is the XDR struct remote_domain_screenshot_args.
 type DomainScreenshotArgs struct {
 	Dom    NonnullDomain
@@ -10577,21 +8702,6 @@ func (v *DomainScreenshotArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainScreenshotArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainScreenshotArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainScreenshotArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainScreenshotRet is the XDR struct remote_domain_screenshot_ret.
@@ -10663,21 +8773,6 @@ func (v *DomainScreenshotRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainScreenshotRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainScreenshotRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainScreenshotRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetXMLDescArgs is the XDR struct remote_domain_get_xml_desc_args.
 type DomainGetXMLDescArgs struct {
 	Dom   NonnullDomain
@@ -10737,21 +8832,6 @@ func (v *DomainGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetXMLDescRet is the XDR struct remote_domain_get_xml_desc_ret.
 type DomainGetXMLDescRet struct {
 	XML NonnullString
@@ -10801,21 +8881,6 @@ func (v *DomainGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePrepareArgs is the XDR struct remote_domain_migrate_prepare_args.
@@ -10934,21 +8999,6 @@ func (v *DomainMigratePrepareArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePrepareArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePrepareArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePrepareArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePrepareRet is the XDR struct remote_domain_migrate_prepare_ret.
 type DomainMigratePrepareRet struct {
 	Cookie []byte
@@ -11029,21 +9079,6 @@ func (v *DomainMigratePrepareRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePrepareRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePrepareRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePrepareRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePerformArgs is the XDR struct remote_domain_migrate_perform_args.
@@ -11170,21 +9205,6 @@ func (v *DomainMigratePerformArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePerformArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePerformArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePerformArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateFinishArgs is the XDR struct remote_domain_migrate_finish_args.
 type DomainMigrateFinishArgs struct {
 	Dname  NonnullString
@@ -11270,21 +9290,6 @@ func (v *DomainMigrateFinishArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateFinishArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateFinishArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateFinishArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateFinishRet is the XDR struct remote_domain_migrate_finish_ret.
 type DomainMigrateFinishRet struct {
 	Ddom NonnullDomain
@@ -11334,21 +9339,6 @@ func (v *DomainMigrateFinishRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateFinishRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateFinishRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateFinishRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePrepare2Args is the XDR struct remote_domain_migrate_prepare2_args.
@@ -11480,21 +9470,6 @@ func (v *DomainMigratePrepare2Args) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePrepare2Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePrepare2Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePrepare2Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePrepare2Ret is the XDR struct remote_domain_migrate_prepare2_ret.
 type DomainMigratePrepare2Ret struct {
 	Cookie []byte
@@ -11575,21 +9550,6 @@ func (v *DomainMigratePrepare2Ret) consume(b []byte, d *xdr.Decoder) (int, error
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePrepare2Ret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePrepare2Ret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePrepare2Ret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateFinish2Args is the XDR struct remote_domain_migrate_finish2_args.
@@ -11685,21 +9645,6 @@ func (v *DomainMigrateFinish2Args) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateFinish2Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateFinish2Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateFinish2Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateFinish2Ret is the XDR struct remote_domain_migrate_finish2_ret.
 type DomainMigrateFinish2Ret struct {
 	Ddom NonnullDomain
@@ -11751,21 +9696,6 @@ func (v *DomainMigrateFinish2Ret) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateFinish2Ret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateFinish2Ret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateFinish2Ret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListDefinedDomainsArgs is the XDR struct remote_connect_list_defined_domains_args.
 type ConnectListDefinedDomainsArgs struct {
 	Maxnames int32
@@ -11807,21 +9737,6 @@ func (v *ConnectListDefinedDomainsArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListDefinedDomainsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListDefinedDomainsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListDefinedDomainsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListDefinedDomainsRet is the XDR struct remote_connect_list_defined_domains_ret.
@@ -11894,21 +9809,6 @@ func (v *ConnectListDefinedDomainsRet) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListDefinedDomainsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListDefinedDomainsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListDefinedDomainsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfDefinedDomainsRet is the XDR struct remote_connect_num_of_defined_domains_ret.
 type ConnectNumOfDefinedDomainsRet struct {
 	Num int32
@@ -11950,21 +9850,6 @@ func (v *ConnectNumOfDefinedDomainsRet) consume(b []byte, d *xdr.Decoder) (int, 
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNumOfDefinedDomainsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNumOfDefinedDomainsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNumOfDefinedDomainsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCreateArgs is the XDR struct remote_domain_create_args.
@@ -12016,21 +9901,6 @@ func (v *DomainCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCreateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCreateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCreateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCreateWithFlagsArgs is the XDR struct remote_domain_create_with_flags_args.
@@ -12092,21 +9962,6 @@ func (v *DomainCreateWithFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCreateWithFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCreateWithFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCreateWithFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCreateWithFlagsRet is the XDR struct remote_domain_create_with_flags_ret.
 type DomainCreateWithFlagsRet struct {
 	Dom NonnullDomain
@@ -12156,21 +10011,6 @@ func (v *DomainCreateWithFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCreateWithFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCreateWithFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCreateWithFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCreateWithFilesArgs is the XDR struct remote_domain_create_with_files_args.
@@ -12232,21 +10072,6 @@ func (v *DomainCreateWithFilesArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCreateWithFilesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCreateWithFilesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCreateWithFilesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCreateWithFilesRet is the XDR struct remote_domain_create_with_files_ret.
 type DomainCreateWithFilesRet struct {
 	Dom NonnullDomain
@@ -12296,21 +10121,6 @@ func (v *DomainCreateWithFilesRet) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCreateWithFilesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCreateWithFilesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCreateWithFilesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainDefineXMLArgs is the XDR struct remote_domain_define_xml_args.
@@ -12364,21 +10174,6 @@ func (v *DomainDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainDefineXMLRet is the XDR struct remote_domain_define_xml_ret.
 type DomainDefineXMLRet struct {
 	Dom NonnullDomain
@@ -12428,21 +10223,6 @@ func (v *DomainDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainDefineXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainDefineXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainDefineXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainDefineXMLFlagsArgs is the XDR struct remote_domain_define_xml_flags_args.
@@ -12504,21 +10284,6 @@ func (v *DomainDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainDefineXMLFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainDefineXMLFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainDefineXMLFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainDefineXMLFlagsRet is the XDR struct remote_domain_define_xml_flags_ret.
 type DomainDefineXMLFlagsRet struct {
 	Dom NonnullDomain
@@ -12570,21 +10335,6 @@ func (v *DomainDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainDefineXMLFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainDefineXMLFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainDefineXMLFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainUndefineArgs is the XDR struct remote_domain_undefine_args.
 type DomainUndefineArgs struct {
 	Dom NonnullDomain
@@ -12634,21 +10384,6 @@ func (v *DomainUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainUndefineArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainUndefineArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainUndefineArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainUndefineFlagsArgs is the XDR struct remote_domain_undefine_flags_args.
@@ -12710,21 +10445,6 @@ func (v *DomainUndefineFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainUndefineFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainUndefineFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainUndefineFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainInjectNmiArgs is the XDR struct remote_domain_inject_nmi_args.
 type DomainInjectNmiArgs struct {
 	Dom   NonnullDomain
@@ -12782,21 +10502,6 @@ func (v *DomainInjectNmiArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainInjectNmiArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainInjectNmiArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainInjectNmiArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSendKeyArgs is the XDR struct remote_domain_send_key_args.
@@ -12899,21 +10604,6 @@ func (v *DomainSendKeyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSendKeyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSendKeyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSendKeyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSendProcessSignalArgs is the XDR struct remote_domain_send_process_signal_args.
 type DomainSendProcessSignalArgs struct {
 	Dom      NonnullDomain
@@ -12989,21 +10679,6 @@ func (v *DomainSendProcessSignalArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSendProcessSignalArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSendProcessSignalArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSendProcessSignalArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSetVCPUsArgs is the XDR struct remote_domain_set_vcpus_args.
 type DomainSetVCPUsArgs struct {
 	Dom    NonnullDomain
@@ -13061,21 +10736,6 @@ func (v *DomainSetVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Nvcpus = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetVCPUsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetVCPUsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetVCPUsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetVCPUsFlagsArgs is the XDR struct remote_domain_set_vcpus_flags_args.
@@ -13145,21 +10805,6 @@ func (v *DomainSetVCPUsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetVCPUsFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetVCPUsFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetVCPUsFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetVCPUsFlagsArgs is the XDR struct remote_domain_get_vcpus_flags_args.
 type DomainGetVCPUsFlagsArgs struct {
 	Dom   NonnullDomain
@@ -13219,21 +10864,6 @@ func (v *DomainGetVCPUsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetVCPUsFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetVCPUsFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetVCPUsFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetVCPUsFlagsRet is the XDR struct remote_domain_get_vcpus_flags_ret.
 type DomainGetVCPUsFlagsRet struct {
 	Num int32
@@ -13275,21 +10905,6 @@ func (v *DomainGetVCPUsFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetVCPUsFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetVCPUsFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetVCPUsFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainPinVCPUArgs is the XDR struct remote_domain_pin_vcpu_args.
@@ -13362,21 +10977,6 @@ func (v *DomainPinVCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainPinVCPUArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainPinVCPUArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainPinVCPUArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainPinVCPUFlagsArgs is the XDR struct remote_domain_pin_vcpu_flags_args.
@@ -13459,21 +11059,6 @@ func (v *DomainPinVCPUFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainPinVCPUFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainPinVCPUFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainPinVCPUFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetVCPUPinInfoArgs is the XDR struct remote_domain_get_vcpu_pin_info_args.
 type DomainGetVCPUPinInfoArgs struct {
 	Dom      NonnullDomain
@@ -13549,21 +11134,6 @@ func (v *DomainGetVCPUPinInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetVCPUPinInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetVCPUPinInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetVCPUPinInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetVCPUPinInfoRet is the XDR struct remote_domain_get_vcpu_pin_info_ret.
 type DomainGetVCPUPinInfoRet struct {
 	Cpumaps []byte
@@ -13621,21 +11191,6 @@ func (v *DomainGetVCPUPinInfoRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetVCPUPinInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetVCPUPinInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetVCPUPinInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainPinEmulatorArgs is the XDR struct remote_domain_pin_emulator_args.
@@ -13710,21 +11265,6 @@ func (v *DomainPinEmulatorArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainPinEmulatorArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainPinEmulatorArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainPinEmulatorArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetEmulatorPinInfoArgs is the XDR struct remote_domain_get_emulator_pin_info_args.
 type DomainGetEmulatorPinInfoArgs struct {
 	Dom    NonnullDomain
@@ -13792,21 +11332,6 @@ func (v *DomainGetEmulatorPinInfoArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetEmulatorPinInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetEmulatorPinInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetEmulatorPinInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetEmulatorPinInfoRet is the XDR struct remote_domain_get_emulator_pin_info_ret.
 type DomainGetEmulatorPinInfoRet struct {
 	Cpumaps []byte
@@ -13864,21 +11389,6 @@ func (v *DomainGetEmulatorPinInfoRet) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Ret = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetEmulatorPinInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetEmulatorPinInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetEmulatorPinInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetVCPUsArgs is the XDR struct remote_domain_get_vcpus_args.
@@ -13946,21 +11456,6 @@ func (v *DomainGetVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Maplen = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetVCPUsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetVCPUsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetVCPUsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetVCPUsRet is the XDR struct remote_domain_get_vcpus_ret.
@@ -14044,21 +11539,6 @@ func (v *DomainGetVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetVCPUsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetVCPUsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetVCPUsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMaxVCPUsArgs is the XDR struct remote_domain_get_max_vcpus_args.
 type DomainGetMaxVCPUsArgs struct {
 	Dom NonnullDomain
@@ -14110,21 +11590,6 @@ func (v *DomainGetMaxVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetMaxVCPUsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetMaxVCPUsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetMaxVCPUsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMaxVCPUsRet is the XDR struct remote_domain_get_max_vcpus_ret.
 type DomainGetMaxVCPUsRet struct {
 	Num int32
@@ -14166,21 +11631,6 @@ func (v *DomainGetMaxVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetMaxVCPUsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetMaxVCPUsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetMaxVCPUsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainIOThreadInfo is the XDR struct remote_domain_iothread_info.
@@ -14242,21 +11692,6 @@ func (v *DomainIOThreadInfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainIOThreadInfo) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainIOThreadInfo) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainIOThreadInfo) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetIOThreadInfoArgs is the XDR struct remote_domain_get_iothread_info_args.
 type DomainGetIOThreadInfoArgs struct {
 	Dom   NonnullDomain
@@ -14314,21 +11749,6 @@ func (v *DomainGetIOThreadInfoArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetIOThreadInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetIOThreadInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetIOThreadInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetIOThreadInfoRet is the XDR struct remote_domain_get_iothread_info_ret.
@@ -14407,21 +11827,6 @@ func (v *DomainGetIOThreadInfoRet) consume(b []byte, d *xdr.Decoder) (int, error
 	v.Ret = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetIOThreadInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetIOThreadInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetIOThreadInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainPinIOThreadArgs is the XDR struct remote_domain_pin_iothread_args.
@@ -14504,21 +11909,6 @@ func (v *DomainPinIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainPinIOThreadArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainPinIOThreadArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainPinIOThreadArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainAddIOThreadArgs is the XDR struct remote_domain_add_iothread_args.
 type DomainAddIOThreadArgs struct {
 	Dom        NonnullDomain
@@ -14586,21 +11976,6 @@ func (v *DomainAddIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainAddIOThreadArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainAddIOThreadArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainAddIOThreadArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainDelIOThreadArgs is the XDR struct remote_domain_del_iothread_args.
 type DomainDelIOThreadArgs struct {
 	Dom        NonnullDomain
@@ -14666,21 +12041,6 @@ func (v *DomainDelIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainDelIOThreadArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainDelIOThreadArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainDelIOThreadArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetIOThreadParamsArgs is the XDR struct remote_domain_set_iothread_params_args.
@@ -14782,21 +12142,6 @@ func (v *DomainSetIOThreadParamsArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetIOThreadParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetIOThreadParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetIOThreadParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetSecurityLabelArgs is the XDR struct remote_domain_get_security_label_args.
 type DomainGetSecurityLabelArgs struct {
 	Dom NonnullDomain
@@ -14846,21 +12191,6 @@ func (v *DomainGetSecurityLabelArgs) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetSecurityLabelArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetSecurityLabelArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetSecurityLabelArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetSecurityLabelRet is the XDR struct remote_domain_get_security_label_ret.
@@ -14923,21 +12253,6 @@ func (v *DomainGetSecurityLabelRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetSecurityLabelRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetSecurityLabelRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetSecurityLabelRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetSecurityLabelListArgs is the XDR struct remote_domain_get_security_label_list_args.
 type DomainGetSecurityLabelListArgs struct {
 	Dom NonnullDomain
@@ -14987,21 +12302,6 @@ func (v *DomainGetSecurityLabelListArgs) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetSecurityLabelListArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetSecurityLabelListArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetSecurityLabelListArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetSecurityLabelListRet is the XDR struct remote_domain_get_security_label_list_ret.
@@ -15082,21 +12382,6 @@ func (v *DomainGetSecurityLabelListRet) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetSecurityLabelListRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetSecurityLabelListRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetSecurityLabelListRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetSecurityModelRet is the XDR struct remote_node_get_security_model_ret.
 type NodeGetSecurityModelRet struct {
 	Model []byte
@@ -15163,21 +12448,6 @@ func (v *NodeGetSecurityModelRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetSecurityModelRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetSecurityModelRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetSecurityModelRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainAttachDeviceArgs is the XDR struct remote_domain_attach_device_args.
 type DomainAttachDeviceArgs struct {
 	Dom NonnullDomain
@@ -15240,21 +12510,6 @@ func (v *DomainAttachDeviceArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainAttachDeviceArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainAttachDeviceArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainAttachDeviceArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainAttachDeviceFlagsArgs is the XDR struct remote_domain_attach_device_flags_args.
@@ -15329,21 +12584,6 @@ func (v *DomainAttachDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainAttachDeviceFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainAttachDeviceFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainAttachDeviceFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainDetachDeviceArgs is the XDR struct remote_domain_detach_device_args.
 type DomainDetachDeviceArgs struct {
 	Dom NonnullDomain
@@ -15406,21 +12646,6 @@ func (v *DomainDetachDeviceArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainDetachDeviceArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainDetachDeviceArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainDetachDeviceArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainDetachDeviceFlagsArgs is the XDR struct remote_domain_detach_device_flags_args.
@@ -15495,21 +12720,6 @@ func (v *DomainDetachDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainDetachDeviceFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainDetachDeviceFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainDetachDeviceFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainUpdateDeviceFlagsArgs is the XDR struct remote_domain_update_device_flags_args.
 type DomainUpdateDeviceFlagsArgs struct {
 	Dom   NonnullDomain
@@ -15580,21 +12790,6 @@ func (v *DomainUpdateDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainUpdateDeviceFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainUpdateDeviceFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainUpdateDeviceFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainDetachDeviceAliasArgs is the XDR struct remote_domain_detach_device_alias_args.
@@ -15669,21 +12864,6 @@ func (v *DomainDetachDeviceAliasArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainDetachDeviceAliasArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainDetachDeviceAliasArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainDetachDeviceAliasArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetAutostartArgs is the XDR struct remote_domain_get_autostart_args.
 type DomainGetAutostartArgs struct {
 	Dom NonnullDomain
@@ -15735,21 +12915,6 @@ func (v *DomainGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetAutostartRet is the XDR struct remote_domain_get_autostart_ret.
 type DomainGetAutostartRet struct {
 	Autostart int32
@@ -15791,21 +12956,6 @@ func (v *DomainGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Autostart = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetAutostartRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetAutostartRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetAutostartRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetAutostartArgs is the XDR struct remote_domain_set_autostart_args.
@@ -15865,21 +13015,6 @@ func (v *DomainSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Autostart = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetMetadataArgs is the XDR struct remote_domain_set_metadata_args.
@@ -16042,21 +13177,6 @@ func (v *DomainSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetMetadataArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetMetadataArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetMetadataArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMetadataArgs is the XDR struct remote_domain_get_metadata_args.
 type DomainGetMetadataArgs struct {
 	Dom   NonnullDomain
@@ -16155,21 +13275,6 @@ func (v *DomainGetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetMetadataArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetMetadataArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetMetadataArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMetadataRet is the XDR struct remote_domain_get_metadata_ret.
 type DomainGetMetadataRet struct {
 	Metadata NonnullString
@@ -16219,21 +13324,6 @@ func (v *DomainGetMetadataRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetMetadataRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetMetadataRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetMetadataRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockJobAbortArgs is the XDR struct remote_domain_block_job_abort_args.
@@ -16308,21 +13398,6 @@ func (v *DomainBlockJobAbortArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBlockJobAbortArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBlockJobAbortArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBlockJobAbortArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetBlockJobInfoArgs is the XDR struct remote_domain_get_block_job_info_args.
 type DomainGetBlockJobInfoArgs struct {
 	Dom   NonnullDomain
@@ -16395,21 +13470,6 @@ func (v *DomainGetBlockJobInfoArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetBlockJobInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetBlockJobInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetBlockJobInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetBlockJobInfoRet is the XDR struct remote_domain_get_block_job_info_ret.
 type DomainGetBlockJobInfoRet struct {
 	Found     int32
@@ -16479,21 +13539,6 @@ func (v *DomainGetBlockJobInfoRet) consume(b []byte, d *xdr.Decoder) (int, error
 	v.End = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetBlockJobInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetBlockJobInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetBlockJobInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockJobSetSpeedArgs is the XDR struct remote_domain_block_job_set_speed_args.
@@ -16576,21 +13621,6 @@ func (v *DomainBlockJobSetSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBlockJobSetSpeedArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBlockJobSetSpeedArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBlockJobSetSpeedArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainBlockPullArgs is the XDR struct remote_domain_block_pull_args.
 type DomainBlockPullArgs struct {
 	Dom       NonnullDomain
@@ -16669,21 +13699,6 @@ func (v *DomainBlockPullArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBlockPullArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBlockPullArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBlockPullArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockRebaseArgs is the XDR struct remote_domain_block_rebase_args.
@@ -16795,21 +13810,6 @@ func (v *DomainBlockRebaseArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBlockRebaseArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBlockRebaseArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBlockRebaseArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockCopyArgs is the XDR struct remote_domain_block_copy_args.
@@ -16927,21 +13927,6 @@ func (v *DomainBlockCopyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBlockCopyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBlockCopyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBlockCopyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockCommitArgs is the XDR struct remote_domain_block_commit_args.
@@ -17086,21 +14071,6 @@ func (v *DomainBlockCommitArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBlockCommitArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBlockCommitArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBlockCommitArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSetBlockIoTuneArgs is the XDR struct remote_domain_set_block_io_tune_args.
 type DomainSetBlockIoTuneArgs struct {
 	Dom    NonnullDomain
@@ -17205,21 +14175,6 @@ func (v *DomainSetBlockIoTuneArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetBlockIoTuneArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetBlockIoTuneArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetBlockIoTuneArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetBlockIoTuneArgs is the XDR struct remote_domain_get_block_io_tune_args.
 type DomainGetBlockIoTuneArgs struct {
 	Dom     NonnullDomain
@@ -17318,21 +14273,6 @@ func (v *DomainGetBlockIoTuneArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetBlockIoTuneArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetBlockIoTuneArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetBlockIoTuneArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetBlockIoTuneRet is the XDR struct remote_domain_get_block_io_tune_ret.
 type DomainGetBlockIoTuneRet struct {
 	Params  []TypedParam
@@ -17409,21 +14349,6 @@ func (v *DomainGetBlockIoTuneRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Nparams = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetBlockIoTuneRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetBlockIoTuneRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetBlockIoTuneRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetCPUStatsArgs is the XDR struct remote_domain_get_cpu_stats_args.
@@ -17509,21 +14434,6 @@ func (v *DomainGetCPUStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetCPUStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetCPUStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetCPUStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetCPUStatsRet is the XDR struct remote_domain_get_cpu_stats_ret.
 type DomainGetCPUStatsRet struct {
 	Params  []TypedParam
@@ -17602,21 +14512,6 @@ func (v *DomainGetCPUStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetCPUStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetCPUStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetCPUStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetHostnameArgs is the XDR struct remote_domain_get_hostname_args.
 type DomainGetHostnameArgs struct {
 	Dom   NonnullDomain
@@ -17676,21 +14571,6 @@ func (v *DomainGetHostnameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetHostnameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetHostnameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetHostnameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetHostnameRet is the XDR struct remote_domain_get_hostname_ret.
 type DomainGetHostnameRet struct {
 	Hostname NonnullString
@@ -17742,21 +14622,6 @@ func (v *DomainGetHostnameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetHostnameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetHostnameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetHostnameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfNetworksRet is the XDR struct remote_connect_num_of_networks_ret.
 type ConnectNumOfNetworksRet struct {
 	Num int32
@@ -17800,21 +14665,6 @@ func (v *ConnectNumOfNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNumOfNetworksRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNumOfNetworksRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNumOfNetworksRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListNetworksArgs is the XDR struct remote_connect_list_networks_args.
 type ConnectListNetworksArgs struct {
 	Maxnames int32
@@ -17856,21 +14706,6 @@ func (v *ConnectListNetworksArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListNetworksArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListNetworksArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListNetworksArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListNetworksRet is the XDR struct remote_connect_list_networks_ret.
@@ -17943,21 +14778,6 @@ func (v *ConnectListNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListNetworksRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListNetworksRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListNetworksRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfDefinedNetworksRet is the XDR struct remote_connect_num_of_defined_networks_ret.
 type ConnectNumOfDefinedNetworksRet struct {
 	Num int32
@@ -18001,21 +14821,6 @@ func (v *ConnectNumOfDefinedNetworksRet) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNumOfDefinedNetworksRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNumOfDefinedNetworksRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNumOfDefinedNetworksRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListDefinedNetworksArgs is the XDR struct remote_connect_list_defined_networks_args.
 type ConnectListDefinedNetworksArgs struct {
 	Maxnames int32
@@ -18057,21 +14862,6 @@ func (v *ConnectListDefinedNetworksArgs) consume(b []byte, d *xdr.Decoder) (int,
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListDefinedNetworksArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListDefinedNetworksArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListDefinedNetworksArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListDefinedNetworksRet is the XDR struct remote_connect_list_defined_networks_ret.
@@ -18144,21 +14934,6 @@ func (v *ConnectListDefinedNetworksRet) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListDefinedNetworksRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListDefinedNetworksRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListDefinedNetworksRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkLookupByUUIDArgs is the XDR struct remote_network_lookup_by_uuid_args.
 type NetworkLookupByUUIDArgs struct {
 	UUID UUID
@@ -18200,21 +14975,6 @@ func (v *NetworkLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkLookupByUUIDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkLookupByUUIDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkLookupByUUIDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkLookupByUUIDRet is the XDR struct remote_network_lookup_by_uuid_ret.
@@ -18268,21 +15028,6 @@ func (v *NetworkLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkLookupByUUIDRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkLookupByUUIDRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkLookupByUUIDRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkLookupByNameArgs is the XDR struct remote_network_lookup_by_name_args.
 type NetworkLookupByNameArgs struct {
 	Name NonnullString
@@ -18332,21 +15077,6 @@ func (v *NetworkLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkLookupByNameRet is the XDR struct remote_network_lookup_by_name_ret.
@@ -18400,21 +15130,6 @@ func (v *NetworkLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkCreateXMLArgs is the XDR struct remote_network_create_xml_args.
 type NetworkCreateXMLArgs struct {
 	XML NonnullString
@@ -18466,21 +15181,6 @@ func (v *NetworkCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkCreateXMLRet is the XDR struct remote_network_create_xml_ret.
 type NetworkCreateXMLRet struct {
 	Net NonnullNetwork
@@ -18530,21 +15230,6 @@ func (v *NetworkCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkCreateXMLFlagsArgs is the XDR struct remote_network_create_xml_flags_args.
@@ -18606,21 +15291,6 @@ func (v *NetworkCreateXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkCreateXMLFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkCreateXMLFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkCreateXMLFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkCreateXMLFlagsRet is the XDR struct remote_network_create_xml_flags_ret.
 type NetworkCreateXMLFlagsRet struct {
 	Net NonnullNetwork
@@ -18670,21 +15340,6 @@ func (v *NetworkCreateXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkCreateXMLFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkCreateXMLFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkCreateXMLFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkDefineXMLArgs is the XDR struct remote_network_define_xml_args.
@@ -18738,21 +15393,6 @@ func (v *NetworkDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkDefineXMLRet is the XDR struct remote_network_define_xml_ret.
 type NetworkDefineXMLRet struct {
 	Net NonnullNetwork
@@ -18802,21 +15442,6 @@ func (v *NetworkDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkDefineXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkDefineXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkDefineXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkDefineXMLFlagsArgs is the XDR struct remote_network_define_xml_flags_args.
@@ -18878,21 +15503,6 @@ func (v *NetworkDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkDefineXMLFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkDefineXMLFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkDefineXMLFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkDefineXMLFlagsRet is the XDR struct remote_network_define_xml_flags_ret.
 type NetworkDefineXMLFlagsRet struct {
 	Net NonnullNetwork
@@ -18944,21 +15554,6 @@ func (v *NetworkDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkDefineXMLFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkDefineXMLFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkDefineXMLFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkUndefineArgs is the XDR struct remote_network_undefine_args.
 type NetworkUndefineArgs struct {
 	Net NonnullNetwork
@@ -19008,21 +15603,6 @@ func (v *NetworkUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkUndefineArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkUndefineArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkUndefineArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkUpdateArgs is the XDR struct remote_network_update_args.
@@ -19121,21 +15701,6 @@ func (v *NetworkUpdateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkUpdateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkUpdateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkUpdateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkCreateArgs is the XDR struct remote_network_create_args.
 type NetworkCreateArgs struct {
 	Net NonnullNetwork
@@ -19187,21 +15752,6 @@ func (v *NetworkCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkCreateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkCreateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkCreateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkDestroyArgs is the XDR struct remote_network_destroy_args.
 type NetworkDestroyArgs struct {
 	Net NonnullNetwork
@@ -19251,21 +15801,6 @@ func (v *NetworkDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkDestroyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkDestroyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkDestroyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkGetXMLDescArgs is the XDR struct remote_network_get_xml_desc_args.
@@ -19327,21 +15862,6 @@ func (v *NetworkGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkGetXMLDescRet is the XDR struct remote_network_get_xml_desc_ret.
 type NetworkGetXMLDescRet struct {
 	XML NonnullString
@@ -19391,21 +15911,6 @@ func (v *NetworkGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkGetBridgeNameArgs is the XDR struct remote_network_get_bridge_name_args.
@@ -19459,21 +15964,6 @@ func (v *NetworkGetBridgeNameArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkGetBridgeNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkGetBridgeNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkGetBridgeNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkGetBridgeNameRet is the XDR struct remote_network_get_bridge_name_ret.
 type NetworkGetBridgeNameRet struct {
 	Name NonnullString
@@ -19523,21 +16013,6 @@ func (v *NetworkGetBridgeNameRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkGetBridgeNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkGetBridgeNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkGetBridgeNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkGetAutostartArgs is the XDR struct remote_network_get_autostart_args.
@@ -19591,21 +16066,6 @@ func (v *NetworkGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkGetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkGetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkGetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkGetAutostartRet is the XDR struct remote_network_get_autostart_ret.
 type NetworkGetAutostartRet struct {
 	Autostart int32
@@ -19647,21 +16107,6 @@ func (v *NetworkGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Autostart = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkGetAutostartRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkGetAutostartRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkGetAutostartRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkSetAutostartArgs is the XDR struct remote_network_set_autostart_args.
@@ -19723,21 +16168,6 @@ func (v *NetworkSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkSetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkSetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkSetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfNwfiltersRet is the XDR struct remote_connect_num_of_nwfilters_ret.
 type ConnectNumOfNwfiltersRet struct {
 	Num int32
@@ -19781,21 +16211,6 @@ func (v *ConnectNumOfNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNumOfNwfiltersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNumOfNwfiltersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNumOfNwfiltersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListNwfiltersArgs is the XDR struct remote_connect_list_nwfilters_args.
 type ConnectListNwfiltersArgs struct {
 	Maxnames int32
@@ -19837,21 +16252,6 @@ func (v *ConnectListNwfiltersArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListNwfiltersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListNwfiltersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListNwfiltersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListNwfiltersRet is the XDR struct remote_connect_list_nwfilters_ret.
@@ -19924,21 +16324,6 @@ func (v *ConnectListNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListNwfiltersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListNwfiltersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListNwfiltersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterLookupByUUIDArgs is the XDR struct remote_nwfilter_lookup_by_uuid_args.
 type NWFilterLookupByUUIDArgs struct {
 	UUID UUID
@@ -19980,21 +16365,6 @@ func (v *NWFilterLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterLookupByUUIDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterLookupByUUIDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterLookupByUUIDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NWFilterLookupByUUIDRet is the XDR struct remote_nwfilter_lookup_by_uuid_ret.
@@ -20048,21 +16418,6 @@ func (v *NWFilterLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterLookupByUUIDRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterLookupByUUIDRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterLookupByUUIDRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterLookupByNameArgs is the XDR struct remote_nwfilter_lookup_by_name_args.
 type NWFilterLookupByNameArgs struct {
 	Name NonnullString
@@ -20112,21 +16467,6 @@ func (v *NWFilterLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NWFilterLookupByNameRet is the XDR struct remote_nwfilter_lookup_by_name_ret.
@@ -20180,21 +16520,6 @@ func (v *NWFilterLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterDefineXMLArgs is the XDR struct remote_nwfilter_define_xml_args.
 type NWFilterDefineXMLArgs struct {
 	XML NonnullString
@@ -20246,21 +16571,6 @@ func (v *NWFilterDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterDefineXMLRet is the XDR struct remote_nwfilter_define_xml_ret.
 type NWFilterDefineXMLRet struct {
 	NWFilter NonnullNWFilter
@@ -20310,21 +16620,6 @@ func (v *NWFilterDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterDefineXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterDefineXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterDefineXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NWFilterDefineXMLFlagsArgs is the XDR struct remote_nwfilter_define_xml_flags_args.
@@ -20386,21 +16681,6 @@ func (v *NWFilterDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterDefineXMLFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterDefineXMLFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterDefineXMLFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterDefineXMLFlagsRet is the XDR struct remote_nwfilter_define_xml_flags_ret.
 type NWFilterDefineXMLFlagsRet struct {
 	NWFilter NonnullNWFilter
@@ -20452,21 +16732,6 @@ func (v *NWFilterDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterDefineXMLFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterDefineXMLFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterDefineXMLFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterUndefineArgs is the XDR struct remote_nwfilter_undefine_args.
 type NWFilterUndefineArgs struct {
 	NWFilter NonnullNWFilter
@@ -20516,21 +16781,6 @@ func (v *NWFilterUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterUndefineArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterUndefineArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterUndefineArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NWFilterGetXMLDescArgs is the XDR struct remote_nwfilter_get_xml_desc_args.
@@ -20592,21 +16842,6 @@ func (v *NWFilterGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterGetXMLDescRet is the XDR struct remote_nwfilter_get_xml_desc_ret.
 type NWFilterGetXMLDescRet struct {
 	XML NonnullString
@@ -20658,21 +16893,6 @@ func (v *NWFilterGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfInterfacesRet is the XDR struct remote_connect_num_of_interfaces_ret.
 type ConnectNumOfInterfacesRet struct {
 	Num int32
@@ -20716,21 +16936,6 @@ func (v *ConnectNumOfInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNumOfInterfacesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNumOfInterfacesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNumOfInterfacesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListInterfacesArgs is the XDR struct remote_connect_list_interfaces_args.
 type ConnectListInterfacesArgs struct {
 	Maxnames int32
@@ -20772,21 +16977,6 @@ func (v *ConnectListInterfacesArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListInterfacesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListInterfacesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListInterfacesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListInterfacesRet is the XDR struct remote_connect_list_interfaces_ret.
@@ -20859,21 +17049,6 @@ func (v *ConnectListInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListInterfacesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListInterfacesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListInterfacesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfDefinedInterfacesRet is the XDR struct remote_connect_num_of_defined_interfaces_ret.
 type ConnectNumOfDefinedInterfacesRet struct {
 	Num int32
@@ -20917,21 +17092,6 @@ func (v *ConnectNumOfDefinedInterfacesRet) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNumOfDefinedInterfacesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNumOfDefinedInterfacesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNumOfDefinedInterfacesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListDefinedInterfacesArgs is the XDR struct remote_connect_list_defined_interfaces_args.
 type ConnectListDefinedInterfacesArgs struct {
 	Maxnames int32
@@ -20973,21 +17133,6 @@ func (v *ConnectListDefinedInterfacesArgs) consume(b []byte, d *xdr.Decoder) (in
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListDefinedInterfacesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListDefinedInterfacesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListDefinedInterfacesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListDefinedInterfacesRet is the XDR struct remote_connect_list_defined_interfaces_ret.
@@ -21060,21 +17205,6 @@ func (v *ConnectListDefinedInterfacesRet) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListDefinedInterfacesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListDefinedInterfacesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListDefinedInterfacesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceLookupByNameArgs is the XDR struct remote_interface_lookup_by_name_args.
 type InterfaceLookupByNameArgs struct {
 	Name NonnullString
@@ -21124,21 +17254,6 @@ func (v *InterfaceLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // InterfaceLookupByNameRet is the XDR struct remote_interface_lookup_by_name_ret.
@@ -21192,21 +17307,6 @@ func (v *InterfaceLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceLookupByMACStringArgs is the XDR struct remote_interface_lookup_by_mac_string_args.
 type InterfaceLookupByMACStringArgs struct {
 	MAC NonnullString
@@ -21258,21 +17358,6 @@ func (v *InterfaceLookupByMACStringArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceLookupByMACStringArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceLookupByMACStringArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceLookupByMACStringArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceLookupByMACStringRet is the XDR struct remote_interface_lookup_by_mac_string_ret.
 type InterfaceLookupByMACStringRet struct {
 	Iface NonnullInterface
@@ -21322,21 +17407,6 @@ func (v *InterfaceLookupByMACStringRet) consume(b []byte, d *xdr.Decoder) (int, 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceLookupByMACStringRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceLookupByMACStringRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceLookupByMACStringRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // InterfaceGetXMLDescArgs is the XDR struct remote_interface_get_xml_desc_args.
@@ -21398,21 +17468,6 @@ func (v *InterfaceGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceGetXMLDescRet is the XDR struct remote_interface_get_xml_desc_ret.
 type InterfaceGetXMLDescRet struct {
 	XML NonnullString
@@ -21462,21 +17517,6 @@ func (v *InterfaceGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // InterfaceDefineXMLArgs is the XDR struct remote_interface_define_xml_args.
@@ -21538,21 +17578,6 @@ func (v *InterfaceDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceDefineXMLRet is the XDR struct remote_interface_define_xml_ret.
 type InterfaceDefineXMLRet struct {
 	Iface NonnullInterface
@@ -21604,21 +17629,6 @@ func (v *InterfaceDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceDefineXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceDefineXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceDefineXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceUndefineArgs is the XDR struct remote_interface_undefine_args.
 type InterfaceUndefineArgs struct {
 	Iface NonnullInterface
@@ -21668,21 +17678,6 @@ func (v *InterfaceUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceUndefineArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceUndefineArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceUndefineArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // InterfaceCreateArgs is the XDR struct remote_interface_create_args.
@@ -21744,21 +17739,6 @@ func (v *InterfaceCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceCreateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceCreateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceCreateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceDestroyArgs is the XDR struct remote_interface_destroy_args.
 type InterfaceDestroyArgs struct {
 	Iface NonnullInterface
@@ -21818,21 +17798,6 @@ func (v *InterfaceDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceDestroyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceDestroyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceDestroyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceChangeBeginArgs is the XDR struct remote_interface_change_begin_args.
 type InterfaceChangeBeginArgs struct {
 	Flags uint32
@@ -21874,21 +17839,6 @@ func (v *InterfaceChangeBeginArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceChangeBeginArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceChangeBeginArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceChangeBeginArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // InterfaceChangeCommitArgs is the XDR struct remote_interface_change_commit_args.
@@ -21934,21 +17884,6 @@ func (v *InterfaceChangeCommitArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceChangeCommitArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceChangeCommitArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceChangeCommitArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceChangeRollbackArgs is the XDR struct remote_interface_change_rollback_args.
 type InterfaceChangeRollbackArgs struct {
 	Flags uint32
@@ -21990,21 +17925,6 @@ func (v *InterfaceChangeRollbackArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceChangeRollbackArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceChangeRollbackArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceChangeRollbackArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // AuthListRet is the XDR struct remote_auth_list_ret.
@@ -22070,21 +17990,6 @@ func (v *AuthListRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *AuthListRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *AuthListRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *AuthListRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // AuthSASLInitRet is the XDR struct remote_auth_sasl_init_ret.
 type AuthSASLInitRet struct {
 	Mechlist NonnullString
@@ -22134,21 +18039,6 @@ func (v *AuthSASLInitRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *AuthSASLInitRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *AuthSASLInitRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *AuthSASLInitRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // AuthSASLStartArgs is the XDR struct remote_auth_sasl_start_args.
@@ -22224,21 +18114,6 @@ func (v *AuthSASLStartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *AuthSASLStartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *AuthSASLStartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *AuthSASLStartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // AuthSASLStartRet is the XDR struct remote_auth_sasl_start_ret.
 type AuthSASLStartRet struct {
 	Complete int32
@@ -22307,21 +18182,6 @@ func (v *AuthSASLStartRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *AuthSASLStartRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *AuthSASLStartRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *AuthSASLStartRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // AuthSASLStepArgs is the XDR struct remote_auth_sasl_step_args.
 type AuthSASLStepArgs struct {
 	Nil  int32
@@ -22380,21 +18240,6 @@ func (v *AuthSASLStepArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *AuthSASLStepArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *AuthSASLStepArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *AuthSASLStepArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // AuthSASLStepRet is the XDR struct remote_auth_sasl_step_ret.
@@ -22465,21 +18310,6 @@ func (v *AuthSASLStepRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *AuthSASLStepRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *AuthSASLStepRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *AuthSASLStepRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // AuthPolkitRet is the XDR struct remote_auth_polkit_ret.
 type AuthPolkitRet struct {
 	Complete int32
@@ -22521,21 +18351,6 @@ func (v *AuthPolkitRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Complete = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *AuthPolkitRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *AuthPolkitRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *AuthPolkitRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectNumOfStoragePoolsRet is the XDR struct remote_connect_num_of_storage_pools_ret.
@@ -22581,21 +18396,6 @@ func (v *ConnectNumOfStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNumOfStoragePoolsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNumOfStoragePoolsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNumOfStoragePoolsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListStoragePoolsArgs is the XDR struct remote_connect_list_storage_pools_args.
 type ConnectListStoragePoolsArgs struct {
 	Maxnames int32
@@ -22637,21 +18437,6 @@ func (v *ConnectListStoragePoolsArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListStoragePoolsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListStoragePoolsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListStoragePoolsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListStoragePoolsRet is the XDR struct remote_connect_list_storage_pools_ret.
@@ -22724,21 +18509,6 @@ func (v *ConnectListStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListStoragePoolsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListStoragePoolsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListStoragePoolsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfDefinedStoragePoolsRet is the XDR struct remote_connect_num_of_defined_storage_pools_ret.
 type ConnectNumOfDefinedStoragePoolsRet struct {
 	Num int32
@@ -22782,21 +18552,6 @@ func (v *ConnectNumOfDefinedStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNumOfDefinedStoragePoolsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNumOfDefinedStoragePoolsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNumOfDefinedStoragePoolsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListDefinedStoragePoolsArgs is the XDR struct remote_connect_list_defined_storage_pools_args.
 type ConnectListDefinedStoragePoolsArgs struct {
 	Maxnames int32
@@ -22838,21 +18593,6 @@ func (v *ConnectListDefinedStoragePoolsArgs) consume(b []byte, d *xdr.Decoder) (
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListDefinedStoragePoolsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListDefinedStoragePoolsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListDefinedStoragePoolsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListDefinedStoragePoolsRet is the XDR struct remote_connect_list_defined_storage_pools_ret.
@@ -22923,21 +18663,6 @@ func (v *ConnectListDefinedStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (i
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListDefinedStoragePoolsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListDefinedStoragePoolsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListDefinedStoragePoolsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectFindStoragePoolSourcesArgs is the XDR struct remote_connect_find_storage_pool_sources_args.
@@ -23030,21 +18755,6 @@ func (v *ConnectFindStoragePoolSourcesArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectFindStoragePoolSourcesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectFindStoragePoolSourcesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectFindStoragePoolSourcesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectFindStoragePoolSourcesRet is the XDR struct remote_connect_find_storage_pool_sources_ret.
 type ConnectFindStoragePoolSourcesRet struct {
 	XML NonnullString
@@ -23096,21 +18806,6 @@ func (v *ConnectFindStoragePoolSourcesRet) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectFindStoragePoolSourcesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectFindStoragePoolSourcesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectFindStoragePoolSourcesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolLookupByUUIDArgs is the XDR struct remote_storage_pool_lookup_by_uuid_args.
 type StoragePoolLookupByUUIDArgs struct {
 	UUID UUID
@@ -23152,21 +18847,6 @@ func (v *StoragePoolLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolLookupByUUIDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolLookupByUUIDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolLookupByUUIDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolLookupByUUIDRet is the XDR struct remote_storage_pool_lookup_by_uuid_ret.
@@ -23220,21 +18900,6 @@ func (v *StoragePoolLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolLookupByUUIDRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolLookupByUUIDRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolLookupByUUIDRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolLookupByNameArgs is the XDR struct remote_storage_pool_lookup_by_name_args.
 type StoragePoolLookupByNameArgs struct {
 	Name NonnullString
@@ -23284,21 +18949,6 @@ func (v *StoragePoolLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, er
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolLookupByNameRet is the XDR struct remote_storage_pool_lookup_by_name_ret.
@@ -23352,21 +19002,6 @@ func (v *StoragePoolLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolLookupByVolumeArgs is the XDR struct remote_storage_pool_lookup_by_volume_args.
 type StoragePoolLookupByVolumeArgs struct {
 	Vol NonnullStorageVol
@@ -23416,21 +19051,6 @@ func (v *StoragePoolLookupByVolumeArgs) consume(b []byte, d *xdr.Decoder) (int, 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolLookupByVolumeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolLookupByVolumeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolLookupByVolumeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolLookupByVolumeRet is the XDR struct remote_storage_pool_lookup_by_volume_ret.
@@ -23484,21 +19104,6 @@ func (v *StoragePoolLookupByVolumeRet) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolLookupByVolumeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolLookupByVolumeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolLookupByVolumeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolLookupByTargetPathArgs is the XDR struct remote_storage_pool_lookup_by_target_path_args.
 type StoragePoolLookupByTargetPathArgs struct {
 	Path NonnullString
@@ -23550,21 +19155,6 @@ func (v *StoragePoolLookupByTargetPathArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolLookupByTargetPathArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolLookupByTargetPathArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolLookupByTargetPathArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolLookupByTargetPathRet is the XDR struct remote_storage_pool_lookup_by_target_path_ret.
 type StoragePoolLookupByTargetPathRet struct {
 	Pool NonnullStoragePool
@@ -23614,21 +19204,6 @@ func (v *StoragePoolLookupByTargetPathRet) consume(b []byte, d *xdr.Decoder) (in
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolLookupByTargetPathRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolLookupByTargetPathRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolLookupByTargetPathRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolCreateXMLArgs is the XDR struct remote_storage_pool_create_xml_args.
@@ -23690,21 +19265,6 @@ func (v *StoragePoolCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolCreateXMLRet is the XDR struct remote_storage_pool_create_xml_ret.
 type StoragePoolCreateXMLRet struct {
 	Pool NonnullStoragePool
@@ -23754,21 +19314,6 @@ func (v *StoragePoolCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolDefineXMLArgs is the XDR struct remote_storage_pool_define_xml_args.
@@ -23830,21 +19375,6 @@ func (v *StoragePoolDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolDefineXMLRet is the XDR struct remote_storage_pool_define_xml_ret.
 type StoragePoolDefineXMLRet struct {
 	Pool NonnullStoragePool
@@ -23894,21 +19424,6 @@ func (v *StoragePoolDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolDefineXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolDefineXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolDefineXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolBuildArgs is the XDR struct remote_storage_pool_build_args.
@@ -23970,21 +19485,6 @@ func (v *StoragePoolBuildArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolBuildArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolBuildArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolBuildArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolUndefineArgs is the XDR struct remote_storage_pool_undefine_args.
 type StoragePoolUndefineArgs struct {
 	Pool NonnullStoragePool
@@ -24034,21 +19534,6 @@ func (v *StoragePoolUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolUndefineArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolUndefineArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolUndefineArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolCreateArgs is the XDR struct remote_storage_pool_create_args.
@@ -24110,21 +19595,6 @@ func (v *StoragePoolCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolCreateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolCreateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolCreateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolDestroyArgs is the XDR struct remote_storage_pool_destroy_args.
 type StoragePoolDestroyArgs struct {
 	Pool NonnullStoragePool
@@ -24174,21 +19644,6 @@ func (v *StoragePoolDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolDestroyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolDestroyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolDestroyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolDeleteArgs is the XDR struct remote_storage_pool_delete_args.
@@ -24250,21 +19705,6 @@ func (v *StoragePoolDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolDeleteArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolDeleteArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolDeleteArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolRefreshArgs is the XDR struct remote_storage_pool_refresh_args.
 type StoragePoolRefreshArgs struct {
 	Pool  NonnullStoragePool
@@ -24322,21 +19762,6 @@ func (v *StoragePoolRefreshArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolRefreshArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolRefreshArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolRefreshArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolGetXMLDescArgs is the XDR struct remote_storage_pool_get_xml_desc_args.
@@ -24398,21 +19823,6 @@ func (v *StoragePoolGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolGetXMLDescRet is the XDR struct remote_storage_pool_get_xml_desc_ret.
 type StoragePoolGetXMLDescRet struct {
 	XML NonnullString
@@ -24464,21 +19874,6 @@ func (v *StoragePoolGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolGetInfoArgs is the XDR struct remote_storage_pool_get_info_args.
 type StoragePoolGetInfoArgs struct {
 	Pool NonnullStoragePool
@@ -24528,21 +19923,6 @@ func (v *StoragePoolGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolGetInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolGetInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolGetInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolGetInfoRet is the XDR struct remote_storage_pool_get_info_ret.
@@ -24612,21 +19992,6 @@ func (v *StoragePoolGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolGetInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolGetInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolGetInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolGetAutostartArgs is the XDR struct remote_storage_pool_get_autostart_args.
 type StoragePoolGetAutostartArgs struct {
 	Pool NonnullStoragePool
@@ -24678,21 +20043,6 @@ func (v *StoragePoolGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolGetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolGetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolGetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolGetAutostartRet is the XDR struct remote_storage_pool_get_autostart_ret.
 type StoragePoolGetAutostartRet struct {
 	Autostart int32
@@ -24734,21 +20084,6 @@ func (v *StoragePoolGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Autostart = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolGetAutostartRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolGetAutostartRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolGetAutostartRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolSetAutostartArgs is the XDR struct remote_storage_pool_set_autostart_args.
@@ -24810,21 +20145,6 @@ func (v *StoragePoolSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolSetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolSetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolSetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolNumOfVolumesArgs is the XDR struct remote_storage_pool_num_of_volumes_args.
 type StoragePoolNumOfVolumesArgs struct {
 	Pool NonnullStoragePool
@@ -24876,21 +20196,6 @@ func (v *StoragePoolNumOfVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolNumOfVolumesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolNumOfVolumesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolNumOfVolumesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolNumOfVolumesRet is the XDR struct remote_storage_pool_num_of_volumes_ret.
 type StoragePoolNumOfVolumesRet struct {
 	Num int32
@@ -24932,21 +20237,6 @@ func (v *StoragePoolNumOfVolumesRet) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolNumOfVolumesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolNumOfVolumesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolNumOfVolumesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolListVolumesArgs is the XDR struct remote_storage_pool_list_volumes_args.
@@ -25006,21 +20296,6 @@ func (v *StoragePoolListVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolListVolumesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolListVolumesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolListVolumesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolListVolumesRet is the XDR struct remote_storage_pool_list_volumes_ret.
@@ -25093,21 +20368,6 @@ func (v *StoragePoolListVolumesRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolListVolumesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolListVolumesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolListVolumesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolLookupByNameArgs is the XDR struct remote_storage_vol_lookup_by_name_args.
 type StorageVolLookupByNameArgs struct {
 	Pool NonnullStoragePool
@@ -25172,21 +20432,6 @@ func (v *StorageVolLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolLookupByNameRet is the XDR struct remote_storage_vol_lookup_by_name_ret.
 type StorageVolLookupByNameRet struct {
 	Vol NonnullStorageVol
@@ -25236,21 +20481,6 @@ func (v *StorageVolLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolLookupByKeyArgs is the XDR struct remote_storage_vol_lookup_by_key_args.
@@ -25304,21 +20534,6 @@ func (v *StorageVolLookupByKeyArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolLookupByKeyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolLookupByKeyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolLookupByKeyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolLookupByKeyRet is the XDR struct remote_storage_vol_lookup_by_key_ret.
 type StorageVolLookupByKeyRet struct {
 	Vol NonnullStorageVol
@@ -25368,21 +20583,6 @@ func (v *StorageVolLookupByKeyRet) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolLookupByKeyRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolLookupByKeyRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolLookupByKeyRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolLookupByPathArgs is the XDR struct remote_storage_vol_lookup_by_path_args.
@@ -25436,21 +20636,6 @@ func (v *StorageVolLookupByPathArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolLookupByPathArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolLookupByPathArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolLookupByPathArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolLookupByPathRet is the XDR struct remote_storage_vol_lookup_by_path_ret.
 type StorageVolLookupByPathRet struct {
 	Vol NonnullStorageVol
@@ -25500,21 +20685,6 @@ func (v *StorageVolLookupByPathRet) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolLookupByPathRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolLookupByPathRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolLookupByPathRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolCreateXMLArgs is the XDR struct remote_storage_vol_create_xml_args.
@@ -25589,21 +20759,6 @@ func (v *StorageVolCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolCreateXMLRet is the XDR struct remote_storage_vol_create_xml_ret.
 type StorageVolCreateXMLRet struct {
 	Vol NonnullStorageVol
@@ -25653,21 +20808,6 @@ func (v *StorageVolCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolCreateXMLFromArgs is the XDR struct remote_storage_vol_create_xml_from_args.
@@ -25755,21 +20895,6 @@ func (v *StorageVolCreateXMLFromArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolCreateXMLFromArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolCreateXMLFromArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolCreateXMLFromArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolCreateXMLFromRet is the XDR struct remote_storage_vol_create_xml_from_ret.
 type StorageVolCreateXMLFromRet struct {
 	Vol NonnullStorageVol
@@ -25819,21 +20944,6 @@ func (v *StorageVolCreateXMLFromRet) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolCreateXMLFromRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolCreateXMLFromRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolCreateXMLFromRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolDeleteArgs is the XDR struct remote_storage_vol_delete_args.
@@ -25895,21 +21005,6 @@ func (v *StorageVolDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolDeleteArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolDeleteArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolDeleteArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolWipeArgs is the XDR struct remote_storage_vol_wipe_args.
 type StorageVolWipeArgs struct {
 	Vol   NonnullStorageVol
@@ -25967,21 +21062,6 @@ func (v *StorageVolWipeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolWipeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolWipeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolWipeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolWipePatternArgs is the XDR struct remote_storage_vol_wipe_pattern_args.
@@ -26051,21 +21131,6 @@ func (v *StorageVolWipePatternArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolWipePatternArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolWipePatternArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolWipePatternArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolGetXMLDescArgs is the XDR struct remote_storage_vol_get_xml_desc_args.
 type StorageVolGetXMLDescArgs struct {
 	Vol   NonnullStorageVol
@@ -26125,21 +21190,6 @@ func (v *StorageVolGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolGetXMLDescRet is the XDR struct remote_storage_vol_get_xml_desc_ret.
 type StorageVolGetXMLDescRet struct {
 	XML NonnullString
@@ -26191,21 +21241,6 @@ func (v *StorageVolGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolGetInfoArgs is the XDR struct remote_storage_vol_get_info_args.
 type StorageVolGetInfoArgs struct {
 	Vol NonnullStorageVol
@@ -26255,21 +21290,6 @@ func (v *StorageVolGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolGetInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolGetInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolGetInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolGetInfoRet is the XDR struct remote_storage_vol_get_info_ret.
@@ -26332,21 +21352,6 @@ func (v *StorageVolGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolGetInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolGetInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolGetInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolGetInfoFlagsArgs is the XDR struct remote_storage_vol_get_info_flags_args.
 type StorageVolGetInfoFlagsArgs struct {
 	Vol   NonnullStorageVol
@@ -26404,21 +21409,6 @@ func (v *StorageVolGetInfoFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolGetInfoFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolGetInfoFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolGetInfoFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolGetInfoFlagsRet is the XDR struct remote_storage_vol_get_info_flags_ret.
@@ -26481,21 +21471,6 @@ func (v *StorageVolGetInfoFlagsRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolGetInfoFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolGetInfoFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolGetInfoFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolGetPathArgs is the XDR struct remote_storage_vol_get_path_args.
 type StorageVolGetPathArgs struct {
 	Vol NonnullStorageVol
@@ -26547,21 +21522,6 @@ func (v *StorageVolGetPathArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolGetPathArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolGetPathArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolGetPathArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolGetPathRet is the XDR struct remote_storage_vol_get_path_ret.
 type StorageVolGetPathRet struct {
 	Name NonnullString
@@ -26611,21 +21571,6 @@ func (v *StorageVolGetPathRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolGetPathRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolGetPathRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolGetPathRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolResizeArgs is the XDR struct remote_storage_vol_resize_args.
@@ -26693,21 +21638,6 @@ func (v *StorageVolResizeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolResizeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolResizeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolResizeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeNumOfDevicesArgs is the XDR struct remote_node_num_of_devices_args.
@@ -26787,21 +21717,6 @@ func (v *NodeNumOfDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeNumOfDevicesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeNumOfDevicesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeNumOfDevicesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeNumOfDevicesRet is the XDR struct remote_node_num_of_devices_ret.
 type NodeNumOfDevicesRet struct {
 	Num int32
@@ -26843,21 +21758,6 @@ func (v *NodeNumOfDevicesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeNumOfDevicesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeNumOfDevicesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeNumOfDevicesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeListDevicesArgs is the XDR struct remote_node_list_devices_args.
@@ -26945,21 +21845,6 @@ func (v *NodeListDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeListDevicesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeListDevicesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeListDevicesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeListDevicesRet is the XDR struct remote_node_list_devices_ret.
 type NodeListDevicesRet struct {
 	Names []NonnullString
@@ -27030,21 +21915,6 @@ func (v *NodeListDevicesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeListDevicesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeListDevicesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeListDevicesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceLookupByNameArgs is the XDR struct remote_node_device_lookup_by_name_args.
 type NodeDeviceLookupByNameArgs struct {
 	Name NonnullString
@@ -27096,21 +21966,6 @@ func (v *NodeDeviceLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceLookupByNameRet is the XDR struct remote_node_device_lookup_by_name_ret.
 type NodeDeviceLookupByNameRet struct {
 	Dev NonnullNodeDevice
@@ -27160,21 +22015,6 @@ func (v *NodeDeviceLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceLookupSCSIHostByWwnArgs is the XDR struct remote_node_device_lookup_scsi_host_by_wwn_args.
@@ -27249,21 +22089,6 @@ func (v *NodeDeviceLookupSCSIHostByWwnArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceLookupSCSIHostByWwnArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceLookupSCSIHostByWwnArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceLookupSCSIHostByWwnArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceLookupSCSIHostByWwnRet is the XDR struct remote_node_device_lookup_scsi_host_by_wwn_ret.
 type NodeDeviceLookupSCSIHostByWwnRet struct {
 	Dev NonnullNodeDevice
@@ -27313,21 +22138,6 @@ func (v *NodeDeviceLookupSCSIHostByWwnRet) consume(b []byte, d *xdr.Decoder) (in
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceLookupSCSIHostByWwnRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceLookupSCSIHostByWwnRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceLookupSCSIHostByWwnRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceGetXMLDescArgs is the XDR struct remote_node_device_get_xml_desc_args.
@@ -27389,21 +22199,6 @@ func (v *NodeDeviceGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceGetXMLDescRet is the XDR struct remote_node_device_get_xml_desc_ret.
 type NodeDeviceGetXMLDescRet struct {
 	XML NonnullString
@@ -27455,21 +22250,6 @@ func (v *NodeDeviceGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceGetParentArgs is the XDR struct remote_node_device_get_parent_args.
 type NodeDeviceGetParentArgs struct {
 	Name NonnullString
@@ -27519,21 +22299,6 @@ func (v *NodeDeviceGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceGetParentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceGetParentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceGetParentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceGetParentRet is the XDR struct remote_node_device_get_parent_ret.
@@ -27605,21 +22370,6 @@ func (v *NodeDeviceGetParentRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceGetParentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceGetParentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceGetParentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceNumOfCapsArgs is the XDR struct remote_node_device_num_of_caps_args.
 type NodeDeviceNumOfCapsArgs struct {
 	Name NonnullString
@@ -27671,21 +22421,6 @@ func (v *NodeDeviceNumOfCapsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceNumOfCapsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceNumOfCapsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceNumOfCapsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceNumOfCapsRet is the XDR struct remote_node_device_num_of_caps_ret.
 type NodeDeviceNumOfCapsRet struct {
 	Num int32
@@ -27727,21 +22462,6 @@ func (v *NodeDeviceNumOfCapsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceNumOfCapsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceNumOfCapsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceNumOfCapsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceListCapsArgs is the XDR struct remote_node_device_list_caps_args.
@@ -27801,21 +22521,6 @@ func (v *NodeDeviceListCapsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceListCapsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceListCapsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceListCapsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceListCapsRet is the XDR struct remote_node_device_list_caps_ret.
@@ -27888,21 +22593,6 @@ func (v *NodeDeviceListCapsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceListCapsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceListCapsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceListCapsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceDettachArgs is the XDR struct remote_node_device_dettach_args.
 type NodeDeviceDettachArgs struct {
 	Name NonnullString
@@ -27952,21 +22642,6 @@ func (v *NodeDeviceDettachArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceDettachArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceDettachArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceDettachArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceDetachFlagsArgs is the XDR struct remote_node_device_detach_flags_args.
@@ -28059,21 +22734,6 @@ func (v *NodeDeviceDetachFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceDetachFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceDetachFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceDetachFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceReAttachArgs is the XDR struct remote_node_device_re_attach_args.
 type NodeDeviceReAttachArgs struct {
 	Name NonnullString
@@ -28125,21 +22785,6 @@ func (v *NodeDeviceReAttachArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceReAttachArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceReAttachArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceReAttachArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceResetArgs is the XDR struct remote_node_device_reset_args.
 type NodeDeviceResetArgs struct {
 	Name NonnullString
@@ -28189,21 +22834,6 @@ func (v *NodeDeviceResetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceResetArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceResetArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceResetArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceCreateXMLArgs is the XDR struct remote_node_device_create_xml_args.
@@ -28265,21 +22895,6 @@ func (v *NodeDeviceCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceCreateXMLRet is the XDR struct remote_node_device_create_xml_ret.
 type NodeDeviceCreateXMLRet struct {
 	Dev NonnullNodeDevice
@@ -28331,21 +22946,6 @@ func (v *NodeDeviceCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceDestroyArgs is the XDR struct remote_node_device_destroy_args.
 type NodeDeviceDestroyArgs struct {
 	Name NonnullString
@@ -28395,21 +22995,6 @@ func (v *NodeDeviceDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceDestroyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceDestroyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceDestroyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceDefineXMLArgs is the XDR struct remote_node_device_define_xml_args.
@@ -28471,21 +23056,6 @@ func (v *NodeDeviceDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceDefineXMLRet is the XDR struct remote_node_device_define_xml_ret.
 type NodeDeviceDefineXMLRet struct {
 	Dev NonnullNodeDevice
@@ -28535,21 +23105,6 @@ func (v *NodeDeviceDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceDefineXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceDefineXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceDefineXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceUndefineArgs is the XDR struct remote_node_device_undefine_args.
@@ -28611,21 +23166,6 @@ func (v *NodeDeviceUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceUndefineArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceUndefineArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceUndefineArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceCreateArgs is the XDR struct remote_node_device_create_args.
 type NodeDeviceCreateArgs struct {
 	Name  NonnullString
@@ -28685,21 +23225,6 @@ func (v *NodeDeviceCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceCreateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceCreateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceCreateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceGetAutostartArgs is the XDR struct remote_node_device_get_autostart_args.
 type NodeDeviceGetAutostartArgs struct {
 	Name NonnullString
@@ -28751,21 +23276,6 @@ func (v *NodeDeviceGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceGetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceGetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceGetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceGetAutostartRet is the XDR struct remote_node_device_get_autostart_ret.
 type NodeDeviceGetAutostartRet struct {
 	Autostart int32
@@ -28807,21 +23317,6 @@ func (v *NodeDeviceGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Autostart = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceGetAutostartRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceGetAutostartRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceGetAutostartRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceSetAutostartArgs is the XDR struct remote_node_device_set_autostart_args.
@@ -28883,21 +23378,6 @@ func (v *NodeDeviceSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceSetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceSetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceSetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceIsPersistentArgs is the XDR struct remote_node_device_is_persistent_args.
 type NodeDeviceIsPersistentArgs struct {
 	Name NonnullString
@@ -28949,21 +23429,6 @@ func (v *NodeDeviceIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceIsPersistentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceIsPersistentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceIsPersistentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceIsPersistentRet is the XDR struct remote_node_device_is_persistent_ret.
 type NodeDeviceIsPersistentRet struct {
 	Persistent int32
@@ -29005,21 +23470,6 @@ func (v *NodeDeviceIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Persistent = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceIsPersistentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceIsPersistentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceIsPersistentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceIsActiveArgs is the XDR struct remote_node_device_is_active_args.
@@ -29073,21 +23523,6 @@ func (v *NodeDeviceIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceIsActiveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceIsActiveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceIsActiveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceIsActiveRet is the XDR struct remote_node_device_is_active_ret.
 type NodeDeviceIsActiveRet struct {
 	Active int32
@@ -29129,21 +23564,6 @@ func (v *NodeDeviceIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Active = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceIsActiveRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceIsActiveRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceIsActiveRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectDomainEventRegisterRet is the XDR struct remote_connect_domain_event_register_ret.
@@ -29189,21 +23609,6 @@ func (v *ConnectDomainEventRegisterRet) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectDomainEventRegisterRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectDomainEventRegisterRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectDomainEventRegisterRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDomainEventDeregisterRet is the XDR struct remote_connect_domain_event_deregister_ret.
 type ConnectDomainEventDeregisterRet struct {
 	CbRegistered int32
@@ -29245,21 +23650,6 @@ func (v *ConnectDomainEventDeregisterRet) consume(b []byte, d *xdr.Decoder) (int
 	v.CbRegistered = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectDomainEventDeregisterRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectDomainEventDeregisterRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectDomainEventDeregisterRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventLifecycleMsg is the XDR struct remote_domain_event_lifecycle_msg.
@@ -29329,21 +23719,6 @@ func (v *DomainEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackLifecycleMsg is the XDR struct remote_domain_event_callback_lifecycle_msg.
 type DomainEventCallbackLifecycleMsg struct {
 	CallbackID int32
@@ -29401,21 +23776,6 @@ func (v *DomainEventCallbackLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectDomainXMLFromNativeArgs is the XDR struct remote_connect_domain_xml_from_native_args.
@@ -29490,21 +23850,6 @@ func (v *ConnectDomainXMLFromNativeArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectDomainXMLFromNativeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectDomainXMLFromNativeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectDomainXMLFromNativeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDomainXMLFromNativeRet is the XDR struct remote_connect_domain_xml_from_native_ret.
 type ConnectDomainXMLFromNativeRet struct {
 	DomainXML NonnullString
@@ -29554,21 +23899,6 @@ func (v *ConnectDomainXMLFromNativeRet) consume(b []byte, d *xdr.Decoder) (int, 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectDomainXMLFromNativeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectDomainXMLFromNativeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectDomainXMLFromNativeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectDomainXMLToNativeArgs is the XDR struct remote_connect_domain_xml_to_native_args.
@@ -29643,21 +23973,6 @@ func (v *ConnectDomainXMLToNativeArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectDomainXMLToNativeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectDomainXMLToNativeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectDomainXMLToNativeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDomainXMLToNativeRet is the XDR struct remote_connect_domain_xml_to_native_ret.
 type ConnectDomainXMLToNativeRet struct {
 	NativeConfig NonnullString
@@ -29709,21 +24024,6 @@ func (v *ConnectDomainXMLToNativeRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectDomainXMLToNativeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectDomainXMLToNativeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectDomainXMLToNativeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfSecretsRet is the XDR struct remote_connect_num_of_secrets_ret.
 type ConnectNumOfSecretsRet struct {
 	Num int32
@@ -29767,21 +24067,6 @@ func (v *ConnectNumOfSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNumOfSecretsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNumOfSecretsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNumOfSecretsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListSecretsArgs is the XDR struct remote_connect_list_secrets_args.
 type ConnectListSecretsArgs struct {
 	Maxuuids int32
@@ -29823,21 +24108,6 @@ func (v *ConnectListSecretsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Maxuuids = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListSecretsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListSecretsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListSecretsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListSecretsRet is the XDR struct remote_connect_list_secrets_ret.
@@ -29910,21 +24180,6 @@ func (v *ConnectListSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListSecretsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListSecretsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListSecretsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretLookupByUUIDArgs is the XDR struct remote_secret_lookup_by_uuid_args.
 type SecretLookupByUUIDArgs struct {
 	UUID UUID
@@ -29966,21 +24221,6 @@ func (v *SecretLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *SecretLookupByUUIDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *SecretLookupByUUIDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *SecretLookupByUUIDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // SecretLookupByUUIDRet is the XDR struct remote_secret_lookup_by_uuid_ret.
@@ -30032,21 +24272,6 @@ func (v *SecretLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *SecretLookupByUUIDRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *SecretLookupByUUIDRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *SecretLookupByUUIDRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // SecretDefineXMLArgs is the XDR struct remote_secret_define_xml_args.
@@ -30108,21 +24333,6 @@ func (v *SecretDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *SecretDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *SecretDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *SecretDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretDefineXMLRet is the XDR struct remote_secret_define_xml_ret.
 type SecretDefineXMLRet struct {
 	Secret NonnullSecret
@@ -30172,21 +24382,6 @@ func (v *SecretDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *SecretDefineXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *SecretDefineXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *SecretDefineXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // SecretGetXMLDescArgs is the XDR struct remote_secret_get_xml_desc_args.
@@ -30248,21 +24443,6 @@ func (v *SecretGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *SecretGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *SecretGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *SecretGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretGetXMLDescRet is the XDR struct remote_secret_get_xml_desc_ret.
 type SecretGetXMLDescRet struct {
 	XML NonnullString
@@ -30312,21 +24492,6 @@ func (v *SecretGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *SecretGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *SecretGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *SecretGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // SecretSetValueArgs is the XDR struct remote_secret_set_value_args.
@@ -30401,21 +24566,6 @@ func (v *SecretSetValueArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *SecretSetValueArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *SecretSetValueArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *SecretSetValueArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretGetValueArgs is the XDR struct remote_secret_get_value_args.
 type SecretGetValueArgs struct {
 	Secret NonnullSecret
@@ -30475,21 +24625,6 @@ func (v *SecretGetValueArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *SecretGetValueArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *SecretGetValueArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *SecretGetValueArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretGetValueRet is the XDR struct remote_secret_get_value_ret.
 type SecretGetValueRet struct {
 	Value []byte
@@ -30541,21 +24676,6 @@ func (v *SecretGetValueRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *SecretGetValueRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *SecretGetValueRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *SecretGetValueRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretUndefineArgs is the XDR struct remote_secret_undefine_args.
 type SecretUndefineArgs struct {
 	Secret NonnullSecret
@@ -30605,21 +24725,6 @@ func (v *SecretUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *SecretUndefineArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *SecretUndefineArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *SecretUndefineArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // SecretLookupByUsageArgs is the XDR struct remote_secret_lookup_by_usage_args.
@@ -30681,21 +24786,6 @@ func (v *SecretLookupByUsageArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *SecretLookupByUsageArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *SecretLookupByUsageArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *SecretLookupByUsageArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretLookupByUsageRet is the XDR struct remote_secret_lookup_by_usage_ret.
 type SecretLookupByUsageRet struct {
 	Secret NonnullSecret
@@ -30745,21 +24835,6 @@ func (v *SecretLookupByUsageRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *SecretLookupByUsageRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *SecretLookupByUsageRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *SecretLookupByUsageRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePrepareTunnelArgs is the XDR struct remote_domain_migrate_prepare_tunnel_args.
@@ -30860,21 +24935,6 @@ func (v *DomainMigratePrepareTunnelArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePrepareTunnelArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePrepareTunnelArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePrepareTunnelArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectIsSecureRet is the XDR struct remote_connect_is_secure_ret.
 type ConnectIsSecureRet struct {
 	Secure int32
@@ -30916,21 +24976,6 @@ func (v *ConnectIsSecureRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Secure = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectIsSecureRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectIsSecureRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectIsSecureRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainIsActiveArgs is the XDR struct remote_domain_is_active_args.
@@ -30984,21 +25029,6 @@ func (v *DomainIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainIsActiveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainIsActiveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainIsActiveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainIsActiveRet is the XDR struct remote_domain_is_active_ret.
 type DomainIsActiveRet struct {
 	Active int32
@@ -31040,21 +25070,6 @@ func (v *DomainIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Active = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainIsActiveRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainIsActiveRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainIsActiveRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainIsPersistentArgs is the XDR struct remote_domain_is_persistent_args.
@@ -31108,21 +25123,6 @@ func (v *DomainIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainIsPersistentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainIsPersistentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainIsPersistentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainIsPersistentRet is the XDR struct remote_domain_is_persistent_ret.
 type DomainIsPersistentRet struct {
 	Persistent int32
@@ -31164,21 +25164,6 @@ func (v *DomainIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Persistent = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainIsPersistentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainIsPersistentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainIsPersistentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainIsUpdatedArgs is the XDR struct remote_domain_is_updated_args.
@@ -31232,21 +25217,6 @@ func (v *DomainIsUpdatedArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainIsUpdatedArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainIsUpdatedArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainIsUpdatedArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainIsUpdatedRet is the XDR struct remote_domain_is_updated_ret.
 type DomainIsUpdatedRet struct {
 	Updated int32
@@ -31288,21 +25258,6 @@ func (v *DomainIsUpdatedRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Updated = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainIsUpdatedRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainIsUpdatedRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainIsUpdatedRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkIsActiveArgs is the XDR struct remote_network_is_active_args.
@@ -31356,21 +25311,6 @@ func (v *NetworkIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkIsActiveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkIsActiveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkIsActiveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkIsActiveRet is the XDR struct remote_network_is_active_ret.
 type NetworkIsActiveRet struct {
 	Active int32
@@ -31412,21 +25352,6 @@ func (v *NetworkIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Active = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkIsActiveRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkIsActiveRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkIsActiveRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkIsPersistentArgs is the XDR struct remote_network_is_persistent_args.
@@ -31480,21 +25405,6 @@ func (v *NetworkIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkIsPersistentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkIsPersistentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkIsPersistentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkIsPersistentRet is the XDR struct remote_network_is_persistent_ret.
 type NetworkIsPersistentRet struct {
 	Persistent int32
@@ -31536,21 +25446,6 @@ func (v *NetworkIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Persistent = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkIsPersistentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkIsPersistentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkIsPersistentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolIsActiveArgs is the XDR struct remote_storage_pool_is_active_args.
@@ -31604,21 +25499,6 @@ func (v *StoragePoolIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolIsActiveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolIsActiveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolIsActiveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolIsActiveRet is the XDR struct remote_storage_pool_is_active_ret.
 type StoragePoolIsActiveRet struct {
 	Active int32
@@ -31660,21 +25540,6 @@ func (v *StoragePoolIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Active = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolIsActiveRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolIsActiveRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolIsActiveRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolIsPersistentArgs is the XDR struct remote_storage_pool_is_persistent_args.
@@ -31728,21 +25593,6 @@ func (v *StoragePoolIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolIsPersistentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolIsPersistentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolIsPersistentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolIsPersistentRet is the XDR struct remote_storage_pool_is_persistent_ret.
 type StoragePoolIsPersistentRet struct {
 	Persistent int32
@@ -31784,21 +25634,6 @@ func (v *StoragePoolIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Persistent = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolIsPersistentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolIsPersistentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolIsPersistentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // InterfaceIsActiveArgs is the XDR struct remote_interface_is_active_args.
@@ -31852,21 +25687,6 @@ func (v *InterfaceIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceIsActiveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceIsActiveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceIsActiveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceIsActiveRet is the XDR struct remote_interface_is_active_ret.
 type InterfaceIsActiveRet struct {
 	Active int32
@@ -31908,21 +25728,6 @@ func (v *InterfaceIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Active = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *InterfaceIsActiveRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *InterfaceIsActiveRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *InterfaceIsActiveRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectCompareCPUArgs is the XDR struct remote_connect_compare_cpu_args.
@@ -31984,21 +25789,6 @@ func (v *ConnectCompareCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectCompareCPUArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectCompareCPUArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectCompareCPUArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectCompareCPURet is the XDR struct remote_connect_compare_cpu_ret.
 type ConnectCompareCPURet struct {
 	Result int32
@@ -32040,21 +25830,6 @@ func (v *ConnectCompareCPURet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Result = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectCompareCPURet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectCompareCPURet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectCompareCPURet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectBaselineCPUArgs is the XDR struct remote_connect_baseline_cpu_args.
@@ -32135,21 +25910,6 @@ func (v *ConnectBaselineCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectBaselineCPUArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectBaselineCPUArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectBaselineCPUArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectBaselineCPURet is the XDR struct remote_connect_baseline_cpu_ret.
 type ConnectBaselineCPURet struct {
 	CPU NonnullString
@@ -32201,21 +25961,6 @@ func (v *ConnectBaselineCPURet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectBaselineCPURet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectBaselineCPURet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectBaselineCPURet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetJobInfoArgs is the XDR struct remote_domain_get_job_info_args.
 type DomainGetJobInfoArgs struct {
 	Dom NonnullDomain
@@ -32265,21 +26010,6 @@ func (v *DomainGetJobInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetJobInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetJobInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetJobInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetJobInfoRet is the XDR struct remote_domain_get_job_info_ret.
@@ -32402,21 +26132,6 @@ func (v *DomainGetJobInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetJobInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetJobInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetJobInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetJobStatsArgs is the XDR struct remote_domain_get_job_stats_args.
 type DomainGetJobStatsArgs struct {
 	Dom   NonnullDomain
@@ -32474,21 +26189,6 @@ func (v *DomainGetJobStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetJobStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetJobStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetJobStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetJobStatsRet is the XDR struct remote_domain_get_job_stats_ret.
@@ -32569,21 +26269,6 @@ func (v *DomainGetJobStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetJobStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetJobStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetJobStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainAbortJobArgs is the XDR struct remote_domain_abort_job_args.
 type DomainAbortJobArgs struct {
 	Dom NonnullDomain
@@ -32633,21 +26318,6 @@ func (v *DomainAbortJobArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainAbortJobArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainAbortJobArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainAbortJobArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainAbortJobFlagsArgs is the XDR struct remote_domain_abort_job_flags_args.
@@ -32709,21 +26379,6 @@ func (v *DomainAbortJobFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainAbortJobFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainAbortJobFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainAbortJobFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateGetMaxDowntimeArgs is the XDR struct remote_domain_migrate_get_max_downtime_args.
 type DomainMigrateGetMaxDowntimeArgs struct {
 	Dom   NonnullDomain
@@ -32783,21 +26438,6 @@ func (v *DomainMigrateGetMaxDowntimeArgs) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateGetMaxDowntimeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateGetMaxDowntimeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateGetMaxDowntimeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateGetMaxDowntimeRet is the XDR struct remote_domain_migrate_get_max_downtime_ret.
 type DomainMigrateGetMaxDowntimeRet struct {
 	Downtime uint64
@@ -32839,21 +26479,6 @@ func (v *DomainMigrateGetMaxDowntimeRet) consume(b []byte, d *xdr.Decoder) (int,
 	v.Downtime = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateGetMaxDowntimeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateGetMaxDowntimeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateGetMaxDowntimeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateSetMaxDowntimeArgs is the XDR struct remote_domain_migrate_set_max_downtime_args.
@@ -32923,21 +26548,6 @@ func (v *DomainMigrateSetMaxDowntimeArgs) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateSetMaxDowntimeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateSetMaxDowntimeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateSetMaxDowntimeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateGetCompressionCacheArgs is the XDR struct remote_domain_migrate_get_compression_cache_args.
 type DomainMigrateGetCompressionCacheArgs struct {
 	Dom   NonnullDomain
@@ -32997,21 +26607,6 @@ func (v *DomainMigrateGetCompressionCacheArgs) consume(b []byte, d *xdr.Decoder)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateGetCompressionCacheArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateGetCompressionCacheArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateGetCompressionCacheArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateGetCompressionCacheRet is the XDR struct remote_domain_migrate_get_compression_cache_ret.
 type DomainMigrateGetCompressionCacheRet struct {
 	CacheSize uint64
@@ -33053,21 +26648,6 @@ func (v *DomainMigrateGetCompressionCacheRet) consume(b []byte, d *xdr.Decoder) 
 	v.CacheSize = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateGetCompressionCacheRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateGetCompressionCacheRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateGetCompressionCacheRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateSetCompressionCacheArgs is the XDR struct remote_domain_migrate_set_compression_cache_args.
@@ -33137,21 +26717,6 @@ func (v *DomainMigrateSetCompressionCacheArgs) consume(b []byte, d *xdr.Decoder)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateSetCompressionCacheArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateSetCompressionCacheArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateSetCompressionCacheArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateSetMaxSpeedArgs is the XDR struct remote_domain_migrate_set_max_speed_args.
 type DomainMigrateSetMaxSpeedArgs struct {
 	Dom       NonnullDomain
@@ -33219,21 +26784,6 @@ func (v *DomainMigrateSetMaxSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateSetMaxSpeedArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateSetMaxSpeedArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateSetMaxSpeedArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateGetMaxSpeedArgs is the XDR struct remote_domain_migrate_get_max_speed_args.
 type DomainMigrateGetMaxSpeedArgs struct {
 	Dom   NonnullDomain
@@ -33293,21 +26843,6 @@ func (v *DomainMigrateGetMaxSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateGetMaxSpeedArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateGetMaxSpeedArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateGetMaxSpeedArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateGetMaxSpeedRet is the XDR struct remote_domain_migrate_get_max_speed_ret.
 type DomainMigrateGetMaxSpeedRet struct {
 	Bandwidth uint64
@@ -33349,21 +26884,6 @@ func (v *DomainMigrateGetMaxSpeedRet) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Bandwidth = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateGetMaxSpeedRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateGetMaxSpeedRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateGetMaxSpeedRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectDomainEventRegisterAnyArgs is the XDR struct remote_connect_domain_event_register_any_args.
@@ -33409,21 +26929,6 @@ func (v *ConnectDomainEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectDomainEventRegisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectDomainEventRegisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectDomainEventRegisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDomainEventDeregisterAnyArgs is the XDR struct remote_connect_domain_event_deregister_any_args.
 type ConnectDomainEventDeregisterAnyArgs struct {
 	EventID int32
@@ -33465,21 +26970,6 @@ func (v *ConnectDomainEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) 
 	v.EventID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectDomainEventDeregisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectDomainEventDeregisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectDomainEventDeregisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectDomainEventCallbackRegisterAnyArgs is the XDR struct remote_connect_domain_event_callback_register_any_args.
@@ -33559,21 +27049,6 @@ func (v *ConnectDomainEventCallbackRegisterAnyArgs) consume(b []byte, d *xdr.Dec
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectDomainEventCallbackRegisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectDomainEventCallbackRegisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectDomainEventCallbackRegisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDomainEventCallbackRegisterAnyRet is the XDR struct remote_connect_domain_event_callback_register_any_ret.
 type ConnectDomainEventCallbackRegisterAnyRet struct {
 	CallbackID int32
@@ -33617,21 +27092,6 @@ func (v *ConnectDomainEventCallbackRegisterAnyRet) consume(b []byte, d *xdr.Deco
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectDomainEventCallbackRegisterAnyRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectDomainEventCallbackRegisterAnyRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectDomainEventCallbackRegisterAnyRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDomainEventCallbackDeregisterAnyArgs is the XDR struct remote_connect_domain_event_callback_deregister_any_args.
 type ConnectDomainEventCallbackDeregisterAnyArgs struct {
 	CallbackID int32
@@ -33673,21 +27133,6 @@ func (v *ConnectDomainEventCallbackDeregisterAnyArgs) consume(b []byte, d *xdr.D
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectDomainEventCallbackDeregisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectDomainEventCallbackDeregisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectDomainEventCallbackDeregisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventRebootMsg is the XDR struct remote_domain_event_reboot_msg.
@@ -33739,21 +27184,6 @@ func (v *DomainEventRebootMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventRebootMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventRebootMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventRebootMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackRebootMsg is the XDR struct remote_domain_event_callback_reboot_msg.
@@ -33815,21 +27245,6 @@ func (v *DomainEventCallbackRebootMsg) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackRebootMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackRebootMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackRebootMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventRtcChangeMsg is the XDR struct remote_domain_event_rtc_change_msg.
 type DomainEventRtcChangeMsg struct {
 	Dom    NonnullDomain
@@ -33887,21 +27302,6 @@ func (v *DomainEventRtcChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Offset = xdr.Int64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventRtcChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventRtcChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventRtcChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackRtcChangeMsg is the XDR struct remote_domain_event_callback_rtc_change_msg.
@@ -33963,21 +27363,6 @@ func (v *DomainEventCallbackRtcChangeMsg) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackRtcChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackRtcChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackRtcChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventWatchdogMsg is the XDR struct remote_domain_event_watchdog_msg.
 type DomainEventWatchdogMsg struct {
 	Dom    NonnullDomain
@@ -34037,21 +27422,6 @@ func (v *DomainEventWatchdogMsg) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventWatchdogMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventWatchdogMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventWatchdogMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackWatchdogMsg is the XDR struct remote_domain_event_callback_watchdog_msg.
 type DomainEventCallbackWatchdogMsg struct {
 	CallbackID int32
@@ -34109,21 +27479,6 @@ func (v *DomainEventCallbackWatchdogMsg) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackWatchdogMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackWatchdogMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackWatchdogMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventIoErrorMsg is the XDR struct remote_domain_event_io_error_msg.
@@ -34211,21 +27566,6 @@ func (v *DomainEventIoErrorMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventIoErrorMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventIoErrorMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventIoErrorMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackIoErrorMsg is the XDR struct remote_domain_event_callback_io_error_msg.
 type DomainEventCallbackIoErrorMsg struct {
 	CallbackID int32
@@ -34283,21 +27623,6 @@ func (v *DomainEventCallbackIoErrorMsg) consume(b []byte, d *xdr.Decoder) (int, 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackIoErrorMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackIoErrorMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackIoErrorMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventIoErrorReasonMsg is the XDR struct remote_domain_event_io_error_reason_msg.
@@ -34398,21 +27723,6 @@ func (v *DomainEventIoErrorReasonMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventIoErrorReasonMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventIoErrorReasonMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventIoErrorReasonMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackIoErrorReasonMsg is the XDR struct remote_domain_event_callback_io_error_reason_msg.
 type DomainEventCallbackIoErrorReasonMsg struct {
 	CallbackID int32
@@ -34470,21 +27780,6 @@ func (v *DomainEventCallbackIoErrorReasonMsg) consume(b []byte, d *xdr.Decoder) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackIoErrorReasonMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackIoErrorReasonMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackIoErrorReasonMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventGraphicsAddress is the XDR struct remote_domain_event_graphics_address.
@@ -34559,21 +27854,6 @@ func (v *DomainEventGraphicsAddress) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventGraphicsAddress) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventGraphicsAddress) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventGraphicsAddress) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventGraphicsIdentity is the XDR struct remote_domain_event_graphics_identity.
 type DomainEventGraphicsIdentity struct {
 	Type NonnullString
@@ -34636,21 +27916,6 @@ func (v *DomainEventGraphicsIdentity) consume(b []byte, d *xdr.Decoder) (int, er
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventGraphicsIdentity) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventGraphicsIdentity) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventGraphicsIdentity) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventGraphicsMsg is the XDR struct remote_domain_event_graphics_msg.
@@ -34783,21 +28048,6 @@ func (v *DomainEventGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventGraphicsMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventGraphicsMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventGraphicsMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackGraphicsMsg is the XDR struct remote_domain_event_callback_graphics_msg.
 type DomainEventCallbackGraphicsMsg struct {
 	CallbackID int32
@@ -34855,21 +28105,6 @@ func (v *DomainEventCallbackGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackGraphicsMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackGraphicsMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackGraphicsMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventBlockJobMsg is the XDR struct remote_domain_event_block_job_msg.
@@ -34952,21 +28187,6 @@ func (v *DomainEventBlockJobMsg) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventBlockJobMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventBlockJobMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventBlockJobMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackBlockJobMsg is the XDR struct remote_domain_event_callback_block_job_msg.
 type DomainEventCallbackBlockJobMsg struct {
 	CallbackID int32
@@ -35024,21 +28244,6 @@ func (v *DomainEventCallbackBlockJobMsg) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackBlockJobMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackBlockJobMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackBlockJobMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventDiskChangeMsg is the XDR struct remote_domain_event_disk_change_msg.
@@ -35175,21 +28380,6 @@ func (v *DomainEventDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventDiskChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventDiskChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventDiskChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackDiskChangeMsg is the XDR struct remote_domain_event_callback_disk_change_msg.
 type DomainEventCallbackDiskChangeMsg struct {
 	CallbackID int32
@@ -35247,21 +28437,6 @@ func (v *DomainEventCallbackDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (in
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackDiskChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackDiskChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackDiskChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventTrayChangeMsg is the XDR struct remote_domain_event_tray_change_msg.
@@ -35336,21 +28511,6 @@ func (v *DomainEventTrayChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventTrayChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventTrayChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventTrayChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackTrayChangeMsg is the XDR struct remote_domain_event_callback_tray_change_msg.
 type DomainEventCallbackTrayChangeMsg struct {
 	CallbackID int32
@@ -35410,21 +28570,6 @@ func (v *DomainEventCallbackTrayChangeMsg) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackTrayChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackTrayChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackTrayChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventPmwakeupMsg is the XDR struct remote_domain_event_pmwakeup_msg.
 type DomainEventPmwakeupMsg struct {
 	Dom NonnullDomain
@@ -35474,21 +28619,6 @@ func (v *DomainEventPmwakeupMsg) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventPmwakeupMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventPmwakeupMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventPmwakeupMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackPmwakeupMsg is the XDR struct remote_domain_event_callback_pmwakeup_msg.
@@ -35558,21 +28688,6 @@ func (v *DomainEventCallbackPmwakeupMsg) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackPmwakeupMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackPmwakeupMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackPmwakeupMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventPmsuspendMsg is the XDR struct remote_domain_event_pmsuspend_msg.
 type DomainEventPmsuspendMsg struct {
 	Dom NonnullDomain
@@ -35622,21 +28737,6 @@ func (v *DomainEventPmsuspendMsg) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventPmsuspendMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventPmsuspendMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventPmsuspendMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackPmsuspendMsg is the XDR struct remote_domain_event_callback_pmsuspend_msg.
@@ -35706,21 +28806,6 @@ func (v *DomainEventCallbackPmsuspendMsg) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackPmsuspendMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackPmsuspendMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackPmsuspendMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventBalloonChangeMsg is the XDR struct remote_domain_event_balloon_change_msg.
 type DomainEventBalloonChangeMsg struct {
 	Dom    NonnullDomain
@@ -35778,21 +28863,6 @@ func (v *DomainEventBalloonChangeMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Actual = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventBalloonChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventBalloonChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventBalloonChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackBalloonChangeMsg is the XDR struct remote_domain_event_callback_balloon_change_msg.
@@ -35854,21 +28924,6 @@ func (v *DomainEventCallbackBalloonChangeMsg) consume(b []byte, d *xdr.Decoder) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackBalloonChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackBalloonChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackBalloonChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventPmsuspendDiskMsg is the XDR struct remote_domain_event_pmsuspend_disk_msg.
 type DomainEventPmsuspendDiskMsg struct {
 	Dom NonnullDomain
@@ -35918,21 +28973,6 @@ func (v *DomainEventPmsuspendDiskMsg) consume(b []byte, d *xdr.Decoder) (int, er
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventPmsuspendDiskMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventPmsuspendDiskMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventPmsuspendDiskMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackPmsuspendDiskMsg is the XDR struct remote_domain_event_callback_pmsuspend_disk_msg.
@@ -36002,21 +29042,6 @@ func (v *DomainEventCallbackPmsuspendDiskMsg) consume(b []byte, d *xdr.Decoder) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackPmsuspendDiskMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackPmsuspendDiskMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackPmsuspendDiskMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainManagedSaveArgs is the XDR struct remote_domain_managed_save_args.
 type DomainManagedSaveArgs struct {
 	Dom   NonnullDomain
@@ -36074,21 +29099,6 @@ func (v *DomainManagedSaveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainManagedSaveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainManagedSaveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainManagedSaveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainHasManagedSaveImageArgs is the XDR struct remote_domain_has_managed_save_image_args.
@@ -36150,21 +29160,6 @@ func (v *DomainHasManagedSaveImageArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainHasManagedSaveImageArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainHasManagedSaveImageArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainHasManagedSaveImageArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainHasManagedSaveImageRet is the XDR struct remote_domain_has_managed_save_image_ret.
 type DomainHasManagedSaveImageRet struct {
 	Result int32
@@ -36206,21 +29201,6 @@ func (v *DomainHasManagedSaveImageRet) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Result = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainHasManagedSaveImageRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainHasManagedSaveImageRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainHasManagedSaveImageRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainManagedSaveRemoveArgs is the XDR struct remote_domain_managed_save_remove_args.
@@ -36282,21 +29262,6 @@ func (v *DomainManagedSaveRemoveArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainManagedSaveRemoveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainManagedSaveRemoveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainManagedSaveRemoveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainManagedSaveGetXMLDescArgs is the XDR struct remote_domain_managed_save_get_xml_desc_args.
 type DomainManagedSaveGetXMLDescArgs struct {
 	Dom   NonnullDomain
@@ -36356,21 +29321,6 @@ func (v *DomainManagedSaveGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainManagedSaveGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainManagedSaveGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainManagedSaveGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainManagedSaveGetXMLDescRet is the XDR struct remote_domain_managed_save_get_xml_desc_ret.
 type DomainManagedSaveGetXMLDescRet struct {
 	XML NonnullString
@@ -36420,21 +29370,6 @@ func (v *DomainManagedSaveGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainManagedSaveGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainManagedSaveGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainManagedSaveGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainManagedSaveDefineXMLArgs is the XDR struct remote_domain_managed_save_define_xml_args.
@@ -36527,21 +29462,6 @@ func (v *DomainManagedSaveDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainManagedSaveDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainManagedSaveDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainManagedSaveDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotCreateXMLArgs is the XDR struct remote_domain_snapshot_create_xml_args.
 type DomainSnapshotCreateXMLArgs struct {
 	Dom     NonnullDomain
@@ -36614,21 +29534,6 @@ func (v *DomainSnapshotCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotCreateXMLRet is the XDR struct remote_domain_snapshot_create_xml_ret.
 type DomainSnapshotCreateXMLRet struct {
 	Snap NonnullDomainSnapshot
@@ -36678,21 +29583,6 @@ func (v *DomainSnapshotCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotGetXMLDescArgs is the XDR struct remote_domain_snapshot_get_xml_desc_args.
@@ -36754,21 +29644,6 @@ func (v *DomainSnapshotGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotGetXMLDescRet is the XDR struct remote_domain_snapshot_get_xml_desc_ret.
 type DomainSnapshotGetXMLDescRet struct {
 	XML NonnullString
@@ -36818,21 +29693,6 @@ func (v *DomainSnapshotGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, er
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotNumArgs is the XDR struct remote_domain_snapshot_num_args.
@@ -36894,21 +29754,6 @@ func (v *DomainSnapshotNumArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotNumArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotNumArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotNumArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotNumRet is the XDR struct remote_domain_snapshot_num_ret.
 type DomainSnapshotNumRet struct {
 	Num int32
@@ -36950,21 +29795,6 @@ func (v *DomainSnapshotNumRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotNumRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotNumRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotNumRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotListNamesArgs is the XDR struct remote_domain_snapshot_list_names_args.
@@ -37032,21 +29862,6 @@ func (v *DomainSnapshotListNamesArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotListNamesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotListNamesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotListNamesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotListNamesRet is the XDR struct remote_domain_snapshot_list_names_ret.
@@ -37119,21 +29934,6 @@ func (v *DomainSnapshotListNamesRet) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotListNamesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotListNamesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotListNamesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainListAllSnapshotsArgs is the XDR struct remote_domain_list_all_snapshots_args.
 type DomainListAllSnapshotsArgs struct {
 	Dom         NonnullDomain
@@ -37199,21 +29999,6 @@ func (v *DomainListAllSnapshotsArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainListAllSnapshotsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainListAllSnapshotsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainListAllSnapshotsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainListAllSnapshotsRet is the XDR struct remote_domain_list_all_snapshots_ret.
@@ -37294,21 +30079,6 @@ func (v *DomainListAllSnapshotsRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainListAllSnapshotsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainListAllSnapshotsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainListAllSnapshotsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotNumChildrenArgs is the XDR struct remote_domain_snapshot_num_children_args.
 type DomainSnapshotNumChildrenArgs struct {
 	Snap  NonnullDomainSnapshot
@@ -37368,21 +30138,6 @@ func (v *DomainSnapshotNumChildrenArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotNumChildrenArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotNumChildrenArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotNumChildrenArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotNumChildrenRet is the XDR struct remote_domain_snapshot_num_children_ret.
 type DomainSnapshotNumChildrenRet struct {
 	Num int32
@@ -37424,21 +30179,6 @@ func (v *DomainSnapshotNumChildrenRet) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotNumChildrenRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotNumChildrenRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotNumChildrenRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotListChildrenNamesArgs is the XDR struct remote_domain_snapshot_list_children_names_args.
@@ -37506,21 +30246,6 @@ func (v *DomainSnapshotListChildrenNamesArgs) consume(b []byte, d *xdr.Decoder) 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotListChildrenNamesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotListChildrenNamesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotListChildrenNamesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotListChildrenNamesRet is the XDR struct remote_domain_snapshot_list_children_names_ret.
@@ -37593,21 +30318,6 @@ func (v *DomainSnapshotListChildrenNamesRet) consume(b []byte, d *xdr.Decoder) (
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotListChildrenNamesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotListChildrenNamesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotListChildrenNamesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotListAllChildrenArgs is the XDR struct remote_domain_snapshot_list_all_children_args.
 type DomainSnapshotListAllChildrenArgs struct {
 	Snapshot    NonnullDomainSnapshot
@@ -37673,21 +30383,6 @@ func (v *DomainSnapshotListAllChildrenArgs) consume(b []byte, d *xdr.Decoder) (i
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotListAllChildrenArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotListAllChildrenArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotListAllChildrenArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotListAllChildrenRet is the XDR struct remote_domain_snapshot_list_all_children_ret.
@@ -37768,21 +30463,6 @@ func (v *DomainSnapshotListAllChildrenRet) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotListAllChildrenRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotListAllChildrenRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotListAllChildrenRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotLookupByNameArgs is the XDR struct remote_domain_snapshot_lookup_by_name_args.
 type DomainSnapshotLookupByNameArgs struct {
 	Dom   NonnullDomain
@@ -37855,21 +30535,6 @@ func (v *DomainSnapshotLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotLookupByNameRet is the XDR struct remote_domain_snapshot_lookup_by_name_ret.
 type DomainSnapshotLookupByNameRet struct {
 	Snap NonnullDomainSnapshot
@@ -37919,21 +30584,6 @@ func (v *DomainSnapshotLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainHasCurrentSnapshotArgs is the XDR struct remote_domain_has_current_snapshot_args.
@@ -37995,21 +30645,6 @@ func (v *DomainHasCurrentSnapshotArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainHasCurrentSnapshotArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainHasCurrentSnapshotArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainHasCurrentSnapshotArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainHasCurrentSnapshotRet is the XDR struct remote_domain_has_current_snapshot_ret.
 type DomainHasCurrentSnapshotRet struct {
 	Result int32
@@ -38051,21 +30686,6 @@ func (v *DomainHasCurrentSnapshotRet) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Result = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainHasCurrentSnapshotRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainHasCurrentSnapshotRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainHasCurrentSnapshotRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotGetParentArgs is the XDR struct remote_domain_snapshot_get_parent_args.
@@ -38127,21 +30747,6 @@ func (v *DomainSnapshotGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotGetParentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotGetParentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotGetParentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotGetParentRet is the XDR struct remote_domain_snapshot_get_parent_ret.
 type DomainSnapshotGetParentRet struct {
 	Snap NonnullDomainSnapshot
@@ -38191,21 +30796,6 @@ func (v *DomainSnapshotGetParentRet) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotGetParentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotGetParentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotGetParentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotCurrentArgs is the XDR struct remote_domain_snapshot_current_args.
@@ -38267,21 +30857,6 @@ func (v *DomainSnapshotCurrentArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotCurrentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotCurrentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotCurrentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotCurrentRet is the XDR struct remote_domain_snapshot_current_ret.
 type DomainSnapshotCurrentRet struct {
 	Snap NonnullDomainSnapshot
@@ -38331,21 +30906,6 @@ func (v *DomainSnapshotCurrentRet) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotCurrentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotCurrentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotCurrentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotIsCurrentArgs is the XDR struct remote_domain_snapshot_is_current_args.
@@ -38407,21 +30967,6 @@ func (v *DomainSnapshotIsCurrentArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotIsCurrentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotIsCurrentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotIsCurrentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotIsCurrentRet is the XDR struct remote_domain_snapshot_is_current_ret.
 type DomainSnapshotIsCurrentRet struct {
 	Current int32
@@ -38463,21 +31008,6 @@ func (v *DomainSnapshotIsCurrentRet) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Current = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotIsCurrentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotIsCurrentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotIsCurrentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotHasMetadataArgs is the XDR struct remote_domain_snapshot_has_metadata_args.
@@ -38539,21 +31069,6 @@ func (v *DomainSnapshotHasMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotHasMetadataArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotHasMetadataArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotHasMetadataArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotHasMetadataRet is the XDR struct remote_domain_snapshot_has_metadata_ret.
 type DomainSnapshotHasMetadataRet struct {
 	Metadata int32
@@ -38595,21 +31110,6 @@ func (v *DomainSnapshotHasMetadataRet) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Metadata = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotHasMetadataRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotHasMetadataRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotHasMetadataRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainRevertToSnapshotArgs is the XDR struct remote_domain_revert_to_snapshot_args.
@@ -38671,21 +31171,6 @@ func (v *DomainRevertToSnapshotArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainRevertToSnapshotArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainRevertToSnapshotArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainRevertToSnapshotArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotDeleteArgs is the XDR struct remote_domain_snapshot_delete_args.
 type DomainSnapshotDeleteArgs struct {
 	Snap  NonnullDomainSnapshot
@@ -38743,21 +31228,6 @@ func (v *DomainSnapshotDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSnapshotDeleteArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSnapshotDeleteArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSnapshotDeleteArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainOpenConsoleArgs is the XDR struct remote_domain_open_console_args.
@@ -38850,21 +31320,6 @@ func (v *DomainOpenConsoleArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainOpenConsoleArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainOpenConsoleArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainOpenConsoleArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainOpenChannelArgs is the XDR struct remote_domain_open_channel_args.
 type DomainOpenChannelArgs struct {
 	Dom   NonnullDomain
@@ -38955,21 +31410,6 @@ func (v *DomainOpenChannelArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainOpenChannelArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainOpenChannelArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainOpenChannelArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolUploadArgs is the XDR struct remote_storage_vol_upload_args.
 type StorageVolUploadArgs struct {
 	Vol    NonnullStorageVol
@@ -39043,21 +31483,6 @@ func (v *StorageVolUploadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolUploadArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolUploadArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolUploadArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolDownloadArgs is the XDR struct remote_storage_vol_download_args.
@@ -39135,21 +31560,6 @@ func (v *StorageVolDownloadArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StorageVolDownloadArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StorageVolDownloadArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StorageVolDownloadArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetStateArgs is the XDR struct remote_domain_get_state_args.
 type DomainGetStateArgs struct {
 	Dom   NonnullDomain
@@ -39209,21 +31619,6 @@ func (v *DomainGetStateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetStateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetStateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetStateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetStateRet is the XDR struct remote_domain_get_state_ret.
 type DomainGetStateRet struct {
 	State  int32
@@ -39272,21 +31667,6 @@ func (v *DomainGetStateRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetStateRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetStateRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetStateRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateBegin3Args is the XDR struct remote_domain_migrate_begin3_args.
@@ -39418,21 +31798,6 @@ func (v *DomainMigrateBegin3Args) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateBegin3Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateBegin3Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateBegin3Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateBegin3Ret is the XDR struct remote_domain_migrate_begin3_ret.
 type DomainMigrateBegin3Ret struct {
 	CookieOut []byte
@@ -39495,21 +31860,6 @@ func (v *DomainMigrateBegin3Ret) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateBegin3Ret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateBegin3Ret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateBegin3Ret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePrepare3Args is the XDR struct remote_domain_migrate_prepare3_args.
@@ -39654,21 +32004,6 @@ func (v *DomainMigratePrepare3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePrepare3Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePrepare3Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePrepare3Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePrepare3Ret is the XDR struct remote_domain_migrate_prepare3_ret.
 type DomainMigratePrepare3Ret struct {
 	CookieOut []byte
@@ -39749,21 +32084,6 @@ func (v *DomainMigratePrepare3Ret) consume(b []byte, d *xdr.Decoder) (int, error
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePrepare3Ret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePrepare3Ret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePrepare3Ret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePrepareTunnel3Args is the XDR struct remote_domain_migrate_prepare_tunnel3_args.
@@ -39877,21 +32197,6 @@ func (v *DomainMigratePrepareTunnel3Args) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePrepareTunnel3Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePrepareTunnel3Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePrepareTunnel3Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePrepareTunnel3Ret is the XDR struct remote_domain_migrate_prepare_tunnel3_ret.
 type DomainMigratePrepareTunnel3Ret struct {
 	CookieOut []byte
@@ -39941,21 +32246,6 @@ func (v *DomainMigratePrepareTunnel3Ret) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePrepareTunnel3Ret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePrepareTunnel3Ret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePrepareTunnel3Ret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePerform3Args is the XDR struct remote_domain_migrate_perform3_args.
@@ -40162,21 +32452,6 @@ func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePerform3Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePerform3Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePerform3Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePerform3Ret is the XDR struct remote_domain_migrate_perform3_ret.
 type DomainMigratePerform3Ret struct {
 	CookieOut []byte
@@ -40226,21 +32501,6 @@ func (v *DomainMigratePerform3Ret) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePerform3Ret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePerform3Ret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePerform3Ret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateFinish3Args is the XDR struct remote_domain_migrate_finish3_args.
@@ -40385,21 +32645,6 @@ func (v *DomainMigrateFinish3Args) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateFinish3Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateFinish3Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateFinish3Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateFinish3Ret is the XDR struct remote_domain_migrate_finish3_ret.
 type DomainMigrateFinish3Ret struct {
 	Dom       NonnullDomain
@@ -40462,21 +32707,6 @@ func (v *DomainMigrateFinish3Ret) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateFinish3Ret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateFinish3Ret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateFinish3Ret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateConfirm3Args is the XDR struct remote_domain_migrate_confirm3_args.
@@ -40559,21 +32789,6 @@ func (v *DomainMigrateConfirm3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateConfirm3Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateConfirm3Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateConfirm3Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventControlErrorMsg is the XDR struct remote_domain_event_control_error_msg.
 type DomainEventControlErrorMsg struct {
 	Dom NonnullDomain
@@ -40623,21 +32838,6 @@ func (v *DomainEventControlErrorMsg) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventControlErrorMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventControlErrorMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventControlErrorMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackControlErrorMsg is the XDR struct remote_domain_event_callback_control_error_msg.
@@ -40699,21 +32899,6 @@ func (v *DomainEventCallbackControlErrorMsg) consume(b []byte, d *xdr.Decoder) (
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackControlErrorMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackControlErrorMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackControlErrorMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetControlInfoArgs is the XDR struct remote_domain_get_control_info_args.
 type DomainGetControlInfoArgs struct {
 	Dom   NonnullDomain
@@ -40773,21 +32958,6 @@ func (v *DomainGetControlInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetControlInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetControlInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetControlInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetControlInfoRet is the XDR struct remote_domain_get_control_info_ret.
 type DomainGetControlInfoRet struct {
 	State     uint32
@@ -40843,21 +33013,6 @@ func (v *DomainGetControlInfoRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.StateTime = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetControlInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetControlInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetControlInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainOpenGraphicsArgs is the XDR struct remote_domain_open_graphics_args.
@@ -40927,21 +33082,6 @@ func (v *DomainOpenGraphicsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainOpenGraphicsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainOpenGraphicsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainOpenGraphicsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainOpenGraphicsFDArgs is the XDR struct remote_domain_open_graphics_fd_args.
 type DomainOpenGraphicsFDArgs struct {
 	Dom   NonnullDomain
@@ -41009,21 +33149,6 @@ func (v *DomainOpenGraphicsFDArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainOpenGraphicsFDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainOpenGraphicsFDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainOpenGraphicsFDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeSuspendForDurationArgs is the XDR struct remote_node_suspend_for_duration_args.
 type NodeSuspendForDurationArgs struct {
 	Target   uint32
@@ -41079,21 +33204,6 @@ func (v *NodeSuspendForDurationArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeSuspendForDurationArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeSuspendForDurationArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeSuspendForDurationArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainShutdownFlagsArgs is the XDR struct remote_domain_shutdown_flags_args.
@@ -41153,21 +33263,6 @@ func (v *DomainShutdownFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainShutdownFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainShutdownFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainShutdownFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetDiskErrorsArgs is the XDR struct remote_domain_get_disk_errors_args.
@@ -41235,21 +33330,6 @@ func (v *DomainGetDiskErrorsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetDiskErrorsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetDiskErrorsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetDiskErrorsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetDiskErrorsRet is the XDR struct remote_domain_get_disk_errors_ret.
@@ -41330,21 +33410,6 @@ func (v *DomainGetDiskErrorsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetDiskErrorsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetDiskErrorsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetDiskErrorsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllDomainsArgs is the XDR struct remote_connect_list_all_domains_args.
 type ConnectListAllDomainsArgs struct {
 	NeedResults int32
@@ -41393,21 +33458,6 @@ func (v *ConnectListAllDomainsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllDomainsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllDomainsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllDomainsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllDomainsRet is the XDR struct remote_connect_list_all_domains_ret.
@@ -41488,21 +33538,6 @@ func (v *ConnectListAllDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllDomainsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllDomainsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllDomainsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllStoragePoolsArgs is the XDR struct remote_connect_list_all_storage_pools_args.
 type ConnectListAllStoragePoolsArgs struct {
 	NeedResults int32
@@ -41551,21 +33586,6 @@ func (v *ConnectListAllStoragePoolsArgs) consume(b []byte, d *xdr.Decoder) (int,
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllStoragePoolsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllStoragePoolsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllStoragePoolsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllStoragePoolsRet is the XDR struct remote_connect_list_all_storage_pools_ret.
@@ -41646,21 +33666,6 @@ func (v *ConnectListAllStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllStoragePoolsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllStoragePoolsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllStoragePoolsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolListAllVolumesArgs is the XDR struct remote_storage_pool_list_all_volumes_args.
 type StoragePoolListAllVolumesArgs struct {
 	Pool        NonnullStoragePool
@@ -41726,21 +33731,6 @@ func (v *StoragePoolListAllVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolListAllVolumesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolListAllVolumesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolListAllVolumesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolListAllVolumesRet is the XDR struct remote_storage_pool_list_all_volumes_ret.
@@ -41821,21 +33811,6 @@ func (v *StoragePoolListAllVolumesRet) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolListAllVolumesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolListAllVolumesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolListAllVolumesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllNetworksArgs is the XDR struct remote_connect_list_all_networks_args.
 type ConnectListAllNetworksArgs struct {
 	NeedResults int32
@@ -41884,21 +33859,6 @@ func (v *ConnectListAllNetworksArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllNetworksArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllNetworksArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllNetworksArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllNetworksRet is the XDR struct remote_connect_list_all_networks_ret.
@@ -41979,21 +33939,6 @@ func (v *ConnectListAllNetworksRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllNetworksRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllNetworksRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllNetworksRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllInterfacesArgs is the XDR struct remote_connect_list_all_interfaces_args.
 type ConnectListAllInterfacesArgs struct {
 	NeedResults int32
@@ -42042,21 +33987,6 @@ func (v *ConnectListAllInterfacesArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllInterfacesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllInterfacesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllInterfacesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllInterfacesRet is the XDR struct remote_connect_list_all_interfaces_ret.
@@ -42137,21 +34067,6 @@ func (v *ConnectListAllInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllInterfacesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllInterfacesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllInterfacesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllNodeDevicesArgs is the XDR struct remote_connect_list_all_node_devices_args.
 type ConnectListAllNodeDevicesArgs struct {
 	NeedResults int32
@@ -42200,21 +34115,6 @@ func (v *ConnectListAllNodeDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllNodeDevicesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllNodeDevicesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllNodeDevicesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllNodeDevicesRet is the XDR struct remote_connect_list_all_node_devices_ret.
@@ -42295,21 +34195,6 @@ func (v *ConnectListAllNodeDevicesRet) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllNodeDevicesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllNodeDevicesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllNodeDevicesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllNwfiltersArgs is the XDR struct remote_connect_list_all_nwfilters_args.
 type ConnectListAllNwfiltersArgs struct {
 	NeedResults int32
@@ -42358,21 +34243,6 @@ func (v *ConnectListAllNwfiltersArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllNwfiltersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllNwfiltersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllNwfiltersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllNwfiltersRet is the XDR struct remote_connect_list_all_nwfilters_ret.
@@ -42453,21 +34323,6 @@ func (v *ConnectListAllNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllNwfiltersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllNwfiltersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllNwfiltersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllSecretsArgs is the XDR struct remote_connect_list_all_secrets_args.
 type ConnectListAllSecretsArgs struct {
 	NeedResults int32
@@ -42516,21 +34371,6 @@ func (v *ConnectListAllSecretsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllSecretsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllSecretsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllSecretsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllSecretsRet is the XDR struct remote_connect_list_all_secrets_ret.
@@ -42611,21 +34451,6 @@ func (v *ConnectListAllSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllSecretsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllSecretsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllSecretsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeSetMemoryParametersArgs is the XDR struct remote_node_set_memory_parameters_args.
 type NodeSetMemoryParametersArgs struct {
 	Params []TypedParam
@@ -42704,21 +34529,6 @@ func (v *NodeSetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeSetMemoryParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeSetMemoryParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeSetMemoryParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetMemoryParametersArgs is the XDR struct remote_node_get_memory_parameters_args.
 type NodeGetMemoryParametersArgs struct {
 	Nparams int32
@@ -42767,21 +34577,6 @@ func (v *NodeGetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetMemoryParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetMemoryParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetMemoryParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetMemoryParametersRet is the XDR struct remote_node_get_memory_parameters_ret.
@@ -42862,21 +34657,6 @@ func (v *NodeGetMemoryParametersRet) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetMemoryParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetMemoryParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetMemoryParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetCPUMapArgs is the XDR struct remote_node_get_cpu_map_args.
 type NodeGetCPUMapArgs struct {
 	NeedMap    int32
@@ -42932,21 +34712,6 @@ func (v *NodeGetCPUMapArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetCPUMapArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetCPUMapArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetCPUMapArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetCPUMapRet is the XDR struct remote_node_get_cpu_map_ret.
@@ -43014,21 +34779,6 @@ func (v *NodeGetCPUMapRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Ret = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetCPUMapRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetCPUMapRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetCPUMapRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainFstrimArgs is the XDR struct remote_domain_fstrim_args.
@@ -43129,21 +34879,6 @@ func (v *DomainFstrimArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainFstrimArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainFstrimArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainFstrimArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetTimeArgs is the XDR struct remote_domain_get_time_args.
 type DomainGetTimeArgs struct {
 	Dom   NonnullDomain
@@ -43203,21 +34938,6 @@ func (v *DomainGetTimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetTimeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetTimeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetTimeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetTimeRet is the XDR struct remote_domain_get_time_ret.
 type DomainGetTimeRet struct {
 	Seconds  int64
@@ -43266,21 +34986,6 @@ func (v *DomainGetTimeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Nseconds = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetTimeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetTimeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetTimeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetTimeArgs is the XDR struct remote_domain_set_time_args.
@@ -43356,21 +35061,6 @@ func (v *DomainSetTimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetTimeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetTimeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetTimeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateBegin3ParamsArgs is the XDR struct remote_domain_migrate_begin3_params_args.
@@ -43464,21 +35154,6 @@ func (v *DomainMigrateBegin3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateBegin3ParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateBegin3ParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateBegin3ParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateBegin3ParamsRet is the XDR struct remote_domain_migrate_begin3_params_ret.
 type DomainMigrateBegin3ParamsRet struct {
 	CookieOut []byte
@@ -43541,21 +35216,6 @@ func (v *DomainMigrateBegin3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, e
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateBegin3ParamsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateBegin3ParamsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateBegin3ParamsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePrepare3ParamsArgs is the XDR struct remote_domain_migrate_prepare3_params_args.
@@ -43649,21 +35309,6 @@ func (v *DomainMigratePrepare3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePrepare3ParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePrepare3ParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePrepare3ParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePrepare3ParamsRet is the XDR struct remote_domain_migrate_prepare3_params_ret.
 type DomainMigratePrepare3ParamsRet struct {
 	CookieOut []byte
@@ -43744,21 +35389,6 @@ func (v *DomainMigratePrepare3ParamsRet) consume(b []byte, d *xdr.Decoder) (int,
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePrepare3ParamsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePrepare3ParamsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePrepare3ParamsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePrepareTunnel3ParamsArgs is the XDR struct remote_domain_migrate_prepare_tunnel3_params_args.
@@ -43852,21 +35482,6 @@ func (v *DomainMigratePrepareTunnel3ParamsArgs) consume(b []byte, d *xdr.Decoder
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePrepareTunnel3ParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePrepareTunnel3ParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePrepareTunnel3ParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePrepareTunnel3ParamsRet is the XDR struct remote_domain_migrate_prepare_tunnel3_params_ret.
 type DomainMigratePrepareTunnel3ParamsRet struct {
 	CookieOut []byte
@@ -43916,21 +35531,6 @@ func (v *DomainMigratePrepareTunnel3ParamsRet) consume(b []byte, d *xdr.Decoder)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePrepareTunnel3ParamsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePrepareTunnel3ParamsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePrepareTunnel3ParamsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePerform3ParamsArgs is the XDR struct remote_domain_migrate_perform3_params_args.
@@ -44068,21 +35668,6 @@ func (v *DomainMigratePerform3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePerform3ParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePerform3ParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePerform3ParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePerform3ParamsRet is the XDR struct remote_domain_migrate_perform3_params_ret.
 type DomainMigratePerform3ParamsRet struct {
 	CookieOut []byte
@@ -44132,21 +35717,6 @@ func (v *DomainMigratePerform3ParamsRet) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigratePerform3ParamsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigratePerform3ParamsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigratePerform3ParamsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateFinish3ParamsArgs is the XDR struct remote_domain_migrate_finish3_params_args.
@@ -44248,21 +35818,6 @@ func (v *DomainMigrateFinish3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateFinish3ParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateFinish3ParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateFinish3ParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateFinish3ParamsRet is the XDR struct remote_domain_migrate_finish3_params_ret.
 type DomainMigrateFinish3ParamsRet struct {
 	Dom       NonnullDomain
@@ -44325,21 +35880,6 @@ func (v *DomainMigrateFinish3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateFinish3ParamsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateFinish3ParamsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateFinish3ParamsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateConfirm3ParamsArgs is the XDR struct remote_domain_migrate_confirm3_params_args.
@@ -44454,21 +35994,6 @@ func (v *DomainMigrateConfirm3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateConfirm3ParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateConfirm3ParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateConfirm3ParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventDeviceRemovedMsg is the XDR struct remote_domain_event_device_removed_msg.
 type DomainEventDeviceRemovedMsg struct {
 	Dom      NonnullDomain
@@ -44533,21 +36058,6 @@ func (v *DomainEventDeviceRemovedMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventDeviceRemovedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventDeviceRemovedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventDeviceRemovedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackDeviceRemovedMsg is the XDR struct remote_domain_event_callback_device_removed_msg.
 type DomainEventCallbackDeviceRemovedMsg struct {
 	CallbackID int32
@@ -44605,21 +36115,6 @@ func (v *DomainEventCallbackDeviceRemovedMsg) consume(b []byte, d *xdr.Decoder) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackDeviceRemovedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackDeviceRemovedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackDeviceRemovedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventBlockJob2Msg is the XDR struct remote_domain_event_block_job_2_msg.
@@ -44708,21 +36203,6 @@ func (v *DomainEventBlockJob2Msg) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Status = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventBlockJob2Msg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventBlockJob2Msg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventBlockJob2Msg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventBlockThresholdMsg is the XDR struct remote_domain_event_block_threshold_msg.
@@ -44844,21 +36324,6 @@ func (v *DomainEventBlockThresholdMsg) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventBlockThresholdMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventBlockThresholdMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventBlockThresholdMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackTunableMsg is the XDR struct remote_domain_event_callback_tunable_msg.
 type DomainEventCallbackTunableMsg struct {
 	CallbackID int32
@@ -44950,21 +36415,6 @@ func (v *DomainEventCallbackTunableMsg) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackTunableMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackTunableMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackTunableMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackDeviceAddedMsg is the XDR struct remote_domain_event_callback_device_added_msg.
 type DomainEventCallbackDeviceAddedMsg struct {
 	CallbackID int32
@@ -45037,21 +36487,6 @@ func (v *DomainEventCallbackDeviceAddedMsg) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackDeviceAddedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackDeviceAddedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackDeviceAddedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectEventConnectionClosedMsg is the XDR struct remote_connect_event_connection_closed_msg.
 type ConnectEventConnectionClosedMsg struct {
 	Reason int32
@@ -45093,21 +36528,6 @@ func (v *ConnectEventConnectionClosedMsg) consume(b []byte, d *xdr.Decoder) (int
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectEventConnectionClosedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectEventConnectionClosedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectEventConnectionClosedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetCPUModelNamesArgs is the XDR struct remote_connect_get_cpu_model_names_args.
@@ -45175,21 +36595,6 @@ func (v *ConnectGetCPUModelNamesArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetCPUModelNamesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetCPUModelNamesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetCPUModelNamesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetCPUModelNamesRet is the XDR struct remote_connect_get_cpu_model_names_ret.
@@ -45270,21 +36675,6 @@ func (v *ConnectGetCPUModelNamesRet) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetCPUModelNamesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetCPUModelNamesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetCPUModelNamesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNetworkEventRegisterAnyArgs is the XDR struct remote_connect_network_event_register_any_args.
 type ConnectNetworkEventRegisterAnyArgs struct {
 	EventID int32
@@ -45362,21 +36752,6 @@ func (v *ConnectNetworkEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNetworkEventRegisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNetworkEventRegisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNetworkEventRegisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNetworkEventRegisterAnyRet is the XDR struct remote_connect_network_event_register_any_ret.
 type ConnectNetworkEventRegisterAnyRet struct {
 	CallbackID int32
@@ -45420,21 +36795,6 @@ func (v *ConnectNetworkEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNetworkEventRegisterAnyRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNetworkEventRegisterAnyRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNetworkEventRegisterAnyRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNetworkEventDeregisterAnyArgs is the XDR struct remote_connect_network_event_deregister_any_args.
 type ConnectNetworkEventDeregisterAnyArgs struct {
 	CallbackID int32
@@ -45476,21 +36836,6 @@ func (v *ConnectNetworkEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder)
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNetworkEventDeregisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNetworkEventDeregisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNetworkEventDeregisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkEventLifecycleMsg is the XDR struct remote_network_event_lifecycle_msg.
@@ -45566,21 +36911,6 @@ func (v *NetworkEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error
 	v.Detail = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkEventLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkEventLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkEventLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkEventCallbackMetadataChangeMsg is the XDR struct remote_network_event_callback_metadata_change_msg.
@@ -45679,21 +37009,6 @@ func (v *NetworkEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkEventCallbackMetadataChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkEventCallbackMetadataChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkEventCallbackMetadataChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkSetMetadataArgs is the XDR struct remote_network_set_metadata_args.
@@ -45856,21 +37171,6 @@ func (v *NetworkSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkSetMetadataArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkSetMetadataArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkSetMetadataArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkGetMetadataArgs is the XDR struct remote_network_get_metadata_args.
 type NetworkGetMetadataArgs struct {
 	Network NonnullNetwork
@@ -45969,21 +37269,6 @@ func (v *NetworkGetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkGetMetadataArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkGetMetadataArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkGetMetadataArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkGetMetadataRet is the XDR struct remote_network_get_metadata_ret.
 type NetworkGetMetadataRet struct {
 	Metadata NonnullString
@@ -46033,21 +37318,6 @@ func (v *NetworkGetMetadataRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkGetMetadataRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkGetMetadataRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkGetMetadataRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectStoragePoolEventRegisterAnyArgs is the XDR struct remote_connect_storage_pool_event_register_any_args.
@@ -46127,21 +37397,6 @@ func (v *ConnectStoragePoolEventRegisterAnyArgs) consume(b []byte, d *xdr.Decode
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectStoragePoolEventRegisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectStoragePoolEventRegisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectStoragePoolEventRegisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectStoragePoolEventRegisterAnyRet is the XDR struct remote_connect_storage_pool_event_register_any_ret.
 type ConnectStoragePoolEventRegisterAnyRet struct {
 	CallbackID int32
@@ -46185,21 +37440,6 @@ func (v *ConnectStoragePoolEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectStoragePoolEventRegisterAnyRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectStoragePoolEventRegisterAnyRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectStoragePoolEventRegisterAnyRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectStoragePoolEventDeregisterAnyArgs is the XDR struct remote_connect_storage_pool_event_deregister_any_args.
 type ConnectStoragePoolEventDeregisterAnyArgs struct {
 	CallbackID int32
@@ -46241,21 +37481,6 @@ func (v *ConnectStoragePoolEventDeregisterAnyArgs) consume(b []byte, d *xdr.Deco
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectStoragePoolEventDeregisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectStoragePoolEventDeregisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectStoragePoolEventDeregisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolEventLifecycleMsg is the XDR struct remote_storage_pool_event_lifecycle_msg.
@@ -46333,21 +37558,6 @@ func (v *StoragePoolEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolEventLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolEventLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolEventLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolEventRefreshMsg is the XDR struct remote_storage_pool_event_refresh_msg.
 type StoragePoolEventRefreshMsg struct {
 	CallbackID int32
@@ -46405,21 +37615,6 @@ func (v *StoragePoolEventRefreshMsg) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *StoragePoolEventRefreshMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *StoragePoolEventRefreshMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *StoragePoolEventRefreshMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectNodeDeviceEventRegisterAnyArgs is the XDR struct remote_connect_node_device_event_register_any_args.
@@ -46499,21 +37694,6 @@ func (v *ConnectNodeDeviceEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNodeDeviceEventRegisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNodeDeviceEventRegisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNodeDeviceEventRegisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNodeDeviceEventRegisterAnyRet is the XDR struct remote_connect_node_device_event_register_any_ret.
 type ConnectNodeDeviceEventRegisterAnyRet struct {
 	CallbackID int32
@@ -46557,21 +37737,6 @@ func (v *ConnectNodeDeviceEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNodeDeviceEventRegisterAnyRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNodeDeviceEventRegisterAnyRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNodeDeviceEventRegisterAnyRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNodeDeviceEventDeregisterAnyArgs is the XDR struct remote_connect_node_device_event_deregister_any_args.
 type ConnectNodeDeviceEventDeregisterAnyArgs struct {
 	CallbackID int32
@@ -46613,21 +37778,6 @@ func (v *ConnectNodeDeviceEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decod
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectNodeDeviceEventDeregisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectNodeDeviceEventDeregisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectNodeDeviceEventDeregisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceEventLifecycleMsg is the XDR struct remote_node_device_event_lifecycle_msg.
@@ -46705,21 +37855,6 @@ func (v *NodeDeviceEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceEventLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceEventLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceEventLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceEventUpdateMsg is the XDR struct remote_node_device_event_update_msg.
 type NodeDeviceEventUpdateMsg struct {
 	CallbackID int32
@@ -46777,21 +37912,6 @@ func (v *NodeDeviceEventUpdateMsg) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceEventUpdateMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceEventUpdateMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceEventUpdateMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainFsfreezeArgs is the XDR struct remote_domain_fsfreeze_args.
@@ -46885,21 +38005,6 @@ func (v *DomainFsfreezeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainFsfreezeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainFsfreezeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainFsfreezeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainFsfreezeRet is the XDR struct remote_domain_fsfreeze_ret.
 type DomainFsfreezeRet struct {
 	Filesystems int32
@@ -46941,21 +38046,6 @@ func (v *DomainFsfreezeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Filesystems = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainFsfreezeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainFsfreezeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainFsfreezeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainFsthawArgs is the XDR struct remote_domain_fsthaw_args.
@@ -47049,21 +38139,6 @@ func (v *DomainFsthawArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainFsthawArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainFsthawArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainFsthawArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainFsthawRet is the XDR struct remote_domain_fsthaw_ret.
 type DomainFsthawRet struct {
 	Filesystems int32
@@ -47105,21 +38180,6 @@ func (v *DomainFsthawRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Filesystems = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainFsthawRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainFsthawRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainFsthawRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetFreePagesArgs is the XDR struct remote_node_get_free_pages_args.
@@ -47209,21 +38269,6 @@ func (v *NodeGetFreePagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetFreePagesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetFreePagesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetFreePagesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetFreePagesRet is the XDR struct remote_node_get_free_pages_ret.
 type NodeGetFreePagesRet struct {
 	Counts []uint64
@@ -47285,21 +38330,6 @@ func (v *NodeGetFreePagesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetFreePagesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetFreePagesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetFreePagesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeAllocPagesArgs is the XDR struct remote_node_alloc_pages_args.
@@ -47414,21 +38444,6 @@ func (v *NodeAllocPagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeAllocPagesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeAllocPagesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeAllocPagesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeAllocPagesRet is the XDR struct remote_node_alloc_pages_ret.
 type NodeAllocPagesRet struct {
 	Ret int32
@@ -47470,21 +38485,6 @@ func (v *NodeAllocPagesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Ret = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeAllocPagesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeAllocPagesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeAllocPagesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkDHCPLease is the XDR struct remote_network_dhcp_lease.
@@ -47699,21 +38699,6 @@ func (v *NetworkDHCPLease) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkDHCPLease) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkDHCPLease) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkDHCPLease) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkGetDHCPLeasesArgs is the XDR struct remote_network_get_dhcp_leases_args.
 type NetworkGetDHCPLeasesArgs struct {
 	Net         NonnullNetwork
@@ -47812,21 +38797,6 @@ func (v *NetworkGetDHCPLeasesArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkGetDHCPLeasesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkGetDHCPLeasesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkGetDHCPLeasesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkGetDHCPLeasesRet is the XDR struct remote_network_get_dhcp_leases_ret.
 type NetworkGetDHCPLeasesRet struct {
 	Leases []NetworkDHCPLease
@@ -47903,21 +38873,6 @@ func (v *NetworkGetDHCPLeasesRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Ret = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkGetDHCPLeasesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkGetDHCPLeasesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkGetDHCPLeasesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainStatsRecord is the XDR struct remote_domain_stats_record.
@@ -48001,21 +38956,6 @@ func (v *DomainStatsRecord) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainStatsRecord) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainStatsRecord) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainStatsRecord) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetAllDomainStatsArgs is the XDR struct remote_connect_get_all_domain_stats_args.
@@ -48104,21 +39044,6 @@ func (v *ConnectGetAllDomainStatsArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetAllDomainStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetAllDomainStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetAllDomainStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackAgentLifecycleMsg is the XDR struct remote_domain_event_callback_agent_lifecycle_msg.
 type DomainEventCallbackAgentLifecycleMsg struct {
 	CallbackID int32
@@ -48194,21 +39119,6 @@ func (v *DomainEventCallbackAgentLifecycleMsg) consume(b []byte, d *xdr.Decoder)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackAgentLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackAgentLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackAgentLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetAllDomainStatsRet is the XDR struct remote_connect_get_all_domain_stats_ret.
 type ConnectGetAllDomainStatsRet struct {
 	RetStats []DomainStatsRecord
@@ -48277,21 +39187,6 @@ func (v *ConnectGetAllDomainStatsRet) consume(b []byte, d *xdr.Decoder) (int, er
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetAllDomainStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetAllDomainStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetAllDomainStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainFsinfo is the XDR struct remote_domain_fsinfo.
@@ -48403,21 +39298,6 @@ func (v *DomainFsinfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainFsinfo) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainFsinfo) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainFsinfo) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetFsinfoArgs is the XDR struct remote_domain_get_fsinfo_args.
 type DomainGetFsinfoArgs struct {
 	Dom   NonnullDomain
@@ -48475,21 +39355,6 @@ func (v *DomainGetFsinfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetFsinfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetFsinfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetFsinfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetFsinfoRet is the XDR struct remote_domain_get_fsinfo_ret.
@@ -48570,21 +39435,6 @@ func (v *DomainGetFsinfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetFsinfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetFsinfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetFsinfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainIPAddr is the XDR struct remote_domain_ip_addr.
 type DomainIPAddr struct {
 	Type   int32
@@ -48650,21 +39500,6 @@ func (v *DomainIPAddr) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Prefix = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainIPAddr) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainIPAddr) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainIPAddr) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainInterface is the XDR struct remote_domain_interface.
@@ -48781,21 +39616,6 @@ func (v *DomainInterface) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainInterface) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainInterface) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainInterface) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainInterfaceAddressesArgs is the XDR struct remote_domain_interface_addresses_args.
 type DomainInterfaceAddressesArgs struct {
 	Dom    NonnullDomain
@@ -48861,21 +39681,6 @@ func (v *DomainInterfaceAddressesArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainInterfaceAddressesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainInterfaceAddressesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainInterfaceAddressesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainInterfaceAddressesRet is the XDR struct remote_domain_interface_addresses_ret.
@@ -48946,21 +39751,6 @@ func (v *DomainInterfaceAddressesRet) consume(b []byte, d *xdr.Decoder) (int, er
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainInterfaceAddressesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainInterfaceAddressesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainInterfaceAddressesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetUserPasswordArgs is the XDR struct remote_domain_set_user_password_args.
@@ -49084,21 +39874,6 @@ func (v *DomainSetUserPasswordArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetUserPasswordArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetUserPasswordArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetUserPasswordArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainRenameArgs is the XDR struct remote_domain_rename_args.
 type DomainRenameArgs struct {
 	Dom     NonnullDomain
@@ -49189,21 +39964,6 @@ func (v *DomainRenameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainRenameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainRenameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainRenameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainRenameRet is the XDR struct remote_domain_rename_ret.
 type DomainRenameRet struct {
 	Retcode int32
@@ -49245,21 +40005,6 @@ func (v *DomainRenameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Retcode = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainRenameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainRenameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainRenameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackMigrationIterationMsg is the XDR struct remote_domain_event_callback_migration_iteration_msg.
@@ -49327,21 +40072,6 @@ func (v *DomainEventCallbackMigrationIterationMsg) consume(b []byte, d *xdr.Deco
 	v.Iteration = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackMigrationIterationMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackMigrationIterationMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackMigrationIterationMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackJobCompletedMsg is the XDR struct remote_domain_event_callback_job_completed_msg.
@@ -49435,21 +40165,6 @@ func (v *DomainEventCallbackJobCompletedMsg) consume(b []byte, d *xdr.Decoder) (
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackJobCompletedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackJobCompletedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackJobCompletedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateStartPostCopyArgs is the XDR struct remote_domain_migrate_start_post_copy_args.
 type DomainMigrateStartPostCopyArgs struct {
 	Dom   NonnullDomain
@@ -49507,21 +40222,6 @@ func (v *DomainMigrateStartPostCopyArgs) consume(b []byte, d *xdr.Decoder) (int,
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainMigrateStartPostCopyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainMigrateStartPostCopyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainMigrateStartPostCopyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackDeviceRemovalFailedMsg is the XDR struct remote_domain_event_callback_device_removal_failed_msg.
@@ -49596,21 +40296,6 @@ func (v *DomainEventCallbackDeviceRemovalFailedMsg) consume(b []byte, d *xdr.Dec
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackDeviceRemovalFailedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackDeviceRemovalFailedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackDeviceRemovalFailedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetGuestVCPUsArgs is the XDR struct remote_domain_get_guest_vcpus_args.
 type DomainGetGuestVCPUsArgs struct {
 	Dom   NonnullDomain
@@ -49668,21 +40353,6 @@ func (v *DomainGetGuestVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetGuestVCPUsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetGuestVCPUsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetGuestVCPUsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetGuestVCPUsRet is the XDR struct remote_domain_get_guest_vcpus_ret.
@@ -49753,21 +40423,6 @@ func (v *DomainGetGuestVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetGuestVCPUsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetGuestVCPUsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetGuestVCPUsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetGuestVCPUsArgs is the XDR struct remote_domain_set_guest_vcpus_args.
@@ -49850,21 +40505,6 @@ func (v *DomainSetGuestVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetGuestVCPUsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetGuestVCPUsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetGuestVCPUsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSetVCPUArgs is the XDR struct remote_domain_set_vcpu_args.
 type DomainSetVCPUArgs struct {
 	Dom    NonnullDomain
@@ -49943,21 +40583,6 @@ func (v *DomainSetVCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetVCPUArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetVCPUArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetVCPUArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackMetadataChangeMsg is the XDR struct remote_domain_event_callback_metadata_change_msg.
@@ -50058,21 +40683,6 @@ func (v *DomainEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackMetadataChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackMetadataChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackMetadataChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventMemoryFailureMsg is the XDR struct remote_domain_event_memory_failure_msg.
 type DomainEventMemoryFailureMsg struct {
 	CallbackID int32
@@ -50156,21 +40766,6 @@ func (v *DomainEventMemoryFailureMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventMemoryFailureMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventMemoryFailureMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventMemoryFailureMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectSecretEventRegisterAnyArgs is the XDR struct remote_connect_secret_event_register_any_args.
 type ConnectSecretEventRegisterAnyArgs struct {
 	EventID int32
@@ -50248,21 +40843,6 @@ func (v *ConnectSecretEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectSecretEventRegisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectSecretEventRegisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectSecretEventRegisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectSecretEventRegisterAnyRet is the XDR struct remote_connect_secret_event_register_any_ret.
 type ConnectSecretEventRegisterAnyRet struct {
 	CallbackID int32
@@ -50306,21 +40886,6 @@ func (v *ConnectSecretEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectSecretEventRegisterAnyRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectSecretEventRegisterAnyRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectSecretEventRegisterAnyRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectSecretEventDeregisterAnyArgs is the XDR struct remote_connect_secret_event_deregister_any_args.
 type ConnectSecretEventDeregisterAnyArgs struct {
 	CallbackID int32
@@ -50362,21 +40927,6 @@ func (v *ConnectSecretEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) 
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectSecretEventDeregisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectSecretEventDeregisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectSecretEventDeregisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // SecretEventLifecycleMsg is the XDR struct remote_secret_event_lifecycle_msg.
@@ -50454,21 +41004,6 @@ func (v *SecretEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *SecretEventLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *SecretEventLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *SecretEventLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretEventValueChangedMsg is the XDR struct remote_secret_event_value_changed_msg.
 type SecretEventValueChangedMsg struct {
 	CallbackID int32
@@ -50526,21 +41061,6 @@ func (v *SecretEventValueChangedMsg) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *SecretEventValueChangedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *SecretEventValueChangedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *SecretEventValueChangedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetBlockThresholdArgs is the XDR struct remote_domain_set_block_threshold_args.
@@ -50623,21 +41143,6 @@ func (v *DomainSetBlockThresholdArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetBlockThresholdArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetBlockThresholdArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetBlockThresholdArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSetLifecycleActionArgs is the XDR struct remote_domain_set_lifecycle_action_args.
 type DomainSetLifecycleActionArgs struct {
 	Dom    NonnullDomain
@@ -50711,21 +41216,6 @@ func (v *DomainSetLifecycleActionArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetLifecycleActionArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetLifecycleActionArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetLifecycleActionArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectCompareHypervisorCPUArgs is the XDR struct remote_connect_compare_hypervisor_cpu_args.
@@ -50911,21 +41401,6 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectCompareHypervisorCPUArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectCompareHypervisorCPUArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectCompareHypervisorCPUArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectCompareHypervisorCPURet is the XDR struct remote_connect_compare_hypervisor_cpu_ret.
 type ConnectCompareHypervisorCPURet struct {
 	Result int32
@@ -50967,21 +41442,6 @@ func (v *ConnectCompareHypervisorCPURet) consume(b []byte, d *xdr.Decoder) (int,
 	v.Result = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectCompareHypervisorCPURet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectCompareHypervisorCPURet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectCompareHypervisorCPURet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectBaselineHypervisorCPUArgs is the XDR struct remote_connect_baseline_hypervisor_cpu_args.
@@ -51186,21 +41646,6 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectBaselineHypervisorCPUArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectBaselineHypervisorCPUArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectBaselineHypervisorCPUArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectBaselineHypervisorCPURet is the XDR struct remote_connect_baseline_hypervisor_cpu_ret.
 type ConnectBaselineHypervisorCPURet struct {
 	CPU NonnullString
@@ -51252,21 +41697,6 @@ func (v *ConnectBaselineHypervisorCPURet) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectBaselineHypervisorCPURet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectBaselineHypervisorCPURet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectBaselineHypervisorCPURet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetSevInfoArgs is the XDR struct remote_node_get_sev_info_args.
 type NodeGetSevInfoArgs struct {
 	Nparams int32
@@ -51315,21 +41745,6 @@ func (v *NodeGetSevInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetSevInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetSevInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetSevInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetSevInfoRet is the XDR struct remote_node_get_sev_info_ret.
@@ -51410,21 +41825,6 @@ func (v *NodeGetSevInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeGetSevInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeGetSevInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeGetSevInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetLaunchSecurityInfoArgs is the XDR struct remote_domain_get_launch_security_info_args.
 type DomainGetLaunchSecurityInfoArgs struct {
 	Dom   NonnullDomain
@@ -51482,21 +41882,6 @@ func (v *DomainGetLaunchSecurityInfoArgs) consume(b []byte, d *xdr.Decoder) (int
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetLaunchSecurityInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetLaunchSecurityInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetLaunchSecurityInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetLaunchSecurityInfoRet is the XDR struct remote_domain_get_launch_security_info_ret.
@@ -51567,21 +41952,6 @@ func (v *DomainGetLaunchSecurityInfoRet) consume(b []byte, d *xdr.Decoder) (int,
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetLaunchSecurityInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetLaunchSecurityInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetLaunchSecurityInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetLaunchSecurityStateArgs is the XDR struct remote_domain_set_launch_security_state_args.
@@ -51675,21 +42045,6 @@ func (v *DomainSetLaunchSecurityStateArgs) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetLaunchSecurityStateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetLaunchSecurityStateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetLaunchSecurityStateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterBindingLookupByPortDevArgs is the XDR struct remote_nwfilter_binding_lookup_by_port_dev_args.
 type NWFilterBindingLookupByPortDevArgs struct {
 	Name NonnullString
@@ -51741,21 +42096,6 @@ func (v *NWFilterBindingLookupByPortDevArgs) consume(b []byte, d *xdr.Decoder) (
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterBindingLookupByPortDevArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterBindingLookupByPortDevArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterBindingLookupByPortDevArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterBindingLookupByPortDevRet is the XDR struct remote_nwfilter_binding_lookup_by_port_dev_ret.
 type NWFilterBindingLookupByPortDevRet struct {
 	NWFilter NonnullNWFilterBinding
@@ -51805,21 +42145,6 @@ func (v *NWFilterBindingLookupByPortDevRet) consume(b []byte, d *xdr.Decoder) (i
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterBindingLookupByPortDevRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterBindingLookupByPortDevRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterBindingLookupByPortDevRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NWFilterBindingCreateXMLArgs is the XDR struct remote_nwfilter_binding_create_xml_args.
@@ -51881,21 +42206,6 @@ func (v *NWFilterBindingCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterBindingCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterBindingCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterBindingCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterBindingCreateXMLRet is the XDR struct remote_nwfilter_binding_create_xml_ret.
 type NWFilterBindingCreateXMLRet struct {
 	NWFilter NonnullNWFilterBinding
@@ -51947,21 +42257,6 @@ func (v *NWFilterBindingCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterBindingCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterBindingCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterBindingCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterBindingDeleteArgs is the XDR struct remote_nwfilter_binding_delete_args.
 type NWFilterBindingDeleteArgs struct {
 	NWFilter NonnullNWFilterBinding
@@ -52011,21 +42306,6 @@ func (v *NWFilterBindingDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterBindingDeleteArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterBindingDeleteArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterBindingDeleteArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NWFilterBindingGetXMLDescArgs is the XDR struct remote_nwfilter_binding_get_xml_desc_args.
@@ -52087,21 +42367,6 @@ func (v *NWFilterBindingGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterBindingGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterBindingGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterBindingGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterBindingGetXMLDescRet is the XDR struct remote_nwfilter_binding_get_xml_desc_ret.
 type NWFilterBindingGetXMLDescRet struct {
 	XML NonnullString
@@ -52153,21 +42418,6 @@ func (v *NWFilterBindingGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NWFilterBindingGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NWFilterBindingGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NWFilterBindingGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllNWFilterBindingsArgs is the XDR struct remote_connect_list_all_nwfilter_bindings_args.
 type ConnectListAllNWFilterBindingsArgs struct {
 	NeedResults int32
@@ -52216,21 +42466,6 @@ func (v *ConnectListAllNWFilterBindingsArgs) consume(b []byte, d *xdr.Decoder) (
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllNWFilterBindingsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllNWFilterBindingsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllNWFilterBindingsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllNWFilterBindingsRet is the XDR struct remote_connect_list_all_nwfilter_bindings_ret.
@@ -52311,21 +42546,6 @@ func (v *ConnectListAllNWFilterBindingsRet) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectListAllNWFilterBindingsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectListAllNWFilterBindingsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectListAllNWFilterBindingsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetStoragePoolCapabilitiesArgs is the XDR struct remote_connect_get_storage_pool_capabilities_args.
 type ConnectGetStoragePoolCapabilitiesArgs struct {
 	Flags uint32
@@ -52367,21 +42587,6 @@ func (v *ConnectGetStoragePoolCapabilitiesArgs) consume(b []byte, d *xdr.Decoder
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetStoragePoolCapabilitiesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetStoragePoolCapabilitiesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetStoragePoolCapabilitiesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetStoragePoolCapabilitiesRet is the XDR struct remote_connect_get_storage_pool_capabilities_ret.
@@ -52433,21 +42638,6 @@ func (v *ConnectGetStoragePoolCapabilitiesRet) consume(b []byte, d *xdr.Decoder)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectGetStoragePoolCapabilitiesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectGetStoragePoolCapabilitiesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectGetStoragePoolCapabilitiesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkListAllPortsArgs is the XDR struct remote_network_list_all_ports_args.
@@ -52515,21 +42705,6 @@ func (v *NetworkListAllPortsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkListAllPortsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkListAllPortsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkListAllPortsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkListAllPortsRet is the XDR struct remote_network_list_all_ports_ret.
@@ -52610,21 +42785,6 @@ func (v *NetworkListAllPortsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkListAllPortsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkListAllPortsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkListAllPortsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkPortLookupByUUIDArgs is the XDR struct remote_network_port_lookup_by_uuid_args.
 type NetworkPortLookupByUUIDArgs struct {
 	Network NonnullNetwork
@@ -52684,21 +42844,6 @@ func (v *NetworkPortLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkPortLookupByUUIDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkPortLookupByUUIDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkPortLookupByUUIDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkPortLookupByUUIDRet is the XDR struct remote_network_port_lookup_by_uuid_ret.
 type NetworkPortLookupByUUIDRet struct {
 	Port NonnullNetworkPort
@@ -52748,21 +42893,6 @@ func (v *NetworkPortLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkPortLookupByUUIDRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkPortLookupByUUIDRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkPortLookupByUUIDRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkPortCreateXMLArgs is the XDR struct remote_network_port_create_xml_args.
@@ -52837,21 +42967,6 @@ func (v *NetworkPortCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkPortCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkPortCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkPortCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkPortCreateXMLRet is the XDR struct remote_network_port_create_xml_ret.
 type NetworkPortCreateXMLRet struct {
 	Port NonnullNetworkPort
@@ -52901,21 +43016,6 @@ func (v *NetworkPortCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkPortCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkPortCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkPortCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkPortSetParametersArgs is the XDR struct remote_network_port_set_parameters_args.
@@ -53009,21 +43109,6 @@ func (v *NetworkPortSetParametersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkPortSetParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkPortSetParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkPortSetParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkPortGetParametersArgs is the XDR struct remote_network_port_get_parameters_args.
 type NetworkPortGetParametersArgs struct {
 	Port    NonnullNetworkPort
@@ -53089,21 +43174,6 @@ func (v *NetworkPortGetParametersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkPortGetParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkPortGetParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkPortGetParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkPortGetParametersRet is the XDR struct remote_network_port_get_parameters_ret.
@@ -53184,21 +43254,6 @@ func (v *NetworkPortGetParametersRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkPortGetParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkPortGetParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkPortGetParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkPortGetXMLDescArgs is the XDR struct remote_network_port_get_xml_desc_args.
 type NetworkPortGetXMLDescArgs struct {
 	Port  NonnullNetworkPort
@@ -53258,21 +43313,6 @@ func (v *NetworkPortGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkPortGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkPortGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkPortGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkPortGetXMLDescRet is the XDR struct remote_network_port_get_xml_desc_ret.
 type NetworkPortGetXMLDescRet struct {
 	XML NonnullString
@@ -53322,21 +43362,6 @@ func (v *NetworkPortGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkPortGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkPortGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkPortGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkPortDeleteArgs is the XDR struct remote_network_port_delete_args.
@@ -53396,21 +43421,6 @@ func (v *NetworkPortDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NetworkPortDeleteArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NetworkPortDeleteArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NetworkPortDeleteArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCheckpointCreateXMLArgs is the XDR struct remote_domain_checkpoint_create_xml_args.
@@ -53485,21 +43495,6 @@ func (v *DomainCheckpointCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCheckpointCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCheckpointCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCheckpointCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCheckpointCreateXMLRet is the XDR struct remote_domain_checkpoint_create_xml_ret.
 type DomainCheckpointCreateXMLRet struct {
 	Checkpoint NonnullDomainCheckpoint
@@ -53549,21 +43544,6 @@ func (v *DomainCheckpointCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, e
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCheckpointCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCheckpointCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCheckpointCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCheckpointGetXMLDescArgs is the XDR struct remote_domain_checkpoint_get_xml_desc_args.
@@ -53625,21 +43605,6 @@ func (v *DomainCheckpointGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCheckpointGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCheckpointGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCheckpointGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCheckpointGetXMLDescRet is the XDR struct remote_domain_checkpoint_get_xml_desc_ret.
 type DomainCheckpointGetXMLDescRet struct {
 	XML NonnullString
@@ -53689,21 +43654,6 @@ func (v *DomainCheckpointGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCheckpointGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCheckpointGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCheckpointGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainListAllCheckpointsArgs is the XDR struct remote_domain_list_all_checkpoints_args.
@@ -53771,21 +43721,6 @@ func (v *DomainListAllCheckpointsArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainListAllCheckpointsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainListAllCheckpointsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainListAllCheckpointsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainListAllCheckpointsRet is the XDR struct remote_domain_list_all_checkpoints_ret.
@@ -53866,21 +43801,6 @@ func (v *DomainListAllCheckpointsRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainListAllCheckpointsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainListAllCheckpointsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainListAllCheckpointsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCheckpointListAllChildrenArgs is the XDR struct remote_domain_checkpoint_list_all_children_args.
 type DomainCheckpointListAllChildrenArgs struct {
 	Checkpoint  NonnullDomainCheckpoint
@@ -53946,21 +43866,6 @@ func (v *DomainCheckpointListAllChildrenArgs) consume(b []byte, d *xdr.Decoder) 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCheckpointListAllChildrenArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCheckpointListAllChildrenArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCheckpointListAllChildrenArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCheckpointListAllChildrenRet is the XDR struct remote_domain_checkpoint_list_all_children_ret.
@@ -54041,21 +43946,6 @@ func (v *DomainCheckpointListAllChildrenRet) consume(b []byte, d *xdr.Decoder) (
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCheckpointListAllChildrenRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCheckpointListAllChildrenRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCheckpointListAllChildrenRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCheckpointLookupByNameArgs is the XDR struct remote_domain_checkpoint_lookup_by_name_args.
 type DomainCheckpointLookupByNameArgs struct {
 	Dom   NonnullDomain
@@ -54128,21 +44018,6 @@ func (v *DomainCheckpointLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCheckpointLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCheckpointLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCheckpointLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCheckpointLookupByNameRet is the XDR struct remote_domain_checkpoint_lookup_by_name_ret.
 type DomainCheckpointLookupByNameRet struct {
 	Checkpoint NonnullDomainCheckpoint
@@ -54192,21 +44067,6 @@ func (v *DomainCheckpointLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCheckpointLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCheckpointLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCheckpointLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCheckpointGetParentArgs is the XDR struct remote_domain_checkpoint_get_parent_args.
@@ -54268,21 +44128,6 @@ func (v *DomainCheckpointGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCheckpointGetParentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCheckpointGetParentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCheckpointGetParentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCheckpointGetParentRet is the XDR struct remote_domain_checkpoint_get_parent_ret.
 type DomainCheckpointGetParentRet struct {
 	Parent NonnullDomainCheckpoint
@@ -54332,21 +44177,6 @@ func (v *DomainCheckpointGetParentRet) consume(b []byte, d *xdr.Decoder) (int, e
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCheckpointGetParentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCheckpointGetParentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCheckpointGetParentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCheckpointDeleteArgs is the XDR struct remote_domain_checkpoint_delete_args.
@@ -54406,21 +44236,6 @@ func (v *DomainCheckpointDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainCheckpointDeleteArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainCheckpointDeleteArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainCheckpointDeleteArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetGuestInfoArgs is the XDR struct remote_domain_get_guest_info_args.
@@ -54488,21 +44303,6 @@ func (v *DomainGetGuestInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetGuestInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetGuestInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetGuestInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetGuestInfoRet is the XDR struct remote_domain_get_guest_info_ret.
@@ -54573,21 +44373,6 @@ func (v *DomainGetGuestInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetGuestInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetGuestInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetGuestInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectSetIdentityArgs is the XDR struct remote_connect_set_identity_args.
@@ -54668,21 +44453,6 @@ func (v *ConnectSetIdentityArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *ConnectSetIdentityArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *ConnectSetIdentityArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *ConnectSetIdentityArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainAgentSetResponseTimeoutArgs is the XDR struct remote_domain_agent_set_response_timeout_args.
 type DomainAgentSetResponseTimeoutArgs struct {
 	Dom     NonnullDomain
@@ -54750,21 +44520,6 @@ func (v *DomainAgentSetResponseTimeoutArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainAgentSetResponseTimeoutArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainAgentSetResponseTimeoutArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainAgentSetResponseTimeoutArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainAgentSetResponseTimeoutRet is the XDR struct remote_domain_agent_set_response_timeout_ret.
 type DomainAgentSetResponseTimeoutRet struct {
 	Result int32
@@ -54806,21 +44561,6 @@ func (v *DomainAgentSetResponseTimeoutRet) consume(b []byte, d *xdr.Decoder) (in
 	v.Result = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainAgentSetResponseTimeoutRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainAgentSetResponseTimeoutRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainAgentSetResponseTimeoutRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBackupBeginArgs is the XDR struct remote_domain_backup_begin_args.
@@ -54926,21 +44666,6 @@ func (v *DomainBackupBeginArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBackupBeginArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBackupBeginArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBackupBeginArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainBackupGetXMLDescArgs is the XDR struct remote_domain_backup_get_xml_desc_args.
 type DomainBackupGetXMLDescArgs struct {
 	Dom   NonnullDomain
@@ -55000,21 +44725,6 @@ func (v *DomainBackupGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBackupGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBackupGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBackupGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainBackupGetXMLDescRet is the XDR struct remote_domain_backup_get_xml_desc_ret.
 type DomainBackupGetXMLDescRet struct {
 	XML NonnullString
@@ -55064,21 +44774,6 @@ func (v *DomainBackupGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainBackupGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainBackupGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainBackupGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainAuthorizedSSHKeysGetArgs is the XDR struct remote_domain_authorized_ssh_keys_get_args.
@@ -55153,21 +44848,6 @@ func (v *DomainAuthorizedSSHKeysGetArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainAuthorizedSSHKeysGetArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainAuthorizedSSHKeysGetArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainAuthorizedSSHKeysGetArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainAuthorizedSSHKeysGetRet is the XDR struct remote_domain_authorized_ssh_keys_get_ret.
 type DomainAuthorizedSSHKeysGetRet struct {
 	Keys []NonnullString
@@ -55236,21 +44916,6 @@ func (v *DomainAuthorizedSSHKeysGetRet) consume(b []byte, d *xdr.Decoder) (int, 
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainAuthorizedSSHKeysGetRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainAuthorizedSSHKeysGetRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainAuthorizedSSHKeysGetRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainAuthorizedSSHKeysSetArgs is the XDR struct remote_domain_authorized_ssh_keys_set_args.
@@ -55357,21 +45022,6 @@ func (v *DomainAuthorizedSSHKeysSetArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainAuthorizedSSHKeysSetArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainAuthorizedSSHKeysSetArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainAuthorizedSSHKeysSetArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMessagesArgs is the XDR struct remote_domain_get_messages_args.
 type DomainGetMessagesArgs struct {
 	Dom   NonnullDomain
@@ -55429,21 +45079,6 @@ func (v *DomainGetMessagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetMessagesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetMessagesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetMessagesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetMessagesRet is the XDR struct remote_domain_get_messages_ret.
@@ -55516,21 +45151,6 @@ func (v *DomainGetMessagesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetMessagesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetMessagesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetMessagesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainStartDirtyRateCalcArgs is the XDR struct remote_domain_start_dirty_rate_calc_args.
 type DomainStartDirtyRateCalcArgs struct {
 	Dom     NonnullDomain
@@ -55596,21 +45216,6 @@ func (v *DomainStartDirtyRateCalcArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainStartDirtyRateCalcArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainStartDirtyRateCalcArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainStartDirtyRateCalcArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventMemoryDeviceSizeChangeMsg is the XDR struct remote_domain_event_memory_device_size_change_msg.
@@ -55693,21 +45298,6 @@ func (v *DomainEventMemoryDeviceSizeChangeMsg) consume(b []byte, d *xdr.Decoder)
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventMemoryDeviceSizeChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventMemoryDeviceSizeChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventMemoryDeviceSizeChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainFDAssociateArgs is the XDR struct remote_domain_fd_associate_args.
 type DomainFDAssociateArgs struct {
 	Dom   NonnullDomain
@@ -55778,21 +45368,6 @@ func (v *DomainFDAssociateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainFDAssociateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainFDAssociateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainFDAssociateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceUpdateArgs is the XDR struct remote_node_device_update_args.
@@ -55867,21 +45442,6 @@ func (v *NodeDeviceUpdateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *NodeDeviceUpdateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *NodeDeviceUpdateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *NodeDeviceUpdateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGraphicsReloadArgs is the XDR struct remote_domain_graphics_reload_args.
 type DomainGraphicsReloadArgs struct {
 	Dom   NonnullDomain
@@ -55949,21 +45509,6 @@ func (v *DomainGraphicsReloadArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGraphicsReloadArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGraphicsReloadArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGraphicsReloadArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetAutostartOnceArgs is the XDR struct remote_domain_get_autostart_once_args.
 type DomainGetAutostartOnceArgs struct {
 	Dom NonnullDomain
@@ -56015,21 +45560,6 @@ func (v *DomainGetAutostartOnceArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetAutostartOnceArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetAutostartOnceArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetAutostartOnceArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetAutostartOnceRet is the XDR struct remote_domain_get_autostart_once_ret.
 type DomainGetAutostartOnceRet struct {
 	Autostart int32
@@ -56071,21 +45601,6 @@ func (v *DomainGetAutostartOnceRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Autostart = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainGetAutostartOnceRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainGetAutostartOnceRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainGetAutostartOnceRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetAutostartOnceArgs is the XDR struct remote_domain_set_autostart_once_args.
@@ -56145,21 +45660,6 @@ func (v *DomainSetAutostartOnceArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Autostart = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetAutostartOnceArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetAutostartOnceArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetAutostartOnceArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetThrottleGroupArgs is the XDR struct remote_domain_set_throttle_group_args.
@@ -56266,21 +45766,6 @@ func (v *DomainSetThrottleGroupArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainSetThrottleGroupArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainSetThrottleGroupArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainSetThrottleGroupArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainDelThrottleGroupArgs is the XDR struct remote_domain_del_throttle_group_args.
 type DomainDelThrottleGroupArgs struct {
 	Dom   NonnullDomain
@@ -56369,21 +45854,6 @@ func (v *DomainDelThrottleGroupArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainDelThrottleGroupArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainDelThrottleGroupArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainDelThrottleGroupArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventNicMACChangeMsg is the XDR struct remote_domain_event_nic_mac_change_msg.
@@ -56484,21 +45954,6 @@ func (v *DomainEventNicMACChangeMsg) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventNicMACChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventNicMACChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventNicMACChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventVCPURemovedMsg is the XDR struct remote_domain_event_vcpu_removed_msg.
 type DomainEventVCPURemovedMsg struct {
 	CallbackID int32
@@ -56564,21 +46019,6 @@ func (v *DomainEventVCPURemovedMsg) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Vcpuid = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventVCPURemovedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventVCPURemovedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventVCPURemovedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackChannelLifecycleMsg is the XDR struct remote_domain_event_callback_channel_lifecycle_msg.
@@ -56667,21 +46107,6 @@ func (v *DomainEventCallbackChannelLifecycleMsg) consume(b []byte, d *xdr.Decode
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainEventCallbackChannelLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainEventCallbackChannelLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainEventCallbackChannelLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainAnnounceInterfaceArgs is the XDR struct remote_domain_announce_interface_args.
@@ -56804,21 +46229,6 @@ func (v *DomainAnnounceInterfaceArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *DomainAnnounceInterfaceArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *DomainAnnounceInterfaceArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *DomainAnnounceInterfaceArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // Procedure is the XDR enum remote_procedure. Values a newer peer adds decode as they are.
@@ -58680,21 +48090,6 @@ func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
 // ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
 func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
-}
-
-// AppendBinary implements encoding.BinaryAppender with the XDR encoding.
-func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary implements encoding.BinaryMarshaler with the XDR encoding.
-func (v *Procedure) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary implements encoding.BinaryUnmarshaler: b must hold the value and nothing more.
-func (v *Procedure) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that
