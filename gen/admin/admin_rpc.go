@@ -9,293 +9,57 @@ import (
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
 	"slices"
+	"sync"
 )
 
-// procedures describes every procedure, in number order.
-var procedures = [...]rpc.ProcInfo{{
-	API:      "virAdmConnectOpen",
-	Args:     "admin_connect_open_args",
-	Generate: "none",
-	Method:   "ConnectOpen",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_CONNECT_OPEN",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectOpen),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "2.0.0",
-}, {
-	API:      "virAdmConnectClose",
-	Generate: "none",
-	Method:   "ConnectClose",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_CONNECT_CLOSE",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectClose),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "2.0.0",
-}, {
-	API:      "virAdmConnectGetLibVersion",
-	Generate: "both",
-	Method:   "ConnectGetLibVersion",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_CONNECT_GET_LIB_VERSION",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectGetLibVersion),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Ret:   "admin_connect_get_lib_version_ret",
-	Since: "2.0.0",
-}, {
-	API:      "virAdmConnectListServers",
-	Args:     "admin_connect_list_servers_args",
-	Generate: "both",
-	Method:   "ConnectListServers",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_CONNECT_LIST_SERVERS",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectListServers),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Ret:   "admin_connect_list_servers_ret",
-	Since: "2.0.0",
-}, {
-	API:      "virAdmConnectLookupServer",
-	Args:     "admin_connect_lookup_server_args",
-	Generate: "both",
-	Method:   "ConnectLookupServer",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_CONNECT_LOOKUP_SERVER",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectLookupServer),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Ret:   "admin_connect_lookup_server_ret",
-	Since: "2.0.0",
-}, {
-	API:      "virAdmServerGetThreadPoolParameters",
-	Args:     "admin_server_get_threadpool_parameters_args",
-	Generate: "none",
-	Method:   "ServerGetThreadpoolParameters",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcServerGetThreadpoolParameters),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Ret:   "admin_server_get_threadpool_parameters_ret",
-	Since: "2.0.0",
-}, {
-	API:      "virAdmServerSetThreadPoolParameters",
-	Args:     "admin_server_set_threadpool_parameters_args",
-	Generate: "none",
-	Method:   "ServerSetThreadpoolParameters",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcServerSetThreadpoolParameters),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "2.0.0",
-}, {
-	API:      "virAdmServerListClients",
-	Args:     "admin_server_list_clients_args",
-	Generate: "both",
-	Method:   "ServerListClients",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_SERVER_LIST_CLIENTS",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcServerListClients),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Ret:   "admin_server_list_clients_ret",
-	Since: "2.0.0",
-}, {
-	API:      "virAdmServerLookupClient",
-	Args:     "admin_server_lookup_client_args",
-	Generate: "both",
-	Method:   "ServerLookupClient",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_SERVER_LOOKUP_CLIENT",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcServerLookupClient),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Ret:   "admin_server_lookup_client_ret",
-	Since: "2.0.0",
-}, {
-	API:      "virAdmClientGetInfo",
-	Args:     "admin_client_get_info_args",
-	Generate: "none",
-	Method:   "ClientGetInfo",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_CLIENT_GET_INFO",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcClientGetInfo),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Ret:   "admin_client_get_info_ret",
-	Since: "2.0.0",
-}, {
-	API:      "virAdmClientClose",
-	Args:     "admin_client_close_args",
-	Generate: "both",
-	Method:   "ClientClose",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_CLIENT_CLOSE",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcClientClose),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "2.0.0",
-}, {
-	API:      "virAdmServerGetClientLimits",
-	Args:     "admin_server_get_client_limits_args",
-	Generate: "none",
-	Method:   "ServerGetClientLimits",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_SERVER_GET_CLIENT_LIMITS",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcServerGetClientLimits),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Ret:   "admin_server_get_client_limits_ret",
-	Since: "2.0.0",
-}, {
-	API:      "virAdmServerSetClientLimits",
-	Args:     "admin_server_set_client_limits_args",
-	Generate: "none",
-	Method:   "ServerSetClientLimits",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_SERVER_SET_CLIENT_LIMITS",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcServerSetClientLimits),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "2.0.0",
-}, {
-	API:      "virAdmConnectGetLoggingOutputs",
-	Args:     "admin_connect_get_logging_outputs_args",
-	Generate: "none",
-	Method:   "ConnectGetLoggingOutputs",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectGetLoggingOutputs),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Ret:   "admin_connect_get_logging_outputs_ret",
-	Since: "3.0.0",
-}, {
-	API:      "virAdmConnectGetLoggingFilters",
-	Args:     "admin_connect_get_logging_filters_args",
-	Generate: "none",
-	Method:   "ConnectGetLoggingFilters",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectGetLoggingFilters),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Ret:   "admin_connect_get_logging_filters_ret",
-	Since: "3.0.0",
-}, {
-	API:      "virAdmConnectSetLoggingOutputs",
-	Args:     "admin_connect_set_logging_outputs_args",
-	Generate: "both",
-	Method:   "ConnectSetLoggingOutputs",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectSetLoggingOutputs),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "3.0.0",
-}, {
-	API:      "virAdmConnectSetLoggingFilters",
-	Args:     "admin_connect_set_logging_filters_args",
-	Generate: "both",
-	Method:   "ConnectSetLoggingFilters",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectSetLoggingFilters),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "3.0.0",
-}, {
-	API:      "virAdmServerUpdateTlsFiles",
-	Args:     "admin_server_update_tls_files_args",
-	Generate: "both",
-	Method:   "ServerUpdateTLSFiles",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_SERVER_UPDATE_TLS_FILES",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcServerUpdateTLSFiles),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "6.2.0",
-}, {
-	API:      "virAdmConnectSetDaemonTimeout",
-	Args:     "admin_connect_set_daemon_timeout_args",
-	Generate: "both",
-	Method:   "ConnectSetDaemonTimeout",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectSetDaemonTimeout),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "8.6.0",
-}, {
-	API:      "virAdmConnectDaemonShutdown",
-	Args:     "admin_connect_daemon_shutdown_args",
-	Generate: "both",
-	Method:   "ConnectDaemonShutdown",
-	Module:   "libvirt-admin",
-	Name:     "ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectDaemonShutdown),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "11.2.0",
-}}
+// procedureTable describes every procedure, in number order, in rpc.ParseProcTable's format.
+const procedureTable = `1	-	ADMIN_PROC_CONNECT_OPEN	ConnectOpen	admin_connect_open_args			none	virAdmConnectOpen	libvirt-admin	2.0.0	
+2	-	ADMIN_PROC_CONNECT_CLOSE	ConnectClose				none	virAdmConnectClose	libvirt-admin	2.0.0	
+3	-	ADMIN_PROC_CONNECT_GET_LIB_VERSION	ConnectGetLibVersion		admin_connect_get_lib_version_ret		both	virAdmConnectGetLibVersion	libvirt-admin	2.0.0	
+4	-	ADMIN_PROC_CONNECT_LIST_SERVERS	ConnectListServers	admin_connect_list_servers_args	admin_connect_list_servers_ret		both	virAdmConnectListServers	libvirt-admin	2.0.0	
+5	-	ADMIN_PROC_CONNECT_LOOKUP_SERVER	ConnectLookupServer	admin_connect_lookup_server_args	admin_connect_lookup_server_ret		both	virAdmConnectLookupServer	libvirt-admin	2.0.0	
+6	-	ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS	ServerGetThreadpoolParameters	admin_server_get_threadpool_parameters_args	admin_server_get_threadpool_parameters_ret		none	virAdmServerGetThreadPoolParameters	libvirt-admin	2.0.0	
+7	-	ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS	ServerSetThreadpoolParameters	admin_server_set_threadpool_parameters_args			none	virAdmServerSetThreadPoolParameters	libvirt-admin	2.0.0	
+8	-	ADMIN_PROC_SERVER_LIST_CLIENTS	ServerListClients	admin_server_list_clients_args	admin_server_list_clients_ret		both	virAdmServerListClients	libvirt-admin	2.0.0	
+9	-	ADMIN_PROC_SERVER_LOOKUP_CLIENT	ServerLookupClient	admin_server_lookup_client_args	admin_server_lookup_client_ret		both	virAdmServerLookupClient	libvirt-admin	2.0.0	
+10	-	ADMIN_PROC_CLIENT_GET_INFO	ClientGetInfo	admin_client_get_info_args	admin_client_get_info_ret		none	virAdmClientGetInfo	libvirt-admin	2.0.0	
+11	-	ADMIN_PROC_CLIENT_CLOSE	ClientClose	admin_client_close_args			both	virAdmClientClose	libvirt-admin	2.0.0	
+12	-	ADMIN_PROC_SERVER_GET_CLIENT_LIMITS	ServerGetClientLimits	admin_server_get_client_limits_args	admin_server_get_client_limits_ret		none	virAdmServerGetClientLimits	libvirt-admin	2.0.0	
+13	-	ADMIN_PROC_SERVER_SET_CLIENT_LIMITS	ServerSetClientLimits	admin_server_set_client_limits_args			none	virAdmServerSetClientLimits	libvirt-admin	2.0.0	
+14	-	ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS	ConnectGetLoggingOutputs	admin_connect_get_logging_outputs_args	admin_connect_get_logging_outputs_ret		none	virAdmConnectGetLoggingOutputs	libvirt-admin	3.0.0	
+15	-	ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS	ConnectGetLoggingFilters	admin_connect_get_logging_filters_args	admin_connect_get_logging_filters_ret		none	virAdmConnectGetLoggingFilters	libvirt-admin	3.0.0	
+16	-	ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS	ConnectSetLoggingOutputs	admin_connect_set_logging_outputs_args			both	virAdmConnectSetLoggingOutputs	libvirt-admin	3.0.0	
+17	-	ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS	ConnectSetLoggingFilters	admin_connect_set_logging_filters_args			both	virAdmConnectSetLoggingFilters	libvirt-admin	3.0.0	
+18	-	ADMIN_PROC_SERVER_UPDATE_TLS_FILES	ServerUpdateTLSFiles	admin_server_update_tls_files_args			both	virAdmServerUpdateTlsFiles	libvirt-admin	6.2.0	
+19	-	ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT	ConnectSetDaemonTimeout	admin_connect_set_daemon_timeout_args			both	virAdmConnectSetDaemonTimeout	libvirt-admin	8.6.0	
+20	-	ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN	ConnectDaemonShutdown	admin_connect_daemon_shutdown_args			both	virAdmConnectDaemonShutdown	libvirt-admin	11.2.0	
+`
+
+// procedures is procedureTable read, once, when first needed. A table that does not parse is a
+// generator bug, which the package's tests find: it panics, as regexp.MustCompile does.
+var procedures = sync.OnceValue(func() []rpc.ProcInfo {
+	t, err := rpc.ParseProcTable(Program, ProtocolVersion, procedureTable)
+	if err != nil {
+		panic(err)
+	}
+	return t
+})
 
 // Procedures returns the description of every procedure of ADMIN_PROGRAM, in number order.
 func Procedures() []rpc.ProcInfo {
-	return append([]rpc.ProcInfo{}, procedures[:]...)
+	return slices.Clone(procedures())
 }
 
 // ProcedureInfo returns the description of procedure n, and whether the program has it.
 func ProcedureInfo(n int32) (rpc.ProcInfo, bool) {
-	i, ok := slices.BinarySearchFunc(procedures[:], n, func(p rpc.ProcInfo, n int32) int {
+	t := procedures()
+	i, ok := slices.BinarySearchFunc(t, n, func(p rpc.ProcInfo, n int32) int {
 		return cmp.Compare(p.Number, n)
 	})
 	if !ok {
 		return rpc.ProcInfo{}, false
 	}
-	return procedures[i], true
+	return t[i], true
 }
 
 // An invalid array index here means a procedure's number changed: run go generate.

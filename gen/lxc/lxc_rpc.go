@@ -10,39 +10,38 @@ import (
 	"github.com/virtrpc/virtrpc/xdr"
 	"os"
 	"slices"
+	"sync"
 )
 
-// procedures describes every procedure, in number order.
-var procedures = [...]rpc.ProcInfo{{
-	API:      "virDomainLxcOpenNamespace",
-	Args:     "lxc_domain_open_namespace_args",
-	Generate: "none",
-	Method:   "DomainOpenNamespace",
-	Module:   "libvirt-lxc",
-	Name:     "LXC_PROC_DOMAIN_OPEN_NAMESPACE",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcDomainOpenNamespace),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	ReceivesFiles: true,
-	Since:         "1.0.2",
-}}
+// procedureTable describes every procedure, in number order, in rpc.ParseProcTable's format.
+const procedureTable = `1	R	LXC_PROC_DOMAIN_OPEN_NAMESPACE	DomainOpenNamespace	lxc_domain_open_namespace_args			none	virDomainLxcOpenNamespace	libvirt-lxc	1.0.2	
+`
+
+// procedures is procedureTable read, once, when first needed. A table that does not parse is a
+// generator bug, which the package's tests find: it panics, as regexp.MustCompile does.
+var procedures = sync.OnceValue(func() []rpc.ProcInfo {
+	t, err := rpc.ParseProcTable(Program, ProtocolVersion, procedureTable)
+	if err != nil {
+		panic(err)
+	}
+	return t
+})
 
 // Procedures returns the description of every procedure of LXC_PROGRAM, in number order.
 func Procedures() []rpc.ProcInfo {
-	return append([]rpc.ProcInfo{}, procedures[:]...)
+	return slices.Clone(procedures())
 }
 
 // ProcedureInfo returns the description of procedure n, and whether the program has it.
 func ProcedureInfo(n int32) (rpc.ProcInfo, bool) {
-	i, ok := slices.BinarySearchFunc(procedures[:], n, func(p rpc.ProcInfo, n int32) int {
+	t := procedures()
+	i, ok := slices.BinarySearchFunc(t, n, func(p rpc.ProcInfo, n int32) int {
 		return cmp.Compare(p.Number, n)
 	})
 	if !ok {
 		return rpc.ProcInfo{}, false
 	}
-	return procedures[i], true
+	return t[i], true
 }
 
 // An invalid array index here means a procedure's number changed: run go generate.

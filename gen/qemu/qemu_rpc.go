@@ -12,124 +12,44 @@ import (
 	"github.com/virtrpc/virtrpc/xdr"
 	"os"
 	"slices"
+	"sync"
 )
 
-// procedures describes every procedure, in number order.
-var procedures = [...]rpc.ProcInfo{{
-	API:      "virDomainQemuMonitorCommand",
-	Args:     "qemu_domain_monitor_command_args",
-	Generate: "none",
-	Method:   "DomainMonitorCommand",
-	Module:   "libvirt-qemu",
-	Name:     "QEMU_PROC_DOMAIN_MONITOR_COMMAND",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcDomainMonitorCommand),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Ret:   "qemu_domain_monitor_command_ret",
-	Since: "0.8.3",
-}, {
-	API:      "virDomainQemuAttach",
-	Args:     "qemu_domain_attach_args",
-	Generate: "both",
-	Method:   "DomainAttach",
-	Module:   "libvirt-qemu",
-	Name:     "QEMU_PROC_DOMAIN_ATTACH",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcDomainAttach),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Ret:   "qemu_domain_attach_ret",
-	Since: "0.9.4",
-}, {
-	API:      "virDomainQemuAgentCommand",
-	Args:     "qemu_domain_agent_command_args",
-	Generate: "both",
-	Method:   "DomainAgentCommand",
-	Module:   "libvirt-qemu",
-	Name:     "QEMU_PROC_DOMAIN_AGENT_COMMAND",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcDomainAgentCommand),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Ret:   "qemu_domain_agent_command_ret",
-	Since: "0.10.0",
-}, {
-	API:          "virConnectDomainQemuMonitorEventRegister",
-	Args:         "qemu_connect_domain_monitor_event_register_args",
-	Generate:     "none",
-	HighPriority: true,
-	Method:       "ConnectDomainMonitorEventRegister",
-	Module:       "libvirt-qemu",
-	Name:         "QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectDomainMonitorEventRegister),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Ret:   "qemu_connect_domain_monitor_event_register_ret",
-	Since: "1.2.3",
-}, {
-	API:          "virConnectDomainQemuMonitorEventDeregister",
-	Args:         "qemu_connect_domain_monitor_event_deregister_args",
-	Generate:     "none",
-	HighPriority: true,
-	Method:       "ConnectDomainMonitorEventDeregister",
-	Module:       "libvirt-qemu",
-	Name:         "QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectDomainMonitorEventDeregister),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "1.2.3",
-}, {
-	Event:    true,
-	Generate: "both",
-	Method:   "DomainMonitorEvent",
-	Msg:      "qemu_domain_monitor_event_msg",
-	Name:     "QEMU_PROC_DOMAIN_MONITOR_EVENT",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcDomainMonitorEvent),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "1.2.3",
-}, {
-	API:      "virDomainQemuMonitorCommandWithFiles",
-	Args:     "qemu_domain_monitor_command_with_files_args",
-	Generate: "none",
-	Method:   "DomainMonitorCommandWithFiles",
-	Module:   "libvirt-qemu",
-	Name:     "QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcDomainMonitorCommandWithFiles),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	ReceivesFiles: true,
-	Ret:           "qemu_domain_monitor_command_with_files_ret",
-	SendsFiles:    true,
-	Since:         "8.2.0",
-}}
+// procedureTable describes every procedure, in number order, in rpc.ParseProcTable's format.
+const procedureTable = `1	-	QEMU_PROC_DOMAIN_MONITOR_COMMAND	DomainMonitorCommand	qemu_domain_monitor_command_args	qemu_domain_monitor_command_ret		none	virDomainQemuMonitorCommand	libvirt-qemu	0.8.3	
+2	-	QEMU_PROC_DOMAIN_ATTACH	DomainAttach	qemu_domain_attach_args	qemu_domain_attach_ret		both	virDomainQemuAttach	libvirt-qemu	0.9.4	
+3	-	QEMU_PROC_DOMAIN_AGENT_COMMAND	DomainAgentCommand	qemu_domain_agent_command_args	qemu_domain_agent_command_ret		both	virDomainQemuAgentCommand	libvirt-qemu	0.10.0	
+4	H	QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER	ConnectDomainMonitorEventRegister	qemu_connect_domain_monitor_event_register_args	qemu_connect_domain_monitor_event_register_ret		none	virConnectDomainQemuMonitorEventRegister	libvirt-qemu	1.2.3	
+5	H	QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER	ConnectDomainMonitorEventDeregister	qemu_connect_domain_monitor_event_deregister_args			none	virConnectDomainQemuMonitorEventDeregister	libvirt-qemu	1.2.3	
+6	E	QEMU_PROC_DOMAIN_MONITOR_EVENT	DomainMonitorEvent			qemu_domain_monitor_event_msg	both			1.2.3	
+7	SR	QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES	DomainMonitorCommandWithFiles	qemu_domain_monitor_command_with_files_args	qemu_domain_monitor_command_with_files_ret		none	virDomainQemuMonitorCommandWithFiles	libvirt-qemu	8.2.0	
+`
+
+// procedures is procedureTable read, once, when first needed. A table that does not parse is a
+// generator bug, which the package's tests find: it panics, as regexp.MustCompile does.
+var procedures = sync.OnceValue(func() []rpc.ProcInfo {
+	t, err := rpc.ParseProcTable(Program, ProtocolVersion, procedureTable)
+	if err != nil {
+		panic(err)
+	}
+	return t
+})
 
 // Procedures returns the description of every procedure of QEMU_PROGRAM, in number order.
 func Procedures() []rpc.ProcInfo {
-	return append([]rpc.ProcInfo{}, procedures[:]...)
+	return slices.Clone(procedures())
 }
 
 // ProcedureInfo returns the description of procedure n, and whether the program has it.
 func ProcedureInfo(n int32) (rpc.ProcInfo, bool) {
-	i, ok := slices.BinarySearchFunc(procedures[:], n, func(p rpc.ProcInfo, n int32) int {
+	t := procedures()
+	i, ok := slices.BinarySearchFunc(t, n, func(p rpc.ProcInfo, n int32) int {
 		return cmp.Compare(p.Number, n)
 	})
 	if !ok {
 		return rpc.ProcInfo{}, false
 	}
-	return procedures[i], true
+	return t[i], true
 }
 
 // An invalid array index here means a procedure's number changed: run go generate.

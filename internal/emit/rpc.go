@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -123,72 +124,82 @@ func typeName(t *gomodel.Type) string {
 }
 
 func (r *rpcEmitter) table() {
-	var rows []jen.Code
+	var text strings.Builder
 	for _, pr := range r.prog.Procs {
-		d := jen.Dict{
-			jen.Id("Procedure"): r.procValue(pr),
-			jen.Id("Name"):      jen.Lit(pr.Src.Name),
-			jen.Id("Method"):    jen.Lit(pr.GoName),
-			jen.Id("Generate"):  jen.Lit(pr.Generate),
-		}
-		if pr.Args != nil {
-			d[jen.Id("Args")] = jen.Lit(typeName(pr.Args))
-		}
-		if pr.Ret != nil {
-			d[jen.Id("Ret")] = jen.Lit(typeName(pr.Ret))
-		}
-		if pr.Msg != nil {
-			d[jen.Id("Msg")] = jen.Lit(typeName(pr.Msg))
-		}
-		if pr.Priority == "high" {
-			d[jen.Id("HighPriority")] = jen.True()
+		info := rpc.ProcInfo{
+			Procedure:     rpc.Procedure{Number: int32(pr.Number)},
+			Name:          pr.Src.Name,
+			Method:        pr.GoName,
+			Generate:      pr.Generate,
+			Args:          typeName(pr.Args),
+			Ret:           typeName(pr.Ret),
+			Msg:           typeName(pr.Msg),
+			HighPriority:  pr.Priority == "high",
+			SparseFlag:    pr.SparseFlag,
+			Event:         pr.Event,
+			API:           pr.API,
+			Module:        pr.APIFile,
+			Since:         pr.Since,
+			SendsFiles:    pr.Files.Sends(),
+			ReceivesFiles: pr.Files.Receives(),
 		}
 		switch {
 		case pr.ReadStream:
-			d[jen.Id("Stream")] = rpcQual("ReadStream")
+			info.Stream = rpc.ReadStream
 		case pr.WriteStream:
-			d[jen.Id("Stream")] = rpcQual("WriteStream")
+			info.Stream = rpc.WriteStream
 		}
-		if pr.SparseFlag != "" {
-			d[jen.Id("SparseFlag")] = jen.Lit(pr.SparseFlag)
-		}
-		if pr.Event {
-			d[jen.Id("Event")] = jen.True()
-		}
-		if pr.API != "" {
-			d[jen.Id("API")] = jen.Lit(pr.API)
-		}
-		if pr.APIFile != "" {
-			d[jen.Id("Module")] = jen.Lit(pr.APIFile)
-		}
-		if pr.Since != "" {
-			d[jen.Id("Since")] = jen.Lit(pr.Since)
-		}
-		if pr.Files.Sends() {
-			d[jen.Id("SendsFiles")] = jen.True()
-		}
-		if pr.Files.Receives() {
-			d[jen.Id("ReceivesFiles")] = jen.True()
-		}
-		rows = append(rows, jen.Values(d))
+		text.WriteString(procTableLine(info))
+		text.WriteByte('\n')
 	}
-	r.f.Comment("procedures describes every procedure, in number order.")
-	r.f.Var().Id("procedures").Op("=").Index(jen.Op("...")).Add(rpcQual("ProcInfo")).Values(rows...)
+	// The table is text that rpc.ParseProcTable reads on first use: as a
+	// composite literal of ProcInfo values it cost the compiler more than
+	// the rest of the table code and the binary more bytes than the text.
+	r.f.Comment("procedureTable describes every procedure, in number order, in rpc.ParseProcTable's format.")
+	r.f.Const().Id("procedureTable").Op("=").Id("`" + text.String() + "`")
+	r.f.Comment("procedures is procedureTable read, once, when first needed. A table that does not parse is a")
+	r.f.Comment("generator bug, which the package's tests find: it panics, as regexp.MustCompile does.")
+	r.f.Var().Id("procedures").Op("=").Qual("sync", "OnceValue").Call(jen.Func().Params().Index().Add(rpcQual("ProcInfo")).Block(
+		jen.List(jen.Id("t"), jen.Err()).Op(":=").Add(rpcQual("ParseProcTable")).Call(jen.Id(r.progConst), jen.Id(r.versConst), jen.Id("procedureTable")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Panic(jen.Err())),
+		jen.Return(jen.Id("t")),
+	))
 	r.f.Commentf("Procedures returns the description of every procedure of %s, in number order.", r.prog.Src.Name)
 	r.f.Func().Id("Procedures").Params().Index().Add(rpcQual("ProcInfo")).Block(
-		jen.Return(jen.Append(jen.Index().Add(rpcQual("ProcInfo")).Values(), jen.Id("procedures").Index(jen.Op(":")).Op("..."))),
+		jen.Return(jen.Qual("slices", "Clone").Call(jen.Id("procedures").Call())),
 	)
 	r.f.Comment("ProcedureInfo returns the description of procedure n, and whether the program has it.")
 	r.f.Func().Id("ProcedureInfo").Params(jen.Id("n").Int32()).Params(rpcQual("ProcInfo"), jen.Bool()).Block(
+		jen.Id("t").Op(":=").Id("procedures").Call(),
 		jen.List(jen.Id("i"), jen.Id("ok")).Op(":=").Qual("slices", "BinarySearchFunc").Call(
-			jen.Id("procedures").Index(jen.Op(":")), jen.Id("n"),
+			jen.Id("t"), jen.Id("n"),
 			jen.Func().Params(jen.Id("p").Add(rpcQual("ProcInfo")), jen.Id("n").Int32()).Int().Block(
 				jen.Return(jen.Qual("cmp", "Compare").Call(jen.Id("p").Dot("Number"), jen.Id("n"))),
 			),
 		),
 		jen.If(jen.Op("!").Id("ok")).Block(jen.Return(rpcQual("ProcInfo").Values(), jen.False())),
-		jen.Return(jen.Id("procedures").Index(jen.Id("i")), jen.True()),
+		jen.Return(jen.Id("t").Index(jen.Id("i")), jen.True()),
 	)
+}
+
+// procTableLine is the line of rpc.ParseProcTable's format that
+// describes p (its Program and Version are the table's).
+func procTableLine(p rpc.ProcInfo) string {
+	var flags []byte
+	for _, f := range []struct {
+		set bool
+		c   byte
+	}{{p.HighPriority, 'H'}, {p.Event, 'E'}, {p.SendsFiles, 'S'}, {p.ReceivesFiles, 'R'},
+		{p.Stream == rpc.ReadStream, 'r'}, {p.Stream == rpc.WriteStream, 'w'}} {
+		if f.set {
+			flags = append(flags, f.c)
+		}
+	}
+	if len(flags) == 0 {
+		flags = []byte{'-'}
+	}
+	return strings.Join([]string{strconv.Itoa(int(p.Number)), string(flags), p.Name, p.Method, p.Args, p.Ret, p.Msg,
+		p.Generate, p.API, p.Module, p.Since, p.SparseFlag}, "\t")
 }
 
 // guard makes the build fail, as stringer's output does, when a
