@@ -1,7 +1,7 @@
 // Package server is the daemon side of libvirt's protocol: it accepts
 // connections on any net.Listener (or serves one stream), frames messages
 // with the same code as the client, and hands each call to the generated
-// dispatcher of its program (remote.Dispatch and the like). It answers
+// dispatcher of its program (remoteserver.Dispatch and the like). It answers
 // AUTH_LIST with "none", answers and sends keepalive pings, lets handlers
 // push events to the clients that registered for them, carries streams
 // both ways, and serves many clients at once. A procedure no handler
