@@ -25,6 +25,10 @@
 // Binary sizes are those of `go build -o` with default flags, and of
 // -ldflags='-s -w' (no symbol table, no DWARF).
 //
+// With -unix, it also builds virtrpcunixprog against each tree: the same
+// program dialing a unix socket with client.DialUnix, the choice
+// go-libvirt's program makes with its local dialer.
+//
 // Usage, from bench/buildcost:
 //
 //	go run ./measure -rounds 3 -tree before=20e5e0d -tree after=../..
@@ -76,9 +80,17 @@ type sample struct {
 }
 
 func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "measure:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
 	var trees treeFlag
 	rounds := flag.Int("rounds", 3, "alternated rounds (each builds every variant once per cache mode)")
 	cacheModes := flag.String("cache", "cold,std", "comma-separated cache modes: cold (empty GOCACHE), std (GOCACHE holding the standard library)")
+	unix := flag.Bool("unix", false, "also build virtrpcunixprog (client.DialUnix instead of virtrpc.Dial) against each tree")
 	keep := flag.Bool("keep", false, "keep the temporary directory (module copies, exported trees)")
 	flag.Var(&trees, "tree", "LABEL=DIR or LABEL=REV: a virtrpc tree to build against (repeatable; default now=../..)")
 	flag.Parse()
@@ -88,22 +100,22 @@ func main() {
 	modes := strings.Split(*cacheModes, ",")
 	for _, m := range modes {
 		if m != "cold" && m != "std" {
-			fail(fmt.Errorf("-cache: unknown mode %q (want cold or std)", m))
+			return fmt.Errorf("-cache: unknown mode %q (want cold or std)", m)
 		}
 	}
 	if *rounds < 1 {
-		fail(errors.New("-rounds must be at least 1"))
+		return errors.New("-rounds must be at least 1")
 	}
 	work, err := os.MkdirTemp("", "buildcost-")
 	if err != nil {
-		fail(err)
+		return err
 	}
 	if !*keep {
 		defer os.RemoveAll(work)
 	}
-	variants, err := prepare(work, trees)
+	variants, err := prepare(work, trees, *unix)
 	if err != nil {
-		fail(err)
+		return err
 	}
 	stdCache := ""
 	if slices.Contains(modes, "std") {
@@ -113,7 +125,7 @@ func main() {
 		cmd.Env = append(os.Environ(), "GOCACHE="+stdCache)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
-			fail(fmt.Errorf("go build std: %w", err))
+			return fmt.Errorf("go build std: %w", err)
 		}
 	}
 	fmt.Fprintf(os.Stderr, "%s, GOMAXPROCS of go build: default; load average at start: %s\n", goVersion(), loadavg())
@@ -128,7 +140,7 @@ func main() {
 			for _, v := range order {
 				s, err := build(work, v, mode, stdCache)
 				if err != nil {
-					fail(fmt.Errorf("round %d, %s, %s: %w", r+1, mode, v.name, err))
+					return fmt.Errorf("round %d, %s, %s: %w", r+1, mode, v.name, err)
 				}
 				key := mode + " " + v.name
 				results[key] = append(results[key], s)
@@ -139,11 +151,12 @@ func main() {
 	}
 	fmt.Fprintf(os.Stderr, "load average at end: %s\n", loadavg())
 	report(os.Stdout, modes, variants, results, *rounds)
+	return nil
 }
 
 // prepare makes one copy of this module per variant, with its replace
 // directive pointing at the virtrpc tree.
-func prepare(work string, trees []tree) ([]variant, error) {
+func prepare(work string, trees []tree, unix bool) ([]variant, error) {
 	self, err := os.Getwd()
 	if err != nil {
 		return nil, err
@@ -166,6 +179,9 @@ func prepare(work string, trees []tree) ([]variant, error) {
 			return nil, err
 		}
 		vs = append(vs, variant{name: "virtrpc@" + t.label, dir: mod, pkg: "./virtrpcprog"})
+		if unix {
+			vs = append(vs, variant{name: "virtrpc-unix@" + t.label, dir: mod, pkg: "./virtrpcunixprog"})
+		}
 	}
 	mod := filepath.Join(work, "mod-golibvirt")
 	if err := copyModule(self, mod, firstTree); err != nil {
@@ -206,7 +222,7 @@ func treeDir(work, self string, t tree) (string, error) {
 }
 
 func copyModule(src, dst, virtrpcDir string) error {
-	for _, f := range []string{"go.mod", "go.sum", "golibvirtprog/main.go", "virtrpcprog/main.go"} {
+	for _, f := range []string{"go.mod", "go.sum", "golibvirtprog/main.go", "virtrpcprog/main.go", "virtrpcunixprog/main.go"} {
 		b, err := os.ReadFile(filepath.Join(src, f))
 		if err != nil {
 			return err
@@ -327,9 +343,4 @@ func loadavg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
-}
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "measure:", err)
-	os.Exit(1)
 }
