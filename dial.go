@@ -70,7 +70,12 @@ func WithGetenv(f func(string) string) Option { return func(c *config) { c.geten
 // program imports package testdriver (import _
 // "github.com/virtrpc/virtrpc/testdriver"; cmd/virtrpc does). A program
 // that does not links no fake hypervisor, and Dial then refuses such a
-// URI with an error saying so.
+// URI with an error saying so. In the same way, the libssh and libssh2
+// transports (qemu+libssh://), done in Go with golang.org/x/crypto/ssh,
+// need import _ "github.com/virtrpc/virtrpc/transport/libssh", so that a
+// program that does not use them compiles and links no ssh client; the
+// ssh transport (qemu+ssh://), which runs the ssh command as libvirt does,
+// needs nothing.
 func Dial(ctx context.Context, uri string, opts ...Option) (*client.Conn, error) {
 	cfg := config{logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	_ "github.com/virtrpc/virtrpc/transport/libssh" // Dial's tests use the libssh transports
 )
 
 // TestMain checks that no connection leaves a goroutine behind: dialers,

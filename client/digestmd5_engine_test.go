@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"github.com/virtrpc/virtrpc/xdr"
 	"io"
 	"net"
 	"strings"
@@ -62,13 +63,13 @@ func digestServer(t *testing.T, nc net.Conn, password string, chunk int, done ch
 			reply(m, &remote.AuthSASLInitRet{Mechlist: "DIGEST-MD5"})
 		case remote.ProcAuthSASLStart:
 			var a remote.AuthSASLStartArgs
-			if err := a.UnmarshalBinary(m.Payload); err != nil || a.Nil != 1 || a.Mech != "DIGEST-MD5" {
+			if err := xdr.Unmarshal(m.Payload, &a); err != nil || a.Nil != 1 || a.Mech != "DIGEST-MD5" {
 				t.Errorf("START %+v %v", a, err)
 			}
 			reply(m, &remote.AuthSASLStartRet{Data: []byte(`nonce="` + nonce + `",realm="vm",qop="auth-conf",cipher="rc4-56,rc4,3des",maxbuf=65536,charset=utf-8,algorithm=md5-sess`)})
 		case remote.ProcAuthSASLStep:
 			var a remote.AuthSASLStepArgs
-			a.UnmarshalBinary(m.Payload)
+			xdr.Unmarshal(m.Payload, &a)
 			ds, _ := parseDigestDirectives(string(a.Data))
 			got := map[string]string{}
 			for _, d := range ds {

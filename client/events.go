@@ -223,7 +223,7 @@ func (c *Conn) event(m frame.Message) {
 		// Not an event of a subscription: the daemon lost its driver
 		// connection, which makes this one useless.
 		var msg remote.ConnectEventConnectionClosedMsg
-		if err := msg.UnmarshalBinary(m.Payload); err == nil {
+		if err := xdr.Unmarshal(m.Payload, &msg); err == nil {
 			c.fail(&CloseEventError{Reason: libvirt.ConnectCloseReason(msg.Reason)})
 		}
 		return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"github.com/virtrpc/virtrpc/xdr"
 	"io"
 	"net"
 	"os"
@@ -199,7 +200,7 @@ func TestCallWithFilesSendsThem(t *testing.T) {
 		t.Fatalf("call: type %v with %d files, want CALL_WITH_FDS with 2", call.Header.Type, len(call.Files))
 	}
 	var args remote.DomainCreateWithFilesArgs
-	if err := args.UnmarshalBinary(call.Payload); err != nil || args.Dom.Name != "d" {
+	if err := xdr.Unmarshal(call.Payload, &args); err != nil || args.Dom.Name != "d" {
 		t.Fatalf("arguments after the count: %+v %v", args, err)
 	}
 	// The files came in order: what the peer writes to each arrives in

@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"github.com/virtrpc/virtrpc/xdr"
 	"log/slog"
 	"net"
 	"os"
@@ -67,12 +68,12 @@ func scriptedSASLServer(t *testing.T, nc net.Conn, serverFinal string, got chan<
 			p.write(reply(m), &remote.AuthSASLInitRet{Mechlist: "SCRAM-SHA-256,PLAIN"})
 		case remote.ProcAuthSASLStart:
 			var a remote.AuthSASLStartArgs
-			a.UnmarshalBinary(m.Payload)
+			xdr.Unmarshal(m.Payload, &a)
 			got <- a.Mech + " " + string(a.Data)
 			p.write(reply(m), &remote.AuthSASLStartRet{Data: []byte(scramServerFirst)})
 		case remote.ProcAuthSASLStep:
 			var a remote.AuthSASLStepArgs
-			a.UnmarshalBinary(m.Payload)
+			xdr.Unmarshal(m.Payload, &a)
 			got <- string(a.Data)
 			p.write(reply(m), &remote.AuthSASLStepRet{Complete: 1, Data: []byte(serverFinal)})
 			authed = true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/virtrpc/virtrpc/xdr"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -61,7 +62,7 @@ func testReadingRoleUnderStress(t *testing.T, kind string) {
 				continue
 			}
 			var args remote.DomainLookupByNameArgs
-			if err := args.UnmarshalBinary(m.Payload); err != nil {
+			if err := xdr.Unmarshal(m.Payload, &args); err != nil {
 				t.Errorf("peer: %v", err)
 				return
 			}

@@ -32,7 +32,7 @@ func TestDecodedValuesOwnTheirMemory(t *testing.T) {
 	var kept []xdr.Codec
 	for _, c := range benchCases() {
 		for _, d := range []*xdr.Decoder{nil, &shared} {
-			wire, err := c.ours.MarshalBinary()
+			wire, err := xdr.Marshal(c.ours)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,7 +97,7 @@ func TestDecodeAllocations(t *testing.T) {
 		{"DomainBlockPeekRet1MiB", sampleOpaque(opaqueLen), 1},
 	}
 	for _, c := range cases {
-		wire, err := c.v.MarshalBinary()
+		wire, err := xdr.Marshal(c.v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,14 +135,14 @@ func TestDecodeAllocations(t *testing.T) {
 func TestDecodeIntoUsedValue(t *testing.T) {
 	long, short := sampleDomainList(10), sampleDomainList(3)
 	short.Domains[1].Name = "another-name"
-	longWire, _ := long.MarshalBinary()
-	shortWire, _ := short.MarshalBinary()
+	longWire, _ := xdr.Marshal(long)
+	shortWire, _ := xdr.Marshal(short)
 	var v remote.ConnectListAllDomainsRet
-	if err := v.UnmarshalBinary(longWire); err != nil {
+	if err := xdr.Unmarshal(longWire, &v); err != nil {
 		t.Fatal(err)
 	}
 	array, kept := &v.Domains[0], unsafe.StringData(v.Domains[0].Name)
-	if err := v.UnmarshalBinary(shortWire); err != nil {
+	if err := xdr.Unmarshal(shortWire, &v); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(&v, short) {
@@ -159,14 +159,14 @@ func TestDecodeIntoUsedValue(t *testing.T) {
 	}
 
 	big, small := sampleOpaque(100), sampleOpaque(40)
-	bigWire, _ := big.MarshalBinary()
-	smallWire, _ := small.MarshalBinary()
+	bigWire, _ := xdr.Marshal(big)
+	smallWire, _ := xdr.Marshal(small)
 	var o remote.DomainBlockPeekRet
-	if err := o.UnmarshalBinary(bigWire); err != nil {
+	if err := xdr.Unmarshal(bigWire, &o); err != nil {
 		t.Fatal(err)
 	}
 	buf := unsafe.SliceData(o.Buffer)
-	if err := o.UnmarshalBinary(smallWire); err != nil {
+	if err := xdr.Unmarshal(smallWire, &o); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(o.Buffer, small.Buffer) || unsafe.SliceData(o.Buffer) != buf {
@@ -177,8 +177,8 @@ func TestDecodeIntoUsedValue(t *testing.T) {
 	}
 	// An empty list and empty opaque data decode as into a new value.
 	empty := &remote.DomainBlockPeekRet{}
-	emptyWire, _ := empty.MarshalBinary()
-	if err := o.UnmarshalBinary(emptyWire); err != nil || o.Buffer != nil {
+	emptyWire, _ := xdr.Marshal(empty)
+	if err := xdr.Unmarshal(emptyWire, &o); err != nil || o.Buffer != nil {
 		t.Errorf("empty opaque data: %v, %v", err, o.Buffer)
 	}
 }
@@ -188,12 +188,12 @@ func TestDecodeIntoUsedValue(t *testing.T) {
 // its capacity ends with it so that appending cannot overwrite the input.
 // Strings are copied either way.
 func TestAliasOpaque(t *testing.T) {
-	wire, err := sampleOpaque(1000).MarshalBinary()
+	wire, err := xdr.Marshal(sampleOpaque(1000))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var copied, aliased remote.DomainBlockPeekRet
-	if err := copied.UnmarshalBinary(wire); err != nil {
+	if err := xdr.Unmarshal(wire, &copied); err != nil {
 		t.Fatal(err)
 	}
 	d := xdr.Decoder{AliasOpaque: true}
@@ -226,7 +226,7 @@ func TestAliasOpaque(t *testing.T) {
 
 	// AliasOpaque does not apply to strings.
 	list := sampleDomainList(50)
-	wire, err = list.MarshalBinary()
+	wire, err = xdr.Marshal(list)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/virtrpc/virtrpc/gen/lxc"
 	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/gen/remote/remoteserver"
 	"github.com/virtrpc/virtrpc/rpc"
 )
 
@@ -18,7 +19,7 @@ import (
 // process.
 type fileLoopback struct {
 	loopback
-	h remote.Handler
+	h remoteserver.Handler
 }
 
 func (l *fileLoopback) CallFiles(ctx context.Context, p rpc.Procedure, args rpc.Encoder, ret rpc.Decoder, files []*os.File) ([]*os.File, error) {
@@ -27,7 +28,7 @@ func (l *fileLoopback) CallFiles(ctx context.Context, p rpc.Procedure, args rpc.
 		return nil, err
 	}
 	fs := &rpc.Files{In: files}
-	out, err := remote.Dispatch(ctx, l.h, p.Number, payload, nil, fs, nil)
+	out, err := remoteserver.Dispatch(ctx, l.h, p.Number, payload, nil, fs, nil)
 	if err != nil {
 		rpc.CloseFiles(fs.Out)
 		return nil, err
@@ -41,7 +42,7 @@ func (l *fileLoopback) CallFiles(ctx context.Context, p rpc.Procedure, args rpc.
 }
 
 type filesDaemon struct {
-	remote.UnimplementedHandler
+	remoteserver.UnimplementedHandler
 	got []*os.File
 }
 

@@ -64,13 +64,13 @@ func (r *rawConn) call(proc remote.Procedure, args xdr.Codec) []byte {
 		r.t.Fatalf("%v: reading %d reply bytes: %v", proc, n-4, err)
 	}
 	var rh virnet.MessageHeader
-	if err := rh.UnmarshalBinary(body[:24]); err != nil {
+	if err := xdr.Unmarshal(body[:24], &rh); err != nil {
 		r.t.Fatalf("%v: reply header: %v", proc, err)
 	}
 	payload := body[24:]
 	if rh.Status == virnet.MessageStatusError {
 		var e remote.Error
-		if err := e.UnmarshalBinary(payload); err != nil {
+		if err := xdr.Unmarshal(payload, &e); err != nil {
 			r.t.Fatalf("%v: error reply that does not decode: %v", proc, err)
 		}
 		msg := "(no message)"
@@ -143,7 +143,7 @@ func TestNodeGetInfoAgainstLibvirtd(t *testing.T) {
 	r := &rawConn{t: t, conn: conn}
 
 	var auth remote.AuthListRet
-	if err := auth.UnmarshalBinary(r.call(remote.ProcAuthList, nil)); err != nil {
+	if err := xdr.Unmarshal(r.call(remote.ProcAuthList, nil), &auth); err != nil {
 		t.Fatalf("AuthListRet: %v", err)
 	}
 	if len(auth.Types) != 1 || auth.Types[0] != remote.AuthNone {
@@ -157,7 +157,7 @@ func TestNodeGetInfoAgainstLibvirtd(t *testing.T) {
 
 	payload := r.call(remote.ProcNodeGetInfo, nil)
 	var info remote.NodeGetInfoRet
-	if err := info.UnmarshalBinary(payload); err != nil {
+	if err := xdr.Unmarshal(payload, &info); err != nil {
 		t.Fatalf("NodeGetInfoRet: %v\n% x", err, payload)
 	}
 	model, _, _ := strings.Cut(string(info.Model[:]), "\x00")
@@ -178,7 +178,7 @@ func TestNodeGetInfoAgainstLibvirtd(t *testing.T) {
 	if !bytes.Equal(payload[:32*4], wantModel) {
 		t.Errorf("model bytes on the wire\n got % x\nwant % x", payload[:32*4], wantModel)
 	}
-	again, err := info.MarshalBinary()
+	again, err := xdr.Marshal(&info)
 	if err != nil {
 		t.Fatalf("re-encoding: %v", err)
 	}
@@ -196,7 +196,7 @@ func TestNodeGetInfoAgainstLibvirtd(t *testing.T) {
 	// The daemon's library version, against what virsh reports for it.
 	var lib remote.ConnectGetLibVersionRet
 	libPayload := r.call(remote.ProcConnectGetLibVersion, nil)
-	if err := lib.UnmarshalBinary(libPayload); err != nil {
+	if err := xdr.Unmarshal(libPayload, &lib); err != nil {
 		t.Fatalf("ConnectGetLibVersionRet: %v", err)
 	}
 	ver := regexp.MustCompile(`Running against daemon: (\d+)\.(\d+)\.(\d+)`).FindStringSubmatch(
@@ -210,7 +210,7 @@ func TestNodeGetInfoAgainstLibvirtd(t *testing.T) {
 	if wantVer := major*1_000_000 + minor*1_000 + micro; lib.LibVer != wantVer {
 		t.Errorf("lib version %d, virsh says %s.%s.%s", lib.LibVer, ver[1], ver[2], ver[3])
 	}
-	if again, _ := lib.MarshalBinary(); !bytes.Equal(again, libPayload) {
+	if again, _ := xdr.Marshal(&lib); !bytes.Equal(again, libPayload) {
 		t.Errorf("re-encoded ConnectGetLibVersionRet % x, daemon sent % x", again, libPayload)
 	}
 

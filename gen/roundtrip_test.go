@@ -164,7 +164,7 @@ func TestRoundTrip(t *testing.T) {
 			v := reflect.New(typ)
 			(&filler{r: r}).fill(v.Elem())
 			c := v.Interface().(xdr.Codec)
-			enc, err := c.MarshalBinary()
+			enc, err := xdr.Marshal(c)
 			if errors.Is(err, xdr.ErrUnion) {
 				continue // a union left empty: no setter applied
 			}
@@ -175,7 +175,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("%s: %d bytes, XDRSize says %d", name, len(enc), c.XDRSize())
 			}
 			back := reflect.New(typ)
-			if err := back.Interface().(xdr.Codec).UnmarshalBinary(enc); err != nil {
+			if err := xdr.Unmarshal(enc, back.Interface().(xdr.Codec)); err != nil {
 				t.Fatalf("%s: decode: %v\n%x", name, err, enc)
 			}
 			if !reflect.DeepEqual(v.Interface(), back.Interface()) {
@@ -184,10 +184,10 @@ func TestRoundTrip(t *testing.T) {
 			// Decoding into a used value, which reuses its arrays and
 			// keeps its equal strings, gives what decoding into a new
 			// one gives.
-			if err := used.Interface().(xdr.Codec).UnmarshalBinary(enc); err != nil || !reflect.DeepEqual(back.Interface(), used.Interface()) {
+			if err := xdr.Unmarshal(enc, used.Interface().(xdr.Codec)); err != nil || !reflect.DeepEqual(back.Interface(), used.Interface()) {
 				t.Fatalf("%s: decoding into a used value gave another value (%v):\n%#v\n%#v", name, err, back.Interface(), used.Interface())
 			}
-			again, _ := back.Interface().(xdr.Codec).MarshalBinary()
+			again, _ := xdr.Marshal(back.Interface().(xdr.Codec))
 			if !bytes.Equal(enc, again) {
 				t.Fatalf("%s: bytes changed in a round trip", name)
 			}
@@ -196,7 +196,7 @@ func TestRoundTrip(t *testing.T) {
 			// With AliasOpaque it decodes to the same value.
 			scratch := bytes.Clone(enc)
 			owned, aliased := reflect.New(typ), reflect.New(typ)
-			if err := owned.Interface().(xdr.Codec).UnmarshalBinary(scratch); err != nil {
+			if err := xdr.Unmarshal(scratch, owned.Interface().(xdr.Codec)); err != nil {
 				t.Fatalf("%s: decode: %v", name, err)
 			}
 			d := xdr.Decoder{AliasOpaque: true}
@@ -221,7 +221,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestUnknownEnumValuesSurvive(t *testing.T) {
 	var st remote.AuthType
-	if err := st.UnmarshalBinary([]byte{0, 0, 0x30, 0x39}); err != nil || st != 12345 {
+	if err := xdr.Unmarshal([]byte{0, 0, 0x30, 0x39}, &st); err != nil || st != 12345 {
 		t.Fatalf("unknown enum value: %v %v", st, err)
 	}
 	if got := st.String(); got != "AuthType(12345)" {
@@ -249,7 +249,7 @@ func TestErrorsNameThePath(t *testing.T) {
 	// Typed parameters: the field path runs through the list, the struct
 	// and the union, whichever part is wrong.
 	params, _ := sampleJobStats(4)
-	wire, err := params.MarshalBinary()
+	wire, err := xdr.Marshal(params)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,11 +280,11 @@ func TestErrorsNameThePath(t *testing.T) {
 	}
 	// A bound broken on encode.
 	long := remote.ConnectListAllDomainsRet{Domains: make([]remote.NonnullDomain, remote.DomainListMax+1)}
-	if _, err := long.MarshalBinary(); !errors.Is(err, xdr.ErrBound) || !strings.HasPrefix(err.Error(), "ConnectListAllDomainsRet.domains: ") {
+	if _, err := xdr.Marshal(&long); !errors.Is(err, xdr.ErrBound) || !strings.HasPrefix(err.Error(), "ConnectListAllDomainsRet.domains: ") {
 		t.Errorf("encode over bound: %v", err)
 	}
 	var ti remote.NodeGetInfoRet
-	if err := ti.UnmarshalBinary(make([]byte, 164)); !errors.Is(err, xdr.ErrTrailing) {
+	if err := xdr.Unmarshal(make([]byte, 164), &ti); !errors.Is(err, xdr.ErrTrailing) {
 		t.Errorf("trailing bytes: %v", err)
 	}
 }
@@ -299,12 +299,12 @@ func TestUnionHoldsOneArm(t *testing.T) {
 	if s, ok := u.S(); !ok || s != "x" || u.Type() != 7 {
 		t.Errorf("S() = %q %v, Type() = %d", s, ok, u.Type())
 	}
-	b, _ := u.MarshalBinary()
+	b, _ := xdr.Marshal(&u)
 	if fmt.Sprintf("%x", b) != "000000070000000178000000" {
 		t.Errorf("encoding %x", b)
 	}
 	// An unknown discriminant cannot be decoded: no arm says how long it is.
-	if err := u.UnmarshalBinary([]byte{0, 0, 0, 9, 0, 0, 0, 0}); !errors.Is(err, xdr.ErrUnion) {
+	if err := xdr.Unmarshal([]byte{0, 0, 0, 9, 0, 0, 0, 0}, &u); !errors.Is(err, xdr.ErrUnion) {
 		t.Errorf("unknown discriminant: %v", err)
 	}
 	if _, ok := u.S(); ok || u.Type() != 0 {
@@ -319,7 +319,7 @@ func TestUnionHoldsOneArm(t *testing.T) {
 	if l, ok := u.L(); ok || l != 0 {
 		t.Errorf("L() = %d %v while the union holds i", l, ok)
 	}
-	if b, _ := u.MarshalBinary(); fmt.Sprintf("%x", b) != "00000001fffffffb" {
+	if b, _ := xdr.Marshal(&u); fmt.Sprintf("%x", b) != "00000001fffffffb" {
 		t.Errorf("encoding of i = -5: %x", b)
 	}
 	u.SetD(math.Inf(-1))

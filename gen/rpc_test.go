@@ -3,6 +3,7 @@ package gen_test
 import (
 	"context"
 	"errors"
+	"github.com/virtrpc/virtrpc/xdr"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +18,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/lxc"
 	"github.com/virtrpc/virtrpc/gen/qemu"
 	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/gen/remote/remoteserver"
 	"github.com/virtrpc/virtrpc/rpc"
 )
 
@@ -62,7 +64,7 @@ func (l *loopback) CallStream(ctx context.Context, p rpc.Procedure, args rpc.Enc
 // fakeDaemon implements two procedures; UnimplementedHandler answers the
 // rest.
 type fakeDaemon struct {
-	remote.UnimplementedHandler
+	remoteserver.UnimplementedHandler
 	seen *remote.NonnullDomain
 }
 
@@ -78,9 +80,9 @@ func (d *fakeDaemon) DomainGetInfo(ctx context.Context, args *remote.DomainGetIn
 	return &remote.DomainGetInfoRet{State: 1, MaxMem: 8 << 20, Memory: 2 << 20, NrVirtCPU: 2, CPUTime: 12345}, nil
 }
 
-func newLoopback(h remote.Handler) (*remote.Client, *loopback) {
+func newLoopback(h remoteserver.Handler) (*remote.Client, *loopback) {
 	l := &loopback{dispatch: func(ctx context.Context, proc int32, args []byte) ([]byte, error) {
-		return remote.Dispatch(ctx, h, proc, args, nil, nil, nil)
+		return remoteserver.Dispatch(ctx, h, proc, args, nil, nil, nil)
 	}}
 	return remote.NewClient(l), l
 }
@@ -117,11 +119,11 @@ func TestStubsThroughDispatch(t *testing.T) {
 		t.Errorf("unimplemented: %v", err)
 	}
 	// A procedure number the program does not have.
-	if _, err := remote.Dispatch(ctx, d, 99999, nil, nil, nil, nil); !errors.Is(err, rpc.ErrUnsupported) || err.Error() != "libvirt: unknown procedure: 99999" {
+	if _, err := remoteserver.Dispatch(ctx, d, 99999, nil, nil, nil, nil); !errors.Is(err, rpc.ErrUnsupported) || err.Error() != "libvirt: unknown procedure: 99999" {
 		t.Errorf("unknown procedure: %v", err)
 	}
 	// Arguments that do not decode.
-	if _, err := remote.Dispatch(ctx, d, int32(remote.ProcDomainGetInfo), []byte{0, 0, 0}, nil, nil, nil); err == nil {
+	if _, err := remoteserver.Dispatch(ctx, d, int32(remote.ProcDomainGetInfo), []byte{0, 0, 0}, nil, nil, nil); err == nil {
 		t.Error("short arguments were accepted")
 	}
 }
@@ -144,7 +146,7 @@ func TestTypedFlags(t *testing.T) {
 }
 
 type flagsDaemon struct {
-	remote.UnimplementedHandler
+	remoteserver.UnimplementedHandler
 	got *uint32
 }
 
@@ -198,7 +200,7 @@ func TestProcedureTables(t *testing.T) {
 	}
 	// Lifecycle events decode to their message type.
 	msg := remote.DomainEventCallbackLifecycleMsg{CallbackID: 3, Msg: remote.DomainEventLifecycleMsg{Event: 2}}
-	b, _ := msg.MarshalBinary()
+	b, _ := xdr.Marshal(&msg)
 	v, err := remote.DecodeEvent(int32(remote.ProcDomainEventCallbackLifecycle), b)
 	if got, ok := v.(*remote.DomainEventCallbackLifecycleMsg); err != nil || !ok || got.CallbackID != 3 || got.Msg.Event != 2 {
 		t.Errorf("DecodeEvent: %#v %v", v, err)

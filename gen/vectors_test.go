@@ -166,7 +166,7 @@ func checkPacket(t *testing.T, pkt []byte, v vector) {
 		t.Errorf("length field %d, packet %d bytes", n, len(pkt))
 	}
 	var h virnet.MessageHeader
-	if err := h.UnmarshalBinary(pkt[lenSize : lenSize+headerSize]); err != nil {
+	if err := xdr.Unmarshal(pkt[lenSize:lenSize+headerSize], &h); err != nil {
 		t.Fatalf("header: %v", err)
 	}
 	if h != v.header {
@@ -186,7 +186,7 @@ func checkPacket(t *testing.T, pkt []byte, v vector) {
 		}
 	} else {
 		got := reflect.New(reflect.TypeOf(v.want).Elem()).Interface().(xdr.Codec)
-		if err := got.UnmarshalBinary(payload); err != nil {
+		if err := xdr.Unmarshal(payload, got); err != nil {
 			t.Fatalf("payload as %T: %v\n% x", v.want, err, payload)
 		}
 		if !reflect.DeepEqual(got, v.want) {
@@ -215,7 +215,7 @@ func TestCapturedErrorAsVirnetError(t *testing.T) {
 	}
 	payload := pkt[28:]
 	var e virnet.MessageError
-	if err := e.UnmarshalBinary(payload); err != nil {
+	if err := xdr.Unmarshal(payload, &e); err != nil {
 		t.Fatal(err)
 	}
 	want := virnet.MessageError{
@@ -225,7 +225,7 @@ func TestCapturedErrorAsVirnetError(t *testing.T) {
 	if !reflect.DeepEqual(e, want) {
 		t.Errorf("got %#v\nwant %#v", e, want)
 	}
-	again, err := e.MarshalBinary()
+	again, err := xdr.Marshal(&e)
 	if err != nil || !bytes.Equal(again, payload) {
 		t.Errorf("re-encoded (%v)\n got % x\nwant % x", err, again, payload)
 	}
@@ -246,7 +246,7 @@ func TestCapturedPacketsRejectTruncation(t *testing.T) {
 		payload := pkt[28:]
 		for cut := range len(payload) {
 			c := reflect.New(reflect.TypeOf(v.want).Elem()).Interface().(xdr.Codec)
-			if err := c.UnmarshalBinary(payload[:cut]); err == nil {
+			if err := xdr.Unmarshal(payload[:cut], c); err == nil {
 				t.Errorf("%s: %d of %d payload bytes decoded without error", name, cut, len(payload))
 			}
 		}

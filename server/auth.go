@@ -249,14 +249,14 @@ func (c *Conn) saslCall(reply *virnet.MessageHeader, payload []byte) {
 		res, err = c.saslInit()
 	case remote.ProcAuthSASLStart:
 		var a remote.AuthSASLStartArgs
-		if derr := a.UnmarshalBinary(payload); derr != nil {
+		if _, derr := a.ConsumeXDR(payload); derr != nil {
 			err = rpc.UndecodableArgs(derr)
 			break
 		}
 		res, err = c.saslStart(&a)
 	case remote.ProcAuthSASLStep:
 		var a remote.AuthSASLStepArgs
-		if derr := a.UnmarshalBinary(payload); derr != nil {
+		if _, derr := a.ConsumeXDR(payload); derr != nil {
 			err = rpc.UndecodableArgs(derr)
 			break
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/virtrpc/virtrpc/client"
 	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/gen/remote/remoteserver"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/server"
 )
@@ -19,7 +20,7 @@ import (
 // DomainDefineXML, so that a call that reaches it is told apart from one
 // the server refused.
 type openRecorder struct {
-	remote.UnimplementedHandler
+	remoteserver.UnimplementedHandler
 	flags    chan uint32
 	identity chan server.Identity
 }

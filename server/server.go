@@ -1,7 +1,7 @@
 // Package server is the daemon side of libvirt's protocol: it accepts
 // connections on any net.Listener (or serves one stream), frames messages
 // with the same code as the client, and hands each call to the generated
-// dispatcher of its program (remote.Dispatch and the like). It answers
+// dispatcher of its program (remoteserver.Dispatch and the like). It answers
 // AUTH_LIST with "none", or with "sasl" on a listener that requires SASL
 // (WithSASL, and package server/sasl for SCRAM-SHA-256 and PLAIN against
 // a verifier file), answers and sends keepalive pings, lets handlers
@@ -876,7 +876,7 @@ func (c *Conn) call(m frame.Message, prog *Program, r routing) {
 			return
 		case remote.ProcConnectSupportsFeature:
 			var a remote.ConnectSupportsFeatureArgs
-			if a.UnmarshalBinary(m.Payload) == nil && a.Feature == featureProgramKeepalive {
+			if xdr.Unmarshal(m.Payload, &a) == nil && a.Feature == featureProgramKeepalive {
 				c.mu.Lock()
 				c.keepalive = true
 				c.armTimer(0) // the check works out when to ping

@@ -17,6 +17,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/keepalive"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/gen/remote/remoteserver"
 	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/server"
@@ -32,7 +33,7 @@ func TestMain(m *testing.M) {
 // daemon is a small handler: a version, a counter, a screenshot stream, an
 // upload stream and lifecycle events.
 type daemon struct {
-	remote.UnimplementedHandler
+	remoteserver.UnimplementedHandler
 	mu       sync.Mutex
 	uploaded []byte
 }
@@ -95,7 +96,7 @@ func (d *daemon) ConnectDomainEventCallbackRegisterAny(ctx context.Context, args
 	return &remote.ConnectDomainEventCallbackRegisterAnyRet{CallbackID: 5}, nil
 }
 
-func start(t *testing.T, h remote.Handler, opts ...server.Option) string {
+func start(t *testing.T, h remoteserver.Handler, opts ...server.Option) string {
 	srv := server.New([]server.Program{server.Remote(h)}, opts...)
 	sock := filepath.Join(t.TempDir(), "s.sock")
 	l, err := net.Listen("unix", sock)

@@ -26,9 +26,10 @@ import (
 	"libvirt.org/go/libvirtxml"
 
 	"github.com/virtrpc/virtrpc/gen/libvirt"
-	"github.com/virtrpc/virtrpc/gen/lxc"
-	"github.com/virtrpc/virtrpc/gen/qemu"
+	"github.com/virtrpc/virtrpc/gen/lxc/lxcserver"
+	"github.com/virtrpc/virtrpc/gen/qemu/qemuserver"
 	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/gen/remote/remoteserver"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/server"
 )
@@ -66,7 +67,7 @@ func (d *domain) active() bool { return d.id >= 0 }
 
 // Driver is the in-memory hypervisor. Create one with New.
 type Driver struct {
-	remote.UnimplementedHandler
+	remoteserver.UnimplementedHandler
 
 	mu      sync.Mutex
 	doms    []*domain
@@ -113,7 +114,7 @@ func New() *Driver {
 func (d *Driver) Programs() []server.Program {
 	// libvirtd serves the QEMU and LXC programs whatever the driver; the
 	// test driver implements none of their procedures.
-	return []server.Program{server.Remote(d), server.QEMU(qemu.UnimplementedHandler{}), server.LXC(lxc.UnimplementedHandler{})}
+	return []server.Program{server.Remote(d), server.QEMU(qemuserver.UnimplementedHandler{}), server.LXC(lxcserver.UnimplementedHandler{})}
 }
 
 func parseUUID(s string) [16]byte {

@@ -54,6 +54,12 @@
 // qemu:///system?foo=a%20b); remote:// and remote+X:// URIs send an empty
 // name so that the daemon picks its driver; name= overrides both.
 //
+// Dial runs the ssh and ext transports as commands, and does unix, tcp
+// and tls itself. The libssh and libssh2 transports are done in Go by
+// package transport/libssh, which registers itself when imported; without
+// it Dial fails with ErrNoNativeSSH, and a program that never uses them
+// carries no ssh client.
+//
 // # The legacy form
 //
 //	remote:PROTOCOL:PATH [var=value ...]

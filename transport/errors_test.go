@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"strings"
@@ -307,5 +308,22 @@ func TestDefaultURI(t *testing.T) {
 	// A URI given wins over the variable.
 	if tg, err = transport.Parse("test:///default", transport.WithGetenv(getenv)); err != nil || tg.Name != "test:///default" {
 		t.Errorf("got %v, %v", tg, err)
+	}
+}
+
+// TestNativeSSHNotLinked: a libssh plan in a program that does not import
+// transport/libssh fails with ErrNoNativeSSH, before any connection.
+func TestNativeSSHNotLinked(t *testing.T) {
+	target, err := transport.Parse("qemu+libssh://user@127.0.0.1:1/system?known_hosts_verify=ignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := target.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = transport.Dial(context.Background(), plan)
+	if !errors.Is(err, transport.ErrNoNativeSSH) || !strings.Contains(err.Error(), `import _ "github.com/virtrpc/virtrpc/transport/libssh"`) {
+		t.Errorf("Dial: %v, want ErrNoNativeSSH naming the import", err)
 	}
 }

@@ -26,7 +26,7 @@ var (
 	ErrDepth = errors.New("xdr: nesting too deep")
 	// ErrUnion: a union's discriminant selects no arm.
 	ErrUnion = errors.New("xdr: no union arm for discriminant")
-	// ErrTrailing: bytes are left after the value UnmarshalBinary decoded.
+	// ErrTrailing: bytes are left after the value Unmarshal decoded.
 	ErrTrailing = errors.New("xdr: trailing bytes")
 )
 

@@ -41,13 +41,13 @@ func ExampleConsumeOpaque() {
 // alias the input instead of copying it: no allocation and no copy, but
 // the value now changes with the buffer.
 func ExampleDecoder_aliasOpaque() {
-	frame, err := (&remote.DomainBlockPeekRet{Buffer: []byte("disk bytes")}).MarshalBinary()
+	frame, err := xdr.Marshal((&remote.DomainBlockPeekRet{Buffer: []byte("disk bytes")}))
 	if err != nil {
 		panic(err)
 	}
 
 	var copied remote.DomainBlockPeekRet
-	if err := copied.UnmarshalBinary(frame); err != nil {
+	if err := xdr.Unmarshal(frame, &copied); err != nil {
 		panic(err)
 	}
 	var aliased remote.DomainBlockPeekRet

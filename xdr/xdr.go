@@ -20,7 +20,6 @@
 package xdr
 
 import (
-	"encoding"
 	"encoding/binary"
 	"math"
 )
@@ -64,9 +63,18 @@ type Codec interface {
 	// ConsumeXDRWith is ConsumeXDR with the state and options of d,
 	// which generated decoders hand down to the values they contain.
 	ConsumeXDRWith(b []byte, d *Decoder) (int, error)
-	encoding.BinaryAppender
-	encoding.BinaryMarshaler
-	encoding.BinaryUnmarshaler
+}
+
+// Marshal returns the XDR encoding of c in a new slice of exactly
+// c.XDRSize() bytes. It is a function, not a method of every generated
+// type, so that each of libvirt's thousand types does not carry (and the
+// compiler does not build) a copy of it; AppendXDR encodes into a buffer
+// the caller reuses.
+func Marshal(c interface {
+	XDRSize() int
+	AppendXDR(b []byte) ([]byte, error)
+}) ([]byte, error) {
+	return c.AppendXDR(make([]byte, 0, c.XDRSize()))
 }
 
 // Pad returns the number of zero bytes that follow n bytes of opaque data
@@ -374,8 +382,9 @@ func ConsumeFixedChars(dst []byte, b []byte) (int, error) {
 	return 4 * len(dst), nil
 }
 
-// Unmarshal decodes b into c, which must use all of it; UnmarshalBinary
-// methods call it.
+// Unmarshal decodes b into c, which must use all of it: bytes left over
+// are ErrTrailing. It is what an UnmarshalBinary method would do, kept
+// out of the generated types for the reason Marshal gives.
 func Unmarshal(b []byte, c interface{ ConsumeXDR([]byte) (int, error) }) error {
 	n, err := c.ConsumeXDR(b)
 	if err != nil {

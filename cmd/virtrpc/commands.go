@@ -22,6 +22,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/server"
 	"github.com/virtrpc/virtrpc/testdriver"
+	_ "github.com/virtrpc/virtrpc/transport/libssh" // the libssh and libssh2 transports
 )
 
 // errUsage marks errors of the command line itself (exit status 2).

@@ -47,8 +47,9 @@
 //
 // The gen command checks the files as check does, then writes one Go
 // package per file that declares types or procedures: typed XDR codecs
-// (<pkg>_xdr.go), the procedure table, client stubs and the server's
-// dispatch table (<pkg>_rpc.go), and, from the API facts (see api below),
+// (<pkg>_xdr.go), the procedure table and client stubs (<pkg>_rpc.go),
+// the server's Handler and dispatch in a package of their own that client
+// programs do not compile (<pkg>/<pkg>server), and, from the API facts (see api below),
 // package libvirt with libvirt's public enums, flags and typed-parameter
 // field names, a file per API module (libvirt_api.go, qemu_api.go,
 // admin_api.go). The API facts also type the flags arguments of the stubs

@@ -293,21 +293,6 @@ func (u *TypedParamValue) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (u *TypedParamValue) AppendBinary(b []byte) ([]byte, error) {
-	return u.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (u *TypedParamValue) MarshalBinary() ([]byte, error) {
-	return u.AppendXDR(make([]byte, 0, u.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (u *TypedParamValue) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, u)
-}
-
 // TypedParam is the XDR struct admin_typed_param.
 type TypedParam struct {
 	Field NonnullString
@@ -369,21 +354,6 @@ func (v *TypedParam) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *TypedParam) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *TypedParam) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *TypedParam) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullServer is the XDR struct admin_nonnull_server.
 type NonnullServer struct {
 	Name NonnullString
@@ -430,21 +400,6 @@ func (v *NonnullServer) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NonnullServer) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NonnullServer) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NonnullServer) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NonnullClient is the XDR struct admin_nonnull_client.
@@ -519,21 +474,6 @@ func (v *NonnullClient) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NonnullClient) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NonnullClient) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NonnullClient) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectOpenArgs is the XDR struct admin_connect_open_args.
 type ConnectOpenArgs struct {
 	Flags uint32
@@ -574,21 +514,6 @@ func (v *ConnectOpenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectOpenArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectOpenArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectOpenArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetLibVersionRet is the XDR struct admin_connect_get_lib_version_ret.
 type ConnectGetLibVersionRet struct {
 	LibVer uint64
@@ -627,21 +552,6 @@ func (v *ConnectGetLibVersionRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.LibVer = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetLibVersionRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetLibVersionRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetLibVersionRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListServersArgs is the XDR struct admin_connect_list_servers_args.
@@ -689,21 +599,6 @@ func (v *ConnectListServersArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListServersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListServersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListServersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListServersRet is the XDR struct admin_connect_list_servers_ret.
@@ -781,21 +676,6 @@ func (v *ConnectListServersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListServersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListServersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListServersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectLookupServerArgs is the XDR struct admin_connect_lookup_server_args.
 type ConnectLookupServerArgs struct {
 	Name  NonnullString
@@ -852,21 +732,6 @@ func (v *ConnectLookupServerArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectLookupServerArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectLookupServerArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectLookupServerArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectLookupServerRet is the XDR struct admin_connect_lookup_server_ret.
 type ConnectLookupServerRet struct {
 	Srv NonnullServer
@@ -913,21 +778,6 @@ func (v *ConnectLookupServerRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectLookupServerRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectLookupServerRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectLookupServerRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ServerGetThreadpoolParametersArgs is the XDR struct admin_server_get_threadpool_parameters_args.
@@ -984,21 +834,6 @@ func (v *ServerGetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (i
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ServerGetThreadpoolParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ServerGetThreadpoolParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ServerGetThreadpoolParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ServerGetThreadpoolParametersRet is the XDR struct admin_server_get_threadpool_parameters_ret.
@@ -1066,21 +901,6 @@ func (v *ServerGetThreadpoolParametersRet) consume(b []byte, d *xdr.Decoder) (in
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ServerGetThreadpoolParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ServerGetThreadpoolParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ServerGetThreadpoolParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ServerSetThreadpoolParametersArgs is the XDR struct admin_server_set_threadpool_parameters_args.
@@ -1171,21 +991,6 @@ func (v *ServerSetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ServerSetThreadpoolParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ServerSetThreadpoolParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ServerSetThreadpoolParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ServerListClientsArgs is the XDR struct admin_server_list_clients_args.
 type ServerListClientsArgs struct {
 	Srv         NonnullServer
@@ -1248,21 +1053,6 @@ func (v *ServerListClientsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ServerListClientsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ServerListClientsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ServerListClientsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ServerListClientsRet is the XDR struct admin_server_list_clients_ret.
@@ -1340,21 +1130,6 @@ func (v *ServerListClientsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ServerListClientsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ServerListClientsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ServerListClientsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ServerLookupClientArgs is the XDR struct admin_server_lookup_client_args.
 type ServerLookupClientArgs struct {
 	Srv   NonnullServer
@@ -1419,21 +1194,6 @@ func (v *ServerLookupClientArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ServerLookupClientArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ServerLookupClientArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ServerLookupClientArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ServerLookupClientRet is the XDR struct admin_server_lookup_client_ret.
 type ServerLookupClientRet struct {
 	Clnt NonnullClient
@@ -1480,21 +1240,6 @@ func (v *ServerLookupClientRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ServerLookupClientRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ServerLookupClientRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ServerLookupClientRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ClientGetInfoArgs is the XDR struct admin_client_get_info_args.
@@ -1551,21 +1296,6 @@ func (v *ClientGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ClientGetInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ClientGetInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ClientGetInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ClientGetInfoRet is the XDR struct admin_client_get_info_ret.
@@ -1635,21 +1365,6 @@ func (v *ClientGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ClientGetInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ClientGetInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ClientGetInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ClientCloseArgs is the XDR struct admin_client_close_args.
 type ClientCloseArgs struct {
 	Clnt  NonnullClient
@@ -1706,21 +1421,6 @@ func (v *ClientCloseArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ClientCloseArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ClientCloseArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ClientCloseArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ServerGetClientLimitsArgs is the XDR struct admin_server_get_client_limits_args.
 type ServerGetClientLimitsArgs struct {
 	Srv   NonnullServer
@@ -1775,21 +1475,6 @@ func (v *ServerGetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ServerGetClientLimitsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ServerGetClientLimitsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ServerGetClientLimitsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ServerGetClientLimitsRet is the XDR struct admin_server_get_client_limits_ret.
@@ -1857,21 +1542,6 @@ func (v *ServerGetClientLimitsRet) consume(b []byte, d *xdr.Decoder) (int, error
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ServerGetClientLimitsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ServerGetClientLimitsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ServerGetClientLimitsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ServerSetClientLimitsArgs is the XDR struct admin_server_set_client_limits_args.
@@ -1962,21 +1632,6 @@ func (v *ServerSetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ServerSetClientLimitsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ServerSetClientLimitsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ServerSetClientLimitsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ServerUpdateTLSFilesArgs is the XDR struct admin_server_update_tls_files_args.
 type ServerUpdateTLSFilesArgs struct {
 	Srv   NonnullServer
@@ -2033,21 +1688,6 @@ func (v *ServerUpdateTLSFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ServerUpdateTLSFilesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ServerUpdateTLSFilesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ServerUpdateTLSFilesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetLoggingOutputsArgs is the XDR struct admin_connect_get_logging_outputs_args.
 type ConnectGetLoggingOutputsArgs struct {
 	Flags uint32
@@ -2086,21 +1726,6 @@ func (v *ConnectGetLoggingOutputsArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetLoggingOutputsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetLoggingOutputsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetLoggingOutputsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetLoggingOutputsRet is the XDR struct admin_connect_get_logging_outputs_ret.
@@ -2159,21 +1784,6 @@ func (v *ConnectGetLoggingOutputsRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetLoggingOutputsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetLoggingOutputsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetLoggingOutputsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetLoggingFiltersArgs is the XDR struct admin_connect_get_logging_filters_args.
 type ConnectGetLoggingFiltersArgs struct {
 	Flags uint32
@@ -2212,21 +1822,6 @@ func (v *ConnectGetLoggingFiltersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetLoggingFiltersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetLoggingFiltersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetLoggingFiltersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetLoggingFiltersRet is the XDR struct admin_connect_get_logging_filters_ret.
@@ -2303,21 +1898,6 @@ func (v *ConnectGetLoggingFiltersRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetLoggingFiltersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetLoggingFiltersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetLoggingFiltersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectSetLoggingOutputsArgs is the XDR struct admin_connect_set_logging_outputs_args.
 type ConnectSetLoggingOutputsArgs struct {
 	Outputs String
@@ -2390,21 +1970,6 @@ func (v *ConnectSetLoggingOutputsArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectSetLoggingOutputsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectSetLoggingOutputsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectSetLoggingOutputsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectSetLoggingFiltersArgs is the XDR struct admin_connect_set_logging_filters_args.
@@ -2481,21 +2046,6 @@ func (v *ConnectSetLoggingFiltersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectSetLoggingFiltersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectSetLoggingFiltersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectSetLoggingFiltersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectSetDaemonTimeoutArgs is the XDR struct admin_connect_set_daemon_timeout_args.
 type ConnectSetDaemonTimeoutArgs struct {
 	Timeout uint32
@@ -2543,21 +2093,6 @@ func (v *ConnectSetDaemonTimeoutArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectSetDaemonTimeoutArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectSetDaemonTimeoutArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectSetDaemonTimeoutArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDaemonShutdownArgs is the XDR struct admin_connect_daemon_shutdown_args.
 type ConnectDaemonShutdownArgs struct {
 	Flags uint32
@@ -2596,21 +2131,6 @@ func (v *ConnectDaemonShutdownArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDaemonShutdownArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDaemonShutdownArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDaemonShutdownArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // Procedure is the XDR enum admin_procedure. Values a newer peer adds decode as they are.
@@ -2728,21 +2248,6 @@ func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
 // ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
 func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *Procedure) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *Procedure) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that

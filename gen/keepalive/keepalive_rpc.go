@@ -7,47 +7,39 @@ import (
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
 	"slices"
+	"sync"
 )
 
-// procedures describes every procedure, in number order.
-var procedures = [...]rpc.ProcInfo{{
-	Event:    true,
-	Generate: "both",
-	Method:   "Ping",
-	Name:     "KEEPALIVE_PROC_PING",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcPing),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "0.9.8",
-}, {
-	Event:    true,
-	Generate: "both",
-	Method:   "Pong",
-	Name:     "KEEPALIVE_PROC_PONG",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcPong),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "0.9.8",
-}}
+// procedureTable describes every procedure, in number order, in rpc.ParseProcTable's format.
+const procedureTable = `1	E	KEEPALIVE_PROC_PING	Ping				both			0.9.8					
+2	E	KEEPALIVE_PROC_PONG	Pong				both			0.9.8					
+`
+
+// procedures is procedureTable read, once, when first needed. A table that does not parse is a
+// generator bug, which the package's tests find: it panics, as regexp.MustCompile does.
+var procedures = sync.OnceValue(func() []rpc.ProcInfo {
+	t, err := rpc.ParseProcTable(Program, ProtocolVersion, procedureTable)
+	if err != nil {
+		panic(err)
+	}
+	return t
+})
 
 // Procedures returns the description of every procedure of KEEPALIVE_PROGRAM, in number order.
 func Procedures() []rpc.ProcInfo {
-	return append([]rpc.ProcInfo{}, procedures[:]...)
+	return slices.Clone(procedures())
 }
 
 // ProcedureInfo returns the description of procedure n, and whether the program has it.
 func ProcedureInfo(n int32) (rpc.ProcInfo, bool) {
-	i, ok := slices.BinarySearchFunc(procedures[:], n, func(p rpc.ProcInfo, n int32) int {
+	t := procedures()
+	i, ok := slices.BinarySearchFunc(t, n, func(p rpc.ProcInfo, n int32) int {
 		return cmp.Compare(p.Number, n)
 	})
 	if !ok {
 		return rpc.ProcInfo{}, false
 	}
-	return procedures[i], true
+	return t[i], true
 }
 
 // An invalid array index here means a procedure's number changed: run go generate.

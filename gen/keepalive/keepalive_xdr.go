@@ -60,21 +60,6 @@ func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *Procedure) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *Procedure) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // XDRTypes returns a zero value of every type of the package, for tools and tests that
 // work on all of them.
 func XDRTypes() []xdr.Codec {

@@ -10,40 +10,38 @@ import (
 	"github.com/virtrpc/virtrpc/xdr"
 	"os"
 	"slices"
+	"sync"
 )
 
-// procedures describes every procedure, in number order.
-var procedures = [...]rpc.ProcInfo{{
-	API:      "virDomainLxcOpenNamespace",
-	Args:     "lxc_domain_open_namespace_args",
-	Generate: "none",
-	Method:   "DomainOpenNamespace",
-	Module:   "libvirt-lxc",
-	Name:     "LXC_PROC_DOMAIN_OPEN_NAMESPACE",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcDomainOpenNamespace),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	ReadOnly:      &rpc.ReadOnlyRule{Message: "read only access prevents virDomainLxcOpenNamespace"},
-	ReceivesFiles: true,
-	Since:         "1.0.2",
-}}
+// procedureTable describes every procedure, in number order, in rpc.ParseProcTable's format.
+const procedureTable = `1	R	LXC_PROC_DOMAIN_OPEN_NAMESPACE	DomainOpenNamespace	lxc_domain_open_namespace_args			none	virDomainLxcOpenNamespace	libvirt-lxc	1.0.2		read only access prevents virDomainLxcOpenNamespace			
+`
+
+// procedures is procedureTable read, once, when first needed. A table that does not parse is a
+// generator bug, which the package's tests find: it panics, as regexp.MustCompile does.
+var procedures = sync.OnceValue(func() []rpc.ProcInfo {
+	t, err := rpc.ParseProcTable(Program, ProtocolVersion, procedureTable)
+	if err != nil {
+		panic(err)
+	}
+	return t
+})
 
 // Procedures returns the description of every procedure of LXC_PROGRAM, in number order.
 func Procedures() []rpc.ProcInfo {
-	return append([]rpc.ProcInfo{}, procedures[:]...)
+	return slices.Clone(procedures())
 }
 
 // ProcedureInfo returns the description of procedure n, and whether the program has it.
 func ProcedureInfo(n int32) (rpc.ProcInfo, bool) {
-	i, ok := slices.BinarySearchFunc(procedures[:], n, func(p rpc.ProcInfo, n int32) int {
+	t := procedures()
+	i, ok := slices.BinarySearchFunc(t, n, func(p rpc.ProcInfo, n int32) int {
 		return cmp.Compare(p.Number, n)
 	})
 	if !ok {
 		return rpc.ProcInfo{}, false
 	}
-	return procedures[i], true
+	return t[i], true
 }
 
 // An invalid array index here means a procedure's number changed: run go generate.
@@ -88,47 +86,6 @@ func (c *Client) DomainOpenNamespace(ctx context.Context, dom remote.NonnullDoma
 		return nil, err
 	}
 	return got, nil
-}
-
-/*
-Handler serves the procedures of LXC_PROGRAM. A method returns an *rpc.Error to send
-// libvirt's error to the client. Embed UnimplementedHandler to answer "not supported" for
-// the procedures a server does not implement.
-*/
-type Handler interface {
-	// DomainOpenNamespace serves LXC_PROC_DOMAIN_OPEN_NAMESPACE. The server sends the files it returns with the reply, then closes them.
-	DomainOpenNamespace(ctx context.Context, args *DomainOpenNamespaceArgs) ([]*os.File, error)
-}
-
-// UnimplementedHandler answers every procedure with libvirt's "not supported" error.
-type UnimplementedHandler struct{}
-
-// DomainOpenNamespace answers that LXC_PROC_DOMAIN_OPEN_NAMESPACE is not supported.
-func (UnimplementedHandler) DomainOpenNamespace(ctx context.Context, args *DomainOpenNamespaceArgs) ([]*os.File, error) {
-	return nil, rpc.UnsupportedFrom(0, "virDomainLxcOpenNamespace")
-}
-
-// Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
-// appends the encoded result to out. stream is the stream of a stream procedure, else nil;
-// files carries the file descriptors the call brought and takes those of the reply (nil when
-// the connection carries none). An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC,
-// "unknown procedure: N".
-func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
-	switch proc {
-	case int32(ProcDomainOpenNamespace):
-		a := new(DomainOpenNamespaceArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
-		}
-		got, err := h.DomainOpenNamespace(ctx, a)
-		files.Reply(got...)
-		if err != nil {
-			return out, err
-		}
-		return out, nil
-	default:
-		return out, rpc.UnknownProcedure(proc)
-	}
 }
 
 /*

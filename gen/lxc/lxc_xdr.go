@@ -72,21 +72,6 @@ func (v *DomainOpenNamespaceArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainOpenNamespaceArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainOpenNamespaceArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainOpenNamespaceArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // Procedure is the XDR enum lxc_procedure. Values a newer peer adds decode as they are.
 type Procedure int32
 
@@ -126,21 +111,6 @@ func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
 // ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
 func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *Procedure) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *Procedure) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that

@@ -12,130 +12,44 @@ import (
 	"github.com/virtrpc/virtrpc/xdr"
 	"os"
 	"slices"
+	"sync"
 )
 
-// procedures describes every procedure, in number order.
-var procedures = [...]rpc.ProcInfo{{
-	API:      "virDomainQemuMonitorCommand",
-	Args:     "qemu_domain_monitor_command_args",
-	Generate: "none",
-	Method:   "DomainMonitorCommand",
-	Module:   "libvirt-qemu",
-	Name:     "QEMU_PROC_DOMAIN_MONITOR_COMMAND",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcDomainMonitorCommand),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainQemuMonitorCommand"},
-	Ret:      "qemu_domain_monitor_command_ret",
-	Since:    "0.8.3",
-}, {
-	API:      "virDomainQemuAttach",
-	Args:     "qemu_domain_attach_args",
-	Generate: "both",
-	Method:   "DomainAttach",
-	Module:   "libvirt-qemu",
-	Name:     "QEMU_PROC_DOMAIN_ATTACH",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcDomainAttach),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainQemuAttach"},
-	Ret:      "qemu_domain_attach_ret",
-	Since:    "0.9.4",
-}, {
-	API:      "virDomainQemuAgentCommand",
-	Args:     "qemu_domain_agent_command_args",
-	Generate: "both",
-	Method:   "DomainAgentCommand",
-	Module:   "libvirt-qemu",
-	Name:     "QEMU_PROC_DOMAIN_AGENT_COMMAND",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcDomainAgentCommand),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virDomainQemuAgentCommand"},
-	Ret:      "qemu_domain_agent_command_ret",
-	Since:    "0.10.0",
-}, {
-	API:          "virConnectDomainQemuMonitorEventRegister",
-	Args:         "qemu_connect_domain_monitor_event_register_args",
-	Generate:     "none",
-	HighPriority: true,
-	Method:       "ConnectDomainMonitorEventRegister",
-	Module:       "libvirt-qemu",
-	Name:         "QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectDomainMonitorEventRegister),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virConnectDomainQemuMonitorEventRegister"},
-	Ret:      "qemu_connect_domain_monitor_event_register_ret",
-	Since:    "1.2.3",
-}, {
-	API:          "virConnectDomainQemuMonitorEventDeregister",
-	Args:         "qemu_connect_domain_monitor_event_deregister_args",
-	Generate:     "none",
-	HighPriority: true,
-	Method:       "ConnectDomainMonitorEventDeregister",
-	Module:       "libvirt-qemu",
-	Name:         "QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcConnectDomainMonitorEventDeregister),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	ReadOnly: &rpc.ReadOnlyRule{Message: "read only access prevents virConnectDomainQemuMonitorEventDeregister"},
-	Since:    "1.2.3",
-}, {
-	Event:    true,
-	Generate: "both",
-	Method:   "DomainMonitorEvent",
-	Msg:      "qemu_domain_monitor_event_msg",
-	Name:     "QEMU_PROC_DOMAIN_MONITOR_EVENT",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcDomainMonitorEvent),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	Since: "1.2.3",
-}, {
-	API:      "virDomainQemuMonitorCommandWithFiles",
-	Args:     "qemu_domain_monitor_command_with_files_args",
-	Generate: "none",
-	Method:   "DomainMonitorCommandWithFiles",
-	Module:   "libvirt-qemu",
-	Name:     "QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES",
-	Procedure: rpc.Procedure{
-		Number:  int32(ProcDomainMonitorCommandWithFiles),
-		Program: Program,
-		Version: ProtocolVersion,
-	},
-	ReadOnly:      &rpc.ReadOnlyRule{Message: "read only access prevents virDomainQemuMonitorCommandWithFiles"},
-	ReceivesFiles: true,
-	Ret:           "qemu_domain_monitor_command_with_files_ret",
-	SendsFiles:    true,
-	Since:         "8.2.0",
-}}
+// procedureTable describes every procedure, in number order, in rpc.ParseProcTable's format.
+const procedureTable = `1	-	QEMU_PROC_DOMAIN_MONITOR_COMMAND	DomainMonitorCommand	qemu_domain_monitor_command_args	qemu_domain_monitor_command_ret		none	virDomainQemuMonitorCommand	libvirt-qemu	0.8.3		read only access prevents virDomainQemuMonitorCommand			
+2	-	QEMU_PROC_DOMAIN_ATTACH	DomainAttach	qemu_domain_attach_args	qemu_domain_attach_ret		both	virDomainQemuAttach	libvirt-qemu	0.9.4		read only access prevents virDomainQemuAttach			
+3	-	QEMU_PROC_DOMAIN_AGENT_COMMAND	DomainAgentCommand	qemu_domain_agent_command_args	qemu_domain_agent_command_ret		both	virDomainQemuAgentCommand	libvirt-qemu	0.10.0		read only access prevents virDomainQemuAgentCommand			
+4	H	QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER	ConnectDomainMonitorEventRegister	qemu_connect_domain_monitor_event_register_args	qemu_connect_domain_monitor_event_register_ret		none	virConnectDomainQemuMonitorEventRegister	libvirt-qemu	1.2.3		read only access prevents virConnectDomainQemuMonitorEventRegister			
+5	H	QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER	ConnectDomainMonitorEventDeregister	qemu_connect_domain_monitor_event_deregister_args			none	virConnectDomainQemuMonitorEventDeregister	libvirt-qemu	1.2.3		read only access prevents virConnectDomainQemuMonitorEventDeregister			
+6	E	QEMU_PROC_DOMAIN_MONITOR_EVENT	DomainMonitorEvent			qemu_domain_monitor_event_msg	both			1.2.3					
+7	SR	QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES	DomainMonitorCommandWithFiles	qemu_domain_monitor_command_with_files_args	qemu_domain_monitor_command_with_files_ret		none	virDomainQemuMonitorCommandWithFiles	libvirt-qemu	8.2.0		read only access prevents virDomainQemuMonitorCommandWithFiles			
+`
+
+// procedures is procedureTable read, once, when first needed. A table that does not parse is a
+// generator bug, which the package's tests find: it panics, as regexp.MustCompile does.
+var procedures = sync.OnceValue(func() []rpc.ProcInfo {
+	t, err := rpc.ParseProcTable(Program, ProtocolVersion, procedureTable)
+	if err != nil {
+		panic(err)
+	}
+	return t
+})
 
 // Procedures returns the description of every procedure of QEMU_PROGRAM, in number order.
 func Procedures() []rpc.ProcInfo {
-	return append([]rpc.ProcInfo{}, procedures[:]...)
+	return slices.Clone(procedures())
 }
 
 // ProcedureInfo returns the description of procedure n, and whether the program has it.
 func ProcedureInfo(n int32) (rpc.ProcInfo, bool) {
-	i, ok := slices.BinarySearchFunc(procedures[:], n, func(p rpc.ProcInfo, n int32) int {
+	t := procedures()
+	i, ok := slices.BinarySearchFunc(t, n, func(p rpc.ProcInfo, n int32) int {
 		return cmp.Compare(p.Number, n)
 	})
 	if !ok {
 		return rpc.ProcInfo{}, false
 	}
-	return procedures[i], true
+	return t[i], true
 }
 
 // An invalid array index here means a procedure's number changed: run go generate.
@@ -295,143 +209,6 @@ func (c *Client) DomainMonitorCommandWithFiles(ctx context.Context, dom remote.N
 }
 
 /*
-Handler serves the procedures of QEMU_PROGRAM. A method returns an *rpc.Error to send
-// libvirt's error to the client. Embed UnimplementedHandler to answer "not supported" for
-// the procedures a server does not implement.
-*/
-type Handler interface {
-	// DomainMonitorCommand serves QEMU_PROC_DOMAIN_MONITOR_COMMAND.
-	DomainMonitorCommand(ctx context.Context, args *DomainMonitorCommandArgs) (*DomainMonitorCommandRet, error)
-	// DomainAttach serves QEMU_PROC_DOMAIN_ATTACH.
-	DomainAttach(ctx context.Context, args *DomainAttachArgs) (*DomainAttachRet, error)
-	// DomainAgentCommand serves QEMU_PROC_DOMAIN_AGENT_COMMAND.
-	DomainAgentCommand(ctx context.Context, args *DomainAgentCommandArgs) (*DomainAgentCommandRet, error)
-	// ConnectDomainMonitorEventRegister serves QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER.
-	ConnectDomainMonitorEventRegister(ctx context.Context, args *ConnectDomainMonitorEventRegisterArgs) (*ConnectDomainMonitorEventRegisterRet, error)
-	// ConnectDomainMonitorEventDeregister serves QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER.
-	ConnectDomainMonitorEventDeregister(ctx context.Context, args *ConnectDomainMonitorEventDeregisterArgs) error
-	// DomainMonitorCommandWithFiles serves QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES. The server closes the call's files when it returns. The server sends the files it returns with the reply, then closes them.
-	DomainMonitorCommandWithFiles(ctx context.Context, args *DomainMonitorCommandWithFilesArgs, files []*os.File) (*DomainMonitorCommandWithFilesRet, []*os.File, error)
-}
-
-// UnimplementedHandler answers every procedure with libvirt's "not supported" error.
-type UnimplementedHandler struct{}
-
-// DomainMonitorCommand answers that QEMU_PROC_DOMAIN_MONITOR_COMMAND is not supported.
-func (UnimplementedHandler) DomainMonitorCommand(ctx context.Context, args *DomainMonitorCommandArgs) (*DomainMonitorCommandRet, error) {
-	return nil, rpc.UnsupportedFrom(0, "virDomainQemuMonitorCommand")
-}
-
-// DomainAttach answers that QEMU_PROC_DOMAIN_ATTACH is not supported.
-func (UnimplementedHandler) DomainAttach(ctx context.Context, args *DomainAttachArgs) (*DomainAttachRet, error) {
-	return nil, rpc.UnsupportedFrom(0, "virDomainQemuAttach")
-}
-
-// DomainAgentCommand answers that QEMU_PROC_DOMAIN_AGENT_COMMAND is not supported.
-func (UnimplementedHandler) DomainAgentCommand(ctx context.Context, args *DomainAgentCommandArgs) (*DomainAgentCommandRet, error) {
-	return nil, rpc.UnsupportedFrom(0, "virDomainQemuAgentCommand")
-}
-
-// ConnectDomainMonitorEventRegister answers that QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER is not supported.
-func (UnimplementedHandler) ConnectDomainMonitorEventRegister(ctx context.Context, args *ConnectDomainMonitorEventRegisterArgs) (*ConnectDomainMonitorEventRegisterRet, error) {
-	return nil, rpc.UnsupportedFrom(0, "virConnectDomainQemuMonitorEventRegister")
-}
-
-// ConnectDomainMonitorEventDeregister answers that QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER is not supported.
-func (UnimplementedHandler) ConnectDomainMonitorEventDeregister(ctx context.Context, args *ConnectDomainMonitorEventDeregisterArgs) error {
-	return rpc.UnsupportedFrom(0, "virConnectDomainQemuMonitorEventDeregister")
-}
-
-// DomainMonitorCommandWithFiles answers that QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES is not supported.
-func (UnimplementedHandler) DomainMonitorCommandWithFiles(ctx context.Context, args *DomainMonitorCommandWithFilesArgs, files []*os.File) (*DomainMonitorCommandWithFilesRet, []*os.File, error) {
-	return nil, nil, rpc.UnsupportedFrom(0, "virDomainQemuMonitorCommandWithFiles")
-}
-
-// Dispatch decodes the arguments of procedure proc from args, calls the handler's method and
-// appends the encoded result to out. stream is the stream of a stream procedure, else nil;
-// files carries the file descriptors the call brought and takes those of the reply (nil when
-// the connection carries none). An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC,
-// "unknown procedure: N".
-func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
-	switch proc {
-	case int32(ProcDomainMonitorCommand):
-		a := new(DomainMonitorCommandArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
-		}
-		ret, err := h.DomainMonitorCommand(ctx, a)
-		if err != nil {
-			return out, err
-		}
-		if ret == nil {
-			ret = new(DomainMonitorCommandRet)
-		}
-		return ret.AppendXDR(out)
-	case int32(ProcDomainAttach):
-		a := new(DomainAttachArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
-		}
-		ret, err := h.DomainAttach(ctx, a)
-		if err != nil {
-			return out, err
-		}
-		if ret == nil {
-			ret = new(DomainAttachRet)
-		}
-		return ret.AppendXDR(out)
-	case int32(ProcDomainAgentCommand):
-		a := new(DomainAgentCommandArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
-		}
-		ret, err := h.DomainAgentCommand(ctx, a)
-		if err != nil {
-			return out, err
-		}
-		if ret == nil {
-			ret = new(DomainAgentCommandRet)
-		}
-		return ret.AppendXDR(out)
-	case int32(ProcConnectDomainMonitorEventRegister):
-		a := new(ConnectDomainMonitorEventRegisterArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
-		}
-		ret, err := h.ConnectDomainMonitorEventRegister(ctx, a)
-		if err != nil {
-			return out, err
-		}
-		if ret == nil {
-			ret = new(ConnectDomainMonitorEventRegisterRet)
-		}
-		return ret.AppendXDR(out)
-	case int32(ProcConnectDomainMonitorEventDeregister):
-		a := new(ConnectDomainMonitorEventDeregisterArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
-		}
-		return out, h.ConnectDomainMonitorEventDeregister(ctx, a)
-	case int32(ProcDomainMonitorCommandWithFiles):
-		a := new(DomainMonitorCommandWithFilesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
-		}
-		ret, got, err := h.DomainMonitorCommandWithFiles(ctx, a, files.Received())
-		files.Reply(got...)
-		if err != nil {
-			return out, err
-		}
-		if ret == nil {
-			ret = new(DomainMonitorCommandWithFilesRet)
-		}
-		return ret.AppendXDR(out)
-	default:
-		return out, rpc.UnknownProcedure(proc)
-	}
-}
-
-/*
 DecodeEvent decodes the message of event procedure n (one the daemon sends unasked)
 // into a new value of its message type, such as *DomainMonitorEventMsg.
 */
@@ -439,7 +216,7 @@ func DecodeEvent(n int32, payload []byte) (xdr.Codec, error) {
 	switch n {
 	case int32(ProcDomainMonitorEvent):
 		v := new(DomainMonitorEventMsg)
-		return v, v.UnmarshalBinary(payload)
+		return v, xdr.Unmarshal(payload, v)
 	default:
 		return nil, fmt.Errorf("qemu_program: procedure %d is not an event", n)
 	}

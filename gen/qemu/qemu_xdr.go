@@ -85,21 +85,6 @@ func (v *DomainMonitorCommandArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMonitorCommandArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMonitorCommandArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMonitorCommandArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMonitorCommandRet is the XDR struct qemu_domain_monitor_command_ret.
 type DomainMonitorCommandRet struct {
 	Result remote.NonnullString
@@ -146,21 +131,6 @@ func (v *DomainMonitorCommandRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMonitorCommandRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMonitorCommandRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMonitorCommandRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainAttachArgs is the XDR struct qemu_domain_attach_args.
@@ -210,21 +180,6 @@ func (v *DomainAttachArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAttachArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAttachArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAttachArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainAttachRet is the XDR struct qemu_domain_attach_ret.
 type DomainAttachRet struct {
 	Dom remote.NonnullDomain
@@ -271,21 +226,6 @@ func (v *DomainAttachRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAttachRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAttachRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAttachRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainAgentCommandArgs is the XDR struct qemu_domain_agent_command_args.
@@ -365,21 +305,6 @@ func (v *DomainAgentCommandArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAgentCommandArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAgentCommandArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAgentCommandArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainAgentCommandRet is the XDR struct qemu_domain_agent_command_ret.
 type DomainAgentCommandRet struct {
 	Result remote.String
@@ -444,21 +369,6 @@ func (v *DomainAgentCommandRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAgentCommandRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAgentCommandRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAgentCommandRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectDomainMonitorEventRegisterArgs is the XDR struct qemu_connect_domain_monitor_event_register_args.
@@ -566,21 +476,6 @@ func (v *ConnectDomainMonitorEventRegisterArgs) consume(b []byte, d *xdr.Decoder
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDomainMonitorEventRegisterArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDomainMonitorEventRegisterArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDomainMonitorEventRegisterArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDomainMonitorEventRegisterRet is the XDR struct qemu_connect_domain_monitor_event_register_ret.
 type ConnectDomainMonitorEventRegisterRet struct {
 	CallbackID int32
@@ -621,21 +516,6 @@ func (v *ConnectDomainMonitorEventRegisterRet) consume(b []byte, d *xdr.Decoder)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDomainMonitorEventRegisterRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDomainMonitorEventRegisterRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDomainMonitorEventRegisterRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDomainMonitorEventDeregisterArgs is the XDR struct qemu_connect_domain_monitor_event_deregister_args.
 type ConnectDomainMonitorEventDeregisterArgs struct {
 	CallbackID int32
@@ -674,21 +554,6 @@ func (v *ConnectDomainMonitorEventDeregisterArgs) consume(b []byte, d *xdr.Decod
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDomainMonitorEventDeregisterArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDomainMonitorEventDeregisterArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDomainMonitorEventDeregisterArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMonitorEventMsg is the XDR struct qemu_domain_monitor_event_msg.
@@ -807,21 +672,6 @@ func (v *DomainMonitorEventMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMonitorEventMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMonitorEventMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMonitorEventMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMonitorCommandWithFilesArgs is the XDR struct qemu_domain_monitor_command_with_files_args.
 type DomainMonitorCommandWithFilesArgs struct {
 	Dom   remote.NonnullDomain
@@ -891,21 +741,6 @@ func (v *DomainMonitorCommandWithFilesArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMonitorCommandWithFilesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMonitorCommandWithFilesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMonitorCommandWithFilesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMonitorCommandWithFilesRet is the XDR struct qemu_domain_monitor_command_with_files_ret.
 type DomainMonitorCommandWithFilesRet struct {
 	Result remote.NonnullString
@@ -952,21 +787,6 @@ func (v *DomainMonitorCommandWithFilesRet) consume(b []byte, d *xdr.Decoder) (in
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMonitorCommandWithFilesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMonitorCommandWithFilesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMonitorCommandWithFilesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // Procedure is the XDR enum qemu_procedure. Values a newer peer adds decode as they are.
@@ -1032,21 +852,6 @@ func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
 // ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
 func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *Procedure) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *Procedure) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that

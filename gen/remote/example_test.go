@@ -2,6 +2,7 @@ package remote_test
 
 import (
 	"fmt"
+	"github.com/virtrpc/virtrpc/xdr"
 
 	"github.com/virtrpc/virtrpc/gen/remote"
 )
@@ -9,12 +10,12 @@ import (
 // Every generated type encodes and decodes itself, with no reflection.
 func ExampleDomainGetInfoRet() {
 	in := remote.DomainGetInfoRet{State: 1, MaxMem: 1 << 20, Memory: 512 << 10, NrVirtCPU: 2, CPUTime: 1e9}
-	b, err := in.MarshalBinary()
+	b, err := xdr.Marshal(&in)
 	if err != nil {
 		panic(err)
 	}
 	var out remote.DomainGetInfoRet
-	if err := out.UnmarshalBinary(b); err != nil {
+	if err := xdr.Unmarshal(b, &out); err != nil {
 		panic(err)
 	}
 	fmt.Println(len(b), out == in)

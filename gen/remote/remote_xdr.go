@@ -231,21 +231,6 @@ func (v *NonnullDomain) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NonnullDomain) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NonnullDomain) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NonnullDomain) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullNetwork is the XDR struct remote_nonnull_network.
 type NonnullNetwork struct {
 	Name NonnullString
@@ -300,21 +285,6 @@ func (v *NonnullNetwork) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NonnullNetwork) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NonnullNetwork) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NonnullNetwork) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NonnullNetworkPort is the XDR struct remote_nonnull_network_port.
@@ -373,21 +343,6 @@ func (v *NonnullNetworkPort) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NonnullNetworkPort) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NonnullNetworkPort) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NonnullNetworkPort) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullNWFilter is the XDR struct remote_nonnull_nwfilter.
 type NonnullNWFilter struct {
 	Name NonnullString
@@ -442,21 +397,6 @@ func (v *NonnullNWFilter) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NonnullNWFilter) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NonnullNWFilter) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NonnullNWFilter) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NonnullNWFilterBinding is the XDR struct remote_nonnull_nwfilter_binding.
@@ -520,21 +460,6 @@ func (v *NonnullNWFilterBinding) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NonnullNWFilterBinding) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NonnullNWFilterBinding) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NonnullNWFilterBinding) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullInterface is the XDR struct remote_nonnull_interface.
 type NonnullInterface struct {
 	Name NonnullString
@@ -596,21 +521,6 @@ func (v *NonnullInterface) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NonnullInterface) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NonnullInterface) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NonnullInterface) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullStoragePool is the XDR struct remote_nonnull_storage_pool.
 type NonnullStoragePool struct {
 	Name NonnullString
@@ -665,21 +575,6 @@ func (v *NonnullStoragePool) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NonnullStoragePool) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NonnullStoragePool) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NonnullStoragePool) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NonnullStorageVol is the XDR struct remote_nonnull_storage_vol.
@@ -756,21 +651,6 @@ func (v *NonnullStorageVol) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NonnullStorageVol) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NonnullStorageVol) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NonnullStorageVol) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullNodeDevice is the XDR struct remote_nonnull_node_device.
 type NonnullNodeDevice struct {
 	Name NonnullString
@@ -817,21 +697,6 @@ func (v *NonnullNodeDevice) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NonnullNodeDevice) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NonnullNodeDevice) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NonnullNodeDevice) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NonnullSecret is the XDR struct remote_nonnull_secret.
@@ -898,21 +763,6 @@ func (v *NonnullSecret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NonnullSecret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NonnullSecret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NonnullSecret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullDomainCheckpoint is the XDR struct remote_nonnull_domain_checkpoint.
 type NonnullDomainCheckpoint struct {
 	Name NonnullString
@@ -974,21 +824,6 @@ func (v *NonnullDomainCheckpoint) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NonnullDomainCheckpoint) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NonnullDomainCheckpoint) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NonnullDomainCheckpoint) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NonnullDomainSnapshot is the XDR struct remote_nonnull_domain_snapshot.
 type NonnullDomainSnapshot struct {
 	Name NonnullString
@@ -1048,21 +883,6 @@ func (v *NonnullDomainSnapshot) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NonnullDomainSnapshot) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NonnullDomainSnapshot) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NonnullDomainSnapshot) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // Domain is the XDR typedef remote_domain.
@@ -1353,21 +1173,6 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *Error) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *Error) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *Error) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // AuthType is the XDR enum remote_auth_type. Values a newer peer adds decode as they are.
 type AuthType int32
 
@@ -1415,21 +1220,6 @@ func (v *AuthType) ConsumeXDR(b []byte) (int, error) {
 // ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
 func (v *AuthType) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *AuthType) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *AuthType) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *AuthType) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // VCPUInfo is the XDR struct remote_vcpu_info.
@@ -1491,21 +1281,6 @@ func (v *VCPUInfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.CPU = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *VCPUInfo) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *VCPUInfo) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *VCPUInfo) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // TypedParamValue is the XDR union remote_typed_param_value, switched on type. It holds one arm at a time: the
@@ -1767,21 +1542,6 @@ func (u *TypedParamValue) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (u *TypedParamValue) AppendBinary(b []byte) ([]byte, error) {
-	return u.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (u *TypedParamValue) MarshalBinary() ([]byte, error) {
-	return u.AppendXDR(make([]byte, 0, u.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (u *TypedParamValue) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, u)
-}
-
 // TypedParam is the XDR struct remote_typed_param.
 type TypedParam struct {
 	Field NonnullString
@@ -1843,21 +1603,6 @@ func (v *TypedParam) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *TypedParam) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *TypedParam) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *TypedParam) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetCPUStats is the XDR struct remote_node_get_cpu_stats.
 type NodeGetCPUStats struct {
 	Field NonnullString
@@ -1912,21 +1657,6 @@ func (v *NodeGetCPUStats) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Value = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetCPUStats) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetCPUStats) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetCPUStats) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetMemoryStats is the XDR struct remote_node_get_memory_stats.
@@ -1985,21 +1715,6 @@ func (v *NodeGetMemoryStats) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetMemoryStats) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetMemoryStats) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetMemoryStats) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainDiskError is the XDR struct remote_domain_disk_error.
 type DomainDiskError struct {
 	Disk  NonnullString
@@ -2054,21 +1769,6 @@ func (v *DomainDiskError) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Error = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainDiskError) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainDiskError) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainDiskError) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectOpenArgs is the XDR struct remote_connect_open_args.
@@ -2145,21 +1845,6 @@ func (v *ConnectOpenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectOpenArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectOpenArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectOpenArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectSupportsFeatureArgs is the XDR struct remote_connect_supports_feature_args.
 type ConnectSupportsFeatureArgs struct {
 	Feature int32
@@ -2200,21 +1885,6 @@ func (v *ConnectSupportsFeatureArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectSupportsFeatureArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectSupportsFeatureArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectSupportsFeatureArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectSupportsFeatureRet is the XDR struct remote_connect_supports_feature_ret.
 type ConnectSupportsFeatureRet struct {
 	Supported int32
@@ -2253,21 +1923,6 @@ func (v *ConnectSupportsFeatureRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Supported = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectSupportsFeatureRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectSupportsFeatureRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectSupportsFeatureRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetTypeRet is the XDR struct remote_connect_get_type_ret.
@@ -2318,21 +1973,6 @@ func (v *ConnectGetTypeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetTypeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetTypeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetTypeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetVersionRet is the XDR struct remote_connect_get_version_ret.
 type ConnectGetVersionRet struct {
 	HvVer uint64
@@ -2373,21 +2013,6 @@ func (v *ConnectGetVersionRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetVersionRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetVersionRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetVersionRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetLibVersionRet is the XDR struct remote_connect_get_lib_version_ret.
 type ConnectGetLibVersionRet struct {
 	LibVer uint64
@@ -2426,21 +2051,6 @@ func (v *ConnectGetLibVersionRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.LibVer = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetLibVersionRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetLibVersionRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetLibVersionRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetHostnameRet is the XDR struct remote_connect_get_hostname_ret.
@@ -2491,21 +2101,6 @@ func (v *ConnectGetHostnameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetHostnameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetHostnameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetHostnameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetSysinfoArgs is the XDR struct remote_connect_get_sysinfo_args.
 type ConnectGetSysinfoArgs struct {
 	Flags uint32
@@ -2544,21 +2139,6 @@ func (v *ConnectGetSysinfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetSysinfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetSysinfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetSysinfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetSysinfoRet is the XDR struct remote_connect_get_sysinfo_ret.
@@ -2609,21 +2189,6 @@ func (v *ConnectGetSysinfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetSysinfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetSysinfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetSysinfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetURIRet is the XDR struct remote_connect_get_uri_ret.
 type ConnectGetURIRet struct {
 	URI NonnullString
@@ -2670,21 +2235,6 @@ func (v *ConnectGetURIRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetURIRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetURIRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetURIRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetMaxVCPUsArgs is the XDR struct remote_connect_get_max_vcpus_args.
@@ -2753,21 +2303,6 @@ func (v *ConnectGetMaxVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetMaxVCPUsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetMaxVCPUsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetMaxVCPUsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetMaxVCPUsRet is the XDR struct remote_connect_get_max_vcpus_ret.
 type ConnectGetMaxVCPUsRet struct {
 	MaxVCPUs int32
@@ -2806,21 +2341,6 @@ func (v *ConnectGetMaxVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.MaxVCPUs = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetMaxVCPUsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetMaxVCPUsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetMaxVCPUsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetInfoRet is the XDR struct remote_node_get_info_ret.
@@ -2914,21 +2434,6 @@ func (v *NodeGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetCapabilitiesRet is the XDR struct remote_connect_get_capabilities_ret.
 type ConnectGetCapabilitiesRet struct {
 	Capabilities NonnullString
@@ -2975,21 +2480,6 @@ func (v *ConnectGetCapabilitiesRet) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetCapabilitiesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetCapabilitiesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetCapabilitiesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetDomainCapabilitiesArgs is the XDR struct remote_connect_get_domain_capabilities_args.
@@ -3159,21 +2649,6 @@ func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetDomainCapabilitiesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetDomainCapabilitiesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetDomainCapabilitiesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetDomainCapabilitiesRet is the XDR struct remote_connect_get_domain_capabilities_ret.
 type ConnectGetDomainCapabilitiesRet struct {
 	Capabilities NonnullString
@@ -3220,21 +2695,6 @@ func (v *ConnectGetDomainCapabilitiesRet) consume(b []byte, d *xdr.Decoder) (int
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetDomainCapabilitiesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetDomainCapabilitiesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetDomainCapabilitiesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetCPUStatsArgs is the XDR struct remote_node_get_cpu_stats_args.
@@ -3289,21 +2749,6 @@ func (v *NodeGetCPUStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetCPUStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetCPUStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetCPUStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetCPUStatsRet is the XDR struct remote_node_get_cpu_stats_ret.
@@ -3381,21 +2826,6 @@ func (v *NodeGetCPUStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetCPUStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetCPUStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetCPUStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetMemoryStatsArgs is the XDR struct remote_node_get_memory_stats_args.
 type NodeGetMemoryStatsArgs struct {
 	Nparams int32
@@ -3448,21 +2878,6 @@ func (v *NodeGetMemoryStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetMemoryStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetMemoryStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetMemoryStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetMemoryStatsRet is the XDR struct remote_node_get_memory_stats_ret.
@@ -3540,21 +2955,6 @@ func (v *NodeGetMemoryStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetMemoryStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetMemoryStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetMemoryStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetCellsFreeMemoryArgs is the XDR struct remote_node_get_cells_free_memory_args.
 type NodeGetCellsFreeMemoryArgs struct {
 	StartCell int32
@@ -3600,21 +3000,6 @@ func (v *NodeGetCellsFreeMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Maxcells = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetCellsFreeMemoryArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetCellsFreeMemoryArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetCellsFreeMemoryArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetCellsFreeMemoryRet is the XDR struct remote_node_get_cells_free_memory_ret.
@@ -3677,21 +3062,6 @@ func (v *NodeGetCellsFreeMemoryRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetCellsFreeMemoryRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetCellsFreeMemoryRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetCellsFreeMemoryRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetFreeMemoryRet is the XDR struct remote_node_get_free_memory_ret.
 type NodeGetFreeMemoryRet struct {
 	FreeMem uint64
@@ -3730,21 +3100,6 @@ func (v *NodeGetFreeMemoryRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.FreeMem = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetFreeMemoryRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetFreeMemoryRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetFreeMemoryRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetSchedulerTypeArgs is the XDR struct remote_domain_get_scheduler_type_args.
@@ -3793,21 +3148,6 @@ func (v *DomainGetSchedulerTypeArgs) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetSchedulerTypeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetSchedulerTypeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetSchedulerTypeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetSchedulerTypeRet is the XDR struct remote_domain_get_scheduler_type_ret.
@@ -3866,21 +3206,6 @@ func (v *DomainGetSchedulerTypeRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetSchedulerTypeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetSchedulerTypeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetSchedulerTypeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetSchedulerParametersArgs is the XDR struct remote_domain_get_scheduler_parameters_args.
 type DomainGetSchedulerParametersArgs struct {
 	Dom     NonnullDomain
@@ -3935,21 +3260,6 @@ func (v *DomainGetSchedulerParametersArgs) consume(b []byte, d *xdr.Decoder) (in
 	v.Nparams = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetSchedulerParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetSchedulerParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetSchedulerParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetSchedulerParametersRet is the XDR struct remote_domain_get_scheduler_parameters_ret.
@@ -4019,21 +3329,6 @@ func (v *DomainGetSchedulerParametersRet) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetSchedulerParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetSchedulerParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetSchedulerParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetSchedulerParametersFlagsArgs is the XDR struct remote_domain_get_scheduler_parameters_flags_args.
 type DomainGetSchedulerParametersFlagsArgs struct {
 	Dom     NonnullDomain
@@ -4096,21 +3391,6 @@ func (v *DomainGetSchedulerParametersFlagsArgs) consume(b []byte, d *xdr.Decoder
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetSchedulerParametersFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetSchedulerParametersFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetSchedulerParametersFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetSchedulerParametersFlagsRet is the XDR struct remote_domain_get_scheduler_parameters_flags_ret.
@@ -4178,21 +3458,6 @@ func (v *DomainGetSchedulerParametersFlagsRet) consume(b []byte, d *xdr.Decoder)
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetSchedulerParametersFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetSchedulerParametersFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetSchedulerParametersFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetSchedulerParametersArgs is the XDR struct remote_domain_set_scheduler_parameters_args.
@@ -4273,21 +3538,6 @@ func (v *DomainSetSchedulerParametersArgs) consume(b []byte, d *xdr.Decoder) (in
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetSchedulerParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetSchedulerParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetSchedulerParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetSchedulerParametersFlagsArgs is the XDR struct remote_domain_set_scheduler_parameters_flags_args.
@@ -4378,21 +3628,6 @@ func (v *DomainSetSchedulerParametersFlagsArgs) consume(b []byte, d *xdr.Decoder
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetSchedulerParametersFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetSchedulerParametersFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetSchedulerParametersFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSetBlkioParametersArgs is the XDR struct remote_domain_set_blkio_parameters_args.
 type DomainSetBlkioParametersArgs struct {
 	Dom    NonnullDomain
@@ -4481,21 +3716,6 @@ func (v *DomainSetBlkioParametersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetBlkioParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetBlkioParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetBlkioParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetBlkioParametersArgs is the XDR struct remote_domain_get_blkio_parameters_args.
 type DomainGetBlkioParametersArgs struct {
 	Dom     NonnullDomain
@@ -4558,21 +3778,6 @@ func (v *DomainGetBlkioParametersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetBlkioParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetBlkioParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetBlkioParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetBlkioParametersRet is the XDR struct remote_domain_get_blkio_parameters_ret.
@@ -4648,21 +3853,6 @@ func (v *DomainGetBlkioParametersRet) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Nparams = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetBlkioParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetBlkioParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetBlkioParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetMemoryParametersArgs is the XDR struct remote_domain_set_memory_parameters_args.
@@ -4753,21 +3943,6 @@ func (v *DomainSetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetMemoryParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetMemoryParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetMemoryParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMemoryParametersArgs is the XDR struct remote_domain_get_memory_parameters_args.
 type DomainGetMemoryParametersArgs struct {
 	Dom     NonnullDomain
@@ -4830,21 +4005,6 @@ func (v *DomainGetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetMemoryParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetMemoryParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetMemoryParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetMemoryParametersRet is the XDR struct remote_domain_get_memory_parameters_ret.
@@ -4922,21 +4082,6 @@ func (v *DomainGetMemoryParametersRet) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetMemoryParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetMemoryParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetMemoryParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainBlockResizeArgs is the XDR struct remote_domain_block_resize_args.
 type DomainBlockResizeArgs struct {
 	Dom   NonnullDomain
@@ -5012,21 +4157,6 @@ func (v *DomainBlockResizeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBlockResizeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBlockResizeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBlockResizeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetNUMAParametersArgs is the XDR struct remote_domain_set_numa_parameters_args.
@@ -5117,21 +4247,6 @@ func (v *DomainSetNUMAParametersArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetNUMAParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetNUMAParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetNUMAParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetNUMAParametersArgs is the XDR struct remote_domain_get_numa_parameters_args.
 type DomainGetNUMAParametersArgs struct {
 	Dom     NonnullDomain
@@ -5194,21 +4309,6 @@ func (v *DomainGetNUMAParametersArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetNUMAParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetNUMAParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetNUMAParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetNUMAParametersRet is the XDR struct remote_domain_get_numa_parameters_ret.
@@ -5284,21 +4384,6 @@ func (v *DomainGetNUMAParametersRet) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Nparams = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetNUMAParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetNUMAParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetNUMAParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetPerfEventsArgs is the XDR struct remote_domain_set_perf_events_args.
@@ -5389,21 +4474,6 @@ func (v *DomainSetPerfEventsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetPerfEventsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetPerfEventsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetPerfEventsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetPerfEventsArgs is the XDR struct remote_domain_get_perf_events_args.
 type DomainGetPerfEventsArgs struct {
 	Dom   NonnullDomain
@@ -5458,21 +4528,6 @@ func (v *DomainGetPerfEventsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetPerfEventsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetPerfEventsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetPerfEventsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetPerfEventsRet is the XDR struct remote_domain_get_perf_events_ret.
@@ -5542,21 +4597,6 @@ func (v *DomainGetPerfEventsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetPerfEventsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetPerfEventsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetPerfEventsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainBlockStatsArgs is the XDR struct remote_domain_block_stats_args.
 type DomainBlockStatsArgs struct {
 	Dom  NonnullDomain
@@ -5616,21 +4656,6 @@ func (v *DomainBlockStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBlockStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBlockStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBlockStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockStatsRet is the XDR struct remote_domain_block_stats_ret.
@@ -5699,21 +4724,6 @@ func (v *DomainBlockStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Errs = xdr.Int64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBlockStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBlockStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBlockStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockStatsFlagsArgs is the XDR struct remote_domain_block_stats_flags_args.
@@ -5793,21 +4803,6 @@ func (v *DomainBlockStatsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBlockStatsFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBlockStatsFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBlockStatsFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainBlockStatsFlagsRet is the XDR struct remote_domain_block_stats_flags_ret.
 type DomainBlockStatsFlagsRet struct {
 	Params  []TypedParam
@@ -5883,21 +4878,6 @@ func (v *DomainBlockStatsFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBlockStatsFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBlockStatsFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBlockStatsFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainInterfaceStatsArgs is the XDR struct remote_domain_interface_stats_args.
 type DomainInterfaceStatsArgs struct {
 	Dom    NonnullDomain
@@ -5957,21 +4937,6 @@ func (v *DomainInterfaceStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainInterfaceStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainInterfaceStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainInterfaceStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainInterfaceStatsRet is the XDR struct remote_domain_interface_stats_ret.
@@ -6061,21 +5026,6 @@ func (v *DomainInterfaceStatsRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.TxDrop = xdr.Int64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainInterfaceStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainInterfaceStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainInterfaceStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetInterfaceParametersArgs is the XDR struct remote_domain_set_interface_parameters_args.
@@ -6179,21 +5129,6 @@ func (v *DomainSetInterfaceParametersArgs) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetInterfaceParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetInterfaceParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetInterfaceParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetInterfaceParametersArgs is the XDR struct remote_domain_get_interface_parameters_args.
 type DomainGetInterfaceParametersArgs struct {
 	Dom     NonnullDomain
@@ -6271,21 +5206,6 @@ func (v *DomainGetInterfaceParametersArgs) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetInterfaceParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetInterfaceParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetInterfaceParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetInterfaceParametersRet is the XDR struct remote_domain_get_interface_parameters_ret.
 type DomainGetInterfaceParametersRet struct {
 	Params  []TypedParam
@@ -6361,21 +5281,6 @@ func (v *DomainGetInterfaceParametersRet) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetInterfaceParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetInterfaceParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetInterfaceParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMemoryStatsArgs is the XDR struct remote_domain_memory_stats_args.
 type DomainMemoryStatsArgs struct {
 	Dom      NonnullDomain
@@ -6440,21 +5345,6 @@ func (v *DomainMemoryStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMemoryStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMemoryStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMemoryStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMemoryStat is the XDR struct remote_domain_memory_stat.
 type DomainMemoryStat struct {
 	Tag int32
@@ -6500,21 +5390,6 @@ func (v *DomainMemoryStat) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Val = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMemoryStat) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMemoryStat) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMemoryStat) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMemoryStatsRet is the XDR struct remote_domain_memory_stats_ret.
@@ -6580,21 +5455,6 @@ func (v *DomainMemoryStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMemoryStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMemoryStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMemoryStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockPeekArgs is the XDR struct remote_domain_block_peek_args.
@@ -6682,21 +5542,6 @@ func (v *DomainBlockPeekArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBlockPeekArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBlockPeekArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBlockPeekArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainBlockPeekRet is the XDR struct remote_domain_block_peek_ret.
 type DomainBlockPeekRet struct {
 	Buffer []byte
@@ -6743,21 +5588,6 @@ func (v *DomainBlockPeekRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBlockPeekRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBlockPeekRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBlockPeekRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMemoryPeekArgs is the XDR struct remote_domain_memory_peek_args.
@@ -6832,21 +5662,6 @@ func (v *DomainMemoryPeekArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMemoryPeekArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMemoryPeekArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMemoryPeekArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMemoryPeekRet is the XDR struct remote_domain_memory_peek_ret.
 type DomainMemoryPeekRet struct {
 	Buffer []byte
@@ -6893,21 +5708,6 @@ func (v *DomainMemoryPeekRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMemoryPeekRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMemoryPeekRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMemoryPeekRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetBlockInfoArgs is the XDR struct remote_domain_get_block_info_args.
@@ -6979,21 +5779,6 @@ func (v *DomainGetBlockInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetBlockInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetBlockInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetBlockInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetBlockInfoRet is the XDR struct remote_domain_get_block_info_ret.
 type DomainGetBlockInfoRet struct {
 	Allocation uint64
@@ -7048,21 +5833,6 @@ func (v *DomainGetBlockInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetBlockInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetBlockInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetBlockInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListDomainsArgs is the XDR struct remote_connect_list_domains_args.
 type ConnectListDomainsArgs struct {
 	Maxids int32
@@ -7101,21 +5871,6 @@ func (v *ConnectListDomainsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Maxids = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListDomainsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListDomainsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListDomainsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListDomainsRet is the XDR struct remote_connect_list_domains_ret.
@@ -7178,21 +5933,6 @@ func (v *ConnectListDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListDomainsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListDomainsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListDomainsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfDomainsRet is the XDR struct remote_connect_num_of_domains_ret.
 type ConnectNumOfDomainsRet struct {
 	Num int32
@@ -7231,21 +5971,6 @@ func (v *ConnectNumOfDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNumOfDomainsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNumOfDomainsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNumOfDomainsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCreateXMLArgs is the XDR struct remote_domain_create_xml_args.
@@ -7304,21 +6029,6 @@ func (v *DomainCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCreateXMLRet is the XDR struct remote_domain_create_xml_ret.
 type DomainCreateXMLRet struct {
 	Dom NonnullDomain
@@ -7365,21 +6075,6 @@ func (v *DomainCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCreateXMLWithFilesArgs is the XDR struct remote_domain_create_xml_with_files_args.
@@ -7438,21 +6133,6 @@ func (v *DomainCreateXMLWithFilesArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCreateXMLWithFilesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCreateXMLWithFilesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCreateXMLWithFilesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCreateXMLWithFilesRet is the XDR struct remote_domain_create_xml_with_files_ret.
 type DomainCreateXMLWithFilesRet struct {
 	Dom NonnullDomain
@@ -7501,21 +6181,6 @@ func (v *DomainCreateXMLWithFilesRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCreateXMLWithFilesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCreateXMLWithFilesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCreateXMLWithFilesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainLookupByIDArgs is the XDR struct remote_domain_lookup_by_id_args.
 type DomainLookupByIDArgs struct {
 	ID int32
@@ -7554,21 +6219,6 @@ func (v *DomainLookupByIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.ID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainLookupByIDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainLookupByIDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainLookupByIDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainLookupByIDRet is the XDR struct remote_domain_lookup_by_id_ret.
@@ -7619,21 +6269,6 @@ func (v *DomainLookupByIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainLookupByIDRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainLookupByIDRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainLookupByIDRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainLookupByUUIDArgs is the XDR struct remote_domain_lookup_by_uuid_args.
 type DomainLookupByUUIDArgs struct {
 	UUID UUID
@@ -7672,21 +6307,6 @@ func (v *DomainLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainLookupByUUIDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainLookupByUUIDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainLookupByUUIDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainLookupByUUIDRet is the XDR struct remote_domain_lookup_by_uuid_ret.
@@ -7737,21 +6357,6 @@ func (v *DomainLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainLookupByUUIDRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainLookupByUUIDRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainLookupByUUIDRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainLookupByNameArgs is the XDR struct remote_domain_lookup_by_name_args.
 type DomainLookupByNameArgs struct {
 	Name NonnullString
@@ -7798,21 +6403,6 @@ func (v *DomainLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainLookupByNameRet is the XDR struct remote_domain_lookup_by_name_ret.
@@ -7863,21 +6453,6 @@ func (v *DomainLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSuspendArgs is the XDR struct remote_domain_suspend_args.
 type DomainSuspendArgs struct {
 	Dom NonnullDomain
@@ -7926,21 +6501,6 @@ func (v *DomainSuspendArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSuspendArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSuspendArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSuspendArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainResumeArgs is the XDR struct remote_domain_resume_args.
 type DomainResumeArgs struct {
 	Dom NonnullDomain
@@ -7987,21 +6547,6 @@ func (v *DomainResumeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainResumeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainResumeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainResumeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainPmSuspendForDurationArgs is the XDR struct remote_domain_pm_suspend_for_duration_args.
@@ -8076,21 +6621,6 @@ func (v *DomainPmSuspendForDurationArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainPmSuspendForDurationArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainPmSuspendForDurationArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainPmSuspendForDurationArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainPmWakeupArgs is the XDR struct remote_domain_pm_wakeup_args.
 type DomainPmWakeupArgs struct {
 	Dom   NonnullDomain
@@ -8147,21 +6677,6 @@ func (v *DomainPmWakeupArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainPmWakeupArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainPmWakeupArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainPmWakeupArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainShutdownArgs is the XDR struct remote_domain_shutdown_args.
 type DomainShutdownArgs struct {
 	Dom NonnullDomain
@@ -8208,21 +6723,6 @@ func (v *DomainShutdownArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainShutdownArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainShutdownArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainShutdownArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainRebootArgs is the XDR struct remote_domain_reboot_args.
@@ -8281,21 +6781,6 @@ func (v *DomainRebootArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainRebootArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainRebootArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainRebootArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainResetArgs is the XDR struct remote_domain_reset_args.
 type DomainResetArgs struct {
 	Dom   NonnullDomain
@@ -8352,21 +6837,6 @@ func (v *DomainResetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainResetArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainResetArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainResetArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainDestroyArgs is the XDR struct remote_domain_destroy_args.
 type DomainDestroyArgs struct {
 	Dom NonnullDomain
@@ -8413,21 +6883,6 @@ func (v *DomainDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainDestroyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainDestroyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainDestroyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainDestroyFlagsArgs is the XDR struct remote_domain_destroy_flags_args.
@@ -8486,21 +6941,6 @@ func (v *DomainDestroyFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainDestroyFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainDestroyFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainDestroyFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetOsTypeArgs is the XDR struct remote_domain_get_os_type_args.
 type DomainGetOsTypeArgs struct {
 	Dom NonnullDomain
@@ -8547,21 +6987,6 @@ func (v *DomainGetOsTypeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetOsTypeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetOsTypeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetOsTypeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetOsTypeRet is the XDR struct remote_domain_get_os_type_ret.
@@ -8612,21 +7037,6 @@ func (v *DomainGetOsTypeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetOsTypeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetOsTypeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetOsTypeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMaxMemoryArgs is the XDR struct remote_domain_get_max_memory_args.
 type DomainGetMaxMemoryArgs struct {
 	Dom NonnullDomain
@@ -8675,21 +7085,6 @@ func (v *DomainGetMaxMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetMaxMemoryArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetMaxMemoryArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetMaxMemoryArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMaxMemoryRet is the XDR struct remote_domain_get_max_memory_ret.
 type DomainGetMaxMemoryRet struct {
 	Memory uint64
@@ -8728,21 +7123,6 @@ func (v *DomainGetMaxMemoryRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Memory = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetMaxMemoryRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetMaxMemoryRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetMaxMemoryRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetMaxMemoryArgs is the XDR struct remote_domain_set_max_memory_args.
@@ -8801,21 +7181,6 @@ func (v *DomainSetMaxMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetMaxMemoryArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetMaxMemoryArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetMaxMemoryArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSetMemoryArgs is the XDR struct remote_domain_set_memory_args.
 type DomainSetMemoryArgs struct {
 	Dom    NonnullDomain
@@ -8870,21 +7235,6 @@ func (v *DomainSetMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Memory = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetMemoryArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetMemoryArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetMemoryArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetMemoryFlagsArgs is the XDR struct remote_domain_set_memory_flags_args.
@@ -8951,21 +7301,6 @@ func (v *DomainSetMemoryFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetMemoryFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetMemoryFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetMemoryFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSetMemoryStatsPeriodArgs is the XDR struct remote_domain_set_memory_stats_period_args.
 type DomainSetMemoryStatsPeriodArgs struct {
 	Dom    NonnullDomain
@@ -9030,21 +7365,6 @@ func (v *DomainSetMemoryStatsPeriodArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetMemoryStatsPeriodArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetMemoryStatsPeriodArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetMemoryStatsPeriodArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetInfoArgs is the XDR struct remote_domain_get_info_args.
 type DomainGetInfoArgs struct {
 	Dom NonnullDomain
@@ -9091,21 +7411,6 @@ func (v *DomainGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetInfoRet is the XDR struct remote_domain_get_info_ret.
@@ -9182,21 +7487,6 @@ func (v *DomainGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSaveArgs is the XDR struct remote_domain_save_args.
 type DomainSaveArgs struct {
 	Dom NonnullDomain
@@ -9256,21 +7546,6 @@ func (v *DomainSaveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSaveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSaveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSaveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSaveFlagsArgs is the XDR struct remote_domain_save_flags_args.
@@ -9373,21 +7648,6 @@ func (v *DomainSaveFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSaveFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSaveFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSaveFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSaveParamsArgs is the XDR struct remote_domain_save_params_args.
 type DomainSaveParamsArgs struct {
 	Dom    NonnullDomain
@@ -9476,21 +7736,6 @@ func (v *DomainSaveParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSaveParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSaveParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSaveParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainRestoreArgs is the XDR struct remote_domain_restore_args.
 type DomainRestoreArgs struct {
 	From NonnullString
@@ -9537,21 +7782,6 @@ func (v *DomainRestoreArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainRestoreArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainRestoreArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainRestoreArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainRestoreFlagsArgs is the XDR struct remote_domain_restore_flags_args.
@@ -9641,21 +7871,6 @@ func (v *DomainRestoreFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainRestoreFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainRestoreFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainRestoreFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainRestoreParamsArgs is the XDR struct remote_domain_restore_params_args.
 type DomainRestoreParamsArgs struct {
 	Params []TypedParam
@@ -9731,21 +7946,6 @@ func (v *DomainRestoreParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainRestoreParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainRestoreParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainRestoreParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSaveImageGetXMLDescArgs is the XDR struct remote_domain_save_image_get_xml_desc_args.
 type DomainSaveImageGetXMLDescArgs struct {
 	File  NonnullString
@@ -9802,21 +8002,6 @@ func (v *DomainSaveImageGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSaveImageGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSaveImageGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSaveImageGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSaveImageGetXMLDescRet is the XDR struct remote_domain_save_image_get_xml_desc_ret.
 type DomainSaveImageGetXMLDescRet struct {
 	XML NonnullString
@@ -9863,21 +8048,6 @@ func (v *DomainSaveImageGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, e
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSaveImageGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSaveImageGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSaveImageGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSaveImageDefineXMLArgs is the XDR struct remote_domain_save_image_define_xml_args.
@@ -9949,21 +8119,6 @@ func (v *DomainSaveImageDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSaveImageDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSaveImageDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSaveImageDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCoreDumpArgs is the XDR struct remote_domain_core_dump_args.
 type DomainCoreDumpArgs struct {
 	Dom   NonnullDomain
@@ -10031,21 +8186,6 @@ func (v *DomainCoreDumpArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCoreDumpArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCoreDumpArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCoreDumpArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCoreDumpWithFormatArgs is the XDR struct remote_domain_core_dump_with_format_args.
@@ -10125,21 +8265,6 @@ func (v *DomainCoreDumpWithFormatArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCoreDumpWithFormatArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCoreDumpWithFormatArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCoreDumpWithFormatArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainScreenshotArgs is the XDR struct remote_domain_screenshot_args.
 type DomainScreenshotArgs struct {
 	Dom    NonnullDomain
@@ -10202,21 +8327,6 @@ func (v *DomainScreenshotArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainScreenshotArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainScreenshotArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainScreenshotArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainScreenshotRet is the XDR struct remote_domain_screenshot_ret.
@@ -10285,21 +8395,6 @@ func (v *DomainScreenshotRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainScreenshotRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainScreenshotRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainScreenshotRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetXMLDescArgs is the XDR struct remote_domain_get_xml_desc_args.
 type DomainGetXMLDescArgs struct {
 	Dom   NonnullDomain
@@ -10356,21 +8451,6 @@ func (v *DomainGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetXMLDescRet is the XDR struct remote_domain_get_xml_desc_ret.
 type DomainGetXMLDescRet struct {
 	XML NonnullString
@@ -10417,21 +8497,6 @@ func (v *DomainGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePrepareArgs is the XDR struct remote_domain_migrate_prepare_args.
@@ -10547,21 +8612,6 @@ func (v *DomainMigratePrepareArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePrepareArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePrepareArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePrepareArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePrepareRet is the XDR struct remote_domain_migrate_prepare_ret.
 type DomainMigratePrepareRet struct {
 	Cookie []byte
@@ -10639,21 +8689,6 @@ func (v *DomainMigratePrepareRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePrepareRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePrepareRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePrepareRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePerformArgs is the XDR struct remote_domain_migrate_perform_args.
@@ -10777,21 +8812,6 @@ func (v *DomainMigratePerformArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePerformArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePerformArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePerformArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateFinishArgs is the XDR struct remote_domain_migrate_finish_args.
 type DomainMigrateFinishArgs struct {
 	Dname  NonnullString
@@ -10874,21 +8894,6 @@ func (v *DomainMigrateFinishArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateFinishArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateFinishArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateFinishArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateFinishRet is the XDR struct remote_domain_migrate_finish_ret.
 type DomainMigrateFinishRet struct {
 	Ddom NonnullDomain
@@ -10935,21 +8940,6 @@ func (v *DomainMigrateFinishRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateFinishRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateFinishRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateFinishRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePrepare2Args is the XDR struct remote_domain_migrate_prepare2_args.
@@ -11078,21 +9068,6 @@ func (v *DomainMigratePrepare2Args) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePrepare2Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePrepare2Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePrepare2Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePrepare2Ret is the XDR struct remote_domain_migrate_prepare2_ret.
 type DomainMigratePrepare2Ret struct {
 	Cookie []byte
@@ -11170,21 +9145,6 @@ func (v *DomainMigratePrepare2Ret) consume(b []byte, d *xdr.Decoder) (int, error
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePrepare2Ret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePrepare2Ret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePrepare2Ret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateFinish2Args is the XDR struct remote_domain_migrate_finish2_args.
@@ -11277,21 +9237,6 @@ func (v *DomainMigrateFinish2Args) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateFinish2Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateFinish2Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateFinish2Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateFinish2Ret is the XDR struct remote_domain_migrate_finish2_ret.
 type DomainMigrateFinish2Ret struct {
 	Ddom NonnullDomain
@@ -11340,21 +9285,6 @@ func (v *DomainMigrateFinish2Ret) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateFinish2Ret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateFinish2Ret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateFinish2Ret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListDefinedDomainsArgs is the XDR struct remote_connect_list_defined_domains_args.
 type ConnectListDefinedDomainsArgs struct {
 	Maxnames int32
@@ -11393,21 +9323,6 @@ func (v *ConnectListDefinedDomainsArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListDefinedDomainsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListDefinedDomainsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListDefinedDomainsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListDefinedDomainsRet is the XDR struct remote_connect_list_defined_domains_ret.
@@ -11477,21 +9392,6 @@ func (v *ConnectListDefinedDomainsRet) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListDefinedDomainsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListDefinedDomainsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListDefinedDomainsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfDefinedDomainsRet is the XDR struct remote_connect_num_of_defined_domains_ret.
 type ConnectNumOfDefinedDomainsRet struct {
 	Num int32
@@ -11530,21 +9430,6 @@ func (v *ConnectNumOfDefinedDomainsRet) consume(b []byte, d *xdr.Decoder) (int, 
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNumOfDefinedDomainsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNumOfDefinedDomainsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNumOfDefinedDomainsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCreateArgs is the XDR struct remote_domain_create_args.
@@ -11593,21 +9478,6 @@ func (v *DomainCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCreateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCreateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCreateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCreateWithFlagsArgs is the XDR struct remote_domain_create_with_flags_args.
@@ -11666,21 +9536,6 @@ func (v *DomainCreateWithFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCreateWithFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCreateWithFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCreateWithFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCreateWithFlagsRet is the XDR struct remote_domain_create_with_flags_ret.
 type DomainCreateWithFlagsRet struct {
 	Dom NonnullDomain
@@ -11727,21 +9582,6 @@ func (v *DomainCreateWithFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCreateWithFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCreateWithFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCreateWithFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCreateWithFilesArgs is the XDR struct remote_domain_create_with_files_args.
@@ -11800,21 +9640,6 @@ func (v *DomainCreateWithFilesArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCreateWithFilesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCreateWithFilesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCreateWithFilesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCreateWithFilesRet is the XDR struct remote_domain_create_with_files_ret.
 type DomainCreateWithFilesRet struct {
 	Dom NonnullDomain
@@ -11861,21 +9686,6 @@ func (v *DomainCreateWithFilesRet) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCreateWithFilesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCreateWithFilesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCreateWithFilesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainDefineXMLArgs is the XDR struct remote_domain_define_xml_args.
@@ -11926,21 +9736,6 @@ func (v *DomainDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainDefineXMLRet is the XDR struct remote_domain_define_xml_ret.
 type DomainDefineXMLRet struct {
 	Dom NonnullDomain
@@ -11987,21 +9782,6 @@ func (v *DomainDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainDefineXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainDefineXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainDefineXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainDefineXMLFlagsArgs is the XDR struct remote_domain_define_xml_flags_args.
@@ -12060,21 +9840,6 @@ func (v *DomainDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainDefineXMLFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainDefineXMLFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainDefineXMLFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainDefineXMLFlagsRet is the XDR struct remote_domain_define_xml_flags_ret.
 type DomainDefineXMLFlagsRet struct {
 	Dom NonnullDomain
@@ -12123,21 +9888,6 @@ func (v *DomainDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainDefineXMLFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainDefineXMLFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainDefineXMLFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainUndefineArgs is the XDR struct remote_domain_undefine_args.
 type DomainUndefineArgs struct {
 	Dom NonnullDomain
@@ -12184,21 +9934,6 @@ func (v *DomainUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainUndefineArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainUndefineArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainUndefineArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainUndefineFlagsArgs is the XDR struct remote_domain_undefine_flags_args.
@@ -12257,21 +9992,6 @@ func (v *DomainUndefineFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainUndefineFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainUndefineFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainUndefineFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainInjectNmiArgs is the XDR struct remote_domain_inject_nmi_args.
 type DomainInjectNmiArgs struct {
 	Dom   NonnullDomain
@@ -12326,21 +10046,6 @@ func (v *DomainInjectNmiArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainInjectNmiArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainInjectNmiArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainInjectNmiArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSendKeyArgs is the XDR struct remote_domain_send_key_args.
@@ -12440,21 +10145,6 @@ func (v *DomainSendKeyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSendKeyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSendKeyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSendKeyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSendProcessSignalArgs is the XDR struct remote_domain_send_process_signal_args.
 type DomainSendProcessSignalArgs struct {
 	Dom      NonnullDomain
@@ -12527,21 +10217,6 @@ func (v *DomainSendProcessSignalArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSendProcessSignalArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSendProcessSignalArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSendProcessSignalArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSetVCPUsArgs is the XDR struct remote_domain_set_vcpus_args.
 type DomainSetVCPUsArgs struct {
 	Dom    NonnullDomain
@@ -12596,21 +10271,6 @@ func (v *DomainSetVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Nvcpus = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetVCPUsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetVCPUsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetVCPUsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetVCPUsFlagsArgs is the XDR struct remote_domain_set_vcpus_flags_args.
@@ -12677,21 +10337,6 @@ func (v *DomainSetVCPUsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetVCPUsFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetVCPUsFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetVCPUsFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetVCPUsFlagsArgs is the XDR struct remote_domain_get_vcpus_flags_args.
 type DomainGetVCPUsFlagsArgs struct {
 	Dom   NonnullDomain
@@ -12748,21 +10393,6 @@ func (v *DomainGetVCPUsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetVCPUsFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetVCPUsFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetVCPUsFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetVCPUsFlagsRet is the XDR struct remote_domain_get_vcpus_flags_ret.
 type DomainGetVCPUsFlagsRet struct {
 	Num int32
@@ -12801,21 +10431,6 @@ func (v *DomainGetVCPUsFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetVCPUsFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetVCPUsFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetVCPUsFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainPinVCPUArgs is the XDR struct remote_domain_pin_vcpu_args.
@@ -12885,21 +10500,6 @@ func (v *DomainPinVCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainPinVCPUArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainPinVCPUArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainPinVCPUArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainPinVCPUFlagsArgs is the XDR struct remote_domain_pin_vcpu_flags_args.
@@ -12979,21 +10579,6 @@ func (v *DomainPinVCPUFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainPinVCPUFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainPinVCPUFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainPinVCPUFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetVCPUPinInfoArgs is the XDR struct remote_domain_get_vcpu_pin_info_args.
 type DomainGetVCPUPinInfoArgs struct {
 	Dom      NonnullDomain
@@ -13066,21 +10651,6 @@ func (v *DomainGetVCPUPinInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetVCPUPinInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetVCPUPinInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetVCPUPinInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetVCPUPinInfoRet is the XDR struct remote_domain_get_vcpu_pin_info_ret.
 type DomainGetVCPUPinInfoRet struct {
 	Cpumaps []byte
@@ -13135,21 +10705,6 @@ func (v *DomainGetVCPUPinInfoRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetVCPUPinInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetVCPUPinInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetVCPUPinInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainPinEmulatorArgs is the XDR struct remote_domain_pin_emulator_args.
@@ -13221,21 +10776,6 @@ func (v *DomainPinEmulatorArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainPinEmulatorArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainPinEmulatorArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainPinEmulatorArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetEmulatorPinInfoArgs is the XDR struct remote_domain_get_emulator_pin_info_args.
 type DomainGetEmulatorPinInfoArgs struct {
 	Dom    NonnullDomain
@@ -13300,21 +10840,6 @@ func (v *DomainGetEmulatorPinInfoArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetEmulatorPinInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetEmulatorPinInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetEmulatorPinInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetEmulatorPinInfoRet is the XDR struct remote_domain_get_emulator_pin_info_ret.
 type DomainGetEmulatorPinInfoRet struct {
 	Cpumaps []byte
@@ -13369,21 +10894,6 @@ func (v *DomainGetEmulatorPinInfoRet) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Ret = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetEmulatorPinInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetEmulatorPinInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetEmulatorPinInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetVCPUsArgs is the XDR struct remote_domain_get_vcpus_args.
@@ -13448,21 +10958,6 @@ func (v *DomainGetVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Maplen = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetVCPUsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetVCPUsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetVCPUsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetVCPUsRet is the XDR struct remote_domain_get_vcpus_ret.
@@ -13543,21 +11038,6 @@ func (v *DomainGetVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetVCPUsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetVCPUsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetVCPUsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMaxVCPUsArgs is the XDR struct remote_domain_get_max_vcpus_args.
 type DomainGetMaxVCPUsArgs struct {
 	Dom NonnullDomain
@@ -13606,21 +11086,6 @@ func (v *DomainGetMaxVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetMaxVCPUsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetMaxVCPUsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetMaxVCPUsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMaxVCPUsRet is the XDR struct remote_domain_get_max_vcpus_ret.
 type DomainGetMaxVCPUsRet struct {
 	Num int32
@@ -13659,21 +11124,6 @@ func (v *DomainGetMaxVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetMaxVCPUsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetMaxVCPUsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetMaxVCPUsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainIOThreadInfo is the XDR struct remote_domain_iothread_info.
@@ -13732,21 +11182,6 @@ func (v *DomainIOThreadInfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainIOThreadInfo) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainIOThreadInfo) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainIOThreadInfo) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetIOThreadInfoArgs is the XDR struct remote_domain_get_iothread_info_args.
 type DomainGetIOThreadInfoArgs struct {
 	Dom   NonnullDomain
@@ -13801,21 +11236,6 @@ func (v *DomainGetIOThreadInfoArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetIOThreadInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetIOThreadInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetIOThreadInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetIOThreadInfoRet is the XDR struct remote_domain_get_iothread_info_ret.
@@ -13891,21 +11311,6 @@ func (v *DomainGetIOThreadInfoRet) consume(b []byte, d *xdr.Decoder) (int, error
 	v.Ret = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetIOThreadInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetIOThreadInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetIOThreadInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainPinIOThreadArgs is the XDR struct remote_domain_pin_iothread_args.
@@ -13985,21 +11390,6 @@ func (v *DomainPinIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainPinIOThreadArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainPinIOThreadArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainPinIOThreadArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainAddIOThreadArgs is the XDR struct remote_domain_add_iothread_args.
 type DomainAddIOThreadArgs struct {
 	Dom        NonnullDomain
@@ -14064,21 +11454,6 @@ func (v *DomainAddIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAddIOThreadArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAddIOThreadArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAddIOThreadArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainDelIOThreadArgs is the XDR struct remote_domain_del_iothread_args.
 type DomainDelIOThreadArgs struct {
 	Dom        NonnullDomain
@@ -14141,21 +11516,6 @@ func (v *DomainDelIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainDelIOThreadArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainDelIOThreadArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainDelIOThreadArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetIOThreadParamsArgs is the XDR struct remote_domain_set_iothread_params_args.
@@ -14254,21 +11614,6 @@ func (v *DomainSetIOThreadParamsArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetIOThreadParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetIOThreadParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetIOThreadParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetSecurityLabelArgs is the XDR struct remote_domain_get_security_label_args.
 type DomainGetSecurityLabelArgs struct {
 	Dom NonnullDomain
@@ -14315,21 +11660,6 @@ func (v *DomainGetSecurityLabelArgs) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetSecurityLabelArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetSecurityLabelArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetSecurityLabelArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetSecurityLabelRet is the XDR struct remote_domain_get_security_label_ret.
@@ -14389,21 +11719,6 @@ func (v *DomainGetSecurityLabelRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetSecurityLabelRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetSecurityLabelRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetSecurityLabelRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetSecurityLabelListArgs is the XDR struct remote_domain_get_security_label_list_args.
 type DomainGetSecurityLabelListArgs struct {
 	Dom NonnullDomain
@@ -14450,21 +11765,6 @@ func (v *DomainGetSecurityLabelListArgs) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetSecurityLabelListArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetSecurityLabelListArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetSecurityLabelListArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetSecurityLabelListRet is the XDR struct remote_domain_get_security_label_list_ret.
@@ -14542,21 +11842,6 @@ func (v *DomainGetSecurityLabelListRet) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetSecurityLabelListRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetSecurityLabelListRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetSecurityLabelListRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetSecurityModelRet is the XDR struct remote_node_get_security_model_ret.
 type NodeGetSecurityModelRet struct {
 	Model []byte
@@ -14620,21 +11905,6 @@ func (v *NodeGetSecurityModelRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetSecurityModelRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetSecurityModelRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetSecurityModelRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainAttachDeviceArgs is the XDR struct remote_domain_attach_device_args.
 type DomainAttachDeviceArgs struct {
 	Dom NonnullDomain
@@ -14694,21 +11964,6 @@ func (v *DomainAttachDeviceArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAttachDeviceArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAttachDeviceArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAttachDeviceArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainAttachDeviceFlagsArgs is the XDR struct remote_domain_attach_device_flags_args.
@@ -14780,21 +12035,6 @@ func (v *DomainAttachDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAttachDeviceFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAttachDeviceFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAttachDeviceFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainDetachDeviceArgs is the XDR struct remote_domain_detach_device_args.
 type DomainDetachDeviceArgs struct {
 	Dom NonnullDomain
@@ -14854,21 +12094,6 @@ func (v *DomainDetachDeviceArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainDetachDeviceArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainDetachDeviceArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainDetachDeviceArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainDetachDeviceFlagsArgs is the XDR struct remote_domain_detach_device_flags_args.
@@ -14940,21 +12165,6 @@ func (v *DomainDetachDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainDetachDeviceFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainDetachDeviceFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainDetachDeviceFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainUpdateDeviceFlagsArgs is the XDR struct remote_domain_update_device_flags_args.
 type DomainUpdateDeviceFlagsArgs struct {
 	Dom   NonnullDomain
@@ -15022,21 +12232,6 @@ func (v *DomainUpdateDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainUpdateDeviceFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainUpdateDeviceFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainUpdateDeviceFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainDetachDeviceAliasArgs is the XDR struct remote_domain_detach_device_alias_args.
@@ -15108,21 +12303,6 @@ func (v *DomainDetachDeviceAliasArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainDetachDeviceAliasArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainDetachDeviceAliasArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainDetachDeviceAliasArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetAutostartArgs is the XDR struct remote_domain_get_autostart_args.
 type DomainGetAutostartArgs struct {
 	Dom NonnullDomain
@@ -15171,21 +12351,6 @@ func (v *DomainGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetAutostartRet is the XDR struct remote_domain_get_autostart_ret.
 type DomainGetAutostartRet struct {
 	Autostart int32
@@ -15224,21 +12389,6 @@ func (v *DomainGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Autostart = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetAutostartRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetAutostartRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetAutostartRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetAutostartArgs is the XDR struct remote_domain_set_autostart_args.
@@ -15295,21 +12445,6 @@ func (v *DomainSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Autostart = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetMetadataArgs is the XDR struct remote_domain_set_metadata_args.
@@ -15469,21 +12604,6 @@ func (v *DomainSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetMetadataArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetMetadataArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetMetadataArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMetadataArgs is the XDR struct remote_domain_get_metadata_args.
 type DomainGetMetadataArgs struct {
 	Dom   NonnullDomain
@@ -15579,21 +12699,6 @@ func (v *DomainGetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetMetadataArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetMetadataArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetMetadataArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMetadataRet is the XDR struct remote_domain_get_metadata_ret.
 type DomainGetMetadataRet struct {
 	Metadata NonnullString
@@ -15640,21 +12745,6 @@ func (v *DomainGetMetadataRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetMetadataRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetMetadataRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetMetadataRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockJobAbortArgs is the XDR struct remote_domain_block_job_abort_args.
@@ -15726,21 +12816,6 @@ func (v *DomainBlockJobAbortArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBlockJobAbortArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBlockJobAbortArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBlockJobAbortArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetBlockJobInfoArgs is the XDR struct remote_domain_get_block_job_info_args.
 type DomainGetBlockJobInfoArgs struct {
 	Dom   NonnullDomain
@@ -15810,21 +12885,6 @@ func (v *DomainGetBlockJobInfoArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetBlockJobInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetBlockJobInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetBlockJobInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetBlockJobInfoRet is the XDR struct remote_domain_get_block_job_info_ret.
 type DomainGetBlockJobInfoRet struct {
 	Found     int32
@@ -15891,21 +12951,6 @@ func (v *DomainGetBlockJobInfoRet) consume(b []byte, d *xdr.Decoder) (int, error
 	v.End = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetBlockJobInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetBlockJobInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetBlockJobInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockJobSetSpeedArgs is the XDR struct remote_domain_block_job_set_speed_args.
@@ -15985,21 +13030,6 @@ func (v *DomainBlockJobSetSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBlockJobSetSpeedArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBlockJobSetSpeedArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBlockJobSetSpeedArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainBlockPullArgs is the XDR struct remote_domain_block_pull_args.
 type DomainBlockPullArgs struct {
 	Dom       NonnullDomain
@@ -16075,21 +13105,6 @@ func (v *DomainBlockPullArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBlockPullArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBlockPullArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBlockPullArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockRebaseArgs is the XDR struct remote_domain_block_rebase_args.
@@ -16198,21 +13213,6 @@ func (v *DomainBlockRebaseArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBlockRebaseArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBlockRebaseArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBlockRebaseArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockCopyArgs is the XDR struct remote_domain_block_copy_args.
@@ -16327,21 +13327,6 @@ func (v *DomainBlockCopyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBlockCopyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBlockCopyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBlockCopyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBlockCommitArgs is the XDR struct remote_domain_block_commit_args.
@@ -16483,21 +13468,6 @@ func (v *DomainBlockCommitArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBlockCommitArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBlockCommitArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBlockCommitArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSetBlockIoTuneArgs is the XDR struct remote_domain_set_block_io_tune_args.
 type DomainSetBlockIoTuneArgs struct {
 	Dom    NonnullDomain
@@ -16599,21 +13569,6 @@ func (v *DomainSetBlockIoTuneArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetBlockIoTuneArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetBlockIoTuneArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetBlockIoTuneArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetBlockIoTuneArgs is the XDR struct remote_domain_get_block_io_tune_args.
 type DomainGetBlockIoTuneArgs struct {
 	Dom     NonnullDomain
@@ -16709,21 +13664,6 @@ func (v *DomainGetBlockIoTuneArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetBlockIoTuneArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetBlockIoTuneArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetBlockIoTuneArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetBlockIoTuneRet is the XDR struct remote_domain_get_block_io_tune_ret.
 type DomainGetBlockIoTuneRet struct {
 	Params  []TypedParam
@@ -16797,21 +13737,6 @@ func (v *DomainGetBlockIoTuneRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Nparams = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetBlockIoTuneRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetBlockIoTuneRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetBlockIoTuneRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetCPUStatsArgs is the XDR struct remote_domain_get_cpu_stats_args.
@@ -16894,21 +13819,6 @@ func (v *DomainGetCPUStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetCPUStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetCPUStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetCPUStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetCPUStatsRet is the XDR struct remote_domain_get_cpu_stats_ret.
 type DomainGetCPUStatsRet struct {
 	Params  []TypedParam
@@ -16984,21 +13894,6 @@ func (v *DomainGetCPUStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetCPUStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetCPUStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetCPUStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetHostnameArgs is the XDR struct remote_domain_get_hostname_args.
 type DomainGetHostnameArgs struct {
 	Dom   NonnullDomain
@@ -17055,21 +13950,6 @@ func (v *DomainGetHostnameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetHostnameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetHostnameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetHostnameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetHostnameRet is the XDR struct remote_domain_get_hostname_ret.
 type DomainGetHostnameRet struct {
 	Hostname NonnullString
@@ -17118,21 +13998,6 @@ func (v *DomainGetHostnameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetHostnameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetHostnameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetHostnameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfNetworksRet is the XDR struct remote_connect_num_of_networks_ret.
 type ConnectNumOfNetworksRet struct {
 	Num int32
@@ -17173,21 +14038,6 @@ func (v *ConnectNumOfNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNumOfNetworksRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNumOfNetworksRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNumOfNetworksRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListNetworksArgs is the XDR struct remote_connect_list_networks_args.
 type ConnectListNetworksArgs struct {
 	Maxnames int32
@@ -17226,21 +14076,6 @@ func (v *ConnectListNetworksArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListNetworksArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListNetworksArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListNetworksArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListNetworksRet is the XDR struct remote_connect_list_networks_ret.
@@ -17310,21 +14145,6 @@ func (v *ConnectListNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListNetworksRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListNetworksRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListNetworksRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfDefinedNetworksRet is the XDR struct remote_connect_num_of_defined_networks_ret.
 type ConnectNumOfDefinedNetworksRet struct {
 	Num int32
@@ -17365,21 +14185,6 @@ func (v *ConnectNumOfDefinedNetworksRet) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNumOfDefinedNetworksRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNumOfDefinedNetworksRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNumOfDefinedNetworksRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListDefinedNetworksArgs is the XDR struct remote_connect_list_defined_networks_args.
 type ConnectListDefinedNetworksArgs struct {
 	Maxnames int32
@@ -17418,21 +14223,6 @@ func (v *ConnectListDefinedNetworksArgs) consume(b []byte, d *xdr.Decoder) (int,
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListDefinedNetworksArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListDefinedNetworksArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListDefinedNetworksArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListDefinedNetworksRet is the XDR struct remote_connect_list_defined_networks_ret.
@@ -17502,21 +14292,6 @@ func (v *ConnectListDefinedNetworksRet) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListDefinedNetworksRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListDefinedNetworksRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListDefinedNetworksRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkLookupByUUIDArgs is the XDR struct remote_network_lookup_by_uuid_args.
 type NetworkLookupByUUIDArgs struct {
 	UUID UUID
@@ -17555,21 +14330,6 @@ func (v *NetworkLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkLookupByUUIDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkLookupByUUIDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkLookupByUUIDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkLookupByUUIDRet is the XDR struct remote_network_lookup_by_uuid_ret.
@@ -17620,21 +14380,6 @@ func (v *NetworkLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkLookupByUUIDRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkLookupByUUIDRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkLookupByUUIDRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkLookupByNameArgs is the XDR struct remote_network_lookup_by_name_args.
 type NetworkLookupByNameArgs struct {
 	Name NonnullString
@@ -17681,21 +14426,6 @@ func (v *NetworkLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkLookupByNameRet is the XDR struct remote_network_lookup_by_name_ret.
@@ -17746,21 +14476,6 @@ func (v *NetworkLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkCreateXMLArgs is the XDR struct remote_network_create_xml_args.
 type NetworkCreateXMLArgs struct {
 	XML NonnullString
@@ -17809,21 +14524,6 @@ func (v *NetworkCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkCreateXMLRet is the XDR struct remote_network_create_xml_ret.
 type NetworkCreateXMLRet struct {
 	Net NonnullNetwork
@@ -17870,21 +14570,6 @@ func (v *NetworkCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkCreateXMLFlagsArgs is the XDR struct remote_network_create_xml_flags_args.
@@ -17943,21 +14628,6 @@ func (v *NetworkCreateXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkCreateXMLFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkCreateXMLFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkCreateXMLFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkCreateXMLFlagsRet is the XDR struct remote_network_create_xml_flags_ret.
 type NetworkCreateXMLFlagsRet struct {
 	Net NonnullNetwork
@@ -18004,21 +14674,6 @@ func (v *NetworkCreateXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkCreateXMLFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkCreateXMLFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkCreateXMLFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkDefineXMLArgs is the XDR struct remote_network_define_xml_args.
@@ -18069,21 +14724,6 @@ func (v *NetworkDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkDefineXMLRet is the XDR struct remote_network_define_xml_ret.
 type NetworkDefineXMLRet struct {
 	Net NonnullNetwork
@@ -18130,21 +14770,6 @@ func (v *NetworkDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkDefineXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkDefineXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkDefineXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkDefineXMLFlagsArgs is the XDR struct remote_network_define_xml_flags_args.
@@ -18203,21 +14828,6 @@ func (v *NetworkDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkDefineXMLFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkDefineXMLFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkDefineXMLFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkDefineXMLFlagsRet is the XDR struct remote_network_define_xml_flags_ret.
 type NetworkDefineXMLFlagsRet struct {
 	Net NonnullNetwork
@@ -18266,21 +14876,6 @@ func (v *NetworkDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkDefineXMLFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkDefineXMLFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkDefineXMLFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkUndefineArgs is the XDR struct remote_network_undefine_args.
 type NetworkUndefineArgs struct {
 	Net NonnullNetwork
@@ -18327,21 +14922,6 @@ func (v *NetworkUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkUndefineArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkUndefineArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkUndefineArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkUpdateArgs is the XDR struct remote_network_update_args.
@@ -18437,21 +15017,6 @@ func (v *NetworkUpdateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkUpdateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkUpdateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkUpdateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkCreateArgs is the XDR struct remote_network_create_args.
 type NetworkCreateArgs struct {
 	Net NonnullNetwork
@@ -18500,21 +15065,6 @@ func (v *NetworkCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkCreateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkCreateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkCreateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkDestroyArgs is the XDR struct remote_network_destroy_args.
 type NetworkDestroyArgs struct {
 	Net NonnullNetwork
@@ -18561,21 +15111,6 @@ func (v *NetworkDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkDestroyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkDestroyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkDestroyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkGetXMLDescArgs is the XDR struct remote_network_get_xml_desc_args.
@@ -18634,21 +15169,6 @@ func (v *NetworkGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkGetXMLDescRet is the XDR struct remote_network_get_xml_desc_ret.
 type NetworkGetXMLDescRet struct {
 	XML NonnullString
@@ -18695,21 +15215,6 @@ func (v *NetworkGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkGetBridgeNameArgs is the XDR struct remote_network_get_bridge_name_args.
@@ -18760,21 +15265,6 @@ func (v *NetworkGetBridgeNameArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkGetBridgeNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkGetBridgeNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkGetBridgeNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkGetBridgeNameRet is the XDR struct remote_network_get_bridge_name_ret.
 type NetworkGetBridgeNameRet struct {
 	Name NonnullString
@@ -18821,21 +15311,6 @@ func (v *NetworkGetBridgeNameRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkGetBridgeNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkGetBridgeNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkGetBridgeNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkGetAutostartArgs is the XDR struct remote_network_get_autostart_args.
@@ -18886,21 +15361,6 @@ func (v *NetworkGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkGetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkGetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkGetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkGetAutostartRet is the XDR struct remote_network_get_autostart_ret.
 type NetworkGetAutostartRet struct {
 	Autostart int32
@@ -18939,21 +15399,6 @@ func (v *NetworkGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Autostart = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkGetAutostartRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkGetAutostartRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkGetAutostartRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkSetAutostartArgs is the XDR struct remote_network_set_autostart_args.
@@ -19012,21 +15457,6 @@ func (v *NetworkSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkSetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkSetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkSetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfNwfiltersRet is the XDR struct remote_connect_num_of_nwfilters_ret.
 type ConnectNumOfNwfiltersRet struct {
 	Num int32
@@ -19067,21 +15497,6 @@ func (v *ConnectNumOfNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNumOfNwfiltersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNumOfNwfiltersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNumOfNwfiltersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListNwfiltersArgs is the XDR struct remote_connect_list_nwfilters_args.
 type ConnectListNwfiltersArgs struct {
 	Maxnames int32
@@ -19120,21 +15535,6 @@ func (v *ConnectListNwfiltersArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListNwfiltersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListNwfiltersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListNwfiltersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListNwfiltersRet is the XDR struct remote_connect_list_nwfilters_ret.
@@ -19204,21 +15604,6 @@ func (v *ConnectListNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListNwfiltersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListNwfiltersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListNwfiltersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterLookupByUUIDArgs is the XDR struct remote_nwfilter_lookup_by_uuid_args.
 type NWFilterLookupByUUIDArgs struct {
 	UUID UUID
@@ -19257,21 +15642,6 @@ func (v *NWFilterLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterLookupByUUIDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterLookupByUUIDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterLookupByUUIDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NWFilterLookupByUUIDRet is the XDR struct remote_nwfilter_lookup_by_uuid_ret.
@@ -19322,21 +15692,6 @@ func (v *NWFilterLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterLookupByUUIDRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterLookupByUUIDRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterLookupByUUIDRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterLookupByNameArgs is the XDR struct remote_nwfilter_lookup_by_name_args.
 type NWFilterLookupByNameArgs struct {
 	Name NonnullString
@@ -19383,21 +15738,6 @@ func (v *NWFilterLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NWFilterLookupByNameRet is the XDR struct remote_nwfilter_lookup_by_name_ret.
@@ -19448,21 +15788,6 @@ func (v *NWFilterLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterDefineXMLArgs is the XDR struct remote_nwfilter_define_xml_args.
 type NWFilterDefineXMLArgs struct {
 	XML NonnullString
@@ -19511,21 +15836,6 @@ func (v *NWFilterDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterDefineXMLRet is the XDR struct remote_nwfilter_define_xml_ret.
 type NWFilterDefineXMLRet struct {
 	NWFilter NonnullNWFilter
@@ -19572,21 +15882,6 @@ func (v *NWFilterDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterDefineXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterDefineXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterDefineXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NWFilterDefineXMLFlagsArgs is the XDR struct remote_nwfilter_define_xml_flags_args.
@@ -19645,21 +15940,6 @@ func (v *NWFilterDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterDefineXMLFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterDefineXMLFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterDefineXMLFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterDefineXMLFlagsRet is the XDR struct remote_nwfilter_define_xml_flags_ret.
 type NWFilterDefineXMLFlagsRet struct {
 	NWFilter NonnullNWFilter
@@ -19708,21 +15988,6 @@ func (v *NWFilterDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterDefineXMLFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterDefineXMLFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterDefineXMLFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterUndefineArgs is the XDR struct remote_nwfilter_undefine_args.
 type NWFilterUndefineArgs struct {
 	NWFilter NonnullNWFilter
@@ -19769,21 +16034,6 @@ func (v *NWFilterUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterUndefineArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterUndefineArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterUndefineArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NWFilterGetXMLDescArgs is the XDR struct remote_nwfilter_get_xml_desc_args.
@@ -19842,21 +16092,6 @@ func (v *NWFilterGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterGetXMLDescRet is the XDR struct remote_nwfilter_get_xml_desc_ret.
 type NWFilterGetXMLDescRet struct {
 	XML NonnullString
@@ -19905,21 +16140,6 @@ func (v *NWFilterGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfInterfacesRet is the XDR struct remote_connect_num_of_interfaces_ret.
 type ConnectNumOfInterfacesRet struct {
 	Num int32
@@ -19960,21 +16180,6 @@ func (v *ConnectNumOfInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNumOfInterfacesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNumOfInterfacesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNumOfInterfacesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListInterfacesArgs is the XDR struct remote_connect_list_interfaces_args.
 type ConnectListInterfacesArgs struct {
 	Maxnames int32
@@ -20013,21 +16218,6 @@ func (v *ConnectListInterfacesArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListInterfacesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListInterfacesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListInterfacesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListInterfacesRet is the XDR struct remote_connect_list_interfaces_ret.
@@ -20097,21 +16287,6 @@ func (v *ConnectListInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListInterfacesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListInterfacesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListInterfacesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfDefinedInterfacesRet is the XDR struct remote_connect_num_of_defined_interfaces_ret.
 type ConnectNumOfDefinedInterfacesRet struct {
 	Num int32
@@ -20152,21 +16327,6 @@ func (v *ConnectNumOfDefinedInterfacesRet) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNumOfDefinedInterfacesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNumOfDefinedInterfacesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNumOfDefinedInterfacesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListDefinedInterfacesArgs is the XDR struct remote_connect_list_defined_interfaces_args.
 type ConnectListDefinedInterfacesArgs struct {
 	Maxnames int32
@@ -20205,21 +16365,6 @@ func (v *ConnectListDefinedInterfacesArgs) consume(b []byte, d *xdr.Decoder) (in
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListDefinedInterfacesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListDefinedInterfacesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListDefinedInterfacesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListDefinedInterfacesRet is the XDR struct remote_connect_list_defined_interfaces_ret.
@@ -20289,21 +16434,6 @@ func (v *ConnectListDefinedInterfacesRet) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListDefinedInterfacesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListDefinedInterfacesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListDefinedInterfacesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceLookupByNameArgs is the XDR struct remote_interface_lookup_by_name_args.
 type InterfaceLookupByNameArgs struct {
 	Name NonnullString
@@ -20350,21 +16480,6 @@ func (v *InterfaceLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // InterfaceLookupByNameRet is the XDR struct remote_interface_lookup_by_name_ret.
@@ -20415,21 +16530,6 @@ func (v *InterfaceLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceLookupByMACStringArgs is the XDR struct remote_interface_lookup_by_mac_string_args.
 type InterfaceLookupByMACStringArgs struct {
 	MAC NonnullString
@@ -20478,21 +16578,6 @@ func (v *InterfaceLookupByMACStringArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceLookupByMACStringArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceLookupByMACStringArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceLookupByMACStringArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceLookupByMACStringRet is the XDR struct remote_interface_lookup_by_mac_string_ret.
 type InterfaceLookupByMACStringRet struct {
 	Iface NonnullInterface
@@ -20539,21 +16624,6 @@ func (v *InterfaceLookupByMACStringRet) consume(b []byte, d *xdr.Decoder) (int, 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceLookupByMACStringRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceLookupByMACStringRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceLookupByMACStringRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // InterfaceGetXMLDescArgs is the XDR struct remote_interface_get_xml_desc_args.
@@ -20612,21 +16682,6 @@ func (v *InterfaceGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceGetXMLDescRet is the XDR struct remote_interface_get_xml_desc_ret.
 type InterfaceGetXMLDescRet struct {
 	XML NonnullString
@@ -20673,21 +16728,6 @@ func (v *InterfaceGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // InterfaceDefineXMLArgs is the XDR struct remote_interface_define_xml_args.
@@ -20746,21 +16786,6 @@ func (v *InterfaceDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceDefineXMLRet is the XDR struct remote_interface_define_xml_ret.
 type InterfaceDefineXMLRet struct {
 	Iface NonnullInterface
@@ -20809,21 +16834,6 @@ func (v *InterfaceDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceDefineXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceDefineXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceDefineXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceUndefineArgs is the XDR struct remote_interface_undefine_args.
 type InterfaceUndefineArgs struct {
 	Iface NonnullInterface
@@ -20870,21 +16880,6 @@ func (v *InterfaceUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceUndefineArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceUndefineArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceUndefineArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // InterfaceCreateArgs is the XDR struct remote_interface_create_args.
@@ -20943,21 +16938,6 @@ func (v *InterfaceCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceCreateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceCreateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceCreateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceDestroyArgs is the XDR struct remote_interface_destroy_args.
 type InterfaceDestroyArgs struct {
 	Iface NonnullInterface
@@ -21014,21 +16994,6 @@ func (v *InterfaceDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceDestroyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceDestroyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceDestroyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceChangeBeginArgs is the XDR struct remote_interface_change_begin_args.
 type InterfaceChangeBeginArgs struct {
 	Flags uint32
@@ -21067,21 +17032,6 @@ func (v *InterfaceChangeBeginArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceChangeBeginArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceChangeBeginArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceChangeBeginArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // InterfaceChangeCommitArgs is the XDR struct remote_interface_change_commit_args.
@@ -21124,21 +17074,6 @@ func (v *InterfaceChangeCommitArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceChangeCommitArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceChangeCommitArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceChangeCommitArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceChangeRollbackArgs is the XDR struct remote_interface_change_rollback_args.
 type InterfaceChangeRollbackArgs struct {
 	Flags uint32
@@ -21177,21 +17112,6 @@ func (v *InterfaceChangeRollbackArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceChangeRollbackArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceChangeRollbackArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceChangeRollbackArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // AuthListRet is the XDR struct remote_auth_list_ret.
@@ -21254,21 +17174,6 @@ func (v *AuthListRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *AuthListRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *AuthListRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *AuthListRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // AuthSASLInitRet is the XDR struct remote_auth_sasl_init_ret.
 type AuthSASLInitRet struct {
 	Mechlist NonnullString
@@ -21315,21 +17220,6 @@ func (v *AuthSASLInitRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *AuthSASLInitRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *AuthSASLInitRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *AuthSASLInitRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // AuthSASLStartArgs is the XDR struct remote_auth_sasl_start_args.
@@ -21402,21 +17292,6 @@ func (v *AuthSASLStartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *AuthSASLStartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *AuthSASLStartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *AuthSASLStartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // AuthSASLStartRet is the XDR struct remote_auth_sasl_start_ret.
 type AuthSASLStartRet struct {
 	Complete int32
@@ -21482,21 +17357,6 @@ func (v *AuthSASLStartRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *AuthSASLStartRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *AuthSASLStartRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *AuthSASLStartRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // AuthSASLStepArgs is the XDR struct remote_auth_sasl_step_args.
 type AuthSASLStepArgs struct {
 	Nil  int32
@@ -21552,21 +17412,6 @@ func (v *AuthSASLStepArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *AuthSASLStepArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *AuthSASLStepArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *AuthSASLStepArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // AuthSASLStepRet is the XDR struct remote_auth_sasl_step_ret.
@@ -21634,21 +17479,6 @@ func (v *AuthSASLStepRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *AuthSASLStepRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *AuthSASLStepRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *AuthSASLStepRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // AuthPolkitRet is the XDR struct remote_auth_polkit_ret.
 type AuthPolkitRet struct {
 	Complete int32
@@ -21687,21 +17517,6 @@ func (v *AuthPolkitRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Complete = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *AuthPolkitRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *AuthPolkitRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *AuthPolkitRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectNumOfStoragePoolsRet is the XDR struct remote_connect_num_of_storage_pools_ret.
@@ -21744,21 +17559,6 @@ func (v *ConnectNumOfStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNumOfStoragePoolsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNumOfStoragePoolsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNumOfStoragePoolsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListStoragePoolsArgs is the XDR struct remote_connect_list_storage_pools_args.
 type ConnectListStoragePoolsArgs struct {
 	Maxnames int32
@@ -21797,21 +17597,6 @@ func (v *ConnectListStoragePoolsArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListStoragePoolsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListStoragePoolsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListStoragePoolsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListStoragePoolsRet is the XDR struct remote_connect_list_storage_pools_ret.
@@ -21881,21 +17666,6 @@ func (v *ConnectListStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListStoragePoolsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListStoragePoolsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListStoragePoolsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfDefinedStoragePoolsRet is the XDR struct remote_connect_num_of_defined_storage_pools_ret.
 type ConnectNumOfDefinedStoragePoolsRet struct {
 	Num int32
@@ -21936,21 +17706,6 @@ func (v *ConnectNumOfDefinedStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNumOfDefinedStoragePoolsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNumOfDefinedStoragePoolsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNumOfDefinedStoragePoolsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListDefinedStoragePoolsArgs is the XDR struct remote_connect_list_defined_storage_pools_args.
 type ConnectListDefinedStoragePoolsArgs struct {
 	Maxnames int32
@@ -21989,21 +17744,6 @@ func (v *ConnectListDefinedStoragePoolsArgs) consume(b []byte, d *xdr.Decoder) (
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListDefinedStoragePoolsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListDefinedStoragePoolsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListDefinedStoragePoolsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListDefinedStoragePoolsRet is the XDR struct remote_connect_list_defined_storage_pools_ret.
@@ -22071,21 +17811,6 @@ func (v *ConnectListDefinedStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (i
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListDefinedStoragePoolsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListDefinedStoragePoolsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListDefinedStoragePoolsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectFindStoragePoolSourcesArgs is the XDR struct remote_connect_find_storage_pool_sources_args.
@@ -22175,21 +17900,6 @@ func (v *ConnectFindStoragePoolSourcesArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectFindStoragePoolSourcesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectFindStoragePoolSourcesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectFindStoragePoolSourcesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectFindStoragePoolSourcesRet is the XDR struct remote_connect_find_storage_pool_sources_ret.
 type ConnectFindStoragePoolSourcesRet struct {
 	XML NonnullString
@@ -22238,21 +17948,6 @@ func (v *ConnectFindStoragePoolSourcesRet) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectFindStoragePoolSourcesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectFindStoragePoolSourcesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectFindStoragePoolSourcesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolLookupByUUIDArgs is the XDR struct remote_storage_pool_lookup_by_uuid_args.
 type StoragePoolLookupByUUIDArgs struct {
 	UUID UUID
@@ -22291,21 +17986,6 @@ func (v *StoragePoolLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolLookupByUUIDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolLookupByUUIDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolLookupByUUIDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolLookupByUUIDRet is the XDR struct remote_storage_pool_lookup_by_uuid_ret.
@@ -22356,21 +18036,6 @@ func (v *StoragePoolLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolLookupByUUIDRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolLookupByUUIDRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolLookupByUUIDRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolLookupByNameArgs is the XDR struct remote_storage_pool_lookup_by_name_args.
 type StoragePoolLookupByNameArgs struct {
 	Name NonnullString
@@ -22417,21 +18082,6 @@ func (v *StoragePoolLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, er
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolLookupByNameRet is the XDR struct remote_storage_pool_lookup_by_name_ret.
@@ -22482,21 +18132,6 @@ func (v *StoragePoolLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolLookupByVolumeArgs is the XDR struct remote_storage_pool_lookup_by_volume_args.
 type StoragePoolLookupByVolumeArgs struct {
 	Vol NonnullStorageVol
@@ -22543,21 +18178,6 @@ func (v *StoragePoolLookupByVolumeArgs) consume(b []byte, d *xdr.Decoder) (int, 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolLookupByVolumeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolLookupByVolumeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolLookupByVolumeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolLookupByVolumeRet is the XDR struct remote_storage_pool_lookup_by_volume_ret.
@@ -22608,21 +18228,6 @@ func (v *StoragePoolLookupByVolumeRet) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolLookupByVolumeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolLookupByVolumeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolLookupByVolumeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolLookupByTargetPathArgs is the XDR struct remote_storage_pool_lookup_by_target_path_args.
 type StoragePoolLookupByTargetPathArgs struct {
 	Path NonnullString
@@ -22671,21 +18276,6 @@ func (v *StoragePoolLookupByTargetPathArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolLookupByTargetPathArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolLookupByTargetPathArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolLookupByTargetPathArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolLookupByTargetPathRet is the XDR struct remote_storage_pool_lookup_by_target_path_ret.
 type StoragePoolLookupByTargetPathRet struct {
 	Pool NonnullStoragePool
@@ -22732,21 +18322,6 @@ func (v *StoragePoolLookupByTargetPathRet) consume(b []byte, d *xdr.Decoder) (in
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolLookupByTargetPathRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolLookupByTargetPathRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolLookupByTargetPathRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolCreateXMLArgs is the XDR struct remote_storage_pool_create_xml_args.
@@ -22805,21 +18380,6 @@ func (v *StoragePoolCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolCreateXMLRet is the XDR struct remote_storage_pool_create_xml_ret.
 type StoragePoolCreateXMLRet struct {
 	Pool NonnullStoragePool
@@ -22866,21 +18426,6 @@ func (v *StoragePoolCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolDefineXMLArgs is the XDR struct remote_storage_pool_define_xml_args.
@@ -22939,21 +18484,6 @@ func (v *StoragePoolDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolDefineXMLRet is the XDR struct remote_storage_pool_define_xml_ret.
 type StoragePoolDefineXMLRet struct {
 	Pool NonnullStoragePool
@@ -23000,21 +18530,6 @@ func (v *StoragePoolDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolDefineXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolDefineXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolDefineXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolBuildArgs is the XDR struct remote_storage_pool_build_args.
@@ -23073,21 +18588,6 @@ func (v *StoragePoolBuildArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolBuildArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolBuildArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolBuildArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolUndefineArgs is the XDR struct remote_storage_pool_undefine_args.
 type StoragePoolUndefineArgs struct {
 	Pool NonnullStoragePool
@@ -23134,21 +18634,6 @@ func (v *StoragePoolUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolUndefineArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolUndefineArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolUndefineArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolCreateArgs is the XDR struct remote_storage_pool_create_args.
@@ -23207,21 +18692,6 @@ func (v *StoragePoolCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolCreateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolCreateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolCreateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolDestroyArgs is the XDR struct remote_storage_pool_destroy_args.
 type StoragePoolDestroyArgs struct {
 	Pool NonnullStoragePool
@@ -23268,21 +18738,6 @@ func (v *StoragePoolDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolDestroyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolDestroyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolDestroyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolDeleteArgs is the XDR struct remote_storage_pool_delete_args.
@@ -23341,21 +18796,6 @@ func (v *StoragePoolDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolDeleteArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolDeleteArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolDeleteArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolRefreshArgs is the XDR struct remote_storage_pool_refresh_args.
 type StoragePoolRefreshArgs struct {
 	Pool  NonnullStoragePool
@@ -23410,21 +18850,6 @@ func (v *StoragePoolRefreshArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolRefreshArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolRefreshArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolRefreshArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolGetXMLDescArgs is the XDR struct remote_storage_pool_get_xml_desc_args.
@@ -23483,21 +18908,6 @@ func (v *StoragePoolGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolGetXMLDescRet is the XDR struct remote_storage_pool_get_xml_desc_ret.
 type StoragePoolGetXMLDescRet struct {
 	XML NonnullString
@@ -23546,21 +18956,6 @@ func (v *StoragePoolGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolGetInfoArgs is the XDR struct remote_storage_pool_get_info_args.
 type StoragePoolGetInfoArgs struct {
 	Pool NonnullStoragePool
@@ -23607,21 +19002,6 @@ func (v *StoragePoolGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolGetInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolGetInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolGetInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolGetInfoRet is the XDR struct remote_storage_pool_get_info_ret.
@@ -23688,21 +19068,6 @@ func (v *StoragePoolGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolGetInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolGetInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolGetInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolGetAutostartArgs is the XDR struct remote_storage_pool_get_autostart_args.
 type StoragePoolGetAutostartArgs struct {
 	Pool NonnullStoragePool
@@ -23751,21 +19116,6 @@ func (v *StoragePoolGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolGetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolGetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolGetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolGetAutostartRet is the XDR struct remote_storage_pool_get_autostart_ret.
 type StoragePoolGetAutostartRet struct {
 	Autostart int32
@@ -23804,21 +19154,6 @@ func (v *StoragePoolGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Autostart = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolGetAutostartRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolGetAutostartRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolGetAutostartRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolSetAutostartArgs is the XDR struct remote_storage_pool_set_autostart_args.
@@ -23877,21 +19212,6 @@ func (v *StoragePoolSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolSetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolSetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolSetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolNumOfVolumesArgs is the XDR struct remote_storage_pool_num_of_volumes_args.
 type StoragePoolNumOfVolumesArgs struct {
 	Pool NonnullStoragePool
@@ -23940,21 +19260,6 @@ func (v *StoragePoolNumOfVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolNumOfVolumesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolNumOfVolumesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolNumOfVolumesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolNumOfVolumesRet is the XDR struct remote_storage_pool_num_of_volumes_ret.
 type StoragePoolNumOfVolumesRet struct {
 	Num int32
@@ -23993,21 +19298,6 @@ func (v *StoragePoolNumOfVolumesRet) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolNumOfVolumesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolNumOfVolumesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolNumOfVolumesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolListVolumesArgs is the XDR struct remote_storage_pool_list_volumes_args.
@@ -24064,21 +19354,6 @@ func (v *StoragePoolListVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolListVolumesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolListVolumesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolListVolumesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolListVolumesRet is the XDR struct remote_storage_pool_list_volumes_ret.
@@ -24148,21 +19423,6 @@ func (v *StoragePoolListVolumesRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolListVolumesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolListVolumesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolListVolumesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolLookupByNameArgs is the XDR struct remote_storage_vol_lookup_by_name_args.
 type StorageVolLookupByNameArgs struct {
 	Pool NonnullStoragePool
@@ -24224,21 +19484,6 @@ func (v *StorageVolLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolLookupByNameRet is the XDR struct remote_storage_vol_lookup_by_name_ret.
 type StorageVolLookupByNameRet struct {
 	Vol NonnullStorageVol
@@ -24285,21 +19530,6 @@ func (v *StorageVolLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolLookupByKeyArgs is the XDR struct remote_storage_vol_lookup_by_key_args.
@@ -24350,21 +19580,6 @@ func (v *StorageVolLookupByKeyArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolLookupByKeyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolLookupByKeyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolLookupByKeyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolLookupByKeyRet is the XDR struct remote_storage_vol_lookup_by_key_ret.
 type StorageVolLookupByKeyRet struct {
 	Vol NonnullStorageVol
@@ -24411,21 +19626,6 @@ func (v *StorageVolLookupByKeyRet) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolLookupByKeyRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolLookupByKeyRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolLookupByKeyRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolLookupByPathArgs is the XDR struct remote_storage_vol_lookup_by_path_args.
@@ -24476,21 +19676,6 @@ func (v *StorageVolLookupByPathArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolLookupByPathArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolLookupByPathArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolLookupByPathArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolLookupByPathRet is the XDR struct remote_storage_vol_lookup_by_path_ret.
 type StorageVolLookupByPathRet struct {
 	Vol NonnullStorageVol
@@ -24537,21 +19722,6 @@ func (v *StorageVolLookupByPathRet) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolLookupByPathRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolLookupByPathRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolLookupByPathRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolCreateXMLArgs is the XDR struct remote_storage_vol_create_xml_args.
@@ -24623,21 +19793,6 @@ func (v *StorageVolCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolCreateXMLRet is the XDR struct remote_storage_vol_create_xml_ret.
 type StorageVolCreateXMLRet struct {
 	Vol NonnullStorageVol
@@ -24684,21 +19839,6 @@ func (v *StorageVolCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolCreateXMLFromArgs is the XDR struct remote_storage_vol_create_xml_from_args.
@@ -24783,21 +19923,6 @@ func (v *StorageVolCreateXMLFromArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolCreateXMLFromArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolCreateXMLFromArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolCreateXMLFromArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolCreateXMLFromRet is the XDR struct remote_storage_vol_create_xml_from_ret.
 type StorageVolCreateXMLFromRet struct {
 	Vol NonnullStorageVol
@@ -24844,21 +19969,6 @@ func (v *StorageVolCreateXMLFromRet) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolCreateXMLFromRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolCreateXMLFromRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolCreateXMLFromRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolDeleteArgs is the XDR struct remote_storage_vol_delete_args.
@@ -24917,21 +20027,6 @@ func (v *StorageVolDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolDeleteArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolDeleteArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolDeleteArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolWipeArgs is the XDR struct remote_storage_vol_wipe_args.
 type StorageVolWipeArgs struct {
 	Vol   NonnullStorageVol
@@ -24986,21 +20081,6 @@ func (v *StorageVolWipeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolWipeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolWipeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolWipeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolWipePatternArgs is the XDR struct remote_storage_vol_wipe_pattern_args.
@@ -25067,21 +20147,6 @@ func (v *StorageVolWipePatternArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolWipePatternArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolWipePatternArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolWipePatternArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolGetXMLDescArgs is the XDR struct remote_storage_vol_get_xml_desc_args.
 type StorageVolGetXMLDescArgs struct {
 	Vol   NonnullStorageVol
@@ -25138,21 +20203,6 @@ func (v *StorageVolGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolGetXMLDescRet is the XDR struct remote_storage_vol_get_xml_desc_ret.
 type StorageVolGetXMLDescRet struct {
 	XML NonnullString
@@ -25201,21 +20251,6 @@ func (v *StorageVolGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolGetInfoArgs is the XDR struct remote_storage_vol_get_info_args.
 type StorageVolGetInfoArgs struct {
 	Vol NonnullStorageVol
@@ -25262,21 +20297,6 @@ func (v *StorageVolGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolGetInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolGetInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolGetInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolGetInfoRet is the XDR struct remote_storage_vol_get_info_ret.
@@ -25336,21 +20356,6 @@ func (v *StorageVolGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolGetInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolGetInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolGetInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolGetInfoFlagsArgs is the XDR struct remote_storage_vol_get_info_flags_args.
 type StorageVolGetInfoFlagsArgs struct {
 	Vol   NonnullStorageVol
@@ -25405,21 +20410,6 @@ func (v *StorageVolGetInfoFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolGetInfoFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolGetInfoFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolGetInfoFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolGetInfoFlagsRet is the XDR struct remote_storage_vol_get_info_flags_ret.
@@ -25479,21 +20469,6 @@ func (v *StorageVolGetInfoFlagsRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolGetInfoFlagsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolGetInfoFlagsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolGetInfoFlagsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolGetPathArgs is the XDR struct remote_storage_vol_get_path_args.
 type StorageVolGetPathArgs struct {
 	Vol NonnullStorageVol
@@ -25542,21 +20517,6 @@ func (v *StorageVolGetPathArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolGetPathArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolGetPathArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolGetPathArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolGetPathRet is the XDR struct remote_storage_vol_get_path_ret.
 type StorageVolGetPathRet struct {
 	Name NonnullString
@@ -25603,21 +20563,6 @@ func (v *StorageVolGetPathRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolGetPathRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolGetPathRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolGetPathRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolResizeArgs is the XDR struct remote_storage_vol_resize_args.
@@ -25682,21 +20627,6 @@ func (v *StorageVolResizeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolResizeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolResizeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolResizeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeNumOfDevicesArgs is the XDR struct remote_node_num_of_devices_args.
@@ -25773,21 +20703,6 @@ func (v *NodeNumOfDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeNumOfDevicesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeNumOfDevicesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeNumOfDevicesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeNumOfDevicesRet is the XDR struct remote_node_num_of_devices_ret.
 type NodeNumOfDevicesRet struct {
 	Num int32
@@ -25826,21 +20741,6 @@ func (v *NodeNumOfDevicesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeNumOfDevicesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeNumOfDevicesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeNumOfDevicesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeListDevicesArgs is the XDR struct remote_node_list_devices_args.
@@ -25925,21 +20825,6 @@ func (v *NodeListDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeListDevicesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeListDevicesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeListDevicesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeListDevicesRet is the XDR struct remote_node_list_devices_ret.
 type NodeListDevicesRet struct {
 	Names []NonnullString
@@ -26007,21 +20892,6 @@ func (v *NodeListDevicesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeListDevicesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeListDevicesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeListDevicesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceLookupByNameArgs is the XDR struct remote_node_device_lookup_by_name_args.
 type NodeDeviceLookupByNameArgs struct {
 	Name NonnullString
@@ -26070,21 +20940,6 @@ func (v *NodeDeviceLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceLookupByNameRet is the XDR struct remote_node_device_lookup_by_name_ret.
 type NodeDeviceLookupByNameRet struct {
 	Dev NonnullNodeDevice
@@ -26131,21 +20986,6 @@ func (v *NodeDeviceLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceLookupSCSIHostByWwnArgs is the XDR struct remote_node_device_lookup_scsi_host_by_wwn_args.
@@ -26217,21 +21057,6 @@ func (v *NodeDeviceLookupSCSIHostByWwnArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceLookupSCSIHostByWwnArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceLookupSCSIHostByWwnArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceLookupSCSIHostByWwnArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceLookupSCSIHostByWwnRet is the XDR struct remote_node_device_lookup_scsi_host_by_wwn_ret.
 type NodeDeviceLookupSCSIHostByWwnRet struct {
 	Dev NonnullNodeDevice
@@ -26278,21 +21103,6 @@ func (v *NodeDeviceLookupSCSIHostByWwnRet) consume(b []byte, d *xdr.Decoder) (in
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceLookupSCSIHostByWwnRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceLookupSCSIHostByWwnRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceLookupSCSIHostByWwnRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceGetXMLDescArgs is the XDR struct remote_node_device_get_xml_desc_args.
@@ -26351,21 +21161,6 @@ func (v *NodeDeviceGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceGetXMLDescRet is the XDR struct remote_node_device_get_xml_desc_ret.
 type NodeDeviceGetXMLDescRet struct {
 	XML NonnullString
@@ -26414,21 +21209,6 @@ func (v *NodeDeviceGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceGetParentArgs is the XDR struct remote_node_device_get_parent_args.
 type NodeDeviceGetParentArgs struct {
 	Name NonnullString
@@ -26475,21 +21255,6 @@ func (v *NodeDeviceGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceGetParentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceGetParentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceGetParentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceGetParentRet is the XDR struct remote_node_device_get_parent_ret.
@@ -26558,21 +21323,6 @@ func (v *NodeDeviceGetParentRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceGetParentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceGetParentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceGetParentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceNumOfCapsArgs is the XDR struct remote_node_device_num_of_caps_args.
 type NodeDeviceNumOfCapsArgs struct {
 	Name NonnullString
@@ -26621,21 +21371,6 @@ func (v *NodeDeviceNumOfCapsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceNumOfCapsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceNumOfCapsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceNumOfCapsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceNumOfCapsRet is the XDR struct remote_node_device_num_of_caps_ret.
 type NodeDeviceNumOfCapsRet struct {
 	Num int32
@@ -26674,21 +21409,6 @@ func (v *NodeDeviceNumOfCapsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceNumOfCapsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceNumOfCapsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceNumOfCapsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceListCapsArgs is the XDR struct remote_node_device_list_caps_args.
@@ -26745,21 +21465,6 @@ func (v *NodeDeviceListCapsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Maxnames = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceListCapsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceListCapsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceListCapsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceListCapsRet is the XDR struct remote_node_device_list_caps_ret.
@@ -26829,21 +21534,6 @@ func (v *NodeDeviceListCapsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceListCapsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceListCapsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceListCapsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceDettachArgs is the XDR struct remote_node_device_dettach_args.
 type NodeDeviceDettachArgs struct {
 	Name NonnullString
@@ -26890,21 +21580,6 @@ func (v *NodeDeviceDettachArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceDettachArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceDettachArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceDettachArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceDetachFlagsArgs is the XDR struct remote_node_device_detach_flags_args.
@@ -26994,21 +21669,6 @@ func (v *NodeDeviceDetachFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceDetachFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceDetachFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceDetachFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceReAttachArgs is the XDR struct remote_node_device_re_attach_args.
 type NodeDeviceReAttachArgs struct {
 	Name NonnullString
@@ -27057,21 +21717,6 @@ func (v *NodeDeviceReAttachArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceReAttachArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceReAttachArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceReAttachArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceResetArgs is the XDR struct remote_node_device_reset_args.
 type NodeDeviceResetArgs struct {
 	Name NonnullString
@@ -27118,21 +21763,6 @@ func (v *NodeDeviceResetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceResetArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceResetArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceResetArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceCreateXMLArgs is the XDR struct remote_node_device_create_xml_args.
@@ -27191,21 +21821,6 @@ func (v *NodeDeviceCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceCreateXMLRet is the XDR struct remote_node_device_create_xml_ret.
 type NodeDeviceCreateXMLRet struct {
 	Dev NonnullNodeDevice
@@ -27254,21 +21869,6 @@ func (v *NodeDeviceCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceDestroyArgs is the XDR struct remote_node_device_destroy_args.
 type NodeDeviceDestroyArgs struct {
 	Name NonnullString
@@ -27315,21 +21915,6 @@ func (v *NodeDeviceDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceDestroyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceDestroyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceDestroyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceDefineXMLArgs is the XDR struct remote_node_device_define_xml_args.
@@ -27388,21 +21973,6 @@ func (v *NodeDeviceDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceDefineXMLRet is the XDR struct remote_node_device_define_xml_ret.
 type NodeDeviceDefineXMLRet struct {
 	Dev NonnullNodeDevice
@@ -27449,21 +22019,6 @@ func (v *NodeDeviceDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceDefineXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceDefineXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceDefineXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceUndefineArgs is the XDR struct remote_node_device_undefine_args.
@@ -27522,21 +22077,6 @@ func (v *NodeDeviceUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceUndefineArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceUndefineArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceUndefineArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceCreateArgs is the XDR struct remote_node_device_create_args.
 type NodeDeviceCreateArgs struct {
 	Name  NonnullString
@@ -27593,21 +22133,6 @@ func (v *NodeDeviceCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceCreateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceCreateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceCreateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceGetAutostartArgs is the XDR struct remote_node_device_get_autostart_args.
 type NodeDeviceGetAutostartArgs struct {
 	Name NonnullString
@@ -27656,21 +22181,6 @@ func (v *NodeDeviceGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceGetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceGetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceGetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceGetAutostartRet is the XDR struct remote_node_device_get_autostart_ret.
 type NodeDeviceGetAutostartRet struct {
 	Autostart int32
@@ -27709,21 +22219,6 @@ func (v *NodeDeviceGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Autostart = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceGetAutostartRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceGetAutostartRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceGetAutostartRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceSetAutostartArgs is the XDR struct remote_node_device_set_autostart_args.
@@ -27782,21 +22277,6 @@ func (v *NodeDeviceSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceSetAutostartArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceSetAutostartArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceSetAutostartArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceIsPersistentArgs is the XDR struct remote_node_device_is_persistent_args.
 type NodeDeviceIsPersistentArgs struct {
 	Name NonnullString
@@ -27845,21 +22325,6 @@ func (v *NodeDeviceIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceIsPersistentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceIsPersistentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceIsPersistentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceIsPersistentRet is the XDR struct remote_node_device_is_persistent_ret.
 type NodeDeviceIsPersistentRet struct {
 	Persistent int32
@@ -27898,21 +22363,6 @@ func (v *NodeDeviceIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Persistent = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceIsPersistentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceIsPersistentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceIsPersistentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceIsActiveArgs is the XDR struct remote_node_device_is_active_args.
@@ -27963,21 +22413,6 @@ func (v *NodeDeviceIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceIsActiveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceIsActiveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceIsActiveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceIsActiveRet is the XDR struct remote_node_device_is_active_ret.
 type NodeDeviceIsActiveRet struct {
 	Active int32
@@ -28016,21 +22451,6 @@ func (v *NodeDeviceIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Active = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceIsActiveRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceIsActiveRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceIsActiveRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectDomainEventRegisterRet is the XDR struct remote_connect_domain_event_register_ret.
@@ -28073,21 +22493,6 @@ func (v *ConnectDomainEventRegisterRet) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDomainEventRegisterRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDomainEventRegisterRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDomainEventRegisterRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDomainEventDeregisterRet is the XDR struct remote_connect_domain_event_deregister_ret.
 type ConnectDomainEventDeregisterRet struct {
 	CbRegistered int32
@@ -28126,21 +22531,6 @@ func (v *ConnectDomainEventDeregisterRet) consume(b []byte, d *xdr.Decoder) (int
 	v.CbRegistered = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDomainEventDeregisterRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDomainEventDeregisterRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDomainEventDeregisterRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventLifecycleMsg is the XDR struct remote_domain_event_lifecycle_msg.
@@ -28207,21 +22597,6 @@ func (v *DomainEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackLifecycleMsg is the XDR struct remote_domain_event_callback_lifecycle_msg.
 type DomainEventCallbackLifecycleMsg struct {
 	CallbackID int32
@@ -28276,21 +22651,6 @@ func (v *DomainEventCallbackLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectDomainXMLFromNativeArgs is the XDR struct remote_connect_domain_xml_from_native_args.
@@ -28362,21 +22722,6 @@ func (v *ConnectDomainXMLFromNativeArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDomainXMLFromNativeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDomainXMLFromNativeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDomainXMLFromNativeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDomainXMLFromNativeRet is the XDR struct remote_connect_domain_xml_from_native_ret.
 type ConnectDomainXMLFromNativeRet struct {
 	DomainXML NonnullString
@@ -28423,21 +22768,6 @@ func (v *ConnectDomainXMLFromNativeRet) consume(b []byte, d *xdr.Decoder) (int, 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDomainXMLFromNativeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDomainXMLFromNativeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDomainXMLFromNativeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectDomainXMLToNativeArgs is the XDR struct remote_connect_domain_xml_to_native_args.
@@ -28509,21 +22839,6 @@ func (v *ConnectDomainXMLToNativeArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDomainXMLToNativeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDomainXMLToNativeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDomainXMLToNativeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDomainXMLToNativeRet is the XDR struct remote_connect_domain_xml_to_native_ret.
 type ConnectDomainXMLToNativeRet struct {
 	NativeConfig NonnullString
@@ -28572,21 +22887,6 @@ func (v *ConnectDomainXMLToNativeRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDomainXMLToNativeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDomainXMLToNativeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDomainXMLToNativeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNumOfSecretsRet is the XDR struct remote_connect_num_of_secrets_ret.
 type ConnectNumOfSecretsRet struct {
 	Num int32
@@ -28627,21 +22927,6 @@ func (v *ConnectNumOfSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNumOfSecretsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNumOfSecretsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNumOfSecretsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListSecretsArgs is the XDR struct remote_connect_list_secrets_args.
 type ConnectListSecretsArgs struct {
 	Maxuuids int32
@@ -28680,21 +22965,6 @@ func (v *ConnectListSecretsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Maxuuids = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListSecretsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListSecretsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListSecretsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListSecretsRet is the XDR struct remote_connect_list_secrets_ret.
@@ -28764,21 +23034,6 @@ func (v *ConnectListSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListSecretsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListSecretsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListSecretsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretLookupByUUIDArgs is the XDR struct remote_secret_lookup_by_uuid_args.
 type SecretLookupByUUIDArgs struct {
 	UUID UUID
@@ -28817,21 +23072,6 @@ func (v *SecretLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *SecretLookupByUUIDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *SecretLookupByUUIDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *SecretLookupByUUIDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // SecretLookupByUUIDRet is the XDR struct remote_secret_lookup_by_uuid_ret.
@@ -28880,21 +23120,6 @@ func (v *SecretLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *SecretLookupByUUIDRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *SecretLookupByUUIDRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *SecretLookupByUUIDRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // SecretDefineXMLArgs is the XDR struct remote_secret_define_xml_args.
@@ -28953,21 +23178,6 @@ func (v *SecretDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *SecretDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *SecretDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *SecretDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretDefineXMLRet is the XDR struct remote_secret_define_xml_ret.
 type SecretDefineXMLRet struct {
 	Secret NonnullSecret
@@ -29014,21 +23224,6 @@ func (v *SecretDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *SecretDefineXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *SecretDefineXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *SecretDefineXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // SecretGetXMLDescArgs is the XDR struct remote_secret_get_xml_desc_args.
@@ -29087,21 +23282,6 @@ func (v *SecretGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *SecretGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *SecretGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *SecretGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretGetXMLDescRet is the XDR struct remote_secret_get_xml_desc_ret.
 type SecretGetXMLDescRet struct {
 	XML NonnullString
@@ -29148,21 +23328,6 @@ func (v *SecretGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *SecretGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *SecretGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *SecretGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // SecretSetValueArgs is the XDR struct remote_secret_set_value_args.
@@ -29234,21 +23399,6 @@ func (v *SecretSetValueArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *SecretSetValueArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *SecretSetValueArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *SecretSetValueArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretGetValueArgs is the XDR struct remote_secret_get_value_args.
 type SecretGetValueArgs struct {
 	Secret NonnullSecret
@@ -29305,21 +23455,6 @@ func (v *SecretGetValueArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *SecretGetValueArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *SecretGetValueArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *SecretGetValueArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretGetValueRet is the XDR struct remote_secret_get_value_ret.
 type SecretGetValueRet struct {
 	Value []byte
@@ -29368,21 +23503,6 @@ func (v *SecretGetValueRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *SecretGetValueRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *SecretGetValueRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *SecretGetValueRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretUndefineArgs is the XDR struct remote_secret_undefine_args.
 type SecretUndefineArgs struct {
 	Secret NonnullSecret
@@ -29429,21 +23549,6 @@ func (v *SecretUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *SecretUndefineArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *SecretUndefineArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *SecretUndefineArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // SecretLookupByUsageArgs is the XDR struct remote_secret_lookup_by_usage_args.
@@ -29502,21 +23607,6 @@ func (v *SecretLookupByUsageArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *SecretLookupByUsageArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *SecretLookupByUsageArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *SecretLookupByUsageArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretLookupByUsageRet is the XDR struct remote_secret_lookup_by_usage_ret.
 type SecretLookupByUsageRet struct {
 	Secret NonnullSecret
@@ -29563,21 +23653,6 @@ func (v *SecretLookupByUsageRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *SecretLookupByUsageRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *SecretLookupByUsageRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *SecretLookupByUsageRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePrepareTunnelArgs is the XDR struct remote_domain_migrate_prepare_tunnel_args.
@@ -29675,21 +23750,6 @@ func (v *DomainMigratePrepareTunnelArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePrepareTunnelArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePrepareTunnelArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePrepareTunnelArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectIsSecureRet is the XDR struct remote_connect_is_secure_ret.
 type ConnectIsSecureRet struct {
 	Secure int32
@@ -29728,21 +23788,6 @@ func (v *ConnectIsSecureRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Secure = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectIsSecureRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectIsSecureRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectIsSecureRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainIsActiveArgs is the XDR struct remote_domain_is_active_args.
@@ -29793,21 +23838,6 @@ func (v *DomainIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainIsActiveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainIsActiveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainIsActiveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainIsActiveRet is the XDR struct remote_domain_is_active_ret.
 type DomainIsActiveRet struct {
 	Active int32
@@ -29846,21 +23876,6 @@ func (v *DomainIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Active = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainIsActiveRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainIsActiveRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainIsActiveRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainIsPersistentArgs is the XDR struct remote_domain_is_persistent_args.
@@ -29911,21 +23926,6 @@ func (v *DomainIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainIsPersistentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainIsPersistentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainIsPersistentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainIsPersistentRet is the XDR struct remote_domain_is_persistent_ret.
 type DomainIsPersistentRet struct {
 	Persistent int32
@@ -29964,21 +23964,6 @@ func (v *DomainIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Persistent = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainIsPersistentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainIsPersistentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainIsPersistentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainIsUpdatedArgs is the XDR struct remote_domain_is_updated_args.
@@ -30029,21 +24014,6 @@ func (v *DomainIsUpdatedArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainIsUpdatedArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainIsUpdatedArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainIsUpdatedArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainIsUpdatedRet is the XDR struct remote_domain_is_updated_ret.
 type DomainIsUpdatedRet struct {
 	Updated int32
@@ -30082,21 +24052,6 @@ func (v *DomainIsUpdatedRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Updated = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainIsUpdatedRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainIsUpdatedRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainIsUpdatedRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkIsActiveArgs is the XDR struct remote_network_is_active_args.
@@ -30147,21 +24102,6 @@ func (v *NetworkIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkIsActiveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkIsActiveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkIsActiveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkIsActiveRet is the XDR struct remote_network_is_active_ret.
 type NetworkIsActiveRet struct {
 	Active int32
@@ -30200,21 +24140,6 @@ func (v *NetworkIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Active = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkIsActiveRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkIsActiveRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkIsActiveRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkIsPersistentArgs is the XDR struct remote_network_is_persistent_args.
@@ -30265,21 +24190,6 @@ func (v *NetworkIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkIsPersistentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkIsPersistentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkIsPersistentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkIsPersistentRet is the XDR struct remote_network_is_persistent_ret.
 type NetworkIsPersistentRet struct {
 	Persistent int32
@@ -30318,21 +24228,6 @@ func (v *NetworkIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Persistent = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkIsPersistentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkIsPersistentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkIsPersistentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolIsActiveArgs is the XDR struct remote_storage_pool_is_active_args.
@@ -30383,21 +24278,6 @@ func (v *StoragePoolIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolIsActiveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolIsActiveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolIsActiveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolIsActiveRet is the XDR struct remote_storage_pool_is_active_ret.
 type StoragePoolIsActiveRet struct {
 	Active int32
@@ -30436,21 +24316,6 @@ func (v *StoragePoolIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Active = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolIsActiveRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolIsActiveRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolIsActiveRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolIsPersistentArgs is the XDR struct remote_storage_pool_is_persistent_args.
@@ -30501,21 +24366,6 @@ func (v *StoragePoolIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolIsPersistentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolIsPersistentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolIsPersistentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolIsPersistentRet is the XDR struct remote_storage_pool_is_persistent_ret.
 type StoragePoolIsPersistentRet struct {
 	Persistent int32
@@ -30554,21 +24404,6 @@ func (v *StoragePoolIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Persistent = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolIsPersistentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolIsPersistentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolIsPersistentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // InterfaceIsActiveArgs is the XDR struct remote_interface_is_active_args.
@@ -30619,21 +24454,6 @@ func (v *InterfaceIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceIsActiveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceIsActiveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceIsActiveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // InterfaceIsActiveRet is the XDR struct remote_interface_is_active_ret.
 type InterfaceIsActiveRet struct {
 	Active int32
@@ -30672,21 +24492,6 @@ func (v *InterfaceIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Active = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *InterfaceIsActiveRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *InterfaceIsActiveRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *InterfaceIsActiveRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectCompareCPUArgs is the XDR struct remote_connect_compare_cpu_args.
@@ -30745,21 +24550,6 @@ func (v *ConnectCompareCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectCompareCPUArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectCompareCPUArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectCompareCPUArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectCompareCPURet is the XDR struct remote_connect_compare_cpu_ret.
 type ConnectCompareCPURet struct {
 	Result int32
@@ -30798,21 +24588,6 @@ func (v *ConnectCompareCPURet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Result = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectCompareCPURet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectCompareCPURet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectCompareCPURet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectBaselineCPUArgs is the XDR struct remote_connect_baseline_cpu_args.
@@ -30890,21 +24665,6 @@ func (v *ConnectBaselineCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectBaselineCPUArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectBaselineCPUArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectBaselineCPUArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectBaselineCPURet is the XDR struct remote_connect_baseline_cpu_ret.
 type ConnectBaselineCPURet struct {
 	CPU NonnullString
@@ -30953,21 +24713,6 @@ func (v *ConnectBaselineCPURet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectBaselineCPURet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectBaselineCPURet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectBaselineCPURet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetJobInfoArgs is the XDR struct remote_domain_get_job_info_args.
 type DomainGetJobInfoArgs struct {
 	Dom NonnullDomain
@@ -31014,21 +24759,6 @@ func (v *DomainGetJobInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetJobInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetJobInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetJobInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetJobInfoRet is the XDR struct remote_domain_get_job_info_ret.
@@ -31148,21 +24878,6 @@ func (v *DomainGetJobInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetJobInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetJobInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetJobInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetJobStatsArgs is the XDR struct remote_domain_get_job_stats_args.
 type DomainGetJobStatsArgs struct {
 	Dom   NonnullDomain
@@ -31217,21 +24932,6 @@ func (v *DomainGetJobStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetJobStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetJobStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetJobStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetJobStatsRet is the XDR struct remote_domain_get_job_stats_ret.
@@ -31309,21 +25009,6 @@ func (v *DomainGetJobStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetJobStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetJobStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetJobStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainAbortJobArgs is the XDR struct remote_domain_abort_job_args.
 type DomainAbortJobArgs struct {
 	Dom NonnullDomain
@@ -31370,21 +25055,6 @@ func (v *DomainAbortJobArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAbortJobArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAbortJobArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAbortJobArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainAbortJobFlagsArgs is the XDR struct remote_domain_abort_job_flags_args.
@@ -31443,21 +25113,6 @@ func (v *DomainAbortJobFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAbortJobFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAbortJobFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAbortJobFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateGetMaxDowntimeArgs is the XDR struct remote_domain_migrate_get_max_downtime_args.
 type DomainMigrateGetMaxDowntimeArgs struct {
 	Dom   NonnullDomain
@@ -31514,21 +25169,6 @@ func (v *DomainMigrateGetMaxDowntimeArgs) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateGetMaxDowntimeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateGetMaxDowntimeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateGetMaxDowntimeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateGetMaxDowntimeRet is the XDR struct remote_domain_migrate_get_max_downtime_ret.
 type DomainMigrateGetMaxDowntimeRet struct {
 	Downtime uint64
@@ -31567,21 +25207,6 @@ func (v *DomainMigrateGetMaxDowntimeRet) consume(b []byte, d *xdr.Decoder) (int,
 	v.Downtime = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateGetMaxDowntimeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateGetMaxDowntimeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateGetMaxDowntimeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateSetMaxDowntimeArgs is the XDR struct remote_domain_migrate_set_max_downtime_args.
@@ -31648,21 +25273,6 @@ func (v *DomainMigrateSetMaxDowntimeArgs) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateSetMaxDowntimeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateSetMaxDowntimeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateSetMaxDowntimeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateGetCompressionCacheArgs is the XDR struct remote_domain_migrate_get_compression_cache_args.
 type DomainMigrateGetCompressionCacheArgs struct {
 	Dom   NonnullDomain
@@ -31719,21 +25329,6 @@ func (v *DomainMigrateGetCompressionCacheArgs) consume(b []byte, d *xdr.Decoder)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateGetCompressionCacheArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateGetCompressionCacheArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateGetCompressionCacheArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateGetCompressionCacheRet is the XDR struct remote_domain_migrate_get_compression_cache_ret.
 type DomainMigrateGetCompressionCacheRet struct {
 	CacheSize uint64
@@ -31772,21 +25367,6 @@ func (v *DomainMigrateGetCompressionCacheRet) consume(b []byte, d *xdr.Decoder) 
 	v.CacheSize = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateGetCompressionCacheRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateGetCompressionCacheRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateGetCompressionCacheRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateSetCompressionCacheArgs is the XDR struct remote_domain_migrate_set_compression_cache_args.
@@ -31853,21 +25433,6 @@ func (v *DomainMigrateSetCompressionCacheArgs) consume(b []byte, d *xdr.Decoder)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateSetCompressionCacheArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateSetCompressionCacheArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateSetCompressionCacheArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateSetMaxSpeedArgs is the XDR struct remote_domain_migrate_set_max_speed_args.
 type DomainMigrateSetMaxSpeedArgs struct {
 	Dom       NonnullDomain
@@ -31932,21 +25497,6 @@ func (v *DomainMigrateSetMaxSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateSetMaxSpeedArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateSetMaxSpeedArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateSetMaxSpeedArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateGetMaxSpeedArgs is the XDR struct remote_domain_migrate_get_max_speed_args.
 type DomainMigrateGetMaxSpeedArgs struct {
 	Dom   NonnullDomain
@@ -32003,21 +25553,6 @@ func (v *DomainMigrateGetMaxSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateGetMaxSpeedArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateGetMaxSpeedArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateGetMaxSpeedArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateGetMaxSpeedRet is the XDR struct remote_domain_migrate_get_max_speed_ret.
 type DomainMigrateGetMaxSpeedRet struct {
 	Bandwidth uint64
@@ -32056,21 +25591,6 @@ func (v *DomainMigrateGetMaxSpeedRet) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Bandwidth = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateGetMaxSpeedRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateGetMaxSpeedRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateGetMaxSpeedRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectDomainEventRegisterAnyArgs is the XDR struct remote_connect_domain_event_register_any_args.
@@ -32113,21 +25633,6 @@ func (v *ConnectDomainEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDomainEventRegisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDomainEventRegisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDomainEventRegisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDomainEventDeregisterAnyArgs is the XDR struct remote_connect_domain_event_deregister_any_args.
 type ConnectDomainEventDeregisterAnyArgs struct {
 	EventID int32
@@ -32166,21 +25671,6 @@ func (v *ConnectDomainEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) 
 	v.EventID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDomainEventDeregisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDomainEventDeregisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDomainEventDeregisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectDomainEventCallbackRegisterAnyArgs is the XDR struct remote_connect_domain_event_callback_register_any_args.
@@ -32257,21 +25747,6 @@ func (v *ConnectDomainEventCallbackRegisterAnyArgs) consume(b []byte, d *xdr.Dec
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDomainEventCallbackRegisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDomainEventCallbackRegisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDomainEventCallbackRegisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDomainEventCallbackRegisterAnyRet is the XDR struct remote_connect_domain_event_callback_register_any_ret.
 type ConnectDomainEventCallbackRegisterAnyRet struct {
 	CallbackID int32
@@ -32312,21 +25787,6 @@ func (v *ConnectDomainEventCallbackRegisterAnyRet) consume(b []byte, d *xdr.Deco
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDomainEventCallbackRegisterAnyRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDomainEventCallbackRegisterAnyRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDomainEventCallbackRegisterAnyRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectDomainEventCallbackDeregisterAnyArgs is the XDR struct remote_connect_domain_event_callback_deregister_any_args.
 type ConnectDomainEventCallbackDeregisterAnyArgs struct {
 	CallbackID int32
@@ -32365,21 +25825,6 @@ func (v *ConnectDomainEventCallbackDeregisterAnyArgs) consume(b []byte, d *xdr.D
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectDomainEventCallbackDeregisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectDomainEventCallbackDeregisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectDomainEventCallbackDeregisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventRebootMsg is the XDR struct remote_domain_event_reboot_msg.
@@ -32428,21 +25873,6 @@ func (v *DomainEventRebootMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventRebootMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventRebootMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventRebootMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackRebootMsg is the XDR struct remote_domain_event_callback_reboot_msg.
@@ -32501,21 +25931,6 @@ func (v *DomainEventCallbackRebootMsg) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackRebootMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackRebootMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackRebootMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventRtcChangeMsg is the XDR struct remote_domain_event_rtc_change_msg.
 type DomainEventRtcChangeMsg struct {
 	Dom    NonnullDomain
@@ -32570,21 +25985,6 @@ func (v *DomainEventRtcChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Offset = xdr.Int64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventRtcChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventRtcChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventRtcChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackRtcChangeMsg is the XDR struct remote_domain_event_callback_rtc_change_msg.
@@ -32643,21 +26043,6 @@ func (v *DomainEventCallbackRtcChangeMsg) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackRtcChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackRtcChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackRtcChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventWatchdogMsg is the XDR struct remote_domain_event_watchdog_msg.
 type DomainEventWatchdogMsg struct {
 	Dom    NonnullDomain
@@ -32714,21 +26099,6 @@ func (v *DomainEventWatchdogMsg) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventWatchdogMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventWatchdogMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventWatchdogMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackWatchdogMsg is the XDR struct remote_domain_event_callback_watchdog_msg.
 type DomainEventCallbackWatchdogMsg struct {
 	CallbackID int32
@@ -32783,21 +26153,6 @@ func (v *DomainEventCallbackWatchdogMsg) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackWatchdogMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackWatchdogMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackWatchdogMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventIoErrorMsg is the XDR struct remote_domain_event_io_error_msg.
@@ -32882,21 +26237,6 @@ func (v *DomainEventIoErrorMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventIoErrorMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventIoErrorMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventIoErrorMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackIoErrorMsg is the XDR struct remote_domain_event_callback_io_error_msg.
 type DomainEventCallbackIoErrorMsg struct {
 	CallbackID int32
@@ -32951,21 +26291,6 @@ func (v *DomainEventCallbackIoErrorMsg) consume(b []byte, d *xdr.Decoder) (int, 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackIoErrorMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackIoErrorMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackIoErrorMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventIoErrorReasonMsg is the XDR struct remote_domain_event_io_error_reason_msg.
@@ -33063,21 +26388,6 @@ func (v *DomainEventIoErrorReasonMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventIoErrorReasonMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventIoErrorReasonMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventIoErrorReasonMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackIoErrorReasonMsg is the XDR struct remote_domain_event_callback_io_error_reason_msg.
 type DomainEventCallbackIoErrorReasonMsg struct {
 	CallbackID int32
@@ -33132,21 +26442,6 @@ func (v *DomainEventCallbackIoErrorReasonMsg) consume(b []byte, d *xdr.Decoder) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackIoErrorReasonMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackIoErrorReasonMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackIoErrorReasonMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventGraphicsAddress is the XDR struct remote_domain_event_graphics_address.
@@ -33218,21 +26513,6 @@ func (v *DomainEventGraphicsAddress) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventGraphicsAddress) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventGraphicsAddress) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventGraphicsAddress) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventGraphicsIdentity is the XDR struct remote_domain_event_graphics_identity.
 type DomainEventGraphicsIdentity struct {
 	Type NonnullString
@@ -33292,21 +26572,6 @@ func (v *DomainEventGraphicsIdentity) consume(b []byte, d *xdr.Decoder) (int, er
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventGraphicsIdentity) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventGraphicsIdentity) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventGraphicsIdentity) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventGraphicsMsg is the XDR struct remote_domain_event_graphics_msg.
@@ -33436,21 +26701,6 @@ func (v *DomainEventGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventGraphicsMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventGraphicsMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventGraphicsMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackGraphicsMsg is the XDR struct remote_domain_event_callback_graphics_msg.
 type DomainEventCallbackGraphicsMsg struct {
 	CallbackID int32
@@ -33505,21 +26755,6 @@ func (v *DomainEventCallbackGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackGraphicsMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackGraphicsMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackGraphicsMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventBlockJobMsg is the XDR struct remote_domain_event_block_job_msg.
@@ -33599,21 +26834,6 @@ func (v *DomainEventBlockJobMsg) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventBlockJobMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventBlockJobMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventBlockJobMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackBlockJobMsg is the XDR struct remote_domain_event_callback_block_job_msg.
 type DomainEventCallbackBlockJobMsg struct {
 	CallbackID int32
@@ -33668,21 +26888,6 @@ func (v *DomainEventCallbackBlockJobMsg) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackBlockJobMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackBlockJobMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackBlockJobMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventDiskChangeMsg is the XDR struct remote_domain_event_disk_change_msg.
@@ -33816,21 +27021,6 @@ func (v *DomainEventDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventDiskChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventDiskChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventDiskChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackDiskChangeMsg is the XDR struct remote_domain_event_callback_disk_change_msg.
 type DomainEventCallbackDiskChangeMsg struct {
 	CallbackID int32
@@ -33885,21 +27075,6 @@ func (v *DomainEventCallbackDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (in
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackDiskChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackDiskChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackDiskChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventTrayChangeMsg is the XDR struct remote_domain_event_tray_change_msg.
@@ -33971,21 +27146,6 @@ func (v *DomainEventTrayChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventTrayChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventTrayChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventTrayChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackTrayChangeMsg is the XDR struct remote_domain_event_callback_tray_change_msg.
 type DomainEventCallbackTrayChangeMsg struct {
 	CallbackID int32
@@ -34042,21 +27202,6 @@ func (v *DomainEventCallbackTrayChangeMsg) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackTrayChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackTrayChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackTrayChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventPmwakeupMsg is the XDR struct remote_domain_event_pmwakeup_msg.
 type DomainEventPmwakeupMsg struct {
 	Dom NonnullDomain
@@ -34103,21 +27248,6 @@ func (v *DomainEventPmwakeupMsg) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventPmwakeupMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventPmwakeupMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventPmwakeupMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackPmwakeupMsg is the XDR struct remote_domain_event_callback_pmwakeup_msg.
@@ -34184,21 +27314,6 @@ func (v *DomainEventCallbackPmwakeupMsg) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackPmwakeupMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackPmwakeupMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackPmwakeupMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventPmsuspendMsg is the XDR struct remote_domain_event_pmsuspend_msg.
 type DomainEventPmsuspendMsg struct {
 	Dom NonnullDomain
@@ -34245,21 +27360,6 @@ func (v *DomainEventPmsuspendMsg) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventPmsuspendMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventPmsuspendMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventPmsuspendMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackPmsuspendMsg is the XDR struct remote_domain_event_callback_pmsuspend_msg.
@@ -34326,21 +27426,6 @@ func (v *DomainEventCallbackPmsuspendMsg) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackPmsuspendMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackPmsuspendMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackPmsuspendMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventBalloonChangeMsg is the XDR struct remote_domain_event_balloon_change_msg.
 type DomainEventBalloonChangeMsg struct {
 	Dom    NonnullDomain
@@ -34395,21 +27480,6 @@ func (v *DomainEventBalloonChangeMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Actual = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventBalloonChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventBalloonChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventBalloonChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackBalloonChangeMsg is the XDR struct remote_domain_event_callback_balloon_change_msg.
@@ -34468,21 +27538,6 @@ func (v *DomainEventCallbackBalloonChangeMsg) consume(b []byte, d *xdr.Decoder) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackBalloonChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackBalloonChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackBalloonChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventPmsuspendDiskMsg is the XDR struct remote_domain_event_pmsuspend_disk_msg.
 type DomainEventPmsuspendDiskMsg struct {
 	Dom NonnullDomain
@@ -34529,21 +27584,6 @@ func (v *DomainEventPmsuspendDiskMsg) consume(b []byte, d *xdr.Decoder) (int, er
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventPmsuspendDiskMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventPmsuspendDiskMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventPmsuspendDiskMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackPmsuspendDiskMsg is the XDR struct remote_domain_event_callback_pmsuspend_disk_msg.
@@ -34610,21 +27650,6 @@ func (v *DomainEventCallbackPmsuspendDiskMsg) consume(b []byte, d *xdr.Decoder) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackPmsuspendDiskMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackPmsuspendDiskMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackPmsuspendDiskMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainManagedSaveArgs is the XDR struct remote_domain_managed_save_args.
 type DomainManagedSaveArgs struct {
 	Dom   NonnullDomain
@@ -34679,21 +27704,6 @@ func (v *DomainManagedSaveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainManagedSaveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainManagedSaveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainManagedSaveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainHasManagedSaveImageArgs is the XDR struct remote_domain_has_managed_save_image_args.
@@ -34752,21 +27762,6 @@ func (v *DomainHasManagedSaveImageArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainHasManagedSaveImageArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainHasManagedSaveImageArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainHasManagedSaveImageArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainHasManagedSaveImageRet is the XDR struct remote_domain_has_managed_save_image_ret.
 type DomainHasManagedSaveImageRet struct {
 	Result int32
@@ -34805,21 +27800,6 @@ func (v *DomainHasManagedSaveImageRet) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Result = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainHasManagedSaveImageRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainHasManagedSaveImageRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainHasManagedSaveImageRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainManagedSaveRemoveArgs is the XDR struct remote_domain_managed_save_remove_args.
@@ -34878,21 +27858,6 @@ func (v *DomainManagedSaveRemoveArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainManagedSaveRemoveArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainManagedSaveRemoveArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainManagedSaveRemoveArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainManagedSaveGetXMLDescArgs is the XDR struct remote_domain_managed_save_get_xml_desc_args.
 type DomainManagedSaveGetXMLDescArgs struct {
 	Dom   NonnullDomain
@@ -34949,21 +27914,6 @@ func (v *DomainManagedSaveGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainManagedSaveGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainManagedSaveGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainManagedSaveGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainManagedSaveGetXMLDescRet is the XDR struct remote_domain_managed_save_get_xml_desc_ret.
 type DomainManagedSaveGetXMLDescRet struct {
 	XML NonnullString
@@ -35010,21 +27960,6 @@ func (v *DomainManagedSaveGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainManagedSaveGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainManagedSaveGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainManagedSaveGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainManagedSaveDefineXMLArgs is the XDR struct remote_domain_managed_save_define_xml_args.
@@ -35114,21 +28049,6 @@ func (v *DomainManagedSaveDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainManagedSaveDefineXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainManagedSaveDefineXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainManagedSaveDefineXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotCreateXMLArgs is the XDR struct remote_domain_snapshot_create_xml_args.
 type DomainSnapshotCreateXMLArgs struct {
 	Dom     NonnullDomain
@@ -35198,21 +28118,6 @@ func (v *DomainSnapshotCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotCreateXMLRet is the XDR struct remote_domain_snapshot_create_xml_ret.
 type DomainSnapshotCreateXMLRet struct {
 	Snap NonnullDomainSnapshot
@@ -35259,21 +28164,6 @@ func (v *DomainSnapshotCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotGetXMLDescArgs is the XDR struct remote_domain_snapshot_get_xml_desc_args.
@@ -35332,21 +28222,6 @@ func (v *DomainSnapshotGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotGetXMLDescRet is the XDR struct remote_domain_snapshot_get_xml_desc_ret.
 type DomainSnapshotGetXMLDescRet struct {
 	XML NonnullString
@@ -35393,21 +28268,6 @@ func (v *DomainSnapshotGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, er
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotNumArgs is the XDR struct remote_domain_snapshot_num_args.
@@ -35466,21 +28326,6 @@ func (v *DomainSnapshotNumArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotNumArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotNumArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotNumArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotNumRet is the XDR struct remote_domain_snapshot_num_ret.
 type DomainSnapshotNumRet struct {
 	Num int32
@@ -35519,21 +28364,6 @@ func (v *DomainSnapshotNumRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotNumRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotNumRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotNumRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotListNamesArgs is the XDR struct remote_domain_snapshot_list_names_args.
@@ -35598,21 +28428,6 @@ func (v *DomainSnapshotListNamesArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotListNamesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotListNamesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotListNamesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotListNamesRet is the XDR struct remote_domain_snapshot_list_names_ret.
@@ -35682,21 +28497,6 @@ func (v *DomainSnapshotListNamesRet) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotListNamesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotListNamesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotListNamesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainListAllSnapshotsArgs is the XDR struct remote_domain_list_all_snapshots_args.
 type DomainListAllSnapshotsArgs struct {
 	Dom         NonnullDomain
@@ -35759,21 +28559,6 @@ func (v *DomainListAllSnapshotsArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainListAllSnapshotsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainListAllSnapshotsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainListAllSnapshotsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainListAllSnapshotsRet is the XDR struct remote_domain_list_all_snapshots_ret.
@@ -35851,21 +28636,6 @@ func (v *DomainListAllSnapshotsRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainListAllSnapshotsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainListAllSnapshotsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainListAllSnapshotsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotNumChildrenArgs is the XDR struct remote_domain_snapshot_num_children_args.
 type DomainSnapshotNumChildrenArgs struct {
 	Snap  NonnullDomainSnapshot
@@ -35922,21 +28692,6 @@ func (v *DomainSnapshotNumChildrenArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotNumChildrenArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotNumChildrenArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotNumChildrenArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotNumChildrenRet is the XDR struct remote_domain_snapshot_num_children_ret.
 type DomainSnapshotNumChildrenRet struct {
 	Num int32
@@ -35975,21 +28730,6 @@ func (v *DomainSnapshotNumChildrenRet) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Num = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotNumChildrenRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotNumChildrenRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotNumChildrenRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotListChildrenNamesArgs is the XDR struct remote_domain_snapshot_list_children_names_args.
@@ -36054,21 +28794,6 @@ func (v *DomainSnapshotListChildrenNamesArgs) consume(b []byte, d *xdr.Decoder) 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotListChildrenNamesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotListChildrenNamesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotListChildrenNamesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotListChildrenNamesRet is the XDR struct remote_domain_snapshot_list_children_names_ret.
@@ -36138,21 +28863,6 @@ func (v *DomainSnapshotListChildrenNamesRet) consume(b []byte, d *xdr.Decoder) (
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotListChildrenNamesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotListChildrenNamesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotListChildrenNamesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotListAllChildrenArgs is the XDR struct remote_domain_snapshot_list_all_children_args.
 type DomainSnapshotListAllChildrenArgs struct {
 	Snapshot    NonnullDomainSnapshot
@@ -36215,21 +28925,6 @@ func (v *DomainSnapshotListAllChildrenArgs) consume(b []byte, d *xdr.Decoder) (i
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotListAllChildrenArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotListAllChildrenArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotListAllChildrenArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotListAllChildrenRet is the XDR struct remote_domain_snapshot_list_all_children_ret.
@@ -36307,21 +29002,6 @@ func (v *DomainSnapshotListAllChildrenRet) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotListAllChildrenRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotListAllChildrenRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotListAllChildrenRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotLookupByNameArgs is the XDR struct remote_domain_snapshot_lookup_by_name_args.
 type DomainSnapshotLookupByNameArgs struct {
 	Dom   NonnullDomain
@@ -36391,21 +29071,6 @@ func (v *DomainSnapshotLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotLookupByNameRet is the XDR struct remote_domain_snapshot_lookup_by_name_ret.
 type DomainSnapshotLookupByNameRet struct {
 	Snap NonnullDomainSnapshot
@@ -36452,21 +29117,6 @@ func (v *DomainSnapshotLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainHasCurrentSnapshotArgs is the XDR struct remote_domain_has_current_snapshot_args.
@@ -36525,21 +29175,6 @@ func (v *DomainHasCurrentSnapshotArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainHasCurrentSnapshotArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainHasCurrentSnapshotArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainHasCurrentSnapshotArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainHasCurrentSnapshotRet is the XDR struct remote_domain_has_current_snapshot_ret.
 type DomainHasCurrentSnapshotRet struct {
 	Result int32
@@ -36578,21 +29213,6 @@ func (v *DomainHasCurrentSnapshotRet) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Result = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainHasCurrentSnapshotRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainHasCurrentSnapshotRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainHasCurrentSnapshotRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotGetParentArgs is the XDR struct remote_domain_snapshot_get_parent_args.
@@ -36651,21 +29271,6 @@ func (v *DomainSnapshotGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotGetParentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotGetParentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotGetParentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotGetParentRet is the XDR struct remote_domain_snapshot_get_parent_ret.
 type DomainSnapshotGetParentRet struct {
 	Snap NonnullDomainSnapshot
@@ -36712,21 +29317,6 @@ func (v *DomainSnapshotGetParentRet) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotGetParentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotGetParentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotGetParentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotCurrentArgs is the XDR struct remote_domain_snapshot_current_args.
@@ -36785,21 +29375,6 @@ func (v *DomainSnapshotCurrentArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotCurrentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotCurrentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotCurrentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotCurrentRet is the XDR struct remote_domain_snapshot_current_ret.
 type DomainSnapshotCurrentRet struct {
 	Snap NonnullDomainSnapshot
@@ -36846,21 +29421,6 @@ func (v *DomainSnapshotCurrentRet) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotCurrentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotCurrentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotCurrentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotIsCurrentArgs is the XDR struct remote_domain_snapshot_is_current_args.
@@ -36919,21 +29479,6 @@ func (v *DomainSnapshotIsCurrentArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotIsCurrentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotIsCurrentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotIsCurrentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotIsCurrentRet is the XDR struct remote_domain_snapshot_is_current_ret.
 type DomainSnapshotIsCurrentRet struct {
 	Current int32
@@ -36972,21 +29517,6 @@ func (v *DomainSnapshotIsCurrentRet) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Current = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotIsCurrentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotIsCurrentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotIsCurrentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSnapshotHasMetadataArgs is the XDR struct remote_domain_snapshot_has_metadata_args.
@@ -37045,21 +29575,6 @@ func (v *DomainSnapshotHasMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotHasMetadataArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotHasMetadataArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotHasMetadataArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotHasMetadataRet is the XDR struct remote_domain_snapshot_has_metadata_ret.
 type DomainSnapshotHasMetadataRet struct {
 	Metadata int32
@@ -37098,21 +29613,6 @@ func (v *DomainSnapshotHasMetadataRet) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Metadata = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotHasMetadataRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotHasMetadataRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotHasMetadataRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainRevertToSnapshotArgs is the XDR struct remote_domain_revert_to_snapshot_args.
@@ -37171,21 +29671,6 @@ func (v *DomainRevertToSnapshotArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainRevertToSnapshotArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainRevertToSnapshotArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainRevertToSnapshotArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSnapshotDeleteArgs is the XDR struct remote_domain_snapshot_delete_args.
 type DomainSnapshotDeleteArgs struct {
 	Snap  NonnullDomainSnapshot
@@ -37240,21 +29725,6 @@ func (v *DomainSnapshotDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSnapshotDeleteArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSnapshotDeleteArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSnapshotDeleteArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainOpenConsoleArgs is the XDR struct remote_domain_open_console_args.
@@ -37344,21 +29814,6 @@ func (v *DomainOpenConsoleArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainOpenConsoleArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainOpenConsoleArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainOpenConsoleArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainOpenChannelArgs is the XDR struct remote_domain_open_channel_args.
 type DomainOpenChannelArgs struct {
 	Dom   NonnullDomain
@@ -37446,21 +29901,6 @@ func (v *DomainOpenChannelArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainOpenChannelArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainOpenChannelArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainOpenChannelArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StorageVolUploadArgs is the XDR struct remote_storage_vol_upload_args.
 type StorageVolUploadArgs struct {
 	Vol    NonnullStorageVol
@@ -37531,21 +29971,6 @@ func (v *StorageVolUploadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolUploadArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolUploadArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolUploadArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StorageVolDownloadArgs is the XDR struct remote_storage_vol_download_args.
@@ -37620,21 +30045,6 @@ func (v *StorageVolDownloadArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StorageVolDownloadArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StorageVolDownloadArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StorageVolDownloadArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetStateArgs is the XDR struct remote_domain_get_state_args.
 type DomainGetStateArgs struct {
 	Dom   NonnullDomain
@@ -37691,21 +30101,6 @@ func (v *DomainGetStateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetStateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetStateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetStateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetStateRet is the XDR struct remote_domain_get_state_ret.
 type DomainGetStateRet struct {
 	State  int32
@@ -37751,21 +30146,6 @@ func (v *DomainGetStateRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetStateRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetStateRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetStateRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateBegin3Args is the XDR struct remote_domain_migrate_begin3_args.
@@ -37894,21 +30274,6 @@ func (v *DomainMigrateBegin3Args) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateBegin3Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateBegin3Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateBegin3Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateBegin3Ret is the XDR struct remote_domain_migrate_begin3_ret.
 type DomainMigrateBegin3Ret struct {
 	CookieOut []byte
@@ -37968,21 +30333,6 @@ func (v *DomainMigrateBegin3Ret) consume(b []byte, d *xdr.Decoder) (int, error) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateBegin3Ret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateBegin3Ret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateBegin3Ret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePrepare3Args is the XDR struct remote_domain_migrate_prepare3_args.
@@ -38124,21 +30474,6 @@ func (v *DomainMigratePrepare3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePrepare3Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePrepare3Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePrepare3Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePrepare3Ret is the XDR struct remote_domain_migrate_prepare3_ret.
 type DomainMigratePrepare3Ret struct {
 	CookieOut []byte
@@ -38216,21 +30551,6 @@ func (v *DomainMigratePrepare3Ret) consume(b []byte, d *xdr.Decoder) (int, error
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePrepare3Ret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePrepare3Ret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePrepare3Ret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePrepareTunnel3Args is the XDR struct remote_domain_migrate_prepare_tunnel3_args.
@@ -38341,21 +30661,6 @@ func (v *DomainMigratePrepareTunnel3Args) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePrepareTunnel3Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePrepareTunnel3Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePrepareTunnel3Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePrepareTunnel3Ret is the XDR struct remote_domain_migrate_prepare_tunnel3_ret.
 type DomainMigratePrepareTunnel3Ret struct {
 	CookieOut []byte
@@ -38402,21 +30707,6 @@ func (v *DomainMigratePrepareTunnel3Ret) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePrepareTunnel3Ret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePrepareTunnel3Ret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePrepareTunnel3Ret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePerform3Args is the XDR struct remote_domain_migrate_perform3_args.
@@ -38620,21 +30910,6 @@ func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePerform3Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePerform3Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePerform3Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePerform3Ret is the XDR struct remote_domain_migrate_perform3_ret.
 type DomainMigratePerform3Ret struct {
 	CookieOut []byte
@@ -38681,21 +30956,6 @@ func (v *DomainMigratePerform3Ret) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePerform3Ret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePerform3Ret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePerform3Ret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateFinish3Args is the XDR struct remote_domain_migrate_finish3_args.
@@ -38837,21 +31097,6 @@ func (v *DomainMigrateFinish3Args) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateFinish3Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateFinish3Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateFinish3Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateFinish3Ret is the XDR struct remote_domain_migrate_finish3_ret.
 type DomainMigrateFinish3Ret struct {
 	Dom       NonnullDomain
@@ -38911,21 +31156,6 @@ func (v *DomainMigrateFinish3Ret) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateFinish3Ret) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateFinish3Ret) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateFinish3Ret) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateConfirm3Args is the XDR struct remote_domain_migrate_confirm3_args.
@@ -39005,21 +31235,6 @@ func (v *DomainMigrateConfirm3Args) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateConfirm3Args) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateConfirm3Args) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateConfirm3Args) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventControlErrorMsg is the XDR struct remote_domain_event_control_error_msg.
 type DomainEventControlErrorMsg struct {
 	Dom NonnullDomain
@@ -39066,21 +31281,6 @@ func (v *DomainEventControlErrorMsg) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventControlErrorMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventControlErrorMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventControlErrorMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackControlErrorMsg is the XDR struct remote_domain_event_callback_control_error_msg.
@@ -39139,21 +31339,6 @@ func (v *DomainEventCallbackControlErrorMsg) consume(b []byte, d *xdr.Decoder) (
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackControlErrorMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackControlErrorMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackControlErrorMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetControlInfoArgs is the XDR struct remote_domain_get_control_info_args.
 type DomainGetControlInfoArgs struct {
 	Dom   NonnullDomain
@@ -39210,21 +31395,6 @@ func (v *DomainGetControlInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetControlInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetControlInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetControlInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetControlInfoRet is the XDR struct remote_domain_get_control_info_ret.
 type DomainGetControlInfoRet struct {
 	State     uint32
@@ -39277,21 +31447,6 @@ func (v *DomainGetControlInfoRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.StateTime = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetControlInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetControlInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetControlInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainOpenGraphicsArgs is the XDR struct remote_domain_open_graphics_args.
@@ -39358,21 +31513,6 @@ func (v *DomainOpenGraphicsArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainOpenGraphicsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainOpenGraphicsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainOpenGraphicsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainOpenGraphicsFDArgs is the XDR struct remote_domain_open_graphics_fd_args.
 type DomainOpenGraphicsFDArgs struct {
 	Dom   NonnullDomain
@@ -39437,21 +31577,6 @@ func (v *DomainOpenGraphicsFDArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainOpenGraphicsFDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainOpenGraphicsFDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainOpenGraphicsFDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeSuspendForDurationArgs is the XDR struct remote_node_suspend_for_duration_args.
 type NodeSuspendForDurationArgs struct {
 	Target   uint32
@@ -39504,21 +31629,6 @@ func (v *NodeSuspendForDurationArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeSuspendForDurationArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeSuspendForDurationArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeSuspendForDurationArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainShutdownFlagsArgs is the XDR struct remote_domain_shutdown_flags_args.
@@ -39575,21 +31685,6 @@ func (v *DomainShutdownFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainShutdownFlagsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainShutdownFlagsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainShutdownFlagsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetDiskErrorsArgs is the XDR struct remote_domain_get_disk_errors_args.
@@ -39654,21 +31749,6 @@ func (v *DomainGetDiskErrorsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetDiskErrorsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetDiskErrorsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetDiskErrorsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetDiskErrorsRet is the XDR struct remote_domain_get_disk_errors_ret.
@@ -39746,21 +31826,6 @@ func (v *DomainGetDiskErrorsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetDiskErrorsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetDiskErrorsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetDiskErrorsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllDomainsArgs is the XDR struct remote_connect_list_all_domains_args.
 type ConnectListAllDomainsArgs struct {
 	NeedResults int32
@@ -39806,21 +31871,6 @@ func (v *ConnectListAllDomainsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllDomainsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllDomainsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllDomainsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllDomainsRet is the XDR struct remote_connect_list_all_domains_ret.
@@ -39898,21 +31948,6 @@ func (v *ConnectListAllDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllDomainsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllDomainsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllDomainsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllStoragePoolsArgs is the XDR struct remote_connect_list_all_storage_pools_args.
 type ConnectListAllStoragePoolsArgs struct {
 	NeedResults int32
@@ -39958,21 +31993,6 @@ func (v *ConnectListAllStoragePoolsArgs) consume(b []byte, d *xdr.Decoder) (int,
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllStoragePoolsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllStoragePoolsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllStoragePoolsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllStoragePoolsRet is the XDR struct remote_connect_list_all_storage_pools_ret.
@@ -40050,21 +32070,6 @@ func (v *ConnectListAllStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllStoragePoolsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllStoragePoolsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllStoragePoolsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolListAllVolumesArgs is the XDR struct remote_storage_pool_list_all_volumes_args.
 type StoragePoolListAllVolumesArgs struct {
 	Pool        NonnullStoragePool
@@ -40127,21 +32132,6 @@ func (v *StoragePoolListAllVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolListAllVolumesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolListAllVolumesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolListAllVolumesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolListAllVolumesRet is the XDR struct remote_storage_pool_list_all_volumes_ret.
@@ -40219,21 +32209,6 @@ func (v *StoragePoolListAllVolumesRet) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolListAllVolumesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolListAllVolumesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolListAllVolumesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllNetworksArgs is the XDR struct remote_connect_list_all_networks_args.
 type ConnectListAllNetworksArgs struct {
 	NeedResults int32
@@ -40279,21 +32254,6 @@ func (v *ConnectListAllNetworksArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllNetworksArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllNetworksArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllNetworksArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllNetworksRet is the XDR struct remote_connect_list_all_networks_ret.
@@ -40371,21 +32331,6 @@ func (v *ConnectListAllNetworksRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllNetworksRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllNetworksRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllNetworksRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllInterfacesArgs is the XDR struct remote_connect_list_all_interfaces_args.
 type ConnectListAllInterfacesArgs struct {
 	NeedResults int32
@@ -40431,21 +32376,6 @@ func (v *ConnectListAllInterfacesArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllInterfacesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllInterfacesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllInterfacesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllInterfacesRet is the XDR struct remote_connect_list_all_interfaces_ret.
@@ -40523,21 +32453,6 @@ func (v *ConnectListAllInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllInterfacesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllInterfacesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllInterfacesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllNodeDevicesArgs is the XDR struct remote_connect_list_all_node_devices_args.
 type ConnectListAllNodeDevicesArgs struct {
 	NeedResults int32
@@ -40583,21 +32498,6 @@ func (v *ConnectListAllNodeDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllNodeDevicesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllNodeDevicesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllNodeDevicesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllNodeDevicesRet is the XDR struct remote_connect_list_all_node_devices_ret.
@@ -40675,21 +32575,6 @@ func (v *ConnectListAllNodeDevicesRet) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllNodeDevicesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllNodeDevicesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllNodeDevicesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllNwfiltersArgs is the XDR struct remote_connect_list_all_nwfilters_args.
 type ConnectListAllNwfiltersArgs struct {
 	NeedResults int32
@@ -40735,21 +32620,6 @@ func (v *ConnectListAllNwfiltersArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllNwfiltersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllNwfiltersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllNwfiltersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllNwfiltersRet is the XDR struct remote_connect_list_all_nwfilters_ret.
@@ -40827,21 +32697,6 @@ func (v *ConnectListAllNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllNwfiltersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllNwfiltersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllNwfiltersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllSecretsArgs is the XDR struct remote_connect_list_all_secrets_args.
 type ConnectListAllSecretsArgs struct {
 	NeedResults int32
@@ -40887,21 +32742,6 @@ func (v *ConnectListAllSecretsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllSecretsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllSecretsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllSecretsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllSecretsRet is the XDR struct remote_connect_list_all_secrets_ret.
@@ -40979,21 +32819,6 @@ func (v *ConnectListAllSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllSecretsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllSecretsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllSecretsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeSetMemoryParametersArgs is the XDR struct remote_node_set_memory_parameters_args.
 type NodeSetMemoryParametersArgs struct {
 	Params []TypedParam
@@ -41069,21 +32894,6 @@ func (v *NodeSetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeSetMemoryParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeSetMemoryParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeSetMemoryParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetMemoryParametersArgs is the XDR struct remote_node_get_memory_parameters_args.
 type NodeGetMemoryParametersArgs struct {
 	Nparams int32
@@ -41129,21 +32939,6 @@ func (v *NodeGetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetMemoryParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetMemoryParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetMemoryParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetMemoryParametersRet is the XDR struct remote_node_get_memory_parameters_ret.
@@ -41221,21 +33016,6 @@ func (v *NodeGetMemoryParametersRet) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetMemoryParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetMemoryParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetMemoryParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetCPUMapArgs is the XDR struct remote_node_get_cpu_map_args.
 type NodeGetCPUMapArgs struct {
 	NeedMap    int32
@@ -41288,21 +33068,6 @@ func (v *NodeGetCPUMapArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetCPUMapArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetCPUMapArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetCPUMapArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetCPUMapRet is the XDR struct remote_node_get_cpu_map_ret.
@@ -41367,21 +33132,6 @@ func (v *NodeGetCPUMapRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Ret = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetCPUMapRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetCPUMapRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetCPUMapRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainFstrimArgs is the XDR struct remote_domain_fstrim_args.
@@ -41479,21 +33229,6 @@ func (v *DomainFstrimArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainFstrimArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainFstrimArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainFstrimArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetTimeArgs is the XDR struct remote_domain_get_time_args.
 type DomainGetTimeArgs struct {
 	Dom   NonnullDomain
@@ -41550,21 +33285,6 @@ func (v *DomainGetTimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetTimeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetTimeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetTimeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetTimeRet is the XDR struct remote_domain_get_time_ret.
 type DomainGetTimeRet struct {
 	Seconds  int64
@@ -41610,21 +33330,6 @@ func (v *DomainGetTimeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Nseconds = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetTimeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetTimeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetTimeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetTimeArgs is the XDR struct remote_domain_set_time_args.
@@ -41697,21 +33402,6 @@ func (v *DomainSetTimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetTimeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetTimeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetTimeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateBegin3ParamsArgs is the XDR struct remote_domain_migrate_begin3_params_args.
@@ -41802,21 +33492,6 @@ func (v *DomainMigrateBegin3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateBegin3ParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateBegin3ParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateBegin3ParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateBegin3ParamsRet is the XDR struct remote_domain_migrate_begin3_params_ret.
 type DomainMigrateBegin3ParamsRet struct {
 	CookieOut []byte
@@ -41876,21 +33551,6 @@ func (v *DomainMigrateBegin3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, e
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateBegin3ParamsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateBegin3ParamsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateBegin3ParamsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePrepare3ParamsArgs is the XDR struct remote_domain_migrate_prepare3_params_args.
@@ -41981,21 +33641,6 @@ func (v *DomainMigratePrepare3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePrepare3ParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePrepare3ParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePrepare3ParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePrepare3ParamsRet is the XDR struct remote_domain_migrate_prepare3_params_ret.
 type DomainMigratePrepare3ParamsRet struct {
 	CookieOut []byte
@@ -42073,21 +33718,6 @@ func (v *DomainMigratePrepare3ParamsRet) consume(b []byte, d *xdr.Decoder) (int,
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePrepare3ParamsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePrepare3ParamsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePrepare3ParamsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePrepareTunnel3ParamsArgs is the XDR struct remote_domain_migrate_prepare_tunnel3_params_args.
@@ -42178,21 +33808,6 @@ func (v *DomainMigratePrepareTunnel3ParamsArgs) consume(b []byte, d *xdr.Decoder
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePrepareTunnel3ParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePrepareTunnel3ParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePrepareTunnel3ParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePrepareTunnel3ParamsRet is the XDR struct remote_domain_migrate_prepare_tunnel3_params_ret.
 type DomainMigratePrepareTunnel3ParamsRet struct {
 	CookieOut []byte
@@ -42239,21 +33854,6 @@ func (v *DomainMigratePrepareTunnel3ParamsRet) consume(b []byte, d *xdr.Decoder)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePrepareTunnel3ParamsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePrepareTunnel3ParamsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePrepareTunnel3ParamsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigratePerform3ParamsArgs is the XDR struct remote_domain_migrate_perform3_params_args.
@@ -42388,21 +33988,6 @@ func (v *DomainMigratePerform3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePerform3ParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePerform3ParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePerform3ParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigratePerform3ParamsRet is the XDR struct remote_domain_migrate_perform3_params_ret.
 type DomainMigratePerform3ParamsRet struct {
 	CookieOut []byte
@@ -42449,21 +34034,6 @@ func (v *DomainMigratePerform3ParamsRet) consume(b []byte, d *xdr.Decoder) (int,
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigratePerform3ParamsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigratePerform3ParamsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigratePerform3ParamsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateFinish3ParamsArgs is the XDR struct remote_domain_migrate_finish3_params_args.
@@ -42562,21 +34132,6 @@ func (v *DomainMigrateFinish3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateFinish3ParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateFinish3ParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateFinish3ParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateFinish3ParamsRet is the XDR struct remote_domain_migrate_finish3_params_ret.
 type DomainMigrateFinish3ParamsRet struct {
 	Dom       NonnullDomain
@@ -42636,21 +34191,6 @@ func (v *DomainMigrateFinish3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateFinish3ParamsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateFinish3ParamsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateFinish3ParamsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainMigrateConfirm3ParamsArgs is the XDR struct remote_domain_migrate_confirm3_params_args.
@@ -42762,21 +34302,6 @@ func (v *DomainMigrateConfirm3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateConfirm3ParamsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateConfirm3ParamsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateConfirm3ParamsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventDeviceRemovedMsg is the XDR struct remote_domain_event_device_removed_msg.
 type DomainEventDeviceRemovedMsg struct {
 	Dom      NonnullDomain
@@ -42838,21 +34363,6 @@ func (v *DomainEventDeviceRemovedMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventDeviceRemovedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventDeviceRemovedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventDeviceRemovedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackDeviceRemovedMsg is the XDR struct remote_domain_event_callback_device_removed_msg.
 type DomainEventCallbackDeviceRemovedMsg struct {
 	CallbackID int32
@@ -42907,21 +34417,6 @@ func (v *DomainEventCallbackDeviceRemovedMsg) consume(b []byte, d *xdr.Decoder) 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackDeviceRemovedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackDeviceRemovedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackDeviceRemovedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventBlockJob2Msg is the XDR struct remote_domain_event_block_job_2_msg.
@@ -43007,21 +34502,6 @@ func (v *DomainEventBlockJob2Msg) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Status = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventBlockJob2Msg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventBlockJob2Msg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventBlockJob2Msg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventBlockThresholdMsg is the XDR struct remote_domain_event_block_threshold_msg.
@@ -43140,21 +34620,6 @@ func (v *DomainEventBlockThresholdMsg) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventBlockThresholdMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventBlockThresholdMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventBlockThresholdMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackTunableMsg is the XDR struct remote_domain_event_callback_tunable_msg.
 type DomainEventCallbackTunableMsg struct {
 	CallbackID int32
@@ -43243,21 +34708,6 @@ func (v *DomainEventCallbackTunableMsg) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackTunableMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackTunableMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackTunableMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackDeviceAddedMsg is the XDR struct remote_domain_event_callback_device_added_msg.
 type DomainEventCallbackDeviceAddedMsg struct {
 	CallbackID int32
@@ -43327,21 +34777,6 @@ func (v *DomainEventCallbackDeviceAddedMsg) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackDeviceAddedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackDeviceAddedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackDeviceAddedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectEventConnectionClosedMsg is the XDR struct remote_connect_event_connection_closed_msg.
 type ConnectEventConnectionClosedMsg struct {
 	Reason int32
@@ -43380,21 +34815,6 @@ func (v *ConnectEventConnectionClosedMsg) consume(b []byte, d *xdr.Decoder) (int
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectEventConnectionClosedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectEventConnectionClosedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectEventConnectionClosedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetCPUModelNamesArgs is the XDR struct remote_connect_get_cpu_model_names_args.
@@ -43459,21 +34879,6 @@ func (v *ConnectGetCPUModelNamesArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetCPUModelNamesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetCPUModelNamesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetCPUModelNamesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetCPUModelNamesRet is the XDR struct remote_connect_get_cpu_model_names_ret.
@@ -43551,21 +34956,6 @@ func (v *ConnectGetCPUModelNamesRet) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetCPUModelNamesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetCPUModelNamesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetCPUModelNamesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNetworkEventRegisterAnyArgs is the XDR struct remote_connect_network_event_register_any_args.
 type ConnectNetworkEventRegisterAnyArgs struct {
 	EventID int32
@@ -43640,21 +35030,6 @@ func (v *ConnectNetworkEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNetworkEventRegisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNetworkEventRegisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNetworkEventRegisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNetworkEventRegisterAnyRet is the XDR struct remote_connect_network_event_register_any_ret.
 type ConnectNetworkEventRegisterAnyRet struct {
 	CallbackID int32
@@ -43695,21 +35070,6 @@ func (v *ConnectNetworkEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNetworkEventRegisterAnyRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNetworkEventRegisterAnyRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNetworkEventRegisterAnyRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNetworkEventDeregisterAnyArgs is the XDR struct remote_connect_network_event_deregister_any_args.
 type ConnectNetworkEventDeregisterAnyArgs struct {
 	CallbackID int32
@@ -43748,21 +35108,6 @@ func (v *ConnectNetworkEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder)
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNetworkEventDeregisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNetworkEventDeregisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNetworkEventDeregisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkEventLifecycleMsg is the XDR struct remote_network_event_lifecycle_msg.
@@ -43835,21 +35180,6 @@ func (v *NetworkEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error
 	v.Detail = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkEventLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkEventLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkEventLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkEventCallbackMetadataChangeMsg is the XDR struct remote_network_event_callback_metadata_change_msg.
@@ -43945,21 +35275,6 @@ func (v *NetworkEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkEventCallbackMetadataChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkEventCallbackMetadataChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkEventCallbackMetadataChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkSetMetadataArgs is the XDR struct remote_network_set_metadata_args.
@@ -44119,21 +35434,6 @@ func (v *NetworkSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkSetMetadataArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkSetMetadataArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkSetMetadataArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkGetMetadataArgs is the XDR struct remote_network_get_metadata_args.
 type NetworkGetMetadataArgs struct {
 	Network NonnullNetwork
@@ -44229,21 +35529,6 @@ func (v *NetworkGetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkGetMetadataArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkGetMetadataArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkGetMetadataArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkGetMetadataRet is the XDR struct remote_network_get_metadata_ret.
 type NetworkGetMetadataRet struct {
 	Metadata NonnullString
@@ -44290,21 +35575,6 @@ func (v *NetworkGetMetadataRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkGetMetadataRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkGetMetadataRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkGetMetadataRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectStoragePoolEventRegisterAnyArgs is the XDR struct remote_connect_storage_pool_event_register_any_args.
@@ -44381,21 +35651,6 @@ func (v *ConnectStoragePoolEventRegisterAnyArgs) consume(b []byte, d *xdr.Decode
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectStoragePoolEventRegisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectStoragePoolEventRegisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectStoragePoolEventRegisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectStoragePoolEventRegisterAnyRet is the XDR struct remote_connect_storage_pool_event_register_any_ret.
 type ConnectStoragePoolEventRegisterAnyRet struct {
 	CallbackID int32
@@ -44436,21 +35691,6 @@ func (v *ConnectStoragePoolEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectStoragePoolEventRegisterAnyRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectStoragePoolEventRegisterAnyRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectStoragePoolEventRegisterAnyRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectStoragePoolEventDeregisterAnyArgs is the XDR struct remote_connect_storage_pool_event_deregister_any_args.
 type ConnectStoragePoolEventDeregisterAnyArgs struct {
 	CallbackID int32
@@ -44489,21 +35729,6 @@ func (v *ConnectStoragePoolEventDeregisterAnyArgs) consume(b []byte, d *xdr.Deco
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectStoragePoolEventDeregisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectStoragePoolEventDeregisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectStoragePoolEventDeregisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // StoragePoolEventLifecycleMsg is the XDR struct remote_storage_pool_event_lifecycle_msg.
@@ -44578,21 +35803,6 @@ func (v *StoragePoolEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolEventLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolEventLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolEventLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StoragePoolEventRefreshMsg is the XDR struct remote_storage_pool_event_refresh_msg.
 type StoragePoolEventRefreshMsg struct {
 	CallbackID int32
@@ -44647,21 +35857,6 @@ func (v *StoragePoolEventRefreshMsg) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StoragePoolEventRefreshMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StoragePoolEventRefreshMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StoragePoolEventRefreshMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectNodeDeviceEventRegisterAnyArgs is the XDR struct remote_connect_node_device_event_register_any_args.
@@ -44738,21 +35933,6 @@ func (v *ConnectNodeDeviceEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNodeDeviceEventRegisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNodeDeviceEventRegisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNodeDeviceEventRegisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNodeDeviceEventRegisterAnyRet is the XDR struct remote_connect_node_device_event_register_any_ret.
 type ConnectNodeDeviceEventRegisterAnyRet struct {
 	CallbackID int32
@@ -44793,21 +35973,6 @@ func (v *ConnectNodeDeviceEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNodeDeviceEventRegisterAnyRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNodeDeviceEventRegisterAnyRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNodeDeviceEventRegisterAnyRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectNodeDeviceEventDeregisterAnyArgs is the XDR struct remote_connect_node_device_event_deregister_any_args.
 type ConnectNodeDeviceEventDeregisterAnyArgs struct {
 	CallbackID int32
@@ -44846,21 +36011,6 @@ func (v *ConnectNodeDeviceEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decod
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectNodeDeviceEventDeregisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectNodeDeviceEventDeregisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectNodeDeviceEventDeregisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceEventLifecycleMsg is the XDR struct remote_node_device_event_lifecycle_msg.
@@ -44935,21 +36085,6 @@ func (v *NodeDeviceEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceEventLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceEventLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceEventLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeDeviceEventUpdateMsg is the XDR struct remote_node_device_event_update_msg.
 type NodeDeviceEventUpdateMsg struct {
 	CallbackID int32
@@ -45004,21 +36139,6 @@ func (v *NodeDeviceEventUpdateMsg) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceEventUpdateMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceEventUpdateMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceEventUpdateMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainFsfreezeArgs is the XDR struct remote_domain_fsfreeze_args.
@@ -45109,21 +36229,6 @@ func (v *DomainFsfreezeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainFsfreezeArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainFsfreezeArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainFsfreezeArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainFsfreezeRet is the XDR struct remote_domain_fsfreeze_ret.
 type DomainFsfreezeRet struct {
 	Filesystems int32
@@ -45162,21 +36267,6 @@ func (v *DomainFsfreezeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Filesystems = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainFsfreezeRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainFsfreezeRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainFsfreezeRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainFsthawArgs is the XDR struct remote_domain_fsthaw_args.
@@ -45267,21 +36357,6 @@ func (v *DomainFsthawArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainFsthawArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainFsthawArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainFsthawArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainFsthawRet is the XDR struct remote_domain_fsthaw_ret.
 type DomainFsthawRet struct {
 	Filesystems int32
@@ -45320,21 +36395,6 @@ func (v *DomainFsthawRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Filesystems = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainFsthawRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainFsthawRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainFsthawRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetFreePagesArgs is the XDR struct remote_node_get_free_pages_args.
@@ -45421,21 +36481,6 @@ func (v *NodeGetFreePagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetFreePagesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetFreePagesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetFreePagesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetFreePagesRet is the XDR struct remote_node_get_free_pages_ret.
 type NodeGetFreePagesRet struct {
 	Counts []uint64
@@ -45494,21 +36539,6 @@ func (v *NodeGetFreePagesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetFreePagesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetFreePagesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetFreePagesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeAllocPagesArgs is the XDR struct remote_node_alloc_pages_args.
@@ -45620,21 +36650,6 @@ func (v *NodeAllocPagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeAllocPagesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeAllocPagesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeAllocPagesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeAllocPagesRet is the XDR struct remote_node_alloc_pages_ret.
 type NodeAllocPagesRet struct {
 	Ret int32
@@ -45673,21 +36688,6 @@ func (v *NodeAllocPagesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Ret = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeAllocPagesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeAllocPagesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeAllocPagesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkDHCPLease is the XDR struct remote_network_dhcp_lease.
@@ -45899,21 +36899,6 @@ func (v *NetworkDHCPLease) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkDHCPLease) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkDHCPLease) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkDHCPLease) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkGetDHCPLeasesArgs is the XDR struct remote_network_get_dhcp_leases_args.
 type NetworkGetDHCPLeasesArgs struct {
 	Net         NonnullNetwork
@@ -46009,21 +36994,6 @@ func (v *NetworkGetDHCPLeasesArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkGetDHCPLeasesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkGetDHCPLeasesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkGetDHCPLeasesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkGetDHCPLeasesRet is the XDR struct remote_network_get_dhcp_leases_ret.
 type NetworkGetDHCPLeasesRet struct {
 	Leases []NetworkDHCPLease
@@ -46097,21 +37067,6 @@ func (v *NetworkGetDHCPLeasesRet) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Ret = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkGetDHCPLeasesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkGetDHCPLeasesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkGetDHCPLeasesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainStatsRecord is the XDR struct remote_domain_stats_record.
@@ -46192,21 +37147,6 @@ func (v *DomainStatsRecord) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainStatsRecord) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainStatsRecord) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainStatsRecord) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetAllDomainStatsArgs is the XDR struct remote_connect_get_all_domain_stats_args.
@@ -46292,21 +37232,6 @@ func (v *ConnectGetAllDomainStatsArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetAllDomainStatsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetAllDomainStatsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetAllDomainStatsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventCallbackAgentLifecycleMsg is the XDR struct remote_domain_event_callback_agent_lifecycle_msg.
 type DomainEventCallbackAgentLifecycleMsg struct {
 	CallbackID int32
@@ -46379,21 +37304,6 @@ func (v *DomainEventCallbackAgentLifecycleMsg) consume(b []byte, d *xdr.Decoder)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackAgentLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackAgentLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackAgentLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetAllDomainStatsRet is the XDR struct remote_connect_get_all_domain_stats_ret.
 type ConnectGetAllDomainStatsRet struct {
 	RetStats []DomainStatsRecord
@@ -46459,21 +37369,6 @@ func (v *ConnectGetAllDomainStatsRet) consume(b []byte, d *xdr.Decoder) (int, er
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetAllDomainStatsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetAllDomainStatsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetAllDomainStatsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainFsinfo is the XDR struct remote_domain_fsinfo.
@@ -46582,21 +37477,6 @@ func (v *DomainFsinfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainFsinfo) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainFsinfo) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainFsinfo) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetFsinfoArgs is the XDR struct remote_domain_get_fsinfo_args.
 type DomainGetFsinfoArgs struct {
 	Dom   NonnullDomain
@@ -46651,21 +37531,6 @@ func (v *DomainGetFsinfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetFsinfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetFsinfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetFsinfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetFsinfoRet is the XDR struct remote_domain_get_fsinfo_ret.
@@ -46743,21 +37608,6 @@ func (v *DomainGetFsinfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetFsinfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetFsinfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetFsinfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainIPAddr is the XDR struct remote_domain_ip_addr.
 type DomainIPAddr struct {
 	Type   int32
@@ -46820,21 +37670,6 @@ func (v *DomainIPAddr) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Prefix = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainIPAddr) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainIPAddr) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainIPAddr) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainInterface is the XDR struct remote_domain_interface.
@@ -46948,21 +37783,6 @@ func (v *DomainInterface) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainInterface) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainInterface) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainInterface) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainInterfaceAddressesArgs is the XDR struct remote_domain_interface_addresses_args.
 type DomainInterfaceAddressesArgs struct {
 	Dom    NonnullDomain
@@ -47025,21 +37845,6 @@ func (v *DomainInterfaceAddressesArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainInterfaceAddressesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainInterfaceAddressesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainInterfaceAddressesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainInterfaceAddressesRet is the XDR struct remote_domain_interface_addresses_ret.
@@ -47107,21 +37912,6 @@ func (v *DomainInterfaceAddressesRet) consume(b []byte, d *xdr.Decoder) (int, er
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainInterfaceAddressesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainInterfaceAddressesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainInterfaceAddressesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetUserPasswordArgs is the XDR struct remote_domain_set_user_password_args.
@@ -47242,21 +38032,6 @@ func (v *DomainSetUserPasswordArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetUserPasswordArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetUserPasswordArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetUserPasswordArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainRenameArgs is the XDR struct remote_domain_rename_args.
 type DomainRenameArgs struct {
 	Dom     NonnullDomain
@@ -47344,21 +38119,6 @@ func (v *DomainRenameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainRenameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainRenameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainRenameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainRenameRet is the XDR struct remote_domain_rename_ret.
 type DomainRenameRet struct {
 	Retcode int32
@@ -47397,21 +38157,6 @@ func (v *DomainRenameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Retcode = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainRenameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainRenameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainRenameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackMigrationIterationMsg is the XDR struct remote_domain_event_callback_migration_iteration_msg.
@@ -47476,21 +38221,6 @@ func (v *DomainEventCallbackMigrationIterationMsg) consume(b []byte, d *xdr.Deco
 	v.Iteration = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackMigrationIterationMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackMigrationIterationMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackMigrationIterationMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackJobCompletedMsg is the XDR struct remote_domain_event_callback_job_completed_msg.
@@ -47581,21 +38311,6 @@ func (v *DomainEventCallbackJobCompletedMsg) consume(b []byte, d *xdr.Decoder) (
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackJobCompletedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackJobCompletedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackJobCompletedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainMigrateStartPostCopyArgs is the XDR struct remote_domain_migrate_start_post_copy_args.
 type DomainMigrateStartPostCopyArgs struct {
 	Dom   NonnullDomain
@@ -47650,21 +38365,6 @@ func (v *DomainMigrateStartPostCopyArgs) consume(b []byte, d *xdr.Decoder) (int,
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainMigrateStartPostCopyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainMigrateStartPostCopyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainMigrateStartPostCopyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackDeviceRemovalFailedMsg is the XDR struct remote_domain_event_callback_device_removal_failed_msg.
@@ -47736,21 +38436,6 @@ func (v *DomainEventCallbackDeviceRemovalFailedMsg) consume(b []byte, d *xdr.Dec
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackDeviceRemovalFailedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackDeviceRemovalFailedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackDeviceRemovalFailedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetGuestVCPUsArgs is the XDR struct remote_domain_get_guest_vcpus_args.
 type DomainGetGuestVCPUsArgs struct {
 	Dom   NonnullDomain
@@ -47805,21 +38490,6 @@ func (v *DomainGetGuestVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetGuestVCPUsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetGuestVCPUsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetGuestVCPUsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetGuestVCPUsRet is the XDR struct remote_domain_get_guest_vcpus_ret.
@@ -47887,21 +38557,6 @@ func (v *DomainGetGuestVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetGuestVCPUsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetGuestVCPUsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetGuestVCPUsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetGuestVCPUsArgs is the XDR struct remote_domain_set_guest_vcpus_args.
@@ -47981,21 +38636,6 @@ func (v *DomainSetGuestVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetGuestVCPUsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetGuestVCPUsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetGuestVCPUsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSetVCPUArgs is the XDR struct remote_domain_set_vcpu_args.
 type DomainSetVCPUArgs struct {
 	Dom    NonnullDomain
@@ -48071,21 +38711,6 @@ func (v *DomainSetVCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetVCPUArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetVCPUArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetVCPUArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackMetadataChangeMsg is the XDR struct remote_domain_event_callback_metadata_change_msg.
@@ -48183,21 +38808,6 @@ func (v *DomainEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackMetadataChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackMetadataChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackMetadataChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventMemoryFailureMsg is the XDR struct remote_domain_event_memory_failure_msg.
 type DomainEventMemoryFailureMsg struct {
 	CallbackID int32
@@ -48278,21 +38888,6 @@ func (v *DomainEventMemoryFailureMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventMemoryFailureMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventMemoryFailureMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventMemoryFailureMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectSecretEventRegisterAnyArgs is the XDR struct remote_connect_secret_event_register_any_args.
 type ConnectSecretEventRegisterAnyArgs struct {
 	EventID int32
@@ -48367,21 +38962,6 @@ func (v *ConnectSecretEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectSecretEventRegisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectSecretEventRegisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectSecretEventRegisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectSecretEventRegisterAnyRet is the XDR struct remote_connect_secret_event_register_any_ret.
 type ConnectSecretEventRegisterAnyRet struct {
 	CallbackID int32
@@ -48422,21 +39002,6 @@ func (v *ConnectSecretEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectSecretEventRegisterAnyRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectSecretEventRegisterAnyRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectSecretEventRegisterAnyRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectSecretEventDeregisterAnyArgs is the XDR struct remote_connect_secret_event_deregister_any_args.
 type ConnectSecretEventDeregisterAnyArgs struct {
 	CallbackID int32
@@ -48475,21 +39040,6 @@ func (v *ConnectSecretEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) 
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectSecretEventDeregisterAnyArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectSecretEventDeregisterAnyArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectSecretEventDeregisterAnyArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // SecretEventLifecycleMsg is the XDR struct remote_secret_event_lifecycle_msg.
@@ -48564,21 +39114,6 @@ func (v *SecretEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *SecretEventLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *SecretEventLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *SecretEventLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // SecretEventValueChangedMsg is the XDR struct remote_secret_event_value_changed_msg.
 type SecretEventValueChangedMsg struct {
 	CallbackID int32
@@ -48633,21 +39168,6 @@ func (v *SecretEventValueChangedMsg) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *SecretEventValueChangedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *SecretEventValueChangedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *SecretEventValueChangedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetBlockThresholdArgs is the XDR struct remote_domain_set_block_threshold_args.
@@ -48727,21 +39247,6 @@ func (v *DomainSetBlockThresholdArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetBlockThresholdArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetBlockThresholdArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetBlockThresholdArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainSetLifecycleActionArgs is the XDR struct remote_domain_set_lifecycle_action_args.
 type DomainSetLifecycleActionArgs struct {
 	Dom    NonnullDomain
@@ -48812,21 +39317,6 @@ func (v *DomainSetLifecycleActionArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetLifecycleActionArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetLifecycleActionArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetLifecycleActionArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectCompareHypervisorCPUArgs is the XDR struct remote_connect_compare_hypervisor_cpu_args.
@@ -49009,21 +39499,6 @@ func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectCompareHypervisorCPUArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectCompareHypervisorCPUArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectCompareHypervisorCPUArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectCompareHypervisorCPURet is the XDR struct remote_connect_compare_hypervisor_cpu_ret.
 type ConnectCompareHypervisorCPURet struct {
 	Result int32
@@ -49062,21 +39537,6 @@ func (v *ConnectCompareHypervisorCPURet) consume(b []byte, d *xdr.Decoder) (int,
 	v.Result = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectCompareHypervisorCPURet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectCompareHypervisorCPURet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectCompareHypervisorCPURet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectBaselineHypervisorCPUArgs is the XDR struct remote_connect_baseline_hypervisor_cpu_args.
@@ -49278,21 +39738,6 @@ func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectBaselineHypervisorCPUArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectBaselineHypervisorCPUArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectBaselineHypervisorCPUArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectBaselineHypervisorCPURet is the XDR struct remote_connect_baseline_hypervisor_cpu_ret.
 type ConnectBaselineHypervisorCPURet struct {
 	CPU NonnullString
@@ -49341,21 +39786,6 @@ func (v *ConnectBaselineHypervisorCPURet) consume(b []byte, d *xdr.Decoder) (int
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectBaselineHypervisorCPURet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectBaselineHypervisorCPURet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectBaselineHypervisorCPURet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NodeGetSevInfoArgs is the XDR struct remote_node_get_sev_info_args.
 type NodeGetSevInfoArgs struct {
 	Nparams int32
@@ -49401,21 +39831,6 @@ func (v *NodeGetSevInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetSevInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetSevInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetSevInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeGetSevInfoRet is the XDR struct remote_node_get_sev_info_ret.
@@ -49493,21 +39908,6 @@ func (v *NodeGetSevInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeGetSevInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeGetSevInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeGetSevInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetLaunchSecurityInfoArgs is the XDR struct remote_domain_get_launch_security_info_args.
 type DomainGetLaunchSecurityInfoArgs struct {
 	Dom   NonnullDomain
@@ -49562,21 +39962,6 @@ func (v *DomainGetLaunchSecurityInfoArgs) consume(b []byte, d *xdr.Decoder) (int
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetLaunchSecurityInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetLaunchSecurityInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetLaunchSecurityInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetLaunchSecurityInfoRet is the XDR struct remote_domain_get_launch_security_info_ret.
@@ -49644,21 +40029,6 @@ func (v *DomainGetLaunchSecurityInfoRet) consume(b []byte, d *xdr.Decoder) (int,
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetLaunchSecurityInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetLaunchSecurityInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetLaunchSecurityInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetLaunchSecurityStateArgs is the XDR struct remote_domain_set_launch_security_state_args.
@@ -49749,21 +40119,6 @@ func (v *DomainSetLaunchSecurityStateArgs) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetLaunchSecurityStateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetLaunchSecurityStateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetLaunchSecurityStateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterBindingLookupByPortDevArgs is the XDR struct remote_nwfilter_binding_lookup_by_port_dev_args.
 type NWFilterBindingLookupByPortDevArgs struct {
 	Name NonnullString
@@ -49812,21 +40167,6 @@ func (v *NWFilterBindingLookupByPortDevArgs) consume(b []byte, d *xdr.Decoder) (
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterBindingLookupByPortDevArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterBindingLookupByPortDevArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterBindingLookupByPortDevArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterBindingLookupByPortDevRet is the XDR struct remote_nwfilter_binding_lookup_by_port_dev_ret.
 type NWFilterBindingLookupByPortDevRet struct {
 	NWFilter NonnullNWFilterBinding
@@ -49873,21 +40213,6 @@ func (v *NWFilterBindingLookupByPortDevRet) consume(b []byte, d *xdr.Decoder) (i
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterBindingLookupByPortDevRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterBindingLookupByPortDevRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterBindingLookupByPortDevRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NWFilterBindingCreateXMLArgs is the XDR struct remote_nwfilter_binding_create_xml_args.
@@ -49946,21 +40271,6 @@ func (v *NWFilterBindingCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterBindingCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterBindingCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterBindingCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterBindingCreateXMLRet is the XDR struct remote_nwfilter_binding_create_xml_ret.
 type NWFilterBindingCreateXMLRet struct {
 	NWFilter NonnullNWFilterBinding
@@ -50009,21 +40319,6 @@ func (v *NWFilterBindingCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterBindingCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterBindingCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterBindingCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterBindingDeleteArgs is the XDR struct remote_nwfilter_binding_delete_args.
 type NWFilterBindingDeleteArgs struct {
 	NWFilter NonnullNWFilterBinding
@@ -50070,21 +40365,6 @@ func (v *NWFilterBindingDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterBindingDeleteArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterBindingDeleteArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterBindingDeleteArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NWFilterBindingGetXMLDescArgs is the XDR struct remote_nwfilter_binding_get_xml_desc_args.
@@ -50143,21 +40423,6 @@ func (v *NWFilterBindingGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterBindingGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterBindingGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterBindingGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NWFilterBindingGetXMLDescRet is the XDR struct remote_nwfilter_binding_get_xml_desc_ret.
 type NWFilterBindingGetXMLDescRet struct {
 	XML NonnullString
@@ -50206,21 +40471,6 @@ func (v *NWFilterBindingGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NWFilterBindingGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NWFilterBindingGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NWFilterBindingGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectListAllNWFilterBindingsArgs is the XDR struct remote_connect_list_all_nwfilter_bindings_args.
 type ConnectListAllNWFilterBindingsArgs struct {
 	NeedResults int32
@@ -50266,21 +40516,6 @@ func (v *ConnectListAllNWFilterBindingsArgs) consume(b []byte, d *xdr.Decoder) (
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllNWFilterBindingsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllNWFilterBindingsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllNWFilterBindingsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectListAllNWFilterBindingsRet is the XDR struct remote_connect_list_all_nwfilter_bindings_ret.
@@ -50358,21 +40593,6 @@ func (v *ConnectListAllNWFilterBindingsRet) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectListAllNWFilterBindingsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectListAllNWFilterBindingsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectListAllNWFilterBindingsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // ConnectGetStoragePoolCapabilitiesArgs is the XDR struct remote_connect_get_storage_pool_capabilities_args.
 type ConnectGetStoragePoolCapabilitiesArgs struct {
 	Flags uint32
@@ -50411,21 +40631,6 @@ func (v *ConnectGetStoragePoolCapabilitiesArgs) consume(b []byte, d *xdr.Decoder
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetStoragePoolCapabilitiesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetStoragePoolCapabilitiesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetStoragePoolCapabilitiesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectGetStoragePoolCapabilitiesRet is the XDR struct remote_connect_get_storage_pool_capabilities_ret.
@@ -50474,21 +40679,6 @@ func (v *ConnectGetStoragePoolCapabilitiesRet) consume(b []byte, d *xdr.Decoder)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectGetStoragePoolCapabilitiesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectGetStoragePoolCapabilitiesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectGetStoragePoolCapabilitiesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkListAllPortsArgs is the XDR struct remote_network_list_all_ports_args.
@@ -50553,21 +40743,6 @@ func (v *NetworkListAllPortsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkListAllPortsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkListAllPortsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkListAllPortsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkListAllPortsRet is the XDR struct remote_network_list_all_ports_ret.
@@ -50645,21 +40820,6 @@ func (v *NetworkListAllPortsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkListAllPortsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkListAllPortsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkListAllPortsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkPortLookupByUUIDArgs is the XDR struct remote_network_port_lookup_by_uuid_args.
 type NetworkPortLookupByUUIDArgs struct {
 	Network NonnullNetwork
@@ -50716,21 +40876,6 @@ func (v *NetworkPortLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkPortLookupByUUIDArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkPortLookupByUUIDArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkPortLookupByUUIDArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkPortLookupByUUIDRet is the XDR struct remote_network_port_lookup_by_uuid_ret.
 type NetworkPortLookupByUUIDRet struct {
 	Port NonnullNetworkPort
@@ -50777,21 +40922,6 @@ func (v *NetworkPortLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, err
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkPortLookupByUUIDRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkPortLookupByUUIDRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkPortLookupByUUIDRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkPortCreateXMLArgs is the XDR struct remote_network_port_create_xml_args.
@@ -50863,21 +40993,6 @@ func (v *NetworkPortCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkPortCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkPortCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkPortCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkPortCreateXMLRet is the XDR struct remote_network_port_create_xml_ret.
 type NetworkPortCreateXMLRet struct {
 	Port NonnullNetworkPort
@@ -50924,21 +41039,6 @@ func (v *NetworkPortCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkPortCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkPortCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkPortCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkPortSetParametersArgs is the XDR struct remote_network_port_set_parameters_args.
@@ -51029,21 +41129,6 @@ func (v *NetworkPortSetParametersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkPortSetParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkPortSetParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkPortSetParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkPortGetParametersArgs is the XDR struct remote_network_port_get_parameters_args.
 type NetworkPortGetParametersArgs struct {
 	Port    NonnullNetworkPort
@@ -51106,21 +41191,6 @@ func (v *NetworkPortGetParametersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkPortGetParametersArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkPortGetParametersArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkPortGetParametersArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkPortGetParametersRet is the XDR struct remote_network_port_get_parameters_ret.
@@ -51198,21 +41268,6 @@ func (v *NetworkPortGetParametersRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkPortGetParametersRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkPortGetParametersRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkPortGetParametersRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkPortGetXMLDescArgs is the XDR struct remote_network_port_get_xml_desc_args.
 type NetworkPortGetXMLDescArgs struct {
 	Port  NonnullNetworkPort
@@ -51269,21 +41324,6 @@ func (v *NetworkPortGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkPortGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkPortGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkPortGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // NetworkPortGetXMLDescRet is the XDR struct remote_network_port_get_xml_desc_ret.
 type NetworkPortGetXMLDescRet struct {
 	XML NonnullString
@@ -51330,21 +41370,6 @@ func (v *NetworkPortGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkPortGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkPortGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkPortGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NetworkPortDeleteArgs is the XDR struct remote_network_port_delete_args.
@@ -51401,21 +41426,6 @@ func (v *NetworkPortDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NetworkPortDeleteArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NetworkPortDeleteArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NetworkPortDeleteArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCheckpointCreateXMLArgs is the XDR struct remote_domain_checkpoint_create_xml_args.
@@ -51487,21 +41497,6 @@ func (v *DomainCheckpointCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCheckpointCreateXMLArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCheckpointCreateXMLArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCheckpointCreateXMLArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCheckpointCreateXMLRet is the XDR struct remote_domain_checkpoint_create_xml_ret.
 type DomainCheckpointCreateXMLRet struct {
 	Checkpoint NonnullDomainCheckpoint
@@ -51548,21 +41543,6 @@ func (v *DomainCheckpointCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, e
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCheckpointCreateXMLRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCheckpointCreateXMLRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCheckpointCreateXMLRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCheckpointGetXMLDescArgs is the XDR struct remote_domain_checkpoint_get_xml_desc_args.
@@ -51621,21 +41601,6 @@ func (v *DomainCheckpointGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCheckpointGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCheckpointGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCheckpointGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCheckpointGetXMLDescRet is the XDR struct remote_domain_checkpoint_get_xml_desc_ret.
 type DomainCheckpointGetXMLDescRet struct {
 	XML NonnullString
@@ -51682,21 +41647,6 @@ func (v *DomainCheckpointGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, 
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCheckpointGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCheckpointGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCheckpointGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainListAllCheckpointsArgs is the XDR struct remote_domain_list_all_checkpoints_args.
@@ -51761,21 +41711,6 @@ func (v *DomainListAllCheckpointsArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainListAllCheckpointsArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainListAllCheckpointsArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainListAllCheckpointsArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainListAllCheckpointsRet is the XDR struct remote_domain_list_all_checkpoints_ret.
@@ -51853,21 +41788,6 @@ func (v *DomainListAllCheckpointsRet) consume(b []byte, d *xdr.Decoder) (int, er
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainListAllCheckpointsRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainListAllCheckpointsRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainListAllCheckpointsRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCheckpointListAllChildrenArgs is the XDR struct remote_domain_checkpoint_list_all_children_args.
 type DomainCheckpointListAllChildrenArgs struct {
 	Checkpoint  NonnullDomainCheckpoint
@@ -51930,21 +41850,6 @@ func (v *DomainCheckpointListAllChildrenArgs) consume(b []byte, d *xdr.Decoder) 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCheckpointListAllChildrenArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCheckpointListAllChildrenArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCheckpointListAllChildrenArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCheckpointListAllChildrenRet is the XDR struct remote_domain_checkpoint_list_all_children_ret.
@@ -52022,21 +41927,6 @@ func (v *DomainCheckpointListAllChildrenRet) consume(b []byte, d *xdr.Decoder) (
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCheckpointListAllChildrenRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCheckpointListAllChildrenRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCheckpointListAllChildrenRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCheckpointLookupByNameArgs is the XDR struct remote_domain_checkpoint_lookup_by_name_args.
 type DomainCheckpointLookupByNameArgs struct {
 	Dom   NonnullDomain
@@ -52106,21 +41996,6 @@ func (v *DomainCheckpointLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (in
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCheckpointLookupByNameArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCheckpointLookupByNameArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCheckpointLookupByNameArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCheckpointLookupByNameRet is the XDR struct remote_domain_checkpoint_lookup_by_name_ret.
 type DomainCheckpointLookupByNameRet struct {
 	Checkpoint NonnullDomainCheckpoint
@@ -52167,21 +42042,6 @@ func (v *DomainCheckpointLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCheckpointLookupByNameRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCheckpointLookupByNameRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCheckpointLookupByNameRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCheckpointGetParentArgs is the XDR struct remote_domain_checkpoint_get_parent_args.
@@ -52240,21 +42100,6 @@ func (v *DomainCheckpointGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCheckpointGetParentArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCheckpointGetParentArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCheckpointGetParentArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainCheckpointGetParentRet is the XDR struct remote_domain_checkpoint_get_parent_ret.
 type DomainCheckpointGetParentRet struct {
 	Parent NonnullDomainCheckpoint
@@ -52301,21 +42146,6 @@ func (v *DomainCheckpointGetParentRet) consume(b []byte, d *xdr.Decoder) (int, e
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCheckpointGetParentRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCheckpointGetParentRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCheckpointGetParentRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainCheckpointDeleteArgs is the XDR struct remote_domain_checkpoint_delete_args.
@@ -52372,21 +42202,6 @@ func (v *DomainCheckpointDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainCheckpointDeleteArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainCheckpointDeleteArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainCheckpointDeleteArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetGuestInfoArgs is the XDR struct remote_domain_get_guest_info_args.
@@ -52451,21 +42266,6 @@ func (v *DomainGetGuestInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetGuestInfoArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetGuestInfoArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetGuestInfoArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetGuestInfoRet is the XDR struct remote_domain_get_guest_info_ret.
@@ -52533,21 +42333,6 @@ func (v *DomainGetGuestInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetGuestInfoRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetGuestInfoRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetGuestInfoRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // ConnectSetIdentityArgs is the XDR struct remote_connect_set_identity_args.
@@ -52625,21 +42410,6 @@ func (v *ConnectSetIdentityArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *ConnectSetIdentityArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *ConnectSetIdentityArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *ConnectSetIdentityArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainAgentSetResponseTimeoutArgs is the XDR struct remote_domain_agent_set_response_timeout_args.
 type DomainAgentSetResponseTimeoutArgs struct {
 	Dom     NonnullDomain
@@ -52704,21 +42474,6 @@ func (v *DomainAgentSetResponseTimeoutArgs) consume(b []byte, d *xdr.Decoder) (i
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAgentSetResponseTimeoutArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAgentSetResponseTimeoutArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAgentSetResponseTimeoutArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainAgentSetResponseTimeoutRet is the XDR struct remote_domain_agent_set_response_timeout_ret.
 type DomainAgentSetResponseTimeoutRet struct {
 	Result int32
@@ -52757,21 +42512,6 @@ func (v *DomainAgentSetResponseTimeoutRet) consume(b []byte, d *xdr.Decoder) (in
 	v.Result = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAgentSetResponseTimeoutRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAgentSetResponseTimeoutRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAgentSetResponseTimeoutRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainBackupBeginArgs is the XDR struct remote_domain_backup_begin_args.
@@ -52874,21 +42614,6 @@ func (v *DomainBackupBeginArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBackupBeginArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBackupBeginArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBackupBeginArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainBackupGetXMLDescArgs is the XDR struct remote_domain_backup_get_xml_desc_args.
 type DomainBackupGetXMLDescArgs struct {
 	Dom   NonnullDomain
@@ -52945,21 +42670,6 @@ func (v *DomainBackupGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBackupGetXMLDescArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBackupGetXMLDescArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBackupGetXMLDescArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainBackupGetXMLDescRet is the XDR struct remote_domain_backup_get_xml_desc_ret.
 type DomainBackupGetXMLDescRet struct {
 	XML NonnullString
@@ -53006,21 +42716,6 @@ func (v *DomainBackupGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, erro
 		off += n
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainBackupGetXMLDescRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainBackupGetXMLDescRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainBackupGetXMLDescRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainAuthorizedSSHKeysGetArgs is the XDR struct remote_domain_authorized_ssh_keys_get_args.
@@ -53092,21 +42787,6 @@ func (v *DomainAuthorizedSSHKeysGetArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAuthorizedSSHKeysGetArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAuthorizedSSHKeysGetArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAuthorizedSSHKeysGetArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainAuthorizedSSHKeysGetRet is the XDR struct remote_domain_authorized_ssh_keys_get_ret.
 type DomainAuthorizedSSHKeysGetRet struct {
 	Keys []NonnullString
@@ -53172,21 +42852,6 @@ func (v *DomainAuthorizedSSHKeysGetRet) consume(b []byte, d *xdr.Decoder) (int, 
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAuthorizedSSHKeysGetRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAuthorizedSSHKeysGetRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAuthorizedSSHKeysGetRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainAuthorizedSSHKeysSetArgs is the XDR struct remote_domain_authorized_ssh_keys_set_args.
@@ -53290,21 +42955,6 @@ func (v *DomainAuthorizedSSHKeysSetArgs) consume(b []byte, d *xdr.Decoder) (int,
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAuthorizedSSHKeysSetArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAuthorizedSSHKeysSetArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAuthorizedSSHKeysSetArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetMessagesArgs is the XDR struct remote_domain_get_messages_args.
 type DomainGetMessagesArgs struct {
 	Dom   NonnullDomain
@@ -53359,21 +43009,6 @@ func (v *DomainGetMessagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetMessagesArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetMessagesArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetMessagesArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainGetMessagesRet is the XDR struct remote_domain_get_messages_ret.
@@ -53443,21 +43078,6 @@ func (v *DomainGetMessagesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetMessagesRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetMessagesRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetMessagesRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainStartDirtyRateCalcArgs is the XDR struct remote_domain_start_dirty_rate_calc_args.
 type DomainStartDirtyRateCalcArgs struct {
 	Dom     NonnullDomain
@@ -53520,21 +43140,6 @@ func (v *DomainStartDirtyRateCalcArgs) consume(b []byte, d *xdr.Decoder) (int, e
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainStartDirtyRateCalcArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainStartDirtyRateCalcArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainStartDirtyRateCalcArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventMemoryDeviceSizeChangeMsg is the XDR struct remote_domain_event_memory_device_size_change_msg.
@@ -53614,21 +43219,6 @@ func (v *DomainEventMemoryDeviceSizeChangeMsg) consume(b []byte, d *xdr.Decoder)
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventMemoryDeviceSizeChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventMemoryDeviceSizeChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventMemoryDeviceSizeChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainFDAssociateArgs is the XDR struct remote_domain_fd_associate_args.
 type DomainFDAssociateArgs struct {
 	Dom   NonnullDomain
@@ -53696,21 +43286,6 @@ func (v *DomainFDAssociateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainFDAssociateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainFDAssociateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainFDAssociateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // NodeDeviceUpdateArgs is the XDR struct remote_node_device_update_args.
@@ -53782,21 +43357,6 @@ func (v *NodeDeviceUpdateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *NodeDeviceUpdateArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *NodeDeviceUpdateArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *NodeDeviceUpdateArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGraphicsReloadArgs is the XDR struct remote_domain_graphics_reload_args.
 type DomainGraphicsReloadArgs struct {
 	Dom   NonnullDomain
@@ -53861,21 +43421,6 @@ func (v *DomainGraphicsReloadArgs) consume(b []byte, d *xdr.Decoder) (int, error
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGraphicsReloadArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGraphicsReloadArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGraphicsReloadArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetAutostartOnceArgs is the XDR struct remote_domain_get_autostart_once_args.
 type DomainGetAutostartOnceArgs struct {
 	Dom NonnullDomain
@@ -53924,21 +43469,6 @@ func (v *DomainGetAutostartOnceArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetAutostartOnceArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetAutostartOnceArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetAutostartOnceArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainGetAutostartOnceRet is the XDR struct remote_domain_get_autostart_once_ret.
 type DomainGetAutostartOnceRet struct {
 	Autostart int32
@@ -53977,21 +43507,6 @@ func (v *DomainGetAutostartOnceRet) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Autostart = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainGetAutostartOnceRet) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainGetAutostartOnceRet) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainGetAutostartOnceRet) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetAutostartOnceArgs is the XDR struct remote_domain_set_autostart_once_args.
@@ -54048,21 +43563,6 @@ func (v *DomainSetAutostartOnceArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Autostart = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetAutostartOnceArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetAutostartOnceArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetAutostartOnceArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainSetThrottleGroupArgs is the XDR struct remote_domain_set_throttle_group_args.
@@ -54166,21 +43666,6 @@ func (v *DomainSetThrottleGroupArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainSetThrottleGroupArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainSetThrottleGroupArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainSetThrottleGroupArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainDelThrottleGroupArgs is the XDR struct remote_domain_del_throttle_group_args.
 type DomainDelThrottleGroupArgs struct {
 	Dom   NonnullDomain
@@ -54266,21 +43751,6 @@ func (v *DomainDelThrottleGroupArgs) consume(b []byte, d *xdr.Decoder) (int, err
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainDelThrottleGroupArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainDelThrottleGroupArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainDelThrottleGroupArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventNicMACChangeMsg is the XDR struct remote_domain_event_nic_mac_change_msg.
@@ -54378,21 +43848,6 @@ func (v *DomainEventNicMACChangeMsg) consume(b []byte, d *xdr.Decoder) (int, err
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventNicMACChangeMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventNicMACChangeMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventNicMACChangeMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // DomainEventVCPURemovedMsg is the XDR struct remote_domain_event_vcpu_removed_msg.
 type DomainEventVCPURemovedMsg struct {
 	CallbackID int32
@@ -54455,21 +43910,6 @@ func (v *DomainEventVCPURemovedMsg) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.Vcpuid = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventVCPURemovedMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventVCPURemovedMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventVCPURemovedMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainEventCallbackChannelLifecycleMsg is the XDR struct remote_domain_event_callback_channel_lifecycle_msg.
@@ -54555,21 +43995,6 @@ func (v *DomainEventCallbackChannelLifecycleMsg) consume(b []byte, d *xdr.Decode
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainEventCallbackChannelLifecycleMsg) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainEventCallbackChannelLifecycleMsg) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainEventCallbackChannelLifecycleMsg) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // DomainAnnounceInterfaceArgs is the XDR struct remote_domain_announce_interface_args.
@@ -54689,21 +44114,6 @@ func (v *DomainAnnounceInterfaceArgs) consume(b []byte, d *xdr.Decoder) (int, er
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *DomainAnnounceInterfaceArgs) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *DomainAnnounceInterfaceArgs) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *DomainAnnounceInterfaceArgs) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // Procedure is the XDR enum remote_procedure. Values a newer peer adds decode as they are.
@@ -56565,21 +45975,6 @@ func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
 // ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
 func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *Procedure) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *Procedure) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *Procedure) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that

@@ -94,21 +94,6 @@ func (v *MessageType) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *MessageType) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *MessageType) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *MessageType) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // MessageStatus is the XDR enum virNetMessageStatus. Values a newer peer adds decode as they are.
 type MessageStatus int32
 
@@ -156,21 +141,6 @@ func (v *MessageStatus) ConsumeXDR(b []byte) (int, error) {
 // ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
 func (v *MessageStatus) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *MessageStatus) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *MessageStatus) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *MessageStatus) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // MessageHeader is the XDR struct virNetMessageHeader.
@@ -248,21 +218,6 @@ func (v *MessageHeader) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *MessageHeader) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *MessageHeader) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *MessageHeader) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // MessageUUID is the XDR typedef virNetMessageUUID.
 type MessageUUID = [16]byte
 
@@ -336,21 +291,6 @@ func (v *MessageNonnullDomain) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *MessageNonnullDomain) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *MessageNonnullDomain) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *MessageNonnullDomain) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // MessageNonnullNetwork is the XDR struct virNetMessageNonnullNetwork.
 type MessageNonnullNetwork struct {
 	Name MessageNonnullString
@@ -405,21 +345,6 @@ func (v *MessageNonnullNetwork) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.UUID = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *MessageNonnullNetwork) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *MessageNonnullNetwork) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *MessageNonnullNetwork) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // MessageDomain is the XDR typedef virNetMessageDomain.
@@ -689,21 +614,6 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *MessageError) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *MessageError) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *MessageError) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // StreamHole is the XDR struct virNetStreamHole.
 type StreamHole struct {
 	Length int64
@@ -749,21 +659,6 @@ func (v *StreamHole) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.Flags = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *StreamHole) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *StreamHole) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *StreamHole) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that

@@ -66,9 +66,17 @@ func Files(m *gomodel.Model, opts Options) ([]File, error) {
 		if m.API != nil {
 			apiPath = m.API.Path
 		}
-		rf, err := rpcFile(p, src, apiPath)
+		rf, sf, err := rpcFile(p, src, apiPath)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Name, err)
+		}
+		if sf != nil {
+			data, err := render(sf)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.Name, err)
+			}
+			name := ServerPackage(p)
+			out = append(out, File{Path: path.Join(p.Name, name, name+".go"), Data: data})
 		}
 		if rf != nil {
 			data, err := render(rf)
@@ -227,25 +235,6 @@ func (e *emitter) enum(t *gomodel.Type) {
 	e.f.Func().Params(recv.Clone()).Id("ConsumeXDRWith").Params(jen.Id("b").Index().Byte(), jen.Id("_").Op("*").Qual(Runtime, "Decoder")).Params(jen.Int(), jen.Error()).Block(
 		jen.Return(jen.Id("v").Dot("ConsumeXDR").Call(jen.Id("b"))),
 	)
-	e.binaryMethods(t, "v")
-}
-
-// binaryMethods writes the encoding.Binary* methods every type has, on
-// a receiver named r ("v" for structs and enums, "u" for unions).
-func (e *emitter) binaryMethods(t *gomodel.Type, r string) {
-	recv := func() *jen.Statement { return jen.Id(r).Op("*").Id(t.GoName) }
-	e.f.Comment("AppendBinary is AppendXDR, for encoding.BinaryAppender.")
-	e.f.Func().Params(recv()).Id("AppendBinary").Params(jen.Id("b").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(
-		jen.Return(jen.Id(r).Dot("AppendXDR").Call(jen.Id("b"))),
-	)
-	e.f.Comment("MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).")
-	e.f.Func().Params(recv()).Id("MarshalBinary").Params().Params(jen.Index().Byte(), jen.Error()).Block(
-		jen.Return(jen.Id(r).Dot("AppendXDR").Call(jen.Make(jen.Index().Byte(), jen.Lit(0), jen.Id(r).Dot("XDRSize").Call()))),
-	)
-	e.f.Comment("UnmarshalBinary decodes b, which must hold the value and nothing more.")
-	e.f.Func().Params(recv()).Id("UnmarshalBinary").Params(jen.Id("b").Index().Byte()).Error().Block(
-		jen.Return(xdrFn("Unmarshal").Call(jen.Id("b"), jen.Id(r))),
-	)
 }
 
 func (e *emitter) assertions() {
@@ -308,7 +297,6 @@ func (e *emitter) structType(t *gomodel.Type) {
 		}
 		return dec
 	})
-	e.binaryMethods(t, "v")
 }
 
 // consume writes ConsumeXDR and ConsumeXDRWith around the decoding
@@ -844,7 +832,6 @@ func (e *emitter) union(t *gomodel.Type) {
 		dec := c.decode(discShape, jen.Id("u").Dot("disc"), wrapField(disc.XDRName), 0)
 		return append(dec, jen.Switch(jen.Id("u").Dot("disc")).Block(decCases...))
 	})
-	e.binaryMethods(t, "u")
 }
 
 // wordArm reports whether a union arm of shape s can live in the union's

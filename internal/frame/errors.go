@@ -2,6 +2,7 @@ package frame
 
 import (
 	"fmt"
+	"github.com/virtrpc/virtrpc/xdr"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/rpc"
@@ -11,7 +12,7 @@ import (
 // virNetMessageError, into an *rpc.Error.
 func DecodeError(payload []byte) error {
 	var e virnet.MessageError
-	if err := e.UnmarshalBinary(payload); err != nil {
+	if err := xdr.Unmarshal(payload, &e); err != nil {
 		return fmt.Errorf("decoding the daemon's error: %w", err)
 	}
 	str := func(s *string) string {

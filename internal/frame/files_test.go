@@ -5,6 +5,7 @@ package frame
 import (
 	"bytes"
 	"errors"
+	"github.com/virtrpc/virtrpc/xdr"
 	"net"
 	"os"
 	"strings"
@@ -74,7 +75,7 @@ func TestSendFilesRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got remote.DomainCreateWithFilesArgs
-	if m.Header != h || len(m.Files) != 2 || got.UnmarshalBinary(m.Payload) != nil || got.Flags != 4 || got.Dom.Name != "d" {
+	if m.Header != h || len(m.Files) != 2 || xdr.Unmarshal(m.Payload, &got) != nil || got.Flags != 4 || got.Dom.Name != "d" {
 		t.Fatalf("message %+v with %d files, args %+v", m.Header, len(m.Files), got)
 	}
 	for i, f := range m.Files {

@@ -1,6 +1,7 @@
 package frame
 
 import (
+	"github.com/virtrpc/virtrpc/xdr"
 	"io"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
@@ -46,7 +47,7 @@ func (p *Pending) Data(b []byte) { p.cur = b }
 // Hole queues a hole message's payload (virNetStreamHole).
 func (p *Pending) Hole(payload []byte) error {
 	var h virnet.StreamHole
-	if err := h.UnmarshalBinary(payload); err != nil {
+	if err := xdr.Unmarshal(payload, &h); err != nil {
 		return err
 	}
 	if h.Length < 0 {

@@ -3,6 +3,7 @@ package frame
 import (
 	"bytes"
 	"errors"
+	"github.com/virtrpc/virtrpc/xdr"
 	"io"
 	"reflect"
 	"testing"
@@ -51,7 +52,7 @@ func TestErrorRoundTrip(t *testing.T) {
 		{Code: 42, Domain: 10, Level: 2, Message: "Domain not found: x", Str1: "Domain not found: %s", Str2: "x", Int1: -1, Int2: 7},
 		{Code: 1, Domain: 7, Level: 2},
 	} {
-		b, err := EncodeError(le).MarshalBinary()
+		b, err := xdr.Marshal(EncodeError(le))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,7 +35,7 @@ func TestAllRoundTrip(t *testing.T) {
 		Ints: [2]int32{1, -1}, Uints: []uint32{4, 5}, Colors: []Color{ColorRed, ColorBlue, 77},
 		Choices: []Choice{c1, c2}, Paint: p, List: list(3),
 	}
-	b, err := v.MarshalBinary()
+	b, err := xdr.Marshal(&v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestAllRoundTrip(t *testing.T) {
 		t.Errorf("%d bytes, XDRSize %d", len(b), v.XDRSize())
 	}
 	var back All
-	if err := back.UnmarshalBinary(b); err != nil {
+	if err := xdr.Unmarshal(b, &back); err != nil {
 		t.Fatalf("%v\n%s", err, hex.Dump(b))
 	}
 	if !reflect.DeepEqual(v, back) {
@@ -54,24 +54,24 @@ func TestAllRoundTrip(t *testing.T) {
 	}
 	// Bounds of the .x file hold on encode.
 	v.Name = "123456789"
-	if _, err := v.MarshalBinary(); !errors.Is(err, xdr.ErrBound) || err.Error() != "All.name: xdr: length 9 exceeds bound 8" {
+	if _, err := xdr.Marshal(&v); !errors.Is(err, xdr.ErrBound) || err.Error() != "All.name: xdr: length 9 exceeds bound 8" {
 		t.Errorf("bound on encode: %v", err)
 	}
 }
 
 func TestRecursionDepth(t *testing.T) {
 	for _, n := range []int{1, 2, xdr.MaxDepth} {
-		b, err := list(n).MarshalBinary()
+		b, err := xdr.Marshal(list(n))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var back Node
-		if err := back.UnmarshalBinary(b); err != nil {
+		if err := xdr.Unmarshal(b, &back); err != nil {
 			t.Errorf("a list of %d: %v", n, err)
 		}
 	}
 	// Deeper than the limit: an error, not a stack overflow.
-	b, _ := list(xdr.MaxDepth + 1).MarshalBinary()
+	b, _ := xdr.Marshal(list(xdr.MaxDepth + 1))
 	var back Node
 	if _, err := back.ConsumeXDR(b); !errors.Is(err, xdr.ErrDepth) {
 		t.Errorf("a list deeper than the limit: %v", err)
@@ -100,12 +100,12 @@ func TestUnionRules(t *testing.T) {
 	if err := p.SetVoid(ColorGreen); err != nil {
 		t.Error(err)
 	}
-	b, _ := p.MarshalBinary()
+	b, _ := xdr.Marshal(&p)
 	if hex.EncodeToString(b) != "00000002" {
 		t.Errorf("void arm encodes as %x", b)
 	}
 	// BLUE selects no arm and there is no default.
-	if err := p.UnmarshalBinary([]byte{0, 0, 0, 4}); !errors.Is(err, xdr.ErrUnion) {
+	if err := xdr.Unmarshal([]byte{0, 0, 0, 4}, &p); !errors.Is(err, xdr.ErrUnion) {
 		t.Errorf("a discriminant with no arm: %v", err)
 	}
 }
@@ -114,12 +114,12 @@ func TestNarrowIntegers(t *testing.T) {
 	var p Paint
 	p.SetRed(1)
 	v := All{Paint: p} // the zero Paint has no arm: it would not decode
-	good, _ := v.MarshalBinary()
+	good, _ := xdr.Marshal(&v)
 	// short s sits after flag, ratio, precise, big, ubig, c, uc:
 	// 4+4+8+8+8+4+4 = 40 bytes in.
 	bad := append([]byte(nil), good...)
 	copy(bad[40:], []byte{0, 1, 0, 0})
-	if err := v.UnmarshalBinary(bad); !errors.Is(err, xdr.ErrRange) || err.Error() != "All.s: xdr: value 65536 out of range for short" {
+	if err := xdr.Unmarshal(bad, &v); !errors.Is(err, xdr.ErrRange) || err.Error() != "All.s: xdr: value 65536 out of range for short" {
 		t.Errorf("short out of range: %v", err)
 	}
 	copy(bad[40:], good[40:44])
@@ -130,7 +130,7 @@ func TestNarrowIntegers(t *testing.T) {
 	}
 	// As libtirpc reads it, and so libvirt: any non-zero bool is true.
 	v = All{}
-	if err := v.UnmarshalBinary(bad); err != nil || !v.Flag {
+	if err := xdr.Unmarshal(bad, &v); err != nil || !v.Flag {
 		t.Errorf("bool 2: %v, %v", v.Flag, err)
 	}
 }

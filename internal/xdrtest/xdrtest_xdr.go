@@ -62,21 +62,6 @@ func (v *Color) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	return v.ConsumeXDR(b)
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *Color) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *Color) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *Color) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
-}
-
 // Node is the XDR struct xdrtest_node.
 type Node struct {
 	Value int32
@@ -152,21 +137,6 @@ func (v *Node) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) {
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *Node) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *Node) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *Node) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // Choice is the XDR union xdrtest_choice, switched on kind. It holds one arm at a time: the
@@ -348,21 +318,6 @@ func (u *Choice) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (u *Choice) AppendBinary(b []byte) ([]byte, error) {
-	return u.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (u *Choice) MarshalBinary() ([]byte, error) {
-	return u.AppendXDR(make([]byte, 0, u.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (u *Choice) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, u)
-}
-
 // Paint is the XDR union xdrtest_paint, switched on c. It holds one arm at a time: the
 // accessors say which, and the setters replace the whole value.
 type Paint struct {
@@ -458,21 +413,6 @@ func (u *Paint) consume(b []byte, d *xdr.Decoder) (int, error) {
 		return off, &xdr.UnionError{Discriminant: int64(u.disc)}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (u *Paint) AppendBinary(b []byte) ([]byte, error) {
-	return u.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (u *Paint) MarshalBinary() ([]byte, error) {
-	return u.AppendXDR(make([]byte, 0, u.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (u *Paint) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, u)
 }
 
 // List is the XDR typedef xdrtest_list.
@@ -827,21 +767,6 @@ func (v *All) consume(b []byte, d *xdr.Decoder) (int, error) {
 		}
 	}
 	return off, nil
-}
-
-// AppendBinary is AppendXDR, for encoding.BinaryAppender.
-func (v *All) AppendBinary(b []byte) ([]byte, error) {
-	return v.AppendXDR(b)
-}
-
-// MarshalBinary returns the XDR encoding (encoding.BinaryMarshaler).
-func (v *All) MarshalBinary() ([]byte, error) {
-	return v.AppendXDR(make([]byte, 0, v.XDRSize()))
-}
-
-// UnmarshalBinary decodes b, which must hold the value and nothing more.
-func (v *All) UnmarshalBinary(b []byte) error {
-	return xdr.Unmarshal(b, v)
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that

@@ -48,6 +48,7 @@ import (
 
 	"github.com/virtrpc/virtrpc/admin"
 	proto "github.com/virtrpc/virtrpc/gen/admin"
+	protoserver "github.com/virtrpc/virtrpc/gen/admin/adminserver"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/server"
@@ -88,7 +89,7 @@ func WithShutdown(f func(ctx context.Context, preserve bool) error) Option {
 // with New, add the servers, and serve Program(h) on the admin socket's
 // server.
 type Handler struct {
-	proto.UnimplementedHandler
+	protoserver.UnimplementedHandler
 
 	level     *slog.LevelVar
 	version   uint64
@@ -127,7 +128,7 @@ func Program(h *Handler) server.Program {
 	return server.Program{
 		Number: proto.Program, Version: proto.ProtocolVersion, Info: proto.ProcedureInfo, NewArgs: proto.NewArgs,
 		Dispatch: func(ctx context.Context, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
-			return proto.Dispatch(ctx, h, proc, args, stream, files, out)
+			return protoserver.Dispatch(ctx, h, proc, args, stream, files, out)
 		},
 	}
 }
@@ -530,7 +531,7 @@ func (h *Handler) ServerUpdateTLSFiles(ctx context.Context, args *proto.ServerUp
 // ConnectSetDaemonTimeout calls WithDaemonTimeout's function.
 func (h *Handler) ConnectSetDaemonTimeout(ctx context.Context, args *proto.ConnectSetDaemonTimeoutArgs) error {
 	if h.timeout == nil {
-		return proto.UnimplementedHandler{}.ConnectSetDaemonTimeout(ctx, args)
+		return protoserver.UnimplementedHandler{}.ConnectSetDaemonTimeout(ctx, args)
 	}
 	return h.timeout(args.Timeout)
 }
@@ -538,7 +539,7 @@ func (h *Handler) ConnectSetDaemonTimeout(ctx context.Context, args *proto.Conne
 // ConnectDaemonShutdown calls WithShutdown's function.
 func (h *Handler) ConnectDaemonShutdown(ctx context.Context, args *proto.ConnectDaemonShutdownArgs) error {
 	if h.shutdown == nil {
-		return proto.UnimplementedHandler{}.ConnectDaemonShutdown(ctx, args)
+		return protoserver.UnimplementedHandler{}.ConnectDaemonShutdown(ctx, args)
 	}
 	return h.shutdown(ctx, args.Flags&uint32(libvirt.DaemonShutdownPreserve) != 0)
 }
