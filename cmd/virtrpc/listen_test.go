@@ -86,7 +86,9 @@ func TestServeTLSAndUnix(t *testing.T) {
 		t.Errorf("virsh over TLS with the CA's client certificate: %v\n%s%s", err, out, stderr)
 	}
 	for name, pki := range map[string]string{"no certificate": f.NoCert, "another CA": f.OtherCA.Dir, "another DN": f.OtherDN.Dir} {
-		if out, stderr, err := virsh(t, uri(pki), "list"); err == nil || !strings.Contains(stderr, "Unable to read TLS confirmation") {
+		// Refused at the handshake: virsh cannot read the confirmation
+		// byte, or dies of SIGPIPE when its write comes after the close.
+		if out, stderr, err := virsh(t, uri(pki), "list"); err == nil || !strings.Contains(stderr, "Unable to read TLS confirmation") && !strings.Contains(err.Error(), "broken pipe") {
 			t.Errorf("virsh over TLS with %s: %v\n%s%s", name, err, out, stderr)
 		}
 	}

@@ -165,9 +165,8 @@ func TestVirtAdminAgainstOurServer(t *testing.T) {
 			!strings.Contains(info, "readonly       : "+wantRO+"\n") || !strings.Contains(info, "connection_time: "+row[3]+"\n") {
 			t.Errorf("client-info %s, want readonly %s:\n%s", row[1], wantRO, info)
 		}
-		// The peer's credentials, once the server reads them
-		// (SO_PEERCRED): they must be this process's.
-		if strings.Contains(info, "unix_process_id") && !strings.Contains(info, "unix_process_id: "+strconv.Itoa(os.Getpid())+"\n") {
+		// The peer's credentials (SO_PEERCRED): this process's.
+		if !strings.Contains(info, "unix_process_id: "+strconv.Itoa(os.Getpid())+"\n") || !regexp.MustCompile(`unix_user_id\s*: `+strconv.Itoa(os.Getuid())+"\n").MatchString(info) {
 			t.Errorf("client-info %s is not this process (%d):\n%s", row[1], os.Getpid(), info)
 		}
 	}
