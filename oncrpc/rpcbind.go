@@ -217,8 +217,12 @@ func RpcbUnset(ctx context.Context, c *Client, vers uint32, b Binding) (bool, er
 	return bool(ok), err
 }
 
-// RpcbGetAddr returns the universal address of b's program and version
-// on b.NetID, or "" when it is not registered (RPCBPROC_GETADDR).
+// RpcbGetAddr returns the universal address of b's program and version,
+// or "" when it is not registered (RPCBPROC_GETADDR). rpcbind answers for
+// the transport c uses, whatever b.NetID says (RFC 1833 §2.2.1): ask over
+// UDP for a UDP address. When only another version of the program is
+// registered rpcbind returns its address, so that the call that follows
+// learns the supported range from PROG_MISMATCH.
 func RpcbGetAddr(ctx context.Context, c *Client, vers uint32, b Binding) (string, error) {
 	var s stringResult
 	err := c.Call(ctx, RpcbindProg, vers, procGetPort, &b, &s)
