@@ -3,6 +3,7 @@ package parser
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/alecthomas/participle/v2/lexer"
@@ -76,6 +77,15 @@ func lex(file string, src string) *lexed {
 	pos := func(off int) lexer.Position {
 		return lexer.Position{Filename: file, Offset: off, Line: line, Column: col}
 	}
+	// lineStart is true while only blanks precede i on its line.
+	lineStart := func(i int) bool {
+		for j := i - 1; j >= 0 && src[j] != '\n'; j-- {
+			if src[j] != ' ' && src[j] != '\t' {
+				return false
+			}
+		}
+		return true
+	}
 	// advance moves line/col over src[from:to].
 	advance := func(from, to int) {
 		for i := from; i < to; i++ {
@@ -121,6 +131,27 @@ func lex(file string, src string) *lexed {
 				end += i
 			}
 			out.comments = append(out.comments, &ast.Comment{Pos: toPos(pos(i)), Text: strings.TrimRight(src[i:end], " \t\r")})
+			advance(i, end)
+			i = end
+		case c == '#' && lineStart(i):
+			// A line marker, `# LINE "FILE"`, as the preprocessor (package
+			// cpp) writes around included text: the next line is LINE of
+			// FILE. Any other directive means the preprocessor did not run.
+			end := strings.IndexByte(src[i:], '\n')
+			if end < 0 {
+				end = len(src)
+			} else {
+				end += i
+			}
+			if n, name, ok := lineMarker(src[i:end]); ok {
+				if end < len(src) {
+					end++
+				}
+				i = end
+				line, col, file = n, 1, name
+				continue
+			}
+			out.errs = append(out.errs, errorAt(pos(i), fmt.Sprintf("preprocessor directive %q: run the file through the preprocessor first (xdrspec.Load does)", strings.TrimSpace(src[i:end]))))
 			advance(i, end)
 			i = end
 		case c == '%' && col == 1:
@@ -180,6 +211,31 @@ func lex(file string, src string) *lexed {
 	}
 	out.toks = append(out.toks, lexer.EOFToken(pos(len(src))))
 	return out
+}
+
+// lineMarker reads `# LINE "FILE"` or `#line LINE "FILE"` (with optional
+// flags after the name, as GNU cpp writes).
+func lineMarker(s string) (int, string, bool) {
+	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "#"))
+	s = strings.TrimPrefix(s, "line ")
+	num, rest, _ := strings.Cut(strings.TrimSpace(s), " ")
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 1 {
+		return 0, "", false
+	}
+	rest = strings.TrimSpace(rest)
+	if rest == "" || rest[0] != '"' {
+		return 0, "", false
+	}
+	end := strings.IndexByte(rest[1:], '"')
+	if end < 0 {
+		return 0, "", false
+	}
+	name, err := strconv.Unquote(rest[:end+2])
+	if err != nil {
+		return 0, "", false
+	}
+	return n, name, true
 }
 
 func isIdentStart(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }
