@@ -75,3 +75,34 @@ struct item {
 		t.Errorf("unterminated #ifdef: %v", err)
 	}
 }
+
+// TestRpcgenConstants checks the values the rpcgen_constructs golden case
+// gives its constants: implicit enum values, TRUE and FALSE, program,
+// version and procedure names.
+func TestRpcgenConstants(t *testing.T) {
+	data, err := os.ReadFile("testdata/golden/rpcgen_constructs.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.SplitN(strings.SplitN(string(data), "-- input.x --\n", 2)[1], "\n-- ", 2)[0]
+	spec, _, err := Load([]Source{{Name: "input.x", Data: []byte(src)}}, check.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int64{
+		"RED": 0, "GREEN": 1, "BLUE": 5, "BLACK": 6, "YES": 1, "NO": 0,
+		"PING_PROG": 1, "PING_VERS": 2, "PINGBACK": 1, "PINGPROC_NULL": 0, "PING_VERS_ORIG": 1,
+	} {
+		if k := spec.Consts[name]; k == nil || k.Value != want {
+			t.Errorf("%s = %+v, want %d", name, k, want)
+		}
+	}
+	if k := spec.Consts["TRUE"]; k == nil || !k.Predefined {
+		t.Errorf("TRUE: %+v", k)
+	}
+	// A file that defines TRUE itself wins.
+	spec, _, err = Load([]Source{{Name: "t.x", Data: []byte("const TRUE = 7;\nconst X = TRUE;\n")}}, check.Options{})
+	if err != nil || spec.Consts["X"].Value != 7 {
+		t.Errorf("own TRUE: %v", err)
+	}
+}

@@ -235,7 +235,9 @@ type EnumBody struct {
 	Braces
 }
 
-// EnumMember is "NAME = VALUE".
+// EnumMember is "NAME = VALUE", or "NAME" alone: then Value is the zero
+// Value and the member is one more than the one before (0 for the first),
+// as in C.
 type EnumMember struct {
 	Pos   Pos
 	Name  string

@@ -50,6 +50,13 @@ type Const struct {
 	Enum *Type
 	// External is set for constants given in Options rather than in a file.
 	External bool
+	// Predefined is set for TRUE (1) and FALSE (0), which RFC 4506 §4.4
+	// names and the files did not define themselves.
+	Predefined bool
+	// Program is set for the name of a program, version or procedure,
+	// which rpcgen makes a constant of its number: the program it is of.
+	// Such constants are in Spec.Consts but not in File.Consts.
+	Program *ast.Program
 }
 
 // TypeKind says what a named type is.

@@ -141,7 +141,9 @@ func FuzzPreprocess(f *testing.F) {
 			}
 			return
 		}
-		if !strings.Contains(src, "#") && string(out) != src {
+		// Without directives, and with the one macro unused, text
+		// passes unchanged.
+		if !strings.Contains(src, "#") && (def == "" || !strings.Contains(src, def)) && string(out) != src {
 			t.Fatalf("text without directives changed: %q -> %q", src, out)
 		}
 	})

@@ -68,8 +68,8 @@ type enumBody struct {
 
 type enumMember struct {
 	Tokens []lexer.Token
-	Name   identifier `parser:"@@ '='"`
-	Value  *value     `parser:"@@"`
+	Name   identifier `parser:"@@"`
+	Value  *value     `parser:"( '=' @@ )?"`
 }
 
 type structBody struct {

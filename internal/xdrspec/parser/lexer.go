@@ -210,6 +210,26 @@ func lex(file string, src string) *lexed {
 		}
 	}
 	out.toks = append(out.toks, lexer.EOFToken(pos(len(src))))
+	out.toks = dropTagKeywords(out.toks)
+	return out
+}
+
+// dropTagKeywords removes "struct", "union" and "enum" where they only tag
+// a type name, as C requires and rpcgen accepts: "struct a *next;",
+// "struct a GET(struct a)", "typedef struct a b;". rpcgen's C typedefs
+// make the tag and the name one type, and so does the grammar once the
+// tag is gone. A tag followed by a name and "{" (or "switch") defines a
+// type and stays.
+func dropTagKeywords(toks []lexer.Token) []lexer.Token {
+	out := toks[:0]
+	for i, t := range toks {
+		if t.Type == tokIdent && (t.Value == "struct" || t.Value == "union" || t.Value == "enum") &&
+			i+2 < len(toks) && toks[i+1].Type == tokIdent && !keywords[toks[i+1].Value] &&
+			toks[i+2].Value != "{" && toks[i+2].Value != "switch" {
+			continue
+		}
+		out = append(out, t)
+	}
 	return out
 }
 

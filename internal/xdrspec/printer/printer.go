@@ -145,7 +145,11 @@ func (p *printer) enumBody(b *ast.EnumBody) {
 	p.indent++
 	for i, m := range b.Members {
 		p.spaced(i, m.Doc, m.Pos)
-		p.write(m.Name, " = ", m.Value.String())
+		if m.Value.Name == "" && m.Value.Lit == "" {
+			p.write(m.Name)
+		} else {
+			p.write(m.Name, " = ", m.Value.String())
+		}
 		if i < len(b.Members)-1 {
 			p.write(",")
 		}
