@@ -335,12 +335,16 @@ const (
 	TypeEnum   // an inline "enum { ... }"
 	TypeStruct // an inline "struct { ... }"
 	TypeUnion  // an inline "union switch (...) { ... }"
+	// TypeString is a bare "string" as a procedure's argument or result,
+	// which rpcgen takes for string<>: a declaration's string always has
+	// its own form (DeclString).
+	TypeString
 )
 
 var typeKindNames = [...]string{
 	"int", "unsigned int", "hyper", "unsigned hyper", "float", "double", "quadruple", "bool",
 	"char", "unsigned char", "short", "unsigned short", "long", "unsigned long",
-	"named type", "enum", "struct", "union",
+	"named type", "enum", "struct", "union", "string",
 }
 
 // String returns the keyword spelling for built-in kinds.
@@ -352,7 +356,7 @@ func (k TypeKind) String() string {
 }
 
 // Builtin reports whether the kind is a keyword type.
-func (k TypeKind) Builtin() bool { return k < TypeNamed }
+func (k TypeKind) Builtin() bool { return k < TypeNamed || k == TypeString }
 
 // Type is a type specifier.
 type Type struct {

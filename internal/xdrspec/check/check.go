@@ -591,7 +591,7 @@ func (c *checker) refSize(r *TypeRef) int {
 		return 8
 	case ast.TypeQuadruple:
 		return 16
-	case ast.TypeNamed:
+	case ast.TypeNamed, ast.TypeString:
 		return -1
 	}
 	return 4

@@ -205,6 +205,9 @@ func (c *converter) procType(t *procType) *ast.Type {
 	if t == nil || t.Void {
 		return nil
 	}
+	if t.String {
+		return &ast.Type{Pos: toPos(t.Pos), Kind: ast.TypeString}
+	}
 	return c.typ(t.Type)
 }
 

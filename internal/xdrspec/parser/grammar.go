@@ -164,8 +164,11 @@ type procedureDef struct {
 	Number *value      `parser:"'=' @@ ';'"`
 }
 
-// procType is a procedure's result or argument: void or a type.
+// procType is a procedure's result or argument: void, a bare string
+// (rpcgen's string<>) or a type.
 type procType struct {
-	Void bool           `parser:"  @'void'"`
-	Type *typeSpecifier `parser:"| @@"`
+	Pos    lexer.Position
+	Void   bool           `parser:"  @'void'"`
+	String bool           `parser:"| @'string'"`
+	Type   *typeSpecifier `parser:"| @@"`
 }

@@ -154,14 +154,22 @@ func lex(file string, src string) *lexed {
 			out.errs = append(out.errs, errorAt(pos(i), fmt.Sprintf("preprocessor directive %q: run the file through the preprocessor first (xdrspec.Load does)", strings.TrimSpace(src[i:end]))))
 			advance(i, end)
 			i = end
-		case c == '%' && col == 1:
+		case c == '%' && (col == 1 || depth > 0 && lineStart(i)):
 			end := strings.IndexByte(src[i:], '\n')
 			if end < 0 {
 				end = len(src)
 			} else {
 				end += i
 			}
-			emit(tokPassthrough, i, end)
+			if depth > 0 {
+				// rpcgen copies a "%" line inside a struct or enum body to
+				// its C output there; for the grammar it is a comment that
+				// the printer writes back at column 1.
+				out.comments = append(out.comments, &ast.Comment{Pos: toPos(pos(i)), Text: strings.TrimRight(src[i:end], " \t\r")})
+				advance(i, end)
+			} else {
+				emit(tokPassthrough, i, end)
+			}
 			i = end
 		case isIdentStart(c):
 			j := i + 1

@@ -344,6 +344,14 @@ func (p *printer) end(list []*ast.Comment) {
 }
 
 func (p *printer) comment(c *ast.Comment) {
+	if strings.HasPrefix(c.Text, "%") {
+		// A "%" line from inside a body: rpcgen wants it at column 1.
+		if b := p.buf.Bytes(); len(b) > 0 && b[len(b)-1] != '\n' {
+			p.newline()
+		}
+		p.buf.WriteString(c.Text)
+		return
+	}
 	lines := strings.Split(c.Text, "\n")
 	p.write(lines[0])
 	for _, l := range lines[1:] {
