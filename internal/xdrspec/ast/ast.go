@@ -9,7 +9,10 @@
 // that from one or more files.
 package ast
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Pos is a position in a source file. Line and Col count from 1; Col counts
 // bytes. Offset counts bytes from 0.
@@ -102,9 +105,14 @@ type Value struct {
 	// Name is set when the value names a constant or enum member.
 	Name string
 	// Lit is set when the value is a literal: decimal, 0x hex or 0 octal,
-	// with an optional leading minus, exactly as spelled in the source.
+	// with an optional leading minus, or a string in double quotes (only a
+	// constant's value may be one: rpcgen's const H = "d4a0";), exactly as
+	// spelled in the source.
 	Lit string
 }
+
+// IsString reports whether the value is a string literal.
+func (v Value) IsString() bool { return strings.HasPrefix(v.Lit, `"`) }
 
 // String returns the value as written.
 func (v Value) String() string {

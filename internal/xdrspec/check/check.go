@@ -116,12 +116,22 @@ func (c *checker) declare(af *ast.File) {
 	for _, d := range af.Defs {
 		switch d := d.(type) {
 		case *ast.Const:
-			if c.declareName(d.Name, d.Pos) {
-				k := &Const{Name: d.Name, Pos: d.Pos}
-				c.spec.Consts[d.Name] = k
-				c.pending[k] = d.Value
-				f.Consts = append(f.Consts, k)
+			if !c.declareName(d.Name, d.Pos) {
+				break
 			}
+			k := &Const{Name: d.Name, Pos: d.Pos}
+			c.spec.Consts[d.Name] = k
+			if d.Value.IsString() {
+				str, err := strconv.Unquote(d.Value.Lit)
+				if err != nil {
+					c.errs.Add(d.Value.Pos, "string constant %s: bad string %s: %v", d.Name, d.Value.Lit, err)
+				}
+				k.IsString, k.String = true, str
+				f.StringConsts = append(f.StringConsts, k)
+				break
+			}
+			c.pending[k] = d.Value
+			f.Consts = append(f.Consts, k)
 		case *ast.Typedef:
 			if selfNamed(d) {
 				// "typedef s s;" is C's "typedef struct s s;": s already
@@ -233,6 +243,10 @@ func (c *checker) constant(name string, use ast.Pos) (int64, bool) {
 		return 0, false
 	}
 	k, ok := c.spec.Consts[name]
+	if ok && k.IsString {
+		c.errs.Add(use, "%s is a string constant, not a number", name)
+		return 0, false
+	}
 	if !ok {
 		if _, isType := c.spec.Types[name]; isType {
 			c.errs.Add(use, "%s is a type, not a constant", name)
@@ -286,6 +300,10 @@ func (c *checker) eval(k *Const, use ast.Pos) (int64, bool) {
 func (c *checker) value(v ast.Value) (int64, bool) {
 	if v.Name != "" {
 		return c.constant(v.Name, v.Pos)
+	}
+	if v.IsString() {
+		c.errs.Add(v.Pos, "a string (%s) where a number is needed", v.Lit)
+		return 0, false
 	}
 	n, err := strconv.ParseInt(v.Lit, 0, 64)
 	if err != nil {

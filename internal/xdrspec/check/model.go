@@ -24,10 +24,14 @@ type Spec struct {
 
 // File is what one source file contributes, in source order.
 type File struct {
-	AST      *ast.File
-	Consts   []*Const // const definitions (not enum members)
-	Types    []*Type  // typedefs, enums, structs and unions
-	Programs []*Program
+	AST    *ast.File
+	Consts []*Const // const definitions (not enum members), numeric
+	// StringConsts are the constants defined as strings (rpcgen's
+	// const H = "d4a0";). They are kept apart since they have no
+	// number; Const.String holds their value.
+	StringConsts []*Const
+	Types        []*Type // typedefs, enums, structs and unions
+	Programs     []*Program
 }
 
 // Procedures counts the procedures of the file's programs.
@@ -50,6 +54,10 @@ type Const struct {
 	Enum *Type
 	// External is set for constants given in Options rather than in a file.
 	External bool
+	// IsString is set for a string constant; String is its value,
+	// unquoted.
+	IsString bool
+	String   string
 	// Predefined is set for TRUE (1) and FALSE (0), which RFC 4506 §4.4
 	// names and the files did not define themselves.
 	Predefined bool

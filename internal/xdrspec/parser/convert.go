@@ -361,6 +361,10 @@ func (c *converter) value(v *value) ast.Value {
 		return ast.Value{}
 	}
 	out := ast.Value{Pos: toPos(v.Pos)}
+	if v.String != "" {
+		out.Lit = v.String
+		return out
+	}
 	if v.Number != "" {
 		out.Lit = v.Number
 		if !numberRE.MatchString(v.Number) {

@@ -59,6 +59,7 @@ type value struct {
 	Pos    lexer.Position
 	Number string `parser:"  @Number"`
 	Name   string `parser:"| @Ident"`
+	String string `parser:"| @String"`
 }
 
 type enumBody struct {

@@ -21,6 +21,7 @@ const (
 	tokNumber      = lexer.TokenType(-3)
 	tokPunct       = lexer.TokenType(-4)
 	tokPassthrough = lexer.TokenType(-5)
+	tokString      = lexer.TokenType(-6)
 )
 
 // maxNesting bounds how deeply braces and parentheses may nest. The deepest
@@ -35,6 +36,7 @@ type definition struct{}
 func (definition) Symbols() map[string]lexer.TokenType {
 	return map[string]lexer.TokenType{
 		"EOF": tokEOF, "Ident": tokIdent, "Number": tokNumber, "Punct": tokPunct, "Passthrough": tokPassthrough,
+		"String": tokString,
 	}
 }
 
@@ -171,6 +173,24 @@ func lex(file string, src string) *lexed {
 				emit(tokPassthrough, i, end)
 			}
 			i = end
+		case c == '"':
+			// A string literal, for rpcgen's string constants
+			// (const H = "d4a0";): C's escapes, on one line.
+			j := i + 1
+			for j < len(src) && src[j] != '"' && src[j] != '\n' {
+				if src[j] == '\\' && j+1 < len(src) && src[j+1] != '\n' {
+					j++
+				}
+				j++
+			}
+			if j >= len(src) || src[j] != '"' {
+				out.errs = append(out.errs, errorAt(pos(i), "string literal not terminated on its line"))
+				advance(i, j)
+				i = j
+				continue
+			}
+			emit(tokString, i, j+1)
+			i = j + 1
 		case isIdentStart(c):
 			j := i + 1
 			for j < len(src) && isIdentPart(src[j]) {
