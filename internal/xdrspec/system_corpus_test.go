@@ -80,6 +80,39 @@ func TestSystemRPCFiles(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d system .x files check cleanly: %s", len(clean), len(paths), strings.Join(clean, " "))
+
+	// With the C names defined (testdata/c_names.x), only files that need
+	// another .x file or a C macro still fail.
+	names, err := os.ReadFile("testdata/c_names.x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	needMore := map[string]string{
+		"nis_callback.x": "nis_object from nis.x",
+		"nlm_prot.x":     "LM_MAXSTRLEN from nlm_prot.h",
+	}
+	withNames := 0
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := xdrspec.Options{Preprocess: cpp.Options{IncludePath: []string{filepath.Dir(path)}}}
+		srcs := []xdrspec.Source{{Name: "c_names.x", Data: names}, {Name: path, Data: data}}
+		_, _, err = xdrspec.LoadWith(srcs, opts)
+		if why, known := needMore[filepath.Base(path)]; known {
+			if err == nil {
+				t.Errorf("%s checks although it needs %s: update the test", filepath.Base(path), why)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s with c_names.x: %v", filepath.Base(path), err)
+			continue
+		}
+		withNames++
+	}
+	t.Logf("%d of %d check cleanly with c_names.x", withNames, len(paths))
 	// The files known to need nothing from C headers must stay clean.
 	for _, name := range []string{"mount.x", "nfs_prot.x", "rstat.x", "yp.x", "rquota.x"} {
 		if _, err := os.Stat(filepath.Join("/usr/include/rpcsvc", name)); err == nil && !contains(clean, name) {
