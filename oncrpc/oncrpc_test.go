@@ -16,11 +16,12 @@ import (
 // their sum out), FAIL (a handler error), SLOW (waits for its argument in
 // milliseconds and echoes it) and WHO (the caller's AUTH_SYS uid).
 const (
-	testProg = 0x20000099
-	procAdd  = 1
-	procFail = 2
-	procSlow = 3
-	procWho  = 4
+	testProg  = 0x20000099
+	procAdd   = 1
+	procFail  = 2
+	procSlow  = 3
+	procWho   = 4
+	procPanic = 5
 )
 
 type pair struct{ a, b int32 }
@@ -62,6 +63,9 @@ func testServer(opts ...ServerOption) *Server {
 	}
 	s.Handle(testProg, 2, procFail, func(context.Context, *Request, []byte) ([]byte, error) {
 		return nil, errors.New("disk on fire")
+	})
+	s.Handle(testProg, 2, procPanic, func(context.Context, *Request, []byte) ([]byte, error) {
+		panic("bug")
 	})
 	s.Handle(testProg, 2, procSlow, func(ctx context.Context, r *Request, reply []byte) ([]byte, error) {
 		var ms u32
@@ -143,6 +147,13 @@ func TestCallsAndErrors(t *testing.T) {
 			}
 			if err := c.Call(ctx, testProg, 2, procFail, nil, nil); !errors.Is(err, ErrSystemErr) {
 				t.Errorf("failing handler: %v", err)
+			}
+			if err := c.Call(ctx, testProg, 2, procPanic, nil, nil); !errors.Is(err, ErrSystemErr) {
+				t.Errorf("panicking handler: %v", err)
+			}
+			// The server lives on.
+			if err := c.Call(ctx, testProg, 2, 0, nil, nil); err != nil {
+				t.Errorf("NULL after a panic: %v", err)
 			}
 			if err := c.Call(ctx, testProg, 2, procWho, nil, nil); !errors.Is(err, ErrAuth) || !errors.As(err, new(*AuthError)) {
 				t.Errorf("AUTH_NONE where AUTH_SYS is required: %v", err)

@@ -158,7 +158,7 @@ func (s *Server) Dispatch(ctx context.Context, msg []byte, network string, addr 
 		h = nullProc
 	}
 	reply := appendAccepted(make([]byte, 0, 512), c.XID, none, nil)
-	reply, err = h(ctx, req, reply)
+	reply, err = s.run(ctx, h, req, reply)
 	if err == nil {
 		return reply
 	}
@@ -175,6 +175,17 @@ func (s *Server) Dispatch(ctx context.Context, msg []byte, network string, addr 
 	}
 	s.log.Warn("oncrpc: handler failed", "prog", c.Prog, "vers", c.Vers, "proc", c.Proc, "err", err)
 	return appendAccepted(reply[:0], c.XID, none, &AcceptError{Stat: SystemErr})
+}
+
+// run calls h, turning a panic into an error so that one bad handler
+// costs its caller a SYSTEM_ERR rather than the server its life.
+func (s *Server) run(ctx context.Context, h Handler, req *Request, reply []byte) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	return h(ctx, req, reply)
 }
 
 // nullProc is procedure 0's default: void in, void out. Arguments are
