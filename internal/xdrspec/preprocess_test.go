@@ -106,3 +106,20 @@ func TestRpcgenConstants(t *testing.T) {
 		t.Errorf("own TRUE: %v", err)
 	}
 }
+
+func TestUint64Constants(t *testing.T) {
+	src := "const MAXU64 = 0xffffffffffffffff;\nconst ALL = MAXU64;\nconst SMALL = 7;\n"
+	spec, _, err := Load([]Source{{Name: "u.x", Data: []byte(src)}}, check.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"MAXU64", "ALL"} {
+		if k := spec.Consts[name]; !k.Uint64 || uint64(k.Value) != 1<<64-1 {
+			t.Errorf("%s: %+v", name, k)
+		}
+	}
+	f := spec.Files[0]
+	if len(f.Consts) != 1 || f.Consts[0].Name != "SMALL" || len(f.Uint64Consts) != 2 {
+		t.Errorf("Consts %v, Uint64Consts %v", f.Consts, f.Uint64Consts)
+	}
+}

@@ -51,6 +51,18 @@ func Check(files []*ast.File, opts Options) (*Spec, error) {
 			c.eval(k, k.Pos)
 		}
 	}
+	// Constants beyond 2^63-1 are kept apart: File.Consts are int64.
+	for _, f := range c.spec.Files {
+		kept := f.Consts[:0]
+		for _, k := range f.Consts {
+			if k.Uint64 {
+				f.Uint64Consts = append(f.Uint64Consts, k)
+			} else {
+				kept = append(kept, k)
+			}
+		}
+		f.Consts = kept
+	}
 	for _, name := range sortedKeys(c.spec.Consts) {
 		if k := c.spec.Consts[name]; k.Program != nil {
 			c.eval(k, k.Pos)
@@ -87,6 +99,8 @@ type checker struct {
 	// prevMember maps an enum member written without a value to the
 	// member before it (nil for the first): its value is that one's + 1.
 	prevMember map[*Const]*Const
+	// defining is the constant whose value is being evaluated, or nil.
+	defining *Const
 	// ambiguous maps a procedure name that two versions give different
 	// numbers to why it cannot stand for a number.
 	ambiguous map[string]string
@@ -255,7 +269,22 @@ func (c *checker) constant(name string, use ast.Pos) (int64, bool) {
 		}
 		return 0, false
 	}
-	return c.eval(k, use)
+	n, ok := c.eval(k, use)
+	if ok && k.Uint64 {
+		if !c.plainConst() {
+			c.errs.Add(use, "%s is %d, beyond 2^63-1: only another constant may be defined as it", name, uint64(n))
+			return 0, false
+		}
+		c.defining.Uint64 = true
+	}
+	return n, ok
+}
+
+// plainConst reports whether the value being evaluated defines a const
+// (not an enum member nor a program's number), which may be a 64-bit
+// unsigned number.
+func (c *checker) plainConst() bool {
+	return c.defining != nil && c.defining.Enum == nil && c.defining.Program == nil
 }
 
 // eval evaluates a constant, following names to other constants and
@@ -284,7 +313,10 @@ func (c *checker) eval(k *Const, use ast.Pos) (int64, bool) {
 			v++
 		}
 	} else {
+		outer := c.defining
+		c.defining = k
 		v, ok = c.value(expr)
+		c.defining = outer
 	}
 	k.Value = v
 	if c.cstate[k] == 1 {
@@ -306,11 +338,20 @@ func (c *checker) value(v ast.Value) (int64, bool) {
 		return 0, false
 	}
 	n, err := strconv.ParseInt(v.Lit, 0, 64)
-	if err != nil {
+	if err == nil {
+		return n, true
+	}
+	u, uerr := strconv.ParseUint(v.Lit, 0, 64)
+	switch {
+	case uerr != nil:
 		c.errs.Add(v.Pos, "number %s does not fit in 64 bits", v.Lit)
 		return 0, false
+	case !c.plainConst():
+		c.errs.Add(v.Pos, "number %s is beyond 2^63-1: only a constant may have such a value", v.Lit)
+		return 0, false
 	}
-	return n, true
+	c.defining.Uint64 = true
+	return int64(u), true
 }
 
 func (c *checker) enumValues(t *Type, body *ast.EnumBody) {

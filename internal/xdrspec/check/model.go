@@ -30,6 +30,10 @@ type File struct {
 	// const H = "d4a0";). They are kept apart since they have no
 	// number; Const.String holds their value.
 	StringConsts []*Const
+	// Uint64Consts are the constants above 2^63-1 (rpcgen accepts
+	// const M = 0xffffffffffffffff;), kept apart since Const.Value is
+	// an int64: it holds their bits, and Const.Uint64 is set.
+	Uint64Consts []*Const
 	Types        []*Type // typedefs, enums, structs and unions
 	Programs     []*Program
 }
@@ -54,6 +58,9 @@ type Const struct {
 	Enum *Type
 	// External is set for constants given in Options rather than in a file.
 	External bool
+	// Uint64 is set for a constant above 2^63-1; Value holds its bits
+	// (read it as uint64(Value)). Only other constants may use it.
+	Uint64 bool
 	// IsString is set for a string constant; String is its value,
 	// unquoted.
 	IsString bool
