@@ -65,6 +65,17 @@ func TestRpcbind(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
+	// rpcbind -w restores what an earlier run left (one that died before
+	// unsetting): clear our program first.
+	if rb, err := Dial(ctx, "tcp", testpeer.RpcbindAddr); err == nil {
+		for _, v := range []uint32{1, 2} {
+			if _, err := RpcbUnset(ctx, rb, RpcbindVers4, Binding{Prog: testProg, Vers: v}); err != nil {
+				t.Fatalf("clearing stale registrations: %v", err)
+			}
+		}
+		rb.Close()
+	}
+
 	// Our server, on loopback, registered for versions 1 and 2.
 	tcp, udp := serve(t, testServer())
 	reg, err := Register(ctx, testpeer.RpcbindAddr, testProg, []uint32{1, 2}, tcp, udp)
