@@ -51,7 +51,10 @@
 // The fmt command prints each file in canonical form: four-space
 // indentation, one declaration per line, comments kept where they stand.
 // Formatting is a round trip (parsing the output gives the same syntax
-// tree) and idempotent (formatting the output changes nothing).
+// tree) and idempotent (formatting the output changes nothing). fmt reads
+// the file as written, without the preprocessor, so that nothing is lost:
+// a file with # directives is refused, each directive reported with its
+// position ("%" lines, including those inside bodies, are kept).
 //
 // Flags of fmt:
 //

@@ -153,7 +153,7 @@ func lex(file string, src string) *lexed {
 				line, col, file = n, 1, name
 				continue
 			}
-			out.errs = append(out.errs, errorAt(pos(i), fmt.Sprintf("preprocessor directive %q: run the file through the preprocessor first (xdrspec.Load does)", strings.TrimSpace(src[i:end]))))
+			out.errs = append(out.errs, errorAt(pos(i), fmt.Sprintf("preprocessor directive %q is not XDR: the preprocessor removes it (xdrgen check and gen run it, fmt does not)", strings.TrimSpace(src[i:end]))))
 			advance(i, end)
 			i = end
 		case c == '%' && (col == 1 || depth > 0 && lineStart(i)):
