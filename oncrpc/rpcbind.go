@@ -368,3 +368,15 @@ func (r *Registration) Unset(ctx context.Context) error {
 	r.bindings = nil
 	return errors.Join(errs...)
 }
+
+// Register tells the rpcbind at address rpcbind that every version of
+// prog this Server has handlers for is served on each of addrs (see the
+// function Register). Call Unset on the result once Serve and ServePacket
+// have returned, so that rpcbind stops sending clients to a dead port.
+func (s *Server) Register(ctx context.Context, rpcbind string, prog uint32, addrs ...net.Addr) (*Registration, error) {
+	vers := s.Versions(prog)
+	if len(vers) == 0 {
+		return nil, fmt.Errorf("oncrpc: no handlers for program %d to register", prog)
+	}
+	return Register(ctx, rpcbind, prog, vers, addrs...)
+}
