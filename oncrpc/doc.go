@@ -19,8 +19,9 @@
 //
 // A Server dispatches calls to Handlers registered by program, version
 // and procedure and answers what has none with the reply RFC 5531 asks
-// for; Server.Register (or Register) advertises it to rpcbind (RPCBPROC_SET, or the
-// portmapper's PMAPPROC_SET) and Registration.Unset takes that back.
+// for; Server.Register (or Register) advertises it to rpcbind
+// (RPCBPROC_SET, or the portmapper's PMAPPROC_SET) and Registration.Unset
+// takes that back.
 // Arguments and results are XDR, encoded with the xdr package: anything
 // with AppendXDR and ConsumeXDR methods, as generated types have.
 package oncrpc
