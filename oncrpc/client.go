@@ -250,7 +250,7 @@ func (c *Client) CallRaw(ctx context.Context, prog, vers, proc uint32, args Args
 	if !c.stream && len(msg) > MaxDatagram {
 		return nil, fmt.Errorf("oncrpc: call of %d bytes does not fit a datagram (%d)", len(msg), MaxDatagram)
 	}
-	if err := c.send(msg); err != nil {
+	if err := c.send(ctx, msg); err != nil {
 		return nil, err
 	}
 	var tick <-chan time.Time
@@ -271,7 +271,7 @@ func (c *Client) CallRaw(ctx context.Context, prog, vers, proc uint32, args Args
 			}
 			return rep[n:], nil
 		case <-tick:
-			if err := c.send(msg); err != nil {
+			if err := c.send(ctx, msg); err != nil {
 				return nil, err
 			}
 		case <-c.done:
@@ -282,17 +282,31 @@ func (c *Client) CallRaw(ctx context.Context, prog, vers, proc uint32, args Args
 	}
 }
 
-func (c *Client) send(msg []byte) error {
+func (c *Client) send(ctx context.Context, msg []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	// A write blocked on a peer that does not read ends with ctx: the
+	// deadline wakes it.
+	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetWriteDeadline(time.Unix(1, 0)) })
 	var err error
 	if c.stream {
 		err = WriteRecord(c.conn, msg, 0)
 	} else {
 		_, err = c.conn.Write(msg)
 	}
-	if err != nil {
+	if !stop() {
+		_ = c.conn.SetWriteDeadline(time.Time{})
+	}
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		err = fmt.Errorf("oncrpc: sending call: %w (%w)", ctx.Err(), err)
+	} else {
 		err = fmt.Errorf("oncrpc: sending call: %w", err)
+	}
+	// Part of a record may have gone out: the stream is out of step.
+	if c.stream || ctx.Err() == nil {
 		c.fail(fmt.Errorf("%w: %w", ErrClosed, err))
 	}
 	return err

@@ -309,3 +309,36 @@ func TestUniversalAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockedWrite: a call whose record the server never reads ends with
+// its context, and the client, whose stream is now out of step, closes.
+func TestBlockedWrite(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	c := dial(t, ln.Addr())
+	defer func() {
+		if conn := <-accepted; conn != nil {
+			conn.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = c.Call(ctx, testProg, 1, procAdd, garbage(make([]byte, 32<<20)), nil)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Errorf("blocked write: %v after %v", err, time.Since(start))
+	}
+	if err := c.Call(context.Background(), testProg, 1, 0, nil, nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("call after a half-written record: %v", err)
+	}
+}
