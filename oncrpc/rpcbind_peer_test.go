@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,6 +62,26 @@ func sortMappings(ms []Mapping) []Mapping {
 	return ms
 }
 
+// buildTirpcClient compiles testdata/tirpc_client.c against libtirpc.
+func buildTirpcClient(t *testing.T) string {
+	t.Helper()
+	tools := testpeer.Programs(t, "gcc", "pkg-config")
+	flags, err := exec.Command(tools["pkg-config"], "--cflags", "--libs", "libtirpc").Output()
+	if err != nil {
+		msg := "libtirpc's development files are missing (Debian package libtirpc-dev)"
+		if testpeer.Required() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	bin := filepath.Join(t.TempDir(), "tirpc_client")
+	args := append([]string{"-Wall", "-o", bin, "testdata/tirpc_client.c"}, strings.Fields(string(flags))...)
+	if out, err := exec.Command(tools["gcc"], args...).CombinedOutput(); err != nil {
+		t.Fatalf("gcc %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return bin
+}
+
 func TestRpcbind(t *testing.T) {
 	testpeer.StartRpcbind(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -76,8 +98,24 @@ func TestRpcbind(t *testing.T) {
 		rb.Close()
 	}
 
-	// Our server, on loopback, registered for versions 1 and 2.
-	tcp, udp := serve(t, testServer())
+	// Our server, on loopback, registered for versions 1 and 2. It keeps
+	// the last AUTH_SYS credential it was sent.
+	var credMu sync.Mutex
+	var lastCred *AuthSysParams
+	capture := WithAuthCheck(func(_ context.Context, c *Call) *AuthError {
+		if c.Cred.Flavor != AuthSys {
+			return nil
+		}
+		p, err := ParseAuthSys(c.Cred)
+		if err != nil {
+			return &AuthError{Stat: AuthBadCred}
+		}
+		credMu.Lock()
+		lastCred = &p
+		credMu.Unlock()
+		return nil
+	})
+	tcp, udp := serve(t, testServer(capture))
 	reg, err := Register(ctx, testpeer.RpcbindAddr, testProg, []uint32{1, 2}, tcp, udp)
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +202,27 @@ func TestRpcbind(t *testing.T) {
 			t.Errorf("rpcinfo %s %s 5: %v, want a version mismatch with the range 1..2", flag, prog, err)
 		}
 	}
+
+	// libtirpc's own client finds our server through rpcbind, calls it
+	// with AUTH_SYS, and sees the version range.
+	t.Run("tirpc-client", func(t *testing.T) {
+		client := buildTirpcClient(t)
+		for _, nettype := range []string{"tcp", "udp"} {
+			for vers, want := range map[string]string{"1": "sum 42\n", "2": "sum 42\nuid 4321\n", "5": "mismatch 1 2\n"} {
+				ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				out, err := exec.CommandContext(ctx, client, "127.0.0.1", prog, vers, nettype).CombinedOutput()
+				cancel()
+				if err != nil || string(out) != want {
+					t.Errorf("tirpc_client %s %s: %q, %v; want %q", vers, nettype, out, err, want)
+				}
+			}
+		}
+		credMu.Lock()
+		defer credMu.Unlock()
+		if lastCred == nil || lastCred.MachineName != "tirpc-host" || lastCred.UID != 4321 || lastCred.GID != 77 || !slices.Equal(lastCred.GIDs, []uint32{77, 78}) {
+			t.Errorf("AUTH_SYS from libtirpc decoded as %+v", lastCred)
+		}
+	})
 
 	// Our own client, told where by rpcbind, gets the same.
 	rb, err := Dial(ctx, "tcp", testpeer.RpcbindAddr)

@@ -103,6 +103,8 @@ var packages = map[string]string{
 	"saslpasswd2":       "sasl2-bin",
 	"rpcbind":           "rpcbind",
 	"rpcinfo":           "rpcbind",
+	"gcc":               "gcc",
+	"pkg-config":        "pkg-config",
 	// A session libvirtd's qemu driver runs it for guests (TCG, no KVM
 	// needed).
 	"qemu-system-x86_64": "qemu-system-x86",
