@@ -307,7 +307,8 @@ func (c *Client) send(ctx context.Context, msg []byte) error {
 	}
 	// Part of a record may have gone out: the stream is out of step.
 	if c.stream || ctx.Err() == nil {
-		c.fail(fmt.Errorf("%w: %w", ErrClosed, err))
+		err = fmt.Errorf("%w: %w", ErrClosed, err)
+		c.fail(err)
 	}
 	return err
 }
