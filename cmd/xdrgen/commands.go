@@ -112,7 +112,11 @@ func Summary(f *check.File) string {
 				b.WriteString("none)")
 				continue
 			}
-			fmt.Fprintf(&b, "1..%d", v.Highest())
+			if h := v.Highest(); h == 0 {
+				b.WriteString("0") // only the null procedure
+			} else {
+				fmt.Fprintf(&b, "1..%d", h)
+			}
 			if gaps := v.Gaps(); len(gaps) > 0 {
 				b.WriteString(", missing")
 				for i, g := range gaps {
