@@ -19,29 +19,53 @@ import (
 	"github.com/virtrpc/virtrpc/internal/gomodel"
 	"github.com/virtrpc/virtrpc/internal/xdrspec"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/check"
+	"github.com/virtrpc/virtrpc/internal/xdrspec/cpp"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/diag"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/parser"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/printer"
 )
 
-// defines collects -D NAME=VALUE flags.
-type defines map[string]int64
+// defines collects -D flags: NAME=VALUE defines an external XDR constant
+// (which the preprocessor's conditionals also see), a bare NAME a
+// preprocessor macro (1), as cpp's -D does.
+type defines struct {
+	consts map[string]int64
+	macros map[string]string
+}
 
-func (d defines) String() string { return "" }
+func newDefines() *defines {
+	return &defines{consts: map[string]int64{}, macros: map[string]string{}}
+}
 
-func (d defines) Set(s string) error {
+func (d *defines) String() string { return "" }
+
+func (d *defines) Set(s string) error {
 	name, val, ok := strings.Cut(s, "=")
-	if !ok || name == "" {
-		return fmt.Errorf("want NAME=VALUE, got %q", s)
+	if name == "" {
+		return fmt.Errorf("want NAME or NAME=VALUE, got %q", s)
 	}
 	if parser.IsKeyword(name) {
 		return fmt.Errorf("%q is a keyword", name)
+	}
+	if !ok {
+		d.macros[name] = ""
+		return nil
 	}
 	n, err := strconv.ParseInt(val, 0, 64)
 	if err != nil {
 		return fmt.Errorf("value of %s: %q is not an integer", name, val)
 	}
-	d[name] = n
+	d.consts[name] = n
+	return nil
+}
+
+// includes collects -I flags: the #include search path, in order.
+type includes []string
+
+func (i *includes) String() string { return "" }
+
+func (i *includes) Set(s string) error {
+	*i = append(*i, s)
 	return nil
 }
 
@@ -56,9 +80,10 @@ func newFlagSet(name string, stderr io.Writer, synopsis string) *flag.FlagSet {
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
-	defs := defines{}
-	fs := newFlagSet("check", stderr, "[-D NAME=VALUE]... FILE...")
-	fs.Var(defs, "D", "define an external constant `NAME=VALUE` (repeatable)")
+	defs, incs := newDefines(), &includes{}
+	fs := newFlagSet("check", stderr, "[-D NAME[=VALUE]]... [-I DIR]... FILE...")
+	fs.Var(defs, "D", "define an external constant `NAME=VALUE`, or a preprocessor macro NAME (repeatable)")
+	fs.Var(incs, "I", "search `DIR` for #include files (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -66,7 +91,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	spec, ok := load(fs.Args(), defs, stderr)
+	spec, ok := load(fs.Args(), defs, *incs, stderr)
 	if !ok {
 		return 1
 	}
@@ -87,7 +112,11 @@ func Summary(f *check.File) string {
 				b.WriteString("none)")
 				continue
 			}
-			fmt.Fprintf(&b, "1..%d", v.Highest())
+			if h := v.Highest(); h == 0 {
+				b.WriteString("0") // only the null procedure
+			} else {
+				fmt.Fprintf(&b, "1..%d", h)
+			}
 			if gaps := v.Gaps(); len(gaps) > 0 {
 				b.WriteString(", missing")
 				for i, g := range gaps {
@@ -147,13 +176,16 @@ func runFmt(args []string, stdout, stderr io.Writer) int {
 }
 
 // load reads, parses and checks the files, reporting any error.
-func load(paths []string, defs defines, stderr io.Writer) (*check.Spec, bool) {
+func load(paths []string, defs *defines, incs []string, stderr io.Writer) (*check.Spec, bool) {
 	srcs, err := xdrspec.ReadFiles(paths...)
 	if err != nil {
 		fmt.Fprintf(stderr, "xdrgen: %v\n", err)
 		return nil, false
 	}
-	spec, _, err := xdrspec.Load(srcs, check.Options{Defines: defs})
+	spec, _, err := xdrspec.LoadWith(srcs, xdrspec.Options{
+		Check:      check.Options{Defines: defs.consts},
+		Preprocess: cpp.Options{Defines: defs.macros, IncludePath: incs},
+	})
 	if err != nil {
 		report(stderr, err)
 		return nil, false
@@ -192,13 +224,14 @@ func (p packageFlags) Set(s string) error {
 }
 
 func runGen(args []string, stdout, stderr io.Writer) int {
-	defs := defines{}
+	defs, incs := newDefines(), &includes{}
 	pkgs := packageFlags{}
-	fs := newFlagSet("gen", stderr, "-o DIR -import PATH [-pkg FILE=NAME]... [-D NAME=VALUE]... FILE...")
+	fs := newFlagSet("gen", stderr, "-o DIR -import PATH [-pkg FILE=NAME]... [-D NAME[=VALUE]]... [-I DIR]... FILE...")
 	out := fs.String("o", "", "write the packages under `DIR`")
 	importBase := fs.String("import", "", "the import `path` of DIR")
 	fs.Var(pkgs, "pkg", "name the Go package of a .x file, as `FILE=NAME` (repeatable)")
-	fs.Var(defs, "D", "define an external constant `NAME=VALUE` (repeatable)")
+	fs.Var(defs, "D", "define an external constant `NAME=VALUE`, or a preprocessor macro NAME (repeatable)")
+	fs.Var(incs, "I", "search `DIR` for #include files (repeatable)")
 	apiPath := fs.String("api", "", "the API facts file `FILE` (protocol/libvirt-api.facts), for package libvirt, typed flags and procedure dates")
 	accessPath := fs.String("readonly", "", "the read-only facts file `FILE` (protocol/libvirt-readonly.facts), for each procedure's refusal of read-only clients (needs -api)")
 	if err := fs.Parse(args); err != nil {
@@ -212,7 +245,7 @@ func runGen(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "xdrgen: -readonly needs -api: its conditions name the API's constants\n")
 		return 2
 	}
-	spec, ok := load(fs.Args(), defs, stderr)
+	spec, ok := load(fs.Args(), defs, *incs, stderr)
 	if !ok {
 		return 1
 	}

@@ -4,9 +4,9 @@
 //
 // Usage:
 //
-//	xdrgen check [-D NAME=VALUE]... FILE...
+//	xdrgen check [-D NAME[=VALUE]]... [-I DIR]... FILE...
 //	xdrgen fmt [-strip-comments] [-w] FILE...
-//	xdrgen gen -o DIR -import PATH [-pkg FILE=NAME]... [-D NAME=VALUE]... [-api FILE] [-readonly FILE] FILE...
+//	xdrgen gen -o DIR -import PATH [-pkg FILE=NAME]... [-D NAME[=VALUE]]... [-I DIR]... [-api FILE] [-readonly FILE] FILE...
 //	xdrgen api [-o FILE] API.xml...
 //	xdrgen readonly [-o FILE] [-source TEXT]... LIBVIRT-TREE
 //
@@ -23,18 +23,38 @@
 // On bad input check prints every error it found as file:line:col: message
 // on standard error and exits 1.
 //
+// Every file first goes through the subset of the C preprocessor that .x
+// files use, since rpcgen runs cpp over them (package
+// internal/xdrspec/cpp): #define and #undef of object-like macros, #ifdef,
+// #ifndef, #if and #elif with defined(NAME) and C's integer operators,
+// #else, #endif, #include "FILE" (beside the including file, then on the
+// -I path) and #include <FILE> (the -I path only), #error. No macro is
+// predefined: the RPC_HDR, RPC_XDR, RPC_SVC, RPC_CLNT and RPC_TBL blocks
+// rpcgen keeps for one of its C outputs drop out unless -D names them. A
+// file without directives is read unchanged.
+//
 // Flags of check:
 //
 //	-D NAME=VALUE
 //		define a constant the files use but do not define, as rpcgen's
 //		C preprocessor would; may be repeated. The constants libvirt's
 //		files take from libvirt's C headers are in protocol/external.x,
-//		which can be loaded as one more file instead.
+//		which can be loaded as one more file instead. #if and #ifdef
+//		see the constant as a defined macro.
+//	-D NAME
+//		define the preprocessor macro NAME as 1, as cpp -D NAME does
+//		(e.g. -D RPC_HDR); may be repeated.
+//	-I DIR
+//		search DIR for #include files; may be repeated, searched in
+//		order.
 //
 // The fmt command prints each file in canonical form: four-space
 // indentation, one declaration per line, comments kept where they stand.
 // Formatting is a round trip (parsing the output gives the same syntax
-// tree) and idempotent (formatting the output changes nothing).
+// tree) and idempotent (formatting the output changes nothing). fmt reads
+// the file as written, without the preprocessor, so that nothing is lost:
+// a file with # directives is refused, each directive reported with its
+// position ("%" lines, including those inside bodies, are kept).
 //
 // Flags of fmt:
 //
@@ -79,7 +99,7 @@
 //		the Go package name of a .x file, when the name derived from
 //		the file's (remote_protocol.x gives remote) is not wanted; may
 //		be repeated.
-//	-D NAME=VALUE
+//	-D NAME=VALUE, -D NAME, -I DIR
 //		as for check.
 //	-api FILE
 //		the API facts file (protocol/libvirt-api.facts), for package

@@ -83,6 +83,42 @@ func TestCheckDefines(t *testing.T) {
 	}
 }
 
+// TestCheckPreprocessor: -D NAME defines a macro, -I finds includes, and
+// RFC 5531's PING_PROG (a null-only version, one name in two versions)
+// checks.
+func TestCheckPreprocessor(t *testing.T) {
+	dir := t.TempDir()
+	inc := filepath.Join(dir, "inc")
+	os.Mkdir(inc, 0o777)
+	os.WriteFile(filepath.Join(inc, "vers.x"), []byte("const PING_VERS = 2;\n"), 0o666)
+	f := filepath.Join(dir, "ping.x")
+	src := `#include <vers.x>
+#ifdef WITH_ORIG
+const HAVE_ORIG = 1;
+#endif
+program PING_PROG {
+    version PING_VERS_PINGBACK {
+        void PINGPROC_NULL(void) = 0;
+        int PINGPROC_PINGBACK(void) = 1;
+    } = PING_VERS;
+    version PING_VERS_ORIG {
+        void PINGPROC_NULL(void) = 0;
+    } = 1;
+} = 1;
+`
+	os.WriteFile(f, []byte(src), 0o666)
+	want := ": 1 constants, 0 types, 3 procedures (PING_PROG 0x1 version 2: 1..1) (PING_PROG 0x1 version 1: 0)\n"
+	if out, errs, status := runCmd(t, "check", "-I", inc, f); status != 0 || out != f+want {
+		t.Errorf("check -I: status %d, stdout %q, stderr %q", status, out, errs)
+	}
+	if out, errs, status := runCmd(t, "check", "-I", inc, "-D", "WITH_ORIG", f); status != 0 || !strings.Contains(out, ": 2 constants") {
+		t.Errorf("check -D WITH_ORIG: status %d, stdout %q, stderr %q", status, out, errs)
+	}
+	if _, errs, status := runCmd(t, "check", f); status != 1 || !strings.Contains(errs, `ping.x:1:1: #include "vers.x": not found`) {
+		t.Errorf("without -I: status %d, stderr %q", status, errs)
+	}
+}
+
 func TestFmt(t *testing.T) {
 	dir := t.TempDir()
 	f := filepath.Join(dir, "a.x")

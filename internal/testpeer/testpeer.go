@@ -101,6 +101,10 @@ var packages = map[string]string{
 	"socat":             "socat",
 	"certtool":          "gnutls-bin",
 	"saslpasswd2":       "sasl2-bin",
+	"rpcbind":           "rpcbind",
+	"rpcinfo":           "rpcbind",
+	"gcc":               "gcc",
+	"pkg-config":        "pkg-config",
 	// A session libvirtd's qemu driver runs it for guests (TCG, no KVM
 	// needed).
 	"qemu-system-x86_64": "qemu-system-x86",

@@ -10,6 +10,7 @@ import (
 
 	"github.com/virtrpc/virtrpc/internal/xdrspec/ast"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/check"
+	"github.com/virtrpc/virtrpc/internal/xdrspec/cpp"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/diag"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/parser"
 )
@@ -33,19 +34,47 @@ func ReadFiles(paths ...string) ([]Source, error) {
 	return srcs, nil
 }
 
-// Load parses every source and, when all parsed, checks them together.
+// Options configures LoadWith.
+type Options struct {
+	// Check configures the semantic check; its Defines are also visible
+	// to the preprocessor's conditionals (cpp.Options.Constants).
+	Check check.Options
+	// Preprocess configures the C preprocessor subset every source goes
+	// through first (package cpp): macros, include search path.
+	Preprocess cpp.Options
+}
+
+// Load is LoadWith with only the check's options.
+func Load(srcs []Source, opts check.Options) (*check.Spec, []*ast.File, error) {
+	return LoadWith(srcs, Options{Check: opts})
+}
+
+// LoadWith preprocesses every source (package cpp: rpcgen runs cpp over
+// .x files, so real-world files hold #ifdef, #define and #include; a file
+// without directives comes out unchanged), parses it and, when all parsed,
+// checks them together.
 // Syntax errors of every file are reported together; the semantic check
 // runs only on files that parsed, since its errors would mostly echo the
 // syntax errors. The error, if any, is a diag.List.
-func Load(srcs []Source, opts check.Options) (*check.Spec, []*ast.File, error) {
+func LoadWith(srcs []Source, opts Options) (*check.Spec, []*ast.File, error) {
 	p, err := parser.New()
 	if err != nil {
 		return nil, nil, err
 	}
 	files := make([]*ast.File, 0, len(srcs))
 	var errs diag.List
+	popts := opts.Preprocess
+	if popts.Constants == nil {
+		popts.Constants = opts.Check.Defines
+	}
 	for _, s := range srcs {
-		f, err := p.ParseFile(s.Name, s.Data)
+		data, err := cpp.Preprocess(s.Name, s.Data, popts)
+		if err != nil {
+			l, _ := diag.As(err)
+			errs = append(errs, l...)
+			continue
+		}
+		f, err := p.ParseFile(s.Name, data)
 		if err != nil {
 			l, ok := diag.As(err)
 			if !ok {
@@ -58,6 +87,6 @@ func Load(srcs []Source, opts check.Options) (*check.Spec, []*ast.File, error) {
 	if len(errs) > 0 {
 		return nil, files, errs.Err()
 	}
-	spec, err := check.Check(files, opts)
+	spec, err := check.Check(files, opts.Check)
 	return spec, files, err
 }

@@ -9,7 +9,10 @@
 // that from one or more files.
 package ast
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Pos is a position in a source file. Line and Col count from 1; Col counts
 // bytes. Offset counts bytes from 0.
@@ -102,9 +105,14 @@ type Value struct {
 	// Name is set when the value names a constant or enum member.
 	Name string
 	// Lit is set when the value is a literal: decimal, 0x hex or 0 octal,
-	// with an optional leading minus, exactly as spelled in the source.
+	// with an optional leading minus, or a string in double quotes (only a
+	// constant's value may be one: rpcgen's const H = "d4a0";), exactly as
+	// spelled in the source.
 	Lit string
 }
+
+// IsString reports whether the value is a string literal.
+func (v Value) IsString() bool { return strings.HasPrefix(v.Lit, `"`) }
 
 // String returns the value as written.
 func (v Value) String() string {
@@ -235,7 +243,9 @@ type EnumBody struct {
 	Braces
 }
 
-// EnumMember is "NAME = VALUE".
+// EnumMember is "NAME = VALUE", or "NAME" alone: then Value is the zero
+// Value and the member is one more than the one before (0 for the first),
+// as in C.
 type EnumMember struct {
 	Pos   Pos
 	Name  string
@@ -333,12 +343,16 @@ const (
 	TypeEnum   // an inline "enum { ... }"
 	TypeStruct // an inline "struct { ... }"
 	TypeUnion  // an inline "union switch (...) { ... }"
+	// TypeString is a bare "string" as a procedure's argument or result,
+	// which rpcgen takes for string<>: a declaration's string always has
+	// its own form (DeclString).
+	TypeString
 )
 
 var typeKindNames = [...]string{
 	"int", "unsigned int", "hyper", "unsigned hyper", "float", "double", "quadruple", "bool",
 	"char", "unsigned char", "short", "unsigned short", "long", "unsigned long",
-	"named type", "enum", "struct", "union",
+	"named type", "enum", "struct", "union", "string",
 }
 
 // String returns the keyword spelling for built-in kinds.
@@ -350,7 +364,7 @@ func (k TypeKind) String() string {
 }
 
 // Builtin reports whether the kind is a keyword type.
-func (k TypeKind) Builtin() bool { return k < TypeNamed }
+func (k TypeKind) Builtin() bool { return k < TypeNamed || k == TypeString }
 
 // Type is a type specifier.
 type Type struct {

@@ -23,11 +23,13 @@ type Options struct {
 // each other's names in any order. The error, if any, is a diag.List.
 func Check(files []*ast.File, opts Options) (*Spec, error) {
 	c := &checker{
-		spec:    &Spec{Consts: map[string]*Const{}, Types: map[string]*Type{}},
-		decls:   map[string]ast.Pos{},
-		pending: map[*Const]ast.Value{},
-		cstate:  map[*Const]int{},
-		state:   map[string]int{},
+		spec:       &Spec{Consts: map[string]*Const{}, Types: map[string]*Type{}},
+		decls:      map[string]ast.Pos{},
+		pending:    map[*Const]ast.Value{},
+		prevMember: map[*Const]*Const{},
+		ambiguous:  map[string]string{},
+		cstate:     map[*Const]int{},
+		state:      map[string]int{},
 	}
 	for _, name := range sortedKeys(opts.Defines) {
 		c.spec.Consts[name] = &Const{Name: name, Value: opts.Defines[name], External: true}
@@ -36,9 +38,33 @@ func Check(files []*ast.File, opts Options) (*Spec, error) {
 	for _, f := range files {
 		c.declare(f)
 	}
+	// TRUE and FALSE are XDR's (RFC 4506 §4.4) unless a file or an option
+	// defines them.
+	for name, v := range map[string]int64{"TRUE": 1, "FALSE": 0} {
+		if _, declared := c.decls[name]; !declared && c.spec.Consts[name] == nil {
+			c.spec.Consts[name] = &Const{Name: name, Value: v, Predefined: true}
+		}
+	}
 	// Pass 2: resolve constants, then types, then programs.
 	for _, f := range c.spec.Files {
 		for _, k := range f.Consts {
+			c.eval(k, k.Pos)
+		}
+	}
+	// Constants beyond 2^63-1 are kept apart: File.Consts are int64.
+	for _, f := range c.spec.Files {
+		kept := f.Consts[:0]
+		for _, k := range f.Consts {
+			if k.Uint64 {
+				f.Uint64Consts = append(f.Uint64Consts, k)
+			} else {
+				kept = append(kept, k)
+			}
+		}
+		f.Consts = kept
+	}
+	for _, name := range sortedKeys(c.spec.Consts) {
+		if k := c.spec.Consts[name]; k.Program != nil {
 			c.eval(k, k.Pos)
 		}
 	}
@@ -70,6 +96,14 @@ type checker struct {
 	state map[string]int
 	// bodies maps named types to their syntax until resolved.
 	bodies []pendingType
+	// prevMember maps an enum member written without a value to the
+	// member before it (nil for the first): its value is that one's + 1.
+	prevMember map[*Const]*Const
+	// defining is the constant whose value is being evaluated, or nil.
+	defining *Const
+	// ambiguous maps a procedure name that two versions give different
+	// numbers to why it cannot stand for a number.
+	ambiguous map[string]string
 }
 
 type pendingType struct {
@@ -96,13 +130,28 @@ func (c *checker) declare(af *ast.File) {
 	for _, d := range af.Defs {
 		switch d := d.(type) {
 		case *ast.Const:
-			if c.declareName(d.Name, d.Pos) {
-				k := &Const{Name: d.Name, Pos: d.Pos}
-				c.spec.Consts[d.Name] = k
-				c.pending[k] = d.Value
-				f.Consts = append(f.Consts, k)
+			if !c.declareName(d.Name, d.Pos) {
+				break
 			}
+			k := &Const{Name: d.Name, Pos: d.Pos}
+			c.spec.Consts[d.Name] = k
+			if d.Value.IsString() {
+				str, err := strconv.Unquote(d.Value.Lit)
+				if err != nil {
+					c.errs.Add(d.Value.Pos, "string constant %s: bad string %s: %v", d.Name, d.Value.Lit, err)
+				}
+				k.IsString, k.String = true, str
+				f.StringConsts = append(f.StringConsts, k)
+				break
+			}
+			c.pending[k] = d.Value
+			f.Consts = append(f.Consts, k)
 		case *ast.Typedef:
+			if selfNamed(d) {
+				// "typedef s s;" is C's "typedef struct s s;": s already
+				// is that type.
+				continue
+			}
 			c.declareType(f, d.Decl.Name, Typedef, d.Pos, d)
 		case *ast.Enum:
 			t := c.declareType(f, d.Name, Enum, d.Pos, d)
@@ -112,7 +161,49 @@ func (c *checker) declare(af *ast.File) {
 		case *ast.Union:
 			c.declareType(f, d.Name, Union, d.Pos, d)
 		case *ast.Program:
-			c.declareName(d.Name, d.Pos)
+			c.declareProgram(d)
+		}
+	}
+}
+
+// selfNamed reports whether a typedef gives a type its own name.
+func selfNamed(d *ast.Typedef) bool {
+	t := d.Decl.Type
+	return d.Decl.Kind == ast.DeclBasic && t != nil && t.Kind == ast.TypeNamed && t.Name == d.Decl.Name
+}
+
+// declareProgram declares a program's name and its versions' and
+// procedures' names as constants of their numbers, as rpcgen #defines
+// them. A procedure name must be unique within its version only (RFC 5531
+// §12.2): when two versions give one name different numbers, the name
+// cannot be used as a constant.
+func (c *checker) declareProgram(d *ast.Program) {
+	declare := func(name string, pos ast.Pos, v ast.Value) {
+		if c.declareName(name, pos) {
+			k := &Const{Name: name, Pos: pos, Program: d}
+			c.spec.Consts[name] = k
+			c.pending[k] = v
+		}
+	}
+	declare(d.Name, d.Pos, d.Number)
+	first := map[string]*ast.Procedure{}
+	for _, vd := range d.Versions {
+		declare(vd.Name, vd.Pos, vd.Number)
+		seen := map[string]ast.Pos{}
+		for _, pd := range vd.Procs {
+			if prev, dup := seen[pd.Name]; dup {
+				c.errs.Add(pd.Pos, "%s redeclared in version %s; previous declaration at %s", pd.Name, vd.Name, prev)
+				continue
+			}
+			seen[pd.Name] = pd.Pos
+			if f, ok := first[pd.Name]; ok {
+				if f.Number != pd.Number && (f.Number.Lit != pd.Number.Lit || f.Number.Name != pd.Number.Name) {
+					c.ambiguous[pd.Name] = fmt.Sprintf("%s is procedure %s at %s and %s at %s", pd.Name, f.Number, f.Pos, pd.Number, pd.Pos)
+				}
+				continue
+			}
+			first[pd.Name] = pd
+			declare(pd.Name, pd.Pos, pd.Number)
 		}
 	}
 }
@@ -131,9 +222,14 @@ func (c *checker) declareType(f *File, name string, kind TypeKind, pos ast.Pos, 
 // filled in when the enum is resolved, since they may name constants.
 func (c *checker) declareMembers(t *Type, body *ast.EnumBody) {
 	t.Enum = &EnumType{}
+	var prev *Const
 	for _, m := range body.Members {
 		k := &Const{Name: m.Name, Pos: m.Pos, Enum: t}
 		c.pending[k] = m.Value
+		if m.Value.Name == "" && m.Value.Lit == "" {
+			c.prevMember[k] = prev
+		}
+		prev = k
 		if c.declareName(m.Name, m.Pos) {
 			c.spec.Consts[m.Name] = k
 		}
@@ -156,7 +252,15 @@ func (c *checker) resolveType(p pendingType) {
 
 // constant evaluates the named constant.
 func (c *checker) constant(name string, use ast.Pos) (int64, bool) {
+	if why, ok := c.ambiguous[name]; ok {
+		c.errs.Add(use, "%s cannot stand for a number: %s", name, why)
+		return 0, false
+	}
 	k, ok := c.spec.Consts[name]
+	if ok && k.IsString {
+		c.errs.Add(use, "%s is a string constant, not a number", name)
+		return 0, false
+	}
 	if !ok {
 		if _, isType := c.spec.Types[name]; isType {
 			c.errs.Add(use, "%s is a type, not a constant", name)
@@ -165,7 +269,22 @@ func (c *checker) constant(name string, use ast.Pos) (int64, bool) {
 		}
 		return 0, false
 	}
-	return c.eval(k, use)
+	n, ok := c.eval(k, use)
+	if ok && k.Uint64 {
+		if !c.plainConst() {
+			c.errs.Add(use, "%s is %d, beyond 2^63-1: only another constant may be defined as it", name, uint64(n))
+			return 0, false
+		}
+		c.defining.Uint64 = true
+	}
+	return n, ok
+}
+
+// plainConst reports whether the value being evaluated defines a const
+// (not an enum member nor a program's number), which may be a 64-bit
+// unsigned number.
+func (c *checker) plainConst() bool {
+	return c.defining != nil && c.defining.Enum == nil && c.defining.Program == nil
 }
 
 // eval evaluates a constant, following names to other constants and
@@ -186,7 +305,19 @@ func (c *checker) eval(k *Const, use ast.Pos) (int64, bool) {
 		return k.Value, true // external
 	}
 	c.cstate[k] = 1
-	v, ok := c.value(expr)
+	var v int64
+	if prev, implicit := c.prevMember[k]; implicit {
+		ok = true
+		if prev != nil {
+			v, ok = c.eval(prev, use)
+			v++
+		}
+	} else {
+		outer := c.defining
+		c.defining = k
+		v, ok = c.value(expr)
+		c.defining = outer
+	}
 	k.Value = v
 	if c.cstate[k] == 1 {
 		c.cstate[k] = 2
@@ -202,12 +333,25 @@ func (c *checker) value(v ast.Value) (int64, bool) {
 	if v.Name != "" {
 		return c.constant(v.Name, v.Pos)
 	}
-	n, err := strconv.ParseInt(v.Lit, 0, 64)
-	if err != nil {
-		c.errs.Add(v.Pos, "number %s does not fit in 64 bits", v.Lit)
+	if v.IsString() {
+		c.errs.Add(v.Pos, "a string (%s) where a number is needed", v.Lit)
 		return 0, false
 	}
-	return n, true
+	n, err := strconv.ParseInt(v.Lit, 0, 64)
+	if err == nil {
+		return n, true
+	}
+	u, uerr := strconv.ParseUint(v.Lit, 0, 64)
+	switch {
+	case uerr != nil:
+		c.errs.Add(v.Pos, "number %s does not fit in 64 bits", v.Lit)
+		return 0, false
+	case !c.plainConst():
+		c.errs.Add(v.Pos, "number %s is beyond 2^63-1: only a constant may have such a value", v.Lit)
+		return 0, false
+	}
+	c.defining.Uint64 = true
+	return int64(u), true
 }
 
 func (c *checker) enumValues(t *Type, body *ast.EnumBody) {
@@ -219,7 +363,11 @@ func (c *checker) enumValues(t *Type, body *ast.EnumBody) {
 			continue
 		}
 		if v < math.MinInt32 || v > math.MaxInt32 {
-			c.errs.Add(m.Value.Pos, "enum value %d of %s does not fit in 32 bits", v, m.Name)
+			at := m.Value.Pos
+			if at.Line == 0 {
+				at = m.Pos // numbered implicitly
+			}
+			c.errs.Add(at, "enum value %d of %s does not fit in 32 bits", v, m.Name)
 		}
 		if prev, dup := seen[v]; dup && isProcedureEnum(t.Name) {
 			c.errs.Add(m.Pos, "procedure number %d of %s is also %s's", v, m.Name, prev)
@@ -502,7 +650,7 @@ func (c *checker) refSize(r *TypeRef) int {
 		return 8
 	case ast.TypeQuadruple:
 		return 16
-	case ast.TypeNamed:
+	case ast.TypeNamed, ast.TypeString:
 		return -1
 	}
 	return 4
@@ -541,7 +689,6 @@ func (c *checker) rpcProgram(d *ast.Program) *Program {
 			c.errs.Add(vd.Pos, "version number %d of %s is also %s's", v.Number, vd.Name, prev)
 		}
 		versions[v.Number] = vd.Name
-		c.declareName(vd.Name, vd.Pos)
 		procs := map[uint32]string{}
 		for _, pd := range vd.Procs {
 			pr := &Procedure{Name: pd.Name, Number: c.uint32Value(pd.Number, "procedure number"), Pos: pd.Pos, Notes: &pd.Commentary}
@@ -549,7 +696,6 @@ func (c *checker) rpcProgram(d *ast.Program) *Program {
 				c.errs.Add(pd.Pos, "procedure number %d of %s is also %s's", pr.Number, pd.Name, prev)
 			}
 			procs[pr.Number] = pd.Name
-			c.declareName(pd.Name, pd.Pos)
 			if pd.Result != nil {
 				pr.Result = c.typeRef(pd.Result, pd.Name)
 			}

@@ -24,10 +24,18 @@ type Spec struct {
 
 // File is what one source file contributes, in source order.
 type File struct {
-	AST      *ast.File
-	Consts   []*Const // const definitions (not enum members)
-	Types    []*Type  // typedefs, enums, structs and unions
-	Programs []*Program
+	AST    *ast.File
+	Consts []*Const // const definitions (not enum members), numeric
+	// StringConsts are the constants defined as strings (rpcgen's
+	// const H = "d4a0";). They are kept apart since they have no
+	// number; Const.String holds their value.
+	StringConsts []*Const
+	// Uint64Consts are the constants above 2^63-1 (rpcgen accepts
+	// const M = 0xffffffffffffffff;), kept apart since Const.Value is
+	// an int64: it holds their bits, and Const.Uint64 is set.
+	Uint64Consts []*Const
+	Types        []*Type // typedefs, enums, structs and unions
+	Programs     []*Program
 }
 
 // Procedures counts the procedures of the file's programs.
@@ -50,6 +58,20 @@ type Const struct {
 	Enum *Type
 	// External is set for constants given in Options rather than in a file.
 	External bool
+	// Uint64 is set for a constant above 2^63-1; Value holds its bits
+	// (read it as uint64(Value)). Only other constants may use it.
+	Uint64 bool
+	// IsString is set for a string constant; String is its value,
+	// unquoted.
+	IsString bool
+	String   string
+	// Predefined is set for TRUE (1) and FALSE (0), which RFC 4506 §4.4
+	// names and the files did not define themselves.
+	Predefined bool
+	// Program is set for the name of a program, version or procedure,
+	// which rpcgen makes a constant of its number: the program it is of.
+	// Such constants are in Spec.Consts but not in File.Consts.
+	Program *ast.Program
 }
 
 // TypeKind says what a named type is.

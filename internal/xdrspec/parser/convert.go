@@ -205,6 +205,9 @@ func (c *converter) procType(t *procType) *ast.Type {
 	if t == nil || t.Void {
 		return nil
 	}
+	if t.String {
+		return &ast.Type{Pos: toPos(t.Pos), Kind: ast.TypeString}
+	}
 	return c.typ(t.Type)
 }
 
@@ -358,6 +361,10 @@ func (c *converter) value(v *value) ast.Value {
 		return ast.Value{}
 	}
 	out := ast.Value{Pos: toPos(v.Pos)}
+	if v.String != "" {
+		out.Lit = v.String
+		return out
+	}
 	if v.Number != "" {
 		out.Lit = v.Number
 		if !numberRE.MatchString(v.Number) {

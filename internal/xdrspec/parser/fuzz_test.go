@@ -37,6 +37,11 @@ func FuzzParse(f *testing.F) {
 		"program P { version V { int F(int, hyper) = 1; void G(void) = 2; } = 1; } = 0x20000001;",
 		"%#include <x.h>\nenum e_procedure {\n/**\n * @generate: both\n */\nE_PROC_A = 1 };\nconst E_PROGRAM = 1;\nconst E_PROTOCOL_VERSION = 1;",
 		"struct s { int a } /* unterminated",
+		// rpcgen's constructs (issue 16).
+		"enum e { A, B = 3, C };\nstruct n { struct n *next; };\ntypedef n n;\nconst H = \"d4a0\\\"x\";",
+		"struct s {\n%#ifdef K\n    int x;\n%#endif\n};\nenum e {\n  %/* c */\n A\n};",
+		"program P { version V { string ECHO(string) = 1; } = 1; version W { string ECHO(struct a) = 1; } = 2; } = 1;",
+		"# 1 \"inc.x\"\nconst A = 1;\n# 3 \"main.x\"\nconst B = 0xffffffffffffffff;",
 	} {
 		f.Add([]byte(s))
 	}

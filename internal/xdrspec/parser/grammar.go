@@ -59,6 +59,7 @@ type value struct {
 	Pos    lexer.Position
 	Number string `parser:"  @Number"`
 	Name   string `parser:"| @Ident"`
+	String string `parser:"| @String"`
 }
 
 type enumBody struct {
@@ -68,8 +69,8 @@ type enumBody struct {
 
 type enumMember struct {
 	Tokens []lexer.Token
-	Name   identifier `parser:"@@ '='"`
-	Value  *value     `parser:"@@"`
+	Name   identifier `parser:"@@"`
+	Value  *value     `parser:"( '=' @@ )?"`
 }
 
 type structBody struct {
@@ -164,8 +165,11 @@ type procedureDef struct {
 	Number *value      `parser:"'=' @@ ';'"`
 }
 
-// procType is a procedure's result or argument: void or a type.
+// procType is a procedure's result or argument: void, a bare string
+// (rpcgen's string<>) or a type.
 type procType struct {
-	Void bool           `parser:"  @'void'"`
-	Type *typeSpecifier `parser:"| @@"`
+	Pos    lexer.Position
+	Void   bool           `parser:"  @'void'"`
+	String bool           `parser:"| @'string'"`
+	Type   *typeSpecifier `parser:"| @@"`
 }

@@ -3,6 +3,7 @@ package parser
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/alecthomas/participle/v2/lexer"
@@ -20,6 +21,7 @@ const (
 	tokNumber      = lexer.TokenType(-3)
 	tokPunct       = lexer.TokenType(-4)
 	tokPassthrough = lexer.TokenType(-5)
+	tokString      = lexer.TokenType(-6)
 )
 
 // maxNesting bounds how deeply braces and parentheses may nest. The deepest
@@ -34,6 +36,7 @@ type definition struct{}
 func (definition) Symbols() map[string]lexer.TokenType {
 	return map[string]lexer.TokenType{
 		"EOF": tokEOF, "Ident": tokIdent, "Number": tokNumber, "Punct": tokPunct, "Passthrough": tokPassthrough,
+		"String": tokString,
 	}
 }
 
@@ -75,6 +78,15 @@ func lex(file string, src string) *lexed {
 	depth := 0
 	pos := func(off int) lexer.Position {
 		return lexer.Position{Filename: file, Offset: off, Line: line, Column: col}
+	}
+	// lineStart is true while only blanks precede i on its line.
+	lineStart := func(i int) bool {
+		for j := i - 1; j >= 0 && src[j] != '\n'; j-- {
+			if src[j] != ' ' && src[j] != '\t' {
+				return false
+			}
+		}
+		return true
 	}
 	// advance moves line/col over src[from:to].
 	advance := func(from, to int) {
@@ -123,15 +135,62 @@ func lex(file string, src string) *lexed {
 			out.comments = append(out.comments, &ast.Comment{Pos: toPos(pos(i)), Text: strings.TrimRight(src[i:end], " \t\r")})
 			advance(i, end)
 			i = end
-		case c == '%' && col == 1:
+		case c == '#' && lineStart(i):
+			// A line marker, `# LINE "FILE"`, as the preprocessor (package
+			// cpp) writes around included text: the next line is LINE of
+			// FILE. Any other directive means the preprocessor did not run.
 			end := strings.IndexByte(src[i:], '\n')
 			if end < 0 {
 				end = len(src)
 			} else {
 				end += i
 			}
-			emit(tokPassthrough, i, end)
+			if n, name, ok := lineMarker(src[i:end]); ok {
+				if end < len(src) {
+					end++
+				}
+				i = end
+				line, col, file = n, 1, name
+				continue
+			}
+			out.errs = append(out.errs, errorAt(pos(i), fmt.Sprintf("preprocessor directive %q is not XDR: the preprocessor removes it (xdrgen check and gen run it, fmt does not)", strings.TrimSpace(src[i:end]))))
+			advance(i, end)
 			i = end
+		case c == '%' && (col == 1 || depth > 0 && lineStart(i)):
+			end := strings.IndexByte(src[i:], '\n')
+			if end < 0 {
+				end = len(src)
+			} else {
+				end += i
+			}
+			if depth > 0 {
+				// rpcgen copies a "%" line inside a struct or enum body to
+				// its C output there; for the grammar it is a comment that
+				// the printer writes back at column 1.
+				out.comments = append(out.comments, &ast.Comment{Pos: toPos(pos(i)), Text: strings.TrimRight(src[i:end], " \t\r")})
+				advance(i, end)
+			} else {
+				emit(tokPassthrough, i, end)
+			}
+			i = end
+		case c == '"':
+			// A string literal, for rpcgen's string constants
+			// (const H = "d4a0";): C's escapes, on one line.
+			j := i + 1
+			for j < len(src) && src[j] != '"' && src[j] != '\n' {
+				if src[j] == '\\' && j+1 < len(src) && src[j+1] != '\n' {
+					j++
+				}
+				j++
+			}
+			if j >= len(src) || src[j] != '"' {
+				out.errs = append(out.errs, errorAt(pos(i), "string literal not terminated on its line"))
+				advance(i, j)
+				i = j
+				continue
+			}
+			emit(tokString, i, j+1)
+			i = j + 1
 		case isIdentStart(c):
 			j := i + 1
 			for j < len(src) && isIdentPart(src[j]) {
@@ -179,7 +238,52 @@ func lex(file string, src string) *lexed {
 		}
 	}
 	out.toks = append(out.toks, lexer.EOFToken(pos(len(src))))
+	out.toks = dropTagKeywords(out.toks)
 	return out
+}
+
+// dropTagKeywords removes "struct", "union" and "enum" where they only tag
+// a type name, as C requires and rpcgen accepts: "struct a *next;",
+// "struct a GET(struct a)", "typedef struct a b;". rpcgen's C typedefs
+// make the tag and the name one type, and so does the grammar once the
+// tag is gone. A tag followed by a name and "{" (or "switch") defines a
+// type and stays.
+func dropTagKeywords(toks []lexer.Token) []lexer.Token {
+	out := toks[:0]
+	for i, t := range toks {
+		if t.Type == tokIdent && (t.Value == "struct" || t.Value == "union" || t.Value == "enum") &&
+			i+2 < len(toks) && toks[i+1].Type == tokIdent && !keywords[toks[i+1].Value] &&
+			toks[i+2].Value != "{" && toks[i+2].Value != "switch" {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// lineMarker reads `# LINE "FILE"` or `#line LINE "FILE"` (with optional
+// flags after the name, as GNU cpp writes).
+func lineMarker(s string) (int, string, bool) {
+	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "#"))
+	s = strings.TrimPrefix(s, "line ")
+	num, rest, _ := strings.Cut(strings.TrimSpace(s), " ")
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 1 {
+		return 0, "", false
+	}
+	rest = strings.TrimSpace(rest)
+	if rest == "" || rest[0] != '"' {
+		return 0, "", false
+	}
+	end := strings.IndexByte(rest[1:], '"')
+	if end < 0 {
+		return 0, "", false
+	}
+	name, err := strconv.Unquote(rest[:end+2])
+	if err != nil {
+		return 0, "", false
+	}
+	return n, name, true
 }
 
 func isIdentStart(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }

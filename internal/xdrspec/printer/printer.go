@@ -145,7 +145,11 @@ func (p *printer) enumBody(b *ast.EnumBody) {
 	p.indent++
 	for i, m := range b.Members {
 		p.spaced(i, m.Doc, m.Pos)
-		p.write(m.Name, " = ", m.Value.String())
+		if m.Value.Name == "" && m.Value.Lit == "" {
+			p.write(m.Name)
+		} else {
+			p.write(m.Name, " = ", m.Value.String())
+		}
 		if i < len(b.Members)-1 {
 			p.write(",")
 		}
@@ -340,6 +344,14 @@ func (p *printer) end(list []*ast.Comment) {
 }
 
 func (p *printer) comment(c *ast.Comment) {
+	if strings.HasPrefix(c.Text, "%") {
+		// A "%" line from inside a body: rpcgen wants it at column 1.
+		if b := p.buf.Bytes(); len(b) > 0 && b[len(b)-1] != '\n' {
+			p.newline()
+		}
+		p.buf.WriteString(c.Text)
+		return
+	}
 	lines := strings.Split(c.Text, "\n")
 	p.write(lines[0])
 	for _, l := range lines[1:] {
