@@ -6,10 +6,14 @@
 // undefined, with libvirt's state transitions and errors, and every change
 // is sent as a lifecycle event to the clients that registered for it.
 //
-// Unlike libvirt's test driver, whose state resets when its last client
-// leaves, a Driver keeps its state for its whole life, so consecutive
-// commands from separate client processes see each other's changes. It is
-// safe for concurrent clients. Serve it with package server (Handler).
+// In process, virtrpc.Dial("test:///default") behaves as libvirt's: all
+// connections of the process share one driver while any of them is open
+// (they see each other's changes and events), and the state starts afresh
+// once the last has closed. A Driver made with New keeps its state for its
+// whole life instead, so that `virtrpc serve` lets consecutive commands
+// from separate client processes see each other's changes. It is safe for
+// concurrent clients. Serve it with package server (Programs), or in
+// memory with Pipe.
 package testdriver
 
 import (
