@@ -96,14 +96,7 @@ func New() *Driver {
 	}
 	d := &Driver{nextID: 2, host: host, regs: map[*server.Conn][]registration{}}
 	test := &domain{
-		def: &libvirtxml.Domain{
-			Type: "test", Name: "test", UUID: defaultUUID,
-			Memory:        &libvirtxml.DomainMemory{Value: 8388608, Unit: "KiB"},
-			CurrentMemory: &libvirtxml.DomainCurrentMemory{Value: 2097152, Unit: "KiB"},
-			VCPU:          &libvirtxml.DomainVCPU{Placement: "static", Value: 2},
-			OS:            &libvirtxml.DomainOS{Type: &libvirtxml.DomainOSType{Arch: "i686", Type: "hvm"}},
-			OnPoweroff:    "destroy", OnReboot: "restart", OnCrash: "destroy",
-		},
+		def: defaultDomain(),
 		id: 1, state: libvirt.DomainRunning, reason: int32(libvirt.DomainRunningBooted), persistent: true, started: time.Now(),
 	}
 	test.uuid = parseUUID(defaultUUID)
@@ -217,9 +210,11 @@ func (d *Driver) NodeGetInfo(ctx context.Context) (*remote.NodeGetInfoRet, error
 	return r, nil
 }
 
-// NodeGetSecurityModel reports no security driver.
+// NodeGetSecurityModel reports the test driver's pretend security model,
+// "testSecurity" with an empty DOI. Strings go with their NUL, as
+// libvirtd's dispatcher sends them (strlen+1).
 func (d *Driver) NodeGetSecurityModel(ctx context.Context) (*remote.NodeGetSecurityModelRet, error) {
-	return &remote.NodeGetSecurityModelRet{}, nil
+	return &remote.NodeGetSecurityModelRet{Model: []byte("testSecurity\x00"), Doi: []byte{0}}, nil
 }
 
 // ConnectGetCapabilities describes the host and the guests it runs.
@@ -392,19 +387,15 @@ func (d *Driver) DomainGetState(ctx context.Context, args *remote.DomainGetState
 	return &remote.DomainGetStateRet{State: int32(x.state), Reason: x.reason}, nil
 }
 
-// DomainGetOsType reports the guest OS type.
+// DomainGetOsType reports the guest OS type: libvirt's test driver
+// answers "linux" for every domain, whatever its <os><type>, and so do we.
 func (d *Driver) DomainGetOsType(ctx context.Context, args *remote.DomainGetOsTypeArgs) (*remote.DomainGetOsTypeRet, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	x, err := d.find(args.Dom)
-	if err != nil {
+	if _, err := d.find(args.Dom); err != nil {
 		return nil, err
 	}
-	t := "hvm"
-	if x.def.OS != nil && x.def.OS.Type != nil && x.def.OS.Type.Type != "" {
-		t = x.def.OS.Type.Type
-	}
-	return &remote.DomainGetOsTypeRet{Type: t}, nil
+	return &remote.DomainGetOsTypeRet{Type: "linux"}, nil
 }
 
 // DomainIsActive reports whether the domain runs.
@@ -450,9 +441,20 @@ func (d *Driver) DomainHasManagedSaveImage(ctx context.Context, args *remote.Dom
 	return &remote.DomainHasManagedSaveImageRet{}, nil
 }
 
-// DomainGetSecurityLabel: no security driver, so no label.
+// DomainGetSecurityLabel reports the test driver's label, "libvirt-test"
+// enforcing, for a running domain, and an empty label for an inactive
+// one (virsh dominfo then prints no label line), as libvirt 9.0 does.
 func (d *Driver) DomainGetSecurityLabel(ctx context.Context, args *remote.DomainGetSecurityLabelArgs) (*remote.DomainGetSecurityLabelRet, error) {
-	return &remote.DomainGetSecurityLabelRet{}, nil
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.find(args.Dom)
+	if err != nil {
+		return nil, err
+	}
+	if !x.active() {
+		return &remote.DomainGetSecurityLabelRet{Label: []byte{0}}, nil
+	}
+	return &remote.DomainGetSecurityLabelRet{Label: []byte("libvirt-test\x00"), Enforcing: 1}, nil
 }
 
 func b2i(b bool) int32 {
@@ -470,13 +472,7 @@ func (d *Driver) DomainGetXMLDesc(ctx context.Context, args *remote.DomainGetXML
 	if err != nil {
 		return nil, err
 	}
-	def := *x.def
-	def.ID = nil
-	if x.active() {
-		id := int(x.id)
-		def.ID = &id
-	}
-	s, err := def.Marshal()
+	s, err := formatDomain(x, libvirt.DomainXMLFlags(args.Flags)&libvirt.DomainXMLInactive != 0)
 	if err != nil {
 		return nil, err
 	}
@@ -511,6 +507,7 @@ func (d *Driver) define(xml string) (remote.NonnullDomain, error) {
 	if def.Name == "" {
 		return remote.NonnullDomain{}, errXML("missing domain name")
 	}
+	postParse(def)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var uuid [16]byte
