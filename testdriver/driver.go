@@ -97,7 +97,7 @@ func New() *Driver {
 	d := &Driver{nextID: 2, host: host, regs: map[*server.Conn][]registration{}}
 	test := &domain{
 		def: defaultDomain(),
-		id: 1, state: libvirt.DomainRunning, reason: int32(libvirt.DomainRunningBooted), persistent: true, started: time.Now(),
+		id:  1, state: libvirt.DomainRunning, reason: int32(libvirt.DomainRunningBooted), persistent: true, started: time.Now(),
 	}
 	test.uuid = parseUUID(defaultUUID)
 	d.doms = append(d.doms, test)
