@@ -80,6 +80,7 @@ type Driver struct {
 	regs    map[*server.Conn][]registration
 	network *libvirtxml.Network
 	pool    *libvirtxml.StoragePool
+	faults  faults // what to inject (faults.go)
 }
 
 type registration struct {
@@ -88,13 +89,17 @@ type registration struct {
 	dom   *[16]byte
 }
 
-// New returns a driver in the test driver's default state.
-func New() *Driver {
+// New returns a driver in the test driver's default state, injecting the
+// faults the options ask for (WithLatency, WithFailure, WithDropAfter).
+func New(opts ...Option) *Driver {
 	host, err := os.Hostname()
 	if err != nil {
 		host = "localhost"
 	}
 	d := &Driver{nextID: 2, host: host, regs: map[*server.Conn][]registration{}}
+	for _, o := range opts {
+		o(&d.faults)
+	}
 	test := &domain{
 		def: defaultDomain(),
 		id:  1, state: libvirt.DomainRunning, reason: int32(libvirt.DomainRunningBooted), persistent: true, started: time.Now(),
@@ -110,7 +115,9 @@ func New() *Driver {
 func (d *Driver) Programs() []server.Program {
 	// libvirtd serves the QEMU and LXC programs whatever the driver; the
 	// test driver implements none of their procedures.
-	return []server.Program{server.Remote(d), server.QEMU(qemu.UnimplementedHandler{}), server.LXC(lxc.UnimplementedHandler{})}
+	main := server.Remote(d)
+	main.Dispatch = d.faults.wrap(main.Dispatch)
+	return []server.Program{main, server.QEMU(qemu.UnimplementedHandler{}), server.LXC(lxc.UnimplementedHandler{})}
 }
 
 func parseUUID(s string) [16]byte {
