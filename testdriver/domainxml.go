@@ -90,7 +90,7 @@ func postParse(def *libvirtxml.Domain) {
 		def.OnCrash = "destroy"
 	}
 	if def.Devices == nil {
-		return
+		def.Devices = &libvirtxml.DomainDeviceList{} // libvirt always writes <devices>
 	}
 	for i := range def.Devices.Interfaces {
 		nic := &def.Devices.Interfaces[i]

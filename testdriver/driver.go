@@ -102,7 +102,7 @@ func New(opts ...Option) *Driver {
 	}
 	test := &domain{
 		def: defaultDomain(),
-		id:  1, state: libvirt.DomainRunning, reason: int32(libvirt.DomainRunningBooted), persistent: true, started: time.Now(),
+		id:  1, state: libvirt.DomainRunning, reason: int32(libvirt.DomainRunningUnknown), persistent: true, started: time.Now(),
 	}
 	test.uuid = parseUUID(defaultUUID)
 	d.doms = append(d.doms, test)
@@ -253,12 +253,7 @@ func (d *Driver) ConnectListAllDomains(ctx context.Context, args *remote.Connect
 	defer d.mu.Unlock()
 	ret := &remote.ConnectListAllDomainsRet{Domains: []remote.NonnullDomain{}}
 	for _, x := range d.doms {
-		if f&libvirt.ConnectListDomainsActive != 0 && f&libvirt.ConnectListDomainsInactive == 0 && !x.active() ||
-			f&libvirt.ConnectListDomainsInactive != 0 && f&libvirt.ConnectListDomainsActive == 0 && x.active() {
-			continue
-		}
-		if f&libvirt.ConnectListDomainsPersistent != 0 && f&libvirt.ConnectListDomainsTransient == 0 && !x.persistent ||
-			f&libvirt.ConnectListDomainsTransient != 0 && f&libvirt.ConnectListDomainsPersistent == 0 && x.persistent {
+		if !x.listed(f) {
 			continue
 		}
 		if args.NeedResults != 0 {
@@ -267,6 +262,47 @@ func (d *Driver) ConnectListAllDomains(ctx context.Context, args *remote.Connect
 		ret.Ret++
 	}
 	return ret, nil
+}
+
+// listGroups are the groups of ConnectListAllDomains' filter flags: when
+// any flag of a group is given, a domain must have the property of one
+// of them (libvirt's virDomainObjListFilter).
+var listGroups = [][]struct {
+	flag libvirt.ConnectListAllDomainsFlags
+	has  func(x *domain) bool
+}{
+	{{libvirt.ConnectListDomainsActive, (*domain).active}, {libvirt.ConnectListDomainsInactive, func(x *domain) bool { return !x.active() }}},
+	{{libvirt.ConnectListDomainsPersistent, func(x *domain) bool { return x.persistent }}, {libvirt.ConnectListDomainsTransient, func(x *domain) bool { return !x.persistent }}},
+	{
+		{libvirt.ConnectListDomainsRunning, func(x *domain) bool { return x.state == libvirt.DomainRunning }},
+		{libvirt.ConnectListDomainsPaused, func(x *domain) bool { return x.state == libvirt.DomainPaused }},
+		{libvirt.ConnectListDomainsShutoff, func(x *domain) bool { return x.state == libvirt.DomainShutoff }},
+		{libvirt.ConnectListDomainsOther, func(x *domain) bool {
+			return x.state != libvirt.DomainRunning && x.state != libvirt.DomainPaused && x.state != libvirt.DomainShutoff
+		}},
+	},
+	// The driver keeps no managed-save images, snapshots or checkpoints.
+	{{libvirt.ConnectListDomainsManagedsave, func(*domain) bool { return false }}, {libvirt.ConnectListDomainsNoManagedsave, func(*domain) bool { return true }}},
+	{{libvirt.ConnectListDomainsAutostart, func(x *domain) bool { return x.autostart }}, {libvirt.ConnectListDomainsNoAutostart, func(x *domain) bool { return !x.autostart }}},
+	{{libvirt.ConnectListDomainsHasSnapshot, func(*domain) bool { return false }}, {libvirt.ConnectListDomainsNoSnapshot, func(*domain) bool { return true }}},
+	{{libvirt.ConnectListDomainsHasCheckpoint, func(*domain) bool { return false }}, {libvirt.ConnectListDomainsNoCheckpoint, func(*domain) bool { return true }}},
+}
+
+// listed reports whether the filter flags f select x.
+func (x *domain) listed(f libvirt.ConnectListAllDomainsFlags) bool {
+	for _, g := range listGroups {
+		any, ok := false, false
+		for _, m := range g {
+			if f&m.flag != 0 {
+				any = true
+				ok = ok || m.has(x)
+			}
+		}
+		if any && !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // ConnectNumOfDomains counts the running domains.
@@ -380,7 +416,9 @@ func (d *Driver) DomainGetInfo(ctx context.Context, args *remote.DomainGetInfoAr
 		return nil, err
 	}
 	max, cur := x.memory()
-	return &remote.DomainGetInfoRet{State: uint8(x.state), MaxMem: max, Memory: cur, NrVirtCPU: x.vcpus(), CPUTime: x.cpu()}, nil
+	// libvirt's test driver reports the host's clock (gettimeofday, in
+	// nanoseconds) as every domain's CPU time, running or not.
+	return &remote.DomainGetInfoRet{State: uint8(x.state), MaxMem: max, Memory: cur, NrVirtCPU: x.vcpus(), CPUTime: uint64(time.Now().UnixNano())}, nil
 }
 
 // DomainGetState reports a domain's state and why it is in it.
@@ -507,12 +545,16 @@ func (d *Driver) DomainDefineXMLFlags(ctx context.Context, args *remote.DomainDe
 }
 
 func (d *Driver) define(xml string) (remote.NonnullDomain, error) {
+	if err := wellFormed(xml, "domain_definition"); err != nil {
+		return remote.NonnullDomain{}, err
+	}
 	def := &libvirtxml.Domain{}
 	if err := def.Unmarshal(xml); err != nil {
 		return remote.NonnullDomain{}, errXML(err.Error())
 	}
 	if def.Name == "" {
-		return remote.NonnullDomain{}, errXML("missing domain name")
+		return remote.NonnullDomain{}, &rpc.Error{Code: int32(libvirt.ErrNoName), Domain: int32(libvirt.FromDomain), Level: int32(libvirt.ErrError),
+			Message: "missing name information", Str1: "missing name information"}
 	}
 	postParse(def)
 	d.mu.Lock()
@@ -538,7 +580,9 @@ func (d *Driver) define(xml string) (remote.NonnullDomain, error) {
 			d.emit(x, libvirt.DomainEventDefined, int32(libvirt.DomainEventDefinedUpdated))
 			return x.remote(), nil
 		case given && x.uuid == uuid:
-			return remote.NonnullDomain{}, errInvalid(fmt.Sprintf("domain '%s' is already defined with uuid %s", x.def.Name, def.UUID))
+			msg := fmt.Sprintf("domain '%s' is already defined with uuid %s", x.def.Name, def.UUID)
+			return remote.NonnullDomain{}, &rpc.Error{Code: int32(libvirt.ErrOperationFailed), Domain: int32(libvirt.FromDomain), Level: int32(libvirt.ErrError),
+				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg}
 		}
 	}
 	def.UUID = formatUUID(uuid)
@@ -566,9 +610,8 @@ func (d *Driver) undefine(dom remote.NonnullDomain) error {
 	if err != nil {
 		return err
 	}
-	if !x.persistent {
-		return errInvalid("cannot undefine transient domain")
-	}
+	// libvirt's test driver undefines a transient running domain again
+	// without complaint (it only clears the persistent flag).
 	d.emit(x, libvirt.DomainEventUndefined, int32(libvirt.DomainEventUndefinedRemoved))
 	if x.active() {
 		x.persistent = false
@@ -584,16 +627,16 @@ func (d *Driver) DomainCreate(ctx context.Context, args *remote.DomainCreateArgs
 	return err
 }
 
-// DomainCreateWithFlags starts a defined domain, optionally paused.
+// DomainCreateWithFlags starts a defined domain. libvirt 9.0's test
+// driver takes no flags here (not even VIR_DOMAIN_START_PAUSED), and
+// neither do we.
 func (d *Driver) DomainCreateWithFlags(ctx context.Context, args *remote.DomainCreateWithFlagsArgs) (*remote.DomainCreateWithFlagsRet, error) {
+	if args.Flags != 0 {
+		return nil, errFlags("testDomainCreateWithFlags", args.Flags)
+	}
 	dom, err := d.start(args.Dom)
 	if err != nil {
 		return nil, err
-	}
-	if libvirt.DomainCreateFlags(args.Flags)&libvirt.DomainStartPaused != 0 {
-		if err := d.DomainSuspend(ctx, &remote.DomainSuspendArgs{Dom: dom}); err != nil {
-			return nil, err
-		}
 	}
 	return &remote.DomainCreateWithFlagsRet{Dom: dom}, nil
 }
@@ -604,9 +647,7 @@ func (d *Driver) DomainCreateWithFlags(ctx context.Context, args *remote.DomainC
 // testDomainCreateWithFlags, it takes no flags.
 func (d *Driver) DomainCreateWithFiles(ctx context.Context, args *remote.DomainCreateWithFilesArgs, files []*os.File) (*remote.DomainCreateWithFilesRet, error) {
 	if args.Flags != 0 {
-		msg := fmt.Sprintf("unsupported flags (0x%x) in function testDomainCreateWithFlags", args.Flags)
-		return nil, &rpc.Error{Code: int32(libvirt.ErrInvalidArg), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-			Message: "invalid argument: " + msg, Str1: "invalid argument: %s", Str2: msg}
+		return nil, errFlags("testDomainCreateWithFlags", args.Flags)
 	}
 	dom, err := d.start(args.Dom)
 	if err != nil {
@@ -639,11 +680,9 @@ func (d *Driver) DomainSuspend(ctx context.Context, args *remote.DomainSuspendAr
 	if err != nil {
 		return err
 	}
-	// libvirt's test driver's checks and words, in its order.
-	switch {
-	case !x.active():
-		return errInvalid("domain is not running")
-	case x.state != libvirt.DomainRunning:
+	// libvirt's test driver's words, for a paused and an inactive
+	// domain alike.
+	if x.state != libvirt.DomainRunning {
 		return errInternal("domain '" + x.def.Name + "' not running")
 	}
 	x.cpuTime = x.cpu()
@@ -660,9 +699,6 @@ func (d *Driver) DomainResume(ctx context.Context, args *remote.DomainResumeArgs
 	if err != nil {
 		return err
 	}
-	if !x.active() {
-		return errInvalid("domain is not running")
-	}
 	if x.state != libvirt.DomainPaused {
 		return errInternal("domain '" + x.def.Name + "' not paused")
 	}
@@ -678,6 +714,9 @@ func (d *Driver) DomainShutdown(ctx context.Context, args *remote.DomainShutdown
 
 // DomainShutdownFlags is DomainShutdown with flags.
 func (d *Driver) DomainShutdownFlags(ctx context.Context, args *remote.DomainShutdownFlagsArgs) error {
+	if args.Flags != 0 {
+		return errFlags("testDomainShutdownFlags", args.Flags)
+	}
 	return d.stop(args.Dom, libvirt.DomainShutoffShutdown, libvirt.DomainEventStoppedShutdown, true)
 }
 
@@ -688,6 +727,9 @@ func (d *Driver) DomainDestroy(ctx context.Context, args *remote.DomainDestroyAr
 
 // DomainDestroyFlags is DomainDestroy with flags.
 func (d *Driver) DomainDestroyFlags(ctx context.Context, args *remote.DomainDestroyFlagsArgs) error {
+	if args.Flags&^uint32(libvirt.DomainDestroyGraceful) != 0 {
+		return errFlags("testDomainDestroyFlags", args.Flags)
+	}
 	return d.stop(args.Dom, libvirt.DomainShutoffDestroyed, libvirt.DomainEventStoppedDestroyed, false)
 }
 
@@ -698,17 +740,17 @@ func (d *Driver) stop(dom remote.NonnullDomain, reason libvirt.DomainShutoffReas
 	if err != nil {
 		return err
 	}
-	if !x.active() {
+	// libvirt's test driver: shutdown refuses only an inactive domain
+	// (a paused one shuts down), in other words than destroy's, and
+	// sends no "shutdown finished" event, only the stop.
+	switch {
+	case graceful && !x.active():
+		return errInternal("domain '" + x.def.Name + "' not running")
+	case !x.active():
 		return errInvalid("domain is not running")
-	}
-	if graceful && x.state == libvirt.DomainPaused {
-		return errInvalid("domain is paused; resume it or destroy it")
 	}
 	x.cpuTime = x.cpu()
 	x.id, x.state, x.reason = -1, libvirt.DomainShutoff, int32(reason)
-	if graceful {
-		d.emit(x, libvirt.DomainEventShutdown, int32(libvirt.DomainEventShutdownFinished))
-	}
 	d.emit(x, libvirt.DomainEventStopped, int32(detail))
 	if !x.persistent {
 		d.doms = slices.DeleteFunc(d.doms, func(y *domain) bool { return y == x })

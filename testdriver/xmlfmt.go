@@ -88,10 +88,14 @@ func libvirtXML(in string) (string, error) {
 				flushText()
 			}
 			text.Reset()
-			if open {
+			if open && !keepOpen[name(t.Name)] {
 				out.WriteString("/>")
 				open = false
 				continue
+			}
+			if open { // an empty element libvirt writes open and closed
+				out.WriteString(">")
+				open, had = false, true
 			}
 			if had {
 				out.WriteByte('\n')
@@ -103,6 +107,10 @@ func libvirtXML(in string) (string, error) {
 	out.WriteByte('\n')
 	return out.String(), nil
 }
+
+// keepOpen are the elements libvirt writes with an opening and a closing
+// tag on lines of their own even when empty (a domain's <devices>).
+var keepOpen = map[string]bool{"devices": true}
 
 // escape writes s with libvirt's escapes (virBufferEscapeString).
 func escape(b *strings.Builder, s string) {
