@@ -60,6 +60,11 @@ type domain struct {
 	cpuTime    uint64 // nanoseconds, accumulated while running
 	weight     uint32 // the scheduler's weight, once weightSet (sched.go)
 	weightSet  bool
+	// liveVCPUs is the running domain's vCPU count, which setvcpus
+	// --live changes apart from its configuration's; 0 while inactive.
+	liveVCPUs uint
+	// managedSave: a managed-save image waits for the next start.
+	managedSave bool
 }
 
 func (d *domain) remote() remote.NonnullDomain {
@@ -105,6 +110,7 @@ func New(opts ...Option) *Driver {
 		id:  1, state: libvirt.DomainRunning, reason: int32(libvirt.DomainRunningUnknown), persistent: true, started: time.Now(),
 	}
 	test.uuid = parseUUID(defaultUUID)
+	test.liveVCPUs = test.configVCPUs()
 	d.doms = append(d.doms, test)
 	d.network = &libvirtxml.Network{Name: "default", UUID: "dd8fe884-6c02-601e-7551-cca97df1c5df"}
 	d.pool = &libvirtxml.StoragePool{Type: "dir", Name: "default-pool", UUID: "dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566"}
@@ -281,8 +287,8 @@ var listGroups = [][]struct {
 			return x.state != libvirt.DomainRunning && x.state != libvirt.DomainPaused && x.state != libvirt.DomainShutoff
 		}},
 	},
-	// The driver keeps no managed-save images, snapshots or checkpoints.
-	{{libvirt.ConnectListDomainsManagedsave, func(*domain) bool { return false }}, {libvirt.ConnectListDomainsNoManagedsave, func(*domain) bool { return true }}},
+	{{libvirt.ConnectListDomainsManagedsave, func(x *domain) bool { return x.managedSave }}, {libvirt.ConnectListDomainsNoManagedsave, func(x *domain) bool { return !x.managedSave }}},
+	// The driver keeps no snapshots or checkpoints.
 	{{libvirt.ConnectListDomainsAutostart, func(x *domain) bool { return x.autostart }}, {libvirt.ConnectListDomainsNoAutostart, func(x *domain) bool { return !x.autostart }}},
 	{{libvirt.ConnectListDomainsHasSnapshot, func(*domain) bool { return false }}, {libvirt.ConnectListDomainsNoSnapshot, func(*domain) bool { return true }}},
 	{{libvirt.ConnectListDomainsHasCheckpoint, func(*domain) bool { return false }}, {libvirt.ConnectListDomainsNoCheckpoint, func(*domain) bool { return true }}},
@@ -395,7 +401,10 @@ func (x *domain) vcpus() uint16 {
 	if x.def.VCPU == nil || x.def.VCPU.Value == 0 {
 		return 1
 	}
-	return uint16(x.def.VCPU.Value)
+	if x.active() {
+		return uint16(x.liveVCPUs)
+	}
+	return uint16(x.configVCPUs())
 }
 
 // cpu returns the CPU time used so far.
@@ -476,14 +485,15 @@ func (d *Driver) DomainGetAutostart(ctx context.Context, args *remote.DomainGetA
 	return &remote.DomainGetAutostartRet{Autostart: b2i(x.autostart)}, nil
 }
 
-// DomainHasManagedSaveImage: the driver keeps no save images.
+// DomainHasManagedSaveImage reports whether a managed save waits.
 func (d *Driver) DomainHasManagedSaveImage(ctx context.Context, args *remote.DomainHasManagedSaveImageArgs) (*remote.DomainHasManagedSaveImageRet, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, err := d.find(args.Dom); err != nil {
+	x, err := d.find(args.Dom)
+	if err != nil {
 		return nil, err
 	}
-	return &remote.DomainHasManagedSaveImageRet{}, nil
+	return &remote.DomainHasManagedSaveImageRet{Result: b2i(x.managedSave)}, nil
 }
 
 // DomainGetSecurityLabel reports the test driver's label, "libvirt-test"
@@ -668,6 +678,7 @@ func (d *Driver) start(dom remote.NonnullDomain) (remote.NonnullDomain, error) {
 	}
 	x.id, d.nextID = d.nextID, d.nextID+1
 	x.state, x.reason, x.started = libvirt.DomainRunning, int32(libvirt.DomainRunningBooted), time.Now()
+	x.managedSave, x.liveVCPUs = false, x.configVCPUs()
 	d.emit(x, libvirt.DomainEventStarted, int32(libvirt.DomainEventStartedBooted))
 	return x.remote(), nil
 }
@@ -750,7 +761,7 @@ func (d *Driver) stop(dom remote.NonnullDomain, reason libvirt.DomainShutoffReas
 		return errInvalid("domain is not running")
 	}
 	x.cpuTime = x.cpu()
-	x.id, x.state, x.reason = -1, libvirt.DomainShutoff, int32(reason)
+	x.id, x.state, x.reason, x.liveVCPUs = -1, libvirt.DomainShutoff, int32(reason), 0
 	d.emit(x, libvirt.DomainEventStopped, int32(detail))
 	if !x.persistent {
 		d.doms = slices.DeleteFunc(d.doms, func(y *domain) bool { return y == x })
