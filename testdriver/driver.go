@@ -38,10 +38,11 @@ import (
 )
 
 // Version is the libvirt version the driver reports (major*1e6 +
-// minor*1e3 + release), and HypervisorVersion the hypervisor's, as
-// libvirt's test driver reports 0.0.2.
+// minor*1e3 + release): 9.0.0, the release whose test driver it answers
+// as (its differential test runs beside libvirtd 9.0). HypervisorVersion
+// is the hypervisor's, 0.0.2 as libvirt's test driver reports.
 const (
-	Version           = 12_006_000
+	Version           = 9_000_000
 	HypervisorVersion = 2
 )
 
@@ -112,7 +113,7 @@ func New(opts ...Option) *Driver {
 	test.uuid = parseUUID(defaultUUID)
 	test.liveVCPUs = test.configVCPUs()
 	d.doms = append(d.doms, test)
-	d.network = &libvirtxml.Network{Name: "default", UUID: "dd8fe884-6c02-601e-7551-cca97df1c5df"}
+	d.network = defaultNetwork()
 	d.pool = &libvirtxml.StoragePool{Type: "dir", Name: "default-pool", UUID: "dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566"}
 	return d
 }
@@ -228,28 +229,6 @@ func (d *Driver) NodeGetInfo(ctx context.Context) (*remote.NodeGetInfoRet, error
 // libvirtd's dispatcher sends them (strlen+1).
 func (d *Driver) NodeGetSecurityModel(ctx context.Context) (*remote.NodeGetSecurityModelRet, error) {
 	return &remote.NodeGetSecurityModelRet{Model: []byte("testSecurity\x00"), Doi: []byte{0}}, nil
-}
-
-// ConnectGetCapabilities describes the host and the guests it runs.
-func (d *Driver) ConnectGetCapabilities(ctx context.Context) (*remote.ConnectGetCapabilitiesRet, error) {
-	caps := libvirtxml.Caps{
-		Host: libvirtxml.CapsHost{
-			UUID: "6695eb01-f6a4-8304-79aa-97f2502e193f",
-			CPU:  &libvirtxml.CapsHostCPU{Arch: "i686"},
-		},
-		Guests: []libvirtxml.CapsGuest{{
-			OSType: "hvm",
-			Arch: libvirtxml.CapsGuestArch{
-				Name: "i686", WordSize: "32", Emulator: "/usr/bin/test-hv",
-				Domains: []libvirtxml.CapsGuestDomain{{Type: "test"}},
-			},
-		}},
-	}
-	s, err := caps.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	return &remote.ConnectGetCapabilitiesRet{Capabilities: s}, nil
 }
 
 // ConnectListAllDomains lists the domains the flags select.

@@ -2,8 +2,7 @@ package testdriver
 
 import (
 	"context"
-
-	"libvirt.org/go/libvirtxml"
+	"encoding/xml"
 
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
@@ -77,6 +76,9 @@ func (d *Driver) NetworkGetXMLDesc(ctx context.Context, args *remote.NetworkGetX
 	if err != nil {
 		return nil, err
 	}
+	if s, err = libvirtXML(s); err != nil {
+		return nil, err
+	}
 	return &remote.NetworkGetXMLDescRet{XML: s}, nil
 }
 
@@ -121,13 +123,46 @@ func (d *Driver) StoragePoolGetXMLDesc(ctx context.Context, args *remote.Storage
 	if err := d.checkPool(args.Pool); err != nil {
 		return nil, err
 	}
-	p := *d.pool
-	p.Target = &libvirtxml.StoragePoolTarget{Path: "/default-pool"}
-	s, err := p.Marshal()
+	// libvirtxml writes <allocation> before <capacity>; libvirt writes
+	// capacity first, so the pool goes out through poolXML.
+	const size = 100 << 30 // libvirt's test pool: 100 GiB, none of it used
+	out, err := xml.Marshal(poolXML{
+		Type: d.pool.Type, Name: d.pool.Name, UUID: d.pool.UUID,
+		Capacity:   sizeXML{"bytes", size},
+		Allocation: sizeXML{"bytes", 0},
+		Available:  sizeXML{"bytes", size},
+		Target: struct {
+			Path string `xml:"path"`
+		}{"/default-pool"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s, err := libvirtXML(string(out))
 	if err != nil {
 		return nil, err
 	}
 	return &remote.StoragePoolGetXMLDescRet{XML: s}, nil
+}
+
+// poolXML is a storage pool's XML in libvirt's element order.
+type poolXML struct {
+	XMLName    xml.Name `xml:"pool"`
+	Type       string   `xml:"type,attr"`
+	Name       string   `xml:"name"`
+	UUID       string   `xml:"uuid"`
+	Capacity   sizeXML  `xml:"capacity"`
+	Allocation sizeXML  `xml:"allocation"`
+	Available  sizeXML  `xml:"available"`
+	Source     struct{} `xml:"source"`
+	Target     struct {
+		Path string `xml:"path"`
+	} `xml:"target"`
+}
+
+type sizeXML struct {
+	Unit  string `xml:"unit,attr"`
+	Value uint64 `xml:",chardata"`
 }
 
 // StoragePoolGetInfo reports the pool as libvirt's test driver does: 100

@@ -28,6 +28,7 @@ func libvirtXML(in string) (string, error) {
 		// it has child elements.
 		text     bytes.Buffer
 		children []bool // per open element: has child elements
+		attrs    []bool // per open element: has attributes
 	)
 	flushText := func() {
 		t := strings.TrimSpace(text.String())
@@ -78,17 +79,20 @@ func libvirtXML(in string) (string, error) {
 			open = true
 			depth++
 			children = append(children, false)
+			attrs = append(attrs, len(t.Attr) > 0)
 		case xml.CharData:
 			text.Write(t)
 		case xml.EndElement:
 			depth--
 			had := children[len(children)-1]
 			children = children[:len(children)-1]
+			hasAttrs := attrs[len(attrs)-1]
+			attrs = attrs[:len(attrs)-1]
 			if !had {
 				flushText()
 			}
 			text.Reset()
-			if open && !keepOpen[name(t.Name)] {
+			if open && !(keepOpen[name(t.Name)] && !hasAttrs) {
 				out.WriteString("/>")
 				open = false
 				continue
@@ -109,8 +113,9 @@ func libvirtXML(in string) (string, error) {
 }
 
 // keepOpen are the elements libvirt writes with an opening and a closing
-// tag on lines of their own even when empty (a domain's <devices>).
-var keepOpen = map[string]bool{"devices": true}
+// tag on lines of their own when empty and without attributes (a
+// domain's <devices>, a pool's <source>).
+var keepOpen = map[string]bool{"devices": true, "source": true}
 
 // escape writes s with libvirt's escapes (virBufferEscapeString).
 func escape(b *strings.Builder, s string) {
