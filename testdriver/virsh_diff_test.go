@@ -117,9 +117,9 @@ var virshScenarios = slices.Concat(baseScenarios,
 	simple("domain", "domblkinfo test vda", "domblkinfo test /guest/diskimage1", "domblkinfo test vdb",
 		"destroy test; domblkinfo test vda", "define d1.xml; domblkinfo d1 vda; domblkinfo d1 /d1.img; domblkinfo d1 vdz"),
 	pending("host", "iface-list", "nodedev-list", "cpu-models i686"),
-	pending("domain", "snapshot-list test", "memtune test", "blkiotune test", "numatune test",
-		"vcpuinfo test", "vcpupin test", "emulatorpin test", "iothreadinfo test", "domfsinfo test", "domblkstat test vda",
-		"domifstat test testnet0"),
+	simple("domain", "snapshot-list test", "snapshot-current test", "snapshot-list nosuch", "memtune test", "blkiotune test",
+		"numatune test", "iothreadinfo test", "domfsinfo test", "destroy test; domfsinfo test; memtune test; numatune test"),
+	pending("domain", "vcpuinfo test", "vcpupin test", "emulatorpin test", "domblkstat test vda", "domifstat test testnet0"),
 )
 
 var baseScenarios = []virshScenario{
