@@ -87,6 +87,8 @@ type Driver struct {
 	network *libvirtxml.Network
 	pool    *libvirtxml.StoragePool
 	faults  faults // what to inject (faults.go)
+	// netAutostart: the network starts with the host (network.go).
+	netAutostart bool
 }
 
 type registration struct {

@@ -99,3 +99,40 @@ func (d *Driver) DomainGetBlockInfo(ctx context.Context, args *remote.DomainGetB
 	const tib = 1 << 40
 	return &remote.DomainGetBlockInfoRet{Capacity: tib - 5056<<10, Allocation: tib, Physical: tib}, nil
 }
+
+// nodeCPUStats are the CPU times libvirt's test driver reports for the
+// node and for every CPU, in nanoseconds, always the same.
+var nodeCPUStats = []remote.NodeGetCPUStats{
+	{Field: "user", Value: 9797400000},
+	{Field: "kernel", Value: 34678723400000},
+	{Field: "idle", Value: 87264900000},
+	{Field: "iowait", Value: 763600000},
+}
+
+// NodeGetCPUStats reports the node's CPU times (any CPU gets the same).
+func (d *Driver) NodeGetCPUStats(ctx context.Context, args *remote.NodeGetCPUStatsArgs) (*remote.NodeGetCPUStatsRet, error) {
+	if args.Flags != 0 {
+		return nil, errFlags("testNodeGetCPUStats", args.Flags)
+	}
+	if args.Nparams == 0 {
+		return &remote.NodeGetCPUStatsRet{Nparams: int32(len(nodeCPUStats))}, nil
+	}
+	ps := nodeCPUStats[:min(len(nodeCPUStats), int(max(args.Nparams, 0)))]
+	return &remote.NodeGetCPUStatsRet{Params: append([]remote.NodeGetCPUStats{}, ps...), Nparams: int32(len(ps))}, nil
+}
+
+// NodeGetCPUMap reports the test node's CPUs: 8 present, 0, 2 and 4
+// online, as libvirt's test driver does.
+func (d *Driver) NodeGetCPUMap(ctx context.Context, args *remote.NodeGetCPUMapArgs) (*remote.NodeGetCPUMapRet, error) {
+	if args.Flags != 0 {
+		return nil, errFlags("testNodeGetCPUMap", args.Flags)
+	}
+	ret := &remote.NodeGetCPUMapRet{Ret: 8}
+	if args.NeedMap != 0 {
+		ret.Cpumap = []byte{0x15}
+	}
+	if args.NeedOnline != 0 {
+		ret.Online = 3
+	}
+	return ret, nil
+}
