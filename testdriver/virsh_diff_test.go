@@ -39,6 +39,11 @@ type virshScenario struct {
 	// (a procedure not implemented): a mismatch is counted and logged,
 	// not failed, and a match fails so that the mark goes.
 	pending string
+	// watch, when set, is a second virsh command line (an event
+	// watcher) started first on its own connection, whose output is
+	// appended to the transcript: the events the scenario's commands
+	// caused, as another client sees them.
+	watch string
 }
 
 // notYet marks the scenarios whose procedures the driver lacks.
@@ -78,7 +83,7 @@ var virshFiles = map[string]string{
 	"bad5.xml":    "<domain type='test'>\n<name>x</name>\n</domain>\n<extra/>",
 }
 
-var virshScenarios = slices.Concat(baseScenarios,
+var virshScenarios = slices.Concat(baseScenarios, eventScenarios,
 	simple("network", "net-list --all", "net-uuid default", "net-dhcp-leases default"),
 	simple("storage", "pool-list --all", "pool-info default-pool", "pool-uuid default-pool", "pool-capabilities"),
 	simple("domain", "schedinfo test", "domblklist test", "domiflist test", "domif-getlink test vnet0", "desc test",
@@ -143,67 +148,78 @@ var virshScenarios = slices.Concat(baseScenarios,
 
 var baseScenarios = []virshScenario{
 	// host
-	{"host", "hostname", "hostname", ""},
-	{"host", "nodeinfo", "nodeinfo", ""},
-	{"host", "type", "uri >/dev/null; type", ""},
+	{"host", "hostname", "hostname", "", ""},
+	{"host", "nodeinfo", "nodeinfo", "", ""},
+	{"host", "type", "uri >/dev/null; type", "", ""},
 	// listing
-	{"list", "list", "list", ""},
-	{"list", "list-all", "list --all", ""},
-	{"list", "list-inactive", "list --inactive", ""},
-	{"list", "list-name", "list --name", ""},
-	{"list", "list-uuid", "list --uuid --all", ""},
-	{"list", "list-persistent", "list --persistent", ""},
-	{"list", "list-transient", "list --transient", ""},
-	{"list", "list-defined", "define d1.xml; list --all; list --inactive --name", ""},
-	{"list", "list-state-running", "list --all --state-running", ""},
-	{"list", "list-state-shutoff", "define d1.xml; list --all --state-shutoff", ""},
-	{"list", "list-state-paused", "list --all --state-paused", ""},
-	{"list", "list-state-paused-after-suspend", "suspend test; list --all --state-paused", ""},
-	{"list", "list-autostart", "list --all --autostart", ""},
-	{"list", "list-no-autostart", "list --all --no-autostart", ""},
-	{"list", "list-managed-save", "list --all --managed-save", ""},
-	{"list", "list-no-managed-save", "list --all --no-managed-save", ""},
-	{"list", "list-with-snapshot", "list --all --with-snapshot", ""},
-	{"list", "list-without-snapshot", "list --all --without-snapshot", ""},
-	{"list", "list-title", "list --all --title", ""},
+	{"list", "list", "list", "", ""},
+	{"list", "list-all", "list --all", "", ""},
+	{"list", "list-inactive", "list --inactive", "", ""},
+	{"list", "list-name", "list --name", "", ""},
+	{"list", "list-uuid", "list --uuid --all", "", ""},
+	{"list", "list-persistent", "list --persistent", "", ""},
+	{"list", "list-transient", "list --transient", "", ""},
+	{"list", "list-defined", "define d1.xml; list --all; list --inactive --name", "", ""},
+	{"list", "list-state-running", "list --all --state-running", "", ""},
+	{"list", "list-state-shutoff", "define d1.xml; list --all --state-shutoff", "", ""},
+	{"list", "list-state-paused", "list --all --state-paused", "", ""},
+	{"list", "list-state-paused-after-suspend", "suspend test; list --all --state-paused", "", ""},
+	{"list", "list-autostart", "list --all --autostart", "", ""},
+	{"list", "list-no-autostart", "list --all --no-autostart", "", ""},
+	{"list", "list-managed-save", "list --all --managed-save", "", ""},
+	{"list", "list-no-managed-save", "list --all --no-managed-save", "", ""},
+	{"list", "list-with-snapshot", "list --all --with-snapshot", "", ""},
+	{"list", "list-without-snapshot", "list --all --without-snapshot", "", ""},
+	{"list", "list-title", "list --all --title", "", ""},
 	// domain lifecycle
-	{"lifecycle", "define-start", "define d1.xml; start d1; list --all; domstate d1", ""},
-	{"lifecycle", "suspend-resume", "suspend test; domstate test --reason; resume test; domstate test --reason", ""},
-	{"lifecycle", "destroy", "destroy test; domstate test --reason; list --all", ""},
-	{"lifecycle", "shutdown", "shutdown test; domstate test --reason", ""},
-	{"lifecycle", "destroy-start", "destroy test; start test; domid test; domstate test", ""},
-	{"lifecycle", "undefine-inactive", "define d1.xml; undefine d1; list --all", ""},
-	{"lifecycle", "undefine-running", "undefine test; list --all --transient; destroy test; list --all", ""},
-	{"lifecycle", "start-paused", "define d1.xml; start d1 --paused; domstate d1 --reason", ""},
-	{"lifecycle", "redefine", "define d2.xml; define d2.xml; dominfo d2", ""},
-	{"lifecycle", "domid-domname-domuuid", "domid test; domname 1; domuuid test; domname 6695eb01-f6a4-8304-79aa-97f2502e193f", ""},
+	{"lifecycle", "define-start", "define d1.xml; start d1; list --all; domstate d1", "", ""},
+	{"lifecycle", "suspend-resume", "suspend test; domstate test --reason; resume test; domstate test --reason", "", ""},
+	{"lifecycle", "destroy", "destroy test; domstate test --reason; list --all", "", ""},
+	{"lifecycle", "shutdown", "shutdown test; domstate test --reason", "", ""},
+	{"lifecycle", "destroy-start", "destroy test; start test; domid test; domstate test", "", ""},
+	{"lifecycle", "undefine-inactive", "define d1.xml; undefine d1; list --all", "", ""},
+	{"lifecycle", "undefine-running", "undefine test; list --all --transient; destroy test; list --all", "", ""},
+	{"lifecycle", "start-paused", "define d1.xml; start d1 --paused; domstate d1 --reason", "", ""},
+	{"lifecycle", "redefine", "define d2.xml; define d2.xml; dominfo d2", "", ""},
+	{"lifecycle", "domid-domname-domuuid", "domid test; domname 1; domuuid test; domname 6695eb01-f6a4-8304-79aa-97f2502e193f", "", ""},
 	// XML
-	{"xml", "dumpxml-test", "dumpxml test", ""},
-	{"xml", "dumpxml-inactive", "dumpxml test --inactive", ""},
-	{"xml", "dumpxml-defined", "define d1.xml; dumpxml d1", ""},
-	{"xml", "dumpxml-d2", "define d2.xml; dumpxml d2; start d2; dumpxml d2", ""},
+	{"xml", "dumpxml-test", "dumpxml test", "", ""},
+	{"xml", "dumpxml-inactive", "dumpxml test --inactive", "", ""},
+	{"xml", "dumpxml-defined", "define d1.xml; dumpxml d1", "", ""},
+	{"xml", "dumpxml-d2", "define d2.xml; dumpxml d2; start d2; dumpxml d2", "", ""},
 	// dominfo
-	{"dominfo", "dominfo-test", "dominfo test", ""},
-	{"dominfo", "dominfo-defined", "define d1.xml; dominfo d1", ""},
-	{"dominfo", "dominfo-paused", "suspend test; dominfo test", ""},
-	{"dominfo", "domstate", "domstate test --reason", ""},
+	{"dominfo", "dominfo-test", "dominfo test", "", ""},
+	{"dominfo", "dominfo-defined", "define d1.xml; dominfo d1", "", ""},
+	{"dominfo", "dominfo-paused", "suspend test; dominfo test", "", ""},
+	{"dominfo", "domstate", "domstate test --reason", "", ""},
 	// errors
-	{"errors", "no-domain", "dominfo nosuch", ""},
-	{"errors", "no-domain-id", "domname 42", ""},
-	{"errors", "start-running", "start test", ""},
-	{"errors", "suspend-inactive", "destroy test; suspend test", ""},
-	{"errors", "resume-running", "resume test", ""},
-	{"errors", "destroy-inactive", "destroy test; destroy test", ""},
-	{"errors", "shutdown-inactive", "destroy test; shutdown test", ""},
-	{"errors", "shutdown-paused", "suspend test; shutdown test", ""},
-	{"errors", "define-dup-uuid", "define dupuuid.xml", ""},
-	{"errors", "define-no-name", "define noname.xml", ""},
-	{"errors", "define-bad-xml", "define bad.xml", ""},
-	{"errors", "define-truncated-xml", "define bad2.xml", ""},
-	{"errors", "define-mismatched-xml", "define bad3.xml", ""},
-	{"errors", "define-not-xml", "define bad4.xml", ""},
-	{"errors", "define-extra-xml", "define bad5.xml", ""},
-	{"errors", "undefine-transient", "undefine test; undefine test", ""},
+	{"errors", "no-domain", "dominfo nosuch", "", ""},
+	{"errors", "no-domain-id", "domname 42", "", ""},
+	{"errors", "start-running", "start test", "", ""},
+	{"errors", "suspend-inactive", "destroy test; suspend test", "", ""},
+	{"errors", "resume-running", "resume test", "", ""},
+	{"errors", "destroy-inactive", "destroy test; destroy test", "", ""},
+	{"errors", "shutdown-inactive", "destroy test; shutdown test", "", ""},
+	{"errors", "shutdown-paused", "suspend test; shutdown test", "", ""},
+	{"errors", "define-dup-uuid", "define dupuuid.xml", "", ""},
+	{"errors", "define-no-name", "define noname.xml", "", ""},
+	{"errors", "define-bad-xml", "define bad.xml", "", ""},
+	{"errors", "define-truncated-xml", "define bad2.xml", "", ""},
+	{"errors", "define-mismatched-xml", "define bad3.xml", "", ""},
+	{"errors", "define-not-xml", "define bad4.xml", "", ""},
+	{"errors", "define-extra-xml", "define bad5.xml", "", ""},
+	{"errors", "undefine-transient", "undefine test; undefine test", "", ""},
+}
+
+// eventScenarios watch events while other commands run.
+var eventScenarios = []virshScenario{
+	{area: "events", name: "events-lifecycle", cmds: "suspend test; resume test; destroy test; start test; shutdown test",
+		watch: "event --all --loop --timeout 2"},
+	{area: "events", name: "events-define", cmds: "define d1.xml; start d1; destroy d1; undefine d1",
+		watch: "event --event lifecycle --loop --timeout 2"},
+	{area: "events", name: "events-transient", cmds: "create d2.xml; destroy d2; suspend test", watch: "event --domain test --all --loop --timeout 2"},
+	{area: "events", name: "events-managedsave-rename", cmds: "managedsave test; start test; destroy test; domrename test t2",
+		watch: "event --event lifecycle --loop --timeout 2"},
 }
 
 // transcript is what one scenario shows.
@@ -268,8 +284,27 @@ func runVirsh(t *testing.T, bin, dir, uri, cmds string) transcript {
 	case errors.As(err, &ee):
 		tr.Exit = ee.ExitCode()
 	case err != nil:
-		t.Fatalf("virsh %q: %v", cmds, err)
+		t.Errorf("virsh %q: %v", cmds, err) // Errorf: it may run on a watcher's goroutine
 	}
+	return tr
+}
+
+// runScenario runs a scenario's commands against uri, with its watcher
+// if it has one.
+func runScenario(t *testing.T, bin, dir, uri string, sc virshScenario) transcript {
+	t.Helper()
+	if sc.watch == "" {
+		return runVirsh(t, bin, dir, uri, sc.cmds)
+	}
+	watched := make(chan transcript, 1)
+	go func() { watched <- runVirsh(t, bin, dir, uri, sc.watch) }()
+	// The watcher needs a moment to connect and register; its timeout
+	// (2 s) ends it after the commands.
+	time.Sleep(700 * time.Millisecond)
+	tr := runVirsh(t, bin, dir, uri, sc.cmds)
+	w := <-watched
+	tr.Stdout += "--- watcher ---\n" + w.Stdout
+	tr.Stderr += "--- watcher ---\n" + w.Stderr
 	return tr
 }
 
@@ -327,7 +362,7 @@ func TestVirshDifferential(t *testing.T) {
 	for _, sc := range virshScenarios {
 		var want transcript
 		if live != "" {
-			want = runVirsh(t, bin, work, live, sc.cmds)
+			want = runScenario(t, bin, work, live, sc)
 			recorded[sc.name] = want
 		} else {
 			w, ok := goldens[sc.name]
@@ -341,7 +376,7 @@ func TestVirshDifferential(t *testing.T) {
 		for name, text := range virshFiles {
 			os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
 		}
-		got := runVirsh(t, bin, dir, ourServer(t, dir), sc.cmds)
+		got := runScenario(t, bin, dir, ourServer(t, dir), sc)
 		a := areas[sc.area]
 		if a == nil {
 			a = &tally{}
