@@ -143,7 +143,9 @@ var virshScenarios = slices.Concat(baseScenarios, eventScenarios,
 	pending("host", "nodedev-list"),
 	simple("domain", "snapshot-list test", "snapshot-current test", "snapshot-list nosuch", "memtune test", "blkiotune test",
 		"numatune test", "iothreadinfo test", "domfsinfo test", "destroy test; domfsinfo test; memtune test; numatune test"),
-	pending("domain", "vcpuinfo test", "vcpupin test", "emulatorpin test", "domblkstat test vda", "domifstat test testnet0"),
+	simple("domain", "vcpuinfo test", "vcpupin test", "emulatorpin test", "vcpuinfo test --pretty",
+		"destroy test; vcpuinfo test; vcpupin test; emulatorpin test", "setvcpus test 1; vcpuinfo test; vcpupin test"),
+	pending("domain", "domblkstat test vda", "domifstat test testnet0"),
 )
 
 var baseScenarios = []virshScenario{
