@@ -106,7 +106,7 @@ func (d *Driver) DomainSetMemory(ctx context.Context, args *remote.DomainSetMemo
 // VIR_DOMAIN_MEM_MAXIMUM) maximum memory.
 func (d *Driver) DomainSetMemoryFlags(ctx context.Context, args *remote.DomainSetMemoryFlagsArgs) error {
 	if args.Flags&^(uint32(libvirt.DomainAffectLive|libvirt.DomainAffectConfig)|uint32(libvirt.DomainMemMaximum)) != 0 {
-		return errFlags("testDomainSetMemoryFlags", args.Flags)
+		return errFlags("testDomainSetMemoryFlags", args.Flags&^(uint32(libvirt.DomainAffectLive|libvirt.DomainAffectConfig)|uint32(libvirt.DomainMemMaximum)))
 	}
 	return d.setMemory(args.Dom, args.Memory, args.Flags)
 }
@@ -135,7 +135,15 @@ func (d *Driver) setMemory(dom remote.NonnullDomain, kib uint64, flags uint32) e
 	if kib > max {
 		return errInvalidArg("cannot set memory higher than max memory")
 	}
-	x.def.CurrentMemory = &libvirtxml.DomainCurrentMemory{Value: uint(kib), Unit: "KiB"}
+	// The running domain and its configuration are apart, as in
+	// libvirt: --config leaves the live amount, --live the configured.
+	live := flags&uint32(libvirt.DomainAffectLive) != 0 || flags&uint32(libvirt.DomainAffectConfig) == 0 && x.active()
+	if live {
+		x.liveMem = kib
+	}
+	if flags&uint32(libvirt.DomainAffectConfig) != 0 || !x.active() {
+		x.def.CurrentMemory = &libvirtxml.DomainCurrentMemory{Value: uint(kib), Unit: "KiB"}
+	}
 	return nil
 }
 
@@ -144,7 +152,7 @@ func (d *Driver) setMemory(dom remote.NonnullDomain, kib uint64, flags uint32) e
 func (d *Driver) DomainGetVCPUsFlags(ctx context.Context, args *remote.DomainGetVCPUsFlagsArgs) (*remote.DomainGetVCPUsFlagsRet, error) {
 	f := args.Flags
 	if f&^uint32(libvirt.DomainAffectLive|libvirt.DomainAffectConfig|libvirt.DomainModificationImpact(libvirt.DomainVCPUMaximum)) != 0 {
-		return nil, errFlags("testDomainGetVcpusFlags", f)
+		return nil, errFlags("testDomainGetVcpusFlags", f&^uint32(libvirt.DomainAffectLive|libvirt.DomainAffectConfig|libvirt.DomainModificationImpact(libvirt.DomainVCPUMaximum)))
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -186,7 +194,7 @@ func (d *Driver) DomainSetVCPUs(ctx context.Context, args *remote.DomainSetVCPUs
 // only).
 func (d *Driver) DomainSetVCPUsFlags(ctx context.Context, args *remote.DomainSetVCPUsFlagsArgs) error {
 	if args.Flags&^uint32(libvirt.DomainAffectLive|libvirt.DomainAffectConfig|libvirt.DomainModificationImpact(libvirt.DomainVCPUMaximum)) != 0 {
-		return errFlags("testDomainSetVcpusFlags", args.Flags)
+		return errFlags("testDomainSetVcpusFlags", args.Flags&^uint32(libvirt.DomainAffectLive|libvirt.DomainAffectConfig|libvirt.DomainModificationImpact(libvirt.DomainVCPUMaximum)))
 	}
 	return d.setVCPUs(args.Dom, args.Nvcpus, args.Flags)
 }
@@ -329,7 +337,7 @@ func (d *Driver) DomainMemoryStats(ctx context.Context, args *remote.DomainMemor
 	if err != nil {
 		return nil, err
 	}
-	_, cur := x.memory()
+	cur := x.currentMemory()
 	stats := []remote.DomainMemoryStat{
 		{Tag: 6, Val: cur}, {Tag: 0}, {Tag: 1}, {Tag: 2}, {Tag: 3},
 		{Tag: 4, Val: cur / 2}, {Tag: 5, Val: cur}, {Tag: 8, Val: cur / 2}, {Tag: 9, Val: guestClock},

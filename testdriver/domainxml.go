@@ -111,8 +111,19 @@ func formatDomain(x *domain, inactive bool) (string, error) {
 	def := *x.def
 	def.ID = nil
 	if x.active() && !inactive {
+		// The live definition: its ID, and the memory and vCPUs
+		// changed apart from the configuration.
 		id := int(x.id)
 		def.ID = &id
+		def.CurrentMemory = &libvirtxml.DomainCurrentMemory{Value: uint(x.liveMem), Unit: "KiB"}
+		if x.def.VCPU != nil {
+			v := *x.def.VCPU
+			v.Current = 0
+			if x.liveVCPUs != v.Value {
+				v.Current = x.liveVCPUs
+			}
+			def.VCPU = &v
+		}
 	}
 	s, err := def.Marshal()
 	if err != nil {

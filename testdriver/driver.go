@@ -64,6 +64,10 @@ type domain struct {
 	// liveVCPUs is the running domain's vCPU count, which setvcpus
 	// --live changes apart from its configuration's; 0 while inactive.
 	liveVCPUs uint
+	// liveMem is the running domain's current memory in KiB, which
+	// setmem --live changes apart from its configuration's; 0 while
+	// inactive.
+	liveMem uint64
 	// managedSave: a managed-save image waits for the next start.
 	managedSave bool
 }
@@ -114,6 +118,7 @@ func New(opts ...Option) *Driver {
 	}
 	test.uuid = parseUUID(defaultUUID)
 	test.liveVCPUs = test.configVCPUs()
+	_, test.liveMem = test.memory()
 	d.doms = append(d.doms, test)
 	d.network = defaultNetwork()
 	d.pool = &libvirtxml.StoragePool{Type: "dir", Name: "default-pool", UUID: "dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566"}
@@ -378,6 +383,16 @@ func kib(v uint, unit string) uint64 {
 	return uint64(v)
 }
 
+// currentMemory is the memory the domain has now (KiB): the live amount
+// while it runs, its configuration's otherwise.
+func (x *domain) currentMemory() uint64 {
+	if x.active() {
+		return x.liveMem
+	}
+	_, cur := x.memory()
+	return cur
+}
+
 func (x *domain) vcpus() uint16 {
 	if x.def.VCPU == nil || x.def.VCPU.Value == 0 {
 		return 1
@@ -405,7 +420,8 @@ func (d *Driver) DomainGetInfo(ctx context.Context, args *remote.DomainGetInfoAr
 	if err != nil {
 		return nil, err
 	}
-	max, cur := x.memory()
+	max, _ := x.memory()
+	cur := x.currentMemory()
 	// libvirt's test driver reports the host's clock (gettimeofday, in
 	// nanoseconds) as every domain's CPU time, running or not.
 	return &remote.DomainGetInfoRet{State: uint8(x.state), MaxMem: max, Memory: cur, NrVirtCPU: x.vcpus(), CPUTime: uint64(time.Now().UnixNano())}, nil
@@ -589,6 +605,7 @@ func (d *Driver) DomainCreateXML(ctx context.Context, args *remote.DomainCreateX
 	x := &domain{def: def, uuid: uuid, state: libvirt.DomainRunning, reason: int32(libvirt.DomainRunningBooted), started: time.Now()}
 	x.id, d.nextID = d.nextID, d.nextID+1
 	x.liveVCPUs = x.configVCPUs()
+	_, x.liveMem = x.memory()
 	d.doms = append(d.doms, x)
 	d.emit(x, libvirt.DomainEventStarted, int32(libvirt.DomainEventStartedBooted))
 	return &remote.DomainCreateXMLRet{Dom: x.remote()}, nil
@@ -707,6 +724,7 @@ func (d *Driver) start(dom remote.NonnullDomain) (remote.NonnullDomain, error) {
 	x.id, d.nextID = d.nextID, d.nextID+1
 	x.state, x.reason, x.started = libvirt.DomainRunning, int32(libvirt.DomainRunningBooted), time.Now()
 	x.managedSave, x.liveVCPUs = false, x.configVCPUs()
+	_, x.liveMem = x.memory()
 	d.emit(x, libvirt.DomainEventStarted, int32(libvirt.DomainEventStartedBooted))
 	return x.remote(), nil
 }
@@ -767,7 +785,7 @@ func (d *Driver) DomainDestroy(ctx context.Context, args *remote.DomainDestroyAr
 // DomainDestroyFlags is DomainDestroy with flags.
 func (d *Driver) DomainDestroyFlags(ctx context.Context, args *remote.DomainDestroyFlagsArgs) error {
 	if args.Flags&^uint32(libvirt.DomainDestroyGraceful) != 0 {
-		return errFlags("testDomainDestroyFlags", args.Flags)
+		return errFlags("testDomainDestroyFlags", args.Flags&^uint32(libvirt.DomainDestroyGraceful))
 	}
 	return d.stop(args.Dom, libvirt.DomainShutoffDestroyed, libvirt.DomainEventStoppedDestroyed, false)
 }
