@@ -84,16 +84,7 @@ func (d *Driver) DomainGetBlockInfo(ctx context.Context, args *remote.DomainGetB
 	if err != nil {
 		return nil, err
 	}
-	found := false
-	if x.def.Devices != nil {
-		for _, disk := range x.def.Devices.Disks {
-			if disk.Target != nil && disk.Target.Dev == args.Path ||
-				disk.Source != nil && disk.Source.File != nil && disk.Source.File.File == args.Path {
-				found = true
-			}
-		}
-	}
-	if !found {
+	if !x.hasDisk(args.Path) {
 		return nil, errInvalidArg(fmt.Sprintf("invalid path %s not assigned to domain", args.Path))
 	}
 	const tib = 1 << 40
