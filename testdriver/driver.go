@@ -1,10 +1,20 @@
 // Package testdriver is an in-memory hypervisor that speaks libvirt's
-// remote protocol, modelled on libvirt's own test driver (test:///default):
-// one running domain named "test", a network "default", a storage pool
-// "default-pool", and a node with its info and capabilities. Domains can be
-// defined, started, suspended, resumed, shut down, destroyed and
-// undefined, with libvirt's state transitions and errors, and every change
-// is sent as a lifecycle event to the clients that registered for it.
+// remote protocol, modelled on libvirt 9.0's own test driver
+// (test:///default): one running domain named "test" (with its disk,
+// NIC and memory balloon), a network "default", a storage pool
+// "default-pool", a host interface eth1, a node device "computer", and a
+// node with its info and capabilities. Domains can be defined, created,
+// started, suspended, resumed, rebooted, saved (managed save), renamed,
+// shut down, destroyed and undefined, their memory and vCPUs changed live
+// or in their configuration, with libvirt's state transitions, XML and
+// errors, and every change is sent as a lifecycle event to the clients
+// that registered for it. Its answers are checked against libvirtd 9.0
+// with virsh (TestVirshDifferential); what it does not implement answers
+// "not supported" as libvirt words it.
+//
+// For a program's own tests, New takes fault-injection options
+// (WithLatency, WithFailure, WithDropAfter): slow calls, failing calls
+// and lost connections on demand, which no real test driver offers.
 //
 // In process, virtrpc.Dial("test:///default") behaves as libvirt's: all
 // connections of the process share one driver while any of them is open
