@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -314,6 +316,24 @@ func runScenario(t *testing.T, bin, dir, uri string, sc virshScenario) transcrip
 	return tr
 }
 
+// lockedLog collects a server's log lines from its goroutines.
+type lockedLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // ourServer serves a fresh driver, in the default state, on a unix
 // socket and returns its URI.
 func ourServer(t *testing.T, dir string) string {
@@ -323,7 +343,15 @@ func ourServer(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(testdriver.New().Programs())
+	// The server's log is shown if the test fails (a virsh that timed
+	// out, say), to tell a stalled server from a stalled client.
+	var logs lockedLog
+	srv := server.New(testdriver.New().Programs(), server.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log for %s:\n%s", sock, logs.String())
+		}
+	})
 	done := make(chan struct{})
 	go func() { srv.Serve(l); close(done) }()
 	t.Cleanup(func() {
