@@ -1,15 +1,29 @@
 // Package testdriver is an in-memory hypervisor that speaks libvirt's
-// remote protocol, modelled on libvirt's own test driver (test:///default):
-// one running domain named "test", a network "default", a storage pool
-// "default-pool", and a node with its info and capabilities. Domains can be
-// defined, started, suspended, resumed, shut down, destroyed and
-// undefined, with libvirt's state transitions and errors, and every change
-// is sent as a lifecycle event to the clients that registered for it.
+// remote protocol, modelled on libvirt 9.0's own test driver
+// (test:///default): one running domain named "test" (with its disk,
+// NIC and memory balloon), a network "default", a storage pool
+// "default-pool", a host interface eth1, a node device "computer", and a
+// node with its info and capabilities. Domains can be defined, created,
+// started, suspended, resumed, rebooted, saved (managed save), renamed,
+// shut down, destroyed and undefined, their memory and vCPUs changed live
+// or in their configuration, with libvirt's state transitions, XML and
+// errors, and every change is sent as a lifecycle event to the clients
+// that registered for it. Its answers are checked against libvirtd 9.0
+// with virsh (TestVirshDifferential); what it does not implement answers
+// "not supported" as libvirt words it.
 //
-// Unlike libvirt's test driver, whose state resets when its last client
-// leaves, a Driver keeps its state for its whole life, so consecutive
-// commands from separate client processes see each other's changes. It is
-// safe for concurrent clients. Serve it with package server (Handler).
+// For a program's own tests, New takes fault-injection options
+// (WithLatency, WithFailure, WithDropAfter): slow calls, failing calls
+// and lost connections on demand, which no real test driver offers.
+//
+// In process, virtrpc.Dial("test:///default") behaves as libvirt's: all
+// connections of the process share one driver while any of them is open
+// (they see each other's changes and events), and the state starts afresh
+// once the last has closed. A Driver made with New keeps its state for its
+// whole life instead, so that `virtrpc serve` lets consecutive commands
+// from separate client processes see each other's changes. It is safe for
+// concurrent clients. Serve it with package server (Programs), or in
+// memory with Pipe.
 package testdriver
 
 import (
@@ -35,10 +49,11 @@ import (
 )
 
 // Version is the libvirt version the driver reports (major*1e6 +
-// minor*1e3 + release), and HypervisorVersion the hypervisor's, as
-// libvirt's test driver reports 0.0.2.
+// minor*1e3 + release): 9.0.0, the release whose test driver it answers
+// as (its differential test runs beside libvirtd 9.0). HypervisorVersion
+// is the hypervisor's, 0.0.2 as libvirt's test driver reports.
 const (
-	Version           = 12_006_000
+	Version           = 9_000_000
 	HypervisorVersion = 2
 )
 
@@ -57,6 +72,15 @@ type domain struct {
 	cpuTime    uint64 // nanoseconds, accumulated while running
 	weight     uint32 // the scheduler's weight, once weightSet (sched.go)
 	weightSet  bool
+	// liveVCPUs is the running domain's vCPU count, which setvcpus
+	// --live changes apart from its configuration's; 0 while inactive.
+	liveVCPUs uint
+	// liveMem is the running domain's current memory in KiB, which
+	// setmem --live changes apart from its configuration's; 0 while
+	// inactive.
+	liveMem uint64
+	// managedSave: a managed-save image waits for the next start.
+	managedSave bool
 }
 
 func (d *domain) remote() remote.NonnullDomain {
@@ -77,6 +101,9 @@ type Driver struct {
 	regs    map[*server.Conn][]registration
 	network *libvirtxml.Network
 	pool    *libvirtxml.StoragePool
+	faults  faults // what to inject (faults.go)
+	// netAutostart: the network starts with the host (network.go).
+	netAutostart bool
 }
 
 type registration struct {
@@ -85,27 +112,26 @@ type registration struct {
 	dom   *[16]byte
 }
 
-// New returns a driver in the test driver's default state.
-func New() *Driver {
+// New returns a driver in the test driver's default state, injecting the
+// faults the options ask for (WithLatency, WithFailure, WithDropAfter).
+func New(opts ...Option) *Driver {
 	host, err := os.Hostname()
 	if err != nil {
 		host = "localhost"
 	}
 	d := &Driver{nextID: 2, host: host, regs: map[*server.Conn][]registration{}}
+	for _, o := range opts {
+		o(&d.faults)
+	}
 	test := &domain{
-		def: &libvirtxml.Domain{
-			Type: "test", Name: "test", UUID: defaultUUID,
-			Memory:        &libvirtxml.DomainMemory{Value: 8388608, Unit: "KiB"},
-			CurrentMemory: &libvirtxml.DomainCurrentMemory{Value: 2097152, Unit: "KiB"},
-			VCPU:          &libvirtxml.DomainVCPU{Placement: "static", Value: 2},
-			OS:            &libvirtxml.DomainOS{Type: &libvirtxml.DomainOSType{Arch: "i686", Type: "hvm"}},
-			OnPoweroff:    "destroy", OnReboot: "restart", OnCrash: "destroy",
-		},
-		id: 1, state: libvirt.DomainRunning, reason: int32(libvirt.DomainRunningBooted), persistent: true, started: time.Now(),
+		def: defaultDomain(),
+		id:  1, state: libvirt.DomainRunning, reason: int32(libvirt.DomainRunningUnknown), persistent: true, started: time.Now(),
 	}
 	test.uuid = parseUUID(defaultUUID)
+	test.liveVCPUs = test.configVCPUs()
+	_, test.liveMem = test.memory()
 	d.doms = append(d.doms, test)
-	d.network = &libvirtxml.Network{Name: "default", UUID: "dd8fe884-6c02-601e-7551-cca97df1c5df"}
+	d.network = defaultNetwork()
 	d.pool = &libvirtxml.StoragePool{Type: "dir", Name: "default-pool", UUID: "dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566"}
 	return d
 }
@@ -114,7 +140,9 @@ func New() *Driver {
 func (d *Driver) Programs() []server.Program {
 	// libvirtd serves the QEMU and LXC programs whatever the driver; the
 	// test driver implements none of their procedures.
-	return []server.Program{server.Remote(d), server.QEMU(qemuserver.UnimplementedHandler{}), server.LXC(lxcserver.UnimplementedHandler{})}
+	main := server.Remote(d)
+	main.Dispatch = d.faults.wrap(main.Dispatch)
+	return []server.Program{main, server.QEMU(qemuserver.UnimplementedHandler{}), server.LXC(lxcserver.UnimplementedHandler{})}
 }
 
 func parseUUID(s string) [16]byte {
@@ -214,31 +242,11 @@ func (d *Driver) NodeGetInfo(ctx context.Context) (*remote.NodeGetInfoRet, error
 	return r, nil
 }
 
-// NodeGetSecurityModel reports no security driver.
+// NodeGetSecurityModel reports the test driver's pretend security model,
+// "testSecurity" with an empty DOI. Strings go with their NUL, as
+// libvirtd's dispatcher sends them (strlen+1).
 func (d *Driver) NodeGetSecurityModel(ctx context.Context) (*remote.NodeGetSecurityModelRet, error) {
-	return &remote.NodeGetSecurityModelRet{}, nil
-}
-
-// ConnectGetCapabilities describes the host and the guests it runs.
-func (d *Driver) ConnectGetCapabilities(ctx context.Context) (*remote.ConnectGetCapabilitiesRet, error) {
-	caps := libvirtxml.Caps{
-		Host: libvirtxml.CapsHost{
-			UUID: "6695eb01-f6a4-8304-79aa-97f2502e193f",
-			CPU:  &libvirtxml.CapsHostCPU{Arch: "i686"},
-		},
-		Guests: []libvirtxml.CapsGuest{{
-			OSType: "hvm",
-			Arch: libvirtxml.CapsGuestArch{
-				Name: "i686", WordSize: "32", Emulator: "/usr/bin/test-hv",
-				Domains: []libvirtxml.CapsGuestDomain{{Type: "test"}},
-			},
-		}},
-	}
-	s, err := caps.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	return &remote.ConnectGetCapabilitiesRet{Capabilities: s}, nil
+	return &remote.NodeGetSecurityModelRet{Model: []byte("testSecurity\x00"), Doi: []byte{0}}, nil
 }
 
 // ConnectListAllDomains lists the domains the flags select.
@@ -248,12 +256,7 @@ func (d *Driver) ConnectListAllDomains(ctx context.Context, args *remote.Connect
 	defer d.mu.Unlock()
 	ret := &remote.ConnectListAllDomainsRet{Domains: []remote.NonnullDomain{}}
 	for _, x := range d.doms {
-		if f&libvirt.ConnectListDomainsActive != 0 && f&libvirt.ConnectListDomainsInactive == 0 && !x.active() ||
-			f&libvirt.ConnectListDomainsInactive != 0 && f&libvirt.ConnectListDomainsActive == 0 && x.active() {
-			continue
-		}
-		if f&libvirt.ConnectListDomainsPersistent != 0 && f&libvirt.ConnectListDomainsTransient == 0 && !x.persistent ||
-			f&libvirt.ConnectListDomainsTransient != 0 && f&libvirt.ConnectListDomainsPersistent == 0 && x.persistent {
+		if !x.listed(f) {
 			continue
 		}
 		if args.NeedResults != 0 {
@@ -262,6 +265,47 @@ func (d *Driver) ConnectListAllDomains(ctx context.Context, args *remote.Connect
 		ret.Ret++
 	}
 	return ret, nil
+}
+
+// listGroups are the groups of ConnectListAllDomains' filter flags: when
+// any flag of a group is given, a domain must have the property of one
+// of them (libvirt's virDomainObjListFilter).
+var listGroups = [][]struct {
+	flag libvirt.ConnectListAllDomainsFlags
+	has  func(x *domain) bool
+}{
+	{{libvirt.ConnectListDomainsActive, (*domain).active}, {libvirt.ConnectListDomainsInactive, func(x *domain) bool { return !x.active() }}},
+	{{libvirt.ConnectListDomainsPersistent, func(x *domain) bool { return x.persistent }}, {libvirt.ConnectListDomainsTransient, func(x *domain) bool { return !x.persistent }}},
+	{
+		{libvirt.ConnectListDomainsRunning, func(x *domain) bool { return x.state == libvirt.DomainRunning }},
+		{libvirt.ConnectListDomainsPaused, func(x *domain) bool { return x.state == libvirt.DomainPaused }},
+		{libvirt.ConnectListDomainsShutoff, func(x *domain) bool { return x.state == libvirt.DomainShutoff }},
+		{libvirt.ConnectListDomainsOther, func(x *domain) bool {
+			return x.state != libvirt.DomainRunning && x.state != libvirt.DomainPaused && x.state != libvirt.DomainShutoff
+		}},
+	},
+	{{libvirt.ConnectListDomainsManagedsave, func(x *domain) bool { return x.managedSave }}, {libvirt.ConnectListDomainsNoManagedsave, func(x *domain) bool { return !x.managedSave }}},
+	// The driver keeps no snapshots or checkpoints.
+	{{libvirt.ConnectListDomainsAutostart, func(x *domain) bool { return x.autostart }}, {libvirt.ConnectListDomainsNoAutostart, func(x *domain) bool { return !x.autostart }}},
+	{{libvirt.ConnectListDomainsHasSnapshot, func(*domain) bool { return false }}, {libvirt.ConnectListDomainsNoSnapshot, func(*domain) bool { return true }}},
+	{{libvirt.ConnectListDomainsHasCheckpoint, func(*domain) bool { return false }}, {libvirt.ConnectListDomainsNoCheckpoint, func(*domain) bool { return true }}},
+}
+
+// listed reports whether the filter flags f select x.
+func (x *domain) listed(f libvirt.ConnectListAllDomainsFlags) bool {
+	for _, g := range listGroups {
+		any, ok := false, false
+		for _, m := range g {
+			if f&m.flag != 0 {
+				any = true
+				ok = ok || m.has(x)
+			}
+		}
+		if any && !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // ConnectNumOfDomains counts the running domains.
@@ -350,11 +394,24 @@ func kib(v uint, unit string) uint64 {
 	return uint64(v)
 }
 
+// currentMemory is the memory the domain has now (KiB): the live amount
+// while it runs, its configuration's otherwise.
+func (x *domain) currentMemory() uint64 {
+	if x.active() {
+		return x.liveMem
+	}
+	_, cur := x.memory()
+	return cur
+}
+
 func (x *domain) vcpus() uint16 {
 	if x.def.VCPU == nil || x.def.VCPU.Value == 0 {
 		return 1
 	}
-	return uint16(x.def.VCPU.Value)
+	if x.active() {
+		return uint16(x.liveVCPUs)
+	}
+	return uint16(x.configVCPUs())
 }
 
 // cpu returns the CPU time used so far.
@@ -374,8 +431,11 @@ func (d *Driver) DomainGetInfo(ctx context.Context, args *remote.DomainGetInfoAr
 	if err != nil {
 		return nil, err
 	}
-	max, cur := x.memory()
-	return &remote.DomainGetInfoRet{State: uint8(x.state), MaxMem: max, Memory: cur, NrVirtCPU: x.vcpus(), CPUTime: x.cpu()}, nil
+	max, _ := x.memory()
+	cur := x.currentMemory()
+	// libvirt's test driver reports the host's clock (gettimeofday, in
+	// nanoseconds) as every domain's CPU time, running or not.
+	return &remote.DomainGetInfoRet{State: uint8(x.state), MaxMem: max, Memory: cur, NrVirtCPU: x.vcpus(), CPUTime: uint64(time.Now().UnixNano())}, nil
 }
 
 // DomainGetState reports a domain's state and why it is in it.
@@ -389,19 +449,15 @@ func (d *Driver) DomainGetState(ctx context.Context, args *remote.DomainGetState
 	return &remote.DomainGetStateRet{State: int32(x.state), Reason: x.reason}, nil
 }
 
-// DomainGetOsType reports the guest OS type.
+// DomainGetOsType reports the guest OS type: libvirt's test driver
+// answers "linux" for every domain, whatever its <os><type>, and so do we.
 func (d *Driver) DomainGetOsType(ctx context.Context, args *remote.DomainGetOsTypeArgs) (*remote.DomainGetOsTypeRet, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	x, err := d.find(args.Dom)
-	if err != nil {
+	if _, err := d.find(args.Dom); err != nil {
 		return nil, err
 	}
-	t := "hvm"
-	if x.def.OS != nil && x.def.OS.Type != nil && x.def.OS.Type.Type != "" {
-		t = x.def.OS.Type.Type
-	}
-	return &remote.DomainGetOsTypeRet{Type: t}, nil
+	return &remote.DomainGetOsTypeRet{Type: "linux"}, nil
 }
 
 // DomainIsActive reports whether the domain runs.
@@ -437,19 +493,31 @@ func (d *Driver) DomainGetAutostart(ctx context.Context, args *remote.DomainGetA
 	return &remote.DomainGetAutostartRet{Autostart: b2i(x.autostart)}, nil
 }
 
-// DomainHasManagedSaveImage: the driver keeps no save images.
+// DomainHasManagedSaveImage reports whether a managed save waits.
 func (d *Driver) DomainHasManagedSaveImage(ctx context.Context, args *remote.DomainHasManagedSaveImageArgs) (*remote.DomainHasManagedSaveImageRet, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, err := d.find(args.Dom); err != nil {
+	x, err := d.find(args.Dom)
+	if err != nil {
 		return nil, err
 	}
-	return &remote.DomainHasManagedSaveImageRet{}, nil
+	return &remote.DomainHasManagedSaveImageRet{Result: b2i(x.managedSave)}, nil
 }
 
-// DomainGetSecurityLabel: no security driver, so no label.
+// DomainGetSecurityLabel reports the test driver's label, "libvirt-test"
+// enforcing, for a running domain, and an empty label for an inactive
+// one (virsh dominfo then prints no label line), as libvirt 9.0 does.
 func (d *Driver) DomainGetSecurityLabel(ctx context.Context, args *remote.DomainGetSecurityLabelArgs) (*remote.DomainGetSecurityLabelRet, error) {
-	return &remote.DomainGetSecurityLabelRet{}, nil
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.find(args.Dom)
+	if err != nil {
+		return nil, err
+	}
+	if !x.active() {
+		return &remote.DomainGetSecurityLabelRet{Label: []byte{0}}, nil
+	}
+	return &remote.DomainGetSecurityLabelRet{Label: []byte("libvirt-test\x00"), Enforcing: 1}, nil
 }
 
 func b2i(b bool) int32 {
@@ -467,13 +535,7 @@ func (d *Driver) DomainGetXMLDesc(ctx context.Context, args *remote.DomainGetXML
 	if err != nil {
 		return nil, err
 	}
-	def := *x.def
-	def.ID = nil
-	if x.active() {
-		id := int(x.id)
-		def.ID = &id
-	}
-	s, err := def.Marshal()
+	s, err := formatDomain(x, libvirt.DomainXMLFlags(args.Flags)&libvirt.DomainXMLInactive != 0)
 	if err != nil {
 		return nil, err
 	}
@@ -500,23 +562,76 @@ func (d *Driver) DomainDefineXMLFlags(ctx context.Context, args *remote.DomainDe
 	return &remote.DomainDefineXMLFlagsRet{Dom: dom}, nil
 }
 
-func (d *Driver) define(xml string) (remote.NonnullDomain, error) {
+// parseDomain reads a domain definition as libvirt's parser would, with
+// its errors and defaults.
+func parseDomain(xml string) (*libvirtxml.Domain, error) {
+	if err := wellFormed(xml, "domain_definition"); err != nil {
+		return nil, err
+	}
 	def := &libvirtxml.Domain{}
 	if err := def.Unmarshal(xml); err != nil {
-		return remote.NonnullDomain{}, errXML(err.Error())
+		return nil, errXML(err.Error())
 	}
 	if def.Name == "" {
-		return remote.NonnullDomain{}, errXML("missing domain name")
+		return nil, &rpc.Error{Code: int32(libvirt.ErrNoName), Domain: int32(libvirt.FromDomain), Level: int32(libvirt.ErrError),
+			Message: "missing name information", Str1: "missing name information"}
+	}
+	postParse(def)
+	return def, nil
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() [16]byte {
+	var uuid [16]byte
+	rand.Read(uuid[:])
+	uuid[6] = uuid[6]&0x0f | 0x40
+	uuid[8] = uuid[8]&0x3f | 0x80
+	return uuid
+}
+
+// DomainCreateXML starts a transient domain from its XML. libvirt 9.0's
+// test driver takes no flags here (not even VIR_DOMAIN_START_PAUSED).
+func (d *Driver) DomainCreateXML(ctx context.Context, args *remote.DomainCreateXMLArgs) (*remote.DomainCreateXMLRet, error) {
+	if args.Flags != 0 {
+		return nil, errFlags("testDomainCreateXML", args.Flags)
+	}
+	def, err := parseDomain(args.XMLDesc)
+	if err != nil {
+		return nil, err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var uuid [16]byte
+	uuid := newUUID()
 	if def.UUID != "" {
 		uuid = parseUUID(def.UUID)
-	} else {
-		rand.Read(uuid[:])
-		uuid[6] = uuid[6]&0x0f | 0x40
-		uuid[8] = uuid[8]&0x3f | 0x80
+	}
+	for _, x := range d.doms {
+		if x.def.Name == def.Name || x.uuid == uuid {
+			msg := fmt.Sprintf("domain '%s' already exists with uuid %s", x.def.Name, formatUUID(x.uuid))
+			return nil, &rpc.Error{Code: int32(libvirt.ErrOperationFailed), Domain: int32(libvirt.FromDomain), Level: int32(libvirt.ErrError),
+				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg}
+		}
+	}
+	def.UUID = formatUUID(uuid)
+	x := &domain{def: def, uuid: uuid, state: libvirt.DomainRunning, reason: int32(libvirt.DomainRunningBooted), started: time.Now()}
+	x.id, d.nextID = d.nextID, d.nextID+1
+	x.liveVCPUs = x.configVCPUs()
+	_, x.liveMem = x.memory()
+	d.doms = append(d.doms, x)
+	d.emit(x, libvirt.DomainEventStarted, int32(libvirt.DomainEventStartedBooted))
+	return &remote.DomainCreateXMLRet{Dom: x.remote()}, nil
+}
+
+func (d *Driver) define(xml string) (remote.NonnullDomain, error) {
+	def, err := parseDomain(xml)
+	if err != nil {
+		return remote.NonnullDomain{}, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	uuid := newUUID()
+	if def.UUID != "" {
+		uuid = parseUUID(def.UUID)
 	}
 	given := def.UUID != ""
 	for _, x := range d.doms {
@@ -531,7 +646,9 @@ func (d *Driver) define(xml string) (remote.NonnullDomain, error) {
 			d.emit(x, libvirt.DomainEventDefined, int32(libvirt.DomainEventDefinedUpdated))
 			return x.remote(), nil
 		case given && x.uuid == uuid:
-			return remote.NonnullDomain{}, errInvalid(fmt.Sprintf("domain '%s' is already defined with uuid %s", x.def.Name, def.UUID))
+			msg := fmt.Sprintf("domain '%s' is already defined with uuid %s", x.def.Name, def.UUID)
+			return remote.NonnullDomain{}, &rpc.Error{Code: int32(libvirt.ErrOperationFailed), Domain: int32(libvirt.FromDomain), Level: int32(libvirt.ErrError),
+				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg}
 		}
 	}
 	def.UUID = formatUUID(uuid)
@@ -559,9 +676,8 @@ func (d *Driver) undefine(dom remote.NonnullDomain) error {
 	if err != nil {
 		return err
 	}
-	if !x.persistent {
-		return errInvalid("cannot undefine transient domain")
-	}
+	// libvirt's test driver undefines a transient running domain again
+	// without complaint (it only clears the persistent flag).
 	d.emit(x, libvirt.DomainEventUndefined, int32(libvirt.DomainEventUndefinedRemoved))
 	if x.active() {
 		x.persistent = false
@@ -577,16 +693,16 @@ func (d *Driver) DomainCreate(ctx context.Context, args *remote.DomainCreateArgs
 	return err
 }
 
-// DomainCreateWithFlags starts a defined domain, optionally paused.
+// DomainCreateWithFlags starts a defined domain. libvirt 9.0's test
+// driver takes no flags here (not even VIR_DOMAIN_START_PAUSED), and
+// neither do we.
 func (d *Driver) DomainCreateWithFlags(ctx context.Context, args *remote.DomainCreateWithFlagsArgs) (*remote.DomainCreateWithFlagsRet, error) {
+	if args.Flags != 0 {
+		return nil, errFlags("testDomainCreateWithFlags", args.Flags)
+	}
 	dom, err := d.start(args.Dom)
 	if err != nil {
 		return nil, err
-	}
-	if libvirt.DomainCreateFlags(args.Flags)&libvirt.DomainStartPaused != 0 {
-		if err := d.DomainSuspend(ctx, &remote.DomainSuspendArgs{Dom: dom}); err != nil {
-			return nil, err
-		}
 	}
 	return &remote.DomainCreateWithFlagsRet{Dom: dom}, nil
 }
@@ -597,9 +713,7 @@ func (d *Driver) DomainCreateWithFlags(ctx context.Context, args *remote.DomainC
 // testDomainCreateWithFlags, it takes no flags.
 func (d *Driver) DomainCreateWithFiles(ctx context.Context, args *remote.DomainCreateWithFilesArgs, files []*os.File) (*remote.DomainCreateWithFilesRet, error) {
 	if args.Flags != 0 {
-		msg := fmt.Sprintf("unsupported flags (0x%x) in function testDomainCreateWithFlags", args.Flags)
-		return nil, &rpc.Error{Code: int32(libvirt.ErrInvalidArg), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-			Message: "invalid argument: " + msg, Str1: "invalid argument: %s", Str2: msg}
+		return nil, errFlags("testDomainCreateWithFlags", args.Flags)
 	}
 	dom, err := d.start(args.Dom)
 	if err != nil {
@@ -620,6 +734,8 @@ func (d *Driver) start(dom remote.NonnullDomain) (remote.NonnullDomain, error) {
 	}
 	x.id, d.nextID = d.nextID, d.nextID+1
 	x.state, x.reason, x.started = libvirt.DomainRunning, int32(libvirt.DomainRunningBooted), time.Now()
+	x.managedSave, x.liveVCPUs = false, x.configVCPUs()
+	_, x.liveMem = x.memory()
 	d.emit(x, libvirt.DomainEventStarted, int32(libvirt.DomainEventStartedBooted))
 	return x.remote(), nil
 }
@@ -632,11 +748,9 @@ func (d *Driver) DomainSuspend(ctx context.Context, args *remote.DomainSuspendAr
 	if err != nil {
 		return err
 	}
-	// libvirt's test driver's checks and words, in its order.
-	switch {
-	case !x.active():
-		return errInvalid("domain is not running")
-	case x.state != libvirt.DomainRunning:
+	// libvirt's test driver's words, for a paused and an inactive
+	// domain alike.
+	if x.state != libvirt.DomainRunning {
 		return errInternal("domain '" + x.def.Name + "' not running")
 	}
 	x.cpuTime = x.cpu()
@@ -653,9 +767,6 @@ func (d *Driver) DomainResume(ctx context.Context, args *remote.DomainResumeArgs
 	if err != nil {
 		return err
 	}
-	if !x.active() {
-		return errInvalid("domain is not running")
-	}
 	if x.state != libvirt.DomainPaused {
 		return errInternal("domain '" + x.def.Name + "' not paused")
 	}
@@ -671,6 +782,9 @@ func (d *Driver) DomainShutdown(ctx context.Context, args *remote.DomainShutdown
 
 // DomainShutdownFlags is DomainShutdown with flags.
 func (d *Driver) DomainShutdownFlags(ctx context.Context, args *remote.DomainShutdownFlagsArgs) error {
+	if args.Flags != 0 {
+		return errFlags("testDomainShutdownFlags", args.Flags)
+	}
 	return d.stop(args.Dom, libvirt.DomainShutoffShutdown, libvirt.DomainEventStoppedShutdown, true)
 }
 
@@ -681,6 +795,9 @@ func (d *Driver) DomainDestroy(ctx context.Context, args *remote.DomainDestroyAr
 
 // DomainDestroyFlags is DomainDestroy with flags.
 func (d *Driver) DomainDestroyFlags(ctx context.Context, args *remote.DomainDestroyFlagsArgs) error {
+	if args.Flags&^uint32(libvirt.DomainDestroyGraceful) != 0 {
+		return errFlags("testDomainDestroyFlags", args.Flags&^uint32(libvirt.DomainDestroyGraceful))
+	}
 	return d.stop(args.Dom, libvirt.DomainShutoffDestroyed, libvirt.DomainEventStoppedDestroyed, false)
 }
 
@@ -691,17 +808,17 @@ func (d *Driver) stop(dom remote.NonnullDomain, reason libvirt.DomainShutoffReas
 	if err != nil {
 		return err
 	}
-	if !x.active() {
+	// libvirt's test driver: shutdown refuses only an inactive domain
+	// (a paused one shuts down), in other words than destroy's, and
+	// sends no "shutdown finished" event, only the stop.
+	switch {
+	case graceful && !x.active():
+		return errInternal("domain '" + x.def.Name + "' not running")
+	case !x.active():
 		return errInvalid("domain is not running")
 	}
-	if graceful && x.state == libvirt.DomainPaused {
-		return errInvalid("domain is paused; resume it or destroy it")
-	}
 	x.cpuTime = x.cpu()
-	x.id, x.state, x.reason = -1, libvirt.DomainShutoff, int32(reason)
-	if graceful {
-		d.emit(x, libvirt.DomainEventShutdown, int32(libvirt.DomainEventShutdownFinished))
-	}
+	x.id, x.state, x.reason, x.liveVCPUs = -1, libvirt.DomainShutoff, int32(reason), 0
 	d.emit(x, libvirt.DomainEventStopped, int32(detail))
 	if !x.persistent {
 		d.doms = slices.DeleteFunc(d.doms, func(y *domain) bool { return y == x })

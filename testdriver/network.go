@@ -2,8 +2,7 @@ package testdriver
 
 import (
 	"context"
-
-	"libvirt.org/go/libvirtxml"
+	"encoding/xml"
 
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
@@ -53,6 +52,14 @@ func (d *Driver) ConnectListAllNetworks(ctx context.Context, args *remote.Connec
 	if f&libvirt.ConnectListNetworksInactive != 0 && f&libvirt.ConnectListNetworksActive == 0 {
 		return &remote.ConnectListAllNetworksRet{Nets: []remote.NonnullNetwork{}}, nil
 	}
+	d.mu.Lock()
+	auto := d.netAutostart
+	d.mu.Unlock()
+	if f&libvirt.ConnectListNetworksTransient != 0 && f&libvirt.ConnectListNetworksPersistent == 0 ||
+		f&libvirt.ConnectListNetworksAutostart != 0 && f&libvirt.ConnectListNetworksNoAutostart == 0 && !auto ||
+		f&libvirt.ConnectListNetworksNoAutostart != 0 && f&libvirt.ConnectListNetworksAutostart == 0 && auto {
+		return &remote.ConnectListAllNetworksRet{Nets: []remote.NonnullNetwork{}}, nil
+	}
 	ret := &remote.ConnectListAllNetworksRet{Nets: []remote.NonnullNetwork{}, Ret: 1}
 	if args.NeedResults != 0 {
 		ret.Nets = append(ret.Nets, d.net())
@@ -77,6 +84,9 @@ func (d *Driver) NetworkGetXMLDesc(ctx context.Context, args *remote.NetworkGetX
 	if err != nil {
 		return nil, err
 	}
+	if s, err = libvirtXML(s); err != nil {
+		return nil, err
+	}
 	return &remote.NetworkGetXMLDescRet{XML: s}, nil
 }
 
@@ -90,9 +100,44 @@ func (d *Driver) NetworkIsPersistent(ctx context.Context, args *remote.NetworkIs
 	return &remote.NetworkIsPersistentRet{Persistent: 1}, d.checkNet(args.Net)
 }
 
-// NetworkGetAutostart: the network does not start with the host.
+// NetworkGetAutostart reports whether the network starts with the host
+// (not at first).
 func (d *Driver) NetworkGetAutostart(ctx context.Context, args *remote.NetworkGetAutostartArgs) (*remote.NetworkGetAutostartRet, error) {
-	return &remote.NetworkGetAutostartRet{}, d.checkNet(args.Net)
+	if err := d.checkNet(args.Net); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return &remote.NetworkGetAutostartRet{Autostart: b2i(d.netAutostart)}, nil
+}
+
+// NetworkSetAutostart marks the network to start with the host, or not.
+func (d *Driver) NetworkSetAutostart(ctx context.Context, args *remote.NetworkSetAutostartArgs) error {
+	if err := d.checkNet(args.Net); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.netAutostart = args.Autostart != 0
+	return nil
+}
+
+// NetworkLookupByUUID finds the network by UUID.
+func (d *Driver) NetworkLookupByUUID(ctx context.Context, args *remote.NetworkLookupByUUIDArgs) (*remote.NetworkLookupByUUIDRet, error) {
+	if args.UUID != d.net().UUID {
+		return nil, &rpc.Error{Code: int32(libvirt.ErrNoNetwork), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
+			Message: "Network not found: no network with matching uuid '" + formatUUID(args.UUID) + "'"}
+	}
+	return &remote.NetworkLookupByUUIDRet{Net: d.net()}, nil
+}
+
+// StoragePoolLookupByUUID finds the pool by UUID.
+func (d *Driver) StoragePoolLookupByUUID(ctx context.Context, args *remote.StoragePoolLookupByUUIDArgs) (*remote.StoragePoolLookupByUUIDRet, error) {
+	if args.UUID != d.poolRef().UUID {
+		return nil, &rpc.Error{Code: int32(libvirt.ErrNoStoragePool), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
+			Message: "Storage pool not found: no storage pool with matching uuid '" + formatUUID(args.UUID) + "'"}
+	}
+	return &remote.StoragePoolLookupByUUIDRet{Pool: d.poolRef()}, nil
 }
 
 // ConnectListAllStoragePools lists the pool.
@@ -121,13 +166,46 @@ func (d *Driver) StoragePoolGetXMLDesc(ctx context.Context, args *remote.Storage
 	if err := d.checkPool(args.Pool); err != nil {
 		return nil, err
 	}
-	p := *d.pool
-	p.Target = &libvirtxml.StoragePoolTarget{Path: "/default-pool"}
-	s, err := p.Marshal()
+	// libvirtxml writes <allocation> before <capacity>; libvirt writes
+	// capacity first, so the pool goes out through poolXML.
+	const size = 100 << 30 // libvirt's test pool: 100 GiB, none of it used
+	out, err := xml.Marshal(poolXML{
+		Type: d.pool.Type, Name: d.pool.Name, UUID: d.pool.UUID,
+		Capacity:   sizeXML{"bytes", size},
+		Allocation: sizeXML{"bytes", 0},
+		Available:  sizeXML{"bytes", size},
+		Target: struct {
+			Path string `xml:"path"`
+		}{"/default-pool"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s, err := libvirtXML(string(out))
 	if err != nil {
 		return nil, err
 	}
 	return &remote.StoragePoolGetXMLDescRet{XML: s}, nil
+}
+
+// poolXML is a storage pool's XML in libvirt's element order.
+type poolXML struct {
+	XMLName    xml.Name `xml:"pool"`
+	Type       string   `xml:"type,attr"`
+	Name       string   `xml:"name"`
+	UUID       string   `xml:"uuid"`
+	Capacity   sizeXML  `xml:"capacity"`
+	Allocation sizeXML  `xml:"allocation"`
+	Available  sizeXML  `xml:"available"`
+	Source     struct{} `xml:"source"`
+	Target     struct {
+		Path string `xml:"path"`
+	} `xml:"target"`
+}
+
+type sizeXML struct {
+	Unit  string `xml:"unit,attr"`
+	Value uint64 `xml:",chardata"`
 }
 
 // StoragePoolGetInfo reports the pool as libvirt's test driver does: 100

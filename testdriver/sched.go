@@ -135,7 +135,8 @@ func typeWord(t int32) string {
 	return fmt.Sprint(t)
 }
 
-// errFlags is libvirt's answer to flags a driver function does not take.
+// errFlags is libvirt's answer (virCheckFlags) to flags a driver function
+// does not take; flags are the unsupported bits only, as libvirt reports.
 func errFlags(fn string, flags uint32) error {
 	return &rpc.Error{Code: int32(libvirt.ErrInvalidArg), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
 		Message: fmt.Sprintf("unsupported flags (0x%x) in function %s", flags, fn), Str1: fn, Str2: "flags"}

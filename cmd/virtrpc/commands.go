@@ -391,6 +391,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	kaCount := fs.Int("keepalive-count", 5, "unanswered pings before such a client is dropped (libvirtd's keepalive_count)")
 	adminAt := fs.String("admin", "", "also serve libvirt's admin program (virt-admin) on unix:PATH")
 	authf := addAuthFlags(fs)
+	faultf := addFaultFlags(fs) // faults.go
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -411,7 +412,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		server.WithMaxClients(*maxClients), server.WithMaxRequests(*maxRequests),
 		server.WithMaxStreams(*maxStreams), server.WithIdleTimeout(*idle),
 		server.WithKeepalive(*kaInterval, *kaCount)}, authOpts...)
-	srv := server.New(testdriver.New().Programs(), opts...)
+	srv := server.New(testdriver.New(faultf.options()...).Programs(), opts...)
 	// Room for every listener's end and the admin listener's failure.
 	done := make(chan error, len(lf.specs)+1)
 	ctx, stopServing := context.WithCancel(ctx) // the admin program may end serve

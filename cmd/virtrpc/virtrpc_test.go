@@ -198,9 +198,9 @@ func TestVirshAgainstOurServer(t *testing.T) {
 	expect(must("net-list", "--all"), " default   active   no          yes")
 	expect(must("pool-info", "default-pool"), "UUID:           dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566", "Capacity:       100.00 GiB")
 
-	_, stderr, err := virsh(t, uri, "vcpuinfo", "test")
+	_, stderr, err := virsh(t, uri, "vol-info", "--pool", "default-pool", "v1") // volumes are not implemented yet
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || !strings.Contains(stderr, "error: this function is not supported by the connection driver: virDomainGetVcpus") {
+	if !errors.As(err, &ee) || !strings.Contains(stderr, "error: this function is not supported by the connection driver: virStorageVolLookupByPath") {
 		t.Errorf("unimplemented command: %v\n%s", err, stderr)
 	}
 

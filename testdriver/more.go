@@ -1,0 +1,129 @@
+package testdriver
+
+import (
+	"context"
+	"fmt"
+
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/virtrpc/virtrpc/gen/remote"
+)
+
+// defaultNetwork is libvirt's test driver's network "default".
+func defaultNetwork() *libvirtxml.Network {
+	stp, delay := "on", "0"
+	return &libvirtxml.Network{
+		Name: "default", UUID: "dd8fe884-6c02-601e-7551-cca97df1c5df",
+		Forward: &libvirtxml.NetworkForward{Mode: "nat"},
+		Bridge:  &libvirtxml.NetworkBridge{Name: "virbr0", STP: stp, Delay: delay},
+		IPs: []libvirtxml.NetworkIP{{
+			Address: "192.168.122.1", Netmask: "255.255.255.0",
+			DHCP: &libvirtxml.NetworkDHCP{Ranges: []libvirtxml.NetworkDHCPRange{{Start: "192.168.122.2", End: "192.168.122.254"}}},
+		}},
+	}
+}
+
+// NetworkGetBridgeName reports the network's bridge.
+func (d *Driver) NetworkGetBridgeName(ctx context.Context, args *remote.NetworkGetBridgeNameArgs) (*remote.NetworkGetBridgeNameRet, error) {
+	if err := d.checkNet(args.Net); err != nil {
+		return nil, err
+	}
+	return &remote.NetworkGetBridgeNameRet{Name: d.network.Bridge.Name}, nil
+}
+
+// The pool holds no volumes until volume procedures are implemented;
+// listing them gives none, as for an empty pool.
+
+// StoragePoolListAllVolumes lists the pool's volumes.
+func (d *Driver) StoragePoolListAllVolumes(ctx context.Context, args *remote.StoragePoolListAllVolumesArgs) (*remote.StoragePoolListAllVolumesRet, error) {
+	if err := d.checkPool(args.Pool); err != nil {
+		return nil, err
+	}
+	return &remote.StoragePoolListAllVolumesRet{Vols: []remote.NonnullStorageVol{}}, nil
+}
+
+// StoragePoolNumOfVolumes counts the pool's volumes.
+func (d *Driver) StoragePoolNumOfVolumes(ctx context.Context, args *remote.StoragePoolNumOfVolumesArgs) (*remote.StoragePoolNumOfVolumesRet, error) {
+	return &remote.StoragePoolNumOfVolumesRet{}, d.checkPool(args.Pool)
+}
+
+// StoragePoolListVolumes names the pool's volumes.
+func (d *Driver) StoragePoolListVolumes(ctx context.Context, args *remote.StoragePoolListVolumesArgs) (*remote.StoragePoolListVolumesRet, error) {
+	if err := d.checkPool(args.Pool); err != nil {
+		return nil, err
+	}
+	return &remote.StoragePoolListVolumesRet{Names: []remote.NonnullString{}}, nil
+}
+
+// cellsFree is the free memory of the test node's two NUMA cells, in
+// bytes, as libvirt's test driver reports it.
+var cellsFree = [...]uint64{2 << 20, 4 << 20}
+
+// NodeGetFreeMemory reports the node's free memory in bytes: libvirt's
+// test driver answers 3 MiB (not the cells' sum).
+func (d *Driver) NodeGetFreeMemory(ctx context.Context) (*remote.NodeGetFreeMemoryRet, error) {
+	return &remote.NodeGetFreeMemoryRet{FreeMem: 3 << 20}, nil
+}
+
+// NodeGetCellsFreeMemory reports the free memory of cells from StartCell.
+func (d *Driver) NodeGetCellsFreeMemory(ctx context.Context, args *remote.NodeGetCellsFreeMemoryArgs) (*remote.NodeGetCellsFreeMemoryRet, error) {
+	if args.StartCell < 0 || int(args.StartCell) >= len(cellsFree) || args.Maxcells < 0 {
+		return nil, errInvalidArg("Range exceeds available cells")
+	}
+	end := min(len(cellsFree), int(args.StartCell)+int(args.Maxcells))
+	return &remote.NodeGetCellsFreeMemoryRet{Cells: append([]uint64{}, cellsFree[args.StartCell:end]...)}, nil
+}
+
+// DomainGetBlockInfo reports a disk's sizes, named by target or source
+// path: libvirt's test driver gives every disk 1 TiB physical and
+// allocated, and 5056 KiB less capacity.
+func (d *Driver) DomainGetBlockInfo(ctx context.Context, args *remote.DomainGetBlockInfoArgs) (*remote.DomainGetBlockInfoRet, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.find(args.Dom)
+	if err != nil {
+		return nil, err
+	}
+	if !x.hasDisk(args.Path) {
+		return nil, errInvalidArg(fmt.Sprintf("invalid path %s not assigned to domain", args.Path))
+	}
+	const tib = 1 << 40
+	return &remote.DomainGetBlockInfoRet{Capacity: tib - 5056<<10, Allocation: tib, Physical: tib}, nil
+}
+
+// nodeCPUStats are the CPU times libvirt's test driver reports for the
+// node and for every CPU, in nanoseconds, always the same.
+var nodeCPUStats = []remote.NodeGetCPUStats{
+	{Field: "user", Value: 9797400000},
+	{Field: "kernel", Value: 34678723400000},
+	{Field: "idle", Value: 87264900000},
+	{Field: "iowait", Value: 763600000},
+}
+
+// NodeGetCPUStats reports the node's CPU times (any CPU gets the same).
+func (d *Driver) NodeGetCPUStats(ctx context.Context, args *remote.NodeGetCPUStatsArgs) (*remote.NodeGetCPUStatsRet, error) {
+	if args.Flags != 0 {
+		return nil, errFlags("testNodeGetCPUStats", args.Flags)
+	}
+	if args.Nparams == 0 {
+		return &remote.NodeGetCPUStatsRet{Nparams: int32(len(nodeCPUStats))}, nil
+	}
+	ps := nodeCPUStats[:min(len(nodeCPUStats), int(max(args.Nparams, 0)))]
+	return &remote.NodeGetCPUStatsRet{Params: append([]remote.NodeGetCPUStats{}, ps...), Nparams: int32(len(ps))}, nil
+}
+
+// NodeGetCPUMap reports the test node's CPUs: 8 present, 0, 2 and 4
+// online, as libvirt's test driver does.
+func (d *Driver) NodeGetCPUMap(ctx context.Context, args *remote.NodeGetCPUMapArgs) (*remote.NodeGetCPUMapRet, error) {
+	if args.Flags != 0 {
+		return nil, errFlags("testNodeGetCPUMap", args.Flags)
+	}
+	ret := &remote.NodeGetCPUMapRet{Ret: 8}
+	if args.NeedMap != 0 {
+		ret.Cpumap = []byte{0x15}
+	}
+	if args.NeedOnline != 0 {
+		ret.Online = 3
+	}
+	return ret, nil
+}

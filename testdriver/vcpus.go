@@ -1,0 +1,88 @@
+package testdriver
+
+import (
+	"context"
+	"time"
+
+	"github.com/virtrpc/virtrpc/gen/remote"
+)
+
+// hostCPUs is the test node's CPU count (NodeGetInfo): every vCPU may run
+// on any of them.
+const hostCPUs = 16
+
+// maxMaps bounds the maps a caller may ask for (maps times bytes a map),
+// as libvirt's REMOTE_CPUMAPS_MAX: bad input gets an error, not a large
+// allocation.
+const maxMaps = 16384
+
+// allCPUs returns n maps of maplen bytes, each with a bit set for every
+// host CPU that fits.
+func allCPUs(n, maplen int) []byte {
+	b := make([]byte, n*maplen)
+	for m := range n {
+		for cpu := 0; cpu < hostCPUs && cpu < maplen*8; cpu++ {
+			b[m*maplen+cpu/8] |= 1 << (cpu % 8)
+		}
+	}
+	return b
+}
+
+func checkMaps(n, maplen int32) error {
+	if n < 0 || maplen < 0 || int64(n)*int64(maplen) > maxMaps {
+		return errInvalidArg("too many CPU maps requested")
+	}
+	return nil
+}
+
+// DomainGetVCPUs reports a running domain's vCPUs as libvirt's test
+// driver does: each running on the last host CPU, its CPU time taken
+// from the host's clock, pinned to every host CPU.
+func (d *Driver) DomainGetVCPUs(ctx context.Context, args *remote.DomainGetVCPUsArgs) (*remote.DomainGetVCPUsRet, error) {
+	if err := checkMaps(args.Maxinfo, args.Maplen); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.running(args.Dom)
+	if err != nil {
+		return nil, err
+	}
+	n := min(int(args.Maxinfo), int(x.vcpus()))
+	now := uint64(time.Now().UnixMicro()) / 10
+	ret := &remote.DomainGetVCPUsRet{Info: make([]remote.VCPUInfo, n)}
+	for i := range n {
+		ret.Info[i] = remote.VCPUInfo{Number: uint32(i), State: 1, CPUTime: now, CPU: hostCPUs - 1} // VIR_VCPU_RUNNING
+	}
+	ret.Cpumaps = allCPUs(n, int(args.Maplen))
+	ret.Cpumaps = append(ret.Cpumaps, make([]byte, (int(args.Maxinfo)-n)*int(args.Maplen))...)
+	return ret, nil
+}
+
+// DomainGetVCPUPinInfo reports every vCPU pinned to every host CPU.
+func (d *Driver) DomainGetVCPUPinInfo(ctx context.Context, args *remote.DomainGetVCPUPinInfoArgs) (*remote.DomainGetVCPUPinInfoRet, error) {
+	if err := checkMaps(args.Ncpumaps, args.Maplen); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.find(args.Dom)
+	if err != nil {
+		return nil, err
+	}
+	n := min(int(args.Ncpumaps), int(x.def.VCPU.Value)) // every vCPU up to the maximum, online or not
+	maps := allCPUs(n, int(args.Maplen))
+	maps = append(maps, make([]byte, (int(args.Ncpumaps)-n)*int(args.Maplen))...)
+	return &remote.DomainGetVCPUPinInfoRet{Cpumaps: maps, Num: int32(n)}, nil
+}
+
+// DomainGetEmulatorPinInfo reports the emulator pinned to every host CPU.
+func (d *Driver) DomainGetEmulatorPinInfo(ctx context.Context, args *remote.DomainGetEmulatorPinInfoArgs) (*remote.DomainGetEmulatorPinInfoRet, error) {
+	if err := checkMaps(1, args.Maplen); err != nil {
+		return nil, err
+	}
+	if err := d.exists(args.Dom); err != nil {
+		return nil, err
+	}
+	return &remote.DomainGetEmulatorPinInfoRet{Cpumaps: allCPUs(1, int(args.Maplen)), Ret: 1}, nil
+}
