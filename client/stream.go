@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/virtrpc/virtrpc/gen/libvirt"
+	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/rpc"
@@ -32,6 +34,12 @@ type Stream struct {
 	mu      sync.Mutex // guards pending and closing
 	pending frame.Pending
 	closing bool // Finish or Abort sent its message
+	ended   bool // the daemon's final message (OK or ERROR) came
+
+	// sparse is set when the stream was opened with the procedure's
+	// sparse flag: only then may the daemon send holes, as libvirt's
+	// client says (virNetClientStreamNew's allowSkip).
+	sparse bool
 
 	// The daemon's answer to Finish or Abort, whoever takes it from in:
 	// Read or close.
@@ -106,6 +114,7 @@ func (c *Conn) newStream(p rpc.Procedure) *Stream {
 // the daemon accepted the call. It implements rpc.Caller.
 func (c *Conn) CallStream(ctx context.Context, p rpc.Procedure, args rpc.Encoder, ret rpc.Decoder) (rpc.Stream, error) {
 	s := c.newStream(p)
+	s.sparse = sparseArgs(args)
 	register := func(serial uint32) bool {
 		s.serial = serial
 		c.mu.Lock()
@@ -121,6 +130,19 @@ func (c *Conn) CallStream(ctx context.Context, p rpc.Procedure, args rpc.Encoder
 		return nil, err
 	}
 	return s, nil
+}
+
+// sparseArgs reports whether a stream call's arguments ask for a sparse
+// stream: the two procedures whose stubs libvirt's remote driver writes
+// by hand to pass VIR_STORAGE_VOL_{DOWNLOAD,UPLOAD}_SPARSE_STREAM on.
+func sparseArgs(args rpc.Encoder) bool {
+	switch a := args.(type) {
+	case *remote.StorageVolDownloadArgs:
+		return a.Flags&uint32(libvirt.StorageVolDownloadSparseStream) != 0
+	case *remote.StorageVolUploadArgs:
+		return a.Flags&uint32(libvirt.StorageVolUploadSparseStream) != 0
+	}
+	return false
 }
 
 // streamMessage hands a stream message to its stream, waiting while the
@@ -428,12 +450,22 @@ func (s *Stream) take(m frame.Message) {
 		s.answerWith(m)
 	}
 	h := &m.Header
+	if s.ended {
+		m.Release()
+		s.pending.Fail(fmt.Errorf("%w: a message (type %v, status %v) came after the stream's final one", ErrStreamProtocol, h.Type, h.Status))
+		return
+	}
+	if final(m) {
+		s.ended = true
+	}
 	switch {
 	case h.Status == virnet.MessageStatusError:
 		s.pending.Fail(frame.DecodeError(m.Payload))
 	case h.Type == virnet.MessageTypeStreamHole:
-		if err := s.pending.Hole(m.Payload); err != nil {
-			s.pending.Fail(fmt.Errorf("client: bad stream hole: %w", err))
+		if !s.sparse {
+			s.pending.Fail(fmt.Errorf("%w: the daemon sent a hole on a stream not opened as sparse", ErrStreamProtocol))
+		} else if err := s.pending.Hole(m.Payload); err != nil {
+			s.pending.Fail(fmt.Errorf("%w: bad stream hole: %w", ErrStreamProtocol, err))
 		}
 	case h.Status == virnet.MessageStatusContinue && len(m.Payload) > 0:
 		s.pending.DataMessage(m)
@@ -442,6 +474,13 @@ func (s *Stream) take(m frame.Message) {
 		s.pending.End()
 	}
 }
+
+// ErrStreamProtocol is matched (errors.Is) by the error of a stream on
+// which the daemon sent what libvirt's protocol does not allow: a hole
+// on a stream not opened as sparse, a hole of a negative or overflowing
+// length, a message after the stream's final one. The stream fails; the
+// connection goes on, as libvirt's client does.
+var ErrStreamProtocol = errors.New("client: stream protocol violation")
 
 // Write sends data to the daemon, in chunks of at most libvirt's legacy
 // payload size, which every daemon accepts, up to the write deadline

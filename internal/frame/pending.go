@@ -1,7 +1,9 @@
 package frame
 
 import (
+	"fmt"
 	"io"
+	"math"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
 )
@@ -90,7 +92,13 @@ func (p *Pending) Hole(payload []byte) error {
 		return err
 	}
 	if h.Length < 0 {
-		return &Error{Reason: "negative stream hole"}
+		return &Error{Reason: fmt.Sprintf("negative stream hole length %d", h.Length)}
+	}
+	if h.Length > math.MaxInt64-p.hole {
+		return &Error{Reason: fmt.Sprintf("stream hole length %d overflows the %d bytes of hole pending", h.Length, p.hole)}
+	}
+	if h.Flags != 0 {
+		return &Error{Reason: fmt.Sprintf("stream hole with unknown flags %#x", h.Flags)}
 	}
 	p.hole += h.Length
 	return nil
