@@ -35,6 +35,7 @@ type Stream struct {
 	pending frame.Pending
 	closing bool // Finish or Abort sent its message
 	ended   bool // the daemon's final message (OK or ERROR) came
+	dataEnd bool // the daemon said its data ended (an empty CONTINUE)
 
 	// sparse is set when the stream was opened with the procedure's
 	// sparse flag: only then may the daemon send holes, as libvirt's
@@ -450,9 +451,15 @@ func (s *Stream) take(m frame.Message) {
 		s.answerWith(m)
 	}
 	h := &m.Header
-	if s.ended {
+	if s.ended || (s.dataEnd && !final(m)) {
+		// Past the end of the data only the answer to Finish or Abort
+		// may come, and nothing past that.
 		m.Release()
-		s.pending.Fail(fmt.Errorf("%w: a message (type %v, status %v) came after the stream's final one", ErrStreamProtocol, h.Type, h.Status))
+		what := "the end of the data"
+		if s.ended {
+			what = "the stream's final message"
+		}
+		s.pending.Fail(fmt.Errorf("%w: a message (type %v, status %v) came after %s", ErrStreamProtocol, h.Type, h.Status, what))
 		return
 	}
 	if final(m) {
@@ -471,6 +478,7 @@ func (s *Stream) take(m frame.Message) {
 		s.pending.DataMessage(m)
 	default:
 		// An empty CONTINUE, or OK: the daemon has no more data.
+		s.dataEnd = true
 		s.pending.End()
 	}
 }
@@ -572,16 +580,27 @@ func (s *Stream) close(ctx context.Context, status virnet.MessageStatus) error {
 	}
 	// Skip data still in flight until the daemon's answer: a message
 	// with status OK or ERROR, which a concurrent Read may take instead.
+	// Data past the end of the data the daemon announced is a protocol
+	// violation that Finish reports, once the daemon answered.
+	var late error
 	for {
 		select {
 		case m := <-s.in:
 			if final(m) {
 				s.answerWith(m)
-			} else {
-				m.Release()
+				continue
 			}
+			s.mu.Lock()
+			if s.dataEnd && late == nil {
+				late = fmt.Errorf("%w: a message (type %v) came after the end of the data", ErrStreamProtocol, m.Header.Type)
+			}
+			s.mu.Unlock()
+			m.Release()
 		case <-s.answered:
 			if s.answer.Header.Status == virnet.MessageStatusOK {
+				if late != nil && status == virnet.MessageStatusOK {
+					return late
+				}
 				return nil
 			}
 			return frame.DecodeError(s.answer.Payload)

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -265,4 +267,87 @@ func TestVolumeSparse(t *testing.T) {
 	if [32]byte(h.Sum(nil)) != fileSum(t, src) {
 		t.Fatal("SHA-256 of the plain download differs")
 	}
+}
+
+// TestVolumeTransferCancel cancels a download's context mid-transfer
+// against libvirtd: RecvSparse returns context.Canceled and aborts the
+// stream, which frees the daemon's side: the volume, in use while a
+// stream holds it, can be deleted at once, and the connection goes on.
+func TestVolumeTransferCancel(t *testing.T) {
+	ctx := ctxFor(t, 120*time.Second)
+	c, d, newVol := volumeDaemon(t, ctx)
+	r := c.Remote()
+	const size = 1 << 30 // zeros, sent as data: far more than the test waits for
+	vol := newVol("cancel.raw", size)
+	down, err := r.StorageVolDownload(ctx, vol, 0, size, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// While the stream lasts, the daemon holds the volume's file open.
+	volPath := filepath.Join(d.Dir, "home", "pool", "cancel.raw")
+	if k := openCount(t, d.PID, volPath); k == 0 {
+		t.Fatalf("libvirtd (pid %d) does not hold %s open during the download", d.PID, volPath)
+	}
+	p := filepath.Join(t.TempDir(), "out")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	var n int64
+	go func() {
+		var err error
+		n, err = down.(*client.Stream).RecvSparse(tctx, f)
+		done <- err
+	}()
+	for {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() >= 4<<20 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("RecvSparse after cancel: %v", err)
+	}
+	t.Logf("cancelled after %d bytes", n)
+	if n >= size {
+		t.Fatal("the whole volume came before the cancel")
+	}
+	if _, err := c.ServerVersion(ctx); err != nil {
+		t.Fatalf("after the abort: %v", err)
+	}
+	// The abort was answered, so the daemon let go of the file.
+	for i := 0; openCount(t, d.PID, volPath) > 0; i++ {
+		if i == 100 {
+			t.Fatalf("libvirtd still holds %s open after the abort", volPath)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := r.StorageVolDelete(ctx, vol, 0); err != nil {
+		t.Fatalf("delete after the abort: %v", err)
+	}
+}
+
+// openCount counts the descriptors of process pid open on path.
+func openCount(t *testing.T, pid int, path string) int {
+	t.Helper()
+	dir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Skipf("cannot list the daemon's descriptors: %v", err)
+	}
+	k := 0
+	for _, e := range ents {
+		if l, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && l == path {
+			k++
+		}
+	}
+	return k
 }
