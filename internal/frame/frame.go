@@ -300,7 +300,11 @@ func (r *Reader) Next() (Message, error) {
 		return Message{}, err
 	}
 	m.Payload = rest
-	r.withFiles, r.want = &m, n
+	// A copy of its own, so that m itself stays off the heap: most
+	// messages carry no descriptors.
+	wf := new(Message)
+	*wf = m
+	r.withFiles, r.want = wf, n
 	return r.takeFiles()
 }
 
