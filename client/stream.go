@@ -36,6 +36,7 @@ type Stream struct {
 	closing bool // Finish or Abort sent its message
 	ended   bool // the daemon's final message (OK or ERROR) came
 	dataEnd bool // the daemon said its data ended (an empty CONTINUE)
+	filling bool // a reader waits for the next message (fill)
 
 	// sparse is set when the stream was opened with the procedure's
 	// sparse flag: only then may the daemon send holes, as libvirt's
@@ -318,6 +319,7 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 			s.mu.Unlock()
 			return n, err
 		}
+		s.filling = true
 		s.mu.Unlock()
 		if err := s.fill(ctx); err != nil {
 			return 0, err
@@ -327,18 +329,22 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 
 // fill waits for the stream's next message and records what it means.
 // It fails only when ctx ends first; the stream's own errors are pending.
+// The caller set s.filling, in the same hold of s.mu in which it found
+// nothing pending, so that pendingError takes no message meanwhile: this
+// message would then replace it unread.
 func (s *Stream) fill(ctx context.Context) error {
 	m, err := s.next(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.filling = false
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return err // the reader's own patience, not the stream's end
 	}
-	s.mu.Lock()
 	if err != nil {
 		s.pending.Fail(err)
 	} else {
 		s.take(m)
 	}
-	s.mu.Unlock()
 	return nil
 }
 
@@ -356,6 +362,9 @@ func (s *Stream) WriteTo(w io.Writer) (int64, error) {
 	for {
 		s.mu.Lock()
 		data, hole, ok, err := s.pending.Take()
+		if !ok {
+			s.filling = true
+		}
 		s.mu.Unlock()
 		if !ok {
 			ctx, cancel := deadlineContext(&s.dlMu, &s.readDeadline)
@@ -537,7 +546,10 @@ func (s *Stream) SendHole(length int64) error {
 func (s *Stream) pendingError() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.pending.Err() == nil {
+	// Only while nothing unread is pending and no reader waits for the
+	// next message: a concurrent reader's data (a console's) must not be
+	// replaced or reordered, nor its buffer recycled.
+	for s.pending.Err() == nil && !s.pending.Busy() && !s.filling {
 		select {
 		case m := <-s.in:
 			s.take(m)

@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -268,4 +269,72 @@ func TestSparseHoleTooLarge(t *testing.T) {
 		t.Fatal("no abort")
 	}
 	connLives(t, ctx, c)
+}
+
+// TestStreamReadWhileWriting reads a stream's data (WriteTo) while
+// another goroutine writes to it, as a console's two directions do:
+// the writer's look for a pending error must neither lose nor reorder
+// the reader's data, nor recycle a buffer the reader still writes from.
+func TestStreamReadWhileWriting(t *testing.T) {
+	const chunks, chunk = 200, 100000
+	c, p := newPeer(t, "unix")
+	ctx := ctxFor(t, 30*time.Second)
+	go func() {
+		h := p.acceptDownload()
+		go func() {
+			for {
+				if _, err := p.r.Next(); err != nil {
+					return
+				}
+			}
+		}()
+		for i := range chunks {
+			b := make([]byte, chunk)
+			for k := range b {
+				b[k] = byte(i + k)
+			}
+			p.raw(h, nil, b)
+		}
+		p.raw(h, nil, nil)
+	}()
+	s, err := c.Remote().StorageVolDownload(ctx, someVol, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	wrote := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				wrote <- nil
+				return
+			default:
+			}
+			if _, err := s.Write([]byte("x")); err != nil {
+				wrote <- err
+				return
+			}
+		}
+	}()
+	var got bytes.Buffer
+	_, err = s.(io.WriterTo).WriteTo(&got)
+	close(stop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-wrote; err != nil {
+		t.Fatalf("writing: %v", err)
+	}
+	if got.Len() != chunks*chunk {
+		t.Fatalf("read %d bytes, want %d", got.Len(), chunks*chunk)
+	}
+	b := got.Bytes()
+	for i := range chunks {
+		for _, k := range []int{0, chunk / 2, chunk - 1} {
+			if b[i*chunk+k] != byte(i+k) {
+				t.Fatalf("chunk %d byte %d: %d, want %d: data lost or reordered", i, k, b[i*chunk+k], byte(i+k))
+			}
+		}
+	}
 }

@@ -30,6 +30,9 @@ func (s *Stream) RecvSparse(ctx context.Context, f *os.File) (int64, error) {
 	for {
 		s.mu.Lock()
 		data, hole, ok, err := s.pending.Take()
+		if !ok {
+			s.filling = true
+		}
 		s.mu.Unlock()
 		if !ok {
 			if err := s.fill(ctx); err != nil {

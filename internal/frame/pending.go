@@ -65,6 +65,11 @@ func (p *Pending) Release() {
 	p.cur = nil
 }
 
+// Busy reports whether data or a hole is pending, or a taken payload's
+// buffer is not released yet: queuing another message now would lose
+// data, or recycle a buffer still in use.
+func (p *Pending) Busy() bool { return len(p.cur) > 0 || p.hole > 0 || p.held.buf != nil }
+
 // Take takes all that is pending at once, without copying: the data
 // queued (valid until Release or the next Data), or a hole's length. ok
 // is false when nothing is pending and the stream has not ended; at its
