@@ -1,10 +1,10 @@
 package client_test
 
 import (
+	"context"
 	"io"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/virtrpc/virtrpc/client"
 	"github.com/virtrpc/virtrpc/gen/virnet"
@@ -24,7 +24,7 @@ func BenchmarkStreamDownload(b *testing.B) {
 
 func benchDownload(b *testing.B, mode string) {
 	const chunk, perIter = frame.StreamChunk, 256 // 64 MiB
-	a, nc := streamPair(&testing.T{}, "unix")
+	a, nc := streamPair(b, "unix")
 	c := client.New(a)
 	defer c.Close()
 	defer nc.Close()
@@ -64,7 +64,8 @@ func benchDownload(b *testing.B, mode string) {
 	buf := make([]byte, 256<<10)
 	var total int64
 	var ms0, ms1 runtime.MemStats
-	ctx := ctxFor(&testing.T{}, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	b.SetBytes(perIter * chunk)
 	b.ResetTimer()
 	for i := range b.N {
