@@ -114,6 +114,8 @@ type Conn struct {
 	waiting   atomic.Int32  // callers waiting for a reply
 	bgReading atomic.Bool   // the background reader holds the role
 	lastYield int64         // unix nanoseconds; the role's holder's (yieldNow)
+	// bufs recycles the buffers stream data is read into (frame.Pool).
+	bufs frame.Pool
 }
 
 type pendingCall struct {

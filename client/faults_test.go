@@ -38,7 +38,7 @@ func forEachKind(t *testing.T, f func(t *testing.T, kind string)) {
 }
 
 // streamPair returns the two ends of a stream of the given kind.
-func streamPair(t *testing.T, kind string) (net.Conn, net.Conn) {
+func streamPair(t testing.TB, kind string) (net.Conn, net.Conn) {
 	t.Helper()
 	if kind == "pipe" {
 		a, b := net.Pipe()

@@ -45,6 +45,7 @@ func (c *Conn) startReading() {
 		r = c.src
 	}
 	c.reader = frame.NewReader(r, c.cfg.maxMessage)
+	c.reader.SetPool(&c.bufs)
 	c.rtok = make(chan struct{}, 1)
 	c.rtok <- struct{}{}
 	c.idle = make(chan struct{}, 1)

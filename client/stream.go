@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
 
+	"github.com/virtrpc/virtrpc/gen/libvirt"
+	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/rpc"
@@ -31,6 +34,14 @@ type Stream struct {
 	mu      sync.Mutex // guards pending and closing
 	pending frame.Pending
 	closing bool // Finish or Abort sent its message
+	ended   bool // the daemon's final message (OK or ERROR) came
+	dataEnd bool // the daemon said its data ended (an empty CONTINUE)
+	filling bool // a reader waits for the next message (fill)
+
+	// sparse is set when the stream was opened with the procedure's
+	// sparse flag: only then may the daemon send holes, as libvirt's
+	// client says (virNetClientStreamNew's allowSkip).
+	sparse bool
 
 	// The daemon's answer to Finish or Abort, whoever takes it from in:
 	// Read or close.
@@ -105,6 +116,7 @@ func (c *Conn) newStream(p rpc.Procedure) *Stream {
 // the daemon accepted the call. It implements rpc.Caller.
 func (c *Conn) CallStream(ctx context.Context, p rpc.Procedure, args rpc.Encoder, ret rpc.Decoder) (rpc.Stream, error) {
 	s := c.newStream(p)
+	s.sparse = sparseArgs(args)
 	register := func(serial uint32) bool {
 		s.serial = serial
 		c.mu.Lock()
@@ -120,6 +132,19 @@ func (c *Conn) CallStream(ctx context.Context, p rpc.Procedure, args rpc.Encoder
 		return nil, err
 	}
 	return s, nil
+}
+
+// sparseArgs reports whether a stream call's arguments ask for a sparse
+// stream: the two procedures whose stubs libvirt's remote driver writes
+// by hand to pass VIR_STORAGE_VOL_{DOWNLOAD,UPLOAD}_SPARSE_STREAM on.
+func sparseArgs(args rpc.Encoder) bool {
+	switch a := args.(type) {
+	case *remote.StorageVolDownloadArgs:
+		return a.Flags&uint32(libvirt.StorageVolDownloadSparseStream) != 0
+	case *remote.StorageVolUploadArgs:
+		return a.Flags&uint32(libvirt.StorageVolUploadSparseStream) != 0
+	}
+	return false
 }
 
 // streamMessage hands a stream message to its stream, waiting while the
@@ -163,15 +188,111 @@ func (s *Stream) header(status virnet.MessageStatus, typ virnet.MessageType) *vi
 	return &virnet.MessageHeader{Prog: s.proc.Program, Vers: s.proc.Version, Proc: s.proc.Number, Type: typ, Serial: s.serial, Status: status}
 }
 
-// next waits for the next message of the stream.
+// errStreamOver is what waiting on a stream that ended gives.
+var errStreamOver = errors.New("client: stream is over")
+
+// next waits for the next message of the stream. When the connection's
+// reading role is free it takes it and reads the connection itself,
+// handling whatever else comes on the way, as a caller waiting for its
+// reply does: a download's messages then reach the stream without a
+// hand-off between goroutines, which cost a fifth of a download's CPU
+// time. Messages another reader put in the stream's window come first.
 func (s *Stream) next(ctx context.Context) (frame.Message, error) {
+	select {
+	case m := <-s.in:
+		return m, nil
+	default:
+	}
+	c := s.c
+	if c.src == nil {
+		return s.receive(ctx)
+	}
+	if c.waiting.Add(1) == 1 && c.bgReading.Load() {
+		c.src.kickBackground()
+	}
+	defer c.leave()
+	for {
+		select {
+		case m := <-s.in:
+			return m, nil
+		case <-c.done:
+			return frame.Message{}, c.Err()
+		case <-s.gone:
+			return frame.Message{}, errStreamOver
+		case <-ctx.Done():
+			return frame.Message{}, ctx.Err()
+		case <-c.rtok:
+		}
+		m, err := s.readConn(ctx)
+		c.rtok <- struct{}{}
+		if err == nil {
+			return m, nil
+		}
+		if ctx.Err() != nil {
+			return frame.Message{}, ctx.Err()
+		}
+		if c.Err() != nil {
+			return frame.Message{}, c.Err()
+		}
+		if err == errStreamOver {
+			return frame.Message{}, err
+		}
+	}
+}
+
+// readConn reads the connection, as the holder of the reading role,
+// until a message of this stream comes, ctx ends, the stream ends or the
+// connection goes down.
+func (s *Stream) readConn(ctx context.Context) (frame.Message, error) {
+	c := s.c
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, c.src.kickCaller)
+		defer stop()
+	}
+	for {
+		c.src.prepare(true)
+		select {
+		case m := <-s.in:
+			return m, nil
+		case <-c.done:
+			return frame.Message{}, c.Err()
+		case <-s.gone:
+			return frame.Message{}, errStreamOver
+		default:
+		}
+		if err := ctx.Err(); err != nil {
+			return frame.Message{}, err
+		}
+		c.yieldNow()
+		m, err := c.reader.Next()
+		if err != nil {
+			if isTimeout(err) {
+				continue
+			}
+			c.readFailed(err)
+			return frame.Message{}, c.Err()
+		}
+		h := &m.Header
+		if h.Serial == s.serial && h.Prog == s.proc.Program && (h.Type == virnet.MessageTypeStream || h.Type == virnet.MessageTypeStreamHole) {
+			// Ours, and nothing of ours is queued before it: only the
+			// holder of the role queues.
+			c.lastRecv.Store(time.Now().UnixNano())
+			return m, nil
+		}
+		c.handle(m)
+	}
+}
+
+// receive waits for the background reader to hand over the stream's
+// next message.
+func (s *Stream) receive(ctx context.Context) (frame.Message, error) {
 	select {
 	case m := <-s.in:
 		return m, nil
 	case <-s.c.done:
 		return frame.Message{}, s.c.Err()
 	case <-s.gone:
-		return frame.Message{}, errors.New("client: stream is over")
+		return frame.Message{}, errStreamOver
 	case <-ctx.Done():
 		return frame.Message{}, ctx.Err()
 	}
@@ -198,18 +319,126 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 			s.mu.Unlock()
 			return n, err
 		}
+		s.filling = true
 		s.mu.Unlock()
-		m, err := s.next(ctx)
-		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return 0, err // the reader's own patience, not the stream's end
+		if err := s.fill(ctx); err != nil {
+			return 0, err
 		}
+	}
+}
+
+// fill waits for the stream's next message and records what it means.
+// It fails only when ctx ends first; the stream's own errors are pending.
+// The caller set s.filling, in the same hold of s.mu in which it found
+// nothing pending, so that pendingError takes no message meanwhile: this
+// message would then replace it unread.
+func (s *Stream) fill(ctx context.Context) error {
+	m, err := s.next(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.filling = false
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return err // the reader's own patience, not the stream's end
+	}
+	if err != nil {
+		s.pending.Fail(err)
+	} else {
+		s.take(m)
+	}
+	return nil
+}
+
+// WriteTo writes the stream's data to w until its end, and is what
+// io.Copy(w, stream) uses: each message's payload goes to w as it came,
+// from the buffer it was read into, with no copy in between, and the
+// buffer goes back to the connection's pool. A hole in a sparse stream
+// is written as zeros (DownloadSparse keeps holes as holes). It returns
+// how many bytes w took, nil at the stream's end, and else the daemon's
+// error or w's; a short write is io.ErrShortWrite. It honours the read
+// deadline for each wait.
+func (s *Stream) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	var zeros []byte
+	for {
 		s.mu.Lock()
-		if err != nil {
-			s.pending.Fail(err)
-		} else {
-			s.take(m)
+		data, hole, ok, err := s.pending.Take()
+		if !ok {
+			s.filling = true
 		}
 		s.mu.Unlock()
+		if !ok {
+			ctx, cancel := deadlineContext(&s.dlMu, &s.readDeadline)
+			err := s.fill(ctx)
+			cancel()
+			if err != nil {
+				return total, asDeadlineError(err)
+			}
+			continue
+		}
+		switch {
+		case len(data) > 0:
+			n, werr := w.Write(data)
+			total += int64(n)
+			s.mu.Lock()
+			s.pending.Release()
+			s.mu.Unlock()
+			if werr == nil && n < len(data) {
+				werr = io.ErrShortWrite
+			}
+			if werr != nil {
+				return total, werr
+			}
+		case hole > 0:
+			if zeros == nil {
+				zeros = make([]byte, 64<<10)
+			}
+			for hole > 0 {
+				n, werr := w.Write(zeros[:min(hole, int64(len(zeros)))])
+				total += int64(n)
+				hole -= int64(n)
+				if werr != nil {
+					return total, werr
+				}
+			}
+		case err == io.EOF:
+			return total, nil
+		default:
+			return total, err
+		}
+	}
+}
+
+// ReadFrom sends what r gives until its end, and is what
+// io.Copy(stream, r) uses: it reads r in chunks of frame.StreamChunk
+// (libvirt's VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX, 262,120 bytes, which
+// every daemon accepts and which the C client sends too) and sends each
+// as one message. It returns how many bytes went out whole, and nil when
+// r ended with io.EOF; it does not finish the stream. It honours the
+// write deadline for each chunk.
+func (s *Stream) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	buf := make([]byte, frame.StreamChunk)
+	for {
+		n, rerr := io.ReadFull(r, buf)
+		if n > 0 {
+			if err := s.pendingError(); err != nil {
+				return total, err
+			}
+			ctx, cancel := deadlineContext(&s.dlMu, &s.writeDeadline)
+			err := s.c.send(ctx, s.header(virnet.MessageStatusContinue, virnet.MessageTypeStream), nil, buf[:n])
+			cancel()
+			if err != nil {
+				return total, asDeadlineError(err)
+			}
+			total += int64(n)
+		}
+		switch rerr {
+		case nil:
+		case io.EOF, io.ErrUnexpectedEOF:
+			return total, nil
+		default:
+			return total, rerr
+		}
 	}
 }
 
@@ -231,20 +460,44 @@ func (s *Stream) take(m frame.Message) {
 		s.answerWith(m)
 	}
 	h := &m.Header
+	if s.ended || (s.dataEnd && !final(m)) {
+		// Past the end of the data only the answer to Finish or Abort
+		// may come, and nothing past that.
+		m.Release()
+		what := "the end of the data"
+		if s.ended {
+			what = "the stream's final message"
+		}
+		s.pending.Fail(fmt.Errorf("%w: a message (type %v, status %v) came after %s", ErrStreamProtocol, h.Type, h.Status, what))
+		return
+	}
+	if final(m) {
+		s.ended = true
+	}
 	switch {
 	case h.Status == virnet.MessageStatusError:
 		s.pending.Fail(frame.DecodeError(m.Payload))
 	case h.Type == virnet.MessageTypeStreamHole:
-		if err := s.pending.Hole(m.Payload); err != nil {
-			s.pending.Fail(fmt.Errorf("client: bad stream hole: %w", err))
+		if !s.sparse {
+			s.pending.Fail(fmt.Errorf("%w: the daemon sent a hole on a stream not opened as sparse", ErrStreamProtocol))
+		} else if err := s.pending.Hole(m.Payload); err != nil {
+			s.pending.Fail(fmt.Errorf("%w: bad stream hole: %w", ErrStreamProtocol, err))
 		}
 	case h.Status == virnet.MessageStatusContinue && len(m.Payload) > 0:
-		s.pending.Data(m.Payload)
+		s.pending.DataMessage(m)
 	default:
 		// An empty CONTINUE, or OK: the daemon has no more data.
+		s.dataEnd = true
 		s.pending.End()
 	}
 }
+
+// ErrStreamProtocol is matched (errors.Is) by the error of a stream on
+// which the daemon sent what libvirt's protocol does not allow: a hole
+// on a stream not opened as sparse, a hole of a negative or overflowing
+// length, a message after the stream's final one. The stream fails; the
+// connection goes on, as libvirt's client does.
+var ErrStreamProtocol = errors.New("client: stream protocol violation")
 
 // Write sends data to the daemon, in chunks of at most libvirt's legacy
 // payload size, which every daemon accepts, up to the write deadline
@@ -293,7 +546,10 @@ func (s *Stream) SendHole(length int64) error {
 func (s *Stream) pendingError() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.pending.Err() == nil {
+	// Only while nothing unread is pending and no reader waits for the
+	// next message: a concurrent reader's data (a console's) must not be
+	// replaced or reordered, nor its buffer recycled.
+	for s.pending.Err() == nil && !s.pending.Busy() && !s.filling {
 		select {
 		case m := <-s.in:
 			s.take(m)
@@ -336,14 +592,27 @@ func (s *Stream) close(ctx context.Context, status virnet.MessageStatus) error {
 	}
 	// Skip data still in flight until the daemon's answer: a message
 	// with status OK or ERROR, which a concurrent Read may take instead.
+	// Data past the end of the data the daemon announced is a protocol
+	// violation that Finish reports, once the daemon answered.
+	var late error
 	for {
 		select {
 		case m := <-s.in:
 			if final(m) {
 				s.answerWith(m)
+				continue
 			}
+			s.mu.Lock()
+			if s.dataEnd && late == nil {
+				late = fmt.Errorf("%w: a message (type %v) came after the end of the data", ErrStreamProtocol, m.Header.Type)
+			}
+			s.mu.Unlock()
+			m.Release()
 		case <-s.answered:
 			if s.answer.Header.Status == virnet.MessageStatusOK {
+				if late != nil && status == virnet.MessageStatusOK {
+					return late
+				}
 				return nil
 			}
 			return frame.DecodeError(s.answer.Payload)

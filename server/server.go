@@ -78,6 +78,8 @@ type Server struct {
 	programs map[uint32]*Program
 	log      *slog.Logger
 	cfg      config
+	// bufs recycles the buffers clients' stream data is read into.
+	bufs frame.Pool
 
 	mu     sync.Mutex
 	conns  map[*Conn]struct{}
@@ -594,6 +596,7 @@ func (c *Conn) serve() {
 		c.freeAnonymous()
 	}()
 	r := frame.NewReader(c.rw, 0)
+	r.SetPool(&c.srv.bufs)
 	if c.refused != "" {
 		c.refuse(r)
 		return

@@ -162,7 +162,7 @@ func (s *serverStream) take(m frame.Message) {
 		s.final = true
 		s.pending.End()
 	case len(m.Payload) > 0:
-		s.pending.Data(m.Payload)
+		s.pending.DataMessage(m) // its buffer goes back to the pool once read
 	}
 }
 

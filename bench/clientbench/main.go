@@ -79,6 +79,12 @@ func main() {
 	switch os.Args[1] {
 	case "run":
 		err = runDriver(args)
+	case "streams":
+		err = runStreams(args)
+	case "stream-client":
+		err = runStreamClient(args)
+	case "stream-raw-peer":
+		err = runRawPeer(args)
 	case clientVirtrpc, clientGolibvirt:
 		err = runClient(os.Args[1], args)
 	default:
@@ -92,6 +98,8 @@ func main() {
 func usage() {
 	fmt.Fprintf(os.Stderr, `usage:
   clientbench run [-rounds N] [-seconds S] [-domains N] [-json FILE] [-profile DIR] [-max-other CPUS] [-quiet-wait D]
+  clientbench streams [-rounds N] [-size MiB] [-json FILE]
+  clientbench stream-client -client virtrpc|golibvirt|raw -socket PATH -op down|up -size BYTES
   clientbench virtrpc|golibvirt -socket PATH -case version|version16|getinfo|list|connect -n N [-warmup W] [-cpuprofile FILE]
 `)
 	os.Exit(2)

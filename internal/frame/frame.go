@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
@@ -58,7 +59,52 @@ type Message struct {
 	Header  virnet.MessageHeader
 	Payload []byte
 	Files   []*os.File
+	// buf is the pooled buffer Payload lives in, when a Reader with a
+	// Pool read it there; Release gives it back.
+	buf  *[]byte
+	pool *Pool
 }
+
+// Release gives the message's payload buffer back to the Pool it came
+// from, if any: the caller must not touch Payload afterwards. Calling it
+// on a message that holds no pooled buffer does nothing, so a consumer
+// may call it on every message it is done with. A message never released
+// is simply collected.
+func (m *Message) Release() {
+	if m.buf != nil {
+		m.pool.put(m.buf)
+		m.buf, m.pool = nil, nil
+	}
+	m.Payload = nil
+}
+
+// PoolBufferSize is the size of a Pool's buffers: a stream data payload
+// libvirt sends (at most StreamChunk, VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX)
+// fits in one. Larger data messages (a peer may send up to MaxPayload)
+// are read into buffers of their own, as any other message.
+const PoolBufferSize = 256 << 10
+
+// Pool recycles the buffers that stream data messages are read into, so
+// that a transfer's steady state allocates nothing per message: without
+// it each 256 KiB message would cost a fresh payload, and most of a
+// download's CPU time went to allocating and collecting them. A Reader
+// uses it only when given one (SetPool), and only for STREAM messages;
+// the buffers in use are bounded by what the consumer holds (a stream's
+// window), the pool itself holds what the garbage collector lets it.
+// The zero Pool is ready to use; it is safe for concurrent use.
+type Pool struct {
+	p sync.Pool
+}
+
+func (p *Pool) get() *[]byte {
+	if b, ok := p.p.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, PoolBufferSize)
+	return &b
+}
+
+func (p *Pool) put(b *[]byte) { p.p.Put(b) }
 
 // Reader reads messages from a stream. When a read fails with a timeout
 // (a deadline set to make the reader give way), the bytes of the message
@@ -79,7 +125,19 @@ type Reader struct {
 	// announced (want of them).
 	withFiles *Message
 	want      int
+	// pool, when set, holds the buffers of stream data payloads;
+	// pooled is the one the message in progress is read into.
+	pool   *Pool
+	pooled *[]byte
 }
+
+// SetPool makes the reader read the payloads of STREAM messages that fit
+// in PoolBufferSize into buffers from p, which the consumer gives back
+// with Message.Release. Such a payload is allocated whole before its
+// bytes arrive: a peer that announces one and sends nothing holds one
+// buffer of the pool, never more. It must be called before the first
+// Next, or between two calls.
+func (r *Reader) SetPool(p *Pool) { r.pool = p }
 
 // NewReader reads messages of at most max bytes (header and payload);
 // max <= 0 or above MaxMessage means MaxMessage.
@@ -205,6 +263,11 @@ func (r *Reader) Next() (Message, error) {
 		}
 	}
 	n := r.length - LenSize - HeaderSize
+	if r.payload == nil && r.pool != nil && n > 0 && n <= PoolBufferSize && r.isStream() {
+		r.pooled = r.pool.get()
+		// Capped at n, so that reads never run into the next message.
+		r.payload = (*r.pooled)[:0:n]
+	}
 	for len(r.payload) < n {
 		if r.payload == nil {
 			r.payload = make([]byte, 0, min(n, initialChunk))
@@ -225,7 +288,10 @@ func (r *Reader) Next() (Message, error) {
 		return Message{}, &Error{Reason: "header: " + err.Error()}
 	}
 	m.Payload = r.payload
-	r.got, r.length, r.payload = 0, 0, nil
+	if r.pooled != nil {
+		m.buf, m.pool = r.pooled, r.pool
+	}
+	r.got, r.length, r.payload, r.pooled = 0, 0, nil, nil
 	if !HasFiles(m.Header.Type) {
 		return m, nil
 	}
@@ -234,8 +300,19 @@ func (r *Reader) Next() (Message, error) {
 		return Message{}, err
 	}
 	m.Payload = rest
-	r.withFiles, r.want = &m, n
+	// A copy of its own, so that m itself stays off the heap: most
+	// messages carry no descriptors.
+	wf := new(Message)
+	*wf = m
+	r.withFiles, r.want = wf, n
 	return r.takeFiles()
+}
+
+// isStream reports whether the message in progress, whose header is
+// read, is a STREAM data message: the type is the header's fourth word.
+func (r *Reader) isStream() bool {
+	t := r.hdr[LenSize+12:]
+	return virnet.MessageType(uint32(t[0])<<24|uint32(t[1])<<16|uint32(t[2])<<8|uint32(t[3])) == virnet.MessageTypeStream
 }
 
 // takeFiles reads the bytes that carry the descriptors r.withFiles

@@ -1,10 +1,12 @@
 package frame
 
 import (
-	"github.com/virtrpc/virtrpc/xdr"
+	"fmt"
 	"io"
+	"math"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // Pending is what one end of a stream has received and not yet read:
@@ -15,6 +17,8 @@ type Pending struct {
 	hole int64
 	eof  bool
 	err  error
+	// held is the message whose pooled buffer cur points into.
+	held Message
 }
 
 // Read serves p from what is pending. It reports false when nothing is
@@ -27,6 +31,9 @@ func (p *Pending) Read(b []byte) (n int, ok bool, err error) {
 	case len(p.cur) > 0:
 		n := copy(b, p.cur)
 		p.cur = p.cur[n:]
+		if len(p.cur) == 0 {
+			p.Release()
+		}
 		return n, true, nil
 	case p.hole > 0:
 		n := int(min(int64(len(b)), p.hole))
@@ -42,7 +49,47 @@ func (p *Pending) Read(b []byte) (n int, ok bool, err error) {
 }
 
 // Data queues a data payload.
-func (p *Pending) Data(b []byte) { p.cur = b }
+func (p *Pending) Data(b []byte) { p.Release(); p.cur = b }
+
+// DataMessage queues a data message's payload and keeps its pooled
+// buffer (Message.Release) until the payload is read, or taken (Take)
+// and the next message queued.
+func (p *Pending) DataMessage(m Message) {
+	p.Release()
+	p.cur, p.held = m.Payload, m
+}
+
+// Release gives back the buffer of the last data message queued. A
+// caller that took the data with Take calls it once done with them.
+func (p *Pending) Release() {
+	p.held.Release()
+	p.cur = nil
+}
+
+// Busy reports whether data or a hole is pending, or a taken payload's
+// buffer is not released yet: queuing another message now would lose
+// data, or recycle a buffer still in use.
+func (p *Pending) Busy() bool { return len(p.cur) > 0 || p.hole > 0 || p.held.buf != nil }
+
+// Take takes all that is pending at once, without copying: the data
+// queued (valid until Release or the next Data), or a hole's length. ok
+// is false when nothing is pending and the stream has not ended; at its
+// end err is io.EOF or why it failed.
+func (p *Pending) Take() (data []byte, hole int64, ok bool, err error) {
+	switch {
+	case len(p.cur) > 0:
+		data, p.cur = p.cur, p.cur[len(p.cur):]
+		return data, 0, true, nil
+	case p.hole > 0:
+		hole, p.hole = p.hole, 0
+		return nil, hole, true, nil
+	case p.err != nil:
+		return nil, 0, true, p.err
+	case p.eof:
+		return nil, 0, true, io.EOF
+	}
+	return nil, 0, false, nil
+}
 
 // Hole queues a hole message's payload (virNetStreamHole).
 func (p *Pending) Hole(payload []byte) error {
@@ -51,7 +98,13 @@ func (p *Pending) Hole(payload []byte) error {
 		return err
 	}
 	if h.Length < 0 {
-		return &Error{Reason: "negative stream hole"}
+		return &Error{Reason: fmt.Sprintf("negative stream hole length %d", h.Length)}
+	}
+	if h.Length > math.MaxInt64-p.hole {
+		return &Error{Reason: fmt.Sprintf("stream hole length %d overflows the %d bytes of hole pending", h.Length, p.hole)}
+	}
+	if h.Flags != 0 {
+		return &Error{Reason: fmt.Sprintf("stream hole with unknown flags %#x", h.Flags)}
 	}
 	p.hole += h.Length
 	return nil

@@ -103,6 +103,21 @@ func (w *Writer) SendContext(ctx context.Context, h *virnet.MessageHeader, p Pay
 		return err
 	}
 	defer w.unlock()
+	if p == nil && len(raw) >= directRaw && !w.swapped {
+		// Stream data: the header, then the caller's bytes as they
+		// are, rather than copied behind the header first.
+		if len(raw) > MaxMessage-HeaderSize {
+			return &Error{Reason: fmt.Sprintf("message of %d bytes exceeds the limit of %d", LenSize+HeaderSize+len(raw), MaxMessage+LenSize)}
+		}
+		b, err := Append(w.buf[:0], h, nil, nil)
+		if err != nil {
+			return err
+		}
+		n := len(b) + len(raw)
+		b[0], b[1], b[2], b[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+		w.buf = b
+		return w.write(ctx, b, raw)
+	}
 	b, err := Append(w.buf[:0], h, p, raw)
 	if err != nil {
 		return err
@@ -110,8 +125,14 @@ func (w *Writer) SendContext(ctx context.Context, h *virnet.MessageHeader, p Pay
 	if cap(b) <= keepBuffer {
 		w.buf = b
 	}
-	return w.write(ctx, b)
+	return w.write(ctx, b, nil)
 }
+
+// directRaw is the size from which raw bytes are written from the
+// caller's buffer, after the header, instead of copied behind it: a
+// second write system call costs less than copying 64 KiB, and an
+// upload's 256 KiB chunks then cost no copy at all.
+const directRaw = 64 << 10
 
 // lock waits for the sender's turn, or for ctx to end.
 func (w *Writer) lock(ctx context.Context) error {
@@ -136,11 +157,15 @@ func (w *Writer) unlock() { w.turn <- struct{}{} }
 // aLongTimeAgo is a deadline that has passed: it interrupts a write.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// write writes b, the whole of a message, during the sender's turn.
-func (w *Writer) write(ctx context.Context, b []byte) error {
+// write writes b then rest, the whole of a message, during the sender's
+// turn.
+func (w *Writer) write(ctx context.Context, b, rest []byte) error {
 	defer w.interruptOn(ctx)()
 	before := w.out.n
 	_, err := w.w.Write(b)
+	if err == nil && len(rest) > 0 {
+		_, err = w.w.Write(rest)
+	}
 	if err == nil {
 		return nil
 	}
@@ -153,9 +178,9 @@ func (w *Writer) write(ctx context.Context, b []byte) error {
 		if written == 0 && !w.fragile {
 			return cut // nothing went out: the stream is as it was
 		}
-		return &WriteError{Err: err, Cut: cut, Written: written, Size: len(b)}
+		return &WriteError{Err: err, Cut: cut, Written: written, Size: len(b) + len(rest)}
 	}
-	return &WriteError{Err: err, Written: written, Size: len(b)}
+	return &WriteError{Err: err, Written: written, Size: len(b) + len(rest)}
 }
 
 // TimeoutsBreak tells the writer that a write interrupted by a deadline
@@ -242,7 +267,7 @@ func (w *Writer) SendFilesContext(ctx context.Context, h *virnet.MessageHeader, 
 	if cap(b) <= keepBuffer {
 		w.buf = b
 	}
-	if err := w.write(ctx, b); err != nil {
+	if err := w.write(ctx, b, nil); err != nil {
 		return err
 	}
 	for i, f := range files {
