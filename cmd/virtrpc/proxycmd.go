@@ -17,13 +17,14 @@ import (
 
 // runProxy forwards libvirt clients on unix sockets to the daemon a URI
 // names, until interrupted (package proxy).
-func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
+func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "", "accept clients on `unix:PATH` (owner-only)")
 	var listenRO listenROFlag
 	fs.Var(&listenRO, "listen-ro", "accept read-only clients on `unix:PATH` (owner-only; repeatable): their CONNECT_OPEN reaches the daemon with VIR_CONNECT_RO")
 	to := fs.String("to", "", "the daemon's connection `URI` (qemu:///system, test+unix:///default?socket=PATH...)")
+	record, trace := proxyRecordFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -36,7 +37,7 @@ func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
 		rw = path
 	}
 	if *to == "" || rw == "" && len(listenRO) == 0 || fs.NArg() != 0 {
-		return fmt.Errorf("%w: proxy --listen unix:PATH [--listen-ro unix:PATH]... --to URI", errUsage)
+		return fmt.Errorf("%w: proxy --listen unix:PATH [--listen-ro unix:PATH]... --to URI [--record FILE] [--trace]", errUsage)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	dial, err := proxy.DialURI(*to, transport.WithLogger(log))
@@ -49,7 +50,20 @@ func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p := proxy.New(dial, proxy.WithLogger(log), proxy.WithReadOnlyDialer(dialRO))
+	var traceTo io.Writer
+	if *trace {
+		traceTo = stdout
+	}
+	rec, err := newRecorder(*record, traceTo, *to)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := rec.close(); err != nil {
+			log.Error("proxy: recording failed", "err", err)
+		}
+	}()
+	p := proxy.New(dial, proxy.WithLogger(log), proxy.WithReadOnlyDialer(dialRO), proxy.WithHook(rec.hook))
 	done := make(chan error, 1+len(listenRO))
 	var made []string
 	defer func() {
