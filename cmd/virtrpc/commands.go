@@ -63,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = passwd(rest, os.Stdin, stderr)
 	case "proxy":
 		err = runProxy(ctx, rest, stdout, stderr)
+	case "replay":
+		err = runReplay(ctx, rest, stderr)
 	case "trace":
 		err = runTrace(ctx, rest, stdout, stderr)
 	case "events":

@@ -355,4 +355,3 @@ func proxyRecordFlags(fs *flag.FlagSet) (record *string, trace *bool) {
 	trace = fs.Bool("trace", false, "print each message as it passes, one line each, on standard output")
 	return record, trace
 }
-
