@@ -40,6 +40,9 @@ type Program struct {
 	// (or event message) and result types, nil when it has none (the
 	// generated NewArgs and NewRet).
 	NewArgs, NewRet func(n int32) xdr.Codec
+	// DecodeEvent decodes the message of event procedure n (the
+	// generated DecodeEvent); nil for a program without events.
+	DecodeEvent func(n int32, payload []byte) (xdr.Codec, error)
 }
 
 // Registry finds programs by number. Build one with NewRegistry; it is
@@ -63,8 +66,8 @@ func NewRegistry(progs ...Program) *Registry {
 // admin and keepalive.
 func Default() *Registry {
 	return NewRegistry(
-		Program{Name: "remote", Number: remote.Program, Version: remote.ProtocolVersion, Procedure: remote.ProcedureInfo, NewArgs: remote.NewArgs, NewRet: remote.NewRet},
-		Program{Name: "qemu", Number: qemu.Program, Version: qemu.ProtocolVersion, Procedure: qemu.ProcedureInfo, NewArgs: qemu.NewArgs, NewRet: qemu.NewRet},
+		Program{Name: "remote", Number: remote.Program, Version: remote.ProtocolVersion, Procedure: remote.ProcedureInfo, NewArgs: remote.NewArgs, NewRet: remote.NewRet, DecodeEvent: remote.DecodeEvent},
+		Program{Name: "qemu", Number: qemu.Program, Version: qemu.ProtocolVersion, Procedure: qemu.ProcedureInfo, NewArgs: qemu.NewArgs, NewRet: qemu.NewRet, DecodeEvent: qemu.DecodeEvent},
 		Program{Name: "lxc", Number: lxc.Program, Version: lxc.ProtocolVersion, Procedure: lxc.ProcedureInfo, NewArgs: lxc.NewArgs, NewRet: lxc.NewRet},
 		Program{Name: "admin", Number: admin.Program, Version: admin.ProtocolVersion, Procedure: admin.ProcedureInfo, NewArgs: admin.NewArgs, NewRet: admin.NewRet},
 		Program{Name: "keepalive", Number: keepalive.Program, Version: keepalive.ProtocolVersion, Procedure: keepalive.ProcedureInfo, NewArgs: keepalive.NewArgs, NewRet: keepalive.NewRet},
@@ -177,6 +180,14 @@ func (r *Registry) Decode(h *virnet.MessageHeader, payload []byte) (Message, err
 		return m, nil
 	}
 	var v xdr.Codec
+	if h.Type == virnet.MessageTypeMessage && p.DecodeEvent != nil && m.Procedure.Event {
+		ev, err := p.DecodeEvent(h.Proc, payload)
+		if err != nil {
+			return fail(err)
+		}
+		m.Value = ev
+		return m, nil
+	}
 	switch h.Type {
 	case virnet.MessageTypeCall, virnet.MessageTypeCallWithFDs, virnet.MessageTypeMessage:
 		v = p.NewArgs(h.Proc)
