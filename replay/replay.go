@@ -101,6 +101,8 @@ func New(r io.Reader, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	byConn := map[uint64]*script{}
+	// bySerial finds, per connection, the latest request of a serial.
+	bySerial := map[uint64]map[uint32]int{}
 	for {
 		rec, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -122,14 +124,28 @@ func New(r io.Reader, opts ...Option) (*Server, error) {
 			byConn[rec.Conn] = sc
 			s.scripts = append(s.scripts, sc)
 		}
+		if bySerial[rec.Conn] == nil {
+			bySerial[rec.Conn] = map[uint32]int{}
+		}
 		if rec.Dir == tape.ToDaemon {
+			bySerial[rec.Conn][h.Serial] = len(sc.requests)
 			k := key(rec.Message)
 			sc.byKey[k] = append(sc.byKey[k], len(sc.requests))
 			sc.requests = append(sc.requests, request{serial: h.Serial})
 			continue
 		}
-		if n := len(sc.requests); n > 0 {
-			sc.requests[n-1].responses = append(sc.requests[n-1].responses, rec)
+		// A reply or stream message goes with the request of its serial
+		// (a client may send several calls before the first reply);
+		// anything else (an event) with the request it followed.
+		i := len(sc.requests) - 1
+		switch h.Type {
+		case virnet.MessageTypeReply, virnet.MessageTypeReplyWithFDs, virnet.MessageTypeStream, virnet.MessageTypeStreamHole:
+			if j, ok := bySerial[rec.Conn][h.Serial]; ok {
+				i = j
+			}
+		}
+		if i >= 0 {
+			sc.requests[i].responses = append(sc.requests[i].responses, rec)
 		}
 	}
 	sort.Slice(s.scripts, func(i, j int) bool { return s.scripts[i].conn < s.scripts[j].conn })
