@@ -33,12 +33,25 @@
 //	                     the log level take effect at once; daemon-timeout
 //	                     ends serve after that long without clients, and
 //	                     the admin daemon shutdown ends it at once)
-//	proxy --listen unix:PATH [--listen-ro unix:PATH]... --to URI
+//	proxy --listen unix:PATH [--listen-ro unix:PATH]... --to URI [--record FILE] [--trace]
 //	                     forward libvirt clients to the daemon URI names, each
 //	                     on its own connection; the sockets are owner-only,
 //	                     and a client of a --listen-ro socket opens the daemon
 //	                     with VIR_CONNECT_RO, so the daemon itself refuses it
-//	                     what it refuses a read-only client (package proxy)
+//	                     what it refuses a read-only client (package proxy);
+//	                     --record FILE writes every message both ways to a
+//	                     tape (package tape, tape/SPEC.md), --trace prints a
+//	                     line per message on standard output
+//	trace [--json] FILE  print every message of a tape: time, connection,
+//	                     direction, serial, procedure, type and status, and
+//	                     the decoded payload (JSON lines with --json);
+//	                     errors with libvirt's code names, unknown
+//	                     procedures shown as such
+//	replay --listen unix:PATH|tcp:HOST:PORT [listener options] FILE
+//	                     serve a tape as a daemon: each call is answered
+//	                     with what the daemon recorded for the same call
+//	                     (package replay); a call the tape lacks gets
+//	                     VIR_ERR_RPC naming the procedure
 //	admin [-c ADMIN-URI] [-q] COMMAND [ARGS]
 //	                     manage a daemon through its admin socket, with
 //	                     virt-admin's commands, arguments and output byte
@@ -150,7 +163,8 @@ commands: version, hostname, list [--all], dominfo DOMAIN, dumpxml DOMAIN,
           screenshot DOMAIN FILE,
           serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT [--listen-ro unix:PATH] [--admin unix:PATH],
           admin [-c ADMIN-URI] COMMAND (virt-admin's), passwd FILE USER,
-          proxy --listen unix:PATH [--listen-ro unix:PATH] --to URI
+          proxy --listen unix:PATH [--listen-ro unix:PATH] --to URI [--record FILE] [--trace],
+          trace [--json] FILE, replay --listen unix:PATH|tcp:HOST:PORT FILE
 Run "go doc github.com/virtrpc/virtrpc/cmd/virtrpc" for details.
 `)
 }
