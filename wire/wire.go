@@ -36,6 +36,9 @@ type Program struct {
 	// Procedure describes procedure n, and says whether the program has
 	// it (the generated ProcedureInfo).
 	Procedure func(n int32) (rpc.ProcInfo, bool)
+	// Procedures lists every procedure, in number order (the generated
+	// Procedures).
+	Procedures func() []rpc.ProcInfo
 	// NewArgs and NewRet return a new value of procedure n's argument
 	// (or event message) and result types, nil when it has none (the
 	// generated NewArgs and NewRet).
@@ -66,11 +69,11 @@ func NewRegistry(progs ...Program) *Registry {
 // admin and keepalive.
 func Default() *Registry {
 	return NewRegistry(
-		Program{Name: "remote", Number: remote.Program, Version: remote.ProtocolVersion, Procedure: remote.ProcedureInfo, NewArgs: remote.NewArgs, NewRet: remote.NewRet, DecodeEvent: remote.DecodeEvent},
-		Program{Name: "qemu", Number: qemu.Program, Version: qemu.ProtocolVersion, Procedure: qemu.ProcedureInfo, NewArgs: qemu.NewArgs, NewRet: qemu.NewRet, DecodeEvent: qemu.DecodeEvent},
-		Program{Name: "lxc", Number: lxc.Program, Version: lxc.ProtocolVersion, Procedure: lxc.ProcedureInfo, NewArgs: lxc.NewArgs, NewRet: lxc.NewRet},
-		Program{Name: "admin", Number: admin.Program, Version: admin.ProtocolVersion, Procedure: admin.ProcedureInfo, NewArgs: admin.NewArgs, NewRet: admin.NewRet},
-		Program{Name: "keepalive", Number: keepalive.Program, Version: keepalive.ProtocolVersion, Procedure: keepalive.ProcedureInfo, NewArgs: keepalive.NewArgs, NewRet: keepalive.NewRet},
+		Program{Name: "remote", Number: remote.Program, Version: remote.ProtocolVersion, Procedure: remote.ProcedureInfo, Procedures: remote.Procedures, NewArgs: remote.NewArgs, NewRet: remote.NewRet, DecodeEvent: remote.DecodeEvent},
+		Program{Name: "qemu", Number: qemu.Program, Version: qemu.ProtocolVersion, Procedure: qemu.ProcedureInfo, Procedures: qemu.Procedures, NewArgs: qemu.NewArgs, NewRet: qemu.NewRet, DecodeEvent: qemu.DecodeEvent},
+		Program{Name: "lxc", Number: lxc.Program, Version: lxc.ProtocolVersion, Procedure: lxc.ProcedureInfo, Procedures: lxc.Procedures, NewArgs: lxc.NewArgs, NewRet: lxc.NewRet},
+		Program{Name: "admin", Number: admin.Program, Version: admin.ProtocolVersion, Procedure: admin.ProcedureInfo, Procedures: admin.Procedures, NewArgs: admin.NewArgs, NewRet: admin.NewRet},
+		Program{Name: "keepalive", Number: keepalive.Program, Version: keepalive.ProtocolVersion, Procedure: keepalive.ProcedureInfo, Procedures: keepalive.Procedures, NewArgs: keepalive.NewArgs, NewRet: keepalive.NewRet},
 	)
 }
 

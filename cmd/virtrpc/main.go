@@ -47,6 +47,10 @@
 //	                     the decoded payload (JSON lines with --json);
 //	                     errors with libvirt's code names, unknown
 //	                     procedures shown as such
+//	procs [PATTERN]      list the procedures of libvirt's programs whose
+//	                     name or method matches PATTERN (a glob, or a word
+//	                     to look for; any case): number, release, argument
+//	                     and result types
 //	replay --listen unix:PATH|tcp:HOST:PORT [listener options] FILE
 //	                     serve a tape as a daemon: each call is answered
 //	                     with what the daemon recorded for the same call
@@ -164,7 +168,7 @@ commands: version, hostname, list [--all], dominfo DOMAIN, dumpxml DOMAIN,
           serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT [--listen-ro unix:PATH] [--admin unix:PATH],
           admin [-c ADMIN-URI] COMMAND (virt-admin's), passwd FILE USER,
           proxy --listen unix:PATH [--listen-ro unix:PATH] --to URI [--record FILE] [--trace],
-          trace [--json] FILE, replay --listen unix:PATH|tcp:HOST:PORT FILE
+          trace [--json] FILE, procs [PATTERN], replay --listen unix:PATH|tcp:HOST:PORT FILE
 Run "go doc github.com/virtrpc/virtrpc/cmd/virtrpc" for details.
 `)
 }

@@ -121,3 +121,22 @@ func BenchmarkTraceJSON(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+func TestProcsCommand(t *testing.T) {
+	out, _, code := runCmd(t, "procs", "DomainGetInfo")
+	if code != 0 || !strings.Contains(out, "REMOTE_PROC_DOMAIN_GET_INFO") || !strings.Contains(out, "remote_domain_get_info_ret") || strings.Count(out, "\n") != 2 {
+		t.Errorf("procs DomainGetInfo: %d\n%s", code, out)
+	}
+	out, _, code = runCmd(t, "procs", "*event_callback_lifecycle")
+	if code != 0 || !strings.Contains(out, "(event)") {
+		t.Errorf("procs of an event: %d\n%s", code, out)
+	}
+	out, _, _ = runCmd(t, "procs")
+	if n := strings.Count(out, "\n"); n < 450 {
+		t.Errorf("procs lists %d lines", n)
+	}
+	_, stderr, code := runCmd(t, "procs", "nosuchthing")
+	if code != 1 || !strings.Contains(stderr, "no procedure matches") {
+		t.Errorf("procs nosuchthing: %d %s", code, stderr)
+	}
+}
