@@ -65,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runProxy(ctx, rest, stdout, stderr)
 	case "replay":
 		err = runReplay(ctx, rest, stderr)
+	case "call":
+		err = runCall(ctx, *uri, rest, stdout)
 	case "procs":
 		err = runProcs(rest, stdout, stderr)
 	case "trace":

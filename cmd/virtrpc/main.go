@@ -47,6 +47,14 @@
 //	                     the decoded payload (JSON lines with --json);
 //	                     errors with libvirt's code names, unknown
 //	                     procedures shown as such
+//	call PROCEDURE [JSON]
+//	                     call any procedure of the remote, qemu or lxc
+//	                     program by name (DomainGetInfo or
+//	                     REMOTE_PROC_DOMAIN_GET_INFO) with its arguments as
+//	                     JSON (Go field names, UUIDs as text, opaque data as
+//	                     base64, unions as {"type":N,"Arm":value}; see
+//	                     package wire) and print its result as JSON; a
+//	                     daemon's error is printed with its code name
 //	procs [PATTERN]      list the procedures of libvirt's programs whose
 //	                     name or method matches PATTERN (a glob, or a word
 //	                     to look for; any case): number, release, argument
@@ -168,7 +176,7 @@ commands: version, hostname, list [--all], dominfo DOMAIN, dumpxml DOMAIN,
           serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT [--listen-ro unix:PATH] [--admin unix:PATH],
           admin [-c ADMIN-URI] COMMAND (virt-admin's), passwd FILE USER,
           proxy --listen unix:PATH [--listen-ro unix:PATH] --to URI [--record FILE] [--trace],
-          trace [--json] FILE, procs [PATTERN], replay --listen unix:PATH|tcp:HOST:PORT FILE
+          trace [--json] FILE, call PROCEDURE [JSON], procs [PATTERN], replay --listen unix:PATH|tcp:HOST:PORT FILE
 Run "go doc github.com/virtrpc/virtrpc/cmd/virtrpc" for details.
 `)
 }
