@@ -16,7 +16,9 @@ import (
 // ([]byte) is base64, as in encoding/json; 16-byte arrays (libvirt's
 // UUIDs) are UUID text; absent optional data is null; a union is an
 // object with its discriminant as "type" and the arm it holds under the
-// arm's accessor name ({"type":1,"I":5}), or no arm for a void one.
+// arm's accessor name ({"type":1,"I":5}), or no arm for a void one. A
+// string that is not UTF-8 (XDR strings are bytes) is {"base64":"..."},
+// so that no byte is lost.
 // Integers stay numbers: a flag word is not an enum.
 //
 // Unlike encoding/json it sees the unexported insides of generated
@@ -135,6 +137,13 @@ func appendValue(b []byte, v reflect.Value) []byte {
 		}
 		return appendList(b, v)
 	case reflect.String:
+		if s := v.String(); !utf8.ValidString(s) {
+			// XDR strings are bytes; JSON text is Unicode. Bytes that
+			// are not UTF-8 travel as base64, so nothing is lost.
+			b = append(b, `{"base64":"`...)
+			b = base64.StdEncoding.AppendEncode(b, []byte(s))
+			return append(b, `"}`...)
+		}
 		return appendString(b, v.String())
 	case reflect.Bool:
 		return strconv.AppendBool(b, v.Bool())

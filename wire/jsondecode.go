@@ -166,6 +166,17 @@ func set(p reflect.Value, j any, path string) error {
 		}
 		return nil
 	case reflect.String:
+		if obj, ok := j.(map[string]any); ok && len(obj) == 1 {
+			// Bytes that are not UTF-8, as AppendJSON writes them.
+			if enc, ok := obj["base64"].(string); ok {
+				b, err := base64.StdEncoding.DecodeString(enc)
+				if err != nil {
+					return fail("not base64: %v", err)
+				}
+				v.SetString(string(b))
+				return nil
+			}
+		}
 		s, ok := j.(string)
 		if !ok {
 			return fail("want a string, got %s", kindOf(j))

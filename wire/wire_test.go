@@ -83,7 +83,8 @@ func TestJSONUnion(t *testing.T) {
 		{&p, `{"Field":"cpu_time","Value":{"type":4,"Ul":42}}`},
 		{[]remote.TypedParam{p}, `[{"Field":"cpu_time","Value":{"type":4,"Ul":42}}]`},
 		{&opaque, `{"Mime":null}`},
-		{"a\"\n\x01\xff", `"a\"\n\u0001\ufffd"`},
+		{"a\"\n\x01é", `"a\"\n\u0001é"`},
+		{"a\xff", `{"base64":"Yf8="}`},
 		{[]byte("hi"), `"aGk="`},
 	} {
 		got := string(AppendJSON(nil, tc.v))
