@@ -20,8 +20,13 @@ import (
 
 // startSelf runs this test binary as `virtrpc ARGS...`, waits until it
 // listens on sock, and returns a function that ends it with SIGTERM and
-// waits for it (also run at cleanup).
+// waits for it (also run at cleanup). Its output goes to out when not
+// nil.
 func startSelf(t *testing.T, sock string, args ...string) (stop func()) {
+	return startSelfOut(t, nil, sock, args...)
+}
+
+func startSelfOut(t *testing.T, out *lockedBuffer, sock string, args ...string) (stop func()) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -31,6 +36,9 @@ func startSelf(t *testing.T, sock string, args ...string) (stop func()) {
 	cmd.Env = append(os.Environ(), "VIRTRPC_TEST_AS_MAIN=1")
 	var logs lockedBuffer
 	cmd.Stderr, cmd.Stdout = &logs, &logs
+	if out != nil {
+		cmd.Stdout = out
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +135,8 @@ func TestRecordTraceReplay(t *testing.T) {
 	}
 	tapePath := filepath.Join(dir, "virsh.tape")
 	psock := filepath.Join(dir, "proxy.sock")
-	stopProxy := startSelf(t, psock, "proxy", "--listen", "unix:"+psock, "--to", "test+unix:///default?socket="+d.Socket, "--record", tapePath)
+	var traced lockedBuffer
+	stopProxy := startSelfOut(t, &traced, psock, "proxy", "--listen", "unix:"+psock, "--to", "test+unix:///default?socket="+d.Socket, "--record", tapePath, "--trace")
 	recEvents, recWork := runScenario(t, dir, "test+unix:///default?socket="+psock)
 	stopProxy()
 	for _, want := range []string{"Screenshot saved", "taped", "default-pool", "lifecycle"} {
@@ -178,6 +187,10 @@ func TestRecordTraceReplay(t *testing.T) {
 	t.Logf("tape: %d messages, %d unknown, %d undecodable; %d procedures: %s; kinds %v", st.messages, st.unknown, st.bad, len(procs), strings.Join(names, " "), kinds)
 	if st.unknown != 0 || st.bad != 0 {
 		t.Errorf("%d unknown and %d undecodable messages:\n%s", st.unknown, st.bad, lines.String())
+	}
+	// --trace printed a line per message, the same as trace does.
+	if got := strings.Count(traced.String(), "\n"); got != st.messages || !strings.Contains(traced.String(), "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE event ok") {
+		t.Errorf("proxy --trace printed %d lines for %d messages:\n%s", got, st.messages, traced.String())
 	}
 	if len(procs) < 30 || kinds["event/ok"] == 0 || kinds["stream/continue"] == 0 {
 		t.Errorf("the tape has %d procedures, %d events, %d stream data messages", len(procs), kinds["event/ok"], kinds["stream/continue"])
