@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/virtrpc/virtrpc/client"
+	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/wire"
 	"github.com/virtrpc/virtrpc/xdr"
@@ -65,14 +69,17 @@ func runCall(ctx context.Context, uri string, args []string, stdout io.Writer) e
 		return fmt.Errorf("%s passes file descriptors, which call does not carry", info.Name)
 	}
 	var a xdr.Codec
+	var tree any
 	if info.Args != "" {
 		a = p.NewArgs(info.Number)
 		js := "{}"
 		if len(args) == 2 {
 			js = args[1]
 		}
-		if err := wire.DecodeJSON([]byte(js), a); err != nil {
-			return fmt.Errorf("arguments of %s (%s): %w", info.Name, info.Args, err)
+		d := json.NewDecoder(strings.NewReader(js))
+		d.UseNumber()
+		if err := d.Decode(&tree); err != nil {
+			return fmt.Errorf("%w: arguments of %s (%s): %v", errUsage, info.Name, info.Args, err)
 		}
 	} else if len(args) == 2 && strings.TrimSpace(args[1]) != "{}" && strings.TrimSpace(args[1]) != "null" {
 		return fmt.Errorf("%s takes no arguments", info.Name)
@@ -84,6 +91,18 @@ func runCall(ctx context.Context, uri string, args []string, stdout io.Writer) e
 	return withConn(ctx, uri, func(c *client.Conn) error {
 		var enc rpc.Encoder
 		if a != nil {
+			// Objects given by name are looked up first.
+			resolved, err := resolveNames(ctx, c, reflect.TypeOf(a).Elem(), tree, "")
+			if err != nil {
+				return err
+			}
+			js, err := json.Marshal(resolved)
+			if err != nil {
+				return err
+			}
+			if err := wire.DecodeJSON(js, a); err != nil {
+				return fmt.Errorf("arguments of %s (%s): %w", info.Name, info.Args, err)
+			}
 			enc = a
 		}
 		var dec rpc.Decoder
@@ -103,4 +122,79 @@ func runCall(ctx context.Context, uri string, args []string, stdout io.Writer) e
 		_, err := stdout.Write(append(wire.AppendJSON(nil, ret), '\n'))
 		return err
 	})
+}
+
+// lookups find an object a call refers to by its name, for call's
+// arguments: "Dom":"vm1" instead of the whole remote_nonnull_domain.
+var lookups = map[reflect.Type]func(ctx context.Context, r *remote.Client, name string) (any, error){
+	reflect.TypeFor[remote.NonnullDomain](): func(ctx context.Context, r *remote.Client, name string) (any, error) {
+		return r.DomainLookupByName(ctx, name)
+	},
+	reflect.TypeFor[remote.NonnullNetwork](): func(ctx context.Context, r *remote.Client, name string) (any, error) {
+		return r.NetworkLookupByName(ctx, name)
+	},
+	reflect.TypeFor[remote.NonnullStoragePool](): func(ctx context.Context, r *remote.Client, name string) (any, error) {
+		return r.StoragePoolLookupByName(ctx, name)
+	},
+	reflect.TypeFor[remote.NonnullInterface](): func(ctx context.Context, r *remote.Client, name string) (any, error) {
+		return r.InterfaceLookupByName(ctx, name)
+	},
+	reflect.TypeFor[remote.NonnullNWFilter](): func(ctx context.Context, r *remote.Client, name string) (any, error) {
+		return r.NWFilterLookupByName(ctx, name)
+	},
+}
+
+// resolveNames walks the JSON tree j of a value of type t and replaces a
+// string where t holds a domain, network, storage pool, interface or
+// network filter by that object, looked up by name.
+func resolveNames(ctx context.Context, c *client.Conn, t reflect.Type, j any, path string) (any, error) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if name, ok := j.(string); ok {
+		if look, ok := lookups[t]; ok {
+			obj, err := look(ctx, c.Remote(), name)
+			if err != nil {
+				return nil, fmt.Errorf("looking up %q for %s: %w", name, strings.TrimPrefix(path, "."), err)
+			}
+			var v any
+			d := json.NewDecoder(bytes.NewReader(wire.AppendJSON(nil, obj)))
+			d.UseNumber()
+			if err := d.Decode(&v); err != nil {
+				return nil, err
+			}
+			return v, nil
+		}
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := j.(map[string]any)
+		if !ok {
+			return j, nil
+		}
+		for k, fj := range obj {
+			f, ok := t.FieldByName(k)
+			if !ok {
+				continue // DecodeJSON says so
+			}
+			r, err := resolveNames(ctx, c, f.Type, fj, path+"."+k)
+			if err != nil {
+				return nil, err
+			}
+			obj[k] = r
+		}
+	case reflect.Slice:
+		arr, ok := j.([]any)
+		if !ok {
+			return j, nil
+		}
+		for i, e := range arr {
+			r, err := resolveNames(ctx, c, t.Elem(), e, fmt.Sprintf("%s[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			arr[i] = r
+		}
+	}
+	return j, nil
 }

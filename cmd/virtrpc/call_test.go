@@ -48,6 +48,11 @@ func TestCallLibvirtd(t *testing.T) {
 		t.Errorf("DomainGetInfo: %v", info)
 	}
 	call("DomainGetState", `{"Dom":`+domArg+`}`)
+	// An object by name: looked up first.
+	byName, _ := call("DomainGetInfo", `{"Dom":"test"}`)
+	if byName["NrVirtCPU"] != info["NrVirtCPU"] || byName["MaxMem"] != info["MaxMem"] {
+		t.Errorf("DomainGetInfo by name: %v, by object: %v", byName, info)
+	}
 	params, _ := call("DomainGetSchedulerParameters", `{"Dom":`+domArg+`,"Nparams":5}`)
 	if p, _ := params["Params"].([]any); len(p) == 0 || !strings.Contains(toJSON(p[0]), `"type":`) {
 		t.Errorf("typed parameters: %v", params)
@@ -56,7 +61,10 @@ func TestCallLibvirtd(t *testing.T) {
 	call("DomainGetVCPUPinInfo", `{"Dom":`+domArg+`,"Ncpumaps":1,"Maplen":2}`)
 	call("ConnectListAllNetworks", `{"NeedResults":1}`)
 	net, _ := call("NetworkLookupByName", `{"Name":"default"}`)
-	call("NetworkGetXMLDesc", `{"Net":`+toJSON(net["Net"])+`}`)
+	_, byObject := call("NetworkGetXMLDesc", `{"Net":`+toJSON(net["Net"])+`}`)
+	if _, byName := call("NetworkGetXMLDesc", `{"Net":"default"}`); byName != byObject {
+		t.Errorf("NetworkGetXMLDesc by name differs:\n%s\n%s", byName, byObject)
+	}
 	call("ConnectListAllStoragePools", `{"NeedResults":1}`)
 	call("ConnectGetCapabilities", "")
 	call("NodeGetCPUStats", `{"CPUNum":-1,"Nparams":4}`)

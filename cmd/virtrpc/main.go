@@ -54,7 +54,10 @@
 //	                     JSON (Go field names, UUIDs as text, opaque data as
 //	                     base64, unions as {"type":N,"Arm":value}; see
 //	                     package wire) and print its result as JSON; a
-//	                     daemon's error is printed with its code name
+//	                     domain, network, storage pool, interface or network
+//	                     filter may be given by name ("Dom":"vm1") and is
+//	                     looked up first; a daemon's error is printed with
+//	                     its code name
 //	procs [PATTERN]      list the procedures of libvirt's programs whose
 //	                     name or method matches PATTERN (a glob, or a word
 //	                     to look for; any case): number, release, argument
