@@ -167,7 +167,7 @@ func (s *splitter) record(msg []byte) {
 		s.t.fail(s.w.err)
 		return
 	}
-	if err := s.w.write(s.w.now().Sub(s.w.start), s.conn, s.dir, msg, files); err != nil {
+	if err := s.w.write(s.w.offset(), s.conn, s.dir, msg, files); err != nil {
 		s.t.fail(err)
 	}
 }

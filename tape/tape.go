@@ -206,10 +206,17 @@ func (w *Writer) WriteMessage(conn uint64, dir Direction, h *virnet.MessageHeade
 		return fmt.Errorf("tape: encoding a message header: %w", err)
 	}
 	w.buf = append(w.buf, payload...)
-	return w.write(w.now().Sub(w.start), conn, dir, w.buf, files)
+	return w.write(w.offset(), conn, dir, w.buf, files)
 }
 
-// WriteRecord writes r as it is (its Offset kept).
+// offset is the time since the header's, never negative (a header time
+// given in the future, or a wall clock set back, counts as 0).
+func (w *Writer) offset() time.Duration {
+	return max(w.now().Sub(w.start), 0)
+}
+
+// WriteRecord writes r as it is (its Offset kept; a negative one is
+// refused, as a Reader would refuse it).
 func (w *Writer) WriteRecord(r *Record) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -218,6 +225,12 @@ func (w *Writer) WriteRecord(r *Record) error {
 	}
 	if len(r.Message) < virnet.MessageHeaderMax || len(r.Message) > MaxMessage {
 		return fmt.Errorf("tape: message of %d bytes is outside [%d, %d]", len(r.Message), virnet.MessageHeaderMax, MaxMessage)
+	}
+	if r.Offset < 0 {
+		return fmt.Errorf("tape: negative time offset %v", r.Offset)
+	}
+	if r.Dir > ToClient || r.Files > virnet.MessageNumFDsMax {
+		return fmt.Errorf("tape: direction %d or %d descriptors out of range", r.Dir, r.Files)
 	}
 	return w.write(r.Offset, r.Conn, r.Dir, r.Message, r.Files)
 }

@@ -208,3 +208,28 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// TestFutureHeaderTime: a header time after the first message gives
+// offsets of 0, which a Reader takes, not negative ones it would refuse.
+func TestFutureHeaderTime(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, Header{Time: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := virnet.MessageHeader{Prog: remote.Program}
+	if err := w.WriteMessage(1, ToDaemon, &h, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteRecord(&Record{Offset: -1, Message: make([]byte, 24)}); err == nil {
+		t.Error("a negative offset was written")
+	}
+	w.Flush()
+	r, err := NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := r.Next(); err != nil || rec.Offset != 0 {
+		t.Fatalf("%+v %v", rec, err)
+	}
+}
