@@ -343,7 +343,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := msgpack.Unmarshal(hb, &tr.header); err != nil {
+	if tr.header, err = decodeHeader(hb); err != nil {
 		return nil, tr.fail(start, "header does not decode", err)
 	}
 	if tr.header.Version != Version {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"testing"
 	"time"
 
@@ -231,5 +232,46 @@ func TestFutureHeaderTime(t *testing.T) {
 	}
 	if rec, err := r.Next(); err != nil || rec.Offset != 0 {
 		t.Fatalf("%+v %v", rec, err)
+	}
+}
+
+// tapeWithHeader makes a tape whose header bin holds hb.
+func tapeWithHeader(hb []byte) []byte {
+	b := append([]byte{0xac}, Magic...)
+	b = append(b, 0xc6, byte(len(hb)>>24), byte(len(hb)>>16), byte(len(hb)>>8), byte(len(hb)))
+	return append(b, hb...)
+}
+
+// TestHeaderBounded: lengths in the header cost no more than the bytes
+// that follow them (msgpack's own decoding would size a map of a
+// million labels up front), unknown keys are skipped however nested,
+// and a header that does not decode is a FormatError.
+func TestHeaderBounded(t *testing.T) {
+	// "labels": a map32 claiming 2^32-1 entries.
+	huge := append([]byte{0x81, 0xa6}, "labels"...)
+	huge = append(huge, 0xdf, 0xff, 0xff, 0xff, 0xff)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := NewReader(bytes.NewReader(tapeWithHeader(huge)))
+	runtime.ReadMemStats(&after)
+	var fe *FormatError
+	if !errors.As(err, &fe) || fe.Record != -1 {
+		t.Fatalf("huge labels: %v", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("reading a 30-byte header allocated %d bytes", n)
+	}
+	// A later version's key, deeply nested, then the version.
+	nested := append([]byte{0x82, 0xa6}, "future"...)
+	for range 100000 {
+		nested = append(nested, 0x91) // [[[...
+	}
+	nested = append(nested, 0x01)
+	nested = append(nested, 0xa7)
+	nested = append(nested, "version"...)
+	nested = append(nested, Version)
+	r, err := NewReader(bytes.NewReader(tapeWithHeader(nested)))
+	if err != nil || r.Header().Version != Version {
+		t.Fatalf("a nested unknown key: %v", err)
 	}
 }
