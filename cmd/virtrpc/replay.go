@@ -22,6 +22,11 @@ func runReplay(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
 		return fmt.Errorf("%w: replay --listen unix:PATH|tcp:HOST:PORT [listener options] FILE", errUsage)
 	}
+	// The daemon's own checks are not replayed: a read-only socket or a
+	// uid list would be accepted and not enforced, so they are refused.
+	if len(lf.roSpecs) > 0 || len(lf.allowUIDs) > 0 {
+		return fmt.Errorf("%w: replay serves the tape to every client: --listen-ro and --allow-uid do not apply (the socket is owner-only unless --socket-mode)", errUsage)
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	srv, err := replay.Load(fs.Arg(0), replay.WithLogger(log))
 	if err != nil {

@@ -140,3 +140,19 @@ func TestProcsCommand(t *testing.T) {
 		t.Errorf("procs nosuchthing: %d %s", code, stderr)
 	}
 }
+
+// TestReplayCommandErrors: replay refuses options it would not enforce,
+// and a file that is no tape.
+func TestReplayCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	_, stderr, code := runCmd(t, "replay", "--listen", "unix:"+filepath.Join(dir, "s"), "--allow-uid", "0", "x.tape")
+	if code != 2 || !strings.Contains(stderr, "--allow-uid do not apply") {
+		t.Errorf("--allow-uid: %d %s", code, stderr)
+	}
+	bad := filepath.Join(dir, "bad.tape")
+	os.WriteFile(bad, []byte("not a tape"), 0o600)
+	_, stderr, code = runCmd(t, "replay", "--listen", "unix:"+filepath.Join(dir, "s"), bad)
+	if code != 1 || !strings.Contains(stderr, "tape: header at byte 0: not a tape") {
+		t.Errorf("not a tape: %d %s", code, stderr)
+	}
+}
