@@ -107,8 +107,8 @@ const (
 )
 
 // runScenario runs both sessions against uri in dir and returns their
-// outputs.
-func runScenario(t *testing.T, dir, uri string) (events, work string) {
+// outputs; ready returns once the event session has registered.
+func runScenario(t *testing.T, dir, uri string, ready func()) (events, work string) {
 	t.Helper()
 	type result struct{ out, errs string }
 	evc := make(chan result, 1)
@@ -116,7 +116,7 @@ func runScenario(t *testing.T, dir, uri string) (events, work string) {
 		out, errs, _ := virshIn(t, dir, uri, eventSession)
 		evc <- result{out, errs}
 	}()
-	time.Sleep(1500 * time.Millisecond) // the event session registers first
+	ready() // the event session registers first
 	out, errs, _ := virshIn(t, dir, uri, workSession)
 	ev := <-evc
 	return ev.out + ev.errs, out + errs
@@ -137,7 +137,13 @@ func TestRecordTraceReplay(t *testing.T) {
 	psock := filepath.Join(dir, "proxy.sock")
 	var traced lockedBuffer
 	stopProxy := startSelfOut(t, &traced, psock, "proxy", "--listen", "unix:"+psock, "--to", "test+unix:///default?socket="+d.Socket, "--record", tapePath, "--trace")
-	recEvents, recWork := runScenario(t, dir, "test+unix:///default?socket="+psock)
+	recEvents, recWork := runScenario(t, dir, "test+unix:///default?socket="+psock, func() {
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(traced.String(), "REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY reply ok"); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the event session did not register:\n%s", traced.String())
+			}
+		}
+	})
 	stopProxy()
 	for _, want := range []string{"Screenshot saved", "taped", "default-pool", "lifecycle"} {
 		if !strings.Contains(recEvents+recWork, want) {
@@ -201,7 +207,9 @@ func TestRecordTraceReplay(t *testing.T) {
 	os.Remove(filepath.Join(dir, "v1.out"))
 	rsock := filepath.Join(dir, "replay.sock")
 	startSelf(t, rsock, "replay", "--listen", "unix:"+rsock, tapePath)
-	repEvents, repWork := runScenario(t, dir, "test+unix:///default?socket="+rsock)
+	// The replayed event session gets its events with its registration,
+	// whenever the work session runs.
+	repEvents, repWork := runScenario(t, dir, "test+unix:///default?socket="+rsock, func() { time.Sleep(500 * time.Millisecond) })
 	if repWork != recWork {
 		t.Errorf("replayed work session differs\nrecorded:\n%s\nreplayed:\n%s", recWork, repWork)
 	}
