@@ -117,6 +117,9 @@ type splitter struct {
 	t    *tap
 	buf  []byte
 	off  bool // the stream is not libvirt's framing: stop looking
+	// skip is how many bytes that carry descriptors (one each, after a
+	// *_WITH_FDS message) are still to come.
+	skip int
 }
 
 func (s *splitter) feed(p []byte) {
@@ -124,6 +127,12 @@ func (s *splitter) feed(p []byte) {
 		return
 	}
 	for len(p) > 0 {
+		if s.skip > 0 {
+			k := min(s.skip, len(p))
+			s.skip -= k
+			p = p[k:]
+			continue
+		}
 		if len(s.buf) < 4 {
 			k := min(4-len(s.buf), len(p))
 			s.buf = append(s.buf, p[:k]...)
@@ -160,6 +169,8 @@ func (s *splitter) record(msg []byte) {
 		if files > virnet.MessageNumFDsMax {
 			files = virnet.MessageNumFDsMax
 		}
+		// Each descriptor comes with a byte of its own after the message.
+		s.skip = files
 	}
 	s.w.mu.Lock()
 	defer s.w.mu.Unlock()
