@@ -299,7 +299,9 @@ func (s *Server) ServeConn(c io.ReadWriteCloser) {
 			if err != nil {
 				return
 			}
-			if live, ok := first.serials[rh.Serial]; ok {
+			// Replies and stream messages carry their call's serial;
+			// events keep theirs.
+			if live, ok := first.serials[rh.Serial]; ok && rh.Type != virnet.MessageTypeMessage {
 				rh.Serial = live
 			}
 			if frame.HasFiles(rh.Type) {

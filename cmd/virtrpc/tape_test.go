@@ -166,6 +166,11 @@ func TestRecordTraceReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, l := range strings.Split(traced.String(), "\n") {
+		if strings.Contains(l, "LIFECYCLE event") || strings.Contains(l, "SCREENSHOT") || strings.Contains(l, "reply error") {
+			t.Logf("traced: %.220s", l)
+		}
+	}
 	procs := map[string]int{}
 	kinds := map[string]int{}
 	f, _ = os.Open(tapePath)
