@@ -63,7 +63,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "passwd":
 		err = passwd(rest, os.Stdin, stderr)
 	case "proxy":
-		err = runProxy(ctx, rest, stderr)
+		err = runProxy(ctx, rest, stdout, stderr)
+	case "replay":
+		err = runReplay(ctx, rest, stderr)
+	case "call":
+		err = runCall(ctx, *uri, rest, stdout)
+	case "procs":
+		err = runProcs(rest, stdout, stderr)
+	case "trace":
+		err = runTrace(ctx, rest, stdout, stderr)
 	case "events":
 		err = events(ctx, *uri, rest, stdout, stderr)
 	default:

@@ -33,7 +33,7 @@
 //	                     the log level take effect at once; daemon-timeout
 //	                     ends serve after that long without clients, and
 //	                     the admin daemon shutdown ends it at once)
-//	proxy --listen SPEC [--listen-ro unix:PATH]... [listener options] --to URI
+//	proxy --listen SPEC [--listen-ro unix:PATH]... [listener options] --to URI [--record FILE] [--trace]
 //	                     forward libvirt clients to the daemon URI names, each
 //	                     on its own connection; it listens as serve does (the
 //	                     same listener options below); unix sockets are
@@ -41,7 +41,35 @@
 //	                     --allow-uid names them,
 //	                     and a client of a --listen-ro socket opens the daemon
 //	                     with VIR_CONNECT_RO, so the daemon itself refuses it
-//	                     what it refuses a read-only client (package proxy)
+//	                     what it refuses a read-only client (package proxy);
+//	                     --record FILE writes every message both ways to a
+//	                     tape (package tape, tape/SPEC.md), --trace prints a
+//	                     line per message on standard output
+//	trace [--json] FILE  print every message of a tape: time, connection,
+//	                     direction, serial, procedure, type and status, and
+//	                     the decoded payload (JSON lines with --json);
+//	                     errors with libvirt's code names, unknown
+//	                     procedures shown as such
+//	call PROCEDURE [JSON]
+//	                     call any procedure of the remote, qemu or lxc
+//	                     program by name (DomainGetInfo or
+//	                     REMOTE_PROC_DOMAIN_GET_INFO) with its arguments as
+//	                     JSON (Go field names, UUIDs as text, opaque data as
+//	                     base64, unions as {"type":N,"Arm":value}; see
+//	                     package wire) and print its result as JSON; a
+//	                     domain, network, storage pool, interface or network
+//	                     filter may be given by name ("Dom":"vm1") and is
+//	                     looked up first; a daemon's error is printed with
+//	                     its code name
+//	procs [PATTERN]      list the procedures of libvirt's programs whose
+//	                     name or method matches PATTERN (a glob, or a word
+//	                     to look for; any case): number, release, argument
+//	                     and result types
+//	replay --listen unix:PATH|tcp:HOST:PORT [listener options] FILE
+//	                     serve a tape as a daemon: each call is answered
+//	                     with what the daemon recorded for the same call
+//	                     (package replay); a call the tape lacks gets
+//	                     VIR_ERR_RPC naming the procedure
 //	admin [-c ADMIN-URI] [-q] COMMAND [ARGS]
 //	                     manage a daemon through its admin socket, with
 //	                     virt-admin's commands, arguments and output byte
@@ -153,7 +181,8 @@ commands: version, hostname, list [--all], dominfo DOMAIN, dumpxml DOMAIN,
           screenshot DOMAIN FILE,
           serve --listen unix:PATH|tls:HOST:PORT|tcp:HOST:PORT [--listen-ro unix:PATH] [--admin unix:PATH],
           admin [-c ADMIN-URI] COMMAND (virt-admin's), passwd FILE USER,
-          proxy --listen SPEC [--listen-ro unix:PATH] --to URI
+          proxy --listen SPEC [--listen-ro unix:PATH] --to URI [--record FILE] [--trace],
+          trace [--json] FILE, call PROCEDURE [JSON], procs [PATTERN], replay --listen SPEC FILE
 Run "go doc github.com/virtrpc/virtrpc/cmd/virtrpc" for details.
 `)
 }

@@ -15,20 +15,22 @@ import (
 )
 
 // runProxy forwards libvirt clients to the daemon a URI names, until
-// interrupted (package proxy). It listens as serve does (the same flags:
-// unix, tls and loopback tcp, socket modes, peer uids, certificates).
-func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
+// interrupted (package proxy), recording or tracing what passes when
+// asked. It listens as serve does (the same flags: unix, tls and
+// loopback tcp, socket modes, peer uids, certificates).
+func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var lf listenFlags
 	lf.register(fs)
 	maxQueued := fs.Int("max-queued-clients", 1000, "connections waiting to be accepted; more are refused (libvirtd's max_queued_clients)")
 	to := fs.String("to", "", "the daemon's connection `URI` (qemu:///system, test+unix:///default?socket=PATH...)")
+	record, trace := proxyRecordFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	if *to == "" || fs.NArg() != 0 {
-		return fmt.Errorf("%w: proxy --listen SPEC [--listen-ro unix:PATH]... --to URI", errUsage)
+		return fmt.Errorf("%w: proxy --listen SPEC [--listen-ro unix:PATH]... --to URI [--record FILE] [--trace]", errUsage)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	dial, err := proxy.DialURI(*to, transport.WithLogger(log))
@@ -41,11 +43,24 @@ func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var traceTo io.Writer
+	if *trace {
+		traceTo = stdout
+	}
+	rec, err := newRecorder(*record, traceTo, *to)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := rec.close(); err != nil {
+			log.Error("proxy: recording failed", "err", err)
+		}
+	}()
 	ls, err := lf.open(ctx, *maxQueued, log)
 	if err != nil {
 		return err
 	}
-	p := proxy.New(dial, proxy.WithLogger(log), proxy.WithReadOnlyDialer(dialRO))
+	p := proxy.New(dial, proxy.WithLogger(log), proxy.WithReadOnlyDialer(dialRO), proxy.WithHook(rec.hook))
 	done := make(chan error, len(ls))
 	for _, l := range ls {
 		go func() { done <- p.Serve(l.Listener, proxyOptions(l, &lf, log)...) }()
