@@ -49,18 +49,14 @@ func _() {
 	_ = x[ProcPong-2]
 }
 
-/*
-NewArgs returns a new value of the arguments type of procedure n (for an event, of its
-// message), or nil when it has none or the program has no procedure n.
-*/
+// NewArgs returns a new value of the arguments type of procedure n, or nil when it
+// has none or the program has no procedure n. An event has none: NewRet gives its message.
 func NewArgs(n int32) xdr.Codec {
 	return nil
 }
 
-/*
-NewRet returns a new value of the result type of procedure n (for an event, of its
-// message), or nil when it has none or the program has no procedure n.
-*/
+// NewRet returns a new value of the result type of procedure n, or nil when it
+// has none or the program has no procedure n. For an event, it is the event's message.
 func NewRet(n int32) xdr.Codec {
 	return nil
 }

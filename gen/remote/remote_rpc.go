@@ -9249,10 +9249,8 @@ func DecodeEvent(n int32, payload []byte) (xdr.Codec, error) {
 	}
 }
 
-/*
-NewArgs returns a new value of the arguments type of procedure n (for an event, of its
-// message), or nil when it has none or the program has no procedure n.
-*/
+// NewArgs returns a new value of the arguments type of procedure n, or nil when it
+// has none or the program has no procedure n. An event has none: NewRet gives its message.
 func NewArgs(n int32) xdr.Codec {
 	switch n {
 	case int32(ProcConnectOpen):
@@ -10005,10 +10003,8 @@ func NewArgs(n int32) xdr.Codec {
 	return nil
 }
 
-/*
-NewRet returns a new value of the result type of procedure n (for an event, of its
-// message), or nil when it has none or the program has no procedure n.
-*/
+// NewRet returns a new value of the result type of procedure n, or nil when it
+// has none or the program has no procedure n. For an event, it is the event's message.
 func NewRet(n int32) xdr.Codec {
 	switch n {
 	case int32(ProcConnectGetType):

@@ -717,11 +717,11 @@ func (r *rpcEmitter) events() {
 // traffic or a proxy's.
 func (r *rpcEmitter) values() {
 	for _, v := range []struct {
-		name, what string
-		typ        func(*gomodel.Procedure) *gomodel.Type
+		name, what, note string
+		typ              func(*gomodel.Procedure) *gomodel.Type
 	}{
-		{"NewArgs", "arguments", func(pr *gomodel.Procedure) *gomodel.Type { return pr.Args }},
-		{"NewRet", "result", func(pr *gomodel.Procedure) *gomodel.Type {
+		{"NewArgs", "arguments", " An event has none: NewRet gives its message.", func(pr *gomodel.Procedure) *gomodel.Type { return pr.Args }},
+		{"NewRet", "result", " For an event, it is the event's message.", func(pr *gomodel.Procedure) *gomodel.Type {
 			if pr.Event {
 				return pr.Msg
 			}
@@ -738,7 +738,8 @@ func (r *rpcEmitter) values() {
 		if len(cases) > 0 { // every program has both functions, alike
 			body = append(body, jen.Switch(jen.Id("n")).Block(cases...))
 		}
-		r.f.Commentf("%s returns a new value of the %s type of procedure n (for an event, of its\n// message), or nil when it has none or the program has no procedure n.", v.name, v.what)
+		r.f.Commentf("%s returns a new value of the %s type of procedure n, or nil when it", v.name, v.what)
+		r.f.Comment("has none or the program has no procedure n." + v.note)
 		r.f.Func().Id(v.name).Params(jen.Id("n").Int32()).Params(xdrFn("Codec")).Block(
 			append(body, jen.Return(jen.Nil()))...,
 		)
