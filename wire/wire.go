@@ -14,6 +14,7 @@ package wire
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/virtrpc/virtrpc/gen/admin"
 	"github.com/virtrpc/virtrpc/gen/keepalive"
@@ -234,15 +235,22 @@ func decodeError(payload []byte) (*rpc.Error, error) {
 	}, nil
 }
 
-// ErrorCodeName returns the name of libvirt's error code code as the
-// generated constants spell it (ErrNoDomain for VIR_ERR_NO_DOMAIN), with
-// the number when libvirt does not name it.
+// ErrorCodeName returns the name of libvirt's error code code as libvirt
+// spells it (VIR_ERR_NO_DOMAIN), which is how its logs, virsh's users
+// and its documentation know it; a code libvirt does not name is given as
+// VIR_ERR(N).
 func ErrorCodeName(code int32) string {
-	return libvirt.ErrorNumber(code).String()
+	if n := libvirt.ErrorNumber(code).CName(); n != "" {
+		return n
+	}
+	return "VIR_ERR(" + strconv.Itoa(int(code)) + ")"
 }
 
 // ErrorDomainName is ErrorCodeName for libvirt's error domains
-// (FromQEMU for VIR_FROM_QEMU).
+// (VIR_FROM_QEMU), VIR_FROM(N) for one libvirt does not name.
 func ErrorDomainName(domain int32) string {
-	return libvirt.ErrorDomain(domain).String()
+	if n := libvirt.ErrorDomain(domain).CName(); n != "" {
+		return n
+	}
+	return "VIR_FROM(" + strconv.Itoa(int(domain)) + ")"
 }

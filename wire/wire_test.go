@@ -45,7 +45,7 @@ func TestDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if le, ok := m.Value.(*rpc.Error); !ok || le.Message != msg || ErrorCodeName(le.Code) != "ErrNoDomain" {
+	if le, ok := m.Value.(*rpc.Error); !ok || le.Message != msg || ErrorCodeName(le.Code) != "VIR_ERR_NO_DOMAIN" {
 		t.Fatalf("%+v", m.Value)
 	}
 

@@ -73,7 +73,7 @@ func TestCallLibvirtd(t *testing.T) {
 	_, stderr, code := runCmd(t, "-c", uri, "call", "DomainGetMetadata", `{"Dom":`+domArg+`,"Type":0,"URI":null}`)
 	t.Logf("DomainGetMetadata: %d %s", code, strings.TrimSpace(stderr))
 	_, stderr, code = runCmd(t, "-c", uri, "call", "DomainLookupByName", `{"Name":"nosuch"}`)
-	if code != 1 || !strings.Contains(stderr, "ErrNoDomain") {
+	if code != 1 || !strings.Contains(stderr, "VIR_ERR_NO_DOMAIN") {
 		t.Errorf("an error: %d %s", code, stderr)
 	}
 	_, stderr, code = runCmd(t, "-c", uri, "call", "DomainLookupByName", `{"Name":7}`)

@@ -73,7 +73,7 @@ func TestTraceCommand(t *testing.T) {
 	for _, want := range []string{
 		`serial=0 REMOTE_PROC_DOMAIN_GET_INFO call ok {"Dom":{"Name":"vm1","UUID":"01020300-0000-0000-0000-000000000000","ID":2}}`,
 		`REMOTE_PROC_DOMAIN_GET_INFO reply ok {"State":1,"MaxMem":1048576,"Memory":524288,"NrVirtCPU":2,"CPUTime":12345}`,
-		`REMOTE_PROC_DOMAIN_GET_INFO reply error ErrNoDomain (FromDom) "no domain with matching name 'x'"`,
+		`REMOTE_PROC_DOMAIN_GET_INFO reply error VIR_ERR_NO_DOMAIN (VIR_FROM_DOM) "no domain with matching name 'x'"`,
 		`remote:unknown(99999) call ok`,
 	} {
 		if !strings.Contains(out, want) {
@@ -91,7 +91,7 @@ func TestTraceCommand(t *testing.T) {
 			t.Fatalf("%v: %s", err, l)
 		}
 	}
-	if !strings.Contains(out, `"error":{"code":"ErrNoDomain","code_number":42,"domain":"FromDom"`) {
+	if !strings.Contains(out, `"error":{"code":"VIR_ERR_NO_DOMAIN","code_number":42,"domain":"VIR_FROM_DOM"`) {
 		t.Errorf("no error with its names:\n%s", out)
 	}
 	// A truncated tape: the messages before the cut, then the error with

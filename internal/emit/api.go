@@ -109,6 +109,25 @@ func apiEnum(f *jen.File, e *gomodel.APIEnum) {
 			jen.Return(jen.Lit(e.GoName+"(").Op("+").Qual("strconv", "FormatInt").Call(jen.Int64().Call(jen.Id("v")), jen.Lit(10)).Op("+").Lit(")")),
 		)
 	}
+	if e.Src.Name == "virErrorNumber" || e.Src.Name == "virErrorDomain" {
+		// Traces print errors as libvirt's logs and virsh's users know
+		// them (VIR_ERR_NO_DOMAIN, VIR_FROM_QEMU); only these two enums
+		// carry the C names, which every other enum would pay for in
+		// build time and binary size.
+		seen := map[int64]bool{}
+		var cases []jen.Code
+		for _, m := range e.Members {
+			if !seen[m.Src.Value] {
+				seen[m.Src.Value] = true
+				cases = append(cases, jen.Case(jen.Id(m.GoName)).Block(jen.Return(jen.Lit(m.Src.Name))))
+			}
+		}
+		f.Commentf("CName returns the constant's name in libvirt's C API (%s), or \"\" for a value it does not know.", e.Members[0].Src.Name)
+		f.Func().Params(jen.Id("v").Id(e.GoName)).Id("CName").Params().String().Block(
+			jen.Switch(jen.Id("v")).Block(cases...),
+			jen.Return(jen.Lit("")),
+		)
+	}
 	if e.Src.Name == "virErrorNumber" {
 		// Error codes are errors, so that errors.Is(err,
 		// libvirt.ErrNoDomain) matches a daemon's *rpc.Error with that
