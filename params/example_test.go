@@ -28,7 +28,10 @@ func ExampleList() {
 }
 
 // The provisioner's pattern: read the scheduler's parameters, set the
-// weight, read it back.
+// weight, read it back. The in-process driver behaves as libvirt's test
+// driver does: it checks the new weight (a uint, by that name), answers
+// success and keeps 50, so the weight read back is still 50; a real
+// hypervisor's driver would give back the weight set.
 func ExampleDomainSchedulerParameters() {
 	ctx := context.Background()
 	c, err := virtrpc.Dial(ctx, "test:///default")
@@ -47,7 +50,7 @@ func ExampleDomainSchedulerParameters() {
 		log.Fatal(err)
 	}
 	w, _ := ps.Uint(libvirt.DomainSchedulerWeight)
-	err = r.DomainSetSchedulerParametersFlags(ctx, dom, params.List{}.SetUint(libvirt.DomainSchedulerWeight, w+100), libvirt.DomainAffectLive)
+	err = r.DomainSetSchedulerParametersFlags(ctx, dom, params.List{}.SetUint(libvirt.DomainSchedulerWeight, w+100), libvirt.DomainAffectCurrent)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -58,5 +61,5 @@ func ExampleDomainSchedulerParameters() {
 	after, _ := ps.Uint(libvirt.DomainSchedulerWeight)
 	fmt.Println(w, "->", after)
 	// Output:
-	// 50 -> 150
+	// 50 -> 50
 }

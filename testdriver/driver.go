@@ -70,8 +70,6 @@ type domain struct {
 	autostart  bool
 	started    time.Time
 	cpuTime    uint64 // nanoseconds, accumulated while running
-	weight     uint32 // the scheduler's weight, once weightSet (sched.go)
-	weightSet  bool
 	// liveVCPUs is the running domain's vCPU count, which setvcpus
 	// --live changes apart from its configuration's; 0 while inactive.
 	liveVCPUs uint
