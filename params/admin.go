@@ -16,23 +16,7 @@ func FromAdmin(ps []admin.TypedParam) List {
 	out := make(List, len(ps))
 	for i := range ps {
 		out[i].Field = ps[i].Field
-		v := &ps[i].Value
-		u := &out[i].Value
-		if n, ok := v.I(); ok {
-			u.SetI(n)
-		} else if n, ok := v.UI(); ok {
-			u.SetUI(n)
-		} else if n, ok := v.L(); ok {
-			u.SetL(n)
-		} else if n, ok := v.Ul(); ok {
-			u.SetUl(n)
-		} else if n, ok := v.D(); ok {
-			u.SetD(n)
-		} else if n, ok := v.B(); ok {
-			u.SetB(n)
-		} else if s, ok := v.S(); ok {
-			u.SetS(s)
-		}
+		copyValue(&out[i].Value, &ps[i].Value)
 	}
 	return out
 }
@@ -43,23 +27,46 @@ func (l List) Admin() []admin.TypedParam {
 	out := make([]admin.TypedParam, len(l))
 	for i := range l {
 		out[i].Field = l[i].Field
-		v := &l[i].Value
-		u := &out[i].Value
-		if n, ok := v.I(); ok {
-			u.SetI(n)
-		} else if n, ok := v.UI(); ok {
-			u.SetUI(n)
-		} else if n, ok := v.L(); ok {
-			u.SetL(n)
-		} else if n, ok := v.Ul(); ok {
-			u.SetUl(n)
-		} else if n, ok := v.D(); ok {
-			u.SetD(n)
-		} else if n, ok := v.B(); ok {
-			u.SetB(n)
-		} else if s, ok := v.S(); ok {
-			u.SetS(s)
-		}
+		copyValue(&out[i].Value, &l[i].Value)
 	}
 	return out
+}
+
+// typedValue is what the remote and admin programs' typed-parameter
+// values have alike (the generated union of each), so one function
+// copies between them.
+type typedValue interface {
+	I() (int32, bool)
+	UI() (uint32, bool)
+	L() (int64, bool)
+	Ul() (uint64, bool)
+	D() (float64, bool)
+	B() (int32, bool)
+	S() (string, bool)
+	SetI(int32)
+	SetUI(uint32)
+	SetL(int64)
+	SetUl(uint64)
+	SetD(float64)
+	SetB(int32)
+	SetS(string)
+}
+
+// copyValue sets dst to src's arm and value.
+func copyValue(dst, src typedValue) {
+	if n, ok := src.I(); ok {
+		dst.SetI(n)
+	} else if n, ok := src.UI(); ok {
+		dst.SetUI(n)
+	} else if n, ok := src.L(); ok {
+		dst.SetL(n)
+	} else if n, ok := src.Ul(); ok {
+		dst.SetUl(n)
+	} else if n, ok := src.D(); ok {
+		dst.SetD(n)
+	} else if n, ok := src.B(); ok {
+		dst.SetB(n)
+	} else if s, ok := src.S(); ok {
+		dst.SetS(s)
+	}
 }

@@ -3,7 +3,8 @@ package proxy
 import (
 	"fmt"
 	"net"
-	"syscall"
+
+	"github.com/virtrpc/virtrpc/internal/netutil"
 )
 
 // allowedPeer refuses a unix peer whose uid is not in allow, as the
@@ -13,22 +14,12 @@ func allowedPeer(nc net.Conn, allow map[uint32]bool) error {
 	if !ok {
 		return nil
 	}
-	rc, err := uc.SyscallConn()
+	uid, _, _, err := netutil.PeerCred(uc)
 	if err != nil {
-		return err
+		return fmt.Errorf("proxy: the peer's credentials: %w", err)
 	}
-	var cred *syscall.Ucred
-	var cerr error
-	if err := rc.Control(func(fd uintptr) {
-		cred, cerr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
-	}); err != nil {
-		return err
-	}
-	if cerr != nil {
-		return fmt.Errorf("proxy: the peer's credentials: %w", cerr)
-	}
-	if !allow[cred.Uid] {
-		return fmt.Errorf("proxy: peer uid %d is not allowed on this socket", cred.Uid)
+	if !allow[uint32(uid)] {
+		return fmt.Errorf("proxy: peer uid %d is not allowed on this socket", uid)
 	}
 	return nil
 }

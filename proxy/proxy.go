@@ -29,12 +29,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/virtrpc/virtrpc/internal/netutil"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/virtrpc/virtrpc/gen/remote"
@@ -221,6 +221,7 @@ func (p *Proxy) Serve(l net.Listener, opts ...ListenerOption) error {
 		delete(p.lns, l)
 		p.mu.Unlock()
 	}()
+	var backoff netutil.AcceptBackoff
 	for {
 		nc, err := l.Accept()
 		if err != nil {
@@ -230,21 +231,19 @@ func (p *Proxy) Serve(l net.Listener, opts ...ListenerOption) error {
 			if closed {
 				return ErrClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ECONNABORTED) {
-				// Out of descriptors, or a client gone before it was
-				// accepted: wait a little, as net/http does, and accept
-				// again; clients wait in the listen queue meanwhile.
-				p.log.Warn("proxy: accept failed; retrying", "err", err)
-				select {
-				case <-time.After(50 * time.Millisecond):
-				case <-p.ctx.Done():
-					return ErrClosed
-				}
-				continue
+			if !netutil.TemporaryAccept(err) {
+				return err
 			}
-			return err
+			// Out of descriptors, or a client gone before it was
+			// accepted: wait, as the server does, and accept again;
+			// clients wait in the listen queue meanwhile.
+			if !backoff.Wait(p.ctx.Done()) {
+				return ErrClosed
+			}
+			p.log.Warn("proxy: accept failed; retried", "err", err, "delay", backoff.Delay())
+			continue
 		}
+		backoff.Reset()
 		if d.allowUIDs != nil {
 			if err := allowedPeer(nc, d.allowUIDs); err != nil {
 				p.log.Warn("proxy: refusing a client", "err", err)

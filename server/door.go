@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/tls"
 	"fmt"
+	"github.com/virtrpc/virtrpc/internal/netutil"
 	"net"
 	"time"
 )
@@ -75,7 +76,7 @@ func (d *door) admits(id *Identity) (bool, string) {
 func identify(id *Identity, rw any) error {
 	switch c := rw.(type) {
 	case *net.UnixConn:
-		uid, gid, pid, err := peerCred(c)
+		uid, gid, pid, err := netutil.PeerCred(c)
 		if err != nil {
 			return fmt.Errorf("reading the peer's credentials: %w", err)
 		}

@@ -40,7 +40,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/virtrpc/virtrpc/gen/keepalive"
@@ -49,6 +48,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
+	"github.com/virtrpc/virtrpc/internal/netutil"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
 )
@@ -231,7 +231,7 @@ func (s *Server) Serve(l net.Listener, opts ...ListenerOption) error {
 		delete(s.lns, l)
 		s.mu.Unlock()
 	}()
-	var delay time.Duration // how long to wait after a temporary failure
+	var backoff netutil.AcceptBackoff // the wait after temporary failures
 	for {
 		// A slot first: at the limit the server does not accept, as
 		// libvirtd suspends its services, and a client that connects
@@ -262,25 +262,20 @@ func (s *Server) Serve(l net.Listener, opts ...ListenerOption) error {
 			if closed {
 				return ErrServerClosed
 			}
-			if !temporary(err) {
+			if !netutil.TemporaryAccept(err) {
 				return err
 			}
 			// Out of descriptors or memory, or a client that left before
 			// it was accepted: the listener is fine. Wait, as net/http
 			// does, and accept again; connections that come meanwhile
 			// wait in the listen queue, as libvirtd's do.
-			delay = min(max(2*delay, minAcceptDelay), maxAcceptDelay)
-			s.log.Warn("server: accept failed; retrying", "err", err, "delay", delay)
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-s.quit:
-				t.Stop()
+			if !backoff.Wait(s.quit) {
 				return ErrServerClosed
 			}
+			s.log.Warn("server: accept failed; retried", "err", err, "delay", backoff.Delay())
 			continue
 		}
-		delay = 0
+		backoff.Reset()
 		if !s.slots.admit() {
 			// The limit was lowered while this accept waited: drop the
 			// client, as libvirtd drops one past max_clients.
@@ -297,29 +292,6 @@ func (s *Server) Serve(l net.Listener, opts ...ListenerOption) error {
 		}
 		s.serveConn(nc, d, true)
 	}
-}
-
-// The wait after a temporary accept failure doubles from minAcceptDelay
-// up to maxAcceptDelay, as net/http's Server.Serve does.
-const (
-	minAcceptDelay = 5 * time.Millisecond
-	maxAcceptDelay = time.Second
-)
-
-// temporary reports whether an accept error leaves the listener usable:
-// limits on descriptors or memory, which free up as connections leave, a
-// connection aborted before it was accepted, or a timeout.
-func temporary(err error) bool {
-	for _, errno := range []syscall.Errno{
-		syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM,
-		syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EPROTO, syscall.EINTR, syscall.EAGAIN,
-	} {
-		if errors.Is(err, errno) {
-			return true
-		}
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // ServeConn serves one connection on its own goroutines and returns at

@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/virtrpc/virtrpc/internal/netutil"
 	"log/slog"
 	"net"
 	"os"
@@ -325,7 +326,7 @@ func (l *tlsListener) acceptLoop() {
 		nc, err := l.inner.Accept()
 		if err != nil {
 			<-l.sem
-			if !temporary(err) {
+			if !netutil.TemporaryAccept(err) {
 				// Every Accept from now on returns it.
 				l.err = err
 				close(l.dead)
