@@ -324,12 +324,17 @@ func cmdThreadpoolInfo(ctx context.Context, a *adminRun) error {
 	return nil
 }
 
-func cmdThreadpoolSet(ctx context.Context, a *adminRun) error {
-	var set admin.ThreadPoolSettings
-	for _, o := range []struct {
-		name string
-		dst  **uint32
-	}{{"max-workers", &set.MaxWorkers}, {"min-workers", &set.MinWorkers}, {"priority-workers", &set.PrioWorkers}} {
+// uint32Opt is an optional unsigned option of a setter command and where
+// its value goes (nil when the option is absent).
+type uint32Opt struct {
+	name string
+	dst  **uint32
+}
+
+// uint32Opts reads the setter's options, with virt-admin's error for one
+// that does not parse.
+func (a *adminRun) uint32Opts(opts ...uint32Opt) error {
+	for _, o := range opts {
 		v, ok, err := a.uintOpt(o.name, 32)
 		if err != nil {
 			a.errors = append(a.errors, err.Error())
@@ -339,6 +344,14 @@ func cmdThreadpoolSet(ctx context.Context, a *adminRun) error {
 			x := uint32(v)
 			*o.dst = &x
 		}
+	}
+	return nil
+}
+
+func cmdThreadpoolSet(ctx context.Context, a *adminRun) error {
+	var set admin.ThreadPoolSettings
+	if err := a.uint32Opts(uint32Opt{"max-workers", &set.MaxWorkers}, uint32Opt{"min-workers", &set.MinWorkers}, uint32Opt{"priority-workers", &set.PrioWorkers}); err != nil {
+		return err
 	}
 	if set.MaxWorkers == nil && set.MinWorkers == nil && set.PrioWorkers == nil {
 		// virt-admin 9.0's text, its trailing space included.
@@ -439,19 +452,8 @@ func cmdClientsInfo(ctx context.Context, a *adminRun) error {
 
 func cmdClientsSet(ctx context.Context, a *adminRun) error {
 	var set admin.ClientLimitSettings
-	for _, o := range []struct {
-		name string
-		dst  **uint32
-	}{{"max-clients", &set.MaxClients}, {"max-unauth-clients", &set.MaxUnauthClients}} {
-		v, ok, err := a.uintOpt(o.name, 32)
-		if err != nil {
-			a.errors = append(a.errors, err.Error())
-			return vshText(fmt.Sprintf("Unable to parse integer parameter '%s'", o.name))
-		}
-		if ok {
-			x := uint32(v)
-			*o.dst = &x
-		}
+	if err := a.uint32Opts(uint32Opt{"max-clients", &set.MaxClients}, uint32Opt{"max-unauth-clients", &set.MaxUnauthClients}); err != nil {
+		return err
 	}
 	if set.MaxClients == nil && set.MaxUnauthClients == nil {
 		return vshText("At least one of options --max-clients, --max-unauth-clients is mandatory")

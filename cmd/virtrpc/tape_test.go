@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,62 +15,6 @@ import (
 	"github.com/virtrpc/virtrpc/tape"
 	"github.com/virtrpc/virtrpc/wire"
 )
-
-// startSelf runs this test binary as `virtrpc ARGS...`, waits until it
-// listens on sock, and returns a function that ends it with SIGTERM and
-// waits for it (also run at cleanup). Its output goes to out when not
-// nil.
-func startSelf(t *testing.T, sock string, args ...string) (stop func()) {
-	return startSelfOut(t, nil, sock, args...)
-}
-
-func startSelfOut(t *testing.T, out *lockedBuffer, sock string, args ...string) (stop func()) {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), "VIRTRPC_TEST_AS_MAIN=1")
-	var logs lockedBuffer
-	cmd.Stderr, cmd.Stdout = &logs, &logs
-	if out != nil {
-		cmd.Stdout = out
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("virtrpc %s exited with %v\n%s", args[0], err, logs.String())
-			}
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-			t.Errorf("virtrpc %s ignored SIGTERM", args[0])
-		}
-	}
-	t.Cleanup(stop)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("unix", sock); err == nil {
-			c.Close()
-			return stop
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("virtrpc %s did not listen on %s\n%s", args[0], sock, logs.String())
-		}
-	}
-}
 
 // virshIn runs virsh in dir (so that files it writes have the same
 // names in every run).

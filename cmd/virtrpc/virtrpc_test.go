@@ -71,48 +71,73 @@ func TestMainJob(t *testing.T) {
 	}
 }
 
-// serveDaemon runs `virtrpc serve` as its own process on a unix socket.
-func serveDaemon(t *testing.T, flags ...string) string {
+// startSelf runs this test binary as `virtrpc ARGS...`, waits until it
+// listens on sock, and returns a function that ends it with SIGTERM and
+// waits for it (also run at cleanup). Its output goes to out when not
+// nil.
+func startSelf(t *testing.T, sock string, args ...string) (stop func()) {
+	return startSelfOut(t, nil, sock, args...)
+}
+
+func startSelfOut(t *testing.T, out *lockedBuffer, sock string, args ...string) (stop func()) {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := os.MkdirTemp("", "vrs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "s.sock")
-	cmd := exec.Command(exe, append([]string{"serve", "--listen", "unix:" + sock}, flags...)...)
+	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), "VIRTRPC_TEST_AS_MAIN=1")
 	var logs lockedBuffer
-	cmd.Stderr = &logs
+	cmd.Stderr, cmd.Stdout = &logs, &logs
+	if out != nil {
+		cmd.Stdout = out
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("virtrpc serve exited with %v\n%s", err, logs.String())
+				t.Errorf("virtrpc %s exited with %v\n%s", args[0], err, logs.String())
 			}
 		case <-time.After(10 * time.Second):
 			cmd.Process.Kill()
 			<-done
-			t.Errorf("virtrpc serve ignored SIGTERM")
-		}
-		os.RemoveAll(dir)
-	})
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("unix", sock); err == nil {
-			c.Close()
-			return sock
+			t.Errorf("virtrpc %s ignored SIGTERM", args[0])
 		}
 	}
-	t.Fatalf("virtrpc serve did not listen\n%s", logs.String())
-	return ""
+	t.Cleanup(stop)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			return stop
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("virtrpc %s did not listen on %s\n%s", args[0], sock, logs.String())
+		}
+	}
+}
+
+// serveDaemon runs `virtrpc serve` as its own process on a unix socket.
+func serveDaemon(t *testing.T, flags ...string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "vrs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) }) // after the daemon ends: cleanups run last first
+	sock := filepath.Join(dir, "s.sock")
+	startSelf(t, sock, append([]string{"serve", "--listen", "unix:" + sock}, flags...)...)
+	return sock
 }
 
 // virsh runs libvirt's own client and returns its output and error.
@@ -399,49 +424,6 @@ func TestVirshListenReadOnly(t *testing.T) {
 	}
 }
 
-// startProxyCmd runs `virtrpc proxy` as its own process with the given
-// flags and waits until each socket in waitFor accepts.
-func startProxyCmd(t *testing.T, waitFor []string, flags ...string) {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, append([]string{"proxy"}, flags...)...)
-	cmd.Env = append(os.Environ(), "VIRTRPC_TEST_AS_MAIN=1")
-	var logs lockedBuffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("virtrpc proxy exited with %v\n%s", err, logs.String())
-			}
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-			t.Errorf("virtrpc proxy ignored SIGTERM")
-		}
-	})
-	for _, sock := range waitFor {
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			if c, err := net.Dial("unix", sock); err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("virtrpc proxy did not listen on %s\n%s", sock, logs.String())
-			}
-		}
-	}
-}
-
 // TestVirshThroughProxy puts `virtrpc proxy` in front of a real libvirtd:
 // virsh (without -r) through the proxy's read-only socket lists the
 // domains but cannot define one, and the error is libvirtd's own; through
@@ -451,7 +433,8 @@ func TestVirshThroughProxy(t *testing.T) {
 	d := testpeer.StartLibvirtd(t)
 	dir := t.TempDir()
 	rw, ro := filepath.Join(dir, "rw.sock"), filepath.Join(dir, "ro.sock")
-	startProxyCmd(t, []string{rw, ro}, "--listen", "unix:"+rw, "--listen-ro", "unix:"+ro, "--to", "test+unix:///default?socket="+d.Socket)
+	// ro is opened last of the proxy's sockets: once it listens, all do.
+	startSelf(t, ro, "proxy", "--listen", "unix:"+rw, "--listen-ro", "unix:"+ro, "--to", "test+unix:///default?socket="+d.Socket)
 	roURI, rwURI := "test+unix:///default?socket="+ro, "test+unix:///default?socket="+rw
 	out, stderr, err := virsh(t, roURI, "list", "--all")
 	if err != nil || !strings.Contains(out, "test") {
@@ -485,7 +468,9 @@ func TestVirshThroughProxyTLS(t *testing.T) {
 	dir := t.TempDir()
 	rw := filepath.Join(dir, "rw.sock")
 	port := freePort(t)
-	startProxyCmd(t, []string{rw}, "--listen", "unix:"+rw, "--listen", "tls:127.0.0.1:"+port, "--pki", f.Dir, "--to", "test+unix:///default?socket="+d.Socket)
+	// The TLS listener is opened after rw: list it first, so that rw
+	// listening means both do.
+	startSelf(t, rw, "proxy", "--listen", "tls:127.0.0.1:"+port, "--listen", "unix:"+rw, "--pki", f.Dir, "--to", "test+unix:///default?socket="+d.Socket)
 	uri := func(pki string) string {
 		return "test+tls://127.0.0.1:" + port + "/default?pkipath=" + pki + "&no_verify=0&no_sanity=1"
 	}
