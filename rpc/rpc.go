@@ -327,13 +327,14 @@ func AuthRequired() *Error {
 	return reported(errRPC, fromRPC, "%s", "authentication required")
 }
 
-// AuthFailed returns libvirtd's one answer to every failed SASL step (an
+// AuthFailed returns libvirtd's VIR_ERR_AUTH_FAILED, "authentication
+// failed: " and why. libvirtd's one answer to every failed SASL step (an
 // unknown user, a wrong password, an unknown mechanism, a step out of
-// order): VIR_ERR_AUTH_FAILED, "authentication failed: authentication
-// failed". It says nothing of which, so that a client cannot probe for
-// user names; the daemon's log says.
-func AuthFailed() *Error {
-	return reported(errAuth, fromRPC, "authentication failed: %s", "authentication failed")
+// order) gives "authentication failed" as the reason, which says nothing
+// of which, so that a client cannot probe for user names; the daemon's
+// log says.
+func AuthFailed(why string) *Error {
+	return reported(errAuth, fromRPC, "authentication failed: %s", why)
 }
 
 // UnsupportedError is the error of a call whose procedure the daemon does

@@ -116,7 +116,7 @@ func (c *Conn) authFail(reset bool, reason string) error {
 		c.sasl.inited, c.sasl.conv, c.sasl.mech = false, nil, ""
 	}
 	c.srv.log.Info("server: SASL authentication failed", "client", c.ident.ID, "transport", c.ident.Transport, "mech", mech, "reason", reason)
-	return rpc.AuthFailed()
+	return rpc.AuthFailed("authentication failed")
 }
 
 // saslInit answers AUTH_SASL_INIT with the mechanisms offered.

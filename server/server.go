@@ -651,16 +651,8 @@ func (c *Conn) refuse(r *frame.Reader) {
 	}
 	reply := m.Header
 	reply.Type = virnet.MessageTypeReply
-	c.replyError(&reply, &rpc.Error{Code: errAuthFailed, Domain: fromRPC, Level: 2,
-		Message: "authentication failed: " + c.refused, Str1: "authentication failed: %s", Str2: c.refused, Int1: -1, Int2: -1})
+	c.replyError(&reply, rpc.AuthFailed(c.refused))
 }
-
-// libvirt's numbers for the refusal: VIR_ERR_AUTH_FAILED from
-// VIR_FROM_RPC.
-const (
-	errAuthFailed = 45
-	fromRPC       = 7
-)
 
 // routing is what a procedure table says of a call's procedure: which
 // way its stream flows, whether libvirt marks it @priority: high, and
