@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"github.com/virtrpc/virtrpc/xdr"
 	"io"
 	"net"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // digestServer plays libvirtd's side of DIGEST-MD5 on nc, then serves

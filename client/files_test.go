@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"github.com/virtrpc/virtrpc/xdr"
 	"io"
 	"net"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // A peer on a unix socketpair that passes descriptors both ways, as

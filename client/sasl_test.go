@@ -3,7 +3,6 @@ package client_test
 import (
 	"context"
 	"errors"
-	"github.com/virtrpc/virtrpc/xdr"
 	"log/slog"
 	"net"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/internal/testpeer"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // A SCRAM-SHA-256 exchange recorded between virsh and libvirtd 9.0.0 for

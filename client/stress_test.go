@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/virtrpc/virtrpc/xdr"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // TestReadingRoleUnderStress drives the reading role's hand-offs hard:

@@ -29,7 +29,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/virtrpc/virtrpc/internal/netutil"
 	"io"
 	"log/slog"
 	"net"
@@ -40,6 +39,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
+	"github.com/virtrpc/virtrpc/internal/netutil"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/transport"
 )

@@ -3,9 +3,10 @@ package server
 import (
 	"crypto/tls"
 	"fmt"
-	"github.com/virtrpc/virtrpc/internal/netutil"
 	"net"
 	"time"
+
+	"github.com/virtrpc/virtrpc/internal/netutil"
 )
 
 // A ListenerOption sets how the clients of one listener (Serve) or one

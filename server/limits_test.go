@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/virtrpc/virtrpc/rpc"
 	"io"
 	"net"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/internal/testpeer"
+	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/server"
 )
 

@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/virtrpc/virtrpc/internal/netutil"
 	"log/slog"
 	"net"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/virtrpc/virtrpc/internal/netutil"
 )
 
 // The files of libvirt's PKI layout. A client's pkipath= directory and a

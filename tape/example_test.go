@@ -3,13 +3,13 @@ package tape_test
 import (
 	"bytes"
 	"fmt"
-	"github.com/virtrpc/virtrpc/xdr"
 	"io"
 	"log"
 
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/tape"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // Write a tape of one call and its reply, then read it back.

@@ -23,6 +23,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/qemu"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
 )
@@ -217,22 +218,13 @@ func (r *Registry) Decode(h *virnet.MessageHeader, payload []byte) (Message, err
 	return m, nil
 }
 
-// decodeError decodes virNetMessageError.
+// decodeError decodes virNetMessageError, as the client does.
 func decodeError(payload []byte) (*rpc.Error, error) {
-	var e virnet.MessageError
-	if err := xdr.Unmarshal(payload, &e); err != nil {
-		return nil, err
+	err := frame.DecodeError(payload)
+	if le, ok := err.(*rpc.Error); ok {
+		return le, nil
 	}
-	str := func(s *string) string {
-		if s == nil {
-			return ""
-		}
-		return *s
-	}
-	return &rpc.Error{
-		Code: e.Code, Domain: e.Domain, Level: e.Level, Message: str(e.Message),
-		Str1: str(e.Str1), Str2: str(e.Str2), Str3: str(e.Str3), Int1: e.Int1, Int2: e.Int2,
-	}, nil
+	return nil, err
 }
 
 // ErrorCodeName returns the name of libvirt's error code code as libvirt

@@ -3,7 +3,6 @@ package wire
 import (
 	"encoding/json"
 	"errors"
-	"github.com/virtrpc/virtrpc/xdr"
 	"strings"
 	"testing"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 func header(proc remote.Procedure, t virnet.MessageType, s virnet.MessageStatus) *virnet.MessageHeader {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/virtrpc/virtrpc/xdr"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/tape"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // smallTape writes n small messages: DOMAIN_GET_INFO calls and their

@@ -2,10 +2,10 @@ package frame
 
 import (
 	"fmt"
-	"github.com/virtrpc/virtrpc/xdr"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // DecodeError turns the payload of a message with status ERROR, libvirt's

@@ -5,7 +5,6 @@ package frame
 import (
 	"bytes"
 	"errors"
-	"github.com/virtrpc/virtrpc/xdr"
 	"net"
 	"os"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virtrpc/virtrpc/xdr"
 	"golang.org/x/sys/unix"
 
 	"github.com/virtrpc/virtrpc/gen/remote"

@@ -3,13 +3,13 @@ package frame
 import (
 	"bytes"
 	"errors"
-	"github.com/virtrpc/virtrpc/xdr"
 	"io"
 	"reflect"
 	"testing"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // TestWriterSends: each message goes out whole, in one Write, and reads
