@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/virtrpc/virtrpc/client"
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
-	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
 )

@@ -3,7 +3,7 @@ package client
 import (
 	"time"
 
-	"github.com/virtrpc/virtrpc/internal/frame"
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/rpc"
 )
 

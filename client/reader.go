@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/virtrpc/virtrpc/internal/frame"
+	"github.com/virtrpc/virtrpc/frame"
 )
 
 // Reading the connection is a role, not a goroutine. A caller waiting for

@@ -13,9 +13,9 @@ import (
 
 	"github.com/virtrpc/virtrpc/client"
 	"github.com/virtrpc/virtrpc/client/scram"
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
-	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/internal/testpeer"
 	"github.com/virtrpc/virtrpc/xdr"
 )

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/virtrpc/virtrpc/internal/frame"
+	"github.com/virtrpc/virtrpc/frame"
 )
 
 // sockConn is a socket (unix or TCP) that the engine reads and writes

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/virtrpc/virtrpc/client"
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/gen/virnet"
-	"github.com/virtrpc/virtrpc/internal/frame"
 )
 
 // BenchmarkStreamDownload has a fake daemon on a unix socket send

@@ -8,8 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/gen/virnet"
-	"github.com/virtrpc/virtrpc/internal/frame"
 )
 
 // abortTimeout bounds how long a transfer whose context ended waits for

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/gen/keepalive"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
-	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/xdr"
 )
 

@@ -4,9 +4,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
-	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/rpc"
 )
 

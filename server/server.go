@@ -42,12 +42,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/gen/keepalive"
 	"github.com/virtrpc/virtrpc/gen/lxc"
 	"github.com/virtrpc/virtrpc/gen/qemu"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
-	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/internal/netutil"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/gen/admin"
 	"github.com/virtrpc/virtrpc/gen/keepalive"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
@@ -23,7 +24,6 @@ import (
 	"github.com/virtrpc/virtrpc/gen/qemu"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
-	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/xdr"
 )

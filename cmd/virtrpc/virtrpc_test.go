@@ -16,9 +16,9 @@ import (
 
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
-	"github.com/virtrpc/virtrpc/internal/frame"
 	"github.com/virtrpc/virtrpc/internal/testpeer"
 )
 
