@@ -37,6 +37,16 @@ func (r *Request) Decode(v Results) error {
 	return nil
 }
 
+// AppendResults appends the encoding of res to reply, as a Handler does
+// with its procedure's results; a nil res is void. The Register functions
+// xdrgen generates call it rather than a method of each result type.
+func AppendResults(reply []byte, res Args) ([]byte, error) {
+	if res == nil {
+		return reply, nil
+	}
+	return res.AppendXDR(reply)
+}
+
 // Handler runs one procedure. It appends the results' encoding to reply
 // and returns it. Returning an *AcceptError (GARBAGE_ARGS, SYSTEM_ERR...)
 // or an *AuthError sends that refusal; any other error is logged and sent

@@ -85,6 +85,13 @@ func Files(m *gomodel.Model, opts Options) ([]File, error) {
 			}
 			out = append(out, File{Path: path.Join(p.Name, p.Name+"_rpc.go"), Data: data})
 		}
+		if of := oncFile(p, src); of != nil {
+			data, err := render(of)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.Name, err)
+			}
+			out = append(out, File{Path: path.Join(p.Name, p.Name+"_oncrpc.go"), Data: data})
+		}
 	}
 	return out, nil
 }
