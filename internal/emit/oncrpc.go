@@ -82,7 +82,7 @@ func (o *oncEmitter) client() {
 	o.f.Comment("refusal comes back as the runtime's typed errors (oncrpc.ErrProgMismatch...).")
 	o.f.Type().Id(typ).Struct(jen.Id("c").Op("*").Add(oncQual("Client")))
 	o.f.Commentf("New%s returns a %s that calls through c, which the caller keeps and closes.", typ, typ)
-	o.f.Func().Id("New"+typ).Params(jen.Id("c").Op("*").Add(oncQual("Client"))).Op("*").Id(typ).Block(
+	o.f.Func().Id("New" + typ).Params(jen.Id("c").Op("*").Add(oncQual("Client"))).Op("*").Id(typ).Block(
 		jen.Return(jen.Op("&").Id(typ).Values(jen.Dict{jen.Id("c"): jen.Id("c")})),
 	)
 	for _, pr := range o.vers.Procs {
