@@ -176,6 +176,9 @@ func (e *emitter) rawType(s *gomodel.Shape) *jen.Statement {
 	case gomodel.Opaque, gomodel.Chars:
 		return jen.Index().Byte()
 	case gomodel.FixedOpaque, gomodel.FixedChars:
+		if s.Quadruple {
+			return xdrFn("Quadruple")
+		}
 		return jen.Index(jen.Lit(int(s.Len))).Byte()
 	case gomodel.Array:
 		return jen.Index().Add(e.goType(s.Elem))
@@ -687,7 +690,18 @@ func (e *emitter) union(t *gomodel.Type) {
 		if k := a.LabelConsts[i]; k != nil {
 			return e.qualConst(k)
 		}
+		if disc.Shape.Kind == gomodel.Bool {
+			return jen.Lit(a.Labels[i] != 0)
+		}
 		return jen.Lit(int(a.Labels[i]))
+	}
+	// discInt is a discriminant as the int64 of xdr.UnionError; a bool
+	// converts with a function of its own, xdr.BoolInt.
+	discInt := func(d jen.Code) jen.Code {
+		if disc.Shape.Kind == gomodel.Bool {
+			return xdrFn("BoolInt").Call(d)
+		}
+		return jen.Int64().Call(d)
 	}
 	labels := func(a *gomodel.Arm) []jen.Code {
 		var out []jen.Code
@@ -759,14 +773,14 @@ func (e *emitter) union(t *gomodel.Type) {
 		e.f.Func().Params(recv()).Id("Set"+name).Params(jen.Id("d").Add(discType.Clone()), jen.Id("v").Add(typ.Clone())).Error().Block(
 			jen.Id("w").Op(":=").Id(t.GoName).Values(jen.Dict{jen.Id("disc"): jen.Id("d"), armKey(a): armStored(a, jen.Id("v"))}),
 			jen.If(jen.List(jen.Id("_"), jen.Id("ok")).Op(":=").Id("w").Dot(name).Call(), jen.Op("!").Id("ok")).Block(
-				jen.Return(jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): jen.Int64().Call(jen.Id("d"))})),
+				jen.Return(jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): discInt(jen.Id("d"))})),
 			),
 			jen.Op("*").Id("u").Op("=").Id("w"),
 			jen.Return(jen.Nil()),
 		)
 	}
 	if hasVoid(arms) {
-		refuse := jen.Return(jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): jen.Int64().Call(jen.Id("d"))}))
+		refuse := jen.Return(jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): discInt(jen.Id("d"))}))
 		var check jen.Code = jen.Null()
 		if u.Default != nil && u.Default.Field == nil {
 			// The default arm is void: any discriminant but those of the
@@ -817,7 +831,7 @@ func (e *emitter) union(t *gomodel.Type) {
 		}
 		decCases = append(decCases, cond().Block(dc.decode(a.Field.Shape, field, w, 0)...))
 	}
-	noArm := jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): jen.Int64().Call(jen.Id("u").Dot("disc"))})
+	noArm := jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): discInt(jen.Id("u").Dot("disc"))})
 	if u.Default == nil {
 		encCases = append(encCases, jen.Default().Block(jen.Return(jen.Id("b"), xdrFn("Named").Call(noArm.Clone(), jen.Lit(t.GoName)))))
 		decCases = append(decCases, jen.Default().Block(jen.Return(jen.Id("off"), noArm.Clone())))

@@ -157,6 +157,9 @@ type Shape struct {
 	// Alias is the typedef the shape was written as, if any; the Go type
 	// is then written with the typedef's name.
 	Alias *Type
+	// Quadruple marks the FixedOpaque shape of 16 bytes that an XDR
+	// quadruple (a 128-bit float) is: its Go type is xdr.Quadruple.
+	Quadruple bool
 }
 
 // Fixed returns the fixed wire size of the shape, or -1.
@@ -270,6 +273,8 @@ type builder struct {
 	apiEnums map[string]*APIEnum
 	// strip is how many leading words the names of a package drop.
 	strip map[*Package]int
+	// cur is the package being filled, which inline types join.
+	cur *Package
 }
 
 // Build maps a checked specification to Go.
@@ -367,6 +372,7 @@ func (b *builder) declare(f *check.File) *Package {
 }
 
 func (b *builder) fill(p *Package, f *check.File) {
+	b.cur = p
 	for _, t := range p.Types {
 		src := t.Src
 		switch src.Kind {
@@ -445,8 +451,10 @@ func (b *builder) refShape(r *check.TypeRef, d *check.Decl, owner string) *Shape
 	case r == nil:
 		return nil
 	case r.Inline != nil:
-		b.errs.Add(d.Pos, "%s.%s: inline %s types are not supported by the Go generator; give the type a name", owner, d.Name, r.Builtin)
-		return &Shape{Kind: Int32}
+		return &Shape{Kind: Named, Type: b.inline(r.Inline, d, owner)}
+	case r.Builtin == ast.TypeQuadruple:
+		// Go has no 128-bit float: the value travels as its 16 bytes.
+		return &Shape{Kind: FixedOpaque, Len: 16, Quadruple: true}
 	case r.Named != nil:
 		nt := r.Named
 		if nt.Kind == check.Typedef {

@@ -7,6 +7,6 @@
 // (testdata/PROVENANCE).
 package onctest
 
-//go:generate go run ../../cmd/xdrgen gen -o . -import github.com/virtrpc/virtrpc/internal/onctest testdata/ping.x testdata/calc.x
+//go:generate go run ../../cmd/xdrgen gen -o . -import github.com/virtrpc/virtrpc/internal/onctest testdata/ping.x testdata/calc.x testdata/items.x
 //go:generate go run ../../cmd/xdrgen gen -o . -import github.com/virtrpc/virtrpc/internal/onctest -pkg rpcb_types.x=rpcbtypes -pkg rpcb_prot.x=rpcb testdata/rpcb_types.x testdata/rpcb_prot.x
 //go:generate go run ../../cmd/xdrgen gen -o . -import github.com/virtrpc/virtrpc/internal/onctest -pkg pmap_prot.x=pmap testdata/pmap_prot.x

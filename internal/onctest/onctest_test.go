@@ -148,7 +148,9 @@ func (calculator) Sign(_ context.Context, n int64) (calc.Sign, error) {
 
 func (calculator) Even(_ context.Context, n uint32) (bool, error) { return n%2 == 0, nil }
 
-type adder struct{ calc.UnimplementedProgV1Handler }
+type adder struct {
+	calc.UnimplementedProgV1Handler
+}
 
 func (adder) Add(_ context.Context, a, b int32) (int32, error) { return a + b, nil }
 
