@@ -263,3 +263,53 @@ func TestReadOnly(t *testing.T) {
 		t.Errorf("gen -readonly without -api: status %d, stderr %q", status, errs)
 	}
 }
+
+// TestGenPlainProgram: gen needs no flag for an RFC 5531 program block:
+// RFC 5531's PING_PROG gets a client, a Handler and a Register function
+// per version; a struct whose Go name is one of those is refused with its
+// position.
+func TestGenPlainProgram(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "ping.x")
+	src := `program PING_PROG {
+    version PING_VERS_PINGBACK {
+        void PINGPROC_NULL(void) = 0;
+        int PINGPROC_PINGBACK(void) = 1;
+    } = 2;
+    version PING_VERS_ORIG {
+        void PINGPROC_NULL(void) = 0;
+    } = 1;
+} = 1;
+`
+	os.WriteFile(f, []byte(src), 0o666)
+	out := filepath.Join(dir, "gen")
+	if _, errs, status := runCmd(t, "gen", "-o", out, "-import", "example.com/gen", f); status != 0 {
+		t.Fatalf("gen: status %d, stderr %q", status, errs)
+	}
+	got, err := os.ReadFile(filepath.Join(out, "ping", "ping_oncrpc.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"func (c *PingProgV2Client) Pingback(ctx context.Context) (int32, error) {",
+		"func (c *PingProgV1Client) Null(ctx context.Context) error {",
+		"func RegisterPingProgV2(s *oncrpc.Server, h PingProgV2Handler) {",
+		"type UnimplementedPingProgV1Handler struct{}",
+	} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("ping_oncrpc.go lacks %q", want)
+		}
+	}
+	consts, _ := os.ReadFile(filepath.Join(out, "ping", "ping_xdr.go"))
+	for _, want := range []string{"PingProg = 1", "PingVersPingback = 2", "PingVersOrig = 1"} {
+		if !strings.Contains(string(consts), want) {
+			t.Errorf("ping_xdr.go lacks %q", want)
+		}
+	}
+
+	os.WriteFile(f, []byte("struct ping_prog_v2_client { int a; };\n"+src), 0o666)
+	if _, errs, status := runCmd(t, "gen", "-o", out, "-import", "example.com/gen", f); status != 1 ||
+		!strings.Contains(errs, f+":2:1: the Go name PingProgV2Client that version PING_VERS_PINGBACK of program PING_PROG gets is taken in package ping") {
+		t.Errorf("clash: status %d, stderr %q", status, errs)
+	}
+}
