@@ -37,6 +37,17 @@ func (r *Request) Decode(v Results) error {
 	return nil
 }
 
+type requestKey struct{}
+
+// RequestFrom returns the call a handler's context belongs to: its
+// credentials (Call.Cred, ParseAuthSys for AUTH_SYS), the caller's address
+// and network. Generated Handler methods get only the context and the
+// arguments, and find the rest here; ok is false outside a handler.
+func RequestFrom(ctx context.Context) (req *Request, ok bool) {
+	req, ok = ctx.Value(requestKey{}).(*Request)
+	return req, ok
+}
+
 // AppendResults appends the encoding of res to reply, as a Handler does
 // with its procedure's results; a nil res is void. The Register functions
 // xdrgen generates call it rather than a method of each result type.
@@ -168,7 +179,7 @@ func (s *Server) Dispatch(ctx context.Context, msg []byte, network string, addr 
 		h = nullProc
 	}
 	reply := appendAccepted(make([]byte, 0, 512), c.XID, none, nil)
-	reply, err = s.run(ctx, h, req, reply)
+	reply, err = s.run(context.WithValue(ctx, requestKey{}, req), h, req, reply)
 	if err == nil {
 		return reply
 	}

@@ -3,6 +3,7 @@ package onctest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -67,7 +68,14 @@ func (p *pinger) Null(context.Context) error {
 	return nil
 }
 
-func (p *pinger) Pingback(context.Context) (int32, error) { return p.pings.Add(1), nil }
+// Pingback also checks that the call's details reach the handler.
+func (p *pinger) Pingback(ctx context.Context) (int32, error) {
+	req, ok := oncrpc.RequestFrom(ctx)
+	if !ok || req.Call.Proc != 1 || req.Call.Vers != ping.PingVersPingback || (req.Network != "tcp" && req.Network != "udp") {
+		return 0, fmt.Errorf("the handler's context carries %+v, %v", req, ok)
+	}
+	return p.pings.Add(1), nil
+}
 
 // TestPing: the client and server generated from RFC 5531's PING_PROG
 // talk to each other over TCP and UDP, in both versions; a version the
