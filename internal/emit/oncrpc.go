@@ -77,11 +77,13 @@ func (o *oncEmitter) procDoc(pr *gomodel.ONCProc, verb string) string {
 
 func (o *oncEmitter) client() {
 	typ := o.name("Client")
-	o.f.Commentf("%s calls the procedures of version %d (%s) of program %s (%s) through an", typ, o.vers.Number, o.vers.Src.Name, o.prog.Src.Name, path.Base(o.pkg.Source))
-	o.f.Comment("oncrpc.Client, over TCP or UDP. Its methods are safe for concurrent use; a server's")
-	o.f.Comment("refusal comes back as the runtime's typed errors (oncrpc.ErrProgMismatch...).")
+	o.f.Commentf("%s calls the procedures of version %d (%s) of program %s", typ, o.vers.Number, o.vers.Src.Name, o.prog.Src.Name)
+	o.f.Commentf("(%s) through an oncrpc.Client, over TCP or UDP. Its methods are safe for", path.Base(o.pkg.Source))
+	o.f.Comment("concurrent use; a server's refusal comes back as the runtime's typed errors")
+	o.f.Comment("(oncrpc.ErrProgMismatch...).")
 	o.f.Type().Id(typ).Struct(jen.Id("c").Op("*").Add(oncQual("Client")))
-	o.f.Commentf("New%s returns a %s that calls through c, which the caller keeps and closes.", typ, typ)
+	o.f.Commentf("New%s returns a %s that calls through c, which the caller", typ, typ)
+	o.f.Comment("keeps and closes.")
 	o.f.Func().Id("New" + typ).Params(jen.Id("c").Op("*").Add(oncQual("Client"))).Op("*").Id(typ).Block(
 		jen.Return(jen.Op("&").Id(typ).Values(jen.Dict{jen.Id("c"): jen.Id("c")})),
 	)
@@ -165,21 +167,24 @@ func (o *oncEmitter) server() {
 		)
 		handles = append(handles, o.handle(pr))
 	}
-	o.f.Commentf("%s serves version %d (%s) of program %s. A method's *oncrpc.AcceptError or", handler, o.vers.Number, o.vers.Src.Name, o.prog.Src.Name)
-	o.f.Comment("*oncrpc.AuthError is sent as that refusal; any other error as SYSTEM_ERR, its detail")
-	o.f.Commentf("logged by the server, not sent. Embed %s to answer PROC_UNAVAIL", unimpl)
-	o.f.Comment("for the procedures a server does not implement.")
+	o.f.Commentf("%s serves version %d (%s) of program %s.", handler, o.vers.Number, o.vers.Src.Name, o.prog.Src.Name)
+	o.f.Comment("A method's *oncrpc.AcceptError or *oncrpc.AuthError is sent as that refusal;")
+	o.f.Comment("any other error as SYSTEM_ERR, its detail logged by the server, not sent. A")
+	o.f.Comment("method finds the call's credentials and address with oncrpc.RequestFrom(ctx).")
+	o.f.Commentf("Embed %s to answer PROC_UNAVAIL for the", unimpl)
+	o.f.Comment("procedures a server does not implement.")
 	o.f.Type().Id(handler).Interface(methods...)
-	o.f.Commentf("%s answers every procedure of %s with PROC_UNAVAIL but a null", unimpl, handler)
-	o.f.Comment("procedure 0.")
+	o.f.Commentf("%s answers every procedure of %s with", unimpl, handler)
+	o.f.Comment("PROC_UNAVAIL, but a null procedure 0 with void.")
 	o.f.Type().Id(unimpl).Struct()
 	for _, c := range unimplMethods {
 		o.f.Add(c)
 	}
 	o.f.Var().Id("_").Id(handler).Op("=").Id(unimpl).Values()
-	o.f.Commentf("%s makes s serve version %d of program %s with h: the arguments are", register, o.vers.Number, o.prog.Src.Name)
-	o.f.Comment("decoded (GARBAGE_ARGS when they do not decode), h's method runs, and its result is")
-	o.f.Comment("encoded into the reply. Calling it again replaces the handler.")
+	o.f.Commentf("%s makes s serve version %d of program %s with h:", register, o.vers.Number, o.prog.Src.Name)
+	o.f.Comment("the arguments are decoded (GARBAGE_ARGS when they do not decode), h's method")
+	o.f.Comment("runs, and its result is encoded into the reply. Calling it again replaces the")
+	o.f.Comment("handler.")
 	o.f.Func().Id(register).Params(jen.Id("s").Op("*").Add(oncQual("Server")), jen.Id("h").Id(handler)).Block(handles...)
 }
 

@@ -7,14 +7,16 @@ import (
 	"github.com/virtrpc/virtrpc/oncrpc"
 )
 
-// ProgV1Client calls the procedures of version 1 (CALC_V1) of program CALC_PROG (calc.x) through an
-// oncrpc.Client, over TCP or UDP. Its methods are safe for concurrent use; a server's
-// refusal comes back as the runtime's typed errors (oncrpc.ErrProgMismatch...).
+// ProgV1Client calls the procedures of version 1 (CALC_V1) of program CALC_PROG
+// (calc.x) through an oncrpc.Client, over TCP or UDP. Its methods are safe for
+// concurrent use; a server's refusal comes back as the runtime's typed errors
+// (oncrpc.ErrProgMismatch...).
 type ProgV1Client struct {
 	c *oncrpc.Client
 }
 
-// NewProgV1Client returns a ProgV1Client that calls through c, which the caller keeps and closes.
+// NewProgV1Client returns a ProgV1Client that calls through c, which the caller
+// keeps and closes.
 func NewProgV1Client(c *oncrpc.Client) *ProgV1Client {
 	return &ProgV1Client{c: c}
 }
@@ -38,10 +40,12 @@ func (c *ProgV1Client) Add(ctx context.Context, arg1 int32, arg2 int32) (int32, 
 	return r.Result, nil
 }
 
-// ProgV1Handler serves version 1 (CALC_V1) of program CALC_PROG. A method's *oncrpc.AcceptError or
-// *oncrpc.AuthError is sent as that refusal; any other error as SYSTEM_ERR, its detail
-// logged by the server, not sent. Embed UnimplementedProgV1Handler to answer PROC_UNAVAIL
-// for the procedures a server does not implement.
+// ProgV1Handler serves version 1 (CALC_V1) of program CALC_PROG.
+// A method's *oncrpc.AcceptError or *oncrpc.AuthError is sent as that refusal;
+// any other error as SYSTEM_ERR, its detail logged by the server, not sent. A
+// method finds the call's credentials and address with oncrpc.RequestFrom(ctx).
+// Embed UnimplementedProgV1Handler to answer PROC_UNAVAIL for the
+// procedures a server does not implement.
 type ProgV1Handler interface {
 	// Null serves CALCPROC_NULL, procedure 0 of version 1 of CALC_PROG.
 	Null(ctx context.Context) error
@@ -49,8 +53,8 @@ type ProgV1Handler interface {
 	Add(ctx context.Context, arg1 int32, arg2 int32) (int32, error)
 }
 
-// UnimplementedProgV1Handler answers every procedure of ProgV1Handler with PROC_UNAVAIL but a null
-// procedure 0.
+// UnimplementedProgV1Handler answers every procedure of ProgV1Handler with
+// PROC_UNAVAIL, but a null procedure 0 with void.
 type UnimplementedProgV1Handler struct{}
 
 // Null answers, as every server's procedure 0 must.
@@ -65,9 +69,10 @@ func (UnimplementedProgV1Handler) Add(ctx context.Context, arg1 int32, arg2 int3
 
 var _ ProgV1Handler = UnimplementedProgV1Handler{}
 
-// RegisterProgV1 makes s serve version 1 of program CALC_PROG with h: the arguments are
-// decoded (GARBAGE_ARGS when they do not decode), h's method runs, and its result is
-// encoded into the reply. Calling it again replaces the handler.
+// RegisterProgV1 makes s serve version 1 of program CALC_PROG with h:
+// the arguments are decoded (GARBAGE_ARGS when they do not decode), h's method
+// runs, and its result is encoded into the reply. Calling it again replaces the
+// handler.
 func RegisterProgV1(s *oncrpc.Server, h ProgV1Handler) {
 	s.Handle(Prog, V1, 0, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		return reply, h.Null(ctx)
@@ -85,14 +90,16 @@ func RegisterProgV1(s *oncrpc.Server, h ProgV1Handler) {
 	})
 }
 
-// ProgV2Client calls the procedures of version 2 (CALC_V2) of program CALC_PROG (calc.x) through an
-// oncrpc.Client, over TCP or UDP. Its methods are safe for concurrent use; a server's
-// refusal comes back as the runtime's typed errors (oncrpc.ErrProgMismatch...).
+// ProgV2Client calls the procedures of version 2 (CALC_V2) of program CALC_PROG
+// (calc.x) through an oncrpc.Client, over TCP or UDP. Its methods are safe for
+// concurrent use; a server's refusal comes back as the runtime's typed errors
+// (oncrpc.ErrProgMismatch...).
 type ProgV2Client struct {
 	c *oncrpc.Client
 }
 
-// NewProgV2Client returns a ProgV2Client that calls through c, which the caller keeps and closes.
+// NewProgV2Client returns a ProgV2Client that calls through c, which the caller
+// keeps and closes.
 func NewProgV2Client(c *oncrpc.Client) *ProgV2Client {
 	return &ProgV2Client{c: c}
 }
@@ -164,10 +171,12 @@ func (c *ProgV2Client) Reset(ctx context.Context) error {
 	return c.c.Call(ctx, Prog, V2, 6, nil, nil)
 }
 
-// ProgV2Handler serves version 2 (CALC_V2) of program CALC_PROG. A method's *oncrpc.AcceptError or
-// *oncrpc.AuthError is sent as that refusal; any other error as SYSTEM_ERR, its detail
-// logged by the server, not sent. Embed UnimplementedProgV2Handler to answer PROC_UNAVAIL
-// for the procedures a server does not implement.
+// ProgV2Handler serves version 2 (CALC_V2) of program CALC_PROG.
+// A method's *oncrpc.AcceptError or *oncrpc.AuthError is sent as that refusal;
+// any other error as SYSTEM_ERR, its detail logged by the server, not sent. A
+// method finds the call's credentials and address with oncrpc.RequestFrom(ctx).
+// Embed UnimplementedProgV2Handler to answer PROC_UNAVAIL for the
+// procedures a server does not implement.
 type ProgV2Handler interface {
 	// Null serves CALCPROC_NULL, procedure 0 of version 2 of CALC_PROG.
 	Null(ctx context.Context) error
@@ -185,8 +194,8 @@ type ProgV2Handler interface {
 	Reset(ctx context.Context) error
 }
 
-// UnimplementedProgV2Handler answers every procedure of ProgV2Handler with PROC_UNAVAIL but a null
-// procedure 0.
+// UnimplementedProgV2Handler answers every procedure of ProgV2Handler with
+// PROC_UNAVAIL, but a null procedure 0 with void.
 type UnimplementedProgV2Handler struct{}
 
 // Null answers, as every server's procedure 0 must.
@@ -226,9 +235,10 @@ func (UnimplementedProgV2Handler) Reset(ctx context.Context) error {
 
 var _ ProgV2Handler = UnimplementedProgV2Handler{}
 
-// RegisterProgV2 makes s serve version 2 of program CALC_PROG with h: the arguments are
-// decoded (GARBAGE_ARGS when they do not decode), h's method runs, and its result is
-// encoded into the reply. Calling it again replaces the handler.
+// RegisterProgV2 makes s serve version 2 of program CALC_PROG with h:
+// the arguments are decoded (GARBAGE_ARGS when they do not decode), h's method
+// runs, and its result is encoded into the reply. Calling it again replaces the
+// handler.
 func RegisterProgV2(s *oncrpc.Server, h ProgV2Handler) {
 	s.Handle(Prog, V2, 0, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		return reply, h.Null(ctx)

@@ -7,14 +7,16 @@ import (
 	"github.com/virtrpc/virtrpc/oncrpc"
 )
 
-// PingProgV2Client calls the procedures of version 2 (PING_VERS_PINGBACK) of program PING_PROG (ping.x) through an
-// oncrpc.Client, over TCP or UDP. Its methods are safe for concurrent use; a server's
-// refusal comes back as the runtime's typed errors (oncrpc.ErrProgMismatch...).
+// PingProgV2Client calls the procedures of version 2 (PING_VERS_PINGBACK) of program PING_PROG
+// (ping.x) through an oncrpc.Client, over TCP or UDP. Its methods are safe for
+// concurrent use; a server's refusal comes back as the runtime's typed errors
+// (oncrpc.ErrProgMismatch...).
 type PingProgV2Client struct {
 	c *oncrpc.Client
 }
 
-// NewPingProgV2Client returns a PingProgV2Client that calls through c, which the caller keeps and closes.
+// NewPingProgV2Client returns a PingProgV2Client that calls through c, which the caller
+// keeps and closes.
 func NewPingProgV2Client(c *oncrpc.Client) *PingProgV2Client {
 	return &PingProgV2Client{c: c}
 }
@@ -34,10 +36,12 @@ func (c *PingProgV2Client) Pingback(ctx context.Context) (int32, error) {
 	return r.Result, nil
 }
 
-// PingProgV2Handler serves version 2 (PING_VERS_PINGBACK) of program PING_PROG. A method's *oncrpc.AcceptError or
-// *oncrpc.AuthError is sent as that refusal; any other error as SYSTEM_ERR, its detail
-// logged by the server, not sent. Embed UnimplementedPingProgV2Handler to answer PROC_UNAVAIL
-// for the procedures a server does not implement.
+// PingProgV2Handler serves version 2 (PING_VERS_PINGBACK) of program PING_PROG.
+// A method's *oncrpc.AcceptError or *oncrpc.AuthError is sent as that refusal;
+// any other error as SYSTEM_ERR, its detail logged by the server, not sent. A
+// method finds the call's credentials and address with oncrpc.RequestFrom(ctx).
+// Embed UnimplementedPingProgV2Handler to answer PROC_UNAVAIL for the
+// procedures a server does not implement.
 type PingProgV2Handler interface {
 	// Null serves PINGPROC_NULL, procedure 0 of version 2 of PING_PROG.
 	Null(ctx context.Context) error
@@ -45,8 +49,8 @@ type PingProgV2Handler interface {
 	Pingback(ctx context.Context) (int32, error)
 }
 
-// UnimplementedPingProgV2Handler answers every procedure of PingProgV2Handler with PROC_UNAVAIL but a null
-// procedure 0.
+// UnimplementedPingProgV2Handler answers every procedure of PingProgV2Handler with
+// PROC_UNAVAIL, but a null procedure 0 with void.
 type UnimplementedPingProgV2Handler struct{}
 
 // Null answers, as every server's procedure 0 must.
@@ -61,9 +65,10 @@ func (UnimplementedPingProgV2Handler) Pingback(ctx context.Context) (int32, erro
 
 var _ PingProgV2Handler = UnimplementedPingProgV2Handler{}
 
-// RegisterPingProgV2 makes s serve version 2 of program PING_PROG with h: the arguments are
-// decoded (GARBAGE_ARGS when they do not decode), h's method runs, and its result is
-// encoded into the reply. Calling it again replaces the handler.
+// RegisterPingProgV2 makes s serve version 2 of program PING_PROG with h:
+// the arguments are decoded (GARBAGE_ARGS when they do not decode), h's method
+// runs, and its result is encoded into the reply. Calling it again replaces the
+// handler.
 func RegisterPingProgV2(s *oncrpc.Server, h PingProgV2Handler) {
 	s.Handle(PingProg, PingVersPingback, 0, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		return reply, h.Null(ctx)
@@ -77,14 +82,16 @@ func RegisterPingProgV2(s *oncrpc.Server, h PingProgV2Handler) {
 	})
 }
 
-// PingProgV1Client calls the procedures of version 1 (PING_VERS_ORIG) of program PING_PROG (ping.x) through an
-// oncrpc.Client, over TCP or UDP. Its methods are safe for concurrent use; a server's
-// refusal comes back as the runtime's typed errors (oncrpc.ErrProgMismatch...).
+// PingProgV1Client calls the procedures of version 1 (PING_VERS_ORIG) of program PING_PROG
+// (ping.x) through an oncrpc.Client, over TCP or UDP. Its methods are safe for
+// concurrent use; a server's refusal comes back as the runtime's typed errors
+// (oncrpc.ErrProgMismatch...).
 type PingProgV1Client struct {
 	c *oncrpc.Client
 }
 
-// NewPingProgV1Client returns a PingProgV1Client that calls through c, which the caller keeps and closes.
+// NewPingProgV1Client returns a PingProgV1Client that calls through c, which the caller
+// keeps and closes.
 func NewPingProgV1Client(c *oncrpc.Client) *PingProgV1Client {
 	return &PingProgV1Client{c: c}
 }
@@ -94,17 +101,19 @@ func (c *PingProgV1Client) Null(ctx context.Context) error {
 	return c.c.Call(ctx, PingProg, PingVersOrig, 0, nil, nil)
 }
 
-// PingProgV1Handler serves version 1 (PING_VERS_ORIG) of program PING_PROG. A method's *oncrpc.AcceptError or
-// *oncrpc.AuthError is sent as that refusal; any other error as SYSTEM_ERR, its detail
-// logged by the server, not sent. Embed UnimplementedPingProgV1Handler to answer PROC_UNAVAIL
-// for the procedures a server does not implement.
+// PingProgV1Handler serves version 1 (PING_VERS_ORIG) of program PING_PROG.
+// A method's *oncrpc.AcceptError or *oncrpc.AuthError is sent as that refusal;
+// any other error as SYSTEM_ERR, its detail logged by the server, not sent. A
+// method finds the call's credentials and address with oncrpc.RequestFrom(ctx).
+// Embed UnimplementedPingProgV1Handler to answer PROC_UNAVAIL for the
+// procedures a server does not implement.
 type PingProgV1Handler interface {
 	// Null serves PINGPROC_NULL, procedure 0 of version 1 of PING_PROG.
 	Null(ctx context.Context) error
 }
 
-// UnimplementedPingProgV1Handler answers every procedure of PingProgV1Handler with PROC_UNAVAIL but a null
-// procedure 0.
+// UnimplementedPingProgV1Handler answers every procedure of PingProgV1Handler with
+// PROC_UNAVAIL, but a null procedure 0 with void.
 type UnimplementedPingProgV1Handler struct{}
 
 // Null answers, as every server's procedure 0 must.
@@ -114,9 +123,10 @@ func (UnimplementedPingProgV1Handler) Null(ctx context.Context) error {
 
 var _ PingProgV1Handler = UnimplementedPingProgV1Handler{}
 
-// RegisterPingProgV1 makes s serve version 1 of program PING_PROG with h: the arguments are
-// decoded (GARBAGE_ARGS when they do not decode), h's method runs, and its result is
-// encoded into the reply. Calling it again replaces the handler.
+// RegisterPingProgV1 makes s serve version 1 of program PING_PROG with h:
+// the arguments are decoded (GARBAGE_ARGS when they do not decode), h's method
+// runs, and its result is encoded into the reply. Calling it again replaces the
+// handler.
 func RegisterPingProgV1(s *oncrpc.Server, h PingProgV1Handler) {
 	s.Handle(PingProg, PingVersOrig, 0, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		return reply, h.Null(ctx)

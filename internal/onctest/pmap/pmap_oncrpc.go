@@ -7,14 +7,16 @@ import (
 	"github.com/virtrpc/virtrpc/oncrpc"
 )
 
-// PmapProgV2Client calls the procedures of version 2 (PMAP_VERS) of program PMAP_PROG (pmap_prot.x) through an
-// oncrpc.Client, over TCP or UDP. Its methods are safe for concurrent use; a server's
-// refusal comes back as the runtime's typed errors (oncrpc.ErrProgMismatch...).
+// PmapProgV2Client calls the procedures of version 2 (PMAP_VERS) of program PMAP_PROG
+// (pmap_prot.x) through an oncrpc.Client, over TCP or UDP. Its methods are safe for
+// concurrent use; a server's refusal comes back as the runtime's typed errors
+// (oncrpc.ErrProgMismatch...).
 type PmapProgV2Client struct {
 	c *oncrpc.Client
 }
 
-// NewPmapProgV2Client returns a PmapProgV2Client that calls through c, which the caller keeps and closes.
+// NewPmapProgV2Client returns a PmapProgV2Client that calls through c, which the caller
+// keeps and closes.
 func NewPmapProgV2Client(c *oncrpc.Client) *PmapProgV2Client {
 	return &PmapProgV2Client{c: c}
 }
@@ -73,10 +75,12 @@ func (c *PmapProgV2Client) Callit(ctx context.Context, arg CallArgs) (*CallResul
 	return r, nil
 }
 
-// PmapProgV2Handler serves version 2 (PMAP_VERS) of program PMAP_PROG. A method's *oncrpc.AcceptError or
-// *oncrpc.AuthError is sent as that refusal; any other error as SYSTEM_ERR, its detail
-// logged by the server, not sent. Embed UnimplementedPmapProgV2Handler to answer PROC_UNAVAIL
-// for the procedures a server does not implement.
+// PmapProgV2Handler serves version 2 (PMAP_VERS) of program PMAP_PROG.
+// A method's *oncrpc.AcceptError or *oncrpc.AuthError is sent as that refusal;
+// any other error as SYSTEM_ERR, its detail logged by the server, not sent. A
+// method finds the call's credentials and address with oncrpc.RequestFrom(ctx).
+// Embed UnimplementedPmapProgV2Handler to answer PROC_UNAVAIL for the
+// procedures a server does not implement.
 type PmapProgV2Handler interface {
 	// Null serves PMAPPROC_NULL, procedure 0 of version 2 of PMAP_PROG.
 	Null(ctx context.Context) error
@@ -92,8 +96,8 @@ type PmapProgV2Handler interface {
 	Callit(ctx context.Context, arg CallArgs) (*CallResult, error)
 }
 
-// UnimplementedPmapProgV2Handler answers every procedure of PmapProgV2Handler with PROC_UNAVAIL but a null
-// procedure 0.
+// UnimplementedPmapProgV2Handler answers every procedure of PmapProgV2Handler with
+// PROC_UNAVAIL, but a null procedure 0 with void.
 type UnimplementedPmapProgV2Handler struct{}
 
 // Null answers, as every server's procedure 0 must.
@@ -128,9 +132,10 @@ func (UnimplementedPmapProgV2Handler) Callit(ctx context.Context, arg CallArgs) 
 
 var _ PmapProgV2Handler = UnimplementedPmapProgV2Handler{}
 
-// RegisterPmapProgV2 makes s serve version 2 of program PMAP_PROG with h: the arguments are
-// decoded (GARBAGE_ARGS when they do not decode), h's method runs, and its result is
-// encoded into the reply. Calling it again replaces the handler.
+// RegisterPmapProgV2 makes s serve version 2 of program PMAP_PROG with h:
+// the arguments are decoded (GARBAGE_ARGS when they do not decode), h's method
+// runs, and its result is encoded into the reply. Calling it again replaces the
+// handler.
 func RegisterPmapProgV2(s *oncrpc.Server, h PmapProgV2Handler) {
 	s.Handle(PmapProg, PmapVers, 0, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		return reply, h.Null(ctx)

@@ -8,14 +8,16 @@ import (
 	"github.com/virtrpc/virtrpc/oncrpc"
 )
 
-// RpcbprogV3Client calls the procedures of version 3 (RPCBVERS) of program RPCBPROG (rpcb_prot.x) through an
-// oncrpc.Client, over TCP or UDP. Its methods are safe for concurrent use; a server's
-// refusal comes back as the runtime's typed errors (oncrpc.ErrProgMismatch...).
+// RpcbprogV3Client calls the procedures of version 3 (RPCBVERS) of program RPCBPROG
+// (rpcb_prot.x) through an oncrpc.Client, over TCP or UDP. Its methods are safe for
+// concurrent use; a server's refusal comes back as the runtime's typed errors
+// (oncrpc.ErrProgMismatch...).
 type RpcbprogV3Client struct {
 	c *oncrpc.Client
 }
 
-// NewRpcbprogV3Client returns a RpcbprogV3Client that calls through c, which the caller keeps and closes.
+// NewRpcbprogV3Client returns a RpcbprogV3Client that calls through c, which the caller
+// keeps and closes.
 func NewRpcbprogV3Client(c *oncrpc.Client) *RpcbprogV3Client {
 	return &RpcbprogV3Client{c: c}
 }
@@ -99,10 +101,12 @@ func (c *RpcbprogV3Client) Taddr2Uaddr(ctx context.Context, arg rpcbtypes.Netbuf
 	return r.Result, nil
 }
 
-// RpcbprogV3Handler serves version 3 (RPCBVERS) of program RPCBPROG. A method's *oncrpc.AcceptError or
-// *oncrpc.AuthError is sent as that refusal; any other error as SYSTEM_ERR, its detail
-// logged by the server, not sent. Embed UnimplementedRpcbprogV3Handler to answer PROC_UNAVAIL
-// for the procedures a server does not implement.
+// RpcbprogV3Handler serves version 3 (RPCBVERS) of program RPCBPROG.
+// A method's *oncrpc.AcceptError or *oncrpc.AuthError is sent as that refusal;
+// any other error as SYSTEM_ERR, its detail logged by the server, not sent. A
+// method finds the call's credentials and address with oncrpc.RequestFrom(ctx).
+// Embed UnimplementedRpcbprogV3Handler to answer PROC_UNAVAIL for the
+// procedures a server does not implement.
 type RpcbprogV3Handler interface {
 	// Set serves RPCBPROC_SET, procedure 1 of version 3 of RPCBPROG.
 	Set(ctx context.Context, arg Rpcb) (bool, error)
@@ -122,8 +126,8 @@ type RpcbprogV3Handler interface {
 	Taddr2Uaddr(ctx context.Context, arg rpcbtypes.Netbuf) (string, error)
 }
 
-// UnimplementedRpcbprogV3Handler answers every procedure of RpcbprogV3Handler with PROC_UNAVAIL but a null
-// procedure 0.
+// UnimplementedRpcbprogV3Handler answers every procedure of RpcbprogV3Handler with
+// PROC_UNAVAIL, but a null procedure 0 with void.
 type UnimplementedRpcbprogV3Handler struct{}
 
 // Set answers PROC_UNAVAIL.
@@ -168,9 +172,10 @@ func (UnimplementedRpcbprogV3Handler) Taddr2Uaddr(ctx context.Context, arg rpcbt
 
 var _ RpcbprogV3Handler = UnimplementedRpcbprogV3Handler{}
 
-// RegisterRpcbprogV3 makes s serve version 3 of program RPCBPROG with h: the arguments are
-// decoded (GARBAGE_ARGS when they do not decode), h's method runs, and its result is
-// encoded into the reply. Calling it again replaces the handler.
+// RegisterRpcbprogV3 makes s serve version 3 of program RPCBPROG with h:
+// the arguments are decoded (GARBAGE_ARGS when they do not decode), h's method
+// runs, and its result is encoded into the reply. Calling it again replaces the
+// handler.
 func RegisterRpcbprogV3(s *oncrpc.Server, h RpcbprogV3Handler) {
 	s.Handle(Rpcbprog, Rpcbvers, 1, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a Rpcb
@@ -260,14 +265,16 @@ func RegisterRpcbprogV3(s *oncrpc.Server, h RpcbprogV3Handler) {
 	})
 }
 
-// RpcbprogV4Client calls the procedures of version 4 (RPCBVERS4) of program RPCBPROG (rpcb_prot.x) through an
-// oncrpc.Client, over TCP or UDP. Its methods are safe for concurrent use; a server's
-// refusal comes back as the runtime's typed errors (oncrpc.ErrProgMismatch...).
+// RpcbprogV4Client calls the procedures of version 4 (RPCBVERS4) of program RPCBPROG
+// (rpcb_prot.x) through an oncrpc.Client, over TCP or UDP. Its methods are safe for
+// concurrent use; a server's refusal comes back as the runtime's typed errors
+// (oncrpc.ErrProgMismatch...).
 type RpcbprogV4Client struct {
 	c *oncrpc.Client
 }
 
-// NewRpcbprogV4Client returns a RpcbprogV4Client that calls through c, which the caller keeps and closes.
+// NewRpcbprogV4Client returns a RpcbprogV4Client that calls through c, which the caller
+// keeps and closes.
 func NewRpcbprogV4Client(c *oncrpc.Client) *RpcbprogV4Client {
 	return &RpcbprogV4Client{c: c}
 }
@@ -390,10 +397,12 @@ func (c *RpcbprogV4Client) Getstat(ctx context.Context) (RpcbStatByvers, error) 
 	return r.Result, nil
 }
 
-// RpcbprogV4Handler serves version 4 (RPCBVERS4) of program RPCBPROG. A method's *oncrpc.AcceptError or
-// *oncrpc.AuthError is sent as that refusal; any other error as SYSTEM_ERR, its detail
-// logged by the server, not sent. Embed UnimplementedRpcbprogV4Handler to answer PROC_UNAVAIL
-// for the procedures a server does not implement.
+// RpcbprogV4Handler serves version 4 (RPCBVERS4) of program RPCBPROG.
+// A method's *oncrpc.AcceptError or *oncrpc.AuthError is sent as that refusal;
+// any other error as SYSTEM_ERR, its detail logged by the server, not sent. A
+// method finds the call's credentials and address with oncrpc.RequestFrom(ctx).
+// Embed UnimplementedRpcbprogV4Handler to answer PROC_UNAVAIL for the
+// procedures a server does not implement.
 type RpcbprogV4Handler interface {
 	// Set serves RPCBPROC_SET, procedure 1 of version 4 of RPCBPROG.
 	Set(ctx context.Context, arg Rpcb) (bool, error)
@@ -421,8 +430,8 @@ type RpcbprogV4Handler interface {
 	Getstat(ctx context.Context) (RpcbStatByvers, error)
 }
 
-// UnimplementedRpcbprogV4Handler answers every procedure of RpcbprogV4Handler with PROC_UNAVAIL but a null
-// procedure 0.
+// UnimplementedRpcbprogV4Handler answers every procedure of RpcbprogV4Handler with
+// PROC_UNAVAIL, but a null procedure 0 with void.
 type UnimplementedRpcbprogV4Handler struct{}
 
 // Set answers PROC_UNAVAIL.
@@ -487,9 +496,10 @@ func (UnimplementedRpcbprogV4Handler) Getstat(ctx context.Context) (RpcbStatByve
 
 var _ RpcbprogV4Handler = UnimplementedRpcbprogV4Handler{}
 
-// RegisterRpcbprogV4 makes s serve version 4 of program RPCBPROG with h: the arguments are
-// decoded (GARBAGE_ARGS when they do not decode), h's method runs, and its result is
-// encoded into the reply. Calling it again replaces the handler.
+// RegisterRpcbprogV4 makes s serve version 4 of program RPCBPROG with h:
+// the arguments are decoded (GARBAGE_ARGS when they do not decode), h's method
+// runs, and its result is encoded into the reply. Calling it again replaces the
+// handler.
 func RegisterRpcbprogV4(s *oncrpc.Server, h RpcbprogV4Handler) {
 	s.Handle(Rpcbprog, Rpcbvers4, 1, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a Rpcb
