@@ -649,6 +649,11 @@ func (e *emitter) union(t *gomodel.Type) {
 	}
 	for _, a := range arms {
 		if a.Field != nil && !inWord[a] {
+			if a.Boxed {
+				// Its type holds the union: Go needs a pointer between.
+				fields = append(fields, jen.Id("arm"+a.Field.GoName).Op("*").Add(e.goType(a.Field.Shape)))
+				continue
+			}
 			fields = append(fields, jen.Id("arm"+a.Field.GoName).Add(e.goType(a.Field.Shape)))
 		}
 	}
@@ -669,6 +674,9 @@ func (e *emitter) union(t *gomodel.Type) {
 	armStored := func(a *gomodel.Arm, v jen.Code) jen.Code {
 		if inWord[a] {
 			return toWord(a.Field.Shape, v)
+		}
+		if a.Boxed {
+			return jen.Op("&").Add(v)
 		}
 		return v
 	}
@@ -746,7 +754,13 @@ func (e *emitter) union(t *gomodel.Type) {
 		}
 		name, typ := a.Field.GoName, e.goType(a.Field.Shape)
 		e.f.Commentf("%s returns the %s arm and whether the union holds it.", name, a.Field.XDRName)
-		if inWord[a] {
+		if a.Boxed {
+			// The pointer is nil until the arm is set.
+			e.f.Func().Params(recv()).Id(name).Params().Params(jen.Id("v").Add(typ.Clone()), jen.Id("ok").Bool()).Block(
+				jen.If(jen.Id("ok").Op("=").Add(selects(a)), jen.Id("ok").Op("&&").Add(armValue(a)).Op("!=").Nil()).Block(jen.Id("v").Op("=").Op("*").Add(armValue(a))),
+				jen.Return(jen.Id("v"), jen.Id("ok")),
+			)
+		} else if inWord[a] {
 			// The word holds another arm's bits when this one is not
 			// held: read it only when it is.
 			e.f.Func().Params(recv()).Id(name).Params().Params(jen.Id("v").Add(typ.Clone()), jen.Id("ok").Bool()).Block(
@@ -820,6 +834,20 @@ func (e *emitter) union(t *gomodel.Type) {
 		}
 		field := armValue(a)
 		w := wrapField(a.Field.XDRName)
+		if a.Boxed {
+			// A nil pointer (the zero union) encodes as the zero value;
+			// decoding gives the arm a new value.
+			x := jen.Parens(jen.Op("*").Id("x"))
+			nonNil := []jen.Code{
+				jen.Id("x").Op(":=").Add(field),
+				jen.If(jen.Id("x").Op("==").Nil()).Block(jen.Id("x").Op("=").New(e.goType(a.Field.Shape))),
+			}
+			sizeCases = append(sizeCases, cond().Block(append(nonNil, c.size(a.Field.Shape, x, 0)...)...))
+			encCases = append(encCases, cond().Block(append(nonNil, c.encode(a.Field.Shape, x, w, 0)...)...))
+			dec := []jen.Code{jen.Add(field).Op("=").New(e.goType(a.Field.Shape))}
+			decCases = append(decCases, cond().Block(append(dec, dc.decode(a.Field.Shape, jen.Parens(jen.Op("*").Add(field)), w, 0)...)...))
+			continue
+		}
 		sizeCases = append(sizeCases, cond().Block(c.size(a.Field.Shape, field, 0)...))
 		encCases = append(encCases, cond().Block(c.encode(a.Field.Shape, field, w, 0)...))
 		if inWord[a] {

@@ -43,3 +43,72 @@ func (b *builder) inline(src *check.Type, d *check.Decl, owner string) *Type {
 	}
 	return t
 }
+
+// boxArms marks the union arms whose type contains the union by value
+// (through struct fields, fixed arrays and other unions' arms, none of
+// which a Go value can hold itself through): such an arm is Boxed, held
+// by pointer, which breaks the cycle for Go.
+func (b *builder) boxArms(pkgs []*Package) {
+	// byValue lists the named types a type holds by value.
+	byValue := func(t *Type) []*Type {
+		var out []*Type
+		add := func(s *Shape) {
+			for s != nil && s.Kind == FixedArray {
+				s = s.Elem
+			}
+			if s != nil && s.Kind == Named && s.Type.Kind != check.Enum {
+				out = append(out, s.Type)
+			}
+		}
+		for _, f := range t.Fields {
+			add(f.Shape)
+		}
+		if t.Union != nil {
+			for _, a := range append(t.Union.Arms[:len(t.Union.Arms):len(t.Union.Arms)], t.Union.Default) {
+				if a != nil && a.Field != nil && !a.Boxed {
+					add(a.Field.Shape)
+				}
+			}
+		}
+		if t.Alias != nil {
+			add(t.Alias)
+		}
+		return out
+	}
+	var reaches func(from, target *Type, seen map[*Type]bool) bool
+	reaches = func(from, target *Type, seen map[*Type]bool) bool {
+		if from == target {
+			return true
+		}
+		if seen[from] {
+			return false
+		}
+		seen[from] = true
+		for _, n := range byValue(from) {
+			if reaches(n, target, seen) {
+				return true
+			}
+		}
+		return false
+	}
+	// In the order of the packages and their types, so that which arms
+	// are boxed does not depend on map order.
+	for _, p := range pkgs {
+		for _, t := range p.Types {
+			if t.Union == nil {
+				continue
+			}
+			for _, a := range append(t.Union.Arms[:len(t.Union.Arms):len(t.Union.Arms)], t.Union.Default) {
+				if a == nil || a.Field == nil {
+					continue
+				}
+				// A fixed array of such a type would need boxing too;
+				// no file seen does that, and Go's compiler would say so.
+				s := a.Field.Shape
+				if s.Kind == Named && s.Type.Kind != check.Enum && reaches(s.Type, t, map[*Type]bool{}) {
+					a.Boxed = true
+				}
+			}
+		}
+	}
+}

@@ -114,6 +114,10 @@ type Arm struct {
 	// it is a member of the discriminant's enum, else nil.
 	LabelConsts []*Const
 	Field       *Field
+	// Boxed arms hold their value through a pointer: their type contains
+	// the union by value, which the .x file may do (a value ends in the
+	// union's other arms) but a Go type may not.
+	Boxed bool
 }
 
 // ShapeKind is how a value travels on the wire.
@@ -296,6 +300,7 @@ func Build(spec *check.Spec, opts Options) (*Model, error) {
 		}
 	}
 	b.recursion()
+	b.boxArms(m.Packages)
 	for _, p := range m.Packages {
 		for _, t := range p.Types {
 			b.sizes(t, map[*Type]bool{})

@@ -131,3 +131,39 @@ func TestQuadruple(t *testing.T) {
 		t.Errorf("2 bytes of a quadruple: %v, want xdr.ErrShort", err)
 	}
 }
+
+// TestUnionArmRecursion: a type may hold itself by value through a union
+// arm (Stellar's SCSpecTypeDef); the arm is held by pointer, the zero
+// union encodes, and hostile nesting stops at xdr.MaxDepth.
+func TestUnionArmRecursion(t *testing.T) {
+	var leaf items.SpecDef // kind 0, void
+	roundTrip(t, &leaf, `00000000`)
+	var d items.SpecDef
+	d.SetOption(items.SpecOption{Value: leaf})
+	roundTrip(t, &d, `00000001 00000000`)
+	var outer items.SpecDef
+	outer.SetOption(items.SpecOption{Value: d})
+	roundTrip(t, &outer, `00000001 00000001 00000000`)
+	if o, ok := outer.Option(); !ok || o.Value.Kind() != 1 {
+		t.Errorf("outer.Option() = %+v, %v", o, ok)
+	}
+	if _, ok := leaf.Option(); ok {
+		t.Error("a void union says it holds its option arm")
+	}
+	// Decoding gives the boxed arm a value of its own.
+	var bare items.SpecDef
+	if err := xdr.Unmarshal(unhex(t, "00000001 00000000"), &bare); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, &bare, `00000001 00000000`)
+
+	deep := bytes.Repeat(unhex(t, "00000001"), xdr.MaxDepth+1)
+	deep = append(deep, 0, 0, 0, 0)
+	if err := xdr.Unmarshal(deep, new(items.SpecDef)); !errors.Is(err, xdr.ErrDepth) {
+		t.Errorf("%d nested options: %v, want xdr.ErrDepth", xdr.MaxDepth+1, err)
+	}
+	ok := bytes.Repeat(unhex(t, "00000001"), 100)
+	if err := xdr.Unmarshal(append(ok, 0, 0, 0, 0), new(items.SpecDef)); err != nil {
+		t.Errorf("100 nested options: %v", err)
+	}
+}

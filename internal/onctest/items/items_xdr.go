@@ -487,6 +487,223 @@ func (v *Quad) consume(b []byte, d *xdr.Decoder) (int, error) {
 	return off, nil
 }
 
+// SpecOption is the XDR struct spec_option.
+type SpecOption struct {
+	Value SpecDef
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *SpecOption) XDRSize() int {
+	n := 0
+	n += v.Value.XDRSize()
+	return n
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *SpecOption) AppendXDR(b []byte) ([]byte, error) {
+	var err error
+	b, err = v.Value.AppendXDR(b)
+	if err != nil {
+		return b, xdr.Named(xdr.Field(err, "value"), "SpecOption")
+	}
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
+func (v *SpecOption) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return v.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+func (v *SpecOption) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := v.consumeDepth(b, d, xdr.MaxDepth)
+	if err != nil {
+		return n, xdr.Named(err, "SpecOption")
+	}
+	return n, nil
+}
+func (v *SpecOption) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) {
+	if depth <= 0 {
+		return 0, xdr.ErrDepth
+	}
+	off := 0
+	{
+		n, err := v.Value.consumeDepth(b[off:], d, depth-1)
+		if err != nil {
+			return off, xdr.Field(err, "value")
+		}
+		off += n
+	}
+	return off, nil
+}
+
+// SpecDef is the XDR union spec_def, switched on kind. It holds one arm at a time: the
+// accessors say which, and the setters replace the whole value.
+type SpecDef struct {
+	disc      int32
+	armOption *SpecOption
+	armTuple  []SpecDef
+}
+
+// Kind returns the discriminant.
+func (u *SpecDef) Kind() int32 {
+	return u.disc
+}
+
+// Option returns the option arm and whether the union holds it.
+func (u *SpecDef) Option() (v SpecOption, ok bool) {
+	if ok = u.disc == 1; ok && u.armOption != nil {
+		v = *u.armOption
+	}
+	return v, ok
+}
+
+// SetOption makes the union hold the option arm.
+func (u *SpecDef) SetOption(v SpecOption) {
+	*u = SpecDef{
+		armOption: &v,
+		disc:      1,
+	}
+}
+
+// Tuple returns the tuple arm and whether the union holds it.
+func (u *SpecDef) Tuple() ([]SpecDef, bool) {
+	return u.armTuple, u.disc == 2
+}
+
+// SetTuple makes the union hold the tuple arm.
+func (u *SpecDef) SetTuple(v []SpecDef) {
+	*u = SpecDef{
+		armTuple: v,
+		disc:     2,
+	}
+}
+
+// SetVoid makes the union hold a void arm under discriminant d, which must select one.
+func (u *SpecDef) SetVoid(d int32) error {
+	switch d {
+	case 0:
+	default:
+		return &xdr.UnionError{Discriminant: int64(d)}
+	}
+	*u = SpecDef{disc: d}
+	return nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (u *SpecDef) XDRSize() int {
+	n := 4
+	switch u.disc {
+	case 0:
+	case 1:
+		x := u.armOption
+		if x == nil {
+			x = new(SpecOption)
+		}
+		n += (*x).XDRSize()
+	case 2:
+		n += 4
+		for i := range u.armTuple {
+			n += u.armTuple[i].XDRSize()
+		}
+	}
+	return n
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (u *SpecDef) AppendXDR(b []byte) ([]byte, error) {
+	var err error
+	b = xdr.AppendInt32(b, int32(u.disc))
+	switch u.disc {
+	case 0:
+	case 1:
+		x := u.armOption
+		if x == nil {
+			x = new(SpecOption)
+		}
+		b, err = (*x).AppendXDR(b)
+		if err != nil {
+			return b, xdr.Named(xdr.Field(err, "option"), "SpecDef")
+		}
+	case 2:
+		b, err = xdr.AppendCount(b, len(u.armTuple), xdr.Unbounded)
+		if err != nil {
+			return b, xdr.Named(xdr.Field(err, "tuple"), "SpecDef")
+		}
+		for i := range u.armTuple {
+			b, err = u.armTuple[i].AppendXDR(b)
+			if err != nil {
+				return b, xdr.Named(xdr.Field(xdr.Index(err, i), "tuple"), "SpecDef")
+			}
+		}
+	default:
+		return b, xdr.Named(&xdr.UnionError{Discriminant: int64(u.disc)}, "SpecDef")
+	}
+	return b, nil
+}
+
+// ConsumeXDR decodes the value from the start of b (xdr.Codec).
+func (u *SpecDef) ConsumeXDR(b []byte) (int, error) {
+	var d xdr.Decoder
+	return u.ConsumeXDRWith(b, &d)
+}
+
+// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+func (u *SpecDef) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	n, err := u.consumeDepth(b, d, xdr.MaxDepth)
+	if err != nil {
+		*u = SpecDef{}
+		return n, xdr.Named(err, "SpecDef")
+	}
+	return n, nil
+}
+func (u *SpecDef) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) {
+	if depth <= 0 {
+		return 0, xdr.ErrDepth
+	}
+	*u = SpecDef{}
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.Field(xdr.ErrShort, "kind")
+	}
+	u.disc = xdr.Int32(b[off:])
+	off += 4
+	switch u.disc {
+	case 0:
+	case 1:
+		u.armOption = new(SpecOption)
+		{
+			n, err := (*u.armOption).consumeDepth(b[off:], d, depth-1)
+			if err != nil {
+				return off, xdr.Field(err, "option")
+			}
+			off += n
+		}
+	case 2:
+		{
+			cnt, err := xdr.ConsumeCount(b[off:], xdr.Unbounded, 4)
+			if err != nil {
+				return off, xdr.Field(err, "tuple")
+			}
+			off += 4
+			u.armTuple = xdr.Resize(u.armTuple, cnt)
+			for i := range u.armTuple {
+				{
+					n, err := u.armTuple[i].consumeDepth(b[off:], d, depth-1)
+					if err != nil {
+						return off, xdr.Field(xdr.Index(err, i), "tuple")
+					}
+					off += n
+				}
+			}
+		}
+	default:
+		return off, &xdr.UnionError{Discriminant: int64(u.disc)}
+	}
+	return off, nil
+}
+
 // OuterState is the XDR enum outer_state. Values a newer peer adds decode as they are.
 type OuterState int32
 
@@ -831,7 +1048,7 @@ func (v *BoxedStruct) consume(b []byte, d *xdr.Decoder) (int, error) {
 // XDRTypes returns a zero value of every type of the package, for tools and tests that
 // work on all of them.
 func XDRTypes() []xdr.Codec {
-	return []xdr.Codec{new(Outer), new(Maybe), new(Flag), new(FooBar), new(FooBar2), new(Clash), new(Quad), new(OuterState), new(OuterPoint), new(OuterPointExtra), new(OuterChoice), new(BoxedStruct)}
+	return []xdr.Codec{new(Outer), new(Maybe), new(Flag), new(FooBar), new(FooBar2), new(Clash), new(Quad), new(SpecOption), new(SpecDef), new(OuterState), new(OuterPoint), new(OuterPointExtra), new(OuterChoice), new(BoxedStruct)}
 }
 
 // The runtime must be the one this code was generated for.

@@ -30,6 +30,7 @@ func Check(files []*ast.File, opts Options) (*Spec, error) {
 		ambiguous:  map[string]string{},
 		cstate:     map[*Const]int{},
 		state:      map[string]int{},
+		armsAt:     map[*Type]int{},
 	}
 	for _, name := range sortedKeys(opts.Defines) {
 		c.spec.Consts[name] = &Const{Name: name, Value: opts.Defines[name], External: true}
@@ -94,6 +95,11 @@ type checker struct {
 	cstate  map[*Const]int
 	// state marks types while their sizes are computed, likewise.
 	state map[string]int
+	// arms counts the union arms the size pass is inside, and armsAt
+	// the count when it entered each type, so that a type met again
+	// tells whether the way back crossed an arm.
+	arms   int
+	armsAt map[*Type]int
 	// bodies maps named types to their syntax until resolved.
 	bodies []pendingType
 	// prevMember maps an enum member written without a value to the
@@ -544,7 +550,14 @@ func typeName(t *TypeRef) string {
 func (c *checker) size(t *Type) int {
 	switch c.state["size "+t.Name] {
 	case 1:
-		c.errs.Add(t.Pos, "invalid recursive type %s: it contains itself with no optional data (*) or variable-length array in between", t.Name)
+		if c.arms > c.armsAt[t] {
+			// The way back to t went through a union arm: a value
+			// ends in the union's other arms (Stellar's SCSpecTypeDef
+			// holds an SCSpecTypeOption that holds an SCSpecTypeDef),
+			// so the type is recursive but encodable, and varies.
+			return -1
+		}
+		c.errs.Add(t.Pos, "invalid recursive type %s: it contains itself with no optional data (*), variable-length array or union arm in between", t.Name)
 		t.Size = -1
 		c.state["size "+t.Name] = 3 // report once
 		return -1
@@ -552,6 +565,7 @@ func (c *checker) size(t *Type) int {
 		return t.Size
 	}
 	c.state["size "+t.Name] = 1
+	c.armsAt[t] = c.arms
 	t.Size = c.typeSize(t)
 	if c.state["size "+t.Name] == 1 {
 		c.state["size "+t.Name] = 2
@@ -591,7 +605,9 @@ func (c *checker) typeSize(t *Type) int {
 			arms = append(slices.Clip(arms), t.Union.Default)
 		}
 		for _, a := range arms {
+			c.arms++
 			s := c.declSize(a.Decl)
+			c.arms--
 			if size == -2 {
 				size = s
 			} else if s != size {
