@@ -95,8 +95,11 @@
 // N;) gen writes <pkg>_oncrpc.go on the generic ONC RPC runtime, package
 // oncrpc, with, for each version:
 //
-//   - a Go constant for the program number and one for each version
-//     number, named after them as constants are (PING_PROG gives PingProg);
+//   - a Go constant for the program number, each version number and
+//     each procedure number, named after them as constants are (PING_PROG
+//     gives PingProg, PINGPROC_PINGBACK PingprocPingback), but for a
+//     procedure name two versions number differently, which stands for
+//     no number;
 //   - <Prog>V<n>Client, made by New<Prog>V<n>Client from an
 //     *oncrpc.Client, with a method per procedure, context first: the
 //     arguments in order (named arg, or arg1, arg2... for several, as

@@ -301,10 +301,23 @@ func TestGenPlainProgram(t *testing.T) {
 		}
 	}
 	consts, _ := os.ReadFile(filepath.Join(out, "ping", "ping_xdr.go"))
-	for _, want := range []string{"PingProg = 1", "PingVersPingback = 2", "PingVersOrig = 1"} {
+	for _, want := range []string{"PingProg = 1", "PingVersPingback = 2", "PingVersOrig = 1", "PingprocPingback = 1"} {
 		if !strings.Contains(string(consts), want) {
 			t.Errorf("ping_xdr.go lacks %q", want)
 		}
+	}
+
+	// A procedure name two versions number differently stands for no
+	// number: no constant, the stubs call the number.
+	amb := filepath.Join(dir, "amb.x")
+	os.WriteFile(amb, []byte("program P { version V1 { int GET(void) = 1; } = 1; version V2 { int GET(void) = 2; } = 2; } = 0x20000001;\n"), 0o666)
+	if _, errs, status := runCmd(t, "gen", "-o", out, "-import", "example.com/gen", amb); status != 0 {
+		t.Fatalf("gen amb.x: status %d, stderr %q", status, errs)
+	}
+	ambGo, _ := os.ReadFile(filepath.Join(out, "amb", "amb_xdr.go"))
+	ambRPC, _ := os.ReadFile(filepath.Join(out, "amb", "amb_oncrpc.go"))
+	if strings.Contains(string(ambGo), "Get =") || !strings.Contains(string(ambRPC), "c.c.Call(ctx, P, V2, 2, nil, r)") {
+		t.Errorf("ambiguous GET: constants\n%s\nstubs\n%s", ambGo, ambRPC)
 	}
 
 	os.WriteFile(f, []byte("struct ping_prog_v2_client { int a; };\n"+src), 0o666)

@@ -108,10 +108,10 @@ func (o *oncEmitter) stub(typ string, pr *gomodel.ONCProc) {
 		body = append(body, jen.Id("a").Op(":=").Add(o.qual(pr.Args)).Values(d))
 		args = jen.Op("&").Id("a")
 	}
-	call := jen.Id("c").Dot("c").Dot("Call").Call(jen.Id("ctx"), jen.Id(o.prog.Const.GoName), jen.Id(o.vers.Const.GoName), jen.Lit(int(pr.Number)), args, jen.Id("r"))
+	call := jen.Id("c").Dot("c").Dot("Call").Call(jen.Id("ctx"), jen.Id(o.prog.Const.GoName), jen.Id(o.vers.Const.GoName), procNumber(pr), args, jen.Id("r"))
 	switch {
 	case pr.Ret == nil:
-		body = append(body, jen.Return(jen.Id("c").Dot("c").Dot("Call").Call(jen.Id("ctx"), jen.Id(o.prog.Const.GoName), jen.Id(o.vers.Const.GoName), jen.Lit(int(pr.Number)), args, jen.Nil())))
+		body = append(body, jen.Return(jen.Id("c").Dot("c").Dot("Call").Call(jen.Id("ctx"), jen.Id(o.prog.Const.GoName), jen.Id(o.vers.Const.GoName), procNumber(pr), args, jen.Nil())))
 	case pr.DirectRet:
 		body = append(body,
 			jen.Id("r").Op(":=").New(o.qual(pr.Ret)),
@@ -188,6 +188,15 @@ func (o *oncEmitter) server() {
 	o.f.Func().Id(register).Params(jen.Id("s").Op("*").Add(oncQual("Server")), jen.Id("h").Id(handler)).Block(handles...)
 }
 
+// procNumber is the procedure's number: its constant, or the number when
+// the name is ambiguous across versions.
+func procNumber(pr *gomodel.ONCProc) jen.Code {
+	if pr.Const != nil {
+		return jen.Id(pr.Const.GoName)
+	}
+	return jen.Lit(int(pr.Number))
+}
+
 // handle is one s.Handle call of a Register function.
 func (o *oncEmitter) handle(pr *gomodel.ONCProc) jen.Code {
 	var body []jen.Code
@@ -224,7 +233,7 @@ func (o *oncEmitter) handle(pr *gomodel.ONCProc) jen.Code {
 		)
 	}
 	return jen.Id("s").Dot("Handle").Call(
-		jen.Id(o.prog.Const.GoName), jen.Id(o.vers.Const.GoName), jen.Lit(int(pr.Number)),
+		jen.Id(o.prog.Const.GoName), jen.Id(o.vers.Const.GoName), procNumber(pr),
 		jen.Func().Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("req").Op("*").Add(oncQual("Request")), jen.Id("reply").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(body...),
 	)
 }

@@ -275,15 +275,15 @@ type builder struct {
 	pkgs   map[*check.File]*Package
 	// apiEnums maps an API enum's C name to its Go form.
 	apiEnums map[string]*APIEnum
-	// strip is how many leading words the names of a package drop.
-	strip map[*Package]int
+	// strip is the leading words the names of a package drop.
+	strip map[*Package][]string
 	// cur is the package being filled, which inline types join.
 	cur *Package
 }
 
 // Build maps a checked specification to Go.
 func Build(spec *check.Spec, opts Options) (*Model, error) {
-	b := &builder{opts: opts, types: map[*check.Type]*Type{}, shapes: map[*check.Type]*Shape{}, pkgs: map[*check.File]*Package{}, strip: map[*Package]int{}}
+	b := &builder{opts: opts, types: map[*check.Type]*Type{}, shapes: map[*check.Type]*Shape{}, pkgs: map[*check.File]*Package{}, strip: map[*Package][]string{}}
 	m := &Model{}
 	if opts.API != nil {
 		m.API = b.apiPackage(opts.API)
@@ -347,7 +347,9 @@ func (b *builder) declare(f *check.File) *Package {
 		}
 	}
 	strip := commonPrefix(all)
-	b.strip[p] = strip
+	if strip > 0 {
+		b.strip[p] = all[0][:strip]
+	}
 	local := func(name string) string { return goName(words(name)[strip:]) }
 	for _, k := range f.Consts {
 		p.Consts = append(p.Consts, &Const{GoName: local(k.Name), Value: k.Value, Src: k})

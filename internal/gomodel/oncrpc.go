@@ -65,6 +65,10 @@ type ONCProc struct {
 	// DirectArgs and DirectRet say that Args and Ret are the file's own
 	// types rather than added ones.
 	DirectArgs, DirectRet bool
+	// Const is the constant of the procedure's number, as rpcgen
+	// #defines it (PINGPROC_PINGBACK is PingprocPingback), or nil when
+	// two versions give the name different numbers.
+	Const *Const
 }
 
 // oncPrograms maps the RFC 5531 program blocks of a file.
@@ -88,11 +92,27 @@ func (b *builder) oncPrograms(p *Package, f *check.File, local func(string) stri
 			}
 		}
 		strip := commonPrefix(names)
+		// A procedure name stands for its number when every version
+		// that has it agrees.
+		numbers := map[string]uint32{}
+		ambiguous := map[string]bool{}
+		for _, v := range src.Versions {
+			for _, pr := range v.Procs {
+				if n, seen := numbers[pr.Name]; seen && n != pr.Number {
+					ambiguous[pr.Name] = true
+				}
+				numbers[pr.Name] = pr.Number
+			}
+		}
 		for _, v := range src.Versions {
 			gv := &ONCVersion{Prefix: fmt.Sprintf("%sV%d", prog.GoName, v.Number), Number: v.Number, Src: v}
 			gv.Const = b.programConst(p, consts, v.Name, int64(v.Number), src.Pos)
 			for _, pr := range v.Procs {
-				gv.Procs = append(gv.Procs, b.oncProc(p, gv, pr, goName(words(pr.Name)[strip:])))
+				gp := b.oncProc(p, gv, pr, goName(words(pr.Name)[strip:]))
+				if !ambiguous[pr.Name] {
+					gp.Const = b.programConst(p, consts, pr.Name, int64(pr.Number), pr.Pos)
+				}
+				gv.Procs = append(gv.Procs, gp)
 			}
 			prog.Versions = append(prog.Versions, gv)
 		}
@@ -100,9 +120,9 @@ func (b *builder) oncPrograms(p *Package, f *check.File, local func(string) stri
 	}
 }
 
-// programConst returns the package's constant for a program or version
-// name, adding it: rpcgen #defines these names, and check keeps them out
-// of the file's constants since they are no const definitions.
+// programConst returns the package's constant for a program, version or
+// procedure name, adding it: rpcgen #defines these names, and check keeps
+// them out of the file's constants since they are no const definitions.
 func (b *builder) programConst(p *Package, consts map[string]*Const, name string, v int64, pos ast.Pos) *Const {
 	if k := consts[name]; k != nil {
 		return k
@@ -113,9 +133,23 @@ func (b *builder) programConst(p *Package, consts map[string]*Const, name string
 	return k
 }
 
+// localName is the Go name of a name of package p that the file's own
+// names did not decide the prefix from (a program's, version's or
+// procedure's, an inline type's): it drops the package's common words
+// only when it starts with them (CALC_PROG of calc.x is Prog, but
+// CALCPROC_ADD is CalcprocAdd).
 func (b *builder) localName(p *Package, name string) string {
 	ws := words(name)
-	return goName(ws[min(b.strip[p], len(ws)-1):])
+	prefix := b.strip[p]
+	if len(prefix) >= len(ws) {
+		return goName(ws)
+	}
+	for i, w := range prefix {
+		if !strings.EqualFold(w, ws[i]) {
+			return goName(ws)
+		}
+	}
+	return goName(ws[len(prefix):])
 }
 
 // oncProc maps one procedure, adding the structs its arguments and result

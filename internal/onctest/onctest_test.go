@@ -119,8 +119,8 @@ func TestPing(t *testing.T) {
 	if got := h.nulls.Load(); got != 2 {
 		t.Errorf("the v2 handler saw %d null calls, want 2 (v1's went to its own)", got)
 	}
-	if ping.PingProg != 1 || ping.PingVersPingback != 2 || ping.PingVersOrig != 1 || ping.PingVers != 2 {
-		t.Errorf("constants: prog %d, versions %d and %d, PING_VERS %d", ping.PingProg, ping.PingVersPingback, ping.PingVersOrig, ping.PingVers)
+	if ping.PingProg != 1 || ping.PingVersPingback != 2 || ping.PingVersOrig != 1 || ping.PingVers != 2 || ping.PingprocNull != 0 || ping.PingprocPingback != 1 {
+		t.Errorf("constants: prog %d, versions %d and %d, PING_VERS %d, procedures %d and %d", ping.PingProg, ping.PingVersPingback, ping.PingVersOrig, ping.PingVers, ping.PingprocNull, ping.PingprocPingback)
 	}
 }
 
@@ -214,7 +214,7 @@ func TestCalc(t *testing.T) {
 			// Arguments that do not decode are GARBAGE_ARGS: SWAP with
 			// half a pair.
 			half := &rawArgs{0, 0, 0, 1}
-			if err := c.Call(ctx, calc.Prog, calc.V2, 2, half, nil); !errors.Is(err, oncrpc.ErrGarbageArgs) {
+			if err := c.Call(ctx, calc.Prog, calc.V2, calc.CalcprocSwap, half, nil); !errors.Is(err, oncrpc.ErrGarbageArgs) {
 				t.Errorf("swap of 4 bytes: %v, want GARBAGE_ARGS", err)
 			}
 		})

@@ -23,7 +23,7 @@ func NewProgV1Client(c *oncrpc.Client) *ProgV1Client {
 
 // Null calls CALCPROC_NULL, procedure 0 of version 1 of CALC_PROG.
 func (c *ProgV1Client) Null(ctx context.Context) error {
-	return c.c.Call(ctx, Prog, V1, 0, nil, nil)
+	return c.c.Call(ctx, Prog, V1, CalcprocNull, nil, nil)
 }
 
 // Add calls CALCPROC_ADD, procedure 1 of version 1 of CALC_PROG.
@@ -33,7 +33,7 @@ func (c *ProgV1Client) Add(ctx context.Context, arg1 int32, arg2 int32) (int32, 
 		Arg2: arg2,
 	}
 	r := new(progV1AddResult)
-	if err := c.c.Call(ctx, Prog, V1, 1, &a, r); err != nil {
+	if err := c.c.Call(ctx, Prog, V1, CalcprocAdd, &a, r); err != nil {
 		var zero int32
 		return zero, err
 	}
@@ -74,10 +74,10 @@ var _ ProgV1Handler = UnimplementedProgV1Handler{}
 // runs, and its result is encoded into the reply. Calling it again replaces the
 // handler.
 func RegisterProgV1(s *oncrpc.Server, h ProgV1Handler) {
-	s.Handle(Prog, V1, 0, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Prog, V1, CalcprocNull, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		return reply, h.Null(ctx)
 	})
-	s.Handle(Prog, V1, 1, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Prog, V1, CalcprocAdd, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a progV1AddArgs
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -106,7 +106,7 @@ func NewProgV2Client(c *oncrpc.Client) *ProgV2Client {
 
 // Null calls CALCPROC_NULL, procedure 0 of version 2 of CALC_PROG.
 func (c *ProgV2Client) Null(ctx context.Context) error {
-	return c.c.Call(ctx, Prog, V2, 0, nil, nil)
+	return c.c.Call(ctx, Prog, V2, CalcprocNull, nil, nil)
 }
 
 // Add calls CALCPROC_ADD, procedure 1 of version 2 of CALC_PROG.
@@ -117,7 +117,7 @@ func (c *ProgV2Client) Add(ctx context.Context, arg1 int64, arg2 int64, arg3 int
 		Arg3: arg3,
 	}
 	r := new(progV2AddResult)
-	if err := c.c.Call(ctx, Prog, V2, 1, &a, r); err != nil {
+	if err := c.c.Call(ctx, Prog, V2, CalcprocAdd, &a, r); err != nil {
 		var zero int64
 		return zero, err
 	}
@@ -127,7 +127,7 @@ func (c *ProgV2Client) Add(ctx context.Context, arg1 int64, arg2 int64, arg3 int
 // Swap calls CALCPROC_SWAP, procedure 2 of version 2 of CALC_PROG.
 func (c *ProgV2Client) Swap(ctx context.Context, arg Pair) (*Pair, error) {
 	r := new(Pair)
-	if err := c.c.Call(ctx, Prog, V2, 2, &arg, r); err != nil {
+	if err := c.c.Call(ctx, Prog, V2, CalcprocSwap, &arg, r); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -137,7 +137,7 @@ func (c *ProgV2Client) Swap(ctx context.Context, arg Pair) (*Pair, error) {
 func (c *ProgV2Client) Greet(ctx context.Context, arg Name) (string, error) {
 	a := progV2GreetArgs{Arg: arg}
 	r := new(progV2GreetResult)
-	if err := c.c.Call(ctx, Prog, V2, 3, &a, r); err != nil {
+	if err := c.c.Call(ctx, Prog, V2, CalcprocGreet, &a, r); err != nil {
 		var zero string
 		return zero, err
 	}
@@ -148,7 +148,7 @@ func (c *ProgV2Client) Greet(ctx context.Context, arg Name) (string, error) {
 func (c *ProgV2Client) Sign(ctx context.Context, arg int64) (Sign, error) {
 	a := progV2SignArgs{Arg: arg}
 	r := new(progV2SignResult)
-	if err := c.c.Call(ctx, Prog, V2, 4, &a, r); err != nil {
+	if err := c.c.Call(ctx, Prog, V2, CalcprocSign, &a, r); err != nil {
 		var zero Sign
 		return zero, err
 	}
@@ -159,7 +159,7 @@ func (c *ProgV2Client) Sign(ctx context.Context, arg int64) (Sign, error) {
 func (c *ProgV2Client) Even(ctx context.Context, arg uint32) (bool, error) {
 	a := progV2EvenArgs{Arg: arg}
 	r := new(progV2EvenResult)
-	if err := c.c.Call(ctx, Prog, V2, 5, &a, r); err != nil {
+	if err := c.c.Call(ctx, Prog, V2, CalcprocEven, &a, r); err != nil {
 		var zero bool
 		return zero, err
 	}
@@ -168,7 +168,7 @@ func (c *ProgV2Client) Even(ctx context.Context, arg uint32) (bool, error) {
 
 // Reset calls CALCPROC_RESET, procedure 6 of version 2 of CALC_PROG.
 func (c *ProgV2Client) Reset(ctx context.Context) error {
-	return c.c.Call(ctx, Prog, V2, 6, nil, nil)
+	return c.c.Call(ctx, Prog, V2, CalcprocReset, nil, nil)
 }
 
 // ProgV2Handler serves version 2 (CALC_V2) of program CALC_PROG.
@@ -240,10 +240,10 @@ var _ ProgV2Handler = UnimplementedProgV2Handler{}
 // runs, and its result is encoded into the reply. Calling it again replaces the
 // handler.
 func RegisterProgV2(s *oncrpc.Server, h ProgV2Handler) {
-	s.Handle(Prog, V2, 0, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Prog, V2, CalcprocNull, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		return reply, h.Null(ctx)
 	})
-	s.Handle(Prog, V2, 1, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Prog, V2, CalcprocAdd, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a progV2AddArgs
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -254,7 +254,7 @@ func RegisterProgV2(s *oncrpc.Server, h ProgV2Handler) {
 		}
 		return oncrpc.AppendResults(reply, &progV2AddResult{Result: r})
 	})
-	s.Handle(Prog, V2, 2, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Prog, V2, CalcprocSwap, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a Pair
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -268,7 +268,7 @@ func RegisterProgV2(s *oncrpc.Server, h ProgV2Handler) {
 		}
 		return oncrpc.AppendResults(reply, r)
 	})
-	s.Handle(Prog, V2, 3, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Prog, V2, CalcprocGreet, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a progV2GreetArgs
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -279,7 +279,7 @@ func RegisterProgV2(s *oncrpc.Server, h ProgV2Handler) {
 		}
 		return oncrpc.AppendResults(reply, &progV2GreetResult{Result: r})
 	})
-	s.Handle(Prog, V2, 4, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Prog, V2, CalcprocSign, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a progV2SignArgs
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -290,7 +290,7 @@ func RegisterProgV2(s *oncrpc.Server, h ProgV2Handler) {
 		}
 		return oncrpc.AppendResults(reply, &progV2SignResult{Result: r})
 	})
-	s.Handle(Prog, V2, 5, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Prog, V2, CalcprocEven, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a progV2EvenArgs
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -301,7 +301,7 @@ func RegisterProgV2(s *oncrpc.Server, h ProgV2Handler) {
 		}
 		return oncrpc.AppendResults(reply, &progV2EvenResult{Result: r})
 	})
-	s.Handle(Prog, V2, 6, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Prog, V2, CalcprocReset, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		return reply, h.Reset(ctx)
 	})
 }

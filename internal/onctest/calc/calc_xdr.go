@@ -15,8 +15,22 @@ const (
 	Prog = 536873500
 	// V1 is CALC_V1.
 	V1 = 1
+	// CalcprocNull is CALCPROC_NULL.
+	CalcprocNull = 0
+	// CalcprocAdd is CALCPROC_ADD.
+	CalcprocAdd = 1
 	// V2 is CALC_V2.
 	V2 = 2
+	// CalcprocSwap is CALCPROC_SWAP.
+	CalcprocSwap = 2
+	// CalcprocGreet is CALCPROC_GREET.
+	CalcprocGreet = 3
+	// CalcprocSign is CALCPROC_SIGN.
+	CalcprocSign = 4
+	// CalcprocEven is CALCPROC_EVEN.
+	CalcprocEven = 5
+	// CalcprocReset is CALCPROC_RESET.
+	CalcprocReset = 6
 )
 
 // Pair is the XDR struct calc_pair.

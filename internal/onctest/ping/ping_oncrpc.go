@@ -23,13 +23,13 @@ func NewPingProgV2Client(c *oncrpc.Client) *PingProgV2Client {
 
 // Null calls PINGPROC_NULL, procedure 0 of version 2 of PING_PROG.
 func (c *PingProgV2Client) Null(ctx context.Context) error {
-	return c.c.Call(ctx, PingProg, PingVersPingback, 0, nil, nil)
+	return c.c.Call(ctx, PingProg, PingVersPingback, PingprocNull, nil, nil)
 }
 
 // Pingback calls PINGPROC_PINGBACK, procedure 1 of version 2 of PING_PROG.
 func (c *PingProgV2Client) Pingback(ctx context.Context) (int32, error) {
 	r := new(pingProgV2PingbackResult)
-	if err := c.c.Call(ctx, PingProg, PingVersPingback, 1, nil, r); err != nil {
+	if err := c.c.Call(ctx, PingProg, PingVersPingback, PingprocPingback, nil, r); err != nil {
 		var zero int32
 		return zero, err
 	}
@@ -70,10 +70,10 @@ var _ PingProgV2Handler = UnimplementedPingProgV2Handler{}
 // runs, and its result is encoded into the reply. Calling it again replaces the
 // handler.
 func RegisterPingProgV2(s *oncrpc.Server, h PingProgV2Handler) {
-	s.Handle(PingProg, PingVersPingback, 0, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(PingProg, PingVersPingback, PingprocNull, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		return reply, h.Null(ctx)
 	})
-	s.Handle(PingProg, PingVersPingback, 1, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(PingProg, PingVersPingback, PingprocPingback, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		r, err := h.Pingback(ctx)
 		if err != nil {
 			return reply, err
@@ -98,7 +98,7 @@ func NewPingProgV1Client(c *oncrpc.Client) *PingProgV1Client {
 
 // Null calls PINGPROC_NULL, procedure 0 of version 1 of PING_PROG.
 func (c *PingProgV1Client) Null(ctx context.Context) error {
-	return c.c.Call(ctx, PingProg, PingVersOrig, 0, nil, nil)
+	return c.c.Call(ctx, PingProg, PingVersOrig, PingprocNull, nil, nil)
 }
 
 // PingProgV1Handler serves version 1 (PING_VERS_ORIG) of program PING_PROG.
@@ -128,7 +128,7 @@ var _ PingProgV1Handler = UnimplementedPingProgV1Handler{}
 // runs, and its result is encoded into the reply. Calling it again replaces the
 // handler.
 func RegisterPingProgV1(s *oncrpc.Server, h PingProgV1Handler) {
-	s.Handle(PingProg, PingVersOrig, 0, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(PingProg, PingVersOrig, PingprocNull, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		return reply, h.Null(ctx)
 	})
 }

@@ -12,6 +12,10 @@ const (
 	PingProg = 1
 	// PingVersPingback is PING_VERS_PINGBACK.
 	PingVersPingback = 2
+	// PingprocNull is PINGPROC_NULL.
+	PingprocNull = 0
+	// PingprocPingback is PINGPROC_PINGBACK.
+	PingprocPingback = 1
 	// PingVersOrig is PING_VERS_ORIG.
 	PingVersOrig = 1
 )

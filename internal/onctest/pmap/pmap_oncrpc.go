@@ -23,13 +23,13 @@ func NewPmapProgV2Client(c *oncrpc.Client) *PmapProgV2Client {
 
 // Null calls PMAPPROC_NULL, procedure 0 of version 2 of PMAP_PROG.
 func (c *PmapProgV2Client) Null(ctx context.Context) error {
-	return c.c.Call(ctx, PmapProg, PmapVers, 0, nil, nil)
+	return c.c.Call(ctx, PmapProg, PmapVers, PmapprocNull, nil, nil)
 }
 
 // Set calls PMAPPROC_SET, procedure 1 of version 2 of PMAP_PROG.
 func (c *PmapProgV2Client) Set(ctx context.Context, arg Mapping) (bool, error) {
 	r := new(pmapProgV2SetResult)
-	if err := c.c.Call(ctx, PmapProg, PmapVers, 1, &arg, r); err != nil {
+	if err := c.c.Call(ctx, PmapProg, PmapVers, PmapprocSet, &arg, r); err != nil {
 		var zero bool
 		return zero, err
 	}
@@ -39,7 +39,7 @@ func (c *PmapProgV2Client) Set(ctx context.Context, arg Mapping) (bool, error) {
 // Unset calls PMAPPROC_UNSET, procedure 2 of version 2 of PMAP_PROG.
 func (c *PmapProgV2Client) Unset(ctx context.Context, arg Mapping) (bool, error) {
 	r := new(pmapProgV2UnsetResult)
-	if err := c.c.Call(ctx, PmapProg, PmapVers, 2, &arg, r); err != nil {
+	if err := c.c.Call(ctx, PmapProg, PmapVers, PmapprocUnset, &arg, r); err != nil {
 		var zero bool
 		return zero, err
 	}
@@ -49,7 +49,7 @@ func (c *PmapProgV2Client) Unset(ctx context.Context, arg Mapping) (bool, error)
 // Getport calls PMAPPROC_GETPORT, procedure 3 of version 2 of PMAP_PROG.
 func (c *PmapProgV2Client) Getport(ctx context.Context, arg Mapping) (uint32, error) {
 	r := new(pmapProgV2GetportResult)
-	if err := c.c.Call(ctx, PmapProg, PmapVers, 3, &arg, r); err != nil {
+	if err := c.c.Call(ctx, PmapProg, PmapVers, PmapprocGetport, &arg, r); err != nil {
 		var zero uint32
 		return zero, err
 	}
@@ -59,7 +59,7 @@ func (c *PmapProgV2Client) Getport(ctx context.Context, arg Mapping) (uint32, er
 // Dump calls PMAPPROC_DUMP, procedure 4 of version 2 of PMAP_PROG.
 func (c *PmapProgV2Client) Dump(ctx context.Context) (Pmaplist, error) {
 	r := new(pmapProgV2DumpResult)
-	if err := c.c.Call(ctx, PmapProg, PmapVers, 4, nil, r); err != nil {
+	if err := c.c.Call(ctx, PmapProg, PmapVers, PmapprocDump, nil, r); err != nil {
 		var zero Pmaplist
 		return zero, err
 	}
@@ -69,7 +69,7 @@ func (c *PmapProgV2Client) Dump(ctx context.Context) (Pmaplist, error) {
 // Callit calls PMAPPROC_CALLIT, procedure 5 of version 2 of PMAP_PROG.
 func (c *PmapProgV2Client) Callit(ctx context.Context, arg CallArgs) (*CallResult, error) {
 	r := new(CallResult)
-	if err := c.c.Call(ctx, PmapProg, PmapVers, 5, &arg, r); err != nil {
+	if err := c.c.Call(ctx, PmapProg, PmapVers, PmapprocCallit, &arg, r); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -137,10 +137,10 @@ var _ PmapProgV2Handler = UnimplementedPmapProgV2Handler{}
 // runs, and its result is encoded into the reply. Calling it again replaces the
 // handler.
 func RegisterPmapProgV2(s *oncrpc.Server, h PmapProgV2Handler) {
-	s.Handle(PmapProg, PmapVers, 0, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(PmapProg, PmapVers, PmapprocNull, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		return reply, h.Null(ctx)
 	})
-	s.Handle(PmapProg, PmapVers, 1, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(PmapProg, PmapVers, PmapprocSet, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a Mapping
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -151,7 +151,7 @@ func RegisterPmapProgV2(s *oncrpc.Server, h PmapProgV2Handler) {
 		}
 		return oncrpc.AppendResults(reply, &pmapProgV2SetResult{Result: r})
 	})
-	s.Handle(PmapProg, PmapVers, 2, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(PmapProg, PmapVers, PmapprocUnset, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a Mapping
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -162,7 +162,7 @@ func RegisterPmapProgV2(s *oncrpc.Server, h PmapProgV2Handler) {
 		}
 		return oncrpc.AppendResults(reply, &pmapProgV2UnsetResult{Result: r})
 	})
-	s.Handle(PmapProg, PmapVers, 3, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(PmapProg, PmapVers, PmapprocGetport, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a Mapping
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -173,14 +173,14 @@ func RegisterPmapProgV2(s *oncrpc.Server, h PmapProgV2Handler) {
 		}
 		return oncrpc.AppendResults(reply, &pmapProgV2GetportResult{Result: r})
 	})
-	s.Handle(PmapProg, PmapVers, 4, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(PmapProg, PmapVers, PmapprocDump, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		r, err := h.Dump(ctx)
 		if err != nil {
 			return reply, err
 		}
 		return oncrpc.AppendResults(reply, &pmapProgV2DumpResult{Result: r})
 	})
-	s.Handle(PmapProg, PmapVers, 5, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(PmapProg, PmapVers, PmapprocCallit, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a CallArgs
 		if err := req.Decode(&a); err != nil {
 			return reply, err

@@ -16,6 +16,18 @@ const (
 	PmapProg = 100000
 	// PmapVers is PMAP_VERS.
 	PmapVers = 2
+	// PmapprocNull is PMAPPROC_NULL.
+	PmapprocNull = 0
+	// PmapprocSet is PMAPPROC_SET.
+	PmapprocSet = 1
+	// PmapprocUnset is PMAPPROC_UNSET.
+	PmapprocUnset = 2
+	// PmapprocGetport is PMAPPROC_GETPORT.
+	PmapprocGetport = 3
+	// PmapprocDump is PMAPPROC_DUMP.
+	PmapprocDump = 4
+	// PmapprocCallit is PMAPPROC_CALLIT.
+	PmapprocCallit = 5
 )
 
 // Mapping is the XDR struct mapping.

@@ -25,7 +25,7 @@ func NewRpcbprogV3Client(c *oncrpc.Client) *RpcbprogV3Client {
 // Set calls RPCBPROC_SET, procedure 1 of version 3 of RPCBPROG.
 func (c *RpcbprogV3Client) Set(ctx context.Context, arg Rpcb) (bool, error) {
 	r := new(rpcbprogV3SetResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, 1, &arg, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, RpcbprocSet, &arg, r); err != nil {
 		var zero bool
 		return zero, err
 	}
@@ -35,7 +35,7 @@ func (c *RpcbprogV3Client) Set(ctx context.Context, arg Rpcb) (bool, error) {
 // Unset calls RPCBPROC_UNSET, procedure 2 of version 3 of RPCBPROG.
 func (c *RpcbprogV3Client) Unset(ctx context.Context, arg Rpcb) (bool, error) {
 	r := new(rpcbprogV3UnsetResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, 2, &arg, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, RpcbprocUnset, &arg, r); err != nil {
 		var zero bool
 		return zero, err
 	}
@@ -45,7 +45,7 @@ func (c *RpcbprogV3Client) Unset(ctx context.Context, arg Rpcb) (bool, error) {
 // Getaddr calls RPCBPROC_GETADDR, procedure 3 of version 3 of RPCBPROG.
 func (c *RpcbprogV3Client) Getaddr(ctx context.Context, arg Rpcb) (string, error) {
 	r := new(rpcbprogV3GetaddrResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, 3, &arg, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, RpcbprocGetaddr, &arg, r); err != nil {
 		var zero string
 		return zero, err
 	}
@@ -55,7 +55,7 @@ func (c *RpcbprogV3Client) Getaddr(ctx context.Context, arg Rpcb) (string, error
 // Dump calls RPCBPROC_DUMP, procedure 4 of version 3 of RPCBPROG.
 func (c *RpcbprogV3Client) Dump(ctx context.Context) (RpcblistPtr, error) {
 	r := new(rpcbprogV3DumpResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, 4, nil, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, RpcbprocDump, nil, r); err != nil {
 		var zero RpcblistPtr
 		return zero, err
 	}
@@ -65,7 +65,7 @@ func (c *RpcbprogV3Client) Dump(ctx context.Context) (RpcblistPtr, error) {
 // Callit calls RPCBPROC_CALLIT, procedure 5 of version 3 of RPCBPROG.
 func (c *RpcbprogV3Client) Callit(ctx context.Context, arg RpcbRmtcallargs) (*RpcbRmtcallres, error) {
 	r := new(RpcbRmtcallres)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, 5, &arg, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, RpcbprocCallit, &arg, r); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -74,7 +74,7 @@ func (c *RpcbprogV3Client) Callit(ctx context.Context, arg RpcbRmtcallargs) (*Rp
 // Gettime calls RPCBPROC_GETTIME, procedure 6 of version 3 of RPCBPROG.
 func (c *RpcbprogV3Client) Gettime(ctx context.Context) (uint32, error) {
 	r := new(rpcbprogV3GettimeResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, 6, nil, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, RpcbprocGettime, nil, r); err != nil {
 		var zero uint32
 		return zero, err
 	}
@@ -85,7 +85,7 @@ func (c *RpcbprogV3Client) Gettime(ctx context.Context) (uint32, error) {
 func (c *RpcbprogV3Client) Uaddr2Taddr(ctx context.Context, arg string) (*rpcbtypes.Netbuf, error) {
 	a := rpcbprogV3Uaddr2TaddrArgs{Arg: arg}
 	r := new(rpcbtypes.Netbuf)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, 7, &a, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, RpcbprocUaddr2Taddr, &a, r); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -94,7 +94,7 @@ func (c *RpcbprogV3Client) Uaddr2Taddr(ctx context.Context, arg string) (*rpcbty
 // Taddr2Uaddr calls RPCBPROC_TADDR2UADDR, procedure 8 of version 3 of RPCBPROG.
 func (c *RpcbprogV3Client) Taddr2Uaddr(ctx context.Context, arg rpcbtypes.Netbuf) (string, error) {
 	r := new(rpcbprogV3Taddr2UaddrResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, 8, &arg, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers, RpcbprocTaddr2Uaddr, &arg, r); err != nil {
 		var zero string
 		return zero, err
 	}
@@ -177,7 +177,7 @@ var _ RpcbprogV3Handler = UnimplementedRpcbprogV3Handler{}
 // runs, and its result is encoded into the reply. Calling it again replaces the
 // handler.
 func RegisterRpcbprogV3(s *oncrpc.Server, h RpcbprogV3Handler) {
-	s.Handle(Rpcbprog, Rpcbvers, 1, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers, RpcbprocSet, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a Rpcb
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -188,7 +188,7 @@ func RegisterRpcbprogV3(s *oncrpc.Server, h RpcbprogV3Handler) {
 		}
 		return oncrpc.AppendResults(reply, &rpcbprogV3SetResult{Result: r})
 	})
-	s.Handle(Rpcbprog, Rpcbvers, 2, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers, RpcbprocUnset, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a Rpcb
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -199,7 +199,7 @@ func RegisterRpcbprogV3(s *oncrpc.Server, h RpcbprogV3Handler) {
 		}
 		return oncrpc.AppendResults(reply, &rpcbprogV3UnsetResult{Result: r})
 	})
-	s.Handle(Rpcbprog, Rpcbvers, 3, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers, RpcbprocGetaddr, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a Rpcb
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -210,14 +210,14 @@ func RegisterRpcbprogV3(s *oncrpc.Server, h RpcbprogV3Handler) {
 		}
 		return oncrpc.AppendResults(reply, &rpcbprogV3GetaddrResult{Result: r})
 	})
-	s.Handle(Rpcbprog, Rpcbvers, 4, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers, RpcbprocDump, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		r, err := h.Dump(ctx)
 		if err != nil {
 			return reply, err
 		}
 		return oncrpc.AppendResults(reply, &rpcbprogV3DumpResult{Result: r})
 	})
-	s.Handle(Rpcbprog, Rpcbvers, 5, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers, RpcbprocCallit, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a RpcbRmtcallargs
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -231,14 +231,14 @@ func RegisterRpcbprogV3(s *oncrpc.Server, h RpcbprogV3Handler) {
 		}
 		return oncrpc.AppendResults(reply, r)
 	})
-	s.Handle(Rpcbprog, Rpcbvers, 6, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers, RpcbprocGettime, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		r, err := h.Gettime(ctx)
 		if err != nil {
 			return reply, err
 		}
 		return oncrpc.AppendResults(reply, &rpcbprogV3GettimeResult{Result: r})
 	})
-	s.Handle(Rpcbprog, Rpcbvers, 7, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers, RpcbprocUaddr2Taddr, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a rpcbprogV3Uaddr2TaddrArgs
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -252,7 +252,7 @@ func RegisterRpcbprogV3(s *oncrpc.Server, h RpcbprogV3Handler) {
 		}
 		return oncrpc.AppendResults(reply, r)
 	})
-	s.Handle(Rpcbprog, Rpcbvers, 8, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers, RpcbprocTaddr2Uaddr, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a rpcbtypes.Netbuf
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -282,7 +282,7 @@ func NewRpcbprogV4Client(c *oncrpc.Client) *RpcbprogV4Client {
 // Set calls RPCBPROC_SET, procedure 1 of version 4 of RPCBPROG.
 func (c *RpcbprogV4Client) Set(ctx context.Context, arg Rpcb) (bool, error) {
 	r := new(rpcbprogV4SetResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, 1, &arg, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, RpcbprocSet, &arg, r); err != nil {
 		var zero bool
 		return zero, err
 	}
@@ -292,7 +292,7 @@ func (c *RpcbprogV4Client) Set(ctx context.Context, arg Rpcb) (bool, error) {
 // Unset calls RPCBPROC_UNSET, procedure 2 of version 4 of RPCBPROG.
 func (c *RpcbprogV4Client) Unset(ctx context.Context, arg Rpcb) (bool, error) {
 	r := new(rpcbprogV4UnsetResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, 2, &arg, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, RpcbprocUnset, &arg, r); err != nil {
 		var zero bool
 		return zero, err
 	}
@@ -302,7 +302,7 @@ func (c *RpcbprogV4Client) Unset(ctx context.Context, arg Rpcb) (bool, error) {
 // Getaddr calls RPCBPROC_GETADDR, procedure 3 of version 4 of RPCBPROG.
 func (c *RpcbprogV4Client) Getaddr(ctx context.Context, arg Rpcb) (string, error) {
 	r := new(rpcbprogV4GetaddrResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, 3, &arg, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, RpcbprocGetaddr, &arg, r); err != nil {
 		var zero string
 		return zero, err
 	}
@@ -312,7 +312,7 @@ func (c *RpcbprogV4Client) Getaddr(ctx context.Context, arg Rpcb) (string, error
 // Dump calls RPCBPROC_DUMP, procedure 4 of version 4 of RPCBPROG.
 func (c *RpcbprogV4Client) Dump(ctx context.Context) (RpcblistPtr, error) {
 	r := new(rpcbprogV4DumpResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, 4, nil, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, RpcbprocDump, nil, r); err != nil {
 		var zero RpcblistPtr
 		return zero, err
 	}
@@ -322,7 +322,7 @@ func (c *RpcbprogV4Client) Dump(ctx context.Context) (RpcblistPtr, error) {
 // Bcast calls RPCBPROC_BCAST, procedure 5 of version 4 of RPCBPROG.
 func (c *RpcbprogV4Client) Bcast(ctx context.Context, arg RpcbRmtcallargs) (*RpcbRmtcallres, error) {
 	r := new(RpcbRmtcallres)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, 5, &arg, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, RpcbprocBcast, &arg, r); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -331,7 +331,7 @@ func (c *RpcbprogV4Client) Bcast(ctx context.Context, arg RpcbRmtcallargs) (*Rpc
 // Gettime calls RPCBPROC_GETTIME, procedure 6 of version 4 of RPCBPROG.
 func (c *RpcbprogV4Client) Gettime(ctx context.Context) (uint32, error) {
 	r := new(rpcbprogV4GettimeResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, 6, nil, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, RpcbprocGettime, nil, r); err != nil {
 		var zero uint32
 		return zero, err
 	}
@@ -342,7 +342,7 @@ func (c *RpcbprogV4Client) Gettime(ctx context.Context) (uint32, error) {
 func (c *RpcbprogV4Client) Uaddr2Taddr(ctx context.Context, arg string) (*rpcbtypes.Netbuf, error) {
 	a := rpcbprogV4Uaddr2TaddrArgs{Arg: arg}
 	r := new(rpcbtypes.Netbuf)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, 7, &a, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, RpcbprocUaddr2Taddr, &a, r); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -351,7 +351,7 @@ func (c *RpcbprogV4Client) Uaddr2Taddr(ctx context.Context, arg string) (*rpcbty
 // Taddr2Uaddr calls RPCBPROC_TADDR2UADDR, procedure 8 of version 4 of RPCBPROG.
 func (c *RpcbprogV4Client) Taddr2Uaddr(ctx context.Context, arg rpcbtypes.Netbuf) (string, error) {
 	r := new(rpcbprogV4Taddr2UaddrResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, 8, &arg, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, RpcbprocTaddr2Uaddr, &arg, r); err != nil {
 		var zero string
 		return zero, err
 	}
@@ -361,7 +361,7 @@ func (c *RpcbprogV4Client) Taddr2Uaddr(ctx context.Context, arg rpcbtypes.Netbuf
 // Getversaddr calls RPCBPROC_GETVERSADDR, procedure 9 of version 4 of RPCBPROG.
 func (c *RpcbprogV4Client) Getversaddr(ctx context.Context, arg Rpcb) (string, error) {
 	r := new(rpcbprogV4GetversaddrResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, 9, &arg, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, RpcbprocGetversaddr, &arg, r); err != nil {
 		var zero string
 		return zero, err
 	}
@@ -371,7 +371,7 @@ func (c *RpcbprogV4Client) Getversaddr(ctx context.Context, arg Rpcb) (string, e
 // Indirect calls RPCBPROC_INDIRECT, procedure 10 of version 4 of RPCBPROG.
 func (c *RpcbprogV4Client) Indirect(ctx context.Context, arg RpcbRmtcallargs) (*RpcbRmtcallres, error) {
 	r := new(RpcbRmtcallres)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, 10, &arg, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, RpcbprocIndirect, &arg, r); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -380,7 +380,7 @@ func (c *RpcbprogV4Client) Indirect(ctx context.Context, arg RpcbRmtcallargs) (*
 // Getaddrlist calls RPCBPROC_GETADDRLIST, procedure 11 of version 4 of RPCBPROG.
 func (c *RpcbprogV4Client) Getaddrlist(ctx context.Context, arg Rpcb) (RpcbEntryListPtr, error) {
 	r := new(rpcbprogV4GetaddrlistResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, 11, &arg, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, RpcbprocGetaddrlist, &arg, r); err != nil {
 		var zero RpcbEntryListPtr
 		return zero, err
 	}
@@ -390,7 +390,7 @@ func (c *RpcbprogV4Client) Getaddrlist(ctx context.Context, arg Rpcb) (RpcbEntry
 // Getstat calls RPCBPROC_GETSTAT, procedure 12 of version 4 of RPCBPROG.
 func (c *RpcbprogV4Client) Getstat(ctx context.Context) (RpcbStatByvers, error) {
 	r := new(rpcbprogV4GetstatResult)
-	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, 12, nil, r); err != nil {
+	if err := c.c.Call(ctx, Rpcbprog, Rpcbvers4, RpcbprocGetstat, nil, r); err != nil {
 		var zero RpcbStatByvers
 		return zero, err
 	}
@@ -501,7 +501,7 @@ var _ RpcbprogV4Handler = UnimplementedRpcbprogV4Handler{}
 // runs, and its result is encoded into the reply. Calling it again replaces the
 // handler.
 func RegisterRpcbprogV4(s *oncrpc.Server, h RpcbprogV4Handler) {
-	s.Handle(Rpcbprog, Rpcbvers4, 1, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers4, RpcbprocSet, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a Rpcb
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -512,7 +512,7 @@ func RegisterRpcbprogV4(s *oncrpc.Server, h RpcbprogV4Handler) {
 		}
 		return oncrpc.AppendResults(reply, &rpcbprogV4SetResult{Result: r})
 	})
-	s.Handle(Rpcbprog, Rpcbvers4, 2, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers4, RpcbprocUnset, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a Rpcb
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -523,7 +523,7 @@ func RegisterRpcbprogV4(s *oncrpc.Server, h RpcbprogV4Handler) {
 		}
 		return oncrpc.AppendResults(reply, &rpcbprogV4UnsetResult{Result: r})
 	})
-	s.Handle(Rpcbprog, Rpcbvers4, 3, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers4, RpcbprocGetaddr, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a Rpcb
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -534,14 +534,14 @@ func RegisterRpcbprogV4(s *oncrpc.Server, h RpcbprogV4Handler) {
 		}
 		return oncrpc.AppendResults(reply, &rpcbprogV4GetaddrResult{Result: r})
 	})
-	s.Handle(Rpcbprog, Rpcbvers4, 4, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers4, RpcbprocDump, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		r, err := h.Dump(ctx)
 		if err != nil {
 			return reply, err
 		}
 		return oncrpc.AppendResults(reply, &rpcbprogV4DumpResult{Result: r})
 	})
-	s.Handle(Rpcbprog, Rpcbvers4, 5, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers4, RpcbprocBcast, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a RpcbRmtcallargs
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -555,14 +555,14 @@ func RegisterRpcbprogV4(s *oncrpc.Server, h RpcbprogV4Handler) {
 		}
 		return oncrpc.AppendResults(reply, r)
 	})
-	s.Handle(Rpcbprog, Rpcbvers4, 6, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers4, RpcbprocGettime, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		r, err := h.Gettime(ctx)
 		if err != nil {
 			return reply, err
 		}
 		return oncrpc.AppendResults(reply, &rpcbprogV4GettimeResult{Result: r})
 	})
-	s.Handle(Rpcbprog, Rpcbvers4, 7, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers4, RpcbprocUaddr2Taddr, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a rpcbprogV4Uaddr2TaddrArgs
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -576,7 +576,7 @@ func RegisterRpcbprogV4(s *oncrpc.Server, h RpcbprogV4Handler) {
 		}
 		return oncrpc.AppendResults(reply, r)
 	})
-	s.Handle(Rpcbprog, Rpcbvers4, 8, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers4, RpcbprocTaddr2Uaddr, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a rpcbtypes.Netbuf
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -587,7 +587,7 @@ func RegisterRpcbprogV4(s *oncrpc.Server, h RpcbprogV4Handler) {
 		}
 		return oncrpc.AppendResults(reply, &rpcbprogV4Taddr2UaddrResult{Result: r})
 	})
-	s.Handle(Rpcbprog, Rpcbvers4, 9, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers4, RpcbprocGetversaddr, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a Rpcb
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -598,7 +598,7 @@ func RegisterRpcbprogV4(s *oncrpc.Server, h RpcbprogV4Handler) {
 		}
 		return oncrpc.AppendResults(reply, &rpcbprogV4GetversaddrResult{Result: r})
 	})
-	s.Handle(Rpcbprog, Rpcbvers4, 10, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers4, RpcbprocIndirect, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a RpcbRmtcallargs
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -612,7 +612,7 @@ func RegisterRpcbprogV4(s *oncrpc.Server, h RpcbprogV4Handler) {
 		}
 		return oncrpc.AppendResults(reply, r)
 	})
-	s.Handle(Rpcbprog, Rpcbvers4, 11, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers4, RpcbprocGetaddrlist, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		var a Rpcb
 		if err := req.Decode(&a); err != nil {
 			return reply, err
@@ -623,7 +623,7 @@ func RegisterRpcbprogV4(s *oncrpc.Server, h RpcbprogV4Handler) {
 		}
 		return oncrpc.AppendResults(reply, &rpcbprogV4GetaddrlistResult{Result: r})
 	})
-	s.Handle(Rpcbprog, Rpcbvers4, 12, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
+	s.Handle(Rpcbprog, Rpcbvers4, RpcbprocGetstat, func(ctx context.Context, req *oncrpc.Request, reply []byte) ([]byte, error) {
 		r, err := h.Getstat(ctx)
 		if err != nil {
 			return reply, err

@@ -29,8 +29,34 @@ const (
 	Rpcbprog = 100000
 	// Rpcbvers is RPCBVERS.
 	Rpcbvers = 3
+	// RpcbprocSet is RPCBPROC_SET.
+	RpcbprocSet = 1
+	// RpcbprocUnset is RPCBPROC_UNSET.
+	RpcbprocUnset = 2
+	// RpcbprocGetaddr is RPCBPROC_GETADDR.
+	RpcbprocGetaddr = 3
+	// RpcbprocDump is RPCBPROC_DUMP.
+	RpcbprocDump = 4
+	// RpcbprocCallit is RPCBPROC_CALLIT.
+	RpcbprocCallit = 5
+	// RpcbprocGettime is RPCBPROC_GETTIME.
+	RpcbprocGettime = 6
+	// RpcbprocUaddr2Taddr is RPCBPROC_UADDR2TADDR.
+	RpcbprocUaddr2Taddr = 7
+	// RpcbprocTaddr2Uaddr is RPCBPROC_TADDR2UADDR.
+	RpcbprocTaddr2Uaddr = 8
 	// Rpcbvers4 is RPCBVERS4.
 	Rpcbvers4 = 4
+	// RpcbprocBcast is RPCBPROC_BCAST.
+	RpcbprocBcast = 5
+	// RpcbprocGetversaddr is RPCBPROC_GETVERSADDR.
+	RpcbprocGetversaddr = 9
+	// RpcbprocIndirect is RPCBPROC_INDIRECT.
+	RpcbprocIndirect = 10
+	// RpcbprocGetaddrlist is RPCBPROC_GETADDRLIST.
+	RpcbprocGetaddrlist = 11
+	// RpcbprocGetstat is RPCBPROC_GETSTAT.
+	RpcbprocGetstat = 12
 )
 
 // Rpcb is the XDR struct rpcb.
