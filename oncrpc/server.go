@@ -39,6 +39,19 @@ func (r *Request) Decode(v Results) error {
 
 type requestKey struct{}
 
+// callContext is a handler's context: the server's, carrying the request.
+type callContext struct {
+	context.Context
+	req Request
+}
+
+func (c *callContext) Value(key any) any {
+	if key == (requestKey{}) {
+		return &c.req
+	}
+	return c.Context.Value(key)
+}
+
 // RequestFrom returns the call a handler's context belongs to: its
 // credentials (Call.Cred, ParseAuthSys for AUTH_SYS), the caller's address
 // and network. Generated Handler methods get only the context and the
@@ -171,7 +184,10 @@ func (s *Server) Dispatch(ctx context.Context, msg []byte, network string, addr 
 		}
 		return appendAccepted(nil, c.XID, none, &AcceptError{Stat: ProgMismatch, Low: vs[0], High: vs[len(vs)-1]})
 	}
-	req := &Request{Call: c, Args: msg[n:], Addr: addr, Network: network}
+	// The request lives in the context the handler gets (RequestFrom),
+	// one allocation for both.
+	cc := &callContext{Context: ctx, req: Request{Call: c, Args: msg[n:], Addr: addr, Network: network}}
+	req := &cc.req
 	if h == nil {
 		if c.Proc != 0 {
 			return appendAccepted(nil, c.XID, none, &AcceptError{Stat: ProcUnavail})
@@ -179,7 +195,7 @@ func (s *Server) Dispatch(ctx context.Context, msg []byte, network string, addr 
 		h = nullProc
 	}
 	reply := appendAccepted(make([]byte, 0, 512), c.XID, none, nil)
-	reply, err = s.run(context.WithValue(ctx, requestKey{}, req), h, req, reply)
+	reply, err = s.run(cc, h, req, reply)
 	if err == nil {
 		return reply
 	}
