@@ -326,3 +326,24 @@ func TestGenPlainProgram(t *testing.T) {
 		t.Errorf("clash: status %d, stderr %q", status, errs)
 	}
 }
+
+// TestGenUnionCycle: a union held by value through one of its arms gets
+// that arm boxed, but through a fixed array gen refuses it, with the
+// position of the arm.
+func TestGenUnionCycle(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "u.x")
+	os.WriteFile(f, []byte("struct w { u inner; };\nunion u switch (int k) {\ncase 0:\n    void;\ncase 1:\n    w one;\n};\n"), 0o666)
+	if _, errs, status := runCmd(t, "gen", "-o", filepath.Join(dir, "gen"), "-import", "example.com/gen", f); status != 0 {
+		t.Fatalf("one arm: status %d, stderr %q", status, errs)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "gen", "u", "u_xdr.go"))
+	if !strings.Contains(string(got), "armOne *W") {
+		t.Errorf("the arm is not held by pointer:\n%s", got)
+	}
+	os.WriteFile(f, []byte("struct w { u inner; };\nunion u switch (int k) {\ncase 0:\n    void;\ncase 1:\n    w pair[2];\n};\n"), 0o666)
+	if _, errs, status := runCmd(t, "gen", "-o", filepath.Join(dir, "gen"), "-import", "example.com/gen", f); status != 1 ||
+		errs != f+":6:5: u.pair: a fixed array that holds union u by value is not supported by the Go generator; make it a variable-length array or optional data\n" {
+		t.Errorf("fixed array: status %d, stderr %q", status, errs)
+	}
+}

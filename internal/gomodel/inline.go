@@ -102,11 +102,19 @@ func (b *builder) boxArms(pkgs []*Package) {
 				if a == nil || a.Field == nil {
 					continue
 				}
-				// A fixed array of such a type would need boxing too;
-				// no file seen does that, and Go's compiler would say so.
 				s := a.Field.Shape
 				if s.Kind == Named && s.Type.Kind != check.Enum && reaches(s.Type, t, map[*Type]bool{}) {
 					a.Boxed = true
+					continue
+				}
+				// A fixed array of such a type would need every element
+				// boxed, which the Go types do not do (and no file seen
+				// needs): say so rather than write Go that cannot compile.
+				for s.Kind == FixedArray {
+					s = s.Elem
+				}
+				if s != a.Field.Shape && s.Kind == Named && s.Type.Kind != check.Enum && reaches(s.Type, t, map[*Type]bool{}) {
+					b.errs.Add(a.Field.Pos, "%s.%s: a fixed array that holds union %s by value is not supported by the Go generator; make it a variable-length array or optional data", t.XDRName(), a.Field.XDRName, t.XDRName())
 				}
 			}
 		}

@@ -97,6 +97,8 @@ type Field struct {
 	GoName  string
 	XDRName string
 	Shape   *Shape
+	// Pos is where the declaration is, for errors.
+	Pos ast.Pos
 }
 
 // Union is a union's discriminant and arms.
@@ -408,7 +410,7 @@ func (b *builder) field(d *check.Decl, owner string) *Field {
 	if s == nil {
 		return nil
 	}
-	return &Field{GoName: goName(words(d.Name)), XDRName: d.Name, Shape: s}
+	return &Field{GoName: goName(words(d.Name)), XDRName: d.Name, Shape: s, Pos: d.Pos}
 }
 
 func (b *builder) typedefShape(t *check.Type) *Shape {
