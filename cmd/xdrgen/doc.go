@@ -131,7 +131,8 @@
 //     and fattr4_size) get a suffix, decided by the file alone: types keep
 //     their names in file order and a later one gets 2, 3...; a constant
 //     or enum member that meets a taken name gets Const, then Const2...;
-//     a struct's or union's fields get 2, 3...;
+//     a struct's or union's fields, and a program version's methods
+//     (GET_X and get_x), get 2, 3...;
 //   - a quadruple is xdr.Quadruple, its 16 bytes carried unconverted.
 //
 // Flags of gen:

@@ -320,6 +320,17 @@ func TestGenPlainProgram(t *testing.T) {
 		t.Errorf("ambiguous GET: constants\n%s\nstubs\n%s", ambGo, ambRPC)
 	}
 
+	// Methods equal after case folding are told apart by a suffix.
+	fold := filepath.Join(dir, "fold.x")
+	os.WriteFile(fold, []byte("program P { version V { int GET_X(void) = 1; int get_x(void) = 2; } = 1; } = 0x20000001;\n"), 0o666)
+	if _, errs, status := runCmd(t, "gen", "-o", out, "-import", "example.com/gen", fold); status != 0 {
+		t.Fatalf("gen fold.x: status %d, stderr %q", status, errs)
+	}
+	foldRPC, _ := os.ReadFile(filepath.Join(out, "fold", "fold_oncrpc.go"))
+	if !strings.Contains(string(foldRPC), "func (c *PV1Client) X(") || !strings.Contains(string(foldRPC), "func (c *PV1Client) X2(") {
+		t.Errorf("GET_X and get_x:\n%s", foldRPC)
+	}
+
 	os.WriteFile(f, []byte("struct ping_prog_v2_client { int a; };\n"+src), 0o666)
 	if _, errs, status := runCmd(t, "gen", "-o", out, "-import", "example.com/gen", f); status != 1 ||
 		!strings.Contains(errs, f+":2:1: the Go name PingProgV2Client that version PING_VERS_PINGBACK of program PING_PROG gets is taken in package ping") {

@@ -107,8 +107,16 @@ func (b *builder) oncPrograms(p *Package, f *check.File, local func(string) stri
 		for _, v := range src.Versions {
 			gv := &ONCVersion{Prefix: fmt.Sprintf("%sV%d", prog.GoName, v.Number), Number: v.Number, Src: v}
 			gv.Const = b.programConst(p, consts, v.Name, int64(v.Number), src.Pos)
+			// Method names equal after case folding (GET_X and get_x)
+			// are told apart as other names are: the later gets 2, 3...
+			methods := map[string]bool{}
 			for _, pr := range v.Procs {
-				gp := b.oncProc(p, gv, pr, goName(words(pr.Name)[strip:]))
+				name := goName(words(pr.Name)[strip:])
+				for i := 2; methods[name]; i++ {
+					name = fmt.Sprint(goName(words(pr.Name)[strip:]), i)
+				}
+				methods[name] = true
+				gp := b.oncProc(p, gv, pr, name)
 				if !ambiguous[pr.Name] {
 					gp.Const = b.programConst(p, consts, pr.Name, int64(pr.Number), pr.Pos)
 				}
