@@ -44,7 +44,7 @@ func ParseRights(oob []byte, flags int) ([]int, error) {
 	}
 	if flags&unix.MSG_CTRUNC != 0 {
 		closeFDs(fds)
-		return nil, &Error{Reason: fmt.Sprintf("the peer sent more than %d file descriptors at once", MaxFiles)}
+		return nil, &MalformedError{Reason: fmt.Sprintf("the peer sent more than %d file descriptors at once", MaxFiles)}
 	}
 	return fds, nil
 }

@@ -326,5 +326,5 @@ func (s *Server) refuse(w *frame.Writer, h *virnet.MessageHeader, payload []byte
 		Code: int32(libvirt.ErrRPC), Domain: int32(libvirt.FromRPC), Level: 2,
 		Message: fmt.Sprintf("replay: the tape holds no call of %s with these arguments", dm.Name()),
 	}
-	return w.Send(&reply, frame.EncodeError(le), nil)
+	return w.Send(&reply, frame.EncodeErrorPayload(le), nil)
 }

@@ -12,15 +12,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // MaxJSON bounds the JSON DecodeJSON reads: no libvirt message is
 // larger, and JSON is never smaller than the XDR it stands for by much.
-const MaxJSON = 4 * MaxMessageSize
-
-// MaxMessageSize is libvirt's largest message (VIR_NET_MESSAGE_MAX).
-const MaxMessageSize = 33554432
+const MaxJSON = 4 * frame.MaxMessage
 
 // JSONError says where JSON does not fit the type it is decoded into.
 type JSONError struct {

@@ -284,7 +284,7 @@ func TestServeLimits(t *testing.T) {
 // answer.
 func probeKeepalive(nc net.Conn, wait time.Duration) error {
 	h := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectSupportsFeature), Type: virnet.MessageTypeCall, Serial: 1}
-	b, _ := frame.Append(nil, &h, &remote.ConnectSupportsFeatureArgs{Feature: 10}, nil)
+	b, _ := frame.AppendMessage(nil, &h, &remote.ConnectSupportsFeatureArgs{Feature: 10}, nil)
 	if _, err := nc.Write(b); err != nil {
 		return err
 	}
