@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -95,12 +96,38 @@ func set(p reflect.Value, j any, path string) error {
 			return fail("want an object, got %s", kindOf(j))
 		}
 		t := v.Type()
+		enums := enumFieldsOf(t)
+		var named []enumField // enum fields given by name, set last
 		for name, fj := range obj {
 			f, ok := t.FieldByName(name)
 			if !ok || !f.IsExported() || len(f.Index) != 1 {
 				return fail("%s has no field %q", t.Name(), name)
 			}
+			if _, isName := fj.(string); isName {
+				if i := slices.IndexFunc(enums, func(e enumField) bool { return e.index == f.Index[0] }); i >= 0 {
+					named = append(named, enums[i])
+					continue
+				}
+			}
 			if err := set(v.Field(f.Index[0]).Addr(), fj, path+"."+name); err != nil {
+				return err
+			}
+		}
+		// In field order, once the numbers are in: which enum a field
+		// holds may depend on an earlier one (an event's detail on its
+		// type).
+		slices.SortFunc(named, func(a, b enumField) int { return a.index - b.index })
+		for _, e := range named {
+			name := t.Field(e.index).Name
+			s := obj[name].(string)
+			n, enum, ok := enumValue(p, e, s)
+			if !ok {
+				if enum == "" {
+					return &JSONError{Path: path + "." + name, Reason: fmt.Sprintf("%q names no member of the field's enum", s)}
+				}
+				return &JSONError{Path: path + "." + name, Reason: fmt.Sprintf("%q is not a member of %s", s, enum)}
+			}
+			if err := set(v.Field(e.index).Addr(), json.Number(strconv.FormatInt(n, 10)), path+"."+name); err != nil {
 				return err
 			}
 		}
