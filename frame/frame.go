@@ -49,6 +49,7 @@ type MalformedError struct {
 	Reason string
 }
 
+// Error says what is malformed, prefixed with the package name.
 func (e *MalformedError) Error() string { return "frame: " + e.Reason }
 
 // Is makes errors.Is(err, ErrMalformed) true.

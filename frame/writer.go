@@ -76,6 +76,8 @@ type WriteError struct {
 	Written, Size int
 }
 
+// Error says how much of the message went out, and why the rest did
+// not.
 func (e *WriteError) Error() string {
 	if e.Cut != nil {
 		if e.Written < 0 {

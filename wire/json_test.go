@@ -108,15 +108,36 @@ func FuzzJSONRoundTrip(f *testing.F) {
 	})
 }
 
+// FuzzDecodeJSON feeds any JSON to DecodeJSON into a value of any
+// generated type (which picks it): what it accepts must encode as XDR,
+// and show as JSON that decodes again to the same bytes (enum names
+// included).
 func FuzzDecodeJSON(f *testing.F) {
-	f.Add([]byte(`{"Dom":{"Name":"vm","UUID":"00000000-0000-0000-0000-000000000000","ID":1},"Params":[{"Field":"a","Value":{"type":3,"L":5}}],"Flags":0}`))
-	f.Fuzz(func(t *testing.T, js []byte) {
-		var a remote.DomainSetSchedulerParametersFlagsArgs
-		if DecodeJSON(js, &a) != nil {
+	types := allTypes()
+	index := map[reflect.Type]uint16{}
+	for i, v := range types {
+		index[reflect.TypeOf(v)] = uint16(i)
+	}
+	f.Add(index[reflect.TypeFor[*remote.DomainSetSchedulerParametersFlagsArgs]()], []byte(`{"Dom":{"Name":"vm","UUID":"00000000-0000-0000-0000-000000000000","ID":1},"Params":[{"Field":"a","Value":{"type":3,"L":5}}],"Flags":0}`))
+	f.Add(index[reflect.TypeFor[*remote.DomainGetInfoRet]()], []byte(`{"State":"VIR_DOMAIN_RUNNING","MaxMem":1024,"NrVirtCPU":1}`))
+	f.Add(index[reflect.TypeFor[*remote.DomainEventLifecycleMsg]()], []byte(`{"Event":"VIR_DOMAIN_EVENT_STOPPED","Detail":"DomainEventStoppedDestroyed"}`))
+	f.Add(index[reflect.TypeFor[*remote.DomainGetStateRet]()], []byte(`{"State":"VIR_DOMAIN_PAUSED","Reason":"VIR_DOMAIN_PAUSED_USER"}`))
+	f.Fuzz(func(t *testing.T, which uint16, js []byte) {
+		v := reflect.New(reflect.TypeOf(types[int(which)%len(types)]).Elem()).Interface().(xdr.Codec)
+		if DecodeJSON(js, v) != nil {
 			return
 		}
-		if _, err := a.AppendXDR(nil); err != nil {
+		b, err := v.AppendXDR(nil)
+		if err != nil {
 			t.Fatalf("accepted JSON that does not encode: %s: %v", js, err)
+		}
+		shown := AppendJSON(nil, v)
+		again := reflect.New(reflect.TypeOf(v).Elem()).Interface().(xdr.Codec)
+		if err := DecodeJSON(shown, again); err != nil {
+			t.Fatalf("%T: its own JSON %s does not decode: %v", v, shown, err)
+		}
+		if b2, err := again.AppendXDR(nil); err != nil || !bytes.Equal(b, b2) {
+			t.Fatalf("%T: %s gave %x, its JSON %s gave %x (%v)", v, js, b, shown, b2, err)
 		}
 	})
 }

@@ -28,6 +28,7 @@ type JSONError struct {
 	Reason string
 }
 
+// Error names the path in the value and what did not fit there.
 func (e *JSONError) Error() string {
 	p := e.Path
 	if p == "" {

@@ -6,10 +6,17 @@
 // stream hole. It is what a protocol analyzer, a tracer or a replaying
 // daemon needs from the generated tables (package gen/...), in one place.
 //
-// A Registry knows a set of programs; Default knows libvirt's own (remote,
-// qemu, lxc, admin, keepalive). A message of a program or procedure the
-// registry does not know is not an error: Decode reports it as unknown
-// with its numbers, so that a tool shows it and carries on.
+// Package frame reads the messages off a byte stream (a socket, a
+// capture: frame.Reader, with SkipFiles for bytes without their
+// descriptors); this package says what they mean. A Registry knows a set
+// of programs; Default knows libvirt's own (remote, qemu, lxc, admin,
+// keepalive). Per procedure it makes new values of the argument, result
+// and event types (Program.NewArgs, NewRet, NewEvent), by type name a new
+// value (Registry.NewValue), and Registry.Decode decodes any message. A
+// message of a program or procedure the registry does not know is not an
+// error: Decode reports it as unknown with its numbers, so that a tool
+// shows it and carries on. AppendJSON and DecodeJSON show and read every
+// generated type as JSON, enums by name.
 package wire
 
 import (
@@ -226,6 +233,7 @@ type DecodeError struct {
 	Err       error
 }
 
+// Error names the procedure and the message type whose payload failed.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("wire: the %s payload of %s does not decode: %v", e.Type, e.Procedure, e.Err)
 }
