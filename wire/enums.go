@@ -25,6 +25,10 @@ import (
 type enumField struct {
 	index  int
 	method reflect.Method
+	// enum is the Go name of the enum type when the accessor's result
+	// type is it (DomainState), so that showing the field needs no call;
+	// "" when the enum depends on other fields (an interface result).
+	enum string
 }
 
 // enumFields caches enumFieldsOf: reflect.Type (struct) -> []enumField.
@@ -60,7 +64,11 @@ func enumFieldsOf(t reflect.Type) []enumField {
 				continue
 			}
 			if probe(t, j, m) {
-				out = append(out, enumField{index: j, method: m})
+				e := enumField{index: j, method: m}
+				if rt.Kind() != reflect.Interface {
+					e.enum = rt.Name()
+				}
+				out = append(out, e)
 				break
 			}
 		}
@@ -103,6 +111,9 @@ func enumOf(r reflect.Value) (reflect.Value, bool) {
 // enumName returns the C name of the enum field f of the struct p
 // points to, or false when its value has none.
 func enumName(p reflect.Value, f enumField) (string, bool) {
+	if f.enum != "" {
+		return libvirt.EnumName(f.enum, intOf(p.Elem().Field(f.index)))
+	}
 	v, ok := enumOf(f.method.Func.Call([]reflect.Value{p})[0])
 	if !ok {
 		return "", false
