@@ -45,6 +45,9 @@ func TestLimits(t *testing.T) {
 	}
 	for _, c := range cases {
 		in, _ := hex.DecodeString(c.in)
+		// Once unmeasured: the first error formatted in a process may
+		// set up fmt's buffers, which are not the reader's doing.
+		NewReader(bytes.NewReader(in), 0).Next()
 		r := NewReader(bytes.NewReader(in), 0) // its read buffer is not what is measured
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
