@@ -402,6 +402,16 @@ func TestVirshListenReadOnly(t *testing.T) {
 	dir := t.TempDir()
 	ro := filepath.Join(dir, "ro.sock")
 	rw := serveDaemon(t, "--listen-ro", "unix:"+ro)
+	// serveDaemon waits for the read-write socket, which is opened first.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("unix", ro); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not listen on %s", ro)
+		}
+	}
 	roURI, rwURI := "test+unix:///default?socket="+ro, "test+unix:///default?socket="+rw
 	out, stderr, err := virsh(t, roURI, "list", "--all")
 	if err != nil || !strings.Contains(out, "test") {
