@@ -38,20 +38,20 @@ func TestStreamBackPressure(t *testing.T) {
 		for i := range chunks {
 			chunk := make([]byte, chunkSize)
 			chunk[0] = byte(i)
-			out, _ := frame.Append(nil, &h, nil, chunk)
+			out, _ := frame.AppendMessage(nil, &h, nil, chunk)
 			if _, err := b.Write(out); err != nil {
 				return
 			}
 			sent.Add(1)
 		}
-		out, _ := frame.Append(nil, &h, nil, nil) // end of data
+		out, _ := frame.AppendMessage(nil, &h, nil, nil) // end of data
 		b.Write(out)
 		fin := p.read() // the client's finish
 		if fin.Header.Status != virnet.MessageStatusOK {
 			t.Errorf("finish has status %v", fin.Header.Status)
 		}
 		h.Status = virnet.MessageStatusOK
-		out, _ = frame.Append(nil, &h, nil, nil)
+		out, _ = frame.AppendMessage(nil, &h, nil, nil)
 		b.Write(out)
 	}()
 

@@ -534,7 +534,7 @@ func (c *Conn) finish(m frame.Message, ret rpc.Decoder) error {
 		}
 		return nil
 	case virnet.MessageStatusError:
-		return frame.DecodeError(m.Payload)
+		return frame.DecodeErrorPayload(m.Payload)
 	}
 	return fmt.Errorf("the reply to procedure %d has status %d", m.Header.Proc, m.Header.Status)
 }

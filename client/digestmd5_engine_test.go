@@ -26,7 +26,7 @@ func digestServer(t *testing.T, nc net.Conn, password string, chunk int, done ch
 	reply := func(m frame.Message, p frame.Payload) {
 		h := m.Header
 		h.Type, h.Status = virnet.MessageTypeReply, virnet.MessageStatusOK
-		b, err := frame.Append(nil, &h, p, nil)
+		b, err := frame.AppendMessage(nil, &h, p, nil)
 		if err == nil {
 			_, err = w.Write(b)
 		}
@@ -47,7 +47,7 @@ func digestServer(t *testing.T, nc net.Conn, password string, chunk int, done ch
 				h := m.Header
 				h.Type, h.Status = virnet.MessageTypeReply, virnet.MessageStatusError
 				msg := "authentication required"
-				b, err := frame.Append(nil, &h, &virnet.MessageError{Code: 39, Domain: 7, Level: 2, Message: &msg}, nil)
+				b, err := frame.AppendMessage(nil, &h, &virnet.MessageError{Code: 39, Domain: 7, Level: 2, Message: &msg}, nil)
 				if err == nil {
 					_, err = w.Write(b)
 				}

@@ -80,7 +80,7 @@ func (p *peer) read() frame.Message {
 
 func (p *peer) write(h virnet.MessageHeader, payload frame.Payload) {
 	p.t.Helper()
-	b, err := frame.Append(nil, &h, payload, nil)
+	b, err := frame.AppendMessage(nil, &h, payload, nil)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -179,13 +179,13 @@ func testGarbageAndOversizeFrames(t *testing.T, kind string) {
 			p.nc.Write(bytes)
 			select {
 			case err := <-done:
-				if !errors.Is(err, client.ErrClosed) || !errors.Is(err, frame.ErrFrame) {
+				if !errors.Is(err, client.ErrClosed) || !errors.Is(err, frame.ErrMalformed) {
 					t.Errorf("call: %v", err)
 				}
 			case <-time.After(2 * time.Second):
 				t.Fatal("the call did not return")
 			}
-			if err := c.Err(); !errors.Is(err, frame.ErrFrame) {
+			if err := c.Err(); !errors.Is(err, frame.ErrMalformed) {
 				t.Errorf("connection error: %v", err)
 			}
 		})

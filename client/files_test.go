@@ -92,7 +92,7 @@ var recordedOpenGraphicsFDReply = []byte{
 
 func libVersionReply(serial uint32, v uint64) []byte {
 	h := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectGetLibVersion), Type: virnet.MessageTypeReply, Serial: serial}
-	b, err := frame.Append(nil, &h, &remote.ConnectGetLibVersionRet{LibVer: v}, nil)
+	b, err := frame.AppendMessage(nil, &h, &remote.ConnectGetLibVersionRet{LibVer: v}, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -322,7 +322,7 @@ func TestNoFilesIsAnOrdinaryCall(t *testing.T) {
 
 // Replies that announce descriptors which do not come close the
 // connection with client.ErrMissingFiles; a count over libvirt's limit
-// closes it at once, with frame.ErrFrame.
+// closes it at once, with frame.ErrMalformed.
 func TestMissingFilesCloseTheConnection(t *testing.T) {
 	overLimit := bytes.Clone(recordedOpenGraphicsFDReply)
 	binary.BigEndian.PutUint32(overLimit[28:], 33)
@@ -358,8 +358,8 @@ func TestMissingFilesCloseTheConnection(t *testing.T) {
 			if !errors.Is(err, client.ErrClosed) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("call: %v, want the connection closed with %q", err, tc.want)
 			}
-			if name == "over the limit" && !errors.Is(err, frame.ErrFrame) {
-				t.Errorf("%v does not match frame.ErrFrame", err)
+			if name == "over the limit" && !errors.Is(err, frame.ErrMalformed) {
+				t.Errorf("%v does not match frame.ErrMalformed", err)
 			}
 			if name != "over the limit" && !errors.Is(err, client.ErrMissingFiles) {
 				t.Errorf("%v does not match client.ErrMissingFiles", err)

@@ -35,7 +35,7 @@ func (c *Conn) installLayer(l *secLayer) error {
 		return &ClosedError{Cause: c.cause}
 	}
 	l.dst = c.rw
-	c.writer.Swap(func(io.Writer) io.Writer { return l })
+	c.writer.Wrap(func(io.Writer) io.Writer { return l })
 	c.reader.Wrap(func(src io.Reader) io.Reader {
 		// Runs on the reading goroutine, before its first read
 		// through the layer.

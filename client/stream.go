@@ -476,7 +476,7 @@ func (s *Stream) take(m frame.Message) {
 	}
 	switch {
 	case h.Status == virnet.MessageStatusError:
-		s.pending.Fail(frame.DecodeError(m.Payload))
+		s.pending.Fail(frame.DecodeErrorPayload(m.Payload))
 	case h.Type == virnet.MessageTypeStreamHole:
 		if !s.sparse {
 			s.pending.Fail(fmt.Errorf("%w: the daemon sent a hole on a stream not opened as sparse", ErrStreamProtocol))
@@ -615,7 +615,7 @@ func (s *Stream) close(ctx context.Context, status virnet.MessageStatus) error {
 				}
 				return nil
 			}
-			return frame.DecodeError(s.answer.Payload)
+			return frame.DecodeErrorPayload(s.answer.Payload)
 		case <-s.c.done:
 			return s.c.Err()
 		case <-ctx.Done():

@@ -33,7 +33,7 @@ func (p *peer) acceptDownload() virnet.MessageHeader {
 // raw writes a message with raw payload bytes.
 func (p *peer) raw(h virnet.MessageHeader, payload frame.Payload, data []byte) {
 	p.t.Helper()
-	b, err := frame.Append(nil, &h, payload, data)
+	b, err := frame.AppendMessage(nil, &h, payload, data)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestStreamOversizedMessage(t *testing.T) {
 	}
 	_, err = s.Read(got)
 	t.Logf("stream error: %v", err)
-	if !errors.Is(err, frame.ErrFrame) || !strings.Contains(err.Error(), "exceeds the limit") {
+	if !errors.Is(err, frame.ErrMalformed) || !strings.Contains(err.Error(), "exceeds the limit") {
 		t.Fatalf("error %v, want one saying the length exceeds the limit", err)
 	}
 	if c.Err() == nil {

@@ -38,12 +38,12 @@ func benchDownload(b *testing.B, mode string) {
 			}
 			switch {
 			case m.Header.Type == virnet.MessageTypeCall:
-				out, _ := frame.Append(nil, &virnet.MessageHeader{Prog: m.Header.Prog, Vers: m.Header.Vers, Proc: m.Header.Proc, Type: virnet.MessageTypeReply, Serial: m.Header.Serial}, nil, nil)
+				out, _ := frame.AppendMessage(nil, &virnet.MessageHeader{Prog: m.Header.Prog, Vers: m.Header.Vers, Proc: m.Header.Proc, Type: virnet.MessageTypeReply, Serial: m.Header.Serial}, nil, nil)
 				nc.Write(out)
 				calls <- m.Header
 			case m.Header.Status == virnet.MessageStatusOK: // Finish
 				h := m.Header
-				out, _ := frame.Append(nil, &h, nil, nil)
+				out, _ := frame.AppendMessage(nil, &h, nil, nil)
 				nc.Write(out)
 			}
 		}
@@ -57,9 +57,9 @@ func benchDownload(b *testing.B, mode string) {
 	var msgs []byte
 	h := virnet.MessageHeader{Type: virnet.MessageTypeStream, Status: virnet.MessageStatusContinue}
 	for range perIter {
-		msgs, _ = frame.Append(msgs, &h, nil, data)
+		msgs, _ = frame.AppendMessage(msgs, &h, nil, data)
 	}
-	msgs, _ = frame.Append(msgs, &h, nil, nil)
+	msgs, _ = frame.AppendMessage(msgs, &h, nil, nil)
 	msgLen := frame.LenSize + frame.HeaderSize + chunk
 	buf := make([]byte, 256<<10)
 	var total int64

@@ -39,7 +39,7 @@ func testReadingRoleUnderStress(t *testing.T, kind string) {
 	write := func(h virnet.MessageHeader, payload frame.Payload) {
 		wmu.Lock()
 		defer wmu.Unlock()
-		b, err := frame.Append(nil, &h, payload, nil)
+		b, err := frame.AppendMessage(nil, &h, payload, nil)
 		if err != nil {
 			t.Error(err)
 			return

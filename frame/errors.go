@@ -8,12 +8,16 @@ import (
 	"github.com/virtrpc/virtrpc/xdr"
 )
 
-// DecodeError turns the payload of a message with status ERROR, libvirt's
-// virNetMessageError, into an *rpc.Error.
-func DecodeError(payload []byte) error {
+// DecodeErrorPayload returns the error that the payload of a message
+// with status ERROR carries (libvirt's virNetMessageError) as an
+// *rpc.Error, the form every caller of ours sees, so that it works with
+// errors.Is (libvirt.ErrNoDomain) and errors.As. A payload that does not
+// decode gives an error matching ErrMalformed instead: an analyzer tells
+// the two apart with errors.As(err, new(*rpc.Error)).
+func DecodeErrorPayload(payload []byte) error {
 	var e virnet.MessageError
 	if err := xdr.Unmarshal(payload, &e); err != nil {
-		return fmt.Errorf("decoding the daemon's error: %w", err)
+		return fmt.Errorf("%w: decoding the peer's error: %w", ErrMalformed, err)
 	}
 	str := func(s *string) string {
 		if s == nil {
@@ -27,9 +31,10 @@ func DecodeError(payload []byte) error {
 	}
 }
 
-// EncodeError is DecodeError's inverse: the payload that carries le.
-// Empty strings travel as absent ones, as libvirt sends them.
-func EncodeError(le *rpc.Error) *virnet.MessageError {
+// EncodeErrorPayload is DecodeErrorPayload's inverse: the payload of an
+// error reply that carries le, to send with status ERROR. Empty strings
+// travel as absent ones, as libvirt sends them.
+func EncodeErrorPayload(le *rpc.Error) *virnet.MessageError {
 	opt := func(s string) *string {
 		if s == "" {
 			return nil
@@ -40,4 +45,23 @@ func EncodeError(le *rpc.Error) *virnet.MessageError {
 		Code: le.Code, Domain: le.Domain, Level: le.Level, Message: opt(le.Message),
 		Str1: opt(le.Str1), Str2: opt(le.Str2), Str3: opt(le.Str3), Int1: le.Int1, Int2: le.Int2,
 	}
+}
+
+// DecodeHole returns the length of the hole that a STREAM_HOLE message's
+// payload announces (virNetStreamHole): that many zero bytes that a
+// sparse transfer skips rather than sends. A negative length or flags
+// libvirt does not define (it defines none) give an error matching
+// ErrMalformed, as libvirt's own peers refuse them.
+func DecodeHole(payload []byte) (int64, error) {
+	var h virnet.StreamHole
+	if err := xdr.Unmarshal(payload, &h); err != nil {
+		return 0, fmt.Errorf("%w: stream hole: %w", ErrMalformed, err)
+	}
+	if h.Length < 0 {
+		return 0, &MalformedError{Reason: fmt.Sprintf("negative stream hole length %d", h.Length)}
+	}
+	if h.Flags != 0 {
+		return 0, &MalformedError{Reason: fmt.Sprintf("stream hole with unknown flags %#x", h.Flags)}
+	}
+	return h.Length, nil
 }

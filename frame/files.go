@@ -80,7 +80,7 @@ func (q *FileQueue) Push(fds ...int) error {
 		if q.closed {
 			return os.ErrClosed
 		}
-		return &Error{Reason: fmt.Sprintf("the peer sent more than %d file descriptors ahead of the messages that announce them", maxQueued)}
+		return &MalformedError{Reason: fmt.Sprintf("the peer sent more than %d file descriptors ahead of the messages that announce them", maxQueued)}
 	}
 	for _, fd := range fds {
 		q.files = append(q.files, os.NewFile(uintptr(fd), "libvirt descriptor"))
@@ -116,11 +116,11 @@ func (q *FileQueue) Close() {
 // message's payload.
 func splitCount(payload []byte) (int, []byte, error) {
 	if len(payload) < 4 {
-		return 0, nil, &Error{Reason: fmt.Sprintf("a message of a type that carries file descriptors has %d payload bytes, too few for their count", len(payload))}
+		return 0, nil, &MalformedError{Reason: fmt.Sprintf("a message of a type that carries file descriptors has %d payload bytes, too few for their count", len(payload))}
 	}
 	n := binary.BigEndian.Uint32(payload)
 	if n > MaxFiles {
-		return 0, nil, &Error{Reason: fmt.Sprintf("a message announces %d file descriptors, more than libvirt's limit of %d", n, MaxFiles)}
+		return 0, nil, &MalformedError{Reason: fmt.Sprintf("a message announces %d file descriptors, more than libvirt's limit of %d", n, MaxFiles)}
 	}
 	return int(n), payload[4:], nil
 }

@@ -100,7 +100,7 @@ func TestFilesAfterATimeout(t *testing.T) {
 	a, b := unixPair(t)
 	_, w1 := pipe(t)
 	h := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcDomainOpenGraphicsFD), Type: virnet.MessageTypeReplyWithFDs, Serial: 1}
-	msg, _ := Append(nil, &h, countPayload{n: 1}, nil)
+	msg, _ := appendMessage(nil, &h, countPayload{n: 1}, nil)
 	a.Write(msg)
 	rd := NewReader(b, 0)
 	b.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
@@ -168,7 +168,7 @@ func TestFileQueueBound(t *testing.T) {
 	if err := q.Push(fds[:maxQueued]...); err != nil {
 		t.Fatal(err)
 	}
-	if err := q.Push(fds[maxQueued]); err == nil || !errors.Is(err, ErrFrame) {
+	if err := q.Push(fds[maxQueued]); err == nil || !errors.Is(err, ErrMalformed) {
 		t.Errorf("past the bound: %v", err)
 	}
 	// The refused descriptor was closed.
@@ -202,7 +202,7 @@ func TestSplitCount(t *testing.T) {
 	} {
 		n, rest, err := splitCount(tc.payload)
 		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, ErrFrame) {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, ErrMalformed) {
 				t.Errorf("%x: %v, want %q", tc.payload, err, tc.err)
 			}
 			continue

@@ -12,17 +12,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// OOBSize is the ancillary buffer a read of a stream that may carry
+// oobSize is the ancillary buffer a read of a stream that may carry
 // descriptors needs: room for MaxFiles of them in one control message.
 // libvirt sends one per message, and a read stops after the bytes that
 // carry descriptors, so one read never gets more than one sendmsg's.
-var OOBSize = unix.CmsgSpace(MaxFiles * 4)
+var oobSize = unix.CmsgSpace(MaxFiles * 4)
 
-// ParseRights returns the descriptors of the SCM_RIGHTS control messages
+// parseRights returns the descriptors of the SCM_RIGHTS control messages
 // in oob, as recvmsg(2) filled it with flags. A truncated control buffer
 // (MSG_CTRUNC: the kernel closed what did not fit) is an error, after the
 // descriptors that did fit are closed.
-func ParseRights(oob []byte, flags int) ([]int, error) {
+func parseRights(oob []byte, flags int) ([]int, error) {
 	if len(oob) == 0 && flags&unix.MSG_CTRUNC == 0 {
 		return nil, nil
 	}
@@ -44,7 +44,7 @@ func ParseRights(oob []byte, flags int) ([]int, error) {
 	}
 	if flags&unix.MSG_CTRUNC != 0 {
 		closeFDs(fds)
-		return nil, &Error{Reason: fmt.Sprintf("the peer sent more than %d file descriptors at once", MaxFiles)}
+		return nil, &MalformedError{Reason: fmt.Sprintf("the peer sent more than %d file descriptors at once", MaxFiles)}
 	}
 	return fds, nil
 }

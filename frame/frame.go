@@ -1,12 +1,3 @@
-// Package frame reads and writes libvirt's RPC messages on a byte stream:
-// a 4-byte length that counts itself, the 24-byte header of
-// virnetprotocol.x, then the XDR payload. The client and the server share
-// it. Limits come from virnetprotocol.x and are enforced both ways: a
-// length outside them is an error before anything is allocated, and a
-// payload is read into a buffer that grows only as the bytes arrive, so a
-// peer that announces 32 MiB and sends nothing costs nothing. Messages of
-// the types that carry file descriptors get them from a stream that
-// receives them (files.go).
 package frame
 
 import (
@@ -22,43 +13,63 @@ import (
 	"github.com/virtrpc/virtrpc/gen/virnet"
 )
 
-// Sizes from virnetprotocol.x.
+// Sizes from virnetprotocol.x: libvirt's own peers refuse anything
+// larger, so a message beyond them is malformed whoever sent it.
 const (
-	// LenSize is the length word's size (VIR_NET_MESSAGE_LEN_MAX).
+	// LenSize is the size of the length word that starts every message
+	// and counts itself (VIR_NET_MESSAGE_LEN_MAX).
 	LenSize = virnet.MessageLenMax
-	// HeaderSize is the header's size (VIR_NET_MESSAGE_HEADER_MAX).
+	// HeaderSize is the size of the encoded header: program, version,
+	// procedure, type, serial, status (VIR_NET_MESSAGE_HEADER_MAX).
 	HeaderSize = virnet.MessageHeaderMax
-	// MaxMessage is the largest header plus payload (VIR_NET_MESSAGE_MAX);
-	// the length word is not counted.
+	// MaxMessage is the largest header plus payload a message may have
+	// (VIR_NET_MESSAGE_MAX, 32 MiB); the length word is not counted.
 	MaxMessage = virnet.MessageMax
 	// MaxPayload is the largest payload (VIR_NET_MESSAGE_PAYLOAD_MAX).
 	MaxPayload = virnet.MessagePayloadMax
-	// StreamChunk is the largest stream data chunk to send: libvirt's
-	// legacy payload limit, which every daemon accepts.
+	// StreamChunk is the largest stream data payload to send: libvirt's
+	// legacy limit (VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX, 256 KiB), which
+	// every daemon accepts, old ones included; a reader accepts up to
+	// MaxPayload.
 	StreamChunk = virnet.MessageLegacyPayloadMax
 )
 
-// ErrFrame is matched (errors.Is) by every framing error.
-var ErrFrame = errors.New("frame: malformed message")
+// ErrMalformed is matched (errors.Is) by every error about bytes that
+// are not a well-formed libvirt message: a length outside the limits, a
+// header that does not decode, a descriptor count beyond libvirt's, an
+// error reply whose payload is not virNetMessageError. Errors of the
+// stream itself (io.ErrUnexpectedEOF, a closed socket) do not match it,
+// so that a caller can tell a broken peer from a broken link.
+var ErrMalformed = errors.New("frame: malformed message")
 
-// Error describes a malformed message.
-type Error struct {
+// MalformedError says what is wrong with a malformed message; it
+// matches ErrMalformed.
+type MalformedError struct {
+	// Reason says what was wrong, in words (with the numbers involved).
 	Reason string
 }
 
-func (e *Error) Error() string { return "frame: " + e.Reason }
+// Error says what is malformed, prefixed with the package name.
+func (e *MalformedError) Error() string { return "frame: " + e.Reason }
 
-// Is makes errors.Is(err, ErrFrame) true.
-func (e *Error) Is(target error) bool { return target == ErrFrame }
+// Is makes errors.Is(err, ErrMalformed) true.
+func (e *MalformedError) Is(target error) bool { return target == ErrMalformed }
 
-// Message is one decoded message: its header and its payload, which the
-// caller owns. A message of type CALL_WITH_FDS or REPLY_WITH_FDS has its
-// descriptor count taken off the payload, and Files holds the descriptors
-// that came after it, which the caller owns too (and must close).
+// Message is one message as read: its header and its payload, which the
+// caller owns (until Release, for a pooled one). A message of type
+// CALL_WITH_FDS or REPLY_WITH_FDS has its descriptor count taken off the
+// front of the payload, so that Payload is the procedure's arguments or
+// result in every case; NumFiles is that count, and Files holds the
+// descriptors that came after the message, which the caller owns too
+// (and must close). A Reader that skips descriptors (SkipFiles) sets
+// NumFiles and leaves Files empty.
 type Message struct {
 	Header  virnet.MessageHeader
 	Payload []byte
 	Files   []*os.File
+	// NumFiles is how many descriptors the message announced (0 for
+	// the types that carry none).
+	NumFiles int
 	// buf is the pooled buffer Payload lives in, when a Reader with a
 	// Pool read it there; Release gives it back.
 	buf  *[]byte
@@ -106,9 +117,15 @@ func (p *Pool) get() *[]byte {
 
 func (p *Pool) put(b *[]byte) { p.p.Put(b) }
 
-// Reader reads messages from a stream. When a read fails with a timeout
-// (a deadline set to make the reader give way), the bytes of the message
-// read so far are kept and the next call to Next resumes it.
+// Reader reads messages from a byte stream: a socket, a pipe, a capture
+// file. It trusts nothing it reads: a length outside the protocol's
+// limits (or the Reader's own, NewReader's max) is an error before
+// anything is allocated, and a payload's buffer grows only as its bytes
+// arrive, so a peer that announces 32 MiB and sends nothing costs
+// nothing. When a read fails with a timeout (a deadline set to make the
+// reader give way), the bytes of the message read so far are kept and
+// the next call to Next resumes it. One goroutine at a time may call
+// Next.
 type Reader struct {
 	r   *bufio.Reader
 	src *switchSource
@@ -129,7 +146,19 @@ type Reader struct {
 	// pooled is the one the message in progress is read into.
 	pool   *Pool
 	pooled *[]byte
+	// skipFiles: the bytes that carry descriptors are skipped (SkipFiles).
+	skipFiles bool
 }
+
+// SkipFiles makes the reader step over the byte that carries each
+// descriptor a CALL_WITH_FDS or REPLY_WITH_FDS message announced, rather
+// than take the descriptor: Message.NumFiles says how many there were
+// and Files stays empty. It is for a stream that holds the bytes of a
+// unix socket but cannot hold descriptors (a capture file, a tee, a
+// tape's raw bytes); without it such a message fails with
+// ErrMissingFiles on a stream that cannot carry descriptors. It must be
+// called before the first Next, or between two calls.
+func (r *Reader) SkipFiles() { r.skipFiles = true }
 
 // SetPool makes the reader read the payloads of STREAM messages that fit
 // in PoolBufferSize into buffers from p, which the consumer gives back
@@ -139,8 +168,12 @@ type Reader struct {
 // Next, or between two calls.
 func (r *Reader) SetPool(p *Pool) { r.pool = p }
 
-// NewReader reads messages of at most max bytes (header and payload);
-// max <= 0 or above MaxMessage means MaxMessage.
+// NewReader returns a Reader of r that accepts messages of at most max
+// bytes (header and payload, the length word not counted); max <= 0 or
+// above MaxMessage means MaxMessage. A smaller max suits a peer that has
+// no business sending large messages (a client before it authenticates).
+// When r is a FileReceiver (a FileConn), the descriptors that messages
+// announce are taken from it.
 func NewReader(r io.Reader, max int) *Reader {
 	if max <= 0 || max > MaxMessage {
 		max = MaxMessage
@@ -204,7 +237,7 @@ func (s *switchSource) apply(early []byte) error {
 	// The buffer above is empty whenever it reads from here, so only the
 	// message in progress can hold bytes of the old encoding.
 	if s.owner.got != 0 {
-		return &Error{Reason: "the stream's encoding changed in the middle of a message"}
+		return &MalformedError{Reason: "the stream's encoding changed in the middle of a message"}
 	}
 	src := s.cur
 	if len(early) > 0 {
@@ -228,9 +261,12 @@ const initialChunk = 64 << 10
 
 // Next reads the next message. io.EOF means the stream ended cleanly
 // between messages; a stream that ends inside one gives
-// io.ErrUnexpectedEOF. After a timeout, Next may be called again. A
+// io.ErrUnexpectedEOF; bytes that are not a message give an error
+// matching ErrMalformed, after which the stream is out of step and
+// should be dropped. After a timeout, Next may be called again. A
 // message that announces file descriptors is returned once they have all
-// come: their bytes must each bring one (ErrMissingFiles otherwise).
+// come: their bytes must each bring one (ErrMissingFiles otherwise),
+// unless the reader skips them (SkipFiles).
 func (r *Reader) Next() (Message, error) {
 	if r.withFiles != nil {
 		return r.takeFiles()
@@ -248,10 +284,10 @@ func (r *Reader) Next() (Message, error) {
 	if r.length == 0 {
 		length := uint32(r.hdr[0])<<24 | uint32(r.hdr[1])<<16 | uint32(r.hdr[2])<<8 | uint32(r.hdr[3])
 		if length < LenSize+HeaderSize {
-			return Message{}, &Error{Reason: fmt.Sprintf("length %d is shorter than the %d-byte length word and header", length, LenSize+HeaderSize)}
+			return Message{}, &MalformedError{Reason: fmt.Sprintf("length %d is shorter than the %d-byte length word and header", length, LenSize+HeaderSize)}
 		}
 		if uint64(length)-LenSize > uint64(r.max) {
-			return Message{}, &Error{Reason: fmt.Sprintf("length %d exceeds the limit of %d bytes", length, r.max+LenSize)}
+			return Message{}, &MalformedError{Reason: fmt.Sprintf("length %d exceeds the limit of %d bytes", length, r.max+LenSize)}
 		}
 		r.length = int(length)
 	}
@@ -285,7 +321,7 @@ func (r *Reader) Next() (Message, error) {
 	}
 	var m Message
 	if _, err := m.Header.ConsumeXDR(r.hdr[LenSize:]); err != nil {
-		return Message{}, &Error{Reason: "header: " + err.Error()}
+		return Message{}, &MalformedError{Reason: "header: " + err.Error()}
 	}
 	m.Payload = r.payload
 	if r.pooled != nil {
@@ -299,7 +335,7 @@ func (r *Reader) Next() (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	m.Payload = rest
+	m.Payload, m.NumFiles = rest, n
 	// A copy of its own, so that m itself stays off the heap: most
 	// messages carry no descriptors.
 	wf := new(Message)
@@ -319,6 +355,21 @@ func (r *Reader) isStream() bool {
 // announced, taking a descriptor for each.
 func (r *Reader) takeFiles() (Message, error) {
 	m := r.withFiles
+	if r.skipFiles {
+		for r.want > 0 {
+			k, err := r.r.Discard(r.want)
+			r.want -= k
+			if err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					return Message{}, err // resumed by the next call
+				}
+				r.withFiles, r.want = nil, 0
+				return Message{}, fmt.Errorf("%w: %d announced, and the stream failed before their bytes: %w", ErrMissingFiles, m.NumFiles, unexpected(err))
+			}
+		}
+		r.withFiles = nil
+		return *m, nil
+	}
 	for len(m.Files) < r.want {
 		if _, err := r.r.ReadByte(); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -362,14 +413,54 @@ func unexpected(err error) error {
 	return err
 }
 
-// Payload is what a message carries: every generated type, or nil.
+// Payload is what a message carries: every generated type is one (its
+// AppendXDR encodes it), and so is a *virnet.MessageError for an error
+// reply and a *virnet.StreamHole for a hole. nil stands for no payload.
 type Payload interface {
 	AppendXDR(b []byte) ([]byte, error)
 }
 
-// Append appends a whole message, length word included, to b: the header
-// h, then the payload p (nil for none) or the raw bytes raw (stream data).
-func Append(b []byte, h *virnet.MessageHeader, p Payload, raw []byte) ([]byte, error) {
+// AppendMessage appends a whole message, length word included, to b: the
+// header h, then the payload p (nil for none) and the raw bytes raw,
+// already encoded (stream data, or a payload recorded as bytes). Either
+// may be empty. A message over MaxMessage is an error, with b returned
+// as it was. The types that carry descriptors need their count in front
+// of the payload and the descriptors after the message: AppendWithFiles
+// writes those, Writer.SendFiles sends them.
+func AppendMessage(b []byte, h *virnet.MessageHeader, p Payload, raw []byte) ([]byte, error) {
+	if HasFiles(h.Type) {
+		return b, fmt.Errorf("frame: a %v message carries a descriptor count: append it with AppendWithFiles", h.Type)
+	}
+	return appendMessage(b, h, p, raw)
+}
+
+// AppendWithFiles appends a message of a type that carries descriptors
+// (CALL_WITH_FDS, REPLY_WITH_FDS) as its bytes go over a unix socket:
+// the length word, the header, the count n, the payload p and raw, then
+// one 0 byte for each descriptor, the byte that carries it as ancillary
+// data on the socket. It is the inverse of a Reader that skips
+// descriptors (SkipFiles), for building captures and test streams; to
+// send real descriptors use Writer.SendFiles.
+func AppendWithFiles(b []byte, h *virnet.MessageHeader, p Payload, raw []byte, n int) ([]byte, error) {
+	if !HasFiles(h.Type) {
+		return b, fmt.Errorf("frame: a %v message cannot carry file descriptors", h.Type)
+	}
+	if n < 0 || n > MaxFiles {
+		return b, &MalformedError{Reason: fmt.Sprintf("%d file descriptors, outside libvirt's limit of 0 to %d", n, MaxFiles)}
+	}
+	b, err := appendMessage(b, h, countPayload{n: n, p: p}, raw)
+	if err != nil {
+		return b, err
+	}
+	for range n {
+		b = append(b, 0)
+	}
+	return b, nil
+}
+
+// appendMessage is AppendMessage for any type: the descriptor count, if
+// the type has one, is part of p.
+func appendMessage(b []byte, h *virnet.MessageHeader, p Payload, raw []byte) ([]byte, error) {
 	start := len(b)
 	b = append(b, 0, 0, 0, 0)
 	b, err := h.AppendXDR(b)
@@ -384,7 +475,7 @@ func Append(b []byte, h *virnet.MessageHeader, p Payload, raw []byte) ([]byte, e
 	b = append(b, raw...)
 	n := len(b) - start
 	if n-LenSize > MaxMessage {
-		return b[:start], &Error{Reason: fmt.Sprintf("message of %d bytes exceeds the limit of %d", n, MaxMessage+LenSize)}
+		return b[:start], &MalformedError{Reason: fmt.Sprintf("message of %d bytes exceeds the limit of %d", n, MaxMessage+LenSize)}
 	}
 	b[start], b[start+1], b[start+2], b[start+3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 	return b, nil

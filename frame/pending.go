@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-
-	"github.com/virtrpc/virtrpc/gen/virnet"
-	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // Pending is what one end of a stream has received and not yet read:
@@ -91,22 +88,16 @@ func (p *Pending) Take() (data []byte, hole int64, ok bool, err error) {
 	return nil, 0, false, nil
 }
 
-// Hole queues a hole message's payload (virNetStreamHole).
+// Hole queues a hole message's payload (virNetStreamHole, DecodeHole).
 func (p *Pending) Hole(payload []byte) error {
-	var h virnet.StreamHole
-	if err := xdr.Unmarshal(payload, &h); err != nil {
+	n, err := DecodeHole(payload)
+	if err != nil {
 		return err
 	}
-	if h.Length < 0 {
-		return &Error{Reason: fmt.Sprintf("negative stream hole length %d", h.Length)}
+	if n > math.MaxInt64-p.hole {
+		return &MalformedError{Reason: fmt.Sprintf("stream hole length %d overflows the %d bytes of hole pending", n, p.hole)}
 	}
-	if h.Length > math.MaxInt64-p.hole {
-		return &Error{Reason: fmt.Sprintf("stream hole length %d overflows the %d bytes of hole pending", h.Length, p.hole)}
-	}
-	if h.Flags != 0 {
-		return &Error{Reason: fmt.Sprintf("stream hole with unknown flags %#x", h.Flags)}
-	}
-	p.hole += h.Length
+	p.hole += n
 	return nil
 }
 

@@ -23,7 +23,7 @@ type Receiver struct {
 // A failed system call returns its errno, as unix.Read does.
 func (r *Receiver) Recv(fd int, p []byte) (int, error) {
 	if r.oob == nil {
-		r.oob = make([]byte, OOBSize)
+		r.oob = make([]byte, oobSize)
 	}
 	if len(p) > 0 {
 		r.iov.Base = &p[0]
@@ -43,7 +43,7 @@ func (r *Receiver) Recv(fd int, p []byte) (int, error) {
 	}
 	oobn, flags := int(r.hdr.Controllen), int(r.hdr.Flags)
 	if oobn > 0 || flags&unix.MSG_CTRUNC != 0 {
-		fds, err := ParseRights(r.oob[:oobn], flags)
+		fds, err := parseRights(r.oob[:oobn], flags)
 		if err == nil {
 			err = r.Queue.Push(fds...)
 		}

@@ -15,14 +15,14 @@ type Receiver struct {
 // A failed system call returns its errno, as unix.Read does.
 func (r *Receiver) Recv(fd int, p []byte) (int, error) {
 	if r.oob == nil {
-		r.oob = make([]byte, OOBSize)
+		r.oob = make([]byte, oobSize)
 	}
 	n, oobn, flags, _, err := unix.Recvmsg(fd, p, r.oob, 0)
 	if err != nil {
 		return 0, err
 	}
 	if oobn > 0 || flags&unix.MSG_CTRUNC != 0 {
-		fds, err := ParseRights(r.oob[:oobn], flags)
+		fds, err := parseRights(r.oob[:oobn], flags)
 		if err == nil {
 			err = r.Queue.Push(fds...)
 		}

@@ -51,7 +51,10 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // that one huge message does not stay resident.
 const keepBuffer = 1 << 20
 
-// NewWriter writes messages to w.
+// NewWriter returns a Writer of w. When w is a FileSender that passes
+// files (a FileConn), SendFiles can send descriptors on it; when it has
+// write deadlines (a net.Conn), a sender's context can interrupt a
+// blocked write.
 func NewWriter(w io.Writer) *Writer {
 	wr := &Writer{turn: make(chan struct{}, 1), out: countWriter{w: w}}
 	wr.turn <- struct{}{}
@@ -73,6 +76,8 @@ type WriteError struct {
 	Written, Size int
 }
 
+// Error says how much of the message went out, and why the rest did
+// not.
 func (e *WriteError) Error() string {
 	if e.Cut != nil {
 		if e.Written < 0 {
@@ -86,9 +91,11 @@ func (e *WriteError) Error() string {
 // Unwrap returns the stream's error.
 func (e *WriteError) Unwrap() error { return e.Err }
 
-// Send writes one message: the header h and the payload p (nil for none)
-// or the raw bytes raw. An encoding error (a limit exceeded) is returned
-// as it is, with nothing written; a failed write as a *WriteError.
+// Send writes one message: the header h, then the payload p (nil for
+// none) and the raw bytes raw (stream data, or a payload already
+// encoded). An encoding error (a limit exceeded, a type that carries
+// descriptors, which SendFiles sends) is returned as it is, with nothing
+// written; a failed write as a *WriteError.
 func (w *Writer) Send(h *virnet.MessageHeader, p Payload, raw []byte) error {
 	return w.SendContext(context.Background(), h, p, raw)
 }
@@ -107,9 +114,9 @@ func (w *Writer) SendContext(ctx context.Context, h *virnet.MessageHeader, p Pay
 		// Stream data: the header, then the caller's bytes as they
 		// are, rather than copied behind the header first.
 		if len(raw) > MaxMessage-HeaderSize {
-			return &Error{Reason: fmt.Sprintf("message of %d bytes exceeds the limit of %d", LenSize+HeaderSize+len(raw), MaxMessage+LenSize)}
+			return &MalformedError{Reason: fmt.Sprintf("message of %d bytes exceeds the limit of %d", LenSize+HeaderSize+len(raw), MaxMessage+LenSize)}
 		}
-		b, err := Append(w.buf[:0], h, nil, nil)
+		b, err := AppendMessage(w.buf[:0], h, nil, nil)
 		if err != nil {
 			return err
 		}
@@ -118,7 +125,7 @@ func (w *Writer) SendContext(ctx context.Context, h *virnet.MessageHeader, p Pay
 		w.buf = b
 		return w.write(ctx, b, raw)
 	}
-	b, err := Append(w.buf[:0], h, p, raw)
+	b, err := AppendMessage(w.buf[:0], h, p, raw)
 	if err != nil {
 		return err
 	}
@@ -236,7 +243,7 @@ func (w *Writer) SendFilesContext(ctx context.Context, h *virnet.MessageHeader, 
 		return fmt.Errorf("frame: a message of type %v cannot carry file descriptors", h.Type)
 	}
 	if len(files) > MaxFiles {
-		return &Error{Reason: fmt.Sprintf("%d file descriptors to send, more than libvirt's limit of %d", len(files), MaxFiles)}
+		return &MalformedError{Reason: fmt.Sprintf("%d file descriptors to send, more than libvirt's limit of %d", len(files), MaxFiles)}
 	}
 	for i, f := range files {
 		// A file closed already would fail only after the message is
@@ -260,7 +267,7 @@ func (w *Writer) SendFilesContext(ctx context.Context, h *virnet.MessageHeader, 
 	if fs == nil {
 		return errors.New("frame: the stream cannot carry file descriptors")
 	}
-	b, err := Append(w.buf[:0], h, countPayload{n: len(files), p: p}, raw)
+	b, err := appendMessage(w.buf[:0], h, countPayload{n: len(files), p: p}, raw)
 	if err != nil {
 		return err
 	}
@@ -309,9 +316,11 @@ func (w *Writer) interruptOn(ctx context.Context) (release func()) {
 
 func noRelease() {}
 
-// Swap replaces the stream with f(the stream), between two messages: a
-// security layer negotiated during a handshake wraps what follows.
-func (w *Writer) Swap(f func(io.Writer) io.Writer) {
+// Wrap replaces the stream with f(the stream), between two messages: a
+// security layer negotiated during a handshake (SASL's DIGEST-MD5 or
+// GSSAPI) encodes everything that follows. Reader.Wrap is its mirror.
+// Descriptors cannot pass through a wrapped stream (PassesFiles).
+func (w *Writer) Wrap(f func(io.Writer) io.Writer) {
 	w.lock(context.Background())
 	defer w.unlock()
 	w.w = f(w.w)

@@ -23,7 +23,7 @@ func TestSendLargeRaw(t *testing.T) {
 		if err := w.Send(h, nil, raw); err != nil {
 			t.Fatal(err)
 		}
-		want, _ := Append(nil, h, nil, raw)
+		want, _ := appendMessage(nil, h, nil, raw)
 		if !bytes.Equal(out.Bytes(), want) {
 			t.Fatalf("%d bytes of data: the message differs from Append's", n)
 		}
@@ -35,7 +35,7 @@ func TestSendLargeRaw(t *testing.T) {
 	var out bytes.Buffer
 	w := NewWriter(&out)
 	err := w.Send(h, nil, make([]byte, MaxMessage))
-	if !errors.Is(err, ErrFrame) || out.Len() != 0 {
+	if !errors.Is(err, ErrMalformed) || out.Len() != 0 {
 		t.Fatalf("oversized data: %v, %d bytes written", err, out.Len())
 	}
 }

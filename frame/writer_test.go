@@ -36,7 +36,7 @@ func TestWriterSends(t *testing.T) {
 	if err == nil || errors.As(err, &we) || out.Len() != 0 {
 		t.Errorf("an oversize message: %v, %d bytes written", err, out.Len())
 	}
-	w.Swap(func(io.Writer) io.Writer { return failing{} })
+	w.Wrap(func(io.Writer) io.Writer { return failing{} })
 	if err := w.Send(&h, nil, nil); !errors.As(err, &we) || !errors.Is(err, io.ErrClosedPipe) {
 		t.Errorf("a failed write: %v", err)
 	}
@@ -46,17 +46,17 @@ type failing struct{}
 
 func (failing) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
 
-// TestErrorRoundTrip: what EncodeError sends, DecodeError reads back.
+// TestErrorRoundTrip: what EncodeErrorPayload sends, DecodeErrorPayload reads back.
 func TestErrorRoundTrip(t *testing.T) {
 	for _, le := range []*rpc.Error{
 		{Code: 42, Domain: 10, Level: 2, Message: "Domain not found: x", Str1: "Domain not found: %s", Str2: "x", Int1: -1, Int2: 7},
 		{Code: 1, Domain: 7, Level: 2},
 	} {
-		b, err := xdr.Marshal(EncodeError(le))
+		b, err := xdr.Marshal(EncodeErrorPayload(le))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := DecodeError(b)
+		got := DecodeErrorPayload(b)
 		if !reflect.DeepEqual(got, le) {
 			t.Errorf("round trip: %#v, want %#v", got, le)
 		}

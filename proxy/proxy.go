@@ -397,7 +397,7 @@ func (s *session) forward(dir Direction, src io.Reader, dst *frame.Writer) {
 				if !errors.As(err, &le) {
 					le = rpc.InternalError(err.Error())
 				}
-				if s.toClient.Send(&reply, frame.EncodeError(le), nil) != nil {
+				if s.toClient.Send(&reply, frame.EncodeErrorPayload(le), nil) != nil {
 					return
 				}
 				continue
@@ -424,7 +424,7 @@ func (s *session) forward(dir Direction, src io.Reader, dst *frame.Writer) {
 			if dir == ToDaemon && (m.Header.Type == virnet.MessageTypeCall || m.Header.Type == virnet.MessageTypeCallWithFDs) {
 				reply := m.Header
 				reply.Type, reply.Status = virnet.MessageTypeReply, virnet.MessageStatusError
-				if s.toClient.Send(&reply, frame.EncodeError(rpc.InternalError(err.Error())), nil) != nil {
+				if s.toClient.Send(&reply, frame.EncodeErrorPayload(rpc.InternalError(err.Error())), nil) != nil {
 					return
 				}
 			}

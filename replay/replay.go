@@ -32,6 +32,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/keepalive"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/internal/netutil"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/tape"
 	"github.com/virtrpc/virtrpc/wire"
@@ -69,7 +70,9 @@ type Server struct {
 	lns    map[net.Listener]struct{}
 	conns  map[io.Closer]struct{}
 	closed bool
-	wg     sync.WaitGroup
+	// quit is closed by Shutdown: it ends a wait between accepts.
+	quit chan struct{}
+	wg   sync.WaitGroup
 }
 
 // Option configures a Server.
@@ -92,7 +95,7 @@ func Load(path string, opts ...Option) (*Server, error) {
 // New reads a whole tape from r and returns a server of it. The tape is
 // held in memory: replaying needs any recorded message at any time.
 func New(r io.Reader, opts ...Option) (*Server, error) {
-	s := &Server{reg: wire.Default(), log: slog.New(slog.DiscardHandler), lns: map[net.Listener]struct{}{}, conns: map[io.Closer]struct{}{}}
+	s := &Server{reg: wire.Default(), log: slog.New(slog.DiscardHandler), lns: map[net.Listener]struct{}{}, conns: map[io.Closer]struct{}{}, quit: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
@@ -159,7 +162,11 @@ func (s *Server) Connections() int { return len(s.scripts) }
 var ErrClosed = errors.New("replay: closed")
 
 // Serve accepts clients on l and serves each from the tape until
-// Shutdown, when it returns ErrClosed.
+// Shutdown, when it returns ErrClosed. An accept that fails for want of
+// descriptors or memory, or because a client left before it was
+// accepted, is retried after a wait that doubles from 5 ms up to 1 s, as
+// the server and the proxy do: a replay daemon under a test's load keeps
+// serving once the load passes. Any other accept error ends Serve.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
@@ -168,18 +175,31 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	s.lns[l] = struct{}{}
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.lns, l)
+		s.mu.Unlock()
+	}()
+	var backoff netutil.AcceptBackoff
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			s.mu.Lock()
 			closed := s.closed
-			delete(s.lns, l)
 			s.mu.Unlock()
 			if closed {
 				return ErrClosed
 			}
-			return err
+			if !netutil.TemporaryAccept(err) {
+				return err
+			}
+			if !backoff.Wait(s.quit) {
+				return ErrClosed
+			}
+			s.log.Warn("replay: accept failed; retried", "err", err, "delay", backoff.Delay())
+			continue
 		}
+		backoff.Reset()
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -203,6 +223,9 @@ func (s *Server) Serve(l net.Listener) error {
 // for ctx to end.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.quit)
+	}
 	s.closed = true
 	for l := range s.lns {
 		l.Close()
@@ -326,5 +349,5 @@ func (s *Server) refuse(w *frame.Writer, h *virnet.MessageHeader, payload []byte
 		Code: int32(libvirt.ErrRPC), Domain: int32(libvirt.FromRPC), Level: 2,
 		Message: fmt.Sprintf("replay: the tape holds no call of %s with these arguments", dm.Name()),
 	}
-	return w.Send(&reply, frame.EncodeError(le), nil)
+	return w.Send(&reply, frame.EncodeErrorPayload(le), nil)
 }

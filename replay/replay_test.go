@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -181,4 +182,81 @@ func TestReplayEmptyTape(t *testing.T) {
 		t.Fatalf("open against an empty tape: %v", err)
 	}
 	_ = remote.Program
+}
+
+// failingListener fails its first accepts with errs, then accepts.
+type failingListener struct {
+	net.Listener
+	errs chan error
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	select {
+	case err := <-l.errs:
+		return nil, err
+	default:
+		return l.Listener.Accept()
+	}
+}
+
+// TestServeRetriesTemporaryAccept: accepts that fail for want of
+// descriptors or with a client gone are retried and the next client is
+// served; an error that leaves the listener unusable ends Serve with it;
+// Shutdown ends a wait between accepts.
+func TestServeRetriesTemporaryAccept(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "empty.tape")
+	f, _ := os.Create(path)
+	w, _ := tape.NewWriter(f, tape.Header{})
+	w.Flush()
+	f.Close()
+	srv, err := replay.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "r.sock")
+	ul, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &failingListener{Listener: ul, errs: make(chan error, 3)}
+	l.errs <- &net.OpError{Op: "accept", Net: "unix", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	l.errs <- &net.OpError{Op: "accept", Net: "unix", Err: os.NewSyscallError("accept4", syscall.ECONNABORTED)}
+	l.errs <- &net.OpError{Op: "accept", Net: "unix", Err: os.NewSyscallError("accept4", syscall.ENFILE)}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	ctx := t.Context()
+	// The tape is empty: the open is answered, with the tape's error,
+	// which only a served connection gets.
+	_, err = client.DialUnix(ctx, sock, "test:///default", client.WithoutKeepalive())
+	var le *rpc.Error
+	if !errors.As(err, &le) || le.Code != int32(libvirt.ErrRPC) || !strings.Contains(le.Message, "REMOTE_PROC_CONNECT_OPEN") {
+		t.Fatalf("after three failed accepts: %v", err)
+	}
+	if len(l.errs) != 0 {
+		t.Errorf("%d failures not met", len(l.errs))
+	}
+	// Shutdown while Serve waits between accepts.
+	l.errs <- &net.OpError{Op: "accept", Net: "unix", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	// The failure is met on the next accept, which a connection wakes.
+	if nc, err := net.Dial("unix", sock); err == nil {
+		nc.Close()
+	}
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-served; !errors.Is(err, replay.ErrClosed) {
+		t.Errorf("Serve after Shutdown: %v", err)
+	}
+
+	// A permanent error ends Serve with it.
+	srv2, _ := replay.Load(path)
+	ul2, _ := net.Listen("unix", filepath.Join(dir, "r2.sock"))
+	defer ul2.Close()
+	l2 := &failingListener{Listener: ul2, errs: make(chan error, 1)}
+	bad := &net.OpError{Op: "accept", Net: "unix", Err: os.NewSyscallError("accept4", syscall.EBADF)}
+	l2.errs <- bad
+	if err := srv2.Serve(l2); !errors.Is(err, syscall.EBADF) {
+		t.Errorf("a permanent accept error: %v", err)
+	}
 }

@@ -27,9 +27,9 @@ import (
 func TestPingFloodBounded(t *testing.T) {
 	pingMsg := pingMessage()
 	call := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcDomainLookupByID), Type: virnet.MessageTypeCall, Serial: 1}
-	callMsg, _ := frame.Append(nil, &call, &remote.DomainLookupByIDArgs{ID: 3}, nil)
+	callMsg, _ := frame.AppendMessage(nil, &call, &remote.DomainLookupByIDArgs{ID: 3}, nil)
 	open := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectOpen), Type: virnet.MessageTypeCall}
-	openMsg, _ := frame.Append(nil, &open, &remote.ConnectOpenArgs{}, nil)
+	openMsg, _ := frame.AppendMessage(nil, &open, &remote.ConnectOpenArgs{}, nil)
 	never := func(net.Conn, <-chan struct{}) {}
 	slowly := func(nc net.Conn, stop <-chan struct{}) {
 		buf := make([]byte, 256)
@@ -165,14 +165,14 @@ func mib(n uint64) float64 { return float64(n) / (1 << 20) }
 // (keepalive), which makes a daemon ping the client.
 func keepaliveProbe() []byte {
 	h := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectSupportsFeature), Type: virnet.MessageTypeCall, Serial: 1}
-	b, _ := frame.Append(nil, &h, &remote.ConnectSupportsFeatureArgs{Feature: 10}, nil)
+	b, _ := frame.AppendMessage(nil, &h, &remote.ConnectSupportsFeatureArgs{Feature: 10}, nil)
 	return b
 }
 
 // pingMessage is a raw keepalive PING.
 func pingMessage() []byte {
 	ping := virnet.MessageHeader{Prog: keepalive.Program, Vers: keepalive.ProtocolVersion, Proc: int32(keepalive.ProcPing), Type: virnet.MessageTypeMessage}
-	b, _ := frame.Append(nil, &ping, nil, nil)
+	b, _ := frame.AppendMessage(nil, &ping, nil, nil)
 	return b
 }
 

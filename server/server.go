@@ -989,7 +989,7 @@ func wireError(err error) *virnet.MessageError {
 	if !errors.As(err, &le) {
 		le = rpc.InternalError(err.Error())
 	}
-	return frame.EncodeError(le)
+	return frame.EncodeErrorPayload(le)
 }
 
 // armTimer makes the silence timer wake within d, creating it on first

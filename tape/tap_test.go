@@ -5,9 +5,9 @@ import (
 	"io"
 	"testing"
 
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
-	"github.com/virtrpc/virtrpc/wire"
 )
 
 // nopCloser is a byte stream for a Tap.
@@ -25,9 +25,9 @@ func TestTapSplits(t *testing.T) {
 	h1 := virnet.MessageHeader{Prog: remote.Program, Vers: 1, Proc: int32(remote.ProcConnectGetHostname), Serial: 1}
 	h2 := virnet.MessageHeader{Prog: remote.Program, Vers: 1, Proc: int32(remote.ProcDomainCreateWithFiles), Type: virnet.MessageTypeCallWithFDs, Serial: 2}
 	var stream []byte
-	stream, _ = wire.AppendMessage(stream, &h1, []byte{0, 0, 0, 1}, 0)
-	stream, _ = wire.AppendMessage(stream, &h2, []byte{9, 9, 9, 9}, 3)
-	stream, _ = wire.AppendMessage(stream, &h1, nil, 0)
+	stream, _ = frame.AppendMessage(stream, &h1, nil, []byte{0, 0, 0, 1})
+	stream, _ = frame.AppendWithFiles(stream, &h2, nil, []byte{9, 9, 9, 9}, 3)
+	stream, _ = frame.AppendMessage(stream, &h1, nil, nil)
 	var tp bytes.Buffer
 	w, _ := NewWriter(&tp, Header{})
 	var sink bytes.Buffer

@@ -18,8 +18,11 @@ import (
 // object with its discriminant as "type" and the arm it holds under the
 // arm's accessor name ({"type":1,"I":5}), or no arm for a void one. A
 // string that is not UTF-8 (XDR strings are bytes) is {"base64":"..."},
-// so that no byte is lost.
-// Integers stay numbers: a flag word is not an enum.
+// so that no byte is lost. A field that holds one of libvirt's enums
+// (one with a typed accessor: DomainGetInfoRet.State) shows the member's
+// C name, "VIR_DOMAIN_RUNNING", or its number when the enum does not
+// name the value; other integers stay numbers (a flag word is not an
+// enum).
 //
 // Unlike encoding/json it sees the unexported insides of generated
 // unions, through their accessors; it never fails (a value it cannot
@@ -96,8 +99,13 @@ func appendValue(b []byte, v reflect.Value) []byte {
 			}
 		}
 		t := v.Type()
+		var enums []enumField
+		if v.CanAddr() {
+			enums = enumFieldsOf(t)
+		}
 		b = append(b, '{')
 		first := true
+	fields:
 		for i := range t.NumField() {
 			f := t.Field(i)
 			if !f.IsExported() {
@@ -109,6 +117,14 @@ func appendValue(b []byte, v reflect.Value) []byte {
 			first = false
 			b = appendString(b, f.Name)
 			b = append(b, ':')
+			for _, e := range enums {
+				if e.index == i {
+					if name, ok := enumName(v.Addr(), e); ok {
+						b = appendString(b, name)
+						continue fields
+					}
+				}
+			}
 			b = appendValue(b, v.Field(i))
 		}
 		return append(b, '}')

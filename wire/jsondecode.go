@@ -9,18 +9,17 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // MaxJSON bounds the JSON DecodeJSON reads: no libvirt message is
 // larger, and JSON is never smaller than the XDR it stands for by much.
-const MaxJSON = 4 * MaxMessageSize
-
-// MaxMessageSize is libvirt's largest message (VIR_NET_MESSAGE_MAX).
-const MaxMessageSize = 33554432
+const MaxJSON = 4 * frame.MaxMessage
 
 // JSONError says where JSON does not fit the type it is decoded into.
 type JSONError struct {
@@ -29,6 +28,7 @@ type JSONError struct {
 	Reason string
 }
 
+// Error names the path in the value and what did not fit there.
 func (e *JSONError) Error() string {
 	p := e.Path
 	if p == "" {
@@ -97,12 +97,38 @@ func set(p reflect.Value, j any, path string) error {
 			return fail("want an object, got %s", kindOf(j))
 		}
 		t := v.Type()
+		enums := enumFieldsOf(t)
+		var named []enumField // enum fields given by name, set last
 		for name, fj := range obj {
 			f, ok := t.FieldByName(name)
 			if !ok || !f.IsExported() || len(f.Index) != 1 {
 				return fail("%s has no field %q", t.Name(), name)
 			}
+			if _, isName := fj.(string); isName {
+				if i := slices.IndexFunc(enums, func(e enumField) bool { return e.index == f.Index[0] }); i >= 0 {
+					named = append(named, enums[i])
+					continue
+				}
+			}
 			if err := set(v.Field(f.Index[0]).Addr(), fj, path+"."+name); err != nil {
+				return err
+			}
+		}
+		// In field order, once the numbers are in: which enum a field
+		// holds may depend on an earlier one (an event's detail on its
+		// type).
+		slices.SortFunc(named, func(a, b enumField) int { return a.index - b.index })
+		for _, e := range named {
+			name := t.Field(e.index).Name
+			s := obj[name].(string)
+			n, enum, ok := enumValue(p, e, s)
+			if !ok {
+				if enum == "" {
+					return &JSONError{Path: path + "." + name, Reason: fmt.Sprintf("%q names no member of the field's enum", s)}
+				}
+				return &JSONError{Path: path + "." + name, Reason: fmt.Sprintf("%q is not a member of %s", s, enum)}
+			}
+			if err := set(v.Field(e.index).Addr(), json.Number(strconv.FormatInt(n, 10)), path+"."+name); err != nil {
 				return err
 			}
 		}

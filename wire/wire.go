@@ -6,15 +6,26 @@
 // stream hole. It is what a protocol analyzer, a tracer or a replaying
 // daemon needs from the generated tables (package gen/...), in one place.
 //
-// A Registry knows a set of programs; Default knows libvirt's own (remote,
-// qemu, lxc, admin, keepalive). A message of a program or procedure the
-// registry does not know is not an error: Decode reports it as unknown
-// with its numbers, so that a tool shows it and carries on.
+// Package frame reads the messages off a byte stream (a socket, a
+// capture: frame.Reader, with SkipFiles for bytes without their
+// descriptors); this package says what they mean. A Registry knows a set
+// of programs; Default knows libvirt's own (remote, qemu, lxc, admin,
+// keepalive). Per procedure it makes new values of the argument, result
+// and event types (Program.NewArgs, NewRet, NewEvent), by type name a new
+// value (Registry.NewValue), and Registry.Decode decodes any message. A
+// message of a program or procedure the registry does not know is not an
+// error: Decode reports it as unknown with its numbers, so that a tool
+// shows it and carries on. AppendJSON and DecodeJSON show and read every
+// generated type as JSON, enums by name.
 package wire
 
 import (
 	"fmt"
+	"path"
+	"reflect"
+	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/gen/admin"
@@ -42,18 +53,34 @@ type Program struct {
 	// Procedures).
 	Procedures func() []rpc.ProcInfo
 	// NewArgs and NewRet return a new value of procedure n's argument
-	// (or event message) and result types, nil when it has none (the
-	// generated NewArgs and NewRet).
+	// and result types, nil when it has none (the generated NewArgs and
+	// NewRet). An event has no arguments: NewRet gives its message, and
+	// so does NewEvent.
 	NewArgs, NewRet func(n int32) xdr.Codec
 	// DecodeEvent decodes the message of event procedure n (the
 	// generated DecodeEvent); nil for a program without events.
 	DecodeEvent func(n int32, payload []byte) (xdr.Codec, error)
 }
 
-// Registry finds programs by number. Build one with NewRegistry; it is
-// read-only afterwards and safe for concurrent use.
+// NewEvent returns a new value of the message type of event procedure
+// n, nil when n is not an event of the program. Events travel as
+// messages of type MESSAGE that the daemon sends unasked.
+func (p *Program) NewEvent(n int32) xdr.Codec {
+	if info, ok := p.Procedure(n); !ok || !info.Event {
+		return nil
+	}
+	return p.NewRet(n)
+}
+
+// Registry finds programs by number, and the types of their messages by
+// name. Build one with NewRegistry; it is read-only afterwards and safe
+// for concurrent use.
 type Registry struct {
 	programs map[uint32]*Program
+	// types maps type names to the types (NewValue), built on first
+	// use: a registry used only to decode never pays for it.
+	typesOnce sync.Once
+	types     map[string]reflect.Type
 }
 
 // NewRegistry returns a registry of progs; a later program replaces an
@@ -92,6 +119,77 @@ func (r *Registry) Programs() []*Program {
 		out = append(out, p)
 	}
 	return out
+}
+
+// NewValue returns a new value of the type named name: a procedure's
+// argument, result or event message type by its XDR name as the .x
+// file and rpc.ProcInfo (Args, Ret, Msg) spell it
+// ("remote_domain_get_info_args"), or any type such a message holds by
+// its Go name qualified with its package ("remote.TypedParam",
+// "remote.DomainGetInfoArgs"). It is how a tool turns the names it reads
+// (a procedure table, a JSON document that names its type) into a value
+// to decode into. ok is false for a name the registry's programs do not
+// have.
+func (r *Registry) NewValue(name string) (v any, ok bool) {
+	r.typesOnce.Do(r.indexTypes)
+	t, ok := r.types[name]
+	if !ok {
+		return nil, false
+	}
+	return reflect.New(t).Interface(), true
+}
+
+// TypeNames returns every name NewValue knows, sorted.
+func (r *Registry) TypeNames() []string {
+	r.typesOnce.Do(r.indexTypes)
+	names := make([]string, 0, len(r.types))
+	for n := range r.types {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// indexTypes names the types of every procedure's messages, and by their
+// Go names the types they hold.
+func (r *Registry) indexTypes() {
+	r.types = map[string]reflect.Type{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			t = t.Elem()
+		}
+		if t.Name() == "" || t.PkgPath() == "" {
+			return
+		}
+		name := path.Base(t.PkgPath()) + "." + t.Name()
+		if _, seen := r.types[name]; seen {
+			return
+		}
+		r.types[name] = t
+		if t.Kind() == reflect.Struct {
+			for i := range t.NumField() {
+				if t.Field(i).IsExported() {
+					walk(t.Field(i).Type)
+				}
+			}
+		}
+	}
+	for _, p := range r.programs {
+		for _, info := range p.Procedures() {
+			for _, c := range []struct {
+				name string
+				v    xdr.Codec
+			}{{info.Args, p.NewArgs(info.Number)}, {info.Ret, p.NewRet(info.Number)}, {info.Msg, p.NewRet(info.Number)}} {
+				if c.name == "" || c.v == nil {
+					continue
+				}
+				t := reflect.TypeOf(c.v).Elem()
+				r.types[c.name] = t
+				walk(t)
+			}
+		}
+	}
 }
 
 // StreamData is the payload of a stream data message: bytes, not a
@@ -135,6 +233,7 @@ type DecodeError struct {
 	Err       error
 }
 
+// Error names the procedure and the message type whose payload failed.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("wire: the %s payload of %s does not decode: %v", e.Type, e.Procedure, e.Err)
 }
@@ -142,11 +241,14 @@ func (e *DecodeError) Error() string {
 // Unwrap returns the XDR error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// Decode decodes a message from its header and payload (for
-// CALL_WITH_FDS and REPLY_WITH_FDS without the descriptor count). An
-// unknown program or procedure is not an error: the Message says so and
-// has no Value. A payload that does not decode gives the Message with
-// what is known and a *DecodeError.
+// Decode decodes a message from its header and payload, as a
+// frame.Reader returns them (for CALL_WITH_FDS and REPLY_WITH_FDS
+// without the descriptor count): a call's arguments, a reply's result,
+// an event's message, an error reply's *rpc.Error, stream data, or a
+// stream hole, whichever the header's program, procedure, type and
+// status say the payload is. An unknown program or procedure is not an
+// error: the Message says so and has no Value. A payload that does not
+// decode gives the Message with what is known and a *DecodeError.
 func (r *Registry) Decode(h *virnet.MessageHeader, payload []byte) (Message, error) {
 	m := Message{Header: *h}
 	p, ok := r.programs[h.Prog]
@@ -220,7 +322,7 @@ func (r *Registry) Decode(h *virnet.MessageHeader, payload []byte) (Message, err
 
 // decodeError decodes virNetMessageError, as the client does.
 func decodeError(payload []byte) (*rpc.Error, error) {
-	err := frame.DecodeError(payload)
+	err := frame.DecodeErrorPayload(payload)
 	if le, ok := err.(*rpc.Error); ok {
 		return le, nil
 	}

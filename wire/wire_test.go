@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -108,5 +109,63 @@ func TestJSONEveryType(t *testing.T) {
 	}
 	if !strings.Contains(string(AppendJSON(nil, remote.XDRTypes()[0])), "00000000-0000") {
 		t.Error("a zero domain's UUID is not UUID text")
+	}
+}
+
+// TestNewValue: the types of every procedure's messages by their XDR
+// names, what they hold by Go name, and an event's message by procedure.
+func TestNewValue(t *testing.T) {
+	reg := Default()
+	for name, want := range map[string]any{
+		"remote_domain_get_info_args":       &remote.DomainGetInfoArgs{},
+		"remote_domain_get_info_ret":        &remote.DomainGetInfoRet{},
+		"remote_domain_event_lifecycle_msg": &remote.DomainEventLifecycleMsg{},
+		"remote.TypedParam":                 &remote.TypedParam{},
+		"remote.NonnullDomain":              &remote.NonnullDomain{},
+		"remote.DomainGetInfoRet":           &remote.DomainGetInfoRet{},
+	} {
+		v, ok := reg.NewValue(name)
+		if !ok || reflect.TypeOf(v) != reflect.TypeOf(want) {
+			t.Errorf("%s: %T %v", name, v, ok)
+		}
+	}
+	if v, ok := reg.NewValue("remote_no_such_type"); ok || v != nil {
+		t.Errorf("an unknown name: %T %v", v, ok)
+	}
+	// Every procedure's named types are there, and a value of each
+	// decodes its own encoding.
+	n := 0
+	for _, p := range reg.Programs() {
+		for _, info := range p.Procedures() {
+			for _, name := range []string{info.Args, info.Ret, info.Msg} {
+				if name == "" {
+					continue
+				}
+				v, ok := reg.NewValue(name)
+				if !ok {
+					t.Errorf("%s of %s: not found", name, info.Name)
+					continue
+				}
+				c := v.(xdr.Codec)
+				b, err := xdr.Marshal(c)
+				if err == nil {
+					err = xdr.Unmarshal(b, c)
+				}
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+				n++
+			}
+		}
+	}
+	if n < 700 || len(reg.TypeNames()) < n/2 {
+		t.Errorf("%d message types, %d names", n, len(reg.TypeNames()))
+	}
+	remoteProg, _ := reg.Program(remote.Program)
+	if _, ok := remoteProg.NewEvent(int32(remote.ProcDomainEventLifecycle)).(*remote.DomainEventLifecycleMsg); !ok {
+		t.Error("NewEvent of the lifecycle event")
+	}
+	if v := remoteProg.NewEvent(int32(remote.ProcDomainGetInfo)); v != nil {
+		t.Errorf("NewEvent of a call: %T", v)
 	}
 }

@@ -48,14 +48,16 @@
 //	trace [--json] FILE  print every message of a tape: time, connection,
 //	                     direction, serial, procedure, type and status, and
 //	                     the decoded payload (JSON lines with --json);
-//	                     errors with libvirt's code names, unknown
+//	                     errors with libvirt's code names, enums by their
+//	                     C names ("State":"VIR_DOMAIN_RUNNING"), unknown
 //	                     procedures shown as such
 //	call PROCEDURE [JSON]
 //	                     call any procedure of the remote, qemu or lxc
 //	                     program by name (DomainGetInfo or
 //	                     REMOTE_PROC_DOMAIN_GET_INFO) with its arguments as
 //	                     JSON (Go field names, UUIDs as text, opaque data as
-//	                     base64, unions as {"type":N,"Arm":value}; see
+//	                     base64, unions as {"type":N,"Arm":value}, enums
+//	                     by C name, Go name or number; see
 //	                     package wire) and print its result as JSON; a
 //	                     domain, network, storage pool, interface or network
 //	                     filter may be given by name ("Dom":"vm1") and is

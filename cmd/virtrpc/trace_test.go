@@ -72,7 +72,7 @@ func TestTraceCommand(t *testing.T) {
 	}
 	for _, want := range []string{
 		`serial=0 REMOTE_PROC_DOMAIN_GET_INFO call ok {"Dom":{"Name":"vm1","UUID":"01020300-0000-0000-0000-000000000000","ID":2}}`,
-		`REMOTE_PROC_DOMAIN_GET_INFO reply ok {"State":1,"MaxMem":1048576,"Memory":524288,"NrVirtCPU":2,"CPUTime":12345}`,
+		`REMOTE_PROC_DOMAIN_GET_INFO reply ok {"State":"VIR_DOMAIN_RUNNING","MaxMem":1048576,"Memory":524288,"NrVirtCPU":2,"CPUTime":12345}`,
 		`REMOTE_PROC_DOMAIN_GET_INFO reply error VIR_ERR_NO_DOMAIN (VIR_FROM_DOM) "no domain with matching name 'x'"`,
 		`remote:unknown(99999) call ok`,
 	} {

@@ -284,7 +284,7 @@ func TestServeLimits(t *testing.T) {
 // answer.
 func probeKeepalive(nc net.Conn, wait time.Duration) error {
 	h := virnet.MessageHeader{Prog: remote.Program, Vers: remote.ProtocolVersion, Proc: int32(remote.ProcConnectSupportsFeature), Type: virnet.MessageTypeCall, Serial: 1}
-	b, _ := frame.Append(nil, &h, &remote.ConnectSupportsFeatureArgs{Feature: 10}, nil)
+	b, _ := frame.AppendMessage(nil, &h, &remote.ConnectSupportsFeatureArgs{Feature: 10}, nil)
 	if _, err := nc.Write(b); err != nil {
 		return err
 	}
@@ -402,6 +402,16 @@ func TestVirshListenReadOnly(t *testing.T) {
 	dir := t.TempDir()
 	ro := filepath.Join(dir, "ro.sock")
 	rw := serveDaemon(t, "--listen-ro", "unix:"+ro)
+	// serveDaemon waits for the read-write socket, which is opened first.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("unix", ro); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not listen on %s", ro)
+		}
+	}
 	roURI, rwURI := "test+unix:///default?socket="+ro, "test+unix:///default?socket="+rw
 	out, stderr, err := virsh(t, roURI, "list", "--all")
 	if err != nil || !strings.Contains(out, "test") {
