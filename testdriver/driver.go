@@ -98,8 +98,11 @@ type Driver struct {
 	nextCB  int32
 	regs    map[*server.Conn][]registration
 	network *libvirtxml.Network
-	pool    *libvirtxml.StoragePool
-	faults  faults // what to inject (faults.go)
+	// pools and poolRegs: storage (storage.go, volumes.go,
+	// poolevents.go).
+	pools    []*pool
+	poolRegs map[*server.Conn][]poolRegistration
+	faults   faults // what to inject (faults.go)
 	// netAutostart: the network starts with the host (network.go).
 	netAutostart bool
 }
@@ -130,7 +133,7 @@ func New(opts ...Option) *Driver {
 	_, test.liveMem = test.memory()
 	d.doms = append(d.doms, test)
 	d.network = defaultNetwork()
-	d.pool = &libvirtxml.StoragePool{Type: "dir", Name: "default-pool", UUID: "dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566"}
+	d.pools = defaultPools()
 	return d
 }
 

@@ -31,30 +31,6 @@ func (d *Driver) NetworkGetBridgeName(ctx context.Context, args *remote.NetworkG
 	return &remote.NetworkGetBridgeNameRet{Name: d.network.Bridge.Name}, nil
 }
 
-// The pool holds no volumes until volume procedures are implemented;
-// listing them gives none, as for an empty pool.
-
-// StoragePoolListAllVolumes lists the pool's volumes.
-func (d *Driver) StoragePoolListAllVolumes(ctx context.Context, args *remote.StoragePoolListAllVolumesArgs) (*remote.StoragePoolListAllVolumesRet, error) {
-	if err := d.checkPool(args.Pool); err != nil {
-		return nil, err
-	}
-	return &remote.StoragePoolListAllVolumesRet{Vols: []remote.NonnullStorageVol{}}, nil
-}
-
-// StoragePoolNumOfVolumes counts the pool's volumes.
-func (d *Driver) StoragePoolNumOfVolumes(ctx context.Context, args *remote.StoragePoolNumOfVolumesArgs) (*remote.StoragePoolNumOfVolumesRet, error) {
-	return &remote.StoragePoolNumOfVolumesRet{}, d.checkPool(args.Pool)
-}
-
-// StoragePoolListVolumes names the pool's volumes.
-func (d *Driver) StoragePoolListVolumes(ctx context.Context, args *remote.StoragePoolListVolumesArgs) (*remote.StoragePoolListVolumesRet, error) {
-	if err := d.checkPool(args.Pool); err != nil {
-		return nil, err
-	}
-	return &remote.StoragePoolListVolumesRet{Names: []remote.NonnullString{}}, nil
-}
-
 // cellsFree is the free memory of the test node's two NUMA cells, in
 // bytes, as libvirt's test driver reports it.
 var cellsFree = [...]uint64{2 << 20, 4 << 20}
