@@ -127,14 +127,14 @@ func parsePool(doc string) (*libvirtxml.StoragePool, [16]byte, error) {
 		return nil, uuid, errXML(err.Error())
 	}
 	if def.Type == "" {
-		return nil, uuid, storageErr(libvirt.ErrXMLError, libvirt.FromStorage, "XML error: ", "storage pool missing type attribute")
+		return nil, uuid, storageErr(libvirt.ErrXMLError, libvirt.FromStorage, "XML error: ", "Missing required attribute 'type' in element 'pool'")
 	}
 	if !slices.Contains(poolTypes, def.Type) {
-		return nil, uuid, storageErr(libvirt.ErrInternalError, libvirt.FromStorage, "internal error: ", "unknown storage pool type "+def.Type)
+		return nil, uuid, storageErr(libvirt.ErrXMLError, libvirt.FromStorage, "XML error: ",
+			fmt.Sprintf("Invalid value for attribute 'type' in element 'pool': '%s'.", def.Type))
 	}
 	if def.Name == "" {
-		return nil, uuid, &rpc.Error{Code: int32(libvirt.ErrNoName), Domain: int32(libvirt.FromStorage), Level: int32(libvirt.ErrError),
-			Message: "missing pool source name element", Str1: "missing pool source name element"}
+		return nil, uuid, storageErr(libvirt.ErrXMLError, libvirt.FromStorage, "XML error: ", "missing pool source name element")
 	}
 	if strings.Contains(def.Name, "/") {
 		return nil, uuid, storageErr(libvirt.ErrXMLError, libvirt.FromStorage, "XML error: ", "name "+def.Name+" cannot contain '/'")
@@ -586,7 +586,9 @@ func (d *Driver) ConnectFindStoragePoolSources(ctx context.Context, args *remote
 	if args.Flags != 0 {
 		return nil, errFlags("testConnectFindStoragePoolSources", args.Flags)
 	}
-	if !slices.Contains(poolTypes, args.Type) {
+	// libvirt's test driver takes type 0 for unknown, and "dir" is
+	// type 0: it too is "unknown".
+	if !slices.Contains(poolTypes, args.Type) || args.Type == "dir" {
 		return nil, errInternal("unknown storage pool type " + args.Type)
 	}
 	var src libvirtxml.StoragePoolSource

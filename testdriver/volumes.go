@@ -13,7 +13,6 @@ import (
 
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
-	"github.com/virtrpc/virtrpc/rpc"
 )
 
 // Volumes as libvirt 9.0's test driver keeps them: a definition in a
@@ -104,8 +103,7 @@ func parseVolume(p *pool, doc string) (*volume, error) {
 		return nil, errXML(err.Error())
 	}
 	if def.Name == "" {
-		return nil, &rpc.Error{Code: int32(libvirt.ErrNoName), Domain: int32(libvirt.FromStorage), Level: int32(libvirt.ErrError),
-			Message: "missing volume name element", Str1: "missing volume name element"}
+		return nil, storageErr(libvirt.ErrXMLError, libvirt.FromStorage, "XML error: ", "missing volume name element")
 	}
 	if strings.Contains(def.Name, "/") {
 		return nil, storageErr(libvirt.ErrXMLError, libvirt.FromStorage, "XML error: ", "volume name '"+def.Name+"' cannot contain '/'")

@@ -1,0 +1,80 @@
+package testdriver_test
+
+import "maps"
+
+// The storage scenarios of TestVirshDifferential: pools, volumes, their
+// errors and events, each from the test driver's default state.
+
+// storageFiles are the files the storage scenarios name, written with
+// virshFiles into virsh's working directory on both sides.
+var storageFiles = map[string]string{
+	"st-p1.xml":      `<pool type='dir'><name>p1</name><target><path>/p1</path></target></pool>`,
+	"st-p1uuid.xml":  `<pool type='dir'><name>p1</name><uuid>22222222-3333-4444-5555-666666666666</uuid><target><path>/p1</path><permissions><mode>0711</mode><owner>0</owner><group>0</group></permissions></target></pool>`,
+	"st-dupname.xml": `<pool type='dir'><name>default-pool</name><target><path>/elsewhere</path></target></pool>`,
+	"st-dupuuid.xml": `<pool type='dir'><name>other</name><uuid>dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566</uuid><target><path>/other</path></target></pool>`,
+	"st-duppath.xml": `<pool type='dir'><name>p5</name><target><path>/default-pool</path></target></pool>`,
+	"st-lvm.xml":     `<pool type='logical'><name>vg</name><source><device path='/dev/sdb'/></source><target><path>/dev/vg</path></target></pool>`,
+	"st-notype.xml":  `<pool><name>x</name><target><path>/x</path></target></pool>`,
+	"st-noname.xml":  `<pool type='dir'><target><path>/x</path></target></pool>`,
+	"st-badtype.xml": `<pool type='floppy'><name>x</name><target><path>/x</path></target></pool>`,
+	"st-bad.xml":     `<pool type='dir'><name>x</name>`,
+	"st-v1.xml":      `<volume><name>v1.img</name><capacity unit='MiB'>100</capacity><allocation unit='MiB'>10</allocation></volume>`,
+	"st-v2.xml":      `<volume><name>v2.img</name><capacity unit='G'>2</capacity><allocation>0</allocation></volume>`,
+	"st-vq.xml":      `<volume type='file'><name>q.qcow2</name><key>mykey</key><capacity>1000</capacity><target><path>/elsewhere/q</path><format type='qcow2'/><permissions><mode>0600</mode></permissions></target></volume>`,
+	"st-vbig.xml":    `<volume><name>big</name><capacity unit='TiB'>1</capacity><allocation unit='GiB'>200</allocation></volume>`,
+	"st-vnoname.xml": `<volume><capacity>5</capacity></volume>`,
+	"st-vnocap.xml":  `<volume><name>x</name></volume>`,
+	"st-vbad.xml":    `<volume><name>x</name><capacity>5</capacity>`,
+}
+
+func init() { maps.Copy(virshFiles, storageFiles) }
+
+var storageScenarios = append(simple("storage",
+	// pools: define, lifecycle, XML, info
+	"pool-define st-p1.xml; pool-list --all --details; pool-dumpxml p1; pool-info p1",
+	"pool-define st-p1.xml; pool-build p1; pool-start p1; pool-info p1; pool-dumpxml p1; pool-refresh p1; pool-destroy p1; pool-delete p1; pool-undefine p1; pool-list --all",
+	"pool-define st-p1uuid.xml; pool-dumpxml p1; pool-uuid p1; pool-name 22222222-3333-4444-5555-666666666666; pool-define st-p1uuid.xml; pool-list --all --uuid",
+	"pool-create st-lvm.xml; pool-dumpxml vg; pool-list --all --transient --details; pool-autostart vg; pool-destroy vg; pool-list --all",
+	"pool-create-as p6 dir --target /p6; pool-list --all --details; pool-destroy p6; pool-info p6",
+	"pool-define-as p7 dir --target /p7; pool-start p7; vol-create-as p7 a 10M; vol-list p7 --details; pool-destroy p7; vol-list p7; vol-info /p7/a; pool-start p7; vol-list p7",
+	"pool-autostart default-pool; pool-info default-pool; pool-list --all --autostart; pool-autostart --disable default-pool; pool-list --all --autostart",
+	"pool-destroy default-pool; pool-info default-pool; pool-list --inactive; pool-list; pool-start default-pool; pool-list",
+	// list filters
+	"pool-list --type dir", "pool-list --type logical --all", "pool-list --inactive", "pool-list --persistent --details",
+	"pool-list --transient", "pool-list --no-autostart", "pool-list --all --name",
+	"pool-create st-lvm.xml; pool-define st-p1.xml; pool-list --all --type logical; pool-list --all --type dir,logical --details; pool-list --persistent --inactive",
+	// pool errors
+	"pool-define st-dupname.xml", "pool-define st-dupuuid.xml", "pool-define st-duppath.xml", "pool-define st-notype.xml",
+	"pool-define st-noname.xml", "pool-define st-badtype.xml", "pool-define st-bad.xml",
+	"pool-start default-pool; pool-undefine default-pool; pool-build default-pool; pool-delete default-pool",
+	"pool-destroy default-pool; pool-destroy default-pool; vol-list default-pool; vol-create default-pool st-v1.xml; pool-refresh default-pool",
+	"pool-autostart nosuch", "pool-uuid nosuch", "pool-dumpxml nosuch",
+	"pool-create st-lvm.xml; pool-create st-lvm.xml",
+	"find-storage-pool-sources logical", "find-storage-pool-sources dir", "find-storage-pool-sources-as netfs localhost",
+	"find-storage-pool-sources-as netfs", "find-storage-pool-sources iscsi",
+	// volumes
+	"vol-create default-pool st-v1.xml; vol-list default-pool --details; vol-info v1.img --pool default-pool; vol-dumpxml v1.img --pool default-pool; vol-path v1.img --pool default-pool; vol-key v1.img --pool default-pool; pool-info default-pool; pool-dumpxml default-pool",
+	"vol-create default-pool st-vq.xml; vol-dumpxml q.qcow2 --pool default-pool; vol-info q.qcow2 --pool default-pool; vol-create default-pool st-vq.xml",
+	"vol-create default-pool st-v1.xml; vol-name /default-pool/v1.img; vol-pool /default-pool/v1.img; vol-info /default-pool/v1.img; vol-key /default-pool/v1.img; vol-path /default-pool/v1.img",
+	"vol-create default-pool st-vbig.xml; pool-info default-pool",
+	"vol-create default-pool st-v2.xml; vol-create-from default-pool st-v1.xml v2.img; vol-list default-pool --details; pool-info default-pool",
+	"vol-create default-pool st-v1.xml; vol-clone v1.img v3.img --pool default-pool; vol-list default-pool --details; pool-info default-pool; vol-delete v1.img --pool default-pool; pool-info default-pool; vol-list default-pool",
+	"vol-create-as default-pool d.img 1M --format qcow2; vol-create-as default-pool e.img 1G --allocation 512M; vol-dumpxml d.img --pool default-pool; vol-list default-pool --details",
+	"vol-clone nosuch x --pool default-pool", "vol-info nosuch --pool default-pool", "vol-info /nosuch", "vol-delete nosuch --pool default-pool",
+	"vol-dumpxml --pool nosuch x", "vol-create default-pool st-vnoname.xml", "vol-create default-pool st-vnocap.xml", "vol-create default-pool st-vbad.xml",
+	"vol-create nosuch st-v1.xml",
+	// what libvirt's test driver does not implement
+	"vol-create default-pool st-v1.xml; vol-wipe v1.img --pool default-pool; vol-resize v1.img 200M --pool default-pool; vol-upload v1.img st-v1.xml --pool default-pool; vol-download v1.img out.bin --pool default-pool",
+	// a domain's disk from a volume
+	"vol-create default-pool st-v1.xml; pool-define st-p1.xml; pool-list --all; vol-pool /default-pool/v1.img --uuid",
+),
+	virshScenario{area: "storage-events", name: "pool-events-lifecycle",
+		cmds:  "pool-define st-p1.xml; pool-build p1; pool-start p1; pool-refresh p1; pool-destroy p1; pool-delete p1; pool-undefine p1; pool-create st-lvm.xml; pool-destroy vg",
+		watch: "pool-event --event lifecycle --loop --timeout 2"},
+	virshScenario{area: "storage-events", name: "pool-events-refresh",
+		cmds:  "pool-refresh default-pool; pool-define st-p1.xml; pool-start p1; pool-refresh p1",
+		watch: "pool-event --event refresh --loop --timeout 2"},
+	virshScenario{area: "storage-events", name: "pool-events-one-pool",
+		cmds:  "pool-define st-p1.xml; pool-start p1; pool-destroy default-pool; pool-start default-pool",
+		watch: "pool-event --pool default-pool --event lifecycle --loop --timeout 2"},
+)
