@@ -102,6 +102,10 @@ type Driver struct {
 	// poolevents.go).
 	pools    []*pool
 	poolRegs map[*server.Conn][]poolRegistration
+	// uri and nodeInfo: a driver read from a node file (filexml.go)
+	// answers with its URI and node; nil nodeInfo is the default node.
+	uri      string
+	nodeInfo *remote.NodeGetInfoRet
 	faults   faults // what to inject (faults.go)
 	// netAutostart: the network starts with the host (network.go).
 	netAutostart bool
@@ -142,7 +146,7 @@ func (d *Driver) Programs() []server.Program {
 	// libvirtd serves the QEMU and LXC programs whatever the driver; the
 	// test driver implements none of their procedures.
 	main := server.Remote(d)
-	main.Dispatch = d.faults.wrap(main.Dispatch)
+	main.Dispatch = d.faults.wrap(d.perConnection(main.Dispatch))
 	return []server.Program{main, server.QEMU(qemuserver.UnimplementedHandler{}), server.LXC(lxcserver.UnimplementedHandler{})}
 }
 
@@ -194,9 +198,14 @@ func (d *Driver) ConnectOpen(ctx context.Context, args *remote.ConnectOpenArgs) 
 		return &rpc.Error{Code: int32(libvirt.ErrNoConnect), Domain: int32(libvirt.FromRemote), Level: int32(libvirt.ErrError),
 			Message: "no connection driver available for " + *args.Name}
 	}
-	// Nothing to keep per connection here: what a connection registers
-	// is freed when it ends, whether or not it opened (events.go).
-	return nil
+	// Nothing to keep per connection for test:///default: what a
+	// connection registers is freed when it ends, whether or not it
+	// opened (events.go). A node file's state is the connection's own
+	// (filexml.go).
+	if args.Name == nil {
+		return nil
+	}
+	return d.openURI(ctx, *args.Name)
 }
 
 // ConnectClose ends the session.
@@ -233,11 +242,18 @@ func (d *Driver) ConnectGetHostname(ctx context.Context) (*remote.ConnectGetHost
 
 // ConnectGetURI returns the driver's URI.
 func (d *Driver) ConnectGetURI(ctx context.Context) (*remote.ConnectGetURIRet, error) {
+	if d.uri != "" {
+		return &remote.ConnectGetURIRet{URI: d.uri}, nil
+	}
 	return &remote.ConnectGetURIRet{URI: "test:///default"}, nil
 }
 
 // NodeGetInfo describes the test driver's node.
 func (d *Driver) NodeGetInfo(ctx context.Context) (*remote.NodeGetInfoRet, error) {
+	if d.nodeInfo != nil {
+		r := *d.nodeInfo
+		return &r, nil
+	}
 	r := &remote.NodeGetInfoRet{Memory: 3145728, CPUs: 16, Mhz: 1400, Nodes: 2, Sockets: 2, Cores: 2, Threads: 2}
 	copy(r.Model[:], "i686")
 	return r, nil

@@ -23,7 +23,7 @@ func errNoNetwork(name string) error {
 }
 
 func (d *Driver) checkNet(n remote.NonnullNetwork) error {
-	if n.UUID != d.net().UUID {
+	if d.network == nil || n.UUID != d.net().UUID {
 		return errNoNetwork(n.Name)
 	}
 	return nil
@@ -32,7 +32,7 @@ func (d *Driver) checkNet(n remote.NonnullNetwork) error {
 // ConnectListAllNetworks lists the network.
 func (d *Driver) ConnectListAllNetworks(ctx context.Context, args *remote.ConnectListAllNetworksArgs) (*remote.ConnectListAllNetworksRet, error) {
 	f := libvirt.ConnectListAllNetworksFlags(args.Flags)
-	if f&libvirt.ConnectListNetworksInactive != 0 && f&libvirt.ConnectListNetworksActive == 0 {
+	if d.network == nil || f&libvirt.ConnectListNetworksInactive != 0 && f&libvirt.ConnectListNetworksActive == 0 {
 		return &remote.ConnectListAllNetworksRet{Nets: []remote.NonnullNetwork{}}, nil
 	}
 	d.mu.Lock()
@@ -52,7 +52,7 @@ func (d *Driver) ConnectListAllNetworks(ctx context.Context, args *remote.Connec
 
 // NetworkLookupByName finds the network.
 func (d *Driver) NetworkLookupByName(ctx context.Context, args *remote.NetworkLookupByNameArgs) (*remote.NetworkLookupByNameRet, error) {
-	if args.Name != d.network.Name {
+	if d.network == nil || args.Name != d.network.Name {
 		return nil, errNoNetwork(args.Name)
 	}
 	return &remote.NetworkLookupByNameRet{Net: d.net()}, nil
@@ -107,7 +107,7 @@ func (d *Driver) NetworkSetAutostart(ctx context.Context, args *remote.NetworkSe
 
 // NetworkLookupByUUID finds the network by UUID.
 func (d *Driver) NetworkLookupByUUID(ctx context.Context, args *remote.NetworkLookupByUUIDArgs) (*remote.NetworkLookupByUUIDRet, error) {
-	if args.UUID != d.net().UUID {
+	if d.network == nil || args.UUID != d.net().UUID {
 		return nil, &rpc.Error{Code: int32(libvirt.ErrNoNetwork), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
 			Message: "Network not found: no network with matching uuid '" + formatUUID(args.UUID) + "'"}
 	}

@@ -25,6 +25,8 @@ import (
 type volume struct {
 	def        *libvirtxml.StorageVolume
 	name, path string
+	// key is the path, except for a volume a node file gave a key.
+	key string
 	capacity   uint64
 	allocation uint64
 	// data is the volume's content with WithVolumeData, at most capacity
@@ -33,7 +35,7 @@ type volume struct {
 }
 
 func (v *volume) ref(p *pool) remote.NonnullStorageVol {
-	return remote.NonnullStorageVol{Pool: p.def.Name, Name: v.name, Key: v.path}
+	return remote.NonnullStorageVol{Pool: p.def.Name, Name: v.name, Key: v.key}
 }
 
 func (p *pool) vol(name string) *volume {
@@ -134,6 +136,7 @@ func parseVolume(p *pool, doc string) (*volume, error) {
 	}
 	v := &volume{def: def, name: def.Name, capacity: capacity, allocation: allocation}
 	v.path = p.targetPath() + "/" + def.Name
+	v.key = v.path
 	return v, nil
 }
 
@@ -285,7 +288,7 @@ func (d *Driver) findVol(match func(*volume) bool) (*pool, *volume) {
 func (d *Driver) StorageVolLookupByKey(ctx context.Context, args *remote.StorageVolLookupByKeyArgs) (*remote.StorageVolLookupByKeyRet, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p, v := d.findVol(func(v *volume) bool { return v.path == args.Key })
+	p, v := d.findVol(func(v *volume) bool { return v.key == args.Key })
 	if v == nil {
 		return nil, errNoVol(fmt.Sprintf("no storage vol with matching key '%s'", args.Key))
 	}
@@ -398,7 +401,7 @@ func (d *Driver) StorageVolGetXMLDesc(ctx context.Context, args *remote.StorageV
 	if err != nil {
 		return nil, err
 	}
-	vx := volXML{Type: v.def.Type, Name: v.name, Key: v.path,
+	vx := volXML{Type: v.def.Type, Name: v.name, Key: v.key,
 		Capacity: sizeXML{"bytes", v.capacity}, Allocation: sizeXML{"bytes", v.allocation},
 		Target: targetXML{Path: v.path}}
 	if f := v.def.Target.Format; f != nil {
