@@ -26,7 +26,7 @@ type volume struct {
 	def        *libvirtxml.StorageVolume
 	name, path string
 	// key is the path, except for a volume a node file gave a key.
-	key string
+	key        string
 	capacity   uint64
 	allocation uint64
 	// data is the volume's content with WithVolumeData, at most capacity
