@@ -106,7 +106,11 @@ type Driver struct {
 	// answers with its URI and node; nil nodeInfo is the default node.
 	uri      string
 	nodeInfo *remote.NodeGetInfoRet
-	faults   faults // what to inject (faults.go)
+	// ifaces and devs: host interfaces (iface.go) and node devices
+	// (nodedev.go).
+	ifaces []hostIface
+	devs   []nodeDev
+	faults faults // what to inject (faults.go)
 	// netAutostart: the network starts with the host (network.go).
 	netAutostart bool
 }
@@ -138,6 +142,7 @@ func New(opts ...Option) *Driver {
 	d.doms = append(d.doms, test)
 	d.network = defaultNetwork()
 	d.pools = defaultPools()
+	d.ifaces, d.devs = defaultIfaces(), defaultDevs()
 	return d
 }
 

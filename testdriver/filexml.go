@@ -220,7 +220,7 @@ func (d *Driver) loadFile(path string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.nodeInfo = nodeInfoFrom(nc)
-	d.doms, d.pools, d.nextID = nil, nil, 1
+	d.doms, d.pools, d.ifaces, d.devs, d.nextID = nil, nil, nil, nil, 1
 	var nets []*libvirtxml.Network
 	for _, e := range elems {
 		text, err := e.resolve(path)
@@ -240,6 +240,14 @@ func (d *Driver) loadFile(path string) error {
 			nets = append(nets, n)
 		case "pool":
 			if err := d.loadPool(path, text); err != nil {
+				return err
+			}
+		case "interface":
+			if err := d.loadIface(text); err != nil {
+				return err
+			}
+		case "device":
+			if err := d.loadDev(text); err != nil {
 				return err
 			}
 		}
@@ -382,4 +390,100 @@ func (d *Driver) setNetworks(nets []*libvirtxml.Network) {
 	if len(nets) > 0 {
 		d.network = nets[0]
 	}
+}
+
+// loadIface adds an active host interface of the node file. Its XML is
+// the file's, in libvirt's layout (libvirt also reorders the elements as
+// its formatter writes them; a file written in that order reads back the
+// same). d.mu is held.
+func (d *Driver) loadIface(text string) error {
+	var def libvirtxml.Interface
+	if err := def.Unmarshal(text); err != nil {
+		return fileErr(err.Error())
+	}
+	if def.Name == "" {
+		return fileErr("missing interface name")
+	}
+	// libvirt reads a MAC for an ethernet interface only, and writes
+	// it last, after the start mode, MTU and protocols.
+	mac, lookup := "", ""
+	if def.MAC != nil {
+		lookup = def.MAC.Address
+		if def.Bond == nil && def.Bridge == nil && def.VLAN == nil {
+			mac = lookup
+		}
+	}
+	open := text[:strings.Index(text, ">")+1]
+	if strings.HasSuffix(open, "/>") {
+		return fileErr("interface " + def.Name + " has no content")
+	}
+	_, elems, err := children(text)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(open)
+	for _, want := range []func(string) bool{
+		func(n string) bool { return n == "start" },
+		func(n string) bool { return n == "mtu" },
+		func(n string) bool { return n != "start" && n != "mtu" && n != "mac" },
+		func(n string) bool { return n == "mac" && mac != "" },
+	} {
+		for _, e := range elems {
+			if want(e.name) {
+				b.WriteString(e.raw)
+			}
+		}
+	}
+	b.WriteString("</interface>")
+	out, err := libvirtXML(b.String())
+	if err != nil {
+		return fileErr(err.Error())
+	}
+	d.ifaces = append(d.ifaces, hostIface{ref: remote.NonnullInterface{Name: def.Name, MAC: mac}, mac: lookup, xml: out, active: true})
+	return nil
+}
+
+// devXML is what the driver reads of a node device.
+type devXML struct {
+	Name   string `xml:"name"`
+	Parent string `xml:"parent"`
+	Caps   []struct {
+		Type string `xml:"type,attr"`
+		Sub  []struct {
+			Type string `xml:"type,attr"`
+		} `xml:"capability"`
+	} `xml:"capability"`
+}
+
+// loadDev adds a node device of the node file, with its capability types
+// (an fc_host or vport_ops inside a scsi_host counts, as in libvirt's
+// filters); d.mu is held.
+func (d *Driver) loadDev(text string) error {
+	var def devXML
+	if err := xml.Unmarshal([]byte(text), &def); err != nil {
+		return fileErr(err.Error())
+	}
+	if def.Name == "" {
+		return fileErr("missing device name")
+	}
+	x := nodeDev{name: def.Name, parent: def.Parent}
+	for _, c := range def.Caps {
+		x.caps = append(x.caps, c.Type)
+		for _, s := range c.Sub {
+			switch s.Type {
+			case "fc_host":
+				x.caps = append(x.caps, "fc_host")
+			case "vport_ops":
+				x.caps = append(x.caps, "vports")
+			}
+		}
+	}
+	out, err := libvirtXML(text)
+	if err != nil {
+		return fileErr(err.Error())
+	}
+	x.xml = out
+	d.devs = append(d.devs, x)
+	return nil
 }
