@@ -1,6 +1,17 @@
 package testdriver_test
 
-import "maps"
+import (
+	"encoding/json"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/virtrpc/virtrpc/internal/testpeer"
+)
 
 // The storage scenarios of TestVirshDifferential: pools, volumes, their
 // errors and events, each from the test driver's default state.
@@ -78,3 +89,127 @@ var storageScenarios = append(simple("storage",
 		cmds:  "pool-define st-p1.xml; pool-start p1; pool-destroy default-pool; pool-start default-pool",
 		watch: "pool-event --pool default-pool --event lifecycle --loop --timeout 2"},
 )
+
+// fileScenario is one virsh invocation against test:///DIR/FILE, a
+// node file of testdata/nodefiles, on both sides.
+type fileScenario struct {
+	name, file, cmds string
+}
+
+var fileScenarios = []fileScenario{
+	{"node", "node.xml", "uri; nodeinfo; list --all"},
+	{"domains", "node.xml", "dominfo fc4; dominfo fv1; domstate paused --reason; dominfo saved; dominfo trans; list --all --managed-save; list --transient"},
+	{"domain-xml", "node.xml", "dumpxml fc4; dumpxml paused; dumpxml fv1"},
+	{"domain-lifecycle", "node.xml", "start fv1; list --all; destroy fc4; start fc4; dominfo fc4; managedsave-remove saved; dominfo saved; resume paused; domstate paused --reason"},
+	{"pools", "node.xml", "pool-list --all --details; vol-list pool1 --details; vol-list pool2; pool-info pool1; pool-dumpxml pool2; vol-dumpxml vol2 --pool pool1; vol-dumpxml vol1 --pool pool1"},
+	{"pool-changes", "node.xml", "vol-create pool1 st-v1.xml; pool-info pool1; vol-delete vol1 --pool pool1; pool-info pool1; pool-destroy pool2; pool-undefine pool2; pool-list --all; vol-key vol2 --pool pool1"},
+	{"interfaces", "node.xml", "iface-list --all; iface-mac eth2; iface-name 52:54:00:11:22:33; iface-dumpxml eth2; iface-dumpxml eth1"},
+	{"nodedevs", "node.xml", "nodedev-list --cap system; nodedev-list --cap scsi_host; nodedev-list --cap fc_host; nodedev-dumpxml computer; nodedev-dumpxml scsi_host1"},
+	{"networks", "node.xml", "net-list --all; net-info net1; net-uuid net1; net-info default"},
+	{"empty", "empty.xml", "list --all; net-list --all; pool-list --all; iface-list --all; nodeinfo; uri"},
+	{"missing-file", "nosuch.xml", "list"},
+	{"not-node", "bad1.xml", "list"},
+	{"truncated", "bad2.xml", "list"},
+	{"missing-domain-file", "bad3.xml", "list"},
+	{"domain-no-name", "bad4.xml", "list"},
+	{"no-path", "", "list"},
+}
+
+const fileGoldens = "testdata/virsh-filexml.json"
+
+// TestVirshFileDifferential runs virsh against test:///DIR/FILE on a real
+// libvirtd (or its recorded transcripts) and on our server, for node
+// files of testdata/nodefiles, and compares them as
+// TestVirshDifferential does. The node files' directory is replaced by
+// <dir>: it is a new temporary directory on each run and side.
+func TestVirshFileDifferential(t *testing.T) {
+	bin := testpeer.Programs(t, "virsh")["virsh"]
+	// A directory every user can read: a session-mode libvirtd runs as
+	// another user than the test.
+	nodes, err := os.MkdirTemp("", "nodefiles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(nodes) })
+	os.Chmod(nodes, 0o755)
+	src, err := os.ReadDir("testdata/nodefiles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range src {
+		b, err := os.ReadFile(filepath.Join("testdata/nodefiles", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(nodes, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	work := t.TempDir()
+	for name, text := range storageFiles {
+		if err := os.WriteFile(filepath.Join(work, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var goldens map[string]transcript
+	var live *testpeer.Libvirtd
+	if _, err := exec.LookPath("libvirtd"); err == nil || *recordVirsh {
+		live = testpeer.StartLibvirtd(t)
+	} else {
+		b, err := os.ReadFile(fileGoldens)
+		if err != nil {
+			t.Skipf("no libvirtd and no recorded transcripts: %v", err)
+		}
+		if err := json.Unmarshal(b, &goldens); err != nil {
+			t.Fatalf("%s: %v", fileGoldens, err)
+		}
+	}
+	path := func(sc fileScenario) string {
+		if sc.file == "" {
+			return "/"
+		}
+		return filepath.Join(nodes, sc.file)
+	}
+	// The daemon's socket is in the URI virsh's uri command prints.
+	sockRE := regexp.MustCompile(`socket=\S+`)
+	norm := func(tr transcript) transcript {
+		f := func(s string) string {
+			return sockRE.ReplaceAllString(normalise(strings.ReplaceAll(s, nodes, "<dir>")), "socket=<sock>")
+		}
+		return transcript{f(tr.Stdout), f(tr.Stderr), tr.Exit}
+	}
+	recorded := map[string]transcript{}
+	match := 0
+	for _, sc := range fileScenarios {
+		var want transcript
+		if live != nil {
+			want = norm(runVirsh(t, bin, work, live.URI("test", path(sc)), sc.cmds))
+			recorded[sc.name] = want
+		} else {
+			w, ok := goldens[sc.name]
+			if !ok {
+				t.Errorf("%s: no recorded transcript; re-record with -record-virsh", sc.name)
+				continue
+			}
+			want = w
+		}
+		uri := strings.Replace(ourServer(t, work), "///default?", "//"+path(sc)+"?", 1)
+		got := norm(runVirsh(t, bin, work, uri, sc.cmds))
+		if got != want {
+			t.Errorf("filexml/%s: virsh %q on %s differs\nlibvirt: exit %d\n%s%s\nours:    exit %d\n%s%s", sc.name, sc.cmds, sc.file,
+				want.Exit, want.Stdout, want.Stderr, got.Exit, got.Stdout, got.Stderr)
+			continue
+		}
+		match++
+	}
+	t.Logf("filexml    %d/%d scenarios match", match, len(fileScenarios))
+	if *recordVirsh && live != nil {
+		b, err := json.MarshalIndent(recorded, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(fileGoldens, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

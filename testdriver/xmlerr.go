@@ -98,7 +98,13 @@ func xmlDetail(doc, what string, off int, msg string) error {
 	if context == "" {
 		context = "(null)" // what libvirt prints for an empty line (a NULL string)
 	}
-	text := fmt.Sprintf("(%s):%d: %s\n%s\n%s^", what, lineOf(doc, off), msg, context, strings.Repeat("-", off-begin))
+	// A document read from a file is named by its path, one given as a
+	// string by libvirt's name for it in parentheses.
+	name := "(" + what + ")"
+	if strings.HasPrefix(what, "/") {
+		name = what
+	}
+	text := fmt.Sprintf("%s:%d: %s\n%s\n%s^", name, lineOf(doc, off), msg, context, strings.Repeat("-", off-begin))
 	return &rpc.Error{Code: int32(libvirt.ErrXMLDetail), Domain: int32(libvirt.FromXML), Level: int32(libvirt.ErrError),
 		Message: text, Str1: "%s", Str2: text}
 }
