@@ -37,8 +37,9 @@ func span(capacity, offset, length uint64) (uint64, error) {
 }
 
 // StorageVolUpload writes what the client streams into a volume at
-// offset, at most length bytes (0: up to its capacity). Holes of a
-// sparse stream arrive as zeros.
+// offset, at most length bytes (0: up to its capacity). The holes of a
+// sparse stream are skipped, leaving what the volume held there, as
+// libvirt's storage driver does.
 func (d *Driver) StorageVolUpload(ctx context.Context, args *remote.StorageVolUploadArgs, stream rpc.Stream) error {
 	if !d.faults.volumeData {
 		return errNoVolData("virStorageVolUpload")
@@ -56,12 +57,35 @@ func (d *Driver) StorageVolUpload(ctx context.Context, args *remote.StorageVolUp
 	if err != nil {
 		return err
 	}
+	// A sparse upload's holes are skipped, as libvirt's storage driver
+	// seeks over them: what the volume held there stays.
+	sparse, _ := stream.(interface {
+		ReadSparse(p []byte) (int, int64, error)
+	})
+	if args.Flags&uint32(libvirt.StorageVolUploadSparseStream) == 0 {
+		sparse = nil
+	}
 	// The reply goes first: the client sends its data once it has it.
 	go func() {
 		buf := make([]byte, 256<<10)
 		at := args.Offset
 		for {
-			n, err := stream.Read(buf)
+			var n int
+			var err error
+			if sparse != nil {
+				var hole int64
+				n, hole, err = sparse.ReadSparse(buf)
+				if hole > 0 {
+					if uint64(hole) > end-at {
+						stream.Abort(context.Background())
+						return
+					}
+					at += uint64(hole)
+					continue
+				}
+			} else {
+				n, err = stream.Read(buf)
+			}
 			if n > 0 {
 				if uint64(n) > end-at {
 					stream.Abort(context.Background())
