@@ -230,6 +230,30 @@ func TestVolumeDataBounds(t *testing.T) {
 	if info.Capacity != 2000 || info.Allocation != 2000 || pinfo.Allocation != 2000 {
 		t.Errorf("after resize: volume %+v, pool %+v; want capacity and allocation 2000", info, pinfo)
 	}
+
+	// A few bytes far into a 1 TiB volume: memory for what was sent, and
+	// they read back.
+	big, err := r.StorageVolCreateXML(ctx, pool, "<volume><name>big</name><capacity unit='TiB'>1</capacity><allocation>0</allocation></volume>", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err = r.StorageVolUpload(ctx, big, 900<<30, 5, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.Write([]byte("hello"))
+	if err := up.Finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	down, err := r.StorageVolDownload(ctx, big, 900<<30-3, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(down)
+	down.Finish(ctx)
+	if string(got) != "\x00\x00\x00hello\x00\x00" {
+		t.Errorf("read back %q", got)
+	}
 }
 
 // TestFileURIOwnState: each in-process connection to a node file gets

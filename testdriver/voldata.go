@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
@@ -92,7 +93,7 @@ func (d *Driver) StorageVolUpload(ctx context.Context, args *remote.StorageVolUp
 					return
 				}
 				d.mu.Lock()
-				v.write(at, buf[:n])
+				v.data.write(at, buf[:n])
 				d.mu.Unlock()
 				at += uint64(n)
 			}
@@ -109,16 +110,67 @@ func (d *Driver) StorageVolUpload(ctx context.Context, args *remote.StorageVolUp
 	return nil
 }
 
-// write copies b into the volume at off, growing its content as needed
-// (never past its capacity, which the caller checked); d.mu is held.
-func (v *volume) write(off uint64, b []byte) {
-	if end := int(off) + len(b); end > len(v.data) {
-		if allZero(b) && int(off) >= len(v.data) {
-			return // zeros past the end already read as zeros
+// pageSize is the unit a volume's content is kept in: only pages that
+// received data other than zeros take memory, so a client that writes a
+// few bytes far into a large volume costs a page, not the volume.
+const pageSize = 64 << 10
+
+// volData is a volume's content: pages by index, absent ones zeros.
+type volData map[uint64][]byte
+
+// write copies b into the content at off; d.mu is held.
+func (v volData) write(off uint64, b []byte) {
+	for len(b) > 0 {
+		i, o := off/pageSize, off%pageSize
+		n := min(uint64(len(b)), pageSize-o)
+		pg, ok := v[i]
+		if !ok {
+			if allZero(b[:n]) {
+				off, b = off+n, b[n:]
+				continue
+			}
+			pg = make([]byte, pageSize)
+			v[i] = pg
 		}
-		v.data = append(v.data, make([]byte, end-len(v.data))...)
+		copy(pg[o:], b[:n])
+		off, b = off+n, b[n:]
 	}
-	copy(v.data[off:], b)
+}
+
+// read fills b with the content at off; d.mu is held.
+func (v volData) read(off uint64, b []byte) {
+	for len(b) > 0 {
+		i, o := off/pageSize, off%pageSize
+		n := min(uint64(len(b)), pageSize-o)
+		if pg, ok := v[i]; ok {
+			copy(b[:n], pg[o:])
+		} else {
+			clear(b[:n])
+		}
+		off, b = off+n, b[n:]
+	}
+}
+
+// truncate drops what lies at or past size; d.mu is held.
+func (v volData) truncate(size uint64) {
+	for i, pg := range v {
+		switch {
+		case i*pageSize >= size:
+			delete(v, i)
+		case (i+1)*pageSize > size:
+			clear(pg[size-i*pageSize:])
+		}
+	}
+}
+
+// clone copies the content up to size.
+func (v volData) clone(size uint64) volData {
+	c := volData{}
+	for i, pg := range v {
+		c[i] = slices.Clone(pg)
+	}
+	c.truncate(size)
+	return c
 }
 
 func allZero(b []byte) bool {
@@ -155,10 +207,7 @@ func (d *Driver) StorageVolDownload(ctx context.Context, args *remote.StorageVol
 		for at := args.Offset; at < end; {
 			n := min(uint64(len(buf)), end-at)
 			d.mu.Lock()
-			clear(buf[:n])
-			if at < uint64(len(v.data)) {
-				copy(buf[:n], v.data[at:])
-			}
+			v.data.read(at, buf[:n])
 			d.mu.Unlock()
 			if _, err := stream.Write(buf[:n]); err != nil {
 				stream.Abort(context.Background())
@@ -202,7 +251,7 @@ func (d *Driver) wipe(ref remote.NonnullStorageVol, flags uint32) error {
 	if err != nil {
 		return err
 	}
-	v.data = nil
+	clear(v.data)
 	return nil
 }
 
@@ -251,8 +300,6 @@ func (d *Driver) StorageVolResize(ctx context.Context, args *remote.StorageVolRe
 		v.allocation = capacity
 	}
 	v.capacity = capacity
-	if uint64(len(v.data)) > capacity {
-		v.data = v.data[:capacity]
-	}
+	v.data.truncate(capacity)
 	return nil
 }

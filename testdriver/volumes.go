@@ -29,9 +29,8 @@ type volume struct {
 	key        string
 	capacity   uint64
 	allocation uint64
-	// data is the volume's content with WithVolumeData, at most capacity
-	// bytes; what lies beyond len(data) reads as zeros.
-	data []byte
+	// data is the volume's content with WithVolumeData (voldata.go).
+	data volData
 }
 
 func (v *volume) ref(p *pool) remote.NonnullStorageVol {
@@ -134,7 +133,7 @@ func parseVolume(p *pool, doc string) (*volume, error) {
 	if def.Type == "" {
 		def.Type = "file"
 	}
-	v := &volume{def: def, name: def.Name, capacity: capacity, allocation: allocation}
+	v := &volume{def: def, name: def.Name, capacity: capacity, allocation: allocation, data: volData{}}
 	v.path = p.targetPath() + "/" + def.Name
 	v.key = v.path
 	return v, nil
@@ -235,7 +234,7 @@ func (d *Driver) StorageVolCreateXMLFrom(ctx context.Context, args *remote.Stora
 		return nil, err
 	}
 	if d.faults.volumeData {
-		v.data = slices.Clone(orig.data[:min(len(orig.data), int(min(v.capacity, math.MaxInt)))])
+		v.data = orig.data.clone(v.capacity)
 	}
 	return &remote.StorageVolCreateXMLFromRet{Vol: v.ref(p)}, nil
 }
