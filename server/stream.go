@@ -128,6 +128,24 @@ func (s *serverStream) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// WriteHole tells the client that length bytes of zeros follow, on a
+// download the client opened with the procedure's sparse flag (libvirt's
+// virStreamSendHole). A handler finds it with a type assertion on its
+// rpc.Stream.
+func (s *serverStream) WriteHole(length int64) error {
+	if length <= 0 {
+		return nil
+	}
+	s.mu.Lock()
+	err := s.pending.Err()
+	s.wroteData = true
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.send(virnet.MessageStatusContinue, virnet.MessageTypeStreamHole, &virnet.StreamHole{Length: length}, nil)
+}
+
 // Read reads what the client sends; io.EOF once the client finished.
 func (s *serverStream) Read(p []byte) (int, error) {
 	s.mu.Lock()
