@@ -62,7 +62,12 @@ func wellFormed(doc, what string) error {
 			if t.Name.Space != "" {
 				name = t.Name.Space + ":" + name
 			}
-			top := stack[len(stack)-1] // RawToken refuses an end tag with nothing open
+			if len(stack) == 0 {
+				// An end tag with nothing open: libxml2 reads "</" as a
+				// start tag whose name is missing.
+				return xmlDetail(doc, what, start+1, "StartTag: invalid element name")
+			}
+			top := stack[len(stack)-1]
 			if top.name != name {
 				return xmlDetail(doc, what, int(dec.InputOffset()),
 					fmt.Sprintf("Opening and ending tag mismatch: %s line %d and %s", top.name, top.line, name))
