@@ -153,21 +153,26 @@ func parsePool(doc string) (*libvirtxml.StoragePool, [16]byte, error) {
 	if (def.Target == nil || def.Target.Path == "") && poolNeedsTarget(def.Type) {
 		return nil, uuid, storageErr(libvirt.ErrXMLError, libvirt.FromStorage, "XML error: ", "missing storage pool target path")
 	}
-	if def.Type == "logical" {
-		// virStoragePoolDefParseXML: a logical pool's source name
-		// defaults to its own name and its format to lvm2.
+	// virStoragePoolDefParseSource: a logical pool's source name
+	// defaults to its own name; the types with source formats get their
+	// default format.
+	if f := defaultPoolFormat[def.Type]; f != "" {
 		if def.Source == nil {
 			def.Source = &libvirtxml.StoragePoolSource{}
 		}
-		if def.Source.Name == "" {
+		if def.Type == "logical" && def.Source.Name == "" {
 			def.Source.Name = def.Name
 		}
 		if def.Source.Format == nil {
-			def.Source.Format = &libvirtxml.StoragePoolSourceFormat{Type: "lvm2"}
+			def.Source.Format = &libvirtxml.StoragePoolSourceFormat{Type: f}
 		}
 	}
 	return def, uuid, nil
 }
+
+// defaultPoolFormat is the source format libvirt gives a pool of each
+// type that has source formats, when its definition names none.
+var defaultPoolFormat = map[string]string{"fs": "auto", "netfs": "auto", "logical": "lvm2", "disk": "unknown"}
 
 // parseUUIDText reads a UUID with or without dashes.
 func parseUUIDText(s string) ([16]byte, bool) {
@@ -286,8 +291,8 @@ func (p *pool) listed(f libvirt.ConnectListAllStoragePoolsFlags) bool {
 		(f&types == 0 || f&typeFlag(p.def.Type) != 0)
 }
 
-// names lists the names of the active or the inactive pools; d.mu is
-// held.
+// poolNames lists the names of the active or the inactive pools, at
+// most max; d.mu is held.
 func (d *Driver) poolNames(active bool, max int32) []remote.NonnullString {
 	out := []remote.NonnullString{}
 	for _, p := range d.pools {

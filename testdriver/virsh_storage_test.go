@@ -36,6 +36,14 @@ var storageFiles = map[string]string{
 	"st-vnoname.xml": `<volume><capacity>5</capacity></volume>`,
 	"st-vnocap.xml":  `<volume><name>x</name></volume>`,
 	"st-vbad.xml":    `<volume><name>x</name><capacity>5</capacity>`,
+	"st-vhuge.xml":   `<volume><name>h</name><capacity unit='EiB'>99</capacity></volume>`,
+	"st-vunit.xml":   `<volume><name>h</name><capacity unit='florps'>99</capacity></volume>`,
+	"st-vnan.xml":    `<volume><name>h</name><capacity>abc</capacity></volume>`,
+	"st-valloc.xml":  `<volume><name>h</name><capacity>10</capacity><allocation>20</allocation></volume>`,
+	"st-disk.xml":    `<pool type='disk'><name>dk</name><source><device path='/dev/sdc'/></source><target><path>/dev</path></target></pool>`,
+	"st-netfs.xml":   `<pool type='netfs'><name>nf</name><source><host name='nfs.example.com'/><dir path='/export'/><format type='nfs'/></source><target><path>/mnt/nf</path></target></pool>`,
+	"st-fs.xml":      `<pool type='fs'><name>fsp</name><source><device path='/dev/sdd1'/></source><target><path>/mnt/fsp</path></target></pool>`,
+	"st-endtag.xml":  `</A>0`,
 }
 
 func init() { maps.Copy(virshFiles, storageFiles) }
@@ -74,6 +82,13 @@ var storageScenarios = append(simple("storage",
 	"vol-clone nosuch x --pool default-pool", "vol-info nosuch --pool default-pool", "vol-info /nosuch", "vol-delete nosuch --pool default-pool",
 	"vol-dumpxml --pool nosuch x", "vol-create default-pool st-vnoname.xml", "vol-create default-pool st-vnocap.xml", "vol-create default-pool st-vbad.xml",
 	"vol-create nosuch st-v1.xml",
+	"vol-create default-pool st-vhuge.xml; vol-create default-pool st-vunit.xml; vol-create default-pool st-vnan.xml; vol-create default-pool st-valloc.xml; vol-info h --pool default-pool",
+	// other pool types: their volumes' types and formats, their sources
+	"pool-create st-lvm.xml; vol-create-as vg lv1 1G; vol-info lv1 --pool vg; vol-dumpxml lv1 --pool vg; vol-list vg --details",
+	"pool-create st-disk.xml; vol-create-as dk sdc1 1G; vol-dumpxml sdc1 --pool dk; vol-info sdc1 --pool dk; pool-dumpxml dk",
+	"pool-define st-netfs.xml; pool-dumpxml nf; pool-start nf; vol-create-as nf f 1M; vol-dumpxml f --pool nf; pool-define st-fs.xml; pool-dumpxml fsp; pool-list --all --type netfs,fs --details",
+	"pool-create-as nf2 netfs --source-host h --source-path /x --target /mnt/x; pool-dumpxml nf2; pool-create-as lv2 logical --source-dev /dev/sde --target /dev/lv2; pool-dumpxml lv2",
+	"define st-endtag.xml; pool-define st-endtag.xml; vol-create default-pool st-endtag.xml",
 	// what libvirt's test driver does not implement
 	"vol-create default-pool st-v1.xml; vol-wipe v1.img --pool default-pool; vol-resize v1.img 200M --pool default-pool; vol-upload v1.img st-v1.xml --pool default-pool; vol-download v1.img out.bin --pool default-pool",
 	// a domain's disk from a volume

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"strconv"
 	"strings"
 
 	"libvirt.org/go/libvirtxml"
@@ -61,7 +62,7 @@ func (d *Driver) volOf(ref remote.NonnullStorageVol) (*pool, *volume, error) {
 
 // scale is virScaleInteger: a size in a unit, in bytes, or an error
 // naming what is wrong.
-func scale(what string, s *libvirtxml.StorageVolumeSize) (uint64, error) {
+func scale(s *libvirtxml.StorageVolumeSize) (uint64, error) {
 	if s == nil {
 		return 0, nil
 	}
@@ -87,9 +88,8 @@ func scale(what string, s *libvirtxml.StorageVolumeSize) (uint64, error) {
 	}
 	hi, n := bits.Mul64(s.Value, mul)
 	if hi != 0 || n > math.MaxInt64 {
-		return 0, storageErr(libvirt.ErrOverflow, libvirt.FromStorage, "value too large: ", fmt.Sprintf("value too large: %d%s", s.Value, s.Unit))
+		return 0, storageErr(libvirt.ErrOverflow, libvirt.FromStorage, "numerical overflow: ", fmt.Sprintf("value too large: %d%s", s.Value, s.Unit))
 	}
-	_ = what
 	return n, nil
 }
 
@@ -98,6 +98,25 @@ func scale(what string, s *libvirtxml.StorageVolumeSize) (uint64, error) {
 func parseVolume(p *pool, doc string) (*volume, error) {
 	if err := wellFormed(doc, "storage_volume_definition"); err != nil {
 		return nil, err
+	}
+	// libvirt names the size element it cannot read.
+	var sizes struct {
+		Capacity   *string `xml:"capacity"`
+		Allocation *string `xml:"allocation"`
+	}
+	if err := xml.Unmarshal([]byte(doc), &sizes); err != nil {
+		return nil, errXML(err.Error())
+	}
+	for _, sz := range []struct {
+		name string
+		v    *string
+	}{{"capacity", sizes.Capacity}, {"allocation", sizes.Allocation}} {
+		if sz.v == nil {
+			continue
+		}
+		if _, err := strconv.ParseUint(strings.TrimSpace(*sz.v), 10, 64); err != nil {
+			return nil, storageErr(libvirt.ErrXMLError, libvirt.FromStorage, "XML error: ", "malformed "+sz.name+" element")
+		}
 	}
 	def := &libvirtxml.StorageVolume{}
 	if err := def.Unmarshal(doc); err != nil {
@@ -112,13 +131,13 @@ func parseVolume(p *pool, doc string) (*volume, error) {
 	if def.Capacity == nil && def.BackingStore == nil {
 		return nil, storageErr(libvirt.ErrXMLError, libvirt.FromStorage, "XML error: ", "missing capacity element")
 	}
-	capacity, err := scale("capacity", def.Capacity)
+	capacity, err := scale(def.Capacity)
 	if err != nil {
 		return nil, err
 	}
 	allocation := capacity
 	if def.Allocation != nil {
-		if allocation, err = scale("allocation", def.Allocation); err != nil {
+		if allocation, err = scale(def.Allocation); err != nil {
 			return nil, err
 		}
 	}
