@@ -8,13 +8,26 @@
 // shut down, destroyed and undefined, their memory and vCPUs changed live
 // or in their configuration, with libvirt's state transitions, XML and
 // errors, and every change is sent as a lifecycle event to the clients
-// that registered for it. Its answers are checked against libvirtd 9.0
-// with virsh (TestVirshDifferential); what it does not implement answers
-// "not supported" as libvirt words it.
+// that registered for it. Storage pools can be defined, created, built,
+// started, refreshed, destroyed, deleted and undefined, and volumes
+// created, cloned, looked up and deleted, with the pools' allocation kept
+// as libvirt's test driver keeps it and pool events sent. Its answers are
+// checked against libvirtd 9.0 with virsh (TestVirshDifferential,
+// TestVirshFileDifferential); what it does not implement answers "not
+// supported" as libvirt words it.
 //
 // For a program's own tests, New takes fault-injection options
 // (WithLatency, WithFailure, WithDropAfter): slow calls, failing calls
-// and lost connections on demand, which no real test driver offers.
+// and lost connections on demand, which no real test driver offers; and
+// WithVolumeData, which keeps volumes' content and serves volume upload,
+// download (sparse too), wipe and resize, which libvirt's test driver
+// refuses.
+//
+// A test:///path/to/node.xml URI, or NewFromFile, starts from a state
+// read from a libvirt test-driver node file (domains, networks, pools
+// with volumes, interfaces, node devices, the node's CPUs and memory), as
+// libvirt's test driver reads it; each connection to such a URI gets a
+// state of its own.
 //
 // In process, virtrpc.Dial("test:///default") behaves as libvirt's: all
 // connections of the process share one driver while any of them is open
