@@ -417,3 +417,88 @@ func TestVirshVolumeStreams(t *testing.T) {
 		t.Errorf("the sparse download takes %d bytes on disk, want about 1 MiB", used)
 	}
 }
+
+// TestPoolEventsShared: a pool's lifecycle and refresh events reach
+// another in-process connection to test:///default, in order, and a
+// registration for one pool sees only that pool's.
+func TestPoolEventsShared(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dial := func() *client.Conn {
+		c, err := virtrpc.Dial(ctx, "test:///default", virtrpc.WithClientOptions(client.WithoutKeepalive()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	a, b := dial(), dial()
+	life, err := b.StoragePoolEvents(ctx, libvirt.StoragePoolEventIDLifecycle, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer life.Close(ctx)
+	refresh, err := b.StoragePoolEvents(ctx, libvirt.StoragePoolEventIDRefresh, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer refresh.Close(ctx)
+	def, err := b.Remote().StoragePoolLookupByName(ctx, "default-pool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	only, err := b.StoragePoolEvents(ctx, libvirt.StoragePoolEventIDLifecycle, &def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer only.Close(ctx)
+
+	r := a.Remote()
+	p, err := r.StoragePoolDefineXML(ctx, "<pool type='dir'><name>ev</name><target><path>/ev</path></target></pool>", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []func() error{
+		func() error { return r.StoragePoolBuild(ctx, p, 0) },
+		func() error { return r.StoragePoolCreate(ctx, p, 0) },
+		func() error { return r.StoragePoolRefresh(ctx, p, 0) },
+		func() error { return r.StoragePoolDestroy(ctx, p) },
+		func() error { return r.StoragePoolDelete(ctx, p, 0) },
+		func() error { return r.StoragePoolUndefine(ctx, p) },
+		func() error { return r.StoragePoolDestroy(ctx, def) },
+	}
+	for i, s := range steps {
+		if err := s(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	next := func(sub *client.Subscription) string {
+		select {
+		case e := <-sub.Events():
+			switch m := e.Msg.(type) {
+			case *remote.StoragePoolEventLifecycleMsg:
+				return fmt.Sprintf("%s %v", m.Pool.Name, libvirt.StoragePoolEventLifecycleType(m.Event))
+			case *remote.StoragePoolEventRefreshMsg:
+				return m.Pool.Name + " refresh"
+			}
+			return fmt.Sprintf("%T", e.Msg)
+		case <-ctx.Done():
+			return "no event"
+		}
+	}
+	for _, want := range []libvirt.StoragePoolEventLifecycleType{libvirt.StoragePoolEventDefined, libvirt.StoragePoolEventCreated,
+		libvirt.StoragePoolEventStarted, libvirt.StoragePoolEventStopped, libvirt.StoragePoolEventDeleted, libvirt.StoragePoolEventUndefined} {
+		if got := next(life); got != fmt.Sprintf("ev %v", want) {
+			t.Errorf("lifecycle event %q, want ev %v", got, want)
+		}
+	}
+	if got := next(life); got != fmt.Sprintf("default-pool %v", libvirt.StoragePoolEventStopped) {
+		t.Errorf("lifecycle event %q, want default-pool stopped", got)
+	}
+	if got := next(refresh); got != "ev refresh" {
+		t.Errorf("refresh event %q", got)
+	}
+	if got := next(only); got != fmt.Sprintf("default-pool %v", libvirt.StoragePoolEventStopped) {
+		t.Errorf("the registration for default-pool got %q first", got)
+	}
+}
