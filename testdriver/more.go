@@ -38,16 +38,23 @@ var cellsFree = [...]uint64{2 << 20, 4 << 20}
 // NodeGetFreeMemory reports the node's free memory in bytes: libvirt's
 // test driver answers 3 MiB (not the cells' sum).
 func (d *Driver) NodeGetFreeMemory(ctx context.Context) (*remote.NodeGetFreeMemoryRet, error) {
+	if d.nodeInfo != nil {
+		return &remote.NodeGetFreeMemoryRet{}, nil // a node file's driver has no cells
+	}
 	return &remote.NodeGetFreeMemoryRet{FreeMem: 3 << 20}, nil
 }
 
 // NodeGetCellsFreeMemory reports the free memory of cells from StartCell.
 func (d *Driver) NodeGetCellsFreeMemory(ctx context.Context, args *remote.NodeGetCellsFreeMemoryArgs) (*remote.NodeGetCellsFreeMemoryRet, error) {
-	if args.StartCell < 0 || int(args.StartCell) >= len(cellsFree) || args.Maxcells < 0 {
+	cells := cellsFree[:]
+	if d.nodeInfo != nil {
+		cells = nil // a node file's driver has no cells
+	}
+	if args.StartCell < 0 || int(args.StartCell) >= len(cells) || args.Maxcells < 0 {
 		return nil, errInvalidArg("Range exceeds available cells")
 	}
-	end := min(len(cellsFree), int(args.StartCell)+int(args.Maxcells))
-	return &remote.NodeGetCellsFreeMemoryRet{Cells: append([]uint64{}, cellsFree[args.StartCell:end]...)}, nil
+	end := min(len(cells), int(args.StartCell)+int(args.Maxcells))
+	return &remote.NodeGetCellsFreeMemoryRet{Cells: append([]uint64{}, cells[args.StartCell:end]...)}, nil
 }
 
 // DomainGetBlockInfo reports a disk's sizes, named by target or source

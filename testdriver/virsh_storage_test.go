@@ -121,6 +121,7 @@ var fileScenarios = []fileScenario{
 	{"interfaces", "node.xml", "iface-list --all; iface-mac eth2; iface-name 52:54:00:11:22:33; iface-dumpxml eth2; iface-dumpxml eth1"},
 	{"nodedevs", "node.xml", "nodedev-list --cap system; nodedev-list --cap scsi_host; nodedev-list --cap fc_host; nodedev-dumpxml computer; nodedev-dumpxml scsi_host1"},
 	{"networks", "node.xml", "net-list --all; net-info net1; net-uuid net1; net-info default"},
+	{"host", "node.xml", "capabilities; freecell --all; freecell; freecell 0; nodecpumap; maxvcpus; sysinfo"},
 	{"empty", "empty.xml", "list --all; net-list --all; pool-list --all; iface-list --all; nodeinfo; uri"},
 	{"missing-file", "nosuch.xml", "list"},
 	{"not-node", "bad1.xml", "list"},
