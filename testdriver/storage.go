@@ -222,7 +222,12 @@ func (d *Driver) addPool(def *libvirtxml.StoragePool, uuid [16]byte, live bool) 
 				return nil, storageErr(libvirt.ErrOperationInvalid, libvirt.FromStorage, "Requested operation is not valid: ",
 					fmt.Sprintf("pool is already active as '%s'", p.def.Name))
 			}
-			p.def = def
+			// libvirt keeps a running pool's new definition aside for
+			// its next start, which the test driver never applies: the
+			// running pool keeps its definition.
+			if !p.active {
+				p.def = def
+			}
 			return p, nil
 		case p.def.Name == def.Name:
 			return nil, storageErr(libvirt.ErrOperationFailed, libvirt.FromStorage, "operation failed: ",

@@ -44,6 +44,7 @@ var storageFiles = map[string]string{
 	"st-netfs.xml":   `<pool type='netfs'><name>nf</name><source><host name='nfs.example.com'/><dir path='/export'/><format type='nfs'/></source><target><path>/mnt/nf</path></target></pool>`,
 	"st-fs.xml":      `<pool type='fs'><name>fsp</name><source><device path='/dev/sdd1'/></source><target><path>/mnt/fsp</path></target></pool>`,
 	"st-endtag.xml":  `</A>0`,
+	"st-redef.xml":   `<pool type='dir'><name>default-pool</name><uuid>dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566</uuid><target><path>/new-path</path></target></pool>`,
 }
 
 func init() { maps.Copy(virshFiles, storageFiles) }
@@ -89,6 +90,10 @@ var storageScenarios = append(simple("storage",
 	"pool-define st-netfs.xml; pool-dumpxml nf; pool-start nf; vol-create-as nf f 1M; vol-dumpxml f --pool nf; pool-define st-fs.xml; pool-dumpxml fsp; pool-list --all --type netfs,fs --details",
 	"pool-create-as nf2 netfs --source-host h --source-path /x --target /mnt/x; pool-dumpxml nf2; pool-create-as lv2 logical --source-dev /dev/sde --target /dev/lv2; pool-dumpxml lv2",
 	"define st-endtag.xml; pool-define st-endtag.xml; vol-create default-pool st-endtag.xml",
+	// redefining a pool: a running one keeps its definition, an inactive
+	// one takes the new; either way its sizes start again
+	"pool-define st-redef.xml; pool-dumpxml default-pool; pool-dumpxml --inactive default-pool; pool-destroy default-pool; pool-dumpxml default-pool; pool-start default-pool; vol-create-as default-pool x 1M; vol-path x --pool default-pool",
+	"vol-create-as default-pool x 1M; pool-info default-pool; pool-destroy default-pool; pool-define st-redef.xml; pool-dumpxml default-pool; pool-start default-pool; vol-list default-pool --details; pool-info default-pool",
 	// what libvirt's test driver does not implement
 	"vol-create default-pool st-v1.xml; vol-wipe v1.img --pool default-pool; vol-resize v1.img 200M --pool default-pool; vol-upload v1.img st-v1.xml --pool default-pool; vol-download v1.img out.bin --pool default-pool",
 	// a domain's disk from a volume
