@@ -74,8 +74,10 @@
 // in-memory hypervisor inside the program when it imports package
 // testdriver (import _ "github.com/virtrpc/virtrpc/testdriver"), through
 // the same framing and codecs as a socket: each Dial gets a fresh one, with
-// one running domain named "test". Tests of code built on this package use
-// it with nothing installed. Package server serves it, or any handler of
+// one running domain named "test". test:///path/to/node.xml starts instead
+// from a libvirt test-driver node file (domains, pools and volumes,
+// networks...), one state per connection. Tests of code built on this
+// package use it with nothing installed. Package server serves it, or any handler of
 // the generated programs, on a socket, and `virtrpc serve` runs it as a
 // daemon that libvirt's own virsh talks to.
 //

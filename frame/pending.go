@@ -88,6 +88,19 @@ func (p *Pending) Take() (data []byte, hole int64, ok bool, err error) {
 	return nil, 0, false, nil
 }
 
+// TakeHole takes the hole that comes next, if a hole is what comes next,
+// and returns its length (0 when data, the end or nothing is pending). A
+// reader that skips holes instead of reading zeros (as libvirt's storage
+// driver seeks over them on upload) calls it before Read.
+func (p *Pending) TakeHole() int64 {
+	if len(p.cur) > 0 {
+		return 0
+	}
+	h := p.hole
+	p.hole = 0
+	return h
+}
+
 // Hole queues a hole message's payload (virNetStreamHole, DecodeHole).
 func (p *Pending) Hole(payload []byte) error {
 	n, err := DecodeHole(payload)

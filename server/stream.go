@@ -128,6 +128,24 @@ func (s *serverStream) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// WriteHole tells the client that length bytes of zeros follow, on a
+// download the client opened with the procedure's sparse flag (libvirt's
+// virStreamSendHole). A handler finds it with a type assertion on its
+// rpc.Stream.
+func (s *serverStream) WriteHole(length int64) error {
+	if length <= 0 {
+		return nil
+	}
+	s.mu.Lock()
+	err := s.pending.Err()
+	s.wroteData = true
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.send(virnet.MessageStatusContinue, virnet.MessageTypeStreamHole, &virnet.StreamHole{Length: length}, nil)
+}
+
 // Read reads what the client sends; io.EOF once the client finished.
 func (s *serverStream) Read(p []byte) (int, error) {
 	s.mu.Lock()
@@ -150,6 +168,37 @@ func (s *serverStream) Read(p []byte) (int, error) {
 		}
 		s.take(m)
 	}
+}
+
+// ReadSparse is Read for a sparse upload: when a hole comes next it
+// reads nothing and returns the hole's length, so that a handler can
+// skip it (libvirt's storage driver seeks over it, leaving what the
+// volume held) instead of writing zeros; otherwise it reads as Read does.
+// A handler finds it with a type assertion on its rpc.Stream.
+func (s *serverStream) ReadSparse(p []byte) (n int, hole int64, err error) {
+	s.mu.Lock()
+	for !s.pending.Busy() && s.pending.Err() == nil && !s.final {
+		s.mu.Unlock()
+		var m frame.Message
+		var ok bool
+		select {
+		case m, ok = <-s.in:
+		case <-s.gone:
+		}
+		s.mu.Lock()
+		if !ok {
+			s.pending.Fail(errors.New("server: stream is over"))
+			break
+		}
+		s.take(m)
+	}
+	h := s.pending.TakeHole()
+	s.mu.Unlock()
+	if h > 0 {
+		return 0, h, nil
+	}
+	n, err = s.Read(p)
+	return n, 0, err
 }
 
 func (s *serverStream) take(m frame.Message) {

@@ -8,13 +8,26 @@
 // shut down, destroyed and undefined, their memory and vCPUs changed live
 // or in their configuration, with libvirt's state transitions, XML and
 // errors, and every change is sent as a lifecycle event to the clients
-// that registered for it. Its answers are checked against libvirtd 9.0
-// with virsh (TestVirshDifferential); what it does not implement answers
-// "not supported" as libvirt words it.
+// that registered for it. Storage pools can be defined, created, built,
+// started, refreshed, destroyed, deleted and undefined, and volumes
+// created, cloned, looked up and deleted, with the pools' allocation kept
+// as libvirt's test driver keeps it and pool events sent. Its answers are
+// checked against libvirtd 9.0 with virsh (TestVirshDifferential,
+// TestVirshFileDifferential); what it does not implement answers "not
+// supported" as libvirt words it.
 //
 // For a program's own tests, New takes fault-injection options
 // (WithLatency, WithFailure, WithDropAfter): slow calls, failing calls
-// and lost connections on demand, which no real test driver offers.
+// and lost connections on demand, which no real test driver offers; and
+// WithVolumeData, which keeps volumes' content and serves volume upload,
+// download (sparse too), wipe and resize, which libvirt's test driver
+// refuses.
+//
+// A test:///path/to/node.xml URI, or NewFromFile, starts from a state
+// read from a libvirt test-driver node file (domains, networks, pools
+// with volumes, interfaces, node devices, the node's CPUs and memory), as
+// libvirt's test driver reads it; each connection to such a URI gets a
+// state of its own.
 //
 // In process, virtrpc.Dial("test:///default") behaves as libvirt's: all
 // connections of the process share one driver while any of them is open
@@ -98,8 +111,19 @@ type Driver struct {
 	nextCB  int32
 	regs    map[*server.Conn][]registration
 	network *libvirtxml.Network
-	pool    *libvirtxml.StoragePool
-	faults  faults // what to inject (faults.go)
+	// pools and poolRegs: storage (storage.go, volumes.go,
+	// poolevents.go).
+	pools    []*pool
+	poolRegs map[*server.Conn][]poolRegistration
+	// uri and nodeInfo: a driver read from a node file (filexml.go)
+	// answers with its URI and node; nil nodeInfo is the default node.
+	uri      string
+	nodeInfo *remote.NodeGetInfoRet
+	// ifaces and devs: host interfaces (iface.go) and node devices
+	// (nodedev.go).
+	ifaces []hostIface
+	devs   []nodeDev
+	faults faults // what to inject (faults.go)
 	// netAutostart: the network starts with the host (network.go).
 	netAutostart bool
 }
@@ -130,7 +154,8 @@ func New(opts ...Option) *Driver {
 	_, test.liveMem = test.memory()
 	d.doms = append(d.doms, test)
 	d.network = defaultNetwork()
-	d.pool = &libvirtxml.StoragePool{Type: "dir", Name: "default-pool", UUID: "dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566"}
+	d.pools = defaultPools()
+	d.ifaces, d.devs = defaultIfaces(), defaultDevs()
 	return d
 }
 
@@ -139,7 +164,7 @@ func (d *Driver) Programs() []server.Program {
 	// libvirtd serves the QEMU and LXC programs whatever the driver; the
 	// test driver implements none of their procedures.
 	main := server.Remote(d)
-	main.Dispatch = d.faults.wrap(main.Dispatch)
+	main.Dispatch = d.faults.wrap(d.perConnection(main.Dispatch))
 	return []server.Program{main, server.QEMU(qemuserver.UnimplementedHandler{}), server.LXC(lxcserver.UnimplementedHandler{})}
 }
 
@@ -191,9 +216,14 @@ func (d *Driver) ConnectOpen(ctx context.Context, args *remote.ConnectOpenArgs) 
 		return &rpc.Error{Code: int32(libvirt.ErrNoConnect), Domain: int32(libvirt.FromRemote), Level: int32(libvirt.ErrError),
 			Message: "no connection driver available for " + *args.Name}
 	}
-	// Nothing to keep per connection here: what a connection registers
-	// is freed when it ends, whether or not it opened (events.go).
-	return nil
+	// Nothing to keep per connection for test:///default: what a
+	// connection registers is freed when it ends, whether or not it
+	// opened (events.go). A node file's state is the connection's own
+	// (filexml.go).
+	if args.Name == nil {
+		return nil
+	}
+	return d.openURI(ctx, *args.Name)
 }
 
 // ConnectClose ends the session.
@@ -230,11 +260,18 @@ func (d *Driver) ConnectGetHostname(ctx context.Context) (*remote.ConnectGetHost
 
 // ConnectGetURI returns the driver's URI.
 func (d *Driver) ConnectGetURI(ctx context.Context) (*remote.ConnectGetURIRet, error) {
+	if d.uri != "" {
+		return &remote.ConnectGetURIRet{URI: d.uri}, nil
+	}
 	return &remote.ConnectGetURIRet{URI: "test:///default"}, nil
 }
 
 // NodeGetInfo describes the test driver's node.
 func (d *Driver) NodeGetInfo(ctx context.Context) (*remote.NodeGetInfoRet, error) {
+	if d.nodeInfo != nil {
+		r := *d.nodeInfo
+		return &r, nil
+	}
 	r := &remote.NodeGetInfoRet{Memory: 3145728, CPUs: 16, Mhz: 1400, Nodes: 2, Sockets: 2, Cores: 2, Threads: 2}
 	copy(r.Model[:], "i686")
 	return r, nil

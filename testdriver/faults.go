@@ -90,6 +90,9 @@ type faults struct {
 	latency   []latency
 	failures  []*failure
 	dropAfter int
+	// volumeData is not a fault but an extension, set by
+	// WithVolumeData (voldata.go).
+	volumeData bool
 
 	mu    sync.Mutex // guards rnd, the failures' fired and calls
 	rnd   *rand.Rand

@@ -30,50 +30,94 @@ func errNoInterface(what string) error {
 		Message: "Interface not found: " + what, Str1: "Interface not found: %s", Str2: what}
 }
 
-// ConnectListAllInterfaces lists the host's interfaces: eth1, active.
+// hostIface is a host interface: its name and MAC, its XML as libvirt
+// formats it, and whether it is up.
+type hostIface struct {
+	ref remote.NonnullInterface
+	// mac is what a lookup by MAC matches: libvirt keeps a bridge's,
+	// bond's or VLAN's MAC for that though it lists and writes none.
+	mac    string
+	xml    string
+	active bool
+}
+
+// defaultIfaces is the default state's one interface, eth1.
+func defaultIfaces() []hostIface {
+	return []hostIface{{ref: eth1, mac: eth1.MAC, xml: eth1XML, active: true}}
+}
+
+// ifaceByName finds a host interface; d.mu is held.
+func (d *Driver) ifaceByName(name string) (*hostIface, error) {
+	for i := range d.ifaces {
+		if d.ifaces[i].ref.Name == name {
+			return &d.ifaces[i], nil
+		}
+	}
+	return nil, errNoInterface(fmt.Sprintf("no interface with matching name '%s'", name))
+}
+
+// ConnectListAllInterfaces lists the host's interfaces the flags select.
 func (d *Driver) ConnectListAllInterfaces(ctx context.Context, args *remote.ConnectListAllInterfacesArgs) (*remote.ConnectListAllInterfacesRet, error) {
 	f := libvirt.ConnectListAllInterfacesFlags(args.Flags)
 	ret := &remote.ConnectListAllInterfacesRet{Ifaces: []remote.NonnullInterface{}}
-	if f&libvirt.ConnectListInterfacesInactive != 0 && f&libvirt.ConnectListInterfacesActive == 0 {
-		return ret, nil
-	}
-	ret.Ret = 1
-	if args.NeedResults != 0 {
-		ret.Ifaces = append(ret.Ifaces, eth1)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, x := range d.ifaces {
+		if f&(libvirt.ConnectListInterfacesActive|libvirt.ConnectListInterfacesInactive) != 0 &&
+			!(f&libvirt.ConnectListInterfacesActive != 0 && x.active || f&libvirt.ConnectListInterfacesInactive != 0 && !x.active) {
+			continue
+		}
+		ret.Ret++
+		if args.NeedResults != 0 {
+			ret.Ifaces = append(ret.Ifaces, x.ref)
+		}
 	}
 	return ret, nil
 }
 
 // InterfaceLookupByName finds a host interface by name.
 func (d *Driver) InterfaceLookupByName(ctx context.Context, args *remote.InterfaceLookupByNameArgs) (*remote.InterfaceLookupByNameRet, error) {
-	if args.Name != eth1.Name {
-		return nil, errNoInterface(fmt.Sprintf("no interface with matching name '%s'", args.Name))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.ifaceByName(args.Name)
+	if err != nil {
+		return nil, err
 	}
-	return &remote.InterfaceLookupByNameRet{Iface: eth1}, nil
+	return &remote.InterfaceLookupByNameRet{Iface: x.ref}, nil
 }
 
 // InterfaceLookupByMACString finds a host interface by MAC address.
 func (d *Driver) InterfaceLookupByMACString(ctx context.Context, args *remote.InterfaceLookupByMACStringArgs) (*remote.InterfaceLookupByMACStringRet, error) {
-	if !strings.EqualFold(args.MAC, eth1.MAC) {
-		return nil, errNoInterface(fmt.Sprintf("no interface with matching mac '%s'", args.MAC))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, x := range d.ifaces {
+		if strings.EqualFold(args.MAC, x.mac) {
+			return &remote.InterfaceLookupByMACStringRet{Iface: x.ref}, nil
+		}
 	}
-	return &remote.InterfaceLookupByMACStringRet{Iface: eth1}, nil
+	return nil, errNoInterface(fmt.Sprintf("no interface with matching mac '%s'", args.MAC))
 }
 
 // InterfaceGetXMLDesc describes a host interface.
 func (d *Driver) InterfaceGetXMLDesc(ctx context.Context, args *remote.InterfaceGetXMLDescArgs) (*remote.InterfaceGetXMLDescRet, error) {
-	if args.Iface.Name != eth1.Name {
-		return nil, errNoInterface(fmt.Sprintf("no interface with matching name '%s'", args.Iface.Name))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.ifaceByName(args.Iface.Name)
+	if err != nil {
+		return nil, err
 	}
-	return &remote.InterfaceGetXMLDescRet{XML: eth1XML}, nil
+	return &remote.InterfaceGetXMLDescRet{XML: x.xml}, nil
 }
 
-// InterfaceIsActive reports the interface up.
+// InterfaceIsActive reports whether the interface is up.
 func (d *Driver) InterfaceIsActive(ctx context.Context, args *remote.InterfaceIsActiveArgs) (*remote.InterfaceIsActiveRet, error) {
-	if args.Iface.Name != eth1.Name {
-		return nil, errNoInterface(fmt.Sprintf("no interface with matching name '%s'", args.Iface.Name))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.ifaceByName(args.Iface.Name)
+	if err != nil {
+		return nil, err
 	}
-	return &remote.InterfaceIsActiveRet{Active: 1}, nil
+	return &remote.InterfaceIsActiveRet{Active: b2i(x.active)}, nil
 }
 
 // cpuModels are the CPU models libvirt 9.0 knows for x86, in its order.

@@ -31,30 +31,6 @@ func (d *Driver) NetworkGetBridgeName(ctx context.Context, args *remote.NetworkG
 	return &remote.NetworkGetBridgeNameRet{Name: d.network.Bridge.Name}, nil
 }
 
-// The pool holds no volumes until volume procedures are implemented;
-// listing them gives none, as for an empty pool.
-
-// StoragePoolListAllVolumes lists the pool's volumes.
-func (d *Driver) StoragePoolListAllVolumes(ctx context.Context, args *remote.StoragePoolListAllVolumesArgs) (*remote.StoragePoolListAllVolumesRet, error) {
-	if err := d.checkPool(args.Pool); err != nil {
-		return nil, err
-	}
-	return &remote.StoragePoolListAllVolumesRet{Vols: []remote.NonnullStorageVol{}}, nil
-}
-
-// StoragePoolNumOfVolumes counts the pool's volumes.
-func (d *Driver) StoragePoolNumOfVolumes(ctx context.Context, args *remote.StoragePoolNumOfVolumesArgs) (*remote.StoragePoolNumOfVolumesRet, error) {
-	return &remote.StoragePoolNumOfVolumesRet{}, d.checkPool(args.Pool)
-}
-
-// StoragePoolListVolumes names the pool's volumes.
-func (d *Driver) StoragePoolListVolumes(ctx context.Context, args *remote.StoragePoolListVolumesArgs) (*remote.StoragePoolListVolumesRet, error) {
-	if err := d.checkPool(args.Pool); err != nil {
-		return nil, err
-	}
-	return &remote.StoragePoolListVolumesRet{Names: []remote.NonnullString{}}, nil
-}
-
 // cellsFree is the free memory of the test node's two NUMA cells, in
 // bytes, as libvirt's test driver reports it.
 var cellsFree = [...]uint64{2 << 20, 4 << 20}
@@ -62,16 +38,23 @@ var cellsFree = [...]uint64{2 << 20, 4 << 20}
 // NodeGetFreeMemory reports the node's free memory in bytes: libvirt's
 // test driver answers 3 MiB (not the cells' sum).
 func (d *Driver) NodeGetFreeMemory(ctx context.Context) (*remote.NodeGetFreeMemoryRet, error) {
+	if d.nodeInfo != nil {
+		return &remote.NodeGetFreeMemoryRet{}, nil // a node file's driver has no cells
+	}
 	return &remote.NodeGetFreeMemoryRet{FreeMem: 3 << 20}, nil
 }
 
 // NodeGetCellsFreeMemory reports the free memory of cells from StartCell.
 func (d *Driver) NodeGetCellsFreeMemory(ctx context.Context, args *remote.NodeGetCellsFreeMemoryArgs) (*remote.NodeGetCellsFreeMemoryRet, error) {
-	if args.StartCell < 0 || int(args.StartCell) >= len(cellsFree) || args.Maxcells < 0 {
+	cells := cellsFree[:]
+	if d.nodeInfo != nil {
+		cells = nil // a node file's driver has no cells
+	}
+	if args.StartCell < 0 || int(args.StartCell) >= len(cells) || args.Maxcells < 0 {
 		return nil, errInvalidArg("Range exceeds available cells")
 	}
-	end := min(len(cellsFree), int(args.StartCell)+int(args.Maxcells))
-	return &remote.NodeGetCellsFreeMemoryRet{Cells: append([]uint64{}, cellsFree[args.StartCell:end]...)}, nil
+	end := min(len(cells), int(args.StartCell)+int(args.Maxcells))
+	return &remote.NodeGetCellsFreeMemoryRet{Cells: append([]uint64{}, cells[args.StartCell:end]...)}, nil
 }
 
 // DomainGetBlockInfo reports a disk's sizes, named by target or source

@@ -2,6 +2,8 @@ package testdriver
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
@@ -40,19 +42,69 @@ func errNoNodeDevice(name string) error {
 		Message: "Node device not found: " + msg, Str1: "Node device not found: %s", Str2: msg}
 }
 
+// nodeDev is a node device: its name, parent, capability types (the
+// top-level ones, in order) and XML.
+type nodeDev struct {
+	name, parent string
+	caps         []string
+	xml          string
+}
+
+// defaultDevs is the default state's one device, "computer".
+func defaultDevs() []nodeDev {
+	return []nodeDev{{name: "computer", caps: []string{"system"}, xml: computerXML}}
+}
+
+// nodeDevCapNames are the capability types in the order of the list
+// filter flags (VIR_CONNECT_LIST_NODE_DEVICES_CAP_SYSTEM on).
+var nodeDevCapNames = strings.Fields("system pci usb_device usb net scsi_host scsi_target scsi storage fc_host vports scsi_generic drm mdev_types mdev ccw css vdpa ap_card ap_queue ap_matrix vpd")
+
+func (x *nodeDev) has(capName string) bool { return slices.Contains(x.caps, capName) }
+
+// devByName finds a node device; d.mu is held.
+func (d *Driver) devByName(name string) (*nodeDev, error) {
+	for i := range d.devs {
+		if d.devs[i].name == name {
+			return &d.devs[i], nil
+		}
+	}
+	return nil, errNoNodeDevice(name)
+}
+
 // ConnectListAllNodeDevices lists the node devices the filters select.
 func (d *Driver) ConnectListAllNodeDevices(ctx context.Context, args *remote.ConnectListAllNodeDevicesArgs) (*remote.ConnectListAllNodeDevicesRet, error) {
 	if args.Flags&^nodeDevCaps != 0 {
 		return nil, errFlags("testConnectListAllNodeDevices", args.Flags&^nodeDevCaps)
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	ret := &remote.ConnectListAllNodeDevicesRet{Devices: []remote.NonnullNodeDevice{}}
-	if args.Flags == 0 || args.Flags&uint32(libvirt.ConnectListNodeDevicesCapSystem) != 0 {
-		ret.Ret = 1
+	for _, x := range d.devs {
+		ok := args.Flags == 0
+		for i, c := range nodeDevCapNames {
+			ok = ok || args.Flags&(1<<i) != 0 && x.has(c)
+		}
+		if !ok {
+			continue
+		}
+		ret.Ret++
 		if args.NeedResults != 0 {
-			ret.Devices = append(ret.Devices, remote.NonnullNodeDevice{Name: "computer"})
+			ret.Devices = append(ret.Devices, remote.NonnullNodeDevice{Name: x.name})
 		}
 	}
 	return ret, nil
+}
+
+// devNames names the node devices with a capability (any, when none is
+// named); d.mu is held.
+func (d *Driver) devNames(capName *string) []remote.NonnullString {
+	out := []remote.NonnullString{}
+	for _, x := range d.devs {
+		if capName == nil || x.has(*capName) {
+			out = append(out, x.name)
+		}
+	}
+	return out
 }
 
 // NodeNumOfDevices counts the node devices with a capability (any, when
@@ -61,10 +113,9 @@ func (d *Driver) NodeNumOfDevices(ctx context.Context, args *remote.NodeNumOfDev
 	if args.Flags != 0 {
 		return nil, errFlags("testNodeNumOfDevices", args.Flags)
 	}
-	if args.Cap != nil && *args.Cap != "system" {
-		return &remote.NodeNumOfDevicesRet{}, nil
-	}
-	return &remote.NodeNumOfDevicesRet{Num: 1}, nil
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return &remote.NodeNumOfDevicesRet{Num: int32(len(d.devNames(args.Cap)))}, nil
 }
 
 // NodeListDevices names the node devices with a capability.
@@ -72,25 +123,30 @@ func (d *Driver) NodeListDevices(ctx context.Context, args *remote.NodeListDevic
 	if args.Flags != 0 {
 		return nil, errFlags("testNodeListDevices", args.Flags)
 	}
-	ret := &remote.NodeListDevicesRet{Names: []remote.NonnullString{}}
-	if (args.Cap == nil || *args.Cap == "system") && args.Maxnames > 0 {
-		ret.Names = append(ret.Names, "computer")
-	}
-	return ret, nil
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	names := d.devNames(args.Cap)
+	return &remote.NodeListDevicesRet{Names: names[:min(len(names), max(int(args.Maxnames), 0))]}, nil
 }
 
 // NodeDeviceLookupByName finds a node device.
 func (d *Driver) NodeDeviceLookupByName(ctx context.Context, args *remote.NodeDeviceLookupByNameArgs) (*remote.NodeDeviceLookupByNameRet, error) {
-	if args.Name != "computer" {
-		return nil, errNoNodeDevice(args.Name)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.devByName(args.Name)
+	if err != nil {
+		return nil, err
 	}
-	return &remote.NodeDeviceLookupByNameRet{Dev: remote.NonnullNodeDevice{Name: "computer"}}, nil
+	return &remote.NodeDeviceLookupByNameRet{Dev: remote.NonnullNodeDevice{Name: x.name}}, nil
 }
 
 // NodeDeviceGetXMLDesc describes a node device.
 func (d *Driver) NodeDeviceGetXMLDesc(ctx context.Context, args *remote.NodeDeviceGetXMLDescArgs) (*remote.NodeDeviceGetXMLDescRet, error) {
-	if args.Name != "computer" {
-		return nil, errNoNodeDevice(args.Name)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.devByName(args.Name)
+	if err != nil {
+		return nil, err
 	}
-	return &remote.NodeDeviceGetXMLDescRet{XML: computerXML}, nil
+	return &remote.NodeDeviceGetXMLDescRet{XML: x.xml}, nil
 }

@@ -62,7 +62,12 @@ func wellFormed(doc, what string) error {
 			if t.Name.Space != "" {
 				name = t.Name.Space + ":" + name
 			}
-			top := stack[len(stack)-1] // RawToken refuses an end tag with nothing open
+			if len(stack) == 0 {
+				// An end tag with nothing open: libxml2 reads "</" as a
+				// start tag whose name is missing.
+				return xmlDetail(doc, what, start+1, "StartTag: invalid element name")
+			}
+			top := stack[len(stack)-1]
 			if top.name != name {
 				return xmlDetail(doc, what, int(dec.InputOffset()),
 					fmt.Sprintf("Opening and ending tag mismatch: %s line %d and %s", top.name, top.line, name))
@@ -98,7 +103,13 @@ func xmlDetail(doc, what string, off int, msg string) error {
 	if context == "" {
 		context = "(null)" // what libvirt prints for an empty line (a NULL string)
 	}
-	text := fmt.Sprintf("(%s):%d: %s\n%s\n%s^", what, lineOf(doc, off), msg, context, strings.Repeat("-", off-begin))
+	// A document read from a file is named by its path, one given as a
+	// string by libvirt's name for it in parentheses.
+	name := "(" + what + ")"
+	if strings.HasPrefix(what, "/") {
+		name = what
+	}
+	text := fmt.Sprintf("%s:%d: %s\n%s\n%s^", name, lineOf(doc, off), msg, context, strings.Repeat("-", off-begin))
 	return &rpc.Error{Code: int32(libvirt.ErrXMLDetail), Domain: int32(libvirt.FromXML), Level: int32(libvirt.ErrError),
 		Message: text, Str1: "%s", Str2: text}
 }

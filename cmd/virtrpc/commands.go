@@ -400,6 +400,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	adminAt := fs.String("admin", "", "also serve libvirt's admin program (virt-admin) on unix:PATH")
 	authf := addAuthFlags(fs)
 	faultf := addFaultFlags(fs) // faults.go
+	volumeData := fs.Bool("volume-data", false, "keep volumes' content and serve vol-upload, vol-download, vol-wipe and vol-resize, which libvirt's test driver refuses")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -420,7 +421,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		server.WithMaxClients(*maxClients), server.WithMaxRequests(*maxRequests),
 		server.WithMaxStreams(*maxStreams), server.WithIdleTimeout(*idle),
 		server.WithKeepalive(*kaInterval, *kaCount)}, authOpts...)
-	srv := server.New(testdriver.New(faultf.options()...).Programs(), opts...)
+	drvOpts := faultf.options()
+	if *volumeData {
+		drvOpts = append(drvOpts, testdriver.WithVolumeData())
+	}
+	srv := server.New(testdriver.New(drvOpts...).Programs(), opts...)
 	// Room for every listener's end and the admin listener's failure.
 	done := make(chan error, len(lf.specs)+1)
 	ctx, stopServing := context.WithCancel(ctx) // the admin program may end serve
