@@ -127,7 +127,7 @@ func (c *checker) declareName(name string, pos ast.Pos) bool {
 func (c *checker) declare(af *ast.File) {
 	f := &File{AST: af}
 	c.spec.Files = append(c.spec.Files, f)
-	for _, d := range af.Defs {
+	for _, d := range ast.Flatten(af.Defs) {
 		switch d := d.(type) {
 		case *ast.Const:
 			if !c.declareName(d.Name, d.Pos) {
@@ -657,7 +657,7 @@ func (c *checker) refSize(r *TypeRef) int {
 }
 
 func (c *checker) programs(f *File) {
-	for _, d := range f.AST.Defs {
+	for _, d := range ast.Flatten(f.AST.Defs) {
 		if p, ok := d.(*ast.Program); ok {
 			f.Programs = append(f.Programs, c.rpcProgram(p))
 		}
