@@ -71,6 +71,7 @@ func Check(files []*ast.File, opts Options) (*Spec, error) {
 	for _, p := range c.bodies {
 		c.resolveType(p)
 	}
+	c.finite = c.finiteTypes()
 	for _, f := range c.spec.Files {
 		for _, t := range f.Types {
 			c.size(t)
@@ -85,6 +86,8 @@ func Check(files []*ast.File, opts Options) (*Spec, error) {
 type checker struct {
 	spec *Spec
 	errs diag.List
+	// finite holds the types that have a finite encoding (finiteTypes).
+	finite map[*Type]bool
 	// decls maps every declared name to where it was declared.
 	decls map[string]ast.Pos
 	// pending holds the expressions of constants not yet evaluated, and
@@ -539,11 +542,16 @@ func typeName(t *TypeRef) string {
 }
 
 // size computes a named type's fixed wire size, following only the
-// by-value references; a type met again on that path contains itself with
-// no optional data in between and could never be encoded.
+// by-value references. A type met again on that path contains itself by
+// value: it could never be encoded, unless a union on the path has an arm
+// that leads out (finiteTypes), as Stellar's SCSpecTypeDef has: a union
+// whose option arm holds a struct that holds the union again.
 func (c *checker) size(t *Type) int {
 	switch c.state["size "+t.Name] {
 	case 1:
+		if c.finite[t] {
+			return -1 // recursion through a union arm: the size varies
+		}
 		c.errs.Add(t.Pos, "invalid recursive type %s: it contains itself with no optional data (*) or variable-length array in between", t.Name)
 		t.Size = -1
 		c.state["size "+t.Name] = 3 // report once
@@ -557,6 +565,79 @@ func (c *checker) size(t *Type) int {
 		c.state["size "+t.Name] = 2
 	}
 	return t.Size
+}
+
+// finiteTypes finds the named types that have an encoding of finite
+// length: enums and built-ins; structs whose members all have one; unions
+// with at least one arm that has one; optional data and variable-length
+// arrays always (absent, or empty). It grows the set until nothing changes,
+// so that a type is in it only when a finite encoding exists.
+func (c *checker) finiteTypes() map[*Type]bool {
+	fin := map[*Type]bool{}
+	for changed := true; changed; {
+		changed = false
+		for _, f := range c.spec.Files {
+			for _, t := range f.Types {
+				if !fin[t] && finiteType(t, fin) {
+					fin[t] = true
+					changed = true
+				}
+			}
+		}
+	}
+	return fin
+}
+
+func finiteType(t *Type, fin map[*Type]bool) bool {
+	switch t.Kind {
+	case Typedef:
+		return t.Typedef == nil || finiteDecl(t.Typedef, fin)
+	case Struct:
+		if t.Struct == nil {
+			return true
+		}
+		for _, m := range t.Struct.Members {
+			if !finiteDecl(m, fin) {
+				return false
+			}
+		}
+		return true
+	case Union:
+		if t.Union == nil {
+			return true
+		}
+		if t.Union.Default != nil && finiteDecl(t.Union.Default.Decl, fin) {
+			return true
+		}
+		for _, a := range t.Union.Arms {
+			if finiteDecl(a.Decl, fin) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+func finiteDecl(d *Decl, fin map[*Type]bool) bool {
+	switch d.Kind {
+	case ast.DeclBasic:
+	case ast.DeclFixedArray:
+		if d.Len == 0 {
+			return true
+		}
+	default:
+		return true
+	}
+	switch r := d.Type; {
+	case r == nil:
+		return true
+	case r.Named != nil:
+		return fin[r.Named]
+	case r.Inline != nil:
+		return finiteType(r.Inline, fin)
+	}
+	return true
 }
 
 func (c *checker) typeSize(t *Type) int {
