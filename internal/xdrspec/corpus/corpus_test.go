@@ -423,11 +423,7 @@ func genUnit(spec *check.Spec, u *unit, m *module, typesOnly bool) (*genned, err
 			return nil, err
 		}
 	}
-	g := &genned{dir: dir, typesOnly: typesOnly, pkgs: model.Packages}
-	if err := writeRoundTrip(m, g); err != nil {
-		return nil, err
-	}
-	return g, nil
+	return &genned{dir: dir, typesOnly: typesOnly, pkgs: model.Packages}, nil
 }
 
 // module is the temporary Go module the generated packages are built in;
@@ -466,7 +462,7 @@ func newModule(t *testing.T) *module {
 func (m *module) goCmd(args ...string) ([]byte, error) {
 	cmd := exec.Command(m.gocmd, args...)
 	cmd.Dir = m.root
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod", "GOPROXY=off")
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
 	return cmd.CombinedOutput()
 }
 
@@ -525,11 +521,25 @@ func (m *module) run(t *testing.T, us []*unit, gs map[string]*genned, set func(*
 	if err != nil && len(vetted) == 0 {
 		t.Fatalf("go vet failed without naming a package:\n%s", out)
 	}
-	out, err = m.goCmd("test", "-json", "./...")
+	// One test package holds the round trips of every unit that built,
+	// so that go test links one binary, not one per package.
+	var ready []*genned
+	for _, u := range us {
+		if g := gs[u.name]; g != nil && failures(g, built) == "" {
+			ready = append(ready, g)
+		}
+	}
+	if err := writeRoundTrip(m, ready); err != nil {
+		t.Fatal(err)
+	}
+	out, err = m.goCmd("test", "-json", "./roundtrip")
 	if err != nil && !errors.As(err, &ee) {
 		t.Fatalf("go test: %v\n%s", err, out)
 	}
-	tested := testResults(out)
+	failed, counts := roundTripResults(out)
+	if err != nil && len(failed) == 0 {
+		t.Fatalf("the round-trip test failed without naming a unit:\n%s", out)
+	}
 	for _, u := range us {
 		g := gs[u.name]
 		if g == nil {
@@ -545,87 +555,78 @@ func (m *module) run(t *testing.T, us []*unit, gs map[string]*genned, set func(*
 		} else {
 			set(u, "vet", ok(g), "")
 		}
-		if f := failures(g, tested); f != "" {
+		if f := failed[g.dir]; f != "" {
 			set(u, "round", "FAIL", f)
 		} else {
 			set(u, "round", ok(g), "")
 		}
 	}
-	for pkg, n := range roundTripCounts(out) {
-		t.Logf("round trip %s: %s", strings.TrimPrefix(pkg, m.path+"/"), n)
-	}
+	t.Logf("round trip: %d samples decoded, re-encoded byte for byte and decoded again; %d samples of typedefs that are Go aliases without a codec of their own, exercised inside the types that use them", counts[0], counts[1])
 }
 
-// testResults gives the output of each package whose tests failed, from
-// go test -json.
-func testResults(out []byte) map[string]string {
-	type event struct {
-		Action, Package, Output string
-	}
-	text := map[string]*strings.Builder{}
+// roundTripFailure is the line the round-trip test writes for a sample
+// that fails: the unit's directory first.
+var roundTripFailure = regexp.MustCompile(`^\s+roundtrip_test\.go:\d+: (u_[a-z0-9_]+)/(.*)`)
+
+var roundTripLine = regexp.MustCompile(`round trip: (\d+) samples of codecs, (\d+) of aliases`)
+
+// roundTripResults reads go test -json's output of the round-trip test:
+// the failures by unit directory, and the counts of samples of types with
+// a codec and of aliases.
+func roundTripResults(out []byte) (map[string]string, [2]int) {
+	type event struct{ Output string }
 	failed := map[string]string{}
-	for _, line := range bytes.Split(out, []byte("\n")) {
-		var e event
-		if json.Unmarshal(line, &e) != nil || e.Package == "" {
-			continue
-		}
-		if text[e.Package] == nil {
-			text[e.Package] = &strings.Builder{}
-		}
-		text[e.Package].WriteString(e.Output)
-		if e.Action == "fail" {
-			failed[e.Package] = text[e.Package].String()
-		}
-	}
-	return failed
-}
-
-var roundTripLine = regexp.MustCompile(`round trip: (.*)`)
-
-// roundTripCounts reads the count line each generated round-trip test
-// logs.
-func roundTripCounts(out []byte) map[string]string {
-	type event struct{ Package, Output string }
-	n := map[string]string{}
+	var n [2]int
 	for _, line := range bytes.Split(out, []byte("\n")) {
 		var e event
 		if json.Unmarshal(line, &e) != nil {
 			continue
 		}
+		if m := roundTripFailure.FindStringSubmatch(e.Output); m != nil {
+			failed[m[1]] += m[2] + "\n"
+		}
 		if m := roundTripLine.FindStringSubmatch(e.Output); m != nil {
-			n[e.Package] = strings.TrimSpace(m[1])
+			n[0], _ = strconv.Atoi(m[1])
+			n[1], _ = strconv.Atoi(m[2])
 		}
 	}
-	return n
+	return failed, n
 }
 
-// writeRoundTrip writes a test beside each generated package: every named
-// type of the package, decoded from bytes made from the .x model
-// (sample), must use them all, encode to the same bytes, report their
-// length as its size, and decode from its own encoding to an equal value.
-func writeRoundTrip(m *module, g *genned) error {
-	for _, p := range g.pkgs {
-		var b bytes.Buffer
-		fmt.Fprintf(&b, "package %s_test\n\nimport (\n\t\"bytes\"\n\t\"reflect\"\n\t\"testing\"\n\n\t%q\n)\n\n", p.Name, p.Path)
-		b.WriteString("type codec interface {\n\tXDRSize() int\n\tAppendXDR([]byte) ([]byte, error)\n\tConsumeXDR([]byte) (int, error)\n}\n\n")
-		b.WriteString("var samples = []struct {\n\tname string\n\tnew  func() any\n\tdata string\n}{\n")
-		for _, ty := range p.Types {
-			for seed := range uint32(3) {
-				data := sample(ty.Src, seed)
-				fmt.Fprintf(&b, "\t{%q, func() any { return new(%s.%s) }, %s},\n", ty.GoName, p.Name, ty.GoName, strconv.Quote(string(data)))
+// writeRoundTrip writes the round-trip test, package roundtrip in the
+// module: every named type of the units' packages, decoded from bytes made
+// from the .x model (sample), must use them all, encode to the same bytes,
+// report their length as its size, and decode from its own encoding to an
+// equal value. Each sample is named unit-dir/package.Type.
+func writeRoundTrip(m *module, gs []*genned) error {
+	var b bytes.Buffer
+	b.WriteString("package roundtrip_test\n\nimport (\n\t\"bytes\"\n\t\"reflect\"\n\t\"testing\"\n\n")
+	var body bytes.Buffer
+	n := 0
+	for _, g := range gs {
+		for _, p := range g.pkgs {
+			alias := fmt.Sprintf("p%d", n)
+			n++
+			fmt.Fprintf(&b, "\t%s %q\n", alias, p.Path)
+			for _, ty := range p.Types {
+				for seed := range uint32(3) {
+					data := sample(ty.Src, seed)
+					fmt.Fprintf(&body, "\t{%q, func() any { return new(%s.%s) }, %s},\n", g.dir+"/"+p.Name+"."+ty.GoName, alias, ty.GoName, strconv.Quote(string(data)))
+				}
 			}
 		}
-		b.WriteString("}\n\n")
-		b.WriteString(roundTripBody)
-		dir := filepath.Join(m.root, g.dir, filepath.FromSlash(strings.TrimPrefix(p.Path, m.path+"/"+g.dir+"/")))
-		if p.Path == m.path+"/"+g.dir {
-			dir = filepath.Join(m.root, g.dir)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "roundtrip_test.go"), b.Bytes(), 0o666); err != nil {
-			return err
-		}
 	}
-	return nil
+	b.WriteString(")\n\n")
+	b.WriteString("type codec interface {\n\tXDRSize() int\n\tAppendXDR([]byte) ([]byte, error)\n\tConsumeXDR([]byte) (int, error)\n}\n\n")
+	b.WriteString("var samples = []struct {\n\tname string\n\tnew  func() any\n\tdata string\n}{\n")
+	b.Write(body.Bytes())
+	b.WriteString("}\n\n")
+	b.WriteString(roundTripBody)
+	dir := filepath.Join(m.root, "roundtrip")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "roundtrip_test.go"), b.Bytes(), 0o666)
 }
 
 const roundTripBody = `func TestRoundTrip(t *testing.T) {
