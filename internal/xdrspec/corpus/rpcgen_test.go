@@ -144,7 +144,10 @@ type encodingCase struct {
 // of groups in each node), fixed arrays of int (statstime), fixed and
 // variable opaque from C's netobj and des_block (cryptkeyarg2,
 // key_netstarg), strings, unsigned hyper (lxc_monitor's init event,
-// changelog_event_req) and rpcgen's char arrays (changelog_probe_req).
+// changelog_event_req), rpcgen's char arrays (changelog_probe_req), and a
+// union of hyper, unsigned hyper, double, opaque and structs in a variable
+// array of pairs (GlusterFS's gfx_value in gfx_dict), with u_quad_t from
+// C's headers (gf_proto_flock).
 var encodingCases = []encodingCase{
 	{"rpcsvc-proto/nfs_prot.x", []string{"fattr", "attrstat", "diropres", "readdirres", "sattrargs"}},
 	{"rpcsvc-proto/mount.x", []string{"exportnode", "fhstatus", "mountbody"}},
@@ -152,6 +155,7 @@ var encodingCases = []encodingCase{
 	{"rpcsvc-proto/key_prot.x", []string{"cryptkeyarg2", "key_netstarg", "getcredres"}},
 	{"libvirt/lxc_monitor_protocol.x", []string{"virLXCMonitorInitEventMsg", "virLXCMonitorExitEventMsg"}},
 	{"glusterfs/changelog-xdr.x", []string{"changelog_probe_req", "changelog_event_req"}},
+	{"glusterfs/glusterfs4-xdr.x", []string{"gfx_value", "gfx_dict", "gf_proto_flock"}},
 }
 
 // seeds per type: enough to reach every arm of the unions above and lists
