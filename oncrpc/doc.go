@@ -24,4 +24,10 @@
 // takes that back.
 // Arguments and results are XDR, encoded with the xdr package: anything
 // with AppendXDR and ConsumeXDR methods, as generated types have.
+//
+// cmd/xdrgen writes typed code on this package for the program blocks of
+// any .x file: for each version a client type over a *Client, a Handler
+// interface whose methods get a context (RequestFrom gives the call's
+// details) and the decoded arguments, and a Register function that puts
+// it on a *Server (see Example_generated).
 package oncrpc

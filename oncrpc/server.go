@@ -37,6 +37,40 @@ func (r *Request) Decode(v Results) error {
 	return nil
 }
 
+type requestKey struct{}
+
+// callContext is a handler's context: the server's, carrying the request.
+type callContext struct {
+	context.Context
+	req Request
+}
+
+func (c *callContext) Value(key any) any {
+	if key == (requestKey{}) {
+		return &c.req
+	}
+	return c.Context.Value(key)
+}
+
+// RequestFrom returns the call a handler's context belongs to: its
+// credentials (Call.Cred, ParseAuthSys for AUTH_SYS), the caller's address
+// and network. Generated Handler methods get only the context and the
+// arguments, and find the rest here; ok is false outside a handler.
+func RequestFrom(ctx context.Context) (req *Request, ok bool) {
+	req, ok = ctx.Value(requestKey{}).(*Request)
+	return req, ok
+}
+
+// AppendResults appends the encoding of res to reply, as a Handler does
+// with its procedure's results; a nil res is void. The Register functions
+// xdrgen generates call it rather than a method of each result type.
+func AppendResults(reply []byte, res Args) ([]byte, error) {
+	if res == nil {
+		return reply, nil
+	}
+	return res.AppendXDR(reply)
+}
+
 // Handler runs one procedure. It appends the results' encoding to reply
 // and returns it. Returning an *AcceptError (GARBAGE_ARGS, SYSTEM_ERR...)
 // or an *AuthError sends that refusal; any other error is logged and sent
@@ -150,7 +184,10 @@ func (s *Server) Dispatch(ctx context.Context, msg []byte, network string, addr 
 		}
 		return appendAccepted(nil, c.XID, none, &AcceptError{Stat: ProgMismatch, Low: vs[0], High: vs[len(vs)-1]})
 	}
-	req := &Request{Call: c, Args: msg[n:], Addr: addr, Network: network}
+	// The request lives in the context the handler gets (RequestFrom),
+	// one allocation for both.
+	cc := &callContext{Context: ctx, req: Request{Call: c, Args: msg[n:], Addr: addr, Network: network}}
+	req := &cc.req
 	if h == nil {
 		if c.Proc != 0 {
 			return appendAccepted(nil, c.XID, none, &AcceptError{Stat: ProcUnavail})
@@ -158,7 +195,7 @@ func (s *Server) Dispatch(ctx context.Context, msg []byte, network string, addr 
 		h = nullProc
 	}
 	reply := appendAccepted(make([]byte, 0, 512), c.XID, none, nil)
-	reply, err = s.run(ctx, h, req, reply)
+	reply, err = s.run(cc, h, req, reply)
 	if err == nil {
 		return reply
 	}

@@ -90,6 +90,52 @@
 // cannot be dated. The root package's go:generate line is the invocation
 // that makes gen/; it reads only files in the repository.
 //
+// A plain .x file needs no flag: libvirt's conventions (procedure enums,
+// @generate annotations, the API facts) are used only where present. For
+// every RFC 5531 program block (program P { version V { ... } = 1; } =
+// N;) gen writes <pkg>_oncrpc.go on the generic ONC RPC runtime, package
+// oncrpc, with, for each version:
+//
+//   - a Go constant for the program number, each version number and
+//     each procedure number, named after them as constants are (PING_PROG
+//     gives PingProg, PINGPROC_PINGBACK PingprocPingback), but for a
+//     procedure name two versions number differently, which stands for
+//     no number;
+//   - <Prog>V<n>Client, made by New<Prog>V<n>Client from an
+//     *oncrpc.Client, with a method per procedure, context first: the
+//     arguments in order (named arg, or arg1, arg2... for several, as
+//     rpcgen -N does), a struct or union by value; the result a struct or
+//     union by pointer, anything else (int, string, bool, an enum, a
+//     typedef) by value, then error;
+//   - <Prog>V<n>Handler, the interface a server implements with the same
+//     methods, Unimplemented<Prog>V<n>Handler, which answers PROC_UNAVAIL
+//     (and void to a null procedure 0), and Register<Prog>V<n>, which
+//     puts a Handler on an *oncrpc.Server.
+//
+// Versions are told apart by their number, so the same procedure name may
+// stand in several (RFC 5531 PING_PROG's PINGPROC_NULL). Method names drop
+// the words every procedure of the program starts with (PINGPROC_PINGBACK
+// is Pingback). Arguments that are not one struct or union, and results
+// that are not a struct or union, travel in small unexported structs gen
+// adds (rpcgen -N's proc_N_argument), with the same encoding.
+//
+// Go has no anonymous types with methods and no 128-bit float, and Go
+// names fold case, so gen names what a .x file leaves unnamed or alike:
+//
+//   - an inline enum, struct or union (RFC 4506 allows them in a
+//     declaration) becomes a type named after its parent and field, as if
+//     written parent_field (point of struct outer is OuterPoint; a
+//     typedef's own body, typedef struct {...} foo, is FooStruct; nested
+//     ones nest the names), and an inline enum's members start with its
+//     Go name (OuterStateOn);
+//   - names that are equal in Go (FOO_BAR and foo_bar; NFSv4's FATTR4_SIZE
+//     and fattr4_size) get a suffix, decided by the file alone: types keep
+//     their names in file order and a later one gets 2, 3...; a constant
+//     or enum member that meets a taken name gets Const, then Const2...;
+//     a struct's or union's fields, and a program version's methods
+//     (GET_X and get_x), get 2, 3...;
+//   - a quadruple is xdr.Quadruple, its 16 bytes carried unconverted.
+//
 // Flags of gen:
 //
 //	-o DIR

@@ -263,3 +263,98 @@ func TestReadOnly(t *testing.T) {
 		t.Errorf("gen -readonly without -api: status %d, stderr %q", status, errs)
 	}
 }
+
+// TestGenPlainProgram: gen needs no flag for an RFC 5531 program block:
+// RFC 5531's PING_PROG gets a client, a Handler and a Register function
+// per version; a struct whose Go name is one of those is refused with its
+// position.
+func TestGenPlainProgram(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "ping.x")
+	src := `program PING_PROG {
+    version PING_VERS_PINGBACK {
+        void PINGPROC_NULL(void) = 0;
+        int PINGPROC_PINGBACK(void) = 1;
+    } = 2;
+    version PING_VERS_ORIG {
+        void PINGPROC_NULL(void) = 0;
+    } = 1;
+} = 1;
+`
+	os.WriteFile(f, []byte(src), 0o666)
+	out := filepath.Join(dir, "gen")
+	if _, errs, status := runCmd(t, "gen", "-o", out, "-import", "example.com/gen", f); status != 0 {
+		t.Fatalf("gen: status %d, stderr %q", status, errs)
+	}
+	got, err := os.ReadFile(filepath.Join(out, "ping", "ping_oncrpc.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"func (c *PingProgV2Client) Pingback(ctx context.Context) (int32, error) {",
+		"func (c *PingProgV1Client) Null(ctx context.Context) error {",
+		"func RegisterPingProgV2(s *oncrpc.Server, h PingProgV2Handler) {",
+		"type UnimplementedPingProgV1Handler struct{}",
+	} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("ping_oncrpc.go lacks %q", want)
+		}
+	}
+	consts, _ := os.ReadFile(filepath.Join(out, "ping", "ping_xdr.go"))
+	for _, want := range []string{"PingProg = 1", "PingVersPingback = 2", "PingVersOrig = 1", "PingprocPingback = 1"} {
+		if !strings.Contains(string(consts), want) {
+			t.Errorf("ping_xdr.go lacks %q", want)
+		}
+	}
+
+	// A procedure name two versions number differently stands for no
+	// number: no constant, the stubs call the number.
+	amb := filepath.Join(dir, "amb.x")
+	os.WriteFile(amb, []byte("program P { version V1 { int GET(void) = 1; } = 1; version V2 { int GET(void) = 2; } = 2; } = 0x20000001;\n"), 0o666)
+	if _, errs, status := runCmd(t, "gen", "-o", out, "-import", "example.com/gen", amb); status != 0 {
+		t.Fatalf("gen amb.x: status %d, stderr %q", status, errs)
+	}
+	ambGo, _ := os.ReadFile(filepath.Join(out, "amb", "amb_xdr.go"))
+	ambRPC, _ := os.ReadFile(filepath.Join(out, "amb", "amb_oncrpc.go"))
+	if strings.Contains(string(ambGo), "Get =") || !strings.Contains(string(ambRPC), "c.c.Call(ctx, P, V2, 2, nil, r)") {
+		t.Errorf("ambiguous GET: constants\n%s\nstubs\n%s", ambGo, ambRPC)
+	}
+
+	// Methods equal after case folding are told apart by a suffix.
+	fold := filepath.Join(dir, "fold.x")
+	os.WriteFile(fold, []byte("program P { version V { int GET_X(void) = 1; int get_x(void) = 2; } = 1; } = 0x20000001;\n"), 0o666)
+	if _, errs, status := runCmd(t, "gen", "-o", out, "-import", "example.com/gen", fold); status != 0 {
+		t.Fatalf("gen fold.x: status %d, stderr %q", status, errs)
+	}
+	foldRPC, _ := os.ReadFile(filepath.Join(out, "fold", "fold_oncrpc.go"))
+	if !strings.Contains(string(foldRPC), "func (c *PV1Client) X(") || !strings.Contains(string(foldRPC), "func (c *PV1Client) X2(") {
+		t.Errorf("GET_X and get_x:\n%s", foldRPC)
+	}
+
+	os.WriteFile(f, []byte("struct ping_prog_v2_client { int a; };\n"+src), 0o666)
+	if _, errs, status := runCmd(t, "gen", "-o", out, "-import", "example.com/gen", f); status != 1 ||
+		!strings.Contains(errs, f+":2:1: the Go name PingProgV2Client that version PING_VERS_PINGBACK of program PING_PROG gets is taken in package ping") {
+		t.Errorf("clash: status %d, stderr %q", status, errs)
+	}
+}
+
+// TestGenUnionCycle: a union held by value through one of its arms gets
+// that arm boxed, but through a fixed array gen refuses it, with the
+// position of the arm.
+func TestGenUnionCycle(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "u.x")
+	os.WriteFile(f, []byte("struct w { u inner; };\nunion u switch (int k) {\ncase 0:\n    void;\ncase 1:\n    w one;\n};\n"), 0o666)
+	if _, errs, status := runCmd(t, "gen", "-o", filepath.Join(dir, "gen"), "-import", "example.com/gen", f); status != 0 {
+		t.Fatalf("one arm: status %d, stderr %q", status, errs)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "gen", "u", "u_xdr.go"))
+	if !strings.Contains(string(got), "armOne *W") {
+		t.Errorf("the arm is not held by pointer:\n%s", got)
+	}
+	os.WriteFile(f, []byte("struct w { u inner; };\nunion u switch (int k) {\ncase 0:\n    void;\ncase 1:\n    w pair[2];\n};\n"), 0o666)
+	if _, errs, status := runCmd(t, "gen", "-o", filepath.Join(dir, "gen"), "-import", "example.com/gen", f); status != 1 ||
+		errs != f+":6:5: u.pair: a fixed array that holds union u by value is not supported by the Go generator; make it a variable-length array or optional data\n" {
+		t.Errorf("fixed array: status %d, stderr %q", status, errs)
+	}
+}

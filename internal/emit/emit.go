@@ -85,6 +85,13 @@ func Files(m *gomodel.Model, opts Options) ([]File, error) {
 			}
 			out = append(out, File{Path: path.Join(p.Name, p.Name+"_rpc.go"), Data: data})
 		}
+		if of := oncFile(p, src); of != nil {
+			data, err := render(of)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.Name, err)
+			}
+			out = append(out, File{Path: path.Join(p.Name, p.Name+"_oncrpc.go"), Data: data})
+		}
 	}
 	return out, nil
 }
@@ -169,6 +176,9 @@ func (e *emitter) rawType(s *gomodel.Shape) *jen.Statement {
 	case gomodel.Opaque, gomodel.Chars:
 		return jen.Index().Byte()
 	case gomodel.FixedOpaque, gomodel.FixedChars:
+		if s.Quadruple {
+			return xdrFn("Quadruple")
+		}
 		return jen.Index(jen.Lit(int(s.Len))).Byte()
 	case gomodel.Array:
 		return jen.Index().Add(e.goType(s.Elem))
@@ -639,6 +649,11 @@ func (e *emitter) union(t *gomodel.Type) {
 	}
 	for _, a := range arms {
 		if a.Field != nil && !inWord[a] {
+			if a.Boxed {
+				// Its type holds the union: Go needs a pointer between.
+				fields = append(fields, jen.Id("arm"+a.Field.GoName).Op("*").Add(e.goType(a.Field.Shape)))
+				continue
+			}
 			fields = append(fields, jen.Id("arm"+a.Field.GoName).Add(e.goType(a.Field.Shape)))
 		}
 	}
@@ -660,6 +675,9 @@ func (e *emitter) union(t *gomodel.Type) {
 		if inWord[a] {
 			return toWord(a.Field.Shape, v)
 		}
+		if a.Boxed {
+			return jen.Op("&").Add(v)
+		}
 		return v
 	}
 	// One Comment a line: jen writes a comment holding a newline as a
@@ -680,7 +698,18 @@ func (e *emitter) union(t *gomodel.Type) {
 		if k := a.LabelConsts[i]; k != nil {
 			return e.qualConst(k)
 		}
+		if disc.Shape.Kind == gomodel.Bool {
+			return jen.Lit(a.Labels[i] != 0)
+		}
 		return jen.Lit(int(a.Labels[i]))
+	}
+	// discInt is a discriminant as the int64 of xdr.UnionError; a bool
+	// converts with a function of its own, xdr.BoolInt.
+	discInt := func(d jen.Code) jen.Code {
+		if disc.Shape.Kind == gomodel.Bool {
+			return xdrFn("BoolInt").Call(d)
+		}
+		return jen.Int64().Call(d)
 	}
 	labels := func(a *gomodel.Arm) []jen.Code {
 		var out []jen.Code
@@ -725,7 +754,13 @@ func (e *emitter) union(t *gomodel.Type) {
 		}
 		name, typ := a.Field.GoName, e.goType(a.Field.Shape)
 		e.f.Commentf("%s returns the %s arm and whether the union holds it.", name, a.Field.XDRName)
-		if inWord[a] {
+		if a.Boxed {
+			// The pointer is nil until the arm is set.
+			e.f.Func().Params(recv()).Id(name).Params().Params(jen.Id("v").Add(typ.Clone()), jen.Id("ok").Bool()).Block(
+				jen.If(jen.Id("ok").Op("=").Add(selects(a)), jen.Id("ok").Op("&&").Add(armValue(a)).Op("!=").Nil()).Block(jen.Id("v").Op("=").Op("*").Add(armValue(a))),
+				jen.Return(jen.Id("v"), jen.Id("ok")),
+			)
+		} else if inWord[a] {
 			// The word holds another arm's bits when this one is not
 			// held: read it only when it is.
 			e.f.Func().Params(recv()).Id(name).Params().Params(jen.Id("v").Add(typ.Clone()), jen.Id("ok").Bool()).Block(
@@ -752,14 +787,14 @@ func (e *emitter) union(t *gomodel.Type) {
 		e.f.Func().Params(recv()).Id("Set"+name).Params(jen.Id("d").Add(discType.Clone()), jen.Id("v").Add(typ.Clone())).Error().Block(
 			jen.Id("w").Op(":=").Id(t.GoName).Values(jen.Dict{jen.Id("disc"): jen.Id("d"), armKey(a): armStored(a, jen.Id("v"))}),
 			jen.If(jen.List(jen.Id("_"), jen.Id("ok")).Op(":=").Id("w").Dot(name).Call(), jen.Op("!").Id("ok")).Block(
-				jen.Return(jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): jen.Int64().Call(jen.Id("d"))})),
+				jen.Return(jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): discInt(jen.Id("d"))})),
 			),
 			jen.Op("*").Id("u").Op("=").Id("w"),
 			jen.Return(jen.Nil()),
 		)
 	}
 	if hasVoid(arms) {
-		refuse := jen.Return(jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): jen.Int64().Call(jen.Id("d"))}))
+		refuse := jen.Return(jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): discInt(jen.Id("d"))}))
 		var check jen.Code = jen.Null()
 		if u.Default != nil && u.Default.Field == nil {
 			// The default arm is void: any discriminant but those of the
@@ -799,6 +834,20 @@ func (e *emitter) union(t *gomodel.Type) {
 		}
 		field := armValue(a)
 		w := wrapField(a.Field.XDRName)
+		if a.Boxed {
+			// A nil pointer (the zero union) encodes as the zero value;
+			// decoding gives the arm a new value.
+			x := jen.Parens(jen.Op("*").Id("x"))
+			nonNil := []jen.Code{
+				jen.Id("x").Op(":=").Add(field),
+				jen.If(jen.Id("x").Op("==").Nil()).Block(jen.Id("x").Op("=").New(e.goType(a.Field.Shape))),
+			}
+			sizeCases = append(sizeCases, cond().Block(append(nonNil, c.size(a.Field.Shape, x, 0)...)...))
+			encCases = append(encCases, cond().Block(append(nonNil, c.encode(a.Field.Shape, x, w, 0)...)...))
+			dec := []jen.Code{jen.Add(field).Op("=").New(e.goType(a.Field.Shape))}
+			decCases = append(decCases, cond().Block(append(dec, dc.decode(a.Field.Shape, jen.Parens(jen.Op("*").Add(field)), w, 0)...)...))
+			continue
+		}
 		sizeCases = append(sizeCases, cond().Block(c.size(a.Field.Shape, field, 0)...))
 		encCases = append(encCases, cond().Block(c.encode(a.Field.Shape, field, w, 0)...))
 		if inWord[a] {
@@ -810,7 +859,7 @@ func (e *emitter) union(t *gomodel.Type) {
 		}
 		decCases = append(decCases, cond().Block(dc.decode(a.Field.Shape, field, w, 0)...))
 	}
-	noArm := jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): jen.Int64().Call(jen.Id("u").Dot("disc"))})
+	noArm := jen.Op("&").Qual(Runtime, "UnionError").Values(jen.Dict{jen.Id("Discriminant"): discInt(jen.Id("u").Dot("disc"))})
 	if u.Default == nil {
 		encCases = append(encCases, jen.Default().Block(jen.Return(jen.Id("b"), xdrFn("Named").Call(noArm.Clone(), jen.Lit(t.GoName)))))
 		decCases = append(decCases, jen.Default().Block(jen.Return(jen.Id("off"), noArm.Clone())))

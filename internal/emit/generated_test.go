@@ -17,7 +17,8 @@ import (
 
 var header = regexp.MustCompile(`^// Code generated .* DO NOT EDIT\.$`)
 
-// TestGeneratedPackages type-checks the committed generated packages with
+// TestGeneratedPackages type-checks the committed generated packages (gen/,
+// and the ONC RPC ones of internal/onctest) with
 // go/packages and checks what every generated file must have: Go's
 // generated-code header on its first line, a doc comment on every exported
 // name, and one client stub per procedure a client calls.
@@ -29,7 +30,7 @@ func TestGeneratedPackages(t *testing.T) {
 		Mode: packages.NeedName | packages.NeedFiles | packages.NeedCompiledGoFiles | packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo,
 		Dir:  "../..",
 	}
-	pkgs, err := packages.Load(cfg, "./gen/...", "./internal/xdrtest")
+	pkgs, err := packages.Load(cfg, "./gen/...", "./internal/xdrtest", "./internal/onctest/...")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func TestGeneratedPackages(t *testing.T) {
 		byPath[p.PkgPath] = p
 		for i, f := range p.Syntax {
 			name := filepath.Base(p.CompiledGoFiles[i])
-			if !strings.HasSuffix(name, "_xdr.go") && !strings.HasSuffix(name, "_rpc.go") && !strings.HasSuffix(name, "_api.go") {
+			if !strings.HasSuffix(name, "_xdr.go") && !strings.HasSuffix(name, "_rpc.go") && !strings.HasSuffix(name, "_api.go") && !strings.HasSuffix(name, "_oncrpc.go") {
 				continue
 			}
 			if len(f.Comments) == 0 || !header.MatchString(f.Comments[0].List[0].Text) || f.Comments[0].Pos() != f.FileStart {

@@ -6,6 +6,7 @@
 package gomodel
 
 import (
+	"fmt"
 	"path"
 	"slices"
 	"strings"
@@ -48,8 +49,12 @@ type Package struct {
 	Source string // the .x file
 	Consts []*Const
 	Types  []*Type
-	// Programs are the RPC programs the file defines.
+	// Programs are the libvirt-style RPC programs the file defines
+	// (procedure enums, for libvirt's engine).
 	Programs []*Program
+	// ONCPrograms are its RFC 5531 program blocks, for the generic ONC
+	// RPC runtime.
+	ONCPrograms []*ONCProgram
 }
 
 // Const is a Go constant: a const definition (untyped) or an enum member
@@ -92,6 +97,8 @@ type Field struct {
 	GoName  string
 	XDRName string
 	Shape   *Shape
+	// Pos is where the declaration is, for errors.
+	Pos ast.Pos
 }
 
 // Union is a union's discriminant and arms.
@@ -109,6 +116,10 @@ type Arm struct {
 	// it is a member of the discriminant's enum, else nil.
 	LabelConsts []*Const
 	Field       *Field
+	// Boxed arms hold their value through a pointer: their type contains
+	// the union by value, which the .x file may do (a value ends in the
+	// union's other arms) but a Go type may not.
+	Boxed bool
 }
 
 // ShapeKind is how a value travels on the wire.
@@ -152,6 +163,9 @@ type Shape struct {
 	// Alias is the typedef the shape was written as, if any; the Go type
 	// is then written with the typedef's name.
 	Alias *Type
+	// Quadruple marks the FixedOpaque shape of 16 bytes that an XDR
+	// quadruple (a 128-bit float) is: its Go type is xdr.Quadruple.
+	Quadruple bool
 }
 
 // Fixed returns the fixed wire size of the shape, or -1.
@@ -263,11 +277,15 @@ type builder struct {
 	pkgs   map[*check.File]*Package
 	// apiEnums maps an API enum's C name to its Go form.
 	apiEnums map[string]*APIEnum
+	// strip is the leading words the names of a package drop.
+	strip map[*Package][]string
+	// cur is the package being filled, which inline types join.
+	cur *Package
 }
 
 // Build maps a checked specification to Go.
 func Build(spec *check.Spec, opts Options) (*Model, error) {
-	b := &builder{opts: opts, types: map[*check.Type]*Type{}, shapes: map[*check.Type]*Shape{}, pkgs: map[*check.File]*Package{}}
+	b := &builder{opts: opts, types: map[*check.Type]*Type{}, shapes: map[*check.Type]*Shape{}, pkgs: map[*check.File]*Package{}, strip: map[*Package][]string{}}
 	m := &Model{}
 	if opts.API != nil {
 		m.API = b.apiPackage(opts.API)
@@ -284,6 +302,7 @@ func Build(spec *check.Spec, opts Options) (*Model, error) {
 		}
 	}
 	b.recursion()
+	b.boxArms(m.Packages)
 	for _, p := range m.Packages {
 		for _, t := range p.Types {
 			b.sizes(t, map[*Type]bool{})
@@ -330,6 +349,9 @@ func (b *builder) declare(f *check.File) *Package {
 		}
 	}
 	strip := commonPrefix(all)
+	if strip > 0 {
+		b.strip[p] = all[0][:strip]
+	}
 	local := func(name string) string { return goName(words(name)[strip:]) }
 	for _, k := range f.Consts {
 		p.Consts = append(p.Consts, &Const{GoName: local(k.Name), Value: k.Value, Src: k})
@@ -359,6 +381,7 @@ func (b *builder) declare(f *check.File) *Package {
 }
 
 func (b *builder) fill(p *Package, f *check.File) {
+	b.cur = p
 	for _, t := range p.Types {
 		src := t.Src
 		switch src.Kind {
@@ -375,8 +398,11 @@ func (b *builder) fill(p *Package, f *check.File) {
 		}
 	}
 	for _, prog := range f.Programs {
-		p.Programs = append(p.Programs, b.program(p, prog))
+		if prog.FromEnum != nil {
+			p.Programs = append(p.Programs, b.program(p, prog))
+		}
 	}
+	b.oncPrograms(p, f, func(name string) string { return b.localName(p, name) })
 }
 
 func (b *builder) field(d *check.Decl, owner string) *Field {
@@ -384,7 +410,7 @@ func (b *builder) field(d *check.Decl, owner string) *Field {
 	if s == nil {
 		return nil
 	}
-	return &Field{GoName: goName(words(d.Name)), XDRName: d.Name, Shape: s}
+	return &Field{GoName: goName(words(d.Name)), XDRName: d.Name, Shape: s, Pos: d.Pos}
 }
 
 func (b *builder) typedefShape(t *check.Type) *Shape {
@@ -434,8 +460,10 @@ func (b *builder) refShape(r *check.TypeRef, d *check.Decl, owner string) *Shape
 	case r == nil:
 		return nil
 	case r.Inline != nil:
-		b.errs.Add(d.Pos, "%s.%s: inline %s types are not supported by the Go generator; give the type a name", owner, d.Name, r.Builtin)
-		return &Shape{Kind: Int32}
+		return &Shape{Kind: Named, Type: b.inline(r.Inline, d, owner)}
+	case r.Builtin == ast.TypeQuadruple:
+		// Go has no 128-bit float: the value travels as its 16 bytes.
+		return &Shape{Kind: FixedOpaque, Len: 16, Quadruple: true}
 	case r.Named != nil:
 		nt := r.Named
 		if nt.Kind == check.Typedef {
@@ -721,21 +749,70 @@ func (b *builder) checkNames(p *Package) {
 		}
 	}
 
-	seen := map[string]string{}
-	add := func(goName, xdrName string, pos ast.Pos) {
-		if prev, dup := seen[goName]; dup {
-			b.errs.Add(pos, "the Go name %s of %s is also %s's in package %s", goName, xdrName, prev, p.Name)
-			return
+	// Names that still collide, typically names that differ only in
+	// case (NFSv4's FATTR4_SIZE and fattr4_size), are told apart by a
+	// suffix rather than refused: types keep their names, in file order,
+	// a later type of the same name gets 2 (then 3...), and a constant
+	// or enum member gets Const (then Const2...). The rule depends only
+	// on the file, so the names are stable from run to run.
+	seen := map[string]bool{}
+	claim := func(name *string, suffix string) {
+		n := *name
+		for i := 1; seen[n]; i++ {
+			switch {
+			case suffix == "":
+				n = fmt.Sprint(*name, i+1)
+			case i == 1:
+				n = *name + suffix
+			default:
+				n = fmt.Sprint(*name, suffix, i)
+			}
 		}
-		seen[goName] = xdrName
-	}
-	for _, k := range p.Consts {
-		add(k.GoName, k.Src.Name, k.Src.Pos)
+		*name = n
+		seen[n] = true
 	}
 	for _, t := range p.Types {
-		add(t.GoName, t.Src.Name, t.Src.Pos)
+		claim(&t.GoName, "")
+	}
+	for _, k := range p.Consts {
+		claim(&k.GoName, "Const")
+	}
+	for _, t := range p.Types {
 		for _, m := range t.Members {
-			add(m.GoName, m.Src.Name, m.Src.Pos)
+			claim(&m.GoName, "Const")
+		}
+		// Fields too: a struct's foo_bar and fooBar.
+		fields := map[string]bool{}
+		claimField := func(f *Field) {
+			n := f.GoName
+			for i := 2; fields[n]; i++ {
+				n = fmt.Sprint(f.GoName, i)
+			}
+			f.GoName = n
+			fields[n] = true
+		}
+		for _, f := range t.Fields {
+			claimField(f)
+		}
+		if u := t.Union; u != nil {
+			claimField(u.Discriminant)
+			for _, a := range append(slices.Clip(u.Arms), u.Default) {
+				if a != nil && a.Field != nil {
+					claimField(a.Field)
+				}
+			}
+		}
+	}
+	// The names the ONC programs' stubs declare are derived from the
+	// program's: one taken by the file is a real conflict.
+	for _, prog := range p.ONCPrograms {
+		for _, v := range prog.Versions {
+			for _, n := range []string{v.Prefix + "Client", "New" + v.Prefix + "Client", v.Prefix + "Handler", "Unimplemented" + v.Prefix + "Handler", "Register" + v.Prefix} {
+				if seen[n] {
+					b.errs.Add(prog.Src.Pos, "the Go name %s that version %s of program %s gets is taken in package %s", n, v.Src.Name, prog.Src.Name, p.Name)
+				}
+				seen[n] = true
+			}
 		}
 	}
 }

@@ -47,6 +47,18 @@ func StartRpcbind(t testing.TB) *Rpcbind {
 		unavailable(t, "rpcbind needs root (it binds port 111 and /run/rpcbind.sock)")
 		return nil
 	}
+	// Tests of several packages start rpcbind, and go test runs packages
+	// at once: they take turns through a lock on a file, held until the
+	// daemon has stopped (cleanups run last in, first out).
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "virtrpc-rpcbind.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		lock.Close()
+		t.Fatalf("waiting for the rpcbind lock: %v", err)
+	}
+	t.Cleanup(func() { lock.Close() })
 	if c, err := net.DialTimeout("tcp", RpcbindAddr, time.Second); err == nil {
 		c.Close()
 		unavailable(t, "another rpcbind already answers on "+RpcbindAddr)

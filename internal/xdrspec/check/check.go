@@ -30,6 +30,7 @@ func Check(files []*ast.File, opts Options) (*Spec, error) {
 		ambiguous:  map[string]string{},
 		cstate:     map[*Const]int{},
 		state:      map[string]int{},
+		armsAt:     map[*Type]int{},
 	}
 	for _, name := range sortedKeys(opts.Defines) {
 		c.spec.Consts[name] = &Const{Name: name, Value: opts.Defines[name], External: true}
@@ -97,6 +98,11 @@ type checker struct {
 	cstate  map[*Const]int
 	// state marks types while their sizes are computed, likewise.
 	state map[string]int
+	// arms counts the union arms the size pass is inside, and armsAt
+	// the count when it entered each type, so that a type met again
+	// tells whether the way back crossed an arm.
+	arms   int
+	armsAt map[*Type]int
 	// bodies maps named types to their syntax until resolved.
 	bodies []pendingType
 	// prevMember maps an enum member written without a value to the
@@ -543,16 +549,24 @@ func typeName(t *TypeRef) string {
 
 // size computes a named type's fixed wire size, following only the
 // by-value references. A type met again on that path contains itself by
-// value: it could never be encoded, unless a union on the path has an arm
-// that leads out (finiteTypes), as Stellar's SCSpecTypeDef has: a union
-// whose option arm holds a struct that holds the union again.
+// value: it could never be encoded, unless the way back crossed a union
+// arm and the type has a finite encoding (finiteTypes: a union on the way
+// has an arm that leads out).
 func (c *checker) size(t *Type) int {
 	switch c.state["size "+t.Name] {
 	case 1:
-		if c.finite[t] {
-			return -1 // recursion through a union arm: the size varies
+		switch {
+		case c.arms > c.armsAt[t] && c.finite[t]:
+			// The way back to t went through a union arm, and some
+			// value of t ends in the union's other arms (Stellar's
+			// SCSpecTypeDef holds an SCSpecTypeOption that holds an
+			// SCSpecTypeDef): recursive but encodable, and it varies.
+			return -1
+		case c.arms > c.armsAt[t]:
+			c.errs.Add(t.Pos, "invalid recursive type %s: it contains itself through union arms, and no arm on the way leads to a value that ends", t.Name)
+		default:
+			c.errs.Add(t.Pos, "invalid recursive type %s: it contains itself with no optional data (*), variable-length array or union arm in between", t.Name)
 		}
-		c.errs.Add(t.Pos, "invalid recursive type %s: it contains itself with no optional data (*) or variable-length array in between", t.Name)
 		t.Size = -1
 		c.state["size "+t.Name] = 3 // report once
 		return -1
@@ -560,6 +574,7 @@ func (c *checker) size(t *Type) int {
 		return t.Size
 	}
 	c.state["size "+t.Name] = 1
+	c.armsAt[t] = c.arms
 	t.Size = c.typeSize(t)
 	if c.state["size "+t.Name] == 1 {
 		c.state["size "+t.Name] = 2
@@ -672,7 +687,9 @@ func (c *checker) typeSize(t *Type) int {
 			arms = append(slices.Clip(arms), t.Union.Default)
 		}
 		for _, a := range arms {
+			c.arms++
 			s := c.declSize(a.Decl)
+			c.arms--
 			if size == -2 {
 				size = s
 			} else if s != size {

@@ -192,7 +192,7 @@ func TestEncodingsMatchRpcgen(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.file, err)
 		}
-		g, err := genUnit(spec, u, mod, true)
+		g, err := genUnit(spec, u, mod, false)
 		if err != nil {
 			t.Fatalf("%s: gen: %v", c.file, err)
 		}
