@@ -1,6 +1,7 @@
 // Command xdrgen reads XDR specification (.x) files, the language of RFC
-// 4506 with the RPC program definitions of RFC 5531 and the rpcgen
-// extensions libvirt uses, and checks, formats and compiles them to Go.
+// 4506 with the RPC program definitions of RFC 5531, rpcgen's extensions
+// and xdrpp's namespace blocks (Stellar's files), and checks, formats and
+// compiles them to Go.
 //
 // Usage:
 //

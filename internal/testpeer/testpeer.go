@@ -105,6 +105,7 @@ var packages = map[string]string{
 	"rpcinfo":           "rpcbind",
 	"gcc":               "gcc",
 	"pkg-config":        "pkg-config",
+	"rpcgen":            "rpcsvc-proto",
 	// A session libvirtd's qemu driver runs it for guests (TCG, no KVM
 	// needed).
 	"qemu-system-x86_64": "qemu-system-x86",

@@ -41,7 +41,7 @@ type File struct {
 }
 
 // Definition is one top-level item of a file: *Const, *Typedef, *Enum,
-// *Struct, *Union, *Program or *Passthrough.
+// *Struct, *Union, *Program, *Passthrough or *Namespace.
 type Definition interface {
 	Position() Pos
 	Notes() *Commentary
@@ -207,6 +207,7 @@ func (*Enum) definition()        {}
 func (*Struct) definition()      {}
 func (*Union) definition()       {}
 func (*Program) definition()     {}
+func (*Namespace) definition()   {}
 
 // Position returns where the definition starts.
 func (d *Passthrough) Position() Pos { return d.Pos }
@@ -228,6 +229,45 @@ func (d *Union) Position() Pos { return d.Pos }
 
 // Position returns where the definition starts.
 func (d *Program) Position() Pos { return d.Pos }
+
+// Position returns where the definition starts.
+func (d *Namespace) Position() Pos { return d.Pos }
+
+// Namespace is xdrpp's "namespace NAME { ... }" around definitions, as
+// Stellar's files have it. It names a C++ namespace for xdrpp's output and
+// does not scope names: its definitions are the file's, as if written
+// without it (Flatten).
+type Namespace struct {
+	Pos  Pos
+	Name string
+	Defs []Definition
+	Braces
+	Commentary
+}
+
+// Flatten returns defs with every namespace replaced by the definitions
+// it holds, in source order: what the definitions mean, for a checker.
+func Flatten(defs []Definition) []Definition {
+	has := false
+	for _, d := range defs {
+		if _, ok := d.(*Namespace); ok {
+			has = true
+			break
+		}
+	}
+	if !has {
+		return defs
+	}
+	var out []Definition
+	for _, d := range defs {
+		if n, ok := d.(*Namespace); ok {
+			out = append(out, Flatten(n.Defs)...)
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
 
 // Braces records the comments a braced body holds outside its items: Open
 // on the line of the opening brace, End after the last item.

@@ -72,6 +72,7 @@ func Check(files []*ast.File, opts Options) (*Spec, error) {
 	for _, p := range c.bodies {
 		c.resolveType(p)
 	}
+	c.finite = c.finiteTypes()
 	for _, f := range c.spec.Files {
 		for _, t := range f.Types {
 			c.size(t)
@@ -86,6 +87,8 @@ func Check(files []*ast.File, opts Options) (*Spec, error) {
 type checker struct {
 	spec *Spec
 	errs diag.List
+	// finite holds the types that have a finite encoding (finiteTypes).
+	finite map[*Type]bool
 	// decls maps every declared name to where it was declared.
 	decls map[string]ast.Pos
 	// pending holds the expressions of constants not yet evaluated, and
@@ -133,7 +136,7 @@ func (c *checker) declareName(name string, pos ast.Pos) bool {
 func (c *checker) declare(af *ast.File) {
 	f := &File{AST: af}
 	c.spec.Files = append(c.spec.Files, f)
-	for _, d := range af.Defs {
+	for _, d := range ast.Flatten(af.Defs) {
 		switch d := d.(type) {
 		case *ast.Const:
 			if !c.declareName(d.Name, d.Pos) {
@@ -545,19 +548,25 @@ func typeName(t *TypeRef) string {
 }
 
 // size computes a named type's fixed wire size, following only the
-// by-value references; a type met again on that path contains itself with
-// no optional data in between and could never be encoded.
+// by-value references. A type met again on that path contains itself by
+// value: it could never be encoded, unless the way back crossed a union
+// arm and the type has a finite encoding (finiteTypes: a union on the way
+// has an arm that leads out).
 func (c *checker) size(t *Type) int {
 	switch c.state["size "+t.Name] {
 	case 1:
-		if c.arms > c.armsAt[t] {
-			// The way back to t went through a union arm: a value
-			// ends in the union's other arms (Stellar's SCSpecTypeDef
-			// holds an SCSpecTypeOption that holds an SCSpecTypeDef),
-			// so the type is recursive but encodable, and varies.
+		switch {
+		case c.arms > c.armsAt[t] && c.finite[t]:
+			// The way back to t went through a union arm, and some
+			// value of t ends in the union's other arms (Stellar's
+			// SCSpecTypeDef holds an SCSpecTypeOption that holds an
+			// SCSpecTypeDef): recursive but encodable, and it varies.
 			return -1
+		case c.arms > c.armsAt[t]:
+			c.errs.Add(t.Pos, "invalid recursive type %s: it contains itself through union arms, and no arm on the way leads to a value that ends", t.Name)
+		default:
+			c.errs.Add(t.Pos, "invalid recursive type %s: it contains itself with no optional data (*), variable-length array or union arm in between", t.Name)
 		}
-		c.errs.Add(t.Pos, "invalid recursive type %s: it contains itself with no optional data (*), variable-length array or union arm in between", t.Name)
 		t.Size = -1
 		c.state["size "+t.Name] = 3 // report once
 		return -1
@@ -571,6 +580,79 @@ func (c *checker) size(t *Type) int {
 		c.state["size "+t.Name] = 2
 	}
 	return t.Size
+}
+
+// finiteTypes finds the named types that have an encoding of finite
+// length: enums and built-ins; structs whose members all have one; unions
+// with at least one arm that has one; optional data and variable-length
+// arrays always (absent, or empty). It grows the set until nothing changes,
+// so that a type is in it only when a finite encoding exists.
+func (c *checker) finiteTypes() map[*Type]bool {
+	fin := map[*Type]bool{}
+	for changed := true; changed; {
+		changed = false
+		for _, f := range c.spec.Files {
+			for _, t := range f.Types {
+				if !fin[t] && finiteType(t, fin) {
+					fin[t] = true
+					changed = true
+				}
+			}
+		}
+	}
+	return fin
+}
+
+func finiteType(t *Type, fin map[*Type]bool) bool {
+	switch t.Kind {
+	case Typedef:
+		return t.Typedef == nil || finiteDecl(t.Typedef, fin)
+	case Struct:
+		if t.Struct == nil {
+			return true
+		}
+		for _, m := range t.Struct.Members {
+			if !finiteDecl(m, fin) {
+				return false
+			}
+		}
+		return true
+	case Union:
+		if t.Union == nil {
+			return true
+		}
+		if t.Union.Default != nil && finiteDecl(t.Union.Default.Decl, fin) {
+			return true
+		}
+		for _, a := range t.Union.Arms {
+			if finiteDecl(a.Decl, fin) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+func finiteDecl(d *Decl, fin map[*Type]bool) bool {
+	switch d.Kind {
+	case ast.DeclBasic:
+	case ast.DeclFixedArray:
+		if d.Len == 0 {
+			return true
+		}
+	default:
+		return true
+	}
+	switch r := d.Type; {
+	case r == nil:
+		return true
+	case r.Named != nil:
+		return fin[r.Named]
+	case r.Inline != nil:
+		return finiteType(r.Inline, fin)
+	}
+	return true
 }
 
 func (c *checker) typeSize(t *Type) int {
@@ -673,7 +755,7 @@ func (c *checker) refSize(r *TypeRef) int {
 }
 
 func (c *checker) programs(f *File) {
-	for _, d := range f.AST.Defs {
+	for _, d := range ast.Flatten(f.AST.Defs) {
 		if p, ok := d.(*ast.Program); ok {
 			f.Programs = append(f.Programs, c.rpcProgram(p))
 		}

@@ -1,8 +1,11 @@
 package cpp
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,6 +128,23 @@ func FuzzPreprocess(f *testing.F) {
 	f.Add("#define A B\n#define B A\n#if A == B && defined(A)\nA B /* A */ \"A\"\n#elif 1\n#else\n#endif\n", "X")
 	f.Add("#include \"a.x\"\n#include <b.x>\n", "")
 	f.Add("#if (1 << 63) / -1 % 3\n#endif\n", "")
+	// The real-world files with directives (../corpus: GlusterFS's
+	// #ifdef RPC_XDR, the NDMP files' conditionals...), whole, with the
+	// macros rpcgen defines.
+	corpus, _ := filepath.Glob("../corpus/testdata/*/*.x")
+	if len(corpus) == 0 {
+		f.Fatal("no corpus files in ../corpus/testdata")
+	}
+	for _, p := range corpus {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if bytes.Contains(data, []byte("\n#")) || bytes.HasPrefix(data, []byte("#")) {
+			f.Add(string(data), "RPC_XDR")
+			f.Add(string(data), "RPC_HDR")
+		}
+	}
 	f.Fuzz(func(t *testing.T, src, def string) {
 		read := func(p string) ([]byte, error) {
 			// Every include finds the same small file, itself including.

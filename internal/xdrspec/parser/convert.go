@@ -162,6 +162,21 @@ func (c *converter) definition(l *list, d *definitionNode) ast.Definition {
 		l.item(d.Tokens[0], &p.Commentary)
 		c.program(p, d.Program)
 		def, open = p, &p.Braces
+	case d.Namespace != nil:
+		n := &ast.Namespace{Pos: pos, Name: c.name(d.Namespace.Name)}
+		l.item(d.Tokens[0], &n.Commentary)
+		toks := d.Namespace.Tokens
+		nl := c.newList(&n.Braces, toks[1])
+		for _, sd := range d.Namespace.Definitions {
+			if len(sd.Tokens) == 0 {
+				continue
+			}
+			if sub := c.definition(nl, sd); sub != nil {
+				n.Defs = append(n.Defs, sub)
+			}
+		}
+		nl.end(toks[len(toks)-1].Pos.Offset, &n.Braces.End)
+		def, open = n, &n.Braces
 	default:
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/virtrpc/virtrpc/internal/xdrspec/ast"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/check"
+	"github.com/virtrpc/virtrpc/internal/xdrspec/cpp"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/diag"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/parser"
 	"github.com/virtrpc/virtrpc/internal/xdrspec/printer"
@@ -17,13 +18,25 @@ import (
 // checker and the printer. The parser must never panic or hang, must
 // answer bad input with positioned errors, and what it accepts must format
 // to text that parses back to the same tree and formats to the same bytes.
-// The seed corpus is protocol/ and small snippets of every construct.
+// The seed corpus is protocol/, the real-world files of ../corpus
+// (preprocessed, as the parser meets them) and small snippets of every
+// construct.
 func FuzzParse(f *testing.F) {
 	paths, _ := filepath.Glob("../../../protocol/*.x")
-	for _, p := range paths {
+	corpus, _ := filepath.Glob("../corpus/testdata/*/*.x")
+	if len(corpus) == 0 {
+		f.Fatal("no corpus files in ../corpus/testdata")
+	}
+	for _, p := range append(paths, corpus...) {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)
+		}
+		// Conditionals drop out and #include is not followed: a seed
+		// is one file's own text.
+		opts := cpp.Options{ReadFile: func(string) ([]byte, error) { return nil, nil }}
+		if pre, err := cpp.Preprocess(p, data, opts); err == nil {
+			data = pre
 		}
 		for _, chunk := range chunks(data, 1024) {
 			f.Add(chunk)

@@ -9,7 +9,7 @@ import "github.com/alecthomas/participle/v2/lexer"
 // The grammar is RFC 4506 section 6.3 with the RPC language of RFC 5531
 // section 12 and rpcgen's additions: "%" lines, char, short, long, bare
 // unsigned, several labels per union arm, and values that name constants
-// wherever a number may stand.
+// wherever a number may stand; and xdrpp's namespace blocks.
 
 type specification struct {
 	Definitions []*definitionNode `parser:"@@*"`
@@ -17,13 +17,22 @@ type specification struct {
 
 type definitionNode struct {
 	Tokens      []lexer.Token
-	Passthrough *string      `parser:"  @Passthrough"`
-	Const       *constDef    `parser:"| 'const' @@"`
-	Typedef     *typedefDef  `parser:"| 'typedef' @@"`
-	Enum        *namedEnum   `parser:"| 'enum' @@"`
-	Struct      *namedStruct `parser:"| 'struct' @@"`
-	Union       *namedUnion  `parser:"| 'union' @@"`
-	Program     *programDef  `parser:"| 'program' @@"`
+	Passthrough *string       `parser:"  @Passthrough"`
+	Const       *constDef     `parser:"| 'const' @@"`
+	Typedef     *typedefDef   `parser:"| 'typedef' @@"`
+	Enum        *namedEnum    `parser:"| 'enum' @@"`
+	Struct      *namedStruct  `parser:"| 'struct' @@"`
+	Union       *namedUnion   `parser:"| 'union' @@"`
+	Program     *programDef   `parser:"| 'program' @@"`
+	Namespace   *namespaceDef `parser:"| 'namespace' @@"`
+}
+
+// namespaceDef is xdrpp's "namespace NAME { definitions }", which
+// Stellar's files wrap theirs in.
+type namespaceDef struct {
+	Tokens      []lexer.Token
+	Name        identifier        `parser:"@@ '{'"`
+	Definitions []*definitionNode `parser:"@@* '}'"`
 }
 
 type constDef struct {

@@ -261,7 +261,7 @@ func defStart(tok lexer.Token) bool {
 		return true
 	}
 	switch tok.Value {
-	case "const", "typedef", "enum", "struct", "union", "program":
+	case "const", "typedef", "enum", "struct", "union", "program", "namespace":
 		return tok.Type == tokIdent
 	}
 	return false

@@ -34,20 +34,27 @@ type printer struct {
 }
 
 func (p *printer) file(f *ast.File) {
-	var prev ast.Definition
-	for _, d := range f.Defs {
-		if prev != nil && !sameRun(prev, d, p.comments(d.Notes().Doc)) {
-			p.buf.WriteByte('\n')
-		}
-		p.definition(d)
-		prev = d
-	}
+	prev := p.definitions(f.Defs)
 	if end := p.comments(f.EndComments); len(end) > 0 {
 		if prev != nil {
 			p.buf.WriteByte('\n')
 		}
 		p.docs(end, ast.Pos{})
 	}
+}
+
+// definitions writes a list of definitions, a blank line between any two
+// but runs of constants and of % lines, and returns the last.
+func (p *printer) definitions(defs []ast.Definition) ast.Definition {
+	var prev ast.Definition
+	for _, d := range defs {
+		if prev != nil && !sameRun(prev, d, p.comments(d.Notes().Doc)) {
+			p.buf.WriteByte('\n')
+		}
+		p.definition(d)
+		prev = d
+	}
+	return prev
 }
 
 // sameRun reports whether two definitions stay together with no blank line
@@ -94,6 +101,13 @@ func (p *printer) definition(d ast.Definition) {
 		p.write(";")
 	case *ast.Program:
 		p.program(d)
+	case *ast.Namespace:
+		p.write("namespace ", d.Name, " {")
+		p.open(d.Braces.Open)
+		p.indent++
+		p.definitions(d.Defs)
+		p.end(d.Braces.End)
+		p.write("}")
 	}
 	p.line(p.comments(n.Line))
 }
