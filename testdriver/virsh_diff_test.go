@@ -346,7 +346,7 @@ func ourServer(t *testing.T, dir string) string {
 	// The server's log is shown if the test fails (a virsh that timed
 	// out, say), to tell a stalled server from a stalled client.
 	var logs lockedLog
-	srv := server.New(testdriver.New().Programs(), server.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	srv := server.New(testdriver.New(testdriver.WithJobLatency(50*time.Millisecond)).Programs(), server.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server log for %s:\n%s", sock, logs.String())

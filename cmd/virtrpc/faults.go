@@ -31,6 +31,10 @@ type faultFlags struct {
 	dropAfter int
 	seed      uint64
 	seeded    bool
+	// jobLatency delays the calls virsh watches as jobs
+	// (testdriver.WithJobLatency): not a fault, but the flags that shape
+	// the test driver's timing are here.
+	jobLatency time.Duration
 }
 
 // addFaultFlags registers the flags on fs.
@@ -44,6 +48,8 @@ func addFaultFlags(fs *flag.FlagSet) *faultFlags {
 		f.seed, f.seeded = n, true
 		return err
 	})
+	fs.DurationVar(&f.jobLatency, "job-latency", 50*time.Millisecond,
+		"delay save, managedsave, dump and migrate calls by `DURATION` so that virsh's job watcher, which can miss a job that ends before it starts watching, sees them end (0: no delay)")
 	return f
 }
 
@@ -55,6 +61,9 @@ func (f *faultFlags) options() []testdriver.Option {
 	}
 	if f.seeded {
 		opts = append(opts, testdriver.WithSeed(f.seed))
+	}
+	if f.jobLatency > 0 {
+		opts = append(opts, testdriver.WithJobLatency(f.jobLatency))
 	}
 	return opts
 }
