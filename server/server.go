@@ -540,6 +540,11 @@ func (c *Conn) write(h *virnet.MessageHeader, p frame.Payload, raw []byte) error
 // connection closes.
 func (c *Conn) writeContext(ctx context.Context, h *virnet.MessageHeader, p frame.Payload, raw []byte) error {
 	err := c.writer.SendContext(ctx, h, p, raw)
+	if err == nil {
+		// Before the errors.As below, whose target escapes: a
+		// successful write, every stream chunk's, allocates nothing.
+		return nil
+	}
 	var we *frame.WriteError
 	if errors.As(err, &we) {
 		c.srv.log.Debug("server: writing to a client failed", "err", err)
@@ -615,9 +620,12 @@ func (c *Conn) serve() {
 				return
 			}
 			c.calls.Add(1)
+			// The goroutine gets a copy of its own: were m captured,
+			// every message, stream data included, would be allocated.
+			call := m
 			go func() {
 				defer func() { <-c.sem; c.calls.Done() }()
-				c.call(m, prog, r)
+				c.call(call, prog, r)
 			}()
 		case h.Type == virnet.MessageTypeStream || h.Type == virnet.MessageTypeStreamHole:
 			c.streamMessage(m)
