@@ -129,6 +129,11 @@ type Reader struct {
 	// pooled is the one the message in progress is read into.
 	pool   *Pool
 	pooled *[]byte
+	// h is the header of the message in progress, once read; direct
+	// says that its payload is being read into the buffer a NextInto
+	// caller gave.
+	h      virnet.MessageHeader
+	direct bool
 }
 
 // SetPool makes the reader read the payloads of STREAM messages that fit
@@ -231,7 +236,22 @@ const initialChunk = 64 << 10
 // io.ErrUnexpectedEOF. After a timeout, Next may be called again. A
 // message that announces file descriptors is returned once they have all
 // come: their bytes must each bring one (ErrMissingFiles otherwise).
-func (r *Reader) Next() (Message, error) {
+func (r *Reader) Next() (Message, error) { return r.NextInto(nil, nil) }
+
+// NextInto is Next for a consumer that waits with a buffer of its own,
+// such as a stream's Read: when the next message is a STREAM data
+// message whose header accept approves and whose payload fits in dst,
+// the payload is read straight into dst, and the message's Payload is
+// the start of dst, holding no pooled buffer. That saves copying every
+// chunk of a download from the buffer it was read into to the one the
+// consumer wanted it in. Any other message is read as Next reads it,
+// without a call to accept.
+//
+// dst is only used during the call: when the call returns early (a
+// timeout) with part of a payload in dst, that part is copied into a
+// buffer of the reader's own, where the next call resumes the message,
+// so that dst is the caller's again whatever the call returns.
+func (r *Reader) NextInto(dst []byte, accept func(*virnet.MessageHeader) bool) (Message, error) {
 	if r.withFiles != nil {
 		return r.takeFiles()
 	}
@@ -255,18 +275,29 @@ func (r *Reader) Next() (Message, error) {
 		}
 		r.length = int(length)
 	}
-	for r.got < LenSize+HeaderSize {
-		k, err := r.r.Read(r.hdr[r.got:])
-		r.got += k
-		if err != nil && r.got < LenSize+HeaderSize {
-			return Message{}, unexpected(err)
+	if r.got < LenSize+HeaderSize {
+		for r.got < LenSize+HeaderSize {
+			k, err := r.r.Read(r.hdr[r.got:])
+			r.got += k
+			if err != nil && r.got < LenSize+HeaderSize {
+				return Message{}, unexpected(err)
+			}
+		}
+		if _, err := r.h.ConsumeXDR(r.hdr[LenSize:]); err != nil {
+			return Message{}, &Error{Reason: "header: " + err.Error()}
 		}
 	}
 	n := r.length - LenSize - HeaderSize
-	if r.payload == nil && r.pool != nil && n > 0 && n <= PoolBufferSize && r.isStream() {
-		r.pooled = r.pool.get()
-		// Capped at n, so that reads never run into the next message.
-		r.payload = (*r.pooled)[:0:n]
+	if r.payload == nil && n > 0 && r.h.Type == virnet.MessageTypeStream {
+		// Each capped at n, so that reads never run into the next
+		// message.
+		switch {
+		case n <= len(dst) && accept != nil && accept(&r.h):
+			r.payload, r.direct = dst[:0:n], true
+		case r.pool != nil && n <= PoolBufferSize:
+			r.pooled = r.pool.get()
+			r.payload = (*r.pooled)[:0:n]
+		}
 	}
 	for len(r.payload) < n {
 		if r.payload == nil {
@@ -280,18 +311,15 @@ func (r *Reader) Next() (Message, error) {
 		k, err := r.r.Read(r.payload[len(r.payload):cap(r.payload)])
 		r.payload = r.payload[:len(r.payload)+k]
 		if err != nil && len(r.payload) < n {
+			r.undirect(n)
 			return Message{}, unexpected(err)
 		}
 	}
-	var m Message
-	if _, err := m.Header.ConsumeXDR(r.hdr[LenSize:]); err != nil {
-		return Message{}, &Error{Reason: "header: " + err.Error()}
-	}
-	m.Payload = r.payload
+	m := Message{Header: r.h, Payload: r.payload}
 	if r.pooled != nil {
 		m.buf, m.pool = r.pooled, r.pool
 	}
-	r.got, r.length, r.payload, r.pooled = 0, 0, nil, nil
+	r.got, r.length, r.payload, r.pooled, r.direct = 0, 0, nil, nil, false
 	if !HasFiles(m.Header.Type) {
 		return m, nil
 	}
@@ -308,11 +336,22 @@ func (r *Reader) Next() (Message, error) {
 	return r.takeFiles()
 }
 
-// isStream reports whether the message in progress, whose header is
-// read, is a STREAM data message: the type is the header's fourth word.
-func (r *Reader) isStream() bool {
-	t := r.hdr[LenSize+12:]
-	return virnet.MessageType(uint32(t[0])<<24|uint32(t[1])<<16|uint32(t[2])<<8|uint32(t[3])) == virnet.MessageTypeStream
+// undirect moves the part of a payload of n bytes read so far into a
+// NextInto caller's buffer to one of the reader's own, before the call
+// returns without the message.
+func (r *Reader) undirect(n int) {
+	if !r.direct {
+		return
+	}
+	r.direct = false
+	var b []byte
+	if r.pool != nil && n <= PoolBufferSize {
+		r.pooled = r.pool.get()
+		b = (*r.pooled)[:0:n]
+	} else {
+		b = make([]byte, 0, n)
+	}
+	r.payload = append(b, r.payload...)
 }
 
 // takeFiles reads the bytes that carry the descriptors r.withFiles
