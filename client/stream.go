@@ -268,7 +268,12 @@ func (s *Stream) readConn(ctx context.Context, dst []byte) (frame.Message, error
 			return frame.Message{}, err
 		}
 		c.yieldNow()
-		m, err := c.reader.NextInto(dst, s.isData)
+		m, err := c.reader.NextInto(func(h *virnet.MessageHeader, size int) []byte {
+			if s.isData(h) {
+				return dst
+			}
+			return nil
+		})
 		if err != nil {
 			if isTimeout(err) {
 				continue

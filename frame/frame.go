@@ -236,22 +236,24 @@ const initialChunk = 64 << 10
 // io.ErrUnexpectedEOF. After a timeout, Next may be called again. A
 // message that announces file descriptors is returned once they have all
 // come: their bytes must each bring one (ErrMissingFiles otherwise).
-func (r *Reader) Next() (Message, error) { return r.NextInto(nil, nil) }
+func (r *Reader) Next() (Message, error) { return r.NextInto(nil) }
 
 // NextInto is Next for a consumer that waits with a buffer of its own,
-// such as a stream's Read: when the next message is a STREAM data
-// message whose header accept approves and whose payload fits in dst,
-// the payload is read straight into dst, and the message's Payload is
-// the start of dst, holding no pooled buffer. That saves copying every
-// chunk of a download from the buffer it was read into to the one the
-// consumer wanted it in. Any other message is read as Next reads it,
-// without a call to accept.
+// such as a stream's Read. When the next message is a STREAM data
+// message, dest (if not nil) is called with its header and payload size
+// and may return a buffer of at least that size: the payload is then
+// read straight into it, and the message's Payload is the start of that
+// buffer, holding no pooled buffer. That saves copying every chunk of a
+// transfer from the buffer it was read into to the one the consumer
+// wanted it in. A nil or smaller buffer, and any other message, are
+// read as Next reads them.
 //
-// dst is only used during the call: when the call returns early (a
-// timeout) with part of a payload in dst, that part is copied into a
-// buffer of the reader's own, where the next call resumes the message,
-// so that dst is the caller's again whatever the call returns.
-func (r *Reader) NextInto(dst []byte, accept func(*virnet.MessageHeader) bool) (Message, error) {
+// The buffer is only used during the call: when the call returns early
+// (a timeout) with part of a payload in it, that part is copied into a
+// buffer of the reader's own, where the next call resumes the message
+// (without asking dest again), so that the buffer is its owner's again
+// whatever the call returns.
+func (r *Reader) NextInto(dest func(h *virnet.MessageHeader, size int) []byte) (Message, error) {
 	if r.withFiles != nil {
 		return r.takeFiles()
 	}
@@ -289,10 +291,14 @@ func (r *Reader) NextInto(dst []byte, accept func(*virnet.MessageHeader) bool) (
 	}
 	n := r.length - LenSize - HeaderSize
 	if r.payload == nil && n > 0 && r.h.Type == virnet.MessageTypeStream {
+		var dst []byte
+		if dest != nil {
+			dst = dest(&r.h, n)
+		}
 		// Each capped at n, so that reads never run into the next
 		// message.
 		switch {
-		case n <= len(dst) && accept != nil && accept(&r.h):
+		case n <= len(dst):
 			r.payload, r.direct = dst[:0:n], true
 		case r.pool != nil && n <= PoolBufferSize:
 			r.pooled = r.pool.get()
@@ -336,8 +342,8 @@ func (r *Reader) NextInto(dst []byte, accept func(*virnet.MessageHeader) bool) (
 	return r.takeFiles()
 }
 
-// undirect moves the part of a payload of n bytes read so far into a
-// NextInto caller's buffer to one of the reader's own, before the call
+// undirect moves the part of a payload of n bytes read so far into the
+// buffer a NextInto caller's dest gave to one of the reader's own, before the call
 // returns without the message.
 func (r *Reader) undirect(n int) {
 	if !r.direct {

@@ -30,10 +30,9 @@ func pattern(n int, seed byte) []byte {
 
 func aliases(a, b []byte) bool { return len(a) > 0 && len(b) > 0 && &a[0] == &b[0] }
 
-// TestNextIntoReadsIntoDestination: only a STREAM data message that the
-// caller accepts and that fits goes into the caller's buffer; the rest
-// are read as Next reads them, and accept is asked only about those
-// that could go there.
+// TestNextIntoReadsIntoDestination: only a STREAM data message for
+// which dest gives a buffer it fits in goes there; the rest are read as
+// Next reads them, and dest is asked only about data messages.
 func TestNextIntoReadsIntoDestination(t *testing.T) {
 	mine, other, big := pattern(5000, 1), pattern(5000, 2), pattern(9000, 3)
 	var in []byte
@@ -46,13 +45,16 @@ func TestNextIntoReadsIntoDestination(t *testing.T) {
 	var pool Pool
 	r.SetPool(&pool)
 	var asked []uint32
-	accept := func(h *virnet.MessageHeader) bool {
-		asked = append(asked, h.Serial)
-		return h.Serial == 1
-	}
 	dst := make([]byte, 8192)
+	dest := func(h *virnet.MessageHeader, size int) []byte {
+		asked = append(asked, h.Serial)
+		if h.Serial == 1 {
+			return dst
+		}
+		return nil
+	}
 	for i, want := range [][]byte{mine, other, big} {
-		m, err := r.NextInto(dst, accept)
+		m, err := r.NextInto(dest)
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
@@ -64,14 +66,13 @@ func TestNextIntoReadsIntoDestination(t *testing.T) {
 		}
 		m.Release()
 	}
-	m, err := r.NextInto(dst, accept)
+	m, err := r.NextInto(dest)
 	if err != nil || m.Header.Type != virnet.MessageTypeCall || len(m.Payload) != 28 || aliases(m.Payload, dst) {
 		t.Fatalf("the call: %+v, %d payload bytes, %v", m.Header, len(m.Payload), err)
 	}
-	// Asked about the two that fit, not about the one too large for
-	// dst nor about the call.
-	if len(asked) != 2 || asked[0] != 1 || asked[1] != 2 {
-		t.Fatalf("accept was asked about serials %v, want [1 2]", asked)
+	// Asked about the three data messages, not about the call.
+	if len(asked) != 3 || asked[0] != 1 || asked[1] != 2 || asked[2] != 1 {
+		t.Fatalf("dest was asked about serials %v, want [1 2 1]", asked)
 	}
 }
 
@@ -97,13 +98,17 @@ func TestNextIntoGivesTheBufferBack(t *testing.T) {
 		if pooled {
 			r.SetPool(new(Pool))
 		}
-		accept := func(h *virnet.MessageHeader) bool { return h.Serial == 7 }
 		dst := make([]byte, 4096)
+		asked := 0
+		dest := func(h *virnet.MessageHeader, size int) []byte {
+			asked++
+			return dst
+		}
 		for i := range 2 {
 			var m Message
 			var err error
 			for tries := 0; ; tries++ {
-				m, err = r.NextInto(dst, accept)
+				m, err = r.NextInto(dest)
 				if !errors.Is(err, errTimeout) {
 					break
 				}
@@ -124,6 +129,9 @@ func TestNextIntoGivesTheBufferBack(t *testing.T) {
 				t.Fatalf("pool %v, message %d: a message begun before a timeout ended in the caller's buffer", pooled, i)
 			}
 			m.Release()
+		}
+		if asked != 2 {
+			t.Fatalf("pool %v: dest was asked %d times for 2 messages, want once each: a resumed message is not given a new buffer", pooled, asked)
 		}
 	}
 }

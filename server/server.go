@@ -583,15 +583,41 @@ func (c *Conn) serve() {
 		c.armTimer(c.srv.cfg.idleTimeout)
 		c.mu.Unlock()
 	}
+	// into is the stream whose waiting Read's buffer the message in
+	// progress is read into, if any (serverStream.claim).
+	var into *serverStream
+	dest := func(h *virnet.MessageHeader, size int) []byte {
+		s := c.stream(h.Serial)
+		if s == nil {
+			return nil
+		}
+		b := s.claim(h, size)
+		if b != nil {
+			into = s
+		}
+		return b
+	}
 	for {
-		m, err := r.Next()
+		m, err := r.NextInto(dest)
+		if err == nil {
+			c.lastRecv.Store(int64(time.Since(c.start)))
+		}
+		if s := into; s != nil {
+			into = nil
+			if err == nil {
+				c.streamMessage(m, s)
+			}
+			s.unclaim()
+			if err == nil {
+				continue
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				c.srv.log.Debug("server: connection ends", "err", err)
 			}
 			return
 		}
-		c.lastRecv.Store(int64(time.Since(c.start)))
 		h := &m.Header
 		switch {
 		case h.Prog == keepalive.Program && h.Type == virnet.MessageTypeMessage:
@@ -628,7 +654,7 @@ func (c *Conn) serve() {
 				c.call(call, prog, r)
 			}()
 		case h.Type == virnet.MessageTypeStream || h.Type == virnet.MessageTypeStreamHole:
-			c.streamMessage(m)
+			c.streamMessage(m, nil)
 		default:
 			rpc.CloseFiles(m.Files)
 			c.srv.log.Debug("server: ignoring a message", "type", h.Type, "proc", h.Proc)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/virtrpc/virtrpc/client"
 	"github.com/virtrpc/virtrpc/gen/remote"
+	"github.com/virtrpc/virtrpc/gen/remote/remoteserver"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/server"
 )
@@ -76,7 +77,7 @@ func (v *memVolume) StorageVolUpload(ctx context.Context, args *remote.StorageVo
 }
 
 // serveVolume starts a server of v on a unix socket and dials it.
-func serveVolume(tb testing.TB, v *memVolume) *client.Conn {
+func serveVolume(tb testing.TB, v remoteserver.Handler) *client.Conn {
 	srv := server.New([]server.Program{server.Remote(v)})
 	sock := filepath.Join(tb.TempDir(), "s.sock")
 	l, err := net.Listen("unix", sock)
@@ -290,4 +291,75 @@ func BenchmarkOwnServerStreamRatio(b *testing.B) {
 	}
 	b.ReportMetric(median(downs), "down/raw")
 	b.ReportMetric(median(ups), "up/raw")
+}
+
+// sizedReader is an upload handler that reads with buffers of sizes that
+// change with every Read: larger than a message (its data then goes
+// straight into the buffer), smaller (the rest is pending), and between.
+type sizedReader struct {
+	daemon
+	done chan sizedResult
+}
+
+// sizedResult is what a sizedReader's upload read, and how it ended.
+type sizedResult struct {
+	got       []byte
+	readErr   error
+	finishErr error
+}
+
+func (v *sizedReader) StorageVolUpload(ctx context.Context, args *remote.StorageVolUploadArgs, stream rpc.Stream) error {
+	go func() {
+		sizes := []int{7, 1 << 20, 4096, 262120, 300000, 1}
+		var got []byte
+		for i := 0; ; i++ {
+			buf := make([]byte, sizes[i%len(sizes)])
+			n, err := stream.Read(buf)
+			got = append(got, buf[:n]...)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				v.done <- sizedResult{readErr: err}
+				return
+			}
+		}
+		v.done <- sizedResult{got: got, finishErr: stream.Finish(context.Background())}
+	}()
+	return nil
+}
+
+// TestOwnServerUploadReadSizes: an upload read by the handler with Read
+// buffers of every kind of size against the messages' arrives whole and
+// in order.
+func TestOwnServerUploadReadSizes(t *testing.T) {
+	v := &sizedReader{done: make(chan sizedResult, 1)}
+	cl := serveVolume(t, v)
+	ctx := context.Background()
+	want := randomBytes(4<<20 + 13)
+	up, err := cl.Remote().StorageVolUpload(ctx, remote.NonnullStorageVol{Name: "v"}, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Writes of several sizes, so that messages are of several sizes.
+	for off, i := 0, 0; off < len(want); i++ {
+		n := min([]int{100, 262120, 5000, 1 << 20}[i%4], len(want)-off)
+		if _, err := up.Write(want[off : off+n]); err != nil {
+			t.Fatal(err)
+		}
+		off += n
+	}
+	if err := up.Finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-v.done
+	if r.readErr != nil {
+		t.Fatalf("the handler's Read: %v", r.readErr)
+	}
+	if !bytes.Equal(r.got, want) {
+		t.Fatalf("the handler read %d bytes, want %d, or they differ", len(r.got), len(want))
+	}
+	if r.finishErr != nil {
+		t.Fatalf("the handler's Finish: %v", r.finishErr)
+	}
 }
