@@ -592,7 +592,10 @@ func (s *Stream) Finish(ctx context.Context) error {
 }
 
 // Abort ends the stream with an error, telling the daemon to drop what it
-// has, and waits for the daemon to confirm.
+// has, and waits for the daemon to confirm. On a stream the daemon
+// already ended with an error of its own (reported by Read, Write or
+// Finish), there is nothing left to drop: Abort sends nothing and
+// returns nil at once.
 func (s *Stream) Abort(ctx context.Context) error {
 	err := s.close(ctx, virnet.MessageStatusError)
 	var le *rpc.Error
@@ -609,6 +612,14 @@ func (s *Stream) close(ctx context.Context, status virnet.MessageStatus) error {
 	if err := s.pending.Err(); err != nil && status == virnet.MessageStatusOK {
 		s.mu.Unlock()
 		return err
+	}
+	if s.ended && !s.closing {
+		// The daemon ended the stream already (an error mid-transfer):
+		// it has forgotten the stream and would answer nothing, so,
+		// as libvirt's client does, send nothing. An abort then has
+		// nothing left to do.
+		s.mu.Unlock()
+		return nil
 	}
 	s.closing = true
 	s.mu.Unlock()
