@@ -38,6 +38,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -609,6 +610,12 @@ func (c *Conn) serve() {
 			}
 			s.unclaim()
 			if err == nil {
+				// The handler's Read, woken by the message, runs next
+				// on this processor and offers its buffer again before
+				// the next header is read: without this the reader,
+				// whose next header is usually in the socket already,
+				// won that race and copied 8 messages in 9.
+				runtime.Gosched()
 				continue
 			}
 		}
