@@ -297,6 +297,11 @@ func (c *Conn) send(ctx context.Context, h *virnet.MessageHeader, p frame.Payloa
 
 // sent acts on the outcome of a write.
 func (c *Conn) sent(err error) error {
+	if err == nil {
+		// Before the errors.As below, whose target escapes: a
+		// successful write, every stream chunk's, allocates nothing.
+		return nil
+	}
 	var we *frame.WriteError
 	if !errors.As(err, &we) {
 		return err

@@ -197,7 +197,9 @@ var errStreamOver = errors.New("client: stream is over")
 // reply does: a download's messages then reach the stream without a
 // hand-off between goroutines, which cost a fifth of a download's CPU
 // time. Messages another reader put in the stream's window come first.
-func (s *Stream) next(ctx context.Context) (frame.Message, error) {
+// A data message read from the connection here goes straight into dst
+// when it fits (see readConn).
+func (s *Stream) next(ctx context.Context, dst []byte) (frame.Message, error) {
 	select {
 	case m := <-s.in:
 		return m, nil
@@ -223,7 +225,7 @@ func (s *Stream) next(ctx context.Context) (frame.Message, error) {
 			return frame.Message{}, ctx.Err()
 		case <-c.rtok:
 		}
-		m, err := s.readConn(ctx)
+		m, err := s.readConn(ctx, dst)
 		c.rtok <- struct{}{}
 		if err == nil {
 			return m, nil
@@ -242,8 +244,10 @@ func (s *Stream) next(ctx context.Context) (frame.Message, error) {
 
 // readConn reads the connection, as the holder of the reading role,
 // until a message of this stream comes, ctx ends, the stream ends or the
-// connection goes down.
-func (s *Stream) readConn(ctx context.Context) (frame.Message, error) {
+// connection goes down. A data message of this stream that fits in dst
+// is read into it (frame.Reader.NextInto): a Read's buffer then gets the
+// data with no copy in between, as a read(2) of a socket would.
+func (s *Stream) readConn(ctx context.Context, dst []byte) (frame.Message, error) {
 	c := s.c
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, c.src.kickCaller)
@@ -264,7 +268,12 @@ func (s *Stream) readConn(ctx context.Context) (frame.Message, error) {
 			return frame.Message{}, err
 		}
 		c.yieldNow()
-		m, err := c.reader.Next()
+		m, err := c.reader.NextInto(func(h *virnet.MessageHeader, size int) []byte {
+			if s.isData(h) {
+				return dst
+			}
+			return nil
+		})
 		if err != nil {
 			if isTimeout(err) {
 				continue
@@ -281,6 +290,12 @@ func (s *Stream) readConn(ctx context.Context) (frame.Message, error) {
 		}
 		c.handle(m)
 	}
+}
+
+// isData reports whether h is the header of a data message of this
+// stream, which may go straight into a reader's buffer.
+func (s *Stream) isData(h *virnet.MessageHeader) bool {
+	return h.Serial == s.serial && h.Prog == s.proc.Program && h.Type == virnet.MessageTypeStream && h.Status == virnet.MessageStatusContinue
 }
 
 // receive waits for the background reader to hand over the stream's
@@ -321,8 +336,9 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 		}
 		s.filling = true
 		s.mu.Unlock()
-		if err := s.fill(ctx); err != nil {
-			return 0, err
+		n, err := s.fill(ctx, p)
+		if err != nil || n > 0 {
+			return n, err
 		}
 	}
 }
@@ -332,20 +348,29 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 // The caller set s.filling, in the same hold of s.mu in which it found
 // nothing pending, so that pendingError takes no message meanwhile: this
 // message would then replace it unread.
-func (s *Stream) fill(ctx context.Context) error {
-	m, err := s.next(ctx)
+//
+// A reader that has a buffer passes it as dst: when the message's data
+// went straight into dst, fill returns its length, and nothing is
+// pending; else it returns 0.
+func (s *Stream) fill(ctx context.Context, dst []byte) (int, error) {
+	m, err := s.next(ctx, dst)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.filling = false
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return err // the reader's own patience, not the stream's end
+		return 0, err // the reader's own patience, not the stream's end
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		s.pending.Fail(err)
-	} else {
+	case len(m.Payload) > 0 && len(dst) > 0 && &m.Payload[0] == &dst[0] && !s.ended && !s.dataEnd:
+		// Data read into dst (only a CONTINUE data message is), and
+		// in its place: the stream's data has not ended.
+		return len(m.Payload), nil
+	default:
 		s.take(m)
 	}
-	return nil
+	return 0, nil
 }
 
 // WriteTo writes the stream's data to w until its end, and is what
@@ -368,7 +393,7 @@ func (s *Stream) WriteTo(w io.Writer) (int64, error) {
 		s.mu.Unlock()
 		if !ok {
 			ctx, cancel := deadlineContext(&s.dlMu, &s.readDeadline)
-			err := s.fill(ctx)
+			_, err := s.fill(ctx, nil)
 			cancel()
 			if err != nil {
 				return total, asDeadlineError(err)
@@ -567,7 +592,10 @@ func (s *Stream) Finish(ctx context.Context) error {
 }
 
 // Abort ends the stream with an error, telling the daemon to drop what it
-// has, and waits for the daemon to confirm.
+// has, and waits for the daemon to confirm. On a stream the daemon
+// already ended with an error of its own (reported by Read, Write or
+// Finish), there is nothing left to drop: Abort sends nothing and
+// returns nil at once.
 func (s *Stream) Abort(ctx context.Context) error {
 	err := s.close(ctx, virnet.MessageStatusError)
 	var le *rpc.Error
@@ -584,6 +612,14 @@ func (s *Stream) close(ctx context.Context, status virnet.MessageStatus) error {
 	if err := s.pending.Err(); err != nil && status == virnet.MessageStatusOK {
 		s.mu.Unlock()
 		return err
+	}
+	if s.ended && !s.closing {
+		// The daemon ended the stream already (an error mid-transfer):
+		// it has forgotten the stream and would answer nothing, so,
+		// as libvirt's client does, send nothing. An abort then has
+		// nothing left to do.
+		s.mu.Unlock()
+		return nil
 	}
 	s.closing = true
 	s.mu.Unlock()

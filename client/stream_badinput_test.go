@@ -338,3 +338,66 @@ func TestStreamReadWhileWriting(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadDaemonError: a daemon that fails an upload part way sends
+// its error and forgets the stream. The next Write returns that error,
+// Finish returns it again, and neither Finish nor Abort sends the daemon
+// anything or waits for an answer it will never give (libvirt's client
+// sends nothing once the stream has an error); the connection lives on.
+func TestUploadDaemonError(t *testing.T) {
+	c, p := newPeer(t, "unix")
+	ctx := ctxFor(t, 10*time.Second)
+	closed := make(chan string, 1) // a finish or abort the peer saw
+	go func() {
+		call := p.read()
+		p.write(reply(call), nil)
+		for range 2 {
+			p.read() // data
+		}
+		h := call.Header
+		h.Type, h.Status = virnet.MessageTypeStream, virnet.MessageStatusError
+		msg := "Unable to write vol: No space left on device"
+		p.raw(h, &virnet.MessageError{Code: 38, Domain: 38, Level: 2, Message: &msg}, nil)
+		for {
+			m := p.read()
+			switch {
+			case m.Header.Type == virnet.MessageTypeStream && m.Header.Status == virnet.MessageStatusContinue:
+				// data still in flight: dropped, as libvirtd drops it
+			case m.Header.Type == virnet.MessageTypeStream:
+				closed <- m.Header.Status.String()
+			case m.Header.Proc == int32(remote.ProcConnectGetLibVersion):
+				p.write(reply(m), &remote.ConnectGetLibVersionRet{LibVer: 9000000})
+				close(closed)
+				return
+			}
+		}
+	}()
+	s, err := c.Remote().StorageVolUpload(ctx, someVol, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 256<<10)
+	var werr error
+	for i := 0; werr == nil; i++ {
+		if i == 10000 {
+			t.Fatal("2.5 GiB went out after the daemon's error")
+		}
+		_, werr = s.Write(chunk)
+	}
+	var re *rpc.Error
+	if !errors.As(werr, &re) || re.Code != 38 || !strings.Contains(re.Message, "No space left") {
+		t.Fatalf("Write gave %v, want the daemon's error", werr)
+	}
+	if err := s.Finish(ctx); err == nil || err.Error() != werr.Error() {
+		t.Errorf("Finish gave %v, want %v", err, werr)
+	}
+	actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.Abort(actx); err != nil {
+		t.Errorf("Abort: %v", err)
+	}
+	connLives(t, ctx, c)
+	if status, ok := <-closed; ok {
+		t.Errorf("the client sent a stream message of status %s after the daemon's error", status)
+	}
+}

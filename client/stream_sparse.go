@@ -35,7 +35,7 @@ func (s *Stream) RecvSparse(ctx context.Context, f *os.File) (int64, error) {
 		}
 		s.mu.Unlock()
 		if !ok {
-			if err := s.fill(ctx); err != nil {
+			if _, err := s.fill(ctx, nil); err != nil {
 				return total, s.abortFor(err)
 			}
 			continue

@@ -148,6 +148,11 @@ type Reader struct {
 	pooled *[]byte
 	// skipFiles: the bytes that carry descriptors are skipped (SkipFiles).
 	skipFiles bool
+	// h is the header of the message in progress, once read; direct
+	// says that its payload is being read into the buffer a NextInto
+	// caller gave.
+	h      virnet.MessageHeader
+	direct bool
 }
 
 // SkipFiles makes the reader step over the byte that carries each
@@ -267,7 +272,24 @@ const initialChunk = 64 << 10
 // message that announces file descriptors is returned once they have all
 // come: their bytes must each bring one (ErrMissingFiles otherwise),
 // unless the reader skips them (SkipFiles).
-func (r *Reader) Next() (Message, error) {
+func (r *Reader) Next() (Message, error) { return r.NextInto(nil) }
+
+// NextInto is Next for a consumer that waits with a buffer of its own,
+// such as a stream's Read. When the next message is a STREAM data
+// message, dest (if not nil) is called with its header and payload size
+// and may return a buffer of at least that size: the payload is then
+// read straight into it, and the message's Payload is the start of that
+// buffer, holding no pooled buffer. That saves copying every chunk of a
+// transfer from the buffer it was read into to the one the consumer
+// wanted it in. A nil or smaller buffer, and any other message, are
+// read as Next reads them.
+//
+// The buffer is only used during the call: when the call returns early
+// (a timeout) with part of a payload in it, that part is copied into a
+// buffer of the reader's own, where the next call resumes the message
+// (without asking dest again), so that the buffer is its owner's again
+// whatever the call returns.
+func (r *Reader) NextInto(dest func(h *virnet.MessageHeader, size int) []byte) (Message, error) {
 	if r.withFiles != nil {
 		return r.takeFiles()
 	}
@@ -291,18 +313,33 @@ func (r *Reader) Next() (Message, error) {
 		}
 		r.length = int(length)
 	}
-	for r.got < LenSize+HeaderSize {
-		k, err := r.r.Read(r.hdr[r.got:])
-		r.got += k
-		if err != nil && r.got < LenSize+HeaderSize {
-			return Message{}, unexpected(err)
+	if r.got < LenSize+HeaderSize {
+		for r.got < LenSize+HeaderSize {
+			k, err := r.r.Read(r.hdr[r.got:])
+			r.got += k
+			if err != nil && r.got < LenSize+HeaderSize {
+				return Message{}, unexpected(err)
+			}
+		}
+		if _, err := r.h.ConsumeXDR(r.hdr[LenSize:]); err != nil {
+			return Message{}, &MalformedError{Reason: "header: " + err.Error()}
 		}
 	}
 	n := r.length - LenSize - HeaderSize
-	if r.payload == nil && r.pool != nil && n > 0 && n <= PoolBufferSize && r.isStream() {
-		r.pooled = r.pool.get()
-		// Capped at n, so that reads never run into the next message.
-		r.payload = (*r.pooled)[:0:n]
+	if r.payload == nil && n > 0 && r.h.Type == virnet.MessageTypeStream {
+		var dst []byte
+		if dest != nil {
+			dst = dest(&r.h, n)
+		}
+		// Each capped at n, so that reads never run into the next
+		// message.
+		switch {
+		case n <= len(dst):
+			r.payload, r.direct = dst[:0:n], true
+		case r.pool != nil && n <= PoolBufferSize:
+			r.pooled = r.pool.get()
+			r.payload = (*r.pooled)[:0:n]
+		}
 	}
 	for len(r.payload) < n {
 		if r.payload == nil {
@@ -316,18 +353,15 @@ func (r *Reader) Next() (Message, error) {
 		k, err := r.r.Read(r.payload[len(r.payload):cap(r.payload)])
 		r.payload = r.payload[:len(r.payload)+k]
 		if err != nil && len(r.payload) < n {
+			r.undirect(n)
 			return Message{}, unexpected(err)
 		}
 	}
-	var m Message
-	if _, err := m.Header.ConsumeXDR(r.hdr[LenSize:]); err != nil {
-		return Message{}, &MalformedError{Reason: "header: " + err.Error()}
-	}
-	m.Payload = r.payload
+	m := Message{Header: r.h, Payload: r.payload}
 	if r.pooled != nil {
 		m.buf, m.pool = r.pooled, r.pool
 	}
-	r.got, r.length, r.payload, r.pooled = 0, 0, nil, nil
+	r.got, r.length, r.payload, r.pooled, r.direct = 0, 0, nil, nil, false
 	if !HasFiles(m.Header.Type) {
 		return m, nil
 	}
@@ -344,11 +378,22 @@ func (r *Reader) Next() (Message, error) {
 	return r.takeFiles()
 }
 
-// isStream reports whether the message in progress, whose header is
-// read, is a STREAM data message: the type is the header's fourth word.
-func (r *Reader) isStream() bool {
-	t := r.hdr[LenSize+12:]
-	return virnet.MessageType(uint32(t[0])<<24|uint32(t[1])<<16|uint32(t[2])<<8|uint32(t[3])) == virnet.MessageTypeStream
+// undirect moves the part of a payload of n bytes read so far into the
+// buffer a NextInto caller's dest gave to one of the reader's own, before the call
+// returns without the message.
+func (r *Reader) undirect(n int) {
+	if !r.direct {
+		return
+	}
+	r.direct = false
+	var b []byte
+	if r.pool != nil && n <= PoolBufferSize {
+		r.pooled = r.pool.get()
+		b = (*r.pooled)[:0:n]
+	} else {
+		b = make([]byte, 0, n)
+	}
+	r.payload = append(b, r.payload...)
 }
 
 // takeFiles reads the bytes that carry the descriptors r.withFiles

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"time"
 
@@ -27,6 +28,11 @@ type Writer struct {
 	swapped bool // w is not out any more: bytes sent are not counted
 	fragile bool // a timed-out write leaves the stream unusable (TimeoutsBreak)
 	buf     []byte
+	// vec is a message written in two parts, header and data, during
+	// write: kept here so that the net.Buffers of the write does not
+	// escape to the heap on every message.
+	vec net.Buffers
+	two [2][]byte
 }
 
 // writeDeadliner is a stream whose blocked writes a deadline interrupts
@@ -169,9 +175,23 @@ var aLongTimeAgo = time.Unix(1, 0)
 func (w *Writer) write(ctx context.Context, b, rest []byte) error {
 	defer w.interruptOn(ctx)()
 	before := w.out.n
-	_, err := w.w.Write(b)
-	if err == nil && len(rest) > 0 {
-		_, err = w.w.Write(rest)
+	var err error
+	if len(rest) > 0 && !w.swapped {
+		// One writev(2) where the stream is a socket of package net
+		// (net.Buffers falls back to a Write per part elsewhere): a
+		// header written alone made the reader wake for 28 bytes, then
+		// again for the data.
+		w.two = [2][]byte{b, rest}
+		w.vec = w.two[:]
+		var n int64
+		n, err = w.vec.WriteTo(w.out.w)
+		w.out.n += n
+		w.two, w.vec = [2][]byte{}, nil // let the caller's buffer go
+	} else {
+		_, err = w.w.Write(b)
+		if err == nil && len(rest) > 0 {
+			_, err = w.w.Write(rest)
+		}
 	}
 	if err == nil {
 		return nil

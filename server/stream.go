@@ -34,10 +34,25 @@ type serverStream struct {
 	pending   frame.Pending
 	final     bool // the client's OK or ERROR has been seen
 	wroteData bool
+
+	// A handler's Read that waits with nothing pending offers its
+	// buffer (want), and the connection's reader reads the next data
+	// message straight into it (claim), saving the copy from a pooled
+	// buffer: an upload then costs what a read(2) into the handler's
+	// memory does. The offer is made only while the window is empty
+	// and nothing is being queued (queuing), and queuing a message
+	// withdraws it: so the message the Read receives next is either the
+	// one read into its buffer, or one queued while no reader could
+	// write there. inUse is set while the reader writes into want;
+	// freed tells a Read that gave up that the reader is done with it.
+	want    []byte
+	queuing bool
+	inUse   bool
+	freed   chan struct{}
 }
 
 func (c *Conn) newStream(call virnet.MessageHeader) (*serverStream, error) {
-	s := &serverStream{c: c, hdr: call, ready: make(chan struct{}), in: make(chan frame.Message, streamWindow), gone: make(chan struct{})}
+	s := &serverStream{c: c, hdr: call, ready: make(chan struct{}), in: make(chan frame.Message, streamWindow), gone: make(chan struct{}), freed: make(chan struct{}, 1)}
 	s.hdr.Type = virnet.MessageTypeStream
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -69,12 +84,46 @@ func (s *serverStream) fail(err error) {
 	s.drop()
 }
 
-// streamMessage hands a client's stream message to its stream; an abort
-// is acknowledged at once.
-func (c *Conn) streamMessage(m frame.Message) {
+// stream returns the stream of serial, or nil.
+func (c *Conn) stream(serial uint32) *serverStream {
 	c.mu.Lock()
-	s := c.streams[m.Header.Serial]
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	return c.streams[serial]
+}
+
+// claim gives the connection's reader the buffer of a waiting Read for
+// the data message of header h and size bytes, or nil.
+func (s *serverStream) claim(h *virnet.MessageHeader, size int) []byte {
+	if h.Status != virnet.MessageStatusContinue || h.Prog != s.hdr.Prog {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.want) < size || len(s.in) > 0 {
+		return nil
+	}
+	b := s.want
+	s.want, s.inUse = nil, true
+	return b
+}
+
+// unclaim tells a Read that the reader is done with its buffer.
+func (s *serverStream) unclaim() {
+	s.mu.Lock()
+	s.inUse = false
+	s.mu.Unlock()
+	select {
+	case s.freed <- struct{}{}:
+	default:
+	}
+}
+
+// streamMessage hands a client's stream message to its stream (s when
+// the caller found it already); an abort is acknowledged at once.
+func (c *Conn) streamMessage(m frame.Message, s *serverStream) {
+	if s == nil {
+		s = c.stream(m.Header.Serial)
+	}
 	if s == nil {
 		return
 	}
@@ -89,11 +138,17 @@ func (c *Conn) streamMessage(m frame.Message) {
 		s.drop()
 		return
 	}
+	s.mu.Lock()
+	s.want, s.queuing = nil, true
+	s.mu.Unlock()
 	select {
 	case s.in <- m:
 	case <-s.gone:
 	case <-c.done:
 	}
+	s.mu.Lock()
+	s.queuing = false
+	s.mu.Unlock()
 }
 
 func (s *serverStream) send(status virnet.MessageStatus, typ virnet.MessageType, p frame.Payload, raw []byte) error {
@@ -147,12 +202,17 @@ func (s *serverStream) WriteHole(length int64) error {
 }
 
 // Read reads what the client sends; io.EOF once the client finished.
+// While nothing is pending it offers p to the connection's reader, which
+// reads the next data message that fits straight into it.
 func (s *serverStream) Read(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
 		if n, ok, err := s.pending.Read(p); ok {
 			return n, err
+		}
+		if len(s.in) == 0 && !s.queuing {
+			s.want = p
 		}
 		s.mu.Unlock()
 		var m frame.Message
@@ -162,9 +222,19 @@ func (s *serverStream) Read(p []byte) (int, error) {
 		case <-s.gone:
 		}
 		s.mu.Lock()
+		s.want = nil
 		if !ok {
+			// p may be being read into: wait until the reader is done.
+			for s.inUse {
+				s.mu.Unlock()
+				<-s.freed
+				s.mu.Lock()
+			}
 			s.pending.Fail(errors.New("server: stream is over"))
 			continue
+		}
+		if len(m.Payload) > 0 && len(p) > 0 && &m.Payload[0] == &p[0] {
+			return len(m.Payload), nil // read into p, in its place
 		}
 		s.take(m)
 	}
