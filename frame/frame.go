@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // Sizes from virnetprotocol.x.
@@ -284,7 +285,7 @@ func (r *Reader) Next() (Message, error) {
 		}
 	}
 	var m Message
-	if _, err := m.Header.ConsumeXDR(r.hdr[LenSize:]); err != nil {
+	if _, err := xdr.Consume(r.hdr[LenSize:], &m.Header); err != nil {
 		return Message{}, &Error{Reason: "header: " + err.Error()}
 	}
 	m.Payload = r.payload

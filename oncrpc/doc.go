@@ -23,5 +23,5 @@
 // (RPCBPROC_SET, or the portmapper's PMAPPROC_SET) and Registration.Unset
 // takes that back.
 // Arguments and results are XDR, encoded with the xdr package: anything
-// with AppendXDR and ConsumeXDR methods, as generated types have.
+// with AppendXDR and ConsumeXDRWith methods, as generated types have.
 package oncrpc

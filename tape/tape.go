@@ -24,6 +24,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // Magic is the first value of every tape, a msgpack string.
@@ -107,7 +108,7 @@ func (r *Record) Header() (virnet.MessageHeader, []byte, error) {
 	if len(r.Message) < virnet.MessageHeaderMax {
 		return h, nil, fmt.Errorf("tape: message of %d bytes is shorter than a header", len(r.Message))
 	}
-	if _, err := h.ConsumeXDR(r.Message[:virnet.MessageHeaderMax]); err != nil {
+	if _, err := xdr.Consume(r.Message[:virnet.MessageHeaderMax], &h); err != nil {
 		return h, nil, fmt.Errorf("tape: message header: %w", err)
 	}
 	return h, r.Message[virnet.MessageHeaderMax:], nil

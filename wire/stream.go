@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // Raw is one message as it crossed the wire: its header, its payload
@@ -56,7 +57,7 @@ func (r *Reader) Next() (Raw, error) {
 	if _, err := io.ReadFull(r.r, r.hdr[4:]); err != nil {
 		return m, unexpected(err)
 	}
-	if _, err := m.Header.ConsumeXDR(r.hdr[4:]); err != nil {
+	if _, err := xdr.Consume(r.hdr[4:], &m.Header); err != nil {
 		return m, fmt.Errorf("%w: header: %v", ErrMalformed, err)
 	}
 	want := n - len(r.hdr)

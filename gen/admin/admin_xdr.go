@@ -207,18 +207,12 @@ func (u *TypedParamValue) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (u *TypedParamValue) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return u.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (u *TypedParamValue) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := u.consume(b, d)
 	if err != nil {
 		*u = TypedParamValue{}
-		return n, xdr.Named(err, "TypedParamValue")
+		return n, err
 	}
 	return n, nil
 }
@@ -321,21 +315,8 @@ func (v *TypedParam) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *TypedParam) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *TypedParam) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "TypedParam")
-	}
-	return n, nil
-}
-func (v *TypedParam) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Field, b[off:], 4194304)
@@ -376,21 +357,8 @@ func (v *NonnullServer) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullServer) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullServer) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullServer")
-	}
-	return n, nil
-}
-func (v *NonnullServer) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -433,24 +401,11 @@ func (v *NonnullClient) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullClient) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullClient) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullClient")
-	}
-	return n, nil
-}
-func (v *NonnullClient) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -490,21 +445,8 @@ func (v *ConnectOpenArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectOpenArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectOpenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectOpenArgs")
-	}
-	return n, nil
-}
-func (v *ConnectOpenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -530,21 +472,8 @@ func (v *ConnectGetLibVersionRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetLibVersionRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetLibVersionRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetLibVersionRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetLibVersionRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "libVer")
@@ -572,21 +501,8 @@ func (v *ConnectListServersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListServersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListServersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListServersArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListServersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -635,21 +551,8 @@ func (v *ConnectListServersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListServersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListServersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListServersRet")
-	}
-	return n, nil
-}
-func (v *ConnectListServersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -660,7 +563,7 @@ func (v *ConnectListServersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Servers = xdr.Resize(v.Servers, cnt)
 		for i := range v.Servers {
 			{
-				n, err := v.Servers[i].consume(b[off:], d)
+				n, err := v.Servers[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "servers")
 				}
@@ -701,21 +604,8 @@ func (v *ConnectLookupServerArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectLookupServerArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectLookupServerArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectLookupServerArgs")
-	}
-	return n, nil
-}
-func (v *ConnectLookupServerArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -754,24 +644,11 @@ func (v *ConnectLookupServerRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectLookupServerRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectLookupServerRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectLookupServerRet")
-	}
-	return n, nil
-}
-func (v *ConnectLookupServerRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -805,24 +682,11 @@ func (v *ServerGetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerGetThreadpoolParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerGetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerGetThreadpoolParametersArgs")
-	}
-	return n, nil
-}
-func (v *ServerGetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -867,21 +731,8 @@ func (v *ServerGetThreadpoolParametersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerGetThreadpoolParametersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerGetThreadpoolParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerGetThreadpoolParametersRet")
-	}
-	return n, nil
-}
-func (v *ServerGetThreadpoolParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
@@ -892,7 +743,7 @@ func (v *ServerGetThreadpoolParametersRet) consume(b []byte, d *xdr.Decoder) (in
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -943,24 +794,11 @@ func (v *ServerSetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerSetThreadpoolParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerSetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerSetThreadpoolParametersArgs")
-	}
-	return n, nil
-}
-func (v *ServerSetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -975,7 +813,7 @@ func (v *ServerSetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (i
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -1019,24 +857,11 @@ func (v *ServerListClientsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerListClientsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerListClientsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerListClientsArgs")
-	}
-	return n, nil
-}
-func (v *ServerListClientsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1089,21 +914,8 @@ func (v *ServerListClientsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerListClientsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerListClientsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerListClientsRet")
-	}
-	return n, nil
-}
-func (v *ServerListClientsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 24)
@@ -1114,7 +926,7 @@ func (v *ServerListClientsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Clients = xdr.Resize(v.Clients, cnt)
 		for i := range v.Clients {
 			{
-				n, err := v.Clients[i].consume(b[off:], d)
+				n, err := v.Clients[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "clients")
 				}
@@ -1158,24 +970,11 @@ func (v *ServerLookupClientArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerLookupClientArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerLookupClientArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerLookupClientArgs")
-	}
-	return n, nil
-}
-func (v *ServerLookupClientArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1216,24 +1015,11 @@ func (v *ServerLookupClientRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerLookupClientRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerLookupClientRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerLookupClientRet")
-	}
-	return n, nil
-}
-func (v *ServerLookupClientRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Clnt.consume(b[off:], d)
+		n, err := v.Clnt.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "clnt")
 		}
@@ -1267,24 +1053,11 @@ func (v *ClientGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ClientGetInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ClientGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ClientGetInfoArgs")
-	}
-	return n, nil
-}
-func (v *ClientGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Clnt.consume(b[off:], d)
+		n, err := v.Clnt.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "clnt")
 		}
@@ -1329,21 +1102,8 @@ func (v *ClientGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ClientGetInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ClientGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ClientGetInfoRet")
-	}
-	return n, nil
-}
-func (v *ClientGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -1354,7 +1114,7 @@ func (v *ClientGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -1390,24 +1150,11 @@ func (v *ClientCloseArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ClientCloseArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ClientCloseArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ClientCloseArgs")
-	}
-	return n, nil
-}
-func (v *ClientCloseArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Clnt.consume(b[off:], d)
+		n, err := v.Clnt.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "clnt")
 		}
@@ -1446,24 +1193,11 @@ func (v *ServerGetClientLimitsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerGetClientLimitsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerGetClientLimitsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerGetClientLimitsArgs")
-	}
-	return n, nil
-}
-func (v *ServerGetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1508,21 +1242,8 @@ func (v *ServerGetClientLimitsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerGetClientLimitsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerGetClientLimitsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerGetClientLimitsRet")
-	}
-	return n, nil
-}
-func (v *ServerGetClientLimitsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
@@ -1533,7 +1254,7 @@ func (v *ServerGetClientLimitsRet) consume(b []byte, d *xdr.Decoder) (int, error
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -1584,24 +1305,11 @@ func (v *ServerSetClientLimitsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerSetClientLimitsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerSetClientLimitsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerSetClientLimitsArgs")
-	}
-	return n, nil
-}
-func (v *ServerSetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1616,7 +1324,7 @@ func (v *ServerSetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, erro
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -1657,24 +1365,11 @@ func (v *ServerUpdateTLSFilesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerUpdateTLSFilesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerUpdateTLSFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerUpdateTLSFilesArgs")
-	}
-	return n, nil
-}
-func (v *ServerUpdateTLSFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1704,21 +1399,8 @@ func (v *ConnectGetLoggingOutputsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetLoggingOutputsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetLoggingOutputsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetLoggingOutputsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectGetLoggingOutputsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -1753,21 +1435,8 @@ func (v *ConnectGetLoggingOutputsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetLoggingOutputsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetLoggingOutputsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetLoggingOutputsRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetLoggingOutputsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Outputs, b[off:], 4194304)
@@ -1800,21 +1469,8 @@ func (v *ConnectGetLoggingFiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetLoggingFiltersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetLoggingFiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetLoggingFiltersArgs")
-	}
-	return n, nil
-}
-func (v *ConnectGetLoggingFiltersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -1855,21 +1511,8 @@ func (v *ConnectGetLoggingFiltersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetLoggingFiltersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetLoggingFiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetLoggingFiltersRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetLoggingFiltersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -1929,21 +1572,8 @@ func (v *ConnectSetLoggingOutputsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectSetLoggingOutputsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSetLoggingOutputsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectSetLoggingOutputsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectSetLoggingOutputsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -2003,21 +1633,8 @@ func (v *ConnectSetLoggingFiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectSetLoggingFiltersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSetLoggingFiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectSetLoggingFiltersArgs")
-	}
-	return n, nil
-}
-func (v *ConnectSetLoggingFiltersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -2064,21 +1681,8 @@ func (v *ConnectSetDaemonTimeoutArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectSetDaemonTimeoutArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSetDaemonTimeoutArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectSetDaemonTimeoutArgs")
-	}
-	return n, nil
-}
-func (v *ConnectSetDaemonTimeoutArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "timeout")
@@ -2109,21 +1713,8 @@ func (v *ConnectDaemonShutdownArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDaemonShutdownArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDaemonShutdownArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDaemonShutdownArgs")
-	}
-	return n, nil
-}
-func (v *ConnectDaemonShutdownArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -2236,18 +1827,14 @@ func (v *Procedure) AppendXDR(b []byte) ([]byte, error) {
 	return xdr.AppendInt32(b, int32(*v)), nil
 }
 
-// ConsumeXDR decodes the value from the start of b.
-func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
+// ConsumeXDRWith decodes the value from the start of b (xdr.Consumer); an enum needs no
+// decoder state.
+func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
-		return 0, xdr.Named(xdr.ErrShort, "Procedure")
+		return 0, xdr.ErrShort
 	}
 	*v = Procedure(xdr.Int32(b))
 	return 4, nil
-}
-
-// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
-func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
-	return v.ConsumeXDR(b)
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that
@@ -2257,4 +1844,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version2
+var _ = xdr.Version3

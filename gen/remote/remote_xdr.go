@@ -195,21 +195,8 @@ func (v *NonnullDomain) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullDomain) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullDomain) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullDomain")
-	}
-	return n, nil
-}
-func (v *NonnullDomain) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -256,21 +243,8 @@ func (v *NonnullNetwork) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullNetwork) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullNetwork) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullNetwork")
-	}
-	return n, nil
-}
-func (v *NonnullNetwork) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -312,24 +286,11 @@ func (v *NonnullNetworkPort) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullNetworkPort) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullNetworkPort) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullNetworkPort")
-	}
-	return n, nil
-}
-func (v *NonnullNetworkPort) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -368,21 +329,8 @@ func (v *NonnullNWFilter) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullNWFilter) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullNWFilter) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullNWFilter")
-	}
-	return n, nil
-}
-func (v *NonnullNWFilter) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -427,21 +375,8 @@ func (v *NonnullNWFilterBinding) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullNWFilterBinding) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullNWFilterBinding) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullNWFilterBinding")
-	}
-	return n, nil
-}
-func (v *NonnullNWFilterBinding) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Portdev, b[off:], 4194304)
@@ -488,21 +423,8 @@ func (v *NonnullInterface) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullInterface) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullInterface) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullInterface")
-	}
-	return n, nil
-}
-func (v *NonnullInterface) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -546,21 +468,8 @@ func (v *NonnullStoragePool) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullStoragePool) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullStoragePool) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullStoragePool")
-	}
-	return n, nil
-}
-func (v *NonnullStoragePool) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -611,21 +520,8 @@ func (v *NonnullStorageVol) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullStorageVol) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullStorageVol) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullStorageVol")
-	}
-	return n, nil
-}
-func (v *NonnullStorageVol) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Pool, b[off:], 4194304)
@@ -673,21 +569,8 @@ func (v *NonnullNodeDevice) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullNodeDevice) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullNodeDevice) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullNodeDevice")
-	}
-	return n, nil
-}
-func (v *NonnullNodeDevice) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -727,21 +610,8 @@ func (v *NonnullSecret) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullSecret) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullSecret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullSecret")
-	}
-	return n, nil
-}
-func (v *NonnullSecret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 16 {
 		return off, xdr.Field(xdr.ErrShort, "uuid")
@@ -791,21 +661,8 @@ func (v *NonnullDomainCheckpoint) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullDomainCheckpoint) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullDomainCheckpoint) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullDomainCheckpoint")
-	}
-	return n, nil
-}
-func (v *NonnullDomainCheckpoint) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -815,7 +672,7 @@ func (v *NonnullDomainCheckpoint) consume(b []byte, d *xdr.Decoder) (int, error)
 		off += n
 	}
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -852,21 +709,8 @@ func (v *NonnullDomainSnapshot) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullDomainSnapshot) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullDomainSnapshot) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullDomainSnapshot")
-	}
-	return n, nil
-}
-func (v *NonnullDomainSnapshot) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -876,7 +720,7 @@ func (v *NonnullDomainSnapshot) consume(b []byte, d *xdr.Decoder) (int, error) {
 		off += n
 	}
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -1015,21 +859,8 @@ func (v *Error) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *Error) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Error) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "Error")
-	}
-	return n, nil
-}
-func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "code")
@@ -1074,7 +905,7 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Dom = new(NonnullDomain)
 			{
-				n, err := (*v.Dom).consume(b[off:], d)
+				n, err := (*v.Dom).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "dom")
 				}
@@ -1160,7 +991,7 @@ func (v *Error) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Net = new(NonnullNetwork)
 			{
-				n, err := (*v.Net).consume(b[off:], d)
+				n, err := (*v.Net).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "net")
 				}
@@ -1208,18 +1039,14 @@ func (v *AuthType) AppendXDR(b []byte) ([]byte, error) {
 	return xdr.AppendInt32(b, int32(*v)), nil
 }
 
-// ConsumeXDR decodes the value from the start of b.
-func (v *AuthType) ConsumeXDR(b []byte) (int, error) {
+// ConsumeXDRWith decodes the value from the start of b (xdr.Consumer); an enum needs no
+// decoder state.
+func (v *AuthType) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
-		return 0, xdr.Named(xdr.ErrShort, "AuthType")
+		return 0, xdr.ErrShort
 	}
 	*v = AuthType(xdr.Int32(b))
 	return 4, nil
-}
-
-// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
-func (v *AuthType) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
-	return v.ConsumeXDR(b)
 }
 
 // VCPUInfo is the XDR struct remote_vcpu_info.
@@ -1244,21 +1071,8 @@ func (v *VCPUInfo) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *VCPUInfo) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *VCPUInfo) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "VCPUInfo")
-	}
-	return n, nil
-}
-func (v *VCPUInfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "number")
@@ -1456,18 +1270,12 @@ func (u *TypedParamValue) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (u *TypedParamValue) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return u.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (u *TypedParamValue) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := u.consume(b, d)
 	if err != nil {
 		*u = TypedParamValue{}
-		return n, xdr.Named(err, "TypedParamValue")
+		return n, err
 	}
 	return n, nil
 }
@@ -1570,21 +1378,8 @@ func (v *TypedParam) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *TypedParam) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *TypedParam) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "TypedParam")
-	}
-	return n, nil
-}
-func (v *TypedParam) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Field, b[off:], 4194304)
@@ -1628,21 +1423,8 @@ func (v *NodeGetCPUStats) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetCPUStats) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetCPUStats) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetCPUStats")
-	}
-	return n, nil
-}
-func (v *NodeGetCPUStats) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Field, b[off:], 4194304)
@@ -1684,21 +1466,8 @@ func (v *NodeGetMemoryStats) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetMemoryStats) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetMemoryStats) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetMemoryStats")
-	}
-	return n, nil
-}
-func (v *NodeGetMemoryStats) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Field, b[off:], 4194304)
@@ -1740,21 +1509,8 @@ func (v *DomainDiskError) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainDiskError) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDiskError) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainDiskError")
-	}
-	return n, nil
-}
-func (v *DomainDiskError) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Disk, b[off:], 4194304)
@@ -1802,21 +1558,8 @@ func (v *ConnectOpenArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectOpenArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectOpenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectOpenArgs")
-	}
-	return n, nil
-}
-func (v *ConnectOpenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -1861,21 +1604,8 @@ func (v *ConnectSupportsFeatureArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectSupportsFeatureArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSupportsFeatureArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectSupportsFeatureArgs")
-	}
-	return n, nil
-}
-func (v *ConnectSupportsFeatureArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "feature")
@@ -1901,21 +1631,8 @@ func (v *ConnectSupportsFeatureRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectSupportsFeatureRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSupportsFeatureRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectSupportsFeatureRet")
-	}
-	return n, nil
-}
-func (v *ConnectSupportsFeatureRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "supported")
@@ -1947,21 +1664,8 @@ func (v *ConnectGetTypeRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetTypeRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetTypeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetTypeRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetTypeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
@@ -1989,21 +1693,8 @@ func (v *ConnectGetVersionRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetVersionRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetVersionRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetVersionRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetVersionRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "hv_ver")
@@ -2029,21 +1720,8 @@ func (v *ConnectGetLibVersionRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetLibVersionRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetLibVersionRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetLibVersionRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetLibVersionRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "lib_ver")
@@ -2075,21 +1753,8 @@ func (v *ConnectGetHostnameRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetHostnameRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetHostnameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetHostnameRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetHostnameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Hostname, b[off:], 4194304)
@@ -2117,21 +1782,8 @@ func (v *ConnectGetSysinfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetSysinfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetSysinfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetSysinfoArgs")
-	}
-	return n, nil
-}
-func (v *ConnectGetSysinfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -2163,21 +1815,8 @@ func (v *ConnectGetSysinfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetSysinfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetSysinfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetSysinfoRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetSysinfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Sysinfo, b[off:], 4194304)
@@ -2211,21 +1850,8 @@ func (v *ConnectGetURIRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetURIRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetURIRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetURIRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetURIRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.URI, b[off:], 4194304)
@@ -2265,21 +1891,8 @@ func (v *ConnectGetMaxVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetMaxVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetMaxVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetMaxVCPUsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectGetMaxVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -2319,21 +1932,8 @@ func (v *ConnectGetMaxVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetMaxVCPUsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetMaxVCPUsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetMaxVCPUsRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetMaxVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "max_vcpus")
@@ -2373,21 +1973,8 @@ func (v *NodeGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetInfoRet")
-	}
-	return n, nil
-}
-func (v *NodeGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := xdr.ConsumeFixedChars(v.Model[:], b[off:])
@@ -2456,21 +2043,8 @@ func (v *ConnectGetCapabilitiesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetCapabilitiesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetCapabilitiesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetCapabilitiesRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetCapabilitiesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Capabilities, b[off:], 4194304)
@@ -2549,21 +2123,8 @@ func (v *ConnectGetDomainCapabilitiesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetDomainCapabilitiesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetDomainCapabilitiesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetDomainCapabilitiesArgs")
-	}
-	return n, nil
-}
-func (v *ConnectGetDomainCapabilitiesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -2671,21 +2232,8 @@ func (v *ConnectGetDomainCapabilitiesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetDomainCapabilitiesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetDomainCapabilitiesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetDomainCapabilitiesRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetDomainCapabilitiesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Capabilities, b[off:], 4194304)
@@ -2717,21 +2265,8 @@ func (v *NodeGetCPUStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetCPUStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetCPUStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetCPUStatsArgs")
-	}
-	return n, nil
-}
-func (v *NodeGetCPUStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "cpuNum")
@@ -2785,21 +2320,8 @@ func (v *NodeGetCPUStatsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetCPUStatsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetCPUStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetCPUStatsRet")
-	}
-	return n, nil
-}
-func (v *NodeGetCPUStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -2810,7 +2332,7 @@ func (v *NodeGetCPUStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -2846,21 +2368,8 @@ func (v *NodeGetMemoryStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetMemoryStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetMemoryStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetMemoryStatsArgs")
-	}
-	return n, nil
-}
-func (v *NodeGetMemoryStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "nparams")
@@ -2914,21 +2423,8 @@ func (v *NodeGetMemoryStatsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetMemoryStatsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetMemoryStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetMemoryStatsRet")
-	}
-	return n, nil
-}
-func (v *NodeGetMemoryStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -2939,7 +2435,7 @@ func (v *NodeGetMemoryStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -2973,21 +2469,8 @@ func (v *NodeGetCellsFreeMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetCellsFreeMemoryArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetCellsFreeMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetCellsFreeMemoryArgs")
-	}
-	return n, nil
-}
-func (v *NodeGetCellsFreeMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "startCell")
@@ -3028,21 +2511,8 @@ func (v *NodeGetCellsFreeMemoryRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetCellsFreeMemoryRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetCellsFreeMemoryRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetCellsFreeMemoryRet")
-	}
-	return n, nil
-}
-func (v *NodeGetCellsFreeMemoryRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 1024, 8)
@@ -3078,21 +2548,8 @@ func (v *NodeGetFreeMemoryRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetFreeMemoryRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetFreeMemoryRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetFreeMemoryRet")
-	}
-	return n, nil
-}
-func (v *NodeGetFreeMemoryRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "freeMem")
@@ -3124,24 +2581,11 @@ func (v *DomainGetSchedulerTypeArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetSchedulerTypeArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetSchedulerTypeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetSchedulerTypeArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetSchedulerTypeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -3175,21 +2619,8 @@ func (v *DomainGetSchedulerTypeRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetSchedulerTypeRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetSchedulerTypeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetSchedulerTypeRet")
-	}
-	return n, nil
-}
-func (v *DomainGetSchedulerTypeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
@@ -3231,24 +2662,11 @@ func (v *DomainGetSchedulerParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetSchedulerParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetSchedulerParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetSchedulerParametersArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetSchedulerParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -3293,21 +2711,8 @@ func (v *DomainGetSchedulerParametersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetSchedulerParametersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetSchedulerParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetSchedulerParametersRet")
-	}
-	return n, nil
-}
-func (v *DomainGetSchedulerParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -3318,7 +2723,7 @@ func (v *DomainGetSchedulerParametersRet) consume(b []byte, d *xdr.Decoder) (int
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -3357,24 +2762,11 @@ func (v *DomainGetSchedulerParametersFlagsArgs) AppendXDR(b []byte) ([]byte, err
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetSchedulerParametersFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetSchedulerParametersFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetSchedulerParametersFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetSchedulerParametersFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -3424,21 +2816,8 @@ func (v *DomainGetSchedulerParametersFlagsRet) AppendXDR(b []byte) ([]byte, erro
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetSchedulerParametersFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetSchedulerParametersFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetSchedulerParametersFlagsRet")
-	}
-	return n, nil
-}
-func (v *DomainGetSchedulerParametersFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -3449,7 +2828,7 @@ func (v *DomainGetSchedulerParametersFlagsRet) consume(b []byte, d *xdr.Decoder)
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -3497,24 +2876,11 @@ func (v *DomainSetSchedulerParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetSchedulerParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetSchedulerParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetSchedulerParametersArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetSchedulerParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -3529,7 +2895,7 @@ func (v *DomainSetSchedulerParametersArgs) consume(b []byte, d *xdr.Decoder) (in
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -3580,24 +2946,11 @@ func (v *DomainSetSchedulerParametersFlagsArgs) AppendXDR(b []byte) ([]byte, err
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetSchedulerParametersFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetSchedulerParametersFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetSchedulerParametersFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetSchedulerParametersFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -3612,7 +2965,7 @@ func (v *DomainSetSchedulerParametersFlagsArgs) consume(b []byte, d *xdr.Decoder
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -3668,24 +3021,11 @@ func (v *DomainSetBlkioParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetBlkioParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetBlkioParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetBlkioParametersArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetBlkioParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -3700,7 +3040,7 @@ func (v *DomainSetBlkioParametersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -3744,24 +3084,11 @@ func (v *DomainGetBlkioParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetBlkioParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetBlkioParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetBlkioParametersArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetBlkioParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -3814,21 +3141,8 @@ func (v *DomainGetBlkioParametersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetBlkioParametersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetBlkioParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetBlkioParametersRet")
-	}
-	return n, nil
-}
-func (v *DomainGetBlkioParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -3839,7 +3153,7 @@ func (v *DomainGetBlkioParametersRet) consume(b []byte, d *xdr.Decoder) (int, er
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -3895,24 +3209,11 @@ func (v *DomainSetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetMemoryParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetMemoryParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetMemoryParametersArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -3927,7 +3228,7 @@ func (v *DomainSetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, 
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -3971,24 +3272,11 @@ func (v *DomainGetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetMemoryParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMemoryParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetMemoryParametersArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4041,21 +3329,8 @@ func (v *DomainGetMemoryParametersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetMemoryParametersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMemoryParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetMemoryParametersRet")
-	}
-	return n, nil
-}
-func (v *DomainGetMemoryParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -4066,7 +3341,7 @@ func (v *DomainGetMemoryParametersRet) consume(b []byte, d *xdr.Decoder) (int, e
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4116,24 +3391,11 @@ func (v *DomainBlockResizeArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBlockResizeArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockResizeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBlockResizeArgs")
-	}
-	return n, nil
-}
-func (v *DomainBlockResizeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4199,24 +3461,11 @@ func (v *DomainSetNUMAParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetNUMAParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetNUMAParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetNUMAParametersArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetNUMAParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4231,7 +3480,7 @@ func (v *DomainSetNUMAParametersArgs) consume(b []byte, d *xdr.Decoder) (int, er
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4275,24 +3524,11 @@ func (v *DomainGetNUMAParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetNUMAParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetNUMAParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetNUMAParametersArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetNUMAParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4345,21 +3581,8 @@ func (v *DomainGetNUMAParametersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetNUMAParametersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetNUMAParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetNUMAParametersRet")
-	}
-	return n, nil
-}
-func (v *DomainGetNUMAParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -4370,7 +3593,7 @@ func (v *DomainGetNUMAParametersRet) consume(b []byte, d *xdr.Decoder) (int, err
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4426,24 +3649,11 @@ func (v *DomainSetPerfEventsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetPerfEventsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetPerfEventsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetPerfEventsArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetPerfEventsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4458,7 +3668,7 @@ func (v *DomainSetPerfEventsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4499,24 +3709,11 @@ func (v *DomainGetPerfEventsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetPerfEventsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetPerfEventsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetPerfEventsArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetPerfEventsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4561,21 +3758,8 @@ func (v *DomainGetPerfEventsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetPerfEventsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetPerfEventsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetPerfEventsRet")
-	}
-	return n, nil
-}
-func (v *DomainGetPerfEventsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -4586,7 +3770,7 @@ func (v *DomainGetPerfEventsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4625,24 +3809,11 @@ func (v *DomainBlockStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBlockStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBlockStatsArgs")
-	}
-	return n, nil
-}
-func (v *DomainBlockStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4682,21 +3853,8 @@ func (v *DomainBlockStatsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBlockStatsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBlockStatsRet")
-	}
-	return n, nil
-}
-func (v *DomainBlockStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "rd_req")
@@ -4760,24 +3918,11 @@ func (v *DomainBlockStatsFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBlockStatsFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockStatsFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBlockStatsFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainBlockStatsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4837,21 +3982,8 @@ func (v *DomainBlockStatsFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBlockStatsFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockStatsFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBlockStatsFlagsRet")
-	}
-	return n, nil
-}
-func (v *DomainBlockStatsFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -4862,7 +3994,7 @@ func (v *DomainBlockStatsFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -4906,24 +4038,11 @@ func (v *DomainInterfaceStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainInterfaceStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainInterfaceStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainInterfaceStatsArgs")
-	}
-	return n, nil
-}
-func (v *DomainInterfaceStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -4969,21 +4088,8 @@ func (v *DomainInterfaceStatsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainInterfaceStatsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainInterfaceStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainInterfaceStatsRet")
-	}
-	return n, nil
-}
-func (v *DomainInterfaceStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "rx_bytes")
@@ -5074,24 +4180,11 @@ func (v *DomainSetInterfaceParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetInterfaceParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetInterfaceParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetInterfaceParametersArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetInterfaceParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -5113,7 +4206,7 @@ func (v *DomainSetInterfaceParametersArgs) consume(b []byte, d *xdr.Decoder) (in
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -5163,24 +4256,11 @@ func (v *DomainGetInterfaceParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetInterfaceParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetInterfaceParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetInterfaceParametersArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetInterfaceParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -5240,21 +4320,8 @@ func (v *DomainGetInterfaceParametersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetInterfaceParametersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetInterfaceParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetInterfaceParametersRet")
-	}
-	return n, nil
-}
-func (v *DomainGetInterfaceParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -5265,7 +4332,7 @@ func (v *DomainGetInterfaceParametersRet) consume(b []byte, d *xdr.Decoder) (int
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -5309,24 +4376,11 @@ func (v *DomainMemoryStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMemoryStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMemoryStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMemoryStatsArgs")
-	}
-	return n, nil
-}
-func (v *DomainMemoryStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -5363,21 +4417,8 @@ func (v *DomainMemoryStat) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMemoryStat) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMemoryStat) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMemoryStat")
-	}
-	return n, nil
-}
-func (v *DomainMemoryStat) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "tag")
@@ -5421,21 +4462,8 @@ func (v *DomainMemoryStatsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMemoryStatsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMemoryStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMemoryStatsRet")
-	}
-	return n, nil
-}
-func (v *DomainMemoryStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 1024, 12)
@@ -5446,7 +4474,7 @@ func (v *DomainMemoryStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Stats = xdr.Resize(v.Stats, cnt)
 		for i := range v.Stats {
 			{
-				n, err := v.Stats[i].consume(b[off:], d)
+				n, err := v.Stats[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "stats")
 				}
@@ -5494,24 +4522,11 @@ func (v *DomainBlockPeekArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBlockPeekArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockPeekArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBlockPeekArgs")
-	}
-	return n, nil
-}
-func (v *DomainBlockPeekArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -5564,21 +4579,8 @@ func (v *DomainBlockPeekRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBlockPeekRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockPeekRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBlockPeekRet")
-	}
-	return n, nil
-}
-func (v *DomainBlockPeekRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.Buffer, b[off:], 4194304)
@@ -5621,24 +4623,11 @@ func (v *DomainMemoryPeekArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMemoryPeekArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMemoryPeekArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMemoryPeekArgs")
-	}
-	return n, nil
-}
-func (v *DomainMemoryPeekArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -5684,21 +4673,8 @@ func (v *DomainMemoryPeekRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMemoryPeekRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMemoryPeekRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMemoryPeekRet")
-	}
-	return n, nil
-}
-func (v *DomainMemoryPeekRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.Buffer, b[off:], 4194304)
@@ -5741,24 +4717,11 @@ func (v *DomainGetBlockInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetBlockInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetBlockInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetBlockInfoArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetBlockInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -5799,21 +4762,8 @@ func (v *DomainGetBlockInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetBlockInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetBlockInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetBlockInfoRet")
-	}
-	return n, nil
-}
-func (v *DomainGetBlockInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "allocation")
@@ -5849,21 +4799,8 @@ func (v *ConnectListDomainsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListDomainsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDomainsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListDomainsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListDomainsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxids")
@@ -5899,21 +4836,8 @@ func (v *ConnectListDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListDomainsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDomainsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListDomainsRet")
-	}
-	return n, nil
-}
-func (v *ConnectListDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -5949,21 +4873,8 @@ func (v *ConnectNumOfDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNumOfDomainsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfDomainsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNumOfDomainsRet")
-	}
-	return n, nil
-}
-func (v *ConnectNumOfDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -5998,21 +4909,8 @@ func (v *DomainCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCreateXMLArgs")
-	}
-	return n, nil
-}
-func (v *DomainCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
@@ -6051,24 +4949,11 @@ func (v *DomainCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCreateXMLRet")
-	}
-	return n, nil
-}
-func (v *DomainCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6102,21 +4987,8 @@ func (v *DomainCreateXMLWithFilesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCreateXMLWithFilesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateXMLWithFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCreateXMLWithFilesArgs")
-	}
-	return n, nil
-}
-func (v *DomainCreateXMLWithFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
@@ -6155,24 +5027,11 @@ func (v *DomainCreateXMLWithFilesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCreateXMLWithFilesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateXMLWithFilesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCreateXMLWithFilesRet")
-	}
-	return n, nil
-}
-func (v *DomainCreateXMLWithFilesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6197,21 +5056,8 @@ func (v *DomainLookupByIDArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainLookupByIDArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainLookupByIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainLookupByIDArgs")
-	}
-	return n, nil
-}
-func (v *DomainLookupByIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "id")
@@ -6243,24 +5089,11 @@ func (v *DomainLookupByIDRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainLookupByIDRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainLookupByIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainLookupByIDRet")
-	}
-	return n, nil
-}
-func (v *DomainLookupByIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6285,21 +5118,8 @@ func (v *DomainLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainLookupByUUIDArgs")
-	}
-	return n, nil
-}
-func (v *DomainLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 16 {
 		return off, xdr.Field(xdr.ErrShort, "uuid")
@@ -6331,24 +5151,11 @@ func (v *DomainLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainLookupByUUIDRet")
-	}
-	return n, nil
-}
-func (v *DomainLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6379,21 +5186,8 @@ func (v *DomainLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainLookupByNameArgs")
-	}
-	return n, nil
-}
-func (v *DomainLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -6427,24 +5221,11 @@ func (v *DomainLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainLookupByNameRet")
-	}
-	return n, nil
-}
-func (v *DomainLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6475,24 +5256,11 @@ func (v *DomainSuspendArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSuspendArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSuspendArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSuspendArgs")
-	}
-	return n, nil
-}
-func (v *DomainSuspendArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6523,24 +5291,11 @@ func (v *DomainResumeArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainResumeArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainResumeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainResumeArgs")
-	}
-	return n, nil
-}
-func (v *DomainResumeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6580,24 +5335,11 @@ func (v *DomainPmSuspendForDurationArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainPmSuspendForDurationArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainPmSuspendForDurationArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainPmSuspendForDurationArgs")
-	}
-	return n, nil
-}
-func (v *DomainPmSuspendForDurationArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6646,24 +5388,11 @@ func (v *DomainPmWakeupArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainPmWakeupArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainPmWakeupArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainPmWakeupArgs")
-	}
-	return n, nil
-}
-func (v *DomainPmWakeupArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6699,24 +5428,11 @@ func (v *DomainShutdownArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainShutdownArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainShutdownArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainShutdownArgs")
-	}
-	return n, nil
-}
-func (v *DomainShutdownArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6750,24 +5466,11 @@ func (v *DomainRebootArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainRebootArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainRebootArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainRebootArgs")
-	}
-	return n, nil
-}
-func (v *DomainRebootArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6806,24 +5509,11 @@ func (v *DomainResetArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainResetArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainResetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainResetArgs")
-	}
-	return n, nil
-}
-func (v *DomainResetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6859,24 +5549,11 @@ func (v *DomainDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainDestroyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainDestroyArgs")
-	}
-	return n, nil
-}
-func (v *DomainDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6910,24 +5587,11 @@ func (v *DomainDestroyFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainDestroyFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDestroyFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainDestroyFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainDestroyFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -6963,24 +5627,11 @@ func (v *DomainGetOsTypeArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetOsTypeArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetOsTypeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetOsTypeArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetOsTypeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7011,21 +5662,8 @@ func (v *DomainGetOsTypeRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetOsTypeRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetOsTypeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetOsTypeRet")
-	}
-	return n, nil
-}
-func (v *DomainGetOsTypeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
@@ -7059,24 +5697,11 @@ func (v *DomainGetMaxMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetMaxMemoryArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMaxMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetMaxMemoryArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetMaxMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7101,21 +5726,8 @@ func (v *DomainGetMaxMemoryRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetMaxMemoryRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMaxMemoryRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetMaxMemoryRet")
-	}
-	return n, nil
-}
-func (v *DomainGetMaxMemoryRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "memory")
@@ -7150,24 +5762,11 @@ func (v *DomainSetMaxMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetMaxMemoryArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetMaxMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetMaxMemoryArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetMaxMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7206,24 +5805,11 @@ func (v *DomainSetMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetMemoryArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetMemoryArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetMemoryArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7265,24 +5851,11 @@ func (v *DomainSetMemoryFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetMemoryFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetMemoryFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetMemoryFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetMemoryFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7329,24 +5902,11 @@ func (v *DomainSetMemoryStatsPeriodArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetMemoryStatsPeriodArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetMemoryStatsPeriodArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetMemoryStatsPeriodArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetMemoryStatsPeriodArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7387,24 +5947,11 @@ func (v *DomainGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetInfoArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7437,21 +5984,8 @@ func (v *DomainGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetInfoRet")
-	}
-	return n, nil
-}
-func (v *DomainGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeUint8(b[off:])
@@ -7515,24 +6049,11 @@ func (v *DomainSaveArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSaveArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSaveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSaveArgs")
-	}
-	return n, nil
-}
-func (v *DomainSaveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7591,24 +6112,11 @@ func (v *DomainSaveFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSaveFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSaveFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSaveFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainSaveFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7688,24 +6196,11 @@ func (v *DomainSaveParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSaveParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSaveParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSaveParamsArgs")
-	}
-	return n, nil
-}
-func (v *DomainSaveParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -7720,7 +6215,7 @@ func (v *DomainSaveParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -7758,21 +6253,8 @@ func (v *DomainRestoreArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainRestoreArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainRestoreArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainRestoreArgs")
-	}
-	return n, nil
-}
-func (v *DomainRestoreArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.From, b[off:], 4194304)
@@ -7821,21 +6303,8 @@ func (v *DomainRestoreFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainRestoreFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainRestoreFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainRestoreFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainRestoreFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.From, b[off:], 4194304)
@@ -7905,21 +6374,8 @@ func (v *DomainRestoreParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainRestoreParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainRestoreParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainRestoreParamsArgs")
-	}
-	return n, nil
-}
-func (v *DomainRestoreParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -7930,7 +6386,7 @@ func (v *DomainRestoreParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error)
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -7971,21 +6427,8 @@ func (v *DomainSaveImageGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSaveImageGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSaveImageGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSaveImageGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *DomainSaveImageGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.File, b[off:], 4194304)
@@ -8024,21 +6467,8 @@ func (v *DomainSaveImageGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSaveImageGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSaveImageGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSaveImageGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *DomainSaveImageGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -8081,21 +6511,8 @@ func (v *DomainSaveImageDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSaveImageDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSaveImageDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSaveImageDefineXMLArgs")
-	}
-	return n, nil
-}
-func (v *DomainSaveImageDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.File, b[off:], 4194304)
@@ -8150,24 +6567,11 @@ func (v *DomainCoreDumpArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCoreDumpArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCoreDumpArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCoreDumpArgs")
-	}
-	return n, nil
-}
-func (v *DomainCoreDumpArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8222,24 +6626,11 @@ func (v *DomainCoreDumpWithFormatArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCoreDumpWithFormatArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCoreDumpWithFormatArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCoreDumpWithFormatArgs")
-	}
-	return n, nil
-}
-func (v *DomainCoreDumpWithFormatArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8293,24 +6684,11 @@ func (v *DomainScreenshotArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainScreenshotArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainScreenshotArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainScreenshotArgs")
-	}
-	return n, nil
-}
-func (v *DomainScreenshotArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8357,21 +6735,8 @@ func (v *DomainScreenshotRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainScreenshotRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainScreenshotRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainScreenshotRet")
-	}
-	return n, nil
-}
-func (v *DomainScreenshotRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -8420,24 +6785,11 @@ func (v *DomainGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8473,21 +6825,8 @@ func (v *DomainGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *DomainGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -8545,21 +6884,8 @@ func (v *DomainMigratePrepareArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePrepareArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepareArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePrepareArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigratePrepareArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -8646,21 +6972,8 @@ func (v *DomainMigratePrepareRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePrepareRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepareRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePrepareRet")
-	}
-	return n, nil
-}
-func (v *DomainMigratePrepareRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.Cookie, b[off:], 4194304)
@@ -8743,24 +7056,11 @@ func (v *DomainMigratePerformArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePerformArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePerformArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePerformArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigratePerformArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -8849,21 +7149,8 @@ func (v *DomainMigrateFinishArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateFinishArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateFinishArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateFinishArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigrateFinishArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Dname, b[off:], 4194304)
@@ -8916,24 +7203,11 @@ func (v *DomainMigrateFinishRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateFinishRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateFinishRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateFinishRet")
-	}
-	return n, nil
-}
-func (v *DomainMigrateFinishRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Ddom.consume(b[off:], d)
+		n, err := v.Ddom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "ddom")
 		}
@@ -8994,21 +7268,8 @@ func (v *DomainMigratePrepare2Args) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePrepare2Args) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepare2Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePrepare2Args")
-	}
-	return n, nil
-}
-func (v *DomainMigratePrepare2Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -9102,21 +7363,8 @@ func (v *DomainMigratePrepare2Ret) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePrepare2Ret) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepare2Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePrepare2Ret")
-	}
-	return n, nil
-}
-func (v *DomainMigratePrepare2Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.Cookie, b[off:], 4194304)
@@ -9187,21 +7435,8 @@ func (v *DomainMigrateFinish2Args) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateFinish2Args) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateFinish2Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateFinish2Args")
-	}
-	return n, nil
-}
-func (v *DomainMigrateFinish2Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Dname, b[off:], 4194304)
@@ -9259,24 +7494,11 @@ func (v *DomainMigrateFinish2Ret) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateFinish2Ret) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateFinish2Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateFinish2Ret")
-	}
-	return n, nil
-}
-func (v *DomainMigrateFinish2Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Ddom.consume(b[off:], d)
+		n, err := v.Ddom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "ddom")
 		}
@@ -9301,21 +7523,8 @@ func (v *ConnectListDefinedDomainsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListDefinedDomainsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedDomainsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListDefinedDomainsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListDefinedDomainsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -9356,21 +7565,8 @@ func (v *ConnectListDefinedDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListDefinedDomainsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedDomainsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListDefinedDomainsRet")
-	}
-	return n, nil
-}
-func (v *ConnectListDefinedDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -9408,21 +7604,8 @@ func (v *ConnectNumOfDefinedDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNumOfDefinedDomainsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfDefinedDomainsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNumOfDefinedDomainsRet")
-	}
-	return n, nil
-}
-func (v *ConnectNumOfDefinedDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -9454,24 +7637,11 @@ func (v *DomainCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCreateArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCreateArgs")
-	}
-	return n, nil
-}
-func (v *DomainCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9505,24 +7675,11 @@ func (v *DomainCreateWithFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCreateWithFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateWithFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCreateWithFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainCreateWithFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9558,24 +7715,11 @@ func (v *DomainCreateWithFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCreateWithFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateWithFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCreateWithFlagsRet")
-	}
-	return n, nil
-}
-func (v *DomainCreateWithFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9609,24 +7753,11 @@ func (v *DomainCreateWithFilesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCreateWithFilesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateWithFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCreateWithFilesArgs")
-	}
-	return n, nil
-}
-func (v *DomainCreateWithFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9662,24 +7793,11 @@ func (v *DomainCreateWithFilesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCreateWithFilesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateWithFilesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCreateWithFilesRet")
-	}
-	return n, nil
-}
-func (v *DomainCreateWithFilesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9710,21 +7828,8 @@ func (v *DomainDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainDefineXMLArgs")
-	}
-	return n, nil
-}
-func (v *DomainDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -9758,24 +7863,11 @@ func (v *DomainDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainDefineXMLRet")
-	}
-	return n, nil
-}
-func (v *DomainDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9809,21 +7901,8 @@ func (v *DomainDefineXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainDefineXMLFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDefineXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainDefineXMLFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -9862,24 +7941,11 @@ func (v *DomainDefineXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainDefineXMLFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDefineXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainDefineXMLFlagsRet")
-	}
-	return n, nil
-}
-func (v *DomainDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9910,24 +7976,11 @@ func (v *DomainUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainUndefineArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainUndefineArgs")
-	}
-	return n, nil
-}
-func (v *DomainUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -9961,24 +8014,11 @@ func (v *DomainUndefineFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainUndefineFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainUndefineFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainUndefineFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainUndefineFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10017,24 +8057,11 @@ func (v *DomainInjectNmiArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainInjectNmiArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainInjectNmiArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainInjectNmiArgs")
-	}
-	return n, nil
-}
-func (v *DomainInjectNmiArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10089,24 +8116,11 @@ func (v *DomainSendKeyArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSendKeyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSendKeyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSendKeyArgs")
-	}
-	return n, nil
-}
-func (v *DomainSendKeyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10176,24 +8190,11 @@ func (v *DomainSendProcessSignalArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSendProcessSignalArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSendProcessSignalArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSendProcessSignalArgs")
-	}
-	return n, nil
-}
-func (v *DomainSendProcessSignalArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10242,24 +8243,11 @@ func (v *DomainSetVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetVCPUsArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10301,24 +8289,11 @@ func (v *DomainSetVCPUsFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetVCPUsFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetVCPUsFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetVCPUsFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetVCPUsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10362,24 +8337,11 @@ func (v *DomainGetVCPUsFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetVCPUsFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetVCPUsFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetVCPUsFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetVCPUsFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10409,21 +8371,8 @@ func (v *DomainGetVCPUsFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetVCPUsFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetVCPUsFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetVCPUsFlagsRet")
-	}
-	return n, nil
-}
-func (v *DomainGetVCPUsFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -10464,24 +8413,11 @@ func (v *DomainPinVCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainPinVCPUArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainPinVCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainPinVCPUArgs")
-	}
-	return n, nil
-}
-func (v *DomainPinVCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10536,24 +8472,11 @@ func (v *DomainPinVCPUFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainPinVCPUFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainPinVCPUFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainPinVCPUFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainPinVCPUFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10610,24 +8533,11 @@ func (v *DomainGetVCPUPinInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetVCPUPinInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetVCPUPinInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetVCPUPinInfoArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetVCPUPinInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10676,21 +8586,8 @@ func (v *DomainGetVCPUPinInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetVCPUPinInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetVCPUPinInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetVCPUPinInfoRet")
-	}
-	return n, nil
-}
-func (v *DomainGetVCPUPinInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.Cpumaps, b[off:], 8388608)
@@ -10738,24 +8635,11 @@ func (v *DomainPinEmulatorArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainPinEmulatorArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainPinEmulatorArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainPinEmulatorArgs")
-	}
-	return n, nil
-}
-func (v *DomainPinEmulatorArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10804,24 +8688,11 @@ func (v *DomainGetEmulatorPinInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetEmulatorPinInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetEmulatorPinInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetEmulatorPinInfoArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetEmulatorPinInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10865,21 +8736,8 @@ func (v *DomainGetEmulatorPinInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetEmulatorPinInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetEmulatorPinInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetEmulatorPinInfoRet")
-	}
-	return n, nil
-}
-func (v *DomainGetEmulatorPinInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.Cpumaps, b[off:], 8388608)
@@ -10924,24 +8782,11 @@ func (v *DomainGetVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetVCPUsArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -10995,21 +8840,8 @@ func (v *DomainGetVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetVCPUsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetVCPUsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetVCPUsRet")
-	}
-	return n, nil
-}
-func (v *DomainGetVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 20)
@@ -11020,7 +8852,7 @@ func (v *DomainGetVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Info = xdr.Resize(v.Info, cnt)
 		for i := range v.Info {
 			{
-				n, err := v.Info[i].consume(b[off:], d)
+				n, err := v.Info[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "info")
 				}
@@ -11060,24 +8892,11 @@ func (v *DomainGetMaxVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetMaxVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMaxVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetMaxVCPUsArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetMaxVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11102,21 +8921,8 @@ func (v *DomainGetMaxVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetMaxVCPUsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMaxVCPUsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetMaxVCPUsRet")
-	}
-	return n, nil
-}
-func (v *DomainGetMaxVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -11151,21 +8957,8 @@ func (v *DomainIOThreadInfo) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainIOThreadInfo) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainIOThreadInfo) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainIOThreadInfo")
-	}
-	return n, nil
-}
-func (v *DomainIOThreadInfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "iothread_id")
@@ -11207,24 +9000,11 @@ func (v *DomainGetIOThreadInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetIOThreadInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetIOThreadInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetIOThreadInfoArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetIOThreadInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11272,21 +9052,8 @@ func (v *DomainGetIOThreadInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetIOThreadInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetIOThreadInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetIOThreadInfoRet")
-	}
-	return n, nil
-}
-func (v *DomainGetIOThreadInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 8)
@@ -11297,7 +9064,7 @@ func (v *DomainGetIOThreadInfoRet) consume(b []byte, d *xdr.Decoder) (int, error
 		v.Info = xdr.Resize(v.Info, cnt)
 		for i := range v.Info {
 			{
-				n, err := v.Info[i].consume(b[off:], d)
+				n, err := v.Info[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "info")
 				}
@@ -11347,24 +9114,11 @@ func (v *DomainPinIOThreadArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainPinIOThreadArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainPinIOThreadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainPinIOThreadArgs")
-	}
-	return n, nil
-}
-func (v *DomainPinIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11418,24 +9172,11 @@ func (v *DomainAddIOThreadArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAddIOThreadArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAddIOThreadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAddIOThreadArgs")
-	}
-	return n, nil
-}
-func (v *DomainAddIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11482,24 +9223,11 @@ func (v *DomainDelIOThreadArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainDelIOThreadArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDelIOThreadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainDelIOThreadArgs")
-	}
-	return n, nil
-}
-func (v *DomainDelIOThreadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11561,24 +9289,11 @@ func (v *DomainSetIOThreadParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetIOThreadParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetIOThreadParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetIOThreadParamsArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetIOThreadParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11598,7 +9313,7 @@ func (v *DomainSetIOThreadParamsArgs) consume(b []byte, d *xdr.Decoder) (int, er
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -11636,24 +9351,11 @@ func (v *DomainGetSecurityLabelArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetSecurityLabelArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetSecurityLabelArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetSecurityLabelArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetSecurityLabelArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11687,21 +9389,8 @@ func (v *DomainGetSecurityLabelRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetSecurityLabelRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetSecurityLabelRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetSecurityLabelRet")
-	}
-	return n, nil
-}
-func (v *DomainGetSecurityLabelRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeChars(b[off:], 4097)
@@ -11741,24 +9430,11 @@ func (v *DomainGetSecurityLabelListArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetSecurityLabelListArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetSecurityLabelListArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetSecurityLabelListArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetSecurityLabelListArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11801,21 +9477,8 @@ func (v *DomainGetSecurityLabelListRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetSecurityLabelListRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetSecurityLabelListRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetSecurityLabelListRet")
-	}
-	return n, nil
-}
-func (v *DomainGetSecurityLabelListRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 8)
@@ -11826,7 +9489,7 @@ func (v *DomainGetSecurityLabelListRet) consume(b []byte, d *xdr.Decoder) (int, 
 		v.Labels = xdr.Resize(v.Labels, cnt)
 		for i := range v.Labels {
 			{
-				n, err := v.Labels[i].consume(b[off:], d)
+				n, err := v.Labels[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "labels")
 				}
@@ -11870,21 +9533,8 @@ func (v *NodeGetSecurityModelRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetSecurityModelRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetSecurityModelRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetSecurityModelRet")
-	}
-	return n, nil
-}
-func (v *NodeGetSecurityModelRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeChars(b[off:], 257)
@@ -11933,24 +9583,11 @@ func (v *DomainAttachDeviceArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAttachDeviceArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAttachDeviceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAttachDeviceArgs")
-	}
-	return n, nil
-}
-func (v *DomainAttachDeviceArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -11997,24 +9634,11 @@ func (v *DomainAttachDeviceFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAttachDeviceFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAttachDeviceFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAttachDeviceFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainAttachDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12063,24 +9687,11 @@ func (v *DomainDetachDeviceArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainDetachDeviceArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDetachDeviceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainDetachDeviceArgs")
-	}
-	return n, nil
-}
-func (v *DomainDetachDeviceArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12127,24 +9738,11 @@ func (v *DomainDetachDeviceFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainDetachDeviceFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDetachDeviceFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainDetachDeviceFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainDetachDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12196,24 +9794,11 @@ func (v *DomainUpdateDeviceFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainUpdateDeviceFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainUpdateDeviceFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainUpdateDeviceFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainUpdateDeviceFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12265,24 +9850,11 @@ func (v *DomainDetachDeviceAliasArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainDetachDeviceAliasArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDetachDeviceAliasArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainDetachDeviceAliasArgs")
-	}
-	return n, nil
-}
-func (v *DomainDetachDeviceAliasArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12325,24 +9897,11 @@ func (v *DomainGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetAutostartArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12367,21 +9926,8 @@ func (v *DomainGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetAutostartRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetAutostartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetAutostartRet")
-	}
-	return n, nil
-}
-func (v *DomainGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "autostart")
@@ -12416,24 +9962,11 @@ func (v *DomainSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetAutostartArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12511,24 +10044,11 @@ func (v *DomainSetMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetMetadataArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetMetadataArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12644,24 +10164,11 @@ func (v *DomainGetMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetMetadataArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetMetadataArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12721,21 +10228,8 @@ func (v *DomainGetMetadataRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetMetadataRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMetadataRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetMetadataRet")
-	}
-	return n, nil
-}
-func (v *DomainGetMetadataRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Metadata, b[off:], 4194304)
@@ -12778,24 +10272,11 @@ func (v *DomainBlockJobAbortArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBlockJobAbortArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockJobAbortArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBlockJobAbortArgs")
-	}
-	return n, nil
-}
-func (v *DomainBlockJobAbortArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12847,24 +10328,11 @@ func (v *DomainGetBlockJobInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetBlockJobInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetBlockJobInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetBlockJobInfoArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetBlockJobInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -12909,21 +10377,8 @@ func (v *DomainGetBlockJobInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetBlockJobInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetBlockJobInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetBlockJobInfoRet")
-	}
-	return n, nil
-}
-func (v *DomainGetBlockJobInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "found")
@@ -12987,24 +10442,11 @@ func (v *DomainBlockJobSetSpeedArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBlockJobSetSpeedArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockJobSetSpeedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBlockJobSetSpeedArgs")
-	}
-	return n, nil
-}
-func (v *DomainBlockJobSetSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13064,24 +10506,11 @@ func (v *DomainBlockPullArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBlockPullArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockPullArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBlockPullArgs")
-	}
-	return n, nil
-}
-func (v *DomainBlockPullArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13153,24 +10582,11 @@ func (v *DomainBlockRebaseArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBlockRebaseArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockRebaseArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBlockRebaseArgs")
-	}
-	return n, nil
-}
-func (v *DomainBlockRebaseArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13267,24 +10683,11 @@ func (v *DomainBlockCopyArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBlockCopyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockCopyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBlockCopyArgs")
-	}
-	return n, nil
-}
-func (v *DomainBlockCopyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13313,7 +10716,7 @@ func (v *DomainBlockCopyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -13387,24 +10790,11 @@ func (v *DomainBlockCommitArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBlockCommitArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockCommitArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBlockCommitArgs")
-	}
-	return n, nil
-}
-func (v *DomainBlockCommitArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13514,24 +10904,11 @@ func (v *DomainSetBlockIoTuneArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetBlockIoTuneArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetBlockIoTuneArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetBlockIoTuneArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetBlockIoTuneArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13553,7 +10930,7 @@ func (v *DomainSetBlockIoTuneArgs) consume(b []byte, d *xdr.Decoder) (int, error
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -13609,24 +10986,11 @@ func (v *DomainGetBlockIoTuneArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetBlockIoTuneArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetBlockIoTuneArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetBlockIoTuneArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetBlockIoTuneArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13698,21 +11062,8 @@ func (v *DomainGetBlockIoTuneRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetBlockIoTuneRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetBlockIoTuneRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetBlockIoTuneRet")
-	}
-	return n, nil
-}
-func (v *DomainGetBlockIoTuneRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
@@ -13723,7 +11074,7 @@ func (v *DomainGetBlockIoTuneRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -13773,24 +11124,11 @@ func (v *DomainGetCPUStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetCPUStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetCPUStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetCPUStatsArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetCPUStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13853,21 +11191,8 @@ func (v *DomainGetCPUStatsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetCPUStatsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetCPUStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetCPUStatsRet")
-	}
-	return n, nil
-}
-func (v *DomainGetCPUStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 2048, 12)
@@ -13878,7 +11203,7 @@ func (v *DomainGetCPUStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -13919,24 +11244,11 @@ func (v *DomainGetHostnameArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetHostnameArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetHostnameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetHostnameArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetHostnameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -13972,21 +11284,8 @@ func (v *DomainGetHostnameRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetHostnameRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetHostnameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetHostnameRet")
-	}
-	return n, nil
-}
-func (v *DomainGetHostnameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Hostname, b[off:], 4194304)
@@ -14014,21 +11313,8 @@ func (v *ConnectNumOfNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNumOfNetworksRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfNetworksRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNumOfNetworksRet")
-	}
-	return n, nil
-}
-func (v *ConnectNumOfNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -14054,21 +11340,8 @@ func (v *ConnectListNetworksArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListNetworksArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListNetworksArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListNetworksArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListNetworksArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -14109,21 +11382,8 @@ func (v *ConnectListNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListNetworksRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListNetworksRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListNetworksRet")
-	}
-	return n, nil
-}
-func (v *ConnectListNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -14161,21 +11421,8 @@ func (v *ConnectNumOfDefinedNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNumOfDefinedNetworksRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfDefinedNetworksRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNumOfDefinedNetworksRet")
-	}
-	return n, nil
-}
-func (v *ConnectNumOfDefinedNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -14201,21 +11448,8 @@ func (v *ConnectListDefinedNetworksArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListDefinedNetworksArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedNetworksArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListDefinedNetworksArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListDefinedNetworksArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -14256,21 +11490,8 @@ func (v *ConnectListDefinedNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListDefinedNetworksRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedNetworksRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListDefinedNetworksRet")
-	}
-	return n, nil
-}
-func (v *ConnectListDefinedNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -14308,21 +11529,8 @@ func (v *NetworkLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkLookupByUUIDArgs")
-	}
-	return n, nil
-}
-func (v *NetworkLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 16 {
 		return off, xdr.Field(xdr.ErrShort, "uuid")
@@ -14354,24 +11562,11 @@ func (v *NetworkLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkLookupByUUIDRet")
-	}
-	return n, nil
-}
-func (v *NetworkLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -14402,21 +11597,8 @@ func (v *NetworkLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkLookupByNameArgs")
-	}
-	return n, nil
-}
-func (v *NetworkLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -14450,24 +11632,11 @@ func (v *NetworkLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkLookupByNameRet")
-	}
-	return n, nil
-}
-func (v *NetworkLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -14498,21 +11667,8 @@ func (v *NetworkCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkCreateXMLArgs")
-	}
-	return n, nil
-}
-func (v *NetworkCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -14546,24 +11702,11 @@ func (v *NetworkCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkCreateXMLRet")
-	}
-	return n, nil
-}
-func (v *NetworkCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -14597,21 +11740,8 @@ func (v *NetworkCreateXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkCreateXMLFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkCreateXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkCreateXMLFlagsArgs")
-	}
-	return n, nil
-}
-func (v *NetworkCreateXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -14650,24 +11780,11 @@ func (v *NetworkCreateXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkCreateXMLFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkCreateXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkCreateXMLFlagsRet")
-	}
-	return n, nil
-}
-func (v *NetworkCreateXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -14698,21 +11815,8 @@ func (v *NetworkDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkDefineXMLArgs")
-	}
-	return n, nil
-}
-func (v *NetworkDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -14746,24 +11850,11 @@ func (v *NetworkDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkDefineXMLRet")
-	}
-	return n, nil
-}
-func (v *NetworkDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -14797,21 +11888,8 @@ func (v *NetworkDefineXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkDefineXMLFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkDefineXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkDefineXMLFlagsArgs")
-	}
-	return n, nil
-}
-func (v *NetworkDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -14850,24 +11928,11 @@ func (v *NetworkDefineXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkDefineXMLFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkDefineXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkDefineXMLFlagsRet")
-	}
-	return n, nil
-}
-func (v *NetworkDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -14898,24 +11963,11 @@ func (v *NetworkUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkUndefineArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkUndefineArgs")
-	}
-	return n, nil
-}
-func (v *NetworkUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -14964,24 +12016,11 @@ func (v *NetworkUpdateArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkUpdateArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkUpdateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkUpdateArgs")
-	}
-	return n, nil
-}
-func (v *NetworkUpdateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -15039,24 +12078,11 @@ func (v *NetworkCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkCreateArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkCreateArgs")
-	}
-	return n, nil
-}
-func (v *NetworkCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -15087,24 +12113,11 @@ func (v *NetworkDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkDestroyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkDestroyArgs")
-	}
-	return n, nil
-}
-func (v *NetworkDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -15138,24 +12151,11 @@ func (v *NetworkGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *NetworkGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -15191,21 +12191,8 @@ func (v *NetworkGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *NetworkGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -15239,24 +12226,11 @@ func (v *NetworkGetBridgeNameArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkGetBridgeNameArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetBridgeNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkGetBridgeNameArgs")
-	}
-	return n, nil
-}
-func (v *NetworkGetBridgeNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -15287,21 +12261,8 @@ func (v *NetworkGetBridgeNameRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkGetBridgeNameRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetBridgeNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkGetBridgeNameRet")
-	}
-	return n, nil
-}
-func (v *NetworkGetBridgeNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -15335,24 +12296,11 @@ func (v *NetworkGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkGetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkGetAutostartArgs")
-	}
-	return n, nil
-}
-func (v *NetworkGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -15377,21 +12325,8 @@ func (v *NetworkGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkGetAutostartRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetAutostartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkGetAutostartRet")
-	}
-	return n, nil
-}
-func (v *NetworkGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "autostart")
@@ -15426,24 +12361,11 @@ func (v *NetworkSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkSetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkSetAutostartArgs")
-	}
-	return n, nil
-}
-func (v *NetworkSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -15473,21 +12395,8 @@ func (v *ConnectNumOfNwfiltersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNumOfNwfiltersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfNwfiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNumOfNwfiltersRet")
-	}
-	return n, nil
-}
-func (v *ConnectNumOfNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -15513,21 +12422,8 @@ func (v *ConnectListNwfiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListNwfiltersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListNwfiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListNwfiltersArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListNwfiltersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -15568,21 +12464,8 @@ func (v *ConnectListNwfiltersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListNwfiltersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListNwfiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListNwfiltersRet")
-	}
-	return n, nil
-}
-func (v *ConnectListNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -15620,21 +12503,8 @@ func (v *NWFilterLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterLookupByUUIDArgs")
-	}
-	return n, nil
-}
-func (v *NWFilterLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 16 {
 		return off, xdr.Field(xdr.ErrShort, "uuid")
@@ -15666,24 +12536,11 @@ func (v *NWFilterLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterLookupByUUIDRet")
-	}
-	return n, nil
-}
-func (v *NWFilterLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.consume(b[off:], d)
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -15714,21 +12571,8 @@ func (v *NWFilterLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterLookupByNameArgs")
-	}
-	return n, nil
-}
-func (v *NWFilterLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -15762,24 +12606,11 @@ func (v *NWFilterLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterLookupByNameRet")
-	}
-	return n, nil
-}
-func (v *NWFilterLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.consume(b[off:], d)
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -15810,21 +12641,8 @@ func (v *NWFilterDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterDefineXMLArgs")
-	}
-	return n, nil
-}
-func (v *NWFilterDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -15858,24 +12676,11 @@ func (v *NWFilterDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterDefineXMLRet")
-	}
-	return n, nil
-}
-func (v *NWFilterDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.consume(b[off:], d)
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -15909,21 +12714,8 @@ func (v *NWFilterDefineXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterDefineXMLFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterDefineXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterDefineXMLFlagsArgs")
-	}
-	return n, nil
-}
-func (v *NWFilterDefineXMLFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -15962,24 +12754,11 @@ func (v *NWFilterDefineXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterDefineXMLFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterDefineXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterDefineXMLFlagsRet")
-	}
-	return n, nil
-}
-func (v *NWFilterDefineXMLFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.consume(b[off:], d)
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -16010,24 +12789,11 @@ func (v *NWFilterUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterUndefineArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterUndefineArgs")
-	}
-	return n, nil
-}
-func (v *NWFilterUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.consume(b[off:], d)
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -16061,24 +12827,11 @@ func (v *NWFilterGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *NWFilterGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.consume(b[off:], d)
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -16114,21 +12867,8 @@ func (v *NWFilterGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *NWFilterGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -16156,21 +12896,8 @@ func (v *ConnectNumOfInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNumOfInterfacesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfInterfacesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNumOfInterfacesRet")
-	}
-	return n, nil
-}
-func (v *ConnectNumOfInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -16196,21 +12923,8 @@ func (v *ConnectListInterfacesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListInterfacesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListInterfacesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListInterfacesArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListInterfacesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -16251,21 +12965,8 @@ func (v *ConnectListInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListInterfacesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListInterfacesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListInterfacesRet")
-	}
-	return n, nil
-}
-func (v *ConnectListInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -16303,21 +13004,8 @@ func (v *ConnectNumOfDefinedInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNumOfDefinedInterfacesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfDefinedInterfacesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNumOfDefinedInterfacesRet")
-	}
-	return n, nil
-}
-func (v *ConnectNumOfDefinedInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -16343,21 +13031,8 @@ func (v *ConnectListDefinedInterfacesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListDefinedInterfacesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedInterfacesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListDefinedInterfacesArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListDefinedInterfacesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -16398,21 +13073,8 @@ func (v *ConnectListDefinedInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListDefinedInterfacesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedInterfacesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListDefinedInterfacesRet")
-	}
-	return n, nil
-}
-func (v *ConnectListDefinedInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -16456,21 +13118,8 @@ func (v *InterfaceLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceLookupByNameArgs")
-	}
-	return n, nil
-}
-func (v *InterfaceLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -16504,24 +13153,11 @@ func (v *InterfaceLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceLookupByNameRet")
-	}
-	return n, nil
-}
-func (v *InterfaceLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.consume(b[off:], d)
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -16552,21 +13188,8 @@ func (v *InterfaceLookupByMACStringArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceLookupByMACStringArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceLookupByMACStringArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceLookupByMACStringArgs")
-	}
-	return n, nil
-}
-func (v *InterfaceLookupByMACStringArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.MAC, b[off:], 4194304)
@@ -16600,24 +13223,11 @@ func (v *InterfaceLookupByMACStringRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceLookupByMACStringRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceLookupByMACStringRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceLookupByMACStringRet")
-	}
-	return n, nil
-}
-func (v *InterfaceLookupByMACStringRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.consume(b[off:], d)
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -16651,24 +13261,11 @@ func (v *InterfaceGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *InterfaceGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.consume(b[off:], d)
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -16704,21 +13301,8 @@ func (v *InterfaceGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *InterfaceGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -16755,21 +13339,8 @@ func (v *InterfaceDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceDefineXMLArgs")
-	}
-	return n, nil
-}
-func (v *InterfaceDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -16808,24 +13379,11 @@ func (v *InterfaceDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceDefineXMLRet")
-	}
-	return n, nil
-}
-func (v *InterfaceDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.consume(b[off:], d)
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -16856,24 +13414,11 @@ func (v *InterfaceUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceUndefineArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceUndefineArgs")
-	}
-	return n, nil
-}
-func (v *InterfaceUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.consume(b[off:], d)
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -16907,24 +13452,11 @@ func (v *InterfaceCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceCreateArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceCreateArgs")
-	}
-	return n, nil
-}
-func (v *InterfaceCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.consume(b[off:], d)
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -16963,24 +13495,11 @@ func (v *InterfaceDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceDestroyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceDestroyArgs")
-	}
-	return n, nil
-}
-func (v *InterfaceDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.consume(b[off:], d)
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -17010,21 +13529,8 @@ func (v *InterfaceChangeBeginArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceChangeBeginArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceChangeBeginArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceChangeBeginArgs")
-	}
-	return n, nil
-}
-func (v *InterfaceChangeBeginArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -17050,21 +13556,8 @@ func (v *InterfaceChangeCommitArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceChangeCommitArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceChangeCommitArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceChangeCommitArgs")
-	}
-	return n, nil
-}
-func (v *InterfaceChangeCommitArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -17090,21 +13583,8 @@ func (v *InterfaceChangeRollbackArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceChangeRollbackArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceChangeRollbackArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceChangeRollbackArgs")
-	}
-	return n, nil
-}
-func (v *InterfaceChangeRollbackArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -17140,21 +13620,8 @@ func (v *AuthListRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *AuthListRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *AuthListRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "AuthListRet")
-	}
-	return n, nil
-}
-func (v *AuthListRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 20, 4)
@@ -17196,21 +13663,8 @@ func (v *AuthSASLInitRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *AuthSASLInitRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *AuthSASLInitRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "AuthSASLInitRet")
-	}
-	return n, nil
-}
-func (v *AuthSASLInitRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Mechlist, b[off:], 4194304)
@@ -17253,21 +13707,8 @@ func (v *AuthSASLStartArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *AuthSASLStartArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *AuthSASLStartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "AuthSASLStartArgs")
-	}
-	return n, nil
-}
-func (v *AuthSASLStartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Mech, b[off:], 4194304)
@@ -17320,21 +13761,8 @@ func (v *AuthSASLStartRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *AuthSASLStartRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *AuthSASLStartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "AuthSASLStartRet")
-	}
-	return n, nil
-}
-func (v *AuthSASLStartRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "complete")
@@ -17382,21 +13810,8 @@ func (v *AuthSASLStepArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *AuthSASLStepArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *AuthSASLStepArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "AuthSASLStepArgs")
-	}
-	return n, nil
-}
-func (v *AuthSASLStepArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "nil")
@@ -17442,21 +13857,8 @@ func (v *AuthSASLStepRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *AuthSASLStepRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *AuthSASLStepRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "AuthSASLStepRet")
-	}
-	return n, nil
-}
-func (v *AuthSASLStepRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "complete")
@@ -17495,21 +13897,8 @@ func (v *AuthPolkitRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *AuthPolkitRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *AuthPolkitRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "AuthPolkitRet")
-	}
-	return n, nil
-}
-func (v *AuthPolkitRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "complete")
@@ -17535,21 +13924,8 @@ func (v *ConnectNumOfStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNumOfStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfStoragePoolsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNumOfStoragePoolsRet")
-	}
-	return n, nil
-}
-func (v *ConnectNumOfStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -17575,21 +13951,8 @@ func (v *ConnectListStoragePoolsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListStoragePoolsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListStoragePoolsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListStoragePoolsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListStoragePoolsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -17630,21 +13993,8 @@ func (v *ConnectListStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListStoragePoolsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListStoragePoolsRet")
-	}
-	return n, nil
-}
-func (v *ConnectListStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -17682,21 +14032,8 @@ func (v *ConnectNumOfDefinedStoragePoolsRet) AppendXDR(b []byte) ([]byte, error)
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNumOfDefinedStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfDefinedStoragePoolsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNumOfDefinedStoragePoolsRet")
-	}
-	return n, nil
-}
-func (v *ConnectNumOfDefinedStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -17722,21 +14059,8 @@ func (v *ConnectListDefinedStoragePoolsArgs) AppendXDR(b []byte) ([]byte, error)
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListDefinedStoragePoolsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedStoragePoolsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListDefinedStoragePoolsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListDefinedStoragePoolsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxnames")
@@ -17777,21 +14101,8 @@ func (v *ConnectListDefinedStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListDefinedStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedStoragePoolsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListDefinedStoragePoolsRet")
-	}
-	return n, nil
-}
-func (v *ConnectListDefinedStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -17850,21 +14161,8 @@ func (v *ConnectFindStoragePoolSourcesArgs) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectFindStoragePoolSourcesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectFindStoragePoolSourcesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectFindStoragePoolSourcesArgs")
-	}
-	return n, nil
-}
-func (v *ConnectFindStoragePoolSourcesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
@@ -17922,21 +14220,8 @@ func (v *ConnectFindStoragePoolSourcesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectFindStoragePoolSourcesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectFindStoragePoolSourcesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectFindStoragePoolSourcesRet")
-	}
-	return n, nil
-}
-func (v *ConnectFindStoragePoolSourcesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -17964,21 +14249,8 @@ func (v *StoragePoolLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolLookupByUUIDArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 16 {
 		return off, xdr.Field(xdr.ErrShort, "uuid")
@@ -18010,24 +14282,11 @@ func (v *StoragePoolLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolLookupByUUIDRet")
-	}
-	return n, nil
-}
-func (v *StoragePoolLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -18058,21 +14317,8 @@ func (v *StoragePoolLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolLookupByNameArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -18106,24 +14352,11 @@ func (v *StoragePoolLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolLookupByNameRet")
-	}
-	return n, nil
-}
-func (v *StoragePoolLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -18154,24 +14387,11 @@ func (v *StoragePoolLookupByVolumeArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolLookupByVolumeArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolLookupByVolumeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolLookupByVolumeArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolLookupByVolumeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -18202,24 +14422,11 @@ func (v *StoragePoolLookupByVolumeRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolLookupByVolumeRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolLookupByVolumeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolLookupByVolumeRet")
-	}
-	return n, nil
-}
-func (v *StoragePoolLookupByVolumeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -18250,21 +14457,8 @@ func (v *StoragePoolLookupByTargetPathArgs) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolLookupByTargetPathArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolLookupByTargetPathArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolLookupByTargetPathArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolLookupByTargetPathArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
@@ -18298,24 +14492,11 @@ func (v *StoragePoolLookupByTargetPathRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolLookupByTargetPathRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolLookupByTargetPathRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolLookupByTargetPathRet")
-	}
-	return n, nil
-}
-func (v *StoragePoolLookupByTargetPathRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -18349,21 +14530,8 @@ func (v *StoragePoolCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolCreateXMLArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -18402,24 +14570,11 @@ func (v *StoragePoolCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolCreateXMLRet")
-	}
-	return n, nil
-}
-func (v *StoragePoolCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -18453,21 +14608,8 @@ func (v *StoragePoolDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolDefineXMLArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -18506,24 +14648,11 @@ func (v *StoragePoolDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolDefineXMLRet")
-	}
-	return n, nil
-}
-func (v *StoragePoolDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -18557,24 +14686,11 @@ func (v *StoragePoolBuildArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolBuildArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolBuildArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolBuildArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolBuildArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -18610,24 +14726,11 @@ func (v *StoragePoolUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolUndefineArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolUndefineArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -18661,24 +14764,11 @@ func (v *StoragePoolCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolCreateArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolCreateArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -18714,24 +14804,11 @@ func (v *StoragePoolDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolDestroyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolDestroyArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -18765,24 +14842,11 @@ func (v *StoragePoolDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolDeleteArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolDeleteArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -18821,24 +14885,11 @@ func (v *StoragePoolRefreshArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolRefreshArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolRefreshArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolRefreshArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolRefreshArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -18877,24 +14928,11 @@ func (v *StoragePoolGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -18930,21 +14968,8 @@ func (v *StoragePoolGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *StoragePoolGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -18978,24 +15003,11 @@ func (v *StoragePoolGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolGetInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolGetInfoArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -19026,21 +15038,8 @@ func (v *StoragePoolGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolGetInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolGetInfoRet")
-	}
-	return n, nil
-}
-func (v *StoragePoolGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeUint8(b[off:])
@@ -19090,24 +15089,11 @@ func (v *StoragePoolGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolGetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolGetAutostartArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -19132,21 +15118,8 @@ func (v *StoragePoolGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolGetAutostartRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolGetAutostartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolGetAutostartRet")
-	}
-	return n, nil
-}
-func (v *StoragePoolGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "autostart")
@@ -19181,24 +15154,11 @@ func (v *StoragePoolSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolSetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolSetAutostartArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -19234,24 +15194,11 @@ func (v *StoragePoolNumOfVolumesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolNumOfVolumesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolNumOfVolumesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolNumOfVolumesArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolNumOfVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -19276,21 +15223,8 @@ func (v *StoragePoolNumOfVolumesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolNumOfVolumesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolNumOfVolumesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolNumOfVolumesRet")
-	}
-	return n, nil
-}
-func (v *StoragePoolNumOfVolumesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -19325,24 +15259,11 @@ func (v *StoragePoolListVolumesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolListVolumesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolListVolumesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolListVolumesArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolListVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -19387,21 +15308,8 @@ func (v *StoragePoolListVolumesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolListVolumesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolListVolumesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolListVolumesRet")
-	}
-	return n, nil
-}
-func (v *StoragePoolListVolumesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -19451,24 +15359,11 @@ func (v *StorageVolLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolLookupByNameArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -19506,24 +15401,11 @@ func (v *StorageVolLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolLookupByNameRet")
-	}
-	return n, nil
-}
-func (v *StorageVolLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -19554,21 +15436,8 @@ func (v *StorageVolLookupByKeyArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolLookupByKeyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolLookupByKeyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolLookupByKeyArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolLookupByKeyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Key, b[off:], 4194304)
@@ -19602,24 +15471,11 @@ func (v *StorageVolLookupByKeyRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolLookupByKeyRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolLookupByKeyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolLookupByKeyRet")
-	}
-	return n, nil
-}
-func (v *StorageVolLookupByKeyRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -19650,21 +15506,8 @@ func (v *StorageVolLookupByPathArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolLookupByPathArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolLookupByPathArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolLookupByPathArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolLookupByPathArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
@@ -19698,24 +15541,11 @@ func (v *StorageVolLookupByPathRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolLookupByPathRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolLookupByPathRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolLookupByPathRet")
-	}
-	return n, nil
-}
-func (v *StorageVolLookupByPathRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -19755,24 +15585,11 @@ func (v *StorageVolCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolCreateXMLArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -19815,24 +15632,11 @@ func (v *StorageVolCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolCreateXMLRet")
-	}
-	return n, nil
-}
-func (v *StorageVolCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -19878,24 +15682,11 @@ func (v *StorageVolCreateXMLFromArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolCreateXMLFromArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolCreateXMLFromArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolCreateXMLFromArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolCreateXMLFromArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -19909,7 +15700,7 @@ func (v *StorageVolCreateXMLFromArgs) consume(b []byte, d *xdr.Decoder) (int, er
 		off += n
 	}
 	{
-		n, err := v.Clonevol.consume(b[off:], d)
+		n, err := v.Clonevol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "clonevol")
 		}
@@ -19945,24 +15736,11 @@ func (v *StorageVolCreateXMLFromRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolCreateXMLFromRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolCreateXMLFromRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolCreateXMLFromRet")
-	}
-	return n, nil
-}
-func (v *StorageVolCreateXMLFromRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -19996,24 +15774,11 @@ func (v *StorageVolDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolDeleteArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolDeleteArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -20052,24 +15817,11 @@ func (v *StorageVolWipeArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolWipeArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolWipeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolWipeArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolWipeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -20111,24 +15863,11 @@ func (v *StorageVolWipePatternArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolWipePatternArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolWipePatternArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolWipePatternArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolWipePatternArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -20172,24 +15911,11 @@ func (v *StorageVolGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -20225,21 +15951,8 @@ func (v *StorageVolGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *StorageVolGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -20273,24 +15986,11 @@ func (v *StorageVolGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolGetInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolGetInfoArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -20319,21 +16019,8 @@ func (v *StorageVolGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolGetInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolGetInfoRet")
-	}
-	return n, nil
-}
-func (v *StorageVolGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeInt8(b[off:])
@@ -20381,24 +16068,11 @@ func (v *StorageVolGetInfoFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolGetInfoFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetInfoFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolGetInfoFlagsArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolGetInfoFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -20432,21 +16106,8 @@ func (v *StorageVolGetInfoFlagsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolGetInfoFlagsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetInfoFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolGetInfoFlagsRet")
-	}
-	return n, nil
-}
-func (v *StorageVolGetInfoFlagsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := xdr.ConsumeInt8(b[off:])
@@ -20491,24 +16152,11 @@ func (v *StorageVolGetPathArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolGetPathArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetPathArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolGetPathArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolGetPathArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -20539,21 +16187,8 @@ func (v *StorageVolGetPathRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolGetPathRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetPathRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolGetPathRet")
-	}
-	return n, nil
-}
-func (v *StorageVolGetPathRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -20593,24 +16228,11 @@ func (v *StorageVolResizeArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolResizeArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolResizeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolResizeArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolResizeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -20660,21 +16282,8 @@ func (v *NodeNumOfDevicesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeNumOfDevicesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeNumOfDevicesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeNumOfDevicesArgs")
-	}
-	return n, nil
-}
-func (v *NodeNumOfDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -20719,21 +16328,8 @@ func (v *NodeNumOfDevicesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeNumOfDevicesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeNumOfDevicesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeNumOfDevicesRet")
-	}
-	return n, nil
-}
-func (v *NodeNumOfDevicesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -20777,21 +16373,8 @@ func (v *NodeListDevicesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeListDevicesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeListDevicesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeListDevicesArgs")
-	}
-	return n, nil
-}
-func (v *NodeListDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -20856,21 +16439,8 @@ func (v *NodeListDevicesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeListDevicesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeListDevicesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeListDevicesRet")
-	}
-	return n, nil
-}
-func (v *NodeListDevicesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 65536, 4)
@@ -20914,21 +16484,8 @@ func (v *NodeDeviceLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceLookupByNameArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -20962,24 +16519,11 @@ func (v *NodeDeviceLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceLookupByNameRet")
-	}
-	return n, nil
-}
-func (v *NodeDeviceLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dev.consume(b[off:], d)
+		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -21019,21 +16563,8 @@ func (v *NodeDeviceLookupSCSIHostByWwnArgs) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceLookupSCSIHostByWwnArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceLookupSCSIHostByWwnArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceLookupSCSIHostByWwnArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceLookupSCSIHostByWwnArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Wwnn, b[off:], 4194304)
@@ -21079,24 +16610,11 @@ func (v *NodeDeviceLookupSCSIHostByWwnRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceLookupSCSIHostByWwnRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceLookupSCSIHostByWwnRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceLookupSCSIHostByWwnRet")
-	}
-	return n, nil
-}
-func (v *NodeDeviceLookupSCSIHostByWwnRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dev.consume(b[off:], d)
+		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -21130,21 +16648,8 @@ func (v *NodeDeviceGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -21183,21 +16688,8 @@ func (v *NodeDeviceGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *NodeDeviceGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -21231,21 +16723,8 @@ func (v *NodeDeviceGetParentArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceGetParentArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceGetParentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceGetParentArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -21285,21 +16764,8 @@ func (v *NodeDeviceGetParentRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceGetParentRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceGetParentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceGetParentRet")
-	}
-	return n, nil
-}
-func (v *NodeDeviceGetParentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -21345,21 +16811,8 @@ func (v *NodeDeviceNumOfCapsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceNumOfCapsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceNumOfCapsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceNumOfCapsArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceNumOfCapsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -21387,21 +16840,8 @@ func (v *NodeDeviceNumOfCapsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceNumOfCapsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceNumOfCapsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceNumOfCapsRet")
-	}
-	return n, nil
-}
-func (v *NodeDeviceNumOfCapsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -21436,21 +16876,8 @@ func (v *NodeDeviceListCapsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceListCapsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceListCapsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceListCapsArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceListCapsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -21498,21 +16925,8 @@ func (v *NodeDeviceListCapsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceListCapsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceListCapsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceListCapsRet")
-	}
-	return n, nil
-}
-func (v *NodeDeviceListCapsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 65536, 4)
@@ -21556,21 +16970,8 @@ func (v *NodeDeviceDettachArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceDettachArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceDettachArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceDettachArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceDettachArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -21619,21 +17020,8 @@ func (v *NodeDeviceDetachFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceDetachFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceDetachFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceDetachFlagsArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceDetachFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -21691,21 +17079,8 @@ func (v *NodeDeviceReAttachArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceReAttachArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceReAttachArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceReAttachArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceReAttachArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -21739,21 +17114,8 @@ func (v *NodeDeviceResetArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceResetArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceResetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceResetArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceResetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -21790,21 +17152,8 @@ func (v *NodeDeviceCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceCreateXMLArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
@@ -21843,24 +17192,11 @@ func (v *NodeDeviceCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceCreateXMLRet")
-	}
-	return n, nil
-}
-func (v *NodeDeviceCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dev.consume(b[off:], d)
+		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -21891,21 +17227,8 @@ func (v *NodeDeviceDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceDestroyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceDestroyArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceDestroyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -21942,21 +17265,8 @@ func (v *NodeDeviceDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceDefineXMLArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
@@ -21995,24 +17305,11 @@ func (v *NodeDeviceDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceDefineXMLRet")
-	}
-	return n, nil
-}
-func (v *NodeDeviceDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dev.consume(b[off:], d)
+		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -22046,21 +17343,8 @@ func (v *NodeDeviceUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceUndefineArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceUndefineArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -22102,21 +17386,8 @@ func (v *NodeDeviceCreateArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceCreateArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceCreateArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceCreateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -22155,21 +17426,8 @@ func (v *NodeDeviceGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceGetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceGetAutostartArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceGetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -22197,21 +17455,8 @@ func (v *NodeDeviceGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceGetAutostartRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceGetAutostartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceGetAutostartRet")
-	}
-	return n, nil
-}
-func (v *NodeDeviceGetAutostartRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "autostart")
@@ -22246,21 +17491,8 @@ func (v *NodeDeviceSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceSetAutostartArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceSetAutostartArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceSetAutostartArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -22299,21 +17531,8 @@ func (v *NodeDeviceIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceIsPersistentArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceIsPersistentArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -22341,21 +17560,8 @@ func (v *NodeDeviceIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceIsPersistentRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceIsPersistentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceIsPersistentRet")
-	}
-	return n, nil
-}
-func (v *NodeDeviceIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "persistent")
@@ -22387,21 +17593,8 @@ func (v *NodeDeviceIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceIsActiveArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -22429,21 +17622,8 @@ func (v *NodeDeviceIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceIsActiveRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceIsActiveRet")
-	}
-	return n, nil
-}
-func (v *NodeDeviceIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "active")
@@ -22469,21 +17649,8 @@ func (v *ConnectDomainEventRegisterRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDomainEventRegisterRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainEventRegisterRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDomainEventRegisterRet")
-	}
-	return n, nil
-}
-func (v *ConnectDomainEventRegisterRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "cb_registered")
@@ -22509,21 +17676,8 @@ func (v *ConnectDomainEventDeregisterRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDomainEventDeregisterRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainEventDeregisterRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDomainEventDeregisterRet")
-	}
-	return n, nil
-}
-func (v *ConnectDomainEventDeregisterRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "cb_registered")
@@ -22561,24 +17715,11 @@ func (v *DomainEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventLifecycleMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -22622,21 +17763,8 @@ func (v *DomainEventCallbackLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackLifecycleMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -22644,7 +17772,7 @@ func (v *DomainEventCallbackLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -22684,21 +17812,8 @@ func (v *ConnectDomainXMLFromNativeArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDomainXMLFromNativeArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainXMLFromNativeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDomainXMLFromNativeArgs")
-	}
-	return n, nil
-}
-func (v *ConnectDomainXMLFromNativeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.NativeFormat, b[off:], 4194304)
@@ -22744,21 +17859,8 @@ func (v *ConnectDomainXMLFromNativeRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDomainXMLFromNativeRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainXMLFromNativeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDomainXMLFromNativeRet")
-	}
-	return n, nil
-}
-func (v *ConnectDomainXMLFromNativeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.DomainXML, b[off:], 4194304)
@@ -22801,21 +17903,8 @@ func (v *ConnectDomainXMLToNativeArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDomainXMLToNativeArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainXMLToNativeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDomainXMLToNativeArgs")
-	}
-	return n, nil
-}
-func (v *ConnectDomainXMLToNativeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.NativeFormat, b[off:], 4194304)
@@ -22861,21 +17950,8 @@ func (v *ConnectDomainXMLToNativeRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDomainXMLToNativeRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainXMLToNativeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDomainXMLToNativeRet")
-	}
-	return n, nil
-}
-func (v *ConnectDomainXMLToNativeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.NativeConfig, b[off:], 4194304)
@@ -22903,21 +17979,8 @@ func (v *ConnectNumOfSecretsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNumOfSecretsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfSecretsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNumOfSecretsRet")
-	}
-	return n, nil
-}
-func (v *ConnectNumOfSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -22943,21 +18006,8 @@ func (v *ConnectListSecretsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListSecretsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListSecretsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListSecretsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListSecretsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxuuids")
@@ -22998,21 +18048,8 @@ func (v *ConnectListSecretsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListSecretsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListSecretsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListSecretsRet")
-	}
-	return n, nil
-}
-func (v *ConnectListSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -23050,21 +18087,8 @@ func (v *SecretLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SecretLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "SecretLookupByUUIDArgs")
-	}
-	return n, nil
-}
-func (v *SecretLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 16 {
 		return off, xdr.Field(xdr.ErrShort, "uuid")
@@ -23096,24 +18120,11 @@ func (v *SecretLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SecretLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "SecretLookupByUUIDRet")
-	}
-	return n, nil
-}
-func (v *SecretLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.consume(b[off:], d)
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -23147,21 +18158,8 @@ func (v *SecretDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SecretDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "SecretDefineXMLArgs")
-	}
-	return n, nil
-}
-func (v *SecretDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -23200,24 +18198,11 @@ func (v *SecretDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SecretDefineXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "SecretDefineXMLRet")
-	}
-	return n, nil
-}
-func (v *SecretDefineXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.consume(b[off:], d)
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -23251,24 +18236,11 @@ func (v *SecretGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SecretGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "SecretGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *SecretGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.consume(b[off:], d)
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -23304,21 +18276,8 @@ func (v *SecretGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SecretGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "SecretGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *SecretGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -23361,24 +18320,11 @@ func (v *SecretSetValueArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SecretSetValueArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretSetValueArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "SecretSetValueArgs")
-	}
-	return n, nil
-}
-func (v *SecretSetValueArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.consume(b[off:], d)
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -23424,24 +18370,11 @@ func (v *SecretGetValueArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SecretGetValueArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretGetValueArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "SecretGetValueArgs")
-	}
-	return n, nil
-}
-func (v *SecretGetValueArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.consume(b[off:], d)
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -23477,21 +18410,8 @@ func (v *SecretGetValueRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SecretGetValueRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretGetValueRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "SecretGetValueRet")
-	}
-	return n, nil
-}
-func (v *SecretGetValueRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.Value, b[off:], 65536)
@@ -23525,24 +18445,11 @@ func (v *SecretUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SecretUndefineArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "SecretUndefineArgs")
-	}
-	return n, nil
-}
-func (v *SecretUndefineArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.consume(b[off:], d)
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -23576,21 +18483,8 @@ func (v *SecretLookupByUsageArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SecretLookupByUsageArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretLookupByUsageArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "SecretLookupByUsageArgs")
-	}
-	return n, nil
-}
-func (v *SecretLookupByUsageArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "usageType")
@@ -23629,24 +18523,11 @@ func (v *SecretLookupByUsageRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SecretLookupByUsageRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretLookupByUsageRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "SecretLookupByUsageRet")
-	}
-	return n, nil
-}
-func (v *SecretLookupByUsageRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.consume(b[off:], d)
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -23695,21 +18576,8 @@ func (v *DomainMigratePrepareTunnelArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePrepareTunnelArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepareTunnelArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePrepareTunnelArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigratePrepareTunnelArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -23766,21 +18634,8 @@ func (v *ConnectIsSecureRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectIsSecureRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectIsSecureRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectIsSecureRet")
-	}
-	return n, nil
-}
-func (v *ConnectIsSecureRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "secure")
@@ -23812,24 +18667,11 @@ func (v *DomainIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainIsActiveArgs")
-	}
-	return n, nil
-}
-func (v *DomainIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -23854,21 +18696,8 @@ func (v *DomainIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainIsActiveRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainIsActiveRet")
-	}
-	return n, nil
-}
-func (v *DomainIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "active")
@@ -23900,24 +18729,11 @@ func (v *DomainIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainIsPersistentArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainIsPersistentArgs")
-	}
-	return n, nil
-}
-func (v *DomainIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -23942,21 +18758,8 @@ func (v *DomainIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainIsPersistentRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainIsPersistentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainIsPersistentRet")
-	}
-	return n, nil
-}
-func (v *DomainIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "persistent")
@@ -23988,24 +18791,11 @@ func (v *DomainIsUpdatedArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainIsUpdatedArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainIsUpdatedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainIsUpdatedArgs")
-	}
-	return n, nil
-}
-func (v *DomainIsUpdatedArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -24030,21 +18820,8 @@ func (v *DomainIsUpdatedRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainIsUpdatedRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainIsUpdatedRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainIsUpdatedRet")
-	}
-	return n, nil
-}
-func (v *DomainIsUpdatedRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "updated")
@@ -24076,24 +18853,11 @@ func (v *NetworkIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkIsActiveArgs")
-	}
-	return n, nil
-}
-func (v *NetworkIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -24118,21 +18882,8 @@ func (v *NetworkIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkIsActiveRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkIsActiveRet")
-	}
-	return n, nil
-}
-func (v *NetworkIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "active")
@@ -24164,24 +18915,11 @@ func (v *NetworkIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkIsPersistentArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkIsPersistentArgs")
-	}
-	return n, nil
-}
-func (v *NetworkIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -24206,21 +18944,8 @@ func (v *NetworkIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkIsPersistentRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkIsPersistentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkIsPersistentRet")
-	}
-	return n, nil
-}
-func (v *NetworkIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "persistent")
@@ -24252,24 +18977,11 @@ func (v *StoragePoolIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolIsActiveArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -24294,21 +19006,8 @@ func (v *StoragePoolIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolIsActiveRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolIsActiveRet")
-	}
-	return n, nil
-}
-func (v *StoragePoolIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "active")
@@ -24340,24 +19039,11 @@ func (v *StoragePoolIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolIsPersistentArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolIsPersistentArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolIsPersistentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -24382,21 +19068,8 @@ func (v *StoragePoolIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolIsPersistentRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolIsPersistentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolIsPersistentRet")
-	}
-	return n, nil
-}
-func (v *StoragePoolIsPersistentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "persistent")
@@ -24428,24 +19101,11 @@ func (v *InterfaceIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceIsActiveArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceIsActiveArgs")
-	}
-	return n, nil
-}
-func (v *InterfaceIsActiveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.consume(b[off:], d)
+		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "iface")
 		}
@@ -24470,21 +19130,8 @@ func (v *InterfaceIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *InterfaceIsActiveRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "InterfaceIsActiveRet")
-	}
-	return n, nil
-}
-func (v *InterfaceIsActiveRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "active")
@@ -24519,21 +19166,8 @@ func (v *ConnectCompareCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectCompareCPUArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectCompareCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectCompareCPUArgs")
-	}
-	return n, nil
-}
-func (v *ConnectCompareCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -24566,21 +19200,8 @@ func (v *ConnectCompareCPURet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectCompareCPURet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectCompareCPURet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectCompareCPURet")
-	}
-	return n, nil
-}
-func (v *ConnectCompareCPURet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "result")
@@ -24624,21 +19245,8 @@ func (v *ConnectBaselineCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectBaselineCPUArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectBaselineCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectBaselineCPUArgs")
-	}
-	return n, nil
-}
-func (v *ConnectBaselineCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 256, 4)
@@ -24687,21 +19295,8 @@ func (v *ConnectBaselineCPURet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectBaselineCPURet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectBaselineCPURet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectBaselineCPURet")
-	}
-	return n, nil
-}
-func (v *ConnectBaselineCPURet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.CPU, b[off:], 4194304)
@@ -24735,24 +19330,11 @@ func (v *DomainGetJobInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetJobInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetJobInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetJobInfoArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetJobInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -24799,21 +19381,8 @@ func (v *DomainGetJobInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetJobInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetJobInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetJobInfoRet")
-	}
-	return n, nil
-}
-func (v *DomainGetJobInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "type")
@@ -24903,24 +19472,11 @@ func (v *DomainGetJobStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetJobStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetJobStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetJobStatsArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetJobStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -24968,21 +19524,8 @@ func (v *DomainGetJobStatsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetJobStatsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetJobStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetJobStatsRet")
-	}
-	return n, nil
-}
-func (v *DomainGetJobStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "type")
@@ -24998,7 +19541,7 @@ func (v *DomainGetJobStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -25031,24 +19574,11 @@ func (v *DomainAbortJobArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAbortJobArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAbortJobArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAbortJobArgs")
-	}
-	return n, nil
-}
-func (v *DomainAbortJobArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -25082,24 +19612,11 @@ func (v *DomainAbortJobFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAbortJobFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAbortJobFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAbortJobFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainAbortJobFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -25138,24 +19655,11 @@ func (v *DomainMigrateGetMaxDowntimeArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateGetMaxDowntimeArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateGetMaxDowntimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateGetMaxDowntimeArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigrateGetMaxDowntimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -25185,21 +19689,8 @@ func (v *DomainMigrateGetMaxDowntimeRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateGetMaxDowntimeRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateGetMaxDowntimeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateGetMaxDowntimeRet")
-	}
-	return n, nil
-}
-func (v *DomainMigrateGetMaxDowntimeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "downtime")
@@ -25237,24 +19728,11 @@ func (v *DomainMigrateSetMaxDowntimeArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateSetMaxDowntimeArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateSetMaxDowntimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateSetMaxDowntimeArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigrateSetMaxDowntimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -25298,24 +19776,11 @@ func (v *DomainMigrateGetCompressionCacheArgs) AppendXDR(b []byte) ([]byte, erro
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateGetCompressionCacheArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateGetCompressionCacheArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateGetCompressionCacheArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigrateGetCompressionCacheArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -25345,21 +19810,8 @@ func (v *DomainMigrateGetCompressionCacheRet) AppendXDR(b []byte) ([]byte, error
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateGetCompressionCacheRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateGetCompressionCacheRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateGetCompressionCacheRet")
-	}
-	return n, nil
-}
-func (v *DomainMigrateGetCompressionCacheRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "cacheSize")
@@ -25397,24 +19849,11 @@ func (v *DomainMigrateSetCompressionCacheArgs) AppendXDR(b []byte) ([]byte, erro
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateSetCompressionCacheArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateSetCompressionCacheArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateSetCompressionCacheArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigrateSetCompressionCacheArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -25461,24 +19900,11 @@ func (v *DomainMigrateSetMaxSpeedArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateSetMaxSpeedArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateSetMaxSpeedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateSetMaxSpeedArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigrateSetMaxSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -25522,24 +19948,11 @@ func (v *DomainMigrateGetMaxSpeedArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateGetMaxSpeedArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateGetMaxSpeedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateGetMaxSpeedArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigrateGetMaxSpeedArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -25569,21 +19982,8 @@ func (v *DomainMigrateGetMaxSpeedRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateGetMaxSpeedRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateGetMaxSpeedRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateGetMaxSpeedRet")
-	}
-	return n, nil
-}
-func (v *DomainMigrateGetMaxSpeedRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "bandwidth")
@@ -25609,21 +20009,8 @@ func (v *ConnectDomainEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDomainEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainEventRegisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDomainEventRegisterAnyArgs")
-	}
-	return n, nil
-}
-func (v *ConnectDomainEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "eventID")
@@ -25649,21 +20036,8 @@ func (v *ConnectDomainEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, error
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDomainEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDomainEventDeregisterAnyArgs")
-	}
-	return n, nil
-}
-func (v *ConnectDomainEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "eventID")
@@ -25704,21 +20078,8 @@ func (v *ConnectDomainEventCallbackRegisterAnyArgs) AppendXDR(b []byte) ([]byte,
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDomainEventCallbackRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainEventCallbackRegisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDomainEventCallbackRegisterAnyArgs")
-	}
-	return n, nil
-}
-func (v *ConnectDomainEventCallbackRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "eventID")
@@ -25734,7 +20095,7 @@ func (v *ConnectDomainEventCallbackRegisterAnyArgs) consume(b []byte, d *xdr.Dec
 		if present {
 			v.Dom = new(NonnullDomain)
 			{
-				n, err := (*v.Dom).consume(b[off:], d)
+				n, err := (*v.Dom).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "dom")
 				}
@@ -25763,21 +20124,8 @@ func (v *ConnectDomainEventCallbackRegisterAnyRet) AppendXDR(b []byte) ([]byte, 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDomainEventCallbackRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainEventCallbackRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDomainEventCallbackRegisterAnyRet")
-	}
-	return n, nil
-}
-func (v *ConnectDomainEventCallbackRegisterAnyRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -25803,21 +20151,8 @@ func (v *ConnectDomainEventCallbackDeregisterAnyArgs) AppendXDR(b []byte) ([]byt
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDomainEventCallbackDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainEventCallbackDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDomainEventCallbackDeregisterAnyArgs")
-	}
-	return n, nil
-}
-func (v *ConnectDomainEventCallbackDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -25849,24 +20184,11 @@ func (v *DomainEventRebootMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventRebootMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventRebootMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventRebootMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventRebootMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -25900,21 +20222,8 @@ func (v *DomainEventCallbackRebootMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackRebootMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackRebootMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackRebootMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackRebootMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -25922,7 +20231,7 @@ func (v *DomainEventCallbackRebootMsg) consume(b []byte, d *xdr.Decoder) (int, e
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -25956,24 +20265,11 @@ func (v *DomainEventRtcChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventRtcChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventRtcChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventRtcChangeMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventRtcChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -26012,21 +20308,8 @@ func (v *DomainEventCallbackRtcChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackRtcChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackRtcChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackRtcChangeMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackRtcChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -26034,7 +20317,7 @@ func (v *DomainEventCallbackRtcChangeMsg) consume(b []byte, d *xdr.Decoder) (int
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -26068,24 +20351,11 @@ func (v *DomainEventWatchdogMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventWatchdogMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventWatchdogMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventWatchdogMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventWatchdogMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -26124,21 +20394,8 @@ func (v *DomainEventCallbackWatchdogMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackWatchdogMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackWatchdogMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackWatchdogMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackWatchdogMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -26146,7 +20403,7 @@ func (v *DomainEventCallbackWatchdogMsg) consume(b []byte, d *xdr.Decoder) (int,
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -26192,24 +20449,11 @@ func (v *DomainEventIoErrorMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventIoErrorMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventIoErrorMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventIoErrorMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventIoErrorMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -26262,21 +20506,8 @@ func (v *DomainEventCallbackIoErrorMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackIoErrorMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackIoErrorMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackIoErrorMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackIoErrorMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -26284,7 +20515,7 @@ func (v *DomainEventCallbackIoErrorMsg) consume(b []byte, d *xdr.Decoder) (int, 
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -26336,24 +20567,11 @@ func (v *DomainEventIoErrorReasonMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventIoErrorReasonMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventIoErrorReasonMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventIoErrorReasonMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventIoErrorReasonMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -26413,21 +20631,8 @@ func (v *DomainEventCallbackIoErrorReasonMsg) AppendXDR(b []byte) ([]byte, error
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackIoErrorReasonMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackIoErrorReasonMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackIoErrorReasonMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackIoErrorReasonMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -26435,7 +20640,7 @@ func (v *DomainEventCallbackIoErrorReasonMsg) consume(b []byte, d *xdr.Decoder) 
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -26475,21 +20680,8 @@ func (v *DomainEventGraphicsAddress) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventGraphicsAddress) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventGraphicsAddress) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventGraphicsAddress")
-	}
-	return n, nil
-}
-func (v *DomainEventGraphicsAddress) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "family")
@@ -26541,21 +20733,8 @@ func (v *DomainEventGraphicsIdentity) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventGraphicsIdentity) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventGraphicsIdentity) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventGraphicsIdentity")
-	}
-	return n, nil
-}
-func (v *DomainEventGraphicsIdentity) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
@@ -26632,24 +20811,11 @@ func (v *DomainEventGraphicsMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventGraphicsMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventGraphicsMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventGraphicsMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -26661,14 +20827,14 @@ func (v *DomainEventGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int, error) 
 	v.Phase = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Local.consume(b[off:], d)
+		n, err := v.Local.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "local")
 		}
 		off += n
 	}
 	{
-		n, err := v.Remote.consume(b[off:], d)
+		n, err := v.Remote.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "remote")
 		}
@@ -26690,7 +20856,7 @@ func (v *DomainEventGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int, error) 
 		v.Subject = xdr.Resize(v.Subject, cnt)
 		for i := range v.Subject {
 			{
-				n, err := v.Subject[i].consume(b[off:], d)
+				n, err := v.Subject[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "subject")
 				}
@@ -26726,21 +20892,8 @@ func (v *DomainEventCallbackGraphicsMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackGraphicsMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackGraphicsMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackGraphicsMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -26748,7 +20901,7 @@ func (v *DomainEventCallbackGraphicsMsg) consume(b []byte, d *xdr.Decoder) (int,
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -26791,24 +20944,11 @@ func (v *DomainEventBlockJobMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventBlockJobMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventBlockJobMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventBlockJobMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventBlockJobMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -26859,21 +20999,8 @@ func (v *DomainEventCallbackBlockJobMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackBlockJobMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackBlockJobMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackBlockJobMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackBlockJobMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -26881,7 +21008,7 @@ func (v *DomainEventCallbackBlockJobMsg) consume(b []byte, d *xdr.Decoder) (int,
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -26945,24 +21072,11 @@ func (v *DomainEventDiskChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventDiskChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventDiskChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventDiskChangeMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -27046,21 +21160,8 @@ func (v *DomainEventCallbackDiskChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackDiskChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackDiskChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackDiskChangeMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -27068,7 +21169,7 @@ func (v *DomainEventCallbackDiskChangeMsg) consume(b []byte, d *xdr.Decoder) (in
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -27108,24 +21209,11 @@ func (v *DomainEventTrayChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventTrayChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventTrayChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventTrayChangeMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventTrayChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -27171,21 +21259,8 @@ func (v *DomainEventCallbackTrayChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackTrayChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackTrayChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackTrayChangeMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackTrayChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -27193,7 +21268,7 @@ func (v *DomainEventCallbackTrayChangeMsg) consume(b []byte, d *xdr.Decoder) (in
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -27224,24 +21299,11 @@ func (v *DomainEventPmwakeupMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventPmwakeupMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventPmwakeupMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventPmwakeupMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventPmwakeupMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -27278,21 +21340,8 @@ func (v *DomainEventCallbackPmwakeupMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackPmwakeupMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackPmwakeupMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackPmwakeupMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackPmwakeupMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -27305,7 +21354,7 @@ func (v *DomainEventCallbackPmwakeupMsg) consume(b []byte, d *xdr.Decoder) (int,
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -27336,24 +21385,11 @@ func (v *DomainEventPmsuspendMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventPmsuspendMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventPmsuspendMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventPmsuspendMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventPmsuspendMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -27390,21 +21426,8 @@ func (v *DomainEventCallbackPmsuspendMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackPmsuspendMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackPmsuspendMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackPmsuspendMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackPmsuspendMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -27417,7 +21440,7 @@ func (v *DomainEventCallbackPmsuspendMsg) consume(b []byte, d *xdr.Decoder) (int
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -27451,24 +21474,11 @@ func (v *DomainEventBalloonChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventBalloonChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventBalloonChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventBalloonChangeMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventBalloonChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -27507,21 +21517,8 @@ func (v *DomainEventCallbackBalloonChangeMsg) AppendXDR(b []byte) ([]byte, error
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackBalloonChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackBalloonChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackBalloonChangeMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackBalloonChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -27529,7 +21526,7 @@ func (v *DomainEventCallbackBalloonChangeMsg) consume(b []byte, d *xdr.Decoder) 
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -27560,24 +21557,11 @@ func (v *DomainEventPmsuspendDiskMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventPmsuspendDiskMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventPmsuspendDiskMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventPmsuspendDiskMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventPmsuspendDiskMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -27614,21 +21598,8 @@ func (v *DomainEventCallbackPmsuspendDiskMsg) AppendXDR(b []byte) ([]byte, error
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackPmsuspendDiskMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackPmsuspendDiskMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackPmsuspendDiskMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackPmsuspendDiskMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -27641,7 +21612,7 @@ func (v *DomainEventCallbackPmsuspendDiskMsg) consume(b []byte, d *xdr.Decoder) 
 	v.Reason = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -27675,24 +21646,11 @@ func (v *DomainManagedSaveArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainManagedSaveArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainManagedSaveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainManagedSaveArgs")
-	}
-	return n, nil
-}
-func (v *DomainManagedSaveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -27731,24 +21689,11 @@ func (v *DomainHasManagedSaveImageArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainHasManagedSaveImageArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainHasManagedSaveImageArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainHasManagedSaveImageArgs")
-	}
-	return n, nil
-}
-func (v *DomainHasManagedSaveImageArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -27778,21 +21723,8 @@ func (v *DomainHasManagedSaveImageRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainHasManagedSaveImageRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainHasManagedSaveImageRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainHasManagedSaveImageRet")
-	}
-	return n, nil
-}
-func (v *DomainHasManagedSaveImageRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "result")
@@ -27827,24 +21759,11 @@ func (v *DomainManagedSaveRemoveArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainManagedSaveRemoveArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainManagedSaveRemoveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainManagedSaveRemoveArgs")
-	}
-	return n, nil
-}
-func (v *DomainManagedSaveRemoveArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -27883,24 +21802,11 @@ func (v *DomainManagedSaveGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainManagedSaveGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainManagedSaveGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainManagedSaveGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *DomainManagedSaveGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -27936,21 +21842,8 @@ func (v *DomainManagedSaveGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainManagedSaveGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainManagedSaveGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainManagedSaveGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *DomainManagedSaveGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -27999,24 +21892,11 @@ func (v *DomainManagedSaveDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainManagedSaveDefineXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainManagedSaveDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainManagedSaveDefineXMLArgs")
-	}
-	return n, nil
-}
-func (v *DomainManagedSaveDefineXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -28080,24 +21960,11 @@ func (v *DomainSnapshotCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotCreateXMLArgs")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -28140,24 +22007,11 @@ func (v *DomainSnapshotCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotCreateXMLRet")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.consume(b[off:], d)
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -28191,24 +22045,11 @@ func (v *DomainSnapshotGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.consume(b[off:], d)
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -28244,21 +22085,8 @@ func (v *DomainSnapshotGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -28295,24 +22123,11 @@ func (v *DomainSnapshotNumArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotNumArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotNumArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotNumArgs")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotNumArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -28342,21 +22157,8 @@ func (v *DomainSnapshotNumRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotNumRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotNumRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotNumRet")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotNumRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -28394,24 +22196,11 @@ func (v *DomainSnapshotListNamesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotListNamesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotListNamesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotListNamesArgs")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotListNamesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -28461,21 +22250,8 @@ func (v *DomainSnapshotListNamesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotListNamesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotListNamesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotListNamesRet")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotListNamesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -28525,24 +22301,11 @@ func (v *DomainListAllSnapshotsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainListAllSnapshotsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainListAllSnapshotsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainListAllSnapshotsArgs")
-	}
-	return n, nil
-}
-func (v *DomainListAllSnapshotsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -28595,21 +22358,8 @@ func (v *DomainListAllSnapshotsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainListAllSnapshotsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainListAllSnapshotsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainListAllSnapshotsRet")
-	}
-	return n, nil
-}
-func (v *DomainListAllSnapshotsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 28)
@@ -28620,7 +22370,7 @@ func (v *DomainListAllSnapshotsRet) consume(b []byte, d *xdr.Decoder) (int, erro
 		v.Snapshots = xdr.Resize(v.Snapshots, cnt)
 		for i := range v.Snapshots {
 			{
-				n, err := v.Snapshots[i].consume(b[off:], d)
+				n, err := v.Snapshots[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "snapshots")
 				}
@@ -28661,24 +22411,11 @@ func (v *DomainSnapshotNumChildrenArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotNumChildrenArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotNumChildrenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotNumChildrenArgs")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotNumChildrenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.consume(b[off:], d)
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -28708,21 +22445,8 @@ func (v *DomainSnapshotNumChildrenRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotNumChildrenRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotNumChildrenRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotNumChildrenRet")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotNumChildrenRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "num")
@@ -28760,24 +22484,11 @@ func (v *DomainSnapshotListChildrenNamesArgs) AppendXDR(b []byte) ([]byte, error
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotListChildrenNamesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotListChildrenNamesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotListChildrenNamesArgs")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotListChildrenNamesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.consume(b[off:], d)
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -28827,21 +22538,8 @@ func (v *DomainSnapshotListChildrenNamesRet) AppendXDR(b []byte) ([]byte, error)
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotListChildrenNamesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotListChildrenNamesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotListChildrenNamesRet")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotListChildrenNamesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -28891,24 +22589,11 @@ func (v *DomainSnapshotListAllChildrenArgs) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotListAllChildrenArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotListAllChildrenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotListAllChildrenArgs")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotListAllChildrenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snapshot.consume(b[off:], d)
+		n, err := v.Snapshot.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snapshot")
 		}
@@ -28961,21 +22646,8 @@ func (v *DomainSnapshotListAllChildrenRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotListAllChildrenRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotListAllChildrenRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotListAllChildrenRet")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotListAllChildrenRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 28)
@@ -28986,7 +22658,7 @@ func (v *DomainSnapshotListAllChildrenRet) consume(b []byte, d *xdr.Decoder) (in
 		v.Snapshots = xdr.Resize(v.Snapshots, cnt)
 		for i := range v.Snapshots {
 			{
-				n, err := v.Snapshots[i].consume(b[off:], d)
+				n, err := v.Snapshots[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "snapshots")
 				}
@@ -29033,24 +22705,11 @@ func (v *DomainSnapshotLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotLookupByNameArgs")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -29093,24 +22752,11 @@ func (v *DomainSnapshotLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotLookupByNameRet")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.consume(b[off:], d)
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -29144,24 +22790,11 @@ func (v *DomainHasCurrentSnapshotArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainHasCurrentSnapshotArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainHasCurrentSnapshotArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainHasCurrentSnapshotArgs")
-	}
-	return n, nil
-}
-func (v *DomainHasCurrentSnapshotArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -29191,21 +22824,8 @@ func (v *DomainHasCurrentSnapshotRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainHasCurrentSnapshotRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainHasCurrentSnapshotRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainHasCurrentSnapshotRet")
-	}
-	return n, nil
-}
-func (v *DomainHasCurrentSnapshotRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "result")
@@ -29240,24 +22860,11 @@ func (v *DomainSnapshotGetParentArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotGetParentArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotGetParentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotGetParentArgs")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.consume(b[off:], d)
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -29293,24 +22900,11 @@ func (v *DomainSnapshotGetParentRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotGetParentRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotGetParentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotGetParentRet")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotGetParentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.consume(b[off:], d)
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -29344,24 +22938,11 @@ func (v *DomainSnapshotCurrentArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotCurrentArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotCurrentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotCurrentArgs")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotCurrentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -29397,24 +22978,11 @@ func (v *DomainSnapshotCurrentRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotCurrentRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotCurrentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotCurrentRet")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotCurrentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.consume(b[off:], d)
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -29448,24 +23016,11 @@ func (v *DomainSnapshotIsCurrentArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotIsCurrentArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotIsCurrentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotIsCurrentArgs")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotIsCurrentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.consume(b[off:], d)
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -29495,21 +23050,8 @@ func (v *DomainSnapshotIsCurrentRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotIsCurrentRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotIsCurrentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotIsCurrentRet")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotIsCurrentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "current")
@@ -29544,24 +23086,11 @@ func (v *DomainSnapshotHasMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotHasMetadataArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotHasMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotHasMetadataArgs")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotHasMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.consume(b[off:], d)
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -29591,21 +23120,8 @@ func (v *DomainSnapshotHasMetadataRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotHasMetadataRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotHasMetadataRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotHasMetadataRet")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotHasMetadataRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "metadata")
@@ -29640,24 +23156,11 @@ func (v *DomainRevertToSnapshotArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainRevertToSnapshotArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainRevertToSnapshotArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainRevertToSnapshotArgs")
-	}
-	return n, nil
-}
-func (v *DomainRevertToSnapshotArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.consume(b[off:], d)
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -29696,24 +23199,11 @@ func (v *DomainSnapshotDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSnapshotDeleteArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSnapshotDeleteArgs")
-	}
-	return n, nil
-}
-func (v *DomainSnapshotDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.consume(b[off:], d)
+		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "snap")
 		}
@@ -29764,24 +23254,11 @@ func (v *DomainOpenConsoleArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainOpenConsoleArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainOpenConsoleArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainOpenConsoleArgs")
-	}
-	return n, nil
-}
-func (v *DomainOpenConsoleArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -29851,24 +23328,11 @@ func (v *DomainOpenChannelArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainOpenChannelArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainOpenChannelArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainOpenChannelArgs")
-	}
-	return n, nil
-}
-func (v *DomainOpenChannelArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -29932,24 +23396,11 @@ func (v *StorageVolUploadArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolUploadArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolUploadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolUploadArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolUploadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -30004,24 +23455,11 @@ func (v *StorageVolDownloadArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StorageVolDownloadArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolDownloadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StorageVolDownloadArgs")
-	}
-	return n, nil
-}
-func (v *StorageVolDownloadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.consume(b[off:], d)
+		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "vol")
 		}
@@ -30070,24 +23508,11 @@ func (v *DomainGetStateArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetStateArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetStateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetStateArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetStateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -30119,21 +23544,8 @@ func (v *DomainGetStateRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetStateRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetStateRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetStateRet")
-	}
-	return n, nil
-}
-func (v *DomainGetStateRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "state")
@@ -30200,24 +23612,11 @@ func (v *DomainMigrateBegin3Args) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateBegin3Args) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateBegin3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateBegin3Args")
-	}
-	return n, nil
-}
-func (v *DomainMigrateBegin3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -30302,21 +23701,8 @@ func (v *DomainMigrateBegin3Ret) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateBegin3Ret) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateBegin3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateBegin3Ret")
-	}
-	return n, nil
-}
-func (v *DomainMigrateBegin3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
@@ -30393,21 +23779,8 @@ func (v *DomainMigratePrepare3Args) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePrepare3Args) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepare3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePrepare3Args")
-	}
-	return n, nil
-}
-func (v *DomainMigratePrepare3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.CookieIn, b[off:], 4194304)
@@ -30508,21 +23881,8 @@ func (v *DomainMigratePrepare3Ret) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePrepare3Ret) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepare3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePrepare3Ret")
-	}
-	return n, nil
-}
-func (v *DomainMigratePrepare3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
@@ -30599,21 +23959,8 @@ func (v *DomainMigratePrepareTunnel3Args) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePrepareTunnel3Args) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepareTunnel3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePrepareTunnel3Args")
-	}
-	return n, nil
-}
-func (v *DomainMigratePrepareTunnel3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.CookieIn, b[off:], 4194304)
@@ -30683,21 +24030,8 @@ func (v *DomainMigratePrepareTunnel3Ret) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePrepareTunnel3Ret) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepareTunnel3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePrepareTunnel3Ret")
-	}
-	return n, nil
-}
-func (v *DomainMigratePrepareTunnel3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
@@ -30791,24 +24125,11 @@ func (v *DomainMigratePerform3Args) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePerform3Args) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePerform3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePerform3Args")
-	}
-	return n, nil
-}
-func (v *DomainMigratePerform3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -30932,21 +24253,8 @@ func (v *DomainMigratePerform3Ret) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePerform3Ret) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePerform3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePerform3Ret")
-	}
-	return n, nil
-}
-func (v *DomainMigratePerform3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
@@ -31016,21 +24324,8 @@ func (v *DomainMigrateFinish3Args) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateFinish3Args) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateFinish3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateFinish3Args")
-	}
-	return n, nil
-}
-func (v *DomainMigrateFinish3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Dname, b[off:], 4194304)
@@ -31125,24 +24420,11 @@ func (v *DomainMigrateFinish3Ret) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateFinish3Ret) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateFinish3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateFinish3Ret")
-	}
-	return n, nil
-}
-func (v *DomainMigrateFinish3Ret) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -31192,24 +24474,11 @@ func (v *DomainMigrateConfirm3Args) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateConfirm3Args) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateConfirm3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateConfirm3Args")
-	}
-	return n, nil
-}
-func (v *DomainMigrateConfirm3Args) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -31257,24 +24526,11 @@ func (v *DomainEventControlErrorMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventControlErrorMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventControlErrorMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventControlErrorMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventControlErrorMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -31308,21 +24564,8 @@ func (v *DomainEventCallbackControlErrorMsg) AppendXDR(b []byte) ([]byte, error)
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackControlErrorMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackControlErrorMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackControlErrorMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackControlErrorMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -31330,7 +24573,7 @@ func (v *DomainEventCallbackControlErrorMsg) consume(b []byte, d *xdr.Decoder) (
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -31364,24 +24607,11 @@ func (v *DomainGetControlInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetControlInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetControlInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetControlInfoArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetControlInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -31415,21 +24645,8 @@ func (v *DomainGetControlInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetControlInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetControlInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetControlInfoRet")
-	}
-	return n, nil
-}
-func (v *DomainGetControlInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "state")
@@ -31477,24 +24694,11 @@ func (v *DomainOpenGraphicsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainOpenGraphicsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainOpenGraphicsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainOpenGraphicsArgs")
-	}
-	return n, nil
-}
-func (v *DomainOpenGraphicsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -31541,24 +24745,11 @@ func (v *DomainOpenGraphicsFDArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainOpenGraphicsFDArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainOpenGraphicsFDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainOpenGraphicsFDArgs")
-	}
-	return n, nil
-}
-func (v *DomainOpenGraphicsFDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -31597,21 +24788,8 @@ func (v *NodeSuspendForDurationArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeSuspendForDurationArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeSuspendForDurationArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeSuspendForDurationArgs")
-	}
-	return n, nil
-}
-func (v *NodeSuspendForDurationArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "target")
@@ -31656,24 +24834,11 @@ func (v *DomainShutdownFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainShutdownFlagsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainShutdownFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainShutdownFlagsArgs")
-	}
-	return n, nil
-}
-func (v *DomainShutdownFlagsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -31715,24 +24880,11 @@ func (v *DomainGetDiskErrorsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetDiskErrorsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetDiskErrorsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetDiskErrorsArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetDiskErrorsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -31785,21 +24937,8 @@ func (v *DomainGetDiskErrorsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetDiskErrorsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetDiskErrorsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetDiskErrorsRet")
-	}
-	return n, nil
-}
-func (v *DomainGetDiskErrorsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 256, 8)
@@ -31810,7 +24949,7 @@ func (v *DomainGetDiskErrorsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		v.Errors = xdr.Resize(v.Errors, cnt)
 		for i := range v.Errors {
 			{
-				n, err := v.Errors[i].consume(b[off:], d)
+				n, err := v.Errors[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "errors")
 				}
@@ -31844,21 +24983,8 @@ func (v *ConnectListAllDomainsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllDomainsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllDomainsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllDomainsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListAllDomainsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -31907,21 +25033,8 @@ func (v *ConnectListAllDomainsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllDomainsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllDomainsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllDomainsRet")
-	}
-	return n, nil
-}
-func (v *ConnectListAllDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 24)
@@ -31932,7 +25045,7 @@ func (v *ConnectListAllDomainsRet) consume(b []byte, d *xdr.Decoder) (int, error
 		v.Domains = xdr.Resize(v.Domains, cnt)
 		for i := range v.Domains {
 			{
-				n, err := v.Domains[i].consume(b[off:], d)
+				n, err := v.Domains[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "domains")
 				}
@@ -31966,21 +25079,8 @@ func (v *ConnectListAllStoragePoolsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllStoragePoolsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllStoragePoolsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllStoragePoolsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListAllStoragePoolsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -32029,21 +25129,8 @@ func (v *ConnectListAllStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllStoragePoolsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllStoragePoolsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllStoragePoolsRet")
-	}
-	return n, nil
-}
-func (v *ConnectListAllStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 20)
@@ -32054,7 +25141,7 @@ func (v *ConnectListAllStoragePoolsRet) consume(b []byte, d *xdr.Decoder) (int, 
 		v.Pools = xdr.Resize(v.Pools, cnt)
 		for i := range v.Pools {
 			{
-				n, err := v.Pools[i].consume(b[off:], d)
+				n, err := v.Pools[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "pools")
 				}
@@ -32098,24 +25185,11 @@ func (v *StoragePoolListAllVolumesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolListAllVolumesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolListAllVolumesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolListAllVolumesArgs")
-	}
-	return n, nil
-}
-func (v *StoragePoolListAllVolumesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -32168,21 +25242,8 @@ func (v *StoragePoolListAllVolumesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolListAllVolumesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolListAllVolumesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolListAllVolumesRet")
-	}
-	return n, nil
-}
-func (v *StoragePoolListAllVolumesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 12)
@@ -32193,7 +25254,7 @@ func (v *StoragePoolListAllVolumesRet) consume(b []byte, d *xdr.Decoder) (int, e
 		v.Vols = xdr.Resize(v.Vols, cnt)
 		for i := range v.Vols {
 			{
-				n, err := v.Vols[i].consume(b[off:], d)
+				n, err := v.Vols[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "vols")
 				}
@@ -32227,21 +25288,8 @@ func (v *ConnectListAllNetworksArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllNetworksArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllNetworksArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllNetworksArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListAllNetworksArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -32290,21 +25338,8 @@ func (v *ConnectListAllNetworksRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllNetworksRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllNetworksRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllNetworksRet")
-	}
-	return n, nil
-}
-func (v *ConnectListAllNetworksRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 20)
@@ -32315,7 +25350,7 @@ func (v *ConnectListAllNetworksRet) consume(b []byte, d *xdr.Decoder) (int, erro
 		v.Nets = xdr.Resize(v.Nets, cnt)
 		for i := range v.Nets {
 			{
-				n, err := v.Nets[i].consume(b[off:], d)
+				n, err := v.Nets[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "nets")
 				}
@@ -32349,21 +25384,8 @@ func (v *ConnectListAllInterfacesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllInterfacesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllInterfacesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllInterfacesArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListAllInterfacesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -32412,21 +25434,8 @@ func (v *ConnectListAllInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllInterfacesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllInterfacesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllInterfacesRet")
-	}
-	return n, nil
-}
-func (v *ConnectListAllInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 8)
@@ -32437,7 +25446,7 @@ func (v *ConnectListAllInterfacesRet) consume(b []byte, d *xdr.Decoder) (int, er
 		v.Ifaces = xdr.Resize(v.Ifaces, cnt)
 		for i := range v.Ifaces {
 			{
-				n, err := v.Ifaces[i].consume(b[off:], d)
+				n, err := v.Ifaces[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "ifaces")
 				}
@@ -32471,21 +25480,8 @@ func (v *ConnectListAllNodeDevicesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllNodeDevicesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllNodeDevicesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllNodeDevicesArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListAllNodeDevicesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -32534,21 +25530,8 @@ func (v *ConnectListAllNodeDevicesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllNodeDevicesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllNodeDevicesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllNodeDevicesRet")
-	}
-	return n, nil
-}
-func (v *ConnectListAllNodeDevicesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 65536, 4)
@@ -32559,7 +25542,7 @@ func (v *ConnectListAllNodeDevicesRet) consume(b []byte, d *xdr.Decoder) (int, e
 		v.Devices = xdr.Resize(v.Devices, cnt)
 		for i := range v.Devices {
 			{
-				n, err := v.Devices[i].consume(b[off:], d)
+				n, err := v.Devices[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "devices")
 				}
@@ -32593,21 +25576,8 @@ func (v *ConnectListAllNwfiltersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllNwfiltersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllNwfiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllNwfiltersArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListAllNwfiltersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -32656,21 +25626,8 @@ func (v *ConnectListAllNwfiltersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllNwfiltersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllNwfiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllNwfiltersRet")
-	}
-	return n, nil
-}
-func (v *ConnectListAllNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 20)
@@ -32681,7 +25638,7 @@ func (v *ConnectListAllNwfiltersRet) consume(b []byte, d *xdr.Decoder) (int, err
 		v.Filters = xdr.Resize(v.Filters, cnt)
 		for i := range v.Filters {
 			{
-				n, err := v.Filters[i].consume(b[off:], d)
+				n, err := v.Filters[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "filters")
 				}
@@ -32715,21 +25672,8 @@ func (v *ConnectListAllSecretsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllSecretsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllSecretsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllSecretsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListAllSecretsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -32778,21 +25722,8 @@ func (v *ConnectListAllSecretsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllSecretsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllSecretsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllSecretsRet")
-	}
-	return n, nil
-}
-func (v *ConnectListAllSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 24)
@@ -32803,7 +25734,7 @@ func (v *ConnectListAllSecretsRet) consume(b []byte, d *xdr.Decoder) (int, error
 		v.Secrets = xdr.Resize(v.Secrets, cnt)
 		for i := range v.Secrets {
 			{
-				n, err := v.Secrets[i].consume(b[off:], d)
+				n, err := v.Secrets[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "secrets")
 				}
@@ -32853,21 +25784,8 @@ func (v *NodeSetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeSetMemoryParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeSetMemoryParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeSetMemoryParametersArgs")
-	}
-	return n, nil
-}
-func (v *NodeSetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -32878,7 +25796,7 @@ func (v *NodeSetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, er
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -32912,21 +25830,8 @@ func (v *NodeGetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetMemoryParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetMemoryParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetMemoryParametersArgs")
-	}
-	return n, nil
-}
-func (v *NodeGetMemoryParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "nparams")
@@ -32975,21 +25880,8 @@ func (v *NodeGetMemoryParametersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetMemoryParametersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetMemoryParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetMemoryParametersRet")
-	}
-	return n, nil
-}
-func (v *NodeGetMemoryParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -33000,7 +25892,7 @@ func (v *NodeGetMemoryParametersRet) consume(b []byte, d *xdr.Decoder) (int, err
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -33036,21 +25928,8 @@ func (v *NodeGetCPUMapArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetCPUMapArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetCPUMapArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetCPUMapArgs")
-	}
-	return n, nil
-}
-func (v *NodeGetCPUMapArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_map")
@@ -33098,21 +25977,8 @@ func (v *NodeGetCPUMapRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetCPUMapRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetCPUMapRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetCPUMapRet")
-	}
-	return n, nil
-}
-func (v *NodeGetCPUMapRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.Cpumap, b[off:], 2048)
@@ -33174,24 +26040,11 @@ func (v *DomainFstrimArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainFstrimArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainFstrimArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainFstrimArgs")
-	}
-	return n, nil
-}
-func (v *DomainFstrimArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -33254,24 +26107,11 @@ func (v *DomainGetTimeArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetTimeArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetTimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetTimeArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetTimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -33303,21 +26143,8 @@ func (v *DomainGetTimeRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetTimeRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetTimeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetTimeRet")
-	}
-	return n, nil
-}
-func (v *DomainGetTimeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "seconds")
@@ -33363,24 +26190,11 @@ func (v *DomainSetTimeArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetTimeArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetTimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetTimeArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetTimeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -33444,24 +26258,11 @@ func (v *DomainMigrateBegin3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateBegin3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateBegin3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateBegin3ParamsArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigrateBegin3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -33476,7 +26277,7 @@ func (v *DomainMigrateBegin3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, 
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -33520,21 +26321,8 @@ func (v *DomainMigrateBegin3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateBegin3ParamsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateBegin3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateBegin3ParamsRet")
-	}
-	return n, nil
-}
-func (v *DomainMigrateBegin3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
@@ -33593,21 +26381,8 @@ func (v *DomainMigratePrepare3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePrepare3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepare3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePrepare3ParamsArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigratePrepare3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -33618,7 +26393,7 @@ func (v *DomainMigratePrepare3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -33675,21 +26450,8 @@ func (v *DomainMigratePrepare3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePrepare3ParamsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepare3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePrepare3ParamsRet")
-	}
-	return n, nil
-}
-func (v *DomainMigratePrepare3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
@@ -33760,21 +26522,8 @@ func (v *DomainMigratePrepareTunnel3ParamsArgs) AppendXDR(b []byte) ([]byte, err
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePrepareTunnel3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepareTunnel3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePrepareTunnel3ParamsArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigratePrepareTunnel3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -33785,7 +26534,7 @@ func (v *DomainMigratePrepareTunnel3ParamsArgs) consume(b []byte, d *xdr.Decoder
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -33830,21 +26579,8 @@ func (v *DomainMigratePrepareTunnel3ParamsRet) AppendXDR(b []byte) ([]byte, erro
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePrepareTunnel3ParamsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepareTunnel3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePrepareTunnel3ParamsRet")
-	}
-	return n, nil
-}
-func (v *DomainMigratePrepareTunnel3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
@@ -33914,24 +26650,11 @@ func (v *DomainMigratePerform3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePerform3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePerform3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePerform3ParamsArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigratePerform3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -33965,7 +26688,7 @@ func (v *DomainMigratePerform3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -34010,21 +26733,8 @@ func (v *DomainMigratePerform3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigratePerform3ParamsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePerform3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigratePerform3ParamsRet")
-	}
-	return n, nil
-}
-func (v *DomainMigratePerform3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
@@ -34079,21 +26789,8 @@ func (v *DomainMigrateFinish3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateFinish3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateFinish3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateFinish3ParamsArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigrateFinish3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -34104,7 +26801,7 @@ func (v *DomainMigrateFinish3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int,
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -34160,24 +26857,11 @@ func (v *DomainMigrateFinish3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateFinish3ParamsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateFinish3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateFinish3ParamsRet")
-	}
-	return n, nil
-}
-func (v *DomainMigrateFinish3ParamsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -34242,24 +26926,11 @@ func (v *DomainMigrateConfirm3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateConfirm3ParamsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateConfirm3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateConfirm3ParamsArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigrateConfirm3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -34274,7 +26945,7 @@ func (v *DomainMigrateConfirm3ParamsArgs) consume(b []byte, d *xdr.Decoder) (int
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -34330,24 +27001,11 @@ func (v *DomainEventDeviceRemovedMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventDeviceRemovedMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventDeviceRemovedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventDeviceRemovedMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventDeviceRemovedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -34388,21 +27046,8 @@ func (v *DomainEventCallbackDeviceRemovedMsg) AppendXDR(b []byte) ([]byte, error
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackDeviceRemovedMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackDeviceRemovedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackDeviceRemovedMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackDeviceRemovedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -34410,7 +27055,7 @@ func (v *DomainEventCallbackDeviceRemovedMsg) consume(b []byte, d *xdr.Decoder) 
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Msg.consume(b[off:], d)
+		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "msg")
 		}
@@ -34456,21 +27101,8 @@ func (v *DomainEventBlockJob2Msg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventBlockJob2Msg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventBlockJob2Msg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventBlockJob2Msg")
-	}
-	return n, nil
-}
-func (v *DomainEventBlockJob2Msg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -34478,7 +27110,7 @@ func (v *DomainEventBlockJob2Msg) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -34553,21 +27185,8 @@ func (v *DomainEventBlockThresholdMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventBlockThresholdMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventBlockThresholdMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventBlockThresholdMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventBlockThresholdMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -34575,7 +27194,7 @@ func (v *DomainEventBlockThresholdMsg) consume(b []byte, d *xdr.Decoder) (int, e
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -34660,21 +27279,8 @@ func (v *DomainEventCallbackTunableMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackTunableMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackTunableMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackTunableMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackTunableMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -34682,7 +27288,7 @@ func (v *DomainEventCallbackTunableMsg) consume(b []byte, d *xdr.Decoder) (int, 
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -34697,7 +27303,7 @@ func (v *DomainEventCallbackTunableMsg) consume(b []byte, d *xdr.Decoder) (int, 
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -34739,21 +27345,8 @@ func (v *DomainEventCallbackDeviceAddedMsg) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackDeviceAddedMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackDeviceAddedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackDeviceAddedMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackDeviceAddedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -34761,7 +27354,7 @@ func (v *DomainEventCallbackDeviceAddedMsg) consume(b []byte, d *xdr.Decoder) (i
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -34793,21 +27386,8 @@ func (v *ConnectEventConnectionClosedMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectEventConnectionClosedMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectEventConnectionClosedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectEventConnectionClosedMsg")
-	}
-	return n, nil
-}
-func (v *ConnectEventConnectionClosedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "reason")
@@ -34845,21 +27425,8 @@ func (v *ConnectGetCPUModelNamesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetCPUModelNamesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetCPUModelNamesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetCPUModelNamesArgs")
-	}
-	return n, nil
-}
-func (v *ConnectGetCPUModelNamesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Arch, b[off:], 4194304)
@@ -34915,21 +27482,8 @@ func (v *ConnectGetCPUModelNamesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetCPUModelNamesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetCPUModelNamesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetCPUModelNamesRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetCPUModelNamesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 8192, 4)
@@ -34987,21 +27541,8 @@ func (v *ConnectNetworkEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, error)
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNetworkEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNetworkEventRegisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNetworkEventRegisterAnyArgs")
-	}
-	return n, nil
-}
-func (v *ConnectNetworkEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "eventID")
@@ -35017,7 +27558,7 @@ func (v *ConnectNetworkEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (
 		if present {
 			v.Net = new(NonnullNetwork)
 			{
-				n, err := (*v.Net).consume(b[off:], d)
+				n, err := (*v.Net).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "net")
 				}
@@ -35046,21 +27587,8 @@ func (v *ConnectNetworkEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNetworkEventRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNetworkEventRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNetworkEventRegisterAnyRet")
-	}
-	return n, nil
-}
-func (v *ConnectNetworkEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -35086,21 +27614,8 @@ func (v *ConnectNetworkEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, erro
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNetworkEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNetworkEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNetworkEventDeregisterAnyArgs")
-	}
-	return n, nil
-}
-func (v *ConnectNetworkEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -35141,21 +27656,8 @@ func (v *NetworkEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkEventLifecycleMsg")
-	}
-	return n, nil
-}
-func (v *NetworkEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -35163,7 +27665,7 @@ func (v *NetworkEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -35222,21 +27724,8 @@ func (v *NetworkEventCallbackMetadataChangeMsg) AppendXDR(b []byte) ([]byte, err
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkEventCallbackMetadataChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkEventCallbackMetadataChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkEventCallbackMetadataChangeMsg")
-	}
-	return n, nil
-}
-func (v *NetworkEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -35244,7 +27733,7 @@ func (v *NetworkEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -35341,24 +27830,11 @@ func (v *NetworkSetMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkSetMetadataArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkSetMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkSetMetadataArgs")
-	}
-	return n, nil
-}
-func (v *NetworkSetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.consume(b[off:], d)
+		n, err := v.Network.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
@@ -35474,24 +27950,11 @@ func (v *NetworkGetMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkGetMetadataArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkGetMetadataArgs")
-	}
-	return n, nil
-}
-func (v *NetworkGetMetadataArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.consume(b[off:], d)
+		n, err := v.Network.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
@@ -35551,21 +28014,8 @@ func (v *NetworkGetMetadataRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkGetMetadataRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetMetadataRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkGetMetadataRet")
-	}
-	return n, nil
-}
-func (v *NetworkGetMetadataRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Metadata, b[off:], 4194304)
@@ -35608,21 +28058,8 @@ func (v *ConnectStoragePoolEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, er
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectStoragePoolEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectStoragePoolEventRegisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectStoragePoolEventRegisterAnyArgs")
-	}
-	return n, nil
-}
-func (v *ConnectStoragePoolEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "eventID")
@@ -35638,7 +28075,7 @@ func (v *ConnectStoragePoolEventRegisterAnyArgs) consume(b []byte, d *xdr.Decode
 		if present {
 			v.Pool = new(NonnullStoragePool)
 			{
-				n, err := (*v.Pool).consume(b[off:], d)
+				n, err := (*v.Pool).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "pool")
 				}
@@ -35667,21 +28104,8 @@ func (v *ConnectStoragePoolEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, err
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectStoragePoolEventRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectStoragePoolEventRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectStoragePoolEventRegisterAnyRet")
-	}
-	return n, nil
-}
-func (v *ConnectStoragePoolEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -35707,21 +28131,8 @@ func (v *ConnectStoragePoolEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectStoragePoolEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectStoragePoolEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectStoragePoolEventDeregisterAnyArgs")
-	}
-	return n, nil
-}
-func (v *ConnectStoragePoolEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -35762,21 +28173,8 @@ func (v *StoragePoolEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolEventLifecycleMsg")
-	}
-	return n, nil
-}
-func (v *StoragePoolEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -35784,7 +28182,7 @@ func (v *StoragePoolEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, e
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -35828,21 +28226,8 @@ func (v *StoragePoolEventRefreshMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StoragePoolEventRefreshMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolEventRefreshMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StoragePoolEventRefreshMsg")
-	}
-	return n, nil
-}
-func (v *StoragePoolEventRefreshMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -35850,7 +28235,7 @@ func (v *StoragePoolEventRefreshMsg) consume(b []byte, d *xdr.Decoder) (int, err
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Pool.consume(b[off:], d)
+		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "pool")
 		}
@@ -35890,21 +28275,8 @@ func (v *ConnectNodeDeviceEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, err
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNodeDeviceEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNodeDeviceEventRegisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNodeDeviceEventRegisterAnyArgs")
-	}
-	return n, nil
-}
-func (v *ConnectNodeDeviceEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "eventID")
@@ -35920,7 +28292,7 @@ func (v *ConnectNodeDeviceEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder
 		if present {
 			v.Dev = new(NonnullNodeDevice)
 			{
-				n, err := (*v.Dev).consume(b[off:], d)
+				n, err := (*v.Dev).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "dev")
 				}
@@ -35949,21 +28321,8 @@ func (v *ConnectNodeDeviceEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, erro
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNodeDeviceEventRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNodeDeviceEventRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNodeDeviceEventRegisterAnyRet")
-	}
-	return n, nil
-}
-func (v *ConnectNodeDeviceEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -35989,21 +28348,8 @@ func (v *ConnectNodeDeviceEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, e
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectNodeDeviceEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNodeDeviceEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectNodeDeviceEventDeregisterAnyArgs")
-	}
-	return n, nil
-}
-func (v *ConnectNodeDeviceEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -36044,21 +28390,8 @@ func (v *NodeDeviceEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceEventLifecycleMsg")
-	}
-	return n, nil
-}
-func (v *NodeDeviceEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -36066,7 +28399,7 @@ func (v *NodeDeviceEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dev.consume(b[off:], d)
+		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -36110,21 +28443,8 @@ func (v *NodeDeviceEventUpdateMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceEventUpdateMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceEventUpdateMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceEventUpdateMsg")
-	}
-	return n, nil
-}
-func (v *NodeDeviceEventUpdateMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -36132,7 +28452,7 @@ func (v *NodeDeviceEventUpdateMsg) consume(b []byte, d *xdr.Decoder) (int, error
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dev.consume(b[off:], d)
+		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dev")
 		}
@@ -36181,24 +28501,11 @@ func (v *DomainFsfreezeArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainFsfreezeArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainFsfreezeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainFsfreezeArgs")
-	}
-	return n, nil
-}
-func (v *DomainFsfreezeArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -36245,21 +28552,8 @@ func (v *DomainFsfreezeRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainFsfreezeRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainFsfreezeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainFsfreezeRet")
-	}
-	return n, nil
-}
-func (v *DomainFsfreezeRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "filesystems")
@@ -36309,24 +28603,11 @@ func (v *DomainFsthawArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainFsthawArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainFsthawArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainFsthawArgs")
-	}
-	return n, nil
-}
-func (v *DomainFsthawArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -36373,21 +28654,8 @@ func (v *DomainFsthawRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainFsthawRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainFsthawRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainFsthawRet")
-	}
-	return n, nil
-}
-func (v *DomainFsthawRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "filesystems")
@@ -36432,21 +28700,8 @@ func (v *NodeGetFreePagesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetFreePagesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetFreePagesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetFreePagesArgs")
-	}
-	return n, nil
-}
-func (v *NodeGetFreePagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 1024, 4)
@@ -36507,21 +28762,8 @@ func (v *NodeGetFreePagesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetFreePagesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetFreePagesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetFreePagesRet")
-	}
-	return n, nil
-}
-func (v *NodeGetFreePagesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 1024, 8)
@@ -36586,21 +28828,8 @@ func (v *NodeAllocPagesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeAllocPagesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeAllocPagesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeAllocPagesArgs")
-	}
-	return n, nil
-}
-func (v *NodeAllocPagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 1024, 4)
@@ -36666,21 +28895,8 @@ func (v *NodeAllocPagesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeAllocPagesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeAllocPagesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeAllocPagesRet")
-	}
-	return n, nil
-}
-func (v *NodeAllocPagesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "ret")
@@ -36775,21 +28991,8 @@ func (v *NetworkDHCPLease) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkDHCPLease) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkDHCPLease) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkDHCPLease")
-	}
-	return n, nil
-}
-func (v *NetworkDHCPLease) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Iface, b[off:], 4194304)
@@ -36939,24 +29142,11 @@ func (v *NetworkGetDHCPLeasesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkGetDHCPLeasesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetDHCPLeasesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkGetDHCPLeasesArgs")
-	}
-	return n, nil
-}
-func (v *NetworkGetDHCPLeasesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.consume(b[off:], d)
+		n, err := v.Net.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "net")
 		}
@@ -37028,21 +29218,8 @@ func (v *NetworkGetDHCPLeasesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkGetDHCPLeasesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetDHCPLeasesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkGetDHCPLeasesRet")
-	}
-	return n, nil
-}
-func (v *NetworkGetDHCPLeasesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 65536, 40)
@@ -37053,7 +29230,7 @@ func (v *NetworkGetDHCPLeasesRet) consume(b []byte, d *xdr.Decoder) (int, error)
 		v.Leases = xdr.Resize(v.Leases, cnt)
 		for i := range v.Leases {
 			{
-				n, err := v.Leases[i].consume(b[off:], d)
+				n, err := v.Leases[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "leases")
 				}
@@ -37106,24 +29283,11 @@ func (v *DomainStatsRecord) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainStatsRecord) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainStatsRecord) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainStatsRecord")
-	}
-	return n, nil
-}
-func (v *DomainStatsRecord) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -37138,7 +29302,7 @@ func (v *DomainStatsRecord) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -37186,21 +29350,8 @@ func (v *ConnectGetAllDomainStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetAllDomainStatsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetAllDomainStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetAllDomainStatsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectGetAllDomainStatsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 24)
@@ -37211,7 +29362,7 @@ func (v *ConnectGetAllDomainStatsArgs) consume(b []byte, d *xdr.Decoder) (int, e
 		v.Doms = xdr.Resize(v.Doms, cnt)
 		for i := range v.Doms {
 			{
-				n, err := v.Doms[i].consume(b[off:], d)
+				n, err := v.Doms[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "doms")
 				}
@@ -37263,21 +29414,8 @@ func (v *DomainEventCallbackAgentLifecycleMsg) AppendXDR(b []byte) ([]byte, erro
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackAgentLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackAgentLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackAgentLifecycleMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackAgentLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -37285,7 +29423,7 @@ func (v *DomainEventCallbackAgentLifecycleMsg) consume(b []byte, d *xdr.Decoder)
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -37335,21 +29473,8 @@ func (v *ConnectGetAllDomainStatsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetAllDomainStatsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetAllDomainStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetAllDomainStatsRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetAllDomainStatsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 28)
@@ -37360,7 +29485,7 @@ func (v *ConnectGetAllDomainStatsRet) consume(b []byte, d *xdr.Decoder) (int, er
 		v.RetStats = xdr.Resize(v.RetStats, cnt)
 		for i := range v.RetStats {
 			{
-				n, err := v.RetStats[i].consume(b[off:], d)
+				n, err := v.RetStats[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "retStats")
 				}
@@ -37420,21 +29545,8 @@ func (v *DomainFsinfo) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainFsinfo) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainFsinfo) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainFsinfo")
-	}
-	return n, nil
-}
-func (v *DomainFsinfo) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Mountpoint, b[off:], 4194304)
@@ -37502,24 +29614,11 @@ func (v *DomainGetFsinfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetFsinfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetFsinfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetFsinfoArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetFsinfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -37567,21 +29666,8 @@ func (v *DomainGetFsinfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetFsinfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetFsinfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetFsinfoRet")
-	}
-	return n, nil
-}
-func (v *DomainGetFsinfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 256, 16)
@@ -37592,7 +29678,7 @@ func (v *DomainGetFsinfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Info = xdr.Resize(v.Info, cnt)
 		for i := range v.Info {
 			{
-				n, err := v.Info[i].consume(b[off:], d)
+				n, err := v.Info[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "info")
 				}
@@ -37636,21 +29722,8 @@ func (v *DomainIPAddr) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainIPAddr) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainIPAddr) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainIPAddr")
-	}
-	return n, nil
-}
-func (v *DomainIPAddr) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "type")
@@ -37721,21 +29794,8 @@ func (v *DomainInterface) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainInterface) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainInterface) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainInterface")
-	}
-	return n, nil
-}
-func (v *DomainInterface) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -37772,7 +29832,7 @@ func (v *DomainInterface) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Addrs = xdr.Resize(v.Addrs, cnt)
 		for i := range v.Addrs {
 			{
-				n, err := v.Addrs[i].consume(b[off:], d)
+				n, err := v.Addrs[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "addrs")
 				}
@@ -37811,24 +29871,11 @@ func (v *DomainInterfaceAddressesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainInterfaceAddressesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainInterfaceAddressesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainInterfaceAddressesArgs")
-	}
-	return n, nil
-}
-func (v *DomainInterfaceAddressesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -37878,21 +29925,8 @@ func (v *DomainInterfaceAddressesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainInterfaceAddressesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainInterfaceAddressesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainInterfaceAddressesRet")
-	}
-	return n, nil
-}
-func (v *DomainInterfaceAddressesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 2048, 12)
@@ -37903,7 +29937,7 @@ func (v *DomainInterfaceAddressesRet) consume(b []byte, d *xdr.Decoder) (int, er
 		v.Ifaces = xdr.Resize(v.Ifaces, cnt)
 		for i := range v.Ifaces {
 			{
-				n, err := v.Ifaces[i].consume(b[off:], d)
+				n, err := v.Ifaces[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "ifaces")
 				}
@@ -37963,24 +29997,11 @@ func (v *DomainSetUserPasswordArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetUserPasswordArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetUserPasswordArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetUserPasswordArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetUserPasswordArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38069,24 +30090,11 @@ func (v *DomainRenameArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainRenameArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainRenameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainRenameArgs")
-	}
-	return n, nil
-}
-func (v *DomainRenameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38135,21 +30143,8 @@ func (v *DomainRenameRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainRenameRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainRenameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainRenameRet")
-	}
-	return n, nil
-}
-func (v *DomainRenameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "retcode")
@@ -38187,21 +30182,8 @@ func (v *DomainEventCallbackMigrationIterationMsg) AppendXDR(b []byte) ([]byte, 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackMigrationIterationMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackMigrationIterationMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackMigrationIterationMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackMigrationIterationMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -38209,7 +30191,7 @@ func (v *DomainEventCallbackMigrationIterationMsg) consume(b []byte, d *xdr.Deco
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38263,21 +30245,8 @@ func (v *DomainEventCallbackJobCompletedMsg) AppendXDR(b []byte) ([]byte, error)
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackJobCompletedMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackJobCompletedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackJobCompletedMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackJobCompletedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -38285,7 +30254,7 @@ func (v *DomainEventCallbackJobCompletedMsg) consume(b []byte, d *xdr.Decoder) (
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38300,7 +30269,7 @@ func (v *DomainEventCallbackJobCompletedMsg) consume(b []byte, d *xdr.Decoder) (
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -38336,24 +30305,11 @@ func (v *DomainMigrateStartPostCopyArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMigrateStartPostCopyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateStartPostCopyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMigrateStartPostCopyArgs")
-	}
-	return n, nil
-}
-func (v *DomainMigrateStartPostCopyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38398,21 +30354,8 @@ func (v *DomainEventCallbackDeviceRemovalFailedMsg) AppendXDR(b []byte) ([]byte,
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackDeviceRemovalFailedMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackDeviceRemovalFailedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackDeviceRemovalFailedMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackDeviceRemovalFailedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -38420,7 +30363,7 @@ func (v *DomainEventCallbackDeviceRemovalFailedMsg) consume(b []byte, d *xdr.Dec
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38461,24 +30404,11 @@ func (v *DomainGetGuestVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetGuestVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetGuestVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetGuestVCPUsArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetGuestVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38523,21 +30453,8 @@ func (v *DomainGetGuestVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetGuestVCPUsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetGuestVCPUsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetGuestVCPUsRet")
-	}
-	return n, nil
-}
-func (v *DomainGetGuestVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -38548,7 +30465,7 @@ func (v *DomainGetGuestVCPUsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -38593,24 +30510,11 @@ func (v *DomainSetGuestVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetGuestVCPUsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetGuestVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetGuestVCPUsArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetGuestVCPUsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38670,24 +30574,11 @@ func (v *DomainSetVCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetVCPUArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetVCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetVCPUArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetVCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38753,21 +30644,8 @@ func (v *DomainEventCallbackMetadataChangeMsg) AppendXDR(b []byte) ([]byte, erro
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackMetadataChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackMetadataChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackMetadataChangeMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -38775,7 +30653,7 @@ func (v *DomainEventCallbackMetadataChangeMsg) consume(b []byte, d *xdr.Decoder)
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38842,21 +30720,8 @@ func (v *DomainEventMemoryFailureMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventMemoryFailureMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventMemoryFailureMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventMemoryFailureMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventMemoryFailureMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -38864,7 +30729,7 @@ func (v *DomainEventMemoryFailureMsg) consume(b []byte, d *xdr.Decoder) (int, er
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -38919,21 +30784,8 @@ func (v *ConnectSecretEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectSecretEventRegisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSecretEventRegisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectSecretEventRegisterAnyArgs")
-	}
-	return n, nil
-}
-func (v *ConnectSecretEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "eventID")
@@ -38949,7 +30801,7 @@ func (v *ConnectSecretEventRegisterAnyArgs) consume(b []byte, d *xdr.Decoder) (i
 		if present {
 			v.Secret = new(NonnullSecret)
 			{
-				n, err := (*v.Secret).consume(b[off:], d)
+				n, err := (*v.Secret).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "secret")
 				}
@@ -38978,21 +30830,8 @@ func (v *ConnectSecretEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectSecretEventRegisterAnyRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSecretEventRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectSecretEventRegisterAnyRet")
-	}
-	return n, nil
-}
-func (v *ConnectSecretEventRegisterAnyRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -39018,21 +30857,8 @@ func (v *ConnectSecretEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, error
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectSecretEventDeregisterAnyArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSecretEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectSecretEventDeregisterAnyArgs")
-	}
-	return n, nil
-}
-func (v *ConnectSecretEventDeregisterAnyArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -39073,21 +30899,8 @@ func (v *SecretEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SecretEventLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "SecretEventLifecycleMsg")
-	}
-	return n, nil
-}
-func (v *SecretEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -39095,7 +30908,7 @@ func (v *SecretEventLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error)
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Secret.consume(b[off:], d)
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -39139,21 +30952,8 @@ func (v *SecretEventValueChangedMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SecretEventValueChangedMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretEventValueChangedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "SecretEventValueChangedMsg")
-	}
-	return n, nil
-}
-func (v *SecretEventValueChangedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -39161,7 +30961,7 @@ func (v *SecretEventValueChangedMsg) consume(b []byte, d *xdr.Decoder) (int, err
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Secret.consume(b[off:], d)
+		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "secret")
 		}
@@ -39204,24 +31004,11 @@ func (v *DomainSetBlockThresholdArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetBlockThresholdArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetBlockThresholdArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetBlockThresholdArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetBlockThresholdArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -39278,24 +31065,11 @@ func (v *DomainSetLifecycleActionArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetLifecycleActionArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetLifecycleActionArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetLifecycleActionArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetLifecycleActionArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -39392,21 +31166,8 @@ func (v *ConnectCompareHypervisorCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectCompareHypervisorCPUArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectCompareHypervisorCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectCompareHypervisorCPUArgs")
-	}
-	return n, nil
-}
-func (v *ConnectCompareHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -39515,21 +31276,8 @@ func (v *ConnectCompareHypervisorCPURet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectCompareHypervisorCPURet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectCompareHypervisorCPURet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectCompareHypervisorCPURet")
-	}
-	return n, nil
-}
-func (v *ConnectCompareHypervisorCPURet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "result")
@@ -39621,21 +31369,8 @@ func (v *ConnectBaselineHypervisorCPUArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectBaselineHypervisorCPUArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectBaselineHypervisorCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectBaselineHypervisorCPUArgs")
-	}
-	return n, nil
-}
-func (v *ConnectBaselineHypervisorCPUArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -39760,21 +31495,8 @@ func (v *ConnectBaselineHypervisorCPURet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectBaselineHypervisorCPURet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectBaselineHypervisorCPURet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectBaselineHypervisorCPURet")
-	}
-	return n, nil
-}
-func (v *ConnectBaselineHypervisorCPURet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.CPU, b[off:], 4194304)
@@ -39804,21 +31526,8 @@ func (v *NodeGetSevInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetSevInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetSevInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetSevInfoArgs")
-	}
-	return n, nil
-}
-func (v *NodeGetSevInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "nparams")
@@ -39867,21 +31576,8 @@ func (v *NodeGetSevInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeGetSevInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetSevInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeGetSevInfoRet")
-	}
-	return n, nil
-}
-func (v *NodeGetSevInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -39892,7 +31588,7 @@ func (v *NodeGetSevInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -39933,24 +31629,11 @@ func (v *DomainGetLaunchSecurityInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetLaunchSecurityInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetLaunchSecurityInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetLaunchSecurityInfoArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetLaunchSecurityInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -39995,21 +31678,8 @@ func (v *DomainGetLaunchSecurityInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetLaunchSecurityInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetLaunchSecurityInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetLaunchSecurityInfoRet")
-	}
-	return n, nil
-}
-func (v *DomainGetLaunchSecurityInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -40020,7 +31690,7 @@ func (v *DomainGetLaunchSecurityInfoRet) consume(b []byte, d *xdr.Decoder) (int,
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -40071,24 +31741,11 @@ func (v *DomainSetLaunchSecurityStateArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetLaunchSecurityStateArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetLaunchSecurityStateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetLaunchSecurityStateArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetLaunchSecurityStateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -40103,7 +31760,7 @@ func (v *DomainSetLaunchSecurityStateArgs) consume(b []byte, d *xdr.Decoder) (in
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -40141,21 +31798,8 @@ func (v *NWFilterBindingLookupByPortDevArgs) AppendXDR(b []byte) ([]byte, error)
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterBindingLookupByPortDevArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterBindingLookupByPortDevArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterBindingLookupByPortDevArgs")
-	}
-	return n, nil
-}
-func (v *NWFilterBindingLookupByPortDevArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -40189,24 +31833,11 @@ func (v *NWFilterBindingLookupByPortDevRet) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterBindingLookupByPortDevRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterBindingLookupByPortDevRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterBindingLookupByPortDevRet")
-	}
-	return n, nil
-}
-func (v *NWFilterBindingLookupByPortDevRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.consume(b[off:], d)
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -40240,21 +31871,8 @@ func (v *NWFilterBindingCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterBindingCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterBindingCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterBindingCreateXMLArgs")
-	}
-	return n, nil
-}
-func (v *NWFilterBindingCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -40293,24 +31911,11 @@ func (v *NWFilterBindingCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterBindingCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterBindingCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterBindingCreateXMLRet")
-	}
-	return n, nil
-}
-func (v *NWFilterBindingCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.consume(b[off:], d)
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -40341,24 +31946,11 @@ func (v *NWFilterBindingDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterBindingDeleteArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterBindingDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterBindingDeleteArgs")
-	}
-	return n, nil
-}
-func (v *NWFilterBindingDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.consume(b[off:], d)
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -40392,24 +31984,11 @@ func (v *NWFilterBindingGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterBindingGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterBindingGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterBindingGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *NWFilterBindingGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.consume(b[off:], d)
+		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "nwfilter")
 		}
@@ -40445,21 +32024,8 @@ func (v *NWFilterBindingGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NWFilterBindingGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterBindingGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NWFilterBindingGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *NWFilterBindingGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -40489,21 +32055,8 @@ func (v *ConnectListAllNWFilterBindingsArgs) AppendXDR(b []byte) ([]byte, error)
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllNWFilterBindingsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllNWFilterBindingsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllNWFilterBindingsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListAllNWFilterBindingsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "need_results")
@@ -40552,21 +32105,8 @@ func (v *ConnectListAllNWFilterBindingsRet) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListAllNWFilterBindingsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllNWFilterBindingsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListAllNWFilterBindingsRet")
-	}
-	return n, nil
-}
-func (v *ConnectListAllNWFilterBindingsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 8)
@@ -40577,7 +32117,7 @@ func (v *ConnectListAllNWFilterBindingsRet) consume(b []byte, d *xdr.Decoder) (i
 		v.Bindings = xdr.Resize(v.Bindings, cnt)
 		for i := range v.Bindings {
 			{
-				n, err := v.Bindings[i].consume(b[off:], d)
+				n, err := v.Bindings[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "bindings")
 				}
@@ -40609,21 +32149,8 @@ func (v *ConnectGetStoragePoolCapabilitiesArgs) AppendXDR(b []byte) ([]byte, err
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetStoragePoolCapabilitiesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetStoragePoolCapabilitiesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetStoragePoolCapabilitiesArgs")
-	}
-	return n, nil
-}
-func (v *ConnectGetStoragePoolCapabilitiesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "flags")
@@ -40655,21 +32182,8 @@ func (v *ConnectGetStoragePoolCapabilitiesRet) AppendXDR(b []byte) ([]byte, erro
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetStoragePoolCapabilitiesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetStoragePoolCapabilitiesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetStoragePoolCapabilitiesRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetStoragePoolCapabilitiesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Capabilities, b[off:], 4194304)
@@ -40709,24 +32223,11 @@ func (v *NetworkListAllPortsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkListAllPortsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkListAllPortsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkListAllPortsArgs")
-	}
-	return n, nil
-}
-func (v *NetworkListAllPortsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.consume(b[off:], d)
+		n, err := v.Network.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
@@ -40779,21 +32280,8 @@ func (v *NetworkListAllPortsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkListAllPortsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkListAllPortsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkListAllPortsRet")
-	}
-	return n, nil
-}
-func (v *NetworkListAllPortsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 36)
@@ -40804,7 +32292,7 @@ func (v *NetworkListAllPortsRet) consume(b []byte, d *xdr.Decoder) (int, error) 
 		v.Ports = xdr.Resize(v.Ports, cnt)
 		for i := range v.Ports {
 			{
-				n, err := v.Ports[i].consume(b[off:], d)
+				n, err := v.Ports[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "ports")
 				}
@@ -40845,24 +32333,11 @@ func (v *NetworkPortLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkPortLookupByUUIDArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkPortLookupByUUIDArgs")
-	}
-	return n, nil
-}
-func (v *NetworkPortLookupByUUIDArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.consume(b[off:], d)
+		n, err := v.Network.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
@@ -40898,24 +32373,11 @@ func (v *NetworkPortLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkPortLookupByUUIDRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkPortLookupByUUIDRet")
-	}
-	return n, nil
-}
-func (v *NetworkPortLookupByUUIDRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.consume(b[off:], d)
+		n, err := v.Port.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -40955,24 +32417,11 @@ func (v *NetworkPortCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkPortCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkPortCreateXMLArgs")
-	}
-	return n, nil
-}
-func (v *NetworkPortCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Network.consume(b[off:], d)
+		n, err := v.Network.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "network")
 		}
@@ -41015,24 +32464,11 @@ func (v *NetworkPortCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkPortCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkPortCreateXMLRet")
-	}
-	return n, nil
-}
-func (v *NetworkPortCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.consume(b[off:], d)
+		n, err := v.Port.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -41081,24 +32517,11 @@ func (v *NetworkPortSetParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkPortSetParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortSetParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkPortSetParametersArgs")
-	}
-	return n, nil
-}
-func (v *NetworkPortSetParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.consume(b[off:], d)
+		n, err := v.Port.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -41113,7 +32536,7 @@ func (v *NetworkPortSetParametersArgs) consume(b []byte, d *xdr.Decoder) (int, e
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -41157,24 +32580,11 @@ func (v *NetworkPortGetParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkPortGetParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortGetParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkPortGetParametersArgs")
-	}
-	return n, nil
-}
-func (v *NetworkPortGetParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.consume(b[off:], d)
+		n, err := v.Port.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -41227,21 +32637,8 @@ func (v *NetworkPortGetParametersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkPortGetParametersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortGetParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkPortGetParametersRet")
-	}
-	return n, nil
-}
-func (v *NetworkPortGetParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
@@ -41252,7 +32649,7 @@ func (v *NetworkPortGetParametersRet) consume(b []byte, d *xdr.Decoder) (int, er
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -41293,24 +32690,11 @@ func (v *NetworkPortGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkPortGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkPortGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *NetworkPortGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.consume(b[off:], d)
+		n, err := v.Port.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -41346,21 +32730,8 @@ func (v *NetworkPortGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkPortGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkPortGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *NetworkPortGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -41397,24 +32768,11 @@ func (v *NetworkPortDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NetworkPortDeleteArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NetworkPortDeleteArgs")
-	}
-	return n, nil
-}
-func (v *NetworkPortDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.consume(b[off:], d)
+		n, err := v.Port.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "port")
 		}
@@ -41459,24 +32817,11 @@ func (v *DomainCheckpointCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCheckpointCreateXMLArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCheckpointCreateXMLArgs")
-	}
-	return n, nil
-}
-func (v *DomainCheckpointCreateXMLArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -41519,24 +32864,11 @@ func (v *DomainCheckpointCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCheckpointCreateXMLRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCheckpointCreateXMLRet")
-	}
-	return n, nil
-}
-func (v *DomainCheckpointCreateXMLRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.consume(b[off:], d)
+		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -41570,24 +32902,11 @@ func (v *DomainCheckpointGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCheckpointGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCheckpointGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *DomainCheckpointGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.consume(b[off:], d)
+		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -41623,21 +32942,8 @@ func (v *DomainCheckpointGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCheckpointGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCheckpointGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *DomainCheckpointGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -41677,24 +32983,11 @@ func (v *DomainListAllCheckpointsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainListAllCheckpointsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainListAllCheckpointsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainListAllCheckpointsArgs")
-	}
-	return n, nil
-}
-func (v *DomainListAllCheckpointsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -41747,21 +33040,8 @@ func (v *DomainListAllCheckpointsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainListAllCheckpointsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainListAllCheckpointsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainListAllCheckpointsRet")
-	}
-	return n, nil
-}
-func (v *DomainListAllCheckpointsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 28)
@@ -41772,7 +33052,7 @@ func (v *DomainListAllCheckpointsRet) consume(b []byte, d *xdr.Decoder) (int, er
 		v.Checkpoints = xdr.Resize(v.Checkpoints, cnt)
 		for i := range v.Checkpoints {
 			{
-				n, err := v.Checkpoints[i].consume(b[off:], d)
+				n, err := v.Checkpoints[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "checkpoints")
 				}
@@ -41816,24 +33096,11 @@ func (v *DomainCheckpointListAllChildrenArgs) AppendXDR(b []byte) ([]byte, error
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCheckpointListAllChildrenArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointListAllChildrenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCheckpointListAllChildrenArgs")
-	}
-	return n, nil
-}
-func (v *DomainCheckpointListAllChildrenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.consume(b[off:], d)
+		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -41886,21 +33153,8 @@ func (v *DomainCheckpointListAllChildrenRet) AppendXDR(b []byte) ([]byte, error)
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCheckpointListAllChildrenRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointListAllChildrenRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCheckpointListAllChildrenRet")
-	}
-	return n, nil
-}
-func (v *DomainCheckpointListAllChildrenRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 28)
@@ -41911,7 +33165,7 @@ func (v *DomainCheckpointListAllChildrenRet) consume(b []byte, d *xdr.Decoder) (
 		v.Checkpoints = xdr.Resize(v.Checkpoints, cnt)
 		for i := range v.Checkpoints {
 			{
-				n, err := v.Checkpoints[i].consume(b[off:], d)
+				n, err := v.Checkpoints[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "checkpoints")
 				}
@@ -41958,24 +33212,11 @@ func (v *DomainCheckpointLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCheckpointLookupByNameArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCheckpointLookupByNameArgs")
-	}
-	return n, nil
-}
-func (v *DomainCheckpointLookupByNameArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -42018,24 +33259,11 @@ func (v *DomainCheckpointLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCheckpointLookupByNameRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCheckpointLookupByNameRet")
-	}
-	return n, nil
-}
-func (v *DomainCheckpointLookupByNameRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.consume(b[off:], d)
+		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -42069,24 +33297,11 @@ func (v *DomainCheckpointGetParentArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCheckpointGetParentArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointGetParentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCheckpointGetParentArgs")
-	}
-	return n, nil
-}
-func (v *DomainCheckpointGetParentArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.consume(b[off:], d)
+		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -42122,24 +33337,11 @@ func (v *DomainCheckpointGetParentRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCheckpointGetParentRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointGetParentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCheckpointGetParentRet")
-	}
-	return n, nil
-}
-func (v *DomainCheckpointGetParentRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Parent.consume(b[off:], d)
+		n, err := v.Parent.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "parent")
 		}
@@ -42173,24 +33375,11 @@ func (v *DomainCheckpointDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainCheckpointDeleteArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainCheckpointDeleteArgs")
-	}
-	return n, nil
-}
-func (v *DomainCheckpointDeleteArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.consume(b[off:], d)
+		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "checkpoint")
 		}
@@ -42232,24 +33421,11 @@ func (v *DomainGetGuestInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetGuestInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetGuestInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetGuestInfoArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetGuestInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -42299,21 +33475,8 @@ func (v *DomainGetGuestInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetGuestInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetGuestInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetGuestInfoRet")
-	}
-	return n, nil
-}
-func (v *DomainGetGuestInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 2048, 12)
@@ -42324,7 +33487,7 @@ func (v *DomainGetGuestInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -42369,21 +33532,8 @@ func (v *ConnectSetIdentityArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectSetIdentityArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSetIdentityArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectSetIdentityArgs")
-	}
-	return n, nil
-}
-func (v *ConnectSetIdentityArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 20, 12)
@@ -42394,7 +33544,7 @@ func (v *ConnectSetIdentityArgs) consume(b []byte, d *xdr.Decoder) (int, error) 
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -42438,24 +33588,11 @@ func (v *DomainAgentSetResponseTimeoutArgs) AppendXDR(b []byte) ([]byte, error) 
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAgentSetResponseTimeoutArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAgentSetResponseTimeoutArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAgentSetResponseTimeoutArgs")
-	}
-	return n, nil
-}
-func (v *DomainAgentSetResponseTimeoutArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -42490,21 +33627,8 @@ func (v *DomainAgentSetResponseTimeoutRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAgentSetResponseTimeoutRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAgentSetResponseTimeoutRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAgentSetResponseTimeoutRet")
-	}
-	return n, nil
-}
-func (v *DomainAgentSetResponseTimeoutRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "result")
@@ -42557,24 +33681,11 @@ func (v *DomainBackupBeginArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBackupBeginArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBackupBeginArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBackupBeginArgs")
-	}
-	return n, nil
-}
-func (v *DomainBackupBeginArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -42639,24 +33750,11 @@ func (v *DomainBackupGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBackupGetXMLDescArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBackupGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBackupGetXMLDescArgs")
-	}
-	return n, nil
-}
-func (v *DomainBackupGetXMLDescArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -42692,21 +33790,8 @@ func (v *DomainBackupGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainBackupGetXMLDescRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBackupGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainBackupGetXMLDescRet")
-	}
-	return n, nil
-}
-func (v *DomainBackupGetXMLDescRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
@@ -42749,24 +33834,11 @@ func (v *DomainAuthorizedSSHKeysGetArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAuthorizedSSHKeysGetArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAuthorizedSSHKeysGetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAuthorizedSSHKeysGetArgs")
-	}
-	return n, nil
-}
-func (v *DomainAuthorizedSSHKeysGetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -42818,21 +33890,8 @@ func (v *DomainAuthorizedSSHKeysGetRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAuthorizedSSHKeysGetRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAuthorizedSSHKeysGetRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAuthorizedSSHKeysGetRet")
-	}
-	return n, nil
-}
-func (v *DomainAuthorizedSSHKeysGetRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 2048, 4)
@@ -42900,24 +33959,11 @@ func (v *DomainAuthorizedSSHKeysSetArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAuthorizedSSHKeysSetArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAuthorizedSSHKeysSetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAuthorizedSSHKeysSetArgs")
-	}
-	return n, nil
-}
-func (v *DomainAuthorizedSSHKeysSetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -42980,24 +34026,11 @@ func (v *DomainGetMessagesArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetMessagesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMessagesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetMessagesArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetMessagesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43042,21 +34075,8 @@ func (v *DomainGetMessagesRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetMessagesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMessagesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetMessagesRet")
-	}
-	return n, nil
-}
-func (v *DomainGetMessagesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 2048, 4)
@@ -43106,24 +34126,11 @@ func (v *DomainStartDirtyRateCalcArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainStartDirtyRateCalcArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainStartDirtyRateCalcArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainStartDirtyRateCalcArgs")
-	}
-	return n, nil
-}
-func (v *DomainStartDirtyRateCalcArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43176,21 +34183,8 @@ func (v *DomainEventMemoryDeviceSizeChangeMsg) AppendXDR(b []byte) ([]byte, erro
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventMemoryDeviceSizeChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventMemoryDeviceSizeChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventMemoryDeviceSizeChangeMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventMemoryDeviceSizeChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -43198,7 +34192,7 @@ func (v *DomainEventMemoryDeviceSizeChangeMsg) consume(b []byte, d *xdr.Decoder)
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43250,24 +34244,11 @@ func (v *DomainFDAssociateArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainFDAssociateArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainFDAssociateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainFDAssociateArgs")
-	}
-	return n, nil
-}
-func (v *DomainFDAssociateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43319,21 +34300,8 @@ func (v *NodeDeviceUpdateArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NodeDeviceUpdateArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceUpdateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NodeDeviceUpdateArgs")
-	}
-	return n, nil
-}
-func (v *NodeDeviceUpdateArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -43385,24 +34353,11 @@ func (v *DomainGraphicsReloadArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGraphicsReloadArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGraphicsReloadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGraphicsReloadArgs")
-	}
-	return n, nil
-}
-func (v *DomainGraphicsReloadArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43443,24 +34398,11 @@ func (v *DomainGetAutostartOnceArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetAutostartOnceArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetAutostartOnceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetAutostartOnceArgs")
-	}
-	return n, nil
-}
-func (v *DomainGetAutostartOnceArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43485,21 +34427,8 @@ func (v *DomainGetAutostartOnceRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainGetAutostartOnceRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetAutostartOnceRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainGetAutostartOnceRet")
-	}
-	return n, nil
-}
-func (v *DomainGetAutostartOnceRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "autostart")
@@ -43534,24 +34463,11 @@ func (v *DomainSetAutostartOnceArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetAutostartOnceArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetAutostartOnceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetAutostartOnceArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetAutostartOnceArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43611,24 +34527,11 @@ func (v *DomainSetThrottleGroupArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainSetThrottleGroupArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetThrottleGroupArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainSetThrottleGroupArgs")
-	}
-	return n, nil
-}
-func (v *DomainSetThrottleGroupArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43650,7 +34553,7 @@ func (v *DomainSetThrottleGroupArgs) consume(b []byte, d *xdr.Decoder) (int, err
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -43703,24 +34606,11 @@ func (v *DomainDelThrottleGroupArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainDelThrottleGroupArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDelThrottleGroupArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainDelThrottleGroupArgs")
-	}
-	return n, nil
-}
-func (v *DomainDelThrottleGroupArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43796,21 +34686,8 @@ func (v *DomainEventNicMACChangeMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventNicMACChangeMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventNicMACChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventNicMACChangeMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventNicMACChangeMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -43818,7 +34695,7 @@ func (v *DomainEventNicMACChangeMsg) consume(b []byte, d *xdr.Decoder) (int, err
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43876,21 +34753,8 @@ func (v *DomainEventVCPURemovedMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventVCPURemovedMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventVCPURemovedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventVCPURemovedMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventVCPURemovedMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -43898,7 +34762,7 @@ func (v *DomainEventVCPURemovedMsg) consume(b []byte, d *xdr.Decoder) (int, erro
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -43949,21 +34813,8 @@ func (v *DomainEventCallbackChannelLifecycleMsg) AppendXDR(b []byte) ([]byte, er
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainEventCallbackChannelLifecycleMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackChannelLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainEventCallbackChannelLifecycleMsg")
-	}
-	return n, nil
-}
-func (v *DomainEventCallbackChannelLifecycleMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -43971,7 +34822,7 @@ func (v *DomainEventCallbackChannelLifecycleMsg) consume(b []byte, d *xdr.Decode
 	v.CallbackID = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -44049,24 +34900,11 @@ func (v *DomainAnnounceInterfaceArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAnnounceInterfaceArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAnnounceInterfaceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAnnounceInterfaceArgs")
-	}
-	return n, nil
-}
-func (v *DomainAnnounceInterfaceArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.consume(b[off:], d)
+		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "dom")
 		}
@@ -44100,7 +34938,7 @@ func (v *DomainAnnounceInterfaceArgs) consume(b []byte, d *xdr.Decoder) (int, er
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -45963,18 +36801,14 @@ func (v *Procedure) AppendXDR(b []byte) ([]byte, error) {
 	return xdr.AppendInt32(b, int32(*v)), nil
 }
 
-// ConsumeXDR decodes the value from the start of b.
-func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
+// ConsumeXDRWith decodes the value from the start of b (xdr.Consumer); an enum needs no
+// decoder state.
+func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
-		return 0, xdr.Named(xdr.ErrShort, "Procedure")
+		return 0, xdr.ErrShort
 	}
 	*v = Procedure(xdr.Int32(b))
 	return 4, nil
-}
-
-// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
-func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
-	return v.ConsumeXDR(b)
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that
@@ -45984,4 +36818,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version2
+var _ = xdr.Version3

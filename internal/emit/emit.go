@@ -225,15 +225,12 @@ func (e *emitter) enum(t *gomodel.Type) {
 	e.f.Func().Params(recv.Clone()).Id("AppendXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(
 		jen.Return(xdrFn("AppendInt32").Call(jen.Id("b"), jen.Int32().Call(jen.Op("*").Id("v"))), jen.Nil()),
 	)
-	e.f.Comment("ConsumeXDR decodes the value from the start of b.")
-	e.f.Func().Params(recv.Clone()).Id("ConsumeXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Int(), jen.Error()).Block(
-		jen.If(jen.Len(jen.Id("b")).Op("<").Lit(4)).Block(jen.Return(jen.Lit(0), xdrFn("Named").Call(xdrFn("ErrShort"), jen.Lit(t.GoName)))),
+	e.f.Comment("ConsumeXDRWith decodes the value from the start of b (xdr.Consumer); an enum needs no")
+	e.f.Comment("decoder state.")
+	e.f.Func().Params(recv.Clone()).Id("ConsumeXDRWith").Params(jen.Id("b").Index().Byte(), jen.Id("_").Op("*").Qual(Runtime, "Decoder")).Params(jen.Int(), jen.Error()).Block(
+		jen.If(jen.Len(jen.Id("b")).Op("<").Lit(4)).Block(jen.Return(jen.Lit(0), xdrFn("ErrShort"))),
 		jen.Op("*").Id("v").Op("=").Id(t.GoName).Call(xdrFn("Int32").Call(jen.Id("b"))),
 		jen.Return(jen.Lit(4), jen.Nil()),
-	)
-	e.f.Comment("ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.")
-	e.f.Func().Params(recv.Clone()).Id("ConsumeXDRWith").Params(jen.Id("b").Index().Byte(), jen.Id("_").Op("*").Qual(Runtime, "Decoder")).Params(jen.Int(), jen.Error()).Block(
-		jen.Return(jen.Id("v").Dot("ConsumeXDR").Call(jen.Id("b"))),
 	)
 }
 
@@ -250,7 +247,7 @@ func (e *emitter) assertions() {
 		jen.Return(jen.Index().Qual(Runtime, "Codec").Values(news...)),
 	)
 	e.f.Comment("The runtime must be the one this code was generated for.")
-	e.f.Var().Id("_").Op("=").Qual(Runtime, "Version2")
+	e.f.Var().Id("_").Op("=").Qual(Runtime, "Version3")
 }
 
 func (e *emitter) structType(t *gomodel.Type) {
@@ -289,7 +286,7 @@ func (e *emitter) structType(t *gomodel.Type) {
 	e.f.Comment("AppendXDR appends the XDR encoding to b (xdr.Codec).")
 	e.f.Func().Params(recv()).Id("AppendXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(enc...)
 
-	// ConsumeXDR
+	// ConsumeXDRWith
 	e.consume(t, func(c *codegen) []jen.Code {
 		var dec []jen.Code
 		for _, f := range t.Fields {
@@ -299,9 +296,9 @@ func (e *emitter) structType(t *gomodel.Type) {
 	})
 }
 
-// consume writes ConsumeXDR and ConsumeXDRWith around the decoding
-// statements body makes, which go in an unexported method; a recursive
-// type's takes a depth limit.
+// consume writes ConsumeXDRWith around the decoding statements body
+// makes; a recursive type's go in an unexported method that takes a depth
+// limit.
 func (e *emitter) consume(t *gomodel.Type, body func(c *codegen) []jen.Code) {
 	c := &codegen{e: e, depth: t.Recursive}
 	dec := append([]jen.Code{jen.Id("off").Op(":=").Lit(0)}, body(c)...)
@@ -309,35 +306,41 @@ func (e *emitter) consume(t *gomodel.Type, body func(c *codegen) []jen.Code) {
 	e.consumeMethods(t, "v", nil, dec)
 }
 
-// consumeMethods writes ConsumeXDR, ConsumeXDRWith and the unexported
-// method that decodes, whose statements are dec, for type t and receiver
-// r. reset, if not nil, runs when decoding fails.
+// consumeMethods writes ConsumeXDRWith for type t and receiver r, whose
+// decoding statements are dec. It is one method when it can be: the
+// compiler's cost is per function as much as per line. A recursive type
+// decodes in consumeDepth, which takes the depth limit; reset, if not nil,
+// runs when decoding fails, in ConsumeXDRWith around an unexported
+// consume. The outermost type's name is added by xdr.Consume and
+// xdr.Unmarshal, not here.
 func (e *emitter) consumeMethods(t *gomodel.Type, r string, reset jen.Code, dec []jen.Code) {
 	recv := func() *jen.Statement { return jen.Id(r).Op("*").Id(t.GoName) }
 	decoder := func() *jen.Statement { return jen.Op("*").Qual(Runtime, "Decoder") }
-	inner, args := "consume", []jen.Code{jen.Id("b"), jen.Id("d")}
 	params := []jen.Code{jen.Id("b").Index().Byte(), jen.Id("d").Add(decoder())}
+	e.f.Comment("ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).")
+	if !t.Recursive && reset == nil {
+		e.f.Func().Params(recv()).Id("ConsumeXDRWith").Params(params...).Params(jen.Int(), jen.Error()).Block(dec...)
+		return
+	}
+	inner, args := "consume", []jen.Code{jen.Id("b"), jen.Id("d")}
+	inParams := params
 	if t.Recursive {
 		inner, args = "consumeDepth", append(args, xdrFn("MaxDepth"))
-		params = append(params, jen.Id("depth").Int())
+		inParams = append(inParams[:2:2], jen.Id("depth").Int())
 		dec = append([]jen.Code{jen.If(jen.Id("depth").Op("<=").Lit(0)).Block(jen.Return(jen.Lit(0), xdrFn("ErrDepth")))}, dec...)
 	}
-	onErr := []jen.Code{jen.Return(jen.Id("n"), xdrFn("Named").Call(jen.Id("err"), jen.Lit(t.GoName)))}
-	if reset != nil {
-		onErr = append([]jen.Code{reset}, onErr...)
+	if reset == nil {
+		e.f.Func().Params(recv()).Id("ConsumeXDRWith").Params(params...).Params(jen.Int(), jen.Error()).Block(
+			jen.Return(jen.Id(r).Dot(inner).Call(args...)),
+		)
+	} else {
+		e.f.Func().Params(recv()).Id("ConsumeXDRWith").Params(params...).Params(jen.Int(), jen.Error()).Block(
+			jen.List(jen.Id("n"), jen.Id("err")).Op(":=").Id(r).Dot(inner).Call(args...),
+			jen.If(jen.Id("err").Op("!=").Nil()).Block(reset, jen.Return(jen.Id("n"), jen.Id("err"))),
+			jen.Return(jen.Id("n"), jen.Nil()),
+		)
 	}
-	e.f.Comment("ConsumeXDR decodes the value from the start of b (xdr.Codec).")
-	e.f.Func().Params(recv()).Id("ConsumeXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Int(), jen.Error()).Block(
-		jen.Var().Id("d").Qual(Runtime, "Decoder"),
-		jen.Return(jen.Id(r).Dot("ConsumeXDRWith").Call(jen.Id("b"), jen.Op("&").Id("d"))),
-	)
-	e.f.Comment("ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).")
-	e.f.Func().Params(recv()).Id("ConsumeXDRWith").Params(jen.Id("b").Index().Byte(), jen.Id("d").Add(decoder())).Params(jen.Int(), jen.Error()).Block(
-		jen.List(jen.Id("n"), jen.Id("err")).Op(":=").Id(r).Dot(inner).Call(args...),
-		jen.If(jen.Id("err").Op("!=").Nil()).Block(onErr...),
-		jen.Return(jen.Id("n"), jen.Nil()),
-	)
-	e.f.Func().Params(recv()).Id(inner).Params(params...).Params(jen.Int(), jen.Error()).Block(dec...)
+	e.f.Func().Params(recv()).Id(inner).Params(inParams...).Params(jen.Int(), jen.Error()).Block(dec...)
 }
 
 // wrap builds the expression that locates an error: a field, then array
@@ -596,12 +599,6 @@ func (c *codegen) decode(s *gomodel.Shape, expr jen.Code, w wrap, level int) []j
 		}
 		if c.depth && t.Recursive && t.Pkg == c.e.pkg {
 			return used(jen.Add(expr).Dot("consumeDepth").Call(rest, jen.Id("d"), jen.Id("depth").Op("-").Lit(1)))
-		}
-		if t.Kind == check.Struct && t.Pkg == c.e.pkg && !t.Recursive {
-			// The unexported method, one call less per element of a
-			// list: the name ConsumeXDRWith would give an error is
-			// replaced by the caller's anyway (xdr.Field, xdr.Named).
-			return used(jen.Add(expr).Dot("consume").Call(rest, jen.Id("d")))
 		}
 		return used(jen.Add(expr).Dot("ConsumeXDRWith").Call(rest, jen.Id("d")))
 	}
