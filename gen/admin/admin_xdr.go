@@ -6,6 +6,7 @@ import (
 	"github.com/virtrpc/virtrpc/xdr"
 	"math"
 	"strconv"
+	"unsafe"
 )
 
 // Constants of admin_protocol.x.
@@ -434,6 +435,25 @@ type ConnectOpenArgs struct {
 	Flags uint32
 }
 
+// shapeConnectOpenArgs is the layout of the structs that share their codec with ConnectOpenArgs.
+type shapeConnectOpenArgs struct {
+	F0 uint32
+}
+
+func (v *shapeConnectOpenArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendUint32(b, uint32(v.F0))
+	return b, nil
+}
+func (v *shapeConnectOpenArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectOpenArgs) XDRSize() int {
 	return 4
@@ -441,19 +461,12 @@ func (v *ConnectOpenArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectOpenArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectOpenArgs", "flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectOpenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "flags")
 }
 
 // ConnectGetLibVersionRet is the XDR struct admin_connect_get_lib_version_ret.
@@ -489,6 +502,32 @@ type ConnectListServersArgs struct {
 	Flags       uint32
 }
 
+// shapeConnectListServersArgs is the layout of the structs that share their codec with ConnectListServersArgs.
+type shapeConnectListServersArgs struct {
+	F0 uint32
+	F1 uint32
+}
+
+func (v *shapeConnectListServersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendUint32(b, uint32(v.F0))
+	b = xdr.AppendUint32(b, uint32(v.F1))
+	return b, nil
+}
+func (v *shapeConnectListServersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Uint32(b[off:])
+	off += 4
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	}
+	v.F1 = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectListServersArgs) XDRSize() int {
 	return 8
@@ -496,25 +535,12 @@ func (v *ConnectListServersArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListServersArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectListServersArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListServersArgs", "need_results,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListServersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
-	}
-	v.NeedResults = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectListServersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "need_results,flags")
 }
 
 // ConnectListServersRet is the XDR struct admin_connect_list_servers_ret.
@@ -585,41 +611,57 @@ type ConnectLookupServerArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ConnectLookupServerArgs) XDRSize() int {
+// shapeConnectLookupServerArgs is the layout of the structs that share their codec with ConnectLookupServerArgs.
+type shapeConnectLookupServerArgs struct {
+	F0 NonnullString
+	F1 uint32
+}
+
+func (v *shapeConnectLookupServerArgs) size() int {
 	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
+	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ConnectLookupServerArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeConnectLookupServerArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
+	b, err = xdr.AppendString(b, string(v.F0), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "ConnectLookupServerArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *ConnectLookupServerArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeConnectLookupServerArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "name")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ConnectLookupServerArgs) XDRSize() int {
+	return (*shapeConnectLookupServerArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ConnectLookupServerArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeConnectLookupServerArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectLookupServerArgs", "name,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ConnectLookupServerArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeConnectLookupServerArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "name,flags")
 }
 
 // ConnectLookupServerRet is the XDR struct admin_connect_lookup_server_ret.
@@ -663,41 +705,57 @@ type ServerGetThreadpoolParametersArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ServerGetThreadpoolParametersArgs) XDRSize() int {
+// shapeServerGetThreadpoolParametersArgs is the layout of the structs that share their codec with ServerGetThreadpoolParametersArgs.
+type shapeServerGetThreadpoolParametersArgs struct {
+	F0 NonnullServer
+	F1 uint32
+}
+
+func (v *shapeServerGetThreadpoolParametersArgs) size() int {
 	n := 0
-	n += v.Srv.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ServerGetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeServerGetThreadpoolParametersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Srv.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "srv"), "ServerGetThreadpoolParametersArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *ServerGetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeServerGetThreadpoolParametersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "srv")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ServerGetThreadpoolParametersArgs) XDRSize() int {
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ServerGetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).appendXDR(b, "ServerGetThreadpoolParametersArgs", "srv,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ServerGetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "srv,flags")
 }
 
 // ServerGetThreadpoolParametersRet is the XDR struct admin_server_get_threadpool_parameters_ret.
@@ -705,53 +763,68 @@ type ServerGetThreadpoolParametersRet struct {
 	Params []TypedParam
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ServerGetThreadpoolParametersRet) XDRSize() int {
+// shapeServerGetThreadpoolParametersRet is the layout of the structs that share their codec with ServerGetThreadpoolParametersRet.
+type shapeServerGetThreadpoolParametersRet struct {
+	F0 []TypedParam
+}
+
+func (v *shapeServerGetThreadpoolParametersRet) size() int {
 	n := 0
 	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
+	for i := range v.F0 {
+		n += v.F0[i].XDRSize()
 	}
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ServerGetThreadpoolParametersRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeServerGetThreadpoolParametersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 32)
+	b, err = xdr.AppendCount(b, len(v.F0), 32)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "ServerGetThreadpoolParametersRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
+	for i := range v.F0 {
+		b, err = v.F0[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "ServerGetThreadpoolParametersRet")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 0), typ)
 		}
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *ServerGetThreadpoolParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeServerGetThreadpoolParametersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
 		if err != nil {
-			return off, xdr.Field(err, "params")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
+		v.F0 = xdr.Resize(v.F0, cnt)
+		for i := range v.F0 {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.F0[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 0)
 				}
 				off += n
 			}
 		}
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ServerGetThreadpoolParametersRet) XDRSize() int {
+	return (*shapeServerGetThreadpoolParametersRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ServerGetThreadpoolParametersRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeServerGetThreadpoolParametersRet)(unsafe.Pointer(v)).appendXDR(b, "ServerGetThreadpoolParametersRet", "params")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ServerGetThreadpoolParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeServerGetThreadpoolParametersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params")
 }
 
 // ServerSetThreadpoolParametersArgs is the XDR struct admin_server_set_threadpool_parameters_args.
@@ -761,72 +834,89 @@ type ServerSetThreadpoolParametersArgs struct {
 	Flags  uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ServerSetThreadpoolParametersArgs) XDRSize() int {
+// shapeServerSetThreadpoolParametersArgs is the layout of the structs that share their codec with ServerSetThreadpoolParametersArgs.
+type shapeServerSetThreadpoolParametersArgs struct {
+	F0 NonnullServer
+	F1 []TypedParam
+	F2 uint32
+}
+
+func (v *shapeServerSetThreadpoolParametersArgs) size() int {
 	n := 0
-	n += v.Srv.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
+	for i := range v.F1 {
+		n += v.F1[i].XDRSize()
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ServerSetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeServerSetThreadpoolParametersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Srv.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "srv"), "ServerSetThreadpoolParametersArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendCount(b, len(v.Params), 32)
+	b, err = xdr.AppendCount(b, len(v.F1), 32)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "ServerSetThreadpoolParametersArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
+	for i := range v.F1 {
+		b, err = v.F1[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "ServerSetThreadpoolParametersArgs")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 1), typ)
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *ServerSetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeServerSetThreadpoolParametersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "srv")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
 		if err != nil {
-			return off, xdr.Field(err, "params")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
+		v.F1 = xdr.Resize(v.F1, cnt)
+		for i := range v.F1 {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.F1[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 1)
 				}
 				off += n
 			}
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ServerSetThreadpoolParametersArgs) XDRSize() int {
+	return (*shapeServerSetThreadpoolParametersArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ServerSetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeServerSetThreadpoolParametersArgs)(unsafe.Pointer(v)).appendXDR(b, "ServerSetThreadpoolParametersArgs", "srv,params,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ServerSetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeServerSetThreadpoolParametersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "srv,params,flags")
 }
 
 // ServerListClientsArgs is the XDR struct admin_server_list_clients_args.
@@ -1034,41 +1124,57 @@ type ClientGetInfoArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ClientGetInfoArgs) XDRSize() int {
+// shapeClientGetInfoArgs is the layout of the structs that share their codec with ClientGetInfoArgs.
+type shapeClientGetInfoArgs struct {
+	F0 NonnullClient
+	F1 uint32
+}
+
+func (v *shapeClientGetInfoArgs) size() int {
 	n := 0
-	n += v.Clnt.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ClientGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeClientGetInfoArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Clnt.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "clnt"), "ClientGetInfoArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *ClientGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeClientGetInfoArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Clnt.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "clnt")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ClientGetInfoArgs) XDRSize() int {
+	return (*shapeClientGetInfoArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ClientGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeClientGetInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "ClientGetInfoArgs", "clnt,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ClientGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeClientGetInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "clnt,flags")
 }
 
 // ClientGetInfoRet is the XDR struct admin_client_get_info_ret.
@@ -1133,39 +1239,17 @@ type ClientCloseArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ClientCloseArgs) XDRSize() int {
-	n := 0
-	n += v.Clnt.XDRSize()
-	n += 4
-	return n
+	return (*shapeClientGetInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ClientCloseArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Clnt.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "clnt"), "ClientCloseArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeClientGetInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "ClientCloseArgs", "clnt,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ClientCloseArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Clnt.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "clnt")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeClientGetInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "clnt,flags")
 }
 
 // ServerGetClientLimitsArgs is the XDR struct admin_server_get_client_limits_args.
@@ -1176,39 +1260,17 @@ type ServerGetClientLimitsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerGetClientLimitsArgs) XDRSize() int {
-	n := 0
-	n += v.Srv.XDRSize()
-	n += 4
-	return n
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerGetClientLimitsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Srv.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "srv"), "ServerGetClientLimitsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).appendXDR(b, "ServerGetClientLimitsArgs", "srv,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerGetClientLimitsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "srv")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "srv,flags")
 }
 
 // ServerGetClientLimitsRet is the XDR struct admin_server_get_client_limits_ret.
@@ -1218,51 +1280,17 @@ type ServerGetClientLimitsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerGetClientLimitsRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	return n
+	return (*shapeServerGetThreadpoolParametersRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerGetClientLimitsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 32)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "ServerGetClientLimitsRet")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "ServerGetClientLimitsRet")
-		}
-	}
-	return b, nil
+	return (*shapeServerGetThreadpoolParametersRet)(unsafe.Pointer(v)).appendXDR(b, "ServerGetClientLimitsRet", "params")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerGetClientLimitsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeServerGetThreadpoolParametersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params")
 }
 
 // ServerSetClientLimitsArgs is the XDR struct admin_server_set_client_limits_args.
@@ -1274,70 +1302,17 @@ type ServerSetClientLimitsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerSetClientLimitsArgs) XDRSize() int {
-	n := 0
-	n += v.Srv.XDRSize()
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeServerSetThreadpoolParametersArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerSetClientLimitsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Srv.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "srv"), "ServerSetClientLimitsArgs")
-	}
-	b, err = xdr.AppendCount(b, len(v.Params), 32)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "ServerSetClientLimitsArgs")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "ServerSetClientLimitsArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeServerSetThreadpoolParametersArgs)(unsafe.Pointer(v)).appendXDR(b, "ServerSetClientLimitsArgs", "srv,params,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerSetClientLimitsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "srv")
-		}
-		off += n
-	}
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeServerSetThreadpoolParametersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "srv,params,flags")
 }
 
 // ServerUpdateTLSFilesArgs is the XDR struct admin_server_update_tls_files_args.
@@ -1348,39 +1323,17 @@ type ServerUpdateTLSFilesArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerUpdateTLSFilesArgs) XDRSize() int {
-	n := 0
-	n += v.Srv.XDRSize()
-	n += 4
-	return n
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerUpdateTLSFilesArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Srv.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "srv"), "ServerUpdateTLSFilesArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).appendXDR(b, "ServerUpdateTLSFilesArgs", "srv,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerUpdateTLSFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "srv")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "srv,flags")
 }
 
 // ConnectGetLoggingOutputsArgs is the XDR struct admin_connect_get_logging_outputs_args.
@@ -1395,19 +1348,12 @@ func (v *ConnectGetLoggingOutputsArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetLoggingOutputsArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetLoggingOutputsArgs", "flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetLoggingOutputsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "flags")
 }
 
 // ConnectGetLoggingOutputsRet is the XDR struct admin_connect_get_logging_outputs_ret.
@@ -1418,39 +1364,17 @@ type ConnectGetLoggingOutputsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectGetLoggingOutputsRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Outputs))
-	n += 4
-	return n
+	return (*shapeConnectLookupServerArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetLoggingOutputsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Outputs), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "outputs"), "ConnectGetLoggingOutputsRet")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Noutputs))
-	return b, nil
+	return (*shapeConnectLookupServerArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetLoggingOutputsRet", "outputs,noutputs")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetLoggingOutputsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Outputs, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "outputs")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "noutputs")
-	}
-	v.Noutputs = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectLookupServerArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "outputs,noutputs")
 }
 
 // ConnectGetLoggingFiltersArgs is the XDR struct admin_connect_get_logging_filters_args.
@@ -1465,19 +1389,12 @@ func (v *ConnectGetLoggingFiltersArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetLoggingFiltersArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetLoggingFiltersArgs", "flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetLoggingFiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "flags")
 }
 
 // ConnectGetLoggingFiltersRet is the XDR struct admin_connect_get_logging_filters_ret.
@@ -1486,59 +1403,75 @@ type ConnectGetLoggingFiltersRet struct {
 	Nfilters uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ConnectGetLoggingFiltersRet) XDRSize() int {
+// shapeConnectGetLoggingFiltersRet is the layout of the structs that share their codec with ConnectGetLoggingFiltersRet.
+type shapeConnectGetLoggingFiltersRet struct {
+	F0 String
+	F1 uint32
+}
+
+func (v *shapeConnectGetLoggingFiltersRet) size() int {
 	n := 0
 	n += 4
-	if v.Filters != nil {
-		n += xdr.SizeOpaque(len((*v.Filters)))
+	if v.F0 != nil {
+		n += xdr.SizeOpaque(len((*v.F0)))
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ConnectGetLoggingFiltersRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeConnectGetLoggingFiltersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b = xdr.AppendBool(b, v.Filters != nil)
-	if v.Filters != nil {
-		b, err = xdr.AppendString(b, string((*v.Filters)), 4194304)
+	b = xdr.AppendBool(b, v.F0 != nil)
+	if v.F0 != nil {
+		b, err = xdr.AppendString(b, string((*v.F0)), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "filters"), "ConnectGetLoggingFiltersRet")
+			return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Nfilters))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *ConnectGetLoggingFiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeConnectGetLoggingFiltersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
-			return off, xdr.Field(err, "filters")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 		if present {
-			v.Filters = new(NonnullString)
+			v.F0 = new(NonnullString)
 			{
-				n, err := d.ConsumeStringInto(v.Filters, b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.F0, b[off:], 4194304)
 				if err != nil {
-					return off, xdr.Field(err, "filters")
+					return off, xdr.FieldAt(err, names, 0)
 				}
 				off += n
 			}
 		} else {
-			v.Filters = nil
+			v.F0 = nil
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nfilters")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Nfilters = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ConnectGetLoggingFiltersRet) XDRSize() int {
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ConnectGetLoggingFiltersRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetLoggingFiltersRet", "filters,nfilters")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ConnectGetLoggingFiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "filters,nfilters")
 }
 
 // ConnectSetLoggingOutputsArgs is the XDR struct admin_connect_set_logging_outputs_args.
@@ -1549,57 +1482,17 @@ type ConnectSetLoggingOutputsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectSetLoggingOutputsArgs) XDRSize() int {
-	n := 0
-	n += 4
-	if v.Outputs != nil {
-		n += xdr.SizeOpaque(len((*v.Outputs)))
-	}
-	n += 4
-	return n
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectSetLoggingOutputsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b = xdr.AppendBool(b, v.Outputs != nil)
-	if v.Outputs != nil {
-		b, err = xdr.AppendString(b, string((*v.Outputs)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "outputs"), "ConnectSetLoggingOutputsArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectSetLoggingOutputsArgs", "outputs,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSetLoggingOutputsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "outputs")
-		}
-		off += n
-		if present {
-			v.Outputs = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.Outputs, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "outputs")
-				}
-				off += n
-			}
-		} else {
-			v.Outputs = nil
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "outputs,flags")
 }
 
 // ConnectSetLoggingFiltersArgs is the XDR struct admin_connect_set_logging_filters_args.
@@ -1610,57 +1503,17 @@ type ConnectSetLoggingFiltersArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectSetLoggingFiltersArgs) XDRSize() int {
-	n := 0
-	n += 4
-	if v.Filters != nil {
-		n += xdr.SizeOpaque(len((*v.Filters)))
-	}
-	n += 4
-	return n
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectSetLoggingFiltersArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b = xdr.AppendBool(b, v.Filters != nil)
-	if v.Filters != nil {
-		b, err = xdr.AppendString(b, string((*v.Filters)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "filters"), "ConnectSetLoggingFiltersArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectSetLoggingFiltersArgs", "filters,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSetLoggingFiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "filters")
-		}
-		off += n
-		if present {
-			v.Filters = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.Filters, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "filters")
-				}
-				off += n
-			}
-		} else {
-			v.Filters = nil
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "filters,flags")
 }
 
 // ConnectSetDaemonTimeoutArgs is the XDR struct admin_connect_set_daemon_timeout_args.
@@ -1676,25 +1529,12 @@ func (v *ConnectSetDaemonTimeoutArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectSetDaemonTimeoutArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Timeout))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectListServersArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectSetDaemonTimeoutArgs", "timeout,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSetDaemonTimeoutArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "timeout")
-	}
-	v.Timeout = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectListServersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "timeout,flags")
 }
 
 // ConnectDaemonShutdownArgs is the XDR struct admin_connect_daemon_shutdown_args.
@@ -1709,19 +1549,12 @@ func (v *ConnectDaemonShutdownArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDaemonShutdownArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectDaemonShutdownArgs", "flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDaemonShutdownArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "flags")
 }
 
 // Procedure is the XDR enum admin_procedure. Values a newer peer adds decode as they are.

@@ -6,6 +6,7 @@ import (
 	remote "github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/xdr"
 	"strconv"
+	"unsafe"
 )
 
 // Constants of qemu_protocol.x.
@@ -23,53 +24,70 @@ type DomainMonitorCommandArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainMonitorCommandArgs) XDRSize() int {
+// shapeDomainMonitorCommandArgs is the layout of the structs that share their codec with DomainMonitorCommandArgs.
+type shapeDomainMonitorCommandArgs struct {
+	F0 remote.NonnullDomain
+	F1 remote.NonnullString
+	F2 uint32
+}
+
+func (v *shapeDomainMonitorCommandArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Cmd))
+	n += v.F0.XDRSize()
+	n += xdr.SizeOpaque(len(v.F1))
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainMonitorCommandArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainMonitorCommandArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMonitorCommandArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendString(b, string(v.Cmd), 4194304)
+	b, err = xdr.AppendString(b, string(v.F1), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cmd"), "DomainMonitorCommandArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainMonitorCommandArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainMonitorCommandArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
-		n, err := d.ConsumeStringInto(&v.Cmd, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F1, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "cmd")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainMonitorCommandArgs) XDRSize() int {
+	return (*shapeDomainMonitorCommandArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainMonitorCommandArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainMonitorCommandArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMonitorCommandArgs", "dom,cmd,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainMonitorCommandArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainMonitorCommandArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,cmd,flags")
 }
 
 // DomainMonitorCommandRet is the XDR struct qemu_domain_monitor_command_ret.
@@ -77,34 +95,49 @@ type DomainMonitorCommandRet struct {
 	Result remote.NonnullString
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainMonitorCommandRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Result))
-	return n
+// shapeDomainMonitorCommandRet is the layout of the structs that share their codec with DomainMonitorCommandRet.
+type shapeDomainMonitorCommandRet struct {
+	F0 remote.NonnullString
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainMonitorCommandRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainMonitorCommandRet) size() int {
+	n := 0
+	n += xdr.SizeOpaque(len(v.F0))
+	return n
+}
+func (v *shapeDomainMonitorCommandRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendString(b, string(v.Result), 4194304)
+	b, err = xdr.AppendString(b, string(v.F0), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "result"), "DomainMonitorCommandRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainMonitorCommandRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainMonitorCommandRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeStringInto(&v.Result, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "result")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainMonitorCommandRet) XDRSize() int {
+	return (*shapeDomainMonitorCommandRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainMonitorCommandRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainMonitorCommandRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMonitorCommandRet", "result")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainMonitorCommandRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainMonitorCommandRet)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // DomainAttachArgs is the XDR struct qemu_domain_attach_args.
@@ -390,6 +423,25 @@ type ConnectDomainMonitorEventRegisterRet struct {
 	CallbackID int32
 }
 
+// shapeConnectDomainMonitorEventRegisterRet is the layout of the structs that share their codec with ConnectDomainMonitorEventRegisterRet.
+type shapeConnectDomainMonitorEventRegisterRet struct {
+	F0 int32
+}
+
+func (v *shapeConnectDomainMonitorEventRegisterRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendInt32(b, int32(v.F0))
+	return b, nil
+}
+func (v *shapeConnectDomainMonitorEventRegisterRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Int32(b[off:])
+	off += 4
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectDomainMonitorEventRegisterRet) XDRSize() int {
 	return 4
@@ -397,19 +449,12 @@ func (v *ConnectDomainMonitorEventRegisterRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainMonitorEventRegisterRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	return b, nil
+	return (*shapeConnectDomainMonitorEventRegisterRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectDomainMonitorEventRegisterRet", "callbackID")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainMonitorEventRegisterRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectDomainMonitorEventRegisterRet)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID")
 }
 
 // ConnectDomainMonitorEventDeregisterArgs is the XDR struct qemu_connect_domain_monitor_event_deregister_args.
@@ -424,19 +469,12 @@ func (v *ConnectDomainMonitorEventDeregisterArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainMonitorEventDeregisterArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	return b, nil
+	return (*shapeConnectDomainMonitorEventRegisterRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectDomainMonitorEventDeregisterArgs", "callbackID")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainMonitorEventDeregisterArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectDomainMonitorEventRegisterRet)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID")
 }
 
 // DomainMonitorEventMsg is the XDR struct qemu_domain_monitor_event_msg.
@@ -551,51 +589,17 @@ type DomainMonitorCommandWithFilesArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Cmd))
-	n += 4
-	return n
+	return (*shapeDomainMonitorCommandArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMonitorCommandWithFilesArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Cmd), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cmd"), "DomainMonitorCommandWithFilesArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainMonitorCommandArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMonitorCommandWithFilesArgs", "dom,cmd,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMonitorCommandWithFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Cmd, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cmd")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainMonitorCommandArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,cmd,flags")
 }
 
 // DomainMonitorCommandWithFilesRet is the XDR struct qemu_domain_monitor_command_with_files_ret.
@@ -605,32 +609,17 @@ type DomainMonitorCommandWithFilesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Result))
-	return n
+	return (*shapeDomainMonitorCommandRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Result), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "result"), "DomainMonitorCommandWithFilesRet")
-	}
-	return b, nil
+	return (*shapeDomainMonitorCommandRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMonitorCommandWithFilesRet", "result")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMonitorCommandWithFilesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Result, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "result")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainMonitorCommandRet)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // Procedure is the XDR enum qemu_procedure. Values a newer peer adds decode as they are.

@@ -6,6 +6,7 @@ import (
 	"github.com/virtrpc/virtrpc/xdr"
 	"math"
 	"strconv"
+	"unsafe"
 )
 
 // Constants of remote_protocol.x.
@@ -224,41 +225,57 @@ type NonnullNetwork struct {
 	UUID UUID
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NonnullNetwork) XDRSize() int {
+// shapeNonnullNetwork is the layout of the structs that share their codec with NonnullNetwork.
+type shapeNonnullNetwork struct {
+	F0 NonnullString
+	F1 UUID
+}
+
+func (v *shapeNonnullNetwork) size() int {
 	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
+	n += xdr.SizeOpaque(len(v.F0))
 	n += 16
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NonnullNetwork) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNonnullNetwork) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
+	b, err = xdr.AppendString(b, string(v.F0), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NonnullNetwork")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
+	b = xdr.AppendFixedOpaque(b, v.F1[:])
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NonnullNetwork) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNonnullNetwork) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "name")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.UUID = [16]byte(b[off : off+16])
+	v.F1 = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NonnullNetwork) XDRSize() int {
+	return (*shapeNonnullNetwork)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NonnullNetwork) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNonnullNetwork)(unsafe.Pointer(v)).appendXDR(b, "NonnullNetwork", "name,uuid")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NonnullNetwork) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNonnullNetwork)(unsafe.Pointer(v)).consumeXDR(b, d, "name,uuid")
 }
 
 // NonnullNetworkPort is the XDR struct remote_nonnull_network_port.
@@ -267,41 +284,57 @@ type NonnullNetworkPort struct {
 	UUID UUID
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NonnullNetworkPort) XDRSize() int {
+// shapeNonnullNetworkPort is the layout of the structs that share their codec with NonnullNetworkPort.
+type shapeNonnullNetworkPort struct {
+	F0 NonnullNetwork
+	F1 UUID
+}
+
+func (v *shapeNonnullNetworkPort) size() int {
 	n := 0
-	n += v.Net.XDRSize()
+	n += v.F0.XDRSize()
 	n += 16
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NonnullNetworkPort) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNonnullNetworkPort) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Net.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NonnullNetworkPort")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
+	b = xdr.AppendFixedOpaque(b, v.F1[:])
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NonnullNetworkPort) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNonnullNetworkPort) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "net")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.UUID = [16]byte(b[off : off+16])
+	v.F1 = [16]byte(b[off : off+16])
 	off += 16
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NonnullNetworkPort) XDRSize() int {
+	return (*shapeNonnullNetworkPort)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NonnullNetworkPort) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNonnullNetworkPort)(unsafe.Pointer(v)).appendXDR(b, "NonnullNetworkPort", "net,uuid")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NonnullNetworkPort) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNonnullNetworkPort)(unsafe.Pointer(v)).consumeXDR(b, d, "net,uuid")
 }
 
 // NonnullNWFilter is the XDR struct remote_nonnull_nwfilter.
@@ -312,39 +345,17 @@ type NonnullNWFilter struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NonnullNWFilter) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	n += 16
-	return n
+	return (*shapeNonnullNetwork)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NonnullNWFilter) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NonnullNWFilter")
-	}
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
-	return b, nil
+	return (*shapeNonnullNetwork)(unsafe.Pointer(v)).appendXDR(b, "NonnullNWFilter", "name,uuid")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullNWFilter) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
-	}
-	v.UUID = [16]byte(b[off : off+16])
-	off += 16
-	return off, nil
+	return (*shapeNonnullNetwork)(unsafe.Pointer(v)).consumeXDR(b, d, "name,uuid")
 }
 
 // NonnullNWFilterBinding is the XDR struct remote_nonnull_nwfilter_binding.
@@ -353,46 +364,62 @@ type NonnullNWFilterBinding struct {
 	Filtername NonnullString
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NonnullNWFilterBinding) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Portdev))
-	n += xdr.SizeOpaque(len(v.Filtername))
-	return n
+// shapeNonnullNWFilterBinding is the layout of the structs that share their codec with NonnullNWFilterBinding.
+type shapeNonnullNWFilterBinding struct {
+	F0 NonnullString
+	F1 NonnullString
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NonnullNWFilterBinding) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNonnullNWFilterBinding) size() int {
+	n := 0
+	n += xdr.SizeOpaque(len(v.F0))
+	n += xdr.SizeOpaque(len(v.F1))
+	return n
+}
+func (v *shapeNonnullNWFilterBinding) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendString(b, string(v.Portdev), 4194304)
+	b, err = xdr.AppendString(b, string(v.F0), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "portdev"), "NonnullNWFilterBinding")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendString(b, string(v.Filtername), 4194304)
+	b, err = xdr.AppendString(b, string(v.F1), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "filtername"), "NonnullNWFilterBinding")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NonnullNWFilterBinding) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNonnullNWFilterBinding) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeStringInto(&v.Portdev, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "portdev")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
-		n, err := d.ConsumeStringInto(&v.Filtername, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F1, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "filtername")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NonnullNWFilterBinding) XDRSize() int {
+	return (*shapeNonnullNWFilterBinding)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NonnullNWFilterBinding) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNonnullNWFilterBinding)(unsafe.Pointer(v)).appendXDR(b, "NonnullNWFilterBinding", "portdev,filtername")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NonnullNWFilterBinding) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNonnullNWFilterBinding)(unsafe.Pointer(v)).consumeXDR(b, d, "portdev,filtername")
 }
 
 // NonnullInterface is the XDR struct remote_nonnull_interface.
@@ -403,44 +430,17 @@ type NonnullInterface struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NonnullInterface) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	n += xdr.SizeOpaque(len(v.MAC))
-	return n
+	return (*shapeNonnullNWFilterBinding)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NonnullInterface) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NonnullInterface")
-	}
-	b, err = xdr.AppendString(b, string(v.MAC), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "mac"), "NonnullInterface")
-	}
-	return b, nil
+	return (*shapeNonnullNWFilterBinding)(unsafe.Pointer(v)).appendXDR(b, "NonnullInterface", "name,mac")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullInterface) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.MAC, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "mac")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNWFilterBinding)(unsafe.Pointer(v)).consumeXDR(b, d, "name,mac")
 }
 
 // NonnullStoragePool is the XDR struct remote_nonnull_storage_pool.
@@ -451,39 +451,17 @@ type NonnullStoragePool struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NonnullStoragePool) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	n += 16
-	return n
+	return (*shapeNonnullNetwork)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NonnullStoragePool) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NonnullStoragePool")
-	}
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
-	return b, nil
+	return (*shapeNonnullNetwork)(unsafe.Pointer(v)).appendXDR(b, "NonnullStoragePool", "name,uuid")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullStoragePool) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
-	}
-	v.UUID = [16]byte(b[off : off+16])
-	off += 16
-	return off, nil
+	return (*shapeNonnullNetwork)(unsafe.Pointer(v)).consumeXDR(b, d, "name,uuid")
 }
 
 // NonnullStorageVol is the XDR struct remote_nonnull_storage_vol.
@@ -552,34 +530,49 @@ type NonnullNodeDevice struct {
 	Name NonnullString
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NonnullNodeDevice) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+// shapeNonnullNodeDevice is the layout of the structs that share their codec with NonnullNodeDevice.
+type shapeNonnullNodeDevice struct {
+	F0 NonnullString
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NonnullNodeDevice) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNonnullNodeDevice) size() int {
+	n := 0
+	n += xdr.SizeOpaque(len(v.F0))
+	return n
+}
+func (v *shapeNonnullNodeDevice) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
+	b, err = xdr.AppendString(b, string(v.F0), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NonnullNodeDevice")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NonnullNodeDevice) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNonnullNodeDevice) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "name")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NonnullNodeDevice) XDRSize() int {
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NonnullNodeDevice) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NonnullNodeDevice", "name")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NonnullNodeDevice) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NonnullSecret is the XDR struct remote_nonnull_secret.
@@ -639,46 +632,62 @@ type NonnullDomainCheckpoint struct {
 	Dom  NonnullDomain
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NonnullDomainCheckpoint) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	n += v.Dom.XDRSize()
-	return n
+// shapeNonnullDomainCheckpoint is the layout of the structs that share their codec with NonnullDomainCheckpoint.
+type shapeNonnullDomainCheckpoint struct {
+	F0 NonnullString
+	F1 NonnullDomain
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NonnullDomainCheckpoint) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNonnullDomainCheckpoint) size() int {
+	n := 0
+	n += xdr.SizeOpaque(len(v.F0))
+	n += v.F1.XDRSize()
+	return n
+}
+func (v *shapeNonnullDomainCheckpoint) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
+	b, err = xdr.AppendString(b, string(v.F0), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NonnullDomainCheckpoint")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F1.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "NonnullDomainCheckpoint")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NonnullDomainCheckpoint) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNonnullDomainCheckpoint) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "name")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F1.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NonnullDomainCheckpoint) XDRSize() int {
+	return (*shapeNonnullDomainCheckpoint)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NonnullDomainCheckpoint) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNonnullDomainCheckpoint)(unsafe.Pointer(v)).appendXDR(b, "NonnullDomainCheckpoint", "name,dom")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NonnullDomainCheckpoint) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNonnullDomainCheckpoint)(unsafe.Pointer(v)).consumeXDR(b, d, "name,dom")
 }
 
 // NonnullDomainSnapshot is the XDR struct remote_nonnull_domain_snapshot.
@@ -689,44 +698,17 @@ type NonnullDomainSnapshot struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NonnullDomainSnapshot) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeNonnullDomainCheckpoint)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NonnullDomainSnapshot) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NonnullDomainSnapshot")
-	}
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "NonnullDomainSnapshot")
-	}
-	return b, nil
+	return (*shapeNonnullDomainCheckpoint)(unsafe.Pointer(v)).appendXDR(b, "NonnullDomainSnapshot", "name,dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullDomainSnapshot) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullDomainCheckpoint)(unsafe.Pointer(v)).consumeXDR(b, d, "name,dom")
 }
 
 // Domain is the XDR typedef remote_domain.
@@ -1404,41 +1386,57 @@ type NodeGetCPUStats struct {
 	Value uint64
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NodeGetCPUStats) XDRSize() int {
+// shapeNodeGetCPUStats is the layout of the structs that share their codec with NodeGetCPUStats.
+type shapeNodeGetCPUStats struct {
+	F0 NonnullString
+	F1 uint64
+}
+
+func (v *shapeNodeGetCPUStats) size() int {
 	n := 0
-	n += xdr.SizeOpaque(len(v.Field))
+	n += xdr.SizeOpaque(len(v.F0))
 	n += 8
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NodeGetCPUStats) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNodeGetCPUStats) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendString(b, string(v.Field), 4194304)
+	b, err = xdr.AppendString(b, string(v.F0), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "field"), "NodeGetCPUStats")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint64(b, uint64(v.Value))
+	b = xdr.AppendUint64(b, uint64(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NodeGetCPUStats) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNodeGetCPUStats) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeStringInto(&v.Field, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "field")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "value")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Value = xdr.Uint64(b[off:])
+	v.F1 = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NodeGetCPUStats) XDRSize() int {
+	return (*shapeNodeGetCPUStats)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NodeGetCPUStats) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNodeGetCPUStats)(unsafe.Pointer(v)).appendXDR(b, "NodeGetCPUStats", "field,value")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NodeGetCPUStats) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNodeGetCPUStats)(unsafe.Pointer(v)).consumeXDR(b, d, "field,value")
 }
 
 // NodeGetMemoryStats is the XDR struct remote_node_get_memory_stats.
@@ -1449,39 +1447,17 @@ type NodeGetMemoryStats struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeGetMemoryStats) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Field))
-	n += 8
-	return n
+	return (*shapeNodeGetCPUStats)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeGetMemoryStats) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Field), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "field"), "NodeGetMemoryStats")
-	}
-	b = xdr.AppendUint64(b, uint64(v.Value))
-	return b, nil
+	return (*shapeNodeGetCPUStats)(unsafe.Pointer(v)).appendXDR(b, "NodeGetMemoryStats", "field,value")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetMemoryStats) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Field, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "field")
-		}
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "value")
-	}
-	v.Value = xdr.Uint64(b[off:])
-	off += 8
-	return off, nil
+	return (*shapeNodeGetCPUStats)(unsafe.Pointer(v)).consumeXDR(b, d, "field,value")
 }
 
 // DomainDiskError is the XDR struct remote_domain_disk_error.
@@ -1490,41 +1466,57 @@ type DomainDiskError struct {
 	Error int32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainDiskError) XDRSize() int {
+// shapeDomainDiskError is the layout of the structs that share their codec with DomainDiskError.
+type shapeDomainDiskError struct {
+	F0 NonnullString
+	F1 int32
+}
+
+func (v *shapeDomainDiskError) size() int {
 	n := 0
-	n += xdr.SizeOpaque(len(v.Disk))
+	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainDiskError) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainDiskError) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendString(b, string(v.Disk), 4194304)
+	b, err = xdr.AppendString(b, string(v.F0), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "disk"), "DomainDiskError")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.Error))
+	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainDiskError) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainDiskError) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeStringInto(&v.Disk, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "disk")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "error")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Error = xdr.Int32(b[off:])
+	v.F1 = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainDiskError) XDRSize() int {
+	return (*shapeDomainDiskError)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainDiskError) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainDiskError)(unsafe.Pointer(v)).appendXDR(b, "DomainDiskError", "disk,error")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainDiskError) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainDiskError)(unsafe.Pointer(v)).consumeXDR(b, d, "disk,error")
 }
 
 // ConnectOpenArgs is the XDR struct remote_connect_open_args.
@@ -1533,64 +1525,99 @@ type ConnectOpenArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ConnectOpenArgs) XDRSize() int {
+// shapeConnectOpenArgs is the layout of the structs that share their codec with ConnectOpenArgs.
+type shapeConnectOpenArgs struct {
+	F0 String
+	F1 uint32
+}
+
+func (v *shapeConnectOpenArgs) size() int {
 	n := 0
 	n += 4
-	if v.Name != nil {
-		n += xdr.SizeOpaque(len((*v.Name)))
+	if v.F0 != nil {
+		n += xdr.SizeOpaque(len((*v.F0)))
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ConnectOpenArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeConnectOpenArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b = xdr.AppendBool(b, v.Name != nil)
-	if v.Name != nil {
-		b, err = xdr.AppendString(b, string((*v.Name)), 4194304)
+	b = xdr.AppendBool(b, v.F0 != nil)
+	if v.F0 != nil {
+		b, err = xdr.AppendString(b, string((*v.F0)), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "name"), "ConnectOpenArgs")
+			return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *ConnectOpenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeConnectOpenArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
-			return off, xdr.Field(err, "name")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 		if present {
-			v.Name = new(NonnullString)
+			v.F0 = new(NonnullString)
 			{
-				n, err := d.ConsumeStringInto(v.Name, b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.F0, b[off:], 4194304)
 				if err != nil {
-					return off, xdr.Field(err, "name")
+					return off, xdr.FieldAt(err, names, 0)
 				}
 				off += n
 			}
 		} else {
-			v.Name = nil
+			v.F0 = nil
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ConnectOpenArgs) XDRSize() int {
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ConnectOpenArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectOpenArgs", "name,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ConnectOpenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "name,flags")
 }
 
 // ConnectSupportsFeatureArgs is the XDR struct remote_connect_supports_feature_args.
 type ConnectSupportsFeatureArgs struct {
 	Feature int32
+}
+
+// shapeConnectSupportsFeatureArgs is the layout of the structs that share their codec with ConnectSupportsFeatureArgs.
+type shapeConnectSupportsFeatureArgs struct {
+	F0 int32
+}
+
+func (v *shapeConnectSupportsFeatureArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendInt32(b, int32(v.F0))
+	return b, nil
+}
+func (v *shapeConnectSupportsFeatureArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Int32(b[off:])
+	off += 4
+	return off, nil
 }
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
@@ -1600,19 +1627,12 @@ func (v *ConnectSupportsFeatureArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectSupportsFeatureArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Feature))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectSupportsFeatureArgs", "feature")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSupportsFeatureArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "feature")
-	}
-	v.Feature = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "feature")
 }
 
 // ConnectSupportsFeatureRet is the XDR struct remote_connect_supports_feature_ret.
@@ -1627,19 +1647,12 @@ func (v *ConnectSupportsFeatureRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectSupportsFeatureRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Supported))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectSupportsFeatureRet", "supported")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSupportsFeatureRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "supported")
-	}
-	v.Supported = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "supported")
 }
 
 // ConnectGetTypeRet is the XDR struct remote_connect_get_type_ret.
@@ -1649,37 +1662,41 @@ type ConnectGetTypeRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectGetTypeRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Type))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetTypeRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Type), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "type"), "ConnectGetTypeRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetTypeRet", "type")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetTypeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "type")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "type")
 }
 
 // ConnectGetVersionRet is the XDR struct remote_connect_get_version_ret.
 type ConnectGetVersionRet struct {
 	HvVer uint64
+}
+
+// shapeConnectGetVersionRet is the layout of the structs that share their codec with ConnectGetVersionRet.
+type shapeConnectGetVersionRet struct {
+	F0 uint64
+}
+
+func (v *shapeConnectGetVersionRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendUint64(b, uint64(v.F0))
+	return b, nil
+}
+func (v *shapeConnectGetVersionRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 8 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Uint64(b[off:])
+	off += 8
+	return off, nil
 }
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
@@ -1689,19 +1706,12 @@ func (v *ConnectGetVersionRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetVersionRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint64(b, uint64(v.HvVer))
-	return b, nil
+	return (*shapeConnectGetVersionRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetVersionRet", "hv_ver")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetVersionRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "hv_ver")
-	}
-	v.HvVer = xdr.Uint64(b[off:])
-	off += 8
-	return off, nil
+	return (*shapeConnectGetVersionRet)(unsafe.Pointer(v)).consumeXDR(b, d, "hv_ver")
 }
 
 // ConnectGetLibVersionRet is the XDR struct remote_connect_get_lib_version_ret.
@@ -1716,19 +1726,12 @@ func (v *ConnectGetLibVersionRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetLibVersionRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint64(b, uint64(v.LibVer))
-	return b, nil
+	return (*shapeConnectGetVersionRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetLibVersionRet", "lib_ver")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetLibVersionRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "lib_ver")
-	}
-	v.LibVer = xdr.Uint64(b[off:])
-	off += 8
-	return off, nil
+	return (*shapeConnectGetVersionRet)(unsafe.Pointer(v)).consumeXDR(b, d, "lib_ver")
 }
 
 // ConnectGetHostnameRet is the XDR struct remote_connect_get_hostname_ret.
@@ -1738,37 +1741,41 @@ type ConnectGetHostnameRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectGetHostnameRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Hostname))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetHostnameRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Hostname), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "hostname"), "ConnectGetHostnameRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetHostnameRet", "hostname")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetHostnameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Hostname, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "hostname")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "hostname")
 }
 
 // ConnectGetSysinfoArgs is the XDR struct remote_connect_get_sysinfo_args.
 type ConnectGetSysinfoArgs struct {
 	Flags uint32
+}
+
+// shapeConnectGetSysinfoArgs is the layout of the structs that share their codec with ConnectGetSysinfoArgs.
+type shapeConnectGetSysinfoArgs struct {
+	F0 uint32
+}
+
+func (v *shapeConnectGetSysinfoArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendUint32(b, uint32(v.F0))
+	return b, nil
+}
+func (v *shapeConnectGetSysinfoArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
 }
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
@@ -1778,19 +1785,12 @@ func (v *ConnectGetSysinfoArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetSysinfoArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectGetSysinfoArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetSysinfoArgs", "flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetSysinfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectGetSysinfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "flags")
 }
 
 // ConnectGetSysinfoRet is the XDR struct remote_connect_get_sysinfo_ret.
@@ -1800,32 +1800,17 @@ type ConnectGetSysinfoRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectGetSysinfoRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Sysinfo))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetSysinfoRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Sysinfo), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "sysinfo"), "ConnectGetSysinfoRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetSysinfoRet", "sysinfo")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetSysinfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Sysinfo, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "sysinfo")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "sysinfo")
 }
 
 // ConnectGetURIRet is the XDR struct remote_connect_get_uri_ret.
@@ -1835,32 +1820,17 @@ type ConnectGetURIRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectGetURIRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.URI))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetURIRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.URI), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "uri"), "ConnectGetURIRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetURIRet", "uri")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetURIRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.URI, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "uri")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "uri")
 }
 
 // ConnectGetMaxVCPUsArgs is the XDR struct remote_connect_get_max_vcpus_args.
@@ -1868,52 +1838,67 @@ type ConnectGetMaxVCPUsArgs struct {
 	Type String
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ConnectGetMaxVCPUsArgs) XDRSize() int {
+// shapeConnectGetMaxVCPUsArgs is the layout of the structs that share their codec with ConnectGetMaxVCPUsArgs.
+type shapeConnectGetMaxVCPUsArgs struct {
+	F0 String
+}
+
+func (v *shapeConnectGetMaxVCPUsArgs) size() int {
 	n := 0
 	n += 4
-	if v.Type != nil {
-		n += xdr.SizeOpaque(len((*v.Type)))
+	if v.F0 != nil {
+		n += xdr.SizeOpaque(len((*v.F0)))
 	}
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ConnectGetMaxVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeConnectGetMaxVCPUsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b = xdr.AppendBool(b, v.Type != nil)
-	if v.Type != nil {
-		b, err = xdr.AppendString(b, string((*v.Type)), 4194304)
+	b = xdr.AppendBool(b, v.F0 != nil)
+	if v.F0 != nil {
+		b, err = xdr.AppendString(b, string((*v.F0)), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "type"), "ConnectGetMaxVCPUsArgs")
+			return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 		}
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *ConnectGetMaxVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeConnectGetMaxVCPUsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
-			return off, xdr.Field(err, "type")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 		if present {
-			v.Type = new(NonnullString)
+			v.F0 = new(NonnullString)
 			{
-				n, err := d.ConsumeStringInto(v.Type, b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.F0, b[off:], 4194304)
 				if err != nil {
-					return off, xdr.Field(err, "type")
+					return off, xdr.FieldAt(err, names, 0)
 				}
 				off += n
 			}
 		} else {
-			v.Type = nil
+			v.F0 = nil
 		}
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ConnectGetMaxVCPUsArgs) XDRSize() int {
+	return (*shapeConnectGetMaxVCPUsArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ConnectGetMaxVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeConnectGetMaxVCPUsArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetMaxVCPUsArgs", "type")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ConnectGetMaxVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeConnectGetMaxVCPUsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "type")
 }
 
 // ConnectGetMaxVCPUsRet is the XDR struct remote_connect_get_max_vcpus_ret.
@@ -1928,19 +1913,12 @@ func (v *ConnectGetMaxVCPUsRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetMaxVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.MaxVCPUs))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetMaxVCPUsRet", "max_vcpus")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetMaxVCPUsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "max_vcpus")
-	}
-	v.MaxVCPUs = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "max_vcpus")
 }
 
 // NodeGetInfoRet is the XDR struct remote_node_get_info_ret.
@@ -2028,32 +2006,17 @@ type ConnectGetCapabilitiesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectGetCapabilitiesRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Capabilities))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetCapabilitiesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Capabilities), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "capabilities"), "ConnectGetCapabilitiesRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetCapabilitiesRet", "capabilities")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetCapabilitiesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Capabilities, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "capabilities")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "capabilities")
 }
 
 // ConnectGetDomainCapabilitiesArgs is the XDR struct remote_connect_get_domain_capabilities_args.
@@ -2217,32 +2180,17 @@ type ConnectGetDomainCapabilitiesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectGetDomainCapabilitiesRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Capabilities))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetDomainCapabilitiesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Capabilities), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "capabilities"), "ConnectGetDomainCapabilitiesRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetDomainCapabilitiesRet", "capabilities")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetDomainCapabilitiesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Capabilities, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "capabilities")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "capabilities")
 }
 
 // NodeGetCPUStatsArgs is the XDR struct remote_node_get_cpu_stats_args.
@@ -2252,6 +2200,39 @@ type NodeGetCPUStatsArgs struct {
 	Flags   uint32
 }
 
+// shapeNodeGetCPUStatsArgs is the layout of the structs that share their codec with NodeGetCPUStatsArgs.
+type shapeNodeGetCPUStatsArgs struct {
+	F0 int32
+	F1 int32
+	F2 uint32
+}
+
+func (v *shapeNodeGetCPUStatsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendInt32(b, int32(v.F0))
+	b = xdr.AppendInt32(b, int32(v.F1))
+	b = xdr.AppendUint32(b, uint32(v.F2))
+	return b, nil
+}
+func (v *shapeNodeGetCPUStatsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Int32(b[off:])
+	off += 4
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	}
+	v.F1 = xdr.Int32(b[off:])
+	off += 4
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	}
+	v.F2 = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeGetCPUStatsArgs) XDRSize() int {
 	return 12
@@ -2259,31 +2240,12 @@ func (v *NodeGetCPUStatsArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeGetCPUStatsArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CPUNum))
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeNodeGetCPUStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeGetCPUStatsArgs", "cpuNum,nparams,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetCPUStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cpuNum")
-	}
-	v.CPUNum = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeNodeGetCPUStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "cpuNum,nparams,flags")
 }
 
 // NodeGetCPUStatsRet is the XDR struct remote_node_get_cpu_stats_ret.
@@ -2362,31 +2324,12 @@ func (v *NodeGetMemoryStatsArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeGetMemoryStatsArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	b = xdr.AppendInt32(b, int32(v.CellNum))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeNodeGetCPUStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeGetMemoryStatsArgs", "nparams,cellNum,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetMemoryStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cellNum")
-	}
-	v.CellNum = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeNodeGetCPUStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "nparams,cellNum,flags")
 }
 
 // NodeGetMemoryStatsRet is the XDR struct remote_node_get_memory_stats_ret.
@@ -2457,6 +2400,32 @@ type NodeGetCellsFreeMemoryArgs struct {
 	Maxcells  int32
 }
 
+// shapeNodeGetCellsFreeMemoryArgs is the layout of the structs that share their codec with NodeGetCellsFreeMemoryArgs.
+type shapeNodeGetCellsFreeMemoryArgs struct {
+	F0 int32
+	F1 int32
+}
+
+func (v *shapeNodeGetCellsFreeMemoryArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendInt32(b, int32(v.F0))
+	b = xdr.AppendInt32(b, int32(v.F1))
+	return b, nil
+}
+func (v *shapeNodeGetCellsFreeMemoryArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Int32(b[off:])
+	off += 4
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	}
+	v.F1 = xdr.Int32(b[off:])
+	off += 4
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeGetCellsFreeMemoryArgs) XDRSize() int {
 	return 8
@@ -2464,25 +2433,12 @@ func (v *NodeGetCellsFreeMemoryArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeGetCellsFreeMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.StartCell))
-	b = xdr.AppendInt32(b, int32(v.Maxcells))
-	return b, nil
+	return (*shapeNodeGetCellsFreeMemoryArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeGetCellsFreeMemoryArgs", "startCell,maxcells")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetCellsFreeMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "startCell")
-	}
-	v.StartCell = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxcells")
-	}
-	v.Maxcells = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeNodeGetCellsFreeMemoryArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "startCell,maxcells")
 }
 
 // NodeGetCellsFreeMemoryRet is the XDR struct remote_node_get_cells_free_memory_ret.
@@ -2490,46 +2446,61 @@ type NodeGetCellsFreeMemoryRet struct {
 	Cells []uint64
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NodeGetCellsFreeMemoryRet) XDRSize() int {
-	n := 0
-	n += 4
-	n += 8 * len(v.Cells)
-	return n
+// shapeNodeGetCellsFreeMemoryRet is the layout of the structs that share their codec with NodeGetCellsFreeMemoryRet.
+type shapeNodeGetCellsFreeMemoryRet struct {
+	F0 []uint64
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NodeGetCellsFreeMemoryRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNodeGetCellsFreeMemoryRet) size() int {
+	n := 0
+	n += 4
+	n += 8 * len(v.F0)
+	return n
+}
+func (v *shapeNodeGetCellsFreeMemoryRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendCount(b, len(v.Cells), 1024)
+	b, err = xdr.AppendCount(b, len(v.F0), 1024)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cells"), "NodeGetCellsFreeMemoryRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	for i := range v.Cells {
-		b = xdr.AppendUint64(b, uint64(v.Cells[i]))
+	for i := range v.F0 {
+		b = xdr.AppendUint64(b, uint64(v.F0[i]))
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NodeGetCellsFreeMemoryRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNodeGetCellsFreeMemoryRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 1024, 8)
 		if err != nil {
-			return off, xdr.Field(err, "cells")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += 4
-		v.Cells = xdr.Resize(v.Cells, cnt)
-		for i := range v.Cells {
+		v.F0 = xdr.Resize(v.F0, cnt)
+		for i := range v.F0 {
 			if len(b)-off < 8 {
-				return off, xdr.Field(xdr.Index(xdr.ErrShort, i), "cells")
+				return off, xdr.FieldAt(xdr.Index(xdr.ErrShort, i), names, 0)
 			}
-			v.Cells[i] = xdr.Uint64(b[off:])
+			v.F0[i] = xdr.Uint64(b[off:])
 			off += 8
 		}
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NodeGetCellsFreeMemoryRet) XDRSize() int {
+	return (*shapeNodeGetCellsFreeMemoryRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NodeGetCellsFreeMemoryRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNodeGetCellsFreeMemoryRet)(unsafe.Pointer(v)).appendXDR(b, "NodeGetCellsFreeMemoryRet", "cells")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NodeGetCellsFreeMemoryRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNodeGetCellsFreeMemoryRet)(unsafe.Pointer(v)).consumeXDR(b, d, "cells")
 }
 
 // NodeGetFreeMemoryRet is the XDR struct remote_node_get_free_memory_ret.
@@ -2544,19 +2515,12 @@ func (v *NodeGetFreeMemoryRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeGetFreeMemoryRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint64(b, uint64(v.FreeMem))
-	return b, nil
+	return (*shapeConnectGetVersionRet)(unsafe.Pointer(v)).appendXDR(b, "NodeGetFreeMemoryRet", "freeMem")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetFreeMemoryRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "freeMem")
-	}
-	v.FreeMem = xdr.Uint64(b[off:])
-	off += 8
-	return off, nil
+	return (*shapeConnectGetVersionRet)(unsafe.Pointer(v)).consumeXDR(b, d, "freeMem")
 }
 
 // DomainGetSchedulerTypeArgs is the XDR struct remote_domain_get_scheduler_type_args.
@@ -2564,34 +2528,49 @@ type DomainGetSchedulerTypeArgs struct {
 	Dom NonnullDomain
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainGetSchedulerTypeArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+// shapeDomainGetSchedulerTypeArgs is the layout of the structs that share their codec with DomainGetSchedulerTypeArgs.
+type shapeDomainGetSchedulerTypeArgs struct {
+	F0 NonnullDomain
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainGetSchedulerTypeArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainGetSchedulerTypeArgs) size() int {
+	n := 0
+	n += v.F0.XDRSize()
+	return n
+}
+func (v *shapeDomainGetSchedulerTypeArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetSchedulerTypeArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainGetSchedulerTypeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainGetSchedulerTypeArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainGetSchedulerTypeArgs) XDRSize() int {
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainGetSchedulerTypeArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetSchedulerTypeArgs", "dom")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainGetSchedulerTypeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainGetSchedulerTypeRet is the XDR struct remote_domain_get_scheduler_type_ret.
@@ -2602,39 +2581,17 @@ type DomainGetSchedulerTypeRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetSchedulerTypeRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Type))
-	n += 4
-	return n
+	return (*shapeDomainDiskError)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetSchedulerTypeRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Type), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "type"), "DomainGetSchedulerTypeRet")
-	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	return b, nil
+	return (*shapeDomainDiskError)(unsafe.Pointer(v)).appendXDR(b, "DomainGetSchedulerTypeRet", "type,nparams")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetSchedulerTypeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "type")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainDiskError)(unsafe.Pointer(v)).consumeXDR(b, d, "type,nparams")
 }
 
 // DomainGetSchedulerParametersArgs is the XDR struct remote_domain_get_scheduler_parameters_args.
@@ -2643,41 +2600,57 @@ type DomainGetSchedulerParametersArgs struct {
 	Nparams int32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainGetSchedulerParametersArgs) XDRSize() int {
+// shapeDomainGetSchedulerParametersArgs is the layout of the structs that share their codec with DomainGetSchedulerParametersArgs.
+type shapeDomainGetSchedulerParametersArgs struct {
+	F0 NonnullDomain
+	F1 int32
+}
+
+func (v *shapeDomainGetSchedulerParametersArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainGetSchedulerParametersArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainGetSchedulerParametersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetSchedulerParametersArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
+	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainGetSchedulerParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainGetSchedulerParametersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Nparams = xdr.Int32(b[off:])
+	v.F1 = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainGetSchedulerParametersArgs) XDRSize() int {
+	return (*shapeDomainGetSchedulerParametersArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainGetSchedulerParametersArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainGetSchedulerParametersArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetSchedulerParametersArgs", "dom,nparams")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainGetSchedulerParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainGetSchedulerParametersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,nparams")
 }
 
 // DomainGetSchedulerParametersRet is the XDR struct remote_domain_get_scheduler_parameters_ret.
@@ -2685,53 +2658,68 @@ type DomainGetSchedulerParametersRet struct {
 	Params []TypedParam
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainGetSchedulerParametersRet) XDRSize() int {
+// shapeDomainGetSchedulerParametersRet is the layout of the structs that share their codec with DomainGetSchedulerParametersRet.
+type shapeDomainGetSchedulerParametersRet struct {
+	F0 []TypedParam
+}
+
+func (v *shapeDomainGetSchedulerParametersRet) size() int {
 	n := 0
 	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
+	for i := range v.F0 {
+		n += v.F0[i].XDRSize()
 	}
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainGetSchedulerParametersRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainGetSchedulerParametersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 16)
+	b, err = xdr.AppendCount(b, len(v.F0), 16)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainGetSchedulerParametersRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
+	for i := range v.F0 {
+		b, err = v.F0[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainGetSchedulerParametersRet")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 0), typ)
 		}
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainGetSchedulerParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainGetSchedulerParametersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
 		if err != nil {
-			return off, xdr.Field(err, "params")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
+		v.F0 = xdr.Resize(v.F0, cnt)
+		for i := range v.F0 {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.F0[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 0)
 				}
 				off += n
 			}
 		}
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainGetSchedulerParametersRet) XDRSize() int {
+	return (*shapeDomainGetSchedulerParametersRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainGetSchedulerParametersRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainGetSchedulerParametersRet)(unsafe.Pointer(v)).appendXDR(b, "DomainGetSchedulerParametersRet", "params")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainGetSchedulerParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainGetSchedulerParametersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params")
 }
 
 // DomainGetSchedulerParametersFlagsArgs is the XDR struct remote_domain_get_scheduler_parameters_flags_args.
@@ -2741,48 +2729,65 @@ type DomainGetSchedulerParametersFlagsArgs struct {
 	Flags   uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainGetSchedulerParametersFlagsArgs) XDRSize() int {
+// shapeDomainGetSchedulerParametersFlagsArgs is the layout of the structs that share their codec with DomainGetSchedulerParametersFlagsArgs.
+type shapeDomainGetSchedulerParametersFlagsArgs struct {
+	F0 NonnullDomain
+	F1 int32
+	F2 uint32
+}
+
+func (v *shapeDomainGetSchedulerParametersFlagsArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainGetSchedulerParametersFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainGetSchedulerParametersFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetSchedulerParametersFlagsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendInt32(b, int32(v.F1))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainGetSchedulerParametersFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainGetSchedulerParametersFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Nparams = xdr.Int32(b[off:])
+	v.F1 = xdr.Int32(b[off:])
 	off += 4
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainGetSchedulerParametersFlagsArgs) XDRSize() int {
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainGetSchedulerParametersFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetSchedulerParametersFlagsArgs", "dom,nparams,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainGetSchedulerParametersFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,nparams,flags")
 }
 
 // DomainGetSchedulerParametersFlagsRet is the XDR struct remote_domain_get_scheduler_parameters_flags_ret.
@@ -2792,51 +2797,17 @@ type DomainGetSchedulerParametersFlagsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetSchedulerParametersFlagsRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	return n
+	return (*shapeDomainGetSchedulerParametersRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetSchedulerParametersFlagsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 16)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainGetSchedulerParametersFlagsRet")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainGetSchedulerParametersFlagsRet")
-		}
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerParametersRet)(unsafe.Pointer(v)).appendXDR(b, "DomainGetSchedulerParametersFlagsRet", "params")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetSchedulerParametersFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerParametersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params")
 }
 
 // DomainSetSchedulerParametersArgs is the XDR struct remote_domain_set_scheduler_parameters_args.
@@ -2913,72 +2884,89 @@ type DomainSetSchedulerParametersFlagsArgs struct {
 	Flags  uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainSetSchedulerParametersFlagsArgs) XDRSize() int {
+// shapeDomainSetSchedulerParametersFlagsArgs is the layout of the structs that share their codec with DomainSetSchedulerParametersFlagsArgs.
+type shapeDomainSetSchedulerParametersFlagsArgs struct {
+	F0 NonnullDomain
+	F1 []TypedParam
+	F2 uint32
+}
+
+func (v *shapeDomainSetSchedulerParametersFlagsArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
+	for i := range v.F1 {
+		n += v.F1[i].XDRSize()
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainSetSchedulerParametersFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainSetSchedulerParametersFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetSchedulerParametersFlagsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendCount(b, len(v.Params), 16)
+	b, err = xdr.AppendCount(b, len(v.F1), 16)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainSetSchedulerParametersFlagsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
+	for i := range v.F1 {
+		b, err = v.F1[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainSetSchedulerParametersFlagsArgs")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 1), typ)
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainSetSchedulerParametersFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainSetSchedulerParametersFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
 		if err != nil {
-			return off, xdr.Field(err, "params")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
+		v.F1 = xdr.Resize(v.F1, cnt)
+		for i := range v.F1 {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.F1[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 1)
 				}
 				off += n
 			}
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainSetSchedulerParametersFlagsArgs) XDRSize() int {
+	return (*shapeDomainSetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainSetSchedulerParametersFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainSetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetSchedulerParametersFlagsArgs", "dom,params,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainSetSchedulerParametersFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainSetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,params,flags")
 }
 
 // DomainSetBlkioParametersArgs is the XDR struct remote_domain_set_blkio_parameters_args.
@@ -2990,70 +2978,17 @@ type DomainSetBlkioParametersArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetBlkioParametersArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainSetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetBlkioParametersArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetBlkioParametersArgs")
-	}
-	b, err = xdr.AppendCount(b, len(v.Params), 16)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainSetBlkioParametersArgs")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainSetBlkioParametersArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetBlkioParametersArgs", "dom,params,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetBlkioParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,params,flags")
 }
 
 // DomainGetBlkioParametersArgs is the XDR struct remote_domain_get_blkio_parameters_args.
@@ -3065,46 +3000,17 @@ type DomainGetBlkioParametersArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetBlkioParametersArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetBlkioParametersArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetBlkioParametersArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetBlkioParametersArgs", "dom,nparams,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetBlkioParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,nparams,flags")
 }
 
 // DomainGetBlkioParametersRet is the XDR struct remote_domain_get_blkio_parameters_ret.
@@ -3113,60 +3019,76 @@ type DomainGetBlkioParametersRet struct {
 	Nparams int32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainGetBlkioParametersRet) XDRSize() int {
+// shapeDomainGetBlkioParametersRet is the layout of the structs that share their codec with DomainGetBlkioParametersRet.
+type shapeDomainGetBlkioParametersRet struct {
+	F0 []TypedParam
+	F1 int32
+}
+
+func (v *shapeDomainGetBlkioParametersRet) size() int {
 	n := 0
 	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
+	for i := range v.F0 {
+		n += v.F0[i].XDRSize()
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainGetBlkioParametersRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainGetBlkioParametersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 16)
+	b, err = xdr.AppendCount(b, len(v.F0), 16)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainGetBlkioParametersRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
+	for i := range v.F0 {
+		b, err = v.F0[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainGetBlkioParametersRet")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 0), typ)
 		}
 	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
+	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainGetBlkioParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainGetBlkioParametersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
 		if err != nil {
-			return off, xdr.Field(err, "params")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
+		v.F0 = xdr.Resize(v.F0, cnt)
+		for i := range v.F0 {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.F0[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 0)
 				}
 				off += n
 			}
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Nparams = xdr.Int32(b[off:])
+	v.F1 = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainGetBlkioParametersRet) XDRSize() int {
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainGetBlkioParametersRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).appendXDR(b, "DomainGetBlkioParametersRet", "params,nparams")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainGetBlkioParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params,nparams")
 }
 
 // DomainSetMemoryParametersArgs is the XDR struct remote_domain_set_memory_parameters_args.
@@ -3178,70 +3100,17 @@ type DomainSetMemoryParametersArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetMemoryParametersArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainSetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetMemoryParametersArgs")
-	}
-	b, err = xdr.AppendCount(b, len(v.Params), 16)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainSetMemoryParametersArgs")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainSetMemoryParametersArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetMemoryParametersArgs", "dom,params,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetMemoryParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,params,flags")
 }
 
 // DomainGetMemoryParametersArgs is the XDR struct remote_domain_get_memory_parameters_args.
@@ -3253,46 +3122,17 @@ type DomainGetMemoryParametersArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetMemoryParametersArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetMemoryParametersArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetMemoryParametersArgs", "dom,nparams,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMemoryParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,nparams,flags")
 }
 
 // DomainGetMemoryParametersRet is the XDR struct remote_domain_get_memory_parameters_ret.
@@ -3303,58 +3143,17 @@ type DomainGetMemoryParametersRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetMemoryParametersRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetMemoryParametersRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 16)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainGetMemoryParametersRet")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainGetMemoryParametersRet")
-		}
-	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	return b, nil
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).appendXDR(b, "DomainGetMemoryParametersRet", "params,nparams")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMemoryParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params,nparams")
 }
 
 // DomainBlockResizeArgs is the XDR struct remote_domain_block_resize_args.
@@ -3365,60 +3164,78 @@ type DomainBlockResizeArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainBlockResizeArgs) XDRSize() int {
+// shapeDomainBlockResizeArgs is the layout of the structs that share their codec with DomainBlockResizeArgs.
+type shapeDomainBlockResizeArgs struct {
+	F0 NonnullDomain
+	F1 NonnullString
+	F2 uint64
+	F3 uint32
+}
+
+func (v *shapeDomainBlockResizeArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Disk))
+	n += v.F0.XDRSize()
+	n += xdr.SizeOpaque(len(v.F1))
 	n += 8
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainBlockResizeArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainBlockResizeArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainBlockResizeArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendString(b, string(v.Disk), 4194304)
+	b, err = xdr.AppendString(b, string(v.F1), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "disk"), "DomainBlockResizeArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	b = xdr.AppendUint64(b, uint64(v.Size))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint64(b, uint64(v.F2))
+	b = xdr.AppendUint32(b, uint32(v.F3))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainBlockResizeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainBlockResizeArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
-		n, err := d.ConsumeStringInto(&v.Disk, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F1, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "disk")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 	}
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "size")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Size = xdr.Uint64(b[off:])
+	v.F2 = xdr.Uint64(b[off:])
 	off += 8
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F3 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainBlockResizeArgs) XDRSize() int {
+	return (*shapeDomainBlockResizeArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainBlockResizeArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainBlockResizeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainBlockResizeArgs", "dom,disk,size,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainBlockResizeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainBlockResizeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,disk,size,flags")
 }
 
 // DomainSetNUMAParametersArgs is the XDR struct remote_domain_set_numa_parameters_args.
@@ -3430,70 +3247,17 @@ type DomainSetNUMAParametersArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetNUMAParametersArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainSetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetNUMAParametersArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetNUMAParametersArgs")
-	}
-	b, err = xdr.AppendCount(b, len(v.Params), 16)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainSetNUMAParametersArgs")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainSetNUMAParametersArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetNUMAParametersArgs", "dom,params,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetNUMAParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,params,flags")
 }
 
 // DomainGetNUMAParametersArgs is the XDR struct remote_domain_get_numa_parameters_args.
@@ -3505,46 +3269,17 @@ type DomainGetNUMAParametersArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetNUMAParametersArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetNUMAParametersArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetNUMAParametersArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetNUMAParametersArgs", "dom,nparams,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetNUMAParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,nparams,flags")
 }
 
 // DomainGetNUMAParametersRet is the XDR struct remote_domain_get_numa_parameters_ret.
@@ -3555,58 +3290,17 @@ type DomainGetNUMAParametersRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetNUMAParametersRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetNUMAParametersRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 16)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainGetNUMAParametersRet")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainGetNUMAParametersRet")
-		}
-	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	return b, nil
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).appendXDR(b, "DomainGetNUMAParametersRet", "params,nparams")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetNUMAParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params,nparams")
 }
 
 // DomainSetPerfEventsArgs is the XDR struct remote_domain_set_perf_events_args.
@@ -3616,72 +3310,89 @@ type DomainSetPerfEventsArgs struct {
 	Flags  uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainSetPerfEventsArgs) XDRSize() int {
+// shapeDomainSetPerfEventsArgs is the layout of the structs that share their codec with DomainSetPerfEventsArgs.
+type shapeDomainSetPerfEventsArgs struct {
+	F0 NonnullDomain
+	F1 []TypedParam
+	F2 uint32
+}
+
+func (v *shapeDomainSetPerfEventsArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
+	for i := range v.F1 {
+		n += v.F1[i].XDRSize()
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainSetPerfEventsArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainSetPerfEventsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetPerfEventsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendCount(b, len(v.Params), 64)
+	b, err = xdr.AppendCount(b, len(v.F1), 64)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainSetPerfEventsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
+	for i := range v.F1 {
+		b, err = v.F1[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainSetPerfEventsArgs")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 1), typ)
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainSetPerfEventsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainSetPerfEventsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
 		if err != nil {
-			return off, xdr.Field(err, "params")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
+		v.F1 = xdr.Resize(v.F1, cnt)
+		for i := range v.F1 {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.F1[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 1)
 				}
 				off += n
 			}
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainSetPerfEventsArgs) XDRSize() int {
+	return (*shapeDomainSetPerfEventsArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainSetPerfEventsArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainSetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetPerfEventsArgs", "dom,params,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainSetPerfEventsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainSetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,params,flags")
 }
 
 // DomainGetPerfEventsArgs is the XDR struct remote_domain_get_perf_events_args.
@@ -3690,41 +3401,57 @@ type DomainGetPerfEventsArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainGetPerfEventsArgs) XDRSize() int {
+// shapeDomainGetPerfEventsArgs is the layout of the structs that share their codec with DomainGetPerfEventsArgs.
+type shapeDomainGetPerfEventsArgs struct {
+	F0 NonnullDomain
+	F1 uint32
+}
+
+func (v *shapeDomainGetPerfEventsArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainGetPerfEventsArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainGetPerfEventsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetPerfEventsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainGetPerfEventsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainGetPerfEventsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainGetPerfEventsArgs) XDRSize() int {
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainGetPerfEventsArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetPerfEventsArgs", "dom,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainGetPerfEventsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetPerfEventsRet is the XDR struct remote_domain_get_perf_events_ret.
@@ -3732,47 +3459,47 @@ type DomainGetPerfEventsRet struct {
 	Params []TypedParam
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainGetPerfEventsRet) XDRSize() int {
+// shapeDomainGetPerfEventsRet is the layout of the structs that share their codec with DomainGetPerfEventsRet.
+type shapeDomainGetPerfEventsRet struct {
+	F0 []TypedParam
+}
+
+func (v *shapeDomainGetPerfEventsRet) size() int {
 	n := 0
 	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
+	for i := range v.F0 {
+		n += v.F0[i].XDRSize()
 	}
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainGetPerfEventsRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainGetPerfEventsRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 64)
+	b, err = xdr.AppendCount(b, len(v.F0), 64)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainGetPerfEventsRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
+	for i := range v.F0 {
+		b, err = v.F0[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainGetPerfEventsRet")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 0), typ)
 		}
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainGetPerfEventsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainGetPerfEventsRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
 		if err != nil {
-			return off, xdr.Field(err, "params")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
+		v.F0 = xdr.Resize(v.F0, cnt)
+		for i := range v.F0 {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.F0[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 0)
 				}
 				off += n
 			}
@@ -3781,52 +3508,83 @@ func (v *DomainGetPerfEventsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 	return off, nil
 }
 
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainGetPerfEventsRet) XDRSize() int {
+	return (*shapeDomainGetPerfEventsRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainGetPerfEventsRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainGetPerfEventsRet)(unsafe.Pointer(v)).appendXDR(b, "DomainGetPerfEventsRet", "params")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainGetPerfEventsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainGetPerfEventsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params")
+}
+
 // DomainBlockStatsArgs is the XDR struct remote_domain_block_stats_args.
 type DomainBlockStatsArgs struct {
 	Dom  NonnullDomain
 	Path NonnullString
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainBlockStatsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Path))
-	return n
+// shapeDomainBlockStatsArgs is the layout of the structs that share their codec with DomainBlockStatsArgs.
+type shapeDomainBlockStatsArgs struct {
+	F0 NonnullDomain
+	F1 NonnullString
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainBlockStatsArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainBlockStatsArgs) size() int {
+	n := 0
+	n += v.F0.XDRSize()
+	n += xdr.SizeOpaque(len(v.F1))
+	return n
+}
+func (v *shapeDomainBlockStatsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainBlockStatsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendString(b, string(v.Path), 4194304)
+	b, err = xdr.AppendString(b, string(v.F1), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "path"), "DomainBlockStatsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainBlockStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainBlockStatsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
-		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F1, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "path")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainBlockStatsArgs) XDRSize() int {
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainBlockStatsArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainBlockStatsArgs", "dom,path")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainBlockStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,path")
 }
 
 // DomainBlockStatsRet is the XDR struct remote_domain_block_stats_ret.
@@ -3892,60 +3650,78 @@ type DomainBlockStatsFlagsArgs struct {
 	Flags   uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainBlockStatsFlagsArgs) XDRSize() int {
+// shapeDomainBlockStatsFlagsArgs is the layout of the structs that share their codec with DomainBlockStatsFlagsArgs.
+type shapeDomainBlockStatsFlagsArgs struct {
+	F0 NonnullDomain
+	F1 NonnullString
+	F2 int32
+	F3 uint32
+}
+
+func (v *shapeDomainBlockStatsFlagsArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Path))
+	n += v.F0.XDRSize()
+	n += xdr.SizeOpaque(len(v.F1))
 	n += 4
 	n += 4
 	return n
 }
+func (v *shapeDomainBlockStatsFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	var err error
+	b, err = v.F0.AppendXDR(b)
+	if err != nil {
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
+	}
+	b, err = xdr.AppendString(b, string(v.F1), 4194304)
+	if err != nil {
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
+	}
+	b = xdr.AppendInt32(b, int32(v.F2))
+	b = xdr.AppendUint32(b, uint32(v.F3))
+	return b, nil
+}
+func (v *shapeDomainBlockStatsFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	{
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
+		if err != nil {
+			return off, xdr.FieldAt(err, names, 0)
+		}
+		off += n
+	}
+	{
+		n, err := d.ConsumeStringInto(&v.F1, b[off:], 4194304)
+		if err != nil {
+			return off, xdr.FieldAt(err, names, 1)
+		}
+		off += n
+	}
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	}
+	v.F2 = xdr.Int32(b[off:])
+	off += 4
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
+	}
+	v.F3 = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainBlockStatsFlagsArgs) XDRSize() int {
+	return (*shapeDomainBlockStatsFlagsArgs)(unsafe.Pointer(v)).size()
+}
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainBlockStatsFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainBlockStatsFlagsArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Path), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "path"), "DomainBlockStatsFlagsArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainBlockStatsFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainBlockStatsFlagsArgs", "dom,path,nparams,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockStatsFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "path")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainBlockStatsFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,path,nparams,flags")
 }
 
 // DomainBlockStatsFlagsRet is the XDR struct remote_domain_block_stats_flags_ret.
@@ -3956,58 +3732,17 @@ type DomainBlockStatsFlagsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainBlockStatsFlagsRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainBlockStatsFlagsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 16)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainBlockStatsFlagsRet")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainBlockStatsFlagsRet")
-		}
-	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	return b, nil
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).appendXDR(b, "DomainBlockStatsFlagsRet", "params,nparams")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockStatsFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params,nparams")
 }
 
 // DomainInterfaceStatsArgs is the XDR struct remote_domain_interface_stats_args.
@@ -4018,44 +3753,17 @@ type DomainInterfaceStatsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainInterfaceStatsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Device))
-	return n
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainInterfaceStatsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainInterfaceStatsArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Device), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "device"), "DomainInterfaceStatsArgs")
-	}
-	return b, nil
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainInterfaceStatsArgs", "dom,device")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainInterfaceStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Device, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "device")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,device")
 }
 
 // DomainInterfaceStatsRet is the XDR struct remote_domain_interface_stats_ret.
@@ -4232,58 +3940,17 @@ type DomainGetInterfaceParametersArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetInterfaceParametersArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Device))
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainBlockStatsFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetInterfaceParametersArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetInterfaceParametersArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Device), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "device"), "DomainGetInterfaceParametersArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainBlockStatsFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetInterfaceParametersArgs", "dom,device,nparams,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetInterfaceParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Device, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "device")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainBlockStatsFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,device,nparams,flags")
 }
 
 // DomainGetInterfaceParametersRet is the XDR struct remote_domain_get_interface_parameters_ret.
@@ -4294,58 +3961,17 @@ type DomainGetInterfaceParametersRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetInterfaceParametersRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetInterfaceParametersRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 16)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainGetInterfaceParametersRet")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainGetInterfaceParametersRet")
-		}
-	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	return b, nil
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).appendXDR(b, "DomainGetInterfaceParametersRet", "params,nparams")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetInterfaceParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params,nparams")
 }
 
 // DomainMemoryStatsArgs is the XDR struct remote_domain_memory_stats_args.
@@ -4355,48 +3981,65 @@ type DomainMemoryStatsArgs struct {
 	Flags    uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainMemoryStatsArgs) XDRSize() int {
+// shapeDomainMemoryStatsArgs is the layout of the structs that share their codec with DomainMemoryStatsArgs.
+type shapeDomainMemoryStatsArgs struct {
+	F0 NonnullDomain
+	F1 uint32
+	F2 uint32
+}
+
+func (v *shapeDomainMemoryStatsArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainMemoryStatsArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainMemoryStatsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMemoryStatsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.MaxStats))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainMemoryStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainMemoryStatsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxStats")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.MaxStats = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainMemoryStatsArgs) XDRSize() int {
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainMemoryStatsArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMemoryStatsArgs", "dom,maxStats,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainMemoryStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,maxStats,flags")
 }
 
 // DomainMemoryStat is the XDR struct remote_domain_memory_stat.
@@ -4562,34 +4205,49 @@ type DomainBlockPeekRet struct {
 	Buffer []byte
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainBlockPeekRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Buffer))
-	return n
+// shapeDomainBlockPeekRet is the layout of the structs that share their codec with DomainBlockPeekRet.
+type shapeDomainBlockPeekRet struct {
+	F0 []byte
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainBlockPeekRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainBlockPeekRet) size() int {
+	n := 0
+	n += xdr.SizeOpaque(len(v.F0))
+	return n
+}
+func (v *shapeDomainBlockPeekRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendOpaque(b, v.Buffer, 4194304)
+	b, err = xdr.AppendOpaque(b, v.F0, 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "buffer"), "DomainBlockPeekRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainBlockPeekRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainBlockPeekRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeOpaqueInto(&v.Buffer, b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "buffer")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainBlockPeekRet) XDRSize() int {
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainBlockPeekRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).appendXDR(b, "DomainBlockPeekRet", "buffer")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainBlockPeekRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).consumeXDR(b, d, "buffer")
 }
 
 // DomainMemoryPeekArgs is the XDR struct remote_domain_memory_peek_args.
@@ -4658,32 +4316,17 @@ type DomainMemoryPeekRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMemoryPeekRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Buffer))
-	return n
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMemoryPeekRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendOpaque(b, v.Buffer, 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "buffer"), "DomainMemoryPeekRet")
-	}
-	return b, nil
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMemoryPeekRet", "buffer")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMemoryPeekRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeOpaqueInto(&v.Buffer, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "buffer")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).consumeXDR(b, d, "buffer")
 }
 
 // DomainGetBlockInfoArgs is the XDR struct remote_domain_get_block_info_args.
@@ -4693,53 +4336,70 @@ type DomainGetBlockInfoArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainGetBlockInfoArgs) XDRSize() int {
+// shapeDomainGetBlockInfoArgs is the layout of the structs that share their codec with DomainGetBlockInfoArgs.
+type shapeDomainGetBlockInfoArgs struct {
+	F0 NonnullDomain
+	F1 NonnullString
+	F2 uint32
+}
+
+func (v *shapeDomainGetBlockInfoArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Path))
+	n += v.F0.XDRSize()
+	n += xdr.SizeOpaque(len(v.F1))
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainGetBlockInfoArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainGetBlockInfoArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetBlockInfoArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendString(b, string(v.Path), 4194304)
+	b, err = xdr.AppendString(b, string(v.F1), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "path"), "DomainGetBlockInfoArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainGetBlockInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainGetBlockInfoArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
-		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F1, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "path")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainGetBlockInfoArgs) XDRSize() int {
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainGetBlockInfoArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetBlockInfoArgs", "dom,path,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainGetBlockInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,path,flags")
 }
 
 // DomainGetBlockInfoRet is the XDR struct remote_domain_get_block_info_ret.
@@ -4795,19 +4455,12 @@ func (v *ConnectListDomainsArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListDomainsArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Maxids))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListDomainsArgs", "maxids")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDomainsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxids")
-	}
-	v.Maxids = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "maxids")
 }
 
 // ConnectListDomainsRet is the XDR struct remote_connect_list_domains_ret.
@@ -4869,19 +4522,12 @@ func (v *ConnectNumOfDomainsRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectNumOfDomainsRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectNumOfDomainsRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfDomainsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // DomainCreateXMLArgs is the XDR struct remote_domain_create_xml_args.
@@ -4890,41 +4536,57 @@ type DomainCreateXMLArgs struct {
 	Flags   uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainCreateXMLArgs) XDRSize() int {
+// shapeDomainCreateXMLArgs is the layout of the structs that share their codec with DomainCreateXMLArgs.
+type shapeDomainCreateXMLArgs struct {
+	F0 NonnullString
+	F1 uint32
+}
+
+func (v *shapeDomainCreateXMLArgs) size() int {
 	n := 0
-	n += xdr.SizeOpaque(len(v.XMLDesc))
+	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainCreateXMLArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendString(b, string(v.XMLDesc), 4194304)
+	b, err = xdr.AppendString(b, string(v.F0), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml_desc"), "DomainCreateXMLArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainCreateXMLArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "xml_desc")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainCreateXMLArgs) XDRSize() int {
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCreateXMLArgs", "xml_desc,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "xml_desc,flags")
 }
 
 // DomainCreateXMLRet is the XDR struct remote_domain_create_xml_ret.
@@ -4934,32 +4596,17 @@ type DomainCreateXMLRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCreateXMLRet) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainCreateXMLRet")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCreateXMLRet", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainCreateXMLWithFilesArgs is the XDR struct remote_domain_create_xml_with_files_args.
@@ -4970,39 +4617,17 @@ type DomainCreateXMLWithFilesArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCreateXMLWithFilesArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XMLDesc))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCreateXMLWithFilesArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XMLDesc), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml_desc"), "DomainCreateXMLWithFilesArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCreateXMLWithFilesArgs", "xml_desc,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateXMLWithFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml_desc")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "xml_desc,flags")
 }
 
 // DomainCreateXMLWithFilesRet is the XDR struct remote_domain_create_xml_with_files_ret.
@@ -5012,32 +4637,17 @@ type DomainCreateXMLWithFilesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCreateXMLWithFilesRet) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCreateXMLWithFilesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainCreateXMLWithFilesRet")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCreateXMLWithFilesRet", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateXMLWithFilesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainLookupByIDArgs is the XDR struct remote_domain_lookup_by_id_args.
@@ -5052,19 +4662,12 @@ func (v *DomainLookupByIDArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainLookupByIDArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.ID))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainLookupByIDArgs", "id")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainLookupByIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "id")
-	}
-	v.ID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "id")
 }
 
 // DomainLookupByIDRet is the XDR struct remote_domain_lookup_by_id_ret.
@@ -5074,37 +4677,41 @@ type DomainLookupByIDRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainLookupByIDRet) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainLookupByIDRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainLookupByIDRet")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainLookupByIDRet", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainLookupByIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainLookupByUUIDArgs is the XDR struct remote_domain_lookup_by_uuid_args.
 type DomainLookupByUUIDArgs struct {
 	UUID UUID
+}
+
+// shapeDomainLookupByUUIDArgs is the layout of the structs that share their codec with DomainLookupByUUIDArgs.
+type shapeDomainLookupByUUIDArgs struct {
+	F0 UUID
+}
+
+func (v *shapeDomainLookupByUUIDArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendFixedOpaque(b, v.F0[:])
+	return b, nil
+}
+func (v *shapeDomainLookupByUUIDArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 16 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = [16]byte(b[off : off+16])
+	off += 16
+	return off, nil
 }
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
@@ -5114,19 +4721,12 @@ func (v *DomainLookupByUUIDArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
-	return b, nil
+	return (*shapeDomainLookupByUUIDArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainLookupByUUIDArgs", "uuid")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
-	}
-	v.UUID = [16]byte(b[off : off+16])
-	off += 16
-	return off, nil
+	return (*shapeDomainLookupByUUIDArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "uuid")
 }
 
 // DomainLookupByUUIDRet is the XDR struct remote_domain_lookup_by_uuid_ret.
@@ -5136,32 +4736,17 @@ type DomainLookupByUUIDRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainLookupByUUIDRet) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainLookupByUUIDRet")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainLookupByUUIDRet", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainLookupByNameArgs is the XDR struct remote_domain_lookup_by_name_args.
@@ -5171,32 +4756,17 @@ type DomainLookupByNameArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainLookupByNameArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "DomainLookupByNameArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "DomainLookupByNameArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // DomainLookupByNameRet is the XDR struct remote_domain_lookup_by_name_ret.
@@ -5206,32 +4776,17 @@ type DomainLookupByNameRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainLookupByNameRet) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainLookupByNameRet")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainLookupByNameRet", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainSuspendArgs is the XDR struct remote_domain_suspend_args.
@@ -5241,32 +4796,17 @@ type DomainSuspendArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSuspendArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSuspendArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSuspendArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSuspendArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSuspendArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainResumeArgs is the XDR struct remote_domain_resume_args.
@@ -5276,32 +4816,17 @@ type DomainResumeArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainResumeArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainResumeArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainResumeArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainResumeArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainResumeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainPmSuspendForDurationArgs is the XDR struct remote_domain_pm_suspend_for_duration_args.
@@ -5371,39 +4896,17 @@ type DomainPmWakeupArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainPmWakeupArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainPmWakeupArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainPmWakeupArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainPmWakeupArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainPmWakeupArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainShutdownArgs is the XDR struct remote_domain_shutdown_args.
@@ -5413,32 +4916,17 @@ type DomainShutdownArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainShutdownArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainShutdownArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainShutdownArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainShutdownArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainShutdownArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainRebootArgs is the XDR struct remote_domain_reboot_args.
@@ -5449,39 +4937,17 @@ type DomainRebootArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainRebootArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainRebootArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainRebootArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainRebootArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainRebootArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainResetArgs is the XDR struct remote_domain_reset_args.
@@ -5492,39 +4958,17 @@ type DomainResetArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainResetArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainResetArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainResetArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainResetArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainResetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainDestroyArgs is the XDR struct remote_domain_destroy_args.
@@ -5534,32 +4978,17 @@ type DomainDestroyArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainDestroyArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainDestroyArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainDestroyArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainDestroyFlagsArgs is the XDR struct remote_domain_destroy_flags_args.
@@ -5570,39 +4999,17 @@ type DomainDestroyFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainDestroyFlagsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainDestroyFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainDestroyFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainDestroyFlagsArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDestroyFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetOsTypeArgs is the XDR struct remote_domain_get_os_type_args.
@@ -5612,32 +5019,17 @@ type DomainGetOsTypeArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetOsTypeArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetOsTypeArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetOsTypeArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetOsTypeArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetOsTypeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainGetOsTypeRet is the XDR struct remote_domain_get_os_type_ret.
@@ -5647,32 +5039,17 @@ type DomainGetOsTypeRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetOsTypeRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Type))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetOsTypeRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Type), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "type"), "DomainGetOsTypeRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "DomainGetOsTypeRet", "type")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetOsTypeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "type")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "type")
 }
 
 // DomainGetMaxMemoryArgs is the XDR struct remote_domain_get_max_memory_args.
@@ -5682,32 +5059,17 @@ type DomainGetMaxMemoryArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetMaxMemoryArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetMaxMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetMaxMemoryArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetMaxMemoryArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMaxMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainGetMaxMemoryRet is the XDR struct remote_domain_get_max_memory_ret.
@@ -5722,19 +5084,12 @@ func (v *DomainGetMaxMemoryRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetMaxMemoryRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint64(b, uint64(v.Memory))
-	return b, nil
+	return (*shapeConnectGetVersionRet)(unsafe.Pointer(v)).appendXDR(b, "DomainGetMaxMemoryRet", "memory")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMaxMemoryRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "memory")
-	}
-	v.Memory = xdr.Uint64(b[off:])
-	off += 8
-	return off, nil
+	return (*shapeConnectGetVersionRet)(unsafe.Pointer(v)).consumeXDR(b, d, "memory")
 }
 
 // DomainSetMaxMemoryArgs is the XDR struct remote_domain_set_max_memory_args.
@@ -5743,41 +5098,57 @@ type DomainSetMaxMemoryArgs struct {
 	Memory uint64
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainSetMaxMemoryArgs) XDRSize() int {
+// shapeDomainSetMaxMemoryArgs is the layout of the structs that share their codec with DomainSetMaxMemoryArgs.
+type shapeDomainSetMaxMemoryArgs struct {
+	F0 NonnullDomain
+	F1 uint64
+}
+
+func (v *shapeDomainSetMaxMemoryArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
+	n += v.F0.XDRSize()
 	n += 8
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainSetMaxMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainSetMaxMemoryArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetMaxMemoryArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint64(b, uint64(v.Memory))
+	b = xdr.AppendUint64(b, uint64(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainSetMaxMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainSetMaxMemoryArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "memory")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Memory = xdr.Uint64(b[off:])
+	v.F1 = xdr.Uint64(b[off:])
 	off += 8
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainSetMaxMemoryArgs) XDRSize() int {
+	return (*shapeDomainSetMaxMemoryArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainSetMaxMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainSetMaxMemoryArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetMaxMemoryArgs", "dom,memory")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainSetMaxMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainSetMaxMemoryArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,memory")
 }
 
 // DomainSetMemoryArgs is the XDR struct remote_domain_set_memory_args.
@@ -5788,39 +5159,17 @@ type DomainSetMemoryArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetMemoryArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 8
-	return n
+	return (*shapeDomainSetMaxMemoryArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetMemoryArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetMemoryArgs")
-	}
-	b = xdr.AppendUint64(b, uint64(v.Memory))
-	return b, nil
+	return (*shapeDomainSetMaxMemoryArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetMemoryArgs", "dom,memory")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetMemoryArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "memory")
-	}
-	v.Memory = xdr.Uint64(b[off:])
-	off += 8
-	return off, nil
+	return (*shapeDomainSetMaxMemoryArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,memory")
 }
 
 // DomainSetMemoryFlagsArgs is the XDR struct remote_domain_set_memory_flags_args.
@@ -5830,48 +5179,65 @@ type DomainSetMemoryFlagsArgs struct {
 	Flags  uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainSetMemoryFlagsArgs) XDRSize() int {
+// shapeDomainSetMemoryFlagsArgs is the layout of the structs that share their codec with DomainSetMemoryFlagsArgs.
+type shapeDomainSetMemoryFlagsArgs struct {
+	F0 NonnullDomain
+	F1 uint64
+	F2 uint32
+}
+
+func (v *shapeDomainSetMemoryFlagsArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
+	n += v.F0.XDRSize()
 	n += 8
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainSetMemoryFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainSetMemoryFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetMemoryFlagsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint64(b, uint64(v.Memory))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint64(b, uint64(v.F1))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainSetMemoryFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainSetMemoryFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "memory")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Memory = xdr.Uint64(b[off:])
+	v.F1 = xdr.Uint64(b[off:])
 	off += 8
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainSetMemoryFlagsArgs) XDRSize() int {
+	return (*shapeDomainSetMemoryFlagsArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainSetMemoryFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainSetMemoryFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetMemoryFlagsArgs", "dom,memory,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainSetMemoryFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainSetMemoryFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,memory,flags")
 }
 
 // DomainSetMemoryStatsPeriodArgs is the XDR struct remote_domain_set_memory_stats_period_args.
@@ -5883,46 +5249,17 @@ type DomainSetMemoryStatsPeriodArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetMemoryStatsPeriodArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetMemoryStatsPeriodArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetMemoryStatsPeriodArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Period))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetMemoryStatsPeriodArgs", "dom,period,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetMemoryStatsPeriodArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "period")
-	}
-	v.Period = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,period,flags")
 }
 
 // DomainGetInfoArgs is the XDR struct remote_domain_get_info_args.
@@ -5932,32 +5269,17 @@ type DomainGetInfoArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetInfoArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetInfoArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetInfoArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainGetInfoRet is the XDR struct remote_domain_get_info_ret.
@@ -6029,44 +5351,17 @@ type DomainSaveArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSaveArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.To))
-	return n
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSaveArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSaveArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.To), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "to"), "DomainSaveArgs")
-	}
-	return b, nil
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSaveArgs", "dom,to")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSaveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.To, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "to")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,to")
 }
 
 // DomainSaveFlagsArgs is the XDR struct remote_domain_save_flags_args.
@@ -6077,83 +5372,101 @@ type DomainSaveFlagsArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainSaveFlagsArgs) XDRSize() int {
+// shapeDomainSaveFlagsArgs is the layout of the structs that share their codec with DomainSaveFlagsArgs.
+type shapeDomainSaveFlagsArgs struct {
+	F0 NonnullDomain
+	F1 NonnullString
+	F2 String
+	F3 uint32
+}
+
+func (v *shapeDomainSaveFlagsArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.To))
+	n += v.F0.XDRSize()
+	n += xdr.SizeOpaque(len(v.F1))
 	n += 4
-	if v.Dxml != nil {
-		n += xdr.SizeOpaque(len((*v.Dxml)))
+	if v.F2 != nil {
+		n += xdr.SizeOpaque(len((*v.F2)))
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainSaveFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainSaveFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSaveFlagsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendString(b, string(v.To), 4194304)
+	b, err = xdr.AppendString(b, string(v.F1), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "to"), "DomainSaveFlagsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	b = xdr.AppendBool(b, v.Dxml != nil)
-	if v.Dxml != nil {
-		b, err = xdr.AppendString(b, string((*v.Dxml)), 4194304)
+	b = xdr.AppendBool(b, v.F2 != nil)
+	if v.F2 != nil {
+		b, err = xdr.AppendString(b, string((*v.F2)), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "dxml"), "DomainSaveFlagsArgs")
+			return b, xdr.Named(xdr.FieldAt(err, names, 2), typ)
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F3))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainSaveFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainSaveFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
-		n, err := d.ConsumeStringInto(&v.To, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F1, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "to")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 	}
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
-			return off, xdr.Field(err, "dxml")
+			return off, xdr.FieldAt(err, names, 2)
 		}
 		off += n
 		if present {
-			v.Dxml = new(NonnullString)
+			v.F2 = new(NonnullString)
 			{
-				n, err := d.ConsumeStringInto(v.Dxml, b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.F2, b[off:], 4194304)
 				if err != nil {
-					return off, xdr.Field(err, "dxml")
+					return off, xdr.FieldAt(err, names, 2)
 				}
 				off += n
 			}
 		} else {
-			v.Dxml = nil
+			v.F2 = nil
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F3 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainSaveFlagsArgs) XDRSize() int {
+	return (*shapeDomainSaveFlagsArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainSaveFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainSaveFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSaveFlagsArgs", "dom,to,dxml,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainSaveFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainSaveFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,to,dxml,flags")
 }
 
 // DomainSaveParamsArgs is the XDR struct remote_domain_save_params_args.
@@ -6165,70 +5478,17 @@ type DomainSaveParamsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSaveParamsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainSetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSaveParamsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSaveParamsArgs")
-	}
-	b, err = xdr.AppendCount(b, len(v.Params), 64)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainSaveParamsArgs")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainSaveParamsArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSaveParamsArgs", "dom,params,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSaveParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,params,flags")
 }
 
 // DomainRestoreArgs is the XDR struct remote_domain_restore_args.
@@ -6238,32 +5498,17 @@ type DomainRestoreArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainRestoreArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.From))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainRestoreArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.From), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "from"), "DomainRestoreArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "DomainRestoreArgs", "from")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainRestoreArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.From, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "from")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "from")
 }
 
 // DomainRestoreFlagsArgs is the XDR struct remote_domain_restore_flags_args.
@@ -6273,71 +5518,88 @@ type DomainRestoreFlagsArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainRestoreFlagsArgs) XDRSize() int {
+// shapeDomainRestoreFlagsArgs is the layout of the structs that share their codec with DomainRestoreFlagsArgs.
+type shapeDomainRestoreFlagsArgs struct {
+	F0 NonnullString
+	F1 String
+	F2 uint32
+}
+
+func (v *shapeDomainRestoreFlagsArgs) size() int {
 	n := 0
-	n += xdr.SizeOpaque(len(v.From))
+	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
-	if v.Dxml != nil {
-		n += xdr.SizeOpaque(len((*v.Dxml)))
+	if v.F1 != nil {
+		n += xdr.SizeOpaque(len((*v.F1)))
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainRestoreFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainRestoreFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendString(b, string(v.From), 4194304)
+	b, err = xdr.AppendString(b, string(v.F0), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "from"), "DomainRestoreFlagsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendBool(b, v.Dxml != nil)
-	if v.Dxml != nil {
-		b, err = xdr.AppendString(b, string((*v.Dxml)), 4194304)
+	b = xdr.AppendBool(b, v.F1 != nil)
+	if v.F1 != nil {
+		b, err = xdr.AppendString(b, string((*v.F1)), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "dxml"), "DomainRestoreFlagsArgs")
+			return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainRestoreFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainRestoreFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeStringInto(&v.From, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "from")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
-			return off, xdr.Field(err, "dxml")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 		if present {
-			v.Dxml = new(NonnullString)
+			v.F1 = new(NonnullString)
 			{
-				n, err := d.ConsumeStringInto(v.Dxml, b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.F1, b[off:], 4194304)
 				if err != nil {
-					return off, xdr.Field(err, "dxml")
+					return off, xdr.FieldAt(err, names, 1)
 				}
 				off += n
 			}
 		} else {
-			v.Dxml = nil
+			v.F1 = nil
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainRestoreFlagsArgs) XDRSize() int {
+	return (*shapeDomainRestoreFlagsArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainRestoreFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainRestoreFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainRestoreFlagsArgs", "from,dxml,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainRestoreFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainRestoreFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "from,dxml,flags")
 }
 
 // DomainRestoreParamsArgs is the XDR struct remote_domain_restore_params_args.
@@ -6346,60 +5608,76 @@ type DomainRestoreParamsArgs struct {
 	Flags  uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainRestoreParamsArgs) XDRSize() int {
+// shapeDomainRestoreParamsArgs is the layout of the structs that share their codec with DomainRestoreParamsArgs.
+type shapeDomainRestoreParamsArgs struct {
+	F0 []TypedParam
+	F1 uint32
+}
+
+func (v *shapeDomainRestoreParamsArgs) size() int {
 	n := 0
 	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
+	for i := range v.F0 {
+		n += v.F0[i].XDRSize()
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainRestoreParamsArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainRestoreParamsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 64)
+	b, err = xdr.AppendCount(b, len(v.F0), 64)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainRestoreParamsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
+	for i := range v.F0 {
+		b, err = v.F0[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainRestoreParamsArgs")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 0), typ)
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainRestoreParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainRestoreParamsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
 		if err != nil {
-			return off, xdr.Field(err, "params")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
+		v.F0 = xdr.Resize(v.F0, cnt)
+		for i := range v.F0 {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.F0[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 0)
 				}
 				off += n
 			}
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainRestoreParamsArgs) XDRSize() int {
+	return (*shapeDomainRestoreParamsArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainRestoreParamsArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainRestoreParamsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainRestoreParamsArgs", "params,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainRestoreParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainRestoreParamsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "params,flags")
 }
 
 // DomainSaveImageGetXMLDescArgs is the XDR struct remote_domain_save_image_get_xml_desc_args.
@@ -6410,39 +5688,17 @@ type DomainSaveImageGetXMLDescArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSaveImageGetXMLDescArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.File))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSaveImageGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.File), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "file"), "DomainSaveImageGetXMLDescArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSaveImageGetXMLDescArgs", "file,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSaveImageGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.File, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "file")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "file,flags")
 }
 
 // DomainSaveImageGetXMLDescRet is the XDR struct remote_domain_save_image_get_xml_desc_ret.
@@ -6452,32 +5708,17 @@ type DomainSaveImageGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSaveImageGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSaveImageGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainSaveImageGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "DomainSaveImageGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSaveImageGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // DomainSaveImageDefineXMLArgs is the XDR struct remote_domain_save_image_define_xml_args.
@@ -6487,53 +5728,70 @@ type DomainSaveImageDefineXMLArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainSaveImageDefineXMLArgs) XDRSize() int {
+// shapeDomainSaveImageDefineXMLArgs is the layout of the structs that share their codec with DomainSaveImageDefineXMLArgs.
+type shapeDomainSaveImageDefineXMLArgs struct {
+	F0 NonnullString
+	F1 NonnullString
+	F2 uint32
+}
+
+func (v *shapeDomainSaveImageDefineXMLArgs) size() int {
 	n := 0
-	n += xdr.SizeOpaque(len(v.File))
-	n += xdr.SizeOpaque(len(v.Dxml))
+	n += xdr.SizeOpaque(len(v.F0))
+	n += xdr.SizeOpaque(len(v.F1))
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainSaveImageDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainSaveImageDefineXMLArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendString(b, string(v.File), 4194304)
+	b, err = xdr.AppendString(b, string(v.F0), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "file"), "DomainSaveImageDefineXMLArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendString(b, string(v.Dxml), 4194304)
+	b, err = xdr.AppendString(b, string(v.F1), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dxml"), "DomainSaveImageDefineXMLArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainSaveImageDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainSaveImageDefineXMLArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeStringInto(&v.File, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "file")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
-		n, err := d.ConsumeStringInto(&v.Dxml, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F1, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "dxml")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainSaveImageDefineXMLArgs) XDRSize() int {
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainSaveImageDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSaveImageDefineXMLArgs", "file,dxml,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainSaveImageDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "file,dxml,flags")
 }
 
 // DomainCoreDumpArgs is the XDR struct remote_domain_core_dump_args.
@@ -6545,51 +5803,17 @@ type DomainCoreDumpArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCoreDumpArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.To))
-	n += 4
-	return n
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCoreDumpArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainCoreDumpArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.To), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "to"), "DomainCoreDumpArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCoreDumpArgs", "dom,to,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCoreDumpArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.To, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "to")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,to,flags")
 }
 
 // DomainCoreDumpWithFormatArgs is the XDR struct remote_domain_core_dump_with_format_args.
@@ -6665,46 +5889,17 @@ type DomainScreenshotArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainScreenshotArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainScreenshotArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainScreenshotArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Screen))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainScreenshotArgs", "dom,screen,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainScreenshotArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "screen")
-	}
-	v.Screen = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,screen,flags")
 }
 
 // DomainScreenshotRet is the XDR struct remote_domain_screenshot_ret.
@@ -6714,50 +5909,17 @@ type DomainScreenshotRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainScreenshotRet) XDRSize() int {
-	n := 0
-	n += 4
-	if v.Mime != nil {
-		n += xdr.SizeOpaque(len((*v.Mime)))
-	}
-	return n
+	return (*shapeConnectGetMaxVCPUsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainScreenshotRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b = xdr.AppendBool(b, v.Mime != nil)
-	if v.Mime != nil {
-		b, err = xdr.AppendString(b, string((*v.Mime)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "mime"), "DomainScreenshotRet")
-		}
-	}
-	return b, nil
+	return (*shapeConnectGetMaxVCPUsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainScreenshotRet", "mime")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainScreenshotRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "mime")
-		}
-		off += n
-		if present {
-			v.Mime = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.Mime, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "mime")
-				}
-				off += n
-			}
-		} else {
-			v.Mime = nil
-		}
-	}
-	return off, nil
+	return (*shapeConnectGetMaxVCPUsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "mime")
 }
 
 // DomainGetXMLDescArgs is the XDR struct remote_domain_get_xml_desc_args.
@@ -6768,39 +5930,17 @@ type DomainGetXMLDescArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetXMLDescArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetXMLDescArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetXMLDescArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetXMLDescRet is the XDR struct remote_domain_get_xml_desc_ret.
@@ -6810,32 +5950,17 @@ type DomainGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "DomainGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // DomainMigratePrepareArgs is the XDR struct remote_domain_migrate_prepare_args.
@@ -6944,64 +6069,80 @@ type DomainMigratePrepareRet struct {
 	URIOut String
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainMigratePrepareRet) XDRSize() int {
+// shapeDomainMigratePrepareRet is the layout of the structs that share their codec with DomainMigratePrepareRet.
+type shapeDomainMigratePrepareRet struct {
+	F0 []byte
+	F1 String
+}
+
+func (v *shapeDomainMigratePrepareRet) size() int {
 	n := 0
-	n += xdr.SizeOpaque(len(v.Cookie))
+	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
-	if v.URIOut != nil {
-		n += xdr.SizeOpaque(len((*v.URIOut)))
+	if v.F1 != nil {
+		n += xdr.SizeOpaque(len((*v.F1)))
 	}
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainMigratePrepareRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainMigratePrepareRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendOpaque(b, v.Cookie, 4194304)
+	b, err = xdr.AppendOpaque(b, v.F0, 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cookie"), "DomainMigratePrepareRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendBool(b, v.URIOut != nil)
-	if v.URIOut != nil {
-		b, err = xdr.AppendString(b, string((*v.URIOut)), 4194304)
+	b = xdr.AppendBool(b, v.F1 != nil)
+	if v.F1 != nil {
+		b, err = xdr.AppendString(b, string((*v.F1)), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "uri_out"), "DomainMigratePrepareRet")
+			return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 		}
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainMigratePrepareRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainMigratePrepareRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeOpaqueInto(&v.Cookie, b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "cookie")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
-			return off, xdr.Field(err, "uri_out")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 		if present {
-			v.URIOut = new(NonnullString)
+			v.F1 = new(NonnullString)
 			{
-				n, err := d.ConsumeStringInto(v.URIOut, b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.F1, b[off:], 4194304)
 				if err != nil {
-					return off, xdr.Field(err, "uri_out")
+					return off, xdr.FieldAt(err, names, 1)
 				}
 				off += n
 			}
 		} else {
-			v.URIOut = nil
+			v.F1 = nil
 		}
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainMigratePrepareRet) XDRSize() int {
+	return (*shapeDomainMigratePrepareRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainMigratePrepareRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainMigratePrepareRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMigratePrepareRet", "cookie,uri_out")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainMigratePrepareRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainMigratePrepareRet)(unsafe.Pointer(v)).consumeXDR(b, d, "cookie,uri_out")
 }
 
 // DomainMigratePerformArgs is the XDR struct remote_domain_migrate_perform_args.
@@ -7188,32 +6329,17 @@ type DomainMigrateFinishRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigrateFinishRet) XDRSize() int {
-	n := 0
-	n += v.Ddom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateFinishRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Ddom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "ddom"), "DomainMigrateFinishRet")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateFinishRet", "ddom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateFinishRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Ddom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "ddom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "ddom")
 }
 
 // DomainMigratePrepare2Args is the XDR struct remote_domain_migrate_prepare2_args.
@@ -7337,62 +6463,17 @@ type DomainMigratePrepare2Ret struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigratePrepare2Ret) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Cookie))
-	n += 4
-	if v.URIOut != nil {
-		n += xdr.SizeOpaque(len((*v.URIOut)))
-	}
-	return n
+	return (*shapeDomainMigratePrepareRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigratePrepare2Ret) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendOpaque(b, v.Cookie, 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cookie"), "DomainMigratePrepare2Ret")
-	}
-	b = xdr.AppendBool(b, v.URIOut != nil)
-	if v.URIOut != nil {
-		b, err = xdr.AppendString(b, string((*v.URIOut)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "uri_out"), "DomainMigratePrepare2Ret")
-		}
-	}
-	return b, nil
+	return (*shapeDomainMigratePrepareRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMigratePrepare2Ret", "cookie,uri_out")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepare2Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeOpaqueInto(&v.Cookie, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cookie")
-		}
-		off += n
-	}
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uri_out")
-		}
-		off += n
-		if present {
-			v.URIOut = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.URIOut, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "uri_out")
-				}
-				off += n
-			}
-		} else {
-			v.URIOut = nil
-		}
-	}
-	return off, nil
+	return (*shapeDomainMigratePrepareRet)(unsafe.Pointer(v)).consumeXDR(b, d, "cookie,uri_out")
 }
 
 // DomainMigrateFinish2Args is the XDR struct remote_domain_migrate_finish2_args.
@@ -7479,32 +6560,17 @@ type DomainMigrateFinish2Ret struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigrateFinish2Ret) XDRSize() int {
-	n := 0
-	n += v.Ddom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateFinish2Ret) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Ddom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "ddom"), "DomainMigrateFinish2Ret")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateFinish2Ret", "ddom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateFinish2Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Ddom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "ddom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "ddom")
 }
 
 // ConnectListDefinedDomainsArgs is the XDR struct remote_connect_list_defined_domains_args.
@@ -7519,19 +6585,12 @@ func (v *ConnectListDefinedDomainsArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListDefinedDomainsArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Maxnames))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListDefinedDomainsArgs", "maxnames")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedDomainsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxnames")
-	}
-	v.Maxnames = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "maxnames")
 }
 
 // ConnectListDefinedDomainsRet is the XDR struct remote_connect_list_defined_domains_ret.
@@ -7539,53 +6598,68 @@ type ConnectListDefinedDomainsRet struct {
 	Names []NonnullString
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ConnectListDefinedDomainsRet) XDRSize() int {
+// shapeConnectListDefinedDomainsRet is the layout of the structs that share their codec with ConnectListDefinedDomainsRet.
+type shapeConnectListDefinedDomainsRet struct {
+	F0 []NonnullString
+}
+
+func (v *shapeConnectListDefinedDomainsRet) size() int {
 	n := 0
 	n += 4
-	for i := range v.Names {
-		n += xdr.SizeOpaque(len(v.Names[i]))
+	for i := range v.F0 {
+		n += xdr.SizeOpaque(len(v.F0[i]))
 	}
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ConnectListDefinedDomainsRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeConnectListDefinedDomainsRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendCount(b, len(v.Names), 16384)
+	b, err = xdr.AppendCount(b, len(v.F0), 16384)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "names"), "ConnectListDefinedDomainsRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	for i := range v.Names {
-		b, err = xdr.AppendString(b, string(v.Names[i]), 4194304)
+	for i := range v.F0 {
+		b, err = xdr.AppendString(b, string(v.F0[i]), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "names"), "ConnectListDefinedDomainsRet")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 0), typ)
 		}
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *ConnectListDefinedDomainsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeConnectListDefinedDomainsRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
 		if err != nil {
-			return off, xdr.Field(err, "names")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += 4
-		v.Names = xdr.Resize(v.Names, cnt)
-		for i := range v.Names {
+		v.F0 = xdr.Resize(v.F0, cnt)
+		for i := range v.F0 {
 			{
-				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.F0[i], b[off:], 4194304)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "names")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 0)
 				}
 				off += n
 			}
 		}
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ConnectListDefinedDomainsRet) XDRSize() int {
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ConnectListDefinedDomainsRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectListDefinedDomainsRet", "names")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ConnectListDefinedDomainsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "names")
 }
 
 // ConnectNumOfDefinedDomainsRet is the XDR struct remote_connect_num_of_defined_domains_ret.
@@ -7600,19 +6674,12 @@ func (v *ConnectNumOfDefinedDomainsRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectNumOfDefinedDomainsRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectNumOfDefinedDomainsRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfDefinedDomainsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // DomainCreateArgs is the XDR struct remote_domain_create_args.
@@ -7622,32 +6689,17 @@ type DomainCreateArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCreateArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCreateArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainCreateArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCreateArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainCreateWithFlagsArgs is the XDR struct remote_domain_create_with_flags_args.
@@ -7658,39 +6710,17 @@ type DomainCreateWithFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCreateWithFlagsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCreateWithFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainCreateWithFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCreateWithFlagsArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateWithFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainCreateWithFlagsRet is the XDR struct remote_domain_create_with_flags_ret.
@@ -7700,32 +6730,17 @@ type DomainCreateWithFlagsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCreateWithFlagsRet) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCreateWithFlagsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainCreateWithFlagsRet")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCreateWithFlagsRet", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateWithFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainCreateWithFilesArgs is the XDR struct remote_domain_create_with_files_args.
@@ -7736,39 +6751,17 @@ type DomainCreateWithFilesArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCreateWithFilesArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCreateWithFilesArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainCreateWithFilesArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCreateWithFilesArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateWithFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainCreateWithFilesRet is the XDR struct remote_domain_create_with_files_ret.
@@ -7778,32 +6771,17 @@ type DomainCreateWithFilesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCreateWithFilesRet) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCreateWithFilesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainCreateWithFilesRet")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCreateWithFilesRet", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCreateWithFilesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainDefineXMLArgs is the XDR struct remote_domain_define_xml_args.
@@ -7813,32 +6791,17 @@ type DomainDefineXMLArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainDefineXMLArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainDefineXMLArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "DomainDefineXMLArgs", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // DomainDefineXMLRet is the XDR struct remote_domain_define_xml_ret.
@@ -7848,32 +6811,17 @@ type DomainDefineXMLRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainDefineXMLRet) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainDefineXMLRet")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainDefineXMLRet", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainDefineXMLFlagsArgs is the XDR struct remote_domain_define_xml_flags_args.
@@ -7884,39 +6832,17 @@ type DomainDefineXMLFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainDefineXMLFlagsArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainDefineXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainDefineXMLFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainDefineXMLFlagsArgs", "xml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDefineXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "xml,flags")
 }
 
 // DomainDefineXMLFlagsRet is the XDR struct remote_domain_define_xml_flags_ret.
@@ -7926,32 +6852,17 @@ type DomainDefineXMLFlagsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainDefineXMLFlagsRet) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainDefineXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainDefineXMLFlagsRet")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainDefineXMLFlagsRet", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDefineXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainUndefineArgs is the XDR struct remote_domain_undefine_args.
@@ -7961,32 +6872,17 @@ type DomainUndefineArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainUndefineArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainUndefineArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainUndefineArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainUndefineFlagsArgs is the XDR struct remote_domain_undefine_flags_args.
@@ -7997,39 +6893,17 @@ type DomainUndefineFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainUndefineFlagsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainUndefineFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainUndefineFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainUndefineFlagsArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainUndefineFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainInjectNmiArgs is the XDR struct remote_domain_inject_nmi_args.
@@ -8040,39 +6914,17 @@ type DomainInjectNmiArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainInjectNmiArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainInjectNmiArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainInjectNmiArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainInjectNmiArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainInjectNmiArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainSendKeyArgs is the XDR struct remote_domain_send_key_args.
@@ -8167,55 +7019,73 @@ type DomainSendProcessSignalArgs struct {
 	Flags    uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainSendProcessSignalArgs) XDRSize() int {
+// shapeDomainSendProcessSignalArgs is the layout of the structs that share their codec with DomainSendProcessSignalArgs.
+type shapeDomainSendProcessSignalArgs struct {
+	F0 NonnullDomain
+	F1 int64
+	F2 uint32
+	F3 uint32
+}
+
+func (v *shapeDomainSendProcessSignalArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
+	n += v.F0.XDRSize()
 	n += 8
 	n += 4
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainSendProcessSignalArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainSendProcessSignalArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSendProcessSignalArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt64(b, int64(v.PIDValue))
-	b = xdr.AppendUint32(b, uint32(v.Signum))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendInt64(b, int64(v.F1))
+	b = xdr.AppendUint32(b, uint32(v.F2))
+	b = xdr.AppendUint32(b, uint32(v.F3))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainSendProcessSignalArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainSendProcessSignalArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "pid_value")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.PIDValue = xdr.Int64(b[off:])
+	v.F1 = xdr.Int64(b[off:])
 	off += 8
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "signum")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Signum = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F3 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainSendProcessSignalArgs) XDRSize() int {
+	return (*shapeDomainSendProcessSignalArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainSendProcessSignalArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainSendProcessSignalArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSendProcessSignalArgs", "dom,pid_value,signum,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainSendProcessSignalArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainSendProcessSignalArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,pid_value,signum,flags")
 }
 
 // DomainSetVCPUsArgs is the XDR struct remote_domain_set_vcpus_args.
@@ -8226,39 +7096,17 @@ type DomainSetVCPUsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetVCPUsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetVCPUsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Nvcpus))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetVCPUsArgs", "dom,nvcpus")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nvcpus")
-	}
-	v.Nvcpus = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,nvcpus")
 }
 
 // DomainSetVCPUsFlagsArgs is the XDR struct remote_domain_set_vcpus_flags_args.
@@ -8270,46 +7118,17 @@ type DomainSetVCPUsFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetVCPUsFlagsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetVCPUsFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetVCPUsFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Nvcpus))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetVCPUsFlagsArgs", "dom,nvcpus,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetVCPUsFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nvcpus")
-	}
-	v.Nvcpus = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,nvcpus,flags")
 }
 
 // DomainGetVCPUsFlagsArgs is the XDR struct remote_domain_get_vcpus_flags_args.
@@ -8320,39 +7139,17 @@ type DomainGetVCPUsFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetVCPUsFlagsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetVCPUsFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetVCPUsFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetVCPUsFlagsArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetVCPUsFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetVCPUsFlagsRet is the XDR struct remote_domain_get_vcpus_flags_ret.
@@ -8367,19 +7164,12 @@ func (v *DomainGetVCPUsFlagsRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetVCPUsFlagsRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetVCPUsFlagsRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetVCPUsFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // DomainPinVCPUArgs is the XDR struct remote_domain_pin_vcpu_args.
@@ -8446,60 +7236,78 @@ type DomainPinVCPUFlagsArgs struct {
 	Flags  uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainPinVCPUFlagsArgs) XDRSize() int {
+// shapeDomainPinVCPUFlagsArgs is the layout of the structs that share their codec with DomainPinVCPUFlagsArgs.
+type shapeDomainPinVCPUFlagsArgs struct {
+	F0 NonnullDomain
+	F1 uint32
+	F2 []byte
+	F3 uint32
+}
+
+func (v *shapeDomainPinVCPUFlagsArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
-	n += xdr.SizeOpaque(len(v.Cpumap))
+	n += xdr.SizeOpaque(len(v.F2))
 	n += 4
 	return n
+}
+func (v *shapeDomainPinVCPUFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	var err error
+	b, err = v.F0.AppendXDR(b)
+	if err != nil {
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
+	}
+	b = xdr.AppendUint32(b, uint32(v.F1))
+	b, err = xdr.AppendOpaque(b, v.F2, 2048)
+	if err != nil {
+		return b, xdr.Named(xdr.FieldAt(err, names, 2), typ)
+	}
+	b = xdr.AppendUint32(b, uint32(v.F3))
+	return b, nil
+}
+func (v *shapeDomainPinVCPUFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	{
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
+		if err != nil {
+			return off, xdr.FieldAt(err, names, 0)
+		}
+		off += n
+	}
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	}
+	v.F1 = xdr.Uint32(b[off:])
+	off += 4
+	{
+		n, err := d.ConsumeOpaqueInto(&v.F2, b[off:], 2048)
+		if err != nil {
+			return off, xdr.FieldAt(err, names, 2)
+		}
+		off += n
+	}
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
+	}
+	v.F3 = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainPinVCPUFlagsArgs) XDRSize() int {
+	return (*shapeDomainPinVCPUFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainPinVCPUFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainPinVCPUFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.VCPU))
-	b, err = xdr.AppendOpaque(b, v.Cpumap, 2048)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cpumap"), "DomainPinVCPUFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainPinVCPUFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainPinVCPUFlagsArgs", "dom,vcpu,cpumap,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainPinVCPUFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "vcpu")
-	}
-	v.VCPU = xdr.Uint32(b[off:])
-	off += 4
-	{
-		n, err := d.ConsumeOpaqueInto(&v.Cpumap, b[off:], 2048)
-		if err != nil {
-			return off, xdr.Field(err, "cpumap")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainPinVCPUFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,vcpu,cpumap,flags")
 }
 
 // DomainGetVCPUPinInfoArgs is the XDR struct remote_domain_get_vcpu_pin_info_args.
@@ -8567,41 +7375,57 @@ type DomainGetVCPUPinInfoRet struct {
 	Num     int32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainGetVCPUPinInfoRet) XDRSize() int {
+// shapeDomainGetVCPUPinInfoRet is the layout of the structs that share their codec with DomainGetVCPUPinInfoRet.
+type shapeDomainGetVCPUPinInfoRet struct {
+	F0 []byte
+	F1 int32
+}
+
+func (v *shapeDomainGetVCPUPinInfoRet) size() int {
 	n := 0
-	n += xdr.SizeOpaque(len(v.Cpumaps))
+	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainGetVCPUPinInfoRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainGetVCPUPinInfoRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendOpaque(b, v.Cpumaps, 8388608)
+	b, err = xdr.AppendOpaque(b, v.F0, 8388608)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cpumaps"), "DomainGetVCPUPinInfoRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.Num))
+	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainGetVCPUPinInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainGetVCPUPinInfoRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeOpaqueInto(&v.Cpumaps, b[off:], 8388608)
+		n, err := d.ConsumeOpaqueInto(&v.F0, b[off:], 8388608)
 		if err != nil {
-			return off, xdr.Field(err, "cpumaps")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Num = xdr.Int32(b[off:])
+	v.F1 = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainGetVCPUPinInfoRet) XDRSize() int {
+	return (*shapeDomainGetVCPUPinInfoRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainGetVCPUPinInfoRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainGetVCPUPinInfoRet)(unsafe.Pointer(v)).appendXDR(b, "DomainGetVCPUPinInfoRet", "cpumaps,num")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainGetVCPUPinInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainGetVCPUPinInfoRet)(unsafe.Pointer(v)).consumeXDR(b, d, "cpumaps,num")
 }
 
 // DomainPinEmulatorArgs is the XDR struct remote_domain_pin_emulator_args.
@@ -8669,46 +7493,17 @@ type DomainGetEmulatorPinInfoArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetEmulatorPinInfoArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetEmulatorPinInfoArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetEmulatorPinInfoArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Maplen))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetEmulatorPinInfoArgs", "dom,maplen,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetEmulatorPinInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maplen")
-	}
-	v.Maplen = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,maplen,flags")
 }
 
 // DomainGetEmulatorPinInfoRet is the XDR struct remote_domain_get_emulator_pin_info_ret.
@@ -8719,39 +7514,17 @@ type DomainGetEmulatorPinInfoRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetEmulatorPinInfoRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Cpumaps))
-	n += 4
-	return n
+	return (*shapeDomainGetVCPUPinInfoRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetEmulatorPinInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendOpaque(b, v.Cpumaps, 8388608)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cpumaps"), "DomainGetEmulatorPinInfoRet")
-	}
-	b = xdr.AppendInt32(b, int32(v.Ret))
-	return b, nil
+	return (*shapeDomainGetVCPUPinInfoRet)(unsafe.Pointer(v)).appendXDR(b, "DomainGetEmulatorPinInfoRet", "cpumaps,ret")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetEmulatorPinInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeOpaqueInto(&v.Cpumaps, b[off:], 8388608)
-		if err != nil {
-			return off, xdr.Field(err, "cpumaps")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "ret")
-	}
-	v.Ret = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetVCPUPinInfoRet)(unsafe.Pointer(v)).consumeXDR(b, d, "cpumaps,ret")
 }
 
 // DomainGetVCPUsArgs is the XDR struct remote_domain_get_vcpus_args.
@@ -8761,48 +7534,65 @@ type DomainGetVCPUsArgs struct {
 	Maplen  int32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainGetVCPUsArgs) XDRSize() int {
+// shapeDomainGetVCPUsArgs is the layout of the structs that share their codec with DomainGetVCPUsArgs.
+type shapeDomainGetVCPUsArgs struct {
+	F0 NonnullDomain
+	F1 int32
+	F2 int32
+}
+
+func (v *shapeDomainGetVCPUsArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainGetVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainGetVCPUsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetVCPUsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.Maxinfo))
-	b = xdr.AppendInt32(b, int32(v.Maplen))
+	b = xdr.AppendInt32(b, int32(v.F1))
+	b = xdr.AppendInt32(b, int32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainGetVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainGetVCPUsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxinfo")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Maxinfo = xdr.Int32(b[off:])
+	v.F1 = xdr.Int32(b[off:])
 	off += 4
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maplen")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Maplen = xdr.Int32(b[off:])
+	v.F2 = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainGetVCPUsArgs) XDRSize() int {
+	return (*shapeDomainGetVCPUsArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainGetVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainGetVCPUsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetVCPUsArgs", "dom,maxinfo,maplen")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainGetVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainGetVCPUsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,maxinfo,maplen")
 }
 
 // DomainGetVCPUsRet is the XDR struct remote_domain_get_vcpus_ret.
@@ -8877,32 +7667,17 @@ type DomainGetMaxVCPUsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetMaxVCPUsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetMaxVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetMaxVCPUsArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetMaxVCPUsArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMaxVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainGetMaxVCPUsRet is the XDR struct remote_domain_get_max_vcpus_ret.
@@ -8917,19 +7692,12 @@ func (v *DomainGetMaxVCPUsRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetMaxVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetMaxVCPUsRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMaxVCPUsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // DomainIOThreadInfo is the XDR struct remote_domain_iothread_info.
@@ -8983,39 +7751,17 @@ type DomainGetIOThreadInfoArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetIOThreadInfoArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetIOThreadInfoArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetIOThreadInfoArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetIOThreadInfoArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetIOThreadInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetIOThreadInfoRet is the XDR struct remote_domain_get_iothread_info_ret.
@@ -9090,58 +7836,17 @@ type DomainPinIOThreadArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainPinIOThreadArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += xdr.SizeOpaque(len(v.Cpumap))
-	n += 4
-	return n
+	return (*shapeDomainPinVCPUFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainPinIOThreadArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainPinIOThreadArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.IOThreadsID))
-	b, err = xdr.AppendOpaque(b, v.Cpumap, 2048)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cpumap"), "DomainPinIOThreadArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainPinVCPUFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainPinIOThreadArgs", "dom,iothreads_id,cpumap,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainPinIOThreadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "iothreads_id")
-	}
-	v.IOThreadsID = xdr.Uint32(b[off:])
-	off += 4
-	{
-		n, err := d.ConsumeOpaqueInto(&v.Cpumap, b[off:], 2048)
-		if err != nil {
-			return off, xdr.Field(err, "cpumap")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainPinVCPUFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,iothreads_id,cpumap,flags")
 }
 
 // DomainAddIOThreadArgs is the XDR struct remote_domain_add_iothread_args.
@@ -9153,46 +7858,17 @@ type DomainAddIOThreadArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainAddIOThreadArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainAddIOThreadArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainAddIOThreadArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.IOThreadID))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainAddIOThreadArgs", "dom,iothread_id,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAddIOThreadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "iothread_id")
-	}
-	v.IOThreadID = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,iothread_id,flags")
 }
 
 // DomainDelIOThreadArgs is the XDR struct remote_domain_del_iothread_args.
@@ -9204,46 +7880,17 @@ type DomainDelIOThreadArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainDelIOThreadArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainDelIOThreadArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainDelIOThreadArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.IOThreadID))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainDelIOThreadArgs", "dom,iothread_id,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDelIOThreadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "iothread_id")
-	}
-	v.IOThreadID = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,iothread_id,flags")
 }
 
 // DomainSetIOThreadParamsArgs is the XDR struct remote_domain_set_iothread_params_args.
@@ -9336,32 +7983,17 @@ type DomainGetSecurityLabelArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetSecurityLabelArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetSecurityLabelArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetSecurityLabelArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetSecurityLabelArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetSecurityLabelArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainGetSecurityLabelRet is the XDR struct remote_domain_get_security_label_ret.
@@ -9415,32 +8047,17 @@ type DomainGetSecurityLabelListArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetSecurityLabelListArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetSecurityLabelListArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetSecurityLabelListArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetSecurityLabelListArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetSecurityLabelListArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainGetSecurityLabelListRet is the XDR struct remote_domain_get_security_label_list_ret.
@@ -9563,44 +8180,17 @@ type DomainAttachDeviceArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainAttachDeviceArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainAttachDeviceArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainAttachDeviceArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainAttachDeviceArgs")
-	}
-	return b, nil
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainAttachDeviceArgs", "dom,xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAttachDeviceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,xml")
 }
 
 // DomainAttachDeviceFlagsArgs is the XDR struct remote_domain_attach_device_flags_args.
@@ -9612,51 +8202,17 @@ type DomainAttachDeviceFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainAttachDeviceFlagsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.XML))
-	n += 4
-	return n
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainAttachDeviceFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainAttachDeviceFlagsArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainAttachDeviceFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainAttachDeviceFlagsArgs", "dom,xml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAttachDeviceFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,xml,flags")
 }
 
 // DomainDetachDeviceArgs is the XDR struct remote_domain_detach_device_args.
@@ -9667,44 +8223,17 @@ type DomainDetachDeviceArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainDetachDeviceArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainDetachDeviceArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainDetachDeviceArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainDetachDeviceArgs")
-	}
-	return b, nil
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainDetachDeviceArgs", "dom,xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDetachDeviceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,xml")
 }
 
 // DomainDetachDeviceFlagsArgs is the XDR struct remote_domain_detach_device_flags_args.
@@ -9716,51 +8245,17 @@ type DomainDetachDeviceFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainDetachDeviceFlagsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.XML))
-	n += 4
-	return n
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainDetachDeviceFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainDetachDeviceFlagsArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainDetachDeviceFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainDetachDeviceFlagsArgs", "dom,xml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDetachDeviceFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,xml,flags")
 }
 
 // DomainUpdateDeviceFlagsArgs is the XDR struct remote_domain_update_device_flags_args.
@@ -9772,51 +8267,17 @@ type DomainUpdateDeviceFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainUpdateDeviceFlagsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.XML))
-	n += 4
-	return n
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainUpdateDeviceFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainUpdateDeviceFlagsArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainUpdateDeviceFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainUpdateDeviceFlagsArgs", "dom,xml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainUpdateDeviceFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,xml,flags")
 }
 
 // DomainDetachDeviceAliasArgs is the XDR struct remote_domain_detach_device_alias_args.
@@ -9828,51 +8289,17 @@ type DomainDetachDeviceAliasArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainDetachDeviceAliasArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Alias))
-	n += 4
-	return n
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainDetachDeviceAliasArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainDetachDeviceAliasArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Alias), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "alias"), "DomainDetachDeviceAliasArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainDetachDeviceAliasArgs", "dom,alias,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDetachDeviceAliasArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Alias, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "alias")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,alias,flags")
 }
 
 // DomainGetAutostartArgs is the XDR struct remote_domain_get_autostart_args.
@@ -9882,32 +8309,17 @@ type DomainGetAutostartArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetAutostartArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetAutostartArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetAutostartArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainGetAutostartRet is the XDR struct remote_domain_get_autostart_ret.
@@ -9922,19 +8334,12 @@ func (v *DomainGetAutostartRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Autostart))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetAutostartRet", "autostart")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetAutostartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "autostart")
-	}
-	v.Autostart = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "autostart")
 }
 
 // DomainSetAutostartArgs is the XDR struct remote_domain_set_autostart_args.
@@ -9945,39 +8350,17 @@ type DomainSetAutostartArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetAutostartArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetSchedulerParametersArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetAutostartArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Autostart))
-	return b, nil
+	return (*shapeDomainGetSchedulerParametersArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetAutostartArgs", "dom,autostart")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "autostart")
-	}
-	v.Autostart = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetSchedulerParametersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,autostart")
 }
 
 // DomainSetMetadataArgs is the XDR struct remote_domain_set_metadata_args.
@@ -10213,32 +8596,17 @@ type DomainGetMetadataRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetMetadataRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Metadata))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetMetadataRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Metadata), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "metadata"), "DomainGetMetadataRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "DomainGetMetadataRet", "metadata")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMetadataRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Metadata, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "metadata")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "metadata")
 }
 
 // DomainBlockJobAbortArgs is the XDR struct remote_domain_block_job_abort_args.
@@ -10250,51 +8618,17 @@ type DomainBlockJobAbortArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainBlockJobAbortArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Path))
-	n += 4
-	return n
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainBlockJobAbortArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainBlockJobAbortArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Path), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "path"), "DomainBlockJobAbortArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainBlockJobAbortArgs", "dom,path,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockJobAbortArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "path")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,path,flags")
 }
 
 // DomainGetBlockJobInfoArgs is the XDR struct remote_domain_get_block_job_info_args.
@@ -10306,51 +8640,17 @@ type DomainGetBlockJobInfoArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetBlockJobInfoArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Path))
-	n += 4
-	return n
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetBlockJobInfoArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetBlockJobInfoArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Path), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "path"), "DomainGetBlockJobInfoArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetBlockJobInfoArgs", "dom,path,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetBlockJobInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "path")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,path,flags")
 }
 
 // DomainGetBlockJobInfoRet is the XDR struct remote_domain_get_block_job_info_ret.
@@ -10418,58 +8718,17 @@ type DomainBlockJobSetSpeedArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainBlockJobSetSpeedArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Path))
-	n += 8
-	n += 4
-	return n
+	return (*shapeDomainBlockResizeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainBlockJobSetSpeedArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainBlockJobSetSpeedArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Path), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "path"), "DomainBlockJobSetSpeedArgs")
-	}
-	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainBlockResizeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainBlockJobSetSpeedArgs", "dom,path,bandwidth,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockJobSetSpeedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "path")
-		}
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "bandwidth")
-	}
-	v.Bandwidth = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainBlockResizeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,path,bandwidth,flags")
 }
 
 // DomainBlockPullArgs is the XDR struct remote_domain_block_pull_args.
@@ -10482,58 +8741,17 @@ type DomainBlockPullArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainBlockPullArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Path))
-	n += 8
-	n += 4
-	return n
+	return (*shapeDomainBlockResizeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainBlockPullArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainBlockPullArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Path), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "path"), "DomainBlockPullArgs")
-	}
-	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainBlockResizeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainBlockPullArgs", "dom,path,bandwidth,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockPullArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "path")
-		}
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "bandwidth")
-	}
-	v.Bandwidth = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainBlockResizeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,path,bandwidth,flags")
 }
 
 // DomainBlockRebaseArgs is the XDR struct remote_domain_block_rebase_args.
@@ -10866,84 +9084,102 @@ type DomainSetBlockIoTuneArgs struct {
 	Flags  uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainSetBlockIoTuneArgs) XDRSize() int {
+// shapeDomainSetBlockIoTuneArgs is the layout of the structs that share their codec with DomainSetBlockIoTuneArgs.
+type shapeDomainSetBlockIoTuneArgs struct {
+	F0 NonnullDomain
+	F1 NonnullString
+	F2 []TypedParam
+	F3 uint32
+}
+
+func (v *shapeDomainSetBlockIoTuneArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Disk))
+	n += v.F0.XDRSize()
+	n += xdr.SizeOpaque(len(v.F1))
 	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
+	for i := range v.F2 {
+		n += v.F2[i].XDRSize()
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainSetBlockIoTuneArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainSetBlockIoTuneArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetBlockIoTuneArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendString(b, string(v.Disk), 4194304)
+	b, err = xdr.AppendString(b, string(v.F1), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "disk"), "DomainSetBlockIoTuneArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	b, err = xdr.AppendCount(b, len(v.Params), 32)
+	b, err = xdr.AppendCount(b, len(v.F2), 32)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainSetBlockIoTuneArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 2), typ)
 	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
+	for i := range v.F2 {
+		b, err = v.F2[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainSetBlockIoTuneArgs")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 2), typ)
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F3))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainSetBlockIoTuneArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainSetBlockIoTuneArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
-		n, err := d.ConsumeStringInto(&v.Disk, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F1, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "disk")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 	}
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
 		if err != nil {
-			return off, xdr.Field(err, "params")
+			return off, xdr.FieldAt(err, names, 2)
 		}
 		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
+		v.F2 = xdr.Resize(v.F2, cnt)
+		for i := range v.F2 {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.F2[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 2)
 				}
 				off += n
 			}
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F3 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainSetBlockIoTuneArgs) XDRSize() int {
+	return (*shapeDomainSetBlockIoTuneArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainSetBlockIoTuneArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainSetBlockIoTuneArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetBlockIoTuneArgs", "dom,disk,params,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainSetBlockIoTuneArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainSetBlockIoTuneArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,disk,params,flags")
 }
 
 // DomainGetBlockIoTuneArgs is the XDR struct remote_domain_get_block_io_tune_args.
@@ -11227,39 +9463,17 @@ type DomainGetHostnameArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetHostnameArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetHostnameArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetHostnameArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetHostnameArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetHostnameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetHostnameRet is the XDR struct remote_domain_get_hostname_ret.
@@ -11269,32 +9483,17 @@ type DomainGetHostnameRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetHostnameRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Hostname))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetHostnameRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Hostname), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "hostname"), "DomainGetHostnameRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "DomainGetHostnameRet", "hostname")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetHostnameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Hostname, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "hostname")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "hostname")
 }
 
 // ConnectNumOfNetworksRet is the XDR struct remote_connect_num_of_networks_ret.
@@ -11309,19 +9508,12 @@ func (v *ConnectNumOfNetworksRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectNumOfNetworksRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectNumOfNetworksRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfNetworksRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // ConnectListNetworksArgs is the XDR struct remote_connect_list_networks_args.
@@ -11336,19 +9528,12 @@ func (v *ConnectListNetworksArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListNetworksArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Maxnames))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListNetworksArgs", "maxnames")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListNetworksArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxnames")
-	}
-	v.Maxnames = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "maxnames")
 }
 
 // ConnectListNetworksRet is the XDR struct remote_connect_list_networks_ret.
@@ -11358,51 +9543,17 @@ type ConnectListNetworksRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectListNetworksRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Names {
-		n += xdr.SizeOpaque(len(v.Names[i]))
-	}
-	return n
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListNetworksRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Names), 16384)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "names"), "ConnectListNetworksRet")
-	}
-	for i := range v.Names {
-		b, err = xdr.AppendString(b, string(v.Names[i]), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "names"), "ConnectListNetworksRet")
-		}
-	}
-	return b, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectListNetworksRet", "names")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListNetworksRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
-		if err != nil {
-			return off, xdr.Field(err, "names")
-		}
-		off += 4
-		v.Names = xdr.Resize(v.Names, cnt)
-		for i := range v.Names {
-			{
-				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "names")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "names")
 }
 
 // ConnectNumOfDefinedNetworksRet is the XDR struct remote_connect_num_of_defined_networks_ret.
@@ -11417,19 +9568,12 @@ func (v *ConnectNumOfDefinedNetworksRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectNumOfDefinedNetworksRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectNumOfDefinedNetworksRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfDefinedNetworksRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // ConnectListDefinedNetworksArgs is the XDR struct remote_connect_list_defined_networks_args.
@@ -11444,19 +9588,12 @@ func (v *ConnectListDefinedNetworksArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListDefinedNetworksArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Maxnames))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListDefinedNetworksArgs", "maxnames")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedNetworksArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxnames")
-	}
-	v.Maxnames = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "maxnames")
 }
 
 // ConnectListDefinedNetworksRet is the XDR struct remote_connect_list_defined_networks_ret.
@@ -11466,51 +9603,17 @@ type ConnectListDefinedNetworksRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectListDefinedNetworksRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Names {
-		n += xdr.SizeOpaque(len(v.Names[i]))
-	}
-	return n
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListDefinedNetworksRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Names), 16384)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "names"), "ConnectListDefinedNetworksRet")
-	}
-	for i := range v.Names {
-		b, err = xdr.AppendString(b, string(v.Names[i]), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "names"), "ConnectListDefinedNetworksRet")
-		}
-	}
-	return b, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectListDefinedNetworksRet", "names")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedNetworksRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
-		if err != nil {
-			return off, xdr.Field(err, "names")
-		}
-		off += 4
-		v.Names = xdr.Resize(v.Names, cnt)
-		for i := range v.Names {
-			{
-				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "names")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "names")
 }
 
 // NetworkLookupByUUIDArgs is the XDR struct remote_network_lookup_by_uuid_args.
@@ -11525,19 +9628,12 @@ func (v *NetworkLookupByUUIDArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
-	return b, nil
+	return (*shapeDomainLookupByUUIDArgs)(unsafe.Pointer(v)).appendXDR(b, "NetworkLookupByUUIDArgs", "uuid")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
-	}
-	v.UUID = [16]byte(b[off : off+16])
-	off += 16
-	return off, nil
+	return (*shapeDomainLookupByUUIDArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "uuid")
 }
 
 // NetworkLookupByUUIDRet is the XDR struct remote_network_lookup_by_uuid_ret.
@@ -11545,34 +9641,49 @@ type NetworkLookupByUUIDRet struct {
 	Net NonnullNetwork
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NetworkLookupByUUIDRet) XDRSize() int {
-	n := 0
-	n += v.Net.XDRSize()
-	return n
+// shapeNetworkLookupByUUIDRet is the layout of the structs that share their codec with NetworkLookupByUUIDRet.
+type shapeNetworkLookupByUUIDRet struct {
+	F0 NonnullNetwork
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NetworkLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNetworkLookupByUUIDRet) size() int {
+	n := 0
+	n += v.F0.XDRSize()
+	return n
+}
+func (v *shapeNetworkLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Net.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NetworkLookupByUUIDRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NetworkLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNetworkLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "net")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NetworkLookupByUUIDRet) XDRSize() int {
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NetworkLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkLookupByUUIDRet", "net")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NetworkLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "net")
 }
 
 // NetworkLookupByNameArgs is the XDR struct remote_network_lookup_by_name_args.
@@ -11582,32 +9693,17 @@ type NetworkLookupByNameArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkLookupByNameArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NetworkLookupByNameArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NetworkLookupByNameArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NetworkLookupByNameRet is the XDR struct remote_network_lookup_by_name_ret.
@@ -11617,32 +9713,17 @@ type NetworkLookupByNameRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkLookupByNameRet) XDRSize() int {
-	n := 0
-	n += v.Net.XDRSize()
-	return n
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Net.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NetworkLookupByNameRet")
-	}
-	return b, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkLookupByNameRet", "net")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "net")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "net")
 }
 
 // NetworkCreateXMLArgs is the XDR struct remote_network_create_xml_args.
@@ -11652,32 +9733,17 @@ type NetworkCreateXMLArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkCreateXMLArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "NetworkCreateXMLArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NetworkCreateXMLArgs", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // NetworkCreateXMLRet is the XDR struct remote_network_create_xml_ret.
@@ -11687,32 +9753,17 @@ type NetworkCreateXMLRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkCreateXMLRet) XDRSize() int {
-	n := 0
-	n += v.Net.XDRSize()
-	return n
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Net.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NetworkCreateXMLRet")
-	}
-	return b, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkCreateXMLRet", "net")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "net")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "net")
 }
 
 // NetworkCreateXMLFlagsArgs is the XDR struct remote_network_create_xml_flags_args.
@@ -11723,39 +9774,17 @@ type NetworkCreateXMLFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkCreateXMLFlagsArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkCreateXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "NetworkCreateXMLFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "NetworkCreateXMLFlagsArgs", "xml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkCreateXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "xml,flags")
 }
 
 // NetworkCreateXMLFlagsRet is the XDR struct remote_network_create_xml_flags_ret.
@@ -11765,32 +9794,17 @@ type NetworkCreateXMLFlagsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkCreateXMLFlagsRet) XDRSize() int {
-	n := 0
-	n += v.Net.XDRSize()
-	return n
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkCreateXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Net.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NetworkCreateXMLFlagsRet")
-	}
-	return b, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkCreateXMLFlagsRet", "net")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkCreateXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "net")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "net")
 }
 
 // NetworkDefineXMLArgs is the XDR struct remote_network_define_xml_args.
@@ -11800,32 +9814,17 @@ type NetworkDefineXMLArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkDefineXMLArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "NetworkDefineXMLArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NetworkDefineXMLArgs", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // NetworkDefineXMLRet is the XDR struct remote_network_define_xml_ret.
@@ -11835,32 +9834,17 @@ type NetworkDefineXMLRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkDefineXMLRet) XDRSize() int {
-	n := 0
-	n += v.Net.XDRSize()
-	return n
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Net.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NetworkDefineXMLRet")
-	}
-	return b, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkDefineXMLRet", "net")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "net")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "net")
 }
 
 // NetworkDefineXMLFlagsArgs is the XDR struct remote_network_define_xml_flags_args.
@@ -11871,39 +9855,17 @@ type NetworkDefineXMLFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkDefineXMLFlagsArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkDefineXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "NetworkDefineXMLFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "NetworkDefineXMLFlagsArgs", "xml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkDefineXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "xml,flags")
 }
 
 // NetworkDefineXMLFlagsRet is the XDR struct remote_network_define_xml_flags_ret.
@@ -11913,32 +9875,17 @@ type NetworkDefineXMLFlagsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkDefineXMLFlagsRet) XDRSize() int {
-	n := 0
-	n += v.Net.XDRSize()
-	return n
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkDefineXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Net.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NetworkDefineXMLFlagsRet")
-	}
-	return b, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkDefineXMLFlagsRet", "net")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkDefineXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "net")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "net")
 }
 
 // NetworkUndefineArgs is the XDR struct remote_network_undefine_args.
@@ -11948,32 +9895,17 @@ type NetworkUndefineArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkUndefineArgs) XDRSize() int {
-	n := 0
-	n += v.Net.XDRSize()
-	return n
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Net.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NetworkUndefineArgs")
-	}
-	return b, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkUndefineArgs", "net")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "net")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "net")
 }
 
 // NetworkUpdateArgs is the XDR struct remote_network_update_args.
@@ -12063,32 +9995,17 @@ type NetworkCreateArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkCreateArgs) XDRSize() int {
-	n := 0
-	n += v.Net.XDRSize()
-	return n
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkCreateArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Net.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NetworkCreateArgs")
-	}
-	return b, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkCreateArgs", "net")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "net")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "net")
 }
 
 // NetworkDestroyArgs is the XDR struct remote_network_destroy_args.
@@ -12098,32 +10015,17 @@ type NetworkDestroyArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkDestroyArgs) XDRSize() int {
-	n := 0
-	n += v.Net.XDRSize()
-	return n
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Net.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NetworkDestroyArgs")
-	}
-	return b, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkDestroyArgs", "net")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "net")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "net")
 }
 
 // NetworkGetXMLDescArgs is the XDR struct remote_network_get_xml_desc_args.
@@ -12176,32 +10078,17 @@ type NetworkGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "NetworkGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NetworkGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // NetworkGetBridgeNameArgs is the XDR struct remote_network_get_bridge_name_args.
@@ -12211,32 +10098,17 @@ type NetworkGetBridgeNameArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkGetBridgeNameArgs) XDRSize() int {
-	n := 0
-	n += v.Net.XDRSize()
-	return n
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkGetBridgeNameArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Net.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NetworkGetBridgeNameArgs")
-	}
-	return b, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkGetBridgeNameArgs", "net")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetBridgeNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "net")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "net")
 }
 
 // NetworkGetBridgeNameRet is the XDR struct remote_network_get_bridge_name_ret.
@@ -12246,32 +10118,17 @@ type NetworkGetBridgeNameRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkGetBridgeNameRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkGetBridgeNameRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NetworkGetBridgeNameRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NetworkGetBridgeNameRet", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetBridgeNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NetworkGetAutostartArgs is the XDR struct remote_network_get_autostart_args.
@@ -12281,32 +10138,17 @@ type NetworkGetAutostartArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkGetAutostartArgs) XDRSize() int {
-	n := 0
-	n += v.Net.XDRSize()
-	return n
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Net.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NetworkGetAutostartArgs")
-	}
-	return b, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkGetAutostartArgs", "net")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "net")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "net")
 }
 
 // NetworkGetAutostartRet is the XDR struct remote_network_get_autostart_ret.
@@ -12321,19 +10163,12 @@ func (v *NetworkGetAutostartRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Autostart))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "NetworkGetAutostartRet", "autostart")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetAutostartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "autostart")
-	}
-	v.Autostart = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "autostart")
 }
 
 // NetworkSetAutostartArgs is the XDR struct remote_network_set_autostart_args.
@@ -12391,19 +10226,12 @@ func (v *ConnectNumOfNwfiltersRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectNumOfNwfiltersRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectNumOfNwfiltersRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfNwfiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // ConnectListNwfiltersArgs is the XDR struct remote_connect_list_nwfilters_args.
@@ -12418,19 +10246,12 @@ func (v *ConnectListNwfiltersArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListNwfiltersArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Maxnames))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListNwfiltersArgs", "maxnames")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListNwfiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxnames")
-	}
-	v.Maxnames = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "maxnames")
 }
 
 // ConnectListNwfiltersRet is the XDR struct remote_connect_list_nwfilters_ret.
@@ -12440,51 +10261,17 @@ type ConnectListNwfiltersRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectListNwfiltersRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Names {
-		n += xdr.SizeOpaque(len(v.Names[i]))
-	}
-	return n
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListNwfiltersRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Names), 16384)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "names"), "ConnectListNwfiltersRet")
-	}
-	for i := range v.Names {
-		b, err = xdr.AppendString(b, string(v.Names[i]), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "names"), "ConnectListNwfiltersRet")
-		}
-	}
-	return b, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectListNwfiltersRet", "names")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListNwfiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
-		if err != nil {
-			return off, xdr.Field(err, "names")
-		}
-		off += 4
-		v.Names = xdr.Resize(v.Names, cnt)
-		for i := range v.Names {
-			{
-				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "names")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "names")
 }
 
 // NWFilterLookupByUUIDArgs is the XDR struct remote_nwfilter_lookup_by_uuid_args.
@@ -12499,19 +10286,12 @@ func (v *NWFilterLookupByUUIDArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NWFilterLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
-	return b, nil
+	return (*shapeDomainLookupByUUIDArgs)(unsafe.Pointer(v)).appendXDR(b, "NWFilterLookupByUUIDArgs", "uuid")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
-	}
-	v.UUID = [16]byte(b[off : off+16])
-	off += 16
-	return off, nil
+	return (*shapeDomainLookupByUUIDArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "uuid")
 }
 
 // NWFilterLookupByUUIDRet is the XDR struct remote_nwfilter_lookup_by_uuid_ret.
@@ -12519,34 +10299,49 @@ type NWFilterLookupByUUIDRet struct {
 	NWFilter NonnullNWFilter
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NWFilterLookupByUUIDRet) XDRSize() int {
-	n := 0
-	n += v.NWFilter.XDRSize()
-	return n
+// shapeNWFilterLookupByUUIDRet is the layout of the structs that share their codec with NWFilterLookupByUUIDRet.
+type shapeNWFilterLookupByUUIDRet struct {
+	F0 NonnullNWFilter
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NWFilterLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNWFilterLookupByUUIDRet) size() int {
+	n := 0
+	n += v.F0.XDRSize()
+	return n
+}
+func (v *shapeNWFilterLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.NWFilter.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "nwfilter"), "NWFilterLookupByUUIDRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NWFilterLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNWFilterLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "nwfilter")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NWFilterLookupByUUIDRet) XDRSize() int {
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NWFilterLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NWFilterLookupByUUIDRet", "nwfilter")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NWFilterLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "nwfilter")
 }
 
 // NWFilterLookupByNameArgs is the XDR struct remote_nwfilter_lookup_by_name_args.
@@ -12556,32 +10351,17 @@ type NWFilterLookupByNameArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NWFilterLookupByNameArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NWFilterLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NWFilterLookupByNameArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NWFilterLookupByNameArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NWFilterLookupByNameRet is the XDR struct remote_nwfilter_lookup_by_name_ret.
@@ -12591,32 +10371,17 @@ type NWFilterLookupByNameRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NWFilterLookupByNameRet) XDRSize() int {
-	n := 0
-	n += v.NWFilter.XDRSize()
-	return n
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NWFilterLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.NWFilter.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "nwfilter"), "NWFilterLookupByNameRet")
-	}
-	return b, nil
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NWFilterLookupByNameRet", "nwfilter")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "nwfilter")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "nwfilter")
 }
 
 // NWFilterDefineXMLArgs is the XDR struct remote_nwfilter_define_xml_args.
@@ -12626,32 +10391,17 @@ type NWFilterDefineXMLArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NWFilterDefineXMLArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NWFilterDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "NWFilterDefineXMLArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NWFilterDefineXMLArgs", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // NWFilterDefineXMLRet is the XDR struct remote_nwfilter_define_xml_ret.
@@ -12661,32 +10411,17 @@ type NWFilterDefineXMLRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NWFilterDefineXMLRet) XDRSize() int {
-	n := 0
-	n += v.NWFilter.XDRSize()
-	return n
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NWFilterDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.NWFilter.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "nwfilter"), "NWFilterDefineXMLRet")
-	}
-	return b, nil
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NWFilterDefineXMLRet", "nwfilter")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "nwfilter")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "nwfilter")
 }
 
 // NWFilterDefineXMLFlagsArgs is the XDR struct remote_nwfilter_define_xml_flags_args.
@@ -12697,39 +10432,17 @@ type NWFilterDefineXMLFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NWFilterDefineXMLFlagsArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NWFilterDefineXMLFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "NWFilterDefineXMLFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "NWFilterDefineXMLFlagsArgs", "xml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterDefineXMLFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "xml,flags")
 }
 
 // NWFilterDefineXMLFlagsRet is the XDR struct remote_nwfilter_define_xml_flags_ret.
@@ -12739,32 +10452,17 @@ type NWFilterDefineXMLFlagsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NWFilterDefineXMLFlagsRet) XDRSize() int {
-	n := 0
-	n += v.NWFilter.XDRSize()
-	return n
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NWFilterDefineXMLFlagsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.NWFilter.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "nwfilter"), "NWFilterDefineXMLFlagsRet")
-	}
-	return b, nil
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NWFilterDefineXMLFlagsRet", "nwfilter")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterDefineXMLFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "nwfilter")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "nwfilter")
 }
 
 // NWFilterUndefineArgs is the XDR struct remote_nwfilter_undefine_args.
@@ -12774,32 +10472,17 @@ type NWFilterUndefineArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NWFilterUndefineArgs) XDRSize() int {
-	n := 0
-	n += v.NWFilter.XDRSize()
-	return n
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NWFilterUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.NWFilter.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "nwfilter"), "NWFilterUndefineArgs")
-	}
-	return b, nil
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NWFilterUndefineArgs", "nwfilter")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "nwfilter")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNWFilterLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "nwfilter")
 }
 
 // NWFilterGetXMLDescArgs is the XDR struct remote_nwfilter_get_xml_desc_args.
@@ -12852,32 +10535,17 @@ type NWFilterGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NWFilterGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NWFilterGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "NWFilterGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NWFilterGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // ConnectNumOfInterfacesRet is the XDR struct remote_connect_num_of_interfaces_ret.
@@ -12892,19 +10560,12 @@ func (v *ConnectNumOfInterfacesRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectNumOfInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectNumOfInterfacesRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfInterfacesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // ConnectListInterfacesArgs is the XDR struct remote_connect_list_interfaces_args.
@@ -12919,19 +10580,12 @@ func (v *ConnectListInterfacesArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListInterfacesArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Maxnames))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListInterfacesArgs", "maxnames")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListInterfacesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxnames")
-	}
-	v.Maxnames = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "maxnames")
 }
 
 // ConnectListInterfacesRet is the XDR struct remote_connect_list_interfaces_ret.
@@ -12941,51 +10595,17 @@ type ConnectListInterfacesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectListInterfacesRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Names {
-		n += xdr.SizeOpaque(len(v.Names[i]))
-	}
-	return n
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Names), 16384)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "names"), "ConnectListInterfacesRet")
-	}
-	for i := range v.Names {
-		b, err = xdr.AppendString(b, string(v.Names[i]), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "names"), "ConnectListInterfacesRet")
-		}
-	}
-	return b, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectListInterfacesRet", "names")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListInterfacesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
-		if err != nil {
-			return off, xdr.Field(err, "names")
-		}
-		off += 4
-		v.Names = xdr.Resize(v.Names, cnt)
-		for i := range v.Names {
-			{
-				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "names")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "names")
 }
 
 // ConnectNumOfDefinedInterfacesRet is the XDR struct remote_connect_num_of_defined_interfaces_ret.
@@ -13000,19 +10620,12 @@ func (v *ConnectNumOfDefinedInterfacesRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectNumOfDefinedInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectNumOfDefinedInterfacesRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfDefinedInterfacesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // ConnectListDefinedInterfacesArgs is the XDR struct remote_connect_list_defined_interfaces_args.
@@ -13027,19 +10640,12 @@ func (v *ConnectListDefinedInterfacesArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListDefinedInterfacesArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Maxnames))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListDefinedInterfacesArgs", "maxnames")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedInterfacesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxnames")
-	}
-	v.Maxnames = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "maxnames")
 }
 
 // ConnectListDefinedInterfacesRet is the XDR struct remote_connect_list_defined_interfaces_ret.
@@ -13049,51 +10655,17 @@ type ConnectListDefinedInterfacesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectListDefinedInterfacesRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Names {
-		n += xdr.SizeOpaque(len(v.Names[i]))
-	}
-	return n
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListDefinedInterfacesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Names), 16384)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "names"), "ConnectListDefinedInterfacesRet")
-	}
-	for i := range v.Names {
-		b, err = xdr.AppendString(b, string(v.Names[i]), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "names"), "ConnectListDefinedInterfacesRet")
-		}
-	}
-	return b, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectListDefinedInterfacesRet", "names")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedInterfacesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
-		if err != nil {
-			return off, xdr.Field(err, "names")
-		}
-		off += 4
-		v.Names = xdr.Resize(v.Names, cnt)
-		for i := range v.Names {
-			{
-				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "names")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "names")
 }
 
 // InterfaceLookupByNameArgs is the XDR struct remote_interface_lookup_by_name_args.
@@ -13103,32 +10675,17 @@ type InterfaceLookupByNameArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *InterfaceLookupByNameArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *InterfaceLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "InterfaceLookupByNameArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "InterfaceLookupByNameArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // InterfaceLookupByNameRet is the XDR struct remote_interface_lookup_by_name_ret.
@@ -13136,34 +10693,49 @@ type InterfaceLookupByNameRet struct {
 	Iface NonnullInterface
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *InterfaceLookupByNameRet) XDRSize() int {
-	n := 0
-	n += v.Iface.XDRSize()
-	return n
+// shapeInterfaceLookupByNameRet is the layout of the structs that share their codec with InterfaceLookupByNameRet.
+type shapeInterfaceLookupByNameRet struct {
+	F0 NonnullInterface
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *InterfaceLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeInterfaceLookupByNameRet) size() int {
+	n := 0
+	n += v.F0.XDRSize()
+	return n
+}
+func (v *shapeInterfaceLookupByNameRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Iface.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "iface"), "InterfaceLookupByNameRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *InterfaceLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeInterfaceLookupByNameRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "iface")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *InterfaceLookupByNameRet) XDRSize() int {
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *InterfaceLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).appendXDR(b, "InterfaceLookupByNameRet", "iface")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *InterfaceLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).consumeXDR(b, d, "iface")
 }
 
 // InterfaceLookupByMACStringArgs is the XDR struct remote_interface_lookup_by_mac_string_args.
@@ -13173,32 +10745,17 @@ type InterfaceLookupByMACStringArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *InterfaceLookupByMACStringArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.MAC))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *InterfaceLookupByMACStringArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.MAC), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "mac"), "InterfaceLookupByMACStringArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "InterfaceLookupByMACStringArgs", "mac")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceLookupByMACStringArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.MAC, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "mac")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "mac")
 }
 
 // InterfaceLookupByMACStringRet is the XDR struct remote_interface_lookup_by_mac_string_ret.
@@ -13208,32 +10765,17 @@ type InterfaceLookupByMACStringRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *InterfaceLookupByMACStringRet) XDRSize() int {
-	n := 0
-	n += v.Iface.XDRSize()
-	return n
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *InterfaceLookupByMACStringRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Iface.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "iface"), "InterfaceLookupByMACStringRet")
-	}
-	return b, nil
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).appendXDR(b, "InterfaceLookupByMACStringRet", "iface")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceLookupByMACStringRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "iface")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).consumeXDR(b, d, "iface")
 }
 
 // InterfaceGetXMLDescArgs is the XDR struct remote_interface_get_xml_desc_args.
@@ -13242,41 +10784,57 @@ type InterfaceGetXMLDescArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *InterfaceGetXMLDescArgs) XDRSize() int {
+// shapeInterfaceGetXMLDescArgs is the layout of the structs that share their codec with InterfaceGetXMLDescArgs.
+type shapeInterfaceGetXMLDescArgs struct {
+	F0 NonnullInterface
+	F1 uint32
+}
+
+func (v *shapeInterfaceGetXMLDescArgs) size() int {
 	n := 0
-	n += v.Iface.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *InterfaceGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeInterfaceGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Iface.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "iface"), "InterfaceGetXMLDescArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *InterfaceGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeInterfaceGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "iface")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *InterfaceGetXMLDescArgs) XDRSize() int {
+	return (*shapeInterfaceGetXMLDescArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *InterfaceGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeInterfaceGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "InterfaceGetXMLDescArgs", "iface,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *InterfaceGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeInterfaceGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "iface,flags")
 }
 
 // InterfaceGetXMLDescRet is the XDR struct remote_interface_get_xml_desc_ret.
@@ -13286,32 +10844,17 @@ type InterfaceGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *InterfaceGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *InterfaceGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "InterfaceGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "InterfaceGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // InterfaceDefineXMLArgs is the XDR struct remote_interface_define_xml_args.
@@ -13322,39 +10865,17 @@ type InterfaceDefineXMLArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *InterfaceDefineXMLArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *InterfaceDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "InterfaceDefineXMLArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "InterfaceDefineXMLArgs", "xml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "xml,flags")
 }
 
 // InterfaceDefineXMLRet is the XDR struct remote_interface_define_xml_ret.
@@ -13364,32 +10885,17 @@ type InterfaceDefineXMLRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *InterfaceDefineXMLRet) XDRSize() int {
-	n := 0
-	n += v.Iface.XDRSize()
-	return n
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *InterfaceDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Iface.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "iface"), "InterfaceDefineXMLRet")
-	}
-	return b, nil
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).appendXDR(b, "InterfaceDefineXMLRet", "iface")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "iface")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).consumeXDR(b, d, "iface")
 }
 
 // InterfaceUndefineArgs is the XDR struct remote_interface_undefine_args.
@@ -13399,32 +10905,17 @@ type InterfaceUndefineArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *InterfaceUndefineArgs) XDRSize() int {
-	n := 0
-	n += v.Iface.XDRSize()
-	return n
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *InterfaceUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Iface.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "iface"), "InterfaceUndefineArgs")
-	}
-	return b, nil
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).appendXDR(b, "InterfaceUndefineArgs", "iface")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "iface")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).consumeXDR(b, d, "iface")
 }
 
 // InterfaceCreateArgs is the XDR struct remote_interface_create_args.
@@ -13435,39 +10926,17 @@ type InterfaceCreateArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *InterfaceCreateArgs) XDRSize() int {
-	n := 0
-	n += v.Iface.XDRSize()
-	n += 4
-	return n
+	return (*shapeInterfaceGetXMLDescArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *InterfaceCreateArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Iface.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "iface"), "InterfaceCreateArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeInterfaceGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "InterfaceCreateArgs", "iface,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "iface")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeInterfaceGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "iface,flags")
 }
 
 // InterfaceDestroyArgs is the XDR struct remote_interface_destroy_args.
@@ -13478,39 +10947,17 @@ type InterfaceDestroyArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *InterfaceDestroyArgs) XDRSize() int {
-	n := 0
-	n += v.Iface.XDRSize()
-	n += 4
-	return n
+	return (*shapeInterfaceGetXMLDescArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *InterfaceDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Iface.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "iface"), "InterfaceDestroyArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeInterfaceGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "InterfaceDestroyArgs", "iface,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "iface")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeInterfaceGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "iface,flags")
 }
 
 // InterfaceChangeBeginArgs is the XDR struct remote_interface_change_begin_args.
@@ -13525,19 +10972,12 @@ func (v *InterfaceChangeBeginArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *InterfaceChangeBeginArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectGetSysinfoArgs)(unsafe.Pointer(v)).appendXDR(b, "InterfaceChangeBeginArgs", "flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceChangeBeginArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectGetSysinfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "flags")
 }
 
 // InterfaceChangeCommitArgs is the XDR struct remote_interface_change_commit_args.
@@ -13552,19 +10992,12 @@ func (v *InterfaceChangeCommitArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *InterfaceChangeCommitArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectGetSysinfoArgs)(unsafe.Pointer(v)).appendXDR(b, "InterfaceChangeCommitArgs", "flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceChangeCommitArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectGetSysinfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "flags")
 }
 
 // InterfaceChangeRollbackArgs is the XDR struct remote_interface_change_rollback_args.
@@ -13579,19 +11012,12 @@ func (v *InterfaceChangeRollbackArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *InterfaceChangeRollbackArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectGetSysinfoArgs)(unsafe.Pointer(v)).appendXDR(b, "InterfaceChangeRollbackArgs", "flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceChangeRollbackArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectGetSysinfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "flags")
 }
 
 // AuthListRet is the XDR struct remote_auth_list_ret.
@@ -13648,32 +11074,17 @@ type AuthSASLInitRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *AuthSASLInitRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Mechlist))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *AuthSASLInitRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Mechlist), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "mechlist"), "AuthSASLInitRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "AuthSASLInitRet", "mechlist")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *AuthSASLInitRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Mechlist, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "mechlist")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "mechlist")
 }
 
 // AuthSASLStartArgs is the XDR struct remote_auth_sasl_start_args.
@@ -13740,49 +11151,66 @@ type AuthSASLStartRet struct {
 	Data     []byte
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *AuthSASLStartRet) XDRSize() int {
+// shapeAuthSASLStartRet is the layout of the structs that share their codec with AuthSASLStartRet.
+type shapeAuthSASLStartRet struct {
+	F0 int32
+	F1 int32
+	F2 []byte
+}
+
+func (v *shapeAuthSASLStartRet) size() int {
 	n := 0
 	n += 4
 	n += 4
-	n += 4 + 4*len(v.Data)
+	n += 4 + 4*len(v.F2)
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *AuthSASLStartRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeAuthSASLStartRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b = xdr.AppendInt32(b, int32(v.Complete))
-	b = xdr.AppendInt32(b, int32(v.Nil))
-	b, err = xdr.AppendChars(b, v.Data, 65536)
+	b = xdr.AppendInt32(b, int32(v.F0))
+	b = xdr.AppendInt32(b, int32(v.F1))
+	b, err = xdr.AppendChars(b, v.F2, 65536)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "data"), "AuthSASLStartRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 2), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *AuthSASLStartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeAuthSASLStartRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "complete")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
 	}
-	v.Complete = xdr.Int32(b[off:])
+	v.F0 = xdr.Int32(b[off:])
 	off += 4
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nil")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Nil = xdr.Int32(b[off:])
+	v.F1 = xdr.Int32(b[off:])
 	off += 4
 	{
 		x, n, err := xdr.ConsumeChars(b[off:], 65536)
 		if err != nil {
-			return off, xdr.Field(err, "data")
+			return off, xdr.FieldAt(err, names, 2)
 		}
-		v.Data = x
+		v.F2 = x
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *AuthSASLStartRet) XDRSize() int {
+	return (*shapeAuthSASLStartRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *AuthSASLStartRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeAuthSASLStartRet)(unsafe.Pointer(v)).appendXDR(b, "AuthSASLStartRet", "complete,nil,data")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *AuthSASLStartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeAuthSASLStartRet)(unsafe.Pointer(v)).consumeXDR(b, d, "complete,nil,data")
 }
 
 // AuthSASLStepArgs is the XDR struct remote_auth_sasl_step_args.
@@ -13838,47 +11266,17 @@ type AuthSASLStepRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *AuthSASLStepRet) XDRSize() int {
-	n := 0
-	n += 4
-	n += 4
-	n += 4 + 4*len(v.Data)
-	return n
+	return (*shapeAuthSASLStartRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *AuthSASLStepRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b = xdr.AppendInt32(b, int32(v.Complete))
-	b = xdr.AppendInt32(b, int32(v.Nil))
-	b, err = xdr.AppendChars(b, v.Data, 65536)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "data"), "AuthSASLStepRet")
-	}
-	return b, nil
+	return (*shapeAuthSASLStartRet)(unsafe.Pointer(v)).appendXDR(b, "AuthSASLStepRet", "complete,nil,data")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *AuthSASLStepRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "complete")
-	}
-	v.Complete = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nil")
-	}
-	v.Nil = xdr.Int32(b[off:])
-	off += 4
-	{
-		x, n, err := xdr.ConsumeChars(b[off:], 65536)
-		if err != nil {
-			return off, xdr.Field(err, "data")
-		}
-		v.Data = x
-		off += n
-	}
-	return off, nil
+	return (*shapeAuthSASLStartRet)(unsafe.Pointer(v)).consumeXDR(b, d, "complete,nil,data")
 }
 
 // AuthPolkitRet is the XDR struct remote_auth_polkit_ret.
@@ -13893,19 +11291,12 @@ func (v *AuthPolkitRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *AuthPolkitRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Complete))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "AuthPolkitRet", "complete")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *AuthPolkitRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "complete")
-	}
-	v.Complete = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "complete")
 }
 
 // ConnectNumOfStoragePoolsRet is the XDR struct remote_connect_num_of_storage_pools_ret.
@@ -13920,19 +11311,12 @@ func (v *ConnectNumOfStoragePoolsRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectNumOfStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectNumOfStoragePoolsRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfStoragePoolsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // ConnectListStoragePoolsArgs is the XDR struct remote_connect_list_storage_pools_args.
@@ -13947,19 +11331,12 @@ func (v *ConnectListStoragePoolsArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListStoragePoolsArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Maxnames))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListStoragePoolsArgs", "maxnames")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListStoragePoolsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxnames")
-	}
-	v.Maxnames = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "maxnames")
 }
 
 // ConnectListStoragePoolsRet is the XDR struct remote_connect_list_storage_pools_ret.
@@ -13969,51 +11346,17 @@ type ConnectListStoragePoolsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectListStoragePoolsRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Names {
-		n += xdr.SizeOpaque(len(v.Names[i]))
-	}
-	return n
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Names), 16384)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "names"), "ConnectListStoragePoolsRet")
-	}
-	for i := range v.Names {
-		b, err = xdr.AppendString(b, string(v.Names[i]), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "names"), "ConnectListStoragePoolsRet")
-		}
-	}
-	return b, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectListStoragePoolsRet", "names")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListStoragePoolsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
-		if err != nil {
-			return off, xdr.Field(err, "names")
-		}
-		off += 4
-		v.Names = xdr.Resize(v.Names, cnt)
-		for i := range v.Names {
-			{
-				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "names")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "names")
 }
 
 // ConnectNumOfDefinedStoragePoolsRet is the XDR struct remote_connect_num_of_defined_storage_pools_ret.
@@ -14028,19 +11371,12 @@ func (v *ConnectNumOfDefinedStoragePoolsRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectNumOfDefinedStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectNumOfDefinedStoragePoolsRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfDefinedStoragePoolsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // ConnectListDefinedStoragePoolsArgs is the XDR struct remote_connect_list_defined_storage_pools_args.
@@ -14055,19 +11391,12 @@ func (v *ConnectListDefinedStoragePoolsArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListDefinedStoragePoolsArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Maxnames))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListDefinedStoragePoolsArgs", "maxnames")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedStoragePoolsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxnames")
-	}
-	v.Maxnames = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "maxnames")
 }
 
 // ConnectListDefinedStoragePoolsRet is the XDR struct remote_connect_list_defined_storage_pools_ret.
@@ -14077,51 +11406,17 @@ type ConnectListDefinedStoragePoolsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectListDefinedStoragePoolsRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Names {
-		n += xdr.SizeOpaque(len(v.Names[i]))
-	}
-	return n
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListDefinedStoragePoolsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Names), 16384)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "names"), "ConnectListDefinedStoragePoolsRet")
-	}
-	for i := range v.Names {
-		b, err = xdr.AppendString(b, string(v.Names[i]), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "names"), "ConnectListDefinedStoragePoolsRet")
-		}
-	}
-	return b, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectListDefinedStoragePoolsRet", "names")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListDefinedStoragePoolsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
-		if err != nil {
-			return off, xdr.Field(err, "names")
-		}
-		off += 4
-		v.Names = xdr.Resize(v.Names, cnt)
-		for i := range v.Names {
-			{
-				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "names")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "names")
 }
 
 // ConnectFindStoragePoolSourcesArgs is the XDR struct remote_connect_find_storage_pool_sources_args.
@@ -14133,69 +11428,17 @@ type ConnectFindStoragePoolSourcesArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectFindStoragePoolSourcesArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Type))
-	n += 4
-	if v.SrcSpec != nil {
-		n += xdr.SizeOpaque(len((*v.SrcSpec)))
-	}
-	n += 4
-	return n
+	return (*shapeDomainRestoreFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectFindStoragePoolSourcesArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Type), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "type"), "ConnectFindStoragePoolSourcesArgs")
-	}
-	b = xdr.AppendBool(b, v.SrcSpec != nil)
-	if v.SrcSpec != nil {
-		b, err = xdr.AppendString(b, string((*v.SrcSpec)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "srcSpec"), "ConnectFindStoragePoolSourcesArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainRestoreFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectFindStoragePoolSourcesArgs", "type,srcSpec,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectFindStoragePoolSourcesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "type")
-		}
-		off += n
-	}
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "srcSpec")
-		}
-		off += n
-		if present {
-			v.SrcSpec = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.SrcSpec, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "srcSpec")
-				}
-				off += n
-			}
-		} else {
-			v.SrcSpec = nil
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainRestoreFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "type,srcSpec,flags")
 }
 
 // ConnectFindStoragePoolSourcesRet is the XDR struct remote_connect_find_storage_pool_sources_ret.
@@ -14205,32 +11448,17 @@ type ConnectFindStoragePoolSourcesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectFindStoragePoolSourcesRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectFindStoragePoolSourcesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "ConnectFindStoragePoolSourcesRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "ConnectFindStoragePoolSourcesRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectFindStoragePoolSourcesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // StoragePoolLookupByUUIDArgs is the XDR struct remote_storage_pool_lookup_by_uuid_args.
@@ -14245,19 +11473,12 @@ func (v *StoragePoolLookupByUUIDArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
-	return b, nil
+	return (*shapeDomainLookupByUUIDArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolLookupByUUIDArgs", "uuid")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
-	}
-	v.UUID = [16]byte(b[off : off+16])
-	off += 16
-	return off, nil
+	return (*shapeDomainLookupByUUIDArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "uuid")
 }
 
 // StoragePoolLookupByUUIDRet is the XDR struct remote_storage_pool_lookup_by_uuid_ret.
@@ -14265,34 +11486,49 @@ type StoragePoolLookupByUUIDRet struct {
 	Pool NonnullStoragePool
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *StoragePoolLookupByUUIDRet) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	return n
+// shapeStoragePoolLookupByUUIDRet is the layout of the structs that share their codec with StoragePoolLookupByUUIDRet.
+type shapeStoragePoolLookupByUUIDRet struct {
+	F0 NonnullStoragePool
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *StoragePoolLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeStoragePoolLookupByUUIDRet) size() int {
+	n := 0
+	n += v.F0.XDRSize()
+	return n
+}
+func (v *shapeStoragePoolLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Pool.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolLookupByUUIDRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *StoragePoolLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeStoragePoolLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "pool")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *StoragePoolLookupByUUIDRet) XDRSize() int {
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *StoragePoolLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolLookupByUUIDRet", "pool")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *StoragePoolLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "pool")
 }
 
 // StoragePoolLookupByNameArgs is the XDR struct remote_storage_pool_lookup_by_name_args.
@@ -14302,32 +11538,17 @@ type StoragePoolLookupByNameArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolLookupByNameArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "StoragePoolLookupByNameArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolLookupByNameArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // StoragePoolLookupByNameRet is the XDR struct remote_storage_pool_lookup_by_name_ret.
@@ -14337,32 +11558,17 @@ type StoragePoolLookupByNameRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolLookupByNameRet) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolLookupByNameRet")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolLookupByNameRet", "pool")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "pool")
 }
 
 // StoragePoolLookupByVolumeArgs is the XDR struct remote_storage_pool_lookup_by_volume_args.
@@ -14370,34 +11576,49 @@ type StoragePoolLookupByVolumeArgs struct {
 	Vol NonnullStorageVol
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *StoragePoolLookupByVolumeArgs) XDRSize() int {
-	n := 0
-	n += v.Vol.XDRSize()
-	return n
+// shapeStoragePoolLookupByVolumeArgs is the layout of the structs that share their codec with StoragePoolLookupByVolumeArgs.
+type shapeStoragePoolLookupByVolumeArgs struct {
+	F0 NonnullStorageVol
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *StoragePoolLookupByVolumeArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeStoragePoolLookupByVolumeArgs) size() int {
+	n := 0
+	n += v.F0.XDRSize()
+	return n
+}
+func (v *shapeStoragePoolLookupByVolumeArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Vol.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "vol"), "StoragePoolLookupByVolumeArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *StoragePoolLookupByVolumeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeStoragePoolLookupByVolumeArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "vol")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *StoragePoolLookupByVolumeArgs) XDRSize() int {
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *StoragePoolLookupByVolumeArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolLookupByVolumeArgs", "vol")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *StoragePoolLookupByVolumeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "vol")
 }
 
 // StoragePoolLookupByVolumeRet is the XDR struct remote_storage_pool_lookup_by_volume_ret.
@@ -14407,32 +11628,17 @@ type StoragePoolLookupByVolumeRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolLookupByVolumeRet) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolLookupByVolumeRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolLookupByVolumeRet")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolLookupByVolumeRet", "pool")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolLookupByVolumeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "pool")
 }
 
 // StoragePoolLookupByTargetPathArgs is the XDR struct remote_storage_pool_lookup_by_target_path_args.
@@ -14442,32 +11648,17 @@ type StoragePoolLookupByTargetPathArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolLookupByTargetPathArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Path))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolLookupByTargetPathArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Path), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "path"), "StoragePoolLookupByTargetPathArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolLookupByTargetPathArgs", "path")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolLookupByTargetPathArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "path")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "path")
 }
 
 // StoragePoolLookupByTargetPathRet is the XDR struct remote_storage_pool_lookup_by_target_path_ret.
@@ -14477,32 +11668,17 @@ type StoragePoolLookupByTargetPathRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolLookupByTargetPathRet) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolLookupByTargetPathRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolLookupByTargetPathRet")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolLookupByTargetPathRet", "pool")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolLookupByTargetPathRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "pool")
 }
 
 // StoragePoolCreateXMLArgs is the XDR struct remote_storage_pool_create_xml_args.
@@ -14513,39 +11689,17 @@ type StoragePoolCreateXMLArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolCreateXMLArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "StoragePoolCreateXMLArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolCreateXMLArgs", "xml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "xml,flags")
 }
 
 // StoragePoolCreateXMLRet is the XDR struct remote_storage_pool_create_xml_ret.
@@ -14555,32 +11709,17 @@ type StoragePoolCreateXMLRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolCreateXMLRet) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolCreateXMLRet")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolCreateXMLRet", "pool")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "pool")
 }
 
 // StoragePoolDefineXMLArgs is the XDR struct remote_storage_pool_define_xml_args.
@@ -14591,39 +11730,17 @@ type StoragePoolDefineXMLArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolDefineXMLArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "StoragePoolDefineXMLArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolDefineXMLArgs", "xml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "xml,flags")
 }
 
 // StoragePoolDefineXMLRet is the XDR struct remote_storage_pool_define_xml_ret.
@@ -14633,32 +11750,17 @@ type StoragePoolDefineXMLRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolDefineXMLRet) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolDefineXMLRet")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolDefineXMLRet", "pool")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "pool")
 }
 
 // StoragePoolBuildArgs is the XDR struct remote_storage_pool_build_args.
@@ -14667,41 +11769,57 @@ type StoragePoolBuildArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *StoragePoolBuildArgs) XDRSize() int {
+// shapeStoragePoolBuildArgs is the layout of the structs that share their codec with StoragePoolBuildArgs.
+type shapeStoragePoolBuildArgs struct {
+	F0 NonnullStoragePool
+	F1 uint32
+}
+
+func (v *shapeStoragePoolBuildArgs) size() int {
 	n := 0
-	n += v.Pool.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *StoragePoolBuildArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeStoragePoolBuildArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Pool.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolBuildArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *StoragePoolBuildArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeStoragePoolBuildArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "pool")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *StoragePoolBuildArgs) XDRSize() int {
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *StoragePoolBuildArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolBuildArgs", "pool,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *StoragePoolBuildArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "pool,flags")
 }
 
 // StoragePoolUndefineArgs is the XDR struct remote_storage_pool_undefine_args.
@@ -14711,32 +11829,17 @@ type StoragePoolUndefineArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolUndefineArgs) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolUndefineArgs")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolUndefineArgs", "pool")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "pool")
 }
 
 // StoragePoolCreateArgs is the XDR struct remote_storage_pool_create_args.
@@ -14747,39 +11850,17 @@ type StoragePoolCreateArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolCreateArgs) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	n += 4
-	return n
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolCreateArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolCreateArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolCreateArgs", "pool,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "pool,flags")
 }
 
 // StoragePoolDestroyArgs is the XDR struct remote_storage_pool_destroy_args.
@@ -14789,32 +11870,17 @@ type StoragePoolDestroyArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolDestroyArgs) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolDestroyArgs")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolDestroyArgs", "pool")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "pool")
 }
 
 // StoragePoolDeleteArgs is the XDR struct remote_storage_pool_delete_args.
@@ -14825,39 +11891,17 @@ type StoragePoolDeleteArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolDeleteArgs) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	n += 4
-	return n
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolDeleteArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolDeleteArgs", "pool,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "pool,flags")
 }
 
 // StoragePoolRefreshArgs is the XDR struct remote_storage_pool_refresh_args.
@@ -14868,39 +11912,17 @@ type StoragePoolRefreshArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolRefreshArgs) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	n += 4
-	return n
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolRefreshArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolRefreshArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolRefreshArgs", "pool,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolRefreshArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "pool,flags")
 }
 
 // StoragePoolGetXMLDescArgs is the XDR struct remote_storage_pool_get_xml_desc_args.
@@ -14911,39 +11933,17 @@ type StoragePoolGetXMLDescArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolGetXMLDescArgs) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	n += 4
-	return n
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolGetXMLDescArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolGetXMLDescArgs", "pool,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeStoragePoolBuildArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "pool,flags")
 }
 
 // StoragePoolGetXMLDescRet is the XDR struct remote_storage_pool_get_xml_desc_ret.
@@ -14953,32 +11953,17 @@ type StoragePoolGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "StoragePoolGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // StoragePoolGetInfoArgs is the XDR struct remote_storage_pool_get_info_args.
@@ -14988,32 +11973,17 @@ type StoragePoolGetInfoArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolGetInfoArgs) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolGetInfoArgs")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolGetInfoArgs", "pool")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "pool")
 }
 
 // StoragePoolGetInfoRet is the XDR struct remote_storage_pool_get_info_ret.
@@ -15074,32 +12044,17 @@ type StoragePoolGetAutostartArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolGetAutostartArgs) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolGetAutostartArgs")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolGetAutostartArgs", "pool")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "pool")
 }
 
 // StoragePoolGetAutostartRet is the XDR struct remote_storage_pool_get_autostart_ret.
@@ -15114,19 +12069,12 @@ func (v *StoragePoolGetAutostartRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Autostart))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolGetAutostartRet", "autostart")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolGetAutostartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "autostart")
-	}
-	v.Autostart = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "autostart")
 }
 
 // StoragePoolSetAutostartArgs is the XDR struct remote_storage_pool_set_autostart_args.
@@ -15135,41 +12083,57 @@ type StoragePoolSetAutostartArgs struct {
 	Autostart int32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *StoragePoolSetAutostartArgs) XDRSize() int {
+// shapeStoragePoolSetAutostartArgs is the layout of the structs that share their codec with StoragePoolSetAutostartArgs.
+type shapeStoragePoolSetAutostartArgs struct {
+	F0 NonnullStoragePool
+	F1 int32
+}
+
+func (v *shapeStoragePoolSetAutostartArgs) size() int {
 	n := 0
-	n += v.Pool.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *StoragePoolSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeStoragePoolSetAutostartArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Pool.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolSetAutostartArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.Autostart))
+	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *StoragePoolSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeStoragePoolSetAutostartArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "pool")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "autostart")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Autostart = xdr.Int32(b[off:])
+	v.F1 = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *StoragePoolSetAutostartArgs) XDRSize() int {
+	return (*shapeStoragePoolSetAutostartArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *StoragePoolSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeStoragePoolSetAutostartArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolSetAutostartArgs", "pool,autostart")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *StoragePoolSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeStoragePoolSetAutostartArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "pool,autostart")
 }
 
 // StoragePoolNumOfVolumesArgs is the XDR struct remote_storage_pool_num_of_volumes_args.
@@ -15179,32 +12143,17 @@ type StoragePoolNumOfVolumesArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolNumOfVolumesArgs) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolNumOfVolumesArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolNumOfVolumesArgs")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolNumOfVolumesArgs", "pool")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolNumOfVolumesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "pool")
 }
 
 // StoragePoolNumOfVolumesRet is the XDR struct remote_storage_pool_num_of_volumes_ret.
@@ -15219,19 +12168,12 @@ func (v *StoragePoolNumOfVolumesRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolNumOfVolumesRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolNumOfVolumesRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolNumOfVolumesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // StoragePoolListVolumesArgs is the XDR struct remote_storage_pool_list_volumes_args.
@@ -15242,39 +12184,17 @@ type StoragePoolListVolumesArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolListVolumesArgs) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	n += 4
-	return n
+	return (*shapeStoragePoolSetAutostartArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolListVolumesArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolListVolumesArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Maxnames))
-	return b, nil
+	return (*shapeStoragePoolSetAutostartArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolListVolumesArgs", "pool,maxnames")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolListVolumesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxnames")
-	}
-	v.Maxnames = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeStoragePoolSetAutostartArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "pool,maxnames")
 }
 
 // StoragePoolListVolumesRet is the XDR struct remote_storage_pool_list_volumes_ret.
@@ -15284,51 +12204,17 @@ type StoragePoolListVolumesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolListVolumesRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Names {
-		n += xdr.SizeOpaque(len(v.Names[i]))
-	}
-	return n
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolListVolumesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Names), 16384)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "names"), "StoragePoolListVolumesRet")
-	}
-	for i := range v.Names {
-		b, err = xdr.AppendString(b, string(v.Names[i]), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "names"), "StoragePoolListVolumesRet")
-		}
-	}
-	return b, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolListVolumesRet", "names")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolListVolumesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
-		if err != nil {
-			return off, xdr.Field(err, "names")
-		}
-		off += 4
-		v.Names = xdr.Resize(v.Names, cnt)
-		for i := range v.Names {
-			{
-				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "names")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "names")
 }
 
 // StorageVolLookupByNameArgs is the XDR struct remote_storage_vol_lookup_by_name_args.
@@ -15386,32 +12272,17 @@ type StorageVolLookupByNameRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolLookupByNameRet) XDRSize() int {
-	n := 0
-	n += v.Vol.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Vol.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolLookupByNameRet")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).appendXDR(b, "StorageVolLookupByNameRet", "vol")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "vol")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "vol")
 }
 
 // StorageVolLookupByKeyArgs is the XDR struct remote_storage_vol_lookup_by_key_args.
@@ -15421,32 +12292,17 @@ type StorageVolLookupByKeyArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolLookupByKeyArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Key))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolLookupByKeyArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Key), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "key"), "StorageVolLookupByKeyArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "StorageVolLookupByKeyArgs", "key")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolLookupByKeyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Key, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "key")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "key")
 }
 
 // StorageVolLookupByKeyRet is the XDR struct remote_storage_vol_lookup_by_key_ret.
@@ -15456,32 +12312,17 @@ type StorageVolLookupByKeyRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolLookupByKeyRet) XDRSize() int {
-	n := 0
-	n += v.Vol.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolLookupByKeyRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Vol.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolLookupByKeyRet")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).appendXDR(b, "StorageVolLookupByKeyRet", "vol")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolLookupByKeyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "vol")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "vol")
 }
 
 // StorageVolLookupByPathArgs is the XDR struct remote_storage_vol_lookup_by_path_args.
@@ -15491,32 +12332,17 @@ type StorageVolLookupByPathArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolLookupByPathArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Path))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolLookupByPathArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Path), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "path"), "StorageVolLookupByPathArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "StorageVolLookupByPathArgs", "path")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolLookupByPathArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Path, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "path")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "path")
 }
 
 // StorageVolLookupByPathRet is the XDR struct remote_storage_vol_lookup_by_path_ret.
@@ -15526,32 +12352,17 @@ type StorageVolLookupByPathRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolLookupByPathRet) XDRSize() int {
-	n := 0
-	n += v.Vol.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolLookupByPathRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Vol.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolLookupByPathRet")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).appendXDR(b, "StorageVolLookupByPathRet", "vol")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolLookupByPathRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "vol")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "vol")
 }
 
 // StorageVolCreateXMLArgs is the XDR struct remote_storage_vol_create_xml_args.
@@ -15617,32 +12428,17 @@ type StorageVolCreateXMLRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolCreateXMLRet) XDRSize() int {
-	n := 0
-	n += v.Vol.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Vol.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolCreateXMLRet")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).appendXDR(b, "StorageVolCreateXMLRet", "vol")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "vol")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "vol")
 }
 
 // StorageVolCreateXMLFromArgs is the XDR struct remote_storage_vol_create_xml_from_args.
@@ -15721,32 +12517,17 @@ type StorageVolCreateXMLFromRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolCreateXMLFromRet) XDRSize() int {
-	n := 0
-	n += v.Vol.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolCreateXMLFromRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Vol.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolCreateXMLFromRet")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).appendXDR(b, "StorageVolCreateXMLFromRet", "vol")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolCreateXMLFromRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "vol")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "vol")
 }
 
 // StorageVolDeleteArgs is the XDR struct remote_storage_vol_delete_args.
@@ -15755,41 +12536,57 @@ type StorageVolDeleteArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *StorageVolDeleteArgs) XDRSize() int {
+// shapeStorageVolDeleteArgs is the layout of the structs that share their codec with StorageVolDeleteArgs.
+type shapeStorageVolDeleteArgs struct {
+	F0 NonnullStorageVol
+	F1 uint32
+}
+
+func (v *shapeStorageVolDeleteArgs) size() int {
 	n := 0
-	n += v.Vol.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *StorageVolDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeStorageVolDeleteArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Vol.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolDeleteArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *StorageVolDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeStorageVolDeleteArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "vol")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *StorageVolDeleteArgs) XDRSize() int {
+	return (*shapeStorageVolDeleteArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *StorageVolDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeStorageVolDeleteArgs)(unsafe.Pointer(v)).appendXDR(b, "StorageVolDeleteArgs", "vol,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *StorageVolDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeStorageVolDeleteArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "vol,flags")
 }
 
 // StorageVolWipeArgs is the XDR struct remote_storage_vol_wipe_args.
@@ -15800,39 +12597,17 @@ type StorageVolWipeArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolWipeArgs) XDRSize() int {
-	n := 0
-	n += v.Vol.XDRSize()
-	n += 4
-	return n
+	return (*shapeStorageVolDeleteArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolWipeArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Vol.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolWipeArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeStorageVolDeleteArgs)(unsafe.Pointer(v)).appendXDR(b, "StorageVolWipeArgs", "vol,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolWipeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "vol")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeStorageVolDeleteArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "vol,flags")
 }
 
 // StorageVolWipePatternArgs is the XDR struct remote_storage_vol_wipe_pattern_args.
@@ -15894,39 +12669,17 @@ type StorageVolGetXMLDescArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolGetXMLDescArgs) XDRSize() int {
-	n := 0
-	n += v.Vol.XDRSize()
-	n += 4
-	return n
+	return (*shapeStorageVolDeleteArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Vol.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolGetXMLDescArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeStorageVolDeleteArgs)(unsafe.Pointer(v)).appendXDR(b, "StorageVolGetXMLDescArgs", "vol,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "vol")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeStorageVolDeleteArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "vol,flags")
 }
 
 // StorageVolGetXMLDescRet is the XDR struct remote_storage_vol_get_xml_desc_ret.
@@ -15936,32 +12689,17 @@ type StorageVolGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "StorageVolGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "StorageVolGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // StorageVolGetInfoArgs is the XDR struct remote_storage_vol_get_info_args.
@@ -15971,32 +12709,17 @@ type StorageVolGetInfoArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolGetInfoArgs) XDRSize() int {
-	n := 0
-	n += v.Vol.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Vol.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolGetInfoArgs")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).appendXDR(b, "StorageVolGetInfoArgs", "vol")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "vol")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "vol")
 }
 
 // StorageVolGetInfoRet is the XDR struct remote_storage_vol_get_info_ret.
@@ -16006,6 +12729,42 @@ type StorageVolGetInfoRet struct {
 	Allocation uint64
 }
 
+// shapeStorageVolGetInfoRet is the layout of the structs that share their codec with StorageVolGetInfoRet.
+type shapeStorageVolGetInfoRet struct {
+	F0 int8
+	F1 uint64
+	F2 uint64
+}
+
+func (v *shapeStorageVolGetInfoRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendInt32(b, int32(v.F0))
+	b = xdr.AppendUint64(b, uint64(v.F1))
+	b = xdr.AppendUint64(b, uint64(v.F2))
+	return b, nil
+}
+func (v *shapeStorageVolGetInfoRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	{
+		x, n, err := xdr.ConsumeInt8(b[off:])
+		if err != nil {
+			return off, xdr.FieldAt(err, names, 0)
+		}
+		v.F0 = x
+		off += n
+	}
+	if len(b)-off < 8 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	}
+	v.F1 = xdr.Uint64(b[off:])
+	off += 8
+	if len(b)-off < 8 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	}
+	v.F2 = xdr.Uint64(b[off:])
+	off += 8
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolGetInfoRet) XDRSize() int {
 	return 20
@@ -16013,34 +12772,12 @@ func (v *StorageVolGetInfoRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Type))
-	b = xdr.AppendUint64(b, uint64(v.Capacity))
-	b = xdr.AppendUint64(b, uint64(v.Allocation))
-	return b, nil
+	return (*shapeStorageVolGetInfoRet)(unsafe.Pointer(v)).appendXDR(b, "StorageVolGetInfoRet", "type,capacity,allocation")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		x, n, err := xdr.ConsumeInt8(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "type")
-		}
-		v.Type = x
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "capacity")
-	}
-	v.Capacity = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "allocation")
-	}
-	v.Allocation = xdr.Uint64(b[off:])
-	off += 8
-	return off, nil
+	return (*shapeStorageVolGetInfoRet)(unsafe.Pointer(v)).consumeXDR(b, d, "type,capacity,allocation")
 }
 
 // StorageVolGetInfoFlagsArgs is the XDR struct remote_storage_vol_get_info_flags_args.
@@ -16051,39 +12788,17 @@ type StorageVolGetInfoFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolGetInfoFlagsArgs) XDRSize() int {
-	n := 0
-	n += v.Vol.XDRSize()
-	n += 4
-	return n
+	return (*shapeStorageVolDeleteArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolGetInfoFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Vol.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolGetInfoFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeStorageVolDeleteArgs)(unsafe.Pointer(v)).appendXDR(b, "StorageVolGetInfoFlagsArgs", "vol,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetInfoFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "vol")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeStorageVolDeleteArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "vol,flags")
 }
 
 // StorageVolGetInfoFlagsRet is the XDR struct remote_storage_vol_get_info_flags_ret.
@@ -16100,34 +12815,12 @@ func (v *StorageVolGetInfoFlagsRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolGetInfoFlagsRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Type))
-	b = xdr.AppendUint64(b, uint64(v.Capacity))
-	b = xdr.AppendUint64(b, uint64(v.Allocation))
-	return b, nil
+	return (*shapeStorageVolGetInfoRet)(unsafe.Pointer(v)).appendXDR(b, "StorageVolGetInfoFlagsRet", "type,capacity,allocation")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetInfoFlagsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		x, n, err := xdr.ConsumeInt8(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "type")
-		}
-		v.Type = x
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "capacity")
-	}
-	v.Capacity = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "allocation")
-	}
-	v.Allocation = xdr.Uint64(b[off:])
-	off += 8
-	return off, nil
+	return (*shapeStorageVolGetInfoRet)(unsafe.Pointer(v)).consumeXDR(b, d, "type,capacity,allocation")
 }
 
 // StorageVolGetPathArgs is the XDR struct remote_storage_vol_get_path_args.
@@ -16137,32 +12830,17 @@ type StorageVolGetPathArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolGetPathArgs) XDRSize() int {
-	n := 0
-	n += v.Vol.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolGetPathArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Vol.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolGetPathArgs")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).appendXDR(b, "StorageVolGetPathArgs", "vol")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetPathArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "vol")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByVolumeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "vol")
 }
 
 // StorageVolGetPathRet is the XDR struct remote_storage_vol_get_path_ret.
@@ -16172,32 +12850,17 @@ type StorageVolGetPathRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolGetPathRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolGetPathRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "StorageVolGetPathRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "StorageVolGetPathRet", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolGetPathRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // StorageVolResizeArgs is the XDR struct remote_storage_vol_resize_args.
@@ -16259,57 +12922,17 @@ type NodeNumOfDevicesArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeNumOfDevicesArgs) XDRSize() int {
-	n := 0
-	n += 4
-	if v.Cap != nil {
-		n += xdr.SizeOpaque(len((*v.Cap)))
-	}
-	n += 4
-	return n
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeNumOfDevicesArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b = xdr.AppendBool(b, v.Cap != nil)
-	if v.Cap != nil {
-		b, err = xdr.AppendString(b, string((*v.Cap)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "cap"), "NodeNumOfDevicesArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeNumOfDevicesArgs", "cap,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeNumOfDevicesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "cap")
-		}
-		off += n
-		if present {
-			v.Cap = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.Cap, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "cap")
-				}
-				off += n
-			}
-		} else {
-			v.Cap = nil
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "cap,flags")
 }
 
 // NodeNumOfDevicesRet is the XDR struct remote_node_num_of_devices_ret.
@@ -16324,19 +12947,12 @@ func (v *NodeNumOfDevicesRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeNumOfDevicesRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeNumOfDevicesRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeNumOfDevicesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // NodeListDevicesArgs is the XDR struct remote_node_list_devices_args.
@@ -16413,53 +13029,68 @@ type NodeListDevicesRet struct {
 	Names []NonnullString
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NodeListDevicesRet) XDRSize() int {
+// shapeNodeListDevicesRet is the layout of the structs that share their codec with NodeListDevicesRet.
+type shapeNodeListDevicesRet struct {
+	F0 []NonnullString
+}
+
+func (v *shapeNodeListDevicesRet) size() int {
 	n := 0
 	n += 4
-	for i := range v.Names {
-		n += xdr.SizeOpaque(len(v.Names[i]))
+	for i := range v.F0 {
+		n += xdr.SizeOpaque(len(v.F0[i]))
 	}
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NodeListDevicesRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNodeListDevicesRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendCount(b, len(v.Names), 65536)
+	b, err = xdr.AppendCount(b, len(v.F0), 65536)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "names"), "NodeListDevicesRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	for i := range v.Names {
-		b, err = xdr.AppendString(b, string(v.Names[i]), 4194304)
+	for i := range v.F0 {
+		b, err = xdr.AppendString(b, string(v.F0[i]), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "names"), "NodeListDevicesRet")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 0), typ)
 		}
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NodeListDevicesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNodeListDevicesRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 65536, 4)
 		if err != nil {
-			return off, xdr.Field(err, "names")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += 4
-		v.Names = xdr.Resize(v.Names, cnt)
-		for i := range v.Names {
+		v.F0 = xdr.Resize(v.F0, cnt)
+		for i := range v.F0 {
 			{
-				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.F0[i], b[off:], 4194304)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "names")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 0)
 				}
 				off += n
 			}
 		}
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NodeListDevicesRet) XDRSize() int {
+	return (*shapeNodeListDevicesRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NodeListDevicesRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNodeListDevicesRet)(unsafe.Pointer(v)).appendXDR(b, "NodeListDevicesRet", "names")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NodeListDevicesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNodeListDevicesRet)(unsafe.Pointer(v)).consumeXDR(b, d, "names")
 }
 
 // NodeDeviceLookupByNameArgs is the XDR struct remote_node_device_lookup_by_name_args.
@@ -16469,32 +13100,17 @@ type NodeDeviceLookupByNameArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceLookupByNameArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceLookupByNameArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceLookupByNameArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NodeDeviceLookupByNameRet is the XDR struct remote_node_device_lookup_by_name_ret.
@@ -16502,34 +13118,49 @@ type NodeDeviceLookupByNameRet struct {
 	Dev NonnullNodeDevice
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NodeDeviceLookupByNameRet) XDRSize() int {
-	n := 0
-	n += v.Dev.XDRSize()
-	return n
+// shapeNodeDeviceLookupByNameRet is the layout of the structs that share their codec with NodeDeviceLookupByNameRet.
+type shapeNodeDeviceLookupByNameRet struct {
+	F0 NonnullNodeDevice
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NodeDeviceLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNodeDeviceLookupByNameRet) size() int {
+	n := 0
+	n += v.F0.XDRSize()
+	return n
+}
+func (v *shapeNodeDeviceLookupByNameRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dev.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dev"), "NodeDeviceLookupByNameRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NodeDeviceLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNodeDeviceLookupByNameRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dev")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NodeDeviceLookupByNameRet) XDRSize() int {
+	return (*shapeNodeDeviceLookupByNameRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NodeDeviceLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNodeDeviceLookupByNameRet)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceLookupByNameRet", "dev")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NodeDeviceLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNodeDeviceLookupByNameRet)(unsafe.Pointer(v)).consumeXDR(b, d, "dev")
 }
 
 // NodeDeviceLookupSCSIHostByWwnArgs is the XDR struct remote_node_device_lookup_scsi_host_by_wwn_args.
@@ -16541,51 +13172,17 @@ type NodeDeviceLookupSCSIHostByWwnArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceLookupSCSIHostByWwnArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Wwnn))
-	n += xdr.SizeOpaque(len(v.Wwpn))
-	n += 4
-	return n
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceLookupSCSIHostByWwnArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Wwnn), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "wwnn"), "NodeDeviceLookupSCSIHostByWwnArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Wwpn), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "wwpn"), "NodeDeviceLookupSCSIHostByWwnArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceLookupSCSIHostByWwnArgs", "wwnn,wwpn,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceLookupSCSIHostByWwnArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Wwnn, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "wwnn")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Wwpn, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "wwpn")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "wwnn,wwpn,flags")
 }
 
 // NodeDeviceLookupSCSIHostByWwnRet is the XDR struct remote_node_device_lookup_scsi_host_by_wwn_ret.
@@ -16595,32 +13192,17 @@ type NodeDeviceLookupSCSIHostByWwnRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceLookupSCSIHostByWwnRet) XDRSize() int {
-	n := 0
-	n += v.Dev.XDRSize()
-	return n
+	return (*shapeNodeDeviceLookupByNameRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceLookupSCSIHostByWwnRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dev.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dev"), "NodeDeviceLookupSCSIHostByWwnRet")
-	}
-	return b, nil
+	return (*shapeNodeDeviceLookupByNameRet)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceLookupSCSIHostByWwnRet", "dev")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceLookupSCSIHostByWwnRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dev")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNodeDeviceLookupByNameRet)(unsafe.Pointer(v)).consumeXDR(b, d, "dev")
 }
 
 // NodeDeviceGetXMLDescArgs is the XDR struct remote_node_device_get_xml_desc_args.
@@ -16631,39 +13213,17 @@ type NodeDeviceGetXMLDescArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceGetXMLDescArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceGetXMLDescArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceGetXMLDescArgs", "name,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "name,flags")
 }
 
 // NodeDeviceGetXMLDescRet is the XDR struct remote_node_device_get_xml_desc_ret.
@@ -16673,32 +13233,17 @@ type NodeDeviceGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "NodeDeviceGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // NodeDeviceGetParentArgs is the XDR struct remote_node_device_get_parent_args.
@@ -16708,32 +13253,17 @@ type NodeDeviceGetParentArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceGetParentArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceGetParentArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceGetParentArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceGetParentArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceGetParentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NodeDeviceGetParentRet is the XDR struct remote_node_device_get_parent_ret.
@@ -16743,50 +13273,17 @@ type NodeDeviceGetParentRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceGetParentRet) XDRSize() int {
-	n := 0
-	n += 4
-	if v.ParentName != nil {
-		n += xdr.SizeOpaque(len((*v.ParentName)))
-	}
-	return n
+	return (*shapeConnectGetMaxVCPUsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceGetParentRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b = xdr.AppendBool(b, v.ParentName != nil)
-	if v.ParentName != nil {
-		b, err = xdr.AppendString(b, string((*v.ParentName)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "parentName"), "NodeDeviceGetParentRet")
-		}
-	}
-	return b, nil
+	return (*shapeConnectGetMaxVCPUsArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceGetParentRet", "parentName")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceGetParentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "parentName")
-		}
-		off += n
-		if present {
-			v.ParentName = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.ParentName, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "parentName")
-				}
-				off += n
-			}
-		} else {
-			v.ParentName = nil
-		}
-	}
-	return off, nil
+	return (*shapeConnectGetMaxVCPUsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "parentName")
 }
 
 // NodeDeviceNumOfCapsArgs is the XDR struct remote_node_device_num_of_caps_args.
@@ -16796,32 +13293,17 @@ type NodeDeviceNumOfCapsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceNumOfCapsArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceNumOfCapsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceNumOfCapsArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceNumOfCapsArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceNumOfCapsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NodeDeviceNumOfCapsRet is the XDR struct remote_node_device_num_of_caps_ret.
@@ -16836,19 +13318,12 @@ func (v *NodeDeviceNumOfCapsRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceNumOfCapsRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceNumOfCapsRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceNumOfCapsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // NodeDeviceListCapsArgs is the XDR struct remote_node_device_list_caps_args.
@@ -16859,39 +13334,17 @@ type NodeDeviceListCapsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceListCapsArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	n += 4
-	return n
+	return (*shapeDomainDiskError)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceListCapsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceListCapsArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Maxnames))
-	return b, nil
+	return (*shapeDomainDiskError)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceListCapsArgs", "name,maxnames")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceListCapsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxnames")
-	}
-	v.Maxnames = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainDiskError)(unsafe.Pointer(v)).consumeXDR(b, d, "name,maxnames")
 }
 
 // NodeDeviceListCapsRet is the XDR struct remote_node_device_list_caps_ret.
@@ -16901,51 +13354,17 @@ type NodeDeviceListCapsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceListCapsRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Names {
-		n += xdr.SizeOpaque(len(v.Names[i]))
-	}
-	return n
+	return (*shapeNodeListDevicesRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceListCapsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Names), 65536)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "names"), "NodeDeviceListCapsRet")
-	}
-	for i := range v.Names {
-		b, err = xdr.AppendString(b, string(v.Names[i]), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "names"), "NodeDeviceListCapsRet")
-		}
-	}
-	return b, nil
+	return (*shapeNodeListDevicesRet)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceListCapsRet", "names")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceListCapsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 65536, 4)
-		if err != nil {
-			return off, xdr.Field(err, "names")
-		}
-		off += 4
-		v.Names = xdr.Resize(v.Names, cnt)
-		for i := range v.Names {
-			{
-				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "names")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeNodeListDevicesRet)(unsafe.Pointer(v)).consumeXDR(b, d, "names")
 }
 
 // NodeDeviceDettachArgs is the XDR struct remote_node_device_dettach_args.
@@ -16955,32 +13374,17 @@ type NodeDeviceDettachArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceDettachArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceDettachArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceDettachArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceDettachArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceDettachArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NodeDeviceDetachFlagsArgs is the XDR struct remote_node_device_detach_flags_args.
@@ -16992,69 +13396,17 @@ type NodeDeviceDetachFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceDetachFlagsArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	n += 4
-	if v.DriverName != nil {
-		n += xdr.SizeOpaque(len((*v.DriverName)))
-	}
-	n += 4
-	return n
+	return (*shapeDomainRestoreFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceDetachFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceDetachFlagsArgs")
-	}
-	b = xdr.AppendBool(b, v.DriverName != nil)
-	if v.DriverName != nil {
-		b, err = xdr.AppendString(b, string((*v.DriverName)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "driverName"), "NodeDeviceDetachFlagsArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainRestoreFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceDetachFlagsArgs", "name,driverName,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceDetachFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "driverName")
-		}
-		off += n
-		if present {
-			v.DriverName = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.DriverName, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "driverName")
-				}
-				off += n
-			}
-		} else {
-			v.DriverName = nil
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainRestoreFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "name,driverName,flags")
 }
 
 // NodeDeviceReAttachArgs is the XDR struct remote_node_device_re_attach_args.
@@ -17064,32 +13416,17 @@ type NodeDeviceReAttachArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceReAttachArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceReAttachArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceReAttachArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceReAttachArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceReAttachArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NodeDeviceResetArgs is the XDR struct remote_node_device_reset_args.
@@ -17099,32 +13436,17 @@ type NodeDeviceResetArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceResetArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceResetArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceResetArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceResetArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceResetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NodeDeviceCreateXMLArgs is the XDR struct remote_node_device_create_xml_args.
@@ -17135,39 +13457,17 @@ type NodeDeviceCreateXMLArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceCreateXMLArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XMLDesc))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XMLDesc), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml_desc"), "NodeDeviceCreateXMLArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceCreateXMLArgs", "xml_desc,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml_desc")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "xml_desc,flags")
 }
 
 // NodeDeviceCreateXMLRet is the XDR struct remote_node_device_create_xml_ret.
@@ -17177,32 +13477,17 @@ type NodeDeviceCreateXMLRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceCreateXMLRet) XDRSize() int {
-	n := 0
-	n += v.Dev.XDRSize()
-	return n
+	return (*shapeNodeDeviceLookupByNameRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dev.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dev"), "NodeDeviceCreateXMLRet")
-	}
-	return b, nil
+	return (*shapeNodeDeviceLookupByNameRet)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceCreateXMLRet", "dev")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dev")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNodeDeviceLookupByNameRet)(unsafe.Pointer(v)).consumeXDR(b, d, "dev")
 }
 
 // NodeDeviceDestroyArgs is the XDR struct remote_node_device_destroy_args.
@@ -17212,32 +13497,17 @@ type NodeDeviceDestroyArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceDestroyArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceDestroyArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceDestroyArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceDestroyArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceDestroyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NodeDeviceDefineXMLArgs is the XDR struct remote_node_device_define_xml_args.
@@ -17248,39 +13518,17 @@ type NodeDeviceDefineXMLArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceDefineXMLArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XMLDesc))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XMLDesc), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml_desc"), "NodeDeviceDefineXMLArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceDefineXMLArgs", "xml_desc,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml_desc")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "xml_desc,flags")
 }
 
 // NodeDeviceDefineXMLRet is the XDR struct remote_node_device_define_xml_ret.
@@ -17290,32 +13538,17 @@ type NodeDeviceDefineXMLRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceDefineXMLRet) XDRSize() int {
-	n := 0
-	n += v.Dev.XDRSize()
-	return n
+	return (*shapeNodeDeviceLookupByNameRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dev.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dev"), "NodeDeviceDefineXMLRet")
-	}
-	return b, nil
+	return (*shapeNodeDeviceLookupByNameRet)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceDefineXMLRet", "dev")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dev.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dev")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNodeDeviceLookupByNameRet)(unsafe.Pointer(v)).consumeXDR(b, d, "dev")
 }
 
 // NodeDeviceUndefineArgs is the XDR struct remote_node_device_undefine_args.
@@ -17326,39 +13559,17 @@ type NodeDeviceUndefineArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceUndefineArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceUndefineArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceUndefineArgs", "name,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "name,flags")
 }
 
 // NodeDeviceCreateArgs is the XDR struct remote_node_device_create_args.
@@ -17369,39 +13580,17 @@ type NodeDeviceCreateArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceCreateArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceCreateArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceCreateArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceCreateArgs", "name,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceCreateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "name,flags")
 }
 
 // NodeDeviceGetAutostartArgs is the XDR struct remote_node_device_get_autostart_args.
@@ -17411,32 +13600,17 @@ type NodeDeviceGetAutostartArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceGetAutostartArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceGetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceGetAutostartArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceGetAutostartArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceGetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NodeDeviceGetAutostartRet is the XDR struct remote_node_device_get_autostart_ret.
@@ -17451,19 +13625,12 @@ func (v *NodeDeviceGetAutostartRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceGetAutostartRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Autostart))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceGetAutostartRet", "autostart")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceGetAutostartRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "autostart")
-	}
-	v.Autostart = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "autostart")
 }
 
 // NodeDeviceSetAutostartArgs is the XDR struct remote_node_device_set_autostart_args.
@@ -17474,39 +13641,17 @@ type NodeDeviceSetAutostartArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceSetAutostartArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	n += 4
-	return n
+	return (*shapeDomainDiskError)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceSetAutostartArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceSetAutostartArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Autostart))
-	return b, nil
+	return (*shapeDomainDiskError)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceSetAutostartArgs", "name,autostart")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceSetAutostartArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "autostart")
-	}
-	v.Autostart = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainDiskError)(unsafe.Pointer(v)).consumeXDR(b, d, "name,autostart")
 }
 
 // NodeDeviceIsPersistentArgs is the XDR struct remote_node_device_is_persistent_args.
@@ -17516,32 +13661,17 @@ type NodeDeviceIsPersistentArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceIsPersistentArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceIsPersistentArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceIsPersistentArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NodeDeviceIsPersistentRet is the XDR struct remote_node_device_is_persistent_ret.
@@ -17556,19 +13686,12 @@ func (v *NodeDeviceIsPersistentRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Persistent))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceIsPersistentRet", "persistent")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceIsPersistentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "persistent")
-	}
-	v.Persistent = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "persistent")
 }
 
 // NodeDeviceIsActiveArgs is the XDR struct remote_node_device_is_active_args.
@@ -17578,32 +13701,17 @@ type NodeDeviceIsActiveArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceIsActiveArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceIsActiveArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceIsActiveArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NodeDeviceIsActiveRet is the XDR struct remote_node_device_is_active_ret.
@@ -17618,19 +13726,12 @@ func (v *NodeDeviceIsActiveRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Active))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceIsActiveRet", "active")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "active")
-	}
-	v.Active = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "active")
 }
 
 // ConnectDomainEventRegisterRet is the XDR struct remote_connect_domain_event_register_ret.
@@ -17645,19 +13746,12 @@ func (v *ConnectDomainEventRegisterRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainEventRegisterRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CbRegistered))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectDomainEventRegisterRet", "cb_registered")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainEventRegisterRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cb_registered")
-	}
-	v.CbRegistered = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "cb_registered")
 }
 
 // ConnectDomainEventDeregisterRet is the XDR struct remote_connect_domain_event_deregister_ret.
@@ -17672,19 +13766,12 @@ func (v *ConnectDomainEventDeregisterRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainEventDeregisterRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CbRegistered))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectDomainEventDeregisterRet", "cb_registered")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainEventDeregisterRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cb_registered")
-	}
-	v.CbRegistered = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "cb_registered")
 }
 
 // DomainEventLifecycleMsg is the XDR struct remote_domain_event_lifecycle_msg.
@@ -17696,46 +13783,17 @@ type DomainEventLifecycleMsg struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainEventLifecycleMsg) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainGetVCPUsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventLifecycleMsg")
-	}
-	b = xdr.AppendInt32(b, int32(v.Event))
-	b = xdr.AppendInt32(b, int32(v.Detail))
-	return b, nil
+	return (*shapeDomainGetVCPUsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainEventLifecycleMsg", "dom,event,detail")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "event")
-	}
-	v.Event = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "detail")
-	}
-	v.Detail = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetVCPUsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,event,detail")
 }
 
 // DomainEventCallbackLifecycleMsg is the XDR struct remote_domain_event_callback_lifecycle_msg.
@@ -17790,51 +13848,17 @@ type ConnectDomainXMLFromNativeArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectDomainXMLFromNativeArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.NativeFormat))
-	n += xdr.SizeOpaque(len(v.NativeConfig))
-	n += 4
-	return n
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainXMLFromNativeArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.NativeFormat), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "nativeFormat"), "ConnectDomainXMLFromNativeArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.NativeConfig), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "nativeConfig"), "ConnectDomainXMLFromNativeArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectDomainXMLFromNativeArgs", "nativeFormat,nativeConfig,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainXMLFromNativeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.NativeFormat, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "nativeFormat")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.NativeConfig, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "nativeConfig")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "nativeFormat,nativeConfig,flags")
 }
 
 // ConnectDomainXMLFromNativeRet is the XDR struct remote_connect_domain_xml_from_native_ret.
@@ -17844,32 +13868,17 @@ type ConnectDomainXMLFromNativeRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectDomainXMLFromNativeRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.DomainXML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainXMLFromNativeRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.DomainXML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "domainXml"), "ConnectDomainXMLFromNativeRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "ConnectDomainXMLFromNativeRet", "domainXml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainXMLFromNativeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.DomainXML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "domainXml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "domainXml")
 }
 
 // ConnectDomainXMLToNativeArgs is the XDR struct remote_connect_domain_xml_to_native_args.
@@ -17881,51 +13890,17 @@ type ConnectDomainXMLToNativeArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectDomainXMLToNativeArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.NativeFormat))
-	n += xdr.SizeOpaque(len(v.DomainXML))
-	n += 4
-	return n
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainXMLToNativeArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.NativeFormat), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "nativeFormat"), "ConnectDomainXMLToNativeArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.DomainXML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "domainXml"), "ConnectDomainXMLToNativeArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectDomainXMLToNativeArgs", "nativeFormat,domainXml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainXMLToNativeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.NativeFormat, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "nativeFormat")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.DomainXML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "domainXml")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "nativeFormat,domainXml,flags")
 }
 
 // ConnectDomainXMLToNativeRet is the XDR struct remote_connect_domain_xml_to_native_ret.
@@ -17935,32 +13910,17 @@ type ConnectDomainXMLToNativeRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectDomainXMLToNativeRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.NativeConfig))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainXMLToNativeRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.NativeConfig), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "nativeConfig"), "ConnectDomainXMLToNativeRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "ConnectDomainXMLToNativeRet", "nativeConfig")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainXMLToNativeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.NativeConfig, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "nativeConfig")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "nativeConfig")
 }
 
 // ConnectNumOfSecretsRet is the XDR struct remote_connect_num_of_secrets_ret.
@@ -17975,19 +13935,12 @@ func (v *ConnectNumOfSecretsRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectNumOfSecretsRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectNumOfSecretsRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNumOfSecretsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // ConnectListSecretsArgs is the XDR struct remote_connect_list_secrets_args.
@@ -18002,19 +13955,12 @@ func (v *ConnectListSecretsArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListSecretsArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Maxuuids))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListSecretsArgs", "maxuuids")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListSecretsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxuuids")
-	}
-	v.Maxuuids = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "maxuuids")
 }
 
 // ConnectListSecretsRet is the XDR struct remote_connect_list_secrets_ret.
@@ -18024,51 +13970,17 @@ type ConnectListSecretsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectListSecretsRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.UUIDs {
-		n += xdr.SizeOpaque(len(v.UUIDs[i]))
-	}
-	return n
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListSecretsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.UUIDs), 16384)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "uuids"), "ConnectListSecretsRet")
-	}
-	for i := range v.UUIDs {
-		b, err = xdr.AppendString(b, string(v.UUIDs[i]), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "uuids"), "ConnectListSecretsRet")
-		}
-	}
-	return b, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectListSecretsRet", "uuids")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListSecretsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
-		if err != nil {
-			return off, xdr.Field(err, "uuids")
-		}
-		off += 4
-		v.UUIDs = xdr.Resize(v.UUIDs, cnt)
-		for i := range v.UUIDs {
-			{
-				n, err := d.ConsumeStringInto(&v.UUIDs[i], b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "uuids")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "uuids")
 }
 
 // SecretLookupByUUIDArgs is the XDR struct remote_secret_lookup_by_uuid_args.
@@ -18083,19 +13995,12 @@ func (v *SecretLookupByUUIDArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *SecretLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
-	return b, nil
+	return (*shapeDomainLookupByUUIDArgs)(unsafe.Pointer(v)).appendXDR(b, "SecretLookupByUUIDArgs", "uuid")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
-	}
-	v.UUID = [16]byte(b[off : off+16])
-	off += 16
-	return off, nil
+	return (*shapeDomainLookupByUUIDArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "uuid")
 }
 
 // SecretLookupByUUIDRet is the XDR struct remote_secret_lookup_by_uuid_ret.
@@ -18103,34 +14008,49 @@ type SecretLookupByUUIDRet struct {
 	Secret NonnullSecret
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *SecretLookupByUUIDRet) XDRSize() int {
-	n := 0
-	n += v.Secret.XDRSize()
-	return n
+// shapeSecretLookupByUUIDRet is the layout of the structs that share their codec with SecretLookupByUUIDRet.
+type shapeSecretLookupByUUIDRet struct {
+	F0 NonnullSecret
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *SecretLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeSecretLookupByUUIDRet) size() int {
+	n := 0
+	n += v.F0.XDRSize()
+	return n
+}
+func (v *shapeSecretLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Secret.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "secret"), "SecretLookupByUUIDRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *SecretLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeSecretLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "secret")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *SecretLookupByUUIDRet) XDRSize() int {
+	return (*shapeSecretLookupByUUIDRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *SecretLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeSecretLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "SecretLookupByUUIDRet", "secret")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *SecretLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeSecretLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "secret")
 }
 
 // SecretDefineXMLArgs is the XDR struct remote_secret_define_xml_args.
@@ -18141,39 +14061,17 @@ type SecretDefineXMLArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *SecretDefineXMLArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *SecretDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "SecretDefineXMLArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "SecretDefineXMLArgs", "xml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "xml,flags")
 }
 
 // SecretDefineXMLRet is the XDR struct remote_secret_define_xml_ret.
@@ -18183,32 +14081,17 @@ type SecretDefineXMLRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *SecretDefineXMLRet) XDRSize() int {
-	n := 0
-	n += v.Secret.XDRSize()
-	return n
+	return (*shapeSecretLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *SecretDefineXMLRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Secret.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "secret"), "SecretDefineXMLRet")
-	}
-	return b, nil
+	return (*shapeSecretLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "SecretDefineXMLRet", "secret")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretDefineXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "secret")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeSecretLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "secret")
 }
 
 // SecretGetXMLDescArgs is the XDR struct remote_secret_get_xml_desc_args.
@@ -18217,41 +14100,57 @@ type SecretGetXMLDescArgs struct {
 	Flags  uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *SecretGetXMLDescArgs) XDRSize() int {
+// shapeSecretGetXMLDescArgs is the layout of the structs that share their codec with SecretGetXMLDescArgs.
+type shapeSecretGetXMLDescArgs struct {
+	F0 NonnullSecret
+	F1 uint32
+}
+
+func (v *shapeSecretGetXMLDescArgs) size() int {
 	n := 0
-	n += v.Secret.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *SecretGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeSecretGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Secret.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "secret"), "SecretGetXMLDescArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *SecretGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeSecretGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "secret")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *SecretGetXMLDescArgs) XDRSize() int {
+	return (*shapeSecretGetXMLDescArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *SecretGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeSecretGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "SecretGetXMLDescArgs", "secret,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *SecretGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeSecretGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "secret,flags")
 }
 
 // SecretGetXMLDescRet is the XDR struct remote_secret_get_xml_desc_ret.
@@ -18261,32 +14160,17 @@ type SecretGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *SecretGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *SecretGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "SecretGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "SecretGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // SecretSetValueArgs is the XDR struct remote_secret_set_value_args.
@@ -18353,39 +14237,17 @@ type SecretGetValueArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *SecretGetValueArgs) XDRSize() int {
-	n := 0
-	n += v.Secret.XDRSize()
-	n += 4
-	return n
+	return (*shapeSecretGetXMLDescArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *SecretGetValueArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Secret.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "secret"), "SecretGetValueArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeSecretGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "SecretGetValueArgs", "secret,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretGetValueArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "secret")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeSecretGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "secret,flags")
 }
 
 // SecretGetValueRet is the XDR struct remote_secret_get_value_ret.
@@ -18430,32 +14292,17 @@ type SecretUndefineArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *SecretUndefineArgs) XDRSize() int {
-	n := 0
-	n += v.Secret.XDRSize()
-	return n
+	return (*shapeSecretLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *SecretUndefineArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Secret.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "secret"), "SecretUndefineArgs")
-	}
-	return b, nil
+	return (*shapeSecretLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "SecretUndefineArgs", "secret")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretUndefineArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "secret")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeSecretLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "secret")
 }
 
 // SecretLookupByUsageArgs is the XDR struct remote_secret_lookup_by_usage_args.
@@ -18508,32 +14355,17 @@ type SecretLookupByUsageRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *SecretLookupByUsageRet) XDRSize() int {
-	n := 0
-	n += v.Secret.XDRSize()
-	return n
+	return (*shapeSecretLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *SecretLookupByUsageRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Secret.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "secret"), "SecretLookupByUsageRet")
-	}
-	return b, nil
+	return (*shapeSecretLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "SecretLookupByUsageRet", "secret")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SecretLookupByUsageRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Secret.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "secret")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeSecretLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "secret")
 }
 
 // DomainMigratePrepareTunnelArgs is the XDR struct remote_domain_migrate_prepare_tunnel_args.
@@ -18630,19 +14462,12 @@ func (v *ConnectIsSecureRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectIsSecureRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Secure))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectIsSecureRet", "secure")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectIsSecureRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "secure")
-	}
-	v.Secure = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "secure")
 }
 
 // DomainIsActiveArgs is the XDR struct remote_domain_is_active_args.
@@ -18652,32 +14477,17 @@ type DomainIsActiveArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainIsActiveArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainIsActiveArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainIsActiveArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainIsActiveRet is the XDR struct remote_domain_is_active_ret.
@@ -18692,19 +14502,12 @@ func (v *DomainIsActiveRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Active))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainIsActiveRet", "active")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "active")
-	}
-	v.Active = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "active")
 }
 
 // DomainIsPersistentArgs is the XDR struct remote_domain_is_persistent_args.
@@ -18714,32 +14517,17 @@ type DomainIsPersistentArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainIsPersistentArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainIsPersistentArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainIsPersistentArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainIsPersistentRet is the XDR struct remote_domain_is_persistent_ret.
@@ -18754,19 +14542,12 @@ func (v *DomainIsPersistentRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Persistent))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainIsPersistentRet", "persistent")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainIsPersistentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "persistent")
-	}
-	v.Persistent = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "persistent")
 }
 
 // DomainIsUpdatedArgs is the XDR struct remote_domain_is_updated_args.
@@ -18776,32 +14557,17 @@ type DomainIsUpdatedArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainIsUpdatedArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainIsUpdatedArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainIsUpdatedArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainIsUpdatedArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainIsUpdatedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainIsUpdatedRet is the XDR struct remote_domain_is_updated_ret.
@@ -18816,19 +14582,12 @@ func (v *DomainIsUpdatedRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainIsUpdatedRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Updated))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainIsUpdatedRet", "updated")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainIsUpdatedRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "updated")
-	}
-	v.Updated = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "updated")
 }
 
 // NetworkIsActiveArgs is the XDR struct remote_network_is_active_args.
@@ -18838,32 +14597,17 @@ type NetworkIsActiveArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkIsActiveArgs) XDRSize() int {
-	n := 0
-	n += v.Net.XDRSize()
-	return n
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Net.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NetworkIsActiveArgs")
-	}
-	return b, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkIsActiveArgs", "net")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "net")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "net")
 }
 
 // NetworkIsActiveRet is the XDR struct remote_network_is_active_ret.
@@ -18878,19 +14622,12 @@ func (v *NetworkIsActiveRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Active))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "NetworkIsActiveRet", "active")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "active")
-	}
-	v.Active = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "active")
 }
 
 // NetworkIsPersistentArgs is the XDR struct remote_network_is_persistent_args.
@@ -18900,32 +14637,17 @@ type NetworkIsPersistentArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkIsPersistentArgs) XDRSize() int {
-	n := 0
-	n += v.Net.XDRSize()
-	return n
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Net.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "net"), "NetworkIsPersistentArgs")
-	}
-	return b, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkIsPersistentArgs", "net")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Net.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "net")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNetworkLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "net")
 }
 
 // NetworkIsPersistentRet is the XDR struct remote_network_is_persistent_ret.
@@ -18940,19 +14662,12 @@ func (v *NetworkIsPersistentRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Persistent))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "NetworkIsPersistentRet", "persistent")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkIsPersistentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "persistent")
-	}
-	v.Persistent = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "persistent")
 }
 
 // StoragePoolIsActiveArgs is the XDR struct remote_storage_pool_is_active_args.
@@ -18962,32 +14677,17 @@ type StoragePoolIsActiveArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolIsActiveArgs) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolIsActiveArgs")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolIsActiveArgs", "pool")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "pool")
 }
 
 // StoragePoolIsActiveRet is the XDR struct remote_storage_pool_is_active_ret.
@@ -19002,19 +14702,12 @@ func (v *StoragePoolIsActiveRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Active))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolIsActiveRet", "active")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "active")
-	}
-	v.Active = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "active")
 }
 
 // StoragePoolIsPersistentArgs is the XDR struct remote_storage_pool_is_persistent_args.
@@ -19024,32 +14717,17 @@ type StoragePoolIsPersistentArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StoragePoolIsPersistentArgs) XDRSize() int {
-	n := 0
-	n += v.Pool.XDRSize()
-	return n
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolIsPersistentArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Pool.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolIsPersistentArgs")
-	}
-	return b, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolIsPersistentArgs", "pool")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolIsPersistentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Pool.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "pool")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeStoragePoolLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "pool")
 }
 
 // StoragePoolIsPersistentRet is the XDR struct remote_storage_pool_is_persistent_ret.
@@ -19064,19 +14742,12 @@ func (v *StoragePoolIsPersistentRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolIsPersistentRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Persistent))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "StoragePoolIsPersistentRet", "persistent")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolIsPersistentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "persistent")
-	}
-	v.Persistent = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "persistent")
 }
 
 // InterfaceIsActiveArgs is the XDR struct remote_interface_is_active_args.
@@ -19086,32 +14757,17 @@ type InterfaceIsActiveArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *InterfaceIsActiveArgs) XDRSize() int {
-	n := 0
-	n += v.Iface.XDRSize()
-	return n
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *InterfaceIsActiveArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Iface.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "iface"), "InterfaceIsActiveArgs")
-	}
-	return b, nil
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).appendXDR(b, "InterfaceIsActiveArgs", "iface")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceIsActiveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Iface.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "iface")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeInterfaceLookupByNameRet)(unsafe.Pointer(v)).consumeXDR(b, d, "iface")
 }
 
 // InterfaceIsActiveRet is the XDR struct remote_interface_is_active_ret.
@@ -19126,19 +14782,12 @@ func (v *InterfaceIsActiveRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *InterfaceIsActiveRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Active))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "InterfaceIsActiveRet", "active")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *InterfaceIsActiveRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "active")
-	}
-	v.Active = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "active")
 }
 
 // ConnectCompareCPUArgs is the XDR struct remote_connect_compare_cpu_args.
@@ -19149,39 +14798,17 @@ type ConnectCompareCPUArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectCompareCPUArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectCompareCPUArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "ConnectCompareCPUArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectCompareCPUArgs", "xml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectCompareCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "xml,flags")
 }
 
 // ConnectCompareCPURet is the XDR struct remote_connect_compare_cpu_ret.
@@ -19196,19 +14823,12 @@ func (v *ConnectCompareCPURet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectCompareCPURet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Result))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectCompareCPURet", "result")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectCompareCPURet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "result")
-	}
-	v.Result = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // ConnectBaselineCPUArgs is the XDR struct remote_connect_baseline_cpu_args.
@@ -19280,32 +14900,17 @@ type ConnectBaselineCPURet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectBaselineCPURet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.CPU))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectBaselineCPURet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.CPU), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cpu"), "ConnectBaselineCPURet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "ConnectBaselineCPURet", "cpu")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectBaselineCPURet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.CPU, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cpu")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "cpu")
 }
 
 // DomainGetJobInfoArgs is the XDR struct remote_domain_get_job_info_args.
@@ -19315,32 +14920,17 @@ type DomainGetJobInfoArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetJobInfoArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetJobInfoArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetJobInfoArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetJobInfoArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetJobInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainGetJobInfoRet is the XDR struct remote_domain_get_job_info_ret.
@@ -19455,39 +15045,17 @@ type DomainGetJobStatsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetJobStatsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetJobStatsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetJobStatsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetJobStatsArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetJobStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetJobStatsRet is the XDR struct remote_domain_get_job_stats_ret.
@@ -19559,32 +15127,17 @@ type DomainAbortJobArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainAbortJobArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainAbortJobArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainAbortJobArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainAbortJobArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAbortJobArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainAbortJobFlagsArgs is the XDR struct remote_domain_abort_job_flags_args.
@@ -19595,39 +15148,17 @@ type DomainAbortJobFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainAbortJobFlagsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainAbortJobFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainAbortJobFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainAbortJobFlagsArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAbortJobFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainMigrateGetMaxDowntimeArgs is the XDR struct remote_domain_migrate_get_max_downtime_args.
@@ -19638,39 +15169,17 @@ type DomainMigrateGetMaxDowntimeArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigrateGetMaxDowntimeArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateGetMaxDowntimeArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMigrateGetMaxDowntimeArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateGetMaxDowntimeArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateGetMaxDowntimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainMigrateGetMaxDowntimeRet is the XDR struct remote_domain_migrate_get_max_downtime_ret.
@@ -19685,19 +15194,12 @@ func (v *DomainMigrateGetMaxDowntimeRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateGetMaxDowntimeRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint64(b, uint64(v.Downtime))
-	return b, nil
+	return (*shapeConnectGetVersionRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateGetMaxDowntimeRet", "downtime")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateGetMaxDowntimeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "downtime")
-	}
-	v.Downtime = xdr.Uint64(b[off:])
-	off += 8
-	return off, nil
+	return (*shapeConnectGetVersionRet)(unsafe.Pointer(v)).consumeXDR(b, d, "downtime")
 }
 
 // DomainMigrateSetMaxDowntimeArgs is the XDR struct remote_domain_migrate_set_max_downtime_args.
@@ -19709,46 +15211,17 @@ type DomainMigrateSetMaxDowntimeArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigrateSetMaxDowntimeArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 8
-	n += 4
-	return n
+	return (*shapeDomainSetMemoryFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateSetMaxDowntimeArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMigrateSetMaxDowntimeArgs")
-	}
-	b = xdr.AppendUint64(b, uint64(v.Downtime))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSetMemoryFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateSetMaxDowntimeArgs", "dom,downtime,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateSetMaxDowntimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "downtime")
-	}
-	v.Downtime = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSetMemoryFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,downtime,flags")
 }
 
 // DomainMigrateGetCompressionCacheArgs is the XDR struct remote_domain_migrate_get_compression_cache_args.
@@ -19759,39 +15232,17 @@ type DomainMigrateGetCompressionCacheArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigrateGetCompressionCacheArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateGetCompressionCacheArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMigrateGetCompressionCacheArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateGetCompressionCacheArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateGetCompressionCacheArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainMigrateGetCompressionCacheRet is the XDR struct remote_domain_migrate_get_compression_cache_ret.
@@ -19806,19 +15257,12 @@ func (v *DomainMigrateGetCompressionCacheRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateGetCompressionCacheRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint64(b, uint64(v.CacheSize))
-	return b, nil
+	return (*shapeConnectGetVersionRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateGetCompressionCacheRet", "cacheSize")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateGetCompressionCacheRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "cacheSize")
-	}
-	v.CacheSize = xdr.Uint64(b[off:])
-	off += 8
-	return off, nil
+	return (*shapeConnectGetVersionRet)(unsafe.Pointer(v)).consumeXDR(b, d, "cacheSize")
 }
 
 // DomainMigrateSetCompressionCacheArgs is the XDR struct remote_domain_migrate_set_compression_cache_args.
@@ -19830,46 +15274,17 @@ type DomainMigrateSetCompressionCacheArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigrateSetCompressionCacheArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 8
-	n += 4
-	return n
+	return (*shapeDomainSetMemoryFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateSetCompressionCacheArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMigrateSetCompressionCacheArgs")
-	}
-	b = xdr.AppendUint64(b, uint64(v.CacheSize))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSetMemoryFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateSetCompressionCacheArgs", "dom,cacheSize,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateSetCompressionCacheArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "cacheSize")
-	}
-	v.CacheSize = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSetMemoryFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,cacheSize,flags")
 }
 
 // DomainMigrateSetMaxSpeedArgs is the XDR struct remote_domain_migrate_set_max_speed_args.
@@ -19881,46 +15296,17 @@ type DomainMigrateSetMaxSpeedArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigrateSetMaxSpeedArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 8
-	n += 4
-	return n
+	return (*shapeDomainSetMemoryFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateSetMaxSpeedArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMigrateSetMaxSpeedArgs")
-	}
-	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSetMemoryFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateSetMaxSpeedArgs", "dom,bandwidth,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateSetMaxSpeedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "bandwidth")
-	}
-	v.Bandwidth = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSetMemoryFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,bandwidth,flags")
 }
 
 // DomainMigrateGetMaxSpeedArgs is the XDR struct remote_domain_migrate_get_max_speed_args.
@@ -19931,39 +15317,17 @@ type DomainMigrateGetMaxSpeedArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigrateGetMaxSpeedArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateGetMaxSpeedArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMigrateGetMaxSpeedArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateGetMaxSpeedArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateGetMaxSpeedArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainMigrateGetMaxSpeedRet is the XDR struct remote_domain_migrate_get_max_speed_ret.
@@ -19978,19 +15342,12 @@ func (v *DomainMigrateGetMaxSpeedRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateGetMaxSpeedRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
-	return b, nil
+	return (*shapeConnectGetVersionRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateGetMaxSpeedRet", "bandwidth")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateGetMaxSpeedRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "bandwidth")
-	}
-	v.Bandwidth = xdr.Uint64(b[off:])
-	off += 8
-	return off, nil
+	return (*shapeConnectGetVersionRet)(unsafe.Pointer(v)).consumeXDR(b, d, "bandwidth")
 }
 
 // ConnectDomainEventRegisterAnyArgs is the XDR struct remote_connect_domain_event_register_any_args.
@@ -20005,19 +15362,12 @@ func (v *ConnectDomainEventRegisterAnyArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainEventRegisterAnyArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.EventID))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectDomainEventRegisterAnyArgs", "eventID")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainEventRegisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "eventID")
-	}
-	v.EventID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "eventID")
 }
 
 // ConnectDomainEventDeregisterAnyArgs is the XDR struct remote_connect_domain_event_deregister_any_args.
@@ -20032,19 +15382,12 @@ func (v *ConnectDomainEventDeregisterAnyArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.EventID))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectDomainEventDeregisterAnyArgs", "eventID")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "eventID")
-	}
-	v.EventID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "eventID")
 }
 
 // ConnectDomainEventCallbackRegisterAnyArgs is the XDR struct remote_connect_domain_event_callback_register_any_args.
@@ -20120,19 +15463,12 @@ func (v *ConnectDomainEventCallbackRegisterAnyRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainEventCallbackRegisterAnyRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectDomainEventCallbackRegisterAnyRet", "callbackID")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainEventCallbackRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID")
 }
 
 // ConnectDomainEventCallbackDeregisterAnyArgs is the XDR struct remote_connect_domain_event_callback_deregister_any_args.
@@ -20147,19 +15483,12 @@ func (v *ConnectDomainEventCallbackDeregisterAnyArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainEventCallbackDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectDomainEventCallbackDeregisterAnyArgs", "callbackID")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainEventCallbackDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID")
 }
 
 // DomainEventRebootMsg is the XDR struct remote_domain_event_reboot_msg.
@@ -20169,32 +15498,17 @@ type DomainEventRebootMsg struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainEventRebootMsg) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventRebootMsg) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventRebootMsg")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainEventRebootMsg", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventRebootMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainEventCallbackRebootMsg is the XDR struct remote_domain_event_callback_reboot_msg.
@@ -20334,39 +15648,17 @@ type DomainEventWatchdogMsg struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainEventWatchdogMsg) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetSchedulerParametersArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventWatchdogMsg) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventWatchdogMsg")
-	}
-	b = xdr.AppendInt32(b, int32(v.Action))
-	return b, nil
+	return (*shapeDomainGetSchedulerParametersArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainEventWatchdogMsg", "dom,action")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventWatchdogMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "action")
-	}
-	v.Action = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetSchedulerParametersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,action")
 }
 
 // DomainEventCallbackWatchdogMsg is the XDR struct remote_domain_event_callback_watchdog_msg.
@@ -20713,44 +16005,17 @@ type DomainEventGraphicsIdentity struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainEventGraphicsIdentity) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Type))
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNWFilterBinding)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventGraphicsIdentity) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Type), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "type"), "DomainEventGraphicsIdentity")
-	}
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "DomainEventGraphicsIdentity")
-	}
-	return b, nil
+	return (*shapeNonnullNWFilterBinding)(unsafe.Pointer(v)).appendXDR(b, "DomainEventGraphicsIdentity", "type,name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventGraphicsIdentity) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Type, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "type")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNWFilterBinding)(unsafe.Pointer(v)).consumeXDR(b, d, "type,name")
 }
 
 // DomainEventGraphicsMsg is the XDR struct remote_domain_event_graphics_msg.
@@ -21284,32 +16549,17 @@ type DomainEventPmwakeupMsg struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainEventPmwakeupMsg) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventPmwakeupMsg) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventPmwakeupMsg")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainEventPmwakeupMsg", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventPmwakeupMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainEventCallbackPmwakeupMsg is the XDR struct remote_domain_event_callback_pmwakeup_msg.
@@ -21370,32 +16620,17 @@ type DomainEventPmsuspendMsg struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainEventPmsuspendMsg) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventPmsuspendMsg) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventPmsuspendMsg")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainEventPmsuspendMsg", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventPmsuspendMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainEventCallbackPmsuspendMsg is the XDR struct remote_domain_event_callback_pmsuspend_msg.
@@ -21457,39 +16692,17 @@ type DomainEventBalloonChangeMsg struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainEventBalloonChangeMsg) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 8
-	return n
+	return (*shapeDomainSetMaxMemoryArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventBalloonChangeMsg) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventBalloonChangeMsg")
-	}
-	b = xdr.AppendUint64(b, uint64(v.Actual))
-	return b, nil
+	return (*shapeDomainSetMaxMemoryArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainEventBalloonChangeMsg", "dom,actual")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventBalloonChangeMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "actual")
-	}
-	v.Actual = xdr.Uint64(b[off:])
-	off += 8
-	return off, nil
+	return (*shapeDomainSetMaxMemoryArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,actual")
 }
 
 // DomainEventCallbackBalloonChangeMsg is the XDR struct remote_domain_event_callback_balloon_change_msg.
@@ -21542,32 +16755,17 @@ type DomainEventPmsuspendDiskMsg struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainEventPmsuspendDiskMsg) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventPmsuspendDiskMsg) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventPmsuspendDiskMsg")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainEventPmsuspendDiskMsg", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventPmsuspendDiskMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainEventCallbackPmsuspendDiskMsg is the XDR struct remote_domain_event_callback_pmsuspend_disk_msg.
@@ -21629,39 +16827,17 @@ type DomainManagedSaveArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainManagedSaveArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainManagedSaveArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainManagedSaveArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainManagedSaveArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainManagedSaveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainHasManagedSaveImageArgs is the XDR struct remote_domain_has_managed_save_image_args.
@@ -21672,39 +16848,17 @@ type DomainHasManagedSaveImageArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainHasManagedSaveImageArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainHasManagedSaveImageArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainHasManagedSaveImageArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainHasManagedSaveImageArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainHasManagedSaveImageArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainHasManagedSaveImageRet is the XDR struct remote_domain_has_managed_save_image_ret.
@@ -21719,19 +16873,12 @@ func (v *DomainHasManagedSaveImageRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainHasManagedSaveImageRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Result))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainHasManagedSaveImageRet", "result")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainHasManagedSaveImageRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "result")
-	}
-	v.Result = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // DomainManagedSaveRemoveArgs is the XDR struct remote_domain_managed_save_remove_args.
@@ -21742,39 +16889,17 @@ type DomainManagedSaveRemoveArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainManagedSaveRemoveArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainManagedSaveRemoveArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainManagedSaveRemoveArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainManagedSaveRemoveArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainManagedSaveRemoveArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainManagedSaveGetXMLDescArgs is the XDR struct remote_domain_managed_save_get_xml_desc_args.
@@ -21785,39 +16910,17 @@ type DomainManagedSaveGetXMLDescArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainManagedSaveGetXMLDescArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainManagedSaveGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainManagedSaveGetXMLDescArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainManagedSaveGetXMLDescArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainManagedSaveGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainManagedSaveGetXMLDescRet is the XDR struct remote_domain_managed_save_get_xml_desc_ret.
@@ -21827,32 +16930,17 @@ type DomainManagedSaveGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainManagedSaveGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainManagedSaveGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainManagedSaveGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "DomainManagedSaveGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainManagedSaveGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // DomainManagedSaveDefineXMLArgs is the XDR struct remote_domain_managed_save_define_xml_args.
@@ -21862,71 +16950,88 @@ type DomainManagedSaveDefineXMLArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainManagedSaveDefineXMLArgs) XDRSize() int {
+// shapeDomainManagedSaveDefineXMLArgs is the layout of the structs that share their codec with DomainManagedSaveDefineXMLArgs.
+type shapeDomainManagedSaveDefineXMLArgs struct {
+	F0 NonnullDomain
+	F1 String
+	F2 uint32
+}
+
+func (v *shapeDomainManagedSaveDefineXMLArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
-	if v.Dxml != nil {
-		n += xdr.SizeOpaque(len((*v.Dxml)))
+	if v.F1 != nil {
+		n += xdr.SizeOpaque(len((*v.F1)))
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainManagedSaveDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainManagedSaveDefineXMLArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainManagedSaveDefineXMLArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendBool(b, v.Dxml != nil)
-	if v.Dxml != nil {
-		b, err = xdr.AppendString(b, string((*v.Dxml)), 4194304)
+	b = xdr.AppendBool(b, v.F1 != nil)
+	if v.F1 != nil {
+		b, err = xdr.AppendString(b, string((*v.F1)), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "dxml"), "DomainManagedSaveDefineXMLArgs")
+			return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainManagedSaveDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainManagedSaveDefineXMLArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
-			return off, xdr.Field(err, "dxml")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 		if present {
-			v.Dxml = new(NonnullString)
+			v.F1 = new(NonnullString)
 			{
-				n, err := d.ConsumeStringInto(v.Dxml, b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.F1, b[off:], 4194304)
 				if err != nil {
-					return off, xdr.Field(err, "dxml")
+					return off, xdr.FieldAt(err, names, 1)
 				}
 				off += n
 			}
 		} else {
-			v.Dxml = nil
+			v.F1 = nil
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainManagedSaveDefineXMLArgs) XDRSize() int {
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainManagedSaveDefineXMLArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainManagedSaveDefineXMLArgs", "dom,dxml,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainManagedSaveDefineXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,dxml,flags")
 }
 
 // DomainSnapshotCreateXMLArgs is the XDR struct remote_domain_snapshot_create_xml_args.
@@ -21938,51 +17043,17 @@ type DomainSnapshotCreateXMLArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotCreateXMLArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.XMLDesc))
-	n += 4
-	return n
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSnapshotCreateXMLArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.XMLDesc), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml_desc"), "DomainSnapshotCreateXMLArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotCreateXMLArgs", "dom,xml_desc,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml_desc")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,xml_desc,flags")
 }
 
 // DomainSnapshotCreateXMLRet is the XDR struct remote_domain_snapshot_create_xml_ret.
@@ -21990,34 +17061,49 @@ type DomainSnapshotCreateXMLRet struct {
 	Snap NonnullDomainSnapshot
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainSnapshotCreateXMLRet) XDRSize() int {
-	n := 0
-	n += v.Snap.XDRSize()
-	return n
+// shapeDomainSnapshotCreateXMLRet is the layout of the structs that share their codec with DomainSnapshotCreateXMLRet.
+type shapeDomainSnapshotCreateXMLRet struct {
+	F0 NonnullDomainSnapshot
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainSnapshotCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainSnapshotCreateXMLRet) size() int {
+	n := 0
+	n += v.F0.XDRSize()
+	return n
+}
+func (v *shapeDomainSnapshotCreateXMLRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Snap.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snap"), "DomainSnapshotCreateXMLRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainSnapshotCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainSnapshotCreateXMLRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "snap")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainSnapshotCreateXMLRet) XDRSize() int {
+	return (*shapeDomainSnapshotCreateXMLRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainSnapshotCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainSnapshotCreateXMLRet)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotCreateXMLRet", "snap")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainSnapshotCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainSnapshotCreateXMLRet)(unsafe.Pointer(v)).consumeXDR(b, d, "snap")
 }
 
 // DomainSnapshotGetXMLDescArgs is the XDR struct remote_domain_snapshot_get_xml_desc_args.
@@ -22026,41 +17112,57 @@ type DomainSnapshotGetXMLDescArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainSnapshotGetXMLDescArgs) XDRSize() int {
+// shapeDomainSnapshotGetXMLDescArgs is the layout of the structs that share their codec with DomainSnapshotGetXMLDescArgs.
+type shapeDomainSnapshotGetXMLDescArgs struct {
+	F0 NonnullDomainSnapshot
+	F1 uint32
+}
+
+func (v *shapeDomainSnapshotGetXMLDescArgs) size() int {
 	n := 0
-	n += v.Snap.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainSnapshotGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainSnapshotGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Snap.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snap"), "DomainSnapshotGetXMLDescArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainSnapshotGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainSnapshotGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "snap")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainSnapshotGetXMLDescArgs) XDRSize() int {
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainSnapshotGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotGetXMLDescArgs", "snap,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainSnapshotGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "snap,flags")
 }
 
 // DomainSnapshotGetXMLDescRet is the XDR struct remote_domain_snapshot_get_xml_desc_ret.
@@ -22070,32 +17172,17 @@ type DomainSnapshotGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainSnapshotGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // DomainSnapshotNumArgs is the XDR struct remote_domain_snapshot_num_args.
@@ -22106,39 +17193,17 @@ type DomainSnapshotNumArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotNumArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotNumArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSnapshotNumArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotNumArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotNumArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainSnapshotNumRet is the XDR struct remote_domain_snapshot_num_ret.
@@ -22153,19 +17218,12 @@ func (v *DomainSnapshotNumRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotNumRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotNumRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotNumRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // DomainSnapshotListNamesArgs is the XDR struct remote_domain_snapshot_list_names_args.
@@ -22177,46 +17235,17 @@ type DomainSnapshotListNamesArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotListNamesArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotListNamesArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSnapshotListNamesArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Maxnames))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotListNamesArgs", "dom,maxnames,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotListNamesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxnames")
-	}
-	v.Maxnames = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,maxnames,flags")
 }
 
 // DomainSnapshotListNamesRet is the XDR struct remote_domain_snapshot_list_names_ret.
@@ -22226,51 +17255,17 @@ type DomainSnapshotListNamesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotListNamesRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Names {
-		n += xdr.SizeOpaque(len(v.Names[i]))
-	}
-	return n
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotListNamesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Names), 16384)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "names"), "DomainSnapshotListNamesRet")
-	}
-	for i := range v.Names {
-		b, err = xdr.AppendString(b, string(v.Names[i]), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "names"), "DomainSnapshotListNamesRet")
-		}
-	}
-	return b, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotListNamesRet", "names")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotListNamesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
-		if err != nil {
-			return off, xdr.Field(err, "names")
-		}
-		off += 4
-		v.Names = xdr.Resize(v.Names, cnt)
-		for i := range v.Names {
-			{
-				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "names")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "names")
 }
 
 // DomainListAllSnapshotsArgs is the XDR struct remote_domain_list_all_snapshots_args.
@@ -22282,46 +17277,17 @@ type DomainListAllSnapshotsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainListAllSnapshotsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainListAllSnapshotsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainListAllSnapshotsArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainListAllSnapshotsArgs", "dom,need_results,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainListAllSnapshotsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
-	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,need_results,flags")
 }
 
 // DomainListAllSnapshotsRet is the XDR struct remote_domain_list_all_snapshots_ret.
@@ -22330,60 +17296,76 @@ type DomainListAllSnapshotsRet struct {
 	Ret       int32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainListAllSnapshotsRet) XDRSize() int {
+// shapeDomainListAllSnapshotsRet is the layout of the structs that share their codec with DomainListAllSnapshotsRet.
+type shapeDomainListAllSnapshotsRet struct {
+	F0 []NonnullDomainSnapshot
+	F1 int32
+}
+
+func (v *shapeDomainListAllSnapshotsRet) size() int {
 	n := 0
 	n += 4
-	for i := range v.Snapshots {
-		n += v.Snapshots[i].XDRSize()
+	for i := range v.F0 {
+		n += v.F0[i].XDRSize()
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainListAllSnapshotsRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainListAllSnapshotsRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendCount(b, len(v.Snapshots), 16384)
+	b, err = xdr.AppendCount(b, len(v.F0), 16384)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snapshots"), "DomainListAllSnapshotsRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	for i := range v.Snapshots {
-		b, err = v.Snapshots[i].AppendXDR(b)
+	for i := range v.F0 {
+		b, err = v.F0[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "snapshots"), "DomainListAllSnapshotsRet")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 0), typ)
 		}
 	}
-	b = xdr.AppendInt32(b, int32(v.Ret))
+	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainListAllSnapshotsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainListAllSnapshotsRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 28)
 		if err != nil {
-			return off, xdr.Field(err, "snapshots")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += 4
-		v.Snapshots = xdr.Resize(v.Snapshots, cnt)
-		for i := range v.Snapshots {
+		v.F0 = xdr.Resize(v.F0, cnt)
+		for i := range v.F0 {
 			{
-				n, err := v.Snapshots[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.F0[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "snapshots")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 0)
 				}
 				off += n
 			}
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "ret")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Ret = xdr.Int32(b[off:])
+	v.F1 = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainListAllSnapshotsRet) XDRSize() int {
+	return (*shapeDomainListAllSnapshotsRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainListAllSnapshotsRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainListAllSnapshotsRet)(unsafe.Pointer(v)).appendXDR(b, "DomainListAllSnapshotsRet", "snapshots,ret")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainListAllSnapshotsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainListAllSnapshotsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "snapshots,ret")
 }
 
 // DomainSnapshotNumChildrenArgs is the XDR struct remote_domain_snapshot_num_children_args.
@@ -22394,39 +17376,17 @@ type DomainSnapshotNumChildrenArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotNumChildrenArgs) XDRSize() int {
-	n := 0
-	n += v.Snap.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotNumChildrenArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Snap.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snap"), "DomainSnapshotNumChildrenArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotNumChildrenArgs", "snap,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotNumChildrenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "snap")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "snap,flags")
 }
 
 // DomainSnapshotNumChildrenRet is the XDR struct remote_domain_snapshot_num_children_ret.
@@ -22441,19 +17401,12 @@ func (v *DomainSnapshotNumChildrenRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotNumChildrenRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Num))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotNumChildrenRet", "num")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotNumChildrenRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "num")
-	}
-	v.Num = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "num")
 }
 
 // DomainSnapshotListChildrenNamesArgs is the XDR struct remote_domain_snapshot_list_children_names_args.
@@ -22463,48 +17416,65 @@ type DomainSnapshotListChildrenNamesArgs struct {
 	Flags    uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainSnapshotListChildrenNamesArgs) XDRSize() int {
+// shapeDomainSnapshotListChildrenNamesArgs is the layout of the structs that share their codec with DomainSnapshotListChildrenNamesArgs.
+type shapeDomainSnapshotListChildrenNamesArgs struct {
+	F0 NonnullDomainSnapshot
+	F1 int32
+	F2 uint32
+}
+
+func (v *shapeDomainSnapshotListChildrenNamesArgs) size() int {
 	n := 0
-	n += v.Snap.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainSnapshotListChildrenNamesArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainSnapshotListChildrenNamesArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Snap.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snap"), "DomainSnapshotListChildrenNamesArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.Maxnames))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendInt32(b, int32(v.F1))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainSnapshotListChildrenNamesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainSnapshotListChildrenNamesArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "snap")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxnames")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Maxnames = xdr.Int32(b[off:])
+	v.F1 = xdr.Int32(b[off:])
 	off += 4
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainSnapshotListChildrenNamesArgs) XDRSize() int {
+	return (*shapeDomainSnapshotListChildrenNamesArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainSnapshotListChildrenNamesArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainSnapshotListChildrenNamesArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotListChildrenNamesArgs", "snap,maxnames,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainSnapshotListChildrenNamesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainSnapshotListChildrenNamesArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "snap,maxnames,flags")
 }
 
 // DomainSnapshotListChildrenNamesRet is the XDR struct remote_domain_snapshot_list_children_names_ret.
@@ -22514,51 +17484,17 @@ type DomainSnapshotListChildrenNamesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotListChildrenNamesRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Names {
-		n += xdr.SizeOpaque(len(v.Names[i]))
-	}
-	return n
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotListChildrenNamesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Names), 16384)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "names"), "DomainSnapshotListChildrenNamesRet")
-	}
-	for i := range v.Names {
-		b, err = xdr.AppendString(b, string(v.Names[i]), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "names"), "DomainSnapshotListChildrenNamesRet")
-		}
-	}
-	return b, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotListChildrenNamesRet", "names")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotListChildrenNamesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
-		if err != nil {
-			return off, xdr.Field(err, "names")
-		}
-		off += 4
-		v.Names = xdr.Resize(v.Names, cnt)
-		for i := range v.Names {
-			{
-				n, err := d.ConsumeStringInto(&v.Names[i], b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "names")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeConnectListDefinedDomainsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "names")
 }
 
 // DomainSnapshotListAllChildrenArgs is the XDR struct remote_domain_snapshot_list_all_children_args.
@@ -22570,46 +17506,17 @@ type DomainSnapshotListAllChildrenArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotListAllChildrenArgs) XDRSize() int {
-	n := 0
-	n += v.Snapshot.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainSnapshotListChildrenNamesArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotListAllChildrenArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Snapshot.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snapshot"), "DomainSnapshotListAllChildrenArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSnapshotListChildrenNamesArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotListAllChildrenArgs", "snapshot,need_results,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotListAllChildrenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Snapshot.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "snapshot")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
-	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSnapshotListChildrenNamesArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "snapshot,need_results,flags")
 }
 
 // DomainSnapshotListAllChildrenRet is the XDR struct remote_domain_snapshot_list_all_children_ret.
@@ -22620,58 +17527,17 @@ type DomainSnapshotListAllChildrenRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotListAllChildrenRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Snapshots {
-		n += v.Snapshots[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainListAllSnapshotsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotListAllChildrenRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Snapshots), 16384)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snapshots"), "DomainSnapshotListAllChildrenRet")
-	}
-	for i := range v.Snapshots {
-		b, err = v.Snapshots[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "snapshots"), "DomainSnapshotListAllChildrenRet")
-		}
-	}
-	b = xdr.AppendInt32(b, int32(v.Ret))
-	return b, nil
+	return (*shapeDomainListAllSnapshotsRet)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotListAllChildrenRet", "snapshots,ret")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotListAllChildrenRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16384, 28)
-		if err != nil {
-			return off, xdr.Field(err, "snapshots")
-		}
-		off += 4
-		v.Snapshots = xdr.Resize(v.Snapshots, cnt)
-		for i := range v.Snapshots {
-			{
-				n, err := v.Snapshots[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "snapshots")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "ret")
-	}
-	v.Ret = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainListAllSnapshotsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "snapshots,ret")
 }
 
 // DomainSnapshotLookupByNameArgs is the XDR struct remote_domain_snapshot_lookup_by_name_args.
@@ -22683,51 +17549,17 @@ type DomainSnapshotLookupByNameArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotLookupByNameArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Name))
-	n += 4
-	return n
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSnapshotLookupByNameArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "DomainSnapshotLookupByNameArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotLookupByNameArgs", "dom,name,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,name,flags")
 }
 
 // DomainSnapshotLookupByNameRet is the XDR struct remote_domain_snapshot_lookup_by_name_ret.
@@ -22737,32 +17569,17 @@ type DomainSnapshotLookupByNameRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotLookupByNameRet) XDRSize() int {
-	n := 0
-	n += v.Snap.XDRSize()
-	return n
+	return (*shapeDomainSnapshotCreateXMLRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Snap.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snap"), "DomainSnapshotLookupByNameRet")
-	}
-	return b, nil
+	return (*shapeDomainSnapshotCreateXMLRet)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotLookupByNameRet", "snap")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "snap")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainSnapshotCreateXMLRet)(unsafe.Pointer(v)).consumeXDR(b, d, "snap")
 }
 
 // DomainHasCurrentSnapshotArgs is the XDR struct remote_domain_has_current_snapshot_args.
@@ -22773,39 +17590,17 @@ type DomainHasCurrentSnapshotArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainHasCurrentSnapshotArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainHasCurrentSnapshotArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainHasCurrentSnapshotArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainHasCurrentSnapshotArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainHasCurrentSnapshotArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainHasCurrentSnapshotRet is the XDR struct remote_domain_has_current_snapshot_ret.
@@ -22820,19 +17615,12 @@ func (v *DomainHasCurrentSnapshotRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainHasCurrentSnapshotRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Result))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainHasCurrentSnapshotRet", "result")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainHasCurrentSnapshotRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "result")
-	}
-	v.Result = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // DomainSnapshotGetParentArgs is the XDR struct remote_domain_snapshot_get_parent_args.
@@ -22843,39 +17631,17 @@ type DomainSnapshotGetParentArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotGetParentArgs) XDRSize() int {
-	n := 0
-	n += v.Snap.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotGetParentArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Snap.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snap"), "DomainSnapshotGetParentArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotGetParentArgs", "snap,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotGetParentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "snap")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "snap,flags")
 }
 
 // DomainSnapshotGetParentRet is the XDR struct remote_domain_snapshot_get_parent_ret.
@@ -22885,32 +17651,17 @@ type DomainSnapshotGetParentRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotGetParentRet) XDRSize() int {
-	n := 0
-	n += v.Snap.XDRSize()
-	return n
+	return (*shapeDomainSnapshotCreateXMLRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotGetParentRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Snap.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snap"), "DomainSnapshotGetParentRet")
-	}
-	return b, nil
+	return (*shapeDomainSnapshotCreateXMLRet)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotGetParentRet", "snap")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotGetParentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "snap")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainSnapshotCreateXMLRet)(unsafe.Pointer(v)).consumeXDR(b, d, "snap")
 }
 
 // DomainSnapshotCurrentArgs is the XDR struct remote_domain_snapshot_current_args.
@@ -22921,39 +17672,17 @@ type DomainSnapshotCurrentArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotCurrentArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotCurrentArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSnapshotCurrentArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotCurrentArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotCurrentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainSnapshotCurrentRet is the XDR struct remote_domain_snapshot_current_ret.
@@ -22963,32 +17692,17 @@ type DomainSnapshotCurrentRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotCurrentRet) XDRSize() int {
-	n := 0
-	n += v.Snap.XDRSize()
-	return n
+	return (*shapeDomainSnapshotCreateXMLRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotCurrentRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Snap.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snap"), "DomainSnapshotCurrentRet")
-	}
-	return b, nil
+	return (*shapeDomainSnapshotCreateXMLRet)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotCurrentRet", "snap")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotCurrentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "snap")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainSnapshotCreateXMLRet)(unsafe.Pointer(v)).consumeXDR(b, d, "snap")
 }
 
 // DomainSnapshotIsCurrentArgs is the XDR struct remote_domain_snapshot_is_current_args.
@@ -22999,39 +17713,17 @@ type DomainSnapshotIsCurrentArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotIsCurrentArgs) XDRSize() int {
-	n := 0
-	n += v.Snap.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotIsCurrentArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Snap.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snap"), "DomainSnapshotIsCurrentArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotIsCurrentArgs", "snap,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotIsCurrentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "snap")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "snap,flags")
 }
 
 // DomainSnapshotIsCurrentRet is the XDR struct remote_domain_snapshot_is_current_ret.
@@ -23046,19 +17738,12 @@ func (v *DomainSnapshotIsCurrentRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotIsCurrentRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Current))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotIsCurrentRet", "current")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotIsCurrentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "current")
-	}
-	v.Current = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "current")
 }
 
 // DomainSnapshotHasMetadataArgs is the XDR struct remote_domain_snapshot_has_metadata_args.
@@ -23069,39 +17754,17 @@ type DomainSnapshotHasMetadataArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotHasMetadataArgs) XDRSize() int {
-	n := 0
-	n += v.Snap.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotHasMetadataArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Snap.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snap"), "DomainSnapshotHasMetadataArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotHasMetadataArgs", "snap,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotHasMetadataArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "snap")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "snap,flags")
 }
 
 // DomainSnapshotHasMetadataRet is the XDR struct remote_domain_snapshot_has_metadata_ret.
@@ -23116,19 +17779,12 @@ func (v *DomainSnapshotHasMetadataRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotHasMetadataRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Metadata))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotHasMetadataRet", "metadata")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotHasMetadataRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "metadata")
-	}
-	v.Metadata = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "metadata")
 }
 
 // DomainRevertToSnapshotArgs is the XDR struct remote_domain_revert_to_snapshot_args.
@@ -23139,39 +17795,17 @@ type DomainRevertToSnapshotArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainRevertToSnapshotArgs) XDRSize() int {
-	n := 0
-	n += v.Snap.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainRevertToSnapshotArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Snap.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snap"), "DomainRevertToSnapshotArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainRevertToSnapshotArgs", "snap,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainRevertToSnapshotArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "snap")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "snap,flags")
 }
 
 // DomainSnapshotDeleteArgs is the XDR struct remote_domain_snapshot_delete_args.
@@ -23182,39 +17816,17 @@ type DomainSnapshotDeleteArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSnapshotDeleteArgs) XDRSize() int {
-	n := 0
-	n += v.Snap.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSnapshotDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Snap.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "snap"), "DomainSnapshotDeleteArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSnapshotDeleteArgs", "snap,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSnapshotDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Snap.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "snap")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSnapshotGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "snap,flags")
 }
 
 // DomainOpenConsoleArgs is the XDR struct remote_domain_open_console_args.
@@ -23226,69 +17838,17 @@ type DomainOpenConsoleArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainOpenConsoleArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	if v.DevName != nil {
-		n += xdr.SizeOpaque(len((*v.DevName)))
-	}
-	n += 4
-	return n
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainOpenConsoleArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainOpenConsoleArgs")
-	}
-	b = xdr.AppendBool(b, v.DevName != nil)
-	if v.DevName != nil {
-		b, err = xdr.AppendString(b, string((*v.DevName)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "dev_name"), "DomainOpenConsoleArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainOpenConsoleArgs", "dom,dev_name,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainOpenConsoleArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "dev_name")
-		}
-		off += n
-		if present {
-			v.DevName = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.DevName, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "dev_name")
-				}
-				off += n
-			}
-		} else {
-			v.DevName = nil
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,dev_name,flags")
 }
 
 // DomainOpenChannelArgs is the XDR struct remote_domain_open_channel_args.
@@ -23300,69 +17860,17 @@ type DomainOpenChannelArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainOpenChannelArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	if v.Name != nil {
-		n += xdr.SizeOpaque(len((*v.Name)))
-	}
-	n += 4
-	return n
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainOpenChannelArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainOpenChannelArgs")
-	}
-	b = xdr.AppendBool(b, v.Name != nil)
-	if v.Name != nil {
-		b, err = xdr.AppendString(b, string((*v.Name)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "name"), "DomainOpenChannelArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainOpenChannelArgs", "dom,name,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainOpenChannelArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-		if present {
-			v.Name = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.Name, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "name")
-				}
-				off += n
-			}
-		} else {
-			v.Name = nil
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,name,flags")
 }
 
 // StorageVolUploadArgs is the XDR struct remote_storage_vol_upload_args.
@@ -23373,55 +17881,73 @@ type StorageVolUploadArgs struct {
 	Flags  uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *StorageVolUploadArgs) XDRSize() int {
+// shapeStorageVolUploadArgs is the layout of the structs that share their codec with StorageVolUploadArgs.
+type shapeStorageVolUploadArgs struct {
+	F0 NonnullStorageVol
+	F1 uint64
+	F2 uint64
+	F3 uint32
+}
+
+func (v *shapeStorageVolUploadArgs) size() int {
 	n := 0
-	n += v.Vol.XDRSize()
+	n += v.F0.XDRSize()
 	n += 8
 	n += 8
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *StorageVolUploadArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeStorageVolUploadArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Vol.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolUploadArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint64(b, uint64(v.Offset))
-	b = xdr.AppendUint64(b, uint64(v.Length))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint64(b, uint64(v.F1))
+	b = xdr.AppendUint64(b, uint64(v.F2))
+	b = xdr.AppendUint32(b, uint32(v.F3))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *StorageVolUploadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeStorageVolUploadArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "vol")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "offset")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Offset = xdr.Uint64(b[off:])
+	v.F1 = xdr.Uint64(b[off:])
 	off += 8
 	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "length")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Length = xdr.Uint64(b[off:])
+	v.F2 = xdr.Uint64(b[off:])
 	off += 8
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F3 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *StorageVolUploadArgs) XDRSize() int {
+	return (*shapeStorageVolUploadArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *StorageVolUploadArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeStorageVolUploadArgs)(unsafe.Pointer(v)).appendXDR(b, "StorageVolUploadArgs", "vol,offset,length,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *StorageVolUploadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeStorageVolUploadArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "vol,offset,length,flags")
 }
 
 // StorageVolDownloadArgs is the XDR struct remote_storage_vol_download_args.
@@ -23434,53 +17960,17 @@ type StorageVolDownloadArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *StorageVolDownloadArgs) XDRSize() int {
-	n := 0
-	n += v.Vol.XDRSize()
-	n += 8
-	n += 8
-	n += 4
-	return n
+	return (*shapeStorageVolUploadArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StorageVolDownloadArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Vol.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolDownloadArgs")
-	}
-	b = xdr.AppendUint64(b, uint64(v.Offset))
-	b = xdr.AppendUint64(b, uint64(v.Length))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeStorageVolUploadArgs)(unsafe.Pointer(v)).appendXDR(b, "StorageVolDownloadArgs", "vol,offset,length,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StorageVolDownloadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Vol.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "vol")
-		}
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "offset")
-	}
-	v.Offset = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "length")
-	}
-	v.Length = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeStorageVolUploadArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "vol,offset,length,flags")
 }
 
 // DomainGetStateArgs is the XDR struct remote_domain_get_state_args.
@@ -23491,39 +17981,17 @@ type DomainGetStateArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetStateArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetStateArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetStateArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetStateArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetStateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetStateRet is the XDR struct remote_domain_get_state_ret.
@@ -23539,25 +18007,12 @@ func (v *DomainGetStateRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetStateRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.State))
-	b = xdr.AppendInt32(b, int32(v.Reason))
-	return b, nil
+	return (*shapeNodeGetCellsFreeMemoryArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetStateRet", "state,reason")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetStateRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "state")
-	}
-	v.State = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "reason")
-	}
-	v.Reason = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeNodeGetCellsFreeMemoryArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "state,reason")
 }
 
 // DomainMigrateBegin3Args is the XDR struct remote_domain_migrate_begin3_args.
@@ -23679,46 +18134,62 @@ type DomainMigrateBegin3Ret struct {
 	XML       NonnullString
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainMigrateBegin3Ret) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.CookieOut))
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+// shapeDomainMigrateBegin3Ret is the layout of the structs that share their codec with DomainMigrateBegin3Ret.
+type shapeDomainMigrateBegin3Ret struct {
+	F0 []byte
+	F1 NonnullString
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainMigrateBegin3Ret) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainMigrateBegin3Ret) size() int {
+	n := 0
+	n += xdr.SizeOpaque(len(v.F0))
+	n += xdr.SizeOpaque(len(v.F1))
+	return n
+}
+func (v *shapeDomainMigrateBegin3Ret) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendOpaque(b, v.CookieOut, 4194304)
+	b, err = xdr.AppendOpaque(b, v.F0, 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cookie_out"), "DomainMigrateBegin3Ret")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
+	b, err = xdr.AppendString(b, string(v.F1), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainMigrateBegin3Ret")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainMigrateBegin3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainMigrateBegin3Ret) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "cookie_out")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F1, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "xml")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainMigrateBegin3Ret) XDRSize() int {
+	return (*shapeDomainMigrateBegin3Ret)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainMigrateBegin3Ret) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainMigrateBegin3Ret)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateBegin3Ret", "cookie_out,xml")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainMigrateBegin3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainMigrateBegin3Ret)(unsafe.Pointer(v)).consumeXDR(b, d, "cookie_out,xml")
 }
 
 // DomainMigratePrepare3Args is the XDR struct remote_domain_migrate_prepare3_args.
@@ -23855,62 +18326,17 @@ type DomainMigratePrepare3Ret struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigratePrepare3Ret) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.CookieOut))
-	n += 4
-	if v.URIOut != nil {
-		n += xdr.SizeOpaque(len((*v.URIOut)))
-	}
-	return n
+	return (*shapeDomainMigratePrepareRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigratePrepare3Ret) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendOpaque(b, v.CookieOut, 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cookie_out"), "DomainMigratePrepare3Ret")
-	}
-	b = xdr.AppendBool(b, v.URIOut != nil)
-	if v.URIOut != nil {
-		b, err = xdr.AppendString(b, string((*v.URIOut)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "uri_out"), "DomainMigratePrepare3Ret")
-		}
-	}
-	return b, nil
+	return (*shapeDomainMigratePrepareRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMigratePrepare3Ret", "cookie_out,uri_out")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepare3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cookie_out")
-		}
-		off += n
-	}
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uri_out")
-		}
-		off += n
-		if present {
-			v.URIOut = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.URIOut, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "uri_out")
-				}
-				off += n
-			}
-		} else {
-			v.URIOut = nil
-		}
-	}
-	return off, nil
+	return (*shapeDomainMigratePrepareRet)(unsafe.Pointer(v)).consumeXDR(b, d, "cookie_out,uri_out")
 }
 
 // DomainMigratePrepareTunnel3Args is the XDR struct remote_domain_migrate_prepare_tunnel3_args.
@@ -24015,32 +18441,17 @@ type DomainMigratePrepareTunnel3Ret struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigratePrepareTunnel3Ret) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.CookieOut))
-	return n
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigratePrepareTunnel3Ret) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendOpaque(b, v.CookieOut, 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cookie_out"), "DomainMigratePrepareTunnel3Ret")
-	}
-	return b, nil
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMigratePrepareTunnel3Ret", "cookie_out")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepareTunnel3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cookie_out")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).consumeXDR(b, d, "cookie_out")
 }
 
 // DomainMigratePerform3Args is the XDR struct remote_domain_migrate_perform3_args.
@@ -24238,32 +18649,17 @@ type DomainMigratePerform3Ret struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigratePerform3Ret) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.CookieOut))
-	return n
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigratePerform3Ret) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendOpaque(b, v.CookieOut, 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cookie_out"), "DomainMigratePerform3Ret")
-	}
-	return b, nil
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMigratePerform3Ret", "cookie_out")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePerform3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cookie_out")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).consumeXDR(b, d, "cookie_out")
 }
 
 // DomainMigrateFinish3Args is the XDR struct remote_domain_migrate_finish3_args.
@@ -24398,46 +18794,62 @@ type DomainMigrateFinish3Ret struct {
 	CookieOut []byte
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainMigrateFinish3Ret) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.CookieOut))
-	return n
+// shapeDomainMigrateFinish3Ret is the layout of the structs that share their codec with DomainMigrateFinish3Ret.
+type shapeDomainMigrateFinish3Ret struct {
+	F0 NonnullDomain
+	F1 []byte
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainMigrateFinish3Ret) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainMigrateFinish3Ret) size() int {
+	n := 0
+	n += v.F0.XDRSize()
+	n += xdr.SizeOpaque(len(v.F1))
+	return n
+}
+func (v *shapeDomainMigrateFinish3Ret) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMigrateFinish3Ret")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendOpaque(b, v.CookieOut, 4194304)
+	b, err = xdr.AppendOpaque(b, v.F1, 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cookie_out"), "DomainMigrateFinish3Ret")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainMigrateFinish3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainMigrateFinish3Ret) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
-		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.F1, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "cookie_out")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainMigrateFinish3Ret) XDRSize() int {
+	return (*shapeDomainMigrateFinish3Ret)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainMigrateFinish3Ret) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainMigrateFinish3Ret)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateFinish3Ret", "dom,cookie_out")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainMigrateFinish3Ret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainMigrateFinish3Ret)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,cookie_out")
 }
 
 // DomainMigrateConfirm3Args is the XDR struct remote_domain_migrate_confirm3_args.
@@ -24511,32 +18923,17 @@ type DomainEventControlErrorMsg struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainEventControlErrorMsg) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventControlErrorMsg) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventControlErrorMsg")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainEventControlErrorMsg", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventControlErrorMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainEventCallbackControlErrorMsg is the XDR struct remote_domain_event_callback_control_error_msg.
@@ -24590,39 +18987,17 @@ type DomainGetControlInfoArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetControlInfoArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetControlInfoArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetControlInfoArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetControlInfoArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetControlInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetControlInfoRet is the XDR struct remote_domain_get_control_info_ret.
@@ -24675,46 +19050,17 @@ type DomainOpenGraphicsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainOpenGraphicsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainOpenGraphicsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainOpenGraphicsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Idx))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainOpenGraphicsArgs", "dom,idx,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainOpenGraphicsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "idx")
-	}
-	v.Idx = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,idx,flags")
 }
 
 // DomainOpenGraphicsFDArgs is the XDR struct remote_domain_open_graphics_fd_args.
@@ -24726,46 +19072,17 @@ type DomainOpenGraphicsFDArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainOpenGraphicsFDArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainOpenGraphicsFDArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainOpenGraphicsFDArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Idx))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainOpenGraphicsFDArgs", "dom,idx,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainOpenGraphicsFDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "idx")
-	}
-	v.Idx = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,idx,flags")
 }
 
 // NodeSuspendForDurationArgs is the XDR struct remote_node_suspend_for_duration_args.
@@ -24817,39 +19134,17 @@ type DomainShutdownFlagsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainShutdownFlagsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainShutdownFlagsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainShutdownFlagsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainShutdownFlagsArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainShutdownFlagsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetDiskErrorsArgs is the XDR struct remote_domain_get_disk_errors_args.
@@ -24861,46 +19156,17 @@ type DomainGetDiskErrorsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetDiskErrorsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetDiskErrorsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetDiskErrorsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Maxerrors))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetDiskErrorsArgs", "dom,maxerrors,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetDiskErrorsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxerrors")
-	}
-	v.Maxerrors = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,maxerrors,flags")
 }
 
 // DomainGetDiskErrorsRet is the XDR struct remote_domain_get_disk_errors_ret.
@@ -24971,6 +19237,32 @@ type ConnectListAllDomainsArgs struct {
 	Flags       uint32
 }
 
+// shapeConnectListAllDomainsArgs is the layout of the structs that share their codec with ConnectListAllDomainsArgs.
+type shapeConnectListAllDomainsArgs struct {
+	F0 int32
+	F1 uint32
+}
+
+func (v *shapeConnectListAllDomainsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendInt32(b, int32(v.F0))
+	b = xdr.AppendUint32(b, uint32(v.F1))
+	return b, nil
+}
+func (v *shapeConnectListAllDomainsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Int32(b[off:])
+	off += 4
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	}
+	v.F1 = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectListAllDomainsArgs) XDRSize() int {
 	return 8
@@ -24978,25 +19270,12 @@ func (v *ConnectListAllDomainsArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListAllDomainsArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListAllDomainsArgs", "need_results,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllDomainsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
-	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "need_results,flags")
 }
 
 // ConnectListAllDomainsRet is the XDR struct remote_connect_list_all_domains_ret.
@@ -25074,25 +19353,12 @@ func (v *ConnectListAllStoragePoolsArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListAllStoragePoolsArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListAllStoragePoolsArgs", "need_results,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllStoragePoolsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
-	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "need_results,flags")
 }
 
 // ConnectListAllStoragePoolsRet is the XDR struct remote_connect_list_all_storage_pools_ret.
@@ -25283,25 +19549,12 @@ func (v *ConnectListAllNetworksArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListAllNetworksArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListAllNetworksArgs", "need_results,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllNetworksArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
-	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "need_results,flags")
 }
 
 // ConnectListAllNetworksRet is the XDR struct remote_connect_list_all_networks_ret.
@@ -25379,25 +19632,12 @@ func (v *ConnectListAllInterfacesArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListAllInterfacesArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListAllInterfacesArgs", "need_results,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllInterfacesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
-	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "need_results,flags")
 }
 
 // ConnectListAllInterfacesRet is the XDR struct remote_connect_list_all_interfaces_ret.
@@ -25475,25 +19715,12 @@ func (v *ConnectListAllNodeDevicesArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListAllNodeDevicesArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListAllNodeDevicesArgs", "need_results,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllNodeDevicesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
-	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "need_results,flags")
 }
 
 // ConnectListAllNodeDevicesRet is the XDR struct remote_connect_list_all_node_devices_ret.
@@ -25571,25 +19798,12 @@ func (v *ConnectListAllNwfiltersArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListAllNwfiltersArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListAllNwfiltersArgs", "need_results,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllNwfiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
-	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "need_results,flags")
 }
 
 // ConnectListAllNwfiltersRet is the XDR struct remote_connect_list_all_nwfilters_ret.
@@ -25667,25 +19881,12 @@ func (v *ConnectListAllSecretsArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListAllSecretsArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListAllSecretsArgs", "need_results,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllSecretsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
-	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "need_results,flags")
 }
 
 // ConnectListAllSecretsRet is the XDR struct remote_connect_list_all_secrets_ret.
@@ -25758,58 +19959,17 @@ type NodeSetMemoryParametersArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeSetMemoryParametersArgs) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainRestoreParamsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeSetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 64)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "NodeSetMemoryParametersArgs")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "NodeSetMemoryParametersArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainRestoreParamsArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeSetMemoryParametersArgs", "params,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeSetMemoryParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainRestoreParamsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "params,flags")
 }
 
 // NodeGetMemoryParametersArgs is the XDR struct remote_node_get_memory_parameters_args.
@@ -25825,25 +19985,12 @@ func (v *NodeGetMemoryParametersArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeGetMemoryParametersArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeGetMemoryParametersArgs", "nparams,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetMemoryParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "nparams,flags")
 }
 
 // NodeGetMemoryParametersRet is the XDR struct remote_node_get_memory_parameters_ret.
@@ -25852,60 +19999,76 @@ type NodeGetMemoryParametersRet struct {
 	Nparams int32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NodeGetMemoryParametersRet) XDRSize() int {
+// shapeNodeGetMemoryParametersRet is the layout of the structs that share their codec with NodeGetMemoryParametersRet.
+type shapeNodeGetMemoryParametersRet struct {
+	F0 []TypedParam
+	F1 int32
+}
+
+func (v *shapeNodeGetMemoryParametersRet) size() int {
 	n := 0
 	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
+	for i := range v.F0 {
+		n += v.F0[i].XDRSize()
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NodeGetMemoryParametersRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNodeGetMemoryParametersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 64)
+	b, err = xdr.AppendCount(b, len(v.F0), 64)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "NodeGetMemoryParametersRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
+	for i := range v.F0 {
+		b, err = v.F0[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "NodeGetMemoryParametersRet")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 0), typ)
 		}
 	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
+	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NodeGetMemoryParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNodeGetMemoryParametersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
 		if err != nil {
-			return off, xdr.Field(err, "params")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
+		v.F0 = xdr.Resize(v.F0, cnt)
+		for i := range v.F0 {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.F0[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 0)
 				}
 				off += n
 			}
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Nparams = xdr.Int32(b[off:])
+	v.F1 = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NodeGetMemoryParametersRet) XDRSize() int {
+	return (*shapeNodeGetMemoryParametersRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NodeGetMemoryParametersRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNodeGetMemoryParametersRet)(unsafe.Pointer(v)).appendXDR(b, "NodeGetMemoryParametersRet", "params,nparams")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NodeGetMemoryParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNodeGetMemoryParametersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params,nparams")
 }
 
 // NodeGetCPUMapArgs is the XDR struct remote_node_get_cpu_map_args.
@@ -25922,31 +20085,12 @@ func (v *NodeGetCPUMapArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeGetCPUMapArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.NeedMap))
-	b = xdr.AppendInt32(b, int32(v.NeedOnline))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeNodeGetCPUStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeGetCPUMapArgs", "need_map,need_online,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetCPUMapArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_map")
-	}
-	v.NeedMap = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_online")
-	}
-	v.NeedOnline = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeNodeGetCPUStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "need_map,need_online,flags")
 }
 
 // NodeGetCPUMapRet is the XDR struct remote_node_get_cpu_map_ret.
@@ -26090,39 +20234,17 @@ type DomainGetTimeArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetTimeArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetTimeArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetTimeArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetTimeArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetTimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetTimeRet is the XDR struct remote_domain_get_time_ret.
@@ -26169,53 +20291,17 @@ type DomainSetTimeArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetTimeArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 8
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainSendProcessSignalArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetTimeArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetTimeArgs")
-	}
-	b = xdr.AppendInt64(b, int64(v.Seconds))
-	b = xdr.AppendUint32(b, uint32(v.Nseconds))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSendProcessSignalArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetTimeArgs", "dom,seconds,nseconds,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetTimeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "seconds")
-	}
-	v.Seconds = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nseconds")
-	}
-	v.Nseconds = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSendProcessSignalArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,seconds,nseconds,flags")
 }
 
 // DomainMigrateBegin3ParamsArgs is the XDR struct remote_domain_migrate_begin3_params_args.
@@ -26227,70 +20313,17 @@ type DomainMigrateBegin3ParamsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigrateBegin3ParamsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainSetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateBegin3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMigrateBegin3ParamsArgs")
-	}
-	b, err = xdr.AppendCount(b, len(v.Params), 64)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainMigrateBegin3ParamsArgs")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainMigrateBegin3ParamsArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateBegin3ParamsArgs", "dom,params,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateBegin3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,params,flags")
 }
 
 // DomainMigrateBegin3ParamsRet is the XDR struct remote_domain_migrate_begin3_params_ret.
@@ -26301,44 +20334,17 @@ type DomainMigrateBegin3ParamsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigrateBegin3ParamsRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.CookieOut))
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeDomainMigrateBegin3Ret)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateBegin3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendOpaque(b, v.CookieOut, 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cookie_out"), "DomainMigrateBegin3ParamsRet")
-	}
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainMigrateBegin3ParamsRet")
-	}
-	return b, nil
+	return (*shapeDomainMigrateBegin3Ret)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateBegin3ParamsRet", "cookie_out,xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateBegin3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cookie_out")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainMigrateBegin3Ret)(unsafe.Pointer(v)).consumeXDR(b, d, "cookie_out,xml")
 }
 
 // DomainMigratePrepare3ParamsArgs is the XDR struct remote_domain_migrate_prepare3_params_args.
@@ -26348,72 +20354,89 @@ type DomainMigratePrepare3ParamsArgs struct {
 	Flags    uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainMigratePrepare3ParamsArgs) XDRSize() int {
+// shapeDomainMigratePrepare3ParamsArgs is the layout of the structs that share their codec with DomainMigratePrepare3ParamsArgs.
+type shapeDomainMigratePrepare3ParamsArgs struct {
+	F0 []TypedParam
+	F1 []byte
+	F2 uint32
+}
+
+func (v *shapeDomainMigratePrepare3ParamsArgs) size() int {
 	n := 0
 	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
+	for i := range v.F0 {
+		n += v.F0[i].XDRSize()
 	}
-	n += xdr.SizeOpaque(len(v.CookieIn))
+	n += xdr.SizeOpaque(len(v.F1))
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainMigratePrepare3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainMigratePrepare3ParamsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 64)
+	b, err = xdr.AppendCount(b, len(v.F0), 64)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainMigratePrepare3ParamsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
+	for i := range v.F0 {
+		b, err = v.F0[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainMigratePrepare3ParamsArgs")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 0), typ)
 		}
 	}
-	b, err = xdr.AppendOpaque(b, v.CookieIn, 4194304)
+	b, err = xdr.AppendOpaque(b, v.F1, 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cookie_in"), "DomainMigratePrepare3ParamsArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainMigratePrepare3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainMigratePrepare3ParamsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
 		if err != nil {
-			return off, xdr.Field(err, "params")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
+		v.F0 = xdr.Resize(v.F0, cnt)
+		for i := range v.F0 {
 			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.F0[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 0)
 				}
 				off += n
 			}
 		}
 	}
 	{
-		n, err := d.ConsumeOpaqueInto(&v.CookieIn, b[off:], 4194304)
+		n, err := d.ConsumeOpaqueInto(&v.F1, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "cookie_in")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainMigratePrepare3ParamsArgs) XDRSize() int {
+	return (*shapeDomainMigratePrepare3ParamsArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainMigratePrepare3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainMigratePrepare3ParamsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMigratePrepare3ParamsArgs", "params,cookie_in,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainMigratePrepare3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainMigratePrepare3ParamsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "params,cookie_in,flags")
 }
 
 // DomainMigratePrepare3ParamsRet is the XDR struct remote_domain_migrate_prepare3_params_ret.
@@ -26424,62 +20447,17 @@ type DomainMigratePrepare3ParamsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigratePrepare3ParamsRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.CookieOut))
-	n += 4
-	if v.URIOut != nil {
-		n += xdr.SizeOpaque(len((*v.URIOut)))
-	}
-	return n
+	return (*shapeDomainMigratePrepareRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigratePrepare3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendOpaque(b, v.CookieOut, 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cookie_out"), "DomainMigratePrepare3ParamsRet")
-	}
-	b = xdr.AppendBool(b, v.URIOut != nil)
-	if v.URIOut != nil {
-		b, err = xdr.AppendString(b, string((*v.URIOut)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "uri_out"), "DomainMigratePrepare3ParamsRet")
-		}
-	}
-	return b, nil
+	return (*shapeDomainMigratePrepareRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMigratePrepare3ParamsRet", "cookie_out,uri_out")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepare3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cookie_out")
-		}
-		off += n
-	}
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uri_out")
-		}
-		off += n
-		if present {
-			v.URIOut = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.URIOut, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "uri_out")
-				}
-				off += n
-			}
-		} else {
-			v.URIOut = nil
-		}
-	}
-	return off, nil
+	return (*shapeDomainMigratePrepareRet)(unsafe.Pointer(v)).consumeXDR(b, d, "cookie_out,uri_out")
 }
 
 // DomainMigratePrepareTunnel3ParamsArgs is the XDR struct remote_domain_migrate_prepare_tunnel3_params_args.
@@ -26491,70 +20469,17 @@ type DomainMigratePrepareTunnel3ParamsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigratePrepareTunnel3ParamsArgs) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += xdr.SizeOpaque(len(v.CookieIn))
-	n += 4
-	return n
+	return (*shapeDomainMigratePrepare3ParamsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigratePrepareTunnel3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 64)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainMigratePrepareTunnel3ParamsArgs")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainMigratePrepareTunnel3ParamsArgs")
-		}
-	}
-	b, err = xdr.AppendOpaque(b, v.CookieIn, 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cookie_in"), "DomainMigratePrepareTunnel3ParamsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainMigratePrepare3ParamsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMigratePrepareTunnel3ParamsArgs", "params,cookie_in,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepareTunnel3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	{
-		n, err := d.ConsumeOpaqueInto(&v.CookieIn, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cookie_in")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainMigratePrepare3ParamsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "params,cookie_in,flags")
 }
 
 // DomainMigratePrepareTunnel3ParamsRet is the XDR struct remote_domain_migrate_prepare_tunnel3_params_ret.
@@ -26564,32 +20489,17 @@ type DomainMigratePrepareTunnel3ParamsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigratePrepareTunnel3ParamsRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.CookieOut))
-	return n
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigratePrepareTunnel3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendOpaque(b, v.CookieOut, 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cookie_out"), "DomainMigratePrepareTunnel3ParamsRet")
-	}
-	return b, nil
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMigratePrepareTunnel3ParamsRet", "cookie_out")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePrepareTunnel3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cookie_out")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).consumeXDR(b, d, "cookie_out")
 }
 
 // DomainMigratePerform3ParamsArgs is the XDR struct remote_domain_migrate_perform3_params_args.
@@ -26718,32 +20628,17 @@ type DomainMigratePerform3ParamsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigratePerform3ParamsRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.CookieOut))
-	return n
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigratePerform3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendOpaque(b, v.CookieOut, 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cookie_out"), "DomainMigratePerform3ParamsRet")
-	}
-	return b, nil
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMigratePerform3ParamsRet", "cookie_out")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigratePerform3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cookie_out")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainBlockPeekRet)(unsafe.Pointer(v)).consumeXDR(b, d, "cookie_out")
 }
 
 // DomainMigrateFinish3ParamsArgs is the XDR struct remote_domain_migrate_finish3_params_args.
@@ -26837,44 +20732,17 @@ type DomainMigrateFinish3ParamsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigrateFinish3ParamsRet) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.CookieOut))
-	return n
+	return (*shapeDomainMigrateFinish3Ret)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateFinish3ParamsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMigrateFinish3ParamsRet")
-	}
-	b, err = xdr.AppendOpaque(b, v.CookieOut, 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cookie_out"), "DomainMigrateFinish3ParamsRet")
-	}
-	return b, nil
+	return (*shapeDomainMigrateFinish3Ret)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateFinish3ParamsRet", "dom,cookie_out")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateFinish3ParamsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeOpaqueInto(&v.CookieOut, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cookie_out")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainMigrateFinish3Ret)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,cookie_out")
 }
 
 // DomainMigrateConfirm3ParamsArgs is the XDR struct remote_domain_migrate_confirm3_params_args.
@@ -26981,44 +20849,17 @@ type DomainEventDeviceRemovedMsg struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainEventDeviceRemovedMsg) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.DevAlias))
-	return n
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventDeviceRemovedMsg) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventDeviceRemovedMsg")
-	}
-	b, err = xdr.AppendString(b, string(v.DevAlias), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "devAlias"), "DomainEventDeviceRemovedMsg")
-	}
-	return b, nil
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainEventDeviceRemovedMsg", "dom,devAlias")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventDeviceRemovedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.DevAlias, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "devAlias")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainBlockStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,devAlias")
 }
 
 // DomainEventCallbackDeviceRemovedMsg is the XDR struct remote_domain_event_callback_device_removed_msg.
@@ -27073,67 +20914,86 @@ type DomainEventBlockJob2Msg struct {
 	Status     int32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainEventBlockJob2Msg) XDRSize() int {
+// shapeDomainEventBlockJob2Msg is the layout of the structs that share their codec with DomainEventBlockJob2Msg.
+type shapeDomainEventBlockJob2Msg struct {
+	F0 int32
+	F1 NonnullDomain
+	F2 NonnullString
+	F3 int32
+	F4 int32
+}
+
+func (v *shapeDomainEventBlockJob2Msg) size() int {
 	n := 0
 	n += 4
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Dst))
+	n += v.F1.XDRSize()
+	n += xdr.SizeOpaque(len(v.F2))
 	n += 4
 	n += 4
 	return n
 }
+func (v *shapeDomainEventBlockJob2Msg) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	var err error
+	b = xdr.AppendInt32(b, int32(v.F0))
+	b, err = v.F1.AppendXDR(b)
+	if err != nil {
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
+	}
+	b, err = xdr.AppendString(b, string(v.F2), 4194304)
+	if err != nil {
+		return b, xdr.Named(xdr.FieldAt(err, names, 2), typ)
+	}
+	b = xdr.AppendInt32(b, int32(v.F3))
+	b = xdr.AppendInt32(b, int32(v.F4))
+	return b, nil
+}
+func (v *shapeDomainEventBlockJob2Msg) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Int32(b[off:])
+	off += 4
+	{
+		n, err := v.F1.ConsumeXDRWith(b[off:], d)
+		if err != nil {
+			return off, xdr.FieldAt(err, names, 1)
+		}
+		off += n
+	}
+	{
+		n, err := d.ConsumeStringInto(&v.F2, b[off:], 4194304)
+		if err != nil {
+			return off, xdr.FieldAt(err, names, 2)
+		}
+		off += n
+	}
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
+	}
+	v.F3 = xdr.Int32(b[off:])
+	off += 4
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 4)
+	}
+	v.F4 = xdr.Int32(b[off:])
+	off += 4
+	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainEventBlockJob2Msg) XDRSize() int {
+	return (*shapeDomainEventBlockJob2Msg)(unsafe.Pointer(v)).size()
+}
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventBlockJob2Msg) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventBlockJob2Msg")
-	}
-	b, err = xdr.AppendString(b, string(v.Dst), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dst"), "DomainEventBlockJob2Msg")
-	}
-	b = xdr.AppendInt32(b, int32(v.Type))
-	b = xdr.AppendInt32(b, int32(v.Status))
-	return b, nil
+	return (*shapeDomainEventBlockJob2Msg)(unsafe.Pointer(v)).appendXDR(b, "DomainEventBlockJob2Msg", "callbackID,dom,dst,type,status")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventBlockJob2Msg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Dst, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "dst")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "type")
-	}
-	v.Type = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "status")
-	}
-	v.Status = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainEventBlockJob2Msg)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID,dom,dst,type,status")
 }
 
 // DomainEventBlockThresholdMsg is the XDR struct remote_domain_event_block_threshold_msg.
@@ -27321,53 +21181,70 @@ type DomainEventCallbackDeviceAddedMsg struct {
 	DevAlias   NonnullString
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainEventCallbackDeviceAddedMsg) XDRSize() int {
-	n := 0
-	n += 4
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.DevAlias))
-	return n
+// shapeDomainEventCallbackDeviceAddedMsg is the layout of the structs that share their codec with DomainEventCallbackDeviceAddedMsg.
+type shapeDomainEventCallbackDeviceAddedMsg struct {
+	F0 int32
+	F1 NonnullDomain
+	F2 NonnullString
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainEventCallbackDeviceAddedMsg) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainEventCallbackDeviceAddedMsg) size() int {
+	n := 0
+	n += 4
+	n += v.F1.XDRSize()
+	n += xdr.SizeOpaque(len(v.F2))
+	return n
+}
+func (v *shapeDomainEventCallbackDeviceAddedMsg) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	b, err = v.Dom.AppendXDR(b)
+	b = xdr.AppendInt32(b, int32(v.F0))
+	b, err = v.F1.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventCallbackDeviceAddedMsg")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	b, err = xdr.AppendString(b, string(v.DevAlias), 4194304)
+	b, err = xdr.AppendString(b, string(v.F2), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "devAlias"), "DomainEventCallbackDeviceAddedMsg")
+		return b, xdr.Named(xdr.FieldAt(err, names, 2), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainEventCallbackDeviceAddedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainEventCallbackDeviceAddedMsg) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
 	}
-	v.CallbackID = xdr.Int32(b[off:])
+	v.F0 = xdr.Int32(b[off:])
 	off += 4
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F1.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 	}
 	{
-		n, err := d.ConsumeStringInto(&v.DevAlias, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F2, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "devAlias")
+			return off, xdr.FieldAt(err, names, 2)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainEventCallbackDeviceAddedMsg) XDRSize() int {
+	return (*shapeDomainEventCallbackDeviceAddedMsg)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainEventCallbackDeviceAddedMsg) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainEventCallbackDeviceAddedMsg)(unsafe.Pointer(v)).appendXDR(b, "DomainEventCallbackDeviceAddedMsg", "callbackID,dom,devAlias")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainEventCallbackDeviceAddedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainEventCallbackDeviceAddedMsg)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID,dom,devAlias")
 }
 
 // ConnectEventConnectionClosedMsg is the XDR struct remote_connect_event_connection_closed_msg.
@@ -27382,19 +21259,12 @@ func (v *ConnectEventConnectionClosedMsg) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectEventConnectionClosedMsg) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Reason))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectEventConnectionClosedMsg", "reason")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectEventConnectionClosedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "reason")
-	}
-	v.Reason = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "reason")
 }
 
 // ConnectGetCPUModelNamesArgs is the XDR struct remote_connect_get_cpu_model_names_args.
@@ -27583,19 +21453,12 @@ func (v *ConnectNetworkEventRegisterAnyRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectNetworkEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectNetworkEventRegisterAnyRet", "callbackID")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNetworkEventRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID")
 }
 
 // ConnectNetworkEventDeregisterAnyArgs is the XDR struct remote_connect_network_event_deregister_any_args.
@@ -27610,19 +21473,12 @@ func (v *ConnectNetworkEventDeregisterAnyArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectNetworkEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectNetworkEventDeregisterAnyArgs", "callbackID")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNetworkEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID")
 }
 
 // NetworkEventLifecycleMsg is the XDR struct remote_network_event_lifecycle_msg.
@@ -27999,32 +21855,17 @@ type NetworkGetMetadataRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkGetMetadataRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Metadata))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkGetMetadataRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Metadata), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "metadata"), "NetworkGetMetadataRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NetworkGetMetadataRet", "metadata")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkGetMetadataRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Metadata, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "metadata")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "metadata")
 }
 
 // ConnectStoragePoolEventRegisterAnyArgs is the XDR struct remote_connect_storage_pool_event_register_any_args.
@@ -28100,19 +21941,12 @@ func (v *ConnectStoragePoolEventRegisterAnyRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectStoragePoolEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectStoragePoolEventRegisterAnyRet", "callbackID")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectStoragePoolEventRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID")
 }
 
 // ConnectStoragePoolEventDeregisterAnyArgs is the XDR struct remote_connect_storage_pool_event_deregister_any_args.
@@ -28127,19 +21961,12 @@ func (v *ConnectStoragePoolEventDeregisterAnyArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectStoragePoolEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectStoragePoolEventDeregisterAnyArgs", "callbackID")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectStoragePoolEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID")
 }
 
 // StoragePoolEventLifecycleMsg is the XDR struct remote_storage_pool_event_lifecycle_msg.
@@ -28317,19 +22144,12 @@ func (v *ConnectNodeDeviceEventRegisterAnyRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectNodeDeviceEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectNodeDeviceEventRegisterAnyRet", "callbackID")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNodeDeviceEventRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID")
 }
 
 // ConnectNodeDeviceEventDeregisterAnyArgs is the XDR struct remote_connect_node_device_event_deregister_any_args.
@@ -28344,19 +22164,12 @@ func (v *ConnectNodeDeviceEventDeregisterAnyArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectNodeDeviceEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectNodeDeviceEventDeregisterAnyArgs", "callbackID")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectNodeDeviceEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID")
 }
 
 // NodeDeviceEventLifecycleMsg is the XDR struct remote_node_device_event_lifecycle_msg.
@@ -28468,72 +22281,89 @@ type DomainFsfreezeArgs struct {
 	Flags       uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainFsfreezeArgs) XDRSize() int {
+// shapeDomainFsfreezeArgs is the layout of the structs that share their codec with DomainFsfreezeArgs.
+type shapeDomainFsfreezeArgs struct {
+	F0 NonnullDomain
+	F1 []NonnullString
+	F2 uint32
+}
+
+func (v *shapeDomainFsfreezeArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
-	for i := range v.Mountpoints {
-		n += xdr.SizeOpaque(len(v.Mountpoints[i]))
+	for i := range v.F1 {
+		n += xdr.SizeOpaque(len(v.F1[i]))
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainFsfreezeArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainFsfreezeArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainFsfreezeArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendCount(b, len(v.Mountpoints), 256)
+	b, err = xdr.AppendCount(b, len(v.F1), 256)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "mountpoints"), "DomainFsfreezeArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	for i := range v.Mountpoints {
-		b, err = xdr.AppendString(b, string(v.Mountpoints[i]), 4194304)
+	for i := range v.F1 {
+		b, err = xdr.AppendString(b, string(v.F1[i]), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "mountpoints"), "DomainFsfreezeArgs")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 1), typ)
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainFsfreezeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainFsfreezeArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 256, 4)
 		if err != nil {
-			return off, xdr.Field(err, "mountpoints")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += 4
-		v.Mountpoints = xdr.Resize(v.Mountpoints, cnt)
-		for i := range v.Mountpoints {
+		v.F1 = xdr.Resize(v.F1, cnt)
+		for i := range v.F1 {
 			{
-				n, err := d.ConsumeStringInto(&v.Mountpoints[i], b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.F1[i], b[off:], 4194304)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "mountpoints")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 1)
 				}
 				off += n
 			}
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainFsfreezeArgs) XDRSize() int {
+	return (*shapeDomainFsfreezeArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainFsfreezeArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainFsfreezeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainFsfreezeArgs", "dom,mountpoints,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainFsfreezeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainFsfreezeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,mountpoints,flags")
 }
 
 // DomainFsfreezeRet is the XDR struct remote_domain_fsfreeze_ret.
@@ -28548,19 +22378,12 @@ func (v *DomainFsfreezeRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainFsfreezeRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Filesystems))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainFsfreezeRet", "filesystems")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainFsfreezeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "filesystems")
-	}
-	v.Filesystems = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "filesystems")
 }
 
 // DomainFsthawArgs is the XDR struct remote_domain_fsthaw_args.
@@ -28572,70 +22395,17 @@ type DomainFsthawArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainFsthawArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	for i := range v.Mountpoints {
-		n += xdr.SizeOpaque(len(v.Mountpoints[i]))
-	}
-	n += 4
-	return n
+	return (*shapeDomainFsfreezeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainFsthawArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainFsthawArgs")
-	}
-	b, err = xdr.AppendCount(b, len(v.Mountpoints), 256)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "mountpoints"), "DomainFsthawArgs")
-	}
-	for i := range v.Mountpoints {
-		b, err = xdr.AppendString(b, string(v.Mountpoints[i]), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "mountpoints"), "DomainFsthawArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainFsfreezeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainFsthawArgs", "dom,mountpoints,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainFsthawArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 256, 4)
-		if err != nil {
-			return off, xdr.Field(err, "mountpoints")
-		}
-		off += 4
-		v.Mountpoints = xdr.Resize(v.Mountpoints, cnt)
-		for i := range v.Mountpoints {
-			{
-				n, err := d.ConsumeStringInto(&v.Mountpoints[i], b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "mountpoints")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainFsfreezeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,mountpoints,flags")
 }
 
 // DomainFsthawRet is the XDR struct remote_domain_fsthaw_ret.
@@ -28650,19 +22420,12 @@ func (v *DomainFsthawRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainFsthawRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Filesystems))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainFsthawRet", "filesystems")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainFsthawRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "filesystems")
-	}
-	v.Filesystems = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "filesystems")
 }
 
 // NodeGetFreePagesArgs is the XDR struct remote_node_get_free_pages_args.
@@ -28743,44 +22506,17 @@ type NodeGetFreePagesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeGetFreePagesRet) XDRSize() int {
-	n := 0
-	n += 4
-	n += 8 * len(v.Counts)
-	return n
+	return (*shapeNodeGetCellsFreeMemoryRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeGetFreePagesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Counts), 1024)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "counts"), "NodeGetFreePagesRet")
-	}
-	for i := range v.Counts {
-		b = xdr.AppendUint64(b, uint64(v.Counts[i]))
-	}
-	return b, nil
+	return (*shapeNodeGetCellsFreeMemoryRet)(unsafe.Pointer(v)).appendXDR(b, "NodeGetFreePagesRet", "counts")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetFreePagesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 1024, 8)
-		if err != nil {
-			return off, xdr.Field(err, "counts")
-		}
-		off += 4
-		v.Counts = xdr.Resize(v.Counts, cnt)
-		for i := range v.Counts {
-			if len(b)-off < 8 {
-				return off, xdr.Field(xdr.Index(xdr.ErrShort, i), "counts")
-			}
-			v.Counts[i] = xdr.Uint64(b[off:])
-			off += 8
-		}
-	}
-	return off, nil
+	return (*shapeNodeGetCellsFreeMemoryRet)(unsafe.Pointer(v)).consumeXDR(b, d, "counts")
 }
 
 // NodeAllocPagesArgs is the XDR struct remote_node_alloc_pages_args.
@@ -28891,19 +22627,12 @@ func (v *NodeAllocPagesRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeAllocPagesRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Ret))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeAllocPagesRet", "ret")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeAllocPagesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "ret")
-	}
-	v.Ret = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "ret")
 }
 
 // NetworkDHCPLease is the XDR struct remote_network_dhcp_lease.
@@ -29597,39 +23326,17 @@ type DomainGetFsinfoArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetFsinfoArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetFsinfoArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetFsinfoArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetFsinfoArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetFsinfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetFsinfoRet is the XDR struct remote_domain_get_fsinfo_ret.
@@ -29852,46 +23559,17 @@ type DomainInterfaceAddressesArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainInterfaceAddressesArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainInterfaceAddressesArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainInterfaceAddressesArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Source))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainInterfaceAddressesArgs", "dom,source,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainInterfaceAddressesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "source")
-	}
-	v.Source = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,source,flags")
 }
 
 // DomainInterfaceAddressesRet is the XDR struct remote_domain_interface_addresses_ret.
@@ -30062,69 +23740,17 @@ type DomainRenameArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainRenameArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	if v.NewName != nil {
-		n += xdr.SizeOpaque(len((*v.NewName)))
-	}
-	n += 4
-	return n
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainRenameArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainRenameArgs")
-	}
-	b = xdr.AppendBool(b, v.NewName != nil)
-	if v.NewName != nil {
-		b, err = xdr.AppendString(b, string((*v.NewName)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "new_name"), "DomainRenameArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainRenameArgs", "dom,new_name,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainRenameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "new_name")
-		}
-		off += n
-		if present {
-			v.NewName = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.NewName, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "new_name")
-				}
-				off += n
-			}
-		} else {
-			v.NewName = nil
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,new_name,flags")
 }
 
 // DomainRenameRet is the XDR struct remote_domain_rename_ret.
@@ -30139,19 +23765,12 @@ func (v *DomainRenameRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainRenameRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Retcode))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainRenameRet", "retcode")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainRenameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "retcode")
-	}
-	v.Retcode = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "retcode")
 }
 
 // DomainEventCallbackMigrationIterationMsg is the XDR struct remote_domain_event_callback_migration_iteration_msg.
@@ -30288,39 +23907,17 @@ type DomainMigrateStartPostCopyArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMigrateStartPostCopyArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMigrateStartPostCopyArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMigrateStartPostCopyArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMigrateStartPostCopyArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMigrateStartPostCopyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainEventCallbackDeviceRemovalFailedMsg is the XDR struct remote_domain_event_callback_device_removal_failed_msg.
@@ -30332,51 +23929,17 @@ type DomainEventCallbackDeviceRemovalFailedMsg struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainEventCallbackDeviceRemovalFailedMsg) XDRSize() int {
-	n := 0
-	n += 4
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.DevAlias))
-	return n
+	return (*shapeDomainEventCallbackDeviceAddedMsg)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventCallbackDeviceRemovalFailedMsg) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventCallbackDeviceRemovalFailedMsg")
-	}
-	b, err = xdr.AppendString(b, string(v.DevAlias), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "devAlias"), "DomainEventCallbackDeviceRemovalFailedMsg")
-	}
-	return b, nil
+	return (*shapeDomainEventCallbackDeviceAddedMsg)(unsafe.Pointer(v)).appendXDR(b, "DomainEventCallbackDeviceRemovalFailedMsg", "callbackID,dom,devAlias")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackDeviceRemovalFailedMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.DevAlias, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "devAlias")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainEventCallbackDeviceAddedMsg)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID,dom,devAlias")
 }
 
 // DomainGetGuestVCPUsArgs is the XDR struct remote_domain_get_guest_vcpus_args.
@@ -30387,39 +23950,17 @@ type DomainGetGuestVCPUsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetGuestVCPUsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetGuestVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetGuestVCPUsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetGuestVCPUsArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetGuestVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetGuestVCPUsRet is the XDR struct remote_domain_get_guest_vcpus_ret.
@@ -30429,51 +23970,17 @@ type DomainGetGuestVCPUsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetGuestVCPUsRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	return n
+	return (*shapeDomainGetPerfEventsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetGuestVCPUsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 64)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainGetGuestVCPUsRet")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainGetGuestVCPUsRet")
-		}
-	}
-	return b, nil
+	return (*shapeDomainGetPerfEventsRet)(unsafe.Pointer(v)).appendXDR(b, "DomainGetGuestVCPUsRet", "params")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetGuestVCPUsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeDomainGetPerfEventsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params")
 }
 
 // DomainSetGuestVCPUsArgs is the XDR struct remote_domain_set_guest_vcpus_args.
@@ -30486,58 +23993,17 @@ type DomainSetGuestVCPUsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetGuestVCPUsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Cpumap))
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainBlockStatsFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetGuestVCPUsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetGuestVCPUsArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Cpumap), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cpumap"), "DomainSetGuestVCPUsArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.State))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainBlockStatsFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetGuestVCPUsArgs", "dom,cpumap,state,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetGuestVCPUsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Cpumap, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cpumap")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "state")
-	}
-	v.State = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainBlockStatsFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,cpumap,state,flags")
 }
 
 // DomainSetVCPUArgs is the XDR struct remote_domain_set_vcpu_args.
@@ -30550,58 +24016,17 @@ type DomainSetVCPUArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetVCPUArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Cpumap))
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainBlockStatsFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetVCPUArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetVCPUArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Cpumap), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cpumap"), "DomainSetVCPUArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.State))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainBlockStatsFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetVCPUArgs", "dom,cpumap,state,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetVCPUArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Cpumap, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cpumap")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "state")
-	}
-	v.State = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainBlockStatsFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,cpumap,state,flags")
 }
 
 // DomainEventCallbackMetadataChangeMsg is the XDR struct remote_domain_event_callback_metadata_change_msg.
@@ -30826,19 +24251,12 @@ func (v *ConnectSecretEventRegisterAnyRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectSecretEventRegisterAnyRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectSecretEventRegisterAnyRet", "callbackID")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSecretEventRegisterAnyRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID")
 }
 
 // ConnectSecretEventDeregisterAnyArgs is the XDR struct remote_connect_secret_event_deregister_any_args.
@@ -30853,19 +24271,12 @@ func (v *ConnectSecretEventDeregisterAnyArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectSecretEventDeregisterAnyArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectSecretEventDeregisterAnyArgs", "callbackID")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSecretEventDeregisterAnyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID")
 }
 
 // SecretEventLifecycleMsg is the XDR struct remote_secret_event_lifecycle_msg.
@@ -30980,58 +24391,17 @@ type DomainSetBlockThresholdArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetBlockThresholdArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Dev))
-	n += 8
-	n += 4
-	return n
+	return (*shapeDomainBlockResizeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetBlockThresholdArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetBlockThresholdArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Dev), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dev"), "DomainSetBlockThresholdArgs")
-	}
-	b = xdr.AppendUint64(b, uint64(v.Threshold))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainBlockResizeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetBlockThresholdArgs", "dom,dev,threshold,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetBlockThresholdArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Dev, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "dev")
-		}
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "threshold")
-	}
-	v.Threshold = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainBlockResizeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,dev,threshold,flags")
 }
 
 // DomainSetLifecycleActionArgs is the XDR struct remote_domain_set_lifecycle_action_args.
@@ -31272,19 +24642,12 @@ func (v *ConnectCompareHypervisorCPURet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectCompareHypervisorCPURet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Result))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectCompareHypervisorCPURet", "result")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectCompareHypervisorCPURet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "result")
-	}
-	v.Result = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // ConnectBaselineHypervisorCPUArgs is the XDR struct remote_connect_baseline_hypervisor_cpu_args.
@@ -31480,32 +24843,17 @@ type ConnectBaselineHypervisorCPURet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectBaselineHypervisorCPURet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.CPU))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectBaselineHypervisorCPURet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.CPU), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cpu"), "ConnectBaselineHypervisorCPURet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "ConnectBaselineHypervisorCPURet", "cpu")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectBaselineHypervisorCPURet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.CPU, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cpu")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "cpu")
 }
 
 // NodeGetSevInfoArgs is the XDR struct remote_node_get_sev_info_args.
@@ -31521,25 +24869,12 @@ func (v *NodeGetSevInfoArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeGetSevInfoArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeGetSevInfoArgs", "nparams,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetSevInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "nparams,flags")
 }
 
 // NodeGetSevInfoRet is the XDR struct remote_node_get_sev_info_ret.
@@ -31550,58 +24885,17 @@ type NodeGetSevInfoRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeGetSevInfoRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeNodeGetMemoryParametersRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeGetSevInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 64)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "NodeGetSevInfoRet")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "NodeGetSevInfoRet")
-		}
-	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	return b, nil
+	return (*shapeNodeGetMemoryParametersRet)(unsafe.Pointer(v)).appendXDR(b, "NodeGetSevInfoRet", "params,nparams")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeGetSevInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeNodeGetMemoryParametersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params,nparams")
 }
 
 // DomainGetLaunchSecurityInfoArgs is the XDR struct remote_domain_get_launch_security_info_args.
@@ -31612,39 +24906,17 @@ type DomainGetLaunchSecurityInfoArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetLaunchSecurityInfoArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetLaunchSecurityInfoArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetLaunchSecurityInfoArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetLaunchSecurityInfoArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetLaunchSecurityInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetLaunchSecurityInfoRet is the XDR struct remote_domain_get_launch_security_info_ret.
@@ -31654,51 +24926,17 @@ type DomainGetLaunchSecurityInfoRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetLaunchSecurityInfoRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	return n
+	return (*shapeDomainGetPerfEventsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetLaunchSecurityInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 64)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainGetLaunchSecurityInfoRet")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainGetLaunchSecurityInfoRet")
-		}
-	}
-	return b, nil
+	return (*shapeDomainGetPerfEventsRet)(unsafe.Pointer(v)).appendXDR(b, "DomainGetLaunchSecurityInfoRet", "params")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetLaunchSecurityInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeDomainGetPerfEventsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params")
 }
 
 // DomainSetLaunchSecurityStateArgs is the XDR struct remote_domain_set_launch_security_state_args.
@@ -31710,70 +24948,17 @@ type DomainSetLaunchSecurityStateArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetLaunchSecurityStateArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainSetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetLaunchSecurityStateArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetLaunchSecurityStateArgs")
-	}
-	b, err = xdr.AppendCount(b, len(v.Params), 64)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainSetLaunchSecurityStateArgs")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainSetLaunchSecurityStateArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetLaunchSecurityStateArgs", "dom,params,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetLaunchSecurityStateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,params,flags")
 }
 
 // NWFilterBindingLookupByPortDevArgs is the XDR struct remote_nwfilter_binding_lookup_by_port_dev_args.
@@ -31783,32 +24968,17 @@ type NWFilterBindingLookupByPortDevArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NWFilterBindingLookupByPortDevArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NWFilterBindingLookupByPortDevArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NWFilterBindingLookupByPortDevArgs")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NWFilterBindingLookupByPortDevArgs", "name")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterBindingLookupByPortDevArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "name")
 }
 
 // NWFilterBindingLookupByPortDevRet is the XDR struct remote_nwfilter_binding_lookup_by_port_dev_ret.
@@ -31816,34 +24986,49 @@ type NWFilterBindingLookupByPortDevRet struct {
 	NWFilter NonnullNWFilterBinding
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NWFilterBindingLookupByPortDevRet) XDRSize() int {
-	n := 0
-	n += v.NWFilter.XDRSize()
-	return n
+// shapeNWFilterBindingLookupByPortDevRet is the layout of the structs that share their codec with NWFilterBindingLookupByPortDevRet.
+type shapeNWFilterBindingLookupByPortDevRet struct {
+	F0 NonnullNWFilterBinding
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NWFilterBindingLookupByPortDevRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNWFilterBindingLookupByPortDevRet) size() int {
+	n := 0
+	n += v.F0.XDRSize()
+	return n
+}
+func (v *shapeNWFilterBindingLookupByPortDevRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.NWFilter.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "nwfilter"), "NWFilterBindingLookupByPortDevRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NWFilterBindingLookupByPortDevRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNWFilterBindingLookupByPortDevRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "nwfilter")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NWFilterBindingLookupByPortDevRet) XDRSize() int {
+	return (*shapeNWFilterBindingLookupByPortDevRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NWFilterBindingLookupByPortDevRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNWFilterBindingLookupByPortDevRet)(unsafe.Pointer(v)).appendXDR(b, "NWFilterBindingLookupByPortDevRet", "nwfilter")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NWFilterBindingLookupByPortDevRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNWFilterBindingLookupByPortDevRet)(unsafe.Pointer(v)).consumeXDR(b, d, "nwfilter")
 }
 
 // NWFilterBindingCreateXMLArgs is the XDR struct remote_nwfilter_binding_create_xml_args.
@@ -31854,39 +25039,17 @@ type NWFilterBindingCreateXMLArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NWFilterBindingCreateXMLArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	n += 4
-	return n
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NWFilterBindingCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "NWFilterBindingCreateXMLArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "NWFilterBindingCreateXMLArgs", "xml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterBindingCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCreateXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "xml,flags")
 }
 
 // NWFilterBindingCreateXMLRet is the XDR struct remote_nwfilter_binding_create_xml_ret.
@@ -31896,32 +25059,17 @@ type NWFilterBindingCreateXMLRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NWFilterBindingCreateXMLRet) XDRSize() int {
-	n := 0
-	n += v.NWFilter.XDRSize()
-	return n
+	return (*shapeNWFilterBindingLookupByPortDevRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NWFilterBindingCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.NWFilter.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "nwfilter"), "NWFilterBindingCreateXMLRet")
-	}
-	return b, nil
+	return (*shapeNWFilterBindingLookupByPortDevRet)(unsafe.Pointer(v)).appendXDR(b, "NWFilterBindingCreateXMLRet", "nwfilter")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterBindingCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "nwfilter")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNWFilterBindingLookupByPortDevRet)(unsafe.Pointer(v)).consumeXDR(b, d, "nwfilter")
 }
 
 // NWFilterBindingDeleteArgs is the XDR struct remote_nwfilter_binding_delete_args.
@@ -31931,32 +25079,17 @@ type NWFilterBindingDeleteArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NWFilterBindingDeleteArgs) XDRSize() int {
-	n := 0
-	n += v.NWFilter.XDRSize()
-	return n
+	return (*shapeNWFilterBindingLookupByPortDevRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NWFilterBindingDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.NWFilter.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "nwfilter"), "NWFilterBindingDeleteArgs")
-	}
-	return b, nil
+	return (*shapeNWFilterBindingLookupByPortDevRet)(unsafe.Pointer(v)).appendXDR(b, "NWFilterBindingDeleteArgs", "nwfilter")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterBindingDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.NWFilter.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "nwfilter")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNWFilterBindingLookupByPortDevRet)(unsafe.Pointer(v)).consumeXDR(b, d, "nwfilter")
 }
 
 // NWFilterBindingGetXMLDescArgs is the XDR struct remote_nwfilter_binding_get_xml_desc_args.
@@ -32009,32 +25142,17 @@ type NWFilterBindingGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NWFilterBindingGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NWFilterBindingGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "NWFilterBindingGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NWFilterBindingGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NWFilterBindingGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // ConnectListAllNWFilterBindingsArgs is the XDR struct remote_connect_list_all_nwfilter_bindings_args.
@@ -32050,25 +25168,12 @@ func (v *ConnectListAllNWFilterBindingsArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListAllNWFilterBindingsArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListAllNWFilterBindingsArgs", "need_results,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListAllNWFilterBindingsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
-	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectListAllDomainsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "need_results,flags")
 }
 
 // ConnectListAllNWFilterBindingsRet is the XDR struct remote_connect_list_all_nwfilter_bindings_ret.
@@ -32145,19 +25250,12 @@ func (v *ConnectGetStoragePoolCapabilitiesArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetStoragePoolCapabilitiesArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectGetSysinfoArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetStoragePoolCapabilitiesArgs", "flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetStoragePoolCapabilitiesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectGetSysinfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "flags")
 }
 
 // ConnectGetStoragePoolCapabilitiesRet is the XDR struct remote_connect_get_storage_pool_capabilities_ret.
@@ -32167,32 +25265,17 @@ type ConnectGetStoragePoolCapabilitiesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectGetStoragePoolCapabilitiesRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Capabilities))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetStoragePoolCapabilitiesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Capabilities), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "capabilities"), "ConnectGetStoragePoolCapabilitiesRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetStoragePoolCapabilitiesRet", "capabilities")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetStoragePoolCapabilitiesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Capabilities, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "capabilities")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "capabilities")
 }
 
 // NetworkListAllPortsArgs is the XDR struct remote_network_list_all_ports_args.
@@ -32316,39 +25399,17 @@ type NetworkPortLookupByUUIDArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkPortLookupByUUIDArgs) XDRSize() int {
-	n := 0
-	n += v.Network.XDRSize()
-	n += 16
-	return n
+	return (*shapeNonnullNetworkPort)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkPortLookupByUUIDArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Network.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "network"), "NetworkPortLookupByUUIDArgs")
-	}
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
-	return b, nil
+	return (*shapeNonnullNetworkPort)(unsafe.Pointer(v)).appendXDR(b, "NetworkPortLookupByUUIDArgs", "network,uuid")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortLookupByUUIDArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Network.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "network")
-		}
-		off += n
-	}
-	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
-	}
-	v.UUID = [16]byte(b[off : off+16])
-	off += 16
-	return off, nil
+	return (*shapeNonnullNetworkPort)(unsafe.Pointer(v)).consumeXDR(b, d, "network,uuid")
 }
 
 // NetworkPortLookupByUUIDRet is the XDR struct remote_network_port_lookup_by_uuid_ret.
@@ -32356,34 +25417,49 @@ type NetworkPortLookupByUUIDRet struct {
 	Port NonnullNetworkPort
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NetworkPortLookupByUUIDRet) XDRSize() int {
-	n := 0
-	n += v.Port.XDRSize()
-	return n
+// shapeNetworkPortLookupByUUIDRet is the layout of the structs that share their codec with NetworkPortLookupByUUIDRet.
+type shapeNetworkPortLookupByUUIDRet struct {
+	F0 NonnullNetworkPort
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NetworkPortLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNetworkPortLookupByUUIDRet) size() int {
+	n := 0
+	n += v.F0.XDRSize()
+	return n
+}
+func (v *shapeNetworkPortLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Port.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "port"), "NetworkPortLookupByUUIDRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NetworkPortLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNetworkPortLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "port")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NetworkPortLookupByUUIDRet) XDRSize() int {
+	return (*shapeNetworkPortLookupByUUIDRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NetworkPortLookupByUUIDRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNetworkPortLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkPortLookupByUUIDRet", "port")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NetworkPortLookupByUUIDRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNetworkPortLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "port")
 }
 
 // NetworkPortCreateXMLArgs is the XDR struct remote_network_port_create_xml_args.
@@ -32449,32 +25525,17 @@ type NetworkPortCreateXMLRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkPortCreateXMLRet) XDRSize() int {
-	n := 0
-	n += v.Port.XDRSize()
-	return n
+	return (*shapeNetworkPortLookupByUUIDRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkPortCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Port.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "port"), "NetworkPortCreateXMLRet")
-	}
-	return b, nil
+	return (*shapeNetworkPortLookupByUUIDRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkPortCreateXMLRet", "port")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Port.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "port")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNetworkPortLookupByUUIDRet)(unsafe.Pointer(v)).consumeXDR(b, d, "port")
 }
 
 // NetworkPortSetParametersArgs is the XDR struct remote_network_port_set_parameters_args.
@@ -32611,58 +25672,17 @@ type NetworkPortGetParametersRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkPortGetParametersRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkPortGetParametersRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 16)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "NetworkPortGetParametersRet")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "NetworkPortGetParametersRet")
-		}
-	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	return b, nil
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).appendXDR(b, "NetworkPortGetParametersRet", "params,nparams")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortGetParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
-	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlkioParametersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params,nparams")
 }
 
 // NetworkPortGetXMLDescArgs is the XDR struct remote_network_port_get_xml_desc_args.
@@ -32671,41 +25691,57 @@ type NetworkPortGetXMLDescArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *NetworkPortGetXMLDescArgs) XDRSize() int {
+// shapeNetworkPortGetXMLDescArgs is the layout of the structs that share their codec with NetworkPortGetXMLDescArgs.
+type shapeNetworkPortGetXMLDescArgs struct {
+	F0 NonnullNetworkPort
+	F1 uint32
+}
+
+func (v *shapeNetworkPortGetXMLDescArgs) size() int {
 	n := 0
-	n += v.Port.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *NetworkPortGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeNetworkPortGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Port.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "port"), "NetworkPortGetXMLDescArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *NetworkPortGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeNetworkPortGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Port.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "port")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *NetworkPortGetXMLDescArgs) XDRSize() int {
+	return (*shapeNetworkPortGetXMLDescArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *NetworkPortGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeNetworkPortGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "NetworkPortGetXMLDescArgs", "port,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *NetworkPortGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeNetworkPortGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "port,flags")
 }
 
 // NetworkPortGetXMLDescRet is the XDR struct remote_network_port_get_xml_desc_ret.
@@ -32715,32 +25751,17 @@ type NetworkPortGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkPortGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkPortGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "NetworkPortGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "NetworkPortGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // NetworkPortDeleteArgs is the XDR struct remote_network_port_delete_args.
@@ -32751,39 +25772,17 @@ type NetworkPortDeleteArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NetworkPortDeleteArgs) XDRSize() int {
-	n := 0
-	n += v.Port.XDRSize()
-	n += 4
-	return n
+	return (*shapeNetworkPortGetXMLDescArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NetworkPortDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Port.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "port"), "NetworkPortDeleteArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeNetworkPortGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "NetworkPortDeleteArgs", "port,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NetworkPortDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Port.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "port")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeNetworkPortGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "port,flags")
 }
 
 // DomainCheckpointCreateXMLArgs is the XDR struct remote_domain_checkpoint_create_xml_args.
@@ -32795,51 +25794,17 @@ type DomainCheckpointCreateXMLArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCheckpointCreateXMLArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.XMLDesc))
-	n += 4
-	return n
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCheckpointCreateXMLArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainCheckpointCreateXMLArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.XMLDesc), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml_desc"), "DomainCheckpointCreateXMLArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCheckpointCreateXMLArgs", "dom,xml_desc,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointCreateXMLArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml_desc")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,xml_desc,flags")
 }
 
 // DomainCheckpointCreateXMLRet is the XDR struct remote_domain_checkpoint_create_xml_ret.
@@ -32847,34 +25812,49 @@ type DomainCheckpointCreateXMLRet struct {
 	Checkpoint NonnullDomainCheckpoint
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainCheckpointCreateXMLRet) XDRSize() int {
-	n := 0
-	n += v.Checkpoint.XDRSize()
-	return n
+// shapeDomainCheckpointCreateXMLRet is the layout of the structs that share their codec with DomainCheckpointCreateXMLRet.
+type shapeDomainCheckpointCreateXMLRet struct {
+	F0 NonnullDomainCheckpoint
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainCheckpointCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainCheckpointCreateXMLRet) size() int {
+	n := 0
+	n += v.F0.XDRSize()
+	return n
+}
+func (v *shapeDomainCheckpointCreateXMLRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Checkpoint.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "checkpoint"), "DomainCheckpointCreateXMLRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainCheckpointCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainCheckpointCreateXMLRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "checkpoint")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainCheckpointCreateXMLRet) XDRSize() int {
+	return (*shapeDomainCheckpointCreateXMLRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainCheckpointCreateXMLRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainCheckpointCreateXMLRet)(unsafe.Pointer(v)).appendXDR(b, "DomainCheckpointCreateXMLRet", "checkpoint")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainCheckpointCreateXMLRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainCheckpointCreateXMLRet)(unsafe.Pointer(v)).consumeXDR(b, d, "checkpoint")
 }
 
 // DomainCheckpointGetXMLDescArgs is the XDR struct remote_domain_checkpoint_get_xml_desc_args.
@@ -32883,41 +25863,57 @@ type DomainCheckpointGetXMLDescArgs struct {
 	Flags      uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainCheckpointGetXMLDescArgs) XDRSize() int {
+// shapeDomainCheckpointGetXMLDescArgs is the layout of the structs that share their codec with DomainCheckpointGetXMLDescArgs.
+type shapeDomainCheckpointGetXMLDescArgs struct {
+	F0 NonnullDomainCheckpoint
+	F1 uint32
+}
+
+func (v *shapeDomainCheckpointGetXMLDescArgs) size() int {
 	n := 0
-	n += v.Checkpoint.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainCheckpointGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainCheckpointGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Checkpoint.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "checkpoint"), "DomainCheckpointGetXMLDescArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainCheckpointGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainCheckpointGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "checkpoint")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainCheckpointGetXMLDescArgs) XDRSize() int {
+	return (*shapeDomainCheckpointGetXMLDescArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainCheckpointGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainCheckpointGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCheckpointGetXMLDescArgs", "checkpoint,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainCheckpointGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainCheckpointGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "checkpoint,flags")
 }
 
 // DomainCheckpointGetXMLDescRet is the XDR struct remote_domain_checkpoint_get_xml_desc_ret.
@@ -32927,32 +25923,17 @@ type DomainCheckpointGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCheckpointGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCheckpointGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainCheckpointGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "DomainCheckpointGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // DomainListAllCheckpointsArgs is the XDR struct remote_domain_list_all_checkpoints_args.
@@ -32964,46 +25945,17 @@ type DomainListAllCheckpointsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainListAllCheckpointsArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainListAllCheckpointsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainListAllCheckpointsArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainListAllCheckpointsArgs", "dom,need_results,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainListAllCheckpointsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
-	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,need_results,flags")
 }
 
 // DomainListAllCheckpointsRet is the XDR struct remote_domain_list_all_checkpoints_ret.
@@ -33012,60 +25964,76 @@ type DomainListAllCheckpointsRet struct {
 	Ret         int32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainListAllCheckpointsRet) XDRSize() int {
+// shapeDomainListAllCheckpointsRet is the layout of the structs that share their codec with DomainListAllCheckpointsRet.
+type shapeDomainListAllCheckpointsRet struct {
+	F0 []NonnullDomainCheckpoint
+	F1 int32
+}
+
+func (v *shapeDomainListAllCheckpointsRet) size() int {
 	n := 0
 	n += 4
-	for i := range v.Checkpoints {
-		n += v.Checkpoints[i].XDRSize()
+	for i := range v.F0 {
+		n += v.F0[i].XDRSize()
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainListAllCheckpointsRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainListAllCheckpointsRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendCount(b, len(v.Checkpoints), 16384)
+	b, err = xdr.AppendCount(b, len(v.F0), 16384)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "checkpoints"), "DomainListAllCheckpointsRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	for i := range v.Checkpoints {
-		b, err = v.Checkpoints[i].AppendXDR(b)
+	for i := range v.F0 {
+		b, err = v.F0[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "checkpoints"), "DomainListAllCheckpointsRet")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 0), typ)
 		}
 	}
-	b = xdr.AppendInt32(b, int32(v.Ret))
+	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainListAllCheckpointsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainListAllCheckpointsRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 28)
 		if err != nil {
-			return off, xdr.Field(err, "checkpoints")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += 4
-		v.Checkpoints = xdr.Resize(v.Checkpoints, cnt)
-		for i := range v.Checkpoints {
+		v.F0 = xdr.Resize(v.F0, cnt)
+		for i := range v.F0 {
 			{
-				n, err := v.Checkpoints[i].ConsumeXDRWith(b[off:], d)
+				n, err := v.F0[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "checkpoints")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 0)
 				}
 				off += n
 			}
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "ret")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Ret = xdr.Int32(b[off:])
+	v.F1 = xdr.Int32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainListAllCheckpointsRet) XDRSize() int {
+	return (*shapeDomainListAllCheckpointsRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainListAllCheckpointsRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainListAllCheckpointsRet)(unsafe.Pointer(v)).appendXDR(b, "DomainListAllCheckpointsRet", "checkpoints,ret")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainListAllCheckpointsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainListAllCheckpointsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "checkpoints,ret")
 }
 
 // DomainCheckpointListAllChildrenArgs is the XDR struct remote_domain_checkpoint_list_all_children_args.
@@ -33127,58 +26095,17 @@ type DomainCheckpointListAllChildrenRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCheckpointListAllChildrenRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Checkpoints {
-		n += v.Checkpoints[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainListAllCheckpointsRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCheckpointListAllChildrenRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Checkpoints), 16384)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "checkpoints"), "DomainCheckpointListAllChildrenRet")
-	}
-	for i := range v.Checkpoints {
-		b, err = v.Checkpoints[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "checkpoints"), "DomainCheckpointListAllChildrenRet")
-		}
-	}
-	b = xdr.AppendInt32(b, int32(v.Ret))
-	return b, nil
+	return (*shapeDomainListAllCheckpointsRet)(unsafe.Pointer(v)).appendXDR(b, "DomainCheckpointListAllChildrenRet", "checkpoints,ret")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointListAllChildrenRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 16384, 28)
-		if err != nil {
-			return off, xdr.Field(err, "checkpoints")
-		}
-		off += 4
-		v.Checkpoints = xdr.Resize(v.Checkpoints, cnt)
-		for i := range v.Checkpoints {
-			{
-				n, err := v.Checkpoints[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "checkpoints")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "ret")
-	}
-	v.Ret = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainListAllCheckpointsRet)(unsafe.Pointer(v)).consumeXDR(b, d, "checkpoints,ret")
 }
 
 // DomainCheckpointLookupByNameArgs is the XDR struct remote_domain_checkpoint_lookup_by_name_args.
@@ -33190,51 +26117,17 @@ type DomainCheckpointLookupByNameArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCheckpointLookupByNameArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Name))
-	n += 4
-	return n
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCheckpointLookupByNameArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainCheckpointLookupByNameArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "DomainCheckpointLookupByNameArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCheckpointLookupByNameArgs", "dom,name,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointLookupByNameArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,name,flags")
 }
 
 // DomainCheckpointLookupByNameRet is the XDR struct remote_domain_checkpoint_lookup_by_name_ret.
@@ -33244,32 +26137,17 @@ type DomainCheckpointLookupByNameRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCheckpointLookupByNameRet) XDRSize() int {
-	n := 0
-	n += v.Checkpoint.XDRSize()
-	return n
+	return (*shapeDomainCheckpointCreateXMLRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCheckpointLookupByNameRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Checkpoint.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "checkpoint"), "DomainCheckpointLookupByNameRet")
-	}
-	return b, nil
+	return (*shapeDomainCheckpointCreateXMLRet)(unsafe.Pointer(v)).appendXDR(b, "DomainCheckpointLookupByNameRet", "checkpoint")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointLookupByNameRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "checkpoint")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainCheckpointCreateXMLRet)(unsafe.Pointer(v)).consumeXDR(b, d, "checkpoint")
 }
 
 // DomainCheckpointGetParentArgs is the XDR struct remote_domain_checkpoint_get_parent_args.
@@ -33280,39 +26158,17 @@ type DomainCheckpointGetParentArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCheckpointGetParentArgs) XDRSize() int {
-	n := 0
-	n += v.Checkpoint.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainCheckpointGetXMLDescArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCheckpointGetParentArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Checkpoint.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "checkpoint"), "DomainCheckpointGetParentArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCheckpointGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCheckpointGetParentArgs", "checkpoint,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointGetParentArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "checkpoint")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCheckpointGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "checkpoint,flags")
 }
 
 // DomainCheckpointGetParentRet is the XDR struct remote_domain_checkpoint_get_parent_ret.
@@ -33322,32 +26178,17 @@ type DomainCheckpointGetParentRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCheckpointGetParentRet) XDRSize() int {
-	n := 0
-	n += v.Parent.XDRSize()
-	return n
+	return (*shapeDomainCheckpointCreateXMLRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCheckpointGetParentRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Parent.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "parent"), "DomainCheckpointGetParentRet")
-	}
-	return b, nil
+	return (*shapeDomainCheckpointCreateXMLRet)(unsafe.Pointer(v)).appendXDR(b, "DomainCheckpointGetParentRet", "parent")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointGetParentRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Parent.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "parent")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainCheckpointCreateXMLRet)(unsafe.Pointer(v)).consumeXDR(b, d, "parent")
 }
 
 // DomainCheckpointDeleteArgs is the XDR struct remote_domain_checkpoint_delete_args.
@@ -33358,39 +26199,17 @@ type DomainCheckpointDeleteArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainCheckpointDeleteArgs) XDRSize() int {
-	n := 0
-	n += v.Checkpoint.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainCheckpointGetXMLDescArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainCheckpointDeleteArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Checkpoint.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "checkpoint"), "DomainCheckpointDeleteArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainCheckpointGetXMLDescArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainCheckpointDeleteArgs", "checkpoint,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainCheckpointDeleteArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Checkpoint.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "checkpoint")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainCheckpointGetXMLDescArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "checkpoint,flags")
 }
 
 // DomainGetGuestInfoArgs is the XDR struct remote_domain_get_guest_info_args.
@@ -33402,46 +26221,17 @@ type DomainGetGuestInfoArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetGuestInfoArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetGuestInfoArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetGuestInfoArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Types))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetGuestInfoArgs", "dom,types,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetGuestInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "types")
-	}
-	v.Types = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,types,flags")
 }
 
 // DomainGetGuestInfoRet is the XDR struct remote_domain_get_guest_info_ret.
@@ -33569,46 +26359,17 @@ type DomainAgentSetResponseTimeoutArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainAgentSetResponseTimeoutArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainAgentSetResponseTimeoutArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainAgentSetResponseTimeoutArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Timeout))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainAgentSetResponseTimeoutArgs", "dom,timeout,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAgentSetResponseTimeoutArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "timeout")
-	}
-	v.Timeout = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,timeout,flags")
 }
 
 // DomainAgentSetResponseTimeoutRet is the XDR struct remote_domain_agent_set_response_timeout_ret.
@@ -33623,19 +26384,12 @@ func (v *DomainAgentSetResponseTimeoutRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainAgentSetResponseTimeoutRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Result))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainAgentSetResponseTimeoutRet", "result")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAgentSetResponseTimeoutRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "result")
-	}
-	v.Result = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // DomainBackupBeginArgs is the XDR struct remote_domain_backup_begin_args.
@@ -33648,81 +26402,17 @@ type DomainBackupBeginArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainBackupBeginArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.BackupXML))
-	n += 4
-	if v.CheckpointXML != nil {
-		n += xdr.SizeOpaque(len((*v.CheckpointXML)))
-	}
-	n += 4
-	return n
+	return (*shapeDomainSaveFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainBackupBeginArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainBackupBeginArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.BackupXML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "backup_xml"), "DomainBackupBeginArgs")
-	}
-	b = xdr.AppendBool(b, v.CheckpointXML != nil)
-	if v.CheckpointXML != nil {
-		b, err = xdr.AppendString(b, string((*v.CheckpointXML)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "checkpoint_xml"), "DomainBackupBeginArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSaveFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainBackupBeginArgs", "dom,backup_xml,checkpoint_xml,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBackupBeginArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.BackupXML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "backup_xml")
-		}
-		off += n
-	}
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "checkpoint_xml")
-		}
-		off += n
-		if present {
-			v.CheckpointXML = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.CheckpointXML, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "checkpoint_xml")
-				}
-				off += n
-			}
-		} else {
-			v.CheckpointXML = nil
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSaveFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,backup_xml,checkpoint_xml,flags")
 }
 
 // DomainBackupGetXMLDescArgs is the XDR struct remote_domain_backup_get_xml_desc_args.
@@ -33733,39 +26423,17 @@ type DomainBackupGetXMLDescArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainBackupGetXMLDescArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainBackupGetXMLDescArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainBackupGetXMLDescArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainBackupGetXMLDescArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBackupGetXMLDescArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainBackupGetXMLDescRet is the XDR struct remote_domain_backup_get_xml_desc_ret.
@@ -33775,32 +26443,17 @@ type DomainBackupGetXMLDescRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainBackupGetXMLDescRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.XML))
-	return n
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainBackupGetXMLDescRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.XML), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml"), "DomainBackupGetXMLDescRet")
-	}
-	return b, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).appendXDR(b, "DomainBackupGetXMLDescRet", "xml")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBackupGetXMLDescRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeNonnullNodeDevice)(unsafe.Pointer(v)).consumeXDR(b, d, "xml")
 }
 
 // DomainAuthorizedSSHKeysGetArgs is the XDR struct remote_domain_authorized_ssh_keys_get_args.
@@ -33812,51 +26465,17 @@ type DomainAuthorizedSSHKeysGetArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainAuthorizedSSHKeysGetArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.User))
-	n += 4
-	return n
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainAuthorizedSSHKeysGetArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainAuthorizedSSHKeysGetArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.User), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "user"), "DomainAuthorizedSSHKeysGetArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainAuthorizedSSHKeysGetArgs", "dom,user,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAuthorizedSSHKeysGetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.User, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "user")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,user,flags")
 }
 
 // DomainAuthorizedSSHKeysGetRet is the XDR struct remote_domain_authorized_ssh_keys_get_ret.
@@ -33864,53 +26483,68 @@ type DomainAuthorizedSSHKeysGetRet struct {
 	Keys []NonnullString
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainAuthorizedSSHKeysGetRet) XDRSize() int {
+// shapeDomainAuthorizedSSHKeysGetRet is the layout of the structs that share their codec with DomainAuthorizedSSHKeysGetRet.
+type shapeDomainAuthorizedSSHKeysGetRet struct {
+	F0 []NonnullString
+}
+
+func (v *shapeDomainAuthorizedSSHKeysGetRet) size() int {
 	n := 0
 	n += 4
-	for i := range v.Keys {
-		n += xdr.SizeOpaque(len(v.Keys[i]))
+	for i := range v.F0 {
+		n += xdr.SizeOpaque(len(v.F0[i]))
 	}
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainAuthorizedSSHKeysGetRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainAuthorizedSSHKeysGetRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendCount(b, len(v.Keys), 2048)
+	b, err = xdr.AppendCount(b, len(v.F0), 2048)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "keys"), "DomainAuthorizedSSHKeysGetRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	for i := range v.Keys {
-		b, err = xdr.AppendString(b, string(v.Keys[i]), 4194304)
+	for i := range v.F0 {
+		b, err = xdr.AppendString(b, string(v.F0[i]), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "keys"), "DomainAuthorizedSSHKeysGetRet")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 0), typ)
 		}
 	}
 	return b, nil
 }
-
-// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
-func (v *DomainAuthorizedSSHKeysGetRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainAuthorizedSSHKeysGetRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 2048, 4)
 		if err != nil {
-			return off, xdr.Field(err, "keys")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += 4
-		v.Keys = xdr.Resize(v.Keys, cnt)
-		for i := range v.Keys {
+		v.F0 = xdr.Resize(v.F0, cnt)
+		for i := range v.F0 {
 			{
-				n, err := d.ConsumeStringInto(&v.Keys[i], b[off:], 4194304)
+				n, err := d.ConsumeStringInto(&v.F0[i], b[off:], 4194304)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "keys")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 0)
 				}
 				off += n
 			}
 		}
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainAuthorizedSSHKeysGetRet) XDRSize() int {
+	return (*shapeDomainAuthorizedSSHKeysGetRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainAuthorizedSSHKeysGetRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainAuthorizedSSHKeysGetRet)(unsafe.Pointer(v)).appendXDR(b, "DomainAuthorizedSSHKeysGetRet", "keys")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainAuthorizedSSHKeysGetRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainAuthorizedSSHKeysGetRet)(unsafe.Pointer(v)).consumeXDR(b, d, "keys")
 }
 
 // DomainAuthorizedSSHKeysSetArgs is the XDR struct remote_domain_authorized_ssh_keys_set_args.
@@ -34009,39 +26643,17 @@ type DomainGetMessagesArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetMessagesArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetMessagesArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetMessagesArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetMessagesArgs", "dom,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMessagesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetPerfEventsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,flags")
 }
 
 // DomainGetMessagesRet is the XDR struct remote_domain_get_messages_ret.
@@ -34051,51 +26663,17 @@ type DomainGetMessagesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetMessagesRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Msgs {
-		n += xdr.SizeOpaque(len(v.Msgs[i]))
-	}
-	return n
+	return (*shapeDomainAuthorizedSSHKeysGetRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetMessagesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Msgs), 2048)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "msgs"), "DomainGetMessagesRet")
-	}
-	for i := range v.Msgs {
-		b, err = xdr.AppendString(b, string(v.Msgs[i]), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "msgs"), "DomainGetMessagesRet")
-		}
-	}
-	return b, nil
+	return (*shapeDomainAuthorizedSSHKeysGetRet)(unsafe.Pointer(v)).appendXDR(b, "DomainGetMessagesRet", "msgs")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetMessagesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 2048, 4)
-		if err != nil {
-			return off, xdr.Field(err, "msgs")
-		}
-		off += 4
-		v.Msgs = xdr.Resize(v.Msgs, cnt)
-		for i := range v.Msgs {
-			{
-				n, err := d.ConsumeStringInto(&v.Msgs[i], b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "msgs")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeDomainAuthorizedSSHKeysGetRet)(unsafe.Pointer(v)).consumeXDR(b, d, "msgs")
 }
 
 // DomainStartDirtyRateCalcArgs is the XDR struct remote_domain_start_dirty_rate_calc_args.
@@ -34107,46 +26685,17 @@ type DomainStartDirtyRateCalcArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainStartDirtyRateCalcArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainStartDirtyRateCalcArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainStartDirtyRateCalcArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Seconds))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainStartDirtyRateCalcArgs", "dom,seconds,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainStartDirtyRateCalcArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "seconds")
-	}
-	v.Seconds = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetSchedulerParametersFlagsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,seconds,flags")
 }
 
 // DomainEventMemoryDeviceSizeChangeMsg is the XDR struct remote_domain_event_memory_device_size_change_msg.
@@ -34222,51 +26771,17 @@ type DomainFDAssociateArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainFDAssociateArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Name))
-	n += 4
-	return n
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainFDAssociateArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainFDAssociateArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "DomainFDAssociateArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainFDAssociateArgs", "dom,name,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainFDAssociateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetBlockInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,name,flags")
 }
 
 // NodeDeviceUpdateArgs is the XDR struct remote_node_device_update_args.
@@ -34278,51 +26793,17 @@ type NodeDeviceUpdateArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *NodeDeviceUpdateArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
-	n += xdr.SizeOpaque(len(v.XMLDesc))
-	n += 4
-	return n
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeDeviceUpdateArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "NodeDeviceUpdateArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.XMLDesc), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "xml_desc"), "NodeDeviceUpdateArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "NodeDeviceUpdateArgs", "name,xml_desc,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeDeviceUpdateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "name")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.XMLDesc, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "xml_desc")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSaveImageDefineXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "name,xml_desc,flags")
 }
 
 // DomainGraphicsReloadArgs is the XDR struct remote_domain_graphics_reload_args.
@@ -34334,46 +26815,17 @@ type DomainGraphicsReloadArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGraphicsReloadArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGraphicsReloadArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGraphicsReloadArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Type))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGraphicsReloadArgs", "dom,type,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGraphicsReloadArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "type")
-	}
-	v.Type = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainMemoryStatsArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,type,flags")
 }
 
 // DomainGetAutostartOnceArgs is the XDR struct remote_domain_get_autostart_once_args.
@@ -34383,32 +26835,17 @@ type DomainGetAutostartOnceArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainGetAutostartOnceArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	return n
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetAutostartOnceArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetAutostartOnceArgs")
-	}
-	return b, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetAutostartOnceArgs", "dom")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetAutostartOnceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainGetSchedulerTypeArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom")
 }
 
 // DomainGetAutostartOnceRet is the XDR struct remote_domain_get_autostart_once_ret.
@@ -34423,19 +26860,12 @@ func (v *DomainGetAutostartOnceRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetAutostartOnceRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Autostart))
-	return b, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainGetAutostartOnceRet", "autostart")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetAutostartOnceRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "autostart")
-	}
-	v.Autostart = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectSupportsFeatureArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "autostart")
 }
 
 // DomainSetAutostartOnceArgs is the XDR struct remote_domain_set_autostart_once_args.
@@ -34446,39 +26876,17 @@ type DomainSetAutostartOnceArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetAutostartOnceArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	return n
+	return (*shapeDomainGetSchedulerParametersArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetAutostartOnceArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetAutostartOnceArgs")
-	}
-	b = xdr.AppendInt32(b, int32(v.Autostart))
-	return b, nil
+	return (*shapeDomainGetSchedulerParametersArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetAutostartOnceArgs", "dom,autostart")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetAutostartOnceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "autostart")
-	}
-	v.Autostart = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainGetSchedulerParametersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,autostart")
 }
 
 // DomainSetThrottleGroupArgs is the XDR struct remote_domain_set_throttle_group_args.
@@ -34491,82 +26899,17 @@ type DomainSetThrottleGroupArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainSetThrottleGroupArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Group))
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeDomainSetBlockIoTuneArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainSetThrottleGroupArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetThrottleGroupArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Group), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "group"), "DomainSetThrottleGroupArgs")
-	}
-	b, err = xdr.AppendCount(b, len(v.Params), 32)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "DomainSetThrottleGroupArgs")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "DomainSetThrottleGroupArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainSetBlockIoTuneArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainSetThrottleGroupArgs", "dom,group,params,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainSetThrottleGroupArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Group, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "group")
-		}
-		off += n
-	}
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainSetBlockIoTuneArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,group,params,flags")
 }
 
 // DomainDelThrottleGroupArgs is the XDR struct remote_domain_del_throttle_group_args.
@@ -34578,69 +26921,17 @@ type DomainDelThrottleGroupArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainDelThrottleGroupArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += 4
-	if v.Group != nil {
-		n += xdr.SizeOpaque(len((*v.Group)))
-	}
-	n += 4
-	return n
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainDelThrottleGroupArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainDelThrottleGroupArgs")
-	}
-	b = xdr.AppendBool(b, v.Group != nil)
-	if v.Group != nil {
-		b, err = xdr.AppendString(b, string((*v.Group)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "group"), "DomainDelThrottleGroupArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainDelThrottleGroupArgs", "dom,group,flags")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainDelThrottleGroupArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "group")
-		}
-		off += n
-		if present {
-			v.Group = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.Group, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "group")
-				}
-				off += n
-			}
-		} else {
-			v.Group = nil
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainManagedSaveDefineXMLArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,group,flags")
 }
 
 // DomainEventNicMACChangeMsg is the XDR struct remote_domain_event_nic_mac_change_msg.
@@ -34787,65 +27078,17 @@ type DomainEventCallbackChannelLifecycleMsg struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainEventCallbackChannelLifecycleMsg) XDRSize() int {
-	n := 0
-	n += 4
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.ChannelName))
-	n += 4
-	n += 4
-	return n
+	return (*shapeDomainEventBlockJob2Msg)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventCallbackChannelLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventCallbackChannelLifecycleMsg")
-	}
-	b, err = xdr.AppendString(b, string(v.ChannelName), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "channelName"), "DomainEventCallbackChannelLifecycleMsg")
-	}
-	b = xdr.AppendInt32(b, int32(v.State))
-	b = xdr.AppendInt32(b, int32(v.Reason))
-	return b, nil
+	return (*shapeDomainEventBlockJob2Msg)(unsafe.Pointer(v)).appendXDR(b, "DomainEventCallbackChannelLifecycleMsg", "callbackID,dom,channelName,state,reason")
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackChannelLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.ChannelName, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "channelName")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "state")
-	}
-	v.State = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "reason")
-	}
-	v.Reason = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainEventBlockJob2Msg)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID,dom,channelName,state,reason")
 }
 
 // DomainAnnounceInterfaceArgs is the XDR struct remote_domain_announce_interface_args.
