@@ -285,8 +285,11 @@ func (r *Reader) Next() (Message, error) {
 		}
 	}
 	var m Message
-	if _, err := xdr.Consume(r.hdr[LenSize:], &m.Header); err != nil {
-		return Message{}, &Error{Reason: "header: " + err.Error()}
+	// A direct call, so that m and d stay on the stack: xdr.Consume's
+	// interface call would cost allocations for each message.
+	var d xdr.Decoder
+	if _, err := m.Header.ConsumeXDRWith(r.hdr[LenSize:], &d); err != nil {
+		return Message{}, &Error{Reason: "header: " + xdr.Named(err, "MessageHeader").Error()}
 	}
 	m.Payload = r.payload
 	if r.pooled != nil {

@@ -108,8 +108,9 @@ func (r *Record) Header() (virnet.MessageHeader, []byte, error) {
 	if len(r.Message) < virnet.MessageHeaderMax {
 		return h, nil, fmt.Errorf("tape: message of %d bytes is shorter than a header", len(r.Message))
 	}
-	if _, err := xdr.Consume(r.Message[:virnet.MessageHeaderMax], &h); err != nil {
-		return h, nil, fmt.Errorf("tape: message header: %w", err)
+	var d xdr.Decoder // a direct call keeps h and d on the stack
+	if _, err := h.ConsumeXDRWith(r.Message[:virnet.MessageHeaderMax], &d); err != nil {
+		return h, nil, fmt.Errorf("tape: message header: %w", xdr.Named(err, "MessageHeader"))
 	}
 	return h, r.Message[virnet.MessageHeaderMax:], nil
 }

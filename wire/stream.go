@@ -57,8 +57,10 @@ func (r *Reader) Next() (Raw, error) {
 	if _, err := io.ReadFull(r.r, r.hdr[4:]); err != nil {
 		return m, unexpected(err)
 	}
-	if _, err := xdr.Consume(r.hdr[4:], &m.Header); err != nil {
-		return m, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	// A direct call keeps m and d on the stack (see frame.Reader).
+	var d xdr.Decoder
+	if _, err := m.Header.ConsumeXDRWith(r.hdr[4:], &d); err != nil {
+		return m, fmt.Errorf("%w: header: %v", ErrMalformed, xdr.Named(err, "MessageHeader"))
 	}
 	want := n - len(r.hdr)
 	const chunk = 64 << 10

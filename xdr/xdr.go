@@ -418,6 +418,21 @@ func ConsumeFixedChars(dst []byte, b []byte) (int, error) {
 	return 4 * len(dst), nil
 }
 
+// Whole ends a decode of all of b that the caller made with a direct
+// ConsumeXDRWith call, which returned n and err: it names the type typ in
+// err as Unmarshal does, or reports the bytes left over as ErrTrailing.
+// Generated code that decodes into a new value calls the method directly
+// so that its Decoder stays on the stack, and then this.
+func Whole(n int, err error, b []byte, typ string) error {
+	if err != nil {
+		return Named(err, typ)
+	}
+	if n != len(b) {
+		return ErrTrailing
+	}
+	return nil
+}
+
 // Unmarshal decodes b into c, which must use all of it: bytes left over
 // are ErrTrailing. It is what an UnmarshalBinary method would do, kept
 // out of the generated types for the reason Marshal gives.

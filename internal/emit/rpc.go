@@ -706,9 +706,13 @@ func (r *rpcEmitter) events() {
 		if pr.Msg == nil || !pr.Event {
 			continue
 		}
+		// A direct call with the function's Decoder, which then stays on
+		// the stack (xdr.Unmarshal's interface call would move it to the
+		// heap, an allocation for each event).
 		cases = append(cases, jen.Case(r.procNumber(pr)).Block(
 			jen.Id("v").Op(":=").New(jen.Id(pr.Msg.GoName)),
-			jen.Return(jen.Id("v"), xdrFn("Unmarshal").Call(jen.Id("payload"), jen.Id("v"))),
+			jen.List(jen.Id("n"), jen.Id("err")).Op(":=").Id("v").Dot("ConsumeXDRWith").Call(jen.Id("payload"), jen.Op("&").Id("d")),
+			jen.Return(jen.Id("v"), xdrFn("Whole").Call(jen.Id("n"), jen.Id("err"), jen.Id("payload"), jen.Lit(pr.Msg.GoName))),
 		))
 	}
 	if len(cases) == 0 {
@@ -718,6 +722,7 @@ func (r *rpcEmitter) events() {
 		jen.Qual("fmt", "Errorf").Call(jen.Lit(strings.ToLower(r.prog.Src.Name)+": procedure %d is not an event"), jen.Id("n")))))
 	r.f.Commentf("DecodeEvent decodes the message of event procedure n (one the daemon sends unasked)\n// into a new value of its message type, such as *%s.", firstMsg(r.prog))
 	r.f.Func().Id("DecodeEvent").Params(jen.Id("n").Int32(), jen.Id("payload").Index().Byte()).Params(xdrFn("Codec"), jen.Error()).Block(
+		jen.Var().Id("d").Qual(Runtime, "Decoder"),
 		jen.Switch(jen.Id("n")).Block(cases...),
 	)
 }
