@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	proto "github.com/virtrpc/virtrpc/gen/admin"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 func TestParamsRoundTrip(t *testing.T) {
@@ -23,7 +24,7 @@ func TestParamsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var back proto.ClientGetInfoRet
-	if _, err := back.ConsumeXDR(b); err != nil {
+	if _, err := xdr.Consume(b, &back); err != nil {
 		t.Fatal(err)
 	}
 	out, err := FromWire(back.Params)

@@ -127,6 +127,10 @@ type pendingCall struct {
 	// before the caller sees it, so that state a reply creates (an event
 	// subscription) exists before the next message is read.
 	hook func(payload []byte)
+	// dec decodes the reply: the record is allocated for each call anyway,
+	// so the Decoder a result's ConsumeXDRWith needs costs no allocation of
+	// its own, where a Decoder made for an interface call would escape.
+	dec xdr.Decoder
 }
 
 // New starts the engine on rw, which must carry libvirt's protocol: it
@@ -427,7 +431,7 @@ func (c *Conn) doCall(ctx context.Context, p rpc.Procedure, args rpc.Encoder, re
 		return nil, 0, err
 	}
 	received := frame.LenSize + frame.HeaderSize + len(m.Payload)
-	if err := c.finish(m, ret); err != nil {
+	if err := c.finish(m, ret, &pc.dec); err != nil {
 		rpc.CloseFiles(m.Files)
 		var le *rpc.Error
 		if errors.As(err, &le) && le.UnknownProcedure() {
@@ -522,14 +526,14 @@ func (c *Conn) abandon(serial uint32, pc *pendingCall) {
 	}
 }
 
-// finish decodes a reply: the result, or the daemon's error.
-func (c *Conn) finish(m frame.Message, ret rpc.Decoder) error {
+// finish decodes a reply with d: the result, or the daemon's error.
+func (c *Conn) finish(m frame.Message, ret rpc.Decoder, d *xdr.Decoder) error {
 	switch m.Header.Status {
 	case virnet.MessageStatusOK:
 		if ret == nil {
 			return nil
 		}
-		n, err := decodeReply(ret, m.Payload, c.cfg.strictXDR)
+		n, err := decodeReply(ret, m.Payload, c.cfg.strictXDR, d)
 		if err != nil {
 			return fmt.Errorf("decoding the reply to procedure %d: %w", m.Header.Proc, err)
 		}
@@ -551,16 +555,10 @@ func (c *Conn) finish(m frame.Message, ret rpc.Decoder) error {
 // payload alive.
 const aliasFrom = 64 << 10
 
-// decodeReply decodes a reply's payload into ret, strictly if strict.
-func decodeReply(ret rpc.Decoder, payload []byte, strict bool) (int, error) {
-	alias := len(payload) >= aliasFrom
-	if alias || strict {
-		if w, ok := ret.(interface {
-			ConsumeXDRWith([]byte, *xdr.Decoder) (int, error)
-		}); ok {
-			d := xdr.Decoder{AliasOpaque: alias, Strict: strict}
-			return w.ConsumeXDRWith(payload, &d)
-		}
-	}
-	return ret.ConsumeXDR(payload)
+// decodeReply decodes a reply's payload into ret with d, a zero Decoder,
+// strictly if strict.
+func decodeReply(ret rpc.Decoder, payload []byte, strict bool, d *xdr.Decoder) (int, error) {
+	d.AliasOpaque = len(payload) >= aliasFrom
+	d.Strict = strict
+	return d.Consume(payload, ret)
 }

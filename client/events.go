@@ -258,7 +258,7 @@ func (c *Conn) event(m frame.Message) {
 // callbackID decodes the {int callbackID} every registration returns.
 type callbackID struct{ id int32 }
 
-func (r *callbackID) ConsumeXDR(b []byte) (int, error) {
+func (r *callbackID) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
 		return 0, xdr.ErrShort
 	}

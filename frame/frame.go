@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // Sizes from virnetprotocol.x: libvirt's own peers refuse anything
@@ -321,8 +322,11 @@ func (r *Reader) NextInto(dest func(h *virnet.MessageHeader, size int) []byte) (
 				return Message{}, unexpected(err)
 			}
 		}
-		if _, err := r.h.ConsumeXDR(r.hdr[LenSize:]); err != nil {
-			return Message{}, &MalformedError{Reason: "header: " + err.Error()}
+		// A direct call with a decoder on the stack: xdr.Consume's
+		// interface call would cost an allocation per message.
+		var d xdr.Decoder
+		if _, err := r.h.ConsumeXDRWith(r.hdr[LenSize:], &d); err != nil {
+			return Message{}, &MalformedError{Reason: "header: " + xdr.Named(err, "MessageHeader").Error()}
 		}
 	}
 	n := r.length - LenSize - HeaderSize

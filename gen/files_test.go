@@ -11,6 +11,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/remote/remoteserver"
 	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // fileLoopback is a loopback that is also an rpc.FileCaller: files go to
@@ -34,7 +35,7 @@ func (l *fileLoopback) CallFiles(ctx context.Context, p rpc.Procedure, args rpc.
 		return nil, err
 	}
 	if ret != nil {
-		if _, err := ret.ConsumeXDR(out); err != nil {
+		if _, err := xdr.Consume(out, ret); err != nil {
 			return nil, err
 		}
 	}

@@ -81,9 +81,9 @@ func FuzzDecode(f *testing.F) {
 		// decodes must encode, canonically, to bytes that decode strictly
 		// to the same value.
 		lenient := reflect.New(nt.typ).Interface().(xdr.Codec)
-		ln, lerr := lenient.ConsumeXDR(in)
+		ln, lerr := xdr.Consume(in, lenient)
 		if ln < 0 || ln > len(in) {
-			t.Fatalf("%s: ConsumeXDR returned %d for %d bytes (err %v)", nt.name, ln, len(in), lerr)
+			t.Fatalf("%s: ConsumeXDRWith returned %d for %d bytes (err %v)", nt.name, ln, len(in), lerr)
 		}
 		var canon []byte
 		if lerr == nil {
@@ -102,7 +102,7 @@ func FuzzDecode(f *testing.F) {
 		v := reflect.New(nt.typ).Interface().(xdr.Codec)
 		n, err := v.ConsumeXDRWith(in, &xdr.Decoder{Strict: true})
 		if n < 0 || n > len(in) {
-			t.Fatalf("%s: ConsumeXDR returned %d for %d bytes (err %v)", nt.name, n, len(in), err)
+			t.Fatalf("%s: ConsumeXDRWith returned %d for %d bytes (err %v)", nt.name, n, len(in), err)
 		}
 		if err != nil {
 			return
@@ -193,7 +193,7 @@ func TestHostileAllocations(t *testing.T) {
 	allocated := func(c xdr.Codec, in []byte) uint64 {
 		runtime.ReadMemStats(&ms)
 		before := ms.TotalAlloc
-		_, _ = c.ConsumeXDR(in) // most inputs are rejected; only the allocation counts
+		_, _ = xdr.Consume(in, c) // most inputs are rejected; only the allocation counts
 		runtime.ReadMemStats(&ms)
 		return ms.TotalAlloc - before
 	}

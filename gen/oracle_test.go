@@ -31,7 +31,9 @@ func charTypes(t *testing.T) map[string]bool {
 		t.Fatalf("generated files: %v %v", files, err)
 	}
 	method := regexp.MustCompile(`^func \(\w+ \*(\w+)\) (\w+)\(`)
+	shared := regexp.MustCompile(`\(\*(\w+)\)\(unsafe\.Pointer\(v\)\)\.appendXDR\(`)
 	out := map[string]bool{}
+	sharing := map[string]string{} // struct -> the shape whose code it uses
 	for _, file := range files {
 		f, err := os.Open(file)
 		if err != nil {
@@ -51,14 +53,24 @@ func charTypes(t *testing.T) map[string]bool {
 				recv, name = "", ""
 				continue
 			}
-			if name == "AppendXDR" && (strings.Contains(line, "xdr.AppendChars(") || strings.Contains(line, "xdr.AppendFixedChars(")) {
+			if (name == "AppendXDR" || name == "appendXDR") && (strings.Contains(line, "xdr.AppendChars(") || strings.Contains(line, "xdr.AppendFixedChars(")) {
 				out[pkg+"."+recv] = true
+			}
+			// A struct that shares its shape's code: its AppendXDR
+			// converts to the shape type, whose appendXDR says.
+			if m := shared.FindStringSubmatch(line); m != nil && name == "AppendXDR" {
+				sharing[pkg+"."+recv] = pkg + "." + m[1]
 			}
 		}
 		err = sc.Err()
 		f.Close()
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+	for typ, sh := range sharing {
+		if out[sh] {
+			out[typ] = true
 		}
 	}
 	return out

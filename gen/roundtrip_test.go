@@ -211,7 +211,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 			// Every proper prefix is short input, never a panic or success.
 			for cut := 0; cut < len(enc); cut += 1 + len(enc)/16 {
-				if _, err := back.Interface().(xdr.Codec).ConsumeXDR(enc[:cut]); err == nil {
+				if _, err := xdr.Consume(enc[:cut], back.Interface().(xdr.Codec)); err == nil {
 					t.Fatalf("%s: %d of %d bytes decoded without error", name, cut, len(enc))
 				}
 			}
@@ -241,7 +241,7 @@ func TestErrorsNameThePath(t *testing.T) {
 	b = xdr.AppendUint32(b, 1000)
 	b = append(b, make([]byte, 40)...)
 	var v remote.ConnectListAllDomainsRet
-	_, err := v.ConsumeXDR(b)
+	_, err := xdr.Consume(b, &v)
 	const want = "ConnectListAllDomainsRet.domains[1].name: xdr: input too short"
 	if err == nil || err.Error() != want || !errors.Is(err, xdr.ErrShort) {
 		t.Errorf("error %v, want %s", err, want)
@@ -270,12 +270,12 @@ func TestErrorsNameThePath(t *testing.T) {
 		bad := bytes.Clone(wire)
 		binary.BigEndian.PutUint32(bad[c.at:], c.word)
 		var v remote.DomainGetJobStatsRet
-		if _, err := v.ConsumeXDRWith(bad, &xdr.Decoder{Strict: true}); err == nil || err.Error() != c.want || !errors.Is(err, c.is) {
+		if _, err := (&xdr.Decoder{Strict: true}).Consume(bad, &v); err == nil || err.Error() != c.want || !errors.Is(err, c.is) {
 			t.Errorf("error %v, want %s", err, c.want)
 		}
 	}
 	var short remote.DomainGetJobStatsRet
-	if _, err := short.ConsumeXDR(wire[:elem(3)+24]); err == nil || err.Error() != "DomainGetJobStatsRet.params[3].value.ul: xdr: input too short" {
+	if _, err := xdr.Consume(wire[:elem(3)+24], &short); err == nil || err.Error() != "DomainGetJobStatsRet.params[3].value.ul: xdr: input too short" {
 		t.Errorf("short arm: %v", err)
 	}
 	// A bound broken on encode.

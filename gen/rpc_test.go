@@ -50,7 +50,7 @@ func (l *loopback) Call(ctx context.Context, p rpc.Procedure, args rpc.Encoder, 
 		}
 		return nil
 	}
-	n, err := ret.ConsumeXDR(out)
+	n, err := xdr.Consume(out, ret)
 	if err == nil && n != len(out) {
 		err = errors.New("trailing bytes in the result")
 	}

@@ -153,7 +153,7 @@ func splitPackets(b []byte) ([]packet, error) {
 			return out, fmt.Errorf("offset %d: length %d with %d bytes left", off, n, len(b)-off)
 		}
 		p := packet{raw: b[off : off+n]}
-		used, err := p.header.ConsumeXDR(p.raw[4:])
+		used, err := xdr.Consume(p.raw[4:], &p.header)
 		if err != nil {
 			return out, fmt.Errorf("offset %d: header: %w", off, err)
 		}
@@ -220,7 +220,7 @@ func decodePacket(p packet) (string, error) {
 		}
 		return info.Name + " (void)", nil
 	}
-	n, err := v.ConsumeXDR(p.payload)
+	n, err := xdr.Consume(p.payload, v)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", info.Name, err)
 	}

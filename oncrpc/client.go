@@ -20,9 +20,11 @@ type Args interface {
 }
 
 // Results is what a call's reply decodes into: anything that consumes
-// its XDR encoding from the start of a slice. A nil Results expects void.
+// its XDR encoding from the start of a slice with a decoder's state, as
+// every type generated from a .x file does (xdr.Consumer). A nil Results
+// expects void.
 type Results interface {
-	ConsumeXDR(b []byte) (int, error)
+	ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 }
 
 // MaxDatagram is the largest UDP datagram a Client or Server reads: what
@@ -206,7 +208,7 @@ func (c *Client) Call(ctx context.Context, prog, vers, proc uint32, args Args, r
 		}
 		return nil
 	}
-	n, err := res.ConsumeXDR(body)
+	n, err := xdr.Consume(body, res)
 	if err != nil {
 		return fmt.Errorf("oncrpc: results of %d/%d/%d: %w", prog, vers, proc, err)
 	}

@@ -23,7 +23,7 @@
 // (RPCBPROC_SET, or the portmapper's PMAPPROC_SET) and Registration.Unset
 // takes that back.
 // Arguments and results are XDR, encoded with the xdr package: anything
-// with AppendXDR and ConsumeXDR methods, as generated types have.
+// with AppendXDR and ConsumeXDRWith methods, as generated types have.
 //
 // cmd/xdrgen writes typed code on this package for the program blocks of
 // any .x file: for each version a client type over a *Client, a Handler

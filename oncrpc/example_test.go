@@ -15,7 +15,7 @@ type word uint32
 
 func (w *word) AppendXDR(b []byte) ([]byte, error) { return xdr.AppendUint32(b, uint32(*w)), nil }
 
-func (w *word) ConsumeXDR(b []byte) (int, error) {
+func (w *word) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
 		return 0, xdr.ErrShort
 	}

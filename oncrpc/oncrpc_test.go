@@ -30,7 +30,7 @@ func (p *pair) AppendXDR(b []byte) ([]byte, error) {
 	return xdr.AppendInt32(xdr.AppendInt32(b, p.a), p.b), nil
 }
 
-func (p *pair) ConsumeXDR(b []byte) (int, error) {
+func (p *pair) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 8 {
 		return 0, xdr.ErrShort
 	}
@@ -42,7 +42,7 @@ type u32 uint32
 
 func (v *u32) AppendXDR(b []byte) ([]byte, error) { return xdr.AppendUint32(b, uint32(*v)), nil }
 
-func (v *u32) ConsumeXDR(b []byte) (int, error) {
+func (v *u32) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
 		return 0, xdr.ErrShort
 	}
@@ -171,7 +171,7 @@ func TestCallsAndErrors(t *testing.T) {
 
 type int32Result int32
 
-func (v *int32Result) ConsumeXDR(b []byte) (int, error) {
+func (v *int32Result) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
 		return 0, xdr.ErrShort
 	}

@@ -56,8 +56,8 @@ func (m *Mapping) AppendXDR(b []byte) ([]byte, error) {
 	return xdr.AppendUint32(b, m.Port), nil
 }
 
-// ConsumeXDR decodes a mapping from the start of b.
-func (m *Mapping) ConsumeXDR(b []byte) (int, error) {
+// ConsumeXDRWith decodes a mapping from the start of b.
+func (m *Mapping) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 16 {
 		return 0, fmt.Errorf("oncrpc: mapping: %w", xdr.ErrShort)
 	}
@@ -87,8 +87,8 @@ func (r *Binding) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes a binding from the start of b.
-func (r *Binding) ConsumeXDR(b []byte) (int, error) {
+// ConsumeXDRWith decodes a binding from the start of b.
+func (r *Binding) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 8 {
 		return 0, fmt.Errorf("oncrpc: rpcb: %w", xdr.ErrShort)
 	}
@@ -112,13 +112,13 @@ type (
 	stringResult string
 )
 
-func (v *boolResult) ConsumeXDR(b []byte) (int, error) {
+func (v *boolResult) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	x, n, err := xdr.ConsumeBool(b)
 	*v = boolResult(x)
 	return n, err
 }
 
-func (v *uint32Result) ConsumeXDR(b []byte) (int, error) {
+func (v *uint32Result) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
 		return 0, xdr.ErrShort
 	}
@@ -126,7 +126,7 @@ func (v *uint32Result) ConsumeXDR(b []byte) (int, error) {
 	return 4, nil
 }
 
-func (v *stringResult) ConsumeXDR(b []byte) (int, error) {
+func (v *stringResult) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	s, n, err := xdr.ConsumeString(b, maxRpcbString)
 	*v = stringResult(s)
 	return n, err
@@ -140,7 +140,7 @@ type list[T any, P interface {
 	Results
 }] []T
 
-func (l *list[T, P]) ConsumeXDR(b []byte) (int, error) {
+func (l *list[T, P]) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	for i := 0; ; i++ {
 		more, n, err := xdr.ConsumeBool(b[off:])
@@ -152,7 +152,7 @@ func (l *list[T, P]) ConsumeXDR(b []byte) (int, error) {
 			return off, nil
 		}
 		var v T
-		n, err = P(&v).ConsumeXDR(b[off:])
+		n, err = P(&v).ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return 0, fmt.Errorf("oncrpc: list entry %d: %w", i, err)
 		}

@@ -27,7 +27,7 @@ type Request struct {
 // error is an *AcceptError with GARBAGE_ARGS, which a handler returns as
 // it is to send that reply.
 func (r *Request) Decode(v Results) error {
-	n, err := v.ConsumeXDR(r.Args)
+	n, err := xdr.Consume(r.Args, v)
 	if err == nil && n != len(r.Args) {
 		err = xdr.ErrTrailing
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/params"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 func TestListRoundTrip(t *testing.T) {
@@ -29,7 +30,7 @@ func TestListRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var back remote.DomainGetMemoryParametersRet
-	if n, err := back.ConsumeXDR(b); err != nil || n != len(b) {
+	if n, err := xdr.Consume(b, &back); err != nil || n != len(b) {
 		t.Fatalf("decoded %d of %d bytes: %v", n, len(b), err)
 	}
 	got := params.List(back.Params)

@@ -42,6 +42,7 @@ import (
 	"github.com/virtrpc/virtrpc/internal/netutil"
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/transport"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // Dialer connects to the daemon for one client and returns the stream
@@ -445,7 +446,7 @@ const connectRO = 1
 // added. Arguments that do not decode give libvirtd's error for them.
 func readOnlyOpen(payload []byte) ([]byte, error) {
 	var a remote.ConnectOpenArgs
-	if _, err := a.ConsumeXDR(payload); err != nil {
+	if _, err := xdr.Consume(payload, &a); err != nil {
 		return nil, rpc.UndecodableArgs(err)
 	}
 	a.Flags |= connectRO

@@ -23,6 +23,7 @@ import (
 	"github.com/virtrpc/virtrpc/rpc"
 	"github.com/virtrpc/virtrpc/server"
 	"github.com/virtrpc/virtrpc/testdriver"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 func TestMain(m *testing.M) {
@@ -61,7 +62,7 @@ func (o *opens) hook(_ uint64, dir proxy.Direction, h *virnet.MessageHeader, pay
 		return
 	}
 	var a remote.ConnectOpenArgs
-	if _, err := a.ConsumeXDR(payload); err == nil {
+	if _, err := xdr.Consume(payload, &a); err == nil {
 		o.mu.Lock()
 		o.flags = append(o.flags, a.Flags)
 		o.mu.Unlock()

@@ -14,6 +14,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // Encoder is what a call's arguments implement; every generated type does.
@@ -23,8 +25,12 @@ type Encoder interface {
 }
 
 // Decoder is what a call's result implements; every generated type does.
+// The engine decodes with a Decoder of its own (the client keeps one in
+// each call's record), so that a result needs one method, not also a
+// ConsumeXDR that makes a Decoder; an error the method returns locates the
+// failure by field, and the engine names the type (xdr.Decoder.Consume).
 type Decoder interface {
-	ConsumeXDR(b []byte) (int, error)
+	xdr.Consumer
 }
 
 // Caller sends calls. args is nil for a procedure without arguments and

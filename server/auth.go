@@ -8,6 +8,7 @@ import (
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
 	"github.com/virtrpc/virtrpc/rpc"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // SASLAuthenticator is the server's side of SASL for a listener
@@ -249,14 +250,14 @@ func (c *Conn) saslCall(reply *virnet.MessageHeader, payload []byte) {
 		res, err = c.saslInit()
 	case remote.ProcAuthSASLStart:
 		var a remote.AuthSASLStartArgs
-		if _, derr := a.ConsumeXDR(payload); derr != nil {
+		if _, derr := xdr.Consume(payload, &a); derr != nil {
 			err = rpc.UndecodableArgs(derr)
 			break
 		}
 		res, err = c.saslStart(&a)
 	case remote.ProcAuthSASLStep:
 		var a remote.AuthSASLStepArgs
-		if _, derr := a.ConsumeXDR(payload); derr != nil {
+		if _, derr := xdr.Consume(payload, &a); derr != nil {
 			err = rpc.UndecodableArgs(derr)
 			break
 		}

@@ -737,7 +737,7 @@ func strictArgs(v xdr.Codec, payload []byte) error {
 	n := 0
 	if v != nil {
 		var err error
-		if n, err = v.ConsumeXDRWith(payload, &xdr.Decoder{Strict: true}); err != nil {
+		if n, err = (&xdr.Decoder{Strict: true}).Consume(payload, v); err != nil {
 			return err
 		}
 	}
@@ -769,7 +769,7 @@ func (c *Conn) refuseBeforeOpen(prog *Program, h *virnet.MessageHeader, payload 
 			return nil
 		case remote.ProcConnectSupportsFeature:
 			var a remote.ConnectSupportsFeatureArgs
-			if _, err := a.ConsumeXDR(payload); err == nil && a.Feature == featureProgramKeepalive {
+			if _, err := xdr.Consume(payload, &a); err == nil && a.Feature == featureProgramKeepalive {
 				return nil
 			}
 		}
@@ -971,7 +971,7 @@ const connectRO = 1
 // not decode: the open then fails anyway).
 func openFlags(payload []byte) uint32 {
 	var a remote.ConnectOpenArgs
-	if _, err := a.ConsumeXDR(payload); err != nil {
+	if _, err := xdr.Consume(payload, &a); err != nil {
 		return 0
 	}
 	return a.Flags
@@ -982,7 +982,7 @@ func openFlags(payload []byte) uint32 {
 // Dispatch then answers as for any undecodable call).
 func forceReadOnlyOpen(payload []byte) []byte {
 	var a remote.ConnectOpenArgs
-	if _, err := a.ConsumeXDR(payload); err != nil || a.Flags&connectRO != 0 {
+	if _, err := xdr.Consume(payload, &a); err != nil || a.Flags&connectRO != 0 {
 		return payload
 	}
 	a.Flags |= connectRO
@@ -1003,7 +1003,7 @@ func refuseReadOnly(prog *Program, proc int32, r routing, payload []byte) error 
 	if prog.NewArgs != nil {
 		a := prog.NewArgs(proc)
 		if a != nil {
-			if _, err := a.ConsumeXDR(payload); err != nil {
+			if _, err := xdr.Consume(payload, a); err != nil {
 				return nil
 			}
 			if ra, ok := a.(rpc.ReadOnlyArg); ok {

@@ -24,6 +24,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/virtrpc/virtrpc/gen/virnet"
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // Magic is the first value of every tape, a msgpack string.
@@ -107,8 +108,9 @@ func (r *Record) Header() (virnet.MessageHeader, []byte, error) {
 	if len(r.Message) < virnet.MessageHeaderMax {
 		return h, nil, fmt.Errorf("tape: message of %d bytes is shorter than a header", len(r.Message))
 	}
-	if _, err := h.ConsumeXDR(r.Message[:virnet.MessageHeaderMax]); err != nil {
-		return h, nil, fmt.Errorf("tape: message header: %w", err)
+	var d xdr.Decoder // a direct call keeps h and d on the stack
+	if _, err := h.ConsumeXDRWith(r.Message[:virnet.MessageHeaderMax], &d); err != nil {
+		return h, nil, fmt.Errorf("tape: message header: %w", xdr.Named(err, "MessageHeader"))
 	}
 	return h, r.Message[virnet.MessageHeaderMax:], nil
 }

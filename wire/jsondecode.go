@@ -305,7 +305,7 @@ func setUnion(p reflect.Value, u *unionInfo, j any, path string) error {
 	if !ok {
 		return &JSONError{Path: path, Reason: "the union cannot be set"}
 	}
-	if _, err := c.ConsumeXDR(b[:]); err != nil {
+	if _, err := xdr.Consume(b[:], c); err != nil {
 		return &JSONError{Path: path, Reason: fmt.Sprintf("type %d needs an arm, or is not one of the union's", disc)}
 	}
 	return nil

@@ -309,7 +309,7 @@ func (r *Registry) Decode(h *virnet.MessageHeader, payload []byte) (Message, err
 		}
 		return m, nil
 	}
-	n, err := v.ConsumeXDR(payload)
+	n, err := xdr.Consume(payload, v)
 	if err != nil {
 		return fail(err)
 	}

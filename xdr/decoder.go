@@ -3,10 +3,12 @@ package xdr
 import "unsafe"
 
 // Decoder is the state one decode shares across the nested values it
-// decodes, and the options for it. A generated ConsumeXDR method decodes
-// with a new zero Decoder; ConsumeXDRWith takes one, for callers that set
-// an option and for the generated code itself, which hands the Decoder of
-// the outermost value down to every nested one.
+// decodes, and the options for it. The function Consume decodes with a new
+// zero Decoder; ConsumeXDRWith takes one, for callers that set an option
+// or keep a Decoder with other per-call state (the client keeps one in each
+// call's record, which is allocated anyway), and for the generated code
+// itself, which hands the Decoder of the outermost value down to every
+// nested one.
 //
 // Strings are copied out of the input into an arena the Decoder owns:
 // chunks of up to 4 KiB, each one allocation, that hold many strings, so
@@ -37,7 +39,7 @@ type Decoder struct {
 	// fixed-length opaque data are copied whatever this says.
 	//
 	// Decoding later into the same value without AliasOpaque copies into
-	// the arrays its fields hold (see Codec.ConsumeXDR), which are then
+	// the arrays its fields hold (see Consumer), which are then
 	// the old input's: zero the value first.
 	AliasOpaque bool
 
@@ -175,12 +177,20 @@ func (d *Decoder) ConsumeFixedOpaque(dst []byte, b []byte) (int, error) {
 	return total, nil
 }
 
-// Unmarshal decodes b into c with d's state and options; c must use all of
-// b. Every generated type implements ConsumeXDRWith.
-func (d *Decoder) Unmarshal(b []byte, c interface {
-	ConsumeXDRWith(b []byte, d *Decoder) (int, error)
-}) error {
+// Consume decodes c from the start of b with d's state and options, as
+// the function Consume does with a new Decoder: an error names c's type.
+func (d *Decoder) Consume(b []byte, c Consumer) (int, error) {
 	n, err := c.ConsumeXDRWith(b, d)
+	if err != nil {
+		return n, typeNamed(err, c)
+	}
+	return n, nil
+}
+
+// Unmarshal decodes b into c with d's state and options; c must use all of
+// b.
+func (d *Decoder) Unmarshal(b []byte, c Consumer) error {
+	n, err := d.Consume(b, c)
 	if err != nil {
 		return err
 	}

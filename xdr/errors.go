@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // The errors codecs report. Compare with errors.Is; the typed errors below
@@ -111,6 +112,17 @@ func Field(err error, name string) error {
 	e.Type = ""
 	e.Path = "." + name + e.Path
 	return e
+}
+
+// FieldAt records that err happened in field i of the comma-separated
+// list names. Generated codecs that several structs share call it on
+// their error paths only, with the names of the struct at hand.
+func FieldAt(err error, names string, i int) error {
+	for ; i > 0; i-- {
+		_, names, _ = strings.Cut(names, ",")
+	}
+	name, _, _ := strings.Cut(names, ",")
+	return Field(err, name)
 }
 
 // Index records that err happened in element i of an array.

@@ -16,23 +16,26 @@
 // Decoded values own their memory: strings are copied out of the input
 // (into a Decoder's arena, many to an allocation) and so is opaque data,
 // unless the caller asks for aliasing with Decoder.AliasOpaque. Decoding
-// into a value used before reuses its arrays (see Codec.ConsumeXDR).
+// into a value used before reuses its arrays (see Consumer).
 package xdr
 
 import (
 	"encoding/binary"
 	"math"
+	"reflect"
 )
 
 // Version is the version of the generated-code contract. Generated files
 // assert it at compile time (see the VersionN constants), so code generated
 // for another runtime fails to build instead of misbehaving.
-const Version = 2
+const Version = 3
 
-// Version2 exists while the runtime supports generated code of contract
-// version 2, whose decoders share a Decoder; generated files refer to it.
-// Version 1 code, without ConsumeXDRWith, is no longer supported.
-const Version2 = Version
+// Version3 exists while the runtime supports generated code of contract
+// version 3, whose types decode with ConsumeXDRWith alone and leave naming
+// the outermost type to Consume and Unmarshal; generated files refer to
+// it. Code of version 2, whose types had a ConsumeXDR method each, is no
+// longer supported.
+const Version3 = Version
 
 // MaxDepth bounds how deeply optional data may nest when decoding a type
 // that contains itself, so that hostile input cannot exhaust the stack.
@@ -48,8 +51,19 @@ type Codec interface {
 	// AppendXDR appends the XDR encoding to b. It fails, appending
 	// nothing useful, when a value breaks a bound of the .x definition.
 	AppendXDR(b []byte) ([]byte, error)
-	// ConsumeXDR decodes from the start of b and returns the number of
-	// bytes used. The value shares no memory with b.
+	Consumer
+}
+
+// Consumer is what a value decodes with: every generated type, and the
+// results a caller hands to rpc.Caller or oncrpc.
+type Consumer interface {
+	// ConsumeXDRWith decodes from the start of b with the state and
+	// options of d and returns the number of bytes used. The value shares
+	// no memory with b unless d.AliasOpaque is set. Generated decoders
+	// hand d down to the values they contain. An error locates the
+	// failure by field path (an *Error); Consume, Unmarshal and the
+	// Decoder's methods of the same names add the outermost type's name,
+	// so that each of a package's types does not carry the code to do it.
 	//
 	// Decoding into a value that already holds data reuses what it
 	// holds: the arrays of its slices (variable-length arrays and opaque
@@ -59,10 +73,32 @@ type Codec interface {
 	// decode into a new value, or zero this one first. Optional (pointer)
 	// fields always get new values. The result equals what decoding into
 	// a new value gives.
-	ConsumeXDR(b []byte) (int, error)
-	// ConsumeXDRWith is ConsumeXDR with the state and options of d,
-	// which generated decoders hand down to the values they contain.
 	ConsumeXDRWith(b []byte, d *Decoder) (int, error)
+}
+
+// Consume decodes c from the start of b with a new zero Decoder and
+// returns the number of bytes used; an error names c's type and the path
+// within it ("DomainGetInfoRet.memory: xdr: input too short"). It stands
+// for a ConsumeXDR method, which generated types do not have so that the
+// compiler does not build one per type. It is small enough to be inlined,
+// and then, where c's type is known, the Decoder stays on the stack.
+func Consume(b []byte, c Consumer) (int, error) {
+	var d Decoder
+	n, err := c.ConsumeXDRWith(b, &d)
+	if err != nil {
+		return n, typeNamed(err, c)
+	}
+	return n, nil
+}
+
+// typeNamed names the outermost type in err, which decoding c failed
+// with: c's type name without its package, as generated code named it.
+func typeNamed(err error, c any) error {
+	t := reflect.TypeOf(c)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return Named(err, t.Name())
 }
 
 // Marshal returns the XDR encoding of c in a new slice of exactly
@@ -382,11 +418,26 @@ func ConsumeFixedChars(dst []byte, b []byte) (int, error) {
 	return 4 * len(dst), nil
 }
 
+// Whole ends a decode of all of b that the caller made with a direct
+// ConsumeXDRWith call, which returned n and err: it names the type typ in
+// err as Unmarshal does, or reports the bytes left over as ErrTrailing.
+// Generated code that decodes into a new value calls the method directly
+// so that its Decoder stays on the stack, and then this.
+func Whole(n int, err error, b []byte, typ string) error {
+	if err != nil {
+		return Named(err, typ)
+	}
+	if n != len(b) {
+		return ErrTrailing
+	}
+	return nil
+}
+
 // Unmarshal decodes b into c, which must use all of it: bytes left over
 // are ErrTrailing. It is what an UnmarshalBinary method would do, kept
 // out of the generated types for the reason Marshal gives.
-func Unmarshal(b []byte, c interface{ ConsumeXDR([]byte) (int, error) }) error {
-	n, err := c.ConsumeXDR(b)
+func Unmarshal(b []byte, c Consumer) error {
+	n, err := Consume(b, c)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/virtrpc/virtrpc/xdr"
 	"math"
 	"strconv"
+	"unsafe"
 )
 
 // Constants of admin_protocol.x.
@@ -207,18 +208,12 @@ func (u *TypedParamValue) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (u *TypedParamValue) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return u.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (u *TypedParamValue) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := u.consume(b, d)
 	if err != nil {
 		*u = TypedParamValue{}
-		return n, xdr.Named(err, "TypedParamValue")
+		return n, err
 	}
 	return n, nil
 }
@@ -321,21 +316,8 @@ func (v *TypedParam) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *TypedParam) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *TypedParam) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "TypedParam")
-	}
-	return n, nil
-}
-func (v *TypedParam) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Field, b[off:], 4194304)
@@ -376,21 +358,8 @@ func (v *NonnullServer) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullServer) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullServer) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullServer")
-	}
-	return n, nil
-}
-func (v *NonnullServer) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -433,24 +402,11 @@ func (v *NonnullClient) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *NonnullClient) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullClient) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "NonnullClient")
-	}
-	return n, nil
-}
-func (v *NonnullClient) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -479,6 +435,25 @@ type ConnectOpenArgs struct {
 	Flags uint32
 }
 
+// shapeConnectOpenArgs is the layout of the structs that share their codec with ConnectOpenArgs.
+type shapeConnectOpenArgs struct {
+	F0 uint32
+}
+
+func (v *shapeConnectOpenArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendUint32(b, uint32(v.F0))
+	return b, nil
+}
+func (v *shapeConnectOpenArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectOpenArgs) XDRSize() int {
 	return 4
@@ -486,32 +461,12 @@ func (v *ConnectOpenArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectOpenArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectOpenArgs", "flags")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectOpenArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectOpenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectOpenArgs")
-	}
-	return n, nil
-}
-func (v *ConnectOpenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "flags")
 }
 
 // ConnectGetLibVersionRet is the XDR struct admin_connect_get_lib_version_ret.
@@ -530,21 +485,8 @@ func (v *ConnectGetLibVersionRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetLibVersionRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetLibVersionRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetLibVersionRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetLibVersionRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "libVer")
@@ -560,6 +502,32 @@ type ConnectListServersArgs struct {
 	Flags       uint32
 }
 
+// shapeConnectListServersArgs is the layout of the structs that share their codec with ConnectListServersArgs.
+type shapeConnectListServersArgs struct {
+	F0 uint32
+	F1 uint32
+}
+
+func (v *shapeConnectListServersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendUint32(b, uint32(v.F0))
+	b = xdr.AppendUint32(b, uint32(v.F1))
+	return b, nil
+}
+func (v *shapeConnectListServersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Uint32(b[off:])
+	off += 4
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	}
+	v.F1 = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectListServersArgs) XDRSize() int {
 	return 8
@@ -567,38 +535,12 @@ func (v *ConnectListServersArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectListServersArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectListServersArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectListServersArgs", "need_results,flags")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListServersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListServersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListServersArgs")
-	}
-	return n, nil
-}
-func (v *ConnectListServersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
-	}
-	v.NeedResults = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectListServersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "need_results,flags")
 }
 
 // ConnectListServersRet is the XDR struct admin_connect_list_servers_ret.
@@ -635,21 +577,8 @@ func (v *ConnectListServersRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectListServersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectListServersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectListServersRet")
-	}
-	return n, nil
-}
-func (v *ConnectListServersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 4)
@@ -660,7 +589,7 @@ func (v *ConnectListServersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Servers = xdr.Resize(v.Servers, cnt)
 		for i := range v.Servers {
 			{
-				n, err := v.Servers[i].consume(b[off:], d)
+				n, err := v.Servers[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "servers")
 				}
@@ -682,54 +611,57 @@ type ConnectLookupServerArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ConnectLookupServerArgs) XDRSize() int {
+// shapeConnectLookupServerArgs is the layout of the structs that share their codec with ConnectLookupServerArgs.
+type shapeConnectLookupServerArgs struct {
+	F0 NonnullString
+	F1 uint32
+}
+
+func (v *shapeConnectLookupServerArgs) size() int {
 	n := 0
-	n += xdr.SizeOpaque(len(v.Name))
+	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ConnectLookupServerArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeConnectLookupServerArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendString(b, string(v.Name), 4194304)
+	b, err = xdr.AppendString(b, string(v.F0), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "name"), "ConnectLookupServerArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectLookupServerArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
-func (v *ConnectLookupServerArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectLookupServerArgs")
-	}
-	return n, nil
-}
-func (v *ConnectLookupServerArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeConnectLookupServerArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "name")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ConnectLookupServerArgs) XDRSize() int {
+	return (*shapeConnectLookupServerArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ConnectLookupServerArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeConnectLookupServerArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectLookupServerArgs", "name,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ConnectLookupServerArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeConnectLookupServerArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "name,flags")
 }
 
 // ConnectLookupServerRet is the XDR struct admin_connect_lookup_server_ret.
@@ -754,24 +686,11 @@ func (v *ConnectLookupServerRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectLookupServerRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectLookupServerRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectLookupServerRet")
-	}
-	return n, nil
-}
-func (v *ConnectLookupServerRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -786,54 +705,57 @@ type ServerGetThreadpoolParametersArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ServerGetThreadpoolParametersArgs) XDRSize() int {
+// shapeServerGetThreadpoolParametersArgs is the layout of the structs that share their codec with ServerGetThreadpoolParametersArgs.
+type shapeServerGetThreadpoolParametersArgs struct {
+	F0 NonnullServer
+	F1 uint32
+}
+
+func (v *shapeServerGetThreadpoolParametersArgs) size() int {
 	n := 0
-	n += v.Srv.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ServerGetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeServerGetThreadpoolParametersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Srv.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "srv"), "ServerGetThreadpoolParametersArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerGetThreadpoolParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
-func (v *ServerGetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerGetThreadpoolParametersArgs")
-	}
-	return n, nil
-}
-func (v *ServerGetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeServerGetThreadpoolParametersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "srv")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ServerGetThreadpoolParametersArgs) XDRSize() int {
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ServerGetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).appendXDR(b, "ServerGetThreadpoolParametersArgs", "srv,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ServerGetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "srv,flags")
 }
 
 // ServerGetThreadpoolParametersRet is the XDR struct admin_server_get_threadpool_parameters_ret.
@@ -841,66 +763,68 @@ type ServerGetThreadpoolParametersRet struct {
 	Params []TypedParam
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ServerGetThreadpoolParametersRet) XDRSize() int {
+// shapeServerGetThreadpoolParametersRet is the layout of the structs that share their codec with ServerGetThreadpoolParametersRet.
+type shapeServerGetThreadpoolParametersRet struct {
+	F0 []TypedParam
+}
+
+func (v *shapeServerGetThreadpoolParametersRet) size() int {
 	n := 0
 	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
+	for i := range v.F0 {
+		n += v.F0[i].XDRSize()
 	}
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ServerGetThreadpoolParametersRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeServerGetThreadpoolParametersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 32)
+	b, err = xdr.AppendCount(b, len(v.F0), 32)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "ServerGetThreadpoolParametersRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
+	for i := range v.F0 {
+		b, err = v.F0[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "ServerGetThreadpoolParametersRet")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 0), typ)
 		}
 	}
 	return b, nil
 }
-
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerGetThreadpoolParametersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
-func (v *ServerGetThreadpoolParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerGetThreadpoolParametersRet")
-	}
-	return n, nil
-}
-func (v *ServerGetThreadpoolParametersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeServerGetThreadpoolParametersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
 		if err != nil {
-			return off, xdr.Field(err, "params")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
+		v.F0 = xdr.Resize(v.F0, cnt)
+		for i := range v.F0 {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.F0[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 0)
 				}
 				off += n
 			}
 		}
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ServerGetThreadpoolParametersRet) XDRSize() int {
+	return (*shapeServerGetThreadpoolParametersRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ServerGetThreadpoolParametersRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeServerGetThreadpoolParametersRet)(unsafe.Pointer(v)).appendXDR(b, "ServerGetThreadpoolParametersRet", "params")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ServerGetThreadpoolParametersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeServerGetThreadpoolParametersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params")
 }
 
 // ServerSetThreadpoolParametersArgs is the XDR struct admin_server_set_threadpool_parameters_args.
@@ -910,85 +834,89 @@ type ServerSetThreadpoolParametersArgs struct {
 	Flags  uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ServerSetThreadpoolParametersArgs) XDRSize() int {
+// shapeServerSetThreadpoolParametersArgs is the layout of the structs that share their codec with ServerSetThreadpoolParametersArgs.
+type shapeServerSetThreadpoolParametersArgs struct {
+	F0 NonnullServer
+	F1 []TypedParam
+	F2 uint32
+}
+
+func (v *shapeServerSetThreadpoolParametersArgs) size() int {
 	n := 0
-	n += v.Srv.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
+	for i := range v.F1 {
+		n += v.F1[i].XDRSize()
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ServerSetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeServerSetThreadpoolParametersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Srv.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "srv"), "ServerSetThreadpoolParametersArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendCount(b, len(v.Params), 32)
+	b, err = xdr.AppendCount(b, len(v.F1), 32)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "ServerSetThreadpoolParametersArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
+	for i := range v.F1 {
+		b, err = v.F1[i].AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "ServerSetThreadpoolParametersArgs")
+			return b, xdr.Named(xdr.FieldAt(xdr.Index(err, i), names, 1), typ)
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerSetThreadpoolParametersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
-func (v *ServerSetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerSetThreadpoolParametersArgs")
-	}
-	return n, nil
-}
-func (v *ServerSetThreadpoolParametersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeServerSetThreadpoolParametersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "srv")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
 		if err != nil {
-			return off, xdr.Field(err, "params")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
+		v.F1 = xdr.Resize(v.F1, cnt)
+		for i := range v.F1 {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.F1[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
+					return off, xdr.FieldAt(xdr.Index(err, i), names, 1)
 				}
 				off += n
 			}
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ServerSetThreadpoolParametersArgs) XDRSize() int {
+	return (*shapeServerSetThreadpoolParametersArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ServerSetThreadpoolParametersArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeServerSetThreadpoolParametersArgs)(unsafe.Pointer(v)).appendXDR(b, "ServerSetThreadpoolParametersArgs", "srv,params,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ServerSetThreadpoolParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeServerSetThreadpoolParametersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "srv,params,flags")
 }
 
 // ServerListClientsArgs is the XDR struct admin_server_list_clients_args.
@@ -1019,24 +947,11 @@ func (v *ServerListClientsArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerListClientsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerListClientsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerListClientsArgs")
-	}
-	return n, nil
-}
-func (v *ServerListClientsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1089,21 +1004,8 @@ func (v *ServerListClientsRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerListClientsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerListClientsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerListClientsRet")
-	}
-	return n, nil
-}
-func (v *ServerListClientsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16384, 24)
@@ -1114,7 +1016,7 @@ func (v *ServerListClientsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Clients = xdr.Resize(v.Clients, cnt)
 		for i := range v.Clients {
 			{
-				n, err := v.Clients[i].consume(b[off:], d)
+				n, err := v.Clients[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "clients")
 				}
@@ -1158,24 +1060,11 @@ func (v *ServerLookupClientArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerLookupClientArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerLookupClientArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerLookupClientArgs")
-	}
-	return n, nil
-}
-func (v *ServerLookupClientArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Srv.consume(b[off:], d)
+		n, err := v.Srv.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "srv")
 		}
@@ -1216,24 +1105,11 @@ func (v *ServerLookupClientRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerLookupClientRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerLookupClientRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerLookupClientRet")
-	}
-	return n, nil
-}
-func (v *ServerLookupClientRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
-		n, err := v.Clnt.consume(b[off:], d)
+		n, err := v.Clnt.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "clnt")
 		}
@@ -1248,54 +1124,57 @@ type ClientGetInfoArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ClientGetInfoArgs) XDRSize() int {
+// shapeClientGetInfoArgs is the layout of the structs that share their codec with ClientGetInfoArgs.
+type shapeClientGetInfoArgs struct {
+	F0 NonnullClient
+	F1 uint32
+}
+
+func (v *shapeClientGetInfoArgs) size() int {
 	n := 0
-	n += v.Clnt.XDRSize()
+	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ClientGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeClientGetInfoArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Clnt.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "clnt"), "ClientGetInfoArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ClientGetInfoArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
-func (v *ClientGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ClientGetInfoArgs")
-	}
-	return n, nil
-}
-func (v *ClientGetInfoArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeClientGetInfoArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Clnt.consume(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "clnt")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ClientGetInfoArgs) XDRSize() int {
+	return (*shapeClientGetInfoArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ClientGetInfoArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeClientGetInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "ClientGetInfoArgs", "clnt,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ClientGetInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeClientGetInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "clnt,flags")
 }
 
 // ClientGetInfoRet is the XDR struct admin_client_get_info_ret.
@@ -1329,21 +1208,8 @@ func (v *ClientGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ClientGetInfoRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ClientGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ClientGetInfoRet")
-	}
-	return n, nil
-}
-func (v *ClientGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 64, 12)
@@ -1354,7 +1220,7 @@ func (v *ClientGetInfoRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 		v.Params = xdr.Resize(v.Params, cnt)
 		for i := range v.Params {
 			{
-				n, err := v.Params[i].consume(b[off:], d)
+				n, err := v.Params[i].ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(xdr.Index(err, i), "params")
 				}
@@ -1373,52 +1239,17 @@ type ClientCloseArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ClientCloseArgs) XDRSize() int {
-	n := 0
-	n += v.Clnt.XDRSize()
-	n += 4
-	return n
+	return (*shapeClientGetInfoArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ClientCloseArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Clnt.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "clnt"), "ClientCloseArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeClientGetInfoArgs)(unsafe.Pointer(v)).appendXDR(b, "ClientCloseArgs", "clnt,flags")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ClientCloseArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ClientCloseArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ClientCloseArgs")
-	}
-	return n, nil
-}
-func (v *ClientCloseArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Clnt.consume(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "clnt")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeClientGetInfoArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "clnt,flags")
 }
 
 // ServerGetClientLimitsArgs is the XDR struct admin_server_get_client_limits_args.
@@ -1429,52 +1260,17 @@ type ServerGetClientLimitsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerGetClientLimitsArgs) XDRSize() int {
-	n := 0
-	n += v.Srv.XDRSize()
-	n += 4
-	return n
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerGetClientLimitsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Srv.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "srv"), "ServerGetClientLimitsArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).appendXDR(b, "ServerGetClientLimitsArgs", "srv,flags")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerGetClientLimitsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerGetClientLimitsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerGetClientLimitsArgs")
-	}
-	return n, nil
-}
-func (v *ServerGetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Srv.consume(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "srv")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "srv,flags")
 }
 
 // ServerGetClientLimitsRet is the XDR struct admin_server_get_client_limits_ret.
@@ -1484,64 +1280,17 @@ type ServerGetClientLimitsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerGetClientLimitsRet) XDRSize() int {
-	n := 0
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	return n
+	return (*shapeServerGetThreadpoolParametersRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerGetClientLimitsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendCount(b, len(v.Params), 32)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "ServerGetClientLimitsRet")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "ServerGetClientLimitsRet")
-		}
-	}
-	return b, nil
+	return (*shapeServerGetThreadpoolParametersRet)(unsafe.Pointer(v)).appendXDR(b, "ServerGetClientLimitsRet", "params")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerGetClientLimitsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerGetClientLimitsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerGetClientLimitsRet")
-	}
-	return n, nil
-}
-func (v *ServerGetClientLimitsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].consume(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	return off, nil
+	return (*shapeServerGetThreadpoolParametersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "params")
 }
 
 // ServerSetClientLimitsArgs is the XDR struct admin_server_set_client_limits_args.
@@ -1553,83 +1302,17 @@ type ServerSetClientLimitsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerSetClientLimitsArgs) XDRSize() int {
-	n := 0
-	n += v.Srv.XDRSize()
-	n += 4
-	for i := range v.Params {
-		n += v.Params[i].XDRSize()
-	}
-	n += 4
-	return n
+	return (*shapeServerSetThreadpoolParametersArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerSetClientLimitsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Srv.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "srv"), "ServerSetClientLimitsArgs")
-	}
-	b, err = xdr.AppendCount(b, len(v.Params), 32)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "params"), "ServerSetClientLimitsArgs")
-	}
-	for i := range v.Params {
-		b, err = v.Params[i].AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "params"), "ServerSetClientLimitsArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeServerSetThreadpoolParametersArgs)(unsafe.Pointer(v)).appendXDR(b, "ServerSetClientLimitsArgs", "srv,params,flags")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerSetClientLimitsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerSetClientLimitsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerSetClientLimitsArgs")
-	}
-	return n, nil
-}
-func (v *ServerSetClientLimitsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Srv.consume(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "srv")
-		}
-		off += n
-	}
-	{
-		cnt, err := xdr.ConsumeCount(b[off:], 32, 12)
-		if err != nil {
-			return off, xdr.Field(err, "params")
-		}
-		off += 4
-		v.Params = xdr.Resize(v.Params, cnt)
-		for i := range v.Params {
-			{
-				n, err := v.Params[i].consume(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(xdr.Index(err, i), "params")
-				}
-				off += n
-			}
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeServerSetThreadpoolParametersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "srv,params,flags")
 }
 
 // ServerUpdateTLSFilesArgs is the XDR struct admin_server_update_tls_files_args.
@@ -1640,52 +1323,17 @@ type ServerUpdateTLSFilesArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ServerUpdateTLSFilesArgs) XDRSize() int {
-	n := 0
-	n += v.Srv.XDRSize()
-	n += 4
-	return n
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ServerUpdateTLSFilesArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Srv.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "srv"), "ServerUpdateTLSFilesArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).appendXDR(b, "ServerUpdateTLSFilesArgs", "srv,flags")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ServerUpdateTLSFilesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ServerUpdateTLSFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ServerUpdateTLSFilesArgs")
-	}
-	return n, nil
-}
-func (v *ServerUpdateTLSFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Srv.consume(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "srv")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeServerGetThreadpoolParametersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "srv,flags")
 }
 
 // ConnectGetLoggingOutputsArgs is the XDR struct admin_connect_get_logging_outputs_args.
@@ -1700,32 +1348,12 @@ func (v *ConnectGetLoggingOutputsArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetLoggingOutputsArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetLoggingOutputsArgs", "flags")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetLoggingOutputsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetLoggingOutputsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetLoggingOutputsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectGetLoggingOutputsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "flags")
 }
 
 // ConnectGetLoggingOutputsRet is the XDR struct admin_connect_get_logging_outputs_ret.
@@ -1736,52 +1364,17 @@ type ConnectGetLoggingOutputsRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectGetLoggingOutputsRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Outputs))
-	n += 4
-	return n
+	return (*shapeConnectLookupServerArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetLoggingOutputsRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Outputs), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "outputs"), "ConnectGetLoggingOutputsRet")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Noutputs))
-	return b, nil
+	return (*shapeConnectLookupServerArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetLoggingOutputsRet", "outputs,noutputs")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetLoggingOutputsRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetLoggingOutputsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetLoggingOutputsRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetLoggingOutputsRet) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Outputs, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "outputs")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "noutputs")
-	}
-	v.Noutputs = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectLookupServerArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "outputs,noutputs")
 }
 
 // ConnectGetLoggingFiltersArgs is the XDR struct admin_connect_get_logging_filters_args.
@@ -1796,32 +1389,12 @@ func (v *ConnectGetLoggingFiltersArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectGetLoggingFiltersArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetLoggingFiltersArgs", "flags")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetLoggingFiltersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectGetLoggingFiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetLoggingFiltersArgs")
-	}
-	return n, nil
-}
-func (v *ConnectGetLoggingFiltersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "flags")
 }
 
 // ConnectGetLoggingFiltersRet is the XDR struct admin_connect_get_logging_filters_ret.
@@ -1830,72 +1403,75 @@ type ConnectGetLoggingFiltersRet struct {
 	Nfilters uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *ConnectGetLoggingFiltersRet) XDRSize() int {
+// shapeConnectGetLoggingFiltersRet is the layout of the structs that share their codec with ConnectGetLoggingFiltersRet.
+type shapeConnectGetLoggingFiltersRet struct {
+	F0 String
+	F1 uint32
+}
+
+func (v *shapeConnectGetLoggingFiltersRet) size() int {
 	n := 0
 	n += 4
-	if v.Filters != nil {
-		n += xdr.SizeOpaque(len((*v.Filters)))
+	if v.F0 != nil {
+		n += xdr.SizeOpaque(len((*v.F0)))
 	}
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *ConnectGetLoggingFiltersRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeConnectGetLoggingFiltersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b = xdr.AppendBool(b, v.Filters != nil)
-	if v.Filters != nil {
-		b, err = xdr.AppendString(b, string((*v.Filters)), 4194304)
+	b = xdr.AppendBool(b, v.F0 != nil)
+	if v.F0 != nil {
+		b, err = xdr.AppendString(b, string((*v.F0)), 4194304)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "filters"), "ConnectGetLoggingFiltersRet")
+			return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Nfilters))
+	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
-
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectGetLoggingFiltersRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
-func (v *ConnectGetLoggingFiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectGetLoggingFiltersRet")
-	}
-	return n, nil
-}
-func (v *ConnectGetLoggingFiltersRet) consume(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeConnectGetLoggingFiltersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
-			return off, xdr.Field(err, "filters")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 		if present {
-			v.Filters = new(NonnullString)
+			v.F0 = new(NonnullString)
 			{
-				n, err := d.ConsumeStringInto(v.Filters, b[off:], 4194304)
+				n, err := d.ConsumeStringInto(v.F0, b[off:], 4194304)
 				if err != nil {
-					return off, xdr.Field(err, "filters")
+					return off, xdr.FieldAt(err, names, 0)
 				}
 				off += n
 			}
 		} else {
-			v.Filters = nil
+			v.F0 = nil
 		}
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nfilters")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
 	}
-	v.Nfilters = xdr.Uint32(b[off:])
+	v.F1 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *ConnectGetLoggingFiltersRet) XDRSize() int {
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *ConnectGetLoggingFiltersRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectGetLoggingFiltersRet", "filters,nfilters")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *ConnectGetLoggingFiltersRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "filters,nfilters")
 }
 
 // ConnectSetLoggingOutputsArgs is the XDR struct admin_connect_set_logging_outputs_args.
@@ -1906,70 +1482,17 @@ type ConnectSetLoggingOutputsArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectSetLoggingOutputsArgs) XDRSize() int {
-	n := 0
-	n += 4
-	if v.Outputs != nil {
-		n += xdr.SizeOpaque(len((*v.Outputs)))
-	}
-	n += 4
-	return n
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectSetLoggingOutputsArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b = xdr.AppendBool(b, v.Outputs != nil)
-	if v.Outputs != nil {
-		b, err = xdr.AppendString(b, string((*v.Outputs)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "outputs"), "ConnectSetLoggingOutputsArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectSetLoggingOutputsArgs", "outputs,flags")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectSetLoggingOutputsArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSetLoggingOutputsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectSetLoggingOutputsArgs")
-	}
-	return n, nil
-}
-func (v *ConnectSetLoggingOutputsArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "outputs")
-		}
-		off += n
-		if present {
-			v.Outputs = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.Outputs, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "outputs")
-				}
-				off += n
-			}
-		} else {
-			v.Outputs = nil
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "outputs,flags")
 }
 
 // ConnectSetLoggingFiltersArgs is the XDR struct admin_connect_set_logging_filters_args.
@@ -1980,70 +1503,17 @@ type ConnectSetLoggingFiltersArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectSetLoggingFiltersArgs) XDRSize() int {
-	n := 0
-	n += 4
-	if v.Filters != nil {
-		n += xdr.SizeOpaque(len((*v.Filters)))
-	}
-	n += 4
-	return n
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectSetLoggingFiltersArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b = xdr.AppendBool(b, v.Filters != nil)
-	if v.Filters != nil {
-		b, err = xdr.AppendString(b, string((*v.Filters)), 4194304)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "filters"), "ConnectSetLoggingFiltersArgs")
-		}
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectSetLoggingFiltersArgs", "filters,flags")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectSetLoggingFiltersArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSetLoggingFiltersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectSetLoggingFiltersArgs")
-	}
-	return n, nil
-}
-func (v *ConnectSetLoggingFiltersArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "filters")
-		}
-		off += n
-		if present {
-			v.Filters = new(NonnullString)
-			{
-				n, err := d.ConsumeStringInto(v.Filters, b[off:], 4194304)
-				if err != nil {
-					return off, xdr.Field(err, "filters")
-				}
-				off += n
-			}
-		} else {
-			v.Filters = nil
-		}
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectGetLoggingFiltersRet)(unsafe.Pointer(v)).consumeXDR(b, d, "filters,flags")
 }
 
 // ConnectSetDaemonTimeoutArgs is the XDR struct admin_connect_set_daemon_timeout_args.
@@ -2059,38 +1529,12 @@ func (v *ConnectSetDaemonTimeoutArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectSetDaemonTimeoutArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Timeout))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectListServersArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectSetDaemonTimeoutArgs", "timeout,flags")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectSetDaemonTimeoutArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectSetDaemonTimeoutArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectSetDaemonTimeoutArgs")
-	}
-	return n, nil
-}
-func (v *ConnectSetDaemonTimeoutArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "timeout")
-	}
-	v.Timeout = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectListServersArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "timeout,flags")
 }
 
 // ConnectDaemonShutdownArgs is the XDR struct admin_connect_daemon_shutdown_args.
@@ -2105,32 +1549,12 @@ func (v *ConnectDaemonShutdownArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDaemonShutdownArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).appendXDR(b, "ConnectDaemonShutdownArgs", "flags")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDaemonShutdownArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDaemonShutdownArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDaemonShutdownArgs")
-	}
-	return n, nil
-}
-func (v *ConnectDaemonShutdownArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectOpenArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "flags")
 }
 
 // Procedure is the XDR enum admin_procedure. Values a newer peer adds decode as they are.
@@ -2236,18 +1660,14 @@ func (v *Procedure) AppendXDR(b []byte) ([]byte, error) {
 	return xdr.AppendInt32(b, int32(*v)), nil
 }
 
-// ConsumeXDR decodes the value from the start of b.
-func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
+// ConsumeXDRWith decodes the value from the start of b (xdr.Consumer); an enum needs no
+// decoder state.
+func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
-		return 0, xdr.Named(xdr.ErrShort, "Procedure")
+		return 0, xdr.ErrShort
 	}
 	*v = Procedure(xdr.Int32(b))
 	return 4, nil
-}
-
-// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
-func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
-	return v.ConsumeXDR(b)
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that
@@ -2257,4 +1677,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version2
+var _ = xdr.Version3

@@ -41,21 +41,8 @@ func (v *DomainOpenNamespaceArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainOpenNamespaceArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainOpenNamespaceArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainOpenNamespaceArgs")
-	}
-	return n, nil
-}
-func (v *DomainOpenNamespaceArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
@@ -99,18 +86,14 @@ func (v *Procedure) AppendXDR(b []byte) ([]byte, error) {
 	return xdr.AppendInt32(b, int32(*v)), nil
 }
 
-// ConsumeXDR decodes the value from the start of b.
-func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
+// ConsumeXDRWith decodes the value from the start of b (xdr.Consumer); an enum needs no
+// decoder state.
+func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
-		return 0, xdr.Named(xdr.ErrShort, "Procedure")
+		return 0, xdr.ErrShort
 	}
 	*v = Procedure(xdr.Int32(b))
 	return 4, nil
-}
-
-// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
-func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
-	return v.ConsumeXDR(b)
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that
@@ -120,4 +103,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version2
+var _ = xdr.Version3

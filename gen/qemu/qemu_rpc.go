@@ -213,10 +213,12 @@ DecodeEvent decodes the message of event procedure n (one the daemon sends unask
 // into a new value of its message type, such as *DomainMonitorEventMsg.
 */
 func DecodeEvent(n int32, payload []byte) (xdr.Codec, error) {
+	var d xdr.Decoder
 	switch n {
 	case int32(ProcDomainMonitorEvent):
 		v := new(DomainMonitorEventMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainMonitorEventMsg")
 	default:
 		return nil, fmt.Errorf("qemu_program: procedure %d is not an event", n)
 	}

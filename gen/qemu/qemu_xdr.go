@@ -6,6 +6,7 @@ import (
 	remote "github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/xdr"
 	"strconv"
+	"unsafe"
 )
 
 // Constants of qemu_protocol.x.
@@ -23,66 +24,70 @@ type DomainMonitorCommandArgs struct {
 	Flags uint32
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainMonitorCommandArgs) XDRSize() int {
+// shapeDomainMonitorCommandArgs is the layout of the structs that share their codec with DomainMonitorCommandArgs.
+type shapeDomainMonitorCommandArgs struct {
+	F0 remote.NonnullDomain
+	F1 remote.NonnullString
+	F2 uint32
+}
+
+func (v *shapeDomainMonitorCommandArgs) size() int {
 	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Cmd))
+	n += v.F0.XDRSize()
+	n += xdr.SizeOpaque(len(v.F1))
 	n += 4
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainMonitorCommandArgs) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainMonitorCommandArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = v.Dom.AppendXDR(b)
+	b, err = v.F0.AppendXDR(b)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMonitorCommandArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b, err = xdr.AppendString(b, string(v.Cmd), 4194304)
+	b, err = xdr.AppendString(b, string(v.F1), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cmd"), "DomainMonitorCommandArgs")
+		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
-
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMonitorCommandArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
-func (v *DomainMonitorCommandArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMonitorCommandArgs")
-	}
-	return n, nil
-}
-func (v *DomainMonitorCommandArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainMonitorCommandArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
+		n, err := v.F0.ConsumeXDRWith(b[off:], d)
 		if err != nil {
-			return off, xdr.Field(err, "dom")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	{
-		n, err := d.ConsumeStringInto(&v.Cmd, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F1, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "cmd")
+			return off, xdr.FieldAt(err, names, 1)
 		}
 		off += n
 	}
 	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
 	}
-	v.Flags = xdr.Uint32(b[off:])
+	v.F2 = xdr.Uint32(b[off:])
 	off += 4
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainMonitorCommandArgs) XDRSize() int {
+	return (*shapeDomainMonitorCommandArgs)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainMonitorCommandArgs) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainMonitorCommandArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMonitorCommandArgs", "dom,cmd,flags")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainMonitorCommandArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainMonitorCommandArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,cmd,flags")
 }
 
 // DomainMonitorCommandRet is the XDR struct qemu_domain_monitor_command_ret.
@@ -90,47 +95,49 @@ type DomainMonitorCommandRet struct {
 	Result remote.NonnullString
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *DomainMonitorCommandRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Result))
-	return n
+// shapeDomainMonitorCommandRet is the layout of the structs that share their codec with DomainMonitorCommandRet.
+type shapeDomainMonitorCommandRet struct {
+	F0 remote.NonnullString
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *DomainMonitorCommandRet) AppendXDR(b []byte) ([]byte, error) {
+func (v *shapeDomainMonitorCommandRet) size() int {
+	n := 0
+	n += xdr.SizeOpaque(len(v.F0))
+	return n
+}
+func (v *shapeDomainMonitorCommandRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendString(b, string(v.Result), 4194304)
+	b, err = xdr.AppendString(b, string(v.F0), 4194304)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "result"), "DomainMonitorCommandRet")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMonitorCommandRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
-func (v *DomainMonitorCommandRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMonitorCommandRet")
-	}
-	return n, nil
-}
-func (v *DomainMonitorCommandRet) consume(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shapeDomainMonitorCommandRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeStringInto(&v.Result, b[off:], 4194304)
+		n, err := d.ConsumeStringInto(&v.F0, b[off:], 4194304)
 		if err != nil {
-			return off, xdr.Field(err, "result")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *DomainMonitorCommandRet) XDRSize() int {
+	return (*shapeDomainMonitorCommandRet)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *DomainMonitorCommandRet) AppendXDR(b []byte) ([]byte, error) {
+	return (*shapeDomainMonitorCommandRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMonitorCommandRet", "result")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *DomainMonitorCommandRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shapeDomainMonitorCommandRet)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // DomainAttachArgs is the XDR struct qemu_domain_attach_args.
@@ -151,21 +158,8 @@ func (v *DomainAttachArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAttachArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAttachArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAttachArgs")
-	}
-	return n, nil
-}
-func (v *DomainAttachArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "pid_value")
@@ -202,21 +196,8 @@ func (v *DomainAttachRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAttachRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAttachRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAttachRet")
-	}
-	return n, nil
-}
-func (v *DomainAttachRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
@@ -262,21 +243,8 @@ func (v *DomainAgentCommandArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAgentCommandArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAgentCommandArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAgentCommandArgs")
-	}
-	return n, nil
-}
-func (v *DomainAgentCommandArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
@@ -333,21 +301,8 @@ func (v *DomainAgentCommandRet) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainAgentCommandRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAgentCommandRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainAgentCommandRet")
-	}
-	return n, nil
-}
-func (v *DomainAgentCommandRet) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -414,21 +369,8 @@ func (v *ConnectDomainMonitorEventRegisterArgs) AppendXDR(b []byte) ([]byte, err
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDomainMonitorEventRegisterArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainMonitorEventRegisterArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDomainMonitorEventRegisterArgs")
-	}
-	return n, nil
-}
-func (v *ConnectDomainMonitorEventRegisterArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -481,6 +423,25 @@ type ConnectDomainMonitorEventRegisterRet struct {
 	CallbackID int32
 }
 
+// shapeConnectDomainMonitorEventRegisterRet is the layout of the structs that share their codec with ConnectDomainMonitorEventRegisterRet.
+type shapeConnectDomainMonitorEventRegisterRet struct {
+	F0 int32
+}
+
+func (v *shapeConnectDomainMonitorEventRegisterRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendInt32(b, int32(v.F0))
+	return b, nil
+}
+func (v *shapeConnectDomainMonitorEventRegisterRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Int32(b[off:])
+	off += 4
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *ConnectDomainMonitorEventRegisterRet) XDRSize() int {
 	return 4
@@ -488,32 +449,12 @@ func (v *ConnectDomainMonitorEventRegisterRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainMonitorEventRegisterRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	return b, nil
+	return (*shapeConnectDomainMonitorEventRegisterRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectDomainMonitorEventRegisterRet", "callbackID")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDomainMonitorEventRegisterRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainMonitorEventRegisterRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDomainMonitorEventRegisterRet")
-	}
-	return n, nil
-}
-func (v *ConnectDomainMonitorEventRegisterRet) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectDomainMonitorEventRegisterRet)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID")
 }
 
 // ConnectDomainMonitorEventDeregisterArgs is the XDR struct qemu_connect_domain_monitor_event_deregister_args.
@@ -528,32 +469,12 @@ func (v *ConnectDomainMonitorEventDeregisterArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *ConnectDomainMonitorEventDeregisterArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	return b, nil
+	return (*shapeConnectDomainMonitorEventRegisterRet)(unsafe.Pointer(v)).appendXDR(b, "ConnectDomainMonitorEventDeregisterArgs", "callbackID")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *ConnectDomainMonitorEventDeregisterArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *ConnectDomainMonitorEventDeregisterArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "ConnectDomainMonitorEventDeregisterArgs")
-	}
-	return n, nil
-}
-func (v *ConnectDomainMonitorEventDeregisterArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
-	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeConnectDomainMonitorEventRegisterRet)(unsafe.Pointer(v)).consumeXDR(b, d, "callbackID")
 }
 
 // DomainMonitorEventMsg is the XDR struct qemu_domain_monitor_event_msg.
@@ -605,21 +526,8 @@ func (v *DomainMonitorEventMsg) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMonitorEventMsg) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMonitorEventMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMonitorEventMsg")
-	}
-	return n, nil
-}
-func (v *DomainMonitorEventMsg) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "callbackID")
@@ -681,64 +589,17 @@ type DomainMonitorCommandWithFilesArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesArgs) XDRSize() int {
-	n := 0
-	n += v.Dom.XDRSize()
-	n += xdr.SizeOpaque(len(v.Cmd))
-	n += 4
-	return n
+	return (*shapeDomainMonitorCommandArgs)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = v.Dom.AppendXDR(b)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMonitorCommandWithFilesArgs")
-	}
-	b, err = xdr.AppendString(b, string(v.Cmd), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "cmd"), "DomainMonitorCommandWithFilesArgs")
-	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	return b, nil
+	return (*shapeDomainMonitorCommandArgs)(unsafe.Pointer(v)).appendXDR(b, "DomainMonitorCommandWithFilesArgs", "dom,cmd,flags")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMonitorCommandWithFilesArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMonitorCommandWithFilesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMonitorCommandWithFilesArgs")
-	}
-	return n, nil
-}
-func (v *DomainMonitorCommandWithFilesArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := v.Dom.ConsumeXDRWith(b[off:], d)
-		if err != nil {
-			return off, xdr.Field(err, "dom")
-		}
-		off += n
-	}
-	{
-		n, err := d.ConsumeStringInto(&v.Cmd, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "cmd")
-		}
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeDomainMonitorCommandArgs)(unsafe.Pointer(v)).consumeXDR(b, d, "dom,cmd,flags")
 }
 
 // DomainMonitorCommandWithFilesRet is the XDR struct qemu_domain_monitor_command_with_files_ret.
@@ -748,45 +609,17 @@ type DomainMonitorCommandWithFilesRet struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesRet) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Result))
-	return n
+	return (*shapeDomainMonitorCommandRet)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMonitorCommandWithFilesRet) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Result), 4194304)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "result"), "DomainMonitorCommandWithFilesRet")
-	}
-	return b, nil
+	return (*shapeDomainMonitorCommandRet)(unsafe.Pointer(v)).appendXDR(b, "DomainMonitorCommandWithFilesRet", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *DomainMonitorCommandWithFilesRet) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMonitorCommandWithFilesRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "DomainMonitorCommandWithFilesRet")
-	}
-	return n, nil
-}
-func (v *DomainMonitorCommandWithFilesRet) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Result, b[off:], 4194304)
-		if err != nil {
-			return off, xdr.Field(err, "result")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shapeDomainMonitorCommandRet)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // Procedure is the XDR enum qemu_procedure. Values a newer peer adds decode as they are.
@@ -840,18 +673,14 @@ func (v *Procedure) AppendXDR(b []byte) ([]byte, error) {
 	return xdr.AppendInt32(b, int32(*v)), nil
 }
 
-// ConsumeXDR decodes the value from the start of b.
-func (v *Procedure) ConsumeXDR(b []byte) (int, error) {
+// ConsumeXDRWith decodes the value from the start of b (xdr.Consumer); an enum needs no
+// decoder state.
+func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
-		return 0, xdr.Named(xdr.ErrShort, "Procedure")
+		return 0, xdr.ErrShort
 	}
 	*v = Procedure(xdr.Int32(b))
 	return 4, nil
-}
-
-// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
-func (v *Procedure) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
-	return v.ConsumeXDR(b)
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that
@@ -861,4 +690,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version2
+var _ = xdr.Version3

@@ -9078,172 +9078,228 @@ DecodeEvent decodes the message of event procedure n (one the daemon sends unask
 // into a new value of its message type, such as *DomainEventLifecycleMsg.
 */
 func DecodeEvent(n int32, payload []byte) (xdr.Codec, error) {
+	var d xdr.Decoder
 	switch n {
 	case int32(ProcDomainEventLifecycle):
 		v := new(DomainEventLifecycleMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventLifecycleMsg")
 	case int32(ProcDomainEventReboot):
 		v := new(DomainEventRebootMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventRebootMsg")
 	case int32(ProcDomainEventRtcChange):
 		v := new(DomainEventRtcChangeMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventRtcChangeMsg")
 	case int32(ProcDomainEventWatchdog):
 		v := new(DomainEventWatchdogMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventWatchdogMsg")
 	case int32(ProcDomainEventIoError):
 		v := new(DomainEventIoErrorMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventIoErrorMsg")
 	case int32(ProcDomainEventGraphics):
 		v := new(DomainEventGraphicsMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventGraphicsMsg")
 	case int32(ProcDomainEventIoErrorReason):
 		v := new(DomainEventIoErrorReasonMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventIoErrorReasonMsg")
 	case int32(ProcDomainEventControlError):
 		v := new(DomainEventControlErrorMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventControlErrorMsg")
 	case int32(ProcDomainEventBlockJob):
 		v := new(DomainEventBlockJobMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventBlockJobMsg")
 	case int32(ProcDomainEventDiskChange):
 		v := new(DomainEventDiskChangeMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventDiskChangeMsg")
 	case int32(ProcDomainEventTrayChange):
 		v := new(DomainEventTrayChangeMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventTrayChangeMsg")
 	case int32(ProcDomainEventPmwakeup):
 		v := new(DomainEventPmwakeupMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventPmwakeupMsg")
 	case int32(ProcDomainEventPmsuspend):
 		v := new(DomainEventPmsuspendMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventPmsuspendMsg")
 	case int32(ProcDomainEventBalloonChange):
 		v := new(DomainEventBalloonChangeMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventBalloonChangeMsg")
 	case int32(ProcDomainEventPmsuspendDisk):
 		v := new(DomainEventPmsuspendDiskMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventPmsuspendDiskMsg")
 	case int32(ProcDomainEventDeviceRemoved):
 		v := new(DomainEventDeviceRemovedMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventDeviceRemovedMsg")
 	case int32(ProcNetworkEventLifecycle):
 		v := new(NetworkEventLifecycleMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "NetworkEventLifecycleMsg")
 	case int32(ProcDomainEventCallbackLifecycle):
 		v := new(DomainEventCallbackLifecycleMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackLifecycleMsg")
 	case int32(ProcDomainEventCallbackReboot):
 		v := new(DomainEventCallbackRebootMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackRebootMsg")
 	case int32(ProcDomainEventCallbackRtcChange):
 		v := new(DomainEventCallbackRtcChangeMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackRtcChangeMsg")
 	case int32(ProcDomainEventCallbackWatchdog):
 		v := new(DomainEventCallbackWatchdogMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackWatchdogMsg")
 	case int32(ProcDomainEventCallbackIoError):
 		v := new(DomainEventCallbackIoErrorMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackIoErrorMsg")
 	case int32(ProcDomainEventCallbackGraphics):
 		v := new(DomainEventCallbackGraphicsMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackGraphicsMsg")
 	case int32(ProcDomainEventCallbackIoErrorReason):
 		v := new(DomainEventCallbackIoErrorReasonMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackIoErrorReasonMsg")
 	case int32(ProcDomainEventCallbackControlError):
 		v := new(DomainEventCallbackControlErrorMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackControlErrorMsg")
 	case int32(ProcDomainEventCallbackBlockJob):
 		v := new(DomainEventCallbackBlockJobMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackBlockJobMsg")
 	case int32(ProcDomainEventCallbackDiskChange):
 		v := new(DomainEventCallbackDiskChangeMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackDiskChangeMsg")
 	case int32(ProcDomainEventCallbackTrayChange):
 		v := new(DomainEventCallbackTrayChangeMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackTrayChangeMsg")
 	case int32(ProcDomainEventCallbackPmwakeup):
 		v := new(DomainEventCallbackPmwakeupMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackPmwakeupMsg")
 	case int32(ProcDomainEventCallbackPmsuspend):
 		v := new(DomainEventCallbackPmsuspendMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackPmsuspendMsg")
 	case int32(ProcDomainEventCallbackBalloonChange):
 		v := new(DomainEventCallbackBalloonChangeMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackBalloonChangeMsg")
 	case int32(ProcDomainEventCallbackPmsuspendDisk):
 		v := new(DomainEventCallbackPmsuspendDiskMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackPmsuspendDiskMsg")
 	case int32(ProcDomainEventCallbackDeviceRemoved):
 		v := new(DomainEventCallbackDeviceRemovedMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackDeviceRemovedMsg")
 	case int32(ProcDomainEventBlockJob2):
 		v := new(DomainEventBlockJob2Msg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventBlockJob2Msg")
 	case int32(ProcDomainEventCallbackTunable):
 		v := new(DomainEventCallbackTunableMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackTunableMsg")
 	case int32(ProcDomainEventCallbackAgentLifecycle):
 		v := new(DomainEventCallbackAgentLifecycleMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackAgentLifecycleMsg")
 	case int32(ProcDomainEventCallbackDeviceAdded):
 		v := new(DomainEventCallbackDeviceAddedMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackDeviceAddedMsg")
 	case int32(ProcDomainEventCallbackMigrationIteration):
 		v := new(DomainEventCallbackMigrationIterationMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackMigrationIterationMsg")
 	case int32(ProcConnectEventConnectionClosed):
 		v := new(ConnectEventConnectionClosedMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "ConnectEventConnectionClosedMsg")
 	case int32(ProcDomainEventCallbackJobCompleted):
 		v := new(DomainEventCallbackJobCompletedMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackJobCompletedMsg")
 	case int32(ProcDomainEventCallbackDeviceRemovalFailed):
 		v := new(DomainEventCallbackDeviceRemovalFailedMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackDeviceRemovalFailedMsg")
 	case int32(ProcStoragePoolEventLifecycle):
 		v := new(StoragePoolEventLifecycleMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "StoragePoolEventLifecycleMsg")
 	case int32(ProcStoragePoolEventRefresh):
 		v := new(StoragePoolEventRefreshMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "StoragePoolEventRefreshMsg")
 	case int32(ProcNodeDeviceEventLifecycle):
 		v := new(NodeDeviceEventLifecycleMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "NodeDeviceEventLifecycleMsg")
 	case int32(ProcNodeDeviceEventUpdate):
 		v := new(NodeDeviceEventUpdateMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "NodeDeviceEventUpdateMsg")
 	case int32(ProcDomainEventCallbackMetadataChange):
 		v := new(DomainEventCallbackMetadataChangeMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackMetadataChangeMsg")
 	case int32(ProcSecretEventLifecycle):
 		v := new(SecretEventLifecycleMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "SecretEventLifecycleMsg")
 	case int32(ProcSecretEventValueChanged):
 		v := new(SecretEventValueChangedMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "SecretEventValueChangedMsg")
 	case int32(ProcDomainEventBlockThreshold):
 		v := new(DomainEventBlockThresholdMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventBlockThresholdMsg")
 	case int32(ProcDomainEventMemoryFailure):
 		v := new(DomainEventMemoryFailureMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventMemoryFailureMsg")
 	case int32(ProcDomainEventMemoryDeviceSizeChange):
 		v := new(DomainEventMemoryDeviceSizeChangeMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventMemoryDeviceSizeChangeMsg")
 	case int32(ProcNetworkEventCallbackMetadataChange):
 		v := new(NetworkEventCallbackMetadataChangeMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "NetworkEventCallbackMetadataChangeMsg")
 	case int32(ProcDomainEventNicMACChange):
 		v := new(DomainEventNicMACChangeMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventNicMACChangeMsg")
 	case int32(ProcDomainEventVCPURemoved):
 		v := new(DomainEventVCPURemovedMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventVCPURemovedMsg")
 	case int32(ProcDomainEventCallbackChannelLifecycle):
 		v := new(DomainEventCallbackChannelLifecycleMsg)
-		return v, xdr.Unmarshal(payload, v)
+		n, err := v.ConsumeXDRWith(payload, &d)
+		return v, xdr.Whole(n, err, payload, "DomainEventCallbackChannelLifecycleMsg")
 	default:
 		return nil, fmt.Errorf("remote_program: procedure %d is not an event", n)
 	}

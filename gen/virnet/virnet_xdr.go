@@ -80,18 +80,14 @@ func (v *MessageType) AppendXDR(b []byte) ([]byte, error) {
 	return xdr.AppendInt32(b, int32(*v)), nil
 }
 
-// ConsumeXDR decodes the value from the start of b.
-func (v *MessageType) ConsumeXDR(b []byte) (int, error) {
+// ConsumeXDRWith decodes the value from the start of b (xdr.Consumer); an enum needs no
+// decoder state.
+func (v *MessageType) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
-		return 0, xdr.Named(xdr.ErrShort, "MessageType")
+		return 0, xdr.ErrShort
 	}
 	*v = MessageType(xdr.Int32(b))
 	return 4, nil
-}
-
-// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
-func (v *MessageType) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
-	return v.ConsumeXDR(b)
 }
 
 // MessageStatus is the XDR enum virNetMessageStatus. Values a newer peer adds decode as they are.
@@ -129,18 +125,14 @@ func (v *MessageStatus) AppendXDR(b []byte) ([]byte, error) {
 	return xdr.AppendInt32(b, int32(*v)), nil
 }
 
-// ConsumeXDR decodes the value from the start of b.
-func (v *MessageStatus) ConsumeXDR(b []byte) (int, error) {
+// ConsumeXDRWith decodes the value from the start of b (xdr.Consumer); an enum needs no
+// decoder state.
+func (v *MessageStatus) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
-		return 0, xdr.Named(xdr.ErrShort, "MessageStatus")
+		return 0, xdr.ErrShort
 	}
 	*v = MessageStatus(xdr.Int32(b))
 	return 4, nil
-}
-
-// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
-func (v *MessageStatus) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
-	return v.ConsumeXDR(b)
 }
 
 // MessageHeader is the XDR struct virNetMessageHeader.
@@ -169,21 +161,8 @@ func (v *MessageHeader) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *MessageHeader) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *MessageHeader) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "MessageHeader")
-	}
-	return n, nil
-}
-func (v *MessageHeader) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "prog")
@@ -255,21 +234,8 @@ func (v *MessageNonnullDomain) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *MessageNonnullDomain) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *MessageNonnullDomain) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "MessageNonnullDomain")
-	}
-	return n, nil
-}
-func (v *MessageNonnullDomain) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -316,21 +282,8 @@ func (v *MessageNonnullNetwork) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *MessageNonnullNetwork) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *MessageNonnullNetwork) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "MessageNonnullNetwork")
-	}
-	return n, nil
-}
-func (v *MessageNonnullNetwork) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Name, b[off:], 4194304)
@@ -456,21 +409,8 @@ func (v *MessageError) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *MessageError) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *MessageError) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "MessageError")
-	}
-	return n, nil
-}
-func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "code")
@@ -515,7 +455,7 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Dom = new(MessageNonnullDomain)
 			{
-				n, err := (*v.Dom).consume(b[off:], d)
+				n, err := (*v.Dom).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "dom")
 				}
@@ -601,7 +541,7 @@ func (v *MessageError) consume(b []byte, d *xdr.Decoder) (int, error) {
 		if present {
 			v.Net = new(MessageNonnullNetwork)
 			{
-				n, err := (*v.Net).consume(b[off:], d)
+				n, err := (*v.Net).ConsumeXDRWith(b[off:], d)
 				if err != nil {
 					return off, xdr.Field(err, "net")
 				}
@@ -632,21 +572,8 @@ func (v *StreamHole) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *StreamHole) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StreamHole) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "StreamHole")
-	}
-	return n, nil
-}
-func (v *StreamHole) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "length")
@@ -668,4 +595,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version2
+var _ = xdr.Version3

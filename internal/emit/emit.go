@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/dave/jennifer/jen"
 
@@ -52,6 +53,7 @@ func Files(m *gomodel.Model, opts Options) ([]File, error) {
 		}
 		f := newFile(p, src)
 		e := &emitter{f: f, pkg: p}
+		e.planShapes()
 		e.consts()
 		for _, t := range p.Types {
 			e.typ(t)
@@ -114,6 +116,131 @@ func render(f *jen.File) ([]byte, error) {
 type emitter struct {
 	f   *jen.File
 	pkg *gomodel.Package
+	// shapes maps a struct whose codec it shares with others of the same
+	// shape to that shape (see planShapes).
+	shapes map[*gomodel.Type]*shape
+}
+
+// shape is a struct layout whose codec several structs share: the same Go
+// field types in the same order, with the same bounds, so the same
+// encoding and decoding code but for the field names. The code is written
+// once, as methods of an unexported struct type with fields F0, F1...,
+// and each struct's methods convert their receiver to it (the layouts
+// are identical) and pass their names along, for errors only. The
+// compiler's cost is per function body: libvirt's remote protocol has 705
+// structs and fewer than half as many shapes.
+type shape struct {
+	name  string          // the unexported type
+	first *gomodel.Type   // the struct that writes the shared code
+	t     *gomodel.Type   // first, whose fields give the types
+	types []*gomodel.Type // the structs that share it, in spec order
+}
+
+// planShapes groups the package's structs by shape. Recursive structs
+// (depth-limited decoding) and structs without fields keep code of their
+// own, and so does a shape only one struct has: sharing it would add a
+// call and save nothing.
+func (e *emitter) planShapes() {
+	byKey := map[string]*shape{}
+	var order []*shape
+	for _, t := range e.pkg.Types {
+		if t.Kind != check.Struct || t.Recursive || len(t.Fields) == 0 {
+			continue
+		}
+		key := fmt.Sprintf("%#v", e.shapeCode(t))
+		s := byKey[key]
+		if s == nil {
+			s = &shape{name: "shape" + t.GoName, first: t, t: t}
+			byKey[key] = s
+			order = append(order, s)
+		}
+		s.types = append(s.types, t)
+	}
+	e.shapes = map[*gomodel.Type]*shape{}
+	for _, s := range order {
+		if len(s.types) < 2 {
+			continue
+		}
+		for _, t := range s.types {
+			e.shapes[t] = s
+		}
+	}
+}
+
+// shapeField is the name of field i of a shape type.
+func shapeField(i int) string { return fmt.Sprintf("F%d", i) }
+
+// shapeCode returns the shape type of struct t and its methods, whose
+// rendering is the same for two structs exactly when they can share it.
+// The type is named "shape" here; shapeDecl renames it.
+func (e *emitter) shapeCode(t *gomodel.Type) *jen.Statement {
+	return e.shapeDecl(t, "shape")
+}
+
+func (e *emitter) shapeDecl(t *gomodel.Type, name string) *jen.Statement {
+	var fields []jen.Code
+	for i, f := range t.Fields {
+		fields = append(fields, jen.Id(shapeField(i)).Add(e.goType(f.Shape)))
+	}
+	recv := func() *jen.Statement { return jen.Id("v").Op("*").Id(name) }
+	out := jen.Type().Id(name).Struct(fields...).Line()
+	if t.Fixed < 0 {
+		c := &codegen{e: e}
+		body := []jen.Code{jen.Id("n").Op(":=").Lit(0)}
+		for i, f := range t.Fields {
+			body = append(body, c.size(f.Shape, jen.Id("v").Dot(shapeField(i)), 0)...)
+		}
+		body = append(body, jen.Return(jen.Id("n")))
+		out.Func().Params(recv()).Id("size").Params().Int().Block(body...).Line()
+	}
+	c := &codegen{e: e, namedID: "typ"}
+	var enc []jen.Code
+	for i, f := range t.Fields {
+		enc = append(enc, c.encode(f.Shape, jen.Id("v").Dot(shapeField(i)), wrapFieldAt(i), 0)...)
+	}
+	enc = append(enc, jen.Return(jen.Id("b"), jen.Nil()))
+	if c.usesErr {
+		enc = append([]jen.Code{jen.Var().Id("err").Error()}, enc...)
+	}
+	out.Func().Params(recv()).Id("appendXDR").Params(jen.Id("b").Index().Byte(), jen.List(jen.Id("typ"), jen.Id("names")).String()).Params(jen.Index().Byte(), jen.Error()).Block(enc...).Line()
+	dc := &codegen{e: e}
+	dec := []jen.Code{jen.Id("off").Op(":=").Lit(0)}
+	for i, f := range t.Fields {
+		dec = append(dec, dc.decode(f.Shape, jen.Id("v").Dot(shapeField(i)), wrapFieldAt(i), 0)...)
+	}
+	dec = append(dec, jen.Return(jen.Id("off"), jen.Nil()))
+	out.Func().Params(recv()).Id("consumeXDR").Params(jen.Id("b").Index().Byte(), jen.Id("d").Op("*").Qual(Runtime, "Decoder"), jen.Id("names").String()).Params(jen.Int(), jen.Error()).Block(dec...)
+	return out
+}
+
+// sharedStruct writes the codec methods of struct t, which shares the
+// code of shape s: conversions of the receiver to the shape type.
+func (e *emitter) sharedStruct(t *gomodel.Type, s *shape) {
+	if t == s.first {
+		e.f.Commentf("%s is the layout of the structs that share their codec with %s.", s.name, t.GoName)
+		e.f.Add(e.shapeDecl(t, s.name))
+	}
+	recv := func() *jen.Statement { return jen.Id("v").Op("*").Id(t.GoName) }
+	as := func() *jen.Statement {
+		return jen.Parens(jen.Op("*").Id(s.name)).Call(jen.Qual("unsafe", "Pointer").Call(jen.Id("v")))
+	}
+	var names []string
+	for _, f := range t.Fields {
+		names = append(names, f.XDRName)
+	}
+	list := strings.Join(names, ",")
+	e.f.Comment("XDRSize returns the length of the XDR encoding (xdr.Codec).")
+	if t.Fixed >= 0 {
+		e.f.Func().Params(recv()).Id("XDRSize").Params().Int().Block(jen.Return(jen.Lit(t.Fixed)))
+	} else {
+		e.f.Func().Params(recv()).Id("XDRSize").Params().Int().Block(jen.Return(as().Dot("size").Call()))
+	}
+	e.f.Comment("AppendXDR appends the XDR encoding to b (xdr.Codec).")
+	e.f.Func().Params(recv()).Id("AppendXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(
+		jen.Return(as().Dot("appendXDR").Call(jen.Id("b"), jen.Lit(t.GoName), jen.Lit(list))))
+	e.f.Comment("ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).")
+	e.f.Func().Params(recv()).Id("ConsumeXDRWith").Params(jen.Id("b").Index().Byte(), jen.Id("d").Op("*").Qual(Runtime, "Decoder")).Params(jen.Int(), jen.Error()).Block(
+		jen.Return(as().Dot("consumeXDR").Call(jen.Id("b"), jen.Id("d"), jen.Lit(list))))
 }
 
 func xdrFn(name string) *jen.Statement { return jen.Qual(Runtime, name) }
@@ -235,15 +362,12 @@ func (e *emitter) enum(t *gomodel.Type) {
 	e.f.Func().Params(recv.Clone()).Id("AppendXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(
 		jen.Return(xdrFn("AppendInt32").Call(jen.Id("b"), jen.Int32().Call(jen.Op("*").Id("v"))), jen.Nil()),
 	)
-	e.f.Comment("ConsumeXDR decodes the value from the start of b.")
-	e.f.Func().Params(recv.Clone()).Id("ConsumeXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Int(), jen.Error()).Block(
-		jen.If(jen.Len(jen.Id("b")).Op("<").Lit(4)).Block(jen.Return(jen.Lit(0), xdrFn("Named").Call(xdrFn("ErrShort"), jen.Lit(t.GoName)))),
+	e.f.Comment("ConsumeXDRWith decodes the value from the start of b (xdr.Consumer); an enum needs no")
+	e.f.Comment("decoder state.")
+	e.f.Func().Params(recv.Clone()).Id("ConsumeXDRWith").Params(jen.Id("b").Index().Byte(), jen.Id("_").Op("*").Qual(Runtime, "Decoder")).Params(jen.Int(), jen.Error()).Block(
+		jen.If(jen.Len(jen.Id("b")).Op("<").Lit(4)).Block(jen.Return(jen.Lit(0), xdrFn("ErrShort"))),
 		jen.Op("*").Id("v").Op("=").Id(t.GoName).Call(xdrFn("Int32").Call(jen.Id("b"))),
 		jen.Return(jen.Lit(4), jen.Nil()),
-	)
-	e.f.Comment("ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.")
-	e.f.Func().Params(recv.Clone()).Id("ConsumeXDRWith").Params(jen.Id("b").Index().Byte(), jen.Id("_").Op("*").Qual(Runtime, "Decoder")).Params(jen.Int(), jen.Error()).Block(
-		jen.Return(jen.Id("v").Dot("ConsumeXDR").Call(jen.Id("b"))),
 	)
 }
 
@@ -260,7 +384,7 @@ func (e *emitter) assertions() {
 		jen.Return(jen.Index().Qual(Runtime, "Codec").Values(news...)),
 	)
 	e.f.Comment("The runtime must be the one this code was generated for.")
-	e.f.Var().Id("_").Op("=").Qual(Runtime, "Version2")
+	e.f.Var().Id("_").Op("=").Qual(Runtime, "Version3")
 }
 
 func (e *emitter) structType(t *gomodel.Type) {
@@ -270,6 +394,10 @@ func (e *emitter) structType(t *gomodel.Type) {
 	}
 	e.f.Commentf("%s is the XDR struct %s.", t.GoName, t.XDRName())
 	e.f.Type().Id(t.GoName).Struct(fields...)
+	if s := e.shapes[t]; s != nil {
+		e.sharedStruct(t, s)
+		return
+	}
 	recv := func() *jen.Statement { return jen.Id("v").Op("*").Id(t.GoName) }
 
 	// XDRSize
@@ -299,7 +427,7 @@ func (e *emitter) structType(t *gomodel.Type) {
 	e.f.Comment("AppendXDR appends the XDR encoding to b (xdr.Codec).")
 	e.f.Func().Params(recv()).Id("AppendXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Index().Byte(), jen.Error()).Block(enc...)
 
-	// ConsumeXDR
+	// ConsumeXDRWith
 	e.consume(t, func(c *codegen) []jen.Code {
 		var dec []jen.Code
 		for _, f := range t.Fields {
@@ -309,9 +437,9 @@ func (e *emitter) structType(t *gomodel.Type) {
 	})
 }
 
-// consume writes ConsumeXDR and ConsumeXDRWith around the decoding
-// statements body makes, which go in an unexported method; a recursive
-// type's takes a depth limit.
+// consume writes ConsumeXDRWith around the decoding statements body
+// makes; a recursive type's go in an unexported method that takes a depth
+// limit.
 func (e *emitter) consume(t *gomodel.Type, body func(c *codegen) []jen.Code) {
 	c := &codegen{e: e, depth: t.Recursive}
 	dec := append([]jen.Code{jen.Id("off").Op(":=").Lit(0)}, body(c)...)
@@ -319,35 +447,41 @@ func (e *emitter) consume(t *gomodel.Type, body func(c *codegen) []jen.Code) {
 	e.consumeMethods(t, "v", nil, dec)
 }
 
-// consumeMethods writes ConsumeXDR, ConsumeXDRWith and the unexported
-// method that decodes, whose statements are dec, for type t and receiver
-// r. reset, if not nil, runs when decoding fails.
+// consumeMethods writes ConsumeXDRWith for type t and receiver r, whose
+// decoding statements are dec. It is one method when it can be: the
+// compiler's cost is per function as much as per line. A recursive type
+// decodes in consumeDepth, which takes the depth limit; reset, if not nil,
+// runs when decoding fails, in ConsumeXDRWith around an unexported
+// consume. The outermost type's name is added by xdr.Consume and
+// xdr.Unmarshal, not here.
 func (e *emitter) consumeMethods(t *gomodel.Type, r string, reset jen.Code, dec []jen.Code) {
 	recv := func() *jen.Statement { return jen.Id(r).Op("*").Id(t.GoName) }
 	decoder := func() *jen.Statement { return jen.Op("*").Qual(Runtime, "Decoder") }
-	inner, args := "consume", []jen.Code{jen.Id("b"), jen.Id("d")}
 	params := []jen.Code{jen.Id("b").Index().Byte(), jen.Id("d").Add(decoder())}
+	e.f.Comment("ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).")
+	if !t.Recursive && reset == nil {
+		e.f.Func().Params(recv()).Id("ConsumeXDRWith").Params(params...).Params(jen.Int(), jen.Error()).Block(dec...)
+		return
+	}
+	inner, args := "consume", []jen.Code{jen.Id("b"), jen.Id("d")}
+	inParams := params
 	if t.Recursive {
 		inner, args = "consumeDepth", append(args, xdrFn("MaxDepth"))
-		params = append(params, jen.Id("depth").Int())
+		inParams = append(inParams[:2:2], jen.Id("depth").Int())
 		dec = append([]jen.Code{jen.If(jen.Id("depth").Op("<=").Lit(0)).Block(jen.Return(jen.Lit(0), xdrFn("ErrDepth")))}, dec...)
 	}
-	onErr := []jen.Code{jen.Return(jen.Id("n"), xdrFn("Named").Call(jen.Id("err"), jen.Lit(t.GoName)))}
-	if reset != nil {
-		onErr = append([]jen.Code{reset}, onErr...)
+	if reset == nil {
+		e.f.Func().Params(recv()).Id("ConsumeXDRWith").Params(params...).Params(jen.Int(), jen.Error()).Block(
+			jen.Return(jen.Id(r).Dot(inner).Call(args...)),
+		)
+	} else {
+		e.f.Func().Params(recv()).Id("ConsumeXDRWith").Params(params...).Params(jen.Int(), jen.Error()).Block(
+			jen.List(jen.Id("n"), jen.Id("err")).Op(":=").Id(r).Dot(inner).Call(args...),
+			jen.If(jen.Id("err").Op("!=").Nil()).Block(reset, jen.Return(jen.Id("n"), jen.Id("err"))),
+			jen.Return(jen.Id("n"), jen.Nil()),
+		)
 	}
-	e.f.Comment("ConsumeXDR decodes the value from the start of b (xdr.Codec).")
-	e.f.Func().Params(recv()).Id("ConsumeXDR").Params(jen.Id("b").Index().Byte()).Params(jen.Int(), jen.Error()).Block(
-		jen.Var().Id("d").Qual(Runtime, "Decoder"),
-		jen.Return(jen.Id(r).Dot("ConsumeXDRWith").Call(jen.Id("b"), jen.Op("&").Id("d"))),
-	)
-	e.f.Comment("ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).")
-	e.f.Func().Params(recv()).Id("ConsumeXDRWith").Params(jen.Id("b").Index().Byte(), jen.Id("d").Add(decoder())).Params(jen.Int(), jen.Error()).Block(
-		jen.List(jen.Id("n"), jen.Id("err")).Op(":=").Id(r).Dot(inner).Call(args...),
-		jen.If(jen.Id("err").Op("!=").Nil()).Block(onErr...),
-		jen.Return(jen.Id("n"), jen.Nil()),
-	)
-	e.f.Func().Params(recv()).Id(inner).Params(params...).Params(jen.Int(), jen.Error()).Block(dec...)
+	e.f.Func().Params(recv()).Id(inner).Params(inParams...).Params(jen.Int(), jen.Error()).Block(dec...)
 }
 
 // wrap builds the expression that locates an error: a field, then array
@@ -358,14 +492,23 @@ func wrapField(name string) wrap {
 	return func(err jen.Code) jen.Code { return xdrFn("Field").Call(err, jen.Lit(name)) }
 }
 
+// wrapFieldAt is wrapField in shared code, where the field's name is
+// element i of the comma-separated list names.
+func wrapFieldAt(i int) wrap {
+	return func(err jen.Code) jen.Code { return xdrFn("FieldAt").Call(err, jen.Id("names"), jen.Lit(i)) }
+}
+
 func (w wrap) index(i string) wrap {
 	return func(err jen.Code) jen.Code { return w(xdrFn("Index").Call(err, jen.Id(i))) }
 }
 
 // codegen writes the statements for one method.
 type codegen struct {
-	e       *emitter
-	named   string
+	e     *emitter
+	named string
+	// namedID is the variable that holds the type's name in shared code,
+	// which names errors as named does.
+	namedID string
 	usesErr bool
 	// depth is set in the decoder of a recursive type.
 	depth bool
@@ -422,6 +565,8 @@ func (c *codegen) check(w wrap, ret jen.Code) jen.Code {
 	err := w(jen.Id("err"))
 	if c.named != "" {
 		err = xdrFn("Named").Call(err, jen.Lit(c.named))
+	} else if c.namedID != "" {
+		err = xdrFn("Named").Call(err, jen.Id(c.namedID))
 	}
 	return jen.If(jen.Id("err").Op("!=").Nil()).Block(jen.Return(ret, err))
 }
@@ -606,12 +751,6 @@ func (c *codegen) decode(s *gomodel.Shape, expr jen.Code, w wrap, level int) []j
 		}
 		if c.depth && t.Recursive && t.Pkg == c.e.pkg {
 			return used(jen.Add(expr).Dot("consumeDepth").Call(rest, jen.Id("d"), jen.Id("depth").Op("-").Lit(1)))
-		}
-		if t.Kind == check.Struct && t.Pkg == c.e.pkg && !t.Recursive {
-			// The unexported method, one call less per element of a
-			// list: the name ConsumeXDRWith would give an error is
-			// replaced by the caller's anyway (xdr.Field, xdr.Named).
-			return used(jen.Add(expr).Dot("consume").Call(rest, jen.Id("d")))
 		}
 		return used(jen.Add(expr).Dot("ConsumeXDRWith").Call(rest, jen.Id("d")))
 	}

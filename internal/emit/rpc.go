@@ -556,6 +556,7 @@ func (r *rpcEmitter) server() {
 	var methods []jen.Code
 	var unimpl []jen.Code
 	var cases []jen.Code
+	anyArgs := false // whether a case decodes arguments, with the Decoder d
 	hasAPI := slices.ContainsFunc(r.prog.Procs, func(pr *gomodel.Procedure) bool { return pr.API != "" })
 	for _, pr := range r.prog.Procs {
 		if pr.Event {
@@ -612,9 +613,13 @@ func (r *rpcEmitter) server() {
 				jen.Id("a").Op(":=").New(r.local(pr.Args.GoName)),
 				// As libvirtd decodes: bytes after the arguments are
 				// ignored, and what does not decode gets its answer.
-				jen.If(jen.List(jen.Id("_"), jen.Id("err")).Op(":=").Id("a").Dot("ConsumeXDR").Call(jen.Id("args")), jen.Id("err").Op("!=").Nil()).Block(
-					jen.Return(jen.Id("out"), rpcQual("UndecodableArgs").Call(jen.Id("err")))),
+				// With the Decoder of the function, on its stack: a
+				// direct call lets it stay there, where xdr.Consume's
+				// interface call would move it to the heap.
+				jen.If(jen.List(jen.Id("_"), jen.Id("err")).Op(":=").Id("a").Dot("ConsumeXDRWith").Call(jen.Id("args"), jen.Op("&").Id("d")), jen.Id("err").Op("!=").Nil()).Block(
+					jen.Return(jen.Id("out"), rpcQual("UndecodableArgs").Call(xdrFn("Named").Call(jen.Id("err"), jen.Lit(pr.Args.GoName))))),
 			)
+			anyArgs = true
 			callArgs = append(callArgs, jen.Id("a"))
 		}
 		switch fu.Call {
@@ -676,6 +681,10 @@ func (r *rpcEmitter) server() {
 	for _, c := range unimpl {
 		r.f.Add(c)
 	}
+	var decoder jen.Code = jen.Null()
+	if anyArgs {
+		decoder = jen.Var().Id("d").Qual(Runtime, "Decoder")
+	}
 	r.f.Comment("Dispatch decodes the arguments of procedure proc from args, calls the handler's method and")
 	r.f.Comment("appends the encoded result to out. stream is the stream of a stream procedure, else nil;")
 	r.f.Comment("files carries the file descriptors the call brought and takes those of the reply (nil when")
@@ -685,6 +694,7 @@ func (r *rpcEmitter) server() {
 		jen.Id("ctx").Qual("context", "Context"), jen.Id("h").Id("Handler"), jen.Id("proc").Int32(),
 		jen.Id("args").Index().Byte(), jen.Id("stream").Add(rpcQual("Stream")), jen.Id("files").Op("*").Add(rpcQual("Files")), jen.Id("out").Index().Byte(),
 	).Params(jen.Index().Byte(), jen.Error()).Block(
+		decoder,
 		jen.Switch(jen.Id("proc")).Block(cases...),
 	)
 }
@@ -696,9 +706,13 @@ func (r *rpcEmitter) events() {
 		if pr.Msg == nil || !pr.Event {
 			continue
 		}
+		// A direct call with the function's Decoder, which then stays on
+		// the stack (xdr.Unmarshal's interface call would move it to the
+		// heap, an allocation for each event).
 		cases = append(cases, jen.Case(r.procNumber(pr)).Block(
 			jen.Id("v").Op(":=").New(jen.Id(pr.Msg.GoName)),
-			jen.Return(jen.Id("v"), xdrFn("Unmarshal").Call(jen.Id("payload"), jen.Id("v"))),
+			jen.List(jen.Id("n"), jen.Id("err")).Op(":=").Id("v").Dot("ConsumeXDRWith").Call(jen.Id("payload"), jen.Op("&").Id("d")),
+			jen.Return(jen.Id("v"), xdrFn("Whole").Call(jen.Id("n"), jen.Id("err"), jen.Id("payload"), jen.Lit(pr.Msg.GoName))),
 		))
 	}
 	if len(cases) == 0 {
@@ -708,6 +722,7 @@ func (r *rpcEmitter) events() {
 		jen.Qual("fmt", "Errorf").Call(jen.Lit(strings.ToLower(r.prog.Src.Name)+": procedure %d is not an event"), jen.Id("n")))))
 	r.f.Commentf("DecodeEvent decodes the message of event procedure n (one the daemon sends unasked)\n// into a new value of its message type, such as *%s.", firstMsg(r.prog))
 	r.f.Func().Id("DecodeEvent").Params(jen.Id("n").Int32(), jen.Id("payload").Index().Byte()).Params(xdrFn("Codec"), jen.Error()).Block(
+		jen.Var().Id("d").Qual(Runtime, "Decoder"),
 		jen.Switch(jen.Id("n")).Block(cases...),
 	)
 }

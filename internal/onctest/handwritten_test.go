@@ -41,7 +41,7 @@ func TestHandWrittenRpcbindCodecs(t *testing.T) {
 			t.Errorf("binding %+v: hand-written %x, generated %x", b, hand, gen)
 		}
 		var back oncrpc.Binding
-		if n, err := back.ConsumeXDR(gen); err != nil || n != len(gen) || back != b {
+		if n, err := xdr.Consume(gen, &back); err != nil || n != len(gen) || back != b {
 			t.Errorf("the hand-written decoder reads the generated %x as %+v (%d bytes, %v)", gen, back, n, err)
 		}
 	}

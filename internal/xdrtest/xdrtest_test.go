@@ -73,7 +73,7 @@ func TestRecursionDepth(t *testing.T) {
 	// Deeper than the limit: an error, not a stack overflow.
 	b, _ := xdr.Marshal(list(xdr.MaxDepth + 1))
 	var back Node
-	if _, err := back.ConsumeXDR(b); !errors.Is(err, xdr.ErrDepth) {
+	if _, err := xdr.Consume(b, &back); !errors.Is(err, xdr.ErrDepth) {
 		t.Errorf("a list deeper than the limit: %v", err)
 	}
 }

@@ -48,18 +48,14 @@ func (v *Color) AppendXDR(b []byte) ([]byte, error) {
 	return xdr.AppendInt32(b, int32(*v)), nil
 }
 
-// ConsumeXDR decodes the value from the start of b.
-func (v *Color) ConsumeXDR(b []byte) (int, error) {
+// ConsumeXDRWith decodes the value from the start of b (xdr.Consumer); an enum needs no
+// decoder state.
+func (v *Color) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
-		return 0, xdr.Named(xdr.ErrShort, "Color")
+		return 0, xdr.ErrShort
 	}
 	*v = Color(xdr.Int32(b))
 	return 4, nil
-}
-
-// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
-func (v *Color) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
-	return v.ConsumeXDR(b)
 }
 
 // Node is the XDR struct xdrtest_node.
@@ -93,19 +89,9 @@ func (v *Node) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *Node) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Node) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consumeDepth(b, d, xdr.MaxDepth)
-	if err != nil {
-		return n, xdr.Named(err, "Node")
-	}
-	return n, nil
+	return v.consumeDepth(b, d, xdr.MaxDepth)
 }
 func (v *Node) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) {
 	if depth <= 0 {
@@ -265,18 +251,12 @@ func (u *Choice) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (u *Choice) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return u.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (u *Choice) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := u.consume(b, d)
 	if err != nil {
 		*u = Choice{}
-		return n, xdr.Named(err, "Choice")
+		return n, err
 	}
 	return n, nil
 }
@@ -378,18 +358,12 @@ func (u *Paint) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (u *Paint) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return u.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (u *Paint) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := u.consume(b, d)
 	if err != nil {
 		*u = Paint{}
-		return n, xdr.Named(err, "Paint")
+		return n, err
 	}
 	return n, nil
 }
@@ -555,21 +529,8 @@ func (v *All) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *All) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *All) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "All")
-	}
-	return n, nil
-}
-func (v *All) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := d.ConsumeBool(b[off:])
@@ -776,4 +737,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version2
+var _ = xdr.Version3

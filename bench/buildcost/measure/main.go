@@ -1,8 +1,13 @@
 // Command measure compares the build cost of the same small program
 // (dial, list all domains, read each one's info) written with go-libvirt
-// (../golibvirtprog) and with virtrpc (../virtrpcprog), for one or more
-// virtrpc trees: the binary's size and the time to build it with an empty
-// build cache.
+// and with virtrpc (../virtrpcprog), for one or more virtrpc trees: the
+// binary's size and the time to build it with an empty build cache.
+//
+// go-libvirt's program comes in two forms, built every round: the one
+// that dials a URI as virtrpc.Dial does (../golibvirturiprog,
+// libvirt.ConnectToURI, which links its tls and ssh dialers), and the one
+// that dials one unix socket (../golibvirtprog, its local dialer). The
+// report gives each program's ratio to both.
 //
 // Each build runs `go build -o` in a copy of this module whose replace
 // directive points at the virtrpc tree, with a GOCACHE of its own made
@@ -71,7 +76,7 @@ func (t *treeFlag) Set(v string) error {
 type variant struct {
 	name string // golibvirt, or virtrpc@LABEL
 	dir  string // the module copy to build in
-	pkg  string // ./golibvirtprog or ./virtrpcprog
+	pkg  string // ./golibvirtprog, ./golibvirturiprog, ./virtrpcprog...
 }
 
 type sample struct {
@@ -187,7 +192,10 @@ func prepare(work string, trees []tree, unix bool) ([]variant, error) {
 	if err := copyModule(self, mod, firstTree); err != nil {
 		return nil, err
 	}
-	return append([]variant{{name: "golibvirt", dir: mod, pkg: "./golibvirtprog"}}, vs...), nil
+	return append([]variant{
+		{name: "golibvirt", dir: mod, pkg: "./golibvirtprog"},
+		{name: "golibvirt-uri", dir: mod, pkg: "./golibvirturiprog"},
+	}, vs...), nil
 }
 
 // treeDir returns the directory of a virtrpc tree: spec itself when it is
@@ -222,7 +230,7 @@ func treeDir(work, self string, t tree) (string, error) {
 }
 
 func copyModule(src, dst, virtrpcDir string) error {
-	for _, f := range []string{"go.mod", "go.sum", "golibvirtprog/main.go", "virtrpcprog/main.go", "virtrpcunixprog/main.go"} {
+	for _, f := range []string{"go.mod", "go.sum", "golibvirtprog/main.go", "golibvirturiprog/main.go", "virtrpcprog/main.go", "virtrpcunixprog/main.go"} {
 		b, err := os.ReadFile(filepath.Join(src, f))
 		if err != nil {
 			return err
@@ -289,16 +297,20 @@ func build(work string, v variant, mode, stdCache string) (sample, error) {
 }
 
 func report(w io.Writer, modes []string, variants []variant, results map[string][]sample, rounds int) {
-	fmt.Fprintf(w, "Medians of %d alternated rounds. Ratios are to go-libvirt's median.\n\n", rounds)
-	fmt.Fprintln(w, "| cache | program | wall s | CPU s (user+sys) | CPU ratio | size MB | size ratio | -s -w MB |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintf(w, "Medians of %d alternated rounds. Ratios are to the median of go-libvirt's\n", rounds)
+	fmt.Fprintln(w, "URI-dialing program (golibvirt-uri) and of its one-socket program (golibvirt).")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| cache | program | wall s | CPU s (user+sys) | CPU ÷ uri | CPU ÷ local | size MB | size ÷ uri | size ÷ local | -s -w MB |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, mode := range modes {
-		base := median(results[mode+" golibvirt"])
+		local := median(results[mode+" golibvirt"])
+		uri := median(results[mode+" golibvirt-uri"])
 		for _, v := range variants {
 			m := median(results[mode+" "+v.name])
-			fmt.Fprintf(w, "| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", mode, v.name,
-				m.wall.Seconds(), m.cpu.Seconds(), m.cpu.Seconds()/base.cpu.Seconds(),
-				float64(m.size)/1e6, float64(m.size)/float64(base.size), float64(m.strippedSz)/1e6)
+			fmt.Fprintf(w, "| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", mode, v.name,
+				m.wall.Seconds(), m.cpu.Seconds(), m.cpu.Seconds()/uri.cpu.Seconds(), m.cpu.Seconds()/local.cpu.Seconds(),
+				float64(m.size)/1e6, float64(m.size)/float64(uri.size), float64(m.size)/float64(local.size),
+				float64(m.strippedSz)/1e6)
 		}
 	}
 }

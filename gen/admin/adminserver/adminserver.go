@@ -13,6 +13,7 @@ import (
 	"context"
 	"github.com/virtrpc/virtrpc/gen/admin"
 	"github.com/virtrpc/virtrpc/rpc"
+	xdr "github.com/virtrpc/virtrpc/xdr"
 )
 
 /*
@@ -172,11 +173,12 @@ func (UnimplementedHandler) ConnectDaemonShutdown(ctx context.Context, args *adm
 // the connection carries none). An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC,
 // "unknown procedure: N".
 func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
+	var d xdr.Decoder
 	switch proc {
 	case int32(admin.ProcConnectOpen):
 		a := new(admin.ConnectOpenArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectOpenArgs"))
 		}
 		return out, h.ConnectOpen(ctx, a)
 	case int32(admin.ProcConnectClose):
@@ -192,8 +194,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(admin.ProcConnectListServers):
 		a := new(admin.ConnectListServersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListServersArgs"))
 		}
 		ret, err := h.ConnectListServers(ctx, a)
 		if err != nil {
@@ -205,8 +207,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(admin.ProcConnectLookupServer):
 		a := new(admin.ConnectLookupServerArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectLookupServerArgs"))
 		}
 		ret, err := h.ConnectLookupServer(ctx, a)
 		if err != nil {
@@ -218,8 +220,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(admin.ProcServerGetThreadpoolParameters):
 		a := new(admin.ServerGetThreadpoolParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ServerGetThreadpoolParametersArgs"))
 		}
 		ret, err := h.ServerGetThreadpoolParameters(ctx, a)
 		if err != nil {
@@ -231,14 +233,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(admin.ProcServerSetThreadpoolParameters):
 		a := new(admin.ServerSetThreadpoolParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ServerSetThreadpoolParametersArgs"))
 		}
 		return out, h.ServerSetThreadpoolParameters(ctx, a)
 	case int32(admin.ProcServerListClients):
 		a := new(admin.ServerListClientsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ServerListClientsArgs"))
 		}
 		ret, err := h.ServerListClients(ctx, a)
 		if err != nil {
@@ -250,8 +252,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(admin.ProcServerLookupClient):
 		a := new(admin.ServerLookupClientArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ServerLookupClientArgs"))
 		}
 		ret, err := h.ServerLookupClient(ctx, a)
 		if err != nil {
@@ -263,8 +265,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(admin.ProcClientGetInfo):
 		a := new(admin.ClientGetInfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ClientGetInfoArgs"))
 		}
 		ret, err := h.ClientGetInfo(ctx, a)
 		if err != nil {
@@ -276,14 +278,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(admin.ProcClientClose):
 		a := new(admin.ClientCloseArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ClientCloseArgs"))
 		}
 		return out, h.ClientClose(ctx, a)
 	case int32(admin.ProcServerGetClientLimits):
 		a := new(admin.ServerGetClientLimitsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ServerGetClientLimitsArgs"))
 		}
 		ret, err := h.ServerGetClientLimits(ctx, a)
 		if err != nil {
@@ -295,14 +297,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(admin.ProcServerSetClientLimits):
 		a := new(admin.ServerSetClientLimitsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ServerSetClientLimitsArgs"))
 		}
 		return out, h.ServerSetClientLimits(ctx, a)
 	case int32(admin.ProcConnectGetLoggingOutputs):
 		a := new(admin.ConnectGetLoggingOutputsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectGetLoggingOutputsArgs"))
 		}
 		ret, err := h.ConnectGetLoggingOutputs(ctx, a)
 		if err != nil {
@@ -314,8 +316,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(admin.ProcConnectGetLoggingFilters):
 		a := new(admin.ConnectGetLoggingFiltersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectGetLoggingFiltersArgs"))
 		}
 		ret, err := h.ConnectGetLoggingFilters(ctx, a)
 		if err != nil {
@@ -327,32 +329,32 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(admin.ProcConnectSetLoggingOutputs):
 		a := new(admin.ConnectSetLoggingOutputsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectSetLoggingOutputsArgs"))
 		}
 		return out, h.ConnectSetLoggingOutputs(ctx, a)
 	case int32(admin.ProcConnectSetLoggingFilters):
 		a := new(admin.ConnectSetLoggingFiltersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectSetLoggingFiltersArgs"))
 		}
 		return out, h.ConnectSetLoggingFilters(ctx, a)
 	case int32(admin.ProcServerUpdateTLSFiles):
 		a := new(admin.ServerUpdateTLSFilesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ServerUpdateTLSFilesArgs"))
 		}
 		return out, h.ServerUpdateTLSFiles(ctx, a)
 	case int32(admin.ProcConnectSetDaemonTimeout):
 		a := new(admin.ConnectSetDaemonTimeoutArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectSetDaemonTimeoutArgs"))
 		}
 		return out, h.ConnectSetDaemonTimeout(ctx, a)
 	case int32(admin.ProcConnectDaemonShutdown):
 		a := new(admin.ConnectDaemonShutdownArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectDaemonShutdownArgs"))
 		}
 		return out, h.ConnectDaemonShutdown(ctx, a)
 	default:

@@ -13,6 +13,7 @@ import (
 	"context"
 	"github.com/virtrpc/virtrpc/gen/lxc"
 	"github.com/virtrpc/virtrpc/rpc"
+	xdr "github.com/virtrpc/virtrpc/xdr"
 	"os"
 )
 
@@ -40,11 +41,12 @@ func (UnimplementedHandler) DomainOpenNamespace(ctx context.Context, args *lxc.D
 // the connection carries none). An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC,
 // "unknown procedure: N".
 func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
+	var d xdr.Decoder
 	switch proc {
 	case int32(lxc.ProcDomainOpenNamespace):
 		a := new(lxc.DomainOpenNamespaceArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainOpenNamespaceArgs"))
 		}
 		got, err := h.DomainOpenNamespace(ctx, a)
 		files.Reply(got...)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"github.com/virtrpc/virtrpc/gen/qemu"
 	"github.com/virtrpc/virtrpc/rpc"
+	xdr "github.com/virtrpc/virtrpc/xdr"
 	"os"
 )
 
@@ -75,11 +76,12 @@ func (UnimplementedHandler) DomainMonitorCommandWithFiles(ctx context.Context, a
 // the connection carries none). An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC,
 // "unknown procedure: N".
 func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
+	var d xdr.Decoder
 	switch proc {
 	case int32(qemu.ProcDomainMonitorCommand):
 		a := new(qemu.DomainMonitorCommandArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMonitorCommandArgs"))
 		}
 		ret, err := h.DomainMonitorCommand(ctx, a)
 		if err != nil {
@@ -91,8 +93,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(qemu.ProcDomainAttach):
 		a := new(qemu.DomainAttachArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainAttachArgs"))
 		}
 		ret, err := h.DomainAttach(ctx, a)
 		if err != nil {
@@ -104,8 +106,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(qemu.ProcDomainAgentCommand):
 		a := new(qemu.DomainAgentCommandArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainAgentCommandArgs"))
 		}
 		ret, err := h.DomainAgentCommand(ctx, a)
 		if err != nil {
@@ -117,8 +119,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(qemu.ProcConnectDomainMonitorEventRegister):
 		a := new(qemu.ConnectDomainMonitorEventRegisterArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectDomainMonitorEventRegisterArgs"))
 		}
 		ret, err := h.ConnectDomainMonitorEventRegister(ctx, a)
 		if err != nil {
@@ -130,14 +132,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(qemu.ProcConnectDomainMonitorEventDeregister):
 		a := new(qemu.ConnectDomainMonitorEventDeregisterArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectDomainMonitorEventDeregisterArgs"))
 		}
 		return out, h.ConnectDomainMonitorEventDeregister(ctx, a)
 	case int32(qemu.ProcDomainMonitorCommandWithFiles):
 		a := new(qemu.DomainMonitorCommandWithFilesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMonitorCommandWithFilesArgs"))
 		}
 		ret, got, err := h.DomainMonitorCommandWithFiles(ctx, a, files.Received())
 		files.Reply(got...)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/rpc"
+	xdr "github.com/virtrpc/virtrpc/xdr"
 	"os"
 )
 
@@ -2840,11 +2841,12 @@ func (UnimplementedHandler) DomainAnnounceInterface(ctx context.Context, args *r
 // the connection carries none). An unknown procedure gets libvirtd's answer to one: VIR_ERR_RPC,
 // "unknown procedure: N".
 func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rpc.Stream, files *rpc.Files, out []byte) ([]byte, error) {
+	var d xdr.Decoder
 	switch proc {
 	case int32(remote.ProcConnectOpen):
 		a := new(remote.ConnectOpenArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectOpenArgs"))
 		}
 		return out, h.ConnectOpen(ctx, a)
 	case int32(remote.ProcConnectClose):
@@ -2869,8 +2871,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectGetMaxVCPUs):
 		a := new(remote.ConnectGetMaxVCPUsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectGetMaxVCPUsArgs"))
 		}
 		ret, err := h.ConnectGetMaxVCPUs(ctx, a)
 		if err != nil {
@@ -2900,20 +2902,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainAttachDevice):
 		a := new(remote.DomainAttachDeviceArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainAttachDeviceArgs"))
 		}
 		return out, h.DomainAttachDevice(ctx, a)
 	case int32(remote.ProcDomainCreate):
 		a := new(remote.DomainCreateArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainCreateArgs"))
 		}
 		return out, h.DomainCreate(ctx, a)
 	case int32(remote.ProcDomainCreateXML):
 		a := new(remote.DomainCreateXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainCreateXMLArgs"))
 		}
 		ret, err := h.DomainCreateXML(ctx, a)
 		if err != nil {
@@ -2925,8 +2927,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainDefineXML):
 		a := new(remote.DomainDefineXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainDefineXMLArgs"))
 		}
 		ret, err := h.DomainDefineXML(ctx, a)
 		if err != nil {
@@ -2938,20 +2940,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainDestroy):
 		a := new(remote.DomainDestroyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainDestroyArgs"))
 		}
 		return out, h.DomainDestroy(ctx, a)
 	case int32(remote.ProcDomainDetachDevice):
 		a := new(remote.DomainDetachDeviceArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainDetachDeviceArgs"))
 		}
 		return out, h.DomainDetachDevice(ctx, a)
 	case int32(remote.ProcDomainGetXMLDesc):
 		a := new(remote.DomainGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetXMLDescArgs"))
 		}
 		ret, err := h.DomainGetXMLDesc(ctx, a)
 		if err != nil {
@@ -2963,8 +2965,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetAutostart):
 		a := new(remote.DomainGetAutostartArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetAutostartArgs"))
 		}
 		ret, err := h.DomainGetAutostart(ctx, a)
 		if err != nil {
@@ -2976,8 +2978,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetInfo):
 		a := new(remote.DomainGetInfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetInfoArgs"))
 		}
 		ret, err := h.DomainGetInfo(ctx, a)
 		if err != nil {
@@ -2989,8 +2991,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetMaxMemory):
 		a := new(remote.DomainGetMaxMemoryArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetMaxMemoryArgs"))
 		}
 		ret, err := h.DomainGetMaxMemory(ctx, a)
 		if err != nil {
@@ -3002,8 +3004,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetMaxVCPUs):
 		a := new(remote.DomainGetMaxVCPUsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetMaxVCPUsArgs"))
 		}
 		ret, err := h.DomainGetMaxVCPUs(ctx, a)
 		if err != nil {
@@ -3015,8 +3017,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetOsType):
 		a := new(remote.DomainGetOsTypeArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetOsTypeArgs"))
 		}
 		ret, err := h.DomainGetOsType(ctx, a)
 		if err != nil {
@@ -3028,8 +3030,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetVCPUs):
 		a := new(remote.DomainGetVCPUsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetVCPUsArgs"))
 		}
 		ret, err := h.DomainGetVCPUs(ctx, a)
 		if err != nil {
@@ -3041,8 +3043,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListDefinedDomains):
 		a := new(remote.ConnectListDefinedDomainsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListDefinedDomainsArgs"))
 		}
 		ret, err := h.ConnectListDefinedDomains(ctx, a)
 		if err != nil {
@@ -3054,8 +3056,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainLookupByID):
 		a := new(remote.DomainLookupByIDArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainLookupByIDArgs"))
 		}
 		ret, err := h.DomainLookupByID(ctx, a)
 		if err != nil {
@@ -3067,8 +3069,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainLookupByName):
 		a := new(remote.DomainLookupByNameArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainLookupByNameArgs"))
 		}
 		ret, err := h.DomainLookupByName(ctx, a)
 		if err != nil {
@@ -3080,8 +3082,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainLookupByUUID):
 		a := new(remote.DomainLookupByUUIDArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainLookupByUUIDArgs"))
 		}
 		ret, err := h.DomainLookupByUUID(ctx, a)
 		if err != nil {
@@ -3102,68 +3104,68 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainPinVCPU):
 		a := new(remote.DomainPinVCPUArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainPinVCPUArgs"))
 		}
 		return out, h.DomainPinVCPU(ctx, a)
 	case int32(remote.ProcDomainReboot):
 		a := new(remote.DomainRebootArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainRebootArgs"))
 		}
 		return out, h.DomainReboot(ctx, a)
 	case int32(remote.ProcDomainResume):
 		a := new(remote.DomainResumeArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainResumeArgs"))
 		}
 		return out, h.DomainResume(ctx, a)
 	case int32(remote.ProcDomainSetAutostart):
 		a := new(remote.DomainSetAutostartArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetAutostartArgs"))
 		}
 		return out, h.DomainSetAutostart(ctx, a)
 	case int32(remote.ProcDomainSetMaxMemory):
 		a := new(remote.DomainSetMaxMemoryArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetMaxMemoryArgs"))
 		}
 		return out, h.DomainSetMaxMemory(ctx, a)
 	case int32(remote.ProcDomainSetMemory):
 		a := new(remote.DomainSetMemoryArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetMemoryArgs"))
 		}
 		return out, h.DomainSetMemory(ctx, a)
 	case int32(remote.ProcDomainSetVCPUs):
 		a := new(remote.DomainSetVCPUsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetVCPUsArgs"))
 		}
 		return out, h.DomainSetVCPUs(ctx, a)
 	case int32(remote.ProcDomainShutdown):
 		a := new(remote.DomainShutdownArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainShutdownArgs"))
 		}
 		return out, h.DomainShutdown(ctx, a)
 	case int32(remote.ProcDomainSuspend):
 		a := new(remote.DomainSuspendArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSuspendArgs"))
 		}
 		return out, h.DomainSuspend(ctx, a)
 	case int32(remote.ProcDomainUndefine):
 		a := new(remote.DomainUndefineArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainUndefineArgs"))
 		}
 		return out, h.DomainUndefine(ctx, a)
 	case int32(remote.ProcConnectListDefinedNetworks):
 		a := new(remote.ConnectListDefinedNetworksArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListDefinedNetworksArgs"))
 		}
 		ret, err := h.ConnectListDefinedNetworks(ctx, a)
 		if err != nil {
@@ -3175,8 +3177,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListDomains):
 		a := new(remote.ConnectListDomainsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListDomainsArgs"))
 		}
 		ret, err := h.ConnectListDomains(ctx, a)
 		if err != nil {
@@ -3188,8 +3190,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListNetworks):
 		a := new(remote.ConnectListNetworksArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListNetworksArgs"))
 		}
 		ret, err := h.ConnectListNetworks(ctx, a)
 		if err != nil {
@@ -3201,14 +3203,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkCreate):
 		a := new(remote.NetworkCreateArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkCreateArgs"))
 		}
 		return out, h.NetworkCreate(ctx, a)
 	case int32(remote.ProcNetworkCreateXML):
 		a := new(remote.NetworkCreateXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkCreateXMLArgs"))
 		}
 		ret, err := h.NetworkCreateXML(ctx, a)
 		if err != nil {
@@ -3220,8 +3222,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkDefineXML):
 		a := new(remote.NetworkDefineXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkDefineXMLArgs"))
 		}
 		ret, err := h.NetworkDefineXML(ctx, a)
 		if err != nil {
@@ -3233,14 +3235,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkDestroy):
 		a := new(remote.NetworkDestroyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkDestroyArgs"))
 		}
 		return out, h.NetworkDestroy(ctx, a)
 	case int32(remote.ProcNetworkGetXMLDesc):
 		a := new(remote.NetworkGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkGetXMLDescArgs"))
 		}
 		ret, err := h.NetworkGetXMLDesc(ctx, a)
 		if err != nil {
@@ -3252,8 +3254,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkGetAutostart):
 		a := new(remote.NetworkGetAutostartArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkGetAutostartArgs"))
 		}
 		ret, err := h.NetworkGetAutostart(ctx, a)
 		if err != nil {
@@ -3265,8 +3267,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkGetBridgeName):
 		a := new(remote.NetworkGetBridgeNameArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkGetBridgeNameArgs"))
 		}
 		ret, err := h.NetworkGetBridgeName(ctx, a)
 		if err != nil {
@@ -3278,8 +3280,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkLookupByName):
 		a := new(remote.NetworkLookupByNameArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkLookupByNameArgs"))
 		}
 		ret, err := h.NetworkLookupByName(ctx, a)
 		if err != nil {
@@ -3291,8 +3293,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkLookupByUUID):
 		a := new(remote.NetworkLookupByUUIDArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkLookupByUUIDArgs"))
 		}
 		ret, err := h.NetworkLookupByUUID(ctx, a)
 		if err != nil {
@@ -3304,14 +3306,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkSetAutostart):
 		a := new(remote.NetworkSetAutostartArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkSetAutostartArgs"))
 		}
 		return out, h.NetworkSetAutostart(ctx, a)
 	case int32(remote.ProcNetworkUndefine):
 		a := new(remote.NetworkUndefineArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkUndefineArgs"))
 		}
 		return out, h.NetworkUndefine(ctx, a)
 	case int32(remote.ProcConnectNumOfDefinedNetworks):
@@ -3343,26 +3345,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainCoreDump):
 		a := new(remote.DomainCoreDumpArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainCoreDumpArgs"))
 		}
 		return out, h.DomainCoreDump(ctx, a)
 	case int32(remote.ProcDomainRestore):
 		a := new(remote.DomainRestoreArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainRestoreArgs"))
 		}
 		return out, h.DomainRestore(ctx, a)
 	case int32(remote.ProcDomainSave):
 		a := new(remote.DomainSaveArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSaveArgs"))
 		}
 		return out, h.DomainSave(ctx, a)
 	case int32(remote.ProcDomainGetSchedulerType):
 		a := new(remote.DomainGetSchedulerTypeArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetSchedulerTypeArgs"))
 		}
 		ret, err := h.DomainGetSchedulerType(ctx, a)
 		if err != nil {
@@ -3374,8 +3376,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetSchedulerParameters):
 		a := new(remote.DomainGetSchedulerParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetSchedulerParametersArgs"))
 		}
 		ret, err := h.DomainGetSchedulerParameters(ctx, a)
 		if err != nil {
@@ -3387,8 +3389,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSetSchedulerParameters):
 		a := new(remote.DomainSetSchedulerParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetSchedulerParametersArgs"))
 		}
 		return out, h.DomainSetSchedulerParameters(ctx, a)
 	case int32(remote.ProcConnectGetHostname):
@@ -3402,8 +3404,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectSupportsFeature):
 		a := new(remote.ConnectSupportsFeatureArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectSupportsFeatureArgs"))
 		}
 		ret, err := h.ConnectSupportsFeature(ctx, a)
 		if err != nil {
@@ -3415,8 +3417,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigratePrepare):
 		a := new(remote.DomainMigratePrepareArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigratePrepareArgs"))
 		}
 		ret, err := h.DomainMigratePrepare(ctx, a)
 		if err != nil {
@@ -3428,14 +3430,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigratePerform):
 		a := new(remote.DomainMigratePerformArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigratePerformArgs"))
 		}
 		return out, h.DomainMigratePerform(ctx, a)
 	case int32(remote.ProcDomainMigrateFinish):
 		a := new(remote.DomainMigrateFinishArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateFinishArgs"))
 		}
 		ret, err := h.DomainMigrateFinish(ctx, a)
 		if err != nil {
@@ -3447,8 +3449,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainBlockStats):
 		a := new(remote.DomainBlockStatsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainBlockStatsArgs"))
 		}
 		ret, err := h.DomainBlockStats(ctx, a)
 		if err != nil {
@@ -3460,8 +3462,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainInterfaceStats):
 		a := new(remote.DomainInterfaceStatsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainInterfaceStatsArgs"))
 		}
 		ret, err := h.DomainInterfaceStats(ctx, a)
 		if err != nil {
@@ -3491,8 +3493,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcAuthSASLStart):
 		a := new(remote.AuthSASLStartArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "AuthSASLStartArgs"))
 		}
 		ret, err := h.AuthSASLStart(ctx, a)
 		if err != nil {
@@ -3504,8 +3506,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcAuthSASLStep):
 		a := new(remote.AuthSASLStepArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "AuthSASLStepArgs"))
 		}
 		ret, err := h.AuthSASLStep(ctx, a)
 		if err != nil {
@@ -3535,8 +3537,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListStoragePools):
 		a := new(remote.ConnectListStoragePoolsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListStoragePoolsArgs"))
 		}
 		ret, err := h.ConnectListStoragePools(ctx, a)
 		if err != nil {
@@ -3557,8 +3559,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListDefinedStoragePools):
 		a := new(remote.ConnectListDefinedStoragePoolsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListDefinedStoragePoolsArgs"))
 		}
 		ret, err := h.ConnectListDefinedStoragePools(ctx, a)
 		if err != nil {
@@ -3570,8 +3572,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectFindStoragePoolSources):
 		a := new(remote.ConnectFindStoragePoolSourcesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectFindStoragePoolSourcesArgs"))
 		}
 		ret, err := h.ConnectFindStoragePoolSources(ctx, a)
 		if err != nil {
@@ -3583,8 +3585,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStoragePoolCreateXML):
 		a := new(remote.StoragePoolCreateXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolCreateXMLArgs"))
 		}
 		ret, err := h.StoragePoolCreateXML(ctx, a)
 		if err != nil {
@@ -3596,8 +3598,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStoragePoolDefineXML):
 		a := new(remote.StoragePoolDefineXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolDefineXMLArgs"))
 		}
 		ret, err := h.StoragePoolDefineXML(ctx, a)
 		if err != nil {
@@ -3609,44 +3611,44 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStoragePoolCreate):
 		a := new(remote.StoragePoolCreateArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolCreateArgs"))
 		}
 		return out, h.StoragePoolCreate(ctx, a)
 	case int32(remote.ProcStoragePoolBuild):
 		a := new(remote.StoragePoolBuildArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolBuildArgs"))
 		}
 		return out, h.StoragePoolBuild(ctx, a)
 	case int32(remote.ProcStoragePoolDestroy):
 		a := new(remote.StoragePoolDestroyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolDestroyArgs"))
 		}
 		return out, h.StoragePoolDestroy(ctx, a)
 	case int32(remote.ProcStoragePoolDelete):
 		a := new(remote.StoragePoolDeleteArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolDeleteArgs"))
 		}
 		return out, h.StoragePoolDelete(ctx, a)
 	case int32(remote.ProcStoragePoolUndefine):
 		a := new(remote.StoragePoolUndefineArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolUndefineArgs"))
 		}
 		return out, h.StoragePoolUndefine(ctx, a)
 	case int32(remote.ProcStoragePoolRefresh):
 		a := new(remote.StoragePoolRefreshArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolRefreshArgs"))
 		}
 		return out, h.StoragePoolRefresh(ctx, a)
 	case int32(remote.ProcStoragePoolLookupByName):
 		a := new(remote.StoragePoolLookupByNameArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolLookupByNameArgs"))
 		}
 		ret, err := h.StoragePoolLookupByName(ctx, a)
 		if err != nil {
@@ -3658,8 +3660,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStoragePoolLookupByUUID):
 		a := new(remote.StoragePoolLookupByUUIDArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolLookupByUUIDArgs"))
 		}
 		ret, err := h.StoragePoolLookupByUUID(ctx, a)
 		if err != nil {
@@ -3671,8 +3673,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStoragePoolLookupByVolume):
 		a := new(remote.StoragePoolLookupByVolumeArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolLookupByVolumeArgs"))
 		}
 		ret, err := h.StoragePoolLookupByVolume(ctx, a)
 		if err != nil {
@@ -3684,8 +3686,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStoragePoolGetInfo):
 		a := new(remote.StoragePoolGetInfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolGetInfoArgs"))
 		}
 		ret, err := h.StoragePoolGetInfo(ctx, a)
 		if err != nil {
@@ -3697,8 +3699,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStoragePoolGetXMLDesc):
 		a := new(remote.StoragePoolGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolGetXMLDescArgs"))
 		}
 		ret, err := h.StoragePoolGetXMLDesc(ctx, a)
 		if err != nil {
@@ -3710,8 +3712,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStoragePoolGetAutostart):
 		a := new(remote.StoragePoolGetAutostartArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolGetAutostartArgs"))
 		}
 		ret, err := h.StoragePoolGetAutostart(ctx, a)
 		if err != nil {
@@ -3723,14 +3725,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStoragePoolSetAutostart):
 		a := new(remote.StoragePoolSetAutostartArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolSetAutostartArgs"))
 		}
 		return out, h.StoragePoolSetAutostart(ctx, a)
 	case int32(remote.ProcStoragePoolNumOfVolumes):
 		a := new(remote.StoragePoolNumOfVolumesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolNumOfVolumesArgs"))
 		}
 		ret, err := h.StoragePoolNumOfVolumes(ctx, a)
 		if err != nil {
@@ -3742,8 +3744,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStoragePoolListVolumes):
 		a := new(remote.StoragePoolListVolumesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolListVolumesArgs"))
 		}
 		ret, err := h.StoragePoolListVolumes(ctx, a)
 		if err != nil {
@@ -3755,8 +3757,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStorageVolCreateXML):
 		a := new(remote.StorageVolCreateXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolCreateXMLArgs"))
 		}
 		ret, err := h.StorageVolCreateXML(ctx, a)
 		if err != nil {
@@ -3768,14 +3770,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStorageVolDelete):
 		a := new(remote.StorageVolDeleteArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolDeleteArgs"))
 		}
 		return out, h.StorageVolDelete(ctx, a)
 	case int32(remote.ProcStorageVolLookupByName):
 		a := new(remote.StorageVolLookupByNameArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolLookupByNameArgs"))
 		}
 		ret, err := h.StorageVolLookupByName(ctx, a)
 		if err != nil {
@@ -3787,8 +3789,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStorageVolLookupByKey):
 		a := new(remote.StorageVolLookupByKeyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolLookupByKeyArgs"))
 		}
 		ret, err := h.StorageVolLookupByKey(ctx, a)
 		if err != nil {
@@ -3800,8 +3802,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStorageVolLookupByPath):
 		a := new(remote.StorageVolLookupByPathArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolLookupByPathArgs"))
 		}
 		ret, err := h.StorageVolLookupByPath(ctx, a)
 		if err != nil {
@@ -3813,8 +3815,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStorageVolGetInfo):
 		a := new(remote.StorageVolGetInfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolGetInfoArgs"))
 		}
 		ret, err := h.StorageVolGetInfo(ctx, a)
 		if err != nil {
@@ -3826,8 +3828,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStorageVolGetXMLDesc):
 		a := new(remote.StorageVolGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolGetXMLDescArgs"))
 		}
 		ret, err := h.StorageVolGetXMLDesc(ctx, a)
 		if err != nil {
@@ -3839,8 +3841,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStorageVolGetPath):
 		a := new(remote.StorageVolGetPathArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolGetPathArgs"))
 		}
 		ret, err := h.StorageVolGetPath(ctx, a)
 		if err != nil {
@@ -3852,8 +3854,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeGetCellsFreeMemory):
 		a := new(remote.NodeGetCellsFreeMemoryArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeGetCellsFreeMemoryArgs"))
 		}
 		ret, err := h.NodeGetCellsFreeMemory(ctx, a)
 		if err != nil {
@@ -3874,8 +3876,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainBlockPeek):
 		a := new(remote.DomainBlockPeekArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainBlockPeekArgs"))
 		}
 		ret, err := h.DomainBlockPeek(ctx, a)
 		if err != nil {
@@ -3887,8 +3889,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMemoryPeek):
 		a := new(remote.DomainMemoryPeekArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMemoryPeekArgs"))
 		}
 		ret, err := h.DomainMemoryPeek(ctx, a)
 		if err != nil {
@@ -3918,8 +3920,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigratePrepare2):
 		a := new(remote.DomainMigratePrepare2Args)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigratePrepare2Args"))
 		}
 		ret, err := h.DomainMigratePrepare2(ctx, a)
 		if err != nil {
@@ -3931,8 +3933,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigrateFinish2):
 		a := new(remote.DomainMigrateFinish2Args)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateFinish2Args"))
 		}
 		ret, err := h.DomainMigrateFinish2(ctx, a)
 		if err != nil {
@@ -3953,8 +3955,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeNumOfDevices):
 		a := new(remote.NodeNumOfDevicesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeNumOfDevicesArgs"))
 		}
 		ret, err := h.NodeNumOfDevices(ctx, a)
 		if err != nil {
@@ -3966,8 +3968,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeListDevices):
 		a := new(remote.NodeListDevicesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeListDevicesArgs"))
 		}
 		ret, err := h.NodeListDevices(ctx, a)
 		if err != nil {
@@ -3979,8 +3981,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeDeviceLookupByName):
 		a := new(remote.NodeDeviceLookupByNameArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceLookupByNameArgs"))
 		}
 		ret, err := h.NodeDeviceLookupByName(ctx, a)
 		if err != nil {
@@ -3992,8 +3994,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeDeviceGetXMLDesc):
 		a := new(remote.NodeDeviceGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceGetXMLDescArgs"))
 		}
 		ret, err := h.NodeDeviceGetXMLDesc(ctx, a)
 		if err != nil {
@@ -4005,8 +4007,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeDeviceGetParent):
 		a := new(remote.NodeDeviceGetParentArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceGetParentArgs"))
 		}
 		ret, err := h.NodeDeviceGetParent(ctx, a)
 		if err != nil {
@@ -4018,8 +4020,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeDeviceNumOfCaps):
 		a := new(remote.NodeDeviceNumOfCapsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceNumOfCapsArgs"))
 		}
 		ret, err := h.NodeDeviceNumOfCaps(ctx, a)
 		if err != nil {
@@ -4031,8 +4033,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeDeviceListCaps):
 		a := new(remote.NodeDeviceListCapsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceListCapsArgs"))
 		}
 		ret, err := h.NodeDeviceListCaps(ctx, a)
 		if err != nil {
@@ -4044,26 +4046,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeDeviceDettach):
 		a := new(remote.NodeDeviceDettachArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceDettachArgs"))
 		}
 		return out, h.NodeDeviceDettach(ctx, a)
 	case int32(remote.ProcNodeDeviceReAttach):
 		a := new(remote.NodeDeviceReAttachArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceReAttachArgs"))
 		}
 		return out, h.NodeDeviceReAttach(ctx, a)
 	case int32(remote.ProcNodeDeviceReset):
 		a := new(remote.NodeDeviceResetArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceResetArgs"))
 		}
 		return out, h.NodeDeviceReset(ctx, a)
 	case int32(remote.ProcDomainGetSecurityLabel):
 		a := new(remote.DomainGetSecurityLabelArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetSecurityLabelArgs"))
 		}
 		ret, err := h.DomainGetSecurityLabel(ctx, a)
 		if err != nil {
@@ -4084,8 +4086,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeDeviceCreateXML):
 		a := new(remote.NodeDeviceCreateXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceCreateXMLArgs"))
 		}
 		ret, err := h.NodeDeviceCreateXML(ctx, a)
 		if err != nil {
@@ -4097,14 +4099,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeDeviceDestroy):
 		a := new(remote.NodeDeviceDestroyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceDestroyArgs"))
 		}
 		return out, h.NodeDeviceDestroy(ctx, a)
 	case int32(remote.ProcStorageVolCreateXMLFrom):
 		a := new(remote.StorageVolCreateXMLFromArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolCreateXMLFromArgs"))
 		}
 		ret, err := h.StorageVolCreateXMLFrom(ctx, a)
 		if err != nil {
@@ -4125,8 +4127,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListInterfaces):
 		a := new(remote.ConnectListInterfacesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListInterfacesArgs"))
 		}
 		ret, err := h.ConnectListInterfaces(ctx, a)
 		if err != nil {
@@ -4138,8 +4140,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcInterfaceLookupByName):
 		a := new(remote.InterfaceLookupByNameArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "InterfaceLookupByNameArgs"))
 		}
 		ret, err := h.InterfaceLookupByName(ctx, a)
 		if err != nil {
@@ -4151,8 +4153,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcInterfaceLookupByMACString):
 		a := new(remote.InterfaceLookupByMACStringArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "InterfaceLookupByMACStringArgs"))
 		}
 		ret, err := h.InterfaceLookupByMACString(ctx, a)
 		if err != nil {
@@ -4164,8 +4166,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcInterfaceGetXMLDesc):
 		a := new(remote.InterfaceGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "InterfaceGetXMLDescArgs"))
 		}
 		ret, err := h.InterfaceGetXMLDesc(ctx, a)
 		if err != nil {
@@ -4177,8 +4179,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcInterfaceDefineXML):
 		a := new(remote.InterfaceDefineXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "InterfaceDefineXMLArgs"))
 		}
 		ret, err := h.InterfaceDefineXML(ctx, a)
 		if err != nil {
@@ -4190,26 +4192,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcInterfaceUndefine):
 		a := new(remote.InterfaceUndefineArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "InterfaceUndefineArgs"))
 		}
 		return out, h.InterfaceUndefine(ctx, a)
 	case int32(remote.ProcInterfaceCreate):
 		a := new(remote.InterfaceCreateArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "InterfaceCreateArgs"))
 		}
 		return out, h.InterfaceCreate(ctx, a)
 	case int32(remote.ProcInterfaceDestroy):
 		a := new(remote.InterfaceDestroyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "InterfaceDestroyArgs"))
 		}
 		return out, h.InterfaceDestroy(ctx, a)
 	case int32(remote.ProcConnectDomainXMLFromNative):
 		a := new(remote.ConnectDomainXMLFromNativeArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectDomainXMLFromNativeArgs"))
 		}
 		ret, err := h.ConnectDomainXMLFromNative(ctx, a)
 		if err != nil {
@@ -4221,8 +4223,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectDomainXMLToNative):
 		a := new(remote.ConnectDomainXMLToNativeArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectDomainXMLToNativeArgs"))
 		}
 		ret, err := h.ConnectDomainXMLToNative(ctx, a)
 		if err != nil {
@@ -4243,8 +4245,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListDefinedInterfaces):
 		a := new(remote.ConnectListDefinedInterfacesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListDefinedInterfacesArgs"))
 		}
 		ret, err := h.ConnectListDefinedInterfaces(ctx, a)
 		if err != nil {
@@ -4265,8 +4267,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListSecrets):
 		a := new(remote.ConnectListSecretsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListSecretsArgs"))
 		}
 		ret, err := h.ConnectListSecrets(ctx, a)
 		if err != nil {
@@ -4278,8 +4280,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcSecretLookupByUUID):
 		a := new(remote.SecretLookupByUUIDArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "SecretLookupByUUIDArgs"))
 		}
 		ret, err := h.SecretLookupByUUID(ctx, a)
 		if err != nil {
@@ -4291,8 +4293,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcSecretDefineXML):
 		a := new(remote.SecretDefineXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "SecretDefineXMLArgs"))
 		}
 		ret, err := h.SecretDefineXML(ctx, a)
 		if err != nil {
@@ -4304,8 +4306,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcSecretGetXMLDesc):
 		a := new(remote.SecretGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "SecretGetXMLDescArgs"))
 		}
 		ret, err := h.SecretGetXMLDesc(ctx, a)
 		if err != nil {
@@ -4317,14 +4319,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcSecretSetValue):
 		a := new(remote.SecretSetValueArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "SecretSetValueArgs"))
 		}
 		return out, h.SecretSetValue(ctx, a)
 	case int32(remote.ProcSecretGetValue):
 		a := new(remote.SecretGetValueArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "SecretGetValueArgs"))
 		}
 		ret, err := h.SecretGetValue(ctx, a)
 		if err != nil {
@@ -4336,14 +4338,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcSecretUndefine):
 		a := new(remote.SecretUndefineArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "SecretUndefineArgs"))
 		}
 		return out, h.SecretUndefine(ctx, a)
 	case int32(remote.ProcSecretLookupByUsage):
 		a := new(remote.SecretLookupByUsageArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "SecretLookupByUsageArgs"))
 		}
 		ret, err := h.SecretLookupByUsage(ctx, a)
 		if err != nil {
@@ -4355,8 +4357,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigratePrepareTunnel):
 		a := new(remote.DomainMigratePrepareTunnelArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigratePrepareTunnelArgs"))
 		}
 		return out, h.DomainMigratePrepareTunnel(ctx, a, stream)
 	case int32(remote.ProcConnectIsSecure):
@@ -4370,8 +4372,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainIsActive):
 		a := new(remote.DomainIsActiveArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainIsActiveArgs"))
 		}
 		ret, err := h.DomainIsActive(ctx, a)
 		if err != nil {
@@ -4383,8 +4385,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainIsPersistent):
 		a := new(remote.DomainIsPersistentArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainIsPersistentArgs"))
 		}
 		ret, err := h.DomainIsPersistent(ctx, a)
 		if err != nil {
@@ -4396,8 +4398,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkIsActive):
 		a := new(remote.NetworkIsActiveArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkIsActiveArgs"))
 		}
 		ret, err := h.NetworkIsActive(ctx, a)
 		if err != nil {
@@ -4409,8 +4411,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkIsPersistent):
 		a := new(remote.NetworkIsPersistentArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkIsPersistentArgs"))
 		}
 		ret, err := h.NetworkIsPersistent(ctx, a)
 		if err != nil {
@@ -4422,8 +4424,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStoragePoolIsActive):
 		a := new(remote.StoragePoolIsActiveArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolIsActiveArgs"))
 		}
 		ret, err := h.StoragePoolIsActive(ctx, a)
 		if err != nil {
@@ -4435,8 +4437,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStoragePoolIsPersistent):
 		a := new(remote.StoragePoolIsPersistentArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolIsPersistentArgs"))
 		}
 		ret, err := h.StoragePoolIsPersistent(ctx, a)
 		if err != nil {
@@ -4448,8 +4450,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcInterfaceIsActive):
 		a := new(remote.InterfaceIsActiveArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "InterfaceIsActiveArgs"))
 		}
 		ret, err := h.InterfaceIsActive(ctx, a)
 		if err != nil {
@@ -4470,8 +4472,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectCompareCPU):
 		a := new(remote.ConnectCompareCPUArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectCompareCPUArgs"))
 		}
 		ret, err := h.ConnectCompareCPU(ctx, a)
 		if err != nil {
@@ -4483,8 +4485,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMemoryStats):
 		a := new(remote.DomainMemoryStatsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMemoryStatsArgs"))
 		}
 		ret, err := h.DomainMemoryStats(ctx, a)
 		if err != nil {
@@ -4496,20 +4498,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainAttachDeviceFlags):
 		a := new(remote.DomainAttachDeviceFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainAttachDeviceFlagsArgs"))
 		}
 		return out, h.DomainAttachDeviceFlags(ctx, a)
 	case int32(remote.ProcDomainDetachDeviceFlags):
 		a := new(remote.DomainDetachDeviceFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainDetachDeviceFlagsArgs"))
 		}
 		return out, h.DomainDetachDeviceFlags(ctx, a)
 	case int32(remote.ProcConnectBaselineCPU):
 		a := new(remote.ConnectBaselineCPUArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectBaselineCPUArgs"))
 		}
 		ret, err := h.ConnectBaselineCPU(ctx, a)
 		if err != nil {
@@ -4521,8 +4523,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetJobInfo):
 		a := new(remote.DomainGetJobInfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetJobInfoArgs"))
 		}
 		ret, err := h.DomainGetJobInfo(ctx, a)
 		if err != nil {
@@ -4534,44 +4536,44 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainAbortJob):
 		a := new(remote.DomainAbortJobArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainAbortJobArgs"))
 		}
 		return out, h.DomainAbortJob(ctx, a)
 	case int32(remote.ProcStorageVolWipe):
 		a := new(remote.StorageVolWipeArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolWipeArgs"))
 		}
 		return out, h.StorageVolWipe(ctx, a)
 	case int32(remote.ProcDomainMigrateSetMaxDowntime):
 		a := new(remote.DomainMigrateSetMaxDowntimeArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateSetMaxDowntimeArgs"))
 		}
 		return out, h.DomainMigrateSetMaxDowntime(ctx, a)
 	case int32(remote.ProcConnectDomainEventRegisterAny):
 		a := new(remote.ConnectDomainEventRegisterAnyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectDomainEventRegisterAnyArgs"))
 		}
 		return out, h.ConnectDomainEventRegisterAny(ctx, a)
 	case int32(remote.ProcConnectDomainEventDeregisterAny):
 		a := new(remote.ConnectDomainEventDeregisterAnyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectDomainEventDeregisterAnyArgs"))
 		}
 		return out, h.ConnectDomainEventDeregisterAny(ctx, a)
 	case int32(remote.ProcDomainUpdateDeviceFlags):
 		a := new(remote.DomainUpdateDeviceFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainUpdateDeviceFlagsArgs"))
 		}
 		return out, h.DomainUpdateDeviceFlags(ctx, a)
 	case int32(remote.ProcNWFilterLookupByName):
 		a := new(remote.NWFilterLookupByNameArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NWFilterLookupByNameArgs"))
 		}
 		ret, err := h.NWFilterLookupByName(ctx, a)
 		if err != nil {
@@ -4583,8 +4585,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNWFilterLookupByUUID):
 		a := new(remote.NWFilterLookupByUUIDArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NWFilterLookupByUUIDArgs"))
 		}
 		ret, err := h.NWFilterLookupByUUID(ctx, a)
 		if err != nil {
@@ -4596,8 +4598,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNWFilterGetXMLDesc):
 		a := new(remote.NWFilterGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NWFilterGetXMLDescArgs"))
 		}
 		ret, err := h.NWFilterGetXMLDesc(ctx, a)
 		if err != nil {
@@ -4618,8 +4620,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListNwfilters):
 		a := new(remote.ConnectListNwfiltersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListNwfiltersArgs"))
 		}
 		ret, err := h.ConnectListNwfilters(ctx, a)
 		if err != nil {
@@ -4631,8 +4633,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNWFilterDefineXML):
 		a := new(remote.NWFilterDefineXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NWFilterDefineXMLArgs"))
 		}
 		ret, err := h.NWFilterDefineXML(ctx, a)
 		if err != nil {
@@ -4644,20 +4646,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNWFilterUndefine):
 		a := new(remote.NWFilterUndefineArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NWFilterUndefineArgs"))
 		}
 		return out, h.NWFilterUndefine(ctx, a)
 	case int32(remote.ProcDomainManagedSave):
 		a := new(remote.DomainManagedSaveArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainManagedSaveArgs"))
 		}
 		return out, h.DomainManagedSave(ctx, a)
 	case int32(remote.ProcDomainHasManagedSaveImage):
 		a := new(remote.DomainHasManagedSaveImageArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainHasManagedSaveImageArgs"))
 		}
 		ret, err := h.DomainHasManagedSaveImage(ctx, a)
 		if err != nil {
@@ -4669,14 +4671,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainManagedSaveRemove):
 		a := new(remote.DomainManagedSaveRemoveArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainManagedSaveRemoveArgs"))
 		}
 		return out, h.DomainManagedSaveRemove(ctx, a)
 	case int32(remote.ProcDomainSnapshotCreateXML):
 		a := new(remote.DomainSnapshotCreateXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSnapshotCreateXMLArgs"))
 		}
 		ret, err := h.DomainSnapshotCreateXML(ctx, a)
 		if err != nil {
@@ -4688,8 +4690,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSnapshotGetXMLDesc):
 		a := new(remote.DomainSnapshotGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSnapshotGetXMLDescArgs"))
 		}
 		ret, err := h.DomainSnapshotGetXMLDesc(ctx, a)
 		if err != nil {
@@ -4701,8 +4703,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSnapshotNum):
 		a := new(remote.DomainSnapshotNumArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSnapshotNumArgs"))
 		}
 		ret, err := h.DomainSnapshotNum(ctx, a)
 		if err != nil {
@@ -4714,8 +4716,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSnapshotListNames):
 		a := new(remote.DomainSnapshotListNamesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSnapshotListNamesArgs"))
 		}
 		ret, err := h.DomainSnapshotListNames(ctx, a)
 		if err != nil {
@@ -4727,8 +4729,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSnapshotLookupByName):
 		a := new(remote.DomainSnapshotLookupByNameArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSnapshotLookupByNameArgs"))
 		}
 		ret, err := h.DomainSnapshotLookupByName(ctx, a)
 		if err != nil {
@@ -4740,8 +4742,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainHasCurrentSnapshot):
 		a := new(remote.DomainHasCurrentSnapshotArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainHasCurrentSnapshotArgs"))
 		}
 		ret, err := h.DomainHasCurrentSnapshot(ctx, a)
 		if err != nil {
@@ -4753,8 +4755,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSnapshotCurrent):
 		a := new(remote.DomainSnapshotCurrentArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSnapshotCurrentArgs"))
 		}
 		ret, err := h.DomainSnapshotCurrent(ctx, a)
 		if err != nil {
@@ -4766,20 +4768,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainRevertToSnapshot):
 		a := new(remote.DomainRevertToSnapshotArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainRevertToSnapshotArgs"))
 		}
 		return out, h.DomainRevertToSnapshot(ctx, a)
 	case int32(remote.ProcDomainSnapshotDelete):
 		a := new(remote.DomainSnapshotDeleteArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSnapshotDeleteArgs"))
 		}
 		return out, h.DomainSnapshotDelete(ctx, a)
 	case int32(remote.ProcDomainGetBlockInfo):
 		a := new(remote.DomainGetBlockInfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetBlockInfoArgs"))
 		}
 		ret, err := h.DomainGetBlockInfo(ctx, a)
 		if err != nil {
@@ -4791,8 +4793,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainCreateWithFlags):
 		a := new(remote.DomainCreateWithFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainCreateWithFlagsArgs"))
 		}
 		ret, err := h.DomainCreateWithFlags(ctx, a)
 		if err != nil {
@@ -4804,14 +4806,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSetMemoryParameters):
 		a := new(remote.DomainSetMemoryParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetMemoryParametersArgs"))
 		}
 		return out, h.DomainSetMemoryParameters(ctx, a)
 	case int32(remote.ProcDomainGetMemoryParameters):
 		a := new(remote.DomainGetMemoryParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetMemoryParametersArgs"))
 		}
 		ret, err := h.DomainGetMemoryParameters(ctx, a)
 		if err != nil {
@@ -4823,14 +4825,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSetVCPUsFlags):
 		a := new(remote.DomainSetVCPUsFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetVCPUsFlagsArgs"))
 		}
 		return out, h.DomainSetVCPUsFlags(ctx, a)
 	case int32(remote.ProcDomainGetVCPUsFlags):
 		a := new(remote.DomainGetVCPUsFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetVCPUsFlagsArgs"))
 		}
 		ret, err := h.DomainGetVCPUsFlags(ctx, a)
 		if err != nil {
@@ -4842,14 +4844,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainOpenConsole):
 		a := new(remote.DomainOpenConsoleArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainOpenConsoleArgs"))
 		}
 		return out, h.DomainOpenConsole(ctx, a, stream)
 	case int32(remote.ProcDomainIsUpdated):
 		a := new(remote.DomainIsUpdatedArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainIsUpdatedArgs"))
 		}
 		ret, err := h.DomainIsUpdated(ctx, a)
 		if err != nil {
@@ -4861,8 +4863,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectGetSysinfo):
 		a := new(remote.ConnectGetSysinfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectGetSysinfoArgs"))
 		}
 		ret, err := h.ConnectGetSysinfo(ctx, a)
 		if err != nil {
@@ -4874,20 +4876,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSetMemoryFlags):
 		a := new(remote.DomainSetMemoryFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetMemoryFlagsArgs"))
 		}
 		return out, h.DomainSetMemoryFlags(ctx, a)
 	case int32(remote.ProcDomainSetBlkioParameters):
 		a := new(remote.DomainSetBlkioParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetBlkioParametersArgs"))
 		}
 		return out, h.DomainSetBlkioParameters(ctx, a)
 	case int32(remote.ProcDomainGetBlkioParameters):
 		a := new(remote.DomainGetBlkioParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetBlkioParametersArgs"))
 		}
 		ret, err := h.DomainGetBlkioParameters(ctx, a)
 		if err != nil {
@@ -4899,32 +4901,32 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigrateSetMaxSpeed):
 		a := new(remote.DomainMigrateSetMaxSpeedArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateSetMaxSpeedArgs"))
 		}
 		return out, h.DomainMigrateSetMaxSpeed(ctx, a)
 	case int32(remote.ProcStorageVolUpload):
 		a := new(remote.StorageVolUploadArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolUploadArgs"))
 		}
 		return out, h.StorageVolUpload(ctx, a, stream)
 	case int32(remote.ProcStorageVolDownload):
 		a := new(remote.StorageVolDownloadArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolDownloadArgs"))
 		}
 		return out, h.StorageVolDownload(ctx, a, stream)
 	case int32(remote.ProcDomainInjectNmi):
 		a := new(remote.DomainInjectNmiArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainInjectNmiArgs"))
 		}
 		return out, h.DomainInjectNmi(ctx, a)
 	case int32(remote.ProcDomainScreenshot):
 		a := new(remote.DomainScreenshotArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainScreenshotArgs"))
 		}
 		ret, err := h.DomainScreenshot(ctx, a, stream)
 		if err != nil {
@@ -4936,8 +4938,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetState):
 		a := new(remote.DomainGetStateArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetStateArgs"))
 		}
 		ret, err := h.DomainGetState(ctx, a)
 		if err != nil {
@@ -4949,8 +4951,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigrateBegin3):
 		a := new(remote.DomainMigrateBegin3Args)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateBegin3Args"))
 		}
 		ret, err := h.DomainMigrateBegin3(ctx, a)
 		if err != nil {
@@ -4962,8 +4964,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigratePrepare3):
 		a := new(remote.DomainMigratePrepare3Args)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigratePrepare3Args"))
 		}
 		ret, err := h.DomainMigratePrepare3(ctx, a)
 		if err != nil {
@@ -4975,8 +4977,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigratePrepareTunnel3):
 		a := new(remote.DomainMigratePrepareTunnel3Args)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigratePrepareTunnel3Args"))
 		}
 		ret, err := h.DomainMigratePrepareTunnel3(ctx, a, stream)
 		if err != nil {
@@ -4988,8 +4990,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigratePerform3):
 		a := new(remote.DomainMigratePerform3Args)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigratePerform3Args"))
 		}
 		ret, err := h.DomainMigratePerform3(ctx, a)
 		if err != nil {
@@ -5001,8 +5003,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigrateFinish3):
 		a := new(remote.DomainMigrateFinish3Args)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateFinish3Args"))
 		}
 		ret, err := h.DomainMigrateFinish3(ctx, a)
 		if err != nil {
@@ -5014,38 +5016,38 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigrateConfirm3):
 		a := new(remote.DomainMigrateConfirm3Args)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateConfirm3Args"))
 		}
 		return out, h.DomainMigrateConfirm3(ctx, a)
 	case int32(remote.ProcDomainSetSchedulerParametersFlags):
 		a := new(remote.DomainSetSchedulerParametersFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetSchedulerParametersFlagsArgs"))
 		}
 		return out, h.DomainSetSchedulerParametersFlags(ctx, a)
 	case int32(remote.ProcInterfaceChangeBegin):
 		a := new(remote.InterfaceChangeBeginArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "InterfaceChangeBeginArgs"))
 		}
 		return out, h.InterfaceChangeBegin(ctx, a)
 	case int32(remote.ProcInterfaceChangeCommit):
 		a := new(remote.InterfaceChangeCommitArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "InterfaceChangeCommitArgs"))
 		}
 		return out, h.InterfaceChangeCommit(ctx, a)
 	case int32(remote.ProcInterfaceChangeRollback):
 		a := new(remote.InterfaceChangeRollbackArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "InterfaceChangeRollbackArgs"))
 		}
 		return out, h.InterfaceChangeRollback(ctx, a)
 	case int32(remote.ProcDomainGetSchedulerParametersFlags):
 		a := new(remote.DomainGetSchedulerParametersFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetSchedulerParametersFlagsArgs"))
 		}
 		ret, err := h.DomainGetSchedulerParametersFlags(ctx, a)
 		if err != nil {
@@ -5057,20 +5059,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainPinVCPUFlags):
 		a := new(remote.DomainPinVCPUFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainPinVCPUFlagsArgs"))
 		}
 		return out, h.DomainPinVCPUFlags(ctx, a)
 	case int32(remote.ProcDomainSendKey):
 		a := new(remote.DomainSendKeyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSendKeyArgs"))
 		}
 		return out, h.DomainSendKey(ctx, a)
 	case int32(remote.ProcNodeGetCPUStats):
 		a := new(remote.NodeGetCPUStatsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeGetCPUStatsArgs"))
 		}
 		ret, err := h.NodeGetCPUStats(ctx, a)
 		if err != nil {
@@ -5082,8 +5084,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeGetMemoryStats):
 		a := new(remote.NodeGetMemoryStatsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeGetMemoryStatsArgs"))
 		}
 		ret, err := h.NodeGetMemoryStats(ctx, a)
 		if err != nil {
@@ -5095,8 +5097,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetControlInfo):
 		a := new(remote.DomainGetControlInfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetControlInfoArgs"))
 		}
 		ret, err := h.DomainGetControlInfo(ctx, a)
 		if err != nil {
@@ -5108,8 +5110,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetVCPUPinInfo):
 		a := new(remote.DomainGetVCPUPinInfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetVCPUPinInfoArgs"))
 		}
 		ret, err := h.DomainGetVCPUPinInfo(ctx, a)
 		if err != nil {
@@ -5121,32 +5123,32 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainUndefineFlags):
 		a := new(remote.DomainUndefineFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainUndefineFlagsArgs"))
 		}
 		return out, h.DomainUndefineFlags(ctx, a)
 	case int32(remote.ProcDomainSaveFlags):
 		a := new(remote.DomainSaveFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSaveFlagsArgs"))
 		}
 		return out, h.DomainSaveFlags(ctx, a)
 	case int32(remote.ProcDomainRestoreFlags):
 		a := new(remote.DomainRestoreFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainRestoreFlagsArgs"))
 		}
 		return out, h.DomainRestoreFlags(ctx, a)
 	case int32(remote.ProcDomainDestroyFlags):
 		a := new(remote.DomainDestroyFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainDestroyFlagsArgs"))
 		}
 		return out, h.DomainDestroyFlags(ctx, a)
 	case int32(remote.ProcDomainSaveImageGetXMLDesc):
 		a := new(remote.DomainSaveImageGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSaveImageGetXMLDescArgs"))
 		}
 		ret, err := h.DomainSaveImageGetXMLDesc(ctx, a)
 		if err != nil {
@@ -5158,20 +5160,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSaveImageDefineXML):
 		a := new(remote.DomainSaveImageDefineXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSaveImageDefineXMLArgs"))
 		}
 		return out, h.DomainSaveImageDefineXML(ctx, a)
 	case int32(remote.ProcDomainBlockJobAbort):
 		a := new(remote.DomainBlockJobAbortArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainBlockJobAbortArgs"))
 		}
 		return out, h.DomainBlockJobAbort(ctx, a)
 	case int32(remote.ProcDomainGetBlockJobInfo):
 		a := new(remote.DomainGetBlockJobInfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetBlockJobInfoArgs"))
 		}
 		ret, err := h.DomainGetBlockJobInfo(ctx, a)
 		if err != nil {
@@ -5183,20 +5185,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainBlockJobSetSpeed):
 		a := new(remote.DomainBlockJobSetSpeedArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainBlockJobSetSpeedArgs"))
 		}
 		return out, h.DomainBlockJobSetSpeed(ctx, a)
 	case int32(remote.ProcDomainBlockPull):
 		a := new(remote.DomainBlockPullArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainBlockPullArgs"))
 		}
 		return out, h.DomainBlockPull(ctx, a)
 	case int32(remote.ProcDomainMigrateGetMaxSpeed):
 		a := new(remote.DomainMigrateGetMaxSpeedArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateGetMaxSpeedArgs"))
 		}
 		ret, err := h.DomainMigrateGetMaxSpeed(ctx, a)
 		if err != nil {
@@ -5208,8 +5210,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainBlockStatsFlags):
 		a := new(remote.DomainBlockStatsFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainBlockStatsFlagsArgs"))
 		}
 		ret, err := h.DomainBlockStatsFlags(ctx, a)
 		if err != nil {
@@ -5221,8 +5223,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSnapshotGetParent):
 		a := new(remote.DomainSnapshotGetParentArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSnapshotGetParentArgs"))
 		}
 		ret, err := h.DomainSnapshotGetParent(ctx, a)
 		if err != nil {
@@ -5234,14 +5236,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainReset):
 		a := new(remote.DomainResetArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainResetArgs"))
 		}
 		return out, h.DomainReset(ctx, a)
 	case int32(remote.ProcDomainSnapshotNumChildren):
 		a := new(remote.DomainSnapshotNumChildrenArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSnapshotNumChildrenArgs"))
 		}
 		ret, err := h.DomainSnapshotNumChildren(ctx, a)
 		if err != nil {
@@ -5253,8 +5255,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSnapshotListChildrenNames):
 		a := new(remote.DomainSnapshotListChildrenNamesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSnapshotListChildrenNamesArgs"))
 		}
 		ret, err := h.DomainSnapshotListChildrenNames(ctx, a)
 		if err != nil {
@@ -5266,8 +5268,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainOpenGraphics):
 		a := new(remote.DomainOpenGraphicsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainOpenGraphicsArgs"))
 		}
 		f, err := files.ReceivedOne()
 		if err != nil {
@@ -5276,26 +5278,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return out, h.DomainOpenGraphics(ctx, a, f)
 	case int32(remote.ProcNodeSuspendForDuration):
 		a := new(remote.NodeSuspendForDurationArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeSuspendForDurationArgs"))
 		}
 		return out, h.NodeSuspendForDuration(ctx, a)
 	case int32(remote.ProcDomainBlockResize):
 		a := new(remote.DomainBlockResizeArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainBlockResizeArgs"))
 		}
 		return out, h.DomainBlockResize(ctx, a)
 	case int32(remote.ProcDomainSetBlockIoTune):
 		a := new(remote.DomainSetBlockIoTuneArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetBlockIoTuneArgs"))
 		}
 		return out, h.DomainSetBlockIoTune(ctx, a)
 	case int32(remote.ProcDomainGetBlockIoTune):
 		a := new(remote.DomainGetBlockIoTuneArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetBlockIoTuneArgs"))
 		}
 		ret, err := h.DomainGetBlockIoTune(ctx, a)
 		if err != nil {
@@ -5307,14 +5309,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSetNUMAParameters):
 		a := new(remote.DomainSetNUMAParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetNUMAParametersArgs"))
 		}
 		return out, h.DomainSetNUMAParameters(ctx, a)
 	case int32(remote.ProcDomainGetNUMAParameters):
 		a := new(remote.DomainGetNUMAParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetNUMAParametersArgs"))
 		}
 		ret, err := h.DomainGetNUMAParameters(ctx, a)
 		if err != nil {
@@ -5326,14 +5328,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSetInterfaceParameters):
 		a := new(remote.DomainSetInterfaceParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetInterfaceParametersArgs"))
 		}
 		return out, h.DomainSetInterfaceParameters(ctx, a)
 	case int32(remote.ProcDomainGetInterfaceParameters):
 		a := new(remote.DomainGetInterfaceParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetInterfaceParametersArgs"))
 		}
 		ret, err := h.DomainGetInterfaceParameters(ctx, a)
 		if err != nil {
@@ -5345,32 +5347,32 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainShutdownFlags):
 		a := new(remote.DomainShutdownFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainShutdownFlagsArgs"))
 		}
 		return out, h.DomainShutdownFlags(ctx, a)
 	case int32(remote.ProcStorageVolWipePattern):
 		a := new(remote.StorageVolWipePatternArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolWipePatternArgs"))
 		}
 		return out, h.StorageVolWipePattern(ctx, a)
 	case int32(remote.ProcStorageVolResize):
 		a := new(remote.StorageVolResizeArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolResizeArgs"))
 		}
 		return out, h.StorageVolResize(ctx, a)
 	case int32(remote.ProcDomainPmSuspendForDuration):
 		a := new(remote.DomainPmSuspendForDurationArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainPmSuspendForDurationArgs"))
 		}
 		return out, h.DomainPmSuspendForDuration(ctx, a)
 	case int32(remote.ProcDomainGetCPUStats):
 		a := new(remote.DomainGetCPUStatsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetCPUStatsArgs"))
 		}
 		ret, err := h.DomainGetCPUStats(ctx, a)
 		if err != nil {
@@ -5382,8 +5384,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetDiskErrors):
 		a := new(remote.DomainGetDiskErrorsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetDiskErrorsArgs"))
 		}
 		ret, err := h.DomainGetDiskErrors(ctx, a)
 		if err != nil {
@@ -5395,14 +5397,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSetMetadata):
 		a := new(remote.DomainSetMetadataArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetMetadataArgs"))
 		}
 		return out, h.DomainSetMetadata(ctx, a)
 	case int32(remote.ProcDomainGetMetadata):
 		a := new(remote.DomainGetMetadataArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetMetadataArgs"))
 		}
 		ret, err := h.DomainGetMetadata(ctx, a)
 		if err != nil {
@@ -5414,20 +5416,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainBlockRebase):
 		a := new(remote.DomainBlockRebaseArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainBlockRebaseArgs"))
 		}
 		return out, h.DomainBlockRebase(ctx, a)
 	case int32(remote.ProcDomainPmWakeup):
 		a := new(remote.DomainPmWakeupArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainPmWakeupArgs"))
 		}
 		return out, h.DomainPmWakeup(ctx, a)
 	case int32(remote.ProcDomainSnapshotIsCurrent):
 		a := new(remote.DomainSnapshotIsCurrentArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSnapshotIsCurrentArgs"))
 		}
 		ret, err := h.DomainSnapshotIsCurrent(ctx, a)
 		if err != nil {
@@ -5439,8 +5441,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSnapshotHasMetadata):
 		a := new(remote.DomainSnapshotHasMetadataArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSnapshotHasMetadataArgs"))
 		}
 		ret, err := h.DomainSnapshotHasMetadata(ctx, a)
 		if err != nil {
@@ -5452,8 +5454,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListAllDomains):
 		a := new(remote.ConnectListAllDomainsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListAllDomainsArgs"))
 		}
 		ret, err := h.ConnectListAllDomains(ctx, a)
 		if err != nil {
@@ -5465,8 +5467,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainListAllSnapshots):
 		a := new(remote.DomainListAllSnapshotsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainListAllSnapshotsArgs"))
 		}
 		ret, err := h.DomainListAllSnapshots(ctx, a)
 		if err != nil {
@@ -5478,8 +5480,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSnapshotListAllChildren):
 		a := new(remote.DomainSnapshotListAllChildrenArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSnapshotListAllChildrenArgs"))
 		}
 		ret, err := h.DomainSnapshotListAllChildren(ctx, a)
 		if err != nil {
@@ -5491,8 +5493,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetHostname):
 		a := new(remote.DomainGetHostnameArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetHostnameArgs"))
 		}
 		ret, err := h.DomainGetHostname(ctx, a)
 		if err != nil {
@@ -5504,8 +5506,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetSecurityLabelList):
 		a := new(remote.DomainGetSecurityLabelListArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetSecurityLabelListArgs"))
 		}
 		ret, err := h.DomainGetSecurityLabelList(ctx, a)
 		if err != nil {
@@ -5517,14 +5519,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainPinEmulator):
 		a := new(remote.DomainPinEmulatorArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainPinEmulatorArgs"))
 		}
 		return out, h.DomainPinEmulator(ctx, a)
 	case int32(remote.ProcDomainGetEmulatorPinInfo):
 		a := new(remote.DomainGetEmulatorPinInfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetEmulatorPinInfoArgs"))
 		}
 		ret, err := h.DomainGetEmulatorPinInfo(ctx, a)
 		if err != nil {
@@ -5536,8 +5538,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListAllStoragePools):
 		a := new(remote.ConnectListAllStoragePoolsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListAllStoragePoolsArgs"))
 		}
 		ret, err := h.ConnectListAllStoragePools(ctx, a)
 		if err != nil {
@@ -5549,8 +5551,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcStoragePoolListAllVolumes):
 		a := new(remote.StoragePoolListAllVolumesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolListAllVolumesArgs"))
 		}
 		ret, err := h.StoragePoolListAllVolumes(ctx, a)
 		if err != nil {
@@ -5562,8 +5564,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListAllNetworks):
 		a := new(remote.ConnectListAllNetworksArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListAllNetworksArgs"))
 		}
 		ret, err := h.ConnectListAllNetworks(ctx, a)
 		if err != nil {
@@ -5575,8 +5577,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListAllInterfaces):
 		a := new(remote.ConnectListAllInterfacesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListAllInterfacesArgs"))
 		}
 		ret, err := h.ConnectListAllInterfaces(ctx, a)
 		if err != nil {
@@ -5588,8 +5590,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListAllNodeDevices):
 		a := new(remote.ConnectListAllNodeDevicesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListAllNodeDevicesArgs"))
 		}
 		ret, err := h.ConnectListAllNodeDevices(ctx, a)
 		if err != nil {
@@ -5601,8 +5603,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListAllNwfilters):
 		a := new(remote.ConnectListAllNwfiltersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListAllNwfiltersArgs"))
 		}
 		ret, err := h.ConnectListAllNwfilters(ctx, a)
 		if err != nil {
@@ -5614,8 +5616,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectListAllSecrets):
 		a := new(remote.ConnectListAllSecretsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListAllSecretsArgs"))
 		}
 		ret, err := h.ConnectListAllSecrets(ctx, a)
 		if err != nil {
@@ -5627,14 +5629,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeSetMemoryParameters):
 		a := new(remote.NodeSetMemoryParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeSetMemoryParametersArgs"))
 		}
 		return out, h.NodeSetMemoryParameters(ctx, a)
 	case int32(remote.ProcNodeGetMemoryParameters):
 		a := new(remote.NodeGetMemoryParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeGetMemoryParametersArgs"))
 		}
 		ret, err := h.NodeGetMemoryParameters(ctx, a)
 		if err != nil {
@@ -5646,20 +5648,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainBlockCommit):
 		a := new(remote.DomainBlockCommitArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainBlockCommitArgs"))
 		}
 		return out, h.DomainBlockCommit(ctx, a)
 	case int32(remote.ProcNetworkUpdate):
 		a := new(remote.NetworkUpdateArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkUpdateArgs"))
 		}
 		return out, h.NetworkUpdate(ctx, a)
 	case int32(remote.ProcNodeGetCPUMap):
 		a := new(remote.NodeGetCPUMapArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeGetCPUMapArgs"))
 		}
 		ret, err := h.NodeGetCPUMap(ctx, a)
 		if err != nil {
@@ -5671,26 +5673,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainFstrim):
 		a := new(remote.DomainFstrimArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainFstrimArgs"))
 		}
 		return out, h.DomainFstrim(ctx, a)
 	case int32(remote.ProcDomainSendProcessSignal):
 		a := new(remote.DomainSendProcessSignalArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSendProcessSignalArgs"))
 		}
 		return out, h.DomainSendProcessSignal(ctx, a)
 	case int32(remote.ProcDomainOpenChannel):
 		a := new(remote.DomainOpenChannelArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainOpenChannelArgs"))
 		}
 		return out, h.DomainOpenChannel(ctx, a, stream)
 	case int32(remote.ProcNodeDeviceLookupSCSIHostByWwn):
 		a := new(remote.NodeDeviceLookupSCSIHostByWwnArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceLookupSCSIHostByWwnArgs"))
 		}
 		ret, err := h.NodeDeviceLookupSCSIHostByWwn(ctx, a)
 		if err != nil {
@@ -5702,8 +5704,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetJobStats):
 		a := new(remote.DomainGetJobStatsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetJobStatsArgs"))
 		}
 		ret, err := h.DomainGetJobStats(ctx, a)
 		if err != nil {
@@ -5715,8 +5717,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigrateGetCompressionCache):
 		a := new(remote.DomainMigrateGetCompressionCacheArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateGetCompressionCacheArgs"))
 		}
 		ret, err := h.DomainMigrateGetCompressionCache(ctx, a)
 		if err != nil {
@@ -5728,20 +5730,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigrateSetCompressionCache):
 		a := new(remote.DomainMigrateSetCompressionCacheArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateSetCompressionCacheArgs"))
 		}
 		return out, h.DomainMigrateSetCompressionCache(ctx, a)
 	case int32(remote.ProcNodeDeviceDetachFlags):
 		a := new(remote.NodeDeviceDetachFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceDetachFlagsArgs"))
 		}
 		return out, h.NodeDeviceDetachFlags(ctx, a)
 	case int32(remote.ProcDomainMigrateBegin3Params):
 		a := new(remote.DomainMigrateBegin3ParamsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateBegin3ParamsArgs"))
 		}
 		ret, err := h.DomainMigrateBegin3Params(ctx, a)
 		if err != nil {
@@ -5753,8 +5755,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigratePrepare3Params):
 		a := new(remote.DomainMigratePrepare3ParamsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigratePrepare3ParamsArgs"))
 		}
 		ret, err := h.DomainMigratePrepare3Params(ctx, a)
 		if err != nil {
@@ -5766,8 +5768,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigratePrepareTunnel3Params):
 		a := new(remote.DomainMigratePrepareTunnel3ParamsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigratePrepareTunnel3ParamsArgs"))
 		}
 		ret, err := h.DomainMigratePrepareTunnel3Params(ctx, a)
 		if err != nil {
@@ -5779,8 +5781,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigratePerform3Params):
 		a := new(remote.DomainMigratePerform3ParamsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigratePerform3ParamsArgs"))
 		}
 		ret, err := h.DomainMigratePerform3Params(ctx, a)
 		if err != nil {
@@ -5792,8 +5794,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigrateFinish3Params):
 		a := new(remote.DomainMigrateFinish3ParamsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateFinish3ParamsArgs"))
 		}
 		ret, err := h.DomainMigrateFinish3Params(ctx, a)
 		if err != nil {
@@ -5805,20 +5807,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainMigrateConfirm3Params):
 		a := new(remote.DomainMigrateConfirm3ParamsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateConfirm3ParamsArgs"))
 		}
 		return out, h.DomainMigrateConfirm3Params(ctx, a)
 	case int32(remote.ProcDomainSetMemoryStatsPeriod):
 		a := new(remote.DomainSetMemoryStatsPeriodArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetMemoryStatsPeriodArgs"))
 		}
 		return out, h.DomainSetMemoryStatsPeriod(ctx, a)
 	case int32(remote.ProcDomainCreateXMLWithFiles):
 		a := new(remote.DomainCreateXMLWithFilesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainCreateXMLWithFilesArgs"))
 		}
 		ret, err := h.DomainCreateXMLWithFiles(ctx, a, files.Received())
 		if err != nil {
@@ -5830,8 +5832,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainCreateWithFiles):
 		a := new(remote.DomainCreateWithFilesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainCreateWithFilesArgs"))
 		}
 		ret, err := h.DomainCreateWithFiles(ctx, a, files.Received())
 		if err != nil {
@@ -5843,8 +5845,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectGetCPUModelNames):
 		a := new(remote.ConnectGetCPUModelNamesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectGetCPUModelNamesArgs"))
 		}
 		ret, err := h.ConnectGetCPUModelNames(ctx, a)
 		if err != nil {
@@ -5856,8 +5858,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectNetworkEventRegisterAny):
 		a := new(remote.ConnectNetworkEventRegisterAnyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectNetworkEventRegisterAnyArgs"))
 		}
 		ret, err := h.ConnectNetworkEventRegisterAny(ctx, a)
 		if err != nil {
@@ -5869,14 +5871,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectNetworkEventDeregisterAny):
 		a := new(remote.ConnectNetworkEventDeregisterAnyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectNetworkEventDeregisterAnyArgs"))
 		}
 		return out, h.ConnectNetworkEventDeregisterAny(ctx, a)
 	case int32(remote.ProcConnectDomainEventCallbackRegisterAny):
 		a := new(remote.ConnectDomainEventCallbackRegisterAnyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectDomainEventCallbackRegisterAnyArgs"))
 		}
 		ret, err := h.ConnectDomainEventCallbackRegisterAny(ctx, a)
 		if err != nil {
@@ -5888,20 +5890,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectDomainEventCallbackDeregisterAny):
 		a := new(remote.ConnectDomainEventCallbackDeregisterAnyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectDomainEventCallbackDeregisterAnyArgs"))
 		}
 		return out, h.ConnectDomainEventCallbackDeregisterAny(ctx, a)
 	case int32(remote.ProcDomainCoreDumpWithFormat):
 		a := new(remote.DomainCoreDumpWithFormatArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainCoreDumpWithFormatArgs"))
 		}
 		return out, h.DomainCoreDumpWithFormat(ctx, a)
 	case int32(remote.ProcDomainFsfreeze):
 		a := new(remote.DomainFsfreezeArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainFsfreezeArgs"))
 		}
 		ret, err := h.DomainFsfreeze(ctx, a)
 		if err != nil {
@@ -5913,8 +5915,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainFsthaw):
 		a := new(remote.DomainFsthawArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainFsthawArgs"))
 		}
 		ret, err := h.DomainFsthaw(ctx, a)
 		if err != nil {
@@ -5926,8 +5928,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetTime):
 		a := new(remote.DomainGetTimeArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetTimeArgs"))
 		}
 		ret, err := h.DomainGetTime(ctx, a)
 		if err != nil {
@@ -5939,14 +5941,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSetTime):
 		a := new(remote.DomainSetTimeArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetTimeArgs"))
 		}
 		return out, h.DomainSetTime(ctx, a)
 	case int32(remote.ProcNodeGetFreePages):
 		a := new(remote.NodeGetFreePagesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeGetFreePagesArgs"))
 		}
 		ret, err := h.NodeGetFreePages(ctx, a)
 		if err != nil {
@@ -5958,8 +5960,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkGetDHCPLeases):
 		a := new(remote.NetworkGetDHCPLeasesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkGetDHCPLeasesArgs"))
 		}
 		ret, err := h.NetworkGetDHCPLeases(ctx, a)
 		if err != nil {
@@ -5971,8 +5973,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectGetDomainCapabilities):
 		a := new(remote.ConnectGetDomainCapabilitiesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectGetDomainCapabilitiesArgs"))
 		}
 		ret, err := h.ConnectGetDomainCapabilities(ctx, a)
 		if err != nil {
@@ -5984,8 +5986,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainOpenGraphicsFD):
 		a := new(remote.DomainOpenGraphicsFDArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainOpenGraphicsFDArgs"))
 		}
 		got, err := h.DomainOpenGraphicsFD(ctx, a)
 		files.Reply(got)
@@ -5995,8 +5997,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return out, nil
 	case int32(remote.ProcConnectGetAllDomainStats):
 		a := new(remote.ConnectGetAllDomainStatsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectGetAllDomainStatsArgs"))
 		}
 		ret, err := h.ConnectGetAllDomainStats(ctx, a)
 		if err != nil {
@@ -6008,14 +6010,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainBlockCopy):
 		a := new(remote.DomainBlockCopyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainBlockCopyArgs"))
 		}
 		return out, h.DomainBlockCopy(ctx, a)
 	case int32(remote.ProcNodeAllocPages):
 		a := new(remote.NodeAllocPagesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeAllocPagesArgs"))
 		}
 		ret, err := h.NodeAllocPages(ctx, a)
 		if err != nil {
@@ -6027,8 +6029,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetFsinfo):
 		a := new(remote.DomainGetFsinfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetFsinfoArgs"))
 		}
 		ret, err := h.DomainGetFsinfo(ctx, a)
 		if err != nil {
@@ -6040,8 +6042,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainDefineXMLFlags):
 		a := new(remote.DomainDefineXMLFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainDefineXMLFlagsArgs"))
 		}
 		ret, err := h.DomainDefineXMLFlags(ctx, a)
 		if err != nil {
@@ -6053,8 +6055,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetIOThreadInfo):
 		a := new(remote.DomainGetIOThreadInfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetIOThreadInfoArgs"))
 		}
 		ret, err := h.DomainGetIOThreadInfo(ctx, a)
 		if err != nil {
@@ -6066,14 +6068,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainPinIOThread):
 		a := new(remote.DomainPinIOThreadArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainPinIOThreadArgs"))
 		}
 		return out, h.DomainPinIOThread(ctx, a)
 	case int32(remote.ProcDomainInterfaceAddresses):
 		a := new(remote.DomainInterfaceAddressesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainInterfaceAddressesArgs"))
 		}
 		ret, err := h.DomainInterfaceAddresses(ctx, a)
 		if err != nil {
@@ -6085,26 +6087,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainAddIOThread):
 		a := new(remote.DomainAddIOThreadArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainAddIOThreadArgs"))
 		}
 		return out, h.DomainAddIOThread(ctx, a)
 	case int32(remote.ProcDomainDelIOThread):
 		a := new(remote.DomainDelIOThreadArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainDelIOThreadArgs"))
 		}
 		return out, h.DomainDelIOThread(ctx, a)
 	case int32(remote.ProcDomainSetUserPassword):
 		a := new(remote.DomainSetUserPasswordArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetUserPasswordArgs"))
 		}
 		return out, h.DomainSetUserPassword(ctx, a)
 	case int32(remote.ProcDomainRename):
 		a := new(remote.DomainRenameArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainRenameArgs"))
 		}
 		ret, err := h.DomainRename(ctx, a)
 		if err != nil {
@@ -6120,14 +6122,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return out, h.ConnectUnregisterCloseCallback(ctx)
 	case int32(remote.ProcDomainMigrateStartPostCopy):
 		a := new(remote.DomainMigrateStartPostCopyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateStartPostCopyArgs"))
 		}
 		return out, h.DomainMigrateStartPostCopy(ctx, a)
 	case int32(remote.ProcDomainGetPerfEvents):
 		a := new(remote.DomainGetPerfEventsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetPerfEventsArgs"))
 		}
 		ret, err := h.DomainGetPerfEvents(ctx, a)
 		if err != nil {
@@ -6139,14 +6141,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSetPerfEvents):
 		a := new(remote.DomainSetPerfEventsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetPerfEventsArgs"))
 		}
 		return out, h.DomainSetPerfEvents(ctx, a)
 	case int32(remote.ProcConnectStoragePoolEventRegisterAny):
 		a := new(remote.ConnectStoragePoolEventRegisterAnyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectStoragePoolEventRegisterAnyArgs"))
 		}
 		ret, err := h.ConnectStoragePoolEventRegisterAny(ctx, a)
 		if err != nil {
@@ -6158,14 +6160,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectStoragePoolEventDeregisterAny):
 		a := new(remote.ConnectStoragePoolEventDeregisterAnyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectStoragePoolEventDeregisterAnyArgs"))
 		}
 		return out, h.ConnectStoragePoolEventDeregisterAny(ctx, a)
 	case int32(remote.ProcDomainGetGuestVCPUs):
 		a := new(remote.DomainGetGuestVCPUsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetGuestVCPUsArgs"))
 		}
 		ret, err := h.DomainGetGuestVCPUs(ctx, a)
 		if err != nil {
@@ -6177,14 +6179,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSetGuestVCPUs):
 		a := new(remote.DomainSetGuestVCPUsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetGuestVCPUsArgs"))
 		}
 		return out, h.DomainSetGuestVCPUs(ctx, a)
 	case int32(remote.ProcConnectNodeDeviceEventRegisterAny):
 		a := new(remote.ConnectNodeDeviceEventRegisterAnyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectNodeDeviceEventRegisterAnyArgs"))
 		}
 		ret, err := h.ConnectNodeDeviceEventRegisterAny(ctx, a)
 		if err != nil {
@@ -6196,14 +6198,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectNodeDeviceEventDeregisterAny):
 		a := new(remote.ConnectNodeDeviceEventDeregisterAnyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectNodeDeviceEventDeregisterAnyArgs"))
 		}
 		return out, h.ConnectNodeDeviceEventDeregisterAny(ctx, a)
 	case int32(remote.ProcStorageVolGetInfoFlags):
 		a := new(remote.StorageVolGetInfoFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StorageVolGetInfoFlagsArgs"))
 		}
 		ret, err := h.StorageVolGetInfoFlags(ctx, a)
 		if err != nil {
@@ -6215,8 +6217,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectSecretEventRegisterAny):
 		a := new(remote.ConnectSecretEventRegisterAnyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectSecretEventRegisterAnyArgs"))
 		}
 		ret, err := h.ConnectSecretEventRegisterAny(ctx, a)
 		if err != nil {
@@ -6228,26 +6230,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectSecretEventDeregisterAny):
 		a := new(remote.ConnectSecretEventDeregisterAnyArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectSecretEventDeregisterAnyArgs"))
 		}
 		return out, h.ConnectSecretEventDeregisterAny(ctx, a)
 	case int32(remote.ProcDomainSetVCPU):
 		a := new(remote.DomainSetVCPUArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetVCPUArgs"))
 		}
 		return out, h.DomainSetVCPU(ctx, a)
 	case int32(remote.ProcDomainSetBlockThreshold):
 		a := new(remote.DomainSetBlockThresholdArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetBlockThresholdArgs"))
 		}
 		return out, h.DomainSetBlockThreshold(ctx, a)
 	case int32(remote.ProcDomainMigrateGetMaxDowntime):
 		a := new(remote.DomainMigrateGetMaxDowntimeArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainMigrateGetMaxDowntimeArgs"))
 		}
 		ret, err := h.DomainMigrateGetMaxDowntime(ctx, a)
 		if err != nil {
@@ -6259,8 +6261,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainManagedSaveGetXMLDesc):
 		a := new(remote.DomainManagedSaveGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainManagedSaveGetXMLDescArgs"))
 		}
 		ret, err := h.DomainManagedSaveGetXMLDesc(ctx, a)
 		if err != nil {
@@ -6272,20 +6274,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainManagedSaveDefineXML):
 		a := new(remote.DomainManagedSaveDefineXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainManagedSaveDefineXMLArgs"))
 		}
 		return out, h.DomainManagedSaveDefineXML(ctx, a)
 	case int32(remote.ProcDomainSetLifecycleAction):
 		a := new(remote.DomainSetLifecycleActionArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetLifecycleActionArgs"))
 		}
 		return out, h.DomainSetLifecycleAction(ctx, a)
 	case int32(remote.ProcStoragePoolLookupByTargetPath):
 		a := new(remote.StoragePoolLookupByTargetPathArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "StoragePoolLookupByTargetPathArgs"))
 		}
 		ret, err := h.StoragePoolLookupByTargetPath(ctx, a)
 		if err != nil {
@@ -6297,14 +6299,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainDetachDeviceAlias):
 		a := new(remote.DomainDetachDeviceAliasArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainDetachDeviceAliasArgs"))
 		}
 		return out, h.DomainDetachDeviceAlias(ctx, a)
 	case int32(remote.ProcConnectCompareHypervisorCPU):
 		a := new(remote.ConnectCompareHypervisorCPUArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectCompareHypervisorCPUArgs"))
 		}
 		ret, err := h.ConnectCompareHypervisorCPU(ctx, a)
 		if err != nil {
@@ -6316,8 +6318,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectBaselineHypervisorCPU):
 		a := new(remote.ConnectBaselineHypervisorCPUArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectBaselineHypervisorCPUArgs"))
 		}
 		ret, err := h.ConnectBaselineHypervisorCPU(ctx, a)
 		if err != nil {
@@ -6329,8 +6331,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeGetSevInfo):
 		a := new(remote.NodeGetSevInfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeGetSevInfoArgs"))
 		}
 		ret, err := h.NodeGetSevInfo(ctx, a)
 		if err != nil {
@@ -6342,8 +6344,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainGetLaunchSecurityInfo):
 		a := new(remote.DomainGetLaunchSecurityInfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetLaunchSecurityInfoArgs"))
 		}
 		ret, err := h.DomainGetLaunchSecurityInfo(ctx, a)
 		if err != nil {
@@ -6355,8 +6357,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNWFilterBindingLookupByPortDev):
 		a := new(remote.NWFilterBindingLookupByPortDevArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NWFilterBindingLookupByPortDevArgs"))
 		}
 		ret, err := h.NWFilterBindingLookupByPortDev(ctx, a)
 		if err != nil {
@@ -6368,8 +6370,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNWFilterBindingGetXMLDesc):
 		a := new(remote.NWFilterBindingGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NWFilterBindingGetXMLDescArgs"))
 		}
 		ret, err := h.NWFilterBindingGetXMLDesc(ctx, a)
 		if err != nil {
@@ -6381,8 +6383,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNWFilterBindingCreateXML):
 		a := new(remote.NWFilterBindingCreateXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NWFilterBindingCreateXMLArgs"))
 		}
 		ret, err := h.NWFilterBindingCreateXML(ctx, a)
 		if err != nil {
@@ -6394,14 +6396,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNWFilterBindingDelete):
 		a := new(remote.NWFilterBindingDeleteArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NWFilterBindingDeleteArgs"))
 		}
 		return out, h.NWFilterBindingDelete(ctx, a)
 	case int32(remote.ProcConnectListAllNWFilterBindings):
 		a := new(remote.ConnectListAllNWFilterBindingsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectListAllNWFilterBindingsArgs"))
 		}
 		ret, err := h.ConnectListAllNWFilterBindings(ctx, a)
 		if err != nil {
@@ -6413,14 +6415,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSetIOThreadParams):
 		a := new(remote.DomainSetIOThreadParamsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetIOThreadParamsArgs"))
 		}
 		return out, h.DomainSetIOThreadParams(ctx, a)
 	case int32(remote.ProcConnectGetStoragePoolCapabilities):
 		a := new(remote.ConnectGetStoragePoolCapabilitiesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectGetStoragePoolCapabilitiesArgs"))
 		}
 		ret, err := h.ConnectGetStoragePoolCapabilities(ctx, a)
 		if err != nil {
@@ -6432,8 +6434,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkListAllPorts):
 		a := new(remote.NetworkListAllPortsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkListAllPortsArgs"))
 		}
 		ret, err := h.NetworkListAllPorts(ctx, a)
 		if err != nil {
@@ -6445,8 +6447,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkPortLookupByUUID):
 		a := new(remote.NetworkPortLookupByUUIDArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkPortLookupByUUIDArgs"))
 		}
 		ret, err := h.NetworkPortLookupByUUID(ctx, a)
 		if err != nil {
@@ -6458,8 +6460,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkPortCreateXML):
 		a := new(remote.NetworkPortCreateXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkPortCreateXMLArgs"))
 		}
 		ret, err := h.NetworkPortCreateXML(ctx, a)
 		if err != nil {
@@ -6471,8 +6473,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkPortGetParameters):
 		a := new(remote.NetworkPortGetParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkPortGetParametersArgs"))
 		}
 		ret, err := h.NetworkPortGetParameters(ctx, a)
 		if err != nil {
@@ -6484,14 +6486,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkPortSetParameters):
 		a := new(remote.NetworkPortSetParametersArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkPortSetParametersArgs"))
 		}
 		return out, h.NetworkPortSetParameters(ctx, a)
 	case int32(remote.ProcNetworkPortGetXMLDesc):
 		a := new(remote.NetworkPortGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkPortGetXMLDescArgs"))
 		}
 		ret, err := h.NetworkPortGetXMLDesc(ctx, a)
 		if err != nil {
@@ -6503,14 +6505,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkPortDelete):
 		a := new(remote.NetworkPortDeleteArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkPortDeleteArgs"))
 		}
 		return out, h.NetworkPortDelete(ctx, a)
 	case int32(remote.ProcDomainCheckpointCreateXML):
 		a := new(remote.DomainCheckpointCreateXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainCheckpointCreateXMLArgs"))
 		}
 		ret, err := h.DomainCheckpointCreateXML(ctx, a)
 		if err != nil {
@@ -6522,8 +6524,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainCheckpointGetXMLDesc):
 		a := new(remote.DomainCheckpointGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainCheckpointGetXMLDescArgs"))
 		}
 		ret, err := h.DomainCheckpointGetXMLDesc(ctx, a)
 		if err != nil {
@@ -6535,8 +6537,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainListAllCheckpoints):
 		a := new(remote.DomainListAllCheckpointsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainListAllCheckpointsArgs"))
 		}
 		ret, err := h.DomainListAllCheckpoints(ctx, a)
 		if err != nil {
@@ -6548,8 +6550,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainCheckpointListAllChildren):
 		a := new(remote.DomainCheckpointListAllChildrenArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainCheckpointListAllChildrenArgs"))
 		}
 		ret, err := h.DomainCheckpointListAllChildren(ctx, a)
 		if err != nil {
@@ -6561,8 +6563,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainCheckpointLookupByName):
 		a := new(remote.DomainCheckpointLookupByNameArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainCheckpointLookupByNameArgs"))
 		}
 		ret, err := h.DomainCheckpointLookupByName(ctx, a)
 		if err != nil {
@@ -6574,8 +6576,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainCheckpointGetParent):
 		a := new(remote.DomainCheckpointGetParentArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainCheckpointGetParentArgs"))
 		}
 		ret, err := h.DomainCheckpointGetParent(ctx, a)
 		if err != nil {
@@ -6587,14 +6589,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainCheckpointDelete):
 		a := new(remote.DomainCheckpointDeleteArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainCheckpointDeleteArgs"))
 		}
 		return out, h.DomainCheckpointDelete(ctx, a)
 	case int32(remote.ProcDomainGetGuestInfo):
 		a := new(remote.DomainGetGuestInfoArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetGuestInfoArgs"))
 		}
 		ret, err := h.DomainGetGuestInfo(ctx, a)
 		if err != nil {
@@ -6606,14 +6608,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcConnectSetIdentity):
 		a := new(remote.ConnectSetIdentityArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "ConnectSetIdentityArgs"))
 		}
 		return out, h.ConnectSetIdentity(ctx, a)
 	case int32(remote.ProcDomainAgentSetResponseTimeout):
 		a := new(remote.DomainAgentSetResponseTimeoutArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainAgentSetResponseTimeoutArgs"))
 		}
 		ret, err := h.DomainAgentSetResponseTimeout(ctx, a)
 		if err != nil {
@@ -6625,14 +6627,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainBackupBegin):
 		a := new(remote.DomainBackupBeginArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainBackupBeginArgs"))
 		}
 		return out, h.DomainBackupBegin(ctx, a)
 	case int32(remote.ProcDomainBackupGetXMLDesc):
 		a := new(remote.DomainBackupGetXMLDescArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainBackupGetXMLDescArgs"))
 		}
 		ret, err := h.DomainBackupGetXMLDesc(ctx, a)
 		if err != nil {
@@ -6644,8 +6646,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainAuthorizedSSHKeysGet):
 		a := new(remote.DomainAuthorizedSSHKeysGetArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainAuthorizedSSHKeysGetArgs"))
 		}
 		ret, err := h.DomainAuthorizedSSHKeysGet(ctx, a)
 		if err != nil {
@@ -6657,14 +6659,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainAuthorizedSSHKeysSet):
 		a := new(remote.DomainAuthorizedSSHKeysSetArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainAuthorizedSSHKeysSetArgs"))
 		}
 		return out, h.DomainAuthorizedSSHKeysSet(ctx, a)
 	case int32(remote.ProcDomainGetMessages):
 		a := new(remote.DomainGetMessagesArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetMessagesArgs"))
 		}
 		ret, err := h.DomainGetMessages(ctx, a)
 		if err != nil {
@@ -6676,14 +6678,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainStartDirtyRateCalc):
 		a := new(remote.DomainStartDirtyRateCalcArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainStartDirtyRateCalcArgs"))
 		}
 		return out, h.DomainStartDirtyRateCalc(ctx, a)
 	case int32(remote.ProcNodeDeviceDefineXML):
 		a := new(remote.NodeDeviceDefineXMLArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceDefineXMLArgs"))
 		}
 		ret, err := h.NodeDeviceDefineXML(ctx, a)
 		if err != nil {
@@ -6695,20 +6697,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeDeviceUndefine):
 		a := new(remote.NodeDeviceUndefineArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceUndefineArgs"))
 		}
 		return out, h.NodeDeviceUndefine(ctx, a)
 	case int32(remote.ProcNodeDeviceCreate):
 		a := new(remote.NodeDeviceCreateArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceCreateArgs"))
 		}
 		return out, h.NodeDeviceCreate(ctx, a)
 	case int32(remote.ProcNWFilterDefineXMLFlags):
 		a := new(remote.NWFilterDefineXMLFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NWFilterDefineXMLFlagsArgs"))
 		}
 		ret, err := h.NWFilterDefineXMLFlags(ctx, a)
 		if err != nil {
@@ -6720,8 +6722,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkDefineXMLFlags):
 		a := new(remote.NetworkDefineXMLFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkDefineXMLFlagsArgs"))
 		}
 		ret, err := h.NetworkDefineXMLFlags(ctx, a)
 		if err != nil {
@@ -6733,8 +6735,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeDeviceGetAutostart):
 		a := new(remote.NodeDeviceGetAutostartArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceGetAutostartArgs"))
 		}
 		ret, err := h.NodeDeviceGetAutostart(ctx, a)
 		if err != nil {
@@ -6746,14 +6748,14 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeDeviceSetAutostart):
 		a := new(remote.NodeDeviceSetAutostartArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceSetAutostartArgs"))
 		}
 		return out, h.NodeDeviceSetAutostart(ctx, a)
 	case int32(remote.ProcNodeDeviceIsPersistent):
 		a := new(remote.NodeDeviceIsPersistentArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceIsPersistentArgs"))
 		}
 		ret, err := h.NodeDeviceIsPersistent(ctx, a)
 		if err != nil {
@@ -6765,8 +6767,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeDeviceIsActive):
 		a := new(remote.NodeDeviceIsActiveArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceIsActiveArgs"))
 		}
 		ret, err := h.NodeDeviceIsActive(ctx, a)
 		if err != nil {
@@ -6778,8 +6780,8 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNetworkCreateXMLFlags):
 		a := new(remote.NetworkCreateXMLFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkCreateXMLFlagsArgs"))
 		}
 		ret, err := h.NetworkCreateXMLFlags(ctx, a)
 		if err != nil {
@@ -6791,44 +6793,44 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSetLaunchSecurityState):
 		a := new(remote.DomainSetLaunchSecurityStateArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetLaunchSecurityStateArgs"))
 		}
 		return out, h.DomainSetLaunchSecurityState(ctx, a)
 	case int32(remote.ProcDomainSaveParams):
 		a := new(remote.DomainSaveParamsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSaveParamsArgs"))
 		}
 		return out, h.DomainSaveParams(ctx, a)
 	case int32(remote.ProcDomainRestoreParams):
 		a := new(remote.DomainRestoreParamsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainRestoreParamsArgs"))
 		}
 		return out, h.DomainRestoreParams(ctx, a)
 	case int32(remote.ProcDomainAbortJobFlags):
 		a := new(remote.DomainAbortJobFlagsArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainAbortJobFlagsArgs"))
 		}
 		return out, h.DomainAbortJobFlags(ctx, a)
 	case int32(remote.ProcDomainFDAssociate):
 		a := new(remote.DomainFDAssociateArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainFDAssociateArgs"))
 		}
 		return out, h.DomainFDAssociate(ctx, a, files.Received())
 	case int32(remote.ProcNetworkSetMetadata):
 		a := new(remote.NetworkSetMetadataArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkSetMetadataArgs"))
 		}
 		return out, h.NetworkSetMetadata(ctx, a)
 	case int32(remote.ProcNetworkGetMetadata):
 		a := new(remote.NetworkGetMetadataArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NetworkGetMetadataArgs"))
 		}
 		ret, err := h.NetworkGetMetadata(ctx, a)
 		if err != nil {
@@ -6840,20 +6842,20 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcNodeDeviceUpdate):
 		a := new(remote.NodeDeviceUpdateArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "NodeDeviceUpdateArgs"))
 		}
 		return out, h.NodeDeviceUpdate(ctx, a)
 	case int32(remote.ProcDomainGraphicsReload):
 		a := new(remote.DomainGraphicsReloadArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGraphicsReloadArgs"))
 		}
 		return out, h.DomainGraphicsReload(ctx, a)
 	case int32(remote.ProcDomainGetAutostartOnce):
 		a := new(remote.DomainGetAutostartOnceArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainGetAutostartOnceArgs"))
 		}
 		ret, err := h.DomainGetAutostartOnce(ctx, a)
 		if err != nil {
@@ -6865,26 +6867,26 @@ func Dispatch(ctx context.Context, h Handler, proc int32, args []byte, stream rp
 		return ret.AppendXDR(out)
 	case int32(remote.ProcDomainSetAutostartOnce):
 		a := new(remote.DomainSetAutostartOnceArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetAutostartOnceArgs"))
 		}
 		return out, h.DomainSetAutostartOnce(ctx, a)
 	case int32(remote.ProcDomainSetThrottleGroup):
 		a := new(remote.DomainSetThrottleGroupArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainSetThrottleGroupArgs"))
 		}
 		return out, h.DomainSetThrottleGroup(ctx, a)
 	case int32(remote.ProcDomainDelThrottleGroup):
 		a := new(remote.DomainDelThrottleGroupArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainDelThrottleGroupArgs"))
 		}
 		return out, h.DomainDelThrottleGroup(ctx, a)
 	case int32(remote.ProcDomainAnnounceInterface):
 		a := new(remote.DomainAnnounceInterfaceArgs)
-		if _, err := a.ConsumeXDR(args); err != nil {
-			return out, rpc.UndecodableArgs(err)
+		if _, err := a.ConsumeXDRWith(args, &d); err != nil {
+			return out, rpc.UndecodableArgs(xdr.Named(err, "DomainAnnounceInterfaceArgs"))
 		}
 		return out, h.DomainAnnounceInterface(ctx, a)
 	default:

@@ -5,6 +5,7 @@ package calc
 import (
 	"github.com/virtrpc/virtrpc/xdr"
 	"strconv"
+	"unsafe"
 )
 
 // Constants of calc.x.
@@ -39,6 +40,32 @@ type Pair struct {
 	B int32
 }
 
+// shapePair is the layout of the structs that share their codec with Pair.
+type shapePair struct {
+	F0 int32
+	F1 int32
+}
+
+func (v *shapePair) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendInt32(b, int32(v.F0))
+	b = xdr.AppendInt32(b, int32(v.F1))
+	return b, nil
+}
+func (v *shapePair) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Int32(b[off:])
+	off += 4
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	}
+	v.F1 = xdr.Int32(b[off:])
+	off += 4
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *Pair) XDRSize() int {
 	return 8
@@ -46,38 +73,12 @@ func (v *Pair) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *Pair) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.A))
-	b = xdr.AppendInt32(b, int32(v.B))
-	return b, nil
+	return (*shapePair)(unsafe.Pointer(v)).appendXDR(b, "Pair", "a,b")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *Pair) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Pair) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "Pair")
-	}
-	return n, nil
-}
-func (v *Pair) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "a")
-	}
-	v.A = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "b")
-	}
-	v.B = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapePair)(unsafe.Pointer(v)).consumeXDR(b, d, "a,b")
 }
 
 // Name is the XDR typedef calc_name.
@@ -118,18 +119,14 @@ func (v *Sign) AppendXDR(b []byte) ([]byte, error) {
 	return xdr.AppendInt32(b, int32(*v)), nil
 }
 
-// ConsumeXDR decodes the value from the start of b.
-func (v *Sign) ConsumeXDR(b []byte) (int, error) {
+// ConsumeXDRWith decodes the value from the start of b (xdr.Consumer); an enum needs no
+// decoder state.
+func (v *Sign) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
-		return 0, xdr.Named(xdr.ErrShort, "Sign")
+		return 0, xdr.ErrShort
 	}
 	*v = Sign(xdr.Int32(b))
 	return 4, nil
-}
-
-// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
-func (v *Sign) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
-	return v.ConsumeXDR(b)
 }
 
 // progV1AddArgs is the XDR struct calcproc_add_1_argument.
@@ -145,38 +142,12 @@ func (v *progV1AddArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *progV1AddArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Arg1))
-	b = xdr.AppendInt32(b, int32(v.Arg2))
-	return b, nil
+	return (*shapePair)(unsafe.Pointer(v)).appendXDR(b, "progV1AddArgs", "arg1,arg2")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *progV1AddArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *progV1AddArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "progV1AddArgs")
-	}
-	return n, nil
-}
-func (v *progV1AddArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "arg1")
-	}
-	v.Arg1 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "arg2")
-	}
-	v.Arg2 = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapePair)(unsafe.Pointer(v)).consumeXDR(b, d, "arg1,arg2")
 }
 
 // progV1AddResult is the XDR struct calcproc_add_1_result.
@@ -195,21 +166,8 @@ func (v *progV1AddResult) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *progV1AddResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *progV1AddResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "progV1AddResult")
-	}
-	return n, nil
-}
-func (v *progV1AddResult) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "result")
@@ -239,21 +197,8 @@ func (v *progV2AddArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *progV2AddArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *progV2AddArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "progV2AddArgs")
-	}
-	return n, nil
-}
-func (v *progV2AddArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
 		return off, xdr.Field(xdr.ErrShort, "arg1")
@@ -278,6 +223,25 @@ type progV2AddResult struct {
 	Result int64
 }
 
+// shapeprogV2AddResult is the layout of the structs that share their codec with progV2AddResult.
+type shapeprogV2AddResult struct {
+	F0 int64
+}
+
+func (v *shapeprogV2AddResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendInt64(b, int64(v.F0))
+	return b, nil
+}
+func (v *shapeprogV2AddResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 8 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Int64(b[off:])
+	off += 8
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *progV2AddResult) XDRSize() int {
 	return 8
@@ -285,32 +249,12 @@ func (v *progV2AddResult) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *progV2AddResult) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt64(b, int64(v.Result))
-	return b, nil
+	return (*shapeprogV2AddResult)(unsafe.Pointer(v)).appendXDR(b, "progV2AddResult", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *progV2AddResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *progV2AddResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "progV2AddResult")
-	}
-	return n, nil
-}
-func (v *progV2AddResult) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "result")
-	}
-	v.Result = xdr.Int64(b[off:])
-	off += 8
-	return off, nil
+	return (*shapeprogV2AddResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // progV2GreetArgs is the XDR struct calcproc_greet_2_argument.
@@ -335,21 +279,8 @@ func (v *progV2GreetArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *progV2GreetArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *progV2GreetArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "progV2GreetArgs")
-	}
-	return n, nil
-}
-func (v *progV2GreetArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Arg, b[off:], 64)
@@ -383,21 +314,8 @@ func (v *progV2GreetResult) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *progV2GreetResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *progV2GreetResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "progV2GreetResult")
-	}
-	return n, nil
-}
-func (v *progV2GreetResult) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Result, b[off:], xdr.Unbounded)
@@ -421,32 +339,12 @@ func (v *progV2SignArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *progV2SignArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt64(b, int64(v.Arg))
-	return b, nil
+	return (*shapeprogV2AddResult)(unsafe.Pointer(v)).appendXDR(b, "progV2SignArgs", "arg")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *progV2SignArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *progV2SignArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "progV2SignArgs")
-	}
-	return n, nil
-}
-func (v *progV2SignArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "arg")
-	}
-	v.Arg = xdr.Int64(b[off:])
-	off += 8
-	return off, nil
+	return (*shapeprogV2AddResult)(unsafe.Pointer(v)).consumeXDR(b, d, "arg")
 }
 
 // progV2SignResult is the XDR struct calcproc_sign_2_result.
@@ -465,21 +363,8 @@ func (v *progV2SignResult) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *progV2SignResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *progV2SignResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "progV2SignResult")
-	}
-	return n, nil
-}
-func (v *progV2SignResult) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "result")
@@ -505,21 +390,8 @@ func (v *progV2EvenArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *progV2EvenArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *progV2EvenArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "progV2EvenArgs")
-	}
-	return n, nil
-}
-func (v *progV2EvenArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "arg")
@@ -545,21 +417,8 @@ func (v *progV2EvenResult) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *progV2EvenResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *progV2EvenResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "progV2EvenResult")
-	}
-	return n, nil
-}
-func (v *progV2EvenResult) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		x, n, err := d.ConsumeBool(b[off:])
@@ -579,4 +438,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version2
+var _ = xdr.Version3

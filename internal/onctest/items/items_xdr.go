@@ -5,6 +5,7 @@ package items
 import (
 	"github.com/virtrpc/virtrpc/xdr"
 	"strconv"
+	"unsafe"
 )
 
 // Constants of items.x.
@@ -44,21 +45,8 @@ func (v *Outer) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *Outer) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Outer) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "Outer")
-	}
-	return n, nil
-}
-func (v *Outer) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "state")
@@ -66,7 +54,7 @@ func (v *Outer) consume(b []byte, d *xdr.Decoder) (int, error) {
 	v.State = OuterState(xdr.Int32(b[off:]))
 	off += 4
 	{
-		n, err := v.Point.consume(b[off:], d)
+		n, err := v.Point.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "point")
 		}
@@ -149,18 +137,12 @@ func (u *Maybe) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (u *Maybe) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return u.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (u *Maybe) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := u.consume(b, d)
 	if err != nil {
 		*u = Maybe{}
-		return n, xdr.Named(err, "Maybe")
+		return n, err
 	}
 	return n, nil
 }
@@ -238,18 +220,12 @@ func (u *Flag) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (u *Flag) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return u.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (u *Flag) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := u.consume(b, d)
 	if err != nil {
 		*u = Flag{}
-		return n, xdr.Named(err, "Flag")
+		return n, err
 	}
 	return n, nil
 }
@@ -285,6 +261,25 @@ type FooBar struct {
 	A int32
 }
 
+// shapeFooBar is the layout of the structs that share their codec with FooBar.
+type shapeFooBar struct {
+	F0 int32
+}
+
+func (v *shapeFooBar) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendInt32(b, int32(v.F0))
+	return b, nil
+}
+func (v *shapeFooBar) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Int32(b[off:])
+	off += 4
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *FooBar) XDRSize() int {
 	return 4
@@ -292,32 +287,12 @@ func (v *FooBar) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *FooBar) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.A))
-	return b, nil
+	return (*shapeFooBar)(unsafe.Pointer(v)).appendXDR(b, "FooBar", "a")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *FooBar) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *FooBar) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "FooBar")
-	}
-	return n, nil
-}
-func (v *FooBar) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "a")
-	}
-	v.A = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeFooBar)(unsafe.Pointer(v)).consumeXDR(b, d, "a")
 }
 
 // FooBar2 is the XDR struct foo_bar.
@@ -332,32 +307,12 @@ func (v *FooBar2) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *FooBar2) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.B))
-	return b, nil
+	return (*shapeFooBar)(unsafe.Pointer(v)).appendXDR(b, "FooBar2", "b")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *FooBar2) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *FooBar2) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "FooBar2")
-	}
-	return n, nil
-}
-func (v *FooBar2) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "b")
-	}
-	v.B = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeFooBar)(unsafe.Pointer(v)).consumeXDR(b, d, "b")
 }
 
 // Clash is the XDR struct clash.
@@ -378,21 +333,8 @@ func (v *Clash) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *Clash) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Clash) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "Clash")
-	}
-	return n, nil
-}
-func (v *Clash) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "foo_bar")
@@ -439,21 +381,8 @@ func (v *Quad) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *Quad) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Quad) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "Quad")
-	}
-	return n, nil
-}
-func (v *Quad) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 16 {
 		return off, xdr.Field(xdr.ErrShort, "q")
@@ -509,19 +438,9 @@ func (v *SpecOption) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *SpecOption) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *SpecOption) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consumeDepth(b, d, xdr.MaxDepth)
-	if err != nil {
-		return n, xdr.Named(err, "SpecOption")
-	}
-	return n, nil
+	return v.consumeDepth(b, d, xdr.MaxDepth)
 }
 func (v *SpecOption) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) {
 	if depth <= 0 {
@@ -643,18 +562,12 @@ func (u *SpecDef) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (u *SpecDef) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return u.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (u *SpecDef) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := u.consumeDepth(b, d, xdr.MaxDepth)
 	if err != nil {
 		*u = SpecDef{}
-		return n, xdr.Named(err, "SpecDef")
+		return n, err
 	}
 	return n, nil
 }
@@ -735,18 +648,14 @@ func (v *OuterState) AppendXDR(b []byte) ([]byte, error) {
 	return xdr.AppendInt32(b, int32(*v)), nil
 }
 
-// ConsumeXDR decodes the value from the start of b.
-func (v *OuterState) ConsumeXDR(b []byte) (int, error) {
+// ConsumeXDRWith decodes the value from the start of b (xdr.Consumer); an enum needs no
+// decoder state.
+func (v *OuterState) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
 	if len(b) < 4 {
-		return 0, xdr.Named(xdr.ErrShort, "OuterState")
+		return 0, xdr.ErrShort
 	}
 	*v = OuterState(xdr.Int32(b))
 	return 4, nil
-}
-
-// ConsumeXDRWith is ConsumeXDR: an enum needs no decoder state.
-func (v *OuterState) ConsumeXDRWith(b []byte, _ *xdr.Decoder) (int, error) {
-	return v.ConsumeXDR(b)
 }
 
 // OuterPoint is the XDR struct outer_point.
@@ -777,21 +686,8 @@ func (v *OuterPoint) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *OuterPoint) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *OuterPoint) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "OuterPoint")
-	}
-	return n, nil
-}
-func (v *OuterPoint) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "x")
@@ -873,18 +769,12 @@ func (u *OuterPointExtra) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (u *OuterPointExtra) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return u.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (u *OuterPointExtra) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := u.consume(b, d)
 	if err != nil {
 		*u = OuterPointExtra{}
-		return n, xdr.Named(err, "OuterPointExtra")
+		return n, err
 	}
 	return n, nil
 }
@@ -970,18 +860,12 @@ func (u *OuterChoice) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (u *OuterChoice) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return u.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (u *OuterChoice) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	n, err := u.consume(b, d)
 	if err != nil {
 		*u = OuterChoice{}
-		return n, xdr.Named(err, "OuterChoice")
+		return n, err
 	}
 	return n, nil
 }
@@ -1017,32 +901,12 @@ func (v *BoxedStruct) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *BoxedStruct) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.A))
-	return b, nil
+	return (*shapeFooBar)(unsafe.Pointer(v)).appendXDR(b, "BoxedStruct", "a")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *BoxedStruct) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *BoxedStruct) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "BoxedStruct")
-	}
-	return n, nil
-}
-func (v *BoxedStruct) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "a")
-	}
-	v.A = xdr.Int32(b[off:])
-	off += 4
-	return off, nil
+	return (*shapeFooBar)(unsafe.Pointer(v)).consumeXDR(b, d, "a")
 }
 
 // XDRTypes returns a zero value of every type of the package, for tools and tests that
@@ -1052,4 +916,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version2
+var _ = xdr.Version3

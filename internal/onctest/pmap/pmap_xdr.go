@@ -2,7 +2,10 @@
 
 package pmap
 
-import "github.com/virtrpc/virtrpc/xdr"
+import (
+	"github.com/virtrpc/virtrpc/xdr"
+	"unsafe"
+)
 
 // Constants of pmap_prot.x.
 const (
@@ -52,21 +55,8 @@ func (v *Mapping) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *Mapping) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Mapping) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "Mapping")
-	}
-	return n, nil
-}
-func (v *Mapping) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "prog")
@@ -125,19 +115,9 @@ func (v *Pmap) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *Pmap) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Pmap) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consumeDepth(b, d, xdr.MaxDepth)
-	if err != nil {
-		return n, xdr.Named(err, "Pmap")
-	}
-	return n, nil
+	return v.consumeDepth(b, d, xdr.MaxDepth)
 }
 func (v *Pmap) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) {
 	if depth <= 0 {
@@ -145,7 +125,7 @@ func (v *Pmap) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) {
 	}
 	off := 0
 	{
-		n, err := v.Map.consume(b[off:], d)
+		n, err := v.Map.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "map")
 		}
@@ -207,21 +187,8 @@ func (v *CallArgs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *CallArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *CallArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "CallArgs")
-	}
-	return n, nil
-}
-func (v *CallArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "prog")
@@ -273,21 +240,8 @@ func (v *CallResult) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *CallResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *CallResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "CallResult")
-	}
-	return n, nil
-}
-func (v *CallResult) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "port")
@@ -309,6 +263,28 @@ type pmapProgV2SetResult struct {
 	Result bool
 }
 
+// shapepmapProgV2SetResult is the layout of the structs that share their codec with pmapProgV2SetResult.
+type shapepmapProgV2SetResult struct {
+	F0 bool
+}
+
+func (v *shapepmapProgV2SetResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendBool(b, v.F0)
+	return b, nil
+}
+func (v *shapepmapProgV2SetResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	{
+		x, n, err := d.ConsumeBool(b[off:])
+		if err != nil {
+			return off, xdr.FieldAt(err, names, 0)
+		}
+		v.F0 = x
+		off += n
+	}
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *pmapProgV2SetResult) XDRSize() int {
 	return 4
@@ -316,35 +292,12 @@ func (v *pmapProgV2SetResult) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *pmapProgV2SetResult) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendBool(b, v.Result)
-	return b, nil
+	return (*shapepmapProgV2SetResult)(unsafe.Pointer(v)).appendXDR(b, "pmapProgV2SetResult", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *pmapProgV2SetResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *pmapProgV2SetResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "pmapProgV2SetResult")
-	}
-	return n, nil
-}
-func (v *pmapProgV2SetResult) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		x, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "result")
-		}
-		v.Result = x
-		off += n
-	}
-	return off, nil
+	return (*shapepmapProgV2SetResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // pmapProgV2UnsetResult is the XDR struct pmapproc_unset_2_result.
@@ -359,35 +312,12 @@ func (v *pmapProgV2UnsetResult) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *pmapProgV2UnsetResult) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendBool(b, v.Result)
-	return b, nil
+	return (*shapepmapProgV2SetResult)(unsafe.Pointer(v)).appendXDR(b, "pmapProgV2UnsetResult", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *pmapProgV2UnsetResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *pmapProgV2UnsetResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "pmapProgV2UnsetResult")
-	}
-	return n, nil
-}
-func (v *pmapProgV2UnsetResult) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		x, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "result")
-		}
-		v.Result = x
-		off += n
-	}
-	return off, nil
+	return (*shapepmapProgV2SetResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // pmapProgV2GetportResult is the XDR struct pmapproc_getport_2_result.
@@ -406,21 +336,8 @@ func (v *pmapProgV2GetportResult) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *pmapProgV2GetportResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *pmapProgV2GetportResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "pmapProgV2GetportResult")
-	}
-	return n, nil
-}
-func (v *pmapProgV2GetportResult) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "result")
@@ -458,21 +375,8 @@ func (v *pmapProgV2DumpResult) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *pmapProgV2DumpResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *pmapProgV2DumpResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "pmapProgV2DumpResult")
-	}
-	return n, nil
-}
-func (v *pmapProgV2DumpResult) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -503,4 +407,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version2
+var _ = xdr.Version3

@@ -5,6 +5,7 @@ package rpcb
 import (
 	rpcbtypes "github.com/virtrpc/virtrpc/internal/onctest/rpcbtypes"
 	"github.com/virtrpc/virtrpc/xdr"
+	"unsafe"
 )
 
 // Constants of rpcb_prot.x.
@@ -99,21 +100,8 @@ func (v *Rpcb) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *Rpcb) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Rpcb) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "Rpcb")
-	}
-	return n, nil
-}
-func (v *Rpcb) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "r_prog")
@@ -183,19 +171,9 @@ func (v *RpList) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *RpList) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *RpList) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consumeDepth(b, d, xdr.MaxDepth)
-	if err != nil {
-		return n, xdr.Named(err, "RpList")
-	}
-	return n, nil
+	return v.consumeDepth(b, d, xdr.MaxDepth)
 }
 func (v *RpList) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) {
 	if depth <= 0 {
@@ -203,7 +181,7 @@ func (v *RpList) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) 
 	}
 	off := 0
 	{
-		n, err := v.RpcbMap.consume(b[off:], d)
+		n, err := v.RpcbMap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "rpcb_map")
 		}
@@ -265,21 +243,8 @@ func (v *RpcbRmtcallargs) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *RpcbRmtcallargs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *RpcbRmtcallargs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "RpcbRmtcallargs")
-	}
-	return n, nil
-}
-func (v *RpcbRmtcallargs) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "prog")
@@ -334,21 +299,8 @@ func (v *RpcbRmtcallres) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *RpcbRmtcallres) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *RpcbRmtcallres) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "RpcbRmtcallres")
-	}
-	return n, nil
-}
-func (v *RpcbRmtcallres) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.Addr, b[off:], xdr.Unbounded)
@@ -410,21 +362,8 @@ func (v *RpcbEntry) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *RpcbEntry) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *RpcbEntry) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "RpcbEntry")
-	}
-	return n, nil
-}
-func (v *RpcbEntry) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		n, err := d.ConsumeStringInto(&v.RMaddr, b[off:], xdr.Unbounded)
@@ -496,19 +435,9 @@ func (v *RpcbEntryList) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *RpcbEntryList) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *RpcbEntryList) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consumeDepth(b, d, xdr.MaxDepth)
-	if err != nil {
-		return n, xdr.Named(err, "RpcbEntryList")
-	}
-	return n, nil
+	return v.consumeDepth(b, d, xdr.MaxDepth)
 }
 func (v *RpcbEntryList) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) {
 	if depth <= 0 {
@@ -516,7 +445,7 @@ func (v *RpcbEntryList) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, 
 	}
 	off := 0
 	{
-		n, err := v.RpcbEntryMap.consume(b[off:], d)
+		n, err := v.RpcbEntryMap.ConsumeXDRWith(b[off:], d)
 		if err != nil {
 			return off, xdr.Field(err, "rpcb_entry_map")
 		}
@@ -593,19 +522,9 @@ func (v *RpcbsAddrlist) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *RpcbsAddrlist) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *RpcbsAddrlist) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consumeDepth(b, d, xdr.MaxDepth)
-	if err != nil {
-		return n, xdr.Named(err, "RpcbsAddrlist")
-	}
-	return n, nil
+	return v.consumeDepth(b, d, xdr.MaxDepth)
 }
 func (v *RpcbsAddrlist) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) {
 	if depth <= 0 {
@@ -713,19 +632,9 @@ func (v *RpcbsRmtcalllist) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *RpcbsRmtcalllist) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *RpcbsRmtcalllist) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consumeDepth(b, d, xdr.MaxDepth)
-	if err != nil {
-		return n, xdr.Named(err, "RpcbsRmtcalllist")
-	}
-	return n, nil
+	return v.consumeDepth(b, d, xdr.MaxDepth)
 }
 func (v *RpcbsRmtcalllist) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, error) {
 	if depth <= 0 {
@@ -851,21 +760,8 @@ func (v *RpcbStat) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *RpcbStat) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *RpcbStat) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "RpcbStat")
-	}
-	return n, nil
-}
-func (v *RpcbStat) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	for i := range v.Info {
 		if len(b)-off < 4 {
@@ -933,6 +829,28 @@ type rpcbprogV3SetResult struct {
 	Result bool
 }
 
+// shaperpcbprogV3SetResult is the layout of the structs that share their codec with rpcbprogV3SetResult.
+type shaperpcbprogV3SetResult struct {
+	F0 bool
+}
+
+func (v *shaperpcbprogV3SetResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendBool(b, v.F0)
+	return b, nil
+}
+func (v *shaperpcbprogV3SetResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	{
+		x, n, err := d.ConsumeBool(b[off:])
+		if err != nil {
+			return off, xdr.FieldAt(err, names, 0)
+		}
+		v.F0 = x
+		off += n
+	}
+	return off, nil
+}
+
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *rpcbprogV3SetResult) XDRSize() int {
 	return 4
@@ -940,35 +858,12 @@ func (v *rpcbprogV3SetResult) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *rpcbprogV3SetResult) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendBool(b, v.Result)
-	return b, nil
+	return (*shaperpcbprogV3SetResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV3SetResult", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV3SetResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV3SetResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV3SetResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV3SetResult) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		x, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "result")
-		}
-		v.Result = x
-		off += n
-	}
-	return off, nil
+	return (*shaperpcbprogV3SetResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // rpcbprogV3UnsetResult is the XDR struct rpcbproc_unset_3_result.
@@ -983,35 +878,12 @@ func (v *rpcbprogV3UnsetResult) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *rpcbprogV3UnsetResult) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendBool(b, v.Result)
-	return b, nil
+	return (*shaperpcbprogV3SetResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV3UnsetResult", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV3UnsetResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV3UnsetResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV3UnsetResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV3UnsetResult) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		x, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "result")
-		}
-		v.Result = x
-		off += n
-	}
-	return off, nil
+	return (*shaperpcbprogV3SetResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // rpcbprogV3GetaddrResult is the XDR struct rpcbproc_getaddr_3_result.
@@ -1019,47 +891,49 @@ type rpcbprogV3GetaddrResult struct {
 	Result string
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *rpcbprogV3GetaddrResult) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Result))
-	return n
+// shaperpcbprogV3GetaddrResult is the layout of the structs that share their codec with rpcbprogV3GetaddrResult.
+type shaperpcbprogV3GetaddrResult struct {
+	F0 string
 }
 
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *rpcbprogV3GetaddrResult) AppendXDR(b []byte) ([]byte, error) {
+func (v *shaperpcbprogV3GetaddrResult) size() int {
+	n := 0
+	n += xdr.SizeOpaque(len(v.F0))
+	return n
+}
+func (v *shaperpcbprogV3GetaddrResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b, err = xdr.AppendString(b, string(v.Result), xdr.Unbounded)
+	b, err = xdr.AppendString(b, string(v.F0), xdr.Unbounded)
 	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "result"), "rpcbprogV3GetaddrResult")
+		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
 	return b, nil
 }
-
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV3GetaddrResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
-func (v *rpcbprogV3GetaddrResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV3GetaddrResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV3GetaddrResult) consume(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shaperpcbprogV3GetaddrResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
-		n, err := d.ConsumeStringInto(&v.Result, b[off:], xdr.Unbounded)
+		n, err := d.ConsumeStringInto(&v.F0, b[off:], xdr.Unbounded)
 		if err != nil {
-			return off, xdr.Field(err, "result")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 	}
 	return off, nil
+}
+
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *rpcbprogV3GetaddrResult) XDRSize() int {
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *rpcbprogV3GetaddrResult) AppendXDR(b []byte) ([]byte, error) {
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV3GetaddrResult", "result")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *rpcbprogV3GetaddrResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // rpcbprogV3DumpResult is the XDR struct rpcbproc_dump_3_result.
@@ -1067,70 +941,91 @@ type rpcbprogV3DumpResult struct {
 	Result RpcblistPtr
 }
 
-// XDRSize returns the length of the XDR encoding (xdr.Codec).
-func (v *rpcbprogV3DumpResult) XDRSize() int {
+// shaperpcbprogV3DumpResult is the layout of the structs that share their codec with rpcbprogV3DumpResult.
+type shaperpcbprogV3DumpResult struct {
+	F0 RpcblistPtr
+}
+
+func (v *shaperpcbprogV3DumpResult) size() int {
 	n := 0
 	n += 4
-	if v.Result != nil {
-		n += (*v.Result).XDRSize()
+	if v.F0 != nil {
+		n += (*v.F0).XDRSize()
 	}
 	return n
 }
-
-// AppendXDR appends the XDR encoding to b (xdr.Codec).
-func (v *rpcbprogV3DumpResult) AppendXDR(b []byte) ([]byte, error) {
+func (v *shaperpcbprogV3DumpResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b = xdr.AppendBool(b, v.Result != nil)
-	if v.Result != nil {
-		b, err = (*v.Result).AppendXDR(b)
+	b = xdr.AppendBool(b, v.F0 != nil)
+	if v.F0 != nil {
+		b, err = (*v.F0).AppendXDR(b)
 		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "result"), "rpcbprogV3DumpResult")
+			return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 		}
 	}
 	return b, nil
 }
-
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV3DumpResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
-func (v *rpcbprogV3DumpResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV3DumpResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV3DumpResult) consume(b []byte, d *xdr.Decoder) (int, error) {
+func (v *shaperpcbprogV3DumpResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
-			return off, xdr.Field(err, "result")
+			return off, xdr.FieldAt(err, names, 0)
 		}
 		off += n
 		if present {
-			v.Result = new(RpList)
+			v.F0 = new(RpList)
 			{
-				n, err := (*v.Result).ConsumeXDRWith(b[off:], d)
+				n, err := (*v.F0).ConsumeXDRWith(b[off:], d)
 				if err != nil {
-					return off, xdr.Field(err, "result")
+					return off, xdr.FieldAt(err, names, 0)
 				}
 				off += n
 			}
 		} else {
-			v.Result = nil
+			v.F0 = nil
 		}
 	}
 	return off, nil
 }
 
+// XDRSize returns the length of the XDR encoding (xdr.Codec).
+func (v *rpcbprogV3DumpResult) XDRSize() int {
+	return (*shaperpcbprogV3DumpResult)(unsafe.Pointer(v)).size()
+}
+
+// AppendXDR appends the XDR encoding to b (xdr.Codec).
+func (v *rpcbprogV3DumpResult) AppendXDR(b []byte) ([]byte, error) {
+	return (*shaperpcbprogV3DumpResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV3DumpResult", "result")
+}
+
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
+func (v *rpcbprogV3DumpResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
+	return (*shaperpcbprogV3DumpResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
+}
+
 // rpcbprogV3GettimeResult is the XDR struct rpcbproc_gettime_3_result.
 type rpcbprogV3GettimeResult struct {
 	Result uint32
+}
+
+// shaperpcbprogV3GettimeResult is the layout of the structs that share their codec with rpcbprogV3GettimeResult.
+type shaperpcbprogV3GettimeResult struct {
+	F0 uint32
+}
+
+func (v *shaperpcbprogV3GettimeResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
+	b = xdr.AppendUint32(b, uint32(v.F0))
+	return b, nil
+}
+func (v *shaperpcbprogV3GettimeResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
+	off := 0
+	if len(b)-off < 4 {
+		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	}
+	v.F0 = xdr.Uint32(b[off:])
+	off += 4
+	return off, nil
 }
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
@@ -1140,32 +1035,12 @@ func (v *rpcbprogV3GettimeResult) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *rpcbprogV3GettimeResult) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Result))
-	return b, nil
+	return (*shaperpcbprogV3GettimeResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV3GettimeResult", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV3GettimeResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV3GettimeResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV3GettimeResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV3GettimeResult) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "result")
-	}
-	v.Result = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shaperpcbprogV3GettimeResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // rpcbprogV3Uaddr2TaddrArgs is the XDR struct rpcbproc_uaddr2taddr_3_argument.
@@ -1175,45 +1050,17 @@ type rpcbprogV3Uaddr2TaddrArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *rpcbprogV3Uaddr2TaddrArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Arg))
-	return n
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *rpcbprogV3Uaddr2TaddrArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Arg), xdr.Unbounded)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "arg"), "rpcbprogV3Uaddr2TaddrArgs")
-	}
-	return b, nil
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV3Uaddr2TaddrArgs", "arg")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV3Uaddr2TaddrArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV3Uaddr2TaddrArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV3Uaddr2TaddrArgs")
-	}
-	return n, nil
-}
-func (v *rpcbprogV3Uaddr2TaddrArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Arg, b[off:], xdr.Unbounded)
-		if err != nil {
-			return off, xdr.Field(err, "arg")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).consumeXDR(b, d, "arg")
 }
 
 // rpcbprogV3Taddr2UaddrResult is the XDR struct rpcbproc_taddr2uaddr_3_result.
@@ -1223,45 +1070,17 @@ type rpcbprogV3Taddr2UaddrResult struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *rpcbprogV3Taddr2UaddrResult) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Result))
-	return n
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *rpcbprogV3Taddr2UaddrResult) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Result), xdr.Unbounded)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "result"), "rpcbprogV3Taddr2UaddrResult")
-	}
-	return b, nil
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV3Taddr2UaddrResult", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV3Taddr2UaddrResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV3Taddr2UaddrResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV3Taddr2UaddrResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV3Taddr2UaddrResult) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Result, b[off:], xdr.Unbounded)
-		if err != nil {
-			return off, xdr.Field(err, "result")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // rpcbprogV4SetResult is the XDR struct rpcbproc_set_4_result.
@@ -1276,35 +1095,12 @@ func (v *rpcbprogV4SetResult) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *rpcbprogV4SetResult) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendBool(b, v.Result)
-	return b, nil
+	return (*shaperpcbprogV3SetResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV4SetResult", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV4SetResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV4SetResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV4SetResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV4SetResult) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		x, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "result")
-		}
-		v.Result = x
-		off += n
-	}
-	return off, nil
+	return (*shaperpcbprogV3SetResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // rpcbprogV4UnsetResult is the XDR struct rpcbproc_unset_4_result.
@@ -1319,35 +1115,12 @@ func (v *rpcbprogV4UnsetResult) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *rpcbprogV4UnsetResult) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendBool(b, v.Result)
-	return b, nil
+	return (*shaperpcbprogV3SetResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV4UnsetResult", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV4UnsetResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV4UnsetResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV4UnsetResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV4UnsetResult) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		x, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "result")
-		}
-		v.Result = x
-		off += n
-	}
-	return off, nil
+	return (*shaperpcbprogV3SetResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // rpcbprogV4GetaddrResult is the XDR struct rpcbproc_getaddr_4_result.
@@ -1357,45 +1130,17 @@ type rpcbprogV4GetaddrResult struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *rpcbprogV4GetaddrResult) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Result))
-	return n
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *rpcbprogV4GetaddrResult) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Result), xdr.Unbounded)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "result"), "rpcbprogV4GetaddrResult")
-	}
-	return b, nil
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV4GetaddrResult", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV4GetaddrResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV4GetaddrResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV4GetaddrResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV4GetaddrResult) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Result, b[off:], xdr.Unbounded)
-		if err != nil {
-			return off, xdr.Field(err, "result")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // rpcbprogV4DumpResult is the XDR struct rpcbproc_dump_4_result.
@@ -1405,63 +1150,17 @@ type rpcbprogV4DumpResult struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *rpcbprogV4DumpResult) XDRSize() int {
-	n := 0
-	n += 4
-	if v.Result != nil {
-		n += (*v.Result).XDRSize()
-	}
-	return n
+	return (*shaperpcbprogV3DumpResult)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *rpcbprogV4DumpResult) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b = xdr.AppendBool(b, v.Result != nil)
-	if v.Result != nil {
-		b, err = (*v.Result).AppendXDR(b)
-		if err != nil {
-			return b, xdr.Named(xdr.Field(err, "result"), "rpcbprogV4DumpResult")
-		}
-	}
-	return b, nil
+	return (*shaperpcbprogV3DumpResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV4DumpResult", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV4DumpResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV4DumpResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV4DumpResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV4DumpResult) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		present, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "result")
-		}
-		off += n
-		if present {
-			v.Result = new(RpList)
-			{
-				n, err := (*v.Result).ConsumeXDRWith(b[off:], d)
-				if err != nil {
-					return off, xdr.Field(err, "result")
-				}
-				off += n
-			}
-		} else {
-			v.Result = nil
-		}
-	}
-	return off, nil
+	return (*shaperpcbprogV3DumpResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // rpcbprogV4GettimeResult is the XDR struct rpcbproc_gettime_4_result.
@@ -1476,32 +1175,12 @@ func (v *rpcbprogV4GettimeResult) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *rpcbprogV4GettimeResult) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Result))
-	return b, nil
+	return (*shaperpcbprogV3GettimeResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV4GettimeResult", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV4GettimeResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV4GettimeResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV4GettimeResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV4GettimeResult) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "result")
-	}
-	v.Result = xdr.Uint32(b[off:])
-	off += 4
-	return off, nil
+	return (*shaperpcbprogV3GettimeResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // rpcbprogV4Uaddr2TaddrArgs is the XDR struct rpcbproc_uaddr2taddr_4_argument.
@@ -1511,45 +1190,17 @@ type rpcbprogV4Uaddr2TaddrArgs struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *rpcbprogV4Uaddr2TaddrArgs) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Arg))
-	return n
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *rpcbprogV4Uaddr2TaddrArgs) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Arg), xdr.Unbounded)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "arg"), "rpcbprogV4Uaddr2TaddrArgs")
-	}
-	return b, nil
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV4Uaddr2TaddrArgs", "arg")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV4Uaddr2TaddrArgs) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV4Uaddr2TaddrArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV4Uaddr2TaddrArgs")
-	}
-	return n, nil
-}
-func (v *rpcbprogV4Uaddr2TaddrArgs) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Arg, b[off:], xdr.Unbounded)
-		if err != nil {
-			return off, xdr.Field(err, "arg")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).consumeXDR(b, d, "arg")
 }
 
 // rpcbprogV4Taddr2UaddrResult is the XDR struct rpcbproc_taddr2uaddr_4_result.
@@ -1559,45 +1210,17 @@ type rpcbprogV4Taddr2UaddrResult struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *rpcbprogV4Taddr2UaddrResult) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Result))
-	return n
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *rpcbprogV4Taddr2UaddrResult) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Result), xdr.Unbounded)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "result"), "rpcbprogV4Taddr2UaddrResult")
-	}
-	return b, nil
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV4Taddr2UaddrResult", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV4Taddr2UaddrResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV4Taddr2UaddrResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV4Taddr2UaddrResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV4Taddr2UaddrResult) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Result, b[off:], xdr.Unbounded)
-		if err != nil {
-			return off, xdr.Field(err, "result")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // rpcbprogV4GetversaddrResult is the XDR struct rpcbproc_getversaddr_4_result.
@@ -1607,45 +1230,17 @@ type rpcbprogV4GetversaddrResult struct {
 
 // XDRSize returns the length of the XDR encoding (xdr.Codec).
 func (v *rpcbprogV4GetversaddrResult) XDRSize() int {
-	n := 0
-	n += xdr.SizeOpaque(len(v.Result))
-	return n
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).size()
 }
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *rpcbprogV4GetversaddrResult) AppendXDR(b []byte) ([]byte, error) {
-	var err error
-	b, err = xdr.AppendString(b, string(v.Result), xdr.Unbounded)
-	if err != nil {
-		return b, xdr.Named(xdr.Field(err, "result"), "rpcbprogV4GetversaddrResult")
-	}
-	return b, nil
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).appendXDR(b, "rpcbprogV4GetversaddrResult", "result")
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV4GetversaddrResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV4GetversaddrResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV4GetversaddrResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV4GetversaddrResult) consume(b []byte, d *xdr.Decoder) (int, error) {
-	off := 0
-	{
-		n, err := d.ConsumeStringInto(&v.Result, b[off:], xdr.Unbounded)
-		if err != nil {
-			return off, xdr.Field(err, "result")
-		}
-		off += n
-	}
-	return off, nil
+	return (*shaperpcbprogV3GetaddrResult)(unsafe.Pointer(v)).consumeXDR(b, d, "result")
 }
 
 // rpcbprogV4GetaddrlistResult is the XDR struct rpcbproc_getaddrlist_4_result.
@@ -1676,21 +1271,8 @@ func (v *rpcbprogV4GetaddrlistResult) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV4GetaddrlistResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV4GetaddrlistResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV4GetaddrlistResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV4GetaddrlistResult) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	{
 		present, n, err := d.ConsumeBool(b[off:])
@@ -1740,25 +1322,12 @@ func (v *rpcbprogV4GetstatResult) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *rpcbprogV4GetstatResult) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *rpcbprogV4GetstatResult) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "rpcbprogV4GetstatResult")
-	}
-	return n, nil
-}
-func (v *rpcbprogV4GetstatResult) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	for i := range v.Result {
 		{
-			n, err := v.Result[i].consume(b[off:], d)
+			n, err := v.Result[i].ConsumeXDRWith(b[off:], d)
 			if err != nil {
 				return off, xdr.Field(xdr.Index(err, i), "result")
 			}
@@ -1775,4 +1344,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version2
+var _ = xdr.Version3

@@ -38,21 +38,8 @@ func (v *Netbuf) AppendXDR(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// ConsumeXDR decodes the value from the start of b (xdr.Codec).
-func (v *Netbuf) ConsumeXDR(b []byte) (int, error) {
-	var d xdr.Decoder
-	return v.ConsumeXDRWith(b, &d)
-}
-
-// ConsumeXDRWith is ConsumeXDR with decoder state d (xdr.Codec).
+// ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Netbuf) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
-	n, err := v.consume(b, d)
-	if err != nil {
-		return n, xdr.Named(err, "Netbuf")
-	}
-	return n, nil
-}
-func (v *Netbuf) consume(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
 		return off, xdr.Field(xdr.ErrShort, "maxlen")
@@ -76,4 +63,4 @@ func XDRTypes() []xdr.Codec {
 }
 
 // The runtime must be the one this code was generated for.
-var _ = xdr.Version2
+var _ = xdr.Version3

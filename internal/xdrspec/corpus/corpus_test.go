@@ -574,7 +574,7 @@ func roundTripResults(out []byte) (map[string]string, [2]int) {
 // equal value. Each sample is named unit-dir/package.Type.
 func writeRoundTrip(m *module, gs []*genned) error {
 	var b bytes.Buffer
-	b.WriteString("package roundtrip_test\n\nimport (\n\t\"bytes\"\n\t\"reflect\"\n\t\"testing\"\n\n")
+	b.WriteString("package roundtrip_test\n\nimport (\n\t\"bytes\"\n\t\"reflect\"\n\t\"testing\"\n\n\t\"github.com/virtrpc/virtrpc/xdr\"\n")
 	var body bytes.Buffer
 	n := 0
 	for _, g := range gs {
@@ -594,7 +594,7 @@ func writeRoundTrip(m *module, gs []*genned) error {
 		}
 	}
 	b.WriteString(")\n\n")
-	b.WriteString("type codec interface {\n\tXDRSize() int\n\tAppendXDR([]byte) ([]byte, error)\n\tConsumeXDR([]byte) (int, error)\n}\n\n")
+	b.WriteString("type codec interface {\n\tXDRSize() int\n\tAppendXDR([]byte) ([]byte, error)\n\tConsumeXDRWith([]byte, *xdr.Decoder) (int, error)\n}\n\n")
 	b.WriteString("var samples = []struct {\n\tname string\n\tnew  func() any\n\tdata string\n}{\n")
 	b.Write(body.Bytes())
 	b.WriteString("}\n\n")
@@ -637,7 +637,7 @@ const roundTripBody = `func TestRoundTrip(t *testing.T) {
 		}
 		tested++
 		data := []byte(s.data)
-		n, err := v.ConsumeXDR(data)
+		n, err := xdr.Consume(data, v)
 		if err != nil {
 			t.Errorf("%s: decoding % x: %v", s.name, data, err)
 			continue
@@ -659,7 +659,7 @@ const roundTripBody = `func TestRoundTrip(t *testing.T) {
 			continue
 		}
 		w := s.new().(codec)
-		if _, err := w.ConsumeXDR(out); err != nil {
+		if _, err := xdr.Consume(out, w); err != nil {
 			t.Errorf("%s: decoding its own encoding: %v", s.name, err)
 			continue
 		}

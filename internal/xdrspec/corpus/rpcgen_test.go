@@ -180,7 +180,7 @@ func TestEncodingsMatchRpcgen(t *testing.T) {
 	type want struct{ name, hex string }
 	var wants []want
 	var goMain bytes.Buffer
-	goMain.WriteString("package main\n\nimport (\n\t\"bufio\"\n\t\"encoding/hex\"\n\t\"fmt\"\n\t\"os\"\n\t\"strings\"\n\n")
+	goMain.WriteString("package main\n\nimport (\n\t\"bufio\"\n\t\"encoding/hex\"\n\t\"fmt\"\n\t\"os\"\n\t\"strings\"\n\n\t\"github.com/virtrpc/virtrpc/xdr\"\n")
 	var goCases bytes.Buffer
 	var cProgs []func() ([]byte, error)
 	for _, c := range encodingCases {
@@ -261,7 +261,7 @@ func TestEncodingsMatchRpcgen(t *testing.T) {
 		})
 	}
 	goMain.WriteString(")\n\n")
-	goMain.WriteString("type codec interface {\n\tAppendXDR([]byte) ([]byte, error)\n\tConsumeXDR([]byte) (int, error)\n}\n\n")
+	goMain.WriteString("type codec interface {\n\tAppendXDR([]byte) ([]byte, error)\n\tConsumeXDRWith([]byte, *xdr.Decoder) (int, error)\n}\n\n")
 	goMain.WriteString("func value(name string) codec {\n\tswitch name {\n")
 	goMain.Write(goCases.Bytes())
 	goMain.WriteString("\t}\n\treturn nil\n}\n\n")
@@ -351,7 +351,7 @@ const goEncMain = `func main() {
 			fmt.Println("ERR no type", name)
 			continue
 		}
-		n, err := v.ConsumeXDR(data)
+		n, err := xdr.Consume(data, v)
 		if err != nil || n != len(data) {
 			fmt.Println("ERR decode", n, err)
 			continue
