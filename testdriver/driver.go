@@ -97,11 +97,10 @@ type Driver struct {
 	host    string
 	nextCB  int32
 	regs    map[*server.Conn][]registration
-	network *libvirtxml.Network
+	nets    []*network
+	netRegs map[*server.Conn][]netRegistration
 	pool    *libvirtxml.StoragePool
 	faults  faults // what to inject (faults.go)
-	// netAutostart: the network starts with the host (network.go).
-	netAutostart bool
 }
 
 type registration struct {
@@ -117,7 +116,7 @@ func New(opts ...Option) *Driver {
 	if err != nil {
 		host = "localhost"
 	}
-	d := &Driver{nextID: 2, host: host, regs: map[*server.Conn][]registration{}}
+	d := &Driver{nextID: 2, host: host, regs: map[*server.Conn][]registration{}, netRegs: map[*server.Conn][]netRegistration{}}
 	for _, o := range opts {
 		o(&d.faults)
 	}
@@ -129,7 +128,7 @@ func New(opts ...Option) *Driver {
 	test.liveVCPUs = test.configVCPUs()
 	_, test.liveMem = test.memory()
 	d.doms = append(d.doms, test)
-	d.network = defaultNetwork()
+	d.nets = defaultNetworks()
 	d.pool = &libvirtxml.StoragePool{Type: "dir", Name: "default-pool", UUID: "dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566"}
 	return d
 }
@@ -202,7 +201,7 @@ func (d *Driver) ConnectClose(ctx context.Context) error { return nil }
 // ConnectSupportsFeature says which optional features the driver has.
 func (d *Driver) ConnectSupportsFeature(ctx context.Context, args *remote.ConnectSupportsFeatureArgs) (*remote.ConnectSupportsFeatureRet, error) {
 	switch args.Feature {
-	case 9, 14: // typed parameter strings, event callbacks
+	case 9, 14, 16: // typed parameter strings, event callbacks, virNetworkUpdate's arguments in their right order
 		return &remote.ConnectSupportsFeatureRet{Supported: 1}, nil
 	}
 	return &remote.ConnectSupportsFeatureRet{}, nil
