@@ -79,6 +79,9 @@ type domain struct {
 	liveMem uint64
 	// managedSave: a managed-save image waits for the next start.
 	managedSave bool
+	// snaps and checks: the domain's snapshots and checkpoints
+	// (snapshots.go, checkpoints.go).
+	snaps, checks moments
 }
 
 func (d *domain) remote() remote.NonnullDomain {
@@ -282,10 +285,9 @@ var listGroups = [][]struct {
 		}},
 	},
 	{{libvirt.ConnectListDomainsManagedsave, func(x *domain) bool { return x.managedSave }}, {libvirt.ConnectListDomainsNoManagedsave, func(x *domain) bool { return !x.managedSave }}},
-	// The driver keeps no snapshots or checkpoints.
 	{{libvirt.ConnectListDomainsAutostart, func(x *domain) bool { return x.autostart }}, {libvirt.ConnectListDomainsNoAutostart, func(x *domain) bool { return !x.autostart }}},
-	{{libvirt.ConnectListDomainsHasSnapshot, func(*domain) bool { return false }}, {libvirt.ConnectListDomainsNoSnapshot, func(*domain) bool { return true }}},
-	{{libvirt.ConnectListDomainsHasCheckpoint, func(*domain) bool { return false }}, {libvirt.ConnectListDomainsNoCheckpoint, func(*domain) bool { return true }}},
+	{{libvirt.ConnectListDomainsHasSnapshot, func(x *domain) bool { return len(x.snaps.list) > 0 }}, {libvirt.ConnectListDomainsNoSnapshot, func(x *domain) bool { return len(x.snaps.list) == 0 }}},
+	{{libvirt.ConnectListDomainsHasCheckpoint, func(x *domain) bool { return len(x.checks.list) > 0 }}, {libvirt.ConnectListDomainsNoCheckpoint, func(x *domain) bool { return len(x.checks.list) == 0 }}},
 }
 
 // listed reports whether the filter flags f select x.
@@ -658,21 +660,25 @@ func (d *Driver) define(xml string) (remote.NonnullDomain, error) {
 // DomainUndefine removes an inactive domain, or makes a running one
 // transient.
 func (d *Driver) DomainUndefine(ctx context.Context, args *remote.DomainUndefineArgs) error {
-	return d.undefine(args.Dom)
+	return d.undefine(args.Dom, 0)
 }
 
 // DomainUndefineFlags is DomainUndefine with flags.
 func (d *Driver) DomainUndefineFlags(ctx context.Context, args *remote.DomainUndefineFlagsArgs) error {
-	return d.undefine(args.Dom)
+	return d.undefine(args.Dom, args.Flags)
 }
 
-func (d *Driver) undefine(dom remote.NonnullDomain) error {
+func (d *Driver) undefine(dom remote.NonnullDomain, flags uint32) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	x, err := d.find(dom)
 	if err != nil {
 		return err
 	}
+	if err := x.checkUndefine(flags); err != nil {
+		return err
+	}
+	x.managedSave = false
 	// libvirt's test driver undefines a transient running domain again
 	// without complaint (it only clears the persistent flag).
 	d.emit(x, libvirt.DomainEventUndefined, int32(libvirt.DomainEventUndefinedRemoved))
