@@ -59,7 +59,7 @@ func (d *Driver) DomainCheckpointCreateXML(ctx context.Context, args *remote.Dom
 	if !x.active() {
 		return nil, errUnsupportedOp("cannot create checkpoint for inactive domain")
 	}
-	px, err := parseMoment(args.XMLDesc, "domaincheckpoint", "domaincheckpoint", libvirt.FromDomainCheckpoint)
+	px, err := parseMoment(args.XMLDesc, "domaincheckpoint", "domain_checkpoint", libvirt.FromDomainCheckpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func (d *Driver) DomainCheckpointGetXMLDesc(ctx context.Context, args *remote.Do
 		return nil, err
 	}
 	if f&libvirt.DomainCheckpointXMLSize != 0 && !x.active() {
-		return nil, errInvalid("domain is not running")
+		return nil, errInvalidTest("domain is not running")
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "<domaincheckpoint>\n  <name>%s</name>\n", xmlEscape(m.name))

@@ -3,6 +3,7 @@ package testdriver
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -54,11 +55,35 @@ func defaultNetworks() []*network {
 }
 
 // lerr builds a libvirt error as virReportError does: the message is
-// the code's words (prefix, which ends in ": " or is empty) and the
-// detail, Str1 the format and Str2 the detail.
+// the code's words (prefix, which ends in ": ") and the detail, Str1 the
+// format and Str2 the detail, and no numbers (-1). With no prefix the
+// detail is the code's own words, alone in Str1.
 func lerr(code libvirt.ErrorNumber, from libvirt.ErrorDomain, prefix, detail string) error {
-	return &rpc.Error{Code: int32(code), Domain: int32(from), Level: int32(libvirt.ErrError),
-		Message: prefix + detail, Str1: prefix + "%s", Str2: detail}
+	e := &rpc.Error{Code: int32(code), Domain: int32(from), Level: int32(libvirt.ErrError),
+		Message: prefix + detail, Str1: prefix + "%s", Str2: detail, Int1: -1, Int2: -1}
+	if prefix == "" {
+		e.Str1, e.Str2 = detail, ""
+	}
+	return e
+}
+
+// Errors of the test driver itself (VIR_FROM_TEST), as lerr makes them.
+func errInvalidTest(msg string) error {
+	return lerr(libvirt.ErrOperationInvalid, libvirt.FromTest, "Requested operation is not valid: ", msg)
+}
+
+func errInternalTest(msg string) error {
+	return lerr(libvirt.ErrInternalError, libvirt.FromTest, "internal error: ", msg)
+}
+
+// xmlFrom gives an error about a document that libxml2 refused the
+// error domain of the code that parsed it, as libvirt reports it.
+func xmlFrom(err error, from libvirt.ErrorDomain) error {
+	var le *rpc.Error
+	if errors.As(err, &le) && le.Code == int32(libvirt.ErrXMLDetail) {
+		le.Domain, le.Int1, le.Int2 = int32(from), -1, -1
+	}
+	return err
 }
 
 func errNoNetworkUUID(u [16]byte) error {
@@ -102,7 +127,7 @@ var forwardModes = map[string]bool{
 // with its errors and the defaults its formatter shows.
 func parseNetwork(doc string) (*libvirtxml.Network, error) {
 	if err := wellFormed(doc, "network_definition"); err != nil {
-		return nil, err
+		return nil, xmlFrom(err, libvirt.FromNetwork)
 	}
 	def := &libvirtxml.Network{}
 	if err := def.Unmarshal(doc); err != nil {
@@ -415,7 +440,7 @@ func (d *Driver) NetworkCreate(ctx context.Context, args *remote.NetworkCreateAr
 		return err
 	}
 	if x.active {
-		return errInvalid(fmt.Sprintf("Network '%s' is already running", args.Net.Name))
+		return errInvalidTest(fmt.Sprintf("Network '%s' is already running", args.Net.Name))
 	}
 	x.active = true
 	d.emitNetwork(x, libvirt.NetworkEventStarted)
@@ -449,7 +474,7 @@ func (d *Driver) NetworkUndefine(ctx context.Context, args *remote.NetworkUndefi
 		return err
 	}
 	if x.active {
-		return errInvalid(fmt.Sprintf("Network '%s' is still running", args.Net.Name))
+		return errInvalidTest(fmt.Sprintf("Network '%s' is still running", args.Net.Name))
 	}
 	d.emitNetwork(x, libvirt.NetworkEventUndefined)
 	d.nets = slices.DeleteFunc(d.nets, func(y *network) bool { return y == x })
@@ -580,7 +605,7 @@ func (d *Driver) NetworkGetBridgeName(ctx context.Context, args *remote.NetworkG
 		return nil, err
 	}
 	if x.def.Bridge == nil || x.def.Bridge.Name == "" {
-		return nil, errInternal(fmt.Sprintf("network '%s' does not have a bridge name.", x.def.Name))
+		return nil, errInternalTest(fmt.Sprintf("network '%s' does not have a bridge name.", x.def.Name))
 	}
 	return &remote.NetworkGetBridgeNameRet{Name: x.def.Bridge.Name}, nil
 }
@@ -732,7 +757,14 @@ func (d *Driver) NetworkUpdate(ctx context.Context, args *remote.NetworkUpdateAr
 		return errInvalidNet("cannot change persistent config of a transient network")
 	}
 	if err := wellFormed(args.XML, "network_update_xml"); err != nil {
-		return err
+		// libvirt names this document without the parentheses it puts
+		// around the others' names.
+		var le *rpc.Error
+		if errors.As(err, &le) && le.Code == int32(libvirt.ErrXMLDetail) {
+			le.Message = strings.Replace(le.Message, "(network_update_xml)", "network_update_xml", 1)
+			le.Str2 = le.Message
+		}
+		return xmlFrom(err, libvirt.FromNetwork)
 	}
 	def := *x.def
 	def.IPs = slices.Clone(def.IPs)

@@ -201,14 +201,15 @@ type momentXML struct {
 // driver uses them (the rest it derives from the domain).
 func parseMoment(doc, root, what string, from libvirt.ErrorDomain) (*momentXML, error) {
 	if err := wellFormed(doc, what); err != nil {
-		return nil, err
+		return nil, xmlFrom(err, from)
 	}
 	var m momentXML
 	if err := xml.Unmarshal([]byte(doc), &m); err != nil {
 		return nil, errXML(err.Error())
 	}
 	if m.XMLName.Local != root {
-		return nil, lerr(libvirt.ErrXMLError, from, "XML error: ",
+		// virXMLParse's words, in its own error domain.
+		return nil, lerr(libvirt.ErrXMLError, libvirt.FromXML, "XML error: ",
 			fmt.Sprintf("expecting root element of '%s', not '%s'", root, m.XMLName.Local))
 	}
 	if m.Memory != nil && m.Memory.Snapshot == "manual" {
@@ -227,7 +228,8 @@ func errNoCheckpoint(detail string) error {
 }
 
 func errMomentExists(name string) error {
-	return lerr(libvirt.ErrOperationFailed, libvirt.FromDomainSnapshot, "operation failed: ", fmt.Sprintf("domain moment %s already exists", name))
+	// virdomainmomentobjlist.c's words, in the domain's error domain.
+	return lerr(libvirt.ErrOperationFailed, libvirt.FromDomain, "operation failed: ", fmt.Sprintf("domain moment %s already exists", name))
 }
 
 func errUnsupportedOp(msg string) error {
@@ -273,9 +275,9 @@ func (d *Driver) DomainSnapshotCreateXML(ctx context.Context, args *remote.Domai
 	}
 	f := libvirt.DomainSnapshotCreateFlags(args.Flags)
 	if !x.persistent && f&libvirt.DomainSnapshotCreateHalt != 0 {
-		return nil, errInvalid("cannot halt after transient domain snapshot")
+		return nil, errInvalidTest("cannot halt after transient domain snapshot")
 	}
-	px, err := parseMoment(args.XMLDesc, "domainsnapshot", "domainsnapshot", libvirt.FromDomainSnapshot)
+	px, err := parseMoment(args.XMLDesc, "domainsnapshot", "domain_snapshot", libvirt.FromDomainSnapshot)
 	if err != nil {
 		return nil, err
 	}
@@ -627,7 +629,7 @@ func (d *Driver) DomainRevertToSnapshot(ctx context.Context, args *remote.Domain
 	}
 	runOrPause := f&(libvirt.DomainSnapshotRevertRunning|libvirt.DomainSnapshotRevertPaused) != 0
 	if !x.persistent && m.state == "shutoff" && !runOrPause {
-		return errInvalid("transient domain needs to request run or pause to revert to inactive snapshot")
+		return errInvalidTest("transient domain needs to request run or pause to revert to inactive snapshot")
 	}
 	def := *m.dom
 	if m.state != "shutoff" {
@@ -671,10 +673,10 @@ func (x *domain) checkUndefine(flags uint32) error {
 		return errFlags("testDomainUndefineFlags", uint32(f&^ok))
 	}
 	if x.managedSave && f&libvirt.DomainUndefineManagedSave == 0 {
-		return errInvalid("Refusing to undefine while domain managed save image exists")
+		return errInvalidTest("Refusing to undefine while domain managed save image exists")
 	}
 	if n := len(x.snaps.list); !x.active() && n > 0 && f&libvirt.DomainUndefineSnapshotsMetadata == 0 {
-		return errInvalid(fmt.Sprintf("cannot delete inactive domain with %d snapshots", n))
+		return errInvalidTest(fmt.Sprintf("cannot delete inactive domain with %d snapshots", n))
 	}
 	return nil
 }
