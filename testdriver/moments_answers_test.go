@@ -125,7 +125,10 @@ func TestNetworkAndSnapshotErrorsAsLibvirtd(t *testing.T) {
 			_, err := c.Remote().DomainSnapshotCreateXML(ctx, testDom(c), "<domainsnapshot><name>s1</name></domainsnapshot>", 0)
 			return err
 		}},
-		{"parent of s1", func(c *client.Conn) error { _, err := c.Remote().DomainSnapshotGetParent(ctx, snap(c, "s1"), 0); return err }},
+		{"parent of s1", func(c *client.Conn) error {
+			_, err := c.Remote().DomainSnapshotGetParent(ctx, snap(c, "s1"), 0)
+			return err
+		}},
 		{"delete s1 metadata only", func(c *client.Conn) error {
 			return c.Remote().DomainSnapshotDelete(ctx, snap(c, "s1"), libvirt.DomainSnapshotDeleteMetadataOnly)
 		}},

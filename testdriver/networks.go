@@ -513,8 +513,8 @@ func (d *Driver) ConnectListAllNetworks(ctx context.Context, args *remote.Connec
 
 // netNames names the active (or inactive) networks, at most max; d.mu
 // is held.
-func (d *Driver) netNames(active bool, max int32) []string {
-	var out []string
+func (d *Driver) netNames(active bool, max int32) []remote.NonnullString {
+	var out []remote.NonnullString
 	for _, x := range d.nets {
 		if x.active == active && len(out) < int(max) {
 			out = append(out, x.def.Name)
@@ -542,9 +542,7 @@ func (d *Driver) ConnectListNetworks(ctx context.Context, args *remote.ConnectLi
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	ret := &remote.ConnectListNetworksRet{Names: []remote.NonnullString{}}
-	for _, n := range d.netNames(true, args.Maxnames) {
-		ret.Names = append(ret.Names, n)
-	}
+	ret.Names = append(ret.Names, d.netNames(true, args.Maxnames)...)
 	return ret, nil
 }
 
@@ -553,9 +551,7 @@ func (d *Driver) ConnectListDefinedNetworks(ctx context.Context, args *remote.Co
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	ret := &remote.ConnectListDefinedNetworksRet{Names: []remote.NonnullString{}}
-	for _, n := range d.netNames(false, args.Maxnames) {
-		ret.Names = append(ret.Names, n)
-	}
+	ret.Names = append(ret.Names, d.netNames(false, args.Maxnames)...)
 	return ret, nil
 }
 
