@@ -6,11 +6,14 @@
 // node with its info and capabilities. Domains can be defined, created,
 // started, suspended, resumed, rebooted, saved (managed save), renamed,
 // shut down, destroyed and undefined, their memory and vCPUs changed live
-// or in their configuration, with libvirt's state transitions, XML and
-// errors, and every change is sent as a lifecycle event to the clients
-// that registered for it. Its answers are checked against libvirtd 9.0
-// with virsh (TestVirshDifferential); what it does not implement answers
-// "not supported" as libvirt words it.
+// or in their configuration, snapshotted and reverted, with libvirt's
+// state transitions, XML and errors, and every change is sent as a
+// lifecycle event to the clients that registered for it. Networks can be
+// defined, started, updated (DHCP hosts and ranges) and removed, with
+// their events; checkpoints kept. Like libvirt 9.0's test driver it has
+// no secrets or network filters, and says so. Its answers are checked
+// against libvirtd 9.0 with virsh (TestVirshDifferential); what it
+// does not implement answers "not supported" as libvirt words it.
 //
 // For a program's own tests, New takes fault-injection options
 // (WithLatency, WithFailure, WithDropAfter): slow calls, failing calls
