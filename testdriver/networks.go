@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -210,11 +211,20 @@ func checkUUID(s string) (string, bool) {
 }
 
 // formatNetwork writes a network's XML as virNetworkDefFormat does. It
-// shows the parts the driver models (name, uuid, forward, bridge, mtu,
-// mac, domain, ip with tftp and dhcp); others are not kept.
+// shows the parts the driver models (name, uuid, forward with nat,
+// bridge, mtu, mac, domain, dns, bandwidth, port, ip with tftp and dhcp,
+// routes, port groups without their vlan, virtual port or bandwidth);
+// vlan, virtualport and metadata are not kept.
 func formatNetwork(def *libvirtxml.Network) string {
 	var b strings.Builder
-	b.WriteString("<network>\n")
+	b.WriteString("<network")
+	if def.IPv6 == "yes" {
+		b.WriteString(" ipv6='yes'")
+	}
+	if def.TrustGuestRxFilters != "" {
+		fmt.Fprintf(&b, " trustGuestRxFilters='%s'", def.TrustGuestRxFilters)
+	}
+	b.WriteString(">\n")
 	fmt.Fprintf(&b, "  <name>%s</name>\n  <uuid>%s</uuid>\n", xmlEscape(def.Name), def.UUID)
 	if f := def.Forward; f != nil {
 		b.WriteString("  <forward")
@@ -226,10 +236,14 @@ func formatNetwork(def *libvirtxml.Network) string {
 			fmt.Fprintf(&b, " dev='%s'", xmlEscape(dev))
 		}
 		fmt.Fprintf(&b, " mode='%s'", f.Mode)
-		if len(f.Interfaces) == 0 {
+		nat := f.Mode == "nat" && f.NAT != nil && (len(f.NAT.Addresses) > 0 || len(f.NAT.Ports) > 0 || f.NAT.IPv6 != "")
+		if len(f.Interfaces) == 0 && !nat {
 			b.WriteString("/>\n")
 		} else {
 			b.WriteString(">\n")
+			if nat {
+				writeNAT(&b, f.NAT)
+			}
 			for _, i := range f.Interfaces {
 				fmt.Fprintf(&b, "    <interface dev='%s'/>\n", xmlEscape(i.Dev))
 			}
@@ -241,8 +255,14 @@ func formatNetwork(def *libvirtxml.Network) string {
 		if br.Name != "" {
 			fmt.Fprintf(&b, " name='%s'", xmlEscape(br.Name))
 		}
+		if br.Zone != "" {
+			fmt.Fprintf(&b, " zone='%s'", xmlEscape(br.Zone))
+		}
 		if br.STP != "" {
 			fmt.Fprintf(&b, " stp='%s' delay='%s'", br.STP, br.Delay)
+		}
+		if br.MACTableManager != "" {
+			fmt.Fprintf(&b, " macTableManager='%s'", br.MACTableManager)
 		}
 		b.WriteString("/>\n")
 	}
@@ -259,6 +279,11 @@ func formatNetwork(def *libvirtxml.Network) string {
 		}
 		b.WriteString("/>\n")
 	}
+	writeDNS(&b, def.DNS)
+	writeBandwidth(&b, def.Bandwidth, "  ")
+	if def.PortOptions != nil && def.PortOptions.Isolated != "" {
+		fmt.Fprintf(&b, "  <port isolated='%s'/>\n", def.PortOptions.Isolated)
+	}
 	for _, ip := range def.IPs {
 		b.WriteString("  <ip")
 		if ip.Family != "" {
@@ -272,6 +297,9 @@ func formatNetwork(def *libvirtxml.Network) string {
 		}
 		if ip.Prefix > 0 {
 			fmt.Fprintf(&b, " prefix='%d'", ip.Prefix)
+		}
+		if ip.LocalPtr != "" {
+			fmt.Fprintf(&b, " localPtr='%s'", ip.LocalPtr)
 		}
 		// libvirt opens <ip> with a separate closing tag even when
 		// nothing goes inside.
@@ -294,12 +322,166 @@ func formatNetwork(def *libvirtxml.Network) string {
 				}
 				writeLease(&b, host.Lease, "host")
 			}
+			if len(h.Bootp) > 0 && h.Bootp[0].File != "" {
+				fmt.Fprintf(&b, "      <bootp file='%s'", xmlEscape(h.Bootp[0].File))
+				if h.Bootp[0].Server != "" {
+					fmt.Fprintf(&b, " server='%s'", h.Bootp[0].Server)
+				}
+				b.WriteString("/>\n")
+			}
 			b.WriteString("    </dhcp>\n")
 		}
 		b.WriteString("  </ip>\n")
 	}
+	for _, r := range def.Routes {
+		b.WriteString("  <route")
+		for _, a := range [][2]string{{"family", r.Family}, {"address", r.Address}, {"netmask", r.Netmask}} {
+			if a[1] != "" {
+				fmt.Fprintf(&b, " %s='%s'", a[0], a[1])
+			}
+		}
+		if r.Prefix > 0 {
+			fmt.Fprintf(&b, " prefix='%d'", r.Prefix)
+		}
+		fmt.Fprintf(&b, " gateway='%s'", r.Gateway)
+		if r.Metric != "" && r.Metric != "0" {
+			fmt.Fprintf(&b, " metric='%s'", r.Metric)
+		}
+		b.WriteString("/>\n")
+	}
+	for _, pg := range def.PortGroups {
+		fmt.Fprintf(&b, "  <portgroup name='%s'", xmlEscape(pg.Name))
+		if pg.Default == "yes" {
+			b.WriteString(" default='yes'")
+		}
+		if pg.TrustGuestRxFilters != "" {
+			fmt.Fprintf(&b, " trustGuestRxFilters='%s'", pg.TrustGuestRxFilters)
+		}
+		// Always a closing tag, even when nothing goes inside.
+		b.WriteString(">\n  </portgroup>\n")
+	}
 	b.WriteString("</network>\n")
 	return b.String()
+}
+
+// writeNAT writes a nat element's contents, as
+// virNetworkForwardNatDefFormat does.
+func writeNAT(b *strings.Builder, n *libvirtxml.NetworkForwardNAT) {
+	b.WriteString("    <nat")
+	if n.IPv6 != "" {
+		fmt.Fprintf(b, " ipv6='%s'", n.IPv6)
+	}
+	if len(n.Addresses) == 0 && len(n.Ports) == 0 {
+		b.WriteString("/>\n")
+		return
+	}
+	b.WriteString(">\n")
+	if len(n.Addresses) > 0 {
+		fmt.Fprintf(b, "      <address start='%s'", n.Addresses[0].Start)
+		if n.Addresses[0].End != "" {
+			fmt.Fprintf(b, " end='%s'", n.Addresses[0].End)
+		}
+		b.WriteString("/>\n")
+	}
+	if len(n.Ports) > 0 {
+		fmt.Fprintf(b, "      <port start='%d'", n.Ports[0].Start)
+		if n.Ports[0].End != 0 {
+			fmt.Fprintf(b, " end='%d'", n.Ports[0].End)
+		}
+		b.WriteString("/>\n")
+	}
+	b.WriteString("    </nat>\n")
+}
+
+// writeDNS writes a dns element as virNetworkDNSDefFormat does:
+// forwarders, TXT, SRV and then host records, whatever their order in
+// the definition.
+func writeDNS(b *strings.Builder, d *libvirtxml.NetworkDNS) {
+	if d == nil || d.Enable == "" && d.ForwardPlainNames == "" && len(d.Forwarders)+len(d.TXTs)+len(d.SRVs)+len(d.Host) == 0 {
+		return
+	}
+	b.WriteString("  <dns")
+	if d.Enable != "" {
+		fmt.Fprintf(b, " enable='%s'", d.Enable)
+	}
+	if d.ForwardPlainNames != "" {
+		fmt.Fprintf(b, " forwardPlainNames='%s'", d.ForwardPlainNames)
+	}
+	if len(d.Forwarders)+len(d.TXTs)+len(d.SRVs)+len(d.Host) == 0 {
+		b.WriteString("/>\n")
+		return
+	}
+	b.WriteString(">\n")
+	for _, f := range d.Forwarders {
+		b.WriteString("    <forwarder")
+		if f.Domain != "" {
+			fmt.Fprintf(b, " domain='%s'", xmlEscape(f.Domain))
+		}
+		if f.Addr != "" {
+			fmt.Fprintf(b, " addr='%s'", f.Addr)
+		}
+		b.WriteString("/>\n")
+	}
+	for _, t := range d.TXTs {
+		fmt.Fprintf(b, "    <txt name='%s' value='%s'/>\n", xmlEscape(t.Name), xmlEscape(t.Value))
+	}
+	for _, s := range d.SRVs {
+		if s.Service == "" || s.Protocol == "" {
+			continue
+		}
+		fmt.Fprintf(b, "    <srv service='%s' protocol='%s'", xmlEscape(s.Service), xmlEscape(s.Protocol))
+		if s.Domain != "" {
+			fmt.Fprintf(b, " domain='%s'", xmlEscape(s.Domain))
+		}
+		if s.Target != "" {
+			fmt.Fprintf(b, " target='%s'", xmlEscape(s.Target))
+		}
+		for _, a := range []struct {
+			name string
+			v    uint
+		}{{"port", s.Port}, {"priority", s.Priority}, {"weight", s.Weight}} {
+			if a.v != 0 {
+				fmt.Fprintf(b, " %s='%d'", a.name, a.v)
+			}
+		}
+		b.WriteString("/>\n")
+	}
+	for _, h := range d.Host {
+		fmt.Fprintf(b, "    <host ip='%s'>\n", h.IP)
+		for _, n := range h.Hostnames {
+			fmt.Fprintf(b, "      <hostname>%s</hostname>\n", xmlEscape(n.Hostname))
+		}
+		b.WriteString("    </host>\n")
+	}
+	b.WriteString("  </dns>\n")
+}
+
+// writeBandwidth writes a bandwidth element as virNetDevBandwidthFormat
+// does, each line after pad.
+func writeBandwidth(b *strings.Builder, bw *libvirtxml.NetworkBandwidth, pad string) {
+	if bw == nil {
+		return
+	}
+	fmt.Fprintf(b, "%s<bandwidth>\n", pad)
+	for _, r := range []struct {
+		elem string
+		p    *libvirtxml.NetworkBandwidthParams
+	}{{"inbound", bw.Inbound}, {"outbound", bw.Outbound}} {
+		if r.p == nil || (r.p.Average == nil || *r.p.Average == 0) && (r.p.Floor == nil || *r.p.Floor == 0) {
+			continue
+		}
+		fmt.Fprintf(b, "%s  <%s", pad, r.elem)
+		for _, a := range []struct {
+			name string
+			v    *uint
+		}{{"average", r.p.Average}, {"peak", r.p.Peak}, {"floor", r.p.Floor}, {"burst", r.p.Burst}} {
+			if a.v != nil && *a.v != 0 {
+				fmt.Fprintf(b, " %s='%d'", a.name, *a.v)
+			}
+		}
+		b.WriteString("/>\n")
+	}
+	fmt.Fprintf(b, "%s</bandwidth>\n", pad)
 }
 
 func writeLease(b *strings.Builder, l *libvirtxml.NetworkDHCPLease, elem string) {
@@ -882,23 +1064,47 @@ func sameIP(a, b string) bool {
 // virNetworkDefUpdateIPDHCPHost does.
 func updateHost(def *libvirtxml.Network, ip *libvirtxml.NetworkIP, cmd libvirt.NetworkUpdateCommand, h libvirtxml.NetworkDHCPHost) error {
 	xmlErr := func(msg string) error { return lerr(libvirt.ErrXMLError, libvirt.FromNetwork, "XML error: ", msg) }
+	v6 := ip.Family == "ipv6" || strings.Contains(ip.Address, ":")
+	if h.MAC != "" {
+		if v6 {
+			return xmlErr(fmt.Sprintf("Invalid to specify MAC address '%s' in network '%s' IPv6 static host definition", h.MAC, def.Name))
+		}
+		mac, err := net.ParseMAC(h.MAC)
+		if err != nil || len(mac) != 6 {
+			return xmlErr(fmt.Sprintf("Cannot parse MAC address '%s' in network '%s'", h.MAC, def.Name))
+		}
+		if mac[0]&1 != 0 {
+			return xmlErr(fmt.Sprintf("expected unicast mac address, found multicast '%s' in network '%s'", h.MAC, def.Name))
+		}
+	}
+	if i := strings.IndexFunc(h.ID, func(r rune) bool { return !strings.ContainsRune("0123456789abcdefABCDEF:", r) }); i >= 0 {
+		return xmlErr(fmt.Sprintf("Invalid character '%c' in id '%s' of network '%s'", h.ID[i], h.ID, def.Name))
+	}
+	if h.Name != "" && !isAlnum(h.Name[0]) {
+		return xmlErr(fmt.Sprintf("Cannot use host name '%s' in network '%s'", h.Name, def.Name))
+	}
+	var addr netip.Addr
 	if h.IP != "" {
 		a, err := netip.ParseAddr(h.IP)
 		if err != nil {
 			return xmlErr(fmt.Sprintf("Invalid IP address in static host definition for network '%s'", def.Name))
 		}
-		h.IP = a.String()
+		addr, h.IP = a, a.String()
 	}
 	if cmd == libvirt.NetworkUpdateCommandDelete {
 		if h.MAC == "" && h.Name == "" && h.IP == "" {
 			return xmlErr(fmt.Sprintf("At least one of name, mac, or ip attribute must be specified for static host definition in network '%s' ", def.Name))
 		}
 	} else {
-		if h.MAC == "" && h.Name == "" {
+		switch {
+		case v6 && h.ID == "" && h.Name == "":
+			return xmlErr(fmt.Sprintf("Static host definition in IPv6 network '%s' must have id or name attribute", def.Name))
+		case !v6 && h.MAC == "" && h.Name == "":
 			return xmlErr(fmt.Sprintf("Static host definition in IPv4 network '%s' must have mac or name attribute", def.Name))
-		}
-		if h.IP == "" {
+		case h.IP == "":
 			return xmlErr(fmt.Sprintf("Missing IP address in static host definition for network '%s'", def.Name))
+		case addr.Is6() != v6:
+			return errInvalidNet("the address family of a host entry IP must match the address family of the dhcp element's parent")
 		}
 	}
 	hosts := ip.DHCP.Hosts
@@ -941,6 +1147,10 @@ func updateHost(def *libvirtxml.Network, ip *libvirtxml.NetworkIP, cmd libvirt.N
 		return errInvalidNet(fmt.Sprintf("couldn't locate a matching dhcp host entry in network '%s'", def.Name))
 	}
 	return lerr(libvirt.ErrOperationUnsupported, libvirt.FromNetwork, "Operation not supported: ", fmt.Sprintf("unrecognized network update command code %d", cmd))
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // cNull is how glibc's printf shows a NULL string, which libvirt passes
