@@ -986,8 +986,9 @@ func updateSection(def *libvirtxml.Network, cmd libvirt.NetworkUpdateCommand, se
 	case libvirt.NetworkSectionForwardPf:
 		return noSupport("forward pf")
 	case libvirt.NetworkSectionIPDHCPHost, libvirt.NetworkSectionIPDHCPRange:
-	case libvirt.NetworkSectionForwardInterface, libvirt.NetworkSectionPortgroup,
-		libvirt.NetworkSectionDNSHost, libvirt.NetworkSectionDNSTxt, libvirt.NetworkSectionDNSSrv:
+	case libvirt.NetworkSectionDNSHost, libvirt.NetworkSectionDNSTxt:
+		return updateDNS(def, cmd, section, doc)
+	case libvirt.NetworkSectionForwardInterface, libvirt.NetworkSectionPortgroup, libvirt.NetworkSectionDNSSrv:
 		return rpc.Unsupported(fmt.Sprintf("the test driver of virtrpc does not update section %d of a network", section))
 	default:
 		return lerr(libvirt.ErrOperationUnsupported, libvirt.FromNetwork, "Operation not supported: ", "can't update unrecognized section of network")
@@ -1028,6 +1029,127 @@ func updateSection(def *libvirtxml.Network, cmd libvirt.NetworkUpdateCommand, se
 	h := node.NetworkDHCPHost
 	h.MAC = strings.ToLower(h.MAC)
 	return updateHost(def, ip, cmd, h)
+}
+
+// updateDNS adds or deletes a DNS host or TXT record as
+// virNetworkDefUpdateDNSHost and virNetworkDefUpdateDNSTxt do (records
+// cannot be modified).
+func updateDNS(def *libvirtxml.Network, cmd libvirt.NetworkUpdateCommand, section libvirt.NetworkUpdateSection, doc string) error {
+	kind, elem := "HOST", "host"
+	if section == libvirt.NetworkSectionDNSTxt {
+		kind, elem = "TXT", "txt"
+	}
+	add := cmd == libvirt.NetworkUpdateCommandAddFirst || cmd == netUpdateAddLast
+	if cmd == libvirt.NetworkUpdateCommandModify {
+		return lerr(libvirt.ErrOperationUnsupported, libvirt.FromNetwork, "Operation not supported: ",
+			fmt.Sprintf("DNS %s records cannot be modified, only added or deleted", kind))
+	}
+	var node struct {
+		XMLName   xml.Name
+		IP        *string                             `xml:"ip,attr"`
+		Hostnames []libvirtxml.NetworkDNSHostHostname `xml:"hostname"`
+		Name      *string                             `xml:"name,attr"`
+		Value     *string                             `xml:"value,attr"`
+	}
+	if err := xml.Unmarshal([]byte(doc), &node); err != nil {
+		return errXML(err.Error())
+	}
+	if node.XMLName.Local != elem {
+		return lerr(libvirt.ErrXMLError, libvirt.FromNetwork, "XML error: ",
+			fmt.Sprintf("unexpected element <%s>, expecting <%s>, while updating network '%s'", node.XMLName.Local, elem, def.Name))
+	}
+	detail := func(msg string) error {
+		return &rpc.Error{Code: int32(libvirt.ErrXMLDetail), Domain: int32(libvirt.FromNetwork), Level: int32(libvirt.ErrError),
+			Message: msg, Str1: "%s", Str2: msg, Int1: -1, Int2: -1}
+	}
+	dns := &libvirtxml.NetworkDNS{}
+	if def.DNS != nil {
+		*dns = *def.DNS
+	}
+	def.DNS = dns
+	if section == libvirt.NetworkSectionDNSTxt {
+		switch {
+		case node.Name == nil:
+			return detail(fmt.Sprintf("missing required name attribute in DNS TXT record of network %s", def.Name))
+		case strings.ContainsAny(*node.Name, " ,"):
+			return detail(fmt.Sprintf("prohibited character in DNS TXT record name '%s' of network %s", *node.Name, def.Name))
+		case node.Value == nil && add:
+			return detail(fmt.Sprintf("missing required value attribute in DNS TXT record named '%s' of network %s", *node.Name, def.Name))
+		}
+		at := slices.IndexFunc(dns.TXTs, func(t libvirtxml.NetworkDNSTXT) bool { return t.Name == *node.Name })
+		switch {
+		case add && at >= 0:
+			return errInvalidNet(fmt.Sprintf("there is already a DNS TXT record with name '%s' in network %s", *node.Name, def.Name))
+		case add:
+			t := libvirtxml.NetworkDNSTXT{Name: *node.Name, Value: *node.Value}
+			if cmd == libvirt.NetworkUpdateCommandAddFirst {
+				dns.TXTs = slices.Insert(slices.Clone(dns.TXTs), 0, t)
+			} else {
+				dns.TXTs = append(slices.Clone(dns.TXTs), t)
+			}
+		case cmd == libvirt.NetworkUpdateCommandDelete && at < 0:
+			return errInvalidNet(fmt.Sprintf("couldn't locate a matching DNS TXT record in network %s", def.Name))
+		case cmd == libvirt.NetworkUpdateCommandDelete:
+			dns.TXTs = slices.Delete(slices.Clone(dns.TXTs), at, at+1)
+		default:
+			return lerr(libvirt.ErrOperationUnsupported, libvirt.FromNetwork, "Operation not supported: ", fmt.Sprintf("unrecognized network update command code %d", cmd))
+		}
+		return nil
+	}
+	var ip netip.Addr
+	if node.IP == nil && add {
+		return detail(fmt.Sprintf("Missing IP address in network '%s' DNS HOST record", def.Name))
+	}
+	if node.IP != nil {
+		a, err := netip.ParseAddr(*node.IP)
+		if err != nil {
+			return detail(fmt.Sprintf("Invalid IP address in network '%s' DNS HOST record", def.Name))
+		}
+		ip = a
+	}
+	var names []libvirtxml.NetworkDNSHostHostname
+	for _, h := range node.Hostnames {
+		if h.Hostname == "" {
+			return detail(fmt.Sprintf("Missing hostname in network '%s' DNS HOST record", def.Name))
+		}
+		names = append(names, h)
+	}
+	if len(names) == 0 && add {
+		return detail(fmt.Sprintf("Missing hostname in network '%s' DNS HOST record", def.Name))
+	}
+	if !ip.IsValid() && len(names) == 0 {
+		return detail(fmt.Sprintf("Missing ip and hostname in network '%s' DNS HOST record", def.Name))
+	}
+	found, at := 0, -1
+	for i, h := range dns.Host {
+		match := ip.IsValid() && sameIP(h.IP, ip.String())
+		for _, n := range names {
+			match = match || !add && slices.ContainsFunc(h.Hostnames, func(o libvirtxml.NetworkDNSHostHostname) bool { return o.Hostname == n.Hostname })
+		}
+		if match {
+			found, at = found+1, i
+		}
+	}
+	switch {
+	case add && found > 0:
+		return errInvalidNet(fmt.Sprintf("there is already at least one DNS HOST record with a matching field in network %s", def.Name))
+	case add:
+		h := libvirtxml.NetworkDNSHost{IP: ip.String(), Hostnames: names}
+		if cmd == libvirt.NetworkUpdateCommandAddFirst {
+			dns.Host = slices.Insert(slices.Clone(dns.Host), 0, h)
+		} else {
+			dns.Host = append(slices.Clone(dns.Host), h)
+		}
+	case cmd == libvirt.NetworkUpdateCommandDelete && found == 0:
+		return errInvalidNet(fmt.Sprintf("couldn't locate a matching DNS HOST record in network %s", def.Name))
+	case cmd == libvirt.NetworkUpdateCommandDelete && found > 1:
+		return errInvalidNet(fmt.Sprintf("multiple matching DNS HOST records were found in network %s", def.Name))
+	case cmd == libvirt.NetworkUpdateCommandDelete:
+		dns.Host = slices.Delete(slices.Clone(dns.Host), at, at+1)
+	default:
+		return lerr(libvirt.ErrOperationUnsupported, libvirt.FromNetwork, "Operation not supported: ", fmt.Sprintf("unrecognized network update command code %d", cmd))
+	}
+	return nil
 }
 
 // dhcpIP finds the <ip> a DHCP update is for, as virNetworkIPDefByIndex
