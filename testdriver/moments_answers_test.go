@@ -117,6 +117,34 @@ func TestNetworkAndSnapshotErrorsAsLibvirtd(t *testing.T) {
 			_, err := c.Remote().DomainSnapshotCreateXML(ctx, testDom(c), "<domainsnapshot/>", libvirt.DomainSnapshotCreateDiskOnly)
 			return err
 		}},
+		{"redefine without a name", func(c *client.Conn) error {
+			_, err := c.Remote().DomainSnapshotCreateXML(ctx, testDom(c), "<domainsnapshot><state>running</state><creationTime>1</creationTime></domainsnapshot>", libvirt.DomainSnapshotCreateRedefine)
+			return err
+		}},
+		{"redefine without a creation time", func(c *client.Conn) error {
+			_, err := c.Remote().DomainSnapshotCreateXML(ctx, testDom(c), "<domainsnapshot><name>r</name><state>running</state></domainsnapshot>", libvirt.DomainSnapshotCreateRedefine)
+			return err
+		}},
+		{"redefine, bad state", func(c *client.Conn) error {
+			_, err := c.Remote().DomainSnapshotCreateXML(ctx, testDom(c), "<domainsnapshot><name>r</name><state>x</state><creationTime>1</creationTime></domainsnapshot>", libvirt.DomainSnapshotCreateRedefine)
+			return err
+		}},
+		{"redefine, unknown parent", func(c *client.Conn) error {
+			_, err := c.Remote().DomainSnapshotCreateXML(ctx, testDom(c), "<domainsnapshot><name>r</name><state>running</state><creationTime>1</creationTime><parent><name>p</name></parent></domainsnapshot>", libvirt.DomainSnapshotCreateRedefine)
+			return err
+		}},
+		{"redefine, no domain", func(c *client.Conn) error {
+			_, err := c.Remote().DomainSnapshotCreateXML(ctx, testDom(c), "<domainsnapshot><name>r</name><state>running</state><creationTime>1</creationTime></domainsnapshot>", libvirt.DomainSnapshotCreateRedefine)
+			return err
+		}},
+		{"redefine, another domain's", func(c *client.Conn) error {
+			_, err := c.Remote().DomainSnapshotCreateXML(ctx, testDom(c), "<domainsnapshot><name>r</name><state>running</state><creationTime>1</creationTime><domain type='test'><name>test</name><uuid>11111111-2222-3333-4444-555555555555</uuid><memory>1024</memory><os><type>hvm</type></os></domain></domainsnapshot>", libvirt.DomainSnapshotCreateRedefine)
+			return err
+		}},
+		{"redefine, offline with memory", func(c *client.Conn) error {
+			_, err := c.Remote().DomainSnapshotCreateXML(ctx, testDom(c), "<domainsnapshot><name>r</name><state>shutoff</state><creationTime>1</creationTime><memory snapshot='internal'/></domainsnapshot>", libvirt.DomainSnapshotCreateRedefine)
+			return err
+		}},
 		{"snapshot s1", func(c *client.Conn) error {
 			_, err := c.Remote().DomainSnapshotCreateXML(ctx, testDom(c), "<domainsnapshot><name>s1</name></domainsnapshot>", 0)
 			return err

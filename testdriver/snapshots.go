@@ -12,16 +12,15 @@ import (
 
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
-	"github.com/virtrpc/virtrpc/rpc"
 )
 
 // Snapshots and checkpoints as libvirt 9.0's test driver keeps them:
 // metadata only (there is no disk to copy), in a tree per domain with a
 // current one, each keeping the domain's definition from when it was
 // taken so that a revert can restore it. A domain has snapshots or
-// checkpoints, never both (the test driver refuses to mix them). What
-// is not implemented: redefining one from its XML
-// (VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE, VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE).
+// checkpoints, never both (the test driver refuses to mix them). A
+// snapshot can be redefined from its XML; what is not implemented is
+// redefining a checkpoint (VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE).
 
 // moment is a snapshot or a checkpoint (libvirt's virDomainMomentObj).
 type moment struct {
@@ -38,6 +37,10 @@ type moment struct {
 	empty map[string]bool
 	// bitmaps: a checkpoint's bitmap per disk ("" for none).
 	bitmaps map[string]string
+	// memory is where a redefined snapshot says its memory went ("no",
+	// "internal"...); empty for a snapshot taken here, whose state
+	// decides.
+	memory string
 }
 
 // moments is a domain's tree of snapshots (or checkpoints), in the
@@ -160,19 +163,28 @@ func takeMoment(x *domain, name, description string) (*moment, error) {
 	if err := def.Unmarshal(domXML); err != nil {
 		return nil, err
 	}
-	m := &moment{name: name, description: description, created: now, domXML: domXML, dom: def, empty: map[string]bool{}}
-	if x.def.Devices != nil {
-		for _, disk := range x.def.Devices.Disks {
-			if disk.Target == nil {
-				continue
-			}
-			m.disks = append(m.disks, disk.Target.Dev)
-			if disk.Source == nil || disk.Source.File == nil && disk.Source.Block == nil && disk.Source.Network == nil && disk.Source.Volume == nil {
-				m.empty[disk.Target.Dev] = true
-			}
+	m := &moment{name: name, description: description, created: now, domXML: domXML, dom: def}
+	m.disks, m.empty = domainDisks(x.def)
+	return m, nil
+}
+
+// domainDisks lists a domain's disk targets, and those with no source,
+// which a snapshot leaves out.
+func domainDisks(def *libvirtxml.Domain) (disks []string, empty map[string]bool) {
+	empty = map[string]bool{}
+	if def.Devices == nil {
+		return nil, empty
+	}
+	for _, disk := range def.Devices.Disks {
+		if disk.Target == nil {
+			continue
+		}
+		disks = append(disks, disk.Target.Dev)
+		if disk.Source == nil || disk.Source.File == nil && disk.Source.Block == nil && disk.Source.Network == nil && disk.Source.Volume == nil {
+			empty[disk.Target.Dev] = true
 		}
 	}
-	return m, nil
+	return disks, empty
 }
 
 // indent puts n spaces before every line of s.
@@ -282,7 +294,11 @@ func (d *Driver) DomainSnapshotCreateXML(ctx context.Context, args *remote.Domai
 		return nil, err
 	}
 	if f&libvirt.DomainSnapshotCreateRedefine != 0 {
-		return nil, rpc.Unsupported("redefining a snapshot (the test driver of virtrpc keeps no imported snapshots)")
+		m, err := d.redefineSnapshot(x, args.XMLDesc, f&libvirt.DomainSnapshotCreateCurrent != 0)
+		if err != nil {
+			return nil, err
+		}
+		return &remote.DomainSnapshotCreateXMLRet{Snap: snapRef(x, m)}, nil
 	}
 	m, err := takeMoment(x, px.Name, px.Description)
 	if err != nil {
@@ -330,9 +346,13 @@ func snapshotXML(m *moment) string {
 		fmt.Fprintf(&b, "  <parent>\n    <name>%s</name>\n  </parent>\n", xmlEscape(m.parent))
 	}
 	fmt.Fprintf(&b, "  <creationTime>%d</creationTime>\n", m.created)
-	mem := "internal"
-	if m.state == "shutoff" {
+	mem := m.memory
+	switch {
+	case mem != "":
+	case m.state == "shutoff":
 		mem = "no"
+	default:
+		mem = "internal"
 	}
 	fmt.Fprintf(&b, "  <memory snapshot='%s'/>\n", mem)
 	if len(m.disks) > 0 {
@@ -346,7 +366,9 @@ func snapshotXML(m *moment) string {
 		}
 		b.WriteString("  </disks>\n")
 	}
-	b.WriteString(indent(m.domXML, 2))
+	if m.domXML != "" {
+		b.WriteString(indent(m.domXML, 2))
+	}
 	b.WriteString("</domainsnapshot>\n")
 	return b.String()
 }
@@ -631,6 +653,10 @@ func (d *Driver) DomainRevertToSnapshot(ctx context.Context, args *remote.Domain
 	if !x.persistent && m.state == "shutoff" && !runOrPause {
 		return errInvalidTest("transient domain needs to request run or pause to revert to inactive snapshot")
 	}
+	if m.dom == nil {
+		return lerr(libvirt.ErrSnapshotRevertRisky, libvirt.FromTest, "revert requires force: ",
+			fmt.Sprintf("snapshot '%s' lacks domain '%s' rollback info", m.name, x.def.Name))
+	}
 	def := *m.dom
 	if m.state != "shutoff" {
 		if x.active() {
@@ -660,6 +686,121 @@ func (d *Driver) DomainRevertToSnapshot(ctx context.Context, args *remote.Domain
 	}
 	x.snaps.current = m
 	return nil
+}
+
+// snapshotStates are the states a snapshot's XML may give
+// (virDomainSnapshotState, "nostate" excepted).
+var snapshotStates = []string{"running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended", "disk-snapshot"}
+
+// redefineSnapshot adds (or replaces) a snapshot from its full XML, as
+// virDomainSnapshotDefParse with VIR_DOMAIN_SNAPSHOT_PARSE_REDEFINE and
+// virDomainSnapshotRedefinePrep do: name, creation time and state are
+// required, the parent must exist without making a cycle, the domain
+// inside must be this one, and a snapshot replaced keeps being online or
+// offline; d.mu is held.
+func (d *Driver) redefineSnapshot(x *domain, doc string, current bool) (*moment, error) {
+	var r struct {
+		Name        *string `xml:"name"`
+		Description string  `xml:"description"`
+		State       *string `xml:"state"`
+		Created     *string `xml:"creationTime"`
+		Parent      string  `xml:"parent>name"`
+		Memory      *struct {
+			Snapshot string `xml:"snapshot,attr"`
+			File     string `xml:"file,attr"`
+		} `xml:"memory"`
+		Domain *libvirtxml.Domain `xml:"domain"`
+	}
+	if err := xml.Unmarshal([]byte(doc), &r); err != nil {
+		return nil, errXML(err.Error())
+	}
+	snapErr := func(code libvirt.ErrorNumber, prefix, msg string) error {
+		return lerr(code, libvirt.FromDomainSnapshot, prefix, msg)
+	}
+	if r.Name == nil {
+		return nil, snapErr(libvirt.ErrXMLError, "XML error: ", "a redefined snapshot must have a name")
+	}
+	var created int64
+	if r.Created == nil || func() error { _, err := fmt.Sscan(*r.Created, &created); return err }() != nil {
+		return nil, snapErr(libvirt.ErrInternalError, "internal error: ", "missing creationTime from existing snapshot")
+	}
+	if r.State == nil {
+		return nil, snapErr(libvirt.ErrXMLError, "XML error: ", "missing state from existing snapshot")
+	}
+	if !slices.Contains(snapshotStates, *r.State) {
+		return nil, snapErr(libvirt.ErrConfigUnsupported, "unsupported configuration: ", fmt.Sprintf("Invalid state '%s' in domain snapshot XML", *r.State))
+	}
+	offline := *r.State == "shutoff" || *r.State == "disk-snapshot"
+	m := &moment{name: *r.Name, description: r.Description, created: created, state: *r.State, parent: r.Parent, empty: map[string]bool{}}
+	if r.Domain != nil && r.Domain.Type != "" {
+		postParse(r.Domain)
+		m.dom = r.Domain
+		var err error
+		if m.domXML, err = formatDomain(&domain{def: r.Domain, id: -1}, true); err != nil {
+			return nil, err
+		}
+		m.disks, m.empty = domainDisks(r.Domain)
+	}
+	if r.Memory != nil {
+		m.memory = r.Memory.Snapshot
+		if m.memory == "" && r.Memory.File != "" {
+			m.memory = "external"
+		}
+	}
+	if m.memory == "" {
+		m.memory = "internal"
+		if offline {
+			m.memory = "no"
+		}
+	}
+	if offline && m.memory != "no" {
+		return nil, snapErr(libvirt.ErrXMLError, "XML error: ", "memory state cannot be saved with offline or disk-only snapshot")
+	}
+	// virDomainMomentCheckCycles, in the domain's error domain.
+	if m.parent != "" {
+		if m.parent == m.name {
+			return nil, lerr(libvirt.ErrInvalidArg, libvirt.FromDomain, "invalid argument: ", fmt.Sprintf("cannot set moment %s as its own parent", m.name))
+		}
+		p := x.snaps.find(m.parent)
+		if p == nil {
+			return nil, lerr(libvirt.ErrInvalidArg, libvirt.FromDomain, "invalid argument: ", fmt.Sprintf("parent %s for moment %s not found", m.parent, m.name))
+		}
+		for ; p != nil && p.parent != ""; p = x.snaps.find(p.parent) {
+			if p.parent == m.name {
+				return nil, lerr(libvirt.ErrInvalidArg, libvirt.FromDomain, "invalid argument: ", fmt.Sprintf("parent %s would create cycle to %s", p.name, m.name))
+			}
+		}
+	}
+	if m.dom != nil && parseUUID(m.dom.UUID) != x.uuid {
+		return nil, snapErr(libvirt.ErrInvalidArg, "invalid argument: ", fmt.Sprintf("definition for snapshot %s must use uuid %s", m.name, formatUUID(x.uuid)))
+	}
+	other := x.snaps.find(m.name)
+	if other != nil {
+		online := func(st string) bool { return st == "running" || st == "paused" }
+		if online(other.state) != online(m.state) {
+			return nil, snapErr(libvirt.ErrInvalidArg, "invalid argument: ", fmt.Sprintf("cannot change between online and offline snapshot state in snapshot %s", m.name))
+		}
+		if (other.state == "disk-snapshot") != (m.state == "disk-snapshot") {
+			return nil, snapErr(libvirt.ErrInvalidArg, "invalid argument: ", fmt.Sprintf("cannot change between disk only and full system in snapshot %s", m.name))
+		}
+	}
+	if m.dom == nil {
+		if other == nil || other.dom == nil {
+			return nil, snapErr(libvirt.ErrInternalError, "internal error: ", "missing domain in snapshot")
+		}
+		// The definition replaced keeps its domain (virDomainSnapshotReplaceDef).
+		m.dom, m.domXML, m.disks, m.empty = other.dom, other.domXML, other.disks, other.empty
+	}
+	if other != nil {
+		*other = *m
+		m = other
+	} else {
+		x.snaps.list = append(x.snaps.list, m)
+	}
+	if current {
+		x.snaps.current = m
+	}
+	return m, nil
 }
 
 // checkUndefine refuses to undefine a domain as libvirt's test driver
