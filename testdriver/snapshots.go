@@ -28,8 +28,9 @@ type moment struct {
 	created                   int64 // seconds since the epoch
 	// state is a snapshot's domain state: running, paused or shutoff.
 	state string
-	// domXML is the domain's inactive definition when the moment was
-	// taken, as libvirt formats it; dom is what a revert restores.
+	// domXML is the domain's definition when the moment was taken, as
+	// libvirt formats it, and what a revert restores; dom is non-nil
+	// when there is one.
 	domXML string
 	dom    *libvirtxml.Domain
 	disks  []string // the domain's disk targets then
@@ -148,12 +149,16 @@ func (ms *moments) remove(m *moment, children, childrenOnly bool) {
 	ms.list = slices.DeleteFunc(ms.list, func(x *moment) bool { return x == m })
 }
 
-// takeMoment records the domain as it is now, under the name the
-// moment's XML gives (or its creation time, libvirt's default).
+// takeMoment records the domain as it is now (a running domain's live
+// definition, without its ID), under the name the moment's XML gives (or
+// its creation time, libvirt's default).
 func takeMoment(x *domain, name, description string) (*moment, error) {
-	domXML, err := formatDomain(x, true)
+	domXML, err := formatDomain(x, false)
 	if err != nil {
 		return nil, err
+	}
+	if x.active() {
+		domXML = strings.Replace(domXML, fmt.Sprintf(" id='%d'", x.id), "", 1)
 	}
 	now := time.Now().Unix()
 	if name == "" {
@@ -657,7 +662,12 @@ func (d *Driver) DomainRevertToSnapshot(ctx context.Context, args *remote.Domain
 		return lerr(libvirt.ErrSnapshotRevertRisky, libvirt.FromTest, "revert requires force: ",
 			fmt.Sprintf("snapshot '%s' lacks domain '%s' rollback info", m.name, x.def.Name))
 	}
-	def := *m.dom
+	// A fresh copy: the domain's later changes must not reach into the
+	// snapshot.
+	def := libvirtxml.Domain{}
+	if err := def.Unmarshal(m.domXML); err != nil {
+		return err
+	}
 	if m.state != "shutoff" {
 		if x.active() {
 			d.stopFromSnapshot(x)
