@@ -6,15 +6,17 @@ import (
 	"fmt"
 	"strings"
 
+	"libvirt.org/go/libvirtxml"
+
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
-	"github.com/virtrpc/virtrpc/rpc"
 )
 
 // Checkpoints as libvirt 9.0's test driver keeps them: of a running
 // domain without snapshots only, each disk with a bitmap named after the
 // checkpoint unless its XML says otherwise. The tree and its lists are
-// the snapshots' (snapshots.go).
+// the snapshots' (snapshots.go). A checkpoint can be redefined from its
+// XML.
 
 // checkpointDisk is one disk of a checkpoint: its bitmap, or none.
 type checkpointDisk struct {
@@ -63,14 +65,21 @@ func (d *Driver) DomainCheckpointCreateXML(ctx context.Context, args *remote.Dom
 	if err != nil {
 		return nil, err
 	}
-	if f&libvirt.DomainCheckpointCreateRedefine != 0 {
-		return nil, rpc.Unsupported("redefining a checkpoint (the test driver of virtrpc keeps no imported checkpoints)")
-	}
 	var given struct {
-		Disks []checkpointDisk `xml:"disks>disk"`
+		Disks   []checkpointDisk   `xml:"disks>disk"`
+		Created *string            `xml:"creationTime"`
+		Parent  string             `xml:"parent>name"`
+		Domain  *libvirtxml.Domain `xml:"domain"`
 	}
 	if err := xml.Unmarshal([]byte(args.XMLDesc), &given); err != nil {
 		return nil, errXML(err.Error())
+	}
+	if f&libvirt.DomainCheckpointCreateRedefine != 0 {
+		m, err := d.redefineCheckpoint(x, px, given.Created, given.Parent, given.Domain, given.Disks)
+		if err != nil {
+			return nil, err
+		}
+		return &remote.DomainCheckpointCreateXMLRet{Checkpoint: checkRef(x, m)}, nil
 	}
 	m, err := takeMoment(x, px.Name, px.Description)
 	if err != nil {
@@ -108,6 +117,78 @@ func (d *Driver) DomainCheckpointCreateXML(ctx context.Context, args *remote.Dom
 	x.checks.list = append(x.checks.list, m)
 	x.checks.current = m
 	return &remote.DomainCheckpointCreateXMLRet{Checkpoint: checkRef(x, m)}, nil
+}
+
+// redefineCheckpoint adds (or replaces) a checkpoint from its full XML,
+// as virDomainCheckpointDefParse with VIR_DOMAIN_CHECKPOINT_PARSE_REDEFINE
+// and virDomainCheckpointRedefinePrep do: name and creation time
+// required, the parent found without a cycle, the domain's UUID; the
+// checkpoint becomes current when it is the first or its parent is;
+// d.mu is held.
+func (d *Driver) redefineCheckpoint(x *domain, px *momentXML, created *string, parent string, dom *libvirtxml.Domain, disks []checkpointDisk) (*moment, error) {
+	chkErr := func(code libvirt.ErrorNumber, prefix, msg string) error {
+		return lerr(code, libvirt.FromDomainCheckpoint, prefix, msg)
+	}
+	if px.Name == "" {
+		return nil, chkErr(libvirt.ErrXMLError, "XML error: ", "a redefined checkpoint must have a name")
+	}
+	m := &moment{name: px.Name, description: px.Description, parent: parent, bitmaps: map[string]string{}}
+	if created == nil || func() error { _, err := fmt.Sscan(*created, &m.created); return err }() != nil {
+		return nil, chkErr(libvirt.ErrInternalError, "internal error: ", "missing creationTime from existing checkpoint")
+	}
+	if m.parent != "" {
+		if m.parent == m.name {
+			return nil, lerr(libvirt.ErrInvalidArg, libvirt.FromDomain, "invalid argument: ", fmt.Sprintf("cannot set moment %s as its own parent", m.name))
+		}
+		p := x.checks.find(m.parent)
+		if p == nil {
+			return nil, lerr(libvirt.ErrInvalidArg, libvirt.FromDomain, "invalid argument: ", fmt.Sprintf("parent %s for moment %s not found", m.parent, m.name))
+		}
+		for ; p != nil && p.parent != ""; p = x.checks.find(p.parent) {
+			if p.parent == m.name {
+				return nil, lerr(libvirt.ErrInvalidArg, libvirt.FromDomain, "invalid argument: ", fmt.Sprintf("parent %s would create cycle to %s", p.name, m.name))
+			}
+		}
+	}
+	if dom != nil {
+		postParse(dom)
+		if parseUUID(dom.UUID) != x.uuid {
+			return nil, chkErr(libvirt.ErrInvalidArg, "invalid argument: ", fmt.Sprintf("definition for checkpoint %s must use uuid %s", m.name, formatUUID(x.uuid)))
+		}
+		var err error
+		if m.domXML, err = formatDomain(&domain{def: dom, id: -1}, true); err != nil {
+			return nil, err
+		}
+		m.dom = dom
+		m.disks, _ = domainDisks(dom)
+	} else {
+		for _, g := range disks {
+			m.disks = append(m.disks, g.Name)
+		}
+	}
+	for _, name := range m.disks {
+		m.bitmaps[name] = m.name
+		for _, g := range disks {
+			switch {
+			case g.Name != name:
+			case g.Checkpoint == "no":
+				m.bitmaps[name] = ""
+			case g.Bitmap != "":
+				m.bitmaps[name] = g.Bitmap
+			}
+		}
+	}
+	current := x.checks.current == nil || m.parent != "" && x.checks.current.name == m.parent
+	if other := x.checks.find(m.name); other != nil {
+		*other = *m
+		m = other
+	} else {
+		x.checks.list = append(x.checks.list, m)
+	}
+	if current {
+		x.checks.current = m
+	}
+	return m, nil
 }
 
 // DomainCheckpointGetXMLDesc describes a checkpoint, without the
@@ -148,7 +229,7 @@ func (d *Driver) DomainCheckpointGetXMLDesc(ctx context.Context, args *remote.Do
 		}
 		b.WriteString("  </disks>\n")
 	}
-	if f&libvirt.DomainCheckpointXMLNoDomain == 0 {
+	if f&libvirt.DomainCheckpointXMLNoDomain == 0 && m.domXML != "" {
 		b.WriteString(indent(m.domXML, 2))
 	}
 	b.WriteString("</domaincheckpoint>\n")

@@ -18,9 +18,8 @@ import (
 // metadata only (there is no disk to copy), in a tree per domain with a
 // current one, each keeping the domain's definition from when it was
 // taken so that a revert can restore it. A domain has snapshots or
-// checkpoints, never both (the test driver refuses to mix them). A
-// snapshot can be redefined from its XML; what is not implemented is
-// redefining a checkpoint (VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE).
+// checkpoints, never both (the test driver refuses to mix them). Both
+// can be redefined from their XML.
 
 // moment is a snapshot or a checkpoint (libvirt's virDomainMomentObj).
 type moment struct {
