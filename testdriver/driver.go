@@ -6,15 +6,18 @@
 // node with its info and capabilities. Domains can be defined, created,
 // started, suspended, resumed, rebooted, saved (managed save), renamed,
 // shut down, destroyed and undefined, their memory and vCPUs changed live
-// or in their configuration, with libvirt's state transitions, XML and
-// errors, and every change is sent as a lifecycle event to the clients
-// that registered for it. Storage pools can be defined, created, built,
-// started, refreshed, destroyed, deleted and undefined, and volumes
-// created, cloned, looked up and deleted, with the pools' allocation kept
-// as libvirt's test driver keeps it and pool events sent. Its answers are
-// checked against libvirtd 9.0 with virsh (TestVirshDifferential,
-// TestVirshFileDifferential); what it does not implement answers "not
-// supported" as libvirt words it.
+// or in their configuration, snapshotted and reverted, with libvirt's
+// state transitions, XML and errors, and every change is sent as a
+// lifecycle event to the clients that registered for it. Networks can be
+// defined, started, updated (DHCP hosts and ranges, DNS records) and
+// removed, with their events; checkpoints kept. Storage pools can be
+// defined, created, built, started, refreshed, destroyed, deleted and
+// undefined, and volumes created, cloned, looked up and deleted, with the
+// pools' allocation kept as libvirt's test driver keeps it and pool
+// events sent. Like libvirt 9.0's test driver it has no secrets or
+// network filters, and says so. Its answers are checked against libvirtd
+// 9.0 with virsh (TestVirshDifferential, TestVirshFileDifferential); what
+// it does not implement answers "not supported" as libvirt words it.
 //
 // For a program's own tests, New takes fault-injection options
 // (WithLatency, WithFailure, WithDropAfter): slow calls, failing calls
@@ -92,6 +95,9 @@ type domain struct {
 	liveMem uint64
 	// managedSave: a managed-save image waits for the next start.
 	managedSave bool
+	// snaps and checks: the domain's snapshots and checkpoints
+	// (snapshots.go, checkpoints.go).
+	snaps, checks moments
 }
 
 func (d *domain) remote() remote.NonnullDomain {
@@ -104,13 +110,16 @@ func (d *domain) active() bool { return d.id >= 0 }
 type Driver struct {
 	remoteserver.UnimplementedHandler
 
-	mu      sync.Mutex
-	doms    []*domain
-	nextID  int32
-	host    string
-	nextCB  int32
-	regs    map[*server.Conn][]registration
-	network *libvirtxml.Network
+	mu     sync.Mutex
+	doms   []*domain
+	nextID int32
+	host   string
+	nextCB int32
+	regs   map[*server.Conn][]registration
+	// nets and netRegs: networks and their event registrations
+	// (networks.go).
+	nets    []*network
+	netRegs map[*server.Conn][]netRegistration
 	// pools and poolRegs: storage (storage.go, volumes.go,
 	// poolevents.go).
 	pools    []*pool
@@ -124,8 +133,6 @@ type Driver struct {
 	ifaces []hostIface
 	devs   []nodeDev
 	faults faults // what to inject (faults.go)
-	// netAutostart: the network starts with the host (network.go).
-	netAutostart bool
 }
 
 type registration struct {
@@ -141,7 +148,7 @@ func New(opts ...Option) *Driver {
 	if err != nil {
 		host = "localhost"
 	}
-	d := &Driver{nextID: 2, host: host, regs: map[*server.Conn][]registration{}}
+	d := &Driver{nextID: 2, host: host, regs: map[*server.Conn][]registration{}, netRegs: map[*server.Conn][]netRegistration{}}
 	for _, o := range opts {
 		o(&d.faults)
 	}
@@ -153,7 +160,7 @@ func New(opts ...Option) *Driver {
 	test.liveVCPUs = test.configVCPUs()
 	_, test.liveMem = test.memory()
 	d.doms = append(d.doms, test)
-	d.network = defaultNetwork()
+	d.nets = defaultNetworks()
 	d.pools = defaultPools()
 	d.ifaces, d.devs = defaultIfaces(), defaultDevs()
 	return d
@@ -232,7 +239,7 @@ func (d *Driver) ConnectClose(ctx context.Context) error { return nil }
 // ConnectSupportsFeature says which optional features the driver has.
 func (d *Driver) ConnectSupportsFeature(ctx context.Context, args *remote.ConnectSupportsFeatureArgs) (*remote.ConnectSupportsFeatureRet, error) {
 	switch args.Feature {
-	case 9, 14: // typed parameter strings, event callbacks
+	case 9, 14, 16: // typed parameter strings, event callbacks, virNetworkUpdate's arguments in their right order
 		return &remote.ConnectSupportsFeatureRet{Supported: 1}, nil
 	}
 	return &remote.ConnectSupportsFeatureRet{}, nil
@@ -320,10 +327,9 @@ var listGroups = [][]struct {
 		}},
 	},
 	{{libvirt.ConnectListDomainsManagedsave, func(x *domain) bool { return x.managedSave }}, {libvirt.ConnectListDomainsNoManagedsave, func(x *domain) bool { return !x.managedSave }}},
-	// The driver keeps no snapshots or checkpoints.
 	{{libvirt.ConnectListDomainsAutostart, func(x *domain) bool { return x.autostart }}, {libvirt.ConnectListDomainsNoAutostart, func(x *domain) bool { return !x.autostart }}},
-	{{libvirt.ConnectListDomainsHasSnapshot, func(*domain) bool { return false }}, {libvirt.ConnectListDomainsNoSnapshot, func(*domain) bool { return true }}},
-	{{libvirt.ConnectListDomainsHasCheckpoint, func(*domain) bool { return false }}, {libvirt.ConnectListDomainsNoCheckpoint, func(*domain) bool { return true }}},
+	{{libvirt.ConnectListDomainsHasSnapshot, func(x *domain) bool { return len(x.snaps.list) > 0 }}, {libvirt.ConnectListDomainsNoSnapshot, func(x *domain) bool { return len(x.snaps.list) == 0 }}},
+	{{libvirt.ConnectListDomainsHasCheckpoint, func(x *domain) bool { return len(x.checks.list) > 0 }}, {libvirt.ConnectListDomainsNoCheckpoint, func(x *domain) bool { return len(x.checks.list) == 0 }}},
 }
 
 // listed reports whether the filter flags f select x.
@@ -696,21 +702,25 @@ func (d *Driver) define(xml string) (remote.NonnullDomain, error) {
 // DomainUndefine removes an inactive domain, or makes a running one
 // transient.
 func (d *Driver) DomainUndefine(ctx context.Context, args *remote.DomainUndefineArgs) error {
-	return d.undefine(args.Dom)
+	return d.undefine(args.Dom, 0)
 }
 
 // DomainUndefineFlags is DomainUndefine with flags.
 func (d *Driver) DomainUndefineFlags(ctx context.Context, args *remote.DomainUndefineFlagsArgs) error {
-	return d.undefine(args.Dom)
+	return d.undefine(args.Dom, args.Flags)
 }
 
-func (d *Driver) undefine(dom remote.NonnullDomain) error {
+func (d *Driver) undefine(dom remote.NonnullDomain, flags uint32) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	x, err := d.find(dom)
 	if err != nil {
 		return err
 	}
+	if err := x.checkUndefine(flags); err != nil {
+		return err
+	}
+	x.managedSave = false
 	// libvirt's test driver undefines a transient running domain again
 	// without complaint (it only clears the persistent flag).
 	d.emit(x, libvirt.DomainEventUndefined, int32(libvirt.DomainEventUndefinedRemoved))

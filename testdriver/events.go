@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/png"
 
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/rpc"
@@ -74,22 +75,29 @@ func (d *Driver) emit(x *domain, event libvirt.DomainEventType, detail int32) {
 				continue
 			}
 			msg := &remote.DomainEventCallbackLifecycleMsg{CallbackID: r.id, Msg: remote.DomainEventLifecycleMsg{Dom: dom, Event: int32(event), Detail: detail}}
-			d.queue(c, msg)
+			d.queue(c, int32(remote.ProcDomainEventCallbackLifecycle), msg)
 		}
 	}
 }
 
-// queue sends events to one connection in the order they happened.
-func (d *Driver) queue(c *server.Conn, msg *remote.DomainEventCallbackLifecycleMsg) {
-	ch, _ := c.Value(eventQueue{}).(chan *remote.DomainEventCallbackLifecycleMsg)
+// event is an event message waiting to be sent: its procedure and body.
+type event struct {
+	proc int32
+	msg  frame.Payload
+}
+
+// queue sends events (domain, network...) to one connection in the
+// order they happened.
+func (d *Driver) queue(c *server.Conn, proc int32, msg frame.Payload) {
+	ch, _ := c.Value(eventQueue{}).(chan event)
 	if ch == nil {
-		ch = make(chan *remote.DomainEventCallbackLifecycleMsg, 1024)
+		ch = make(chan event, 1024)
 		c.SetValue(eventQueue{}, ch)
 		go func() {
 			for {
 				select {
-				case m := <-ch:
-					c.SendEvent(remote.Program, remote.ProtocolVersion, int32(remote.ProcDomainEventCallbackLifecycle), m)
+				case e := <-ch:
+					c.SendEvent(remote.Program, remote.ProtocolVersion, e.proc, e.msg)
 				case <-c.Done():
 					return
 				}
@@ -97,7 +105,7 @@ func (d *Driver) queue(c *server.Conn, msg *remote.DomainEventCallbackLifecycleM
 		}()
 	}
 	select {
-	case ch <- msg:
+	case ch <- event{proc, msg}:
 	default: // a client that reads nothing loses events rather than stalling the driver
 	}
 }

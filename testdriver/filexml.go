@@ -383,12 +383,12 @@ func (d *Driver) loadPool(nodeFile, text string) error {
 	return nil
 }
 
-// setNetworks installs the node file's networks. The driver keeps one
-// network today (network.go): the file's first, or none.
+// setNetworks installs the node file's networks, each active and
+// persistent, as libvirt's test driver loads them.
 func (d *Driver) setNetworks(nets []*libvirtxml.Network) {
-	d.network = nil
-	if len(nets) > 0 {
-		d.network = nets[0]
+	d.nets = nil
+	for _, def := range nets {
+		d.nets = append(d.nets, &network{def: def, uuid: parseUUID(def.UUID), active: true, persistent: true})
 	}
 }
 

@@ -4,32 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"libvirt.org/go/libvirtxml"
-
 	"github.com/virtrpc/virtrpc/gen/remote"
 )
-
-// defaultNetwork is libvirt's test driver's network "default".
-func defaultNetwork() *libvirtxml.Network {
-	stp, delay := "on", "0"
-	return &libvirtxml.Network{
-		Name: "default", UUID: "dd8fe884-6c02-601e-7551-cca97df1c5df",
-		Forward: &libvirtxml.NetworkForward{Mode: "nat"},
-		Bridge:  &libvirtxml.NetworkBridge{Name: "virbr0", STP: stp, Delay: delay},
-		IPs: []libvirtxml.NetworkIP{{
-			Address: "192.168.122.1", Netmask: "255.255.255.0",
-			DHCP: &libvirtxml.NetworkDHCP{Ranges: []libvirtxml.NetworkDHCPRange{{Start: "192.168.122.2", End: "192.168.122.254"}}},
-		}},
-	}
-}
-
-// NetworkGetBridgeName reports the network's bridge.
-func (d *Driver) NetworkGetBridgeName(ctx context.Context, args *remote.NetworkGetBridgeNameArgs) (*remote.NetworkGetBridgeNameRet, error) {
-	if err := d.checkNet(args.Net); err != nil {
-		return nil, err
-	}
-	return &remote.NetworkGetBridgeNameRet{Name: d.network.Bridge.Name}, nil
-}
 
 // cellsFree is the free memory of the test node's two NUMA cells, in
 // bytes, as libvirt's test driver reports it.

@@ -5,7 +5,6 @@ import (
 
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
-	"github.com/virtrpc/virtrpc/rpc"
 )
 
 // Tuning reads, snapshots and guest details as libvirt 9.0's test driver
@@ -116,47 +115,4 @@ func (d *Driver) DomainGetFsinfo(ctx context.Context, args *remote.DomainGetFsin
 		{Mountpoint: "/boot", Name: "vda2", Fstype: "ext4", DevAliases: []remote.NonnullString{"vda"}},
 	}
 	return &remote.DomainGetFsinfoRet{Info: info, Ret: uint32(len(info))}, nil
-}
-
-// The driver keeps no snapshots yet: every domain has none.
-
-// DomainListAllSnapshots lists a domain's snapshots.
-func (d *Driver) DomainListAllSnapshots(ctx context.Context, args *remote.DomainListAllSnapshotsArgs) (*remote.DomainListAllSnapshotsRet, error) {
-	if err := d.exists(args.Dom); err != nil {
-		return nil, err
-	}
-	return &remote.DomainListAllSnapshotsRet{Snapshots: []remote.NonnullDomainSnapshot{}}, nil
-}
-
-// DomainSnapshotNum counts a domain's snapshots.
-func (d *Driver) DomainSnapshotNum(ctx context.Context, args *remote.DomainSnapshotNumArgs) (*remote.DomainSnapshotNumRet, error) {
-	return &remote.DomainSnapshotNumRet{}, d.exists(args.Dom)
-}
-
-// DomainSnapshotListNames names a domain's snapshots.
-func (d *Driver) DomainSnapshotListNames(ctx context.Context, args *remote.DomainSnapshotListNamesArgs) (*remote.DomainSnapshotListNamesRet, error) {
-	if err := d.exists(args.Dom); err != nil {
-		return nil, err
-	}
-	return &remote.DomainSnapshotListNamesRet{Names: []remote.NonnullString{}}, nil
-}
-
-// DomainHasCurrentSnapshot reports whether a domain has a current
-// snapshot.
-func (d *Driver) DomainHasCurrentSnapshot(ctx context.Context, args *remote.DomainHasCurrentSnapshotArgs) (*remote.DomainHasCurrentSnapshotRet, error) {
-	return &remote.DomainHasCurrentSnapshotRet{}, d.exists(args.Dom)
-}
-
-// DomainSnapshotCurrent returns a domain's current snapshot: there is
-// none, in libvirt's words.
-func (d *Driver) DomainSnapshotCurrent(ctx context.Context, args *remote.DomainSnapshotCurrentArgs) (*remote.DomainSnapshotCurrentRet, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	x, err := d.find(args.Dom)
-	if err != nil {
-		return nil, err
-	}
-	msg := "the domain does not have a current snapshot"
-	return nil, &rpc.Error{Code: int32(libvirt.ErrNoDomainSnapshot), Domain: int32(libvirt.FromDomainSnapshot), Level: int32(libvirt.ErrError),
-		Message: "Domain snapshot not found: " + msg, Str1: "Domain snapshot not found: %s", Str2: msg, Str3: x.def.Name}
 }

@@ -72,7 +72,7 @@ var virshFiles = map[string]string{
 	"bad5.xml":    "<domain type='test'>\n<name>x</name>\n</domain>\n<extra/>",
 }
 
-var virshScenarios = slices.Concat(baseScenarios, eventScenarios, storageScenarios,
+var virshScenarios = slices.Concat(baseScenarios, eventScenarios, storageScenarios, moreScenarios,
 	simple("network", "net-list --all", "net-uuid default", "net-dhcp-leases default"),
 	simple("storage", "pool-list --all", "pool-info default-pool", "pool-uuid default-pool", "pool-capabilities"),
 	simple("domain", "schedinfo test", "domblklist test", "domiflist test", "domif-getlink test vnet0", "desc test",
@@ -267,7 +267,7 @@ func normalise(s string) string {
 		s = regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(h)+`$`).ReplaceAllString(s, "<hostname>")
 	}
 	s = statRE.ReplaceAllString(s, "${1} <n>")
-	return cpuTimeRE.ReplaceAllString(s, "${1}<t>s")
+	return normaliseMore(cpuTimeRE.ReplaceAllString(s, "${1}<t>s"))
 }
 
 // runVirsh runs one scenario's commands against uri in dir.
