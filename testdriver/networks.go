@@ -958,11 +958,6 @@ func (d *Driver) NetworkUpdate(ctx context.Context, args *remote.NetworkUpdateAr
 	return nil
 }
 
-// netUpdateAddLast is VIR_NETWORK_UPDATE_COMMAND_ADD_LAST (3), which
-// gen/libvirt lacks: its generator drops the enum values named *_LAST as
-// sentinels, and this one is not.
-const netUpdateAddLast libvirt.NetworkUpdateCommand = 3
-
 func errInvalidNet(msg string) error {
 	return lerr(libvirt.ErrOperationInvalid, libvirt.FromNetwork, "Requested operation is not valid: ", msg)
 }
@@ -1039,7 +1034,7 @@ func updateDNS(def *libvirtxml.Network, cmd libvirt.NetworkUpdateCommand, sectio
 	if section == libvirt.NetworkSectionDNSTxt {
 		kind, elem = "TXT", "txt"
 	}
-	add := cmd == libvirt.NetworkUpdateCommandAddFirst || cmd == netUpdateAddLast
+	add := cmd == libvirt.NetworkUpdateCommandAddFirst || cmd == libvirt.NetworkUpdateCommandAddLast
 	if cmd == libvirt.NetworkUpdateCommandModify {
 		return lerr(libvirt.ErrOperationUnsupported, libvirt.FromNetwork, "Operation not supported: ",
 			fmt.Sprintf("DNS %s records cannot be modified, only added or deleted", kind))
@@ -1246,7 +1241,7 @@ func updateHost(def *libvirtxml.Network, ip *libvirtxml.NetworkIP, cmd libvirt.N
 		}
 		return errInvalidNet(fmt.Sprintf(`couldn't locate an existing dhcp host entry with "mac='%s'" "name='%s'" "ip='%s'" in network '%s'`,
 			orUnknown(h.MAC), cNull(h.Name), orUnknown(h.IP), def.Name))
-	case libvirt.NetworkUpdateCommandAddFirst, netUpdateAddLast:
+	case libvirt.NetworkUpdateCommandAddFirst, libvirt.NetworkUpdateCommandAddLast:
 		for _, o := range hosts {
 			if h.MAC != "" && o.MAC == h.MAC || h.Name != "" && h.Name == o.Name || h.IP != "" && sameIP(h.IP, o.IP) {
 				return errInvalidNet(fmt.Sprintf(`there is an existing dhcp host entry in network '%s' that matches "<host mac='%s' name='%s' ip='%s'/>"`,
@@ -1298,7 +1293,7 @@ func updateRange(def *libvirtxml.Network, ip *libvirtxml.NetworkIP, cmd libvirt.
 	r.Start, r.End = s.String(), e.String()
 	at := slices.IndexFunc(ip.DHCP.Ranges, func(o libvirtxml.NetworkDHCPRange) bool { return sameIP(o.Start, r.Start) && sameIP(o.End, r.End) })
 	switch cmd {
-	case libvirt.NetworkUpdateCommandAddFirst, netUpdateAddLast:
+	case libvirt.NetworkUpdateCommandAddFirst, libvirt.NetworkUpdateCommandAddLast:
 		if at >= 0 {
 			return errInvalidNet(fmt.Sprintf(`there is an existing dhcp range entry in network '%s' that matches "<range start='%s' end='%s'/>"`, def.Name, r.Start, r.End))
 		}

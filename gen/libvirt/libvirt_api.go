@@ -4670,6 +4670,8 @@ const (
 	NetworkUpdateCommandModify NetworkUpdateCommand = 1
 	// NetworkUpdateCommandDelete is VIR_NETWORK_UPDATE_COMMAND_DELETE, since libvirt 0.10.2.
 	NetworkUpdateCommandDelete NetworkUpdateCommand = 2
+	// NetworkUpdateCommandAddLast is VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, since libvirt 0.10.2.
+	NetworkUpdateCommandAddLast NetworkUpdateCommand = 3
 	// NetworkUpdateCommandAddFirst is VIR_NETWORK_UPDATE_COMMAND_ADD_FIRST, since libvirt 0.10.2.
 	NetworkUpdateCommandAddFirst NetworkUpdateCommand = 4
 )
@@ -4683,6 +4685,8 @@ func (v NetworkUpdateCommand) String() string {
 		return "NetworkUpdateCommandModify"
 	case NetworkUpdateCommandDelete:
 		return "NetworkUpdateCommandDelete"
+	case NetworkUpdateCommandAddLast:
+		return "NetworkUpdateCommandAddLast"
 	case NetworkUpdateCommandAddFirst:
 		return "NetworkUpdateCommandAddFirst"
 	}

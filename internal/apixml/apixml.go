@@ -20,19 +20,22 @@ import (
 	"github.com/virtrpc/virtrpc/internal/apifacts"
 )
 
+// enum is one member of an enum in an API description.
+type enum struct {
+	Name    string `xml:"name,attr"`
+	File    string `xml:"file,attr"`
+	Type    string `xml:"type,attr"`
+	Value   string `xml:"value,attr"`
+	Version string `xml:"version,attr"`
+}
+
 type document struct {
 	Name  string `xml:"name,attr"`
 	Files []struct {
 		Name string `xml:"name,attr"`
 	} `xml:"files>file"`
 	Symbols struct {
-		Enums []struct {
-			Name    string `xml:"name,attr"`
-			File    string `xml:"file,attr"`
-			Type    string `xml:"type,attr"`
-			Value   string `xml:"value,attr"`
-			Version string `xml:"version,attr"`
-		} `xml:"enum"`
+		Enums    []enum `xml:"enum"`
 		Typedefs []struct {
 			Name    string `xml:"name,attr"`
 			File    string `xml:"file,attr"`
@@ -113,6 +116,31 @@ func decode(r io.Reader) (*document, error) {
 	return &d, nil
 }
 
+// sentinel reports whether e is its enum's VIR_..._LAST sentinel: a
+// member named _LAST whose value no other member exceeds (the count
+// libvirt keeps under VIR_ENUM_SENTINELS, or an alias of such a count,
+// as VIR_DOMAIN_MEMORY_STAT_LAST is of _NR). A _LAST member below another is
+// a real value: VIR_NETWORK_UPDATE_COMMAND_ADD_LAST (3) sits below
+// ADD_FIRST (4), and the enum's sentinel is VIR_NETWORK_UPDATE_COMMAND_LAST.
+func sentinel(e enum, all []enum, value func(string) (int64, error)) bool {
+	if !strings.HasSuffix(e.Name, "_LAST") {
+		return false
+	}
+	v, err := value(e.Name)
+	if err != nil {
+		return false // reported when the member is read
+	}
+	for _, o := range all {
+		if o.Type != e.Type || o.Name == e.Name {
+			continue
+		}
+		if ov, err := value(o.Name); err == nil && ov > v {
+			return false
+		}
+	}
+	return true
+}
+
 // enumRef finds C type names in a flags argument's documentation.
 var enumRef = regexp.MustCompile(`\bvir[A-Z][A-Za-z0-9]*\b`)
 
@@ -153,9 +181,9 @@ func build(docs []*document, names []string) (*apifacts.API, error) {
 			}
 		}
 		for _, e := range d.Symbols.Enums {
-			if e.Type == "" || strings.HasSuffix(e.Name, "_LAST") {
-				// _LAST members change from release to release;
-				// libvirt says not to rely on them.
+			if e.Type == "" || sentinel(e, d.Symbols.Enums, value) {
+				// Sentinels change from release to release; libvirt
+				// says not to rely on them.
 				continue
 			}
 			v, err := value(e.Name)

@@ -21,6 +21,10 @@ const mainXML = `<?xml version="1.0" encoding="UTF-8"?>
     <enum name='VIR_DOMAIN_LAST' file='libvirt-domain' value='2' type='virDomainState' version='0.0.1'/>
     <enum name='VIR_DOMAIN_XML_SECURE' file='libvirt-domain' value='1' type='virDomainXMLFlags' version='0.3.3'/>
     <enum name='VIR_DOMAIN_XML_ALIAS' file='libvirt-domain' value='VIR_DOMAIN_XML_SECURE' type='virDomainXMLFlags' version='0.3.3'/>
+    <enum name='VIR_NETWORK_UPDATE_COMMAND_DELETE' file='libvirt-network' value='2' type='virNetworkUpdateCommand' version='0.10.2'/>
+    <enum name='VIR_NETWORK_UPDATE_COMMAND_ADD_LAST' file='libvirt-network' value='3' type='virNetworkUpdateCommand' version='0.10.2'/>
+    <enum name='VIR_NETWORK_UPDATE_COMMAND_ADD_FIRST' file='libvirt-network' value='4' type='virNetworkUpdateCommand' version='0.10.2'/>
+    <enum name='VIR_NETWORK_UPDATE_COMMAND_LAST' file='libvirt-network' value='5' type='virNetworkUpdateCommand' version='0.10.2'/>
     <typedef name='virDomainState' file='libvirt-domain' type='enum' version='0.0.1'/>
     <typedef name='virDomainXMLFlags' file='libvirt-domain' type='enum' version='0.3.3'/>
     <function name='virDomainGetXMLDesc' file='libvirt-domain' module='libvirt-domain' version='0.0.3'>
@@ -72,6 +76,10 @@ func TestRead(t *testing.T) {
 	st := api.Enum("virDomainState")
 	if st == nil || st.Since != "0.0.1" || st.File != "libvirt-domain" || len(st.Members) != 2 || st.Members[0].Name != "VIR_DOMAIN_NOSTATE" {
 		t.Fatalf("virDomainState (members in value order, _LAST dropped): %+v", st)
+	}
+	// A _LAST member below another member is a value, not the sentinel.
+	if nu := api.Enum("virNetworkUpdateCommand"); nu == nil || len(nu.Members) != 3 || nu.Members[1].Name != "VIR_NETWORK_UPDATE_COMMAND_ADD_LAST" || nu.Members[1].Value != 3 {
+		t.Errorf("virNetworkUpdateCommand (ADD_LAST kept, LAST dropped): %+v", nu)
 	}
 	if m, _ := api.Member("VIR_DOMAIN_XML_ALIAS"); m == nil || m.Value != 1 {
 		t.Errorf("a value naming a constant: %+v", m)
