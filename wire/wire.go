@@ -248,7 +248,9 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // stream hole, whichever the header's program, procedure, type and
 // status say the payload is. An unknown program or procedure is not an
 // error: the Message says so and has no Value. A payload that does not
-// decode gives the Message with what is known and a *DecodeError.
+// decode gives the Message with what is known and a *DecodeError; so
+// does a stream hole that libvirt would refuse (frame.DecodeHole), with
+// the hole as sent in the Message's Value.
 func (r *Registry) Decode(h *virnet.MessageHeader, payload []byte) (Message, error) {
 	m := Message{Header: *h}
 	p, ok := r.programs[h.Prog]
@@ -276,6 +278,11 @@ func (r *Registry) Decode(h *virnet.MessageHeader, payload []byte) (Message, err
 			return fail(err)
 		}
 		m.Value = &hole
+		// A hole libvirt's peers would refuse (a negative length, flags
+		// libvirt does not define) is shown as sent, and reported.
+		if _, err := frame.DecodeHole(payload); err != nil {
+			return fail(err)
+		}
 		return m, nil
 	}
 	if h.Status == virnet.MessageStatusError {

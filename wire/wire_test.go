@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/gen/virnet"
@@ -70,6 +71,22 @@ func TestDecode(t *testing.T) {
 	_, err = reg.Decode(header(remote.ProcDomainGetInfo, virnet.MessageTypeCall, virnet.MessageStatusOK), append(payload, 0, 0, 0, 0))
 	if !errors.As(err, &de) {
 		t.Fatalf("trailing bytes: %v", err)
+	}
+
+	// Stream holes: a good one, and two that libvirt refuses, which are
+	// shown as sent and reported.
+	for _, c := range []struct {
+		hole virnet.StreamHole
+		bad  bool
+	}{{virnet.StreamHole{Length: 1 << 20}, false}, {virnet.StreamHole{Length: -1}, true}, {virnet.StreamHole{Length: 4096, Flags: 1}, true}} {
+		hp, _ := xdr.Marshal(&c.hole)
+		m, err := reg.Decode(header(remote.ProcStorageVolDownload, virnet.MessageTypeStreamHole, virnet.MessageStatusContinue), hp)
+		if got, ok := m.Value.(*virnet.StreamHole); !ok || *got != c.hole {
+			t.Errorf("hole %+v: value %+v", c.hole, m.Value)
+		}
+		if bad := errors.As(err, &de) && errors.Is(err, frame.ErrMalformed); bad != c.bad || (err != nil) != c.bad {
+			t.Errorf("hole %+v: error %v, want an error: %v", c.hole, err, c.bad)
+		}
 	}
 }
 
