@@ -116,14 +116,10 @@ type Driver struct {
 	host   string
 	nextCB int32
 	regs   map[*server.Conn][]registration
-	// nets and netRegs: networks and their event registrations
-	// (networks.go).
-	nets    []*network
-	netRegs map[*server.Conn][]netRegistration
-	// pools and poolRegs: storage (storage.go, volumes.go,
-	// poolevents.go).
-	pools    []*pool
-	poolRegs map[*server.Conn][]poolRegistration
+	// nets: networks (networks.go).
+	nets []*network
+	// pools: storage (storage.go, volumes.go, poolevents.go).
+	pools []*pool
 	// uri and nodeInfo: a driver read from a node file (filexml.go)
 	// answers with its URI and node; nil nodeInfo is the default node.
 	uri      string
@@ -135,12 +131,6 @@ type Driver struct {
 	faults faults // what to inject (faults.go)
 }
 
-type registration struct {
-	id    int32
-	event libvirt.DomainEventID
-	dom   *[16]byte
-}
-
 // New returns a driver in the test driver's default state, injecting the
 // faults the options ask for (WithLatency, WithFailure, WithDropAfter).
 func New(opts ...Option) *Driver {
@@ -148,7 +138,7 @@ func New(opts ...Option) *Driver {
 	if err != nil {
 		host = "localhost"
 	}
-	d := &Driver{nextID: 2, host: host, regs: map[*server.Conn][]registration{}, netRegs: map[*server.Conn][]netRegistration{}}
+	d := &Driver{nextID: 2, host: host, regs: map[*server.Conn][]registration{}}
 	for _, o := range opts {
 		o(&d.faults)
 	}

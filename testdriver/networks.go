@@ -13,10 +13,10 @@ import (
 
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/virtrpc/virtrpc/frame"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/rpc"
-	"github.com/virtrpc/virtrpc/server"
 )
 
 // Networks as libvirt 9.0's test driver keeps them (test_driver.c with
@@ -834,73 +834,36 @@ func (d *Driver) NetworkSetAutostart(ctx context.Context, args *remote.NetworkSe
 	return nil
 }
 
-// netRegistration is one client's registration for network events.
-type netRegistration struct {
-	id  int32
-	net *[16]byte // nil: every network
-	// lifecycle: the registration is for lifecycle events, the only
-	// ones the test driver sends; one for another kind is kept (and
-	// answered) and never hears anything, as libvirt's.
-	lifecycle bool
-}
-
 // ConnectNetworkEventRegisterAny registers the client for network
-// lifecycle events (the test driver sends no others).
+// events. The test driver sends lifecycle events only; a registration
+// for another kind is kept (and answered) and never hears anything, as
+// libvirt's.
 func (d *Driver) ConnectNetworkEventRegisterAny(ctx context.Context, args *remote.ConnectNetworkEventRegisterAnyArgs) (*remote.ConnectNetworkEventRegisterAnyRet, error) {
-	c, ok := server.FromContext(ctx)
-	if !ok {
-		return nil, rpc.Unsupported("events outside a connection")
-	}
 	if args.EventID < 0 || args.EventID > int32(libvirt.NetworkEventIDMetadataChange) {
 		return nil, errInvalidArg(fmt.Sprintf("unsupported event ID %d", args.EventID))
 	}
-	d.mu.Lock()
-	d.nextCB++
-	r := netRegistration{id: d.nextCB, lifecycle: args.EventID == int32(libvirt.NetworkEventIDLifecycle)}
+	var obj *[16]byte
 	if args.Net != nil {
-		u := args.Net.UUID
-		r.net = &u
+		obj = &args.Net.UUID
 	}
-	_, known := d.netRegs[c]
-	d.netRegs[c] = append(d.netRegs[c], r)
-	d.mu.Unlock()
-	if !known {
-		c.OnEnd(func() {
-			d.mu.Lock()
-			delete(d.netRegs, c)
-			d.mu.Unlock()
-		})
+	id, err := d.register(ctx, networkEvents, args.EventID, obj)
+	if err != nil {
+		return nil, err
 	}
-	return &remote.ConnectNetworkEventRegisterAnyRet{CallbackID: r.id}, nil
+	return &remote.ConnectNetworkEventRegisterAnyRet{CallbackID: id}, nil
 }
 
 // ConnectNetworkEventDeregisterAny ends a registration.
 func (d *Driver) ConnectNetworkEventDeregisterAny(ctx context.Context, args *remote.ConnectNetworkEventDeregisterAnyArgs) error {
-	c, _ := server.FromContext(ctx)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	regs := d.netRegs[c]
-	for i, r := range regs {
-		if r.id == args.CallbackID {
-			d.netRegs[c] = append(regs[:i:i], regs[i+1:]...)
-			return nil
-		}
-	}
-	return lerr(libvirt.ErrInvalidArg, libvirt.FromRemote, "invalid argument: ", "callback ID not registered")
+	return d.deregister(ctx, networkEvents, args.CallbackID, lerr(libvirt.ErrInvalidArg, libvirt.FromRemote, "invalid argument: ", "callback ID not registered"))
 }
 
 // emitNetwork sends a network lifecycle event to every registration
 // that wants it; d.mu is held.
 func (d *Driver) emitNetwork(x *network, event libvirt.NetworkEventLifecycleType) {
-	for c, regs := range d.netRegs {
-		for _, r := range regs {
-			if !r.lifecycle || r.net != nil && *r.net != x.uuid {
-				continue
-			}
-			d.queue(c, int32(remote.ProcNetworkEventLifecycle),
-				&remote.NetworkEventLifecycleMsg{CallbackID: r.id, Net: x.remote(), Event: int32(event)})
-		}
-	}
+	d.send(networkEvents, int32(libvirt.NetworkEventIDLifecycle), x.uuid, remote.ProcNetworkEventLifecycle, func(id int32) frame.Payload {
+		return &remote.NetworkEventLifecycleMsg{CallbackID: id, Net: x.remote(), Event: int32(event)}
+	})
 }
 
 // NetworkUpdate changes one section of a network as virNetworkObjUpdate

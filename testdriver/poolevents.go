@@ -15,17 +15,10 @@ import (
 // created by a build, deleted) and refresh, sent to every connection
 // that registered for them, as libvirt's test driver queues them.
 
-type poolRegistration struct {
-	id    int32
-	event libvirt.StoragePoolEventID
-	pool  *[16]byte // nil: every pool
-}
-
 // ConnectStoragePoolEventRegisterAny registers the client for one kind
 // of pool event, for one pool or all.
 func (d *Driver) ConnectStoragePoolEventRegisterAny(ctx context.Context, args *remote.ConnectStoragePoolEventRegisterAnyArgs) (*remote.ConnectStoragePoolEventRegisterAnyRet, error) {
-	c, ok := server.FromContext(ctx)
-	if !ok {
+	if _, ok := server.FromContext(ctx); !ok {
 		return nil, rpc.Unsupported("events outside a connection")
 	}
 	id := libvirt.StoragePoolEventID(args.EventID)
@@ -33,102 +26,33 @@ func (d *Driver) ConnectStoragePoolEventRegisterAny(ctx context.Context, args *r
 		return nil, &rpc.Error{Code: int32(libvirt.ErrInvalidArg), Domain: int32(libvirt.FromRemote), Level: int32(libvirt.ErrError),
 			Message: fmt.Sprintf("invalid argument: unsupported storage pool event ID %d", args.EventID)}
 	}
-	d.mu.Lock()
-	d.nextCB++
-	r := poolRegistration{id: d.nextCB, event: id}
+	var obj *[16]byte
 	if args.Pool != nil {
-		u := args.Pool.UUID
-		r.pool = &u
+		obj = &args.Pool.UUID
 	}
-	if d.poolRegs == nil {
-		d.poolRegs = map[*server.Conn][]poolRegistration{}
+	cb, err := d.register(ctx, poolEvents, args.EventID, obj)
+	if err != nil {
+		return nil, err
 	}
-	_, known := d.poolRegs[c]
-	d.poolRegs[c] = append(d.poolRegs[c], r)
-	d.mu.Unlock()
-	if !known {
-		c.OnEnd(func() {
-			d.mu.Lock()
-			delete(d.poolRegs, c)
-			d.mu.Unlock()
-		})
-	}
-	return &remote.ConnectStoragePoolEventRegisterAnyRet{CallbackID: r.id}, nil
+	return &remote.ConnectStoragePoolEventRegisterAnyRet{CallbackID: cb}, nil
 }
 
 // ConnectStoragePoolEventDeregisterAny ends a registration.
 func (d *Driver) ConnectStoragePoolEventDeregisterAny(ctx context.Context, args *remote.ConnectStoragePoolEventDeregisterAnyArgs) error {
-	c, _ := server.FromContext(ctx)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	regs := d.poolRegs[c]
-	for i, r := range regs {
-		if r.id == args.CallbackID {
-			d.poolRegs[c] = append(regs[:i:i], regs[i+1:]...)
-			return nil
-		}
-	}
-	return &rpc.Error{Code: int32(libvirt.ErrInvalidArg), Domain: int32(libvirt.FromRemote), Level: int32(libvirt.ErrError),
-		Message: "invalid argument: callback ID not registered"}
+	return d.deregister(ctx, poolEvents, args.CallbackID, &rpc.Error{Code: int32(libvirt.ErrInvalidArg), Domain: int32(libvirt.FromRemote), Level: int32(libvirt.ErrError),
+		Message: "invalid argument: callback ID not registered"})
 }
 
 // poolEvent sends a lifecycle event about p; d.mu is held.
 func (d *Driver) poolEvent(p *pool, event libvirt.StoragePoolEventLifecycleType) {
-	d.sendPoolEvent(p, libvirt.StoragePoolEventIDLifecycle, func(id int32) frame.Payload {
+	d.send(poolEvents, int32(libvirt.StoragePoolEventIDLifecycle), p.uuid, remote.ProcStoragePoolEventLifecycle, func(id int32) frame.Payload {
 		return &remote.StoragePoolEventLifecycleMsg{CallbackID: id, Pool: p.ref(), Event: int32(event)}
 	})
 }
 
 // poolRefreshEvent sends a refresh event about p; d.mu is held.
 func (d *Driver) poolRefreshEvent(p *pool) {
-	d.sendPoolEvent(p, libvirt.StoragePoolEventIDRefresh, func(id int32) frame.Payload {
+	d.send(poolEvents, int32(libvirt.StoragePoolEventIDRefresh), p.uuid, remote.ProcStoragePoolEventRefresh, func(id int32) frame.Payload {
 		return &remote.StoragePoolEventRefreshMsg{CallbackID: id, Pool: p.ref()}
 	})
-}
-
-func (d *Driver) sendPoolEvent(p *pool, kind libvirt.StoragePoolEventID, msg func(id int32) frame.Payload) {
-	proc := remote.ProcStoragePoolEventLifecycle
-	if kind == libvirt.StoragePoolEventIDRefresh {
-		proc = remote.ProcStoragePoolEventRefresh
-	}
-	for c, regs := range d.poolRegs {
-		for _, r := range regs {
-			if r.event != kind || r.pool != nil && *r.pool != p.uuid {
-				continue
-			}
-			queuePoolEvent(c, int32(proc), msg(r.id))
-		}
-	}
-}
-
-type poolEventQueue struct{}
-
-type poolEventMsg struct {
-	proc int32
-	msg  frame.Payload
-}
-
-// queuePoolEvent sends events to one connection in the order they
-// happened, off the driver's lock, dropping them for a client that
-// reads none rather than stalling the driver.
-func queuePoolEvent(c *server.Conn, proc int32, msg frame.Payload) {
-	ch, _ := c.Value(poolEventQueue{}).(chan poolEventMsg)
-	if ch == nil {
-		ch = make(chan poolEventMsg, 1024)
-		c.SetValue(poolEventQueue{}, ch)
-		go func() {
-			for {
-				select {
-				case m := <-ch:
-					c.SendEvent(remote.Program, remote.ProtocolVersion, m.proc, m.msg)
-				case <-c.Done():
-					return
-				}
-			}
-		}()
-	}
-	select {
-	case ch <- poolEventMsg{proc, msg}:
-	default:
-	}
 }
