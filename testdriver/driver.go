@@ -128,7 +128,10 @@ type Driver struct {
 	// (nodedev.go).
 	ifaces []hostIface
 	devs   []nodeDev
-	faults faults // what to inject (faults.go)
+	// ifaceTx and ifaceBackup: an interface transaction (ifacewrite.go).
+	ifaceTx     bool
+	ifaceBackup []hostIface
+	faults      faults // what to inject (faults.go)
 }
 
 // New returns a driver in the test driver's default state, injecting the

@@ -90,16 +90,26 @@ func (d *Driver) InterfaceLookupByName(ctx context.Context, args *remote.Interfa
 func (d *Driver) InterfaceLookupByMACString(ctx context.Context, args *remote.InterfaceLookupByMACStringArgs) (*remote.InterfaceLookupByMACStringRet, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	var found []remote.NonnullInterface
 	for _, x := range d.ifaces {
 		if strings.EqualFold(args.MAC, x.mac) {
-			return &remote.InterfaceLookupByMACStringRet{Iface: x.ref}, nil
+			found = append(found, x.ref)
 		}
 	}
-	return nil, errNoInterface(fmt.Sprintf("no interface with matching mac '%s'", args.MAC))
+	switch len(found) {
+	case 0:
+		return nil, errNoInterface(fmt.Sprintf("no interface with matching mac '%s'", args.MAC))
+	case 1:
+		return &remote.InterfaceLookupByMACStringRet{Iface: found[0]}, nil
+	}
+	return nil, lerr(libvirt.ErrMultipleInterfaces, libvirt.FromTest, "", "multiple matching interfaces found")
 }
 
 // InterfaceGetXMLDesc describes a host interface.
 func (d *Driver) InterfaceGetXMLDesc(ctx context.Context, args *remote.InterfaceGetXMLDescArgs) (*remote.InterfaceGetXMLDescRet, error) {
+	if args.Flags != 0 {
+		return nil, errFlags("testInterfaceGetXMLDesc", args.Flags)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	x, err := d.ifaceByName(args.Iface.Name)

@@ -1,0 +1,60 @@
+package testdriver_test
+
+import "fmt"
+
+// Differential scenarios for host interfaces, node devices and the host
+// calls virsh reaches, run by TestVirshDifferential like the others.
+
+// hostMoreFiles are the files hostMoreScenarios refer to (names start
+// with hm-, so that they clash with no other file set's).
+var hostMoreFiles = map[string]string{
+	"hm-eth2.xml":    `<interface type='ethernet' name='eth2'><mac address='aa:bb:cc:dd:ee:01'/></interface>`,
+	"hm-eth3.xml":    `<interface type="ethernet" name="eth3"><mac address="AA:BB:CC:00:00:03"/><mtu size="9000"/><start mode="hotplug"/><protocol family="ipv6"><dhcp/><ip address="2001:db8::5" prefix="64"/><route gateway="2001:db8::1"/></protocol><protocol family="ipv4"><dhcp peerdns="no"/><ip address="10.0.0.5"/></protocol></interface>`,
+	"hm-br9.xml":     `<interface type='bridge' name='br9'><start mode='none'/><protocol family='ipv4'><ip address='10.1.1.1' prefix='24'/></protocol><bridge stp='off' delay='0.01'><interface type='ethernet' name='eth9'><mac address='52:54:00:00:00:09'/></interface></bridge></interface>`,
+	"hm-eth4.xml":    `<interface type="ethernet" name="eth4"/>`,
+	"hm-vlan.xml":    `<interface type="vlan" name="eth0.5"><vlan tag="5"><interface name="eth0"/></vlan></interface>`,
+	"hm-bond.xml":    `<interface type="bond" name="bond0"><bond mode="active-backup"><miimon freq="100" updelay="10" carrier="ioctl"/><interface type="ethernet" name="eth6"/><interface type="ethernet" name="eth7"/></bond></interface>`,
+	"hm-eth1new.xml": `<interface type="ethernet" name="eth1"><mac address="aa:bb:cc:dd:ee:11"/></interface>`,
+	"hm-samemac.xml": `<interface type="ethernet" name="eth5"><mac address="aa:bb:cc:dd:ee:ff"/></interface>`,
+	"hm-noname.xml":  `<interface type="ethernet"/>`,
+	"hm-badtype.xml": `<interface type="bogus" name="x"/>`,
+	"hm-notype.xml":  `<interface name="x"/>`,
+	"hm-trunc.xml":   `<interface type="ethernet" name="x">`,
+	"hm-root.xml":    `<notiface/>`,
+}
+
+func init() {
+	for name, text := range hostMoreFiles {
+		if _, dup := virshFiles[name]; dup {
+			panic(fmt.Sprintf("virsh_hostmore_test.go: file %s is also in virshFiles", name))
+		}
+		virshFiles[name] = text
+	}
+}
+
+// hm makes named scenarios of one area: pairs of name and commands.
+func hm(area string, pairs ...string) []virshScenario {
+	out := make([]virshScenario, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out = append(out, virshScenario{area: area, name: "hm-" + pairs[i], cmds: pairs[i+1]})
+	}
+	return out
+}
+
+var hostMoreScenarios = concat(
+	hm("interfaces",
+		"iface-define", "iface-define hm-eth2.xml; iface-list --all; iface-list --inactive; iface-dumpxml eth2; iface-mac eth2; iface-name aa:bb:cc:dd:ee:01",
+		"iface-lifecycle", "iface-define hm-eth2.xml; iface-start eth2; iface-list --all; iface-start eth2; iface-destroy eth2; iface-destroy eth2; iface-list --all; iface-undefine eth2; iface-list --all",
+		"iface-undefine-active", "iface-undefine eth1; iface-list --all; iface-undefine eth1; iface-dumpxml eth1",
+		"iface-layout", "iface-define hm-eth3.xml; iface-dumpxml eth3; iface-define hm-br9.xml; iface-dumpxml br9; iface-define hm-eth4.xml; iface-dumpxml eth4; iface-list --all",
+		"iface-vlan-bond", "iface-define hm-vlan.xml; iface-dumpxml eth0.5; iface-define hm-bond.xml; iface-dumpxml bond0; iface-list --all",
+		"iface-redefine-active", "iface-define hm-eth1new.xml; iface-list --all; iface-dumpxml eth1; iface-start eth1",
+		"iface-same-mac", "iface-define hm-samemac.xml; iface-name aa:bb:cc:dd:ee:ff; iface-mac eth5; iface-undefine eth5; iface-name aa:bb:cc:dd:ee:ff",
+		"iface-define-errors", "iface-define hm-noname.xml; iface-define hm-badtype.xml; iface-define hm-notype.xml; iface-define hm-trunc.xml; iface-define hm-root.xml; iface-list --all",
+		"iface-missing", "iface-start nosuch; iface-destroy nosuch; iface-undefine nosuch",
+		"iface-dumpxml-inactive", "iface-dumpxml eth1 --inactive",
+		"iface-tx-commit", "iface-begin; iface-define hm-eth2.xml; iface-commit; iface-list --all; iface-commit; iface-rollback",
+		"iface-tx-rollback", "iface-begin; iface-begin; iface-define hm-eth2.xml; iface-undefine eth1; iface-list --all; iface-rollback; iface-list --all; iface-dumpxml eth1; iface-start eth1; iface-list --all",
+		"iface-tx-rollback-started", "iface-define hm-eth2.xml; iface-start eth2; iface-begin; iface-destroy eth1; iface-rollback; iface-list --all",
+	),
+)
