@@ -22,6 +22,7 @@ const (
 	domainEvents family = iota
 	networkEvents
 	poolEvents
+	nodeDevEvents
 )
 
 // registration is a client's registration for one event ID of one

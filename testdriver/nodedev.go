@@ -50,9 +50,10 @@ type nodeDev struct {
 	xml          string
 }
 
-// defaultDevs is the default state's one device, "computer".
+// defaultDevs are the default state's devices: "computer" and its SCSI
+// hosts (nodedevwrite.go).
 func defaultDevs() []nodeDev {
-	return []nodeDev{{name: "computer", caps: []string{"system"}, xml: computerXML}}
+	return append([]nodeDev{{name: "computer", caps: []string{"system"}, xml: computerXML}}, defaultSCSIHosts()...)
 }
 
 // nodeDevCapNames are the capability types in the order of the list

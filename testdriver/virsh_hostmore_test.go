@@ -21,6 +21,17 @@ var hostMoreFiles = map[string]string{
 	"hm-notype.xml":  `<interface name="x"/>`,
 	"hm-trunc.xml":   `<interface type="ethernet" name="x">`,
 	"hm-root.xml":    `<notiface/>`,
+	"hm-vhba.xml":    `<device><name>scsi_host9</name><parent>scsi_host1</parent><capability type='scsi_host'><capability type='fc_host'><wwnn>2000000012341299</wwnn><wwpn>1000000012341299</wwpn></capability></capability></device>`,
+	"hm-vhba-np.xml": `<device><name>x</name><capability type="scsi_host"><capability type="fc_host"><wwnn>20000000abcd0001</wwnn><wwpn>10000000abcd0001</wwpn></capability></capability></device>`,
+	"hm-vhba-pc.xml": `<device><name>x</name><parent>computer</parent><capability type='scsi_host'><capability type='fc_host'><wwnn>2000000012341299</wwnn><wwpn>1000000012341299</wwpn></capability></capability></device>`,
+	"hm-vhba-p9.xml": `<device><name>x</name><parent>nosuch</parent><capability type="scsi_host"><capability type="fc_host"><wwnn>2000000012341299</wwnn><wwpn>1000000012341299</wwpn></capability></capability></device>`,
+	"hm-dev-sys.xml": `<device><name>x</name><capability type="system"/></device>`,
+	"hm-dev-trunc":   `<device><name>x</name>`,
+	"hm-dev-nofc":    `<device><name>x</name><parent>scsi_host1</parent><capability type="scsi_host"><host>5</host></capability></device>`,
+	"hm-dev-nowwn":   `<device><name>x</name><capability type="scsi_host"><capability type="fc_host"/></capability></device>`,
+	"hm-dev-root":    `<nodev/>`,
+	"hm-dev-bogus":   `<device><name>x</name><capability type="bogus"/></device>`,
+	"hm-dev-nocap":   `<device><name>x</name></device>`,
 }
 
 func init() {
@@ -57,4 +68,19 @@ var hostMoreScenarios = concat(
 		"iface-tx-rollback", "iface-begin; iface-begin; iface-define hm-eth2.xml; iface-undefine eth1; iface-list --all; iface-rollback; iface-list --all; iface-dumpxml eth1; iface-start eth1; iface-list --all",
 		"iface-tx-rollback-started", "iface-define hm-eth2.xml; iface-start eth2; iface-begin; iface-destroy eth1; iface-rollback; iface-list --all",
 	),
+	hm("nodedev",
+		"nodedev-default", "nodedev-dumpxml scsi_host1; nodedev-dumpxml scsi_host2; nodedev-dumpxml scsi_host11; nodedev-info computer; nodedev-info scsi_host11",
+		"nodedev-create", "nodedev-create hm-vhba.xml; nodedev-dumpxml scsi_host12; nodedev-info scsi_host12; nodedev-create hm-vhba-np.xml; nodedev-dumpxml scsi_host12",
+		"nodedev-destroy", "nodedev-create hm-vhba.xml; nodedev-destroy scsi_host12; nodedev-dumpxml scsi_host12; nodedev-destroy scsi_host11; nodedev-dumpxml scsi_host11; nodedev-destroy computer; nodedev-dumpxml computer; nodedev-destroy scsi_host1; nodedev-dumpxml scsi_host1; nodedev-destroy nosuch",
+		"nodedev-create-no-template", "nodedev-destroy scsi_host11; nodedev-create hm-vhba.xml",
+		"nodedev-create-errors", "nodedev-create hm-vhba-pc.xml; nodedev-create hm-vhba-p9.xml; nodedev-create hm-dev-sys.xml; nodedev-create hm-dev-trunc; nodedev-create hm-dev-nofc; nodedev-create hm-dev-nowwn; nodedev-create hm-dev-root; nodedev-create hm-dev-bogus; nodedev-create hm-dev-nocap",
+		"nodedev-unsupported", "nodedev-define hm-vhba.xml; nodedev-undefine computer; nodedev-start computer; nodedev-autostart computer; nodedev-reattach computer; nodedev-detach computer; nodedev-reset computer",
+		"nodedev-event-none", "nodedev-event --list; nodedev-event --event lifecycle --timeout 1; nodedev-event --event update --timeout 1",
+	),
+	[]virshScenario{
+		{area: "nodedev", name: "hm-nodedev-events", cmds: "nodedev-create hm-vhba.xml; nodedev-destroy scsi_host12; nodedev-destroy computer",
+			watch: "nodedev-event --event lifecycle --loop --timeout 2"},
+		{area: "nodedev", name: "hm-nodedev-events-device", cmds: "nodedev-create hm-vhba.xml; nodedev-destroy scsi_host11; nodedev-destroy scsi_host12",
+			watch: "nodedev-event --device scsi_host11 --event lifecycle --loop --timeout 2"},
+	},
 )
