@@ -27,7 +27,7 @@ const eth1XML = `<interface type='ethernet' name='eth1'>
 
 func errNoInterface(what string) error {
 	return &rpc.Error{Code: int32(libvirt.ErrNoInterface), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-		Message: "Interface not found: " + what, Str1: "Interface not found: %s", Str2: what}
+		Message: "Interface not found: " + what, Str1: "Interface not found: %s", Str2: what, Int1: -1, Int2: -1}
 }
 
 // hostIface is a host interface: its name and MAC, its XML as libvirt

@@ -39,7 +39,7 @@ const nodeDevCaps = 1<<22 - 1
 func errNoNodeDevice(name string) error {
 	msg := "no node device with matching name '" + name + "'"
 	return &rpc.Error{Code: int32(libvirt.ErrNoNodeDevice), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-		Message: "Node device not found: " + msg, Str1: "Node device not found: %s", Str2: msg}
+		Message: "Node device not found: " + msg, Str1: "Node device not found: %s", Str2: msg, Int1: -1, Int2: -1}
 }
 
 // nodeDev is a node device: its name, parent, capability types (the

@@ -32,6 +32,11 @@ var hostMoreFiles = map[string]string{
 	"hm-dev-root":    `<nodev/>`,
 	"hm-dev-bogus":   `<device><name>x</name><capability type="bogus"/></device>`,
 	"hm-dev-nocap":   `<device><name>x</name></device>`,
+	"hm-cpu.xml":     `<cpu><arch>x86_64</arch><model>Haswell</model><vendor>Intel</vendor></cpu>`,
+	"hm-cpu-nov.xml": `<cpu><arch>x86_64</arch><model>Haswell</model></cpu>`,
+	"hm-cpu-noa.xml": `<cpu><model>Haswell</model></cpu>`,
+	"hm-cpu-bad.xml": `<cpu><arch>x86_64</arch><model>Bogus</model></cpu>`,
+	"hm-cpu-junk":    `garbage`,
 }
 
 func init() {
@@ -76,6 +81,14 @@ var hostMoreScenarios = concat(
 		"nodedev-create-errors", "nodedev-create hm-vhba-pc.xml; nodedev-create hm-vhba-p9.xml; nodedev-create hm-dev-sys.xml; nodedev-create hm-dev-trunc; nodedev-create hm-dev-nofc; nodedev-create hm-dev-nowwn; nodedev-create hm-dev-root; nodedev-create hm-dev-bogus; nodedev-create hm-dev-nocap",
 		"nodedev-unsupported", "nodedev-define hm-vhba.xml; nodedev-undefine computer; nodedev-start computer; nodedev-autostart computer; nodedev-reattach computer; nodedev-detach computer; nodedev-reset computer",
 		"nodedev-event-none", "nodedev-event --list; nodedev-event --event lifecycle --timeout 1; nodedev-event --event update --timeout 1",
+	),
+	hm("host",
+		"cpu-baseline", "cpu-baseline hm-cpu.xml; cpu-baseline hm-cpu-nov.xml; cpu-baseline hm-cpu.xml --migratable",
+		"cpu-baseline-errors", "cpu-baseline hm-cpu-noa.xml; cpu-baseline hm-cpu-bad.xml; cpu-baseline hm-cpu-junk",
+		"hypervisor-cpu-baseline", "hypervisor-cpu-baseline hm-cpu.xml",
+		"freepages", "freepages; freepages --all; freepages --cellno 0 --pagesize 4",
+		"allocpages", "allocpages 4 10; allocpages --pagesize 2M --pagecount 10 --cellno 1",
+		"node-memory-tune", "node-memory-tune; node-memory-tune --shm-pages-to-scan 10",
 	),
 	[]virshScenario{
 		{area: "nodedev", name: "hm-nodedev-events", cmds: "nodedev-create hm-vhba.xml; nodedev-destroy scsi_host12; nodedev-destroy computer",
