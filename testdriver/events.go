@@ -44,8 +44,9 @@ func (d *Driver) register(ctx context.Context, fam family, event int32, obj *[16
 		return 0, rpc.Unsupported("events outside a connection")
 	}
 	d.mu.Lock()
-	d.nextCB++
+	// libvirt numbers callbacks from 0, across families.
 	r := registration{id: d.nextCB, family: fam, event: event}
+	d.nextCB++
 	if obj != nil {
 		u := *obj
 		r.obj = &u
