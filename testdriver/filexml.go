@@ -392,55 +392,25 @@ func (d *Driver) setNetworks(nets []*libvirtxml.Network) {
 	}
 }
 
-// loadIface adds an active host interface of the node file. Its XML is
-// the file's, in libvirt's layout (libvirt also reorders the elements as
-// its formatter writes them; a file written in that order reads back the
-// same). d.mu is held.
+// loadIface adds an active host interface of the node file, read and
+// laid out as InterfaceDefineXML does (ifacewrite.go). d.mu is held.
 func (d *Driver) loadIface(text string) error {
-	var def libvirtxml.Interface
-	if err := def.Unmarshal(text); err != nil {
-		return fileErr(err.Error())
-	}
-	if def.Name == "" {
-		return fileErr("missing interface name")
-	}
-	// libvirt reads a MAC for an ethernet interface only, and writes
-	// it last, after the start mode, MTU and protocols.
-	mac, lookup := "", ""
-	if def.MAC != nil {
-		lookup = def.MAC.Address
-		if def.Bond == nil && def.Bridge == nil && def.VLAN == nil {
-			mac = lookup
-		}
-	}
 	open := text[:strings.Index(text, ">")+1]
 	if strings.HasSuffix(open, "/>") {
+		var def libvirtxml.Interface
+		def.Unmarshal(text)
 		return fileErr("interface " + def.Name + " has no content")
 	}
-	_, elems, err := children(text)
+	x, err := parseIface(text)
 	if err != nil {
-		return err
-	}
-	var b strings.Builder
-	b.WriteString(open)
-	for _, want := range []func(string) bool{
-		func(n string) bool { return n == "start" },
-		func(n string) bool { return n == "mtu" },
-		func(n string) bool { return n != "start" && n != "mtu" && n != "mac" },
-		func(n string) bool { return n == "mac" && mac != "" },
-	} {
-		for _, e := range elems {
-			if want(e.name) {
-				b.WriteString(e.raw)
-			}
+		var le *rpc.Error
+		if errors.As(err, &le) {
+			return fileErr(strings.TrimPrefix(le.Message, "XML error: "))
 		}
-	}
-	b.WriteString("</interface>")
-	out, err := libvirtXML(b.String())
-	if err != nil {
 		return fileErr(err.Error())
 	}
-	d.ifaces = append(d.ifaces, hostIface{ref: remote.NonnullInterface{Name: def.Name, MAC: mac}, mac: lookup, xml: out, active: true})
+	x.active = true
+	d.ifaces = append(d.ifaces, x)
 	return nil
 }
 

@@ -8,9 +8,10 @@ import (
 	"slices"
 	"strings"
 
+	"libvirt.org/go/libvirtxml"
+
 	"github.com/virtrpc/virtrpc/gen/libvirt"
 	"github.com/virtrpc/virtrpc/gen/remote"
-	"libvirt.org/go/libvirtxml"
 )
 
 // Host interface changes, as libvirt 9.0's test driver makes them: define
