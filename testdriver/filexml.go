@@ -395,8 +395,7 @@ func (d *Driver) setNetworks(nets []*libvirtxml.Network) {
 // loadIface adds an active host interface of the node file, read and
 // laid out as InterfaceDefineXML does (ifacewrite.go). d.mu is held.
 func (d *Driver) loadIface(text string) error {
-	open := text[:strings.Index(text, ">")+1]
-	if strings.HasSuffix(open, "/>") {
+	if strings.HasSuffix(rootOpen(text), "/>") {
 		var def libvirtxml.Interface
 		def.Unmarshal(text)
 		return fileErr("interface " + def.Name + " has no content")

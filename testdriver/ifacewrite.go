@@ -63,7 +63,7 @@ func parseIface(doc string) (hostIface, error) {
 			mac = lookup
 		}
 	}
-	open := doc[:strings.Index(doc, ">")+1]
+	open := rootOpen(doc)
 	var b strings.Builder
 	if strings.HasSuffix(open, "/>") {
 		b.WriteString(strings.TrimSuffix(open, "/>") + ">")
@@ -94,6 +94,22 @@ func parseIface(doc string) (hostIface, error) {
 	}
 	out = typedIfaceOpen.ReplaceAllString(out, "$1<interface $2>\n$1</interface>")
 	return hostIface{ref: remote.NonnullInterface{Name: def.Name, MAC: mac}, mac: lookup, xml: out}, nil
+}
+
+// rootOpen is the start tag of a well-formed document's root element, as
+// written (after any declaration or comment).
+func rootOpen(doc string) string {
+	dec := xml.NewDecoder(strings.NewReader(doc))
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.RawToken()
+		if err != nil {
+			return ""
+		}
+		if _, ok := tok.(xml.StartElement); ok {
+			return doc[start:dec.InputOffset()]
+		}
+	}
 }
 
 // typedIfaceOpen matches an empty interface element that has a type:
