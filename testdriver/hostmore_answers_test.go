@@ -85,6 +85,8 @@ func TestHostMoreAsLibvirtd(t *testing.T) {
 		{proc: remote.ProcNodeDeviceDestroy, args: &remote.NodeDeviceDestroyArgs{Name: "scsi_host12"}},
 		{proc: remote.ProcConnectNodeDeviceEventDeregisterAny, args: &remote.ConnectNodeDeviceEventDeregisterAnyArgs{CallbackID: 99}},
 		{proc: remote.ProcConnectSecretEventDeregisterAny, args: &remote.ConnectSecretEventDeregisterAnyArgs{CallbackID: 3}},
+		{proc: remote.ProcSecretSetValue, args: &remote.SecretSetValueArgs{}},
+		{proc: remote.ProcSecretSetValue, args: &remote.SecretSetValueArgs{Value: []byte("x")}},
 		{proc: remote.ProcConnectBaselineCPU, args: &remote.ConnectBaselineCPUArgs{XMLCpUs: []remote.NonnullString{cpu, cpu}}},
 		{proc: remote.ProcConnectBaselineCPU, args: &remote.ConnectBaselineCPUArgs{XMLCpUs: []remote.NonnullString{cpu}, Flags: 2}},
 		{proc: remote.ProcConnectBaselineCPU, args: &remote.ConnectBaselineCPUArgs{XMLCpUs: []remote.NonnullString{"<cpu><model>Haswell</model></cpu>"}}},
