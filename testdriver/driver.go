@@ -2,8 +2,9 @@
 // remote protocol, modelled on libvirt 9.0's own test driver
 // (test:///default): one running domain named "test" (with its disk,
 // NIC and memory balloon), a network "default", a storage pool
-// "default-pool", a host interface eth1, a node device "computer", and a
-// node with its info and capabilities. Domains can be defined, created,
+// "default-pool", a host interface eth1, node devices ("computer" and its
+// SCSI hosts scsi_host1, scsi_host2 and scsi_host11), and a node with its
+// info and capabilities. Domains can be defined, created,
 // started, suspended, resumed, rebooted, saved (managed save), renamed,
 // shut down, destroyed and undefined, their memory and vCPUs changed live
 // or in their configuration, snapshotted and reverted, with libvirt's
@@ -14,7 +15,9 @@
 // defined, created, built, started, refreshed, destroyed, deleted and
 // undefined, and volumes created, cloned, looked up and deleted, with the
 // pools' allocation kept as libvirt's test driver keeps it and pool
-// events sent. Like libvirt 9.0's test driver it has no secrets or
+// events sent. Host interfaces can be defined, started, stopped and
+// undefined, in begin/commit/rollback transactions; node devices created
+// (libvirt's mock vHBA) and destroyed, with node device events. Like libvirt 9.0's test driver it has no secrets or
 // network filters, and says so. Its answers are checked against libvirtd
 // 9.0 with virsh (TestVirshDifferential, TestVirshFileDifferential); what
 // it does not implement answers "not supported" as libvirt words it.
