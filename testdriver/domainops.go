@@ -61,7 +61,7 @@ func (d *Driver) DomainManagedSave(ctx context.Context, args *remote.DomainManag
 		return errInvalid("cannot do managed save for transient domain")
 	}
 	x.cpuTime = x.cpu()
-	x.id, x.state, x.reason, x.liveVCPUs = -1, libvirt.DomainShutoff, int32(libvirt.DomainShutoffSaved), 0
+	x.toShutoff(libvirt.DomainShutoffSaved)
 	x.managedSave = true
 	d.emit(x, libvirt.DomainEventStopped, int32(libvirt.DomainEventStoppedSaved))
 	return nil

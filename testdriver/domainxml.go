@@ -109,6 +109,9 @@ func postParse(def *libvirtxml.Domain) {
 // a running domain and not in the inactive (--inactive) view.
 func formatDomain(x *domain, inactive bool) (string, error) {
 	def := *x.def
+	if x.configDef != nil && (inactive || !x.active()) {
+		def = *x.configDef
+	}
 	def.ID = nil
 	if x.active() && !inactive {
 		// The live definition: its ID, and the memory and vCPUs

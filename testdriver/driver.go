@@ -98,6 +98,10 @@ type domain struct {
 	// snaps and checks: the domain's snapshots and checkpoints
 	// (snapshots.go, checkpoints.go).
 	snaps, checks moments
+	// configDef is the persistent definition while the domain runs from
+	// a restored image's definition (savefile.go), which stays live until
+	// it stops; nil otherwise.
+	configDef *libvirtxml.Domain
 }
 
 func (d *domain) remote() remote.NonnullDomain {
@@ -853,7 +857,7 @@ func (d *Driver) stop(dom remote.NonnullDomain, reason libvirt.DomainShutoffReas
 		return errInvalid("domain is not running")
 	}
 	x.cpuTime = x.cpu()
-	x.id, x.state, x.reason, x.liveVCPUs = -1, libvirt.DomainShutoff, int32(reason), 0
+	x.toShutoff(reason)
 	d.emit(x, libvirt.DomainEventStopped, int32(detail))
 	if !x.persistent {
 		d.doms = slices.DeleteFunc(d.doms, func(y *domain) bool { return y == x })

@@ -1,0 +1,78 @@
+package testdriver_test
+
+import "fmt"
+
+// Domain differential scenarios for the procedures issue #15 left last:
+// save and restore to a file, save images, core dumps, and the other
+// domain calls in domainmore.go; run by TestVirshDifferential like the
+// others.
+
+// domainMoreFiles are the files domainMoreScenarios refer to (names
+// start with dm-, so that they clash with no other list's).
+var domainMoreFiles = map[string]string{
+	// Not an image: long enough for the magic to be compared.
+	"dm-garbage.img": "this is not a saved domain image\n",
+	// The magic, then a length past libvirt's 8192-byte limit.
+	"dm-huge.img": "TestGuestMagic\x00\x00\x00\x01\x00<domain/>",
+	// The magic, then a length and less XML than it says.
+	"dm-short.img": "TestGuestMagic\x00\x40\x00\x00\x00<domain/>",
+	// Too short for the magic.
+	"dm-tiny.img": "Test",
+	"dm-d3.xml":   `<domain type='test'><name>d3</name><uuid>33333333-2222-3333-4444-555555555555</uuid><memory>1048576</memory><os><type>hvm</type></os></domain>`,
+	"dm-test2.xml": `<domain type='test'><name>test</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid><description>edited in the image</description>` +
+		`<memory>524288</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>`,
+}
+
+func init() {
+	for name, text := range domainMoreFiles {
+		if _, dup := virshFiles[name]; dup {
+			panic(fmt.Sprintf("virsh_domainmore_test.go: file %s is also in virshFiles", name))
+		}
+		virshFiles[name] = text
+	}
+}
+
+// dm makes named scenarios of one area, as more does, prefixed dm-.
+func dm(area string, pairs ...string) []virshScenario {
+	out := make([]virshScenario, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		out = append(out, virshScenario{area: area, name: "dm-" + pairs[i], cmds: pairs[i+1]})
+	}
+	return out
+}
+
+var domainMoreScenarios = concat(
+	dm("save",
+		"save-restore", "save test dm-s.img; list --all; domstate test --reason; restore dm-s.img; list --all; domstate test --reason; dominfo test",
+		"save-dumpxml", "save test dm-s.img; save-image-dumpxml dm-s.img; save-image-dumpxml dm-s.img --security-info",
+		"save-twice", "save test dm-s.img; save test dm-s.img",
+		"save-inactive", "destroy test; save test dm-s.img",
+		"save-paused", "suspend test; save test dm-s.img; domstate test --reason; restore dm-s.img; domstate test --reason",
+		"save-flags", "save test dm-s.img --running; save test dm-s.img --paused; save test dm-s.img --bypass-cache; domstate test",
+		"save-nodir", "save test /nonexist/dir/x.img; domstate test",
+		"save-transient", "create d2.xml; save d2 dm-s.img; list --all; restore dm-s.img; list --all; dumpxml d2",
+		"restore-active", "save test dm-s.img; start test; restore dm-s.img; domstate test --reason",
+		"restore-nosuch", "restore /nonexist/nosuch.img",
+		"restore-garbage", "restore dm-garbage.img; save-image-dumpxml dm-garbage.img",
+		"restore-huge", "restore dm-huge.img",
+		"restore-flags", "save test dm-s.img; restore dm-s.img --running; restore dm-s.img --paused; restore dm-s.img --bypass-cache",
+		"restore-renamed", "save test dm-s.img; domrename test t2; restore dm-s.img; list --all",
+		"restore-undefined", "save test dm-s.img; undefine test; list --all; restore dm-s.img; list --all; dominfo test",
+		"restore-twice", "save test dm-s.img; restore dm-s.img; destroy test; restore dm-s.img; domid test",
+		"image-define", "save test dm-s.img; save-image-define dm-s.img dm-test2.xml; save-image-dumpxml dm-s.img; restore dm-s.img; dumpxml test; dumpxml --inactive test",
+		"image-define-bad", "save test dm-s.img; save-image-define dm-s.img bad.xml; save-image-define dm-garbage.img dm-test2.xml; save-image-define dm-s.img dm-test2.xml --running",
+		"image-define-nosuch", "save-image-define /nonexist/nosuch.img dm-test2.xml",
+		"image-define-other", "save test dm-s.img; save-image-define dm-s.img dm-d3.xml; save-image-dumpxml dm-s.img; restore dm-s.img; list --all",
+	),
+	dm("dump",
+		"dump", "dump test dm-c.core; domstate test --reason",
+		"dump-crash", "dump test dm-c.core --crash; domstate test --reason; list --all",
+		"dump-inactive", "destroy test; dump test dm-c.core",
+		"dump-transient-crash", "create d2.xml; dump d2 dm-c.core --crash; list --all",
+		"dump-format", "dump test dm-c.core --memory-only --format kdump-zlib; dump test dm-c.core --memory-only --format elf; dump test dm-c.core --live; domstate test",
+		"dump-nodir", "dump test /nonexist/dir/c.core",
+	),
+	dm("legacy",
+		"maxvcpus", "vcpucount test --maximum --live; destroy test; vcpucount test --maximum --live",
+	),
+)
