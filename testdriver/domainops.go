@@ -278,20 +278,23 @@ func (d *Driver) DomainGetHostname(ctx context.Context, args *remote.DomainGetHo
 func (d *Driver) DomainGetTime(ctx context.Context, args *remote.DomainGetTimeArgs) (*remote.DomainGetTimeRet, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, err := d.running(args.Dom); err != nil {
+	x, err := d.running(args.Dom)
+	if err != nil {
 		return nil, err
 	}
-	return &remote.DomainGetTimeRet{Seconds: guestClock}, nil
+	g := x.guestOS()
+	return &remote.DomainGetTimeRet{Seconds: g.secs, Nseconds: g.nsecs}, nil
 }
 
 // DomainGetControlInfo reports the domain's control interface as ready.
 func (d *Driver) DomainGetControlInfo(ctx context.Context, args *remote.DomainGetControlInfoArgs) (*remote.DomainGetControlInfoRet, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, err := d.running(args.Dom); err != nil {
+	x, err := d.running(args.Dom)
+	if err != nil {
 		return nil, err
 	}
-	return &remote.DomainGetControlInfoRet{}, nil
+	return x.guestOS().controlInfo(), nil
 }
 
 // DomainRename renames an inactive domain.

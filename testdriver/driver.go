@@ -102,6 +102,9 @@ type domain struct {
 	// a restored image's definition (savefile.go), which stays live until
 	// it stops; nil otherwise.
 	configDef *libvirtxml.Domain
+	// guest: the pretend guest's clock and frozen file systems
+	// (guestops.go); nil until first used.
+	guest *guestState
 }
 
 func (d *domain) remote() remote.NonnullDomain {
