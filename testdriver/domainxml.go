@@ -128,9 +128,15 @@ func formatDomain(x *domain, inactive bool) (string, error) {
 			def.VCPU = &v
 		}
 	}
+	// The metadata goes in as libxml2 writes it (metadata.go).
+	meta := def.Metadata
+	if meta != nil {
+		def.Metadata = &libvirtxml.DomainMetadata{XML: "<" + metadataMark + "/>"}
+	}
 	s, err := def.Marshal()
 	if err != nil {
 		return "", err
 	}
-	return libvirtXML(s)
+	out, err := libvirtXML(s)
+	return spliceMetadata(out, meta), err
 }
