@@ -19,7 +19,7 @@ const guestClock = 627319920
 
 func errInvalidArg(msg string) error {
 	return &rpc.Error{Code: int32(libvirt.ErrInvalidArg), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-		Message: "invalid argument: " + msg, Str1: "invalid argument: %s", Str2: msg}
+		Message: "invalid argument: " + msg, Str1: "invalid argument: %s", Str2: msg, Int1: -1, Int2: -1}
 }
 
 // running finds a domain a call needs active, with libvirt's
@@ -30,7 +30,8 @@ func (d *Driver) running(dom remote.NonnullDomain) (*domain, error) {
 		return nil, err
 	}
 	if !x.active() {
-		return nil, errInvalid("domain is not running")
+		// virDomainObjCheckActive, in libvirt's domain code.
+		return nil, errDomainConf(libvirt.ErrOperationInvalid, "Requested operation is not valid: ", "domain is not running")
 	}
 	return x, nil
 }

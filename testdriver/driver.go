@@ -186,17 +186,17 @@ func formatUUID(u [16]byte) string {
 // libvirt's errors, as the test driver words them.
 func errNoDomain(what string) error {
 	return &rpc.Error{Code: int32(libvirt.ErrNoDomain), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-		Message: "Domain not found: " + what, Str1: "Domain not found: %s", Str2: what}
+		Message: "Domain not found: " + what, Str1: "Domain not found: %s", Str2: what, Int1: -1, Int2: -1}
 }
 
 func errInvalid(msg string) error {
 	return &rpc.Error{Code: int32(libvirt.ErrOperationInvalid), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-		Message: "Requested operation is not valid: " + msg, Str1: "Requested operation is not valid: %s", Str2: msg}
+		Message: "Requested operation is not valid: " + msg, Str1: "Requested operation is not valid: %s", Str2: msg, Int1: -1, Int2: -1}
 }
 
 func errInternal(msg string) error {
 	return &rpc.Error{Code: int32(libvirt.ErrInternalError), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-		Message: "internal error: " + msg, Str1: "internal error: %s", Str2: msg}
+		Message: "internal error: " + msg, Str1: "internal error: %s", Str2: msg, Int1: -1, Int2: -1}
 }
 
 func errXML(msg string) error {

@@ -91,6 +91,9 @@ func validKeycode(set, code uint32) bool {
 // DomainSendKey accepts key presses for a running domain, refusing a
 // code its code set does not have, as libvirt's test driver does.
 func (d *Driver) DomainSendKey(ctx context.Context, args *remote.DomainSendKeyArgs) error {
+	if int(args.Codeset) >= len(keycodeSets) {
+		return errAPIArg("virDomainSendKey", "codeset", fmt.Sprintf("Unsupported codeset '%d'", args.Codeset))
+	}
 	if args.Flags != 0 {
 		return errFlags("testDomainSendKey", args.Flags)
 	}
@@ -100,12 +103,8 @@ func (d *Driver) DomainSendKey(ctx context.Context, args *remote.DomainSendKeyAr
 		return err
 	}
 	for _, k := range args.Keycodes {
-		if int(args.Codeset) >= len(keycodeSets) || !validKeycode(args.Codeset, k) {
-			name := "(null)"
-			if int(args.Codeset) < len(keycodeSets) {
-				name = keycodeSets[args.Codeset]
-			}
-			return errInternal(fmt.Sprintf("invalid keycode %d of %s codeset", k, name))
+		if !validKeycode(args.Codeset, k) {
+			return errInternal(fmt.Sprintf("invalid keycode %d of %s codeset", k, keycodeSets[args.Codeset]))
 		}
 	}
 	return nil

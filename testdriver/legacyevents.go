@@ -28,12 +28,15 @@ const maxLegacyEventID = int32(libvirt.DomainEventIDDeviceRemoved)
 // RPC), in libvirt's internal-error words.
 func errDaemon(msg string) error {
 	return &rpc.Error{Code: int32(libvirt.ErrInternalError), Domain: int32(libvirt.FromRPC), Level: int32(libvirt.ErrError),
-		Message: "internal error: " + msg, Str1: "internal error: %s", Str2: msg}
+		Message: "internal error: " + msg, Str1: "internal error: %s", Str2: msg, Int1: -1, Int2: -1}
 }
 
 // ConnectDomainEventRegister registers the client, the old way, for
 // lifecycle events of every domain.
 func (d *Driver) ConnectDomainEventRegister(ctx context.Context) (*remote.ConnectDomainEventRegisterRet, error) {
+	if err := d.tracked(ctx, int32(libvirt.DomainEventIDLifecycle)); err != nil {
+		return nil, err
+	}
 	if _, err := d.register(ctx, legacyDomainEvents, int32(libvirt.DomainEventIDLifecycle), nil); err != nil {
 		return nil, err
 	}
@@ -55,8 +58,28 @@ func (d *Driver) ConnectDomainEventRegisterAny(ctx context.Context, args *remote
 	if args.EventID < 0 || args.EventID > maxLegacyEventID {
 		return errDaemon(fmt.Sprintf("unsupported event ID %d", args.EventID))
 	}
+	if err := d.tracked(ctx, args.EventID); err != nil {
+		return err
+	}
 	_, err := d.register(ctx, legacyDomainEvents, args.EventID, nil)
 	return err
+}
+
+// tracked refuses a second old-style registration of the connection for
+// the same event: libvirt's event code sees the same callback (libvirtd
+// relays every old registration of an event through one function) and
+// says so.
+func (d *Driver) tracked(ctx context.Context, event int32) error {
+	c, _ := server.FromContext(ctx)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range d.regs[c] {
+		if r.family == legacyDomainEvents && r.event == event {
+			return &rpc.Error{Code: int32(libvirt.ErrInvalidArg), Domain: int32(libvirt.FromNone), Level: int32(libvirt.ErrError),
+				Message: "invalid argument: event callback already tracked", Str1: "invalid argument: %s", Str2: "event callback already tracked", Int1: -1, Int2: -1}
+		}
+	}
+	return nil
 }
 
 // ConnectDomainEventDeregisterAny ends the client's first registration

@@ -248,6 +248,10 @@ func (x *domain) defsFor(flags uint32) (live, config *libvirtxml.Domain, err err
 	return live, config, nil
 }
 
+func errUnknownMetadata(t int32) error {
+	return errDomainConf(libvirt.ErrInvalidArg, "invalid argument: ", "unknown metadata type '"+strconv.Itoa(int(t))+"'")
+}
+
 func errNoMetadata() error {
 	return &rpc.Error{Code: int32(libvirt.ErrNoDomainMetadata), Domain: int32(libvirt.FromDomain), Level: int32(libvirt.ErrError),
 		Message: "metadata not found: Requested metadata element is not present", Str1: "metadata not found: %s", Str2: "Requested metadata element is not present"}
@@ -258,11 +262,21 @@ func errNoMetadata() error {
 // gives it).
 func (d *Driver) DomainGetMetadata(ctx context.Context, args *remote.DomainGetMetadataArgs) (*remote.DomainGetMetadataRet, error) {
 	f := args.Flags
+	if f&uint32(libvirt.DomainAffectLive) != 0 && f&uint32(libvirt.DomainAffectConfig) != 0 {
+		return nil, errAPIArg("virDomainGetMetadata", "ctl", "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive")
+	}
+	switch libvirt.DomainMetadataType(args.Type) {
+	case libvirt.DomainMetadataTitle, libvirt.DomainMetadataDescription:
+		if args.URI != nil {
+			return nil, errAPIArg("virDomainGetMetadata", "uri", "uri in virDomainGetMetadata must be NULL")
+		}
+	case libvirt.DomainMetadataElement:
+		if args.URI == nil {
+			return nil, errAPIArg("virDomainGetMetadata", "uri", "uri in virDomainGetMetadata must not be NULL")
+		}
+	}
 	if u := f &^ uint32(libvirt.DomainAffectLive|libvirt.DomainAffectConfig); u != 0 {
 		return nil, errFlags("testDomainGetMetadata", u)
-	}
-	if f == uint32(libvirt.DomainAffectLive|libvirt.DomainAffectConfig) {
-		return nil, errInvalidArg("flags 'affect live' and 'affect config' are mutually exclusive")
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -297,7 +311,7 @@ func (d *Driver) DomainGetMetadata(ctx context.Context, args *remote.DomainGetMe
 			}
 		}
 	default:
-		return nil, errInvalidArg("unknown metadata type '" + strconv.Itoa(int(args.Type)) + "'")
+		return nil, errUnknownMetadata(args.Type)
 	}
 	if s == "" {
 		return nil, errNoMetadata()
@@ -341,28 +355,42 @@ func renamed(n *xnode, f func(string) string) *xnode {
 // definition, its configuration or both, and sends the metadata-change
 // event.
 func (d *Driver) DomainSetMetadata(ctx context.Context, args *remote.DomainSetMetadataArgs) error {
-	if u := args.Flags &^ uint32(libvirt.DomainAffectLive|libvirt.DomainAffectConfig); u != 0 {
-		return errFlags("testDomainSetMetadata", u)
-	}
 	typ := libvirt.DomainMetadataType(args.Type)
 	var text string
 	if args.Metadata != nil {
 		text = *args.Metadata
 	}
+	// libvirt's public API checks first (libvirtd runs it too).
+	const fn = "virDomainSetMetadata"
+	switch typ {
+	case libvirt.DomainMetadataTitle, libvirt.DomainMetadataDescription:
+		if typ == libvirt.DomainMetadataTitle && strings.Contains(text, "\n") {
+			return errAPIArg(fn, "metadata", "metadata title can't contain newlines")
+		}
+		if args.URI != nil {
+			return errAPIArg(fn, "uri", "uri in virDomainSetMetadata must be NULL")
+		}
+		if args.Key != nil {
+			return errAPIArg(fn, "key", "key in virDomainSetMetadata must be NULL")
+		}
+	case libvirt.DomainMetadataElement:
+		if args.URI == nil {
+			return errAPIArg(fn, "uri", "uri in virDomainSetMetadata must not be NULL")
+		}
+		if args.Metadata != nil && args.Key == nil {
+			return errAPIArg(fn, "key", "key in virDomainSetMetadata must not be NULL")
+		}
+	}
+	if u := args.Flags &^ uint32(libvirt.DomainAffectLive|libvirt.DomainAffectConfig); u != 0 {
+		return errFlags("testDomainSetMetadata", u)
+	}
 	var elem *xnode
 	switch typ {
-	case libvirt.DomainMetadataTitle:
-		if strings.Contains(text, "\n") {
-			return errInvalidArg("metadata title can't contain newlines")
-		}
-	case libvirt.DomainMetadataDescription:
+	case libvirt.DomainMetadataTitle, libvirt.DomainMetadataDescription:
 	case libvirt.DomainMetadataElement:
-		if args.URI == nil || *args.URI == "" {
-			return errInvalidArg("metadata URI is required")
-		}
 		if text != "" {
-			if args.Key == nil || *args.Key == "" {
-				return errInvalidArg("namespace key is required when modifying metadata")
+			if *args.Key == "" {
+				return errAPIArg(fn, "key", "namespace key is required when modifying metadata")
 			}
 			if err := wellFormed(text, "metadata_xml"); err != nil {
 				return err
@@ -386,7 +414,7 @@ func (d *Driver) DomainSetMetadata(ctx context.Context, args *remote.DomainSetMe
 			elem.attrs = append([]xml.Attr{{Name: xml.Name{Space: "xmlns", Local: *args.Key}, Value: *args.URI}}, elem.attrs...)
 		}
 	default:
-		return errInvalidArg("unknown metadata type '" + strconv.Itoa(int(args.Type)) + "'")
+		return errUnknownMetadata(args.Type)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()

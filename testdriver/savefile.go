@@ -40,17 +40,17 @@ func errSystem(err error, msg string) error {
 	}
 	m := msg + ": " + text
 	return &rpc.Error{Code: int32(libvirt.ErrSystemError), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-		Message: m, Str1: m}
+		Message: m, Str1: m, Int1: -1, Int2: -1}
 }
 
 func errArgUnsupported(msg string) error {
 	return &rpc.Error{Code: int32(libvirt.ErrArgumentUnsupported), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-		Message: "argument unsupported: " + msg, Str1: "argument unsupported: %s", Str2: msg}
+		Message: "argument unsupported: " + msg, Str1: "argument unsupported: %s", Str2: msg, Int1: -1, Int2: -1}
 }
 
 func errOpUnsupported(msg string) error {
 	return &rpc.Error{Code: int32(libvirt.ErrOperationUnsupported), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-		Message: "Operation not supported: " + msg, Str1: "Operation not supported: %s", Str2: msg}
+		Message: "Operation not supported: " + msg, Str1: "Operation not supported: %s", Str2: msg, Int1: -1, Int2: -1}
 }
 
 // writeSaveImage writes an image holding xml at path, mode 0600, and
