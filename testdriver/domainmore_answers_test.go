@@ -60,14 +60,24 @@ func TestDomainMoreAnswersAsLibvirtd(t *testing.T) {
 		{"memory peek, inactive", func(c *client.Conn) (any, error) {
 			return c.Remote().DomainMemoryPeek(ctx, dom(c, "dm1"), 0, 4, libvirt.MemoryVirtual)
 		}},
-		{"block peek", func(c *client.Conn) (any, error) { return c.Remote().DomainBlockPeek(ctx, dom(c, "test"), "vda", 0, 8, 0) }},
+		{"block peek", func(c *client.Conn) (any, error) {
+			return c.Remote().DomainBlockPeek(ctx, dom(c, "test"), "vda", 0, 8, 0)
+		}},
 		{"block peek, unknown disk", func(c *client.Conn) (any, error) {
 			return c.Remote().DomainBlockPeek(ctx, dom(c, "test"), "vdz", 0, 8, 0)
 		}},
-		{"cpu stats, count", func(c *client.Conn) (any, error) { return c.Remote().DomainGetCPUStats(ctx, dom(c, "test"), 0, -1, 1, 0) }},
-		{"cpu stats, total", func(c *client.Conn) (any, error) { return c.Remote().DomainGetCPUStats(ctx, dom(c, "test"), 3, -1, 1, 0) }},
-		{"cpu stats, cpus", func(c *client.Conn) (any, error) { return c.Remote().DomainGetCPUStats(ctx, dom(c, "test"), 0, 0, 0, 0) }},
-		{"cpu stats, per cpu", func(c *client.Conn) (any, error) { return c.Remote().DomainGetCPUStats(ctx, dom(c, "test"), 2, 0, 2, 0) }},
+		{"cpu stats, count", func(c *client.Conn) (any, error) {
+			return c.Remote().DomainGetCPUStats(ctx, dom(c, "test"), 0, -1, 1, 0)
+		}},
+		{"cpu stats, total", func(c *client.Conn) (any, error) {
+			return c.Remote().DomainGetCPUStats(ctx, dom(c, "test"), 3, -1, 1, 0)
+		}},
+		{"cpu stats, cpus", func(c *client.Conn) (any, error) {
+			return c.Remote().DomainGetCPUStats(ctx, dom(c, "test"), 0, 0, 0, 0)
+		}},
+		{"cpu stats, per cpu", func(c *client.Conn) (any, error) {
+			return c.Remote().DomainGetCPUStats(ctx, dom(c, "test"), 2, 0, 2, 0)
+		}},
 		{"cpu stats, past the last", func(c *client.Conn) (any, error) {
 			return c.Remote().DomainGetCPUStats(ctx, dom(c, "test"), 2, 9, 1, 0)
 		}},
@@ -81,8 +91,12 @@ func TestDomainMoreAnswersAsLibvirtd(t *testing.T) {
 		{"security labels, inactive", func(c *client.Conn) (any, error) {
 			return c.Remote().DomainGetSecurityLabelList(ctx, dom(c, "dm1"))
 		}},
-		{"launch security", func(c *client.Conn) (any, error) { return c.Remote().DomainGetLaunchSecurityInfo(ctx, dom(c, "test"), 0) }},
-		{"launch security, flag", func(c *client.Conn) (any, error) { return c.Remote().DomainGetLaunchSecurityInfo(ctx, dom(c, "test"), 1) }},
+		{"launch security", func(c *client.Conn) (any, error) {
+			return c.Remote().DomainGetLaunchSecurityInfo(ctx, dom(c, "test"), 0)
+		}},
+		{"launch security, flag", func(c *client.Conn) (any, error) {
+			return c.Remote().DomainGetLaunchSecurityInfo(ctx, dom(c, "test"), 1)
+		}},
 		{"messages", func(c *client.Conn) (any, error) { return c.Remote().DomainGetMessages(ctx, dom(c, "test"), 0) }},
 		{"lifecycle action", func(c *client.Conn) (any, error) {
 			return nil, c.Remote().DomainSetLifecycleAction(ctx, dom(c, "test"), uint32(libvirt.DomainLifecyclePoweroff), uint32(libvirt.DomainLifecycleActionRestart), 0)
