@@ -131,7 +131,9 @@ func (x *domain) defFor(flags uint32) (*libvirtxml.Domain, error) {
 	f := libvirt.DomainModificationImpact(flags) & (libvirt.DomainAffectLive | libvirt.DomainAffectConfig)
 	switch {
 	case f == libvirt.DomainAffectLive|libvirt.DomainAffectConfig:
-		return nil, errInvalidArg("Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive")
+		// Worded as libvirt's VIR_EXCLUSIVE_FLAGS checks word it, with no
+		// prefix (the function and argument names are our guess).
+		return nil, errAPIArg("virDomainObjGetOneDef", "flags", "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive")
 	case f == libvirt.DomainAffectLive && !x.active():
 		return nil, errDomainConf(libvirt.ErrOperationInvalid, "Requested operation is not valid: ", "domain is not running")
 	case f == libvirt.DomainAffectConfig && !x.persistent:

@@ -3,6 +3,7 @@ package testdriver
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"libvirt.org/go/libvirtxml"
 
@@ -126,5 +127,143 @@ func (d *Driver) DomainSetMemoryParameters(ctx context.Context, args *remote.Dom
 	if *t == (libvirtxml.DomainMemoryTune{}) {
 		def.MemoryTune = nil
 	}
+	return nil
+}
+
+// DomainSetMemoryStatsPeriod sets how often the memory balloon collects
+// statistics (<memballoon><stats period=…/>), live or in the
+// configuration; a domain without a balloon is refused as libvirt's test
+// driver refuses it.
+func (d *Driver) DomainSetMemoryStatsPeriod(ctx context.Context, args *remote.DomainSetMemoryStatsPeriodArgs) error {
+	if args.Period < 0 {
+		return errAPIArg("virDomainSetMemoryStatsPeriod", "period", "period in virDomainSetMemoryStatsPeriod must not be negative")
+	}
+	if f := args.Flags &^ uint32(libvirt.DomainAffectLive|libvirt.DomainAffectConfig); f != 0 {
+		return errFlags("testDomainSetMemoryStatsPeriod", f)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.find(args.Dom)
+	if err != nil {
+		return err
+	}
+	def, err := x.defFor(args.Flags)
+	if err != nil {
+		return err
+	}
+	if def.Devices == nil || def.Devices.MemBalloon == nil || def.Devices.MemBalloon.Model == "none" {
+		return errInternal("No memory balloon device configured, can not set the collection period")
+	}
+	live, config, err := x.defsFor(args.Flags)
+	if err != nil {
+		return err
+	}
+	if live == nil {
+		live = config
+	}
+	b := live.Devices.MemBalloon
+	b.Stats = nil
+	if args.Period != 0 {
+		b.Stats = &libvirtxml.DomainMemBalloonStats{Period: uint(args.Period)}
+	}
+	return nil
+}
+
+// perfEvents are the perf event names libvirtd 9.0's test driver reports,
+// in its order; perfSettable adds those it also accepts in a set call.
+var (
+	perfEvents = []string{"cmt", "mbmt", "mbml", "cpu_cycles", "instructions", "cache_references", "cache_misses",
+		"branch_instructions", "branch_misses", "bus_cycles", "stalled_cycles_frontend", "stalled_cycles_backend",
+		"ref_cpu_cycles", "page_faults", "context_switches", "cpu_migrations", "page_faults_min", "page_faults_maj",
+		"alignment_faults"}
+	perfSettable = append(slices.Clone(perfEvents), "cpu_clock", "task_clock", "emulation_faults")
+)
+
+// perfEnabled reports whether def enables the named perf event.
+func perfEnabled(def *libvirtxml.Domain, name string) bool {
+	if def.Perf == nil {
+		return false
+	}
+	for _, e := range def.Perf.Events {
+		if e.Name == name {
+			return e.Enabled == "yes"
+		}
+	}
+	return false
+}
+
+// DomainGetPerfEvents reports which perf events the domain collects.
+func (d *Driver) DomainGetPerfEvents(ctx context.Context, args *remote.DomainGetPerfEventsArgs) (*remote.DomainGetPerfEventsRet, error) {
+	if f := args.Flags &^ uint32(libvirt.DomainAffectLive|libvirt.DomainAffectConfig|libvirt.DomainModificationImpact(libvirt.TypedParamStringOkay)); f != 0 {
+		return nil, errFlags("testDomainGetPerfEvents", f)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.find(args.Dom)
+	if err != nil {
+		return nil, err
+	}
+	def, err := x.defFor(args.Flags &^ uint32(libvirt.TypedParamStringOkay))
+	if err != nil {
+		return nil, err
+	}
+	ret := &remote.DomainGetPerfEventsRet{Params: make([]remote.TypedParam, len(perfEvents))}
+	for i, name := range perfEvents {
+		ret.Params[i].Field = name
+		ret.Params[i].Value.SetB(b2i(perfEnabled(def, name)))
+	}
+	return ret, nil
+}
+
+// DomainSetPerfEvents enables or disables perf events (<perf>), live or
+// in the configuration; the definition lists each event set so far, in
+// libvirt's order.
+func (d *Driver) DomainSetPerfEvents(ctx context.Context, args *remote.DomainSetPerfEventsArgs) error {
+	if f := args.Flags &^ uint32(libvirt.DomainAffectLive|libvirt.DomainAffectConfig); f != 0 {
+		return errFlags("testDomainSetPerfEvents", f)
+	}
+	if err := validateParams(args.Params, perfSettable, 6); err != nil { // VIR_TYPED_PARAM_BOOLEAN
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.find(args.Dom)
+	if err != nil {
+		return err
+	}
+	if _, err := x.defFor(args.Flags); err != nil {
+		return err
+	}
+	live, config, err := x.defsFor(args.Flags)
+	if err != nil {
+		return err
+	}
+	def := live
+	if def == nil {
+		def = config
+	}
+	state := map[string]string{}
+	if def.Perf != nil {
+		for _, e := range def.Perf.Events {
+			state[e.Name] = e.Enabled
+		}
+	}
+	for _, p := range args.Params {
+		v, _ := p.Value.B()
+		state[p.Field] = "no"
+		if v != 0 {
+			state[p.Field] = "yes"
+		}
+	}
+	perf := &libvirtxml.DomainPerf{}
+	for _, name := range []string{"cmt", "mbmt", "mbml", "cpu_cycles", "instructions", "cache_references", "cache_misses",
+		"branch_instructions", "branch_misses", "bus_cycles", "stalled_cycles_frontend", "stalled_cycles_backend",
+		"ref_cpu_cycles", "cpu_clock", "task_clock", "page_faults", "context_switches", "cpu_migrations",
+		"page_faults_min", "page_faults_maj", "alignment_faults", "emulation_faults"} { // virPerfEvent's order
+		if e, ok := state[name]; ok {
+			perf.Events = append(perf.Events, libvirtxml.DomainPerfEvent{Name: name, Enabled: e})
+		}
+	}
+	def.Perf = perf
 	return nil
 }
