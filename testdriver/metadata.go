@@ -32,7 +32,6 @@ type xnode struct {
 	attrs    []xml.Attr
 	children []*xnode
 	text     string
-	mixed    bool // text beside child elements: written without indent
 }
 
 func qname(n xml.Name) string {
@@ -84,15 +83,13 @@ func parseNodes(s string) ([]*xnode, error) {
 	}
 }
 
-// prefix and local split an element's written name.
+// prefix is the prefix of an element's written name ("" for none).
 func (n *xnode) prefix() string {
 	if i := strings.IndexByte(n.name, ':'); i >= 0 {
 		return n.name[:i]
 	}
 	return ""
 }
-
-func (n *xnode) local() string { return n.name[strings.IndexByte(n.name, ':')+1:] }
 
 // nsURI is the namespace URI the element's own declarations bind its
 // prefix to ("" when it declares none: libvirt's metadata elements carry
