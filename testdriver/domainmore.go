@@ -3,6 +3,7 @@ package testdriver
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"libvirt.org/go/libvirtxml"
@@ -298,4 +299,16 @@ func (d *Driver) DomainSetLifecycleAction(ctx context.Context, args *remote.Doma
 		}
 	}
 	return nil
+}
+
+// DomainCreateXMLWithFiles starts a transient domain from its XML, as
+// DomainCreateXML does: libvirt's test driver serves it with
+// testDomainCreateXML and has no guest to hand the files to (the server
+// closes them).
+func (d *Driver) DomainCreateXMLWithFiles(ctx context.Context, args *remote.DomainCreateXMLWithFilesArgs, files []*os.File) (*remote.DomainCreateXMLWithFilesRet, error) {
+	r, err := d.DomainCreateXML(ctx, &remote.DomainCreateXMLArgs{XMLDesc: args.XMLDesc, Flags: args.Flags})
+	if err != nil {
+		return nil, err
+	}
+	return &remote.DomainCreateXMLWithFilesRet{Dom: r.Dom}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -127,6 +128,28 @@ func TestDomainMoreAnswersAsLibvirtd(t *testing.T) {
 		}},
 		{"image XML, unknown flag", func(c *client.Conn) (any, error) {
 			return c.Remote().DomainSaveImageGetXMLDesc(ctx, "/nonexist/x.img", 2)
+		}},
+		{"create with files", func(c *client.Conn) (any, error) {
+			d, err := c.Remote().DomainCreateXMLWithFiles(ctx, `<domain type='test'><name>dmf</name><uuid>44444444-2222-3333-4444-555555555555</uuid><memory>65536</memory><os><type>hvm</type></os></domain>`, nil, 0)
+			return d.Name, err
+		}},
+		{"create with files, again", func(c *client.Conn) (any, error) {
+			_, err := c.Remote().DomainCreateXMLWithFiles(ctx, `<domain type='test'><name>dmf</name><memory>65536</memory><os><type>hvm</type></os></domain>`, nil, 0)
+			return nil, err
+		}},
+		{"create with files, paused", func(c *client.Conn) (any, error) {
+			_, err := c.Remote().DomainCreateXMLWithFiles(ctx, `<domain type='test'><name>dmg</name><memory>65536</memory><os><type>hvm</type></os></domain>`, nil, 1)
+			return nil, err
+		}},
+		{"save, restore, restore over the running domain", func(c *client.Conn) (any, error) {
+			img := filepath.Join(t.TempDir(), "s.img")
+			if err := c.Remote().DomainSave(ctx, dom(c, "test"), img); err != nil {
+				return nil, err
+			}
+			if err := c.Remote().DomainRestore(ctx, img); err != nil {
+				return nil, err
+			}
+			return nil, c.Remote().DomainRestore(ctx, img)
 		}},
 		{"old register", func(c *client.Conn) (any, error) { return c.Remote().ConnectDomainEventRegister(ctx) }},
 		{"old register again", func(c *client.Conn) (any, error) { return c.Remote().ConnectDomainEventRegister(ctx) }},

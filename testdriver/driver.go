@@ -647,7 +647,7 @@ func (d *Driver) DomainCreateXML(ctx context.Context, args *remote.DomainCreateX
 		if x.def.Name == def.Name || x.uuid == uuid {
 			msg := fmt.Sprintf("domain '%s' already exists with uuid %s", x.def.Name, formatUUID(x.uuid))
 			return nil, &rpc.Error{Code: int32(libvirt.ErrOperationFailed), Domain: int32(libvirt.FromDomain), Level: int32(libvirt.ErrError),
-				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg}
+				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg, Int1: -1, Int2: -1}
 		}
 	}
 	def.UUID = formatUUID(uuid)
@@ -686,7 +686,7 @@ func (d *Driver) define(xml string) (remote.NonnullDomain, error) {
 		case given && x.uuid == uuid:
 			msg := fmt.Sprintf("domain '%s' is already defined with uuid %s", x.def.Name, def.UUID)
 			return remote.NonnullDomain{}, &rpc.Error{Code: int32(libvirt.ErrOperationFailed), Domain: int32(libvirt.FromDomain), Level: int32(libvirt.ErrError),
-				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg}
+				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg, Int1: -1, Int2: -1}
 		}
 	}
 	def.UUID = formatUUID(uuid)

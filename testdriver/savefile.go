@@ -204,17 +204,17 @@ func (d *Driver) restore(path string, dxml *string, flags uint32) error {
 		case y.uuid == uuid && y.def.Name != def.Name:
 			msg := fmt.Sprintf("domain '%s' is already defined with uuid %s", y.def.Name, def.UUID)
 			return &rpc.Error{Code: int32(libvirt.ErrOperationFailed), Domain: int32(libvirt.FromDomain), Level: int32(libvirt.ErrError),
-				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg}
+				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg, Int1: -1, Int2: -1}
 		case y.uuid == uuid && y.active():
 			return &rpc.Error{Code: int32(libvirt.ErrOperationInvalid), Domain: int32(libvirt.FromDomain), Level: int32(libvirt.ErrError),
 				Message: fmt.Sprintf("Requested operation is not valid: domain '%s' is already active", y.def.Name),
-				Str1:    "Requested operation is not valid: %s", Str2: fmt.Sprintf("domain '%s' is already active", y.def.Name)}
+				Str1:    "Requested operation is not valid: %s", Str2: fmt.Sprintf("domain '%s' is already active", y.def.Name), Int1: -1, Int2: -1}
 		case y.uuid == uuid:
 			x = y
 		case y.def.Name == def.Name:
 			msg := fmt.Sprintf("domain '%s' already exists with uuid %s", y.def.Name, formatUUID(y.uuid))
 			return &rpc.Error{Code: int32(libvirt.ErrOperationFailed), Domain: int32(libvirt.FromDomain), Level: int32(libvirt.ErrError),
-				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg}
+				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg, Int1: -1, Int2: -1}
 		}
 	}
 	if x == nil {
