@@ -6,9 +6,13 @@
 // node with its info and capabilities. Domains can be defined, created,
 // started, suspended, resumed, rebooted, saved (managed save), renamed,
 // shut down, destroyed and undefined, their memory and vCPUs changed live
-// or in their configuration, snapshotted and reverted, with libvirt's
+// or in their configuration, snapshotted and reverted, saved to a file and
+// restored from it (in libvirt's test-driver image format) or dumped,
+// their title, description and metadata set, vCPUs and emulator pinned,
+// memory limits, perf events and lifecycle actions set, with libvirt's
 // state transitions, XML and errors, and every change is sent as a
-// lifecycle event to the clients that registered for it. Networks can be
+// lifecycle (or metadata) event to the clients that registered for it,
+// old-style registrations included. Networks can be
 // defined, started, updated (DHCP hosts and ranges, DNS records) and
 // removed, with their events; checkpoints kept. Storage pools can be
 // defined, created, built, started, refreshed, destroyed, deleted and
