@@ -19,7 +19,7 @@ const guestClock = 627319920
 
 func errInvalidArg(msg string) error {
 	return &rpc.Error{Code: int32(libvirt.ErrInvalidArg), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-		Message: "invalid argument: " + msg, Str1: "invalid argument: %s", Str2: msg}
+		Message: "invalid argument: " + msg, Str1: "invalid argument: %s", Str2: msg, Int1: -1, Int2: -1}
 }
 
 // running finds a domain a call needs active, with libvirt's
@@ -30,7 +30,8 @@ func (d *Driver) running(dom remote.NonnullDomain) (*domain, error) {
 		return nil, err
 	}
 	if !x.active() {
-		return nil, errInvalid("domain is not running")
+		// virDomainObjCheckActive, in libvirt's domain code.
+		return nil, errDomainConf(libvirt.ErrOperationInvalid, "Requested operation is not valid: ", "domain is not running")
 	}
 	return x, nil
 }
@@ -61,7 +62,7 @@ func (d *Driver) DomainManagedSave(ctx context.Context, args *remote.DomainManag
 		return errInvalid("cannot do managed save for transient domain")
 	}
 	x.cpuTime = x.cpu()
-	x.id, x.state, x.reason, x.liveVCPUs = -1, libvirt.DomainShutoff, int32(libvirt.DomainShutoffSaved), 0
+	x.toShutoff(libvirt.DomainShutoffSaved)
 	x.managedSave = true
 	d.emit(x, libvirt.DomainEventStopped, int32(libvirt.DomainEventStoppedSaved))
 	return nil
@@ -278,20 +279,23 @@ func (d *Driver) DomainGetHostname(ctx context.Context, args *remote.DomainGetHo
 func (d *Driver) DomainGetTime(ctx context.Context, args *remote.DomainGetTimeArgs) (*remote.DomainGetTimeRet, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, err := d.running(args.Dom); err != nil {
+	x, err := d.running(args.Dom)
+	if err != nil {
 		return nil, err
 	}
-	return &remote.DomainGetTimeRet{Seconds: guestClock}, nil
+	g := x.guestOS()
+	return &remote.DomainGetTimeRet{Seconds: g.secs, Nseconds: g.nsecs}, nil
 }
 
 // DomainGetControlInfo reports the domain's control interface as ready.
 func (d *Driver) DomainGetControlInfo(ctx context.Context, args *remote.DomainGetControlInfoArgs) (*remote.DomainGetControlInfoRet, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, err := d.running(args.Dom); err != nil {
+	x, err := d.running(args.Dom)
+	if err != nil {
 		return nil, err
 	}
-	return &remote.DomainGetControlInfoRet{}, nil
+	return x.guestOS().controlInfo(), nil
 }
 
 // DomainRename renames an inactive domain.

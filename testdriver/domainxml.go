@@ -109,6 +109,9 @@ func postParse(def *libvirtxml.Domain) {
 // a running domain and not in the inactive (--inactive) view.
 func formatDomain(x *domain, inactive bool) (string, error) {
 	def := *x.def
+	if x.configDef != nil && (inactive || !x.active()) {
+		def = *x.configDef
+	}
 	def.ID = nil
 	if x.active() && !inactive {
 		// The live definition: its ID, and the memory and vCPUs
@@ -125,9 +128,15 @@ func formatDomain(x *domain, inactive bool) (string, error) {
 			def.VCPU = &v
 		}
 	}
+	// The metadata goes in as libxml2 writes it (metadata.go).
+	meta := def.Metadata
+	if meta != nil {
+		def.Metadata = &libvirtxml.DomainMetadata{XML: "<" + metadataMark + "/>"}
+	}
 	s, err := def.Marshal()
 	if err != nil {
 		return "", err
 	}
-	return libvirtXML(s)
+	out, err := libvirtXML(s)
+	return spliceMetadata(out, meta), err
 }

@@ -7,9 +7,13 @@
 // info and capabilities. Domains can be defined, created,
 // started, suspended, resumed, rebooted, saved (managed save), renamed,
 // shut down, destroyed and undefined, their memory and vCPUs changed live
-// or in their configuration, snapshotted and reverted, with libvirt's
+// or in their configuration, snapshotted and reverted, saved to a file and
+// restored from it (in libvirt's test-driver image format) or dumped,
+// their title, description and metadata set, vCPUs and emulator pinned,
+// memory limits, perf events and lifecycle actions set, with libvirt's
 // state transitions, XML and errors, and every change is sent as a
-// lifecycle event to the clients that registered for it. Networks can be
+// lifecycle (or metadata) event to the clients that registered for it,
+// old-style registrations included. Networks can be
 // defined, started, updated (DHCP hosts and ranges, DNS records) and
 // removed, with their events; checkpoints kept. Storage pools can be
 // defined, created, built, started, refreshed, destroyed, deleted and
@@ -101,6 +105,13 @@ type domain struct {
 	// snaps and checks: the domain's snapshots and checkpoints
 	// (snapshots.go, checkpoints.go).
 	snaps, checks moments
+	// configDef is the persistent definition while the domain runs from
+	// a restored image's definition (savefile.go), which stays live until
+	// it stops; nil otherwise.
+	configDef *libvirtxml.Domain
+	// guest: the pretend guest's clock and frozen file systems
+	// (guestops.go); nil until first used.
+	guest *guestState
 }
 
 func (d *domain) remote() remote.NonnullDomain {
@@ -185,17 +196,17 @@ func formatUUID(u [16]byte) string {
 // libvirt's errors, as the test driver words them.
 func errNoDomain(what string) error {
 	return &rpc.Error{Code: int32(libvirt.ErrNoDomain), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-		Message: "Domain not found: " + what, Str1: "Domain not found: %s", Str2: what}
+		Message: "Domain not found: " + what, Str1: "Domain not found: %s", Str2: what, Int1: -1, Int2: -1}
 }
 
 func errInvalid(msg string) error {
 	return &rpc.Error{Code: int32(libvirt.ErrOperationInvalid), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-		Message: "Requested operation is not valid: " + msg, Str1: "Requested operation is not valid: %s", Str2: msg}
+		Message: "Requested operation is not valid: " + msg, Str1: "Requested operation is not valid: %s", Str2: msg, Int1: -1, Int2: -1}
 }
 
 func errInternal(msg string) error {
 	return &rpc.Error{Code: int32(libvirt.ErrInternalError), Domain: int32(libvirt.FromTest), Level: int32(libvirt.ErrError),
-		Message: "internal error: " + msg, Str1: "internal error: %s", Str2: msg}
+		Message: "internal error: " + msg, Str1: "internal error: %s", Str2: msg, Int1: -1, Int2: -1}
 }
 
 func errXML(msg string) error {
@@ -646,7 +657,7 @@ func (d *Driver) DomainCreateXML(ctx context.Context, args *remote.DomainCreateX
 		if x.def.Name == def.Name || x.uuid == uuid {
 			msg := fmt.Sprintf("domain '%s' already exists with uuid %s", x.def.Name, formatUUID(x.uuid))
 			return nil, &rpc.Error{Code: int32(libvirt.ErrOperationFailed), Domain: int32(libvirt.FromDomain), Level: int32(libvirt.ErrError),
-				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg}
+				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg, Int1: -1, Int2: -1}
 		}
 	}
 	def.UUID = formatUUID(uuid)
@@ -685,7 +696,7 @@ func (d *Driver) define(xml string) (remote.NonnullDomain, error) {
 		case given && x.uuid == uuid:
 			msg := fmt.Sprintf("domain '%s' is already defined with uuid %s", x.def.Name, def.UUID)
 			return remote.NonnullDomain{}, &rpc.Error{Code: int32(libvirt.ErrOperationFailed), Domain: int32(libvirt.FromDomain), Level: int32(libvirt.ErrError),
-				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg}
+				Message: "operation failed: " + msg, Str1: "operation failed: %s", Str2: msg, Int1: -1, Int2: -1}
 		}
 	}
 	def.UUID = formatUUID(uuid)
@@ -859,7 +870,7 @@ func (d *Driver) stop(dom remote.NonnullDomain, reason libvirt.DomainShutoffReas
 		return errInvalid("domain is not running")
 	}
 	x.cpuTime = x.cpu()
-	x.id, x.state, x.reason, x.liveVCPUs = -1, libvirt.DomainShutoff, int32(reason), 0
+	x.toShutoff(reason)
 	d.emit(x, libvirt.DomainEventStopped, int32(detail))
 	if !x.persistent {
 		d.doms = slices.DeleteFunc(d.doms, func(y *domain) bool { return y == x })

@@ -23,6 +23,9 @@ const (
 	networkEvents
 	poolEvents
 	nodeDevEvents
+	// legacyDomainEvents: registrations without callback IDs
+	// (legacyevents.go).
+	legacyDomainEvents
 )
 
 // registration is a client's registration for one event ID of one
@@ -128,6 +131,7 @@ func (d *Driver) emit(x *domain, event libvirt.DomainEventType, detail int32) {
 	d.send(domainEvents, int32(libvirt.DomainEventIDLifecycle), x.uuid, remote.ProcDomainEventCallbackLifecycle, func(id int32) frame.Payload {
 		return &remote.DomainEventCallbackLifecycleMsg{CallbackID: id, Msg: remote.DomainEventLifecycleMsg{Dom: dom, Event: int32(event), Detail: detail}}
 	})
+	d.emitLegacy(x, event, detail)
 }
 
 // event is an event message waiting to be sent: its procedure and body.

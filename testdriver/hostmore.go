@@ -54,14 +54,6 @@ func (d *Driver) ConnectSetIdentity(ctx context.Context, args *remote.ConnectSet
 	return nil
 }
 
-// ConnectRegisterCloseCallback accepts the registration: the daemon
-// answers it itself, whatever the driver.
-func (d *Driver) ConnectRegisterCloseCallback(ctx context.Context) error { return nil }
-
-// ConnectUnregisterCloseCallback accepts the deregistration, as libvirtd
-// does.
-func (d *Driver) ConnectUnregisterCloseCallback(ctx context.Context) error { return nil }
-
 // cpuXML is what the driver reads of a CPU definition.
 type cpuXML struct {
 	XMLName  xml.Name

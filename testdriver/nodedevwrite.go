@@ -192,8 +192,8 @@ func (d *Driver) NodeDeviceCreateXML(ctx context.Context, args *remote.NodeDevic
 	x.name = "scsi_host12"
 	x.caps = slices.Clone(tmpl.caps)
 	x.xml = strings.Replace(tmpl.xml, "<name>"+tmpl.name+"</name>", "<name>scsi_host12</name>", 1)
-	x.xml = wwnnElem.ReplaceAllString(x.xml, "${1}"+escapeText(wwnn)+"$2")
-	x.xml = wwpnElem.ReplaceAllString(x.xml, "${1}"+escapeText(wwpn)+"$2")
+	x.xml = wwnnElem.ReplaceAllString(x.xml, "${1}"+escaped(wwnn)+"$2")
+	x.xml = wwpnElem.ReplaceAllString(x.xml, "${1}"+escaped(wwpn)+"$2")
 	if old, err := d.devByName(x.name); err == nil {
 		*old = x
 	} else {
@@ -208,7 +208,8 @@ var (
 	wwpnElem = regexp.MustCompile(`(<wwpn>)[^<]*(</wwpn>)`)
 )
 
-func escapeText(s string) string {
+// escaped is s with escape's XML escaping (libvirt's text formatter).
+func escaped(s string) string {
 	var b strings.Builder
 	escape(&b, s)
 	return b.String()

@@ -334,7 +334,7 @@ func (d *Driver) DomainSnapshotCreateXML(ctx context.Context, args *remote.Domai
 // d.mu is held.
 func (d *Driver) stopFromSnapshot(x *domain) {
 	x.cpuTime = x.cpu()
-	x.id, x.state, x.reason, x.liveVCPUs = -1, libvirt.DomainShutoff, int32(libvirt.DomainShutoffFromSnapshot), 0
+	x.toShutoff(libvirt.DomainShutoffFromSnapshot)
 	d.emit(x, libvirt.DomainEventStopped, int32(libvirt.DomainEventStoppedFromSnapshot))
 }
 

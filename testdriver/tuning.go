@@ -41,13 +41,21 @@ func sParam(name, v string) remote.TypedParam {
 
 // DomainGetMemoryParameters reports the memory limits: none.
 func (d *Driver) DomainGetMemoryParameters(ctx context.Context, args *remote.DomainGetMemoryParametersArgs) (*remote.DomainGetMemoryParametersRet, error) {
-	if err := d.exists(args.Dom); err != nil {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.find(args.Dom)
+	if err != nil {
 		return nil, err
 	}
+	def, err := x.defFor(args.Flags &^ uint32(libvirt.TypedParamStringOkay))
+	if err != nil {
+		return nil, err
+	}
+	hard, soft, swap := memLimits(def) // tuneset.go
 	ps, n := params([]remote.TypedParam{
-		ulParam(string(libvirt.DomainMemoryHardLimit), unlimited),
-		ulParam(string(libvirt.DomainMemorySoftLimit), unlimited),
-		ulParam(string(libvirt.DomainMemorySwapHardLimit), unlimited),
+		ulParam(string(libvirt.DomainMemoryHardLimit), hard),
+		ulParam(string(libvirt.DomainMemorySoftLimit), soft),
+		ulParam(string(libvirt.DomainMemorySwapHardLimit), swap),
 	}, args.Nparams)
 	return &remote.DomainGetMemoryParametersRet{Params: ps, Nparams: n}, nil
 }

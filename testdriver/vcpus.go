@@ -54,7 +54,13 @@ func (d *Driver) DomainGetVCPUs(ctx context.Context, args *remote.DomainGetVCPUs
 	for i := range n {
 		ret.Info[i] = remote.VCPUInfo{Number: uint32(i), State: 1, CPUTime: now, CPU: hostCPUs - 1} // VIR_VCPU_RUNNING
 	}
+	for i := range n {
+		if cpus := vcpuPin(x.def, i); len(cpus) > 0 {
+			ret.Info[i].CPU = int32(cpus[len(cpus)-1]) // the last CPU of its set (pinning.go)
+		}
+	}
 	ret.Cpumaps = allCPUs(n, int(args.Maplen))
+	applyPins(ret.Cpumaps, x.def, int(args.Maplen))
 	ret.Cpumaps = append(ret.Cpumaps, make([]byte, (int(args.Maxinfo)-n)*int(args.Maplen))...)
 	return ret, nil
 }
@@ -70,8 +76,13 @@ func (d *Driver) DomainGetVCPUPinInfo(ctx context.Context, args *remote.DomainGe
 	if err != nil {
 		return nil, err
 	}
+	def, err := x.defFor(args.Flags)
+	if err != nil {
+		return nil, err
+	}
 	n := min(int(args.Ncpumaps), int(x.def.VCPU.Value)) // every vCPU up to the maximum, online or not
 	maps := allCPUs(n, int(args.Maplen))
+	applyPins(maps, def, int(args.Maplen))
 	maps = append(maps, make([]byte, (int(args.Ncpumaps)-n)*int(args.Maplen))...)
 	return &remote.DomainGetVCPUPinInfoRet{Cpumaps: maps, Num: int32(n)}, nil
 }
@@ -81,8 +92,19 @@ func (d *Driver) DomainGetEmulatorPinInfo(ctx context.Context, args *remote.Doma
 	if err := checkMaps(1, args.Maplen); err != nil {
 		return nil, err
 	}
-	if err := d.exists(args.Dom); err != nil {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	x, err := d.find(args.Dom)
+	if err != nil {
 		return nil, err
 	}
-	return &remote.DomainGetEmulatorPinInfoRet{Cpumaps: allCPUs(1, int(args.Maplen)), Ret: 1}, nil
+	def, err := x.defFor(args.Flags)
+	if err != nil {
+		return nil, err
+	}
+	m := allCPUs(1, int(args.Maplen))
+	if cpus := emulatorPin(def); cpus != nil {
+		fillMap(m, cpus) // pinning.go
+	}
+	return &remote.DomainGetEmulatorPinInfoRet{Cpumaps: m, Ret: 1}, nil
 }

@@ -72,7 +72,7 @@ var virshFiles = map[string]string{
 	"bad5.xml":    "<domain type='test'>\n<name>x</name>\n</domain>\n<extra/>",
 }
 
-var virshScenarios = slices.Concat(baseScenarios, eventScenarios, storageScenarios, moreScenarios, hostMoreScenarios,
+var virshScenarios = slices.Concat(baseScenarios, eventScenarios, storageScenarios, moreScenarios, hostMoreScenarios, domainMoreScenarios,
 	simple("network", "net-list --all", "net-uuid default", "net-dhcp-leases default"),
 	simple("storage", "pool-list --all", "pool-info default-pool", "pool-uuid default-pool", "pool-capabilities"),
 	simple("domain", "schedinfo test", "domblklist test", "domiflist test", "domif-getlink test vnet0", "desc test",
