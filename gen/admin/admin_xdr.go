@@ -396,9 +396,13 @@ func (v *NonnullClient) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "srv"), "NonnullClient")
 	}
-	b = xdr.AppendUint64(b, uint64(v.ID))
-	b = xdr.AppendInt64(b, int64(v.Timestamp))
-	b = xdr.AppendUint32(b, uint32(v.Transport))
+	{
+		b = xdr.Extend(b, 20)
+		p := (*[20]byte)(b[len(b)-20:])
+		xdr.PutUint64(p[0:], uint64(v.ID))
+		xdr.PutUint64(p[8:], uint64(v.Timestamp))
+		xdr.PutUint32(p[16:], uint32(v.Transport))
+	}
 	return b, nil
 }
 
@@ -412,21 +416,16 @@ func (v *NonnullClient) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "id")
+	if len(b)-off < 20 {
+		return xdr.ShortRun(off, len(b)-off, "srv,id,timestamp,transport", 1, "8,8,4")
 	}
-	v.ID = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "timestamp")
+	{
+		p := (*[20]byte)(b[off:])
+		v.ID = xdr.Uint64(p[0:])
+		v.Timestamp = xdr.Int64(p[8:])
+		v.Transport = xdr.Uint32(p[16:])
+		off += 20
 	}
-	v.Timestamp = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "transport")
-	}
-	v.Transport = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -509,22 +508,25 @@ type shapeConnectListServersArgs struct {
 }
 
 func (v *shapeConnectListServersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.F0))
-	b = xdr.AppendUint32(b, uint32(v.F1))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F0))
+		xdr.PutUint32(p[4:], uint32(v.F1))
+	}
 	return b, nil
 }
 func (v *shapeConnectListServersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 0, "4,4")
 	}
-	v.F0 = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F0 = xdr.Uint32(p[0:])
+		v.F1 = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.F1 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -942,8 +944,12 @@ func (v *ServerListClientsArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "srv"), "ServerListClientsArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.NeedResults))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -957,16 +963,15 @@ func (v *ServerListClientsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "srv,need_results,flags", 1, "4,4")
 	}
-	v.NeedResults = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.NeedResults = xdr.Uint32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -1055,8 +1060,12 @@ func (v *ServerLookupClientArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "srv"), "ServerLookupClientArgs")
 	}
-	b = xdr.AppendUint64(b, uint64(v.ID))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.ID))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -1070,16 +1079,15 @@ func (v *ServerLookupClientArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "id")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "srv,id,flags", 1, "8,4")
 	}
-	v.ID = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[12]byte)(b[off:])
+		v.ID = xdr.Uint64(p[0:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 

@@ -191,8 +191,12 @@ func (v *NonnullDomain) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "name"), "NonnullDomain")
 	}
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
-	b = xdr.AppendInt32(b, int32(v.ID))
+	{
+		b = xdr.Extend(b, 20)
+		p := (*[20]byte)(b[len(b)-20:])
+		copy(p[0:16], v.UUID[:])
+		xdr.PutUint32(p[16:], uint32(v.ID))
+	}
 	return b, nil
 }
 
@@ -206,16 +210,15 @@ func (v *NonnullDomain) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 		}
 		off += n
 	}
-	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
+	if len(b)-off < 20 {
+		return xdr.ShortRun(off, len(b)-off, "name,uuid,id", 1, "16,4")
 	}
-	v.UUID = [16]byte(b[off : off+16])
-	off += 16
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "id")
+	{
+		p := (*[20]byte)(b[off:])
+		v.UUID = [16]byte(p[0:16])
+		v.ID = xdr.Int32(p[16:])
+		off += 20
 	}
-	v.ID = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -594,8 +597,12 @@ func (v *NonnullSecret) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NonnullSecret) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
-	b = xdr.AppendInt32(b, int32(v.UsageType))
+	{
+		b = xdr.Extend(b, 20)
+		p := (*[20]byte)(b[len(b)-20:])
+		copy(p[0:16], v.UUID[:])
+		xdr.PutUint32(p[16:], uint32(v.UsageType))
+	}
 	b, err = xdr.AppendString(b, string(v.UsageID), 4194304)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "usageID"), "NonnullSecret")
@@ -606,16 +613,15 @@ func (v *NonnullSecret) AppendXDR(b []byte) ([]byte, error) {
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullSecret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
+	if len(b)-off < 20 {
+		return xdr.ShortRun(off, len(b)-off, "uuid,usageType,usageID", 0, "16,4")
 	}
-	v.UUID = [16]byte(b[off : off+16])
-	off += 16
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "usageType")
+	{
+		p := (*[20]byte)(b[off:])
+		v.UUID = [16]byte(p[0:16])
+		v.UsageType = xdr.Int32(p[16:])
+		off += 20
 	}
-	v.UsageType = xdr.Int32(b[off:])
-	off += 4
 	{
 		n, err := d.ConsumeStringInto(&v.UsageID, b[off:], 4194304)
 		if err != nil {
@@ -791,8 +797,12 @@ func (v *Error) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *Error) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendInt32(b, int32(v.Code))
-	b = xdr.AppendInt32(b, int32(v.Domain))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Code))
+		xdr.PutUint32(p[4:], uint32(v.Domain))
+	}
 	b = xdr.AppendBool(b, v.Message != nil)
 	if v.Message != nil {
 		b, err = xdr.AppendString(b, string((*v.Message)), 4194304)
@@ -829,8 +839,12 @@ func (v *Error) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "str3"), "Error")
 		}
 	}
-	b = xdr.AppendInt32(b, int32(v.Int1))
-	b = xdr.AppendInt32(b, int32(v.Int2))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Int1))
+		xdr.PutUint32(p[4:], uint32(v.Int2))
+	}
 	b = xdr.AppendBool(b, v.Net != nil)
 	if v.Net != nil {
 		b, err = (*v.Net).AppendXDR(b)
@@ -844,16 +858,15 @@ func (v *Error) AppendXDR(b []byte) ([]byte, error) {
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Error) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "code")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "code,domain,message,level,dom,str1,str2,str3,int1,int2,net", 0, "4,4")
 	}
-	v.Code = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "domain")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Code = xdr.Int32(p[0:])
+		v.Domain = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Domain = xdr.Int32(b[off:])
-	off += 4
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
@@ -954,16 +967,15 @@ func (v *Error) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 			v.Str3 = nil
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "int1")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "code,domain,message,level,dom,str1,str2,str3,int1,int2,net", 8, "4,4")
 	}
-	v.Int1 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "int2")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Int1 = xdr.Int32(p[0:])
+		v.Int2 = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Int2 = xdr.Int32(b[off:])
-	off += 4
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
@@ -1046,36 +1058,31 @@ func (v *VCPUInfo) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *VCPUInfo) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Number))
-	b = xdr.AppendInt32(b, int32(v.State))
-	b = xdr.AppendUint64(b, uint64(v.CPUTime))
-	b = xdr.AppendInt32(b, int32(v.CPU))
+	{
+		b = xdr.Extend(b, 20)
+		p := (*[20]byte)(b[len(b)-20:])
+		xdr.PutUint32(p[0:], uint32(v.Number))
+		xdr.PutUint32(p[4:], uint32(v.State))
+		xdr.PutUint64(p[8:], uint64(v.CPUTime))
+		xdr.PutUint32(p[16:], uint32(v.CPU))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *VCPUInfo) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "number")
+	if len(b)-off < 20 {
+		return xdr.ShortRun(off, len(b)-off, "number,state,cpu_time,cpu", 0, "4,4,8,4")
 	}
-	v.Number = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "state")
+	{
+		p := (*[20]byte)(b[off:])
+		v.Number = xdr.Uint32(p[0:])
+		v.State = xdr.Int32(p[4:])
+		v.CPUTime = xdr.Uint64(p[8:])
+		v.CPU = xdr.Int32(p[16:])
+		off += 20
 	}
-	v.State = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "cpu_time")
-	}
-	v.CPUTime = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cpu")
-	}
-	v.CPU = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -1941,13 +1948,17 @@ func (v *NodeGetInfoRet) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendFixedChars(b, v.Model[:])
-	b = xdr.AppendUint64(b, uint64(v.Memory))
-	b = xdr.AppendInt32(b, int32(v.CPUs))
-	b = xdr.AppendInt32(b, int32(v.Mhz))
-	b = xdr.AppendInt32(b, int32(v.Nodes))
-	b = xdr.AppendInt32(b, int32(v.Sockets))
-	b = xdr.AppendInt32(b, int32(v.Cores))
-	b = xdr.AppendInt32(b, int32(v.Threads))
+	{
+		b = xdr.Extend(b, 32)
+		p := (*[32]byte)(b[len(b)-32:])
+		xdr.PutUint64(p[0:], uint64(v.Memory))
+		xdr.PutUint32(p[8:], uint32(v.CPUs))
+		xdr.PutUint32(p[12:], uint32(v.Mhz))
+		xdr.PutUint32(p[16:], uint32(v.Nodes))
+		xdr.PutUint32(p[20:], uint32(v.Sockets))
+		xdr.PutUint32(p[24:], uint32(v.Cores))
+		xdr.PutUint32(p[28:], uint32(v.Threads))
+	}
 	return b, nil
 }
 
@@ -1961,41 +1972,20 @@ func (v *NodeGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "memory")
+	if len(b)-off < 32 {
+		return xdr.ShortRun(off, len(b)-off, "model,memory,cpus,mhz,nodes,sockets,cores,threads", 1, "8,4,4,4,4,4,4")
 	}
-	v.Memory = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cpus")
+	{
+		p := (*[32]byte)(b[off:])
+		v.Memory = xdr.Uint64(p[0:])
+		v.CPUs = xdr.Int32(p[8:])
+		v.Mhz = xdr.Int32(p[12:])
+		v.Nodes = xdr.Int32(p[16:])
+		v.Sockets = xdr.Int32(p[20:])
+		v.Cores = xdr.Int32(p[24:])
+		v.Threads = xdr.Int32(p[28:])
+		off += 32
 	}
-	v.CPUs = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "mhz")
-	}
-	v.Mhz = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nodes")
-	}
-	v.Nodes = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "sockets")
-	}
-	v.Sockets = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cores")
-	}
-	v.Cores = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "threads")
-	}
-	v.Threads = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -2208,28 +2198,27 @@ type shapeNodeGetCPUStatsArgs struct {
 }
 
 func (v *shapeNodeGetCPUStatsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.F0))
-	b = xdr.AppendInt32(b, int32(v.F1))
-	b = xdr.AppendUint32(b, uint32(v.F2))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.F0))
+		xdr.PutUint32(p[4:], uint32(v.F1))
+		xdr.PutUint32(p[8:], uint32(v.F2))
+	}
 	return b, nil
 }
 func (v *shapeNodeGetCPUStatsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, names, 0, "4,4,4")
 	}
-	v.F0 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	{
+		p := (*[12]byte)(b[off:])
+		v.F0 = xdr.Int32(p[0:])
+		v.F1 = xdr.Int32(p[4:])
+		v.F2 = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.F1 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
-	}
-	v.F2 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -2407,22 +2396,25 @@ type shapeNodeGetCellsFreeMemoryArgs struct {
 }
 
 func (v *shapeNodeGetCellsFreeMemoryArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.F0))
-	b = xdr.AppendInt32(b, int32(v.F1))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F0))
+		xdr.PutUint32(p[4:], uint32(v.F1))
+	}
 	return b, nil
 }
 func (v *shapeNodeGetCellsFreeMemoryArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 0, "4,4")
 	}
-	v.F0 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F0 = xdr.Int32(p[0:])
+		v.F1 = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.F1 = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -2749,8 +2741,12 @@ func (v *shapeDomainGetSchedulerParametersFlagsArgs) appendXDR(b []byte, typ, na
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.F1))
-	b = xdr.AppendUint32(b, uint32(v.F2))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F1))
+		xdr.PutUint32(p[4:], uint32(v.F2))
+	}
 	return b, nil
 }
 func (v *shapeDomainGetSchedulerParametersFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
@@ -2762,16 +2758,15 @@ func (v *shapeDomainGetSchedulerParametersFlagsArgs) consumeXDR(b []byte, d *xdr
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 1, "4,4")
 	}
-	v.F1 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F1 = xdr.Int32(p[0:])
+		v.F2 = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.F2 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -3190,8 +3185,12 @@ func (v *shapeDomainBlockResizeArgs) appendXDR(b []byte, typ, names string) ([]b
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	b = xdr.AppendUint64(b, uint64(v.F2))
-	b = xdr.AppendUint32(b, uint32(v.F3))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.F2))
+		xdr.PutUint32(p[8:], uint32(v.F3))
+	}
 	return b, nil
 }
 func (v *shapeDomainBlockResizeArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
@@ -3210,16 +3209,15 @@ func (v *shapeDomainBlockResizeArgs) consumeXDR(b []byte, d *xdr.Decoder, names 
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, names, 2, "8,4")
 	}
-	v.F2 = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
+	{
+		p := (*[12]byte)(b[off:])
+		v.F2 = xdr.Uint64(p[0:])
+		v.F3 = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.F3 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -3603,42 +3601,33 @@ func (v *DomainBlockStatsRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainBlockStatsRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt64(b, int64(v.RdReq))
-	b = xdr.AppendInt64(b, int64(v.RdBytes))
-	b = xdr.AppendInt64(b, int64(v.WrReq))
-	b = xdr.AppendInt64(b, int64(v.WrBytes))
-	b = xdr.AppendInt64(b, int64(v.Errs))
+	{
+		b = xdr.Extend(b, 40)
+		p := (*[40]byte)(b[len(b)-40:])
+		xdr.PutUint64(p[0:], uint64(v.RdReq))
+		xdr.PutUint64(p[8:], uint64(v.RdBytes))
+		xdr.PutUint64(p[16:], uint64(v.WrReq))
+		xdr.PutUint64(p[24:], uint64(v.WrBytes))
+		xdr.PutUint64(p[32:], uint64(v.Errs))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "rd_req")
+	if len(b)-off < 40 {
+		return xdr.ShortRun(off, len(b)-off, "rd_req,rd_bytes,wr_req,wr_bytes,errs", 0, "8,8,8,8,8")
 	}
-	v.RdReq = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "rd_bytes")
+	{
+		p := (*[40]byte)(b[off:])
+		v.RdReq = xdr.Int64(p[0:])
+		v.RdBytes = xdr.Int64(p[8:])
+		v.WrReq = xdr.Int64(p[16:])
+		v.WrBytes = xdr.Int64(p[24:])
+		v.Errs = xdr.Int64(p[32:])
+		off += 40
 	}
-	v.RdBytes = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "wr_req")
-	}
-	v.WrReq = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "wr_bytes")
-	}
-	v.WrBytes = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "errs")
-	}
-	v.Errs = xdr.Int64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -3676,8 +3665,12 @@ func (v *shapeDomainBlockStatsFlagsArgs) appendXDR(b []byte, typ, names string) 
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.F2))
-	b = xdr.AppendUint32(b, uint32(v.F3))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F2))
+		xdr.PutUint32(p[4:], uint32(v.F3))
+	}
 	return b, nil
 }
 func (v *shapeDomainBlockStatsFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
@@ -3696,16 +3689,15 @@ func (v *shapeDomainBlockStatsFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, na
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 2, "4,4")
 	}
-	v.F2 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F2 = xdr.Int32(p[0:])
+		v.F3 = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.F3 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -3785,60 +3777,39 @@ func (v *DomainInterfaceStatsRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainInterfaceStatsRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt64(b, int64(v.RxBytes))
-	b = xdr.AppendInt64(b, int64(v.RxPackets))
-	b = xdr.AppendInt64(b, int64(v.RxErrs))
-	b = xdr.AppendInt64(b, int64(v.RxDrop))
-	b = xdr.AppendInt64(b, int64(v.TxBytes))
-	b = xdr.AppendInt64(b, int64(v.TxPackets))
-	b = xdr.AppendInt64(b, int64(v.TxErrs))
-	b = xdr.AppendInt64(b, int64(v.TxDrop))
+	{
+		b = xdr.Extend(b, 64)
+		p := (*[64]byte)(b[len(b)-64:])
+		xdr.PutUint64(p[0:], uint64(v.RxBytes))
+		xdr.PutUint64(p[8:], uint64(v.RxPackets))
+		xdr.PutUint64(p[16:], uint64(v.RxErrs))
+		xdr.PutUint64(p[24:], uint64(v.RxDrop))
+		xdr.PutUint64(p[32:], uint64(v.TxBytes))
+		xdr.PutUint64(p[40:], uint64(v.TxPackets))
+		xdr.PutUint64(p[48:], uint64(v.TxErrs))
+		xdr.PutUint64(p[56:], uint64(v.TxDrop))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainInterfaceStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "rx_bytes")
+	if len(b)-off < 64 {
+		return xdr.ShortRun(off, len(b)-off, "rx_bytes,rx_packets,rx_errs,rx_drop,tx_bytes,tx_packets,tx_errs,tx_drop", 0, "8,8,8,8,8,8,8,8")
 	}
-	v.RxBytes = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "rx_packets")
+	{
+		p := (*[64]byte)(b[off:])
+		v.RxBytes = xdr.Int64(p[0:])
+		v.RxPackets = xdr.Int64(p[8:])
+		v.RxErrs = xdr.Int64(p[16:])
+		v.RxDrop = xdr.Int64(p[24:])
+		v.TxBytes = xdr.Int64(p[32:])
+		v.TxPackets = xdr.Int64(p[40:])
+		v.TxErrs = xdr.Int64(p[48:])
+		v.TxDrop = xdr.Int64(p[56:])
+		off += 64
 	}
-	v.RxPackets = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "rx_errs")
-	}
-	v.RxErrs = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "rx_drop")
-	}
-	v.RxDrop = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "tx_bytes")
-	}
-	v.TxBytes = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "tx_packets")
-	}
-	v.TxPackets = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "tx_errs")
-	}
-	v.TxErrs = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "tx_drop")
-	}
-	v.TxDrop = xdr.Int64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -4001,8 +3972,12 @@ func (v *shapeDomainMemoryStatsArgs) appendXDR(b []byte, typ, names string) ([]b
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.F1))
-	b = xdr.AppendUint32(b, uint32(v.F2))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F1))
+		xdr.PutUint32(p[4:], uint32(v.F2))
+	}
 	return b, nil
 }
 func (v *shapeDomainMemoryStatsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
@@ -4014,16 +3989,15 @@ func (v *shapeDomainMemoryStatsArgs) consumeXDR(b []byte, d *xdr.Decoder, names 
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 1, "4,4")
 	}
-	v.F1 = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F1 = xdr.Uint32(p[0:])
+		v.F2 = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.F2 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -4055,24 +4029,27 @@ func (v *DomainMemoryStat) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMemoryStat) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Tag))
-	b = xdr.AppendUint64(b, uint64(v.Val))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.Tag))
+		xdr.PutUint64(p[4:], uint64(v.Val))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMemoryStat) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "tag")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "tag,val", 0, "4,8")
 	}
-	v.Tag = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "val")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Tag = xdr.Int32(p[0:])
+		v.Val = xdr.Uint64(p[4:])
+		off += 12
 	}
-	v.Val = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -4159,9 +4136,13 @@ func (v *DomainBlockPeekArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "path"), "DomainBlockPeekArgs")
 	}
-	b = xdr.AppendUint64(b, uint64(v.Offset))
-	b = xdr.AppendUint32(b, uint32(v.Size))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint64(p[0:], uint64(v.Offset))
+		xdr.PutUint32(p[8:], uint32(v.Size))
+		xdr.PutUint32(p[12:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -4182,21 +4163,16 @@ func (v *DomainBlockPeekArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "offset")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "dom,path,offset,size,flags", 2, "8,4,4")
 	}
-	v.Offset = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "size")
+	{
+		p := (*[16]byte)(b[off:])
+		v.Offset = xdr.Uint64(p[0:])
+		v.Size = xdr.Uint32(p[8:])
+		v.Flags = xdr.Uint32(p[12:])
+		off += 16
 	}
-	v.Size = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -4275,9 +4251,13 @@ func (v *DomainMemoryPeekArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMemoryPeekArgs")
 	}
-	b = xdr.AppendUint64(b, uint64(v.Offset))
-	b = xdr.AppendUint32(b, uint32(v.Size))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint64(p[0:], uint64(v.Offset))
+		xdr.PutUint32(p[8:], uint32(v.Size))
+		xdr.PutUint32(p[12:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -4291,21 +4271,16 @@ func (v *DomainMemoryPeekArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "offset")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "dom,offset,size,flags", 1, "8,4,4")
 	}
-	v.Offset = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "size")
+	{
+		p := (*[16]byte)(b[off:])
+		v.Offset = xdr.Uint64(p[0:])
+		v.Size = xdr.Uint32(p[8:])
+		v.Flags = xdr.Uint32(p[12:])
+		off += 16
 	}
-	v.Size = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -4416,30 +4391,29 @@ func (v *DomainGetBlockInfoRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetBlockInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint64(b, uint64(v.Allocation))
-	b = xdr.AppendUint64(b, uint64(v.Capacity))
-	b = xdr.AppendUint64(b, uint64(v.Physical))
+	{
+		b = xdr.Extend(b, 24)
+		p := (*[24]byte)(b[len(b)-24:])
+		xdr.PutUint64(p[0:], uint64(v.Allocation))
+		xdr.PutUint64(p[8:], uint64(v.Capacity))
+		xdr.PutUint64(p[16:], uint64(v.Physical))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetBlockInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "allocation")
+	if len(b)-off < 24 {
+		return xdr.ShortRun(off, len(b)-off, "allocation,capacity,physical", 0, "8,8,8")
 	}
-	v.Allocation = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "capacity")
+	{
+		p := (*[24]byte)(b[off:])
+		v.Allocation = xdr.Uint64(p[0:])
+		v.Capacity = xdr.Uint64(p[8:])
+		v.Physical = xdr.Uint64(p[16:])
+		off += 24
 	}
-	v.Capacity = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "physical")
-	}
-	v.Physical = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -4854,9 +4828,13 @@ func (v *DomainPmSuspendForDurationArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainPmSuspendForDurationArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Target))
-	b = xdr.AppendUint64(b, uint64(v.Duration))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint32(p[0:], uint32(v.Target))
+		xdr.PutUint64(p[4:], uint64(v.Duration))
+		xdr.PutUint32(p[12:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -4870,21 +4848,16 @@ func (v *DomainPmSuspendForDurationArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "target")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "dom,target,duration,flags", 1, "4,8,4")
 	}
-	v.Target = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "duration")
+	{
+		p := (*[16]byte)(b[off:])
+		v.Target = xdr.Uint32(p[0:])
+		v.Duration = xdr.Uint64(p[4:])
+		v.Flags = xdr.Uint32(p[12:])
+		off += 16
 	}
-	v.Duration = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -5199,8 +5172,12 @@ func (v *shapeDomainSetMemoryFlagsArgs) appendXDR(b []byte, typ, names string) (
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint64(b, uint64(v.F1))
-	b = xdr.AppendUint32(b, uint32(v.F2))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.F1))
+		xdr.PutUint32(p[8:], uint32(v.F2))
+	}
 	return b, nil
 }
 func (v *shapeDomainSetMemoryFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
@@ -5212,16 +5189,15 @@ func (v *shapeDomainSetMemoryFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, nam
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, names, 1, "8,4")
 	}
-	v.F1 = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	{
+		p := (*[12]byte)(b[off:])
+		v.F1 = xdr.Uint64(p[0:])
+		v.F2 = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.F2 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -5298,48 +5274,45 @@ func (v *DomainGetInfoRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.State))
-	b = xdr.AppendUint64(b, uint64(v.MaxMem))
-	b = xdr.AppendUint64(b, uint64(v.Memory))
-	b = xdr.AppendUint32(b, uint32(v.NrVirtCPU))
-	b = xdr.AppendUint64(b, uint64(v.CPUTime))
+	{
+		b = xdr.Extend(b, 32)
+		p := (*[32]byte)(b[len(b)-32:])
+		xdr.PutUint32(p[0:], uint32(v.State))
+		xdr.PutUint64(p[4:], uint64(v.MaxMem))
+		xdr.PutUint64(p[12:], uint64(v.Memory))
+		xdr.PutUint32(p[20:], uint32(v.NrVirtCPU))
+		xdr.PutUint64(p[24:], uint64(v.CPUTime))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
+	if len(b)-off < 32 {
+		return xdr.ShortRun(off, len(b)-off, "state,maxMem,memory,nrVirtCpu,cpuTime", 0, "4,8,8,4,8")
+	}
 	{
-		x, n, err := xdr.ConsumeUint8(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "state")
+		p := (*[32]byte)(b[off:])
+		{
+			x, _, err := xdr.ConsumeUint8(p[0:])
+			if err != nil {
+				return off, xdr.Field(err, "state")
+			}
+			v.State = x
 		}
-		v.State = x
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "maxMem")
-	}
-	v.MaxMem = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "memory")
-	}
-	v.Memory = xdr.Uint64(b[off:])
-	off += 8
-	{
-		x, n, err := xdr.ConsumeUint16(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "nrVirtCpu")
+		v.MaxMem = xdr.Uint64(p[4:])
+		v.Memory = xdr.Uint64(p[12:])
+		{
+			x, _, err := xdr.ConsumeUint16(p[20:])
+			if err != nil {
+				return off + 20, xdr.Field(err, "nrVirtCpu")
+			}
+			v.NrVirtCPU = x
 		}
-		v.NrVirtCPU = x
-		off += n
+		v.CPUTime = xdr.Uint64(p[24:])
+		off += 32
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "cpuTime")
-	}
-	v.CPUTime = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -5845,8 +5818,12 @@ func (v *DomainCoreDumpWithFormatArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "to"), "DomainCoreDumpWithFormatArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Dumpformat))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Dumpformat))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -5867,16 +5844,15 @@ func (v *DomainCoreDumpWithFormatArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "dumpformat")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "dom,to,dumpformat,flags", 2, "4,4")
 	}
-	v.Dumpformat = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Dumpformat = xdr.Uint32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -6511,8 +6487,12 @@ func (v *DomainMigrateFinish2Args) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "uri"), "DomainMigrateFinish2Args")
 	}
-	b = xdr.AppendUint64(b, uint64(v.Flags))
-	b = xdr.AppendInt32(b, int32(v.Retcode))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Flags))
+		xdr.PutUint32(p[8:], uint32(v.Retcode))
+	}
 	return b, nil
 }
 
@@ -6540,16 +6520,15 @@ func (v *DomainMigrateFinish2Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dname,cookie,uri,flags,retcode", 3, "8,4")
 	}
-	v.Flags = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "retcode")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Flags = xdr.Uint64(p[0:])
+		v.Retcode = xdr.Int32(p[8:])
+		off += 12
 	}
-	v.Retcode = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -6955,8 +6934,12 @@ func (v *DomainSendKeyArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSendKeyArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Codeset))
-	b = xdr.AppendUint32(b, uint32(v.Holdtime))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Codeset))
+		xdr.PutUint32(p[4:], uint32(v.Holdtime))
+	}
 	b, err = xdr.AppendCount(b, len(v.Keycodes), 16)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "keycodes"), "DomainSendKeyArgs")
@@ -6978,16 +6961,15 @@ func (v *DomainSendKeyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "codeset")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "dom,codeset,holdtime,keycodes,flags", 1, "4,4")
 	}
-	v.Codeset = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "holdtime")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Codeset = xdr.Uint32(p[0:])
+		v.Holdtime = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Holdtime = xdr.Uint32(b[off:])
-	off += 4
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 4)
 		if err != nil {
@@ -7041,9 +7023,13 @@ func (v *shapeDomainSendProcessSignalArgs) appendXDR(b []byte, typ, names string
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt64(b, int64(v.F1))
-	b = xdr.AppendUint32(b, uint32(v.F2))
-	b = xdr.AppendUint32(b, uint32(v.F3))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint64(p[0:], uint64(v.F1))
+		xdr.PutUint32(p[8:], uint32(v.F2))
+		xdr.PutUint32(p[12:], uint32(v.F3))
+	}
 	return b, nil
 }
 func (v *shapeDomainSendProcessSignalArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
@@ -7055,21 +7041,16 @@ func (v *shapeDomainSendProcessSignalArgs) consumeXDR(b []byte, d *xdr.Decoder, 
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, names, 1, "8,4,4")
 	}
-	v.F1 = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	{
+		p := (*[16]byte)(b[off:])
+		v.F1 = xdr.Int64(p[0:])
+		v.F2 = xdr.Uint32(p[8:])
+		v.F3 = xdr.Uint32(p[12:])
+		off += 16
 	}
-	v.F2 = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
-	}
-	v.F3 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -7335,9 +7316,13 @@ func (v *DomainGetVCPUPinInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetVCPUPinInfoArgs")
 	}
-	b = xdr.AppendInt32(b, int32(v.Ncpumaps))
-	b = xdr.AppendInt32(b, int32(v.Maplen))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.Ncpumaps))
+		xdr.PutUint32(p[4:], uint32(v.Maplen))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -7351,21 +7336,16 @@ func (v *DomainGetVCPUPinInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "ncpumaps")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dom,ncpumaps,maplen,flags", 1, "4,4,4")
 	}
-	v.Ncpumaps = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maplen")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Ncpumaps = xdr.Int32(p[0:])
+		v.Maplen = xdr.Int32(p[4:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Maplen = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -7554,8 +7534,12 @@ func (v *shapeDomainGetVCPUsArgs) appendXDR(b []byte, typ, names string) ([]byte
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.F1))
-	b = xdr.AppendInt32(b, int32(v.F2))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F1))
+		xdr.PutUint32(p[4:], uint32(v.F2))
+	}
 	return b, nil
 }
 func (v *shapeDomainGetVCPUsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
@@ -7567,16 +7551,15 @@ func (v *shapeDomainGetVCPUsArgs) consumeXDR(b []byte, d *xdr.Decoder, names str
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 1, "4,4")
 	}
-	v.F1 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F1 = xdr.Int32(p[0:])
+		v.F2 = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.F2 = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -8669,42 +8652,33 @@ func (v *DomainGetBlockJobInfoRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetBlockJobInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Found))
-	b = xdr.AppendInt32(b, int32(v.Type))
-	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
-	b = xdr.AppendUint64(b, uint64(v.Cur))
-	b = xdr.AppendUint64(b, uint64(v.End))
+	{
+		b = xdr.Extend(b, 32)
+		p := (*[32]byte)(b[len(b)-32:])
+		xdr.PutUint32(p[0:], uint32(v.Found))
+		xdr.PutUint32(p[4:], uint32(v.Type))
+		xdr.PutUint64(p[8:], uint64(v.Bandwidth))
+		xdr.PutUint64(p[16:], uint64(v.Cur))
+		xdr.PutUint64(p[24:], uint64(v.End))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetBlockJobInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "found")
+	if len(b)-off < 32 {
+		return xdr.ShortRun(off, len(b)-off, "found,type,bandwidth,cur,end", 0, "4,4,8,8,8")
 	}
-	v.Found = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "type")
+	{
+		p := (*[32]byte)(b[off:])
+		v.Found = xdr.Int32(p[0:])
+		v.Type = xdr.Int32(p[4:])
+		v.Bandwidth = xdr.Uint64(p[8:])
+		v.Cur = xdr.Uint64(p[16:])
+		v.End = xdr.Uint64(p[24:])
+		off += 32
 	}
-	v.Type = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "bandwidth")
-	}
-	v.Bandwidth = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "cur")
-	}
-	v.Cur = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "end")
-	}
-	v.End = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -8795,8 +8769,12 @@ func (v *DomainBlockRebaseArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "base"), "DomainBlockRebaseArgs")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Bandwidth))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -8836,16 +8814,15 @@ func (v *DomainBlockRebaseArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 			v.Base = nil
 		}
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "bandwidth")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dom,path,base,bandwidth,flags", 3, "8,4")
 	}
-	v.Bandwidth = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Bandwidth = xdr.Uint64(p[0:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -9003,8 +8980,12 @@ func (v *DomainBlockCommitArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "top"), "DomainBlockCommitArgs")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Bandwidth))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -9063,16 +9044,15 @@ func (v *DomainBlockCommitArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 			v.Top = nil
 		}
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "bandwidth")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dom,disk,base,top,bandwidth,flags", 4, "8,4")
 	}
-	v.Bandwidth = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Bandwidth = xdr.Uint64(p[0:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -9217,8 +9197,12 @@ func (v *DomainGetBlockIoTuneArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "disk"), "DomainGetBlockIoTuneArgs")
 		}
 	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Nparams))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -9251,16 +9235,15 @@ func (v *DomainGetBlockIoTuneArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 			v.Disk = nil
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "dom,disk,nparams,flags", 2, "4,4")
 	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Nparams = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -9353,10 +9336,14 @@ func (v *DomainGetCPUStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetCPUStatsArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Nparams))
-	b = xdr.AppendInt32(b, int32(v.StartCPU))
-	b = xdr.AppendUint32(b, uint32(v.Ncpus))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint32(p[0:], uint32(v.Nparams))
+		xdr.PutUint32(p[4:], uint32(v.StartCPU))
+		xdr.PutUint32(p[8:], uint32(v.Ncpus))
+		xdr.PutUint32(p[12:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -9370,26 +9357,17 @@ func (v *DomainGetCPUStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "dom,nparams,start_cpu,ncpus,flags", 1, "4,4,4,4")
 	}
-	v.Nparams = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "start_cpu")
+	{
+		p := (*[16]byte)(b[off:])
+		v.Nparams = xdr.Uint32(p[0:])
+		v.StartCPU = xdr.Int32(p[4:])
+		v.Ncpus = xdr.Uint32(p[8:])
+		v.Flags = xdr.Uint32(p[12:])
+		off += 16
 	}
-	v.StartCPU = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "ncpus")
-	}
-	v.Ncpus = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -9937,9 +9915,13 @@ func (v *NetworkUpdateArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "net"), "NetworkUpdateArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Command))
-	b = xdr.AppendUint32(b, uint32(v.Section))
-	b = xdr.AppendInt32(b, int32(v.ParentIndex))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.Command))
+		xdr.PutUint32(p[4:], uint32(v.Section))
+		xdr.PutUint32(p[8:], uint32(v.ParentIndex))
+	}
 	b, err = xdr.AppendString(b, string(v.XML), 4194304)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "xml"), "NetworkUpdateArgs")
@@ -9958,21 +9940,16 @@ func (v *NetworkUpdateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "command")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "net,command,section,parentIndex,xml,flags", 1, "4,4,4")
 	}
-	v.Command = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "section")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Command = xdr.Uint32(p[0:])
+		v.Section = xdr.Uint32(p[4:])
+		v.ParentIndex = xdr.Int32(p[8:])
+		off += 12
 	}
-	v.Section = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "parentIndex")
-	}
-	v.ParentIndex = xdr.Int32(b[off:])
-	off += 4
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
@@ -11167,8 +11144,12 @@ func (v *shapeAuthSASLStartRet) size() int {
 }
 func (v *shapeAuthSASLStartRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b = xdr.AppendInt32(b, int32(v.F0))
-	b = xdr.AppendInt32(b, int32(v.F1))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F0))
+		xdr.PutUint32(p[4:], uint32(v.F1))
+	}
 	b, err = xdr.AppendChars(b, v.F2, 65536)
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 2), typ)
@@ -11177,16 +11158,15 @@ func (v *shapeAuthSASLStartRet) appendXDR(b []byte, typ, names string) ([]byte, 
 }
 func (v *shapeAuthSASLStartRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 0, "4,4")
 	}
-	v.F0 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F0 = xdr.Int32(p[0:])
+		v.F1 = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.F1 = xdr.Int32(b[off:])
-	off += 4
 	{
 		x, n, err := xdr.ConsumeChars(b[off:], 65536)
 		if err != nil {
@@ -12001,39 +11981,37 @@ func (v *StoragePoolGetInfoRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.State))
-	b = xdr.AppendUint64(b, uint64(v.Capacity))
-	b = xdr.AppendUint64(b, uint64(v.Allocation))
-	b = xdr.AppendUint64(b, uint64(v.Available))
+	{
+		b = xdr.Extend(b, 28)
+		p := (*[28]byte)(b[len(b)-28:])
+		xdr.PutUint32(p[0:], uint32(v.State))
+		xdr.PutUint64(p[4:], uint64(v.Capacity))
+		xdr.PutUint64(p[12:], uint64(v.Allocation))
+		xdr.PutUint64(p[20:], uint64(v.Available))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
+	if len(b)-off < 28 {
+		return xdr.ShortRun(off, len(b)-off, "state,capacity,allocation,available", 0, "4,8,8,8")
+	}
 	{
-		x, n, err := xdr.ConsumeUint8(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "state")
+		p := (*[28]byte)(b[off:])
+		{
+			x, _, err := xdr.ConsumeUint8(p[0:])
+			if err != nil {
+				return off, xdr.Field(err, "state")
+			}
+			v.State = x
 		}
-		v.State = x
-		off += n
+		v.Capacity = xdr.Uint64(p[4:])
+		v.Allocation = xdr.Uint64(p[12:])
+		v.Available = xdr.Uint64(p[20:])
+		off += 28
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "capacity")
-	}
-	v.Capacity = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "allocation")
-	}
-	v.Allocation = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "available")
-	}
-	v.Available = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -12633,8 +12611,12 @@ func (v *StorageVolWipePatternArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolWipePatternArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Algorithm))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Algorithm))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -12648,16 +12630,15 @@ func (v *StorageVolWipePatternArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "algorithm")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "vol,algorithm,flags", 1, "4,4")
 	}
-	v.Algorithm = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Algorithm = xdr.Uint32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -12737,31 +12718,33 @@ type shapeStorageVolGetInfoRet struct {
 }
 
 func (v *shapeStorageVolGetInfoRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.F0))
-	b = xdr.AppendUint64(b, uint64(v.F1))
-	b = xdr.AppendUint64(b, uint64(v.F2))
+	{
+		b = xdr.Extend(b, 20)
+		p := (*[20]byte)(b[len(b)-20:])
+		xdr.PutUint32(p[0:], uint32(v.F0))
+		xdr.PutUint64(p[4:], uint64(v.F1))
+		xdr.PutUint64(p[12:], uint64(v.F2))
+	}
 	return b, nil
 }
 func (v *shapeStorageVolGetInfoRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
+	if len(b)-off < 20 {
+		return xdr.ShortRun(off, len(b)-off, names, 0, "4,8,8")
+	}
 	{
-		x, n, err := xdr.ConsumeInt8(b[off:])
-		if err != nil {
-			return off, xdr.FieldAt(err, names, 0)
+		p := (*[20]byte)(b[off:])
+		{
+			x, _, err := xdr.ConsumeInt8(p[0:])
+			if err != nil {
+				return off, xdr.FieldAt(err, names, 0)
+			}
+			v.F0 = x
 		}
-		v.F0 = x
-		off += n
+		v.F1 = xdr.Uint64(p[4:])
+		v.F2 = xdr.Uint64(p[12:])
+		off += 20
 	}
-	if len(b)-off < 8 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
-	}
-	v.F1 = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
-	}
-	v.F2 = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -12886,8 +12869,12 @@ func (v *StorageVolResizeArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolResizeArgs")
 	}
-	b = xdr.AppendUint64(b, uint64(v.Capacity))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Capacity))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -12901,16 +12888,15 @@ func (v *StorageVolResizeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "capacity")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "vol,capacity,flags", 1, "8,4")
 	}
-	v.Capacity = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Capacity = xdr.Uint64(p[0:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -12984,8 +12970,12 @@ func (v *NodeListDevicesArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "cap"), "NodeListDevicesArgs")
 		}
 	}
-	b = xdr.AppendInt32(b, int32(v.Maxnames))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Maxnames))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -13011,16 +13001,15 @@ func (v *NodeListDevicesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 			v.Cap = nil
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxnames")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "cap,maxnames,flags", 1, "4,4")
 	}
-	v.Maxnames = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Maxnames = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -14956,84 +14945,47 @@ func (v *DomainGetJobInfoRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetJobInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Type))
-	b = xdr.AppendUint64(b, uint64(v.TimeElapsed))
-	b = xdr.AppendUint64(b, uint64(v.TimeRemaining))
-	b = xdr.AppendUint64(b, uint64(v.DataTotal))
-	b = xdr.AppendUint64(b, uint64(v.DataProcessed))
-	b = xdr.AppendUint64(b, uint64(v.DataRemaining))
-	b = xdr.AppendUint64(b, uint64(v.MemTotal))
-	b = xdr.AppendUint64(b, uint64(v.MemProcessed))
-	b = xdr.AppendUint64(b, uint64(v.MemRemaining))
-	b = xdr.AppendUint64(b, uint64(v.FileTotal))
-	b = xdr.AppendUint64(b, uint64(v.FileProcessed))
-	b = xdr.AppendUint64(b, uint64(v.FileRemaining))
+	{
+		b = xdr.Extend(b, 92)
+		p := (*[92]byte)(b[len(b)-92:])
+		xdr.PutUint32(p[0:], uint32(v.Type))
+		xdr.PutUint64(p[4:], uint64(v.TimeElapsed))
+		xdr.PutUint64(p[12:], uint64(v.TimeRemaining))
+		xdr.PutUint64(p[20:], uint64(v.DataTotal))
+		xdr.PutUint64(p[28:], uint64(v.DataProcessed))
+		xdr.PutUint64(p[36:], uint64(v.DataRemaining))
+		xdr.PutUint64(p[44:], uint64(v.MemTotal))
+		xdr.PutUint64(p[52:], uint64(v.MemProcessed))
+		xdr.PutUint64(p[60:], uint64(v.MemRemaining))
+		xdr.PutUint64(p[68:], uint64(v.FileTotal))
+		xdr.PutUint64(p[76:], uint64(v.FileProcessed))
+		xdr.PutUint64(p[84:], uint64(v.FileRemaining))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetJobInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "type")
+	if len(b)-off < 92 {
+		return xdr.ShortRun(off, len(b)-off, "type,timeElapsed,timeRemaining,dataTotal,dataProcessed,dataRemaining,memTotal,memProcessed,memRemaining,fileTotal,fileProcessed,fileRemaining", 0, "4,8,8,8,8,8,8,8,8,8,8,8")
 	}
-	v.Type = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "timeElapsed")
+	{
+		p := (*[92]byte)(b[off:])
+		v.Type = xdr.Int32(p[0:])
+		v.TimeElapsed = xdr.Uint64(p[4:])
+		v.TimeRemaining = xdr.Uint64(p[12:])
+		v.DataTotal = xdr.Uint64(p[20:])
+		v.DataProcessed = xdr.Uint64(p[28:])
+		v.DataRemaining = xdr.Uint64(p[36:])
+		v.MemTotal = xdr.Uint64(p[44:])
+		v.MemProcessed = xdr.Uint64(p[52:])
+		v.MemRemaining = xdr.Uint64(p[60:])
+		v.FileTotal = xdr.Uint64(p[68:])
+		v.FileProcessed = xdr.Uint64(p[76:])
+		v.FileRemaining = xdr.Uint64(p[84:])
+		off += 92
 	}
-	v.TimeElapsed = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "timeRemaining")
-	}
-	v.TimeRemaining = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "dataTotal")
-	}
-	v.DataTotal = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "dataProcessed")
-	}
-	v.DataProcessed = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "dataRemaining")
-	}
-	v.DataRemaining = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "memTotal")
-	}
-	v.MemTotal = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "memProcessed")
-	}
-	v.MemProcessed = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "memRemaining")
-	}
-	v.MemRemaining = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "fileTotal")
-	}
-	v.FileTotal = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "fileProcessed")
-	}
-	v.FileProcessed = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "fileRemaining")
-	}
-	v.FileRemaining = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -16204,8 +16156,12 @@ func (v *DomainEventBlockJobMsg) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "path"), "DomainEventBlockJobMsg")
 	}
-	b = xdr.AppendInt32(b, int32(v.Type))
-	b = xdr.AppendInt32(b, int32(v.Status))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Type))
+		xdr.PutUint32(p[4:], uint32(v.Status))
+	}
 	return b, nil
 }
 
@@ -16226,16 +16182,15 @@ func (v *DomainEventBlockJobMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "type")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "dom,path,type,status", 2, "4,4")
 	}
-	v.Type = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "status")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Type = xdr.Int32(p[0:])
+		v.Status = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Status = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -16581,8 +16536,12 @@ func (v *DomainEventCallbackPmwakeupMsg) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventCallbackPmwakeupMsg) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	b = xdr.AppendInt32(b, int32(v.Reason))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.CallbackID))
+		xdr.PutUint32(p[4:], uint32(v.Reason))
+	}
 	b, err = v.Msg.AppendXDR(b)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "msg"), "DomainEventCallbackPmwakeupMsg")
@@ -16593,16 +16552,15 @@ func (v *DomainEventCallbackPmwakeupMsg) AppendXDR(b []byte) ([]byte, error) {
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackPmwakeupMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,reason,msg", 0, "4,4")
 	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "reason")
+	{
+		p := (*[8]byte)(b[off:])
+		v.CallbackID = xdr.Int32(p[0:])
+		v.Reason = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Reason = xdr.Int32(b[off:])
-	off += 4
 	{
 		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
@@ -16652,8 +16610,12 @@ func (v *DomainEventCallbackPmsuspendMsg) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventCallbackPmsuspendMsg) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	b = xdr.AppendInt32(b, int32(v.Reason))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.CallbackID))
+		xdr.PutUint32(p[4:], uint32(v.Reason))
+	}
 	b, err = v.Msg.AppendXDR(b)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "msg"), "DomainEventCallbackPmsuspendMsg")
@@ -16664,16 +16626,15 @@ func (v *DomainEventCallbackPmsuspendMsg) AppendXDR(b []byte) ([]byte, error) {
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackPmsuspendMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,reason,msg", 0, "4,4")
 	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "reason")
+	{
+		p := (*[8]byte)(b[off:])
+		v.CallbackID = xdr.Int32(p[0:])
+		v.Reason = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Reason = xdr.Int32(b[off:])
-	off += 4
 	{
 		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
@@ -16787,8 +16748,12 @@ func (v *DomainEventCallbackPmsuspendDiskMsg) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventCallbackPmsuspendDiskMsg) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	b = xdr.AppendInt32(b, int32(v.Reason))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.CallbackID))
+		xdr.PutUint32(p[4:], uint32(v.Reason))
+	}
 	b, err = v.Msg.AppendXDR(b)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "msg"), "DomainEventCallbackPmsuspendDiskMsg")
@@ -16799,16 +16764,15 @@ func (v *DomainEventCallbackPmsuspendDiskMsg) AppendXDR(b []byte) ([]byte, error
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackPmsuspendDiskMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,reason,msg", 0, "4,4")
 	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "reason")
+	{
+		p := (*[8]byte)(b[off:])
+		v.CallbackID = xdr.Int32(p[0:])
+		v.Reason = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Reason = xdr.Int32(b[off:])
-	off += 4
 	{
 		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
@@ -17436,8 +17400,12 @@ func (v *shapeDomainSnapshotListChildrenNamesArgs) appendXDR(b []byte, typ, name
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.F1))
-	b = xdr.AppendUint32(b, uint32(v.F2))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F1))
+		xdr.PutUint32(p[4:], uint32(v.F2))
+	}
 	return b, nil
 }
 func (v *shapeDomainSnapshotListChildrenNamesArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
@@ -17449,16 +17417,15 @@ func (v *shapeDomainSnapshotListChildrenNamesArgs) consumeXDR(b []byte, d *xdr.D
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 1, "4,4")
 	}
-	v.F1 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F1 = xdr.Int32(p[0:])
+		v.F2 = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.F2 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -17903,9 +17870,13 @@ func (v *shapeStorageVolUploadArgs) appendXDR(b []byte, typ, names string) ([]by
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint64(b, uint64(v.F1))
-	b = xdr.AppendUint64(b, uint64(v.F2))
-	b = xdr.AppendUint32(b, uint32(v.F3))
+	{
+		b = xdr.Extend(b, 20)
+		p := (*[20]byte)(b[len(b)-20:])
+		xdr.PutUint64(p[0:], uint64(v.F1))
+		xdr.PutUint64(p[8:], uint64(v.F2))
+		xdr.PutUint32(p[16:], uint32(v.F3))
+	}
 	return b, nil
 }
 func (v *shapeStorageVolUploadArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
@@ -17917,21 +17888,16 @@ func (v *shapeStorageVolUploadArgs) consumeXDR(b []byte, d *xdr.Decoder, names s
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	if len(b)-off < 20 {
+		return xdr.ShortRun(off, len(b)-off, names, 1, "8,8,4")
 	}
-	v.F1 = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	{
+		p := (*[20]byte)(b[off:])
+		v.F1 = xdr.Uint64(p[0:])
+		v.F2 = xdr.Uint64(p[8:])
+		v.F3 = xdr.Uint32(p[16:])
+		off += 20
 	}
-	v.F2 = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
-	}
-	v.F3 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -18715,8 +18681,12 @@ func (v *DomainMigrateFinish3Args) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "uri"), "DomainMigrateFinish3Args")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Flags))
-	b = xdr.AppendInt32(b, int32(v.Cancelled))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Flags))
+		xdr.PutUint32(p[8:], uint32(v.Cancelled))
+	}
 	return b, nil
 }
 
@@ -18775,16 +18745,15 @@ func (v *DomainMigrateFinish3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 			v.URI = nil
 		}
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dname,cookie_in,dconnuri,uri,flags,cancelled", 4, "8,4")
 	}
-	v.Flags = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cancelled")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Flags = xdr.Uint64(p[0:])
+		v.Cancelled = xdr.Int32(p[8:])
+		off += 12
 	}
-	v.Cancelled = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -18881,8 +18850,12 @@ func (v *DomainMigrateConfirm3Args) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "cookie_in"), "DomainMigrateConfirm3Args")
 	}
-	b = xdr.AppendUint64(b, uint64(v.Flags))
-	b = xdr.AppendInt32(b, int32(v.Cancelled))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Flags))
+		xdr.PutUint32(p[8:], uint32(v.Cancelled))
+	}
 	return b, nil
 }
 
@@ -18903,16 +18876,15 @@ func (v *DomainMigrateConfirm3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dom,cookie_in,flags,cancelled", 2, "8,4")
 	}
-	v.Flags = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cancelled")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Flags = xdr.Uint64(p[0:])
+		v.Cancelled = xdr.Int32(p[8:])
+		off += 12
 	}
-	v.Cancelled = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -19014,30 +18986,29 @@ func (v *DomainGetControlInfoRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetControlInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.State))
-	b = xdr.AppendUint32(b, uint32(v.Details))
-	b = xdr.AppendUint64(b, uint64(v.StateTime))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint32(p[0:], uint32(v.State))
+		xdr.PutUint32(p[4:], uint32(v.Details))
+		xdr.PutUint64(p[8:], uint64(v.StateTime))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetControlInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "state")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "state,details,stateTime", 0, "4,4,8")
 	}
-	v.State = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "details")
+	{
+		p := (*[16]byte)(b[off:])
+		v.State = xdr.Uint32(p[0:])
+		v.Details = xdr.Uint32(p[4:])
+		v.StateTime = xdr.Uint64(p[8:])
+		off += 16
 	}
-	v.Details = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "stateTime")
-	}
-	v.StateTime = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -19099,30 +19070,29 @@ func (v *NodeSuspendForDurationArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeSuspendForDurationArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Target))
-	b = xdr.AppendUint64(b, uint64(v.Duration))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint32(p[0:], uint32(v.Target))
+		xdr.PutUint64(p[4:], uint64(v.Duration))
+		xdr.PutUint32(p[12:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeSuspendForDurationArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "target")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "target,duration,flags", 0, "4,8,4")
 	}
-	v.Target = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "duration")
+	{
+		p := (*[16]byte)(b[off:])
+		v.Target = xdr.Uint32(p[0:])
+		v.Duration = xdr.Uint64(p[4:])
+		v.Flags = xdr.Uint32(p[12:])
+		off += 16
 	}
-	v.Duration = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -19244,22 +19214,25 @@ type shapeConnectListAllDomainsArgs struct {
 }
 
 func (v *shapeConnectListAllDomainsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.F0))
-	b = xdr.AppendUint32(b, uint32(v.F1))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F0))
+		xdr.PutUint32(p[4:], uint32(v.F1))
+	}
 	return b, nil
 }
 func (v *shapeConnectListAllDomainsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 0, "4,4")
 	}
-	v.F0 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F0 = xdr.Int32(p[0:])
+		v.F1 = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.F1 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -19446,8 +19419,12 @@ func (v *StoragePoolListAllVolumesArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolListAllVolumesArgs")
 	}
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.NeedResults))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -19461,16 +19438,15 @@ func (v *StoragePoolListAllVolumesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "pool,need_results,flags", 1, "4,4")
 	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.NeedResults = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -20116,8 +20092,12 @@ func (v *NodeGetCPUMapRet) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "cpumap"), "NodeGetCPUMapRet")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Online))
-	b = xdr.AppendInt32(b, int32(v.Ret))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Online))
+		xdr.PutUint32(p[4:], uint32(v.Ret))
+	}
 	return b, nil
 }
 
@@ -20131,16 +20111,15 @@ func (v *NodeGetCPUMapRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "online")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "cpumap,online,ret", 1, "4,4")
 	}
-	v.Online = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "ret")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Online = xdr.Uint32(p[0:])
+		v.Ret = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Ret = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -20179,8 +20158,12 @@ func (v *DomainFstrimArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "mountPoint"), "DomainFstrimArgs")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Minimum))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Minimum))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -20213,16 +20196,15 @@ func (v *DomainFstrimArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 			v.MountPoint = nil
 		}
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "minimum")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dom,mountPoint,minimum,flags", 2, "8,4")
 	}
-	v.Minimum = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Minimum = xdr.Uint64(p[0:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -20260,24 +20242,27 @@ func (v *DomainGetTimeRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetTimeRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt64(b, int64(v.Seconds))
-	b = xdr.AppendUint32(b, uint32(v.Nseconds))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Seconds))
+		xdr.PutUint32(p[8:], uint32(v.Nseconds))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetTimeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "seconds")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "seconds,nseconds", 0, "8,4")
 	}
-	v.Seconds = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nseconds")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Seconds = xdr.Int64(p[0:])
+		v.Nseconds = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Nseconds = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -20679,8 +20664,12 @@ func (v *DomainMigrateFinish3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "cookie_in"), "DomainMigrateFinish3ParamsArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	b = xdr.AppendInt32(b, int32(v.Cancelled))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Flags))
+		xdr.PutUint32(p[4:], uint32(v.Cancelled))
+	}
 	return b, nil
 }
 
@@ -20711,16 +20700,15 @@ func (v *DomainMigrateFinish3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "params,cookie_in,flags,cancelled", 2, "4,4")
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cancelled")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Flags = xdr.Uint32(p[0:])
+		v.Cancelled = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Cancelled = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -20789,8 +20777,12 @@ func (v *DomainMigrateConfirm3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "cookie_in"), "DomainMigrateConfirm3ParamsArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	b = xdr.AppendInt32(b, int32(v.Cancelled))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Flags))
+		xdr.PutUint32(p[4:], uint32(v.Cancelled))
+	}
 	return b, nil
 }
 
@@ -20828,16 +20820,15 @@ func (v *DomainMigrateConfirm3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decode
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "dom,params,cookie_in,flags,cancelled", 3, "4,4")
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cancelled")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Flags = xdr.Uint32(p[0:])
+		v.Cancelled = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Cancelled = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -20943,8 +20934,12 @@ func (v *shapeDomainEventBlockJob2Msg) appendXDR(b []byte, typ, names string) ([
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 2), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.F3))
-	b = xdr.AppendInt32(b, int32(v.F4))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F3))
+		xdr.PutUint32(p[4:], uint32(v.F4))
+	}
 	return b, nil
 }
 func (v *shapeDomainEventBlockJob2Msg) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
@@ -20968,16 +20963,15 @@ func (v *shapeDomainEventBlockJob2Msg) consumeXDR(b []byte, d *xdr.Decoder, name
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 3, "4,4")
 	}
-	v.F3 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 4)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F3 = xdr.Int32(p[0:])
+		v.F4 = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.F4 = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -21040,8 +21034,12 @@ func (v *DomainEventBlockThresholdMsg) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "path"), "DomainEventBlockThresholdMsg")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Threshold))
-	b = xdr.AppendUint64(b, uint64(v.Excess))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint64(p[0:], uint64(v.Threshold))
+		xdr.PutUint64(p[8:], uint64(v.Excess))
+	}
 	return b, nil
 }
 
@@ -21086,16 +21084,15 @@ func (v *DomainEventBlockThresholdMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 			v.Path = nil
 		}
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "threshold")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,dom,dev,path,threshold,excess", 4, "8,8")
 	}
-	v.Threshold = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "excess")
+	{
+		p := (*[16]byte)(b[off:])
+		v.Threshold = xdr.Uint64(p[0:])
+		v.Excess = xdr.Uint64(p[8:])
+		off += 16
 	}
-	v.Excess = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -21290,8 +21287,12 @@ func (v *ConnectGetCPUModelNamesArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "arch"), "ConnectGetCPUModelNamesArgs")
 	}
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.NeedResults))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -21305,16 +21306,15 @@ func (v *ConnectGetCPUModelNamesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "arch,need_results,flags", 1, "4,4")
 	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.NeedResults = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -21507,8 +21507,12 @@ func (v *NetworkEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "net"), "NetworkEventLifecycleMsg")
 	}
-	b = xdr.AppendInt32(b, int32(v.Event))
-	b = xdr.AppendInt32(b, int32(v.Detail))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Event))
+		xdr.PutUint32(p[4:], uint32(v.Detail))
+	}
 	return b, nil
 }
 
@@ -21527,16 +21531,15 @@ func (v *NetworkEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "event")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,net,event,detail", 2, "4,4")
 	}
-	v.Event = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "detail")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Event = xdr.Int32(p[0:])
+		v.Detail = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Detail = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -21995,8 +21998,12 @@ func (v *StoragePoolEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolEventLifecycleMsg")
 	}
-	b = xdr.AppendInt32(b, int32(v.Event))
-	b = xdr.AppendInt32(b, int32(v.Detail))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Event))
+		xdr.PutUint32(p[4:], uint32(v.Detail))
+	}
 	return b, nil
 }
 
@@ -22015,16 +22022,15 @@ func (v *StoragePoolEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "event")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,pool,event,detail", 2, "4,4")
 	}
-	v.Event = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "detail")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Event = xdr.Int32(p[0:])
+		v.Detail = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Detail = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -22198,8 +22204,12 @@ func (v *NodeDeviceEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dev"), "NodeDeviceEventLifecycleMsg")
 	}
-	b = xdr.AppendInt32(b, int32(v.Event))
-	b = xdr.AppendInt32(b, int32(v.Detail))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Event))
+		xdr.PutUint32(p[4:], uint32(v.Detail))
+	}
 	return b, nil
 }
 
@@ -22218,16 +22228,15 @@ func (v *NodeDeviceEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "event")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,dev,event,detail", 2, "4,4")
 	}
-	v.Event = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "detail")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Event = xdr.Int32(p[0:])
+		v.Detail = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Detail = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -22457,9 +22466,13 @@ func (v *NodeGetFreePagesArgs) AppendXDR(b []byte) ([]byte, error) {
 	for i := range v.Pages {
 		b = xdr.AppendUint32(b, uint32(v.Pages[i]))
 	}
-	b = xdr.AppendInt32(b, int32(v.StartCell))
-	b = xdr.AppendUint32(b, uint32(v.CellCount))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.StartCell))
+		xdr.PutUint32(p[4:], uint32(v.CellCount))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -22481,21 +22494,16 @@ func (v *NodeGetFreePagesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 			off += 4
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "startCell")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "pages,startCell,cellCount,flags", 1, "4,4,4")
 	}
-	v.StartCell = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cellCount")
+	{
+		p := (*[12]byte)(b[off:])
+		v.StartCell = xdr.Int32(p[0:])
+		v.CellCount = xdr.Uint32(p[4:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.CellCount = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -22558,9 +22566,13 @@ func (v *NodeAllocPagesArgs) AppendXDR(b []byte) ([]byte, error) {
 	for i := range v.PageCounts {
 		b = xdr.AppendUint64(b, uint64(v.PageCounts[i]))
 	}
-	b = xdr.AppendInt32(b, int32(v.StartCell))
-	b = xdr.AppendUint32(b, uint32(v.CellCount))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.StartCell))
+		xdr.PutUint32(p[4:], uint32(v.CellCount))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -22597,21 +22609,16 @@ func (v *NodeAllocPagesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 			off += 8
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "startCell")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "pageSizes,pageCounts,startCell,cellCount,flags", 2, "4,4,4")
 	}
-	v.StartCell = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cellCount")
+	{
+		p := (*[12]byte)(b[off:])
+		v.StartCell = xdr.Int32(p[0:])
+		v.CellCount = xdr.Uint32(p[4:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.CellCount = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -22682,8 +22689,12 @@ func (v *NetworkDHCPLease) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "iface"), "NetworkDHCPLease")
 	}
-	b = xdr.AppendInt64(b, int64(v.Expirytime))
-	b = xdr.AppendInt32(b, int32(v.Type))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Expirytime))
+		xdr.PutUint32(p[8:], uint32(v.Type))
+	}
 	b = xdr.AppendBool(b, v.MAC != nil)
 	if v.MAC != nil {
 		b, err = xdr.AppendString(b, string((*v.MAC)), 4194304)
@@ -22730,16 +22741,15 @@ func (v *NetworkDHCPLease) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "expirytime")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "iface,expirytime,type,mac,iaid,ipaddr,prefix,hostname,clientid", 1, "8,4")
 	}
-	v.Expirytime = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "type")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Expirytime = xdr.Int64(p[0:])
+		v.Type = xdr.Int32(p[8:])
+		off += 12
 	}
-	v.Type = xdr.Int32(b[off:])
-	off += 4
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
@@ -22866,8 +22876,12 @@ func (v *NetworkGetDHCPLeasesArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "mac"), "NetworkGetDHCPLeasesArgs")
 		}
 	}
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.NeedResults))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -22900,16 +22914,15 @@ func (v *NetworkGetDHCPLeasesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 			v.MAC = nil
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "net,mac,need_results,flags", 2, "4,4")
 	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.NeedResults = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -23074,8 +23087,12 @@ func (v *ConnectGetAllDomainStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "doms"), "ConnectGetAllDomainStatsArgs")
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Stats))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Stats))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -23099,16 +23116,15 @@ func (v *ConnectGetAllDomainStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 			}
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "stats")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "doms,stats,flags", 1, "4,4")
 	}
-	v.Stats = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Stats = xdr.Uint32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -23138,8 +23154,12 @@ func (v *DomainEventCallbackAgentLifecycleMsg) AppendXDR(b []byte) ([]byte, erro
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventCallbackAgentLifecycleMsg")
 	}
-	b = xdr.AppendInt32(b, int32(v.State))
-	b = xdr.AppendInt32(b, int32(v.Reason))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.State))
+		xdr.PutUint32(p[4:], uint32(v.Reason))
+	}
 	return b, nil
 }
 
@@ -23158,16 +23178,15 @@ func (v *DomainEventCallbackAgentLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.D
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "state")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,dom,state,reason", 2, "4,4")
 	}
-	v.State = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "reason")
+	{
+		p := (*[8]byte)(b[off:])
+		v.State = xdr.Int32(p[0:])
+		v.Reason = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Reason = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -24139,9 +24158,13 @@ func (v *DomainEventMemoryFailureMsg) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventMemoryFailureMsg")
 	}
-	b = xdr.AppendInt32(b, int32(v.Recipient))
-	b = xdr.AppendInt32(b, int32(v.Action))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.Recipient))
+		xdr.PutUint32(p[4:], uint32(v.Action))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -24160,21 +24183,16 @@ func (v *DomainEventMemoryFailureMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "recipient")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,dom,recipient,action,flags", 2, "4,4,4")
 	}
-	v.Recipient = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "action")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Recipient = xdr.Int32(p[0:])
+		v.Action = xdr.Int32(p[4:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Action = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -24305,8 +24323,12 @@ func (v *SecretEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "secret"), "SecretEventLifecycleMsg")
 	}
-	b = xdr.AppendInt32(b, int32(v.Event))
-	b = xdr.AppendInt32(b, int32(v.Detail))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Event))
+		xdr.PutUint32(p[4:], uint32(v.Detail))
+	}
 	return b, nil
 }
 
@@ -24325,16 +24347,15 @@ func (v *SecretEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "event")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,secret,event,detail", 2, "4,4")
 	}
-	v.Event = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "detail")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Event = xdr.Int32(p[0:])
+		v.Detail = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Detail = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -24429,9 +24450,13 @@ func (v *DomainSetLifecycleActionArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetLifecycleActionArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Type))
-	b = xdr.AppendUint32(b, uint32(v.Action))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.Type))
+		xdr.PutUint32(p[4:], uint32(v.Action))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -24445,21 +24470,16 @@ func (v *DomainSetLifecycleActionArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "type")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dom,type,action,flags", 1, "4,4,4")
 	}
-	v.Type = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "action")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Type = xdr.Uint32(p[0:])
+		v.Action = xdr.Uint32(p[4:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Action = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -25301,8 +25321,12 @@ func (v *NetworkListAllPortsArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "network"), "NetworkListAllPortsArgs")
 	}
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.NeedResults))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -25316,16 +25340,15 @@ func (v *NetworkListAllPortsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "network,need_results,flags", 1, "4,4")
 	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.NeedResults = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -25636,8 +25659,12 @@ func (v *NetworkPortGetParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "port"), "NetworkPortGetParametersArgs")
 	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Nparams))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -25651,16 +25678,15 @@ func (v *NetworkPortGetParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "port,nparams,flags", 1, "4,4")
 	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Nparams = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -26059,8 +26085,12 @@ func (v *DomainCheckpointListAllChildrenArgs) AppendXDR(b []byte) ([]byte, error
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "checkpoint"), "DomainCheckpointListAllChildrenArgs")
 	}
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.NeedResults))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -26074,16 +26104,15 @@ func (v *DomainCheckpointListAllChildrenArgs) ConsumeXDRWith(b []byte, d *xdr.De
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "checkpoint,need_results,flags", 1, "4,4")
 	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.NeedResults = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
