@@ -155,6 +155,12 @@ var zeros [4]byte
 
 // AppendCount appends the length word of a variable-length array, after
 // checking it against the array's bound.
+//
+// It is kept out of line (go:noinline): generated code calls it in
+// dozens of places, where inlined copies cost compile time for a call
+// saved once per value.
+//
+//go:noinline
 func AppendCount(b []byte, n int, max uint32) ([]byte, error) {
 	if uint64(n) > uint64(max) {
 		return b, boundError(uint64(n), max)
@@ -423,6 +429,12 @@ func ConsumeFixedChars(dst []byte, b []byte) (int, error) {
 // err as Unmarshal does, or reports the bytes left over as ErrTrailing.
 // Generated code that decodes into a new value calls the method directly
 // so that its Decoder stays on the stack, and then this.
+//
+// It is kept out of line (go:noinline): generated code calls it in
+// dozens of places, where inlined copies cost compile time for a call
+// saved once per value.
+//
+//go:noinline
 func Whole(n int, err error, b []byte, typ string) error {
 	if err != nil {
 		return Named(err, typ)

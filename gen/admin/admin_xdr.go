@@ -439,10 +439,13 @@ type shapeConnectOpenArgs struct {
 	F0 uint32
 }
 
+//go:noinline
 func (v *shapeConnectOpenArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectOpenArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
@@ -507,6 +510,7 @@ type shapeConnectListServersArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeConnectListServersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	{
 		b = xdr.Extend(b, 8)
@@ -516,6 +520,8 @@ func (v *shapeConnectListServersArgs) appendXDR(b []byte, typ, names string) ([]
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectListServersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
@@ -619,12 +625,15 @@ type shapeConnectLookupServerArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeConnectLookupServerArgs) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeConnectLookupServerArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -634,6 +643,8 @@ func (v *shapeConnectLookupServerArgs) appendXDR(b []byte, typ, names string) ([
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectLookupServerArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -713,12 +724,15 @@ type shapeServerGetThreadpoolParametersArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeServerGetThreadpoolParametersArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeServerGetThreadpoolParametersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -728,6 +742,8 @@ func (v *shapeServerGetThreadpoolParametersArgs) appendXDR(b []byte, typ, names 
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeServerGetThreadpoolParametersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -770,6 +786,7 @@ type shapeServerGetThreadpoolParametersRet struct {
 	F0 []TypedParam
 }
 
+//go:noinline
 func (v *shapeServerGetThreadpoolParametersRet) size() int {
 	n := 0
 	n += 4
@@ -778,6 +795,8 @@ func (v *shapeServerGetThreadpoolParametersRet) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeServerGetThreadpoolParametersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 32)
@@ -792,6 +811,8 @@ func (v *shapeServerGetThreadpoolParametersRet) appendXDR(b []byte, typ, names s
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeServerGetThreadpoolParametersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -843,6 +864,7 @@ type shapeServerSetThreadpoolParametersArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeServerSetThreadpoolParametersArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -853,6 +875,8 @@ func (v *shapeServerSetThreadpoolParametersArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeServerSetThreadpoolParametersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -872,6 +896,8 @@ func (v *shapeServerSetThreadpoolParametersArgs) appendXDR(b []byte, typ, names 
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeServerSetThreadpoolParametersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -1138,12 +1164,15 @@ type shapeClientGetInfoArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeClientGetInfoArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeClientGetInfoArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -1153,6 +1182,8 @@ func (v *shapeClientGetInfoArgs) appendXDR(b []byte, typ, names string) ([]byte,
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeClientGetInfoArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -1417,6 +1448,7 @@ type shapeConnectGetLoggingFiltersRet struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeConnectGetLoggingFiltersRet) size() int {
 	n := 0
 	n += 4
@@ -1426,6 +1458,8 @@ func (v *shapeConnectGetLoggingFiltersRet) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeConnectGetLoggingFiltersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b = xdr.AppendBool(b, v.F0 != nil)
@@ -1438,6 +1472,8 @@ func (v *shapeConnectGetLoggingFiltersRet) appendXDR(b []byte, typ, names string
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectGetLoggingFiltersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{

@@ -31,6 +31,7 @@ type shapeDomainMonitorCommandArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainMonitorCommandArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -38,6 +39,8 @@ func (v *shapeDomainMonitorCommandArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainMonitorCommandArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -51,6 +54,8 @@ func (v *shapeDomainMonitorCommandArgs) appendXDR(b []byte, typ, names string) (
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainMonitorCommandArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -100,11 +105,14 @@ type shapeDomainMonitorCommandRet struct {
 	F0 remote.NonnullString
 }
 
+//go:noinline
 func (v *shapeDomainMonitorCommandRet) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainMonitorCommandRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -113,6 +121,8 @@ func (v *shapeDomainMonitorCommandRet) appendXDR(b []byte, typ, names string) ([
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainMonitorCommandRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -434,10 +444,13 @@ type shapeConnectDomainMonitorEventRegisterRet struct {
 	F0 int32
 }
 
+//go:noinline
 func (v *shapeConnectDomainMonitorEventRegisterRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendInt32(b, int32(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectDomainMonitorEventRegisterRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {

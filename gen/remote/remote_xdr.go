@@ -234,12 +234,15 @@ type shapeNonnullNetwork struct {
 	F1 UUID
 }
 
+//go:noinline
 func (v *shapeNonnullNetwork) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += 16
 	return n
 }
+
+//go:noinline
 func (v *shapeNonnullNetwork) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -249,6 +252,8 @@ func (v *shapeNonnullNetwork) appendXDR(b []byte, typ, names string) ([]byte, er
 	b = xdr.AppendFixedOpaque(b, v.F1[:])
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNonnullNetwork) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -293,12 +298,15 @@ type shapeNonnullNetworkPort struct {
 	F1 UUID
 }
 
+//go:noinline
 func (v *shapeNonnullNetworkPort) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 16
 	return n
 }
+
+//go:noinline
 func (v *shapeNonnullNetworkPort) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -308,6 +316,8 @@ func (v *shapeNonnullNetworkPort) appendXDR(b []byte, typ, names string) ([]byte
 	b = xdr.AppendFixedOpaque(b, v.F1[:])
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNonnullNetworkPort) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -373,12 +383,15 @@ type shapeNonnullNWFilterBinding struct {
 	F1 NonnullString
 }
 
+//go:noinline
 func (v *shapeNonnullNWFilterBinding) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += xdr.SizeOpaque(len(v.F1))
 	return n
 }
+
+//go:noinline
 func (v *shapeNonnullNWFilterBinding) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -391,6 +404,8 @@ func (v *shapeNonnullNWFilterBinding) appendXDR(b []byte, typ, names string) ([]
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNonnullNWFilterBinding) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -538,11 +553,14 @@ type shapeNonnullNodeDevice struct {
 	F0 NonnullString
 }
 
+//go:noinline
 func (v *shapeNonnullNodeDevice) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	return n
 }
+
+//go:noinline
 func (v *shapeNonnullNodeDevice) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -551,6 +569,8 @@ func (v *shapeNonnullNodeDevice) appendXDR(b []byte, typ, names string) ([]byte,
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNonnullNodeDevice) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -644,12 +664,15 @@ type shapeNonnullDomainCheckpoint struct {
 	F1 NonnullDomain
 }
 
+//go:noinline
 func (v *shapeNonnullDomainCheckpoint) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += v.F1.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeNonnullDomainCheckpoint) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -662,6 +685,8 @@ func (v *shapeNonnullDomainCheckpoint) appendXDR(b []byte, typ, names string) ([
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNonnullDomainCheckpoint) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -1399,12 +1424,15 @@ type shapeNodeGetCPUStats struct {
 	F1 uint64
 }
 
+//go:noinline
 func (v *shapeNodeGetCPUStats) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += 8
 	return n
 }
+
+//go:noinline
 func (v *shapeNodeGetCPUStats) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -1414,6 +1442,8 @@ func (v *shapeNodeGetCPUStats) appendXDR(b []byte, typ, names string) ([]byte, e
 	b = xdr.AppendUint64(b, uint64(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNodeGetCPUStats) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -1479,12 +1509,15 @@ type shapeDomainDiskError struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeDomainDiskError) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainDiskError) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -1494,6 +1527,8 @@ func (v *shapeDomainDiskError) appendXDR(b []byte, typ, names string) ([]byte, e
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainDiskError) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -1538,6 +1573,7 @@ type shapeConnectOpenArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeConnectOpenArgs) size() int {
 	n := 0
 	n += 4
@@ -1547,6 +1583,8 @@ func (v *shapeConnectOpenArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeConnectOpenArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b = xdr.AppendBool(b, v.F0 != nil)
@@ -1559,6 +1597,8 @@ func (v *shapeConnectOpenArgs) appendXDR(b []byte, typ, names string) ([]byte, e
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectOpenArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -1613,10 +1653,13 @@ type shapeConnectSupportsFeatureArgs struct {
 	F0 int32
 }
 
+//go:noinline
 func (v *shapeConnectSupportsFeatureArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendInt32(b, int32(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectSupportsFeatureArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
@@ -1692,10 +1735,13 @@ type shapeConnectGetVersionRet struct {
 	F0 uint64
 }
 
+//go:noinline
 func (v *shapeConnectGetVersionRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendUint64(b, uint64(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectGetVersionRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
@@ -1771,10 +1817,13 @@ type shapeConnectGetSysinfoArgs struct {
 	F0 uint32
 }
 
+//go:noinline
 func (v *shapeConnectGetSysinfoArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectGetSysinfoArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
@@ -1850,6 +1899,7 @@ type shapeConnectGetMaxVCPUsArgs struct {
 	F0 String
 }
 
+//go:noinline
 func (v *shapeConnectGetMaxVCPUsArgs) size() int {
 	n := 0
 	n += 4
@@ -1858,6 +1908,8 @@ func (v *shapeConnectGetMaxVCPUsArgs) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeConnectGetMaxVCPUsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b = xdr.AppendBool(b, v.F0 != nil)
@@ -1869,6 +1921,8 @@ func (v *shapeConnectGetMaxVCPUsArgs) appendXDR(b []byte, typ, names string) ([]
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectGetMaxVCPUsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -2197,6 +2251,7 @@ type shapeNodeGetCPUStatsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeNodeGetCPUStatsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	{
 		b = xdr.Extend(b, 12)
@@ -2207,6 +2262,8 @@ func (v *shapeNodeGetCPUStatsArgs) appendXDR(b []byte, typ, names string) ([]byt
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNodeGetCPUStatsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 12 {
@@ -2395,6 +2452,7 @@ type shapeNodeGetCellsFreeMemoryArgs struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeNodeGetCellsFreeMemoryArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	{
 		b = xdr.Extend(b, 8)
@@ -2404,6 +2462,8 @@ func (v *shapeNodeGetCellsFreeMemoryArgs) appendXDR(b []byte, typ, names string)
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNodeGetCellsFreeMemoryArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
@@ -2443,12 +2503,15 @@ type shapeNodeGetCellsFreeMemoryRet struct {
 	F0 []uint64
 }
 
+//go:noinline
 func (v *shapeNodeGetCellsFreeMemoryRet) size() int {
 	n := 0
 	n += 4
 	n += 8 * len(v.F0)
 	return n
 }
+
+//go:noinline
 func (v *shapeNodeGetCellsFreeMemoryRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 1024)
@@ -2460,6 +2523,8 @@ func (v *shapeNodeGetCellsFreeMemoryRet) appendXDR(b []byte, typ, names string) 
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNodeGetCellsFreeMemoryRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -2525,11 +2590,14 @@ type shapeDomainGetSchedulerTypeArgs struct {
 	F0 NonnullDomain
 }
 
+//go:noinline
 func (v *shapeDomainGetSchedulerTypeArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerTypeArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -2538,6 +2606,8 @@ func (v *shapeDomainGetSchedulerTypeArgs) appendXDR(b []byte, typ, names string)
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerTypeArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -2598,12 +2668,15 @@ type shapeDomainGetSchedulerParametersArgs struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -2613,6 +2686,8 @@ func (v *shapeDomainGetSchedulerParametersArgs) appendXDR(b []byte, typ, names s
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -2655,6 +2730,7 @@ type shapeDomainGetSchedulerParametersRet struct {
 	F0 []TypedParam
 }
 
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersRet) size() int {
 	n := 0
 	n += 4
@@ -2663,6 +2739,8 @@ func (v *shapeDomainGetSchedulerParametersRet) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 16)
@@ -2677,6 +2755,8 @@ func (v *shapeDomainGetSchedulerParametersRet) appendXDR(b []byte, typ, names st
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -2728,6 +2808,7 @@ type shapeDomainGetSchedulerParametersFlagsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersFlagsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -2735,6 +2816,8 @@ func (v *shapeDomainGetSchedulerParametersFlagsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -2749,6 +2832,8 @@ func (v *shapeDomainGetSchedulerParametersFlagsArgs) appendXDR(b []byte, typ, na
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -2886,6 +2971,7 @@ type shapeDomainSetSchedulerParametersFlagsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSetSchedulerParametersFlagsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -2896,6 +2982,8 @@ func (v *shapeDomainSetSchedulerParametersFlagsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSetSchedulerParametersFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -2915,6 +3003,8 @@ func (v *shapeDomainSetSchedulerParametersFlagsArgs) appendXDR(b []byte, typ, na
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSetSchedulerParametersFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3020,6 +3110,7 @@ type shapeDomainGetBlkioParametersRet struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeDomainGetBlkioParametersRet) size() int {
 	n := 0
 	n += 4
@@ -3029,6 +3120,8 @@ func (v *shapeDomainGetBlkioParametersRet) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetBlkioParametersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 16)
@@ -3044,6 +3137,8 @@ func (v *shapeDomainGetBlkioParametersRet) appendXDR(b []byte, typ, names string
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetBlkioParametersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3167,6 +3262,7 @@ type shapeDomainBlockResizeArgs struct {
 	F3 uint32
 }
 
+//go:noinline
 func (v *shapeDomainBlockResizeArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -3175,6 +3271,8 @@ func (v *shapeDomainBlockResizeArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainBlockResizeArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -3193,6 +3291,8 @@ func (v *shapeDomainBlockResizeArgs) appendXDR(b []byte, typ, names string) ([]b
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainBlockResizeArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3315,6 +3415,7 @@ type shapeDomainSetPerfEventsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSetPerfEventsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -3325,6 +3426,8 @@ func (v *shapeDomainSetPerfEventsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSetPerfEventsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -3344,6 +3447,8 @@ func (v *shapeDomainSetPerfEventsArgs) appendXDR(b []byte, typ, names string) ([
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSetPerfEventsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3405,12 +3510,15 @@ type shapeDomainGetPerfEventsArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeDomainGetPerfEventsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetPerfEventsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -3420,6 +3528,8 @@ func (v *shapeDomainGetPerfEventsArgs) appendXDR(b []byte, typ, names string) ([
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetPerfEventsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3462,6 +3572,7 @@ type shapeDomainGetPerfEventsRet struct {
 	F0 []TypedParam
 }
 
+//go:noinline
 func (v *shapeDomainGetPerfEventsRet) size() int {
 	n := 0
 	n += 4
@@ -3470,6 +3581,8 @@ func (v *shapeDomainGetPerfEventsRet) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetPerfEventsRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 64)
@@ -3484,6 +3597,8 @@ func (v *shapeDomainGetPerfEventsRet) appendXDR(b []byte, typ, names string) ([]
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetPerfEventsRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3533,12 +3648,15 @@ type shapeDomainBlockStatsArgs struct {
 	F1 NonnullString
 }
 
+//go:noinline
 func (v *shapeDomainBlockStatsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += xdr.SizeOpaque(len(v.F1))
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainBlockStatsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -3551,6 +3669,8 @@ func (v *shapeDomainBlockStatsArgs) appendXDR(b []byte, typ, names string) ([]by
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainBlockStatsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3647,6 +3767,7 @@ type shapeDomainBlockStatsFlagsArgs struct {
 	F3 uint32
 }
 
+//go:noinline
 func (v *shapeDomainBlockStatsFlagsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -3655,6 +3776,8 @@ func (v *shapeDomainBlockStatsFlagsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainBlockStatsFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -3673,6 +3796,8 @@ func (v *shapeDomainBlockStatsFlagsArgs) appendXDR(b []byte, typ, names string) 
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainBlockStatsFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3959,6 +4084,7 @@ type shapeDomainMemoryStatsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainMemoryStatsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -3966,6 +4092,8 @@ func (v *shapeDomainMemoryStatsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainMemoryStatsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -3980,6 +4108,8 @@ func (v *shapeDomainMemoryStatsArgs) appendXDR(b []byte, typ, names string) ([]b
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainMemoryStatsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -4186,11 +4316,14 @@ type shapeDomainBlockPeekRet struct {
 	F0 []byte
 }
 
+//go:noinline
 func (v *shapeDomainBlockPeekRet) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainBlockPeekRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendOpaque(b, v.F0, 4194304)
@@ -4199,6 +4332,8 @@ func (v *shapeDomainBlockPeekRet) appendXDR(b []byte, typ, names string) ([]byte
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainBlockPeekRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -4318,6 +4453,7 @@ type shapeDomainGetBlockInfoArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainGetBlockInfoArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -4325,6 +4461,8 @@ func (v *shapeDomainGetBlockInfoArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetBlockInfoArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -4338,6 +4476,8 @@ func (v *shapeDomainGetBlockInfoArgs) appendXDR(b []byte, typ, names string) ([]
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetBlockInfoArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -4516,12 +4656,15 @@ type shapeDomainCreateXMLArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeDomainCreateXMLArgs) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainCreateXMLArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -4531,6 +4674,8 @@ func (v *shapeDomainCreateXMLArgs) appendXDR(b []byte, typ, names string) ([]byt
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainCreateXMLArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -4674,10 +4819,13 @@ type shapeDomainLookupByUUIDArgs struct {
 	F0 UUID
 }
 
+//go:noinline
 func (v *shapeDomainLookupByUUIDArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendFixedOpaque(b, v.F0[:])
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainLookupByUUIDArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 16 {
@@ -5077,12 +5225,15 @@ type shapeDomainSetMaxMemoryArgs struct {
 	F1 uint64
 }
 
+//go:noinline
 func (v *shapeDomainSetMaxMemoryArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 8
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSetMaxMemoryArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -5092,6 +5243,8 @@ func (v *shapeDomainSetMaxMemoryArgs) appendXDR(b []byte, typ, names string) ([]
 	b = xdr.AppendUint64(b, uint64(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSetMaxMemoryArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -5159,6 +5312,7 @@ type shapeDomainSetMemoryFlagsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSetMemoryFlagsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -5166,6 +5320,8 @@ func (v *shapeDomainSetMemoryFlagsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSetMemoryFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -5180,6 +5336,8 @@ func (v *shapeDomainSetMemoryFlagsArgs) appendXDR(b []byte, typ, names string) (
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSetMemoryFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -5353,6 +5511,7 @@ type shapeDomainSaveFlagsArgs struct {
 	F3 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSaveFlagsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -5364,6 +5523,8 @@ func (v *shapeDomainSaveFlagsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSaveFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -5384,6 +5545,8 @@ func (v *shapeDomainSaveFlagsArgs) appendXDR(b []byte, typ, names string) ([]byt
 	b = xdr.AppendUint32(b, uint32(v.F3))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSaveFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -5498,6 +5661,7 @@ type shapeDomainRestoreFlagsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainRestoreFlagsArgs) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
@@ -5508,6 +5672,8 @@ func (v *shapeDomainRestoreFlagsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainRestoreFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -5524,6 +5690,8 @@ func (v *shapeDomainRestoreFlagsArgs) appendXDR(b []byte, typ, names string) ([]
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainRestoreFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -5587,6 +5755,7 @@ type shapeDomainRestoreParamsArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeDomainRestoreParamsArgs) size() int {
 	n := 0
 	n += 4
@@ -5596,6 +5765,8 @@ func (v *shapeDomainRestoreParamsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainRestoreParamsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 64)
@@ -5611,6 +5782,8 @@ func (v *shapeDomainRestoreParamsArgs) appendXDR(b []byte, typ, names string) ([
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainRestoreParamsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -5708,6 +5881,7 @@ type shapeDomainSaveImageDefineXMLArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSaveImageDefineXMLArgs) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
@@ -5715,6 +5889,8 @@ func (v *shapeDomainSaveImageDefineXMLArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSaveImageDefineXMLArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -5728,6 +5904,8 @@ func (v *shapeDomainSaveImageDefineXMLArgs) appendXDR(b []byte, typ, names strin
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSaveImageDefineXMLArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -6051,6 +6229,7 @@ type shapeDomainMigratePrepareRet struct {
 	F1 String
 }
 
+//go:noinline
 func (v *shapeDomainMigratePrepareRet) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
@@ -6060,6 +6239,8 @@ func (v *shapeDomainMigratePrepareRet) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainMigratePrepareRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendOpaque(b, v.F0, 4194304)
@@ -6075,6 +6256,8 @@ func (v *shapeDomainMigratePrepareRet) appendXDR(b []byte, typ, names string) ([
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainMigratePrepareRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -6582,6 +6765,7 @@ type shapeConnectListDefinedDomainsRet struct {
 	F0 []NonnullString
 }
 
+//go:noinline
 func (v *shapeConnectListDefinedDomainsRet) size() int {
 	n := 0
 	n += 4
@@ -6590,6 +6774,8 @@ func (v *shapeConnectListDefinedDomainsRet) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeConnectListDefinedDomainsRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 16384)
@@ -6604,6 +6790,8 @@ func (v *shapeConnectListDefinedDomainsRet) appendXDR(b []byte, typ, names strin
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectListDefinedDomainsRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -7009,6 +7197,7 @@ type shapeDomainSendProcessSignalArgs struct {
 	F3 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSendProcessSignalArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -7017,6 +7206,8 @@ func (v *shapeDomainSendProcessSignalArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSendProcessSignalArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -7032,6 +7223,8 @@ func (v *shapeDomainSendProcessSignalArgs) appendXDR(b []byte, typ, names string
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSendProcessSignalArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -7225,6 +7418,7 @@ type shapeDomainPinVCPUFlagsArgs struct {
 	F3 uint32
 }
 
+//go:noinline
 func (v *shapeDomainPinVCPUFlagsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -7233,6 +7427,8 @@ func (v *shapeDomainPinVCPUFlagsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainPinVCPUFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -7247,6 +7443,8 @@ func (v *shapeDomainPinVCPUFlagsArgs) appendXDR(b []byte, typ, names string) ([]
 	b = xdr.AppendUint32(b, uint32(v.F3))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainPinVCPUFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -7361,12 +7559,15 @@ type shapeDomainGetVCPUPinInfoRet struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeDomainGetVCPUPinInfoRet) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetVCPUPinInfoRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendOpaque(b, v.F0, 8388608)
@@ -7376,6 +7577,8 @@ func (v *shapeDomainGetVCPUPinInfoRet) appendXDR(b []byte, typ, names string) ([
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetVCPUPinInfoRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -7521,6 +7724,7 @@ type shapeDomainGetVCPUsArgs struct {
 	F2 int32
 }
 
+//go:noinline
 func (v *shapeDomainGetVCPUsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -7528,6 +7732,8 @@ func (v *shapeDomainGetVCPUsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetVCPUsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -7542,6 +7748,8 @@ func (v *shapeDomainGetVCPUsArgs) appendXDR(b []byte, typ, names string) ([]byte
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetVCPUsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -9072,6 +9280,7 @@ type shapeDomainSetBlockIoTuneArgs struct {
 	F3 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSetBlockIoTuneArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -9083,6 +9292,8 @@ func (v *shapeDomainSetBlockIoTuneArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSetBlockIoTuneArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -9106,6 +9317,8 @@ func (v *shapeDomainSetBlockIoTuneArgs) appendXDR(b []byte, typ, names string) (
 	b = xdr.AppendUint32(b, uint32(v.F3))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSetBlockIoTuneArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -9624,11 +9837,14 @@ type shapeNetworkLookupByUUIDRet struct {
 	F0 NonnullNetwork
 }
 
+//go:noinline
 func (v *shapeNetworkLookupByUUIDRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeNetworkLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -9637,6 +9853,8 @@ func (v *shapeNetworkLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNetworkLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -10281,11 +10499,14 @@ type shapeNWFilterLookupByUUIDRet struct {
 	F0 NonnullNWFilter
 }
 
+//go:noinline
 func (v *shapeNWFilterLookupByUUIDRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeNWFilterLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -10294,6 +10515,8 @@ func (v *shapeNWFilterLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNWFilterLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -10675,11 +10898,14 @@ type shapeInterfaceLookupByNameRet struct {
 	F0 NonnullInterface
 }
 
+//go:noinline
 func (v *shapeInterfaceLookupByNameRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeInterfaceLookupByNameRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -10688,6 +10914,8 @@ func (v *shapeInterfaceLookupByNameRet) appendXDR(b []byte, typ, names string) (
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeInterfaceLookupByNameRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -10767,12 +10995,15 @@ type shapeInterfaceGetXMLDescArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeInterfaceGetXMLDescArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeInterfaceGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -10782,6 +11013,8 @@ func (v *shapeInterfaceGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeInterfaceGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -11135,6 +11368,7 @@ type shapeAuthSASLStartRet struct {
 	F2 []byte
 }
 
+//go:noinline
 func (v *shapeAuthSASLStartRet) size() int {
 	n := 0
 	n += 4
@@ -11142,6 +11376,8 @@ func (v *shapeAuthSASLStartRet) size() int {
 	n += 4 + 4*len(v.F2)
 	return n
 }
+
+//go:noinline
 func (v *shapeAuthSASLStartRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	{
@@ -11156,6 +11392,8 @@ func (v *shapeAuthSASLStartRet) appendXDR(b []byte, typ, names string) ([]byte, 
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeAuthSASLStartRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
@@ -11471,11 +11709,14 @@ type shapeStoragePoolLookupByUUIDRet struct {
 	F0 NonnullStoragePool
 }
 
+//go:noinline
 func (v *shapeStoragePoolLookupByUUIDRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeStoragePoolLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -11484,6 +11725,8 @@ func (v *shapeStoragePoolLookupByUUIDRet) appendXDR(b []byte, typ, names string)
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeStoragePoolLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -11561,11 +11804,14 @@ type shapeStoragePoolLookupByVolumeArgs struct {
 	F0 NonnullStorageVol
 }
 
+//go:noinline
 func (v *shapeStoragePoolLookupByVolumeArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeStoragePoolLookupByVolumeArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -11574,6 +11820,8 @@ func (v *shapeStoragePoolLookupByVolumeArgs) appendXDR(b []byte, typ, names stri
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeStoragePoolLookupByVolumeArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -11755,12 +12003,15 @@ type shapeStoragePoolBuildArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeStoragePoolBuildArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeStoragePoolBuildArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -11770,6 +12021,8 @@ func (v *shapeStoragePoolBuildArgs) appendXDR(b []byte, typ, names string) ([]by
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeStoragePoolBuildArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -12067,12 +12320,15 @@ type shapeStoragePoolSetAutostartArgs struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeStoragePoolSetAutostartArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeStoragePoolSetAutostartArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -12082,6 +12338,8 @@ func (v *shapeStoragePoolSetAutostartArgs) appendXDR(b []byte, typ, names string
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeStoragePoolSetAutostartArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -12520,12 +12778,15 @@ type shapeStorageVolDeleteArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeStorageVolDeleteArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeStorageVolDeleteArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -12535,6 +12796,8 @@ func (v *shapeStorageVolDeleteArgs) appendXDR(b []byte, typ, names string) ([]by
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeStorageVolDeleteArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -12717,6 +12980,7 @@ type shapeStorageVolGetInfoRet struct {
 	F2 uint64
 }
 
+//go:noinline
 func (v *shapeStorageVolGetInfoRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	{
 		b = xdr.Extend(b, 20)
@@ -12727,6 +12991,8 @@ func (v *shapeStorageVolGetInfoRet) appendXDR(b []byte, typ, names string) ([]by
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeStorageVolGetInfoRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 20 {
@@ -13023,6 +13289,7 @@ type shapeNodeListDevicesRet struct {
 	F0 []NonnullString
 }
 
+//go:noinline
 func (v *shapeNodeListDevicesRet) size() int {
 	n := 0
 	n += 4
@@ -13031,6 +13298,8 @@ func (v *shapeNodeListDevicesRet) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeNodeListDevicesRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 65536)
@@ -13045,6 +13314,8 @@ func (v *shapeNodeListDevicesRet) appendXDR(b []byte, typ, names string) ([]byte
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNodeListDevicesRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -13112,11 +13383,14 @@ type shapeNodeDeviceLookupByNameRet struct {
 	F0 NonnullNodeDevice
 }
 
+//go:noinline
 func (v *shapeNodeDeviceLookupByNameRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeNodeDeviceLookupByNameRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -13125,6 +13399,8 @@ func (v *shapeNodeDeviceLookupByNameRet) appendXDR(b []byte, typ, names string) 
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNodeDeviceLookupByNameRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -14002,11 +14278,14 @@ type shapeSecretLookupByUUIDRet struct {
 	F0 NonnullSecret
 }
 
+//go:noinline
 func (v *shapeSecretLookupByUUIDRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeSecretLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -14015,6 +14294,8 @@ func (v *shapeSecretLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]b
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeSecretLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -14095,12 +14376,15 @@ type shapeSecretGetXMLDescArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeSecretGetXMLDescArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeSecretGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -14110,6 +14394,8 @@ func (v *shapeSecretGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]by
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeSecretGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -16921,6 +17207,7 @@ type shapeDomainManagedSaveDefineXMLArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainManagedSaveDefineXMLArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -16931,6 +17218,8 @@ func (v *shapeDomainManagedSaveDefineXMLArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainManagedSaveDefineXMLArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -16947,6 +17236,8 @@ func (v *shapeDomainManagedSaveDefineXMLArgs) appendXDR(b []byte, typ, names str
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainManagedSaveDefineXMLArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -17030,11 +17321,14 @@ type shapeDomainSnapshotCreateXMLRet struct {
 	F0 NonnullDomainSnapshot
 }
 
+//go:noinline
 func (v *shapeDomainSnapshotCreateXMLRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSnapshotCreateXMLRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -17043,6 +17337,8 @@ func (v *shapeDomainSnapshotCreateXMLRet) appendXDR(b []byte, typ, names string)
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSnapshotCreateXMLRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -17082,12 +17378,15 @@ type shapeDomainSnapshotGetXMLDescArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSnapshotGetXMLDescArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSnapshotGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -17097,6 +17396,8 @@ func (v *shapeDomainSnapshotGetXMLDescArgs) appendXDR(b []byte, typ, names strin
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSnapshotGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -17266,6 +17567,7 @@ type shapeDomainListAllSnapshotsRet struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeDomainListAllSnapshotsRet) size() int {
 	n := 0
 	n += 4
@@ -17275,6 +17577,8 @@ func (v *shapeDomainListAllSnapshotsRet) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainListAllSnapshotsRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 16384)
@@ -17290,6 +17594,8 @@ func (v *shapeDomainListAllSnapshotsRet) appendXDR(b []byte, typ, names string) 
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainListAllSnapshotsRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -17387,6 +17693,7 @@ type shapeDomainSnapshotListChildrenNamesArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSnapshotListChildrenNamesArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -17394,6 +17701,8 @@ func (v *shapeDomainSnapshotListChildrenNamesArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSnapshotListChildrenNamesArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -17408,6 +17717,8 @@ func (v *shapeDomainSnapshotListChildrenNamesArgs) appendXDR(b []byte, typ, name
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSnapshotListChildrenNamesArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -17856,6 +18167,7 @@ type shapeStorageVolUploadArgs struct {
 	F3 uint32
 }
 
+//go:noinline
 func (v *shapeStorageVolUploadArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -17864,6 +18176,8 @@ func (v *shapeStorageVolUploadArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeStorageVolUploadArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -17879,6 +18193,8 @@ func (v *shapeStorageVolUploadArgs) appendXDR(b []byte, typ, names string) ([]by
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeStorageVolUploadArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -18106,12 +18422,15 @@ type shapeDomainMigrateBegin3Ret struct {
 	F1 NonnullString
 }
 
+//go:noinline
 func (v *shapeDomainMigrateBegin3Ret) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += xdr.SizeOpaque(len(v.F1))
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainMigrateBegin3Ret) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendOpaque(b, v.F0, 4194304)
@@ -18124,6 +18443,8 @@ func (v *shapeDomainMigrateBegin3Ret) appendXDR(b []byte, typ, names string) ([]
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainMigrateBegin3Ret) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -18769,12 +19090,15 @@ type shapeDomainMigrateFinish3Ret struct {
 	F1 []byte
 }
 
+//go:noinline
 func (v *shapeDomainMigrateFinish3Ret) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += xdr.SizeOpaque(len(v.F1))
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainMigrateFinish3Ret) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -18787,6 +19111,8 @@ func (v *shapeDomainMigrateFinish3Ret) appendXDR(b []byte, typ, names string) ([
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainMigrateFinish3Ret) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -19213,6 +19539,7 @@ type shapeConnectListAllDomainsArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeConnectListAllDomainsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	{
 		b = xdr.Extend(b, 8)
@@ -19222,6 +19549,8 @@ func (v *shapeConnectListAllDomainsArgs) appendXDR(b []byte, typ, names string) 
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectListAllDomainsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
@@ -19981,6 +20310,7 @@ type shapeNodeGetMemoryParametersRet struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeNodeGetMemoryParametersRet) size() int {
 	n := 0
 	n += 4
@@ -19990,6 +20320,8 @@ func (v *shapeNodeGetMemoryParametersRet) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeNodeGetMemoryParametersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 64)
@@ -20005,6 +20337,8 @@ func (v *shapeNodeGetMemoryParametersRet) appendXDR(b []byte, typ, names string)
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNodeGetMemoryParametersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -20346,6 +20680,7 @@ type shapeDomainMigratePrepare3ParamsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainMigratePrepare3ParamsArgs) size() int {
 	n := 0
 	n += 4
@@ -20356,6 +20691,8 @@ func (v *shapeDomainMigratePrepare3ParamsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainMigratePrepare3ParamsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 64)
@@ -20375,6 +20712,8 @@ func (v *shapeDomainMigratePrepare3ParamsArgs) appendXDR(b []byte, typ, names st
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainMigratePrepare3ParamsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -20914,6 +21253,7 @@ type shapeDomainEventBlockJob2Msg struct {
 	F4 int32
 }
 
+//go:noinline
 func (v *shapeDomainEventBlockJob2Msg) size() int {
 	n := 0
 	n += 4
@@ -20923,6 +21263,8 @@ func (v *shapeDomainEventBlockJob2Msg) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainEventBlockJob2Msg) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b = xdr.AppendInt32(b, int32(v.F0))
@@ -20942,6 +21284,8 @@ func (v *shapeDomainEventBlockJob2Msg) appendXDR(b []byte, typ, names string) ([
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainEventBlockJob2Msg) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
@@ -21185,6 +21529,7 @@ type shapeDomainEventCallbackDeviceAddedMsg struct {
 	F2 NonnullString
 }
 
+//go:noinline
 func (v *shapeDomainEventCallbackDeviceAddedMsg) size() int {
 	n := 0
 	n += 4
@@ -21192,6 +21537,8 @@ func (v *shapeDomainEventCallbackDeviceAddedMsg) size() int {
 	n += xdr.SizeOpaque(len(v.F2))
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainEventCallbackDeviceAddedMsg) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b = xdr.AppendInt32(b, int32(v.F0))
@@ -21205,6 +21552,8 @@ func (v *shapeDomainEventCallbackDeviceAddedMsg) appendXDR(b []byte, typ, names 
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainEventCallbackDeviceAddedMsg) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
@@ -22297,6 +22646,7 @@ type shapeDomainFsfreezeArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainFsfreezeArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -22307,6 +22657,8 @@ func (v *shapeDomainFsfreezeArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainFsfreezeArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -22326,6 +22678,8 @@ func (v *shapeDomainFsfreezeArgs) appendXDR(b []byte, typ, names string) ([]byte
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainFsfreezeArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -25011,11 +25365,14 @@ type shapeNWFilterBindingLookupByPortDevRet struct {
 	F0 NonnullNWFilterBinding
 }
 
+//go:noinline
 func (v *shapeNWFilterBindingLookupByPortDevRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeNWFilterBindingLookupByPortDevRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -25024,6 +25381,8 @@ func (v *shapeNWFilterBindingLookupByPortDevRet) appendXDR(b []byte, typ, names 
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNWFilterBindingLookupByPortDevRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -25445,11 +25804,14 @@ type shapeNetworkPortLookupByUUIDRet struct {
 	F0 NonnullNetworkPort
 }
 
+//go:noinline
 func (v *shapeNetworkPortLookupByUUIDRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeNetworkPortLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -25458,6 +25820,8 @@ func (v *shapeNetworkPortLookupByUUIDRet) appendXDR(b []byte, typ, names string)
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNetworkPortLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -25723,12 +26087,15 @@ type shapeNetworkPortGetXMLDescArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeNetworkPortGetXMLDescArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeNetworkPortGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -25738,6 +26105,8 @@ func (v *shapeNetworkPortGetXMLDescArgs) appendXDR(b []byte, typ, names string) 
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNetworkPortGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -25843,11 +26212,14 @@ type shapeDomainCheckpointCreateXMLRet struct {
 	F0 NonnullDomainCheckpoint
 }
 
+//go:noinline
 func (v *shapeDomainCheckpointCreateXMLRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainCheckpointCreateXMLRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -25856,6 +26228,8 @@ func (v *shapeDomainCheckpointCreateXMLRet) appendXDR(b []byte, typ, names strin
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainCheckpointCreateXMLRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -25895,12 +26269,15 @@ type shapeDomainCheckpointGetXMLDescArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeDomainCheckpointGetXMLDescArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainCheckpointGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -25910,6 +26287,8 @@ func (v *shapeDomainCheckpointGetXMLDescArgs) appendXDR(b []byte, typ, names str
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainCheckpointGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -25996,6 +26375,7 @@ type shapeDomainListAllCheckpointsRet struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeDomainListAllCheckpointsRet) size() int {
 	n := 0
 	n += 4
@@ -26005,6 +26385,8 @@ func (v *shapeDomainListAllCheckpointsRet) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainListAllCheckpointsRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 16384)
@@ -26020,6 +26402,8 @@ func (v *shapeDomainListAllCheckpointsRet) appendXDR(b []byte, typ, names string
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainListAllCheckpointsRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -26517,6 +26901,7 @@ type shapeDomainAuthorizedSSHKeysGetRet struct {
 	F0 []NonnullString
 }
 
+//go:noinline
 func (v *shapeDomainAuthorizedSSHKeysGetRet) size() int {
 	n := 0
 	n += 4
@@ -26525,6 +26910,8 @@ func (v *shapeDomainAuthorizedSSHKeysGetRet) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainAuthorizedSSHKeysGetRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 2048)
@@ -26539,6 +26926,8 @@ func (v *shapeDomainAuthorizedSSHKeysGetRet) appendXDR(b []byte, typ, names stri
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainAuthorizedSSHKeysGetRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{

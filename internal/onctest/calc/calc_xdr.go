@@ -46,6 +46,7 @@ type shapePair struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapePair) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	{
 		b = xdr.Extend(b, 8)
@@ -55,6 +56,8 @@ func (v *shapePair) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapePair) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
@@ -230,10 +233,13 @@ type shapeprogV2AddResult struct {
 	F0 int64
 }
 
+//go:noinline
 func (v *shapeprogV2AddResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendInt64(b, int64(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeprogV2AddResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 8 {

@@ -266,10 +266,13 @@ type shapeFooBar struct {
 	F0 int32
 }
 
+//go:noinline
 func (v *shapeFooBar) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendInt32(b, int32(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeFooBar) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {

@@ -262,10 +262,13 @@ type shapepmapProgV2SetResult struct {
 	F0 bool
 }
 
+//go:noinline
 func (v *shapepmapProgV2SetResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendBool(b, v.F0)
 	return b, nil
 }
+
+//go:noinline
 func (v *shapepmapProgV2SetResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{

@@ -821,10 +821,13 @@ type shaperpcbprogV3SetResult struct {
 	F0 bool
 }
 
+//go:noinline
 func (v *shaperpcbprogV3SetResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendBool(b, v.F0)
 	return b, nil
 }
+
+//go:noinline
 func (v *shaperpcbprogV3SetResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -883,11 +886,14 @@ type shaperpcbprogV3GetaddrResult struct {
 	F0 string
 }
 
+//go:noinline
 func (v *shaperpcbprogV3GetaddrResult) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	return n
 }
+
+//go:noinline
 func (v *shaperpcbprogV3GetaddrResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), xdr.Unbounded)
@@ -896,6 +902,8 @@ func (v *shaperpcbprogV3GetaddrResult) appendXDR(b []byte, typ, names string) ([
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shaperpcbprogV3GetaddrResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -933,6 +941,7 @@ type shaperpcbprogV3DumpResult struct {
 	F0 RpcblistPtr
 }
 
+//go:noinline
 func (v *shaperpcbprogV3DumpResult) size() int {
 	n := 0
 	n += 4
@@ -941,6 +950,8 @@ func (v *shaperpcbprogV3DumpResult) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shaperpcbprogV3DumpResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b = xdr.AppendBool(b, v.F0 != nil)
@@ -952,6 +963,8 @@ func (v *shaperpcbprogV3DumpResult) appendXDR(b []byte, typ, names string) ([]by
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shaperpcbprogV3DumpResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -1001,10 +1014,13 @@ type shaperpcbprogV3GettimeResult struct {
 	F0 uint32
 }
 
+//go:noinline
 func (v *shaperpcbprogV3GettimeResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shaperpcbprogV3GettimeResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
