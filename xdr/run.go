@@ -71,3 +71,12 @@ func ShortRun(off, have int, names string, first int, sizes string) (int, error)
 	}
 	return off + end, FieldAt(ErrShort, names, i)
 }
+
+// OutOfRange is the error of a value v that does not fit its type, named
+// as rpcgen does ("unsigned char", "short"...): the generated decoders of
+// runs of fixed-size fields check the small integers inline and call
+// this on the error path only, where ConsumeUint8 and its kind would cost
+// a call per field.
+//
+//go:noinline
+func OutOfRange(v int64, typ string) error { return &RangeError{Value: v, Type: typ} }

@@ -5453,20 +5453,20 @@ func (v *DomainGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 	{
 		p := (*[32]byte)(b[off:])
 		{
-			x, _, err := xdr.ConsumeUint8(p[0:])
-			if err != nil {
-				return off, xdr.Field(err, "state")
+			x := xdr.Uint32(p[0:])
+			if x > 255 {
+				return off, xdr.Field(xdr.OutOfRange(int64(x), "unsigned char"), "state")
 			}
-			v.State = x
+			v.State = uint8(x)
 		}
 		v.MaxMem = xdr.Uint64(p[4:])
 		v.Memory = xdr.Uint64(p[12:])
 		{
-			x, _, err := xdr.ConsumeUint16(p[20:])
-			if err != nil {
-				return off + 20, xdr.Field(err, "nrVirtCpu")
+			x := xdr.Uint32(p[20:])
+			if x > 65535 {
+				return off + 20, xdr.Field(xdr.OutOfRange(int64(x), "unsigned short"), "nrVirtCpu")
 			}
-			v.NrVirtCPU = x
+			v.NrVirtCPU = uint16(x)
 		}
 		v.CPUTime = xdr.Uint64(p[24:])
 		off += 32
@@ -12254,11 +12254,11 @@ func (v *StoragePoolGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 	{
 		p := (*[28]byte)(b[off:])
 		{
-			x, _, err := xdr.ConsumeUint8(p[0:])
-			if err != nil {
-				return off, xdr.Field(err, "state")
+			x := xdr.Uint32(p[0:])
+			if x > 255 {
+				return off, xdr.Field(xdr.OutOfRange(int64(x), "unsigned char"), "state")
 			}
-			v.State = x
+			v.State = uint8(x)
 		}
 		v.Capacity = xdr.Uint64(p[4:])
 		v.Allocation = xdr.Uint64(p[12:])
@@ -13001,11 +13001,11 @@ func (v *shapeStorageVolGetInfoRet) consumeXDR(b []byte, d *xdr.Decoder, names s
 	{
 		p := (*[20]byte)(b[off:])
 		{
-			x, _, err := xdr.ConsumeInt8(p[0:])
-			if err != nil {
-				return off, xdr.FieldAt(err, names, 0)
+			x := xdr.Int32(p[0:])
+			if x < -128 || x > 255 {
+				return off, xdr.FieldAt(xdr.OutOfRange(int64(x), "char"), names, 0)
 			}
-			v.F0 = x
+			v.F0 = int8(x)
 		}
 		v.F1 = xdr.Uint64(p[4:])
 		v.F2 = xdr.Uint64(p[12:])

@@ -1251,6 +1251,18 @@ func (c *codegen) get(s *gomodel.Shape, expr jen.Code, w wrap, o int) []jen.Code
 	if s.Alias != nil {
 		conv = c.e.goType(s)
 	}
+	// small reads a char or short inline, as ConsumeUint8 and its kind
+	// do, whose calls would cost more than the check.
+	small := func(fn string, bad *jen.Statement, typ string, to jen.Code) []jen.Code {
+		if conv != nil {
+			to = conv
+		}
+		return []jen.Code{jen.Block(
+			jen.Id("x").Op(":=").Add(xdrFn(fn)).Call(at),
+			jen.If(bad).Block(jen.Return(at0, w(xdrFn("OutOfRange").Call(jen.Int64().Call(jen.Id("x")), jen.Lit(typ))))),
+			jen.Add(expr).Op("=").Add(to).Call(jen.Id("x")),
+		)}
+	}
 	switch s.Kind {
 	case gomodel.Int32:
 		return read("Int32", conv)
@@ -1267,13 +1279,13 @@ func (c *codegen) get(s *gomodel.Shape, expr jen.Code, w wrap, o int) []jen.Code
 	case gomodel.Bool:
 		return checked(jen.Id("d").Dot("ConsumeBool").Call(at))
 	case gomodel.Int8:
-		return checked(xdrFn("ConsumeInt8").Call(at))
+		return small("Int32", jen.Id("x").Op("<").Lit(-128).Op("||").Id("x").Op(">").Lit(255), "char", jen.Int8())
 	case gomodel.Uint8:
-		return checked(xdrFn("ConsumeUint8").Call(at))
+		return small("Uint32", jen.Id("x").Op(">").Lit(255), "unsigned char", jen.Uint8())
 	case gomodel.Int16:
-		return checked(xdrFn("ConsumeInt16").Call(at))
+		return small("Int32", jen.Id("x").Op("<").Lit(-32768).Op("||").Id("x").Op(">").Lit(32767), "short", jen.Int16())
 	case gomodel.Uint16:
-		return checked(xdrFn("ConsumeUint16").Call(at))
+		return small("Uint32", jen.Id("x").Op(">").Lit(65535), "unsigned short", jen.Uint16())
 	case gomodel.FixedOpaque:
 		n := int(s.Len)
 		return []jen.Code{jen.Add(expr).Op("=").Index(jen.Lit(n)).Byte().Call(jen.Id("p").Index(jen.Lit(o), jen.Lit(o+n)))}

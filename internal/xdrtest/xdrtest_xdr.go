@@ -553,32 +553,32 @@ func (v *All) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 		v.Big = xdr.Int64(p[16:])
 		v.Ubig = xdr.Uint64(p[24:])
 		{
-			x, _, err := xdr.ConsumeInt8(p[32:])
-			if err != nil {
-				return off + 32, xdr.Field(err, "c")
+			x := xdr.Int32(p[32:])
+			if x < -128 || x > 255 {
+				return off + 32, xdr.Field(xdr.OutOfRange(int64(x), "char"), "c")
 			}
-			v.C = x
+			v.C = int8(x)
 		}
 		{
-			x, _, err := xdr.ConsumeUint8(p[36:])
-			if err != nil {
-				return off + 36, xdr.Field(err, "uc")
+			x := xdr.Uint32(p[36:])
+			if x > 255 {
+				return off + 36, xdr.Field(xdr.OutOfRange(int64(x), "unsigned char"), "uc")
 			}
-			v.Uc = x
+			v.Uc = uint8(x)
 		}
 		{
-			x, _, err := xdr.ConsumeInt16(p[40:])
-			if err != nil {
-				return off + 40, xdr.Field(err, "s")
+			x := xdr.Int32(p[40:])
+			if x < -32768 || x > 32767 {
+				return off + 40, xdr.Field(xdr.OutOfRange(int64(x), "short"), "s")
 			}
-			v.S = x
+			v.S = int16(x)
 		}
 		{
-			x, _, err := xdr.ConsumeUint16(p[44:])
-			if err != nil {
-				return off + 44, xdr.Field(err, "us")
+			x := xdr.Uint32(p[44:])
+			if x > 65535 {
+				return off + 44, xdr.Field(xdr.OutOfRange(int64(x), "unsigned short"), "us")
 			}
-			v.Us = x
+			v.Us = uint16(x)
 		}
 		off += 48
 	}
