@@ -340,7 +340,10 @@ func opaqueLen(b []byte, max uint32, strict bool) (int, int, error) {
 	}
 	n := binary.BigEndian.Uint32(b)
 	if n > max {
-		return 0, 0, boundError(uint64(n), max)
+		// Inline, not boundError: opaqueLen is inlined only into this
+		// package's string and opaque readers, and a call here would put
+		// it over the inlining budget (79 with the allocation).
+		return 0, 0, &BoundError{Len: uint64(n), Max: max}
 	}
 	total := (uint64(n) + 7) &^ 3 // the length word, the bytes, the padding
 	if total > uint64(len(b)) {
