@@ -333,3 +333,45 @@ func TestUnionHoldsOneArm(t *testing.T) {
 		t.Errorf("TypedParamValue takes %d bytes, want 32 (discriminant, word, string)", size)
 	}
 }
+
+// TestRunErrorsNameTheField checks the runs of fixed-size fields, which
+// generated decoders check with one comparison: cut anywhere, the error
+// and the offset are those of the field the input ends in, as field by
+// field; a value check inside a run blames its own field.
+func TestRunErrorsNameTheField(t *testing.T) {
+	v := remote.DomainGetInfoRet{State: 1, MaxMem: 2, Memory: 3, NrVirtCPU: 4, CPUTime: 5}
+	wire, err := xdr.Marshal(&v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// state 4 bytes, maxMem 8, memory 8, nrVirtCpu 4, cpuTime 8.
+	fields := []struct {
+		name       string
+		start, end int
+	}{{"state", 0, 4}, {"maxMem", 4, 12}, {"memory", 12, 20}, {"nrVirtCpu", 20, 24}, {"cpuTime", 24, 32}}
+	for cut := range len(wire) {
+		var got remote.DomainGetInfoRet
+		n, err := xdr.Consume(wire[:cut], &got)
+		for _, f := range fields {
+			if cut < f.start || cut >= f.end {
+				continue
+			}
+			want := "DomainGetInfoRet." + f.name + ": xdr: input too short"
+			if err == nil || err.Error() != want || !errors.Is(err, xdr.ErrShort) || n != f.start {
+				t.Errorf("cut at %d: n %d, error %v; want n %d, %s", cut, n, err, f.start, want)
+			}
+		}
+	}
+	bad := bytes.Clone(wire)
+	binary.BigEndian.PutUint32(bad[20:], 70000)
+	var got remote.DomainGetInfoRet
+	n, err := xdr.Consume(bad, &got)
+	if err == nil || !errors.Is(err, xdr.ErrRange) || !strings.HasPrefix(err.Error(), "DomainGetInfoRet.nrVirtCpu: ") || n != 20 {
+		t.Errorf("nrVirtCpu out of range: n %d, error %v", n, err)
+	}
+	// A shared shape names the fields of the struct at hand.
+	var ev remote.DomainEventCallbackLifecycleMsg
+	if _, err := xdr.Consume(make([]byte, 3), &ev); err == nil || !strings.HasPrefix(err.Error(), "DomainEventCallbackLifecycleMsg.callbackID: ") {
+		t.Errorf("shared shape, short: %v", err)
+	}
+}

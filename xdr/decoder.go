@@ -153,6 +153,12 @@ func (d *Decoder) ConsumeOpaqueInto(dst *[]byte, b []byte, max uint32) (int, err
 
 // ConsumeBool reads a bool: with Strict it must be 0 or 1, as the function
 // ConsumeBool requires; without, any value other than 0 is true.
+//
+// It is kept out of line (go:noinline): generated code calls it in
+// dozens of places, where inlined copies cost compile time for a call
+// saved once per value.
+//
+//go:noinline
 func (d *Decoder) ConsumeBool(b []byte) (bool, int, error) {
 	if d.Strict {
 		return ConsumeBool(b)

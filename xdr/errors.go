@@ -98,6 +98,13 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
+// The functions that locate an error run on error paths only. They are
+// kept out of line (go:noinline): inlined, each of the thousands of error
+// paths of a generated package carried its own copy of them (an
+// allocation, a type switch, a string concatenation), which cost compile
+// time and binary size and bought nothing on a path taken once per failed
+// decode.
+
 func located(err error) *Error {
 	if e, ok := err.(*Error); ok {
 		return e
@@ -107,6 +114,8 @@ func located(err error) *Error {
 
 // Field records that err happened in the named field. Generated codecs
 // call it on their error paths only.
+//
+//go:noinline
 func Field(err error, name string) error {
 	e := located(err)
 	e.Type = ""
@@ -117,6 +126,8 @@ func Field(err error, name string) error {
 // FieldAt records that err happened in field i of the comma-separated
 // list names. Generated codecs that several structs share call it on
 // their error paths only, with the names of the struct at hand.
+//
+//go:noinline
 func FieldAt(err error, names string, i int) error {
 	for ; i > 0; i-- {
 		_, names, _ = strings.Cut(names, ",")
@@ -126,6 +137,8 @@ func FieldAt(err error, names string, i int) error {
 }
 
 // Index records that err happened in element i of an array.
+//
+//go:noinline
 func Index(err error, i int) error {
 	e := located(err)
 	e.Type = ""
@@ -134,8 +147,24 @@ func Index(err error, i int) error {
 }
 
 // Named records the outermost type; the names of inner types give way to it.
+//
+//go:noinline
 func Named(err error, typ string) error {
 	e := located(err)
 	e.Type = typ
 	return e
 }
+
+// boundError, rangeError and countError make the errors of the helpers
+// that generated code inlines on its hot paths; kept out of line, they
+// leave an inlined helper a call on its error path instead of an
+// allocation.
+//
+//go:noinline
+func boundError(n uint64, max uint32) error { return &BoundError{Len: n, Max: max} }
+
+//go:noinline
+func rangeError(v int64, typ string) error { return &RangeError{Value: v, Type: typ} }
+
+//go:noinline
+func countError(n uint32, left int) error { return &CountError{Count: n, Left: left} }

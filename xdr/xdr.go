@@ -155,9 +155,15 @@ var zeros [4]byte
 
 // AppendCount appends the length word of a variable-length array, after
 // checking it against the array's bound.
+//
+// It is kept out of line (go:noinline): generated code calls it in
+// dozens of places, where inlined copies cost compile time for a call
+// saved once per value.
+//
+//go:noinline
 func AppendCount(b []byte, n int, max uint32) ([]byte, error) {
 	if uint64(n) > uint64(max) {
-		return b, &BoundError{Len: uint64(n), Max: max}
+		return b, boundError(uint64(n), max)
 	}
 	return binary.BigEndian.AppendUint32(b, uint32(n)), nil
 }
@@ -166,7 +172,7 @@ func AppendCount(b []byte, n int, max uint32) ([]byte, error) {
 // and padding, after checking the length against the bound.
 func AppendOpaque(b []byte, p []byte, max uint32) ([]byte, error) {
 	if uint64(len(p)) > uint64(max) {
-		return b, &BoundError{Len: uint64(len(p)), Max: max}
+		return b, boundError(uint64(len(p)), max)
 	}
 	b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
 	b = append(b, p...)
@@ -176,7 +182,7 @@ func AppendOpaque(b []byte, p []byte, max uint32) ([]byte, error) {
 // AppendString appends a string, as AppendOpaque does its bytes.
 func AppendString(b []byte, s string, max uint32) ([]byte, error) {
 	if uint64(len(s)) > uint64(max) {
-		return b, &BoundError{Len: uint64(len(s)), Max: max}
+		return b, boundError(uint64(len(s)), max)
 	}
 	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 	b = append(b, s...)
@@ -194,7 +200,7 @@ func AppendFixedOpaque(b []byte, p []byte) []byte {
 // platforms libvirt runs on.
 func AppendChars(b []byte, p []byte, max uint32) ([]byte, error) {
 	if uint64(len(p)) > uint64(max) {
-		return b, &BoundError{Len: uint64(len(p)), Max: max}
+		return b, boundError(uint64(len(p)), max)
 	}
 	b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
 	return AppendFixedChars(b, p), nil
@@ -252,7 +258,7 @@ func ConsumeInt8(b []byte) (int8, int, error) {
 	}
 	v := int32(binary.BigEndian.Uint32(b))
 	if v < math.MinInt8 || v > math.MaxUint8 {
-		return 0, 0, &RangeError{Value: int64(v), Type: "char"}
+		return 0, 0, rangeError(int64(v), "char")
 	}
 	return int8(v), 4, nil
 }
@@ -264,7 +270,7 @@ func ConsumeUint8(b []byte) (uint8, int, error) {
 	}
 	v := binary.BigEndian.Uint32(b)
 	if v > math.MaxUint8 {
-		return 0, 0, &RangeError{Value: int64(v), Type: "unsigned char"}
+		return 0, 0, rangeError(int64(v), "unsigned char")
 	}
 	return uint8(v), 4, nil
 }
@@ -276,7 +282,7 @@ func ConsumeInt16(b []byte) (int16, int, error) {
 	}
 	v := int32(binary.BigEndian.Uint32(b))
 	if v < math.MinInt16 || v > math.MaxInt16 {
-		return 0, 0, &RangeError{Value: int64(v), Type: "short"}
+		return 0, 0, rangeError(int64(v), "short")
 	}
 	return int16(v), 4, nil
 }
@@ -288,7 +294,7 @@ func ConsumeUint16(b []byte) (uint16, int, error) {
 	}
 	v := binary.BigEndian.Uint32(b)
 	if v > math.MaxUint16 {
-		return 0, 0, &RangeError{Value: int64(v), Type: "unsigned short"}
+		return 0, 0, rangeError(int64(v), "unsigned short")
 	}
 	return uint16(v), 4, nil
 }
@@ -302,10 +308,10 @@ func ConsumeCount(b []byte, max uint32, minSize int) (int, error) {
 	}
 	n := binary.BigEndian.Uint32(b)
 	if n > max {
-		return 0, &BoundError{Len: uint64(n), Max: max}
+		return 0, boundError(uint64(n), max)
 	}
 	if uint64(n)*uint64(minSize) > uint64(len(b)-4) {
-		return 0, &CountError{Count: n, Left: len(b) - 4}
+		return 0, countError(n, len(b)-4)
 	}
 	return int(n), nil
 }
@@ -334,6 +340,9 @@ func opaqueLen(b []byte, max uint32, strict bool) (int, int, error) {
 	}
 	n := binary.BigEndian.Uint32(b)
 	if n > max {
+		// Inline, not boundError: opaqueLen is inlined only into this
+		// package's string and opaque readers, and a call here would put
+		// it over the inlining budget (79 with the allocation).
 		return 0, 0, &BoundError{Len: uint64(n), Max: max}
 	}
 	total := (uint64(n) + 7) &^ 3 // the length word, the bytes, the padding
@@ -423,6 +432,12 @@ func ConsumeFixedChars(dst []byte, b []byte) (int, error) {
 // err as Unmarshal does, or reports the bytes left over as ErrTrailing.
 // Generated code that decodes into a new value calls the method directly
 // so that its Decoder stays on the stack, and then this.
+//
+// It is kept out of line (go:noinline): generated code calls it in
+// dozens of places, where inlined copies cost compile time for a call
+// saved once per value.
+//
+//go:noinline
 func Whole(n int, err error, b []byte, typ string) error {
 	if err != nil {
 		return Named(err, typ)

@@ -396,9 +396,13 @@ func (v *NonnullClient) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "srv"), "NonnullClient")
 	}
-	b = xdr.AppendUint64(b, uint64(v.ID))
-	b = xdr.AppendInt64(b, int64(v.Timestamp))
-	b = xdr.AppendUint32(b, uint32(v.Transport))
+	{
+		b = xdr.Extend(b, 20)
+		p := (*[20]byte)(b[len(b)-20:])
+		xdr.PutUint64(p[0:], uint64(v.ID))
+		xdr.PutUint64(p[8:], uint64(v.Timestamp))
+		xdr.PutUint32(p[16:], uint32(v.Transport))
+	}
 	return b, nil
 }
 
@@ -412,21 +416,16 @@ func (v *NonnullClient) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "id")
+	if len(b)-off < 20 {
+		return xdr.ShortRun(off, len(b)-off, "srv,id,timestamp,transport", 1, "8,8,4")
 	}
-	v.ID = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "timestamp")
+	{
+		p := (*[20]byte)(b[off:])
+		v.ID = xdr.Uint64(p[0:])
+		v.Timestamp = xdr.Int64(p[8:])
+		v.Transport = xdr.Uint32(p[16:])
+		off += 20
 	}
-	v.Timestamp = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "transport")
-	}
-	v.Transport = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -440,10 +439,13 @@ type shapeConnectOpenArgs struct {
 	F0 uint32
 }
 
+//go:noinline
 func (v *shapeConnectOpenArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectOpenArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
@@ -508,23 +510,29 @@ type shapeConnectListServersArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeConnectListServersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.F0))
-	b = xdr.AppendUint32(b, uint32(v.F1))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F0))
+		xdr.PutUint32(p[4:], uint32(v.F1))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectListServersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 0, "4,4")
 	}
-	v.F0 = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F0 = xdr.Uint32(p[0:])
+		v.F1 = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.F1 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -617,12 +625,15 @@ type shapeConnectLookupServerArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeConnectLookupServerArgs) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeConnectLookupServerArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -632,6 +643,8 @@ func (v *shapeConnectLookupServerArgs) appendXDR(b []byte, typ, names string) ([
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectLookupServerArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -711,12 +724,15 @@ type shapeServerGetThreadpoolParametersArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeServerGetThreadpoolParametersArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeServerGetThreadpoolParametersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -726,6 +742,8 @@ func (v *shapeServerGetThreadpoolParametersArgs) appendXDR(b []byte, typ, names 
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeServerGetThreadpoolParametersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -768,6 +786,7 @@ type shapeServerGetThreadpoolParametersRet struct {
 	F0 []TypedParam
 }
 
+//go:noinline
 func (v *shapeServerGetThreadpoolParametersRet) size() int {
 	n := 0
 	n += 4
@@ -776,6 +795,8 @@ func (v *shapeServerGetThreadpoolParametersRet) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeServerGetThreadpoolParametersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 32)
@@ -790,6 +811,8 @@ func (v *shapeServerGetThreadpoolParametersRet) appendXDR(b []byte, typ, names s
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeServerGetThreadpoolParametersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -841,6 +864,7 @@ type shapeServerSetThreadpoolParametersArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeServerSetThreadpoolParametersArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -851,6 +875,8 @@ func (v *shapeServerSetThreadpoolParametersArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeServerSetThreadpoolParametersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -870,6 +896,8 @@ func (v *shapeServerSetThreadpoolParametersArgs) appendXDR(b []byte, typ, names 
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeServerSetThreadpoolParametersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -942,8 +970,12 @@ func (v *ServerListClientsArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "srv"), "ServerListClientsArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.NeedResults))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -957,16 +989,15 @@ func (v *ServerListClientsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "srv,need_results,flags", 1, "4,4")
 	}
-	v.NeedResults = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.NeedResults = xdr.Uint32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -1055,8 +1086,12 @@ func (v *ServerLookupClientArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "srv"), "ServerLookupClientArgs")
 	}
-	b = xdr.AppendUint64(b, uint64(v.ID))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.ID))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -1070,16 +1105,15 @@ func (v *ServerLookupClientArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "id")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "srv,id,flags", 1, "8,4")
 	}
-	v.ID = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[12]byte)(b[off:])
+		v.ID = xdr.Uint64(p[0:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -1130,12 +1164,15 @@ type shapeClientGetInfoArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeClientGetInfoArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeClientGetInfoArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -1145,6 +1182,8 @@ func (v *shapeClientGetInfoArgs) appendXDR(b []byte, typ, names string) ([]byte,
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeClientGetInfoArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -1409,6 +1448,7 @@ type shapeConnectGetLoggingFiltersRet struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeConnectGetLoggingFiltersRet) size() int {
 	n := 0
 	n += 4
@@ -1418,6 +1458,8 @@ func (v *shapeConnectGetLoggingFiltersRet) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeConnectGetLoggingFiltersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b = xdr.AppendBool(b, v.F0 != nil)
@@ -1430,6 +1472,8 @@ func (v *shapeConnectGetLoggingFiltersRet) appendXDR(b []byte, typ, names string
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectGetLoggingFiltersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{

@@ -31,6 +31,7 @@ type shapeDomainMonitorCommandArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainMonitorCommandArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -38,6 +39,8 @@ func (v *shapeDomainMonitorCommandArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainMonitorCommandArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -51,6 +54,8 @@ func (v *shapeDomainMonitorCommandArgs) appendXDR(b []byte, typ, names string) (
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainMonitorCommandArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -100,11 +105,14 @@ type shapeDomainMonitorCommandRet struct {
 	F0 remote.NonnullString
 }
 
+//go:noinline
 func (v *shapeDomainMonitorCommandRet) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainMonitorCommandRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -113,6 +121,8 @@ func (v *shapeDomainMonitorCommandRet) appendXDR(b []byte, typ, names string) ([
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainMonitorCommandRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -153,24 +163,27 @@ func (v *DomainAttachArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainAttachArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.PIDValue))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.PIDValue))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainAttachArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "pid_value")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "pid_value,flags", 0, "4,4")
 	}
-	v.PIDValue = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.PIDValue = xdr.Uint32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -238,8 +251,12 @@ func (v *DomainAgentCommandArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "cmd"), "DomainAgentCommandArgs")
 	}
-	b = xdr.AppendInt32(b, int32(v.Timeout))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Timeout))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -260,16 +277,15 @@ func (v *DomainAgentCommandArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "timeout")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "dom,cmd,timeout,flags", 2, "4,4")
 	}
-	v.Timeout = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Timeout = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -428,10 +444,13 @@ type shapeConnectDomainMonitorEventRegisterRet struct {
 	F0 int32
 }
 
+//go:noinline
 func (v *shapeConnectDomainMonitorEventRegisterRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendInt32(b, int32(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectDomainMonitorEventRegisterRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
@@ -514,8 +533,12 @@ func (v *DomainMonitorEventMsg) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "event"), "DomainMonitorEventMsg")
 	}
-	b = xdr.AppendInt64(b, int64(v.Seconds))
-	b = xdr.AppendUint32(b, uint32(v.Micros))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Seconds))
+		xdr.PutUint32(p[8:], uint32(v.Micros))
+	}
 	b = xdr.AppendBool(b, v.Details != nil)
 	if v.Details != nil {
 		b, err = xdr.AppendString(b, string((*v.Details)), 4194304)
@@ -548,16 +571,15 @@ func (v *DomainMonitorEventMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "seconds")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,dom,event,seconds,micros,details", 3, "8,4")
 	}
-	v.Seconds = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "micros")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Seconds = xdr.Int64(p[0:])
+		v.Micros = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Micros = xdr.Uint32(b[off:])
-	off += 4
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {

@@ -191,8 +191,12 @@ func (v *NonnullDomain) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "name"), "NonnullDomain")
 	}
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
-	b = xdr.AppendInt32(b, int32(v.ID))
+	{
+		b = xdr.Extend(b, 20)
+		p := (*[20]byte)(b[len(b)-20:])
+		copy(p[0:16], v.UUID[:])
+		xdr.PutUint32(p[16:], uint32(v.ID))
+	}
 	return b, nil
 }
 
@@ -206,16 +210,15 @@ func (v *NonnullDomain) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 		}
 		off += n
 	}
-	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
+	if len(b)-off < 20 {
+		return xdr.ShortRun(off, len(b)-off, "name,uuid,id", 1, "16,4")
 	}
-	v.UUID = [16]byte(b[off : off+16])
-	off += 16
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "id")
+	{
+		p := (*[20]byte)(b[off:])
+		v.UUID = [16]byte(p[0:16])
+		v.ID = xdr.Int32(p[16:])
+		off += 20
 	}
-	v.ID = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -231,12 +234,15 @@ type shapeNonnullNetwork struct {
 	F1 UUID
 }
 
+//go:noinline
 func (v *shapeNonnullNetwork) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += 16
 	return n
 }
+
+//go:noinline
 func (v *shapeNonnullNetwork) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -246,6 +252,8 @@ func (v *shapeNonnullNetwork) appendXDR(b []byte, typ, names string) ([]byte, er
 	b = xdr.AppendFixedOpaque(b, v.F1[:])
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNonnullNetwork) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -290,12 +298,15 @@ type shapeNonnullNetworkPort struct {
 	F1 UUID
 }
 
+//go:noinline
 func (v *shapeNonnullNetworkPort) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 16
 	return n
 }
+
+//go:noinline
 func (v *shapeNonnullNetworkPort) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -305,6 +316,8 @@ func (v *shapeNonnullNetworkPort) appendXDR(b []byte, typ, names string) ([]byte
 	b = xdr.AppendFixedOpaque(b, v.F1[:])
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNonnullNetworkPort) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -370,12 +383,15 @@ type shapeNonnullNWFilterBinding struct {
 	F1 NonnullString
 }
 
+//go:noinline
 func (v *shapeNonnullNWFilterBinding) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += xdr.SizeOpaque(len(v.F1))
 	return n
 }
+
+//go:noinline
 func (v *shapeNonnullNWFilterBinding) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -388,6 +404,8 @@ func (v *shapeNonnullNWFilterBinding) appendXDR(b []byte, typ, names string) ([]
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNonnullNWFilterBinding) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -535,11 +553,14 @@ type shapeNonnullNodeDevice struct {
 	F0 NonnullString
 }
 
+//go:noinline
 func (v *shapeNonnullNodeDevice) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	return n
 }
+
+//go:noinline
 func (v *shapeNonnullNodeDevice) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -548,6 +569,8 @@ func (v *shapeNonnullNodeDevice) appendXDR(b []byte, typ, names string) ([]byte,
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNonnullNodeDevice) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -594,8 +617,12 @@ func (v *NonnullSecret) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NonnullSecret) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
-	b = xdr.AppendInt32(b, int32(v.UsageType))
+	{
+		b = xdr.Extend(b, 20)
+		p := (*[20]byte)(b[len(b)-20:])
+		copy(p[0:16], v.UUID[:])
+		xdr.PutUint32(p[16:], uint32(v.UsageType))
+	}
 	b, err = xdr.AppendString(b, string(v.UsageID), 4194304)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "usageID"), "NonnullSecret")
@@ -606,16 +633,15 @@ func (v *NonnullSecret) AppendXDR(b []byte) ([]byte, error) {
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NonnullSecret) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
+	if len(b)-off < 20 {
+		return xdr.ShortRun(off, len(b)-off, "uuid,usageType,usageID", 0, "16,4")
 	}
-	v.UUID = [16]byte(b[off : off+16])
-	off += 16
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "usageType")
+	{
+		p := (*[20]byte)(b[off:])
+		v.UUID = [16]byte(p[0:16])
+		v.UsageType = xdr.Int32(p[16:])
+		off += 20
 	}
-	v.UsageType = xdr.Int32(b[off:])
-	off += 4
 	{
 		n, err := d.ConsumeStringInto(&v.UsageID, b[off:], 4194304)
 		if err != nil {
@@ -638,12 +664,15 @@ type shapeNonnullDomainCheckpoint struct {
 	F1 NonnullDomain
 }
 
+//go:noinline
 func (v *shapeNonnullDomainCheckpoint) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += v.F1.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeNonnullDomainCheckpoint) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -656,6 +685,8 @@ func (v *shapeNonnullDomainCheckpoint) appendXDR(b []byte, typ, names string) ([
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNonnullDomainCheckpoint) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -791,8 +822,12 @@ func (v *Error) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *Error) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendInt32(b, int32(v.Code))
-	b = xdr.AppendInt32(b, int32(v.Domain))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Code))
+		xdr.PutUint32(p[4:], uint32(v.Domain))
+	}
 	b = xdr.AppendBool(b, v.Message != nil)
 	if v.Message != nil {
 		b, err = xdr.AppendString(b, string((*v.Message)), 4194304)
@@ -829,8 +864,12 @@ func (v *Error) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "str3"), "Error")
 		}
 	}
-	b = xdr.AppendInt32(b, int32(v.Int1))
-	b = xdr.AppendInt32(b, int32(v.Int2))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Int1))
+		xdr.PutUint32(p[4:], uint32(v.Int2))
+	}
 	b = xdr.AppendBool(b, v.Net != nil)
 	if v.Net != nil {
 		b, err = (*v.Net).AppendXDR(b)
@@ -844,16 +883,15 @@ func (v *Error) AppendXDR(b []byte) ([]byte, error) {
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Error) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "code")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "code,domain,message,level,dom,str1,str2,str3,int1,int2,net", 0, "4,4")
 	}
-	v.Code = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "domain")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Code = xdr.Int32(p[0:])
+		v.Domain = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Domain = xdr.Int32(b[off:])
-	off += 4
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
@@ -954,16 +992,15 @@ func (v *Error) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 			v.Str3 = nil
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "int1")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "code,domain,message,level,dom,str1,str2,str3,int1,int2,net", 8, "4,4")
 	}
-	v.Int1 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "int2")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Int1 = xdr.Int32(p[0:])
+		v.Int2 = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Int2 = xdr.Int32(b[off:])
-	off += 4
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
@@ -1046,36 +1083,31 @@ func (v *VCPUInfo) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *VCPUInfo) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Number))
-	b = xdr.AppendInt32(b, int32(v.State))
-	b = xdr.AppendUint64(b, uint64(v.CPUTime))
-	b = xdr.AppendInt32(b, int32(v.CPU))
+	{
+		b = xdr.Extend(b, 20)
+		p := (*[20]byte)(b[len(b)-20:])
+		xdr.PutUint32(p[0:], uint32(v.Number))
+		xdr.PutUint32(p[4:], uint32(v.State))
+		xdr.PutUint64(p[8:], uint64(v.CPUTime))
+		xdr.PutUint32(p[16:], uint32(v.CPU))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *VCPUInfo) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "number")
+	if len(b)-off < 20 {
+		return xdr.ShortRun(off, len(b)-off, "number,state,cpu_time,cpu", 0, "4,4,8,4")
 	}
-	v.Number = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "state")
+	{
+		p := (*[20]byte)(b[off:])
+		v.Number = xdr.Uint32(p[0:])
+		v.State = xdr.Int32(p[4:])
+		v.CPUTime = xdr.Uint64(p[8:])
+		v.CPU = xdr.Int32(p[16:])
+		off += 20
 	}
-	v.State = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "cpu_time")
-	}
-	v.CPUTime = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cpu")
-	}
-	v.CPU = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -1392,12 +1424,15 @@ type shapeNodeGetCPUStats struct {
 	F1 uint64
 }
 
+//go:noinline
 func (v *shapeNodeGetCPUStats) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += 8
 	return n
 }
+
+//go:noinline
 func (v *shapeNodeGetCPUStats) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -1407,6 +1442,8 @@ func (v *shapeNodeGetCPUStats) appendXDR(b []byte, typ, names string) ([]byte, e
 	b = xdr.AppendUint64(b, uint64(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNodeGetCPUStats) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -1472,12 +1509,15 @@ type shapeDomainDiskError struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeDomainDiskError) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainDiskError) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -1487,6 +1527,8 @@ func (v *shapeDomainDiskError) appendXDR(b []byte, typ, names string) ([]byte, e
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainDiskError) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -1531,6 +1573,7 @@ type shapeConnectOpenArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeConnectOpenArgs) size() int {
 	n := 0
 	n += 4
@@ -1540,6 +1583,8 @@ func (v *shapeConnectOpenArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeConnectOpenArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b = xdr.AppendBool(b, v.F0 != nil)
@@ -1552,6 +1597,8 @@ func (v *shapeConnectOpenArgs) appendXDR(b []byte, typ, names string) ([]byte, e
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectOpenArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -1606,10 +1653,13 @@ type shapeConnectSupportsFeatureArgs struct {
 	F0 int32
 }
 
+//go:noinline
 func (v *shapeConnectSupportsFeatureArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendInt32(b, int32(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectSupportsFeatureArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
@@ -1685,10 +1735,13 @@ type shapeConnectGetVersionRet struct {
 	F0 uint64
 }
 
+//go:noinline
 func (v *shapeConnectGetVersionRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendUint64(b, uint64(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectGetVersionRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 8 {
@@ -1764,10 +1817,13 @@ type shapeConnectGetSysinfoArgs struct {
 	F0 uint32
 }
 
+//go:noinline
 func (v *shapeConnectGetSysinfoArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectGetSysinfoArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
@@ -1843,6 +1899,7 @@ type shapeConnectGetMaxVCPUsArgs struct {
 	F0 String
 }
 
+//go:noinline
 func (v *shapeConnectGetMaxVCPUsArgs) size() int {
 	n := 0
 	n += 4
@@ -1851,6 +1908,8 @@ func (v *shapeConnectGetMaxVCPUsArgs) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeConnectGetMaxVCPUsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b = xdr.AppendBool(b, v.F0 != nil)
@@ -1862,6 +1921,8 @@ func (v *shapeConnectGetMaxVCPUsArgs) appendXDR(b []byte, typ, names string) ([]
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectGetMaxVCPUsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -1941,13 +2002,17 @@ func (v *NodeGetInfoRet) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
 	b = xdr.AppendFixedChars(b, v.Model[:])
-	b = xdr.AppendUint64(b, uint64(v.Memory))
-	b = xdr.AppendInt32(b, int32(v.CPUs))
-	b = xdr.AppendInt32(b, int32(v.Mhz))
-	b = xdr.AppendInt32(b, int32(v.Nodes))
-	b = xdr.AppendInt32(b, int32(v.Sockets))
-	b = xdr.AppendInt32(b, int32(v.Cores))
-	b = xdr.AppendInt32(b, int32(v.Threads))
+	{
+		b = xdr.Extend(b, 32)
+		p := (*[32]byte)(b[len(b)-32:])
+		xdr.PutUint64(p[0:], uint64(v.Memory))
+		xdr.PutUint32(p[8:], uint32(v.CPUs))
+		xdr.PutUint32(p[12:], uint32(v.Mhz))
+		xdr.PutUint32(p[16:], uint32(v.Nodes))
+		xdr.PutUint32(p[20:], uint32(v.Sockets))
+		xdr.PutUint32(p[24:], uint32(v.Cores))
+		xdr.PutUint32(p[28:], uint32(v.Threads))
+	}
 	return b, nil
 }
 
@@ -1961,41 +2026,20 @@ func (v *NodeGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "memory")
+	if len(b)-off < 32 {
+		return xdr.ShortRun(off, len(b)-off, "model,memory,cpus,mhz,nodes,sockets,cores,threads", 1, "8,4,4,4,4,4,4")
 	}
-	v.Memory = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cpus")
+	{
+		p := (*[32]byte)(b[off:])
+		v.Memory = xdr.Uint64(p[0:])
+		v.CPUs = xdr.Int32(p[8:])
+		v.Mhz = xdr.Int32(p[12:])
+		v.Nodes = xdr.Int32(p[16:])
+		v.Sockets = xdr.Int32(p[20:])
+		v.Cores = xdr.Int32(p[24:])
+		v.Threads = xdr.Int32(p[28:])
+		off += 32
 	}
-	v.CPUs = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "mhz")
-	}
-	v.Mhz = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nodes")
-	}
-	v.Nodes = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "sockets")
-	}
-	v.Sockets = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cores")
-	}
-	v.Cores = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "threads")
-	}
-	v.Threads = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -2207,29 +2251,31 @@ type shapeNodeGetCPUStatsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeNodeGetCPUStatsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.F0))
-	b = xdr.AppendInt32(b, int32(v.F1))
-	b = xdr.AppendUint32(b, uint32(v.F2))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.F0))
+		xdr.PutUint32(p[4:], uint32(v.F1))
+		xdr.PutUint32(p[8:], uint32(v.F2))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNodeGetCPUStatsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, names, 0, "4,4,4")
 	}
-	v.F0 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	{
+		p := (*[12]byte)(b[off:])
+		v.F0 = xdr.Int32(p[0:])
+		v.F1 = xdr.Int32(p[4:])
+		v.F2 = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.F1 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
-	}
-	v.F2 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -2406,23 +2452,29 @@ type shapeNodeGetCellsFreeMemoryArgs struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeNodeGetCellsFreeMemoryArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.F0))
-	b = xdr.AppendInt32(b, int32(v.F1))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F0))
+		xdr.PutUint32(p[4:], uint32(v.F1))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNodeGetCellsFreeMemoryArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 0, "4,4")
 	}
-	v.F0 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F0 = xdr.Int32(p[0:])
+		v.F1 = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.F1 = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -2451,12 +2503,15 @@ type shapeNodeGetCellsFreeMemoryRet struct {
 	F0 []uint64
 }
 
+//go:noinline
 func (v *shapeNodeGetCellsFreeMemoryRet) size() int {
 	n := 0
 	n += 4
 	n += 8 * len(v.F0)
 	return n
 }
+
+//go:noinline
 func (v *shapeNodeGetCellsFreeMemoryRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 1024)
@@ -2468,6 +2523,8 @@ func (v *shapeNodeGetCellsFreeMemoryRet) appendXDR(b []byte, typ, names string) 
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNodeGetCellsFreeMemoryRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -2533,11 +2590,14 @@ type shapeDomainGetSchedulerTypeArgs struct {
 	F0 NonnullDomain
 }
 
+//go:noinline
 func (v *shapeDomainGetSchedulerTypeArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerTypeArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -2546,6 +2606,8 @@ func (v *shapeDomainGetSchedulerTypeArgs) appendXDR(b []byte, typ, names string)
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerTypeArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -2606,12 +2668,15 @@ type shapeDomainGetSchedulerParametersArgs struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -2621,6 +2686,8 @@ func (v *shapeDomainGetSchedulerParametersArgs) appendXDR(b []byte, typ, names s
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -2663,6 +2730,7 @@ type shapeDomainGetSchedulerParametersRet struct {
 	F0 []TypedParam
 }
 
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersRet) size() int {
 	n := 0
 	n += 4
@@ -2671,6 +2739,8 @@ func (v *shapeDomainGetSchedulerParametersRet) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 16)
@@ -2685,6 +2755,8 @@ func (v *shapeDomainGetSchedulerParametersRet) appendXDR(b []byte, typ, names st
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -2736,6 +2808,7 @@ type shapeDomainGetSchedulerParametersFlagsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersFlagsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -2743,16 +2816,24 @@ func (v *shapeDomainGetSchedulerParametersFlagsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.F1))
-	b = xdr.AppendUint32(b, uint32(v.F2))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F1))
+		xdr.PutUint32(p[4:], uint32(v.F2))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetSchedulerParametersFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -2762,16 +2843,15 @@ func (v *shapeDomainGetSchedulerParametersFlagsArgs) consumeXDR(b []byte, d *xdr
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 1, "4,4")
 	}
-	v.F1 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F1 = xdr.Int32(p[0:])
+		v.F2 = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.F2 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -2891,6 +2971,7 @@ type shapeDomainSetSchedulerParametersFlagsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSetSchedulerParametersFlagsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -2901,6 +2982,8 @@ func (v *shapeDomainSetSchedulerParametersFlagsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSetSchedulerParametersFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -2920,6 +3003,8 @@ func (v *shapeDomainSetSchedulerParametersFlagsArgs) appendXDR(b []byte, typ, na
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSetSchedulerParametersFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3025,6 +3110,7 @@ type shapeDomainGetBlkioParametersRet struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeDomainGetBlkioParametersRet) size() int {
 	n := 0
 	n += 4
@@ -3034,6 +3120,8 @@ func (v *shapeDomainGetBlkioParametersRet) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetBlkioParametersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 16)
@@ -3049,6 +3137,8 @@ func (v *shapeDomainGetBlkioParametersRet) appendXDR(b []byte, typ, names string
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetBlkioParametersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3172,6 +3262,7 @@ type shapeDomainBlockResizeArgs struct {
 	F3 uint32
 }
 
+//go:noinline
 func (v *shapeDomainBlockResizeArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -3180,6 +3271,8 @@ func (v *shapeDomainBlockResizeArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainBlockResizeArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -3190,10 +3283,16 @@ func (v *shapeDomainBlockResizeArgs) appendXDR(b []byte, typ, names string) ([]b
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	b = xdr.AppendUint64(b, uint64(v.F2))
-	b = xdr.AppendUint32(b, uint32(v.F3))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.F2))
+		xdr.PutUint32(p[8:], uint32(v.F3))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainBlockResizeArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3210,16 +3309,15 @@ func (v *shapeDomainBlockResizeArgs) consumeXDR(b []byte, d *xdr.Decoder, names 
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, names, 2, "8,4")
 	}
-	v.F2 = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
+	{
+		p := (*[12]byte)(b[off:])
+		v.F2 = xdr.Uint64(p[0:])
+		v.F3 = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.F3 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -3317,6 +3415,7 @@ type shapeDomainSetPerfEventsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSetPerfEventsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -3327,6 +3426,8 @@ func (v *shapeDomainSetPerfEventsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSetPerfEventsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -3346,6 +3447,8 @@ func (v *shapeDomainSetPerfEventsArgs) appendXDR(b []byte, typ, names string) ([
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSetPerfEventsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3407,12 +3510,15 @@ type shapeDomainGetPerfEventsArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeDomainGetPerfEventsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetPerfEventsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -3422,6 +3528,8 @@ func (v *shapeDomainGetPerfEventsArgs) appendXDR(b []byte, typ, names string) ([
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetPerfEventsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3464,6 +3572,7 @@ type shapeDomainGetPerfEventsRet struct {
 	F0 []TypedParam
 }
 
+//go:noinline
 func (v *shapeDomainGetPerfEventsRet) size() int {
 	n := 0
 	n += 4
@@ -3472,6 +3581,8 @@ func (v *shapeDomainGetPerfEventsRet) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetPerfEventsRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 64)
@@ -3486,6 +3597,8 @@ func (v *shapeDomainGetPerfEventsRet) appendXDR(b []byte, typ, names string) ([]
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetPerfEventsRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3535,12 +3648,15 @@ type shapeDomainBlockStatsArgs struct {
 	F1 NonnullString
 }
 
+//go:noinline
 func (v *shapeDomainBlockStatsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += xdr.SizeOpaque(len(v.F1))
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainBlockStatsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -3553,6 +3669,8 @@ func (v *shapeDomainBlockStatsArgs) appendXDR(b []byte, typ, names string) ([]by
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainBlockStatsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3603,42 +3721,33 @@ func (v *DomainBlockStatsRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainBlockStatsRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt64(b, int64(v.RdReq))
-	b = xdr.AppendInt64(b, int64(v.RdBytes))
-	b = xdr.AppendInt64(b, int64(v.WrReq))
-	b = xdr.AppendInt64(b, int64(v.WrBytes))
-	b = xdr.AppendInt64(b, int64(v.Errs))
+	{
+		b = xdr.Extend(b, 40)
+		p := (*[40]byte)(b[len(b)-40:])
+		xdr.PutUint64(p[0:], uint64(v.RdReq))
+		xdr.PutUint64(p[8:], uint64(v.RdBytes))
+		xdr.PutUint64(p[16:], uint64(v.WrReq))
+		xdr.PutUint64(p[24:], uint64(v.WrBytes))
+		xdr.PutUint64(p[32:], uint64(v.Errs))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainBlockStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "rd_req")
+	if len(b)-off < 40 {
+		return xdr.ShortRun(off, len(b)-off, "rd_req,rd_bytes,wr_req,wr_bytes,errs", 0, "8,8,8,8,8")
 	}
-	v.RdReq = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "rd_bytes")
+	{
+		p := (*[40]byte)(b[off:])
+		v.RdReq = xdr.Int64(p[0:])
+		v.RdBytes = xdr.Int64(p[8:])
+		v.WrReq = xdr.Int64(p[16:])
+		v.WrBytes = xdr.Int64(p[24:])
+		v.Errs = xdr.Int64(p[32:])
+		off += 40
 	}
-	v.RdBytes = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "wr_req")
-	}
-	v.WrReq = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "wr_bytes")
-	}
-	v.WrBytes = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "errs")
-	}
-	v.Errs = xdr.Int64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -3658,6 +3767,7 @@ type shapeDomainBlockStatsFlagsArgs struct {
 	F3 uint32
 }
 
+//go:noinline
 func (v *shapeDomainBlockStatsFlagsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -3666,6 +3776,8 @@ func (v *shapeDomainBlockStatsFlagsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainBlockStatsFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -3676,10 +3788,16 @@ func (v *shapeDomainBlockStatsFlagsArgs) appendXDR(b []byte, typ, names string) 
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 1), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.F2))
-	b = xdr.AppendUint32(b, uint32(v.F3))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F2))
+		xdr.PutUint32(p[4:], uint32(v.F3))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainBlockStatsFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -3696,16 +3814,15 @@ func (v *shapeDomainBlockStatsFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, na
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 2, "4,4")
 	}
-	v.F2 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F2 = xdr.Int32(p[0:])
+		v.F3 = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.F3 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -3785,60 +3902,39 @@ func (v *DomainInterfaceStatsRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainInterfaceStatsRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt64(b, int64(v.RxBytes))
-	b = xdr.AppendInt64(b, int64(v.RxPackets))
-	b = xdr.AppendInt64(b, int64(v.RxErrs))
-	b = xdr.AppendInt64(b, int64(v.RxDrop))
-	b = xdr.AppendInt64(b, int64(v.TxBytes))
-	b = xdr.AppendInt64(b, int64(v.TxPackets))
-	b = xdr.AppendInt64(b, int64(v.TxErrs))
-	b = xdr.AppendInt64(b, int64(v.TxDrop))
+	{
+		b = xdr.Extend(b, 64)
+		p := (*[64]byte)(b[len(b)-64:])
+		xdr.PutUint64(p[0:], uint64(v.RxBytes))
+		xdr.PutUint64(p[8:], uint64(v.RxPackets))
+		xdr.PutUint64(p[16:], uint64(v.RxErrs))
+		xdr.PutUint64(p[24:], uint64(v.RxDrop))
+		xdr.PutUint64(p[32:], uint64(v.TxBytes))
+		xdr.PutUint64(p[40:], uint64(v.TxPackets))
+		xdr.PutUint64(p[48:], uint64(v.TxErrs))
+		xdr.PutUint64(p[56:], uint64(v.TxDrop))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainInterfaceStatsRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "rx_bytes")
+	if len(b)-off < 64 {
+		return xdr.ShortRun(off, len(b)-off, "rx_bytes,rx_packets,rx_errs,rx_drop,tx_bytes,tx_packets,tx_errs,tx_drop", 0, "8,8,8,8,8,8,8,8")
 	}
-	v.RxBytes = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "rx_packets")
+	{
+		p := (*[64]byte)(b[off:])
+		v.RxBytes = xdr.Int64(p[0:])
+		v.RxPackets = xdr.Int64(p[8:])
+		v.RxErrs = xdr.Int64(p[16:])
+		v.RxDrop = xdr.Int64(p[24:])
+		v.TxBytes = xdr.Int64(p[32:])
+		v.TxPackets = xdr.Int64(p[40:])
+		v.TxErrs = xdr.Int64(p[48:])
+		v.TxDrop = xdr.Int64(p[56:])
+		off += 64
 	}
-	v.RxPackets = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "rx_errs")
-	}
-	v.RxErrs = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "rx_drop")
-	}
-	v.RxDrop = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "tx_bytes")
-	}
-	v.TxBytes = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "tx_packets")
-	}
-	v.TxPackets = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "tx_errs")
-	}
-	v.TxErrs = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "tx_drop")
-	}
-	v.TxDrop = xdr.Int64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -3988,6 +4084,7 @@ type shapeDomainMemoryStatsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainMemoryStatsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -3995,16 +4092,24 @@ func (v *shapeDomainMemoryStatsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainMemoryStatsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint32(b, uint32(v.F1))
-	b = xdr.AppendUint32(b, uint32(v.F2))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F1))
+		xdr.PutUint32(p[4:], uint32(v.F2))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainMemoryStatsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -4014,16 +4119,15 @@ func (v *shapeDomainMemoryStatsArgs) consumeXDR(b []byte, d *xdr.Decoder, names 
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 1, "4,4")
 	}
-	v.F1 = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F1 = xdr.Uint32(p[0:])
+		v.F2 = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.F2 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -4055,24 +4159,27 @@ func (v *DomainMemoryStat) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainMemoryStat) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Tag))
-	b = xdr.AppendUint64(b, uint64(v.Val))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.Tag))
+		xdr.PutUint64(p[4:], uint64(v.Val))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainMemoryStat) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "tag")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "tag,val", 0, "4,8")
 	}
-	v.Tag = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "val")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Tag = xdr.Int32(p[0:])
+		v.Val = xdr.Uint64(p[4:])
+		off += 12
 	}
-	v.Val = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -4159,9 +4266,13 @@ func (v *DomainBlockPeekArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "path"), "DomainBlockPeekArgs")
 	}
-	b = xdr.AppendUint64(b, uint64(v.Offset))
-	b = xdr.AppendUint32(b, uint32(v.Size))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint64(p[0:], uint64(v.Offset))
+		xdr.PutUint32(p[8:], uint32(v.Size))
+		xdr.PutUint32(p[12:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -4182,21 +4293,16 @@ func (v *DomainBlockPeekArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "offset")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "dom,path,offset,size,flags", 2, "8,4,4")
 	}
-	v.Offset = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "size")
+	{
+		p := (*[16]byte)(b[off:])
+		v.Offset = xdr.Uint64(p[0:])
+		v.Size = xdr.Uint32(p[8:])
+		v.Flags = xdr.Uint32(p[12:])
+		off += 16
 	}
-	v.Size = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -4210,11 +4316,14 @@ type shapeDomainBlockPeekRet struct {
 	F0 []byte
 }
 
+//go:noinline
 func (v *shapeDomainBlockPeekRet) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainBlockPeekRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendOpaque(b, v.F0, 4194304)
@@ -4223,6 +4332,8 @@ func (v *shapeDomainBlockPeekRet) appendXDR(b []byte, typ, names string) ([]byte
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainBlockPeekRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -4275,9 +4386,13 @@ func (v *DomainMemoryPeekArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainMemoryPeekArgs")
 	}
-	b = xdr.AppendUint64(b, uint64(v.Offset))
-	b = xdr.AppendUint32(b, uint32(v.Size))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint64(p[0:], uint64(v.Offset))
+		xdr.PutUint32(p[8:], uint32(v.Size))
+		xdr.PutUint32(p[12:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -4291,21 +4406,16 @@ func (v *DomainMemoryPeekArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "offset")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "dom,offset,size,flags", 1, "8,4,4")
 	}
-	v.Offset = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "size")
+	{
+		p := (*[16]byte)(b[off:])
+		v.Offset = xdr.Uint64(p[0:])
+		v.Size = xdr.Uint32(p[8:])
+		v.Flags = xdr.Uint32(p[12:])
+		off += 16
 	}
-	v.Size = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -4343,6 +4453,7 @@ type shapeDomainGetBlockInfoArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainGetBlockInfoArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -4350,6 +4461,8 @@ func (v *shapeDomainGetBlockInfoArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetBlockInfoArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -4363,6 +4476,8 @@ func (v *shapeDomainGetBlockInfoArgs) appendXDR(b []byte, typ, names string) ([]
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetBlockInfoArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -4416,30 +4531,29 @@ func (v *DomainGetBlockInfoRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetBlockInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint64(b, uint64(v.Allocation))
-	b = xdr.AppendUint64(b, uint64(v.Capacity))
-	b = xdr.AppendUint64(b, uint64(v.Physical))
+	{
+		b = xdr.Extend(b, 24)
+		p := (*[24]byte)(b[len(b)-24:])
+		xdr.PutUint64(p[0:], uint64(v.Allocation))
+		xdr.PutUint64(p[8:], uint64(v.Capacity))
+		xdr.PutUint64(p[16:], uint64(v.Physical))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetBlockInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "allocation")
+	if len(b)-off < 24 {
+		return xdr.ShortRun(off, len(b)-off, "allocation,capacity,physical", 0, "8,8,8")
 	}
-	v.Allocation = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "capacity")
+	{
+		p := (*[24]byte)(b[off:])
+		v.Allocation = xdr.Uint64(p[0:])
+		v.Capacity = xdr.Uint64(p[8:])
+		v.Physical = xdr.Uint64(p[16:])
+		off += 24
 	}
-	v.Capacity = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "physical")
-	}
-	v.Physical = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -4542,12 +4656,15 @@ type shapeDomainCreateXMLArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeDomainCreateXMLArgs) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainCreateXMLArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -4557,6 +4674,8 @@ func (v *shapeDomainCreateXMLArgs) appendXDR(b []byte, typ, names string) ([]byt
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainCreateXMLArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -4700,10 +4819,13 @@ type shapeDomainLookupByUUIDArgs struct {
 	F0 UUID
 }
 
+//go:noinline
 func (v *shapeDomainLookupByUUIDArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendFixedOpaque(b, v.F0[:])
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainLookupByUUIDArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 16 {
@@ -4854,9 +4976,13 @@ func (v *DomainPmSuspendForDurationArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainPmSuspendForDurationArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Target))
-	b = xdr.AppendUint64(b, uint64(v.Duration))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint32(p[0:], uint32(v.Target))
+		xdr.PutUint64(p[4:], uint64(v.Duration))
+		xdr.PutUint32(p[12:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -4870,21 +4996,16 @@ func (v *DomainPmSuspendForDurationArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "target")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "dom,target,duration,flags", 1, "4,8,4")
 	}
-	v.Target = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "duration")
+	{
+		p := (*[16]byte)(b[off:])
+		v.Target = xdr.Uint32(p[0:])
+		v.Duration = xdr.Uint64(p[4:])
+		v.Flags = xdr.Uint32(p[12:])
+		off += 16
 	}
-	v.Duration = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -5104,12 +5225,15 @@ type shapeDomainSetMaxMemoryArgs struct {
 	F1 uint64
 }
 
+//go:noinline
 func (v *shapeDomainSetMaxMemoryArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 8
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSetMaxMemoryArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -5119,6 +5243,8 @@ func (v *shapeDomainSetMaxMemoryArgs) appendXDR(b []byte, typ, names string) ([]
 	b = xdr.AppendUint64(b, uint64(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSetMaxMemoryArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -5186,6 +5312,7 @@ type shapeDomainSetMemoryFlagsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSetMemoryFlagsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -5193,16 +5320,24 @@ func (v *shapeDomainSetMemoryFlagsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSetMemoryFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint64(b, uint64(v.F1))
-	b = xdr.AppendUint32(b, uint32(v.F2))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.F1))
+		xdr.PutUint32(p[8:], uint32(v.F2))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSetMemoryFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -5212,16 +5347,15 @@ func (v *shapeDomainSetMemoryFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, nam
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, names, 1, "8,4")
 	}
-	v.F1 = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	{
+		p := (*[12]byte)(b[off:])
+		v.F1 = xdr.Uint64(p[0:])
+		v.F2 = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.F2 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -5298,48 +5432,45 @@ func (v *DomainGetInfoRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.State))
-	b = xdr.AppendUint64(b, uint64(v.MaxMem))
-	b = xdr.AppendUint64(b, uint64(v.Memory))
-	b = xdr.AppendUint32(b, uint32(v.NrVirtCPU))
-	b = xdr.AppendUint64(b, uint64(v.CPUTime))
+	{
+		b = xdr.Extend(b, 32)
+		p := (*[32]byte)(b[len(b)-32:])
+		xdr.PutUint32(p[0:], uint32(v.State))
+		xdr.PutUint64(p[4:], uint64(v.MaxMem))
+		xdr.PutUint64(p[12:], uint64(v.Memory))
+		xdr.PutUint32(p[20:], uint32(v.NrVirtCPU))
+		xdr.PutUint64(p[24:], uint64(v.CPUTime))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
+	if len(b)-off < 32 {
+		return xdr.ShortRun(off, len(b)-off, "state,maxMem,memory,nrVirtCpu,cpuTime", 0, "4,8,8,4,8")
+	}
 	{
-		x, n, err := xdr.ConsumeUint8(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "state")
+		p := (*[32]byte)(b[off:])
+		{
+			x := xdr.Uint32(p[0:])
+			if x > 255 {
+				return off, xdr.Field(xdr.OutOfRange(int64(x), "unsigned char"), "state")
+			}
+			v.State = uint8(x)
 		}
-		v.State = x
-		off += n
-	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "maxMem")
-	}
-	v.MaxMem = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "memory")
-	}
-	v.Memory = xdr.Uint64(b[off:])
-	off += 8
-	{
-		x, n, err := xdr.ConsumeUint16(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "nrVirtCpu")
+		v.MaxMem = xdr.Uint64(p[4:])
+		v.Memory = xdr.Uint64(p[12:])
+		{
+			x := xdr.Uint32(p[20:])
+			if x > 65535 {
+				return off + 20, xdr.Field(xdr.OutOfRange(int64(x), "unsigned short"), "nrVirtCpu")
+			}
+			v.NrVirtCPU = uint16(x)
 		}
-		v.NrVirtCPU = x
-		off += n
+		v.CPUTime = xdr.Uint64(p[24:])
+		off += 32
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "cpuTime")
-	}
-	v.CPUTime = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -5380,6 +5511,7 @@ type shapeDomainSaveFlagsArgs struct {
 	F3 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSaveFlagsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -5391,6 +5523,8 @@ func (v *shapeDomainSaveFlagsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSaveFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -5411,6 +5545,8 @@ func (v *shapeDomainSaveFlagsArgs) appendXDR(b []byte, typ, names string) ([]byt
 	b = xdr.AppendUint32(b, uint32(v.F3))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSaveFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -5525,6 +5661,7 @@ type shapeDomainRestoreFlagsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainRestoreFlagsArgs) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
@@ -5535,6 +5672,8 @@ func (v *shapeDomainRestoreFlagsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainRestoreFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -5551,6 +5690,8 @@ func (v *shapeDomainRestoreFlagsArgs) appendXDR(b []byte, typ, names string) ([]
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainRestoreFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -5614,6 +5755,7 @@ type shapeDomainRestoreParamsArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeDomainRestoreParamsArgs) size() int {
 	n := 0
 	n += 4
@@ -5623,6 +5765,8 @@ func (v *shapeDomainRestoreParamsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainRestoreParamsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 64)
@@ -5638,6 +5782,8 @@ func (v *shapeDomainRestoreParamsArgs) appendXDR(b []byte, typ, names string) ([
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainRestoreParamsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -5735,6 +5881,7 @@ type shapeDomainSaveImageDefineXMLArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSaveImageDefineXMLArgs) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
@@ -5742,6 +5889,8 @@ func (v *shapeDomainSaveImageDefineXMLArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSaveImageDefineXMLArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), 4194304)
@@ -5755,6 +5904,8 @@ func (v *shapeDomainSaveImageDefineXMLArgs) appendXDR(b []byte, typ, names strin
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSaveImageDefineXMLArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -5845,8 +5996,12 @@ func (v *DomainCoreDumpWithFormatArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "to"), "DomainCoreDumpWithFormatArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Dumpformat))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Dumpformat))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -5867,16 +6022,15 @@ func (v *DomainCoreDumpWithFormatArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "dumpformat")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "dom,to,dumpformat,flags", 2, "4,4")
 	}
-	v.Dumpformat = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Dumpformat = xdr.Uint32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -6075,6 +6229,7 @@ type shapeDomainMigratePrepareRet struct {
 	F1 String
 }
 
+//go:noinline
 func (v *shapeDomainMigratePrepareRet) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
@@ -6084,6 +6239,8 @@ func (v *shapeDomainMigratePrepareRet) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainMigratePrepareRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendOpaque(b, v.F0, 4194304)
@@ -6099,6 +6256,8 @@ func (v *shapeDomainMigratePrepareRet) appendXDR(b []byte, typ, names string) ([
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainMigratePrepareRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -6511,8 +6670,12 @@ func (v *DomainMigrateFinish2Args) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "uri"), "DomainMigrateFinish2Args")
 	}
-	b = xdr.AppendUint64(b, uint64(v.Flags))
-	b = xdr.AppendInt32(b, int32(v.Retcode))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Flags))
+		xdr.PutUint32(p[8:], uint32(v.Retcode))
+	}
 	return b, nil
 }
 
@@ -6540,16 +6703,15 @@ func (v *DomainMigrateFinish2Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dname,cookie,uri,flags,retcode", 3, "8,4")
 	}
-	v.Flags = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "retcode")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Flags = xdr.Uint64(p[0:])
+		v.Retcode = xdr.Int32(p[8:])
+		off += 12
 	}
-	v.Retcode = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -6603,6 +6765,7 @@ type shapeConnectListDefinedDomainsRet struct {
 	F0 []NonnullString
 }
 
+//go:noinline
 func (v *shapeConnectListDefinedDomainsRet) size() int {
 	n := 0
 	n += 4
@@ -6611,6 +6774,8 @@ func (v *shapeConnectListDefinedDomainsRet) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeConnectListDefinedDomainsRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 16384)
@@ -6625,6 +6790,8 @@ func (v *shapeConnectListDefinedDomainsRet) appendXDR(b []byte, typ, names strin
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectListDefinedDomainsRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -6955,8 +7122,12 @@ func (v *DomainSendKeyArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSendKeyArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Codeset))
-	b = xdr.AppendUint32(b, uint32(v.Holdtime))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Codeset))
+		xdr.PutUint32(p[4:], uint32(v.Holdtime))
+	}
 	b, err = xdr.AppendCount(b, len(v.Keycodes), 16)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "keycodes"), "DomainSendKeyArgs")
@@ -6978,16 +7149,15 @@ func (v *DomainSendKeyArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "codeset")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "dom,codeset,holdtime,keycodes,flags", 1, "4,4")
 	}
-	v.Codeset = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "holdtime")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Codeset = xdr.Uint32(p[0:])
+		v.Holdtime = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Holdtime = xdr.Uint32(b[off:])
-	off += 4
 	{
 		cnt, err := xdr.ConsumeCount(b[off:], 16, 4)
 		if err != nil {
@@ -7027,6 +7197,7 @@ type shapeDomainSendProcessSignalArgs struct {
 	F3 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSendProcessSignalArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -7035,17 +7206,25 @@ func (v *shapeDomainSendProcessSignalArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSendProcessSignalArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt64(b, int64(v.F1))
-	b = xdr.AppendUint32(b, uint32(v.F2))
-	b = xdr.AppendUint32(b, uint32(v.F3))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint64(p[0:], uint64(v.F1))
+		xdr.PutUint32(p[8:], uint32(v.F2))
+		xdr.PutUint32(p[12:], uint32(v.F3))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSendProcessSignalArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -7055,21 +7234,16 @@ func (v *shapeDomainSendProcessSignalArgs) consumeXDR(b []byte, d *xdr.Decoder, 
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, names, 1, "8,4,4")
 	}
-	v.F1 = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	{
+		p := (*[16]byte)(b[off:])
+		v.F1 = xdr.Int64(p[0:])
+		v.F2 = xdr.Uint32(p[8:])
+		v.F3 = xdr.Uint32(p[12:])
+		off += 16
 	}
-	v.F2 = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
-	}
-	v.F3 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -7244,6 +7418,7 @@ type shapeDomainPinVCPUFlagsArgs struct {
 	F3 uint32
 }
 
+//go:noinline
 func (v *shapeDomainPinVCPUFlagsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -7252,6 +7427,8 @@ func (v *shapeDomainPinVCPUFlagsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainPinVCPUFlagsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -7266,6 +7443,8 @@ func (v *shapeDomainPinVCPUFlagsArgs) appendXDR(b []byte, typ, names string) ([]
 	b = xdr.AppendUint32(b, uint32(v.F3))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainPinVCPUFlagsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -7335,9 +7514,13 @@ func (v *DomainGetVCPUPinInfoArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetVCPUPinInfoArgs")
 	}
-	b = xdr.AppendInt32(b, int32(v.Ncpumaps))
-	b = xdr.AppendInt32(b, int32(v.Maplen))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.Ncpumaps))
+		xdr.PutUint32(p[4:], uint32(v.Maplen))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -7351,21 +7534,16 @@ func (v *DomainGetVCPUPinInfoArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "ncpumaps")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dom,ncpumaps,maplen,flags", 1, "4,4,4")
 	}
-	v.Ncpumaps = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maplen")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Ncpumaps = xdr.Int32(p[0:])
+		v.Maplen = xdr.Int32(p[4:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Maplen = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -7381,12 +7559,15 @@ type shapeDomainGetVCPUPinInfoRet struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeDomainGetVCPUPinInfoRet) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetVCPUPinInfoRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendOpaque(b, v.F0, 8388608)
@@ -7396,6 +7577,8 @@ func (v *shapeDomainGetVCPUPinInfoRet) appendXDR(b []byte, typ, names string) ([
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetVCPUPinInfoRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -7541,6 +7724,7 @@ type shapeDomainGetVCPUsArgs struct {
 	F2 int32
 }
 
+//go:noinline
 func (v *shapeDomainGetVCPUsArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -7548,16 +7732,24 @@ func (v *shapeDomainGetVCPUsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainGetVCPUsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.F1))
-	b = xdr.AppendInt32(b, int32(v.F2))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F1))
+		xdr.PutUint32(p[4:], uint32(v.F2))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainGetVCPUsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -7567,16 +7759,15 @@ func (v *shapeDomainGetVCPUsArgs) consumeXDR(b []byte, d *xdr.Decoder, names str
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 1, "4,4")
 	}
-	v.F1 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F1 = xdr.Int32(p[0:])
+		v.F2 = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.F2 = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -8669,42 +8860,33 @@ func (v *DomainGetBlockJobInfoRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetBlockJobInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Found))
-	b = xdr.AppendInt32(b, int32(v.Type))
-	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
-	b = xdr.AppendUint64(b, uint64(v.Cur))
-	b = xdr.AppendUint64(b, uint64(v.End))
+	{
+		b = xdr.Extend(b, 32)
+		p := (*[32]byte)(b[len(b)-32:])
+		xdr.PutUint32(p[0:], uint32(v.Found))
+		xdr.PutUint32(p[4:], uint32(v.Type))
+		xdr.PutUint64(p[8:], uint64(v.Bandwidth))
+		xdr.PutUint64(p[16:], uint64(v.Cur))
+		xdr.PutUint64(p[24:], uint64(v.End))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetBlockJobInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "found")
+	if len(b)-off < 32 {
+		return xdr.ShortRun(off, len(b)-off, "found,type,bandwidth,cur,end", 0, "4,4,8,8,8")
 	}
-	v.Found = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "type")
+	{
+		p := (*[32]byte)(b[off:])
+		v.Found = xdr.Int32(p[0:])
+		v.Type = xdr.Int32(p[4:])
+		v.Bandwidth = xdr.Uint64(p[8:])
+		v.Cur = xdr.Uint64(p[16:])
+		v.End = xdr.Uint64(p[24:])
+		off += 32
 	}
-	v.Type = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "bandwidth")
-	}
-	v.Bandwidth = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "cur")
-	}
-	v.Cur = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "end")
-	}
-	v.End = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -8795,8 +8977,12 @@ func (v *DomainBlockRebaseArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "base"), "DomainBlockRebaseArgs")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Bandwidth))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -8836,16 +9022,15 @@ func (v *DomainBlockRebaseArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 			v.Base = nil
 		}
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "bandwidth")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dom,path,base,bandwidth,flags", 3, "8,4")
 	}
-	v.Bandwidth = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Bandwidth = xdr.Uint64(p[0:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -9003,8 +9188,12 @@ func (v *DomainBlockCommitArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "top"), "DomainBlockCommitArgs")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Bandwidth))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Bandwidth))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -9063,16 +9252,15 @@ func (v *DomainBlockCommitArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 			v.Top = nil
 		}
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "bandwidth")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dom,disk,base,top,bandwidth,flags", 4, "8,4")
 	}
-	v.Bandwidth = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Bandwidth = xdr.Uint64(p[0:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -9092,6 +9280,7 @@ type shapeDomainSetBlockIoTuneArgs struct {
 	F3 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSetBlockIoTuneArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -9103,6 +9292,8 @@ func (v *shapeDomainSetBlockIoTuneArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSetBlockIoTuneArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -9126,6 +9317,8 @@ func (v *shapeDomainSetBlockIoTuneArgs) appendXDR(b []byte, typ, names string) (
 	b = xdr.AppendUint32(b, uint32(v.F3))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSetBlockIoTuneArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -9217,8 +9410,12 @@ func (v *DomainGetBlockIoTuneArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "disk"), "DomainGetBlockIoTuneArgs")
 		}
 	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Nparams))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -9251,16 +9448,15 @@ func (v *DomainGetBlockIoTuneArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 			v.Disk = nil
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "dom,disk,nparams,flags", 2, "4,4")
 	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Nparams = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -9353,10 +9549,14 @@ func (v *DomainGetCPUStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainGetCPUStatsArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Nparams))
-	b = xdr.AppendInt32(b, int32(v.StartCPU))
-	b = xdr.AppendUint32(b, uint32(v.Ncpus))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint32(p[0:], uint32(v.Nparams))
+		xdr.PutUint32(p[4:], uint32(v.StartCPU))
+		xdr.PutUint32(p[8:], uint32(v.Ncpus))
+		xdr.PutUint32(p[12:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -9370,26 +9570,17 @@ func (v *DomainGetCPUStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, e
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "dom,nparams,start_cpu,ncpus,flags", 1, "4,4,4,4")
 	}
-	v.Nparams = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "start_cpu")
+	{
+		p := (*[16]byte)(b[off:])
+		v.Nparams = xdr.Uint32(p[0:])
+		v.StartCPU = xdr.Int32(p[4:])
+		v.Ncpus = xdr.Uint32(p[8:])
+		v.Flags = xdr.Uint32(p[12:])
+		off += 16
 	}
-	v.StartCPU = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "ncpus")
-	}
-	v.Ncpus = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -9646,11 +9837,14 @@ type shapeNetworkLookupByUUIDRet struct {
 	F0 NonnullNetwork
 }
 
+//go:noinline
 func (v *shapeNetworkLookupByUUIDRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeNetworkLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -9659,6 +9853,8 @@ func (v *shapeNetworkLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNetworkLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -9937,9 +10133,13 @@ func (v *NetworkUpdateArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "net"), "NetworkUpdateArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Command))
-	b = xdr.AppendUint32(b, uint32(v.Section))
-	b = xdr.AppendInt32(b, int32(v.ParentIndex))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.Command))
+		xdr.PutUint32(p[4:], uint32(v.Section))
+		xdr.PutUint32(p[8:], uint32(v.ParentIndex))
+	}
 	b, err = xdr.AppendString(b, string(v.XML), 4194304)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "xml"), "NetworkUpdateArgs")
@@ -9958,21 +10158,16 @@ func (v *NetworkUpdateArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "command")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "net,command,section,parentIndex,xml,flags", 1, "4,4,4")
 	}
-	v.Command = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "section")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Command = xdr.Uint32(p[0:])
+		v.Section = xdr.Uint32(p[4:])
+		v.ParentIndex = xdr.Int32(p[8:])
+		off += 12
 	}
-	v.Section = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "parentIndex")
-	}
-	v.ParentIndex = xdr.Int32(b[off:])
-	off += 4
 	{
 		n, err := d.ConsumeStringInto(&v.XML, b[off:], 4194304)
 		if err != nil {
@@ -10304,11 +10499,14 @@ type shapeNWFilterLookupByUUIDRet struct {
 	F0 NonnullNWFilter
 }
 
+//go:noinline
 func (v *shapeNWFilterLookupByUUIDRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeNWFilterLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -10317,6 +10515,8 @@ func (v *shapeNWFilterLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNWFilterLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -10698,11 +10898,14 @@ type shapeInterfaceLookupByNameRet struct {
 	F0 NonnullInterface
 }
 
+//go:noinline
 func (v *shapeInterfaceLookupByNameRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeInterfaceLookupByNameRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -10711,6 +10914,8 @@ func (v *shapeInterfaceLookupByNameRet) appendXDR(b []byte, typ, names string) (
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeInterfaceLookupByNameRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -10790,12 +10995,15 @@ type shapeInterfaceGetXMLDescArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeInterfaceGetXMLDescArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeInterfaceGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -10805,6 +11013,8 @@ func (v *shapeInterfaceGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeInterfaceGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -11158,6 +11368,7 @@ type shapeAuthSASLStartRet struct {
 	F2 []byte
 }
 
+//go:noinline
 func (v *shapeAuthSASLStartRet) size() int {
 	n := 0
 	n += 4
@@ -11165,28 +11376,35 @@ func (v *shapeAuthSASLStartRet) size() int {
 	n += 4 + 4*len(v.F2)
 	return n
 }
+
+//go:noinline
 func (v *shapeAuthSASLStartRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
-	b = xdr.AppendInt32(b, int32(v.F0))
-	b = xdr.AppendInt32(b, int32(v.F1))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F0))
+		xdr.PutUint32(p[4:], uint32(v.F1))
+	}
 	b, err = xdr.AppendChars(b, v.F2, 65536)
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 2), typ)
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeAuthSASLStartRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 0, "4,4")
 	}
-	v.F0 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F0 = xdr.Int32(p[0:])
+		v.F1 = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.F1 = xdr.Int32(b[off:])
-	off += 4
 	{
 		x, n, err := xdr.ConsumeChars(b[off:], 65536)
 		if err != nil {
@@ -11491,11 +11709,14 @@ type shapeStoragePoolLookupByUUIDRet struct {
 	F0 NonnullStoragePool
 }
 
+//go:noinline
 func (v *shapeStoragePoolLookupByUUIDRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeStoragePoolLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -11504,6 +11725,8 @@ func (v *shapeStoragePoolLookupByUUIDRet) appendXDR(b []byte, typ, names string)
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeStoragePoolLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -11581,11 +11804,14 @@ type shapeStoragePoolLookupByVolumeArgs struct {
 	F0 NonnullStorageVol
 }
 
+//go:noinline
 func (v *shapeStoragePoolLookupByVolumeArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeStoragePoolLookupByVolumeArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -11594,6 +11820,8 @@ func (v *shapeStoragePoolLookupByVolumeArgs) appendXDR(b []byte, typ, names stri
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeStoragePoolLookupByVolumeArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -11775,12 +12003,15 @@ type shapeStoragePoolBuildArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeStoragePoolBuildArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeStoragePoolBuildArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -11790,6 +12021,8 @@ func (v *shapeStoragePoolBuildArgs) appendXDR(b []byte, typ, names string) ([]by
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeStoragePoolBuildArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -12001,39 +12234,37 @@ func (v *StoragePoolGetInfoRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StoragePoolGetInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.State))
-	b = xdr.AppendUint64(b, uint64(v.Capacity))
-	b = xdr.AppendUint64(b, uint64(v.Allocation))
-	b = xdr.AppendUint64(b, uint64(v.Available))
+	{
+		b = xdr.Extend(b, 28)
+		p := (*[28]byte)(b[len(b)-28:])
+		xdr.PutUint32(p[0:], uint32(v.State))
+		xdr.PutUint64(p[4:], uint64(v.Capacity))
+		xdr.PutUint64(p[12:], uint64(v.Allocation))
+		xdr.PutUint64(p[20:], uint64(v.Available))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StoragePoolGetInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
+	if len(b)-off < 28 {
+		return xdr.ShortRun(off, len(b)-off, "state,capacity,allocation,available", 0, "4,8,8,8")
+	}
 	{
-		x, n, err := xdr.ConsumeUint8(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "state")
+		p := (*[28]byte)(b[off:])
+		{
+			x := xdr.Uint32(p[0:])
+			if x > 255 {
+				return off, xdr.Field(xdr.OutOfRange(int64(x), "unsigned char"), "state")
+			}
+			v.State = uint8(x)
 		}
-		v.State = x
-		off += n
+		v.Capacity = xdr.Uint64(p[4:])
+		v.Allocation = xdr.Uint64(p[12:])
+		v.Available = xdr.Uint64(p[20:])
+		off += 28
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "capacity")
-	}
-	v.Capacity = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "allocation")
-	}
-	v.Allocation = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "available")
-	}
-	v.Available = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -12089,12 +12320,15 @@ type shapeStoragePoolSetAutostartArgs struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeStoragePoolSetAutostartArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeStoragePoolSetAutostartArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -12104,6 +12338,8 @@ func (v *shapeStoragePoolSetAutostartArgs) appendXDR(b []byte, typ, names string
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeStoragePoolSetAutostartArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -12542,12 +12778,15 @@ type shapeStorageVolDeleteArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeStorageVolDeleteArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeStorageVolDeleteArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -12557,6 +12796,8 @@ func (v *shapeStorageVolDeleteArgs) appendXDR(b []byte, typ, names string) ([]by
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeStorageVolDeleteArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -12633,8 +12874,12 @@ func (v *StorageVolWipePatternArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolWipePatternArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Algorithm))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Algorithm))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -12648,16 +12893,15 @@ func (v *StorageVolWipePatternArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "algorithm")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "vol,algorithm,flags", 1, "4,4")
 	}
-	v.Algorithm = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Algorithm = xdr.Uint32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -12736,32 +12980,37 @@ type shapeStorageVolGetInfoRet struct {
 	F2 uint64
 }
 
+//go:noinline
 func (v *shapeStorageVolGetInfoRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.F0))
-	b = xdr.AppendUint64(b, uint64(v.F1))
-	b = xdr.AppendUint64(b, uint64(v.F2))
+	{
+		b = xdr.Extend(b, 20)
+		p := (*[20]byte)(b[len(b)-20:])
+		xdr.PutUint32(p[0:], uint32(v.F0))
+		xdr.PutUint64(p[4:], uint64(v.F1))
+		xdr.PutUint64(p[12:], uint64(v.F2))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeStorageVolGetInfoRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
+	if len(b)-off < 20 {
+		return xdr.ShortRun(off, len(b)-off, names, 0, "4,8,8")
+	}
 	{
-		x, n, err := xdr.ConsumeInt8(b[off:])
-		if err != nil {
-			return off, xdr.FieldAt(err, names, 0)
+		p := (*[20]byte)(b[off:])
+		{
+			x := xdr.Int32(p[0:])
+			if x < -128 || x > 255 {
+				return off, xdr.FieldAt(xdr.OutOfRange(int64(x), "char"), names, 0)
+			}
+			v.F0 = int8(x)
 		}
-		v.F0 = x
-		off += n
+		v.F1 = xdr.Uint64(p[4:])
+		v.F2 = xdr.Uint64(p[12:])
+		off += 20
 	}
-	if len(b)-off < 8 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
-	}
-	v.F1 = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
-	}
-	v.F2 = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -12886,8 +13135,12 @@ func (v *StorageVolResizeArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "vol"), "StorageVolResizeArgs")
 	}
-	b = xdr.AppendUint64(b, uint64(v.Capacity))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Capacity))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -12901,16 +13154,15 @@ func (v *StorageVolResizeArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "capacity")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "vol,capacity,flags", 1, "8,4")
 	}
-	v.Capacity = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Capacity = xdr.Uint64(p[0:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -12984,8 +13236,12 @@ func (v *NodeListDevicesArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "cap"), "NodeListDevicesArgs")
 		}
 	}
-	b = xdr.AppendInt32(b, int32(v.Maxnames))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Maxnames))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -13011,16 +13267,15 @@ func (v *NodeListDevicesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, err
 			v.Cap = nil
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "maxnames")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "cap,maxnames,flags", 1, "4,4")
 	}
-	v.Maxnames = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Maxnames = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -13034,6 +13289,7 @@ type shapeNodeListDevicesRet struct {
 	F0 []NonnullString
 }
 
+//go:noinline
 func (v *shapeNodeListDevicesRet) size() int {
 	n := 0
 	n += 4
@@ -13042,6 +13298,8 @@ func (v *shapeNodeListDevicesRet) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeNodeListDevicesRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 65536)
@@ -13056,6 +13314,8 @@ func (v *shapeNodeListDevicesRet) appendXDR(b []byte, typ, names string) ([]byte
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNodeListDevicesRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -13123,11 +13383,14 @@ type shapeNodeDeviceLookupByNameRet struct {
 	F0 NonnullNodeDevice
 }
 
+//go:noinline
 func (v *shapeNodeDeviceLookupByNameRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeNodeDeviceLookupByNameRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -13136,6 +13399,8 @@ func (v *shapeNodeDeviceLookupByNameRet) appendXDR(b []byte, typ, names string) 
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNodeDeviceLookupByNameRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -14013,11 +14278,14 @@ type shapeSecretLookupByUUIDRet struct {
 	F0 NonnullSecret
 }
 
+//go:noinline
 func (v *shapeSecretLookupByUUIDRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeSecretLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -14026,6 +14294,8 @@ func (v *shapeSecretLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]b
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeSecretLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -14106,12 +14376,15 @@ type shapeSecretGetXMLDescArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeSecretGetXMLDescArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeSecretGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -14121,6 +14394,8 @@ func (v *shapeSecretGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]by
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeSecretGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -14956,84 +15231,47 @@ func (v *DomainGetJobInfoRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetJobInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.Type))
-	b = xdr.AppendUint64(b, uint64(v.TimeElapsed))
-	b = xdr.AppendUint64(b, uint64(v.TimeRemaining))
-	b = xdr.AppendUint64(b, uint64(v.DataTotal))
-	b = xdr.AppendUint64(b, uint64(v.DataProcessed))
-	b = xdr.AppendUint64(b, uint64(v.DataRemaining))
-	b = xdr.AppendUint64(b, uint64(v.MemTotal))
-	b = xdr.AppendUint64(b, uint64(v.MemProcessed))
-	b = xdr.AppendUint64(b, uint64(v.MemRemaining))
-	b = xdr.AppendUint64(b, uint64(v.FileTotal))
-	b = xdr.AppendUint64(b, uint64(v.FileProcessed))
-	b = xdr.AppendUint64(b, uint64(v.FileRemaining))
+	{
+		b = xdr.Extend(b, 92)
+		p := (*[92]byte)(b[len(b)-92:])
+		xdr.PutUint32(p[0:], uint32(v.Type))
+		xdr.PutUint64(p[4:], uint64(v.TimeElapsed))
+		xdr.PutUint64(p[12:], uint64(v.TimeRemaining))
+		xdr.PutUint64(p[20:], uint64(v.DataTotal))
+		xdr.PutUint64(p[28:], uint64(v.DataProcessed))
+		xdr.PutUint64(p[36:], uint64(v.DataRemaining))
+		xdr.PutUint64(p[44:], uint64(v.MemTotal))
+		xdr.PutUint64(p[52:], uint64(v.MemProcessed))
+		xdr.PutUint64(p[60:], uint64(v.MemRemaining))
+		xdr.PutUint64(p[68:], uint64(v.FileTotal))
+		xdr.PutUint64(p[76:], uint64(v.FileProcessed))
+		xdr.PutUint64(p[84:], uint64(v.FileRemaining))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetJobInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "type")
+	if len(b)-off < 92 {
+		return xdr.ShortRun(off, len(b)-off, "type,timeElapsed,timeRemaining,dataTotal,dataProcessed,dataRemaining,memTotal,memProcessed,memRemaining,fileTotal,fileProcessed,fileRemaining", 0, "4,8,8,8,8,8,8,8,8,8,8,8")
 	}
-	v.Type = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "timeElapsed")
+	{
+		p := (*[92]byte)(b[off:])
+		v.Type = xdr.Int32(p[0:])
+		v.TimeElapsed = xdr.Uint64(p[4:])
+		v.TimeRemaining = xdr.Uint64(p[12:])
+		v.DataTotal = xdr.Uint64(p[20:])
+		v.DataProcessed = xdr.Uint64(p[28:])
+		v.DataRemaining = xdr.Uint64(p[36:])
+		v.MemTotal = xdr.Uint64(p[44:])
+		v.MemProcessed = xdr.Uint64(p[52:])
+		v.MemRemaining = xdr.Uint64(p[60:])
+		v.FileTotal = xdr.Uint64(p[68:])
+		v.FileProcessed = xdr.Uint64(p[76:])
+		v.FileRemaining = xdr.Uint64(p[84:])
+		off += 92
 	}
-	v.TimeElapsed = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "timeRemaining")
-	}
-	v.TimeRemaining = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "dataTotal")
-	}
-	v.DataTotal = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "dataProcessed")
-	}
-	v.DataProcessed = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "dataRemaining")
-	}
-	v.DataRemaining = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "memTotal")
-	}
-	v.MemTotal = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "memProcessed")
-	}
-	v.MemProcessed = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "memRemaining")
-	}
-	v.MemRemaining = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "fileTotal")
-	}
-	v.FileTotal = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "fileProcessed")
-	}
-	v.FileProcessed = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "fileRemaining")
-	}
-	v.FileRemaining = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -16204,8 +16442,12 @@ func (v *DomainEventBlockJobMsg) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "path"), "DomainEventBlockJobMsg")
 	}
-	b = xdr.AppendInt32(b, int32(v.Type))
-	b = xdr.AppendInt32(b, int32(v.Status))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Type))
+		xdr.PutUint32(p[4:], uint32(v.Status))
+	}
 	return b, nil
 }
 
@@ -16226,16 +16468,15 @@ func (v *DomainEventBlockJobMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, 
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "type")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "dom,path,type,status", 2, "4,4")
 	}
-	v.Type = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "status")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Type = xdr.Int32(p[0:])
+		v.Status = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Status = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -16581,8 +16822,12 @@ func (v *DomainEventCallbackPmwakeupMsg) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventCallbackPmwakeupMsg) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	b = xdr.AppendInt32(b, int32(v.Reason))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.CallbackID))
+		xdr.PutUint32(p[4:], uint32(v.Reason))
+	}
 	b, err = v.Msg.AppendXDR(b)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "msg"), "DomainEventCallbackPmwakeupMsg")
@@ -16593,16 +16838,15 @@ func (v *DomainEventCallbackPmwakeupMsg) AppendXDR(b []byte) ([]byte, error) {
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackPmwakeupMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,reason,msg", 0, "4,4")
 	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "reason")
+	{
+		p := (*[8]byte)(b[off:])
+		v.CallbackID = xdr.Int32(p[0:])
+		v.Reason = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Reason = xdr.Int32(b[off:])
-	off += 4
 	{
 		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
@@ -16652,8 +16896,12 @@ func (v *DomainEventCallbackPmsuspendMsg) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventCallbackPmsuspendMsg) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	b = xdr.AppendInt32(b, int32(v.Reason))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.CallbackID))
+		xdr.PutUint32(p[4:], uint32(v.Reason))
+	}
 	b, err = v.Msg.AppendXDR(b)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "msg"), "DomainEventCallbackPmsuspendMsg")
@@ -16664,16 +16912,15 @@ func (v *DomainEventCallbackPmsuspendMsg) AppendXDR(b []byte) ([]byte, error) {
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackPmsuspendMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,reason,msg", 0, "4,4")
 	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "reason")
+	{
+		p := (*[8]byte)(b[off:])
+		v.CallbackID = xdr.Int32(p[0:])
+		v.Reason = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Reason = xdr.Int32(b[off:])
-	off += 4
 	{
 		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
@@ -16787,8 +17034,12 @@ func (v *DomainEventCallbackPmsuspendDiskMsg) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainEventCallbackPmsuspendDiskMsg) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendInt32(b, int32(v.CallbackID))
-	b = xdr.AppendInt32(b, int32(v.Reason))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.CallbackID))
+		xdr.PutUint32(p[4:], uint32(v.Reason))
+	}
 	b, err = v.Msg.AppendXDR(b)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "msg"), "DomainEventCallbackPmsuspendDiskMsg")
@@ -16799,16 +17050,15 @@ func (v *DomainEventCallbackPmsuspendDiskMsg) AppendXDR(b []byte) ([]byte, error
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainEventCallbackPmsuspendDiskMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "callbackID")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,reason,msg", 0, "4,4")
 	}
-	v.CallbackID = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "reason")
+	{
+		p := (*[8]byte)(b[off:])
+		v.CallbackID = xdr.Int32(p[0:])
+		v.Reason = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Reason = xdr.Int32(b[off:])
-	off += 4
 	{
 		n, err := v.Msg.ConsumeXDRWith(b[off:], d)
 		if err != nil {
@@ -16957,6 +17207,7 @@ type shapeDomainManagedSaveDefineXMLArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainManagedSaveDefineXMLArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -16967,6 +17218,8 @@ func (v *shapeDomainManagedSaveDefineXMLArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainManagedSaveDefineXMLArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -16983,6 +17236,8 @@ func (v *shapeDomainManagedSaveDefineXMLArgs) appendXDR(b []byte, typ, names str
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainManagedSaveDefineXMLArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -17066,11 +17321,14 @@ type shapeDomainSnapshotCreateXMLRet struct {
 	F0 NonnullDomainSnapshot
 }
 
+//go:noinline
 func (v *shapeDomainSnapshotCreateXMLRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSnapshotCreateXMLRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -17079,6 +17337,8 @@ func (v *shapeDomainSnapshotCreateXMLRet) appendXDR(b []byte, typ, names string)
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSnapshotCreateXMLRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -17118,12 +17378,15 @@ type shapeDomainSnapshotGetXMLDescArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSnapshotGetXMLDescArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSnapshotGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -17133,6 +17396,8 @@ func (v *shapeDomainSnapshotGetXMLDescArgs) appendXDR(b []byte, typ, names strin
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSnapshotGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -17302,6 +17567,7 @@ type shapeDomainListAllSnapshotsRet struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeDomainListAllSnapshotsRet) size() int {
 	n := 0
 	n += 4
@@ -17311,6 +17577,8 @@ func (v *shapeDomainListAllSnapshotsRet) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainListAllSnapshotsRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 16384)
@@ -17326,6 +17594,8 @@ func (v *shapeDomainListAllSnapshotsRet) appendXDR(b []byte, typ, names string) 
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainListAllSnapshotsRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -17423,6 +17693,7 @@ type shapeDomainSnapshotListChildrenNamesArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainSnapshotListChildrenNamesArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -17430,16 +17701,24 @@ func (v *shapeDomainSnapshotListChildrenNamesArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainSnapshotListChildrenNamesArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.F1))
-	b = xdr.AppendUint32(b, uint32(v.F2))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F1))
+		xdr.PutUint32(p[4:], uint32(v.F2))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainSnapshotListChildrenNamesArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -17449,16 +17728,15 @@ func (v *shapeDomainSnapshotListChildrenNamesArgs) consumeXDR(b []byte, d *xdr.D
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 1, "4,4")
 	}
-	v.F1 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F1 = xdr.Int32(p[0:])
+		v.F2 = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.F2 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -17889,6 +18167,7 @@ type shapeStorageVolUploadArgs struct {
 	F3 uint32
 }
 
+//go:noinline
 func (v *shapeStorageVolUploadArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -17897,17 +18176,25 @@ func (v *shapeStorageVolUploadArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeStorageVolUploadArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 0), typ)
 	}
-	b = xdr.AppendUint64(b, uint64(v.F1))
-	b = xdr.AppendUint64(b, uint64(v.F2))
-	b = xdr.AppendUint32(b, uint32(v.F3))
+	{
+		b = xdr.Extend(b, 20)
+		p := (*[20]byte)(b[len(b)-20:])
+		xdr.PutUint64(p[0:], uint64(v.F1))
+		xdr.PutUint64(p[8:], uint64(v.F2))
+		xdr.PutUint32(p[16:], uint32(v.F3))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeStorageVolUploadArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -17917,21 +18204,16 @@ func (v *shapeStorageVolUploadArgs) consumeXDR(b []byte, d *xdr.Decoder, names s
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	if len(b)-off < 20 {
+		return xdr.ShortRun(off, len(b)-off, names, 1, "8,8,4")
 	}
-	v.F1 = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 2)
+	{
+		p := (*[20]byte)(b[off:])
+		v.F1 = xdr.Uint64(p[0:])
+		v.F2 = xdr.Uint64(p[8:])
+		v.F3 = xdr.Uint32(p[16:])
+		off += 20
 	}
-	v.F2 = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
-	}
-	v.F3 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -18140,12 +18422,15 @@ type shapeDomainMigrateBegin3Ret struct {
 	F1 NonnullString
 }
 
+//go:noinline
 func (v *shapeDomainMigrateBegin3Ret) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	n += xdr.SizeOpaque(len(v.F1))
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainMigrateBegin3Ret) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendOpaque(b, v.F0, 4194304)
@@ -18158,6 +18443,8 @@ func (v *shapeDomainMigrateBegin3Ret) appendXDR(b []byte, typ, names string) ([]
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainMigrateBegin3Ret) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -18715,8 +19002,12 @@ func (v *DomainMigrateFinish3Args) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "uri"), "DomainMigrateFinish3Args")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Flags))
-	b = xdr.AppendInt32(b, int32(v.Cancelled))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Flags))
+		xdr.PutUint32(p[8:], uint32(v.Cancelled))
+	}
 	return b, nil
 }
 
@@ -18775,16 +19066,15 @@ func (v *DomainMigrateFinish3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 			v.URI = nil
 		}
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dname,cookie_in,dconnuri,uri,flags,cancelled", 4, "8,4")
 	}
-	v.Flags = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cancelled")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Flags = xdr.Uint64(p[0:])
+		v.Cancelled = xdr.Int32(p[8:])
+		off += 12
 	}
-	v.Cancelled = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -18800,12 +19090,15 @@ type shapeDomainMigrateFinish3Ret struct {
 	F1 []byte
 }
 
+//go:noinline
 func (v *shapeDomainMigrateFinish3Ret) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += xdr.SizeOpaque(len(v.F1))
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainMigrateFinish3Ret) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -18818,6 +19111,8 @@ func (v *shapeDomainMigrateFinish3Ret) appendXDR(b []byte, typ, names string) ([
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainMigrateFinish3Ret) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -18881,8 +19176,12 @@ func (v *DomainMigrateConfirm3Args) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "cookie_in"), "DomainMigrateConfirm3Args")
 	}
-	b = xdr.AppendUint64(b, uint64(v.Flags))
-	b = xdr.AppendInt32(b, int32(v.Cancelled))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Flags))
+		xdr.PutUint32(p[8:], uint32(v.Cancelled))
+	}
 	return b, nil
 }
 
@@ -18903,16 +19202,15 @@ func (v *DomainMigrateConfirm3Args) ConsumeXDRWith(b []byte, d *xdr.Decoder) (in
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dom,cookie_in,flags,cancelled", 2, "8,4")
 	}
-	v.Flags = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cancelled")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Flags = xdr.Uint64(p[0:])
+		v.Cancelled = xdr.Int32(p[8:])
+		off += 12
 	}
-	v.Cancelled = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -19014,30 +19312,29 @@ func (v *DomainGetControlInfoRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetControlInfoRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.State))
-	b = xdr.AppendUint32(b, uint32(v.Details))
-	b = xdr.AppendUint64(b, uint64(v.StateTime))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint32(p[0:], uint32(v.State))
+		xdr.PutUint32(p[4:], uint32(v.Details))
+		xdr.PutUint64(p[8:], uint64(v.StateTime))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetControlInfoRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "state")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "state,details,stateTime", 0, "4,4,8")
 	}
-	v.State = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "details")
+	{
+		p := (*[16]byte)(b[off:])
+		v.State = xdr.Uint32(p[0:])
+		v.Details = xdr.Uint32(p[4:])
+		v.StateTime = xdr.Uint64(p[8:])
+		off += 16
 	}
-	v.Details = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "stateTime")
-	}
-	v.StateTime = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -19099,30 +19396,29 @@ func (v *NodeSuspendForDurationArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *NodeSuspendForDurationArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Target))
-	b = xdr.AppendUint64(b, uint64(v.Duration))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint32(p[0:], uint32(v.Target))
+		xdr.PutUint64(p[4:], uint64(v.Duration))
+		xdr.PutUint32(p[12:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *NodeSuspendForDurationArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "target")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "target,duration,flags", 0, "4,8,4")
 	}
-	v.Target = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "duration")
+	{
+		p := (*[16]byte)(b[off:])
+		v.Target = xdr.Uint32(p[0:])
+		v.Duration = xdr.Uint64(p[4:])
+		v.Flags = xdr.Uint32(p[12:])
+		off += 16
 	}
-	v.Duration = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -19243,23 +19539,29 @@ type shapeConnectListAllDomainsArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeConnectListAllDomainsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.F0))
-	b = xdr.AppendUint32(b, uint32(v.F1))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F0))
+		xdr.PutUint32(p[4:], uint32(v.F1))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeConnectListAllDomainsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 0, "4,4")
 	}
-	v.F0 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F0 = xdr.Int32(p[0:])
+		v.F1 = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.F1 = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -19446,8 +19748,12 @@ func (v *StoragePoolListAllVolumesArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolListAllVolumesArgs")
 	}
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.NeedResults))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -19461,16 +19767,15 @@ func (v *StoragePoolListAllVolumesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder)
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "pool,need_results,flags", 1, "4,4")
 	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.NeedResults = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -20005,6 +20310,7 @@ type shapeNodeGetMemoryParametersRet struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeNodeGetMemoryParametersRet) size() int {
 	n := 0
 	n += 4
@@ -20014,6 +20320,8 @@ func (v *shapeNodeGetMemoryParametersRet) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeNodeGetMemoryParametersRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 64)
@@ -20029,6 +20337,8 @@ func (v *shapeNodeGetMemoryParametersRet) appendXDR(b []byte, typ, names string)
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNodeGetMemoryParametersRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -20116,8 +20426,12 @@ func (v *NodeGetCPUMapRet) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "cpumap"), "NodeGetCPUMapRet")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Online))
-	b = xdr.AppendInt32(b, int32(v.Ret))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Online))
+		xdr.PutUint32(p[4:], uint32(v.Ret))
+	}
 	return b, nil
 }
 
@@ -20131,16 +20445,15 @@ func (v *NodeGetCPUMapRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "online")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "cpumap,online,ret", 1, "4,4")
 	}
-	v.Online = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "ret")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Online = xdr.Uint32(p[0:])
+		v.Ret = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Ret = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -20179,8 +20492,12 @@ func (v *DomainFstrimArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "mountPoint"), "DomainFstrimArgs")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Minimum))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Minimum))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -20213,16 +20530,15 @@ func (v *DomainFstrimArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 			v.MountPoint = nil
 		}
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "minimum")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dom,mountPoint,minimum,flags", 2, "8,4")
 	}
-	v.Minimum = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Minimum = xdr.Uint64(p[0:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -20260,24 +20576,27 @@ func (v *DomainGetTimeRet) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *DomainGetTimeRet) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt64(b, int64(v.Seconds))
-	b = xdr.AppendUint32(b, uint32(v.Nseconds))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Seconds))
+		xdr.PutUint32(p[8:], uint32(v.Nseconds))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *DomainGetTimeRet) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "seconds")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "seconds,nseconds", 0, "8,4")
 	}
-	v.Seconds = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nseconds")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Seconds = xdr.Int64(p[0:])
+		v.Nseconds = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Nseconds = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -20361,6 +20680,7 @@ type shapeDomainMigratePrepare3ParamsArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainMigratePrepare3ParamsArgs) size() int {
 	n := 0
 	n += 4
@@ -20371,6 +20691,8 @@ func (v *shapeDomainMigratePrepare3ParamsArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainMigratePrepare3ParamsArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 64)
@@ -20390,6 +20712,8 @@ func (v *shapeDomainMigratePrepare3ParamsArgs) appendXDR(b []byte, typ, names st
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainMigratePrepare3ParamsArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -20679,8 +21003,12 @@ func (v *DomainMigrateFinish3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "cookie_in"), "DomainMigrateFinish3ParamsArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	b = xdr.AppendInt32(b, int32(v.Cancelled))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Flags))
+		xdr.PutUint32(p[4:], uint32(v.Cancelled))
+	}
 	return b, nil
 }
 
@@ -20711,16 +21039,15 @@ func (v *DomainMigrateFinish3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "params,cookie_in,flags,cancelled", 2, "4,4")
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cancelled")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Flags = xdr.Uint32(p[0:])
+		v.Cancelled = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Cancelled = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -20789,8 +21116,12 @@ func (v *DomainMigrateConfirm3ParamsArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "cookie_in"), "DomainMigrateConfirm3ParamsArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Flags))
-	b = xdr.AppendInt32(b, int32(v.Cancelled))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Flags))
+		xdr.PutUint32(p[4:], uint32(v.Cancelled))
+	}
 	return b, nil
 }
 
@@ -20828,16 +21159,15 @@ func (v *DomainMigrateConfirm3ParamsArgs) ConsumeXDRWith(b []byte, d *xdr.Decode
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "dom,params,cookie_in,flags,cancelled", 3, "4,4")
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cancelled")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Flags = xdr.Uint32(p[0:])
+		v.Cancelled = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Cancelled = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -20923,6 +21253,7 @@ type shapeDomainEventBlockJob2Msg struct {
 	F4 int32
 }
 
+//go:noinline
 func (v *shapeDomainEventBlockJob2Msg) size() int {
 	n := 0
 	n += 4
@@ -20932,6 +21263,8 @@ func (v *shapeDomainEventBlockJob2Msg) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainEventBlockJob2Msg) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b = xdr.AppendInt32(b, int32(v.F0))
@@ -20943,10 +21276,16 @@ func (v *shapeDomainEventBlockJob2Msg) appendXDR(b []byte, typ, names string) ([
 	if err != nil {
 		return b, xdr.Named(xdr.FieldAt(err, names, 2), typ)
 	}
-	b = xdr.AppendInt32(b, int32(v.F3))
-	b = xdr.AppendInt32(b, int32(v.F4))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F3))
+		xdr.PutUint32(p[4:], uint32(v.F4))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainEventBlockJob2Msg) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
@@ -20968,16 +21307,15 @@ func (v *shapeDomainEventBlockJob2Msg) consumeXDR(b []byte, d *xdr.Decoder, name
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 3)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 3, "4,4")
 	}
-	v.F3 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 4)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F3 = xdr.Int32(p[0:])
+		v.F4 = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.F4 = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -21040,8 +21378,12 @@ func (v *DomainEventBlockThresholdMsg) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "path"), "DomainEventBlockThresholdMsg")
 		}
 	}
-	b = xdr.AppendUint64(b, uint64(v.Threshold))
-	b = xdr.AppendUint64(b, uint64(v.Excess))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint64(p[0:], uint64(v.Threshold))
+		xdr.PutUint64(p[8:], uint64(v.Excess))
+	}
 	return b, nil
 }
 
@@ -21086,16 +21428,15 @@ func (v *DomainEventBlockThresholdMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 			v.Path = nil
 		}
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "threshold")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,dom,dev,path,threshold,excess", 4, "8,8")
 	}
-	v.Threshold = xdr.Uint64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "excess")
+	{
+		p := (*[16]byte)(b[off:])
+		v.Threshold = xdr.Uint64(p[0:])
+		v.Excess = xdr.Uint64(p[8:])
+		off += 16
 	}
-	v.Excess = xdr.Uint64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -21188,6 +21529,7 @@ type shapeDomainEventCallbackDeviceAddedMsg struct {
 	F2 NonnullString
 }
 
+//go:noinline
 func (v *shapeDomainEventCallbackDeviceAddedMsg) size() int {
 	n := 0
 	n += 4
@@ -21195,6 +21537,8 @@ func (v *shapeDomainEventCallbackDeviceAddedMsg) size() int {
 	n += xdr.SizeOpaque(len(v.F2))
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainEventCallbackDeviceAddedMsg) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b = xdr.AppendInt32(b, int32(v.F0))
@@ -21208,6 +21552,8 @@ func (v *shapeDomainEventCallbackDeviceAddedMsg) appendXDR(b []byte, typ, names 
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainEventCallbackDeviceAddedMsg) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
@@ -21290,8 +21636,12 @@ func (v *ConnectGetCPUModelNamesArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "arch"), "ConnectGetCPUModelNamesArgs")
 	}
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.NeedResults))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -21305,16 +21655,15 @@ func (v *ConnectGetCPUModelNamesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "arch,need_results,flags", 1, "4,4")
 	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.NeedResults = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -21507,8 +21856,12 @@ func (v *NetworkEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "net"), "NetworkEventLifecycleMsg")
 	}
-	b = xdr.AppendInt32(b, int32(v.Event))
-	b = xdr.AppendInt32(b, int32(v.Detail))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Event))
+		xdr.PutUint32(p[4:], uint32(v.Detail))
+	}
 	return b, nil
 }
 
@@ -21527,16 +21880,15 @@ func (v *NetworkEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "event")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,net,event,detail", 2, "4,4")
 	}
-	v.Event = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "detail")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Event = xdr.Int32(p[0:])
+		v.Detail = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Detail = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -21995,8 +22347,12 @@ func (v *StoragePoolEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "pool"), "StoragePoolEventLifecycleMsg")
 	}
-	b = xdr.AppendInt32(b, int32(v.Event))
-	b = xdr.AppendInt32(b, int32(v.Detail))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Event))
+		xdr.PutUint32(p[4:], uint32(v.Detail))
+	}
 	return b, nil
 }
 
@@ -22015,16 +22371,15 @@ func (v *StoragePoolEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "event")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,pool,event,detail", 2, "4,4")
 	}
-	v.Event = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "detail")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Event = xdr.Int32(p[0:])
+		v.Detail = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Detail = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -22198,8 +22553,12 @@ func (v *NodeDeviceEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dev"), "NodeDeviceEventLifecycleMsg")
 	}
-	b = xdr.AppendInt32(b, int32(v.Event))
-	b = xdr.AppendInt32(b, int32(v.Detail))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Event))
+		xdr.PutUint32(p[4:], uint32(v.Detail))
+	}
 	return b, nil
 }
 
@@ -22218,16 +22577,15 @@ func (v *NodeDeviceEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "event")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,dev,event,detail", 2, "4,4")
 	}
-	v.Event = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "detail")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Event = xdr.Int32(p[0:])
+		v.Detail = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Detail = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -22288,6 +22646,7 @@ type shapeDomainFsfreezeArgs struct {
 	F2 uint32
 }
 
+//go:noinline
 func (v *shapeDomainFsfreezeArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
@@ -22298,6 +22657,8 @@ func (v *shapeDomainFsfreezeArgs) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainFsfreezeArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -22317,6 +22678,8 @@ func (v *shapeDomainFsfreezeArgs) appendXDR(b []byte, typ, names string) ([]byte
 	b = xdr.AppendUint32(b, uint32(v.F2))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainFsfreezeArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -22457,9 +22820,13 @@ func (v *NodeGetFreePagesArgs) AppendXDR(b []byte) ([]byte, error) {
 	for i := range v.Pages {
 		b = xdr.AppendUint32(b, uint32(v.Pages[i]))
 	}
-	b = xdr.AppendInt32(b, int32(v.StartCell))
-	b = xdr.AppendUint32(b, uint32(v.CellCount))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.StartCell))
+		xdr.PutUint32(p[4:], uint32(v.CellCount))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -22481,21 +22848,16 @@ func (v *NodeGetFreePagesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 			off += 4
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "startCell")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "pages,startCell,cellCount,flags", 1, "4,4,4")
 	}
-	v.StartCell = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cellCount")
+	{
+		p := (*[12]byte)(b[off:])
+		v.StartCell = xdr.Int32(p[0:])
+		v.CellCount = xdr.Uint32(p[4:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.CellCount = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -22558,9 +22920,13 @@ func (v *NodeAllocPagesArgs) AppendXDR(b []byte) ([]byte, error) {
 	for i := range v.PageCounts {
 		b = xdr.AppendUint64(b, uint64(v.PageCounts[i]))
 	}
-	b = xdr.AppendInt32(b, int32(v.StartCell))
-	b = xdr.AppendUint32(b, uint32(v.CellCount))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.StartCell))
+		xdr.PutUint32(p[4:], uint32(v.CellCount))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -22597,21 +22963,16 @@ func (v *NodeAllocPagesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, erro
 			off += 8
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "startCell")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "pageSizes,pageCounts,startCell,cellCount,flags", 2, "4,4,4")
 	}
-	v.StartCell = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "cellCount")
+	{
+		p := (*[12]byte)(b[off:])
+		v.StartCell = xdr.Int32(p[0:])
+		v.CellCount = xdr.Uint32(p[4:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.CellCount = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -22682,8 +23043,12 @@ func (v *NetworkDHCPLease) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "iface"), "NetworkDHCPLease")
 	}
-	b = xdr.AppendInt64(b, int64(v.Expirytime))
-	b = xdr.AppendInt32(b, int32(v.Type))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Expirytime))
+		xdr.PutUint32(p[8:], uint32(v.Type))
+	}
 	b = xdr.AppendBool(b, v.MAC != nil)
 	if v.MAC != nil {
 		b, err = xdr.AppendString(b, string((*v.MAC)), 4194304)
@@ -22730,16 +23095,15 @@ func (v *NetworkDHCPLease) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error)
 		}
 		off += n
 	}
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "expirytime")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "iface,expirytime,type,mac,iaid,ipaddr,prefix,hostname,clientid", 1, "8,4")
 	}
-	v.Expirytime = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "type")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Expirytime = xdr.Int64(p[0:])
+		v.Type = xdr.Int32(p[8:])
+		off += 12
 	}
-	v.Type = xdr.Int32(b[off:])
-	off += 4
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
@@ -22866,8 +23230,12 @@ func (v *NetworkGetDHCPLeasesArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "mac"), "NetworkGetDHCPLeasesArgs")
 		}
 	}
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.NeedResults))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -22900,16 +23268,15 @@ func (v *NetworkGetDHCPLeasesArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int
 			v.MAC = nil
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "net,mac,need_results,flags", 2, "4,4")
 	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.NeedResults = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -23074,8 +23441,12 @@ func (v *ConnectGetAllDomainStatsArgs) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(xdr.Index(err, i), "doms"), "ConnectGetAllDomainStatsArgs")
 		}
 	}
-	b = xdr.AppendUint32(b, uint32(v.Stats))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Stats))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -23099,16 +23470,15 @@ func (v *ConnectGetAllDomainStatsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 			}
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "stats")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "doms,stats,flags", 1, "4,4")
 	}
-	v.Stats = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Stats = xdr.Uint32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -23138,8 +23508,12 @@ func (v *DomainEventCallbackAgentLifecycleMsg) AppendXDR(b []byte) ([]byte, erro
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventCallbackAgentLifecycleMsg")
 	}
-	b = xdr.AppendInt32(b, int32(v.State))
-	b = xdr.AppendInt32(b, int32(v.Reason))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.State))
+		xdr.PutUint32(p[4:], uint32(v.Reason))
+	}
 	return b, nil
 }
 
@@ -23158,16 +23532,15 @@ func (v *DomainEventCallbackAgentLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.D
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "state")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,dom,state,reason", 2, "4,4")
 	}
-	v.State = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "reason")
+	{
+		p := (*[8]byte)(b[off:])
+		v.State = xdr.Int32(p[0:])
+		v.Reason = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Reason = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -24139,9 +24512,13 @@ func (v *DomainEventMemoryFailureMsg) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainEventMemoryFailureMsg")
 	}
-	b = xdr.AppendInt32(b, int32(v.Recipient))
-	b = xdr.AppendInt32(b, int32(v.Action))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.Recipient))
+		xdr.PutUint32(p[4:], uint32(v.Action))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -24160,21 +24537,16 @@ func (v *DomainEventMemoryFailureMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "recipient")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,dom,recipient,action,flags", 2, "4,4,4")
 	}
-	v.Recipient = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "action")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Recipient = xdr.Int32(p[0:])
+		v.Action = xdr.Int32(p[4:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Action = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -24305,8 +24677,12 @@ func (v *SecretEventLifecycleMsg) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "secret"), "SecretEventLifecycleMsg")
 	}
-	b = xdr.AppendInt32(b, int32(v.Event))
-	b = xdr.AppendInt32(b, int32(v.Detail))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Event))
+		xdr.PutUint32(p[4:], uint32(v.Detail))
+	}
 	return b, nil
 }
 
@@ -24325,16 +24701,15 @@ func (v *SecretEventLifecycleMsg) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "event")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "callbackID,secret,event,detail", 2, "4,4")
 	}
-	v.Event = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "detail")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Event = xdr.Int32(p[0:])
+		v.Detail = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Detail = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -24429,9 +24804,13 @@ func (v *DomainSetLifecycleActionArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "dom"), "DomainSetLifecycleActionArgs")
 	}
-	b = xdr.AppendUint32(b, uint32(v.Type))
-	b = xdr.AppendUint32(b, uint32(v.Action))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.Type))
+		xdr.PutUint32(p[4:], uint32(v.Action))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -24445,21 +24824,16 @@ func (v *DomainSetLifecycleActionArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "type")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "dom,type,action,flags", 1, "4,4,4")
 	}
-	v.Type = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "action")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Type = xdr.Uint32(p[0:])
+		v.Action = xdr.Uint32(p[4:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Action = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
-	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -24991,11 +25365,14 @@ type shapeNWFilterBindingLookupByPortDevRet struct {
 	F0 NonnullNWFilterBinding
 }
 
+//go:noinline
 func (v *shapeNWFilterBindingLookupByPortDevRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeNWFilterBindingLookupByPortDevRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -25004,6 +25381,8 @@ func (v *shapeNWFilterBindingLookupByPortDevRet) appendXDR(b []byte, typ, names 
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNWFilterBindingLookupByPortDevRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -25301,8 +25680,12 @@ func (v *NetworkListAllPortsArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "network"), "NetworkListAllPortsArgs")
 	}
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.NeedResults))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -25316,16 +25699,15 @@ func (v *NetworkListAllPortsArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int,
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "network,need_results,flags", 1, "4,4")
 	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.NeedResults = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -25422,11 +25804,14 @@ type shapeNetworkPortLookupByUUIDRet struct {
 	F0 NonnullNetworkPort
 }
 
+//go:noinline
 func (v *shapeNetworkPortLookupByUUIDRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeNetworkPortLookupByUUIDRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -25435,6 +25820,8 @@ func (v *shapeNetworkPortLookupByUUIDRet) appendXDR(b []byte, typ, names string)
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNetworkPortLookupByUUIDRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -25636,8 +26023,12 @@ func (v *NetworkPortGetParametersArgs) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "port"), "NetworkPortGetParametersArgs")
 	}
-	b = xdr.AppendInt32(b, int32(v.Nparams))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Nparams))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -25651,16 +26042,15 @@ func (v *NetworkPortGetParametersArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) 
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "nparams")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "port,nparams,flags", 1, "4,4")
 	}
-	v.Nparams = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Nparams = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -25697,12 +26087,15 @@ type shapeNetworkPortGetXMLDescArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeNetworkPortGetXMLDescArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeNetworkPortGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -25712,6 +26105,8 @@ func (v *shapeNetworkPortGetXMLDescArgs) appendXDR(b []byte, typ, names string) 
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeNetworkPortGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -25817,11 +26212,14 @@ type shapeDomainCheckpointCreateXMLRet struct {
 	F0 NonnullDomainCheckpoint
 }
 
+//go:noinline
 func (v *shapeDomainCheckpointCreateXMLRet) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainCheckpointCreateXMLRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -25830,6 +26228,8 @@ func (v *shapeDomainCheckpointCreateXMLRet) appendXDR(b []byte, typ, names strin
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainCheckpointCreateXMLRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -25869,12 +26269,15 @@ type shapeDomainCheckpointGetXMLDescArgs struct {
 	F1 uint32
 }
 
+//go:noinline
 func (v *shapeDomainCheckpointGetXMLDescArgs) size() int {
 	n := 0
 	n += v.F0.XDRSize()
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainCheckpointGetXMLDescArgs) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = v.F0.AppendXDR(b)
@@ -25884,6 +26287,8 @@ func (v *shapeDomainCheckpointGetXMLDescArgs) appendXDR(b []byte, typ, names str
 	b = xdr.AppendUint32(b, uint32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainCheckpointGetXMLDescArgs) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -25970,6 +26375,7 @@ type shapeDomainListAllCheckpointsRet struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapeDomainListAllCheckpointsRet) size() int {
 	n := 0
 	n += 4
@@ -25979,6 +26385,8 @@ func (v *shapeDomainListAllCheckpointsRet) size() int {
 	n += 4
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainListAllCheckpointsRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 16384)
@@ -25994,6 +26402,8 @@ func (v *shapeDomainListAllCheckpointsRet) appendXDR(b []byte, typ, names string
 	b = xdr.AppendInt32(b, int32(v.F1))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainListAllCheckpointsRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -26059,8 +26469,12 @@ func (v *DomainCheckpointListAllChildrenArgs) AppendXDR(b []byte) ([]byte, error
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "checkpoint"), "DomainCheckpointListAllChildrenArgs")
 	}
-	b = xdr.AppendInt32(b, int32(v.NeedResults))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.NeedResults))
+		xdr.PutUint32(p[4:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
@@ -26074,16 +26488,15 @@ func (v *DomainCheckpointListAllChildrenArgs) ConsumeXDRWith(b []byte, d *xdr.De
 		}
 		off += n
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "need_results")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "checkpoint,need_results,flags", 1, "4,4")
 	}
-	v.NeedResults = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[8]byte)(b[off:])
+		v.NeedResults = xdr.Int32(p[0:])
+		v.Flags = xdr.Uint32(p[4:])
+		off += 8
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -26488,6 +26901,7 @@ type shapeDomainAuthorizedSSHKeysGetRet struct {
 	F0 []NonnullString
 }
 
+//go:noinline
 func (v *shapeDomainAuthorizedSSHKeysGetRet) size() int {
 	n := 0
 	n += 4
@@ -26496,6 +26910,8 @@ func (v *shapeDomainAuthorizedSSHKeysGetRet) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shapeDomainAuthorizedSSHKeysGetRet) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendCount(b, len(v.F0), 2048)
@@ -26510,6 +26926,8 @@ func (v *shapeDomainAuthorizedSSHKeysGetRet) appendXDR(b []byte, typ, names stri
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeDomainAuthorizedSSHKeysGetRet) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{

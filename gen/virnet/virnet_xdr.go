@@ -152,48 +152,35 @@ func (v *MessageHeader) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *MessageHeader) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Prog))
-	b = xdr.AppendUint32(b, uint32(v.Vers))
-	b = xdr.AppendInt32(b, int32(v.Proc))
-	b = xdr.AppendInt32(b, int32(v.Type))
-	b = xdr.AppendUint32(b, uint32(v.Serial))
-	b = xdr.AppendInt32(b, int32(v.Status))
+	{
+		b = xdr.Extend(b, 24)
+		p := (*[24]byte)(b[len(b)-24:])
+		xdr.PutUint32(p[0:], uint32(v.Prog))
+		xdr.PutUint32(p[4:], uint32(v.Vers))
+		xdr.PutUint32(p[8:], uint32(v.Proc))
+		xdr.PutUint32(p[12:], uint32(v.Type))
+		xdr.PutUint32(p[16:], uint32(v.Serial))
+		xdr.PutUint32(p[20:], uint32(v.Status))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *MessageHeader) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "prog")
+	if len(b)-off < 24 {
+		return xdr.ShortRun(off, len(b)-off, "prog,vers,proc,type,serial,status", 0, "4,4,4,4,4,4")
 	}
-	v.Prog = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "vers")
+	{
+		p := (*[24]byte)(b[off:])
+		v.Prog = xdr.Uint32(p[0:])
+		v.Vers = xdr.Uint32(p[4:])
+		v.Proc = xdr.Int32(p[8:])
+		v.Type = MessageType(xdr.Int32(p[12:]))
+		v.Serial = xdr.Uint32(p[16:])
+		v.Status = MessageStatus(xdr.Int32(p[20:]))
+		off += 24
 	}
-	v.Vers = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "proc")
-	}
-	v.Proc = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "type")
-	}
-	v.Type = MessageType(xdr.Int32(b[off:]))
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "serial")
-	}
-	v.Serial = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "status")
-	}
-	v.Status = MessageStatus(xdr.Int32(b[off:]))
-	off += 4
 	return off, nil
 }
 
@@ -229,8 +216,12 @@ func (v *MessageNonnullDomain) AppendXDR(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "name"), "MessageNonnullDomain")
 	}
-	b = xdr.AppendFixedOpaque(b, v.UUID[:])
-	b = xdr.AppendInt32(b, int32(v.ID))
+	{
+		b = xdr.Extend(b, 20)
+		p := (*[20]byte)(b[len(b)-20:])
+		copy(p[0:16], v.UUID[:])
+		xdr.PutUint32(p[16:], uint32(v.ID))
+	}
 	return b, nil
 }
 
@@ -244,16 +235,15 @@ func (v *MessageNonnullDomain) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, er
 		}
 		off += n
 	}
-	if len(b)-off < 16 {
-		return off, xdr.Field(xdr.ErrShort, "uuid")
+	if len(b)-off < 20 {
+		return xdr.ShortRun(off, len(b)-off, "name,uuid,id", 1, "16,4")
 	}
-	v.UUID = [16]byte(b[off : off+16])
-	off += 16
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "id")
+	{
+		p := (*[20]byte)(b[off:])
+		v.UUID = [16]byte(p[0:16])
+		v.ID = xdr.Int32(p[16:])
+		off += 20
 	}
-	v.ID = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -359,8 +349,12 @@ func (v *MessageError) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *MessageError) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendInt32(b, int32(v.Code))
-	b = xdr.AppendInt32(b, int32(v.Domain))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Code))
+		xdr.PutUint32(p[4:], uint32(v.Domain))
+	}
 	b = xdr.AppendBool(b, v.Message != nil)
 	if v.Message != nil {
 		b, err = xdr.AppendString(b, string((*v.Message)), 4194304)
@@ -397,8 +391,12 @@ func (v *MessageError) AppendXDR(b []byte) ([]byte, error) {
 			return b, xdr.Named(xdr.Field(err, "str3"), "MessageError")
 		}
 	}
-	b = xdr.AppendInt32(b, int32(v.Int1))
-	b = xdr.AppendInt32(b, int32(v.Int2))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Int1))
+		xdr.PutUint32(p[4:], uint32(v.Int2))
+	}
 	b = xdr.AppendBool(b, v.Net != nil)
 	if v.Net != nil {
 		b, err = (*v.Net).AppendXDR(b)
@@ -412,16 +410,15 @@ func (v *MessageError) AppendXDR(b []byte) ([]byte, error) {
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *MessageError) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "code")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "code,domain,message,level,dom,str1,str2,str3,int1,int2,net", 0, "4,4")
 	}
-	v.Code = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "domain")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Code = xdr.Int32(p[0:])
+		v.Domain = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Domain = xdr.Int32(b[off:])
-	off += 4
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
@@ -522,16 +519,15 @@ func (v *MessageError) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 			v.Str3 = nil
 		}
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "int1")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "code,domain,message,level,dom,str1,str2,str3,int1,int2,net", 8, "4,4")
 	}
-	v.Int1 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "int2")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Int1 = xdr.Int32(p[0:])
+		v.Int2 = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Int2 = xdr.Int32(b[off:])
-	off += 4
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
@@ -567,24 +563,27 @@ func (v *StreamHole) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *StreamHole) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt64(b, int64(v.Length))
-	b = xdr.AppendUint32(b, uint32(v.Flags))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint64(p[0:], uint64(v.Length))
+		xdr.PutUint32(p[8:], uint32(v.Flags))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *StreamHole) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "length")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "length,flags", 0, "8,4")
 	}
-	v.Length = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "flags")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Length = xdr.Int64(p[0:])
+		v.Flags = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Flags = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 

@@ -177,6 +177,13 @@ func (e *emitter) shapeCode(t *gomodel.Type) *jen.Statement {
 	return e.shapeDecl(t, "shape")
 }
 
+// noinline keeps a shape's methods out of the wrappers that call them.
+// Inlined, each small shape's code was copied into the methods of every
+// struct sharing it (and, through those, into their callers), undoing
+// the sharing: gen/remote compiled in 4.15 user-s with the copies and
+// 3.9 without, for one direct call more per shared struct at run time.
+const noinline = "//go:noinline"
+
 func (e *emitter) shapeDecl(t *gomodel.Type, name string) *jen.Statement {
 	var fields []jen.Code
 	for i, f := range t.Fields {
@@ -191,25 +198,22 @@ func (e *emitter) shapeDecl(t *gomodel.Type, name string) *jen.Statement {
 			body = append(body, c.size(f.Shape, jen.Id("v").Dot(shapeField(i)), 0)...)
 		}
 		body = append(body, jen.Return(jen.Id("n")))
-		out.Func().Params(recv()).Id("size").Params().Int().Block(body...).Line()
+		out.Comment(noinline).Line().Func().Params(recv()).Id("size").Params().Int().Block(body...).Line()
 	}
 	c := &codegen{e: e, namedID: "typ"}
 	var enc []jen.Code
-	for i, f := range t.Fields {
-		enc = append(enc, c.encode(f.Shape, jen.Id("v").Dot(shapeField(i)), wrapFieldAt(i), 0)...)
-	}
+	shapeExpr := func(i int) jen.Code { return jen.Id("v").Dot(shapeField(i)) }
+	enc = append(enc, c.encodeFields(t.Fields, shapeExpr, wrapFieldAt)...)
 	enc = append(enc, jen.Return(jen.Id("b"), jen.Nil()))
 	if c.usesErr {
 		enc = append([]jen.Code{jen.Var().Id("err").Error()}, enc...)
 	}
-	out.Func().Params(recv()).Id("appendXDR").Params(jen.Id("b").Index().Byte(), jen.List(jen.Id("typ"), jen.Id("names")).String()).Params(jen.Index().Byte(), jen.Error()).Block(enc...).Line()
+	out.Comment(noinline).Line().Func().Params(recv()).Id("appendXDR").Params(jen.Id("b").Index().Byte(), jen.List(jen.Id("typ"), jen.Id("names")).String()).Params(jen.Index().Byte(), jen.Error()).Block(enc...).Line()
 	dc := &codegen{e: e}
 	dec := []jen.Code{jen.Id("off").Op(":=").Lit(0)}
-	for i, f := range t.Fields {
-		dec = append(dec, dc.decode(f.Shape, jen.Id("v").Dot(shapeField(i)), wrapFieldAt(i), 0)...)
-	}
+	dec = append(dec, dc.decodeFields(t.Fields, shapeExpr, wrapFieldAt, jen.Id("names"))...)
 	dec = append(dec, jen.Return(jen.Id("off"), jen.Nil()))
-	out.Func().Params(recv()).Id("consumeXDR").Params(jen.Id("b").Index().Byte(), jen.Id("d").Op("*").Qual(Runtime, "Decoder"), jen.Id("names").String()).Params(jen.Int(), jen.Error()).Block(dec...)
+	out.Comment(noinline).Line().Func().Params(recv()).Id("consumeXDR").Params(jen.Id("b").Index().Byte(), jen.Id("d").Op("*").Qual(Runtime, "Decoder"), jen.Id("names").String()).Params(jen.Int(), jen.Error()).Block(dec...)
 	return out
 }
 
@@ -417,9 +421,9 @@ func (e *emitter) structType(t *gomodel.Type) {
 	// AppendXDR
 	c := &codegen{e: e, named: t.GoName}
 	var enc []jen.Code
-	for _, f := range t.Fields {
-		enc = append(enc, c.encode(f.Shape, jen.Id("v").Dot(f.GoName), wrapField(f.XDRName), 0)...)
-	}
+	fieldExpr := func(i int) jen.Code { return jen.Id("v").Dot(t.Fields[i].GoName) }
+	fieldWrap := func(i int) wrap { return wrapField(t.Fields[i].XDRName) }
+	enc = append(enc, c.encodeFields(t.Fields, fieldExpr, fieldWrap)...)
 	enc = append(enc, jen.Return(jen.Id("b"), jen.Nil()))
 	if c.usesErr {
 		enc = append([]jen.Code{jen.Var().Id("err").Error()}, enc...)
@@ -429,11 +433,11 @@ func (e *emitter) structType(t *gomodel.Type) {
 
 	// ConsumeXDRWith
 	e.consume(t, func(c *codegen) []jen.Code {
-		var dec []jen.Code
+		var names []string
 		for _, f := range t.Fields {
-			dec = append(dec, c.decode(f.Shape, jen.Id("v").Dot(f.GoName), wrapField(f.XDRName), 0)...)
+			names = append(names, f.XDRName)
 		}
-		return dec
+		return c.decodeFields(t.Fields, fieldExpr, fieldWrap, jen.Lit(strings.Join(names, ",")))
 	})
 }
 
@@ -1093,4 +1097,200 @@ func (e *emitter) qualConst(k *gomodel.Const) *jen.Statement {
 		return jen.Qual(k.Enum.Pkg.Path, k.GoName)
 	}
 	return jen.Id(k.GoName)
+}
+
+// runSize is the encoded size of a field that a run of fixed-size fields
+// can hold, or -1: numbers, bools, enums and fixed-length opaque data
+// without padding, whose every byte the field's own encoding writes.
+func runSize(s *gomodel.Shape) int {
+	switch s.Kind {
+	case gomodel.Int32, gomodel.Uint32, gomodel.Int64, gomodel.Uint64, gomodel.Float32, gomodel.Float64,
+		gomodel.Bool, gomodel.Int8, gomodel.Uint8, gomodel.Int16, gomodel.Uint16:
+		return s.Fixed()
+	case gomodel.FixedOpaque:
+		if s.Len%4 == 0 {
+			return int(s.Len)
+		}
+	case gomodel.Named:
+		if s.Type.Kind == check.Enum {
+			return 4
+		}
+	}
+	return -1
+}
+
+// runs splits fields into spans [i, j): a run of two or more fields that
+// runSize accepts, or a single field that is coded on its own.
+func runs(fields []*gomodel.Field) [][2]int {
+	var out [][2]int
+	for i := 0; i < len(fields); {
+		j := i
+		for j < len(fields) && runSize(fields[j].Shape) >= 0 {
+			j++
+		}
+		if j-i < 2 {
+			j = i + 1
+		}
+		out = append(out, [2]int{i, j})
+		i = j
+	}
+	return out
+}
+
+// runLayout returns the offsets of fields[i:j] in their run, the run's
+// size, and the sizes as the comma-separated list xdr.ShortRun reads.
+func runLayout(fields []*gomodel.Field) (offs []int, total int, sizes string) {
+	var list []string
+	for _, f := range fields {
+		n := runSize(f.Shape)
+		offs = append(offs, total)
+		total += n
+		list = append(list, fmt.Sprint(n))
+	}
+	return offs, total, strings.Join(list, ",")
+}
+
+// encodeFields returns statements appending a struct's fields, field i
+// being expr(i) with errors located by wrapOf(i). A run of fixed-size
+// fields grows b once and stores each field at its offset.
+func (c *codegen) encodeFields(fields []*gomodel.Field, expr func(int) jen.Code, wrapOf func(int) wrap) []jen.Code {
+	var out []jen.Code
+	for _, r := range runs(fields) {
+		if r[1]-r[0] == 1 {
+			out = append(out, c.encode(fields[r[0]].Shape, expr(r[0]), wrapOf(r[0]), 0)...)
+			continue
+		}
+		offs, total, _ := runLayout(fields[r[0]:r[1]])
+		body := []jen.Code{
+			jen.Id("b").Op("=").Add(xdrFn("Extend")).Call(jen.Id("b"), jen.Lit(total)),
+			jen.Id("p").Op(":=").Parens(jen.Op("*").Index(jen.Lit(total)).Byte()).Call(jen.Id("b").Index(jen.Len(jen.Id("b")).Op("-").Lit(total), jen.Empty())),
+		}
+		for k, f := range fields[r[0]:r[1]] {
+			body = append(body, c.put(f.Shape, expr(r[0]+k), offs[k]))
+		}
+		out = append(out, jen.Block(body...))
+	}
+	return out
+}
+
+// put returns the statement storing expr, a field runSize accepts, at
+// offset o of the run's bytes p.
+func (c *codegen) put(s *gomodel.Shape, expr jen.Code, o int) jen.Code {
+	at := jen.Id("p").Index(jen.Lit(o), jen.Empty())
+	switch s.Kind {
+	case gomodel.Int64, gomodel.Uint64:
+		return xdrFn("PutUint64").Call(at, jen.Uint64().Call(expr))
+	case gomodel.Float32:
+		return xdrFn("PutFloat32").Call(at, jen.Float32().Call(expr))
+	case gomodel.Float64:
+		return xdrFn("PutFloat64").Call(at, jen.Float64().Call(expr))
+	case gomodel.Bool:
+		return xdrFn("PutBool").Call(at, expr)
+	case gomodel.FixedOpaque:
+		return jen.Copy(jen.Id("p").Index(jen.Lit(o), jen.Lit(o+int(s.Len))), jen.Add(expr).Index(jen.Op(":")))
+	}
+	// The 4-byte integers and enums; a signed value is sign-extended as
+	// AppendInt32 does.
+	return xdrFn("PutUint32").Call(at, jen.Uint32().Call(expr))
+}
+
+// decodeFields returns statements decoding a struct's fields from
+// b[off:], as encodeFields writes them; names is the expression of the
+// comma-separated XDR names of all the struct's fields. A run of
+// fixed-size fields is checked once against the input left, and
+// xdr.ShortRun finds the field to blame when it is too short.
+func (c *codegen) decodeFields(fields []*gomodel.Field, expr func(int) jen.Code, wrapOf func(int) wrap, names jen.Code) []jen.Code {
+	var out []jen.Code
+	for _, r := range runs(fields) {
+		if r[1]-r[0] == 1 {
+			out = append(out, c.decode(fields[r[0]].Shape, expr(r[0]), wrapOf(r[0]), 0)...)
+			continue
+		}
+		offs, total, sizes := runLayout(fields[r[0]:r[1]])
+		left := jen.Len(jen.Id("b")).Op("-").Id("off")
+		out = append(out, jen.If(jen.Add(left).Op("<").Lit(total)).Block(
+			jen.Return(xdrFn("ShortRun").Call(jen.Id("off"), left, names, jen.Lit(r[0]), jen.Lit(sizes))),
+		))
+		body := []jen.Code{
+			jen.Id("p").Op(":=").Parens(jen.Op("*").Index(jen.Lit(total)).Byte()).Call(jen.Id("b").Index(jen.Id("off"), jen.Empty())),
+		}
+		for k, f := range fields[r[0]:r[1]] {
+			body = append(body, c.get(f.Shape, expr(r[0]+k), wrapOf(r[0]+k), offs[k])...)
+		}
+		body = append(body, jen.Id("off").Op("+=").Lit(total))
+		out = append(out, jen.Block(body...))
+	}
+	return out
+}
+
+// get returns the statements reading expr, a field runSize accepts, from
+// offset o of the run's bytes p. The small integers and bools keep their
+// value checks, whose errors give the field's own offset.
+func (c *codegen) get(s *gomodel.Shape, expr jen.Code, w wrap, o int) []jen.Code {
+	at := jen.Id("p").Index(jen.Lit(o), jen.Empty())
+	read := func(fn string, conv jen.Code) []jen.Code {
+		val := xdrFn(fn).Call(at)
+		if conv != nil {
+			val = jen.Add(conv).Call(val)
+		}
+		return []jen.Code{jen.Add(expr).Op("=").Add(val)}
+	}
+	// The field's own offset, for its value check's error.
+	at0 := jen.Id("off").Op("+").Lit(o)
+	if o == 0 {
+		at0 = jen.Id("off")
+	}
+	checked := func(call jen.Code) []jen.Code {
+		return []jen.Code{jen.Block(
+			jen.List(jen.Id("x"), jen.Id("_"), jen.Id("err")).Op(":=").Add(call),
+			c.check(w, at0),
+			jen.Add(expr).Op("=").Id("x"),
+		)}
+	}
+	var conv jen.Code
+	if s.Alias != nil {
+		conv = c.e.goType(s)
+	}
+	// small reads a char or short inline, as ConsumeUint8 and its kind
+	// do, whose calls would cost more than the check.
+	small := func(fn string, bad *jen.Statement, typ string, to jen.Code) []jen.Code {
+		if conv != nil {
+			to = conv
+		}
+		return []jen.Code{jen.Block(
+			jen.Id("x").Op(":=").Add(xdrFn(fn)).Call(at),
+			jen.If(bad).Block(jen.Return(at0, w(xdrFn("OutOfRange").Call(jen.Int64().Call(jen.Id("x")), jen.Lit(typ))))),
+			jen.Add(expr).Op("=").Add(to).Call(jen.Id("x")),
+		)}
+	}
+	switch s.Kind {
+	case gomodel.Int32:
+		return read("Int32", conv)
+	case gomodel.Uint32:
+		return read("Uint32", conv)
+	case gomodel.Int64:
+		return read("Int64", conv)
+	case gomodel.Uint64:
+		return read("Uint64", conv)
+	case gomodel.Float32:
+		return read("Float32", conv)
+	case gomodel.Float64:
+		return read("Float64", conv)
+	case gomodel.Bool:
+		return checked(jen.Id("d").Dot("ConsumeBool").Call(at))
+	case gomodel.Int8:
+		return small("Int32", jen.Id("x").Op("<").Lit(-128).Op("||").Id("x").Op(">").Lit(255), "char", jen.Int8())
+	case gomodel.Uint8:
+		return small("Uint32", jen.Id("x").Op(">").Lit(255), "unsigned char", jen.Uint8())
+	case gomodel.Int16:
+		return small("Int32", jen.Id("x").Op("<").Lit(-32768).Op("||").Id("x").Op(">").Lit(32767), "short", jen.Int16())
+	case gomodel.Uint16:
+		return small("Uint32", jen.Id("x").Op(">").Lit(65535), "unsigned short", jen.Uint16())
+	case gomodel.FixedOpaque:
+		n := int(s.Len)
+		return []jen.Code{jen.Add(expr).Op("=").Index(jen.Lit(n)).Byte().Call(jen.Id("p").Index(jen.Lit(o), jen.Lit(o+n)))}
+	case gomodel.Named:
+		return read("Int32", c.e.qual(s.Type))
+	}
+	panic(fmt.Sprintf("emit: run field of shape kind %d", s.Kind))
 }

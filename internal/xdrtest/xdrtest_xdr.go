@@ -458,15 +458,19 @@ func (v *All) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *All) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendBool(b, v.Flag)
-	b = xdr.AppendFloat32(b, float32(v.Ratio))
-	b = xdr.AppendFloat64(b, float64(v.Precise))
-	b = xdr.AppendInt64(b, int64(v.Big))
-	b = xdr.AppendUint64(b, uint64(v.Ubig))
-	b = xdr.AppendInt32(b, int32(v.C))
-	b = xdr.AppendUint32(b, uint32(v.Uc))
-	b = xdr.AppendInt32(b, int32(v.S))
-	b = xdr.AppendUint32(b, uint32(v.Us))
+	{
+		b = xdr.Extend(b, 48)
+		p := (*[48]byte)(b[len(b)-48:])
+		xdr.PutBool(p[0:], v.Flag)
+		xdr.PutFloat32(p[4:], float32(v.Ratio))
+		xdr.PutFloat64(p[8:], float64(v.Precise))
+		xdr.PutUint64(p[16:], uint64(v.Big))
+		xdr.PutUint64(p[24:], uint64(v.Ubig))
+		xdr.PutUint32(p[32:], uint32(v.C))
+		xdr.PutUint32(p[36:], uint32(v.Uc))
+		xdr.PutUint32(p[40:], uint32(v.S))
+		xdr.PutUint32(p[44:], uint32(v.Us))
+	}
 	b, err = xdr.AppendChars(b, v.Label, 8)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "label"), "All")
@@ -532,65 +536,51 @@ func (v *All) AppendXDR(b []byte) ([]byte, error) {
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *All) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	{
-		x, n, err := d.ConsumeBool(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "flag")
-		}
-		v.Flag = x
-		off += n
-	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "ratio")
-	}
-	v.Ratio = xdr.Float32(b[off:])
-	off += 4
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "precise")
-	}
-	v.Precise = xdr.Float64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "big")
-	}
-	v.Big = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "ubig")
-	}
-	v.Ubig = xdr.Uint64(b[off:])
-	off += 8
-	{
-		x, n, err := xdr.ConsumeInt8(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "c")
-		}
-		v.C = x
-		off += n
+	if len(b)-off < 48 {
+		return xdr.ShortRun(off, len(b)-off, "flag,ratio,precise,big,ubig,c,uc,s,us,label,fixed_label,blob,fixed_blob,name,ints,uints,colors,choices,paint,list,maybe", 0, "4,4,8,8,8,4,4,4,4")
 	}
 	{
-		x, n, err := xdr.ConsumeUint8(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "uc")
+		p := (*[48]byte)(b[off:])
+		{
+			x, _, err := d.ConsumeBool(p[0:])
+			if err != nil {
+				return off, xdr.Field(err, "flag")
+			}
+			v.Flag = x
 		}
-		v.Uc = x
-		off += n
-	}
-	{
-		x, n, err := xdr.ConsumeInt16(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "s")
+		v.Ratio = xdr.Float32(p[4:])
+		v.Precise = xdr.Float64(p[8:])
+		v.Big = xdr.Int64(p[16:])
+		v.Ubig = xdr.Uint64(p[24:])
+		{
+			x := xdr.Int32(p[32:])
+			if x < -128 || x > 255 {
+				return off + 32, xdr.Field(xdr.OutOfRange(int64(x), "char"), "c")
+			}
+			v.C = int8(x)
 		}
-		v.S = x
-		off += n
-	}
-	{
-		x, n, err := xdr.ConsumeUint16(b[off:])
-		if err != nil {
-			return off, xdr.Field(err, "us")
+		{
+			x := xdr.Uint32(p[36:])
+			if x > 255 {
+				return off + 36, xdr.Field(xdr.OutOfRange(int64(x), "unsigned char"), "uc")
+			}
+			v.Uc = uint8(x)
 		}
-		v.Us = x
-		off += n
+		{
+			x := xdr.Int32(p[40:])
+			if x < -32768 || x > 32767 {
+				return off + 40, xdr.Field(xdr.OutOfRange(int64(x), "short"), "s")
+			}
+			v.S = int16(x)
+		}
+		{
+			x := xdr.Uint32(p[44:])
+			if x > 65535 {
+				return off + 44, xdr.Field(xdr.OutOfRange(int64(x), "unsigned short"), "us")
+			}
+			v.Us = uint16(x)
+		}
+		off += 48
 	}
 	{
 		x, n, err := xdr.ConsumeChars(b[off:], 8)

@@ -46,23 +46,29 @@ type shapePair struct {
 	F1 int32
 }
 
+//go:noinline
 func (v *shapePair) appendXDR(b []byte, typ, names string) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.F0))
-	b = xdr.AppendInt32(b, int32(v.F1))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.F0))
+		xdr.PutUint32(p[4:], uint32(v.F1))
+	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shapePair) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 0)
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, names, 0, "4,4")
 	}
-	v.F0 = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.FieldAt(xdr.ErrShort, names, 1)
+	{
+		p := (*[8]byte)(b[off:])
+		v.F0 = xdr.Int32(p[0:])
+		v.F1 = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.F1 = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -191,30 +197,29 @@ func (v *progV2AddArgs) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *progV2AddArgs) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt64(b, int64(v.Arg1))
-	b = xdr.AppendInt64(b, int64(v.Arg2))
-	b = xdr.AppendInt64(b, int64(v.Arg3))
+	{
+		b = xdr.Extend(b, 24)
+		p := (*[24]byte)(b[len(b)-24:])
+		xdr.PutUint64(p[0:], uint64(v.Arg1))
+		xdr.PutUint64(p[8:], uint64(v.Arg2))
+		xdr.PutUint64(p[16:], uint64(v.Arg3))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *progV2AddArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "arg1")
+	if len(b)-off < 24 {
+		return xdr.ShortRun(off, len(b)-off, "arg1,arg2,arg3", 0, "8,8,8")
 	}
-	v.Arg1 = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "arg2")
+	{
+		p := (*[24]byte)(b[off:])
+		v.Arg1 = xdr.Int64(p[0:])
+		v.Arg2 = xdr.Int64(p[8:])
+		v.Arg3 = xdr.Int64(p[16:])
+		off += 24
 	}
-	v.Arg2 = xdr.Int64(b[off:])
-	off += 8
-	if len(b)-off < 8 {
-		return off, xdr.Field(xdr.ErrShort, "arg3")
-	}
-	v.Arg3 = xdr.Int64(b[off:])
-	off += 8
 	return off, nil
 }
 
@@ -228,10 +233,13 @@ type shapeprogV2AddResult struct {
 	F0 int64
 }
 
+//go:noinline
 func (v *shapeprogV2AddResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendInt64(b, int64(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeprogV2AddResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 8 {

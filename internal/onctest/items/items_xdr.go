@@ -266,10 +266,13 @@ type shapeFooBar struct {
 	F0 int32
 }
 
+//go:noinline
 func (v *shapeFooBar) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendInt32(b, int32(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shapeFooBar) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
@@ -328,24 +331,27 @@ func (v *Clash) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *Clash) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendInt32(b, int32(v.FooBar))
-	b = xdr.AppendInt32(b, int32(v.FooBar2))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.FooBar))
+		xdr.PutUint32(p[4:], uint32(v.FooBar2))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Clash) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "foo_bar")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "foo_bar,fooBar", 0, "4,4")
 	}
-	v.FooBar = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "fooBar")
+	{
+		p := (*[8]byte)(b[off:])
+		v.FooBar = xdr.Int32(p[0:])
+		v.FooBar2 = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.FooBar2 = xdr.Int32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -677,8 +683,12 @@ func (v *OuterPoint) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *OuterPoint) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendInt32(b, int32(v.X))
-	b = xdr.AppendInt32(b, int32(v.Y))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.X))
+		xdr.PutUint32(p[4:], uint32(v.Y))
+	}
 	b, err = v.Extra.AppendXDR(b)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "extra"), "OuterPoint")
@@ -689,16 +699,15 @@ func (v *OuterPoint) AppendXDR(b []byte) ([]byte, error) {
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *OuterPoint) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "x")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "x,y,extra", 0, "4,4")
 	}
-	v.X = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "y")
+	{
+		p := (*[8]byte)(b[off:])
+		v.X = xdr.Int32(p[0:])
+		v.Y = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Y = xdr.Int32(b[off:])
-	off += 4
 	{
 		n, err := v.Extra.ConsumeXDRWith(b[off:], d)
 		if err != nil {

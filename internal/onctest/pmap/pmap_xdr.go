@@ -48,36 +48,31 @@ func (v *Mapping) XDRSize() int {
 
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *Mapping) AppendXDR(b []byte) ([]byte, error) {
-	b = xdr.AppendUint32(b, uint32(v.Prog))
-	b = xdr.AppendUint32(b, uint32(v.Vers))
-	b = xdr.AppendUint32(b, uint32(v.Prot))
-	b = xdr.AppendUint32(b, uint32(v.Port))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint32(p[0:], uint32(v.Prog))
+		xdr.PutUint32(p[4:], uint32(v.Vers))
+		xdr.PutUint32(p[8:], uint32(v.Prot))
+		xdr.PutUint32(p[12:], uint32(v.Port))
+	}
 	return b, nil
 }
 
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Mapping) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "prog")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "prog,vers,prot,port", 0, "4,4,4,4")
 	}
-	v.Prog = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "vers")
+	{
+		p := (*[16]byte)(b[off:])
+		v.Prog = xdr.Uint32(p[0:])
+		v.Vers = xdr.Uint32(p[4:])
+		v.Prot = xdr.Uint32(p[8:])
+		v.Port = xdr.Uint32(p[12:])
+		off += 16
 	}
-	v.Vers = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "prot")
-	}
-	v.Prot = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "port")
-	}
-	v.Port = xdr.Uint32(b[off:])
-	off += 4
 	return off, nil
 }
 
@@ -177,9 +172,13 @@ func (v *CallArgs) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *CallArgs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendUint32(b, uint32(v.Prog))
-	b = xdr.AppendUint32(b, uint32(v.Vers))
-	b = xdr.AppendUint32(b, uint32(v.Proc))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.Prog))
+		xdr.PutUint32(p[4:], uint32(v.Vers))
+		xdr.PutUint32(p[8:], uint32(v.Proc))
+	}
 	b, err = xdr.AppendOpaque(b, v.Args, xdr.Unbounded)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "args"), "CallArgs")
@@ -190,21 +189,16 @@ func (v *CallArgs) AppendXDR(b []byte) ([]byte, error) {
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *CallArgs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "prog")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "prog,vers,proc,args", 0, "4,4,4")
 	}
-	v.Prog = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "vers")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Prog = xdr.Uint32(p[0:])
+		v.Vers = xdr.Uint32(p[4:])
+		v.Proc = xdr.Uint32(p[8:])
+		off += 12
 	}
-	v.Vers = xdr.Uint32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "proc")
-	}
-	v.Proc = xdr.Uint32(b[off:])
-	off += 4
 	{
 		n, err := d.ConsumeOpaqueInto(&v.Args, b[off:], xdr.Unbounded)
 		if err != nil {
@@ -268,10 +262,13 @@ type shapepmapProgV2SetResult struct {
 	F0 bool
 }
 
+//go:noinline
 func (v *shapepmapProgV2SetResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendBool(b, v.F0)
 	return b, nil
 }
+
+//go:noinline
 func (v *shapepmapProgV2SetResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{

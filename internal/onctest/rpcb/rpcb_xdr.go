@@ -83,8 +83,12 @@ func (v *Rpcb) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *Rpcb) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendUint32(b, uint32(v.RProg))
-	b = xdr.AppendUint32(b, uint32(v.RVers))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.RProg))
+		xdr.PutUint32(p[4:], uint32(v.RVers))
+	}
 	b, err = xdr.AppendString(b, string(v.RNetid), xdr.Unbounded)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "r_netid"), "Rpcb")
@@ -103,16 +107,15 @@ func (v *Rpcb) AppendXDR(b []byte) ([]byte, error) {
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *Rpcb) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "r_prog")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "r_prog,r_vers,r_netid,r_addr,r_owner", 0, "4,4")
 	}
-	v.RProg = rpcbtypes.RpcprogT(xdr.Uint32(b[off:]))
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "r_vers")
+	{
+		p := (*[8]byte)(b[off:])
+		v.RProg = rpcbtypes.RpcprogT(xdr.Uint32(p[0:]))
+		v.RVers = rpcbtypes.RpcversT(xdr.Uint32(p[4:]))
+		off += 8
 	}
-	v.RVers = rpcbtypes.RpcversT(xdr.Uint32(b[off:]))
-	off += 4
 	{
 		n, err := d.ConsumeStringInto(&v.RNetid, b[off:], xdr.Unbounded)
 		if err != nil {
@@ -233,9 +236,13 @@ func (v *RpcbRmtcallargs) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *RpcbRmtcallargs) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendUint32(b, uint32(v.Prog))
-	b = xdr.AppendUint32(b, uint32(v.Vers))
-	b = xdr.AppendUint32(b, uint32(v.Proc))
+	{
+		b = xdr.Extend(b, 12)
+		p := (*[12]byte)(b[len(b)-12:])
+		xdr.PutUint32(p[0:], uint32(v.Prog))
+		xdr.PutUint32(p[4:], uint32(v.Vers))
+		xdr.PutUint32(p[8:], uint32(v.Proc))
+	}
 	b, err = xdr.AppendOpaque(b, v.Args, xdr.Unbounded)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "args"), "RpcbRmtcallargs")
@@ -246,21 +253,16 @@ func (v *RpcbRmtcallargs) AppendXDR(b []byte) ([]byte, error) {
 // ConsumeXDRWith decodes the value from the start of b with decoder state d (xdr.Consumer).
 func (v *RpcbRmtcallargs) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "prog")
+	if len(b)-off < 12 {
+		return xdr.ShortRun(off, len(b)-off, "prog,vers,proc,args", 0, "4,4,4")
 	}
-	v.Prog = rpcbtypes.RpcprogT(xdr.Uint32(b[off:]))
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "vers")
+	{
+		p := (*[12]byte)(b[off:])
+		v.Prog = rpcbtypes.RpcprogT(xdr.Uint32(p[0:]))
+		v.Vers = rpcbtypes.RpcversT(xdr.Uint32(p[4:]))
+		v.Proc = rpcbtypes.RpcprocT(xdr.Uint32(p[8:]))
+		off += 12
 	}
-	v.Vers = rpcbtypes.RpcversT(xdr.Uint32(b[off:]))
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "proc")
-	}
-	v.Proc = rpcbtypes.RpcprocT(xdr.Uint32(b[off:]))
-	off += 4
 	{
 		n, err := d.ConsumeOpaqueInto(&v.Args, b[off:], xdr.Unbounded)
 		if err != nil {
@@ -504,10 +506,14 @@ func (v *RpcbsAddrlist) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *RpcbsAddrlist) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendUint32(b, uint32(v.Prog))
-	b = xdr.AppendUint32(b, uint32(v.Vers))
-	b = xdr.AppendInt32(b, int32(v.Success))
-	b = xdr.AppendInt32(b, int32(v.Failure))
+	{
+		b = xdr.Extend(b, 16)
+		p := (*[16]byte)(b[len(b)-16:])
+		xdr.PutUint32(p[0:], uint32(v.Prog))
+		xdr.PutUint32(p[4:], uint32(v.Vers))
+		xdr.PutUint32(p[8:], uint32(v.Success))
+		xdr.PutUint32(p[12:], uint32(v.Failure))
+	}
 	b, err = xdr.AppendString(b, string(v.Netid), xdr.Unbounded)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "netid"), "RpcbsAddrlist")
@@ -531,26 +537,17 @@ func (v *RpcbsAddrlist) consumeDepth(b []byte, d *xdr.Decoder, depth int) (int, 
 		return 0, xdr.ErrDepth
 	}
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "prog")
+	if len(b)-off < 16 {
+		return xdr.ShortRun(off, len(b)-off, "prog,vers,success,failure,netid,next", 0, "4,4,4,4")
 	}
-	v.Prog = rpcbtypes.RpcprogT(xdr.Uint32(b[off:]))
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "vers")
+	{
+		p := (*[16]byte)(b[off:])
+		v.Prog = rpcbtypes.RpcprogT(xdr.Uint32(p[0:]))
+		v.Vers = rpcbtypes.RpcversT(xdr.Uint32(p[4:]))
+		v.Success = xdr.Int32(p[8:])
+		v.Failure = xdr.Int32(p[12:])
+		off += 16
 	}
-	v.Vers = rpcbtypes.RpcversT(xdr.Uint32(b[off:]))
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "success")
-	}
-	v.Success = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "failure")
-	}
-	v.Failure = xdr.Int32(b[off:])
-	off += 4
 	{
 		n, err := d.ConsumeStringInto(&v.Netid, b[off:], xdr.Unbounded)
 		if err != nil {
@@ -612,12 +609,16 @@ func (v *RpcbsRmtcalllist) XDRSize() int {
 // AppendXDR appends the XDR encoding to b (xdr.Codec).
 func (v *RpcbsRmtcalllist) AppendXDR(b []byte) ([]byte, error) {
 	var err error
-	b = xdr.AppendUint32(b, uint32(v.Prog))
-	b = xdr.AppendUint32(b, uint32(v.Vers))
-	b = xdr.AppendUint32(b, uint32(v.Proc))
-	b = xdr.AppendInt32(b, int32(v.Success))
-	b = xdr.AppendInt32(b, int32(v.Failure))
-	b = xdr.AppendInt32(b, int32(v.Indirect))
+	{
+		b = xdr.Extend(b, 24)
+		p := (*[24]byte)(b[len(b)-24:])
+		xdr.PutUint32(p[0:], uint32(v.Prog))
+		xdr.PutUint32(p[4:], uint32(v.Vers))
+		xdr.PutUint32(p[8:], uint32(v.Proc))
+		xdr.PutUint32(p[12:], uint32(v.Success))
+		xdr.PutUint32(p[16:], uint32(v.Failure))
+		xdr.PutUint32(p[20:], uint32(v.Indirect))
+	}
 	b, err = xdr.AppendString(b, string(v.Netid), xdr.Unbounded)
 	if err != nil {
 		return b, xdr.Named(xdr.Field(err, "netid"), "RpcbsRmtcalllist")
@@ -641,36 +642,19 @@ func (v *RpcbsRmtcalllist) consumeDepth(b []byte, d *xdr.Decoder, depth int) (in
 		return 0, xdr.ErrDepth
 	}
 	off := 0
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "prog")
+	if len(b)-off < 24 {
+		return xdr.ShortRun(off, len(b)-off, "prog,vers,proc,success,failure,indirect,netid,next", 0, "4,4,4,4,4,4")
 	}
-	v.Prog = rpcbtypes.RpcprogT(xdr.Uint32(b[off:]))
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "vers")
+	{
+		p := (*[24]byte)(b[off:])
+		v.Prog = rpcbtypes.RpcprogT(xdr.Uint32(p[0:]))
+		v.Vers = rpcbtypes.RpcversT(xdr.Uint32(p[4:]))
+		v.Proc = rpcbtypes.RpcprocT(xdr.Uint32(p[8:]))
+		v.Success = xdr.Int32(p[12:])
+		v.Failure = xdr.Int32(p[16:])
+		v.Indirect = xdr.Int32(p[20:])
+		off += 24
 	}
-	v.Vers = rpcbtypes.RpcversT(xdr.Uint32(b[off:]))
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "proc")
-	}
-	v.Proc = rpcbtypes.RpcprocT(xdr.Uint32(b[off:]))
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "success")
-	}
-	v.Success = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "failure")
-	}
-	v.Failure = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "indirect")
-	}
-	v.Indirect = xdr.Int32(b[off:])
-	off += 4
 	{
 		n, err := d.ConsumeStringInto(&v.Netid, b[off:], xdr.Unbounded)
 		if err != nil {
@@ -741,8 +725,12 @@ func (v *RpcbStat) AppendXDR(b []byte) ([]byte, error) {
 	for i := range v.Info {
 		b = xdr.AppendInt32(b, int32(v.Info[i]))
 	}
-	b = xdr.AppendInt32(b, int32(v.Setinfo))
-	b = xdr.AppendInt32(b, int32(v.Unsetinfo))
+	{
+		b = xdr.Extend(b, 8)
+		p := (*[8]byte)(b[len(b)-8:])
+		xdr.PutUint32(p[0:], uint32(v.Setinfo))
+		xdr.PutUint32(p[4:], uint32(v.Unsetinfo))
+	}
 	b = xdr.AppendBool(b, v.Addrinfo != nil)
 	if v.Addrinfo != nil {
 		b, err = (*v.Addrinfo).AppendXDR(b)
@@ -770,16 +758,15 @@ func (v *RpcbStat) ConsumeXDRWith(b []byte, d *xdr.Decoder) (int, error) {
 		v.Info[i] = xdr.Int32(b[off:])
 		off += 4
 	}
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "setinfo")
+	if len(b)-off < 8 {
+		return xdr.ShortRun(off, len(b)-off, "info,setinfo,unsetinfo,addrinfo,rmtinfo", 1, "4,4")
 	}
-	v.Setinfo = xdr.Int32(b[off:])
-	off += 4
-	if len(b)-off < 4 {
-		return off, xdr.Field(xdr.ErrShort, "unsetinfo")
+	{
+		p := (*[8]byte)(b[off:])
+		v.Setinfo = xdr.Int32(p[0:])
+		v.Unsetinfo = xdr.Int32(p[4:])
+		off += 8
 	}
-	v.Unsetinfo = xdr.Int32(b[off:])
-	off += 4
 	{
 		present, n, err := d.ConsumeBool(b[off:])
 		if err != nil {
@@ -834,10 +821,13 @@ type shaperpcbprogV3SetResult struct {
 	F0 bool
 }
 
+//go:noinline
 func (v *shaperpcbprogV3SetResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendBool(b, v.F0)
 	return b, nil
 }
+
+//go:noinline
 func (v *shaperpcbprogV3SetResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -896,11 +886,14 @@ type shaperpcbprogV3GetaddrResult struct {
 	F0 string
 }
 
+//go:noinline
 func (v *shaperpcbprogV3GetaddrResult) size() int {
 	n := 0
 	n += xdr.SizeOpaque(len(v.F0))
 	return n
 }
+
+//go:noinline
 func (v *shaperpcbprogV3GetaddrResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b, err = xdr.AppendString(b, string(v.F0), xdr.Unbounded)
@@ -909,6 +902,8 @@ func (v *shaperpcbprogV3GetaddrResult) appendXDR(b []byte, typ, names string) ([
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shaperpcbprogV3GetaddrResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -946,6 +941,7 @@ type shaperpcbprogV3DumpResult struct {
 	F0 RpcblistPtr
 }
 
+//go:noinline
 func (v *shaperpcbprogV3DumpResult) size() int {
 	n := 0
 	n += 4
@@ -954,6 +950,8 @@ func (v *shaperpcbprogV3DumpResult) size() int {
 	}
 	return n
 }
+
+//go:noinline
 func (v *shaperpcbprogV3DumpResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	var err error
 	b = xdr.AppendBool(b, v.F0 != nil)
@@ -965,6 +963,8 @@ func (v *shaperpcbprogV3DumpResult) appendXDR(b []byte, typ, names string) ([]by
 	}
 	return b, nil
 }
+
+//go:noinline
 func (v *shaperpcbprogV3DumpResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	{
@@ -1014,10 +1014,13 @@ type shaperpcbprogV3GettimeResult struct {
 	F0 uint32
 }
 
+//go:noinline
 func (v *shaperpcbprogV3GettimeResult) appendXDR(b []byte, typ, names string) ([]byte, error) {
 	b = xdr.AppendUint32(b, uint32(v.F0))
 	return b, nil
 }
+
+//go:noinline
 func (v *shaperpcbprogV3GettimeResult) consumeXDR(b []byte, d *xdr.Decoder, names string) (int, error) {
 	off := 0
 	if len(b)-off < 4 {
