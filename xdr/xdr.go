@@ -156,11 +156,9 @@ var zeros [4]byte
 // AppendCount appends the length word of a variable-length array, after
 // checking it against the array's bound.
 //
-// It is kept out of line (go:noinline): generated code calls it in
-// dozens of places, where inlined copies cost compile time for a call
-// saved once per value.
-//
-//go:noinline
+// Unlike the error helpers it stays inlinable: kept out of line it made
+// encoding arrays of structs 10-15% slower (DomainGetJobStatsRet64) for
+// 0.2 s less compile time of gen/remote.
 func AppendCount(b []byte, n int, max uint32) ([]byte, error) {
 	if uint64(n) > uint64(max) {
 		return b, boundError(uint64(n), max)
