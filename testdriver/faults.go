@@ -47,17 +47,18 @@ func WithLatency(d time.Duration, procs ...remote.Procedure) Option {
 	return func(f *faults) { f.latency = append(f.latency, latency{d: d, procs: set(procs)}) }
 }
 
-// JobProcedures are the calls that virsh runs in a worker thread while its
+// jobProcedures are the calls that virsh runs in a worker thread while its
 // main thread watches the job (virshWatchJob: save, managedsave, dump and
 // migrate). See WithJobLatency.
-var JobProcedures = []remote.Procedure{
+var jobProcedures = [...]remote.Procedure{
 	remote.ProcDomainSave, remote.ProcDomainSaveFlags, remote.ProcDomainSaveParams,
 	remote.ProcDomainManagedSave,
 	remote.ProcDomainCoreDump, remote.ProcDomainCoreDumpWithFormat,
 	remote.ProcDomainMigratePerform, remote.ProcDomainMigratePerform3, remote.ProcDomainMigratePerform3Params,
 }
 
-// WithJobLatency delays the JobProcedures by d. It exists for virsh:
+// WithJobLatency delays by d the calls that virsh watches as jobs: save,
+// managed save, core dump and the migration's perform step. It exists for virsh:
 // virsh 9.0 ends its job watcher with g_main_loop_quit from the worker
 // thread, and a quit that comes before the main thread has entered
 // g_main_loop_run is lost, so virsh then waits forever, asking for job
@@ -67,7 +68,7 @@ var JobProcedures = []remote.Procedure{
 // serve` with the race detector on, under load). `virtrpc serve` sets
 // 50 ms by default (--job-latency); a Go program's own tests have no such
 // watcher and need none.
-func WithJobLatency(d time.Duration) Option { return WithLatency(d, JobProcedures...) }
+func WithJobLatency(d time.Duration) Option { return WithLatency(d, jobProcedures[:]...) }
 
 // WithFailure makes calls of proc fail with err, when t says so, instead
 // of running. err reaches the client as the daemon's error, with its code
