@@ -385,12 +385,7 @@ func (s *Stream) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	var zeros []byte
 	for {
-		s.mu.Lock()
-		data, hole, ok, err := s.pending.Take()
-		if !ok {
-			s.filling = true
-		}
-		s.mu.Unlock()
+		data, hole, ok, err := s.takePending()
 		if !ok {
 			ctx, cancel := deadlineContext(&s.dlMu, &s.readDeadline)
 			_, err := s.fill(ctx, nil)
@@ -404,9 +399,7 @@ func (s *Stream) WriteTo(w io.Writer) (int64, error) {
 		case len(data) > 0:
 			n, werr := w.Write(data)
 			total += int64(n)
-			s.mu.Lock()
-			s.pending.Release()
-			s.mu.Unlock()
+			s.releasePending()
 			if werr == nil && n < len(data) {
 				werr = io.ErrShortWrite
 			}
@@ -431,6 +424,28 @@ func (s *Stream) WriteTo(w io.Writer) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+// takePending takes the stream's next pending chunk (pending.Take): data,
+// a hole, or the error the stream ended with. When nothing is pending it
+// returns ok false having set s.filling in the same hold of s.mu, and the
+// caller fills (see fill).
+func (s *Stream) takePending() (data []byte, hole int64, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	data, hole, ok, err = s.pending.Take()
+	if !ok {
+		s.filling = true
+	}
+	return data, hole, ok, err
+}
+
+// releasePending gives back the buffer of the data takePending returned,
+// once the caller is done with it.
+func (s *Stream) releasePending() {
+	s.mu.Lock()
+	s.pending.Release()
+	s.mu.Unlock()
 }
 
 // ReadFrom sends what r gives until its end, and is what

@@ -28,12 +28,7 @@ const abortTimeout = 5 * time.Second
 func (s *Stream) RecvSparse(ctx context.Context, f *os.File) (int64, error) {
 	var total int64
 	for {
-		s.mu.Lock()
-		data, hole, ok, err := s.pending.Take()
-		if !ok {
-			s.filling = true
-		}
-		s.mu.Unlock()
+		data, hole, ok, err := s.takePending()
 		if !ok {
 			if _, err := s.fill(ctx, nil); err != nil {
 				return total, s.abortFor(err)
@@ -44,9 +39,7 @@ func (s *Stream) RecvSparse(ctx context.Context, f *os.File) (int64, error) {
 		case len(data) > 0:
 			n, werr := f.Write(data)
 			total += int64(n)
-			s.mu.Lock()
-			s.pending.Release()
-			s.mu.Unlock()
+			s.releasePending()
 			if werr != nil {
 				return total, s.abortFor(werr)
 			}

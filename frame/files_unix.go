@@ -49,6 +49,18 @@ func parseRights(oob []byte, flags int) ([]int, error) {
 	return fds, nil
 }
 
+// queueRights queues the descriptors that came with a read, in oob as
+// recvmsg(2) filled it with flags (parseRights). Recv calls it only when
+// the read brought control data or truncated it, to keep the call off the
+// path of plain reads.
+func (r *Receiver) queueRights(oob []byte, flags int) error {
+	fds, err := parseRights(oob, flags)
+	if err != nil {
+		return err
+	}
+	return r.Queue.Push(fds...)
+}
+
 func closeFDs(fds []int) {
 	for _, fd := range fds {
 		unix.Close(fd)

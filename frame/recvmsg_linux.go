@@ -43,11 +43,7 @@ func (r *Receiver) Recv(fd int, p []byte) (int, error) {
 	}
 	oobn, flags := int(r.hdr.Controllen), int(r.hdr.Flags)
 	if oobn > 0 || flags&unix.MSG_CTRUNC != 0 {
-		fds, err := parseRights(r.oob[:oobn], flags)
-		if err == nil {
-			err = r.Queue.Push(fds...)
-		}
-		if err != nil {
+		if err := r.queueRights(r.oob[:oobn], flags); err != nil {
 			return 0, err
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/virtrpc/virtrpc/xdr"
 )
 
 // DefaultMaxRecord is the largest record a Client or Server accepts over
@@ -85,7 +87,7 @@ func (rr *RecordReader) ReadRecord(buf []byte) ([]byte, error) {
 		for n > 0 {
 			c := min(n, readChunk)
 			start := len(rec)
-			rec = grow(rec, int(c))
+			rec = xdr.Extend(rec, int(c))
 			if _, err := io.ReadFull(rr.r, rec[start:]); err != nil {
 				if err == io.EOF {
 					err = io.ErrUnexpectedEOF
@@ -98,16 +100,6 @@ func (rr *RecordReader) ReadRecord(buf []byte) ([]byte, error) {
 			return rec, nil
 		}
 	}
-}
-
-// grow extends b by n bytes, reallocating when its capacity is short.
-func grow(b []byte, n int) []byte {
-	if cap(b)-len(b) < n {
-		nb := make([]byte, len(b), 2*cap(b)+n)
-		copy(nb, b)
-		b = nb
-	}
-	return b[:len(b)+n]
 }
 
 // AppendRecord appends rec to dst as a record split into fragments of at

@@ -295,11 +295,11 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 // connections' calls to finish before returning.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// Before the wait: the connections' ServeConn stop with ctx.
 	defer cancel()
 	for {
 		conn, err := ln.Accept()

@@ -155,16 +155,13 @@ func Named(err error, typ string) error {
 	return e
 }
 
-// boundError, rangeError and countError make the errors of the helpers
-// that generated code inlines on its hot paths; kept out of line, they
-// leave an inlined helper a call on its error path instead of an
-// allocation.
+// boundError and countError (and OutOfRange, which generated code also
+// calls) make the errors of the helpers that generated code inlines on
+// its hot paths; kept out of line, they leave an inlined helper a call on
+// its error path instead of an allocation.
 //
 //go:noinline
 func boundError(n uint64, max uint32) error { return &BoundError{Len: n, Max: max} }
-
-//go:noinline
-func rangeError(v int64, typ string) error { return &RangeError{Value: v, Type: typ} }
 
 //go:noinline
 func countError(n uint32, left int) error { return &CountError{Count: n, Left: left} }

@@ -256,7 +256,7 @@ func ConsumeInt8(b []byte) (int8, int, error) {
 	}
 	v := int32(binary.BigEndian.Uint32(b))
 	if v < math.MinInt8 || v > math.MaxUint8 {
-		return 0, 0, rangeError(int64(v), "char")
+		return 0, 0, OutOfRange(int64(v), "char")
 	}
 	return int8(v), 4, nil
 }
@@ -268,7 +268,7 @@ func ConsumeUint8(b []byte) (uint8, int, error) {
 	}
 	v := binary.BigEndian.Uint32(b)
 	if v > math.MaxUint8 {
-		return 0, 0, rangeError(int64(v), "unsigned char")
+		return 0, 0, OutOfRange(int64(v), "unsigned char")
 	}
 	return uint8(v), 4, nil
 }
@@ -280,7 +280,7 @@ func ConsumeInt16(b []byte) (int16, int, error) {
 	}
 	v := int32(binary.BigEndian.Uint32(b))
 	if v < math.MinInt16 || v > math.MaxInt16 {
-		return 0, 0, rangeError(int64(v), "short")
+		return 0, 0, OutOfRange(int64(v), "short")
 	}
 	return int16(v), 4, nil
 }
@@ -292,7 +292,7 @@ func ConsumeUint16(b []byte) (uint16, int, error) {
 	}
 	v := binary.BigEndian.Uint32(b)
 	if v > math.MaxUint16 {
-		return 0, 0, rangeError(int64(v), "unsigned short")
+		return 0, 0, OutOfRange(int64(v), "unsigned short")
 	}
 	return uint16(v), 4, nil
 }

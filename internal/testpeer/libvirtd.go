@@ -611,6 +611,18 @@ func (d *Libvirtd) spawn(binary string, args, env []string, cred *syscall.Creden
 	d.cmd = cmd
 	d.exited = make(chan struct{})
 	d.stopped, d.stopErr = false, nil
+	if err := startPinned(cmd, d.exited, &d.waitErr); err != nil {
+		d.cmd = nil
+		return fmt.Errorf("starting %s: %w", binary, err)
+	}
+	d.PID = cmd.Process.Pid
+	return nil
+}
+
+// startPinned starts cmd from a goroutine locked to its OS thread, since
+// a Pdeathsig follows the thread that started the child, and leaves that
+// goroutine to reap it: *waitErr is cmd.Wait's result once exited closes.
+func startPinned(cmd *exec.Cmd, exited chan<- struct{}, waitErr *error) error {
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -620,15 +632,10 @@ func (d *Libvirtd) spawn(binary string, args, env []string, cred *syscall.Creden
 			return
 		}
 		started <- nil
-		d.waitErr = cmd.Wait()
-		close(d.exited)
+		*waitErr = cmd.Wait()
+		close(exited)
 	}()
-	if err := <-started; err != nil {
-		d.cmd = nil
-		return fmt.Errorf("starting %s: %w", binary, err)
-	}
-	d.PID = cmd.Process.Pid
-	return nil
+	return <-started
 }
 
 // waitReady polls the sockets until each accepts a connection, the daemon

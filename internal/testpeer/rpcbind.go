@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -91,20 +90,7 @@ func LaunchRpcbind(binary, dir string) (*Rpcbind, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	r.cmd = cmd
 	r.exited = make(chan struct{})
-	started := make(chan error, 1)
-	go func() {
-		// Pdeathsig follows the thread that started the child.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		r.waitErr = cmd.Wait()
-		close(r.exited)
-	}()
-	if err := <-started; err != nil {
+	if err := startPinned(cmd, r.exited, &r.waitErr); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", binary, err)
 	}
 	r.PID = cmd.Process.Pid

@@ -133,22 +133,26 @@ func GenerateTLS(t testing.TB) *TLSFiles {
 	f.NoCert = client("nocert").Dir
 	f.OtherDN = client("otherdn")
 	f.OtherDNName = "O=elsewhere,CN=intruder"
-	// ECDSA keys for the extra certificates: RSA's would make the
+	// ecClient writes to c a client certificate for subject that parent
+	// signs. ECDSA keys for the extra certificates: RSA's would make the
 	// helper slower for every test that calls it.
-	key := genECKey(t)
-	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-		SerialNumber: big.NewInt(5),
-		Subject:      pkix.Name{CommonName: "intruder", Organization: []string{"elsewhere"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
+	ecClient := func(c *ClientFiles, serial int64, subject pkix.Name, parent *x509.Certificate, parentKey any) {
+		key := genECKey(t)
+		der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
+			SerialNumber: big.NewInt(serial),
+			Subject:      subject,
+			NotBefore:    now.Add(-time.Hour),
+			NotAfter:     now.Add(24 * time.Hour),
+			KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		}, parent, &key.PublicKey, parentKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writePEM(t, c.Cert, "CERTIFICATE", der)
+		writeECKey(t, c.Key, key)
 	}
-	writePEM(t, f.OtherDN.Cert, "CERTIFICATE", der)
-	writeECKey(t, f.OtherDN.Key, key)
+	ecClient(f.OtherDN, 5, pkix.Name{CommonName: "intruder", Organization: []string{"elsewhere"}}, ca, caKey)
 
 	// Another CA, of the same name, signs a client of the same name.
 	f.OtherCA = client("otherca")
@@ -158,20 +162,7 @@ func GenerateTLS(t testing.TB) *TLSFiles {
 		t.Fatal(err)
 	}
 	other, _ := x509.ParseCertificate(otherDER)
-	key = genECKey(t)
-	der, err = x509.CreateCertificate(rand.Reader, &x509.Certificate{
-		SerialNumber: big.NewInt(3),
-		Subject:      pkix.Name{CommonName: "virtrpc client", Organization: []string{"virtrpc"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}, other, &key.PublicKey, otherKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, f.OtherCA.Cert, "CERTIFICATE", der)
-	writeECKey(t, f.OtherCA.Key, key)
+	ecClient(f.OtherCA, 3, pkix.Name{CommonName: "virtrpc client", Organization: []string{"virtrpc"}}, other, otherKey)
 	return f
 }
 
