@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	proto "github.com/virtrpc/virtrpc/gen/admin"
+	"github.com/virtrpc/virtrpc/gen/libvirt"
 )
 
 // Param is one typed parameter (libvirt's virTypedParameter) as the admin
@@ -76,18 +77,6 @@ func (p Param) Int() (int64, bool) {
 	return 0, false
 }
 
-// The typed parameter types of libvirt (virTypedParameterType), the
-// discriminants of admin_typed_param_value.
-const (
-	paramInt     = 1
-	paramUint    = 2
-	paramLLong   = 3
-	paramULLong  = 4
-	paramDouble  = 5
-	paramBoolean = 6
-	paramString  = 7
-)
-
 // fromWire converts the daemon's parameters. A parameter of a type this
 // package does not know is an error naming it, rather than a value
 // silently dropped.
@@ -97,26 +86,26 @@ func fromWire(in []proto.TypedParam) ([]Param, error) {
 		tp := &in[i]
 		p := Param{Field: tp.Field}
 		v := &tp.Value
-		switch v.Type() {
-		case paramInt:
+		switch libvirt.TypedParameterType(v.Type()) {
+		case libvirt.TypedParamInt:
 			x, _ := v.I()
 			p.Value = x
-		case paramUint:
+		case libvirt.TypedParamUint:
 			x, _ := v.UI()
 			p.Value = x
-		case paramLLong:
+		case libvirt.TypedParamLlong:
 			x, _ := v.L()
 			p.Value = x
-		case paramULLong:
+		case libvirt.TypedParamUllong:
 			x, _ := v.Ul()
 			p.Value = x
-		case paramDouble:
+		case libvirt.TypedParamDouble:
 			x, _ := v.D()
 			p.Value = x
-		case paramBoolean:
+		case libvirt.TypedParamBoolean:
 			x, _ := v.B()
 			p.Value = x != 0
-		case paramString:
+		case libvirt.TypedParamString:
 			x, _ := v.S()
 			p.Value = x
 		default:
