@@ -77,10 +77,12 @@ func (p Param) Int() (int64, bool) {
 	return 0, false
 }
 
-// fromWire converts the daemon's parameters. A parameter of a type this
-// package does not know is an error naming it, rather than a value
-// silently dropped.
-func fromWire(in []proto.TypedParam) ([]Param, error) {
+// FromWire converts typed parameters as they come off the wire: the
+// daemon's replies, a server reading a call's parameters, or a program
+// calling the generated stubs itself. A parameter of a type this package
+// does not know is an error naming it, rather than a value silently
+// dropped.
+func FromWire(in []proto.TypedParam) ([]Param, error) {
 	out := make([]Param, 0, len(in))
 	for i := range in {
 		tp := &in[i]
@@ -148,11 +150,6 @@ func ToWire(in []Param) ([]proto.TypedParam, error) {
 	}
 	return out, nil
 }
-
-// FromWire converts typed parameters as they come off the wire (for a
-// server reading a call's parameters, or a program calling the
-// generated stubs itself).
-func FromWire(in []proto.TypedParam) ([]Param, error) { return fromWire(in) }
 
 // lookup returns the parameter named field.
 func lookup(ps []Param, field string) (Param, bool) {
