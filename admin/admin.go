@@ -185,7 +185,7 @@ func (s *Server) ThreadPool(ctx context.Context) (ThreadPool, error) {
 	if err != nil {
 		return ThreadPool{}, err
 	}
-	ps, err := fromWire(raw)
+	ps, err := FromWire(raw)
 	if err != nil {
 		return ThreadPool{}, err
 	}
@@ -249,7 +249,7 @@ func (s *Server) ClientLimits(ctx context.Context) (ClientLimits, error) {
 	if err != nil {
 		return ClientLimits{}, err
 	}
-	ps, err := fromWire(raw)
+	ps, err := FromWire(raw)
 	if err != nil {
 		return ClientLimits{}, err
 	}

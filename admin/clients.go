@@ -107,7 +107,7 @@ func (cl *Client) Info(ctx context.Context) (ClientInfo, error) {
 	if err != nil {
 		return ClientInfo{}, err
 	}
-	ps, err := fromWire(raw)
+	ps, err := FromWire(raw)
 	if err != nil {
 		return ClientInfo{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	proto "github.com/virtrpc/virtrpc/gen/admin"
+	"github.com/virtrpc/virtrpc/gen/libvirt"
 )
 
 // Param is one typed parameter (libvirt's virTypedParameter) as the admin
@@ -76,47 +77,37 @@ func (p Param) Int() (int64, bool) {
 	return 0, false
 }
 
-// The typed parameter types of libvirt (virTypedParameterType), the
-// discriminants of admin_typed_param_value.
-const (
-	paramInt     = 1
-	paramUint    = 2
-	paramLLong   = 3
-	paramULLong  = 4
-	paramDouble  = 5
-	paramBoolean = 6
-	paramString  = 7
-)
-
-// fromWire converts the daemon's parameters. A parameter of a type this
-// package does not know is an error naming it, rather than a value
-// silently dropped.
-func fromWire(in []proto.TypedParam) ([]Param, error) {
+// FromWire converts typed parameters as they come off the wire: the
+// daemon's replies, a server reading a call's parameters, or a program
+// calling the generated stubs itself. A parameter of a type this package
+// does not know is an error naming it, rather than a value silently
+// dropped.
+func FromWire(in []proto.TypedParam) ([]Param, error) {
 	out := make([]Param, 0, len(in))
 	for i := range in {
 		tp := &in[i]
 		p := Param{Field: tp.Field}
 		v := &tp.Value
-		switch v.Type() {
-		case paramInt:
+		switch libvirt.TypedParameterType(v.Type()) {
+		case libvirt.TypedParamInt:
 			x, _ := v.I()
 			p.Value = x
-		case paramUint:
+		case libvirt.TypedParamUint:
 			x, _ := v.UI()
 			p.Value = x
-		case paramLLong:
+		case libvirt.TypedParamLlong:
 			x, _ := v.L()
 			p.Value = x
-		case paramULLong:
+		case libvirt.TypedParamUllong:
 			x, _ := v.Ul()
 			p.Value = x
-		case paramDouble:
+		case libvirt.TypedParamDouble:
 			x, _ := v.D()
 			p.Value = x
-		case paramBoolean:
+		case libvirt.TypedParamBoolean:
 			x, _ := v.B()
 			p.Value = x != 0
-		case paramString:
+		case libvirt.TypedParamString:
 			x, _ := v.S()
 			p.Value = x
 		default:
@@ -159,11 +150,6 @@ func ToWire(in []Param) ([]proto.TypedParam, error) {
 	}
 	return out, nil
 }
-
-// FromWire converts typed parameters as they come off the wire (for a
-// server reading a call's parameters, or a program calling the
-// generated stubs itself).
-func FromWire(in []proto.TypedParam) ([]Param, error) { return fromWire(in) }
 
 // lookup returns the parameter named field.
 func lookup(ps []Param, field string) (Param, bool) {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/virtrpc/virtrpc/client"
 	"github.com/virtrpc/virtrpc/gen/libvirt"
-	"github.com/virtrpc/virtrpc/gen/remote"
 	"github.com/virtrpc/virtrpc/internal/testpeer"
 	"github.com/virtrpc/virtrpc/replay"
 	"github.com/virtrpc/virtrpc/rpc"
@@ -157,15 +156,31 @@ func TestReplayLibvirtd(t *testing.T) {
 	recordAndReplay(t, d.Socket, "test:///default")
 }
 
-// TestReplayUnknownConnection: a client whose very first call is not on
-// the tape gets the error, and the connection carries on.
+// emptyTape writes a tape with a header and no record in dir and returns
+// its path.
+func emptyTape(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "empty.tape")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := tape.NewWriter(f, tape.Header{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestReplayEmptyTape: a client whose very first call is not on the tape
+// gets the tape's error.
 func TestReplayEmptyTape(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "empty.tape")
-	f, _ := os.Create(path)
-	w, _ := tape.NewWriter(f, tape.Header{})
-	w.Flush()
-	f.Close()
+	path := emptyTape(t, dir)
 	srv, err := replay.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +196,6 @@ func TestReplayEmptyTape(t *testing.T) {
 	if !errors.As(err, &le) || !strings.Contains(le.Message, "REMOTE_PROC_") {
 		t.Fatalf("open against an empty tape: %v", err)
 	}
-	_ = remote.Program
 }
 
 // failingListener fails its first accepts with errs, then accepts.
@@ -205,11 +219,7 @@ func (l *failingListener) Accept() (net.Conn, error) {
 // Shutdown ends a wait between accepts.
 func TestServeRetriesTemporaryAccept(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "empty.tape")
-	f, _ := os.Create(path)
-	w, _ := tape.NewWriter(f, tape.Header{})
-	w.Flush()
-	f.Close()
+	path := emptyTape(t, dir)
 	srv, err := replay.Load(path)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,10 @@ const streamWindow = 16
 // ErrAborted is what a handler reads from a stream the client aborted.
 var ErrAborted = errors.New("server: the client aborted the stream")
 
+// errStreamOver is what a handler gets from a stream whose call is over
+// (the connection's end of it dropped).
+var errStreamOver = errors.New("server: stream is over")
+
 // serverStream is the daemon's end of a stream, handed to the handler of
 // a stream procedure. Data it writes waits until the call's reply is out,
 // as libvirt's protocol wants.
@@ -155,7 +159,7 @@ func (s *serverStream) send(status virnet.MessageStatus, typ virnet.MessageType,
 	select {
 	case <-s.ready:
 	case <-s.gone:
-		return errors.New("server: stream is over")
+		return errStreamOver
 	}
 	h := s.hdr
 	h.Status, h.Type = status, typ
@@ -215,12 +219,7 @@ func (s *serverStream) Read(p []byte) (int, error) {
 			s.want = p
 		}
 		s.mu.Unlock()
-		var m frame.Message
-		var ok bool
-		select {
-		case m, ok = <-s.in:
-		case <-s.gone:
-		}
+		m, ok := s.recv()
 		s.mu.Lock()
 		s.want = nil
 		if !ok {
@@ -230,7 +229,7 @@ func (s *serverStream) Read(p []byte) (int, error) {
 				<-s.freed
 				s.mu.Lock()
 			}
-			s.pending.Fail(errors.New("server: stream is over"))
+			s.pending.Fail(errStreamOver)
 			continue
 		}
 		if len(m.Payload) > 0 && len(p) > 0 && &m.Payload[0] == &p[0] {
@@ -249,15 +248,10 @@ func (s *serverStream) ReadSparse(p []byte) (n int, hole int64, err error) {
 	s.mu.Lock()
 	for !s.pending.Busy() && s.pending.Err() == nil && !s.final {
 		s.mu.Unlock()
-		var m frame.Message
-		var ok bool
-		select {
-		case m, ok = <-s.in:
-		case <-s.gone:
-		}
+		m, ok := s.recv()
 		s.mu.Lock()
 		if !ok {
-			s.pending.Fail(errors.New("server: stream is over"))
+			s.pending.Fail(errStreamOver)
 			break
 		}
 		s.take(m)
@@ -269,6 +263,16 @@ func (s *serverStream) ReadSparse(p []byte) (n int, hole int64, err error) {
 	}
 	n, err = s.Read(p)
 	return n, 0, err
+}
+
+// recv waits for the client's next stream message; ok is false once the
+// stream is dropped.
+func (s *serverStream) recv() (m frame.Message, ok bool) {
+	select {
+	case m, ok = <-s.in:
+	case <-s.gone:
+	}
+	return m, ok
 }
 
 func (s *serverStream) take(m frame.Message) {
@@ -310,7 +314,7 @@ func (s *serverStream) Finish(ctx context.Context) error {
 				final = s.final
 				s.mu.Unlock()
 			case <-s.gone:
-				return errors.New("server: stream is over")
+				return errStreamOver
 			case <-ctx.Done():
 				return ctx.Err()
 			}

@@ -454,8 +454,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 // part of the daemon reports a failure on done), then shuts the server
 // down, which closes the listeners and removes unix sockets.
 func serveAll(ctx context.Context, srv *server.Server, ls []listener, done chan error) error {
+	return serveUntil(ctx, ls, done, func(l listener) error { return srv.Serve(l.Listener, l.opts...) }, srv.Shutdown, nil)
+}
+
+// serveUntil runs serve on every listener until ctx ends or one returns
+// (or another part of the daemon reports a failure on done), then calls
+// shutdown with five seconds to finish. Serve's error is returned unless
+// it is nil or closed (the server's own "closed", which says nothing),
+// when shutdown's is.
+func serveUntil(ctx context.Context, ls []listener, done chan error, serve func(listener) error, shutdown func(context.Context) error, closed error) error {
 	for _, l := range ls {
-		go func() { done <- srv.Serve(l.Listener, l.opts...) }()
+		go func() { done <- serve(l) }()
 	}
 	var err error
 	select {
@@ -464,11 +473,12 @@ func serveAll(ctx context.Context, srv *server.Server, ls []listener, done chan 
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if serr := srv.Shutdown(sctx); err == nil {
+	if serr := shutdown(sctx); err == nil || errors.Is(err, closed) {
 		err = serr
 	}
 	// Shutdown closes the listeners Serve took; one whose Serve had not
-	// started yet is closed here (closing twice does no harm).
+	// started yet is closed here (closing twice does no harm; it removes
+	// a unix socket).
 	for _, l := range ls {
 		l.Close()
 	}

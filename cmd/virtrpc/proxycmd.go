@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/virtrpc/virtrpc/proxy"
 	"github.com/virtrpc/virtrpc/transport"
@@ -61,24 +59,9 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	p := proxy.New(dial, proxy.WithLogger(log), proxy.WithReadOnlyDialer(dialRO), proxy.WithHook(rec.hook))
-	done := make(chan error, len(ls))
-	for _, l := range ls {
-		go func() { done <- p.Serve(l.Listener, proxyOptions(l, &lf, log)...) }()
-	}
 	log.Info("proxying", "listen", describe(ls), "to", *to)
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if serr := p.Shutdown(sctx); err == nil || errors.Is(err, proxy.ErrClosed) {
-		err = serr
-	}
-	for _, l := range ls {
-		l.Close() // removes a unix socket
-	}
-	return err
+	serve := func(l listener) error { return p.Serve(l.Listener, proxyOptions(l, &lf, log)...) }
+	return serveUntil(ctx, ls, make(chan error, len(ls)), serve, p.Shutdown, proxy.ErrClosed)
 }
 
 // proxyOptions are the proxy's options for one of its listeners. The

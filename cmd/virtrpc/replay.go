@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/virtrpc/virtrpc/replay"
 )
@@ -36,22 +34,7 @@ func runReplay(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	done := make(chan error, len(ls))
-	for _, l := range ls {
-		go func() { done <- srv.Serve(l.Listener) }()
-	}
 	log.Info("replaying", "tape", fs.Arg(0), "connections", srv.Connections(), "listen", describe(ls))
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if serr := srv.Shutdown(sctx); err == nil || errors.Is(err, replay.ErrClosed) {
-		err = serr
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return err
+	serve := func(l listener) error { return srv.Serve(l.Listener) }
+	return serveUntil(ctx, ls, make(chan error, len(ls)), serve, srv.Shutdown, replay.ErrClosed)
 }

@@ -2,13 +2,7 @@
 
 package netutil
 
-import (
-	"errors"
-	"net"
-)
-
-// ErrNoPeerCred says the system does not tell a unix socket's peer.
-var ErrNoPeerCred = errors.New("peer credentials are read on Linux only")
+import "net"
 
 // PeerCred is known on Linux only (SO_PEERCRED).
 func PeerCred(c *net.UnixConn) (uid, gid, pid int, err error) {
