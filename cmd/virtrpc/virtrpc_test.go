@@ -255,10 +255,13 @@ func TestServeLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer first.Close()
+	// The server's silence clock starts when it answers the probe, which
+	// is after this instant and before the probe returns: timing from
+	// here can only overstate the wait, never understate it.
+	asked := time.Now()
 	if err := probeKeepalive(first, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	asked := time.Now()
 	second, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatal(err)
