@@ -52,16 +52,9 @@ func wellFormed(doc, what string) error {
 			if rootDone {
 				return xmlDetail(doc, what, start, "Extra content at the end of the document")
 			}
-			name := t.Name.Local
-			if t.Name.Space != "" {
-				name = t.Name.Space + ":" + name
-			}
-			stack = append(stack, open{name, lineOf(doc, start)})
+			stack = append(stack, open{qname(t.Name), lineOf(doc, start)})
 		case xml.EndElement:
-			name := t.Name.Local
-			if t.Name.Space != "" {
-				name = t.Name.Space + ":" + name
-			}
+			name := qname(t.Name)
 			if len(stack) == 0 {
 				// An end tag with nothing open: libxml2 reads "</" as a
 				// start tag whose name is missing.
