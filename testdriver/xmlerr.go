@@ -25,14 +25,17 @@ func wellFormed(doc, what string) error {
 		line int
 	}
 	var stack []open
+	premature := func() error {
+		top := stack[len(stack)-1]
+		return xmlDetail(doc, what, len(doc), fmt.Sprintf("Premature end of data in tag %s line %d", top.name, top.line))
+	}
 	rootDone := false
 	for {
 		start := int(dec.InputOffset())
 		tok, err := dec.RawToken()
 		if errors.Is(err, io.EOF) {
 			if len(stack) > 0 {
-				top := stack[len(stack)-1]
-				return xmlDetail(doc, what, len(doc), fmt.Sprintf("Premature end of data in tag %s line %d", top.name, top.line))
+				return premature()
 			}
 			if !rootDone {
 				return xmlDetail(doc, what, len(doc), "Document is empty")
@@ -42,8 +45,7 @@ func wellFormed(doc, what string) error {
 		if err != nil {
 			var se *xml.SyntaxError
 			if errors.As(err, &se) && se.Msg == "unexpected EOF" && len(stack) > 0 {
-				top := stack[len(stack)-1]
-				return xmlDetail(doc, what, len(doc), fmt.Sprintf("Premature end of data in tag %s line %d", top.name, top.line))
+				return premature()
 			}
 			return errXML(err.Error())
 		}
