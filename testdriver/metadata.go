@@ -245,6 +245,17 @@ func (x *domain) defsFor(flags uint32) (live, config *libvirtxml.Domain, err err
 	return live, config, nil
 }
 
+// changedDef is defsFor for a call whose flags have passed defFor's
+// check, so that it changes one definition: the live one if that
+// changes, else the configuration.
+func (x *domain) changedDef(flags uint32) (*libvirtxml.Domain, error) {
+	live, config, err := x.defsFor(flags)
+	if live == nil {
+		live = config
+	}
+	return live, err
+}
+
 func errUnknownMetadata(t int32) error {
 	return errDomainConf(libvirt.ErrInvalidArg, "invalid argument: ", "unknown metadata type '"+strconv.Itoa(int(t))+"'")
 }

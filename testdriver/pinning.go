@@ -212,13 +212,9 @@ func (d *Driver) DomainPinEmulator(ctx context.Context, args *remote.DomainPinEm
 	if len(cpus) == 0 {
 		return errInvalidArg("Empty cpu list for pinning")
 	}
-	live, config, err := x.defsFor(args.Flags)
+	def, err := x.changedDef(args.Flags)
 	if err != nil {
 		return err
-	}
-	def := live
-	if def == nil {
-		def = config
 	}
 	if def.CPUTune == nil {
 		def.CPUTune = &libvirtxml.DomainCPUTune{}

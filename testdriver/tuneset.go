@@ -103,13 +103,9 @@ func (d *Driver) DomainSetMemoryParameters(ctx context.Context, args *remote.Dom
 			return errInvalidArg("memory hard_limit tunable value must be lower than or equal to swap_hard_limit")
 		}
 	}
-	live, config, err := x.defsFor(args.Flags)
+	def, err := x.changedDef(args.Flags)
 	if err != nil {
 		return err
-	}
-	def := live
-	if def == nil {
-		def = config
 	}
 	if def.MemoryTune == nil {
 		def.MemoryTune = &libvirtxml.DomainMemoryTune{}
@@ -154,14 +150,11 @@ func (d *Driver) DomainSetMemoryStatsPeriod(ctx context.Context, args *remote.Do
 	if def.Devices == nil || def.Devices.MemBalloon == nil || def.Devices.MemBalloon.Model == "none" {
 		return errInternal("No memory balloon device configured, can not set the collection period")
 	}
-	live, config, err := x.defsFor(args.Flags)
+	changed, err := x.changedDef(args.Flags)
 	if err != nil {
 		return err
 	}
-	if live == nil {
-		live = config
-	}
-	b := live.Devices.MemBalloon
+	b := changed.Devices.MemBalloon
 	b.Stats = nil
 	if args.Period != 0 {
 		b.Stats = &libvirtxml.DomainMemBalloonStats{Period: uint(args.Period)}
@@ -234,13 +227,9 @@ func (d *Driver) DomainSetPerfEvents(ctx context.Context, args *remote.DomainSet
 	if _, err := x.defFor(args.Flags); err != nil {
 		return err
 	}
-	live, config, err := x.defsFor(args.Flags)
+	def, err := x.changedDef(args.Flags)
 	if err != nil {
 		return err
-	}
-	def := live
-	if def == nil {
-		def = config
 	}
 	state := map[string]string{}
 	if def.Perf != nil {

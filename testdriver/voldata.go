@@ -25,16 +25,23 @@ func WithVolumeData() Option { return func(f *faults) { f.volumeData = true } }
 // errNoVolData is libvirt's answer for what its test driver lacks.
 func errNoVolData(api string) error { return rpc.UnsupportedFrom(int32(libvirt.FromStorage), api) }
 
-// span checks a transfer's offset and length against a volume of
-// capacity bytes and returns where it ends (length 0: the end).
-func span(capacity, offset, length uint64) (uint64, error) {
-	if offset > capacity {
-		return 0, errInvalidArg(fmt.Sprintf("offset %d is beyond the volume's capacity %d", offset, capacity))
+// volSpan finds the volume of a transfer, under the driver's lock,
+// checks the transfer's offset and length against its capacity and
+// returns where it ends (length 0: the end).
+func (d *Driver) volSpan(ref remote.NonnullStorageVol, offset, length uint64) (*volume, uint64, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, v, err := d.volOf(ref)
+	if err != nil {
+		return nil, 0, err
 	}
-	if length == 0 || length > capacity-offset {
-		return capacity, nil
+	if offset > v.capacity {
+		return nil, 0, errInvalidArg(fmt.Sprintf("offset %d is beyond the volume's capacity %d", offset, v.capacity))
 	}
-	return offset + length, nil
+	if length == 0 || length > v.capacity-offset {
+		return v, v.capacity, nil
+	}
+	return v, offset + length, nil
 }
 
 // StorageVolUpload writes what the client streams into a volume at
@@ -48,13 +55,7 @@ func (d *Driver) StorageVolUpload(ctx context.Context, args *remote.StorageVolUp
 	if f := args.Flags &^ uint32(libvirt.StorageVolUploadSparseStream); f != 0 {
 		return errFlags("storageVolUpload", f)
 	}
-	d.mu.Lock()
-	_, v, err := d.volOf(args.Vol)
-	var end uint64
-	if err == nil {
-		end, err = span(v.capacity, args.Offset, args.Length)
-	}
-	d.mu.Unlock()
+	v, end, err := d.volSpan(args.Vol, args.Offset, args.Length)
 	if err != nil {
 		return err
 	}
@@ -205,13 +206,7 @@ func (d *Driver) StorageVolDownload(ctx context.Context, args *remote.StorageVol
 	if f := args.Flags &^ uint32(libvirt.StorageVolDownloadSparseStream); f != 0 {
 		return errFlags("storageVolDownload", f)
 	}
-	d.mu.Lock()
-	_, v, err := d.volOf(args.Vol)
-	var end uint64
-	if err == nil {
-		end, err = span(v.capacity, args.Offset, args.Length)
-	}
-	d.mu.Unlock()
+	v, end, err := d.volSpan(args.Vol, args.Offset, args.Length)
 	if err != nil {
 		return err
 	}

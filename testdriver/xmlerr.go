@@ -25,14 +25,17 @@ func wellFormed(doc, what string) error {
 		line int
 	}
 	var stack []open
+	premature := func() error {
+		top := stack[len(stack)-1]
+		return xmlDetail(doc, what, len(doc), fmt.Sprintf("Premature end of data in tag %s line %d", top.name, top.line))
+	}
 	rootDone := false
 	for {
 		start := int(dec.InputOffset())
 		tok, err := dec.RawToken()
 		if errors.Is(err, io.EOF) {
 			if len(stack) > 0 {
-				top := stack[len(stack)-1]
-				return xmlDetail(doc, what, len(doc), fmt.Sprintf("Premature end of data in tag %s line %d", top.name, top.line))
+				return premature()
 			}
 			if !rootDone {
 				return xmlDetail(doc, what, len(doc), "Document is empty")
@@ -42,8 +45,7 @@ func wellFormed(doc, what string) error {
 		if err != nil {
 			var se *xml.SyntaxError
 			if errors.As(err, &se) && se.Msg == "unexpected EOF" && len(stack) > 0 {
-				top := stack[len(stack)-1]
-				return xmlDetail(doc, what, len(doc), fmt.Sprintf("Premature end of data in tag %s line %d", top.name, top.line))
+				return premature()
 			}
 			return errXML(err.Error())
 		}
@@ -52,16 +54,9 @@ func wellFormed(doc, what string) error {
 			if rootDone {
 				return xmlDetail(doc, what, start, "Extra content at the end of the document")
 			}
-			name := t.Name.Local
-			if t.Name.Space != "" {
-				name = t.Name.Space + ":" + name
-			}
-			stack = append(stack, open{name, lineOf(doc, start)})
+			stack = append(stack, open{qname(t.Name), lineOf(doc, start)})
 		case xml.EndElement:
-			name := t.Name.Local
-			if t.Name.Space != "" {
-				name = t.Name.Space + ":" + name
-			}
+			name := qname(t.Name)
 			if len(stack) == 0 {
 				// An end tag with nothing open: libxml2 reads "</" as a
 				// start tag whose name is missing.

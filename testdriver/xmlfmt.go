@@ -42,12 +42,6 @@ func libvirtXML(in string) (string, error) {
 		}
 		escape(&out, t)
 	}
-	name := func(n xml.Name) string {
-		if n.Space != "" {
-			return n.Space + ":" + n.Local
-		}
-		return n.Local
-	}
 	for {
 		tok, err := dec.RawToken()
 		if errors.Is(err, io.EOF) {
@@ -70,9 +64,9 @@ func libvirtXML(in string) (string, error) {
 				out.WriteByte('\n')
 			}
 			out.WriteString(strings.Repeat("  ", depth))
-			out.WriteString("<" + name(t.Name))
+			out.WriteString("<" + qname(t.Name))
 			for _, a := range t.Attr {
-				out.WriteString(" " + name(a.Name) + "='")
+				out.WriteString(" " + qname(a.Name) + "='")
 				escape(&out, a.Value)
 				out.WriteByte('\'')
 			}
@@ -92,7 +86,7 @@ func libvirtXML(in string) (string, error) {
 				flushText()
 			}
 			text.Reset()
-			if open && !(keepOpen[name(t.Name)] && !hasAttrs) {
+			if open && !(keepOpen[qname(t.Name)] && !hasAttrs) {
 				out.WriteString("/>")
 				open = false
 				continue
@@ -105,7 +99,7 @@ func libvirtXML(in string) (string, error) {
 				out.WriteByte('\n')
 				out.WriteString(strings.Repeat("  ", depth))
 			}
-			out.WriteString("</" + name(t.Name) + ">")
+			out.WriteString("</" + qname(t.Name) + ">")
 		}
 	}
 	out.WriteByte('\n')
